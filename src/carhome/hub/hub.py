@@ -1,0 +1,273 @@
+"""The hub: the kernel every part of carhome talks to.
+
+It holds the homes and devices, the current state of every property, the event bus and
+the command router, and owns the clock. It knows no protocol, no HTTP and no SQL dialect:
+connectors report changes with ``report`` and deliver commands through a ``Transport``;
+the store sits behind the ``Store`` protocol; access decisions come from an injected
+``Gatekeeper``.
+
+Ingest: ``report`` checks each value against the device's spec (a bad one is rejected with
+its reason, counted, and logged once per cause; the others still apply), stores what
+changed, runs derivers (a car's place and distance to home) and publishes each change on
+the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, Final, Self
+
+import msgspec
+
+from carhome.clock import Clock, SystemClock
+from carhome.errors import InvalidChange, UnknownDevice
+from carhome.hub.bus import EventBus
+from carhome.hub.commands import Ack, AllowAll, Command, CommandKind, CommandRouter, Gatekeeper
+from carhome.hub.model import Device, Home
+from carhome.hub.persistence import StateRow, StateWriter, Store
+from carhome.hub.places import PlaceDeriver
+from carhome.hub.rejections import RejectionLog
+from carhome.hub.states import Change, State
+from carhome.spec import SPECS, DeviceSpec, InvalidValue
+
+log: Final = logging.getLogger(__name__)
+
+
+class Report(msgspec.Struct):
+    """What became of one report: how many values were applied, and what was rejected."""
+
+    applied: int = 0
+    rejected: list[InvalidChange] = msgspec.field(default_factory=list)
+
+
+class _Entry:
+    """A device with its spec and its current state (one dict lookup on ingest)."""
+
+    __slots__ = ("device", "home", "spec", "states")
+
+    def __init__(self, home: Home, device: Device, spec: DeviceSpec) -> None:
+        self.home = home
+        self.device = device
+        self.spec = spec
+        self.states: dict[str, State] = {}
+
+
+class Hub:
+    """State store, event bus, command router and clock for one or many homes."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock | None = None,
+        gatekeeper: Gatekeeper | None = None,
+        specs: Mapping[str, DeviceSpec] = SPECS,
+        persist_states: bool = True,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.store = store
+        self.specs = specs
+        self.bus = EventBus()
+        self.rejections = RejectionLog()
+        self._homes: dict[str, Home] = {}
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._derivers = {"car": PlaceDeriver()}
+        self.commands = CommandRouter(clock=self.clock, gatekeeper=gatekeeper or AllowAll(),
+                                      outbox=store, lookup=self._lookup)
+        self.writer = StateWriter(store) if persist_states else None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.store.open()
+        for home in await self.store.homes():
+            self._homes[home.id] = home
+        for device in await self.store.devices():
+            self._add_entry(device)
+        for row in await self.store.states():
+            entry = self._entries.get((row.home, row.device))
+            if entry is not None:
+                entry.states[row.prop] = State(row.value, row.ts, row.source)
+        self.commands.restore(await self.store.outbox_pending())
+        if self.writer is not None:
+            self.bus.subscribe(self.writer)
+            self._tasks.append(asyncio.create_task(self.writer.run(), name="hub-state-writer"))
+        self._tasks.append(asyncio.create_task(self.commands.run_expiry(), name="hub-expiry"))
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.commands.drain()
+        if self.writer is not None:
+            await self.writer.flush()
+        await self.store.close()
+
+    async def flush(self) -> None:
+        """Make every change so far durable in the store."""
+        await self.commands.drain()
+        if self.writer is not None:
+            await self.writer.flush()
+
+    # -- homes and devices ----------------------------------------------------------------
+
+    async def add_home(self, home: Home) -> Home:
+        self._homes[home.id] = home
+        await self.store.save_home(home)
+        return home
+
+    def add_home_unsaved(self, home: Home) -> None:
+        """Register a home in memory only (benchmarks, tests of the kernel)."""
+        self._homes[home.id] = home
+
+    async def add_device(self, device: Device) -> Device:
+        self._add_entry(device)
+        await self.store.save_device(device)
+        return device
+
+    def add_device_unsaved(self, device: Device) -> None:
+        """Register a device in memory only (benchmarks, tests of the kernel)."""
+        self._add_entry(device)
+
+    def _add_entry(self, device: Device) -> None:
+        home = self._homes.get(device.home)
+        if home is None:
+            raise UnknownDevice(device.home, device.id)
+        spec = self.specs.get(device.type)
+        if spec is None:
+            from carhome.errors import SpecError  # noqa: PLC0415 - rare error path
+
+            raise SpecError(f"device {device.home}/{device.id} has unknown type {device.type!r};"
+                            f" known types: {', '.join(sorted(self.specs))}")
+        old = self._entries.get((device.home, device.id))
+        entry = _Entry(home, device, spec)
+        if old is not None:
+            entry.states = old.states
+        self._entries[(device.home, device.id)] = entry
+
+    async def remove_device(self, home: str, device: str) -> None:
+        self._entries.pop((home, device), None)
+        await self.store.remove_device(home, device)
+
+    def home(self, home: str) -> Home:
+        try:
+            return self._homes[home]
+        except KeyError:
+            raise UnknownDevice(home, "*", ()) from None
+
+    def homes(self) -> list[Home]:
+        return list(self._homes.values())
+
+    def devices(self, home: str | None = None) -> list[Device]:
+        return [e.device for e in self._entries.values() if home is None or e.device.home == home]
+
+    def device(self, home: str, device: str) -> Device:
+        return self._entry(home, device).device
+
+    def spec(self, home: str, device: str) -> DeviceSpec:
+        return self._entry(home, device).spec
+
+    def state(self, home: str, device: str) -> dict[str, State]:
+        """The current state of every property the device has reported."""
+        return dict(self._entry(home, device).states)
+
+    def value(self, home: str, device: str, prop: str, default: Any = None) -> Any:
+        state = self._entry(home, device).states.get(prop)
+        return default if state is None else state.value
+
+    def _entry(self, home: str, device: str) -> _Entry:
+        entry = self._entries.get((home, device))
+        if entry is None:
+            raise UnknownDevice(home, device, [d for h, d in self._entries if h == home])
+        return entry
+
+    def _lookup(self, home: str, device: str) -> tuple[Device, DeviceSpec]:
+        entry = self._entry(home, device)
+        return entry.device, entry.spec
+
+    def iter_states(self) -> Iterator[StateRow]:
+        for (home, device), entry in self._entries.items():
+            for prop, st in entry.states.items():
+                yield StateRow(home, device, prop, st.value, st.ts, st.source)
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def report(self, home: str, device: str, values: Mapping[str, Any], *,
+               ts: float | None = None, source: str = "", trusted: bool = False) -> Report:
+        """Apply a device's reported values; each bad one is rejected alone.
+
+        ``trusted`` lets an in-process producer (a deriver, a benchmark) set derived
+        properties; connectors never pass it.
+        """
+        report = Report()
+        entry = self._entries.get((home, device))
+        if entry is None:
+            err = InvalidChange(home=home, device=device, prop=None, code="unknown_device",
+                                reason="no such device in this home",
+                                allowed=", ".join(sorted(d for h, d in self._entries
+                                                         if h == home)[:12]) or None)
+            self.rejections.record(err)
+            report.rejected.append(err)
+            return report
+        if ts is None:
+            ts = self.clock.time()
+        properties = entry.spec.properties
+        states = entry.states
+        publish = self.bus.publish
+        changed: list[str] = []
+        for prop, raw in values.items():
+            pspec = properties.get(prop)
+            try:
+                if pspec is None:
+                    raise InvalidValue("unknown_property", f"{entry.spec.type} has no such property",
+                                       _names(properties))
+                if pspec.derived and not trusted:
+                    raise InvalidValue("derived", "this property is derived by the hub, not reported")
+                value = pspec.check(raw)
+            except InvalidValue as exc:
+                err = InvalidChange(home=home, device=device, prop=prop, code=exc.code,
+                                    reason=exc.reason, allowed=exc.allowed)
+                self.rejections.record(err)
+                report.rejected.append(err)
+                continue
+            report.applied += 1
+            old = states.get(prop)
+            states[prop] = State(value, ts, source)
+            if old is None or old.value != value:
+                changed.append(prop)
+                publish(Change(home, device, prop, value, None if old is None else old.value,
+                               ts, source))
+        deriver = self._derivers.get(entry.spec.type)
+        if deriver is not None and changed and not deriver.inputs.isdisjoint(changed):
+            derived = deriver.derive(entry.home, states)
+            if derived:
+                self.report(home, device, derived, ts=ts, source="hub", trusted=True)
+        return report
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def submit(self, home: str, device: str, kind: CommandKind, target: str,
+                     args: dict[str, Any] | None = None, *, member: str, face: str,
+                     ttl: float = 30.0) -> Command:
+        """Make, check, store and deliver a command; returns it once it is durable."""
+        command = self.commands.make(home=home, device=device, kind=kind, target=target,
+                                     args=args, member=member, face=face, ttl=ttl)
+        return await self.commands.submit(command)
+
+    def ack(self, home: str, device: str, ack: Ack) -> Command | None:
+        return self.commands.ack(home, device, ack)
+
+
+def _names(items: Mapping[str, object], most: int = 12) -> str:
+    names = sorted(items)
+    return ", ".join(names[:most]) + (f" … ({len(names)} in all)" if len(names) > most else "")

@@ -1,0 +1,114 @@
+"""What the hub needs from a store, and the write-behind that feeds it.
+
+The hub knows no SQL: it talks to a ``Store`` (SQLite for the embedded default, PostgreSQL
+for a fleet, memory for tests and benchmarks). Changes reach the store through
+``StateWriter``, which keeps only the latest state per property and writes them in
+batches; ``flush()`` is the durability point for state. Commands do not go through it: the
+outbox write happens, durably, before a command is reported accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+import msgspec
+
+from carhome.hub.commands import Command
+from carhome.hub.model import Device, Home
+from carhome.hub.states import Change
+
+log: Final = logging.getLogger(__name__)
+
+
+class StateRow(msgspec.Struct, frozen=True, array_like=True):
+    """One stored property state."""
+
+    home: str
+    device: str
+    prop: str
+    value: object
+    ts: float
+    source: str
+
+
+class Store(Protocol):
+    """Persistence for homes, devices, last state and the command outbox."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def save_home(self, home: Home) -> None: ...
+
+    async def homes(self) -> list[Home]: ...
+
+    async def save_device(self, device: Device) -> None: ...
+
+    async def remove_device(self, home: str, device: str) -> None: ...
+
+    async def devices(self) -> list[Device]: ...
+
+    async def save_states(self, rows: Sequence[StateRow]) -> None: ...
+
+    async def states(self) -> list[StateRow]: ...
+
+    async def outbox_put(self, command: Command) -> None:
+        """Keep ``command``; return only when it would survive a crash."""
+        ...
+
+    async def outbox_update(self, command: Command) -> None: ...
+
+    async def outbox_pending(self) -> list[Command]:
+        """Commands not yet final, oldest first."""
+        ...
+
+    async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
+        """Recent commands, newest first."""
+        ...
+
+
+class StateWriter:
+    """Write-behind: collects the latest state per property and writes them in batches."""
+
+    # The interval is real time on purpose: it paces disk writes, not anything in the domain.
+    def __init__(self, store: Store, *, interval: float = 1.0, batch: int = 5_000) -> None:
+        self._store = store
+        self._interval = interval
+        self._batch = batch
+        self._dirty: dict[tuple[str, str, str], StateRow] = {}
+        self._full = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.written = 0
+
+    def __call__(self, change: Change) -> None:
+        self._dirty[(change.home, change.device, change.prop)] = StateRow(
+            change.home, change.device, change.prop, change.value, change.ts, change.source)
+        if len(self._dirty) >= self._batch:
+            self._full.set()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._dirty)
+
+    async def flush(self) -> None:
+        """Write everything collected so far; when this returns, it is in the store."""
+        async with self._lock:
+            while self._dirty:
+                rows, self._dirty = list(self._dirty.values()), {}
+                self._full.clear()
+                await self._store.save_states(rows)
+                self.written += len(rows)
+
+    async def run(self) -> None:
+        """Flush every ``interval`` seconds, or sooner when a batch fills up."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self._interval)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing states to the store failed; will retry")

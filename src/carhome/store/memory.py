@@ -1,0 +1,64 @@
+"""A store that keeps everything in memory: for tests, benchmarks and throwaway hubs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from carhome.hub.commands import Command
+from carhome.hub.model import Device, Home
+from carhome.hub.persistence import StateRow
+
+
+class MemoryStore:
+    """Implements the hub's ``Store`` protocol in memory; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._homes: dict[str, Home] = {}
+        self._devices: dict[tuple[str, str], Device] = {}
+        self._states: dict[tuple[str, str, str], StateRow] = {}
+        self._commands: dict[str, Command] = {}
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def save_home(self, home: Home) -> None:
+        self._homes[home.id] = home
+
+    async def homes(self) -> list[Home]:
+        return list(self._homes.values())
+
+    async def save_device(self, device: Device) -> None:
+        self._devices[(device.home, device.id)] = device
+
+    async def remove_device(self, home: str, device: str) -> None:
+        self._devices.pop((home, device), None)
+
+    async def devices(self) -> list[Device]:
+        return list(self._devices.values())
+
+    async def save_states(self, rows: Sequence[StateRow]) -> None:
+        for row in rows:
+            self._states[(row.home, row.device, row.prop)] = row
+
+    async def states(self) -> list[StateRow]:
+        return list(self._states.values())
+
+    async def outbox_put(self, command: Command) -> None:
+        # A copy, so later in-memory mutation does not masquerade as a durable write.
+        self._commands[command.id] = msgspec.structs.replace(command)
+
+    async def outbox_update(self, command: Command) -> None:
+        self._commands[command.id] = msgspec.structs.replace(command)
+
+    async def outbox_pending(self) -> list[Command]:
+        pending = [c for c in self._commands.values() if not c.status.final]
+        return sorted(pending, key=lambda c: c.created)
+
+    async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
+        rows = [c for c in self._commands.values() if home is None or c.home == home]
+        return sorted(rows, key=lambda c: c.created, reverse=True)[:limit]

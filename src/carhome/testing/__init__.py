@@ -1,0 +1,5 @@
+"""Fakes at carhome's public seams, for tests of carhome and of code built on it."""
+
+from carhome.testing.clock import FakeClock
+
+__all__ = ["FakeClock"]
