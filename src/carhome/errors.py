@@ -13,7 +13,8 @@ as one of these with ``from exc``.
     ├── CommandError           a command could not be made or accepted
     │   ├── InvalidCommand     the target or arguments break the device's spec
     │   ├── CommandDenied      the gatekeeper refused it (who, why)
-    │   └── CommandTimeout     waited for a result longer than the caller allowed
+    │   ├── CommandTimeout     waited for a result longer than the caller allowed
+    │   └── DeviceRefused      a device would not execute a command (reason)
     ├── StoreError             the database refused or failed an operation
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         └── BrokerUnavailable  the MQTT broker cannot be reached
@@ -118,6 +119,14 @@ class CommandDenied(CommandError):
 
 class CommandTimeout(CommandError):
     """A command had no final result within the time the caller waited."""
+
+
+class DeviceRefused(CommandError):
+    """A device would not execute a command; ``reason`` goes back in the failed ack."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class StoreError(CarhomeError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -80,6 +80,8 @@ class Hub:
                                       outbox=store, lookup=self._lookup)
         self.writer = StateWriter(store) if persist_states else None
         self._tasks: list[asyncio.Task[None]] = []
+        self._online: dict[tuple[str, str], tuple[bool, float]] = {}
+        self._availability_listeners: list[Callable[[str, str, bool], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -199,6 +201,26 @@ class Hub:
         for (home, device), entry in self._entries.items():
             for prop, st in entry.states.items():
                 yield StateRow(home, device, prop, st.value, st.ts, st.source)
+
+    # -- availability ---------------------------------------------------------------------
+
+    def set_available(self, home: str, device: str, online: bool) -> None:
+        """Record that a device went online or offline (its connector saw it)."""
+        if (home, device) not in self._entries:
+            return
+        previous = self._online.get((home, device))
+        self._online[(home, device)] = (online, self.clock.time())
+        if previous is None or previous[0] != online:
+            for listener in self._availability_listeners:
+                listener(home, device, online)
+
+    def available(self, home: str, device: str) -> bool | None:
+        """Whether the device is online; ``None`` if no connector has said yet."""
+        seen = self._online.get((home, device))
+        return None if seen is None else seen[0]
+
+    def on_availability(self, listener: Callable[[str, str, bool], None]) -> None:
+        self._availability_listeners.append(listener)
 
     # -- ingest ---------------------------------------------------------------------------
 
