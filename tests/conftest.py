@@ -25,6 +25,9 @@ async def hub(clock: FakeClock) -> AsyncIterator[Hub]:
     async with Hub(store=MemoryStore(), clock=clock) as hub:
         await hub.add_home(Home(id="h1", name="Yizhuang", lat=YIZHUANG[0], lon=YIZHUANG[1]))
         await hub.add_device(Device(home="h1", id="car", type="car", name="Car"))
-        await hub.add_device(Device(home="h1", id="purifier", type="air_purifier",
-                                    name="Living room purifier", room="living_room"))
+        await hub.add_device(
+            Device(
+                home="h1", id="purifier", type="air_purifier", name="Living room purifier", room="living_room"
+            )
+        )
         yield hub

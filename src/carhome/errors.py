@@ -15,11 +15,16 @@ as one of these with ``from exc``.
     │   ├── CommandDenied      the gatekeeper refused it (who, why)
     │   ├── CommandTimeout     waited for a result longer than the caller allowed
     │   └── DeviceRefused      a device would not execute a command (reason)
+    │       └── SignatureRejected   (carhome.access.verifier) the signature did not verify
+    ├── InvalidKey             (carhome.access.keys) not a usable P-256 key
+    ├── EnrollmentRejected     (carhome.access.enrollment) a key could not be enrolled
+    ├── SessionRefused         (carhome.access.phone) a device's session answer is not genuine
     ├── StoreError             the database refused or failed an operation
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         └── BrokerUnavailable  the MQTT broker cannot be reached
 
-Messages say what was wrong and what to do; the structured fields let faces render them.
+The access branches live beside the code that raises them, so this module stays free of
+cryptography. Messages say what was wrong and what to do; the structured fields let faces render them.
 """
 
 from __future__ import annotations

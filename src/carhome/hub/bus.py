@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Final
 
 from carhome.hub.states import Change
@@ -45,7 +45,9 @@ class EventBus:
 
     def __init__(self) -> None:
         self._index: dict[Key, list[Callback]] = {}
+        self._subs: dict[Key, list[Subscription]] = {}
         self.errors = 0
+        self.dropped = 0
 
     def subscribe(
         self,
@@ -61,23 +63,32 @@ class EventBus:
         if prop is not None and device is None:
             raise ValueError("a property subscription needs its device")
         key: Key = (home, device, prop)
-        # Copy on write: publish iterates the list it found, unaffected by (un)subscribes.
-        self._index[key] = [*self._index.get(key, ()), callback]
-        return Subscription(self, key, callback)
+        sub = Subscription(self, key, callback)
+        # Copy on write: publish iterates the lists it found, unaffected by (un)subscribes.
+        self._subs[key] = [*self._subs.get(key, ()), sub]
+        self._index[key] = [s.callback for s in self._subs[key]]
+        return sub
 
     def _remove(self, sub: Subscription) -> None:
-        callbacks = [c for c in self._index.get(sub.key, ()) if c is not sub.callback]
-        if callbacks:
-            self._index[sub.key] = callbacks
+        # By identity of the subscription: the same callback may be registered twice.
+        subs = [s for s in self._subs.get(sub.key, ()) if s is not sub]
+        if subs:
+            self._subs[sub.key] = subs
+            self._index[sub.key] = [s.callback for s in subs]
         else:
+            self._subs.pop(sub.key, None)
             self._index.pop(sub.key, None)
 
     def publish(self, change: Change) -> None:
         """Hand ``change`` to every subscriber indexed on it."""
         index = self._index
         home, device = change.home, change.device
-        for key in ((home, device, change.prop), (home, device, None), (home, None, None),
-                    (None, None, None)):
+        for key in (
+            (home, device, change.prop),
+            (home, device, None),
+            (home, None, None),
+            (None, None, None),
+        ):
             callbacks = index.get(key)
             if callbacks is None:
                 continue
@@ -87,14 +98,15 @@ class EventBus:
                 except Exception:
                     # One broken subscriber must not stop ingest or the others.
                     self.errors += 1
-                    log.exception("subscriber %r failed on %s/%s %s", callback, home, device,
-                                  change.prop)
+                    log.exception("subscriber %r failed on %s/%s %s", callback, home, device, change.prop)
 
     def watched(self, home: str, device: str, prop: str) -> bool:
         """Whether any subscriber would receive a change of this property."""
         index = self._index
-        return any(k in index for k in ((home, device, prop), (home, device, None),
-                                        (home, None, None), (None, None, None)))
+        return any(
+            k in index
+            for k in ((home, device, prop), (home, device, None), (home, None, None), (None, None, None))
+        )
 
     async def listen(
         self,
@@ -103,12 +115,14 @@ class EventBus:
         device: str | None = None,
         prop: str | None = None,
         maxlen: int = 10_000,
-    ) -> AsyncIterator[Change]:
+    ) -> AsyncGenerator[Change, None]:
         """Yield matching changes as they come; keeps at most ``maxlen`` unread."""
         queue: deque[Change] = deque(maxlen=maxlen)
         ready = asyncio.Event()
 
         def push(change: Change) -> None:
+            if len(queue) == maxlen:
+                self.dropped += 1
             queue.append(change)
             ready.set()
 

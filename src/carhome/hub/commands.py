@@ -120,13 +120,13 @@ DeviceLookup = Callable[[str, str], tuple[Device, DeviceSpec]]
 class CommandRouter:
     """Routes commands from any face or automation to the device's connector."""
 
-    def __init__(self, *, clock: Clock, gatekeeper: Gatekeeper, outbox: Outbox,
-                 lookup: DeviceLookup) -> None:
+    def __init__(self, *, clock: Clock, gatekeeper: Gatekeeper, outbox: Outbox, lookup: DeviceLookup) -> None:
         self._clock = clock
         self.gatekeeper = gatekeeper
         self._outbox = outbox
         self._lookup = lookup
         self._transports: dict[str, Transport] = {}
+        self._redelivering: set[str] = set()
         self._pending: dict[str, Command] = {}
         self._recent: dict[str, Command] = {}
         self._waiters: dict[str, list[asyncio.Future[Command]]] = {}
@@ -138,15 +138,27 @@ class CommandRouter:
 
     # -- making and accepting -------------------------------------------------------------
 
-    def make(self, *, home: str, device: str, kind: CommandKind, target: str,
-             args: dict[str, Any] | None = None, member: str, face: str,
-             ttl: float = DEFAULT_TTL) -> Command:
+    def make(
+        self,
+        *,
+        home: str,
+        device: str,
+        kind: CommandKind,
+        target: str,
+        args: dict[str, Any] | None = None,
+        member: str,
+        face: str,
+        ttl: float = DEFAULT_TTL,
+    ) -> Command:
         """Build a command checked against the device's spec (``InvalidCommand`` if not)."""
         dev, spec = self._lookup(home, device)
         if not 0 < ttl <= MAX_TTL:
-            raise InvalidCommand(device=device, target=target,
-                                 reason=f"ttl {ttl} s is out of range",
-                                 allowed=f"more than 0 and at most {MAX_TTL:.0f} s")
+            raise InvalidCommand(
+                device=device,
+                target=target,
+                reason=f"ttl {ttl} s is out of range",
+                allowed=f"more than 0 and at most {MAX_TTL:.0f} s",
+            )
         args = dict(args or {})
         try:
             if kind == "set":
@@ -156,19 +168,31 @@ class CommandRouter:
             else:
                 args = spec.action(target).check_args(args)
         except InvalidValue as exc:
-            raise InvalidCommand(device=dev.id, target=target, reason=exc.reason,
-                                 allowed=exc.allowed) from None
+            raise InvalidCommand(
+                device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed
+            ) from None
         now = self._clock.time()
-        return Command(id=uuid.uuid4().hex, home=home, device=device, kind=kind, target=target,
-                       args=args, member=member, face=face, created=now, expires=now + ttl)
+        return Command(
+            id=uuid.uuid4().hex,
+            home=home,
+            device=device,
+            kind=kind,
+            target=target,
+            args=args,
+            member=member,
+            face=face,
+            created=now,
+            expires=now + ttl,
+        )
 
     async def submit(self, command: Command) -> Command:
         """Ask the gatekeeper, make the command durable, then deliver it."""
         _, spec = self._lookup(command.home, command.device)
         decision = await self.gatekeeper.decide(command, spec)
         if not decision.allowed:
-            raise CommandDenied(member=command.member, device=command.device,
-                                target=command.target, reason=decision.reason)
+            raise CommandDenied(
+                member=command.member, device=command.device, target=command.target, reason=decision.reason
+            )
         await self._outbox.outbox_put(command)
         self._track(command)
         await self._deliver(command)
@@ -187,15 +211,28 @@ class CommandRouter:
 
     def _track(self, command: Command) -> None:
         self._pending[command.id] = command
+        earliest = self._deadlines[0][0] if self._deadlines else None
         heapq.heappush(self._deadlines, (command.expires, command.id))
-        self._wake.set()
+        # Wake the expiry task only when this deadline comes before the one it waits for.
+        if earliest is None or command.expires < earliest:
+            self._wake.set()
 
     # -- delivery -------------------------------------------------------------------------
 
     def attach(self, connector: str, transport: Transport) -> None:
         """Register the transport for a connector and deliver what waits for it."""
         self._transports[connector] = transport
-        self._spawn(self.redeliver(connector), f"redeliver-{connector}")
+        # One redelivery pass per connector at a time: attaches close together would
+        # otherwise send every pending command once per attach.
+        if connector not in self._redelivering:
+            self._redelivering.add(connector)
+            self._spawn(self._redeliver_once(connector), f"redeliver-{connector}")
+
+    async def _redeliver_once(self, connector: str) -> None:
+        try:
+            await self.redeliver(connector)
+        finally:
+            self._redelivering.discard(connector)
 
     def detach(self, connector: str) -> None:
         self._transports.pop(connector, None)
@@ -221,8 +258,7 @@ class CommandRouter:
         try:
             await transport.deliver(command)
         except ConnectorError as exc:
-            log.warning("command %s to %s/%s not sent yet: %s", command.id, command.home,
-                        command.device, exc)
+            log.warning("command %s to %s/%s not sent yet: %s", command.id, command.home, command.device, exc)
             return
         if command.status is CommandStatus.QUEUED:
             command.status = CommandStatus.SENT
@@ -242,8 +278,9 @@ class CommandRouter:
         self._finish(command, CommandStatus(ack.status), result=ack.result, error=ack.error)
         return command
 
-    def _finish(self, command: Command, status: CommandStatus, *, result: Any = None,
-                error: str | None = None) -> None:
+    def _finish(
+        self, command: Command, status: CommandStatus, *, result: Any = None, error: str | None = None
+    ) -> None:
         command.status = status
         command.result = result
         command.error = error

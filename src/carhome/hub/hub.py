@@ -75,9 +75,11 @@ class Hub:
         self.rejections = RejectionLog()
         self._homes: dict[str, Home] = {}
         self._entries: dict[tuple[str, str], _Entry] = {}
+        self._by_home: dict[str, dict[str, _Entry]] = {}
         self._derivers = {"car": PlaceDeriver()}
-        self.commands = CommandRouter(clock=self.clock, gatekeeper=gatekeeper or AllowAll(),
-                                      outbox=store, lookup=self._lookup)
+        self.commands = CommandRouter(
+            clock=self.clock, gatekeeper=gatekeeper or AllowAll(), outbox=store, lookup=self._lookup
+        )
         self.writer = StateWriter(store) if persist_states else None
         self._tasks: list[asyncio.Task[None]] = []
         self._online: dict[tuple[str, str], tuple[bool, float]] = {}
@@ -102,8 +104,9 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.commands.run_expiry(), name="hub-expiry"))
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -149,16 +152,20 @@ class Hub:
         if spec is None:
             from carhome.errors import SpecError  # noqa: PLC0415 - rare error path
 
-            raise SpecError(f"device {device.home}/{device.id} has unknown type {device.type!r};"
-                            f" known types: {', '.join(sorted(self.specs))}")
+            raise SpecError(
+                f"device {device.home}/{device.id} has unknown type {device.type!r};"
+                f" known types: {', '.join(sorted(self.specs))}"
+            )
         old = self._entries.get((device.home, device.id))
         entry = _Entry(home, device, spec)
         if old is not None:
             entry.states = old.states
         self._entries[(device.home, device.id)] = entry
+        self._by_home.setdefault(device.home, {})[device.id] = entry
 
     async def remove_device(self, home: str, device: str) -> None:
         self._entries.pop((home, device), None)
+        self._by_home.get(home, {}).pop(device, None)
         await self.store.remove_device(home, device)
 
     def home(self, home: str) -> Home:
@@ -171,7 +178,9 @@ class Hub:
         return list(self._homes.values())
 
     def devices(self, home: str | None = None) -> list[Device]:
-        return [e.device for e in self._entries.values() if home is None or e.device.home == home]
+        if home is None:
+            return [e.device for e in self._entries.values()]
+        return [e.device for e in self._by_home.get(home, {}).values()]
 
     def device(self, home: str, device: str) -> Device:
         return self._entry(home, device).device
@@ -190,7 +199,7 @@ class Hub:
     def _entry(self, home: str, device: str) -> _Entry:
         entry = self._entries.get((home, device))
         if entry is None:
-            raise UnknownDevice(home, device, [d for h, d in self._entries if h == home])
+            raise UnknownDevice(home, device, list(self._by_home.get(home, ())))
         return entry
 
     def _lookup(self, home: str, device: str) -> tuple[Device, DeviceSpec]:
@@ -224,8 +233,16 @@ class Hub:
 
     # -- ingest ---------------------------------------------------------------------------
 
-    def report(self, home: str, device: str, values: Mapping[str, Any], *,
-               ts: float | None = None, source: str = "", trusted: bool = False) -> Report:
+    def report(
+        self,
+        home: str,
+        device: str,
+        values: Mapping[str, Any],
+        *,
+        ts: float | None = None,
+        source: str = "",
+        trusted: bool = False,
+    ) -> Report:
         """Apply a device's reported values; each bad one is rejected alone.
 
         ``trusted`` lets an in-process producer (a deriver, a benchmark) set derived
@@ -234,10 +251,14 @@ class Hub:
         report = Report()
         entry = self._entries.get((home, device))
         if entry is None:
-            err = InvalidChange(home=home, device=device, prop=None, code="unknown_device",
-                                reason="no such device in this home",
-                                allowed=", ".join(sorted(d for h, d in self._entries
-                                                         if h == home)[:12]) or None)
+            err = InvalidChange(
+                home=home,
+                device=device,
+                prop=None,
+                code="unknown_device",
+                reason="no such device in this home",
+                allowed=", ".join(sorted(self._by_home.get(home, ()))[:12]) or None,
+            )
             self.rejections.record(err)
             report.rejected.append(err)
             return report
@@ -251,14 +272,16 @@ class Hub:
             pspec = properties.get(prop)
             try:
                 if pspec is None:
-                    raise InvalidValue("unknown_property", f"{entry.spec.type} has no such property",
-                                       _names(properties))
+                    raise InvalidValue(
+                        "unknown_property", f"{entry.spec.type} has no such property", _names(properties)
+                    )
                 if pspec.derived and not trusted:
                     raise InvalidValue("derived", "this property is derived by the hub, not reported")
                 value = pspec.check(raw)
             except InvalidValue as exc:
-                err = InvalidChange(home=home, device=device, prop=prop, code=exc.code,
-                                    reason=exc.reason, allowed=exc.allowed)
+                err = InvalidChange(
+                    home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
+                )
                 self.rejections.record(err)
                 report.rejected.append(err)
                 continue
@@ -267,8 +290,7 @@ class Hub:
             states[prop] = State(value, ts, source)
             if old is None or old.value != value:
                 changed.append(prop)
-                publish(Change(home, device, prop, value, None if old is None else old.value,
-                               ts, source))
+                publish(Change(home, device, prop, value, None if old is None else old.value, ts, source))
         deriver = self._derivers.get(entry.spec.type)
         if deriver is not None and changed and not deriver.inputs.isdisjoint(changed):
             derived = deriver.derive(entry.home, states)
@@ -278,12 +300,22 @@ class Hub:
 
     # -- commands -------------------------------------------------------------------------
 
-    async def submit(self, home: str, device: str, kind: CommandKind, target: str,
-                     args: dict[str, Any] | None = None, *, member: str, face: str,
-                     ttl: float = 30.0) -> Command:
+    async def submit(
+        self,
+        home: str,
+        device: str,
+        kind: CommandKind,
+        target: str,
+        args: dict[str, Any] | None = None,
+        *,
+        member: str,
+        face: str,
+        ttl: float = 30.0,
+    ) -> Command:
         """Make, check, store and deliver a command; returns it once it is durable."""
-        command = self.commands.make(home=home, device=device, kind=kind, target=target,
-                                     args=args, member=member, face=face, ttl=ttl)
+        command = self.commands.make(
+            home=home, device=device, kind=kind, target=target, args=args, member=member, face=face, ttl=ttl
+        )
         return await self.commands.submit(command)
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:

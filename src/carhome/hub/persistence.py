@@ -86,7 +86,8 @@ class StateWriter:
 
     def __call__(self, change: Change) -> None:
         self._dirty[(change.home, change.device, change.prop)] = StateRow(
-            change.home, change.device, change.prop, change.value, change.ts, change.source)
+            change.home, change.device, change.prop, change.value, change.ts, change.source
+        )
         if len(self._dirty) >= self._batch:
             self._full.set()
 
@@ -98,16 +99,24 @@ class StateWriter:
         """Write everything collected so far; when this returns, it is in the store."""
         async with self._lock:
             while self._dirty:
-                rows, self._dirty = list(self._dirty.values()), {}
+                batch, self._dirty = self._dirty, {}
                 self._full.clear()
-                await self._store.save_states(rows)
-                self.written += len(rows)
+                try:
+                    await self._store.save_states(list(batch.values()))
+                except BaseException:
+                    # Put the batch back under anything newer that came in meanwhile.
+                    self._dirty = batch | self._dirty
+                    raise
+                self.written += len(batch)
 
     async def run(self) -> None:
         """Flush every ``interval`` seconds, or sooner when a batch fills up."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
+            # that stops this task, and the hub's close would then hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._full.wait()
             try:
                 await self.flush()
             except Exception:

@@ -41,5 +41,4 @@ class RejectionLog:
             return
         if len(self._seen) < _MAX_CAUSES:
             self._seen.add(cause)
-        log.warning("rejected: %s (further rejections for this cause are counted, not logged)",
-                    error)
+        log.warning("rejected: %s (further rejections for this cause are counted, not logged)", error)

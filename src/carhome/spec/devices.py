@@ -34,9 +34,17 @@ GARAGE = "garage"
 CHARGING = "charging"
 
 
-def _prop(name: str, fmt: Format, unit: str | None = None, lo: float | None = None,
-          hi: float | None = None, *, allowed: tuple[str, ...] | None = None,
-          access: Access = RN, doc: str = "") -> PropertySpec:
+def _prop(
+    name: str,
+    fmt: Format,
+    unit: str | None = None,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    allowed: tuple[str, ...] | None = None,
+    access: Access = RN,
+    doc: str = "",
+) -> PropertySpec:
     return PropertySpec(name, fmt, unit, lo, hi, allowed, access, doc)
 
 
@@ -65,51 +73,80 @@ CAR = DeviceSpec(
     description="A battery-electric car; its properties are VSS 5.0 signals.",
     properties={
         **{s.path: s.as_property() for s in vss.CATALOG},
-        PLACE: PropertySpec(PLACE, Format.STRING, access=RN, derived=True,
-                            description="The place the car is in, or 'away'."),
-        DISTANCE_TO_HOME: PropertySpec(DISTANCE_TO_HOME, Format.FLOAT, "km", 0, None,
-                                       access=RN, derived=True,
-                                       description="Great-circle distance to home."),
+        PLACE: PropertySpec(
+            PLACE, Format.STRING, access=RN, derived=True, description="The place the car is in, or 'away'."
+        ),
+        DISTANCE_TO_HOME: PropertySpec(
+            DISTANCE_TO_HOME,
+            Format.FLOAT,
+            "km",
+            0,
+            None,
+            access=RN,
+            derived=True,
+            description="Great-circle distance to home.",
+        ),
     },
-    actions=_by_name((
-        ActionSpec("lock", description="Lock all doors and the trunk.", domain=CAR_DOORS,
-                   sets=vss.DOOR_LOCKED),
-        ActionSpec("unlock", description="Unlock all doors.", domain=CAR_DOORS,
-                   sets=vss.DOOR_LOCKED),
-        ActionSpec("open_trunk", description="Open the rear trunk.", domain=CAR_DOORS,
-                   sets=(vss.TRUNK_OPEN,)),
-        ActionSpec("start_charging", description="Start charging if plugged in.",
-                   domain=CHARGING, sets=(vss.IS_CHARGING,)),
-        ActionSpec("stop_charging", description="Stop charging.", sets=(vss.IS_CHARGING,)),
-        ActionSpec("set_charge_limit",
-                   args=(_prop("limit", Format.INT, "percent", 50, 100),),
-                   description="Set the target state of charge.", sets=(vss.CHARGE_LIMIT,)),
-        ActionSpec("climate_on",
-                   args=(_prop("temperature", Format.FLOAT, "celsius", 15, 28),),
-                   optional=frozenset({"temperature"}),
-                   description="Start climate control, optionally at a set point.",
-                   sets=(vss.AC_ACTIVE, vss.HVAC_SET_POINT)),
-        ActionSpec("climate_off", description="Stop climate control.", sets=(vss.AC_ACTIVE,)),
-    )),
-    events=_by_name((
-        EventSpec("charging_complete", description="The charge limit was reached."),
-        EventSpec("alarm", (_prop("reason", Format.STRING),), "The anti-theft alarm went off."),
-    )),
+    actions=_by_name(
+        (
+            ActionSpec(
+                "lock", description="Lock all doors and the trunk.", domain=CAR_DOORS, sets=vss.DOOR_LOCKED
+            ),
+            ActionSpec("unlock", description="Unlock all doors.", domain=CAR_DOORS, sets=vss.DOOR_LOCKED),
+            ActionSpec(
+                "open_trunk", description="Open the rear trunk.", domain=CAR_DOORS, sets=(vss.TRUNK_OPEN,)
+            ),
+            ActionSpec(
+                "start_charging",
+                description="Start charging if plugged in.",
+                domain=CHARGING,
+                sets=(vss.IS_CHARGING,),
+            ),
+            ActionSpec("stop_charging", description="Stop charging.", sets=(vss.IS_CHARGING,)),
+            ActionSpec(
+                "set_charge_limit",
+                args=(_prop("limit", Format.INT, "percent", 50, 100),),
+                description="Set the target state of charge.",
+                sets=(vss.CHARGE_LIMIT,),
+            ),
+            ActionSpec(
+                "climate_on",
+                args=(_prop("temperature", Format.FLOAT, "celsius", 15, 28),),
+                optional=frozenset({"temperature"}),
+                description="Start climate control, optionally at a set point.",
+                sets=(vss.AC_ACTIVE, vss.HVAC_SET_POINT),
+            ),
+            ActionSpec("climate_off", description="Stop climate control.", sets=(vss.AC_ACTIVE,)),
+        )
+    ),
+    events=_by_name(
+        (
+            EventSpec("charging_complete", description="The charge limit was reached."),
+            EventSpec("alarm", (_prop("reason", Format.STRING),), "The anti-theft alarm went off."),
+        )
+    ),
 )
 
 AIR_PURIFIER = DeviceSpec(
     type="air_purifier",
     title="Air purifier",
     category="home",
-    properties=_by_name((
-        ON,
-        _prop("mode", Format.STRING, allowed=("auto", "sleep", "favorite"), access=RWN,
-              doc="Operating mode."),
-        _prop("fan_level", Format.INT, None, 1, 3, access=RWN, doc="Fan level."),
-        _prop("pm25", Format.INT, "ug/m3", 0, 999, doc="PM2.5 density."),
-        _prop("humidity", Format.INT, "percent", 0, 100, doc="Relative humidity."),
-        _prop("filter_life", Format.INT, "percent", 0, 100, doc="Filter life left."),
-    )),
+    properties=_by_name(
+        (
+            ON,
+            _prop(
+                "mode",
+                Format.STRING,
+                allowed=("auto", "sleep", "favorite"),
+                access=RWN,
+                doc="Operating mode.",
+            ),
+            _prop("fan_level", Format.INT, None, 1, 3, access=RWN, doc="Fan level."),
+            _prop("pm25", Format.INT, "ug/m3", 0, 999, doc="PM2.5 density."),
+            _prop("humidity", Format.INT, "percent", 0, 100, doc="Relative humidity."),
+            _prop("filter_life", Format.INT, "percent", 0, 100, doc="Filter life left."),
+        )
+    ),
     actions=_by_name(_switch_actions("air purifier")),
 )
 
@@ -117,16 +154,27 @@ AIR_CONDITIONER = DeviceSpec(
     type="air_conditioner",
     title="Air conditioner",
     category="home",
-    properties=_by_name((
-        ON,
-        _prop("mode", Format.STRING, allowed=("cool", "heat", "dry", "fan", "auto"),
-              access=RWN, doc="Operating mode."),
-        _prop("target_temperature", Format.FLOAT, "celsius", 16, 30, access=RWN,
-              doc="Set point."),
-        _prop("temperature", Format.FLOAT, "celsius", -40, 60, doc="Room temperature."),
-        _prop("fan_speed", Format.STRING, allowed=("auto", "low", "medium", "high"),
-              access=RWN, doc="Fan speed."),
-    )),
+    properties=_by_name(
+        (
+            ON,
+            _prop(
+                "mode",
+                Format.STRING,
+                allowed=("cool", "heat", "dry", "fan", "auto"),
+                access=RWN,
+                doc="Operating mode.",
+            ),
+            _prop("target_temperature", Format.FLOAT, "celsius", 16, 30, access=RWN, doc="Set point."),
+            _prop("temperature", Format.FLOAT, "celsius", -40, 60, doc="Room temperature."),
+            _prop(
+                "fan_speed",
+                Format.STRING,
+                allowed=("auto", "low", "medium", "high"),
+                access=RWN,
+                doc="Fan speed.",
+            ),
+        )
+    ),
     actions=_by_name(_switch_actions("air conditioner")),
 )
 
@@ -134,12 +182,13 @@ LIGHT = DeviceSpec(
     type="light",
     title="Light",
     category="home",
-    properties=_by_name((
-        ON,
-        _prop("brightness", Format.INT, "percent", 1, 100, access=RWN, doc="Brightness."),
-        _prop("color_temperature", Format.INT, "K", 2700, 6500, access=RWN,
-              doc="Colour temperature."),
-    )),
+    properties=_by_name(
+        (
+            ON,
+            _prop("brightness", Format.INT, "percent", 1, 100, access=RWN, doc="Brightness."),
+            _prop("color_temperature", Format.INT, "K", 2700, 6500, access=RWN, doc="Colour temperature."),
+        )
+    ),
     actions=_by_name(_switch_actions("light")),
 )
 
@@ -147,43 +196,69 @@ DOOR_LOCK = DeviceSpec(
     type="door_lock",
     title="Smart door lock",
     category="home",
-    properties=_by_name((
-        _prop("locked", Format.BOOL, doc="Bolt thrown."),
-        _prop("door_open", Format.BOOL, doc="Door open."),
-        BATTERY,
-    )),
-    actions=_by_name((
-        ActionSpec("lock", description="Throw the bolt.", domain=HOME_LOCK, sets=("locked",)),
-        ActionSpec("unlock", description="Draw the bolt.", domain=HOME_LOCK, sets=("locked",)),
-    )),
-    events=_by_name((
-        EventSpec("jammed", description="The bolt could not move."),
-        EventSpec("doorbell", description="Someone rang."),
-        EventSpec("unlocked_by", (_prop("method", Format.STRING,
-                                        allowed=("key", "fingerprint", "code", "remote")),),
-                  "The lock was opened, and how."),
-    )),
+    properties=_by_name(
+        (
+            _prop("locked", Format.BOOL, doc="Bolt thrown."),
+            _prop("door_open", Format.BOOL, doc="Door open."),
+            BATTERY,
+        )
+    ),
+    actions=_by_name(
+        (
+            ActionSpec("lock", description="Throw the bolt.", domain=HOME_LOCK, sets=("locked",)),
+            ActionSpec("unlock", description="Draw the bolt.", domain=HOME_LOCK, sets=("locked",)),
+        )
+    ),
+    events=_by_name(
+        (
+            EventSpec("jammed", description="The bolt could not move."),
+            EventSpec("doorbell", description="Someone rang."),
+            EventSpec(
+                "unlocked_by",
+                (_prop("method", Format.STRING, allowed=("key", "fingerprint", "code", "remote")),),
+                "The lock was opened, and how.",
+            ),
+        )
+    ),
 )
 
 RICE_COOKER = DeviceSpec(
     type="rice_cooker",
     title="Rice cooker",
     category="home",
-    properties=_by_name((
-        _prop("status", Format.STRING, allowed=("idle", "cooking", "keeping_warm"),
-              doc="What the cooker is doing."),
-        _prop("program", Format.STRING, allowed=("white_rice", "quick", "porridge", "brown_rice"),
-              doc="The running or last program."),
-        _prop("remaining", Format.INT, "min", 0, 600, doc="Minutes until the program ends."),
-        _prop("temperature", Format.FLOAT, "celsius", 0, 150, doc="Pot temperature."),
-    )),
-    actions=_by_name((
-        ActionSpec("start", args=(_prop("program", Format.STRING,
-                                         allowed=("white_rice", "quick", "porridge",
-                                                  "brown_rice")),),
-                   description="Start a cooking program.", sets=("status", "program")),
-        ActionSpec("cancel", description="Stop cooking.", sets=("status",)),
-    )),
+    properties=_by_name(
+        (
+            _prop(
+                "status",
+                Format.STRING,
+                allowed=("idle", "cooking", "keeping_warm"),
+                doc="What the cooker is doing.",
+            ),
+            _prop(
+                "program",
+                Format.STRING,
+                allowed=("white_rice", "quick", "porridge", "brown_rice"),
+                doc="The running or last program.",
+            ),
+            _prop("remaining", Format.INT, "min", 0, 600, doc="Minutes until the program ends."),
+            _prop("temperature", Format.FLOAT, "celsius", 0, 150, doc="Pot temperature."),
+        )
+    ),
+    actions=_by_name(
+        (
+            ActionSpec(
+                "start",
+                args=(
+                    _prop(
+                        "program", Format.STRING, allowed=("white_rice", "quick", "porridge", "brown_rice")
+                    ),
+                ),
+                description="Start a cooking program.",
+                sets=("status", "program"),
+            ),
+            ActionSpec("cancel", description="Stop cooking.", sets=("status",)),
+        )
+    ),
     events=_by_name((EventSpec("finished", description="The program finished."),)),
 )
 
@@ -191,16 +266,24 @@ GARAGE_DOOR = DeviceSpec(
     type="garage_door",
     title="Garage door",
     category="home",
-    properties=_by_name((
-        _prop("state", Format.STRING,
-              allowed=("open", "closed", "opening", "closing", "stopped"), doc="Door state."),
-        _prop("position", Format.INT, "percent", 0, 100, doc="0 = closed, 100 = open."),
-    )),
-    actions=_by_name((
-        ActionSpec("open", description="Open the door.", domain=GARAGE, sets=("state",)),
-        ActionSpec("close", description="Close the door.", domain=GARAGE, sets=("state",)),
-        ActionSpec("stop", description="Stop the door where it is.", sets=("state",)),
-    )),
+    properties=_by_name(
+        (
+            _prop(
+                "state",
+                Format.STRING,
+                allowed=("open", "closed", "opening", "closing", "stopped"),
+                doc="Door state.",
+            ),
+            _prop("position", Format.INT, "percent", 0, 100, doc="0 = closed, 100 = open."),
+        )
+    ),
+    actions=_by_name(
+        (
+            ActionSpec("open", description="Open the door.", domain=GARAGE, sets=("state",)),
+            ActionSpec("close", description="Close the door.", domain=GARAGE, sets=("state",)),
+            ActionSpec("stop", description="Stop the door where it is.", sets=("state",)),
+        )
+    ),
     events=_by_name((EventSpec("obstructed", description="The door met an obstacle."),)),
 )
 
@@ -208,17 +291,25 @@ ROBOT_VACUUM = DeviceSpec(
     type="robot_vacuum",
     title="Robot vacuum",
     category="home",
-    properties=_by_name((
-        _prop("status", Format.STRING,
-              allowed=("docked", "cleaning", "paused", "returning", "error"), doc="Status."),
-        BATTERY,
-        _prop("cleaned_area", Format.FLOAT, "m2", 0, 1000, doc="Area cleaned this run."),
-    )),
-    actions=_by_name((
-        ActionSpec("start", description="Start cleaning.", sets=("status",)),
-        ActionSpec("pause", description="Pause cleaning.", sets=("status",)),
-        ActionSpec("return_home", description="Go back to the dock.", sets=("status",)),
-    )),
+    properties=_by_name(
+        (
+            _prop(
+                "status",
+                Format.STRING,
+                allowed=("docked", "cleaning", "paused", "returning", "error"),
+                doc="Status.",
+            ),
+            BATTERY,
+            _prop("cleaned_area", Format.FLOAT, "m2", 0, 1000, doc="Area cleaned this run."),
+        )
+    ),
+    actions=_by_name(
+        (
+            ActionSpec("start", description="Start cleaning.", sets=("status",)),
+            ActionSpec("pause", description="Pause cleaning.", sets=("status",)),
+            ActionSpec("return_home", description="Go back to the dock.", sets=("status",)),
+        )
+    ),
     events=_by_name((EventSpec("finished", description="A cleaning run finished."),)),
 )
 
@@ -226,23 +317,41 @@ WALLBOX = DeviceSpec(
     type="wallbox",
     title="EV wallbox",
     category="charger",
-    properties=_by_name((
-        _prop("status", Format.STRING,
-              allowed=("available", "preparing", "charging", "suspended_ev", "suspended_evse",
-                       "finishing", "faulted", "unavailable"), doc="Connector status."),
-        _prop("power", Format.FLOAT, "W", 0, 50_000, doc="Power delivered now."),
-        _prop("energy", Format.FLOAT, "kWh", 0, None, doc="Energy of this session."),
-        _prop("current_limit", Format.INT, "A", 6, 32, access=RWN, doc="Current limit."),
-        _prop("phases", Format.INT, None, 1, 3, doc="Phases in use."),
-    )),
-    actions=_by_name((
-        ActionSpec("start_charging", description="Start a charging session.", domain=CHARGING,
-                   sets=("status",)),
-        ActionSpec("stop_charging", description="End the charging session.", sets=("status",)),
-        ActionSpec("unlock_connector", description="Release the cable."),
-    )),
-    events=_by_name((EventSpec("plugged", (_prop("plugged", Format.BOOL),),
-                               "A cable was plugged in or out."),)),
+    properties=_by_name(
+        (
+            _prop(
+                "status",
+                Format.STRING,
+                allowed=(
+                    "available",
+                    "preparing",
+                    "charging",
+                    "suspended_ev",
+                    "suspended_evse",
+                    "finishing",
+                    "faulted",
+                    "unavailable",
+                ),
+                doc="Connector status.",
+            ),
+            _prop("power", Format.FLOAT, "W", 0, 50_000, doc="Power delivered now."),
+            _prop("energy", Format.FLOAT, "kWh", 0, None, doc="Energy of this session."),
+            _prop("current_limit", Format.INT, "A", 6, 32, access=RWN, doc="Current limit."),
+            _prop("phases", Format.INT, None, 1, 3, doc="Phases in use."),
+        )
+    ),
+    actions=_by_name(
+        (
+            ActionSpec(
+                "start_charging", description="Start a charging session.", domain=CHARGING, sets=("status",)
+            ),
+            ActionSpec("stop_charging", description="End the charging session.", sets=("status",)),
+            ActionSpec("unlock_connector", description="Release the cable."),
+        )
+    ),
+    events=_by_name(
+        (EventSpec("plugged", (_prop("plugged", Format.BOOL),), "A cable was plugged in or out."),)
+    ),
 )
 
 PHONE = DeviceSpec(
@@ -250,17 +359,29 @@ PHONE = DeviceSpec(
     title="Phone",
     category="phone",
     description="A member's phone, for presence.",
-    properties=_by_name((
-        _prop("present", Format.BOOL, doc="At home."),
-        _prop("latitude", Format.FLOAT, "degrees", -90, 90, doc="Latitude (WGS 84)."),
-        _prop("longitude", Format.FLOAT, "degrees", -180, 180, doc="Longitude (WGS 84)."),
-        BATTERY,
-    )),
+    properties=_by_name(
+        (
+            _prop("present", Format.BOOL, doc="At home."),
+            _prop("latitude", Format.FLOAT, "degrees", -90, 90, doc="Latitude (WGS 84)."),
+            _prop("longitude", Format.FLOAT, "degrees", -180, 180, doc="Longitude (WGS 84)."),
+            BATTERY,
+        )
+    ),
     actions=_by_name((ActionSpec("ring", description="Make the phone ring."),)),
 )
 
 SPECS: dict[str, DeviceSpec] = {
     s.type: s
-    for s in (CAR, AIR_PURIFIER, AIR_CONDITIONER, LIGHT, DOOR_LOCK, RICE_COOKER, GARAGE_DOOR,
-              ROBOT_VACUUM, WALLBOX, PHONE)
+    for s in (
+        CAR,
+        AIR_PURIFIER,
+        AIR_CONDITIONER,
+        LIGHT,
+        DOOR_LOCK,
+        RICE_COOKER,
+        GARAGE_DOOR,
+        ROBOT_VACUUM,
+        WALLBOX,
+        PHONE,
+    )
 }

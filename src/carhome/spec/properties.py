@@ -86,17 +86,26 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+def _show(value: object) -> str:
+    """``repr(value)`` cut to a readable length, for messages about values from outside."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than sys.get_int_max_str_digits()
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _compile(spec: PropertySpec) -> Checker:
     """Build the one function that checks and normalises a value for ``spec``."""
     lo, hi, fmt = spec.minimum, spec.maximum, spec.format
     allowed_words = spec.describe_allowed
 
     def out_of_range(value: float) -> InvalidValue:
-        return InvalidValue("out_of_range", f"{value!r} is out of range", allowed_words())
+        return InvalidValue("out_of_range", f"{_show(value)} is out of range", allowed_words())
 
     def wrong_type(value: object) -> InvalidValue:
         kind = type(value).__name__
-        return InvalidValue("wrong_type", f"expected {fmt}, got {kind} {value!r}", allowed_words())
+        return InvalidValue("wrong_type", f"expected {fmt}, got {kind} {_show(value)}", allowed_words())
 
     if fmt is Format.BOOL:
 
@@ -114,7 +123,7 @@ def _compile(spec: PropertySpec) -> Checker:
             if type(value) is not str:
                 raise wrong_type(value)
             if options is not None and value not in options:
-                raise InvalidValue("not_allowed", f"{value!r} is not allowed", allowed_words())
+                raise InvalidValue("not_allowed", f"{_show(value)} is not allowed", allowed_words())
             return value
 
         return check_string
@@ -136,11 +145,14 @@ def _compile(spec: PropertySpec) -> Checker:
     def check_float(value: Any) -> float:
         kind = type(value)
         if kind is int:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # beyond any float: certainly out of range
+                raise out_of_range(value) from None
         elif kind is not float:
             raise wrong_type(value)
         if not math.isfinite(value):
-            raise InvalidValue("wrong_type", f"{value!r} is not a finite number", allowed_words())
+            raise InvalidValue("wrong_type", f"{_show(value)} is not a finite number", allowed_words())
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise out_of_range(value)
         return float(value)

@@ -113,27 +113,53 @@ CATALOG: tuple[Signal, ...] = (
     Signal(BATTERY_POWER, "float", "sensor", "W", description="Power into (+) or out of (-) the battery."),
     Signal(RANGE, "uint32", "sensor", "m", description="Remaining range."),
     Signal(IS_CHARGING, "boolean", "sensor", description="Energy is flowing into the battery."),
-    Signal(CHARGE_LIMIT, "uint8", "actuator", "percent", 0, 100, writable=True,
-           description="Target state of charge."),
+    Signal(
+        CHARGE_LIMIT,
+        "uint8",
+        "actuator",
+        "percent",
+        0,
+        100,
+        writable=True,
+        description="Target state of charge.",
+    ),
     Signal(CHARGE_CURRENT, "float", "sensor", "A", description="AC charging current, phase 1."),
     Signal(CHARGE_RATE, "float", "sensor", "km/h", description="Range added per hour of charging."),
     Signal(TIME_TO_COMPLETE, "uint32", "sensor", "s", description="Time until the charge limit."),
-    Signal(START_STOP_CHARGING, "string", "actuator", allowed=("START", "STOP"), writable=True,
-           description="Start or stop charging."),
+    Signal(
+        START_STOP_CHARGING,
+        "string",
+        "actuator",
+        allowed=("START", "STOP"),
+        writable=True,
+        description="Start or stop charging.",
+    ),
     Signal(PORT_FLAP_OPEN, "boolean", "actuator", writable=True, description="Charge port flap open."),
     Signal(CABLE_CONNECTED, "boolean", "sensor", description="Charging cable plugged in."),
     Signal(CABLE_LOCKED, "boolean", "actuator", description="Charging cable locked in the port."),
     Signal(CABIN_TEMPERATURE, "float", "sensor", "celsius", description="Cabin air temperature."),
-    Signal(HVAC_SET_POINT, "float", "actuator", "celsius", writable=True,
-           description="Driver's HVAC set point."),
+    Signal(
+        HVAC_SET_POINT, "float", "actuator", "celsius", writable=True, description="Driver's HVAC set point."
+    ),
     Signal(AC_ACTIVE, "boolean", "actuator", writable=True, description="Climate control running."),
     Signal(OUTSIDE_TEMPERATURE, "float", "sensor", "celsius", description="Outside air temperature."),
     Signal(TRUNK_OPEN, "boolean", "actuator", description="Rear trunk open."),
     Signal(TRUNK_LOCKED, "boolean", "actuator", description="Rear trunk locked."),
     *(Signal(p, "boolean", "actuator", description="Door locked.") for p in DOOR_LOCKED),
     *(Signal(p, "boolean", "actuator", description="Door open.") for p in DOOR_OPEN),
-    *(Signal(p, "uint8", "actuator", "percent", 0, 100, writable=True,
-             description="Window position, 0 = closed.") for p in WINDOW_POSITION),
+    *(
+        Signal(
+            p,
+            "uint8",
+            "actuator",
+            "percent",
+            0,
+            100,
+            writable=True,
+            description="Window position, 0 = closed.",
+        )
+        for p in WINDOW_POSITION
+    ),
 )
 
 BY_PATH: dict[str, Signal] = {s.path: s for s in CATALOG}

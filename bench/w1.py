@@ -1,0 +1,275 @@
+"""W1 — car × home automations through carhome, in process (see shared/WORKLOADS.md).
+
+Per home: one car and ten lights that really execute commands (a fake transport at the
+public seam acks each command and reports the light on), and three automations written in
+carhome's YAML, loaded by carhome's loader. The W1 stream is pumped through ``Hub.report``
+as fast as it is accepted (yielding to the loop whenever a run is waiting); latency is from
+just before the crossing change is reported to the moment the recorded action (a notify)
+runs. Prints one JSON line with the peer's field names.
+
+    .venv/bin/python bench/w1.py --homes 1000 --updates 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import gc
+import importlib.util
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from carhome.automations import Engine, Notification
+from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.spec import vss
+from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
+from carhome.store import MemoryStore
+
+STREAM_PY = Path(__file__).resolve().parents[2] / "shared" / "workloads" / "w1_stream.py"
+SIGNALS = {
+    "soc": vss.SOC,
+    "speed": vss.SPEED,
+    "odometer": vss.ODOMETER,
+    "inside_temp": vss.CABIN_TEMPERATURE,
+    "place": PLACE,
+    "distance_to_home": DISTANCE_TO_HOME,
+}
+DERIVED = {PLACE, DISTANCE_TO_HOME}
+LIGHTS = 10
+
+TEMPLATE = """\
+home: {home}
+automations:
+  - id: {home}.soc
+    alias: Low battery
+    mode: parallel
+    max: 100
+    triggers:
+      - trigger: threshold
+        device: car
+        property: Vehicle.Powertrain.TractionBattery.StateOfCharge.Current
+        below: 20
+    actions:
+      - action: notify
+        member: owner
+        message: soc
+  - id: {home}.arrive
+    alias: Arriving home
+    mode: parallel
+    max: 100
+    triggers:
+      - trigger: state
+        device: car
+        property: place
+        from: away
+        to: home
+    actions:
+      - action: command
+        device: [d0, d1]
+        name: turn_on
+      - action: notify
+        member: owner
+        message: arrive
+  - id: {home}.near
+    alias: Nearly home
+    mode: parallel
+    max: 100
+    triggers:
+      - trigger: threshold
+        device: car
+        property: distance_to_home
+        below: 2
+    actions:
+      - action: notify
+        member: owner
+        message: near
+"""
+
+
+class Lights:
+    """The home devices: execute each command at once, ack it, report the new state."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def deliver(self, command: Command) -> None:
+        self.hub.ack(command.home, command.device, Ack(command.id, "acked"))
+        self.hub.report(command.home, command.device, {"on": command.target != "turn_off"})
+
+
+def _load_stream(args: argparse.Namespace) -> tuple[list[tuple[int, str, Any, str | None]], int]:
+    if args.stream:
+        with open(args.stream, encoding="utf-8") as f:
+            header = json.loads(f.readline())
+            rows = [json.loads(line) for line in f]
+        changes = [(r["home"], r["signal"], r["value"], r["fires"]) for r in rows]
+        args.homes = header["homes"]
+        return changes, int(header["expected_firings"])
+    spec = importlib.util.spec_from_file_location("w1_stream", STREAM_PY)
+    if spec is None or spec.loader is None:
+        sys.exit(f"cannot import the W1 generator from {STREAM_PY}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    changes, expected = module.generate(args.homes, args.updates, args.fire_ratio, args.seed)
+    return changes, int(expected)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def _store(args: argparse.Namespace) -> Any:
+    if not args.durable:
+        return MemoryStore()
+    try:
+        from carhome.store.sqlite import SqliteStore  # noqa: PLC0415 - optional until it lands
+    except ImportError:
+        print(
+            "w1: --durable needs carhome.store.sqlite.SqliteStore, which is not importable"
+            " yet; skipping the durable variant",
+            file=sys.stderr,
+        )
+        sys.exit(0)
+    return SqliteStore(str(Path(tempfile.mkdtemp(prefix="w1_")) / "carhome.db"))
+
+
+async def _build(hub: Hub, homes: list[str], *, durable: bool) -> None:
+    """One car and ten lights per home, in the state the peer starts from."""
+    for home in homes:
+        devices = [
+            Device(home=home, id="car", type="car"),
+            *(Device(home=home, id=f"d{d}", type="light") for d in range(LIGHTS)),
+        ]
+        if durable:
+            await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.5))
+            for device in devices:
+                await hub.add_device(device)
+        else:
+            hub.add_home_unsaved(Home(id=home, name=home, lat=39.79, lon=116.5))
+            for device in devices:
+                hub.add_device_unsaved(device)
+        hub.report(
+            home, "car", {vss.SOC: 80.0, vss.SPEED: 0.0, vss.ODOMETER: 1000.0, vss.CABIN_TEMPERATURE: 20.0}
+        )
+        hub.report(home, "car", {DISTANCE_TO_HOME: 25.0, PLACE: "away"}, trusted=True)
+        for d in range(LIGHTS):
+            hub.report(home, f"d{d}", {"on": False})
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    changes, expected = _load_stream(args)
+    homes = [f"h{h}" for h in range(args.homes)]
+    # The stream, mapped to carhome's names before the clock starts (the peer does the same).
+    updates = [
+        (
+            homes[h],
+            {SIGNALS[sig]: value},
+            SIGNALS[sig] in DERIVED,
+            None if fires is None else (homes[h], fires),
+        )
+        for h, sig, value, fires in changes
+    ]
+
+    pending: dict[tuple[str, str], collections.deque[int]] = collections.defaultdict(collections.deque)
+    latencies: list[int] = []
+    fired: collections.Counter[str] = collections.Counter()
+    perf_ns = time.perf_counter_ns
+
+    def record(note: Notification) -> None:
+        now = perf_ns()
+        queue = pending.get((note.home, note.message))
+        if queue:
+            latencies.append(now - queue.popleft())
+        fired[note.message] += 1
+
+    t0 = time.perf_counter()
+    async with Hub(store=_store(args), persist_states=args.durable) as hub:
+        await _build(hub, homes, durable=args.durable)
+        hub.commands.attach("mqtt", Lights(hub))
+        async with Engine(hub) as engine:
+            errors = [
+                e for home in homes for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")
+            ]
+            if errors:
+                sys.exit("\n".join(str(e) for e in errors[:10]))
+            engine.notifications.listen(record)
+            if args.durable:
+                await hub.flush()
+            startup_s = time.perf_counter() - t0
+            rss_start = _rss_mb()
+            gc.collect()
+            gc.freeze()
+
+            report = hub.report
+            sleep = asyncio.sleep
+            t_start = time.perf_counter()
+            for home, values, trusted, key in updates:
+                if key is not None:
+                    pending[key].append(perf_ns())
+                report(home, "car", values, trusted=trusted)
+                if engine.busy:
+                    await sleep(0)
+            await engine.idle()
+            await hub.commands.drain()
+            t_end = time.perf_counter()
+            drain_s = None
+            if args.durable:
+                await hub.flush()
+                drain_s = time.perf_counter() - t_end
+            devices_on = sum(
+                1 for home in homes for d in range(LIGHTS) if hub.value(home, f"d{d}", "on") is True
+            )
+    wall = (t_end - t_start) + (drain_s or 0.0)
+    lat_ms = sorted(x / 1e6 for x in latencies)
+    p50, p99 = _pct(lat_ms, 50), _pct(lat_ms, 99)
+    result: dict[str, Any] = {
+        "bench": "carhome_w1",
+        "python": platform.python_version(),
+        "homes": args.homes,
+        "updates": len(updates),
+        "automations": len(engine.automations()),
+        "durable": bool(args.durable),
+        "updates_per_s": round(len(updates) / wall),
+        "firings": sum(fired.values()),
+        "expected_firings": expected,
+        "devices_on": devices_on,
+        "latency_ms_p50": None if p50 is None else round(p50, 4),
+        "latency_ms_p99": None if p99 is None else round(p99, 4),
+        "latency_ms_max": round(lat_ms[-1], 4) if lat_ms else None,
+        "startup_s": round(startup_s, 3),
+        "rss_after_start_mb": round(rss_start, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if drain_s is not None:
+        result["store_drain_s"] = round(drain_s, 3)
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--homes", type=int, default=1000)
+    p.add_argument("--updates", type=int, default=200_000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--fire-ratio", type=float, default=0.05)
+    p.add_argument("--stream", help="a W1 stream file written by shared/workloads/w1_stream.py")
+    p.add_argument("--durable", action="store_true", help="persist every change (SQLite store)")
+    print(json.dumps(asyncio.run(run(p.parse_args()))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Access: who may command what, and the end-to-end signatures safety-critical commands carry.
+
+The signing protocol (docs/signing.md) has three sides: the phone (``PhoneSession``,
+``KeyPair``), the device (``DeviceVerifier``, ``Enroller``, ``KeyStore``), and the shared
+wire forms (``Envelope``, ``SessionRequest``, ``SessionInfo``, ``EnrollmentRequest``).
+"""
+
+from carhome.access.counters import CounterWindow, MemoryVerifierStore, VerifierState, VerifierStore
+from carhome.access.enrollment import (
+    Enroller,
+    EnrollmentChallenge,
+    EnrollmentRejected,
+    EnrollmentRequest,
+    approve,
+    request_enrollment,
+)
+from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey, Role
+from carhome.access.phone import PhoneSession, SessionRefused, session_request
+from carhome.access.session import SessionInfo, SessionRequest
+from carhome.access.signing import CommandFields, Envelope, domain_of
+from carhome.access.verifier import DeviceVerifier, Reason, SignatureRejected, Verdict
+
+__all__ = [
+    "CommandFields",
+    "CounterWindow",
+    "DeviceVerifier",
+    "EnrolledKey",
+    "Enroller",
+    "EnrollmentChallenge",
+    "EnrollmentRejected",
+    "EnrollmentRequest",
+    "Envelope",
+    "InvalidKey",
+    "KeyPair",
+    "KeyStore",
+    "MemoryVerifierStore",
+    "PhoneSession",
+    "PublicKey",
+    "Reason",
+    "Role",
+    "SessionInfo",
+    "SessionRefused",
+    "SessionRequest",
+    "SignatureRejected",
+    "Verdict",
+    "VerifierState",
+    "VerifierStore",
+    "approve",
+    "domain_of",
+    "request_enrollment",
+    "session_request",
+]

@@ -1,0 +1,283 @@
+"""The local HTTP API: what the CLI (and scripts on the same machine) use to reach a hub.
+
+``create_app`` builds a Starlette app over a running ``Hub``. Routes decode their input
+into the structs of ``carhome.api.schema`` (unknown keys rejected), call the hub, and
+render what it returns; they hold no domain logic. Every error is a problem-details body
+(``carhome.api.problems``).
+
+Who is asking: every command is submitted as a member. Until authentication lands, the
+app is built with one fixed member (``member="local"``) and is meant to listen on loopback
+only; ``_Routes.who`` is the one place that will turn a request's credentials into a member.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from carhome.api import problems
+from carhome.api.problems import Problem
+from carhome.api.schema import (
+    CommandList,
+    CommandRequest,
+    CommandsQuery,
+    DeviceDetail,
+    DevicesQuery,
+    Health,
+    RejectionOut,
+    Rejections,
+    WaitQuery,
+    render_device,
+    render_home,
+    render_spec,
+)
+from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
+from carhome.hub import Command, Hub
+
+log: Final = logging.getLogger(__name__)
+
+# Commands are a few hundred bytes; anything near this is not a command.
+MAX_BODY: Final = 64 * 1024
+# How many of the most recent rejections /api/rejections shows with their messages.
+LAST_REJECTIONS: Final = 20
+# How far back GET /api/commands/{id} looks in the store for a command the router forgot.
+_STORE_LOOKBACK: Final = 1000
+
+# Words for allowed values msgspec's messages leave out.
+_BODY_ALLOWED: Final = {"$.kind": "'set' (write a property) or 'action' (run an action)"}
+
+_Q = TypeVar("_Q", bound=msgspec.Struct)
+_Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        msgspec.json.encode(value), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refused as soon as it grows past ``MAX_BODY``."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise Problem(
+                413,
+                "too-large",
+                "Content too large",
+                f"the request body is larger than {MAX_BODY} bytes; a command is far smaller",
+                limit=MAX_BODY,
+            )
+    return bytes(body)
+
+
+def _query(request: Request, kind: type[_Q]) -> _Q:
+    try:
+        return msgspec.convert(dict(request.query_params), kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise problems.from_validation(exc, problems.invalid_query) from None
+
+
+class _Routes:
+    """The handlers, bound to one hub and to the way a request's member is found."""
+
+    def __init__(self, hub: Hub, member: str) -> None:
+        self.hub = hub
+        self._member = member
+
+    def who(self, request: Request) -> str:
+        """The member a request acts for. Authentication will replace this one method."""
+        return self._member
+
+    def _check_home(self, home: str) -> None:
+        known = [h.id for h in self.hub.homes()]
+        if home not in known:
+            raise problems.unknown_home(home, known)
+
+    async def health(self, request: Request) -> Response:
+        hub = self.hub
+        return _json(
+            Health(
+                status="ok",
+                time=hub.clock.time(),
+                homes=len(hub.homes()),
+                devices=len(hub.devices()),
+                pending_commands=len(hub.commands.pending()),
+                member=self.who(request),
+            )
+        )
+
+    async def homes(self, request: Request) -> Response:
+        counts: dict[str, int] = {}
+        for device in self.hub.devices():
+            counts[device.home] = counts.get(device.home, 0) + 1
+        return _json([render_home(h, counts.get(h.id, 0)) for h in self.hub.homes()])
+
+    async def devices(self, request: Request) -> Response:
+        query = _query(request, DevicesQuery)
+        if query.home is not None:
+            self._check_home(query.home)
+        hub = self.hub
+        return _json([render_device(d, hub.available(d.home, d.id)) for d in hub.devices(query.home)])
+
+    async def device(self, request: Request) -> Response:
+        home, device = request.path_params["home"], request.path_params["device"]
+        hub = self.hub
+        dev = hub.device(home, device)
+        return _json(
+            DeviceDetail(
+                device=render_device(dev, hub.available(home, device)),
+                spec=render_spec(hub.spec(home, device)),
+                state=hub.state(home, device),
+                now=hub.clock.time(),
+            )
+        )
+
+    async def submit(self, request: Request) -> Response:
+        home, device = request.path_params["home"], request.path_params["device"]
+        self.hub.device(home, device)  # an unknown device is a 404 whatever the body says
+        body = await _read_body(request)
+        try:
+            req = msgspec.json.decode(body, type=CommandRequest)
+        except msgspec.ValidationError as exc:
+            raise problems.from_validation(exc, allowed=_BODY_ALLOWED) from None
+        except msgspec.DecodeError as exc:
+            raise problems.invalid_body(f"not valid JSON ({exc})") from None
+        try:
+            command = await self.hub.submit(
+                home,
+                device,
+                req.kind,
+                req.target,
+                req.args,
+                member=self.who(request),
+                face="api",
+                ttl=req.ttl,
+            )
+        except InvalidCommand as exc:
+            problem = problems.problem_from(exc)
+            problem.fields["kind"] = req.kind
+            if req.kind == "set":
+                problem.fields["property"] = req.target
+            else:
+                problem.fields["action"] = req.target
+            raise problem from None
+        if req.wait:
+            command = await self._wait(command, req.wait)
+        return _json(
+            command, 200 if command.status.final else 202, headers={"Location": f"/api/commands/{command.id}"}
+        )
+
+    async def _wait(self, command: Command, seconds: float) -> Command:
+        try:
+            return await self.hub.commands.wait(command.id, seconds)
+        except CommandTimeout:
+            return command
+
+    async def command(self, request: Request) -> Response:
+        command_id = request.path_params["id"]
+        query = _query(request, WaitQuery)
+        command = self.hub.commands.get(command_id)
+        if command is None:
+            # Forgotten by the router (the hub restarted): the outbox still has it.
+            # TODO(kernel): Store.command(id) would make this a lookup instead of a scan.
+            stored = await self.hub.store.commands(limit=_STORE_LOOKBACK)
+            command = next((c for c in stored if c.id == command_id), None)
+        if command is None:
+            raise Problem(
+                404,
+                "unknown-command",
+                "Unknown command",
+                f"there is no command {command_id!r} (it may be older than the last {_STORE_LOOKBACK})",
+                command=command_id,
+            )
+        if query.wait and not command.status.final:
+            command = await self._wait(command, query.wait)
+        return _json(command)
+
+    async def commands(self, request: Request) -> Response:
+        query = _query(request, CommandsQuery)
+        if query.home is not None:
+            self._check_home(query.home)
+        stored = await self.hub.store.commands(query.home, query.limit)
+        # The outbox is written behind the router; the router's copy is never older.
+        live = self.hub.commands.get
+        return _json(CommandList(commands=tuple(live(c.id) or c for c in stored), now=self.hub.clock.time()))
+
+    async def rejections(self, request: Request) -> Response:
+        seen = self.hub.rejections
+        last = tuple(
+            RejectionOut(
+                home=e.home,
+                device=e.device,
+                property=e.prop,
+                code=e.code,
+                reason=e.reason,
+                allowed=e.allowed,
+                message=str(e),
+            )
+            for e in reversed(seen.last[-LAST_REJECTIONS:])
+        )
+        return _json(Rejections(total=seen.total, counts=dict(seen.counts.most_common()), last=last))
+
+
+# -- error rendering -------------------------------------------------------------------
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, Problem):  # pragma: no cover - registered for Problem only
+        raise exc
+    return exc.response()
+
+
+async def _on_carhome_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, CarhomeError):  # pragma: no cover - registered for CarhomeError only
+        raise exc
+    problem = problems.problem_from(exc)
+    if problem.status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return problem.response()
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException only
+        raise exc
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+    detail = exc.detail
+    if exc.status_code == 404:
+        detail = f"no such endpoint {request.url.path}; the API lives under /api"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return Problem(exc.status_code, slug, exc.detail, detail).response()
+
+
+def create_app(hub: Hub, *, member: str = "local") -> Starlette:
+    """The local API over ``hub``; every command it submits acts for ``member``."""
+    r = _Routes(hub, member)
+    table: list[tuple[str, _Handler, list[str]]] = [
+        ("/api/health", r.health, ["GET"]),
+        ("/api/homes", r.homes, ["GET"]),
+        ("/api/devices", r.devices, ["GET"]),
+        ("/api/devices/{home}/{device}", r.device, ["GET"]),
+        ("/api/devices/{home}/{device}/commands", r.submit, ["POST"]),
+        ("/api/commands", r.commands, ["GET"]),
+        ("/api/commands/{id}", r.command, ["GET"]),
+        ("/api/rejections", r.rejections, ["GET"]),
+    ]
+    return Starlette(
+        routes=[Route(path, endpoint, methods=methods) for path, endpoint, methods in table],
+        exception_handlers={
+            Problem: _on_problem,
+            CarhomeError: _on_carhome_error,
+            HTTPException: _on_http_error,
+        },
+    )

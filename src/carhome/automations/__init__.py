@@ -1,0 +1,28 @@
+"""Automations: triggers, conditions and actions across the car and the home.
+
+Users write them as YAML (see ``examples/automations/``); ``loader`` decodes the files into
+typed structs, reporting each bad automation with file and line; ``Engine`` binds them to
+a hub, fires them from the bus on every crossing, runs their actions in their mode and
+keeps a trace of every run.
+"""
+
+from carhome.automations.automation import Automation
+from carhome.automations.engine import Engine
+from carhome.automations.loader import Loaded, Source, load_path, load_text
+from carhome.automations.notifications import Notification, Notifications
+from carhome.automations.traces import StepTrace, Trace
+from carhome.automations.triggers import TriggerEvent
+
+__all__ = [
+    "Automation",
+    "Engine",
+    "Loaded",
+    "Notification",
+    "Notifications",
+    "Source",
+    "StepTrace",
+    "Trace",
+    "TriggerEvent",
+    "load_path",
+    "load_text",
+]

@@ -1,0 +1,87 @@
+"""Binding an automation's names to the hub: device references and property names.
+
+A device is written ``home/device`` or, when the automation (or its file) names its home or
+the hub holds one home, just ``device``. A property is written by its spec name (a car's
+VSS path, ``place``, a light's ``on``) or, for cars, by the short name of a VSS signal in
+carhome's catalog (``soc``, ``speed``, ``cabin_temperature`` …).
+
+Errors found here carry the path inside the automation (``triggers[0].device``), which the
+loader turns into a file and line.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from carhome.errors import CarhomeError, UnknownDevice
+from carhome.hub import Hub
+from carhome.spec import PropertySpec, vss
+
+Path = tuple[str | int, ...]
+
+# ``soc`` -> ``Vehicle.Powertrain.TractionBattery.StateOfCharge.Current`` and so on: the
+# catalog's own constant names, so the short names never drift from it.
+VSS_SHORT_NAMES: Final[dict[str, str]] = {
+    name.lower(): value
+    for name, value in vars(vss).items()
+    if name.isupper() and isinstance(value, str) and value.startswith("Vehicle.")
+}
+
+
+class BindError(CarhomeError):
+    """A name in an automation does not match the hub; ``path`` says where in it."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+class Binder:
+    """Resolves the names one automation uses against one hub."""
+
+    def __init__(self, hub: Hub, home: str | None) -> None:
+        self.hub = hub
+        if home is None:
+            homes = hub.homes()
+            home = homes[0].id if len(homes) == 1 else None
+        self.home = home
+
+    def device(self, ref: str, path: Path) -> tuple[str, str]:
+        """``(home, device)`` for ``home/device`` or ``device``."""
+        home, sep, device = ref.partition("/")
+        if not sep:
+            home, device = self.home or "", ref
+            if not home:
+                raise BindError(
+                    path,
+                    f"device {ref!r} needs its home: write 'home/{ref}' or set"
+                    " 'home:' on the automation (the hub has several homes)",
+                )
+        try:
+            self.hub.device(home, device)
+        except UnknownDevice as exc:
+            raise BindError(path, str(exc)) from None
+        return home, device
+
+    def prop(self, home: str, device: str, name: str, path: Path) -> PropertySpec:
+        """The property ``name`` of the device, by spec name or VSS short name."""
+        props = self.hub.spec(home, device).properties
+        spec = props.get(name) or props.get(VSS_SHORT_NAMES.get(name, ""))
+        if spec is None:
+            some = ", ".join(sorted(props)[:8])
+            raise BindError(
+                path,
+                f"{home}/{device} has no property {name!r}; expected a spec name"
+                f" ({some} …) or a VSS short name (soc, speed …)",
+            )
+        return spec
+
+    def action(self, home: str, device: str, name: str, path: Path) -> None:
+        actions = self.hub.spec(home, device).actions
+        if name not in actions:
+            raise BindError(
+                path,
+                f"{home}/{device} has no action {name!r};"
+                f" expected one of {', '.join(sorted(actions)) or 'none'}",
+            )

@@ -1,0 +1,183 @@
+"""The automation engine: binds automations to a hub, fires them, owns their runs.
+
+``Engine`` is an async context manager around a running ``Hub``. ``add`` binds one
+automation (its triggers subscribe on the hub's bus, its conditions and actions resolve
+their devices and properties) or raises ``ConfigError`` with file and line; ``load`` adds
+every automation of a file or directory and returns the errors of those that failed, the
+others loaded. Runs that must wait become named tasks the engine owns; leaving the
+context cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from types import TracebackType
+from typing import Any, Self
+
+from carhome.automations.actions import bind_steps
+from carhome.automations.automation import Automation
+from carhome.automations.binding import Binder, BindError
+from carhome.automations.loader import Loaded, Source, load_path, load_text
+from carhome.automations.notifications import Notifications
+from carhome.automations.runs import Runner
+from carhome.automations.traces import Trace, TraceLog
+from carhome.errors import ConfigError, UnknownDevice
+from carhome.hub import Hub, Subscription
+
+
+@dataclass(slots=True)
+class _Bound:
+    automation: Automation
+    source: Source
+    runner: Runner
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+
+class Engine:
+    """Runs the automations of one hub."""
+
+    def __init__(self, hub: Hub, *, notifications: Notifications | None = None) -> None:
+        self.hub = hub
+        self.notifications = notifications or Notifications()
+        self.traces = TraceLog()
+        self._bound: dict[str, _Bound] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for bound in list(self._bound.values()):
+            for sub in bound.subscriptions:
+                sub.cancel()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- automations ----------------------------------------------------------------------
+
+    def add(self, automation: Automation, source: Source | None = None) -> None:
+        """Bind ``automation`` to the hub and start watching its triggers."""
+        source = source or Source("<api>")
+        if automation.id in self._bound:
+            raise source.error(
+                ("id",),
+                f"automation {automation.id!r} is already loaded"
+                f" (from {self._bound[automation.id].source.file})",
+            )
+        binder = Binder(self.hub, automation.home)
+        if automation.home is not None:
+            try:
+                self.hub.home(automation.home)
+            except UnknownDevice:
+                raise source.error(("home",), f"no home {automation.home!r} in this hub") from None
+        subscriptions: list[Subscription] = []
+        try:
+            checks = [
+                (f"conditions[{i}]", c.bind(binder, ("conditions", i)))
+                for i, c in enumerate(automation.conditions)
+            ]
+            steps = bind_steps(automation.actions, binder, ("actions",))
+            runner = Runner(
+                automation=automation.id,
+                home=binder.home,
+                member=automation.member,
+                mode=automation.mode,
+                max_runs=automation.max,
+                conditions=checks,
+                steps=steps,
+                variables=dict(automation.variables),
+                hub=self.hub,
+                notifications=self.notifications,
+                traces=self.traces,
+                spawner=self,
+            )
+            if automation.enabled:
+                for i, trigger in enumerate(automation.triggers):
+                    subscriptions += trigger.arm(binder, ("triggers", i), i, runner.fire)
+        except BindError as exc:
+            for sub in subscriptions:
+                sub.cancel()
+            raise source.error(exc.path, exc.message) from None
+        self.traces.keep(automation.id, automation.traces)
+        self._bound[automation.id] = _Bound(automation, source, runner, subscriptions)
+
+    def remove(self, automation_id: str) -> None:
+        bound = self._bound.pop(automation_id)
+        for sub in bound.subscriptions:
+            sub.cancel()
+        for task in list(bound.runner.active):
+            task.cancel()
+        self.traces.forget(automation_id)
+
+    def add_loaded(self, loaded: Loaded) -> list[ConfigError]:
+        """Add every decoded automation; the errors of the ones that failed, decode or bind."""
+        errors = list(loaded.errors)
+        for automation, source in loaded.automations:
+            try:
+                self.add(automation, source)
+            except ConfigError as exc:
+                errors.append(exc)
+        return errors
+
+    def load(self, path: str | FsPath) -> list[ConfigError]:
+        """Load a file or directory of automations; returns the errors, the rest loaded."""
+        return self.add_loaded(load_path(path))
+
+    def load_text(self, text: str, file: str = "<text>") -> list[ConfigError]:
+        return self.add_loaded(load_text(text, file))
+
+    def automations(self) -> list[Automation]:
+        return [b.automation for b in self._bound.values()]
+
+    def trigger(self, automation_id: str) -> None:
+        """Run an automation now, as if a trigger fired (conditions still apply)."""
+        self._bound[automation_id].runner.fire(None)
+
+    def trace(self, automation_id: str) -> list[Trace]:
+        return self.traces.get(automation_id)
+
+    def stats(self, automation_id: str) -> dict[str, Any]:
+        runner = self._bound[automation_id].runner
+        return {
+            "firings": runner.firings,
+            "dropped": runner.dropped,
+            "active": len(runner.active),
+            "queued": len(runner.queue),
+        }
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether any run is waiting on something."""
+        return bool(self._tasks)
+
+    async def idle(self) -> None:
+        """Wait until no run is active (bounded by the runs' own waits)."""
+        while self._tasks:
+            await self._idle.wait()

@@ -1,0 +1,232 @@
+"""Runs: one execution of an automation's actions, and the modes that govern overlap.
+
+A run executes its steps synchronously for as long as they are synchronous (notify,
+variables, a choose on current state …) — inside the bus callback that fired it, so such a
+run finishes before ``Hub.report`` returns. At the first step that must wait (a command, a
+delay) the rest of the run becomes a named task owned by the engine.
+
+Modes, with ``max`` set in the automation:
+
+- ``single``: while a run is active, new triggers are dropped;
+- ``restart``: an active run is cancelled and a new one starts;
+- ``queued``: runs wait their turn, at most ``max`` active or waiting;
+- ``parallel``: runs overlap, at most ``max`` at once.
+
+A dropped run leaves a trace with status ``dropped`` and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+from carhome.automations.conditions import Check
+from carhome.automations.notifications import Notifications
+from carhome.automations.traces import ConditionResult, StepTrace, Trace, TraceLog
+from carhome.automations.triggers import TriggerEvent
+from carhome.hub import Hub
+
+log: Final = logging.getLogger(__name__)
+
+Mode = Literal["single", "restart", "queued", "parallel"]
+
+
+class Run:
+    """The state of one run: its trigger, variables and trace, and what it may use."""
+
+    __slots__ = ("automation", "home", "hub", "member", "notifications", "trace", "variables")
+
+    def __init__(
+        self,
+        *,
+        automation: str,
+        home: str | None,
+        member: str,
+        hub: Hub,
+        notifications: Notifications,
+        trace: Trace,
+        variables: dict[str, Any],
+    ) -> None:
+        self.automation = automation
+        self.home = home
+        self.member = member
+        self.hub = hub
+        self.notifications = notifications
+        self.trace = trace
+        self.variables = variables
+
+
+StepFn = Callable[[Run], Awaitable[None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundStep:
+    """An action bound to the hub: its path in the automation (for traces) and its function.
+
+    The function returns ``None`` when it finished synchronously, or an awaitable for the
+    part that waits.
+    """
+
+    path: str
+    kind: str
+    fn: StepFn
+
+
+def execute(steps: Sequence[BoundStep], run: Run, start: int = 0) -> Awaitable[None] | None:
+    """Run ``steps`` in order; ``None`` if all finished now, else an awaitable for the rest."""
+    now = run.hub.clock.time
+    for i in range(start, len(steps)):
+        step = steps[i]
+        record = run.trace.step(step.path, step.kind, now())
+        t0 = time.perf_counter_ns()
+        try:
+            pending = step.fn(run)
+        except Exception as exc:
+            record.fail(t0, exc)
+            raise
+        if pending is not None:
+            return _finish(steps, run, i, pending, (record, t0))
+        record.done(t0)
+    return None
+
+
+async def _finish(
+    steps: Sequence[BoundStep], run: Run, i: int, pending: Awaitable[None], timing: tuple[StepTrace, int]
+) -> None:
+    record, t0 = timing
+    try:
+        await pending
+    except BaseException as exc:
+        record.fail(t0, exc)
+        raise
+    record.done(t0)
+    rest = execute(steps, run, i + 1)
+    if rest is not None:
+        await rest
+
+
+class Spawner(Protocol):
+    """Whoever owns the runs' tasks (the engine)."""
+
+    def spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]: ...
+
+
+class Runner:
+    """Fires one automation: checks its conditions, applies its mode, starts runs."""
+
+    def __init__(
+        self,
+        *,
+        automation: str,
+        home: str | None,
+        member: str,
+        mode: Mode,
+        max_runs: int,
+        conditions: Sequence[tuple[str, Check]],
+        steps: Sequence[BoundStep],
+        variables: dict[str, Any],
+        hub: Hub,
+        notifications: Notifications,
+        traces: TraceLog,
+        spawner: Spawner,
+    ) -> None:
+        self.automation = automation
+        self.home = home
+        self.member = member
+        self.mode = mode
+        self.max = max_runs
+        self.conditions = tuple(conditions)
+        self.steps = tuple(steps)
+        self.variables = variables
+        self.hub = hub
+        self.notifications = notifications
+        self.traces = traces
+        self.spawner = spawner
+        self.active: dict[asyncio.Task[None], Trace] = {}
+        self.queue: deque[Run] = deque()
+        self._count = 0
+        self.firings = 0
+        self.dropped = 0
+
+    def fire(self, event: TriggerEvent | None) -> None:
+        """A trigger fired (or a person asked): start a run if conditions and mode allow."""
+        now = self.hub.clock.time()
+        self._count += 1
+        trace = Trace(automation=self.automation, run=self._count, started=now, trigger=event)
+        self.traces.add(trace)
+        for path, check in self.conditions:
+            passed = check()
+            trace.conditions.append(ConditionResult(path, passed))
+            if not passed:
+                trace.end("skipped", now, f"condition {path} was false")
+                return None
+        self.firings += 1
+        variables = dict(self.variables)
+        variables["trigger"] = event
+        run = Run(
+            automation=self.automation,
+            home=self.home,
+            member=self.member,
+            hub=self.hub,
+            notifications=self.notifications,
+            trace=trace,
+            variables=variables,
+        )
+        busy = len(self.active) + len(self.queue)
+        if busy:
+            if self.mode == "single":
+                return self._drop(trace, now, "mode single: a run is already active")
+            if self.mode == "restart":
+                for task in list(self.active):
+                    task.cancel()
+            elif busy >= self.max:
+                return self._drop(trace, now, f"mode {self.mode}: already {busy} runs (max {self.max})")
+            elif self.mode == "queued":
+                self.queue.append(run)
+                return None
+        self._start(run)
+        return None
+
+    def _drop(self, trace: Trace, now: float, reason: str) -> None:
+        self.dropped += 1
+        trace.end("dropped", now, reason)
+
+    def _start(self, run: Run) -> None:
+        try:
+            pending = execute(self.steps, run)
+        except Exception as exc:
+            self._failed(run.trace, exc)
+            return
+        if pending is None:
+            run.trace.end("finished", self.hub.clock.time())
+            return
+        task = self.spawner.spawn(
+            self._complete(run, pending), f"automation {self.automation} run {run.trace.run}"
+        )
+        self.active[task] = run.trace
+
+    async def _complete(self, run: Run, pending: Awaitable[None]) -> None:
+        try:
+            await pending
+        except asyncio.CancelledError:
+            run.trace.end("cancelled", self.hub.clock.time(), "cancelled (restart or shutdown)")
+            raise
+        except Exception as exc:
+            self._failed(run.trace, exc)
+        else:
+            run.trace.end("finished", self.hub.clock.time())
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self.active.pop(task, None)
+            while self.mode == "queued" and self.queue and not self.active:
+                self._start(self.queue.popleft())
+
+    def _failed(self, trace: Trace, exc: Exception) -> None:
+        log.warning("automation %s run %d failed: %s", self.automation, trace.run, exc)
+        trace.end("failed", self.hub.clock.time(), f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,88 @@
+"""Traces: what each run of an automation did — trigger, conditions, every step, timing.
+
+A trace is kept per run (the last ``traces`` runs of each automation, set in the
+automation). A run that the mode dropped still leaves a trace saying so and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any
+
+import msgspec
+
+from carhome.automations.triggers import TriggerEvent
+
+
+class StepTrace(msgspec.Struct, kw_only=True):
+    """One action of a run: where it sits, when it started, how long it took, how it ended."""
+
+    path: str
+    kind: str
+    started: float
+    duration_ms: float = 0.0
+    status: str = "running"  # running | done | failed | cancelled
+    error: str | None = None
+    result: Any = None
+
+    def done(self, t0: int, result: Any = None) -> None:
+        self.duration_ms = (time.perf_counter_ns() - t0) / 1e6
+        self.status = "done"
+        if result is not None:
+            self.result = result
+
+    def fail(self, t0: int, exc: BaseException) -> None:
+        self.duration_ms = (time.perf_counter_ns() - t0) / 1e6
+        self.status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+        self.error = f"{type(exc).__name__}: {exc}"
+
+
+class ConditionResult(msgspec.Struct, frozen=True):
+    path: str
+    passed: bool
+
+
+class Trace(msgspec.Struct, kw_only=True):
+    """One run of one automation."""
+
+    automation: str
+    run: int
+    started: float
+    trigger: TriggerEvent | None
+    conditions: list[ConditionResult] = msgspec.field(default_factory=list)
+    steps: list[StepTrace] = msgspec.field(default_factory=list)
+    status: str = "running"  # running | finished | failed | cancelled | dropped | skipped
+    reason: str | None = None
+    ended: float | None = None
+
+    def step(self, path: str, kind: str, now: float) -> StepTrace:
+        record = StepTrace(path=path, kind=kind, started=now)
+        self.steps.append(record)
+        return record
+
+    def end(self, status: str, now: float, reason: str | None = None) -> None:
+        self.status = status
+        self.ended = now
+        if reason is not None:
+            self.reason = reason
+
+
+class TraceLog:
+    """The latest traces of every automation, newest last."""
+
+    def __init__(self) -> None:
+        self._by_automation: dict[str, deque[Trace]] = {}
+
+    def keep(self, automation: str, size: int) -> None:
+        self._by_automation[automation] = deque(self._by_automation.get(automation, ()), maxlen=max(1, size))
+
+    def add(self, trace: Trace) -> None:
+        self._by_automation[trace.automation].append(trace)
+
+    def get(self, automation: str) -> list[Trace]:
+        return list(self._by_automation.get(automation, ()))
+
+    def forget(self, automation: str) -> None:
+        self._by_automation.pop(automation, None)

@@ -1,0 +1,41 @@
+"""The ``carhome`` command: one click group, one module per command group.
+
+Client commands (devices, state, call, set, commands, rejections) talk to a running
+hub's local API; ``demo`` and ``serve`` start one.
+"""
+
+from __future__ import annotations
+
+import click
+
+from carhome.cli.commands import call, commands, set_
+from carhome.cli.devices import devices, state
+from carhome.cli.rejections import rejections
+from carhome.cli.run import demo, serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="carhome")
+def cli() -> None:
+    """carhome: the electric car as a first-class member of the smart home.
+
+    \b
+    Start a demo hub, then look around from another terminal:
+      carhome demo
+      carhome devices
+      carhome state car
+      carhome call car climate_on temperature=21
+      carhome set purifier mode sleep
+
+    Client commands find the hub through --hub, CARHOME_HUB, or the address a running
+    hub announces; add --json for output scripts can read.
+    """
+
+
+for command in (devices, state, call, set_, commands, rejections, demo, serve):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``carhome`` script."""
+    cli()

@@ -1,0 +1,60 @@
+"""What every hub-facing command shares: ``--hub`` and ``--json``, and running a call.
+
+The hub's address comes from ``--hub``, else ``CARHOME_HUB``, else the file a running hub
+writes (``carhome.api.discovery``), else ``http://127.0.0.1:8123``. ``with_hub`` opens a
+``HubClient``, runs one async function with it, and turns carhome's errors into clean
+CLI errors (no traceback), since this is where the CLI meets the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import click
+
+from carhome.api.discovery import read_hub_address
+from carhome.cli.client import DEFAULT_URL, ApiError, HubClient
+from carhome.errors import CarhomeError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
+
+EXIT_HUB: Final = 1
+"""The hub could not be reached or refused the request."""
+
+
+def hub_options(fn: _F) -> _F:
+    """Add ``--hub URL`` and ``--json`` to a command (as ``hub`` and ``as_json``)."""
+    fn = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(fn)
+    return click.option(
+        "--hub",
+        "hub",
+        envvar="CARHOME_HUB",
+        metavar="URL",
+        help="The hub's local API [env CARHOME_HUB; default: the address a running hub"
+        f" announced, else {DEFAULT_URL}].",
+    )(fn)
+
+
+def hub_url(given: str | None) -> str:
+    """Where to find the hub (see the module docstring)."""
+    return given or read_hub_address() or DEFAULT_URL
+
+
+def with_hub(given: str | None, work: Callable[[HubClient], Awaitable[_T]]) -> _T:
+    """Run ``work`` with a client of the hub; carhome errors exit with their message."""
+
+    async def run() -> _T:
+        async with HubClient(hub_url(given)) as client:
+            return await work(client)
+
+    try:
+        return asyncio.run(run())
+    except click.ClickException:
+        raise
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from exc

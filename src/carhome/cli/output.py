@@ -1,0 +1,49 @@
+"""How the CLI prints: aligned tables for people, JSON for scripts, values and ages in words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import msgspec
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` (structs included) as indented JSON."""
+    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows under a header, columns padded to their widest cell."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = [header, *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def value_text(value: Any) -> str:
+    """A value as a person reads it: JSON words for booleans and null, floats trimmed."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, str):
+        return value
+    return msgspec.json.encode(value).decode()
+
+
+def age_text(seconds: float) -> str:
+    """``12s``, ``5m``, ``3h``, ``2d``: how long ago, coarsely."""
+    seconds = max(0.0, seconds)
+    for size, unit in ((86_400, "d"), (3_600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def online_text(online: bool | None) -> str:
+    return "?" if online is None else ("yes" if online else "no")

@@ -1,0 +1,177 @@
+"""``carhome demo`` and ``carhome serve``: start a hub in this process.
+
+These commands only read and check their options (and, for ``serve``, the config file,
+so a mistake is reported by file and line before anything starts) and hand over to
+``carhome.runtime``, which wires the hub, store, broker, connectors and API. The runtime
+is imported when one of these commands runs, so the client commands stay light.
+
+The runtime's entry points, as called here::
+
+    run_demo(*, duration: float | None, data_dir: Path, speed: float, api_port: int,
+             mqtt_port: int, mqtt_url: str | None)
+    run_serve(config: carhome.config.Config)
+
+Either may be a coroutine function; it is then run with ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from carhome.config import check_broker_url, load_config
+from carhome.errors import CarhomeError
+
+
+def _runtime() -> Any:
+    """``carhome.runtime``, imported late (it pulls in the broker, the store and uvicorn)."""
+    try:
+        return importlib.import_module("carhome.runtime")
+    except ModuleNotFoundError as exc:
+        if exc.name != "carhome.runtime":
+            raise
+        raise click.ClickException(
+            "this build of carhome has no runtime (carhome.runtime); it cannot start a hub"
+        ) from exc
+
+
+def _run(result: Any) -> None:
+    try:
+        if inspect.isawaitable(result):
+            asyncio.run(_await(result))
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+async def _await(result: Any) -> None:
+    await result
+
+
+def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_broker_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@click.option(
+    "--for",
+    "duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop after SECONDS of real time [default: run until Ctrl-C].",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".carhome"),
+    show_default=True,
+    help="Directory for the demo's database and state.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Simulated time runs this many times faster than real time.",
+)
+@click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    default=8123,
+    show_default=True,
+    help="Port of the local API on 127.0.0.1 (0 picks a free one).",
+)
+@click.option(
+    "--mqtt-port",
+    type=click.IntRange(0, 65535),
+    default=1883,
+    show_default=True,
+    help="Port of the built-in MQTT broker on 127.0.0.1.",
+)
+@click.option(
+    "--mqtt-url",
+    metavar="URL",
+    callback=_broker_url,
+    help="Use this external broker (mqtt://host:port) instead of the built-in one.",
+)
+def demo(
+    *,
+    duration: float | None,
+    data_dir: Path,
+    speed: float,
+    api_port: int,
+    mqtt_port: int,
+    mqtt_url: str | None,
+) -> None:
+    """Run a hub with a simulated home and car, to try carhome without hardware.
+
+    The hub announces its address, so `carhome devices` in another terminal finds it.
+
+    \b
+    Examples:
+      carhome demo
+      carhome demo --speed 60 --for 600
+      carhome demo --mqtt-url mqtt://127.0.0.1:1883
+    """
+    ctx = click.get_current_context()
+    if mqtt_url is not None and ctx.get_parameter_source("mqtt_port") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("give --mqtt-port (built-in broker) or --mqtt-url (external), not both")
+    runtime = _runtime()
+    _run(
+        runtime.run_demo(
+            duration=duration,
+            data_dir=data_dir,
+            speed=speed,
+            api_port=api_port,
+            mqtt_port=mqtt_port,
+            mqtt_url=mqtt_url,
+        )
+    )
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    envvar="CARHOME_CONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The configuration file (YAML) [env CARHOME_CONFIG].",
+)
+@click.option("--check", is_flag=True, help="Only check the configuration file, then exit.")
+def serve(*, config_file: Path, check: bool) -> None:
+    """Run a hub as the configuration file describes it.
+
+    See examples/carhome.yaml for every setting, with comments.
+
+    \b
+    Examples:
+      carhome serve --config /etc/carhome/carhome.yaml
+      carhome serve --config carhome.yaml --check
+    """
+    try:
+        config = load_config(config_file)
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if check:
+        devices = sum(len(h.devices) for h in config.homes)
+        broker = config.mqtt.url or f"built-in on {config.mqtt.broker.host}:{config.mqtt.broker.port}"
+        click.echo(
+            f"{config_file}: ok — {len(config.homes)} home(s), {devices} device(s),"
+            f" API on {config.api.host}:{config.api.port}, MQTT {broker}"
+        )
+        return
+    runtime = _runtime()
+    _run(runtime.run_serve(config))

@@ -1,0 +1,229 @@
+"""The hub's MQTT connector: device topics in, commands out.
+
+It subscribes ``carhome/+/+/state|event|ack|status`` and translates each message at the
+edge: state → ``Hub.report`` (the hub checks each value against the spec, so one bad value
+never sinks its neighbours), ack → ``Hub.ack``, status → ``Hub.set_available``, event →
+checked against the spec and handed to the ``on_event`` listeners. Anything it cannot
+decode — a bad topic, invalid JSON, a non-object — is rejected with its reason through the
+hub's rejection log and counted; the stream carries on.
+
+It is the hub's ``Transport`` for devices whose connector is ``mqtt``: it attaches when
+its link comes up (the router then redelivers what is pending) and detaches when it drops.
+A device that comes back ``online`` gets its pending commands again too, since the broker
+may have dropped them while it was away; devices ignore an id they already executed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final, Self
+
+import msgspec
+
+from carhome.connectors.mqtt.events import DeviceEvent, check_event
+from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
+from carhome.connectors.mqtt.malformed import MalformedMessage
+from carhome.connectors.mqtt.payloads import (
+    decode_ack,
+    decode_event,
+    decode_state,
+    decode_status,
+    encode_command,
+)
+from carhome.connectors.mqtt.topics import Kind, Topic, hub_status_topic, is_device_topic
+from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
+from carhome.hub import Command, Hub
+
+log: Final = logging.getLogger(__name__)
+
+CONNECTOR: Final = "mqtt"
+SOURCE: Final = "mqtt"
+_SUBSCRIBED: Final = frozenset({Kind.STATE, Kind.EVENT, Kind.ACK, Kind.STATUS})
+SUBSCRIPTIONS: Final = tuple(sorted(k.filter for k in _SUBSCRIBED))
+
+# Rejections need a home and a device; a topic that names none gets these.
+_NOBODY: Final = "?"
+
+EventListener = Callable[[DeviceEvent], None]
+
+
+class MqttStats(msgspec.Struct):
+    """What the connector has seen since it was made."""
+
+    received: int = 0
+    """Messages on carhome's device topics."""
+    rejected: int = 0
+    """Messages rejected whole: bad topic, undecodable payload, unknown device, bad event."""
+    rejected_values: int = 0
+    """Single values the hub rejected inside otherwise good state messages."""
+    delivered: int = 0
+    """Commands handed to the broker (redeliveries included)."""
+
+
+class MqttConnector:
+    """Connects a hub to an MQTT broker; an async context manager."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        url: str = "mqtt://127.0.0.1:1883",
+        *,
+        client_id: str = "carhome-hub",
+        hub_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        protocol: MqttVersion = 311,
+        keepalive: int = 30,
+        backoff: Backoff | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._hub = hub
+        self.stats = MqttStats()
+        self._listeners: list[EventListener] = []
+        self._link = MqttLink(
+            BrokerUrl.parse(url),
+            client_id=client_id,
+            status_topic=hub_status_topic(hub_id or client_id),
+            subscriptions=SUBSCRIPTIONS,
+            on_message=self._on_message,
+            on_up=self._on_up,
+            on_down=self._on_down,
+            username=username,
+            password=password,
+            version=protocol,
+            keepalive=keepalive,
+            backoff=backoff,
+            connect_timeout=connect_timeout,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._link.connected
+
+    @property
+    def connects(self) -> int:
+        """How many times the connector came up (1 after opening, +1 per reconnect)."""
+        return self._link.connects
+
+    async def __aenter__(self) -> Self:
+        await self._link.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._link.__aexit__(et, e, tb)
+
+    def _on_up(self) -> None:
+        self._hub.commands.attach(CONNECTOR, self)
+
+    def _on_down(self) -> None:
+        self._hub.commands.detach(CONNECTOR)
+
+    # -- commands out ---------------------------------------------------------------------
+
+    async def deliver(self, command: Command) -> None:
+        """Publish ``command`` on its device's ``cmd`` topic at QoS 1 (``Transport``)."""
+        self._publish_command(command)
+
+    def _publish_command(self, command: Command) -> None:
+        topic = Topic(command.home, command.device, Kind.CMD)
+        self._link.publish(str(topic), encode_command(command), qos=1)
+        self.stats.delivered += 1
+
+    def _redeliver_to(self, home: str, device: str) -> None:
+        now = self._hub.clock.time()
+        for command in self._hub.commands.pending():
+            if command.home == home and command.device == device and command.expires > now:
+                with contextlib.suppress(ConnectorError):
+                    self._publish_command(command)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def on_event(self, listener: EventListener) -> Callable[[], None]:
+        """Call ``listener`` with every checked device event; returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # -- messages in ----------------------------------------------------------------------
+
+    def _on_message(self, raw_topic: str | bytes, payload: bytes, retained: bool) -> None:
+        try:
+            topic = Topic.parse(raw_topic)
+        except MalformedMessage as exc:
+            if is_device_topic(raw_topic, _SUBSCRIBED):
+                self.stats.received += 1
+                self._reject(_NOBODY, _NOBODY, exc.code, exc.reason)
+            # else none of our business: amqtt 0.12 sends a new client the retained
+            # messages matching other clients' subscriptions.
+            return
+        kind = topic.kind
+        if kind not in _SUBSCRIBED:
+            return  # a cmd topic reaches us only if a broker misroutes it: not ours to read
+        self.stats.received += 1
+        try:
+            if kind is Kind.STATE:
+                self._on_state(topic, payload)
+            elif kind is Kind.ACK:
+                self._hub.ack(topic.home, topic.device, decode_ack(payload))
+            elif kind is Kind.STATUS:
+                self._on_status(topic, payload, retained)
+            else:
+                self._on_event(topic, payload)
+        except MalformedMessage as exc:
+            self._reject(topic.home, topic.device, exc.code, exc.reason)
+
+    def _on_state(self, topic: Topic, payload: bytes) -> None:
+        values, ts = decode_state(payload)
+        report = self._hub.report(topic.home, topic.device, values, ts=ts, source=SOURCE)
+        rejected = report.rejected
+        if rejected:
+            if rejected[0].code == "unknown_device":
+                self.stats.rejected += 1
+            else:
+                self.stats.rejected_values += len(rejected)
+
+    def _on_status(self, topic: Topic, payload: bytes, retained: bool) -> None:
+        if not payload:
+            return  # a cleared retained status: nothing is known, nothing to say
+        online = decode_status(payload)
+        self._hub.set_available(topic.home, topic.device, online)
+        # A retained "online" is old news replayed on subscribe; a live one means the
+        # device just (re)connected and may have missed commands while it was away.
+        if online and not retained:
+            self._redeliver_to(topic.home, topic.device)
+
+    def _on_event(self, topic: Topic, payload: bytes) -> None:
+        message = decode_event(payload)
+        try:
+            spec = self._hub.spec(topic.home, topic.device)
+            event = check_event(
+                topic.home,
+                topic.device,
+                spec,
+                message,
+                self._hub.clock.time() if message.ts is None else message.ts,
+            )
+        except UnknownDevice:
+            self._reject(topic.home, topic.device, "unknown_device", "no such device in this home")
+            return
+        except InvalidChange as err:
+            self.stats.rejected += 1
+            self._hub.rejections.record(err)
+            return
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception(
+                    "event listener %r failed on %s/%s %s", listener, event.home, event.device, event.name
+                )
+
+    def _reject(self, home: str, device: str, code: str, reason: str) -> None:
+        self.stats.rejected += 1
+        self._hub.rejections.record(
+            InvalidChange(home=home, device=device, prop=None, code=code, reason=reason)
+        )

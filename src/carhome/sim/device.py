@@ -1,0 +1,134 @@
+"""The one shape of every simulated device, and the bookkeeping they all share.
+
+A simulated device owns its physics and its answers to commands. The runner only ever
+talks to it through ``SimDevice``: ``step`` advances simulated time and returns what
+changed (already rounded the way the real device would report it), ``execute`` runs a
+command or raises ``DeviceRefused``, ``drain_events`` hands over what happened since the
+last call. Adding a device type never touches the others or the runner.
+
+``SimBase`` does the parts every device repeats: checking a command against the device's
+spec (a real device checks what it receives, whatever the hub already checked), keeping
+what it last reported so ``step`` returns only changes, and queueing events.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from carhome.errors import DeviceRefused
+from carhome.spec import SPECS, DeviceSpec, InvalidValue
+
+
+class SimEvent(NamedTuple):
+    """Something a device reports once: an event name from its spec and its fields."""
+
+    name: str
+    fields: dict[str, Any]
+
+
+@runtime_checkable
+class SimDevice(Protocol):
+    """What the runner needs of a simulated device."""
+
+    @property
+    def type(self) -> str:
+        """The spec type (``car``, ``air_purifier`` …)."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """Every property the device reports, as it would report it now."""
+        ...
+
+    def step(self, dt: float) -> dict[str, Any]:
+        """Advance by ``dt`` simulated seconds (0 is allowed) and return what changed."""
+        ...
+
+    async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
+        """Run a command (``set`` a property or an ``action``); raise ``DeviceRefused``."""
+        ...
+
+    def drain_events(self) -> list[SimEvent]:
+        """The events since the last call, oldest first."""
+        ...
+
+
+_UNSET: Any = object()  # never equal to a reported value, so a first report is always sent
+
+Setter = Callable[[Any], None]
+Action = Callable[[dict[str, Any]], Any]
+
+
+class SimBase(abc.ABC):
+    """Shared mechanics: spec checks, change tracking, events. Subclasses add physics.
+
+    A subclass sets ``type``, implements ``advance`` (physics) and ``state`` (rounded
+    report), and registers its commands in ``setters`` and ``actions`` — explicit tables,
+    so the commands a device answers can be read in one place.
+    """
+
+    type: str
+
+    def __init__(self) -> None:
+        self.spec: DeviceSpec = SPECS[self.type]
+        self.setters: dict[str, Setter] = {}
+        self.actions: dict[str, Action] = {}
+        self._reported: dict[str, Any] = {}
+        self._events: list[SimEvent] = []
+
+    @abc.abstractmethod
+    def state(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def advance(self, dt: float) -> None:
+        """Move the physics on by ``dt`` seconds (``dt`` > 0)."""
+
+    def step(self, dt: float) -> dict[str, Any]:
+        if dt > 0:
+            self.advance(dt)
+        now = self.state()
+        changed = {k: v for k, v in now.items() if self._reported.get(k, _UNSET) != v}
+        self._reported.update(changed)
+        return changed
+
+    def emit(self, name: str, **fields: Any) -> None:
+        if name not in self.spec.events:
+            raise ValueError(f"{self.type} has no event {name!r}")  # a bug in the simulator
+        self._events.append(SimEvent(name, fields))
+
+    def drain_events(self) -> list[SimEvent]:
+        events, self._events = self._events, []
+        return events
+
+    async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
+        try:
+            if kind == "set":
+                if set(args) != {"value"}:
+                    raise DeviceRefused("a set command takes exactly one argument, 'value'")
+                value = self.spec.check_set(target, args["value"])
+                setter = self.setters.get(target)
+                if setter is None:
+                    raise DeviceRefused(f"{self.type} does not support writing {target!r}")
+                setter(value)
+                return {target: self.state().get(target, value)}
+            if kind == "action":
+                checked = self.spec.action(target).check_args(args)
+                action = self.actions.get(target)
+                if action is None:
+                    raise DeviceRefused(f"{self.type} does not support the action {target!r}")
+                return action(checked)
+        except InvalidValue as exc:
+            tail = f" (allowed: {exc.allowed})" if exc.allowed else ""
+            raise DeviceRefused(f"{target}: {exc.reason}{tail}") from None
+        raise DeviceRefused(f"unknown command kind {kind!r}; use 'set' or 'action'")
+
+
+def approach(value: float, target: float, rate: float, dt: float) -> float:
+    """First-order lag: move ``value`` toward ``target`` with time constant ``1/rate`` s.
+
+    Exact for any ``dt`` (an exponential, not an Euler step), so a large tick cannot
+    overshoot.
+    """
+    return target + (value - target) * math.exp(-rate * dt)

@@ -1,0 +1,150 @@
+"""A real hub serving the real API with uvicorn on a free loopback port, in its own thread,
+and a runner of the ``carhome`` command pointed at it.
+
+The CLI is synchronous at its edge (click runs ``asyncio.run`` per command), so the hub
+lives in a second thread with its own event loop. Tests reach into that loop only through
+``call``, which runs a function there and waits (bounded) for its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from click.testing import CliRunner, Result
+
+from carhome.api import ApiServer, create_app
+from carhome.cli import cli
+from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.store import MemoryStore
+from carhome.testing import FakeClock
+
+_T = TypeVar("_T")
+_BOUND = 10.0
+
+
+class SleepyDevice:
+    """A ``Transport`` that answers through ``hub.ack``; some targets fail, some never answer.
+
+    A command to a ``sleepy`` target gets no answer, and the device sleeps through its
+    expiry: the fake clock moves past it, so the hub expires the command.
+    """
+
+    def __init__(self, hub: Hub, clock: FakeClock) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.fail = {"unlock": "a door is open"}
+        self.silent = {"open_trunk"}
+        self.sleepy = {"climate_off"}
+        self.received: list[Command] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def deliver(self, command: Command) -> None:
+        self.received.append(command)
+        loop = asyncio.get_running_loop()
+        if command.target in self.sleepy:
+            task = loop.create_task(self.clock.advance(command.expires - self.clock.time() + 1))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        if command.target in self.silent:
+            return
+        if command.target in self.fail:
+            ack = Ack(command.id, "failed", error=self.fail[command.target])
+        else:
+            result = command.args.get("value", {"ran": command.target, **command.args})
+            ack = Ack(command.id, "acked", result=result)
+        loop.call_soon(self.hub.ack, command.home, command.device, ack)
+
+
+class HubThread:
+    """Start with ``start()``; ``url`` is the API; ``call(fn)`` runs ``fn(hub)`` in its loop."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.clock = FakeClock()
+        self.device: SleepyDevice | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._hub: Hub | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="test-hub", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(_BOUND):
+            raise TimeoutError("the test hub did not start")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(_BOUND)
+        if self._thread.is_alive():
+            raise TimeoutError("the test hub did not stop")
+        if self._error is not None:
+            raise self._error
+
+    def call(self, fn: Callable[[Hub], _T]) -> _T:
+        """Run ``fn(hub)`` in the hub's loop and return what it returns."""
+        assert self._loop is not None
+        assert self._hub is not None
+        hub = self._hub
+
+        async def run() -> _T:
+            return fn(hub)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(_BOUND)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with Hub(store=MemoryStore(), clock=self.clock) as hub:
+            await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
+            await hub.add_device(Device(home="h1", id="car", type="car", name="Car"))
+            await hub.add_device(
+                Device(
+                    home="h1",
+                    id="purifier",
+                    type="air_purifier",
+                    name="Living room purifier",
+                    room="living_room",
+                )
+            )
+            await hub.add_home(Home(id="h2", name="Cottage", lat=40.1, lon=116.2))
+            await hub.add_device(Device(home="h2", id="purifier", type="air_purifier"))
+            self.device = SleepyDevice(hub, self.clock)
+            hub.commands.attach("mqtt", self.device)
+            self._hub = hub
+            async with ApiServer(create_app(hub, member="cli-test"), port=0) as server:
+                self.url = server.url
+                self._ready.set()
+                await self._stop.wait()
+
+
+class Carhome:
+    """Runs ``carhome …`` against the test hub (through --hub unless told otherwise)."""
+
+    def __init__(self, url: str, state_home: Path) -> None:
+        self.url = url
+        self.state_home = state_home
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, hub: bool = True, env: dict[str, str | None] | None = None) -> Result:
+        argv = [*args, "--hub", self.url] if hub else list(args)
+        # No CARHOME_HUB from the developer's shell, and no announcement from their hub.
+        environment: dict[str, str | None] = {"CARHOME_HUB": None, "XDG_STATE_HOME": str(self.state_home)}
+        environment.update(env or {})
+        return self.runner.invoke(cli, argv, env=environment, catch_exceptions=False)

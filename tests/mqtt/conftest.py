@@ -1,0 +1,278 @@
+"""Brokers and helpers for the MQTT tests: real Mosquitto, the built-in broker, a TCP proxy
+that can cut connections uncleanly, and a raw MQTT client for hand-made messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gmqtt
+import pytest
+from gmqtt.mqtt.constants import MQTTv311
+
+from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
+from carhome.errors import DeviceRefused
+from carhome.hub import Change, Hub
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
+FAST = Backoff(first=0.02, most=0.2)
+TIMEOUT = 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mosquitto:
+    """A real Mosquitto on a loopback port, which a test may stop and start again."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.url = f"mqtt://127.0.0.1:{port}"
+        self._conf = workdir / "mosquitto.conf"
+        self._conf.write_text(
+            f"listener {port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "log_dest stderr\n"
+            "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+        )
+        self._process: asyncio.subprocess.Process | None = None
+        self._drain: asyncio.Task[None] | None = None
+        self.log: list[str] = []
+
+    async def start(self) -> None:
+        process = await asyncio.create_subprocess_exec(
+            MOSQUITTO,
+            "-c",
+            str(self._conf),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._process = process
+        assert process.stderr is not None
+        stderr = process.stderr
+
+        async def until_running() -> None:
+            while line := (await stderr.readline()).decode(errors="replace"):
+                self.log.append(line)
+                if " running" in line:
+                    return
+            raise RuntimeError("mosquitto exited:\n" + "".join(self.log))
+
+        await asyncio.wait_for(until_running(), TIMEOUT)
+
+        async def drain() -> None:
+            while line := await stderr.readline():
+                self.log.append(line.decode(errors="replace"))
+
+        self._drain = asyncio.create_task(drain(), name="mosquitto-stderr")
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), TIMEOUT)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._drain is not None:
+            await asyncio.wait_for(self._drain, TIMEOUT)
+            self._drain = None
+
+
+@pytest.fixture
+async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+    if not HAVE_MOSQUITTO:
+        pytest.skip("mosquitto is not installed (scripts/test installs it)")
+    broker = Mosquitto(free_port(), tmp_path)
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+@pytest.fixture
+async def builtin_broker() -> AsyncIterator[EmbeddedBroker]:
+    async with EmbeddedBroker("127.0.0.1", free_port()) as broker:
+        yield broker
+
+
+@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "builtin"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The URL of each kind of broker in turn: the key tests run against both."""
+    fixture = "mosquitto" if request.param == "mosquitto" else "builtin_broker"
+    return str(request.getfixturevalue(fixture).url)
+
+
+class TcpProxy:
+    """Forwards TCP to a broker; ``cut()`` drops every connection without a goodbye."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream = port
+        self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.cut()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        self._writers += [writer, up_writer]
+        for src, dst in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(src, dst), name="proxy-pipe")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        dst.close()
+
+    async def cut(self) -> None:
+        """Stop listening and abort every connection, as a pulled plug would."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class RawClient:
+    """A bare MQTT client for messages carhome's own clients would never send."""
+
+    def __init__(self, url: str) -> None:
+        self.port = int(url.rsplit(":", 1)[1])
+        self.client = gmqtt.Client(f"raw-{free_port()}")
+        self.received: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
+        self._subacks: asyncio.Queue[int] = asyncio.Queue()
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda _c, mid, *_: self._subacks.put_nowait(mid)
+
+    def _on_message(
+        self, _c: object, topic: str, payload: bytes, qos: int, properties: dict[str, Any]
+    ) -> None:
+        self.received.put_nowait((topic, payload, bool(properties.get("retain"))))
+
+    async def __aenter__(self) -> RawClient:
+        await asyncio.wait_for(self.client.connect("127.0.0.1", self.port, version=MQTTv311), TIMEOUT)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.disconnect()
+
+    async def subscribe(self, topic: str) -> None:
+        self.client.subscribe(topic, qos=1)
+        await asyncio.wait_for(self._subacks.get(), TIMEOUT)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0) -> None:
+        self.client.publish(topic, payload, qos=qos)
+
+    async def next(self, topic: str) -> tuple[str, bytes, bool]:
+        """The next message on ``topic``. Others are skipped: amqtt 0.12 also sends a new
+        client the retained messages matching other clients' subscriptions."""
+
+        async def on_topic() -> tuple[str, bytes, bool]:
+            while True:
+                message = await self.received.get()
+                if message[0] == topic:
+                    return message
+
+        return await asyncio.wait_for(on_topic(), TIMEOUT)
+
+
+@pytest.fixture
+def changes(hub: Hub) -> Iterator[Callable[[str, str, str], asyncio.Future[Change]]]:
+    """``changes(home, device, prop)``: a future for the next change of that property."""
+    subs = []
+
+    def next_change(home: str, device: str, prop: str) -> asyncio.Future[Change]:
+        future: asyncio.Future[Change] = asyncio.get_running_loop().create_future()
+
+        def seen(change: Change) -> None:
+            if not future.done():
+                future.set_result(change)
+
+        subs.append(hub.bus.subscribe(seen, home=home, device=device, prop=prop))
+        return future
+
+    yield next_change
+    for sub in subs:
+        sub.cancel()
+
+
+class Recorder:
+    """A device's command handler that records what it ran; may refuse or hold a command."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.refuse: dict[str, str] = {}
+        self.hold: asyncio.Event | None = None
+        self.started = asyncio.Event()
+
+    async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
+        self.calls.append((kind, target, args))
+        self.started.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        if target in self.refuse:
+            raise DeviceRefused(self.refuse[target])
+        return {"ran": target}
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def connector(hub: Hub, broker_url: str) -> AsyncIterator[MqttConnector]:
+    async with MqttConnector(hub, broker_url, backoff=FAST) as connector:
+        yield connector
+
+
+@pytest.fixture
+async def purifier(
+    hub: Hub, connector: MqttConnector, broker_url: str, recorder: Recorder
+) -> AsyncIterator[MqttDeviceClient]:
+    """The air purifier of home h1, connected, its ``online`` already seen by the hub."""
+    online: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def seen(home: str, device: str, up: bool) -> None:
+        if up and device == "purifier" and not online.done():
+            online.set_result(device)
+
+    hub.on_availability(seen)
+    async with MqttDeviceClient(
+        "h1", "purifier", broker_url, recorder, clock=hub.clock, backoff=FAST
+    ) as device:
+        assert await asyncio.wait_for(online, TIMEOUT) == "purifier"
+        yield device

@@ -1,0 +1,119 @@
+"""Bad input at the MQTT edge: each rejected with a clear reason and counted, while the
+good values beside it and the messages after it still land."""
+
+from __future__ import annotations
+
+import asyncio
+
+from carhome.connectors.mqtt import DeviceEvent, MqttConnector
+from carhome.hub import Hub
+
+from .conftest import TIMEOUT, RawClient
+
+STATE = "carhome/h1/purifier/state"
+
+
+async def test_bad_input_is_rejected_and_the_rest_applies(
+    hub: Hub, connector: MqttConnector, broker_url: str, changes
+) -> None:
+    sentinel = changes("h1", "purifier", "filter_life")
+    async with RawClient(broker_url) as raw:
+        for topic, payload in [
+            (STATE, b"{not json"),
+            (STATE, b"[1, 2, 3]"),
+            ("carhome/H1/purifier/state", b'{"on": true}'),
+            ("carhome/h1/ghost/state", b'{"on": true}'),
+            (STATE, b'{"on": true, "nope": 1}'),
+            (STATE, b'{"fan_level": "high", "pm25": 12}'),
+            (STATE, b'{"humidity": 150, "mode": "auto"}'),
+            (STATE, b'{"ts": "yesterday", "humidity": 40}'),
+            (STATE, b'{"mode": "turbo"}'),
+            ("carhome/h1/purifier/ack", b'{"id": 7}'),
+            ("carhome/h1/purifier/status", b"maybe"),
+            (STATE, b'{"filter_life": 42}'),  # after all the rest, on the same connection
+        ]:
+            raw.publish(topic, payload)
+        await asyncio.wait_for(sentinel, TIMEOUT)
+
+    values = {p: s.value for p, s in hub.state("h1", "purifier").items()}
+    assert values == {"on": True, "pm25": 12, "mode": "auto", "filter_life": 42}
+    assert dict(hub.rejections.counts) == {
+        "malformed_payload": 2,
+        "bad_topic": 1,
+        "unknown_device": 1,
+        "unknown_property": 1,
+        "wrong_type": 1,
+        "out_of_range": 1,
+        "bad_ts": 1,
+        "not_allowed": 1,
+        "bad_ack": 1,
+        "bad_status": 1,
+    }
+    reasons = {e.code: str(e) for e in hub.rejections.last}
+    assert "must be a JSON object" in reasons["malformed_payload"]  # the last one: [1, 2, 3]
+    assert "'carhome/H1/purifier/state'" in reasons["bad_topic"]
+    assert "ghost" in reasons["unknown_device"]
+    assert "purifier" in reasons["unknown_device"]  # the known devices, as a hint
+    assert "'nope'" in reasons["unknown_property"]
+    assert "expected int" in reasons["wrong_type"]
+    assert "150" in reasons["out_of_range"]
+    assert "from 0 to 100" in reasons["out_of_range"]
+    assert "'yesterday'" in reasons["bad_ts"]
+    assert "'auto'" in reasons["not_allowed"]
+    assert connector.stats.received == 12
+    assert connector.stats.rejected == 7  # whole messages: 2 JSON, topic, device, ts, ack, status
+    assert connector.stats.rejected_values == 4
+
+
+async def test_events_are_checked_and_handed_to_listeners(
+    hub: Hub, connector: MqttConnector, broker_url: str, changes
+) -> None:
+    seen: list[DeviceEvent] = []
+    stop = connector.on_event(seen.append)
+    sentinel = changes("h1", "car", "Vehicle.Speed")
+    async with RawClient(broker_url) as raw:
+        for payload in [
+            b'{"name": "alarm", "fields": {"reason": "glass broken"}, "ts": 1767225000}',
+            b'{"name": "alarm", "fields": {"reason": 5}}',
+            b'{"name": "alarm"}',
+            b'{"name": "alarm", "fields": {"reason": "x", "extra": 1}}',
+            b'{"name": "exploded"}',
+            b'{"fields": {}}',
+            b'{"name": "charging_complete"}',
+        ]:
+            raw.publish("carhome/h1/car/event", payload, qos=1)
+        raw.publish("carhome/h1/ghost/event", b'{"name": "alarm"}', qos=1)
+        raw.publish("carhome/h1/car/state", b'{"Vehicle.Speed": 0}', qos=1)
+        await asyncio.wait_for(sentinel, TIMEOUT)
+    stop()
+
+    assert [(e.name, e.fields) for e in seen] == [
+        ("alarm", {"reason": "glass broken"}),
+        ("charging_complete", {}),
+    ]
+    assert seen[0].ts == 1767225000
+    assert seen[1].ts == hub.clock.time()
+    assert dict(hub.rejections.counts) == {
+        "wrong_type": 1,
+        "missing_field": 1,
+        "unknown_field": 1,
+        "unknown_event": 1,
+        "bad_event": 1,
+        "unknown_device": 1,
+    }
+    assert connector.stats.rejected == 6
+
+
+async def test_a_failing_listener_does_not_stop_the_others(
+    hub: Hub, connector: MqttConnector, broker_url: str
+) -> None:
+    got: asyncio.Future[DeviceEvent] = asyncio.get_running_loop().create_future()
+
+    def broken(event: DeviceEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    connector.on_event(broken)
+    connector.on_event(got.set_result)
+    async with RawClient(broker_url) as raw:
+        raw.publish("carhome/h1/car/event", b'{"name": "charging_complete"}', qos=1)
+        assert (await asyncio.wait_for(got, TIMEOUT)).name == "charging_complete"

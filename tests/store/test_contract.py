@@ -1,0 +1,207 @@
+"""The ``Store`` contract, run on every implementation: what the hub may rely on."""
+
+from __future__ import annotations
+
+import msgspec
+
+from carhome.hub import Command, CommandStatus, Device, Home, Place, StateRow, Store
+from carhome.testing import FakeClock
+
+T0 = FakeClock().time()
+
+
+def command(
+    n: int, *, home: str = "h1", device: str = "car", created: float | None = None, ttl: float = 60.0
+) -> Command:
+    at = T0 + n if created is None else created
+    return Command(
+        id=f"c{n:04d}",
+        home=home,
+        device=device,
+        kind="action",
+        target="lock",
+        args={},
+        member="alice",
+        face="api",
+        created=at,
+        expires=at + ttl,
+    )
+
+
+# -- homes -----------------------------------------------------------------------------------
+
+
+async def test_a_new_store_is_empty(store: Store) -> None:
+    assert await store.homes() == []
+    assert await store.devices() == []
+    assert await store.states() == []
+    assert await store.outbox_pending() == []
+    assert await store.commands() == []
+
+
+async def test_homes_round_trip_with_their_places(store: Store) -> None:
+    home = Home(
+        id="h1",
+        name="Yizhuang",
+        lat=39.7953,
+        lon=116.506,
+        radius_m=120.0,
+        timezone="Asia/Shanghai",
+        places=(Place("work", 39.9, 116.4, 300.0),),
+    )
+    await store.save_home(home)
+    await store.save_home(Home(id="h2", name="Other", lat=0.0, lon=0.0))
+    homes = {h.id: h for h in await store.homes()}
+    assert homes["h1"] == home
+    assert set(homes) == {"h1", "h2"}
+
+
+async def test_saving_a_home_again_replaces_it(store: Store) -> None:
+    await store.save_home(Home(id="h1", name="Old", lat=1.0, lon=2.0))
+    await store.save_home(Home(id="h1", name="New", lat=3.0, lon=4.0))
+    assert await store.homes() == [Home(id="h1", name="New", lat=3.0, lon=4.0)]
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+
+async def test_devices_round_trip_and_replace(store: Store) -> None:
+    car = Device(home="h1", id="car", type="car", name="Car")
+    lamp = Device(home="h1", id="lamp", type="light", room="hall", connector="miio")
+    other = Device(home="h2", id="car", type="car")
+    for device in (car, lamp, other):
+        await store.save_device(device)
+    renamed = msgspec.structs.replace(car, name="Family car")
+    await store.save_device(renamed)
+    devices = {(d.home, d.id): d for d in await store.devices()}
+    assert devices == {("h1", "car"): renamed, ("h1", "lamp"): lamp, ("h2", "car"): other}
+
+
+async def test_remove_device_removes_only_that_device(store: Store) -> None:
+    await store.save_device(Device(home="h1", id="car", type="car"))
+    await store.save_device(Device(home="h2", id="car", type="car"))
+    await store.remove_device("h1", "car")
+    await store.remove_device("h1", "never-there")  # not an error
+    assert await store.devices() == [Device(home="h2", id="car", type="car")]
+
+
+# -- states ----------------------------------------------------------------------------------
+
+
+async def test_states_round_trip_every_value_type(store: Store) -> None:
+    rows = [
+        StateRow("h1", "car", "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current", 80.5, T0, "mqtt"),
+        StateRow("h1", "car", "Vehicle.Cabin.Door.Row1.DriverSide.IsLocked", True, T0, "mqtt"),
+        StateRow("h1", "purifier", "fan_level", 2, T0 + 1.25, ""),
+        StateRow("h1", "purifier", "mode", "auto", T0, "miio"),
+        StateRow("h1", "purifier", "note", None, T0, "hub"),
+        StateRow("h1", "purifier", "list", [1, "a", {"b": False}], T0, "hub"),
+    ]
+    await store.save_states(rows)
+    got = {(r.home, r.device, r.prop): r for r in await store.states()}
+    assert got == {(r.home, r.device, r.prop): r for r in rows}
+    # int and float stay what they were (2 is not 2.0, 80.5 not "80.5")
+    assert type(got["h1", "purifier", "fan_level"].value) is int
+    assert type(got["h1", "car", "Vehicle.Cabin.Door.Row1.DriverSide.IsLocked"].value) is bool
+
+
+async def test_save_states_upserts_the_latest_value_per_property(store: Store) -> None:
+    await store.save_states(
+        [StateRow("h1", "purifier", "pm25", 10, T0, "a"), StateRow("h1", "purifier", "on", True, T0, "a")]
+    )
+    await store.save_states([StateRow("h1", "purifier", "pm25", 35, T0 + 5, "b")])
+    await store.save_states([])
+    got = {r.prop: r for r in await store.states()}
+    assert got == {
+        "pm25": StateRow("h1", "purifier", "pm25", 35, T0 + 5, "b"),
+        "on": StateRow("h1", "purifier", "on", True, T0, "a"),
+    }
+
+
+async def test_a_large_batch_is_kept_whole(store: Store) -> None:
+    rows = [StateRow("h1", f"d{i % 50}", f"p{i}", i, T0 + i, "bench") for i in range(5_000)]
+    await store.save_states(rows)
+    assert sorted(await store.states(), key=lambda r: r.ts) == rows
+
+
+# -- the outbox ------------------------------------------------------------------------------
+
+
+async def test_outbox_put_keeps_every_field(store: Store) -> None:
+    full = Command(
+        id="x1",
+        home="h1",
+        device="purifier",
+        kind="set",
+        target="mode",
+        args={"value": "sleep"},
+        member="bob",
+        face="automation",
+        created=T0,
+        expires=T0 + 30,
+        status=CommandStatus.SENT,
+        sent_at=T0 + 1,
+        signature="c2lnbmF0dXJl",
+    )
+    await store.outbox_put(full)
+    assert await store.outbox_pending() == [full]
+    assert await store.commands() == [full]
+
+
+async def test_outbox_put_keeps_the_command_as_it_was_when_put(store: Store) -> None:
+    cmd = command(1)
+    await store.outbox_put(cmd)
+    # the router mutates its command after the put; that alone must not reach the store
+    cmd.status = CommandStatus.ACKED
+    [kept] = await store.outbox_pending()
+    assert kept.status is CommandStatus.QUEUED
+    assert kept is not cmd
+
+
+async def test_outbox_pending_is_oldest_first_and_only_open(store: Store) -> None:
+    for n in (3, 1, 4, 2, 5):
+        await store.outbox_put(command(n))
+    sent = msgspec.structs.replace(command(4), status=CommandStatus.SENT, sent_at=T0 + 4.5)
+    await store.outbox_update(sent)
+    for n, status in ((2, CommandStatus.ACKED), (5, CommandStatus.FAILED), (1, CommandStatus.EXPIRED)):
+        await store.outbox_update(
+            msgspec.structs.replace(command(n), status=status, done_at=T0 + 9, error="x")
+        )
+    pending = await store.outbox_pending()
+    assert [c.id for c in pending] == ["c0003", "c0004"]
+    assert pending[1] == sent
+
+
+async def test_outbox_pending_keeps_submission_order_within_one_clock_tick(store: Store) -> None:
+    for n in range(20):
+        await store.outbox_put(command(n, created=T0))
+    assert [c.id for c in await store.outbox_pending()] == [f"c{n:04d}" for n in range(20)]
+
+
+async def test_outbox_update_records_the_result(store: Store) -> None:
+    cmd = command(1)
+    await store.outbox_put(cmd)
+    cmd.status = CommandStatus.ACKED
+    cmd.done_at = T0 + 2
+    cmd.result = {"locked": True}
+    await store.outbox_update(cmd)
+    assert await store.outbox_pending() == []
+    assert await store.commands() == [cmd]
+
+
+async def test_outbox_update_of_an_unknown_id_keeps_the_command(store: Store) -> None:
+    cmd = msgspec.structs.replace(command(7), status=CommandStatus.SENT)
+    await store.outbox_update(cmd)
+    assert await store.outbox_pending() == [cmd]
+
+
+async def test_commands_are_newest_first_per_home_and_limited(store: Store) -> None:
+    for n in range(10):
+        await store.outbox_put(command(n, home="h1" if n % 2 else "h2"))
+    await store.outbox_update(msgspec.structs.replace(command(9), status=CommandStatus.ACKED))
+    assert [c.id for c in await store.commands()] == [f"c{n:04d}" for n in range(9, -1, -1)]
+    assert [c.id for c in await store.commands(limit=3)] == ["c0009", "c0008", "c0007"]
+    assert [c.id for c in await store.commands("h1")] == ["c0009", "c0007", "c0005", "c0003", "c0001"]
+    assert [c.id for c in await store.commands("h2", limit=2)] == ["c0008", "c0006"]
+    assert await store.commands("nowhere") == []
+    assert (await store.commands(limit=1))[0].status is CommandStatus.ACKED

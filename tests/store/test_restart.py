@@ -1,0 +1,138 @@
+"""A hub restarted on the same SQLite file comes back with its state and its pending commands."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from carhome.hub import Ack, Command, CommandStatus, Device, Home, Hub
+from carhome.spec import vss
+from carhome.store import SqliteStore
+from carhome.testing import FakeClock
+
+YIZHUANG = (39.7953, 116.5060)
+HOME = Home(id="h1", name="Yizhuang", lat=YIZHUANG[0], lon=YIZHUANG[1])
+CAR = Device(home="h1", id="car", type="car", name="Car")
+PURIFIER = Device(home="h1", id="purifier", type="air_purifier", room="living_room")
+LAMP = Device(home="h1", id="lamp", type="light", connector="miio")
+TIMEOUT = 5.0
+
+
+class RecordingTransport:
+    """A transport at the hub's public seam that records what it was asked to deliver."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Command] = []
+        self.count = asyncio.Event()
+        self.want = 0
+
+    async def deliver(self, command: Command) -> None:
+        self.delivered.append(command)
+        if len(self.delivered) >= self.want:
+            self.count.set()
+
+    async def wait_for(self, n: int) -> None:
+        self.want = n
+        if len(self.delivered) < n:
+            await asyncio.wait_for(self.count.wait(), TIMEOUT)
+
+
+async def test_a_restarted_hub_has_its_devices_states_and_pending_commands(tmp_path: Path) -> None:
+    path, clock = tmp_path / "hub.db", FakeClock()
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        await hub.add_home(HOME)
+        for device in (CAR, PURIFIER, LAMP):
+            await hub.add_device(device)
+        hub.report(
+            "h1", "car", {vss.SOC: 81.5, vss.LATITUDE: YIZHUANG[0], vss.LONGITUDE: YIZHUANG[1]}, source="mqtt"
+        )
+        hub.report("h1", "purifier", {"on": True, "pm25": 12, "mode": "auto"}, source="mqtt")
+        await hub.remove_device("h1", "lamp")
+        await clock.advance(1)
+        lock = await hub.submit("h1", "car", "action", "lock", member="alice", face="api", ttl=3600)
+        fan = await hub.submit(
+            "h1", "purifier", "set", "fan_level", {"value": 3}, member="alice", face="automation", ttl=3600
+        )
+        before = {(d.home, d.id): hub.state(d.home, d.id) for d in hub.devices()}
+        assert before[("h1", "car")][vss.SOC].value == 81.5
+        assert before[("h1", "car")]["place"].value == "home"  # derived, stored like the rest
+
+    # a minute later (still within both commands' expiry) the hub starts again
+    await clock.advance(60)
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        assert hub.homes() == [HOME]
+        assert sorted(hub.devices(), key=lambda d: d.id) == [CAR, PURIFIER]
+        after = {(d.home, d.id): hub.state(d.home, d.id) for d in hub.devices()}
+        assert after == before
+        pending = hub.commands.pending()
+        assert [c.id for c in pending] == [lock.id, fan.id]
+        assert pending[1].args == {"value": 3}
+        assert all(c.status is CommandStatus.QUEUED for c in pending)
+
+
+async def test_a_command_that_expired_while_the_hub_was_down_ends_expired(tmp_path: Path) -> None:
+    path, clock = tmp_path / "hub.db", FakeClock()
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        await hub.add_home(HOME)
+        await hub.add_device(PURIFIER)
+        long = await hub.submit("h1", "purifier", "action", "turn_on", member="alice", face="api", ttl=3600)
+        short = await hub.submit("h1", "purifier", "action", "turn_off", member="alice", face="api", ttl=60)
+
+    clock.set(clock.time() + 600)  # down for ten minutes: past short's expiry only
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        assert [c.id for c in hub.commands.pending()] == [long.id]
+        expired = hub.commands.get(short.id)
+        assert expired is not None
+        assert expired.status is CommandStatus.EXPIRED
+        assert expired.error == "expired while the hub was down"
+
+    # and that outcome is itself durable
+    async with SqliteStore(path) as store:
+        assert [c.id for c in await store.outbox_pending()] == [long.id]
+        stored = {c.id: c for c in await store.commands()}
+        assert stored[short.id].status is CommandStatus.EXPIRED
+        assert stored[short.id].done_at == clock.time()
+
+
+async def test_restored_commands_are_redelivered_when_a_transport_attaches(tmp_path: Path) -> None:
+    path, clock = tmp_path / "hub.db", FakeClock()
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        await hub.add_home(HOME)
+        for device in (CAR, PURIFIER, LAMP):
+            await hub.add_device(device)
+        lock = await hub.submit("h1", "car", "action", "lock", member="alice", face="api", ttl=3600)
+        fan = await hub.submit(
+            "h1", "purifier", "set", "fan_level", {"value": 2}, member="alice", face="api", ttl=3600
+        )
+        lamp = await hub.submit("h1", "lamp", "action", "turn_on", member="alice", face="api", ttl=3600)
+        doomed = await hub.submit("h1", "car", "action", "unlock", member="alice", face="api", ttl=30)
+
+    await clock.advance(120)
+    mqtt = RecordingTransport()
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        hub.commands.attach("mqtt", mqtt)
+        await mqtt.wait_for(2)
+        await asyncio.wait_for(hub.commands.drain(), TIMEOUT)
+        # oldest first, only mqtt's, never the expired one
+        assert [c.id for c in mqtt.delivered] == [lock.id, fan.id]
+        assert hub.commands.get(doomed.id).status is CommandStatus.EXPIRED  # type: ignore[union-attr]
+        assert hub.commands.get(lamp.id).status is CommandStatus.QUEUED  # type: ignore[union-attr]
+        assert hub.commands.get(lock.id).status is CommandStatus.SENT  # type: ignore[union-attr]
+        await clock.advance(1)
+        hub.ack("h1", "car", Ack(lock.id, "acked", result={"locked": True}))
+
+    # the third run: the acked command is done, the sent one is sent again (devices dedupe by id)
+    again = RecordingTransport()
+    async with Hub(store=SqliteStore(path), clock=clock) as hub:
+        assert {c.id: c.status for c in hub.commands.pending()} == {
+            fan.id: CommandStatus.SENT,
+            lamp.id: CommandStatus.QUEUED,
+        }
+        hub.commands.attach("mqtt", again)
+        await again.wait_for(1)
+        await asyncio.wait_for(hub.commands.drain(), TIMEOUT)
+        assert [c.id for c in again.delivered] == [fan.id]
+    async with SqliteStore(path) as store:
+        acked = next(c for c in await store.commands() if c.id == lock.id)
+        assert acked.status is CommandStatus.ACKED
+        assert acked.result == {"locked": True}
