@@ -97,6 +97,11 @@ class SqliteStore:
         self.lock_timeout = lock_timeout
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        # Group commit: outbox writes that arrive while a commit is on disk wait together
+        # for the next one, so many commands share one fsync. Each caller still returns
+        # only after the transaction holding its write has committed.
+        self._outbox_queue: list[tuple[tuple[str, tuple[object, ...]], asyncio.Future[None]]] = []
+        self._outbox_writer: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -126,6 +131,9 @@ class SqliteStore:
 
     async def close(self) -> None:
         """Finish queued calls, close the connection (releasing the lock) and the thread."""
+        writer = self._outbox_writer
+        if writer is not None:
+            await asyncio.gather(writer, return_exceptions=True)
         executor, self._executor = self._executor, None
         if executor is None:
             return
@@ -246,10 +254,36 @@ class SqliteStore:
 
     async def outbox_put(self, command: Command) -> None:
         """Keep ``command``; return only once its transaction is committed to disk."""
-        await self._write("writing a command to the outbox", [_command_params(command)])
+        await self._outbox_write(_command_params(command))
 
     async def outbox_update(self, command: Command) -> None:
-        await self._write("updating a command in the outbox", [_command_params(command)])
+        await self._outbox_write(_command_params(command))
+
+    async def _outbox_write(self, statement: tuple[str, tuple[object, ...]]) -> None:
+        if self._conn is None:
+            raise StoreError(f"{self.path}: the store is not open; use `async with` or await open() first")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox_queue.append((statement, done))
+        if self._outbox_writer is None or self._outbox_writer.done():
+            self._outbox_writer = asyncio.create_task(self._write_outbox(), name="sqlite-outbox-writer")
+        await done
+
+    async def _write_outbox(self) -> None:
+        while self._outbox_queue:
+            batch, self._outbox_queue = self._outbox_queue, []
+            try:
+                # In arrival order, so a command's put always lands before its updates.
+                await self._write("writing commands to the outbox", [stmt for stmt, _ in batch])
+            except BaseException as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def outbox_pending(self) -> list[Command]:
         """Commands not yet final, oldest first."""
