@@ -114,8 +114,7 @@ async def setup(hub: Hub, homes: int, *, saved: bool) -> None:
     for home, devices in records(homes):
         if saved:
             await hub.add_home(home)
-            for device in devices:
-                await hub.add_device(device)
+            await hub.add_devices(devices)
         else:
             hub.add_home_unsaved(home)
             for device in devices:

@@ -85,8 +85,7 @@ async def run(
             if sim is not None:
                 home = _with_places(home, sim)
             await hub.add_home(home)
-            for device in home_config.device_records():
-                await hub.add_device(device)
+            await hub.add_devices(home_config.device_records())
         if config.mqtt.url is not None:
             broker_url = config.mqtt.url
         else:

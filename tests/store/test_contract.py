@@ -205,3 +205,13 @@ async def test_commands_are_newest_first_per_home_and_limited(store: Store) -> N
     assert [c.id for c in await store.commands("h2", limit=2)] == ["c0008", "c0006"]
     assert await store.commands("nowhere") == []
     assert (await store.commands(limit=1))[0].status is CommandStatus.ACKED
+
+
+async def test_save_devices_saves_many_and_replaces(store: Store) -> None:
+    await store.save_home(Home(id="h1", name="H", lat=39.8, lon=116.5))
+    devices = [Device(home="h1", id=f"light{i}", type="light") for i in range(50)]
+    await store.save_devices(devices)
+    await store.save_devices([Device(home="h1", id="light0", type="light", name="Hall")])
+    saved = {d.id: d for d in await store.devices()}
+    assert set(saved) == {f"light{i}" for i in range(50)}
+    assert saved["light0"].name == "Hall"

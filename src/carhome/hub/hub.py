@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -139,6 +139,12 @@ class Hub:
         self._add_entry(device)
         await self.store.save_device(device)
         return device
+
+    async def add_devices(self, devices: Sequence[Device]) -> None:
+        """Register and save many devices at once (one store transaction)."""
+        for device in devices:
+            self._add_entry(device)
+        await self.store.save_devices(devices)
 
     def add_device_unsaved(self, device: Device) -> None:
         """Register a device in memory only (benchmarks, tests of the kernel)."""

@@ -35,6 +35,10 @@ class MemoryStore:
     async def save_device(self, device: Device) -> None:
         self._devices[(device.home, device.id)] = device
 
+    async def save_devices(self, devices: Sequence[Device]) -> None:
+        for device in devices:
+            self._devices[(device.home, device.id)] = device
+
     async def remove_device(self, home: str, device: str) -> None:
         self._devices.pop((home, device), None)
 

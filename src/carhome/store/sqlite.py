@@ -216,6 +216,12 @@ class SqliteStore:
         data = _encode(device).decode()
         await self._write("saving a device", [(schema.SAVE_DEVICE, (device.home, device.id, data))])
 
+    async def save_devices(self, devices: Sequence[Device]) -> None:
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            (schema.SAVE_DEVICE, (d.home, d.id, _encode(d).decode())) for d in devices
+        ]
+        await self._write("saving devices", statements)
+
     async def remove_device(self, home: str, device: str) -> None:
         await self._write(
             "removing a device",
