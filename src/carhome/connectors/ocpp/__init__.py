@@ -1,0 +1,7 @@
+"""OCPP 1.6J and 2.0.1 chargers, with carhome as the central system."""
+
+from carhome.connectors.ocpp.messages import OcppVersion, Sample
+from carhome.connectors.ocpp.server import CONNECTOR, Charger, OcppServer, OcppStats
+from carhome.connectors.ocpp.transactions import Transaction
+
+__all__ = ["CONNECTOR", "Charger", "OcppServer", "OcppStats", "OcppVersion", "Sample", "Transaction"]

@@ -1,0 +1,366 @@
+"""Where carhome meets the ``ocpp`` library (which ships no types): the only module that does.
+
+``Central16`` and ``Central201`` are the library's central-system ``ChargePoint`` for one
+WebSocket, with routes set as data (no untyped decorators). Each handler decodes its
+payload into typed values and calls the ``Session``. Incoming calls are checked against
+the version's JSON schema here first, so a bad one gets the right OCPP error code for its
+version (1.6 says ``FormationViolation`` and ``OccurenceConstraintViolation``, 2.0.1
+``FormatViolation`` and ``OccurrenceConstraintViolation``); the connection carries on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+from typing import Any, Final
+
+from ocpp.charge_point import ChargePoint  # type: ignore[import-untyped]
+from ocpp.messages import Call, CallError, MessageType, get_validator, unpack  # type: ignore[import-untyped]
+from ocpp.v16 import call as call16  # type: ignore[import-untyped]
+from ocpp.v16 import call_result as result16
+from ocpp.v201 import call as call201  # type: ignore[import-untyped]
+from ocpp.v201 import call_result as result201
+
+from carhome.connectors.ocpp.messages import OcppVersion, Outcome, Sample
+from carhome.connectors.ocpp.session import Session
+from carhome.errors import ConnectorError
+from ocpp import exceptions as oe  # type: ignore[import-untyped]
+
+log: Final = logging.getLogger(__name__)
+
+RESPONSE_TIMEOUT: Final = 30.0
+
+_PROPERTY: Final = frozenset(
+    {"enum", "maxLength", "minLength", "minimum", "maximum", "pattern", "multipleOf", "format"}
+)
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def epoch(text: str) -> float:
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise oe.PropertyConstraintViolationError(details={"cause": f"bad timestamp {text!r}"}) from exc
+
+
+def _code(version: OcppVersion, kind: str) -> Any:
+    """The version's exception class for a kind of schema violation."""
+    table: dict[str, tuple[Any, Any]] = {
+        "format": (oe.FormationViolationError, oe.FormatViolationError),
+        "occurrence": (oe.OccurenceConstraintViolationError, oe.OccurrenceConstraintViolationError),
+        "type": (oe.TypeConstraintViolationError, oe.TypeConstraintViolationError),
+        "property": (oe.PropertyConstraintViolationError, oe.PropertyConstraintViolationError),
+    }
+    return table[kind][0 if version == "1.6" else 1]
+
+
+def _samples(meter_values: list[dict[str, Any]] | None) -> list[Sample]:
+    """Meter values (snake_case, either version) → samples of energy (Wh) and power (W)."""
+    out: list[Sample] = []
+    for mv in meter_values or ():
+        energy: float | None = None
+        power: float | None = None
+        for sv in mv.get("sampled_value", ()):
+            measurand = sv.get("measurand", "Energy.Active.Import.Register")
+            try:
+                value = float(sv["value"])
+            except (TypeError, ValueError) as exc:
+                raise oe.PropertyConstraintViolationError(
+                    details={"cause": f"meter value {sv.get('value')!r} is not a number"}
+                ) from exc
+            unit = sv.get("unit") or (sv.get("unit_of_measure") or {}).get("unit")
+            scale = 1000.0 if unit in ("kWh", "kW") else 1.0
+            if measurand == "Energy.Active.Import.Register":
+                energy = value * scale
+            elif measurand == "Power.Active.Import":
+                power = value * scale
+        out.append(Sample(epoch(mv["timestamp"]), energy, power))
+    return out
+
+
+def _outcome(status: Any) -> Outcome:
+    text = str(getattr(status, "value", status))
+    return Outcome(text in ("Accepted", "Unlocked"), text)
+
+
+class _Central(ChargePoint):  # type: ignore[misc]
+    version: OcppVersion
+
+    def __init__(self, session: Session, connection: Any) -> None:
+        super().__init__(session.charger, connection, response_timeout=RESPONSE_TIMEOUT)
+        self.session = session
+        self._ocpp_version = self.version
+        self._call_result = result16 if self.version == "1.6" else result201
+        self.route_map = {
+            action: {"_on_action": handler, "_skip_schema_validation": False}
+            for action, handler in self._routes().items()
+        }
+
+    def _routes(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def serve(self) -> None:
+        await self.start()
+
+    async def route_message(self, raw_msg: Any) -> None:
+        try:
+            msg = unpack(raw_msg)
+        except oe.OCPPError as exc:
+            await self._reply_unparsable(raw_msg, exc)
+            return
+        if msg.message_type_id != MessageType.Call:
+            self._response_queue.put_nowait(msg)
+            return
+        try:
+            self._check(msg)
+            await self._handle_call(msg)
+        except oe.OCPPError as exc:
+            log.warning("charger %s: %s %s refused: %s", self.id, msg.action, msg.unique_id, exc)
+            await self._send(msg.create_call_error(exc).to_json())
+        except Exception as exc:  # a bug of ours must not end the charger's session
+            log.exception("charger %s: %s %s failed", self.id, msg.action, msg.unique_id)
+            await self._send(msg.create_call_error(exc).to_json())
+
+    def _check(self, msg: Any) -> None:
+        if msg.action not in self.route_map:
+            return  # the library answers NotImplemented / NotSupported
+        errors = sorted(
+            get_validator(MessageType.Call, msg.action, self._ocpp_version).iter_errors(msg.payload),
+            key=lambda e: e.path,
+        )
+        if not errors:
+            return
+        err = errors[0]
+        kind = {"type": "type", "required": "occurrence", "additionalProperties": "format"}.get(
+            err.validator, "property" if err.validator in _PROPERTY else "format"
+        )
+        raise _code(self.version, kind)(details={"cause": err.message})
+
+    async def _reply_unparsable(self, raw: Any, exc: Any) -> None:
+        try:
+            frame = json.loads(raw)
+            unique_id = frame[1] if isinstance(frame, list) and len(frame) > 1 else None
+        except (ValueError, TypeError):
+            unique_id = None
+        if not isinstance(unique_id, str):
+            log.warning("charger %s: unparsable message dropped: %s", self.id, exc)
+            return
+        if isinstance(exc, oe.FormatViolationError):
+            exc = _code(self.version, "format")(details={"cause": "not valid OCPP-J"})
+        error = CallError(unique_id, exc.code, exc.description, exc.details)
+        await self._send(error.to_json())
+
+    async def _ask(self, payload: Any) -> Any:
+        try:
+            response = await self.call(payload, suppress=False)
+        except oe.OCPPError as exc:
+            return Outcome(False, exc.code)
+        except (TimeoutError, OSError) as exc:
+            raise ConnectorError(f"charger {self.id} did not answer {type(payload).__name__}: {exc}") from exc
+        return response
+
+
+class Central16(_Central):
+    """OCPP 1.6J."""
+
+    version: OcppVersion = "1.6"
+
+    def _routes(self) -> dict[str, Any]:
+        return {
+            "BootNotification": self._boot,
+            "Heartbeat": self._heartbeat,
+            "StatusNotification": self._status,
+            "Authorize": self._authorize,
+            "StartTransaction": self._start,
+            "MeterValues": self._meter,
+            "StopTransaction": self._stop,
+        }
+
+    def _tag_info(self, id_tag: str | None) -> dict[str, str]:
+        return {"status": "Accepted" if self.session.member_of(id_tag) else "Invalid"}
+
+    def _boot(self, **p: Any) -> Any:
+        self.session.boot(p["charge_point_vendor"], p["charge_point_model"])
+        return result16.BootNotification(
+            current_time=iso(self.session.now()), interval=300, status="Accepted"
+        )
+
+    def _heartbeat(self, **p: Any) -> Any:
+        return result16.Heartbeat(current_time=iso(self.session.now()))
+
+    def _status(self, **p: Any) -> Any:
+        if p["connector_id"] != 0:
+            self.session.status(p["status"])
+        return result16.StatusNotification()
+
+    def _authorize(self, **p: Any) -> Any:
+        return result16.Authorize(id_tag_info=self._tag_info(p["id_tag"]))
+
+    def _start(self, **p: Any) -> Any:
+        tx = self.session.begin(
+            connector=p["connector_id"],
+            id_tag=p["id_tag"],
+            started=epoch(p["timestamp"]),
+            start_wh=float(p["meter_start"]),
+        )
+        return result16.StartTransaction(transaction_id=int(tx.id), id_tag_info=self._tag_info(p["id_tag"]))
+
+    def _tx(self, tx_id: int | None) -> Any:
+        if tx_id is None:
+            return None
+        tx = self.session.transactions.get(str(tx_id))
+        if tx is None or tx.charger != self.id:
+            raise oe.PropertyConstraintViolationError(details={"cause": f"unknown transaction {tx_id}"})
+        return tx
+
+    def _meter(self, **p: Any) -> Any:
+        self.session.meter(self._tx(p.get("transaction_id")), _samples(p["meter_value"]))
+        return result16.MeterValues()
+
+    def _stop(self, **p: Any) -> Any:
+        tx = self._tx(p["transaction_id"])
+        self.session.meter(tx, _samples(p.get("transaction_data")))
+        self.session.end(tx, stopped=epoch(p["timestamp"]), stop_wh=float(p["meter_stop"]))
+        return result16.StopTransaction(id_tag_info=self._tag_info(p.get("id_tag") or tx.id_tag))
+
+    async def start_charging(self, id_tag: str, remote_id: int) -> Outcome:
+        r = await self._ask(call16.RemoteStartTransaction(id_tag=id_tag, connector_id=1))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def stop_charging(self, tx_id: str) -> Outcome:
+        r = await self._ask(call16.RemoteStopTransaction(transaction_id=int(tx_id)))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def set_current_limit(self, amps: int, tx_id: str | None) -> Outcome:
+        profile: dict[str, Any] = {
+            "chargingProfileId": secrets.randbelow(2**31 - 2) + 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxProfile" if tx_id else "TxDefaultProfile",
+            "chargingProfileKind": "Relative",
+            "chargingSchedule": {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": float(amps)}],
+            },
+        }
+        if tx_id:
+            profile["transactionId"] = int(tx_id)
+        r = await self._ask(call16.SetChargingProfile(connector_id=1, cs_charging_profiles=profile))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def unlock(self) -> Outcome:
+        r = await self._ask(call16.UnlockConnector(connector_id=1))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+
+class Central201(_Central):
+    """OCPP 2.0.1. The charging station names its transactions; carhome keys on them."""
+
+    version: OcppVersion = "2.0.1"
+
+    def _routes(self) -> dict[str, Any]:
+        return {
+            "BootNotification": self._boot,
+            "Heartbeat": self._heartbeat,
+            "StatusNotification": self._status,
+            "Authorize": self._authorize,
+            "TransactionEvent": self._transaction,
+            "MeterValues": self._meter,
+        }
+
+    def _token_info(self, token: dict[str, Any] | None) -> dict[str, str]:
+        tag = None if token is None else token.get("id_token")
+        return {"status": "Accepted" if self.session.member_of(tag) else "Invalid"}
+
+    def _boot(self, **p: Any) -> Any:
+        station = p["charging_station"]
+        self.session.boot(station.get("vendor_name", ""), station.get("model", ""))
+        return result201.BootNotification(
+            current_time=iso(self.session.now()), interval=300, status="Accepted"
+        )
+
+    def _heartbeat(self, **p: Any) -> Any:
+        return result201.Heartbeat(current_time=iso(self.session.now()))
+
+    def _status(self, **p: Any) -> Any:
+        self.session.status(p["connector_status"])
+        return result201.StatusNotification()
+
+    def _authorize(self, **p: Any) -> Any:
+        return result201.Authorize(id_token_info=self._token_info(p["id_token"]))
+
+    def _transaction(self, **p: Any) -> Any:
+        info = p["transaction_info"]
+        ts = epoch(p["timestamp"])
+        samples = _samples(p.get("meter_value"))
+        token = p.get("id_token")
+        tx = self.session.transactions.get(info["transaction_id"])
+        if tx is None:
+            # Started, or an Updated/Ended whose Started was lost: open it all the same.
+            first = min((s.energy_wh for s in samples if s.energy_wh is not None), default=0.0)
+            tx = self.session.begin(
+                connector=(p.get("evse") or {}).get("id", 1),
+                id_tag=None if token is None else token.get("id_token"),
+                started=ts,
+                start_wh=first,
+                tx_id=info["transaction_id"],
+            )
+        self.session.meter(tx, samples)
+        state = info.get("charging_state")
+        if state is not None and tx.active:
+            self.session.status(state)
+        if p["event_type"] == "Ended":
+            last = max(samples, key=lambda s: s.ts, default=None)
+            stop_wh = last.energy_wh if last is not None and last.energy_wh is not None else tx.start_wh
+            self.session.end(tx, stopped=ts, stop_wh=stop_wh)
+        return result201.TransactionEvent(id_token_info=None if token is None else self._token_info(token))
+
+    def _meter(self, **p: Any) -> Any:
+        self.session.meter(self.session.transactions.active(self.id), _samples(p["meter_value"]))
+        return result201.MeterValues()
+
+    async def start_charging(self, id_tag: str, remote_id: int) -> Outcome:
+        r = await self._ask(
+            call201.RequestStartTransaction(
+                id_token={"id_token": id_tag, "type": "Central"}, remote_start_id=remote_id, evse_id=1
+            )
+        )
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def stop_charging(self, tx_id: str) -> Outcome:
+        r = await self._ask(call201.RequestStopTransaction(transaction_id=tx_id))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def set_current_limit(self, amps: int, tx_id: str | None) -> Outcome:
+        profile: dict[str, Any] = {
+            "id": secrets.randbelow(2**31 - 2) + 1,
+            "stack_level": 0,
+            "charging_profile_purpose": "TxProfile" if tx_id else "TxDefaultProfile",
+            "charging_profile_kind": "Relative",
+            "charging_schedule": [
+                {
+                    "id": 1,
+                    "charging_rate_unit": "A",
+                    "charging_schedule_period": [{"start_period": 0, "limit": float(amps)}],
+                }
+            ],
+        }
+        if tx_id:
+            profile["transaction_id"] = tx_id
+        r = await self._ask(call201.SetChargingProfile(evse_id=1, charging_profile=profile))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def unlock(self) -> Outcome:
+        r = await self._ask(call201.UnlockConnector(evse_id=1, connector_id=1))
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
+
+def central(version: OcppVersion, session: Session, connection: Any) -> Central16 | Central201:
+    return Central16(session, connection) if version == "1.6" else Central201(session, connection)
+
+
+__all__ = ["Call", "Central16", "Central201", "central"]

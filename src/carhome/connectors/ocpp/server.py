@@ -1,0 +1,283 @@
+"""carhome as the OCPP central system: a WebSocket server for 1.6J and 2.0.1 chargers.
+
+The handshake decides who may talk: the path names the charger (``/ocpp/{id}`` or
+``/{id}``); an unknown id is refused (404), a missing or wrong HTTP Basic password
+(security profile 1: user = charger id) is refused (401), and a second connection claiming
+a charger that is connected is refused (409) while the first keeps its session. Each
+refusal is logged. The subprotocol the charger offers (``ocpp2.0.1`` or ``ocpp1.6``) picks
+the version.
+
+The server is the hub's ``Transport`` for devices whose connector is ``ocpp``: commands
+become OCPP requests and the charger's answer acknowledges them. A command for a charger
+that is not connected waits in the hub and is delivered when it connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import logging
+import secrets
+from collections.abc import Mapping
+from http import HTTPStatus
+from types import TracebackType
+from typing import Final, Self
+
+import msgspec
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from carhome.connectors.ocpp.edge import central
+from carhome.connectors.ocpp.messages import SUBPROTOCOLS, Outcome
+from carhome.connectors.ocpp.session import ChargerLink, Session
+from carhome.connectors.ocpp.transactions import Transaction, Transactions
+from carhome.errors import ConnectorError
+from carhome.hub import Ack, Command, Hub
+
+log: Final = logging.getLogger(__name__)
+
+CONNECTOR: Final = "ocpp"
+
+
+class Charger(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A charger carhome knows: the device it is, and its Basic-auth password."""
+
+    home: str
+    device: str
+    password: str
+
+    def __repr__(self) -> str:  # never print the password
+        return f"Charger(home={self.home!r}, device={self.device!r})"
+
+
+class OcppStats(msgspec.Struct):
+    refused_unknown: int = 0
+    refused_auth: int = 0
+    refused_duplicate: int = 0
+    sessions: int = 0
+
+
+def charger_id(path: str) -> str:
+    """The charger id at the end of the WebSocket path."""
+    return path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class OcppServer:
+    """The central system; an async context manager. ``port=0`` picks a free port."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        host: str = "127.0.0.1",
+        port: int = 9000,
+        *,
+        chargers: Mapping[str, Charger],
+        id_tokens: Mapping[str, str] | None = None,
+        start_tag: str = "carhome",
+    ) -> None:
+        self._hub = hub
+        self._host = host
+        self._port = port
+        self._chargers = dict(chargers)
+        self._by_device = {(c.home, c.device): cid for cid, c in self._chargers.items()}
+        self._id_tokens = dict(id_tokens or {})
+        self._start_tag = start_tag
+        self.transactions = Transactions()
+        self.stats = OcppStats()
+        self._links: dict[str, ChargerLink] = {}
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: Server | None = None
+        self._changed = asyncio.Condition()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise ConnectorError("the OCPP server is not running")
+        port: int = next(iter(self._server.sockets)).getsockname()[1]
+        return port
+
+    def connected(self, charger: str) -> bool:
+        return charger in self._links
+
+    async def wait_connected(self, charger: str, connected: bool = True, timeout: float = 5.0) -> None:
+        """Wait (real seconds) until ``charger`` has a session (or, ``connected=False``, none)."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: self.connected(charger) is connected), timeout
+            )
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def transactions_of(self, charger: str) -> list[Transaction]:
+        return self.transactions.of(charger)
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._server = await serve(
+                self._serve,
+                self._host,
+                self._port,
+                subprotocols=[Subprotocol(p) for p in SUBPROTOCOLS],
+                process_request=self._handshake,
+            )
+        except OSError as exc:
+            raise ConnectorError(f"cannot listen for OCPP on {self._host}:{self._port}: {exc}") from exc
+        self._hub.commands.attach(CONNECTOR, self)
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._hub.commands.detach(CONNECTOR)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- the handshake --------------------------------------------------------------------
+
+    def _handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        cid = charger_id(request.path)
+        peer = connection.remote_address
+        charger = self._chargers.get(cid)
+        if charger is None:
+            self.stats.refused_unknown += 1
+            log.warning("OCPP: refused unknown charger id %r from %s", cid, peer)
+            return connection.respond(HTTPStatus.NOT_FOUND, "unknown charger\n")
+        if not self._password_ok(cid, charger, request.headers.get("Authorization")):
+            self.stats.refused_auth += 1
+            log.warning("OCPP: refused charger %r from %s: missing or wrong password", cid, peer)
+            response = connection.respond(HTTPStatus.UNAUTHORIZED, "authentication required\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="carhome"'
+            return response
+        if cid in self._links:
+            self.stats.refused_duplicate += 1
+            log.warning(
+                "OCPP: refused a second connection for charger %r from %s: already connected", cid, peer
+            )
+            return connection.respond(HTTPStatus.CONFLICT, "charger already connected\n")
+        return None
+
+    @staticmethod
+    def _password_ok(cid: str, charger: Charger, header: str | None) -> bool:
+        if header is None or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        ok_user = hmac.compare_digest(user.encode(), cid.encode())
+        ok_password = hmac.compare_digest(password.encode(), charger.password.encode())
+        return ok_user and ok_password
+
+    async def _serve(self, connection: ServerConnection) -> None:
+        cid = charger_id(connection.request.path if connection.request else "")
+        version = SUBPROTOCOLS.get(connection.subprotocol or "")
+        charger = self._chargers.get(cid)
+        if version is None or charger is None:
+            log.warning("OCPP: charger %r offered no supported subprotocol", cid)
+            await connection.close(1002, "offer ocpp2.0.1 or ocpp1.6")
+            return
+        if cid in self._links:  # lost a race with another handshake for the same id
+            self.stats.refused_duplicate += 1
+            await connection.close(1008, "charger already connected")
+            return
+        session = Session(
+            self._hub,
+            charger=cid,
+            home=charger.home,
+            device=charger.device,
+            id_tokens=self._id_tokens,
+            transactions=self.transactions,
+        )
+        link = central(version, session, connection)
+        self._links[cid] = link
+        self.stats.sessions += 1
+        await self._notify()
+        self._hub.set_available(charger.home, charger.device, True)
+        log.info("OCPP: charger %s connected (OCPP %s)", cid, version)
+        self._redeliver_to(charger)
+        try:
+            await link.serve()
+        except ConnectionClosed:
+            pass
+        finally:
+            del self._links[cid]
+            self._hub.set_available(charger.home, charger.device, False)
+            log.info("OCPP: charger %s disconnected", cid)
+            await self._notify()
+
+    # -- commands out (Transport) ---------------------------------------------------------
+
+    async def deliver(self, command: Command) -> None:
+        cid = self._by_device.get((command.home, command.device))
+        if cid is None:
+            raise ConnectorError(f"{command.home}/{command.device} is not an OCPP charger carhome knows")
+        link = self._links.get(cid)
+        if link is None:
+            raise ConnectorError(f"charger {cid} is not connected")
+        if command.id in self._inflight:
+            return  # already on its way; the charger's answer acks it
+        self._inflight.add(command.id)
+        task = asyncio.create_task(self._execute(cid, link, command), name=f"ocpp-{cid}-{command.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _redeliver_to(self, charger: Charger) -> None:
+        now = self._hub.clock.time()
+        for command in self._hub.commands.pending():
+            if command.home == charger.home and command.device == charger.device and command.expires > now:
+                with contextlib.suppress(ConnectorError):
+                    task = asyncio.ensure_future(self.deliver(command))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, cid: str, link: ChargerLink, command: Command) -> None:
+        try:
+            if command.expires <= self._hub.clock.time():
+                return  # never late: the router expires it
+            outcome = await self._request(cid, link, command)
+        except ConnectorError as exc:
+            log.warning("command %s to charger %s not delivered: %s", command.id, cid, exc)
+            return
+        finally:
+            self._inflight.discard(command.id)
+        if outcome.accepted and command.kind == "set":
+            self._hub.report(
+                command.home, command.device, {command.target: command.args["value"]}, source="ocpp"
+            )
+        self._hub.ack(
+            command.home,
+            command.device,
+            Ack(command.id, "acked", {"status": outcome.status})
+            if outcome.accepted
+            else Ack(command.id, "failed", error=f"charger answered {outcome.status}"),
+        )
+
+    async def _request(self, cid: str, link: ChargerLink, command: Command) -> Outcome:
+        active = self.transactions.active(cid)
+        tx_id = None if active is None else active.id
+        if command.kind == "set" and command.target == "current_limit":
+            return await link.set_current_limit(int(command.args["value"]), tx_id)
+        if command.target == "start_charging":
+            tag = next((t for t, m in self._id_tokens.items() if m == command.member), self._start_tag)
+            return await link.start_charging(tag, secrets.randbelow(2**31 - 2) + 1)
+        if command.target == "stop_charging":
+            if tx_id is None:
+                return Outcome(False, "NoTransaction")
+            return await link.stop_charging(tx_id)
+        if command.target == "unlock_connector":
+            return await link.unlock()
+        return Outcome(False, "NotSupported")

@@ -1,0 +1,334 @@
+"""A simulated OCPP wallbox (1.6J or 2.0.1) on the ``ocpp`` library's charge-point side.
+
+It connects to a central system over a real WebSocket, boots, reports status, authorizes,
+runs transactions with meter values, and answers remote start/stop, charging profiles and
+unlock. Like a real charger it queues transaction messages while offline and sends them, in
+order, when it is back. Time comes from the injected clock. Tests and the demo use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import itertools
+import json
+import uuid
+from types import TracebackType
+from typing import Any, Final, Literal, Self
+
+from ocpp.charge_point import ChargePoint  # type: ignore[import-untyped]
+from ocpp.v16 import call as call16  # type: ignore[import-untyped]
+from ocpp.v16 import call_result as result16
+from ocpp.v201 import call as call201  # type: ignore[import-untyped]
+from ocpp.v201 import call_result as result201
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+from carhome.clock import Clock
+from carhome.errors import ConnectorError
+
+Version = Literal["1.6", "2.0.1"]
+TIMEOUT: Final = 5.0
+
+
+class WallboxRefused(ConnectorError):
+    """The central system refused the WebSocket handshake (HTTP ``status``)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"the central system refused the connection: HTTP {status}")
+        self.status = status
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class _Peer(ChargePoint):  # type: ignore[misc]
+    def __init__(self, box: SimulatedWallbox, connection: ClientConnection) -> None:
+        super().__init__(box.id, connection, response_timeout=TIMEOUT)
+        self._ocpp_version = box.version
+        self._call_result = result16 if box.version == "1.6" else result201
+        self.route_map = {
+            action: {"_on_action": handler, "_skip_schema_validation": False}
+            for action, handler in box.routes().items()
+        }
+
+
+class SimulatedWallbox:
+    """One charger with one connector; an async context manager that connects on entry."""
+
+    def __init__(
+        self,
+        url: str,
+        charger_id: str,
+        *,
+        version: Version = "1.6",
+        password: str | None = None,
+        clock: Clock,
+        accept: bool = True,
+    ) -> None:
+        self.url = url.rstrip("/") + "/" + charger_id
+        self.id = charger_id
+        self.version = version
+        self._password = password
+        self._clock = clock
+        self.accept = accept
+        self.register_wh = 0.0
+        self.tx_id: str | None = None
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.request_seen = asyncio.Event()
+        self.queue: list[Any] = []
+        self._peer: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._seq = itertools.count()
+        self._token: dict[str, str] = {}
+
+    # -- connection -----------------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self._peer is not None
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.disconnect()
+
+    async def connect(self) -> None:
+        """Open the WebSocket, then send what was queued while offline."""
+        headers = {}
+        if self._password is not None:
+            token = base64.b64encode(f"{self.id}:{self._password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        try:
+            connection = await connect(
+                self.url,
+                subprotocols=[Subprotocol("ocpp1.6" if self.version == "1.6" else "ocpp2.0.1")],
+                additional_headers=headers,
+                open_timeout=TIMEOUT,
+            )
+        except InvalidStatus as exc:
+            raise WallboxRefused(exc.response.status_code) from exc
+        except (OSError, TimeoutError) as exc:
+            raise ConnectorError(f"wallbox {self.id} cannot reach {self.url}: {exc}") from exc
+        self._peer = _Peer(self, connection)
+        self._task = asyncio.create_task(self._run(self._peer), name=f"wallbox-{self.id}")
+        queued, self.queue = self.queue, []
+        for payload in queued:
+            await self._call(payload)
+
+    async def _run(self, peer: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await peer.start()
+        if self._peer is peer:
+            self._peer = None
+
+    async def disconnect(self) -> None:
+        """Drop the connection (as a charger losing its network would)."""
+        peer, self._peer = self._peer, None
+        if peer is not None:
+            await peer._connection.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def closed(self) -> bool:
+        """Whether the central system has closed this connection (after a short wait)."""
+        if self._task is None:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), 0.5)
+        return self._task.done()
+
+    async def _call(self, payload: Any) -> Any:
+        if self._peer is None:
+            raise ConnectorError(f"wallbox {self.id} is offline")
+        return await self._peer.call(payload)
+
+    async def _call_or_queue(self, payload: Any) -> Any:
+        """Send a transaction message now, or keep it for the next connection."""
+        if self._peer is None:
+            self.queue.append(payload)
+            return None
+        try:
+            return await self._call(payload)
+        except ConnectionClosed:
+            self.queue.append(payload)
+            return None
+
+    async def call_raw(self, frame: str, unique_id: str) -> list[Any]:
+        """Send a hand-made frame and return the central system's reply as a list."""
+        if self._peer is None:
+            raise ConnectorError(f"wallbox {self.id} is offline")
+        async with self._peer._call_lock:
+            await self._peer._send(frame)
+            reply = await self._peer._get_specific_response(unique_id, TIMEOUT)
+        frame_out: list[Any] = json.loads(reply.to_json())
+        return frame_out
+
+    # -- what a charger says --------------------------------------------------------------
+
+    def _now(self) -> str:
+        return _iso(self._clock.time())
+
+    async def boot(self) -> str:
+        if self.version == "1.6":
+            r = await self._call(
+                call16.BootNotification(charge_point_model="Sim", charge_point_vendor="carhome")
+            )
+        else:
+            r = await self._call(
+                call201.BootNotification(
+                    charging_station={"model": "Sim", "vendor_name": "carhome"}, reason="PowerUp"
+                )
+            )
+        return str(r.status)
+
+    async def heartbeat(self) -> str:
+        r = await self._call(call16.Heartbeat() if self.version == "1.6" else call201.Heartbeat())
+        return str(r.current_time)
+
+    async def status(self, status: str) -> None:
+        """Report the connector status (``Available``, ``Preparing``, ``Charging`` …)."""
+        if self.version == "1.6":
+            await self._call(call16.StatusNotification(connector_id=1, error_code="NoError", status=status))
+        else:
+            await self._call(
+                call201.StatusNotification(
+                    timestamp=self._now(), connector_status=status, evse_id=1, connector_id=1
+                )
+            )
+
+    async def authorize(self, tag: str) -> str:
+        if self.version == "1.6":
+            r = await self._call(call16.Authorize(id_tag=tag))
+            return str(r.id_tag_info["status"])
+        r = await self._call(call201.Authorize(id_token={"id_token": tag, "type": "ISO14443"}))
+        return str(r.id_token_info["status"])
+
+    def _meter_value(self, power_w: float | None) -> dict[str, Any]:
+        values: list[dict[str, Any]] = []
+        if self.version == "1.6":
+            values.append(
+                {"value": str(self.register_wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+            )
+            if power_w is not None:
+                values.append({"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"})
+        else:
+            values.append(
+                {
+                    "value": self.register_wh,
+                    "measurand": "Energy.Active.Import.Register",
+                    "unit_of_measure": {"unit": "Wh"},
+                }
+            )
+            if power_w is not None:
+                values.append(
+                    {"value": power_w, "measurand": "Power.Active.Import", "unit_of_measure": {"unit": "W"}}
+                )
+        return {"timestamp": self._now(), "sampled_value": values}
+
+    def _event(self, kind: str, trigger: str, power_w: float | None, **extra: Any) -> Any:
+        return call201.TransactionEvent(
+            event_type=kind,
+            timestamp=self._now(),
+            trigger_reason=trigger,
+            seq_no=next(self._seq),
+            transaction_info={"transaction_id": self.tx_id, **extra},
+            meter_value=[self._meter_value(power_w)],
+            evse={"id": 1, "connector_id": 1},
+            **({"id_token": self._token} if kind == "Started" else {}),
+        )
+
+    async def start(self, tag: str) -> str:
+        """Start a transaction; returns its id (given by the central system in 1.6)."""
+        if self.version == "1.6":
+            r = await self._call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag=tag, meter_start=int(self.register_wh), timestamp=self._now()
+                )
+            )
+            self.tx_id = str(r.transaction_id)
+        else:
+            self.tx_id = uuid.uuid4().hex
+            self._token = {"id_token": tag, "type": "ISO14443"}
+            await self._call_or_queue(self._event("Started", "Authorized", None, charging_state="Charging"))
+        return self.tx_id
+
+    async def meter(self, add_wh: float, power_w: float) -> None:
+        """Add ``add_wh`` to the register and send a reading (queued while offline)."""
+        self.register_wh += add_wh
+        if self.version == "1.6":
+            payload = call16.MeterValues(
+                connector_id=1,
+                transaction_id=None if self.tx_id is None else int(self.tx_id),
+                meter_value=[self._meter_value(power_w)],
+            )
+        else:
+            payload = self._event("Updated", "MeterValuePeriodic", power_w, charging_state="Charging")
+        await self._call_or_queue(payload)
+
+    async def stop(self) -> None:
+        """End the transaction (queued while offline)."""
+        if self.tx_id is None:
+            raise ConnectorError(f"wallbox {self.id} has no transaction to stop")
+        if self.version == "1.6":
+            payload = call16.StopTransaction(
+                meter_stop=int(self.register_wh), timestamp=self._now(), transaction_id=int(self.tx_id)
+            )
+        else:
+            payload = self._event("Ended", "StopAuthorized", 0.0, stopped_reason="Local")
+        await self._call_or_queue(payload)
+        self.tx_id = None
+
+    # -- what a charger answers -----------------------------------------------------------
+
+    def _seen(self, action: str, payload: dict[str, Any]) -> None:
+        self.received.append((action, payload))
+        self.request_seen.set()
+
+    async def wait_request(self, action: str, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """Wait until the central system has sent ``action``; return its payload."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for name, payload in self.received:
+                    if name == action:
+                        return payload
+                self.request_seen.clear()
+                await self.request_seen.wait()
+
+    def routes(self) -> dict[str, Any]:
+        ok = "Accepted" if self.accept else "Rejected"
+
+        def handler(action: str, answer: Any) -> Any:
+            def handle(**payload: Any) -> Any:
+                self._seen(action, payload)
+                return answer
+
+            return handle
+
+        if self.version == "1.6":
+            return {
+                "RemoteStartTransaction": handler(
+                    "RemoteStartTransaction", result16.RemoteStartTransaction(ok)
+                ),
+                "RemoteStopTransaction": handler("RemoteStopTransaction", result16.RemoteStopTransaction(ok)),
+                "SetChargingProfile": handler("SetChargingProfile", result16.SetChargingProfile(ok)),
+                "UnlockConnector": handler("UnlockConnector", result16.UnlockConnector("Unlocked")),
+            }
+        return {
+            "RequestStartTransaction": handler(
+                "RequestStartTransaction", result201.RequestStartTransaction(ok)
+            ),
+            "RequestStopTransaction": handler("RequestStopTransaction", result201.RequestStopTransaction(ok)),
+            "SetChargingProfile": handler("SetChargingProfile", result201.SetChargingProfile(ok)),
+            "UnlockConnector": handler("UnlockConnector", result201.UnlockConnector("Unlocked")),
+        }
