@@ -1,0 +1,271 @@
+"""The audit log: every access decision, hash-chained so that tampering shows.
+
+Each ``AuditEntry`` holds seq, time, home, member, face, command id, device, target,
+decision, reason, the previous entry's hash and its own: SHA-256 over a canonical
+encoding (a JSON array in fixed field order, scheme tag first) of everything but the hash.
+``verify`` walks the entries in seq order and reports the first bad one: altered (hash does
+not match), removed (seq gap), reordered (seq goes back) or relinked (prev does not match).
+Removing entries from the *end* leaves a valid shorter chain; compare with a head (seq,
+hash) kept elsewhere to catch that (``verify(..., head=...)``).
+
+Stores: ``MemoryAuditStore`` and ``SqliteAuditStore`` (table ``access_audit`` through its
+own ``sqlite3`` connection, ``synchronous=FULL``, writes off the event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final, Literal, Protocol
+
+import msgspec
+
+from carhome.clock import Clock
+from carhome.errors import StoreError
+from carhome.hub.commands import Command, Decision
+
+SCHEME: Final = "carhome-audit-v1"
+GENESIS: Final = "0" * 64
+
+Verdict = Literal["allowed", "denied"]
+
+
+class AuditEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    seq: int
+    time: float
+    home: str
+    member: str
+    face: str
+    command: str
+    device: str
+    target: str
+    decision: Verdict
+    reason: str
+    prev: str
+    hash: str
+
+
+def entry_hash(
+    *,
+    seq: int,
+    time: float,
+    home: str,
+    member: str,
+    face: str,
+    command: str,
+    device: str,
+    target: str,
+    decision: str,
+    reason: str,
+    prev: str,
+) -> str:
+    canonical = msgspec.json.encode(
+        [SCHEME, seq, time, home, member, face, command, device, target, decision, reason, prev]
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def rehash(entry: AuditEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        time=entry.time,
+        home=entry.home,
+        member=entry.member,
+        face=entry.face,
+        command=entry.command,
+        device=entry.device,
+        target=entry.target,
+        decision=entry.decision,
+        reason=entry.reason,
+        prev=entry.prev,
+    )
+
+
+class Verification(msgspec.Struct, frozen=True):
+    ok: bool
+    entries: int
+    first_bad: int | None = None
+    problem: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.entries} entries"
+        return f"tamper detected at seq {self.first_bad}: {self.problem}"
+
+
+def verify(entries: Iterable[AuditEntry], *, head: tuple[int, str] | None = None) -> Verification:
+    """Check the chain; ``entries`` in stored order. ``head`` is a known last (seq, hash)."""
+    expected_seq, prev, count = 1, GENESIS, 0
+    for entry in entries:
+        count += 1
+        if entry.seq < expected_seq:
+            return Verification(False, count, entry.seq, "out of order (seq goes back)")
+        if entry.seq > expected_seq:
+            return Verification(False, count, expected_seq, f"missing (next stored is seq {entry.seq})")
+        if entry.prev != prev:
+            return Verification(False, count, entry.seq, "link to the previous entry broken")
+        if rehash(entry) != entry.hash:
+            return Verification(False, count, entry.seq, "contents altered (hash mismatch)")
+        prev, expected_seq = entry.hash, expected_seq + 1
+    if head is not None and (expected_seq - 1, prev) != head:
+        return Verification(False, count, min(expected_seq, head[0]), "chain ends before the known head")
+    return Verification(True, count)
+
+
+class AuditStore(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+
+    async def last(self) -> AuditEntry | None: ...
+
+    async def entries(self) -> list[AuditEntry]: ...
+
+
+class MemoryAuditStore:
+    def __init__(self) -> None:
+        self._entries: list[AuditEntry] = []
+
+    async def append(self, entry: AuditEntry) -> None:
+        self._entries.append(entry)
+
+    async def last(self) -> AuditEntry | None:
+        return self._entries[-1] if self._entries else None
+
+    async def entries(self) -> list[AuditEntry]:
+        return list(self._entries)
+
+
+_FIELDS: Final = tuple(AuditEntry.__struct_fields__)
+_COLUMNS: Final = ", ".join(_FIELDS)
+
+
+class SqliteAuditStore:
+    """The log in table ``access_audit``; reads are in stored (rowid) order, not seq order,
+    so that ``verify`` sees a reordering."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        self._lock = threading.Lock()
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS access_audit (seq INTEGER NOT NULL, time REAL NOT NULL,"
+                    " home TEXT NOT NULL, member TEXT NOT NULL, face TEXT NOT NULL, command TEXT NOT NULL,"
+                    " device TEXT NOT NULL, target TEXT NOT NULL, decision TEXT NOT NULL,"
+                    " reason TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL)"
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the audit log in {path}: {exc}") from exc
+
+    def _append(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO access_audit ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})",  # noqa: S608
+                msgspec.structs.astuple(entry),
+            )
+
+    def read_all(self) -> list[AuditEntry]:
+        try:
+            with self._lock:
+                rows = self._db.execute(f"SELECT {_COLUMNS} FROM access_audit ORDER BY rowid").fetchall()  # noqa: S608
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the audit log: {exc}") from exc
+        return [AuditEntry(*row) for row in rows]
+
+    async def append(self, entry: AuditEntry) -> None:
+        try:
+            await asyncio.to_thread(self._append, entry)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the audit log: {exc}") from exc
+
+    def _last(self) -> AuditEntry | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM access_audit ORDER BY rowid DESC LIMIT 1"  # noqa: S608
+            ).fetchone()
+        return None if row is None else AuditEntry(*row)
+
+    async def last(self) -> AuditEntry | None:
+        try:
+            return await asyncio.to_thread(self._last)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the audit log: {exc}") from exc
+
+    async def entries(self) -> list[AuditEntry]:
+        return await asyncio.to_thread(self.read_all)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class AuditLog:
+    """Appends decisions to the chain, one at a time."""
+
+    def __init__(self, store: AuditStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._head: tuple[int, str] | None = None
+
+    @property
+    def head(self) -> tuple[int, str] | None:
+        """The last (seq, hash) written by this log, to keep apart from the store."""
+        return self._head
+
+    async def record(
+        self,
+        *,
+        home: str,
+        member: str,
+        face: str,
+        command: str,
+        device: str,
+        target: str,
+        decision: Decision,
+    ) -> AuditEntry:
+        async with self._lock:
+            if self._head is None:
+                last = await self._store.last()
+                self._head = (0, GENESIS) if last is None else (last.seq, last.hash)
+            seq, prev = self._head[0] + 1, self._head[1]
+            now = self._clock.time()
+            verdict: Verdict = "allowed" if decision.allowed else "denied"
+            digest = entry_hash(
+                seq=seq,
+                time=now,
+                home=home,
+                member=member,
+                face=face,
+                command=command,
+                device=device,
+                target=target,
+                decision=verdict,
+                reason=decision.reason,
+                prev=prev,
+            )
+            entry = AuditEntry(
+                seq, now, home, member, face, command, device, target, verdict, decision.reason, prev, digest
+            )
+            await self._store.append(entry)
+            self._head = (seq, entry.hash)
+            return entry
+
+    async def record_command(self, command: Command, decision: Decision) -> AuditEntry:
+        return await self.record(
+            home=command.home,
+            member=command.member,
+            face=command.face,
+            command=command.id,
+            device=command.device,
+            target=command.target,
+            decision=decision,
+        )
+
+    async def verify(self) -> Verification:
+        return verify(await self._store.entries(), head=self._head)

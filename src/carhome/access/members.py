@@ -1,0 +1,217 @@
+"""Members of a home: who they are, their role, a guest's grants, and revocation.
+
+A member belongs to one home and holds one ``Role`` (``carhome.access.keys.Role``, shared
+with the signing keys). A guest holds ``Grant``s: which devices, which targets (action or
+property names), from when until when, and optionally how many uses. ``Members`` is the
+registry the gatekeeper and the login path read; every change is written through a
+``MemberStore`` (memory, or SQLite in its own table). Revoking a member is final for the
+member's sessions: listeners hear it at once, so faces can close live connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final, Protocol
+
+import msgspec
+
+from carhome.access.keys import Role
+from carhome.errors import CarhomeError
+from carhome.hub.model import check_name
+
+log: Final = logging.getLogger(__name__)
+
+ANY_TARGET: Final = "*"
+"""A grant target that covers every ordinary action and property of its devices; it never
+covers a safety-critical action, which a grant must name."""
+
+
+class MemberError(CarhomeError):
+    """A member or grant operation cannot be done (unknown member, duplicate id, bad grant)."""
+
+    def __init__(self, message: str, *, member: str | None = None) -> None:
+        super().__init__(message)
+        self.member = member
+
+
+class Grant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a guest may do: ``targets`` on ``devices`` in ``[starts, ends)``, ``uses`` times."""
+
+    id: str
+    devices: tuple[str, ...]
+    targets: tuple[str, ...]
+    starts: float
+    ends: float
+    uses: int | None = None
+    used: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.devices or not self.targets:
+            raise MemberError(f"grant {self.id!r} names no device or no target")
+        if self.ends <= self.starts:
+            raise MemberError(f"grant {self.id!r} ends before it starts")
+        if self.uses is not None and self.uses < 1:
+            raise MemberError(f"grant {self.id!r}: uses must be at least 1 when given")
+
+    def names(self, device: str, target: str) -> bool:
+        """True if the grant names ``target`` on ``device`` explicitly (not by ``*``)."""
+        return device in self.devices and target in self.targets
+
+    def covers(self, device: str, target: str, *, critical: bool) -> bool:
+        if device not in self.devices:
+            return False
+        return target in self.targets or (not critical and ANY_TARGET in self.targets)
+
+    def live(self, now: float) -> bool:
+        return self.starts <= now < self.ends and (self.uses is None or self.used < self.uses)
+
+
+class Member(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A person in a home. ``password`` is an argon2 hash (``carhome.access.passwords``)."""
+
+    id: str
+    home: str
+    name: str
+    role: Role
+    revoked: bool = False
+    password: str | None = None
+    grants: tuple[Grant, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_name("member", self.id)
+        check_name("home", self.home)
+        if self.grants and self.role is not Role.GUEST:
+            raise MemberError(f"{self.id} is {self.role}: only guests hold grants", member=self.id)
+
+
+class MemberStore(Protocol):
+    """Where members are kept. ``save`` replaces the member's whole record."""
+
+    def load(self) -> list[Member]: ...
+
+    def save(self, member: Member) -> None: ...
+
+
+class MemoryMemberStore:
+    def __init__(self) -> None:
+        self._rows: dict[str, bytes] = {}
+
+    def load(self) -> list[Member]:
+        return [msgspec.json.decode(row, type=Member) for row in self._rows.values()]
+
+    def save(self, member: Member) -> None:
+        self._rows[member.id] = msgspec.json.encode(member)
+
+
+class SqliteMemberStore:
+    """Members in table ``access_members`` of a SQLite file, through its own connection."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS access_members (id TEXT PRIMARY KEY, home TEXT NOT NULL,"
+                " data BLOB NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            raise MemberError(f"cannot open the member table in {path}: {exc}") from exc
+
+    def load(self) -> list[Member]:
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM access_members ORDER BY id").fetchall()
+        try:
+            return [msgspec.json.decode(row[0], type=Member) for row in rows]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MemberError(f"a stored member record is damaged: {exc}") from exc
+
+    def save(self, member: Member) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO access_members (id, home, data) VALUES (?, ?, ?)",
+                (member.id, member.home, msgspec.json.encode(member)),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+RevocationListener = Callable[[Member], None]
+
+
+class Members:
+    """The registry of members, written through to its store."""
+
+    def __init__(self, store: MemberStore | None = None) -> None:
+        self._store: MemberStore = store or MemoryMemberStore()
+        self._members: dict[str, Member] = {m.id: m for m in self._store.load()}
+        self._listeners: list[RevocationListener] = []
+
+    def __iter__(self) -> Iterator[Member]:
+        return iter(tuple(self._members.values()))
+
+    def get(self, member_id: str) -> Member | None:
+        return self._members.get(member_id)
+
+    def require(self, member_id: str) -> Member:
+        member = self._members.get(member_id)
+        if member is None:
+            raise MemberError(f"no member {member_id!r}; see `carhome members list`", member=member_id)
+        return member
+
+    def add(self, member: Member) -> Member:
+        if member.id in self._members:
+            raise MemberError(f"member {member.id!r} exists already", member=member.id)
+        self._put(member)
+        return member
+
+    def set_password(self, member_id: str, password_hash: str) -> None:
+        self._put(msgspec.structs.replace(self.require(member_id), password=password_hash))
+
+    def grant(self, member_id: str, grant: Grant) -> None:
+        member = self.require(member_id)
+        if any(g.id == grant.id for g in member.grants):
+            raise MemberError(f"{member_id} holds a grant {grant.id!r} already", member=member_id)
+        self._put(msgspec.structs.replace(member, grants=(*member.grants, grant)))
+
+    def withdraw(self, member_id: str, grant_id: str) -> None:
+        member = self.require(member_id)
+        grants = tuple(g for g in member.grants if g.id != grant_id)
+        if len(grants) == len(member.grants):
+            raise MemberError(f"{member_id} holds no grant {grant_id!r}", member=member_id)
+        self._put(msgspec.structs.replace(member, grants=grants))
+
+    def use(self, member_id: str, grant_id: str) -> None:
+        """Count one use of a grant (the gatekeeper calls it for each command it allows)."""
+        member = self.require(member_id)
+        grants = tuple(
+            msgspec.structs.replace(g, used=g.used + 1) if g.id == grant_id else g for g in member.grants
+        )
+        self._put(msgspec.structs.replace(member, grants=grants))
+
+    def revoke(self, member_id: str) -> None:
+        """Revoke a member for good and tell every listener (idempotent: told once)."""
+        member = self.require(member_id)
+        if member.revoked:
+            return
+        member = msgspec.structs.replace(member, revoked=True)
+        self._put(member)
+        for listener in tuple(self._listeners):
+            try:
+                listener(member)
+            except Exception:
+                log.exception("member revocation listener failed")
+
+    def on_revoke(self, listener: RevocationListener) -> Callable[[], None]:
+        """Call ``listener`` with each member revoked from now on; returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _put(self, member: Member) -> None:
+        self._store.save(member)
+        self._members[member.id] = member

@@ -1,0 +1,222 @@
+"""``carhome members …`` and ``carhome audit verify``: people and the record of decisions.
+
+Both work on the hub's SQLite file directly (``--db``, default ``.carhome/carhome.db``),
+not through the local API:
+
+- ``audit verify`` must not trust the process whose log it checks: it opens the file
+  read-only, recomputes every hash itself, and works while the hub is stopped. Exit 0 when
+  the chain is intact, 3 when it was tampered with (the first bad seq is printed).
+- ``members`` edits the member table the hub loads at start. Whoever can write that file
+  is the home's administrator already, so no login is asked; each change is still written
+  to the audit log (member ``local-admin``, face ``cli``). A running hub sees the change
+  when it restarts (a live revocation goes through the hub's API once it has one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+import click
+
+from carhome.access.audit import AuditLog, SqliteAuditStore, verify
+from carhome.access.keys import Role
+from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
+from carhome.access.passwords import Passwords, WeakPassword
+from carhome.clock import SystemClock
+from carhome.errors import CarhomeError, InvalidName, StoreError
+from carhome.hub.commands import Decision
+
+EXIT_TAMPERED: Final = 3
+LOCAL_ADMIN: Final = "local-admin"
+
+_db_option = click.option(
+    "--db",
+    "db",
+    envvar="CARHOME_DB",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".carhome/carhome.db"),
+    show_default=True,
+    help="The hub's SQLite database [env CARHOME_DB].",
+)
+
+
+def _when(text: str) -> float:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time, e.g. 2026-07-01T18:00") from None
+    return moment.astimezone().timestamp()  # a time without zone is the machine's local time
+
+
+def _open(db: Path) -> tuple[Members, SqliteMemberStore]:
+    if not db.exists():
+        raise click.ClickException(f"no database at {db}; start the hub once or pass --db")
+    store = SqliteMemberStore(db)
+    return Members(store), store
+
+
+def _record(db: Path, home: str, change: str) -> None:
+    async def write() -> None:
+        store = SqliteAuditStore(db)
+        try:
+            await AuditLog(store, SystemClock()).record(
+                home=home,
+                member=LOCAL_ADMIN,
+                face="cli",
+                command="-",
+                device="-",
+                target=f"manage_members:{change}",
+                decision=Decision(True, "local database access"),
+            )
+        finally:
+            store.close()
+
+    asyncio.run(write())
+
+
+def _change(
+    db: Path, home_of: Callable[[Members], str], change: str, work: Callable[[Members], None]
+) -> None:
+    """Apply one change to the member table and put it on record."""
+    members, store = _open(db)
+    try:
+        work(members)
+        home = home_of(members)
+    except (CarhomeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    try:
+        _record(db, home, change)
+    except StoreError as exc:
+        raise click.ClickException(f"the change is made but not on record: {exc}") from None
+
+
+@click.group()
+def members() -> None:
+    """List, add, grant to and revoke the members of a home."""
+
+
+@members.command("list")
+@_db_option
+def list_members(db: Path) -> None:
+    """Show every member, role and grant."""
+    registry, store = _open(db)
+    store.close()
+    for member in sorted(registry, key=lambda m: (m.home, m.id)):
+        state = " (revoked)" if member.revoked else ""
+        click.echo(f"{member.home}/{member.id}  {member.role}  {member.name}{state}")
+        for grant in member.grants:
+            uses = f", {grant.used}/{grant.uses} uses" if grant.uses is not None else ""
+            start = dt.datetime.fromtimestamp(grant.starts).astimezone().isoformat(timespec="minutes")
+            end = dt.datetime.fromtimestamp(grant.ends).astimezone().isoformat(timespec="minutes")
+            click.echo(
+                f"    grant {grant.id}: {','.join(grant.targets)} on {','.join(grant.devices)}"
+                f" from {start} until {end}{uses}"
+            )
+
+
+def _add(registry: Members, member: Member) -> None:
+    registry.add(member)
+
+
+@members.command("add")
+@click.argument("member_id")
+@click.option("--home", required=True, help="The home the member belongs to.")
+@click.option("--name", required=True, help="The member's display name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password/--no-password", default=True, help="Ask for a login password [default: yes].")
+@_db_option
+def add(*, member_id: str, home: str, name: str, role: str, password: bool, db: Path) -> None:
+    """Add a member (a guest then needs grants: `carhome members grant`)."""
+    hashed = None
+    if password:
+        try:
+            hashed = Passwords().hash(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+        except WeakPassword as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        member = Member(id=member_id, home=home, name=name, role=Role(role), password=hashed)
+    except (InvalidName, MemberError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _change(db, lambda _: home, f"add {member_id} as {role}", lambda reg: _add(reg, member))
+    click.echo(f"added {home}/{member_id} as {role}")
+
+
+@members.command("grant")
+@click.argument("member_id")
+@click.option("--device", "devices", multiple=True, required=True, help="A device id (repeat for more).")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    required=True,
+    help="An action or property (repeat); '*' for every ordinary one. Safety-critical ones must be named.",
+)
+@click.option("--from", "starts", required=True, help="Start, ISO 8601 (e.g. 2026-07-01T18:00).")
+@click.option("--until", "ends", required=True, help="End (exclusive), ISO 8601.")
+@click.option("--uses", type=click.IntRange(min=1), default=None, help="How many commands at most.")
+@_db_option
+def grant(
+    *,
+    member_id: str,
+    devices: tuple[str, ...],
+    targets: tuple[str, ...],
+    starts: str,
+    ends: str,
+    uses: int | None,
+    db: Path,
+) -> None:
+    """Give a guest a grant."""
+    grant_id = f"g-{secrets.token_hex(3)}"
+    try:
+        new = Grant(grant_id, devices, targets, _when(starts), _when(ends), uses)
+    except MemberError as exc:
+        raise click.ClickException(str(exc)) from None
+    _change(
+        db,
+        lambda reg: reg.require(member_id).home,
+        f"grant {grant_id} to {member_id}",
+        lambda reg: reg.grant(member_id, new),
+    )
+    click.echo(f"granted {grant_id} to {member_id}")
+
+
+@members.command("revoke")
+@click.argument("member_id")
+@_db_option
+def revoke(member_id: str, db: Path) -> None:
+    """Revoke a member for good (their sessions and commands are refused)."""
+    _change(
+        db, lambda reg: reg.require(member_id).home, f"revoke {member_id}", lambda reg: reg.revoke(member_id)
+    )
+    click.echo(f"revoked {member_id}")
+
+
+@click.group()
+def audit() -> None:
+    """Check the audit log of access decisions."""
+
+
+@audit.command("verify")
+@_db_option
+def verify_audit(db: Path) -> None:
+    """Recompute the hash chain; exit 3 and name the first bad entry if it was tampered with."""
+    if not db.exists():
+        raise click.ClickException(f"no database at {db}; pass --db")
+    try:
+        store = SqliteAuditStore(db, readonly=True)
+        try:
+            result = verify(store.read_all())
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(result))
+    if not result.ok:
+        raise SystemExit(EXIT_TAMPERED)
