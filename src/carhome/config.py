@@ -7,6 +7,7 @@ A config file is YAML::
     mqtt:  {builtin: {host: 127.0.0.1, port: 1883}}     # or {url: mqtt://host:1883, username, password}
     homes: [{id, name, lat, lon, radius_m, timezone, places: [...], devices: [...]}]
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
+    homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional
 
 ``load_config`` parses the YAML, decodes it with msgspec (unknown keys are errors), then
 checks what a schema cannot say (known device types, unique ids, a real timezone, one
@@ -118,6 +119,15 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     """Ids of the homes whose devices the simulator plays (all homes when empty)."""
 
 
+class HomeAssistantConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Publish every home's devices to Home Assistant through MQTT discovery."""
+
+    member: str
+    """The member Home Assistant acts as: its commands pass the same access checks."""
+    discovery_prefix: str = "homeassistant"
+    bridge_id: str = "carhome"
+
+
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A whole configuration; every section has defaults, so an empty file is valid."""
 
@@ -126,6 +136,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     mqtt: MqttConfig = MqttConfig()
     homes: tuple[HomeConfig, ...] = ()
     sim: SimConfig = SimConfig()
+    homeassistant: HomeAssistantConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]

@@ -26,11 +26,13 @@ from carhome.config import (
     BuiltinBroker,
     Config,
     DeviceConfig,
+    HomeAssistantConfig,
     HomeConfig,
     HubConfig,
     MqttConfig,
     SimConfig,
 )
+from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.hub import Home, Hub
 from carhome.sim.runner import SimRunner
@@ -95,6 +97,19 @@ async def run(
         await stack.enter_async_context(
             MqttConnector(hub, broker_url, username=config.mqtt.username, password=config.mqtt.password)
         )
+        if config.homeassistant is not None:
+            ha = config.homeassistant
+            await stack.enter_async_context(
+                HomeAssistantBridge(
+                    hub,
+                    broker_url,
+                    member=ha.member,
+                    discovery_prefix=ha.discovery_prefix,
+                    bridge_id=ha.bridge_id,
+                    username=config.mqtt.username,
+                    password=config.mqtt.password,
+                )
+            )
         api = await stack.enter_async_context(
             ApiServer(create_app(hub), host=config.api.host, port=config.api.port, announce=True)
         )
@@ -157,7 +172,7 @@ def _print_running(running: Running) -> None:
         f"""carhome hub running: {running.homes} home(s), {running.devices} devices
   data:        {running.database}
   local API:   {running.api_url}
-  MQTT broker: {running.broker_url}
+  MQTT broker: {running.broker_url}  (Home Assistant discovery on prefix homeassistant/)
 Talk to it from another terminal (the CLI finds this hub by itself):
   .venv/bin/carhome devices
   .venv/bin/carhome state car
@@ -195,6 +210,8 @@ def demo_config(
         mqtt=mqtt,
         homes=(home,),
         sim=SimConfig(enabled=True),
+        # Point Home Assistant's MQTT integration at the demo's broker to see the home there.
+        homeassistant=HomeAssistantConfig(member="owner"),
     )
 
 

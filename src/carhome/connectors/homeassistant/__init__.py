@@ -1,0 +1,29 @@
+"""Home Assistant: a hub's homes, cars and devices in Home Assistant through MQTT discovery.
+
+``HomeAssistantBridge`` publishes one device-level discovery message per device, derived
+from the device's spec by the entity descriptions in ``entities``; states and availability
+follow the hub, and Home Assistant's commands go through the hub's access checks.
+"""
+
+from carhome.connectors.homeassistant.bridge import FACE, BridgeStats, HomeAssistantBridge
+from carhome.connectors.homeassistant.entities import EntityDescription, Platform, Request, describe
+from carhome.connectors.homeassistant.schema import (
+    DeviceDiscovery,
+    DiscoveryInvalid,
+    check_config,
+    check_unique,
+)
+
+__all__ = [
+    "FACE",
+    "BridgeStats",
+    "DeviceDiscovery",
+    "DiscoveryInvalid",
+    "EntityDescription",
+    "HomeAssistantBridge",
+    "Platform",
+    "Request",
+    "check_config",
+    "check_unique",
+    "describe",
+]
