@@ -13,13 +13,15 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from carhome.api.automations import automation_routes
 from carhome.api.local import create_app
 from carhome.api.server import ApiServer
+from carhome.automations import Engine, SqliteTimerStore
 from carhome.clock import Clock, ScaledClock, SystemClock
 from carhome.config import (
     ApiConfig,
@@ -42,6 +44,7 @@ from carhome.store.sqlite import SqliteStore
 log: Final = logging.getLogger(__name__)
 
 DATABASE: Final = "carhome.db"
+DEMO_AUTOMATIONS: Final = Path(__file__).parent / "sim" / "demo_automations.yaml"
 
 # The demo home: Beijing Economic-Technological Development Area (Yizhuang).
 DEMO_HOME: Final = Home(
@@ -70,8 +73,14 @@ async def run(
     data_dir: Path | None = None,
     announce: Announce | None = None,
     stop: asyncio.Event | None = None,
+    automation_files: Sequence[Path] = (),
 ) -> None:
-    """Run a hub as ``config`` describes, until ``stop`` is set, a signal, or ``duration``."""
+    """Run a hub as ``config`` describes, until ``stop`` is set, a signal, or ``duration``.
+
+    Automations come from ``<data_dir>/automations/`` (a file or directory of YAML, when
+    present) and from ``automation_files``; a bad automation is logged with its file and
+    line, and the others run.
+    """
     clock: Clock = SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed)
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
     # once, at start, before anything else runs: a blocking call costs nothing here
@@ -94,9 +103,15 @@ async def run(
             address = config.mqtt.broker
             broker = await stack.enter_async_context(EmbeddedBroker(address.host, address.port))
             broker_url = broker.url
-        await stack.enter_async_context(
+        engine = await stack.enter_async_context(Engine(hub, timer_store=SqliteTimerStore.beside(database)))
+        user_automations = directory / "automations"
+        for source in (*automation_files, *([user_automations] if user_automations.exists() else [])):
+            for error in engine.load(source):
+                log.warning("automation not loaded: %s", error)
+        connector = await stack.enter_async_context(
             MqttConnector(hub, broker_url, username=config.mqtt.username, password=config.mqtt.password)
         )
+        connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         if config.homeassistant is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
@@ -110,8 +125,10 @@ async def run(
                     password=config.mqtt.password,
                 )
             )
+        app = create_app(hub)
+        app.router.routes.extend(automation_routes(hub, engine))
         api = await stack.enter_async_context(
-            ApiServer(create_app(hub), host=config.api.host, port=config.api.port, announce=True)
+            ApiServer(app, host=config.api.host, port=config.api.port, announce=True)
         )
         for sim in sim_homes.values():
             await stack.enter_async_context(SimRunner(sim, broker_url, clock=clock))
@@ -179,6 +196,7 @@ Talk to it from another terminal (the CLI finds this hub by itself):
   .venv/bin/carhome call car lock
   .venv/bin/carhome call living_room_purifier turn_on
   .venv/bin/carhome set living_room_ac target_temperature 24
+  .venv/bin/carhome automations list
 Stop with Ctrl-C.""",
         flush=True,
     )
@@ -229,7 +247,7 @@ async def run_demo(
     config = demo_config(
         speed=speed, data_dir=data_dir, api_port=api_port, mqtt_port=mqtt_port, mqtt_url=mqtt_url
     )
-    await run(config, duration=duration, data_dir=data_dir)
+    await run(config, duration=duration, data_dir=data_dir, automation_files=[DEMO_AUTOMATIONS])
 
 
 async def run_serve(config: Config) -> None:

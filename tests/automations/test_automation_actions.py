@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from automation_rig import Lights
+
 from carhome.automations import Engine
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock
-from conftest import Lights
 
 ARRIVE = """
 home: h1

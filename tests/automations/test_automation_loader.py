@@ -105,13 +105,30 @@ async def test_devices_by_home_and_name_with_several_homes(hub: Hub) -> None:
 
 
 async def test_the_examples_load(hub: Hub) -> None:
-    for name in ("hall", "porch"):
-        await hub.add_device(Device(home="h1", id=name, type="light"))
+    for name, kind in (
+        ("hall", "light"),
+        ("porch", "light"),
+        ("ac", "air_conditioner"),
+        ("garage", "garage_door"),
+        ("front_door", "door_lock"),
+        ("vacuum", "robot_vacuum"),
+    ):
+        await hub.add_device(Device(home="h1", id=name, type=kind))
     loaded = load_path(EXAMPLES)
     assert loaded.errors == []
     async with Engine(hub) as engine:
         assert engine.add_loaded(loaded) == []
-        assert {a.id for a in engine.automations()} == {"low_battery", "arriving_home", "nearly_home"}
+        assert {a.id for a in engine.automations()} == {
+            "low_battery",
+            "arriving_home",
+            "nearly_home",
+            # blueprints.yaml
+            "arrive",
+            "leave",
+            "warm_cabin",
+            "plug_in",
+            "locked_at_night",
+        }
 
 
 def test_a_missing_path_is_an_error() -> None:

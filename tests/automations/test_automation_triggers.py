@@ -140,3 +140,15 @@ async def test_only_watched_properties_reach_the_engine(clock: FakeClock) -> Non
             assert not hub.bus.watched("h1", "car", vss.SPEED)
             engine.remove("soc_low")
             assert not hub.bus.watched("h1", "car", vss.SOC)
+
+
+async def test_a_cars_first_known_place_is_not_an_arrival(hub: Hub, engine: Engine) -> None:
+    await hub.add_device(Device(home="h1", id="car2", type="car"))
+    text = PLACE.replace("leave", "enter").replace("place: work", "place: home")
+    assert engine.load_text(text.replace("device: car", "device: car2")) == []
+    home = hub.home("h1")
+    hub.report("h1", "car2", {vss.LATITUDE: home.lat, vss.LONGITUDE: home.lon})
+    assert _messages(engine) == []
+    hub.report("h1", "car2", {vss.LATITUDE: home.lat + 0.1, vss.LONGITUDE: home.lon})
+    hub.report("h1", "car2", {vss.LATITUDE: home.lat, vss.LONGITUDE: home.lon})
+    assert _messages(engine) == ["left for home"]

@@ -8,7 +8,6 @@ finishes synchronously (returns ``None``) or returns an awaitable for what must 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable
 from typing import Any, Literal, Protocol
 
@@ -16,36 +15,14 @@ import msgspec
 
 from carhome.automations.binding import Binder, BindError, Path
 from carhome.automations.conditions import ConditionConfig, bind_all
+from carhome.automations.durations import seconds
+from carhome.automations.firing import Armed, TriggerEvent
 from carhome.automations.notifications import Notification
 from carhome.automations.runs import BoundStep, Run, execute
+from carhome.automations.triggers import TriggerConfig
+from carhome.errors import CarhomeError
 
 Scalar = str | int | float | bool
-
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
-
-
-def seconds(value: float | str, path: Path) -> float:
-    """A duration: a number of seconds, ``1h30m``, ``90s``, ``2.5m`` or ``HH:MM:SS``."""
-    if isinstance(value, int | float):
-        out = float(value)
-    elif ":" in value:
-        parts = value.split(":")
-        try:
-            nums = [float(p) for p in parts]
-        except ValueError:
-            nums = []
-        if len(nums) not in (2, 3):
-            raise BindError(path, f"duration {value!r}: expected HH:MM:SS, MM:SS, 90s, 5m or 1h")
-        out = sum(n * 60**k for k, n in enumerate(reversed(nums)))
-    else:
-        match = _DURATION.fullmatch(value.strip())
-        if not value.strip() or match is None:
-            raise BindError(path, f"duration {value!r}: expected seconds, 90s, 5m, 1h30m or HH:MM:SS")
-        h, m, s = (float(g) if g else 0.0 for g in match.groups())
-        out = h * 3600 + m * 60 + s
-    if out < 0:
-        raise BindError(path, "a duration cannot be negative")
-    return out
 
 
 class Action(Protocol):
@@ -152,13 +129,155 @@ class Notify(msgspec.Struct, tag_field="action", tag="notify", forbid_unknown_fi
 
 
 class Delay(msgspec.Struct, tag_field="action", tag="delay", forbid_unknown_fields=True):
-    """Wait a while (hub clock time)."""
+    """Wait a while (hub clock time); a delay at the top of the actions survives a restart."""
 
     duration: float | str
 
     def bind(self, binder: Binder, path: Path) -> BoundStep:
-        wait = seconds(self.duration, (*path, "duration"))
-        return BoundStep(_where(path), "delay", lambda run: run.hub.clock.sleep(wait))
+        wait, where = seconds(self.duration, (*path, "duration")), _where(path)
+        return BoundStep(where, "delay", lambda run: _delay(run, wait, where))
+
+
+async def _delay(run: Run, wait: float, where: str) -> None:
+    due = run.due(wait)
+    done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def due_now(late: bool) -> None:
+        if not done.done():
+            done.set_result(late)
+
+    timer = run.timers.start(
+        due,
+        due_now,
+        name=f"automation {run.automation} delay",
+        saved=run.checkpoint(where, "delay", due),
+        late=due <= run.hub.clock.time(),
+    )
+    try:
+        if await done:
+            run.trace.steps[-1].late = True
+    finally:
+        timer.cancel()
+
+
+class WaitTimeout(CarhomeError):
+    """A wait ran out of time and the automation said not to go on."""
+
+
+class Wait(msgspec.Struct, tag_field="action", tag="wait", forbid_unknown_fields=True, kw_only=True):
+    """Wait until a trigger (or any of several) fires, at most ``timeout``.
+
+    Afterwards ``wait`` holds ``{"trigger": …, "timed_out": …}`` for later steps. On a
+    timeout the run goes on unless ``continue_on_timeout: false``, which ends it failed.
+    A wait at the top of the actions survives a restart with the time it had left.
+    """
+
+    trigger: TriggerConfig | list[TriggerConfig]
+    timeout: float | str | None = None
+    continue_on_timeout: bool = True
+
+    def bind(self, binder: Binder, path: Path) -> BoundStep:
+        triggers = self.trigger if isinstance(self.trigger, list) else [self.trigger]
+        paths = [
+            (*path, "trigger", i) if isinstance(self.trigger, list) else (*path, "trigger")
+            for i in range(len(triggers))
+        ]
+        for trigger, at in zip(triggers, paths, strict=True):
+            for armed in trigger.arm(binder, at, 0, lambda event: None):  # names checked now
+                armed.cancel()
+        timeout = None if self.timeout is None else seconds(self.timeout, (*path, "timeout"))
+        go_on, where = self.continue_on_timeout, _where(path)
+
+        async def wait(run: Run) -> None:
+            done: asyncio.Future[TriggerEvent | None] = asyncio.get_running_loop().create_future()
+
+            def fired(event: TriggerEvent | None) -> None:
+                if not done.done():
+                    done.set_result(event)
+
+            armed: list[Armed] = []
+            for i, (trigger, at) in enumerate(zip(triggers, paths, strict=True)):
+                armed += trigger.arm(binder, at, i, fired)
+            if timeout is not None:
+                due = run.due(timeout)
+                armed.append(
+                    run.timers.start(
+                        due,
+                        lambda late: fired(None),
+                        name=f"automation {run.automation} wait",
+                        saved=run.checkpoint(where, "wait", due),
+                        late=due <= run.hub.clock.time(),
+                    )
+                )
+            try:
+                event = await done
+            finally:
+                for item in armed:
+                    item.cancel()
+            run.variables["wait"] = {"trigger": event, "timed_out": event is None}
+            run.trace.steps[-1].result = "timed out" if event is None else f"{event.kind} fired"
+            if event is None and not go_on:
+                raise WaitTimeout(f"{where}: nothing fired within {self.timeout}")
+
+        return BoundStep(where, "wait", wait)
+
+
+class SceneAction(msgspec.Struct, tag_field="action", tag="scene", forbid_unknown_fields=True):
+    """Apply a scene: the named set of device states in the file's ``scenes:``."""
+
+    scene: str
+
+    def bind(self, binder: Binder, path: Path) -> BoundStep:
+        scene = binder.scenes.get(self.scene)
+        if scene is None:
+            raise BindError(
+                (*path, "scene"),
+                f"no scene {self.scene!r}; expected one of {', '.join(sorted(binder.scenes)) or 'none'}"
+                " (define it under 'scenes:' in the file)",
+            )
+        commands = bind_scene(scene, binder, (*path, "scene"))
+
+        async def apply(run: Run) -> None:
+            for home, device, kind, target, args in commands:
+                await run.hub.submit(home, device, kind, target, args, member=run.member, face="automation")
+
+        return BoundStep(_where(path), "scene", apply)
+
+
+SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
+
+
+def bind_scene(scene: dict[str, dict[str, Any]], binder: Binder, path: Path) -> list[SceneCommand]:
+    """The commands that put each device of ``scene`` in its state: ``action:`` (with
+    ``args:``) runs an action, every other key writes that property."""
+    out: list[SceneCommand] = []
+    for ref, state in scene.items():
+        home, device = binder.device(ref, path)
+        wanted: list[tuple[Literal["set", "action"], str, dict[str, Any]]] = []
+        rest = dict(state)
+        action, args = rest.pop("action", None), rest.pop("args", {})
+        if action is not None:
+            binder.action(home, device, str(action), path)
+            wanted.append(("action", str(action), dict(args)))
+        elif args:
+            raise BindError(path, f"{ref}: 'args' goes with 'action'")
+        for name, value in rest.items():
+            wanted.append(("set", binder.prop(home, device, name, path).name, {"value": value}))
+        for kind, target, cargs in wanted:
+            try:
+                binder.hub.commands.make(
+                    home=home,
+                    device=device,
+                    kind=kind,
+                    target=target,
+                    args=cargs,
+                    member="check",
+                    face="automation",
+                )
+            except Exception as exc:
+                raise BindError(path, f"{ref}: {exc}") from None
+            out.append((home, device, kind, target, cargs))
+    return out
 
 
 class Variables(msgspec.Struct, tag_field="action", tag="variables", forbid_unknown_fields=True):
@@ -252,7 +371,19 @@ async def _gather(pending: list[Awaitable[None]]) -> None:
     await asyncio.gather(*pending)
 
 
-ActionConfig = Command | SetProperty | Notify | Delay | Variables | Choose | IfThen | Sequence | Parallel
+ActionConfig = (
+    Command
+    | SetProperty
+    | Notify
+    | Delay
+    | Wait
+    | SceneAction
+    | Variables
+    | Choose
+    | IfThen
+    | Sequence
+    | Parallel
+)
 
 
 def bind_steps(actions: list[ActionConfig], binder: Binder, path: Path) -> list[BoundStep]:

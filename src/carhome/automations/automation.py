@@ -25,7 +25,8 @@ class Automation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ``home`` is the home its plain device names refer to (``device`` rather than
     ``home/device``); ``member`` is who its commands are submitted as; ``max`` bounds the
     runs active (and, for ``queued``, waiting) at once; ``traces`` is how many runs' traces
-    are kept.
+    are kept; ``scenes`` are the named sets of device states its ``scene`` actions apply
+    (a file's ``scenes:`` are given to each of its automations).
     """
 
     id: str
@@ -41,6 +42,7 @@ class Automation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     variables: dict[str, Any] = msgspec.field(default_factory=dict)
     traces: int = 5
     enabled: bool = True
+    scenes: dict[str, dict[str, dict[str, Any]]] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _ID.fullmatch(self.id):

@@ -11,8 +11,12 @@ loader turns into a file and line.
 
 from __future__ import annotations
 
-from typing import Final
+from datetime import tzinfo
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from carhome.automations.signals import Signals
+from carhome.automations.timers import Timers
 from carhome.errors import CarhomeError, UnknownDevice
 from carhome.hub import Hub
 from carhome.spec import PropertySpec, vss
@@ -38,14 +42,43 @@ class BindError(CarhomeError):
 
 
 class Binder:
-    """Resolves the names one automation uses against one hub."""
+    """Resolves the names one automation uses against one hub, and hands out what the
+    engine shares with its automations: the timers, the device-event and command-result
+    index, and the scenes of the automation's file."""
 
-    def __init__(self, hub: Hub, home: str | None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        home: str | None,
+        *,
+        automation: str = "",
+        timers: Timers | None = None,
+        signals: Signals | None = None,
+        scenes: dict[str, Any] | None = None,
+    ) -> None:
         self.hub = hub
         if home is None:
             homes = hub.homes()
             home = homes[0].id if len(homes) == 1 else None
         self.home = home
+        self.automation = automation
+        self.timers = timers or Timers(hub.clock)
+        self.signals = signals or Signals()
+        self.scenes: dict[str, Any] = scenes or {}
+
+    def timezone(self, home: str | None, path: Path) -> tzinfo:
+        """The timezone of ``home`` (the automation's home when ``None``)."""
+        home = home or self.home
+        if home is None:
+            raise BindError(path, "times need a home: set 'home:' on the automation")
+        try:
+            name = self.hub.home(home).timezone
+        except UnknownDevice:
+            raise BindError(path, f"no home {home!r} in this hub") from None
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BindError(path, f"home {home!r} has an unknown timezone {name!r}") from None
 
     def device(self, ref: str, path: Path) -> tuple[str, str]:
         """``(home, device)`` for ``home/device`` or ``device``."""

@@ -8,11 +8,14 @@ function that reads the current state, so checking costs a dict lookup or two.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 import msgspec
 
 from carhome.automations.binding import Binder, BindError, Path
+from carhome.automations.schedules import clock_time
+from carhome.spec.devices import PLACE
 
 Check = Callable[[], bool]
 Scalar = str | int | float | bool
@@ -93,7 +96,83 @@ class Not(msgspec.Struct, tag_field="condition", tag="not", forbid_unknown_field
         return lambda: not any(c() for c in checks)
 
 
-ConditionConfig = StateIs | Numeric | AllOf | AnyOf | Not
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class TimeWindow(msgspec.Struct, tag_field="condition", tag="time", forbid_unknown_fields=True, kw_only=True):
+    """The home's clock is at or after ``after`` and before ``before`` (a window such as
+    22:00–06:00 wraps midnight), on one of ``weekdays`` (all by default)."""
+
+    after: str | None = None
+    before: str | None = None
+    weekdays: list[Weekday] | None = None
+    home: str | None = None
+
+    def bind(self, binder: Binder, path: Path) -> Check:
+        if self.after is None and self.before is None and self.weekdays is None:
+            raise BindError(path, "a time condition needs 'after', 'before' or 'weekdays'")
+        tz = binder.timezone(self.home, (*path, "home"))
+        start = None if self.after is None else clock_time(self.after, (*path, "after"))
+        end = None if self.before is None else clock_time(self.before, (*path, "before"))
+        days = None if self.weekdays is None else frozenset(_WEEKDAYS.index(d) for d in self.weekdays)
+        clock = binder.hub.clock
+
+        def check() -> bool:
+            now = datetime.fromtimestamp(clock.time(), tz)
+            t, day = now.time(), now.weekday()
+            if start is not None and end is not None and end <= start:
+                # Wraps midnight: the part after midnight belongs to the day it started.
+                if t < end:
+                    day = (day - 1) % 7
+                    inside = True
+                else:
+                    inside = t >= start
+            else:
+                inside = (start is None or t >= start) and (end is None or t < end)
+            return inside and (days is None or day in days)
+
+        return check
+
+
+class InPlace(msgspec.Struct, tag_field="condition", tag="place", forbid_unknown_fields=True, kw_only=True):
+    """A car is in a place (or one of several; ``away`` when in none)."""
+
+    device: str
+    place: str | list[str] = "home"
+
+    def bind(self, binder: Binder, path: Path) -> Check:
+        home, device = binder.device(self.device, (*path, "device"))
+        if PLACE not in binder.hub.spec(home, device).properties:
+            raise BindError((*path, "device"), f"{home}/{device} has no place: expected a car")
+        places = frozenset([self.place] if isinstance(self.place, str) else self.place)
+        value = binder.hub.value
+        return lambda: value(home, device, PLACE) in places
+
+
+class Present(
+    msgspec.Struct, tag_field="condition", tag="presence", forbid_unknown_fields=True, kw_only=True
+):
+    """With ``present: true`` (the default) someone of ``device`` (phones) is home; with
+    ``present: false``, none of them is."""
+
+    device: str | list[str]
+    present: bool = True
+
+    def bind(self, binder: Binder, path: Path) -> Check:
+        refs = [self.device] if isinstance(self.device, str) else self.device
+        phones: list[tuple[str, str]] = []
+        for i, ref in enumerate(refs):
+            where = (*path, "device", i) if isinstance(self.device, list) else (*path, "device")
+            home, device = binder.device(ref, where)
+            if "present" not in binder.hub.spec(home, device).properties:
+                raise BindError(where, f"{home}/{device} has no 'present': expected a phone")
+            phones.append((home, device))
+        value, want = binder.hub.value, self.present
+        return lambda: any(value(h, d, "present") is True for h, d in phones) is want
+
+
+ConditionConfig = StateIs | Numeric | AllOf | AnyOf | Not | TimeWindow | InPlace | Present
 
 
 def bind_all(conditions: list[ConditionConfig], binder: Binder, path: Path) -> list[Check]:

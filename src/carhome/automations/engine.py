@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from types import TracebackType
@@ -21,12 +21,15 @@ from typing import Any, Self
 from carhome.automations.actions import bind_steps
 from carhome.automations.automation import Automation
 from carhome.automations.binding import Binder, BindError
+from carhome.automations.firing import Armed
 from carhome.automations.loader import Loaded, Source, load_path, load_text
 from carhome.automations.notifications import Notifications
 from carhome.automations.runs import Runner
+from carhome.automations.signals import DeviceSignal, Signals
+from carhome.automations.timers import Timers, TimerStore
 from carhome.automations.traces import Trace, TraceLog
 from carhome.errors import ConfigError, UnknownDevice
-from carhome.hub import Hub, Subscription
+from carhome.hub import Hub
 
 
 @dataclass(slots=True)
@@ -34,27 +37,43 @@ class _Bound:
     automation: Automation
     source: Source
     runner: Runner
-    subscriptions: list[Subscription] = field(default_factory=list)
+    subscriptions: list[Armed] = field(default_factory=list)
 
 
 class Engine:
     """Runs the automations of one hub."""
 
-    def __init__(self, hub: Hub, *, notifications: Notifications | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        notifications: Notifications | None = None,
+        timer_store: TimerStore | None = None,
+    ) -> None:
         self.hub = hub
         self.notifications = notifications or Notifications()
         self.traces = TraceLog()
+        self.timers = Timers(hub.clock, timer_store)
+        self.signals = Signals()
+        self._unlisten: Callable[[], None] | None = None
         self._bound: dict[str, _Bound] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def __aenter__(self) -> Self:
+        await self.timers.open()
+        self._unlisten = self.hub.commands.on_result(self.signals.result)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # Stopping is not cancelling: delays, waits and for-timers stay saved to resume.
+        self.timers.freeze()
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         for bound in list(self._bound.values()):
             for sub in bound.subscriptions:
                 sub.cancel()
@@ -64,6 +83,7 @@ class Engine:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.timers.close()
 
     # -- automations ----------------------------------------------------------------------
 
@@ -76,13 +96,20 @@ class Engine:
                 f"automation {automation.id!r} is already loaded"
                 f" (from {self._bound[automation.id].source.file})",
             )
-        binder = Binder(self.hub, automation.home)
+        binder = Binder(
+            self.hub,
+            automation.home,
+            automation=automation.id,
+            timers=self.timers,
+            signals=self.signals,
+            scenes=automation.scenes,
+        )
         if automation.home is not None:
             try:
                 self.hub.home(automation.home)
             except UnknownDevice:
                 raise source.error(("home",), f"no home {automation.home!r} in this hub") from None
-        subscriptions: list[Subscription] = []
+        subscriptions: list[Armed] = []
         try:
             checks = [
                 (f"conditions[{i}]", c.bind(binder, ("conditions", i)))
@@ -102,6 +129,7 @@ class Engine:
                 notifications=self.notifications,
                 traces=self.traces,
                 spawner=self,
+                timers=self.timers,
             )
             if automation.enabled:
                 for i, trigger in enumerate(automation.triggers):
@@ -112,6 +140,11 @@ class Engine:
             raise source.error(exc.path, exc.message) from None
         self.traces.keep(automation.id, automation.traces)
         self._bound[automation.id] = _Bound(automation, source, runner, subscriptions)
+        for saved in self.timers.saved(automation.id):
+            if saved.kind == "for" or not automation.enabled:
+                self.timers.discard(saved)  # its trigger is gone or no longer holds
+            else:
+                runner.resume(saved)
 
     def remove(self, automation_id: str) -> None:
         bound = self._bound.pop(automation_id)
@@ -138,12 +171,33 @@ class Engine:
     def load_text(self, text: str, file: str = "<text>") -> list[ConfigError]:
         return self.add_loaded(load_text(text, file))
 
+    async def check_text(self, text: str, file: str = "<text>") -> list[ConfigError]:
+        """Every error of the automations in ``text``, decoded and bound against this hub,
+        without loading them (a scratch engine binds them and lets go)."""
+        async with Engine(self.hub) as scratch:
+            errors = scratch.load_text(text, file)
+            theirs = {a.id for a in scratch.automations()}
+            taken = [a.id for a in self.automations() if a.id in theirs]
+        for automation_id in taken:
+            errors.append(ConfigError(f"id: automation {automation_id!r} is already loaded", file=file))
+        return errors
+
+    def source(self, automation_id: str) -> Source:
+        return self._bound[automation_id].source
+
     def automations(self) -> list[Automation]:
         return [b.automation for b in self._bound.values()]
 
     def trigger(self, automation_id: str) -> None:
         """Run an automation now, as if a trigger fired (conditions still apply)."""
         self._bound[automation_id].runner.fire(None)
+
+    def device_event(
+        self, home: str, device: str, name: str, fields: dict[str, Any] | None = None, ts: float | None = None
+    ) -> None:
+        """A device reported an event (a connector's ``on_event`` calls this)."""
+        when = self.hub.clock.time() if ts is None else ts
+        self.signals.event(DeviceSignal(home, device, name, dict(fields or {}), when))
 
     def trace(self, automation_id: str) -> list[Trace]:
         return self.traces.get(automation_id)

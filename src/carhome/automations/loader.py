@@ -21,6 +21,7 @@ import yaml
 
 from carhome.automations.automation import Automation
 from carhome.automations.binding import Path
+from carhome.automations.blueprints import BlueprintError, expand
 from carhome.errors import ConfigError
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -91,7 +92,11 @@ def _python(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     if isinstance(node, yaml.MappingNode):
         if any(key.tag == _MERGE for key, _ in node.value):
             return loader.construct_object(node, deep=True)
-        return {_python(loader, key): _python(loader, value) for key, value in node.value}
+        # Keys as written: YAML 1.1 would read a key ``on`` (a light's property) as true.
+        return {
+            key.value if isinstance(key, yaml.ScalarNode) else _python(loader, key): _python(loader, value)
+            for key, value in node.value
+        }
     return loader.construct_object(node, deep=True)
 
 
@@ -99,10 +104,17 @@ def _path(text: str) -> Path:
     return tuple(int(i) if i else k for k, i in _STEP.findall(text))
 
 
-def _decode(data: Any, node: yaml.Node, file: str, home: str | None) -> Automation:
+def _decode(data: Any, node: yaml.Node, file: str, home: str | None, scenes: Any = None) -> Automation:
     source = Source(file, node)
+    if isinstance(data, dict) and "use" in data:
+        try:
+            data = expand(data)
+        except BlueprintError as exc:
+            raise source.error(exc.path, exc.message) from None
     if isinstance(data, dict) and home is not None:
         data.setdefault("home", home)
+    if isinstance(data, dict) and isinstance(scenes, dict):
+        data["scenes"] = {**scenes, **(data.get("scenes") or {})}
     try:
         return msgspec.convert(data, Automation)
     except msgspec.ValidationError as exc:
@@ -139,17 +151,19 @@ def load_text(text: str, file: str = "<text>") -> Loaded:
     if root is None or data is None:
         return loaded
     home: str | None = None
+    scenes: Any = None
     items, nodes = data, root
     if isinstance(data, dict):
-        unknown = sorted(set(data) - {"home", "automations"})
+        unknown = sorted(set(data) - {"home", "automations", "scenes"})
         if unknown:
             loaded.errors.append(
                 Source(file, root).error(
-                    (unknown[0],), "unknown key; a file holds 'home:' and 'automations:'"
+                    (unknown[0],), "unknown key; a file holds 'home:', 'scenes:' and 'automations:'"
                 )
             )
             return loaded
         home = data.get("home")
+        scenes = data.get("scenes")
         items = data.get("automations") or []
         nodes = next((v for k, v in root.value if k.value == "automations"), root)
     if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
@@ -159,7 +173,7 @@ def load_text(text: str, file: str = "<text>") -> Loaded:
         return loaded
     for item, node in zip(items, nodes.value, strict=True):
         try:
-            loaded.automations.append((_decode(item, node, file, home), Source(file, node)))
+            loaded.automations.append((_decode(item, node, file, home, scenes), Source(file, node)))
         except ConfigError as exc:
             loaded.errors.append(exc)
     return loaded

@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
+import msgspec
+
 from carhome.automations.conditions import Check
+from carhome.automations.firing import TriggerEvent
 from carhome.automations.notifications import Notifications
+from carhome.automations.timers import SavedTimer, TimerKind, Timers
 from carhome.automations.traces import ConditionResult, StepTrace, Trace, TraceLog
-from carhome.automations.triggers import TriggerEvent
 from carhome.hub import Hub
 
 log: Final = logging.getLogger(__name__)
@@ -39,7 +44,18 @@ Mode = Literal["single", "restart", "queued", "parallel"]
 class Run:
     """The state of one run: its trigger, variables and trace, and what it may use."""
 
-    __slots__ = ("automation", "home", "hub", "member", "notifications", "trace", "variables")
+    __slots__ = (
+        "automation",
+        "home",
+        "hub",
+        "member",
+        "notifications",
+        "resume_due",
+        "timers",
+        "trace",
+        "uid",
+        "variables",
+    )
 
     def __init__(
         self,
@@ -51,6 +67,8 @@ class Run:
         notifications: Notifications,
         trace: Trace,
         variables: dict[str, Any],
+        timers: Timers | None = None,
+        uid: str | None = None,
     ) -> None:
         self.automation = automation
         self.home = home
@@ -59,6 +77,41 @@ class Run:
         self.notifications = notifications
         self.trace = trace
         self.variables = variables
+        self.timers = timers or Timers(hub.clock)
+        self.uid = uid or uuid.uuid4().hex[:16]
+        # Set when the run resumes after a restart: the due time of the step it resumes at.
+        self.resume_due: float | None = None
+
+    def due(self, seconds: float) -> float:
+        """When a wait of ``seconds`` starting now ends, or the saved end when resuming."""
+        due, self.resume_due = self.resume_due, None
+        return self.hub.clock.time() + seconds if due is None else due
+
+    def checkpoint(self, path: str, kind: TimerKind, due: float) -> SavedTimer | None:
+        """What to persist so this run resumes at ``path`` after a restart; only for steps
+        at the top level of the actions (a nested one is not resumed)."""
+        match = _TOP.fullmatch(path)
+        if match is None or self.timers.store is None:
+            return None
+        variables = {k: v for k, v in self.variables.items() if k != "trigger"}
+        try:
+            saved_vars = msgspec.to_builtins(variables)
+        except TypeError:
+            saved_vars = {}
+        return SavedTimer(
+            key=f"{self.automation}/run/{self.uid}",
+            automation=self.automation,
+            kind=kind,
+            due=due,
+            data={
+                "step": int(match.group(1)),
+                "trigger": msgspec.to_builtins(self.variables.get("trigger")),
+                "variables": saved_vars,
+            },
+        )
+
+
+_TOP: Final = re.compile(r"actions\[(\d+)\]")
 
 
 StepFn = Callable[[Run], Awaitable[None] | None]
@@ -134,6 +187,7 @@ class Runner:
         notifications: Notifications,
         traces: TraceLog,
         spawner: Spawner,
+        timers: Timers | None = None,
     ) -> None:
         self.automation = automation
         self.home = home
@@ -147,6 +201,7 @@ class Runner:
         self.notifications = notifications
         self.traces = traces
         self.spawner = spawner
+        self.timers = timers or Timers(hub.clock)
         self.active: dict[asyncio.Task[None], Trace] = {}
         self.queue: deque[Run] = deque()
         self._count = 0
@@ -176,6 +231,7 @@ class Runner:
             notifications=self.notifications,
             trace=trace,
             variables=variables,
+            timers=self.timers,
         )
         busy = len(self.active) + len(self.queue)
         if busy:
@@ -196,9 +252,34 @@ class Runner:
         self.dropped += 1
         trace.end("dropped", now, reason)
 
-    def _start(self, run: Run) -> None:
+    def resume(self, saved: SavedTimer) -> None:
+        """Continue a run that was waiting (a delay, a wait) when the hub stopped."""
+        now = self.hub.clock.time()
+        self._count += 1
+        raw = saved.data.get("trigger")
+        event = None if raw is None else msgspec.convert(raw, TriggerEvent)
+        trace = Trace(automation=self.automation, run=self._count, started=now, trigger=event)
+        trace.resumed = saved.data.get("step")
+        self.traces.add(trace)
+        variables = {**self.variables, **saved.data.get("variables", {}), "trigger": event}
+        run = Run(
+            automation=self.automation,
+            home=self.home,
+            member=self.member,
+            hub=self.hub,
+            notifications=self.notifications,
+            trace=trace,
+            variables=variables,
+            timers=self.timers,
+            uid=saved.key.rsplit("/", 1)[-1],
+        )
+        run.resume_due = saved.due
+        self.firings += 1
+        self._start(run, int(saved.data.get("step", 0)))
+
+    def _start(self, run: Run, start: int = 0) -> None:
         try:
-            pending = execute(self.steps, run)
+            pending = execute(self.steps, run, start)
         except Exception as exc:
             self._failed(run.trace, exc)
             return

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from carhome.automations.triggers import TriggerEvent
+from carhome.automations.firing import TriggerEvent
 
 
 class StepTrace(msgspec.Struct, kw_only=True):
@@ -26,6 +26,7 @@ class StepTrace(msgspec.Struct, kw_only=True):
     status: str = "running"  # running | done | failed | cancelled
     error: str | None = None
     result: Any = None
+    late: bool = False
 
     def done(self, t0: int, result: Any = None) -> None:
         self.duration_ms = (time.perf_counter_ns() - t0) / 1e6
@@ -56,6 +57,8 @@ class Trace(msgspec.Struct, kw_only=True):
     status: str = "running"  # running | finished | failed | cancelled | dropped | skipped
     reason: str | None = None
     ended: float | None = None
+    # The step a run resumed at after a hub restart, or None for a run that started here.
+    resumed: int | None = None
 
     def step(self, path: str, kind: str, now: float) -> StepTrace:
         record = StepTrace(path=path, kind=kind, started=now)

@@ -1,46 +1,40 @@
 """Triggers: what starts an automation.
 
 Every trigger kind is a tagged struct (``trigger: threshold``) decoded from the YAML, and
-implements one protocol, ``Trigger``: ``arm`` subscribes on the hub's bus for exactly the
-(home, device, property) keys it watches and returns the subscriptions. The bus calls the
-trigger synchronously inside ``Hub.report``, so a value that crosses and comes back before
-the event loop turns is still seen; each evaluation is a few comparisons on state the
-trigger keeps itself (O(1), whatever else is configured).
+implements one protocol, ``Trigger``: ``arm`` subscribes for exactly the keys it watches
+(bus keys for properties, the engine's ``Signals`` for device events and command results,
+a timer for times) and returns what it registered. The bus calls the trigger
+synchronously inside ``Hub.report``, so a value that crosses and comes back before the
+event loop turns is still seen; each evaluation is a few comparisons on state the trigger
+keeps itself (O(1), whatever else is configured).
+
+Time-based kinds (``time``, ``cron``, ``sun``) live in ``schedules``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from carhome.automations.binding import Binder, BindError, Path
-from carhome.hub import Change, Subscription
-from carhome.spec import Format
-from carhome.spec.devices import PLACE
+from carhome.automations.durations import seconds
+from carhome.automations.firing import Armed, Fire, TriggerEvent
+from carhome.automations.hold import Hold
+from carhome.automations.schedules import Cron, Sun, TimeOfDay
+from carhome.automations.signals import DeviceSignal
+from carhome.hub import Change, Command
+from carhome.spec import Format, vss
+from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 
-
-class TriggerEvent(msgspec.Struct, frozen=True, gc=False):
-    """What fired: the trigger's index and kind, and the change that did it."""
-
-    index: int
-    kind: str
-    home: str
-    device: str
-    prop: str
-    value: Any
-    old: Any
-    ts: float
-
-
-Fire = Callable[[TriggerEvent], None]
+__all__ = ["Armed", "Fire", "Trigger", "TriggerConfig", "TriggerEvent"]
 
 
 class Trigger(Protocol):
-    """One trigger kind: subscribes on the bus and calls ``fire`` when it fires."""
+    """One trigger kind: registers what it watches and calls ``fire`` when it fires."""
 
-    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Subscription]: ...
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]: ...
 
 
 Scalar = str | int | float | bool
@@ -55,13 +49,20 @@ def _numeric(binder: Binder, home: str, device: str, name: str, path: Path) -> s
     return spec.name
 
 
+def _hold(binder: Binder, path: Path, duration: float | str | None, fire: Fire) -> Hold | None:
+    if duration is None:
+        return None
+    return Hold(binder, path, seconds(duration, (*path, "for")), fire)
+
+
 class Threshold(
     msgspec.Struct, tag_field="trigger", tag="threshold", forbid_unknown_fields=True, kw_only=True
 ):
     """A number crosses into a range: below ``below``, above ``above``, or between both.
 
-    Fires once on entering; re-arms only when the value has left the range by more than
-    ``hysteresis`` (so noise around the threshold does not fire again).
+    Fires once on entering (or, with ``for``, once it has stayed in range that long;
+    leaving the range first cancels); re-arms only when the value has left the range by
+    more than ``hysteresis`` (so noise around the threshold does not fire again).
     """
 
     device: str
@@ -69,8 +70,9 @@ class Threshold(
     above: float | None = None
     below: float | None = None
     hysteresis: float = 0.0
+    for_: float | str | None = msgspec.field(default=None, name="for")
 
-    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Subscription]:
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
         if self.above is None and self.below is None:
             raise BindError(path, "a threshold trigger needs 'above', 'below' or both")
         if self.hysteresis < 0:
@@ -82,20 +84,37 @@ class Threshold(
         hyst = self.hysteresis
         lo_out, hi_out = lo - hyst, hi + hyst
         current = binder.hub.value(home, device, prop)
+        in_range = isinstance(current, int | float) and lo < current < hi
         # Armed unless the value is already in range: a state that is true at start-up has
         # not "become" true.
-        armed = [not (isinstance(current, int | float) and lo < current < hi)]
+        armed = [not in_range]
+
+        def held(event: TriggerEvent) -> None:
+            armed[0] = False
+            fire(event)
+
+        hold = _hold(binder, path, self.for_, held)
+        if hold is not None and hold.resume(in_range):
+            armed[0] = True
 
         def on_change(change: Change) -> None:
             value = change.value
             if lo < value < hi:
                 if armed[0]:
-                    armed[0] = False
-                    fire(TriggerEvent(index, "threshold", home, device, prop, value, change.old, change.ts))
-            elif not armed[0] and (value <= lo_out or value >= hi_out):
+                    event = TriggerEvent(index, "threshold", home, device, prop, value, change.old, change.ts)
+                    if hold is None:
+                        armed[0] = False
+                        fire(event)
+                    else:
+                        hold.start(event)
+                return
+            if hold is not None and hold.running:
+                hold.stop()  # left the range before the time was up: nothing fired
+            if not armed[0] and (value <= lo_out or value >= hi_out):
                 armed[0] = True
 
-        return [binder.hub.bus.subscribe(on_change, home=home, device=device, prop=prop)]
+        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, prop=prop)
+        return [sub] if hold is None else [sub, hold]
 
 
 def _matcher(spec: Scalar | list[Scalar] | None) -> Callable[[Any], bool] | None:
@@ -106,23 +125,42 @@ def _matcher(spec: Scalar | list[Scalar] | None) -> Callable[[Any], bool] | None
 
 
 class StateChange(msgspec.Struct, tag_field="trigger", tag="state", forbid_unknown_fields=True, kw_only=True):
-    """A property changes, optionally from one value (or any of several) to another."""
+    """A property changes, optionally from one value (or any of several) to another.
+
+    With ``for``, fires once the property has stayed at ``to`` that long (without ``to``:
+    once it has not changed for that long).
+    """
 
     device: str
     property: str
     from_: Scalar | list[Scalar] | None = msgspec.field(default=None, name="from")
     to: Scalar | list[Scalar] | None = None
+    for_: float | str | None = msgspec.field(default=None, name="for")
 
-    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Subscription]:
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
         home, device = binder.device(self.device, (*path, "device"))
         prop = binder.prop(home, device, self.property, (*path, "property")).name
         was, now = _matcher(self.from_), _matcher(self.to)
+        hold = _hold(binder, path, self.for_, fire)
+        if hold is not None:
+            current = binder.hub.value(home, device, prop)
+            hold.resume(current is not None and (now is None or now(current)))
 
         def on_change(change: Change) -> None:
+            if hold is not None and now is not None and not now(change.value):
+                hold.stop()
+                return
             if (was is None or was(change.old)) and (now is None or now(change.value)):
-                fire(TriggerEvent(index, "state", home, device, prop, change.value, change.old, change.ts))
+                event = TriggerEvent(index, "state", home, device, prop, change.value, change.old, change.ts)
+                if hold is None:
+                    fire(event)
+                elif now is None:
+                    hold.restart(event)
+                else:
+                    hold.start(event)
 
-        return [binder.hub.bus.subscribe(on_change, home=home, device=device, prop=prop)]
+        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, prop=prop)
+        return [sub] if hold is None else [sub, hold]
 
 
 class PlaceTrigger(
@@ -134,7 +172,7 @@ class PlaceTrigger(
     event: str = "enter"
     place: str = "home"
 
-    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Subscription]:
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
         if self.event not in ("enter", "leave"):
             raise BindError((*path, "event"), f"event {self.event!r}: expected 'enter' or 'leave'")
         home, device = binder.device(self.device, (*path, "device"))
@@ -143,6 +181,9 @@ class PlaceTrigger(
         place, entering, kind = self.place, self.event == "enter", f"place.{self.event}"
 
         def on_change(change: Change) -> None:
+            # A car's first known place is where it is, not a place it entered or left.
+            if change.old is None:
+                return
             inside, was_inside = change.value == place, change.old == place
             if inside != was_inside and inside == entering:
                 fire(TriggerEvent(index, kind, home, device, PLACE, change.value, change.old, change.ts))
@@ -150,4 +191,170 @@ class PlaceTrigger(
         return [binder.hub.bus.subscribe(on_change, home=home, device=device, prop=PLACE)]
 
 
-TriggerConfig = Threshold | StateChange | PlaceTrigger
+class EventTrigger(
+    msgspec.Struct, tag_field="trigger", tag="event", forbid_unknown_fields=True, kw_only=True
+):
+    """A device reports an event (``doorbell``, ``charging_complete`` …), optionally only
+    with the given field values."""
+
+    device: str
+    event: str
+    fields: dict[str, Scalar] = msgspec.field(default_factory=dict)
+
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
+        home, device = binder.device(self.device, (*path, "device"))
+        events = binder.hub.spec(home, device).events
+        spec = events.get(self.event)
+        if spec is None:
+            raise BindError(
+                (*path, "event"),
+                f"{home}/{device} has no event {self.event!r};"
+                f" expected one of {', '.join(sorted(events)) or 'none'}",
+            )
+        known = {f.name for f in spec.fields}
+        for name in self.fields:
+            if name not in known:
+                raise BindError(
+                    (*path, "fields", name),
+                    f"event {self.event!r} has no field {name!r};"
+                    f" expected {', '.join(sorted(known)) or 'none'}",
+                )
+        want, name = tuple(self.fields.items()), self.event
+
+        def on_event(signal: DeviceSignal) -> None:
+            if all(signal.fields.get(k) == v for k, v in want):
+                fire(TriggerEvent(index, "event", home, device, name, dict(signal.fields), None, signal.ts))
+
+        return [binder.signals.on_event((home, device, name), on_event)]
+
+
+CommandOutcome = Literal["acked", "failed", "expired"]
+
+
+class CommandTrigger(
+    msgspec.Struct, tag_field="trigger", tag="command", forbid_unknown_fields=True, kw_only=True
+):
+    """A command to a device ends: ``target`` is the action or property it ran or wrote,
+    ``status`` the outcome(s) that fire (any by default). The event's value is the status,
+    its ``old`` the device's error, if any."""
+
+    device: str
+    target: str
+    status: CommandOutcome | list[CommandOutcome] = msgspec.field(
+        default_factory=lambda: ["acked", "failed", "expired"]
+    )
+
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
+        home, device = binder.device(self.device, (*path, "device"))
+        spec = binder.hub.spec(home, device)
+        target = self.target
+        if target not in spec.actions:
+            target = binder.prop(home, device, target, (*path, "target")).name
+        wanted = frozenset([self.status] if isinstance(self.status, str) else self.status)
+
+        def on_result(command: Command) -> None:
+            status = str(command.status)
+            if status in wanted:
+                ts = command.done_at or binder.hub.clock.time()
+                fire(TriggerEvent(index, "command", home, device, target, status, command.error, ts))
+
+        return [binder.signals.on_result((home, device, target), on_result)]
+
+
+class Presence(msgspec.Struct, tag_field="trigger", tag="presence", forbid_unknown_fields=True, kw_only=True):
+    """A member arrives or leaves: their phone's ``present`` becomes true or false."""
+
+    device: str | list[str]
+    event: Literal["arrive", "leave"] = "arrive"
+
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
+        refs = [self.device] if isinstance(self.device, str) else self.device
+        arriving, kind = self.event == "arrive", f"presence.{self.event}"
+
+        def on_change(change: Change) -> None:
+            # Unknown -> away is not a departure; unknown -> home is an arrival.
+            if change.value is arriving and (change.old is not True if arriving else change.old is True):
+                fire(
+                    TriggerEvent(
+                        index,
+                        kind,
+                        change.home,
+                        change.device,
+                        "present",
+                        change.value,
+                        change.old,
+                        change.ts,
+                    )
+                )
+
+        subs: list[Armed] = []
+        for i, ref in enumerate(refs):
+            where = (*path, "device", i) if isinstance(self.device, list) else (*path, "device")
+            home, device = binder.device(ref, where)
+            if "present" not in binder.hub.spec(home, device).properties:
+                raise BindError(where, f"{home}/{device} has no 'present': expected a phone")
+            subs.append(binder.hub.bus.subscribe(on_change, home=home, device=device, prop="present"))
+        return subs
+
+
+class ExpectedHome(msgspec.Struct, tag_field="trigger", tag="eta", forbid_unknown_fields=True, kw_only=True):
+    """A car is expected home within ``minutes``: its distance to home over its speed, while
+    it is getting closer. Fires once per approach; re-arms when the car is home or has moved
+    ``rearm_km`` further away than the closest it came since."""
+
+    device: str
+    minutes: float
+    rearm_km: float = 1.0
+
+    def arm(self, binder: Binder, path: Path, index: int, fire: Fire) -> list[Armed]:
+        if self.minutes <= 0:
+            raise BindError((*path, "minutes"), "minutes must be more than 0")
+        home, device = binder.device(self.device, (*path, "device"))
+        props = binder.hub.spec(home, device).properties
+        if DISTANCE_TO_HOME not in props or vss.SPEED not in props:
+            raise BindError((*path, "device"), f"{home}/{device} is not a car")
+        value, minutes, rearm_km = binder.hub.value, self.minutes, self.rearm_km
+        fired_at: list[float | None] = [None]
+
+        def on_distance(change: Change) -> None:
+            km, old = change.value, change.old
+            if fired_at[0] is not None:
+                # Re-arm once the car heads away: rearm_km past the closest it came.
+                if km > fired_at[0] + rearm_km:
+                    fired_at[0] = None
+                else:
+                    fired_at[0] = min(fired_at[0], km)
+                return
+            if old is None or km >= old or value(home, device, PLACE) == "home":
+                return
+            speed = value(home, device, vss.SPEED)
+            if not isinstance(speed, int | float) or speed <= 0:
+                return
+            eta = km / speed * 60.0
+            if eta < minutes:
+                fired_at[0] = km
+                fire(TriggerEvent(index, "eta", home, device, DISTANCE_TO_HOME, round(eta, 1), km, change.ts))
+
+        def on_place(change: Change) -> None:
+            if change.value == "home":
+                fired_at[0] = None
+
+        bus = binder.hub.bus
+        return [
+            bus.subscribe(on_distance, home=home, device=device, prop=DISTANCE_TO_HOME),
+            bus.subscribe(on_place, home=home, device=device, prop=PLACE),
+        ]
+
+
+TriggerConfig = (
+    Threshold
+    | StateChange
+    | PlaceTrigger
+    | EventTrigger
+    | CommandTrigger
+    | Presence
+    | ExpectedHome
+    | TimeOfDay
+    | Cron
+    | Sun
+)

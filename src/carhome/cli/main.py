@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from carhome.cli.automations import automations
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
 from carhome.cli.rejections import rejections
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for command in (devices, state, call, set_, commands, rejections, demo, serve):
+for command in (devices, state, call, set_, commands, rejections, automations, demo, serve):
     cli.add_command(command)
 
 

@@ -1,0 +1,39 @@
+"""What a trigger hands the engine when it fires, and what arming returns.
+
+``TriggerEvent`` is the record of one firing (kept in the run's variables and trace);
+``Armed`` is anything a trigger leaves behind that must be cancelled when its automation
+goes: a bus subscription, a timer, a registration for device events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import msgspec
+
+
+class TriggerEvent(msgspec.Struct, frozen=True, gc=False):
+    """What fired: the trigger's index and kind, and the change that did it.
+
+    ``late`` is true when the firing was due while the hub was down and happened at start.
+    """
+
+    index: int
+    kind: str
+    home: str
+    device: str
+    prop: str
+    value: Any
+    old: Any
+    ts: float
+    late: bool = False
+
+
+Fire = Callable[[TriggerEvent], None]
+
+
+class Armed(Protocol):
+    """What a trigger keeps registered while its automation is loaded."""
+
+    def cancel(self) -> None: ...
