@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carhome.sim.device import SimBase, approach
+from carhome.sim.device import SimSwitch, approach
 from carhome.sim.weather import Outdoor
 
 _CAPACITY_W = {"low": 1_500.0, "medium": 2_500.0, "high": 3_500.0, "auto": 3_500.0}
@@ -20,7 +20,7 @@ _DRY_W = 600.0
 _SUBSTEP = 30.0  # s
 
 
-class SimAirConditioner(SimBase):
+class SimAirConditioner(SimSwitch):
     type = "air_conditioner"
 
     def __init__(
@@ -38,24 +38,16 @@ class SimAirConditioner(SimBase):
         self.ua = ua
         self.capacity = capacity
         self.gain = gain  # W per K between room and target
-        self.on = False
         self.mode = "auto"
         self.target = 24.0
         self.fan_speed = "auto"
-        self.setters = {
-            "on": self._set_on,
-            "mode": self._set_mode,
-            "target_temperature": self._set_target,
-            "fan_speed": self._set_fan_speed,
-        }
-        self.actions = {
-            "turn_on": lambda _: self._set_on(True),
-            "turn_off": lambda _: self._set_on(False),
-            "toggle": lambda _: self._set_on(not self.on),
-        }
-
-    def _set_on(self, value: Any) -> None:
-        self.on = bool(value)
+        self.setters.update(
+            {
+                "mode": self._set_mode,
+                "target_temperature": self._set_target,
+                "fan_speed": self._set_fan_speed,
+            }
+        )
 
     def _set_mode(self, value: Any) -> None:
         self.mode = str(value)

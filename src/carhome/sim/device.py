@@ -125,6 +125,29 @@ class SimBase(abc.ABC):
         raise DeviceRefused(f"unknown command kind {kind!r}; use 'set' or 'action'")
 
 
+class SimSwitch(SimBase):
+    """A device with an ``on`` property and the turn_on / turn_off / toggle actions.
+
+    Subclasses add their own setters and actions to the tables; they override ``_set_on``
+    to refuse (a purifier with a used-up filter) or to do more.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = False
+        self.setters["on"] = self._set_on
+        self.actions.update(
+            {
+                "turn_on": lambda _: self._set_on(True),
+                "turn_off": lambda _: self._set_on(False),
+                "toggle": lambda _: self._set_on(not self.on),
+            }
+        )
+
+    def _set_on(self, value: Any) -> None:
+        self.on = bool(value)
+
+
 def approach(value: float, target: float, rate: float, dt: float) -> float:
     """First-order lag: move ``value`` toward ``target`` with time constant ``1/rate`` s.
 

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from carhome.sim.device import SimBase
+from carhome.sim.device import SimSwitch
 
 
-class SimLight(SimBase):
+class SimLight(SimSwitch):
     type = "light"
 
     def __init__(self, *, brightness: int = 80, color_temperature: int = 4000) -> None:
         super().__init__()
-        self.on = False
         self.brightness = brightness
         self.color_temperature = color_temperature
-        self.setters = {
-            "on": self._set_on,
-            "brightness": self._set_brightness,
-            "color_temperature": self._set_color_temperature,
-        }
-        self.actions = {
-            "turn_on": lambda _: self._set_on(True),
-            "turn_off": lambda _: self._set_on(False),
-            "toggle": lambda _: self._set_on(not self.on),
-        }
-
-    def _set_on(self, value: Any) -> None:
-        self.on = bool(value)
+        self.setters.update(
+            {
+                "brightness": self._set_brightness,
+                "color_temperature": self._set_color_temperature,
+            }
+        )
 
     def _set_color_temperature(self, value: Any) -> None:
         self.color_temperature = int(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from carhome.errors import DeviceRefused
-from carhome.sim.device import SimBase, approach
+from carhome.sim.device import SimSwitch, approach
 from carhome.sim.weather import Outdoor
 
 _CADR_M3H = {1: 150.0, 2: 300.0, 3: 450.0}
@@ -20,7 +20,7 @@ _LEAK_PER_H = 0.5  # air changes an hour with the windows shut
 _FILTER_HOURS = 3_000.0  # filter life at full fan
 
 
-class SimAirPurifier(SimBase):
+class SimAirPurifier(SimSwitch):
     type = "air_purifier"
 
     def __init__(
@@ -38,19 +38,14 @@ class SimAirPurifier(SimBase):
         self.pm25 = pm25
         self.humidity = humidity
         self.filter_life = filter_life
-        self.on = False
         self.mode = "auto"
         self.favorite_level = 2
-        self.setters = {
-            "on": self._set_on,
-            "mode": self._set_mode,
-            "fan_level": self._set_fan_level,
-        }
-        self.actions = {
-            "turn_on": lambda _: self._set_on(True),
-            "turn_off": lambda _: self._set_on(False),
-            "toggle": lambda _: self._set_on(not self.on),
-        }
+        self.setters.update(
+            {
+                "mode": self._set_mode,
+                "fan_level": self._set_fan_level,
+            }
+        )
 
     @property
     def fan_level(self) -> int:
