@@ -223,16 +223,7 @@ class Runner:
         self.firings += 1
         variables = dict(self.variables)
         variables["trigger"] = event
-        run = Run(
-            automation=self.automation,
-            home=self.home,
-            member=self.member,
-            hub=self.hub,
-            notifications=self.notifications,
-            trace=trace,
-            variables=variables,
-            timers=self.timers,
-        )
+        run = self._new_run(trace, variables)
         busy = len(self.active) + len(self.queue)
         if busy:
             if self.mode == "single":
@@ -248,6 +239,20 @@ class Runner:
         self._start(run)
         return None
 
+    def _new_run(self, trace: Trace, variables: dict[str, Any], uid: str | None = None) -> Run:
+        """A run of this automation, fresh (``uid`` None) or resumed after a restart."""
+        return Run(
+            automation=self.automation,
+            home=self.home,
+            member=self.member,
+            hub=self.hub,
+            notifications=self.notifications,
+            trace=trace,
+            variables=variables,
+            timers=self.timers,
+            uid=uid,
+        )
+
     def _drop(self, trace: Trace, now: float, reason: str) -> None:
         self.dropped += 1
         trace.end("dropped", now, reason)
@@ -262,17 +267,7 @@ class Runner:
         trace.resumed = saved.data.get("step")
         self.traces.add(trace)
         variables = {**self.variables, **saved.data.get("variables", {}), "trigger": event}
-        run = Run(
-            automation=self.automation,
-            home=self.home,
-            member=self.member,
-            hub=self.hub,
-            notifications=self.notifications,
-            trace=trace,
-            variables=variables,
-            timers=self.timers,
-            uid=saved.key.rsplit("/", 1)[-1],
-        )
+        run = self._new_run(trace, variables, uid=saved.key.rsplit("/", 1)[-1])
         run.resume_due = saved.due
         self.firings += 1
         self._start(run, int(saved.data.get("step", 0)))
