@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import msgspec
+
 from carhome.api.automations import automation_routes
 from carhome.api.local import create_app
 from carhome.api.server import ApiServer
@@ -158,15 +160,7 @@ def _with_places(home: Home, sim: SimHome) -> Home:
     extra = tuple(p for p in sim.places() if p.name not in known)
     if not extra:
         return home
-    return Home(
-        id=home.id,
-        name=home.name,
-        lat=home.lat,
-        lon=home.lon,
-        radius_m=home.radius_m,
-        timezone=home.timezone,
-        places=(*home.places, *extra),
-    )
+    return msgspec.structs.replace(home, places=(*home.places, *extra))
 
 
 async def _wait_for_stop(stop: asyncio.Event, duration: float | None) -> None:

@@ -22,7 +22,13 @@ from typing import Any, Final, Literal, Protocol
 import msgspec
 
 from carhome.clock import Clock
-from carhome.errors import CommandDenied, CommandTimeout, ConnectorError, InvalidCommand
+from carhome.errors import (
+    CommandDenied,
+    CommandTimeout,
+    ConnectorError,
+    InvalidCommand,
+    UnknownDevice,
+)
 from carhome.hub.model import Device
 from carhome.spec import DeviceSpec, InvalidValue
 
@@ -246,7 +252,7 @@ class CommandRouter:
     def _connector_of(self, command: Command) -> str | None:
         try:
             return self._lookup(command.home, command.device)[0].connector
-        except Exception:
+        except UnknownDevice:  # removed since it was sent; its command waits out its expiry
             return None
 
     async def _deliver(self, command: Command) -> None:

@@ -24,7 +24,7 @@ from typing import Any, Final, Self
 import msgspec
 
 from carhome.clock import Clock, SystemClock
-from carhome.errors import InvalidChange, UnknownDevice
+from carhome.errors import InvalidChange, SpecError, UnknownDevice
 from carhome.hub.bus import EventBus
 from carhome.hub.commands import Ack, AllowAll, Command, CommandKind, CommandRouter, Gatekeeper
 from carhome.hub.model import Device, Home
@@ -156,8 +156,6 @@ class Hub:
             raise UnknownDevice(device.home, device.id)
         spec = self.specs.get(device.type)
         if spec is None:
-            from carhome.errors import SpecError  # noqa: PLC0415 - rare error path
-
             raise SpecError(
                 f"device {device.home}/{device.id} has unknown type {device.type!r};"
                 f" known types: {', '.join(sorted(self.specs))}"
