@@ -155,6 +155,7 @@ class CommandRouter:
         member: str,
         face: str,
         ttl: float = DEFAULT_TTL,
+        signature: str | None = None,
     ) -> Command:
         """Build a command checked against the device's spec (``InvalidCommand`` if not)."""
         dev, spec = self._lookup(home, device)
@@ -189,6 +190,7 @@ class CommandRouter:
             face=face,
             created=now,
             expires=now + ttl,
+            signature=signature,
         )
 
     async def submit(self, command: Command) -> Command:

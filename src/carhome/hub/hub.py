@@ -315,10 +315,23 @@ class Hub:
         member: str,
         face: str,
         ttl: float = 30.0,
+        signature: str | None = None,
     ) -> Command:
-        """Make, check, store and deliver a command; returns it once it is durable."""
+        """Make, check, store and deliver a command; returns it once it is durable.
+
+        ``signature`` is the phone's end-to-end envelope for a safety-critical command; the
+        hub relays it untouched and the device verifies it.
+        """
         command = self.commands.make(
-            home=home, device=device, kind=kind, target=target, args=args, member=member, face=face, ttl=ttl
+            home=home,
+            device=device,
+            kind=kind,
+            target=target,
+            args=args,
+            member=member,
+            face=face,
+            ttl=ttl,
+            signature=signature,
         )
         return await self.commands.submit(command)
 
