@@ -8,6 +8,7 @@ A config file is YAML::
     homes: [{id, name, lat, lon, radius_m, timezone, places: [...], devices: [...]}]
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
     homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional
+    access: {require_signatures: true, access_token_minutes: 5}
 
 ``load_config`` parses the YAML, decodes it with msgspec (unknown keys are errors), then
 checks what a schema cannot say (known device types, unique ids, a real timezone, one
@@ -23,7 +24,7 @@ import urllib.parse
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 import yaml
@@ -128,6 +129,101 @@ class HomeAssistantConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     bridge_id: str = "carhome"
 
 
+class OcppChargerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One OCPP charger: the device it is, and its HTTP Basic password (or a file holding it)."""
+
+    home: str
+    device: str
+    password: str | None = None
+    password_file: str | None = None
+    """A file whose first line is the password (relative paths: to the config file)."""
+
+    def __repr__(self) -> str:  # never print the password
+        return f"OcppChargerConfig(home={self.home!r}, device={self.device!r})"
+
+
+class OcppConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The OCPP 1.6J / 2.0.1 central system chargers connect to (ws://host:port/ocpp/{id})."""
+
+    host: str = "127.0.0.1"
+    port: Port = 9000
+    chargers: dict[str, OcppChargerConfig] = {}
+    """Charger id (the last part of the WebSocket path) → its device and password."""
+    id_tokens: dict[str, str] = {}
+    """RFID tag or other id token → the member it belongs to."""
+
+
+class TouWindowConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    start: str | int
+    end: str | int
+    price: float
+
+
+class TariffConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Exactly one of: ``fixed`` price, ``time_of_use`` windows, or a price ``file``."""
+
+    fixed: float | None = None
+    time_of_use: tuple[TouWindowConfig, ...] | None = None
+    weekend: tuple[TouWindowConfig, ...] | None = None
+    """Time-of-use windows for Saturdays and Sundays (the weekday ones when left out)."""
+    file: str | None = None
+    """A CSV or JSON price series (``carhome.energy.seriesfile``); the hub rereads it when it changes."""
+
+
+class DepartureConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Either ``weekly`` local times by day (mon … sun, or ``weekdays``) or one ``at`` time."""
+
+    weekly: dict[str, str | int] | None = None
+    at: str | None = None
+    """ISO 8601 with an offset, e.g. 2026-05-01T07:30:00+08:00."""
+
+
+class ChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How one car is charged: by whom, through which charger, in which mode, by when."""
+
+    car: str
+    home: str | None = None
+    """The car's home; may be left out when there is one home."""
+    member: str
+    """Who the planner's commands act as: they pass the same access checks as that member's."""
+    charger: str | None = None
+    """The wallbox device that charges the car; without one the car is told to start and stop."""
+    mode: Literal["off", "now", "solar", "solar_min", "smart"] = "smart"
+    target: Annotated[float, msgspec.Meta(ge=0, le=100)] = 80.0
+    limit: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    departure: DepartureConfig = msgspec.field(
+        default_factory=lambda: DepartureConfig(weekly={"weekdays": "08:00"})
+    )
+    tariff: TariffConfig = msgspec.field(default_factory=lambda: TariffConfig(fixed=0.5))
+    feed_in: float = 0.0
+    solar_forecast: str | None = None
+    """A CSV or JSON series of forecast solar production, kW."""
+    house_load: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """The house's other load, kW, assumed flat (it eats solar surplus first)."""
+    capacity_kwh: Annotated[float, msgspec.Meta(gt=0)] = 75.0
+    efficiency: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.9
+    min_current: Annotated[float, msgspec.Meta(ge=0)] = 6.0
+    max_current: Annotated[float, msgspec.Meta(gt=0)] = 16.0
+    phases: Literal[1, 2, 3] = 3
+    voltage: Annotated[float, msgspec.Meta(gt=0)] = 230.0
+    connection_limit: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    """The supply line's current per phase, A, when it is lower than the charger's maximum."""
+    pause: Literal["charger", "car"] = "charger"
+    """How a slot without power is held when the charger cannot be set to 0 A: ``charger``
+    ends the session and starts a new one later (start_charging needs the member's
+    signature when signatures are required); ``car`` tells the car to stop and start."""
+
+
+class AccessConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Access control: members log in; every command is decided and audited."""
+
+    require_signatures: bool = True
+    """Refuse safety-critical commands (doors, locks, garage, charging start) that do not
+    carry the member's end-to-end signature."""
+    access_token_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 5.0
+    """How long an access token lives; a refresh token renews it."""
+
+
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A whole configuration; every section has defaults, so an empty file is valid."""
 
@@ -137,6 +233,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     homes: tuple[HomeConfig, ...] = ()
     sim: SimConfig = SimConfig()
     homeassistant: HomeAssistantConfig | None = None
+    access: AccessConfig = AccessConfig()
+    ocpp: OcppConfig | None = None
+    charging: tuple[ChargingConfig, ...] = ()
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -176,7 +275,26 @@ def load_config(path: str | Path) -> Config:
     if not data_dir.is_absolute():
         # Relative to the file, not to wherever the hub happens to be started from.
         data_dir = path.resolve().parent / data_dir
+    config = _files_beside(config, path.resolve().parent)
     return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, data_dir=str(data_dir)))
+
+
+def _files_beside(config: Config, base: Path) -> Config:
+    """Make the ocpp and charging sections' relative file paths relative to the config file."""
+
+    def at(name: str | None) -> str | None:
+        return None if name is None else str(base / Path(name).expanduser())
+
+    replace = msgspec.structs.replace
+    ocpp = config.ocpp
+    if ocpp is not None:
+        chargers = {k: replace(c, password_file=at(c.password_file)) for k, c in ocpp.chargers.items()}
+        ocpp = replace(ocpp, chargers=chargers)
+    charging = tuple(
+        replace(c, solar_forecast=at(c.solar_forecast), tariff=replace(c.tariff, file=at(c.tariff.file)))
+        for c in config.charging
+    )
+    return replace(config, ocpp=ocpp, charging=charging)
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -289,6 +407,191 @@ def _check(config: Config) -> None:
                 ("sim", "homes", k),
                 f"no home {home_id!r} in homes; known: {', '.join(sorted(homes)) or 'none'}",
             )
+    _check_ocpp(config)
+    _check_charging(config)
+
+
+# -- the ocpp and charging sections ------------------------------------------------------
+
+_CHARGER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
+_WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK: Final = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def _device_type(config: Config, home: str, device: str) -> DeviceConfig | None:
+    for h in config.homes:
+        if h.id == home:
+            return next((d for d in h.devices if d.id == device), None)
+    return None
+
+
+def _known_devices(config: Config, home: str, kind: str) -> str:
+    names = [d.id for h in config.homes if h.id == home for d in h.devices if d.type == kind]
+    return ", ".join(names) or "none"
+
+
+def _check_ocpp(config: Config) -> None:
+    if config.ocpp is None:
+        return
+    homes = {h.id for h in config.homes}
+    claimed: dict[tuple[str, str], str] = {}
+    for cid, charger in config.ocpp.chargers.items():
+        at: tuple[PathPart, ...] = ("ocpp", "chargers", cid)
+        if not _CHARGER_ID.fullmatch(cid):
+            raise _Problem(at, f"charger id {cid!r} is not valid: use 1-48 letters, digits, '.', '_' or '-'")
+        if charger.home not in homes:
+            raise _Problem(
+                (*at, "home"), f"no home {charger.home!r} in homes; known: {', '.join(sorted(homes))}"
+            )
+        device = _device_type(config, charger.home, charger.device)
+        if device is None or device.type != "wallbox":
+            raise _Problem(
+                (*at, "device"),
+                f"{charger.home}/{charger.device} is not a wallbox of this configuration;"
+                f" wallboxes there: {_known_devices(config, charger.home, 'wallbox')}",
+            )
+        if device.connector != "ocpp":
+            raise _Problem(
+                (*at, "device"),
+                f"{charger.home}/{charger.device} has connector {device.connector!r};"
+                " give the device `connector: ocpp` so its commands go to the charger",
+            )
+        if (charger.home, charger.device) in claimed:
+            raise _Problem(
+                (*at, "device"),
+                f"{charger.device} is already charger {claimed[(charger.home, charger.device)]!r}",
+            )
+        claimed[(charger.home, charger.device)] = cid
+        if (charger.password is None) == (charger.password_file is None):
+            raise _Problem(at, "give the charger's password or password_file (one of them)")
+        if charger.password is not None and not 16 <= len(charger.password) <= 40:
+            raise _Problem(
+                (*at, "password"), "an OCPP password has 16 to 40 characters (OCPP security profile 1)"
+            )
+    for tag, member in config.ocpp.id_tokens.items():
+        if not tag or not member:
+            raise _Problem(("ocpp", "id_tokens", tag), "an id token and its member must not be empty")
+
+
+def _check_charging(config: Config) -> None:
+    homes = [h.id for h in config.homes]
+    seen: set[tuple[str, str]] = set()
+    for i, entry in enumerate(config.charging):
+        at: tuple[PathPart, ...] = ("charging", i)
+        home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else None)
+        if home is None or home not in homes:
+            raise _Problem(
+                (*at, "home"),
+                f"name the car's home; homes: {', '.join(homes) or 'none (add one under homes)'}",
+            )
+        car = _device_type(config, home, entry.car)
+        if car is None or car.type != "car":
+            raise _Problem(
+                (*at, "car"),
+                f"{home}/{entry.car} is not a car; cars there: {_known_devices(config, home, 'car')}",
+            )
+        if (home, entry.car) in seen:
+            raise _Problem((*at, "car"), f"{home}/{entry.car} has a charging section already")
+        seen.add((home, entry.car))
+        if entry.charger is not None:
+            charger = _device_type(config, home, entry.charger)
+            if charger is None or charger.type != "wallbox":
+                raise _Problem(
+                    (*at, "charger"),
+                    f"{home}/{entry.charger} is not a wallbox; wallboxes there:"
+                    f" {_known_devices(config, home, 'wallbox')}",
+                )
+        if entry.limit is not None and entry.limit < entry.target:
+            raise _Problem(
+                (*at, "limit"), f"the limit {entry.limit:g} % is below the target {entry.target:g} %"
+            )
+        if entry.min_current > entry.max_current:
+            raise _Problem(
+                (*at, "min_current"),
+                f"min_current {entry.min_current:g} A is above max_current {entry.max_current:g} A",
+            )
+        _check_departure(entry.departure, (*at, "departure"))
+        _check_tariff(entry.tariff, (*at, "tariff"), _zone_of(config, home))
+
+
+def _zone_of(config: Config, home: str) -> str:
+    return next(h.timezone for h in config.homes if h.id == home)
+
+
+def clock_time(value: str | int) -> tuple[int, int]:
+    """``'07:30'`` → (7, 30); ``ValueError`` saying what is expected otherwise."""
+    if isinstance(value, int):
+        # YAML 1.1 reads an unquoted 18:00 as the base-60 number 1080
+        raise ValueError(f"write times in quotes, e.g. '{value // 60:02d}:{value % 60:02d}'")  # noqa: TRY004
+    found = _CLOCK.fullmatch(value.strip())
+    if found is None:
+        raise ValueError(f"{value!r} is not a time of day; expected HH:MM, e.g. '07:30'")
+    return int(found.group(1)), int(found.group(2))
+
+
+def weekly_days(weekly: dict[str, str | int]) -> dict[int, tuple[int, int]]:
+    """``{'weekdays': '08:00', 'sat': '10:00'}`` → weekday (Mon=0) → (hour, minute)."""
+    days: dict[int, tuple[int, int]] = {}
+    for key, value in weekly.items():
+        indices = range(5) if key == "weekdays" else range(7) if key == "daily" else None
+        if indices is None:
+            if key not in _WEEKDAYS:
+                raise ValueError(f"unknown day {key!r}; use {', '.join(_WEEKDAYS)}, weekdays or daily")
+            indices = range(_WEEKDAYS.index(key), _WEEKDAYS.index(key) + 1)
+        when = clock_time(value)
+        for day in indices:
+            days[day] = when
+    return days
+
+
+def _check_departure(departure: DepartureConfig, at: tuple[PathPart, ...]) -> None:
+    from datetime import datetime  # noqa: PLC0415 - only this check parses times
+
+    if (departure.weekly is None) == (departure.at is None):
+        raise _Problem(at, "give weekly times (e.g. weekly: {weekdays: '08:00'}) or one time (at: …)")
+    if departure.weekly is not None:
+        try:
+            if not weekly_days(departure.weekly):
+                raise ValueError("give at least one day, e.g. weekdays: '08:00'")
+        except ValueError as exc:
+            raise _Problem((*at, "weekly"), str(exc)) from None
+        return
+    try:
+        when = datetime.fromisoformat(str(departure.at))
+    except ValueError:
+        raise _Problem((*at, "at"), f"{departure.at!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise _Problem((*at, "at"), f"{departure.at!r} needs an offset, e.g. 2026-05-01T07:30:00+08:00")
+
+
+def _check_tariff(tariff: TariffConfig, at: tuple[PathPart, ...], zone: str) -> None:
+    from carhome.energy.tariffs import TimeOfUseTariff, TouWindow  # noqa: PLC0415 - config stays light
+
+    given = [k for k in ("fixed", "time_of_use", "file") if getattr(tariff, k) is not None]
+    if len(given) != 1:
+        raise _Problem(at, "give exactly one of fixed, time_of_use or file")
+    if tariff.weekend is not None and tariff.time_of_use is None:
+        raise _Problem((*at, "weekend"), "weekend windows go with time_of_use windows")
+    if tariff.time_of_use is None:
+        return
+    import datetime as dt  # noqa: PLC0415
+
+    def windows(key: str, items: tuple[TouWindowConfig, ...]) -> tuple[TouWindow, ...]:
+        out = []
+        for j, w in enumerate(items):
+            try:
+                start, end = clock_time(w.start), clock_time(w.end)
+            except ValueError as exc:
+                raise _Problem((*at, key, j), str(exc)) from None
+            out.append(TouWindow(dt.time(*start), dt.time(*end), w.price))
+        return tuple(out)
+
+    week = windows("time_of_use", tariff.time_of_use)
+    weekend = None if tariff.weekend is None else windows("weekend", tariff.weekend)
+    try:
+        TimeOfUseTariff(week, zoneinfo.ZoneInfo(zone), weekend)
+    except ConfigError as exc:
+        raise _Problem((*at, "time_of_use"), exc.reason) from None
 
 
 def _check_id(kind: str, value: str, path: tuple[PathPart, ...]) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -19,8 +21,16 @@ from pathlib import Path
 from typing import Final
 
 import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
 
+from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.service import Access
+from carhome.api import problems
+from carhome.api.auth import principal_of
 from carhome.api.automations import automation_routes
+from carhome.api.charging import charging_routes
+from carhome.api.keys import key_routes
 from carhome.api.local import create_app
 from carhome.api.server import ApiServer
 from carhome.automations import Engine, SqliteTimerStore
@@ -38,7 +48,10 @@ from carhome.config import (
 )
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
+from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.energy.service import demo_charging, start_charging_services
 from carhome.hub import Home, Hub
+from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
 from carhome.store.sqlite import SqliteStore
@@ -47,6 +60,8 @@ log: Final = logging.getLogger(__name__)
 
 DATABASE: Final = "carhome.db"
 DEMO_AUTOMATIONS: Final = Path(__file__).parent / "sim" / "demo_automations.yaml"
+DEMO_OWNER: Final = "owner"
+OWNER_PASSWORD_FILE: Final = "owner-password"  # noqa: S105 - a file name
 
 # The demo home: Beijing Economic-Technological Development Area (Yizhuang).
 DEMO_HOME: Final = Home(
@@ -76,12 +91,14 @@ async def run(
     announce: Announce | None = None,
     stop: asyncio.Event | None = None,
     automation_files: Sequence[Path] = (),
+    owner: Callable[[Access], None] | None = None,
 ) -> None:
     """Run a hub as ``config`` describes, until ``stop`` is set, a signal, or ``duration``.
 
     Automations come from ``<data_dir>/automations/`` (a file or directory of YAML, when
     present) and from ``automation_files``; a bad automation is logged with its file and
-    line, and the others run.
+    line, and the others run. ``owner`` is called with the hub's access parts before the
+    hub starts (the demo makes its owner there).
     """
     clock: Clock = SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed)
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
@@ -90,7 +107,19 @@ async def run(
     database = directory / DATABASE
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
-        hub = await stack.enter_async_context(Hub(store=SqliteStore(database), clock=clock))
+        access = Access.open(
+            directory,
+            clock,
+            require_signatures=config.access.require_signatures,
+            access_ttl=config.access.access_token_minutes * 60,
+        )
+        stack.callback(access.close)
+        if owner is not None:
+            owner(access)
+        hub = await stack.enter_async_context(
+            Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
+        )
+        access.guard(hub.commands)
         sim_homes = _sim_homes(config)
         for home_config in config.homes:
             home = home_config.record()
@@ -99,21 +128,23 @@ async def run(
                 home = _with_places(home, sim)
             await hub.add_home(home)
             await hub.add_devices(home_config.device_records())
-        if config.mqtt.url is not None:
-            broker_url = config.mqtt.url
-        else:
-            address = config.mqtt.broker
-            broker = await stack.enter_async_context(EmbeddedBroker(address.host, address.port))
-            broker_url = broker.url
+        # One MQTT identity per device, the hub and the bridge: the built-in broker enforces
+        # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
+        credentials = mqtt_credentials(config, directory)
+        broker_url, hub_login, bridge_login = await _broker(stack, config, credentials)
         engine = await stack.enter_async_context(Engine(hub, timer_store=SqliteTimerStore.beside(database)))
         user_automations = directory / "automations"
         for source in (*automation_files, *([user_automations] if user_automations.exists() else [])):
             for error in engine.load(source):
                 log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
-            MqttConnector(hub, broker_url, username=config.mqtt.username, password=config.mqtt.password)
+            MqttConnector(hub, broker_url, username=hub_login[0], password=hub_login[1])
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
+        # Automations sign safety-critical commands only with a delegate key an owner
+        # enrolled for that domain on that device; everything else goes to the policy.
+        delegates = Delegates(directory / "delegates", connector, clock)
+        hub.commands.gatekeeper = AutomationSigner(access.gatekeeper, delegates)
         if config.homeassistant is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
@@ -123,17 +154,35 @@ async def run(
                     member=ha.member,
                     discovery_prefix=ha.discovery_prefix,
                     bridge_id=ha.bridge_id,
-                    username=config.mqtt.username,
-                    password=config.mqtt.password,
+                    username=bridge_login[0],
+                    password=bridge_login[1],
                 )
             )
-        app = create_app(hub)
-        app.router.routes.extend(automation_routes(hub, engine))
+        app = _app(
+            hub=hub,
+            access=access,
+            engine=engine,
+            connector=connector,
+            delegates=delegates,
+            sim_homes=sim_homes,
+        )
+        stack.callback(app.state.live.close)
+        charging = await start_charging_services(stack, hub, config, clock)
+        app.router.routes.extend(charging_routes(hub, charging.controllers))
         api = await stack.enter_async_context(
-            ApiServer(app, host=config.api.host, port=config.api.port, announce=True)
+            ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
         )
         for sim in sim_homes.values():
-            await stack.enter_async_context(SimRunner(sim, broker_url, clock=clock))
+            _secure(sim, directory / "devices", clock)
+            await stack.enter_async_context(
+                SimRunner(
+                    sim,
+                    broker_url,
+                    clock=clock,
+                    device_links=charging.sim_links(sim, clock),
+                    credentials=credentials,
+                )
+            )
         (announce or _print_running)(
             Running(
                 api_url=api.url,
@@ -145,6 +194,86 @@ async def run(
         )
         await _wait_for_stop(stop, duration)
         log.info("stopping")
+
+
+def mqtt_credentials(config: Config, directory: Path) -> Credentials:
+    """The MQTT identities of the hub ``config`` describes, made or updated in ``directory``
+    (existing passwords are kept; devices that are gone lose theirs)."""
+    devices = [(h.id, d.id) for h in config.homes for d in h.devices if d.connector == "mqtt"]
+    ha = config.homeassistant
+    access = None if ha is None else HomeAssistantAccess(ha.bridge_id, ha.discovery_prefix)
+    return Credentials.ensure(directory / CREDENTIALS_FILE, devices, home_assistant=access)
+
+
+Login = tuple[str | None, str | None]
+
+
+async def _broker(
+    stack: contextlib.AsyncExitStack[bool | None], config: Config, credentials: Credentials
+) -> tuple[str, Login, Login]:
+    """The broker's URL and the hub's and the bridge's logins: the built-in broker started
+    with the credentials' ACLs, or the configured external one with its configured login."""
+    if config.mqtt.url is not None:
+        login = (config.mqtt.username, config.mqtt.password)
+        return config.mqtt.url, login, login
+    address = config.mqtt.broker
+    broker = await stack.enter_async_context(
+        EmbeddedBroker(address.host, address.port, credentials=credentials)
+    )
+    hub, bridge = credentials.hub(), credentials.bridge()
+    return broker.url, (hub.username, hub.password), (bridge.username, bridge.password)
+
+
+def _app(
+    *,
+    hub: Hub,
+    access: Access,
+    engine: Engine,
+    connector: MqttConnector,
+    delegates: Delegates,
+    sim_homes: dict[str, SimHome],
+) -> Starlette:
+    """The hub's API: the core, automations and keys (charging routes are added after)."""
+    app = create_app(hub, access=access)
+    app.router.routes.extend(automation_routes(hub, engine))
+    app.router.routes.extend(
+        key_routes(
+            hub,
+            connector,
+            who=_member_of_home,
+            authorize=lambda m, h: access.gatekeeper.authorize(
+                member=m, home=h, face="api", operation="enroll_keys"
+            ),
+            screen=lambda home, device: _screen(sim_homes, home, device),
+            delegates=delegates,
+        )
+    )
+    return app
+
+
+def _member_of_home(request: Request) -> str:
+    """The member a key request acts for; a home they are not in is not there for them."""
+    principal = principal_of(request)
+    home = request.path_params.get("home")
+    if home is not None and not principal.sees(home):
+        raise problems.unknown_home(home, [principal.home] if principal.home else [])
+    return principal.member
+
+
+def _screen(sim_homes: dict[str, SimHome], home: str, device: str) -> str | None:
+    """What a simulated device's screen shows (its enrollment code), for the hub's local screen."""
+    sim = sim_homes.get(home)
+    found = sim.devices.get(device) if sim is not None else None
+    return found.screen if isinstance(found, SimBase) else None
+
+
+def _secure(sim: SimHome, directory: Path, clock: Clock) -> None:
+    """Give each simulated device that verifies signatures its key store (kept across runs)."""
+    for device_id, device in sim.devices.items():
+        if isinstance(device, SimBase) and device.verifies:
+            device.secure(
+                directory / sim.home.id / device_id, home=sim.home.id, device=device_id, clock=clock
+            )
 
 
 def _sim_homes(config: Config) -> dict[str, SimHome]:
@@ -178,19 +307,27 @@ async def _wait_for_stop(stop: asyncio.Event, duration: float | None) -> None:
                 loop.remove_signal_handler(sig)
 
 
-def _print_running(running: Running) -> None:
+def _print_running(
+    running: Running, login: str = "  .venv/bin/carhome login MEMBER", member: str = "MEMBER"
+) -> None:
     print(  # noqa: T201 - this is the process's own announcement to the person who started it
         f"""carhome hub running: {running.homes} home(s), {running.devices} devices
   data:        {running.database}
   local API:   {running.api_url}
   MQTT broker: {running.broker_url}  (Home Assistant discovery on prefix homeassistant/)
-Talk to it from another terminal (the CLI finds this hub by itself):
+Talk to it from another terminal (the CLI finds this hub by itself); log in first:
+{login}
   .venv/bin/carhome devices
   .venv/bin/carhome state car
-  .venv/bin/carhome call car lock
   .venv/bin/carhome call living_room_purifier turn_on
   .venv/bin/carhome set living_room_ac target_temperature 24
   .venv/bin/carhome automations list
+  .venv/bin/carhome plan show
+Doors, locks, the garage and charging start take a command signed by your own key:
+  .venv/bin/carhome keys new
+  .venv/bin/carhome keys enroll car --member {member} --code-from-hub
+  .venv/bin/carhome call car lock
+  .venv/bin/carhome keys delegate garage_door garage --code-from-hub   (lets automations open it)
 Stop with Ctrl-C.""",
         flush=True,
     )
@@ -202,6 +339,9 @@ def demo_config(
     """The demo: one home in Yizhuang whose car and devices the simulator plays."""
     sim = SimHome(DEMO_HOME)
     devices = tuple(DeviceConfig(id=d.id, type=d.type, name=d.name, room=d.room) for d in sim.records())
+    # the wallbox is an OCPP charger; the car is charged by a smart plan on Beijing's tariff
+    charging = demo_charging(DEMO_HOME, devices)
+    devices = charging.devices
     home = HomeConfig(
         id=DEMO_HOME.id,
         name=DEMO_HOME.name,
@@ -224,6 +364,8 @@ def demo_config(
         sim=SimConfig(enabled=True),
         # Point Home Assistant's MQTT integration at the demo's broker to see the home there.
         homeassistant=HomeAssistantConfig(member="owner"),
+        ocpp=charging.ocpp,
+        charging=charging.charging,
     )
 
 
@@ -241,7 +383,43 @@ async def run_demo(
     config = demo_config(
         speed=speed, data_dir=data_dir, api_port=api_port, mqtt_port=mqtt_port, mqtt_url=mqtt_url
     )
-    await run(config, duration=duration, data_dir=data_dir, automation_files=[DEMO_AUTOMATIONS])
+    password = demo_owner_password(data_dir)
+
+    def make_owner(access: Access) -> None:
+        access.ensure_owner(DEMO_OWNER, DEMO_HOME.id, "Demo owner", password)
+
+    def announce(running: Running) -> None:
+        where = data_dir / OWNER_PASSWORD_FILE
+        _print_running(
+            running,
+            f"  .venv/bin/carhome login {DEMO_OWNER}    (password {password}, kept in {where})",
+            DEMO_OWNER,
+        )
+
+    await run(
+        config,
+        duration=duration,
+        data_dir=data_dir,
+        automation_files=[DEMO_AUTOMATIONS],
+        owner=make_owner,
+        announce=announce,
+    )
+
+
+def demo_owner_password(data_dir: Path) -> str:
+    """The demo owner's password: made at random on the first run and kept (mode 0600) in
+    the demo's data directory, so a restarted demo takes the same login."""
+    path = data_dir / OWNER_PASSWORD_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    password = secrets.token_urlsafe(12)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return password
 
 
 async def run_serve(config: Config) -> None:
@@ -251,7 +429,15 @@ async def run_serve(config: Config) -> None:
 
 
 # Libraries that narrate every connect and subscribe at INFO; their warnings still show.
-_CHATTY: Final = ("gmqtt", "carhome.connectors.mqtt.gmqtt", "uvicorn.error", "amqtt", "transitions")
+_CHATTY: Final = (
+    "gmqtt",
+    "carhome.connectors.mqtt.gmqtt",
+    "uvicorn.error",
+    "amqtt",
+    "transitions",
+    "ocpp",  # logs every OCPP frame at INFO
+    "websockets.server",
+)
 
 
 def _configure_logging() -> None:

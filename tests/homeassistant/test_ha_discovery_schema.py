@@ -101,6 +101,14 @@ def test_entity_table(type_: str, key: str, expected: dict[str, Any]) -> None:
     assert entity["unique_id"] == f"carhome_h1_x_{key}"
 
 
+@pytest.mark.parametrize("type_", sorted(SPECS))
+def test_every_component_asks_for_qos_1_itself(type_: str) -> None:
+    # Home Assistant hands a device-level qos to no component (seen in 2025.4, see
+    # tests/ha_real): each one must carry it, or states and commands go at QoS 0.
+    config = check_config(config_of(type_))
+    assert {c.qos for c in config.components.values()} == {1}
+
+
 def test_topics_point_at_the_device() -> None:
     lock = _entity("car", "doors")
     assert lock["state_topic"] == "carhome/h1/x/ha/state"

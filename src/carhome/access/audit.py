@@ -269,3 +269,7 @@ class AuditLog:
 
     async def verify(self) -> Verification:
         return verify(await self._store.entries(), head=self._head)
+
+    async def entries(self) -> list[AuditEntry]:
+        """Every entry, oldest first."""
+        return await self._store.entries()

@@ -5,9 +5,11 @@ into the structs of ``carhome.api.schema`` (unknown keys rejected), call the hub
 render what it returns; they hold no domain logic. Every error is a problem-details body
 (``carhome.api.problems``).
 
-Who is asking: every command is submitted as a member. Until authentication lands, the
-app is built with one fixed member (``member="local"``) and is meant to listen on loopback
-only; ``_Routes.who`` is the one place that will turn a request's credentials into a member.
+Who is asking: every request but ``/api/health`` is made by a member. With ``access``
+(the hub's ``carhome.access.service.Access``) each request needs a bearer token
+(``carhome.api.auth``), sees only its member's home, and every command goes through the
+gatekeeper as that member; without it the app acts for one fixed member (``member``) and
+sees every home — for tests and for code embedding a hub that decided who acts already.
 """
 
 from __future__ import annotations
@@ -19,11 +21,16 @@ from typing import Any, Final, TypeVar
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from carhome.access.service import Access
 from carhome.api import problems
+from carhome.api.auth import Authenticator, Bearer, Fixed, Principal, RequireLogin, auth_routes
+from carhome.api.live import LiveHub, live_routes
+from carhome.api.members import member_routes
 from carhome.api.problems import Problem
 from carhome.api.schema import (
     CommandList,
@@ -90,20 +97,30 @@ def _query(request: Request, kind: type[_Q]) -> _Q:
 class _Routes:
     """The handlers, bound to one hub and to the way a request's member is found."""
 
-    def __init__(self, hub: Hub, member: str) -> None:
+    def __init__(self, hub: Hub, auth: Authenticator) -> None:
         self.hub = hub
-        self._member = member
+        self._auth = auth
+
+    def principal(self, request: Request) -> Principal:
+        """Who is asking (a 401 problem if nobody is)."""
+        return self._auth.principal(request)
 
     def who(self, request: Request) -> str:
-        """The member a request acts for. Authentication will replace this one method."""
-        return self._member
+        """The member a request acts for."""
+        return self.principal(request).member
 
-    def _check_home(self, home: str) -> None:
+    def _homes(self, principal: Principal) -> list[str]:
+        """The homes ``principal`` may see."""
         known = [h.id for h in self.hub.homes()]
+        return known if principal.home is None else [h for h in known if h == principal.home]
+
+    def _check_home(self, home: str, principal: Principal) -> None:
+        known = self._homes(principal)
         if home not in known:
             raise problems.unknown_home(home, known)
 
     async def health(self, request: Request) -> Response:
+        """Answers without credentials: whether the hub runs, and nothing about its homes."""
         hub = self.hub
         return _json(
             Health(
@@ -112,25 +129,36 @@ class _Routes:
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
                 pending_commands=len(hub.commands.pending()),
-                member=self.who(request),
             )
         )
 
     async def homes(self, request: Request) -> Response:
+        visible = set(self._homes(self.principal(request)))
         counts: dict[str, int] = {}
         for device in self.hub.devices():
             counts[device.home] = counts.get(device.home, 0) + 1
-        return _json([render_home(h, counts.get(h.id, 0)) for h in self.hub.homes()])
+        return _json([render_home(h, counts.get(h.id, 0)) for h in self.hub.homes() if h.id in visible])
 
     async def devices(self, request: Request) -> Response:
+        principal = self.principal(request)
         query = _query(request, DevicesQuery)
         if query.home is not None:
-            self._check_home(query.home)
+            self._check_home(query.home, principal)
         hub = self.hub
-        return _json([render_device(d, hub.available(d.home, d.id)) for d in hub.devices(query.home)])
+        home = query.home if query.home is not None else principal.home
+        return _json([render_device(d, hub.available(d.home, d.id)) for d in hub.devices(home)])
+
+    def _visible_device(self, request: Request) -> tuple[str, str]:
+        """The path's home and device, a 404 unless both exist and the member may see them."""
+        home, device = request.path_params["home"], request.path_params["device"]
+        principal = self.principal(request)
+        if principal.home is not None and home != principal.home:
+            raise problems.unknown_home(home, self._homes(principal))
+        self.hub.device(home, device)
+        return home, device
 
     async def device(self, request: Request) -> Response:
-        home, device = request.path_params["home"], request.path_params["device"]
+        home, device = self._visible_device(request)
         hub = self.hub
         dev = hub.device(home, device)
         return _json(
@@ -143,8 +171,7 @@ class _Routes:
         )
 
     async def submit(self, request: Request) -> Response:
-        home, device = request.path_params["home"], request.path_params["device"]
-        self.hub.device(home, device)  # an unknown device is a 404 whatever the body says
+        home, device = self._visible_device(request)  # a 404 whatever the body says
         body = await _read_body(request)
         try:
             req = msgspec.json.decode(body, type=CommandRequest)
@@ -184,6 +211,7 @@ class _Routes:
             return command
 
     async def command(self, request: Request) -> Response:
+        principal = self.principal(request)
         command_id = request.path_params["id"]
         query = _query(request, WaitQuery)
         command = self.hub.commands.get(command_id)
@@ -192,7 +220,7 @@ class _Routes:
             # TODO(kernel): Store.command(id) would make this a lookup instead of a scan.
             stored = await self.hub.store.commands(limit=_STORE_LOOKBACK)
             command = next((c for c in stored if c.id == command_id), None)
-        if command is None:
+        if command is None or (principal.home is not None and command.home != principal.home):
             raise Problem(
                 404,
                 "unknown-command",
@@ -205,15 +233,18 @@ class _Routes:
         return _json(command)
 
     async def commands(self, request: Request) -> Response:
+        principal = self.principal(request)
         query = _query(request, CommandsQuery)
         if query.home is not None:
-            self._check_home(query.home)
-        stored = await self.hub.store.commands(query.home, query.limit)
+            self._check_home(query.home, principal)
+        home = query.home if query.home is not None else principal.home
+        stored = await self.hub.store.commands(home, query.limit)
         # The outbox is written behind the router; the router's copy is never older.
         live = self.hub.commands.get
         return _json(CommandList(commands=tuple(live(c.id) or c for c in stored), now=self.hub.clock.time()))
 
     async def rejections(self, request: Request) -> Response:
+        self.principal(request)
         seen = self.hub.rejections
         last = tuple(
             RejectionOut(
@@ -260,9 +291,11 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return Problem(exc.status_code, slug, exc.detail, detail).response()
 
 
-def create_app(hub: Hub, *, member: str = "local") -> Starlette:
-    """The local API over ``hub``; every command it submits acts for ``member``."""
-    r = _Routes(hub, member)
+def create_app(hub: Hub, *, member: str = "local", access: Access | None = None) -> Starlette:
+    """The API over ``hub``: with ``access``, for logged-in members (bearer tokens) and
+    their homes; without it, every request acts for ``member`` and sees every home."""
+    auth: Authenticator = Bearer(access) if access is not None else Fixed(member)
+    r = _Routes(hub, auth)
     table: list[tuple[str, _Handler, list[str]]] = [
         ("/api/health", r.health, ["GET"]),
         ("/api/homes", r.homes, ["GET"]),
@@ -273,11 +306,20 @@ def create_app(hub: Hub, *, member: str = "local") -> Starlette:
         ("/api/commands/{id}", r.command, ["GET"]),
         ("/api/rejections", r.rejections, ["GET"]),
     ]
-    return Starlette(
-        routes=[Route(path, endpoint, methods=methods) for path, endpoint, methods in table],
+    routes: list[BaseRoute] = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
+    live = LiveHub(hub, auth, access.tokens if access is not None else None)
+    routes.extend(live_routes(live))
+    if access is not None:
+        routes.extend(auth_routes(access))
+        routes.extend(member_routes(access))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequireLogin, auth=auth)],
         exception_handlers={
             Problem: _on_problem,
             CarhomeError: _on_carhome_error,
             HTTPException: _on_http_error,
         },
     )
+    app.state.live = live
+    return app

@@ -39,6 +39,8 @@ class Problem(Exception):
         self.detail = detail
         # None fields are left out of the body: absent means "does not apply".
         self.fields = {k: v for k, v in fields.items() if v is not None}
+        # Response headers that belong to the problem (WWW-Authenticate, Retry-After).
+        self.headers: dict[str, str] = {}
 
     def body(self) -> dict[str, Any]:
         return {
@@ -50,7 +52,12 @@ class Problem(Exception):
         }
 
     def response(self) -> Response:
-        return Response(msgspec.json.encode(self.body()), status_code=self.status, media_type=MEDIA_TYPE)
+        return Response(
+            msgspec.json.encode(self.body()),
+            status_code=self.status,
+            media_type=MEDIA_TYPE,
+            headers=self.headers or None,
+        )
 
 
 def unknown_home(home: str, known: list[str]) -> Problem:

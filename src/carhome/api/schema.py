@@ -63,7 +63,6 @@ class Health(msgspec.Struct, kw_only=True):
     homes: int
     devices: int
     pending_commands: int
-    member: str
 
 
 class HomeOut(msgspec.Struct, kw_only=True):

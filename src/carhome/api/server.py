@@ -5,8 +5,9 @@ including a port picked by the system for ``port=0``, is known and connections q
 at once) and starts uvicorn as a named task; on exit it stops it. With ``announce`` it
 writes its address for the CLI (``carhome.api.discovery``) and removes it on exit.
 
-The API has no authentication yet, so a non-loopback host is refused unless the caller
-says ``allow_remote=True`` on purpose.
+An app built without access control (``create_app`` without ``access``) must not be
+reachable from other machines, so a non-loopback host is refused unless the caller says
+``allow_remote=True`` — which the hub process does, because its app requires logins.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class ApiServer:
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ConfigError(
-                f"the local API has no authentication yet, so it listens on loopback"
-                f" only; {host!r} is not a loopback address (use 127.0.0.1)"
+                f"an API without access control listens on loopback only;"
+                f" {host!r} is not a loopback address (use 127.0.0.1)"
             )
         self._app = app
         self._host = host

@@ -129,7 +129,7 @@ class Notify(msgspec.Struct, tag_field="action", tag="notify", forbid_unknown_fi
 
 
 class Delay(msgspec.Struct, tag_field="action", tag="delay", forbid_unknown_fields=True):
-    """Wait a while (hub clock time); a delay at the top of the actions survives a restart."""
+    """Wait a while (hub clock time); survives a restart unless it is inside ``parallel``."""
 
     duration: float | str
 
@@ -314,8 +314,18 @@ class Choose(msgspec.Struct, tag_field="action", tag="choose", forbid_unknown_fi
             for i, c in enumerate(self.choices)
         ]
         default = bind_steps(self.default, binder, (*path, "default"))
+        where = _where(path)
+        resumable = [
+            *((f"{where}.choices[{i}].actions", steps) for i, (_, steps) in enumerate(branches)),
+            (f"{where}.default", default),
+        ]
 
         def choose(run: Run) -> Awaitable[None] | None:
+            if run.resume_at is not None:  # resuming after a restart: the branch that ran
+                for prefix, steps in resumable:
+                    start = run.resume_index(prefix)
+                    if start is not None:
+                        return execute(steps, run, start)
             for checks, steps in branches:
                 if all(c() for c in checks):
                     return execute(steps, run)
@@ -335,9 +345,18 @@ class IfThen(msgspec.Struct, tag_field="action", tag="if", forbid_unknown_fields
         checks = bind_all(self.if_, binder, (*path, "if"))
         then = bind_steps(self.then, binder, (*path, "then"))
         other = bind_steps(self.else_, binder, (*path, "else"))
-        return BoundStep(
-            _where(path), "if", lambda run: execute(then if all(c() for c in checks) else other, run)
-        )
+        where = _where(path)
+        resumable = ((f"{where}.then", then), (f"{where}.else", other))
+
+        def if_then(run: Run) -> Awaitable[None] | None:
+            if run.resume_at is not None:  # resuming after a restart: the branch that ran
+                for prefix, steps in resumable:
+                    start = run.resume_index(prefix)
+                    if start is not None:
+                        return execute(steps, run, start)
+            return execute(then if all(c() for c in checks) else other, run)
+
+        return BoundStep(where, "if", if_then)
 
 
 class Sequence(msgspec.Struct, tag_field="action", tag="sequence", forbid_unknown_fields=True):
@@ -347,7 +366,9 @@ class Sequence(msgspec.Struct, tag_field="action", tag="sequence", forbid_unknow
 
     def bind(self, binder: Binder, path: Path) -> BoundStep:
         steps = bind_steps(self.actions, binder, (*path, "actions"))
-        return BoundStep(_where(path), "sequence", lambda run: execute(steps, run))
+        where = _where(path)
+        prefix = f"{where}.actions"
+        return BoundStep(where, "sequence", lambda run: execute(steps, run, run.resume_index(prefix) or 0))
 
 
 class Parallel(msgspec.Struct, tag_field="action", tag="parallel", forbid_unknown_fields=True):
@@ -357,8 +378,10 @@ class Parallel(msgspec.Struct, tag_field="action", tag="parallel", forbid_unknow
 
     def bind(self, binder: Binder, path: Path) -> BoundStep:
         steps = bind_steps(self.actions, binder, (*path, "actions"))
+        where = _where(path)
 
         def parallel(run: Run) -> Awaitable[None] | None:
+            run.fence(where)
             pending = [p for p in (execute((s,), run) for s in steps) if p is not None]
             if not pending:
                 return None

@@ -141,7 +141,7 @@ class Engine:
         self.traces.keep(automation.id, automation.traces)
         self._bound[automation.id] = _Bound(automation, source, runner, subscriptions)
         for saved in self.timers.saved(automation.id):
-            if saved.kind == "for" or not automation.enabled:
+            if saved.kind in ("for", "schedule") or not automation.enabled:
                 self.timers.discard(saved)  # its trigger is gone or no longer holds
             else:
                 runner.resume(saved)

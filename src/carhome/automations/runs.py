@@ -46,10 +46,12 @@ class Run:
 
     __slots__ = (
         "automation",
+        "fenced",
         "home",
         "hub",
         "member",
         "notifications",
+        "resume_at",
         "resume_due",
         "timers",
         "trace",
@@ -79,19 +81,43 @@ class Run:
         self.variables = variables
         self.timers = timers or Timers(hub.clock)
         self.uid = uid or uuid.uuid4().hex[:16]
-        # Set when the run resumes after a restart: the due time of the step it resumes at.
+        # Set when the run resumes after a restart: the path of the step it resumes at (the
+        # composite steps on the way follow it into the branch that was running) and that
+        # step's due time.
+        self.resume_at: str | None = None
         self.resume_due: float | None = None
+        # Paths of ``parallel`` steps this run entered: a wait inside one is not saved, since
+        # one saved step cannot stand for several branches at once.
+        self.fenced: set[str] | None = None
 
     def due(self, seconds: float) -> float:
         """When a wait of ``seconds`` starting now ends, or the saved end when resuming."""
-        due, self.resume_due = self.resume_due, None
+        due, self.resume_due, self.resume_at = self.resume_due, None, None
         return self.hub.clock.time() + seconds if due is None else due
 
+    def resume_index(self, prefix: str) -> int | None:
+        """When this run resumes inside the steps at ``prefix`` (``actions[2].then``), the
+        index of the step to start at; else None."""
+        at = self.resume_at
+        if at is None or not at.startswith(prefix + "["):
+            return None
+        rest = at[len(prefix) + 1 :]
+        return int(rest[: rest.index("]")])
+
+    def fence(self, path: str) -> None:
+        """Mark the ``parallel`` step at ``path``: waits inside it are not saved."""
+        if self.fenced is None:
+            self.fenced = set()
+        self.fenced.add(path)
+
     def checkpoint(self, path: str, kind: TimerKind, due: float) -> SavedTimer | None:
-        """What to persist so this run resumes at ``path`` after a restart; only for steps
-        at the top level of the actions (a nested one is not resumed)."""
-        match = _TOP.fullmatch(path)
+        """What to persist so this run resumes at ``path`` after a restart: a step at the
+        top of the actions or nested in ``if``, ``choose`` and ``sequence`` (not inside
+        ``parallel``)."""
+        match = _TOP.match(path)
         if match is None or self.timers.store is None:
+            return None
+        if self.fenced and any(path.startswith(f + ".") for f in self.fenced):
             return None
         variables = {k: v for k, v in self.variables.items() if k != "trigger"}
         try:
@@ -105,6 +131,7 @@ class Run:
             due=due,
             data={
                 "step": int(match.group(1)),
+                "at": path,
                 "trigger": msgspec.to_builtins(self.variables.get("trigger")),
                 "variables": saved_vars,
             },
@@ -269,6 +296,8 @@ class Runner:
         variables = {**self.variables, **saved.data.get("variables", {}), "trigger": event}
         run = self._new_run(trace, variables, uid=saved.key.rsplit("/", 1)[-1])
         run.resume_due = saved.due
+        step = int(saved.data.get("step", 0))
+        run.resume_at = str(saved.data.get("at") or f"actions[{step}]")
         self.firings += 1
         self._start(run, int(saved.data.get("step", 0)))
 

@@ -4,6 +4,11 @@ Each computes its next due time in the home's timezone (so 07:30 stays 07:30 acr
 daylight-saving change), waits for it on the hub clock through the engine's ``Timers``,
 fires, and computes the next. Cron expressions are parsed by ``croniter``; sunrise and
 sunset come from ``astral`` for the home's latitude and longitude.
+
+The next due time of an automation's own schedule is saved (key
+``<automation>/triggers[i]/at``). If the hub was down when it came due, the trigger fires
+once at start, marked late — once, however many times it would have fired meanwhile — and
+then goes on from the present.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from croniter import CroniterBadCronError, croniter  # type: ignore[import-untyp
 from carhome.automations.binding import Binder, BindError, Path
 from carhome.automations.durations import signed_seconds
 from carhome.automations.firing import Armed, Fire, TriggerEvent
-from carhome.automations.timers import Timer
+from carhome.automations.hold import where
+from carhome.automations.timers import SavedTimer, Timer
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 
@@ -51,7 +57,15 @@ class _Schedule:
     """Fires at each due time ``next_due`` gives, for as long as it is armed."""
 
     def __init__(
-        self, binder: Binder, kind: str, home: str, next_due: NextDue, *, index: int, fire: Fire
+        self,
+        binder: Binder,
+        kind: str,
+        home: str,
+        next_due: NextDue,
+        *,
+        path: Path,
+        index: int,
+        fire: Fire,
     ) -> None:
         self._binder = binder
         self._kind = kind
@@ -60,18 +74,33 @@ class _Schedule:
         self._index = index
         self._fire = fire
         self._timer: Timer | None = None
-        self._arm(binder.hub.clock.time())
+        # Only an automation's own triggers persist; a wait's trigger lives within a run.
+        self._key = f"{binder.automation}/{where(path)}/at" if path[:1] == ("triggers",) else None
+        now = binder.hub.clock.time()
+        missed = binder.timers.take(self._key) if self._key is not None else None
+        if missed is not None and missed.due <= now:
+            self._start(missed.due, late=True)
+        else:
+            self._start(self._next(now), late=False)
 
-    def _arm(self, after: float) -> None:
-        due = self._next(after)
+    def _start(self, due: float, *, late: bool) -> None:
+        saved = None
+        if self._key is not None:
+            saved = SavedTimer(key=self._key, automation=self._binder.automation, kind="schedule", due=due)
         self._timer = self._binder.timers.start(
-            due, lambda late: self._due(due), name=f"automation {self._binder.automation} {self._kind}"
+            due,
+            lambda was_late: self._due(due, was_late),
+            name=f"automation {self._binder.automation} {self._kind}",
+            saved=saved,
+            late=late,
         )
 
-    def _due(self, due: float) -> None:
-        self._arm(due)
+    def _due(self, due: float, late: bool) -> None:
+        # After a late firing, the next due time counts from now, not from the missed one.
+        self._start(self._next(max(due, self._binder.hub.clock.time()) if late else due), late=False)
         value = datetime.fromtimestamp(due, self._binder.timezone(self._home, ())).isoformat()
-        self._fire(TriggerEvent(self._index, self._kind, self._home, "", self._kind, value, None, due))
+        event = TriggerEvent(self._index, self._kind, self._home, "", self._kind, value, None, due, late=late)
+        self._fire(event)
 
     def cancel(self) -> None:
         if self._timer is not None:
@@ -99,7 +128,13 @@ class TimeOfDay(msgspec.Struct, tag_field="trigger", tag="time", forbid_unknown_
         tz = binder.timezone(home, path)
         return [
             _Schedule(
-                binder, "time", home, lambda after: next_time_of_day(at, tz, after), index=index, fire=fire
+                binder,
+                "time",
+                home,
+                lambda after: next_time_of_day(at, tz, after),
+                path=path,
+                index=index,
+                fire=fire,
             )
         ]
 
@@ -126,7 +161,7 @@ class Cron(msgspec.Struct, tag_field="trigger", tag="cron", forbid_unknown_field
             except CroniterBadCronError as exc:  # pragma: no cover - checked above
                 raise BindError((*path, "cron"), str(exc)) from None
 
-        return [_Schedule(binder, "cron", home, next_due, index=index, fire=fire)]
+        return [_Schedule(binder, "cron", home, next_due, path=path, index=index, fire=fire)]
 
 
 class Sun(msgspec.Struct, tag_field="trigger", tag="sun", forbid_unknown_fields=True, kw_only=True):
@@ -153,7 +188,7 @@ class Sun(msgspec.Struct, tag_field="trigger", tag="sun", forbid_unknown_fields=
             raise BindError(path, f"no {self.event} at this home within a year")
 
         next_due(binder.hub.clock.time())  # polar homes fail here, at load
-        return [_Schedule(binder, self.event, home, next_due, index=index, fire=fire)]
+        return [_Schedule(binder, self.event, home, next_due, path=path, index=index, fire=fire)]
 
 
 def sun_time(at: Callable[..., datetime], observer: Observer, day: date, tz: tzinfo) -> float | None:

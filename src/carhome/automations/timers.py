@@ -24,7 +24,7 @@ from carhome.clock import Clock
 
 log: Final = logging.getLogger(__name__)
 
-TimerKind = Literal["for", "delay", "wait"]
+TimerKind = Literal["for", "delay", "wait", "schedule"]
 
 
 class SavedTimer(msgspec.Struct, frozen=True, kw_only=True):

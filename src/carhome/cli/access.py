@@ -1,15 +1,15 @@
 """``carhome members …`` and ``carhome audit verify``: people and the record of decisions.
 
-Both work on the hub's SQLite file directly (``--db``, default ``.carhome/carhome.db``),
-not through the local API:
-
+- ``members`` talks to the running hub as the logged-in member (``carhome login``): the
+  gatekeeper decides, the audit log records, and a revocation closes the member's live
+  sessions at once. With ``--db`` it edits the member table of a *stopped* hub's
+  ``access.db`` directly instead — how the first owner of a home is made; whoever can
+  write that file is the home's administrator already, so no login is asked, and each
+  change is still written to the audit log (member ``local-admin``, face ``cli``).
 - ``audit verify`` must not trust the process whose log it checks: it opens the file
-  read-only, recomputes every hash itself, and works while the hub is stopped. Exit 0 when
-  the chain is intact, 3 when it was tampered with (the first bad seq is printed).
-- ``members`` edits the member table the hub loads at start. Whoever can write that file
-  is the home's administrator already, so no login is asked; each change is still written
-  to the audit log (member ``local-admin``, face ``cli``). A running hub sees the change
-  when it restarts (a live revocation goes through the hub's API once it has one).
+  (``--db``, default ``.carhome/access.db``) read-only, recomputes every hash itself, and
+  works while the hub runs or is stopped. Exit 0 when the chain is intact, 3 when it was
+  tampered with (the first bad seq is printed).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from carhome.access.audit import AuditLog, SqliteAuditStore, verify
 from carhome.access.keys import Role
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords, WeakPassword
+from carhome.cli.options import hub_options, with_hub
+from carhome.cli.output import echo_json
 from carhome.clock import SystemClock
 from carhome.errors import CarhomeError, InvalidName, StoreError
 from carhome.hub.commands import Decision
@@ -34,14 +36,21 @@ from carhome.hub.commands import Decision
 EXIT_TAMPERED: Final = 3
 LOCAL_ADMIN: Final = "local-admin"
 
+_audit_db_option = click.option(
+    "--db",
+    "db",
+    envvar="CARHOME_ACCESS_DB",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".carhome/access.db"),
+    show_default=True,
+    help="The hub's access database [env CARHOME_ACCESS_DB].",
+)
 _db_option = click.option(
     "--db",
     "db",
-    envvar="CARHOME_DB",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".carhome/carhome.db"),
-    show_default=True,
-    help="The hub's SQLite database [env CARHOME_DB].",
+    default=None,
+    help="Edit a stopped hub's access database (e.g. .carhome/access.db) instead of asking the running hub.",
 )
 
 
@@ -102,42 +111,74 @@ def members() -> None:
     """List, add, grant to and revoke the members of a home."""
 
 
+def _print_members(rows: list[tuple[str, str, str, str, bool, tuple[Grant, ...]]]) -> None:
+    for home, member_id, role, name, revoked, grants in sorted(rows):
+        state = " (revoked)" if revoked else ""
+        click.echo(f"{home}/{member_id}  {role}  {name}{state}")
+        for g in grants:
+            uses = f", {g.used}/{g.uses} uses" if g.uses is not None else ""
+            start = dt.datetime.fromtimestamp(g.starts).astimezone().isoformat(timespec="minutes")
+            end = dt.datetime.fromtimestamp(g.ends).astimezone().isoformat(timespec="minutes")
+            what = f"{','.join(g.targets)} on {','.join(g.devices)}"
+            click.echo(f"    grant {g.id}: {what} from {start} until {end}{uses}")
+
+
 @members.command("list")
 @_db_option
-def list_members(db: Path) -> None:
+@hub_options
+def list_members(db: Path | None, hub: str | None, as_json: bool) -> None:
     """Show every member, role and grant."""
+    if db is None:
+        found = with_hub(hub, lambda client: client.members())
+        if as_json:
+            echo_json(found)
+            return
+        _print_members([(m.home, m.id, m.role, m.name, m.revoked, m.grants) for m in found])
+        return
     registry, store = _open(db)
     store.close()
-    for member in sorted(registry, key=lambda m: (m.home, m.id)):
-        state = " (revoked)" if member.revoked else ""
-        click.echo(f"{member.home}/{member.id}  {member.role}  {member.name}{state}")
-        for grant in member.grants:
-            uses = f", {grant.used}/{grant.uses} uses" if grant.uses is not None else ""
-            start = dt.datetime.fromtimestamp(grant.starts).astimezone().isoformat(timespec="minutes")
-            end = dt.datetime.fromtimestamp(grant.ends).astimezone().isoformat(timespec="minutes")
-            click.echo(
-                f"    grant {grant.id}: {','.join(grant.targets)} on {','.join(grant.devices)}"
-                f" from {start} until {end}{uses}"
-            )
+    _print_members([(m.home, m.id, m.role.value, m.name, m.revoked, m.grants) for m in registry])
 
 
 def _add(registry: Members, member: Member) -> None:
     registry.add(member)
 
 
+def _new_password() -> str:
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @members.command("add")
 @click.argument("member_id")
-@click.option("--home", required=True, help="The home the member belongs to.")
+@click.option("--home", default=None, help="The home the member belongs to (with --db; else yours).")
 @click.option("--name", required=True, help="The member's display name.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--password/--no-password", default=True, help="Ask for a login password [default: yes].")
 @_db_option
-def add(*, member_id: str, home: str, name: str, role: str, password: bool, db: Path) -> None:
+@hub_options
+def add(
+    *,
+    member_id: str,
+    home: str | None,
+    name: str,
+    role: str,
+    password: bool,
+    db: Path | None,
+    hub: str | None,
+    as_json: bool,
+) -> None:
     """Add a member (a guest then needs grants: `carhome members grant`)."""
+    if db is None:
+        secret = _new_password() if password else None
+        made = with_hub(hub, lambda client: client.add_member(member_id, name, role, secret))
+        click.echo(f"added {made.home}/{made.id} as {made.role}")
+        return
+    if home is None:
+        raise click.UsageError("--home is needed with --db")
     hashed = None
     if password:
         try:
-            hashed = Passwords().hash(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+            hashed = Passwords().hash(_new_password())
         except WeakPassword as exc:
             raise click.ClickException(str(exc)) from None
     try:
@@ -162,6 +203,7 @@ def add(*, member_id: str, home: str, name: str, role: str, password: bool, db: 
 @click.option("--until", "ends", required=True, help="End (exclusive), ISO 8601.")
 @click.option("--uses", type=click.IntRange(min=1), default=None, help="How many commands at most.")
 @_db_option
+@hub_options
 def grant(
     *,
     member_id: str,
@@ -170,9 +212,22 @@ def grant(
     starts: str,
     ends: str,
     uses: int | None,
-    db: Path,
+    db: Path | None,
+    hub: str | None,
+    as_json: bool,
 ) -> None:
     """Give a guest a grant."""
+    if db is None:
+        body = {
+            "devices": devices,
+            "targets": targets,
+            "starts": _when(starts),
+            "ends": _when(ends),
+            "uses": uses,
+        }
+        made = with_hub(hub, lambda client: client.grant(member_id, body))
+        click.echo(f"granted {made.id} to {member_id}")
+        return
     grant_id = f"g-{secrets.token_hex(3)}"
     try:
         new = Grant(grant_id, devices, targets, _when(starts), _when(ends), uses)
@@ -190,11 +245,18 @@ def grant(
 @members.command("revoke")
 @click.argument("member_id")
 @_db_option
-def revoke(member_id: str, db: Path) -> None:
-    """Revoke a member for good (their sessions and commands are refused)."""
-    _change(
-        db, lambda reg: reg.require(member_id).home, f"revoke {member_id}", lambda reg: reg.revoke(member_id)
-    )
+@hub_options
+def revoke(member_id: str, db: Path | None, hub: str | None, as_json: bool) -> None:
+    """Revoke a member for good (their sessions close and their commands are refused)."""
+    if db is None:
+        with_hub(hub, lambda client: client.revoke_member(member_id))
+    else:
+        _change(
+            db,
+            lambda reg: reg.require(member_id).home,
+            f"revoke {member_id}",
+            lambda reg: reg.revoke(member_id),
+        )
     click.echo(f"revoked {member_id}")
 
 
@@ -204,7 +266,7 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@_db_option
+@_audit_db_option
 def verify_audit(db: Path) -> None:
     """Recompute the hash chain; exit 3 and name the first bad entry if it was tampered with."""
     if not db.exists():

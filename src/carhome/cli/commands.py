@@ -15,6 +15,7 @@ import click
 
 from carhome.api.schema import MAX_WAIT, CommandList
 from carhome.cli.client import HubClient
+from carhome.cli.keys import signed_call
 from carhome.cli.names import resolve_device, resolve_name, short_names
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import age_text, echo_json, table, value_text
@@ -122,6 +123,10 @@ def call(
 
     async def work(client: HubClient) -> Command:
         home, dev = resolve_device(device, [] if "/" in device else await client.devices())
+        # a safety-critical action is signed with this machine's key when it is enrolled there
+        signed = await signed_call(client, home, dev, action, args, ttl=ttl, wait=not no_wait)
+        if signed is not None:
+            return signed
         return await _send(
             client, home, dev, kind="action", target=action, args=args, ttl=ttl, wait=not no_wait
         )

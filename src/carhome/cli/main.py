@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import click
 
+from carhome.cli.access import audit, members
 from carhome.cli.automations import automations
+from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
+from carhome.cli.keys import keys
+from carhome.cli.login import login, logout, whoami
+from carhome.cli.mqtt import mqtt
 from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
 
@@ -21,8 +26,9 @@ def cli() -> None:
     """carhome: the electric car as a first-class member of the smart home.
 
     \b
-    Start a demo hub, then look around from another terminal:
+    Start a demo hub, log in as the owner it prints, then look around:
       carhome demo
+      carhome login owner
       carhome devices
       carhome state car
       carhome call car climate_on temperature=21
@@ -33,7 +39,26 @@ def cli() -> None:
     """
 
 
-for command in (devices, state, call, set_, commands, rejections, automations, demo, serve):
+for command in (
+    login,
+    logout,
+    whoami,
+    devices,
+    state,
+    call,
+    set_,
+    commands,
+    rejections,
+    automations,
+    plan,
+    prices,
+    members,
+    audit,
+    keys,
+    mqtt,
+    demo,
+    serve,
+):
     cli.add_command(command)
 
 

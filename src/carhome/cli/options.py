@@ -9,6 +9,7 @@ CLI errors (no traceback), since this is where the CLI meets the network.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
@@ -16,6 +17,7 @@ import click
 
 from carhome.api.discovery import read_hub_address
 from carhome.cli.client import DEFAULT_URL, ApiError, HubClient
+from carhome.cli.session import TOKEN_ENV, Sessions
 from carhome.errors import CarhomeError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -47,7 +49,8 @@ def with_hub(given: str | None, work: Callable[[HubClient], Awaitable[_T]]) -> _
     """Run ``work`` with a client of the hub; carhome errors exit with their message."""
 
     async def run() -> _T:
-        async with HubClient(hub_url(given)) as client:
+        token = os.environ.get(TOKEN_ENV) or None
+        async with HubClient(hub_url(given), sessions=Sessions(), token=token) as client:
             return await work(client)
 
     try:

@@ -1,9 +1,15 @@
 """The one place carhome talks to the HiGHS solver (``highspy``, which ships no types).
 
 ``LinearProgram`` takes a model as plain numpy arrays (costs, column bounds, a sparse
-constraint matrix in compressed-column form, row bounds, which columns are integers),
-solves it, and can change costs and bounds and solve again from the previous basis. Nothing
-else in carhome imports ``highspy``; a HiGHS failure comes out as ``SolverError``.
+constraint matrix in compressed-column form, row bounds), hands it to HiGHS in one
+``passModel`` call, solves it, and changes costs and bounds in bulk to solve again from
+the previous basis. Nothing else in carhome imports ``highspy``; a HiGHS failure comes out
+as ``SolverError``.
+
+The planner's models are small (a few hundred columns) and solved many times over, so the
+fixed cost of each ``run`` matters more than the simplex itself: presolve is off for the
+linear programs (it costs more than it saves at this size and would throw away the warm
+basis) and HiGHS runs on one thread.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ class Model:
     """A linear program ``min c·x  s.t.  row_lower ≤ A·x ≤ row_upper,  lower ≤ x ≤ upper``.
 
     ``A`` is given column-wise: column ``j`` holds ``values[starts[j]:starts[j+1]]`` in the
-    rows ``rows[starts[j]:starts[j+1]]``. ``integer`` lists the columns that must be integral.
+    rows ``rows[starts[j]:starts[j+1]]``.
     """
 
     cost: FloatArray
@@ -51,21 +57,43 @@ class Model:
     values: FloatArray
     row_lower: FloatArray
     row_upper: FloatArray
-    integer: IntArray
+
+    @classmethod
+    def of_triplets(
+        cls,
+        *,
+        cost: FloatArray,
+        lower: FloatArray,
+        upper: FloatArray,
+        rows: IntArray,
+        cols: IntArray,
+        values: FloatArray,
+        row_lower: FloatArray,
+        row_upper: FloatArray,
+    ) -> Model:
+        """A model from its nonzeros as (row, column, value) triplets in any order."""
+        order = np.lexsort((rows, cols))
+        counts = np.bincount(cols, minlength=len(cost))
+        starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+        return cls(
+            cost=np.asarray(cost, np.float64),
+            lower=np.asarray(lower, np.float64),
+            upper=np.asarray(upper, np.float64),
+            starts=starts,
+            rows=np.asarray(rows[order], np.int32),
+            values=np.asarray(values[order], np.float64),
+            row_lower=np.asarray(row_lower, np.float64),
+            row_upper=np.asarray(row_upper, np.float64),
+        )
 
 
 class LinearProgram:
-    """One HiGHS instance holding one model, solved and re-solved in place.
+    """One HiGHS instance holding one model, solved and re-solved in place."""
 
-    The integer columns start relaxed: the caller solves the linear relaxation first and
-    calls ``require_integers`` only when its answer breaks integrality, which keeps the
-    common case a plain LP.
-    """
-
-    def __init__(self, model: Model, *, mip_rel_gap: float = 1e-6) -> None:
+    def __init__(self, model: Model) -> None:
         self._highs = highspy.Highs()
-        self._highs.setOptionValue("output_flag", False)
-        self._highs.setOptionValue("mip_rel_gap", mip_rel_gap)
+        for option, value in (("output_flag", False), ("threads", 1), ("presolve", "off")):
+            self._highs.setOptionValue(option, value)
         lp = highspy.HighsLp()
         n = len(model.cost)
         lp.num_col_ = n
@@ -79,19 +107,10 @@ class LinearProgram:
         lp.a_matrix_.start_ = model.starts
         lp.a_matrix_.index_ = model.rows
         lp.a_matrix_.value_ = model.values
-        status = self._highs.passModel(lp)
-        if status == highspy.HighsStatus.kError:
+        if self._highs.passModel(lp) == highspy.HighsStatus.kError:
             raise SolverError("model rejected")
         self.num_cols = n
-        self._integer = model.integer
-        self.integral = False
-
-    def require_integers(self) -> None:
-        """Make the integer columns integral from the next solve on (they start relaxed)."""
-        if len(self._integer) and not self.integral:
-            kinds = np.full(len(self._integer), highspy.HighsVarType.kInteger, dtype=np.uint8)
-            self._highs.changeColsIntegrality(len(self._integer), self._integer, kinds)
-            self.integral = True
+        self.runs = 0
 
     def solve(self) -> tuple[FloatArray, float]:
         """Solve and return the column values and the objective, or raise ``SolverError``."""
@@ -102,24 +121,58 @@ class LinearProgram:
 
     def solve_if_feasible(self) -> tuple[FloatArray, float] | None:
         """Like ``solve``, but None when the model has no solution."""
+        self.runs += 1
         self._highs.run()
         status = self._highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible:
+        if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return None
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(self._highs.modelStatusToString(status))
         values = np.asarray(self._highs.getSolution().col_value, dtype=np.float64)
         return values, float(self._highs.getInfo().objective_function_value)
 
+    def reduced_costs(self) -> FloatArray:
+        """The reduced cost of every column at the last optimum (≥ 0 at a lower bound)."""
+        return np.asarray(self._highs.getSolution().col_dual, dtype=np.float64)
+
     def set_costs(self, cost: FloatArray) -> None:
         """Replace the whole objective."""
         idx = np.arange(len(cost), dtype=np.int32)
-        self._highs.changeColsCost(len(cost), idx, cost.astype(np.float64))
+        self._highs.changeColsCost(len(cost), idx, np.asarray(cost, np.float64))
 
-    def set_bounds(self, column: int, lower: float, upper: float) -> None:
-        """Change one column's bounds."""
-        self._highs.changeColBounds(column, lower, upper)
+    def set_bounds(self, columns: IntArray, lower: FloatArray, upper: FloatArray) -> None:
+        """Change the bounds of ``columns`` in one call."""
+        if len(columns):
+            self._highs.changeColsBounds(
+                len(columns),
+                np.asarray(columns, np.int32),
+                np.asarray(lower, np.float64),
+                np.asarray(upper, np.float64),
+            )
 
     def add_row(self, lower: float, upper: float, columns: IntArray, values: FloatArray) -> None:
         """Add one constraint ``lower ≤ Σ values·x[columns] ≤ upper``."""
-        self._highs.addRow(lower, upper, len(columns), columns, values)
+        self._highs.addRow(
+            lower, upper, len(columns), np.asarray(columns, np.int32), np.asarray(values, np.float64)
+        )
+
+    def solve_semicontinuous(
+        self, columns: IntArray, least: FloatArray, most: FloatArray, *, mip_rel_gap: float
+    ) -> tuple[FloatArray, float] | None:
+        """Solve with each of ``columns`` either 0 or from ``least`` to ``most`` (HiGHS's MIP).
+
+        The columns go back to continuous ``[0, most]`` afterwards, so the program can be
+        used as a linear program again.
+        """
+        kinds = np.full(len(columns), highspy.HighsVarType.kSemiContinuous, dtype=np.uint8)
+        self._highs.setOptionValue("presolve", "on")
+        self._highs.setOptionValue("mip_rel_gap", mip_rel_gap)
+        self.set_bounds(columns, least, most)
+        self._highs.changeColsIntegrality(len(columns), np.asarray(columns, np.int32), kinds)
+        try:
+            return self.solve_if_feasible()
+        finally:
+            continuous = np.full(len(columns), highspy.HighsVarType.kContinuous, dtype=np.uint8)
+            self._highs.changeColsIntegrality(len(columns), np.asarray(columns, np.int32), continuous)
+            self.set_bounds(columns, np.zeros(len(columns)), most)
+            self._highs.setOptionValue("presolve", "off")

@@ -1,19 +1,28 @@
-"""The smart plan as a linear program (mixed-integer where a minimum current forces it).
+"""The smart plan as a linear program, with "off or at least the minimum" where chargers need it.
 
 Per smart car ``i`` and slot ``t`` it is plugged in (``r`` the share of the slot, ``h`` its
 hours, ``η`` the efficiency, ``C`` the capacity):
 
-    p[i,t]  average power drawn (kW)        e[i,t]  battery energy at the end of slot t
-    u[i,t]  on/off (only with a minimum)    s[i]    shortfall against the target (kWh)
+    p[i,t]  average power drawn (kW), 0 or from r·Pmin to r·Pmax (semi-continuous)
+    s[i]    shortfall against the target (kWh)
 
-    e[i,t] = e[i,t-1] + η·h·p[i,t]                      (e[i,-1] = energy now)
-    p[i,t] ≤ r·(a_k + b_k·e[i,t]/C)        per taper segment k (concave: their minimum)
-    r·Pmin·u ≤ p ≤ r·Pmax·u                 (u binary when Pmin > 0, else p ≤ r·Pmax)
-    e[i,t] ≤ limit,  e[i,last] + s[i] ≥ need
+    need − e0 ≤ Σt η·h·p[i,t] + s[i] ≤ limit − e0
     Σ p[i,t] over a connection ≤ its limit − what rule cars take
-    g[t] − x[t] − Σ p[i,t] = load[t] + rule cars[t] − solar[t],  g ≥ 0,  0 ≤ x ≤ solar[t]
+    minimise  Σ h·price·p + M·Σ s                       (slots without solar)
 
-    minimise  Σ h·(price·g − feed_in·x) + M·Σ s
+A car whose taper can bind below its limit gets its battery energy as a column per slot
+instead, ``e[i,t] = e[i,t-1] + η·h·p[i,t]`` with ``p[i,t] ≤ r·(a_k + b_k·e[i,t]/C)`` per
+taper segment ``k`` that can bind (the curve is concave: the minimum of its segments).
+A slot with a solar forecast gets its import ``g`` and export ``x`` and the site balance
+
+    g[t] − x[t] − Σ p[i,t] = load[t] + rule cars[t] − solar[t],  g ≥ 0,  0 ≤ x ≤ solar[t]
+    minimise  Σ h·(price·g − feed_in·x)
+
+Without solar there is nothing to export and the house's own load is paid whatever the
+cars do, so there the cars' power is priced directly and the balance drops out: the same
+optimum from a program a fraction of the size. Segments of the taper, connection limits
+and flat taper tops that cannot bind are left out or become column bounds, for the same
+reason. The model is built from numpy arrays and passed to HiGHS in one call.
 
 If the best plan falls short, the exact answer is found in two more solves on the same
 model: least total shortfall first, then least cost with no more shortfall than that.
@@ -25,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carhome.energy.highs import INF, FloatArray, LinearProgram, Model, SolverError
+from carhome.energy.branching import Switched, solve_switched
+from carhome.energy.highs import INF, FloatArray, IntArray, LinearProgram, Model
 from carhome.energy.modes import Mode
 from carhome.energy.problem import CarProblem, Problem
 from carhome.energy.rules import RuleOutcome
@@ -42,52 +52,75 @@ class SmartOutcome:
 
 
 class _Builder:
-    """Columns and rows of the model, collected as triplets."""
+    """Columns, rows and nonzeros of the model, gathered as numpy blocks."""
 
     def __init__(self) -> None:
-        self.cost: list[float] = []
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-        self.integer: list[int] = []
-        self.row_lower: list[float] = []
-        self.row_upper: list[float] = []
-        self.r: list[int] = []
-        self.c: list[int] = []
-        self.v: list[float] = []
+        self.num_cols = 0
+        self.num_rows = 0
+        self._cols: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+        self._rows: list[tuple[FloatArray, FloatArray]] = []
+        self._terms: list[tuple[IntArray, IntArray, FloatArray]] = []
 
-    def col(self, cost: float, lower: float, upper: float, *, integer: bool = False) -> int:
-        self.cost.append(cost)
-        self.lower.append(lower)
-        self.upper.append(upper)
-        if integer:
-            self.integer.append(len(self.cost) - 1)
-        return len(self.cost) - 1
+    def cols(
+        self, cost: FloatArray | float, lower: FloatArray | float, upper: FloatArray | float, n: int
+    ) -> IntArray:
+        """Add ``n`` columns (scalars broadcast) and return their indices."""
+        shape = (n,)
+        self._cols.append(
+            (
+                np.broadcast_to(np.asarray(cost, np.float64), shape),
+                np.broadcast_to(np.asarray(lower, np.float64), shape),
+                np.broadcast_to(np.asarray(upper, np.float64), shape),
+            )
+        )
+        self.num_cols += n
+        return np.arange(self.num_cols - n, self.num_cols, dtype=np.int32)
 
-    def row(self, lower: float, upper: float, terms: list[tuple[int, float]]) -> None:
-        row = len(self.row_lower)
-        self.row_lower.append(lower)
-        self.row_upper.append(upper)
-        for col, value in terms:
-            self.r.append(row)
-            self.c.append(col)
-            self.v.append(value)
+    def rows(self, lower: FloatArray | float, upper: FloatArray | float, n: int) -> IntArray:
+        """Add ``n`` rows (scalars broadcast) and return their indices."""
+        shape = (n,)
+        self._rows.append(
+            (
+                np.broadcast_to(np.asarray(lower, np.float64), shape),
+                np.broadcast_to(np.asarray(upper, np.float64), shape),
+            )
+        )
+        self.num_rows += n
+        return np.arange(self.num_rows - n, self.num_rows, dtype=np.int32)
+
+    def terms(self, rows: IntArray, cols: IntArray, values: FloatArray | float) -> None:
+        """Add the nonzeros ``A[rows[k], cols[k]] = values[k]``."""
+        shape = (len(rows),)
+        self._terms.append((rows, cols, np.broadcast_to(np.asarray(values, np.float64), shape)))
+
+    def cost(self) -> FloatArray:
+        return np.concatenate([c for c, _, _ in self._cols]) if self._cols else np.zeros(0)
 
     def model(self) -> Model:
-        rows, cols, vals = np.array(self.r, np.int32), np.array(self.c, np.int32), np.array(self.v)
-        order = np.lexsort((rows, cols))
-        counts = np.bincount(cols, minlength=len(self.cost))
-        starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
-        return Model(
-            cost=np.array(self.cost),
-            lower=np.array(self.lower),
-            upper=np.array(self.upper),
-            starts=starts,
-            rows=rows[order],
-            values=vals[order],
-            row_lower=np.array(self.row_lower),
-            row_upper=np.array(self.row_upper),
-            integer=np.array(self.integer, np.int32),
+        def floats(parts: list[FloatArray]) -> FloatArray:
+            return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+        def ints(parts: list[IntArray]) -> IntArray:
+            return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+
+        return Model.of_triplets(
+            cost=self.cost(),
+            lower=floats([lo for _, lo, _ in self._cols]),
+            upper=floats([up for _, _, up in self._cols]),
+            rows=ints([r for r, _, _ in self._terms]),
+            cols=ints([c for _, c, _ in self._terms]),
+            values=floats([v for _, _, v in self._terms]),
+            row_lower=floats([lo for lo, _ in self._rows]),
+            row_upper=floats([up for _, up in self._rows]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _CarColumns:
+    slots: IntArray  # the slots the car can charge in
+    power: IntArray  # its power column in each of them
+    upper: FloatArray  # the most it can draw in each
+    shortfall: int
 
 
 def solve_smart(problem: Problem, rules: RuleOutcome) -> SmartOutcome:
@@ -96,149 +129,209 @@ def solve_smart(problem: Problem, rules: RuleOutcome) -> SmartOutcome:
     if not smart:
         return SmartOutcome(power={}, shortfall={})
     horizon = max(cp.last for cp in smart) + 1
-    hours, price, feed_in = problem.hours, problem.price, problem.feed_in
-    penalty = 1e3 * (float(np.max(np.abs(price[:horizon]))) + float(np.max(np.abs(feed_in[:horizon]))) + 1.0)
+    hours, price, feed_in = problem.hours[:horizon], problem.price[:horizon], problem.feed_in[:horizon]
+    solar = problem.solar[:horizon]
+    penalty = 1e3 * (float(np.max(np.abs(price))) + float(np.max(np.abs(feed_in))) + 1.0)
+    # without solar the balance drops out and the cars pay the price directly
+    sunny = solar > 0
+    p_cost = np.where(sunny, 0.0, hours * price)
     b = _Builder()
-    p_cols: dict[int, list[int]] = {}
-    switched: Switched = []
-    shortfall_cols: dict[int, int] = {}
-    for cp in smart:
-        p_cols[cp.index], last_e = _add_car(b, cp, hours, switched)
-        shortfall_cols[cp.index] = b.col(penalty, 0.0, max(0.0, cp.need_kwh - cp.start_kwh))
-        b.row(cp.need_kwh, INF, [(last_e, 1.0), (shortfall_cols[cp.index], 1.0)])
-    for k, (limit, members) in enumerate(problem.connections):
-        for t in range(horizon):
-            terms = [(p_cols[i][t], 1.0) for i in members if i in p_cols and p_cols[i][t] >= 0]
-            if terms:
-                b.row(-INF, max(0.0, limit - float(rules.connection_used[k][t])), terms)
-    for t in range(horizon):
-        terms = [(p_cols[i][t], -1.0) for i in p_cols if p_cols[i][t] >= 0]
-        if not terms or hours[t] <= 0:
-            continue
-        solar = float(problem.solar[t])
-        g = b.col(hours[t] * price[t], 0.0, INF)
-        x = b.col(-hours[t] * feed_in[t], 0.0, solar)
-        rest = float(problem.load[t]) + float(rules.site_used[t]) - solar
-        b.row(rest, rest, [(g, 1.0), (x, -1.0), *terms])
-    lp = LinearProgram(b.model())
-    values = _solve(lp, switched)
-    short = {i: float(values[c]) for i, c in shortfall_cols.items()}
-    if sum(short.values()) > SHORTFALL_TOLERANCE:
-        values = _exact_shortfall(lp, switched, np.array(b.cost), list(shortfall_cols.values()))
-        short = {i: float(values[c]) for i, c in shortfall_cols.items()}
+    cars = {cp.index: _add_car(b, cp, hours, p_cost, penalty) for cp in smart}
+    grid = {i: _column_grid(c, horizon) for i, c in cars.items()}
+    _add_connections(b, problem=problem, rules=rules, cars=cars, grid=grid, horizon=horizon)
+    switched, never_on = _switched(smart, cars)
+    _add_solar(b, problem, rules, grid, _least_on(smart, cars, never_on, horizon))
+    model = b.model()
+    if len(never_on):  # a minimum above what the taper allows: that slot stays off
+        model.upper[never_on] = 0.0
+    lp = LinearProgram(model)
+    values = solve_switched(lp, switched)
+    shortfall_cols = np.array([c.shortfall for c in cars.values()], np.int32)
+    if float(np.sum(values[shortfall_cols])) > SHORTFALL_TOLERANCE:
+        values = _exact_shortfall(lp, switched, b.cost(), shortfall_cols)
     power = {}
-    for i, cols in p_cols.items():
+    for i, c in cars.items():
         arr = np.zeros(problem.size)
-        for t, c in enumerate(cols):
-            if c >= 0:
-                arr[t] = max(0.0, float(values[c]))
+        arr[c.slots] = np.maximum(values[c.power], 0.0)
         power[i] = arr
-    return SmartOutcome(power=power, shortfall={i: max(0.0, s) for i, s in short.items()})
+    return SmartOutcome(
+        power=power, shortfall={i: max(0.0, float(values[c.shortfall])) for i, c in cars.items()}
+    )
 
 
-Switched = list[tuple[int, float, float]]  # (power column, least power when on, most power)
-MAX_NODES = 12
-_ON_OFF_TOLERANCE = 1e-7
-
-
-def _solve(lp: LinearProgram, switched: Switched) -> FloatArray:
-    """The optimum, honouring every charger's "off or at least the minimum".
-
-    Usually only a slot or two of the linear relaxation sit below a minimum, so a small
-    depth-first branch and bound over those slots (off, or at least the minimum), each
-    node a warm-started LP, settles it faster than a general MILP solve. Past
-    ``MAX_NODES`` nodes HiGHS's own branch and bound takes over. Both are exact.
-    """
-    if not switched:
-        return lp.solve()[0]
-    best_values: FloatArray | None = None
-    best = INF
-    stack: list[dict[int, bool]] = [{}]
-    nodes = 0
-    while stack:
-        nodes += 1
-        if nodes > MAX_NODES:
-            _restore(lp, switched)
-            lp.require_integers()
-            return lp.solve()[0]
-        fixed = stack.pop()
-        _restore(lp, switched)
-        for j, on in fixed.items():
-            p, least, most = switched[j]
-            lp.set_bounds(p, least if on else 0.0, most if on else 0.0)
-        found = lp.solve_if_feasible()
-        if found is None:
-            continue
-        values, objective = found
-        if objective >= best - 1e-9 * max(1.0, abs(best)):
-            continue
-        below = [
-            j
-            for j, (p, least, _) in enumerate(switched)
-            if _ON_OFF_TOLERANCE < values[p] < least - _ON_OFF_TOLERANCE
-        ]
-        if not below:
-            best, best_values = objective, values
-            continue
-        j = max(below, key=lambda k: values[switched[k][0]])
-        stack.append({**fixed, j: False})
-        stack.append({**fixed, j: True})  # explored first: it usually gives a plan to bound by
-    _restore(lp, switched)
-    if best_values is None:
-        raise SolverError("Infeasible")
-    return best_values
-
-
-def _restore(lp: LinearProgram, switched: Switched) -> None:
-    for p, _, most in switched:
-        lp.set_bounds(p, 0.0, most)
-
-
-def _add_car(b: _Builder, cp: CarProblem, hours: FloatArray, switched: Switched) -> tuple[list[int], int]:
-    """Add one car's columns and rows.
-
-    Returns its power column per slot (-1 where it cannot charge) and its last energy column.
-    """
+def _add_car(
+    b: _Builder, cp: CarProblem, hours: FloatArray, p_cost: FloatArray, penalty: float
+) -> _CarColumns:
+    """Add one car's columns and rows."""
     cap, eta = cp.car.capacity.kwh, cp.car.efficiency
-    binding = [(a, s) for a, s in cp.car.lines if min(a, a + s) < cp.max_kw]
-    cols = [-1] * len(hours)
-    previous: int | None = None
-    for t in range(cp.last + 1):
-        r = float(cp.share[t])
-        if r <= 0 or hours[t] <= 0:
+    share = cp.share[: len(hours)]
+    slots = np.flatnonzero((share > 0) & (hours > 0)).astype(np.int32)
+    r, h = share[slots], hours[slots]
+    flat = [a for a, slope in cp.car.lines if slope == 0]
+    top = min([cp.max_kw, *flat])
+    # a sloped segment binds only if it falls below the top before the charge limit
+    sloped = [(a, slope) for a, slope in cp.car.lines if slope < 0 and a + slope * cp.limit_kwh / cap < top]
+    n = len(slots)
+    upper = r * top
+    p = b.cols(p_cost[slots], 0.0, upper, n)
+    shortfall = b.cols(penalty, 0.0, max(0.0, cp.need_kwh - cp.start_kwh), 1)
+    if not sloped or not n:
+        row = b.rows(cp.need_kwh - cp.start_kwh, cp.limit_kwh - cp.start_kwh, 1)
+        b.terms(np.repeat(row, n), p, eta * h)
+        b.terms(row, shortfall, 1.0)
+        return _CarColumns(slots, p, upper, int(shortfall[0]))
+    e = b.cols(0.0, 0.0, cp.limit_kwh, n)
+    balance = b.rows(
+        np.concatenate(([cp.start_kwh], np.zeros(n - 1))),
+        np.concatenate(([cp.start_kwh], np.zeros(n - 1))),
+        n,
+    )
+    b.terms(balance, e, 1.0)
+    b.terms(balance[1:], e[:-1], -1.0)
+    b.terms(balance, p, -eta * h)
+    for a, slope in sloped:
+        taper = b.rows(-INF, r * a, n)
+        b.terms(taper, p, 1.0)
+        b.terms(taper, e, -r * slope / cap)
+    need = b.rows(cp.need_kwh, INF, 1)
+    b.terms(need, e[-1:], 1.0)
+    b.terms(need, shortfall, 1.0)
+    return _CarColumns(slots, p, upper, int(shortfall[0]))
+
+
+def _column_grid(c: _CarColumns, horizon: int) -> IntArray:
+    """The car's power column per slot of the horizon, -1 where it cannot charge."""
+    grid = np.full(horizon, -1, np.int32)
+    grid[c.slots] = c.power
+    return grid
+
+
+def _add_connections(
+    b: _Builder,
+    *,
+    problem: Problem,
+    rules: RuleOutcome,
+    cars: dict[int, _CarColumns],
+    grid: dict[int, IntArray],
+    horizon: int,
+) -> None:
+    """Σ p over each connection ≤ what the rule cars leave of it, where that can bind."""
+    for k, (limit, members) in enumerate(problem.connections):
+        mine = [i for i in members if i in cars]
+        if not mine:
             continue
-        p = b.col(0.0, 0.0, r * cp.max_kw)
-        e = b.col(0.0, 0.0, cp.limit_kwh)
-        cols[t] = p
-        if previous is None:
-            b.row(cp.start_kwh, cp.start_kwh, [(e, 1.0), (p, -eta * hours[t])])
-        else:
-            b.row(0.0, 0.0, [(e, 1.0), (previous, -1.0), (p, -eta * hours[t])])
-        for a, slope in binding:
-            b.row(-INF, r * a, [(p, 1.0), (e, -r * slope / cap)])
-        if cp.min_kw > 0:
-            u = b.col(0.0, 0.0, 1.0, integer=True)
-            b.row(-INF, 0.0, [(p, 1.0), (u, -r * cp.max_kw)])
-            b.row(0.0, INF, [(p, 1.0), (u, -r * cp.min_kw)])
-            switched.append((p, r * cp.min_kw, r * cp.max_kw))
-        previous = e
-    if previous is None:  # plugged in for no time at all: a fixed energy column
-        previous = b.col(0.0, cp.start_kwh, cp.start_kwh)
-    return cols, previous
+        room = np.maximum(0.0, limit - rules.connection_used[k][:horizon])
+        most = np.zeros(horizon)
+        for i in mine:
+            most[cars[i].slots] += cars[i].upper
+        slots = np.flatnonzero(most > room).astype(np.int32)
+        if not len(slots):
+            continue
+        rows = b.rows(-INF, room[slots], len(slots))
+        for i in mine:
+            cols = grid[i][slots]
+            has = cols >= 0
+            b.terms(rows[has], cols[has], 1.0)
+
+
+def _add_solar(
+    b: _Builder, problem: Problem, rules: RuleOutcome, grid: dict[int, IntArray], least_on: FloatArray
+) -> None:
+    """Import, export and the site balance in each slot with solar where a car can charge.
+
+    Where the surplus ``S`` is below the least power any car can switch on at, ``L``, the
+    cars draw 0 or at least ``L``, so their cost is never below the chord of the slot's
+    cost curve from 0 to ``L`` (feed-in forgone up to ``S``, the price beyond):
+
+        price·g − feed_in·x ≥ −feed_in·S + (price·(L − S) + feed_in·S)/L · Σ p
+
+    That holds for every plan the chargers can run, and without it the relaxation would
+    take exactly the surplus in every such slot — a morning of slots below the minimum,
+    and a weak bound. With it, the relaxation of a lone car's slot is its convex hull.
+    The cost curve must be convex for this (price ≥ feed-in); where it is not, no chord.
+    """
+    horizon = len(least_on)
+    charging = np.zeros(horizon, dtype=bool)
+    for cols in grid.values():
+        charging |= cols >= 0
+    slots = np.flatnonzero((problem.solar[:horizon] > 0) & charging).astype(np.int32)
+    if not len(slots):
+        return
+    n, hours = len(slots), problem.hours[slots]
+    solar, price, feed_in = problem.solar[slots], problem.price[slots], problem.feed_in[slots]
+    g = b.cols(hours * price, 0.0, INF, n)
+    x = b.cols(-hours * feed_in, 0.0, solar, n)
+    rest = problem.load[slots] + rules.site_used[slots] - solar
+    rows = b.rows(rest, rest, n)
+    b.terms(rows, g, 1.0)
+    b.terms(rows, x, -1.0)
+    surplus, least = -rest, least_on[slots]
+    chord = np.flatnonzero((surplus > 0) & (surplus < least) & (price >= feed_in) & np.isfinite(least))
+    if len(chord):
+        s, lo, pr, fi = surplus[chord], least[chord], price[chord], feed_in[chord]
+        cuts = b.rows(-fi * s, INF, len(chord))
+        b.terms(cuts, g[chord], pr)
+        b.terms(cuts, x[chord], -fi)
+    for cols in grid.values():
+        c = cols[slots]
+        has = c >= 0
+        b.terms(rows[has], c[has], -1.0)
+        if len(chord):
+            cc = c[chord]
+            on = cc >= 0
+            slope = (pr * (lo - s) + fi * s) / lo
+            b.terms(cuts[on], cc[on], -slope[on])
+
+
+def _least_on(
+    smart: list[CarProblem], cars: dict[int, _CarColumns], never_on: IntArray, horizon: int
+) -> FloatArray:
+    """Per slot, the least power at which any smart car can charge (inf where none can)."""
+    least = np.full(horizon, np.inf)
+    for cp in smart:
+        c = cars[cp.index]
+        lo = cp.share[c.slots] * cp.min_kw
+        lo[np.isin(c.power, never_on)] = np.inf
+        least[c.slots] = np.minimum(least[c.slots], lo)
+    return least
+
+
+def _switched(smart: list[CarProblem], cars: dict[int, _CarColumns]) -> tuple[Switched, IntArray]:
+    """The power columns with a minimum, and those whose minimum is above their maximum."""
+    cols: list[IntArray] = []
+    least: list[FloatArray] = []
+    most: list[FloatArray] = []
+    never: list[IntArray] = []
+    for cp in smart:
+        c = cars[cp.index]
+        if cp.min_kw <= 0 or not len(c.slots):
+            continue
+        lo = cp.share[c.slots] * cp.min_kw
+        ok = lo <= c.upper
+        cols.append(c.power[ok])
+        least.append(lo[ok])
+        most.append(c.upper[ok])
+        never.append(c.power[~ok])
+    if not cols:
+        empty = np.zeros(0, np.int32)
+        return Switched(empty, np.zeros(0), np.zeros(0)), empty
+    return (
+        Switched(np.concatenate(cols), np.concatenate(least), np.concatenate(most)),
+        np.concatenate(never).astype(np.int32),
+    )
 
 
 def _exact_shortfall(
-    lp: LinearProgram, switched: Switched, cost: FloatArray, shortfall: list[int]
+    lp: LinearProgram, switched: Switched, cost: FloatArray, shortfall: IntArray
 ) -> FloatArray:
     """Least total shortfall, then least cost at that shortfall."""
     only_shortfall = np.zeros_like(cost)
     only_shortfall[shortfall] = 1.0
     lp.set_costs(only_shortfall)
-    values = _solve(lp, switched)
+    values = solve_switched(lp, switched)
     least = float(np.sum(values[shortfall]))
-    idx = np.array(shortfall, np.int32)
-    lp.add_row(-INF, least + SHORTFALL_TOLERANCE, idx, np.ones(len(idx)))
+    lp.add_row(-INF, least + SHORTFALL_TOLERANCE, shortfall, np.ones(len(shortfall)))
     plain = cost.copy()
     plain[shortfall] = 0.0
     lp.set_costs(plain)
-    return _solve(lp, switched)
+    return solve_switched(lp, switched)

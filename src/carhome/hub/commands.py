@@ -307,6 +307,14 @@ class CommandRouter:
             except Exception:
                 log.exception("command result listener failed")
 
+    def withdraw(self, member: str, reason: str) -> list[Command]:
+        """Fail every command of ``member`` not yet sent to its device (the member was
+        revoked: what they queued must not run later). A sent one cannot be called back."""
+        gone = [c for c in self._pending.values() if c.member == member and c.status is CommandStatus.QUEUED]
+        for command in gone:
+            self._finish(command, CommandStatus.FAILED, error=reason)
+        return gone
+
     def on_result(self, listener: ResultListener) -> Callable[[], None]:
         """Call ``listener`` with every command that reaches a final status."""
         self._listeners.append(listener)

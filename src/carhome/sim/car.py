@@ -40,6 +40,7 @@ class SimCar(SimBase):
     """A battery-electric car that drives, charges and reports VSS signals."""
 
     type = "car"
+    verifies = True
 
     def __init__(
         self,

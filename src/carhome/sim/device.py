@@ -9,17 +9,28 @@ last call. Adding a device type never touches the others or the runner.
 ``SimBase`` does the parts every device repeats: checking a command against the device's
 spec (a real device checks what it receives, whatever the hub already checked), keeping
 what it last reported so ``step`` returns only changes, and queueing events.
+
+Devices with safety-critical actions (``verifies``: the car, the door lock, the garage
+door) carry a key keeper once ``secure`` gives them one (``carhome.access.keeper``): the
+device-side MQTT client then verifies every signed command before ``execute`` sees it, and
+the enrollment code appears on the device's ``screen``, as a real device would show it.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, ClassVar, Final, NamedTuple, Protocol, runtime_checkable
 
+from carhome.access.keeper import DeviceKeys
+from carhome.clock import Clock
 from carhome.errors import DeviceRefused
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
+
+log: Final = logging.getLogger(__name__)
 
 
 class SimEvent(NamedTuple):
@@ -70,6 +81,8 @@ class SimBase(abc.ABC):
     """
 
     type: str
+    verifies: ClassVar[bool] = False
+    """Whether the real device checks signatures (it has safety-critical actions)."""
 
     def __init__(self) -> None:
         self.spec: DeviceSpec = SPECS[self.type]
@@ -77,6 +90,30 @@ class SimBase(abc.ABC):
         self.actions: dict[str, Action] = {}
         self._reported: dict[str, Any] = {}
         self._events: list[SimEvent] = []
+        self.keys: DeviceKeys | None = None
+        self.screen = ""
+        """What the device's own display shows: an open enrollment's code, else nothing."""
+
+    def secure(
+        self, directory: Path, *, home: str, device: str, clock: Clock, boot: bool = True
+    ) -> DeviceKeys:
+        """Give the device its key keeper, kept in ``directory`` (keys survive a restart;
+        ``boot`` starts a new epoch, as powering the device up does)."""
+        self.keys = DeviceKeys(
+            directory, home=home, device=device, spec=self.spec, clock=clock, boot=boot, display=self._show
+        )
+        return self.keys
+
+    def _show(self, code: str) -> None:
+        self.screen = code
+        if code:
+            # The code is a presence proof: it goes to the screen, never to the hub's log.
+            log.info("%s shows an enrollment code on its screen (carhome keys show-code)", self.type)
+
+    def reboot(self) -> None:
+        """Power-cycle the device's controller: a new epoch, every session opened again."""
+        if self.keys is not None:
+            self.keys.reboot()
 
     @abc.abstractmethod
     def state(self) -> dict[str, Any]: ...

@@ -16,6 +16,7 @@ from carhome.sim.device import SimBase
 
 class SimGarageDoor(SimBase):
     type = "garage_door"
+    verifies = True
 
     def __init__(self, *, travel_s: float = 12.0, open_: bool = False) -> None:
         super().__init__()

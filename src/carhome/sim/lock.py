@@ -18,6 +18,7 @@ _STANDBY_PER_DAY = 0.1  # percent a day (four AA cells last about a year)
 
 class SimDoorLock(SimBase):
     type = "door_lock"
+    verifies = True
 
     def __init__(self, *, battery: float = 87.0) -> None:
         super().__init__()

@@ -23,8 +23,9 @@ from typing import Any, Final, Protocol, Self
 
 from carhome.clock import Clock
 from carhome.connectors.mqtt import MqttDeviceClient
+from carhome.connectors.mqtt.credentials import Credentials
 from carhome.errors import ConnectorError
-from carhome.sim.device import SimDevice, SimEvent
+from carhome.sim.device import SimBase, SimDevice, SimEvent
 from carhome.sim.world import SimHome
 
 log: Final = logging.getLogger(__name__)
@@ -56,12 +57,25 @@ LinkFactory = Callable[[str, str, CommandHandler], DeviceLink]
 """Makes the link for (home id, device id, the device's command handler)."""
 
 
-def mqtt_links(url: str, clock: Clock) -> LinkFactory:
-    """Links over MQTT through ``carhome.connectors.mqtt.MqttDeviceClient``."""
+def mqtt_links(url: str, clock: Clock, credentials: Credentials | None = None) -> LinkFactory:
+    """Links over MQTT through ``carhome.connectors.mqtt.MqttDeviceClient``.
+
+    With ``credentials`` each simulated device connects as itself (its own username and
+    password), so the broker's ACL holds it to its own topics as it would a real device.
+    """
 
     def make(home: str, device: str, handler: CommandHandler) -> DeviceLink:
+        login = None if credentials is None else credentials.device(home, device)
         return MqttDeviceClient(
-            home, device, url, handler, clock=clock, client_id=f"carhome-sim-{home}-{device}"
+            home,
+            device,
+            url,
+            handler,
+            clock=clock,
+            client_id=f"carhome-sim-{home}-{device}",
+            username=None if login is None else login.username,
+            password=None if login is None else login.password,
+            keys=handler.keys if isinstance(handler, _Handler) else None,
         )
 
     return make
@@ -73,6 +87,8 @@ class _Handler:
     def __init__(self, device: SimDevice, wake: asyncio.Event) -> None:
         self._device = device
         self._wake = wake
+        # A device that verifies signed commands hands its key store to its MQTT client.
+        self.keys = device.keys if isinstance(device, SimBase) else None
 
     async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
         try:
@@ -101,6 +117,8 @@ class SimRunner:
         clock: Clock,
         tick: float = 1.0,
         links: LinkFactory | None = None,
+        credentials: Credentials | None = None,
+        device_links: Mapping[str, LinkFactory] | None = None,
     ) -> None:
         if tick <= 0:
             raise ValueError(f"tick must be positive, got {tick}")
@@ -109,7 +127,9 @@ class SimRunner:
         self.home = home
         self.clock = clock
         self.tick = tick
-        self._links_factory = links or mqtt_links(url, clock)
+        self._links_factory = links or mqtt_links(url, clock, credentials)
+        # devices that reach the hub another way (a wallbox over OCPP), by device id
+        self._device_links = dict(device_links or {})
         self._wake = asyncio.Event()
         self._ticking = asyncio.Event()
         self._links: dict[str, DeviceLink] = {}
@@ -123,7 +143,8 @@ class SimRunner:
         home_id = self.home.home.id
         try:
             for device_id, device in self.home.devices.items():
-                link = self._links_factory(home_id, device_id, _Handler(device, self._wake))
+                factory = self._device_links.get(device_id, self._links_factory)
+                link = factory(home_id, device_id, _Handler(device, self._wake))
                 await self._stack.enter_async_context(link)
                 self._links[device_id] = link
                 self._out[device_id] = _Outgoing()

@@ -4,6 +4,10 @@ It connects to a central system over a real WebSocket, boots, reports status, au
 runs transactions with meter values, and answers remote start/stop, charging profiles and
 unlock. Like a real charger it queues transaction messages while offline and sends them, in
 order, when it is back. Time comes from the injected clock. Tests and the demo use it.
+
+By itself it accepts every request (or refuses all, ``accept=False``) and only records
+them; give ``on_request`` to decide each one (the demo's wallbox does what it is asked).
+The limit of the latest accepted charging profile is ``limit_a`` (either version).
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import datetime as dt
 import itertools
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 
+import msgspec
 from ocpp.charge_point import ChargePoint  # type: ignore[import-untyped]
 from ocpp.v16 import call as call16  # type: ignore[import-untyped]
 from ocpp.v16 import call_result as result16
@@ -32,6 +38,36 @@ from carhome.errors import ConnectorError
 
 Version = Literal["1.6", "2.0.1"]
 TIMEOUT: Final = 5.0
+
+RequestHandler = Callable[[str, dict[str, Any]], Awaitable[bool]]
+"""Decides a request from the central system: (action, snake_case payload) → accepted.
+
+It runs while the connection's reader waits for it, so it must not send OCPP calls itself."""
+
+
+class ChargingProfile(msgspec.Struct, frozen=True):
+    """What a charger needs of a ``SetChargingProfile``: purpose, first limit and its unit."""
+
+    purpose: str
+    limit: float
+    unit: str
+    transaction_id: str | None = None
+
+
+def charging_profile(payload: dict[str, Any]) -> ChargingProfile:
+    """Read a ``SetChargingProfile`` payload (snake_case, OCPP 1.6 or 2.0.1)."""
+    profile = payload.get("cs_charging_profiles") or payload["charging_profile"]
+    schedule = profile["charging_schedule"]
+    if isinstance(schedule, list):  # 2.0.1 allows up to three schedules
+        schedule = schedule[0]
+    period = schedule["charging_schedule_period"][0]
+    tx = profile.get("transaction_id")
+    return ChargingProfile(
+        purpose=profile["charging_profile_purpose"],
+        limit=float(period["limit"]),
+        unit=schedule["charging_rate_unit"],
+        transaction_id=None if tx is None else str(tx),
+    )
 
 
 class WallboxRefused(ConnectorError):
@@ -69,6 +105,7 @@ class SimulatedWallbox:
         password: str | None = None,
         clock: Clock,
         accept: bool = True,
+        on_request: RequestHandler | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/" + charger_id
         self.id = charger_id
@@ -76,6 +113,8 @@ class SimulatedWallbox:
         self._password = password
         self._clock = clock
         self.accept = accept
+        self.on_request = on_request
+        self.limit_a: float | None = None
         self.register_wh = 0.0
         self.tx_id: str | None = None
         self.received: list[tuple[str, dict[str, Any]]] = []
@@ -306,29 +345,46 @@ class SimulatedWallbox:
                 await self.request_seen.wait()
 
     def routes(self) -> dict[str, Any]:
-        ok = "Accepted" if self.accept else "Rejected"
-
-        def handler(action: str, answer: Any) -> Any:
-            def handle(**payload: Any) -> Any:
+        def handler(action: str, answer: Callable[[bool], Any]) -> Any:
+            async def handle(**payload: Any) -> Any:
+                accepted = self.accept if self.on_request is None else await self.on_request(action, payload)
+                if accepted and action == "SetChargingProfile":
+                    self.limit_a = charging_profile(payload).limit
                 self._seen(action, payload)
-                return answer
+                return answer(accepted)
 
             return handle
+
+        def ok(accepted: bool) -> str:
+            return "Accepted" if accepted else "Rejected"
+
+        def unlocked(accepted: bool) -> str:
+            return "Unlocked" if accepted else "UnlockFailed"
 
         if self.version == "1.6":
             return {
                 "RemoteStartTransaction": handler(
-                    "RemoteStartTransaction", result16.RemoteStartTransaction(ok)
+                    "RemoteStartTransaction", lambda a: result16.RemoteStartTransaction(ok(a))
                 ),
-                "RemoteStopTransaction": handler("RemoteStopTransaction", result16.RemoteStopTransaction(ok)),
-                "SetChargingProfile": handler("SetChargingProfile", result16.SetChargingProfile(ok)),
-                "UnlockConnector": handler("UnlockConnector", result16.UnlockConnector("Unlocked")),
+                "RemoteStopTransaction": handler(
+                    "RemoteStopTransaction", lambda a: result16.RemoteStopTransaction(ok(a))
+                ),
+                "SetChargingProfile": handler(
+                    "SetChargingProfile", lambda a: result16.SetChargingProfile(ok(a))
+                ),
+                "UnlockConnector": handler(
+                    "UnlockConnector", lambda a: result16.UnlockConnector(unlocked(a))
+                ),
             }
         return {
             "RequestStartTransaction": handler(
-                "RequestStartTransaction", result201.RequestStartTransaction(ok)
+                "RequestStartTransaction", lambda a: result201.RequestStartTransaction(ok(a))
             ),
-            "RequestStopTransaction": handler("RequestStopTransaction", result201.RequestStopTransaction(ok)),
-            "SetChargingProfile": handler("SetChargingProfile", result201.SetChargingProfile(ok)),
-            "UnlockConnector": handler("UnlockConnector", result201.UnlockConnector("Unlocked")),
+            "RequestStopTransaction": handler(
+                "RequestStopTransaction", lambda a: result201.RequestStopTransaction(ok(a))
+            ),
+            "SetChargingProfile": handler(
+                "SetChargingProfile", lambda a: result201.SetChargingProfile(ok(a))
+            ),
+            "UnlockConnector": handler("UnlockConnector", lambda a: result201.UnlockConnector(unlocked(a))),
         }

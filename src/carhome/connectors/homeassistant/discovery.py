@@ -19,6 +19,13 @@ from carhome.hub import Device, State
 from carhome.spec import DeviceSpec
 
 ORIGIN: Final = {"name": "carhome", "sw": __version__, "url": "https://github.com/carhome/carhome"}
+QOS: Final = 1
+"""The QoS Home Assistant subscribes to states and publishes commands with.
+
+It goes in every component: Home Assistant (2025.4) accepts ``qos`` at the device level
+of a device payload but does not hand it down to the components (only availability and
+the state and command topics are shared), so a device-level ``qos`` alone left every
+entity at QoS 0 and a command could be lost on a link that drops."""
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
 
@@ -37,6 +44,7 @@ def component(entity: EntityDescription, node: str, device: Device) -> dict[str,
         "p": entity.platform.value,
         "unique_id": f"{node}_{entity.key}",
         "name": entity.name,
+        "qos": QOS,
     }
     given = {
         "device_class": entity.device_class,
@@ -82,7 +90,6 @@ def device_config(
             {"topic": topics.availability_topic(device.home, device.id)},
         ],
         "availability_mode": "all",
-        "qos": 1,
     }
     return msgspec.json.encode(payload)
 

@@ -25,7 +25,7 @@ SENSOR_UNITS: Final[Mapping[str, frozenset[str | None]]] = {
     "battery": frozenset({"%"}),
     "temperature": frozenset({"°C", "°F", "K"}),
     "humidity": frozenset({"%"}),
-    "power": frozenset({"mW", "W", "kW", "MW", "GW", "TW", "BTU/h"}),
+    "power": frozenset({"mW", "W", "kW", "MW", "GW", "TW"}),  # not BTU/h: 2025.4 refuses it
     "energy": frozenset({"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal"}),
     "energy_storage": frozenset({"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh"}),
     "current": frozenset({"A", "mA"}),
@@ -103,6 +103,7 @@ class DiscoveryInvalid(ConnectorError):
 class _Entity(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="p"):
     unique_id: str
     name: str | None = None
+    qos: Literal[0, 1, 2] = 0
     entity_category: EntityCategory | None = None
     enabled_by_default: bool = True
     json_attributes_topic: str | None = None
@@ -313,6 +314,7 @@ class DeviceDiscovery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     availability: list[Availability] | None = None
     availability_mode: Literal["all", "any", "latest"] = "latest"
     qos: Literal[0, 1, 2] = 0
+    """Accepted here, but Home Assistant gives it to no component: each needs its own."""
 
     def __post_init__(self) -> None:
         if not self.components:

@@ -11,18 +11,26 @@ It is the hub's ``Transport`` for devices whose connector is ``mqtt``: it attach
 its link comes up (the router then redelivers what is pending) and detaches when it drops.
 A device that comes back ``online`` gets its pending commands again too, since the broker
 may have dropped them while it was away; devices ignore an id they already executed.
+
+It is also the hub's ``carhome.access.relay.KeyRelay``: ``ask`` publishes a session or
+enrollment ask on the device's ``session``/``enroll`` topic and waits, up to a timeout,
+for the answer with the same id on ``session_reply``/``enroll_reply``. The hub only passes
+these on; what they carry is signed or tagged for the phone and the device.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
 
 import msgspec
 
+from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp, Session
 from carhome.connectors.mqtt.events import DeviceEvent, check_event
 from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
@@ -41,7 +49,9 @@ log: Final = logging.getLogger(__name__)
 
 CONNECTOR: Final = "mqtt"
 SOURCE: Final = "mqtt"
-_SUBSCRIBED: Final = frozenset({Kind.STATE, Kind.EVENT, Kind.ACK, Kind.STATUS})
+_REPLIES: Final = frozenset({Kind.SESSION_REPLY, Kind.ENROLL_REPLY})
+_SUBSCRIBED: Final = frozenset({Kind.STATE, Kind.EVENT, Kind.ACK, Kind.STATUS, *_REPLIES})
+ASK_TIMEOUT: Final = 10.0
 SUBSCRIPTIONS: Final = tuple(sorted(k.filter for k in _SUBSCRIBED))
 
 # Rejections need a home and a device; a topic that names none gets these.
@@ -83,6 +93,7 @@ class MqttConnector:
         self._hub = hub
         self.stats = MqttStats()
         self._listeners: list[EventListener] = []
+        self._asks: dict[str, tuple[str, str, asyncio.Future[KeyAnswer]]] = {}
         self._link = MqttLink(
             BrokerUrl.parse(url),
             client_id=client_id,
@@ -141,6 +152,39 @@ class MqttConnector:
                 with contextlib.suppress(ConnectorError):
                     self._publish_command(command)
 
+    # -- key asks (carhome.access.relay) ----------------------------------------------------
+
+    async def ask(self, home: str, device: str, op: KeyOp, *, timeout: float = ASK_TIMEOUT) -> KeyAnswer:
+        """Relay ``op`` to the device and return its answer (``ConnectorError`` if none
+        comes within ``timeout`` seconds: the device is offline or does not verify)."""
+        self._hub.device(home, device)  # UnknownDevice for a device not in the hub
+        kind = Kind.SESSION if isinstance(op, Session) else Kind.ENROLL
+        ask = KeyAsk(uuid.uuid4().hex, op)
+        future: asyncio.Future[KeyAnswer] = asyncio.get_running_loop().create_future()
+        self._asks[ask.id] = (home, device, future)
+        try:
+            self._link.publish(str(Topic(home, device, kind)), msgspec.json.encode(ask), qos=1)
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise ConnectorError(
+                f"{home}/{device} did not answer the {kind.value} ask within {timeout} s;"
+                " is it online, and does it verify signed commands?"
+            ) from None
+        finally:
+            self._asks.pop(ask.id, None)
+
+    def _on_reply(self, topic: Topic, payload: bytes) -> None:
+        try:
+            reply = msgspec.json.decode(payload, type=KeyAnswer)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedMessage("bad_reply", f"key answer: {str(exc)[:200]}") from None
+        pending = self._asks.get(reply.id)
+        # only the device asked may answer: another device cannot answer for it
+        if pending is None or pending[:2] != (topic.home, topic.device) or pending[2].done():
+            return
+        pending[2].set_result(reply)
+
     # -- events ---------------------------------------------------------------------------
 
     def on_event(self, listener: EventListener) -> Callable[[], None]:
@@ -171,6 +215,8 @@ class MqttConnector:
                 self._hub.ack(topic.home, topic.device, decode_ack(payload))
             elif kind is Kind.STATUS:
                 self._on_status(topic, payload, retained)
+            elif kind in _REPLIES:
+                self._on_reply(topic, payload)
             else:
                 self._on_event(topic, payload)
         except MalformedMessage as exc:

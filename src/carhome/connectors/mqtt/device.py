@@ -11,6 +11,12 @@ stored ack is sent again, since the first may have been lost); a malformed comma
 logged and counted, never fatal. The memory of executed ids is bounded: an id is kept
 while its command is unexpired (after that the expiry check stops it anyway), and never
 more than ``remember`` ids.
+
+With ``keys`` (a ``carhome.access.keeper.DeviceKeys``) the device also verifies: a command
+in a safety-critical domain runs only if its signature verifies for this device, epoch,
+expiry and counter window, else it is acked ``failed`` with the verifier's reason code
+first (``replayed: …``). It then answers session and enrollment asks on its ``session``
+and ``enroll`` topics (``carhome.access.relay``) on ``session_reply`` / ``enroll_reply``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from typing import Any, Final, Protocol, Self
 
 import msgspec
 
+from carhome.access.keeper import DeviceKeys
+from carhome.access.relay import KeyAnswer, KeyAsk, Session, answer
 from carhome.clock import Clock
 from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
@@ -37,7 +45,7 @@ from carhome.connectors.mqtt.payloads import (
 )
 from carhome.connectors.mqtt.topics import Kind, Topic
 from carhome.errors import ConnectorError, DeviceRefused
-from carhome.hub import Ack
+from carhome.hub import Ack, Command
 
 log: Final = logging.getLogger(__name__)
 
@@ -62,6 +70,10 @@ class DeviceStats(msgspec.Struct):
     expired: int = 0
     duplicates: int = 0
     """Ids already executed or already queued: not executed again."""
+    unverified: int = 0
+    """Refused because the signature did not let them run (counted in ``failed`` too)."""
+    key_asks: int = 0
+    """Session and enrollment asks answered."""
 
 
 class _Done(msgspec.Struct, gc=False):
@@ -88,8 +100,14 @@ class MqttDeviceClient:
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
         remember: int = 1024,
+        keys: DeviceKeys | None = None,
     ) -> None:
         self._cmd = Topic(home, device, Kind.CMD)  # checks both ids
+        self.keys = keys
+        self._asks = {
+            str(self._cmd.sibling(Kind.SESSION)): str(self._cmd.sibling(Kind.SESSION_REPLY)),
+            str(self._cmd.sibling(Kind.ENROLL)): str(self._cmd.sibling(Kind.ENROLL_REPLY)),
+        }
         self._cmd_topic = str(self._cmd)
         self._state = str(self._cmd.sibling(Kind.STATE))
         self._event = str(self._cmd.sibling(Kind.EVENT))
@@ -109,7 +127,7 @@ class MqttDeviceClient:
             BrokerUrl.parse(url),
             client_id=client_id or f"carhome-{home}-{device}",
             status_topic=str(self._cmd.sibling(Kind.STATUS)),
-            subscriptions=(self._cmd_topic,),
+            subscriptions=(self._cmd_topic, *(self._asks if keys is not None else ())),
             on_message=self._on_message,
             username=username,
             password=password,
@@ -162,6 +180,9 @@ class MqttDeviceClient:
     # -- commands -------------------------------------------------------------------------
 
     def _on_message(self, topic: str | bytes, payload: bytes, retained: bool) -> None:
+        if isinstance(topic, str) and topic in self._asks and self.keys is not None:
+            self._on_ask(topic, payload)
+            return
         if topic != self._cmd_topic:
             # Not ours. amqtt 0.12 sends a new client the retained messages that match
             # other clients' subscriptions; other brokers may route by wider filters.
@@ -213,6 +234,26 @@ class MqttDeviceClient:
                 "expired",
                 error=f"arrived {now - command.expires:.3f} s after its expiry; not executed",
             )
+        if self.keys is not None:
+            check = self.keys.check(
+                Command(
+                    id=command.id,
+                    home=self.home,
+                    device=self.device,
+                    kind=command.kind,
+                    target=command.target,
+                    args=command.args,
+                    member=command.member or "",
+                    face="mqtt",
+                    created=0.0,
+                    expires=command.expires,
+                    signature=command.signature,
+                )
+            )
+            if not check.accepted:
+                self.stats.failed += 1
+                self.stats.unverified += 1
+                return Ack(command.id, "failed", error=check.error)
         try:
             result = await self._handler.execute(command.kind, command.target, dict(command.args))
         except DeviceRefused as exc:
@@ -227,6 +268,27 @@ class MqttDeviceClient:
             return Ack(command.id, "failed", error=f"the device failed: {type(exc).__name__}: {exc}")
         self.stats.executed += 1
         return Ack(command.id, "acked", result=result)
+
+    def _on_ask(self, topic: str, payload: bytes) -> None:
+        keys = self.keys
+        if keys is None:  # pragma: no cover - subscribed only with keys
+            return
+        try:
+            ask = msgspec.json.decode(payload, type=KeyAsk)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            self.stats.malformed += 1
+            log.warning("%s/%s ignored a malformed key ask: %s", self.home, self.device, str(exc)[:200])
+            return
+        self.stats.key_asks += 1
+        # a session ask only on the session topic, the others only on enroll: one kind, one ACL
+        if isinstance(ask.op, Session) != topic.endswith(f"/{Kind.SESSION.value}"):
+            reply = KeyAnswer(ask.id, False, reason="wrong_topic", message="ask sent on the wrong topic")
+        else:
+            reply = answer(keys, ask)
+        try:
+            self._link.publish(self._asks[topic], msgspec.json.encode(reply), qos=1)
+        except ConnectorError as exc:
+            log.info("%s/%s could not answer ask %s: %s", self.home, self.device, ask.id, exc)
 
     def _keep(self, command: CommandMessage, ack: bytes) -> None:
         done = self._done

@@ -7,7 +7,7 @@ hub's job (``Hub.report``), value by value, so one bad value does not sink its n
 
     state   {"<property>": <value>, …, "ts"?: <epoch seconds>}
     event   {"name": "...", "fields"?: {...}, "ts"?: <epoch seconds>}
-    cmd     {"id", "kind": "set"|"action", "target", "args", "expires", "signature"?}
+    cmd     {"id", "kind": "set"|"action", "target", "args", "expires", "signature"?, "member"?}
     ack     {"id", "status": "acked"|"failed"|"expired", "result"?, "error"?}
     status  online | offline
 """
@@ -116,6 +116,8 @@ class CommandMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     args: dict[str, Any]
     expires: float
     signature: str | None = None
+    # Only on a signed command: the signature binds the member, so the device must see it.
+    member: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -136,6 +138,7 @@ class CommandMessage(msgspec.Struct, frozen=True, omit_defaults=True):
             args=command.args,
             expires=command.expires,
             signature=command.signature,
+            member=command.member if command.signature is not None else None,
         )
 
 

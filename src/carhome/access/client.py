@@ -1,0 +1,321 @@
+"""The phone side, high level: a key ring on disk and a client of the hub's key routes.
+
+A phone (or the CLI acting as one) keeps, in one directory, its P-256 key (``key.pem``,
+mode 0600, never overwritten) and the device keys it pinned when it enrolled
+(``pins.json``). ``Phone`` opens a session with a device through the hub
+(``carhome.api.keys``), checks the answer against the pinned device key, and signs; the
+hub only relays. ``Phone.send`` signs a command with an id and expiry the phone chose and
+submits it; the device runs it only if the signature verifies.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import httpx
+import msgspec
+
+from carhome.access.enrollment import EnrollmentChallenge, approve, request_enrollment
+from carhome.access.keeper import Revocation, approve_revocation
+from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey, Role
+from carhome.access.phone import PhoneSession, session_request
+from carhome.access.relay import KeyRefused
+from carhome.access.session import SessionInfo
+from carhome.access.signing import CommandFields, domain_of
+from carhome.errors import CarhomeError, ConnectorError
+from carhome.hub.commands import Command, CommandKind
+from carhome.spec import SPECS
+
+KEY_FILE: Final = "key.pem"
+PINS_FILE: Final = "pins.json"
+
+_T = TypeVar("_T")
+
+
+class Pin(msgspec.Struct, frozen=True):
+    """A device's key as the phone saw it when it enrolled there."""
+
+    device_key: bytes
+    member: str
+    role: Role
+
+
+class KeyRing:
+    """A phone's key and its pinned devices, in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def key_path(self) -> Path:
+        return self.directory / KEY_FILE
+
+    def create(self) -> KeyPair:
+        """Make this phone's key (``InvalidKey`` if one exists: a key is never replaced)."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = KeyPair.generate()
+        key.save(self.key_path)
+        return key
+
+    def key(self) -> KeyPair:
+        if not self.key_path.exists():
+            raise InvalidKey(f"no key in {self.directory}; make one with `carhome keys new`")
+        return KeyPair.load(self.key_path)
+
+    def pins(self) -> dict[str, Pin]:
+        path = self.directory / PINS_FILE
+        if not path.exists():
+            return {}
+        return msgspec.json.decode(path.read_bytes(), type=dict[str, Pin])
+
+    def pinned(self, home: str, device: str) -> Pin | None:
+        return self.pins().get(f"{home}/{device}")
+
+    def pin(self, home: str, device: str, pin: Pin) -> None:
+        pins = self.pins()
+        pins[f"{home}/{device}"] = pin
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.directory / PINS_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(pins)))
+
+
+class SessionOpened(msgspec.Struct, frozen=True):
+    info: SessionInfo
+    now: float
+    member: str
+    type: str
+
+
+class DelegateKey(msgspec.Struct, frozen=True):
+    point: bytes
+    member: str
+
+
+class HubKeys:
+    """The hub's key routes over HTTP; problems become ``KeyRefused`` or ``ConnectorError``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 20.0,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=url.rstrip("/"), transport=transport, headers=headers, timeout=timeout
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, kind: type[_T], body: Any = None) -> _T:
+        try:
+            response = await self._http.request(
+                method,
+                path,
+                content=None if body is None else msgspec.json.encode(body),
+                headers={"content-type": "application/json"},
+            )
+        except httpx.TransportError as exc:
+            raise ConnectorError(f"cannot reach the hub at {self._http.base_url}: {exc}") from exc
+        if response.is_error:
+            try:
+                problem = msgspec.json.decode(response.content)
+            except msgspec.DecodeError:
+                problem = {}
+            detail = problem.get("detail", response.text[:200]) if isinstance(problem, dict) else ""
+            reason = problem.get("reason", "") if isinstance(problem, dict) else ""
+            raise KeyRefused(str(reason or f"http_{response.status_code}"), str(detail))
+        return msgspec.json.decode(response.content, type=kind)
+
+    def _base(self, home: str, device: str) -> str:
+        return f"/api/keys/{home}/{device}"
+
+    async def session(self, home: str, device: str, request: Any) -> SessionOpened:
+        return await self._call("POST", f"{self._base(home, device)}/session", SessionOpened, request)
+
+    async def begin(self, home: str, device: str) -> EnrollmentChallenge:
+        return await self._call("POST", f"{self._base(home, device)}/begin", EnrollmentChallenge)
+
+    async def enroll(self, home: str, device: str, request: Any) -> EnrolledKey:
+        return await self._call("POST", f"{self._base(home, device)}/enroll", EnrolledKey, request)
+
+    async def keys(self, home: str, device: str) -> tuple[EnrolledKey, ...]:
+        return await self._call("GET", self._base(home, device), tuple[EnrolledKey, ...])
+
+    async def revoke(self, home: str, device: str, revocation: Revocation) -> EnrolledKey:
+        return await self._call("POST", f"{self._base(home, device)}/revoke", EnrolledKey, revocation)
+
+    async def code(self, home: str, device: str) -> str:
+        return (await self._call("GET", f"{self._base(home, device)}/code", dict[str, str]))["code"]
+
+    async def delegate_key(self, home: str, device: str, domains: tuple[str, ...]) -> DelegateKey:
+        body = {"domains": domains}
+        return await self._call("POST", f"{self._base(home, device)}/delegate/key", DelegateKey, body)
+
+    async def delegate(self, home: str, device: str, body: dict[str, Any]) -> EnrolledKey:
+        return await self._call("POST", f"{self._base(home, device)}/delegate", EnrolledKey, body)
+
+    async def submit(self, home: str, device: str, body: dict[str, Any]) -> Command:
+        return await self._call("POST", f"/api/devices/{home}/{device}/signed-commands", Command, body)
+
+
+class Phone:
+    """One phone: its key ring and the hub it reaches devices through."""
+
+    def __init__(self, ring: KeyRing, hub: HubKeys) -> None:
+        self.ring = ring
+        self.hub = hub
+        # The last session per device. Each command still asks for a fresh session (which
+        # tells the current epoch), but within one epoch the kept session's counter runs
+        # ahead of the device's, so commands signed before any was delivered never share one.
+        self._sessions: dict[tuple[str, str], PhoneSession] = {}
+
+    async def begin(self, home: str, device: str) -> EnrollmentChallenge:
+        """Open an enrollment on the device (an owner's request; the device shows a code)."""
+        return await self.hub.begin(home, device)
+
+    def approve(self, challenge: EnrollmentChallenge, new_key: bytes, *, role: Role, member: str) -> bytes:
+        """As an owner: approve ``new_key`` on the challenged device."""
+        return approve(self.ring.key(), challenge, new_key=PublicKey(new_key), role=role, member=member)
+
+    async def enroll(
+        self,
+        challenge: EnrollmentChallenge,
+        *,
+        code: str,
+        role: Role,
+        member: str,
+        approver: Phone | None = None,
+    ) -> EnrolledKey:
+        """Enroll this phone's key with the code read off the device (and an owner's
+        approval, unless the device has no key yet); pins the device's key on success."""
+        key = self.ring.key()
+        approval = None
+        if approver is not None:
+            approval = approver.approve(challenge, key.public.point, role=role, member=member)
+        request = request_enrollment(
+            key,
+            challenge,
+            role=role,
+            member=member,
+            code=code,
+            approver=approver.ring.key().public if approver is not None else None,
+            approval=approval,
+        )
+        enrolled = await self.hub.enroll(challenge.home, challenge.device, request)
+        self.ring.pin(challenge.home, challenge.device, Pin(challenge.device_key, member, role))
+        return enrolled
+
+    async def delegate(
+        self, challenge: EnrollmentChallenge, *, domains: tuple[str, ...], code: str
+    ) -> EnrolledKey:
+        """As an owner: let the hub's automations sign in ``domains`` on the challenged
+        device, and nowhere else (docs/signing.md, "Automations")."""
+        home, device = challenge.home, challenge.device
+        offered = await self.hub.delegate_key(home, device, domains)
+        approval = self.approve(challenge, offered.point, role=Role.GUEST, member=offered.member)
+        body = {
+            "domains": domains,
+            "challenge": challenge,
+            "code": code,
+            "approver": self.ring.key().public.point,
+            "approval": approval,
+        }
+        return await self.hub.delegate(home, device, body)
+
+    async def revoke(self, home: str, device: str, point: bytes) -> EnrolledKey:
+        """As an owner: disable the key ``point`` on the device."""
+        pin = self._pin(home, device)
+        key = self.ring.key()
+        approval = approve_revocation(
+            key, home=home, device=device, device_key=PublicKey(pin.device_key), revoked=PublicKey(point)
+        )
+        return await self.hub.revoke(home, device, Revocation(point, key.public.key_id, approval))
+
+    def _pin(self, home: str, device: str) -> Pin:
+        pin = self.ring.pinned(home, device)
+        if pin is None:
+            raise KeyRefused("not_enrolled", f"this phone is not enrolled on {home}/{device}")
+        return pin
+
+    async def sign(
+        self,
+        home: str,
+        device: str,
+        kind: CommandKind,
+        target: str,
+        args: dict[str, Any] | None = None,
+        *,
+        ttl: float = 30.0,
+    ) -> dict[str, Any]:
+        """Open a session through the hub and sign one command; returns the body to submit."""
+        pin = self._pin(home, device)
+        key = self.ring.key()
+        request = session_request(key)
+        opened = await self.hub.session(home, device, request)
+        info = opened.info
+        now = time.monotonic()
+        session = PhoneSession(
+            key=key, device_key=PublicKey(pin.device_key), request=request, info=info, now=now
+        )
+        kept = self._sessions.get((home, device))
+        if kept is not None and kept.epoch == session.epoch and kept.counter > session.counter:
+            session = kept
+        self._sessions[(home, device)] = session
+        spec = SPECS.get(opened.type)
+        if spec is None:
+            raise CarhomeError(
+                f"the hub says {home}/{device} is a {opened.type!r}, a type this phone does not know"
+            )
+        checked = spec.action(target).check_args(dict(args or {})) if kind == "action" else dict(args or {})
+        command_id = uuid.uuid4().hex
+        expires = opened.now + ttl
+        fields = CommandFields(
+            id=command_id,
+            home=home,
+            device=device,
+            kind=kind,
+            target=target,
+            args=checked,
+            member=opened.member,
+            expires=expires,
+        )
+        signature = session.sign(
+            fields, domain=domain_of(spec, kind, target), now=now, ttl=min(ttl, session.max_ttl)
+        )
+        return {
+            "id": command_id,
+            "kind": kind,
+            "target": target,
+            "args": checked,
+            "expires": expires,
+            "member": opened.member,
+            "signature": signature,
+        }
+
+    async def send(
+        self,
+        home: str,
+        device: str,
+        kind: CommandKind,
+        target: str,
+        args: dict[str, Any] | None = None,
+        *,
+        ttl: float = 30.0,
+        wait: float | None = None,
+    ) -> Command:
+        """Sign and submit a command; with ``wait``, the hub answers once it is final."""
+        body = await self.sign(home, device, kind, target, args, ttl=ttl)
+        if wait:
+            body["wait"] = wait
+        return await self.hub.submit(home, device, body)

@@ -1,0 +1,168 @@
+"""Automation delegates: the one way the hub itself may sign a safety-critical command.
+
+An automation (the garage opening as the car comes home) runs with no phone in the loop, so
+no member can sign its command. Rather than let the hub forge a member's signature (it
+cannot) or let unsigned commands through (the device refuses them), an owner may *delegate*:
+enroll, on one device, a key the hub holds, for the member ``delegate:<domain>[+…]`` with
+the role ``guest``. The owner's approval signs that member string, and the device lets
+the key sign in those domains only (``carhome.access.keeper``). So the owner knowingly lets
+the hub act in that domain on that device, and nowhere else.
+
+``Delegates`` keeps those keys (one PEM and one pin file per device, under a directory of
+the hub's), builds the enrollment request for a delegate, and signs a command with a fresh
+session through the ``KeyRelay``. ``AutomationSigner`` is the gatekeeper in front of the
+hub's own: it signs the automation-face commands a delegate covers and refuses the
+others with a reason that says how to delegate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest, request_enrollment
+from carhome.access.keeper import delegate_member, delegated_domains
+from carhome.access.keys import KeyPair, PublicKey, Role
+from carhome.access.phone import PhoneSession, SessionRefused, session_request
+from carhome.access.relay import KeyRefused, KeyRelay, Session, unwrap
+from carhome.access.signing import DEFAULT_MAX_TTL, CommandFields, domain_of
+from carhome.clock import Clock
+from carhome.errors import CarhomeError
+from carhome.hub.commands import Command, Decision, Gatekeeper
+from carhome.spec import DeviceSpec
+
+log: Final = logging.getLogger(__name__)
+
+AUTOMATION_FACE: Final = "automation"
+_NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+class Pin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the hub remembers of one delegation: the device's key and the member string."""
+
+    device_key: bytes
+    member: str
+
+
+class Delegates:
+    """The hub's delegate keys, one per device, in ``directory/<home>/<device>.{pem,pin}``."""
+
+    def __init__(self, directory: Path, relay: KeyRelay, clock: Clock) -> None:
+        self.directory = directory
+        self._relay = relay
+        self._clock = clock
+        # The last session per device: a fresh ask tells the current epoch; within it the
+        # kept session's counter runs ahead of the device's, so commands signed close
+        # together never share a counter.
+        self._sessions: dict[tuple[str, str], PhoneSession] = {}
+
+    def _paths(self, home: str, device: str) -> tuple[Path, Path]:
+        if not (_NAME.fullmatch(home) and _NAME.fullmatch(device)):
+            raise ValueError(f"not a home/device name: {home!r}/{device!r}")
+        base = self.directory / home
+        return base / f"{device}.pem", base / f"{device}.pin"
+
+    def key(self, home: str, device: str) -> KeyPair:
+        """The delegate key for ``device``, made on first use (enrolled only by an owner)."""
+        pem, _ = self._paths(home, device)
+        if pem.exists():
+            return KeyPair.load(pem)
+        pem.parent.mkdir(parents=True, exist_ok=True)
+        key = KeyPair.generate()
+        key.save(pem)
+        return key
+
+    def request(
+        self,
+        home: str,
+        device: str,
+        challenge: EnrollmentChallenge,
+        *,
+        domains: tuple[str, ...],
+        code: str,
+        approver: PublicKey,
+        approval: bytes,
+    ) -> EnrollmentRequest:
+        """The enrollment request of the delegate key, with the owner's approval in it."""
+        key = self.key(home, device)
+        member = delegate_member(domains)
+        return request_enrollment(
+            key, challenge, role=Role.GUEST, member=member, code=code, approver=approver, approval=approval
+        )
+
+    def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
+        """Remember a delegation the device accepted."""
+        _, pin = self._paths(home, device)
+        pin.parent.mkdir(parents=True, exist_ok=True)
+        pin.write_bytes(msgspec.json.encode(Pin(device_key, member)))
+
+    def covers(self, home: str, device: str, domain: str) -> bool:
+        pin = self._pin(home, device)
+        domains = delegated_domains(pin.member) if pin is not None else None
+        return domains is not None and domain in domains
+
+    def _pin(self, home: str, device: str) -> Pin | None:
+        _, path = self._paths(home, device)
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=Pin)
+        except FileNotFoundError:
+            return None
+
+    async def sign(self, command: Command, domain: str) -> str:
+        """A signature for ``command`` by the device's delegate key, over a fresh session."""
+        pin = self._pin(command.home, command.device)
+        if pin is None:
+            raise KeyRefused("not_delegated", f"no delegate key on {command.home}/{command.device}")
+        key = self.key(command.home, command.device)
+        request = session_request(key)
+        reply = unwrap(await self._relay.ask(command.home, command.device, Session(request)))
+        if reply.info is None:
+            raise KeyRefused("bad_reply", "the device answered a session ask without a session")
+        now = time.monotonic()
+        session = PhoneSession(
+            key=key, device_key=PublicKey(pin.device_key), request=request, info=reply.info, now=now
+        )
+        kept = self._sessions.get((command.home, command.device))
+        if kept is not None and kept.epoch == session.epoch and kept.counter > session.counter:
+            session = kept
+        self._sessions[(command.home, command.device)] = session
+        ttl = min(DEFAULT_MAX_TTL, max(1.0, command.expires - self._clock.time()))
+        return session.sign(CommandFields.of(command), domain=domain, now=now, ttl=ttl)
+
+
+class AutomationSigner:
+    """A ``Gatekeeper`` in front of the hub's own that signs delegated automation commands.
+
+    Any other command goes to ``inner`` untouched. An automation's command in a safety
+    domain is signed by the device's delegate key when an owner delegated that domain there,
+    then decided by ``inner``; otherwise it is refused with a reason that says so.
+    """
+
+    def __init__(self, inner: Gatekeeper, delegates: Delegates) -> None:
+        self._inner = inner
+        self._delegates = delegates
+        self.signed = 0
+
+    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
+        domain = domain_of(spec, command.kind, command.target)
+        if command.face != AUTOMATION_FACE or domain is None or command.signature is not None:
+            return await self._inner.decide(command, spec)
+        where = f"{command.home}/{command.device}"
+        if not self._delegates.covers(command.home, command.device, domain):
+            return Decision(
+                False,
+                f"automation: {command.target} is in the {domain} domain, which needs a signature, and no"
+                f" owner delegated {domain} on {where} to the hub (`carhome keys delegate"
+                f" {where} {domain}`)",
+            )
+        try:
+            command.signature = await self._delegates.sign(command, domain)
+        except (CarhomeError, SessionRefused) as exc:
+            return Decision(False, f"automation: could not sign with the delegate key of {where}: {exc}")
+        self.signed += 1
+        return await self._inner.decide(command, spec)

@@ -1,0 +1,149 @@
+"""``Access``: the access parts of one hub process, made from its data directory.
+
+A running hub needs every access piece at once — the member registry, passwords, the
+token issuer, the login throttle, the audit log and the gatekeeper built from them — and
+each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
+``Access.open`` builds them over ``<data_dir>/access.db`` (members and the audit chain; a
+file apart from the hub's own database, which the store holds with an exclusive lock) and
+``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on first
+start), so a restart keeps members, the audit chain and the validity of refresh tokens'
+signatures (sessions themselves live in memory: a restart logs everybody out).
+
+``ensure_owner`` is how a fresh home gets its first owner: the demo calls it; a user runs
+``carhome members add`` against the stopped hub's file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Final, Self
+
+from carhome.access.audit import AuditLog, SqliteAuditStore
+from carhome.access.gatekeeper import PolicyGatekeeper
+from carhome.access.keys import Role
+from carhome.access.logins import Logins
+from carhome.access.members import Member, Members, SqliteMemberStore
+from carhome.access.passwords import Passwords
+from carhome.access.throttle import LoginThrottle
+from carhome.access.tokens import Tokens
+from carhome.clock import Clock
+from carhome.errors import CarhomeError
+from carhome.hub.commands import CommandRouter
+
+log: Final = logging.getLogger(__name__)
+
+ACCESS_DB: Final = "access.db"
+TOKEN_KEY: Final = "token.key"  # noqa: S105 - a file name, not a secret
+_SECRET_BYTES: Final = 32
+
+
+class AccessSetupError(CarhomeError):
+    """The access files in the data directory cannot be read or made."""
+
+
+def _secret(path: Path) -> bytes:
+    """The token secret in ``path``, made (mode 0600) the first time."""
+    try:
+        secret = path.read_bytes()
+    except FileNotFoundError:
+        secret = secrets.token_bytes(_SECRET_BYTES)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secret)
+        return secret
+    except OSError as exc:
+        raise AccessSetupError(f"cannot read the token secret {path}: {exc.strerror}") from exc
+    if len(secret) < _SECRET_BYTES:
+        raise AccessSetupError(
+            f"the token secret {path} is {len(secret)} bytes; it needs {_SECRET_BYTES}"
+            " (delete it to make a new one: everybody logs in again)"
+        )
+    return secret
+
+
+class Access:
+    """Members, passwords, tokens, logins, audit and the gatekeeper of one hub."""
+
+    def __init__(
+        self,
+        *,
+        members: Members,
+        audit: AuditLog,
+        tokens: Tokens,
+        clock: Clock,
+        passwords: Passwords | None = None,
+        require_signatures: bool = True,
+        closers: tuple[SqliteMemberStore | SqliteAuditStore, ...] = (),
+    ) -> None:
+        self.clock = clock
+        self.members = members
+        self.audit = audit
+        self.tokens = tokens
+        self.passwords = passwords or Passwords()
+        self.throttle = LoginThrottle(clock)
+        self.logins = Logins(members, self.passwords, tokens, self.throttle)
+        self.gatekeeper = PolicyGatekeeper(members, audit, clock, require_signatures=require_signatures)
+        self._closers = closers
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        clock: Clock,
+        *,
+        require_signatures: bool = True,
+        access_ttl: float | None = None,
+        passwords: Passwords | None = None,
+    ) -> Self:
+        """The access parts over ``directory`` (made when missing)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        database = directory / ACCESS_DB
+        member_store = SqliteMemberStore(database)
+        audit_store = SqliteAuditStore(database)
+        members = Members(member_store)
+        tokens = Tokens(_secret(directory / TOKEN_KEY), clock, members)
+        if access_ttl is not None:
+            tokens.access_ttl = access_ttl
+        return cls(
+            members=members,
+            audit=AuditLog(audit_store, clock),
+            tokens=tokens,
+            clock=clock,
+            passwords=passwords,
+            require_signatures=require_signatures,
+            closers=(member_store, audit_store),
+        )
+
+    def guard(self, router: CommandRouter) -> None:
+        """Withdraw the queued commands of revoked members: those revoked before this start
+        (their commands came back from the outbox) and each one revoked from now on."""
+        for member in self.members:
+            if member.revoked:
+                router.withdraw(member.id, f"{member.id} is revoked")
+        self.members.on_revoke(lambda m: self._withdrawn(router, m))
+
+    @staticmethod
+    def _withdrawn(router: CommandRouter, member: Member) -> None:
+        gone = router.withdraw(member.id, f"{member.id} was revoked")
+        if gone:
+            log.info("withdrew %d queued command(s) of revoked member %s", len(gone), member.id)
+
+    def close(self) -> None:
+        for store in self._closers:
+            store.close()
+
+    def ensure_owner(self, member_id: str, home: str, name: str, password: str) -> bool:
+        """Add ``member_id`` as an owner of ``home`` with ``password`` unless a member of that
+        id exists; True if it was added."""
+        if self.members.get(member_id) is not None:
+            return False
+        self.members.add(
+            Member(
+                id=member_id, home=home, name=name, role=Role.OWNER, password=self.passwords.hash(password)
+            )
+        )
+        return True

@@ -1,0 +1,282 @@
+"""The charging part of the local API: each car's plan, its settings, and new prices.
+
+``charging_routes(hub, controllers)`` returns Starlette routes to add to the local app:
+
+- ``GET /api/charging``: every charged car with its plan in force;
+- ``GET /api/charging/{home}/{car}``: one car's plan — mode, target, departure, what is
+  being done now, and the slots (start, price, solar, planned power, SoC at the slot's end);
+- ``PUT /api/charging/{home}/{car}``: ``{"mode"?, "target"?, "departure"?}`` — a new mode,
+  target (percent) or one-off departure (``HH:MM`` local, the next such time, or ISO 8601
+  with an offset); answers with the plan made for it;
+- ``POST /api/charging/{home}/prices``: ``{"text": …, "format": "csv" | "json"}``, a price
+  series in the format of ``carhome.energy.seriesfile``, for every charged car of the home;
+  a bad series is a 422 problem naming the line and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from typing import Any, Final, Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from carhome.api.auth import principal_of
+from carhome.api.problems import Problem, from_validation
+from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
+from carhome.energy.controller import ChargingController
+from carhome.errors import ConfigError
+from carhome.hub import Hub
+
+_MAX_TEXT: Final = 1024 * 1024
+_STEP_WAIT_S: Final = 10.0  # real seconds to wait for the plan a change asked for
+
+
+class SlotOut(msgspec.Struct, kw_only=True):
+    start: datetime
+    price: float
+    solar_kw: float
+    power_kw: float
+    soc: float
+    """Planned state of charge at the end of the slot, percent."""
+
+
+class CarPlanOut(msgspec.Struct, kw_only=True):
+    home: str
+    car: str
+    charger: str | None
+    mode: str
+    target: float
+    limit: float | None
+    departure: datetime
+    plugged: bool
+    in_session: bool
+    charging_now: bool
+    setpoint_a: int
+    setpoint_kw: float
+    reasons: list[str]
+    problem: str | None
+    made_at: datetime | None
+    soc_start: float
+    """State of charge the plan starts from, percent."""
+    energy_kwh: float
+    cost: float
+    shortfall_kwh: float
+    slots: list[SlotOut]
+
+
+class SettingsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    mode: Literal["off", "now", "solar", "solar_min", "smart"] | None = None
+    target: float | None = None
+    departure: str | None = None
+
+
+class PricesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    text: str
+    format: Literal["csv", "json"] = "csv"
+    file: str = "<request>"
+
+
+class PricesOut(msgspec.Struct, kw_only=True):
+    home: str
+    slots: int
+    start: datetime
+    end: datetime
+    cars: list[str]
+
+
+def plan_out(controller: ChargingController) -> CarPlanOut:
+    """A controller's plan in force, for the wire."""
+    setup, settings, status = controller.setup, controller.settings, controller.status
+    now = datetime.fromtimestamp(controller.hub.clock.time(), setup.zone)
+    plan = controller.plan
+    slots: list[SlotOut] = []
+    energy = cost = shortfall = 0.0
+    soc_start = 100.0 * settings.target.fraction
+    if plan is not None:
+        mine = plan.car(setup.car)
+        energy, cost, shortfall = mine.energy_kwh, plan.charging_cost, mine.shortfall_kwh
+        soc_start = 100.0 * mine.soc[0]
+        slots = [
+            SlotOut(
+                start=start,
+                price=plan.price[t],
+                solar_kw=plan.solar_kw[t],
+                power_kw=round(mine.power_kw[t], 3),
+                soc=round(100.0 * mine.soc[t + 1], 2),
+            )
+            for t, start in enumerate(plan.starts)
+        ]
+    setpoint = status.setpoint
+    return CarPlanOut(
+        home=setup.home,
+        car=setup.car,
+        charger=setup.charger_device,
+        mode=str(settings.mode),
+        target=round(100.0 * settings.target.fraction, 2),
+        limit=None if settings.limit is None else round(100.0 * settings.limit.fraction, 2),
+        departure=settings.departure.next_after(now),
+        plugged=status.plugged,
+        in_session=status.in_session,
+        charging_now=setpoint is not None and setpoint.on,
+        setpoint_a=0 if setpoint is None else setpoint.amps,
+        setpoint_kw=0.0 if setpoint is None else round(setpoint.power_kw, 3),
+        reasons=list(status.reasons),
+        problem=status.problem,
+        made_at=None if plan is None else plan.made_at,
+        soc_start=round(soc_start, 2),
+        energy_kwh=round(energy, 3),
+        cost=round(cost, 4),
+        shortfall_kwh=round(shortfall, 3),
+        slots=slots,
+    )
+
+
+def departure_at(text: str, now: datetime) -> datetime:
+    """``'07:30'`` → the next 07:30 after ``now`` (its zone); ISO 8601 with an offset as is."""
+    try:
+        clock = time.fromisoformat(text) if len(text) <= 8 else None
+    except ValueError:
+        clock = None
+    if clock is not None:
+        when = datetime.combine(now.date(), clock, tzinfo=now.tzinfo)
+        return when if when > now else when + timedelta(days=1)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither HH:MM nor an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"{text!r} needs an offset, e.g. 2026-05-01T07:30:00+08:00")
+    if when <= now:
+        raise ValueError(f"{text} has passed; give a time still to come")
+    return when
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request, kind: type[Any]) -> Any:
+    body = await request.body()
+    if len(body) > _MAX_TEXT:
+        raise Problem(413, "too-large", "Content too large", f"send at most {_MAX_TEXT} bytes")
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise from_validation(exc) from None
+    except msgspec.DecodeError as exc:
+        raise Problem(422, "invalid-body", "Invalid request body", f"the body is not JSON: {exc}") from None
+
+
+def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingController]) -> list[Route]:
+    """The routes over ``controllers`` (one per charged car, keyed by home and car)."""
+
+    def find(request: Request) -> ChargingController:
+        key = (request.path_params["home"], request.path_params["car"])
+        controller = controllers.get(key) if principal_of(request).sees(key[0]) else None
+        if controller is None:
+            known = ", ".join(f"{h}/{c}" for h, c in sorted(controllers)) or "none"
+            raise Problem(
+                404,
+                "unknown-charging",
+                "No charging for this car",
+                f"{key[0]}/{key[1]} has no charging section; charged cars: {known}",
+                home=key[0],
+                car=key[1],
+            )
+        return controller
+
+    async def listing(request: Request) -> Response:
+        principal = principal_of(request)
+        return _json([plan_out(c) for (h, _), c in sorted(controllers.items()) if principal.sees(h)])
+
+    def may_change(request: Request) -> None:
+        principal = principal_of(request)
+        if not principal.may_change_settings:
+            raise Problem(
+                403,
+                "not-allowed",
+                "Not allowed",
+                f"{principal.member} is a {principal.role}: only owners and family change charging",
+                member=principal.member,
+            )
+
+    async def one(request: Request) -> Response:
+        return _json(plan_out(find(request)))
+
+    async def change(request: Request) -> Response:
+        controller = find(request)
+        may_change(request)
+        asked: SettingsIn = await _body(request, SettingsIn)
+        now = datetime.fromtimestamp(hub.clock.time(), controller.setup.zone)
+        try:
+            departure = (
+                None if asked.departure is None else OneOffDeparture(departure_at(asked.departure, now))
+            )
+            target = None if asked.target is None else Soc.percent(asked.target)
+            if target is not None or departure is not None:
+                controller.set_target(target or controller.settings.target, departure)
+        except (ConfigError, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, ConfigError) else str(exc)
+            raise Problem(
+                422, "invalid-settings", "Invalid charging settings", reason, reason=reason
+            ) from None
+        if asked.mode is not None:
+            controller.set_mode(Mode(asked.mode))
+        await _next_step(controller)
+        return _json(plan_out(controller))
+
+    async def prices(request: Request) -> Response:
+        home = request.path_params["home"]
+        mine = [c for (h, _), c in sorted(controllers.items()) if h == home and principal_of(request).sees(h)]
+        if not mine:
+            raise Problem(
+                404, "unknown-charging", "No charging in this home", f"no car of {home!r} is charged"
+            )
+        may_change(request)
+        asked: PricesIn = await _body(request, PricesIn)
+        parse = parse_json if asked.format == "json" else parse_csv
+        try:
+            series = parse(asked.text, source=asked.file)
+        except ConfigError as exc:
+            raise Problem(
+                422,
+                "invalid-series",
+                "Invalid price series",
+                str(exc),
+                file=exc.file,
+                line=exc.line,
+                reason=exc.reason,
+            ) from None
+        for controller in mine:
+            controller.set_prices(series)
+        await asyncio.gather(*(_next_step(c) for c in mine))
+        out = PricesOut(
+            home=home,
+            slots=len(series.values),
+            start=series.start,
+            end=series.end,
+            cars=[c.setup.car for c in mine],
+        )
+        return _json(out)
+
+    return [
+        Route("/api/charging", listing, methods=["GET"]),
+        Route("/api/charging/{home}/prices", prices, methods=["POST"]),
+        Route("/api/charging/{home}/{car}", one, methods=["GET"]),
+        Route("/api/charging/{home}/{car}", change, methods=["PUT"]),
+    ]
+
+
+async def _next_step(controller: ChargingController) -> None:
+    """Wait (bounded) for the step that follows a change, so the answer shows its plan."""
+    controller.stepped.clear()
+    controller.wake()
+    # past the wait the answer shows the plan in force; the new one follows
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(controller.stepped.wait(), _STEP_WAIT_S)

@@ -1,0 +1,172 @@
+"""The history part of the local API: trips, charge sessions, parked spells and their totals.
+
+``history_routes(hub, history)`` returns Starlette routes to add to the local app:
+
+- ``GET /api/history/trips``, ``/api/history/charges``, ``/api/history/parked``: finished
+  records, oldest first (with ``limit``, the latest that many);
+- ``GET /api/history/summaries?period=day|month``: totals per car and local day or month.
+
+Every route takes ``home``, ``car`` (``home/car``, or ``car`` when one home has it),
+``from`` and ``to``. A time is a date (``2026-01-07``: local midnight in the home's
+timezone — the named home's, else the hub's only home's, else UTC), a date and time
+(``2026-01-07T08:00``, local likewise, or with an offset), or epoch seconds; ``to`` is
+exclusive. A bad value is a 422 problem naming the parameter and what it accepts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from carhome.api import problems
+from carhome.api.problems import Problem
+from carhome.history import ChargeSession, History, Parked, Query, Summary, Trip
+from carhome.hub import Hub
+
+MAX_RECORDS: Final = 10_000
+_TIME_WORDS: Final = "a date (2026-01-07), a local date and time (2026-01-07T08:00), or epoch seconds"
+
+
+class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, rename={"from_": "from"}):
+    """Query of the history routes (``from`` and ``to`` are parsed by hand: three forms)."""
+
+    home: str | None = None
+    car: str | None = None
+    from_: str | None = None
+    to: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_RECORDS)] | None = None
+    period: Literal["day", "month"] = "day"
+
+
+class TripList(msgspec.Struct, kw_only=True):
+    trips: list[Trip]
+    timezones: dict[str, str]  # home → IANA timezone, to show local times
+
+
+class ChargeList(msgspec.Struct, kw_only=True):
+    charges: list[ChargeSession]
+    timezones: dict[str, str]
+
+
+class ParkedList(msgspec.Struct, kw_only=True):
+    parked: list[Parked]
+    timezones: dict[str, str]
+
+
+class SummaryList(msgspec.Struct, kw_only=True):
+    period: Literal["day", "month"]
+    summaries: list[Summary]
+
+
+def _json(value: Any) -> Response:
+    return Response(msgspec.json.encode(value), media_type="application/json")
+
+
+def history_routes(hub: Hub, history: History) -> list[Route]:
+    """The routes, over ``history`` (which tracks the cars of ``hub``)."""
+
+    def parse(request: Request, *, summaries: bool = False) -> tuple[Query, HistoryQuery]:
+        params = dict(request.query_params)
+        if not summaries and "period" in params:
+            raise problems.invalid_query("only the summaries take a period", "period")
+        try:
+            asked = msgspec.convert(params, HistoryQuery, strict=False)
+        except msgspec.ValidationError as exc:
+            raise problems.from_validation(
+                exc, problems.invalid_query, {"$.period": "'day' or 'month'"}
+            ) from None
+        home, car = asked.home, asked.car
+        known = [h.id for h in hub.homes()]
+        if home is not None and home not in known:
+            raise problems.unknown_home(home, known)
+        if car is not None:
+            home, car = _resolve_car(hub, home, car)
+        zone = _zone(hub, home, known)
+        return (
+            Query(
+                home=home,
+                car=car,
+                since=_time(asked.from_, "from", zone),
+                until=_time(asked.to, "to", zone),
+                limit=asked.limit,
+            ),
+            asked,
+        )
+
+    def zones(records: list[Trip] | list[ChargeSession] | list[Parked]) -> dict[str, str]:
+        return {r.home: history.zone(r.home).key for r in records}
+
+    async def trips(request: Request) -> Response:
+        query, _ = parse(request)
+        found = await history.trips(query)
+        return _json(TripList(trips=found, timezones=zones(found)))
+
+    async def charges(request: Request) -> Response:
+        query, _ = parse(request)
+        found = await history.charges(query)
+        return _json(ChargeList(charges=found, timezones=zones(found)))
+
+    async def parked(request: Request) -> Response:
+        query, _ = parse(request)
+        found = await history.parked(query)
+        return _json(ParkedList(parked=found, timezones=zones(found)))
+
+    async def summaries(request: Request) -> Response:
+        query, asked = parse(request, summaries=True)
+        return _json(SummaryList(period=asked.period, summaries=await history.summaries(asked.period, query)))
+
+    return [
+        Route("/api/history/trips", trips, methods=["GET"]),
+        Route("/api/history/charges", charges, methods=["GET"]),
+        Route("/api/history/parked", parked, methods=["GET"]),
+        Route("/api/history/summaries", summaries, methods=["GET"]),
+    ]
+
+
+def _resolve_car(hub: Hub, home: str | None, ref: str) -> tuple[str, str]:
+    if "/" in ref:
+        home_part, _, car = ref.partition("/")
+        if home is not None and home_part != home:
+            raise problems.invalid_query(f"car {ref!r} is not in home {home!r}", "car")
+        home = home_part
+    else:
+        car = ref
+    cars = [d for d in hub.devices(home) if d.type == "car" and d.id == car]
+    if not cars:
+        every = ", ".join(sorted(f"{d.home}/{d.id}" for d in hub.devices() if d.type == "car")) or "none"
+        raise Problem(
+            404, "unknown-car", "Unknown car", f"there is no car {ref!r}; cars: {every}", car=ref, known=every
+        )
+    if len(cars) > 1:
+        where = ", ".join(f"{d.home}/{d.id}" for d in cars)
+        raise problems.invalid_query(f"car {ref!r} is in several homes ({where})", "car", "HOME/CAR")
+    return cars[0].home, cars[0].id
+
+
+def _zone(hub: Hub, home: str | None, known: list[str]) -> ZoneInfo:
+    if home is None and len(known) == 1:
+        home = known[0]
+    return ZoneInfo(hub.home(home).timezone) if home is not None else ZoneInfo("UTC")
+
+
+def _time(text: str | None, field: str, zone: ZoneInfo) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text) if text.replace(".", "", 1).isdigit() else _local(text, zone)
+    except ValueError:
+        raise problems.invalid_query(f"{text!r} is not a time", field, _TIME_WORDS) from None
+
+
+def _local(text: str, zone: ZoneInfo) -> float:
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
+    when = datetime.fromisoformat(text)
+    return (when if when.tzinfo is not None else when.replace(tzinfo=zone)).timestamp()

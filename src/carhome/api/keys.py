@@ -1,0 +1,288 @@
+"""The keys part of the local API: relay sessions and enrollment, take signed commands.
+
+``key_routes(hub, relay, who=…)`` returns Starlette routes to add to the local app. The hub
+only relays here — everything a device accepts is signed or tagged by a phone (or, for
+``show-code``, read off a screen) — so these routes hold no secret and decide nothing a
+device does not check again:
+
+- ``POST /api/keys/{home}/{device}/session`` (a ``SessionRequest``) → the device's
+  ``SessionInfo``, with the hub's clock, the member the hub will record and the device type;
+- ``POST …/begin`` → the enrollment challenge (the device shows the code);
+- ``POST …/enroll`` (an ``EnrollmentRequest``) → the enrolled key;
+- ``GET /api/keys/{home}/{device}`` → the keys enrolled on the device;
+- ``POST …/revoke`` (a ``Revocation``) → the disabled key;
+- ``GET …/code`` → the code of an open enrollment, for devices whose screen is the hub's
+  ("the hub's local screen"): only on loopback, and only to whom ``authorize`` allows;
+- ``POST …/delegate/key`` and ``POST …/delegate``: the hub's automation delegate key for a
+  device, and its enrollment with the owner's approval (``carhome.access.delegates``);
+- ``POST /api/devices/{home}/{device}/signed-commands``: a command the phone signed, with
+  the id, expiry and member it signed (the plain command endpoint makes its own id and
+  expiry, which a phone cannot know before it signs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from carhome.access.delegates import Delegates
+from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest
+from carhome.access.keeper import Revocation, delegate_member
+from carhome.access.keys import PublicKey
+from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
+from carhome.access.session import SessionInfo, SessionRequest
+from carhome.api.problems import Problem
+from carhome.api.server import is_loopback
+from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
+from carhome.hub import Hub
+from carhome.hub.commands import MAX_TTL, Command, Decision
+
+MAX_BODY: Final = 16 * 1024
+
+Who = Callable[[Request], str]
+Authorize = Callable[[str, str], Awaitable[Decision]]
+"""(member, home) → whether the member may manage keys (enroll, revoke, read codes)."""
+Screen = Callable[[str, str], str | None]
+"""(home, device) → the code the device shows, for devices whose screen is the hub's."""
+
+
+class SessionOpened(msgspec.Struct, frozen=True):
+    """The device's answer to a session request, and what the phone needs besides to sign."""
+
+    info: SessionInfo
+    now: float
+    member: str
+    type: str
+
+
+class Code(msgspec.Struct, frozen=True):
+    code: str
+
+
+class DelegateKeyRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    domains: tuple[str, ...]
+
+
+class DelegateKey(msgspec.Struct, frozen=True):
+    point: bytes
+    member: str
+
+
+class DelegateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The owner's approval of the hub's delegate key, with the code read off the device."""
+
+    domains: tuple[str, ...]
+    challenge: EnrollmentChallenge
+    code: str
+    approver: bytes
+    approval: bytes
+
+
+class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``POST /api/devices/{home}/{device}/signed-commands``."""
+
+    id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
+    kind: Literal["set", "action"]
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    args: dict[str, Any] = msgspec.field(default_factory=dict)
+    expires: float
+    member: str
+    signature: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    wait: Annotated[float, msgspec.Meta(ge=0, le=300)] | None = None
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request, kind: type[Any]) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise Problem(413, "too-large", "Content too large", f"send at most {MAX_BODY} bytes")
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise Problem(422, "invalid-body", "Invalid body", f"{exc}; bytes are base64") from None
+
+
+def _refused(exc: KeyRefused) -> Problem:
+    return Problem(403, "key-refused", "Refused by the device", str(exc), reason=exc.reason)
+
+
+def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
+    hub: Hub,
+    relay: KeyRelay,
+    *,
+    who: Who,
+    authorize: Authorize | None = None,
+    screen: Screen | None = None,
+    delegates: Delegates | None = None,
+) -> list[Route]:
+    """The routes over ``hub``, reaching devices through ``relay`` (the MQTT connector)."""
+
+    def where(request: Request) -> tuple[str, str]:
+        home, device = request.path_params["home"], request.path_params["device"]
+        hub.device(home, device)  # UnknownDevice: a 404
+        return home, device
+
+    async def admin(request: Request, home: str) -> str:
+        member = who(request)
+        if authorize is not None:
+            decision = await authorize(member, home)
+            if not decision.allowed:
+                raise Problem(403, "forbidden", "Forbidden", decision.reason, member=member)
+        return member
+
+    async def relayed(home: str, device: str, op: Any) -> Any:
+        try:
+            return unwrap(await relay.ask(home, device, op))
+        except KeyRefused as exc:
+            raise _refused(exc) from None
+
+    async def session(request: Request) -> Response:
+        home, device = where(request)
+        member = who(request)
+        asked = await _body(request, SessionRequest)
+        reply = await relayed(home, device, Session(asked))
+        kind = hub.device(home, device).type
+        return _json(SessionOpened(info=reply.info, now=hub.clock.time(), member=member, type=kind))
+
+    async def begin(request: Request) -> Response:
+        home, device = where(request)
+        await admin(request, home)
+        return _json((await relayed(home, device, Begin())).challenge)
+
+    async def enroll(request: Request) -> Response:
+        home, device = where(request)
+        await admin(request, home)
+        asked = await _body(request, EnrollmentRequest)
+        return _json((await relayed(home, device, Enroll(asked))).key)
+
+    async def listing(request: Request) -> Response:
+        home, device = where(request)
+        who(request)
+        return _json((await relayed(home, device, ListKeys())).keys)
+
+    async def revoke(request: Request) -> Response:
+        home, device = where(request)
+        await admin(request, home)
+        asked = await _body(request, Revocation)
+        return _json((await relayed(home, device, Revoke(asked))).key)
+
+    async def code(request: Request) -> Response:
+        home, device = where(request)
+        client = request.client
+        if client is None or not is_loopback(client.host):
+            raise Problem(403, "not-local", "Local only", "the hub's screen is read on the hub's own machine")
+        await admin(request, home)
+        shown = screen(home, device) if screen is not None else None
+        if not shown:
+            raise Problem(
+                404,
+                "no-code",
+                "No code",
+                f"{home}/{device} shows no enrollment code here; begin an enrollment first,"
+                " or read the code on the device's own screen",
+            )
+        return _json(Code(shown))
+
+    def need_delegates() -> Delegates:
+        if delegates is None:
+            raise Problem(501, "no-delegates", "Not configured", "this hub holds no automation delegate keys")
+        return delegates
+
+    async def delegate_key(request: Request) -> Response:
+        home, device = where(request)
+        await admin(request, home)
+        asked = await _body(request, DelegateKeyRequest)
+        keys = need_delegates()
+        try:
+            member = delegate_member(asked.domains)
+        except ValueError as exc:
+            raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
+        return _json(DelegateKey(keys.key(home, device).public.point, member))
+
+    async def delegate(request: Request) -> Response:
+        home, device = where(request)
+        await admin(request, home)
+        asked = await _body(request, DelegateRequest)
+        keys = need_delegates()
+        try:
+            enrollment = keys.request(
+                home,
+                device,
+                asked.challenge,
+                domains=asked.domains,
+                code=asked.code,
+                approver=PublicKey(asked.approver),
+                approval=asked.approval,
+            )
+        except (CarhomeError, ValueError) as exc:
+            raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
+        enrolled = (await relayed(home, device, Enroll(enrollment))).key
+        keys.pin(home, device, asked.challenge.device_key, enrollment.member)
+        return _json(enrolled)
+
+    async def signed(request: Request) -> Response:
+        home, device = where(request)
+        member = who(request)
+        asked: SignedCommand = await _body(request, SignedCommand)
+        if asked.member != member:
+            raise Problem(
+                403,
+                "wrong-member",
+                "Signed for another member",
+                f"the command was signed for {asked.member!r}, but this request acts for {member!r}",
+            )
+        now = hub.clock.time()
+        if not now < asked.expires <= now + MAX_TTL:
+            raise Problem(422, "invalid-body", "Invalid body", "expires must lie ahead, within a day")
+        if hub.commands.get(asked.id) is not None:
+            raise Problem(409, "duplicate-id", "Duplicate command id", f"command {asked.id} exists already")
+        made = hub.commands.make(
+            home=home,
+            device=device,
+            kind=asked.kind,
+            target=asked.target,
+            args=asked.args,
+            member=member,
+            face="api",
+            ttl=max(asked.expires - now, 1e-3),
+        )
+        if made.args != asked.args:
+            raise InvalidCommand(
+                device=device,
+                target=asked.target,
+                reason="arguments must be signed as the device's spec normalises them",
+                allowed=msgspec.json.encode(made.args).decode(),
+            )
+        command = msgspec.structs.replace(made, id=asked.id, expires=asked.expires, signature=asked.signature)
+        command = await hub.commands.submit(command)
+        if asked.wait:
+            command = await _wait(hub, command, asked.wait)
+        return _json(command, 200 if command.status.final else 202)
+
+    base = "/api/keys/{home}/{device}"
+    return [
+        Route(f"{base}/session", session, methods=["POST"]),
+        Route(f"{base}/begin", begin, methods=["POST"]),
+        Route(f"{base}/enroll", enroll, methods=["POST"]),
+        Route(base, listing, methods=["GET"]),
+        Route(f"{base}/revoke", revoke, methods=["POST"]),
+        Route(f"{base}/code", code, methods=["GET"]),
+        Route(f"{base}/delegate/key", delegate_key, methods=["POST"]),
+        Route(f"{base}/delegate", delegate, methods=["POST"]),
+        Route("/api/devices/{home}/{device}/signed-commands", signed, methods=["POST"]),
+    ]
+
+
+async def _wait(hub: Hub, command: Command, seconds: float) -> Command:
+    try:
+        return await hub.commands.wait(command.id, seconds)
+    except CommandTimeout:
+        return command

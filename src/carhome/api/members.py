@@ -1,0 +1,202 @@
+"""Members, guest grants and the audit log over the API, for the hub that runs.
+
+Reading a home's members and changing them (add, grant, withdraw, revoke) is the
+administrative operation ``manage_members``: the gatekeeper decides it from the policy
+table like any command and records the decision in the audit log. A member may always
+read their own record. Revoking a member here takes effect at once: their tokens stop
+working and their open WebSockets close (``Tokens`` hears ``Members.revoke``). Passwords
+never leave the hub; a member record comes back without its hash.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any, Final
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from carhome.access.audit import AuditEntry
+from carhome.access.keys import Role
+from carhome.access.members import Grant, Member, MemberError
+from carhome.access.passwords import WeakPassword
+from carhome.access.policy import MANAGE_MEMBERS
+from carhome.access.service import Access
+from carhome.api import problems
+from carhome.api.auth import Bearer, Principal
+from carhome.api.problems import Problem
+from carhome.errors import InvalidName
+
+MAX_BODY: Final = 16 * 1024
+Limit = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+
+
+class MemberOut(msgspec.Struct, frozen=True):
+    id: str
+    home: str
+    name: str
+    role: str
+    revoked: bool
+    has_password: bool
+    grants: tuple[Grant, ...]
+
+
+class NewMember(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    name: str
+    role: Role
+    password: str | None = None
+
+
+class NewGrant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    devices: tuple[str, ...]
+    targets: tuple[str, ...]
+    starts: float
+    ends: float
+    uses: int | None = None
+
+
+class AuditQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    limit: Limit = 100
+
+
+class AuditOut(msgspec.Struct, frozen=True):
+    entries: tuple[AuditEntry, ...]
+    intact: bool
+    checked: int
+    problem: str | None = None
+
+
+def _render(member: Member) -> MemberOut:
+    return MemberOut(
+        member.id,
+        member.home,
+        member.name,
+        member.role.value,
+        member.revoked,
+        member.password is not None,
+        member.grants,
+    )
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
+
+
+def _member_error(exc: Exception) -> Problem:
+    return Problem(422, "invalid-member", "Invalid member change", str(exc))
+
+
+class _MemberRoutes:
+    def __init__(self, access: Access) -> None:
+        self._access = access
+        self._bearer = Bearer(access)
+
+    async def _admin(self, request: Request) -> Principal:
+        """The caller, if the policy lets them manage members of their home (else a 403)."""
+        principal = self._bearer.principal(request)
+        home = principal.home or "-"
+        decision = await self._access.gatekeeper.authorize(
+            member=principal.member, home=home, face="api", operation=MANAGE_MEMBERS
+        )
+        if not decision.allowed:
+            raise Problem(
+                403,
+                "not-allowed",
+                "Not allowed",
+                f"{principal.member} may not manage members: {decision.reason}",
+                member=principal.member,
+                reason=decision.reason,
+            )
+        return principal
+
+    def _in_home(self, principal: Principal, member_id: str) -> Member:
+        member = self._access.members.get(member_id)
+        if member is None or member.home != principal.home:
+            raise Problem(404, "unknown-member", "Unknown member", f"there is no member {member_id!r} here")
+        return member
+
+    async def _body(self, request: Request, kind: type[Any]) -> Any:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise Problem(413, "too-large", "Content too large", f"the body is larger than {MAX_BODY} bytes")
+        try:
+            return msgspec.json.decode(body, type=kind)
+        except msgspec.ValidationError as exc:
+            raise problems.from_validation(exc) from None
+        except msgspec.DecodeError as exc:
+            raise problems.invalid_body(f"not valid JSON ({exc})") from None
+
+    async def list(self, request: Request) -> Response:
+        principal = self._bearer.principal(request)
+        me = self._access.members.get(principal.member)
+        if me is not None and me.role is not Role.OWNER:
+            return _json([_render(me)])
+        await self._admin(request)
+        members = sorted((m for m in self._access.members if m.home == principal.home), key=lambda m: m.id)
+        return _json([_render(m) for m in members])
+
+    async def add(self, request: Request) -> Response:
+        principal = await self._admin(request)
+        body: NewMember = await self._body(request, NewMember)
+        assert principal.home is not None  # a bearer principal always has its home
+        try:
+            hashed = self._access.passwords.hash(body.password) if body.password is not None else None
+            member = Member(id=body.id, home=principal.home, name=body.name, role=body.role, password=hashed)
+            self._access.members.add(member)
+        except (MemberError, InvalidName, WeakPassword) as exc:
+            raise _member_error(exc) from None
+        return _json(_render(member), 201)
+
+    async def revoke(self, request: Request) -> Response:
+        principal = await self._admin(request)
+        member = self._in_home(principal, request.path_params["member"])
+        self._access.members.revoke(member.id)
+        return _json(_render(self._access.members.require(member.id)))
+
+    async def grant(self, request: Request) -> Response:
+        principal = await self._admin(request)
+        member = self._in_home(principal, request.path_params["member"])
+        body: NewGrant = await self._body(request, NewGrant)
+        try:
+            grant = Grant(
+                f"g-{secrets.token_hex(4)}", body.devices, body.targets, body.starts, body.ends, body.uses
+            )
+            self._access.members.grant(member.id, grant)
+        except MemberError as exc:
+            raise _member_error(exc) from None
+        return _json(grant, 201)
+
+    async def withdraw(self, request: Request) -> Response:
+        principal = await self._admin(request)
+        member = self._in_home(principal, request.path_params["member"])
+        try:
+            self._access.members.withdraw(member.id, request.path_params["grant"])
+        except MemberError as exc:
+            raise Problem(404, "unknown-grant", "Unknown grant", str(exc)) from None
+        return Response(status_code=204)
+
+    async def audit(self, request: Request) -> Response:
+        principal = await self._admin(request)
+        try:
+            query = msgspec.convert(dict(request.query_params), AuditQuery, strict=False)
+        except msgspec.ValidationError as exc:
+            raise problems.from_validation(exc, problems.invalid_query) from None
+        verification = await self._access.audit.verify()
+        entries = await self._access.audit.entries()
+        mine = [e for e in entries if e.home == principal.home][-query.limit :]
+        return _json(AuditOut(tuple(mine), verification.ok, verification.entries, verification.problem))
+
+
+def member_routes(access: Access) -> list[Route]:
+    r = _MemberRoutes(access)
+    return [
+        Route("/api/members", r.list, methods=["GET"]),
+        Route("/api/members", r.add, methods=["POST"]),
+        Route("/api/members/{member}/revoke", r.revoke, methods=["POST"]),
+        Route("/api/members/{member}/grants", r.grant, methods=["POST"]),
+        Route("/api/members/{member}/grants/{grant}", r.withdraw, methods=["DELETE"]),
+        Route("/api/audit", r.audit, methods=["GET"]),
+    ]

@@ -1,0 +1,302 @@
+"""``carhome trips`` and ``carhome charges``: the cars' history as tables, totals and a chart.
+
+Talks to a running hub's local API (``carhome.api.history``) through ``HubClient``,
+extended here with the history calls. Times are shown in each home's own timezone.
+
+    carhome trips [--car CAR] [--from WHEN] [--to WHEN] [--day | --month] [--json]
+    carhome trips plot --out trips.svg [--car CAR] [--from WHEN] [--to WHEN]
+    carhome charges [--car CAR] [--from WHEN] [--to WHEN] [--day | --month] [--json]
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from carhome.api.history import ChargeList, ParkedList, SummaryList, TripList
+from carhome.cli.client import ApiError, HubClient
+from carhome.cli.options import hub_options, hub_url
+from carhome.cli.output import echo_json, table
+from carhome.errors import CarhomeError
+from carhome.history.summaries import Period, Summary
+
+_T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class HistoryClient(HubClient):
+    """``HubClient`` with the history calls."""
+
+    async def trips(self, **query: str | None) -> TripList:
+        return await self._call("GET", "/api/history/trips", TripList, params=_params(query))
+
+    async def charges(self, **query: str | None) -> ChargeList:
+        return await self._call("GET", "/api/history/charges", ChargeList, params=_params(query))
+
+    async def parked(self, **query: str | None) -> ParkedList:
+        return await self._call("GET", "/api/history/parked", ParkedList, params=_params(query))
+
+    async def summaries(self, period: Period, **query: str | None) -> SummaryList:
+        params = {**_params(query), "period": period}
+        return await self._call("GET", "/api/history/summaries", SummaryList, params=params)
+
+
+def _params(query: dict[str, str | None]) -> dict[str, str]:
+    return {("from" if k == "from_" else k): v for k, v in query.items() if v is not None}
+
+
+def _with_client(given: str | None, work: Callable[[HistoryClient], Awaitable[_T]]) -> _T:
+    async def run() -> _T:
+        async with HistoryClient(hub_url(given)) as client:
+            return await work(client)
+
+    try:
+        return asyncio.run(run())
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _range_options(fn: _F) -> _F:
+    """``--car``, ``--from`` and ``--to``, shared by every history command."""
+    fn = click.option("--to", "to", metavar="WHEN", help="Up to (not including) this date or time.")(fn)
+    fn = click.option(
+        "--from", "from_", metavar="WHEN", help="From this date (2026-01-07), local time, or epoch seconds."
+    )(fn)
+    return click.option("--car", metavar="CAR", help="Only this car (HOME/CAR or CAR).")(fn)
+
+
+def _period_options(fn: _F) -> _F:
+    fn = click.option("--month", "period", flag_value="month", help="Totals per local month.")(fn)
+    return click.option("--day", "period", flag_value="day", help="Totals per local day.")(fn)
+
+
+def _local(ts: float, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo(zone)).strftime(fmt)
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _car_column(records: Sequence[Any]) -> bool:
+    return len({(r.home, r.car) for r in records}) > 1
+
+
+# -- trips ----------------------------------------------------------------------------------
+
+
+@click.group(invoke_without_command=True)
+@_range_options
+@_period_options
+@click.option("--limit", type=click.IntRange(1, 10_000), help="Only the latest N trips.")
+@hub_options
+@click.pass_context
+def trips(
+    ctx: click.Context,
+    *,
+    car: str | None,
+    from_: str | None,
+    to: str | None,
+    period: Period | None,
+    limit: int | None,
+    hub: str | None,
+    as_json: bool,
+) -> None:
+    """The cars' trips: when, from where to where, distance, energy and efficiency.
+
+    \b
+    Examples:
+      carhome trips
+      carhome trips --from 2026-01-05 --to 2026-01-12
+      carhome trips --day
+      carhome trips --month --json
+      carhome trips plot --out trips.svg
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    query = {"car": car, "from_": from_, "to": to}
+    if period is not None:
+        _show_summaries(hub, as_json, period, query, "trips")
+        return
+    found = _with_client(
+        hub, lambda client: client.trips(**query, limit=None if limit is None else str(limit))
+    )
+    if as_json:
+        echo_json(found)
+        return
+    if not found.trips:
+        click.echo("no trips")
+        return
+    many = _car_column(found.trips)
+    rows = []
+    for t in found.trips:
+        zone = found.timezones.get(t.home, "UTC")
+        row = [
+            _local(t.start, zone),
+            _local(t.end, zone, "%H:%M"),
+            t.start_place or "-",
+            t.end_place or "-",
+            _num(t.distance_km),
+            _num(t.energy_kwh, 2),
+            _num(t.wh_per_km, 0),
+            _num(t.max_speed_kmh, 0),
+            f"{_num(t.soc_start)}→{_num(t.soc_end)}",
+            "gaps" if t.gaps else "",
+        ]
+        rows.append([f"{t.home}/{t.car}", *row] if many else row)
+    header = ["START", "END", "FROM", "TO", "KM", "KWH", "WH/KM", "MAX KM/H", "SOC %", "NOTE"]
+    click.echo(table(["CAR", *header] if many else header, rows))
+
+
+@trips.command("plot")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The chart to write: FILE.svg or FILE.png.",
+)
+@_range_options
+@click.option(
+    "--hub",
+    "hub",
+    envvar="CARHOME_HUB",
+    metavar="URL",
+    help="The hub's local API [env CARHOME_HUB; default: the address a running hub announced].",
+)
+def plot(*, out: Path, car: str | None, from_: str | None, to: str | None, hub: str | None) -> None:
+    """Draw the trips as a chart (distance and Wh/km per trip) to FILE.svg or FILE.png.
+
+    \b
+    Examples:
+      carhome trips plot --out week.svg --from 2026-01-05 --to 2026-01-12
+      carhome trips plot --out trips.png --car car
+    """
+    if out.suffix.lower() not in (".svg", ".png"):
+        raise click.BadParameter(f"{out.name!r}: write the chart as .svg or .png", param_hint="--out")
+    found = _with_client(hub, lambda client: client.trips(car=car, from_=from_, to=to))
+    zones = set(found.timezones.values())
+    zone = ZoneInfo(zones.pop()) if len(zones) == 1 else None
+    from carhome.history.charts import trips_chart  # noqa: PLC0415 - matplotlib loads only to draw
+
+    trips_chart(found.trips, out, zone=zone)
+    click.echo(f"{out}: {len(found.trips)} trips")
+
+
+# -- charges --------------------------------------------------------------------------------
+
+
+@click.command()
+@_range_options
+@_period_options
+@click.option("--limit", type=click.IntRange(1, 10_000), help="Only the latest N charges.")
+@hub_options
+def charges(
+    *,
+    car: str | None,
+    from_: str | None,
+    to: str | None,
+    period: Period | None,
+    limit: int | None,
+    hub: str | None,
+    as_json: bool,
+) -> None:
+    """The cars' charge sessions: when, where, energy into the battery and from the grid,
+    losses, peak power, state of charge and cost at the tariff of the time.
+
+    \b
+    Examples:
+      carhome charges
+      carhome charges --month
+      carhome charges --car car --from 2026-01-01 --json
+    """
+    query = {"car": car, "from_": from_, "to": to}
+    if period is not None:
+        _show_summaries(hub, as_json, period, query, "charges")
+        return
+    found = _with_client(
+        hub, lambda client: client.charges(**query, limit=None if limit is None else str(limit))
+    )
+    if as_json:
+        echo_json(found)
+        return
+    if not found.charges:
+        click.echo("no charges")
+        return
+    many = _car_column(found.charges)
+    rows = []
+    for c in found.charges:
+        zone = found.timezones.get(c.home, "UTC")
+        row = [
+            _local(c.start, zone),
+            _local(c.end, zone, "%H:%M"),
+            c.place or "-",
+            _num(c.added_kwh, 2),
+            _num(c.grid_kwh, 2),
+            _num(c.loss_kwh, 2),
+            _num(c.peak_kw, 1),
+            f"{_num(c.soc_start)}→{_num(c.soc_end)}",
+            _num(c.cost, 2),
+        ]
+        rows.append([f"{c.home}/{c.car}", *row] if many else row)
+    header = ["START", "END", "PLACE", "ADDED KWH", "GRID KWH", "LOSS KWH", "PEAK KW", "SOC %", "COST"]
+    click.echo(table(["CAR", *header] if many else header, rows))
+
+
+# -- totals ---------------------------------------------------------------------------------
+
+
+def _show_summaries(
+    hub: str | None, as_json: bool, period: Period, query: dict[str, str | None], what: str
+) -> None:
+    found = _with_client(hub, lambda client: client.summaries(period, **query))
+    if as_json:
+        echo_json(found)
+        return
+    if not found.summaries:
+        click.echo(f"no {what}")
+        return
+    click.echo(_summary_table(found.summaries, what))
+
+
+def _summary_table(summaries: Sequence[Summary], what: str) -> str:
+    many = len({(s.home, s.car) for s in summaries}) > 1
+    label = "DAY" if summaries[0].period == "day" else "MONTH"
+    if what == "trips":
+        header = [label, "TRIPS", "KM", "KWH", "WH/KM", "HOURS", "PARKED LOSS KWH"]
+        rows = [
+            [
+                s.key,
+                str(s.trips),
+                _num(s.distance_km),
+                _num(s.driving_kwh, 2),
+                _num(s.wh_per_km, 0),
+                _num(s.driving_s / 3600.0, 1),
+                _num(s.parked_lost_kwh, 2),
+            ]
+            for s in summaries
+        ]
+    else:
+        header = [label, "CHARGES", "ADDED KWH", "GRID KWH", "COST", "UNPRICED"]
+        rows = [
+            [
+                s.key,
+                str(s.charges),
+                _num(s.added_kwh, 2),
+                _num(s.grid_kwh, 2),
+                _num(s.cost, 2),
+                str(s.uncosted_charges) if s.uncosted_charges else "",
+            ]
+            for s in summaries
+        ]
+    if many:
+        header = ["CAR", *header]
+        rows = [[f"{s.home}/{s.car}", *row] for s, row in zip(summaries, rows, strict=True)]
+    return table(header, rows)

@@ -1,0 +1,260 @@
+"""``carhome keys …``: this machine as a member's phone — its key, enrollment, revocation.
+
+The key and the device keys pinned at enrollment live in a key directory (``--keys``,
+``CARHOME_KEYS``, default ``~/.config/carhome/keys``). Everything reaches the device through
+the hub (``carhome.api.keys``), which only relays: the device checks the owner's
+signature, the code on its screen and, for commands, the signature ``carhome call`` adds
+by itself for actions in a safety-critical domain once this key is enrolled there.
+
+    carhome keys new
+    carhome keys enroll garage_door --member ana            # first owner: the code only
+    carhome keys enroll garage_door --member bob --role family --approver ~/ana-keys
+    carhome keys list garage_door
+    carhome keys remove garage_door KEY_ID
+    carhome keys show-code garage_door                      # the hub's local screen
+    carhome keys delegate garage_door garage                # let automations open it
+
+``carhome call`` finds the key through ``CARHOME_KEYS`` (or the default directory).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Final, TypeVar
+
+import click
+
+from carhome.access.client import HubKeys, KeyRing, Phone
+from carhome.access.enrollment import EnrollmentChallenge
+from carhome.access.keys import EnrolledKey, InvalidKey, Role
+from carhome.access.policy import SAFETY_DOMAINS
+from carhome.cli.client import HubClient
+from carhome.cli.names import resolve_device
+from carhome.cli.options import hub_options, with_hub
+from carhome.cli.output import echo_json, table
+from carhome.cli.session import TOKEN_ENV
+from carhome.hub import Command
+
+KEYS_ENV: Final = "CARHOME_KEYS"
+
+_T = TypeVar("_T")
+
+
+def default_key_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "carhome" / "keys"
+
+
+def key_dir(given: Path | None) -> Path:
+    """Where this machine's phone key lives (see the module docstring)."""
+    return given or Path(os.environ.get(KEYS_ENV) or default_key_dir())
+
+
+_keys_option = click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"The key directory [env {KEYS_ENV}; default ~/.config/carhome/keys].",
+)
+
+
+def phone_of(client: HubClient, directory: Path) -> Phone:
+    """A ``Phone`` for the key in ``directory``, talking to the hub ``client`` talks to."""
+    token = os.environ.get(TOKEN_ENV) or None
+    saved = client.saved()
+    if token is None and saved is not None:
+        token = saved.access
+    headers = {"authorization": f"Bearer {token}"} if token else None
+    return Phone(KeyRing(directory), HubKeys(client.url, headers=headers))
+
+
+def _with_phone(
+    hub: str | None, directory: Path, device: str, work: Callable[[Phone, str, str], Awaitable[_T]]
+) -> _T:
+    async def run(client: HubClient) -> _T:
+        home, dev = resolve_device(device, [] if "/" in device else await client.devices())
+        phone = phone_of(client, directory)
+        async with phone.hub:
+            return await work(phone, home, dev)
+
+    return with_hub(hub, run)
+
+
+def _read_code(phone: Phone, challenge: EnrollmentChallenge, from_hub: bool) -> Awaitable[str]:
+    async def read() -> str:
+        if from_hub:
+            return await phone.hub.code(challenge.home, challenge.device)
+        return str(click.prompt(f"The code {challenge.device} shows on its screen", type=str)).strip()
+
+    return read()
+
+
+@click.group()
+def keys() -> None:
+    """This machine as a phone: its key, and enrolling it on devices."""
+
+
+@keys.command()
+@_keys_option
+def new(*, keys_dir: Path | None) -> None:
+    """Make this machine's key (never replaces one)."""
+    ring = KeyRing(key_dir(keys_dir))
+    try:
+        key = ring.create()
+    except InvalidKey as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"key {key.public.key_id.hex()} in {ring.key_path}")
+
+
+@keys.command()
+@click.argument("device", metavar="DEVICE")
+@click.option("--member", required=True, help="Whose key this is (a member id).")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.OWNER.value, show_default=True
+)
+@click.option(
+    "--approver",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An enrolled owner's key directory, to approve (not needed for a device's first owner).",
+)
+@click.option("--code-from-hub", is_flag=True, help="Read the code off the hub's local screen.")
+@_keys_option
+@hub_options
+def enroll(
+    *,
+    device: str,
+    member: str,
+    role: str,
+    approver: Path | None,
+    code_from_hub: bool,
+    keys_dir: Path | None,
+    hub: str | None,
+    as_json: bool,
+) -> None:
+    """Enroll this machine's key on DEVICE: it shows a code, you type it here."""
+
+    async def work(phone: Phone, home: str, dev: str) -> EnrolledKey:
+        challenge = await phone.begin(home, dev)
+        code = await _read_code(phone, challenge, code_from_hub)
+        owner = Phone(KeyRing(approver), phone.hub) if approver is not None else None
+        return await phone.enroll(challenge, code=code, role=Role(role), member=member, approver=owner)
+
+    enrolled = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(enrolled)
+    else:
+        click.echo(f"enrolled {enrolled.key_id.hex()} for {enrolled.member} ({enrolled.role}) on {device}")
+
+
+@keys.command("list")
+@click.argument("device", metavar="DEVICE")
+@_keys_option
+@hub_options
+def list_(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
+    """The keys enrolled on DEVICE."""
+
+    async def work(phone: Phone, home: str, dev: str) -> tuple[EnrolledKey, ...]:
+        return await phone.hub.keys(home, dev)
+
+    found = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(found)
+        return
+    rows = [[k.key_id.hex(), k.member, str(k.role), "yes" if k.enabled else "revoked"] for k in found]
+    click.echo(table(["KEY ID", "MEMBER", "ROLE", "ENABLED"], rows) if rows else "no keys enrolled")
+
+
+@keys.command()
+@click.argument("device", metavar="DEVICE")
+@click.argument("key_id", metavar="KEY_ID")
+@_keys_option
+@hub_options
+def remove(*, device: str, key_id: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
+    """Revoke KEY_ID (or a unique start of it) on DEVICE; needs an owner's key here."""
+
+    async def work(phone: Phone, home: str, dev: str) -> EnrolledKey:
+        enrolled = await phone.hub.keys(home, dev)
+        matches = [k for k in enrolled if k.key_id.hex().startswith(key_id.lower())]
+        if len(matches) != 1:
+            known = ", ".join(k.key_id.hex()[:12] for k in enrolled) or "none"
+            raise click.ClickException(f"{key_id!r} names {len(matches)} keys on {dev}; enrolled: {known}")
+        return await phone.revoke(home, dev, matches[0].point)
+
+    revoked = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(revoked)
+    else:
+        click.echo(f"revoked {revoked.key_id.hex()} ({revoked.member}) on {device}")
+
+
+@keys.command("show-code")
+@click.argument("device", metavar="DEVICE")
+@_keys_option
+@hub_options
+def show_code(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
+    """The enrollment code DEVICE shows, from the hub's local screen (on the hub's machine)."""
+
+    async def work(phone: Phone, home: str, dev: str) -> str:
+        return await phone.hub.code(home, dev)
+
+    code = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json({"code": code})
+    else:
+        click.echo(code)
+
+
+@keys.command()
+@click.argument("device", metavar="DEVICE")
+@click.argument("domains", nargs=-1, required=True, type=click.Choice(SAFETY_DOMAINS))
+@click.option("--code-from-hub", is_flag=True, help="Read the code off the hub's local screen.")
+@_keys_option
+@hub_options
+def delegate(
+    *,
+    device: str,
+    domains: tuple[str, ...],
+    code_from_hub: bool,
+    keys_dir: Path | None,
+    hub: str | None,
+    as_json: bool,
+) -> None:
+    """Let the hub's automations sign DOMAINS on DEVICE (this machine holds an owner key).
+
+    The hub gets a key of its own for this device, limited to DOMAINS: it can then act
+    there without a phone, and nowhere else. Revoke it with `carhome keys remove`.
+    """
+
+    async def work(phone: Phone, home: str, dev: str) -> EnrolledKey:
+        challenge = await phone.begin(home, dev)
+        code = await _read_code(phone, challenge, code_from_hub)
+        return await phone.delegate(challenge, domains=domains, code=code)
+
+    enrolled = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(enrolled)
+    else:
+        click.echo(f"delegated {', '.join(domains)} on {device} to the hub's automations ({enrolled.member})")
+
+
+async def signed_call(
+    client: HubClient, home: str, device: str, action: str, args: dict[str, object], *, ttl: float, wait: bool
+) -> Command | None:
+    """``carhome call`` for an action in a safety-critical domain on a device this
+    machine's key is enrolled on: signed and sent; ``None`` when it needs no signature or
+    there is no key for it here (the hub then decides, and the device refuses it unsigned)."""
+    ring = KeyRing(key_dir(None))
+    if ring.pinned(home, device) is None or not ring.key_path.exists():
+        return None
+    spec = (await client.device(home, device)).spec
+    found = next((a for a in spec.actions if a.name == action), None)
+    if found is None or found.domain is None:
+        return None
+    phone = phone_of(client, ring.directory)
+    async with phone.hub:
+        return await phone.send(
+            home, device, "action", action, dict(args), ttl=ttl, wait=min(ttl + 30.0, 300.0) if wait else None
+        )

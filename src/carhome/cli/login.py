@@ -1,0 +1,70 @@
+"""``carhome login``, ``logout`` and ``whoami``: the CLI's session with a hub.
+
+The password is read from the terminal without echo (or, for scripts, the first line of
+standard input with ``--password-stdin``); it goes to the hub once and is never stored.
+What is kept is the token pair (``carhome.cli.session``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from carhome.cli.client import HubClient
+from carhome.cli.options import hub_options, with_hub
+from carhome.cli.output import echo_json
+
+
+@click.command()
+@click.argument("member")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@hub_options
+def login(member: str, password_stdin: bool, hub: str | None, as_json: bool) -> None:
+    """Log in to the hub as MEMBER (the demo prints its owner's password when it starts)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"Password for {member}", hide_input=True)
+
+    async def work(client: HubClient) -> None:
+        saved = await client.login(member, password)
+        if as_json:
+            echo_json({"member": saved.member, "home": saved.home, "hub": client.url})
+        else:
+            click.echo(f"logged in to {client.url} as {saved.member} (home {saved.home})")
+
+    with_hub(hub, work)
+
+
+@click.command()
+@hub_options
+def logout(hub: str | None, as_json: bool) -> None:
+    """End this CLI's session with the hub."""
+
+    async def work(client: HubClient) -> None:
+        saved = await client.logout()
+        if as_json:
+            echo_json({"logged_out": saved.member if saved else None})
+        else:
+            click.echo(f"logged out {saved.member}" if saved else f"not logged in to {client.url}")
+
+    with_hub(hub, work)
+
+
+@click.command()
+@hub_options
+def whoami(hub: str | None, as_json: bool) -> None:
+    """Show who this CLI is logged in as, and that the hub still accepts it."""
+
+    async def work(client: HubClient) -> None:
+        members = await client.members()
+        me = members[0] if len(members) == 1 else None
+        saved = client.saved()
+        name = saved.member if saved else (me.id if me else "?")
+        if as_json:
+            echo_json({"member": name, "home": saved.home if saved else None})
+        else:
+            click.echo(f"{name} at {client.url}" + (f" (home {saved.home})" if saved else ""))
+
+    with_hub(hub, work)

@@ -1,0 +1,550 @@
+"""One car's charging, carried out: watch the hub, keep a plan, turn it into commands.
+
+A ``ChargingController`` owns the plan of one car. It wakes when something a plan is made
+from changes — the car is plugged in or out, the charger's status moves, the user picks
+another mode, target or departure, new prices or forecasts arrive — and at every slot
+boundary. Then it asks the planner (``carhome.energy.make_plan``; ``replan_reasons`` says
+whether the plan in force still holds) and carries out the slot at hand:
+
+- through a charger (a wallbox device, OCPP or MQTT): the slot's power becomes a current
+  setpoint, sent as ``set current_limit`` — the OCPP connector turns it into a
+  ``SetChargingProfile`` (``TxProfile`` during a transaction, ``TxDefaultProfile`` before
+  one). A slot without power pauses: with a wallbox spec that allows a 0 A limit the
+  profile says 0 A and the session stays open; with today's spec (6–32 A) the car is told
+  to stop and start (``pause_via_car``: ordinary commands, and a session is never ended) or
+  else the session is stopped (``stop_charging``) and started again (``start_charging``,
+  a safety-critical command that needs the member's signature where signatures are
+  required) when power returns;
+- through the car, when no charger is configured: ``StartStopCharging`` START/STOP and
+  the car's charge limit.
+
+Every command goes through ``Hub.submit`` as the configured member with face
+``automation``, so the access gatekeeper decides on it like on any other. A command is
+sent again only when what is wanted changes or the last one failed. Time comes only from
+the hub's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+from zoneinfo import ZoneInfo
+
+from carhome.energy.cars import Car, Departure, OneOffDeparture
+from carhome.energy.chargers import Charger
+from carhome.energy.forecasts import SiteForecast
+from carhome.energy.modes import Mode
+from carhome.energy.planner import make_plan
+from carhome.energy.plans import Plan
+from carhome.energy.problem import PlanRequest
+from carhome.energy.replan import replan_reasons
+from carhome.energy.series import QUARTER_HOUR, SlotSeries
+from carhome.energy.seriesfile import load_series
+from carhome.energy.tariffs import DynamicTariff, FixedTariff, Tariff
+from carhome.energy.units import Energy, Soc
+from carhome.errors import CarhomeError, ConfigError
+from carhome.hub import Command, CommandStatus, Hub
+from carhome.hub.states import Change
+from carhome.spec import vss
+
+log: Final = logging.getLogger(__name__)
+
+FACE: Final = "automation"
+RETRY_S: Final = 60.0
+"""After a failed command, try again this much later (clock seconds) at the latest."""
+RESEND_S: Final = 120.0
+"""A start or stop the charger accepted but whose effect is not seen yet is sent again after this."""
+COMMAND_TTL: Final = 60.0
+
+# Wallbox statuses (the wallbox spec) with a car at the connector, and with a session open.
+PLUGGED: Final = frozenset({"preparing", "charging", "suspended_ev", "suspended_evse", "finishing"})
+IN_SESSION: Final = frozenset({"charging", "suspended_ev", "suspended_evse"})
+
+
+@dataclass(frozen=True, slots=True)
+class CarSetup:
+    """What does not change while the hub runs: which car, which charger, who acts."""
+
+    home: str
+    car: str
+    member: str
+    charger_device: str | None
+    charger: Charger
+    capacity: Energy
+    efficiency: float = 0.9
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    feed_in: Tariff = field(default_factory=lambda: FixedTariff(0.0))
+    house_load_kw: float = 0.0
+    tariff_file: Path | None = None
+    solar_file: Path | None = None
+    pause_via_car: bool = False
+    """Hold charging through the car (StartStopCharging) when the charger cannot be held at 0 A."""
+
+
+@dataclass(frozen=True, slots=True)
+class CarSettings:
+    """What the user sets: mode, target, the highest SoC worth taking cheaply, departure."""
+
+    mode: Mode
+    target: Soc
+    departure: Departure
+    limit: Soc | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Setpoint:
+    """What the controller wants now: charge at ``amps`` (through a charger) or ``on``."""
+
+    on: bool
+    amps: int = 0
+    power_kw: float = 0.0
+
+
+@dataclass(slots=True)
+class ControllerStatus:
+    """What the controller last did and why, for the API and the CLI."""
+
+    plugged: bool = False
+    in_session: bool = False
+    setpoint: Setpoint | None = None
+    reasons: tuple[str, ...] = ()
+    problem: str | None = None
+    plans: int = 0
+    commands: int = 0
+    failed_commands: int = 0
+
+
+class ChargingController:
+    """Plans and charges one car; an async context manager that runs until it exits."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        setup: CarSetup,
+        settings: CarSettings,
+        tariff: Tariff,
+        *,
+        forecast: SiteForecast | None = None,
+        slot: timedelta = QUARTER_HOUR,
+    ) -> None:
+        self.hub = hub
+        self.setup = setup
+        self._base_settings = settings
+        self.settings = settings
+        self.tariff = tariff
+        self.forecast = forecast or SiteForecast()
+        self.slot = slot
+        self.plan: Plan | None = None
+        self.status = ControllerStatus()
+        self._request: PlanRequest | None = None
+        self._slot_start: datetime | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._mtimes: dict[Path, float] = {}
+        # what was last asked of the device, so a command is sent once per change
+        self._sent_amps: int | None = None
+        self._sent_on: tuple[bool, float] | None = None  # (on, clock time sent)
+        self._sent_limit: int | None = None
+        self._mine: set[str] = set()
+        self._limit_pending: str | None = None  # a current limit not yet answered
+        self._retry_at: float | None = None
+        self._stepped_at = 0.0
+        self.stepped = asyncio.Event()
+        """Set after every step (tests and faces wait on it, never on time)."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.setup.home, self.setup.car)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        home, car, charger = self.setup.home, self.setup.car, self.setup.charger_device
+        watched = [(car, vss.CABLE_CONNECTED), (car, vss.IS_CHARGING), (car, vss.SOC)]
+        if charger is not None:
+            watched.append((charger, "status"))
+        for device, prop in watched:
+            sub = self.hub.bus.subscribe(self._changed, home=home, device=device, prop=prop)
+            self._unsubscribe.append(sub.cancel)
+        self._unsubscribe.append(self.hub.commands.on_result(self._result))
+        self.hub.on_availability(self._availability)
+        self._task = asyncio.create_task(self._run(), name=f"charging-{home}-{car}")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for undo in self._unsubscribe:
+            with contextlib.suppress(ValueError):
+                undo()
+        self._unsubscribe.clear()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- what users change ----------------------------------------------------------------
+
+    def set_mode(self, mode: Mode) -> None:
+        self.settings = replace(self.settings, mode=mode)
+        self._base_settings = replace(self._base_settings, mode=mode)
+        self._wake.set()
+
+    def set_target(self, target: Soc, departure: Departure | None = None) -> None:
+        """A new target; with ``departure``, a one-off departure that holds until it passes."""
+        if self.settings.limit is not None and self.settings.limit < target:
+            raise ConfigError(f"the target {target} is above the car's limit {self.settings.limit}")
+        self.settings = replace(self.settings, target=target, departure=departure or self.settings.departure)
+        self._wake.set()
+
+    def set_prices(self, series: SlotSeries) -> None:
+        """Prices known slot by slot from now on (day-ahead prices, say)."""
+        self.tariff = DynamicTariff(series)
+        self._wake.set()
+
+    def set_forecast(self, forecast: SiteForecast) -> None:
+        self.forecast = forecast
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- watching the hub -----------------------------------------------------------------
+
+    def _changed(self, change: Change) -> None:
+        if change.prop != vss.SOC or change.old is None:
+            self._wake.set()  # the state of charge wakes it only the first time it is known
+
+    def _availability(self, home: str, device: str, online: bool) -> None:
+        if home == self.setup.home and device in (self.setup.car, self.setup.charger_device):
+            # a charger that comes back may have lost what it was told: tell it again
+            self._sent_amps = None
+            self._sent_on = None
+            self._wake.set()
+
+    def _result(self, command: Command) -> None:
+        if command.id not in self._mine:
+            return
+        self._mine.discard(command.id)
+        if command.id == self._limit_pending:
+            self._limit_pending = None
+            self._wake.set()  # a start waits for its limit to be in place
+        if command.status is CommandStatus.ACKED:
+            return
+        self.status.failed_commands += 1
+        self.status.problem = f"{command.target} {command.status}: {command.error or 'no reason given'}"
+        log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
+        self._forget(command.target)
+        self._retry_at = self.hub.clock.time() + RETRY_S
+        self._wake.set()
+
+    def _forget(self, target: str) -> None:
+        if target in ("current_limit",):
+            self._sent_amps = None
+        elif target == vss.CHARGE_LIMIT:
+            self._sent_limit = None
+        else:
+            self._sent_on = None
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug here must not stop the car being charged later
+                log.exception("charging %s/%s: step failed", self.setup.home, self.setup.car)
+                self.status.problem = f"internal error: {exc}"
+            await self._sleep_until_due()
+
+    async def _sleep_until_due(self) -> None:
+        clock = self.hub.clock
+        now = clock.time()
+        # the boundary after the time the last step planned for: a step that ran across a
+        # boundary (a slow solve, a clock that jumped) is followed by another at once
+        due = self._next_boundary(self._stepped_at).timestamp()
+        if self._retry_at is not None:
+            due = min(due, self._retry_at)
+        sleeper = asyncio.create_task(clock.sleep(max(0.0, due - now)), name="charging-sleep")
+        waker = asyncio.create_task(self._wake.wait(), name="charging-wake")
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+        self._wake.clear()
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.hub.clock.time(), self.setup.zone)
+
+    def _next_boundary(self, now: float) -> datetime:
+        here = datetime.fromtimestamp(now, self.setup.zone)
+        epoch = datetime(2000, 1, 1, tzinfo=self.setup.zone)
+        start = here - (here - epoch) % self.slot
+        return start + self.slot
+
+    async def step(self) -> None:
+        """Replan if needed and carry out the slot at hand (the loop calls it; tests may)."""
+        try:
+            await self._reload_files()
+            now = self._now()
+            self._stepped_at = now.timestamp()
+            if isinstance(self.settings.departure, OneOffDeparture) and self.settings.departure.at <= now:
+                self.settings = replace(self.settings, departure=self._base_settings.departure)
+            plugged = self._plugged()
+            self.status.plugged = plugged
+            self.status.in_session = self._in_session()
+            request = self._request_at(now, plugged)
+            await self._replan(request, now)
+            if self._retry_at is not None and self.hub.clock.time() >= self._retry_at:
+                self._retry_at = None
+            await self._carry_out(now, plugged)
+        finally:
+            self.stepped.set()
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _plugged(self) -> bool:
+        home = self.setup.home
+        if self.setup.charger_device is not None:
+            status = self.hub.value(home, self.setup.charger_device, "status")
+            if status is not None:
+                return status in PLUGGED
+        return bool(self.hub.value(home, self.setup.car, vss.CABLE_CONNECTED, False))
+
+    def _in_session(self) -> bool:
+        if self.setup.charger_device is not None:
+            return self.hub.value(self.setup.home, self.setup.charger_device, "status") in IN_SESSION
+        return bool(self.hub.value(self.setup.home, self.setup.car, vss.IS_CHARGING, False))
+
+    def _soc(self) -> Soc:
+        value = self.hub.value(self.setup.home, self.setup.car, vss.SOC)
+        if value is None:
+            return self.settings.target  # no reading yet: nothing is planned until there is one
+        return Soc.percent(min(100.0, max(0.0, float(value))))
+
+    def _car(self, plugged: bool, mode: Mode | None = None) -> Car:
+        s = self.settings
+        return Car(
+            id=self.setup.car,
+            capacity=self.setup.capacity,
+            soc=self._soc(),
+            target=s.target,
+            departure=s.departure,
+            charger=self.setup.charger,
+            efficiency=self.setup.efficiency,
+            limit=s.limit,
+            plugged_in=plugged,
+            mode=mode or s.mode,
+        )
+
+    def _request_at(self, now: datetime, plugged: bool) -> PlanRequest:
+        forecast = self.forecast
+        kw = self.setup.house_load_kw
+        if kw > 0 and forecast.load is None:
+            # a flat load, as a series from local midnight, so it changes once a day only
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            forecast = replace(forecast, load=SlotSeries.of(midnight, [kw] * 3 * 96, slot=QUARTER_HOUR))
+        return PlanRequest(
+            now=now,
+            cars=(self._car(plugged),),
+            tariff=self.tariff,
+            feed_in=self.setup.feed_in,
+            forecast=forecast,
+            slot=self.slot,
+        )
+
+    async def _replan(self, request: PlanRequest, now: datetime) -> None:
+        reasons = {str(r) for r in replan_reasons(self._request, self.plan, request)}
+        slot_start = self._next_boundary(now.timestamp()) - self.slot
+        if self._slot_start is not None and slot_start != self._slot_start:
+            reasons.add("slot")
+        if not reasons and self.plan is not None:
+            return
+        self._slot_start = slot_start
+        try:
+            plan = await asyncio.to_thread(make_plan, request)
+            self.status.problem = None
+        except ConfigError as exc:
+            # No prices known ahead: charging to the target beats not charging at all.
+            self.status.problem = f"{exc.reason}; charging now until prices arrive"
+            log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
+            fallback = replace(
+                request, tariff=FixedTariff(0.0), cars=(self._car(request.cars[0].plugged_in, Mode.NOW),)
+            )
+            plan = await asyncio.to_thread(make_plan, fallback)
+        self.plan = plan
+        self._request = request
+        self.status.plans += 1
+        self.status.reasons = tuple(sorted(reasons))
+        log.info(
+            "charging %s/%s: new plan (%s): %.1f kWh, cost %.2f",
+            self.setup.home,
+            self.setup.car,
+            ", ".join(self.status.reasons),
+            plan.car(self.setup.car).energy_kwh,
+            plan.charging_cost,
+        )
+
+    async def _reload_files(self) -> None:
+        """Read the price and solar files again when they changed on disk."""
+        setup = self.setup
+        for path, solar in ((setup.tariff_file, False), (setup.solar_file, True)):
+            if path is None:
+                continue
+            try:
+                mtime = (await asyncio.to_thread(path.stat)).st_mtime
+            except OSError as exc:
+                self.status.problem = f"cannot read {path}: {exc.strerror}"
+                continue
+            if self._mtimes.get(path) == mtime:
+                continue
+            try:
+                series = await asyncio.to_thread(load_series, path, non_negative=solar)
+            except ConfigError as exc:
+                self.status.problem = str(exc)
+                log.warning("charging %s/%s: %s", setup.home, setup.car, exc)
+                self._mtimes[path] = mtime
+                continue
+            self._mtimes[path] = mtime
+            if solar:
+                self.forecast = replace(self.forecast, solar=series)
+            else:
+                self.tariff = DynamicTariff(series)
+
+    # -- carrying it out --------------------------------------------------------------------
+
+    def setpoint(self, now: datetime) -> Setpoint:
+        """What the plan in force asks for at ``now``."""
+        if self.plan is None:
+            return Setpoint(on=False)
+        try:
+            kw = self.plan.power_at(self.setup.car, now)
+        except KeyError:
+            kw = 0.0
+        charger = self.setup.charger
+        amps = kw * 1000.0 / (charger.phases * charger.voltage)
+        if kw <= 1e-6 or amps < charger.min_current - 0.5:
+            return Setpoint(on=False)
+        amps = min(charger.max_current, max(charger.min_current, amps))
+        return Setpoint(on=True, amps=round(amps), power_kw=kw)
+
+    async def _carry_out(self, now: datetime, plugged: bool) -> None:
+        wanted = self.setpoint(now) if plugged else Setpoint(on=False)
+        self.status.setpoint = wanted
+        if not plugged:
+            self._sent_on = None  # start afresh at the next plug-in
+            device = self.setup.charger_device
+            if device is not None and self.hub.available(self.setup.home, device):
+                # An idle charger holds its default at the lowest current, so a session it
+                # opens by itself at the next plug-in starts gently until the plan takes over.
+                await self._limit(device, int(self._current_range(device)[0]))
+            return
+        if self.setup.charger_device is None:
+            await self._through_car(wanted)
+        else:
+            await self._through_charger(self.setup.charger_device, wanted)
+
+    async def _through_charger(self, device: str, wanted: Setpoint) -> None:
+        in_session = self._in_session()
+        low, high = self._current_range(device)
+        by_car = low > 0 and self.setup.pause_via_car
+        if not wanted.on:
+            if low <= 0:
+                await self._limit(device, 0)  # a 0 A profile pauses and keeps the session
+            elif by_car:
+                await self._through_car(wanted)
+            elif in_session and self._should_send(on=False):
+                await self._send(device, "action", "stop_charging", {})
+            return
+        amps = int(min(high, max(low, wanted.amps)))
+        await self._limit(device, amps)
+        if by_car:
+            if not in_session:
+                self.status.problem = "the charger has no session open; start one at the charger"
+            await self._through_car(wanted)
+            return
+        # start only once the limit is in place, so a session never begins at full power
+        if not in_session and self._limit_pending is None and self._should_send(on=True):
+            await self._send(device, "action", "start_charging", {})
+
+    def _current_range(self, device: str) -> tuple[float, float]:
+        """The currents the charger's spec accepts, within the configured charger's."""
+        spec = self.hub.spec(self.setup.home, device).properties.get("current_limit")
+        low = 6.0 if spec is None or spec.minimum is None else spec.minimum
+        high = 32.0 if spec is None or spec.maximum is None else spec.maximum
+        charger = self.setup.charger
+        if low > 0:  # no 0 A: the least is what both the spec and the charger take
+            low = max(low, min(charger.min_current, high))
+        return low, min(high, charger.max_current)
+
+    async def _limit(self, device: str, amps: int) -> None:
+        if self._sent_amps == amps:
+            return
+        command = await self._send(device, "set", "current_limit", {"value": amps})
+        if command is not None:
+            self._sent_amps = amps
+            if not command.status.final:
+                self._limit_pending = command.id
+
+    def _should_send(self, *, on: bool) -> bool:
+        sent = self._sent_on
+        if sent is None or sent[0] != on:
+            return True
+        return self.hub.clock.time() - sent[1] >= RESEND_S
+
+    async def _through_car(self, wanted: Setpoint) -> None:
+        car = self.setup.car
+        limit = round(100 * (self.settings.limit or self.settings.target).fraction)
+        if wanted.on and self._sent_limit != limit:
+            current = self.hub.value(self.setup.home, car, vss.CHARGE_LIMIT)
+            if current is None or int(current) < limit:
+                if await self._send(car, "set", vss.CHARGE_LIMIT, {"value": max(50, limit)}) is not None:
+                    self._sent_limit = limit
+            else:
+                self._sent_limit = limit
+        charging = bool(self.hub.value(self.setup.home, car, vss.IS_CHARGING, False))
+        if wanted.on != charging and self._should_send(on=wanted.on):
+            await self._send(car, "set", vss.START_STOP_CHARGING, {"value": "START" if wanted.on else "STOP"})
+
+    async def _send(self, device: str, kind: Any, target: str, args: dict[str, Any]) -> Command | None:
+        try:
+            command = await self.hub.submit(
+                self.setup.home,
+                device,
+                kind,
+                target,
+                args,
+                member=self.setup.member,
+                face=FACE,
+                ttl=COMMAND_TTL,
+            )
+        except CarhomeError as exc:
+            self.status.failed_commands += 1
+            self.status.problem = f"{target}: {exc}"
+            log.warning("charging %s/%s: %s not sent: %s", self.setup.home, self.setup.car, target, exc)
+            self._retry_at = self.hub.clock.time() + RETRY_S
+            return None
+        self.status.commands += 1
+        if target in ("start_charging", "stop_charging", vss.START_STOP_CHARGING):
+            self._sent_on = (
+                target == "start_charging" or args.get("value") == "START",
+                self.hub.clock.time(),
+            )
+        if not command.status.final:
+            self._mine.add(command.id)
+        elif command.status is not CommandStatus.ACKED:
+            self._mine.add(command.id)
+            self._result(command)
+        return command

@@ -1,0 +1,88 @@
+"""Builders for the charging tests: a car setup, user settings, a tariff, SoC reports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from carhome.energy import Charger, Mode, Soc, TimeOfUseTariff, TouWindow, WeeklyDeparture
+from carhome.energy.controller import CarSettings, CarSetup, ChargingController
+from carhome.energy.units import Energy
+from carhome.hub import Hub
+from carhome.spec import vss
+from carhome.testing.wallbox import SimulatedWallbox
+
+PASSWORD = "charging-test-password"
+EVENING = datetime(2026, 1, 1, 18, 0, tzinfo=UTC).timestamp()
+UTC_ZONE = ZoneInfo("UTC")
+
+# cheapest from midnight to 01:00, cheap to 02:00, dear the rest of the day
+TARIFF = TimeOfUseTariff(
+    (TouWindow(time(0), time(1), 0.1), TouWindow(time(1), time(2), 0.2), TouWindow(time(2), time(0), 1.0)),
+    UTC_ZONE,
+)
+
+
+def setup(*, charger_device: str | None = "wallbox") -> CarSetup:
+    return CarSetup(
+        home="h1",
+        car="car",
+        member="owner",
+        charger_device=charger_device,
+        charger=Charger("wallbox", max_current=32, min_current=6, phases=1, voltage=230),
+        capacity=Energy(75),
+        efficiency=0.9,
+        zone=UTC_ZONE,
+    )
+
+
+def settings(mode: Mode = Mode.SMART, target: float = 80) -> CarSettings:
+    weekly = WeeklyDeparture(tuple((d, time(7)) for d in range(7)), UTC_ZONE)
+    return CarSettings(mode=mode, target=Soc.percent(target), departure=weekly)
+
+
+def report_soc(hub: Hub, soc: float) -> None:
+    hub.report("h1", "car", {vss.SOC: soc}, source="test")
+
+
+GUARD_S = 10.0  # real seconds before a wait that should have ended long ago fails
+
+
+async def until(controller: ChargingController, condition: Callable[[], bool]) -> None:
+    """Wait for controller steps until ``condition`` holds."""
+    async with asyncio.timeout(GUARD_S):
+        while not condition():
+            controller.stepped.clear()
+            controller.wake()
+            await controller.stepped.wait()
+
+
+def start_action(box: SimulatedWallbox) -> str:
+    return "RemoteStartTransaction" if box.version == "1.6" else "RequestStartTransaction"
+
+
+def stop_action(box: SimulatedWallbox) -> str:
+    return "RemoteStopTransaction" if box.version == "1.6" else "RequestStopTransaction"
+
+
+def actions(box: SimulatedWallbox) -> list[str]:
+    return [name for name, _ in box.received]
+
+
+async def plug_in(box: SimulatedWallbox) -> None:
+    await box.status("Preparing" if box.version == "1.6" else "Occupied")
+
+
+async def charging(box: SimulatedWallbox) -> None:
+    """The wallbox does what a real one does after a remote start: a transaction, Charging."""
+    await box.start("carhome")  # 2.0.1: the Started event says Charging
+    if box.version == "1.6":
+        await box.status("Charging")
+
+
+async def stopped(box: SimulatedWallbox) -> None:
+    """The transaction ends; the car is still plugged in."""
+    await box.stop()
+    await plug_in(box)

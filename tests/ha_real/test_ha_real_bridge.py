@@ -1,0 +1,306 @@
+"""carhome in a real Home Assistant (2025.4, its MQTT integration) over a real Mosquitto.
+
+A carhome hub runs the demo's simulated home (car and ten home devices, each its own MQTT
+client) with the MQTT connector and the Home Assistant bridge; Home Assistant's MQTT
+integration, set up through its config flow, reads the bridge's discovery. The tests look
+only at what Home Assistant shows through its own APIs: the device and entity registries,
+the states with their device classes and units, and its log; and they act in Home
+Assistant (services) to see commands reach the simulated car through carhome's hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gmqtt
+import msgspec
+import pytest
+import pytest_asyncio
+from gmqtt.mqtt.constants import MQTTv311
+from ha_real_hass import RealHomeAssistant
+
+from carhome.connectors.homeassistant import FACE, HomeAssistantBridge
+from carhome.connectors.homeassistant.entities import key_of
+from carhome.connectors.mqtt import MqttConnector
+from carhome.hub import Change, Command, CommandStatus, Home, Hub
+from carhome.sim import Outdoor, SimHome, SimRunner
+from carhome.spec import vss
+from carhome.store import MemoryStore
+from carhome.testing import FakeClock
+from mqtt.conftest import FAST, TIMEOUT, Mosquitto
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MEMBER = "ha-user"
+HOME = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060, radius_m=150.0, timezone="Asia/Shanghai")
+
+
+@dataclass
+class Carhome:
+    """The carhome side: hub, simulated home, bridge, and every command that finished."""
+
+    hub: Hub
+    sim: SimHome
+    clock: FakeClock
+    bridge: HomeAssistantBridge
+    finished: list[Command] = field(default_factory=list)
+
+    def node(self, device: str) -> str:
+        return self.bridge.node("h1", device)
+
+    def components(self, device: str) -> dict[str, dict[str, Any]]:
+        """The discovery components the bridge publishes for ``device``, by key."""
+        config: dict[str, Any] = msgspec.json.decode(self.bridge.config(self.hub.device("h1", device)))
+        components: dict[str, dict[str, Any]] = config["cmps"]
+        return components
+
+    def car_locked(self) -> bool:
+        """Whether the simulated car itself has its doors locked."""
+        return self.sim.car.doors_locked
+
+    def done(self, target: str) -> list[Command]:
+        return [c for c in self.finished if c.target == target]
+
+
+async def _until_all_reported(hub: Hub, sim: SimHome) -> None:
+    """Every simulated device online and its first full state in the hub."""
+    ready = asyncio.Event()
+
+    def check(*_: object) -> None:
+        if all(hub.available("h1", d) and hub.state("h1", d) for d in sim.devices):
+            ready.set()
+
+    hub.on_availability(check)
+    sub = hub.bus.subscribe(check, home="h1")
+    try:
+        check()
+        await asyncio.wait_for(ready.wait(), TIMEOUT)
+    finally:
+        sub.cancel()
+
+
+class CommandSpy:
+    """An MQTT client beside the bridge that sees each command Home Assistant publishes,
+    with the QoS it arrives at (a QoS-1 subscription gets what the publisher sent)."""
+
+    def __init__(self, url: str) -> None:
+        self.port = int(url.rsplit(":", 1)[1])
+        self.client = gmqtt.Client(f"ha-command-spy-{id(self)}")
+        self.seen: asyncio.Queue[tuple[str, bytes, int]] = asyncio.Queue()
+        self._subscribed = asyncio.Event()
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+
+    def _on_message(self, _c: object, topic: str, payload: bytes, qos: int, _p: object) -> None:
+        self.seen.put_nowait((topic, payload, qos))
+
+    async def __aenter__(self) -> CommandSpy:
+        await asyncio.wait_for(self.client.connect("127.0.0.1", self.port, version=MQTTv311), TIMEOUT)
+        self.client.subscribe("carhome/+/+/ha/cmd/#", qos=1)
+        await asyncio.wait_for(self._subscribed.wait(), TIMEOUT)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.disconnect()
+
+    async def next(self) -> tuple[str, bytes, int]:
+        return await asyncio.wait_for(self.seen.get(), TIMEOUT)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def carhome(broker: Mosquitto, home_assistant: RealHomeAssistant) -> AsyncIterator[Carhome]:
+    """carhome's hub with the demo's simulated home, bridged to the running Home Assistant."""
+    clock = FakeClock()
+    async with Hub(store=MemoryStore(), clock=clock) as hub:
+        await hub.add_home(HOME)
+        sim = SimHome(HOME, outdoor=Outdoor(fixed_temperature=5.0), routine=False)
+        for record in sim.records():
+            await hub.add_device(record)
+        async with (
+            MqttConnector(hub, broker.url, backoff=FAST),
+            SimRunner(sim, broker.url, clock=clock, tick=1.0),
+            HomeAssistantBridge(hub, broker.url, member=MEMBER, backoff=FAST) as bridge,
+        ):
+            await _until_all_reported(hub, sim)
+            world = Carhome(hub, sim, clock, bridge)
+            hub.commands.on_result(world.finished.append)
+            yield world
+
+
+async def _registered(ha: RealHomeAssistant, carhome: Carhome, device: str) -> dict[str, dict[str, Any]]:
+    """Wait until Home Assistant registered every entity of ``device``; them, by key."""
+    node = carhome.node(device)
+    wanted = {f"{node}_{key}": key for key in carhome.components(device)}
+    found: dict[str, dict[str, Any]] = {}
+
+    async def all_there() -> bool:
+        found.clear()
+        for entry in await ha.entities():
+            if entry["unique_id"] in wanted and entry["platform"] == "mqtt":
+                found[wanted[entry["unique_id"]]] = entry
+        return len(found) == len(wanted)
+
+    try:
+        await ha.until(all_there, f"the {len(wanted)} entities of {device}")
+    except AssertionError as exc:
+        missing = sorted(set(wanted.values()) - set(found))
+        raise AssertionError(f"Home Assistant has no entity for {missing}\n{exc}") from None
+    return found
+
+
+async def _entity_id(ha: RealHomeAssistant, carhome: Carhome, device: str, key: str) -> str:
+    return str((await _registered(ha, carhome, device))[key]["entity_id"])
+
+
+async def test_the_car_is_a_device_with_its_entities_classes_and_units(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    entries = await _registered(ha, carhome, "car")
+    devices = await ha.devices()
+    (car,) = [d for d in devices if ["mqtt", carhome.node("car")] in d["identifiers"]]
+    assert (car["name"], car["manufacturer"], car["model"]) == ("Car", "carhome", "Electric car")
+    assert {e["device_id"] for e in entries.values()} == {car["id"]}
+
+    components = carhome.components("car")
+    checked = 0
+    for key, component in components.items():
+        entry = entries[key]
+        if component.get("enabled_by_default") is False:
+            assert entry["disabled_by"] == "integration"
+            continue
+        state = await ha.state_until(entry["entity_id"], lambda s: s["state"] != "unavailable", "available")
+        attributes = state["attributes"]
+        for option, attribute in (
+            ("device_class", "device_class"),
+            ("unit_of_measurement", "unit_of_measurement"),
+            ("state_class", "state_class"),
+        ):
+            if option in component:
+                assert attributes.get(attribute) == component[option], (key, option, attributes)
+                checked += 1
+    assert checked > 40  # the car's sensors really carry classes and units
+
+    # A few by name, as a person would read them in Home Assistant.
+    battery = await ha.state(entries[key_of(vss.SOC)]["entity_id"])
+    assert battery is not None
+    assert battery["state"] == "65.0"
+    assert (battery["attributes"]["device_class"], battery["attributes"]["unit_of_measurement"]) == (
+        "battery",
+        "%",
+    )
+    assert entries["doors"]["entity_id"].startswith("lock.")
+    lock = await ha.state(entries["doors"]["entity_id"])
+    assert lock is not None
+    assert lock["state"] == "locked"
+    tracker = await ha.state(entries["location"]["entity_id"])
+    assert tracker is not None
+    assert tracker["state"] == "home"
+    assert (tracker["attributes"]["latitude"], tracker["attributes"]["longitude"]) == (HOME.lat, HOME.lon)
+    climate = await ha.state(entries["climate"]["entity_id"])
+    assert climate is not None
+    assert climate["attributes"]["hvac_modes"] == ["off", "auto"]
+    assert climate["attributes"]["current_temperature"] == carhome.hub.value(
+        "h1", "car", vss.CABIN_TEMPERATURE
+    )
+
+
+async def test_every_device_of_the_home_is_in_home_assistant_without_complaint(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    for device in carhome.sim.devices:
+        await _registered(ha, carhome, device)
+    areas = {d["name"]: d["area_id"] for d in await ha.devices() if d["manufacturer"] == "carhome"}
+    assert areas["Living room purifier"] == "living_room"  # the device's room, as a suggested area
+    assert areas["Car"] is None
+    # Home Assistant logs every discovery it cannot use and every class/unit it rejects.
+    assert ha.problems() == []
+
+
+async def test_a_state_change_in_carhome_is_followed_in_home_assistant(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    door = await _entity_id(ha, carhome, "car", key_of(vss.DOOR_OPEN[0]))
+    climate = await _entity_id(ha, carhome, "car", "climate")
+    await ha.state_until(door, lambda s: s["state"] == "off", "off (closed)")
+    await ha.state_until(climate, lambda s: s["state"] == "off", "off")
+
+    carhome.sim.car.open_door(0)  # someone opens the driver's door …
+    carhome.sim.car.set_climate(True)  # … and switches the cabin climate on from the car
+    await carhome.clock.advance(1.0)  # the simulator's next tick publishes what changed
+
+    await ha.state_until(door, lambda s: s["state"] == "on", "on (open)")
+    await ha.state_until(climate, lambda s: s["state"] == "auto", "auto")
+    assert carhome.hub.value("h1", "car", vss.DOOR_OPEN[0]) is True
+
+    carhome.sim.car.close_door(0)
+    carhome.sim.car.set_climate(False)
+    await carhome.clock.advance(1.0)
+    await ha.state_until(door, lambda s: s["state"] == "off", "off (closed again)")
+    await ha.state_until(climate, lambda s: s["state"] == "off", "off again")
+
+
+async def test_a_device_offline_in_carhome_is_unavailable_in_home_assistant(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    power = await _entity_id(ha, carhome, "living_room_purifier", "on")
+    await ha.state_until(power, lambda s: s["state"] in ("on", "off"), "on or off")
+    carhome.hub.set_available("h1", "living_room_purifier", False)
+    await ha.state_until(power, lambda s: s["state"] == "unavailable", "unavailable")
+    carhome.hub.set_available("h1", "living_room_purifier", True)
+    await ha.state_until(power, lambda s: s["state"] in ("on", "off"), "available again")
+
+
+async def test_unlock_and_lock_from_home_assistant_go_through_carhome(
+    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
+) -> None:
+    ha = home_assistant
+    lock = await _entity_id(ha, carhome, "car", "doors")
+    await ha.state_until(lock, lambda s: s["state"] == "locked", "locked")
+
+    async with CommandSpy(broker.url) as spy:
+        await ha.call("lock", "unlock", entity_id=lock)
+        # Home Assistant publishes at the QoS the discovery asked for, so a dropped link
+        # does not lose the command.
+        assert await spy.next() == ("carhome/h1/car/ha/cmd/doors/set", b"UNLOCK", 1)
+    await ha.state_until(lock, lambda s: s["state"] == "unlocked", "unlocked")
+    assert not carhome.car_locked()  # the car itself did it
+    (unlock,) = carhome.done("unlock")
+    assert (unlock.member, unlock.face, unlock.status) == (MEMBER, FACE, CommandStatus.ACKED)
+
+    await ha.call("lock", "lock", entity_id=lock)
+    await ha.state_until(lock, lambda s: s["state"] == "locked", "locked again")
+    assert carhome.car_locked()
+    (locked,) = carhome.done("lock")
+    assert (locked.face, locked.status) == (FACE, CommandStatus.ACKED)
+    assert carhome.bridge.stats.commands == 2
+
+
+async def test_a_number_set_in_home_assistant_is_written_to_the_car(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    limit = await _entity_id(ha, carhome, "car", key_of(vss.CHARGE_LIMIT))
+    await ha.state_until(limit, lambda s: s["state"] == "80", "80")
+    written: asyncio.Future[Change] = asyncio.get_running_loop().create_future()
+    sub = carhome.hub.bus.subscribe(
+        lambda c: None if written.done() else written.set_result(c),
+        home="h1",
+        device="car",
+        prop=vss.CHARGE_LIMIT,
+    )
+    try:
+        await ha.call("number", "set_value", entity_id=limit, value=90)
+        assert (await asyncio.wait_for(written, TIMEOUT)).value == 90
+    finally:
+        sub.cancel()
+    await ha.state_until(limit, lambda s: s["state"] == "90", "90")
+    (command,) = carhome.done(vss.CHARGE_LIMIT)
+    assert (command.kind, command.args, command.face) == ("set", {"value": 90.0}, FACE)
+    assert carhome.sim.car.charge_limit == 90

@@ -1,0 +1,113 @@
+"""A hub with a recorded history, serving the local API on a loopback port in its own thread.
+
+The CLI runs ``asyncio.run`` per command, so the hub it talks to lives in a second thread
+with its own event loop, on a fake clock. ``fill`` runs there before serving: it drives the
+car home → work → home and charges it, so the tables have something to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from carhome.api import ApiServer, create_app
+from carhome.api.history import history_routes
+from carhome.energy import TimeOfUseTariff, TouWindow
+from carhome.history import History
+from carhome.hub import Device, Home, Hub, Place
+from carhome.spec import vss
+from carhome.store import MemoryStore
+from carhome.testing import FakeClock
+
+HOME = Home(
+    id="h1",
+    name="Yizhuang",
+    lat=39.7953,
+    lon=116.5060,
+    timezone="Asia/Shanghai",
+    places=(Place("work", 39.7850, 116.5500),),
+)
+TARIFF = TimeOfUseTariff(
+    (TouWindow(time(22, 0), time(6, 0), 0.3), TouWindow(time(6, 0), time(22, 0), 1.0)),
+    ZoneInfo("Asia/Shanghai"),
+)
+START = 1_767_571_200.0  # 2026-01-05 08:00 in Beijing
+_BOUND = 10.0
+
+
+async def fill(hub: Hub, clock: FakeClock) -> None:
+    """Home → work in the morning, back in the evening, a charge at night."""
+    where = {"home": (HOME.lat, HOME.lon), "work": (39.7850, 116.5500)}
+
+    def at(place: str) -> dict[str, float]:
+        lat, lon = where[place]
+        return {vss.LATITUDE: lat, vss.LONGITUDE: lon}
+
+    odometer, energy = 100.0, 50.0
+    hub.report("h1", "car", {vss.SPEED: 0.0, vss.ODOMETER: odometer, vss.ENERGY: energy, **at("home")})
+    for leave_at, to in ((START, "work"), (START + 10 * 3600, "home")):
+        await clock.advance(leave_at - clock.time())
+        for _ in range(10):
+            await clock.advance(60)
+            odometer, energy = round(odometer + 0.7, 1), round(energy - 0.1, 1)
+            hub.report("h1", "car", {vss.SPEED: 45.0, vss.ODOMETER: odometer, vss.ENERGY: energy})
+        hub.report("h1", "car", {vss.SPEED: 0.0, **at(to)})
+        await clock.advance(600)
+    hub.report("h1", "car", {vss.IS_CHARGING: True})
+    for _ in range(8):
+        await clock.advance(900)
+        energy = round(energy + 1.5, 1)
+        hub.report("h1", "car", {vss.ENERGY: energy})
+    hub.report("h1", "car", {vss.IS_CHARGING: False})
+    await clock.advance(1800)
+
+
+class HistoryServer:
+    """``start()``, then ``url`` is the API; ``stop()`` ends it."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.clock = FakeClock(START - 3600)
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="test-history-hub", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(_BOUND):
+            raise TimeoutError("the test hub did not start")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(_BOUND)
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with Hub(store=MemoryStore(), clock=self.clock) as hub:
+            await hub.add_home(HOME)
+            await hub.add_device(Device(home="h1", id="car", type="car"))
+            async with History(hub, tariff=TARIFF) as history:
+                await fill(hub, self.clock)
+                app = create_app(hub)
+                app.router.routes.extend(history_routes(hub, history))
+                async with ApiServer(app, port=0) as server:
+                    self.url = server.url
+                    self._ready.set()
+                    await self._stop.wait()

@@ -1,0 +1,124 @@
+"""One contract for every history store: SQLite (beside the hub's database) and memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from carhome.errors import StoreError
+from carhome.history import (
+    ChargeSession,
+    HistoryStore,
+    MemoryHistoryStore,
+    OpenState,
+    Parked,
+    Query,
+    Snapshot,
+    SqliteHistoryStore,
+    Trip,
+)
+from carhome.history.records import OpenTrip
+
+
+def trip(home: str, car: str, start: float, end: float, km: float = 5.0) -> Trip:
+    return Trip(
+        id=f"trip-{home}-{car}-{int(start)}",
+        home=home,
+        car=car,
+        start=start,
+        end=end,
+        start_place="home",
+        end_place="work",
+        start_lat=39.8,
+        start_lon=116.5,
+        end_lat=39.78,
+        end_lon=116.55,
+        odometer_start_km=100.0,
+        odometer_end_km=100.0 + km,
+        distance_km=km,
+        energy_kwh=0.8,
+        wh_per_km=160.0,
+        soc_start=60.0,
+        soc_end=59.0,
+        max_speed_kmh=60.0,
+    )
+
+
+def spell(start: float, end: float) -> Parked:
+    return Parked(
+        id=f"parked-{start}", home="h1", car="car", start=start, end=end, place="home", lost_kwh=0.1
+    )
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[HistoryStore]:
+    made: HistoryStore = (
+        SqliteHistoryStore.beside(tmp_path / "carhome.db")
+        if request.param == "sqlite"
+        else MemoryHistoryStore()
+    )
+    await made.open()
+    yield made
+    await made.close()
+
+
+async def test_records_by_kind_car_and_overlapping_range(store: HistoryStore) -> None:
+    await store.commit(
+        [
+            trip("h1", "car", 100, 200),
+            trip("h1", "car", 300, 400),
+            trip("h1", "van", 150, 250),
+            spell(200, 300),
+        ],
+        [],
+    )
+    assert [t.start for t in await store.records(Trip, Query())] == [100, 150, 300]
+    assert [t.start for t in await store.records(Trip, Query(car="car"))] == [100, 300]
+    assert [t.start for t in await store.records(Trip, Query(since=200, until=300))] == [100, 150]
+    assert [t.start for t in await store.records(Trip, Query(limit=2))] == [150, 300]
+    assert await store.records(ChargeSession, Query()) == []
+    assert await store.records(Parked, Query(since=250)) == [spell(200, 300)]
+    assert await store.records(Trip, Query(home="h2")) == []
+
+
+async def test_saving_the_same_record_again_replaces_it(store: HistoryStore) -> None:
+    await store.commit([trip("h1", "car", 100, 200, km=5.0)], [])
+    await store.commit([trip("h1", "car", 100, 200, km=6.0)], [])
+    [kept] = await store.records(Trip, Query())
+    assert kept.distance_km == 6.0
+
+
+async def test_open_states_are_kept_per_car_and_copied(store: HistoryStore) -> None:
+    state = OpenState(home="h1", car="car", trip=OpenTrip(start=Snapshot(ts=5.0, odometer_km=100.0)))
+    await store.commit([], [state])
+    state.trip = None  # the caller's copy changes; the kept one must not
+    [kept] = await store.open_states()
+    assert kept.trip is not None
+    assert kept.trip.start.odometer_km == 100.0
+    await store.commit([], [OpenState(home="h1", car="car")])
+    [kept] = await store.open_states()
+    assert kept.trip is None
+
+
+async def test_sqlite_history_survives_reopening_and_lives_beside_the_database(tmp_path: Path) -> None:
+    store = SqliteHistoryStore.beside(tmp_path / "hub.db")
+    assert Path(store.path) == tmp_path / "hub.history.db"
+    await store.open()
+    await store.commit([trip("h1", "car", 100, 200)], [OpenState(home="h1", car="car")])
+    await store.close()
+    again = SqliteHistoryStore(tmp_path / "hub.history.db")
+    await again.open()
+    assert len(await again.records(Trip, Query())) == 1
+    assert len(await again.open_states()) == 1
+    await again.close()
+
+
+async def test_sqlite_errors_say_what_to_do(tmp_path: Path) -> None:
+    store = SqliteHistoryStore(tmp_path / "missing-dir" / "h.db")
+    with pytest.raises(StoreError, match="check the file, its permissions and the disk"):
+        await store.open()
+    closed = SqliteHistoryStore(tmp_path / "h.db")
+    with pytest.raises(StoreError, match="not open"):
+        await closed.records(Trip, Query())

@@ -1,0 +1,254 @@
+"""A home whose car, door lock and garage verify signatures, a hub relaying over Mosquitto,
+phones reaching it through the hub's key routes, and a raw client to play a compromised hub."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import gmqtt
+import httpx
+import msgspec
+import pytest
+from gmqtt.mqtt.constants import MQTTv311
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from carhome.access import Role
+from carhome.access.client import HubKeys, KeyRing, Phone
+from carhome.access.delegates import Delegates
+from carhome.api import problems
+from carhome.api.keys import key_routes
+from carhome.api.problems import Problem
+from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
+from carhome.errors import CarhomeError
+from carhome.hub import Ack, Hub
+from carhome.sim import Outdoor, SimHome, SimRunner
+from carhome.sim.device import SimBase
+from carhome.sim.runner import CommandHandler, DeviceLink
+from carhome.testing import FakeClock
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
+FAST = Backoff(first=0.02, most=0.2)
+TIMEOUT = 10  # a safety net for a broken build; the tests wait on events, never on time
+SIGNED = ("car", "front_door", "garage_door")
+H = "h1"
+
+
+def message(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The command message a hub would publish for a signed body (optionally altered)."""
+    out = {k: body[k] for k in ("id", "kind", "target", "args", "expires", "signature", "member")}
+    out.update(changes)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Broker:
+    """Mosquitto on a loopback port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        if not HAVE_MOSQUITTO:
+            if os.environ.get("CARHOME_REQUIRE_MOSQUITTO"):
+                pytest.fail("mosquitto is not installed, though scripts/test should have installed it")
+            pytest.skip("mosquitto is not installed (scripts/test installs it)")
+        self.process = await asyncio.create_subprocess_exec(
+            MOSQUITTO, "-c", str(self.conf), "-v", stderr=asyncio.subprocess.PIPE
+        )
+        assert self.process.stderr is not None
+        while line := await asyncio.wait_for(self.process.stderr.readline(), TIMEOUT):
+            if b" running" in line:
+                break
+        else:
+            raise RuntimeError("mosquitto did not start")
+        self._drain = asyncio.create_task(self._drain_stderr(), name="mosquitto-stderr")
+
+    async def _drain_stderr(self) -> None:
+        assert self.process is not None
+        assert self.process.stderr is not None
+        while await self.process.stderr.readline():
+            pass
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), TIMEOUT)
+            await asyncio.wait_for(self._drain, TIMEOUT)
+
+
+class Wire:
+    """A bare MQTT client: what a compromised hub (or anyone on the broker) can publish."""
+
+    def __init__(self, url: str) -> None:
+        self.port = int(url.rsplit(":", 1)[1])
+        self.client = gmqtt.Client(f"wire-{free_port()}")
+        self.acks: dict[str, list[Ack]] = {}
+        self._arrived = asyncio.Event()
+        self._subscribed = asyncio.Event()
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+
+    def _on_message(self, _c: object, topic: str, payload: bytes, qos: int, props: dict[str, Any]) -> None:
+        if topic.endswith("/ack"):
+            ack = msgspec.json.decode(payload, type=Ack)
+            self.acks.setdefault(ack.id, []).append(ack)
+            self._arrived.set()
+
+    async def __aenter__(self) -> Wire:
+        await asyncio.wait_for(self.client.connect("127.0.0.1", self.port, version=MQTTv311), TIMEOUT)
+        self.client.subscribe("carhome/+/+/ack", qos=1)
+        await asyncio.wait_for(self._subscribed.wait(), TIMEOUT)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.disconnect()
+
+    def publish(self, device: str, message: dict[str, Any], home: str = "h1") -> None:
+        self.client.publish(f"carhome/{home}/{device}/cmd", msgspec.json.encode(message), qos=1)
+
+    async def ack(self, command_id: str, count: int = 1) -> Ack:
+        """The ``count``-th ack for ``command_id`` (waits for it)."""
+
+        async def arrived() -> Ack:
+            while len(self.acks.get(command_id, ())) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+            return self.acks[command_id][count - 1]
+
+        return await asyncio.wait_for(arrived(), TIMEOUT)
+
+
+class Rig:
+    """Home h1 simulated, its car, front door and garage door verifying, a hub relaying."""
+
+    def __init__(self, hub: Hub, clock: FakeClock, tmp: Path, url: str) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.tmp = tmp
+        self.url = url
+        self.sim = SimHome(hub.home("h1"), outdoor=Outdoor(fixed_temperature=5.0), routine=False)
+        self.clients: dict[str, MqttDeviceClient] = {}
+        self.connector = MqttConnector(hub, url, backoff=FAST)
+        self.delegates = Delegates(tmp / "hub" / "delegates", self.connector, clock)
+        self.runner: SimRunner | None = None
+        app = Starlette(
+            routes=key_routes(
+                hub,
+                self.connector,
+                who=lambda request: request.headers.get("x-member", "ana"),
+                screen=lambda home, device: self.device(device).screen,
+                delegates=self.delegates,
+            ),
+            exception_handlers={Problem: _on_problem, CarhomeError: _on_error},
+        )
+        self.app = app
+        self.transport = httpx.ASGITransport(app=app)
+
+    def device(self, name: str) -> SimBase:
+        device = self.sim.devices[name]
+        assert isinstance(device, SimBase)
+        return device
+
+    def secure(self, *, boot: bool) -> None:
+        for name in SIGNED:
+            self.device(name).secure(
+                self.tmp / "devices" / name, home="h1", device=name, clock=self.clock, boot=boot
+            )
+
+    def link(self, home: str, device: str, handler: CommandHandler) -> DeviceLink:
+        client = MqttDeviceClient(
+            home, device, self.url, handler, clock=self.clock, backoff=FAST, keys=self.device(device).keys
+        )
+        self.clients[device] = client
+        return client
+
+    async def start_devices(self) -> None:
+        online: set[str] = set()
+        all_online = asyncio.Event()
+
+        def seen(home: str, device: str, up: bool) -> None:
+            if up:
+                online.add(device)
+            if online >= set(self.sim.devices):
+                all_online.set()
+
+        self.hub.on_availability(seen)
+        self.runner = SimRunner(self.sim, clock=self.clock, links=self.link)
+        await self.runner.__aenter__()
+        await asyncio.wait_for(all_online.wait(), TIMEOUT)
+
+    async def stop_devices(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            await runner.__aexit__(None, None, None)
+
+    def phone(self, member: str) -> Phone:
+        ring = KeyRing(self.tmp / "phones" / member)
+        if not ring.key_path.exists():
+            ring.create()
+        return Phone(ring, HubKeys("http://hub", transport=self.transport, headers={"x-member": member}))
+
+
+async def _on_problem(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, Problem)
+    return exc.response()
+
+
+async def _on_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, CarhomeError)
+    return problems.problem_from(exc).response()
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
+    broker = Broker(tmp_path)
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+@pytest.fixture
+async def rig(hub: Hub, clock: FakeClock, tmp_path: Path, broker: Broker) -> AsyncIterator[Rig]:
+    rig = Rig(hub, clock, tmp_path, broker.url)
+    for record in rig.sim.records():
+        await hub.add_device(record)
+    rig.secure(boot=True)
+    async with rig.connector:
+        await rig.start_devices()
+        try:
+            yield rig
+        finally:
+            await rig.stop_devices()
+
+
+@pytest.fixture
+async def wire(broker: Broker) -> AsyncIterator[Wire]:
+    async with Wire(broker.url) as wire:
+        yield wire
+
+
+async def enroll_owner(rig: Rig, member: str = "ana", device: str = "garage_door") -> Phone:
+    """Enroll ``member``'s phone as the first owner of ``device`` (presence proof only)."""
+    phone = rig.phone(member)
+    challenge = await phone.begin("h1", device)
+    await phone.enroll(challenge, code=rig.device(device).screen, role=Role.OWNER, member=member)
+    return phone
