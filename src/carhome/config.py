@@ -9,6 +9,7 @@ A config file is YAML::
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
     homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional
     access: {require_signatures: true, access_token_minutes: 5}
+    ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
 
 ``load_config`` parses the YAML, decodes it with msgspec (unknown keys are errors), then
 checks what a schema cannot say (known device types, unique ids, a real timezone, one
@@ -29,6 +30,8 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 import yaml
 
+from carhome.connectors.kuksa.config import KuksaConfig
+from carhome.connectors.miio.config import MiioConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -236,6 +239,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     access: AccessConfig = AccessConfig()
     ocpp: OcppConfig | None = None
     charging: tuple[ChargingConfig, ...] = ()
+    miio: MiioConfig | None = None
+    kuksa: KuksaConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -280,7 +285,7 @@ def load_config(path: str | Path) -> Config:
 
 
 def _files_beside(config: Config, base: Path) -> Config:
-    """Make the ocpp and charging sections' relative file paths relative to the config file."""
+    """Make the ocpp, charging and miio sections' relative file paths relative to the config file."""
 
     def at(name: str | None) -> str | None:
         return None if name is None else str(base / Path(name).expanduser())
@@ -294,7 +299,11 @@ def _files_beside(config: Config, base: Path) -> Config:
         replace(c, solar_forecast=at(c.solar_forecast), tariff=replace(c.tariff, file=at(c.tariff.file)))
         for c in config.charging
     )
-    return replace(config, ocpp=ocpp, charging=charging)
+    miio = config.miio
+    if miio is not None:
+        devices = tuple(replace(d, token_file=at(d.token_file)) for d in miio.devices)
+        miio = replace(miio, devices=devices)
+    return replace(config, ocpp=ocpp, charging=charging, miio=miio)
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -364,16 +373,12 @@ def _struct_in(hint: Any) -> Any:
 
 
 def _check(config: Config) -> None:
-    """What the schema cannot say: ids, device types, timezones, one broker, loopback."""
-    from carhome.api.server import is_loopback  # noqa: PLC0415 - config stays importable alone
-
-    if not is_loopback(config.api.host):
-        raise _Problem(
-            ("api", "host"),
-            f"{config.api.host!r} is not a loopback address; the"
-            " local API has no authentication yet, so it listens on 127.0.0.1 only",
-        )
+    """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
     _check_mqtt(config.mqtt)
+    if config.miio is not None:
+        hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
+        for path, message in config.miio.problems(hub_devices):
+            raise _Problem(("miio", *path), message)
     homes: set[str] = set()
     for i, home in enumerate(config.homes):
         _check_id("home", home.id, ("homes", i, "id"))
@@ -408,6 +413,7 @@ def _check(config: Config) -> None:
                 f"no home {home_id!r} in homes; known: {', '.join(sorted(homes)) or 'none'}",
             )
     _check_ocpp(config)
+    _check_kuksa(config)
     _check_charging(config)
 
 
@@ -416,6 +422,30 @@ def _check(config: Config) -> None:
 _CHARGER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
 _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK: Final = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def _check_kuksa(config: Config) -> None:
+    """Each KUKSA entry names a car of this configuration; each served car has its own port."""
+    if config.kuksa is None:
+        return
+    ports: dict[tuple[str, int], int] = {}
+    entries = [("serve", i, e.home, e.device) for i, e in enumerate(config.kuksa.serve)]
+    entries += [("databrokers", i, e.home, e.device) for i, e in enumerate(config.kuksa.databrokers)]
+    for part, i, home, device in entries:
+        found = _device_type(config, home, device)
+        if found is None or found.type != "car":
+            raise _Problem(
+                ("kuksa", part, i, "device"),
+                f"{home}/{device} is not a car of this configuration; cars: {_known_devices(config, home, 'car')}",
+            )
+    for i, served in enumerate(config.kuksa.serve):
+        key = (served.host, served.port)
+        if served.port and key in ports:
+            raise _Problem(
+                ("kuksa", "serve", i, "port"),
+                f"port {served.port} serves another car already (entry {ports[key]}): one car per port",
+            )
+        ports[key] = i
 
 
 def _device_type(config: Config, home: str, device: str) -> DeviceConfig | None:

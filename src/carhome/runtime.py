@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import msgspec
 from starlette.applications import Starlette
@@ -26,10 +27,12 @@ from starlette.requests import Request
 
 from carhome.access.delegates import AutomationSigner, Delegates
 from carhome.access.service import Access
+from carhome.access.tokens import InvalidToken
 from carhome.api import problems
 from carhome.api.auth import principal_of
 from carhome.api.automations import automation_routes
 from carhome.api.charging import charging_routes
+from carhome.api.history import history_routes
 from carhome.api.keys import key_routes
 from carhome.api.local import create_app
 from carhome.api.server import ApiServer
@@ -47,9 +50,13 @@ from carhome.config import (
     SimConfig,
 )
 from carhome.connectors.homeassistant import HomeAssistantBridge
+from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
+from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
-from carhome.energy.service import demo_charging, start_charging_services
+from carhome.energy.service import demo_charging, start_charging_services, tariff
+from carhome.energy.tariffs import Tariff
+from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
@@ -141,6 +148,20 @@ async def run(
             MqttConnector(hub, broker_url, username=hub_login[0], password=hub_login[1])
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
+        if config.miio is not None and config.miio.devices:
+            from carhome.connectors.miio import MiioConnector  # noqa: PLC0415 - python-miio loads only when used
+
+            await stack.enter_async_context(
+                MiioConnector(
+                    hub,
+                    config.miio.records(),
+                    poll_interval=config.miio.poll_interval,
+                    timeout=config.miio.timeout,
+                    clock=clock,
+                )
+            )
+        if config.kuksa is not None:
+            await _kuksa(stack, hub, config.kuksa, access)
         # Automations sign safety-critical commands only with a delegate key an owner
         # enrolled for that domain on that device; everything else goes to the policy.
         delegates = Delegates(directory / "delegates", connector, clock)
@@ -169,6 +190,10 @@ async def run(
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
+        history = await stack.enter_async_context(
+            History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
+        )
+        app.router.routes.extend(history_routes(hub, history))
         api = await stack.enter_async_context(
             ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
         )
@@ -249,6 +274,59 @@ def _app(
         )
     )
     return app
+
+
+async def _kuksa(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, kuksa: KuksaConfig, access: Access
+) -> None:
+    """Serve each configured car over the KUKSA API (bearer tokens of its home's members)
+    and take each configured car's signals from its in-vehicle databroker."""
+    for served in kuksa.serve:
+
+        def authenticate(token: str | None, home: str = served.home) -> str | None:
+            if token is None:
+                return None
+            try:
+                claims = access.tokens.check(token)
+            except InvalidToken:
+                return None
+            return claims.member if claims.home == home else None
+
+        await stack.enter_async_context(
+            KuksaServer(
+                hub,
+                home=served.home,
+                device=served.device,
+                host=served.host,
+                port=served.port,
+                authenticate=authenticate,
+                providers=served.providers,
+                command_ttl=kuksa.command_ttl,
+            )
+        )
+    for broker in kuksa.databrokers:
+        await stack.enter_async_context(
+            KuksaDatabrokerConnector(
+                hub,
+                broker.url,
+                home=broker.home,
+                device=broker.device,
+                paths=broker.paths,
+                token=broker.token,
+            )
+        )
+
+
+def _tariffs(config: Config) -> dict[str, Tariff]:
+    """Each home's tariff, from the charging section of its first charged car: what a
+    charge cost is priced with."""
+    zones = {h.id: ZoneInfo(h.timezone) for h in config.homes}
+    found: dict[str, Tariff] = {}
+    for entry in config.charging:
+        home = entry.home or (config.homes[0].id if len(config.homes) == 1 else None)
+        if home is not None and home in zones and home not in found:
+            found[home] = tariff(entry.tariff, zones[home])
+    return found
 
 
 def _member_of_home(request: Request) -> str:

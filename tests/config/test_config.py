@@ -118,7 +118,6 @@ def _line(text: str, marker: str) -> int:
         ),
         ("api:\n  port: '8123'\n", "port", "api.port: expected `int`, got `str`"),
         ("api:\n  port: 99999\n", "port", "api.port: expected `int` <= 65535"),
-        ("api:\n  host: 0.0.0.0\n", "host", "api.host: '0.0.0.0' is not a loopback address"),
         (
             "mqtt:\n  builtin: {port: 1884}\n  url: mqtt://b:1883\n",
             "url",

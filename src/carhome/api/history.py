@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from carhome.api import problems
+from carhome.api.auth import principal_of
 from carhome.api.problems import Problem
 from carhome.history import ChargeSession, History, Parked, Query, Summary, Trip
 from carhome.hub import Hub
@@ -82,7 +83,10 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
                 exc, problems.invalid_query, {"$.period": "'day' or 'month'"}
             ) from None
         home, car = asked.home, asked.car
-        known = [h.id for h in hub.homes()]
+        principal = principal_of(request)  # a member sees the history of their home only
+        known = [h.id for h in hub.homes() if principal.sees(h.id)]
+        if home is None and principal.home is not None:
+            home = principal.home
         if home is not None and home not in known:
             raise problems.unknown_home(home, known)
         if car is not None:

@@ -13,6 +13,7 @@ from carhome.cli.automations import automations
 from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
+from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
 from carhome.cli.login import login, logout, whoami
 from carhome.cli.mqtt import mqtt
@@ -52,6 +53,8 @@ for command in (
     automations,
     plan,
     prices,
+    trips,
+    charges,
     members,
     audit,
     keys,

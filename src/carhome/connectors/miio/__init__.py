@@ -6,20 +6,35 @@ per-model tables from MIoT siid/piid/aiid to carhome properties and actions; ``d
 finds devices with the hello handshake. Tokens cannot be discovered on current firmware.
 """
 
-from carhome.connectors.miio.client import (
-    PORT,
-    Hello,
-    MiioClient,
-    MiioDeviceError,
-    MiioError,
-    MiioExpired,
-    MiioTokenRejected,
-    MiioUnreachable,
-)
-from carhome.connectors.miio.config import MiioConfig, MiioDeviceConfig
-from carhome.connectors.miio.connector import CONNECTOR, MiioConnector, MiioDevice, MiioStats
-from carhome.connectors.miio.discovery import DeviceInfo, discover, identify
-from carhome.connectors.miio.mapping import MAPPINGS, ActionMap, ConversionError, ModelMap, PropertyMap
+# Importing this package stays light (the configuration loads it): python-miio, which
+# the client and connector use, is imported on first use of a name that needs it.
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "ActionMap": "carhome.connectors.miio.mapping",
+    "CONNECTOR": "carhome.connectors.miio.connector",
+    "ConversionError": "carhome.connectors.miio.mapping",
+    "DeviceInfo": "carhome.connectors.miio.discovery",
+    "Hello": "carhome.connectors.miio.client",
+    "MAPPINGS": "carhome.connectors.miio.mapping",
+    "MiioClient": "carhome.connectors.miio.client",
+    "MiioConfig": "carhome.connectors.miio.config",
+    "MiioConnector": "carhome.connectors.miio.connector",
+    "MiioDevice": "carhome.connectors.miio.connector",
+    "MiioDeviceConfig": "carhome.connectors.miio.config",
+    "MiioDeviceError": "carhome.connectors.miio.client",
+    "MiioError": "carhome.connectors.miio.client",
+    "MiioExpired": "carhome.connectors.miio.client",
+    "MiioStats": "carhome.connectors.miio.connector",
+    "MiioTokenRejected": "carhome.connectors.miio.client",
+    "MiioUnreachable": "carhome.connectors.miio.client",
+    "ModelMap": "carhome.connectors.miio.mapping",
+    "PORT": "carhome.connectors.miio.tokens",
+    "PropertyMap": "carhome.connectors.miio.mapping",
+    "discover": "carhome.connectors.miio.discovery",
+    "identify": "carhome.connectors.miio.discovery",
+}
 
 __all__ = [
     "CONNECTOR",
@@ -45,3 +60,27 @@ __all__ = [
     "discover",
     "identify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:
+    from carhome.connectors.miio.client import (
+        Hello,
+        MiioClient,
+        MiioDeviceError,
+        MiioError,
+        MiioExpired,
+        MiioTokenRejected,
+        MiioUnreachable,
+    )
+    from carhome.connectors.miio.config import MiioConfig, MiioDeviceConfig
+    from carhome.connectors.miio.connector import CONNECTOR, MiioConnector, MiioDevice, MiioStats
+    from carhome.connectors.miio.discovery import DeviceInfo, discover, identify
+    from carhome.connectors.miio.mapping import MAPPINGS, ActionMap, ConversionError, ModelMap, PropertyMap
+    from carhome.connectors.miio.tokens import PORT

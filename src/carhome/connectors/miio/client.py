@@ -35,7 +35,8 @@ from typing import Any, Final, Self
 import msgspec
 
 from carhome.clock import Clock
-from carhome.errors import ConfigError, ConnectorError
+from carhome.connectors.miio.tokens import PORT, check_token
+from carhome.errors import ConnectorError
 
 with warnings.catch_warnings():
     # python-miio's CLI layer subclasses click.MultiCommand, deprecated in click 8.2;
@@ -47,7 +48,6 @@ with warnings.catch_warnings():
 
 log: Final = logging.getLogger(__name__)
 
-PORT: Final = 54321
 HELLO: Final = bytes.fromhex("21310020" + "ff" * 28)
 HEADER_LEN: Final = 32
 MAX_PROPERTIES: Final = 15  # devices refuse longer get_properties lists
@@ -95,20 +95,6 @@ class Hello(msgspec.Struct, frozen=True):
 
     def __repr__(self) -> str:  # a revealed token stays out of logs
         return f"Hello(host={self.host!r}, port={self.port}, device_id={self.device_id}, stamp={self.stamp})"
-
-
-def check_token(token: str) -> bytes:
-    """The 16 bytes of a token written as 32 hex digits, or ``ConfigError`` saying so."""
-    try:
-        raw = bytes.fromhex(token)
-    except (ValueError, TypeError):
-        raw = b""
-    if len(raw) != 16:
-        raise ConfigError(
-            f"a miIO token is 32 hexadecimal digits (16 bytes), got {len(token)} characters;"
-            " read it from the Mi Home app's database or the Xiaomi cloud"
-        )
-    return raw
 
 
 def parse_hello(data: bytes, host: str, port: int) -> Hello:

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
-from carhome.connectors.miio.client import PORT, check_token
-from carhome.connectors.miio.connector import MiioDevice
 from carhome.connectors.miio.mapping import MAPPINGS
+from carhome.connectors.miio.tokens import PORT, check_token
 from carhome.errors import ConfigError
+
+if TYPE_CHECKING:
+    from carhome.connectors.miio.connector import MiioDevice
 
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 Problem = tuple[tuple[str | int, ...], str]
@@ -63,6 +65,8 @@ class MiioDeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
                     f"miio device {self.home}/{self.device}:"
                     f" cannot read a token from {self.token_file}: {exc}"
                 ) from None
+        from carhome.connectors.miio.connector import MiioDevice  # noqa: PLC0415 - loads python-miio
+
         return MiioDevice(
             home=self.home, device=self.device, host=self.host, token=token, model=self.model, port=self.port
         )

@@ -29,14 +29,13 @@ import msgspec
 
 from carhome.clock import Clock
 from carhome.connectors.miio.client import (
-    PORT,
     MiioClient,
     MiioDeviceError,
     MiioError,
     MiioExpired,
-    check_token,
 )
 from carhome.connectors.miio.mapping import MAPPINGS, ConversionError, ModelMap, PropertyMap
+from carhome.connectors.miio.tokens import PORT, check_token
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 

@@ -18,7 +18,8 @@ from typing import Any, Final
 import msgspec
 
 from carhome.clock import Clock
-from carhome.connectors.miio.client import HELLO, PORT, Hello, MiioClient, parse_hello
+from carhome.connectors.miio.client import HELLO, Hello, MiioClient, parse_hello
+from carhome.connectors.miio.tokens import PORT
 
 BROADCAST: Final = "255.255.255.255"
 
