@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
 from carhome.api import problems
@@ -148,23 +149,13 @@ async def run(
             MqttConnector(hub, broker_url, username=hub_login[0], password=hub_login[1])
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
-        if config.miio is not None and config.miio.devices:
-            from carhome.connectors.miio import MiioConnector  # noqa: PLC0415 - python-miio loads only when used
-
-            await stack.enter_async_context(
-                MiioConnector(
-                    hub,
-                    config.miio.records(),
-                    poll_interval=config.miio.poll_interval,
-                    timeout=config.miio.timeout,
-                    clock=clock,
-                )
-            )
+        await _miio(stack, hub, config, clock)
         if config.kuksa is not None:
             await _kuksa(stack, hub, config.kuksa, access)
         # Automations sign safety-critical commands only with a delegate key an owner
         # enrolled for that domain on that device; everything else goes to the policy.
-        delegates = Delegates(directory / "delegates", connector, clock)
+        relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
+        delegates = Delegates(directory / "delegates", relay, clock)
         hub.commands.gatekeeper = AutomationSigner(access.gatekeeper, delegates)
         if config.homeassistant is not None:
             ha = config.homeassistant
@@ -183,12 +174,14 @@ async def run(
             hub=hub,
             access=access,
             engine=engine,
-            connector=connector,
+            relay=relay,
             delegates=delegates,
             sim_homes=sim_homes,
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock)
+        if charging.ocpp is not None:
+            relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
         history = await stack.enter_async_context(
             History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
@@ -254,7 +247,7 @@ def _app(
     hub: Hub,
     access: Access,
     engine: Engine,
-    connector: MqttConnector,
+    relay: KeyRelay,
     delegates: Delegates,
     sim_homes: dict[str, SimHome],
 ) -> Starlette:
@@ -264,7 +257,7 @@ def _app(
     app.router.routes.extend(
         key_routes(
             hub,
-            connector,
+            relay,
             who=_member_of_home,
             authorize=lambda m, h: access.gatekeeper.authorize(
                 member=m, home=h, face="api", operation="enroll_keys"
@@ -274,6 +267,25 @@ def _app(
         )
     )
     return app
+
+
+async def _miio(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """Poll and command the configured Xiaomi miIO devices."""
+    if config.miio is None or not config.miio.devices:
+        return
+    from carhome.connectors.miio import MiioConnector  # noqa: PLC0415 - python-miio loads only when used
+
+    await stack.enter_async_context(
+        MiioConnector(
+            hub,
+            config.miio.records(),
+            poll_interval=config.miio.poll_interval,
+            timeout=config.miio.timeout,
+            clock=clock,
+        )
+    )
 
 
 async def _kuksa(

@@ -13,6 +13,7 @@ topic and its answer on ``session_reply``; the other operations on ``enroll`` an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final, Protocol
 
 import msgspec
@@ -22,7 +23,7 @@ from carhome.access.keeper import DeviceKeys, Revocation
 from carhome.access.keys import EnrolledKey, InvalidKey
 from carhome.access.session import SessionInfo, SessionRequest
 from carhome.access.verifier import SignatureRejected
-from carhome.errors import CarhomeError
+from carhome.errors import CarhomeError, ConnectorError
 
 MAX_ID: Final = 64
 
@@ -119,3 +120,37 @@ def unwrap(reply: KeyAnswer) -> KeyAnswer:
     if not reply.ok:
         raise KeyRefused(reply.reason or "refused", reply.message)
     return reply
+
+
+class _Connected(Protocol):
+    @property
+    def connector(self) -> str: ...
+
+
+class _Devices(Protocol):
+    def device(self, home: str, device: str) -> _Connected: ...
+
+
+class ByConnector:
+    """A ``KeyRelay`` that asks each device through its own connector: an MQTT device
+    through the MQTT connector, an OCPP charger through the OCPP server (``add`` one that
+    starts later)."""
+
+    def __init__(self, hub: _Devices, relays: Mapping[str, KeyRelay] | None = None) -> None:
+        self._hub = hub
+        self._relays = dict(relays or {})
+
+    def add(self, connector: str, relay: KeyRelay) -> None:
+        self._relays[connector] = relay
+
+    async def ask(self, home: str, device: str, op: KeyOp, *, timeout: float | None = None) -> KeyAnswer:
+        connector = self._hub.device(home, device).connector  # UnknownDevice: not in the hub
+        relay = self._relays.get(connector)
+        if relay is None:
+            raise ConnectorError(
+                f"{home}/{device} is reached through {connector!r}, which relays no key asks;"
+                f" signed commands work over {', '.join(sorted(self._relays)) or 'no connector'}"
+            )
+        if timeout is None:
+            return await relay.ask(home, device, op)
+        return await relay.ask(home, device, op, timeout=timeout)

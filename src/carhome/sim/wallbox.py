@@ -15,7 +15,8 @@ then); it charges at the limit of the latest charging profile and holds
 ``OcppWallboxLink`` is the runner's link for such a wallbox: instead of MQTT it speaks
 OCPP through ``carhome.testing.wallbox.SimulatedWallbox`` — status notifications,
 transactions and meter values out; remote start/stop, charging profiles and unlock in,
-executed by the wallbox like any command.
+executed by the wallbox like any command. A wallbox given keys (``SimBase.secure``) verifies
+signed start commands there, as a real charger would, before the start reaches it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class PluggableCar(Protocol):
 
 class SimWallbox(SimBase):
     type = "wallbox"
+    verifies = True  # start_charging is signed: over OCPP the charger checks it (DataTransfer)
 
     def __init__(self, *, current_limit: int = 32, ocpp: bool = False, autostart: bool = True) -> None:
         super().__init__()
@@ -190,7 +192,13 @@ class OcppWallboxLink:
         self._handler = handler
         self._clock = clock
         self.box = SimulatedWallbox(
-            url, charger_id, version=version, password=password, clock=clock, on_request=self._request
+            url,
+            charger_id,
+            version=version,
+            password=password,
+            clock=clock,
+            on_request=self._request,
+            keys=wallbox.keys,
         )
         self._status: str | None = None
         self._energy_kwh = 0.0

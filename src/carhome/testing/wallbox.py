@@ -8,6 +8,14 @@ order, when it is back. Time comes from the injected clock. Tests and the demo u
 By itself it accepts every request (or refuses all, ``accept=False``) and only records
 them; give ``on_request`` to decide each one (the demo's wallbox does what it is asked).
 The limit of the latest accepted charging profile is ``limit_a`` (either version).
+
+With ``keys`` (a ``carhome.access.keeper.DeviceKeys``) it verifies as the simulated car,
+lock and garage do: it answers carhome's ``DataTransfer`` (vendor ``carhome``) — a
+``signed-command`` by the keeper's ``check_fields``, ``session`` and ``enroll`` asks by
+``carhome.access.relay.answer`` — and accepts a remote start only right after a signed
+``start_charging`` it accepted and before that command expires, once. A remote start with
+no such command (an unsigned one, or a hub calling it directly) is rejected before
+``on_request`` sees it, so nothing starts.
 """
 
 from __future__ import annotations
@@ -33,7 +41,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from carhome.access.keeper import DeviceKeys
+from carhome.access.relay import KeyAnswer, KeyAsk, answer
+from carhome.access.relay import Session as KeySession
 from carhome.clock import Clock
+from carhome.connectors.ocpp.messages import ENROLL_ASK, SESSION_ASK, SIGNED_COMMAND, VENDOR_ID, SignedCommand
 from carhome.errors import ConnectorError
 
 Version = Literal["1.6", "2.0.1"]
@@ -68,6 +80,16 @@ def charging_profile(payload: dict[str, Any]) -> ChargingProfile:
         unit=schedule["charging_rate_unit"],
         transaction_id=None if tx is None else str(tx),
     )
+
+
+_REMOTE_START: Final = frozenset({"RemoteStartTransaction", "RequestStartTransaction"})
+
+
+class _Armed(msgspec.Struct, frozen=True):
+    """A signed start the keeper accepted: it lets the next remote start through, once."""
+
+    id: str
+    expires: float
 
 
 class WallboxRefused(ConnectorError):
@@ -106,6 +128,7 @@ class SimulatedWallbox:
         clock: Clock,
         accept: bool = True,
         on_request: RequestHandler | None = None,
+        keys: DeviceKeys | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/" + charger_id
         self.id = charger_id
@@ -114,10 +137,16 @@ class SimulatedWallbox:
         self._clock = clock
         self.accept = accept
         self.on_request = on_request
+        self.keys = keys
         self.limit_a: float | None = None
         self.register_wh = 0.0
         self.tx_id: str | None = None
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.answered: list[tuple[str, bool]] = []
+        """Each request decided, in order: (action, accepted)."""
+        self.signed: list[str] = []
+        """Ids of the signed commands the keeper accepted."""
+        self._armed: _Armed | None = None
         self.request_seen = asyncio.Event()
         self.queue: list[Any] = []
         self._peer: Any = None
@@ -344,16 +373,87 @@ class SimulatedWallbox:
                 self.request_seen.clear()
                 await self.request_seen.wait()
 
+    # -- signed commands and key asks (with keys) -----------------------------------------
+
+    def _transfer(self, keys: DeviceKeys, payload: dict[str, Any]) -> tuple[str, str | None]:
+        """Answer a ``DataTransfer``: (status, data)."""
+        if payload.get("vendor_id") != VENDOR_ID:
+            return "UnknownVendorId", None
+        message = payload.get("message_id")
+        data = payload.get("data")
+        if message not in (SIGNED_COMMAND, SESSION_ASK, ENROLL_ASK):
+            return "UnknownMessageId", None
+        if not isinstance(data, str):
+            return "Rejected", "malformed: the data must be a JSON string"
+        if message == SIGNED_COMMAND:
+            return self._check_signed(keys, data)
+        try:
+            ask = msgspec.json.decode(data, type=KeyAsk)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return "Rejected", f"malformed: {str(exc)[:200]}"
+        # a session ask only as "session", the others only as "enroll", as on MQTT's topics
+        if isinstance(ask.op, KeySession) != (message == SESSION_ASK):
+            reply = KeyAnswer(ask.id, False, reason="wrong_topic", message=f"ask sent as {message}")
+        else:
+            reply = answer(keys, ask)
+        return "Accepted" if reply.ok else "Rejected", msgspec.json.encode(reply).decode()
+
+    def _check_signed(self, keys: DeviceKeys, data: str) -> tuple[str, str | None]:
+        self._armed = None  # a new signed command replaces (or, refused, withdraws) the last
+        try:
+            signed = msgspec.json.decode(data, type=SignedCommand)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return "Rejected", f"malformed: {str(exc)[:200]}"
+        check = keys.check_fields(
+            id=signed.id,
+            kind=signed.kind,
+            target=signed.target,
+            args=signed.args,
+            member=signed.member,
+            expires=signed.expires,
+            signature=signed.signature,
+        )
+        if not check.accepted:
+            return "Rejected", check.error
+        self.signed.append(signed.id)
+        if signed.kind == "action" and signed.target == "start_charging":
+            self._armed = _Armed(signed.id, signed.expires)
+        return "Accepted", None
+
+    def _start_signed(self) -> bool:
+        """Whether a remote start may run now: a signed start was accepted for it, unexpired."""
+        armed, self._armed = self._armed, None
+        return armed is not None and self._clock.time() < armed.expires
+
     def routes(self) -> dict[str, Any]:
         def handler(action: str, answer: Callable[[bool], Any]) -> Any:
             async def handle(**payload: Any) -> Any:
-                accepted = self.accept if self.on_request is None else await self.on_request(action, payload)
+                if self.keys is not None and action in _REMOTE_START and not self._start_signed():
+                    accepted = False  # never reaches on_request: nothing starts
+                elif self.on_request is None:
+                    accepted = self.accept
+                else:
+                    accepted = await self.on_request(action, payload)
                 if accepted and action == "SetChargingProfile":
                     self.limit_a = charging_profile(payload).limit
                 self._seen(action, payload)
+                self.answered.append((action, accepted))
                 return answer(accepted)
 
             return handle
+
+        def transfer(keys: DeviceKeys) -> Any:
+            async def handle(**payload: Any) -> Any:
+                status, data = self._transfer(keys, payload)
+                self._seen("DataTransfer", payload)
+                self.answered.append(("DataTransfer", status == "Accepted"))
+                if self.version == "1.6":
+                    return result16.DataTransfer(status=status, data=data)
+                return result201.DataTransfer(status=status, data=data)
+
+            return handle
+
+        extra = {} if self.keys is None else {"DataTransfer": transfer(self.keys)}
 
         def ok(accepted: bool) -> str:
             return "Accepted" if accepted else "Rejected"
@@ -375,6 +475,7 @@ class SimulatedWallbox:
                 "UnlockConnector": handler(
                     "UnlockConnector", lambda a: result16.UnlockConnector(unlocked(a))
                 ),
+                **extra,
             }
         return {
             "RequestStartTransaction": handler(
@@ -387,4 +488,5 @@ class SimulatedWallbox:
                 "SetChargingProfile", lambda a: result201.SetChargingProfile(ok(a))
             ),
             "UnlockConnector": handler("UnlockConnector", lambda a: result201.UnlockConnector(unlocked(a))),
+            **extra,
         }

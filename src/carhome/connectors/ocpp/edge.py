@@ -16,6 +16,7 @@ import logging
 import secrets
 from typing import Any, Final
 
+import msgspec
 from ocpp.charge_point import ChargePoint  # type: ignore[import-untyped]
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack  # type: ignore[import-untyped]
 from ocpp.v16 import call as call16  # type: ignore[import-untyped]
@@ -23,7 +24,7 @@ from ocpp.v16 import call_result as result16
 from ocpp.v201 import call as call201  # type: ignore[import-untyped]
 from ocpp.v201 import call_result as result201
 
-from carhome.connectors.ocpp.messages import OcppVersion, Outcome, Sample
+from carhome.connectors.ocpp.messages import VENDOR_ID, OcppVersion, Outcome, Sample
 from carhome.connectors.ocpp.session import Session
 from carhome.errors import ConnectorError
 from ocpp import exceptions as oe  # type: ignore[import-untyped]
@@ -86,6 +87,14 @@ def _samples(meter_values: list[dict[str, Any]] | None) -> list[Sample]:
 def _outcome(status: Any) -> Outcome:
     text = str(getattr(status, "value", status))
     return Outcome(text in ("Accepted", "Unlocked"), text)
+
+
+def _transferred(r: Any) -> Outcome:
+    """A ``DataTransfer`` answer: its status, and its data if the charger sent text."""
+    if isinstance(r, Outcome):
+        return r
+    data = r.data
+    return msgspec.structs.replace(_outcome(r.status), detail=data if isinstance(data, str) else "")
 
 
 class _Central(ChargePoint):  # type: ignore[misc]
@@ -256,6 +265,11 @@ class Central16(_Central):
         r = await self._ask(call16.UnlockConnector(connector_id=1))
         return r if isinstance(r, Outcome) else _outcome(r.status)
 
+    async def data_transfer(self, message_id: str, data: str) -> Outcome:
+        return _transferred(
+            await self._ask(call16.DataTransfer(vendor_id=VENDOR_ID, message_id=message_id, data=data))
+        )
+
 
 class Central201(_Central):
     """OCPP 2.0.1. The charging station names its transactions; carhome keys on them."""
@@ -357,6 +371,11 @@ class Central201(_Central):
     async def unlock(self) -> Outcome:
         r = await self._ask(call201.UnlockConnector(evse_id=1, connector_id=1))
         return r if isinstance(r, Outcome) else _outcome(r.status)
+
+    async def data_transfer(self, message_id: str, data: str) -> Outcome:
+        return _transferred(
+            await self._ask(call201.DataTransfer(vendor_id=VENDOR_ID, message_id=message_id, data=data))
+        )
 
 
 def central(version: OcppVersion, session: Session, connection: Any) -> Central16 | Central201:

@@ -5,9 +5,11 @@ Nothing past ``edge.py`` sees an OCPP payload; it sees these.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Final, Literal
 
 import msgspec
+
+from carhome.hub.commands import CommandKind
 
 OcppVersion = Literal["1.6", "2.0.1"]
 SUBPROTOCOLS: dict[str, OcppVersion] = {"ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
@@ -38,7 +40,34 @@ class Sample(msgspec.Struct, frozen=True):
 
 
 class Outcome(msgspec.Struct, frozen=True):
-    """A charger's answer to a request from carhome."""
+    """A charger's answer to a request from carhome; ``detail`` is what it said besides
+    the status (a ``DataTransfer``'s data: the refusal of a signed command, a key answer)."""
 
     accepted: bool
     status: str
+    detail: str = ""
+
+
+# Signed commands and key asks ride the standard OCPP ``DataTransfer`` (both versions), so
+# a charger that verifies needs no change to the protocol, and one that does not says
+# ``UnknownVendorId`` instead of starting anything.
+VENDOR_ID: Final = "carhome"
+SIGNED_COMMAND: Final = "signed-command"
+SESSION_ASK: Final = "session"
+ENROLL_ASK: Final = "enroll"
+
+
+class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The data of a ``signed-command`` DataTransfer: what the charger's keeper checks
+    (``DeviceKeys.check_fields``) before it lets the start call that follows run.
+
+    It travels as a JSON string, not an object: the ``ocpp`` library renames the keys of
+    nested objects (camelCase ↔ snake_case), which would alter the signed arguments."""
+
+    id: str
+    kind: CommandKind
+    target: str
+    args: dict[str, Any]
+    member: str
+    expires: float
+    signature: str

@@ -10,6 +10,16 @@ the version.
 The server is the hub's ``Transport`` for devices whose connector is ``ocpp``: commands
 become OCPP requests and the charger's answer acknowledges them. A command for a charger
 that is not connected waits in the hub and is delivered when it connects.
+
+A signed command (one a member's phone signed, ``command.signature``) goes to the charger
+first as a ``DataTransfer`` (vendor ``carhome``, message ``signed-command``, the fields the
+charger's keeper checks), then as its OCPP call. A charger that verifies refuses a start
+without a signed command it accepted just before; one that answers the DataTransfer
+``Rejected`` (forged, replayed, expired …) or does not know it (``UnknownVendorId``) gets
+no call, and the command fails with the charger's reason. So the hub cannot start a
+charging session a member did not sign, any more than it can open the garage. Key
+sessions and enrollment reach the charger the same way (``ask``, messages ``session`` and
+``enroll``), so ``carhome.api.keys`` manages a charger's keys as an MQTT device's.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import contextlib
 import hmac
 import logging
 import secrets
+import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from types import TracebackType
@@ -32,8 +43,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp
+from carhome.access.relay import Session as KeySession
 from carhome.connectors.ocpp.edge import central
-from carhome.connectors.ocpp.messages import SUBPROTOCOLS, Outcome
+from carhome.connectors.ocpp.messages import (
+    ENROLL_ASK,
+    SESSION_ASK,
+    SIGNED_COMMAND,
+    SUBPROTOCOLS,
+    Outcome,
+    SignedCommand,
+)
 from carhome.connectors.ocpp.session import ChargerLink, Session
 from carhome.connectors.ocpp.transactions import Transaction, Transactions
 from carhome.errors import ConnectorError
@@ -42,6 +62,7 @@ from carhome.hub import Ack, Command, Hub
 log: Final = logging.getLogger(__name__)
 
 CONNECTOR: Final = "ocpp"
+ASK_TIMEOUT: Final = 10.0  # seconds, as the MQTT relay: a phone waits on it
 
 
 class Charger(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -91,6 +112,8 @@ class OcppServer:
         self.stats = OcppStats()
         self._links: dict[str, ChargerLink] = {}
         self._inflight: set[str] = set()
+        # one signed command at a time per charger, so its DataTransfer and its call stay a pair
+        self._signed: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self._changed = asyncio.Condition()
@@ -104,6 +127,11 @@ class OcppServer:
 
     def connected(self, charger: str) -> bool:
         return charger in self._links
+
+    def link(self, charger: str) -> ChargerLink | None:
+        """The session with a connected charger (for diagnostics and tests: it sends OCPP
+        calls as they are, with none of the checks ``deliver`` makes)."""
+        return self._links.get(charger)
 
     async def wait_connected(self, charger: str, connected: bool = True, timeout: float = 5.0) -> None:
         """Wait (real seconds) until ``charger`` has a session (or, ``connected=False``, none)."""
@@ -263,10 +291,44 @@ class OcppServer:
             command.device,
             Ack(command.id, "acked", {"status": outcome.status})
             if outcome.accepted
-            else Ack(command.id, "failed", error=f"charger answered {outcome.status}"),
+            else Ack(command.id, "failed", error=outcome.detail or f"charger answered {outcome.status}"),
         )
 
     async def _request(self, cid: str, link: ChargerLink, command: Command) -> Outcome:
+        if command.signature is None:
+            return await self._call(cid, link, command)
+        lock = self._signed.setdefault(cid, asyncio.Lock())
+        async with lock:
+            vouched = await self._vouch(link, command, command.signature)
+            if not vouched.accepted:
+                return vouched
+            return await self._call(cid, link, command)
+
+    @staticmethod
+    async def _vouch(link: ChargerLink, command: Command, signature: str) -> Outcome:
+        """Hand the charger the signed command; only if it accepts does the call follow."""
+        signed = SignedCommand(
+            id=command.id,
+            kind=command.kind,
+            target=command.target,
+            args=command.args,
+            member=command.member,
+            expires=command.expires,
+            signature=signature,
+        )
+        answer = await link.data_transfer(SIGNED_COMMAND, msgspec.json.encode(signed).decode())
+        if answer.accepted:
+            return answer
+        if answer.status == "Rejected" and answer.detail:
+            return answer  # the keeper's reason, code first: "replayed: this command ran already"
+        return Outcome(
+            False,
+            answer.status,
+            f"charger answered {answer.status} to the signed command: it does not verify"
+            " carhome signatures, so nothing was started",
+        )
+
+    async def _call(self, cid: str, link: ChargerLink, command: Command) -> Outcome:
         active = self.transactions.active(cid)
         tx_id = None if active is None else active.id
         if command.kind == "set" and command.target == "current_limit":
@@ -281,3 +343,38 @@ class OcppServer:
         if command.target == "unlock_connector":
             return await link.unlock()
         return Outcome(False, "NotSupported")
+
+    # -- key sessions and enrollment (carhome.access.relay.KeyRelay) ----------------------
+
+    async def ask(self, home: str, device: str, op: KeyOp, *, timeout: float = ASK_TIMEOUT) -> KeyAnswer:
+        """Relay ``op`` to the charger as a ``DataTransfer`` and return its answer
+        (``ConnectorError`` if it is offline, silent for ``timeout`` seconds, or does not
+        verify signed commands)."""
+        self._hub.device(home, device)  # UnknownDevice for a device not in the hub
+        cid = self._by_device.get((home, device))
+        if cid is None:
+            raise ConnectorError(f"{home}/{device} is not an OCPP charger carhome knows")
+        link = self._links.get(cid)
+        if link is None:
+            raise ConnectorError(f"charger {cid} ({home}/{device}) is not connected")
+        message = SESSION_ASK if isinstance(op, KeySession) else ENROLL_ASK
+        ask = KeyAsk(uuid.uuid4().hex, op)
+        try:
+            async with asyncio.timeout(timeout):
+                answer = await link.data_transfer(message, msgspec.json.encode(ask).decode())
+        except TimeoutError:
+            raise ConnectorError(
+                f"charger {cid} did not answer the {message} ask within {timeout} s"
+            ) from None
+        if not answer.detail:
+            raise ConnectorError(
+                f"charger {cid} answered {answer.status} to the {message} ask;"
+                " does it verify signed commands?"
+            )
+        try:
+            reply = msgspec.json.decode(answer.detail, type=KeyAnswer)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ConnectorError(f"charger {cid} sent a malformed key answer: {str(exc)[:200]}") from None
+        if reply.id != ask.id:
+            raise ConnectorError(f"charger {cid} answered another ask than the one sent")
+        return reply

@@ -34,6 +34,10 @@ class ChargerLink(Protocol):
 
     async def unlock(self) -> Outcome: ...
 
+    async def data_transfer(self, message_id: str, data: str) -> Outcome:
+        """A carhome ``DataTransfer`` (vendor ``carhome``); ``detail`` is the data answered."""
+        ...
+
 
 class Session:
     """What carhome does with one charger's messages (both versions)."""
