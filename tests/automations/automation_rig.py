@@ -1,8 +1,16 @@
-"""The fake lights of the automation tests: a Transport at the hub's public seam."""
+"""The automation tests' rig: fake lights at the hub's public seam, and a hub and engine to restart."""
 
 from __future__ import annotations
 
-from carhome.hub import Ack, Command, Hub
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from carhome.automations import Engine, SqliteTimerStore, TimerStore
+from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.store import SqliteStore
+from carhome.testing import FakeClock
 
 
 class Lights:
@@ -19,3 +27,30 @@ class Lights:
             self.hub.report(command.home, command.device, {"on": command.target != "turn_off"})
         else:
             self.hub.report(command.home, command.device, {command.target: command.args["value"]})
+
+
+@asynccontextmanager
+async def restartable(
+    db: Path, clock: FakeClock, text: str, store: TimerStore | None = None
+) -> AsyncIterator[Engine]:
+    """A hub and engine on the SQLite files at ``db``, with home ``h1`` (a car and a purifier)
+    and the automations of ``text``: closed and opened again, it is a real restart."""
+    async with Hub(store=SqliteStore(db), clock=clock) as hub:
+        if not hub.homes():
+            await hub.add_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
+            await hub.add_device(Device(home="h1", id="car", type="car"))
+            await hub.add_device(Device(home="h1", id="purifier", type="air_purifier"))
+        async with Engine(hub, timer_store=store or SqliteTimerStore.beside(db)) as engine:
+            assert engine.load_text(text) == []
+            yield engine
+            await engine.timers.flush()
+
+
+async def advance(clock: FakeClock, seconds: float) -> None:
+    """Let what is ready run, then move the clock."""
+    await asyncio.sleep(0)
+    await clock.advance(seconds)
+
+
+def messages(engine: Engine) -> list[str]:
+    return [n.message for n in engine.notifications.list()]

@@ -4,12 +4,12 @@ and opened again on the same SQLite files, with the FakeClock moving while they 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from carhome.automations import Engine, MemoryTimerStore, SqliteTimerStore, TimerStore
-from carhome.hub import Device, Home, Hub
+from automation_rig import advance, messages, restartable
+
+from carhome.automations import MemoryTimerStore
+from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.store import SqliteStore
 from carhome.testing import FakeClock
@@ -37,98 +37,74 @@ automations:
 """
 
 
-@asynccontextmanager
-async def _hub_and_engine(
-    db: Path, clock: FakeClock, store: TimerStore | None = None
-) -> AsyncIterator[Engine]:
-    async with Hub(store=SqliteStore(db), clock=clock) as hub:
-        if not hub.homes():
-            await hub.add_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
-            await hub.add_device(Device(home="h1", id="car", type="car"))
-            await hub.add_device(Device(home="h1", id="purifier", type="air_purifier"))
-        async with Engine(hub, timer_store=store or SqliteTimerStore.beside(db)) as engine:
-            assert engine.load_text(AUTOMATIONS) == []
-            yield engine
-            await engine.timers.flush()
-
-
-async def _advance(clock: FakeClock, seconds: float) -> None:
-    await asyncio.sleep(0)
-    await clock.advance(seconds)
-
-
-def _messages(engine: Engine) -> list[str]:
-    return [n.message for n in engine.notifications.list()]
-
-
 async def test_a_delay_resumes_with_the_time_it_had_left(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "purifier", {"mode": "sleep"})
-        await _advance(clock, 3 * 60)
-    await _advance(clock, 2 * 60)  # the hub is down
-    async with _hub_and_engine(db, clock) as engine:
-        await _advance(clock, 5 * 60 - 1)
-        assert _messages(engine) == []
-        await _advance(clock, 1)
+        await advance(clock, 3 * 60)
+    await advance(clock, 2 * 60)  # the hub is down
+    async with restartable(db, clock, AUTOMATIONS) as engine:
+        await advance(clock, 5 * 60 - 1)
+        assert messages(engine) == []
+        await advance(clock, 1)
         await asyncio.wait_for(engine.idle(), 1)
-        assert _messages(engine) == ["later Ana sleep"]
+        assert messages(engine) == ["later Ana sleep"]
         [trace] = engine.trace("later")
         assert (trace.resumed, trace.status, trace.steps[0].late) == (0, "finished", False)
-    async with _hub_and_engine(db, clock) as engine:  # done means forgotten
-        await _advance(clock, 3600)
-        assert _messages(engine) == []
+    async with restartable(db, clock, AUTOMATIONS) as engine:  # done means forgotten
+        await advance(clock, 3600)
+        assert messages(engine) == []
 
 
 async def test_a_delay_that_came_due_while_down_runs_once_at_start_marked_late(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     db = tmp_path / "hub.db"
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "purifier", {"mode": "sleep"})
         await asyncio.sleep(0)
     await clock.advance(3600)
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         await asyncio.wait_for(engine.idle(), 1)
-        assert _messages(engine) == ["later Ana sleep"]
+        assert messages(engine) == ["later Ana sleep"]
         assert engine.trace("later")[-1].steps[0].late is True
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         await asyncio.sleep(0)
-        assert _messages(engine) == []
+        assert messages(engine) == []
 
 
 async def test_a_for_timer_resumes_while_the_value_still_holds(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "car", {vss.SOC: 50.0})
         engine.hub.report("h1", "car", {vss.SOC: 15.0})
-        await _advance(clock, 10 * 60)
-    async with _hub_and_engine(db, clock) as engine:
-        await _advance(clock, 20 * 60 - 1)
-        assert _messages(engine) == []
-        await _advance(clock, 1)
-        assert _messages(engine) == ["held 15.0"]
+        await advance(clock, 10 * 60)
+    async with restartable(db, clock, AUTOMATIONS) as engine:
+        await advance(clock, 20 * 60 - 1)
+        assert messages(engine) == []
+        await advance(clock, 1)
+        assert messages(engine) == ["held 15.0"]
         assert engine.trace("held")[-1].trigger is not None
         assert engine.trace("held")[-1].trigger.late is False  # type: ignore[union-attr]
 
 
 async def test_a_for_timer_due_while_down_fires_once_late(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "car", {vss.SOC: 50.0})
         engine.hub.report("h1", "car", {vss.SOC: 15.0})
         await asyncio.sleep(0)
     await clock.advance(3600)
-    async with _hub_and_engine(db, clock) as engine:
-        await _advance(clock, 0)
-        assert _messages(engine) == ["held 15.0"]
+    async with restartable(db, clock, AUTOMATIONS) as engine:
+        await advance(clock, 0)
+        assert messages(engine) == ["held 15.0"]
         trigger = engine.trace("held")[-1].trigger
         assert trigger is not None
         assert trigger.late is True
-        await _advance(clock, 3600)
-    async with _hub_and_engine(db, clock) as engine:
-        await _advance(clock, 3600)
-        assert _messages(engine) == []
+        await advance(clock, 3600)
+    async with restartable(db, clock, AUTOMATIONS) as engine:
+        await advance(clock, 3600)
+        assert messages(engine) == []
 
 
 async def test_a_for_timer_is_dropped_when_the_value_left_while_down(
@@ -136,26 +112,26 @@ async def test_a_for_timer_is_dropped_when_the_value_left_while_down(
 ) -> None:
     store = MemoryTimerStore()
     db = tmp_path / "hub.db"
-    async with _hub_and_engine(db, clock, store) as engine:
+    async with restartable(db, clock, AUTOMATIONS, store) as engine:
         engine.hub.report("h1", "car", {vss.SOC: 50.0})
         engine.hub.report("h1", "car", {vss.SOC: 15.0})
         await asyncio.sleep(0)
     assert [t.kind for t in store.timers.values()] == ["for"]
     async with Hub(store=SqliteStore(db), clock=clock) as hub:
         hub.report("h1", "car", {vss.SOC: 60.0})  # charged while the engine was off
-    async with _hub_and_engine(db, clock, store) as engine:
-        await _advance(clock, 3600)
-        assert _messages(engine) == []
+    async with restartable(db, clock, AUTOMATIONS, store) as engine:
+        await advance(clock, 3600)
+        assert messages(engine) == []
     assert store.timers == {}
 
 
 async def test_a_wait_resumes_and_can_still_be_met(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _hub_and_engine(db, clock) as engine:
+    async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "purifier", {"mode": "favorite"})
-        await _advance(clock, 600)
-    async with _hub_and_engine(db, clock) as engine:
-        await _advance(clock, 600)
+        await advance(clock, 600)
+    async with restartable(db, clock, AUTOMATIONS) as engine:
+        await advance(clock, 600)
         engine.hub.report("h1", "purifier", {"mode": "auto"})
         await asyncio.wait_for(engine.idle(), 1)
-        assert _messages(engine) == ["waited False"]
+        assert messages(engine) == ["waited False"]

@@ -6,13 +6,10 @@ cannot stand for several branches), and says so by not resuming."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from carhome.automations import Engine, SqliteTimerStore
-from carhome.hub import Device, Home, Hub
-from carhome.store import SqliteStore
+from automation_rig import advance, messages, restartable
+
 from carhome.testing import FakeClock
 
 NESTED = """
@@ -56,42 +53,21 @@ automations:
 """
 
 
-@asynccontextmanager
-async def _engine(db: Path, clock: FakeClock) -> AsyncIterator[Engine]:
-    async with Hub(store=SqliteStore(db), clock=clock) as hub:
-        if not hub.homes():
-            await hub.add_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
-            await hub.add_device(Device(home="h1", id="purifier", type="air_purifier"))
-        async with Engine(hub, timer_store=SqliteTimerStore.beside(db)) as engine:
-            assert engine.load_text(NESTED) == []
-            yield engine
-            await engine.timers.flush()
-
-
-async def _advance(clock: FakeClock, seconds: float) -> None:
-    await asyncio.sleep(0)
-    await clock.advance(seconds)
-
-
-def _messages(engine: Engine) -> list[str]:
-    return [n.message for n in engine.notifications.list()]
-
-
 async def test_a_delay_inside_if_and_sequence_resumes_in_its_branch(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _engine(db, clock) as engine:
+    async with restartable(db, clock, NESTED) as engine:
         engine.hub.report("h1", "purifier", {"mode": "sleep"})
-        await _advance(clock, 4 * 60)
-        assert _messages(engine) == ["start", "then"]
-    await _advance(clock, 60)  # down
-    async with _engine(db, clock) as engine:
+        await advance(clock, 4 * 60)
+        assert messages(engine) == ["start", "then"]
+    await advance(clock, 60)  # down
+    async with restartable(db, clock, NESTED) as engine:
         # The mode changed while the hub was down: the branch is not chosen again.
         engine.hub.report("h1", "purifier", {"mode": "silent"})
-        await _advance(clock, 5 * 60 - 1)
-        assert _messages(engine) == []
-        await _advance(clock, 1)
+        await advance(clock, 5 * 60 - 1)
+        assert messages(engine) == []
+        await advance(clock, 1)
         await asyncio.wait_for(engine.idle(), 1)
-        assert _messages(engine) == ["after delay", "end"]
+        assert messages(engine) == ["after delay", "end"]
         [trace] = engine.trace("branchy")
         assert (trace.resumed, trace.status) == (1, "finished")
         assert [s.path for s in trace.steps] == [
@@ -105,29 +81,29 @@ async def test_a_delay_inside_if_and_sequence_resumes_in_its_branch(tmp_path: Pa
 
 async def test_a_delay_in_a_choice_due_while_down_runs_once_late(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _engine(db, clock) as engine:
+    async with restartable(db, clock, NESTED) as engine:
         engine.hub.report("h1", "purifier", {"mode": "favorite"})
-        await _advance(clock, 60)
-    await _advance(clock, 3600)  # down past the due time
-    async with _engine(db, clock) as engine:
-        await _advance(clock, 0)
+        await advance(clock, 60)
+    await advance(clock, 3600)  # down past the due time
+    async with restartable(db, clock, NESTED) as engine:
+        await advance(clock, 0)
         await asyncio.wait_for(engine.idle(), 1)
-        assert _messages(engine) == ["favorite done", "chose"]
+        assert messages(engine) == ["favorite done", "chose"]
         [trace] = engine.trace("chooser")
         delay = next(s for s in trace.steps if s.path == "actions[0].choices[1].actions[0]")
         assert delay.late is True
-    async with _engine(db, clock) as engine:  # done means forgotten
-        await _advance(clock, 3600)
-        assert _messages(engine) == []
+    async with restartable(db, clock, NESTED) as engine:  # done means forgotten
+        await advance(clock, 3600)
+        assert messages(engine) == []
 
 
 async def test_a_delay_inside_parallel_is_not_resumed(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "hub.db"
-    async with _engine(db, clock) as engine:
+    async with restartable(db, clock, NESTED) as engine:
         engine.hub.report("h1", "purifier", {"mode": "auto"})
-        await _advance(clock, 60)
-        assert _messages(engine) == ["branch"]
-    async with _engine(db, clock) as engine:
-        await _advance(clock, 3600)
-        assert _messages(engine) == []
+        await advance(clock, 60)
+        assert messages(engine) == ["branch"]
+    async with restartable(db, clock, NESTED) as engine:
+        await advance(clock, 3600)
+        assert messages(engine) == []
         assert engine.trace("fanout") == []
