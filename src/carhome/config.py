@@ -436,7 +436,8 @@ def _check_kuksa(config: Config) -> None:
         if found is None or found.type != "car":
             raise _Problem(
                 ("kuksa", part, i, "device"),
-                f"{home}/{device} is not a car of this configuration; cars: {_known_devices(config, home, 'car')}",
+                f"{home}/{device} is not a car of this configuration;"
+                f" cars: {_known_devices(config, home, 'car')}",
             )
     for i, served in enumerate(config.kuksa.serve):
         key = (served.host, served.port)
