@@ -63,6 +63,7 @@ from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
 from carhome.store.sqlite import SqliteStore
+from carhome.web import web_routes
 
 log: Final = logging.getLogger(__name__)
 
@@ -183,10 +184,8 @@ async def run(
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
-        history = await stack.enter_async_context(
-            History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
-        )
-        app.router.routes.extend(history_routes(hub, history))
+        await _history(stack, app, hub, config, database)
+        app.router.routes.extend(web_routes())  # last: it answers every path the API did not claim
         api = await stack.enter_async_context(
             ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
         )
@@ -327,6 +326,16 @@ async def _kuksa(
                 token=broker.token,
             )
         )
+
+
+async def _history(
+    stack: contextlib.AsyncExitStack[bool | None], app: Starlette, hub: Hub, config: Config, database: Path
+) -> None:
+    """Trips, charges and parked losses, kept beside the hub's database, and their routes."""
+    history = await stack.enter_async_context(
+        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
+    )
+    app.router.routes.extend(history_routes(hub, history))
 
 
 def _tariffs(config: Config) -> dict[str, Tariff]:

@@ -9,8 +9,6 @@ The lead registers the two groups in ``carhome.cli.main``: ``plan`` and ``prices
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +17,9 @@ from typing import Any, TypeVar
 import click
 
 from carhome.api.charging import CarPlanOut, PricesOut
-from carhome.cli.client import ApiError, HubClient
-from carhome.cli.options import hub_options, hub_url
+from carhome.cli.client import HubClient
+from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json, table
-from carhome.cli.session import TOKEN_ENV, Sessions
-from carhome.errors import CarhomeError
 
 _T = TypeVar("_T")
 MODES = ("off", "now", "solar", "solar_min", "smart")
@@ -45,17 +41,7 @@ class ChargingClient(HubClient):
 
 
 def _with_client(given: str | None, work: Callable[[ChargingClient], Awaitable[_T]]) -> _T:
-    async def run() -> _T:
-        token = os.environ.get(TOKEN_ENV) or None
-        async with ChargingClient(hub_url(given), sessions=Sessions(), token=token) as client:
-            return await work(client)
-
-    try:
-        return asyncio.run(run())
-    except ApiError as exc:  # a bad price file's detail names its file and line
-        raise click.ClickException(exc.detail) from exc
-    except CarhomeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return with_client(given, ChargingClient, work)
 
 
 def pick(plans: list[CarPlanOut], name: str | None) -> CarPlanOut:

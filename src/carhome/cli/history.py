@@ -10,7 +10,6 @@ extended here with the history calls. Times are shown in each home's own timezon
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,10 +19,9 @@ from zoneinfo import ZoneInfo
 import click
 
 from carhome.api.history import ChargeList, ParkedList, SummaryList, TripList
-from carhome.cli.client import ApiError, HubClient
-from carhome.cli.options import hub_options, hub_url
+from carhome.cli.client import HubClient
+from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json, table
-from carhome.errors import CarhomeError
 from carhome.history.summaries import Period, Summary
 
 _T = TypeVar("_T")
@@ -52,16 +50,7 @@ def _params(query: dict[str, str | None]) -> dict[str, str]:
 
 
 def _with_client(given: str | None, work: Callable[[HistoryClient], Awaitable[_T]]) -> _T:
-    async def run() -> _T:
-        async with HistoryClient(hub_url(given)) as client:
-            return await work(client)
-
-    try:
-        return asyncio.run(run())
-    except ApiError as exc:
-        raise click.ClickException(exc.detail) from exc
-    except CarhomeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return with_client(given, HistoryClient, work)
 
 
 def _range_options(fn: _F) -> _F:

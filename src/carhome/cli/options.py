@@ -45,12 +45,16 @@ def hub_url(given: str | None) -> str:
     return given or read_hub_address() or DEFAULT_URL
 
 
-def with_hub(given: str | None, work: Callable[[HubClient], Awaitable[_T]]) -> _T:
-    """Run ``work`` with a client of the hub; carhome errors exit with their message."""
+_C = TypeVar("_C", bound=HubClient)
+
+
+def with_client(given: str | None, kind: type[_C], work: Callable[[_C], Awaitable[_T]]) -> _T:
+    """Run ``work`` with a ``kind`` client of the hub, logged in as this CLI's session (or
+    ``CARHOME_TOKEN``); carhome errors exit with their message."""
 
     async def run() -> _T:
         token = os.environ.get(TOKEN_ENV) or None
-        async with HubClient(hub_url(given), sessions=Sessions(), token=token) as client:
+        async with kind(hub_url(given), sessions=Sessions(), token=token) as client:
             return await work(client)
 
     try:
@@ -61,3 +65,8 @@ def with_hub(given: str | None, work: Callable[[HubClient], Awaitable[_T]]) -> _
         raise click.ClickException(exc.detail) from exc
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def with_hub(given: str | None, work: Callable[[HubClient], Awaitable[_T]]) -> _T:
+    """Run ``work`` with a client of the hub (see ``with_client``)."""
+    return with_client(given, HubClient, work)

@@ -1,0 +1,484 @@
+"""The web app and the cabin view in headless Chromium, against a real demo hub.
+
+One hub (``carhome.runtime.run`` over the demo configuration: built-in broker, SQLite, the
+simulated Yizhuang home) and one browser serve the whole module; each test has its own
+browser context (its own storage, so its own login). Playwright drives Debian's Chromium
+by its executable path; every wait is on a condition of the page, never a fixed time.
+
+Screenshots of the main pages go to ``$CARHOME_SCREENSHOTS`` when it is set (the README's
+come from ``CARHOME_SCREENSHOTS=docs/screenshots``), else to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gmqtt
+import httpx
+import pytest
+import pytest_asyncio
+from gmqtt.mqtt.constants import MQTTv311
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+
+from carhome.access.service import Access
+from carhome.api.server import ApiServer
+from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials
+from carhome.runtime import (
+    DEMO_AUTOMATIONS,
+    DEMO_HOME,
+    DEMO_OWNER,
+    Running,
+    demo_config,
+    demo_owner_password,
+    run,
+)
+from carhome.web import web_routes
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# A position report the simulator may overwrite is sent again this many times, waiting
+# this long each time for the page to show it.
+REPORTS = 5
+REPORT_WAIT_MS = 3000
+
+GUEST = "driver_guest"
+GUEST_PASSWORD = "cabin-guest-Pa55word-long"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class _WithWeb(ApiServer):
+    """The hub's API server with the web app after every API route, as the hub will serve it
+    once ``web_routes()`` is wired in ``carhome.runtime`` (then this adds nothing)."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        if not any(getattr(r, "name", None) == "web" for r in app.router.routes):
+            app.router.routes.extend(web_routes())
+        super().__init__(app, **kwargs)
+
+
+def screenshots(tmp: Path) -> Path:
+    shots = Path(os.environ.get("CARHOME_SCREENSHOTS") or tmp / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+@dataclass
+class Hub:
+    url: str
+    password: str
+    session: dict[str, Any]
+    shots: Path
+    broker_port: int
+    data: Path
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+    tmp = tmp_path_factory.mktemp("web")
+    data = tmp / "demo"
+    password = demo_owner_password(data)
+    broker_port = free_port()
+    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=broker_port, mqtt_url=None)
+    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+
+    def owner(access: Access) -> None:
+        access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
+
+    shots = screenshots(tmp)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
+        patch.setattr("carhome.runtime.ApiServer", _WithWeb)
+        task = asyncio.create_task(
+            run(
+                config,
+                data_dir=data,
+                stop=stop,
+                owner=owner,
+                announce=started.set_result,
+                automation_files=[DEMO_AUTOMATIONS],
+            )
+        )
+        try:
+            async with asyncio.timeout(30):
+                running = await started
+            async with httpx.AsyncClient(base_url=running.api_url) as client:
+                r = await client.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
+                r.raise_for_status()
+                yield Hub(running.api_url, password, r.json(), shots, broker_port, data)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not HAVE_CHROMIUM:
+        if os.environ.get("CARHOME_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is not installed, though scripts/test should have installed it")
+        pytest.skip("chromium is not installed (scripts/test installs Debian's chromium)")
+    async with async_playwright() as p:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+        b = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def new_page(browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any) -> Page:
+    """A fresh context's page; with ``session``, already logged in (tokens in its storage)."""
+    context = await browser.new_context(base_url=hub.url, locale="en-US", **options)
+    context.set_default_timeout(15_000)
+    if session is not None:
+        tokens = json.dumps(json.dumps(session))
+        # Only into a fresh storage: a reload keeps what the app itself stored since.
+        await context.add_init_script(
+            "if (localStorage.getItem('carhome.session') === null)"
+            f" localStorage.setItem('carhome.session', {tokens});"
+        )
+    return await context.new_page()
+
+
+@contextlib.asynccontextmanager
+async def page_of(
+    browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any
+) -> AsyncIterator[Page]:
+    page = await new_page(browser, hub, session, **options)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def console(message: ConsoleMessage) -> None:
+        # A refused request (401 at a wrong password, 403 at a denial) is logged by Chromium
+        # itself and is part of the test; anything else (a CSP violation, a script error) is not.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(message.text)
+
+    page.on("console", console)
+    try:
+        yield page
+    finally:
+        await page.context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+async def shot(page: Page, hub: Hub, name: str) -> None:
+    await page.screenshot(path=str(hub.shots / f"{name}.png"), full_page=True)
+
+
+async def live(page: Page) -> None:
+    await expect(page.get_by_test_id("live")).to_have_attribute("data-live", "live")
+
+
+@contextlib.asynccontextmanager
+async def as_the_car(hub: Hub) -> AsyncIterator[gmqtt.Client]:
+    """An MQTT client on the hub's broker speaking for the car (with the car's own login
+    where the broker asks for one), to report positions the simulator would not."""
+    car = gmqtt.Client(f"web-test-car-{free_port()}")
+    credentials = hub.data / CREDENTIALS_FILE
+    if credentials.exists():
+        login = Credentials.load(credentials).device("yizhuang", "car")
+        car.set_auth_credentials(login.username, login.password)
+    await asyncio.wait_for(car.connect("127.0.0.1", hub.broker_port, version=MQTTv311), 10)
+    try:
+        yield car
+    finally:
+        await car.disconnect()
+
+
+def report(car: gmqtt.Client, **signals: float | bool) -> None:
+    """Publish car state; keyword names are VSS paths with ``_`` for ``.``."""
+    state = {name.replace("_", "."): value for name, value in signals.items()}
+    car.publish("carhome/yizhuang/car/state", json.dumps(state), qos=1)
+
+
+# -- the tests -----------------------------------------------------------------------------
+
+
+async def test_web_login_then_the_home_overview(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub) as page:
+        await page.goto("/")
+        await expect(page.get_by_role("heading", name="Log in to your home")).to_be_visible()
+        await shot(page, hub, "login")
+        await page.get_by_label("Member").fill(DEMO_OWNER)
+        await page.get_by_label("Password").fill("not the password at all")
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.get_by_role("alert")).to_contain_text("wrong member or password")
+        await page.get_by_label("Password").fill(hub.password)
+        await page.get_by_role("button", name="Log in").click()
+        await live(page)
+        car = page.get_by_test_id("car-card")
+        await expect(car.get_by_test_id("car-soc")).to_have_text(re.compile(r"^\d+\.\d %$"))
+        await expect(car.get_by_test_id("car-range")).to_have_text(re.compile(r"^\d+\.\d km$"))
+        await expect(car.get_by_test_id("car-locks")).to_have_text("all locked")
+        await expect(car.get_by_test_id("car-place")).to_have_text("at home")
+        await expect(page.get_by_test_id("car-dot")).to_have_count(1)
+        # devices grouped by room, with their controls
+        living = page.locator('[data-room="living_room"]')
+        await expect(living.get_by_role("heading", name="Living room")).to_be_visible()
+        await expect(living.locator("[data-device]")).to_have_count(4)
+        await expect(page.locator('[data-room="garage"] [data-device="garage_door"]')).to_be_visible()
+        await expect(living.get_by_role("switch", name="Living room light")).to_be_visible()
+        await shot(page, hub, "overview")
+        # a reload keeps the member logged in and the client-side route
+        await page.goto("/automations")
+        await expect(page.get_by_role("heading", name="Automations", exact=True)).to_be_visible()
+
+
+async def test_web_the_car_changes_live_on_the_page(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/")
+        await live(page)
+        cabin = page.get_by_test_id("car-cabin")
+        await expect(cabin).to_contain_text("climate off")
+        # Another face (the API, as the CLI would) turns the car's climate on; the page
+        # hears it over its WebSocket, without asking.
+        headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
+        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+            r = await client.post(
+                "/api/devices/yizhuang/car/commands",
+                json={"kind": "action", "target": "climate_on", "args": {"temperature": 26.5}, "wait": 20},
+            )
+            assert r.json()["status"] == "acked", r.text
+        await expect(cabin).to_contain_text("climate on, set to 26.5 °C")
+        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+            r = await client.post(
+                "/api/devices/yizhuang/car/commands",
+                json={"kind": "action", "target": "climate_off", "args": {}, "wait": 20},
+            )
+            assert r.json()["status"] == "acked", r.text
+        await expect(cabin).to_contain_text("climate off")
+
+
+async def test_web_a_toggled_device_shows_its_command_complete(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/")
+        await live(page)
+        row = page.locator('[data-device="living_room_light"]')
+        switch = row.get_by_role("switch", name="Living room light")
+        before = await switch.get_attribute("aria-checked")
+        await switch.click()
+        await expect(row.locator(".cmd")).to_have_attribute("data-status", "acked")
+        after = "false" if before == "true" else "true"
+        await expect(switch).to_have_attribute("aria-checked", after)
+        # and back, so the light ends as it was
+        await switch.click()
+        await expect(switch).to_have_attribute("aria-checked", before or "false")
+        await expect(row.locator(".cmd")).to_have_attribute("data-status", "acked")
+
+
+async def test_web_device_detail_edits_properties_and_shows_denials(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/devices/yizhuang/living_room_ac")
+        await live(page)
+        target = page.locator('tr[data-prop="target_temperature"]')
+        await expect(target.locator("td.value")).to_contain_text("°C")
+        await target.locator("input").fill("25.5")
+        await target.get_by_role("button", name="Set").click()
+        commands = page.locator(".commands li")
+        await expect(commands.first.locator(".cmd")).to_have_attribute("data-status", "acked")
+        await expect(target.locator("td.value")).to_have_text("25.5 °C")
+        # every property of the spec is there, with its unit
+        await expect(page.locator("tr[data-prop]")).to_have_count(5)
+        await shot(page, hub, "device")
+        # a safety-critical command without the member's signature is refused, with why
+        await page.goto("/devices/yizhuang/front_door")
+        await page.locator('button[data-action="unlock"]').click()
+        denied = page.locator(".commands li .cmd").first
+        await expect(denied).to_have_attribute("data-status", "denied")
+        await expect(denied).to_contain_text("needs the member's signature")
+
+
+async def test_web_automation_editor_shows_errors_by_line_and_clears_them(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/automations")
+        await expect(page.locator('tr[data-automation="arrive"]')).to_contain_text("Coming home")
+        result = page.get_by_test_id("check-result")
+        await expect(result).to_have_text("No errors: this YAML would load.")
+        editor = page.get_by_role("textbox", name="YAML editor")
+        good = await editor.input_value()
+        await editor.fill(good.replace("name: turn_on", "name: turn_onn"))
+        errors = page.get_by_test_id("check-errors")
+        await expect(errors).to_contain_text("editor.yaml:9")
+        await expect(errors).to_contain_text("has no action 'turn_onn'")
+        await expect(page.locator(".gutter .bad")).to_have_text("9\n")
+        await shot(page, hub, "automations")
+        await editor.fill(good)
+        await expect(result).to_have_text("No errors: this YAML would load.")
+        await expect(errors).to_have_count(0)
+        # an automation's traces open under it
+        await page.locator('tr[data-automation="arrive"]').get_by_role("button", name="Traces").click()
+        await expect(page.get_by_text("No runs yet.")).to_be_visible()
+
+
+async def test_web_members_and_the_audit_log(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/members")
+        await expect(page.locator('tr[data-member="owner"]')).to_contain_text("Demo owner")
+        await expect(page.get_by_test_id("audit-chain")).to_contain_text("hash chain intact")
+        await expect(page.locator('tr[data-decision="allowed"]').first).to_be_visible()
+        await shot(page, hub, "members")
+
+
+async def test_web_the_cabin_view_acts_with_the_drivers_own_rights(browser: Browser, hub: Hub) -> None:
+    # The driver is a guest allowed the living room light only.
+    headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
+    async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+        r = await client.post(
+            "/api/members",
+            json={"id": GUEST, "name": "Guest driver", "role": "guest", "password": GUEST_PASSWORD},
+        )
+        assert r.status_code == 201, r.text
+        now = time.time()
+        r = await client.post(
+            f"/api/members/{GUEST}/grants",
+            json={
+                "devices": ["living_room_light"],
+                "targets": ["on"],
+                "starts": now - 60,
+                "ends": now + 3600,
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = await client.post("/api/auth/login", json={"member": GUEST, "password": GUEST_PASSWORD})
+        assert r.status_code == 200, r.text
+        guest = r.json()
+    async with page_of(browser, hub, guest, viewport={"width": 1280, "height": 720}, has_touch=True) as page:
+        await page.goto("/cabin")
+        await expect(page.get_by_text("Driver: driver_guest")).to_be_visible()
+        await expect(page.get_by_test_id("cabin-eta")).to_contain_text("At home")
+        await expect(page.get_by_test_id("cabin-garage")).to_contain_text("closed")
+        # what the grant allows is done ...
+        light = page.locator('.device-tile[data-device="living_room_light"]').get_by_role("switch")
+        before = await light.get_attribute("aria-checked")
+        await light.tap()
+        await expect(light).to_have_attribute("aria-checked", "false" if before == "true" else "true")
+        status = page.get_by_test_id("cabin-status")
+        await expect(status.locator(".cmd")).to_have_attribute("data-status", "acked")
+        # ... what it does not is refused, and the screen says why
+        await page.get_by_test_id("cabin-garage").get_by_role("button", name="Open").tap()
+        await expect(status.locator(".cmd")).to_have_attribute("data-status", "denied")
+        await expect(status).to_contain_text("reason:")
+        await expect(page.get_by_test_id("cabin-garage").locator(".cmd")).to_have_attribute(
+            "data-status", "denied"
+        )
+        purifier = page.locator('.device-tile[data-device="living_room_purifier"]')
+        await purifier.get_by_role("switch").tap()
+        await expect(purifier.locator(".cmd")).to_contain_text("denied")
+        await shot(page, hub, "cabin")
+
+
+async def test_web_cabin_scenes_run_for_the_owner(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session, viewport={"width": 1280, "height": 720}) as page:
+        await page.goto("/cabin")
+        await expect(page.get_by_test_id("cabin-eta")).to_contain_text("At home")
+        await page.locator('[data-scene="arrive"]').click()
+        await expect(page.get_by_test_id("scene-arrive-progress")).to_have_text("3/3 acked")
+        purifier = page.locator('.device-tile[data-device="living_room_purifier"]').get_by_role("switch")
+        await expect(purifier).to_have_attribute("aria-checked", "true")
+
+
+async def test_web_speaks_chinese_after_the_switch(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/")
+        await live(page)
+        await page.get_by_role("button", name="中文").click()
+        await expect(page.get_by_role("link", name="自动化")).to_be_visible()
+        await expect(page.get_by_test_id("car-place")).to_have_text("在家")
+        await expect(page.get_by_role("heading", name="客厅")).to_be_visible()
+        await shot(page, hub, "overview-zh")
+        # the choice is kept across a reload
+        await page.reload()
+        await expect(page.get_by_role("link", name="成员")).to_be_visible()
+        await page.get_by_role("button", name="English").click()
+        await expect(page.get_by_role("link", name="Members")).to_be_visible()
+
+
+# Last in the module: it moves the car (within the geofence, so no automation fires) and
+# brings it back where it was.
+async def test_web_the_cars_track_is_drawn_as_it_moves(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session) as page:
+        await page.goto("/")
+        await live(page)
+        await expect(page.locator("path.track")).to_have_count(0)
+        # The car's GPS, as the car publishes it on the broker: a loop through the
+        # neighbourhood, 100 m at most from home.
+        lat0, lon0 = DEMO_HOME.lat, DEMO_HOME.lon
+        loop = [(0.0003, 0.0002), (0.0006, 0.0005), (0.0007, 0.0009), (0.0004, 0.0011), (0.0001, 0.0007)]
+        async with as_the_car(hub) as car:
+            track = page.locator("path.track")
+            try:
+                for n, (dlat, dlon) in enumerate(loop, start=1):
+                    report(
+                        car,
+                        Vehicle_CurrentLocation_Latitude=lat0 + dlat,
+                        Vehicle_CurrentLocation_Longitude=lon0 + dlon,
+                    )
+                    # one point per report (its latitude and longitude together), from home on
+                    segments = re.compile(rf"^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+){{{n}}}$")
+                    await expect(track).to_have_attribute("d", segments)
+                await expect(page.get_by_test_id("car-place")).to_contain_text("at home")
+                # the dot is where the car last reported, north-east of the home mark
+                dot = page.get_by_test_id("car-dot")
+                assert float(await dot.get_attribute("cx") or 0) > 160
+                assert float(await dot.get_attribute("cy") or 0) < 160
+                await shot(page, hub, "overview")
+            finally:
+                report(car, Vehicle_CurrentLocation_Latitude=lat0, Vehicle_CurrentLocation_Longitude=lon0)
+                await expect(page.get_by_test_id("car-dot")).to_have_attribute("cx", "160")
+
+
+async def test_web_the_cabin_shows_the_arrival_time_while_driving_home(browser: Browser, hub: Hub) -> None:
+    async with page_of(browser, hub, hub.session, viewport={"width": 1280, "height": 720}) as page:
+        await page.goto("/cabin")
+        eta = page.get_by_test_id("cabin-eta")
+        await expect(eta).to_contain_text("At home")
+        lat0, lon0 = DEMO_HOME.lat, DEMO_HOME.lon
+        async with as_the_car(hub) as car:
+            try:
+                # 0.0234° of longitude east of home is 2.0 km; at 40 km/h that is 3 minutes.
+                # The simulator speaks for this car too and may report its own (parked at
+                # home) position at any moment, so the test reports again, as a driving car
+                # does every second, until the page shows the arrival time.
+                shown = re.compile(r"3 min\s*2\.00 km to go at 40 km/h")
+                for _ in range(REPORTS):
+                    report(
+                        car,
+                        Vehicle_CurrentLocation_Latitude=lat0,
+                        Vehicle_CurrentLocation_Longitude=lon0 + 0.0234,
+                        Vehicle_Speed=40.0,
+                        Vehicle_IsMoving=True,
+                    )
+                    with contextlib.suppress(AssertionError):
+                        await expect(eta).to_contain_text(shown, timeout=REPORT_WAIT_MS)
+                        break
+                await expect(eta).to_contain_text(shown)
+                await shot(page, hub, "cabin-driving")
+            finally:
+                report(
+                    car,
+                    Vehicle_CurrentLocation_Latitude=lat0,
+                    Vehicle_CurrentLocation_Longitude=lon0,
+                    Vehicle_Speed=0.0,
+                    Vehicle_IsMoving=False,
+                )
+                await expect(eta).to_contain_text("At home")

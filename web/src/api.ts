@@ -1,0 +1,268 @@
+// The hub's REST API as the app uses it: typed shapes, the bearer token, one refresh on 401.
+// Tokens are kept in localStorage so a reload stays logged in; logging out revokes the
+// session on the hub and forgets them.
+
+export interface Session {
+  access_token: string;
+  refresh_token: string;
+  expires_at: number;
+  member: string;
+  home: string;
+}
+
+export interface Place {
+  name: string;
+  lat: number;
+  lon: number;
+  radius_m: number;
+}
+
+export interface HomeOut {
+  id: string;
+  name: string;
+  lat: number;
+  lon: number;
+  radius_m: number;
+  timezone: string;
+  places: Place[];
+  devices: number;
+}
+
+export interface DeviceOut {
+  id: string;
+  home: string;
+  type: string;
+  name: string;
+  room: string | null;
+  connector: string;
+  online: boolean | null;
+}
+
+export interface PropertyOut {
+  name: string;
+  format: string;
+  unit: string | null;
+  minimum: number | null;
+  maximum: number | null;
+  allowed: string[] | null;
+  access: string[];
+  description: string;
+  derived: boolean;
+}
+
+export interface ActionOut {
+  name: string;
+  description: string;
+  args: PropertyOut[];
+  optional: string[];
+  domain: string | null;
+  sets: string[];
+}
+
+export interface SpecOut {
+  type: string;
+  title: string;
+  category: string;
+  description: string;
+  properties: PropertyOut[];
+  actions: ActionOut[];
+}
+
+export interface StateEntry {
+  value: unknown;
+  ts: number;
+  source?: string;
+}
+
+export interface DeviceDetail {
+  device: DeviceOut;
+  spec: SpecOut;
+  state: Record<string, StateEntry>;
+  now: number;
+}
+
+export type CommandStatus = "queued" | "sent" | "acked" | "failed" | "expired";
+
+export interface Command {
+  id: string;
+  home: string;
+  device: string;
+  kind: "set" | "action";
+  target: string;
+  args: Record<string, unknown>;
+  member: string;
+  status: CommandStatus;
+  created: number;
+  sent_at: number | null;
+  done_at: number | null;
+  error: string | null;
+}
+
+export interface AutomationOut {
+  id: string;
+  alias: string;
+  home: string | null;
+  mode: string;
+  enabled: boolean;
+  file: string;
+  line: number | null;
+  firings: number;
+  dropped: number;
+  active: number;
+  queued: number;
+}
+
+export interface CheckError {
+  file: string | null;
+  line: number | null;
+  message: string;
+}
+
+export interface MemberOut {
+  id: string;
+  home: string;
+  name: string;
+  role: string;
+  revoked: boolean;
+  has_password: boolean;
+  grants: { devices: string[]; targets: string[]; starts: number; ends: number }[];
+}
+
+export interface AuditEntry {
+  seq: number;
+  time: number;
+  member: string;
+  face: string;
+  device: string;
+  target: string;
+  decision: string;
+  reason: string;
+}
+
+export interface AuditOut {
+  entries: AuditEntry[];
+  intact: boolean;
+  checked: number;
+  problem: string | null;
+}
+
+/** An RFC 9457 problem the hub answered with; `detail` says what went wrong and why. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(detail);
+  }
+
+  /** The most specific reason the hub gave (a denial's `reason`, else the detail). */
+  get reason(): string {
+    const reason = this.body["reason"];
+    return typeof reason === "string" ? reason : this.detail;
+  }
+}
+
+const SESSION_KEY = "carhome.session";
+const sessionListeners = new Set<() => void>();
+
+export function session(): Session | null {
+  const raw = localStorage.getItem(SESSION_KEY);
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw) as Session;
+  } catch {
+    return null;
+  }
+}
+
+function keep(next: Session | null): void {
+  if (next === null) localStorage.removeItem(SESSION_KEY);
+  else localStorage.setItem(SESSION_KEY, JSON.stringify(next));
+  for (const fn of sessionListeners) fn();
+}
+
+export function onSession(fn: () => void): () => void {
+  sessionListeners.add(fn);
+  return () => sessionListeners.delete(fn);
+}
+
+async function problem(response: Response): Promise<ApiError> {
+  let body: Record<string, unknown> = {};
+  try {
+    body = (await response.json()) as Record<string, unknown>;
+  } catch {
+    // not JSON: the status line is all there is
+  }
+  const detail = typeof body["detail"] === "string" ? body["detail"] : response.statusText;
+  return new ApiError(response.status, detail, body);
+}
+
+export async function login(member: string, password: string): Promise<Session> {
+  const response = await fetch("/api/auth/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ member, password }),
+  });
+  if (!response.ok) throw await problem(response);
+  const next = (await response.json()) as Session;
+  keep(next);
+  return next;
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/** Trade the refresh token for new tokens (once, however many requests ask at the same time). */
+export function refresh(): Promise<boolean> {
+  const current = session();
+  if (current === null) return Promise.resolve(false);
+  refreshing ??= (async () => {
+    try {
+      const response = await fetch("/api/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh: current.refresh_token }),
+      });
+      if (!response.ok) {
+        keep(null);
+        return false;
+      }
+      keep((await response.json()) as Session);
+      return true;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+export async function logout(): Promise<void> {
+  const current = session();
+  if (current !== null) {
+    // Best effort: the hub ends the session; the tokens are forgotten here whatever it says.
+    await fetch("/api/auth/logout", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${current.access_token}` },
+    }).catch(() => undefined);
+  }
+  keep(null);
+}
+
+/** A JSON request to the hub as the logged-in member. */
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const current = session();
+    const headers: Record<string, string> = {};
+    if (current !== null) headers["Authorization"] = `Bearer ${current.access_token}`;
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method: init.method ?? "GET",
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    if (response.status === 401 && attempt === 0 && (await refresh())) continue;
+    if (response.status === 401) keep(null);
+    if (!response.ok) throw await problem(response);
+    return (await response.json()) as T;
+  }
+}

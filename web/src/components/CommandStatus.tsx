@@ -1,0 +1,36 @@
+// A command's lifecycle as steps: queued → sent → acked, or where it stopped and why.
+import { t } from "../i18n";
+import type { Tracked } from "../store";
+
+const STEPS = ["queued", "sent", "acked"] as const;
+
+export function CommandStatus({ entry }: { entry: Tracked }) {
+  const { command, problem } = entry;
+  if (problem !== null) {
+    const word = problem.status === 403 ? t("cmd.denied") : t("cmd.rejected");
+    return (
+      <span class="cmd" data-status="denied" role="status">
+        <span class="step bad">{word}</span>
+        <span class="reason">{t("cmd.reason", { reason: problem.reason })}</span>
+      </span>
+    );
+  }
+  const status = command?.status ?? "queued";
+  const reached = status === "acked" ? 3 : status === "sent" ? 2 : command === null ? 0 : 1;
+  const ended = status === "failed" || status === "expired";
+  return (
+    <span class="cmd" data-status={command === null ? "sending" : status} role="status">
+      {STEPS.map((step, i) =>
+        ended && i === 2 ? null : (
+          <span key={step} class={`step ${i < reached || (ended && i < 2) ? "done" : ""}`}>
+            {t(`cmd.${step}`)}
+          </span>
+        ),
+      )}
+      {ended && <span class="step bad">{t(`cmd.${status}`)}</span>}
+      {ended && command?.error && (
+        <span class="reason">{t("cmd.reason", { reason: command.error })}</span>
+      )}
+    </span>
+  );
+}

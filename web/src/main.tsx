@@ -1,0 +1,117 @@
+// The app shell: login gate, the header with navigation, language switch and live status,
+// and the client-side routes.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { logout, onSession, session } from "./api";
+import { lang, onLang, setLang, t } from "./i18n";
+import { Automations } from "./pages/Automations";
+import { Cabin } from "./pages/Cabin";
+import { DevicePage } from "./pages/Device";
+import { Login } from "./pages/Login";
+import { Members } from "./pages/Members";
+import { Overview } from "./pages/Overview";
+import { Link, navigate, usePath } from "./router";
+import { start, stop, useModel } from "./store";
+import "./style.css";
+
+function useLang(): string {
+  const [current, setCurrent] = useState(lang());
+  useEffect(() => onLang(() => setCurrent(lang())), []);
+  return current;
+}
+
+function useLoggedIn(): boolean {
+  const [inside, setInside] = useState(session() !== null);
+  useEffect(() => onSession(() => setInside(session() !== null)), []);
+  return inside;
+}
+
+function LangSwitch() {
+  return (
+    <button type="button" class="lang" onClick={() => setLang(lang() === "en" ? "zh" : "en")}>
+      {t("nav.language")}
+    </button>
+  );
+}
+
+function Header({ path }: { path: string }) {
+  const model = useModel();
+  const item = (to: string, key: Parameters<typeof t>[0]) => (
+    <Link to={to} class={path === to ? "active" : ""}>
+      {t(key)}
+    </Link>
+  );
+  return (
+    <header class="top">
+      <strong class="brand">{t("app.title")}</strong>
+      {model.home !== null && <span class="muted">{model.home.name}</span>}
+      <nav>
+        {item("/", "nav.overview")}
+        {item("/automations", "nav.automations")}
+        {item("/members", "nav.members")}
+        {item("/cabin", "nav.cabin")}
+      </nav>
+      <span class={`live ${model.live}`} data-testid="live" data-live={model.live}>
+        ● {t(`live.${model.live}`)}
+      </span>
+      <LangSwitch />
+      <button
+        type="button"
+        onClick={async () => {
+          stop();
+          await logout();
+          navigate("/login");
+        }}
+      >
+        {t("nav.logout")}
+      </button>
+    </header>
+  );
+}
+
+function Page({ path }: { path: string }) {
+  const device = /^\/devices\/([^/]+)\/([^/]+)$/.exec(path);
+  if (device !== null) return <DevicePage home={decodeURIComponent(device[1] ?? "")} id={decodeURIComponent(device[2] ?? "")} />;
+  switch (path) {
+    case "/automations":
+      return <Automations />;
+    case "/members":
+      return <Members />;
+    default:
+      return <Overview />;
+  }
+}
+
+function App() {
+  useLang();
+  const path = usePath();
+  const inside = useLoggedIn();
+  const model = useModel();
+  useEffect(() => {
+    if (inside) void start();
+    else stop();
+  }, [inside]);
+  if (!inside) {
+    return (
+      <>
+        <div class="corner">
+          <LangSwitch />
+        </div>
+        <Login onDone={() => navigate(path === "/login" ? "/" : path, true)} />
+      </>
+    );
+  }
+  if (path === "/login") navigate("/", true);
+  if (path === "/cabin") return <Cabin />;
+  return (
+    <>
+      <Header path={path} />
+      {model.error !== null && <p class="error banner">{t("common.error", { reason: model.error })}</p>}
+      {!model.loaded && model.error === null ? <p class="page">{t("common.loading")}</p> : <Page path={path} />}
+    </>
+  );
+}
+
+document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
+const root = document.getElementById("app");
+if (root !== null) render(<App />, root);

@@ -1,0 +1,20 @@
+// Builds the app into the Python package, so the hub serves it and users need no Node.
+import preact from "@preact/preset-vite";
+import { defineConfig } from "vite";
+
+export default defineConfig({
+  plugins: [preact()],
+  base: "/",
+  build: {
+    outDir: "../src/carhome/web/static",
+    emptyOutDir: true,
+    assetsDir: "assets",
+    // One small bundle: the app is a few pages; no source maps in the package.
+    sourcemap: false,
+    target: "es2020",
+  },
+  server: {
+    // `npm run dev` against a demo hub on the default port.
+    proxy: { "/api": { target: "http://127.0.0.1:8123", ws: true } },
+  },
+});
