@@ -414,3 +414,9 @@ async def test_unknown_path_is_a_problem(client: httpx.AsyncClient) -> None:
 
 async def test_wrong_method_is_a_problem(client: httpx.AsyncClient) -> None:
     problem(await client.delete("/api/devices"), 405, "method-not-allowed")
+
+
+async def test_a_wrong_method_says_which_are_allowed(client: httpx.AsyncClient) -> None:
+    r = await client.delete("/api/devices")
+    assert r.status_code == 405
+    assert "GET" in r.headers["allow"]

@@ -288,7 +288,9 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         detail = f"no such endpoint {request.url.path}; the API lives under /api"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return Problem(exc.status_code, slug, exc.detail, detail).response()
+    problem = Problem(exc.status_code, slug, exc.detail, detail)
+    problem.headers.update(exc.headers or {})  # 405 keeps its Allow header
+    return problem.response()
 
 
 def create_app(hub: Hub, *, member: str = "local", access: Access | None = None) -> Starlette:
