@@ -14,7 +14,7 @@ embedding code that has already decided who acts); ``Bearer`` checks tokens.
 
 from __future__ import annotations
 
-from typing import Final, Protocol, TypeVar
+from typing import Final, Protocol
 
 import msgspec
 from starlette.requests import HTTPConnection, Request
@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from carhome.access.logins import LoginRefused
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken, TokenPair
-from carhome.api import problems
+from carhome.api.bodies import decode_body, json_response
 from carhome.api.problems import Problem
 
 MAX_AUTH_BODY: Final = 4096
@@ -128,27 +128,8 @@ class Tokens(msgspec.Struct, frozen=True):
     home: str
 
 
-_T = TypeVar("_T")
-
-
-def _decode(body: bytes, kind: type[_T]) -> _T:
-    if len(body) > MAX_AUTH_BODY:
-        raise Problem(413, "too-large", "Content too large", f"a login body is under {MAX_AUTH_BODY} bytes")
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        raise problems.from_validation(exc) from None
-    except msgspec.DecodeError as exc:
-        raise problems.invalid_body(f"not valid JSON ({exc})") from None
-
-
-def _json(value: object, status: int = 200) -> Response:
-    return Response(
-        msgspec.json.encode(value),
-        status_code=status,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+def _json(value: object) -> Response:
+    return json_response(value, headers={"Cache-Control": "no-store"})
 
 
 class _AuthRoutes:
@@ -161,7 +142,7 @@ class _AuthRoutes:
         return _json(Tokens(pair.access, pair.refresh, "Bearer", pair.expires, claims.member, claims.home))
 
     async def login(self, request: Request) -> Response:
-        body = _decode(await request.body(), LoginRequest)
+        body = await decode_body(request, LoginRequest, limit=MAX_AUTH_BODY)
         address = request.client.host if request.client is not None else "unknown"
         try:
             pair = await self._access.logins.login(body.member, body.password, address)
@@ -176,7 +157,7 @@ class _AuthRoutes:
         return self._render(pair)
 
     async def refresh(self, request: Request) -> Response:
-        body = _decode(await request.body(), RefreshRequest)
+        body = await decode_body(request, RefreshRequest, limit=MAX_AUTH_BODY)
         try:
             pair = self._access.tokens.refresh(body.refresh)
         except InvalidToken as exc:

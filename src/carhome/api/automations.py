@@ -10,13 +10,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from carhome.api.bodies import decode_body, json_response
 from carhome.api.problems import Problem
 from carhome.automations import Engine, Trace
 from carhome.hub import Hub
@@ -58,10 +57,6 @@ class TraceList(msgspec.Struct):
     traces: list[Trace]
 
 
-def _json(value: Any) -> Response:
-    return Response(msgspec.json.encode(value), media_type="application/json")
-
-
 def automation_routes(hub: Hub, engine: Engine) -> list[Route]:
     """The routes, over ``engine`` (which runs the automations of ``hub``)."""
 
@@ -81,20 +76,12 @@ def automation_routes(hub: Hub, engine: Engine) -> list[Route]:
                     **stats,
                 )
             )
-        return _json(out)
+        return json_response(out)
 
     async def check(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > _MAX_TEXT:
-            raise Problem(413, "too-large", "Content too large", f"send at most {_MAX_TEXT} bytes of YAML")
-        try:
-            asked = msgspec.json.decode(body, type=CheckRequest)
-        except msgspec.DecodeError as exc:
-            raise Problem(
-                422, "invalid-body", "Invalid body", f"{exc}; send {{'text': YAML, 'file': name}}"
-            ) from None
+        asked = await decode_body(request, CheckRequest, limit=_MAX_TEXT)
         errors = await engine.check_text(asked.text, asked.file)
-        return _json(CheckResult([CheckError(e.file, e.line, e.reason) for e in errors]))
+        return json_response(CheckResult([CheckError(e.file, e.line, e.reason) for e in errors]))
 
     async def traces(request: Request) -> Response:
         automation_id = request.path_params["id"]
@@ -106,7 +93,7 @@ def automation_routes(hub: Hub, engine: Engine) -> list[Route]:
                 "No such automation",
                 f"no automation {automation_id!r} is loaded; loaded: {known}",
             )
-        return _json(TraceList(automation_id, engine.trace(automation_id)))
+        return json_response(TraceList(automation_id, engine.trace(automation_id)))
 
     return [
         Route("/api/automations", listing, methods=["GET"]),

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -27,7 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from carhome.api.auth import principal_of
-from carhome.api.problems import Problem, from_validation
+from carhome.api.bodies import decode_body, json_response
+from carhome.api.problems import Problem
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
 from carhome.errors import ConfigError
@@ -157,22 +158,6 @@ def departure_at(text: str, now: datetime) -> datetime:
     return when
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
-
-
-async def _body(request: Request, kind: type[Any]) -> Any:
-    body = await request.body()
-    if len(body) > _MAX_TEXT:
-        raise Problem(413, "too-large", "Content too large", f"send at most {_MAX_TEXT} bytes")
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        raise from_validation(exc) from None
-    except msgspec.DecodeError as exc:
-        raise Problem(422, "invalid-body", "Invalid request body", f"the body is not JSON: {exc}") from None
-
-
 def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingController]) -> list[Route]:
     """The routes over ``controllers`` (one per charged car, keyed by home and car)."""
 
@@ -193,7 +178,7 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
 
     async def listing(request: Request) -> Response:
         principal = principal_of(request)
-        return _json([plan_out(c) for (h, _), c in sorted(controllers.items()) if principal.sees(h)])
+        return json_response([plan_out(c) for (h, _), c in sorted(controllers.items()) if principal.sees(h)])
 
     def may_change(request: Request) -> None:
         principal = principal_of(request)
@@ -207,12 +192,12 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
             )
 
     async def one(request: Request) -> Response:
-        return _json(plan_out(find(request)))
+        return json_response(plan_out(find(request)))
 
     async def change(request: Request) -> Response:
         controller = find(request)
         may_change(request)
-        asked: SettingsIn = await _body(request, SettingsIn)
+        asked: SettingsIn = await decode_body(request, SettingsIn, limit=_MAX_TEXT)
         now = datetime.fromtimestamp(hub.clock.time(), controller.setup.zone)
         try:
             departure = (
@@ -229,7 +214,7 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         if asked.mode is not None:
             controller.set_mode(Mode(asked.mode))
         await _next_step(controller)
-        return _json(plan_out(controller))
+        return json_response(plan_out(controller))
 
     async def prices(request: Request) -> Response:
         home = request.path_params["home"]
@@ -239,7 +224,7 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
                 404, "unknown-charging", "No charging in this home", f"no car of {home!r} is charged"
             )
         may_change(request)
-        asked: PricesIn = await _body(request, PricesIn)
+        asked: PricesIn = await decode_body(request, PricesIn, limit=_MAX_TEXT)
         parse = parse_json if asked.format == "json" else parse_csv
         try:
             series = parse(asked.text, source=asked.file)
@@ -263,7 +248,7 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
             end=series.end,
             cars=[c.setup.car for c in mine],
         )
-        return _json(out)
+        return json_response(out)
 
     return [
         Route("/api/charging", listing, methods=["GET"]),

@@ -16,7 +16,7 @@ exclusive. A bad value is a 422 problem naming the parameter and what it accepts
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from carhome.api import problems
 from carhome.api.auth import principal_of
+from carhome.api.bodies import json_response
 from carhome.api.problems import Problem
 from carhome.history import ChargeSession, History, Parked, Query, Summary, Trip
 from carhome.hub import Hub
@@ -63,10 +64,6 @@ class ParkedList(msgspec.Struct, kw_only=True):
 class SummaryList(msgspec.Struct, kw_only=True):
     period: Literal["day", "month"]
     summaries: list[Summary]
-
-
-def _json(value: Any) -> Response:
-    return Response(msgspec.json.encode(value), media_type="application/json")
 
 
 def history_routes(hub: Hub, history: History) -> list[Route]:
@@ -109,21 +106,23 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
     async def trips(request: Request) -> Response:
         query, _ = parse(request)
         found = await history.trips(query)
-        return _json(TripList(trips=found, timezones=zones(found)))
+        return json_response(TripList(trips=found, timezones=zones(found)))
 
     async def charges(request: Request) -> Response:
         query, _ = parse(request)
         found = await history.charges(query)
-        return _json(ChargeList(charges=found, timezones=zones(found)))
+        return json_response(ChargeList(charges=found, timezones=zones(found)))
 
     async def parked(request: Request) -> Response:
         query, _ = parse(request)
         found = await history.parked(query)
-        return _json(ParkedList(parked=found, timezones=zones(found)))
+        return json_response(ParkedList(parked=found, timezones=zones(found)))
 
     async def summaries(request: Request) -> Response:
         query, asked = parse(request, summaries=True)
-        return _json(SummaryList(period=asked.period, summaries=await history.summaries(asked.period, query)))
+        return json_response(
+            SummaryList(period=asked.period, summaries=await history.summaries(asked.period, query))
+        )
 
     return [
         Route("/api/history/trips", trips, methods=["GET"]),

@@ -36,6 +36,7 @@ from carhome.access.keeper import Revocation, delegate_member
 from carhome.access.keys import PublicKey
 from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
 from carhome.access.session import SessionInfo, SessionRequest
+from carhome.api.bodies import decode_body, json_response
 from carhome.api.problems import Problem
 from carhome.api.server import is_loopback
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
@@ -96,20 +97,6 @@ class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     wait: Annotated[float, msgspec.Meta(ge=0, le=300)] | None = None
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
-
-
-async def _body(request: Request, kind: type[Any]) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise Problem(413, "too-large", "Content too large", f"send at most {MAX_BODY} bytes")
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise Problem(422, "invalid-body", "Invalid body", f"{exc}; bytes are base64") from None
-
-
 def _refused(exc: KeyRefused) -> Problem:
     return Problem(403, "key-refused", "Refused by the device", str(exc), reason=exc.reason)
 
@@ -147,32 +134,32 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
     async def session(request: Request) -> Response:
         home, device = where(request)
         member = who(request)
-        asked = await _body(request, SessionRequest)
+        asked = await decode_body(request, SessionRequest, limit=MAX_BODY)
         reply = await relayed(home, device, Session(asked))
         kind = hub.device(home, device).type
-        return _json(SessionOpened(info=reply.info, now=hub.clock.time(), member=member, type=kind))
+        return json_response(SessionOpened(info=reply.info, now=hub.clock.time(), member=member, type=kind))
 
     async def begin(request: Request) -> Response:
         home, device = where(request)
         await admin(request, home)
-        return _json((await relayed(home, device, Begin())).challenge)
+        return json_response((await relayed(home, device, Begin())).challenge)
 
     async def enroll(request: Request) -> Response:
         home, device = where(request)
         await admin(request, home)
-        asked = await _body(request, EnrollmentRequest)
-        return _json((await relayed(home, device, Enroll(asked))).key)
+        asked = await decode_body(request, EnrollmentRequest, limit=MAX_BODY)
+        return json_response((await relayed(home, device, Enroll(asked))).key)
 
     async def listing(request: Request) -> Response:
         home, device = where(request)
         who(request)
-        return _json((await relayed(home, device, ListKeys())).keys)
+        return json_response((await relayed(home, device, ListKeys())).keys)
 
     async def revoke(request: Request) -> Response:
         home, device = where(request)
         await admin(request, home)
-        asked = await _body(request, Revocation)
-        return _json((await relayed(home, device, Revoke(asked))).key)
+        asked = await decode_body(request, Revocation, limit=MAX_BODY)
+        return json_response((await relayed(home, device, Revoke(asked))).key)
 
     async def code(request: Request) -> Response:
         home, device = where(request)
@@ -189,7 +176,7 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
                 f"{home}/{device} shows no enrollment code here; begin an enrollment first,"
                 " or read the code on the device's own screen",
             )
-        return _json(Code(shown))
+        return json_response(Code(shown))
 
     def need_delegates() -> Delegates:
         if delegates is None:
@@ -199,18 +186,18 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
     async def delegate_key(request: Request) -> Response:
         home, device = where(request)
         await admin(request, home)
-        asked = await _body(request, DelegateKeyRequest)
+        asked = await decode_body(request, DelegateKeyRequest, limit=MAX_BODY)
         keys = need_delegates()
         try:
             member = delegate_member(asked.domains)
         except ValueError as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
-        return _json(DelegateKey(keys.key(home, device).public.point, member))
+        return json_response(DelegateKey(keys.key(home, device).public.point, member))
 
     async def delegate(request: Request) -> Response:
         home, device = where(request)
         await admin(request, home)
-        asked = await _body(request, DelegateRequest)
+        asked = await decode_body(request, DelegateRequest, limit=MAX_BODY)
         keys = need_delegates()
         try:
             enrollment = keys.request(
@@ -226,12 +213,12 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
         enrolled = (await relayed(home, device, Enroll(enrollment))).key
         keys.pin(home, device, asked.challenge.device_key, enrollment.member)
-        return _json(enrolled)
+        return json_response(enrolled)
 
     async def signed(request: Request) -> Response:
         home, device = where(request)
         member = who(request)
-        asked: SignedCommand = await _body(request, SignedCommand)
+        asked: SignedCommand = await decode_body(request, SignedCommand, limit=MAX_BODY)
         if asked.member != member:
             raise Problem(
                 403,
@@ -265,7 +252,7 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         command = await hub.commands.submit(command)
         if asked.wait:
             command = await _wait(hub, command, asked.wait)
-        return _json(command, 200 if command.status.final else 202)
+        return json_response(command, 200 if command.status.final else 202)
 
     base = "/api/keys/{home}/{device}"
     return [

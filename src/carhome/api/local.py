@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Final
 
-import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from carhome.access.service import Access
 from carhome.api import problems
 from carhome.api.auth import Authenticator, Bearer, Fixed, Principal, RequireLogin, auth_routes
+from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.live import LiveHub, live_routes
 from carhome.api.members import member_routes
 from carhome.api.problems import Problem
@@ -51,8 +51,6 @@ from carhome.hub import Command, Hub
 
 log: Final = logging.getLogger(__name__)
 
-# Commands are a few hundred bytes; anything near this is not a command.
-MAX_BODY: Final = 64 * 1024
 # How many of the most recent rejections /api/rejections shows with their messages.
 LAST_REJECTIONS: Final = 20
 # How far back GET /api/commands/{id} looks in the store for a command the router forgot.
@@ -61,37 +59,7 @@ _STORE_LOOKBACK: Final = 1000
 # Words for allowed values msgspec's messages leave out.
 _BODY_ALLOWED: Final = {"$.kind": "'set' (write a property) or 'action' (run an action)"}
 
-_Q = TypeVar("_Q", bound=msgspec.Struct)
 _Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        msgspec.json.encode(value), status_code=status, headers=headers, media_type="application/json"
-    )
-
-
-async def _read_body(request: Request) -> bytes:
-    """The request body, refused as soon as it grows past ``MAX_BODY``."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise Problem(
-                413,
-                "too-large",
-                "Content too large",
-                f"the request body is larger than {MAX_BODY} bytes; a command is far smaller",
-                limit=MAX_BODY,
-            )
-    return bytes(body)
-
-
-def _query(request: Request, kind: type[_Q]) -> _Q:
-    try:
-        return msgspec.convert(dict(request.query_params), kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise problems.from_validation(exc, problems.invalid_query) from None
 
 
 class _Routes:
@@ -122,7 +90,7 @@ class _Routes:
     async def health(self, request: Request) -> Response:
         """Answers without credentials: whether the hub runs, and nothing about its homes."""
         hub = self.hub
-        return _json(
+        return json_response(
             Health(
                 status="ok",
                 time=hub.clock.time(),
@@ -137,16 +105,18 @@ class _Routes:
         counts: dict[str, int] = {}
         for device in self.hub.devices():
             counts[device.home] = counts.get(device.home, 0) + 1
-        return _json([render_home(h, counts.get(h.id, 0)) for h in self.hub.homes() if h.id in visible])
+        return json_response(
+            [render_home(h, counts.get(h.id, 0)) for h in self.hub.homes() if h.id in visible]
+        )
 
     async def devices(self, request: Request) -> Response:
         principal = self.principal(request)
-        query = _query(request, DevicesQuery)
+        query = decode_query(request, DevicesQuery)
         if query.home is not None:
             self._check_home(query.home, principal)
         hub = self.hub
         home = query.home if query.home is not None else principal.home
-        return _json([render_device(d, hub.available(d.home, d.id)) for d in hub.devices(home)])
+        return json_response([render_device(d, hub.available(d.home, d.id)) for d in hub.devices(home)])
 
     def _visible_device(self, request: Request) -> tuple[str, str]:
         """The path's home and device, a 404 unless both exist and the member may see them."""
@@ -161,7 +131,7 @@ class _Routes:
         home, device = self._visible_device(request)
         hub = self.hub
         dev = hub.device(home, device)
-        return _json(
+        return json_response(
             DeviceDetail(
                 device=render_device(dev, hub.available(home, device)),
                 spec=render_spec(hub.spec(home, device)),
@@ -172,13 +142,7 @@ class _Routes:
 
     async def submit(self, request: Request) -> Response:
         home, device = self._visible_device(request)  # a 404 whatever the body says
-        body = await _read_body(request)
-        try:
-            req = msgspec.json.decode(body, type=CommandRequest)
-        except msgspec.ValidationError as exc:
-            raise problems.from_validation(exc, allowed=_BODY_ALLOWED) from None
-        except msgspec.DecodeError as exc:
-            raise problems.invalid_body(f"not valid JSON ({exc})") from None
+        req = await decode_body(request, CommandRequest, allowed=_BODY_ALLOWED)
         try:
             command = await self.hub.submit(
                 home,
@@ -200,7 +164,7 @@ class _Routes:
             raise problem from None
         if req.wait:
             command = await self._wait(command, req.wait)
-        return _json(
+        return json_response(
             command, 200 if command.status.final else 202, headers={"Location": f"/api/commands/{command.id}"}
         )
 
@@ -213,7 +177,7 @@ class _Routes:
     async def command(self, request: Request) -> Response:
         principal = self.principal(request)
         command_id = request.path_params["id"]
-        query = _query(request, WaitQuery)
+        query = decode_query(request, WaitQuery)
         command = self.hub.commands.get(command_id)
         if command is None:
             # Forgotten by the router (the hub restarted): the outbox still has it.
@@ -230,18 +194,20 @@ class _Routes:
             )
         if query.wait and not command.status.final:
             command = await self._wait(command, query.wait)
-        return _json(command)
+        return json_response(command)
 
     async def commands(self, request: Request) -> Response:
         principal = self.principal(request)
-        query = _query(request, CommandsQuery)
+        query = decode_query(request, CommandsQuery)
         if query.home is not None:
             self._check_home(query.home, principal)
         home = query.home if query.home is not None else principal.home
         stored = await self.hub.store.commands(home, query.limit)
         # The outbox is written behind the router; the router's copy is never older.
         live = self.hub.commands.get
-        return _json(CommandList(commands=tuple(live(c.id) or c for c in stored), now=self.hub.clock.time()))
+        return json_response(
+            CommandList(commands=tuple(live(c.id) or c for c in stored), now=self.hub.clock.time())
+        )
 
     async def rejections(self, request: Request) -> Response:
         self.principal(request)
@@ -258,7 +224,7 @@ class _Routes:
             )
             for e in reversed(seen.last[-LAST_REJECTIONS:])
         )
-        return _json(Rejections(total=seen.total, counts=dict(seen.counts.most_common()), last=last))
+        return json_response(Rejections(total=seen.total, counts=dict(seen.counts.most_common()), last=last))
 
 
 # -- error rendering -------------------------------------------------------------------

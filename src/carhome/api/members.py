@@ -11,7 +11,7 @@ never leave the hub; a member record comes back without its hash.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 import msgspec
 from starlette.requests import Request
@@ -24,8 +24,8 @@ from carhome.access.members import Grant, Member, MemberError
 from carhome.access.passwords import WeakPassword
 from carhome.access.policy import MANAGE_MEMBERS
 from carhome.access.service import Access
-from carhome.api import problems
 from carhome.api.auth import Bearer, Principal
+from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.problems import Problem
 from carhome.errors import InvalidName
 
@@ -81,10 +81,6 @@ def _render(member: Member) -> MemberOut:
     )
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
-
-
 def _member_error(exc: Exception) -> Problem:
     return Problem(422, "invalid-member", "Invalid member change", str(exc))
 
@@ -118,29 +114,18 @@ class _MemberRoutes:
             raise Problem(404, "unknown-member", "Unknown member", f"there is no member {member_id!r} here")
         return member
 
-    async def _body(self, request: Request, kind: type[Any]) -> Any:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise Problem(413, "too-large", "Content too large", f"the body is larger than {MAX_BODY} bytes")
-        try:
-            return msgspec.json.decode(body, type=kind)
-        except msgspec.ValidationError as exc:
-            raise problems.from_validation(exc) from None
-        except msgspec.DecodeError as exc:
-            raise problems.invalid_body(f"not valid JSON ({exc})") from None
-
     async def list(self, request: Request) -> Response:
         principal = self._bearer.principal(request)
         me = self._access.members.get(principal.member)
         if me is not None and me.role is not Role.OWNER:
-            return _json([_render(me)])
+            return json_response([_render(me)])
         await self._admin(request)
         members = sorted((m for m in self._access.members if m.home == principal.home), key=lambda m: m.id)
-        return _json([_render(m) for m in members])
+        return json_response([_render(m) for m in members])
 
     async def add(self, request: Request) -> Response:
         principal = await self._admin(request)
-        body: NewMember = await self._body(request, NewMember)
+        body: NewMember = await decode_body(request, NewMember, limit=MAX_BODY)
         assert principal.home is not None  # a bearer principal always has its home
         try:
             hashed = self._access.passwords.hash(body.password) if body.password is not None else None
@@ -148,18 +133,18 @@ class _MemberRoutes:
             self._access.members.add(member)
         except (MemberError, InvalidName, WeakPassword) as exc:
             raise _member_error(exc) from None
-        return _json(_render(member), 201)
+        return json_response(_render(member), 201)
 
     async def revoke(self, request: Request) -> Response:
         principal = await self._admin(request)
         member = self._in_home(principal, request.path_params["member"])
         self._access.members.revoke(member.id)
-        return _json(_render(self._access.members.require(member.id)))
+        return json_response(_render(self._access.members.require(member.id)))
 
     async def grant(self, request: Request) -> Response:
         principal = await self._admin(request)
         member = self._in_home(principal, request.path_params["member"])
-        body: NewGrant = await self._body(request, NewGrant)
+        body: NewGrant = await decode_body(request, NewGrant, limit=MAX_BODY)
         try:
             grant = Grant(
                 f"g-{secrets.token_hex(4)}", body.devices, body.targets, body.starts, body.ends, body.uses
@@ -167,7 +152,7 @@ class _MemberRoutes:
             self._access.members.grant(member.id, grant)
         except MemberError as exc:
             raise _member_error(exc) from None
-        return _json(grant, 201)
+        return json_response(grant, 201)
 
     async def withdraw(self, request: Request) -> Response:
         principal = await self._admin(request)
@@ -180,14 +165,13 @@ class _MemberRoutes:
 
     async def audit(self, request: Request) -> Response:
         principal = await self._admin(request)
-        try:
-            query = msgspec.convert(dict(request.query_params), AuditQuery, strict=False)
-        except msgspec.ValidationError as exc:
-            raise problems.from_validation(exc, problems.invalid_query) from None
+        query = decode_query(request, AuditQuery)
         verification = await self._access.audit.verify()
         entries = await self._access.audit.entries()
         mine = [e for e in entries if e.home == principal.home][-query.limit :]
-        return _json(AuditOut(tuple(mine), verification.ok, verification.entries, verification.problem))
+        return json_response(
+            AuditOut(tuple(mine), verification.ok, verification.entries, verification.problem)
+        )
 
 
 def member_routes(access: Access) -> list[Route]:
