@@ -1,74 +1,36 @@
-"""A ``TimerStore`` in SQLite: one table, its own connection, on its own worker thread.
+"""A ``TimerStore`` in SQLite: one table in a file of its own beside the hub's database.
 
-The hub's store opens its database with ``locking_mode = EXCLUSIVE`` (a second hub on the
-same file must fail), so a second connection to that file cannot write; the timers
-therefore live in a file of their own beside it (``SqliteTimerStore.beside(db)``). Every
-write is a committed transaction with ``synchronous = FULL`` in WAL mode. sqlite3 errors
-become ``StoreError`` here.
+``SqliteTimerStore.beside(db)``: ``hub.db`` → ``hub.timers.db`` (see ``carhome.store.beside``
+for why a file of its own, the worker thread and the durability). Every write is a
+committed transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TypeVar
+from typing import Final
 
 import msgspec
 
 from carhome.automations.timers import SavedTimer
-from carhome.errors import StoreError
+from carhome.store.beside import SqliteBeside
 
-_T = TypeVar("_T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS automation_timers (
-    key TEXT PRIMARY KEY,
-    automation TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    due REAL NOT NULL,
-    data BLOB NOT NULL
+# MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        # IF NOT EXISTS: files made before the schema had a version already hold the table.
+        "CREATE TABLE IF NOT EXISTS automation_timers ("
+        " key TEXT PRIMARY KEY, automation TEXT NOT NULL, kind TEXT NOT NULL,"
+        " due REAL NOT NULL, data BLOB NOT NULL)",
+    ),
 )
-"""
 
 
-class SqliteTimerStore:
+class SqliteTimerStore(SqliteBeside):
     """Automation timers in a SQLite file."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._conn: sqlite3.Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
-
-    @classmethod
-    def beside(cls, db: str | os.PathLike[str]) -> SqliteTimerStore:
-        """The timer store for the hub database ``db``: ``hub.db`` → ``hub.timers.db``."""
-        path = Path(db)
-        return cls(path.with_name(f"{path.stem}.timers{path.suffix or '.db'}"))
-
-    async def open(self) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automation-timers")
-
-        def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(self.path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute(_SCHEMA)
-            return conn
-
-        self._conn = await self._run("opening", connect)
-
-    async def close(self) -> None:
-        conn, thread = self._conn, self._thread
-        self._conn = None
-        if conn is not None:
-            await self._run("closing", conn.close, thread)
-        if thread is not None:
-            thread.shutdown(wait=True)
-        self._thread = None
+    PART = "timers"
+    WHAT = "automation timers"
+    MIGRATIONS = MIGRATIONS
 
     async def load(self) -> list[SavedTimer]:
         def read() -> list[tuple[str, str, str, float, bytes]]:
@@ -101,17 +63,3 @@ class SqliteTimerStore:
             "deleting a timer",
             lambda: self._connection().execute("DELETE FROM automation_timers WHERE key = ?", (key,)),
         )
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"{self.path}: the timer store is not open; use it inside the engine")
-        return self._conn
-
-    async def _run(self, doing: str, fn: Callable[[], _T], thread: ThreadPoolExecutor | None = None) -> _T:
-        def guarded() -> _T:
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: {doing} failed: {exc}; check the file and the disk") from exc
-
-        return await asyncio.get_running_loop().run_in_executor(thread or self._thread, guarded)

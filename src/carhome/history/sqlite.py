@@ -1,29 +1,21 @@
 """A ``HistoryStore`` in SQLite, in a file of its own beside the hub's database.
 
-The hub holds its database with an exclusive lock (one hub per file), so the history lives
-beside it (``SqliteHistoryStore.beside(db)``: ``carhome.db`` → ``carhome.history.db``), as the
-automation timers do. One connection, on one worker thread of its own, so the event loop
-never waits on the disk. WAL with ``synchronous = FULL``: a ``commit`` is on disk when it
-returns. Records are msgspec JSON beside the columns queries select on; the schema is
-brought up to date by ``MIGRATIONS`` and ``PRAGMA user_version``. sqlite3 errors become
-``StoreError`` here, with what to do.
+``SqliteHistoryStore.beside(db)``: ``carhome.db`` → ``carhome.history.db``, as the automation
+timers do (``carhome.store.beside``: its own worker thread, WAL with ``synchronous = FULL``
+so a ``commit`` is on disk when it returns, ``MIGRATIONS`` by ``PRAGMA user_version``).
+Records are msgspec JSON beside the columns queries select on.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Final, TypeVar
 
 import msgspec
 
-from carhome.errors import StoreError
 from carhome.history.records import ChargeSession, OpenState, Parked, Record, Trip
 from carhome.history.store import Query, R
+from carhome.store.beside import SqliteBeside
 
 _T = TypeVar("_T")
 
@@ -39,7 +31,6 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         " home TEXT NOT NULL, car TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (home, car))",
     ),
 )
-SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _KINDS: Final[dict[type, str]] = {Trip: "trip", ChargeSession: "charge", Parked: "parked"}
 _SAVE_RECORD: Final = (
@@ -54,61 +45,12 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
-class SqliteHistoryStore:
+class SqliteHistoryStore(SqliteBeside):
     """The history in a SQLite file."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._conn: sqlite3.Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
-
-    @classmethod
-    def beside(cls, db: str | os.PathLike[str]) -> SqliteHistoryStore:
-        """The history store for the hub database ``db``: ``hub.db`` → ``hub.history.db``."""
-        path = Path(db)
-        return cls(path.with_name(f"{path.stem}.history{path.suffix or '.db'}"))
-
-    async def open(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carhome-history")
-        try:
-            self._conn = await self._run("opening", self._connect)
-        except BaseException:
-            self._thread.shutdown(wait=False)
-            self._thread = None
-            raise
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: the history was written by a newer carhome (schema {version},"
-                    f" this one knows {SCHEMA_VERSION}); upgrade carhome or move the file away"
-                )
-            for step in range(version, SCHEMA_VERSION):
-                conn.execute("BEGIN IMMEDIATE")
-                for statement in MIGRATIONS[step]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {step + 1}")
-                conn.execute("COMMIT")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    async def close(self) -> None:
-        conn, thread = self._conn, self._thread
-        self._conn = None
-        if conn is not None:
-            await self._run("closing", conn.close, thread)
-        if thread is not None:
-            thread.shutdown(wait=True)
-        self._thread = None
+    PART = "history"
+    WHAT = "history"
+    MIGRATIONS = MIGRATIONS
 
     async def commit(self, records: Sequence[Record], states: Sequence[OpenState]) -> None:
         rows = [(r.id, _KINDS[type(r)], r.home, r.car, r.start, r.end, _encode(r)) for r in records]
@@ -156,19 +98,3 @@ class SqliteHistoryStore:
         decode = msgspec.json.Decoder(kind).decode
         rows = await self._run("reading the history", read)
         return [decode(data) for data in reversed(rows)]
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"{self.path}: the history store is not open; open it (or the History) first")
-        return self._conn
-
-    async def _run(self, doing: str, fn: Callable[[], _T], thread: ThreadPoolExecutor | None = None) -> _T:
-        def guarded() -> _T:
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                raise StoreError(
-                    f"{self.path}: {doing} failed: {exc}; check the file, its permissions and the disk"
-                ) from exc
-
-        return await asyncio.get_running_loop().run_in_executor(thread or self._thread, guarded)
