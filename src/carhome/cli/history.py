@@ -22,10 +22,12 @@ from carhome.api.history import ChargeList, ParkedList, SummaryList, TripList
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json, table
+from carhome.history.records import ChargeSession, Trip
 from carhome.history.summaries import Period, Summary
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
+_R = TypeVar("_R", Trip, ChargeSession)
 
 
 class HistoryClient(HubClient):
@@ -75,8 +77,29 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _car_column(records: Sequence[Any]) -> bool:
-    return len({(r.home, r.car) for r in records}) > 1
+def _show_records(
+    found: TripList | ChargeList,
+    records: Sequence[_R],
+    *,
+    as_json: bool,
+    none: str,
+    header: list[str],
+    row: Callable[[_R, str], list[str]],
+) -> None:
+    """Records as JSON or a table in each home's local time (with a CAR column when there
+    are several cars)."""
+    if as_json:
+        echo_json(found)
+        return
+    if not records:
+        click.echo(none)
+        return
+    many = len({(r.home, r.car) for r in records}) > 1
+    rows: list[list[str]] = []
+    for record in records:
+        cells: list[str] = row(record, found.timezones.get(record.home, "UTC"))
+        rows.append([f"{record.home}/{record.car}", *cells] if many else cells)
+    click.echo(table(["CAR", *header] if many else header, rows))
 
 
 # -- trips ----------------------------------------------------------------------------------
@@ -118,17 +141,13 @@ def trips(
     found = _with_client(
         hub, lambda client: client.trips(**query, limit=None if limit is None else str(limit))
     )
-    if as_json:
-        echo_json(found)
-        return
-    if not found.trips:
-        click.echo("no trips")
-        return
-    many = _car_column(found.trips)
-    rows = []
-    for t in found.trips:
-        zone = found.timezones.get(t.home, "UTC")
-        row = [
+    _show_records(
+        found,
+        found.trips,
+        as_json=as_json,
+        none="no trips",
+        header=["START", "END", "FROM", "TO", "KM", "KWH", "WH/KM", "MAX KM/H", "SOC %", "NOTE"],
+        row=lambda t, zone: [
             _local(t.start, zone),
             _local(t.end, zone, "%H:%M"),
             t.start_place or "-",
@@ -139,10 +158,8 @@ def trips(
             _num(t.max_speed_kmh, 0),
             f"{_num(t.soc_start)}→{_num(t.soc_end)}",
             "gaps" if t.gaps else "",
-        ]
-        rows.append([f"{t.home}/{t.car}", *row] if many else row)
-    header = ["START", "END", "FROM", "TO", "KM", "KWH", "WH/KM", "MAX KM/H", "SOC %", "NOTE"]
-    click.echo(table(["CAR", *header] if many else header, rows))
+        ],
+    )
 
 
 @trips.command("plot")
@@ -213,17 +230,13 @@ def charges(
     found = _with_client(
         hub, lambda client: client.charges(**query, limit=None if limit is None else str(limit))
     )
-    if as_json:
-        echo_json(found)
-        return
-    if not found.charges:
-        click.echo("no charges")
-        return
-    many = _car_column(found.charges)
-    rows = []
-    for c in found.charges:
-        zone = found.timezones.get(c.home, "UTC")
-        row = [
+    _show_records(
+        found,
+        found.charges,
+        as_json=as_json,
+        none="no charges",
+        header=["START", "END", "PLACE", "ADDED KWH", "GRID KWH", "LOSS KWH", "PEAK KW", "SOC %", "COST"],
+        row=lambda c, zone: [
             _local(c.start, zone),
             _local(c.end, zone, "%H:%M"),
             c.place or "-",
@@ -233,10 +246,8 @@ def charges(
             _num(c.peak_kw, 1),
             f"{_num(c.soc_start)}→{_num(c.soc_end)}",
             _num(c.cost, 2),
-        ]
-        rows.append([f"{c.home}/{c.car}", *row] if many else row)
-    header = ["START", "END", "PLACE", "ADDED KWH", "GRID KWH", "LOSS KWH", "PEAK KW", "SOC %", "COST"]
-    click.echo(table(["CAR", *header] if many else header, rows))
+        ],
+    )
 
 
 # -- totals ---------------------------------------------------------------------------------
