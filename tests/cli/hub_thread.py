@@ -9,7 +9,6 @@ lives in a second thread with its own event loop. Tests reach into that loop onl
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -21,9 +20,9 @@ from carhome.cli import cli
 from carhome.hub import Ack, Command, Device, Home, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from carhome.testing.thread import ServingThread
 
 _T = TypeVar("_T")
-_BOUND = 10.0
 
 
 class SleepyDevice:
@@ -60,57 +59,22 @@ class SleepyDevice:
         loop.call_soon(self.hub.ack, command.home, command.device, ack)
 
 
-class HubThread:
+class HubThread(ServingThread):
     """Start with ``start()``; ``url`` is the API; ``call(fn)`` runs ``fn(hub)`` in its loop."""
 
     def __init__(self) -> None:
-        self.url = ""
+        super().__init__("test-hub")
         self.clock = FakeClock()
         self.device: SleepyDevice | None = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
         self._hub: Hub | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="test-hub", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(_BOUND):
-            raise TimeoutError("the test hub did not start")
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(_BOUND)
-        if self._thread.is_alive():
-            raise TimeoutError("the test hub did not stop")
-        if self._error is not None:
-            raise self._error
-
-    def call(self, fn: Callable[[Hub], _T]) -> _T:
+    def call(self, fn: Callable[[Hub], _T]) -> _T:  # type: ignore[override]
         """Run ``fn(hub)`` in the hub's loop and return what it returns."""
-        assert self._loop is not None
-        assert self._hub is not None
         hub = self._hub
+        assert hub is not None
+        return super().call(lambda: fn(hub))
 
-        async def run() -> _T:
-            return fn(hub)
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(_BOUND)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def serve(self) -> None:
         async with Hub(store=MemoryStore(), clock=self.clock) as hub:
             await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
             await hub.add_device(Device(home="h1", id="car", type="car", name="Car"))
@@ -129,9 +93,7 @@ class HubThread:
             hub.commands.attach("mqtt", self.device)
             self._hub = hub
             async with ApiServer(create_app(hub, member="cli-test"), port=0) as server:
-                self.url = server.url
-                self._ready.set()
-                await self._stop.wait()
+                await self.serving(server.url)
 
 
 class Carhome:

@@ -7,8 +7,6 @@ car home → work → home and charges it, so the tables have something to show.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -20,6 +18,7 @@ from carhome.hub import Device, Home, Hub, Place
 from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from carhome.testing.thread import ServingThread
 
 HOME = Home(
     id="h1",
@@ -34,7 +33,6 @@ TARIFF = TimeOfUseTariff(
     ZoneInfo("Asia/Shanghai"),
 )
 START = 1_767_571_200.0  # 2026-01-05 08:00 in Beijing
-_BOUND = 10.0
 
 
 async def fill(hub: Hub, clock: FakeClock) -> None:
@@ -64,42 +62,14 @@ async def fill(hub: Hub, clock: FakeClock) -> None:
     await clock.advance(1800)
 
 
-class HistoryServer:
+class HistoryServer(ServingThread):
     """``start()``, then ``url`` is the API; ``stop()`` ends it."""
 
     def __init__(self) -> None:
-        self.url = ""
+        super().__init__("test-history-hub")
         self.clock = FakeClock(START - 3600)
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="test-history-hub", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(_BOUND):
-            raise TimeoutError("the test hub did not start")
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(_BOUND)
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def serve(self) -> None:
         async with Hub(store=MemoryStore(), clock=self.clock) as hub:
             await hub.add_home(HOME)
             await hub.add_device(Device(home="h1", id="car", type="car"))
@@ -108,6 +78,4 @@ class HistoryServer:
                 app = create_app(hub)
                 app.router.routes.extend(history_routes(hub, history))
                 async with ApiServer(app, port=0) as server:
-                    self.url = server.url
-                    self._ready.set()
-                    await self._stop.wait()
+                    await self.serving(server.url)
