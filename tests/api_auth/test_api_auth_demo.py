@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import socket
 from pathlib import Path
 
 import httpx
@@ -21,13 +20,7 @@ from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
 from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
 from carhome.testing import FakeClock
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from mqtt.conftest import free_port
 
 
 @pytest.fixture(autouse=True)

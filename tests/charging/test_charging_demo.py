@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from pathlib import Path
 
 import httpx
@@ -18,15 +17,9 @@ import pytest
 
 from carhome.access.service import Access
 from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from mqtt.conftest import free_port
 
 GUARD_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class ProfileSeen(logging.Handler):

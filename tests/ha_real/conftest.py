@@ -11,7 +11,6 @@ loop: Home Assistant starts in seconds but is the slowest part, so the tests sha
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 import pytest_asyncio
 from ha_real_hass import Installed, RealHomeAssistant, install
 
-from mqtt.conftest import HAVE_MOSQUITTO, Mosquitto, free_port
+from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 HERE = Path(__file__).resolve().parent
 _installed = pytest.StashKey[Installed]()
@@ -48,10 +47,7 @@ def hass_binary(pytestconfig: pytest.Config) -> Path:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mosquitto]:
     """Mosquitto on a free loopback port, as tests/mqtt/conftest.py starts it."""
-    if not HAVE_MOSQUITTO:
-        if os.environ.get("CARHOME_REQUIRE_MOSQUITTO"):
-            pytest.fail("mosquitto is not installed, though scripts/test should have installed it")
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
+    require_mosquitto()
     mosquitto = Mosquitto(free_port(), tmp_path_factory.mktemp("mosquitto"))
     await mosquitto.start()
     try:

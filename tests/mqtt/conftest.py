@@ -35,17 +35,20 @@ def free_port() -> int:
 class Mosquitto:
     """A real Mosquitto on a loopback port, which a test may stop and start again."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, conf: Path | None = None) -> None:
+        """Anonymous on ``port``, or as ``conf`` says (which must log to stderr)."""
         self.port = port
         self.url = f"mqtt://127.0.0.1:{port}"
-        self._conf = workdir / "mosquitto.conf"
-        self._conf.write_text(
-            f"listener {port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            "log_dest stderr\n"
-            "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-        )
+        if conf is None:
+            conf = workdir / "mosquitto.conf"
+            conf.write_text(
+                f"listener {port} 127.0.0.1\n"
+                "allow_anonymous true\n"
+                "persistence false\n"
+                "log_dest stderr\n"
+                "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+            )
+        self._conf = conf
         self._process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self.log: list[str] = []
@@ -94,14 +97,18 @@ class Mosquitto:
             self._drain = None
 
 
-@pytest.fixture
-async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+def require_mosquitto() -> None:
+    """Skip without Mosquitto — unless scripts/test ran, which installs it and sets
+    ``CARHOME_REQUIRE_MOSQUITTO``: there a missing broker fails, not a quiet skip."""
     if not HAVE_MOSQUITTO:
-        # scripts/test installs Mosquitto and sets this: there a missing broker is a failure,
-        # not a quiet skip of every test against the real thing.
         if os.environ.get("CARHOME_REQUIRE_MOSQUITTO"):
             pytest.fail("mosquitto is not installed, though scripts/test should have installed it")
         pytest.skip("mosquitto is not installed (scripts/test installs it)")
+
+
+@pytest.fixture
+async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+    require_mosquitto()
     broker = Mosquitto(free_port(), tmp_path)
     await broker.start()
     try:

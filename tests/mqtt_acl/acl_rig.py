@@ -17,7 +17,7 @@ from gmqtt.storage import PersistentStorage
 
 from carhome.connectors.mqtt import EmbeddedBroker
 from carhome.connectors.mqtt.credentials import Credentials, write_mosquitto
-from mqtt.conftest import MOSQUITTO, TIMEOUT, free_port
+from mqtt.conftest import TIMEOUT, Mosquitto, free_port
 
 DEVICES = (("h1", "car"), ("h1", "purifier"))
 """The hub fixture's devices: the car plays the attacker, the purifier its victim."""
@@ -42,42 +42,12 @@ async def run_mosquitto(directory: Path, credentials: Credentials) -> AsyncItera
         # Started as root, Mosquitto would drop to its own user, who cannot read 0600 files.
         extra=(f"user {getpass.getuser()}", "persistence false", "log_dest stderr", "log_type all"),
     )
-    process = await asyncio.create_subprocess_exec(
-        MOSQUITTO,
-        "-c",
-        str(files.conf),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    stderr = process.stderr
-    broker = AclBroker("mosquitto", f"mqtt://127.0.0.1:{port}")
-
-    async def until_running() -> None:
-        while line := (await stderr.readline()).decode(errors="replace"):
-            broker.log.append(line)
-            if " running" in line:
-                return
-        raise RuntimeError("mosquitto exited:\n" + "".join(broker.log))
-
-    async def drain() -> None:
-        while line := await stderr.readline():
-            broker.log.append(line.decode(errors="replace"))
-
+    mosquitto = Mosquitto(port, directory, conf=files.conf)
+    await mosquitto.start()
     try:
-        await asyncio.wait_for(until_running(), TIMEOUT)
-        drainer = asyncio.create_task(drain(), name="mosquitto-acl-stderr")
-        try:
-            yield broker
-        finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), TIMEOUT)
-            await asyncio.wait_for(drainer, TIMEOUT)
+        yield AclBroker("mosquitto", mosquitto.url, log=mosquitto.log)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await mosquitto.stop()
 
 
 class _Gmqtt(gmqtt.Client):  # type: ignore[misc]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from acl_rig import DEVICES, AclBroker, run_mosquitto
 
 from carhome.connectors.mqtt import EmbeddedBroker
 from carhome.connectors.mqtt.credentials import Credentials, HomeAssistantAccess
-from mqtt.conftest import HAVE_MOSQUITTO, free_port
+from mqtt.conftest import free_port, require_mosquitto
 
 
 @pytest.fixture
@@ -28,10 +27,6 @@ async def acl_broker(
         async with EmbeddedBroker("127.0.0.1", free_port(), credentials=credentials) as builtin:
             yield AclBroker("builtin", builtin.url, builtin)
         return
-    if not HAVE_MOSQUITTO:
-        # scripts/test installs Mosquitto and sets this: there a missing broker is a failure.
-        if os.environ.get("CARHOME_REQUIRE_MOSQUITTO"):
-            pytest.fail("mosquitto is not installed, though scripts/test should have installed it")
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
+    require_mosquitto()
     async with run_mosquitto(tmp_path / "mosquitto", credentials) as broker:
         yield broker

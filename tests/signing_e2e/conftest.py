@@ -4,9 +4,6 @@ phones reaching it through the hub's key routes, and a raw client to play a comp
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +29,8 @@ from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.sim.device import SimBase
 from carhome.sim.runner import CommandHandler, DeviceLink
 from carhome.testing import FakeClock
+from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
 FAST = Backoff(first=0.02, most=0.2)
 TIMEOUT = 10  # a safety net for a broken build; the tests wait on events, never on time
 SIGNED = ("car", "front_door", "garage_door")
@@ -46,51 +42,6 @@ def message(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     out = {k: body[k] for k in ("id", "kind", "target", "args", "expires", "signature", "member")}
     out.update(changes)
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Broker:
-    """Mosquitto on a loopback port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
-        self.conf = workdir / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        if not HAVE_MOSQUITTO:
-            if os.environ.get("CARHOME_REQUIRE_MOSQUITTO"):
-                pytest.fail("mosquitto is not installed, though scripts/test should have installed it")
-            pytest.skip("mosquitto is not installed (scripts/test installs it)")
-        self.process = await asyncio.create_subprocess_exec(
-            MOSQUITTO, "-c", str(self.conf), "-v", stderr=asyncio.subprocess.PIPE
-        )
-        assert self.process.stderr is not None
-        while line := await asyncio.wait_for(self.process.stderr.readline(), TIMEOUT):
-            if b" running" in line:
-                break
-        else:
-            raise RuntimeError("mosquitto did not start")
-        self._drain = asyncio.create_task(self._drain_stderr(), name="mosquitto-stderr")
-
-    async def _drain_stderr(self) -> None:
-        assert self.process is not None
-        assert self.process.stderr is not None
-        while await self.process.stderr.readline():
-            pass
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), TIMEOUT)
-            await asyncio.wait_for(self._drain, TIMEOUT)
 
 
 class Wire:
@@ -217,8 +168,9 @@ async def _on_error(request: Request, exc: Exception) -> Any:
 
 
 @pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
-    broker = Broker(tmp_path)
+async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+    require_mosquitto()
+    broker = Mosquitto(free_port(), tmp_path)
     await broker.start()
     try:
         yield broker
@@ -227,7 +179,7 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
 
 
 @pytest.fixture
-async def rig(hub: Hub, clock: FakeClock, tmp_path: Path, broker: Broker) -> AsyncIterator[Rig]:
+async def rig(hub: Hub, clock: FakeClock, tmp_path: Path, broker: Mosquitto) -> AsyncIterator[Rig]:
     rig = Rig(hub, clock, tmp_path, broker.url)
     for record in rig.sim.records():
         await hub.add_device(record)
@@ -241,7 +193,7 @@ async def rig(hub: Hub, clock: FakeClock, tmp_path: Path, broker: Broker) -> Asy
 
 
 @pytest.fixture
-async def wire(broker: Broker) -> AsyncIterator[Wire]:
+async def wire(broker: Mosquitto) -> AsyncIterator[Wire]:
     async with Wire(broker.url) as wire:
         yield wire
 

@@ -3,8 +3,6 @@ that relays to the simulated garage door over Mosquitto."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 import click
@@ -17,48 +15,32 @@ from carhome.cli.keys import keys
 from carhome.hub import Home, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from carhome.testing.thread import ServingThread
+from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
-from .conftest import MOSQUITTO, TIMEOUT, Broker, Rig
+from .conftest import Rig
 
 # `carhome keys` is registered in carhome.cli.main by the lead; the same commands, grouped here
 cli = click.Group("carhome", commands={"keys": keys, "call": call})
 
 
-class HubThread:
+class HubThread(ServingThread):
     """The rig (hub, relay, simulated home) serving its key routes on a loopback port."""
 
     def __init__(self, tmp: Path) -> None:
+        super().__init__("signing-hub")
         self.tmp = tmp
-        self.url = ""
         self.rig: Rig | None = None
-        self.ready = threading.Event()
-        self.error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="signing-hub", daemon=True)
 
     def __enter__(self) -> HubThread:
-        self._thread.start()
-        if not self.ready.wait(TIMEOUT) or self.error is not None:
-            raise RuntimeError(f"the hub did not start: {self.error!r}")
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(TIMEOUT)
+        self.stop()
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        broker = Broker(self.tmp)
+    async def serve(self) -> None:
+        broker = Mosquitto(free_port(), self.tmp)
         await broker.start()
         clock = FakeClock()
         try:
@@ -73,9 +55,8 @@ class HubThread:
                     app = create_app(hub, member="ana")  # the full local API, then the key routes
                     app.router.routes.extend(rig.app.router.routes)
                     async with ApiServer(app, port=0) as api:
-                        self.url, self.rig = api.url, rig
-                        self.ready.set()
-                        await self._stop.wait()
+                        self.rig = rig
+                        await self.serving(api.url)
                     await rig.stop_devices()
         finally:
             await broker.stop()
@@ -83,8 +64,7 @@ class HubThread:
 
 @pytest.fixture
 def hub_thread(tmp_path: Path) -> HubThread:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
+    require_mosquitto()
     return HubThread(tmp_path)
 
 

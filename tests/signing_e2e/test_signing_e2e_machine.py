@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 import tempfile
 import uuid
 from collections import Counter
@@ -30,7 +29,6 @@ from typing import Any, TypeVar
 
 import gmqtt
 import msgspec
-import pytest
 from gmqtt.mqtt.constants import MQTTv311
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -52,8 +50,9 @@ from carhome.hub import Ack, Device, Home, Hub
 from carhome.spec import SPECS
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
-from .conftest import MOSQUITTO, TIMEOUT, free_port
+from .conftest import TIMEOUT
 
 H = "h1"
 FAST = Backoff(first=0.02, most=0.2)
@@ -95,8 +94,8 @@ class Harness:
     def __init__(self, workdir: Path) -> None:
         self.loop = asyncio.new_event_loop()
         self.workdir = workdir
-        self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.broker = Mosquitto(free_port(), workdir)
+        self.port, self.url = self.broker.port, self.broker.url
         self.clock = FakeClock()
         self.acks: dict[str, list[Ack]] = {}
         self.arrived = asyncio.Event()
@@ -106,23 +105,10 @@ class Harness:
         return self.loop.run_until_complete(asyncio.wait_for(work, TIMEOUT))
 
     def start(self) -> None:
-        conf = self.workdir / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.broker = subprocess.Popen(
-            [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.run(self.broker.start())
         self.run(self._start())
 
     async def _start(self) -> None:
-        for _ in range(200):  # the broker needs a moment to listen: retry the connection
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                await asyncio.sleep(0.01)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            break
         self.hub = Hub(store=MemoryStore(), clock=self.clock)
         await self.hub.__aenter__()
         await self.hub.add_home(Home(id=H, name="Machine", lat=39.8, lon=116.5))
@@ -156,8 +142,7 @@ class Harness:
         try:
             self.run(stop())
         finally:
-            self.broker.terminate()
-            self.broker.wait(TIMEOUT)
+            self.run(self.broker.stop())
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
 
@@ -487,8 +472,7 @@ class SigningMachine(RuleBasedStateMachine):
 
 def test_nothing_unauthorized_or_duplicate_ever_executes(tmp_path: Path) -> None:
     global HARNESS  # noqa: PLW0603 - the machine's instances share one broker and hub
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
+    require_mosquitto()
     HARNESS = Harness(tmp_path)
     HARNESS.start()
     try:

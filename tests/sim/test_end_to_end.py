@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,14 +12,9 @@ from carhome.hub import Change, CommandStatus, Hub
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.spec import vss
 from carhome.testing import FakeClock
+from mqtt.conftest import free_port
 
 TIMEOUT = 10  # a safety net for a broken build; the tests wait on events, never on time
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from carhome.runtime import (
     run,
 )
 from carhome.web import web_routes
+from mqtt.conftest import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
@@ -56,13 +56,6 @@ REPORT_WAIT_MS = 3000
 
 GUEST = "driver_guest"
 GUEST_PASSWORD = "cabin-guest-Pa55word-long"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class _WithWeb(ApiServer):
