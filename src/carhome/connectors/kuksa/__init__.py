@@ -7,8 +7,9 @@ in-vehicle KUKSA databroker into the hub. ``KuksaConfig`` is the configuration s
 
 # Importing this package stays light (the configuration loads it): grpc and the generated
 # KUKSA stubs are imported on first use of a name that needs them.
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from carhome.lazy import exports
 
 _WHERE = {
     "Authenticate": "carhome.connectors.kuksa.car",
@@ -33,11 +34,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = exports(__name__, _WHERE)
 
 
 if TYPE_CHECKING:

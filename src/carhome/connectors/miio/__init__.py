@@ -8,8 +8,9 @@ finds devices with the hello handshake. Tokens cannot be discovered on current f
 
 # Importing this package stays light (the configuration loads it): python-miio, which
 # the client and connector use, is imported on first use of a name that needs it.
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from carhome.lazy import exports
 
 _WHERE = {
     "ActionMap": "carhome.connectors.miio.mapping",
@@ -62,11 +63,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = exports(__name__, _WHERE)
 
 
 if TYPE_CHECKING:
