@@ -102,8 +102,6 @@ function TargetEditor({
         <input
           type="number"
           name="target"
-          min={0}
-          max={100}
           step={1}
           value={target}
           aria-invalid={problem?.field === "target"}

@@ -198,7 +198,6 @@ export function GrantEditor({
           <input
             id="grant-uses"
             type="number"
-            min={1}
             value={uses}
             placeholder={t("charts.grant.unlimited")}
             aria-invalid={problem?.field === "uses"}

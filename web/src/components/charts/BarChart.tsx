@@ -19,13 +19,13 @@ interface Props {
   empty: string;
 }
 
-const W = 600;
-const H = 240;
-const L = 56;
+const W = 420;
+const H = 230;
+const L = 50;
 const R = W - 16;
 const TOP = 14;
 const BOTTOM = 200;
-const MAX_LABELS = 10;
+const MAX_LABELS = 6;
 
 export function BarChart({ title, desc, unit, axis, bars, testid, empty }: Props) {
   const [hover, setHover] = useState<number | null>(null);

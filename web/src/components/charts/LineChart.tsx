@@ -20,9 +20,9 @@ interface Props {
   empty: string;
 }
 
-const W = 600;
-const H = 240;
-const L = 56;
+const W = 420;
+const H = 230;
+const L = 50;
 const R = W - 16;
 const TOP = 14;
 const BOTTOM = 200;
