@@ -6,10 +6,12 @@ import { logout, onSession, session } from "./api";
 import { lang, onLang, setLang, t } from "./i18n";
 import { Automations } from "./pages/Automations";
 import { Cabin } from "./pages/Cabin";
+import { Charging } from "./pages/Charging";
 import { DevicePage } from "./pages/Device";
 import { Login } from "./pages/Login";
 import { Members } from "./pages/Members";
 import { Overview } from "./pages/Overview";
+import { Trips } from "./pages/Trips";
 import { Link, navigate, usePath } from "./router";
 import { start, stop, useModel } from "./store";
 import "./style.css";
@@ -47,6 +49,8 @@ function Header({ path }: { path: string }) {
       {model.home !== null && <span class="muted">{model.home.name}</span>}
       <nav>
         {item("/", "nav.overview")}
+        {item("/charging", "charts.nav.charging")}
+        {item("/trips", "charts.nav.trips")}
         {item("/automations", "nav.automations")}
         {item("/members", "nav.members")}
         {item("/cabin", "nav.cabin")}
@@ -77,6 +81,10 @@ function Page({ path }: { path: string }) {
       return <Automations />;
     case "/members":
       return <Members />;
+    case "/charging":
+      return <Charging />;
+    case "/trips":
+      return <Trips />;
     default:
       return <Overview />;
   }

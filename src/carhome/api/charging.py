@@ -199,17 +199,20 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         may_change(request)
         asked: SettingsIn = await decode_body(request, SettingsIn, limit=_MAX_TEXT)
         now = datetime.fromtimestamp(hub.clock.time(), controller.setup.zone)
+        field = "departure"  # the field being read, named in a refusal so a form can mark it
         try:
             departure = (
                 None if asked.departure is None else OneOffDeparture(departure_at(asked.departure, now))
             )
+            field = "target"
             target = None if asked.target is None else Soc.percent(asked.target)
+            field = "settings"
             if target is not None or departure is not None:
                 controller.set_target(target or controller.settings.target, departure)
         except (ConfigError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, ConfigError) else str(exc)
             raise Problem(
-                422, "invalid-settings", "Invalid charging settings", reason, reason=reason
+                422, "invalid-settings", "Invalid charging settings", reason, reason=reason, field=field
             ) from None
         if asked.mode is not None:
             controller.set_mode(Mode(asked.mode))

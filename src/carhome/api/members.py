@@ -1,8 +1,8 @@
 """Members, guest grants and the audit log over the API, for the hub that runs.
 
-Reading a home's members and changing them (add, grant, withdraw, revoke) is the
-administrative operation ``manage_members``: the gatekeeper decides it from the policy
-table like any command and records the decision in the audit log. A member may always
+Reading a home's members and changing them (add, grant, change a grant, withdraw, revoke)
+is the administrative operation ``manage_members``: the gatekeeper decides it from the
+policy table like any command and records the decision in the audit log. A member may always
 read their own record. Revoking a member here takes effect at once: their tokens stop
 working and their open WebSockets close (``Tokens`` hears ``Members.revoke``). Passwords
 never leave the hub; a member record comes back without its hash.
@@ -81,8 +81,22 @@ def _render(member: Member) -> MemberOut:
     )
 
 
-def _member_error(exc: Exception) -> Problem:
-    return Problem(422, "invalid-member", "Invalid member change", str(exc))
+def _member_error(exc: Exception, field: str | None = None) -> Problem:
+    """A refused member change; ``field`` names the body field at fault, so a form can mark it."""
+    return Problem(422, "invalid-member", "Invalid member change", str(exc), field=field)
+
+
+def _grant_field(body: NewGrant) -> str | None:
+    """The field of a grant body that ``Grant`` will refuse, checked in its order, if any."""
+    if not body.devices:
+        return "devices"
+    if not body.targets:
+        return "targets"
+    if body.ends <= body.starts:
+        return "ends"
+    if body.uses is not None and body.uses < 1:
+        return "uses"
+    return None
 
 
 class _MemberRoutes:
@@ -129,10 +143,13 @@ class _MemberRoutes:
         assert principal.home is not None  # a bearer principal always has its home
         try:
             hashed = self._access.passwords.hash(body.password) if body.password is not None else None
+        except WeakPassword as exc:
+            raise _member_error(exc, "password") from None
+        try:
             member = Member(id=body.id, home=principal.home, name=body.name, role=body.role, password=hashed)
             self._access.members.add(member)
-        except (MemberError, InvalidName, WeakPassword) as exc:
-            raise _member_error(exc) from None
+        except (MemberError, InvalidName) as exc:
+            raise _member_error(exc, "id") from None
         return json_response(_render(member), 201)
 
     async def revoke(self, request: Request) -> Response:
@@ -151,8 +168,26 @@ class _MemberRoutes:
             )
             self._access.members.grant(member.id, grant)
         except MemberError as exc:
-            raise _member_error(exc) from None
+            raise _member_error(exc, _grant_field(body)) from None
         return json_response(grant, 201)
+
+    async def change_grant(self, request: Request) -> Response:
+        """Replace a grant's devices, targets, window and uses; it keeps its id and uses so far."""
+        principal = await self._admin(request)
+        member = self._in_home(principal, request.path_params["member"])
+        grant_id = request.path_params["grant"]
+        old = next((g for g in member.grants if g.id == grant_id), None)
+        if old is None:
+            raise Problem(404, "unknown-grant", "Unknown grant", f"{member.id} holds no grant {grant_id!r}")
+        body: NewGrant = await decode_body(request, NewGrant, limit=MAX_BODY)
+        try:
+            # made first, so a refused change leaves the old grant in force
+            grant = Grant(grant_id, body.devices, body.targets, body.starts, body.ends, body.uses, old.used)
+        except MemberError as exc:
+            raise _member_error(exc, _grant_field(body)) from None
+        self._access.members.withdraw(member.id, grant_id)
+        self._access.members.grant(member.id, grant)
+        return json_response(grant)
 
     async def withdraw(self, request: Request) -> Response:
         principal = await self._admin(request)
@@ -181,6 +216,7 @@ def member_routes(access: Access) -> list[Route]:
         Route("/api/members", r.add, methods=["POST"]),
         Route("/api/members/{member}/revoke", r.revoke, methods=["POST"]),
         Route("/api/members/{member}/grants", r.grant, methods=["POST"]),
+        Route("/api/members/{member}/grants/{grant}", r.change_grant, methods=["PUT"]),
         Route("/api/members/{member}/grants/{grant}", r.withdraw, methods=["DELETE"]),
         Route("/api/audit", r.audit, methods=["GET"]),
     ]

@@ -1,9 +1,12 @@
 // The home's members and their grants, and the hash-chained audit log: an owner's view
-// (others get the hub's refusal, shown with its reason).
+// (others get the hub's refusal, shown with its reason). An owner adds members and gives,
+// changes and withdraws a guest's grants here; the hub decides, and a refusal is shown at
+// the field it names.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type AuditOut, type MemberOut } from "../api";
+import { api, ApiError, session, type AuditOut, type MemberOut } from "../api";
 import { time } from "../format";
 import { t } from "../i18n";
+import { GrantEditor, MemberEditor, type GrantOut } from "./MemberGrants";
 import { useModel } from "../store";
 
 const AUDIT_LIMIT = 100;
@@ -12,20 +15,58 @@ function reason(exc: unknown): string {
   return exc instanceof ApiError ? exc.reason : String(exc);
 }
 
+type Member = Omit<MemberOut, "grants"> & { grants: GrantOut[] };
+
+/** Which grant editor is open: a new grant for a member, or one of theirs to change. */
+type Editing = { member: string; grant: GrantOut | null } | null;
+
 export function Members() {
   const model = useModel();
   const tz = model.home?.timezone;
-  const [members, setMembers] = useState<MemberOut[] | null>(null);
+  const [members, setMembers] = useState<Member[] | null>(null);
   const [audit, setAudit] = useState<AuditOut | null>(null);
   const [errors, setErrors] = useState<{ members?: string; audit?: string }>({});
+  const [editing, setEditing] = useState<Editing>(null);
+  const [rowError, setRowError] = useState<{ member: string; reason: string } | null>(null);
+  const [version, setVersion] = useState(0);
+  const reload = () => setVersion((v) => v + 1);
   useEffect(() => {
-    api<MemberOut[]>("/api/members")
+    api<Member[]>("/api/members")
       .then(setMembers)
       .catch((exc: unknown) => setErrors((e) => ({ ...e, members: reason(exc) })));
     api<AuditOut>(`/api/audit?limit=${AUDIT_LIMIT}`)
       .then(setAudit)
       .catch((exc: unknown) => setErrors((e) => ({ ...e, audit: reason(exc) })));
-  }, []);
+  }, [version]);
+  // Only an owner sees the editing controls; the hub refuses anyone else anyway.
+  const me = members?.find((m) => m.id === session()?.member);
+  const owner = me?.role === "owner";
+
+  async function withdraw(member: string, grant: string): Promise<void> {
+    setRowError(null);
+    try {
+      await api<unknown>(`/api/members/${encodeURIComponent(member)}/grants/${encodeURIComponent(grant)}`, {
+        method: "DELETE",
+      });
+    } catch (exc) {
+      // 204 has no JSON body: the parse fails after the hub said yes
+      if (exc instanceof ApiError || !(exc instanceof SyntaxError)) {
+        setRowError({ member, reason: reason(exc) });
+        return;
+      }
+    }
+    reload();
+  }
+
+  async function revokeMember(member: string): Promise<void> {
+    setRowError(null);
+    try {
+      await api<unknown>(`/api/members/${encodeURIComponent(member)}/revoke`, { method: "POST" });
+      reload();
+    } catch (exc) {
+      setRowError({ member, reason: reason(exc) });
+    }
+  }
   return (
     <main class="page members">
       <h1>{t("members.title")}</h1>
@@ -41,6 +82,7 @@ export function Members() {
                 <th>{t("members.col.role")}</th>
                 <th>{t("members.col.grants")}</th>
                 <th>{t("members.col.state")}</th>
+                {owner && <th />}
               </tr>
             </thead>
             <tbody>
@@ -53,18 +95,71 @@ export function Members() {
                   <td>{m.role}</td>
                   <td>
                     {m.grants.map((g, i) => (
-                      <div key={i}>
+                      <div key={g.id ?? i} class="grant" data-grant={g.id}>
                         {g.devices.join(", ")}: {g.targets.join(", ")} · {time(g.starts, tz)} – {time(g.ends, tz)}
+                        {g.uses !== null && g.uses !== undefined && (
+                          <span class="muted"> · {t("charts.grant.usesOf", { used: g.used ?? 0, uses: g.uses })}</span>
+                        )}
+                        {owner && !m.revoked && (
+                          <>
+                            {" "}
+                            <button type="button" class="small" onClick={() => setEditing({ member: m.id, grant: g })}>
+                              {t("charts.grant.edit")}
+                            </button>{" "}
+                            <button type="button" class="small" onClick={() => void withdraw(m.id, g.id)}>
+                              {t("charts.grant.withdraw")}
+                            </button>
+                          </>
+                        )}
                       </div>
                     ))}
                   </td>
                   <td>{m.revoked ? t("members.revoked") : t("members.active")}</td>
+                  {owner && (
+                    <td>
+                      {m.role === "guest" && !m.revoked && (
+                        <button type="button" onClick={() => setEditing({ member: m.id, grant: null })}>
+                          {t("charts.grant.add")}
+                        </button>
+                      )}{" "}
+                      {m.id !== me?.id && !m.revoked && (
+                        <button type="button" onClick={() => void revokeMember(m.id)}>
+                          {t("charts.member.revoke")}
+                        </button>
+                      )}
+                      {rowError?.member === m.id && (
+                        <p class="field-error" role="alert">
+                          {rowError.reason}
+                        </p>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </section>
+      {owner && editing !== null && (
+        <GrantEditor
+          key={`${editing.member}/${editing.grant?.id ?? "new"}`}
+          member={editing.member}
+          grant={editing.grant}
+          onDone={() => {
+            setEditing(null);
+            reload();
+          }}
+          onCancel={() => setEditing(null)}
+        />
+      )}
+      {owner && (
+        <MemberEditor
+          onAdded={(id) => {
+            reload();
+            setEditing({ member: id, grant: null });
+          }}
+        />
+      )}
       <h2>{t("audit.title")}</h2>
       <section class="card">
         {errors.audit !== undefined && <p class="error">{t("common.error", { reason: errors.audit })}</p>}

@@ -1,0 +1,278 @@
+// Each charged car's plan: the chart over the planning horizon, the mode switch and the
+// target/departure editor. The plan is fetched again when the car or its charger changes
+// (heard over the WebSocket) and taken from the hub's answer after every change made here.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, ApiError } from "../api";
+import { PlanChart, type PlanSlot } from "../components/charts/PlanChart";
+import { dayAndClock } from "../components/charts/Chart";
+import { t, type MessageKey } from "../i18n";
+import { useModel } from "../store";
+
+export interface CarPlan {
+  home: string;
+  car: string;
+  charger: string | null;
+  mode: string;
+  target: number;
+  limit: number | null;
+  departure: string;
+  plugged: boolean;
+  in_session: boolean;
+  charging_now: boolean;
+  setpoint_a: number;
+  setpoint_kw: number;
+  reasons: string[];
+  problem: string | null;
+  made_at: string | null;
+  soc_start: number;
+  energy_kwh: number;
+  cost: number;
+  shortfall_kwh: number;
+  slots: PlanSlot[];
+}
+
+const MODES = ["off", "now", "solar", "solar_min", "smart"] as const;
+const REFETCH_MS = 1000; // a burst of changes (SoC, power, status) makes one fetch
+
+/** A refusal from the hub: the field it names (without msgspec's `$.`), and why. */
+interface Refusal {
+  field: string | null;
+  reason: string;
+}
+
+function refusal(exc: unknown): Refusal {
+  if (!(exc instanceof ApiError)) return { field: null, reason: String(exc) };
+  const field = exc.body["field"];
+  return { field: typeof field === "string" ? field.replace(/^\$\./, "") : null, reason: exc.reason };
+}
+
+function ModeSwitch({ plan, busy, onMode }: { plan: CarPlan; busy: boolean; onMode: (m: string) => void }) {
+  return (
+    <div class="segmented" role="radiogroup" aria-label={t("charts.mode.label")} data-testid="mode-switch">
+      {MODES.map((mode) => (
+        <button
+          key={mode}
+          type="button"
+          role="radio"
+          aria-checked={plan.mode === mode}
+          data-mode={mode}
+          disabled={busy}
+          title={t(`charts.mode.${mode}.hint` as MessageKey)}
+          onClick={() => onMode(mode)}
+        >
+          {t(`charts.mode.${mode}` as MessageKey)}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function TargetEditor({
+  plan,
+  busy,
+  problem,
+  onSave,
+}: {
+  plan: CarPlan;
+  busy: boolean;
+  problem: Refusal | null;
+  onSave: (body: { target: number; departure?: string }) => void;
+}) {
+  const [target, setTarget] = useState(String(plan.target));
+  const [departure, setDeparture] = useState("");
+  const at = (field: string) =>
+    problem !== null && problem.field === field ? (
+      <span class="field-error" role="alert" data-field-error={field}>
+        {problem.reason}
+      </span>
+    ) : null;
+  return (
+    <form
+      class="inline"
+      data-testid="target-editor"
+      onSubmit={(event) => {
+        event.preventDefault();
+        const body: { target: number; departure?: string } = { target: Number(target) };
+        if (departure !== "") body.departure = departure;
+        onSave(body);
+      }}
+    >
+      <label>
+        {t("charts.target.label")}{" "}
+        <input
+          type="number"
+          name="target"
+          step={1}
+          value={target}
+          aria-invalid={problem?.field === "target"}
+          onInput={(e) => setTarget(e.currentTarget.value)}
+        />{" "}
+        %
+      </label>
+      {at("target")}
+      <label>
+        {t("charts.departure.label")}{" "}
+        <input
+          type="time"
+          name="departure"
+          value={departure}
+          aria-invalid={problem?.field === "departure"}
+          onInput={(e) => setDeparture(e.currentTarget.value)}
+        />
+      </label>
+      {at("departure")}
+      <button type="submit" class="primary" disabled={busy}>
+        {t("charts.target.save")}
+      </button>
+      {problem !== null && (problem.field === null || !["target", "departure", "mode"].includes(problem.field)) && (
+        <span class="field-error" role="alert">
+          {problem.reason}
+        </span>
+      )}
+    </form>
+  );
+}
+
+function CarPlanCard({ initial }: { initial: CarPlan }) {
+  const model = useModel();
+  const tz = model.home?.timezone;
+  const [plan, setPlan] = useState(initial);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Refusal | null>(null);
+  const path = `/api/charging/${encodeURIComponent(plan.home)}/${encodeURIComponent(plan.car)}`;
+
+  // Follow the car and its charger live: any change of theirs may have made a new plan.
+  const carState = model.state[plan.car];
+  const chargerState = plan.charger === null ? undefined : model.state[plan.charger];
+  const heard = JSON.stringify([carState ?? null, chargerState ?? null]);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const timer = setTimeout(() => {
+      api<CarPlan>(path)
+        .then(setPlan)
+        .catch(() => undefined); // the next change tries again; the plan shown stays
+    }, REFETCH_MS);
+    return () => clearTimeout(timer);
+  }, [heard]);
+
+  // The hub's clock, as its latest report of this car says (the demo may run it fast).
+  const reported = Object.values(carState ?? {}).map((e) => e.ts);
+  const madeAt = plan.made_at === null ? 0 : Date.parse(plan.made_at) / 1000;
+  const now = Math.max(madeAt, ...reported);
+
+  async function change(body: Record<string, unknown>): Promise<void> {
+    setBusy(true);
+    setProblem(null);
+    try {
+      setPlan(await api<CarPlan>(path, { method: "PUT", body }));
+    } catch (exc) {
+      setProblem(refusal(exc));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const status = plan.charging_now
+    ? t("charts.status.charging", { kw: plan.setpoint_kw.toFixed(1) })
+    : plan.plugged
+      ? t("charts.status.plugged")
+      : t("charts.status.unplugged");
+  return (
+    <section class="card" data-car={plan.car} data-testid="car-plan" data-mode={plan.mode}>
+      <h2>{t("charts.plan.title", { car: plan.car })}</h2>
+      <div class="controls">
+        <ModeSwitch plan={plan} busy={busy} onMode={(mode) => void change({ mode })} />
+        {problem?.field === "mode" && (
+          <span class="field-error" role="alert">
+            {problem.reason}
+          </span>
+        )}
+      </div>
+      <div class="plan-facts">
+        <div>
+          <span class="muted">{t("charts.fact.status")}</span>
+          <span data-testid="plan-status">{status}</span>
+        </div>
+        <div>
+          <span class="muted">{t("charts.fact.target")}</span>
+          <span data-testid="plan-target">{plan.target} %</span>
+        </div>
+        <div>
+          <span class="muted">{t("charts.fact.departure")}</span>
+          <span data-testid="plan-departure-at">{dayAndClock(Date.parse(plan.departure) / 1000, tz)}</span>
+        </div>
+        <div>
+          <span class="muted">{t("charts.fact.energy")}</span>
+          <span data-testid="plan-energy">{plan.energy_kwh.toFixed(1)} kWh</span>
+        </div>
+        <div>
+          <span class="muted">{t("charts.fact.cost")}</span>
+          <span data-testid="plan-cost">{plan.cost.toFixed(2)}</span>
+        </div>
+        {plan.shortfall_kwh > 0 && (
+          <div class="warn">
+            <span class="muted">{t("charts.fact.shortfall")}</span>
+            <span>{plan.shortfall_kwh.toFixed(1)} kWh</span>
+          </div>
+        )}
+      </div>
+      {plan.problem !== null && <p class="error">{plan.problem}</p>}
+      <PlanChart
+        slots={plan.slots}
+        socStart={plan.soc_start}
+        target={plan.target}
+        departure={plan.departure}
+        now={now}
+        timeZone={tz}
+        car={plan.car}
+        mode={plan.mode}
+      />
+      <ul class="legend" aria-hidden="true">
+        <li>
+          <span class="key price" />
+          {t("charts.legend.price")}
+        </li>
+        <li>
+          <span class="key solar" />
+          {t("charts.legend.solar")}
+        </li>
+        <li>
+          <span class="key power" />
+          {t("charts.legend.power")}
+        </li>
+        <li>
+          <span class="key soc" />
+          {t("charts.legend.soc")}
+        </li>
+        <li>
+          <span class="key departure" />
+          {t("charts.legend.departure")}
+        </li>
+      </ul>
+      <TargetEditor plan={plan} busy={busy} problem={problem} onSave={(body) => void change(body)} />
+    </section>
+  );
+}
+
+export function Charging() {
+  const [plans, setPlans] = useState<CarPlan[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<CarPlan[]>("/api/charging")
+      .then(setPlans)
+      .catch((exc: unknown) => setError(exc instanceof ApiError ? exc.reason : String(exc)));
+  }, []);
+  return (
+    <main class="page charging">
+      <h1>{t("charts.charging.title")}</h1>
+      {error !== null && <p class="error">{t("common.error", { reason: error })}</p>}
+      {plans === null && error === null && <p>{t("common.loading")}</p>}
+      {plans !== null && plans.length === 0 && <p class="muted">{t("charts.charging.none")}</p>}
+      {plans?.map((p) => <CarPlanCard key={`${p.home}/${p.car}`} initial={p} />)}
+    </main>
+  );
+}
