@@ -7,6 +7,7 @@ import { lang, onLang, setLang, t } from "./i18n";
 import { Automations } from "./pages/Automations";
 import { Cabin } from "./pages/Cabin";
 import { DevicePage } from "./pages/Device";
+import { Keys } from "./pages/Keys";
 import { Login } from "./pages/Login";
 import { Members } from "./pages/Members";
 import { Overview } from "./pages/Overview";
@@ -50,6 +51,7 @@ function Header({ path }: { path: string }) {
         {item("/automations", "nav.automations")}
         {item("/members", "nav.members")}
         {item("/cabin", "nav.cabin")}
+        {item("/keys", "sign.nav")}
       </nav>
       <span class={`live ${model.live}`} data-testid="live" data-live={model.live}>
         ● {t(`live.${model.live}`)}
@@ -77,6 +79,8 @@ function Page({ path }: { path: string }) {
       return <Automations />;
     case "/members":
       return <Members />;
+    case "/keys":
+      return <Keys />;
     default:
       return <Overview />;
   }
