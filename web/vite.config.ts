@@ -13,7 +13,9 @@ export default defineConfig({
     sourcemap: false,
     target: "es2020",
     // The signing library is its own entry too (assets/signing-<hash>.js, exports kept), so
-    // the vectors test can import it in the browser; the app shares that chunk.
+    // the vectors test can import it in the browser; the app shares that chunk. No preload
+    // links: index.html keeps loading exactly one script, the app's, which imports the rest.
+    modulePreload: false,
     rollupOptions: {
       input: { index: "index.html", signing: "src/signing/index.ts" },
       preserveEntrySignatures: "exports-only",

@@ -20,7 +20,7 @@ import httpx
 import msgspec
 import pytest
 from playwright.async_api import Browser, Page, expect
-from test_web_browser import Hub, browser, hub, live, page_of
+from test_web_browser import Hub, browser, hub, live, page_of, shot
 
 import carhome.web
 from carhome.access.keys import PublicKey
@@ -148,7 +148,7 @@ async def test_web_signing_the_typescript_reproduces_the_vectors(browser: Browse
     assert out["der_verifies"] is True
 
 
-async def enroll_on_the_garage(page: Page) -> str:
+async def enroll_on_the_garage(page: Page, hub: Hub) -> str:
     """Make this browser's key and enroll it on the garage with the hub's code; its id."""
     await page.goto(f"/keys?device={GARAGE}")
     await live(page)
@@ -167,6 +167,7 @@ async def enroll_on_the_garage(page: Page) -> str:
     mine = card.locator('tr[data-mine="yes"]')
     await expect(mine).to_have_attribute("data-key", key_id)
     await expect(mine).to_contain_text("owner")
+    await shot(page, hub, "keys")
     return key_id
 
 
@@ -191,7 +192,7 @@ async def test_web_signing_enroll_then_open_the_garage_from_the_cabin(browser: B
         await hint.click()
         await expect(page).to_have_url(re.compile(r"/keys\?device=garage_door$"))
 
-        key_id = await enroll_on_the_garage(page)
+        key_id = await enroll_on_the_garage(page, hub)
         await page.goto("/cabin")
         await live_cabin(page)
         opens = before.strip() != "open"
