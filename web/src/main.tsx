@@ -8,6 +8,7 @@ import { Automations } from "./pages/Automations";
 import { Cabin } from "./pages/Cabin";
 import { Charging } from "./pages/Charging";
 import { DevicePage } from "./pages/Device";
+import { Keys } from "./pages/Keys";
 import { Login } from "./pages/Login";
 import { Members } from "./pages/Members";
 import { Overview } from "./pages/Overview";
@@ -54,6 +55,7 @@ function Header({ path }: { path: string }) {
         {item("/automations", "nav.automations")}
         {item("/members", "nav.members")}
         {item("/cabin", "nav.cabin")}
+        {item("/keys", "sign.nav")}
       </nav>
       <span class={`live ${model.live}`} data-testid="live" data-live={model.live}>
         ● {t(`live.${model.live}`)}
@@ -85,6 +87,8 @@ function Page({ path }: { path: string }) {
       return <Charging />;
     case "/trips":
       return <Trips />;
+    case "/keys":
+      return <Keys />;
     default:
       return <Overview />;
   }

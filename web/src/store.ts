@@ -13,6 +13,7 @@ import {
   type SpecOut,
   type StateEntry,
 } from "./api";
+import { KeyNeeded, submitCommand } from "./signing/send";
 
 export type LiveStatus = "connecting" | "live" | "offline";
 
@@ -22,7 +23,8 @@ export interface Tracked {
   device: string;
   target: string;
   command: Command | null;
-  problem: { status: number; reason: string } | null;
+  /** `enroll`: the device this browser's key would have to be enrolled on to be let through. */
+  problem: { status: number; reason: string; enroll?: string } | null;
 }
 
 export interface Model {
@@ -238,10 +240,7 @@ export async function send(
   const entry: Tracked = { key, device, target, command: null, problem: null };
   update({ tracked: [entry, ...model.tracked].slice(0, TRACKED) });
   try {
-    const command = await api<Command>(`/api/devices/${home}/${device}/commands`, {
-      method: "POST",
-      body: { kind, target, args },
-    });
+    const command = await submitCommand(home, device, model.specs[device], kind, target, args);
     const known = model.tracked.find((e) => e.key === key);
     if (known?.command === null) replaceTracked(key, { command });
     noteCommand(command);
@@ -249,7 +248,8 @@ export async function send(
   } catch (exc) {
     const reason = exc instanceof ApiError ? exc.reason : String(exc);
     const status = exc instanceof ApiError ? exc.status : 0;
-    replaceTracked(key, { problem: { status, reason } });
+    const enroll = exc instanceof KeyNeeded ? exc.enroll : undefined;
+    replaceTracked(key, { problem: { status, reason, enroll } });
   }
   return model.tracked.find((e) => e.key === key) ?? entry;
 }

@@ -1,8 +1,20 @@
 // A command's lifecycle as steps: queued → sent → acked, or where it stopped and why.
 import { t } from "../i18n";
-import type { Tracked } from "../store";
+import { Link } from "../router";
+import { useModel, type Tracked } from "../store";
 
 const STEPS = ["queued", "sent", "acked"] as const;
+
+/** What to do when this browser's key would let the command through: enroll it there. */
+function EnrollHint({ device }: { device: string }) {
+  const model = useModel();
+  const name = model.devices.find((d) => d.id === device)?.name ?? device;
+  return (
+    <Link to={`/keys?device=${encodeURIComponent(device)}`} class="reason enroll-hint">
+      {t("sign.enrollFirst", { device: name })}
+    </Link>
+  );
+}
 
 export function CommandStatus({ entry }: { entry: Tracked }) {
   const { command, problem } = entry;
@@ -12,6 +24,7 @@ export function CommandStatus({ entry }: { entry: Tracked }) {
       <span class="cmd" data-status="denied" role="status">
         <span class="step bad">{word}</span>
         <span class="reason">{t("cmd.reason", { reason: problem.reason })}</span>
+        {problem.enroll !== undefined && <EnrollHint device={problem.enroll} />}
       </span>
     );
   }

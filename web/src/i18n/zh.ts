@@ -1,9 +1,11 @@
 // 中文消息目录：与 en.ts 的键一一对应（由类型 Messages 检查）。
 import * as charts from "./charts";
 import type { Messages } from "./en";
+import * as sign from "./sign";
 
 export const zh: Messages = {
   ...charts.zh,
+  ...sign.zh,
   "app.title": "carhome",
   "nav.overview": "家",
   "nav.automations": "自动化",

@@ -1,0 +1,258 @@
+// "This browser's key": make the key this browser signs doors, locks, the garage and
+// charging with (non-extractable, kept in IndexedDB), enroll it on a device with the code
+// the device shows, list a device's keys and remove this browser's. The hub only relays;
+// the device checks the code, the owner's approval and every command signed here.
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, session } from "../api";
+import { t } from "../i18n";
+import { fromBase64, toHex } from "../signing/bytes";
+import { keyId } from "../signing/crypto";
+import { begin, codeFromHub, enroll, keys, revoke, type KeyView } from "../signing/hub";
+import { SessionRefused, type Challenge, type Role } from "../signing/protocol";
+import { browserKey, createBrowserKey, pinned } from "../signing/ring";
+import { useModel } from "../store";
+
+const ROLES: Role[] = ["owner", "family", "guest"];
+
+function reason(exc: unknown): string {
+  if (exc instanceof ApiError) return exc.reason;
+  if (exc instanceof SessionRefused) return `${exc.reason}: ${exc.message}`;
+  return exc instanceof Error ? exc.message : String(exc);
+}
+
+function initialDevice(): string {
+  return new URLSearchParams(location.search).get("device") ?? "";
+}
+
+export function Keys() {
+  const model = useModel();
+  const signing = model.devices.filter((d) => (model.specs[d.id]?.actions ?? []).some((a) => a.domain !== null));
+  const [id, setId] = useState<string | null | undefined>(undefined);
+  const [device, setDevice] = useState(initialDevice());
+  const chosen = signing.find((d) => d.id === device) ?? signing[0];
+  const home = chosen?.home ?? "";
+  const [enrolled, setEnrolled] = useState<boolean | null>(null);
+  const [listed, setListed] = useState<KeyView[] | null>(null);
+  const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const [code, setCode] = useState("");
+  const [member, setMember] = useState(session()?.member ?? "");
+  const [role, setRole] = useState<Role>("owner");
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => {
+    if (!window.isSecureContext || typeof indexedDB === "undefined") {
+      setId(null);
+      return;
+    }
+    void browserKey()
+      .then(async (key) => setId(key === null ? null : toHex(await keyId(key.point))))
+      .catch((exc: unknown) => setMessage({ ok: false, text: reason(exc) }));
+  }, []);
+
+  useEffect(() => {
+    if (chosen === undefined) return;
+    setListed(null);
+    setChallenge(null);
+    setCode("");
+    void pinned(chosen.home, chosen.id).then((p) => setEnrolled(p !== null && id !== null));
+    keys(chosen.home, chosen.id)
+      .then(setListed)
+      .catch((exc: unknown) => {
+        setListed([]);
+        setMessage({ ok: false, text: reason(exc) });
+      });
+  }, [chosen?.id, id, version]);
+
+  async function act(work: () => Promise<string | void>): Promise<void> {
+    setBusy(true);
+    setMessage(null);
+    try {
+      const done = await work();
+      if (typeof done === "string") setMessage({ ok: true, text: done });
+    } catch (exc) {
+      setMessage({ ok: false, text: t("sign.refused", { reason: reason(exc) }) });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (!window.isSecureContext) {
+    return (
+      <main class="page keys">
+        <h1>{t("sign.title")}</h1>
+        <p class="error">{t("sign.insecure")}</p>
+      </main>
+    );
+  }
+  const name = chosen?.name ?? "";
+  return (
+    <main class="page keys">
+      <h1>{t("sign.title")}</h1>
+      <p class="muted">{t("sign.intro")}</p>
+      <section class="card" data-testid="sign-key">
+        {id === undefined && <p>{t("common.loading")}</p>}
+        {id === null && (
+          <>
+            <p>{t("sign.none")}</p>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() =>
+                void act(async () => {
+                  const key = await createBrowserKey();
+                  setId(toHex(await keyId(key.point)));
+                  return t("sign.created");
+                })
+              }
+            >
+              {t("sign.create")}
+            </button>
+          </>
+        )}
+        {typeof id === "string" && (
+          <p>
+            {t("sign.keyId")}: <code data-testid="sign-key-id">{id}</code>
+            <br />
+            <span class="muted">{t("sign.private")}</span>
+          </p>
+        )}
+      </section>
+
+      {typeof id === "string" && chosen !== undefined && (
+        <section class="card" data-testid="sign-device" data-device={chosen.id}>
+          <label>
+            {t("sign.device")}{" "}
+            <select value={chosen.id} onChange={(e) => setDevice((e.target as HTMLSelectElement).value)}>
+              {signing.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <p data-testid="sign-state" data-enrolled={enrolled === true ? "yes" : "no"}>
+            {enrolled === true ? t("sign.enrolledHere", { device: name }) : t("sign.notEnrolled", { device: name })}
+          </p>
+          {enrolled !== true && challenge === null && (
+            <div class="row">
+              <label>
+                {t("sign.member")} <input value={member} onInput={(e) => setMember((e.target as HTMLInputElement).value)} />
+              </label>{" "}
+              <label>
+                {t("sign.role")}{" "}
+                <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as Role)}>
+                  {ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {t(`sign.role.${r}`)}
+                    </option>
+                  ))}
+                </select>
+              </label>{" "}
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  void act(async () => {
+                    setChallenge(await begin(home, chosen.id));
+                    return t("sign.begun", { device: name });
+                  })
+                }
+              >
+                {t("sign.begin")}
+              </button>
+            </div>
+          )}
+          {enrolled !== true && challenge !== null && (
+            <div class="row">
+              <label>
+                {t("sign.code")}{" "}
+                <input
+                  inputMode="numeric"
+                  autocomplete="one-time-code"
+                  value={code}
+                  onInput={(e) => setCode((e.target as HTMLInputElement).value.trim())}
+                />
+              </label>{" "}
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => void act(async () => setCode(await codeFromHub(home, chosen.id)))}
+              >
+                {t("sign.codeFromHub")}
+              </button>{" "}
+              <button
+                type="button"
+                disabled={busy || code === ""}
+                onClick={() =>
+                  void act(async () => {
+                    await enroll(challenge, { code, role, member });
+                    setChallenge(null);
+                    setVersion((v) => v + 1);
+                    return t("sign.enrolled", { device: name });
+                  })
+                }
+              >
+                {t("sign.enroll")}
+              </button>
+              <p class="muted">{t("sign.codeHint")}</p>
+            </div>
+          )}
+          <h2>{t("sign.keysOn", { device: name })}</h2>
+          {listed === null ? (
+            <p>{t("common.loading")}</p>
+          ) : listed.length === 0 ? (
+            <p>{t("sign.noKeys")}</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>{t("sign.col.id")}</th>
+                  <th>{t("sign.col.member")}</th>
+                  <th>{t("sign.col.role")}</th>
+                  <th>{t("sign.col.state")}</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {listed.map((k) => (
+                  <tr key={k.id} data-key={k.id} data-mine={k.mine ? "yes" : "no"}>
+                    <td>
+                      <code>{k.id.slice(0, 16)}</code> {k.mine && <strong>{t("sign.mine")}</strong>}
+                    </td>
+                    <td>{k.member}</td>
+                    <td>{ROLES.includes(k.role) ? t(`sign.role.${k.role}`) : k.role}</td>
+                    <td>{k.enabled ? t("sign.enabled") : t("sign.disabled")}</td>
+                    <td>
+                      {k.mine && k.enabled && (
+                        <button
+                          type="button"
+                          disabled={busy}
+                          onClick={() =>
+                            void act(async () => {
+                              await revoke(home, chosen.id, fromBase64(k.point));
+                              setVersion((v) => v + 1);
+                              return t("sign.removed", { device: name });
+                            })
+                          }
+                        >
+                          {t("sign.remove")}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+      {message !== null && (
+        <p class={message.ok ? "ok" : "error"} role={message.ok ? "status" : "alert"} data-testid="sign-message">
+          {message.text}
+        </p>
+      )}
+    </main>
+  );
+}
