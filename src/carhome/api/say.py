@@ -9,6 +9,7 @@ follows the command to its acknowledgement. A bad body is a 422 problem naming t
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from starlette.requests import Request
@@ -44,12 +45,27 @@ def _home(hub: Hub, principal: Principal, asked: str | None) -> str:
     )
 
 
+_FIELD: Final = re.compile(r"field `([^`]+)`")
+
+
+async def _decode(request: Request) -> SayRequest:
+    """The body as a ``SayRequest``; a missing or unknown key's problem names it too
+    (msgspec says which only in its message, with no path)."""
+    try:
+        return await decode_body(request, SayRequest, allowed=_ALLOWED)
+    except problems.Problem as problem:
+        named = _FIELD.search(str(problem.fields.get("reason", "")))
+        if "field" not in problem.fields and named is not None:
+            problem.fields["field"] = f"$.{named.group(1)}"
+        raise
+
+
 def say_routes(hub: Hub) -> list[Route]:
     """``POST /api/say`` over ``hub``."""
     say = Say(hub)
 
     async def handle(request: Request) -> Response:
-        asked = await decode_body(request, SayRequest, allowed=_ALLOWED)
+        asked = await _decode(request)
         principal = principal_of(request)
         home = _home(hub, principal, asked.home)
         text = asked.text.strip()

@@ -27,7 +27,7 @@ TYPE_WORDS: Final[dict[str, dict[Language, tuple[str, ...]]]] = {
         "zh": ("空调",),
     },
     "light": {"en": ("light", "lamp", "lights"), "zh": ("灯", "电灯", "台灯")},
-    "door_lock": {"en": ("door lock", "lock", "door"), "zh": ("门锁", "门", "锁")},
+    "door_lock": {"en": ("door lock", "lock", "door"), "zh": ("门锁", "前门", "大门", "入户门", "门", "锁")},
     "rice_cooker": {"en": ("rice cooker", "cooker"), "zh": ("电饭煲", "电饭锅")},
     "garage_door": {"en": ("garage door", "garage"), "zh": ("车库门", "车库")},
     "robot_vacuum": {"en": ("robot vacuum", "vacuum", "robot"), "zh": ("扫地机器人", "扫地机")},

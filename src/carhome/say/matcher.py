@@ -52,8 +52,8 @@ VERBS: Final[dict[str, tuple[tuple[Literal["set", "action"], str, Mapping[str, A
         ("action", "turn_off", {}),
         ("set", "on", {"value": False}),
         ("action", "climate_off", {}),
-        ("action", "stop", {}),
         ("action", "close", {}),
+        ("action", "stop", {}),
     ),
     "open": (
         ("action", "open", {}),
@@ -237,8 +237,8 @@ class _Match:
         return self.pick(asked, "question", "prop")
 
     def is_(self) -> Understanding:
-        state = str(self.entities.get("state", ""))
-        checked = {d: state for d, t in self.things.items() if state_props(t.spec, state)}
+        asked = str(self.entities.get("state", ""))
+        checked = {d: state for d, t in self.things.items() if (state := _state_for(t.spec, asked))}
         return self.pick(checked, "question", "state")
 
 
@@ -271,6 +271,14 @@ def _readable(spec: DeviceSpec, props: set[str]) -> str | None:
     """The property of ``spec`` a question names, a measured one before a set point."""
     fits = sorted((p.writable, name) for name, p in spec.properties.items() if name in props)
     return fits[0][1] if fits else None
+
+
+def _state_for(spec: DeviceSpec, asked: str) -> str | None:
+    """The state a question asks of a device of ``spec``: "开着" (open) of a light is "on"."""
+    if state_props(spec, asked):
+        return asked
+    switched = {"open": "on", "closed": "off"}.get(asked)
+    return switched if switched is not None and state_props(spec, switched) else None
 
 
 def state_props(spec: DeviceSpec, state: str) -> tuple[str, ...]:
