@@ -85,12 +85,12 @@ def command(
             "acked": f"Done: {what}.",
             "failed": f"Could not {what}: {error or 'the device refused'}.",
             "expired": f"The {device} did not answer in time; the command expired and was not executed.",
-        }.get(status, f"Sent: {what} (waiting for the {device} to confirm).")
+        }.get(status, f"Sent: {what}.")
     return {
         "acked": f"好的，已{what}。",
         "failed": f"没能{what}：{error or '设备拒绝了'}。",
         "expired": f"{device}没有及时响应，命令已过期，未执行。",
-    }.get(status, f"已发送：{what}（等待{device}确认）。")
+    }.get(status, f"已发送：{what}。")
 
 
 def refused(op: Operation, device: str, unit: str | None, reason: str, language: Language) -> str:

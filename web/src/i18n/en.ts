@@ -1,6 +1,9 @@
 // English message catalog. Every UI string lives here and in zh.ts (same keys, checked by
 // the type `Messages`); `{name}` marks a value filled in at run time.
+import * as say from "./say";
+
 export const en = {
+  ...say.en,
   "app.title": "carhome",
   "nav.overview": "Home",
   "nav.automations": "Automations",

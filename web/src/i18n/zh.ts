@@ -1,7 +1,9 @@
 // 中文消息目录：与 en.ts 的键一一对应（由类型 Messages 检查）。
 import type { Messages } from "./en";
+import * as say from "./say";
 
 export const zh: Messages = {
+  ...say.zh,
   "app.title": "carhome",
   "nav.overview": "家",
   "nav.automations": "自动化",
