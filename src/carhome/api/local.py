@@ -32,6 +32,7 @@ from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.live import LiveHub, live_routes
 from carhome.api.members import member_routes
 from carhome.api.problems import Problem
+from carhome.api.say import say_routes
 from carhome.api.schema import (
     CommandList,
     CommandRequest,
@@ -277,6 +278,7 @@ def create_app(hub: Hub, *, member: str = "local", access: Access | None = None)
     routes: list[BaseRoute] = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
     live = LiveHub(hub, auth, access.tokens if access is not None else None)
     routes.extend(live_routes(live))
+    routes.extend(say_routes(hub))
     if access is not None:
         routes.extend(auth_routes(access))
         routes.extend(member_routes(access))

@@ -19,6 +19,7 @@ from carhome.cli.login import login, logout, whoami
 from carhome.cli.mqtt import mqtt
 from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
+from carhome.cli.say import say
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -59,6 +60,7 @@ for command in (
     audit,
     keys,
     mqtt,
+    say,
     demo,
     serve,
 ):

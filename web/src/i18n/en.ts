@@ -1,11 +1,13 @@
 // English message catalog. Every UI string lives here and in zh.ts (same keys, checked by
 // the type `Messages`); `{name}` marks a value filled in at run time.
 import * as charts from "./charts";
+import * as say from "./say";
 import * as sign from "./sign";
 
 export const en = {
   ...charts.en,
   ...sign.en,
+  ...say.en,
   "app.title": "carhome",
   "nav.overview": "Home",
   "nav.automations": "Automations",

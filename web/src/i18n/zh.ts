@@ -1,11 +1,13 @@
 // 中文消息目录：与 en.ts 的键一一对应（由类型 Messages 检查）。
 import * as charts from "./charts";
 import type { Messages } from "./en";
+import * as say from "./say";
 import * as sign from "./sign";
 
 export const zh: Messages = {
   ...charts.zh,
   ...sign.zh,
+  ...say.zh,
   "app.title": "carhome",
   "nav.overview": "家",
   "nav.automations": "自动化",

@@ -7,6 +7,7 @@ import { session, type DeviceOut } from "../api";
 import { carView, SIG } from "../car";
 import { CommandStatus } from "../components/CommandStatus";
 import { setPoint, Stepper, Switch, writable } from "../components/Controls";
+import { SayBox } from "../components/SayBox";
 import { km } from "../format";
 import { t, type MessageKey } from "../i18n";
 import { Link } from "../router";
@@ -192,6 +193,7 @@ export function Cabin() {
             {door !== undefined && <Door device={door} />}
           </div>
           <div class="cabin-right">
+            <SayBox />
             <h2>{t("cabin.scenes")}</h2>
             <div class="scene-row">
               {scenes(model).map((s) => (

@@ -1,0 +1,89 @@
+"""``carhome say "…"``: a request in words (English or Chinese), answered in words.
+
+The sentence goes to the hub's ``POST /api/say`` as the logged-in member, so commands are
+decided by the gatekeeper and audited like any other; by default the CLI waits for a
+command's acknowledgement and prints how it ended. Exit status: 0 done or answered,
+3 refused, failed or expired, 4 still pending, 5 ambiguous or not understood, 1 when the
+hub could not be reached or refused the request, 2 for a usage mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import click
+
+from carhome.cli.client import HubClient
+from carhome.cli.options import hub_options, with_client
+from carhome.cli.output import echo_json
+from carhome.say.structs import MAX_WAIT, SayResult
+
+EXIT_FAILED: Final = 3
+EXIT_PENDING: Final = 4
+EXIT_NOT_UNDERSTOOD: Final = 5
+
+
+class SayClient(HubClient):
+    """The hub's client with the say route."""
+
+    async def say(
+        self, text: str, *, language: str | None = None, home: str | None = None, wait: float = 0.0
+    ) -> SayResult:
+        body: dict[str, Any] = {"text": text, "wait": wait}
+        if language is not None:
+            body["language"] = language
+        if home is not None:
+            body["home"] = home
+        return await self._call("POST", "/api/say", SayResult, json=body, wait=wait or None)
+
+
+@click.command()
+@click.argument("words", nargs=-1, required=True, metavar="TEXT")
+@click.option("--language", type=click.Choice(["en", "zh"]), help="The text's language [default: guessed].")
+@click.option("--home", metavar="HOME", help="The home to speak to (when the hub has several).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, MAX_WAIT),
+    default=20.0,
+    show_default=True,
+    help="Seconds to wait for a command's acknowledgement (0: answer once it is sent).",
+)
+@hub_options
+def say(
+    *,
+    words: tuple[str, ...],
+    language: str | None,
+    home: str | None,
+    wait: float,
+    hub: str | None,
+    as_json: bool,
+) -> None:
+    """Ask the home in words, in English or Chinese.
+
+    \b
+    Examples:
+      carhome say "turn on the living room air purifier"
+      carhome say "how much charge is left?"
+      carhome say "is the garage open?"
+      carhome say 打开客厅的灯
+      carhome say 车还有多少电
+    """
+    text = " ".join(words)
+
+    async def work(client: SayClient) -> SayResult:
+        return await client.say(text, language=language, home=home, wait=wait)
+
+    result = with_client(hub, SayClient, work)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(result.answer)
+        if result.commands and not as_json and result.command_status not in ("acked", None):
+            click.echo(f"command {result.commands[0]}: {result.command_status}")
+    ctx = click.get_current_context()
+    if result.status in ("ambiguous", "not_understood"):
+        ctx.exit(EXIT_NOT_UNDERSTOOD)
+    if result.status == "refused" or result.command_status in ("failed", "expired"):
+        ctx.exit(EXIT_FAILED)
+    if result.status == "done" and wait > 0 and result.command_status not in ("acked", "failed", "expired"):
+        ctx.exit(EXIT_PENDING)

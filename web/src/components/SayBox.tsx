@@ -1,0 +1,163 @@
+// The cabin's say box: a request in words (typed, or spoken where the browser offers
+// SpeechRecognition), sent to POST /api/say as the logged-in driver. The hub answers in the
+// request's language; a command it sent is then followed (long poll) to its ack or failure.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, ApiError, type Command } from "../api";
+import { lang, t } from "../i18n";
+import type { Tracked } from "../store";
+import { CommandStatus } from "./CommandStatus";
+
+interface DeviceRef {
+  home: string;
+  id: string;
+  name: string;
+}
+
+export interface SayResult {
+  language: "en" | "zh";
+  text: string;
+  understood: boolean;
+  intent: string | null;
+  status: "done" | "question" | "ambiguous" | "refused" | "not_understood";
+  answer: string;
+  devices: DeviceRef[];
+  candidates: DeviceRef[];
+  commands: string[];
+  command_status: string | null;
+  target: string | null;
+  reason: string | null;
+}
+
+const FINAL = new Set(["acked", "failed", "expired"]);
+const POLLS = 4;
+
+// The Web Speech API is not in TypeScript's DOM types; only what is used here.
+interface Recognition {
+  lang: string;
+  interimResults: boolean;
+  onresult: ((event: { results: ArrayLike<ArrayLike<{ transcript: string }>> }) => void) | null;
+  onend: (() => void) | null;
+  start(): void;
+}
+type RecognitionClass = new () => Recognition;
+
+function recognitionClass(): RecognitionClass | null {
+  const w = window as unknown as { SpeechRecognition?: RecognitionClass; webkitSpeechRecognition?: RecognitionClass };
+  return w.SpeechRecognition ?? w.webkitSpeechRecognition ?? null;
+}
+
+export function SayBox() {
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [listening, setListening] = useState(false);
+  const [result, setResult] = useState<SayResult | null>(null);
+  const [command, setCommand] = useState<Command | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const asked = useRef(0);
+  const Speech = recognitionClass();
+
+  useEffect(() => () => void (asked.current += 1), []); // stop following after unmount
+
+  async function follow(id: string, turn: number) {
+    for (let i = 0; i < POLLS && asked.current === turn; i++) {
+      try {
+        const now = await api<Command>(`/api/commands/${id}?wait=30`);
+        if (asked.current !== turn) return;
+        setCommand(now);
+        if (FINAL.has(now.status)) return;
+      } catch {
+        return; // the answer already says it was sent; nothing more to show
+      }
+    }
+  }
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const words = text.trim();
+    if (words === "" || busy) return;
+    const turn = ++asked.current;
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    setCommand(null);
+    try {
+      const answer = await api<SayResult>("/api/say", { method: "POST", body: { text: words } });
+      if (asked.current !== turn) return;
+      setResult(answer);
+      const id = answer.commands[0];
+      if (id !== undefined && answer.command_status !== null) {
+        void follow(id, turn);
+      }
+    } catch (exc) {
+      setError(t("say.failed", { reason: exc instanceof ApiError ? exc.reason : String(exc) }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function listen() {
+    if (Speech === null || listening) return;
+    const recognition = new Speech();
+    recognition.lang = lang() === "zh" ? "zh-CN" : "en-US";
+    recognition.interimResults = false;
+    recognition.onresult = (event) => setText(event.results[0]?.[0]?.transcript ?? "");
+    recognition.onend = () => setListening(false);
+    setListening(true);
+    recognition.start();
+  }
+
+  const entry: Tracked | null =
+    result !== null && result.commands.length > 0
+      ? {
+          key: 0,
+          device: result.devices[0]?.id ?? "",
+          target: result.target ?? "",
+          command: command ?? null,
+          problem: null,
+        }
+      : null;
+  return (
+    <section class="tile say" data-testid="cabin-say" style={{ marginBottom: "1.2rem" }}>
+      <h2>{t("say.title")}</h2>
+      <form onSubmit={submit} style={{ display: "flex", gap: "0.6rem", alignItems: "stretch" }}>
+        <input
+          type="text"
+          aria-label={t("say.label")}
+          placeholder={t("say.placeholder")}
+          value={text}
+          onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          style={{ flex: 1, minHeight: "64px", fontSize: "1.2rem", borderRadius: "14px", padding: "0 1rem" }}
+        />
+        {Speech !== null && (
+          <button type="button" class="big" onClick={listen} aria-pressed={listening}>
+            {listening ? t("say.listening") : `🎤 ${t("say.listen")}`}
+          </button>
+        )}
+        <button type="submit" class="big" disabled={busy}>
+          {t("say.send")}
+        </button>
+      </form>
+      {busy && <p role="status">{t("say.thinking")}</p>}
+      {error !== null && (
+        <p role="alert" class="reason" style={{ color: "#ff8a80" }}>
+          {error}
+        </p>
+      )}
+      {result !== null && (
+        <div
+          data-testid="say-answer"
+          data-status={result.status}
+          lang={result.language === "zh" ? "zh-CN" : "en"}
+          style={{ marginTop: "0.8rem", display: "flex", flexDirection: "column", gap: "0.4rem" }}
+        >
+          <div style={{ fontSize: "1.4rem", fontWeight: 600 }}>{result.answer}</div>
+          {entry !== null && (
+            <div data-testid="say-progress">
+              <CommandStatus entry={entry} />
+            </div>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
