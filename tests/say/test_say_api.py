@@ -119,7 +119,15 @@ async def test_say_an_unsigned_safety_critical_command_is_refused(demo: DemoHub)
             assert refused["status"] == "refused", refused
             assert refused["reason"].startswith("unsigned"), refused
             assert refused["commands"] == []
-        assert "signed with your own key" in (await say(client, "unlock the car"))["answer"]
+        unlocking = await say(client, "unlock the car")
+        assert "needs your own signature" in unlocking["answer"]
+        assert unlocking["sign"] == {
+            "home": unlocking["devices"][0]["home"],
+            "device": "car",
+            "kind": "action",
+            "target": "unlock",
+            "args": {},
+        }
         assert await value(client, "car", vss.DOOR_LOCKED[0]) == locked
         r = await client.get("/api/audit", params={"limit": "20"})
         denied = [e for e in r.json()["entries"] if e["target"] == "lock" and e["decision"] != "allowed"]

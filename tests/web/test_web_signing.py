@@ -206,6 +206,17 @@ async def test_web_signing_enroll_then_open_the_garage_from_the_cabin(browser: B
         await page.reload()
         await live_cabin(page)
         await press_the_garage(page, r"^clos(ed|ing)$" if opens else r"^open(ing)?$")
+
+        # a spoken-style request the hub may not sign is signed here and sent
+        box = page.get_by_test_id("cabin-say")
+        await box.get_by_role("textbox").fill("open the garage" if opens else "close the garage")
+        await box.get_by_role("button", name="Send").click()
+        answer = page.get_by_test_id("say-answer")
+        await expect(answer).to_contain_text("Signed with this browser's key and sent")
+        await expect(answer.locator(".cmd")).to_have_attribute("data-status", "acked")
+        await expect(page.get_by_test_id("cabin-garage").locator(".tile-state")).to_have_text(
+            re.compile(r"^open(ing)?$" if opens else r"^clos(ed|ing)$")
+        )
         await page.goto("/keys?device=garage_door")
         await expect(page.get_by_test_id("sign-key-id")).to_have_text(key_id)
 

@@ -14,8 +14,10 @@ from typing import Any, Final
 import click
 
 from carhome.cli.client import HubClient
+from carhome.cli.keys import signed_call
 from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json
+from carhome.hub.commands import Command
 from carhome.say.structs import MAX_WAIT, SayResult
 
 EXIT_FAILED: Final = 3
@@ -70,15 +72,34 @@ def say(
     """
     text = " ".join(words)
 
-    async def work(client: SayClient) -> SayResult:
-        return await client.say(text, language=language, home=home, wait=wait)
+    async def work(client: SayClient) -> tuple[SayResult, Command | None]:
+        result = await client.say(text, language=language, home=home, wait=wait)
+        proposal, signed = result.sign, None
+        if proposal is not None and proposal.kind == "action":
+            # refused only for want of a signature: this machine's key signs it when enrolled
+            signed = await signed_call(
+                client,
+                proposal.home,
+                proposal.device,
+                proposal.target,
+                proposal.args,
+                ttl=60.0,
+                wait=wait > 0,
+            )
+        if signed is not None:
+            result.status, result.commands = "done", [signed.id]
+            result.command_status, result.reason = signed.status.value, signed.error
+        return result, signed
 
-    result = with_client(hub, SayClient, work)
+    result, signed = with_client(hub, SayClient, work)
     if as_json:
         echo_json(result)
+    elif signed is not None:
+        click.echo(f"Signed with this machine's key and sent: {signed.target} on {signed.device}.")
+        click.echo(f"command {signed.id}: {signed.status.value}")
     else:
         click.echo(result.answer)
-        if result.commands and not as_json and result.command_status not in ("acked", None):
+        if result.commands and result.command_status not in ("acked", None):
             click.echo(f"command {result.commands[0]}: {result.command_status}")
     ctx = click.get_current_context()
     if result.status in ("ambiguous", "not_understood"):

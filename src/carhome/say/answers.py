@@ -99,13 +99,13 @@ def refused(op: Operation, device: str, unit: str | None, reason: str, language:
     if reason.startswith("unsigned"):
         if language == "en":
             return (
-                f"Not done: to {what} needs a command signed with your own key (a safety-critical"
-                " command), and the hub cannot sign for you. Use a signed control in the app or"
-                " `carhome call` with your enrolled key."
+                f"Not done by the hub: to {what} needs your own signature (a safety-critical"
+                " command), which the hub cannot make. The app and the CLI sign it with your key"
+                " where it is enrolled on the device."
             )
         return (
-            f"未执行：{what}需要用你自己的密钥签名（安全关键命令），中枢不能代你签名。"
-            "请在应用里用签名控制，或用已登记密钥的 `carhome call`。"
+            f"中枢未执行：{what}需要你自己的签名（安全关键命令），中枢不能代签。"
+            "应用和命令行会用你在该设备上登记的密钥签名发送。"
         )
     if language == "en":
         return f"Not done: you may not {what} ({reason})."

@@ -16,7 +16,7 @@ from carhome.hub import Hub
 from carhome.say import answers
 from carhome.say.lexicon import Language
 from carhome.say.matcher import Understanding, state_props, understand
-from carhome.say.structs import DeviceRef, SayResult
+from carhome.say.structs import DeviceRef, Proposal, SayResult
 from carhome.say.vocabulary import Thing, Vocabulary
 
 DEFAULT_TTL = 30.0
@@ -105,6 +105,8 @@ class Say:
             result.status = "refused"
             result.reason = exc.reason
             result.answer = answers.refused(op, name, unit, exc.reason, u.language)
+            if exc.reason.startswith("unsigned"):
+                result.sign = Proposal(home, device, op.kind, op.target, dict(op.args))
             return
         except InvalidCommand as exc:
             result.status = "refused"

@@ -9,7 +9,7 @@ nothing executed) and ``not_understood`` (``answer`` says what, with an example)
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -37,6 +37,18 @@ class DeviceRef(msgspec.Struct, frozen=True):
     name: str
 
 
+class Proposal(msgspec.Struct, frozen=True):
+    """The command a request meant, when the hub refused it only for want of the member's own
+    signature: a client holding a key enrolled on the device (the web app, the CLI) may sign
+    it and send it itself, so a spoken "close the garage" still works end to end."""
+
+    home: str
+    device: str
+    kind: Literal["set", "action"]
+    target: str
+    args: dict[str, Any]
+
+
 class SayResult(msgspec.Struct, kw_only=True):
     language: Literal["en", "zh"]
     text: str
@@ -52,3 +64,5 @@ class SayResult(msgspec.Struct, kw_only=True):
     """the action or property of the command or question"""
     reason: str | None = None
     """why not: the gatekeeper's reason, the device's error, or what was not understood"""
+    sign: Proposal | None = None
+    """the command to sign and send, when it was refused only because it was unsigned"""

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Command } from "../api";
 import { lang, t } from "../i18n";
-import type { Tracked } from "../store";
+import { send, useModel, type Tracked } from "../store";
 import { CommandStatus } from "./CommandStatus";
 
 interface DeviceRef {
@@ -26,6 +26,8 @@ export interface SayResult {
   command_status: string | null;
   target: string | null;
   reason: string | null;
+  /** Refused only for want of the member's signature: the command, for this browser to sign. */
+  sign: { home: string; device: string; kind: "set" | "action"; target: string; args: Record<string, unknown> } | null;
 }
 
 const FINAL = new Set(["acked", "failed", "expired"]);
@@ -53,7 +55,9 @@ export function SayBox() {
   const [result, setResult] = useState<SayResult | null>(null);
   const [command, setCommand] = useState<Command | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [signedKey, setSignedKey] = useState<number | null>(null);
   const asked = useRef(0);
+  const model = useModel();
   const Speech = recognitionClass();
 
   useEffect(() => () => void (asked.current += 1), []); // stop following after unmount
@@ -80,10 +84,19 @@ export function SayBox() {
     setError(null);
     setResult(null);
     setCommand(null);
+    setSignedKey(null);
     try {
       const answer = await api<SayResult>("/api/say", { method: "POST", body: { text: words } });
       if (asked.current !== turn) return;
       setResult(answer);
+      if (answer.sign !== null) {
+        // the hub may not sign; this browser does, through the app's one send path, when its
+        // key is enrolled on the device (else that path says where to enroll it)
+        const p = answer.sign;
+        const tracked = await send(p.device, p.kind, p.target, p.args);
+        if (asked.current === turn) setSignedKey(tracked.key);
+        return;
+      }
       const id = answer.commands[0];
       if (id !== undefined && answer.command_status !== null) {
         void follow(id, turn);
@@ -106,7 +119,8 @@ export function SayBox() {
     recognition.start();
   }
 
-  const entry: Tracked | null =
+  const signed = signedKey === null ? undefined : model.tracked.find((e) => e.key === signedKey);
+  const entry: Tracked | null = signed ?? (
     result !== null && result.commands.length > 0
       ? {
           key: 0,
@@ -115,7 +129,7 @@ export function SayBox() {
           command: command ?? null,
           problem: null,
         }
-      : null;
+      : null);
   return (
     <section class="tile say" data-testid="cabin-say" style={{ marginBottom: "1.2rem" }}>
       <h2>{t("say.title")}</h2>
@@ -150,7 +164,9 @@ export function SayBox() {
           lang={result.language === "zh" ? "zh-CN" : "en"}
           style={{ marginTop: "0.8rem", display: "flex", flexDirection: "column", gap: "0.4rem" }}
         >
-          <div style={{ fontSize: "1.4rem", fontWeight: 600 }}>{result.answer}</div>
+          <div style={{ fontSize: "1.4rem", fontWeight: 600 }}>
+            {signed !== undefined && signed.problem === null ? t("say.signed", { target: signed.target }) : result.answer}
+          </div>
           {entry !== null && (
             <div data-testid="say-progress">
               <CommandStatus entry={entry} />

@@ -8,6 +8,7 @@ export const en = {
   "say.listening": "Listening…",
   "say.thinking": "Thinking…",
   "say.failed": "Could not ask the hub: {reason}",
+  "say.signed": "Signed with this browser's key and sent: {target}.",
 };
 
 export const zh: Record<keyof typeof en, string> = {
@@ -15,6 +16,7 @@ export const zh: Record<keyof typeof en, string> = {
   "say.label": "请求",
   "say.placeholder": "例如“打开客厅的灯”、“车还有多少电”",
   "say.send": "发送",
+  "say.signed": "已用本浏览器的密钥签名并发送：{target}。",
   "say.listen": "语音",
   "say.listening": "正在听…",
   "say.thinking": "正在处理…",
