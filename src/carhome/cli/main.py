@@ -17,6 +17,7 @@ from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
 from carhome.cli.login import login, logout, whoami
 from carhome.cli.mqtt import mqtt
+from carhome.cli.openapi import openapi
 from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
 
@@ -59,6 +60,7 @@ for command in (
     audit,
     keys,
     mqtt,
+    openapi,
     demo,
     serve,
 ):
