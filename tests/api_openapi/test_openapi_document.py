@@ -113,3 +113,14 @@ def test_carhome_openapi_prints_or_writes_it(tmp_path: Path, *, to_file: bool) -
     assert result.exit_code == 0, result.output
     text = out.read_text() if to_file else result.output
     assert json.loads(text)["paths"].keys() == build()["paths"].keys()
+
+
+def test_a_wrong_method_on_an_api_path_is_a_405_with_allow(demo_hub: DemoHub) -> None:
+    """The web app's catch-all must not turn it into a 404 (it claims no path under /api)."""
+    with httpx.Client(base_url=demo_hub.url) as client:
+        r = client.request("DELETE", "/api/health")
+        page = client.get("/devices/yizhuang/car")
+    assert r.status_code == 405
+    assert "GET" in r.headers["allow"]
+    assert r.headers["content-type"] == "application/problem+json"
+    assert page.status_code == 200  # the pages are still the web app's
