@@ -34,6 +34,7 @@ from carhome.access.delegates import Delegates
 from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest
 from carhome.access.keeper import Revocation, delegate_member
 from carhome.access.keys import PublicKey
+from carhome.access.policy import SAFETY_DOMAINS
 from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
 from carhome.access.session import SessionInfo, SessionRequest
 from carhome.api.bodies import decode_body, json_response
@@ -117,6 +118,22 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         hub.device(home, device)  # UnknownDevice: a 404
         return home, device
 
+    def keyed(request: Request) -> tuple[str, str]:
+        """The path's device, a 404 unless it holds keys: only a device with a safety-critical
+        action verifies signatures, and asking another would only wait for its silence."""
+        home, device = where(request)
+        if not any(a.domain in SAFETY_DOMAINS for a in hub.spec(home, device).actions.values()):
+            raise Problem(
+                404,
+                "no-keys",
+                "No keys on this device",
+                f"{home}/{device} has no safety-critical action, so it takes no signed commands and"
+                f" holds no keys; keys live on devices of the domains {', '.join(SAFETY_DOMAINS)}",
+                home=home,
+                device=device,
+            )
+        return home, device
+
     async def admin(request: Request, home: str) -> str:
         member = who(request)
         if authorize is not None:
@@ -132,7 +149,7 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
             raise _refused(exc) from None
 
     async def session(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         member = who(request)
         asked = await decode_body(request, SessionRequest, limit=MAX_BODY)
         reply = await relayed(home, device, Session(asked))
@@ -140,29 +157,29 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         return json_response(SessionOpened(info=reply.info, now=hub.clock.time(), member=member, type=kind))
 
     async def begin(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         await admin(request, home)
         return json_response((await relayed(home, device, Begin())).challenge)
 
     async def enroll(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         await admin(request, home)
         asked = await decode_body(request, EnrollmentRequest, limit=MAX_BODY)
         return json_response((await relayed(home, device, Enroll(asked))).key)
 
     async def listing(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         who(request)
         return json_response((await relayed(home, device, ListKeys())).keys)
 
     async def revoke(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         await admin(request, home)
         asked = await decode_body(request, Revocation, limit=MAX_BODY)
         return json_response((await relayed(home, device, Revoke(asked))).key)
 
     async def code(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         client = request.client
         if client is None or not is_loopback(client.host):
             raise Problem(403, "not-local", "Local only", "the hub's screen is read on the hub's own machine")
@@ -184,7 +201,7 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         return delegates
 
     async def delegate_key(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         await admin(request, home)
         asked = await decode_body(request, DelegateKeyRequest, limit=MAX_BODY)
         keys = need_delegates()
@@ -195,7 +212,7 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         return json_response(DelegateKey(keys.key(home, device).public.point, member))
 
     async def delegate(request: Request) -> Response:
-        home, device = where(request)
+        home, device = keyed(request)
         await admin(request, home)
         asked = await decode_body(request, DelegateRequest, limit=MAX_BODY)
         keys = need_delegates()

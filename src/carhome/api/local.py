@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from carhome.access.service import Access
-from carhome.api import problems
+from carhome.api import openapi, problems
 from carhome.api.auth import Authenticator, Bearer, Fixed, Principal, RequireLogin, auth_routes
 from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.live import LiveHub, live_routes
@@ -210,6 +210,11 @@ class _Routes:
             CommandList(commands=tuple(live(c.id) or c for c in stored), now=self.hub.clock.time())
         )
 
+    async def openapi(self, request: Request) -> Response:
+        """The description of the whole API (``carhome.api.openapi``), for tools and people."""
+        self.principal(request)
+        return Response(openapi.document_bytes(), media_type="application/json")
+
     async def rejections(self, request: Request) -> Response:
         self.principal(request)
         seen = self.hub.rejections
@@ -274,6 +279,7 @@ def create_app(hub: Hub, *, member: str = "local", access: Access | None = None)
         ("/api/commands", r.commands, ["GET"]),
         ("/api/commands/{id}", r.command, ["GET"]),
         ("/api/rejections", r.rejections, ["GET"]),
+        (openapi.PATH, r.openapi, ["GET"]),
     ]
     routes: list[BaseRoute] = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
     live = LiveHub(hub, auth, access.tokens if access is not None else None)

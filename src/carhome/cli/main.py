@@ -17,6 +17,7 @@ from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
 from carhome.cli.login import login, logout, whoami
 from carhome.cli.mqtt import mqtt
+from carhome.cli.openapi import openapi
 from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
 from carhome.cli.say import say
@@ -61,6 +62,7 @@ for command in (
     keys,
     mqtt,
     say,
+    openapi,
     demo,
     serve,
 ):

@@ -30,7 +30,7 @@ from typing import Final
 
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Receive, Scope, Send
 
 from carhome.errors import ConfigError
@@ -138,9 +138,24 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
+class _Pages(Mount):
+    """The mount of the web app, which never claims a path under ``/api``.
+
+    Were it to match there, it would win over an API route that matched the path but not
+    the method, and a wrong method would be a 404 instead of the API's 405 with ``Allow``.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):
+            path = _route_path(scope)
+            if path == "/api" or path.startswith("/api/"):
+                return Match.NONE, {}
+        return super().matches(scope)
+
+
 def web_routes(directory: Path = STATIC_DIR) -> list[BaseRoute]:
     """The web app's route: add it to the hub's app after every ``/api`` route."""
-    return [Mount("/", app=WebApp(directory), name="web")]
+    return [_Pages("/", app=WebApp(directory), name="web")]
 
 
 __all__ = ["STATIC_DIR", "WebApp", "web_routes"]

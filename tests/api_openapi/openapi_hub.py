@@ -1,0 +1,98 @@
+"""A real demo hub in a thread of its own, for the OpenAPI tests.
+
+``carhome.runtime.run`` over the demo configuration (built-in broker, SQLite, the simulated
+Yizhuang home, the demo automations) on free loopback ports, as ``carhome demo`` runs it.
+Schemathesis calls the API synchronously, so the hub needs its own event loop: it runs in a
+``ServingThread``. ``app`` is the Starlette app exactly as the runtime built it (charging,
+history, keys, automations and the web app included), caught on its way to the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from carhome.access.service import Access
+from carhome.api.server import ApiServer
+from carhome.runtime import DEMO_AUTOMATIONS, DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.testing.thread import ServingThread
+from mqtt.conftest import free_port
+
+HOME = "yizhuang"
+
+
+class DemoHub(ServingThread):
+    """The demo hub; ``token`` is its owner's access token."""
+
+    def __init__(self, data: Path) -> None:
+        super().__init__("openapi-demo-hub")
+        self.data = data
+        self.password = demo_owner_password(data)
+        self.app: Any = None
+        self.access: Access | None = None
+        self.token = ""
+
+    async def serve(self) -> None:
+        config = demo_config(speed=1, data_dir=self.data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
+        started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+
+        def owner(access: Access) -> None:
+            self.access = access
+            access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", self.password)
+
+        task = asyncio.create_task(
+            run(
+                config,
+                data_dir=self.data,
+                stop=stop,
+                owner=owner,
+                announce=started.set_result,
+                automation_files=[DEMO_AUTOMATIONS],
+            )
+        )
+        try:
+            async with asyncio.timeout(30):
+                running = await started
+            async with httpx.AsyncClient(base_url=running.api_url) as client:
+                r = await client.post(
+                    "/api/auth/login", json={"member": DEMO_OWNER, "password": self.password}
+                )
+                r.raise_for_status()
+                self.token = r.json()["access_token"]
+            await self.serving(running.api_url)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+    def fresh_token(self) -> str:
+        """A new session's access token for the owner (for an operation that ends its session)."""
+        access = self.access
+        assert access is not None
+        pair = self.call(lambda: access.tokens.open_session(access.members.require(DEMO_OWNER)))
+        return pair.access
+
+
+class _Catching(ApiServer):
+    """The runtime's API server, keeping the app it serves for the test to inspect."""
+
+    caught: ClassVar[list[Any]] = []
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        _Catching.caught.append(app)
+        super().__init__(app, **kwargs)
+
+
+def start_demo_hub(tmp: Path) -> DemoHub:
+    """Start the hub (the caller stops it); the runtime's app is in ``hub.app``."""
+    hub = DemoHub(tmp / "demo")
+    _Catching.caught.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("carhome.runtime.ApiServer", _Catching)
+        hub.start()
+    hub.app = _Catching.caught[-1]
+    return hub
