@@ -432,10 +432,18 @@ def standalone(automation: Automation, source: Source, file_text: str) -> str:
         ]
         text = head + "automations:\n  - " + "\n".join(body) + "\n"
         cut = load_text(text, source.file).automations
-        if len(cut) == 1 and cut[0][0] == automation:
+        if len(cut) == 1 and _same(cut[0][0], automation):
             return text
-    plain = msgspec.to_builtins(msgspec.structs.replace(automation, scenes={}, home=None))
+    plain = msgspec.to_builtins(automation)
+    del plain["home"], plain["scenes"]  # in the head
     return head + yaml.safe_dump({"automations": [plain]}, sort_keys=False, allow_unicode=True)
+
+
+def _same(one: Automation, other: Automation) -> bool:
+    """The same automation, but for the scenes of its file it does not apply."""
+    return msgspec.structs.replace(one, scenes={}) == msgspec.structs.replace(other, scenes={}) and (
+        one.scenes == other.scenes or not _applies_scene(one.actions)
+    )
 
 
 def _head(automation: Automation) -> str:
