@@ -95,9 +95,9 @@ async def test_changes_survive_a_restart_and_demo_scenes_apply(tmp_path: Path) -
             r = await http.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
             owner = {"Authorization": f"Bearer {r.json()['access_token']}"}
             scenes = (await http.get("/api/scenes", headers=owner)).json()
-            assert {s["id"] for s in scenes} == {"arrive_home", "leave_home", "good_night"}
+            assert {s["id"] for s in scenes} == {"arrive", "leave", "sleep"}
             assert all(s["error"] is None and s["steps"] for s in scenes)
-            r = await http.post("/api/scenes/good_night/apply", headers=owner)
+            r = await http.post("/api/scenes/sleep/apply", headers=owner)
             assert r.status_code == 200, r.text
             applied = r.json()
             assert applied["refused"] == []

@@ -403,3 +403,12 @@ async def test_a_guest_applies_only_what_their_grant_covers(rig: Rig) -> None:
     assert [x["device"] for x in r.json()["refused"]] == ["purifier"]
     await asyncio.sleep(0)
     assert [(c.device, c.member) for c in rig.devices.received] == [("hall", "gina")]
+
+
+async def test_checking_an_edit_does_not_count_its_own_id_as_taken(rig: Rig) -> None:
+    owner = await rig.login("olivia")
+    text = (await rig.http.get("/api/automations/porch", headers=owner)).json()["text"]
+    r = await rig.http.post("/api/automations/check", json={"text": text}, headers=owner)
+    assert [e["message"] for e in r.json()["errors"]] == ["id: automation 'porch' is already loaded"]
+    r = await rig.http.post("/api/automations/check", json={"text": text, "replace": "porch"}, headers=owner)
+    assert r.json()["errors"] == []

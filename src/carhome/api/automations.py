@@ -5,8 +5,9 @@ the local app:
 
 - ``GET /api/automations``: every automation of the caller's home, with its mode, its
   file (named relative to the data directory, never by an absolute path) and run counts;
-- ``POST /api/automations/check``: ``{"text": …, "file": …}`` → the errors, with file and
-  line, of the automations in the text, checked against this hub (nothing is loaded);
+- ``POST /api/automations/check``: ``{"text": …, "file": …, "replace": …}`` → the errors,
+  with file and line, of the automations in the text, checked against this hub (nothing
+  is loaded; the id of ``replace``, the automation an edit replaces, counts as free);
 - ``GET /api/automations/{id}``: one automation with its YAML text (a file of its own,
   what the editor shows and saves back), enabled flag, file, line and run counts;
 - ``GET /api/automations/{id}/traces``: the latest runs of one automation, oldest first;
@@ -106,8 +107,12 @@ class AutomationDetail(msgspec.Struct, kw_only=True):
 
 
 class CheckRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``replace``: the id of the automation the text is to replace (an editor's check of
+    an edit), which is then not reported as already loaded."""
+
     text: str
     file: str = "<api>"
+    replace: str | None = None
 
 
 class AutomationText(msgspec.Struct, forbid_unknown_fields=True):
@@ -316,6 +321,9 @@ class _Routes:
     async def check(self, request: Request) -> Response:
         asked = await decode_body(request, CheckRequest, limit=_MAX_TEXT)
         errors = await self.engine.check_text(asked.text, asked.file)
+        if asked.replace is not None:
+            taken = f"id: automation {asked.replace!r} is already loaded"
+            errors = [e for e in errors if e.reason != taken]
         return json_response(CheckResult([CheckError(e.file, e.line, e.reason) for e in errors]))
 
     async def one(self, request: Request) -> Response:
