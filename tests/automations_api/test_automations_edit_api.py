@@ -243,8 +243,9 @@ async def test_edit_a_read_only_automation_saves_an_override_that_wins_after_a_r
     # Deleting the override brings back the automation of the read-only file.
     r = await rig.http.delete("/api/automations/porch", headers=owner)
     assert r.status_code == 200
-    assert r.json()["origin"] == "external"
-    assert "name: turn_on" in r.json()["text"]
+    assert r.json()["deleted"] == "porch"
+    assert r.json()["restored"]["origin"] == "external"
+    assert "name: turn_on" in r.json()["restored"]["text"]
     r = await rig.http.delete("/api/automations/porch", headers=owner)
     assert r.status_code == 409
     assert r.json()["type"] == "urn:carhome:problem:read-only-automation"
@@ -278,7 +279,7 @@ async def test_delete_an_api_created_automation(rig: Rig) -> None:
     assert (await rig.http.post("/api/automations", json={"text": NEW}, headers=owner)).status_code == 201
     assert (await rig.http.post("/api/automations/night_light/disable", headers=owner)).status_code == 200
     r = await rig.http.delete("/api/automations/night_light", headers=owner)
-    assert r.status_code == 204
+    assert (r.status_code, r.json()) == (200, {"deleted": "night_light", "restored": None})
     assert not (rig.data / "automations" / "saved" / "night_light.yaml").exists()
     assert "night_light" not in (rig.data / "automations" / "enabled.json").read_text()
     assert (await rig.http.get("/api/automations/night_light", headers=owner)).status_code == 404
@@ -303,7 +304,7 @@ async def test_only_owners_change_automations_and_every_change_is_audited(rig: R
     owner = await rig.login("olivia")
     assert (await rig.http.post("/api/automations", json={"text": NEW}, headers=owner)).status_code == 201
     assert (await rig.http.post("/api/automations/porch/disable", headers=owner)).status_code == 200
-    assert (await rig.http.delete("/api/automations/night_light", headers=owner)).status_code == 204
+    assert (await rig.http.delete("/api/automations/night_light", headers=owner)).status_code == 200
     entries = await rig.access.audit.entries()
     changes = [(e.member, e.device, e.target) for e in entries if e.device.startswith("automation:")]
     assert changes == [

@@ -22,7 +22,8 @@ and, with ``files`` (``carhome.automations.files.AutomationFiles``), the changes
   override there, which wins over that file at every start;
 - ``POST /api/automations/{id}/enable`` and ``/disable``: kept across restarts;
 - ``DELETE /api/automations/{id}``: only for automations with a saved file (a 409
-  otherwise); an override's deletion brings back the automation it overrode.
+  otherwise); answers ``{"deleted": id, "restored": …}``, ``restored`` being the
+  automation an override overrode, back in its place.
 
 Changing automations is the administrative operation ``manage_automations``: the
 gatekeeper decides it from the policy table (owners may, family and guests may not) and
@@ -138,6 +139,14 @@ class SavingError(msgspec.Struct):
     line: int | None
     path: str | None
     message: str
+
+
+class Deleted(msgspec.Struct):
+    """What a delete did: ``restored`` is the automation of a read-only file that the
+    deleted one overrode, back in its place (None when there was none)."""
+
+    deleted: str
+    restored: AutomationDetail | None
 
 
 class TraceList(msgspec.Struct):
@@ -403,9 +412,7 @@ class _Routes:
         except InvalidAutomation as exc:  # the base automation it overrode no longer binds
             raise _invalid_from(exc) from None
         await self.audit(principal, automation.id, "deleted")
-        if restored is not None:
-            return json_response(self.detail(restored))
-        return Response(status_code=204)
+        return json_response(Deleted(automation.id, None if restored is None else self.detail(restored)))
 
     # -- scenes ---------------------------------------------------------------------------
 

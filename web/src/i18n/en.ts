@@ -1,5 +1,7 @@
 // English message catalog. Every UI string lives here and in zh.ts (same keys, checked by
 // the type `Messages`); `{name}` marks a value filled in at run time.
+import * as autoedit from "./autoedit";
+
 export const en = {
   "app.title": "carhome",
   "nav.overview": "Home",
@@ -146,6 +148,7 @@ export const en = {
   "garage.opening": "opening",
   "garage.closing": "closing",
   "garage.stopped": "stopped",
+  ...autoedit.en,
 };
 
 export type Messages = Record<keyof typeof en, string>;

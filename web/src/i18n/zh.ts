@@ -1,4 +1,5 @@
 // 中文消息目录：与 en.ts 的键一一对应（由类型 Messages 检查）。
+import * as autoedit from "./autoedit";
 import type { Messages } from "./en";
 
 export const zh: Messages = {
@@ -147,4 +148,5 @@ export const zh: Messages = {
   "garage.opening": "正在打开",
   "garage.closing": "正在关闭",
   "garage.stopped": "已停止",
+  ...autoedit.zh,
 };
