@@ -38,6 +38,7 @@ from carhome.api.keys import key_routes
 from carhome.api.local import create_app
 from carhome.api.server import ApiServer
 from carhome.automations import Engine, SqliteTimerStore
+from carhome.automations.files import AutomationFiles
 from carhome.clock import Clock, ScaledClock, SystemClock
 from carhome.config import (
     ApiConfig,
@@ -142,10 +143,9 @@ async def run(
         credentials = mqtt_credentials(config, directory)
         broker_url, hub_login, bridge_login = await _broker(stack, config, credentials)
         engine = await stack.enter_async_context(Engine(hub, timer_store=SqliteTimerStore.beside(database)))
-        user_automations = directory / "automations"
-        for source in (*automation_files, *([user_automations] if user_automations.exists() else [])):
-            for error in engine.load(source):
-                log.warning("automation not loaded: %s", error)
+        automations = AutomationFiles(directory, base=automation_files)
+        for error in automations.load(engine):
+            log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
             MqttConnector(hub, broker_url, username=hub_login[0], password=hub_login[1])
         )
@@ -175,6 +175,7 @@ async def run(
             hub=hub,
             access=access,
             engine=engine,
+            automations=automations,
             relay=relay,
             delegates=delegates,
             sim_homes=sim_homes,
@@ -246,13 +247,14 @@ def _app(
     hub: Hub,
     access: Access,
     engine: Engine,
+    automations: AutomationFiles,
     relay: KeyRelay,
     delegates: Delegates,
     sim_homes: dict[str, SimHome],
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
     app = create_app(hub, access=access)
-    app.router.routes.extend(automation_routes(hub, engine))
+    app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(
             hub,

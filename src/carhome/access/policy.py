@@ -3,7 +3,8 @@
 Every command, from every face, is classed into a *scope* — ``ordinary`` (a property
 write or an action with no safety domain), one of the safety-critical domains of the
 device specs (``car_doors``, ``home_lock``, ``garage``, ``charging``), or an administrative
-operation (``manage_members``, ``enroll_keys``) — and looked up by role × scope × face.
+operation (``manage_members``, ``enroll_keys``, ``manage_automations``) — and looked up by
+role × scope × face.
 The answer is an ``Effect``: ``allow``; ``grant`` (only within a live guest grant that
 covers the target); ``named_grant`` (only within a live grant that names the target,
 never by ``*``); or ``deny``. A combination missing from the table is denied. Time enters
@@ -44,9 +45,10 @@ class Effect(enum.StrEnum):
 ORDINARY: Final = "ordinary"
 MANAGE_MEMBERS: Final = "manage_members"
 ENROLL_KEYS: Final = "enroll_keys"
+MANAGE_AUTOMATIONS: Final = "manage_automations"
 SAFETY_DOMAINS: Final = (CAR_DOORS, HOME_LOCK, GARAGE, CHARGING)
 COMMAND_SCOPES: Final = (ORDINARY, *SAFETY_DOMAINS)
-ADMIN_SCOPES: Final = (MANAGE_MEMBERS, ENROLL_KEYS)
+ADMIN_SCOPES: Final = (MANAGE_MEMBERS, ENROLL_KEYS, MANAGE_AUTOMATIONS)
 SCOPES: Final = (*COMMAND_SCOPES, *ADMIN_SCOPES)
 
 
@@ -69,14 +71,14 @@ _ADMIN_FACES: Final = (Face.CLI, Face.API)
 POLICY: Final[tuple[Rule, ...]] = (
     Rule(Role.OWNER, (ORDINARY,), _ALL_FACES, Effect.ALLOW, "owners run the home"),
     Rule(Role.OWNER, SAFETY_DOMAINS, _NOT_HA, Effect.ALLOW, "owners run the home"),
-    Rule(Role.OWNER, ADMIN_SCOPES, _ADMIN_FACES, Effect.ALLOW, "owners manage members and keys"),
+    Rule(Role.OWNER, ADMIN_SCOPES, _ADMIN_FACES, Effect.ALLOW, "owners manage members, keys and automations"),
     Rule(Role.FAMILY, (ORDINARY,), _ALL_FACES, Effect.ALLOW, "family may use every device"),
     Rule(Role.FAMILY, SAFETY_DOMAINS, _NOT_HA, Effect.ALLOW, "family may use every device"),
     Rule(Role.GUEST, (ORDINARY,), _PEOPLE, Effect.GRANT, "guests act within their grants"),
     Rule(Role.GUEST, SAFETY_DOMAINS, _PEOPLE, Effect.NAMED_GRANT, "a guest's grant must name it"),
 )
 """The table. Not listed, therefore denied: any safety-critical command through the Home
-Assistant bridge; family and guests managing members or enrolling keys; administration
+Assistant bridge; family and guests managing members, enrolling keys or editing automations; administration
 from any face but the CLI and the API; guests through automations, Home Assistant, KUKSA."""
 
 

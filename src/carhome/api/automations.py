@@ -1,26 +1,74 @@
-"""The automations part of the local API: list them, check a file, read a run's traces.
+"""The automations and scenes part of the local API.
 
-``automation_routes(hub, engine)`` returns Starlette routes to add to the local app:
+``automation_routes(hub, engine, files=…, access=…)`` returns Starlette routes to add to
+the local app:
 
-- ``GET /api/automations``: every loaded automation with its mode and run counts;
-- ``POST /api/automations/check``: ``{"text": …, "file": …}`` → the errors, with file and
-  line, of the automations in the text, checked against this hub (nothing is loaded);
-- ``GET /api/automations/{id}/traces``: the latest runs of one automation, oldest first.
+- ``GET /api/automations``: every automation of the caller's home, with its mode, its
+  file (named relative to the data directory, never by an absolute path) and run counts;
+- ``POST /api/automations/check``: ``{"text": …, "file": …, "replace": …}`` → the errors,
+  with file and line, of the automations in the text, checked against this hub (nothing
+  is loaded; the id of ``replace``, the automation an edit replaces, counts as free);
+- ``GET /api/automations/{id}``: one automation with its YAML text (a file of its own,
+  what the editor shows and saves back), enabled flag, file, line and run counts;
+- ``GET /api/automations/{id}/traces``: the latest runs of one automation, oldest first;
+
+and, with ``files`` (``carhome.automations.files.AutomationFiles``), the changes:
+
+- ``POST /api/automations`` (create) and ``PUT /api/automations/{id}`` (replace), body
+  ``{"text": …}`` holding one automation: checked as ``check`` does; a 422 problem whose
+  ``errors`` array gives each error's ``line``, ``path`` and ``message``; a 409 when
+  creating an id that exists. Saved to ``automations/saved/<id>.yaml`` and swapped into
+  the running engine. Editing an automation of a read-only file (the demo's) saves an
+  override there, which wins over that file at every start;
+- ``POST /api/automations/{id}/enable`` and ``/disable``: kept across restarts;
+- ``DELETE /api/automations/{id}``: only for automations with a saved file (a 409
+  otherwise); answers ``{"deleted": id, "restored": …}``, ``restored`` being the
+  automation an override overrode, back in its place.
+
+Changing automations is the administrative operation ``manage_automations``: the
+gatekeeper decides it from the policy table (owners may, family and guests may not) and
+audits the decision, and each change is audited too, naming the automation.
+
+Scenes (``carhome.automations.scenes``):
+
+- ``GET /api/scenes``: the scenes the home's loaded files define, each with its devices'
+  states and the commands that apply it;
+- ``POST /api/scenes/{id}/apply``: submits those commands as the caller, each through the
+  hub's gatekeeper; answers with the submitted commands (to follow by id) and the refused
+  ones with their reasons, or a 403 when every one was refused.
 """
 
 from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any, Final, Literal
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from carhome.access.policy import MANAGE_AUTOMATIONS
+from carhome.access.service import Access
+from carhome.api.auth import Principal, principal_of
 from carhome.api.bodies import decode_body, json_response
 from carhome.api.problems import Problem
-from carhome.automations import Engine, Trace
+from carhome.automations import Automation, Engine, Trace, load_text
+from carhome.automations.files import (
+    AutomationExists,
+    AutomationFiles,
+    Entry,
+    InvalidAutomation,
+    ReadOnlyAutomation,
+    UnknownAutomation,
+    error_path,
+)
+from carhome.automations.scenes import Scene, SceneError, loaded_scenes, scene_commands
+from carhome.errors import CommandDenied, InvalidCommand
 from carhome.hub import Hub
+from carhome.hub.commands import Command, Decision
 
-_MAX_TEXT = 1024 * 1024
+_MAX_TEXT: Final = 1024 * 1024
 
 
 class AutomationOut(msgspec.Struct, kw_only=True):
@@ -37,9 +85,41 @@ class AutomationOut(msgspec.Struct, kw_only=True):
     queued: int
 
 
+class AutomationDetail(msgspec.Struct, kw_only=True):
+    """One automation with its text. ``origin`` says what kind of file it is in: ``saved``
+    (written by the API; deletable), ``data`` (hand-written under the data directory),
+    ``package`` (shipped with carhome) or ``external``; ``overrides`` names the file whose
+    automation of the same id this one wins over, if any."""
+
+    id: str
+    alias: str
+    home: str | None
+    mode: str
+    enabled: bool
+    file: str
+    line: int | None
+    origin: str
+    overrides: str | None
+    text: str
+    firings: int
+    dropped: int
+    active: int
+    queued: int
+
+
 class CheckRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``replace``: the id of the automation the text is to replace (an editor's check of
+    an edit), which is then not reported as already loaded."""
+
     text: str
     file: str = "<api>"
+    replace: str | None = None
+
+
+class AutomationText(msgspec.Struct, forbid_unknown_fields=True):
+    """A YAML file's text holding one automation (``home:``, ``scenes:``, ``automations:``)."""
+
+    text: str
 
 
 class CheckError(msgspec.Struct):
@@ -52,51 +132,403 @@ class CheckResult(msgspec.Struct):
     errors: list[CheckError]
 
 
+class SavingError(msgspec.Struct):
+    """One reason a save was refused: where (line, and the path inside the automation
+    when known, e.g. ``triggers[0].device``) and what is wrong."""
+
+    line: int | None
+    path: str | None
+    message: str
+
+
+class Deleted(msgspec.Struct):
+    """What a delete did: ``restored`` is the automation of a read-only file that the
+    deleted one overrode, back in its place (None when there was none)."""
+
+    deleted: str
+    restored: AutomationDetail | None
+
+
 class TraceList(msgspec.Struct):
     automation: str
     traces: list[Trace]
 
 
-def automation_routes(hub: Hub, engine: Engine) -> list[Route]:
-    """The routes, over ``engine`` (which runs the automations of ``hub``)."""
+class SceneStep(msgspec.Struct):
+    device: str
+    kind: Literal["set", "action"]
+    target: str
+    args: dict[str, Any]
 
-    async def listing(request: Request) -> Response:
+
+class SceneOut(msgspec.Struct, kw_only=True):
+    """A scene: each device's wanted state as written, and the commands that apply it
+    (``error`` says why there are none, when its file names what the hub does not have)."""
+
+    id: str
+    name: str
+    home: str
+    states: dict[str, dict[str, Any]]
+    steps: list[SceneStep]
+    error: str | None = None
+
+
+class SceneRefusal(msgspec.Struct):
+    device: str
+    target: str
+    status: int
+    reason: str
+
+
+class SceneApplied(msgspec.Struct):
+    scene: str
+    home: str
+    commands: list[Command]
+    refused: list[SceneRefusal]
+
+
+def _shown(file: str) -> str:
+    """A file name fit to show: an absolute path of this machine becomes its name."""
+    return f"external:{PurePath(file).name}" if PurePath(file).is_absolute() else file
+
+
+def _unknown(exc: UnknownAutomation) -> Problem:
+    return Problem(404, "unknown-automation", "No such automation", str(exc), automation=exc.automation)
+
+
+class _Routes:
+    """The handlers, over one engine, its files and the hub's access parts."""
+
+    def __init__(
+        self, hub: Hub, engine: Engine, files: AutomationFiles | None, access: Access | None
+    ) -> None:
+        self.hub = hub
+        self.engine = engine
+        self.files = files
+        self.access = access
+
+    def home_of(self, automation: Automation) -> str | None:
+        if automation.home is not None:
+            return automation.home
+        homes = self.hub.homes()
+        return homes[0].id if len(homes) == 1 else None
+
+    def visible(self, principal: Principal) -> list[Automation]:
+        return [
+            a
+            for a in self.engine.automations()
+            if principal.home is None or self.home_of(a) == principal.home
+        ]
+
+    def find(self, request: Request) -> Automation:
+        """The path's automation, a 404 unless it is loaded and in the caller's home."""
+        automation_id = request.path_params["id"]
+        mine = self.visible(principal_of(request))
+        for automation in mine:
+            if automation.id == automation_id:
+                return automation
+        raise _unknown(UnknownAutomation(automation_id, (a.id for a in mine)))
+
+    def summary(self, automation: Automation) -> AutomationOut:
+        source = self.engine.source(automation.id)
+        return AutomationOut(
+            id=automation.id,
+            alias=automation.alias,
+            home=automation.home,
+            mode=automation.mode,
+            enabled=automation.enabled,
+            file=_shown(source.file),
+            line=source.line,
+            **self.engine.stats(automation.id),
+        )
+
+    def detail(self, entry: Entry) -> AutomationDetail:
+        automation, source = entry.automation, entry.source
+        overridden = self.files.overridden(automation.id) if self.files is not None else None
+        return AutomationDetail(
+            id=automation.id,
+            alias=automation.alias,
+            home=automation.home,
+            mode=automation.mode,
+            enabled=automation.enabled,
+            file=_shown(source.file),
+            line=source.line,
+            origin=entry.origin,
+            overrides=None if overridden is None else _shown(overridden),
+            text=entry.text(),
+            **self.engine.stats(automation.id),
+        )
+
+    def entry_of(self, automation: Automation) -> Entry:
+        if self.files is not None:
+            return self.files.entry(self.engine, automation.id)
+        return Entry(automation, self.engine.source(automation.id), "", "external")
+
+    async def manager(self, request: Request) -> Principal:
+        """The caller, if the policy lets them change automations (else a 403); audited."""
+        principal = principal_of(request)
+        if self.access is None:
+            return principal
+        decision = await self.access.gatekeeper.authorize(
+            member=principal.member, home=principal.home or "-", face="api", operation=MANAGE_AUTOMATIONS
+        )
+        if not decision.allowed:
+            raise Problem(
+                403,
+                "not-allowed",
+                "Not allowed",
+                f"{principal.member} may not change automations: {decision.reason}",
+                member=principal.member,
+                reason=decision.reason,
+            )
+        return principal
+
+    async def audit(self, principal: Principal, automation_id: str, change: str) -> None:
+        """Put the change itself on record, beside the decision that allowed it."""
+        if self.access is None:
+            return
+        await self.access.audit.record(
+            home=principal.home or "-",
+            member=principal.member,
+            face="api",
+            command="-",
+            device=f"automation:{automation_id}",
+            target=change,
+            decision=Decision(True, f"automation {automation_id} {change}"),
+        )
+
+    def files_or_refuse(self) -> AutomationFiles:
+        if self.files is None:  # pragma: no cover - the routes below are mounted only with self.files
+            raise Problem(
+                503,
+                "no-self.files",
+                "Automations are read-only",
+                "this self.hub keeps no automation self.files",
+            )
+        return self.files
+
+    def own_home(self, principal: Principal, text: str) -> None:
+        """A member changes automations of their own home only."""
+        if principal.home is None:
+            return
+        for automation in _decoded(text):
+            home = self.home_of(automation)
+            if home != principal.home:
+                raise _invalid(
+                    [
+                        SavingError(
+                            None,
+                            "home",
+                            f"home: automations you change act in home {principal.home!r}, not {home!r}",
+                        )
+                    ]
+                )
+
+    async def listing(self, request: Request) -> Response:
+        return json_response([self.summary(a) for a in self.visible(principal_of(request))])
+
+    async def check(self, request: Request) -> Response:
+        asked = await decode_body(request, CheckRequest, limit=_MAX_TEXT)
+        errors = await self.engine.check_text(asked.text, asked.file)
+        if asked.replace is not None:
+            taken = f"id: automation {asked.replace!r} is already loaded"
+            errors = [e for e in errors if e.reason != taken]
+        return json_response(CheckResult([CheckError(e.file, e.line, e.reason) for e in errors]))
+
+    async def one(self, request: Request) -> Response:
+        automation = self.find(request)
+        return json_response(self.detail(self.entry_of(automation)))
+
+    async def traces(self, request: Request) -> Response:
+        automation = self.find(request)
+        return json_response(TraceList(automation.id, self.engine.trace(automation.id)))
+
+    async def create(self, request: Request) -> Response:
+        principal = await self.manager(request)
+        body = await decode_body(request, AutomationText, limit=_MAX_TEXT)
+        self.own_home(principal, body.text)
+        try:
+            entry = await self.files_or_refuse().save(self.engine, body.text)
+        except InvalidAutomation as exc:
+            raise _invalid_from(exc) from None
+        except AutomationExists as exc:
+            raise Problem(
+                409,
+                "automation-exists",
+                "Automation exists",
+                str(exc),
+                automation=exc.automation,
+                file=exc.file,
+            ) from None
+        await self.audit(principal, entry.automation.id, "created")
+        return json_response(
+            self.detail(entry), 201, headers={"Location": f"/api/automations/{entry.automation.id}"}
+        )
+
+    async def replace(self, request: Request) -> Response:
+        principal = await self.manager(request)
+        automation = self.find(request)
+        body = await decode_body(request, AutomationText, limit=_MAX_TEXT)
+        self.own_home(principal, body.text)
+        try:
+            entry = await self.files_or_refuse().save(self.engine, body.text, replace=automation.id)
+        except InvalidAutomation as exc:
+            raise _invalid_from(exc) from None
+        except UnknownAutomation as exc:  # pragma: no cover - deleted between find and save
+            raise _unknown(exc) from None
+        await self.audit(principal, automation.id, "replaced")
+        return json_response(self.detail(entry))
+
+    async def switch(self, request: Request, enabled: bool) -> Response:
+        principal = await self.manager(request)
+        automation = self.find(request)
+        try:
+            entry = await self.files_or_refuse().set_enabled(self.engine, automation.id, enabled)
+        except UnknownAutomation as exc:  # pragma: no cover - deleted between find and switch
+            raise _unknown(exc) from None
+        await self.audit(principal, automation.id, "enabled" if enabled else "disabled")
+        return json_response(self.detail(entry))
+
+    async def enable(self, request: Request) -> Response:
+        return await self.switch(request, True)
+
+    async def disable(self, request: Request) -> Response:
+        return await self.switch(request, False)
+
+    async def delete(self, request: Request) -> Response:
+        principal = await self.manager(request)
+        automation = self.find(request)
+        try:
+            restored = await self.files_or_refuse().delete(self.engine, automation.id)
+        except ReadOnlyAutomation as exc:
+            raise Problem(
+                409,
+                "read-only-automation",
+                "Automation is read-only",
+                str(exc),
+                automation=exc.automation,
+                file=_shown(exc.file),
+            ) from None
+        except InvalidAutomation as exc:  # the base automation it overrode no longer binds
+            raise _invalid_from(exc) from None
+        await self.audit(principal, automation.id, "deleted")
+        return json_response(Deleted(automation.id, None if restored is None else self.detail(restored)))
+
+    # -- scenes ---------------------------------------------------------------------------
+
+    def scenes_of(self, principal: Principal) -> list[Scene]:
+        return [s for s in loaded_scenes(self.engine) if principal.sees(s.home)]
+
+    async def scenes(self, request: Request) -> Response:
         out = []
-        for automation in engine.automations():
-            source, stats = engine.source(automation.id), engine.stats(automation.id)
+        for scene in self.scenes_of(principal_of(request)):
+            try:
+                steps = [SceneStep(d, k, t, a) for _, d, k, t, a in scene_commands(self.hub, scene)]
+                error = None
+            except SceneError as exc:
+                steps, error = [], str(exc)
             out.append(
-                AutomationOut(
-                    id=automation.id,
-                    alias=automation.alias,
-                    home=automation.home,
-                    mode=automation.mode,
-                    enabled=automation.enabled,
-                    file=source.file,
-                    line=source.line,
-                    **stats,
+                SceneOut(
+                    id=scene.id,
+                    name=scene.name,
+                    home=scene.home,
+                    states=scene.states,
+                    steps=steps,
+                    error=error,
                 )
             )
         return json_response(out)
 
-    async def check(request: Request) -> Response:
-        asked = await decode_body(request, CheckRequest, limit=_MAX_TEXT)
-        errors = await engine.check_text(asked.text, asked.file)
-        return json_response(CheckResult([CheckError(e.file, e.line, e.reason) for e in errors]))
-
-    async def traces(request: Request) -> Response:
-        automation_id = request.path_params["id"]
-        if automation_id not in {a.id for a in engine.automations()}:
-            known = ", ".join(sorted(a.id for a in engine.automations())) or "none"
+    async def apply(self, request: Request) -> Response:
+        principal = principal_of(request)
+        scene_id = request.path_params["id"]
+        mine = self.scenes_of(principal)
+        scene = next((s for s in mine if s.id == scene_id), None)
+        if scene is None:
+            known = ", ".join(s.id for s in mine) or "none"
             raise Problem(
                 404,
-                "unknown-automation",
-                "No such automation",
-                f"no automation {automation_id!r} is loaded; loaded: {known}",
+                "unknown-scene",
+                "No such scene",
+                f"no scene {scene_id!r}; the loaded self.files define: {known}",
+                scene=scene_id,
             )
-        return json_response(TraceList(automation_id, engine.trace(automation_id)))
+        try:
+            commands = scene_commands(self.hub, scene)
+        except SceneError as exc:
+            raise Problem(422, "invalid-scene", "Scene cannot apply", str(exc), scene=scene_id) from None
+        submitted: list[Command] = []
+        refused: list[SceneRefusal] = []
+        for home, device, kind, target, args in commands:
+            try:
+                submitted.append(
+                    await self.hub.submit(
+                        home, device, kind, target, args, member=principal.member, face="api"
+                    )
+                )
+            except CommandDenied as exc:
+                refused.append(SceneRefusal(device, target, 403, exc.reason))
+            except InvalidCommand as exc:
+                refused.append(SceneRefusal(device, target, 422, str(exc)))
+        if refused and not submitted:
+            raise Problem(
+                403,
+                "not-allowed",
+                "Not allowed",
+                f"{principal.member} may not apply scene {scene_id!r}: "
+                + "; ".join(f"{r.device} {r.target}: {r.reason}" for r in refused),
+                scene=scene_id,
+                refused=refused,
+            )
+        return json_response(SceneApplied(scene.id, scene.home, submitted, refused))
 
-    return [
-        Route("/api/automations", listing, methods=["GET"]),
-        Route("/api/automations/check", check, methods=["POST"]),
-        Route("/api/automations/{id}/traces", traces, methods=["GET"]),
+
+def automation_routes(
+    hub: Hub, engine: Engine, *, files: AutomationFiles | None = None, access: Access | None = None
+) -> list[Route]:
+    """The routes, over ``engine`` (which runs the automations of ``hub``); the changes
+    only with ``files``; without ``access`` every caller may change them (tests, embedding)."""
+
+    r = _Routes(hub, engine, files, access)
+    routes = [
+        Route("/api/automations", r.listing, methods=["GET"]),
+        Route("/api/automations/check", r.check, methods=["POST"]),
+        Route("/api/automations/{id}", r.one, methods=["GET"]),
+        Route("/api/automations/{id}/traces", r.traces, methods=["GET"]),
+        Route("/api/scenes", r.scenes, methods=["GET"]),
+        Route("/api/scenes/{id}/apply", r.apply, methods=["POST"]),
     ]
+    if files is not None:
+        routes += [
+            Route("/api/automations", r.create, methods=["POST"]),
+            Route("/api/automations/{id}", r.replace, methods=["PUT"]),
+            Route("/api/automations/{id}", r.delete, methods=["DELETE"]),
+            Route("/api/automations/{id}/enable", r.enable, methods=["POST"]),
+            Route("/api/automations/{id}/disable", r.disable, methods=["POST"]),
+        ]
+    return routes
+
+
+def _decoded(text: str) -> list[Automation]:
+    return [a for a, _ in load_text(text, "<api>").automations]
+
+
+def _invalid(errors: list[SavingError]) -> Problem:
+    first = errors[0]
+    where = f" (line {first.line})" if first.line is not None else ""
+    more = f"; and {len(errors) - 1} more" if len(errors) > 1 else ""
+    return Problem(
+        422,
+        "invalid-automation",
+        "Invalid automation",
+        f"the automation was not saved: {first.message}{where}{more}",
+        errors=errors,
+    )
+
+
+def _invalid_from(exc: InvalidAutomation) -> Problem:
+    out = []
+    for error in exc.errors:
+        path, message = error_path(error)
+        out.append(SavingError(error.line, path, message))
+    return _invalid(out)

@@ -1,25 +1,23 @@
-"""``carhome automations``: list the loaded automations, check a file, show a run's traces.
+"""``carhome automations``: list, check, apply (create or replace), enable and disable
+automations, and show a run's traces.
 
 Talks to a running hub's local API (``carhome.api.automations``) through ``HubClient``,
-extended here with the three automation calls.
+extended here with the automation calls.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from carhome.api.automations import AutomationOut, CheckResult, TraceList
+from carhome.api.automations import AutomationDetail, AutomationOut, CheckResult, TraceList
 from carhome.automations import Trace
 from carhome.cli.client import ApiError, HubClient
-from carhome.cli.options import hub_options, hub_url
+from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json, table, value_text
-from carhome.errors import CarhomeError
 
 _T = TypeVar("_T")
 
@@ -37,18 +35,30 @@ class AutomationsClient(HubClient):
     async def traces(self, automation: str) -> TraceList:
         return await self._call("GET", f"/api/automations/{automation}/traces", TraceList)
 
+    async def automation(self, automation: str) -> AutomationDetail:
+        return await self._call("GET", f"/api/automations/{automation}", AutomationDetail)
 
-def _with_client(given: str | None, work: Callable[[AutomationsClient], Awaitable[_T]]) -> _T:
-    async def run() -> _T:
-        async with AutomationsClient(hub_url(given)) as client:
-            return await work(client)
+    async def create(self, text: str) -> AutomationDetail:
+        return await self._call("POST", "/api/automations", AutomationDetail, json={"text": text})
 
-    try:
-        return asyncio.run(run())
-    except ApiError as exc:
-        raise click.ClickException(exc.detail) from exc
-    except CarhomeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    async def replace(self, automation: str, text: str) -> AutomationDetail:
+        return await self._call(
+            "PUT", f"/api/automations/{automation}", AutomationDetail, json={"text": text}
+        )
+
+    async def apply(self, text: str) -> tuple[str, AutomationDetail]:
+        """Create the automation of ``text``, or replace it when its id exists."""
+        try:
+            return "created", await self.create(text)
+        except ApiError as exc:
+            existing = exc.fields.get("automation")
+            if exc.status != 409 or not isinstance(existing, str):
+                raise
+        return "replaced", await self.replace(existing, text)
+
+    async def switch(self, automation: str, enabled: bool) -> AutomationDetail:
+        verb = "enable" if enabled else "disable"
+        return await self._call("POST", f"/api/automations/{automation}/{verb}", AutomationDetail)
 
 
 @click.group()
@@ -66,7 +76,7 @@ def list_(*, hub: str | None, as_json: bool) -> None:
       carhome automations list
       carhome automations list --json
     """
-    found = _with_client(hub, lambda client: client.automations())
+    found = with_client(hub, AutomationsClient, lambda client: client.automations())
     if as_json:
         echo_json(found)
         return
@@ -100,7 +110,7 @@ def check(*, file: Path, hub: str | None, as_json: bool) -> None:
       carhome automations check examples/automations/arrive_home.yaml
     """
     text = file.read_text(encoding="utf-8")
-    result = _with_client(hub, lambda client: client.check(text, str(file)))
+    result = with_client(hub, AutomationsClient, lambda client: client.check(text, str(file)))
     if as_json:
         echo_json(result)
     else:
@@ -111,6 +121,83 @@ def check(*, file: Path, hub: str | None, as_json: bool) -> None:
             click.echo(f"{file}: ok")
     if result.errors:
         raise SystemExit(1)
+
+
+def _refused(exc: ApiError, file: Path) -> str:
+    """A refused save as ``file:line: message`` lines, like ``check`` prints them."""
+    errors = exc.fields.get("errors")
+    if exc.status != 422 or not isinstance(errors, list) or not errors:
+        return exc.detail
+    lines = []
+    for error in errors:
+        line = error.get("line") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else error
+        path = error.get("path") if isinstance(error, dict) else None
+        message = f"{path}: {message}" if path else message
+        lines.append(f"{file}:{line}: {message}" if line else f"{file}: {message}")
+    return "\n".join(lines)
+
+
+@automations.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@hub_options
+def apply(*, file: Path, hub: str | None, as_json: bool) -> None:
+    """Create the automation in FILE on the hub, or replace it when its id exists. The hub
+    checks it first (as `check` does) and keeps it in its data directory; an automation of a
+    read-only file (the demo's) is saved as an override that wins at every start.
+
+    \b
+    Examples:
+      carhome automations apply night_light.yaml
+    """
+    text = file.read_text(encoding="utf-8")
+
+    async def work(client: AutomationsClient) -> tuple[str, AutomationDetail]:
+        try:
+            return await client.apply(text)
+        except ApiError as exc:
+            raise click.ClickException(_refused(exc, file)) from exc
+
+    verb, saved = with_client(hub, AutomationsClient, work)
+    if as_json:
+        echo_json(saved)
+        return
+    state = "enabled" if saved.enabled else "disabled"
+    click.echo(f"{verb} {saved.id} ({state}), kept in {saved.file}")
+
+
+def _switch(name: str, hub: str | None, as_json: bool, enabled: bool) -> None:
+    found = with_client(hub, AutomationsClient, lambda client: client.switch(name, enabled))
+    if as_json:
+        echo_json(found)
+    else:
+        click.echo(f"{found.id}: {'enabled' if found.enabled else 'disabled'} (kept across restarts)")
+
+
+@automations.command()
+@click.argument("name", metavar="ID")
+@hub_options
+def enable(*, name: str, hub: str | None, as_json: bool) -> None:
+    """Switch automation ID on: its triggers fire again. Kept across restarts.
+
+    \b
+    Examples:
+      carhome automations enable locked_at_night
+    """
+    _switch(name, hub, as_json, True)
+
+
+@automations.command()
+@click.argument("name", metavar="ID")
+@hub_options
+def disable(*, name: str, hub: str | None, as_json: bool) -> None:
+    """Switch automation ID off: it stays loaded, its triggers do not fire. Kept across restarts.
+
+    \b
+    Examples:
+      carhome automations disable locked_at_night
+    """
+    _switch(name, hub, as_json, False)
 
 
 def _when(ts: float | None) -> str:
@@ -149,7 +236,7 @@ def trace(*, name: str, hub: str | None, as_json: bool) -> None:
     Examples:
       carhome automations trace arrive_home
     """
-    found = _with_client(hub, lambda client: client.traces(name))
+    found = with_client(hub, AutomationsClient, lambda client: client.traces(name))
     if as_json:
         echo_json(found)
         return

@@ -1,5 +1,6 @@
 // English message catalog. Every UI string lives here and in zh.ts (same keys, checked by
 // the type `Messages`); `{name}` marks a value filled in at run time.
+import * as autoedit from "./autoedit";
 import * as charts from "./charts";
 import * as say from "./say";
 import * as sign from "./sign";
@@ -8,6 +9,7 @@ export const en = {
   ...charts.en,
   ...sign.en,
   ...say.en,
+  ...autoedit.en,
   "app.title": "carhome",
   "nav.overview": "Home",
   "nav.automations": "Automations",
@@ -153,6 +155,7 @@ export const en = {
   "garage.opening": "opening",
   "garage.closing": "closing",
   "garage.stopped": "stopped",
+  ...autoedit.en,
 };
 
 export type Messages = Record<keyof typeof en, string>;

@@ -1,4 +1,5 @@
 // 中文消息目录：与 en.ts 的键一一对应（由类型 Messages 检查）。
+import * as autoedit from "./autoedit";
 import * as charts from "./charts";
 import type { Messages } from "./en";
 import * as say from "./say";
@@ -8,6 +9,7 @@ export const zh: Messages = {
   ...charts.zh,
   ...sign.zh,
   ...say.zh,
+  ...autoedit.zh,
   "app.title": "carhome",
   "nav.overview": "家",
   "nav.automations": "自动化",
@@ -153,4 +155,5 @@ export const zh: Messages = {
   "garage.opening": "正在打开",
   "garage.closing": "正在关闭",
   "garage.stopped": "已停止",
+  ...autoedit.zh,
 };

@@ -1,8 +1,10 @@
-// The automations the hub runs, each run's trace, and a YAML editor checked by the hub
-// (POST /api/automations/check) as you type, with its errors by file and line.
+// The automations the hub runs, each run's trace, an enable switch for each, and a YAML
+// editor checked by the hub (POST /api/automations/check) as you type, with its errors by
+// line, that creates, saves and deletes automations (POST, PUT, DELETE /api/automations);
+// a refused save marks the lines the hub named until the text checks clean.
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, type AutomationOut, type CheckError } from "../api";
+import { api, ApiError, type AutomationOut, type CheckError } from "../api";
 import { time } from "../format";
 import { t } from "../i18n";
 import { useModel } from "../store";
@@ -69,11 +71,51 @@ function Traces({ id }: { id: string }) {
   );
 }
 
-function YamlEditor({ home }: { home: string }) {
-  const [text, setText] = useState(() => example(home));
+/** One automation as the hub keeps it: GET /api/automations/{id}. */
+interface AutomationDetail extends AutomationOut {
+  origin: "saved" | "data" | "package" | "external";
+  overrides: string | null;
+  text: string;
+}
+
+/** One reason a save was refused (the 422 problem's `errors`). */
+interface SavingError {
+  line: number | null;
+  path: string | null;
+  message: string;
+}
+
+interface Notice {
+  ok: boolean;
+  text: string;
+}
+
+function savingErrors(exc: unknown): SavingError[] | null {
+  if (!(exc instanceof ApiError) || exc.status !== 422) return null;
+  const errors = exc.body["errors"];
+  return Array.isArray(errors) ? (errors as SavingError[]) : null;
+}
+
+function YamlEditor({
+  home,
+  detail,
+  notice,
+  onSaved,
+  onDeleted,
+}: {
+  home: string;
+  detail: AutomationDetail | null;
+  notice: Notice | null;
+  onSaved: (saved: AutomationDetail) => void;
+  onDeleted: (id: string, restored: AutomationDetail | null) => void;
+}) {
+  const [text, setText] = useState(() => detail?.text ?? example(home));
   const [errors, setErrors] = useState<CheckError[] | null>(null);
   const [checking, setChecking] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
+  const [refused, setRefused] = useState<SavingError[] | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
   const gutter = useRef<HTMLPreElement>(null);
   const asked = useRef(0);
 
@@ -83,11 +125,13 @@ function YamlEditor({ home }: { home: string }) {
     try {
       const result = await api<{ errors: CheckError[] }>("/api/automations/check", {
         method: "POST",
-        body: { text: yaml, file: FILE },
+        body: { text: yaml, file: FILE, replace: detail?.id ?? null },
       });
       if (mine === asked.current) {
         setErrors(result.errors);
         setFailure(null);
+        // The text the hub refused to save is fixed once it checks clean.
+        if (result.errors.length === 0) setRefused(null);
       }
     } catch (exc) {
       if (mine === asked.current) setFailure(String(exc));
@@ -101,16 +145,59 @@ function YamlEditor({ home }: { home: string }) {
     return () => clearTimeout(timer);
   }, [text]);
 
-  const bad = new Set((errors ?? []).map((e) => e.line));
+  const save = async () => {
+    setSaving(true);
+    setProblem(null);
+    try {
+      const saved = await api<AutomationDetail>(
+        detail === null ? "/api/automations" : `/api/automations/${encodeURIComponent(detail.id)}`,
+        { method: detail === null ? "POST" : "PUT", body: { text } },
+      );
+      setRefused(null);
+      onSaved(saved);
+    } catch (exc) {
+      const found = savingErrors(exc);
+      if (found !== null) setRefused(found);
+      else setProblem(exc instanceof ApiError ? exc.detail : String(exc));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const remove = async () => {
+    if (detail === null) return;
+    setProblem(null);
+    try {
+      const done = await api<{ deleted: string; restored: AutomationDetail | null }>(
+        `/api/automations/${encodeURIComponent(detail.id)}`,
+        { method: "DELETE" },
+      );
+      onDeleted(done.deleted, done.restored);
+    } catch (exc) {
+      setProblem(exc instanceof ApiError ? exc.detail : String(exc));
+    }
+  };
+
+  const why = new Map<number, string[]>();
+  for (const e of [...(errors ?? []), ...(refused ?? [])]) {
+    if (e.line !== null) why.set(e.line, [...(why.get(e.line) ?? []), e.message]);
+  }
   const lines = text.split("\n").length;
   return (
-    <section class="card">
+    <section class="card" data-testid="automation-editor">
       <h2>{t("auto.editor")}</h2>
-      <p class="muted">{t("auto.editor.hint")}</p>
+      <p class="muted" data-testid="editor-mode">
+        {detail === null ? t("autoedit.creating") : t("autoedit.editing", { id: detail.id, file: detail.file })}
+        {" · "}
+        {t("auto.editor.hint")}
+      </p>
+      {detail !== null && detail.origin !== "saved" && (
+        <p class="muted">{t("autoedit.readonly", { file: detail.file })}</p>
+      )}
       <div class="editor">
         <pre class="gutter" ref={gutter} aria-hidden="true">
           {Array.from({ length: lines }, (_, i) => (
-            <span key={i} class={bad.has(i + 1) ? "bad" : ""}>
+            <span key={i} class={why.has(i + 1) ? "bad" : ""} title={why.get(i + 1)?.join("\n")}>
               {i + 1}
               {"\n"}
             </span>
@@ -127,10 +214,20 @@ function YamlEditor({ home }: { home: string }) {
           }}
         />
       </div>
-      <p>
+      <p class="actions">
         <button type="button" onClick={() => void check(text)}>
           {t("auto.check")}
-        </button>{" "}
+        </button>
+        <button type="button" class="primary" disabled={saving} onClick={() => void save()}>
+          {saving ? t("autoedit.saving") : t("autoedit.save")}
+        </button>
+        {detail?.origin === "saved" && (
+          <button type="button" onClick={() => void remove()}>
+            {detail.overrides !== null
+              ? t("autoedit.delete.override", { file: detail.overrides })
+              : t("autoedit.delete")}
+          </button>
+        )}
         <span class="check-result" data-testid="check-result" aria-live="polite">
           {checking
             ? t("auto.checking")
@@ -143,6 +240,26 @@ function YamlEditor({ home }: { home: string }) {
                   : t("auto.errors", { count: errors.length })}
         </span>
       </p>
+      {refused !== null && (
+        <div data-testid="save-errors">
+          <p class="error">{t("autoedit.refused", { count: refused.length })}</p>
+          <ul class="check-errors">
+            {refused.map((e, i) => (
+              <li key={i} class="error" data-line={e.line ?? ""}>
+                <code>{e.line === null ? FILE : t("autoedit.error.at", { line: e.line })}</code>{" "}
+                {e.path !== null ? `${e.path}: ` : ""}
+                {e.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {problem !== null && <p class="error">{t("common.error", { reason: problem })}</p>}
+      {notice !== null && (
+        <p class={notice.ok ? "ok" : "error"} data-testid="save-result" aria-live="polite">
+          {notice.text}
+        </p>
+      )}
       {errors !== null && errors.length > 0 && (
         <ul class="check-errors" data-testid="check-errors">
           {errors.map((e, i) => (
@@ -159,16 +276,72 @@ function YamlEditor({ home }: { home: string }) {
   );
 }
 
+function EnableSwitch({ automation, onSwitched }: { automation: AutomationOut; onSwitched: (a: AutomationOut) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const on = automation.enabled;
+  return (
+    <>
+      <button
+        type="button"
+        role="switch"
+        aria-checked={on}
+        aria-label={`${t("autoedit.col.enabled")} ${automation.id}`}
+        class={`switch ${on ? "on" : ""}`}
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          setError(null);
+          try {
+            const id = encodeURIComponent(automation.id);
+            onSwitched(await api<AutomationOut>(`/api/automations/${id}/${on ? "disable" : "enable"}`, { method: "POST" }));
+          } catch (exc) {
+            const reason = exc instanceof ApiError ? exc.reason : String(exc);
+            setError(t("autoedit.switch.failed", { id: automation.id, reason }));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <span class="knob" />
+        <span class="switch-text">{on ? t("common.on") : t("common.off")}</span>
+      </button>
+      {error !== null && <p class="error">{error}</p>}
+    </>
+  );
+}
+
 export function Automations() {
   const model = useModel();
   const [list, setList] = useState<AutomationOut[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  useEffect(() => {
+  const [detail, setDetail] = useState<AutomationDetail | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const [version, setVersion] = useState(0);
+
+  const reload = () =>
     api<AutomationOut[]>("/api/automations")
       .then(setList)
       .catch((exc: unknown) => setError(String(exc)));
+  useEffect(() => {
+    void reload();
   }, []);
+
+  const edit = async (id: string) => {
+    try {
+      setDetail(await api<AutomationDetail>(`/api/automations/${encodeURIComponent(id)}`));
+      setNotice(null);
+      setVersion((v) => v + 1);
+    } catch (exc) {
+      setError(String(exc));
+    }
+  };
+  const switched = (a: AutomationOut) => {
+    setList((old) => old?.map((x) => (x.id === a.id ? { ...x, enabled: a.enabled } : x)) ?? null);
+    setDetail((d) => (d !== null && d.id === a.id ? { ...d, enabled: a.enabled } : d));
+  };
+
   return (
     <main class="page automations">
       <h1>{t("auto.title")}</h1>
@@ -182,6 +355,7 @@ export function Automations() {
                 <th>{t("auto.col.id")}</th>
                 <th>{t("auto.col.alias")}</th>
                 <th>{t("auto.col.mode")}</th>
+                <th>{t("autoedit.col.enabled")}</th>
                 <th>{t("auto.col.runs")}</th>
                 <th>{t("auto.col.source")}</th>
                 <th />
@@ -190,7 +364,7 @@ export function Automations() {
             <tbody>
               {list.map((a) => (
                 <Fragment key={a.id}>
-                  <tr data-automation={a.id}>
+                  <tr data-automation={a.id} data-enabled={String(a.enabled)}>
                     <td>
                       <code>{a.id}</code>
                     </td>
@@ -198,11 +372,17 @@ export function Automations() {
                     <td>
                       {a.mode} · {a.enabled ? t("auto.enabled") : t("auto.disabled")}
                     </td>
+                    <td>
+                      <EnableSwitch automation={a} onSwitched={switched} />
+                    </td>
                     <td>{a.firings}</td>
                     <td class="muted" title={a.file}>
                       {a.file.split("/").pop()}:{a.line ?? "?"}
                     </td>
-                    <td>
+                    <td class="actions">
+                      <button type="button" onClick={() => void edit(a.id)}>
+                        {t("autoedit.edit")}
+                      </button>
                       <button type="button" onClick={() => setOpen(open === a.id ? null : a.id)}>
                         {t("auto.traces")}
                       </button>
@@ -210,7 +390,7 @@ export function Automations() {
                   </tr>
                   {open === a.id && (
                     <tr>
-                      <td colSpan={6}>
+                      <td colSpan={7}>
                         <Traces id={a.id} />
                       </td>
                     </tr>
@@ -219,9 +399,43 @@ export function Automations() {
               ))}
             </tbody>
           </table>
+          <p>
+            <button
+              type="button"
+              onClick={() => {
+                setDetail(null);
+                setNotice(null);
+                setVersion((v) => v + 1);
+              }}
+            >
+              {t("autoedit.new")}
+            </button>
+          </p>
         </section>
       )}
-      <YamlEditor home={model.home?.id ?? "home"} />
+      <YamlEditor
+        key={`${detail?.id ?? "new"}:${version}`}
+        home={model.home?.id ?? "home"}
+        detail={detail}
+        notice={notice}
+        onSaved={(saved) => {
+          setDetail(saved);
+          setNotice({ ok: true, text: t("autoedit.saved", { id: saved.id, file: saved.file }) });
+          void reload();
+        }}
+        onDeleted={(id, restored) => {
+          setDetail(restored);
+          setNotice({
+            ok: true,
+            text:
+              restored === null
+                ? t("autoedit.deleted", { id })
+                : t("autoedit.restored", { id, file: restored.file }),
+          });
+          setVersion((v) => v + 1);
+          void reload();
+        }}
+      />
     </main>
   );
 }

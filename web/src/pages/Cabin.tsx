@@ -2,64 +2,20 @@
 // the garage and the front door, scenes and the home's switchable devices — every command
 // sent as the logged-in driver, so the hub's access decision applies and a refusal shows
 // its reason in large type.
-import { useState } from "preact/hooks";
-import { session, type DeviceOut } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, session, type Command, type DeviceOut } from "../api";
 import { carView, SIG } from "../car";
 import { CommandStatus } from "../components/CommandStatus";
 import { setPoint, Stepper, Switch, writable } from "../components/Controls";
 import { SayBox } from "../components/SayBox";
 import { km } from "../format";
 import { t, type MessageKey } from "../i18n";
+import { en } from "../i18n/en";
 import { Link } from "../router";
-import { lastCommand, send, useModel, type Model, type Tracked } from "../store";
-
-interface SceneStep {
-  device: string;
-  kind: "set" | "action";
-  target: string;
-  args: Record<string, unknown>;
-}
-
-interface Scene {
-  id: string;
-  name: MessageKey;
-  steps: SceneStep[];
-}
+import { lastCommand, send, useModel, type Model } from "../store";
 
 function switchable(model: Model, d: DeviceOut): boolean {
   return (model.specs[d.id]?.properties ?? []).some((p) => p.name === "on" && writable(p));
-}
-
-/** Scenes made from the home's own devices: what to switch when arriving, leaving, sleeping. */
-function scenes(model: Model): Scene[] {
-  const all = model.devices.filter((d) => switchable(model, d));
-  const of = (type: string) => all.filter((d) => d.type === type);
-  const on = (d: DeviceOut, value: boolean): SceneStep => ({
-    device: d.id,
-    kind: "set",
-    target: "on",
-    args: { value },
-  });
-  return [
-    {
-      id: "arrive",
-      name: "cabin.scene.arrive",
-      steps: [...of("light"), ...of("air_purifier"), ...of("air_conditioner").filter((d) => d.room === "living_room")].map(
-        (d) => on(d, true),
-      ),
-    },
-    { id: "leave", name: "cabin.scene.leave", steps: all.map((d) => on(d, false)) },
-    {
-      id: "sleep",
-      name: "cabin.scene.sleep",
-      steps: [
-        ...of("light").map((d) => on(d, false)),
-        ...of("air_conditioner")
-          .filter((d) => d.room === "bedroom")
-          .map((d) => on(d, true)),
-      ],
-    },
-  ];
 }
 
 function Eta() {
@@ -126,30 +82,107 @@ function Door({ device }: { device: DeviceOut }) {
   );
 }
 
-function SceneTile({ scene }: { scene: Scene }) {
-  const [sent, setSent] = useState<Tracked[] | null>(null);
-  useModel(); // re-render as the scene's commands progress
-  const entries = sent?.map((s) => lastCommand(s.device, s.target) ?? s) ?? [];
-  const acked = entries.filter((e) => e.command?.status === "acked").length;
-  const refused = entries.find((e) => e.problem !== null || e.command?.status === "failed");
+// -- scenes: the ones the home's automation files define (GET /api/scenes), applied by the
+// hub as the driver (POST /api/scenes/{id}/apply); each submitted command followed by id.
+
+interface SceneOut {
+  id: string;
+  name: string;
+  home: string;
+  steps: { device: string; kind: "set" | "action"; target: string; args: Record<string, unknown> }[];
+  error: string | null;
+}
+
+interface SceneApplied {
+  scene: string;
+  commands: Command[];
+  refused: { device: string; target: string; status: number; reason: string }[];
+}
+
+const FINAL = new Set(["acked", "failed", "expired"]);
+
+/** The scene's name in the app's language when the app knows it (the demo's), else the hub's. */
+function sceneName(scene: SceneOut): string {
+  const key = `cabin.scene.${scene.id}`;
+  return key in en ? t(key as MessageKey) : scene.name;
+}
+
+/** Follow a command the hub submitted to its end (a long poll per round). */
+async function follow(command: Command, update: (c: Command) => void): Promise<void> {
+  let current = command;
+  for (let round = 0; round < 10 && !FINAL.has(current.status); round++) {
+    current = await api<Command>(`/api/commands/${encodeURIComponent(current.id)}?wait=30`);
+    update(current);
+  }
+}
+
+function SceneTile({ scene }: { scene: SceneOut }) {
+  const [busy, setBusy] = useState(false);
+  const [commands, setCommands] = useState<Command[] | null>(null);
+  const [refusals, setRefusals] = useState<string[]>([]);
+  const apply = async () => {
+    setBusy(true);
+    setCommands(null);
+    setRefusals([]);
+    try {
+      const applied = await api<SceneApplied>(`/api/scenes/${encodeURIComponent(scene.id)}/apply`, { method: "POST" });
+      setCommands(applied.commands);
+      setRefusals(applied.refused.map((r) => `${r.device}: ${r.reason}`));
+      await Promise.all(
+        applied.commands.map((c) =>
+          follow(c, (next) => setCommands((all) => all?.map((x) => (x.id === next.id ? next : x)) ?? null)).catch(
+            () => undefined,
+          ),
+        ),
+      );
+    } catch (exc) {
+      setCommands([]);
+      setRefusals([exc instanceof ApiError ? exc.reason : String(exc)]);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const acked = commands?.filter((c) => c.status === "acked").length ?? 0;
+  const failed = commands?.find((c) => c.status === "failed" || c.status === "expired");
+  const total = (commands?.length ?? 0) + refusals.length;
   return (
     <button
       type="button"
       class="tile scene big"
       data-scene={scene.id}
-      onClick={async () => {
-        setSent(await Promise.all(scene.steps.map((s) => send(s.device, s.kind, s.target, s.args))));
-      }}
+      disabled={scene.error !== null}
+      title={scene.error ?? scene.steps.map((s) => `${s.device} ${s.target}`).join(", ")}
+      onClick={() => void apply()}
     >
-      <span class="scene-name">{t(scene.name)}</span>
-      {sent !== null && (
+      <span class="scene-name">{sceneName(scene)}</span>
+      {(busy || commands !== null) && (
         <span class="scene-progress" data-testid={`scene-${scene.id}-progress`}>
-          {acked}/{entries.length} {t("cmd.acked")}
-          {refused !== undefined &&
-            ` · ${t("cmd.reason", { reason: refused.problem?.reason ?? refused.command?.error ?? "?" })}`}
+          {commands === null ? t("autoedit.scene.applying") : `${acked}/${total} ${t("cmd.acked")}`}
+          {failed !== undefined && ` · ${t("cmd.reason", { reason: failed.error ?? failed.status })}`}
+          {refusals.length > 0 && ` · ${t("autoedit.scene.refused", { reason: refusals.join("; ") })}`}
         </span>
       )}
     </button>
+  );
+}
+
+function Scenes() {
+  const [scenes, setScenes] = useState<SceneOut[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<SceneOut[]>("/api/scenes")
+      .then(setScenes)
+      .catch((exc: unknown) => setError(exc instanceof ApiError ? exc.reason : String(exc)));
+  }, []);
+  if (error !== null) return <p class="error">{t("common.error", { reason: error })}</p>;
+  if (scenes === null) return <p>{t("common.loading")}</p>;
+  if (scenes.length === 0) return <p class="muted">{t("autoedit.scenes.none")}</p>;
+  return (
+    <div class="scene-row">
+      {scenes.map((s) => (
+        <SceneTile scene={s} key={`${s.home}/${s.id}`} />
+      ))}
+    </div>
   );
 }
 
@@ -195,11 +228,7 @@ export function Cabin() {
           <div class="cabin-right">
             <SayBox />
             <h2>{t("cabin.scenes")}</h2>
-            <div class="scene-row">
-              {scenes(model).map((s) => (
-                <SceneTile scene={s} key={s.id} />
-              ))}
-            </div>
+            <Scenes />
             <h2>{t("cabin.devices")}</h2>
             <div class="tile-grid">
               {switchables.map((d) => (

@@ -1,0 +1,464 @@
+"""The automation files of a hub: what loads at start, and what the API writes, durably.
+
+``AutomationFiles`` owns ``<data>/automations/``. Automations come from two kinds of file:
+
+- *base* files: read-only ones handed to the hub (the demo's packaged file, files given
+  by the process that starts the hub) and the YAML files people write by hand under
+  ``<data>/automations/``;
+- *saved* files: ``<data>/automations/saved/<id>.yaml``, one per automation created or
+  edited through the API (``save``).
+
+A saved file wins over a base file that defines the same id, at this start and at every
+next one. So editing an automation that came from a read-only file (or from a hand-written
+file holding several) saves an *override* and never touches the file it came from;
+deleting the override (``delete``) brings the base automation back. Only automations with
+a saved file can be deleted; a base one can be disabled or overridden.
+
+The enable switch (``set_enabled``) is kept in ``<data>/automations/enabled.json`` as
+``{id: bool}``: it wins over an automation's own ``enabled:``, and survives saving a new
+text, until the automation is deleted.
+
+Every write goes to a temporary file beside its target, is fsynced, renamed over the
+target, and the directory is fsynced: after a crash the old file or the new one is there,
+never half of one. The engine is changed only after the file is on disk.
+
+Files are named to people by where they are, never by an absolute path of the machine:
+``automations/saved/x.yaml`` (under the data directory), ``package:carhome/sim/…`` (shipped
+with carhome) or ``external:name.yaml`` (anywhere else).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import msgspec
+import yaml
+
+from carhome.automations.actions import SceneAction
+from carhome.automations.automation import Automation
+from carhome.automations.engine import Engine
+from carhome.automations.loader import Source, load_text
+from carhome.errors import CarhomeError, ConfigError
+
+Origin = Literal["saved", "data", "package", "external"]
+
+DIRECTORY: Final = "automations"
+SAVED: Final = "saved"
+ENABLED_FILE: Final = "enabled.json"
+_PACKAGE: Final = Path(__file__).resolve().parent.parent  # the carhome package
+_WHERE: Final = re.compile(r"^([A-Za-z_][\w.\[\]-]*): (.*)$", re.DOTALL)
+
+
+class AutomationFileError(CarhomeError):
+    """Saving, enabling or deleting an automation was refused; the branches say why."""
+
+
+class InvalidAutomation(AutomationFileError):
+    """The text does not make one valid automation for this hub; ``errors`` has each."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class AutomationExists(AutomationFileError):
+    """Creating an automation whose id is already loaded."""
+
+    def __init__(self, automation: str, file: str) -> None:
+        super().__init__(
+            f"automation {automation!r} already exists (from {file}); edit it with PUT, or choose another id"
+        )
+        self.automation = automation
+        self.file = file
+
+
+class UnknownAutomation(AutomationFileError):
+    """No automation with this id is loaded."""
+
+    def __init__(self, automation: str, known: Iterable[str]) -> None:
+        names = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no automation {automation!r} is loaded; loaded: {names}")
+        self.automation = automation
+
+
+class ReadOnlyAutomation(AutomationFileError):
+    """Deleting an automation that has no saved file (it comes from a base file)."""
+
+    def __init__(self, automation: str, file: str) -> None:
+        super().__init__(
+            f"automation {automation!r} comes from {file}, which the API does not change:"
+            " disable it, or save an edit (an override that wins over that file)"
+        )
+        self.automation = automation
+        self.file = file
+
+
+def error_path(error: ConfigError) -> tuple[str | None, str]:
+    """The path inside the automation an error names (``triggers[0].device``), if any,
+    and the rest of its message: the loader writes errors as ``path: message``."""
+    match = _WHERE.match(error.reason)
+    if match is None or " " in match.group(1):
+        return None, error.reason
+    return match.group(1), match.group(2)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A loaded automation and where it was written: the whole file's text (an automation
+    is found in it by its ``source`` node) and what kind of file that is."""
+
+    automation: Automation
+    source: Source
+    file_text: str
+    origin: Origin
+
+    @property
+    def editable_in_place(self) -> bool:
+        return self.origin == "saved"
+
+    def text(self) -> str:
+        """This automation as a file of its own: what the editor shows and saves back."""
+        if self.origin == "saved":
+            return self.file_text
+        return standalone(self.automation, self.source, self.file_text)
+
+
+class AutomationFiles:
+    """The automations of ``<data_dir>/automations/`` plus read-only ``base`` files."""
+
+    def __init__(self, data_dir: Path, *, base: Sequence[Path] = ()) -> None:
+        self.data_dir = data_dir
+        self.directory = data_dir / DIRECTORY
+        self.saved = self.directory / SAVED
+        self.base_files = tuple(base)
+        self._entries: dict[str, Entry] = {}
+        self._overridden: dict[str, Entry] = {}  # base entries a saved file wins over
+        self._enabled: dict[str, bool] = {}
+        self._lock = asyncio.Lock()
+
+    # -- names ---------------------------------------------------------------------------
+
+    def display(self, path: Path) -> str:
+        """How a file is named to people: never an absolute path of this machine."""
+        resolved = path.resolve()
+        for root, prefix in ((self.data_dir.resolve(), ""), (_PACKAGE, "package:carhome/")):
+            with contextlib.suppress(ValueError):
+                return prefix + resolved.relative_to(root).as_posix()
+        return f"external:{path.name}"
+
+    def _saved_path(self, automation_id: str) -> Path:
+        return self.saved / f"{automation_id}.yaml"
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load(self, engine: Engine) -> list[ConfigError]:
+        """Add every automation to ``engine``: base files, then the saved files winning
+        over them by id, with the enable switches applied. Returns the errors; the
+        automations without one are loaded."""
+        errors: list[ConfigError] = []
+        self._enabled = self._read_enabled(errors)
+        base: list[Entry] = []
+        for path in (*self.base_files, *self._hand_written()):
+            base += self._read(path, self._origin(path), errors)
+        saved: dict[str, Entry] = {}
+        for path in sorted(self.saved.glob("*.yaml")) if self.saved.is_dir() else ():
+            entries = self._read(path, "saved", errors)
+            if len(entries) != 1:
+                errors.append(
+                    ConfigError("a saved file holds exactly one automation", file=self.display(path))
+                )
+                continue
+            saved[entries[0].automation.id] = entries[0]
+        for entry in base:
+            if entry.automation.id in saved:
+                self._overridden.setdefault(entry.automation.id, entry)
+            else:
+                self._add(engine, entry, errors)
+        for automation_id, entry in saved.items():
+            if not self._add(engine, entry, errors) and automation_id in self._overridden:
+                # The override no longer binds (a device is gone): the base still may.
+                self._add(engine, self._overridden.pop(automation_id), errors)
+        return errors
+
+    def _hand_written(self) -> list[Path]:
+        if self.directory.is_file():  # one file of automations in the directory's place
+            return [self.directory]
+        if not self.directory.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.directory.rglob("*")
+            if p.suffix in (".yaml", ".yml") and p.is_file() and self.saved not in p.parents
+        )
+
+    def _origin(self, path: Path) -> Origin:
+        shown = self.display(path)
+        if shown.startswith("package:"):
+            return "package"
+        return "external" if shown.startswith("external:") else "data"
+
+    def _read(self, path: Path, origin: Origin, errors: list[ConfigError]) -> list[Entry]:
+        shown = self.display(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(ConfigError(f"cannot read: {exc}", file=shown))
+            return []
+        loaded = load_text(text, shown)
+        errors += loaded.errors
+        return [Entry(a, s, text, origin) for a, s in loaded.automations]
+
+    def _add(self, engine: Engine, entry: Entry, errors: list[ConfigError]) -> bool:
+        automation = self._switched(entry.automation)
+        try:
+            engine.add(automation, entry.source)
+        except ConfigError as exc:
+            errors.append(exc)
+            return False
+        self._entries[automation.id] = Entry(automation, entry.source, entry.file_text, entry.origin)
+        return True
+
+    def _switched(self, automation: Automation) -> Automation:
+        wanted = self._enabled.get(automation.id)
+        if wanted is None or wanted == automation.enabled:
+            return automation
+        return msgspec.structs.replace(automation, enabled=wanted)
+
+    def _read_enabled(self, errors: list[ConfigError]) -> dict[str, bool]:
+        path = self.directory / ENABLED_FILE
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=dict[str, bool])
+        except FileNotFoundError:
+            return {}
+        except (OSError, msgspec.DecodeError) as exc:
+            errors.append(ConfigError(f"cannot read the enable switches: {exc}", file=self.display(path)))
+            return {}
+
+    # -- reading -------------------------------------------------------------------------
+
+    def entry(self, engine: Engine, automation_id: str) -> Entry:
+        """The loaded automation ``automation_id`` and its file."""
+        found = self._entries.get(automation_id)
+        loaded = {a.id: a for a in engine.automations()}
+        if automation_id not in loaded:
+            raise UnknownAutomation(automation_id, loaded)
+        automation = loaded[automation_id]
+        if found is None or found.automation is not automation:
+            # Loaded around these files (by code that embeds an engine): no file text to show.
+            source = engine.source(automation_id)
+            return Entry(automation, source, "", "external")
+        return found
+
+    def overridden(self, automation_id: str) -> str | None:
+        """The file of the base automation a saved one wins over, if any."""
+        base = self._overridden.get(automation_id)
+        return None if base is None else base.source.file
+
+    # -- changing ------------------------------------------------------------------------
+
+    async def save(self, engine: Engine, text: str, *, replace: str | None = None) -> Entry:
+        """Create (``replace`` None) or replace the automation ``text`` defines, checked
+        against the hub as ``Engine.check_text`` does; written to its saved file, then
+        swapped into ``engine``."""
+        async with self._lock:
+            if replace is not None:
+                self.entry(engine, replace)  # UnknownAutomation before anything else
+            automation = await self._check(engine, text, replace)
+            old = self._entries.get(automation.id)
+            if replace is None and automation.id in {a.id for a in engine.automations()}:
+                raise AutomationExists(automation.id, engine.source(automation.id).file)
+            path = self._saved_path(automation.id)
+            await asyncio.to_thread(_write_durably, path, text.encode())
+            [(decoded, source)] = load_text(text, self.display(path)).automations
+            entry = Entry(self._switched(decoded), source, text, "saved")
+            if old is not None:
+                traces = engine.trace(old.automation.id)
+                engine.remove(old.automation.id)
+                try:
+                    engine.add(entry.automation, entry.source)
+                except ConfigError:  # bound a moment ago in the scratch engine: put the old back
+                    engine.add(old.automation, old.source)
+                    raise
+                for trace in traces:
+                    engine.traces.add(trace)
+                if old.origin != "saved":
+                    self._overridden[old.automation.id] = old
+            else:
+                engine.add(entry.automation, entry.source)
+            self._entries[entry.automation.id] = entry
+            return entry
+
+    async def _check(self, engine: Engine, text: str, replace: str | None) -> Automation:
+        async with Engine(engine.hub) as scratch:
+            errors = scratch.load_text(text, "<api>")
+            found = scratch.automations()
+        if errors:
+            raise InvalidAutomation(errors)
+        if len(found) != 1:
+            raise InvalidAutomation(
+                [ConfigError(f"expected exactly one automation in the text; found {len(found)}", line=1)]
+            )
+        automation = found[0]
+        if replace is not None and automation.id != replace:
+            raise InvalidAutomation(
+                [
+                    _at(
+                        text,
+                        ("id",),
+                        f"id: this is automation {replace!r}; its id stays (to rename,"
+                        f" create {automation.id!r} and delete {replace!r})",
+                    )
+                ]
+            )
+        return automation
+
+    async def set_enabled(self, engine: Engine, automation_id: str, enabled: bool) -> Entry:
+        """Switch an automation on or off, now and after every restart."""
+        async with self._lock:
+            entry = self.entry(engine, automation_id)
+            switches = {**self._enabled, automation_id: enabled}
+            await asyncio.to_thread(_write_durably, self.directory / ENABLED_FILE, _json(switches))
+            self._enabled = switches
+            if entry.automation.enabled == enabled:
+                return entry
+            changed = Entry(
+                msgspec.structs.replace(entry.automation, enabled=enabled),
+                entry.source,
+                entry.file_text,
+                entry.origin,
+            )
+            traces = engine.trace(automation_id)
+            engine.remove(automation_id)
+            engine.add(changed.automation, changed.source)
+            for trace in traces:
+                engine.traces.add(trace)
+            self._entries[automation_id] = changed
+            return changed
+
+    async def delete(self, engine: Engine, automation_id: str) -> Entry | None:
+        """Delete an automation's saved file and take it out of ``engine``; the base
+        automation it overrode comes back (and is returned), if there was one."""
+        async with self._lock:
+            entry = self.entry(engine, automation_id)
+            if entry.origin != "saved":
+                raise ReadOnlyAutomation(automation_id, entry.source.file)
+            switches = {k: v for k, v in self._enabled.items() if k != automation_id}
+            await asyncio.to_thread(_delete_durably, self._saved_path(automation_id))
+            if switches != self._enabled:
+                await asyncio.to_thread(_write_durably, self.directory / ENABLED_FILE, _json(switches))
+                self._enabled = switches
+            engine.remove(automation_id)
+            del self._entries[automation_id]
+            base = self._overridden.pop(automation_id, None)
+            if base is None:
+                return None
+            errors: list[ConfigError] = []
+            if not self._add(engine, base, errors):
+                raise InvalidAutomation(errors)
+            return self._entries[automation_id]
+
+
+def _json(value: dict[str, bool]) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
+
+
+def _at(text: str, path: tuple[str | int, ...], message: str) -> ConfigError:
+    """An error at ``path`` of the one automation in ``text``, with its line."""
+    loaded = load_text(text, "<api>")
+    if not loaded.automations:
+        return ConfigError(message)
+    return ConfigError(message, file="<api>", line=loaded.automations[0][1].line_of(path))
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a crash leaves the old file or the new, never half:
+    a temporary file beside it (not named ``*.yaml``, so no load reads it), fsynced,
+    renamed over it, and the directory fsynced so the rename itself is on disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _delete_durably(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+
+
+# -- one automation of a file, as a file of its own ---------------------------------------
+
+
+def standalone(automation: Automation, source: Source, file_text: str) -> str:
+    """``automation`` cut out of the file it was written in, as a file of its own: its
+    home, the scenes it applies, and its own lines as written (comments, blueprint ``use:``
+    and all). If the cut-out does not decode to the same automation, a plain dump of it."""
+    node = source.node
+    head = _head(automation)
+    if node is not None and file_text:
+        start, end = node.start_mark, node.end_mark
+        lines = file_text[start.index : end.index].rstrip().split("\n")
+        column = start.column
+        body = [lines[0]] + [
+            ("    " + line[column:] if not line[:column].strip() else "    " + line.lstrip())
+            if line.strip()
+            else ""
+            for line in lines[1:]
+        ]
+        text = head + "automations:\n  - " + "\n".join(body) + "\n"
+        cut = load_text(text, source.file).automations
+        if len(cut) == 1 and _same(cut[0][0], automation):
+            return text
+    plain = msgspec.to_builtins(automation)
+    del plain["home"], plain["scenes"]  # in the head
+    return head + yaml.safe_dump({"automations": [plain]}, sort_keys=False, allow_unicode=True)
+
+
+def _same(one: Automation, other: Automation) -> bool:
+    """The same automation, but for the scenes of its file it does not apply."""
+    return msgspec.structs.replace(one, scenes={}) == msgspec.structs.replace(other, scenes={}) and (
+        one.scenes == other.scenes or not _applies_scene(one.actions)
+    )
+
+
+def _head(automation: Automation) -> str:
+    head = f"home: {automation.home}\n" if automation.home is not None else ""
+    if automation.scenes and _applies_scene(automation.actions):
+        head += yaml.safe_dump({"scenes": automation.scenes}, sort_keys=False, allow_unicode=True)
+    return head
+
+
+def _applies_scene(value: Any) -> bool:
+    """Whether a ``scene`` action is anywhere among these actions (inside choose, if …)."""
+    if isinstance(value, SceneAction):
+        return True
+    if isinstance(value, msgspec.Struct):
+        return any(_applies_scene(getattr(value, f)) for f in value.__struct_fields__)
+    if isinstance(value, list | tuple):
+        return any(_applies_scene(v) for v in value)
+    return False
