@@ -45,6 +45,7 @@ from carhome.api.schema import (
     WaitQuery,
 )
 from carhome.hub import Command
+from carhome.say.structs import SayRequest, SayResult
 
 VERSION: Final = "3.1.0"
 # The API's own version: raised when an operation changes in a way a client notices.
@@ -230,6 +231,15 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "Grant a guest devices and actions for a time",
         "members",
         {201: Grant},
+        body=members.NewGrant,
+        problems=(403, 404),
+    ),
+    Operation(
+        "PUT",
+        "/api/members/{member}/grants/{grant}",
+        "Change a grant in place (its id and uses so far are kept)",
+        "members",
+        {200: Grant},
         body=members.NewGrant,
         problems=(403, 404),
     ),
@@ -421,6 +431,84 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "The latest runs of one automation",
         "automations",
         {200: automations.TraceList},
+        problems=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/automations/{id}",
+        "One automation with its YAML text, switch and where it is kept",
+        "automations",
+        {200: automations.AutomationDetail},
+        problems=(404,),
+    ),
+    Operation(
+        "POST",
+        "/api/automations",
+        "Create an automation from its YAML text (checked against this hub, saved durably)",
+        "automations",
+        {201: automations.AutomationDetail},
+        body=automations.AutomationText,
+        problems=(403, 409, 501),
+        headers={201: {"Location": "Where the automation can be read again"}},
+        description="A refused save is a 422 problem whose `errors` give each line, path and message.",
+    ),
+    Operation(
+        "PUT",
+        "/api/automations/{id}",
+        "Replace an automation (one from a read-only file is saved as an override)",
+        "automations",
+        {200: automations.AutomationDetail},
+        body=automations.AutomationText,
+        problems=(403, 404, 501),
+    ),
+    Operation(
+        "DELETE",
+        "/api/automations/{id}",
+        "Delete a saved automation (an override's original comes back)",
+        "automations",
+        {200: automations.Deleted},
+        problems=(403, 404, 409, 501),
+    ),
+    Operation(
+        "POST",
+        "/api/automations/{id}/enable",
+        "Switch an automation on (kept across restarts)",
+        "automations",
+        {200: automations.AutomationDetail},
+        problems=(403, 404, 501),
+    ),
+    Operation(
+        "POST",
+        "/api/automations/{id}/disable",
+        "Switch an automation off (kept across restarts)",
+        "automations",
+        {200: automations.AutomationDetail},
+        problems=(403, 404, 501),
+    ),
+    # -- scenes (carhome.api.automations) ------------------------------------------------
+    Operation(
+        "GET",
+        "/api/scenes",
+        "The scenes of the home's automation files",
+        "scenes",
+        {200: list[automations.SceneOut]},
+    ),
+    Operation(
+        "POST",
+        "/api/scenes/{id}/apply",
+        "Apply a scene as the calling member (each command through the gatekeeper)",
+        "scenes",
+        {200: automations.SceneApplied},
+        problems=(403, 404),
+    ),
+    # -- words (carhome.api.say) ---------------------------------------------------------
+    Operation(
+        "POST",
+        "/api/say",
+        "A request in words, English or Chinese: a command run as the member, or a question answered",
+        "say",
+        {200: SayResult},
+        body=SayRequest,
         problems=(404,),
     ),
 )
