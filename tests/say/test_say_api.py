@@ -64,6 +64,9 @@ async def test_say_chinese_commands_and_a_set_point(demo: DemoHub) -> None:
         assert ac["command_status"] == "acked", ac
         assert ac["answer"] == "好的，已把客厅空调的设定温度设为24°C。"
         assert await value(client, "living_room_ac", "target_temperature") == 24
+        cabin = await say(client, "把空调调到24度", wait=20, here="car")  # asked in the car: its climate
+        assert (cabin["command_status"], [d["id"] for d in cabin["devices"]]) == ("acked", ["car"]), cabin
+        assert await value(client, "car", vss.HVAC_SET_POINT) == 24
         limit = await say(client, "set the charge target to 80%", wait=20)
         assert limit["command_status"] == "acked", limit
         assert await value(client, "car", vss.CHARGE_LIMIT) == 80
@@ -103,7 +106,7 @@ async def test_say_several_fitting_devices_list_candidates_and_nothing_runs(demo
         for text in ("turn on the air conditioner", "把空调调到24度"):
             asked = await say(client, text)
             assert asked["status"] == "ambiguous"
-            assert {c["id"] for c in asked["candidates"]} == {"living_room_ac", "bedroom_ac"}
+            assert {c["id"] for c in asked["candidates"]} == {"living_room_ac", "bedroom_ac", "car"}
             assert asked["commands"] == []
         assert "Living room air conditioner" in (await say(client, "turn on the ac"))["answer"]
         assert "客厅空调" in asked["answer"]

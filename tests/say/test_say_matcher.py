@@ -105,15 +105,38 @@ def test_say_questions_name_the_device_and_what_is_asked(
 @pytest.mark.parametrize(
     ("text", "candidates"),
     [
-        ("turn on the air conditioner", ("bedroom_ac", "living_room_ac")),
-        ("把空调调到24度", ("bedroom_ac", "living_room_ac")),
-        ("打开空调", ("bedroom_ac", "living_room_ac")),
+        ("turn on the air conditioner", ("bedroom_ac", "car", "living_room_ac")),
+        ("把空调调到24度", ("bedroom_ac", "car", "living_room_ac")),
+        ("打开空调", ("bedroom_ac", "car", "living_room_ac")),
         ("what's the battery level", ("car", "front_door", "phone", "vacuum")),
     ],
 )
 def test_say_several_fitting_devices_are_candidates(text: str, candidates: tuple[str, ...]) -> None:
     u = understand(text, THINGS)
     assert (u.outcome, u.candidates, u.operation) == ("ambiguous", candidates, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "here", "device", "target"),
+    [
+        ("把空调调到24度", "car", "car", vss.HVAC_SET_POINT),
+        ("turn on the air conditioner", "car", "car", "climate_on"),
+        ("打开空调", "living_room", "living_room_ac", "turn_on"),
+        ("set the air conditioner to 22 degrees", "bedroom", "bedroom_ac", "target_temperature"),
+    ],
+)
+def test_say_where_it_is_asked_picks_among_fitting_devices(
+    text: str, here: str, device: str, target: str
+) -> None:
+    u = understand(text, THINGS, here=here)
+    assert u.outcome == "command", u
+    assert u.operation is not None
+    assert (u.devices, u.operation.target) == ((device,), target)
+
+
+def test_say_where_it_is_asked_does_not_pick_when_nothing_fits_there() -> None:
+    u = understand("把空调调到24度", THINGS, here="kitchen")
+    assert (u.outcome, u.candidates) == ("ambiguous", ("bedroom_ac", "car", "living_room_ac"))
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,8 @@ async def test_web_say_in_the_cabin_turns_a_device_on_live(browser: Browser, hub
         await expect(answer).to_have_attribute("data-status", "question")
         await expect(answer).to_have_text(re.compile(r"^The Car's charge is \d+(\.\d)? %\.$"))
         await expect(page.get_by_test_id("say-progress")).to_have_count(0)
-        # two air conditioners: a question back, nothing sent
-        await _say(page, "turn on the air conditioner")
+        # two air conditioners at home, neither in the car: a question back, nothing sent
+        await _say(page, "set the ac to 22")
         await expect(answer).to_have_attribute("data-status", "ambiguous")
         await expect(answer).to_contain_text("Bedroom air conditioner")
 
@@ -72,5 +72,12 @@ async def test_web_say_in_chinese(browser: Browser, hub: Hub) -> None:  # noqa: 
             "data-status", "acked"
         )
         await expect(light).to_have_attribute("aria-checked", "true")
+        # asked in the car, "the air conditioner" is the car's own climate
+        await _say(page, "把空调调到24度")
+        await expect(answer).to_have_attribute("data-status", "done")
+        await expect(answer).to_contain_text("车")
+        await expect(page.get_by_test_id("say-progress").locator(".cmd")).to_have_attribute(
+            "data-status", "acked"
+        )
         await _say(page, "车还有多少电")
         await expect(answer).to_have_text(re.compile(r"^车的电量是\d+(\.\d)?%。$"))

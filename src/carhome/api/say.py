@@ -26,6 +26,7 @@ _ALLOWED: Final = {
     "$.language": "'en' or 'zh' (or leave it out to guess from the text)",
     "$.text": "1 to 500 characters",
     "$.wait": "seconds from 0 to 60",
+    "$.here": "the id of the device or room the request is made from (the cabin sends its car)",
 }
 
 
@@ -72,7 +73,12 @@ def say_routes(hub: Hub) -> list[Route]:
         if not text:
             raise problems.invalid_body("the text is empty", "$.text", _ALLOWED["$.text"])
         result = await say.say(
-            text, member=principal.member, home=home, language=asked.language, wait=asked.wait
+            text,
+            member=principal.member,
+            home=home,
+            language=asked.language,
+            wait=asked.wait,
+            here=asked.here,
         )
         return json_response(result)
 

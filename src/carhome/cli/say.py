@@ -29,9 +29,17 @@ class SayClient(HubClient):
     """The hub's client with the say route."""
 
     async def say(
-        self, text: str, *, language: str | None = None, home: str | None = None, wait: float = 0.0
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        home: str | None = None,
+        wait: float = 0.0,
+        here: str | None = None,
     ) -> SayResult:
         body: dict[str, Any] = {"text": text, "wait": wait}
+        if here is not None:
+            body["here"] = here
         if language is not None:
             body["language"] = language
         if home is not None:
@@ -43,6 +51,11 @@ class SayClient(HubClient):
 @click.argument("words", nargs=-1, required=True, metavar="TEXT")
 @click.option("--language", type=click.Choice(["en", "zh"]), help="The text's language [default: guessed].")
 @click.option("--home", metavar="HOME", help="The home to speak to (when the hub has several).")
+@click.option(
+    "--here",
+    metavar="DEVICE|ROOM",
+    help="Where you ask from: of several devices that fit, the one there (e.g. --here car).",
+)
 @click.option(
     "--wait",
     type=click.FloatRange(0, MAX_WAIT),
@@ -56,6 +69,7 @@ def say(
     words: tuple[str, ...],
     language: str | None,
     home: str | None,
+    here: str | None,
     wait: float,
     hub: str | None,
     as_json: bool,
@@ -73,7 +87,7 @@ def say(
     text = " ".join(words)
 
     async def work(client: SayClient) -> tuple[SayResult, Command | None]:
-        result = await client.say(text, language=language, home=home, wait=wait)
+        result = await client.say(text, language=language, home=home, wait=wait, here=here)
         proposal, signed = result.sign, None
         if proposal is not None and proposal.kind == "action":
             # refused only for want of a signature: this machine's key signs it when enrolled

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from hassil import recognize_all
 from hassil.expression import TextChunk
@@ -28,6 +28,7 @@ from carhome.say.vocabulary import Thing, Vocabulary, normal
 from carhome.spec import DeviceSpec, Format, InvalidValue, vss
 
 Outcome = Literal["command", "question", "ambiguous", "not_understood"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -128,15 +129,20 @@ def language_of(text: str, language: Language | None = None) -> Language:
     return "zh" if has_cjk(text) else "en"
 
 
-def understand(text: str, things: Iterable[Thing], language: Language | None = None) -> Understanding:
-    """What ``text`` asks of the home whose devices are ``things``."""
+def understand(
+    text: str, things: Iterable[Thing], language: Language | None = None, here: str | None = None
+) -> Understanding:
+    """What ``text`` asks of the home whose devices are ``things``; ``here`` is the device or
+    room the request comes from (the cabin view sends its car): when several devices fit,
+    the one there is meant — "把空调调到24度" in the car is the car's climate, as a voice
+    assistant in a room prefers that room's light."""
     lang = language_of(text, language)
     vocab = Vocabulary.build(things, lang)
     cleaned = " ".join(text.strip().strip(_PUNCTUATION).split())
     best: Understanding | None = None
     if cleaned:
         for result in recognize_all(cleaned, intents(lang), slot_lists=_slots(vocab)):
-            found = _resolve(result, vocab)
+            found = _Match(result, vocab, here).resolve()
             if best is None or found.rank < best.rank:
                 best = found
     if best is None:
@@ -158,14 +164,11 @@ def _slots(vocab: Vocabulary) -> dict[str, SlotList]:
     }
 
 
-def _resolve(result: RecognizeResult, vocab: Vocabulary) -> Understanding:
-    return _Match(result, vocab).resolve()
-
-
 class _Match:
     """One hassil match of a sentence, resolved against the home's devices and specs."""
 
-    def __init__(self, result: RecognizeResult, vocab: Vocabulary) -> None:
+    def __init__(self, result: RecognizeResult, vocab: Vocabulary, here: str | None = None) -> None:
+        self.here = here
         self.entities = {name: e.value for name, e in result.entities.items()}
         self.intent = result.intent.name
         self.vocab = vocab
@@ -194,6 +197,7 @@ class _Match:
 
     def pick(self, found: Mapping[str, Any], kind: Outcome, field: str) -> Understanding:
         """One device found: ``kind``; several: candidates; none: it cannot be done."""
+        found = self.narrow(found)
         if len(found) == 1:
             ((device, what),) = found.items()
             return self.answer(kind, devices=(device,), **{field: what})
@@ -201,17 +205,26 @@ class _Match:
             return self.answer("ambiguous", candidates=tuple(sorted(found)))
         return self.answer("not_understood", devices=tuple(self.devices), reason="cannot")
 
+    def narrow(self, found: Mapping[str, _T]) -> Mapping[str, _T]:
+        """Of several devices that fit, the one ``here`` is (or the one in the room ``here``
+        names), when exactly one is; else all of them."""
+        if len(found) < 2 or self.here is None:
+            return found
+        there = {d: v for d, v in found.items() if d == self.here or self.things[d].device.room == self.here}
+        return there if len(there) == 1 else found
+
     def verb(self) -> Understanding:
         ops = {d: op for d, t in self.things.items() if (op := _operation(self.intent, t.spec)) is not None}
         return self.pick(ops, "command", "operation")
 
     def set(self) -> Understanding:
         value, unit = self.entities.get("value"), self.entities.get("unit")
-        targets = {
+        targets: Mapping[str, str] = {
             d: name
             for d, t in self.things.items()
             if (name := _settable(t.spec, self.props, unit)) is not None
         }
+        targets = self.narrow(targets)
         if not isinstance(value, (int, float)) or len(targets) != 1:
             return self.pick(targets, "command", "prop")
         number: float = int(value) if float(value).is_integer() else float(value)

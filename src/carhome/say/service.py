@@ -30,17 +30,26 @@ class Say:
         self.face = face
         self.ttl = ttl
 
-    def understand(self, text: str, home: str, language: Language | None = None) -> Understanding:
+    def understand(
+        self, text: str, home: str, language: Language | None = None, here: str | None = None
+    ) -> Understanding:
         """What ``text`` asks of ``home`` now (nothing is executed)."""
         hub = self.hub
         things = [Thing(d, hub.spec(home, d.id)) for d in hub.devices(home)]
-        return understand(text, things, language)
+        return understand(text, things, language, here)
 
     async def say(
-        self, text: str, *, member: str, home: str, language: Language | None = None, wait: float = 0.0
+        self,
+        text: str,
+        *,
+        member: str,
+        home: str,
+        language: Language | None = None,
+        wait: float = 0.0,
+        here: str | None = None,
     ) -> SayResult:
         """Understand ``text`` and answer it, acting as ``member`` in ``home``."""
-        u = self.understand(text, home, language)
+        u = self.understand(text, home, language, here)
         vocab = u.vocabulary
         if vocab is None:  # pragma: no cover - understand() always attaches it
             raise RuntimeError("understanding without a vocabulary")

@@ -27,6 +27,9 @@ class SayRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     language: Literal["en", "zh"] | None = None
     home: str | None = None
     wait: Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT)] = 0.0
+    here: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    """the device or room the request is made from: of several devices that fit, the one
+    there is meant (the cabin view sends its car)"""
 
 
 class DeviceRef(msgspec.Struct, frozen=True):

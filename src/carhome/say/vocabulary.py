@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from carhome.hub.model import Device
 from carhome.say.lexicon import Language, has_cjk, property_words, room_words, type_words
-from carhome.spec import DeviceSpec
+from carhome.spec import DeviceSpec, vss
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,15 @@ class Thing:
 def normal(phrase: str) -> str:
     """The form phrases are compared in: lower case, single spaces."""
     return " ".join(phrase.lower().split())
+
+
+def _climate(thing: Thing, language: Language) -> tuple[str, ...]:
+    """A car's climate answers to the air conditioner's words too ("把空调调到24度" in the
+    car): a device that is no air conditioner but has a settable HVAC set point."""
+    prop = thing.spec.properties.get(vss.HVAC_SET_POINT)
+    if thing.device.type == "air_conditioner" or prop is None or not prop.writable:
+        return ()
+    return type_words("air_conditioner", language)
 
 
 @dataclass
@@ -54,7 +63,7 @@ class Vocabulary:
             names = [device.name] if device.name else []
             if device.name and (language == "zh") != has_cjk(device.name):
                 names = []  # an English name is no Chinese word, and the reverse
-            for phrase in (*names, *type_words(device.type, language)):
+            for phrase in (*names, *type_words(device.type, language), *_climate(thing, language)):
                 vocab.devices.setdefault(normal(phrase), set()).add(device.id)
             if device.room:
                 for phrase in room_words(device.room, language):

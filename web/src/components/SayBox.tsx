@@ -48,7 +48,8 @@ function recognitionClass(): RecognitionClass | null {
   return w.SpeechRecognition ?? w.webkitSpeechRecognition ?? null;
 }
 
-export function SayBox() {
+/** `here`: the device the box is in (the cabin's car): of several devices that fit, that one. */
+export function SayBox({ here }: { here?: string } = {}) {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [listening, setListening] = useState(false);
@@ -86,7 +87,7 @@ export function SayBox() {
     setCommand(null);
     setSignedKey(null);
     try {
-      const answer = await api<SayResult>("/api/say", { method: "POST", body: { text: words } });
+      const answer = await api<SayResult>("/api/say", { method: "POST", body: here === undefined ? { text: words } : { text: words, here } });
       if (asked.current !== turn) return;
       setResult(answer);
       if (answer.sign !== null) {

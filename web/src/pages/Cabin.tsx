@@ -226,7 +226,7 @@ export function Cabin() {
             {door !== undefined && <Door device={door} />}
           </div>
           <div class="cabin-right">
-            <SayBox />
+            <SayBox here={model.devices.find((d) => d.type === "car")?.id} />
             <h2>{t("cabin.scenes")}</h2>
             <Scenes />
             <h2>{t("cabin.devices")}</h2>
