@@ -415,6 +415,7 @@ def _print_running(
         f"""carhome hub running: {running.homes} home(s), {running.devices} devices
   data:        {running.database}
   local API:   {running.api_url}
+  web app:     {running.api_url}/  (and the car's screen at {running.api_url}/cabin)
   MQTT broker: {running.broker_url}  (Home Assistant discovery on prefix homeassistant/)
 Talk to it from another terminal (the CLI finds this hub by itself); log in first:
 {login}
@@ -424,6 +425,8 @@ Talk to it from another terminal (the CLI finds this hub by itself); log in firs
   .venv/bin/carhome set living_room_ac target_temperature 24
   .venv/bin/carhome automations list
   .venv/bin/carhome plan show
+  .venv/bin/carhome say "turn on the living room air purifier"
+  .venv/bin/carhome say 车还有多少电
 Doors, locks, the garage and charging start take a command signed by your own key:
   .venv/bin/carhome keys new
   .venv/bin/carhome keys enroll car --member {member} --code-from-hub

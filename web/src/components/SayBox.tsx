@@ -145,7 +145,7 @@ export function SayBox({ here }: { here?: string } = {}) {
         />
         {Speech !== null && (
           <button type="button" class="big" onClick={listen} aria-pressed={listening}>
-            {listening ? t("say.listening") : `🎤 ${t("say.listen")}`}
+            {listening ? t("say.listening") : t("say.listen")}
           </button>
         )}
         <button type="submit" class="big" disabled={busy}>
