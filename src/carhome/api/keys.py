@@ -109,7 +109,7 @@ class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     wait: Annotated[float, msgspec.Meta(ge=0, le=300)] | None = None
 
 
-class WaitQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class PendingWaitQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     wait: Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT)] = 0.0
 
 
@@ -309,7 +309,7 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
     async def one_pending(request: Request) -> Response:
         home, device = keyed(request)
         member = who(request)
-        query = decode_query(request, WaitQuery)
+        query = decode_query(request, PendingWaitQuery)
         found = waiting.get(home, device, request_id(request))
         if found is None:
             raise _pending_problem(
