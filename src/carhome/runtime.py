@@ -265,6 +265,7 @@ def _app(
             ),
             screen=lambda home, device: _screen(sim_homes, home, device),
             delegates=delegates,
+            audit=access.audit,
         )
     )
     return app

@@ -22,6 +22,7 @@ import msgspec
 from carhome.access.enrollment import EnrollmentChallenge, approve, request_enrollment
 from carhome.access.keeper import Revocation, approve_revocation
 from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey, Role
+from carhome.access.pending import Pending
 from carhome.access.phone import PhoneSession, session_request
 from carhome.access.relay import KeyRefused
 from carhome.access.session import SessionInfo
@@ -165,6 +166,24 @@ class HubKeys:
     async def delegate(self, home: str, device: str, body: dict[str, Any]) -> EnrolledKey:
         return await self._call("POST", f"{self._base(home, device)}/delegate", EnrolledKey, body)
 
+    async def ask(self, home: str, device: str, body: dict[str, Any]) -> Pending:
+        return await self._call("POST", f"{self._base(home, device)}/pending", Pending, body)
+
+    async def pending(self, home: str, device: str) -> list[Pending]:
+        return await self._call("GET", f"{self._base(home, device)}/pending", list[Pending])
+
+    async def pending_one(self, home: str, device: str, request_id: str, *, wait: float = 0.0) -> Pending:
+        path = f"{self._base(home, device)}/pending/{request_id}?wait={wait:g}"
+        return await self._call("GET", path, Pending)
+
+    async def approve_pending(self, home: str, device: str, request_id: str, body: dict[str, Any]) -> Pending:
+        return await self._call(
+            "POST", f"{self._base(home, device)}/pending/{request_id}/approve", Pending, body
+        )
+
+    async def decline_pending(self, home: str, device: str, request_id: str) -> Pending:
+        return await self._call("POST", f"{self._base(home, device)}/pending/{request_id}/decline", Pending)
+
     async def submit(self, home: str, device: str, body: dict[str, Any]) -> Command:
         return await self._call("POST", f"/api/devices/{home}/{device}/signed-commands", Command, body)
 
@@ -215,6 +234,51 @@ class Phone:
         enrolled = await self.hub.enroll(challenge.home, challenge.device, request)
         self.ring.pin(challenge.home, challenge.device, Pin(challenge.device_key, member, role))
         return enrolled
+
+    async def ask(self, challenge: EnrollmentChallenge, *, code: str, role: Role, member: str) -> Pending:
+        """On a device that holds keys: leave this phone's request (and its presence proof
+        over the code) at the hub for an owner to approve from their own client."""
+        key = self.ring.key()
+        request = request_enrollment(key, challenge, role=role, member=member, code=code)
+        body = {
+            "new_key": request.new_key,
+            "role": role,
+            "member": member,
+            "nonce": challenge.nonce,
+            "device_key": challenge.device_key,
+            "code": code,
+            "proof": request.proof,
+        }
+        return await self.hub.ask(challenge.home, challenge.device, body)
+
+    async def outcome(self, asked: Pending, *, wait: float = 25.0) -> Pending:
+        """Wait for an owner's answer to ``asked`` (long polls until it is settled); pins
+        the device's key once enrolled."""
+        now = asked
+        while now.status == "pending":
+            now = await self.hub.pending_one(asked.home, asked.device, asked.id, wait=wait)
+        if now.status == "enrolled":
+            pin = Pin(asked.challenge.device_key, asked.member, asked.role)
+            self.ring.pin(asked.home, asked.device, pin)
+        return now
+
+    async def approve_request(self, asked: Pending) -> Pending:
+        """As an owner: approve another client's pending request, after checking that the
+        device key it answers is the one this phone pinned (so a hub cannot turn this
+        approval towards another device) — the device then checks the rest."""
+        pin = self._pin(asked.home, asked.device)
+        if pin.device_key != asked.challenge.device_key or (asked.challenge.home, asked.challenge.device) != (
+            asked.home,
+            asked.device,
+        ):
+            raise KeyRefused(
+                "device_key_mismatch",
+                "the request answers a device key other than the one this phone pinned for"
+                f" {asked.home}/{asked.device}; not approving",
+            )
+        approval = self.approve(asked.challenge, asked.new_key, role=asked.role, member=asked.member)
+        body = {"approver": self.ring.key().public.key_id, "approval": approval}
+        return await self.hub.approve_pending(asked.home, asked.device, asked.id, body)
 
     async def delegate(
         self, challenge: EnrollmentChallenge, *, domains: tuple[str, ...], code: str

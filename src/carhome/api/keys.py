@@ -15,6 +15,12 @@ device does not check again:
   ("the hub's local screen"): only on loopback, and only to whom ``authorize`` allows;
 - ``POST …/delegate/key`` and ``POST …/delegate``: the hub's automation delegate key for a
   device, and its enrollment with the owner's approval (``carhome.access.delegates``);
+- ``POST …/pending`` (a ``PendingAsk``: an enrollment request with no approval yet) keeps
+  it for an owner on another client; ``GET …/pending`` lists them (owners),
+  ``GET …/pending/{id}?wait=s`` long-polls one (its requester or an owner), ``POST
+  …/pending/{id}/approve`` (a ``PendingApproval``) relays it with the owner key's signature
+  to the device and answers the device's word, ``POST …/pending/{id}/decline`` drops it
+  (``carhome.access.pending``);
 - ``POST /api/devices/{home}/{device}/signed-commands``: a command the phone signed, with
   the id, expiry and member it signed (the plain command endpoint makes its own id and
   expiry, which a phone cannot know before it signs).
@@ -30,19 +36,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from carhome.access.audit import AuditLog
 from carhome.access.delegates import Delegates
 from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest
 from carhome.access.keeper import Revocation, delegate_member
 from carhome.access.keys import PublicKey
+from carhome.access.pending import Pending, PendingApproval, PendingAsk, PendingEnrollments, PendingError
 from carhome.access.policy import SAFETY_DOMAINS
 from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
 from carhome.access.session import SessionInfo, SessionRequest
-from carhome.api.bodies import decode_body, json_response
+from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.problems import Problem
 from carhome.api.server import is_loopback
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
 from carhome.hub import Hub
 from carhome.hub.commands import MAX_TTL, Command, Decision
+
+MAX_WAIT: Final = 60.0
+"""The longest a requester's long poll on its pending request is held."""
 
 MAX_BODY: Final = 16 * 1024
 
@@ -98,6 +109,18 @@ class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     wait: Annotated[float, msgspec.Meta(ge=0, le=300)] | None = None
 
 
+class PendingWaitQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    wait: Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT)] = 0.0
+
+
+def _pending_problem(exc: PendingError) -> Problem:
+    if exc.field == "id":
+        return Problem(404, "no-pending", "No such pending request", str(exc), field="id")
+    if exc.field is None:
+        return Problem(429, "too-many-pending", "Too many pending requests", str(exc))
+    return Problem(422, "invalid-body", "Invalid request body", str(exc), field=f"$.{exc.field}")
+
+
 def _refused(exc: KeyRefused) -> Problem:
     return Problem(403, "key-refused", "Refused by the device", str(exc), reason=exc.reason)
 
@@ -110,8 +133,27 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
     authorize: Authorize | None = None,
     screen: Screen | None = None,
     delegates: Delegates | None = None,
+    pending: PendingEnrollments | None = None,
+    audit: AuditLog | None = None,
 ) -> list[Route]:
-    """The routes over ``hub``, reaching devices through ``relay`` (the MQTT connector)."""
+    """The routes over ``hub``, reaching devices through ``relay`` (the MQTT connector).
+
+    ``pending`` holds enrollment requests waiting for an owner (a fresh in-memory list on
+    the hub's clock if not given); ``audit`` records requests, approvals and declines.
+    """
+    waiting = pending if pending is not None else PendingEnrollments(hub.clock)
+
+    async def audited(view: Pending, member: str, what: str, *, ok: bool, why: str) -> None:
+        if audit is not None:
+            await audit.record(
+                home=view.home,
+                member=member,
+                face="api",
+                command=view.id,
+                device=view.device,
+                target=what,
+                decision=Decision(ok, why),
+            )
 
     def where(request: Request) -> tuple[str, str]:
         home, device = request.path_params["home"], request.path_params["device"]
@@ -232,6 +274,87 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         keys.pin(home, device, asked.challenge.device_key, enrollment.member)
         return json_response(enrolled)
 
+    def request_id(request: Request) -> str:
+        return str(request.path_params["id"])
+
+    async def ask_pending(request: Request) -> Response:
+        home, device = keyed(request)
+        member = who(request)
+        asked = await decode_body(request, PendingAsk, limit=MAX_BODY)
+        if asked.member != member:
+            try:
+                await admin(request, home)
+            except Problem:
+                raise Problem(
+                    403,
+                    "wrong-member",
+                    "Asked for another member",
+                    f"{member!r} may ask to enroll a key for themselves only, not for {asked.member!r};"
+                    " an owner may ask for anyone",
+                    field="$.member",
+                ) from None
+        try:
+            made = waiting.add(home, device, asked, asked_by=member)
+        except PendingError as exc:
+            raise _pending_problem(exc) from None
+        why = f"{asked.member} asks to enroll key {made.key_id.hex()[:12]} as {asked.role}"
+        await audited(made, member, "enroll:request", ok=True, why=why)
+        return json_response(made, 202)
+
+    async def list_pending(request: Request) -> Response:
+        home, device = keyed(request)
+        await admin(request, home)
+        return json_response(waiting.waiting(home, device))
+
+    async def one_pending(request: Request) -> Response:
+        home, device = keyed(request)
+        member = who(request)
+        query = decode_query(request, PendingWaitQuery)
+        found = waiting.get(home, device, request_id(request))
+        if found is None:
+            raise _pending_problem(
+                PendingError(f"no request {request_id(request)!r} on {home}/{device}", "id")
+            )
+        if found.asked_by != member:
+            await admin(request, home)
+        settled = await waiting.wait(home, device, found.id, query.wait) or found
+        return json_response(settled)
+
+    async def approve_pending(request: Request) -> Response:
+        home, device = keyed(request)
+        member = await admin(request, home)
+        asked = await decode_body(request, PendingApproval, limit=MAX_BODY)
+        rid = request_id(request)
+        try:
+            full = waiting.approved(home, device, rid, asked)
+        except PendingError as exc:
+            raise _pending_problem(exc) from None
+        try:
+            reply = unwrap(await relay.ask(home, device, Enroll(full)))
+        except KeyRefused as exc:
+            view = waiting.settle(home, device, rid, "refused", by=member, reason=exc.reason, anyway=True)
+            await audited(
+                view, member, "enroll:approve", ok=False, why=f"refused by the device: {exc.reason}"
+            )
+            raise _refused(exc) from None
+        # the device's word stands even if the request expired here while it answered
+        settled = waiting.settle(home, device, rid, "enrolled", by=member, key=reply.key, anyway=True)
+        why = f"approved key {settled.key_id.hex()[:12]} for {settled.member} as {settled.role}"
+        await audited(settled, member, "enroll:approve", ok=True, why=why)
+        return json_response(settled)
+
+    async def decline_pending(request: Request) -> Response:
+        home, device = keyed(request)
+        member = await admin(request, home)
+        rid = request_id(request)
+        try:
+            settled = waiting.settle(home, device, rid, "declined", by=member, reason="declined")
+        except PendingError as exc:
+            raise _pending_problem(exc) from None
+        why = f"declined key {settled.key_id.hex()[:12]} for {settled.member}"
+        await audited(settled, member, "enroll:decline", ok=False, why=why)
+        return json_response(settled)
+
     async def signed(request: Request) -> Response:
         home, device = where(request)
         member = who(request)
@@ -281,6 +404,11 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
         Route(f"{base}/code", code, methods=["GET"]),
         Route(f"{base}/delegate/key", delegate_key, methods=["POST"]),
         Route(f"{base}/delegate", delegate, methods=["POST"]),
+        Route(f"{base}/pending", ask_pending, methods=["POST"]),
+        Route(f"{base}/pending", list_pending, methods=["GET"]),
+        Route(f"{base}/pending/{{id}}", one_pending, methods=["GET"]),
+        Route(f"{base}/pending/{{id}}/approve", approve_pending, methods=["POST"]),
+        Route(f"{base}/pending/{{id}}/decline", decline_pending, methods=["POST"]),
         Route("/api/devices/{home}/{device}/signed-commands", signed, methods=["POST"]),
     ]
 

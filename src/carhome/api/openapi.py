@@ -29,6 +29,7 @@ from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest
 from carhome.access.keeper import Revocation
 from carhome.access.keys import EnrolledKey
 from carhome.access.members import Grant
+from carhome.access.pending import Pending, PendingApproval, PendingAsk
 from carhome.access.session import SessionRequest
 from carhome.api import automations, charging, history, keys, members
 from carhome.api.auth import LoginRequest, RefreshRequest, Tokens
@@ -399,6 +400,49 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         {200: EnrolledKey},
         body=keys.DelegateRequest,
         problems=(403, 404, 501, 503),
+    ),
+    Operation(
+        "POST",
+        "/api/keys/{home}/{device}/pending",
+        "Ask for an owner's approval of a new key (another client approves)",
+        "keys",
+        {202: Pending},
+        body=PendingAsk,
+        problems=(403, 404, 429),
+    ),
+    Operation(
+        "GET",
+        "/api/keys/{home}/{device}/pending",
+        "The enrollment requests waiting for an owner's approval",
+        "keys",
+        {200: list[Pending]},
+        problems=(403, 404),
+    ),
+    Operation(
+        "GET",
+        "/api/keys/{home}/{device}/pending/{id}",
+        "One enrollment request (long poll with wait for its outcome)",
+        "keys",
+        {200: Pending},
+        query=keys.PendingWaitQuery,
+        problems=(403, 404),
+    ),
+    Operation(
+        "POST",
+        "/api/keys/{home}/{device}/pending/{id}/approve",
+        "Approve a waiting request with the owner key's signature (the device decides)",
+        "keys",
+        {200: Pending},
+        body=PendingApproval,
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "POST",
+        "/api/keys/{home}/{device}/pending/{id}/decline",
+        "Decline a waiting enrollment request",
+        "keys",
+        {200: Pending},
+        problems=(403, 404),
     ),
     Operation(
         "POST",

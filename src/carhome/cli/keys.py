@@ -9,6 +9,9 @@ by itself for actions in a safety-critical domain once this key is enrolled ther
     carhome keys new
     carhome keys enroll garage_door --member ana            # first owner: the code only
     carhome keys enroll garage_door --member bob --role family --approver ~/ana-keys
+    carhome keys enroll garage_door --member bob --role family   # waits for an owner:
+    carhome keys pending garage_door                        #   on the owner's machine
+    carhome keys approve garage_door REQUEST_ID             #   signs with the owner's key
     carhome keys list garage_door
     carhome keys remove garage_door KEY_ID
     carhome keys show-code garage_door                      # the hub's local screen
@@ -29,7 +32,9 @@ import click
 from carhome.access.client import HubKeys, KeyRing, Phone
 from carhome.access.enrollment import EnrollmentChallenge
 from carhome.access.keys import EnrolledKey, InvalidKey, Role
+from carhome.access.pending import Pending
 from carhome.access.policy import SAFETY_DOMAINS
+from carhome.access.relay import KeyRefused
 from carhome.cli.client import HubClient
 from carhome.cli.names import resolve_device
 from carhome.cli.options import hub_options, with_hub
@@ -121,6 +126,11 @@ def new(*, keys_dir: Path | None) -> None:
     help="An enrolled owner's key directory, to approve (not needed for a device's first owner).",
 )
 @click.option("--code-from-hub", is_flag=True, help="Read the code off the hub's local screen.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="On a device with keys: leave the request for an owner and return (see `keys wait`).",
+)
 @_keys_option
 @hub_options
 def enroll(
@@ -130,23 +140,135 @@ def enroll(
     role: str,
     approver: Path | None,
     code_from_hub: bool,
+    no_wait: bool,
     keys_dir: Path | None,
     hub: str | None,
     as_json: bool,
 ) -> None:
-    """Enroll this machine's key on DEVICE: it shows a code, you type it here."""
+    """Enroll this machine's key on DEVICE: it shows a code, you type it here.
 
-    async def work(phone: Phone, home: str, dev: str) -> EnrolledKey:
+    On a device that holds keys already, an owner must approve: with --approver (an owner's
+    key directory on this machine), or else from the owner's own client — this command then
+    leaves the request at the hub and waits until an owner runs `carhome keys approve`
+    (or presses Approve on the web app's Keys page), or the code expires.
+    """
+
+    async def work(phone: Phone, home: str, dev: str) -> EnrolledKey | Pending:
+        has_keys = approver is None and bool(await phone.hub.keys(home, dev))
         challenge = await phone.begin(home, dev)
         code = await _read_code(phone, challenge, code_from_hub)
-        owner = Phone(KeyRing(approver), phone.hub) if approver is not None else None
-        return await phone.enroll(challenge, code=code, role=Role(role), member=member, approver=owner)
+        if not has_keys:
+            owner = Phone(KeyRing(approver), phone.hub) if approver is not None else None
+            return await phone.enroll(challenge, code=code, role=Role(role), member=member, approver=owner)
+        asked = await phone.ask(challenge, code=code, role=Role(role), member=member)
+        if no_wait or as_json:
+            click.echo(f"asked: request {asked.id}", err=True)
+        if no_wait:
+            return asked
+        click.echo(
+            f"waiting for an owner's approval (request {asked.id}, key {asked.key_id.hex()[:12]});"
+            f" an owner runs: carhome keys approve {device} {asked.id}",
+            err=as_json,
+        )
+        return _settled(await phone.outcome(asked))
+
+    result = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(result)
+    elif isinstance(result, Pending):
+        click.echo(
+            f"request {result.id}: {result.status}; an owner runs: carhome keys approve {device} {result.id}"
+        )
+    else:
+        click.echo(f"enrolled {result.key_id.hex()} for {result.member} ({result.role}) on {device}")
+
+
+def _settled(outcome: Pending) -> EnrolledKey:
+    """The enrolled key of a settled request, or why there is none."""
+    if outcome.status == "enrolled" and outcome.key is not None:
+        return outcome.key
+    why = {
+        "declined": f"an owner ({outcome.decided_by}) declined it",
+        "expired": "no owner approved it before the code expired; enroll again",
+        "refused": f"the device refused it ({outcome.reason})",
+    }.get(outcome.status, outcome.status)
+    raise click.ClickException(f"request {outcome.id} was not enrolled: {why}")
+
+
+@keys.command("wait")
+@click.argument("device", metavar="DEVICE")
+@click.argument("request_id", metavar="REQUEST_ID")
+@_keys_option
+@hub_options
+def wait_(*, device: str, request_id: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
+    """Wait for an owner's answer to this machine's REQUEST_ID on DEVICE (after
+    `keys enroll --no-wait`); pins the device's key once enrolled."""
+
+    async def work(phone: Phone, home: str, dev: str) -> EnrolledKey:
+        asked = await phone.hub.pending_one(home, dev, request_id)
+        if asked.new_key != phone.ring.key().public.point:
+            raise click.ClickException(f"request {request_id} is not for this machine's key")
+        return _settled(await phone.outcome(asked))
 
     enrolled = _with_phone(hub, key_dir(keys_dir), device, work)
     if as_json:
         echo_json(enrolled)
     else:
         click.echo(f"enrolled {enrolled.key_id.hex()} for {enrolled.member} ({enrolled.role}) on {device}")
+
+
+@keys.command()
+@click.argument("device", metavar="DEVICE")
+@_keys_option
+@hub_options
+def pending(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
+    """Enrollment requests on DEVICE waiting for an owner's approval."""
+
+    async def work(phone: Phone, home: str, dev: str) -> list[Pending]:
+        return await phone.hub.pending(home, dev)
+
+    found = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(found)
+        return
+    rows = [[p.id, p.member, str(p.role), p.key_id.hex()[:12], p.asked_by] for p in found]
+    click.echo(
+        table(["REQUEST", "MEMBER", "ROLE", "KEY ID", "ASKED BY"], rows) if rows else "no requests waiting"
+    )
+
+
+@keys.command()
+@click.argument("device", metavar="DEVICE")
+@click.argument("request_id", metavar="REQUEST_ID")
+@click.option("--decline", is_flag=True, help="Decline the request instead.")
+@_keys_option
+@hub_options
+def approve(
+    *, device: str, request_id: str, decline: bool, keys_dir: Path | None, hub: str | None, as_json: bool
+) -> None:
+    """Approve (sign with this machine's owner key) REQUEST_ID on DEVICE, after checking the
+    device key it answers is the one this machine pinned; the device checks the rest."""
+
+    async def work(phone: Phone, home: str, dev: str) -> Pending:
+        if decline:
+            return await phone.hub.decline_pending(home, dev, request_id)
+        asked = await phone.hub.pending_one(home, dev, request_id)
+        if asked.status != "pending":
+            raise click.ClickException(f"request {request_id} is {asked.status} already")
+        try:
+            return await phone.approve_request(asked)
+        except KeyRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    settled = _with_phone(hub, key_dir(keys_dir), device, work)
+    if as_json:
+        echo_json(settled)
+    elif settled.status == "enrolled":
+        click.echo(
+            f"approved: {settled.member}'s key {settled.key_id.hex()[:12]} ({settled.role}) on {device}"
+        )
+    else:
+        click.echo(f"request {settled.id}: {settled.status}")
 
 
 @keys.command("list")

@@ -38,6 +38,17 @@ export const en = {
   "sign.remove": "Remove this browser's key",
   "sign.removed": "This browser's key is disabled on {device} for good.",
   "sign.refused": "Refused: {reason}",
+  "sign.approval.asked": "The device holds keys already, so an owner must approve this browser's key: the request is waiting at the hub.",
+  "sign.approval.waiting":
+    "Waiting for an owner's approval (request {id}, key {key}). An owner approves it on this page in their own browser, or runs: carhome keys approve DEVICE {id}",
+  "sign.approval.expired": "No owner approved the request before the code expired; start again.",
+  "sign.approval.wasDeclined": "An owner ({by}) declined the request.",
+  "sign.approval.requests": "Waiting for an owner's approval",
+  "sign.approval.askedBy": "Asked by",
+  "sign.approval.approve": "Approve",
+  "sign.approval.decline": "Decline",
+  "sign.approval.approved": "Approved: {member}'s key is enrolled on {device}.",
+  "sign.approval.declined": "Declined {member}'s request.",
   "sign.enrollFirst": "Enroll this browser's key on {device} first",
 };
 
@@ -79,5 +90,15 @@ export const zh: Record<keyof typeof en, string> = {
   "sign.remove": "移除本浏览器的密钥",
   "sign.removed": "本浏览器的密钥已在{device}上永久停用。",
   "sign.refused": "被拒绝：{reason}",
+  "sign.approval.asked": "该设备已有密钥，需要业主批准本浏览器的密钥：请求已在中枢等待。",
+  "sign.approval.waiting": "正在等待业主批准（请求 {id}，密钥 {key}）。业主可在自己的浏览器中本页面批准，或运行：carhome keys approve DEVICE {id}",
+  "sign.approval.expired": "验证码过期前没有业主批准该请求；请重新开始。",
+  "sign.approval.wasDeclined": "业主（{by}）拒绝了该请求。",
+  "sign.approval.requests": "等待业主批准的请求",
+  "sign.approval.askedBy": "请求者",
+  "sign.approval.approve": "批准",
+  "sign.approval.decline": "拒绝",
+  "sign.approval.approved": "已批准：{member}的密钥已注册到{device}。",
+  "sign.approval.declined": "已拒绝{member}的请求。",
   "sign.enrollFirst": "请先把本浏览器的密钥注册到{device}",
 };

@@ -2,17 +2,37 @@
 // charging with (non-extractable, kept in IndexedDB), enroll it on a device with the code
 // the device shows, list a device's keys and remove this browser's. The hub only relays;
 // the device checks the code, the owner's approval and every command signed here.
+// On a device with keys already, a refused `no_approval` becomes a request left at the hub
+// for an owner's approval from another client; an owner enrolled here sees the waiting
+// requests and approves them with this browser's key (docs/signing.md, "Approval from
+// another client").
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, session } from "../api";
 import { t } from "../i18n";
 import { fromBase64, toHex } from "../signing/bytes";
 import { keyId } from "../signing/crypto";
-import { begin, codeFromHub, enroll, keys, revoke, type KeyView } from "../signing/hub";
+import {
+  approvePending,
+  ask,
+  begin,
+  codeFromHub,
+  declinePending,
+  enroll,
+  keys,
+  outcome,
+  pending,
+  pendingKeyId,
+  revoke,
+  type KeyView,
+  type PendingOut,
+} from "../signing/hub";
 import { SessionRefused, type Challenge, type Role } from "../signing/protocol";
 import { browserKey, createBrowserKey, pinned } from "../signing/ring";
 import { useModel } from "../store";
 
 const ROLES: Role[] = ["owner", "family", "guest"];
+/** How often an owner's page looks for new requests waiting for approval. */
+const REQUESTS_EVERY_MS = 5000;
 
 function reason(exc: unknown): string {
   if (exc instanceof ApiError) return exc.reason;
@@ -40,6 +60,8 @@ export function Keys() {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [version, setVersion] = useState(0);
+  const [waiting, setWaiting] = useState<PendingOut | null>(null);
+  const [requests, setRequests] = useState<PendingOut[] | null>(null);
 
   useEffect(() => {
     if (!window.isSecureContext || typeof indexedDB === "undefined") {
@@ -64,6 +86,55 @@ export function Keys() {
         setMessage({ ok: false, text: reason(exc) });
       });
   }, [chosen?.id, id, version]);
+
+  useEffect(() => {
+    if (chosen === undefined || enrolled !== true) {
+      setRequests(null);
+      return;
+    }
+    let stopped = false;
+    const look = () =>
+      pending(chosen.home, chosen.id)
+        .then((found) => {
+          if (!stopped) setRequests(found);
+        })
+        .catch(() => {
+          // not an owner (403) or the hub is away: no requests to show, and stop asking
+          stopped = true;
+          setRequests(null);
+        });
+    void look();
+    const timer = setInterval(() => {
+      if (!stopped) void look();
+    }, REQUESTS_EVERY_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [chosen?.id, enrolled, version]);
+
+  async function awaitApproval(asked: PendingOut, deviceName: string): Promise<void> {
+    setWaiting(asked);
+    try {
+      const settled = await outcome(asked);
+      if (settled.status === "enrolled") {
+        setMessage({ ok: true, text: t("sign.enrolled", { device: deviceName }) });
+        setVersion((v) => v + 1);
+      } else {
+        const why =
+          settled.status === "declined"
+            ? t("sign.approval.wasDeclined", { by: settled.decided_by })
+            : settled.status === "expired"
+              ? t("sign.approval.expired")
+              : t("sign.refused", { reason: settled.reason || settled.status });
+        setMessage({ ok: false, text: why });
+      }
+    } catch (exc) {
+      setMessage({ ok: false, text: t("sign.refused", { reason: reason(exc) }) });
+    } finally {
+      setWaiting(null);
+    }
+  }
 
   async function act(work: () => Promise<string | void>): Promise<void> {
     setBusy(true);
@@ -135,7 +206,68 @@ export function Keys() {
           <p data-testid="sign-state" data-enrolled={enrolled === true ? "yes" : "no"}>
             {enrolled === true ? t("sign.enrolledHere", { device: name }) : t("sign.notEnrolled", { device: name })}
           </p>
-          {enrolled !== true && challenge === null && (
+          {waiting !== null && (
+            <p data-testid="sign-waiting" data-request={waiting.id}>
+              {t("sign.approval.waiting", { id: waiting.id, key: pendingKeyId(waiting).slice(0, 12) })}
+            </p>
+          )}
+          {enrolled === true && requests !== null && requests.length > 0 && (
+            <div data-testid="sign-requests">
+              <h2>{t("sign.approval.requests")}</h2>
+              <table>
+                <thead>
+                  <tr>
+                    <th>{t("sign.col.member")}</th>
+                    <th>{t("sign.col.role")}</th>
+                    <th>{t("sign.col.id")}</th>
+                    <th>{t("sign.approval.askedBy")}</th>
+                    <th />
+                  </tr>
+                </thead>
+                <tbody>
+                  {requests.map((r) => (
+                    <tr key={r.id} data-request={r.id}>
+                      <td>{r.member}</td>
+                      <td>{ROLES.includes(r.role) ? t(`sign.role.${r.role}`) : r.role}</td>
+                      <td>
+                        <code>{pendingKeyId(r).slice(0, 16)}</code>
+                      </td>
+                      <td>{r.asked_by}</td>
+                      <td>
+                        <button
+                          type="button"
+                          disabled={busy}
+                          onClick={() =>
+                            void act(async () => {
+                              const done = await approvePending(r);
+                              setVersion((v) => v + 1);
+                              return t("sign.approval.approved", { member: done.member, device: name });
+                            })
+                          }
+                        >
+                          {t("sign.approval.approve")}
+                        </button>{" "}
+                        <button
+                          type="button"
+                          disabled={busy}
+                          onClick={() =>
+                            void act(async () => {
+                              await declinePending(r);
+                              setVersion((v) => v + 1);
+                              return t("sign.approval.declined", { member: r.member });
+                            })
+                          }
+                        >
+                          {t("sign.approval.decline")}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {enrolled !== true && challenge === null && waiting === null && (
             <div class="row">
               <label>
                 {t("sign.member")} <input value={member} onInput={(e) => setMember((e.target as HTMLInputElement).value)} />
@@ -187,7 +319,16 @@ export function Keys() {
                 disabled={busy || code === ""}
                 onClick={() =>
                   void act(async () => {
-                    await enroll(challenge, { code, role, member });
+                    try {
+                      await enroll(challenge, { code, role, member });
+                    } catch (exc) {
+                      if (!(exc instanceof ApiError && exc.reason === "no_approval")) throw exc;
+                      // the device holds keys: leave the request for an owner on another client
+                      const asked = await ask(challenge, { code, role, member });
+                      setChallenge(null);
+                      void awaitApproval(asked, name);
+                      return t("sign.approval.asked");
+                    }
                     setChallenge(null);
                     setVersion((v) => v + 1);
                     return t("sign.enrolled", { device: name });

@@ -4,7 +4,7 @@
 import { api, type Command } from "../api";
 import { bytes, fromBase64, toBase64, toHex, type Bytes } from "./bytes";
 import { keyId, type KeyPair } from "./crypto";
-import { approveRevocation, presenceProof, PhoneSession, SessionRefused, type Challenge, type CommandKind, type Role } from "./protocol";
+import { approve, approveRevocation, presenceProof, PhoneSession, SessionRefused, type Challenge, type CommandKind, type Role } from "./protocol";
 import { browserKey, pin, pinned, unpin, type Pin } from "./ring";
 
 /** How long a signed command from the browser lives (the device allows at most 300 s). */
@@ -92,6 +92,92 @@ export async function enroll(
   });
   await pin({ home: challenge.home, device: challenge.device, deviceKey: challenge.deviceKey, member: o.member, role: o.role });
   return enrolled;
+}
+
+/** An enrollment request waiting at the hub for an owner's approval (carhome.access.pending). */
+export interface PendingOut {
+  id: string;
+  home: string;
+  device: string;
+  member: string;
+  role: Role;
+  new_key: string;
+  key_id: string;
+  challenge: ChallengeOut;
+  asked_by: string;
+  asked: number;
+  expires: number;
+  status: "pending" | "enrolled" | "declined" | "refused" | "expired";
+  reason: string;
+  decided_by: string;
+  key: EnrolledKey | null;
+}
+
+/** `key_id` as hex, for showing. */
+export function pendingKeyId(p: PendingOut): string {
+  return toHex(fromBase64(p.key_id));
+}
+
+function challengeOf(c: ChallengeOut): Challenge {
+  return { home: c.home, device: c.device, deviceKey: fromBase64(c.device_key), nonce: fromBase64(c.nonce) };
+}
+
+/** On a device with keys: leave this browser's request (with its presence proof over the
+ * code) at the hub for an owner to approve from their own client. */
+export async function ask(challenge: Challenge, o: { code: string; role: Role; member: string }): Promise<PendingOut> {
+  const key = await needKey();
+  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
+  return api<PendingOut>(`${base(challenge.home, challenge.device)}/pending`, {
+    method: "POST",
+    body: {
+      new_key: toBase64(key.point),
+      role: o.role,
+      member: o.member,
+      nonce: toBase64(challenge.nonce),
+      device_key: toBase64(challenge.deviceKey),
+      code: o.code,
+      proof: toBase64(proof),
+    },
+  });
+}
+
+/** Long-poll this browser's request until an owner settles it (or it expires); pins the
+ * device key once enrolled. */
+export async function outcome(asked: PendingOut, wait = 25): Promise<PendingOut> {
+  let now = asked;
+  while (now.status === "pending") {
+    now = await api<PendingOut>(`${base(asked.home, asked.device)}/pending/${encodeURIComponent(asked.id)}?wait=${wait}`);
+  }
+  if (now.status === "enrolled") {
+    const c = challengeOf(asked.challenge);
+    await pin({ home: asked.home, device: asked.device, deviceKey: c.deviceKey, member: asked.member, role: asked.role });
+  }
+  return now;
+}
+
+/** The requests waiting on the device (owners). */
+export function pending(home: string, device: string): Promise<PendingOut[]> {
+  return api<PendingOut[]>(`${base(home, device)}/pending`);
+}
+
+/** As an owner enrolled there: approve a waiting request with this browser's key, after
+ * checking it answers the device key this browser pinned (the hub cannot redirect it). */
+export async function approvePending(p: PendingOut): Promise<PendingOut> {
+  const key = await needKey();
+  const found = await needPin(p.home, p.device);
+  const c = challengeOf(p.challenge);
+  if (c.home !== p.home || c.device !== p.device || toHex(c.deviceKey) !== toHex(found.deviceKey)) {
+    throw new SessionRefused("device_key_mismatch", `the request answers a device key other than the one pinned for ${p.device}`);
+  }
+  const approval = await approve(key, c, fromBase64(p.new_key), p.role, p.member);
+  return api<PendingOut>(`${base(p.home, p.device)}/pending/${encodeURIComponent(p.id)}/approve`, {
+    method: "POST",
+    body: { approver: toBase64(await keyId(key.point)), approval: toBase64(approval) },
+  });
+}
+
+export function declinePending(p: PendingOut): Promise<PendingOut> {
+  return api<PendingOut>(`${base(p.home, p.device)}/pending/${encodeURIComponent(p.id)}/decline`, { method: "POST" });
 }
 
 /** The keys enrolled on the device, this browser's marked. */
