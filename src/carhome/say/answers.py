@@ -99,8 +99,8 @@ def refused(op: Operation, device: str, unit: str | None, reason: str, language:
     if reason.startswith("unsigned"):
         if language == "en":
             return (
-                f"Not done by the hub: to {what} needs your own signature (a safety-critical"
-                " command), which the hub cannot make. The app and the CLI sign it with your key"
+                f"Not done by the hub: the command to {what} needs your own signature (safety-critical),"
+                " which the hub cannot make. The app and the CLI sign it with your key"
                 " where it is enrolled on the device."
             )
         return (
