@@ -10,7 +10,7 @@ temporary data directory, and the app the hub serves, called in-process over ASG
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,10 +72,19 @@ class Acking:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.received: list[Command] = []
+        self._arrived = asyncio.Condition()
 
     async def deliver(self, command: Command) -> None:
         self.received.append(command)
         self.hub.ack(command.home, command.device, Ack(command.id, "acked"))
+        async with self._arrived:
+            self._arrived.notify_all()
+
+    async def until(self, done: Callable[[list[Command]], bool]) -> None:
+        """Wait until what the devices received makes ``done`` true (the hub delivers from
+        its own tasks, so a command may arrive after the call that caused it returned)."""
+        async with asyncio.timeout(10), self._arrived:
+            await self._arrived.wait_for(lambda: done(self.received))
 
 
 @dataclass
@@ -171,7 +180,7 @@ async def test_create_then_read_it_back_and_it_runs(rig: Rig) -> None:
     # swapped into the running engine: the car coming home sets the hall's brightness
     rig.hub.report("h1", "car", {"place": "home"}, trusted=True)
     await rig.engine.idle()
-    await asyncio.sleep(0)
+    await rig.devices.until(lambda got: len(got) >= 2)
     assert [(c.device, c.target, c.args) for c in rig.devices.received] == [
         ("hall", "turn_on", {}),
         ("hall", "brightness", {"value": 10}),
@@ -257,7 +266,9 @@ async def test_enable_and_disable_survive_a_restart(rig: Rig) -> None:
     assert (r.status_code, r.json()["enabled"]) == (200, False)
     rig.hub.report("h1", "car", {"place": "home"}, trusted=True)
     await rig.engine.idle()
-    assert rig.devices.received == []  # disabled: its trigger does not fire
+    # disabled: its trigger does not fire (no run, so no command can be on its way either)
+    assert (await rig.http.get("/api/automations/porch", headers=owner)).json()["firings"] == 0
+    assert rig.devices.received == []
     await _restart(rig)
     listed = {a["id"]: a for a in (await rig.http.get("/api/automations", headers=owner)).json()}
     assert listed["porch"]["enabled"] is False
@@ -270,8 +281,7 @@ async def test_enable_and_disable_survive_a_restart(rig: Rig) -> None:
     rig.hub.report("h1", "car", {"place": "away"}, trusted=True)
     rig.hub.report("h1", "car", {"place": "home"}, trusted=True)
     await rig.engine.idle()
-    await asyncio.sleep(0)
-    assert ("hall", "turn_on") in [(c.device, c.target) for c in rig.devices.received]
+    await rig.devices.until(lambda got: ("hall", "turn_on") in [(c.device, c.target) for c in got])
 
 
 async def test_delete_an_api_created_automation(rig: Rig) -> None:
@@ -376,7 +386,7 @@ async def test_scenes_are_listed_and_applied_as_the_caller(rig: Rig) -> None:
         ("hall", "brightness", "olivia", "api"),
         ("purifier", "on", "olivia", "api"),
     ]
-    await asyncio.sleep(0)
+    await rig.devices.until(lambda got: len(got) >= len(applied["commands"]))
     assert [(c.id, c.member) for c in rig.devices.received] == [
         (c["id"], "olivia") for c in applied["commands"]
     ]
@@ -402,7 +412,7 @@ async def test_a_guest_applies_only_what_their_grant_covers(rig: Rig) -> None:
     assert r.status_code == 200
     assert [c["device"] for c in r.json()["commands"]] == ["hall"]
     assert [x["device"] for x in r.json()["refused"]] == ["purifier"]
-    await asyncio.sleep(0)
+    await rig.devices.until(lambda got: len(got) >= 1)
     assert [(c.device, c.member) for c in rig.devices.received] == [("hall", "gina")]
 
 

@@ -84,9 +84,10 @@ class Hub:
     data: Path
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = tmp_path_factory.mktemp("web")
+@contextlib.asynccontextmanager
+async def demo_hub(tmp: Path) -> AsyncIterator[Hub]:
+    """A demo hub (``carhome.runtime.run`` over the demo configuration) with the web app,
+    its data in ``tmp/demo`` (a test may put files there first), logged into as the owner."""
     data = tmp / "demo"
     password = demo_owner_password(data)
     broker_port = free_port()
@@ -121,6 +122,12 @@ async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
+    async with demo_hub(tmp_path_factory.mktemp("web")) as demo:
+        yield demo
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

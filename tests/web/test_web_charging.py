@@ -9,7 +9,6 @@ numbers: the plan's slots depend on the hour the test runs.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -20,20 +19,12 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from carhome.access.service import Access
 from carhome.history import ChargeSession, SqliteHistoryStore, Trip
 from carhome.runtime import (
     DATABASE,
-    DEMO_AUTOMATIONS,
     DEMO_HOME,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
 )
-from mqtt.conftest import free_port
-from web.test_web_browser import Hub, _WithWeb, browser, live, page_of, screenshots, shot
+from web.test_web_browser import Hub, browser, demo_hub, live, page_of, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 __all__ = ["browser"]  # the module's browser fixture, shared with test_web_browser
@@ -105,46 +96,17 @@ def seeded_history(now: float) -> tuple[list[Trip], list[ChargeSession]]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     tmp = tmp_path_factory.mktemp("web-charging")
-    data = tmp / "demo"
-    password = demo_owner_password(data)
     trips, charges = seeded_history(time.time())
+    data = tmp / "demo"  # where demo_hub keeps the hub's data
+    data.mkdir()
     store = SqliteHistoryStore.beside(data / DATABASE)
     await store.open()
     try:
         await store.commit([*trips, *charges], [])
     finally:
         await store.close()
-    broker_port = free_port()
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=broker_port, mqtt_url=None)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        patch.setattr("carhome.runtime.ApiServer", _WithWeb)
-        task = asyncio.create_task(
-            run(
-                config,
-                data_dir=data,
-                stop=stop,
-                owner=owner,
-                announce=started.set_result,
-                automation_files=[DEMO_AUTOMATIONS],
-            )
-        )
-        try:
-            async with asyncio.timeout(30):
-                running = await started
-            async with httpx.AsyncClient(base_url=running.api_url) as client:
-                r = await client.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-                r.raise_for_status()
-                yield Hub(running.api_url, password, r.json(), screenshots(tmp), broker_port, data)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+    async with demo_hub(tmp) as demo:
+        yield demo
 
 
 def client_of(hub: Hub, session: dict[str, Any] | None = None) -> httpx.AsyncClient:

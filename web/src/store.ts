@@ -254,12 +254,27 @@ export async function send(
   return model.tracked.find((e) => e.key === key) ?? entry;
 }
 
+/** Follow a command the hub submitted for this page (a scene's, a request in words'): it
+ * joins the tracked commands and is followed as one the page sent itself. */
+export function track(command: Command): Tracked {
+  const entry: Tracked = { key: nextKey++, device: command.device, target: command.target, command, problem: null };
+  update({ tracked: [entry, ...model.tracked].slice(0, TRACKED) });
+  if (!isFinal(command)) void poll(command.id);
+  return entry;
+}
+
+const POLL_ROUNDS = 10;
+
+/** Long polls on a command until it is final (or the WebSocket has brought its result). */
 async function poll(id: string): Promise<void> {
-  try {
-    const command = await api<Command>(`/api/commands/${id}?wait=30`);
-    noteCommand(command);
-  } catch {
-    // the WebSocket may still bring it; nothing to show for a failed poll
+  for (let round = 0; round < POLL_ROUNDS; round++) {
+    const known = model.tracked.find((e) => e.command?.id === id)?.command;
+    if (known === undefined || known === null || isFinal(known)) return;
+    try {
+      noteCommand(await api<Command>(`/api/commands/${encodeURIComponent(id)}?wait=30`));
+    } catch {
+      return; // the WebSocket may still bring it; nothing to show for a failed poll
+    }
   }
 }
 

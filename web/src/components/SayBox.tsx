@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Command } from "../api";
 import { lang, t } from "../i18n";
-import { send, useModel, type Tracked } from "../store";
+import { send, track, useModel } from "../store";
 import { CommandStatus } from "./CommandStatus";
 
 interface DeviceRef {
@@ -30,9 +30,6 @@ export interface SayResult {
   sign: { home: string; device: string; kind: "set" | "action"; target: string; args: Record<string, unknown> } | null;
 }
 
-const FINAL = new Set(["acked", "failed", "expired"]);
-const POLLS = 4;
-
 // The Web Speech API is not in TypeScript's DOM types; only what is used here.
 interface Recognition {
   lang: string;
@@ -54,27 +51,14 @@ export function SayBox({ here }: { here?: string } = {}) {
   const [busy, setBusy] = useState(false);
   const [listening, setListening] = useState(false);
   const [result, setResult] = useState<SayResult | null>(null);
-  const [command, setCommand] = useState<Command | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [signedKey, setSignedKey] = useState<number | null>(null);
+  // the tracked command this answer follows, and whether this browser signed it
+  const [followed, setFollowed] = useState<{ key: number; signed: boolean } | null>(null);
   const asked = useRef(0);
   const model = useModel();
   const Speech = recognitionClass();
 
-  useEffect(() => () => void (asked.current += 1), []); // stop following after unmount
-
-  async function follow(id: string, turn: number) {
-    for (let i = 0; i < POLLS && asked.current === turn; i++) {
-      try {
-        const now = await api<Command>(`/api/commands/${id}?wait=30`);
-        if (asked.current !== turn) return;
-        setCommand(now);
-        if (FINAL.has(now.status)) return;
-      } catch {
-        return; // the answer already says it was sent; nothing more to show
-      }
-    }
-  }
+  useEffect(() => () => void (asked.current += 1), []); // no answer lands after unmount
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -84,8 +68,7 @@ export function SayBox({ here }: { here?: string } = {}) {
     setBusy(true);
     setError(null);
     setResult(null);
-    setCommand(null);
-    setSignedKey(null);
+    setFollowed(null);
     try {
       const answer = await api<SayResult>("/api/say", { method: "POST", body: here === undefined ? { text: words } : { text: words, here } });
       if (asked.current !== turn) return;
@@ -95,12 +78,13 @@ export function SayBox({ here }: { here?: string } = {}) {
         // key is enrolled on the device (else that path says where to enroll it)
         const p = answer.sign;
         const tracked = await send(p.device, p.kind, p.target, p.args);
-        if (asked.current === turn) setSignedKey(tracked.key);
+        if (asked.current === turn) setFollowed({ key: tracked.key, signed: true });
         return;
       }
       const id = answer.commands[0];
-      if (id !== undefined && answer.command_status !== null) {
-        void follow(id, turn);
+      if (id !== undefined) {
+        const tracked = track(await api<Command>(`/api/commands/${encodeURIComponent(id)}`));
+        if (asked.current === turn) setFollowed({ key: tracked.key, signed: false });
       }
     } catch (exc) {
       setError(t("say.failed", { reason: exc instanceof ApiError ? exc.reason : String(exc) }));
@@ -120,17 +104,8 @@ export function SayBox({ here }: { here?: string } = {}) {
     recognition.start();
   }
 
-  const signed = signedKey === null ? undefined : model.tracked.find((e) => e.key === signedKey);
-  const entry: Tracked | null = signed ?? (
-    result !== null && result.commands.length > 0
-      ? {
-          key: 0,
-          device: result.devices[0]?.id ?? "",
-          target: result.target ?? "",
-          command: command ?? null,
-          problem: null,
-        }
-      : null);
+  const entry = followed === null ? undefined : model.tracked.find((e) => e.key === followed.key);
+  const signed = followed?.signed === true && entry !== undefined && entry.problem === null;
   return (
     <section class="tile say" data-testid="cabin-say" style={{ marginBottom: "1.2rem" }}>
       <h2>{t("say.title")}</h2>
@@ -166,9 +141,9 @@ export function SayBox({ here }: { here?: string } = {}) {
           style={{ marginTop: "0.8rem", display: "flex", flexDirection: "column", gap: "0.4rem" }}
         >
           <div style={{ fontSize: "1.4rem", fontWeight: 600 }}>
-            {signed !== undefined && signed.problem === null ? t("say.signed", { target: signed.target }) : result.answer}
+            {signed ? t("say.signed", { target: entry.target }) : result.answer}
           </div>
-          {entry !== null && (
+          {entry !== undefined && (
             <div data-testid="say-progress">
               <CommandStatus entry={entry} />
             </div>

@@ -12,7 +12,7 @@ import { km } from "../format";
 import { t, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { Link } from "../router";
-import { lastCommand, send, useModel, type Model } from "../store";
+import { lastCommand, send, track, useModel, type Model } from "../store";
 
 function switchable(model: Model, d: DeviceOut): boolean {
   return (model.specs[d.id]?.properties ?? []).some((p) => p.name === "on" && writable(p));
@@ -99,51 +99,36 @@ interface SceneApplied {
   refused: { device: string; target: string; status: number; reason: string }[];
 }
 
-const FINAL = new Set(["acked", "failed", "expired"]);
-
 /** The scene's name in the app's language when the app knows it (the demo's), else the hub's. */
 function sceneName(scene: SceneOut): string {
   const key = `cabin.scene.${scene.id}`;
   return key in en ? t(key as MessageKey) : scene.name;
 }
 
-/** Follow a command the hub submitted to its end (a long poll per round). */
-async function follow(command: Command, update: (c: Command) => void): Promise<void> {
-  let current = command;
-  for (let round = 0; round < 10 && !FINAL.has(current.status); round++) {
-    current = await api<Command>(`/api/commands/${encodeURIComponent(current.id)}?wait=30`);
-    update(current);
-  }
-}
-
 function SceneTile({ scene }: { scene: SceneOut }) {
+  const model = useModel();
   const [busy, setBusy] = useState(false);
-  const [commands, setCommands] = useState<Command[] | null>(null);
+  // the scene's commands, followed among the app's tracked commands
+  const [keys, setKeys] = useState<number[] | null>(null);
   const [refusals, setRefusals] = useState<string[]>([]);
   const apply = async () => {
     setBusy(true);
-    setCommands(null);
+    setKeys(null);
     setRefusals([]);
     try {
       const applied = await api<SceneApplied>(`/api/scenes/${encodeURIComponent(scene.id)}/apply`, { method: "POST" });
-      setCommands(applied.commands);
+      setKeys(applied.commands.map((c) => track(c).key));
       setRefusals(applied.refused.map((r) => `${r.device}: ${r.reason}`));
-      await Promise.all(
-        applied.commands.map((c) =>
-          follow(c, (next) => setCommands((all) => all?.map((x) => (x.id === next.id ? next : x)) ?? null)).catch(
-            () => undefined,
-          ),
-        ),
-      );
     } catch (exc) {
-      setCommands([]);
+      setKeys([]);
       setRefusals([exc instanceof ApiError ? exc.reason : String(exc)]);
     } finally {
       setBusy(false);
     }
   };
-  const acked = commands?.filter((c) => c.status === "acked").length ?? 0;
-  const failed = commands?.find((c) => c.status === "failed" || c.status === "expired");
+  const commands = keys?.map((k) => model.tracked.find((e) => e.key === k)?.command ?? null);
+  const acked = commands?.filter((c) => c?.status === "acked").length ?? 0;
+  const failed = commands?.find((c) => c?.status === "failed" || c?.status === "expired") ?? undefined;
   const total = (commands?.length ?? 0) + refusals.length;
   return (
     <button
@@ -155,9 +140,9 @@ function SceneTile({ scene }: { scene: SceneOut }) {
       onClick={() => void apply()}
     >
       <span class="scene-name">{sceneName(scene)}</span>
-      {(busy || commands !== null) && (
+      {(busy || commands !== undefined) && (
         <span class="scene-progress" data-testid={`scene-${scene.id}-progress`}>
-          {commands === null ? t("autoedit.scene.applying") : `${acked}/${total} ${t("cmd.acked")}`}
+          {commands === undefined ? t("autoedit.scene.applying") : `${acked}/${total} ${t("cmd.acked")}`}
           {failed !== undefined && ` · ${t("cmd.reason", { reason: failed.error ?? failed.status })}`}
           {refusals.length > 0 && ` · ${t("autoedit.scene.refused", { reason: refusals.join("; ") })}`}
         </span>

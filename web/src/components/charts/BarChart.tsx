@@ -1,6 +1,6 @@
 // Bars per category (a day, a month), one quantity with its unit, a tooltip per bar.
 import { useState } from "preact/hooks";
-import { ChartFrame, Grid, YAxis, type Tip } from "./Chart";
+import { ChartFrame, Grid, SMALL, YAxis, type Tip } from "./Chart";
 import { linear, niceMax, ticks } from "./scale";
 
 export interface Bar {
@@ -19,12 +19,7 @@ interface Props {
   empty: string;
 }
 
-const W = 420;
-const H = 230;
-const L = 50;
-const R = W - 16;
-const TOP = 14;
-const BOTTOM = 200;
+const { W, H, L, R, TOP, BOTTOM } = SMALL;
 const MAX_LABELS = 6;
 
 export function BarChart({ title, desc, unit, axis, bars, testid, empty }: Props) {

@@ -7,6 +7,9 @@ import "./charts.css";
 
 let nextId = 1;
 
+/** The frame of the small trend charts (bars, lines): width, height and plot edges. */
+export const SMALL = { W: 420, H: 230, L: 50, R: 420 - 16, TOP: 14, BOTTOM: 200 } as const;
+
 export interface Tip {
   /** Where the tooltip points, as a fraction of the chart's width (0 … 1). */
   at: number;

@@ -1,6 +1,6 @@
 // A quantity over time as points joined by a line (a trend), with a tooltip per point.
 import { useState } from "preact/hooks";
-import { ChartFrame, Grid, YAxis, dayAndClock, type Tip } from "./Chart";
+import { ChartFrame, Grid, SMALL, YAxis, dayAndClock, type Tip } from "./Chart";
 import { linear, ticks } from "./scale";
 
 export interface Point {
@@ -20,12 +20,7 @@ interface Props {
   empty: string;
 }
 
-const W = 420;
-const H = 230;
-const L = 50;
-const R = W - 16;
-const TOP = 14;
-const BOTTOM = 200;
+const { W, H, L, R, TOP, BOTTOM } = SMALL;
 
 export function LineChart({ title, desc, unit, axis, points, timeZone, testid, empty }: Props) {
   const [hover, setHover] = useState<number | null>(null);
