@@ -28,7 +28,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from gmqtt.mqtt.constants import MQTTv311
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, async_playwright, expect
 
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
@@ -261,6 +261,59 @@ async def test_web_the_car_changes_live_on_the_page(browser: Browser, hub: Hub) 
             assert r.json()["status"] == "acked", r.text
         await expect(cabin).to_contain_text("climate on, set to 26.5 °C")
         async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+            r = await client.post(
+                "/api/devices/yizhuang/car/commands",
+                json={"kind": "action", "target": "climate_off", "args": {}, "wait": 20},
+            )
+            assert r.json()["status"] == "acked", r.text
+        await expect(cabin).to_contain_text("climate off")
+
+
+async def test_web_a_change_before_the_subscription_took_is_not_missed(browser: Browser, hub: Hub) -> None:
+    """The page reads every device, then subscribes over its WebSocket; a change that lands
+    in between is read again once the subscription took (else the page would show the old
+    value until the property changes once more)."""
+    async with page_of(browser, hub, hub.session) as page:
+        held: list[str] = []
+        asked, release = asyncio.Event(), asyncio.Event()
+
+        async def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+
+            def from_page(message: str | bytes) -> None:
+                text = message if isinstance(message, str) else message.decode()
+                if '"subscribe"' in text and not release.is_set():
+                    held.append(text)  # held back until the test lets it through
+                    asked.set()
+                else:
+                    server.send(text)
+
+            ws.on_message(from_page)
+
+            async def let_go() -> None:
+                await release.wait()
+                for text in held:
+                    server.send(text)
+
+            _ = asyncio.get_running_loop().create_task(let_go())
+
+        await page.route_web_socket(re.compile(r"/api/ws$"), route)
+        await page.goto("/")
+        cabin = page.get_by_test_id("car-cabin")
+        await expect(cabin).to_contain_text("climate off")
+        await expect(page.get_by_test_id("live")).not_to_have_attribute("data-live", "live")
+        async with asyncio.timeout(10):
+            await asked.wait()
+        headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
+        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+            r = await client.post(
+                "/api/devices/yizhuang/car/commands",
+                json={"kind": "action", "target": "climate_on", "args": {"temperature": 25.5}, "wait": 20},
+            )
+            assert r.json()["status"] == "acked", r.text
+            release.set()
+            await live(page)
+            await expect(cabin).to_contain_text("climate on, set to 25.5 °C")
             r = await client.post(
                 "/api/devices/yizhuang/car/commands",
                 json={"kind": "action", "target": "climate_off", "args": {}, "wait": 20},

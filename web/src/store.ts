@@ -144,6 +144,25 @@ export async function start(): Promise<void> {
   }
 }
 
+/** Read every device's state again, keeping per property the newer of it and what the
+ * WebSocket brought meanwhile: a change between the first read and the subscription (or a
+ * reconnect) is not missed. */
+async function resync(): Promise<void> {
+  const details = await Promise.all(
+    model.devices.map((d) => api<DeviceDetail>(`/api/devices/${d.home}/${d.id}`)),
+  );
+  const state = { ...model.state };
+  for (const detail of details) {
+    const props = { ...(state[detail.device.id] ?? {}) };
+    for (const [name, entry] of Object.entries(detail.state)) {
+      if ((props[name]?.ts ?? -Infinity) <= entry.ts) props[name] = entry;
+    }
+    state[detail.device.id] = props;
+  }
+  model.state = state;
+  update({});
+}
+
 /** Forget everything (on logout), closing the live connection. */
 export function stop(): void {
   started = false;
@@ -177,7 +196,12 @@ function connect(): void {
     if (frame.type === "ready") {
       retry = 0;
       ws.send(JSON.stringify({ type: "subscribe" }));
-      update({ live: "live" });
+    } else if (frame.type === "subscribed" || frame.type === "dropped") {
+      // what changed before the subscription took (or in frames the hub dropped) comes
+      // from a fresh read; the page is live once it has it
+      void resync().finally(() => {
+        if (socket === ws) update({ live: "live" });
+      });
     } else if (frame.type === "state" && frame.device !== undefined && frame.property !== undefined) {
       const device = frame.device;
       const props = { ...(model.state[device] ?? {}) };
