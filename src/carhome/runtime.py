@@ -142,7 +142,9 @@ async def run(
         # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
         credentials = mqtt_credentials(config, directory)
         broker_url, hub_login, bridge_login = await _broker(stack, config, credentials)
-        engine = await stack.enter_async_context(Engine(hub, timer_store=SqliteTimerStore.beside(database)))
+        engine = await stack.enter_async_context(
+            Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
+        )
         automations = AutomationFiles(directory, base=automation_files)
         for error in automations.load(engine):
             log.warning("automation not loaded: %s", error)

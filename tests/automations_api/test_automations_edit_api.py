@@ -9,151 +9,12 @@ temporary data directory, and the app the hub serves, called in-process over ASG
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
+from api_rig import BASE, NEW, Rig, restart
 
-from carhome.access.keys import Role
-from carhome.access.members import Grant, Member
-from carhome.access.passwords import Passwords
-from carhome.access.service import Access
-from carhome.api import create_app
-from carhome.api.automations import automation_routes
-from carhome.automations import Engine
-from carhome.automations.files import AutomationFiles
-from carhome.hub import Ack, Command, Device, Home, Hub
-from carhome.store.memory import MemoryStore
-from carhome.testing import FakeClock
-
-PASSWORD = "correct horse battery"
-
-# A read-only file given to the hub, as the demo's packaged file is.
-BASE = """home: h1
-scenes:
-  evening:
-    hall: {on: true, brightness: 40}
-    purifier: {on: true}
-  away:
-    hall: {on: false}
-    purifier: {on: false}
-automations:
-  - id: porch
-    alias: Porch light at the door
-    member: olivia
-    triggers: [{trigger: place, device: car, event: enter, place: home}]
-    actions:
-      # the hall first
-      - {action: command, device: hall, name: turn_on}
-  - id: purify
-    member: olivia
-    triggers: [{trigger: place, device: car, event: leave, place: home}]
-    actions: [{action: scene, scene: away}]
-"""
-
-NEW = """home: h1
-automations:
-  - id: night_light
-    alias: Night light
-    member: olivia
-    triggers: [{trigger: place, device: car, event: enter, place: home}]
-    actions:
-      - {action: set, device: hall, property: brightness, value: 10}
-"""
-
-
-class Acking:
-    """Devices at the hub's public seam: ack each command and report its new state."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.received: list[Command] = []
-        self._arrived = asyncio.Condition()
-
-    async def deliver(self, command: Command) -> None:
-        self.received.append(command)
-        self.hub.ack(command.home, command.device, Ack(command.id, "acked"))
-        async with self._arrived:
-            self._arrived.notify_all()
-
-    async def until(self, done: Callable[[list[Command]], bool]) -> None:
-        """Wait until what the devices received makes ``done`` true (the hub delivers from
-        its own tasks, so a command may arrive after the call that caused it returned)."""
-        async with asyncio.timeout(10), self._arrived:
-            await self._arrived.wait_for(lambda: done(self.received))
-
-
-@dataclass
-class Rig:
-    hub: Hub
-    access: Access
-    data: Path
-    base: Path
-    devices: Acking
-    engine: Engine
-    files: AutomationFiles
-    http: httpx.AsyncClient
-
-    async def login(self, member: str) -> dict[str, str]:
-        r = await self.http.post("/api/auth/login", json={"member": member, "password": PASSWORD})
-        r.raise_for_status()
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-async def _serve(hub: Hub, access: Access, data: Path, base: Path) -> tuple[Engine, AutomationFiles, Any]:
-    engine = Engine(hub)
-    await engine.__aenter__()
-    files = AutomationFiles(data, base=[base])
-    assert files.load(engine) == []
-    app = create_app(hub, access=access)
-    app.router.routes.extend(automation_routes(hub, engine, files=files, access=access))
-    return engine, files, app
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    clock = FakeClock()
-    access = Access.open(tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024))
-    hashed = access.passwords.hash(PASSWORD)
-    for member in (
-        Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-        Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-        Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-        Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-    ):
-        access.members.add(member)
-    base = tmp_path / "shipped" / "base.yaml"
-    base.parent.mkdir()
-    base.write_text(BASE)
-    async with Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub:
-        for home in ("h1", "h2"):
-            await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
-            await hub.add_device(Device(home=home, id="car", type="car"))
-            await hub.add_device(Device(home=home, id="hall", type="light"))
-            await hub.add_device(Device(home=home, id="purifier", type="air_purifier"))
-        hub.report("h1", "car", {"place": "away"}, trusted=True)
-        devices = Acking(hub)
-        hub.commands.attach("mqtt", devices)
-        engine, files, app = await _serve(hub, access, tmp_path / "data", base)
-        try:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://hub"
-            ) as http:
-                yield Rig(hub, access, tmp_path / "data", base, devices, engine, files, http)
-        finally:
-            await engine.__aexit__(None, None, None)
-            access.close()
-
-
-async def _restart(rig: Rig) -> None:
-    """A new engine and new files over the same data directory: what a restarted hub loads."""
-    await rig.engine.__aexit__(None, None, None)
-    rig.engine, rig.files, app = await _serve(rig.hub, rig.access, rig.data, rig.base)
-    rig.http._transport = httpx.ASGITransport(app=app)
+from carhome.access.members import Grant
 
 
 def _no_absolute_paths(value: Any, where: Path) -> None:
@@ -245,7 +106,7 @@ async def test_edit_a_read_only_automation_saves_an_override_that_wins_after_a_r
         await rig.http.put("/api/automations/purify", json={"text": purify}, headers=owner)
     ).status_code == 200
 
-    await _restart(rig)
+    await restart(rig)
     got = (await rig.http.get("/api/automations/porch", headers=owner)).json()
     assert got["text"] == edited
     assert got["file"] == "automations/saved/porch.yaml"
@@ -269,13 +130,13 @@ async def test_enable_and_disable_survive_a_restart(rig: Rig) -> None:
     # disabled: its trigger does not fire (no run, so no command can be on its way either)
     assert (await rig.http.get("/api/automations/porch", headers=owner)).json()["firings"] == 0
     assert rig.devices.received == []
-    await _restart(rig)
+    await restart(rig)
     listed = {a["id"]: a for a in (await rig.http.get("/api/automations", headers=owner)).json()}
     assert listed["porch"]["enabled"] is False
     assert listed["purify"]["enabled"] is True
     r = await rig.http.post("/api/automations/porch/enable", headers=owner)
     assert r.json()["enabled"] is True
-    await _restart(rig)
+    await restart(rig)
     got = (await rig.http.get("/api/automations/porch", headers=owner)).json()
     assert got["enabled"] is True
     rig.hub.report("h1", "car", {"place": "away"}, trusted=True)
@@ -293,7 +154,7 @@ async def test_delete_an_api_created_automation(rig: Rig) -> None:
     assert not (rig.data / "automations" / "saved" / "night_light.yaml").exists()
     assert "night_light" not in (rig.data / "automations" / "enabled.json").read_text()
     assert (await rig.http.get("/api/automations/night_light", headers=owner)).status_code == 404
-    await _restart(rig)
+    await restart(rig)
     assert "night_light" not in {a.id for a in rig.engine.automations()}
 
 

@@ -158,6 +158,11 @@ class Members:
     def get(self, member_id: str) -> Member | None:
         return self._members.get(member_id)
 
+    def home_of(self, member_id: str) -> str | None:
+        """The home of a member, or None for no such member (``carhome.automations.MemberHomes``)."""
+        member = self._members.get(member_id)
+        return None if member is None else member.home
+
     def require(self, member_id: str) -> Member:
         member = self._members.get(member_id)
         if member is None:

@@ -62,6 +62,7 @@ from carhome.automations.files import (
     ReadOnlyAutomation,
     UnknownAutomation,
     error_path,
+    with_member,
 )
 from carhome.automations.scenes import Scene, SceneError, loaded_scenes, scene_commands
 from carhome.errors import CommandDenied, InvalidCommand
@@ -208,10 +209,7 @@ class _Routes:
         self.access = access
 
     def home_of(self, automation: Automation) -> str | None:
-        if automation.home is not None:
-            return automation.home
-        homes = self.hub.homes()
-        return homes[0].id if len(homes) == 1 else None
+        return self.engine.home_of(automation.id)
 
     def visible(self, principal: Principal) -> list[Automation]:
         return [
@@ -307,29 +305,52 @@ class _Routes:
             )
         return self.files
 
-    def own_home(self, principal: Principal, text: str) -> None:
-        """A member changes automations of their own home only."""
+    def own_home(self, principal: Principal, text: str) -> tuple[str, list[SavingError]]:
+        """The text to save, and why it may not be: an automation acts in its saver's home,
+        as a member of that home (the saver, when it names none). Devices and times of
+        another home are refused when it is bound (``carhome.automations.binding``)."""
         if principal.home is None:
-            return
-        for automation in _decoded(text):
-            home = self.home_of(automation)
+            return text, []
+        text = with_member(text, principal.member)
+        homes = self.hub.homes()
+        sole = homes[0].id if len(homes) == 1 else None
+        members = self.access.members if self.access is not None else None
+        errors: list[SavingError] = []
+        for automation, source in load_text(text, "<api>").automations:
+            home = automation.home or sole
             if home != principal.home:
-                raise _invalid(
-                    [
-                        SavingError(
-                            None,
-                            "home",
-                            f"home: automations you change act in home {principal.home!r}, not {home!r}",
-                        )
-                    ]
+                errors.append(
+                    SavingError(
+                        source.line_of(("home",)),
+                        "home",
+                        f"automations you change act in home {principal.home!r}, not {home!r}",
+                    )
                 )
+            member = automation.member
+            if member is not None and members is not None and members.home_of(member) != principal.home:
+                errors.append(
+                    SavingError(
+                        source.line_of(("member",)),
+                        "member",
+                        f"{member!r} is not a member of home {principal.home!r}; an automation"
+                        " acts as a member of its own home",
+                    )
+                )
+        return text, errors
 
     async def listing(self, request: Request) -> Response:
         return json_response([self.summary(a) for a in self.visible(principal_of(request))])
 
     async def check(self, request: Request) -> Response:
+        # the same right as saving: checking binds the text against this hub
+        principal = await self.manager(request)
         asked = await decode_body(request, CheckRequest, limit=_MAX_TEXT)
-        errors = await self.engine.check_text(asked.text, asked.file)
+        text, foreign = self.own_home(principal, asked.text)
+        if foreign:  # not bound at all: nothing of another home is looked up for the caller
+            return json_response(
+                CheckResult([CheckError(asked.file, e.line, f"{e.path}: {e.message}") for e in foreign])
+            )
+        errors = await self.engine.check_text(text, asked.file)
         if asked.replace is not None:
             taken = f"id: automation {asked.replace!r} is already loaded"
             errors = [e for e in errors if e.reason != taken]
@@ -346,9 +367,11 @@ class _Routes:
     async def create(self, request: Request) -> Response:
         principal = await self.manager(request)
         body = await decode_body(request, AutomationText, limit=_MAX_TEXT)
-        self.own_home(principal, body.text)
+        text, foreign = self.own_home(principal, body.text)
+        if foreign:
+            raise _invalid(foreign)
         try:
-            entry = await self.files_or_refuse().save(self.engine, body.text)
+            entry = await self.files_or_refuse().save(self.engine, text)
         except InvalidAutomation as exc:
             raise _invalid_from(exc) from None
         except AutomationExists as exc:
@@ -369,9 +392,11 @@ class _Routes:
         principal = await self.manager(request)
         automation = self.find(request)
         body = await decode_body(request, AutomationText, limit=_MAX_TEXT)
-        self.own_home(principal, body.text)
+        text, foreign = self.own_home(principal, body.text)
+        if foreign:
+            raise _invalid(foreign)
         try:
-            entry = await self.files_or_refuse().save(self.engine, body.text, replace=automation.id)
+            entry = await self.files_or_refuse().save(self.engine, text, replace=automation.id)
         except InvalidAutomation as exc:
             raise _invalid_from(exc) from None
         except UnknownAutomation as exc:  # pragma: no cover - deleted between find and save
@@ -507,10 +532,6 @@ def automation_routes(
             Route("/api/automations/{id}/disable", r.disable, methods=["POST"]),
         ]
     return routes
-
-
-def _decoded(text: str) -> list[Automation]:
-    return [a for a, _ in load_text(text, "<api>").automations]
 
 
 def _invalid(errors: list[SavingError]) -> Problem:

@@ -47,10 +47,9 @@ async def _submit_all(
 ) -> None:
     # One after the other: each submit returns once the command is durable and handed to
     # its transport, so in-process this finishes in one loop turn (gather would add tasks).
-    submit = run.hub.submit
     command_kind: Literal["set", "action"] = "set" if kind == "set" else "action"
     for home, device in targets:
-        await submit(home, device, command_kind, target, args, member=run.member, face="automation")
+        await run.submit(home, device, command_kind, target, args)
 
 
 class Command(msgspec.Struct, tag_field="action", tag="command", forbid_unknown_fields=True, kw_only=True):
@@ -118,12 +117,15 @@ class Notify(msgspec.Struct, tag_field="action", tag="notify", forbid_unknown_fi
     message: str
 
     def bind(self, binder: Binder, path: Path) -> BoundStep:
-        member, message, home = self.member, self.message, binder.home or ""
+        member, message = self.member, self.message
+        binder.member(member, (*path, "member"))
         plain = "{" not in message
 
         def notify(run: Run) -> None:
             text = message if plain else message.format_map(run.variables)
-            run.notifications.send(Notification(home, member, text, run.hub.clock.time(), run.automation))
+            run.notifications.send(
+                Notification(run.home or "", member, text, run.hub.clock.time(), run.automation)
+            )
 
         return BoundStep(_where(path), "notify", notify)
 
@@ -239,7 +241,7 @@ class SceneAction(msgspec.Struct, tag_field="action", tag="scene", forbid_unknow
 
         async def apply(run: Run) -> None:
             for home, device, kind, target, args in commands:
-                await run.hub.submit(home, device, kind, target, args, member=run.member, face="automation")
+                await run.submit(home, device, kind, target, args)
 
         return BoundStep(_where(path), "scene", apply)
 

@@ -22,8 +22,10 @@ _ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,127}")
 class Automation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One automation.
 
-    ``home`` is the home its plain device names refer to (``device`` rather than
-    ``home/device``); ``member`` is who its commands are submitted as; ``max`` bounds the
+    ``home`` is the home it acts in: its plain device names refer to it (``device`` rather
+    than ``home/device``), and it reaches no other; ``member`` is who its commands are
+    submitted as, a member of that home (a hub with access control refuses an automation
+    without one; the API fills in the member who saves it); ``max`` bounds the
     runs active (and, for ``queued``, waiting) at once; ``traces`` is how many runs' traces
     are kept; ``scenes`` are the named sets of device states its ``scene`` actions apply
     (a file's ``scenes:`` are given to each of its automations).
@@ -36,7 +38,7 @@ class Automation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     alias: str = ""
     description: str = ""
     home: str | None = None
-    member: str = "automation"
+    member: str | None = None
     mode: Mode = "single"
     max: int = 10
     variables: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -1,9 +1,14 @@
 """Binding an automation's names to the hub: device references and property names.
 
 A device is written ``home/device`` or, when the automation (or its file) names its home or
-the hub holds one home, just ``device``. A property is written by its spec name (a car's
-VSS path, ``place``, a light's ``on``) or, for cars, by the short name of a VSS signal in
-carhome's catalog (``soc``, ``speed``, ``cabin_temperature`` …).
+the hub holds one home, just ``device``. An automation acts in one home: every device,
+time and member it names is of that home (its ``home:``, the hub's only home, or else the
+home its first ``home/device`` names); a name in any other home is a ``BindError``, so an
+automation can neither read nor command another home's devices, nor run as its members.
+
+A property is written by its spec name (a car's VSS path, ``place``, a light's ``on``) or,
+for cars, by the short name of a VSS signal in carhome's catalog (``soc``, ``speed``,
+``cabin_temperature`` …).
 
 Errors found here carry the path inside the automation (``triggers[0].device``), which the
 loader turns into a file and line.
@@ -12,7 +17,7 @@ loader turns into a file and line.
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carhome.automations.signals import Signals
@@ -30,6 +35,13 @@ VSS_SHORT_NAMES: Final[dict[str, str]] = {
     for name, value in vars(vss).items()
     if name.isupper() and isinstance(value, str) and value.startswith("Vehicle.")
 }
+
+
+class MemberHomes(Protocol):
+    """Who belongs where: the home of a member, or None for no such member (the hub's
+    access part provides it; an engine without one does not check members)."""
+
+    def home_of(self, member: str) -> str | None: ...
 
 
 class BindError(CarhomeError):
@@ -55,6 +67,7 @@ class Binder:
         timers: Timers | None = None,
         signals: Signals | None = None,
         scenes: dict[str, Any] | None = None,
+        members: MemberHomes | None = None,
     ) -> None:
         self.hub = hub
         if home is None:
@@ -65,16 +78,43 @@ class Binder:
         self.timers = timers or Timers(hub.clock)
         self.signals = signals or Signals()
         self.scenes: dict[str, Any] = scenes or {}
+        self.members = members
+
+    def _own(self, home: str, what: str, path: Path) -> None:
+        """Fix the automation's home at ``home``, or refuse ``home`` if it is another."""
+        if self.home is None:
+            self.home = home
+        elif home != self.home:
+            raise BindError(
+                path,
+                f"{what} is in home {home!r}; this automation acts in home {self.home!r}"
+                " and reaches that home's devices only",
+            )
+
+    def member(self, member: str, path: Path) -> None:
+        """Refuse ``member`` unless it is a member of the automation's home (checked when
+        the engine knows the hub's members)."""
+        if self.members is None:
+            return
+        if self.home is None:
+            raise BindError(path, "set 'home:' on the automation: the hub has several homes")
+        if self.members.home_of(member) != self.home:
+            # one answer for "no such member" and "a member elsewhere": names of other
+            # homes' members are not for this home to learn
+            raise BindError(path, f"{member!r} is not a member of home {self.home!r}")
 
     def timezone(self, home: str | None, path: Path) -> tzinfo:
         """The timezone of ``home`` (the automation's home when ``None``)."""
         home = home or self.home
         if home is None:
             raise BindError(path, "times need a home: set 'home:' on the automation")
+        if self.home is not None:
+            self._own(home, f"home {home!r}", path)
         try:
             name = self.hub.home(home).timezone
         except UnknownDevice:
             raise BindError(path, f"no home {home!r} in this hub") from None
+        self._own(home, f"home {home!r}", path)
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -91,10 +131,13 @@ class Binder:
                     f"device {ref!r} needs its home: write 'home/{ref}' or set"
                     " 'home:' on the automation (the hub has several homes)",
                 )
+        if self.home is not None:
+            self._own(home, f"device {ref!r}", path)  # before looking: no probing other homes
         try:
             self.hub.device(home, device)
         except UnknownDevice as exc:
             raise BindError(path, str(exc)) from None
+        self._own(home, f"device {ref!r}", path)
         return home, device
 
     def prop(self, home: str, device: str, name: str, path: Path) -> PropertySpec:

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from carhome.automations.actions import bind_steps
 from carhome.automations.automation import Automation
-from carhome.automations.binding import Binder, BindError
+from carhome.automations.binding import Binder, BindError, MemberHomes
 from carhome.automations.firing import Armed
 from carhome.automations.loader import Loaded, Source, load_path, load_text
 from carhome.automations.notifications import Notifications
@@ -49,8 +49,10 @@ class Engine:
         *,
         notifications: Notifications | None = None,
         timer_store: TimerStore | None = None,
+        members: MemberHomes | None = None,
     ) -> None:
         self.hub = hub
+        self.members = members
         self.notifications = notifications or Notifications()
         self.traces = TraceLog()
         self.timers = Timers(hub.clock, timer_store)
@@ -103,6 +105,7 @@ class Engine:
             timers=self.timers,
             signals=self.signals,
             scenes=automation.scenes,
+            members=self.members,
         )
         if automation.home is not None:
             try:
@@ -119,7 +122,7 @@ class Engine:
             runner = Runner(
                 automation=automation.id,
                 home=binder.home,
-                member=automation.member,
+                member=automation.member or "automation",
                 mode=automation.mode,
                 max_runs=automation.max,
                 conditions=checks,
@@ -134,6 +137,10 @@ class Engine:
             if automation.enabled:
                 for i, trigger in enumerate(automation.triggers):
                     subscriptions += trigger.arm(binder, ("triggers", i), i, runner.fire)
+            else:
+                self._bind_unarmed(automation, binder)
+            runner.home = binder.home  # a trigger may be what named it
+            self._check_member(automation, binder)
         except BindError as exc:
             for sub in subscriptions:
                 sub.cancel()
@@ -145,6 +152,32 @@ class Engine:
                 self.timers.discard(saved)  # its trigger is gone or no longer holds
             else:
                 runner.resume(saved)
+
+    def _bind_unarmed(self, automation: Automation, binder: Binder) -> None:
+        """A disabled automation's triggers are not armed, but must still stay in its home:
+        bound on a binder of their own (no saved timer taken, nothing indexed), let go."""
+        probe = Binder(self.hub, binder.home, automation=automation.id, members=self.members)
+        for i, trigger in enumerate(automation.triggers):
+            for sub in trigger.arm(probe, ("triggers", i), i, lambda _: None):
+                sub.cancel()
+        binder.home = probe.home
+
+    def _check_member(self, automation: Automation, binder: Binder) -> None:
+        """With the hub's members known, an automation runs as a member of its own home."""
+        if self.members is None:
+            return
+        if automation.member is None:
+            raise BindError(
+                ("member",),
+                f"say which member of home {binder.home!r} this automation acts as ('member: …');"
+                " its commands are decided as that member's",
+            )
+        binder.member(automation.member, ("member",))
+
+    def home_of(self, automation_id: str) -> str | None:
+        """The home an automation acts in (None only for one that names no device or time
+        in a hub of several homes)."""
+        return self._bound[automation_id].runner.home
 
     def remove(self, automation_id: str) -> None:
         bound = self._bound.pop(automation_id)
@@ -174,7 +207,7 @@ class Engine:
     async def check_text(self, text: str, file: str = "<text>") -> list[ConfigError]:
         """Every error of the automations in ``text``, decoded and bound against this hub,
         without loading them (a scratch engine binds them and lets go)."""
-        async with Engine(self.hub) as scratch:
+        async with Engine(self.hub, members=self.members) as scratch:
             errors = scratch.load_text(text, file)
             theirs = {a.id for a in scratch.automations()}
             taken = [a.id for a in self.automations() if a.id in theirs]

@@ -298,7 +298,7 @@ class AutomationFiles:
             return entry
 
     async def _check(self, engine: Engine, text: str, replace: str | None) -> Automation:
-        async with Engine(engine.hub) as scratch:
+        async with Engine(engine.hub, members=engine.members) as scratch:
             errors = scratch.load_text(text, "<api>")
             found = scratch.automations()
         if errors:
@@ -409,6 +409,35 @@ def _write_durably(path: Path, data: bytes) -> None:
 def _delete_durably(path: Path) -> None:
     path.unlink(missing_ok=True)
     _fsync_directory(path.parent)
+
+
+# -- who an automation acts as --------------------------------------------------------------
+
+
+def with_member(text: str, member: str) -> str:
+    """``text`` with ``member: <member>`` written into each automation that names no member
+    (right after its ``id:``, in the automation's own style), so an automation saved through
+    the API acts as the member who saved it unless it says otherwise. ``member`` is a member
+    id (``carhome.hub.model.check_name``), which YAML reads as a plain string."""
+    loaded = load_text(text, "<api>")
+    inserts: list[tuple[int, str]] = []
+    for automation, source in loaded.automations:
+        node = source.node
+        if automation.member is not None or not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if key.value == "id":
+                at = value.end_mark.index
+                written = (
+                    f", member: {member}"
+                    if node.flow_style
+                    else f"\n{' ' * key.start_mark.column}member: {member}"
+                )
+                inserts.append((at, written))
+                break
+    for at, written in sorted(inserts, reverse=True):
+        text = text[:at] + written + text[at:]
+    return text
 
 
 # -- one automation of a file, as a file of its own ---------------------------------------

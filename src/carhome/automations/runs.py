@@ -34,6 +34,7 @@ from carhome.automations.firing import TriggerEvent
 from carhome.automations.notifications import Notifications
 from carhome.automations.timers import SavedTimer, TimerKind, Timers
 from carhome.automations.traces import ConditionResult, StepTrace, Trace, TraceLog
+from carhome.errors import CommandDenied
 from carhome.hub import Hub
 
 log: Final = logging.getLogger(__name__)
@@ -89,6 +90,20 @@ class Run:
         # Paths of ``parallel`` steps this run entered: a wait inside one is not saved, since
         # one saved step cannot stand for several branches at once.
         self.fenced: set[str] | None = None
+
+    async def submit(
+        self, home: str, device: str, kind: Literal["set", "action"], target: str, args: dict[str, Any]
+    ) -> None:
+        """Submit a command of this run, as its member from the automation face; only in the
+        automation's own home (binding refuses other homes' devices; this holds even so)."""
+        if home != self.home:
+            raise CommandDenied(
+                member=self.member,
+                device=f"{home}/{device}",
+                target=target,
+                reason=f"automation {self.automation} acts in home {self.home!r} only",
+            )
+        await self.hub.submit(home, device, kind, target, args, member=self.member, face="automation")
 
     def due(self, seconds: float) -> float:
         """When a wait of ``seconds`` starting now ends, or the saved end when resuming."""

@@ -42,7 +42,7 @@ def loaded_scenes(engine: Engine) -> list[Scene]:
     for automation in engine.automations():
         if not automation.scenes:
             continue
-        home = Binder(engine.hub, automation.home).home
+        home = engine.home_of(automation.id)
         if home is None:
             continue
         for scene_id, states in automation.scenes.items():
