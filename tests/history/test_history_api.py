@@ -155,3 +155,19 @@ def test_trips_plot_writes_an_svg(server: HistoryServer, tmp_path: Path) -> None
     bad = run(server, trips, "plot", "--out", str(tmp_path / "trips.gif"))
     assert bad.exit_code == 2
     assert ".svg or .png" in bad.output
+
+
+def test_trips_plot_without_matplotlib_says_which_extra_to_install(
+    server: HistoryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """matplotlib is the ``charts`` extra: an install without it draws nothing and says so."""
+    import sys  # noqa: PLC0415
+
+    for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] or ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # what an install without it sees
+    monkeypatch.delitem(sys.modules, "carhome.history.charts", raising=False)
+    result = CliRunner().invoke(trips, ["plot", "--out", str(tmp_path / "t.svg"), "--hub", server.url])
+    assert result.exit_code == 1, result.output
+    assert "install the charts extra (pip install 'carhome[charts]')" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "t.svg").exists()

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -32,6 +33,13 @@ __all__ = ["browser"]  # the module's browser fixture, shared with test_web_brow
 DAY = 86_400.0
 FAMILY = "web_family"
 FAMILY_PASSWORD = "family-member-Pa55word-long"
+
+
+def local_noon_today(now: float) -> float:
+    """Noon of today in the demo home's timezone: the seeded history keeps its shape (which
+    local day each trip and charge falls on) whatever the time of day the suite runs at."""
+    zone = ZoneInfo(DEMO_HOME.timezone)
+    return datetime.fromtimestamp(now, zone).replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
 
 
 def seeded_history(now: float) -> tuple[list[Trip], list[ChargeSession]]:
@@ -96,7 +104,7 @@ def seeded_history(now: float) -> tuple[list[Trip], list[ChargeSession]]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     tmp = tmp_path_factory.mktemp("web-charging")
-    trips, charges = seeded_history(time.time())
+    trips, charges = seeded_history(local_noon_today(time.time()))
     data = tmp / "demo"  # where demo_hub keeps the hub's data
     data.mkdir()
     store = SqliteHistoryStore.beside(data / DATABASE)
@@ -232,7 +240,8 @@ async def test_web_trips_page_shows_what_the_history_api_returns(browser: Browse
             await expect(row.locator('[data-col="added"]')).to_have_text(f"{charge['added_kwh']:.2f} kWh")
             await expect(row.locator('[data-col="cost"]')).to_have_text(f"{charge['cost']:.2f}")
         # the charts: one bar per day (or month) the summaries have, one point per trip
-        day_keys = sorted({s["key"] for s in days if s["distance_km"] > 0})
+        day_keys = sorted({s["key"] for s in days})
+        assert len(day_keys) == 2  # the two days the trips and charges fall on
         distance = page.get_by_test_id("distance-chart")
         await expect(distance).to_have_attribute("data-bars", str(len(day_keys)))
         for key in day_keys:

@@ -19,7 +19,7 @@ import click
 from carhome.api.charging import CarPlanOut, PricesOut
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import echo_json, table
+from carhome.cli.output import charts, echo_json, table
 
 _T = TypeVar("_T")
 MODES = ("off", "now", "solar", "solar_min", "smart")
@@ -131,9 +131,8 @@ def show(*, car: str | None, out: Path | None, hub: str | None, as_json: bool) -
 
 def draw(chosen: CarPlanOut, out: Path) -> Path:
     """Draw the plan with ``carhome.history.charts.plan_chart``."""
-    from carhome.history.charts import plan_chart  # noqa: PLC0415 - plotting loads only when asked
-
-    return plan_chart(as_plan(chosen), out)
+    path: Path = charts().plan_chart(as_plan(chosen), out)
+    return path
 
 
 def as_plan(chosen: CarPlanOut) -> Any:

@@ -21,7 +21,7 @@ import click
 from carhome.api.history import ChargeList, ParkedList, SummaryList, TripList
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import echo_json, table
+from carhome.cli.output import charts, echo_json, table
 from carhome.history.records import ChargeSession, Trip
 from carhome.history.summaries import Period, Summary
 
@@ -190,9 +190,7 @@ def plot(*, out: Path, car: str | None, from_: str | None, to: str | None, hub: 
     found = _with_client(hub, lambda client: client.trips(car=car, from_=from_, to=to))
     zones = set(found.timezones.values())
     zone = ZoneInfo(zones.pop()) if len(zones) == 1 else None
-    from carhome.history.charts import trips_chart  # noqa: PLC0415 - matplotlib loads only to draw
-
-    trips_chart(found.trips, out, zone=zone)
+    charts().trips_chart(found.trips, out, zone=zone)
     click.echo(f"{out}: {len(found.trips)} trips")
 
 

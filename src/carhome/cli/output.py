@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import click
 import msgspec
+
+
+def charts() -> ModuleType:
+    """``carhome.history.charts``, or a clear error when matplotlib (the ``charts`` extra)
+    is not installed: only the commands that draw need it."""
+    try:  # matplotlib loads only to draw
+        module = importlib.import_module("carhome.history.charts")
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("matplotlib"):
+            raise
+        raise click.ClickException(
+            "drawing a chart needs matplotlib, which this install does not have: install the"
+            " charts extra (pip install 'carhome[charts]'), or run scripts/test once, which installs it"
+        ) from None
+    return module
 
 
 def echo_json(value: Any) -> None:
