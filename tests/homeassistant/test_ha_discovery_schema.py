@@ -83,7 +83,7 @@ KEY = {p: p.lower().replace(".", "_") for p in (vss.SOC, vss.ODOMETER, vss.ENERG
         ("car", "charging", {"p": "switch", "state_on": "True"}),
         ("car", "open_trunk", {"p": "button"}),
         ("air_purifier", "pm25", {"device_class": "pm25", "unit_of_measurement": "µg/m³"}),
-        ("air_purifier", "mode", {"p": "select", "options": ["auto", "sleep", "favorite"]}),
+        ("air_purifier", "mode", {"p": "select", "options": ["auto", "sleep", "favorite", "fan"]}),
         ("air_purifier", "on", {"p": "switch"}),
         ("air_conditioner", "climate", {"p": "climate", "name": None}),
         ("door_lock", "lock", {"p": "lock"}),

@@ -145,9 +145,9 @@ AIR_PURIFIER = DeviceSpec(
             _prop(
                 "mode",
                 Format.STRING,
-                allowed=("auto", "sleep", "favorite"),
+                allowed=("auto", "sleep", "favorite", "fan"),
                 access=RWN,
-                doc="Operating mode.",
+                doc="Operating mode ('fan': at the fan level set by hand).",
             ),
             _prop("fan_level", Format.INT, None, 1, 3, access=RWN, doc="Fan level."),
             _prop("pm25", Format.INT, "ug/m3", 0, 999, doc="PM2.5 density."),
