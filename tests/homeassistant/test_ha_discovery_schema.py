@@ -249,5 +249,9 @@ def test_derived_place_is_a_text_sensor_and_drives_the_tracker() -> None:
     assert place["p"] == "sensor"
     assert "state_class" not in place
     tracker = _entity("car", "location")
-    assert "not_home" in tracker["value_template"]
+    # Home Assistant's tracker takes a location name from the raw payload, never from a
+    # template: the name goes on a topic of its own, rendered by carhome.
+    assert "value_template" not in tracker
+    assert tracker["state_topic"] == "carhome/h1/x/ha/location"
     assert vss.LATITUDE in tracker["json_attributes_template"]
+    assert tracker["json_attributes_topic"] == "carhome/h1/x/ha/state"
