@@ -332,7 +332,7 @@ async def test_an_unlock_sent_anyway_is_refused_by_carhome_and_home_assistant_is
 
 
 async def test_a_command_the_device_fails_is_reported_in_home_assistant(
-    home_assistant: RealHomeAssistant, carhome: Carhome
+    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
 ) -> None:
     ha = home_assistant
     purifier = await _registered(ha, carhome, "living_room_purifier")
@@ -343,7 +343,11 @@ async def test_a_command_the_device_fails_is_reported_in_home_assistant(
     assert isinstance(simulated, SimAirPurifier)
     life, simulated.filter_life = simulated.filter_life, 0.0  # the filter is used up
     try:
-        await ha.call("switch", "turn_on", entity_id=power)
+        async with CommandSpy(broker.url) as spy:
+            await ha.call("switch", "turn_on", entity_id=power)
+            # Home Assistant publishes at the QoS the discovery asked for, so a dropped link
+            # does not lose the command.
+            assert await spy.next() == ("carhome/h1/living_room_purifier/ha/cmd/on/set", b"ON", 1)
         event = await _result_event(ha, result, before)
     finally:
         simulated.filter_life = life
