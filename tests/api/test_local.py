@@ -86,7 +86,7 @@ async def test_device_renders_its_spec_as_data(client: httpx.AsyncClient) -> Non
     body = (await client.get("/api/devices/h1/purifier")).json()
     assert body["device"]["type"] == "air_purifier"
     props = {p["name"]: p for p in body["spec"]["properties"]}
-    assert props["mode"]["allowed"] == ["auto", "sleep", "favorite"]
+    assert props["mode"]["allowed"] == ["auto", "sleep", "favorite", "fan"]
     assert props["mode"]["access"] == ["read", "write", "notify"]
     assert props["pm25"]["access"] == ["read", "notify"]
     assert props["fan_level"]["minimum"] == 1

@@ -1,16 +1,19 @@
 """carhome in a real Home Assistant (2025.4, its MQTT integration) over a real Mosquitto.
 
 A carhome hub runs the demo's simulated home (car and ten home devices, each its own MQTT
-client) with the MQTT connector and the Home Assistant bridge; Home Assistant's MQTT
-integration, set up through its config flow, reads the bridge's discovery. The tests look
-only at what Home Assistant shows through its own APIs: the device and entity registries,
-the states with their device classes and units, and its log; and they act in Home
-Assistant (services) to see commands reach the simulated car through carhome's hub.
+client) with the MQTT connector and the Home Assistant bridge, and with access control on
+as the demo runs it: the hub's gatekeeper is the access policy's, and Home Assistant acts
+as a member of the home, an owner. Home Assistant's MQTT integration, set up through its
+config flow, reads the bridge's discovery. The tests look only at what Home Assistant
+shows through its own APIs: the device and entity registries, the states with their device
+classes and units, and its log; and they act in Home Assistant (services) to see commands
+reach the simulated car through carhome's hub — or be refused there, and Home Assistant told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +25,12 @@ import pytest_asyncio
 from gmqtt.mqtt.constants import MQTTv311
 from ha_real_hass import RealHomeAssistant
 
+from carhome.access.service import Access
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge
 from carhome.connectors.homeassistant.entities import key_of
 from carhome.connectors.mqtt import MqttConnector
-from carhome.hub import Change, Command, CommandStatus, Home, Hub
-from carhome.sim import Outdoor, SimHome, SimRunner
+from carhome.hub import Change, Command, CommandStatus, Home, Hub, Place
+from carhome.sim import Outdoor, SimAirPurifier, SimHome, SimRunner
 from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
@@ -35,7 +39,17 @@ from mqtt.conftest import FAST, TIMEOUT, Mosquitto
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 MEMBER = "ha-user"
-HOME = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060, radius_m=150.0, timezone="Asia/Shanghai")
+COVER_STOP = 8  # Home Assistant's CoverEntityFeature.STOP
+WORK = Place("work", 39.8090, 116.4890, 200.0)  # a named place other than home, 2 km off
+HOME = Home(
+    id="h1",
+    name="Yizhuang",
+    lat=39.7953,
+    lon=116.5060,
+    radius_m=150.0,
+    timezone="Asia/Shanghai",
+    places=(WORK,),
+)
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Carhome:
     sim: SimHome
     clock: FakeClock
     bridge: HomeAssistantBridge
+    access: Access
     finished: list[Command] = field(default_factory=list)
 
     def node(self, device: str) -> str:
@@ -111,10 +126,19 @@ class CommandSpy:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def carhome(broker: Mosquitto, home_assistant: RealHomeAssistant) -> AsyncIterator[Carhome]:
-    """carhome's hub with the demo's simulated home, bridged to the running Home Assistant."""
+async def carhome(
+    broker: Mosquitto, home_assistant: RealHomeAssistant, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Carhome]:
+    """carhome's hub with the demo's simulated home, bridged to the running Home Assistant.
+
+    Access is on as in the demo: the policy's gatekeeper decides, and Home Assistant acts as
+    a member who owns the home.
+    """
     clock = FakeClock()
-    async with Hub(store=MemoryStore(), clock=clock) as hub:
+    access = Access.open(tmp_path_factory.mktemp("access"), clock)
+    access.ensure_owner(MEMBER, HOME.id, "Home Assistant", secrets.token_urlsafe(16))
+    async with Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub:
+        access.guard(hub.commands)
         await hub.add_home(HOME)
         sim = SimHome(HOME, outdoor=Outdoor(fixed_temperature=5.0), routine=False)
         for record in sim.records():
@@ -125,9 +149,10 @@ async def carhome(broker: Mosquitto, home_assistant: RealHomeAssistant) -> Async
             HomeAssistantBridge(hub, broker.url, member=MEMBER, backoff=FAST) as bridge,
         ):
             await _until_all_reported(hub, sim)
-            world = Carhome(hub, sim, clock, bridge)
+            world = Carhome(hub, sim, clock, bridge, access)
             hub.commands.on_result(world.finished.append)
             yield world
+    access.close()
 
 
 async def _registered(ha: RealHomeAssistant, carhome: Carhome, device: str) -> dict[str, dict[str, Any]]:
@@ -192,10 +217,11 @@ async def test_the_car_is_a_device_with_its_entities_classes_and_units(
         "battery",
         "%",
     )
-    assert entries["doors"]["entity_id"].startswith("lock.")
+    # The doors show locked; Home Assistant, which may not lock or unlock, is given no lock.
+    assert entries["doors"]["entity_id"].startswith("binary_sensor.")
     lock = await ha.state(entries["doors"]["entity_id"])
     assert lock is not None
-    assert lock["state"] == "locked"
+    assert (lock["state"], lock["attributes"]["device_class"]) == ("off", "lock")  # off: locked
     tracker = await ha.state(entries["location"]["entity_id"])
     assert tracker is not None
     assert tracker["state"] == "home"
@@ -257,29 +283,104 @@ async def test_a_device_offline_in_carhome_is_unavailable_in_home_assistant(
     await ha.state_until(power, lambda s: s["state"] in ("on", "off"), "available again")
 
 
-async def test_unlock_and_lock_from_home_assistant_go_through_carhome(
+async def _result_event(ha: RealHomeAssistant, entity_id: str, after: str | None) -> dict[str, Any]:
+    """The next state of a ``command_result`` event entity (its state is when it fired)."""
+    return await ha.state_until(entity_id, lambda s: s["state"] not in ("unknown", after), "a new event")
+
+
+async def test_home_assistant_is_offered_no_control_the_policy_refuses_it(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    car = await _registered(ha, carhome, "car")
+    garage = await _registered(ha, carhome, "garage_door")
+    front_door = await _registered(ha, carhome, "front_door")
+    wallbox = await _registered(ha, carhome, "wallbox")
+    ours = [e for e in await ha.entities() if e["unique_id"].startswith("carhome_h1_")]
+    assert [e["entity_id"] for e in ours if e["entity_id"].startswith("lock.")] == []
+    assert {"open_trunk", "charging"}.isdisjoint(car)  # no trunk button, no charge switch
+    assert "start_charging" not in wallbox
+    assert car["stop_charging"]["entity_id"].startswith("button.")  # stopping is ordinary
+    assert front_door["lock"]["entity_id"].startswith("binary_sensor.")
+    # The garage door keeps its stop button: Home Assistant offers neither open nor close.
+    door = await ha.state_until(garage["door"]["entity_id"], lambda s: s["state"] != "unavailable", "there")
+    assert door["attributes"]["supported_features"] == COVER_STOP
+
+
+async def test_an_unlock_sent_anyway_is_refused_by_carhome_and_home_assistant_is_told(
     home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
 ) -> None:
     ha = home_assistant
-    lock = await _entity_id(ha, carhome, "car", "doors")
-    await ha.state_until(lock, lambda s: s["state"] == "locked", "locked")
+    car = await _registered(ha, carhome, "car")
+    doors, result = car["doors"]["entity_id"], car["command_result"]["entity_id"]
+    await ha.state_until(doors, lambda s: s["state"] == "off", "off (locked)")
+    before = (await ha.state(result) or {}).get("state")
 
     async with CommandSpy(broker.url) as spy:
-        await ha.call("lock", "unlock", entity_id=lock)
-        # Home Assistant publishes at the QoS the discovery asked for, so a dropped link
-        # does not lose the command.
+        # A user's script in Home Assistant publishes the old lock command itself.
+        await ha.call("mqtt", "publish", topic="carhome/h1/car/ha/cmd/doors/set", payload="UNLOCK", qos=1)
         assert await spy.next() == ("carhome/h1/car/ha/cmd/doors/set", b"UNLOCK", 1)
-    await ha.state_until(lock, lambda s: s["state"] == "unlocked", "unlocked")
-    assert not carhome.car_locked()  # the car itself did it
-    (unlock,) = carhome.done("unlock")
-    assert (unlock.member, unlock.face, unlock.status) == (MEMBER, FACE, CommandStatus.ACKED)
+    event = await _result_event(ha, result, before)
+    assert event["attributes"]["event_type"] == "refused"
+    assert event["attributes"]["command"] == "unlock"
+    assert "may not car_doors from homeassistant" in event["attributes"]["reason"]
+    await carhome.bridge.drain()
+    assert carhome.car_locked()  # the car was never asked
+    assert carhome.done("unlock") == []
+    assert (carhome.bridge.stats.denied, carhome.bridge.stats.commands) == (1, 0)
+    assert (await ha.state(doors) or {}).get("state") == "off"
 
-    await ha.call("lock", "lock", entity_id=lock)
-    await ha.state_until(lock, lambda s: s["state"] == "locked", "locked again")
-    assert carhome.car_locked()
-    (locked,) = carhome.done("lock")
-    assert (locked.face, locked.status) == (FACE, CommandStatus.ACKED)
-    assert carhome.bridge.stats.commands == 2
+
+async def test_a_command_the_device_fails_is_reported_in_home_assistant(
+    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
+) -> None:
+    ha = home_assistant
+    purifier = await _registered(ha, carhome, "living_room_purifier")
+    power, result = purifier["on"]["entity_id"], purifier["command_result"]["entity_id"]
+    await ha.state_until(power, lambda s: s["state"] == "off", "off")
+    before = (await ha.state(result) or {}).get("state")
+    simulated = carhome.sim.devices["living_room_purifier"]
+    assert isinstance(simulated, SimAirPurifier)
+    life, simulated.filter_life = simulated.filter_life, 0.0  # the filter is used up
+    try:
+        async with CommandSpy(broker.url) as spy:
+            await ha.call("switch", "turn_on", entity_id=power)
+            # Home Assistant publishes at the QoS the discovery asked for, so a dropped link
+            # does not lose the command.
+            assert await spy.next() == ("carhome/h1/living_room_purifier/ha/cmd/on/set", b"ON", 1)
+        event = await _result_event(ha, result, before)
+    finally:
+        simulated.filter_life = life
+    assert (event["attributes"]["event_type"], event["attributes"]["command"]) == ("failed", "on")
+    assert "the filter is used up" in event["attributes"]["reason"]
+    (command,) = carhome.done("on")
+    assert (command.status, command.face, command.member) == (CommandStatus.FAILED, FACE, MEMBER)
+    assert (await ha.state(power) or {}).get("state") == "off"
+
+
+async def test_the_car_at_a_named_place_is_there_in_home_assistant_with_its_gps(
+    home_assistant: RealHomeAssistant, carhome: Carhome
+) -> None:
+    ha = home_assistant
+    tracker = await _entity_id(ha, carhome, "car", "location")
+    await ha.state_until(tracker, lambda s: s["state"] == "home", "home")
+    problems_before = len(ha.problems())
+    car = carhome.sim.car
+    try:
+        car.lat, car.lon = WORK.lat, WORK.lon  # the car is parked at work …
+        await carhome.clock.advance(1.0)  # … and says so on the simulator's next tick
+        at_work = await ha.state_until(tracker, lambda s: s["state"] == "work", "work")
+        assert carhome.hub.value("h1", "car", "place") == "work"
+        assert (at_work["attributes"]["latitude"], at_work["attributes"]["longitude"]) == (WORK.lat, WORK.lon)
+        car.lat, car.lon = 39.90, 116.40  # … then away from every place
+        await carhome.clock.advance(1.0)
+        away = await ha.state_until(tracker, lambda s: s["state"] == "not_home", "not_home")
+        assert away["attributes"]["latitude"] == 39.90
+    finally:
+        car.lat, car.lon = HOME.lat, HOME.lon
+        await carhome.clock.advance(1.0)
+    await ha.state_until(tracker, lambda s: s["state"] == "home", "home again")
+    assert ha.problems()[problems_before:] == []  # no InvalidStateError, nothing else
 
 
 async def test_a_number_set_in_home_assistant_is_written_to_the_car(

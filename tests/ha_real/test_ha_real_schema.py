@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from carhome.connectors.homeassistant import check_config, describe
+from carhome.connectors.homeassistant import check_config, describe, offered
 from carhome.connectors.homeassistant import schema as carhome_schema
 from carhome.connectors.homeassistant.discovery import QOS, device_config
 from carhome.hub import Device
@@ -26,19 +26,27 @@ from carhome.spec import SPECS
 HERE = Path(__file__).resolve().parent
 
 
+OFFERED = "offered"
+
+
 def _payloads() -> list[dict[str, str]]:
+    """Every device type's payload twice: with every entity a spec can give (``describe``),
+    and with what the bridge publishes, cut to the access policy (``offered``)."""
     out = []
     for type_, spec in sorted(SPECS.items()):
-        node = f"carhome_h1_{type_}"
-        payload = device_config(
-            Device(home="h1", id=type_, type=type_, name=spec.title, room="living_room"),
-            spec,
-            {e.key: e for e in describe(spec)},
-            node=node,
-            bridge_status="carhome-ha/carhome/status",
-        )
-        check_config(payload)  # carhome's own schema takes them, or the bridge would not publish
-        out.append({"node": node, "payload": payload.decode()})
+        for node, entities in (
+            (f"carhome_h1_{type_}", describe(spec)),
+            (f"{OFFERED}_h1_{type_}", offered(spec)),
+        ):
+            payload = device_config(
+                Device(home="h1", id=type_, type=type_, name=spec.title, room="living_room"),
+                spec,
+                {e.key: e for e in entities},
+                node=node,
+                bridge_status="carhome-ha/carhome/status",
+            )
+            check_config(payload)  # carhome's own schema takes them, or the bridge would not publish
+            out.append({"node": node, "payload": payload.decode()})
     return out
 
 
@@ -61,9 +69,17 @@ def verdict(hass_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 
 def test_every_device_type_covers_the_whole_catalog(verdict: dict[str, Any]) -> None:
-    assert set(verdict["devices"]) == {f"carhome_h1_{t}" for t in SPECS}
+    assert set(verdict["devices"]) == {f"{n}_h1_{t}" for t in SPECS for n in ("carhome", OFFERED)}
     total = sum(len(d["components"]) for d in verdict["devices"].values())
-    assert total == sum(len(describe(spec)) for spec in SPECS.values())
+    assert total == sum(len(describe(spec)) + len(offered(spec)) for spec in SPECS.values())
+    platforms = {
+        c["platform"]
+        for n, d in verdict["devices"].items()
+        if n.startswith(OFFERED)
+        for c in d["components"].values()
+    }
+    assert "event" in platforms
+    assert "lock" not in platforms
 
 
 def test_home_assistant_takes_every_payload_whole(verdict: dict[str, Any]) -> None:

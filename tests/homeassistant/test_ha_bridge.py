@@ -18,6 +18,7 @@ from mqtt.conftest import FAST, TIMEOUT
 CAR_CONFIG = "homeassistant/device/carhome_h1_car/config"
 PURIFIER_CONFIG = "homeassistant/device/carhome_h1_purifier/config"
 CAR_STATE = "carhome/h1/car/ha/state"
+RESULT = "carhome/h1/car/ha/result"
 
 
 async def _config(ha: HomeAssistant, topic: str) -> dict[str, dict[str, dict[str, object]]]:
@@ -37,13 +38,16 @@ async def test_configs_appear_retained(bridge: HomeAssistantBridge, ha: HomeAssi
     assert {type(c).__name__ for c in cmps.values()} >= {
         "Sensor",
         "BinarySensor",
-        "Switch",
-        "Lock",
         "Climate",
         "DeviceTracker",
         "Number",
         "Button",
+        "Event",
     }
+    # Home Assistant may not lock, unlock, open the trunk or start charging: no such control.
+    assert "Lock" not in {type(c).__name__ for c in cmps.values()}
+    assert type(cmps["doors"]).__name__ == "BinarySensor"
+    assert {"open_trunk", "charging"}.isdisjoint(cmps)
     purifier, retained = await ha.until(PURIFIER_CONFIG, lambda p, _r: bool(p))
     assert retained
     assert check_config(purifier).device.suggested_area == "Living room"
@@ -143,12 +147,18 @@ async def test_access_checks_apply(broker_url: str, ha: HomeAssistant) -> None:
         transport = AckingTransport(hub)
         hub.commands.attach("mqtt", transport)
         async with HomeAssistantBridge(hub, broker_url, member="guest", backoff=FAST) as bridge:
+            await ha.subscribe(RESULT)
+            # Not offered (doors are read-only in Home Assistant), but whatever arrives on a
+            # command topic is the gatekeeper's to refuse, on record, and Home Assistant hears.
             ha.publish("carhome/h1/car/ha/cmd/doors/set", b"UNLOCK", qos=1)
             asked = await asyncio.wait_for(deny.asked.get(), TIMEOUT)
             assert (asked.target, asked.member, asked.face) == ("unlock", "guest", FACE)
             await bridge.drain()
             assert (bridge.stats.denied, bridge.stats.commands) == (1, 0)
             assert transport.delivered.empty()
+            event = await ha.json(RESULT, lambda _e: True)
+            assert (event["event_type"], event["command"]) == ("refused", "unlock")
+            assert "guests may not unlock the car" in str(event["reason"])
 
 
 async def test_home_assistant_restart_triggers_republish(

@@ -83,7 +83,7 @@ KEY = {p: p.lower().replace(".", "_") for p in (vss.SOC, vss.ODOMETER, vss.ENERG
         ("car", "charging", {"p": "switch", "state_on": "True"}),
         ("car", "open_trunk", {"p": "button"}),
         ("air_purifier", "pm25", {"device_class": "pm25", "unit_of_measurement": "µg/m³"}),
-        ("air_purifier", "mode", {"p": "select", "options": ["auto", "sleep", "favorite"]}),
+        ("air_purifier", "mode", {"p": "select", "options": ["auto", "sleep", "favorite", "fan"]}),
         ("air_purifier", "on", {"p": "switch"}),
         ("air_conditioner", "climate", {"p": "climate", "name": None}),
         ("door_lock", "lock", {"p": "lock"}),
@@ -249,5 +249,9 @@ def test_derived_place_is_a_text_sensor_and_drives_the_tracker() -> None:
     assert place["p"] == "sensor"
     assert "state_class" not in place
     tracker = _entity("car", "location")
-    assert "not_home" in tracker["value_template"]
+    # Home Assistant's tracker takes a location name from the raw payload, never from a
+    # template: the name goes on a topic of its own, rendered by carhome.
+    assert "value_template" not in tracker
+    assert tracker["state_topic"] == "carhome/h1/x/ha/location"
     assert vss.LATITUDE in tracker["json_attributes_template"]
+    assert tracker["json_attributes_topic"] == "carhome/h1/x/ha/state"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
+import grpc.aio
 import pytest
+from kuksa.val.v2 import types_pb2 as types_v2
+from kuksa.val.v2 import val_pb2 as val_v2
 from kuksa_client.grpc import Datapoint, DataType, EntryType, VSSClientError
 from kuksa_client.grpc.aio import VSSClient
 from kuksa_rig import CAR, HOME, AckingCar
@@ -173,3 +178,76 @@ async def test_offline_car_is_unavailable(hub: Hub, client: VSSClient, car: Acki
     assert error["code"] == 503
     assert "offline" in error["message"]
     assert car.received == []
+
+
+# -- the spec's range, told and enforced on every write path -------------------------------
+#
+# The car's climate takes set points from 15 to 28 °C; VSS gives the signal no range. An app
+# must learn the range from the metadata, and a value outside it must be refused to the app
+# with INVALID_ARGUMENT on every call that writes it, never accepted and left to fail at the
+# car. v2 Actuate and BatchActuate go through the official client's own v2 stub (it has no
+# method for them), PublishValue through its set_current_values.
+
+SET_POINT = vss.HVAC_SET_POINT
+
+
+def _v2_set_point(value: float) -> Any:
+    return val_v2.ActuateRequest(
+        signal_id=types_v2.SignalID(path=SET_POINT), value=types_v2.Value(float=value)
+    )
+
+
+async def test_the_set_point_metadata_carries_the_specs_range(client: VSSClient) -> None:
+    meta = await client.get_metadata([SET_POINT])  # v1 Get, metadata view
+    assert (meta[SET_POINT].value_restriction.min, meta[SET_POINT].value_restriction.max) == (15.0, 28.0)
+    listed = await client.client_stub_v2.ListMetadata(
+        val_v2.ListMetadataRequest(root=SET_POINT), metadata=client.generate_metadata_header(None)
+    )
+    [v2] = listed.metadata
+    assert (v2.min.float, v2.max.float) == (15.0, 28.0)
+    # a bound that is only the datatype's own (uint16 capacity: 0 to 65,535) is not repeated
+    capacity = (await client.get_metadata([vss.NET_CAPACITY]))[vss.NET_CAPACITY]
+    assert capacity.value_restriction is None
+
+
+async def test_an_out_of_range_set_point_is_refused_on_every_write_path(
+    hub: Hub, server: KuksaServer, client: VSSClient, car: AckingCar
+) -> None:
+    header = client.generate_metadata_header(None)
+    refusals: dict[str, tuple[object, str]] = {}
+
+    with pytest.raises(VSSClientError) as v1:
+        await client.set_target_values({SET_POINT: Datapoint(99.0)})
+    [entry] = v1.value.errors
+    refusals["v1 Set"] = (entry["error"]["code"], entry["error"]["message"])
+
+    with pytest.raises(grpc.aio.AioRpcError) as actuate:
+        await client.client_stub_v2.Actuate(_v2_set_point(99.0), metadata=header)
+    refusals["v2 Actuate"] = (actuate.value.code(), actuate.value.details() or "")
+
+    batch = val_v2.BatchActuateRequest(actuate_requests=[_v2_set_point(22.0), _v2_set_point(99.0)])
+    with pytest.raises(grpc.aio.AioRpcError) as batched:
+        await client.client_stub_v2.BatchActuate(batch, metadata=header)
+    refusals["v2 BatchActuate"] = (batched.value.code(), batched.value.details() or "")
+
+    hub.report(HOME, CAR, {SET_POINT: 21.0})
+    async with VSSClient("127.0.0.1", server.port, token="t-feeder") as feeder:
+        with pytest.raises(VSSClientError) as published:
+            await feeder.set_current_values({SET_POINT: Datapoint(99.0)})
+    refusals["v2 PublishValue"] = (published.value.error["code"], published.value.error["message"])
+
+    expected = {
+        "v1 Set": 400,
+        "v2 Actuate": grpc.StatusCode.INVALID_ARGUMENT,
+        "v2 BatchActuate": grpc.StatusCode.INVALID_ARGUMENT,
+        "v2 PublishValue": grpc.StatusCode.INVALID_ARGUMENT.value[0],
+    }
+    assert {call: code for call, (code, _) in refusals.items()} == expected
+    for call, (_, message) in refusals.items():
+        assert f"{SET_POINT}: 99.0 is out of range; allowed: float from 15 to 28 celsius" in message, call
+    accepted = len(car.received) + (hub.value(HOME, CAR, SET_POINT) != 21.0)
+    print(f"out-of-range set points accepted: {accepted} of {len(refusals)} write paths")
+    assert accepted == 0  # the batch's good 22 °C went with its bad neighbour: nothing was sent
+
+    await client.set_target_values({SET_POINT: Datapoint(28.0)})  # the edge is in range
+    assert [c.args for c in car.received] == [{"value": 28.0}]

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import random
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from carhome.hub import Device, Home, Hub
 from carhome.testing import FakeClock
+from carhome.testing.miio_device import SimulatedMiioDevice
 
 TOKEN = "00112233445566778899aabbccddeeff"
 OTHER_TOKEN = "ffeeddccbbaa99887766554433221100"
@@ -52,3 +58,24 @@ async def advance_until(
             return
         await clock.advance(step)
     raise AssertionError(f"condition not met after {most * step:g} s of fake time")
+
+
+MIIO_PORT = 54321
+"""python-miio's client always sends to this port."""
+
+
+async def on_the_miio_port(
+    make: Callable[..., SimulatedMiioDevice], clock: FakeClock, **kw: Any
+) -> SimulatedMiioDevice:
+    """A started simulator from ``make`` on UDP 54321 of some free 127/8 address."""
+    for _ in range(20):
+        host = f"127.{random.randrange(1, 255)}.{random.randrange(1, 255)}.{random.randrange(2, 254)}"
+        sim = make(token=TOKEN, device_id=0x1234, clock=clock, host=host, port=MIIO_PORT, **kw)
+        try:
+            await sim.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return sim
+    pytest.fail("no free loopback address for port 54321")

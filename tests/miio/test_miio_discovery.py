@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import errno
 import gc
-import random
 
 import pytest
-from miio_rig import TOKEN
+from miio_rig import TOKEN, on_the_miio_port
 
 from carhome.connectors.miio import discover, identify
 from carhome.testing import FakeClock
@@ -44,21 +42,6 @@ async def test_discovery_of_a_silent_address_ends_at_its_timeout(
     assert purifier.hellos == 0
 
 
-async def _bind_on_the_real_port(clock: FakeClock) -> SimulatedMiioDevice:
-    """A purifier on UDP 54321 (python-miio's fixed port) of some free 127/8 address."""
-    for _ in range(20):
-        host = f"127.{random.randrange(1, 255)}.{random.randrange(1, 255)}.{random.randrange(2, 254)}"
-        sim = air_purifier_3h(token=TOKEN, device_id=0x1234, clock=clock, host=host, port=54321)
-        try:
-            await sim.start()
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise
-            continue
-        return sim
-    pytest.fail("no free loopback address for port 54321")
-
-
 # python-miio's synchronous client opens a socket per request and never closes it.
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_python_miio_own_client_talks_to_the_simulator(clock: FakeClock) -> None:
@@ -66,7 +49,7 @@ async def test_python_miio_own_client_talks_to_the_simulator(clock: FakeClock) -
     # deprecation warning silenced
     from miio.miot_device import MiotDevice  # noqa: PLC0415
 
-    sim = await _bind_on_the_real_port(clock)
+    sim = await on_the_miio_port(air_purifier_3h, clock)
     try:
         # one client: a device answers a request id it has seen from its cache
         miot = MiotDevice(

@@ -55,9 +55,10 @@ def test_every_mapped_property_converts_both_ways(mapping: ModelMap) -> None:
 
 def test_the_purifier_modes_are_the_miot_enum() -> None:
     mode = MAPPINGS["zhimi.airpurifier.mb3"].by_prop["mode"]
-    assert [mode.to_device(w) for w in ("auto", "sleep", "favorite")] == [0, 1, 2]
-    with pytest.raises(ConversionError, match=r"MIoT value 3 of 2\.5 has no carhome 'mode'"):
-        mode.from_device(3)  # "none": the fan level is set by hand, no carhome mode says so
+    assert [mode.to_device(w) for w in ("auto", "sleep", "favorite", "fan")] == [0, 1, 2, 3]
+    assert mode.from_device(3) == "fan"  # the fan level set by hand
+    with pytest.raises(ConversionError, match=r"MIoT value 4 of 2\.5 has no carhome 'mode'"):
+        mode.from_device(4)
     status = MAPPINGS["dreame.vacuum.mc1808"].by_prop["status"]
     assert [status.from_device(v) for v in (1, 2, 3, 4, 5, 6)] == [
         "cleaning", "docked", "paused", "error", "returning", "docked",

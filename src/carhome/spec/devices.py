@@ -8,6 +8,7 @@ paths from ``carhome.spec.vss``, plus two the hub derives from its location.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TypeVar
 
 from carhome.spec import vss
@@ -66,6 +67,10 @@ def _switch_actions(doc: str) -> tuple[ActionSpec, ...]:
 ON = _prop("on", Format.BOOL, access=RWN, doc="Power.")
 BATTERY = _prop("battery", Format.INT, "percent", 0, 100, doc="Battery level.")
 
+# The set points a car's climate takes (VSS gives the signal no range): a write outside
+# them is refused by the hub, not left to fail at the car.
+SET_POINT_MIN, SET_POINT_MAX = 15, 28
+
 CAR = DeviceSpec(
     type="car",
     title="Electric car",
@@ -73,6 +78,9 @@ CAR = DeviceSpec(
     description="A battery-electric car; its properties are VSS 5.0 signals.",
     properties={
         **{s.path: s.as_property() for s in vss.CATALOG},
+        vss.HVAC_SET_POINT: replace(
+            vss.BY_PATH[vss.HVAC_SET_POINT].as_property(), minimum=SET_POINT_MIN, maximum=SET_POINT_MAX
+        ),
         PLACE: PropertySpec(
             PLACE, Format.STRING, access=RN, derived=True, description="The place the car is in, or 'away'."
         ),
@@ -111,7 +119,7 @@ CAR = DeviceSpec(
             ),
             ActionSpec(
                 "climate_on",
-                args=(_prop("temperature", Format.FLOAT, "celsius", 15, 28),),
+                args=(_prop("temperature", Format.FLOAT, "celsius", SET_POINT_MIN, SET_POINT_MAX),),
                 optional=frozenset({"temperature"}),
                 description="Start climate control, optionally at a set point.",
                 sets=(vss.AC_ACTIVE, vss.HVAC_SET_POINT),
@@ -137,9 +145,9 @@ AIR_PURIFIER = DeviceSpec(
             _prop(
                 "mode",
                 Format.STRING,
-                allowed=("auto", "sleep", "favorite"),
+                allowed=("auto", "sleep", "favorite", "fan"),
                 access=RWN,
-                doc="Operating mode.",
+                doc="Operating mode ('fan': at the fan level set by hand).",
             ),
             _prop("fan_level", Format.INT, None, 1, 3, access=RWN, doc="Fan level."),
             _prop("pm25", Format.INT, "ug/m3", 0, 999, doc="PM2.5 density."),

@@ -1,12 +1,21 @@
 """The Home Assistant bridge: every home's devices in Home Assistant, through MQTT discovery.
 
 For each device of the hub it publishes one retained device-level discovery message
-(``{prefix}/device/{node}/config``) built from the entity descriptions, the device's state
-JSON (retained, coalesced: one message per device per turn of the event loop however
-many properties a report changed) and its availability. Home Assistant's commands arrive
-on ``carhome/{home}/{device}/ha/cmd/{entity}/{facet}``; each becomes carhome commands
-submitted as the configured member with face ``homeassistant``, so the hub's gatekeeper
-decides them like any other face's.
+(``{prefix}/device/{node}/config``) built from the entities Home Assistant is offered
+(``offer``: the descriptions, cut to the commands the access policy lets the
+``homeassistant`` face send), the device's state JSON and the topics some entities have of
+their own (retained, coalesced: one message each per device per turn of the event loop
+however many properties a report changed) and its availability. Home Assistant's commands
+arrive on ``carhome/{home}/{device}/ha/cmd/{entity}/{facet}``; each becomes carhome
+commands submitted as the configured member with face ``homeassistant``, so the hub's
+gatekeeper decides them like any other face's — also one for an entity Home Assistant was
+not offered, so a refusal is on record.
+
+A command from Home Assistant that does not succeed is reported back to it: the device's
+``command_result`` event entity gets ``refused`` (the gatekeeper's reason), ``rejected``
+(a payload or value that makes no command), ``failed`` (the device's answer) or
+``expired`` (no answer in time), with the command and the reason. Home Assistant answers
+every service call that publishes with success; this is where its user sees otherwise.
 
 It republishes everything when its link comes up and when Home Assistant says
 ``online`` on ``{prefix}/status``. ``sync()`` publishes devices added since and clears
@@ -20,18 +29,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
 
 import msgspec
 
 from carhome.connectors.homeassistant import topics
-from carhome.connectors.homeassistant.discovery import OFFLINE, ONLINE, device_config, state_payload
+from carhome.connectors.homeassistant.discovery import (
+    OFFLINE,
+    ONLINE,
+    device_config,
+    own_payloads,
+    state_payload,
+    values,
+)
 from carhome.connectors.homeassistant.entities import EntityDescription, Request, describe
+from carhome.connectors.homeassistant.offer import offered
 from carhome.connectors.homeassistant.schema import DiscoveryInvalid, check_config
 from carhome.connectors.mqtt.link import Backoff, MqttLink, MqttVersion
 from carhome.errors import CommandDenied, CommandError, ConnectorError, UnknownDevice
-from carhome.hub import Change, Device, Hub
+from carhome.hub import Change, Command, CommandStatus, Device, Hub
 from carhome.hub.bus import Subscription
 from carhome.hub.model import check_name
 
@@ -57,6 +75,10 @@ class BridgeStats(msgspec.Struct):
     """Commands the gatekeeper refused."""
     rejected: int = 0
     """Command messages that made no sense (unknown entity, bad payload, invalid command)."""
+    failed: int = 0
+    """Accepted commands from Home Assistant that failed at the device or expired."""
+    reported: int = 0
+    """Refusals, rejections, failures and expiries reported back to Home Assistant."""
 
 
 class HomeAssistantBridge:
@@ -102,7 +124,10 @@ class HomeAssistantBridge:
             backoff=backoff,
         )
         self._entities: dict[str, dict[str, EntityDescription]] = {}
+        self._described: dict[str, dict[str, EntityDescription]] = {}
+        self._unlisten: Callable[[], None] | None = None
         self._published: set[tuple[str, str]] = set()
+        self._own_leaves: dict[tuple[str, str], set[str]] = {}
         self._stale: set[str] = set()
         self._dirty: set[tuple[str, str]] = set()
         self._flush_scheduled = False
@@ -116,6 +141,7 @@ class HomeAssistantBridge:
         self._open = True
         self._subscription = self.hub.bus.subscribe(self._changed)
         self.hub.on_availability(self._availability)
+        self._unlisten = self.hub.commands.on_result(self._finished)
         try:
             await self._link.__aenter__()
         except BaseException:
@@ -139,6 +165,9 @@ class HomeAssistantBridge:
         if self._subscription is not None:
             self._subscription.cancel()
             self._subscription = None
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
 
     @property
     def connected(self) -> bool:
@@ -155,12 +184,23 @@ class HomeAssistantBridge:
         return topics.node_id(self.bridge_id, home, device)
 
     def entities(self, home: str, device: str) -> dict[str, EntityDescription]:
-        """The entity descriptions of a device, by key."""
+        """The entities Home Assistant is offered for a device, by key."""
         spec = self.hub.spec(home, device)
         found = self._entities.get(spec.type)
         if found is None:
-            found = self._entities[spec.type] = {e.key: e for e in describe(spec)}
+            found = self._entities[spec.type] = {e.key: e for e in offered(spec)}
         return found
+
+    def _commanded(self, home: str, device: str, key: str) -> EntityDescription | None:
+        """The entity a command topic names: offered, or one the offer cut (the gatekeeper decides)."""
+        found = self.entities(home, device).get(key)
+        if found is not None and found.commands:
+            return found
+        spec = self.hub.spec(home, device)
+        described = self._described.get(spec.type)
+        if described is None:
+            described = self._described[spec.type] = {e.key: e for e in describe(spec)}
+        return described.get(key, found)
 
     def config(self, device: Device) -> bytes:
         """The discovery message of ``device``, checked against Home Assistant's schema."""
@@ -219,6 +259,8 @@ class HomeAssistantBridge:
             self._clear(self.node(home, device))
             for topic in (topics.state_topic(home, device), topics.availability_topic(home, device)):
                 self._link.publish(topic, b"", qos=1, retain=True)
+            for leaf in self._own_leaves.pop((home, device), ()):
+                self._link.publish(topics.own_topic(home, device, leaf), b"", qos=1, retain=True)
             self._published.discard((home, device))
 
     def _clear(self, node: str) -> None:
@@ -244,8 +286,12 @@ class HomeAssistantBridge:
 
     def _publish_state(self, home: str, device: str) -> None:
         try:
-            payload = state_payload(self.hub.spec(home, device), self.hub.state(home, device))
-            self._link.publish(topics.state_topic(home, device), payload, qos=1, retain=True)
+            spec, states = self.hub.spec(home, device), self.hub.state(home, device)
+            state = state_payload(spec, states)
+            self._link.publish(topics.state_topic(home, device), state, qos=1, retain=True)
+            for leaf, payload in own_payloads(self.entities(home, device), values(spec, states)):
+                self._link.publish(topics.own_topic(home, device, leaf), payload, qos=1, retain=True)
+                self._own_leaves.setdefault((home, device), set()).add(leaf)
         except (UnknownDevice, ConnectorError) as exc:
             log.debug("state of %s/%s not published: %s", home, device, exc)
             return
@@ -300,14 +346,19 @@ class HomeAssistantBridge:
 
     def _command(self, topic: topics.CommandTopic, payload: bytes) -> None:
         try:
-            entity = self.entities(topic.home, topic.device).get(topic.key)
+            entity = self._commanded(topic.home, topic.device, topic.key)
             command = None if entity is None else entity.commands.get(topic.option)
             if entity is None or command is None:
                 raise ValueError(f"no entity {topic.key!r} taking {topic.option}")
             requests = command(payload.decode("utf-8"))
-        except (UnknownDevice, ValueError) as exc:
+        except UnknownDevice as exc:
             self.stats.rejected += 1
             log.warning("command from Home Assistant for %s/%s rejected: %s", topic.home, topic.device, exc)
+            return
+        except ValueError as exc:  # UnicodeDecodeError included
+            self.stats.rejected += 1
+            log.warning("command from Home Assistant for %s/%s rejected: %s", topic.home, topic.device, exc)
+            self._report(topic.home, topic.device, "rejected", topic.key, str(exc))
             return
         task = asyncio.get_running_loop().create_task(
             self._submit(topic.home, topic.device, requests), name=f"ha-command-{topic.device}"
@@ -332,9 +383,37 @@ class HomeAssistantBridge:
             except CommandDenied as exc:
                 self.stats.denied += 1
                 log.warning("Home Assistant command denied: %s", exc)
+                self._report(home, device, "refused", request.target, str(exc))
                 return
             except (CommandError, UnknownDevice) as exc:
                 self.stats.rejected += 1
                 log.warning("Home Assistant command for %s/%s rejected: %s", home, device, exc)
+                self._report(home, device, "rejected", request.target, str(exc))
                 return
             self.stats.commands += 1
+
+    # -- what became of them --------------------------------------------------------------
+
+    def _finished(self, command: Command) -> None:
+        """A command reached its end; one of Home Assistant's that did not succeed is reported."""
+        if command.face != FACE or command.member != self.member or command.status is CommandStatus.ACKED:
+            return
+        self.stats.failed += 1
+        word = "expired" if command.status is CommandStatus.EXPIRED else "failed"
+        reason = command.error or ("no answer from the device in time" if word == "expired" else "failed")
+        self._report(command.home, command.device, word, command.target, reason, command_id=command.id)
+
+    def _report(
+        self, home: str, device: str, result: str, target: str, reason: str, *, command_id: str | None = None
+    ) -> None:
+        """Tell Home Assistant what became of a command (the ``command_result`` event entity)."""
+        if not self._open or not self._link.connected or (home, device) not in self._published:
+            return  # an event is news, not state: nobody would read it later
+        event = {"event_type": result, "command": target, "reason": reason}
+        if command_id is not None:
+            event["id"] = command_id
+        with contextlib.suppress(ConnectorError):
+            self._link.publish(
+                topics.own_topic(home, device, topics.RESULT), msgspec.json.encode(event), qos=1, retain=False
+            )
+            self.stats.reported += 1

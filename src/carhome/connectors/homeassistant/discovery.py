@@ -2,12 +2,13 @@
 
 ``device_config`` renders one device-level discovery message (``dev``, ``o``, ``cmps``)
 from the descriptions of ``entities``; ``state_payload`` renders the state JSON their
-templates read. Neither knows MQTT beyond topic names.
+templates read, and ``own_payloads`` the topics some entities have of their own. None
+knows MQTT beyond topic names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -58,6 +59,8 @@ def component(entity: EntityDescription, node: str, device: Device) -> dict[str,
     for option, template in entity.templates.items():
         out[_topic_option(option)] = state
         out[option] = template
+    for option, own in entity.own.items():
+        out[option] = topics.own_topic(device.home, device.id, own.leaf)
     for option in entity.commands:
         out[option] = topics.command_topic(device.home, device.id, entity.key, option)
     out.update(entity.options)
@@ -94,8 +97,21 @@ def device_config(
     return msgspec.json.encode(payload)
 
 
+def values(spec: DeviceSpec, states: Mapping[str, State]) -> dict[str, Any]:
+    """Every property of the spec with its current value, ``None`` until reported."""
+    return {name: (None if (st := states.get(name)) is None else st.value) for name in spec.properties}
+
+
 def state_payload(spec: DeviceSpec, states: Mapping[str, State]) -> bytes:
-    """Every property of the spec with its current value, ``null`` until reported."""
-    return msgspec.json.encode(
-        {name: (None if (st := states.get(name)) is None else st.value) for name in spec.properties}
-    )
+    """The state JSON: every property of the spec with its current value, ``null`` until reported."""
+    return msgspec.json.encode(values(spec, states))
+
+
+def own_payloads(
+    entities: Mapping[str, EntityDescription], current: Mapping[str, Any]
+) -> Iterator[tuple[str, bytes]]:
+    """(leaf, payload) of every topic an entity has of its own and the bridge renders."""
+    for entity in entities.values():
+        for own in entity.own.values():
+            if own.render is not None:
+                yield own.leaf, own.render(current).encode()

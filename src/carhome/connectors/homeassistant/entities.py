@@ -10,7 +10,16 @@ up in Home Assistant without code here.
 
 The state JSON (``carhome/{home}/{device}/ha/state``) carries every property of the spec,
 ``null`` until reported; a template renders ``None`` for it, which Home Assistant's MQTT
-entities read as "unknown".
+entities read as "unknown". An entity whose platform reads its topic's raw payload rather
+than what its template renders has a topic of its own beside it (``own``): Home
+Assistant's MQTT device tracker takes any payload that is not ``home``, ``not_home`` or
+``None`` as the location's name *unrendered*, so a template over the state JSON made the
+whole JSON document the car's state at any named place but home.
+
+``describe`` gives every entity a spec could have; what Home Assistant is offered of them is
+cut to the access policy by ``carhome.connectors.homeassistant.offer``. So the commands are
+data too: ``Choices`` (a payload → the carhome commands it asks for) and ``Writes`` (a
+payload → a write of one property) say what they can ask for before anyone asks.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 
+from carhome.connectors.homeassistant import topics
 from carhome.hub.commands import CommandKind
 from carhome.spec import DeviceSpec, Format, PropertySpec, vss
 from carhome.spec import devices as d
@@ -39,6 +49,7 @@ class Platform(enum.StrEnum):
     COVER = "cover"
     CLIMATE = "climate"
     DEVICE_TRACKER = "device_tracker"
+    EVENT = "event"
 
 
 class Request(NamedTuple):
@@ -49,8 +60,59 @@ class Request(NamedTuple):
     args: dict[str, Any]
 
 
-CommandFn = Callable[[str], tuple[Request, ...]]
-"""Turns a command payload into carhome commands; ``ValueError`` if it makes no sense."""
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """A fixed set of payloads, each asking for fixed commands (``LOCK`` → ``lock``)."""
+
+    table: Mapping[str, tuple[Request, ...]]
+
+    def __call__(self, payload: str) -> tuple[Request, ...]:
+        """The commands ``payload`` asks for."""
+        try:
+            return self.table[payload]
+        except KeyError:
+            raise ValueError(f"payload {payload!r} is not one of {', '.join(self.table)}") from None
+
+    def asks(self) -> tuple[Request, ...]:
+        """Every command any payload asks for."""
+        return tuple(r for requests in self.table.values() for r in requests)
+
+
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """A payload converted and written to one property."""
+
+    prop: str
+    convert: Callable[[str], Any]
+
+    def __call__(self, payload: str) -> tuple[Request, ...]:
+        """The write ``payload`` asks for; ``ValueError`` if it does not convert."""
+        return (Request("set", self.prop, {"value": self.convert(payload)}),)
+
+    def asks(self) -> tuple[Request, ...]:
+        """The write, without its value."""
+        return (Request("set", self.prop, {}),)
+
+
+CommandFn = Choices | Writes
+"""Turns a command payload into carhome commands (``ValueError`` if it makes no sense), and
+says which commands it can ask for (``asks``, arguments aside)."""
+
+
+Render = Callable[[Mapping[str, Any]], str]
+"""Renders a topic's payload from a device's current values (property → value or ``None``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTopic:
+    """A topic of an entity's own: ``carhome/{home}/{device}/ha/{leaf}``.
+
+    With ``render`` the bridge publishes it (retained) whenever it publishes the device's
+    state; without, the bridge publishes to it on its own account (command results).
+    """
+
+    leaf: str
+    render: Render | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,7 +124,8 @@ class EntityDescription:
     option at the device's state topic. ``commands`` maps a command-topic option
     (``command_topic``, ``mode_command_topic`` …) to the function that reads its payload.
     ``covers`` names the properties and actions this entity stands for, so the generic
-    rules leave them alone.
+    rules leave them alone. ``own`` maps a topic option (``state_topic`` …) to a topic of
+    the entity's own instead of the device's state JSON.
     """
 
     key: str
@@ -78,6 +141,7 @@ class EntityDescription:
     templates: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     commands: Mapping[str, CommandFn] = field(default_factory=dict)
+    own: Mapping[str, OwnTopic] = field(default_factory=dict)
 
 
 # -- building blocks ------------------------------------------------------------------------
@@ -124,23 +188,6 @@ def key_of(name: str) -> str:
 
 def _words(segment: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[a-z])(?=[0-9])", " ", segment).lower()
-
-
-def _set(prop: str, convert: Callable[[str], Any]) -> CommandFn:
-    def command(payload: str) -> tuple[Request, ...]:
-        return (Request("set", prop, {"value": convert(payload)}),)
-
-    return command
-
-
-def _choose(table: Mapping[str, tuple[Request, ...]]) -> CommandFn:
-    def command(payload: str) -> tuple[Request, ...]:
-        try:
-            return table[payload]
-        except KeyError:
-            raise ValueError(f"payload {payload!r} is not one of {', '.join(table)}") from None
-
-    return command
 
 
 def _action(name: str, **args: Any) -> tuple[Request, ...]:
@@ -218,35 +265,47 @@ def _lock(key: str, name: str, props: tuple[str, ...]) -> EntityDescription:
         covers=(*props, "lock", "unlock"),
         templates={"value_template": template},
         options={"state_locked": "LOCKED", "state_unlocked": "UNLOCKED"},
-        commands={"command_topic": _choose({"LOCK": _action("lock"), "UNLOCK": _action("unlock")})},
+        commands={"command_topic": Choices({"LOCK": _action("lock"), "UNLOCK": _action("unlock")})},
     )
 
 
-def _tracker(key: str, name: str, lat: str, lon: str, state: str | None) -> EntityDescription:
-    templates = {
-        "json_attributes_template": (
-            f"{{{{ {{'latitude': {value(lat)}, 'longitude': {value(lon)}, 'gps_accuracy': 0}} | tojson }}}}"
-        ),
-    }
-    if state is not None:
-        templates["value_template"] = state
+HOME, NOT_HOME, UNKNOWN = "home", "not_home", "None"
+"""A tracker's payloads: at home, away, and "forget the location name" (Home Assistant then
+places the device by its GPS and its own zones)."""
+
+
+def _tracker(key: str, name: str, lat: str, lon: str, state: Render) -> EntityDescription:
     return EntityDescription(
         key=key,
         platform=Platform.DEVICE_TRACKER,
         name=name,
         reads=(lat, lon),
         covers=(lat, lon),
-        templates=templates,
-        options={"source_type": "gps", "payload_home": "home", "payload_not_home": "not_home"},
+        templates={
+            "json_attributes_template": (
+                f"{{{{ {{'latitude': {value(lat)}, 'longitude': {value(lon)}, 'gps_accuracy': 0}}"
+                " | tojson }}"
+            ),
+        },
+        options={"source_type": "gps", "payload_home": HOME, "payload_not_home": NOT_HOME},
+        own={"state_topic": OwnTopic(topics.LOCATION, state)},
     )
 
 
-_PLACE_STATE: Final = (
-    f"{{% set p = {value(d.PLACE)} %}}{{{{ 'None' if p is none else ('not_home' if p == 'away' else p) }}}}"
-)
-_PRESENT_STATE: Final = (
-    f"{{% set p = {value('present')} %}}{{{{ 'None' if p is none else ('home' if p else 'not_home') }}}}"
-)
+def _place_state(values: Mapping[str, Any]) -> str:
+    """The car's place as Home Assistant's tracker names it: home, not_home or the place."""
+    place = values.get(d.PLACE)
+    if place is None:
+        return UNKNOWN
+    return NOT_HOME if place == d.AWAY else str(place)
+
+
+def _present_state(values: Mapping[str, Any]) -> str:
+    present = values.get("present")
+    if present is None:
+        return UNKNOWN
+    return HOME if present else NOT_HOME
+
 
 _CAR: Final = (
     sensor(vss.SOC, "Battery", "battery", "%"),
@@ -276,7 +335,7 @@ _CAR: Final = (
         templates={"value_template": f"{{{{ {value(vss.IS_CHARGING)} }}}}"},
         options={"state_on": TRUE, "state_off": FALSE},
         commands={
-            "command_topic": _choose({"ON": _action("start_charging"), "OFF": _action("stop_charging")})
+            "command_topic": Choices({"ON": _action("start_charging"), "OFF": _action("stop_charging")})
         },
     ),
     EntityDescription(
@@ -301,11 +360,11 @@ _CAR: Final = (
             "temperature_unit": "C",
         },
         commands={
-            "mode_command_topic": _choose({"off": _action("climate_off"), "auto": _action("climate_on")}),
-            "temperature_command_topic": _set(vss.HVAC_SET_POINT, _number),
+            "mode_command_topic": Choices({"off": _action("climate_off"), "auto": _action("climate_on")}),
+            "temperature_command_topic": Writes(vss.HVAC_SET_POINT, _number),
         },
     ),
-    _tracker("location", "Location", vss.LATITUDE, vss.LONGITUDE, _PLACE_STATE),
+    _tracker("location", "Location", vss.LATITUDE, vss.LONGITUDE, _place_state),
     EntityDescription(
         key=key_of(vss.CHARGE_LIMIT),
         platform=Platform.NUMBER,
@@ -315,7 +374,7 @@ _CAR: Final = (
         unit="%",
         templates={"value_template": f"{{{{ {value(vss.CHARGE_LIMIT)} }}}}"},
         options={"min": 50, "max": 100, "step": 1, "mode": "slider"},
-        commands={"command_topic": _set(vss.CHARGE_LIMIT, _number)},
+        commands={"command_topic": Writes(vss.CHARGE_LIMIT, _number)},
     ),
 )
 
@@ -344,7 +403,7 @@ _AIR_CONDITIONER: Final = (
             "temperature_unit": "C",
         },
         commands={
-            "mode_command_topic": _choose(
+            "mode_command_topic": Choices(
                 {
                     "off": (Request("set", "on", {"value": False}),),
                     **{
@@ -359,8 +418,8 @@ _AIR_CONDITIONER: Final = (
                     },
                 }
             ),
-            "temperature_command_topic": _set("target_temperature", _number),
-            "fan_mode_command_topic": _set("fan_speed", _text),
+            "temperature_command_topic": Writes("target_temperature", _number),
+            "fan_mode_command_topic": Writes("fan_speed", _text),
         },
     ),
 )
@@ -384,7 +443,7 @@ _GARAGE_DOOR: Final = (
         },
         options={"position_open": 100, "position_closed": 0},
         commands={
-            "command_topic": _choose(
+            "command_topic": Choices(
                 {"OPEN": _action("open"), "CLOSE": _action("close"), "STOP": _action("stop")}
             )
         },
@@ -392,7 +451,7 @@ _GARAGE_DOOR: Final = (
 )
 
 _PHONE: Final = (
-    _tracker("location", "Location", "latitude", "longitude", _PRESENT_STATE),
+    _tracker("location", "Location", "latitude", "longitude", _present_state),
     binary("present", "Presence", "presence"),
 )
 
@@ -440,7 +499,7 @@ def _bool_rule(prop: PropertySpec, base: EntityDescription) -> EntityDescription
             base,
             platform=Platform.SWITCH,
             options={"state_on": TRUE, "state_off": FALSE},
-            commands={"command_topic": _set(prop.name, _on_off)},
+            commands={"command_topic": Writes(prop.name, _on_off)},
         )
     return replace(base, platform=Platform.BINARY_SENSOR, options={"payload_on": TRUE, "payload_off": FALSE})
 
@@ -454,7 +513,7 @@ def _string_rule(prop: PropertySpec, base: EntityDescription) -> EntityDescripti
             base,
             platform=Platform.SELECT,
             options={"options": list(prop.allowed)},
-            commands={"command_topic": _set(prop.name, _text)},
+            commands={"command_topic": Writes(prop.name, _text)},
         )
     return replace(base, device_class="enum", options={"options": list(prop.allowed)})
 
@@ -472,7 +531,7 @@ def _number_rule(prop: PropertySpec, base: EntityDescription) -> EntityDescripti
             platform=Platform.NUMBER,
             unit=unit,
             options=options,
-            commands={"command_topic": _set(prop.name, _number)},
+            commands={"command_topic": Writes(prop.name, _number)},
         )
     device_class, state_class = _BY_UNIT.get(unit or "", (None, "measurement"))
     return replace(base, unit=unit, device_class=device_class, state_class=state_class)
@@ -493,7 +552,7 @@ def _button(action: str, description: str) -> EntityDescription:
         platform=Platform.BUTTON,
         name=description.rstrip(".") or action.replace("_", " ").capitalize(),
         covers=(action,),
-        commands={"command_topic": _choose({"PRESS": _action(action)})},
+        commands={"command_topic": Choices({"PRESS": _action(action)})},
     )
 
 

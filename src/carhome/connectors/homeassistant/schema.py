@@ -216,6 +216,10 @@ class Lock(_Commanded, tag="lock", kw_only=True):
 
 class Cover(_Entity, tag="cover", kw_only=True):
     command_topic: str | None = None
+    payload_open: str | None = "OPEN"
+    payload_close: str | None = "CLOSE"
+    payload_stop: str | None = "STOP"
+    """A payload set to ``None`` takes its button away."""
     device_class: str | None = None
     position_topic: str | None = None
     position_template: str | None = None
@@ -273,7 +277,20 @@ class DeviceTracker(_Entity, tag="device_tracker", kw_only=True):
             raise ValueError("a device_tracker needs a state_topic or a json_attributes_topic")
 
 
-Component = Sensor | BinarySensor | Switch | Number | Select | Button | Lock | Cover | Climate | DeviceTracker
+class Event(_Entity, tag="event", kw_only=True):
+    state_topic: str
+    event_types: list[str]
+    device_class: Literal["button", "doorbell", "motion"] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.event_types or len(set(self.event_types)) != len(self.event_types):
+            raise ValueError("an event needs distinct event_types")
+
+
+Component = (
+    Sensor | BinarySensor | Switch | Number | Select | Button | Lock | Cover | Climate | DeviceTracker | Event
+)
 
 
 # -- the device payload ----------------------------------------------------------------------

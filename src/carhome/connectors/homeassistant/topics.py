@@ -48,6 +48,22 @@ def availability_topic(home: str, device: str) -> str:
     return f"{ROOT}/{home}/{device}/ha/availability"
 
 
+LOCATION: Final = "location"
+"""A tracker's location name (``home``, ``not_home``, a place), read raw by Home Assistant."""
+RESULT: Final = "result"
+"""What became of a command from Home Assistant, for its ``command_result`` event entity."""
+OWN_LEAVES: Final = (LOCATION, RESULT)
+"""Every topic an entity may have of its own; the MQTT access table lets the bridge write
+them and Home Assistant read them."""
+
+
+def own_topic(home: str, device: str, leaf: str) -> str:
+    """A topic of one entity's own (one of ``OWN_LEAVES``)."""
+    if leaf not in OWN_LEAVES:
+        raise ValueError(f"{leaf!r} is not a Home Assistant topic of carhome's; add it to OWN_LEAVES")
+    return f"{ROOT}/{home}/{device}/ha/{leaf}"
+
+
 def command_topic(home: str, device: str, key: str, option: str) -> str:
     """The topic for one command option (``command_topic``, ``mode_command_topic`` …)."""
     facet = option.removesuffix("command_topic").rstrip("_") or "set"

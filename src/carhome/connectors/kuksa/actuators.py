@@ -26,7 +26,7 @@ from carhome.connectors.kuksa.errors import SignalError
 from carhome.connectors.kuksa.signals import KuksaSignal, SignalTree
 from carhome.errors import SpecError
 from carhome.hub.commands import CommandKind
-from carhome.spec import DeviceSpec, InvalidValue
+from carhome.spec import DeviceSpec
 from carhome.spec.vss import DOOR_LOCKED, TRUNK_OPEN
 
 ACTIONS: Final[Mapping[str, Mapping[Any, str]]] = {
@@ -63,7 +63,6 @@ class Actuators:
                         f"KUKSA maps {path} to the action {action!r}, but the {spec.type} spec"
                         f" has no such action setting it; fix carhome.connectors.kuksa.actuators.ACTIONS"
                     )
-        self._spec = spec
         self._tree = tree
         self._actions = actions
 
@@ -79,14 +78,7 @@ class Actuators:
                 " (a provider publishes it with PublishValue)",
             )
         if signal.prop.writable:
-            try:
-                checked = self._spec.check_set(signal.path, value)
-            except InvalidValue as exc:
-                tail = f"; allowed: {exc.allowed}" if exc.allowed else ""
-                raise SignalError(
-                    grpc.StatusCode.INVALID_ARGUMENT, f"{signal.path}: {exc.reason}{tail}"
-                ) from None
-            return Actuation("set", signal.path, {"value": checked})
+            return Actuation("set", signal.path, {"value": signal.check(value)})
         by_value = self._actions.get(signal.path)
         if by_value is None:
             raise SignalError(

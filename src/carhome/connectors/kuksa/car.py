@@ -10,8 +10,13 @@ same command, pass the same access decision and are refused with the same reason
   command is accepted and durable, as KUKSA's ``Actuate`` returns once the request is
   forwarded to the provider. The app sees the effect in the signal's value;
 - publishing values (``PublishValue``, v1 ``Set`` of a current value) is for the car's own
-  providers: only members listed in ``providers`` may, and the values go through
-  ``hub.report`` and its checks like any device report.
+  providers: only members listed in ``providers`` may; the values are checked against the
+  car's spec, all before any is applied (``INVALID_ARGUMENT`` naming the value and what is
+  allowed), and go through ``hub.report`` like any device report.
+
+An actuation is checked against the same spec before it becomes a command, so a value the
+car would refuse (a 99 °C set point) is refused to the app, not accepted and left to fail
+at the car.
 """
 
 from __future__ import annotations
@@ -150,7 +155,9 @@ class ServedCar:
                 f"{member} is not a provider of {self.home}/{self.device}: only the car's own"
                 " providers publish its values (apps actuate with Actuate or set target values)",
             )
-        report = self.hub.report(self.home, self.device, {s.path: v for s, v in values}, ts=ts, source=SOURCE)
+        # Every value is checked before any is applied: one bad value applies none.
+        checked = {s.path: s.check(v) for s, v in values}
+        report = self.hub.report(self.home, self.device, checked, ts=ts, source=SOURCE)
         if report.rejected:
             raise SignalError(
                 grpc.StatusCode.INVALID_ARGUMENT, "; ".join(str(err) for err in report.rejected)

@@ -3,8 +3,11 @@
 A ``SignalTree`` is built once per served car from carhome's VSS catalog and the car's
 device spec: every catalog signal the spec has becomes a KUKSA signal with a stable id (its
 place in the catalog, from 1, since 0 is protobuf's "not set"), its VSS datatype and entry
-type, unit, range and allowed values. The hub's derived properties (place, distance to
-home) are not VSS signals and are not served.
+type, unit, range and allowed values. The range and allowed values served are the ones
+the hub enforces: the standard's, narrowed where the car's spec narrows them (VSS gives the
+HVAC set point none; the car takes 15 to 28 °C), so an app learns from the metadata what
+an actuation will be refused for. The hub's derived properties (place, distance to home)
+are not VSS signals and are not served.
 
 Values cross the wire in one field of a protobuf oneof chosen by the datatype (``uint8``
 travels as ``uint32``, ``float`` as ``float`` …). Decoding accepts any field of the right
@@ -23,7 +26,7 @@ from typing import Any, Final
 import grpc
 
 from carhome.connectors.kuksa.errors import SignalError
-from carhome.spec import DeviceSpec, PropertySpec
+from carhome.spec import DeviceSpec, InvalidValue, PropertySpec
 from carhome.spec.vss import CATALOG, Signal
 
 # The oneof field a value of each VSS datatype travels in (v1 Datapoint and v2 Value alike).
@@ -72,6 +75,34 @@ class KuksaSignal:
     @property
     def wire_field(self) -> str:
         return WIRE_FIELD[self.signal.datatype]
+
+    @property
+    def minimum(self) -> float | None:
+        """The least value the hub takes: the spec's where it narrows the standard's."""
+        return self._bound(self.prop.minimum, self.signal.minimum, self.signal.as_property().minimum)
+
+    @property
+    def maximum(self) -> float | None:
+        """The greatest value the hub takes: the spec's where it narrows the standard's."""
+        return self._bound(self.prop.maximum, self.signal.maximum, self.signal.as_property().maximum)
+
+    @property
+    def allowed(self) -> tuple[str, ...] | None:
+        return self.prop.allowed
+
+    @staticmethod
+    def _bound(spec: float | None, standard: float | None, implied: float | None) -> float | None:
+        # A spec bound that is only the datatype's own limit (uint8: 0..255) adds nothing
+        # a KUKSA client does not know from the datatype; the databroker leaves it out too.
+        return standard if spec == implied else spec
+
+    def check(self, value: Any) -> Any:
+        """``value`` as the car's spec takes it; ``SignalError(INVALID_ARGUMENT)`` saying why not."""
+        try:
+            return self.prop.check(value)
+        except InvalidValue as exc:
+            tail = f"; allowed: {exc.allowed}" if exc.allowed else ""
+            raise SignalError(grpc.StatusCode.INVALID_ARGUMENT, f"{self.path}: {exc.reason}{tail}") from None
 
     def decode(self, message: Any, oneof: str) -> Any:
         """The Python value in ``message`` (a v2 ``Value`` or v1 ``Datapoint``), type-checked.

@@ -45,9 +45,9 @@ def _metadata(signal: KuksaSignal) -> Any:
         description=sig.description,
         unit=sig.unit or "",
     )
-    lo, hi = sig.minimum, sig.maximum
-    if sig.allowed is not None:
-        meta.value_restriction.string.allowed_values.extend(sig.allowed)
+    lo, hi = signal.minimum, signal.maximum
+    if signal.allowed is not None:
+        meta.value_restriction.string.allowed_values.extend(signal.allowed)
     elif lo is not None or hi is not None:
         field = signal.wire_field
         restriction = (
@@ -135,7 +135,7 @@ class ValServiceV1(grpc_v1.VALServicer):  # type: ignore[misc]  # generated, unt
                     self._car.actuators.actuation(signal, target)  # refuses early, before anything is sent
                     targets.append((signal, target))
                 if types_v1.FIELD_VALUE in fields:
-                    values.append((signal, signal.decode(update.entry.value, "value")))
+                    values.append((signal, signal.check(signal.decode(update.entry.value, "value"))))
                 if not fields:
                     raise SignalError(
                         grpc.StatusCode.INVALID_ARGUMENT,

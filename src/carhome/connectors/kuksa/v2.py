@@ -65,12 +65,12 @@ def metadata(signal: KuksaSignal) -> Any:
         description=sig.description,
         unit=sig.unit or "",
     )
-    if sig.minimum is not None:
-        signal.encode(_typed(signal, sig.minimum), meta.min)
-    if sig.maximum is not None:
-        signal.encode(_typed(signal, sig.maximum), meta.max)
-    if sig.allowed is not None:
-        meta.allowed_values.string_array.values.extend(sig.allowed)
+    if signal.minimum is not None:
+        signal.encode(_typed(signal, signal.minimum), meta.min)
+    if signal.maximum is not None:
+        signal.encode(_typed(signal, signal.maximum), meta.max)
+    if signal.allowed is not None:
+        meta.allowed_values.string_array.values.extend(signal.allowed)
     return meta
 
 

@@ -6,7 +6,11 @@ model, so the tables are keyed by model and each says which carhome device type 
 is. A property map also converts values both ways: MIoT modes and statuses are small
 integers, carhome's are words from the spec's allowed values.
 
-The numbers come from the models' published MIoT specs (miot-spec-v2 instances):
+The numbers come from the models' published MIoT specs (miot-spec-v2 instances), and a
+test holds the tables to python-miio's definitions of the same models (its siid/piid
+mappings and its enums of modes and statuses), so no value a device can report is left
+without a carhome word; one that still has none (a firmware's new mode) is rejected and
+counted (``carhome rejections``, code ``not_mapped``) and logged once, never dropped quietly:
 
 - ``zhimi.airpurifier.ma4`` / ``mb3`` (Air Purifier 3 / 3H): ``air-purifier`` service 2,
   ``environment`` 3, ``filter`` 4;
@@ -127,14 +131,18 @@ _SWITCH: Final = (
     ActionMap("toggle", toggles="on"),
 )
 
-# Air Purifier 3 / 3H: mode 0 auto, 1 sleep, 2 favorite, 3 none (manual fan level).
+# The purifiers' modes, python-miio's OperationMode: 0 auto, 1 sleep ("Silent"), 2 favorite,
+# 3 the fan level set by hand ("Fan"; the 3H's MIoT spec calls it "None", the 3C's "Manual").
+_PURIFIER_MODES: Final = ((0, "auto"), (1, "sleep"), (2, "favorite"), (3, "fan"))
+
+# Air Purifier 3 / 3H.
 AIR_PURIFIER_3H: Final = ModelMap(
     models=("zhimi.airpurifier.ma4", "zhimi.airpurifier.mb3", "zhimi.airpurifier.mb3a"),
     device_type="air_purifier",
     properties=(
         PropertyMap("on", 2, 2),
         PropertyMap("fan_level", 2, 4),
-        PropertyMap("mode", 2, 5, ((0, "auto"), (1, "sleep"), (2, "favorite"))),
+        PropertyMap("mode", 2, 5, _PURIFIER_MODES),
         PropertyMap("pm25", 3, 6),
         PropertyMap("humidity", 3, 7),
         PropertyMap("filter_life", 4, 3),
@@ -142,13 +150,13 @@ AIR_PURIFIER_3H: Final = ModelMap(
     actions=_SWITCH,
 )
 
-# Air Purifier 3C: mode 0 auto, 1 sleep, 2 favorite, 3 manual.
+# Air Purifier 3C.
 AIR_PURIFIER_3C: Final = ModelMap(
     models=("zhimi.airpurifier.mb4", "zhimi.airp.mb4a"),
     device_type="air_purifier",
     properties=(
         PropertyMap("on", 2, 1),
-        PropertyMap("mode", 2, 4, ((0, "auto"), (1, "sleep"), (2, "favorite"))),
+        PropertyMap("mode", 2, 4, _PURIFIER_MODES),
         PropertyMap("pm25", 3, 4),
         PropertyMap("filter_life", 4, 1),
     ),

@@ -9,8 +9,9 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
   key asks) and reads only its own ``cmd`` (and key asks);
 - the hub reads every device's ``state|event|ack|status`` (and replies), writes every
   ``cmd`` (and key ask) and its own ``carhome-hub/{hub_id}/status``;
-- the bridge writes discovery configs and the ``…/ha/state|availability`` topics and reads
-  Home Assistant's commands and status;
+- the bridge writes discovery configs and the ``…/ha/state|availability`` topics (and the
+  ``…/ha/location|result`` some entities have of their own) and reads Home Assistant's
+  commands and status;
 - Home Assistant reads what the bridge writes and writes its commands and status.
 
 ``AclTable`` is the one source of truth for both brokers: the built-in one asks it on
@@ -150,6 +151,7 @@ class BridgeIdentity(_HomeAssistantSide, frozen=True, tag="bridge"):
             Rule(Access.READ, ha_topics.config_filter(prefix)),  # its own retained configs
             Rule(Access.WRITE, ha_topics.state_topic("+", "+")),
             Rule(Access.WRITE, ha_topics.availability_topic("+", "+")),
+            *(Rule(Access.WRITE, ha_topics.own_topic("+", "+", leaf)) for leaf in ha_topics.OWN_LEAVES),
             Rule(Access.WRITE, ha_topics.bridge_status_topic(self.bridge_id)),
             Rule(Access.READ, ha_topics.ha_status_topic(prefix)),
             Rule(Access.READ, ha_topics.COMMAND_FILTER),
@@ -165,6 +167,7 @@ class HomeAssistantIdentity(_HomeAssistantSide, frozen=True, tag="home_assistant
             Rule(Access.READ, f"{prefix}/#"),
             Rule(Access.READ, ha_topics.state_topic("+", "+")),
             Rule(Access.READ, ha_topics.availability_topic("+", "+")),
+            *(Rule(Access.READ, ha_topics.own_topic("+", "+", leaf)) for leaf in ha_topics.OWN_LEAVES),
             Rule(Access.READ, ha_topics.bridge_status_topic(self.bridge_id)),
             Rule(Access.WRITE, ha_topics.ha_status_topic(prefix)),
             Rule(Access.WRITE, ha_topics.COMMAND_FILTER),
