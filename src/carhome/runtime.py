@@ -50,6 +50,7 @@ from carhome.config import (
     HubConfig,
     MqttConfig,
     SimConfig,
+    redacted,
 )
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
@@ -85,6 +86,7 @@ class Running:
 
     api_url: str
     broker_url: str
+    """With any password in it shown as ``***``: this is printed."""
     database: Path
     homes: int
     devices: int
@@ -181,6 +183,7 @@ async def run(
             relay=relay,
             delegates=delegates,
             sim_homes=sim_homes,
+            trusted_proxies=config.api.trusted_proxies,
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock)
@@ -206,7 +209,7 @@ async def run(
         (announce or _print_running)(
             Running(
                 api_url=api.url,
-                broker_url=broker_url,
+                broker_url=redacted(broker_url),
                 database=database.resolve(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
@@ -253,9 +256,10 @@ def _app(
     relay: KeyRelay,
     delegates: Delegates,
     sim_homes: dict[str, SimHome],
+    trusted_proxies: tuple[str, ...],
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
-    app = create_app(hub, access=access)
+    app = create_app(hub, access=access, trusted_proxies=trusted_proxies)
     app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(
