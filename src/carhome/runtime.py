@@ -61,6 +61,7 @@ from carhome.energy.service import demo_charging, start_charging_services, tarif
 from carhome.energy.tariffs import Tariff
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
+from carhome.private import private_dir
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
@@ -115,7 +116,7 @@ async def run(
     clock: Clock = SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed)
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
     # once, at start, before anything else runs: a blocking call costs nothing here
-    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
+    private_dir(directory)
     database = directory / DATABASE
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
@@ -526,7 +527,7 @@ def demo_owner_password(data_dir: Path) -> str:
     except FileNotFoundError:
         pass
     password = secrets.token_urlsafe(12)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(password + "\n")

@@ -24,6 +24,7 @@ import msgspec
 from carhome.access.keys import Role
 from carhome.errors import CarhomeError
 from carhome.hub.model import check_name
+from carhome.private import private_file
 from carhome.spec import vss
 
 log: Final = logging.getLogger(__name__)
@@ -146,13 +147,15 @@ class SqliteMemberStore:
     def __init__(self, path: Path | str) -> None:
         self._lock = threading.Lock()
         try:
+            if str(path) != ":memory:":
+                private_file(path)  # password hashes: the owner's only
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS access_members (id TEXT PRIMARY KEY, home TEXT NOT NULL,"
                 " data BLOB NOT NULL)"
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise MemberError(f"cannot open the member table in {path}: {exc}") from exc
 
     def load(self) -> list[Member]:
