@@ -1,9 +1,9 @@
 """A hub to attack: real access parts over a temporary directory, the app the hub serves,
 served by uvicorn on a loopback port, and clients that come from chosen loopback addresses.
 
-Home ``h1`` has a car, a purifier and a front door; its members are the owner ``olivia``,
-family ``fred`` and the guest ``gina`` (no grant until a test gives one). Home ``h2`` has
-its own car and owner ``nora``.
+Home ``h1`` has two cars (``car``, ``van``), a purifier, a light and a front door; its
+members are the owner ``olivia``, family ``fred`` and the guest ``gina`` (no grant until a
+test gives one). Home ``h2`` has its own car and owner ``nora``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
+from starlette.routing import BaseRoute
 
 from carhome.access.keys import Role
 from carhome.access.members import Member
@@ -62,9 +63,13 @@ async def attack_hub(clock: FakeClock, access: Access) -> AsyncIterator[Hub]:
     async with Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub:
         for home in ("h1", "h2"):
             await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
-            await hub.add_device(Device(home=home, id="car", type="car"))
-        await hub.add_device(Device(home="h1", id="purifier", type="air_purifier", room="living_room"))
-        await hub.add_device(Device(home="h1", id="front_door", type="door_lock"))
+            await hub.add_device(Device(home=home, id="car", type="car", name="Car"))
+        await hub.add_device(Device(home="h1", id="van", type="car", name="Van"))
+        await hub.add_device(
+            Device(home="h1", id="purifier", type="air_purifier", name="Purifier", room="living_room")
+        )
+        await hub.add_device(Device(home="h1", id="light", type="light", name="Hall light", room="hall"))
+        await hub.add_device(Device(home="h1", id="front_door", type="door_lock", name="Front door"))
         hub.commands.attach("mqtt", Acking(hub))
         yield hub
 
@@ -83,8 +88,12 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serve(hub: Hub, access: Access, **app_options: Any) -> AsyncIterator[Served]:
+async def serve(
+    hub: Hub, access: Access, *, routes: Sequence[BaseRoute] = (), **app_options: Any
+) -> AsyncIterator[Served]:
+    """The hub's app (with ``routes`` added, as the hub process adds its parts') on a socket."""
     app = create_app(hub, access=access, **app_options)
+    app.router.routes.extend(routes)
     try:
         async with ApiServer(app, port=0) as server:
             yield Served(server.url, server.url.replace("http://", "ws://") + "/api/ws")

@@ -26,6 +26,7 @@ from carhome.errors import CarhomeError
 from carhome.hub.model import check_name
 from carhome.private import private_file
 from carhome.spec import vss
+from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 
 log: Final = logging.getLogger(__name__)
 
@@ -39,12 +40,13 @@ places of a car's trips and charges. ``*`` does not: a guest sees a location onl
 live grant names it (or names the location property itself)."""
 
 _LOCATION_BRANCH: Final = vss.LATITUDE.rpartition(".")[0] + "."
-_LOCATION_PROPERTIES: Final = frozenset({"latitude", "longitude"})
+_LOCATION_PROPERTIES: Final = frozenset({"latitude", "longitude", PLACE, DISTANCE_TO_HOME})
 
 
 def is_location(prop: str) -> bool:
     """Whether ``prop`` tells where a device is (``LOCATION`` itself, the VSS
-    ``Vehicle.CurrentLocation`` branch, a phone's latitude and longitude)."""
+    ``Vehicle.CurrentLocation`` branch, a phone's latitude and longitude, and what the hub
+    derives from them: the car's place and its distance to home)."""
     return prop == LOCATION or prop.startswith(_LOCATION_BRANCH) or prop in _LOCATION_PROPERTIES
 
 

@@ -290,6 +290,10 @@ class View:
         guest = self._guest()
         return guest is not None and guest.sees(device, self._clock.time(), prop)
 
+    def sees_either(self, device: str, prop: str | None) -> bool:
+        """``sees`` for ``prop`` None, else ``sees_property``."""
+        return self.sees(device) if prop is None else self.sees_property(device, prop)
+
     def sees_location(self, device: str) -> bool:
         """Whether the principal may see where ``device`` is (or was: trips, charges)."""
         return self.sees_property(device, LOCATION)
