@@ -130,14 +130,14 @@ class LoginThrottle:
         return Attempt(account, where, tuple(keys))
 
     def succeeded(self, attempt: Attempt) -> None:
-        """The password was right: give the attempt's tokens back, forget this address's
-        wrong tries at this account, and remember the address for the account."""
+        """The password was right: give the attempt's tokens back and remember the address
+        for the account. (Earlier wrong tries stay counted: someone sharing the member's
+        address gains no fresh tries from the member's own login.)"""
         now = self._clock.time()
         for key in attempt.keys:
             bucket = self._buckets.get(key)
             if bucket is not None:
                 bucket.give_back(now)
-        self._buckets.pop(("pair", f"{attempt.account}\n{attempt.address}"), None)
         known = self._known.pop(attempt.account, None) or OrderedDict()
         known[attempt.address] = None
         known.move_to_end(attempt.address)
