@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.members import LOCATION
 from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
@@ -304,14 +305,18 @@ async def _kuksa(
     and take each configured car's signals from its in-vehicle databroker."""
     for served in kuksa.serve:
 
-        def authenticate(token: str | None, home: str = served.home) -> str | None:
+        def authenticate(token: str | None, home: str = served.home, car: str = served.device) -> str | None:
             if token is None:
                 return None
             try:
                 claims = access.tokens.check(token)
             except InvalidToken:
                 return None
-            return claims.member if claims.home == home else None
+            member = access.members.get(claims.member)
+            # KUKSA serves every signal, the position too: a guest only with a grant showing it
+            if claims.home != home or member is None or not member.sees(car, access.clock.time(), LOCATION):
+                return None
+            return claims.member
 
         await stack.enter_async_context(
             KuksaServer(
