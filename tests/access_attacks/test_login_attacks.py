@@ -11,9 +11,12 @@ from __future__ import annotations
 import itertools
 
 import httpx
+import pytest
 from attack_rig import PASSWORD, serve
 
 from carhome.access.service import Access
+from carhome.config import parse_config
+from carhome.errors import ConfigError
 from carhome.hub import Hub
 from carhome.testing import FakeClock
 
@@ -125,3 +128,15 @@ async def test_a_trusted_proxy_names_the_client_and_nobody_else_does(
     assert elsewhere == 401
     assert posing == [401] * 5 + [429] * 3
     assert owner == 200
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    config = parse_config("api:\n  trusted_proxies: [127.0.0.1, 10.0.0.0/8, '::1']\n")
+    assert config.api.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+    assert parse_config("api: {}\n").api.trusted_proxies == ()  # nobody's header is believed
+    with pytest.raises(ConfigError) as bad:
+        parse_config(
+            "api:\n  port: 8123\n  trusted_proxies:\n    - 127.0.0.1\n    - my-proxy\n", file="c.yaml"
+        )
+    assert (bad.value.line, "api.trusted_proxies[1]" in str(bad.value)) == (5, True)
+    assert "'my-proxy' is not an address or network" in str(bad.value)
