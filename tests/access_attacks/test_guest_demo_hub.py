@@ -1,4 +1,5 @@
-"""A guest reads the car over KUKSA only with a grant that shows it, its position included.
+"""A guest reads the car over KUKSA only with a grant that shows it, its position included,
+and its charging plan only with a grant that names the car.
 
 Runs ``carhome.runtime.run`` over the demo configuration with the car served over the KUKSA
 API, as a hub process does; the official kuksa-client reads the car with each member's
@@ -61,6 +62,7 @@ async def test_a_guest_reads_the_car_over_kuksa_only_when_granted_its_position(t
         run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
     )
     outcomes: dict[str, str] = {}
+    plans: dict[str, tuple[list[str], int]] = {}
     try:
         async with asyncio.timeout(30):
             running = await started
@@ -81,6 +83,14 @@ async def test_a_guest_reads_the_car_over_kuksa_only_when_granted_its_position(t
             )
             assert r.status_code == 201, r.text
             guest_token = await login(GUEST, GUEST_PASSWORD)
+            guest = {"authorization": f"Bearer {guest_token}"}
+
+            async def charging(headers: dict[str, str]) -> tuple[list[str], int]:
+                listed = (await client.get("/api/charging", headers=headers)).json()
+                one = await client.get(f"/api/charging/{HOME}/car", headers=headers)
+                return [p["car"] for p in listed], one.status_code
+
+            plans["owner"] = await charging(auth)
             outcomes["owner"] = await reads(port, owner_token)
             for devices, targets in (
                 (["living_room_purifier"], ["*"]),
@@ -95,13 +105,20 @@ async def test_a_guest_reads_the_car_over_kuksa_only_when_granted_its_position(t
                 )
                 assert r.status_code == 201, r.text
                 outcomes[f"guest granted {devices[0]} {targets[0]}"] = await reads(port, guest_token)
+                plans[f"guest granted {devices[0]} {targets[0]}"] = await charging(guest)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-    print(f"\nKUKSA reads of the car: {outcomes}")
+    print(f"\nKUKSA reads of the car: {outcomes}; charging plans seen: {plans}")
     assert outcomes == {
         "owner": "values",
         "guest granted living_room_purifier *": "unauthenticated",
         "guest granted car *": "unauthenticated",
         "guest granted car location": "values",
+    }
+    assert plans == {
+        "owner": (["car"], 200),
+        "guest granted living_room_purifier *": ([], 404),
+        "guest granted car *": (["car"], 200),
+        "guest granted car location": (["car"], 200),
     }
