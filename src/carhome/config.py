@@ -3,7 +3,7 @@
 A config file is YAML::
 
     hub:   {data_dir: .carhome, clock_speed: 1}
-    api:   {host: 127.0.0.1, port: 8123}
+    api:   {host: 127.0.0.1, port: 8123, trusted_proxies: []}
     mqtt:  {builtin: {host: 127.0.0.1, port: 1883}}     # or {url: mqtt://host:1883, username, password}
     homes: [{id, name, lat, lon, radius_m, timezone, places: [...], devices: [...]}]
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
@@ -20,6 +20,7 @@ broker). Each error is a ``ConfigError`` naming the file, the line of the offend
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import urllib.parse
 import zoneinfo
@@ -54,6 +55,9 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 class ApiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Port = 8123
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``) of reverse proxies whose
+    ``X-Forwarded-For`` names the client; from anyone else the header is ignored."""
 
 
 class BuiltinBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -375,6 +379,7 @@ def _struct_in(hint: Any) -> Any:
 def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
     _check_mqtt(config.mqtt)
+    _check_proxies(config.api)
     if config.miio is not None:
         hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
         for path, message in config.miio.problems(hub_devices):
@@ -632,6 +637,17 @@ def _check_id(kind: str, value: str, path: tuple[PathPart, ...]) -> None:
         raise _Problem(path, str(exc)) from None
 
 
+def _check_proxies(api: ApiConfig) -> None:
+    for i, proxy in enumerate(api.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise _Problem(
+                ("api", "trusted_proxies", i),
+                f"{proxy!r} is not an address or network; e.g. 127.0.0.1 or 10.0.0.0/8",
+            ) from None
+
+
 def _check_mqtt(mqtt: MqttConfig) -> None:
     if mqtt.url is None:
         for key in ("username", "password"):
@@ -665,8 +681,26 @@ def check_broker_url(url: str) -> str:
         or parts.query
         or parts.fragment
     ):
-        raise ValueError(f"{url!r} is not a broker URL; expected mqtt://host:port or mqtts://host:port")
+        raise ValueError(
+            f"{redacted(url)!r} is not a broker URL; expected mqtt://host:port or mqtts://host:port"
+        )
     return url
+
+
+def redacted(url: str) -> str:
+    """``url`` fit to print or log: a password in it becomes ``***``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:
+        password = None
+        parts = None
+    if parts is None or password is None:
+        # Not parsed, or no password: still never echo anything between "//" and "@".
+        return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
 
 
 def _check_duplicate_keys(node: yaml.Node | None) -> None:

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.members import LOCATION
 from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
@@ -50,6 +51,7 @@ from carhome.config import (
     HubConfig,
     MqttConfig,
     SimConfig,
+    redacted,
 )
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
@@ -60,6 +62,7 @@ from carhome.energy.service import demo_charging, start_charging_services, tarif
 from carhome.energy.tariffs import Tariff
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
+from carhome.private import private_dir
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
@@ -85,6 +88,7 @@ class Running:
 
     api_url: str
     broker_url: str
+    """With any password in it shown as ``***``: this is printed."""
     database: Path
     homes: int
     devices: int
@@ -113,7 +117,7 @@ async def run(
     clock: Clock = SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed)
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
     # once, at start, before anything else runs: a blocking call costs nothing here
-    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
+    private_dir(directory)
     database = directory / DATABASE
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
@@ -181,6 +185,7 @@ async def run(
             relay=relay,
             delegates=delegates,
             sim_homes=sim_homes,
+            trusted_proxies=config.api.trusted_proxies,
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock)
@@ -206,7 +211,7 @@ async def run(
         (announce or _print_running)(
             Running(
                 api_url=api.url,
-                broker_url=broker_url,
+                broker_url=redacted(broker_url),
                 database=database.resolve(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
@@ -253,9 +258,10 @@ def _app(
     relay: KeyRelay,
     delegates: Delegates,
     sim_homes: dict[str, SimHome],
+    trusted_proxies: tuple[str, ...],
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
-    app = create_app(hub, access=access)
+    app = create_app(hub, access=access, trusted_proxies=trusted_proxies)
     app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(
@@ -299,14 +305,18 @@ async def _kuksa(
     and take each configured car's signals from its in-vehicle databroker."""
     for served in kuksa.serve:
 
-        def authenticate(token: str | None, home: str = served.home) -> str | None:
+        def authenticate(token: str | None, home: str = served.home, car: str = served.device) -> str | None:
             if token is None:
                 return None
             try:
                 claims = access.tokens.check(token)
             except InvalidToken:
                 return None
-            return claims.member if claims.home == home else None
+            member = access.members.get(claims.member)
+            # KUKSA serves every signal, the position too: a guest only with a grant showing it
+            if claims.home != home or member is None or not member.sees(car, access.clock.time(), LOCATION):
+                return None
+            return claims.member
 
         await stack.enter_async_context(
             KuksaServer(
@@ -522,7 +532,7 @@ def demo_owner_password(data_dir: Path) -> str:
     except FileNotFoundError:
         pass
     password = secrets.token_urlsafe(12)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(password + "\n")

@@ -393,7 +393,8 @@ async def test_web_members_and_the_audit_log(browser: Browser, hub: Hub) -> None
 
 
 async def test_web_the_cabin_view_acts_with_the_drivers_own_rights(browser: Browser, hub: Hub) -> None:
-    # The driver is a guest allowed the living room light only.
+    # The driver is a guest allowed the living room light only; the grants show the guest
+    # the car and where it is, the garage and the purifier, none of which she may work.
     headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
     async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
         r = await client.post(
@@ -402,16 +403,16 @@ async def test_web_the_cabin_view_acts_with_the_drivers_own_rights(browser: Brow
         )
         assert r.status_code == 201, r.text
         now = time.time()
-        r = await client.post(
-            f"/api/members/{GUEST}/grants",
-            json={
-                "devices": ["living_room_light"],
-                "targets": ["on"],
-                "starts": now - 60,
-                "ends": now + 3600,
-            },
-        )
-        assert r.status_code == 201, r.text
+        for devices, targets in (
+            (["living_room_light"], ["on"]),
+            (["car"], ["location"]),
+            (["garage_door", "living_room_purifier"], ["mode"]),
+        ):
+            r = await client.post(
+                f"/api/members/{GUEST}/grants",
+                json={"devices": devices, "targets": targets, "starts": now - 60, "ends": now + 3600},
+            )
+            assert r.status_code == 201, r.text
         r = await client.post("/api/auth/login", json={"member": GUEST, "password": GUEST_PASSWORD})
         assert r.status_code == 200, r.text
         guest = r.json()

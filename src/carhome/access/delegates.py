@@ -34,6 +34,7 @@ from carhome.access.signing import DEFAULT_MAX_TTL, CommandFields, domain_of
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, Decision, Gatekeeper
+from carhome.private import private_dir, private_file
 from carhome.spec import DeviceSpec
 
 log: Final = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Delegates:
         pem, _ = self._paths(home, device)
         if pem.exists():
             return KeyPair.load(pem)
-        pem.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(pem.parent)
         key = KeyPair.generate()
         key.save(pem)
         return key
@@ -98,8 +99,9 @@ class Delegates:
     def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
         """Remember a delegation the device accepted."""
         _, pin = self._paths(home, device)
-        pin.parent.mkdir(parents=True, exist_ok=True)
-        pin.write_bytes(msgspec.json.encode(Pin(device_key, member)))
+        private_file(private_dir(pin.parent) / pin.name).write_bytes(
+            msgspec.json.encode(Pin(device_key, member))
+        )
 
     def covers(self, home: str, device: str, domain: str) -> bool:
         pin = self._pin(home, device)

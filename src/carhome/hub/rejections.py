@@ -16,6 +16,9 @@ from carhome.errors import InvalidChange
 
 log: Final = logging.getLogger("carhome.rejected")
 
+HUB_WIDE: Final = "-"
+"""The home of a rejection that belongs to no home (bad input on a connection nobody logged in on)."""
+
 _MAX_CAUSES: Final = 10_000
 
 
