@@ -37,7 +37,7 @@ from typing import Final, NamedTuple, TypeVar
 import msgspec
 
 from carhome.connectors.homeassistant import topics as ha_topics
-from carhome.connectors.mqtt.topics import HUB_ROOT, ROOT, Kind
+from carhome.connectors.mqtt.topics import ROOT, Kind, hub_heartbeat_topic, hub_status_topic
 from carhome.errors import ConfigError
 from carhome.hub.model import check_name
 
@@ -126,7 +126,10 @@ class HubIdentity(_Identity, frozen=True, tag="hub"):
         return (
             *(Rule(Access.READ, kind.filter) for kind in FROM_DEVICE),
             *(Rule(Access.WRITE, kind.filter) for kind in TO_DEVICE),
-            Rule(Access.WRITE, f"{HUB_ROOT}/{self.hub_id}/status"),
+            Rule(Access.WRITE, hub_status_topic(self.hub_id)),
+            # its heartbeat, sent to itself through the broker (the hub knows it still hears)
+            Rule(Access.WRITE, hub_heartbeat_topic(self.hub_id)),
+            Rule(Access.READ, hub_heartbeat_topic(self.hub_id)),
         )
 
 
@@ -399,7 +402,7 @@ class Credentials:
     def save(self, path: Path) -> None:
         """Write the file readable by its owner only, atomically (a crash leaves the old one)."""
         payload = msgspec.json.format(msgspec.json.encode(_File(_FORMAT, list(self.identities))))
-        _write_private(path, payload + b"\n")
+        write_private(path, payload + b"\n")
 
     # -- asking -------------------------------------------------------------------------------
 
@@ -465,7 +468,7 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte, then rename it in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -530,8 +533,8 @@ def write_mosquitto(
         raise ConfigError(f"listener port {port} is out of range; use 1-65535")
     directory = directory.resolve()
     files = MosquittoFiles(directory / "mosquitto.conf", directory / "password_file", directory / "acl_file")
-    _write_private(files.password_file, mosquitto_password_file(credentials).encode())
-    _write_private(files.acl_file, mosquitto_acl_file(credentials.acl()).encode())
+    write_private(files.password_file, mosquitto_password_file(credentials).encode())
+    write_private(files.acl_file, mosquitto_acl_file(credentials.acl()).encode())
     listener = f"listener {port}" + (f" {host}" if host else "")
     conf = [
         "# carhome: Mosquitto with one identity per device, hub and Home Assistant",
@@ -544,5 +547,5 @@ def write_mosquitto(
         f"acl_file {files.acl_file}",
         *extra,
     ]
-    _write_private(files.conf, ("\n".join(conf) + "\n").encode())
+    write_private(files.conf, ("\n".join(conf) + "\n").encode())
     return files
