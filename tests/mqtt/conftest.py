@@ -53,6 +53,11 @@ class Mosquitto:
         self._drain: asyncio.Task[None] | None = None
         self.log: list[str] = []
 
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
     async def start(self) -> None:
         process = await asyncio.create_subprocess_exec(
             MOSQUITTO,

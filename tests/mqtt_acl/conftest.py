@@ -10,6 +10,7 @@ from acl_rig import DEVICES, AclBroker, run_mosquitto
 
 from carhome.connectors.mqtt import EmbeddedBroker
 from carhome.connectors.mqtt.credentials import Credentials, HomeAssistantAccess
+from carhome.hub.rejections import RejectionLog
 from mqtt.conftest import free_port, require_mosquitto
 
 
@@ -26,10 +27,16 @@ async def acl_broker(
     Mosquitto from the generated files — letting in only ``credentials`` and enforcing
     their ACL."""
     if request.param == "nats":
+        # What the server refuses reaches the hub's rejections, as the runtime wires it.
+        rejections = RejectionLog()
         async with EmbeddedBroker(
-            "127.0.0.1", free_port(), data_dir=tmp_path, credentials=credentials
+            "127.0.0.1",
+            free_port(),
+            data_dir=tmp_path,
+            credentials=credentials,
+            on_refusal=lambda refusal: rejections.record(refusal.rejection()),
         ) as builtin:
-            yield AclBroker("nats", builtin.url, builtin)
+            yield AclBroker("nats", builtin.url, builtin, rejections=rejections)
         return
     require_mosquitto()
     async with run_mosquitto(tmp_path / "mosquitto", credentials) as broker:

@@ -78,6 +78,8 @@ class BrokerStats(msgspec.Struct):
     """PUBLISHes dropped because the client may not publish to that topic."""
     denied_subscriptions: int = 0
     """Topic filters refused (SUBACK 0x80)."""
+    oversized: int = 0
+    """Messages refused for being larger than ``max_payload`` (the client is disconnected)."""
     restarts: int = 0
     """Times the server died on its own and was started again."""
 
@@ -256,6 +258,7 @@ class EmbeddedBroker:
                     continue
                 break
             self.stats.restarts += 1
+            self._changed.set()
             log.warning("the built-in MQTT broker was restarted (%d so far)", self.stats.restarts)
 
     # -- configuration ----------------------------------------------------------------------
@@ -321,6 +324,8 @@ class EmbeddedBroker:
             stats.refused_connections += 1
         elif refusal.kind == "publish":
             stats.denied_publishes += 1
+        elif refusal.kind == "oversize":
+            stats.oversized += 1
         else:
             stats.denied_subscriptions += 1
         cause = (refusal.kind, refusal.client, refusal.topic)
@@ -335,7 +340,8 @@ class EmbeddedBroker:
 
     async def wait_stats(self, done: Callable[[BrokerStats], bool], timeout: float = 10.0) -> BrokerStats:
         """Wait until ``done(stats)`` holds (the server reports refusals in its log, a moment
-        after the client was told); ``TimeoutError`` after ``timeout`` seconds."""
+        after the client was told; a restart counts once the server is ready again);
+        ``TimeoutError`` after ``timeout`` seconds."""
 
         async def until() -> None:
             while not done(self.stats):

@@ -13,10 +13,10 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
   Home Assistant's commands and status;
 - Home Assistant reads what the bridge writes and writes its commands and status.
 
-``AclTable`` is the one source of truth for both brokers: the built-in one asks it on
-every connect, publish, subscribe and delivery (``broker``); ``write_mosquitto`` turns the
-same table into a ``password_file``, an ``acl_file`` and a ``mosquitto.conf`` for an
-external Mosquitto. The credentials live in one file in the hub's data directory, readable
+``AclTable`` is the one source of truth for both brokers: ``nats`` turns it into the
+built-in NATS server's users and permissions; ``write_mosquitto`` turns the same table
+into a ``password_file``, an ``acl_file`` and a ``mosquitto.conf`` for an external
+Mosquitto. The credentials live in one file in the hub's data directory, readable
 by its owner only (0600). Passwords never appear in a ``repr``, a log line or an error.
 """
 
@@ -48,6 +48,11 @@ CREDENTIALS_FILE: Final = "mqtt-credentials.json"
 HUB_ID: Final = "carhome-hub"
 """The hub connector's default id (its username and the middle of its status topic)."""
 HOME_ASSISTANT_USER: Final = "homeassistant"
+
+MAX_MESSAGE: Final = 1024 * 1024
+"""The largest MQTT message a broker carhome sets up takes (bytes); larger ones are refused.
+carhome's biggest messages (Home Assistant discovery of a large device, signed commands)
+are a few kilobytes."""
 
 _PASSWORD_BYTES: Final = 32  # 256 bits: guessing is hopeless, so no stretching is needed
 # Mosquitto's own default (mosquitto_passwd). The passwords are random 256-bit secrets, not
@@ -543,6 +548,8 @@ def write_mosquitto(
         "allow_anonymous false",
         # The client id is the username: no client can take over another's session.
         "use_username_as_clientid true",
+        # No client may flood the broker with one huge message (the built-in broker's limit).
+        f"message_size_limit {MAX_MESSAGE}",
         f"password_file {files.password_file}",
         f"acl_file {files.acl_file}",
         *extra,

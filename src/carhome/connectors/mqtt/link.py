@@ -407,12 +407,19 @@ class MqttLink:
     # -- hearing ------------------------------------------------------------------------------
 
     async def _beat(self, heartbeat: Heartbeat) -> None:
+        deaf: str | None = None
         while True:
             await asyncio.sleep(heartbeat.interval)
             client = self._client
             if self._up and client is not None and client.is_connected:
                 with contextlib.suppress(OSError, ValueError):
                     client.publish(heartbeat.topic, b"", qos=0)
+            # Said once when it starts and once when it ends, not at every beat.
+            was, deaf = deaf, self.deafness()
+            if deaf is not None and was is None:
+                log.warning("%s hears nothing: %s", self.name, deaf)
+            elif deaf is None and was is not None:
+                log.info("%s hears again through the broker at %s", self.name, self.url)
 
     def deafness(self) -> str | None:
         """Why the link hears nothing now, or ``None`` while it hears (as far as it knows)."""

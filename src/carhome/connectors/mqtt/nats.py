@@ -15,8 +15,8 @@ about that:
   allowed that no rule allows, so a device publishes only its own topics and subscribes
   only to its own commands; NATS refuses the rest (publish dropped, SUBACK 0x80).
 - ``LogLine`` reads one line of the server's stderr: its level, for carhome's logging,
-  and what the server refused (a login, a publish, a subscription), for the hub's
-  rejection counts.
+  and what the server refused (a login, a publish, a subscription, a message too large),
+  for the hub's rejection counts.
 
 The config is JSON, which the NATS config parser reads as it is, so every string is
 quoted by the encoder and no username or password can break out of it.
@@ -37,7 +37,7 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.connectors.mqtt.credentials import Access, AclTable, Credentials
+from carhome.connectors.mqtt.credentials import MAX_MESSAGE, Access, AclTable, Credentials
 from carhome.errors import BrokerUnavailable, InvalidChange
 
 NATS_VERSION: Final = "2.15.1"
@@ -54,10 +54,8 @@ _USE_MOSQUITTO: Final = (
     " --mosquitto DIR` writes its files"
 )
 
-MAX_PAYLOAD: Final = 1024 * 1024
-"""The largest MQTT message the built-in broker takes (bytes); anything larger is refused.
-carhome's biggest messages (Home Assistant discovery of a large device, signed commands)
-are a few kilobytes."""
+MAX_PAYLOAD: Final = MAX_MESSAGE
+"""The largest MQTT message the built-in broker takes (bytes); anything larger is refused."""
 
 _SERVER_NAME: Final = "carhome"  # MQTT needs JetStream, and JetStream a server name
 
@@ -210,6 +208,7 @@ _LINE: Final = re.compile(r"\[\d+\] (?:\S+ \S+ )?\[([A-Z]{3})\] (.*)")
 _CLIENT: Final = r'\S+ - mid(?:_ws)?:\d+ - "(?P<client>(?:[^"\\]|\\.)*)" - '
 _PUBLISH: Final = re.compile(_CLIENT + r'Publish Violation - Subject "(?P<subject>[^"]*)"')
 _SUBSCRIBE: Final = re.compile(_CLIENT + r'Subscription Violation - Subject "(?P<subject>[^"]*)"')
+_OVERSIZE: Final = re.compile(_CLIENT + r"maximum payload exceeded: (?P<size>\d+) vs (?P<limit>\d+)")
 _LOGIN: Final = re.compile(
     r'\S+ - mid(?:_ws)?:\d+ - (?:"[^"]*" - )?authentication error(?: - User "(?P<user>[^"]*)")?'
 )
@@ -217,13 +216,16 @@ _LOGIN: Final = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Something the broker refused: ``kind`` is ``login``, ``publish`` or ``subscribe``."""
+    """Something the broker refused: ``kind`` is ``login``, ``publish``, ``subscribe`` or
+    ``oversize`` (a message larger than the broker takes)."""
 
     kind: str
     client: str
     """The MQTT client id (for a refused login: the username tried, or ``anonymous``)."""
     topic: str = ""
-    """The MQTT topic or filter refused (empty for a login)."""
+    """The MQTT topic or filter refused (empty for a login or an oversized message)."""
+    size: int = 0
+    """An oversized message's size in bytes."""
 
     def rejection(self) -> InvalidChange:
         """The refusal as one of the hub's rejections (``carhome rejections``): the client
@@ -240,6 +242,8 @@ class Refusal:
     def reason(self) -> str:
         if self.kind == "login":
             return f"the broker refused a login as {self.client!r}: wrong or no password"
+        if self.kind == "oversize":
+            return f"the broker refused a message of {self.size} bytes from client {self.client!r}: too large"
         return f"the broker refused client {self.client!r} to {self.kind} {self.topic!r}: not in its ACL"
 
 
@@ -265,6 +269,9 @@ def _refusal(text: str) -> Refusal | None:
         found = pattern.match(text)
         if found is not None:
             return Refusal(kind, found.group("client"), _topic(found.group("subject")))
+    found = _OVERSIZE.match(text)
+    if found is not None:
+        return Refusal("oversize", found.group("client"), size=int(found.group("size")))
     found = _LOGIN.match(text)
     if found is not None:
         return Refusal("login", found.group("user") or "anonymous")
