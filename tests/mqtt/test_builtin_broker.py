@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -26,6 +27,7 @@ from carhome.connectors.mqtt.credentials import Credentials
 from carhome.connectors.mqtt.nats import NATS_VERSION, check_server, find_server, server_config
 from carhome.errors import BrokerUnavailable
 from carhome.hub import CommandStatus, Hub
+from carhome.testing import FakeClock
 
 from .conftest import FAST, TIMEOUT, Recorder, free_port
 
@@ -97,6 +99,8 @@ async def test_serve_with_the_example_config_starts_and_stops_with_the_builtin_b
             health = (await client.get(f"{api}/api/health")).json()
         assert health["status"] == "ok", health
         assert health["devices"] == 5
+        # JetStream (which MQTT needs) keeps its state in the hub's data directory
+        assert (tmp_path / "data" / DIRECTORY / "jetstream").is_dir()
         hub.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(hub.wait(), TIMEOUT) == 0
         assert await _exited(nats)
@@ -198,3 +202,24 @@ async def test_where_the_wheel_has_no_build_the_hub_says_to_use_mosquitto(
 
 async def test_the_installed_server_is_the_pinned_one() -> None:
     assert await check_server(find_server()) == NATS_VERSION
+
+
+async def test_the_servers_log_goes_through_carhomes_logging(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="carhome.nats")
+    credentials = Credentials.make([("h1", "car")])
+    async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path, credentials=credentials) as broker:
+        with pytest.raises(BrokerUnavailable, match="not authori"):
+            async with MqttDeviceClient(
+                "h1", "car", broker.url, Recorder(), clock=FakeClock(), username="h1/car", password="no"
+            ):
+                pass
+        await broker.wait_stats(lambda s: s.refused_connections == 1)
+    said = {(r.name, r.levelno, r.getMessage()) for r in caplog.records}
+    assert ("carhome.nats", logging.INFO, "Server is ready") in said
+    assert ("carhome.nats", logging.INFO, f"Version:  {NATS_VERSION}") in {
+        (n, lv, m.strip()) for n, lv, m in said
+    }
+    refused = [m for n, lv, m in said if n == "carhome.connectors.mqtt.broker" and lv == logging.WARNING]
+    assert refused == ["the broker refused a login as 'h1/car': wrong or no password"]
