@@ -121,7 +121,6 @@ class EmbeddedBroker:
         self._ready = asyncio.Event()
         self._reloaded = asyncio.Event()
         self._changed = asyncio.Event()
-        self._closing = False
 
     @property
     def url(self) -> str:
@@ -167,7 +166,6 @@ class EmbeddedBroker:
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._closing = True
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -229,7 +227,8 @@ class EmbeddedBroker:
                 await process.wait()
         reader, self._reader = self._reader, None
         if reader is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            # the server is gone, so its stderr ends: the reader finishes with it
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(reader, 10)
         self._ready.clear()
 
