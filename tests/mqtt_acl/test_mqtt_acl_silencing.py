@@ -60,6 +60,19 @@ def said() -> Iterator[dict[str, _Said]]:
     link_log.setLevel(level)
 
 
+def _connector(hub: Hub, broker: AclBroker, credentials: Credentials) -> MqttConnector:
+    """The hub's connector, logged in as the hub, with a fast heartbeat."""
+    login = credentials.hub()
+    return MqttConnector(
+        hub,
+        broker.url,
+        username=login.username,
+        password=login.password,
+        backoff=FAST,
+        heartbeat=HEARTBEAT,
+    )
+
+
 async def _online(hub: Hub) -> asyncio.Event:
     online = asyncio.Event()
     hub.on_availability(lambda home, device, up: up and device == VICTIM[1] and online.set())
@@ -85,14 +98,7 @@ async def test_a_connect_reusing_the_hubs_client_id_silences_nobody(
     attacker = credentials.device("h1", "car")
     online = await _online(hub)
     async with (
-        MqttConnector(
-            hub,
-            acl_broker.url,
-            username=hub_login.username,
-            password=hub_login.password,
-            backoff=FAST,
-            heartbeat=HEARTBEAT,
-        ) as connector,
+        _connector(hub, acl_broker, credentials) as connector,
         MqttDeviceClient(
             *VICTIM,
             acl_broker.url,
@@ -137,15 +143,7 @@ async def test_a_connect_reusing_the_hubs_client_id_silences_nobody(
 async def test_a_broker_that_stops_delivering_makes_health_say_deaf(
     hub: Hub, acl_broker: AclBroker, credentials: Credentials, said: dict[str, _Said]
 ) -> None:
-    hub_login = credentials.hub()
-    async with MqttConnector(
-        hub,
-        acl_broker.url,
-        username=hub_login.username,
-        password=hub_login.password,
-        backoff=FAST,
-        heartbeat=HEARTBEAT,
-    ) as connector:
+    async with _connector(hub, acl_broker, credentials) as connector:
         app = create_app(hub, health=(connector.deafness,))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as api:
             assert (await api.get("/api/health")).json()["status"] == "ok"
