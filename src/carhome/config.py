@@ -5,9 +5,11 @@ A config file is YAML::
     hub:   {data_dir: .carhome, clock_speed: 1}
     api:   {host: 127.0.0.1, port: 8123, trusted_proxies: []}
     mqtt:  {builtin: {host: 127.0.0.1, port: 1883}}     # or {url: mqtt://host:1883, username, password}
+                                                        # (the NATS server the hub runs, or a broker by URL)
     homes: [{id, name, lat, lon, radius_m, timezone, places: [...], devices: [...]}]
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
-    homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional
+    homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional (+ username,
+                                                        # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
 
@@ -134,6 +136,17 @@ class HomeAssistantConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     """The member Home Assistant acts as: its commands pass the same access checks."""
     discovery_prefix: str = "homeassistant"
     bridge_id: str = "carhome"
+    username: str | None = None
+    """The bridge's own MQTT login on an external broker (mqtt.url): not the hub's, since a
+    broker that takes the username as client id (Mosquitto as ``carhome mqtt credentials
+    --mosquitto`` sets it up) would drop one for the other. The built-in broker makes its own."""
+    password: str | None = None
+
+    def __repr__(self) -> str:  # never print the password
+        return (
+            f"HomeAssistantConfig(member={self.member!r}, discovery_prefix={self.discovery_prefix!r},"
+            f" bridge_id={self.bridge_id!r}, username={self.username!r})"
+        )
 
 
 class OcppChargerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -378,7 +391,7 @@ def _struct_in(hint: Any) -> Any:
 
 def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
-    _check_mqtt(config.mqtt)
+    _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
     if config.miio is not None:
         hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
@@ -648,16 +661,35 @@ def _check_proxies(api: ApiConfig) -> None:
             ) from None
 
 
-def _check_mqtt(mqtt: MqttConfig) -> None:
+def _check_mqtt(mqtt: MqttConfig, ha: HomeAssistantConfig | None) -> None:
     if mqtt.url is None:
-        for key in ("username", "password"):
-            if getattr(mqtt, key) is not None:
+        for section, key in (
+            ("mqtt", "username"),
+            ("mqtt", "password"),
+            ("homeassistant", "username"),
+            ("homeassistant", "password"),
+        ):
+            if getattr(mqtt if section == "mqtt" else ha, key, None) is not None:
                 raise _Problem(
-                    ("mqtt", key),
-                    f"{key} is for an external broker; it needs"
-                    " mqtt.url (the built-in broker takes no login)",
+                    (section, key),
+                    f"{key} is for an external broker; it needs mqtt.url (the built-in"
+                    " broker makes a login for the hub, its bridge and each device itself)",
                 )
         return
+    if ha is not None and ha.username is None and mqtt.username is not None:
+        raise _Problem(
+            ("homeassistant",),
+            "give the Home Assistant bridge its own MQTT login (homeassistant.username and"
+            " password), not the hub's: a broker that takes the username as client id drops"
+            " one for the other. `carhome mqtt credentials --config FILE --show"
+            f" carhome-ha-{ha.bridge_id}` prints the one made for Mosquitto",
+        )
+    if ha is not None and ha.username is not None and ha.username == mqtt.username:
+        raise _Problem(
+            ("homeassistant", "username"),
+            "the bridge's username is the hub's (mqtt.username): give each its own, or a"
+            " broker that takes the username as client id drops one for the other",
+        )
     if mqtt.builtin is not None:
         raise _Problem(("mqtt", "url"), "give either mqtt.builtin or mqtt.url, not both")
     try:

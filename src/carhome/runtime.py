@@ -145,7 +145,7 @@ async def run(
         # One MQTT identity per device, the hub and the bridge: the built-in broker enforces
         # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
         credentials = mqtt_credentials(config, directory)
-        broker_url, hub_login, bridge_login = await _broker(stack, config, credentials)
+        broker, hub_login, bridge_login = await _broker(stack, config, credentials, directory, hub)
         engine = await stack.enter_async_context(
             Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
         )
@@ -153,7 +153,7 @@ async def run(
         for error in automations.load(engine):
             log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
-            MqttConnector(hub, broker_url, username=hub_login[0], password=hub_login[1])
+            MqttConnector(hub, broker.url, username=hub_login[0], password=hub_login[1])
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _miio(stack, hub, config, clock)
@@ -164,12 +164,12 @@ async def run(
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = Delegates(directory / "delegates", relay, clock)
         hub.commands.gatekeeper = AutomationSigner(access.gatekeeper, delegates)
-        if config.homeassistant is not None:
+        if config.homeassistant is not None and bridge_login is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
                 HomeAssistantBridge(
                     hub,
-                    broker_url,
+                    broker.url,
                     member=ha.member,
                     discovery_prefix=ha.discovery_prefix,
                     bridge_id=ha.bridge_id,
@@ -186,6 +186,7 @@ async def run(
             delegates=delegates,
             sim_homes=sim_homes,
             trusted_proxies=config.api.trusted_proxies,
+            health=(connector.deafness, broker.trouble),
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock)
@@ -202,7 +203,7 @@ async def run(
             await stack.enter_async_context(
                 SimRunner(
                     sim,
-                    broker_url,
+                    broker.url,
                     clock=clock,
                     device_links=charging.sim_links(sim, clock),
                     credentials=credentials,
@@ -211,7 +212,7 @@ async def run(
         (announce or _print_running)(
             Running(
                 api_url=api.url,
-                broker_url=redacted(broker_url),
+                broker_url=redacted(broker.url),
                 database=database.resolve(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
@@ -233,20 +234,45 @@ def mqtt_credentials(config: Config, directory: Path) -> Credentials:
 Login = tuple[str | None, str | None]
 
 
+@dataclass(frozen=True, slots=True)
+class _ExternalBroker:
+    url: str
+
+    def trouble(self) -> str | None:
+        return None  # not ours to watch: the hub's link says when it cannot hear
+
+
 async def _broker(
-    stack: contextlib.AsyncExitStack[bool | None], config: Config, credentials: Credentials
-) -> tuple[str, Login, Login]:
-    """The broker's URL and the hub's and the bridge's logins: the built-in broker started
-    with the credentials' ACLs, or the configured external one with its configured login."""
+    stack: contextlib.AsyncExitStack[bool | None],
+    config: Config,
+    credentials: Credentials,
+    directory: Path,
+    hub: Hub,
+) -> tuple[EmbeddedBroker | _ExternalBroker, Login, Login | None]:
+    """The broker and the hub's and the bridge's logins (the bridge's only with Home
+    Assistant configured): the built-in broker started with the credentials' ACLs, whose
+    refusals count as the hub's rejections, or the configured external one with the
+    configured logins."""
+    ha = config.homeassistant
     if config.mqtt.url is not None:
-        login = (config.mqtt.username, config.mqtt.password)
-        return config.mqtt.url, login, login
+        bridge = None if ha is None else (ha.username, ha.password)
+        return _ExternalBroker(config.mqtt.url), (config.mqtt.username, config.mqtt.password), bridge
     address = config.mqtt.broker
     broker = await stack.enter_async_context(
-        EmbeddedBroker(address.host, address.port, credentials=credentials)
+        EmbeddedBroker(
+            address.host,
+            address.port,
+            data_dir=directory,
+            credentials=credentials,
+            on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
+        )
     )
-    hub, bridge = credentials.hub(), credentials.bridge()
-    return broker.url, (hub.username, hub.password), (bridge.username, bridge.password)
+    login = credentials.hub()
+    bridge_login = None
+    if ha is not None:
+        identity = credentials.bridge()
+        bridge_login = (identity.username, identity.password)
+    return broker, (login.username, login.password), bridge_login
 
 
 def _app(
@@ -259,9 +285,10 @@ def _app(
     delegates: Delegates,
     sim_homes: dict[str, SimHome],
     trusted_proxies: tuple[str, ...],
+    health: Sequence[Callable[[], str | None]],
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
-    app = create_app(hub, access=access, trusted_proxies=trusted_proxies)
+    app = create_app(hub, access=access, trusted_proxies=trusted_proxies, health=health)
     app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(
@@ -550,8 +577,7 @@ _CHATTY: Final = (
     "gmqtt",
     "carhome.connectors.mqtt.gmqtt",
     "uvicorn.error",
-    "amqtt",
-    "transitions",
+    "carhome.nats",  # the NATS server's banner; its warnings and errors still show
     "ocpp",  # logs every OCPP frame at INFO
     "websockets.server",
 )

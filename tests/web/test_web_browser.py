@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -536,3 +537,23 @@ async def test_web_the_cabin_shows_the_arrival_time_while_driving_home(browser: 
                     Vehicle_IsMoving=False,
                 )
                 await expect(eta).to_contain_text("At home")
+
+
+async def test_web_says_when_the_hub_hears_nothing(browser: Browser, tmp_path: Path) -> None:
+    """The built-in broker stops delivering (SIGSTOP): the hub's own heartbeat stops coming
+    back, its health says degraded, and the page says why; when it delivers again, the
+    banner goes."""
+    async with demo_hub(tmp_path) as deaf_hub, page_of(browser, deaf_hub, deaf_hub.session) as page:
+        await page.goto("/")
+        await live(page)
+        banner = page.get_by_test_id("health")
+        await expect(banner).to_have_count(0)
+        nats = int((deaf_hub.data / "nats" / "nats-server.pid").read_text())
+        os.kill(nats, signal.SIGSTOP)
+        try:
+            # three heartbeats missed (15 s), then the page's next look (every 10 s)
+            await expect(banner).to_contain_text("no heartbeat came back", timeout=40_000)
+            await shot(page, deaf_hub, "health-degraded")
+        finally:
+            os.kill(nats, signal.SIGCONT)
+        await expect(banner).to_have_count(0, timeout=30_000)

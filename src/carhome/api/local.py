@@ -16,7 +16,7 @@ sees every home — for tests and for code embedding a hub that decided who acts
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final
 
 from starlette.applications import Starlette
@@ -72,14 +72,17 @@ _STORE_LOOKBACK: Final = 1000
 _BODY_ALLOWED: Final = {"$.kind": "'set' (write a property) or 'action' (run an action)"}
 
 _Handler = Callable[[Request], Awaitable[Response]]
+HealthCheck = Callable[[], str | None]
+"""What is wrong with the hub now, in words, or ``None``."""
 
 
 class _Routes:
     """The handlers, bound to one hub and to the way a request's member is found."""
 
-    def __init__(self, hub: Hub, auth: Authenticator) -> None:
+    def __init__(self, hub: Hub, auth: Authenticator, health: Sequence[HealthCheck] = ()) -> None:
         self.hub = hub
         self._auth = auth
+        self._health = tuple(health)
 
     def principal(self, request: Request) -> Principal:
         """Who is asking (a 401 problem if nobody is)."""
@@ -104,15 +107,18 @@ class _Routes:
             raise problems.unknown_home(home, known)
 
     async def health(self, request: Request) -> Response:
-        """Answers without credentials: whether the hub runs, and nothing about its homes."""
+        """Answers without credentials: whether the hub runs and hears its devices, and
+        nothing about its homes."""
         hub = self.hub
+        found = tuple(p for p in (check() for check in self._health) if p is not None)
         return json_response(
             Health(
-                status="ok",
+                status="degraded" if found else "ok",
                 time=hub.clock.time(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
                 pending_commands=len(hub.commands.pending()),
+                problems=found,
             )
         )
 
@@ -319,13 +325,19 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    hub: Hub, *, member: str = "local", access: Access | None = None, trusted_proxies: Iterable[str] = ()
+    hub: Hub,
+    *,
+    member: str = "local",
+    access: Access | None = None,
+    trusted_proxies: Iterable[str] = (),
+    health: Sequence[HealthCheck] = (),
 ) -> Starlette:
     """The API over ``hub``: with ``access``, for logged-in members (bearer tokens) and
     their homes; without it, every request acts for ``member`` and sees every home.
-    ``trusted_proxies`` are the reverse proxies whose ``X-Forwarded-For`` is believed."""
+    ``trusted_proxies`` are the reverse proxies whose ``X-Forwarded-For`` is believed;
+    ``health`` are asked on every ``/api/health``: each says what is wrong, or ``None``."""
     auth: Authenticator = Bearer(access) if access is not None else Fixed(member)
-    r = _Routes(hub, auth)
+    r = _Routes(hub, auth, health)
     table: list[tuple[str, _Handler, list[str]]] = [
         ("/api/health", r.health, ["GET"]),
         ("/api/homes", r.homes, ["GET"]),

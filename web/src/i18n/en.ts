@@ -20,6 +20,7 @@ export const en = {
   "live.live": "live",
   "live.connecting": "connecting…",
   "live.offline": "offline",
+  "health.degraded": "The hub is degraded: {problems}",
 
   "login.title": "Log in to your home",
   "login.member": "Member",

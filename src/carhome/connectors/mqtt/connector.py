@@ -32,7 +32,7 @@ import msgspec
 
 from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp, Session
 from carhome.connectors.mqtt.events import DeviceEvent, check_event
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
     decode_ack,
@@ -41,7 +41,7 @@ from carhome.connectors.mqtt.payloads import (
     decode_status,
     encode_command,
 )
-from carhome.connectors.mqtt.topics import Kind, Topic, hub_status_topic, is_device_topic
+from carhome.connectors.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
 from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Command, Hub
 
@@ -89,6 +89,7 @@ class MqttConnector:
         keepalive: int = 30,
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
+        heartbeat: float = 5.0,
     ) -> None:
         self._hub = hub
         self.stats = MqttStats()
@@ -108,11 +109,17 @@ class MqttConnector:
             keepalive=keepalive,
             backoff=backoff,
             connect_timeout=connect_timeout,
+            # its own message through the broker every `heartbeat` s: three missed, it is deaf
+            heartbeat=Heartbeat(hub_heartbeat_topic(hub_id or client_id), heartbeat, 3 * heartbeat),
         )
 
     @property
     def connected(self) -> bool:
         return self._link.connected
+
+    def deafness(self) -> str | None:
+        """Why the hub hears no device now (link down, heartbeat not back), or ``None``."""
+        return self._link.deafness()
 
     @property
     def connects(self) -> int:
@@ -201,8 +208,7 @@ class MqttConnector:
             if is_device_topic(raw_topic, _SUBSCRIBED):
                 self.stats.received += 1
                 self._reject(_NOBODY, _NOBODY, exc.code, exc.reason)
-            # else none of our business: amqtt 0.12 sends a new client the retained
-            # messages matching other clients' subscriptions.
+            # else none of our business
             return
         kind = topic.kind
         if kind not in _SUBSCRIBED:
