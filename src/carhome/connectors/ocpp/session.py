@@ -126,7 +126,7 @@ class Session:
             start_wh=start_wh,
             tx_id=tx_id,
         )
-        if new and self._current(tx) and started > tx.reported:
+        if new and self._current(tx) and tx.newer(started):
             tx.reported = started
             self._report({"energy": 0.0}, ts=started)
         return tx
@@ -155,7 +155,7 @@ class Session:
         if not self._current(tx):
             return len(new)  # an ended transaction's late readings: kept, not shown
         for sample in new:
-            if sample.ts <= tx.reported:
+            if not tx.newer(sample.ts):
                 continue  # a resent older reading: kept in the transaction, not the live state
             tx.reported = sample.ts
             values: dict[str, object] = {}
@@ -172,6 +172,6 @@ class Session:
         shown = self._current(tx)
         if not await self.transactions.end(tx, stopped=stopped, stop_wh=stop_wh):
             return  # a resent stop
-        if shown and stopped >= tx.reported:
+        if shown and (tx.reported is None or stopped >= tx.reported):
             tx.reported = stopped
             self._report({"energy": tx.energy_kwh() or 0.0, "power": 0.0}, ts=stopped)

@@ -26,7 +26,6 @@ at. The rules, and why:
 
 from __future__ import annotations
 
-import math
 import secrets
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -59,8 +58,12 @@ class Transaction(msgspec.Struct, kw_only=True):
     ended: Ended | None = None
     live: bool = True
     """Heard of since the charger last booted: commands may name it."""
-    reported: float = -math.inf
+    reported: float | None = None
     """Newest reading time reported to the hub, so a late reading never overwrites a newer one."""
+
+    def newer(self, ts: float) -> bool:
+        """Whether a reading at ``ts`` is newer than what the hub shows of this transaction."""
+        return self.reported is None or ts > self.reported
     samples: dict[float, Sample] = msgspec.field(default_factory=dict)
 
     @property
