@@ -60,11 +60,11 @@ class Transaction(msgspec.Struct, kw_only=True):
     """Heard of since the charger last booted: commands may name it."""
     reported: float | None = None
     """Newest reading time reported to the hub, so a late reading never overwrites a newer one."""
+    samples: dict[float, Sample] = msgspec.field(default_factory=dict)
 
     def newer(self, ts: float) -> bool:
         """Whether a reading at ``ts`` is newer than what the hub shows of this transaction."""
         return self.reported is None or ts > self.reported
-    samples: dict[float, Sample] = msgspec.field(default_factory=dict)
 
     @property
     def active(self) -> bool:
