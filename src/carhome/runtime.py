@@ -337,8 +337,14 @@ async def _history(
     stack: contextlib.AsyncExitStack[bool | None], app: Starlette, hub: Hub, config: Config, database: Path
 ) -> None:
     """Trips, charges and parked losses, kept beside the hub's database, and their routes."""
+    # each configured charger meters the car the charging section names for it
+    chargers = {
+        (entry.home or config.homes[0].id, entry.charger): entry.car
+        for entry in config.charging
+        if entry.charger
+    }
     history = await stack.enter_async_context(
-        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
+        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config), chargers=chargers)
     )
     app.router.routes.extend(history_routes(hub, history))
 
