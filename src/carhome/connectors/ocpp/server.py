@@ -51,6 +51,7 @@ from carhome.connectors.ocpp.edge import central
 from carhome.connectors.ocpp.guard import Guard
 from carhome.connectors.ocpp.messages import (
     ENROLL_ASK,
+    NO_SIGNATURES,
     SESSION_ASK,
     SIGNED_COMMAND,
     SUBPROTOCOLS,
@@ -67,7 +68,6 @@ log: Final = logging.getLogger(__name__)
 
 CONNECTOR: Final = "ocpp"
 ASK_TIMEOUT: Final = 10.0  # seconds, as the MQTT relay: a phone waits on it
-NO_SIGNATURES: Final = "no_signatures"
 # A charger's answers to carhome's DataTransfer that mean it does not speak it at all.
 _UNVERIFYING: Final = frozenset({"UnknownVendorId", "UnknownMessageId", "NotImplemented", "NotSupported"})
 
