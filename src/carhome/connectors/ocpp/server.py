@@ -336,7 +336,8 @@ class OcppServer:
             False,
             answer.status,
             f"charger answered {answer.status} to the signed command: it does not verify"
-            " carhome signatures, so nothing was started",
+            " carhome signatures, so nothing was started; an owner may trust it for charging"
+            " alone, without signatures (access.unsigned_charging)",
         )
 
     async def _call(self, cid: str, link: ChargerLink, command: Command) -> Outcome:
