@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from carhome.connectors.ocpp import Charger, OcppServer
+from carhome.connectors.ocpp import Charger, OcppServer, Sample
+from carhome.connectors.ocpp.transactions import Transactions
 from carhome.hub import Change, Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
@@ -160,3 +161,36 @@ async def test_two_2_0_1_chargers_may_name_their_transactions_alike(hub: Hub, cl
     assert hub.value("h1", "carport", "energy") == pytest.approx(1.5)
     assert (a.energy_wh(), a.member) == (500.0, "alice")
     assert (b.energy_wh(), b.member) == (1_500.0, "bob")
+
+
+async def test_a_begin_from_the_register_before_follows_readings_that_come_late() -> None:
+    """A 2.0.1 start without a begin value is heard before the last readings of the
+    transaction before it (a queue sent in another order): its begin moves up to them."""
+    transactions = Transactions()
+    await transactions.open(0.0)
+    first, _ = await transactions.begin(
+        charger="CP-1", connector=1, id_tag=None, member=None, started=100.0, start_wh=1_000.0
+    )
+    await transactions.record(first, [Sample(160.0, 1_500.0)])
+    second, _ = await transactions.begin(
+        charger="CP-1", connector=1, id_tag=None, member=None, started=400.0, start_wh=None, tx_id="b"
+    )
+    assert (second.begin, second.start_wh) == ("register", 1_500.0)
+    await transactions.record(second, [Sample(460.0, 2_100.0)])
+    # the first transaction's last reading and its stop arrive now
+    await transactions.record(first, [Sample(220.0, 1_800.0)])
+    await transactions.end(first, stopped=300.0, stop_wh=1_800.0)
+    assert (first.ended, first.energy_wh()) == ("charger", 800.0)
+    assert (second.begin, second.start_wh, second.energy_wh()) == ("register", 1_800.0, 300.0)
+
+
+async def test_a_lone_low_reading_is_no_begin() -> None:
+    """Without a begin value or a register before, the earliest reading begins it; a glitch
+    below it later is not taken for a begin."""
+    transactions = Transactions()
+    await transactions.open(0.0)
+    tx, _ = await transactions.begin(
+        charger="CP-1", connector=1, id_tag=None, member=None, started=100.0, start_wh=None, tx_id="a"
+    )
+    await transactions.record(tx, [Sample(160.0, 5_000.0), Sample(220.0, 4_300.0), Sample(280.0, 5_400.0)])
+    assert (tx.begin, tx.start_wh, tx.energy_wh()) == ("first", 5_000.0, 400.0)

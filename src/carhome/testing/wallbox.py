@@ -380,11 +380,11 @@ class SimulatedWallbox:
         """Start a transaction; returns its id (given by the central system in 1.6, made by
         the charger in 2.0.1: ``tx_id``, or a random one)."""
         if self.version == "1.6":
-            r = await self._call(
-                call16.StartTransaction(
-                    connector_id=1, id_tag=tag, meter_start=int(self.register_wh), timestamp=self._now()
-                )
+            payload = call16.StartTransaction(
+                connector_id=1, id_tag=tag, meter_start=int(self.register_wh), timestamp=self._now()
             )
+            r = await self._call(payload)
+            self.sent.append(payload)
             self.tx_id = str(r.transaction_id)
         else:
             self.tx_id = tx_id or uuid.uuid4().hex
@@ -404,6 +404,10 @@ class SimulatedWallbox:
         else:
             payload = self._event("Updated", "MeterValuePeriodic", power_w, charging_state="Charging")
         await self._call_or_queue(payload)
+
+    async def replay(self, payload: Any) -> None:
+        """Send again a message that was answered before (its answer got lost on the way)."""
+        await self._call(payload)
 
     async def idle_meter(self) -> None:
         """Send the register outside a transaction (a clock-aligned reading)."""

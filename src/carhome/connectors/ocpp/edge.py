@@ -175,9 +175,9 @@ class Central16(_Central):
     def _heartbeat(self, **p: Any) -> Any:
         return result16.Heartbeat(current_time=iso(self.session.now()))
 
-    def _status(self, **p: Any) -> Any:
+    async def _status(self, **p: Any) -> Any:
         if p["connector_id"] != 0:
-            self.session.status(p["status"])
+            await self.session.status(p["status"], connector=p["connector_id"])
         return result16.StatusNotification()
 
     def _authorize(self, **p: Any) -> Any:
@@ -282,8 +282,8 @@ class Central201(_Central):
     def _heartbeat(self, **p: Any) -> Any:
         return result201.Heartbeat(current_time=iso(self.session.now()))
 
-    def _status(self, **p: Any) -> Any:
-        self.session.status(p["connector_status"])
+    async def _status(self, **p: Any) -> Any:
+        await self.session.status(p["connector_status"], connector=p["evse_id"])
         return result201.StatusNotification()
 
     def _authorize(self, **p: Any) -> Any:
@@ -296,12 +296,21 @@ class Central201(_Central):
         readings = samples(meter_values)
         token = p.get("id_token")
         tx = self.session.find(info["transaction_id"])
+        if tx is not None and p["event_type"] == "Started":
+            # the start came after the transaction's other messages: it has the begin
+            await self.session.began(
+                tx,
+                started=ts,
+                start_wh=_begin(meter_values, readings),
+                id_tag=None if token is None else token.get("id_token"),
+            )
         if tx is None:
             # Started, or an Updated/Ended whose Started was lost: open it all the same.
-            start_wh = begin_register(meter_values)
-            if start_wh is None and p["event_type"] == "Started":
-                # the Started event's own readings are taken as it began
-                start_wh = min((s.energy_wh for s in readings if s.energy_wh is not None), default=None)
+            start_wh = (
+                _begin(meter_values, readings)
+                if p["event_type"] == "Started"
+                else begin_register(meter_values)
+            )
             tx = await self.session.begin(
                 connector=(p.get("evse") or {}).get("id", 1),
                 id_tag=None if token is None else token.get("id_token"),
@@ -312,7 +321,7 @@ class Central201(_Central):
         await self.session.meter(tx, readings)
         state = info.get("charging_state")
         if state is not None and tx.active and self.session.transactions.current(self.id) is tx:
-            self.session.status(state)
+            await self.session.status(state)
         if p["event_type"] == "Ended":
             stop_wh = max((s.energy_wh for s in readings if s.energy_wh is not None), default=None)
             await self.session.end(tx, stopped=ts, stop_wh=stop_wh)
@@ -366,6 +375,14 @@ class Central201(_Central):
         return _transferred(
             await self._ask(call201.DataTransfer(vendor_id=VENDOR_ID, message_id=message_id, data=data))
         )
+
+
+def _begin(meter_values: list[dict[str, Any]] | None, readings: list[Sample]) -> float | None:
+    """The register a ``Started`` event gives: its begin reading, else its own readings'."""
+    begin = begin_register(meter_values)
+    if begin is None:  # the Started event's readings are taken as it began
+        begin = min((s.energy_wh for s in readings if s.energy_wh is not None), default=None)
+    return begin
 
 
 def central(version: OcppVersion, session: Session, connection: Any) -> Central16 | Central201:

@@ -95,7 +95,10 @@ class Session:
         log.info("charger %s booted: %s %s", self.charger, vendor, model)
         await self.transactions.booted(self.charger)
 
-    def status(self, ocpp_status: str) -> None:
+    async def status(self, ocpp_status: str, *, connector: int | None = None) -> None:
+        """A connector's status (``None``: the transaction's charging state)."""
+        if connector is not None and ocpp_status == "Available":
+            await self.transactions.free(self.charger, connector, self.now())
         status = STATUS.get(ocpp_status)
         if status is not None:
             self._report({"status": status})
@@ -130,6 +133,14 @@ class Session:
             tx.reported = started
             self._report({"energy": 0.0}, ts=started)
         return tx
+
+    async def began(
+        self, tx: Transaction, *, started: float, start_wh: float | None, id_tag: str | None
+    ) -> None:
+        """The start of a transaction already known from its later messages."""
+        await self.transactions.began(
+            tx, started=started, start_wh=start_wh, id_tag=id_tag, member=self.member_of(id_tag)
+        )
 
     def find(self, tx_id: str) -> Transaction | None:
         return self.transactions.get(self.charger, tx_id)

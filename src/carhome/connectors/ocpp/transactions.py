@@ -13,19 +13,24 @@ at. The rules, and why:
 - A register only grows: a reading lower than one before it (a late message, a glitch) is
   kept but never lowers the energy.
 - The begin register is the charger's (1.6 ``meterStart``, a 2.0.1 ``Transaction.Begin``
-  reading or the reading of the ``Started`` event). Without one it is the charger's last
-  register reading before the transaction (nothing is metered between transactions), or
-  else the transaction's first reading — never zero, which would count the whole register.
+  reading or the reading of the ``Started`` event). Without one it is the connector's last
+  register reading before the transaction began (nothing is metered between transactions),
+  also one that arrives later (a stop that came late); or else the transaction's first
+  reading — never zero, which would count the whole register. A ``Started`` event that
+  comes after its transaction's other messages still gives it its begin.
 - A charger that reboots loses its transactions unless it says otherwise: after a
   ``BootNotification`` an open transaction is not ``live`` (no command targets it) until
   the charger reports on it again; a new transaction on the same connector ends the one
-  before it (``ended="replaced"``, at its last reading), whose own stop may still come.
+  before it (``ended="replaced"``, at its last reading), and so does the connector saying
+  it is ``Available`` (``ended="lost"``); the charger's own stop may still come, and wins.
 - A meter value or a stop for a transaction the hub never heard of (its store was lost) is
   adopted, not refused: the charger would otherwise resend it, and the charge be lost.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import secrets
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -39,9 +44,11 @@ if TYPE_CHECKING:
 Begin = Literal["charger", "register", "first"]
 """Where a transaction's begin register came from: the charger's begin reading, the
 charger's last register before it, or the transaction's first reading."""
-Ended = Literal["charger", "replaced"]
+Ended = Literal["charger", "replaced", "lost"]
 KEEP_ENDED_S: Final = 7 * 86_400.0
 """Ended transactions loaded on start (for resent stops and readings)."""
+KEEP_READINGS: Final = 256
+"""Register readings kept per connector, to find the one before a transaction's start."""
 
 
 class Transaction(msgspec.Struct, kw_only=True):
@@ -53,6 +60,8 @@ class Transaction(msgspec.Struct, kw_only=True):
     started: float
     start_wh: float | None = None
     begin: Begin = "charger"
+    begin_at: float | None = None
+    """The time of the register reading ``start_wh`` was taken from, when not the charger's."""
     stopped: float | None = None
     stop_wh: float | None = None
     ended: Ended | None = None
@@ -114,7 +123,8 @@ class Transactions:
         # (charger, connector, id tag, start time, begin register) → id: a resent start
         # (before or after its stop: a charger replays) finds the transaction it opened
         self._starts: dict[StartKey, str] = {}
-        self._registers: dict[tuple[str, int], Sample] = {}
+        # each connector's recent register readings, oldest first
+        self._registers: dict[tuple[str, int], list[Sample]] = {}
 
     async def open(self, now: float) -> None:
         await self._store.open()
@@ -122,9 +132,11 @@ class Transactions:
         for tx in saved.transactions:
             self._keep(tx, (tx.charger, tx.connector, tx.id_tag, tx.started, tx.start_wh))
             for sample in tx.samples.values():
-                self._note_register(tx.charger, tx.connector, sample)
+                self._note(tx.charger, tx.connector, sample)
+            if tx.stopped is not None and tx.stop_wh is not None:
+                self._note(tx.charger, tx.connector, Sample(tx.stopped, tx.stop_wh))
         for register in saved.registers:
-            self._note_register(register.charger, register.connector, Sample(register.ts, register.energy_wh))
+            self._note(register.charger, register.connector, Sample(register.ts, register.energy_wh))
 
     async def close(self) -> None:
         await self._store.close()
@@ -157,16 +169,65 @@ class Transactions:
             found = [tx for tx in found if tx.live]
         return max(found, key=lambda t: (t.started, t.id), default=None)
 
-    def register(self, charger: str, connector: int) -> Sample | None:
-        """The newest register reading known of a charger's connector (in or outside a transaction)."""
-        return self._registers.get((charger, connector))
+    def register(self, charger: str, connector: int, before: float = math.inf) -> Sample | None:
+        """The newest register reading of a charger's connector at or before ``before``."""
+        readings = self._registers.get((charger, connector), [])
+        at = bisect.bisect_right(readings, before, key=lambda s: s.ts)
+        return readings[at - 1] if at else None
 
-    def _note_register(self, charger: str, connector: int, sample: Sample) -> None:
+    def _note(self, charger: str, connector: int, sample: Sample) -> None:
         if sample.energy_wh is None:
             return
-        known = self._registers.get((charger, connector))
-        if known is None or known.ts <= sample.ts:
-            self._registers[(charger, connector)] = Sample(sample.ts, sample.energy_wh)
+        readings = self._registers.setdefault((charger, connector), [])
+        reading = Sample(sample.ts, sample.energy_wh)
+        at = bisect.bisect_right(readings, sample.ts, key=lambda s: s.ts)
+        if at and readings[at - 1].ts == sample.ts:
+            readings[at - 1] = reading
+        else:
+            readings.insert(at, reading)
+        del readings[:-KEEP_READINGS]
+
+    async def _noted(
+        self, charger: str, connector: int, samples: list[Sample], own: Transaction | None
+    ) -> None:
+        """Keep readings of a connector; a transaction with no begin reading of its own
+        settles its begin again (a reading before it may have come late)."""
+        for sample in samples:
+            self._note(charger, connector, sample)
+        if not samples:
+            return
+        for tx in self._by_key.values():
+            if (
+                tx is not own
+                and tx.charger == charger
+                and tx.connector == connector
+                and self._settle_begin(tx)
+            ):
+                await self._store.save(tx)
+
+    def _settle_begin(self, tx: Transaction) -> bool:
+        """The begin of a transaction the charger gave none for: the connector's last register
+        reading before it (nothing is metered between transactions) unless that is above all
+        it read since (a new meter), else its earliest reading. Whether it changed."""
+        if tx.begin == "charger":
+            return False
+        readings = [s for s in tx.samples.values() if s.energy_wh is not None and s.ts >= tx.started]
+        top = tx.top_wh
+        before = self.register(tx.charger, tx.connector, tx.started)
+        begin: tuple[float | None, Begin, float | None]
+        if before is not None and before.energy_wh is not None and (top is None or before.energy_wh <= top):
+            begin = (before.energy_wh, "register", before.ts)
+        elif readings:
+            earliest = min(readings, key=lambda s: s.ts)
+            begin = (earliest.energy_wh, "first", earliest.ts)
+        elif tx.stop_wh is not None and tx.stopped is not None:
+            begin = (tx.stop_wh, "first", tx.stopped)
+        else:
+            begin = (None, "first", None)
+        if begin == (tx.start_wh, tx.begin, tx.begin_at):
+            return False
+        tx.start_wh, tx.begin, tx.begin_at = begin
+        return True
 
     # -- changing -------------------------------------------------------------------------
 
@@ -189,13 +250,6 @@ class Transactions:
             known = self._by_key.get((charger, self._starts.get(key, "")))
         if known is not None:
             return known, False
-        begin: Begin = "charger"
-        if start_wh is None:
-            last = self._registers.get((charger, connector))
-            if last is not None and last.ts <= started:
-                start_wh, begin = last.energy_wh, "register"
-            else:
-                begin = "first"
         tx = Transaction(
             id=tx_id or self.new_id(),
             charger=charger,
@@ -204,8 +258,9 @@ class Transactions:
             member=member,
             started=started,
             start_wh=start_wh,
-            begin=begin,
+            begin="charger" if start_wh is not None else "first",
         )
+        self._settle_begin(tx)
         # One transaction at a time on a connector: a charger that started anew (after a
         # reboot) is done with the one before, and one that started before a newer one
         # (its messages came late) is over by the time the newer began.
@@ -216,21 +271,42 @@ class Transactions:
         ]
         for old in others:
             if old.started <= started:
-                await self._replace(old, started)
+                await self._end_by(old, started, "replaced")
         newer = [old.started for old in others if old.started > started]
         self._keep(tx, key)
         if start_wh is not None:
-            self._note_register(charger, connector, Sample(started, start_wh))
+            await self._noted(charger, connector, [Sample(started, start_wh)], tx)
         if newer:
-            await self._replace(tx, min(newer))
+            await self._end_by(tx, min(newer), "replaced")
         else:
             await self._store.save(tx)
         return tx, True
 
-    async def _replace(self, tx: Transaction, by: float) -> None:
-        """End ``tx`` because another began on its connector at ``by``, at its last reading."""
+    async def began(
+        self,
+        tx: Transaction,
+        *,
+        started: float,
+        start_wh: float | None,
+        id_tag: str | None = None,
+        member: str | None = None,
+    ) -> None:
+        """The charger's own start of ``tx`` came after its other messages: take its begin
+        (and whose it is)."""
+        changed = started < tx.started or (tx.id_tag is None and id_tag is not None)
+        if tx.id_tag is None and id_tag is not None:
+            tx.id_tag, tx.member = id_tag, member
+        tx.started = min(tx.started, started)
+        if start_wh is not None and tx.begin != "charger":
+            tx.start_wh, tx.begin, tx.begin_at, changed = start_wh, "charger", None, True
+        changed = self._settle_begin(tx) or changed
+        if changed:
+            await self._store.save(tx)
+
+    async def _end_by(self, tx: Transaction, by: float, why: Ended) -> None:
+        """End ``tx`` at its last reading, at ``by`` at the latest, for ``why``."""
         last = max(tx.samples, default=tx.started)
-        tx.stopped, tx.ended, tx.live = min(max(last, tx.started), by), "replaced", False
+        tx.stopped, tx.ended, tx.live = min(max(last, tx.started), by), why, False
         await self._store.save(tx)
 
     async def record(self, tx: Transaction, samples: list[Sample]) -> list[Sample]:
@@ -240,15 +316,10 @@ class Transactions:
         tx.live = True
         for sample in new:
             tx.samples[sample.ts] = sample
-            self._note_register(tx.charger, tx.connector, sample)
-            energy = sample.energy_wh
-            if energy is None or sample.ts < tx.started:
-                continue
-            if tx.start_wh is None or (tx.begin != "charger" and energy < tx.start_wh):
-                # no begin register, or the charger's last one is above this (a new meter)
-                tx.start_wh, tx.begin, changed = energy, "first", True
+        changed = self._settle_begin(tx) or changed
         if new or changed:
             await self._store.save(tx, new)
+        await self._noted(tx.charger, tx.connector, new, tx)
         return new
 
     async def end(self, tx: Transaction, *, stopped: float, stop_wh: float | None) -> bool:
@@ -258,10 +329,10 @@ class Transactions:
         tx.stopped, tx.ended = stopped, "charger"
         if stop_wh is not None:
             tx.stop_wh = stop_wh
-            self._note_register(tx.charger, tx.connector, Sample(stopped, stop_wh))
-            if tx.start_wh is None:
-                tx.start_wh, tx.begin = stop_wh, "first"
+        self._settle_begin(tx)
         await self._store.save(tx)
+        if stop_wh is not None:
+            await self._noted(tx.charger, tx.connector, [Sample(stopped, stop_wh)], tx)
         return True
 
     async def booted(self, charger: str) -> None:
@@ -271,11 +342,18 @@ class Transactions:
                 tx.live = False
                 await self._store.save(tx)
 
+    async def free(self, charger: str, connector: int, at: float) -> None:
+        """The connector is free: a transaction still open on it is over (the charger lost
+        it in a reboot, or its stop is late — then the stop, when it comes, wins)."""
+        for tx in list(self._by_key.values()):
+            if tx.charger == charger and tx.connector == connector and tx.active:
+                await self._end_by(tx, at, "lost")
+
     async def reading(self, charger: str, connector: int, samples: list[Sample]) -> None:
         """Register readings of a connector outside any transaction."""
         for sample in samples:
             if sample.energy_wh is not None:
-                self._note_register(charger, connector, sample)
                 await self._store.save_register(
                     Register(charger=charger, connector=connector, ts=sample.ts, energy_wh=sample.energy_wh)
                 )
+        await self._noted(charger, connector, samples, None)
