@@ -187,7 +187,7 @@ async def run(
             sim_homes=sim_homes,
         )
         stack.callback(app.state.live.close)
-        charging = await start_charging_services(stack, hub, config, clock)
+        charging = await start_charging_services(stack, hub, config, clock, database=database)
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
