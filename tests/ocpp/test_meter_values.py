@@ -8,15 +8,21 @@ against the charger's own register.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carhome.connectors.ocpp import Charger, OcppServer, Sample
+from carhome.connectors.ocpp.meter import ENERGY, POWER, sample
 from carhome.connectors.ocpp.transactions import Transactions
 from carhome.hub import Change, Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
+from ocpp import exceptions as oe
 
 WallboxFactory = Callable[..., SimulatedWallbox]
 TOKENS = {"RFID-ALICE": "alice", "RFID-BOB": "bob"}
@@ -194,3 +200,47 @@ async def test_a_lone_low_reading_is_no_begin() -> None:
     )
     await transactions.record(tx, [Sample(160.0, 5_000.0), Sample(220.0, 4_300.0), Sample(280.0, 5_400.0)])
     assert (tx.begin, tx.start_wh, tx.energy_wh()) == ("first", 5_000.0, 400.0)
+
+
+_SAMPLED = st.fixed_dictionaries(
+    {"value": st.one_of(st.floats(), st.integers(), st.text(max_size=6), st.none())},
+    optional={
+        "measurand": st.sampled_from([ENERGY, POWER, "Voltage", "Current.Import", ""]),
+        "phase": st.sampled_from(["L1", "L2", "L3", "N", "L1-N", "L2-L3"]),
+        "unit": st.sampled_from(["Wh", "kWh", "W", "kW", "V", ""]),
+        "unit_of_measure": st.fixed_dictionaries(
+            {},
+            optional={
+                "unit": st.sampled_from(["Wh", "kWh", "W", "kW", "A"]),
+                "multiplier": st.one_of(st.integers(), st.floats(), st.text(max_size=3)),
+            },
+        ),
+        "location": st.sampled_from(["Outlet", "Inlet", "Body", "EV"]),
+        "context": st.sampled_from(["Transaction.Begin", "Sample.Periodic", "Transaction.End"]),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SAMPLED, max_size=8))
+def test_any_sampled_values_give_a_finite_sample_or_a_property_error(values: list[dict[str, Any]]) -> None:
+    try:
+        found, _ = sample({"timestamp": "2026-01-01T00:00:00Z", "sampled_value": values})
+    except oe.PropertyConstraintViolationError:
+        return
+    for reading in (found.energy_wh, found.power_w):
+        assert reading is None or math.isfinite(reading)
+
+
+def test_a_total_wins_over_phases_and_only_the_outlet_counts() -> None:
+    values = [
+        {"value": "3680", "measurand": POWER, "phase": "L1", "unit": "W"},
+        {"value": "3680", "measurand": POWER, "phase": "L2-N", "unit": "W"},
+        {"value": "230", "measurand": POWER, "phase": "L1-L2", "unit": "W"},
+        {"value": "7.5", "measurand": POWER, "unit": "kW", "location": "Inlet"},
+        {"value": "12", "unit": "kWh"},
+    ]
+    found, begin = sample({"timestamp": "2026-01-01T00:00:00Z", "sampled_value": values})
+    assert (found.power_w, found.energy_wh, begin) == (7_360.0, 12_000.0, False)
+    total = [*values, {"value": "7400", "measurand": POWER}]
+    assert sample({"timestamp": "2026-01-01T00:00:00Z", "sampled_value": total})[0].power_w == 7_400.0

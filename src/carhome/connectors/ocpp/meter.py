@@ -32,6 +32,7 @@ from ocpp import exceptions as oe  # type: ignore[import-untyped]
 ENERGY: Final = "Energy.Active.Import.Register"
 POWER: Final = "Power.Active.Import"
 BEGIN: Final = "Transaction.Begin"
+MAX_MULTIPLIER: Final = 9  # 10⁹: GWh and GW; beyond that a value is no meter reading
 _SCALE: Final = {"Wh": 1.0, "kWh": 1000.0, "W": 1.0, "kW": 1000.0}
 _DEFAULT_UNIT: Final = {ENERGY: "Wh", POWER: "W"}
 # per-phase values that are a line's share of the total (not line-to-line, not neutral)
@@ -91,7 +92,11 @@ def _scale(sv: dict[str, Any], measurand: str) -> float | None:
     if factor is None:
         return None
     multiplier = unit_of_measure.get("multiplier", 0)
-    return factor * 10.0 ** int(multiplier) if multiplier else factor
+    if not isinstance(multiplier, int) or abs(multiplier) > MAX_MULTIPLIER:
+        raise oe.PropertyConstraintViolationError(
+            details={"cause": f"unit multiplier {multiplier!r} is outside ±{MAX_MULTIPLIER}"}
+        )
+    return factor * 10.0**multiplier if multiplier else factor
 
 
 def sample(meter_value: dict[str, Any]) -> tuple[Sample, bool]:
@@ -107,7 +112,12 @@ def sample(meter_value: dict[str, Any]) -> tuple[Sample, bool]:
         factor = _scale(sv, measurand)
         if factor is None:
             continue
-        measure.add(sv.get("phase"), value * factor)
+        scaled = value * factor
+        if not math.isfinite(scaled):
+            raise oe.PropertyConstraintViolationError(
+                details={"cause": f"meter value {value!r} is out of range"}
+            )
+        measure.add(sv.get("phase"), scaled)
         begin = begin or (measurand == ENERGY and sv.get("context") == BEGIN)
     ts = epoch(meter_value["timestamp"])
     return Sample(ts, measures[ENERGY].value(), measures[POWER].value()), begin
