@@ -234,12 +234,26 @@ class ChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     signature when signatures are required); ``car`` tells the car to stop and start."""
 
 
+class UnsignedChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A charger that cannot verify signatures, trusted by an owner for charging alone."""
+
+    device: str
+    owner: str
+    """The owner (a member id) who trusts it; the trust ends when they are no longer one."""
+    home: str | None = None
+    """The charger's home; may be left out when there is one home."""
+
+
 class AccessConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Access control: members log in; every command is decided and audited."""
 
     require_signatures: bool = True
     """Refuse safety-critical commands (doors, locks, garage, charging start) that do not
     carry the member's end-to-end signature."""
+    unsigned_charging: tuple[UnsignedChargingConfig, ...] = ()
+    """Wallboxes that cannot verify signatures, whose charging commands an owner lets pass
+    unsigned (each one on record in the audit log); doors, locks and the garage, and every
+    other charger, keep needing signatures."""
     access_token_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 5.0
     """How long an access token lives; a refresh token renews it."""
 
@@ -431,6 +445,7 @@ def _check(config: Config) -> None:
                 f"no home {home_id!r} in homes; known: {', '.join(sorted(homes)) or 'none'}",
             )
     _check_ocpp(config)
+    _check_unsigned_charging(config)
     _check_kuksa(config)
     _check_charging(config)
 
@@ -520,6 +535,20 @@ def _check_ocpp(config: Config) -> None:
     for tag, member in config.ocpp.id_tokens.items():
         if not tag or not member:
             raise _Problem(("ocpp", "id_tokens", tag), "an id token and its member must not be empty")
+
+
+def _check_unsigned_charging(config: Config) -> None:
+    homes = [h.id for h in config.homes]
+    for i, entry in enumerate(config.access.unsigned_charging):
+        at: tuple[PathPart, ...] = ("access", "unsigned_charging", i)
+        home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else "")
+        device = _device_type(config, home, entry.device)
+        if device is None or device.type != "wallbox":
+            raise _Problem(
+                (*at, "device"),
+                f"{home or '(name the home)'}/{entry.device} is not a wallbox of this configuration;"
+                f" wallboxes: {_known_devices(config, home, 'wallbox')}",
+            )
 
 
 def _check_charging(config: Config) -> None:

@@ -60,12 +60,14 @@ from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.energy.service import demo_charging, start_charging_services, tariff
 from carhome.energy.tariffs import Tariff
+from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
 from carhome.private import private_dir
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
+from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
 
@@ -133,7 +135,7 @@ async def run(
         hub = await stack.enter_async_context(
             Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
         )
-        access.guard(hub.commands)
+        await _guard(access, hub, config)
         sim_homes = _sim_homes(config)
         for home_config in config.homes:
             home = home_config.record()
@@ -163,7 +165,9 @@ async def run(
         # enrolled for that domain on that device; everything else goes to the policy.
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = Delegates(directory / "delegates", relay, clock)
-        hub.commands.gatekeeper = AutomationSigner(access.gatekeeper, delegates)
+        hub.commands.gatekeeper = AutomationSigner(
+            access.gatekeeper, delegates, unsigned=access.gatekeeper.trusts_unsigned
+        )
         if config.homeassistant is not None and bridge_login is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
@@ -189,7 +193,7 @@ async def run(
             health=(connector.deafness, broker.trouble),
         )
         stack.callback(app.state.live.close)
-        charging = await start_charging_services(stack, hub, config, clock)
+        charging = await start_charging_services(stack, hub, config, clock, database=database)
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
@@ -220,6 +224,22 @@ async def run(
         )
         await _wait_for_stop(stop, duration)
         log.info("stopping")
+
+
+async def _guard(access: Access, hub: Hub, config: Config) -> None:
+    """Access over the hub's commands, and the chargers an owner trusts for charging
+    without signatures (each choice on record)."""
+    access.guard(hub.commands)
+    for entry in config.access.unsigned_charging:
+        home = entry.home or config.homes[0].id
+        decision = await access.gatekeeper.trust_unsigned(
+            home=home, device=entry.device, domain=CHARGING, owner=entry.owner
+        )
+        if not decision.allowed:
+            raise ConfigError(
+                f"access.unsigned_charging: {home}/{entry.device} is not trusted: {decision.reason};"
+                " name an owner of that home"
+            )
 
 
 def mqtt_credentials(config: Config, directory: Path) -> Credentials:
@@ -374,8 +394,14 @@ async def _history(
     stack: contextlib.AsyncExitStack[bool | None], app: Starlette, hub: Hub, config: Config, database: Path
 ) -> None:
     """Trips, charges and parked losses, kept beside the hub's database, and their routes."""
+    # each configured charger meters the car the charging section names for it
+    chargers = {
+        (entry.home or config.homes[0].id, entry.charger): entry.car
+        for entry in config.charging
+        if entry.charger
+    }
     history = await stack.enter_async_context(
-        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
+        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config), chargers=chargers)
     )
     app.router.routes.extend(history_routes(hub, history))
 
