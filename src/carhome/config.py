@@ -11,10 +11,11 @@ A config file is YAML::
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
 
-``load_config`` parses the YAML, decodes it with msgspec (unknown keys are errors), then
-checks what a schema cannot say (known device types, unique ids, a real timezone, one
-broker). Each error is a ``ConfigError`` naming the file, the line of the offending key
-(found by walking the YAML node tree along the error's path) and what is expected.
+``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
+aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
+cannot say (known device types, unique ids, a real timezone, one broker). Each error is a
+``ConfigError`` naming the file, the line of the offending key (found by walking the YAML
+node tree along the error's path) and what is expected.
 ``examples/carhome.yaml`` is a documented example.
 """
 
@@ -30,6 +31,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 import yaml
 
+from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
 from carhome.errors import ConfigError, InvalidName
@@ -270,7 +272,7 @@ def load_config(path: str | Path) -> Config:
     """Read and check the config file at ``path``; ``ConfigError`` says where and why."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = boundedyaml.read_text(path, limits=boundedyaml.CONFIG)
     except OSError as exc:
         raise ConfigError(f"cannot read the config file: {exc.strerror}", file=str(path)) from exc
     except UnicodeDecodeError as exc:
@@ -308,10 +310,11 @@ def _files_beside(config: Config, base: Path) -> Config:
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
     """Parse and check config ``text``; errors name ``file`` and a line."""
+    document = boundedyaml.compose(text, file=file, limits=boundedyaml.CONFIG)
+    root = document.root
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
+        data = document.value()
+    except yaml.MarkedYAMLError as exc:  # a value PyYAML cannot construct (a bad !!timestamp …)
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from exc

@@ -6,6 +6,9 @@ A file holds a list of automations, or a mapping with ``automations:`` and an op
 is reported as a ``ConfigError`` with its file and line and what was expected, and the
 others still load. A ``Source`` keeps the YAML node so errors found later, when the engine
 binds the automation to the hub (an unknown device), point at the right line too.
+
+The text is parsed within ``carhome.boundedyaml.AUTOMATIONS`` (size, nesting, aliases): a
+member can send one through the API, and the API parses it on the event loop.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from typing import Any
 import msgspec
 import yaml
 
+from carhome import boundedyaml
 from carhome.automations.automation import Automation
 from carhome.automations.binding import Path
 from carhome.automations.blueprints import BlueprintError, expand
+from carhome.boundedyaml import YamlDocument
 from carhome.errors import ConfigError
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 _UNKNOWN = re.compile(r"unknown field `([^`]+)`")
@@ -81,23 +85,26 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _python(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+def _python(document: YamlDocument, node: yaml.Node) -> Any:
     """The document's Python value. A plain walk over the nodes: several times faster than
     PyYAML's constructor for the strings, lists and mappings automations are made of; other
-    scalars (numbers, booleans, null) and merge keys still go through PyYAML's own rules."""
+    scalars (numbers, booleans, null) and merge keys still go through PyYAML's own rules.
+    It recurses as deep as the document nests, which ``boundedyaml`` has bounded."""
     if isinstance(node, yaml.ScalarNode):
-        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
+        return node.value if node.tag == _STR else document.construct(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_python(loader, item) for item in node.value]
+        return [_python(document, item) for item in node.value]
     if isinstance(node, yaml.MappingNode):
         if any(key.tag == _MERGE for key, _ in node.value):
-            return loader.construct_object(node, deep=True)
+            return document.construct(node)
         # Keys as written: YAML 1.1 would read a key ``on`` (a light's property) as true.
         return {
-            key.value if isinstance(key, yaml.ScalarNode) else _python(loader, key): _python(loader, value)
+            key.value if isinstance(key, yaml.ScalarNode) else _python(document, key): _python(
+                document, value
+            )
             for key, value in node.value
         }
-    return loader.construct_object(node, deep=True)
+    return document.construct(node)
 
 
 def _path(text: str) -> Path:
@@ -132,13 +139,13 @@ def load_text(text: str, file: str = "<text>") -> Loaded:
     """Decode every automation in one YAML document."""
     loaded = Loaded()
     try:
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-            data = None if root is None else _python(loader, root)
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
+        document = boundedyaml.compose(text, file=file, limits=boundedyaml.AUTOMATIONS)
+        root = document.root
+        data = None if root is None else _python(document, root)
+    except ConfigError as exc:
+        loaded.errors.append(exc)
+        return loaded
+    except yaml.YAMLError as exc:  # a scalar PyYAML cannot construct (a bad !!timestamp …)
         mark = getattr(exc, "problem_mark", None)
         loaded.errors.append(
             ConfigError(
@@ -194,9 +201,12 @@ def load_path(path: str | FsPath) -> Loaded:
         return loaded
     for file in _files(root):
         try:
-            text = file.read_text(encoding="utf-8")
+            text = boundedyaml.read_text(file, limits=boundedyaml.AUTOMATIONS)
         except (OSError, UnicodeDecodeError) as exc:
             loaded.errors.append(ConfigError(f"cannot read: {exc}", file=str(file)))
+            continue
+        except ConfigError as exc:
+            loaded.errors.append(exc)
             continue
         one = load_text(text, str(file))
         loaded.automations += one.automations
