@@ -70,6 +70,9 @@ class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     url: str | None = None
     username: str | None = None
     password: str | None = None
+    max_payload: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    """The largest message payload the hub decodes, in bytes (``carhome.connectors.mqtt.
+    payloads.MAX_PAYLOAD``); a larger one is refused, counted as ``too_large``."""
 
     @property
     def broker(self) -> BuiltinBroker:
