@@ -47,28 +47,29 @@ class YamlLimits:
     """Values (scalars, lists, mappings), with aliases expanded."""
 
 
-AUTOMATIONS: Final = YamlLimits(chars=64 * 1024, depth=48, aliases=256, nodes=20_000)
-"""An automation file: a few dozen automations; split a bigger set into several files."""
+AUTOMATIONS: Final = YamlLimits(chars=16 * 1024, depth=32, aliases=128, nodes=2_500)
+"""An automation file: some fifty automations written out; split a bigger set into several files."""
 
 CONFIG: Final = YamlLimits(chars=1024 * 1024, depth=48, aliases=1024, nodes=200_000)
 """The configuration file."""
 
 
-@dataclass(frozen=True, slots=True)
 class YamlDocument:
-    """A parsed document: its root node (``None`` when empty) and PyYAML's safe constructor
-    for its values, to build Python values from the nodes the caller wants."""
+    """A composed document: its root node (``None`` when empty), and its values built from
+    the nodes by PyYAML's safe constructor. Nothing changes a node once it is composed, so
+    the same nodes may back any number of documents, each constructing its own values."""
 
-    root: yaml.Node | None
-    _loader: yaml.SafeLoader
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+        self._constructor = yaml.constructor.SafeConstructor()
 
     def construct(self, node: yaml.Node) -> Any:
         """The Python value of ``node`` as PyYAML's safe loader reads it."""
-        return self._loader.construct_object(node, deep=True)
+        return self._constructor.construct_object(node, deep=True)
 
     def value(self) -> Any:
         """The Python value of the whole document (``None`` when it is empty)."""
-        return None if self.root is None else self.construct(self.root)
+        return None if self.root is None else self._constructor.construct_document(self.root)
 
 
 def compose(text: str, *, file: str, limits: YamlLimits) -> YamlDocument:
@@ -99,7 +100,7 @@ def compose(text: str, *, file: str, limits: YamlLimits) -> YamlDocument:
     if root is not None:
         # without an anchor there is no alias: the document is a tree, measured faster
         _measure(root, limits, file, anchors="&" in text)
-    return YamlDocument(root, loader)
+    return YamlDocument(root)
 
 
 def read_text(path: Path, *, limits: YamlLimits) -> str:

@@ -1,23 +1,28 @@
 """Reading automations from YAML files: decode at the edge, report each bad one, load the rest.
 
-A file holds a list of automations, or a mapping with ``automations:`` and an optional
-``home:`` that the automations default to. Each automation is decoded on its own into an
-``Automation`` struct; one that does not decode (unknown key, wrong type, missing field)
-is reported as a ``ConfigError`` with its file and line and what was expected, and the
-others still load. A ``Source`` keeps the YAML node so errors found later, when the engine
-binds the automation to the hub (an unknown device), point at the right line too.
+A file holds a list of automations (at most ``MAX_AUTOMATIONS``), or a mapping with
+``automations:`` and an optional ``home:`` that the automations default to. Each automation
+is decoded on its own into an ``Automation`` struct; one that does not decode (unknown key,
+wrong type, missing field) is reported as a ``ConfigError`` with its file and line and what
+was expected (past ``MAX_ERRORS`` of them, one more error counts the rest), and the others
+still load. A ``Source`` keeps the YAML node so errors found later, when the engine binds
+the automation to the hub (an unknown device), point at the right line too.
 
-The text is parsed within ``carhome.boundedyaml.AUTOMATIONS`` (size, nesting, aliases): a
-member can send one through the API, and the API parses it on the event loop.
+The text is parsed within ``carhome.boundedyaml.AUTOMATIONS`` (size, nesting, aliases): an
+owner can send one through the API, which parses it on the event loop — several times for
+one request (to write its member in, to check it, to save it). So the last few texts stay
+composed (``_RECENT``): a text already seen is not parsed again.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 import yaml
@@ -81,6 +86,36 @@ class Loaded:
     errors: list[ConfigError] = field(default_factory=list)
 
 
+MAX_AUTOMATIONS: Final = 100
+"""Automations one text may hold."""
+MAX_ERRORS: Final = 20
+"""Automations of one text whose errors are each explained; the rest are counted in one more."""
+_RECENT: Final = 4
+_recent: OrderedDict[str, yaml.Node | ConfigError | None] = OrderedDict()
+_recent_lock: Final = threading.Lock()
+
+
+def _compose(text: str, file: str) -> YamlDocument:
+    """``boundedyaml.compose`` of ``text``, or of the same text a moment ago."""
+    with _recent_lock:
+        known = text in _recent
+        if known:
+            _recent.move_to_end(text)
+            composed = _recent[text]
+    if not known:
+        try:
+            composed = boundedyaml.compose(text, file=file, limits=boundedyaml.AUTOMATIONS).root
+        except ConfigError as exc:
+            composed = exc
+        with _recent_lock:
+            _recent[text] = composed
+            while len(_recent) > _RECENT:
+                _recent.popitem(last=False)
+    if isinstance(composed, ConfigError):
+        raise ConfigError(composed.reason, file=file, line=composed.line)
+    return YamlDocument(composed)
+
+
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -111,7 +146,13 @@ def _path(text: str) -> Path:
     return tuple(int(i) if i else k for k, i in _STEP.findall(text))
 
 
-def _decode(data: Any, node: yaml.Node, file: str, home: str | None, scenes: Any = None) -> Automation:
+class _Unexplained(Exception):
+    """An automation that does not decode, past the ``MAX_ERRORS`` worth explaining."""
+
+
+def _decode(
+    data: Any, node: yaml.Node, file: str, home: str | None, scenes: Any = None, *, explain: bool = True
+) -> Automation:
     source = Source(file, node)
     if isinstance(data, dict) and "use" in data:
         try:
@@ -125,6 +166,8 @@ def _decode(data: Any, node: yaml.Node, file: str, home: str | None, scenes: Any
     try:
         return msgspec.convert(data, Automation)
     except msgspec.ValidationError as exc:
+        if not explain:
+            raise _Unexplained from None
         text = str(exc)
         match = _AT.match(text)
         message, path = (match.group(1), _path(match.group(2))) if match else (text, ())
@@ -135,54 +178,84 @@ def _decode(data: Any, node: yaml.Node, file: str, home: str | None, scenes: Any
         raise source.error(path, message) from None
 
 
-def load_text(text: str, file: str = "<text>") -> Loaded:
-    """Decode every automation in one YAML document."""
-    loaded = Loaded()
+@dataclass(frozen=True, slots=True)
+class _Contents:
+    """What a file of automations holds, before each automation is decoded."""
+
+    home: str | None
+    scenes: Any
+    items: list[Any]
+    nodes: yaml.SequenceNode
+
+
+def _contents(text: str, file: str) -> _Contents | None:
+    """The automations of ``text`` (``None`` when it is empty), or ``ConfigError`` when it is
+    no file of automations."""
     try:
-        document = boundedyaml.compose(text, file=file, limits=boundedyaml.AUTOMATIONS)
+        document = _compose(text, file)
         root = document.root
         data = None if root is None else _python(document, root)
-    except ConfigError as exc:
-        loaded.errors.append(exc)
-        return loaded
     except yaml.YAMLError as exc:  # a scalar PyYAML cannot construct (a bad !!timestamp …)
         mark = getattr(exc, "problem_mark", None)
-        loaded.errors.append(
-            ConfigError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                file=file,
-                line=None if mark is None else mark.line + 1,
-            )
-        )
-        return loaded
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=file,
+            line=None if mark is None else mark.line + 1,
+        ) from None
     if root is None or data is None:
-        return loaded
+        return None
     home: str | None = None
     scenes: Any = None
     items, nodes = data, root
     if isinstance(data, dict):
         unknown = sorted(set(data) - {"home", "automations", "scenes"})
         if unknown:
-            loaded.errors.append(
-                Source(file, root).error(
-                    (unknown[0],), "unknown key; a file holds 'home:', 'scenes:' and 'automations:'"
-                )
+            raise Source(file, root).error(
+                (unknown[0],), "unknown key; a file holds 'home:', 'scenes:' and 'automations:'"
             )
-            return loaded
         home = data.get("home")
         scenes = data.get("scenes")
         items = data.get("automations") or []
         nodes = next((v for k, v in root.value if k.value == "automations"), root)
     if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
-        loaded.errors.append(
-            ConfigError("expected a list of automations", file=file, line=nodes.start_mark.line + 1)
+        raise ConfigError("expected a list of automations", file=file, line=nodes.start_mark.line + 1)
+    if len(items) > MAX_AUTOMATIONS:
+        raise ConfigError(
+            f"{len(items)} automations in one file, more than {MAX_AUTOMATIONS};"
+            " split them into several files",
+            file=file,
+            line=nodes.start_mark.line + 1,
         )
+    return _Contents(home, scenes, items, nodes)
+
+
+def load_text(text: str, file: str = "<text>") -> Loaded:
+    """Decode every automation in one YAML document."""
+    loaded = Loaded()
+    try:
+        contents = _contents(text, file)
+    except ConfigError as exc:
+        loaded.errors.append(exc)
         return loaded
-    for item, node in zip(items, nodes.value, strict=True):
+    if contents is None:
+        return loaded
+    unexplained = 0
+    for item, node in zip(contents.items, contents.nodes.value, strict=True):
+        explain = len(loaded.errors) < MAX_ERRORS
         try:
-            loaded.automations.append((_decode(item, node, file, home, scenes), Source(file, node)))
+            automation = _decode(item, node, file, contents.home, contents.scenes, explain=explain)
         except ConfigError as exc:
             loaded.errors.append(exc)
+        except _Unexplained:
+            unexplained += 1
+        else:
+            loaded.automations.append((automation, Source(file, node)))
+    if unexplained:
+        loaded.errors.append(
+            ConfigError(
+                f"and {unexplained} more automations that do not decode; fix those above first", file=file
+            )
+        )
     return loaded
 
 
