@@ -10,7 +10,7 @@ of the hub (those all share one cause per code). So however many distinct names 
 the causes are bounded by the hub's devices times the codes; and the set of causes seen is
 capped besides (``MAX_CAUSES``: past it, one warning says new causes are no longer
 logged). Each logged line is cut to ``MAX_LINE`` characters, since a reason may quote
-what was sent.
+what was sent, and carries its cause (``home/device code``) as the record's ``cause``.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ class RejectionLog:
     def total(self) -> int:
         return self.counts.total()
 
-    def record(self, error: InvalidChange) -> None:
-        self.counts[error.code] += 1
+    def record(self, error: InvalidChange, times: int = 1) -> None:
+        """Count ``error`` (``times`` values rejected for one reason at once), and log it if
+        its cause is new."""
+        self.counts[error.code] += times
         self.last.append(error)
         if len(self.last) > LAST:
             del self.last[: LAST // 2]
@@ -71,5 +73,9 @@ class RejectionLog:
             message = message[: MAX_LINE - 1] + "…"
         further = "from other devices" if home == _ELSEWHERE else "of this device"
         log.warning(
-            "rejected: %s (further %s rejections %s are counted, not logged)", message, error.code, further
+            "rejected: %s (further %s rejections %s are counted, not logged)",
+            message,
+            error.code,
+            further,
+            extra={"cause": f"{home}/{device} {error.code}"},
         )

@@ -13,6 +13,9 @@ What it decodes is bounded: a payload larger than ``max_payload`` bytes is refus
 hub's clock (``future_ts``), or more than ``max_behind`` seconds behind it (``stale_ts``), is
 refused whole, as a ``ts`` that is no time at all is (``bad_ts``): its values would be
 placed at a time that did not happen, ahead of everything the hub records after them.
+A state message naming more than ``ONE_BY_ONE`` properties the device does not have is
+applied without them, and they are rejected as one (each counted), not one by one: a
+message of random names costs what its decoding costs.
 
 It is the hub's ``Transport`` for devices whose connector is ``mqtt``: it attaches when
 its link comes up (the router then redelivers what is pending) and detaches when it drops.
@@ -29,11 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import msgspec
 
@@ -66,6 +70,9 @@ MAX_AHEAD: Final = 60.0
 MAX_BEHIND: Final = 7 * 24 * 3600.0
 """Seconds a device's ``ts`` may lag the hub's clock (a device reporting what it kept offline)."""
 SUBSCRIPTIONS: Final = tuple(sorted(k.filter for k in _SUBSCRIBED))
+ONE_BY_ONE: Final = 16
+"""Unknown properties of one state message rejected each with its own error; more are one."""
+_ECHO: Final = 40
 
 # Rejections need a home and a device; a topic that names none gets these.
 _NOBODY: Final = "?"
@@ -249,6 +256,7 @@ class MqttConnector:
         values, ts = decode_state(payload)
         if ts is not None:
             self._check_time(ts)
+        values = self._without_many_unknown(topic, values)
         report = self._hub.report(topic.home, topic.device, values, ts=ts, source=SOURCE)
         rejected = report.rejected
         if rejected:
@@ -294,6 +302,31 @@ class MqttConnector:
                 log.exception(
                     "event listener %r failed on %s/%s %s", listener, event.home, event.device, event.name
                 )
+
+    def _without_many_unknown(self, topic: Topic, values: dict[str, Any]) -> dict[str, Any]:
+        """``values``, less the properties the device does not have when there are more than
+        ``ONE_BY_ONE`` of them: those are rejected together."""
+        try:
+            spec = self._hub.spec(topic.home, topic.device)
+        except UnknownDevice:
+            return values  # the hub rejects the whole message
+        unknown = values.keys() - spec.properties.keys()
+        if len(unknown) <= ONE_BY_ONE:
+            return values
+        some = ", ".join(repr(name[:_ECHO]) for name in heapq.nsmallest(3, unknown))
+        self.stats.rejected_values += len(unknown)
+        self._hub.rejections.record(
+            InvalidChange(
+                home=topic.home,
+                device=topic.device,
+                prop=None,
+                code="unknown_property",
+                reason=f"{len(unknown)} properties {spec.type} has not, such as {some}",
+                allowed=", ".join(sorted(spec.properties)),
+            ),
+            times=len(unknown),
+        )
+        return {name: value for name, value in values.items() if name in spec.properties}
 
     def _check_time(self, ts: float) -> None:
         now = self._hub.clock.time()
