@@ -56,8 +56,8 @@ CONFIG: Final = YamlLimits(chars=128 * 1024, depth=32, aliases=1024, nodes=25_00
 
 class YamlDocument:
     """A composed document: its root node (``None`` when empty), and its values built from
-    the nodes by PyYAML's safe constructor. Nothing changes a node once it is composed, so
-    the same nodes may back any number of documents, each constructing its own values."""
+    the nodes by PyYAML's safe constructor. Constructing a mapping with merge keys (``<<:``)
+    rewrites that node in place (PyYAML flattens it): look at the nodes before that."""
 
     def __init__(self, root: yaml.Node | None) -> None:
         self.root = root
@@ -124,6 +124,14 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
+def _children_where(node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
+    """Each child, and the node whose line says where it is written: an alias is its
+    anchor's node, so a mapping's value is placed by its key, a list's item by the list."""
+    if isinstance(node, yaml.MappingNode):
+        return [pair for key, value in node.value for pair in ((key, key), (value, key))]
+    return [(item, node) for item in node.value] if isinstance(node, yaml.SequenceNode) else []
+
+
 def _measure(root: yaml.Node, limits: YamlLimits, file: str, *, anchors: bool) -> None:
     """Refuse a document past ``limits``, measured without expanding its aliases."""
     if anchors:
@@ -183,12 +191,12 @@ def _measure_graph(root: yaml.Node, limits: YamlLimits, file: str) -> None:
             raise _refusal(node, file, "an alias refers to a node that contains it; remove the alias")
         state[key] = _OPEN
         stack.append((node, True))
-        for child in _children(node):
+        for child, where in _children_where(node):
             if id(child) in state:
                 aliases += 1
                 if aliases > limits.aliases:
                     raise _refusal(
-                        child,
+                        where,
                         file,
                         f"the YAML uses more than {limits.aliases} aliases (*name); write the values out",
                     )

@@ -316,6 +316,13 @@ def parse_config(text: str, *, file: str = "<config>") -> Config:
     document = boundedyaml.compose(text, file=file, limits=boundedyaml.CONFIG)
     root = document.root
     try:
+        # before the values are built: building them rewrites the nodes of merge keys
+        _check_duplicate_keys(root)
+    except _Problem as problem:
+        raise ConfigError(
+            f"{_render(problem.path)}: {problem.message}", file=file, line=problem.line
+        ) from None
+    try:
         data = document.value()
     except yaml.MarkedYAMLError as exc:  # a value PyYAML cannot construct (a bad !!timestamp …)
         mark = exc.problem_mark or exc.context_mark
@@ -324,7 +331,6 @@ def parse_config(text: str, *, file: str = "<config>") -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file) from exc
     try:
-        _check_duplicate_keys(root)
         if data is None:
             return Config()
         try:

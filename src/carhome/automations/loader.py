@@ -97,7 +97,8 @@ _recent_lock: Final = threading.Lock()
 
 def _compose(text: str, file: str) -> YamlDocument:
     """``boundedyaml.compose`` of ``text``, or of the same text a moment ago."""
-    if len(text) > boundedyaml.AUTOMATIONS.chars:  # refused at once, again: not worth keeping
+    if len(text) > boundedyaml.AUTOMATIONS.chars or "<<" in text:
+        # refused at once, again; or with merge keys, whose nodes constructing them rewrites
         return boundedyaml.compose(text, file=file, limits=boundedyaml.AUTOMATIONS)
     with _recent_lock:
         known = text in _recent
