@@ -13,8 +13,9 @@ hub's job (``Hub.report``), value by value, so one bad value does not sink its n
 
 Every JSON payload is decoded by ``decode_json``, the one bounded decoder of this edge: a
 payload nested deeper than ``carhome.nesting.MAX_DEPTH`` is refused (``too_deep``), whether
-msgspec's own recursion guard stops it or the depth check after it. Payloads larger than
-``MAX_PAYLOAD`` bytes never get here: the connector refuses them (``too_large``) first.
+msgspec's own recursion guard stops it or the depth check after it. The hub's connector
+refuses a payload larger than its ``max_payload`` (``MAX_PAYLOAD`` unless configured) before
+any of these sees it (``too_large``).
 """
 
 from __future__ import annotations
