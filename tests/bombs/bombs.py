@@ -3,7 +3,7 @@
 Each maker returns the text or bytes of one kind of bomb, sized by its arguments:
 
 - ``alias_bomb``: nested YAML aliases, ``width ** levels`` values from a few hundred bytes
-  (the billion laughs; 9 levels of 10 is the 430 bytes that froze a hub for 47 s);
+  (the billion laughs: 9 levels of 10 is 500 bytes, like the 430 that froze a hub 47 s);
 - ``merge_bomb``: the same through ``<<:`` merge keys, mappings instead of lists;
 - ``recursive_alias``: an alias inside the node it names;
 - ``deep_flow`` / ``deep_block``: YAML nested ``depth`` levels, in brackets or by indentation;
