@@ -13,10 +13,11 @@ A config file is YAML::
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
 
-``load_config`` parses the YAML, decodes it with msgspec (unknown keys are errors), then
-checks what a schema cannot say (known device types, unique ids, a real timezone, one
-broker). Each error is a ``ConfigError`` naming the file, the line of the offending key
-(found by walking the YAML node tree along the error's path) and what is expected.
+``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
+aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
+cannot say (known device types, unique ids, a real timezone, one broker). Each error is a
+``ConfigError`` naming the file, the line of the offending key (found by walking the YAML
+node tree along the error's path) and what is expected.
 ``examples/carhome.yaml`` is a documented example.
 """
 
@@ -33,6 +34,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 import yaml
 
+from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
 from carhome.errors import ConfigError, InvalidName
@@ -74,6 +76,9 @@ class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     url: str | None = None
     username: str | None = None
     password: str | None = None
+    max_payload: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    """The largest message payload the hub decodes, in bytes (``carhome.connectors.mqtt.
+    payloads.MAX_PAYLOAD``); a larger one is refused, counted as ``too_large``."""
 
     @property
     def broker(self) -> BuiltinBroker:
@@ -301,7 +306,7 @@ def load_config(path: str | Path) -> Config:
     """Read and check the config file at ``path``; ``ConfigError`` says where and why."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = boundedyaml.read_text(path, limits=boundedyaml.CONFIG)
     except OSError as exc:
         raise ConfigError(f"cannot read the config file: {exc.strerror}", file=str(path)) from exc
     except UnicodeDecodeError as exc:
@@ -339,17 +344,24 @@ def _files_beside(config: Config, base: Path) -> Config:
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
     """Parse and check config ``text``; errors name ``file`` and a line."""
+    document = boundedyaml.compose(text, file=file, limits=boundedyaml.CONFIG)
+    root = document.root
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
+        # before the values are built: building them rewrites the nodes of merge keys
+        _check_duplicate_keys(root)
+    except _Problem as problem:
+        raise ConfigError(
+            f"{_render(problem.path)}: {problem.message}", file=file, line=problem.line
+        ) from None
+    try:
+        data = document.value()
+    except yaml.MarkedYAMLError as exc:  # a value PyYAML cannot construct (a bad !!timestamp …)
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file) from exc
     try:
-        _check_duplicate_keys(root)
         if data is None:
             return Config()
         try:

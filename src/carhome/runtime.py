@@ -155,7 +155,13 @@ async def run(
         for error in automations.load(engine):
             log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
-            MqttConnector(hub, broker.url, username=hub_login[0], password=hub_login[1])
+            MqttConnector(
+                hub,
+                broker.url,
+                username=hub_login[0],
+                password=hub_login[1],
+                max_payload=config.mqtt.max_payload,
+            )
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _miio(stack, hub, config, clock)

@@ -23,18 +23,23 @@ from mqtt.conftest import free_port
 HOME = "yizhuang"
 
 
-def modes(data: Path) -> dict[str, int]:
-    """Every path under ``data`` (and ``data`` itself) with its permission bits."""
-    found = {".": stat.S_IMODE(data.stat().st_mode)}
+def modes(data: Path) -> dict[str, tuple[int, bool]]:
+    """Every path under ``data`` (and ``data`` itself) with its permission bits and whether
+    it is a directory, from one ``lstat`` each (a running broker makes and removes some)."""
+    found = {".": (stat.S_IMODE(data.stat().st_mode), True)}
     for path in sorted(data.rglob("*")):
-        found[str(path.relative_to(data))] = stat.S_IMODE(path.lstat().st_mode)
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:  # gone since the walk saw it
+            continue
+        found[str(path.relative_to(data))] = (stat.S_IMODE(mode), stat.S_ISDIR(mode))
     return found
 
 
-def too_open(found: dict[str, int], data: Path) -> list[str]:
+def too_open(found: dict[str, tuple[int, bool]], data: Path) -> list[str]:
     wrong = []
-    for name, mode in found.items():
-        want = 0o700 if (data / name).is_dir() else 0o600
+    for name, (mode, is_dir) in found.items():
+        want = 0o700 if is_dir else 0o600
         if mode != want:
             wrong.append(f"{name} {mode:o} (want {want:o})")
     return wrong

@@ -233,7 +233,8 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         asked: PricesIn = await decode_body(request, PricesIn, limit=_MAX_TEXT)
         parse = parse_json if asked.format == "json" else parse_csv
         try:
-            series = parse(asked.text, source=asked.file)
+            # up to a megabyte of text: parsed off the event loop, which it would hold too long
+            series = await asyncio.to_thread(parse, asked.text, source=asked.file)
         except ConfigError as exc:
             raise Problem(
                 422,

@@ -51,6 +51,7 @@ from carhome.connectors.mqtt.nats import (
     server_config,
 )
 from carhome.errors import BrokerUnavailable, ConfigError
+from carhome.private import private_dir
 
 log: Final = logging.getLogger(__name__)
 server_log: Final = logging.getLogger("carhome.nats")
@@ -176,7 +177,7 @@ class EmbeddedBroker:
     async def _start(self) -> None:
         """Write the config and start the server; ``BrokerUnavailable`` if it does not get ready."""
         assert self._binary is not None  # set by __aenter__ before any start
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self._write_config()
         self._ready.clear()
         self._tail.clear()
@@ -192,6 +193,7 @@ class EmbeddedBroker:
                 # stops the server in order, rather than both at once.
                 start_new_session=True,
                 preexec_fn=_die_with_parent(),  # only a prctl call, set up before the fork
+                umask=0o077,  # its JetStream files hold the home's messages: its owner's alone
             )
         except OSError as exc:
             raise BrokerUnavailable(f"cannot start {self._binary}: {exc}") from exc
