@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from carhome.access.service import Access
-from carhome.api.discovery import read_hub_address
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
 from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
 from carhome.testing import FakeClock
+from carhome.wire.discovery import read_hub_address
 from mqtt.conftest import free_port
 
 
