@@ -55,7 +55,9 @@ async def test_the_demo_makes_an_owner_who_logs_in_and_commands(
             with pytest.raises(ApiError) as refused:
                 await client.devices()
             assert refused.value.status == 401
-            saved = await client.login(DEMO_OWNER, password)
+            await client.login(DEMO_OWNER, password)
+            saved = client.saved()
+            assert saved is not None
             devices = await client.devices()
             assert {"car", "garage_door", "front_door", "living_room_purifier"} <= {d.id for d in devices}
             done = await client.submit(
