@@ -19,6 +19,7 @@ as one of these with ``from exc``.
     ├── InvalidKey             (carhome.access.keys) not a usable P-256 key
     ├── EnrollmentRejected     (carhome.access.enrollment) a key could not be enrolled
     ├── SessionRefused         (carhome.access.phone) a device's session answer is not genuine
+    ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)
     ├── StoreError             the database refused or failed an operation
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         └── BrokerUnavailable  the MQTT broker cannot be reached

@@ -30,13 +30,12 @@ from carhome.access.members import LOCATION
 from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
-from carhome.api import problems
+from carhome.api import create_app, problems
 from carhome.api.auth import principal_of
 from carhome.api.automations import automation_routes
 from carhome.api.charging import charging_routes
 from carhome.api.history import history_routes
 from carhome.api.keys import key_routes
-from carhome.api.local import create_app
 from carhome.api.server import ApiServer
 from carhome.automations import Engine, SqliteTimerStore
 from carhome.automations.files import AutomationFiles

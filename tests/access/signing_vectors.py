@@ -18,9 +18,10 @@ from carhome.access import (
     Role,
     SessionInfo,
 )
-from carhome.access.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
+from carhome.access.enrollment import enrollment_transcript, presence_transcript
 from carhome.access.session import derive_session_keys, mac, session_context, session_info_transcript
 from carhome.access.signing import VERSION, command_transcript
+from carhome.wire.keys import EnrollmentChallenge
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-vectors.json"
 

@@ -30,12 +30,13 @@ from carhome.access import (
     Role,
     SessionRequest,
 )
-from carhome.access.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
+from carhome.access.enrollment import enrollment_transcript, presence_transcript
 from carhome.access.session import session_context
 from carhome.access.signing import command_transcript
 from carhome.hub import Command
 from carhome.spec.devices import CAR
 from carhome.testing import FakeClock
+from carhome.wire.keys import EnrollmentChallenge
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import httpx
 import websockets
 from starlette.routing import BaseRoute
 
-from carhome.access.keys import Role
 from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
@@ -28,6 +27,7 @@ from carhome.api import ApiServer, create_app
 from carhome.hub import Ack, Command, Device, Home, Hub
 from carhome.store.memory import MemoryStore
 from carhome.testing import FakeClock
+from carhome.wire.members import Role
 
 PASSWORD = "correct horse battery"
 WAIT = 5.0

@@ -7,12 +7,12 @@ from typing import Any, Final
 
 from carhome.access.audit import AuditLog, AuditStore, MemoryAuditStore
 from carhome.access.gatekeeper import PolicyGatekeeper
-from carhome.access.keys import Role
 from carhome.access.members import Grant, Member, Members
 from carhome.hub import Command
 from carhome.spec import DeviceSpec
 from carhome.spec.devices import CAR, DOOR_LOCK, GARAGE_DOOR, LIGHT, WALLBOX
 from carhome.testing import FakeClock
+from carhome.wire.members import Role
 
 T0: Final = FakeClock().time()
 GRANT_START: Final = T0 + 3600

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from carhome.access.audit import SqliteAuditStore
-from carhome.access.keys import Role
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.cli.access import EXIT_TAMPERED, audit, members
 from carhome.errors import StoreError
+from carhome.wire.members import Role
 
 
 @pytest.fixture

@@ -11,20 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from policy_rig import COMMANDS, DEVICES, FACES, command, gatekeeper, people
 
-from carhome.access.audit import (
-    GENESIS,
-    AuditEntry,
-    AuditLog,
-    MemoryAuditStore,
-    SqliteAuditStore,
-    rehash,
-    verify,
-)
+from carhome.access.audit import GENESIS, AuditLog, MemoryAuditStore, SqliteAuditStore, rehash, verify
 from carhome.errors import CommandDenied
 from carhome.hub import Device, Home, Hub
 from carhome.hub.commands import Decision
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from carhome.wire.members import AuditEntry
 
 
 async def test_every_decision_is_on_record_and_tamper_is_detected(tmp_path: Path) -> None:

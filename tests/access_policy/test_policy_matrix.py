@@ -19,9 +19,9 @@ from policy_rig import (
     window,
 )
 
-from carhome.access.keys import Role
 from carhome.access.policy import POLICY, Effect, Face, Policy, Rule
 from carhome.testing import FakeClock
+from carhome.wire.members import Role
 
 PEOPLE_FACES = {"cli", "api", "websocket", "cabin"}
 KNOWN_FACES = {"cli", "api", "websocket", "automation", "cabin", "homeassistant", "kuksa"}

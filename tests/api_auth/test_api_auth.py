@@ -17,7 +17,6 @@ import httpx
 import pytest
 import websockets
 
-from carhome.access.keys import Role
 from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
@@ -29,6 +28,7 @@ from carhome.cli.session import Sessions
 from carhome.hub import Ack, Command, Device, Home, Hub
 from carhome.store.memory import MemoryStore
 from carhome.testing import FakeClock
+from carhome.wire.members import Role
 
 PASSWORD = "correct horse battery"
 

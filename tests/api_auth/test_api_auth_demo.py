@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from carhome.access.service import Access
-from carhome.api.discovery import read_hub_address
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
 from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
 from carhome.testing import FakeClock
+from carhome.wire.discovery import read_hub_address
 from mqtt.conftest import free_port
 
 
@@ -55,7 +55,9 @@ async def test_the_demo_makes_an_owner_who_logs_in_and_commands(
             with pytest.raises(ApiError) as refused:
                 await client.devices()
             assert refused.value.status == 401
-            saved = await client.login(DEMO_OWNER, password)
+            await client.login(DEMO_OWNER, password)
+            saved = client.saved()
+            assert saved is not None
             devices = await client.devices()
             assert {"car", "garage_door", "front_door", "living_room_purifier"} <= {d.id for d in devices}
             done = await client.submit(

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from openapi_hub import DemoHub
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from carhome.api.auth import OPEN_PATHS
-from carhome.api.openapi import OPERATIONS, PATH, Operation, build, document_bytes
+from carhome.api.local import PATH, HubRoutes
+from carhome.api.openapi import OPERATIONS, build, document_bytes
+from carhome.api.operations import Operation, OperationRoute
 from carhome.cli.main import cli
 
 DOCS = Path(__file__).parents[2] / "docs" / "openapi.json"
@@ -47,6 +48,21 @@ def test_every_route_of_the_hub_is_described(demo_hub: DemoHub) -> None:
     assert len(described) == len(OPERATIONS), "an operation is declared twice"
 
 
+def test_the_hubs_api_routes_are_the_declared_operations(demo_hub: DemoHub) -> None:
+    """Each HTTP route is made from its declaration, the very one the description lists: a
+    route cannot differ from what is described of it (method, path, open or not)."""
+    http = [r for r in demo_hub.app.router.routes if isinstance(r, Route)]
+    assert http, "the hub serves no HTTP route"
+    for route in http:
+        assert isinstance(route, OperationRoute), f"{route.path} is not made from an Operation"
+        assert route.operation in OPERATIONS, f"{route.operation.method} {route.path} is not described"
+        assert route.methods is not None
+        assert route.methods - {"HEAD"} == {route.operation.method}
+        assert route.path == route.operation.path
+    served = [r.operation for r in http if isinstance(r, OperationRoute)]
+    assert sorted(OPERATIONS, key=repr) == sorted(served, key=repr), "declared once and served once"
+
+
 def test_the_committed_description_is_current() -> None:
     assert DOCS.read_bytes() == document_bytes(), "run: carhome openapi -o docs/openapi.json"
 
@@ -63,7 +79,7 @@ def test_the_description_is_openapi_3_1_with_bearer_security() -> None:
         if op.get("security") == []
     }
     assert opened == {("GET", "/api/health"), ("POST", "/api/auth/login"), ("POST", "/api/auth/refresh")}
-    assert {p for _, p in opened} <= set(OPEN_PATHS)
+    assert opened == {(op.method, op.path) for op in OPERATIONS if op.open}
     for path, item in doc["paths"].items():
         for method, op in item.items():
             problems = {s: r for s, r in op["responses"].items() if int(s) >= 400}
@@ -88,7 +104,7 @@ def test_struct_schemas_come_from_msgspec() -> None:
 
 
 def test_a_struct_shared_by_two_operations_is_one_component() -> None:
-    twice = Operation("GET", "/x/{a}", "x", "t", {200: OPERATIONS[0].responses[200]})
+    twice = Operation("GET", "/x/{a}", HubRoutes.health, "x", "t", {200: OPERATIONS[0].responses[200]})
     doc = build((OPERATIONS[0], twice))
     assert list(doc["components"]["schemas"]) == ["ProblemOut", "Health"]
     assert doc["paths"]["/x/{a}"]["get"]["parameters"][0]["name"] == "a"

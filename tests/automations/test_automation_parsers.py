@@ -74,4 +74,4 @@ def test_the_cli_says_how_to_reach_a_hub(tmp_path: Path) -> None:
     file.write_text("[]")
     result = CliRunner().invoke(automations, ["check", str(file), "--hub", "http://127.0.0.1:9"])
     assert result.exit_code == 1
-    assert "no carhome hub at http://127.0.0.1:9" in result.output
+    assert "cannot reach the hub at http://127.0.0.1:9: " in result.output

@@ -12,13 +12,14 @@ import msgspec
 import pytest
 from charging_parts import TARIFF, report_soc, settings, setup, until
 
-from carhome.api.charging import CarPlanOut, charging_routes
-from carhome.api.local import create_app
+from carhome.api import create_app
+from carhome.api.charging import charging_routes
 from carhome.cli.charging import draw, pick, plan_text
 from carhome.energy.controller import ChargingController
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock
+from carhome.wire.charging import CarPlanOut
 
 
 @pytest.fixture

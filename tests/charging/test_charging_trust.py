@@ -17,7 +17,6 @@ from charging_parts import TARIFF, plug_in, report_soc, settings, setup, start_a
 from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.delegates import AutomationSigner, Delegates
 from carhome.access.gatekeeper import PolicyGatekeeper
-from carhome.access.keys import Role
 from carhome.access.members import Member, Members
 from carhome.access.relay import ByConnector
 from carhome.connectors.ocpp import OcppServer
@@ -27,6 +26,7 @@ from carhome.errors import CommandDenied
 from carhome.hub import Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
+from carhome.wire.members import Role
 
 
 class Access:

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carhome.api.schema import DeviceOut
 from carhome.cli.names import resolve_device, resolve_name, short_names
 from carhome.cli.output import age_text, table, value_text
 from carhome.cli.values import parse_assignments, parse_value
 from carhome.spec import SPECS, vss
+from carhome.wire.devices import DeviceOut
 
 
 @pytest.mark.parametrize(

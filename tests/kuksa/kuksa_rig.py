@@ -7,10 +7,10 @@ from typing import Final
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.gatekeeper import PolicyGatekeeper
-from carhome.access.keys import Role
 from carhome.access.members import Grant, Member, Members
 from carhome.hub import Ack, Command, Hub
 from carhome.testing import FakeClock
+from carhome.wire.members import Role
 
 HOME: Final = "h1"
 CAR: Final = "car"

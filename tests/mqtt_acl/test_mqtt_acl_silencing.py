@@ -22,7 +22,7 @@ import httpx
 import pytest
 from acl_rig import AclBroker, Client
 
-from carhome.api.local import create_app
+from carhome.api import create_app
 from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
 from carhome.connectors.mqtt.credentials import Credentials
 from carhome.hub import Hub

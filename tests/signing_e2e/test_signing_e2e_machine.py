@@ -42,7 +42,7 @@ from hypothesis.stateful import (
 )
 
 from carhome.access import KeyPair, PhoneSession, Role, approve, request_enrollment, session_request
-from carhome.access.keeper import DeviceKeys, Revocation, approve_revocation
+from carhome.access.keeper import DeviceKeys, approve_revocation
 from carhome.access.relay import Begin, Enroll, KeyAnswer, Revoke, Session
 from carhome.access.signing import CommandFields, Envelope
 from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
@@ -50,6 +50,7 @@ from carhome.hub import Ack, Device, Home, Hub
 from carhome.spec import SPECS
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from carhome.wire.keys import Revocation
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 from .conftest import TIMEOUT

@@ -2,155 +2,32 @@
 // Tokens are kept in localStorage so a reload stays logged in; logging out revokes the
 // session on the hub and forgets them.
 
-export interface Session {
-  access_token: string;
-  refresh_token: string;
-  expires_at: number;
-  member: string;
-  home: string;
-}
+import type { components } from "./wire";
 
+// The wire's shapes are generated from docs/openapi.json (`npm run types` writes ./wire.ts;
+// a test fails when it drifts). The names below are the ones the app imports.
+type Schemas = components["schemas"];
+
+/** The tokens a login answers with, as the app keeps them. */
+export type Session = Omit<Schemas["Tokens"], "token_type">;
 /** GET /api/health: "ok", or "degraded" with what is wrong (e.g. the hub hears no device). */
-export interface Health {
-  status: string;
-  problems: string[];
-}
-
-export interface Place {
-  name: string;
-  lat: number;
-  lon: number;
-  radius_m: number;
-}
-
-export interface HomeOut {
-  id: string;
-  name: string;
-  lat: number;
-  lon: number;
-  radius_m: number;
-  timezone: string;
-  places: Place[];
-  devices: number;
-}
-
-export interface DeviceOut {
-  id: string;
-  home: string;
-  type: string;
-  name: string;
-  room: string | null;
-  connector: string;
-  online: boolean | null;
-}
-
-export interface PropertyOut {
-  name: string;
-  format: string;
-  unit: string | null;
-  minimum: number | null;
-  maximum: number | null;
-  allowed: string[] | null;
-  access: string[];
-  description: string;
-  derived: boolean;
-}
-
-export interface ActionOut {
-  name: string;
-  description: string;
-  args: PropertyOut[];
-  optional: string[];
-  domain: string | null;
-  sets: string[];
-}
-
-export interface SpecOut {
-  type: string;
-  title: string;
-  category: string;
-  description: string;
-  properties: PropertyOut[];
-  actions: ActionOut[];
-}
-
-export interface StateEntry {
-  value: unknown;
-  ts: number;
-  source?: string;
-}
-
-export interface DeviceDetail {
-  device: DeviceOut;
-  spec: SpecOut;
-  state: Record<string, StateEntry>;
-  now: number;
-}
-
-export type CommandStatus = "queued" | "sent" | "acked" | "failed" | "expired";
-
-export interface Command {
-  id: string;
-  home: string;
-  device: string;
-  kind: "set" | "action";
-  target: string;
-  args: Record<string, unknown>;
-  member: string;
-  status: CommandStatus;
-  created: number;
-  sent_at: number | null;
-  done_at: number | null;
-  error: string | null;
-}
-
-export interface AutomationOut {
-  id: string;
-  alias: string;
-  home: string | null;
-  mode: string;
-  enabled: boolean;
-  file: string;
-  line: number | null;
-  firings: number;
-  dropped: number;
-  active: number;
-  queued: number;
-}
-
-export interface CheckError {
-  file: string | null;
-  line: number | null;
-  message: string;
-}
-
-export interface MemberOut {
-  id: string;
-  home: string;
-  name: string;
-  role: string;
-  revoked: boolean;
-  has_password: boolean;
-  grants: { devices: string[]; targets: string[]; starts: number; ends: number }[];
-}
-
-export interface AuditEntry {
-  seq: number;
-  time: number;
-  member: string;
-  face: string;
-  device: string;
-  target: string;
-  decision: string;
-  reason: string;
-}
-
-export interface AuditOut {
-  entries: AuditEntry[];
-  intact: boolean;
-  checked: number;
-  problem: string | null;
-}
+export type Health = Schemas["Health"];
+export type Place = Schemas["Place"];
+export type HomeOut = Schemas["HomeOut"];
+export type DeviceOut = Schemas["DeviceOut"];
+export type PropertyOut = Schemas["PropertyOut"];
+export type ActionOut = Schemas["ActionOut"];
+export type SpecOut = Schemas["SpecOut"];
+/** A property's value; the live WebSocket's state frames (not in the description) carry no source. */
+export type StateEntry = Omit<Schemas["State"], "source"> & { source?: string };
+export type DeviceDetail = Schemas["DeviceDetail"];
+export type CommandStatus = Schemas["CommandStatus"];
+export type Command = Schemas["Command"];
+export type AutomationOut = Schemas["AutomationOut"];
+export type CheckError = Schemas["CheckError"];
+export type MemberOut = Schemas["MemberOut"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditOut = Schemas["AuditOut"];
 
 /** An RFC 9457 problem the hub answered with; `detail` says what went wrong and why. */
 export class ApiError extends Error {

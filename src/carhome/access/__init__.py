@@ -6,19 +6,14 @@ wire forms (``Envelope``, ``SessionRequest``, ``SessionInfo``, ``EnrollmentReque
 """
 
 from carhome.access.counters import CounterWindow, MemoryVerifierStore, VerifierState, VerifierStore
-from carhome.access.enrollment import (
-    Enroller,
-    EnrollmentChallenge,
-    EnrollmentRejected,
-    EnrollmentRequest,
-    approve,
-    request_enrollment,
-)
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey, Role
+from carhome.access.enrollment import Enroller, EnrollmentRejected, approve, request_enrollment
+from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
 from carhome.access.phone import PhoneSession, SessionRefused, session_request
 from carhome.access.session import SessionInfo, SessionRequest
 from carhome.access.signing import CommandFields, Envelope, domain_of
 from carhome.access.verifier import DeviceVerifier, Reason, SignatureRejected, Verdict
+from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
+from carhome.wire.members import Role
 
 __all__ = [
     "CommandFields",

@@ -20,33 +20,17 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, Literal, Protocol
+from typing import Final, Protocol
 
 import msgspec
 
 from carhome.clock import Clock
 from carhome.errors import StoreError
 from carhome.hub.commands import Command, Decision
+from carhome.wire.members import AuditEntry, Verdict
 
 SCHEME: Final = "carhome-audit-v1"
 GENESIS: Final = "0" * 64
-
-Verdict = Literal["allowed", "denied"]
-
-
-class AuditEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    seq: int
-    time: float
-    home: str
-    member: str
-    face: str
-    command: str
-    device: str
-    target: str
-    decision: Verdict
-    reason: str
-    prev: str
-    hash: str
 
 
 def entry_hash(

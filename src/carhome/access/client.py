@@ -2,10 +2,11 @@
 
 A phone (or the CLI acting as one) keeps, in one directory, its P-256 key (``key.pem``,
 mode 0600, never overwritten) and the device keys it pinned when it enrolled
-(``pins.json``). ``Phone`` opens a session with a device through the hub
-(``carhome.api.keys``), checks the answer against the pinned device key, and signs; the
-hub only relays. ``Phone.send`` signs a command with an id and expiry the phone chose and
-submits it; the device runs it only if the signature verifies.
+(``pins.json``). ``Phone`` opens a session with a device through the hub's key routes
+(``carhome.api.keys``, reached by ``HubKeys``, an ``carhome.wire.client.ApiClient``),
+checks the answer against the pinned device key, and signs; the hub only relays.
+``Phone.send`` signs a command with an id and expiry the phone chose and submits it; the
+device runs it only if the signature verifies.
 """
 
 from __future__ import annotations
@@ -13,23 +14,25 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 import msgspec
 
-from carhome.access.enrollment import EnrollmentChallenge, approve, request_enrollment
-from carhome.access.keeper import Revocation, approve_revocation
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey, Role
-from carhome.access.pending import Pending
+from carhome.access.enrollment import approve, request_enrollment
+from carhome.access.keeper import approve_revocation
+from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey
 from carhome.access.phone import PhoneSession, session_request
 from carhome.access.relay import KeyRefused
-from carhome.access.session import SessionInfo
+from carhome.access.session import SessionInfo, SessionRequest
 from carhome.access.signing import CommandFields, domain_of
-from carhome.errors import CarhomeError, ConnectorError
+from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, CommandKind
 from carhome.spec import SPECS
+from carhome.wire import keys as wire
+from carhome.wire.client import ApiClient
+from carhome.wire.keys import EnrollmentChallenge, Pending, Revocation
+from carhome.wire.members import Role
 
 KEY_FILE: Final = "key.pem"
 PINS_FILE: Final = "pins.json"
@@ -83,20 +86,15 @@ class KeyRing:
         (self.directory / PINS_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(pins)))
 
 
-class SessionOpened(msgspec.Struct, frozen=True):
+class SessionOpened(wire.SessionOpened, frozen=True):
+    """The hub's answer to a session request, the device's part checked as it is decoded."""
+
     info: SessionInfo
-    now: float
-    member: str
-    type: str
 
 
-class DelegateKey(msgspec.Struct, frozen=True):
-    point: bytes
-    member: str
-
-
-class HubKeys:
-    """The hub's key routes over HTTP; problems become ``KeyRefused`` or ``ConnectorError``."""
+class HubKeys(ApiClient):
+    """The hub's key routes over HTTP (``carhome.wire.client``: a refusal is an ``ApiError``
+    whose ``reason`` is the device's code, an unreachable hub a ``ConnectorError``)."""
 
     def __init__(
         self,
@@ -106,86 +104,66 @@ class HubKeys:
         headers: dict[str, str] | None = None,
         timeout: float = 20.0,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=url.rstrip("/"), transport=transport, headers=headers, timeout=timeout
-        )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._http.aclose()
-
-    async def _call(self, method: str, path: str, kind: type[_T], body: Any = None) -> _T:
-        try:
-            response = await self._http.request(
-                method,
-                path,
-                content=None if body is None else msgspec.json.encode(body),
-                headers={"content-type": "application/json"},
-            )
-        except httpx.TransportError as exc:
-            raise ConnectorError(f"cannot reach the hub at {self._http.base_url}: {exc}") from exc
-        if response.is_error:
-            try:
-                problem = msgspec.json.decode(response.content)
-            except msgspec.DecodeError:
-                problem = {}
-            detail = problem.get("detail", response.text[:200]) if isinstance(problem, dict) else ""
-            reason = problem.get("reason", "") if isinstance(problem, dict) else ""
-            raise KeyRefused(str(reason or f"http_{response.status_code}"), str(detail))
-        return msgspec.json.decode(response.content, type=kind)
+        super().__init__(url, transport=transport, headers=headers, timeout=timeout)
 
     def _base(self, home: str, device: str) -> str:
         return f"/api/keys/{home}/{device}"
 
-    async def session(self, home: str, device: str, request: Any) -> SessionOpened:
-        return await self._call("POST", f"{self._base(home, device)}/session", SessionOpened, request)
+    async def session(self, home: str, device: str, request: SessionRequest) -> SessionOpened:
+        return await self.call("POST", f"{self._base(home, device)}/session", SessionOpened, body=request)
 
     async def begin(self, home: str, device: str) -> EnrollmentChallenge:
-        return await self._call("POST", f"{self._base(home, device)}/begin", EnrollmentChallenge)
+        return await self.call("POST", f"{self._base(home, device)}/begin", EnrollmentChallenge)
 
-    async def enroll(self, home: str, device: str, request: Any) -> EnrolledKey:
-        return await self._call("POST", f"{self._base(home, device)}/enroll", EnrolledKey, request)
+    async def enroll(self, home: str, device: str, request: wire.EnrollmentRequest) -> EnrolledKey:
+        return await self.call("POST", f"{self._base(home, device)}/enroll", EnrolledKey, body=request)
 
     async def keys(self, home: str, device: str) -> tuple[EnrolledKey, ...]:
-        return await self._call("GET", self._base(home, device), tuple[EnrolledKey, ...])
+        return await self.call("GET", self._base(home, device), tuple[EnrolledKey, ...])
 
     async def revoke(self, home: str, device: str, revocation: Revocation) -> EnrolledKey:
-        return await self._call("POST", f"{self._base(home, device)}/revoke", EnrolledKey, revocation)
+        return await self.call("POST", f"{self._base(home, device)}/revoke", EnrolledKey, body=revocation)
 
     async def code(self, home: str, device: str) -> str:
-        return (await self._call("GET", f"{self._base(home, device)}/code", dict[str, str]))["code"]
+        return (await self.call("GET", f"{self._base(home, device)}/code", wire.Code)).code
 
-    async def delegate_key(self, home: str, device: str, domains: tuple[str, ...]) -> DelegateKey:
-        body = {"domains": domains}
-        return await self._call("POST", f"{self._base(home, device)}/delegate/key", DelegateKey, body)
-
-    async def delegate(self, home: str, device: str, body: dict[str, Any]) -> EnrolledKey:
-        return await self._call("POST", f"{self._base(home, device)}/delegate", EnrolledKey, body)
-
-    async def ask(self, home: str, device: str, body: dict[str, Any]) -> Pending:
-        return await self._call("POST", f"{self._base(home, device)}/pending", Pending, body)
-
-    async def pending(self, home: str, device: str) -> list[Pending]:
-        return await self._call("GET", f"{self._base(home, device)}/pending", list[Pending])
-
-    async def pending_one(self, home: str, device: str, request_id: str, *, wait: float = 0.0) -> Pending:
-        path = f"{self._base(home, device)}/pending/{request_id}?wait={wait:g}"
-        return await self._call("GET", path, Pending)
-
-    async def approve_pending(self, home: str, device: str, request_id: str, body: dict[str, Any]) -> Pending:
-        return await self._call(
-            "POST", f"{self._base(home, device)}/pending/{request_id}/approve", Pending, body
+    async def delegate_key(self, home: str, device: str, domains: tuple[str, ...]) -> wire.DelegateKey:
+        body = wire.DelegateKeyRequest(domains)
+        return await self.call(
+            "POST", f"{self._base(home, device)}/delegate/key", wire.DelegateKey, body=body
         )
 
+    async def delegate(self, home: str, device: str, body: wire.DelegateRequest) -> EnrolledKey:
+        return await self.call("POST", f"{self._base(home, device)}/delegate", EnrolledKey, body=body)
+
+    async def ask(self, home: str, device: str, body: wire.PendingAsk) -> Pending:
+        return await self.call("POST", f"{self._base(home, device)}/pending", Pending, body=body)
+
+    async def pending(self, home: str, device: str) -> list[Pending]:
+        return await self.call("GET", f"{self._base(home, device)}/pending", list[Pending])
+
+    async def pending_one(self, home: str, device: str, request_id: str, *, wait: float = 0.0) -> Pending:
+        path = f"{self._base(home, device)}/pending/{request_id}"
+        return await self.call("GET", path, Pending, params={"wait": f"{wait:g}"}, wait=wait or None)
+
+    async def approve_pending(
+        self, home: str, device: str, request_id: str, body: wire.PendingApproval
+    ) -> Pending:
+        path = f"{self._base(home, device)}/pending/{request_id}/approve"
+        return await self.call("POST", path, Pending, body=body)
+
     async def decline_pending(self, home: str, device: str, request_id: str) -> Pending:
-        return await self._call("POST", f"{self._base(home, device)}/pending/{request_id}/decline", Pending)
+        return await self.call("POST", f"{self._base(home, device)}/pending/{request_id}/decline", Pending)
 
     async def submit(self, home: str, device: str, body: dict[str, Any]) -> Command:
-        return await self._call("POST", f"/api/devices/{home}/{device}/signed-commands", Command, body)
+        wait = body.get("wait")
+        return await self.call(
+            "POST",
+            f"/api/devices/{home}/{device}/signed-commands",
+            Command,
+            body=body,
+            wait=float(wait) if wait else None,
+        )
 
 
 class Phone:
@@ -240,15 +218,15 @@ class Phone:
         over the code) at the hub for an owner to approve from their own client."""
         key = self.ring.key()
         request = request_enrollment(key, challenge, role=role, member=member, code=code)
-        body = {
-            "new_key": request.new_key,
-            "role": role,
-            "member": member,
-            "nonce": challenge.nonce,
-            "device_key": challenge.device_key,
-            "code": code,
-            "proof": request.proof,
-        }
+        body = wire.PendingAsk(
+            new_key=request.new_key,
+            role=role,
+            member=member,
+            nonce=challenge.nonce,
+            device_key=challenge.device_key,
+            code=code,
+            proof=request.proof,
+        )
         return await self.hub.ask(challenge.home, challenge.device, body)
 
     async def outcome(self, asked: Pending, *, wait: float = 25.0) -> Pending:
@@ -277,7 +255,7 @@ class Phone:
                 f" {asked.home}/{asked.device}; not approving",
             )
         approval = self.approve(asked.challenge, asked.new_key, role=asked.role, member=asked.member)
-        body = {"approver": self.ring.key().public.key_id, "approval": approval}
+        body = wire.PendingApproval(self.ring.key().public.key_id, approval)
         return await self.hub.approve_pending(asked.home, asked.device, asked.id, body)
 
     async def delegate(
@@ -288,13 +266,7 @@ class Phone:
         home, device = challenge.home, challenge.device
         offered = await self.hub.delegate_key(home, device, domains)
         approval = self.approve(challenge, offered.point, role=Role.GUEST, member=offered.member)
-        body = {
-            "domains": domains,
-            "challenge": challenge,
-            "code": code,
-            "approver": self.ring.key().public.point,
-            "approval": approval,
-        }
+        body = wire.DelegateRequest(domains, challenge, code, self.ring.key().public.point, approval)
         return await self.hub.delegate(home, device, body)
 
     async def revoke(self, home: str, device: str, point: bytes) -> EnrolledKey:

@@ -26,9 +26,9 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest, request_enrollment
+from carhome.access.enrollment import request_enrollment
 from carhome.access.keeper import delegate_member, delegated_domains
-from carhome.access.keys import KeyPair, PublicKey, Role
+from carhome.access.keys import KeyPair, PublicKey
 from carhome.access.phone import PhoneSession, SessionRefused, session_request
 from carhome.access.relay import KeyRefused, KeyRelay, Session, unwrap
 from carhome.access.signing import DEFAULT_MAX_TTL, CommandFields, domain_of
@@ -37,6 +37,8 @@ from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, Decision, Gatekeeper
 from carhome.private import private_dir, private_file
 from carhome.spec import DeviceSpec
+from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
+from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Final
 
 from carhome.access.audit import AuditLog
-from carhome.access.keys import Role
 from carhome.access.members import Member, Members
 from carhome.access.policy import (
     ADMIN_SCOPES,
@@ -37,6 +36,7 @@ from carhome.access.policy import (
 from carhome.clock import Clock
 from carhome.hub.commands import Command, Decision
 from carhome.spec import DeviceSpec
+from carhome.wire.members import Role
 
 _FACES: Final = {f.value: f for f in Face}
 

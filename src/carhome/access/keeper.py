@@ -32,8 +32,8 @@ from typing import Any, Final
 import msgspec
 
 from carhome.access.counters import VerifierState
-from carhome.access.enrollment import Enroller, EnrollmentChallenge, EnrollmentRejected, EnrollmentRequest
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey, Role
+from carhome.access.enrollment import Enroller, EnrollmentRejected
+from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
 from carhome.access.session import SessionInfo, SessionRequest
 from carhome.access.signing import Envelope, MalformedSignature, domain_of
 from carhome.access.transcript import Tag, transcript
@@ -42,6 +42,8 @@ from carhome.clock import Clock
 from carhome.hub.commands import Command, CommandKind
 from carhome.private import private_dir
 from carhome.spec import DeviceSpec
+from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
+from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
@@ -88,14 +90,6 @@ def approve_revocation(
 ) -> bytes:
     """The owner's phone: sign the revocation of ``revoked``."""
     return owner.sign(revoke_transcript(home=home, device=device, device_key=device_key, revoked=revoked))
-
-
-class Revocation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Owner → device: disable ``point`` (``approver`` is the owner's key id)."""
-
-    point: bytes
-    approver: bytes
-    approval: bytes
 
 
 class Check(msgspec.Struct, frozen=True):

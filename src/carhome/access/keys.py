@@ -8,7 +8,6 @@ keys enrolled on it, each with a role, the member it belongs to and an enabled f
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import os
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from carhome.errors import CarhomeError
+from carhome.wire.keys import EnrolledKey as EnrolledKeyFields
 
 CURVE: Final = ec.SECP256R1()
 POINT_SIZE: Final = 65
@@ -29,14 +29,6 @@ KEY_ID_SIZE: Final = 16
 
 class InvalidKey(CarhomeError, ValueError):
     """Bytes or a file that should hold a P-256 key do not (also a ValueError, for decoders)."""
-
-
-class Role(enum.StrEnum):
-    """What a key's holder is to the home; only an owner's key may approve a new key."""
-
-    OWNER = "owner"
-    FAMILY = "family"
-    GUEST = "guest"
 
 
 class PublicKey:
@@ -156,13 +148,9 @@ class KeyPair:
         return f"KeyPair(public={self.public!r})"
 
 
-class EnrolledKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One public key enrolled on a device."""
-
-    point: bytes
-    role: Role
-    member: str
-    enabled: bool = True
+class EnrolledKey(EnrolledKeyFields, frozen=True, forbid_unknown_fields=True):
+    """One public key enrolled on a device: the wire's fields (``carhome.wire.keys``), its
+    point checked to be on the curve."""
 
     def __post_init__(self) -> None:
         PublicKey(self.point)  # raises InvalidKey if the point is not on the curve

@@ -1,6 +1,6 @@
 """Members of a home: who they are, their role, a guest's grants, and revocation.
 
-A member belongs to one home and holds one ``Role`` (``carhome.access.keys.Role``, shared
+A member belongs to one home and holds one ``Role`` (``carhome.wire.members.Role``, shared
 with the signing keys). A guest holds ``Grant``s: which devices, which targets (action or
 property names), from when until when, and optionally how many uses; a guest *sees* only
 the devices their live grants name, and a location only where a grant names it
@@ -21,12 +21,13 @@ from typing import Final, Protocol
 
 import msgspec
 
-from carhome.access.keys import Role
 from carhome.errors import CarhomeError
 from carhome.hub.model import check_name
 from carhome.private import private_file
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
+from carhome.wire.members import Grant as GrantFields
+from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
@@ -58,16 +59,10 @@ class MemberError(CarhomeError):
         self.member = member
 
 
-class Grant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What a guest may do: ``targets`` on ``devices`` in ``[starts, ends)``, ``uses`` times."""
-
-    id: str
-    devices: tuple[str, ...]
-    targets: tuple[str, ...]
-    starts: float
-    ends: float
-    uses: int | None = None
-    used: int = 0
+class Grant(GrantFields, frozen=True, forbid_unknown_fields=True):
+    """What a guest may do: ``targets`` on ``devices`` in ``[starts, ends)``, ``uses`` times
+    (the wire's fields, ``carhome.wire.members.Grant``, checked when made, and the policy's
+    questions)."""
 
     def __post_init__(self) -> None:
         if not self.devices or not self.targets:

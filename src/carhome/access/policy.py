@@ -24,8 +24,8 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.keys import Role
 from carhome.spec.devices import CAR_DOORS, CHARGING, GARAGE, HOME_LOCK
+from carhome.wire.members import Role
 
 
 class Face(enum.StrEnum):

@@ -18,12 +18,13 @@ from typing import Final, Protocol
 
 import msgspec
 
-from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRejected, EnrollmentRequest
-from carhome.access.keeper import DeviceKeys, Revocation
+from carhome.access.enrollment import EnrollmentRejected
+from carhome.access.keeper import DeviceKeys
 from carhome.access.keys import EnrolledKey, InvalidKey
 from carhome.access.session import SessionInfo, SessionRequest
 from carhome.access.verifier import SignatureRejected
 from carhome.errors import CarhomeError, ConnectorError
+from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
 
 MAX_ID: Final = 64
 

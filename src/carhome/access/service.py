@@ -25,7 +25,6 @@ from typing import Final, Self
 
 from carhome.access.audit import AuditLog, SqliteAuditStore
 from carhome.access.gatekeeper import PolicyGatekeeper
-from carhome.access.keys import Role
 from carhome.access.logins import Logins
 from carhome.access.members import Member, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords
@@ -35,6 +34,7 @@ from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.commands import CommandRouter
 from carhome.private import private_dir, private_file
+from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 

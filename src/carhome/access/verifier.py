@@ -24,7 +24,7 @@ from typing import Final
 import msgspec
 
 from carhome.access.counters import CounterWindow, Slot, VerifierState, VerifierStore
-from carhome.access.keys import EnrolledKey, KeyPair, KeyStore, PublicKey, Role
+from carhome.access.keys import EnrolledKey, KeyPair, KeyStore, PublicKey
 from carhome.access.session import (
     EPOCH_SIZE,
     MAX_U32,
@@ -51,6 +51,7 @@ from carhome.hub.commands import Command
 from carhome.hub.model import check_name
 from carhome.spec import DeviceSpec
 from carhome.spec.devices import HOME_LOCK
+from carhome.wire.members import Role
 
 STRICT_DOMAINS: Final = frozenset({HOME_LOCK})
 

@@ -4,15 +4,15 @@
 loopback; ``write_hub_address``/``read_hub_address`` let the CLI find a running hub.
 """
 
-from carhome.api.discovery import (
+from carhome.api.app import create_app
+from carhome.api.problems import Problem
+from carhome.api.server import ApiServer
+from carhome.wire.discovery import (
     address_file,
     clear_hub_address,
     read_hub_address,
     write_hub_address,
 )
-from carhome.api.local import create_app
-from carhome.api.problems import Problem
-from carhome.api.server import ApiServer
 
 __all__ = [
     "ApiServer",

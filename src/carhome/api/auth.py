@@ -32,17 +32,19 @@ from typing import Final, Protocol
 import msgspec
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from carhome.access.keys import Role
 from carhome.access.logins import LoginRefused
 from carhome.access.members import LOCATION, Member, Members
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken, TokenPair
 from carhome.api.bodies import decode_body, json_response
+from carhome.api.operations import Operation, routes, serving
 from carhome.api.problems import Problem
 from carhome.clock import Clock
+from carhome.wire.auth import LoginRequest, RefreshRequest, Tokens
+from carhome.wire.members import Role
 
 MAX_AUTH_BODY: Final = 4096
 MAX_FORWARDED_HOPS: Final = 16
@@ -103,8 +105,8 @@ def unauthorized(reason: str) -> Problem:
         401,
         "unauthorized",
         "Not logged in",
-        f"{reason}; log in with POST /api/auth/login (or `carhome login`) and send"
-        " 'Authorization: Bearer <access token>'",
+        f"{reason}; log in again (`carhome login`, or the web app's login page) and send the"
+        " access token as 'Authorization: Bearer <access token>'",
         reason=reason,
     )
     problem.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{reason}"'
@@ -144,29 +146,13 @@ class Bearer:
         )
 
 
-class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    member: str
-    password: str
-
-
-class RefreshRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    refresh: str
-
-
-class Tokens(msgspec.Struct, frozen=True):
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_at: float
-    member: str
-    home: str
-
-
 def _json(value: object) -> Response:
     return json_response(value, headers={"Cache-Control": "no-store"})
 
 
-class _AuthRoutes:
+class AuthRoutes:
+    """Logging in, renewing and ending a session."""
+
     def __init__(self, access: Access) -> None:
         self._access = access
         self._bearer = Bearer(access)
@@ -205,18 +191,35 @@ class _AuthRoutes:
         return Response(status_code=204)
 
 
-def auth_routes(access: Access) -> list[Route]:
-    r = _AuthRoutes(access)
-    return [
-        Route("/api/auth/login", r.login, methods=["POST"]),
-        Route("/api/auth/refresh", r.refresh, methods=["POST"]),
-        Route("/api/auth/logout", r.logout, methods=["POST"]),
-    ]
+OPERATIONS: Final[tuple[Operation[AuthRoutes], ...]] = (
+    Operation(
+        "POST",
+        "/api/auth/login",
+        AuthRoutes.login,
+        "Log in: a member and password for tokens",
+        "auth",
+        {200: Tokens},
+        body=LoginRequest,
+        problems=(401, 429),
+        open=True,
+    ),
+    Operation(
+        "POST",
+        "/api/auth/refresh",
+        AuthRoutes.refresh,
+        "Spend a refresh token for new tokens",
+        "auth",
+        {200: Tokens},
+        body=RefreshRequest,
+        problems=(401,),
+        open=True,
+    ),
+    Operation("POST", "/api/auth/logout", AuthRoutes.logout, "End this session", "auth", {204: None}),
+)
 
 
-OPEN_PATHS: Final = ("/api/health", "/api/auth/login", "/api/auth/refresh", "/api/ws")
-"""What answers without a token: health, logging in, and the WebSocket (it authenticates
-with its first frame)."""
+def auth_routes(access: Access) -> list[BaseRoute]:
+    return routes(OPERATIONS, AuthRoutes(access))
 
 
 class TrustedProxies:
@@ -309,15 +312,30 @@ def view_of(connection: HTTPConnection) -> View:
 
 
 class RequireLogin:
-    """ASGI middleware: every HTTP request under ``/api/`` but ``OPEN_PATHS`` needs a valid
-    token, whatever route serves it — so a route added later cannot forget to ask. It also
+    """ASGI middleware: every HTTP request under ``/api/`` needs a valid token, whatever
+    route serves it — so a route added later cannot forget to ask — unless the route of
+    ``router`` that will answer it is an operation declared ``open`` (health, logging in;
+    ``carhome.api.operations``). The WebSocket authenticates with its first frame. It also
     notes where each request comes from (``client_address``) and what its member may read
     (``view_of``)."""
 
-    def __init__(self, app: ASGIApp, auth: Authenticator, proxies: TrustedProxies | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        auth: Authenticator,
+        proxies: TrustedProxies | None = None,
+        router: Router | None = None,
+    ) -> None:
         self._app = app
         self._auth = auth
         self._proxies = proxies or TrustedProxies()
+        self._router = router
+
+    def _open(self, scope: Scope) -> bool:
+        if self._router is None:
+            return False
+        operation = serving(self._router.routes, scope)
+        return operation is not None and operation.open
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -326,7 +344,7 @@ class RequireLogin:
             peer = connection.client.host if connection.client is not None else "unknown"
             forwarded = connection.headers.getlist("x-forwarded-for")
             scope.setdefault("state", {})["address"] = self._proxies.client(peer, forwarded)
-        if scope["type"] == "http" and path.startswith("/api/") and path not in OPEN_PATHS:
+        if scope["type"] == "http" and path.startswith("/api/") and not self._open(scope):
             try:
                 principal = self._auth.principal(HTTPConnection(scope))
             except Problem as problem:

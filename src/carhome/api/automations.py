@@ -41,19 +41,19 @@ Scenes (``carhome.automations.scenes``):
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Any, Final, Literal
+from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from carhome.access.policy import MANAGE_AUTOMATIONS
 from carhome.access.service import Access
 from carhome.api.auth import Principal, principal_of
 from carhome.api.bodies import decode_body, json_response
+from carhome.api.operations import Operation, routes
 from carhome.api.problems import Problem
-from carhome.automations import Automation, Engine, Trace, load_text
+from carhome.automations import Automation, Engine, load_text
 from carhome.automations.files import (
     AutomationExists,
     AutomationFiles,
@@ -68,124 +68,24 @@ from carhome.automations.scenes import Scene, SceneError, loaded_scenes, scene_c
 from carhome.errors import CommandDenied, InvalidCommand
 from carhome.hub import Hub
 from carhome.hub.commands import Command, Decision
+from carhome.wire.automations import (
+    AutomationDetail,
+    AutomationOut,
+    AutomationText,
+    CheckError,
+    CheckRequest,
+    CheckResult,
+    Deleted,
+    SavingError,
+    SceneApplied,
+    SceneOut,
+    SceneRefusal,
+    SceneStep,
+    Trace,
+    TraceList,
+)
 
 _MAX_TEXT: Final = 1024 * 1024
-
-
-class AutomationOut(msgspec.Struct, kw_only=True):
-    id: str
-    alias: str
-    home: str | None
-    mode: str
-    enabled: bool
-    file: str
-    line: int | None
-    firings: int
-    dropped: int
-    active: int
-    queued: int
-
-
-class AutomationDetail(msgspec.Struct, kw_only=True):
-    """One automation with its text. ``origin`` says what kind of file it is in: ``saved``
-    (written by the API; deletable), ``data`` (hand-written under the data directory),
-    ``package`` (shipped with carhome) or ``external``; ``overrides`` names the file whose
-    automation of the same id this one wins over, if any."""
-
-    id: str
-    alias: str
-    home: str | None
-    mode: str
-    enabled: bool
-    file: str
-    line: int | None
-    origin: str
-    overrides: str | None
-    text: str
-    firings: int
-    dropped: int
-    active: int
-    queued: int
-
-
-class CheckRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """``replace``: the id of the automation the text is to replace (an editor's check of
-    an edit), which is then not reported as already loaded."""
-
-    text: str
-    file: str = "<api>"
-    replace: str | None = None
-
-
-class AutomationText(msgspec.Struct, forbid_unknown_fields=True):
-    """A YAML file's text holding one automation (``home:``, ``scenes:``, ``automations:``)."""
-
-    text: str
-
-
-class CheckError(msgspec.Struct):
-    file: str | None
-    line: int | None
-    message: str
-
-
-class CheckResult(msgspec.Struct):
-    errors: list[CheckError]
-
-
-class SavingError(msgspec.Struct):
-    """One reason a save was refused: where (line, and the path inside the automation
-    when known, e.g. ``triggers[0].device``) and what is wrong."""
-
-    line: int | None
-    path: str | None
-    message: str
-
-
-class Deleted(msgspec.Struct):
-    """What a delete did: ``restored`` is the automation of a read-only file that the
-    deleted one overrode, back in its place (None when there was none)."""
-
-    deleted: str
-    restored: AutomationDetail | None
-
-
-class TraceList(msgspec.Struct):
-    automation: str
-    traces: list[Trace]
-
-
-class SceneStep(msgspec.Struct):
-    device: str
-    kind: Literal["set", "action"]
-    target: str
-    args: dict[str, Any]
-
-
-class SceneOut(msgspec.Struct, kw_only=True):
-    """A scene: each device's wanted state as written, and the commands that apply it
-    (``error`` says why there are none, when its file names what the hub does not have)."""
-
-    id: str
-    name: str
-    home: str
-    states: dict[str, dict[str, Any]]
-    steps: list[SceneStep]
-    error: str | None = None
-
-
-class SceneRefusal(msgspec.Struct):
-    device: str
-    target: str
-    status: int
-    reason: str
-
-
-class SceneApplied(msgspec.Struct):
-    scene: str
-    home: str
-    commands: list[Command]
-    refused: list[SceneRefusal]
 
 
 def _shown(file: str) -> str:
@@ -197,7 +97,7 @@ def _unknown(exc: UnknownAutomation) -> Problem:
     return Problem(404, "unknown-automation", "No such automation", str(exc), automation=exc.automation)
 
 
-class _Routes:
+class AutomationRoutes:
     """The handlers, over one engine, its files and the hub's access parts."""
 
     def __init__(
@@ -366,7 +266,8 @@ class _Routes:
 
     async def traces(self, request: Request) -> Response:
         automation = self.find(request)
-        return json_response(TraceList(automation.id, self.engine.trace(automation.id)))
+        traces: list[Trace] = list(self.engine.trace(automation.id))
+        return json_response(TraceList(automation.id, traces))
 
     async def create(self, request: Request) -> Response:
         principal = await self.manager(request)
@@ -512,30 +413,127 @@ class _Routes:
         return json_response(SceneApplied(scene.id, scene.home, submitted, refused))
 
 
+READ_OPERATIONS: Final[tuple[Operation[AutomationRoutes], ...]] = (
+    Operation(
+        "GET",
+        "/api/automations",
+        AutomationRoutes.listing,
+        "Loaded automations and their run counts",
+        "automations",
+        {200: list[AutomationOut]},
+    ),
+    Operation(
+        "POST",
+        "/api/automations/check",
+        AutomationRoutes.check,
+        "Check automations in a text (nothing is loaded)",
+        "automations",
+        {200: CheckResult},
+        body=CheckRequest,
+    ),
+    Operation(
+        "GET",
+        "/api/automations/{id}/traces",
+        AutomationRoutes.traces,
+        "The latest runs of one automation",
+        "automations",
+        {200: TraceList},
+        problems=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/automations/{id}",
+        AutomationRoutes.one,
+        "One automation with its YAML text, switch and where it is kept",
+        "automations",
+        {200: AutomationDetail},
+        problems=(404,),
+    ),
+)
+"""Reading and checking automations."""
+
+CHANGE_OPERATIONS: Final[tuple[Operation[AutomationRoutes], ...]] = (
+    Operation(
+        "POST",
+        "/api/automations",
+        AutomationRoutes.create,
+        "Create an automation from its YAML text (checked against this hub, saved durably)",
+        "automations",
+        {201: AutomationDetail},
+        body=AutomationText,
+        problems=(403, 409, 501),
+        headers={201: {"Location": "Where the automation can be read again"}},
+        description="A refused save is a 422 problem whose `errors` give each line, path and message.",
+    ),
+    Operation(
+        "PUT",
+        "/api/automations/{id}",
+        AutomationRoutes.replace,
+        "Replace an automation (one from a read-only file is saved as an override)",
+        "automations",
+        {200: AutomationDetail},
+        body=AutomationText,
+        problems=(403, 404, 501),
+    ),
+    Operation(
+        "DELETE",
+        "/api/automations/{id}",
+        AutomationRoutes.delete,
+        "Delete a saved automation (an override's original comes back)",
+        "automations",
+        {200: Deleted},
+        problems=(403, 404, 409, 501),
+    ),
+    Operation(
+        "POST",
+        "/api/automations/{id}/enable",
+        AutomationRoutes.enable,
+        "Switch an automation on (kept across restarts)",
+        "automations",
+        {200: AutomationDetail},
+        problems=(403, 404, 501),
+    ),
+    Operation(
+        "POST",
+        "/api/automations/{id}/disable",
+        AutomationRoutes.disable,
+        "Switch an automation off (kept across restarts)",
+        "automations",
+        {200: AutomationDetail},
+        problems=(403, 404, 501),
+    ),
+)
+"""Changing automations: served only by a hub that keeps automation files."""
+
+SCENE_OPERATIONS: Final[tuple[Operation[AutomationRoutes], ...]] = (
+    Operation(
+        "GET",
+        "/api/scenes",
+        AutomationRoutes.scenes,
+        "The scenes of the home's automation files",
+        "scenes",
+        {200: list[SceneOut]},
+    ),
+    Operation(
+        "POST",
+        "/api/scenes/{id}/apply",
+        AutomationRoutes.apply,
+        "Apply a scene as the calling member (each command through the gatekeeper)",
+        "scenes",
+        {200: SceneApplied},
+        problems=(403, 404),
+    ),
+)
+
+
 def automation_routes(
     hub: Hub, engine: Engine, *, files: AutomationFiles | None = None, access: Access | None = None
-) -> list[Route]:
+) -> list[BaseRoute]:
     """The routes, over ``engine`` (which runs the automations of ``hub``); the changes
     only with ``files``; without ``access`` every caller may change them (tests, embedding)."""
-
-    r = _Routes(hub, engine, files, access)
-    routes = [
-        Route("/api/automations", r.listing, methods=["GET"]),
-        Route("/api/automations/check", r.check, methods=["POST"]),
-        Route("/api/automations/{id}", r.one, methods=["GET"]),
-        Route("/api/automations/{id}/traces", r.traces, methods=["GET"]),
-        Route("/api/scenes", r.scenes, methods=["GET"]),
-        Route("/api/scenes/{id}/apply", r.apply, methods=["POST"]),
-    ]
-    if files is not None:
-        routes += [
-            Route("/api/automations", r.create, methods=["POST"]),
-            Route("/api/automations/{id}", r.replace, methods=["PUT"]),
-            Route("/api/automations/{id}", r.delete, methods=["DELETE"]),
-            Route("/api/automations/{id}/enable", r.enable, methods=["POST"]),
-            Route("/api/automations/{id}/disable", r.disable, methods=["POST"]),
-        ]
-    return routes
+    handlers = AutomationRoutes(hub, engine, files, access)
+    changes = CHANGE_OPERATIONS if files is not None else ()
+    return routes((*READ_OPERATIONS, *changes, *SCENE_OPERATIONS), handlers)
 
 
 def _invalid(errors: list[SavingError]) -> Problem:

@@ -22,76 +22,24 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
-from typing import Final, Literal
+from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from carhome.api.auth import principal_of, view_of
 from carhome.api.bodies import decode_body, json_response
+from carhome.api.operations import Operation, routes
 from carhome.api.problems import Problem
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
 from carhome.errors import ConfigError
 from carhome.hub import Hub
+from carhome.wire.charging import CarPlanOut, PricesIn, PricesOut, SettingsIn, SlotOut
 
 _MAX_TEXT: Final = 1024 * 1024
 _STEP_WAIT_S: Final = 10.0  # real seconds to wait for the plan a change asked for
-
-
-class SlotOut(msgspec.Struct, kw_only=True):
-    start: datetime
-    price: float
-    solar_kw: float
-    power_kw: float
-    soc: float
-    """Planned state of charge at the end of the slot, percent."""
-
-
-class CarPlanOut(msgspec.Struct, kw_only=True):
-    home: str
-    car: str
-    charger: str | None
-    mode: str
-    target: float
-    limit: float | None
-    departure: datetime
-    plugged: bool
-    in_session: bool
-    charging_now: bool
-    setpoint_a: int
-    setpoint_kw: float
-    reasons: list[str]
-    problem: str | None
-    made_at: datetime | None
-    soc_start: float
-    """State of charge the plan starts from, percent."""
-    energy_kwh: float
-    cost: float
-    shortfall_kwh: float
-    slots: list[SlotOut]
-
-
-class SettingsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    mode: Literal["off", "now", "solar", "solar_min", "smart"] | None = None
-    target: float | None = None
-    departure: str | None = None
-
-
-class PricesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    text: str
-    format: Literal["csv", "json"] = "csv"
-    file: str = "<request>"
-
-
-class PricesOut(msgspec.Struct, kw_only=True):
-    home: str
-    slots: int
-    start: datetime
-    end: datetime
-    cars: list[str]
 
 
 def plan_out(controller: ChargingController) -> CarPlanOut:
@@ -161,13 +109,17 @@ def departure_at(text: str, now: datetime) -> datetime:
     return when
 
 
-def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingController]) -> list[Route]:
-    """The routes over ``controllers`` (one per charged car, keyed by home and car)."""
+class ChargingRoutes:
+    """The handlers over ``controllers`` (one per charged car, keyed by home and car)."""
 
-    def find(request: Request) -> ChargingController:
+    def __init__(self, hub: Hub, controllers: Mapping[tuple[str, str], ChargingController]) -> None:
+        self.hub = hub
+        self.controllers = controllers
+
+    def find(self, request: Request) -> ChargingController:
         key = (request.path_params["home"], request.path_params["car"])
-        shown = _visible(request, controllers)
-        controller = controllers.get(key) if key in shown else None
+        shown = _visible(request, self.controllers)
+        controller = self.controllers.get(key) if key in shown else None
         if controller is None:
             known = ", ".join(f"{h}/{c}" for h, c in sorted(shown)) or "none"
             raise Problem(
@@ -180,10 +132,10 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
             )
         return controller
 
-    async def listing(request: Request) -> Response:
-        return json_response([plan_out(controllers[key]) for key in _visible(request, controllers)])
+    async def listing(self, request: Request) -> Response:
+        return json_response([plan_out(self.controllers[key]) for key in _visible(request, self.controllers)])
 
-    def may_change(request: Request) -> None:
+    def may_change(self, request: Request) -> None:
         principal = principal_of(request)
         if not principal.may_change_settings:
             raise Problem(
@@ -194,14 +146,14 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
                 member=principal.member,
             )
 
-    async def one(request: Request) -> Response:
-        return json_response(plan_out(find(request)))
+    async def one(self, request: Request) -> Response:
+        return json_response(plan_out(self.find(request)))
 
-    async def change(request: Request) -> Response:
-        controller = find(request)
-        may_change(request)
+    async def change(self, request: Request) -> Response:
+        controller = self.find(request)
+        self.may_change(request)
         asked: SettingsIn = await decode_body(request, SettingsIn, limit=_MAX_TEXT)
-        now = datetime.fromtimestamp(hub.clock.time(), controller.setup.zone)
+        now = datetime.fromtimestamp(self.hub.clock.time(), controller.setup.zone)
         field = "departure"  # the field being read, named in a refusal so a form can mark it
         try:
             departure = (
@@ -222,14 +174,16 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         await _next_step(controller)
         return json_response(plan_out(controller))
 
-    async def prices(request: Request) -> Response:
+    async def prices(self, request: Request) -> Response:
         home = request.path_params["home"]
-        mine = [c for (h, _), c in sorted(controllers.items()) if h == home and principal_of(request).sees(h)]
+        mine = [
+            c for (h, _), c in sorted(self.controllers.items()) if h == home and principal_of(request).sees(h)
+        ]
         if not mine:
             raise Problem(
                 404, "unknown-charging", "No charging in this home", f"no car of {home!r} is charged"
             )
-        may_change(request)
+        self.may_change(request)
         asked: PricesIn = await decode_body(request, PricesIn, limit=_MAX_TEXT)
         parse = parse_json if asked.format == "json" else parse_csv
         try:
@@ -257,12 +211,51 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         )
         return json_response(out)
 
-    return [
-        Route("/api/charging", listing, methods=["GET"]),
-        Route("/api/charging/{home}/prices", prices, methods=["POST"]),
-        Route("/api/charging/{home}/{car}", one, methods=["GET"]),
-        Route("/api/charging/{home}/{car}", change, methods=["PUT"]),
-    ]
+
+OPERATIONS: Final[tuple[Operation[ChargingRoutes], ...]] = (
+    Operation(
+        "GET",
+        "/api/charging",
+        ChargingRoutes.listing,
+        "Every charged car's plan",
+        "charging",
+        {200: list[CarPlanOut]},
+    ),
+    Operation(
+        "POST",
+        "/api/charging/{home}/prices",
+        ChargingRoutes.prices,
+        "New prices for the home's charged cars",
+        "charging",
+        {200: PricesOut},
+        body=PricesIn,
+        problems=(403, 404),
+    ),
+    Operation(
+        "GET",
+        "/api/charging/{home}/{car}",
+        ChargingRoutes.one,
+        "One car's charging plan",
+        "charging",
+        {200: CarPlanOut},
+        problems=(404,),
+    ),
+    Operation(
+        "PUT",
+        "/api/charging/{home}/{car}",
+        ChargingRoutes.change,
+        "Change a car's mode, target or departure",
+        "charging",
+        {200: CarPlanOut},
+        body=SettingsIn,
+        problems=(403, 404),
+    ),
+)
+
+
+def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingController]) -> list[BaseRoute]:
+    """The routes over ``controllers`` (one per charged car, keyed by home and car)."""
+    return routes(OPERATIONS, ChargingRoutes(hub, controllers))
 
 
 def _visible(request: Request, controllers: Mapping[tuple[str, str], object]) -> list[tuple[str, str]]:

@@ -22,62 +22,36 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Final, Literal, TypeVar
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from carhome.api import problems
 from carhome.api.auth import View, principal_of, view_of
 from carhome.api.bodies import json_response
+from carhome.api.operations import Operation, routes
 from carhome.api.problems import Problem
-from carhome.history import ChargeSession, History, Parked, Query, Summary, Trip
+from carhome.history import ChargeSession, History, Parked, Query, Trip
 from carhome.hub import Hub
+from carhome.wire.history import ChargeList, HistoryQuery, ParkedList, SummaryList, TripList
 
 _R = TypeVar("_R", Trip, ChargeSession, Parked)
 
-MAX_RECORDS: Final = 10_000
 _TIME_WORDS: Final = "a date (2026-01-07), a local date and time (2026-01-07T08:00), or epoch seconds"
 
 
-class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, rename={"from_": "from"}):
-    """Query of the history routes (``from`` and ``to`` are parsed by hand: three forms)."""
+class HistoryRoutes:
+    """The handlers, over ``history`` (which tracks the cars of ``hub``)."""
 
-    home: str | None = None
-    car: str | None = None
-    from_: str | None = None
-    to: str | None = None
-    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_RECORDS)] | None = None
-    period: Literal["day", "month"] = "day"
+    def __init__(self, hub: Hub, history: History) -> None:
+        self.hub = hub
+        self.history = history
 
-
-class TripList(msgspec.Struct, kw_only=True):
-    trips: list[Trip]
-    timezones: dict[str, str]  # home → IANA timezone, to show local times
-
-
-class ChargeList(msgspec.Struct, kw_only=True):
-    charges: list[ChargeSession]
-    timezones: dict[str, str]
-
-
-class ParkedList(msgspec.Struct, kw_only=True):
-    parked: list[Parked]
-    timezones: dict[str, str]
-
-
-class SummaryList(msgspec.Struct, kw_only=True):
-    period: Literal["day", "month"]
-    summaries: list[Summary]
-
-
-def history_routes(hub: Hub, history: History) -> list[Route]:
-    """The routes, over ``history`` (which tracks the cars of ``hub``)."""
-
-    def parse(request: Request, *, summaries: bool = False) -> tuple[Query, HistoryQuery]:
+    def parse(self, request: Request, *, summaries: bool = False) -> tuple[Query, HistoryQuery]:
         params = dict(request.query_params)
         if not summaries and "period" in params:
             raise problems.invalid_query("only the summaries take a period", "period")
@@ -89,15 +63,15 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
             ) from None
         home, car = asked.home, asked.car
         principal = principal_of(request)  # a member sees the history of their home only
-        known = [h.id for h in hub.homes() if principal.sees(h.id)]
+        known = [h.id for h in self.hub.homes() if principal.sees(h.id)]
         if home is None and principal.home is not None:
             home = principal.home
         if home is not None and home not in known:
             raise problems.unknown_home(home, known)
         view = view_of(request)
         if car is not None:
-            home, car = _resolve_car(hub, home, car, view)
-        zone = _zone(hub, home, known)
+            home, car = _resolve_car(self.hub, home, car, view)
+        zone = _zone(self.hub, home, known)
         return (
             Query(
                 home=home,
@@ -109,20 +83,20 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
             asked,
         )
 
-    def zones(records: list[Trip] | list[ChargeSession] | list[Parked]) -> dict[str, str]:
-        return {r.home: history.zone(r.home).key for r in records}
+    def zones(self, records: list[Trip] | list[ChargeSession] | list[Parked]) -> dict[str, str]:
+        return {r.home: self.history.zone(r.home).key for r in records}
 
-    def seen(query: Query, view: View) -> list[Query]:
+    def seen(self, query: Query, view: View) -> list[Query]:
         """``query`` as one query per car the viewer sees (none: nothing to read)."""
         if view.everything or query.car is not None:
             return [query]
-        cars = sorted(d.id for d in hub.devices(query.home) if d.type == "car" and view.sees(d.id))
+        cars = sorted(d.id for d in self.hub.devices(query.home) if d.type == "car" and view.sees(d.id))
         return [msgspec.structs.replace(query, car=car) for car in cars]
 
-    async def records(request: Request, read: Callable[[Query], Awaitable[list[_R]]]) -> list[_R]:
-        query, _ = parse(request)
+    async def records(self, request: Request, read: Callable[[Query], Awaitable[list[_R]]]) -> list[_R]:
+        query, _ = self.parse(request)
         view = view_of(request)
-        queries = seen(query, view)
+        queries = self.seen(query, view)
         found: list[_R] = []
         for each in queries:
             found.extend(await read(each))
@@ -132,29 +106,80 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
                 found = found[-query.limit :]
         return found if view.everything else [_placed(r, view) for r in found]
 
-    async def trips(request: Request) -> Response:
-        found = await records(request, history.trips)
-        return json_response(TripList(trips=found, timezones=zones(found)))
+    async def trips(self, request: Request) -> Response:
+        found = await self.records(request, self.history.trips)
+        return json_response(TripList(trips=found, timezones=self.zones(found)))
 
-    async def charges(request: Request) -> Response:
-        found = await records(request, history.charges)
-        return json_response(ChargeList(charges=found, timezones=zones(found)))
+    async def charges(self, request: Request) -> Response:
+        found = await self.records(request, self.history.charges)
+        return json_response(ChargeList(charges=found, timezones=self.zones(found)))
 
-    async def parked(request: Request) -> Response:
-        found = await records(request, history.parked)
-        return json_response(ParkedList(parked=found, timezones=zones(found)))
+    async def parked(self, request: Request) -> Response:
+        found = await self.records(request, self.history.parked)
+        return json_response(ParkedList(parked=found, timezones=self.zones(found)))
 
-    async def summaries(request: Request) -> Response:
-        query, asked = parse(request, summaries=True)
-        found = [s for q in seen(query, view_of(request)) for s in await history.summaries(asked.period, q)]
+    async def summaries(self, request: Request) -> Response:
+        query, asked = self.parse(request, summaries=True)
+        found = [
+            s
+            for q in self.seen(query, view_of(request))
+            for s in await self.history.summaries(asked.period, q)
+        ]
         return json_response(SummaryList(period=asked.period, summaries=found))
 
-    return [
-        Route("/api/history/trips", trips, methods=["GET"]),
-        Route("/api/history/charges", charges, methods=["GET"]),
-        Route("/api/history/parked", parked, methods=["GET"]),
-        Route("/api/history/summaries", summaries, methods=["GET"]),
-    ]
+
+_PERIOD: Final = ("period",)  # only the summaries take one
+
+OPERATIONS: Final[tuple[Operation[HistoryRoutes], ...]] = (
+    Operation(
+        "GET",
+        "/api/history/trips",
+        HistoryRoutes.trips,
+        "Finished trips",
+        "history",
+        {200: TripList},
+        HistoryQuery,
+        query_except=_PERIOD,
+        problems=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/history/charges",
+        HistoryRoutes.charges,
+        "Finished charge sessions",
+        "history",
+        {200: ChargeList},
+        HistoryQuery,
+        query_except=_PERIOD,
+        problems=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/history/parked",
+        HistoryRoutes.parked,
+        "Parked spells and what they lost",
+        "history",
+        {200: ParkedList},
+        HistoryQuery,
+        query_except=_PERIOD,
+        problems=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/history/summaries",
+        HistoryRoutes.summaries,
+        "Totals per car and day or month",
+        "history",
+        {200: SummaryList},
+        HistoryQuery,
+        problems=(404,),
+    ),
+)
+
+
+def history_routes(hub: Hub, history: History) -> list[BaseRoute]:
+    """The routes, over ``history`` (which tracks the cars of ``hub``)."""
+    return routes(OPERATIONS, HistoryRoutes(hub, history))
 
 
 def _placed(record: _R, view: View) -> _R:

@@ -28,30 +28,48 @@ device does not check again:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from carhome.access.audit import AuditLog
 from carhome.access.delegates import Delegates
-from carhome.access.enrollment import EnrollmentChallenge, EnrollmentRequest
-from carhome.access.keeper import Revocation, delegate_member
+from carhome.access.keeper import delegate_member
 from carhome.access.keys import PublicKey
-from carhome.access.pending import Pending, PendingApproval, PendingAsk, PendingEnrollments, PendingError
+from carhome.access.pending import PendingEnrollments, PendingError
 from carhome.access.policy import SAFETY_DOMAINS
 from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
-from carhome.access.session import SessionInfo, SessionRequest
+from carhome.access.session import SessionRequest as CheckedSessionRequest
 from carhome.api.auth import client_address
 from carhome.api.bodies import decode_body, decode_query, json_response
+from carhome.api.operations import Operation, routes
 from carhome.api.problems import Problem
 from carhome.api.server import is_loopback
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
 from carhome.hub import Hub
 from carhome.hub.commands import MAX_TTL, Command, Decision
+from carhome.wire.keys import (
+    Code,
+    DelegateKey,
+    DelegateKeyRequest,
+    DelegateRequest,
+    EnrolledKey,
+    EnrollmentChallenge,
+    EnrollmentRequest,
+    Pending,
+    PendingApproval,
+    PendingAsk,
+    PendingWaitQuery,
+    Revocation,
+    SessionOpened,
+    SessionRequest,
+    SignedCommand,
+)
 
 MAX_WAIT: Final = 60.0
 """The longest a requester's long poll on its pending request is held."""
@@ -65,55 +83,6 @@ Screen = Callable[[str, str], str | None]
 """(home, device) → the code the device shows, for devices whose screen is the hub's."""
 
 
-class SessionOpened(msgspec.Struct, frozen=True):
-    """The device's answer to a session request, and what the phone needs besides to sign."""
-
-    info: SessionInfo
-    now: float
-    member: str
-    type: str
-
-
-class Code(msgspec.Struct, frozen=True):
-    code: str
-
-
-class DelegateKeyRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    domains: tuple[str, ...]
-
-
-class DelegateKey(msgspec.Struct, frozen=True):
-    point: bytes
-    member: str
-
-
-class DelegateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The owner's approval of the hub's delegate key, with the code read off the device."""
-
-    domains: tuple[str, ...]
-    challenge: EnrollmentChallenge
-    code: str
-    approver: bytes
-    approval: bytes
-
-
-class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Body of ``POST /api/devices/{home}/{device}/signed-commands``."""
-
-    id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
-    kind: Literal["set", "action"]
-    target: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-    args: dict[str, Any] = msgspec.field(default_factory=dict)
-    expires: float
-    member: str
-    signature: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
-    wait: Annotated[float, msgspec.Meta(ge=0, le=300)] | None = None
-
-
-class PendingWaitQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    wait: Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT)] = 0.0
-
-
 def _pending_problem(exc: PendingError) -> Problem:
     if exc.field == "id":
         return Problem(404, "no-pending", "No such pending request", str(exc), field="id")
@@ -123,30 +92,42 @@ def _pending_problem(exc: PendingError) -> Problem:
 
 
 def _refused(exc: KeyRefused) -> Problem:
-    return Problem(403, "key-refused", "Refused by the device", str(exc), reason=exc.reason)
+    """A device's refusal: its words without its code, which is the ``reason`` field."""
+    code = re.escape(exc.reason)
+    words = re.sub(rf"^{code}: |\s*\({code}\)|\b{code}(?:[;:]\s*|$)", "", exc.detail).strip(" ;:")
+    words = words or exc.reason.replace("_", " ")
+    return Problem(
+        403, "key-refused", "Refused by the device", f"the device refused: {words}", reason=exc.reason
+    )
 
 
-def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
-    hub: Hub,
-    relay: KeyRelay,
-    *,
-    who: Who,
-    authorize: Authorize | None = None,
-    screen: Screen | None = None,
-    delegates: Delegates | None = None,
-    pending: PendingEnrollments | None = None,
-    audit: AuditLog | None = None,
-) -> list[Route]:
-    """The routes over ``hub``, reaching devices through ``relay`` (the MQTT connector).
+class KeyRoutes:
+    """The handlers over ``hub``, reaching devices through ``relay`` (see ``key_routes``)."""
 
-    ``pending`` holds enrollment requests waiting for an owner (a fresh in-memory list on
-    the hub's clock if not given); ``audit`` records requests, approvals and declines.
-    """
-    waiting = pending if pending is not None else PendingEnrollments(hub.clock)
+    def __init__(
+        self,
+        hub: Hub,
+        relay: KeyRelay,
+        *,
+        who: Who,
+        authorize: Authorize | None = None,
+        screen: Screen | None = None,
+        delegates: Delegates | None = None,
+        pending: PendingEnrollments | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.hub = hub
+        self.relay = relay
+        self.who = who
+        self.authorize = authorize
+        self.screen = screen
+        self.delegates = delegates
+        self.waiting = pending if pending is not None else PendingEnrollments(hub.clock)
+        self.audit = audit
 
-    async def audited(view: Pending, member: str, what: str, *, ok: bool, why: str) -> None:
-        if audit is not None:
-            await audit.record(
+    async def audited(self, view: Pending, member: str, what: str, *, ok: bool, why: str) -> None:
+        if self.audit is not None:
+            await self.audit.record(
                 home=view.home,
                 member=member,
                 face="api",
@@ -156,16 +137,16 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
                 decision=Decision(ok, why),
             )
 
-    def where(request: Request) -> tuple[str, str]:
+    def where(self, request: Request) -> tuple[str, str]:
         home, device = request.path_params["home"], request.path_params["device"]
-        hub.device(home, device)  # UnknownDevice: a 404
+        self.hub.device(home, device)  # UnknownDevice: a 404
         return home, device
 
-    def keyed(request: Request) -> tuple[str, str]:
+    def keyed(self, request: Request) -> tuple[str, str]:
         """The path's device, a 404 unless it holds keys: only a device with a safety-critical
         action verifies signatures, and asking another would only wait for its silence."""
-        home, device = where(request)
-        if not any(a.domain in SAFETY_DOMAINS for a in hub.spec(home, device).actions.values()):
+        home, device = self.where(request)
+        if not any(a.domain in SAFETY_DOMAINS for a in self.hub.spec(home, device).actions.values()):
             raise Problem(
                 404,
                 "no-keys",
@@ -177,57 +158,59 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
             )
         return home, device
 
-    async def admin(request: Request, home: str) -> str:
-        member = who(request)
-        if authorize is not None:
-            decision = await authorize(member, home)
+    async def admin(self, request: Request, home: str) -> str:
+        member = self.who(request)
+        if self.authorize is not None:
+            decision = await self.authorize(member, home)
             if not decision.allowed:
                 raise Problem(403, "forbidden", "Forbidden", decision.reason, member=member)
         return member
 
-    async def relayed(home: str, device: str, op: Any) -> Any:
+    async def relayed(self, home: str, device: str, op: Any) -> Any:
         try:
-            return unwrap(await relay.ask(home, device, op))
+            return unwrap(await self.relay.ask(home, device, op))
         except KeyRefused as exc:
             raise _refused(exc) from None
 
-    async def session(request: Request) -> Response:
-        home, device = keyed(request)
-        member = who(request)
-        asked = await decode_body(request, SessionRequest, limit=MAX_BODY)
-        reply = await relayed(home, device, Session(asked))
-        kind = hub.device(home, device).type
-        return json_response(SessionOpened(info=reply.info, now=hub.clock.time(), member=member, type=kind))
+    async def session(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        member = self.who(request)
+        asked = await decode_body(request, CheckedSessionRequest, limit=MAX_BODY)
+        reply = await self.relayed(home, device, Session(asked))
+        kind = self.hub.device(home, device).type
+        return json_response(
+            SessionOpened(info=reply.info, now=self.hub.clock.time(), member=member, type=kind)
+        )
 
-    async def begin(request: Request) -> Response:
-        home, device = keyed(request)
-        await admin(request, home)
-        return json_response((await relayed(home, device, Begin())).challenge)
+    async def begin(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        await self.admin(request, home)
+        return json_response((await self.relayed(home, device, Begin())).challenge)
 
-    async def enroll(request: Request) -> Response:
-        home, device = keyed(request)
-        await admin(request, home)
+    async def enroll(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        await self.admin(request, home)
         asked = await decode_body(request, EnrollmentRequest, limit=MAX_BODY)
-        return json_response((await relayed(home, device, Enroll(asked))).key)
+        return json_response((await self.relayed(home, device, Enroll(asked))).key)
 
-    async def listing(request: Request) -> Response:
-        home, device = keyed(request)
-        who(request)
-        return json_response((await relayed(home, device, ListKeys())).keys)
+    async def listing(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        self.who(request)
+        return json_response((await self.relayed(home, device, ListKeys())).keys)
 
-    async def revoke(request: Request) -> Response:
-        home, device = keyed(request)
-        await admin(request, home)
+    async def revoke(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        await self.admin(request, home)
         asked = await decode_body(request, Revocation, limit=MAX_BODY)
-        return json_response((await relayed(home, device, Revoke(asked))).key)
+        return json_response((await self.relayed(home, device, Revoke(asked))).key)
 
-    async def code(request: Request) -> Response:
-        home, device = keyed(request)
+    async def code(self, request: Request) -> Response:
+        home, device = self.keyed(request)
         # where the request comes from, behind a trusted reverse proxy too (``client_address``)
         if not is_loopback(client_address(request)):
             raise Problem(403, "not-local", "Local only", "the hub's screen is read on the hub's own machine")
-        await admin(request, home)
-        shown = screen(home, device) if screen is not None else None
+        await self.admin(request, home)
+        shown = self.screen(home, device) if self.screen is not None else None
         if not shown:
             raise Problem(
                 404,
@@ -238,27 +221,27 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
             )
         return json_response(Code(shown))
 
-    def need_delegates() -> Delegates:
-        if delegates is None:
+    def need_delegates(self) -> Delegates:
+        if self.delegates is None:
             raise Problem(501, "no-delegates", "Not configured", "this hub holds no automation delegate keys")
-        return delegates
+        return self.delegates
 
-    async def delegate_key(request: Request) -> Response:
-        home, device = keyed(request)
-        await admin(request, home)
+    async def delegate_key(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        await self.admin(request, home)
         asked = await decode_body(request, DelegateKeyRequest, limit=MAX_BODY)
-        keys = need_delegates()
+        keys = self.need_delegates()
         try:
             member = delegate_member(asked.domains)
         except ValueError as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
         return json_response(DelegateKey(keys.key(home, device).public.point, member))
 
-    async def delegate(request: Request) -> Response:
-        home, device = keyed(request)
-        await admin(request, home)
+    async def delegate(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        await self.admin(request, home)
         asked = await decode_body(request, DelegateRequest, limit=MAX_BODY)
-        keys = need_delegates()
+        keys = self.need_delegates()
         try:
             enrollment = keys.request(
                 home,
@@ -271,20 +254,20 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
             )
         except (CarhomeError, ValueError) as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
-        enrolled = (await relayed(home, device, Enroll(enrollment))).key
+        enrolled = (await self.relayed(home, device, Enroll(enrollment))).key
         keys.pin(home, device, asked.challenge.device_key, enrollment.member)
         return json_response(enrolled)
 
-    def request_id(request: Request) -> str:
+    def request_id(self, request: Request) -> str:
         return str(request.path_params["id"])
 
-    async def ask_pending(request: Request) -> Response:
-        home, device = keyed(request)
-        member = who(request)
+    async def ask_pending(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        member = self.who(request)
         asked = await decode_body(request, PendingAsk, limit=MAX_BODY)
         if asked.member != member:
             try:
-                await admin(request, home)
+                await self.admin(request, home)
             except Problem:
                 raise Problem(
                     403,
@@ -295,70 +278,72 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
                     field="$.member",
                 ) from None
         try:
-            made = waiting.add(home, device, asked, asked_by=member)
+            made = self.waiting.add(home, device, asked, asked_by=member)
         except PendingError as exc:
             raise _pending_problem(exc) from None
         why = f"{asked.member} asks to enroll key {made.key_id.hex()[:12]} as {asked.role}"
-        await audited(made, member, "enroll:request", ok=True, why=why)
+        await self.audited(made, member, "enroll:request", ok=True, why=why)
         return json_response(made, 202)
 
-    async def list_pending(request: Request) -> Response:
-        home, device = keyed(request)
-        await admin(request, home)
-        return json_response(waiting.waiting(home, device))
+    async def list_pending(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        await self.admin(request, home)
+        return json_response(self.waiting.waiting(home, device))
 
-    async def one_pending(request: Request) -> Response:
-        home, device = keyed(request)
-        member = who(request)
+    async def one_pending(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        member = self.who(request)
         query = decode_query(request, PendingWaitQuery)
-        found = waiting.get(home, device, request_id(request))
+        found = self.waiting.get(home, device, self.request_id(request))
         if found is None:
             raise _pending_problem(
-                PendingError(f"no request {request_id(request)!r} on {home}/{device}", "id")
+                PendingError(f"no request {self.request_id(request)!r} on {home}/{device}", "id")
             )
         if found.asked_by != member:
-            await admin(request, home)
-        settled = await waiting.wait(home, device, found.id, query.wait) or found
+            await self.admin(request, home)
+        settled = await self.waiting.wait(home, device, found.id, query.wait) or found
         return json_response(settled)
 
-    async def approve_pending(request: Request) -> Response:
-        home, device = keyed(request)
-        member = await admin(request, home)
+    async def approve_pending(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        member = await self.admin(request, home)
         asked = await decode_body(request, PendingApproval, limit=MAX_BODY)
-        rid = request_id(request)
+        rid = self.request_id(request)
         try:
-            full = waiting.approved(home, device, rid, asked)
+            full = self.waiting.approved(home, device, rid, asked)
         except PendingError as exc:
             raise _pending_problem(exc) from None
         try:
-            reply = unwrap(await relay.ask(home, device, Enroll(full)))
+            reply = unwrap(await self.relay.ask(home, device, Enroll(full)))
         except KeyRefused as exc:
-            view = waiting.settle(home, device, rid, "refused", by=member, reason=exc.reason, anyway=True)
-            await audited(
+            view = self.waiting.settle(
+                home, device, rid, "refused", by=member, reason=exc.reason, anyway=True
+            )
+            await self.audited(
                 view, member, "enroll:approve", ok=False, why=f"refused by the device: {exc.reason}"
             )
             raise _refused(exc) from None
         # the device's word stands even if the request expired here while it answered
-        settled = waiting.settle(home, device, rid, "enrolled", by=member, key=reply.key, anyway=True)
+        settled = self.waiting.settle(home, device, rid, "enrolled", by=member, key=reply.key, anyway=True)
         why = f"approved key {settled.key_id.hex()[:12]} for {settled.member} as {settled.role}"
-        await audited(settled, member, "enroll:approve", ok=True, why=why)
+        await self.audited(settled, member, "enroll:approve", ok=True, why=why)
         return json_response(settled)
 
-    async def decline_pending(request: Request) -> Response:
-        home, device = keyed(request)
-        member = await admin(request, home)
-        rid = request_id(request)
+    async def decline_pending(self, request: Request) -> Response:
+        home, device = self.keyed(request)
+        member = await self.admin(request, home)
+        rid = self.request_id(request)
         try:
-            settled = waiting.settle(home, device, rid, "declined", by=member, reason="declined")
+            settled = self.waiting.settle(home, device, rid, "declined", by=member, reason="declined")
         except PendingError as exc:
             raise _pending_problem(exc) from None
         why = f"declined key {settled.key_id.hex()[:12]} for {settled.member}"
-        await audited(settled, member, "enroll:decline", ok=False, why=why)
+        await self.audited(settled, member, "enroll:decline", ok=False, why=why)
         return json_response(settled)
 
-    async def signed(request: Request) -> Response:
-        home, device = where(request)
-        member = who(request)
+    async def signed(self, request: Request) -> Response:
+        home, device = self.where(request)
+        member = self.who(request)
         asked: SignedCommand = await decode_body(request, SignedCommand, limit=MAX_BODY)
         if asked.member != member:
             raise Problem(
@@ -367,12 +352,12 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
                 "Signed for another member",
                 f"the command was signed for {asked.member!r}, but this request acts for {member!r}",
             )
-        now = hub.clock.time()
+        now = self.hub.clock.time()
         if not now < asked.expires <= now + MAX_TTL:
             raise Problem(422, "invalid-body", "Invalid body", "expires must lie ahead, within a day")
-        if hub.commands.get(asked.id) is not None:
+        if self.hub.commands.get(asked.id) is not None:
             raise Problem(409, "duplicate-id", "Duplicate command id", f"command {asked.id} exists already")
-        made = hub.commands.make(
+        made = self.hub.commands.make(
             home=home,
             device=device,
             kind=asked.kind,
@@ -390,28 +375,181 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
                 allowed=msgspec.json.encode(made.args).decode(),
             )
         command = msgspec.structs.replace(made, id=asked.id, expires=asked.expires, signature=asked.signature)
-        command = await hub.commands.submit(command)
+        command = await self.hub.commands.submit(command)
         if asked.wait:
-            command = await _wait(hub, command, asked.wait)
+            command = await _wait(self.hub, command, asked.wait)
         return json_response(command, 200 if command.status.final else 202)
 
-    base = "/api/keys/{home}/{device}"
-    return [
-        Route(f"{base}/session", session, methods=["POST"]),
-        Route(f"{base}/begin", begin, methods=["POST"]),
-        Route(f"{base}/enroll", enroll, methods=["POST"]),
-        Route(base, listing, methods=["GET"]),
-        Route(f"{base}/revoke", revoke, methods=["POST"]),
-        Route(f"{base}/code", code, methods=["GET"]),
-        Route(f"{base}/delegate/key", delegate_key, methods=["POST"]),
-        Route(f"{base}/delegate", delegate, methods=["POST"]),
-        Route(f"{base}/pending", ask_pending, methods=["POST"]),
-        Route(f"{base}/pending", list_pending, methods=["GET"]),
-        Route(f"{base}/pending/{{id}}", one_pending, methods=["GET"]),
-        Route(f"{base}/pending/{{id}}/approve", approve_pending, methods=["POST"]),
-        Route(f"{base}/pending/{{id}}/decline", decline_pending, methods=["POST"]),
-        Route("/api/devices/{home}/{device}/signed-commands", signed, methods=["POST"]),
-    ]
+
+_KEY_PROBLEMS: Final = (403, 404, 503)
+_BASE: Final = "/api/keys/{home}/{device}"
+
+OPERATIONS: Final[tuple[Operation[KeyRoutes], ...]] = (
+    Operation(
+        "POST",
+        f"{_BASE}/session",
+        KeyRoutes.session,
+        "Open a signing session with a device",
+        "keys",
+        {200: SessionOpened},
+        body=SessionRequest,
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/begin",
+        KeyRoutes.begin,
+        "Begin enrolling a key (the device shows a code)",
+        "keys",
+        {200: EnrollmentChallenge},
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/enroll",
+        KeyRoutes.enroll,
+        "Enroll a key",
+        "keys",
+        {200: EnrolledKey},
+        body=EnrollmentRequest,
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "GET",
+        _BASE,
+        KeyRoutes.listing,
+        "The keys enrolled on a device",
+        "keys",
+        {200: list[EnrolledKey]},
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/revoke",
+        KeyRoutes.revoke,
+        "Disable a key on a device",
+        "keys",
+        {200: EnrolledKey},
+        body=Revocation,
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "GET",
+        f"{_BASE}/code",
+        KeyRoutes.code,
+        "The open enrollment's code (the hub's screen, loopback)",
+        "keys",
+        {200: Code},
+        problems=(403, 404),
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/delegate/key",
+        KeyRoutes.delegate_key,
+        "The hub's automation delegate key for a device",
+        "keys",
+        {200: DelegateKey},
+        body=DelegateKeyRequest,
+        problems=(403, 404, 501),
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/delegate",
+        KeyRoutes.delegate,
+        "Enroll the delegate key with the owner's approval",
+        "keys",
+        {200: EnrolledKey},
+        body=DelegateRequest,
+        problems=(403, 404, 501, 503),
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/pending",
+        KeyRoutes.ask_pending,
+        "Ask for an owner's approval of a new key (another client approves)",
+        "keys",
+        {202: Pending},
+        body=PendingAsk,
+        problems=(403, 404, 429),
+    ),
+    Operation(
+        "GET",
+        f"{_BASE}/pending",
+        KeyRoutes.list_pending,
+        "The enrollment requests waiting for an owner's approval",
+        "keys",
+        {200: list[Pending]},
+        problems=(403, 404),
+    ),
+    Operation(
+        "GET",
+        f"{_BASE}/pending/{{id}}",
+        KeyRoutes.one_pending,
+        "One enrollment request (long poll with wait for its outcome)",
+        "keys",
+        {200: Pending},
+        query=PendingWaitQuery,
+        problems=(403, 404),
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/pending/{{id}}/approve",
+        KeyRoutes.approve_pending,
+        "Approve a waiting request with the owner key's signature (the device decides)",
+        "keys",
+        {200: Pending},
+        body=PendingApproval,
+        problems=_KEY_PROBLEMS,
+    ),
+    Operation(
+        "POST",
+        f"{_BASE}/pending/{{id}}/decline",
+        KeyRoutes.decline_pending,
+        "Decline a waiting enrollment request",
+        "keys",
+        {200: Pending},
+        problems=(403, 404),
+    ),
+    Operation(
+        "POST",
+        "/api/devices/{home}/{device}/signed-commands",
+        KeyRoutes.signed,
+        "Send a command a phone signed",
+        "keys",
+        {200: Command, 202: Command},
+        body=SignedCommand,
+        problems=(403, 404, 409, 503),
+    ),
+)
+
+
+def key_routes(
+    hub: Hub,
+    relay: KeyRelay,
+    *,
+    who: Who,
+    authorize: Authorize | None = None,
+    screen: Screen | None = None,
+    delegates: Delegates | None = None,
+    pending: PendingEnrollments | None = None,
+    audit: AuditLog | None = None,
+) -> list[BaseRoute]:
+    """The routes over ``hub``, reaching devices through ``relay`` (the MQTT connector).
+
+    ``pending`` holds enrollment requests waiting for an owner (a fresh in-memory list on
+    the hub's clock if not given); ``audit`` records requests, approvals and declines.
+    """
+    handlers = KeyRoutes(
+        hub,
+        relay,
+        who=who,
+        authorize=authorize,
+        screen=screen,
+        delegates=delegates,
+        pending=pending,
+        audit=audit,
+    )
+    return routes(OPERATIONS, handlers)
 
 
 async def _wait(hub: Hub, command: Command, seconds: float) -> Command:

@@ -1,7 +1,8 @@
-"""The local HTTP API: what the CLI (and scripts on the same machine) use to reach a hub.
+"""The hub's own operations: health, homes, devices, commands, rejections, the description.
 
-``create_app`` builds a Starlette app over a running ``Hub``. Routes decode their input
-into the structs of ``carhome.api.schema`` (unknown keys rejected), call the hub, and
+``OPERATIONS`` declares them beside their handlers (``carhome.api.operations``); the app
+(``carhome.api.app.create_app``) serves them over a running ``Hub``. Handlers decode their
+input into the structs of ``carhome.wire`` (unknown keys rejected), call the hub, and
 render what it returns; they hold no domain logic. Every error is a problem-details body
 (``carhome.api.problems``).
 
@@ -16,50 +17,32 @@ sees every home — for tests and for code embedding a hub that decided who acts
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from carhome.access.service import Access
-from carhome.api import openapi, problems
-from carhome.api.auth import (
-    Authenticator,
-    Bearer,
-    Fixed,
-    Principal,
-    RequireLogin,
-    TrustedProxies,
-    View,
-    auth_routes,
-)
+from carhome.api import problems
+from carhome.api.auth import Authenticator, Principal, View
 from carhome.api.bodies import decode_body, decode_query, json_response
-from carhome.api.live import LiveHub, live_routes
-from carhome.api.members import member_routes
+from carhome.api.operations import Operation
 from carhome.api.problems import Problem
-from carhome.api.say import say_routes
-from carhome.api.schema import (
-    CommandList,
-    CommandRequest,
-    CommandsQuery,
+from carhome.errors import CommandTimeout, InvalidCommand, UnknownDevice
+from carhome.hub import Command, Hub
+from carhome.hub.rejections import HUB_WIDE
+from carhome.wire.commands import CommandList, CommandRequest, CommandsQuery, WaitQuery
+from carhome.wire.devices import (
     DeviceDetail,
+    DeviceOut,
     DevicesQuery,
-    Health,
-    RejectionOut,
-    Rejections,
-    WaitQuery,
+    HomeOut,
     render_device,
     render_home,
     render_spec,
 )
-from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand, UnknownDevice
-from carhome.hub import Command, Hub
-from carhome.hub.rejections import HUB_WIDE
+from carhome.wire.health import Health
+from carhome.wire.rejections import RejectionOut, Rejections
 
 log: Final = logging.getLogger(__name__)
 
@@ -71,18 +54,28 @@ _STORE_LOOKBACK: Final = 1000
 # Words for allowed values msgspec's messages leave out.
 _BODY_ALLOWED: Final = {"$.kind": "'set' (write a property) or 'action' (run an action)"}
 
-_Handler = Callable[[Request], Awaitable[Response]]
+PATH: Final = "/api/openapi.json"
+"""Where the description of the API (``carhome.api.openapi``) is served."""
+
 HealthCheck = Callable[[], str | None]
 """What is wrong with the hub now, in words, or ``None``."""
 
 
-class _Routes:
-    """The handlers, bound to one hub and to the way a request's member is found."""
+class HubRoutes:
+    """The handlers, bound to one hub and to the way a request's member is found;
+    ``describe`` gives the API's description (``carhome.api.openapi.document_bytes``)."""
 
-    def __init__(self, hub: Hub, auth: Authenticator, health: Sequence[HealthCheck] = ()) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        auth: Authenticator,
+        health: Sequence[HealthCheck] = (),
+        describe: Callable[[], bytes] = bytes,
+    ) -> None:
         self.hub = hub
         self._auth = auth
         self._health = tuple(health)
+        self._describe = describe
 
     def principal(self, request: Request) -> Principal:
         """Who is asking (a 401 problem if nobody is)."""
@@ -257,7 +250,7 @@ class _Routes:
     async def openapi(self, request: Request) -> Response:
         """The description of the whole API (``carhome.api.openapi``), for tools and people."""
         self.principal(request)
-        return Response(openapi.document_bytes(), media_type="application/json")
+        return Response(self._describe(), media_type="application/json")
 
     async def rejections(self, request: Request) -> Response:
         principal = self.principal(request)
@@ -292,78 +285,80 @@ def _shows(principal: Principal, view: View, command: Command) -> bool:
     return view.sees(command.device) or command.member == principal.member
 
 
-# -- error rendering -------------------------------------------------------------------
+_LOCATION: Final = {"Location": "Where the command's state can be read again"}
+_DEVICE_PROBLEMS: Final = (403, 404, 503)
 
-
-async def _on_problem(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, Problem):  # pragma: no cover - registered for Problem only
-        raise exc
-    return exc.response()
-
-
-async def _on_carhome_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, CarhomeError):  # pragma: no cover - registered for CarhomeError only
-        raise exc
-    problem = problems.problem_from(exc)
-    if problem.status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return problem.response()
-
-
-async def _on_http_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException only
-        raise exc
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
-    detail = exc.detail
-    if exc.status_code == 404:
-        detail = f"no such endpoint {request.url.path}; the API lives under /api"
-    elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    problem = Problem(exc.status_code, slug, exc.detail, detail)
-    problem.headers.update(exc.headers or {})  # 405 keeps its Allow header
-    return problem.response()
-
-
-def create_app(
-    hub: Hub,
-    *,
-    member: str = "local",
-    access: Access | None = None,
-    trusted_proxies: Iterable[str] = (),
-    health: Sequence[HealthCheck] = (),
-) -> Starlette:
-    """The API over ``hub``: with ``access``, for logged-in members (bearer tokens) and
-    their homes; without it, every request acts for ``member`` and sees every home.
-    ``trusted_proxies`` are the reverse proxies whose ``X-Forwarded-For`` is believed;
-    ``health`` are asked on every ``/api/health``: each says what is wrong, or ``None``."""
-    auth: Authenticator = Bearer(access) if access is not None else Fixed(member)
-    r = _Routes(hub, auth, health)
-    table: list[tuple[str, _Handler, list[str]]] = [
-        ("/api/health", r.health, ["GET"]),
-        ("/api/homes", r.homes, ["GET"]),
-        ("/api/devices", r.devices, ["GET"]),
-        ("/api/devices/{home}/{device}", r.device, ["GET"]),
-        ("/api/devices/{home}/{device}/commands", r.submit, ["POST"]),
-        ("/api/commands", r.commands, ["GET"]),
-        ("/api/commands/{id}", r.command, ["GET"]),
-        ("/api/rejections", r.rejections, ["GET"]),
-        (openapi.PATH, r.openapi, ["GET"]),
-    ]
-    routes: list[BaseRoute] = [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]
-    live = LiveHub(hub, auth, access.tokens if access is not None else None)
-    routes.extend(live_routes(live))
-    routes.extend(say_routes(hub))
-    if access is not None:
-        routes.extend(auth_routes(access))
-        routes.extend(member_routes(access))
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(RequireLogin, auth=auth, proxies=TrustedProxies(trusted_proxies))],
-        exception_handlers={
-            Problem: _on_problem,
-            CarhomeError: _on_carhome_error,
-            HTTPException: _on_http_error,
-        },
-    )
-    app.state.live = live
-    return app
+OPERATIONS: Final[tuple[Operation[HubRoutes], ...]] = (
+    Operation(
+        "GET",
+        "/api/health",
+        HubRoutes.health,
+        "Whether the hub runs (no credentials)",
+        "hub",
+        {200: Health},
+        open=True,
+    ),
+    Operation("GET", PATH, HubRoutes.openapi, "This description (OpenAPI 3.1)", "hub", {200: dict[str, Any]}),
+    Operation(
+        "GET", "/api/homes", HubRoutes.homes, "The homes this member sees", "hub", {200: list[HomeOut]}
+    ),
+    Operation(
+        "GET",
+        "/api/devices",
+        HubRoutes.devices,
+        "Devices, of one home or all",
+        "hub",
+        {200: list[DeviceOut]},
+        DevicesQuery,
+        problems=(404,),
+    ),
+    Operation(
+        "GET",
+        "/api/devices/{home}/{device}",
+        HubRoutes.device,
+        "One device: what it is, offers and reports",
+        "hub",
+        {200: DeviceDetail},
+        problems=(404,),
+    ),
+    Operation(
+        "POST",
+        "/api/devices/{home}/{device}/commands",
+        HubRoutes.submit,
+        "Send a command (set a property or run an action)",
+        "hub",
+        {200: Command, 202: Command},
+        body=CommandRequest,
+        problems=_DEVICE_PROBLEMS,
+        description="200 when the command ended within `wait`, else 202 (it is queued or sent).",
+        headers={200: _LOCATION, 202: _LOCATION},
+    ),
+    Operation(
+        "GET",
+        "/api/commands",
+        HubRoutes.commands,
+        "Recent commands, newest first",
+        "hub",
+        {200: CommandList},
+        CommandsQuery,
+        problems=(404, 503),
+    ),
+    Operation(
+        "GET",
+        "/api/commands/{id}",
+        HubRoutes.command,
+        "One command (optionally wait for its result)",
+        "hub",
+        {200: Command},
+        WaitQuery,
+        problems=(404, 503),
+    ),
+    Operation(
+        "GET",
+        "/api/rejections",
+        HubRoutes.rejections,
+        "Reported values the hub rejected",
+        "hub",
+        {200: Rejections},
+    ),
+)

@@ -11,62 +11,25 @@ never leave the hub; a member record comes back without its hash.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Final
+from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
-from carhome.access.audit import AuditEntry
-from carhome.access.keys import Role
-from carhome.access.members import Grant, Member, MemberError
+from carhome.access.members import Grant as PolicyGrant
+from carhome.access.members import Member, MemberError
 from carhome.access.passwords import WeakPassword
 from carhome.access.policy import MANAGE_MEMBERS
 from carhome.access.service import Access
 from carhome.api.auth import Bearer, Principal
 from carhome.api.bodies import decode_body, decode_query, json_response
+from carhome.api.operations import Operation, routes
 from carhome.api.problems import Problem
 from carhome.errors import InvalidName
+from carhome.wire.members import AuditOut, AuditQuery, Grant, MemberOut, NewGrant, NewMember, Role
 
 MAX_BODY: Final = 16 * 1024
-Limit = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-
-
-class MemberOut(msgspec.Struct, frozen=True):
-    id: str
-    home: str
-    name: str
-    role: str
-    revoked: bool
-    has_password: bool
-    grants: tuple[Grant, ...]
-
-
-class NewMember(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    id: str
-    name: str
-    role: Role
-    password: str | None = None
-
-
-class NewGrant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    devices: tuple[str, ...]
-    targets: tuple[str, ...]
-    starts: float
-    ends: float
-    uses: int | None = None
-
-
-class AuditQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    limit: Limit = 100
-
-
-class AuditOut(msgspec.Struct, frozen=True):
-    entries: tuple[AuditEntry, ...]
-    intact: bool
-    checked: int
-    problem: str | None = None
 
 
 def _render(member: Member) -> MemberOut:
@@ -99,7 +62,9 @@ def _grant_field(body: NewGrant) -> str | None:
     return None
 
 
-class _MemberRoutes:
+class MemberRoutes:
+    """Reading and changing a home's members, grants and audit log."""
+
     def __init__(self, access: Access) -> None:
         self._access = access
         self._bearer = Bearer(access)
@@ -163,7 +128,7 @@ class _MemberRoutes:
         member = self._in_home(principal, request.path_params["member"])
         body: NewGrant = await decode_body(request, NewGrant, limit=MAX_BODY)
         try:
-            grant = Grant(
+            grant = PolicyGrant(
                 f"g-{secrets.token_hex(4)}", body.devices, body.targets, body.starts, body.ends, body.uses
             )
             self._access.members.grant(member.id, grant)
@@ -182,7 +147,9 @@ class _MemberRoutes:
         body: NewGrant = await decode_body(request, NewGrant, limit=MAX_BODY)
         try:
             # made first, so a refused change leaves the old grant in force
-            grant = Grant(grant_id, body.devices, body.targets, body.starts, body.ends, body.uses, old.used)
+            grant = PolicyGrant(
+                grant_id, body.devices, body.targets, body.starts, body.ends, body.uses, old.used
+            )
         except MemberError as exc:
             raise _member_error(exc, _grant_field(body)) from None
         self._access.members.withdraw(member.id, grant_id)
@@ -209,14 +176,76 @@ class _MemberRoutes:
         )
 
 
-def member_routes(access: Access) -> list[Route]:
-    r = _MemberRoutes(access)
-    return [
-        Route("/api/members", r.list, methods=["GET"]),
-        Route("/api/members", r.add, methods=["POST"]),
-        Route("/api/members/{member}/revoke", r.revoke, methods=["POST"]),
-        Route("/api/members/{member}/grants", r.grant, methods=["POST"]),
-        Route("/api/members/{member}/grants/{grant}", r.change_grant, methods=["PUT"]),
-        Route("/api/members/{member}/grants/{grant}", r.withdraw, methods=["DELETE"]),
-        Route("/api/audit", r.audit, methods=["GET"]),
-    ]
+OPERATIONS: Final[tuple[Operation[MemberRoutes], ...]] = (
+    Operation(
+        "GET",
+        "/api/members",
+        MemberRoutes.list,
+        "The home's members",
+        "members",
+        {200: list[MemberOut]},
+        problems=(403,),
+    ),
+    Operation(
+        "POST",
+        "/api/members",
+        MemberRoutes.add,
+        "Add a member",
+        "members",
+        {201: MemberOut},
+        body=NewMember,
+        problems=(403,),
+    ),
+    Operation(
+        "POST",
+        "/api/members/{member}/revoke",
+        MemberRoutes.revoke,
+        "Revoke a member (their tokens stop at once)",
+        "members",
+        {200: MemberOut},
+        problems=(403, 404),
+    ),
+    Operation(
+        "POST",
+        "/api/members/{member}/grants",
+        MemberRoutes.grant,
+        "Grant a guest devices and actions for a time",
+        "members",
+        {201: Grant},
+        body=NewGrant,
+        problems=(403, 404),
+    ),
+    Operation(
+        "PUT",
+        "/api/members/{member}/grants/{grant}",
+        MemberRoutes.change_grant,
+        "Change a grant in place (its id and uses so far are kept)",
+        "members",
+        {200: Grant},
+        body=NewGrant,
+        problems=(403, 404),
+    ),
+    Operation(
+        "DELETE",
+        "/api/members/{member}/grants/{grant}",
+        MemberRoutes.withdraw,
+        "Withdraw a grant",
+        "members",
+        {204: None},
+        problems=(403, 404),
+    ),
+    Operation(
+        "GET",
+        "/api/audit",
+        MemberRoutes.audit,
+        "The home's audit log and whether its chain is intact",
+        "members",
+        {200: AuditOut},
+        AuditQuery,
+        problems=(403,),
+    ),
+)
+
+
+def member_routes(access: Access) -> list[BaseRoute]:
+    return routes(OPERATIONS, MemberRoutes(access))

@@ -10,7 +10,7 @@ error tree into problems in one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 from starlette.responses import Response
@@ -23,9 +23,7 @@ from carhome.errors import (
     StoreError,
     UnknownDevice,
 )
-
-MEDIA_TYPE: Final = "application/problem+json"
-_BASE: Final = "urn:carhome:problem:"
+from carhome.wire.problems import MEDIA_TYPE, TYPE_PREFIX
 
 
 class Problem(Exception):
@@ -34,7 +32,7 @@ class Problem(Exception):
     def __init__(self, status: int, slug: str, title: str, detail: str, **fields: Any) -> None:
         super().__init__(detail)
         self.status = status
-        self.type = _BASE + slug
+        self.type = TYPE_PREFIX + slug
         self.title = title
         self.detail = detail
         # None fields are left out of the body: absent means "does not apply".

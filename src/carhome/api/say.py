@@ -1,7 +1,7 @@
 """The say part of the API: a request in words, in English or Chinese.
 
 ``POST /api/say`` with ``{"text": …, "language": "en"|"zh" (optional), "home": …
-(optional), "wait": seconds (optional)}`` answers with a ``carhome.say.SayResult``: what
+(optional), "wait": seconds (optional)}`` answers with a ``carhome.wire.say.SayResult``: what
 was understood and a sentence in the request's language. Commands go through the hub as
 the logged-in member (the gatekeeper decides, the audit records); with ``wait`` the answer
 follows the command to its acknowledgement. A guest is understood and answered with what
@@ -16,13 +16,15 @@ from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from carhome.api import problems
 from carhome.api.auth import Principal, principal_of, view_of
 from carhome.api.bodies import decode_body, json_response
+from carhome.api.operations import Operation, routes
 from carhome.hub import Hub
-from carhome.say import Say, SayRequest
+from carhome.say import Say
+from carhome.wire.say import SayRequest, SayResult
 
 _ALLOWED: Final = {
     "$.language": "'en' or 'zh' (or leave it out to guess from the text)",
@@ -63,18 +65,21 @@ async def _decode(request: Request) -> SayRequest:
         raise
 
 
-def say_routes(hub: Hub) -> list[Route]:
-    """``POST /api/say`` over ``hub``."""
-    say = Say(hub)
+class SayRoutes:
+    """``POST /api/say`` over one hub."""
 
-    async def handle(request: Request) -> Response:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.say = Say(hub)
+
+    async def handle(self, request: Request) -> Response:
         asked = await _decode(request)
         principal, view = principal_of(request), view_of(request)
-        home = _home(hub, principal, asked.home)
+        home = _home(self.hub, principal, asked.home)
         text = asked.text.strip()
         if not text:
             raise problems.invalid_body("the text is empty", "$.text", _ALLOWED["$.text"])
-        result = await say.say(
+        result = await self.say.say(
             text,
             member=principal.member,
             home=home,
@@ -85,4 +90,21 @@ def say_routes(hub: Hub) -> list[Route]:
         )
         return json_response(result)
 
-    return [Route("/api/say", handle, methods=["POST"])]
+
+OPERATIONS: Final[tuple[Operation[SayRoutes], ...]] = (
+    Operation(
+        "POST",
+        "/api/say",
+        SayRoutes.handle,
+        "A request in words, English or Chinese: a command run as the member, or a question answered",
+        "say",
+        {200: SayResult},
+        body=SayRequest,
+        problems=(404,),
+    ),
+)
+
+
+def say_routes(hub: Hub) -> list[BaseRoute]:
+    """``POST /api/say`` over ``hub``."""
+    return routes(OPERATIONS, SayRoutes(hub))

@@ -3,7 +3,7 @@
 ``ApiServer`` is an async context manager: on entry it binds the socket (so the URL,
 including a port picked by the system for ``port=0``, is known and connections queue
 at once) and starts uvicorn as a named task; on exit it stops it. With ``announce`` it
-writes its address for the CLI (``carhome.api.discovery``) and removes it on exit.
+writes its address for the CLI (``carhome.wire.discovery``) and removes it on exit.
 
 An app built without access control (``create_app`` without ``access``) must not be
 reachable from other machines, so a non-loopback host is refused unless the caller says
@@ -26,9 +26,9 @@ from typing import Final, Self
 import uvicorn
 from starlette.types import ASGIApp
 
-from carhome.api.discovery import clear_hub_address, write_hub_address
 from carhome.api.live import MAX_FRAME
 from carhome.errors import ConfigError
+from carhome.wire.discovery import clear_hub_address, write_hub_address
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8123

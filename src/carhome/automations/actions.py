@@ -16,11 +16,12 @@ import msgspec
 from carhome.automations.binding import Binder, BindError, Path
 from carhome.automations.conditions import ConditionConfig, bind_all
 from carhome.automations.durations import seconds
-from carhome.automations.firing import Armed, TriggerEvent
+from carhome.automations.firing import Armed
 from carhome.automations.notifications import Notification
 from carhome.automations.runs import BoundStep, Run, execute
 from carhome.automations.triggers import TriggerConfig
 from carhome.errors import CarhomeError
+from carhome.wire.automations import TriggerEvent
 
 Scalar = str | int | float | bool
 

@@ -8,27 +8,9 @@ goes: a bus subscription, a timer, a registration for device events.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-import msgspec
-
-
-class TriggerEvent(msgspec.Struct, frozen=True, gc=False):
-    """What fired: the trigger's index and kind, and the change that did it.
-
-    ``late`` is true when the firing was due while the hub was down and happened at start.
-    """
-
-    index: int
-    kind: str
-    home: str
-    device: str
-    prop: str
-    value: Any
-    old: Any
-    ts: float
-    late: bool = False
-
+from carhome.wire.automations import TriggerEvent
 
 Fire = Callable[[TriggerEvent], None]
 

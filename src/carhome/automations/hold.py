@@ -11,8 +11,9 @@ from __future__ import annotations
 import msgspec
 
 from carhome.automations.binding import Binder, Path
-from carhome.automations.firing import Fire, TriggerEvent
+from carhome.automations.firing import Fire
 from carhome.automations.timers import SavedTimer, Timer
+from carhome.wire.automations import TriggerEvent
 
 
 def where(path: Path) -> str:

@@ -30,12 +30,12 @@ from typing import Any, Final, Literal, Protocol
 import msgspec
 
 from carhome.automations.conditions import Check
-from carhome.automations.firing import TriggerEvent
 from carhome.automations.notifications import Notifications
 from carhome.automations.timers import SavedTimer, TimerKind, Timers
-from carhome.automations.traces import ConditionResult, StepTrace, Trace, TraceLog
+from carhome.automations.traces import StepTrace, Trace, TraceLog
 from carhome.errors import CommandDenied
 from carhome.hub import Hub
+from carhome.wire.automations import ConditionResult, TriggerEvent
 
 log: Final = logging.getLogger(__name__)
 

@@ -25,9 +25,10 @@ from croniter import CroniterBadCronError, croniter  # type: ignore[import-untyp
 
 from carhome.automations.binding import Binder, BindError, Path
 from carhome.automations.durations import signed_seconds
-from carhome.automations.firing import Armed, Fire, TriggerEvent
+from carhome.automations.firing import Armed, Fire
 from carhome.automations.hold import where
 from carhome.automations.timers import SavedTimer, Timer
+from carhome.wire.automations import TriggerEvent
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 

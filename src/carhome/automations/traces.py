@@ -13,20 +13,12 @@ from typing import Any
 
 import msgspec
 
-from carhome.automations.firing import TriggerEvent
+from carhome.wire import automations as wire
 
 
-class StepTrace(msgspec.Struct, kw_only=True):
-    """One action of a run: where it sits, when it started, how long it took, how it ended."""
-
-    path: str
-    kind: str
-    started: float
-    duration_ms: float = 0.0
-    status: str = "running"  # running | done | failed | cancelled
-    error: str | None = None
-    result: Any = None
-    late: bool = False
+class StepTrace(wire.StepTrace, kw_only=True):
+    """One action of a run (the wire's fields, ``carhome.wire.automations.StepTrace``), and
+    how a runner records its end."""
 
     def done(self, t0: int, result: Any = None) -> None:
         self.duration_ms = (time.perf_counter_ns() - t0) / 1e6
@@ -40,25 +32,10 @@ class StepTrace(msgspec.Struct, kw_only=True):
         self.error = f"{type(exc).__name__}: {exc}"
 
 
-class ConditionResult(msgspec.Struct, frozen=True):
-    path: str
-    passed: bool
+class Trace(wire.Trace, kw_only=True):
+    """One run of one automation (the wire's fields, ``carhome.wire.automations.Trace``)."""
 
-
-class Trace(msgspec.Struct, kw_only=True):
-    """One run of one automation."""
-
-    automation: str
-    run: int
-    started: float
-    trigger: TriggerEvent | None
-    conditions: list[ConditionResult] = msgspec.field(default_factory=list)
-    steps: list[StepTrace] = msgspec.field(default_factory=list)
-    status: str = "running"  # running | finished | failed | cancelled | dropped | skipped
-    reason: str | None = None
-    ended: float | None = None
-    # The step a run resumed at after a hub restart, or None for a run that started here.
-    resumed: int | None = None
+    steps: list[StepTrace] = msgspec.field(default_factory=list)  # type: ignore[assignment] # the runner's own steps
 
     def step(self, path: str, kind: str, now: float) -> StepTrace:
         record = StepTrace(path=path, kind=kind, started=now)

@@ -20,13 +20,14 @@ import msgspec
 
 from carhome.automations.binding import Binder, BindError, Path
 from carhome.automations.durations import seconds
-from carhome.automations.firing import Armed, Fire, TriggerEvent
+from carhome.automations.firing import Armed, Fire
 from carhome.automations.hold import Hold
 from carhome.automations.schedules import Cron, Sun, TimeOfDay
 from carhome.automations.signals import DeviceSignal
 from carhome.hub import Change, Command
 from carhome.spec import Format, vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
+from carhome.wire.automations import TriggerEvent
 
 __all__ = ["Armed", "Fire", "Trigger", "TriggerConfig", "TriggerEvent"]
 

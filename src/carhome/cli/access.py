@@ -24,7 +24,6 @@ from typing import Final
 import click
 
 from carhome.access.audit import AuditLog, SqliteAuditStore, verify
-from carhome.access.keys import Role
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords, WeakPassword
 from carhome.cli.options import hub_options, with_hub
@@ -32,6 +31,8 @@ from carhome.cli.output import echo_json
 from carhome.clock import SystemClock
 from carhome.errors import CarhomeError, InvalidName, StoreError
 from carhome.hub.commands import Decision
+from carhome.wire import members as wire
+from carhome.wire.members import Role
 
 EXIT_TAMPERED: Final = 3
 LOCAL_ADMIN: Final = "local-admin"
@@ -111,7 +112,7 @@ def members() -> None:
     """List, add, grant to and revoke the members of a home."""
 
 
-def _print_members(rows: list[tuple[str, str, str, str, bool, tuple[Grant, ...]]]) -> None:
+def _print_members(rows: list[tuple[str, str, str, str, bool, tuple[wire.Grant, ...]]]) -> None:
     for home, member_id, role, name, revoked, grants in sorted(rows):
         state = " (revoked)" if revoked else ""
         click.echo(f"{home}/{member_id}  {role}  {name}{state}")

@@ -13,11 +13,10 @@ from typing import TypeVar
 
 import click
 
-from carhome.api.automations import AutomationDetail, AutomationOut, CheckResult, TraceList
-from carhome.automations import Trace
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json, table, value_text
+from carhome.wire.automations import AutomationDetail, AutomationOut, CheckResult, Trace, TraceList
 
 _T = TypeVar("_T")
 
@@ -26,25 +25,23 @@ class AutomationsClient(HubClient):
     """``HubClient`` with the automation calls."""
 
     async def automations(self) -> list[AutomationOut]:
-        return await self._call("GET", "/api/automations", list[AutomationOut])
+        return await self.call("GET", "/api/automations", list[AutomationOut])
 
     async def check(self, text: str, file: str) -> CheckResult:
         body = {"text": text, "file": file}
-        return await self._call("POST", "/api/automations/check", CheckResult, json=body)
+        return await self.call("POST", "/api/automations/check", CheckResult, body=body)
 
     async def traces(self, automation: str) -> TraceList:
-        return await self._call("GET", f"/api/automations/{automation}/traces", TraceList)
+        return await self.call("GET", f"/api/automations/{automation}/traces", TraceList)
 
     async def automation(self, automation: str) -> AutomationDetail:
-        return await self._call("GET", f"/api/automations/{automation}", AutomationDetail)
+        return await self.call("GET", f"/api/automations/{automation}", AutomationDetail)
 
     async def create(self, text: str) -> AutomationDetail:
-        return await self._call("POST", "/api/automations", AutomationDetail, json={"text": text})
+        return await self.call("POST", "/api/automations", AutomationDetail, body={"text": text})
 
     async def replace(self, automation: str, text: str) -> AutomationDetail:
-        return await self._call(
-            "PUT", f"/api/automations/{automation}", AutomationDetail, json={"text": text}
-        )
+        return await self.call("PUT", f"/api/automations/{automation}", AutomationDetail, body={"text": text})
 
     async def apply(self, text: str) -> tuple[str, AutomationDetail]:
         """Create the automation of ``text``, or replace it when its id exists."""
@@ -58,7 +55,7 @@ class AutomationsClient(HubClient):
 
     async def switch(self, automation: str, enabled: bool) -> AutomationDetail:
         verb = "enable" if enabled else "disable"
-        return await self._call("POST", f"/api/automations/{automation}/{verb}", AutomationDetail)
+        return await self.call("POST", f"/api/automations/{automation}/{verb}", AutomationDetail)
 
 
 @click.group()

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import click
 
-from carhome.api.charging import CarPlanOut, PricesOut
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import charts, echo_json, table
+from carhome.wire.charging import CarPlanOut, PricesOut
 
 _T = TypeVar("_T")
 MODES = ("off", "now", "solar", "solar_min", "smart")
@@ -29,15 +29,15 @@ class ChargingClient(HubClient):
     """``HubClient`` with the charging calls."""
 
     async def plans(self) -> list[CarPlanOut]:
-        return await self._call("GET", "/api/charging", list[CarPlanOut])
+        return await self.call("GET", "/api/charging", list[CarPlanOut])
 
     async def change(self, home: str, car: str, **settings: Any) -> CarPlanOut:
         body = {k: v for k, v in settings.items() if v is not None}
-        return await self._call("PUT", f"/api/charging/{home}/{car}", CarPlanOut, json=body)
+        return await self.call("PUT", f"/api/charging/{home}/{car}", CarPlanOut, body=body)
 
     async def load_prices(self, home: str, text: str, *, fmt: str, file: str) -> PricesOut:
         body = {"text": text, "format": fmt, "file": file}
-        return await self._call("POST", f"/api/charging/{home}/prices", PricesOut, json=body)
+        return await self.call("POST", f"/api/charging/{home}/prices", PricesOut, body=body)
 
 
 def _with_client(given: str | None, work: Callable[[ChargingClient], Awaitable[_T]]) -> _T:

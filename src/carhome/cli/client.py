@@ -1,59 +1,63 @@
-"""The CLI's client of the local API: typed calls, errors translated at this one edge.
+"""The CLI's client of the hub's API: typed calls over ``carhome.wire.client.ApiClient``.
 
-``HubClient`` is an async context manager over ``httpx.AsyncClient``; pass ``transport``
-to talk to an app in-process (``httpx.ASGITransport``) instead of over the network.
-Responses are decoded into the structs of ``carhome.api.schema``. Transport failures
-become ``ConnectorError`` with a message that says how to start a hub; problem-details
-answers become ``ApiError`` carrying the problem's fields. With ``sessions`` (the CLI's
-saved logins, ``carhome.cli.session``) every call carries the access token, and a 401
-spends the refresh token once and retries.
+``HubClient`` adds one method per call the CLI makes, and keeps its logins in the CLI's
+session file (``carhome.cli.session``: one session per hub URL); the requests, the refresh
+on a 401 and the translation of errors (``ApiError``, ``ConnectorError``) are
+``ApiClient``'s. Pass ``transport`` to talk to an app in-process (``httpx.ASGITransport``).
 """
 
 from __future__ import annotations
 
-import contextlib
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final
 
 import httpx
-import msgspec
 
-from carhome.access.members import Grant
-from carhome.api.auth import Tokens as TokenOut
-from carhome.api.members import AuditOut, MemberOut
-from carhome.api.schema import (
-    CommandList,
-    DeviceDetail,
-    DeviceOut,
-    Health,
-    HomeOut,
-    Rejections,
-)
 from carhome.cli.session import Saved, Sessions
-from carhome.errors import CarhomeError, ConnectorError
 from carhome.hub import Command
+from carhome.wire.auth import Tokens
+from carhome.wire.client import ApiClient
+from carhome.wire.commands import CommandList
+from carhome.wire.devices import DeviceDetail, DeviceOut, HomeOut
+from carhome.wire.health import Health
+from carhome.wire.members import AuditOut, Grant, MemberOut
+from carhome.wire.problems import ApiError
+from carhome.wire.rejections import Rejections
 
 DEFAULT_URL: Final = "http://127.0.0.1:8123"
-# Beyond any server-side wait, how long to give the hub to answer.
-_SLACK: Final = 10.0
 
-_T = TypeVar("_T")
+__all__ = ["DEFAULT_URL", "ApiError", "HubClient"]
 
 
-class ApiError(CarhomeError):
-    """The hub answered with a problem (RFC 9457); ``fields`` holds the structured rest."""
+class _SessionKeeper:
+    """The token pair of one hub, kept in the CLI's session file."""
 
-    def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
-        super().__init__(detail)
-        self.status = status
-        self.type = str(problem.get("type", "about:blank"))
-        self.detail = detail
-        self.fields = problem
+    def __init__(self, sessions: Sessions, url: str) -> None:
+        self._sessions = sessions
+        self._url = url
+
+    def saved(self) -> Saved | None:
+        return self._sessions.get(self._url)
+
+    def access(self) -> str | None:
+        saved = self.saved()
+        return saved.access if saved is not None else None
+
+    def refresh_token(self) -> str | None:
+        saved = self.saved()
+        return saved.refresh if saved is not None else None
+
+    def keep(self, tokens: Tokens) -> None:
+        self._sessions.put(
+            self._url,
+            Saved(tokens.access_token, tokens.refresh_token, tokens.expires_at, tokens.member, tokens.home),
+        )
+
+    def forget(self) -> None:
+        self._sessions.forget(self._url)
 
 
-class HubClient:
-    """Talks to one hub's local API."""
+class HubClient(ApiClient):
+    """Talks to one hub's API for the CLI."""
 
     def __init__(
         self,
@@ -64,84 +68,30 @@ class HubClient:
         sessions: Sessions | None = None,
         token: str | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.url, transport=transport, timeout=timeout)
-        self._sessions = sessions
-        self._token = token
+        url = url.rstrip("/")
+        self._saved_sessions = _SessionKeeper(sessions, url) if sessions is not None else None
+        super().__init__(url, transport=transport, timeout=timeout, token=token, keeper=self._saved_sessions)
 
     # -- logging in -----------------------------------------------------------------------
 
     def saved(self) -> Saved | None:
         """The session this client uses, if it has one saved."""
-        return self._saved()
-
-    def _saved(self) -> Saved | None:
-        return self._sessions.get(self.url) if self._sessions is not None else None
-
-    def _auth_headers(self) -> dict[str, str]:
-        saved = self._saved()
-        token = self._token or (saved.access if saved is not None else None)
-        return {"authorization": f"Bearer {token}"} if token else {}
-
-    async def login(self, member: str, password: str) -> Saved:
-        """Log in and keep the session (when this client has a session file)."""
-        tokens = await self._call(
-            "POST", "/api/auth/login", TokenOut, json={"member": member, "password": password}
-        )
-        return self._keep(tokens)
-
-    def _keep(self, tokens: TokenOut) -> Saved:
-        saved = Saved(
-            tokens.access_token, tokens.refresh_token, tokens.expires_at, tokens.member, tokens.home
-        )
-        if self._sessions is not None:
-            self._sessions.put(self.url, saved)
-        return saved
-
-    async def logout(self) -> Saved | None:
-        """End the session at the hub (if it still knows it) and forget it here."""
-        saved = self._saved()
-        if saved is None:
-            return None
-        with contextlib.suppress(ApiError):
-            await self._request("POST", "/api/auth/logout")
-        if self._sessions is not None:
-            self._sessions.forget(self.url)
-        return saved
-
-    async def _refresh(self) -> bool:
-        """Spend the saved refresh token for a new pair; False if there is none or it failed."""
-        saved = self._saved()
-        if saved is None or self._token is not None:
-            return False
-        response = await self._send("POST", "/api/auth/refresh", json={"refresh": saved.refresh})
-        if response.is_error:
-            return False
-        self._keep(msgspec.json.decode(response.content, type=TokenOut))
-        return True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._http.aclose()
+        return self._saved_sessions.saved() if self._saved_sessions is not None else None
 
     # -- resources ------------------------------------------------------------------------
 
     async def health(self) -> Health:
-        return await self._call("GET", "/api/health", Health)
+        return await self.call("GET", "/api/health", Health)
 
     async def homes(self) -> list[HomeOut]:
-        return await self._call("GET", "/api/homes", list[HomeOut])
+        return await self.call("GET", "/api/homes", list[HomeOut])
 
     async def devices(self, home: str | None = None) -> list[DeviceOut]:
         params = {"home": home} if home else None
-        return await self._call("GET", "/api/devices", list[DeviceOut], params=params)
+        return await self.call("GET", "/api/devices", list[DeviceOut], params=params)
 
     async def device(self, home: str, device: str) -> DeviceDetail:
-        return await self._call("GET", f"/api/devices/{home}/{device}", DeviceDetail)
+        return await self.call("GET", f"/api/devices/{home}/{device}", DeviceDetail)
 
     async def submit(
         self,
@@ -159,114 +109,33 @@ class HubClient:
             body["ttl"] = ttl
         if wait:
             body["wait"] = wait
-        return await self._call(
-            "POST", f"/api/devices/{home}/{device}/commands", Command, json=body, wait=wait
+        return await self.call(
+            "POST", f"/api/devices/{home}/{device}/commands", Command, body=body, wait=wait
         )
 
     async def command(self, command_id: str, *, wait: float | None = None) -> Command:
         params = {"wait": str(wait)} if wait else None
-        return await self._call("GET", f"/api/commands/{command_id}", Command, params=params, wait=wait)
+        return await self.call("GET", f"/api/commands/{command_id}", Command, params=params, wait=wait)
 
     async def commands(self, home: str | None = None, limit: int = 20) -> CommandList:
         params = {"limit": str(limit), **({"home": home} if home else {})}
-        return await self._call("GET", "/api/commands", CommandList, params=params)
+        return await self.call("GET", "/api/commands", CommandList, params=params)
 
     async def rejections(self) -> Rejections:
-        return await self._call("GET", "/api/rejections", Rejections)
+        return await self.call("GET", "/api/rejections", Rejections)
 
     async def members(self) -> list[MemberOut]:
-        return await self._call("GET", "/api/members", list[MemberOut])
+        return await self.call("GET", "/api/members", list[MemberOut])
 
     async def add_member(self, member: str, name: str, role: str, password: str | None) -> MemberOut:
         body = {"id": member, "name": name, "role": role, "password": password}
-        return await self._call("POST", "/api/members", MemberOut, json=body)
+        return await self.call("POST", "/api/members", MemberOut, body=body)
 
     async def revoke_member(self, member: str) -> MemberOut:
-        return await self._call("POST", f"/api/members/{member}/revoke", MemberOut)
+        return await self.call("POST", f"/api/members/{member}/revoke", MemberOut)
 
     async def grant(self, member: str, grant: dict[str, Any]) -> Grant:
-        return await self._call("POST", f"/api/members/{member}/grants", Grant, json=grant)
+        return await self.call("POST", f"/api/members/{member}/grants", Grant, body=grant)
 
     async def audit(self, limit: int = 100) -> AuditOut:
-        return await self._call("GET", "/api/audit", AuditOut, params={"limit": str(limit)})
-
-    # -- the edge -------------------------------------------------------------------------
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        kind: type[_T],
-        *,
-        params: dict[str, str] | None = None,
-        json: Any = None,
-        wait: float | None = None,
-    ) -> _T:
-        response = await self._request(method, path, params=params, json=json, wait=wait)
-        try:
-            return msgspec.json.decode(response.content, type=kind)
-        except msgspec.DecodeError as exc:
-            raise ConnectorError(
-                f"{self.url} answered {method} {path} with something that is"
-                f" not the carhome API ({exc}); is --hub right?"
-            ) from exc
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json: Any = None,
-        wait: float | None = None,
-    ) -> httpx.Response:
-        """Send with the access token; on a 401, refresh once and send again."""
-        response = await self._send(method, path, params=params, json=json, wait=wait)
-        if response.status_code == 401 and not path.startswith("/api/auth/") and await self._refresh():
-            response = await self._send(method, path, params=params, json=json, wait=wait)
-        if response.is_error:
-            raise _problem(response)
-        return response
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json: Any = None,
-        wait: float | None = None,
-    ) -> httpx.Response:
-        timeout = httpx.USE_CLIENT_DEFAULT if not wait else wait + _SLACK
-        headers = self._auth_headers()
-        if json is not None:
-            headers["content-type"] = "application/json"
-        try:
-            return await self._http.request(
-                method,
-                path,
-                params=params,
-                content=None if json is None else msgspec.json.encode(json),
-                headers=headers,
-                timeout=timeout,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ConnectorError(
-                f"no carhome hub at {self.url} — start one with `carhome demo` or pass --hub"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise ConnectorError(f"lost the hub at {self.url}: {exc or type(exc).__name__}") from exc
-
-
-def _problem(response: httpx.Response) -> ApiError:
-    try:
-        body = msgspec.json.decode(response.content)
-    except msgspec.DecodeError:
-        body = None
-    if isinstance(body, dict) and "detail" in body:
-        return ApiError(response.status_code, body)
-    text = response.text[:200].strip() or response.reason_phrase
-    return ApiError(
-        response.status_code,
-        {"detail": f"HTTP {response.status_code} from {response.url}: {text} (is this a carhome hub?)"},
-    )
+        return await self.call("GET", "/api/audit", AuditOut, params={"limit": str(limit)})

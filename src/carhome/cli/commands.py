@@ -13,7 +13,6 @@ from typing import Final
 
 import click
 
-from carhome.api.schema import MAX_WAIT, CommandList
 from carhome.cli.client import HubClient
 from carhome.cli.keys import signed_call
 from carhome.cli.names import resolve_device, resolve_name, short_names
@@ -22,6 +21,7 @@ from carhome.cli.output import age_text, echo_json, table, value_text
 from carhome.cli.values import parse_assignments, parse_value
 from carhome.hub import Command, CommandStatus
 from carhome.hub.commands import DEFAULT_TTL
+from carhome.wire.commands import MAX_WAIT, CommandList
 
 EXIT_FAILED: Final = 3
 EXIT_PENDING: Final = 4

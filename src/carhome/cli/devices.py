@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from carhome.api.schema import DeviceDetail, DeviceOut
 from carhome.cli.client import HubClient
 from carhome.cli.names import resolve_device, short_names
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import age_text, echo_json, online_text, table, value_text
+from carhome.wire.devices import DeviceDetail, DeviceOut
 
 
 @click.command()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from carhome.api.schema import Health
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json
+from carhome.wire.health import Health
 
 
 @click.command()

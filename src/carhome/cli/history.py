@@ -18,12 +18,19 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from carhome.api.history import ChargeList, ParkedList, SummaryList, TripList
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import charts, echo_json, table
-from carhome.history.records import ChargeSession, Trip
-from carhome.history.summaries import Period, Summary
+from carhome.wire.history import (
+    ChargeList,
+    ChargeSession,
+    ParkedList,
+    Period,
+    Summary,
+    SummaryList,
+    Trip,
+    TripList,
+)
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -34,17 +41,17 @@ class HistoryClient(HubClient):
     """``HubClient`` with the history calls."""
 
     async def trips(self, **query: str | None) -> TripList:
-        return await self._call("GET", "/api/history/trips", TripList, params=_params(query))
+        return await self.call("GET", "/api/history/trips", TripList, params=_params(query))
 
     async def charges(self, **query: str | None) -> ChargeList:
-        return await self._call("GET", "/api/history/charges", ChargeList, params=_params(query))
+        return await self.call("GET", "/api/history/charges", ChargeList, params=_params(query))
 
     async def parked(self, **query: str | None) -> ParkedList:
-        return await self._call("GET", "/api/history/parked", ParkedList, params=_params(query))
+        return await self.call("GET", "/api/history/parked", ParkedList, params=_params(query))
 
     async def summaries(self, period: Period, **query: str | None) -> SummaryList:
         params = {**_params(query), "period": period}
-        return await self._call("GET", "/api/history/summaries", SummaryList, params=params)
+        return await self.call("GET", "/api/history/summaries", SummaryList, params=params)
 
 
 def _params(query: dict[str, str | None]) -> dict[str, str]:

@@ -30,9 +30,7 @@ from typing import Final, TypeVar
 import click
 
 from carhome.access.client import HubKeys, KeyRing, Phone
-from carhome.access.enrollment import EnrollmentChallenge
-from carhome.access.keys import EnrolledKey, InvalidKey, Role
-from carhome.access.pending import Pending
+from carhome.access.keys import EnrolledKey, InvalidKey
 from carhome.access.policy import SAFETY_DOMAINS
 from carhome.access.relay import KeyRefused
 from carhome.cli.client import HubClient
@@ -42,6 +40,9 @@ from carhome.cli.output import echo_json, table
 from carhome.cli.session import TOKEN_ENV
 from carhome.connectors.ocpp.messages import NO_SIGNATURES
 from carhome.hub import Command
+from carhome.wire.keys import EnrollmentChallenge, Pending
+from carhome.wire.members import Role
+from carhome.wire.problems import ApiError
 
 KEYS_ENV: Final = "CARHOME_KEYS"
 
@@ -157,7 +158,7 @@ def enroll(
     async def work(phone: Phone, home: str, dev: str) -> EnrolledKey | Pending:
         try:
             listed = await phone.hub.keys(home, dev) if approver is None else ()
-        except KeyRefused as exc:
+        except ApiError as exc:
             if exc.reason == NO_SIGNATURES:
                 raise click.ClickException(_cannot_verify(home, dev, exc.detail)) from None
             raise
@@ -207,7 +208,8 @@ def _cannot_verify(home: str, device: str, said: str) -> str:
 def _settled(outcome: Pending) -> EnrolledKey:
     """The enrolled key of a settled request, or why there is none."""
     if outcome.status == "enrolled" and outcome.key is not None:
-        return outcome.key
+        key = outcome.key
+        return EnrolledKey(key.point, key.role, key.member, key.enabled)  # its point checked here
     why = {
         "declined": f"an owner ({outcome.decided_by}) declined it",
         "expired": "no owner approved it before the code expired; enroll again",
@@ -278,8 +280,8 @@ def approve(
             raise click.ClickException(f"request {request_id} is {asked.status} already")
         try:
             return await phone.approve_request(asked)
-        except KeyRefused as exc:
-            raise click.ClickException(str(exc)) from exc
+        except KeyRefused as exc:  # this machine's own check, before the hub is asked
+            raise click.ClickException(exc.detail) from exc
 
     settled = _with_phone(hub, key_dir(keys_dir), device, work)
     if as_json:

@@ -28,11 +28,11 @@ def login(member: str, password_stdin: bool, hub: str | None, as_json: bool) -> 
         password = click.prompt(f"Password for {member}", hide_input=True)
 
     async def work(client: HubClient) -> None:
-        saved = await client.login(member, password)
+        tokens = await client.login(member, password)
         if as_json:
-            echo_json({"member": saved.member, "home": saved.home, "hub": client.url})
+            echo_json({"member": tokens.member, "home": tokens.home, "hub": client.url})
         else:
-            click.echo(f"logged in to {client.url} as {saved.member} (home {saved.home})")
+            click.echo(f"logged in to {client.url} as {tokens.member} (home {tokens.home})")
 
     with_hub(hub, work)
 
@@ -43,7 +43,9 @@ def logout(hub: str | None, as_json: bool) -> None:
     """End this CLI's session with the hub."""
 
     async def work(client: HubClient) -> None:
-        saved = await client.logout()
+        saved = client.saved()
+        if saved is not None:
+            await client.logout()
         if as_json:
             echo_json({"logged_out": saved.member if saved else None})
         else:

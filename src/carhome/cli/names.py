@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import click
 
-from carhome.api.schema import DeviceOut
+from carhome.wire.devices import DeviceOut
 
 
 def resolve_device(ref: str, devices: Sequence[DeviceOut]) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """What every hub-facing command shares: ``--hub`` and ``--json``, and running a call.
 
 The hub's address comes from ``--hub``, else ``CARHOME_HUB``, else the file a running hub
-writes (``carhome.api.discovery``), else ``http://127.0.0.1:8123``. ``with_hub`` opens a
+writes (``carhome.wire.discovery``), else ``http://127.0.0.1:8123``. ``with_hub`` opens a
 ``HubClient``, runs one async function with it, and turns carhome's errors into clean
 CLI errors (no traceback), since this is where the CLI meets the network.
 """
@@ -15,10 +15,10 @@ from typing import Any, Final, TypeVar
 
 import click
 
-from carhome.api.discovery import read_hub_address
 from carhome.cli.client import DEFAULT_URL, ApiError, HubClient
 from carhome.cli.session import TOKEN_ENV, Sessions
 from carhome.errors import CarhomeError
+from carhome.wire.discovery import read_hub_address
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T")

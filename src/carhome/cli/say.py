@@ -18,7 +18,7 @@ from carhome.cli.keys import signed_call
 from carhome.cli.options import hub_options, with_client
 from carhome.cli.output import echo_json
 from carhome.hub.commands import Command
-from carhome.say.structs import MAX_WAIT, SayResult
+from carhome.wire.say import MAX_WAIT, SayResult
 
 EXIT_FAILED: Final = 3
 EXIT_PENDING: Final = 4
@@ -44,7 +44,7 @@ class SayClient(HubClient):
             body["language"] = language
         if home is not None:
             body["home"] = home
-        return await self._call("POST", "/api/say", SayResult, json=body, wait=wait or None)
+        return await self.call("POST", "/api/say", SayResult, body=body, wait=wait or None)
 
 
 @click.command()

@@ -5,12 +5,13 @@
 ``summarize`` totals it by local day or month; ``charts`` draws plans and trips.
 """
 
-from carhome.history.records import ChargeSession, OpenState, Parked, Record, Snapshot, Trip
+from carhome.history.records import OpenState, Record, Snapshot
 from carhome.history.service import History
 from carhome.history.sqlite import SqliteHistoryStore
 from carhome.history.store import HistoryStore, MemoryHistoryStore, Query
-from carhome.history.summaries import Period, Summary, summarize
+from carhome.history.summaries import summarize
 from carhome.history.tracker import CarTracker, Settings
+from carhome.wire.history import ChargeSession, Parked, Period, Summary, Trip
 
 __all__ = [
     "CarTracker",

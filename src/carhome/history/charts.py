@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from carhome.energy.plans import Plan
 from carhome.errors import ConfigError
-from carhome.history.records import Trip
+from carhome.wire.history import Trip
 
 SUFFIXES: Final = (".svg", ".png")
 _DPI: Final = 120

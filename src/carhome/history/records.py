@@ -12,9 +12,9 @@ hub restarted mid-trip finishes the trip it started.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
+
+from carhome.wire.history import ChargeSession, Parked, Trip
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,81 +27,6 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     lat: float | None = None
     lon: float | None = None
     place: str | None = None  # the hub's derived place: home, work, … or away
-
-
-class Trip(msgspec.Struct, frozen=True, kw_only=True, tag="trip", tag_field="kind"):
-    """A drive from one standstill to the next."""
-
-    id: str
-    home: str
-    car: str
-    start: float
-    end: float
-    start_place: str | None
-    end_place: str | None
-    start_lat: float | None
-    start_lon: float | None
-    end_lat: float | None
-    end_lon: float | None
-    odometer_start_km: float | None
-    odometer_end_km: float | None
-    distance_km: float | None  # from the odometer
-    energy_kwh: float | None  # taken from the battery while driving
-    wh_per_km: float | None
-    soc_start: float | None
-    soc_end: float | None
-    max_speed_kmh: float | None
-    gaps: bool = False  # samples were missing (the hub was down, the car went quiet)
-
-    @property
-    def duration_s(self) -> float:
-        return self.end - self.start
-
-
-CostBasis = Literal["grid", "battery"]
-
-
-class ChargeSession(msgspec.Struct, frozen=True, kw_only=True, tag="charge", tag_field="kind"):
-    """Energy put into the battery, from the first to the last moment power flowed."""
-
-    id: str
-    home: str
-    car: str
-    start: float
-    end: float
-    place: str | None
-    lat: float | None
-    lon: float | None
-    charger: str | None  # the wallbox that metered it, when one did
-    added_kwh: float | None  # into the battery
-    grid_kwh: float | None  # drawn from the supply, when a charger metered it
-    loss_kwh: float | None  # grid − added
-    peak_kw: float | None  # grid side when a charger metered it, else battery side
-    soc_start: float | None
-    soc_end: float | None
-    cost: float | None  # at the tariff's price of each interval; None without a tariff
-    cost_basis: CostBasis | None  # which energy the cost counts
-    gaps: bool = False
-
-    @property
-    def duration_s(self) -> float:
-        return self.end - self.start
-
-
-class Parked(msgspec.Struct, frozen=True, kw_only=True, tag="parked", tag_field="kind"):
-    """A spell standing still between trips and charges, and the energy it cost."""
-
-    id: str
-    home: str
-    car: str
-    start: float
-    end: float
-    place: str | None
-    lost_kwh: float | None  # battery energy gone while parked (standby, preconditioning)
-
-    @property
-    def duration_s(self) -> float:
-        return self.end - self.start
 
 
 Record = Trip | ChargeSession | Parked

@@ -13,9 +13,10 @@ from typing import Final, TypeVar
 
 import msgspec
 
-from carhome.history.records import ChargeSession, OpenState, Parked, Record, Trip
+from carhome.history.records import OpenState, Record
 from carhome.history.store import Query, R
 from carhome.store.beside import SqliteBeside
+from carhome.wire.history import ChargeSession, Parked, Trip
 
 _T = TypeVar("_T")
 

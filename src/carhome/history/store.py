@@ -17,7 +17,8 @@ from typing import Protocol, TypeVar
 
 import msgspec
 
-from carhome.history.records import ChargeSession, OpenState, Parked, Record, Trip
+from carhome.history.records import OpenState, Record
+from carhome.wire.history import ChargeSession, Parked, Trip
 
 R = TypeVar("R", Trip, ChargeSession, Parked)
 

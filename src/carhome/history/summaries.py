@@ -9,34 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-import msgspec
-
-from carhome.history.records import ChargeSession, Parked, Trip
-
-Period = Literal["day", "month"]
-
-
-class Summary(msgspec.Struct, kw_only=True):
-    """One car's totals over one local day (``2026-01-07``) or month (``2026-01``)."""
-
-    home: str
-    car: str
-    period: Period
-    key: str
-    trips: int = 0
-    distance_km: float = 0.0
-    driving_kwh: float = 0.0
-    wh_per_km: float | None = None
-    driving_s: float = 0.0
-    charges: int = 0
-    added_kwh: float = 0.0
-    grid_kwh: float = 0.0
-    cost: float = 0.0
-    uncosted_charges: int = 0  # charges without a price (no tariff, or an unknown price)
-    parked_lost_kwh: float = 0.0
+from carhome.wire.history import ChargeSession, Parked, Period, Summary, Trip
 
 
 def period_key(ts: float, zone: ZoneInfo, period: Period) -> str:

@@ -46,22 +46,11 @@ import msgspec
 
 from carhome.energy.tariffs import Tariff
 from carhome.history.costing import slice_cost
-from carhome.history.records import (
-    ChargeSession,
-    CostBasis,
-    OpenCharge,
-    OpenParked,
-    OpenState,
-    OpenTrip,
-    Parked,
-    Record,
-    Snapshot,
-    Trip,
-    record_id,
-)
+from carhome.history.records import OpenCharge, OpenParked, OpenState, OpenTrip, Record, Snapshot, record_id
 from carhome.hub.states import State
 from carhome.spec import vss
 from carhome.spec.devices import PLACE
+from carhome.wire.history import ChargeSession, CostBasis, Parked, Trip
 
 # The car's signals the tracker reads, by the short name it uses for each.
 CAR_SIGNALS: Final[Mapping[str, str]] = {

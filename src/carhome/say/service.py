@@ -20,8 +20,8 @@ from carhome.hub import Hub
 from carhome.say import answers
 from carhome.say.lexicon import Language
 from carhome.say.matcher import Understanding, state_props, understand
-from carhome.say.structs import DeviceRef, Proposal, SayResult
 from carhome.say.vocabulary import Thing, Vocabulary
+from carhome.wire.say import DeviceRef, Proposal, SayResult
 
 DEFAULT_TTL = 30.0
 

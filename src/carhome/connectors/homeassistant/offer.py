@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Final
 
-from carhome.access.keys import Role
 from carhome.access.policy import COMMAND_SCOPES, Effect, Face, Policy, scope_of
 from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.entities import (
@@ -42,6 +41,7 @@ from carhome.connectors.homeassistant.entities import (
     key_of,
 )
 from carhome.spec import DeviceSpec
+from carhome.wire.members import Role
 
 
 def scopes_of(face: Face, policy: Policy | None = None) -> frozenset[str]:

@@ -1,72 +1,26 @@
-"""The wire shapes of the local API, shared by the server and the CLI's client.
+"""Homes and devices on the wire, each device rendered from its spec as data.
 
-Requests are decoded into these structs at the edge (unknown keys rejected); responses are
-built from them, so the JSON a client sees is typed on both sides. Devices are rendered
-from their spec as data, so any client can show any device without code per type.
+Any client can show any device without code per type: a device comes with what it offers
+(properties with their format, unit, range or allowed values and access; actions with
+their arguments; events) and what it reports now. ``render_*`` make these structs from the
+hub's records.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import Final
 
 import msgspec
 
-from carhome.hub import Command, Device, Home, Place, State
-from carhome.hub.commands import DEFAULT_TTL
+from carhome.hub import Device, Home, Place, State
 from carhome.spec import ActionSpec, DeviceSpec, EventSpec, PropertySpec
 from carhome.spec.properties import Access
-
-# A request may hold the connection this long waiting for a command's result; longer
-# waits are the client's job (it asks again), so a slow device never pins a worker.
-MAX_WAIT: Final = 60.0
-MAX_LIMIT: Final = 1000
-
-
-# -- requests --------------------------------------------------------------------------
-
-
-class CommandRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Body of ``POST /api/devices/{home}/{device}/commands``."""
-
-    kind: Literal["set", "action"]
-    target: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-    args: dict[str, Any] = msgspec.field(default_factory=dict)
-    ttl: Annotated[float, msgspec.Meta(gt=0)] = DEFAULT_TTL
-    wait: Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT)] | None = None
-
-
-class CommandsQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Query of ``GET /api/commands``."""
-
-    home: str | None = None
-    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIMIT)] = 50
 
 
 class DevicesQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Query of ``GET /api/devices``."""
 
     home: str | None = None
-
-
-class WaitQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Query of ``GET /api/commands/{id}``: optionally wait for the final result."""
-
-    wait: Annotated[float, msgspec.Meta(ge=0, le=MAX_WAIT)] | None = None
-
-
-# -- responses -------------------------------------------------------------------------
-
-
-class Health(msgspec.Struct, kw_only=True):
-    status: str
-    """``ok``, or ``degraded`` when the hub cannot do its work (``problems`` says why)."""
-    time: float
-    homes: int
-    devices: int
-    pending_commands: int
-    problems: tuple[str, ...] = ()
-    """What is wrong, in words: e.g. the hub hears no device (its MQTT link is down, or
-    its own heartbeat did not come back through the broker)."""
 
 
 class HomeOut(msgspec.Struct, kw_only=True):
@@ -135,31 +89,6 @@ class DeviceDetail(msgspec.Struct, kw_only=True):
     state: dict[str, State]
     now: float
 
-
-class RejectionOut(msgspec.Struct, kw_only=True):
-    home: str
-    device: str
-    property: str | None
-    code: str
-    reason: str
-    allowed: str | None
-    message: str
-
-
-class Rejections(msgspec.Struct, kw_only=True):
-    total: int
-    counts: dict[str, int]
-    last: tuple[RejectionOut, ...]
-
-
-class CommandList(msgspec.Struct, kw_only=True):
-    """Recent commands, newest first (``now`` is hub time, for ages)."""
-
-    commands: tuple[Command, ...]
-    now: float
-
-
-# -- rendering -------------------------------------------------------------------------
 
 _ACCESS_WORDS: Final = ((Access.READ, "read"), (Access.WRITE, "write"), (Access.NOTIFY, "notify"))
 

@@ -3,7 +3,8 @@
 A hub that serves the local API writes its address to a well-known file,
 ``$XDG_STATE_HOME/carhome/hub.json`` (``~/.local/state/carhome/hub.json`` when the
 variable is unset), and removes it when it stops. The CLI reads it when neither ``--hub``
-nor ``CARHOME_HUB`` says where to go. A file left by a hub that died is recognised by its
+nor ``CARHOME_HUB`` says where to go. It lives below both faces: the API's server writes
+it, the CLI reads it. A file left by a hub that died is recognised by its
 process id and ignored.
 """
 

@@ -1,4 +1,4 @@
-"""The say feature on the wire: a request in words, and what became of it.
+"""The say feature on the wire (``POST /api/say``): a request in words, and what became of it.
 
 ``SayResult.status`` is one of ``done`` (a command was accepted; ``command_status`` follows
 it to ``acked``, ``failed`` or ``expired`` when the client waited), ``question`` (answered
