@@ -4,12 +4,14 @@ import * as autoedit from "./autoedit";
 import * as charts from "./charts";
 import * as say from "./say";
 import * as sign from "./sign";
+import * as words from "./words";
 
 export const en = {
   ...charts.en,
   ...sign.en,
   ...say.en,
   ...autoedit.en,
+  ...words.en,
   "app.title": "carhome",
   "nav.overview": "Home",
   "nav.automations": "Automations",
@@ -37,6 +39,11 @@ export const en = {
   "common.set": "Set",
   "common.unknown": "—",
   "common.back": "Back",
+  "common.comma": ", ",
+  "access.read": "read",
+  "access.write": "write",
+  "access.notify": "notify",
+  "common.colon": ": ",
 
   "car.title": "Car",
   "car.charge": "Charge",
@@ -155,7 +162,6 @@ export const en = {
   "garage.opening": "opening",
   "garage.closing": "closing",
   "garage.stopped": "stopped",
-  ...autoedit.en,
 };
 
 export type Messages = Record<keyof typeof en, string>;

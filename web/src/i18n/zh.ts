@@ -4,12 +4,14 @@ import * as charts from "./charts";
 import type { Messages } from "./en";
 import * as say from "./say";
 import * as sign from "./sign";
+import * as words from "./words";
 
 export const zh: Messages = {
   ...charts.zh,
   ...sign.zh,
   ...say.zh,
   ...autoedit.zh,
+  ...words.zh,
   "app.title": "carhome",
   "nav.overview": "家",
   "nav.automations": "自动化",
@@ -37,6 +39,11 @@ export const zh: Messages = {
   "common.set": "设置",
   "common.unknown": "—",
   "common.back": "返回",
+  "common.comma": "、",
+  "access.read": "读",
+  "access.write": "写",
+  "access.notify": "通知",
+  "common.colon": "：",
 
   "car.title": "汽车",
   "car.charge": "电量",
@@ -155,5 +162,4 @@ export const zh: Messages = {
   "garage.opening": "正在打开",
   "garage.closing": "正在关闭",
   "garage.stopped": "已停止",
-  ...autoedit.zh,
 };
