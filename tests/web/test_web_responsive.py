@@ -66,6 +66,8 @@ LATIN_ALLOWED = frozenset(
         "km", "km/h", "kWh", "kW", "Wh/km", "W", "A", "K", "m²", "µg/m³", "°C",
         # proper names
         "carhome", "YAML", "HTTPS", "VSS", "PM2.5", "Home", "Assistant",
+        # the language switch names the other language in that language
+        "English",
     }
 )  # fmt: skip
 LATIN_WORD = re.compile(r"[A-Za-zµ°][A-Za-z0-9µ°²³/.+]*[A-Za-z0-9²³]|[A-Za-z]")
@@ -385,3 +387,138 @@ async def test_web_every_page_fits_the_screen_and_its_controls_work(browser: Bro
             checked += 1
     print(f"pages fitting {width}×{height} with their controls clickable: {checked} of {len(PAGES)}")
     assert checked == len(PAGES)
+
+
+# -- one language at a time ------------------------------------------------------------------
+
+
+async def given_names(hub: Hub) -> list[str]:
+    """The names the home's people gave, which stay as given in any language: devices,
+    members, automations, scenes, the home and its places (but carhome's own words for
+    places: home, away and the demo's work and supermarket are translated)."""
+    async with client_of(hub) as client:
+        homes = (await client.get("/api/homes")).json()
+        devices = (await client.get("/api/devices")).json()
+        members = (await client.get("/api/members")).json()
+        automations = (await client.get("/api/automations")).json()
+    names = [d["name"] for d in devices] + [m["name"] for m in members] + [a["alias"] for a in automations]
+    names += [h["name"] for h in homes]
+    names += [p["name"] for h in homes for p in h["places"] if p["name"] not in {"home", "away", "work", "supermarket"}]
+    # longest first, so a name inside another is not taken out of it first
+    return sorted({n for n in names if n}, key=len, reverse=True)
+
+
+def latin_words(texts: list[str], names: list[str]) -> list[str]:
+    """The Latin-letter words in ``texts`` once the given names are taken out, other than
+    the allowed units and proper names."""
+    found = []
+    for text in texts:
+        rest = text
+        for name in names:
+            rest = rest.replace(name, " ")
+        for word in LATIN_WORD.findall(rest):
+            if word.rstrip(".") not in LATIN_ALLOWED and word not in LATIN_ALLOWED:
+                found.append(f"{word!r} in {text!r}")
+    return found
+
+
+async def test_web_every_page_speaks_chinese_only(browser: Browser, hub: Hub) -> None:
+    names = await given_names(hub)
+    width, height = SIZES["phone"]
+    walked = 0
+    async with page_of(browser, hub, viewport={"width": width, "height": height}, has_touch=True) as page:
+        await page.context.add_init_script("localStorage.setItem('carhome.lang', 'zh')")
+        for main in PAGES:
+            if main.logged_in and walked == 1:
+                await login_as_owner(page, hub)
+            await open_page(page, main)
+            if main.name == "members":  # the grant editor too: its targets are spec words
+                await page.locator(f'tr[data-member="{GUEST}"] .grant button').first.click()
+                await expect(page.get_by_test_id("grant-editor").locator('input[name="target"]').first).to_be_visible()
+            if main.name == "trips":  # and a trip's map
+                await page.get_by_test_id("trips-table").locator("tbody tr").first.click()
+                await expect(page.get_by_test_id("trip-map")).to_be_visible()
+            if main.logged_in and main.name != "cabin":
+                await page.locator(".menu-button").click()  # the menu's words too
+            found = latin_words(await page.evaluate(TEXTS), names)
+            assert found == [], f"{main.name} in Chinese shows words not in the catalog: {found}"
+            await fits(page, f"{main.name} in Chinese")
+            await shot(page, hub, f"phone-{main.name}-zh")
+            walked += 1
+    print(f"pages in Chinese with no untranslated word: {walked} of {len(PAGES)}")
+    assert walked == len(PAGES)
+
+
+async def test_web_the_latin_word_check_finds_what_it_must() -> None:
+    """The walk's own check: an English word fails, a given name, a unit and an id pass."""
+    names = ["Living room light"]
+    assert latin_words(["客厅：Living room light 已打开，80 %，12.5 kWh，PM2.5"], names) == []
+    assert latin_words(["状态：cooking"], names) == ["'cooking' in '状态：cooking'"]
+    assert latin_words(["locked: 是"], names) == ["'locked' in 'locked: 是'"]
+    assert latin_words(["Mar 5, 14:05"], names) == ["'Mar' in 'Mar 5, 14:05'"]
+    assert latin_words(["temperature: 21 °C"], names) == ["'temperature' in 'temperature: 21 °C'"]
+
+
+async def test_web_the_spec_tables_name_everything_the_hub_serves(hub: Hub) -> None:
+    """Every device type, property, action, argument, event, enum value, boolean meaning
+    and unit of every spec the hub serves (and of every spec carhome defines) has words in
+    both the English and the Chinese tables."""
+    tables = {lang: json.loads((SPEC_WORDS / f"{lang}.json").read_text()) for lang in ("en", "zh")}
+    async with client_of(hub) as client:
+        devices = (await client.get("/api/devices")).json()
+        served = {}
+        for d in devices:
+            detail = (await client.get(f"/api/devices/{d['home']}/{d['id']}")).json()
+            served[detail["spec"]["type"]] = detail["spec"]
+    assert {"car", "light", "air_conditioner", "garage_door", "wallbox"} <= set(served)
+    missing: list[str] = []
+    names = 0
+
+    def need(lang: str, table: dict[str, Any], key: str, where: str) -> None:
+        nonlocal names
+        names += 1
+        if not isinstance(table.get(key), str) or table[key] == "":
+            missing.append(f"{lang}: {where}")
+
+    def values(lang: str, words: dict[str, Any], prop: dict[str, Any], where: str) -> None:
+        meanings = words["values"].get(prop["name"], {})
+        if prop["allowed"]:
+            for value in prop["allowed"]:
+                need(lang, meanings, value, f"{where} = {value}")
+        if prop["format"] == "bool":
+            for value in ("true", "false"):
+                need(lang, meanings, value, f"{where} = {value}")
+        if prop.get("unit"):
+            need(lang, tables[lang]["units"], prop["unit"], f"unit {prop['unit']} of {where}")
+
+    for lang, table in tables.items():
+        for type_, spec in served.items():
+            words = table["types"].get(type_)
+            if words is None:
+                missing.append(f"{lang}: device type {type_}")
+                continue
+            need(lang, words, "title", f"{type_} title")
+            for prop in spec["properties"]:
+                need(lang, words["properties"], prop["name"], f"{type_}.{prop['name']}")
+                values(lang, words, prop, f"{type_}.{prop['name']}")
+            for action in spec["actions"]:
+                need(lang, words["actions"], action["name"], f"{type_} action {action['name']}")
+                for arg in action["args"]:
+                    need(lang, words["args"], arg["name"], f"{type_} {action['name']}({arg['name']})")
+                    values(lang, words, arg, f"{type_} {action['name']}({arg['name']})")
+            for event in spec["events"]:
+                need(lang, words["events"], event["name"], f"{type_} event {event['name']}")
+                for field in event["fields"]:
+                    need(lang, words["fields"], field["name"], f"{type_} {event['name']}.{field['name']}")
+                    values(lang, words, field, f"{type_} {event['name']}.{field['name']}")
+        for type_ in SPECS:  # and the types no demo device has
+            if type_ not in table["types"]:
+                missing.append(f"{lang}: device type {type_}")
+    print(f"spec names without words: {len(missing)} of {names}")
+    assert missing == []
+    # the two languages name the same things
+    assert tables["en"]["units"].keys() == tables["zh"]["units"].keys()
+    for type_, words in tables["en"]["types"].items():
+        zh = tables["zh"]["types"][type_]
+        for part in ("properties", "actions", "args", "events", "fields", "values"):
+            assert words[part].keys() == zh[part].keys(), (type_, part)

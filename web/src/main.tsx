@@ -32,7 +32,12 @@ function useLoggedIn(): boolean {
 
 function LangSwitch() {
   return (
-    <button type="button" class="lang" onClick={() => setLang(lang() === "en" ? "zh" : "en")}>
+    <button
+      type="button"
+      class="lang"
+      lang={lang() === "en" ? "zh-CN" : "en"}
+      onClick={() => setLang(lang() === "en" ? "zh" : "en")}
+    >
       {t("nav.language")}
     </button>
   );

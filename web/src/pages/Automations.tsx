@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type AutomationOut, type CheckError } from "../api";
 import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
-import { t, type MessageKey } from "../i18n";
+import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { useModel } from "../store";
@@ -199,12 +199,14 @@ function YamlEditor({
     <section class="card" data-testid="automation-editor">
       <h2>{t("auto.editor")}</h2>
       <p class="muted" data-testid="editor-mode">
-        {detail === null ? t("autoedit.creating") : t("autoedit.editing", { id: detail.id, file: detail.file })}
+        {detail === null
+          ? t("autoedit.creating")
+          : tx("autoedit.editing", { id: <code>{detail.id}</code>, file: <code>{detail.file}</code> })}
         {" · "}
         {t("auto.editor.hint")}
       </p>
       {detail !== null && detail.origin !== "saved" && (
-        <p class="muted">{t("autoedit.readonly", { file: detail.file })}</p>
+        <p class="muted">{tx("autoedit.readonly", { file: <code>{detail.file}</code> })}</p>
       )}
       <div class="editor">
         <pre class="gutter" ref={gutter} aria-hidden="true">

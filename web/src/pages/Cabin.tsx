@@ -9,7 +9,7 @@ import { CommandStatus } from "../components/CommandStatus";
 import { setPoint, Stepper, Switch, writable } from "../components/Controls";
 import { SayBox } from "../components/SayBox";
 import { km, number } from "../format";
-import { t, type MessageKey } from "../i18n";
+import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { targetLabel } from "./Device";
@@ -200,7 +200,7 @@ export function Cabin() {
     <main class="cabin">
       <header class="cabin-bar">
         <strong>{t("cabin.title")}</strong>
-        <span>{t("cabin.driver", { member: session()?.member ?? "" })}</span>
+        <span>{tx("cabin.driver", { member: <code>{session()?.member ?? ""}</code> })}</span>
         <Link to="/" class="cabin-exit">
           {t("cabin.exit")}
         </Link>

@@ -218,10 +218,10 @@ export function DevicePage({ home, id }: { home: string; id: string }) {
                   >
                     {show(entry?.value, p.unit, device.type, p.name)}
                   </td>
-                  <td class="muted" data-label={t("device.col.access")}>
+                  <td class="muted access" data-label={t("device.col.access")}>
                     {p.access.map((a) => (a === "read" || a === "write" || a === "notify" ? t(`access.${a}`) : a)).join(t("common.comma"))}
                   </td>
-                  <td data-label={t("device.col.edit")} class={writable(p) ? "" : "empty"}>
+                  <td data-label={t("device.col.edit")} class={writable(p) ? "edit" : "edit empty"}>
                     {writable(p) && <Editor device={device} prop={p} current={entry?.value} />}
                   </td>
                 </tr>

@@ -8,7 +8,7 @@
 // another client").
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, session } from "../api";
-import { t } from "../i18n";
+import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { fromBase64, toHex } from "../signing/bytes";
 import { keyId } from "../signing/crypto";
@@ -208,7 +208,10 @@ export function Keys() {
           </p>
           {waiting !== null && (
             <p data-testid="sign-waiting" data-request={waiting.id}>
-              {t("sign.approval.waiting", { id: waiting.id, key: pendingKeyId(waiting).slice(0, 12) })}{" "}
+              {tx("sign.approval.waiting", {
+                id: <code>{waiting.id}</code>,
+                key: <code>{pendingKeyId(waiting).slice(0, 12)}</code>,
+              })}{" "}
               {t("keys.cliHint")} <code>{`carhome keys approve ${chosen.id} ${waiting.id}`}</code>
             </p>
           )}

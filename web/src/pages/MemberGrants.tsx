@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { fromZonedInput, zone, zonedInput, zoneName } from "../format";
-import { t } from "../i18n";
+import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { useModel } from "../store";
 import { targetLabel } from "./Device";
@@ -124,8 +124,8 @@ export function GrantEditor({
     <section class="card" data-testid="grant-editor">
       <h2>
         {grant === null
-          ? t("charts.grant.new.title", { member })
-          : t("charts.grant.edit.title", { member, grant: grant.id })}
+          ? tx("charts.grant.new.title", { member: <code>{member}</code> })
+          : tx("charts.grant.edit.title", { member: <code>{member}</code>, grant: <code>{grant.id}</code> })}
       </h2>
       <form class="form-grid" onSubmit={(e) => void save(e)}>
         <span>{t("charts.grant.devices")}</span>

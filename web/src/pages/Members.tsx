@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, session, type AuditEntry, type AuditOut, type MemberOut } from "../api";
 import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
-import { t, type MessageKey } from "../i18n";
+import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { targetLabel } from "./Device";
@@ -31,9 +31,9 @@ function auditReason(e: AuditEntry, deviceName: (id: string) => string, typeOf: 
   if (m !== null) {
     const via =
       m[2] !== undefined
-        ? t("audit.via.grant", { grant: m[2] })
+        ? tx("audit.via.grant", { grant: <code>{m[2]}</code> })
         : t("audit.via.role", { role: word("role", m[3] ?? ""), face: word("face", m[4] ?? "") });
-    return t("audit.reason.allowed", { scope: word("scope", m[1] ?? ""), via });
+    return tx("audit.reason.allowed", { scope: word("scope", m[1] ?? ""), via: <>{via}</> });
   }
   m = /^policy: (\w+) may not (\w+) from (\w+)$/.exec(e.reason);
   if (m !== null) {
