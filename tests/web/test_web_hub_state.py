@@ -19,7 +19,17 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Route, WebSocketRoute, expect
-from test_web_browser import REPORT_WAIT_MS, REPORTS, Hub, as_the_car, browser, demo_hub, live, page_of, report
+from test_web_browser import (
+    REPORT_WAIT_MS,
+    REPORTS,
+    Hub,
+    as_the_car,
+    browser,
+    demo_hub,
+    live,
+    page_of,
+    report,
+)
 from test_web_charging import local_noon_today, seeded_history
 
 from carhome.history import SqliteHistoryStore
@@ -119,9 +129,13 @@ async def test_web_controls_are_off_while_the_hub_is_out_of_reach(browser: Brows
         await page.locator("#main-nav nav a", has_text="Home").click()
         await expect(light).to_be_enabled()
         await light.click()
-        await expect(page.locator('[data-device="living_room_light"] .cmd')).to_have_attribute("data-status", "acked")
+        await expect(page.locator('[data-device="living_room_light"] .cmd')).to_have_attribute(
+            "data-status", "acked"
+        )
         await light.click()
-        await expect(page.locator('[data-device="living_room_light"] .cmd')).to_have_attribute("data-status", "acked")
+        await expect(page.locator('[data-device="living_room_light"] .cmd')).to_have_attribute(
+            "data-status", "acked"
+        )
 
 
 async def test_web_the_doors_summary_names_an_open_trunk(browser: Browser, hub: Hub) -> None:

@@ -21,22 +21,20 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Locator, Page, WebSocketRoute, expect
-from test_web_browser import Hub, as_the_car, browser, demo_hub, live, page_of, report, shot
+from playwright.async_api import Browser, Locator, Page, expect
+from test_web_browser import Hub, browser, demo_hub, live, page_of, shot
 from test_web_charging import local_noon_today, seeded_history
 
 from carhome.history import SqliteHistoryStore
-from carhome.runtime import DATABASE, DEMO_HOME
+from carhome.runtime import DATABASE
 from carhome.spec.devices import SPECS
 
 __all__ = ["browser"]  # the fixture, used by name
@@ -99,7 +97,12 @@ async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
             now = time.time()
             r = await client.post(
                 f"/api/members/{GUEST}/grants",
-                json={"devices": ["living_room_light"], "targets": ["on"], "starts": now - 60, "ends": now + 7200},
+                json={
+                    "devices": ["living_room_light"],
+                    "targets": ["on"],
+                    "starts": now - 60,
+                    "ends": now + 7200,
+                },
             )
             assert r.status_code == 201, r.text
             r = await client.post("/api/auth/login", json={"member": GUEST, "password": GUEST_PASSWORD})
@@ -112,7 +115,8 @@ async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
             )
             assert r.json()["status"] == "acked", r.text
             r = await client.post(
-                "/api/devices/yizhuang/garage_door/commands", json={"kind": "action", "target": "open", "args": {}}
+                "/api/devices/yizhuang/garage_door/commands",
+                json={"kind": "action", "target": "open", "args": {}},
             )
             assert r.status_code == 403, r.text
         yield demo
@@ -233,7 +237,10 @@ PAGES = (
     MainPage("charging", "/charging", lambda p: p.get_by_test_id("plan-chart"), _charging_controls),
     MainPage("trips", "/trips", lambda p: p.get_by_test_id("trips-table"), _trips_controls),
     MainPage(
-        "automations", "/automations", lambda p: p.locator('tr[data-automation="arrive"]'), _automation_controls
+        "automations",
+        "/automations",
+        lambda p: p.locator('tr[data-automation="arrive"]'),
+        _automation_controls,
     ),
     MainPage("members", "/members", lambda p: p.get_by_test_id("audit-chain"), _members_controls),
     MainPage("keys", "/keys", lambda p: p.get_by_test_id("sign-key").get_by_role("button"), _keys_controls),
@@ -283,7 +290,10 @@ OVERFLOW = """() => {
     const range = document.createRange();
     range.selectNodeContents(n);
     const r = range.getBoundingClientRect();
-    if (out(r) && !scrolls(n)) found.push(`text "${n.textContent.trim().slice(0, 30)}" in ${name(n.parentElement)}: ${Math.round(r.left)}..${Math.round(r.right)}`);
+    if (out(r) && !scrolls(n)) {
+      const text = n.textContent.trim().slice(0, 30);
+      found.push(`text "${text}" in ${name(n.parentElement)}: ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
   }
   return found.slice(0, 25);
 }"""
@@ -314,7 +324,8 @@ TEXTS = """() => {
 async def login_as_owner(page: Page, hub: Hub) -> None:
     tokens = json.dumps(json.dumps(hub.session))
     await page.context.add_init_script(
-        f"if (localStorage.getItem('carhome.session') === null) localStorage.setItem('carhome.session', {tokens});"
+        "if (localStorage.getItem('carhome.session') === null)"
+        f" localStorage.setItem('carhome.session', {tokens});"
     )
 
 
@@ -369,10 +380,14 @@ async def navigation_works(page: Page, width: int, where: str) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_web_every_page_fits_the_screen_and_its_controls_work(browser: Browser, hub: Hub, size: str) -> None:
+async def test_web_every_page_fits_the_screen_and_its_controls_work(
+    browser: Browser, hub: Hub, size: str
+) -> None:
     width, height = SIZES[size]
     checked = 0
-    async with page_of(browser, hub, viewport={"width": width, "height": height}, has_touch=size != "desktop") as page:
+    async with page_of(
+        browser, hub, viewport={"width": width, "height": height}, has_touch=size != "desktop"
+    ) as page:
         for main in PAGES:
             where = f"{main.name} at {width}×{height}"
             if main.logged_in and checked == 1:
@@ -403,7 +418,12 @@ async def given_names(hub: Hub) -> list[str]:
         automations = (await client.get("/api/automations")).json()
     names = [d["name"] for d in devices] + [m["name"] for m in members] + [a["alias"] for a in automations]
     names += [h["name"] for h in homes]
-    names += [p["name"] for h in homes for p in h["places"] if p["name"] not in {"home", "away", "work", "supermarket"}]
+    names += [
+        p["name"]
+        for h in homes
+        for p in h["places"]
+        if p["name"] not in {"home", "away", "work", "supermarket"}
+    ]
     # longest first, so a name inside another is not taken out of it first
     return sorted({n for n in names if n}, key=len, reverse=True)
 
@@ -416,9 +436,11 @@ def latin_words(texts: list[str], names: list[str]) -> list[str]:
         rest = text
         for name in names:
             rest = rest.replace(name, " ")
-        for word in LATIN_WORD.findall(rest):
-            if word.rstrip(".") not in LATIN_ALLOWED and word not in LATIN_ALLOWED:
-                found.append(f"{word!r} in {text!r}")
+        found.extend(
+            f"{word!r} in {text!r}"
+            for word in LATIN_WORD.findall(rest)
+            if word.rstrip(".") not in LATIN_ALLOWED and word not in LATIN_ALLOWED
+        )
     return found
 
 
@@ -434,7 +456,9 @@ async def test_web_every_page_speaks_chinese_only(browser: Browser, hub: Hub) ->
             await open_page(page, main)
             if main.name == "members":  # the grant editor too: its targets are spec words
                 await page.locator(f'tr[data-member="{GUEST}"] .grant button').first.click()
-                await expect(page.get_by_test_id("grant-editor").locator('input[name="target"]').first).to_be_visible()
+                await expect(
+                    page.get_by_test_id("grant-editor").locator('input[name="target"]').first
+                ).to_be_visible()
             if main.name == "trips":  # and a trip's map
                 await page.get_by_test_id("trips-table").locator("tbody tr").first.click()
                 await expect(page.get_by_test_id("trip-map")).to_be_visible()
@@ -511,9 +535,8 @@ async def test_web_the_spec_tables_name_everything_the_hub_serves(hub: Hub) -> N
                 for field in event["fields"]:
                     need(lang, words["fields"], field["name"], f"{type_} {event['name']}.{field['name']}")
                     values(lang, words, field, f"{type_} {event['name']}.{field['name']}")
-        for type_ in SPECS:  # and the types no demo device has
-            if type_ not in table["types"]:
-                missing.append(f"{lang}: device type {type_}")
+        # and the types no demo device has
+        missing.extend(f"{lang}: device type {type_}" for type_ in SPECS if type_ not in table["types"])
     print(f"spec names without words: {len(missing)} of {names}")
     assert missing == []
     # the two languages name the same things

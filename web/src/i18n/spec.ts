@@ -60,3 +60,8 @@ export function valueLabel(type: string, name: string, value: string | boolean):
 export function unitSymbol(unit: string): string | null {
   return tables[lang()].units[unit] ?? null;
 }
+
+/** What a command was about, in words: the action's or the property's label, else its id. */
+export function targetLabel(type: string, target: string): string {
+  return actionLabel(type, target) ?? propLabel(type, target) ?? target;
+}

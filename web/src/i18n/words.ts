@@ -42,7 +42,7 @@ export const en = {
   "audit.reason.allowed": "{scope} allowed, {via}",
   "audit.reason.policy": "policy: a {role} may not use {scope} from the {face}",
   "audit.reason.grant": "no live grant for {target} on {device}",
-  "audit.reason.unsigned": "{scope} needs the member's own signature",
+  "audit.reason.unsigned": "{scope} needs the member's signature",
   "audit.via.role": "as {role} from the {face}",
   "audit.via.grant": "by grant {grant}",
   "scope.ordinary": "ordinary commands",

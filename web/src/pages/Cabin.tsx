@@ -12,7 +12,7 @@ import { km, number } from "../format";
 import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
-import { targetLabel } from "./Device";
+import { targetLabel } from "../i18n/spec";
 import { Link } from "../router";
 import { lastCommand, send, track, useModel, type Model } from "../store";
 

@@ -7,7 +7,7 @@ import { CommandStatus } from "../components/CommandStatus";
 import { writable } from "../components/Controls";
 import { age, show, unit } from "../format";
 import { t, type MessageKey } from "../i18n";
-import { actionLabel, argLabel, propLabel, typeDescription, typeTitle, valueLabel } from "../i18n/spec";
+import { actionLabel, argLabel, propLabel, targetLabel, typeDescription, typeTitle, valueLabel } from "../i18n/spec";
 import { en } from "../i18n/en";
 import { Link } from "../router";
 import { send, useModel } from "../store";
@@ -142,11 +142,6 @@ function ActionForm({ device, action }: { device: DeviceOut; action: ActionOut }
 function scopeName(domain: string): string {
   const key = `scope.${domain}`;
   return key in en ? t(key as MessageKey) : domain;
-}
-
-/** What a command was about, in words: the action's or the property's label. */
-export function targetLabel(type: string, target: string): string {
-  return actionLabel(type, target) ?? propLabel(type, target) ?? target;
 }
 
 export function DevicePage({ home, id }: { home: string; id: string }) {

@@ -8,7 +8,7 @@ import { fromZonedInput, zone, zonedInput, zoneName } from "../format";
 import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { useModel } from "../store";
-import { targetLabel } from "./Device";
+import { targetLabel } from "../i18n/spec";
 
 export interface GrantOut {
   id: string;

@@ -3,55 +3,18 @@
 // changes and withdraws a guest's grants here; the hub decides, and a refusal is shown at
 // the field it names.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, session, type AuditEntry, type AuditOut, type MemberOut } from "../api";
+import { api, ApiError, session, type AuditOut, type MemberOut } from "../api";
 import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
-import { t, tx, type MessageKey } from "../i18n";
-import { en } from "../i18n/en";
-import { describe } from "../problems";
-import { targetLabel } from "./Device";
+import { t } from "../i18n";
+import { describe, hubReason, word } from "../problems";
+import { targetLabel } from "../i18n/spec";
 import { GrantEditor, MemberEditor, type GrantOut } from "./MemberGrants";
 import { useModel } from "../store";
 
 const AUDIT_LIMIT = 100;
 
 const reason = describe;
-
-/** A word carhome sends as data (a role, a face, a decision, a scope) from the catalog. */
-function word(prefix: string, value: string): string {
-  const key = `${prefix}.${value}`;
-  return key in en ? t(key as MessageKey) : value;
-}
-
-/** The access decision's reason in the app's language: the gatekeeper's sentences are
- * known by their form (the hub gives them as text, with no code); another is shown as
- * the hub wrote it. */
-function auditReason(e: AuditEntry, deviceName: (id: string) => string, typeOf: (id: string) => string) {
-  let m = /^policy: (\w+) allowed \((?:grant (\S+)|(\w+) from (\w+))\)$/.exec(e.reason);
-  if (m !== null) {
-    const via =
-      m[2] !== undefined
-        ? tx("audit.via.grant", { grant: <code>{m[2]}</code> })
-        : t("audit.via.role", { role: word("role", m[3] ?? ""), face: word("face", m[4] ?? "") });
-    return tx("audit.reason.allowed", { scope: word("scope", m[1] ?? ""), via: <>{via}</> });
-  }
-  m = /^policy: (\w+) may not (\w+) from (\w+)$/.exec(e.reason);
-  if (m !== null) {
-    return t("audit.reason.policy", {
-      role: word("role", m[1] ?? ""),
-      scope: word("scope", m[2] ?? ""),
-      face: word("face", m[3] ?? ""),
-    });
-  }
-  m = /^no live grant (?:naming|covering) (\S+) on (\S+)$/.exec(e.reason);
-  if (m !== null) {
-    const device = m[2] ?? "";
-    return t("audit.reason.grant", { target: targetLabel(typeOf(device), m[1] ?? ""), device: deviceName(device) });
-  }
-  m = /^unsigned: a (\w+) command needs the member's signature$/.exec(e.reason);
-  if (m !== null) return t("audit.reason.unsigned", { scope: word("scope", m[1] ?? "") });
-  return <span lang="en">{e.reason}</span>;
-}
 
 type Member = Omit<MemberOut, "grants"> & { grants: GrantOut[] };
 
@@ -255,7 +218,7 @@ export function Members() {
                       {word("decision", e.decision)}
                     </td>
                     <td class="muted" data-label={t("audit.col.reason")}>
-                      {auditReason(e, deviceName, typeOf)}
+                      {hubReason(e.reason, model.devices)}
                     </td>
                   </tr>
                 ))}
