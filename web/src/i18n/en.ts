@@ -29,6 +29,8 @@ export const en = {
   "login.submit": "Log in",
   "login.busy": "Logging in…",
   "login.failed": "Login refused: {reason}",
+  "login.wrong": "wrong member or password",
+  "login.throttled": "too many attempts; try again in {seconds} s",
 
   "common.loading": "Loading…",
   "common.error": "Error: {reason}",

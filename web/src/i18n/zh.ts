@@ -29,6 +29,8 @@ export const zh: Messages = {
   "login.submit": "登录",
   "login.busy": "正在登录…",
   "login.failed": "登录被拒绝：{reason}",
+  "login.wrong": "成员或密码错误",
+  "login.throttled": "尝试次数过多；请 {seconds} 秒后再试",
 
   "common.loading": "加载中…",
   "common.error": "出错：{reason}",
