@@ -298,6 +298,14 @@ OVERFLOW = """() => {
   return found.slice(0, 25);
 }"""
 
+# The charts' labels drawn smaller than this (the height of a text's box, in CSS pixels:
+# about an 8.5 px font) cannot be read on a phone.
+LEGIBLE_PX = 10
+SMALL_CHART_TEXT = """(least) => [...document.querySelectorAll("figure.chart svg text")]
+  .filter((t) => t.textContent.trim() !== "" && t.checkVisibility())
+  .map((t) => [t.textContent.trim(), Math.round(t.getBoundingClientRect().height * 10) / 10])
+  .filter(([, h]) => h < least)"""
+
 # Every text a person reads: visible text nodes (not in code, pre, an SVG title or
 # description), placeholders and the options of every select.
 TEXTS = """() => {
@@ -394,6 +402,8 @@ async def test_web_every_page_fits_the_screen_and_its_controls_work(
                 await login_as_owner(page, hub)
             await open_page(page, main)
             await fits(page, where)
+            small = await page.evaluate(SMALL_CHART_TEXT, LEGIBLE_PX)
+            assert small == [], f"{where}: chart labels too small to read: {small}"
             await clickable(page, main.controls(page), where)
             if main.logged_in and main.name != "cabin":
                 await navigation_works(page, width, where)
