@@ -49,6 +49,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "small-phone": (360, 740),
     "tablet": (820, 1180),
     "desktop": (1280, 800),
+    "car-screen": (1920, 720),
 }
 # The width below which the header folds its links into a menu (style.css).
 MENU_BELOW = 1000
@@ -381,7 +382,8 @@ async def navigation_works(page: Page, width: int, where: str) -> None:
         await expect(links.first).to_be_hidden()
     else:
         await expect(menu).to_be_hidden()
-        await clickable(page, [links.nth(i) for i in range(7)], where)
+        tools = page.locator(".top-tools button")
+        await clickable(page, [*(links.nth(i) for i in range(7)), tools.first, tools.last], where)
 
 
 # -- every page at every size ----------------------------------------------------------------
@@ -394,7 +396,10 @@ async def test_web_every_page_fits_the_screen_and_its_controls_work(
     width, height = SIZES[size]
     checked = 0
     async with page_of(
-        browser, hub, viewport={"width": width, "height": height}, has_touch=size != "desktop"
+        browser,
+        hub,
+        viewport={"width": width, "height": height},
+        has_touch=size != "desktop",
     ) as page:
         for main in PAGES:
             where = f"{main.name} at {width}×{height}"
