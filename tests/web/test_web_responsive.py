@@ -1,4 +1,4 @@
-"""Every main page at phone, tablet and desktop sizes, and in one language at a time, in
+"""Every main page at phone, tablet, desktop and car-screen sizes, and in one language at a time, in
 headless Chromium against a real demo hub (the hub, browser and page helpers of
 ``test_web_browser``; a history seeded as in ``test_web_charging`` so the trips page has
 rows, and a guest with a grant, a refused command and an allowed one so the members page
