@@ -3,23 +3,27 @@
 A config file is YAML::
 
     hub:   {data_dir: .carhome, clock_speed: 1}
-    api:   {host: 127.0.0.1, port: 8123}
+    api:   {host: 127.0.0.1, port: 8123, trusted_proxies: []}
     mqtt:  {builtin: {host: 127.0.0.1, port: 1883}}     # or {url: mqtt://host:1883, username, password}
+                                                        # (the NATS server the hub runs, or a broker by URL)
     homes: [{id, name, lat, lon, radius_m, timezone, places: [...], devices: [...]}]
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
-    homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional
+    homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional (+ username,
+                                                        # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
 
-``load_config`` parses the YAML, decodes it with msgspec (unknown keys are errors), then
-checks what a schema cannot say (known device types, unique ids, a real timezone, one
-broker). Each error is a ``ConfigError`` naming the file, the line of the offending key
-(found by walking the YAML node tree along the error's path) and what is expected.
+``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
+aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
+cannot say (known device types, unique ids, a real timezone, one broker). Each error is a
+``ConfigError`` naming the file, the line of the offending key (found by walking the YAML
+node tree along the error's path) and what is expected.
 ``examples/carhome.yaml`` is a documented example.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import urllib.parse
 import zoneinfo
@@ -30,6 +34,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 import yaml
 
+from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
 from carhome.errors import ConfigError, InvalidName
@@ -54,6 +59,9 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 class ApiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Port = 8123
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``) of reverse proxies whose
+    ``X-Forwarded-For`` names the client; from anyone else the header is ignored."""
 
 
 class BuiltinBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -68,6 +76,9 @@ class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     url: str | None = None
     username: str | None = None
     password: str | None = None
+    max_payload: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    """The largest message payload the hub decodes, in bytes (``carhome.connectors.mqtt.
+    payloads.MAX_PAYLOAD``); a larger one is refused, counted as ``too_large``."""
 
     @property
     def broker(self) -> BuiltinBroker:
@@ -130,6 +141,17 @@ class HomeAssistantConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     """The member Home Assistant acts as: its commands pass the same access checks."""
     discovery_prefix: str = "homeassistant"
     bridge_id: str = "carhome"
+    username: str | None = None
+    """The bridge's own MQTT login on an external broker (mqtt.url): not the hub's, since a
+    broker that takes the username as client id (Mosquitto as ``carhome mqtt credentials
+    --mosquitto`` sets it up) would drop one for the other. The built-in broker makes its own."""
+    password: str | None = None
+
+    def __repr__(self) -> str:  # never print the password
+        return (
+            f"HomeAssistantConfig(member={self.member!r}, discovery_prefix={self.discovery_prefix!r},"
+            f" bridge_id={self.bridge_id!r}, username={self.username!r})"
+        )
 
 
 class OcppChargerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -217,12 +239,26 @@ class ChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     signature when signatures are required); ``car`` tells the car to stop and start."""
 
 
+class UnsignedChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A charger that cannot verify signatures, trusted by an owner for charging alone."""
+
+    device: str
+    owner: str
+    """The owner (a member id) who trusts it; the trust ends when they are no longer one."""
+    home: str | None = None
+    """The charger's home; may be left out when there is one home."""
+
+
 class AccessConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Access control: members log in; every command is decided and audited."""
 
     require_signatures: bool = True
     """Refuse safety-critical commands (doors, locks, garage, charging start) that do not
     carry the member's end-to-end signature."""
+    unsigned_charging: tuple[UnsignedChargingConfig, ...] = ()
+    """Wallboxes that cannot verify signatures, whose charging commands an owner lets pass
+    unsigned (each one on record in the audit log); doors, locks and the garage, and every
+    other charger, keep needing signatures."""
     access_token_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 5.0
     """How long an access token lives; a refresh token renews it."""
 
@@ -270,7 +306,7 @@ def load_config(path: str | Path) -> Config:
     """Read and check the config file at ``path``; ``ConfigError`` says where and why."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = boundedyaml.read_text(path, limits=boundedyaml.CONFIG)
     except OSError as exc:
         raise ConfigError(f"cannot read the config file: {exc.strerror}", file=str(path)) from exc
     except UnicodeDecodeError as exc:
@@ -308,17 +344,24 @@ def _files_beside(config: Config, base: Path) -> Config:
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
     """Parse and check config ``text``; errors name ``file`` and a line."""
+    document = boundedyaml.compose(text, file=file, limits=boundedyaml.CONFIG)
+    root = document.root
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
+        # before the values are built: building them rewrites the nodes of merge keys
+        _check_duplicate_keys(root)
+    except _Problem as problem:
+        raise ConfigError(
+            f"{_render(problem.path)}: {problem.message}", file=file, line=problem.line
+        ) from None
+    try:
+        data = document.value()
+    except yaml.MarkedYAMLError as exc:  # a value PyYAML cannot construct (a bad !!timestamp …)
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file) from exc
     try:
-        _check_duplicate_keys(root)
         if data is None:
             return Config()
         try:
@@ -374,7 +417,8 @@ def _struct_in(hint: Any) -> Any:
 
 def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
-    _check_mqtt(config.mqtt)
+    _check_mqtt(config.mqtt, config.homeassistant)
+    _check_proxies(config.api)
     if config.miio is not None:
         hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
         for path, message in config.miio.problems(hub_devices):
@@ -413,6 +457,7 @@ def _check(config: Config) -> None:
                 f"no home {home_id!r} in homes; known: {', '.join(sorted(homes)) or 'none'}",
             )
     _check_ocpp(config)
+    _check_unsigned_charging(config)
     _check_kuksa(config)
     _check_charging(config)
 
@@ -502,6 +547,20 @@ def _check_ocpp(config: Config) -> None:
     for tag, member in config.ocpp.id_tokens.items():
         if not tag or not member:
             raise _Problem(("ocpp", "id_tokens", tag), "an id token and its member must not be empty")
+
+
+def _check_unsigned_charging(config: Config) -> None:
+    homes = [h.id for h in config.homes]
+    for i, entry in enumerate(config.access.unsigned_charging):
+        at: tuple[PathPart, ...] = ("access", "unsigned_charging", i)
+        home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else "")
+        device = _device_type(config, home, entry.device)
+        if device is None or device.type != "wallbox":
+            raise _Problem(
+                (*at, "device"),
+                f"{home or '(name the home)'}/{entry.device} is not a wallbox of this configuration;"
+                f" wallboxes: {_known_devices(config, home, 'wallbox')}",
+            )
 
 
 def _check_charging(config: Config) -> None:
@@ -632,16 +691,46 @@ def _check_id(kind: str, value: str, path: tuple[PathPart, ...]) -> None:
         raise _Problem(path, str(exc)) from None
 
 
-def _check_mqtt(mqtt: MqttConfig) -> None:
+def _check_proxies(api: ApiConfig) -> None:
+    for i, proxy in enumerate(api.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise _Problem(
+                ("api", "trusted_proxies", i),
+                f"{proxy!r} is not an address or network; e.g. 127.0.0.1 or 10.0.0.0/8",
+            ) from None
+
+
+def _check_mqtt(mqtt: MqttConfig, ha: HomeAssistantConfig | None) -> None:
     if mqtt.url is None:
-        for key in ("username", "password"):
-            if getattr(mqtt, key) is not None:
+        for section, key in (
+            ("mqtt", "username"),
+            ("mqtt", "password"),
+            ("homeassistant", "username"),
+            ("homeassistant", "password"),
+        ):
+            if getattr(mqtt if section == "mqtt" else ha, key, None) is not None:
                 raise _Problem(
-                    ("mqtt", key),
-                    f"{key} is for an external broker; it needs"
-                    " mqtt.url (the built-in broker takes no login)",
+                    (section, key),
+                    f"{key} is for an external broker; it needs mqtt.url (the built-in"
+                    " broker makes a login for the hub, its bridge and each device itself)",
                 )
         return
+    if ha is not None and ha.username is None and mqtt.username is not None:
+        raise _Problem(
+            ("homeassistant",),
+            "give the Home Assistant bridge its own MQTT login (homeassistant.username and"
+            " password), not the hub's: a broker that takes the username as client id drops"
+            " one for the other. `carhome mqtt credentials --config FILE --show"
+            f" carhome-ha-{ha.bridge_id}` prints the one made for Mosquitto",
+        )
+    if ha is not None and ha.username is not None and ha.username == mqtt.username:
+        raise _Problem(
+            ("homeassistant", "username"),
+            "the bridge's username is the hub's (mqtt.username): give each its own, or a"
+            " broker that takes the username as client id drops one for the other",
+        )
     if mqtt.builtin is not None:
         raise _Problem(("mqtt", "url"), "give either mqtt.builtin or mqtt.url, not both")
     try:
@@ -665,8 +754,26 @@ def check_broker_url(url: str) -> str:
         or parts.query
         or parts.fragment
     ):
-        raise ValueError(f"{url!r} is not a broker URL; expected mqtt://host:port or mqtts://host:port")
+        raise ValueError(
+            f"{redacted(url)!r} is not a broker URL; expected mqtt://host:port or mqtts://host:port"
+        )
     return url
+
+
+def redacted(url: str) -> str:
+    """``url`` fit to print or log: a password in it becomes ``***``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:
+        password = None
+        parts = None
+    if parts is None or password is None:
+        # Not parsed, or no password: still never echo anything between "//" and "@".
+        return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
 
 
 def _check_duplicate_keys(node: yaml.Node | None) -> None:

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.members import LOCATION
 from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
@@ -50,6 +51,7 @@ from carhome.config import (
     HubConfig,
     MqttConfig,
     SimConfig,
+    redacted,
 )
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
@@ -58,11 +60,14 @@ from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.energy.service import demo_charging, start_charging_services, tariff
 from carhome.energy.tariffs import Tariff
+from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
+from carhome.private import private_dir
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
+from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
 
@@ -85,6 +90,7 @@ class Running:
 
     api_url: str
     broker_url: str
+    """With any password in it shown as ``***``: this is printed."""
     database: Path
     homes: int
     devices: int
@@ -113,7 +119,7 @@ async def run(
     clock: Clock = SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed)
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
     # once, at start, before anything else runs: a blocking call costs nothing here
-    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
+    private_dir(directory)
     database = directory / DATABASE
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
@@ -129,7 +135,7 @@ async def run(
         hub = await stack.enter_async_context(
             Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
         )
-        access.guard(hub.commands)
+        await _guard(access, hub, config)
         sim_homes = _sim_homes(config)
         for home_config in config.homes:
             home = home_config.record()
@@ -141,7 +147,7 @@ async def run(
         # One MQTT identity per device, the hub and the bridge: the built-in broker enforces
         # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
         credentials = mqtt_credentials(config, directory)
-        broker_url, hub_login, bridge_login = await _broker(stack, config, credentials)
+        broker, hub_login, bridge_login = await _broker(stack, config, credentials, directory, hub)
         engine = await stack.enter_async_context(
             Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
         )
@@ -149,7 +155,13 @@ async def run(
         for error in automations.load(engine):
             log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
-            MqttConnector(hub, broker_url, username=hub_login[0], password=hub_login[1])
+            MqttConnector(
+                hub,
+                broker.url,
+                username=hub_login[0],
+                password=hub_login[1],
+                max_payload=config.mqtt.max_payload,
+            )
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _miio(stack, hub, config, clock)
@@ -159,13 +171,15 @@ async def run(
         # enrolled for that domain on that device; everything else goes to the policy.
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = Delegates(directory / "delegates", relay, clock)
-        hub.commands.gatekeeper = AutomationSigner(access.gatekeeper, delegates)
-        if config.homeassistant is not None:
+        hub.commands.gatekeeper = AutomationSigner(
+            access.gatekeeper, delegates, unsigned=access.gatekeeper.trusts_unsigned
+        )
+        if config.homeassistant is not None and bridge_login is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
                 HomeAssistantBridge(
                     hub,
-                    broker_url,
+                    broker.url,
                     member=ha.member,
                     discovery_prefix=ha.discovery_prefix,
                     bridge_id=ha.bridge_id,
@@ -181,9 +195,11 @@ async def run(
             relay=relay,
             delegates=delegates,
             sim_homes=sim_homes,
+            trusted_proxies=config.api.trusted_proxies,
+            health=(connector.deafness, broker.trouble),
         )
         stack.callback(app.state.live.close)
-        charging = await start_charging_services(stack, hub, config, clock)
+        charging = await start_charging_services(stack, hub, config, clock, database=database)
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
@@ -197,7 +213,7 @@ async def run(
             await stack.enter_async_context(
                 SimRunner(
                     sim,
-                    broker_url,
+                    broker.url,
                     clock=clock,
                     device_links=charging.sim_links(sim, clock),
                     credentials=credentials,
@@ -206,7 +222,7 @@ async def run(
         (announce or _print_running)(
             Running(
                 api_url=api.url,
-                broker_url=broker_url,
+                broker_url=redacted(broker.url),
                 database=database.resolve(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
@@ -214,6 +230,22 @@ async def run(
         )
         await _wait_for_stop(stop, duration)
         log.info("stopping")
+
+
+async def _guard(access: Access, hub: Hub, config: Config) -> None:
+    """Access over the hub's commands, and the chargers an owner trusts for charging
+    without signatures (each choice on record)."""
+    access.guard(hub.commands)
+    for entry in config.access.unsigned_charging:
+        home = entry.home or config.homes[0].id
+        decision = await access.gatekeeper.trust_unsigned(
+            home=home, device=entry.device, domain=CHARGING, owner=entry.owner
+        )
+        if not decision.allowed:
+            raise ConfigError(
+                f"access.unsigned_charging: {home}/{entry.device} is not trusted: {decision.reason};"
+                " name an owner of that home"
+            )
 
 
 def mqtt_credentials(config: Config, directory: Path) -> Credentials:
@@ -228,20 +260,45 @@ def mqtt_credentials(config: Config, directory: Path) -> Credentials:
 Login = tuple[str | None, str | None]
 
 
+@dataclass(frozen=True, slots=True)
+class _ExternalBroker:
+    url: str
+
+    def trouble(self) -> str | None:
+        return None  # not ours to watch: the hub's link says when it cannot hear
+
+
 async def _broker(
-    stack: contextlib.AsyncExitStack[bool | None], config: Config, credentials: Credentials
-) -> tuple[str, Login, Login]:
-    """The broker's URL and the hub's and the bridge's logins: the built-in broker started
-    with the credentials' ACLs, or the configured external one with its configured login."""
+    stack: contextlib.AsyncExitStack[bool | None],
+    config: Config,
+    credentials: Credentials,
+    directory: Path,
+    hub: Hub,
+) -> tuple[EmbeddedBroker | _ExternalBroker, Login, Login | None]:
+    """The broker and the hub's and the bridge's logins (the bridge's only with Home
+    Assistant configured): the built-in broker started with the credentials' ACLs, whose
+    refusals count as the hub's rejections, or the configured external one with the
+    configured logins."""
+    ha = config.homeassistant
     if config.mqtt.url is not None:
-        login = (config.mqtt.username, config.mqtt.password)
-        return config.mqtt.url, login, login
+        bridge = None if ha is None else (ha.username, ha.password)
+        return _ExternalBroker(config.mqtt.url), (config.mqtt.username, config.mqtt.password), bridge
     address = config.mqtt.broker
     broker = await stack.enter_async_context(
-        EmbeddedBroker(address.host, address.port, credentials=credentials)
+        EmbeddedBroker(
+            address.host,
+            address.port,
+            data_dir=directory,
+            credentials=credentials,
+            on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
+        )
     )
-    hub, bridge = credentials.hub(), credentials.bridge()
-    return broker.url, (hub.username, hub.password), (bridge.username, bridge.password)
+    login = credentials.hub()
+    bridge_login = None
+    if ha is not None:
+        identity = credentials.bridge()
+        bridge_login = (identity.username, identity.password)
+    return broker, (login.username, login.password), bridge_login
 
 
 def _app(
@@ -253,9 +310,11 @@ def _app(
     relay: KeyRelay,
     delegates: Delegates,
     sim_homes: dict[str, SimHome],
+    trusted_proxies: tuple[str, ...],
+    health: Sequence[Callable[[], str | None]],
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
-    app = create_app(hub, access=access)
+    app = create_app(hub, access=access, trusted_proxies=trusted_proxies, health=health)
     app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(
@@ -299,14 +358,18 @@ async def _kuksa(
     and take each configured car's signals from its in-vehicle databroker."""
     for served in kuksa.serve:
 
-        def authenticate(token: str | None, home: str = served.home) -> str | None:
+        def authenticate(token: str | None, home: str = served.home, car: str = served.device) -> str | None:
             if token is None:
                 return None
             try:
                 claims = access.tokens.check(token)
             except InvalidToken:
                 return None
-            return claims.member if claims.home == home else None
+            member = access.members.get(claims.member)
+            # KUKSA serves every signal, the position too: a guest only with a grant showing it
+            if claims.home != home or member is None or not member.sees(car, access.clock.time(), LOCATION):
+                return None
+            return claims.member
 
         await stack.enter_async_context(
             KuksaServer(
@@ -337,8 +400,14 @@ async def _history(
     stack: contextlib.AsyncExitStack[bool | None], app: Starlette, hub: Hub, config: Config, database: Path
 ) -> None:
     """Trips, charges and parked losses, kept beside the hub's database, and their routes."""
+    # each configured charger meters the car the charging section names for it
+    chargers = {
+        (entry.home or config.homes[0].id, entry.charger): entry.car
+        for entry in config.charging
+        if entry.charger
+    }
     history = await stack.enter_async_context(
-        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config))
+        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config), chargers=chargers)
     )
     app.router.routes.extend(history_routes(hub, history))
 
@@ -522,7 +591,7 @@ def demo_owner_password(data_dir: Path) -> str:
     except FileNotFoundError:
         pass
     password = secrets.token_urlsafe(12)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(password + "\n")
@@ -540,8 +609,7 @@ _CHATTY: Final = (
     "gmqtt",
     "carhome.connectors.mqtt.gmqtt",
     "uvicorn.error",
-    "amqtt",
-    "transitions",
+    "carhome.nats",  # the NATS server's banner; its warnings and errors still show
     "ocpp",  # logs every OCPP frame at INFO
     "websockets.server",
 )

@@ -41,6 +41,7 @@ async def test_health_says_the_hub_runs(client: httpx.AsyncClient, clock: FakeCl
         "homes": 1,
         "devices": 2,
         "pending_commands": 0,
+        "problems": [],
     }
 
 

@@ -358,7 +358,12 @@ async def test_the_websocket_pushes_state_and_command_results(
     tokens = await login(client, "fred")
     async with websockets.connect(server) as ws:
         await ws.send(json.dumps({"type": "auth", "token": tokens["access_token"]}))
-        assert (await frame(ws)) == {"type": "ready", "member": "fred", "home": "h1"}
+        assert (await frame(ws)) == {
+            "type": "ready",
+            "member": "fred",
+            "home": "h1",
+            "expires": tokens["expires_at"],
+        }
         await ws.send(json.dumps({"type": "subscribe", "device": "purifier"}))
         assert (await frame(ws))["type"] == "subscribed"
         hub.report("h1", "purifier", {"pm25": 35}, source="test")

@@ -167,3 +167,18 @@ def test_with_member_writes_the_member_after_the_id_in_either_style() -> None:
     assert with_member(flow, "nora") == flow.replace("id: a,", "id: a, member: nora,")
     named = f"automations:\n  - id: a\n    member: fred\n    triggers: {ARRIVE}\n    actions: []\n"
     assert with_member(named, "nora") == named
+
+
+async def test_a_guest_reads_no_automation(rig: Rig) -> None:
+    """A guest's grants show some devices; an automation's text and traces name others
+    (and where the car is), so a guest is shown none of them."""
+    gina = await rig.login("gina")
+    r = await rig.http.get("/api/automations", headers=gina)
+    assert (r.status_code, r.json()) == (200, [])
+    for path in ("/api/automations/porch", "/api/automations/porch/traces"):
+        assert (await rig.http.get(path, headers=gina)).status_code == 404
+    fred = await rig.login("fred")
+    assert {a["id"] for a in (await rig.http.get("/api/automations", headers=fred)).json()} == {
+        "porch",
+        "purify",
+    }

@@ -132,3 +132,29 @@ def test_relative_files_are_beside_the_config_file(tmp_path: Path) -> None:
     assert config.ocpp.chargers["garage-1"].password_file == str(tmp_path / "secrets" / "garage")
     assert config.charging[0].tariff.file == str(tmp_path / "prices.csv")
     assert config.charging[0].solar_forecast == str(tmp_path / "solar.json")
+
+
+TRUSTED = GOOD + "access:\n  unsigned_charging:\n    - {device: wallbox, owner: ana}\n"
+
+
+def test_an_owner_may_trust_a_wallbox_for_charging_without_signatures() -> None:
+    config = parse_config(TRUSTED)
+    [trusted] = config.access.unsigned_charging
+    assert (trusted.home, trusted.device, trusted.owner) == (None, "wallbox", "ana")
+    assert config.access.require_signatures  # for everything else
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("{device: wallbox, owner: ana}", "{device: lamp, owner: ana}", "is not a wallbox"),
+        ("{device: wallbox, owner: ana}", "{device: wallbox}", "missing required key 'owner'"),
+        ("{device: wallbox, owner: ana}", "{device: wallbox, owner: ana, domain: home_lock}", "unknown"),
+    ],
+)
+def test_only_wallboxes_are_trusted_and_an_owner_names_them(old: str, new: str, reason: str) -> None:
+    text = TRUSTED.replace(old, new)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, file="carhome.yaml")
+    assert reason in str(caught.value)
+    assert caught.value.line == line_of(text, "unsigned_charging:") + 1, str(caught.value)

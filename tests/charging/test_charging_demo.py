@@ -93,3 +93,4 @@ async def test_the_demo_wallbox_connects_over_ocpp_and_gets_a_profile(tmp_path: 
     assert {s["price"] for s in plan["slots"]} <= {0.30, 0.65, 1.05}
     assert wallbox["device"]["connector"] == "ocpp"
     assert wallbox["device"]["online"] is True
+    assert (data / "carhome.ocpp.db").is_file()  # its transactions outlive the process

@@ -66,6 +66,8 @@ class HubThread(ServingThread):
         super().__init__("test-hub")
         self.clock = FakeClock()
         self.device: SleepyDevice | None = None
+        self.trouble: str | None = None
+        """What the hub's health check says is wrong (``None``: nothing)."""
         self._hub: Hub | None = None
 
     def call(self, fn: Callable[[Hub], _T]) -> _T:  # type: ignore[override]
@@ -92,7 +94,8 @@ class HubThread(ServingThread):
             self.device = SleepyDevice(hub, self.clock)
             hub.commands.attach("mqtt", self.device)
             self._hub = hub
-            async with ApiServer(create_app(hub, member="cli-test"), port=0) as server:
+            app = create_app(hub, member="cli-test", health=(lambda: self.trouble,))
+            async with ApiServer(app, port=0) as server:
                 await self.serving(server.url)
 
 

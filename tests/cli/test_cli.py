@@ -210,6 +210,21 @@ def test_rejections_show_counts_and_messages(carhome: Carhome, hub_thread: HubTh
     assert body["counts"]["out_of_range"] >= 1
 
 
+def test_health_says_ok_or_degraded_and_why(carhome: Carhome, hub_thread: HubThread) -> None:
+    result = carhome("health")
+    assert result.exit_code == 0
+    assert result.output.startswith("ok: 2 home(s), 3 devices")
+    hub_thread.trouble = "no heartbeat came back through the broker for 20 s"
+    try:
+        result = carhome("health")
+        body = json.loads(carhome("health", "--json").output)
+    finally:
+        hub_thread.trouble = None
+    assert result.exit_code == 1
+    assert result.output == "degraded:\n  - no heartbeat came back through the broker for 20 s\n"
+    assert body["problems"] == ["no heartbeat came back through the broker for 20 s"]
+
+
 # -- finding the hub -------------------------------------------------------------------
 
 

@@ -126,6 +126,18 @@ def _line(text: str, marker: str) -> int:
         ("mqtt:\n  url: http://broker\n", "url", "is not a broker URL"),
         ("mqtt:\n  url: mqtt://broker:port\n", "url", "is not a broker URL"),
         ("mqtt:\n  username: u\n", "username", "it needs mqtt.url"),
+        ("homeassistant:\n  member: o\n  username: ha\n", "username: ha", "it needs mqtt.url"),
+        (
+            "mqtt:\n  url: mqtt://b:1883\n  username: hub\nhomeassistant:\n  member: o\n",
+            "homeassistant:",
+            "give the Home Assistant bridge its own MQTT login",
+        ),
+        (
+            "mqtt:\n  url: mqtt://b:1883\n  username: hub\n"
+            "homeassistant:\n  member: o\n  username: hub  # again\n",
+            "again",
+            "the bridge's username is the hub's",
+        ),
         ("hub:\n  clock_speed: 0\n", "clock_speed", "hub.clock_speed: expected `float` > 0"),
         (
             HOME + "sim:\n  enabled: true\n  homes: [h1, h2]\n",

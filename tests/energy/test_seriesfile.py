@@ -138,3 +138,32 @@ def test_any_text_is_a_series_or_a_config_error(text: str) -> None:
     for parse in (parse_csv, parse_json):
         with contextlib.suppress(ConfigError):
             parse(text)
+
+
+def test_json_errors_name_the_slot_line_in_both_forms() -> None:
+    slots = ",\n".join(
+        ['{"start": "2025-03-01T00:00:00Z", "value": 1}', '{"start": "2025-03-01T00:15:00Z", "value": "x"}']
+    )
+    for text, line in [(f"[\n{slots}\n]", 3), (f'{{"unit": "EUR/kWh", "slots": [\n{slots}\n]}}', 3)]:
+        with pytest.raises(ConfigError, match="a value must be a number") as caught:
+            parse_json(text, source="p.json")
+        assert (caught.value.file, caught.value.line) == ("p.json", line)
+    with pytest.raises(ConfigError, match="'unit' must be a string"):
+        parse_json('{"unit": 1, "slots": []}')
+    with pytest.raises(ConfigError, match="unknown key 'price'; allowed: 'unit', 'slots'"):
+        parse_json('{"price": 1, "slots": []}')
+
+
+def test_a_series_past_its_size_is_refused_unread(tmp_path: Path) -> None:
+    from carhome.energy.seriesfile import MAX_CHARS  # noqa: PLC0415
+
+    text = "start,value\n" + "2025-03-01T00:00:00Z,0.1\n" * (MAX_CHARS // 24)
+    for parse in (parse_csv, parse_json):
+        with pytest.raises(ConfigError, match=f"longer than {MAX_CHARS} characters"):
+            parse(text)
+    (tmp_path / "big.csv").write_text(text)
+    with pytest.raises(ConfigError, match="longer than"):
+        load_series(tmp_path / "big.csv")
+    deep = "[" * 50_000 + "]" * 50_000  # typed decoding stops at the first level without a slot
+    with pytest.raises(ConfigError, match="a slot must be an object"):
+        parse_json(deep)

@@ -1,12 +1,13 @@
-"""Fixtures for carhome against a real Home Assistant: its install, Mosquitto, ``hass``.
+"""Fixtures for carhome against a real Home Assistant: its install, each broker, ``hass``.
 
 Home Assistant is installed (scripts/ha-install) while the tests are collected, only when
 a test of this directory is selected: the first install takes minutes, longer than one
 test's timeout, and a built venv is reused in a second. An install that fails makes
 every test here fail with the reason; it never skips.
 
-Mosquitto, Home Assistant and the carhome hub live for the whole module, on one event
-loop: Home Assistant starts in seconds but is the slowest part, so the tests share it.
+The broker (Mosquitto, then the built-in NATS server), Home Assistant and the carhome hub
+live for the whole module, on one event loop: Home Assistant starts in seconds but is the
+slowest part, so the tests share it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 from ha_real_hass import Installed, RealHomeAssistant, install
 
+from carhome.connectors.mqtt import EmbeddedBroker
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 HERE = Path(__file__).resolve().parent
@@ -44,9 +46,20 @@ def hass_binary(pytestconfig: pytest.Config) -> Path:
     return installed.hass
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mosquitto]:
-    """Mosquitto on a free loopback port, as tests/mqtt/conftest.py starts it."""
+@pytest_asyncio.fixture(
+    scope="module",
+    loop_scope="module",
+    params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "nats"],
+)
+async def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Mosquitto | EmbeddedBroker]:
+    """Each broker carhome ships or documents in turn, anonymous, on a free loopback port:
+    Mosquitto as tests/mqtt/conftest.py starts it, and the built-in NATS server."""
+    if request.param == "nats":
+        async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path_factory.mktemp("nats")) as nats:
+            yield nats
+        return
     require_mosquitto()
     mosquitto = Mosquitto(free_port(), tmp_path_factory.mktemp("mosquitto"))
     await mosquitto.start()
@@ -58,7 +71,7 @@ async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mosq
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def home_assistant(
-    hass_binary: Path, broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory
+    hass_binary: Path, broker: Mosquitto | EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RealHomeAssistant]:
     """A running Home Assistant whose MQTT integration is set up on ``broker``."""
     config_dir = tmp_path_factory.mktemp("ha-config")

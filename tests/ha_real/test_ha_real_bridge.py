@@ -1,4 +1,5 @@
-"""carhome in a real Home Assistant (2025.4, its MQTT integration) over a real Mosquitto.
+"""carhome in a real Home Assistant (2025.4, its MQTT integration) over each real broker
+(Mosquitto, the built-in NATS server).
 
 A carhome hub runs the demo's simulated home (car and ten home devices, each its own MQTT
 client) with the MQTT connector and the Home Assistant bridge, and with access control on
@@ -28,7 +29,7 @@ from ha_real_hass import RealHomeAssistant
 from carhome.access.service import Access
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge
 from carhome.connectors.homeassistant.entities import key_of
-from carhome.connectors.mqtt import MqttConnector
+from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.hub import Change, Command, CommandStatus, Home, Hub, Place
 from carhome.sim import Outdoor, SimAirPurifier, SimHome, SimRunner
 from carhome.spec import vss
@@ -127,7 +128,9 @@ class CommandSpy:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def carhome(
-    broker: Mosquitto, home_assistant: RealHomeAssistant, tmp_path_factory: pytest.TempPathFactory
+    broker: Mosquitto | EmbeddedBroker,
+    home_assistant: RealHomeAssistant,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Carhome]:
     """carhome's hub with the demo's simulated home, bridged to the running Home Assistant.
 
@@ -308,7 +311,7 @@ async def test_home_assistant_is_offered_no_control_the_policy_refuses_it(
 
 
 async def test_an_unlock_sent_anyway_is_refused_by_carhome_and_home_assistant_is_told(
-    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
+    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto | EmbeddedBroker
 ) -> None:
     ha = home_assistant
     car = await _registered(ha, carhome, "car")
@@ -332,7 +335,7 @@ async def test_an_unlock_sent_anyway_is_refused_by_carhome_and_home_assistant_is
 
 
 async def test_a_command_the_device_fails_is_reported_in_home_assistant(
-    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto
+    home_assistant: RealHomeAssistant, carhome: Carhome, broker: Mosquitto | EmbeddedBroker
 ) -> None:
     ha = home_assistant
     purifier = await _registered(ha, carhome, "living_room_purifier")

@@ -91,7 +91,8 @@ def test_a_rejection_names_home_device_property_problem_and_what_is_allowed(hub:
     (err,) = hub.report("h1", "purifier", {"mode": "turbo"}).rejected
     assert (err.home, err.device, err.prop, err.code) == ("h1", "purifier", "mode", "not_allowed")
     assert str(err) == (
-        "h1/purifier property 'mode': 'turbo' is not allowed; allowed: one of 'auto', 'sleep', 'favorite'"
+        "h1/purifier property 'mode': 'turbo' is not allowed;"
+        " allowed: one of 'auto', 'sleep', 'favorite', 'fan'"
     )
     (err,) = hub.report("h1", "purifier", {"colour": "red"}).rejected
     assert str(err) == (

@@ -1,4 +1,4 @@
-"""Brokers and helpers for the MQTT tests: real Mosquitto, the built-in broker, a TCP proxy
+"""Brokers and helpers for the MQTT tests: real Mosquitto, the built-in broker (NATS), a TCP proxy
 that can cut connections uncleanly, and a raw MQTT client for hand-made messages."""
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ class Mosquitto:
         self._process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self.log: list[str] = []
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
 
     async def start(self) -> None:
         process = await asyncio.create_subprocess_exec(
@@ -118,14 +123,16 @@ async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
 
 
 @pytest.fixture
-async def builtin_broker() -> AsyncIterator[EmbeddedBroker]:
-    async with EmbeddedBroker("127.0.0.1", free_port()) as broker:
+async def builtin_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    """The built-in broker (the NATS server), letting anyone in."""
+    async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path / "builtin") as broker:
         yield broker
 
 
-@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "builtin"])
+@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "nats"])
 def broker_url(request: pytest.FixtureRequest) -> str:
-    """The URL of each kind of broker in turn: the key tests run against both."""
+    """The URL of each broker carhome ships or documents in turn: the key tests run
+    against both (the built-in NATS server and Mosquitto by URL)."""
     fixture = "mosquitto" if request.param == "mosquitto" else "builtin_broker"
     return str(request.getfixturevalue(fixture).url)
 
@@ -185,6 +192,7 @@ class RawClient:
         self.port = int(url.rsplit(":", 1)[1])
         self.client = gmqtt.Client(f"raw-{free_port()}")
         self.received: asyncio.Queue[tuple[str, bytes, bool]] = asyncio.Queue()
+        self._held: list[tuple[str, bytes, bool]] = []
         self._subacks: asyncio.Queue[int] = asyncio.Queue()
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda _c, mid, *_: self._subacks.put_nowait(mid)
@@ -209,14 +217,19 @@ class RawClient:
         self.client.publish(topic, payload, qos=qos)
 
     async def next(self, topic: str) -> tuple[str, bytes, bool]:
-        """The next message on ``topic``. Others are skipped: amqtt 0.12 also sends a new
-        client the retained messages matching other clients' subscriptions."""
+        """The next message on ``topic``. Messages on other topics are kept, in order, for
+        the calls that ask for them (a broker sends retained messages in any order)."""
 
         async def on_topic() -> tuple[str, bytes, bool]:
+            for i, message in enumerate(self._held):
+                if message[0] == topic:
+                    del self._held[i]
+                    return message
             while True:
                 message = await self.received.get()
                 if message[0] == topic:
                     return message
+                self._held.append(message)
 
         return await asyncio.wait_for(on_topic(), TIMEOUT)
 

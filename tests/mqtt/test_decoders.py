@@ -69,7 +69,7 @@ finite_json = st.recursive(
 DECODERS = [decode_state, decode_event, decode_command, decode_ack, decode_status]
 
 
-CODES = {"malformed_payload", "bad_ts", "bad_event", "bad_command", "bad_ack", "bad_status"}
+CODES = {"malformed_payload", "too_deep", "bad_ts", "bad_event", "bad_command", "bad_ack", "bad_status"}
 
 
 def outcome(decode: Any, payload: bytes) -> str:

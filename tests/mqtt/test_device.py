@@ -85,11 +85,16 @@ async def test_executed_ids_are_remembered_only_while_unexpired_and_up_to_the_ca
     clock: FakeClock, hub: Hub, builtin_broker: EmbeddedBroker, recorder: Recorder
 ) -> None:
     url = builtin_broker.url
+    online = asyncio.Event()
+    hub.on_availability(lambda home, device, up: up and device == "purifier" and online.set())
     async with (
         MqttConnector(hub, url),
         MqttDeviceClient("h1", "purifier", url, recorder, clock=clock, remember=2) as device,
         RawClient(url) as raw,
     ):
+        # Once the hub has heard it come online: a later "online" would have the hub send
+        # its pending command again, and the device answer the copy with its stored ack.
+        await asyncio.wait_for(online.wait(), TIMEOUT)
         await raw.subscribe(ACK)
         commands = []
         for ttl in (5, 100, 100):

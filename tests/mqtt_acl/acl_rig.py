@@ -17,6 +17,7 @@ from gmqtt.storage import PersistentStorage
 
 from carhome.connectors.mqtt import EmbeddedBroker
 from carhome.connectors.mqtt.credentials import Credentials, write_mosquitto
+from carhome.hub.rejections import RejectionLog
 from mqtt.conftest import TIMEOUT, Mosquitto, free_port
 
 DEVICES = (("h1", "car"), ("h1", "purifier"))
@@ -29,6 +30,16 @@ class AclBroker:
     url: str
     builtin: EmbeddedBroker | None = None
     log: list[str] = field(default_factory=list)
+    mosquitto: Mosquitto | None = None
+    rejections: RejectionLog = field(default_factory=RejectionLog)
+    """What the broker refused, as the hub's rejections (the built-in broker reports them)."""
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id (to stop and resume it)."""
+        return (
+            self.builtin.pid if self.builtin is not None else self.mosquitto.pid if self.mosquitto else None
+        )
 
 
 @contextlib.asynccontextmanager
@@ -45,7 +56,7 @@ async def run_mosquitto(directory: Path, credentials: Credentials) -> AsyncItera
     mosquitto = Mosquitto(port, directory, conf=files.conf)
     await mosquitto.start()
     try:
-        yield AclBroker("mosquitto", mosquitto.url, log=mosquitto.log)
+        yield AclBroker("mosquitto", mosquitto.url, log=mosquitto.log, mosquitto=mosquitto)
     finally:
         await mosquitto.stop()
 
@@ -114,12 +125,12 @@ class Client:
         self.client.publish(topic, payload, qos=1, retain=retain)
         await asyncio.wait_for(self.client.outbox.wait_empty(), TIMEOUT)
 
-    async def until(self, topic: str, payload: bytes | None = None) -> None:
-        """Wait for one message (any payload if ``None``): e.g. a marker sent after the
-        traffic under test."""
+    async def until(self, topic: str, payload: bytes | None = None, *, count: int = 1) -> None:
+        """Wait for ``count`` messages on ``topic`` (any payload if ``None``): e.g. a marker
+        sent after the traffic under test."""
 
         def arrived() -> bool:
-            return any(t == topic and payload in (None, p) for t, p, _ in self.received)
+            return sum(t == topic and payload in (None, p) for t, p, _ in self.received) >= count
 
         async def seen() -> None:
             while not arrived():

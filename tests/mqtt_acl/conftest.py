@@ -10,6 +10,7 @@ from acl_rig import DEVICES, AclBroker, run_mosquitto
 
 from carhome.connectors.mqtt import EmbeddedBroker
 from carhome.connectors.mqtt.credentials import Credentials, HomeAssistantAccess
+from carhome.hub.rejections import RejectionLog
 from mqtt.conftest import free_port, require_mosquitto
 
 
@@ -18,14 +19,24 @@ def credentials() -> Credentials:
     return Credentials.make(DEVICES, home_assistant=HomeAssistantAccess())
 
 
-@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "builtin"])
+@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "nats"])
 async def acl_broker(
     request: pytest.FixtureRequest, credentials: Credentials, tmp_path: Path
 ) -> AsyncIterator[AclBroker]:
-    """Each broker in turn, letting in only ``credentials`` and enforcing their ACL."""
-    if request.param == "builtin":
-        async with EmbeddedBroker("127.0.0.1", free_port(), credentials=credentials) as builtin:
-            yield AclBroker("builtin", builtin.url, builtin)
+    """Each broker carhome ships or documents in turn — the built-in NATS server and
+    Mosquitto from the generated files — letting in only ``credentials`` and enforcing
+    their ACL."""
+    if request.param == "nats":
+        # What the server refuses reaches the hub's rejections, as the runtime wires it.
+        rejections = RejectionLog()
+        async with EmbeddedBroker(
+            "127.0.0.1",
+            free_port(),
+            data_dir=tmp_path,
+            credentials=credentials,
+            on_refusal=lambda refusal: rejections.record(refusal.rejection()),
+        ) as builtin:
+            yield AclBroker("nats", builtin.url, builtin, rejections=rejections)
         return
     require_mosquitto()
     async with run_mosquitto(tmp_path / "mosquitto", credentials) as broker:

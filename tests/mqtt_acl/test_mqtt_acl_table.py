@@ -229,6 +229,8 @@ def test_cli_writes_the_credentials_and_mosquitto_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "h1/car\tdevice" in result.output
     assert "carhome-hub\thub" in result.output
+    assert "mqtt: {url: mqtt://HOST:1883, username: carhome-hub, password: …}" in result.output
+    assert "homeassistant:" not in result.output  # none configured: no bridge login
     saved = Credentials.load(tmp_path / "data" / CREDENTIALS_FILE)
     assert all(i.password not in result.output for i in saved.identities)
     assert "user h1/lock" in (tmp_path / "m" / "acl_file").read_text()
@@ -238,6 +240,11 @@ def test_cli_writes_the_credentials_and_mosquitto_files(tmp_path: Path) -> None:
     unknown = runner.invoke(mqtt, ["credentials", "--config", str(config), "--show", "h1/nope"])
     assert unknown.exit_code == 1
     assert "no identity 'h1/nope'" in unknown.output
+    config.write_text(config.read_text() + "homeassistant: {member: owner}\n")
+    bridged = runner.invoke(
+        mqtt, ["credentials", "--config", str(config), "--mosquitto", str(tmp_path / "m")]
+    )
+    assert "homeassistant: {…, username: carhome-ha-carhome, password: …}" in bridged.output
 
 
 def test_identities_round_trip_as_tagged_json(made: Credentials) -> None:

@@ -76,12 +76,15 @@ async def test_unlock_connector(hub: Hub, server: OcppServer, make_wallbox: Wall
         await box.wait_request("UnlockConnector")
 
 
-async def test_command_waits_for_the_charger_to_connect(
+async def test_command_waits_for_the_charger_to_connect_and_boot(
     hub: Hub, server: OcppServer, make_wallbox: WallboxFactory
 ) -> None:
     command = await hub.submit("h1", "wallbox", "action", "unlock_connector", member="alice", face="test")
     assert command.status.value == "queued"
     async with make_wallbox() as box:
+        await box.boot()
         done = await hub.commands.wait(command.id, timeout=5)
         assert done.status.value == "acked"
         assert [a for a, _ in box.received] == ["UnlockConnector"]
+    # OCPP: nothing before the BootNotification is answered (the frames came in this order)
+    assert box.frames == ["answer", "UnlockConnector"]

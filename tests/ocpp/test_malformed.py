@@ -62,7 +62,7 @@ def _frames(version: str) -> list[tuple[str, list[Any], str]]:
                 {
                     "connectorId": 1,
                     "transactionId": 424242,
-                    "meterValue": [{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": "1"}]}],
+                    "meterValue": [{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [{"value": "one"}]}],
                 },
             ]
             if v16

@@ -47,11 +47,15 @@ async def test_boot_status_authorize_start_meter_stop(
     assert hub.available("h1", "wallbox") is False
 
 
-async def test_transaction_ids_are_unpredictable(server: OcppServer, make_wallbox: WallboxFactory) -> None:
+async def test_transaction_ids_are_unpredictable(
+    server: OcppServer, make_wallbox: WallboxFactory, clock: FakeClock
+) -> None:
     async with make_wallbox() as box:
         await box.boot()
         ids = []
         for _ in range(3):
+            # a start with the time and register of one already made is that one, resent
+            await clock.advance(60)
             ids.append(await box.start("RFID-BOB"))
             await box.stop()
     assert len(set(ids)) == 3

@@ -22,7 +22,7 @@ from carhome.access.delegates import Delegates
 from carhome.api import problems
 from carhome.api.keys import key_routes
 from carhome.api.problems import Problem
-from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
 from carhome.errors import CarhomeError
 from carhome.hub import Ack, Hub
 from carhome.sim import Outdoor, SimHome, SimRunner
@@ -167,8 +167,13 @@ async def _on_error(request: Request, exc: Exception) -> Any:
     return problems.problem_from(exc).response()
 
 
-@pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "nats"])
+async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Mosquitto | EmbeddedBroker]:
+    """Each broker carhome ships or documents in turn: Mosquitto, the built-in NATS server."""
+    if request.param == "nats":
+        async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path / "nats") as nats:
+            yield nats
+        return
     require_mosquitto()
     broker = Mosquitto(free_port(), tmp_path)
     await broker.start()
@@ -179,7 +184,9 @@ async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
 
 
 @pytest.fixture
-async def rig(hub: Hub, clock: FakeClock, tmp_path: Path, broker: Mosquitto) -> AsyncIterator[Rig]:
+async def rig(
+    hub: Hub, clock: FakeClock, tmp_path: Path, broker: Mosquitto | EmbeddedBroker
+) -> AsyncIterator[Rig]:
     rig = Rig(hub, clock, tmp_path, broker.url)
     for record in rig.sim.records():
         await hub.add_device(record)
@@ -193,7 +200,7 @@ async def rig(hub: Hub, clock: FakeClock, tmp_path: Path, broker: Mosquitto) -> 
 
 
 @pytest.fixture
-async def wire(broker: Mosquitto) -> AsyncIterator[Wire]:
+async def wire(broker: Mosquitto | EmbeddedBroker) -> AsyncIterator[Wire]:
     async with Wire(broker.url) as wire:
         yield wire
 

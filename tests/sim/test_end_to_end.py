@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +19,9 @@ TIMEOUT = 10  # a safety net for a broken build; the tests wait on events, never
 
 
 @pytest.fixture
-async def broker() -> AsyncIterator[EmbeddedBroker]:
-    async with EmbeddedBroker("127.0.0.1", free_port()) as broker:
+async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    """The built-in broker (the NATS server)."""
+    async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path) as broker:
         yield broker
 
 

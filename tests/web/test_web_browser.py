@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -393,7 +394,8 @@ async def test_web_members_and_the_audit_log(browser: Browser, hub: Hub) -> None
 
 
 async def test_web_the_cabin_view_acts_with_the_drivers_own_rights(browser: Browser, hub: Hub) -> None:
-    # The driver is a guest allowed the living room light only.
+    # The driver is a guest allowed the living room light only; the grants show the guest
+    # the car and where it is, the garage and the purifier, none of which she may work.
     headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
     async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
         r = await client.post(
@@ -402,16 +404,16 @@ async def test_web_the_cabin_view_acts_with_the_drivers_own_rights(browser: Brow
         )
         assert r.status_code == 201, r.text
         now = time.time()
-        r = await client.post(
-            f"/api/members/{GUEST}/grants",
-            json={
-                "devices": ["living_room_light"],
-                "targets": ["on"],
-                "starts": now - 60,
-                "ends": now + 3600,
-            },
-        )
-        assert r.status_code == 201, r.text
+        for devices, targets in (
+            (["living_room_light"], ["on"]),
+            (["car"], ["location"]),
+            (["garage_door", "living_room_purifier"], ["mode"]),
+        ):
+            r = await client.post(
+                f"/api/members/{GUEST}/grants",
+                json={"devices": devices, "targets": targets, "starts": now - 60, "ends": now + 3600},
+            )
+            assert r.status_code == 201, r.text
         r = await client.post("/api/auth/login", json={"member": GUEST, "password": GUEST_PASSWORD})
         assert r.status_code == 200, r.text
         guest = r.json()
@@ -535,3 +537,23 @@ async def test_web_the_cabin_shows_the_arrival_time_while_driving_home(browser: 
                     Vehicle_IsMoving=False,
                 )
                 await expect(eta).to_contain_text("At home")
+
+
+async def test_web_says_when_the_hub_hears_nothing(browser: Browser, tmp_path: Path) -> None:
+    """The built-in broker stops delivering (SIGSTOP): the hub's own heartbeat stops coming
+    back, its health says degraded, and the page says why; when it delivers again, the
+    banner goes."""
+    async with demo_hub(tmp_path) as deaf_hub, page_of(browser, deaf_hub, deaf_hub.session) as page:
+        await page.goto("/")
+        await live(page)
+        banner = page.get_by_test_id("health")
+        await expect(banner).to_have_count(0)
+        nats = int((deaf_hub.data / "nats" / "nats-server.pid").read_text())
+        os.kill(nats, signal.SIGSTOP)
+        try:
+            # three heartbeats missed (15 s), then the page's next look (every 10 s)
+            await expect(banner).to_contain_text("no heartbeat came back", timeout=40_000)
+            await shot(page, deaf_hub, "health-degraded")
+        finally:
+            os.kill(nats, signal.SIGCONT)
+        await expect(banner).to_have_count(0, timeout=30_000)

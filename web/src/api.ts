@@ -10,6 +10,12 @@ export interface Session {
   home: string;
 }
 
+/** GET /api/health: "ok", or "degraded" with what is wrong (e.g. the hub hears no device). */
+export interface Health {
+  status: string;
+  problems: string[];
+}
+
 export interface Place {
   name: string;
   lat: number;

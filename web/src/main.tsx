@@ -2,7 +2,7 @@
 // and the client-side routes.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { logout, onSession, session } from "./api";
+import { api, type Health, logout, onSession, session } from "./api";
 import { lang, onLang, setLang, t, type MessageKey } from "./i18n";
 import { Automations } from "./pages/Automations";
 import { Cabin } from "./pages/Cabin";
@@ -103,6 +103,37 @@ function Header({ path }: { path: string }) {
   );
 }
 
+const HEALTH_EVERY_MS = 10_000;
+
+/** What /api/health says is wrong (asked every 10 s), shown until it is right again:
+ *  e.g. the hub hears no device because its MQTT link or the broker is down. */
+function HealthBanner() {
+  const [problems, setProblems] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    const ask = async () => {
+      try {
+        const health = await api<Health>("/api/health");
+        if (live) setProblems(health.status === "ok" ? [] : health.problems);
+      } catch {
+        // the hub itself is unreachable: the live indicator says so already
+      }
+    };
+    void ask();
+    const timer = setInterval(() => void ask(), HEALTH_EVERY_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, []);
+  if (problems.length === 0) return null;
+  return (
+    <p class="error banner" data-testid="health">
+      {t("health.degraded", { problems: problems.join("; ") })}
+    </p>
+  );
+}
+
 function Page({ path }: { path: string }) {
   const device = /^\/devices\/([^/]+)\/([^/]+)$/.exec(path);
   if (device !== null) return <DevicePage home={decodeURIComponent(device[1] ?? "")} id={decodeURIComponent(device[2] ?? "")} />;
@@ -157,6 +188,7 @@ function App() {
     <>
       <Header path={path} />
       <Reconnecting />
+      <HealthBanner />
       {model.error !== null && <p class="error banner">{t("common.error", { reason: model.error })}</p>}
       {!model.loaded && model.error === null ? (
         <p class="page">{t("common.loading")}</p>

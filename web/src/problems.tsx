@@ -30,7 +30,31 @@ export function word(prefix: string, value: string): string {
 export function hubReason(reason: string, devices: DeviceOut[]): ComponentChild {
   const deviceName = (id: string) => devices.find((d) => d.id === id)?.name ?? id;
   const typeOf = (id: string) => devices.find((d) => d.id === id)?.type ?? "";
-  let m = /^policy: (\w+) allowed \((?:grant (\S+)|(\w+) from (\w+))\)$/.exec(reason);
+  let m = /^trust: [^/\s]+\/(\S+) takes unsigned (\w+) commands, as (\S+) chose$/.exec(reason);
+  if (m !== null) {
+    return tx("audit.reason.trust", {
+      device: deviceName(m[1] ?? ""),
+      scope: word("scope", m[2] ?? ""),
+      owner: <code>{m[3]}</code>,
+    });
+  }
+  m = /^(policy: \w+ allowed \(.*\)); unsigned: [^/\s]+\/(\S+) is trusted for (\w+) without signatures by (\S+)$/.exec(
+    reason,
+  );
+  if (m !== null) {
+    return (
+      <>
+        {hubReason(m[1] ?? "", devices)}
+        {t("common.semicolon")}
+        {tx("audit.reason.trusted", {
+          device: deviceName(m[2] ?? ""),
+          scope: word("scope", m[3] ?? ""),
+          owner: <code>{m[4]}</code>,
+        })}
+      </>
+    );
+  }
+  m = /^policy: (\w+) allowed \((?:grant (\S+)|(\w+) from (\w+))\)$/.exec(reason);
   if (m !== null) {
     const via =
       m[2] !== undefined

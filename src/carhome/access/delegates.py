@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -34,6 +35,7 @@ from carhome.access.signing import DEFAULT_MAX_TTL, CommandFields, domain_of
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, Decision, Gatekeeper
+from carhome.private import private_dir, private_file
 from carhome.spec import DeviceSpec
 
 log: Final = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class Delegates:
         pem, _ = self._paths(home, device)
         if pem.exists():
             return KeyPair.load(pem)
-        pem.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(pem.parent)
         key = KeyPair.generate()
         key.save(pem)
         return key
@@ -98,8 +100,9 @@ class Delegates:
     def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
         """Remember a delegation the device accepted."""
         _, pin = self._paths(home, device)
-        pin.parent.mkdir(parents=True, exist_ok=True)
-        pin.write_bytes(msgspec.json.encode(Pin(device_key, member)))
+        private_file(private_dir(pin.parent) / pin.name).write_bytes(
+            msgspec.json.encode(Pin(device_key, member))
+        )
 
     def covers(self, home: str, device: str, domain: str) -> bool:
         pin = self._pin(home, device)
@@ -140,12 +143,21 @@ class AutomationSigner:
 
     Any other command goes to ``inner`` untouched. An automation's command in a safety
     domain is signed by the device's delegate key when an owner delegated that domain there,
-    then decided by ``inner``; otherwise it is refused with a reason that says so.
+    then decided by ``inner``; one that an owner trusted the device to take unsigned
+    (``unsigned(home, device, domain)``: a charger that cannot verify) goes to ``inner``
+    unsigned; otherwise it is refused with a reason that says so.
     """
 
-    def __init__(self, inner: Gatekeeper, delegates: Delegates) -> None:
+    def __init__(
+        self,
+        inner: Gatekeeper,
+        delegates: Delegates,
+        *,
+        unsigned: Callable[[str, str, str], bool] | None = None,
+    ) -> None:
         self._inner = inner
         self._delegates = delegates
+        self._unsigned = unsigned
         self.signed = 0
 
     async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
@@ -153,6 +165,8 @@ class AutomationSigner:
         if command.face != AUTOMATION_FACE or domain is None or command.signature is not None:
             return await self._inner.decide(command, spec)
         where = f"{command.home}/{command.device}"
+        if self._unsigned is not None and self._unsigned(command.home, command.device, domain):
+            return await self._inner.decide(command, spec)  # it decides, and records why
         if not self._delegates.covers(command.home, command.device, domain):
             return Decision(
                 False,

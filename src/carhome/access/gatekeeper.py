@@ -9,6 +9,12 @@ only refuses to relay an unsigned one). Every decision, allowed or denied, is ap
 the audit log before it is returned; a grant use is counted only for allowed commands.
 Administrative operations (managing members, enrolling keys) go through ``authorize``,
 decided by the same table and recorded in the same log.
+
+The signature rule is per domain and device: ``trust_unsigned`` records an owner's choice
+that one device, which cannot verify signatures, takes unsigned commands of one domain of
+``policy.TRUSTABLE`` (charging). The choice is decided like enrolling a key (an owner, from
+the CLI or the API) and recorded; each unsigned command it lets through says so in the
+audit log, and it holds only while that owner is an owner of the home.
 """
 
 from __future__ import annotations
@@ -16,8 +22,18 @@ from __future__ import annotations
 from typing import Final
 
 from carhome.access.audit import AuditLog
+from carhome.access.keys import Role
 from carhome.access.members import Member, Members
-from carhome.access.policy import ADMIN_SCOPES, Effect, Face, Policy, scope_of
+from carhome.access.policy import (
+    ADMIN_SCOPES,
+    ENROLL_KEYS,
+    TRUSTABLE,
+    Effect,
+    Face,
+    Policy,
+    UnsignedTrust,
+    scope_of,
+)
 from carhome.clock import Clock
 from carhome.hub.commands import Command, Decision
 from carhome.spec import DeviceSpec
@@ -42,6 +58,7 @@ class PolicyGatekeeper:
         self._clock = clock
         self._policy = policy or Policy()
         self._require_signatures = require_signatures
+        self._unsigned: dict[tuple[str, str, str], UnsignedTrust] = {}
         self.decisions = 0
 
     async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
@@ -83,6 +100,58 @@ class PolicyGatekeeper:
         )
         return decision
 
+    async def trust_unsigned(
+        self, *, home: str, device: str, domain: str, owner: str, face: str = Face.CLI
+    ) -> Decision:
+        """Let ``device`` take unsigned ``domain`` commands, as ``owner`` decides; on record."""
+        target = f"trust_unsigned:{domain}"
+        if domain not in TRUSTABLE:
+            decision = Decision(
+                False,
+                f"{domain} commands always need the member's signature; only {', '.join(TRUSTABLE)}"
+                " may be trusted to a device that cannot verify them",
+            )
+        else:
+            decision, _ = self._judge(
+                member_id=owner,
+                home=home,
+                face=face,
+                scope=ENROLL_KEYS,
+                device=device,
+                target=target,
+                signed=True,
+            )
+            member = self._members.get(owner)
+            if decision.allowed and (member is None or member.role is not Role.OWNER):
+                decision = Decision(
+                    False, f"{owner} is not an owner of {home}; only an owner trusts a device"
+                )
+        if decision.allowed:
+            self._unsigned[(home, device, domain)] = UnsignedTrust(
+                home=home, device=device, domain=domain, owner=owner
+            )
+            decision = Decision(
+                True, f"trust: {home}/{device} takes unsigned {domain} commands, as {owner} chose"
+            )
+        self.decisions += 1
+        await self._audit.record(
+            home=home, member=owner, face=face, command="-", device=device, target=target, decision=decision
+        )
+        return decision
+
+    def trusts_unsigned(self, home: str, device: str, domain: str) -> bool:
+        """Whether an owner (still one) trusted ``device`` with unsigned ``domain`` commands."""
+        return self._trusted(home, device, domain) is not None
+
+    def _trusted(self, home: str, device: str, domain: str) -> UnsignedTrust | None:
+        trust = self._unsigned.get((home, device, domain))
+        if trust is None:
+            return None
+        owner = self._members.get(trust.owner)
+        if owner is None or owner.revoked or owner.home != home or owner.role is not Role.OWNER:
+            return None  # the owner who chose it is gone: so is the trust
+        return trust
+
     def _judge(
         self,
         *,
@@ -107,9 +176,16 @@ class PolicyGatekeeper:
             if grant_id is None:
                 what = "naming" if effect is Effect.NAMED_GRANT else "covering"
                 return Decision(False, f"no live grant {what} {target} on {device}"), None
-        if scope not in (*ADMIN_SCOPES, "ordinary") and self._require_signatures and not signed:
-            return Decision(False, f"unsigned: a {scope} command needs the member's signature"), None
         via = f"grant {grant_id}" if grant_id else f"{member.role} from {face}"
+        if scope not in (*ADMIN_SCOPES, "ordinary") and self._require_signatures and not signed:
+            trust = self._trusted(home, device, scope)
+            if trust is None:
+                return Decision(False, f"unsigned: a {scope} command needs the member's signature"), None
+            return Decision(
+                True,
+                f"policy: {scope} allowed ({via}); unsigned: {home}/{device} is trusted for {scope}"
+                f" without signatures by {trust.owner}",
+            ), grant_id
         return Decision(True, f"policy: {scope} allowed ({via})"), grant_id
 
     def _identify(self, member_id: str, home: str, face: str) -> tuple[Member, Face] | str:

@@ -40,6 +40,7 @@ from carhome.access.transcript import Tag, transcript
 from carhome.access.verifier import _HINTS, DeviceVerifier, Reason, Verdict
 from carhome.clock import Clock
 from carhome.hub.commands import Command, CommandKind
+from carhome.private import private_dir
 from carhome.spec import DeviceSpec
 
 log: Final = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class DeviceKeys:
         max_ttl: float = 300.0,
         entropy: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         self.directory = directory
         self.home: Final = home
         self.device: Final = device

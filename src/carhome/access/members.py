@@ -2,10 +2,12 @@
 
 A member belongs to one home and holds one ``Role`` (``carhome.access.keys.Role``, shared
 with the signing keys). A guest holds ``Grant``s: which devices, which targets (action or
-property names), from when until when, and optionally how many uses. ``Members`` is the
-registry the gatekeeper and the login path read; every change is written through a
-``MemberStore`` (memory, or SQLite in its own table). Revoking a member is final for the
-member's sessions: listeners hear it at once, so faces can close live connections.
+property names), from when until when, and optionally how many uses; a guest *sees* only
+the devices their live grants name, and a location only where a grant names it
+(``Member.sees``). ``Members`` is the registry the gatekeeper, the login path and the
+API's read scoping read; every change is written through a ``MemberStore`` (memory, or
+SQLite in its own table, in a file only its owner may read). Revoking a member is final
+for the member's sessions: listeners hear it at once, so faces can close live connections.
 """
 
 from __future__ import annotations
@@ -22,12 +24,30 @@ import msgspec
 from carhome.access.keys import Role
 from carhome.errors import CarhomeError
 from carhome.hub.model import check_name
+from carhome.private import private_file
+from carhome.spec import vss
+from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 
 log: Final = logging.getLogger(__name__)
 
 ANY_TARGET: Final = "*"
 """A grant target that covers every ordinary action and property of its devices; it never
 covers a safety-critical action, which a grant must name."""
+
+LOCATION: Final = "location"
+"""A grant target that shows where its devices are: a car's or a phone's position, and the
+places of a car's trips and charges. ``*`` does not: a guest sees a location only when a
+live grant names it (or names the location property itself)."""
+
+_LOCATION_BRANCH: Final = vss.LATITUDE.rpartition(".")[0] + "."
+_LOCATION_PROPERTIES: Final = frozenset({"latitude", "longitude", PLACE, DISTANCE_TO_HOME})
+
+
+def is_location(prop: str) -> bool:
+    """Whether ``prop`` tells where a device is (``LOCATION`` itself, the VSS
+    ``Vehicle.CurrentLocation`` branch, a phone's latitude and longitude, and what the hub
+    derives from them: the car's place and its distance to home)."""
+    return prop == LOCATION or prop.startswith(_LOCATION_BRANCH) or prop in _LOCATION_PROPERTIES
 
 
 class MemberError(CarhomeError):
@@ -69,6 +89,13 @@ class Grant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def live(self, now: float) -> bool:
         return self.starts <= now < self.ends and (self.uses is None or self.used < self.uses)
 
+    def shows(self, device: str, prop: str | None = None) -> bool:
+        """Whether the grant lets its holder read ``device`` (and ``prop`` of it): any
+        property but a location, which the grant must name."""
+        if device not in self.devices:
+            return False
+        return prop is None or not is_location(prop) or LOCATION in self.targets or prop in self.targets
+
 
 class Member(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A person in a home. ``password`` is an argon2 hash (``carhome.access.passwords``)."""
@@ -86,6 +113,15 @@ class Member(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         check_name("home", self.home)
         if self.grants and self.role is not Role.GUEST:
             raise MemberError(f"{self.id} is {self.role}: only guests hold grants", member=self.id)
+
+    def sees(self, device: str, now: float, prop: str | None = None) -> bool:
+        """Whether the member may read ``device`` of their home (and ``prop`` of it) at
+        ``now``: owners and family everything, a guest what a live grant shows."""
+        if self.revoked:
+            return False
+        if self.role is not Role.GUEST:
+            return True
+        return any(g.live(now) and g.shows(device, prop) for g in self.grants)
 
 
 class MemberStore(Protocol):
@@ -113,13 +149,15 @@ class SqliteMemberStore:
     def __init__(self, path: Path | str) -> None:
         self._lock = threading.Lock()
         try:
+            if str(path) != ":memory:":
+                private_file(path)  # password hashes: the owner's only
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS access_members (id TEXT PRIMARY KEY, home TEXT NOT NULL,"
                 " data BLOB NOT NULL)"
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise MemberError(f"cannot open the member table in {path}: {exc}") from exc
 
     def load(self) -> list[Member]:

@@ -9,6 +9,11 @@ The answer is an ``Effect``: ``allow``; ``grant`` (only within a live guest gran
 covers the target); ``named_grant`` (only within a live grant that names the target,
 never by ``*``); or ``deny``. A combination missing from the table is denied. Time enters
 through the grants' windows and use counts.
+
+Signatures are a choice per domain and device, not for the hub as a whole: a safety-critical
+command needs the member's signature, except in a domain of ``TRUSTABLE`` on a device an
+owner has trusted for it (``UnsignedTrust``) — a charger that cannot verify signatures,
+trusted for charging alone. Doors, locks and the garage can never be trusted so.
 """
 
 from __future__ import annotations
@@ -50,6 +55,19 @@ SAFETY_DOMAINS: Final = (CAR_DOORS, HOME_LOCK, GARAGE, CHARGING)
 COMMAND_SCOPES: Final = (ORDINARY, *SAFETY_DOMAINS)
 ADMIN_SCOPES: Final = (MANAGE_MEMBERS, ENROLL_KEYS, MANAGE_AUTOMATIONS)
 SCOPES: Final = (*COMMAND_SCOPES, *ADMIN_SCOPES)
+
+
+TRUSTABLE: Final = (CHARGING,)
+"""Domains in which an owner may trust one device to take unsigned commands."""
+
+
+class UnsignedTrust(msgspec.Struct, frozen=True, kw_only=True):
+    """An owner's explicit choice: ``device`` takes unsigned commands of ``domain``, and only it."""
+
+    home: str
+    device: str
+    domain: str
+    owner: str
 
 
 class Rule(msgspec.Struct, frozen=True):

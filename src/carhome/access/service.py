@@ -4,7 +4,8 @@ A running hub needs every access piece at once — the member registry, password
 token issuer, the login throttle, the audit log and the gatekeeper built from them — and
 each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
 ``Access.open`` builds them over ``<data_dir>/access.db`` (members and the audit chain; a
-file apart from the hub's own database, which the store holds with an exclusive lock) and
+file apart from the hub's own database, which the store holds with an exclusive lock;
+mode 0600 in a directory made 0700) and
 ``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on first
 start), so a restart keeps members, the audit chain and the validity of refresh tokens'
 signatures (sessions themselves live in memory: a restart logs everybody out).
@@ -33,6 +34,7 @@ from carhome.access.tokens import Tokens
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.commands import CommandRouter
+from carhome.private import private_dir, private_file
 
 log: Final = logging.getLogger(__name__)
 
@@ -100,8 +102,11 @@ class Access:
         passwords: Passwords | None = None,
     ) -> Self:
         """The access parts over ``directory`` (made when missing)."""
-        directory.mkdir(parents=True, exist_ok=True)
-        database = directory / ACCESS_DB
+        try:
+            private_dir(directory)
+            database = private_file(directory / ACCESS_DB)  # password hashes, the audit chain
+        except OSError as exc:
+            raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
         member_store = SqliteMemberStore(database)
         audit_store = SqliteAuditStore(database)
         members = Members(member_store)

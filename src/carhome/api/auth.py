@@ -10,10 +10,23 @@ gatekeeper's, for every face alike.
 
 ``Fixed`` is the authenticator of an app built without access control (tests and
 embedding code that has already decided who acts); ``Bearer`` checks tokens.
+
+Where a request comes from (what the login throttle counts, what "only on loopback"
+means) is the connection's peer, unless that peer is one of the ``TrustedProxies``
+(``api.trusted_proxies``): then it is the client its ``X-Forwarded-For`` names. From
+anyone else the header is ignored, so a process on the hub's machine cannot pose as a
+thousand addresses.
+
+What a member may *read* is their ``View``: owners and family see their whole home; a guest
+sees only the devices their live grants name, and a device's location only when a grant
+names it (``carhome.access.members.Member.sees``). Every face reads through it: the device
+list and details, the command list, the WebSocket, history, charging and the say answers.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from typing import Final, Protocol
 
 import msgspec
@@ -22,13 +35,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from carhome.access.keys import Role
 from carhome.access.logins import LoginRefused
+from carhome.access.members import LOCATION, Member, Members
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken, TokenPair
 from carhome.api.bodies import decode_body, json_response
 from carhome.api.problems import Problem
+from carhome.clock import Clock
 
 MAX_AUTH_BODY: Final = 4096
+MAX_FORWARDED_HOPS: Final = 16
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -38,6 +55,8 @@ class Principal(msgspec.Struct, frozen=True):
     home: str | None = None
     session: str | None = None
     role: str | None = None
+    expires: float | None = None
+    """When the access token it came with expires (None: no token, no end)."""
 
     def sees(self, home: str) -> bool:
         return self.home is None or self.home == home
@@ -61,6 +80,10 @@ class Authenticator(Protocol):
         """The request's member, or a 401 ``Problem``."""
         ...
 
+    def view(self, principal: Principal) -> View:
+        """What ``principal`` may read."""
+        ...
+
 
 class Fixed:
     """Every request acts for one member: an app without access control."""
@@ -70,6 +93,9 @@ class Fixed:
 
     def principal(self, connection: HTTPConnection) -> Principal:
         return self._principal
+
+    def view(self, principal: Principal) -> View:
+        return EVERYTHING
 
 
 def unauthorized(reason: str) -> Problem:
@@ -91,6 +117,12 @@ class Bearer:
     def __init__(self, access: Access) -> None:
         self._tokens = access.tokens
         self._members = access.members
+        self._clock = access.clock
+
+    def view(self, principal: Principal) -> View:
+        if principal.role != Role.GUEST.value:
+            return EVERYTHING
+        return View(self._members, self._clock, principal.member)
 
     def principal(self, connection: HTTPConnection) -> Principal:
         header = connection.headers.get("authorization")
@@ -107,7 +139,9 @@ class Bearer:
         except InvalidToken as exc:
             raise unauthorized(f"access token {exc.reason}") from None
         member = self._members.get(claims.member)
-        return Principal(claims.member, claims.home, claims.session, member.role.value if member else None)
+        return Principal(
+            claims.member, claims.home, claims.session, member.role.value if member else None, claims.expires
+        )
 
 
 class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -143,7 +177,7 @@ class _AuthRoutes:
 
     async def login(self, request: Request) -> Response:
         body = await decode_body(request, LoginRequest, limit=MAX_AUTH_BODY)
-        address = request.client.host if request.client is not None else "unknown"
+        address = client_address(request)
         try:
             pair = await self._access.logins.login(body.member, body.password, address)
         except LoginRefused as exc:
@@ -185,21 +219,120 @@ OPEN_PATHS: Final = ("/api/health", "/api/auth/login", "/api/auth/refresh", "/ap
 with its first frame)."""
 
 
+class TrustedProxies:
+    """The reverse proxies whose ``X-Forwarded-For`` is believed: addresses or networks."""
+
+    def __init__(self, networks: Iterable[str] = ()) -> None:
+        self._networks = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+
+    def _trusted(self, address: str) -> bool:
+        ip = _ip(address)
+        return ip is not None and any(ip in network for network in self._networks)
+
+    def client(self, peer: str, forwarded_for: Iterable[str]) -> str:
+        """The client a request from ``peer`` comes from, given its ``X-Forwarded-For``
+        headers: ``peer`` itself unless it is a trusted proxy; else the nearest address in
+        the header that is not one (each proxy appends the address it was reached from, so
+        the entries to the left of the first stranger are the stranger's to write)."""
+        if not self._networks or not self._trusted(peer):
+            return peer
+        hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+        for hop in reversed(hops[-MAX_FORWARDED_HOPS:]):
+            if not self._trusted(hop):
+                return hop if _ip(hop) is not None else peer
+        return peer
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """Where a request comes from (see ``TrustedProxies``); ``unknown`` if the server did not say."""
+    found = connection.scope.get("state", {}).get("address")
+    if isinstance(found, str):
+        return found
+    return connection.client.host if connection.client is not None else "unknown"
+
+
+class View:
+    """What a principal may read: everything in their home, or — for a guest — what their
+    live grants name, looked up afresh at each question (a grant that ends or is withdrawn
+    stops showing its devices at once, on a live WebSocket too)."""
+
+    def __init__(self, members: Members | None = None, clock: Clock | None = None, member: str = "") -> None:
+        self._members = members
+        self._clock = clock
+        self._member = member
+
+    @property
+    def everything(self) -> bool:
+        """True for owners, family and an app without access control."""
+        return self._members is None
+
+    def _guest(self) -> Member | None:
+        return None if self._members is None else self._members.get(self._member)
+
+    def sees(self, device: str) -> bool:
+        """Whether the principal may see ``device`` of their home at all."""
+        if self._members is None or self._clock is None:
+            return True
+        guest = self._guest()
+        return guest is not None and guest.sees(device, self._clock.time())
+
+    def sees_property(self, device: str, prop: str) -> bool:
+        """Whether the principal may read ``prop`` of ``device`` (a location needs naming)."""
+        if self._members is None or self._clock is None:
+            return True
+        guest = self._guest()
+        return guest is not None and guest.sees(device, self._clock.time(), prop)
+
+    def sees_either(self, device: str, prop: str | None) -> bool:
+        """``sees`` for ``prop`` None, else ``sees_property``."""
+        return self.sees(device) if prop is None else self.sees_property(device, prop)
+
+    def sees_location(self, device: str) -> bool:
+        """Whether the principal may see where ``device`` is (or was: trips, charges)."""
+        return self.sees_property(device, LOCATION)
+
+
+EVERYTHING: Final = View()
+
+
+def view_of(connection: HTTPConnection) -> View:
+    """The ``View`` of the principal ``RequireLogin`` found for this request."""
+    found = connection.scope.get("state", {}).get("view")
+    return found if isinstance(found, View) else EVERYTHING
+
+
 class RequireLogin:
     """ASGI middleware: every HTTP request under ``/api/`` but ``OPEN_PATHS`` needs a valid
-    token, whatever route serves it — so a route added later cannot forget to ask."""
+    token, whatever route serves it — so a route added later cannot forget to ask. It also
+    notes where each request comes from (``client_address``) and what its member may read
+    (``view_of``)."""
 
-    def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, auth: Authenticator, proxies: TrustedProxies | None = None) -> None:
         self._app = app
         self._auth = auth
+        self._proxies = proxies or TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket"):
+            connection = HTTPConnection(scope)
+            peer = connection.client.host if connection.client is not None else "unknown"
+            forwarded = connection.headers.getlist("x-forwarded-for")
+            scope.setdefault("state", {})["address"] = self._proxies.client(peer, forwarded)
         if scope["type"] == "http" and path.startswith("/api/") and path not in OPEN_PATHS:
             try:
                 principal = self._auth.principal(HTTPConnection(scope))
             except Problem as problem:
                 await problem.response()(scope, receive, send)
                 return
-            scope.setdefault("state", {})["principal"] = principal
+            state = scope.setdefault("state", {})
+            state["principal"] = principal
+            state["view"] = self._auth.view(principal)
         await self._app(scope, receive, send)

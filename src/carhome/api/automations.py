@@ -212,6 +212,10 @@ class _Routes:
         return self.engine.home_of(automation.id)
 
     def visible(self, principal: Principal) -> list[Automation]:
+        """The automations of the caller's home; none for a guest, whose grants show some
+        devices only (an automation's text and traces name others, and where the car is)."""
+        if principal.role == "guest":
+            return []
         return [
             a
             for a in self.engine.automations()

@@ -1,9 +1,10 @@
 """Request bodies and queries in, JSON out, the same for every route.
 
 ``decode_body`` reads a body up to a limit (refused with 413 as soon as it grows past it,
-before it is all in memory) and decodes it into a struct; a malformed or invalid body is a
-422 problem naming the field (``carhome.api.problems``); ``decode_query`` does the same for
-the query string. ``json_response`` renders a value.
+before it is all in memory) and decodes it into a struct; a malformed or invalid body, or
+one nested deeper than ``carhome.nesting.MAX_DEPTH`` levels, is a 422 problem naming the
+field (``carhome.api.problems``); ``decode_query`` does the same for the query string.
+``json_response`` renders a value. Every JSON body of the API is decoded here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from carhome.api import problems
 from carhome.api.problems import Problem
+from carhome.nesting import MAX_DEPTH, deeper_than
 
 MAX_BODY: Final = 64 * 1024
 
@@ -48,11 +50,20 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 def decode(body: bytes, kind: type[_T], *, allowed: Mapping[str, str] | None = None) -> _T:
     """``body`` as a ``kind``, or a 422 problem that names the field and says why."""
     try:
-        return msgspec.json.decode(body, type=kind)
+        value = msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
         raise problems.from_validation(exc, allowed=allowed) from None
     except msgspec.DecodeError as exc:
         raise problems.invalid_body(f"not valid JSON ({exc})") from None
+    except RecursionError:  # deeper than msgspec goes
+        raise _too_deep() from None
+    if deeper_than(body, value):
+        raise _too_deep()
+    return value
+
+
+def _too_deep() -> Problem:
+    return problems.invalid_body(f"the JSON nests deeper than {MAX_DEPTH} levels; flatten it")
 
 
 async def decode_body(

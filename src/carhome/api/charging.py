@@ -11,6 +11,9 @@
 - ``POST /api/charging/{home}/prices``: ``{"text": …, "format": "csv" | "json"}``, a price
   series in the format of ``carhome.energy.seriesfile``, for every charged car of the home;
   a bad series is a 422 problem naming the line and the reason.
+
+A guest sees the plans of the cars their live grants name, and no other (a 404, as for a
+car without charging); owners and family change the settings.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from carhome.api.auth import principal_of
+from carhome.api.auth import principal_of, view_of
 from carhome.api.bodies import decode_body, json_response
 from carhome.api.problems import Problem
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
@@ -163,9 +166,10 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
 
     def find(request: Request) -> ChargingController:
         key = (request.path_params["home"], request.path_params["car"])
-        controller = controllers.get(key) if principal_of(request).sees(key[0]) else None
+        shown = _visible(request, controllers)
+        controller = controllers.get(key) if key in shown else None
         if controller is None:
-            known = ", ".join(f"{h}/{c}" for h, c in sorted(controllers)) or "none"
+            known = ", ".join(f"{h}/{c}" for h, c in sorted(shown)) or "none"
             raise Problem(
                 404,
                 "unknown-charging",
@@ -177,8 +181,7 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         return controller
 
     async def listing(request: Request) -> Response:
-        principal = principal_of(request)
-        return json_response([plan_out(c) for (h, _), c in sorted(controllers.items()) if principal.sees(h)])
+        return json_response([plan_out(controllers[key]) for key in _visible(request, controllers)])
 
     def may_change(request: Request) -> None:
         principal = principal_of(request)
@@ -230,7 +233,8 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         asked: PricesIn = await decode_body(request, PricesIn, limit=_MAX_TEXT)
         parse = parse_json if asked.format == "json" else parse_csv
         try:
-            series = parse(asked.text, source=asked.file)
+            # up to a megabyte of text: parsed off the event loop, which it would hold too long
+            series = await asyncio.to_thread(parse, asked.text, source=asked.file)
         except ConfigError as exc:
             raise Problem(
                 422,
@@ -259,6 +263,12 @@ def charging_routes(hub: Hub, controllers: Mapping[tuple[str, str], ChargingCont
         Route("/api/charging/{home}/{car}", one, methods=["GET"]),
         Route("/api/charging/{home}/{car}", change, methods=["PUT"]),
     ]
+
+
+def _visible(request: Request, controllers: Mapping[tuple[str, str], object]) -> list[tuple[str, str]]:
+    """The charged cars the caller may see: of their home, and a guest's granted ones."""
+    principal, view = principal_of(request), view_of(request)
+    return [(h, c) for h, c in sorted(controllers) if principal.sees(h) and view.sees(c)]
 
 
 async def _next_step(controller: ChargingController) -> None:

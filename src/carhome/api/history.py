@@ -11,12 +11,18 @@ Every route takes ``home``, ``car`` (``home/car``, or ``car`` when one home has 
 timezone — the named home's, else the hub's only home's, else UTC), a date and time
 (``2026-01-07T08:00``, local likewise, or with an offset), or epoch seconds; ``to`` is
 exclusive. A bad value is a 422 problem naming the parameter and what it accepts.
+
+A guest reads the history of the cars their live grants name, and nothing of the others
+(``car`` naming another is a 404, as for a car that does not exist); where those cars
+went and charged — places and coordinates — only when a grant names their location
+(``carhome.api.auth.View``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -25,11 +31,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from carhome.api import problems
-from carhome.api.auth import principal_of
+from carhome.api.auth import View, principal_of, view_of
 from carhome.api.bodies import json_response
 from carhome.api.problems import Problem
 from carhome.history import ChargeSession, History, Parked, Query, Summary, Trip
 from carhome.hub import Hub
+
+_R = TypeVar("_R", Trip, ChargeSession, Parked)
 
 MAX_RECORDS: Final = 10_000
 _TIME_WORDS: Final = "a date (2026-01-07), a local date and time (2026-01-07T08:00), or epoch seconds"
@@ -86,8 +94,9 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
             home = principal.home
         if home is not None and home not in known:
             raise problems.unknown_home(home, known)
+        view = view_of(request)
         if car is not None:
-            home, car = _resolve_car(hub, home, car)
+            home, car = _resolve_car(hub, home, car, view)
         zone = _zone(hub, home, known)
         return (
             Query(
@@ -103,26 +112,42 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
     def zones(records: list[Trip] | list[ChargeSession] | list[Parked]) -> dict[str, str]:
         return {r.home: history.zone(r.home).key for r in records}
 
-    async def trips(request: Request) -> Response:
+    def seen(query: Query, view: View) -> list[Query]:
+        """``query`` as one query per car the viewer sees (none: nothing to read)."""
+        if view.everything or query.car is not None:
+            return [query]
+        cars = sorted(d.id for d in hub.devices(query.home) if d.type == "car" and view.sees(d.id))
+        return [msgspec.structs.replace(query, car=car) for car in cars]
+
+    async def records(request: Request, read: Callable[[Query], Awaitable[list[_R]]]) -> list[_R]:
         query, _ = parse(request)
-        found = await history.trips(query)
+        view = view_of(request)
+        queries = seen(query, view)
+        found: list[_R] = []
+        for each in queries:
+            found.extend(await read(each))
+        if len(queries) > 1:
+            found.sort(key=lambda r: (r.start, r.car))
+            if query.limit is not None:
+                found = found[-query.limit :]
+        return found if view.everything else [_placed(r, view) for r in found]
+
+    async def trips(request: Request) -> Response:
+        found = await records(request, history.trips)
         return json_response(TripList(trips=found, timezones=zones(found)))
 
     async def charges(request: Request) -> Response:
-        query, _ = parse(request)
-        found = await history.charges(query)
+        found = await records(request, history.charges)
         return json_response(ChargeList(charges=found, timezones=zones(found)))
 
     async def parked(request: Request) -> Response:
-        query, _ = parse(request)
-        found = await history.parked(query)
+        found = await records(request, history.parked)
         return json_response(ParkedList(parked=found, timezones=zones(found)))
 
     async def summaries(request: Request) -> Response:
         query, asked = parse(request, summaries=True)
-        return json_response(
-            SummaryList(period=asked.period, summaries=await history.summaries(asked.period, query))
-        )
+        found = [s for q in seen(query, view_of(request)) for s in await history.summaries(asked.period, q)]
+        return json_response(SummaryList(period=asked.period, summaries=found))
 
     return [
         Route("/api/history/trips", trips, methods=["GET"]),
@@ -132,7 +157,26 @@ def history_routes(hub: Hub, history: History) -> list[Route]:
     ]
 
 
-def _resolve_car(hub: Hub, home: str | None, ref: str) -> tuple[str, str]:
+def _placed(record: _R, view: View) -> _R:
+    """``record`` without where it happened, unless the viewer may see the car's location."""
+    if view.sees_location(record.car):
+        return record
+    if isinstance(record, Trip):
+        return msgspec.structs.replace(
+            record,
+            start_place=None,
+            end_place=None,
+            start_lat=None,
+            start_lon=None,
+            end_lat=None,
+            end_lon=None,
+        )
+    if isinstance(record, ChargeSession):
+        return msgspec.structs.replace(record, place=None, lat=None, lon=None)
+    return msgspec.structs.replace(record, place=None)
+
+
+def _resolve_car(hub: Hub, home: str | None, ref: str, view: View) -> tuple[str, str]:
     if "/" in ref:
         home_part, _, car = ref.partition("/")
         if home is not None and home_part != home:
@@ -140,9 +184,14 @@ def _resolve_car(hub: Hub, home: str | None, ref: str) -> tuple[str, str]:
         home = home_part
     else:
         car = ref
-    cars = [d for d in hub.devices(home) if d.type == "car" and d.id == car]
+    cars = [d for d in hub.devices(home) if d.type == "car" and d.id == car and view.sees(d.id)]
     if not cars:
-        every = ", ".join(sorted(f"{d.home}/{d.id}" for d in hub.devices() if d.type == "car")) or "none"
+        every = (
+            ", ".join(
+                sorted(f"{d.home}/{d.id}" for d in hub.devices(home) if d.type == "car" and view.sees(d.id))
+            )
+            or "none"
+        )
         raise Problem(
             404, "unknown-car", "Unknown car", f"there is no car {ref!r}; cars: {every}", car=ref, known=every
         )

@@ -45,6 +45,7 @@ from carhome.access.pending import Pending, PendingApproval, PendingAsk, Pending
 from carhome.access.policy import SAFETY_DOMAINS
 from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
 from carhome.access.session import SessionInfo, SessionRequest
+from carhome.api.auth import client_address
 from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.problems import Problem
 from carhome.api.server import is_loopback
@@ -222,8 +223,8 @@ def key_routes(  # noqa: PLR0915 - one closure per route, as automation_routes
 
     async def code(request: Request) -> Response:
         home, device = keyed(request)
-        client = request.client
-        if client is None or not is_loopback(client.host):
+        # where the request comes from, behind a trusted reverse proxy too (``client_address``)
+        if not is_loopback(client_address(request)):
             raise Problem(403, "not-local", "Local only", "the hub's screen is read on the hub's own machine")
         await admin(request, home)
         shown = screen(home, device) if screen is not None else None

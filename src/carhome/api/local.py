@@ -7,7 +7,8 @@ render what it returns; they hold no domain logic. Every error is a problem-deta
 
 Who is asking: every request but ``/api/health`` is made by a member. With ``access``
 (the hub's ``carhome.access.service.Access``) each request needs a bearer token
-(``carhome.api.auth``), sees only its member's home, and every command goes through the
+(``carhome.api.auth``), sees only its member's home — a guest only the devices their
+live grants name (``carhome.api.auth.View``) — and every command goes through the
 gatekeeper as that member; without it the app acts for one fixed member (``member``) and
 sees every home — for tests and for code embedding a hub that decided who acts already.
 """
@@ -15,7 +16,7 @@ sees every home — for tests and for code embedding a hub that decided who acts
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final
 
 from starlette.applications import Starlette
@@ -27,7 +28,16 @@ from starlette.routing import BaseRoute, Route
 
 from carhome.access.service import Access
 from carhome.api import openapi, problems
-from carhome.api.auth import Authenticator, Bearer, Fixed, Principal, RequireLogin, auth_routes
+from carhome.api.auth import (
+    Authenticator,
+    Bearer,
+    Fixed,
+    Principal,
+    RequireLogin,
+    TrustedProxies,
+    View,
+    auth_routes,
+)
 from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.live import LiveHub, live_routes
 from carhome.api.members import member_routes
@@ -47,8 +57,9 @@ from carhome.api.schema import (
     render_home,
     render_spec,
 )
-from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
+from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand, UnknownDevice
 from carhome.hub import Command, Hub
+from carhome.hub.rejections import HUB_WIDE
 
 log: Final = logging.getLogger(__name__)
 
@@ -61,14 +72,17 @@ _STORE_LOOKBACK: Final = 1000
 _BODY_ALLOWED: Final = {"$.kind": "'set' (write a property) or 'action' (run an action)"}
 
 _Handler = Callable[[Request], Awaitable[Response]]
+HealthCheck = Callable[[], str | None]
+"""What is wrong with the hub now, in words, or ``None``."""
 
 
 class _Routes:
     """The handlers, bound to one hub and to the way a request's member is found."""
 
-    def __init__(self, hub: Hub, auth: Authenticator) -> None:
+    def __init__(self, hub: Hub, auth: Authenticator, health: Sequence[HealthCheck] = ()) -> None:
         self.hub = hub
         self._auth = auth
+        self._health = tuple(health)
 
     def principal(self, request: Request) -> Principal:
         """Who is asking (a 401 problem if nobody is)."""
@@ -77,6 +91,10 @@ class _Routes:
     def who(self, request: Request) -> str:
         """The member a request acts for."""
         return self.principal(request).member
+
+    def view(self, principal: Principal) -> View:
+        """What ``principal`` may read."""
+        return self._auth.view(principal)
 
     def _homes(self, principal: Principal) -> list[str]:
         """The homes ``principal`` may see."""
@@ -89,23 +107,29 @@ class _Routes:
             raise problems.unknown_home(home, known)
 
     async def health(self, request: Request) -> Response:
-        """Answers without credentials: whether the hub runs, and nothing about its homes."""
+        """Answers without credentials: whether the hub runs and hears its devices, and
+        nothing about its homes."""
         hub = self.hub
+        found = tuple(p for p in (check() for check in self._health) if p is not None)
         return json_response(
             Health(
-                status="ok",
+                status="degraded" if found else "ok",
                 time=hub.clock.time(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
                 pending_commands=len(hub.commands.pending()),
+                problems=found,
             )
         )
 
     async def homes(self, request: Request) -> Response:
-        visible = set(self._homes(self.principal(request)))
+        principal = self.principal(request)
+        visible = set(self._homes(principal))
+        view = self.view(principal)
         counts: dict[str, int] = {}
         for device in self.hub.devices():
-            counts[device.home] = counts.get(device.home, 0) + 1
+            if view.sees(device.id):
+                counts[device.home] = counts.get(device.home, 0) + 1
         return json_response(
             [render_home(h, counts.get(h.id, 0)) for h in self.hub.homes() if h.id in visible]
         )
@@ -117,26 +141,46 @@ class _Routes:
             self._check_home(query.home, principal)
         hub = self.hub
         home = query.home if query.home is not None else principal.home
-        return json_response([render_device(d, hub.available(d.home, d.id)) for d in hub.devices(home)])
+        view = self.view(principal)
+        return json_response(
+            [render_device(d, hub.available(d.home, d.id)) for d in hub.devices(home) if view.sees(d.id)]
+        )
 
     def _visible_device(self, request: Request) -> tuple[str, str]:
-        """The path's home and device, a 404 unless both exist and the member may see them."""
+        """The path's home and device, a 404 unless both exist and the member's home is it
+        (whether they may act on it is the gatekeeper's to say)."""
         home, device = request.path_params["home"], request.path_params["device"]
         principal = self.principal(request)
         if principal.home is not None and home != principal.home:
             raise problems.unknown_home(home, self._homes(principal))
-        self.hub.device(home, device)
+        view = self.view(principal)
+        try:
+            self.hub.device(home, device)
+        except UnknownDevice:
+            if view.everything:
+                raise
+            # a guest is not told the names of the devices they may not see
+            raise problems.problem_from(UnknownDevice(home, device, self._seen(home, view))) from None
         return home, device
+
+    def _seen(self, home: str, view: View) -> list[str]:
+        return [d.id for d in self.hub.devices(home) if view.sees(d.id)]
 
     async def device(self, request: Request) -> Response:
         home, device = self._visible_device(request)
+        view = self.view(self.principal(request))
+        if not view.sees(device):
+            raise problems.problem_from(UnknownDevice(home, device, self._seen(home, view)))
         hub = self.hub
         dev = hub.device(home, device)
+        state = hub.state(home, device)
         return json_response(
             DeviceDetail(
                 device=render_device(dev, hub.available(home, device)),
                 spec=render_spec(hub.spec(home, device)),
-                state=hub.state(home, device),
+                state=state
+                if view.everything
+                else {p: v for p, v in state.items() if view.sees_property(device, p)},
                 now=hub.clock.time(),
             )
         )
@@ -185,7 +229,7 @@ class _Routes:
             # TODO(kernel): Store.command(id) would make this a lookup instead of a scan.
             stored = await self.hub.store.commands(limit=_STORE_LOOKBACK)
             command = next((c for c in stored if c.id == command_id), None)
-        if command is None or (principal.home is not None and command.home != principal.home):
+        if command is None or not _shows(principal, self.view(principal), command):
             raise Problem(
                 404,
                 "unknown-command",
@@ -203,12 +247,12 @@ class _Routes:
         if query.home is not None:
             self._check_home(query.home, principal)
         home = query.home if query.home is not None else principal.home
+        view = self.view(principal)
         stored = await self.hub.store.commands(home, query.limit)
         # The outbox is written behind the router; the router's copy is never older.
         live = self.hub.commands.get
-        return json_response(
-            CommandList(commands=tuple(live(c.id) or c for c in stored), now=self.hub.clock.time())
-        )
+        shown = tuple(live(c.id) or c for c in stored if _shows(principal, view, c))
+        return json_response(CommandList(commands=shown, now=self.hub.clock.time()))
 
     async def openapi(self, request: Request) -> Response:
         """The description of the whole API (``carhome.api.openapi``), for tools and people."""
@@ -216,8 +260,15 @@ class _Routes:
         return Response(openapi.document_bytes(), media_type="application/json")
 
     async def rejections(self, request: Request) -> Response:
-        self.principal(request)
+        principal = self.principal(request)
+        view = self.view(principal)
         seen = self.hub.rejections
+        # Another home's (or, for a guest, another device's) rejected values are not theirs to read.
+        mine = [
+            e
+            for e in seen.last
+            if (principal.sees(e.home) and view.sees(e.device)) or (e.home == HUB_WIDE and view.everything)
+        ]
         last = tuple(
             RejectionOut(
                 home=e.home,
@@ -228,9 +279,17 @@ class _Routes:
                 allowed=e.allowed,
                 message=str(e),
             )
-            for e in reversed(seen.last[-LAST_REJECTIONS:])
+            for e in reversed(mine[-LAST_REJECTIONS:])
         )
         return json_response(Rejections(total=seen.total, counts=dict(seen.counts.most_common()), last=last))
+
+
+def _shows(principal: Principal, view: View, command: Command) -> bool:
+    """Whether ``principal`` may read ``command``: one of their home, on a device they see
+    (a guest's own commands stay theirs to follow)."""
+    if not principal.sees(command.home):
+        return False
+    return view.sees(command.device) or command.member == principal.member
 
 
 # -- error rendering -------------------------------------------------------------------
@@ -265,11 +324,20 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return problem.response()
 
 
-def create_app(hub: Hub, *, member: str = "local", access: Access | None = None) -> Starlette:
+def create_app(
+    hub: Hub,
+    *,
+    member: str = "local",
+    access: Access | None = None,
+    trusted_proxies: Iterable[str] = (),
+    health: Sequence[HealthCheck] = (),
+) -> Starlette:
     """The API over ``hub``: with ``access``, for logged-in members (bearer tokens) and
-    their homes; without it, every request acts for ``member`` and sees every home."""
+    their homes; without it, every request acts for ``member`` and sees every home.
+    ``trusted_proxies`` are the reverse proxies whose ``X-Forwarded-For`` is believed;
+    ``health`` are asked on every ``/api/health``: each says what is wrong, or ``None``."""
     auth: Authenticator = Bearer(access) if access is not None else Fixed(member)
-    r = _Routes(hub, auth)
+    r = _Routes(hub, auth, health)
     table: list[tuple[str, _Handler, list[str]]] = [
         ("/api/health", r.health, ["GET"]),
         ("/api/homes", r.homes, ["GET"]),
@@ -290,7 +358,7 @@ def create_app(hub: Hub, *, member: str = "local", access: Access | None = None)
         routes.extend(member_routes(access))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequireLogin, auth=auth)],
+        middleware=[Middleware(RequireLogin, auth=auth, proxies=TrustedProxies(trusted_proxies))],
         exception_handlers={
             Problem: _on_problem,
             CarhomeError: _on_carhome_error,

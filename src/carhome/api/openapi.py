@@ -33,6 +33,7 @@ from carhome.access.pending import Pending, PendingApproval, PendingAsk
 from carhome.access.session import SessionRequest
 from carhome.api import automations, charging, history, keys, members
 from carhome.api.auth import LoginRequest, RefreshRequest, Tokens
+from carhome.api.live import MAX_FRAME
 from carhome.api.schema import (
     CommandList,
     CommandRequest,
@@ -557,7 +558,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     ),
 )
 
-_DESCRIPTION: Final = """\
+_DESCRIPTION: Final = f"""\
 The HTTP API of a carhome hub: its homes, devices, commands, members, charging, history,
 keys and automations.
 
@@ -567,8 +568,12 @@ returns as `Authorization: Bearer <token>` on every other request, and renew it 
 one. Every error is an RFC 9457 problem (`application/problem+json`) that names the field.
 
 Live state changes and command results stream over the WebSocket `/api/ws` (not an HTTP
-operation, so not listed here): the first frame is `{"type": "auth", "token": ...}`, then
-`{"type": "subscribe", "device": ...}`.
+operation, so not listed here): the first frame is `{{"type": "auth", "token": ...}}`, then
+`{{"type": "subscribe", "device": ...}}`. The socket ends with its access token (close code
+4401, reason `access token expired`) unless the client sends another auth frame with a
+renewed token first (answered `{{"type": "renewed", "expires": ...}}`); revocation closes it
+with 4401 too. Bad frames get `{{"type": "error", "code": ...}}`; a frame over {MAX_FRAME}
+bytes closes it (1009).
 """
 
 

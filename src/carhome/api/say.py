@@ -4,7 +4,9 @@
 (optional), "wait": seconds (optional)}`` answers with a ``carhome.say.SayResult``: what
 was understood and a sentence in the request's language. Commands go through the hub as
 the logged-in member (the gatekeeper decides, the audit records); with ``wait`` the answer
-follows the command to its acknowledgement. A bad body is a 422 problem naming the field.
+follows the command to its acknowledgement. A guest is understood and answered with what
+their grants show only (``carhome.api.auth.View``). A bad body is a 422 problem naming the
+field.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from carhome.api import problems
-from carhome.api.auth import Principal, principal_of
+from carhome.api.auth import Principal, principal_of, view_of
 from carhome.api.bodies import decode_body, json_response
 from carhome.hub import Hub
 from carhome.say import Say, SayRequest
@@ -67,7 +69,7 @@ def say_routes(hub: Hub) -> list[Route]:
 
     async def handle(request: Request) -> Response:
         asked = await _decode(request)
-        principal = principal_of(request)
+        principal, view = principal_of(request), view_of(request)
         home = _home(hub, principal, asked.home)
         text = asked.text.strip()
         if not text:
@@ -79,6 +81,7 @@ def say_routes(hub: Hub) -> list[Route]:
             language=asked.language,
             wait=asked.wait,
             here=asked.here,
+            sees=None if view.everything else view.sees_either,
         )
         return json_response(result)
 

@@ -59,10 +59,14 @@ class WaitQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class Health(msgspec.Struct, kw_only=True):
     status: str
+    """``ok``, or ``degraded`` when the hub cannot do its work (``problems`` says why)."""
     time: float
     homes: int
     devices: int
     pending_commands: int
+    problems: tuple[str, ...] = ()
+    """What is wrong, in words: e.g. the hub hears no device (its MQTT link is down, or
+    its own heartbeat did not come back through the broker)."""
 
 
 class HomeOut(msgspec.Struct, kw_only=True):

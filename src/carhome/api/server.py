@@ -8,6 +8,10 @@ writes its address for the CLI (``carhome.api.discovery``) and removes it on exi
 An app built without access control (``create_app`` without ``access``) must not be
 reachable from other machines, so a non-loopback host is refused unless the caller says
 ``allow_remote=True`` — which the hub process does, because its app requires logins.
+
+uvicorn's own reading of ``X-Forwarded-For`` is off (it believes any local process by
+default): the app reads it from the proxies it is told to trust. A WebSocket frame over
+``carhome.api.live.MAX_FRAME`` bytes closes its socket (1009).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from carhome.api.discovery import clear_hub_address, write_hub_address
+from carhome.api.live import MAX_FRAME
 from carhome.errors import ConfigError
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -85,7 +90,15 @@ class ApiServer:
         host, port = sock.getsockname()[:2]
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         config = uvicorn.Config(
-            self._app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5
+            self._app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            # The app decides whose X-Forwarded-For to believe (``api.trusted_proxies``);
+            # uvicorn's default believes any process on this machine.
+            proxy_headers=False,
+            ws_max_size=MAX_FRAME,
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api-server")

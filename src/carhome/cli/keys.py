@@ -40,6 +40,7 @@ from carhome.cli.names import resolve_device
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json, table
 from carhome.cli.session import TOKEN_ENV
+from carhome.connectors.ocpp.messages import NO_SIGNATURES
 from carhome.hub import Command
 
 KEYS_ENV: Final = "CARHOME_KEYS"
@@ -154,7 +155,13 @@ def enroll(
     """
 
     async def work(phone: Phone, home: str, dev: str) -> EnrolledKey | Pending:
-        has_keys = approver is None and bool(await phone.hub.keys(home, dev))
+        try:
+            listed = await phone.hub.keys(home, dev) if approver is None else ()
+        except KeyRefused as exc:
+            if exc.reason == NO_SIGNATURES:
+                raise click.ClickException(_cannot_verify(home, dev, exc.detail)) from None
+            raise
+        has_keys = bool(listed)
         challenge = await phone.begin(home, dev)
         code = await _read_code(phone, challenge, code_from_hub)
         if not has_keys:
@@ -181,6 +188,20 @@ def enroll(
         )
     else:
         click.echo(f"enrolled {result.key_id.hex()} for {result.member} ({result.role}) on {device}")
+
+
+def _cannot_verify(home: str, device: str, said: str) -> str:
+    """What to do about a charger that cannot verify signatures (it holds no keys)."""
+    return (
+        f"{home}/{device} cannot verify signatures, so no key can be enrolled on it ({said}).\n"
+        "To let carhome start and stop charging on it without signatures, an owner trusts it"
+        " for charging alone (doors, locks, the garage and every other charger keep needing"
+        " signatures) in the hub's configuration, then restarts the hub:\n\n"
+        "  access:\n"
+        "    unsigned_charging:\n"
+        f"      - {{home: {home}, device: {device}, owner: <owner member id>}}\n\n"
+        "Every unsigned charging command it then takes is in the audit log (/api/audit)."
+    )
 
 
 def _settled(outcome: Pending) -> EnrolledKey:

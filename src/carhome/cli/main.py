@@ -1,6 +1,6 @@
 """The ``carhome`` command: one click group, one module per command group.
 
-Client commands (devices, state, call, set, commands, rejections) talk to a running
+Client commands (devices, state, call, set, commands, rejections, health) talk to a running
 hub's local API; ``demo`` and ``serve`` start one.
 """
 
@@ -13,6 +13,7 @@ from carhome.cli.automations import automations
 from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
+from carhome.cli.health import health
 from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
 from carhome.cli.login import login, logout, whoami
@@ -52,6 +53,7 @@ for command in (
     set_,
     commands,
     rejections,
+    health,
     automations,
     plan,
     prices,

@@ -4,8 +4,10 @@
 directory — one identity per MQTT device of the configuration, one for the hub, and
 Home Assistant's two when it is configured — and lists the usernames. With
 ``--mosquitto DIR`` it also writes ``mosquitto.conf``, ``password_file`` and ``acl_file``
-there, from the same table the built-in broker enforces. Passwords are printed only when
-asked for one identity (``--show``), to provision that device.
+there, from the same table the built-in broker (the NATS server the hub runs) enforces,
+and says which logins the hub's config then takes: the hub's and the Home Assistant
+bridge's, each its own. Passwords are printed only when asked for one identity
+(``--show``), to provision that device or the hub's config.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import click
 
 from carhome.config import Config, load_config
-from carhome.connectors.mqtt.credentials import Credentials, write_mosquitto
+from carhome.connectors.mqtt.credentials import BridgeIdentity, Credentials, write_mosquitto
 from carhome.errors import CarhomeError
 
 
@@ -87,3 +89,13 @@ def credentials(
             " make them readable by the user Mosquitto runs as); run: mosquitto -c"
             f" {files.conf}"
         )
+        # Each of the hub's clients logs in as itself: Mosquitto takes the username as the
+        # client id, so two clients sharing one login would drop each other.
+        hub = made.hub()
+        click.echo(
+            "then give the hub these logins in its config (passwords: --show USERNAME):\n"
+            f"  mqtt: {{url: mqtt://HOST:{port}, username: {hub.username}, password: …}}"
+        )
+        bridge = next((i for i in made.identities if isinstance(i, BridgeIdentity)), None)
+        if bridge is not None:
+            click.echo(f"  homeassistant: {{…, username: {bridge.username}, password: …}}")

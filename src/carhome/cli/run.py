@@ -25,7 +25,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from carhome.config import check_broker_url, load_config
+from carhome.config import check_broker_url, load_config, redacted
 from carhome.errors import CarhomeError
 
 
@@ -167,7 +167,12 @@ def serve(*, config_file: Path, check: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     if check:
         devices = sum(len(h.devices) for h in config.homes)
-        broker = config.mqtt.url or f"built-in on {config.mqtt.broker.host}:{config.mqtt.broker.port}"
+        external = config.mqtt.url
+        broker = (
+            redacted(external)
+            if external
+            else f"built-in on {config.mqtt.broker.host}:{config.mqtt.broker.port}"
+        )
         click.echo(
             f"{config_file}: ok — {len(config.homes)} home(s), {devices} device(s),"
             f" API on {config.api.host}:{config.api.port}, MQTT {broker}"

@@ -20,8 +20,11 @@ whether the plan in force still holds) and carries out the slot at hand:
 
 Every command goes through ``Hub.submit`` as the configured member with face
 ``automation``, so the access gatekeeper decides on it like on any other. A command is
-sent again only when what is wanted changes or the last one failed. Time comes only from
-the hub's clock.
+sent again only when what is wanted changes or the last one failed — and one that failed
+(the charger rejected it, the gatekeeper refused it) is not sent again for ``RETRY_S``:
+each attempt is a command, an audit entry and a message to the charger, so a charger that
+keeps saying no hears the question once a minute, not as fast as it can answer. A charger
+that comes back online is told again at once. Time comes only from the hub's clock.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ log: Final = logging.getLogger(__name__)
 
 FACE: Final = "automation"
 RETRY_S: Final = 60.0
-"""After a failed command, try again this much later (clock seconds) at the latest."""
+"""After a failed command, the same target is not sent again for this long (clock seconds)."""
 RESEND_S: Final = 120.0
 """A start or stop the charger accepted but whose effect is not seen yet is sent again after this."""
 COMMAND_TTL: Final = 60.0
@@ -155,7 +158,7 @@ class ChargingController:
         self._sent_limit: int | None = None
         self._mine: set[str] = set()
         self._limit_pending: str | None = None  # a current limit not yet answered
-        self._retry_at: float | None = None
+        self._held: dict[str, float] = {}  # target → clock time before which it is not sent again
         self._stepped_at = 0.0
         self.stepped = asyncio.Event()
         """Set after every step (tests and faces wait on it, never on time)."""
@@ -226,9 +229,11 @@ class ChargingController:
 
     def _availability(self, home: str, device: str, online: bool) -> None:
         if home == self.setup.home and device in (self.setup.car, self.setup.charger_device):
-            # a charger that comes back may have lost what it was told: tell it again
+            # a charger that comes back may have lost what it was told: tell it again, now
             self._sent_amps = None
             self._sent_on = None
+            if online:
+                self._held.clear()
             self._wake.set()
 
     def _result(self, command: Command) -> None:
@@ -244,8 +249,12 @@ class ChargingController:
         self.status.problem = f"{command.target} {command.status}: {command.error or 'no reason given'}"
         log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
         self._forget(command.target)
-        self._retry_at = self.hub.clock.time() + RETRY_S
+        self._hold(command.target)
         self._wake.set()
+
+    def _hold(self, target: str) -> None:
+        """Send ``target`` again no sooner than ``RETRY_S`` from now."""
+        self._held[target] = self.hub.clock.time() + RETRY_S
 
     def _forget(self, target: str) -> None:
         if target in ("current_limit",):
@@ -274,8 +283,9 @@ class ChargingController:
         # the boundary after the time the last step planned for: a step that ran across a
         # boundary (a slow solve, a clock that jumped) is followed by another at once
         due = self._next_boundary(self._stepped_at).timestamp()
-        if self._retry_at is not None:
-            due = min(due, self._retry_at)
+        waiting = [at for at in self._held.values() if at > now]
+        if waiting:
+            due = min(due, *waiting)
         sleeper = asyncio.create_task(clock.sleep(max(0.0, due - now)), name="charging-sleep")
         waker = asyncio.create_task(self._wake.wait(), name="charging-wake")
         try:
@@ -307,8 +317,8 @@ class ChargingController:
             self.status.in_session = self._in_session()
             request = self._request_at(now, plugged)
             await self._replan(request, now)
-            if self._retry_at is not None and self.hub.clock.time() >= self._retry_at:
-                self._retry_at = None
+            clock_now = self.hub.clock.time()
+            self._held = {target: at for target, at in self._held.items() if at > clock_now}
             await self._carry_out(now, plugged)
         finally:
             self.stepped.set()
@@ -519,6 +529,8 @@ class ChargingController:
             await self._send(car, "set", vss.START_STOP_CHARGING, {"value": "START" if wanted.on else "STOP"})
 
     async def _send(self, device: str, kind: Any, target: str, args: dict[str, Any]) -> Command | None:
+        if target in self._held:
+            return None  # it failed a moment ago: asked again once RETRY_S has passed
         try:
             command = await self.hub.submit(
                 self.setup.home,
@@ -534,7 +546,7 @@ class ChargingController:
             self.status.failed_commands += 1
             self.status.problem = f"{target}: {exc}"
             log.warning("charging %s/%s: %s not sent: %s", self.setup.home, self.setup.car, target, exc)
-            self._retry_at = self.hub.clock.time() + RETRY_S
+            self._hold(target)
             return None
         self.status.commands += 1
         if target in ("start_charging", "stop_charging", vss.START_STOP_CHARGING):

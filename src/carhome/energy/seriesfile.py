@@ -17,23 +17,33 @@ Without an ``end``, the slot length is the shortest step between starts (15 minu
 a single slot). A slot that does not begin where the previous one ended is a gap or an
 overlap; it, a bad timestamp, a bad value or an unknown key is refused as a ``ConfigError``
 naming the file, the line and the reason.
+
+A series holds at most ``MAX_CHARS`` characters (a year of quarter-hour slots fits) and
+its JSON nests no deeper than a slot's object; anything bigger or deeper is refused before
+it is decoded. JSON is decoded by msgspec; where each object starts (for an error's line) is
+worked out only when there is an error to report.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import json.decoder
-import json.scanner
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Final
+
+import msgspec
 
 from carhome.energy.series import QUARTER_HOUR, SlotSeries
 from carhome.errors import ConfigError
+
+MAX_CHARS: Final = 4 * 1024 * 1024
+"""The longest series text, in characters."""
+_ECHO: Final = 60
+"""How much of a bad value an error message repeats."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +60,8 @@ def load_series(
     """Read a ``.csv`` or ``.json`` series file; ``non_negative`` for power forecasts."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open(encoding="utf-8") as stream:
+            text = stream.read(MAX_CHARS + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the series file: {exc}", file=str(file)) from exc
     parse = parse_json if file.suffix.lower() == ".json" else parse_csv
@@ -61,6 +72,7 @@ def parse_csv(
     text: str, *, source: str = "<csv>", non_negative: bool = False, slot: timedelta = QUARTER_HOUR
 ) -> SlotSeries:
     """Decode CSV text (see the module docstring)."""
+    _check_size(text, source)
     header: list[str] | None = None
     rows: list[_Row] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -101,53 +113,115 @@ def parse_json(
     text: str, *, source: str = "<json>", non_negative: bool = False, slot: timedelta = QUARTER_HOUR
 ) -> SlotSeries:
     """Decode JSON text (see the module docstring)."""
-    document, line_of = _decode_with_lines(text, source)
-    unit = ""
-    slots: Any = document
-    if isinstance(document, dict):
-        unknown = sorted(set(document) - {"unit", "slots"})
-        if unknown:
-            raise ConfigError(
-                f"unknown key {unknown[0]!r}; allowed: 'unit', 'slots'", file=source, line=line_of(document)
-            )
-        if "slots" not in document:
-            raise ConfigError("missing key 'slots'", file=source, line=line_of(document))
-        unit_value = document.get("unit", "")
-        if not isinstance(unit_value, str):
-            raise ConfigError("'unit' must be a string", file=source, line=line_of(document))
-        unit, slots = unit_value, document["slots"]
-    if not isinstance(slots, list):
-        raise ConfigError("expected a list of slots", file=source, line=1)
+    _check_size(text, source)
+    lines = _SlotLines(text)
+    try:
+        document = _json_decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise _refusal(exc, source, lines) from None
+    except msgspec.DecodeError as exc:
+        found = _BYTE.search(str(exc))
+        line = None if found is None else text.encode()[: int(found.group(1))].count(b"\n") + 1
+        raise ConfigError(f"not valid JSON: {exc}", file=source, line=line) from None
+    except RecursionError:
+        raise ConfigError("the JSON is nested too deeply; a series is a list of slots", file=source) from None
+    unit, slots = ("", document) if isinstance(document, list) else (document.unit, document.slots)
+    lines.first = 0 if isinstance(document, list) else 1
     rows: list[_Row] = []
-    for item in slots:
-        if not isinstance(item, dict):
-            raise ConfigError(
-                f"a slot must be an object, got {item!r}", file=source, line=rows[-1].line if rows else 1
+    for i, item in enumerate(slots):
+        try:  # a row's line is its index until an error asks where that slot is written
+            rows.append(
+                _Row(
+                    line=i,
+                    start=_timestamp(item.start, source, i),
+                    end=None if item.end is None else _timestamp(item.end, source, i),
+                    value=_number(item.value, source, i, non_negative=non_negative),
+                )
             )
-        number = line_of(item)
-        unknown = sorted(set(item) - {"start", "end", "value"})
-        if unknown:
-            raise ConfigError(
-                f"unknown key {unknown[0]!r}; allowed: 'start', 'end', 'value'", file=source, line=number
-            )
-        for key in ("start", "value"):
-            if key not in item:
-                raise ConfigError(f"missing key {key!r}", file=source, line=number)
-        value = item["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"a value must be a number, got {value!r}", file=source, line=number)
-        rows.append(
-            _Row(
-                line=number,
-                start=_timestamp(item["start"], source, number),
-                end=_timestamp(item["end"], source, number) if "end" in item else None,
-                value=_value(repr(value), source, number, non_negative=non_negative),
-            )
-        )
-    return _series(rows, source, slot, unit=unit)
+        except ConfigError as exc:
+            raise ConfigError(exc.reason, file=source, line=lines.of(i)) from None
+    return _series(rows, source, slot, unit=unit, line_of=lines.of)
 
 
-def _series(rows: list[_Row], source: str, default_slot: timedelta, *, unit: str) -> SlotSeries:
+class _JsonSlot(msgspec.Struct, forbid_unknown_fields=True):
+    start: str
+    value: float
+    end: str | None = None
+
+
+class _JsonSeries(msgspec.Struct, forbid_unknown_fields=True):
+    slots: list[_JsonSlot]
+    unit: str = ""
+
+
+# typed, so nothing the format has no place for is ever built, however deep or wide it is
+_json_decoder: Final = msgspec.json.Decoder(list[_JsonSlot] | _JsonSeries)
+_BYTE: Final = re.compile(r"\(byte (\d+)\)")
+_AT_SLOT: Final = re.compile(r"^(.*) - at `\$(?:\.slots)?\[(\d+)\](?:\.(\w+))?`$", re.DOTALL)
+_FIELD: Final = re.compile(r"field `(\w+)`")
+_ALLOWED: Final = {False: "'unit', 'slots'", True: "'start', 'end', 'value'"}
+
+
+def _refusal(exc: msgspec.ValidationError, source: str, lines: _SlotLines) -> ConfigError:
+    """A validation error in words of the format, at the line of the slot it is in."""
+    message = str(exc)
+    at = _AT_SLOT.match(message)
+    lines.first = 1 if "$.slots" in message else 0
+    reason, index, key = (at.group(1), int(at.group(2)), at.group(3)) if at else (message, None, None)
+    named = _FIELD.search(reason)
+    field = None if named is None else named.group(1)
+    if reason.startswith("Object contains unknown") and field:
+        words = f"unknown key {field!r}; allowed: {_ALLOWED[index is not None]}"
+    elif reason.startswith("Object missing required") and field:
+        words = f"missing key {field!r}"
+    elif key == "value":
+        words = f"a value must be a number ({reason})"
+    elif key in ("start", "end"):
+        words = f"a time must be an ISO 8601 string ({reason})"
+    elif index is not None:
+        words = f"a slot must be an object ({reason})"
+    elif message.endswith("`$.unit`"):
+        words = "'unit' must be a string"
+    else:
+        words = f"expected a list of slots, or an object with 'slots' ({message})"
+    return ConfigError(words, file=source, line=1 if index is None else lines.of(index))
+
+
+class _SlotLines:
+    """The line where each slot's object opens, found only when an error needs one: the
+    n-th ``{`` outside strings opens the n-th object (after the document's own, if any)."""
+
+    _TOKEN: Final = re.compile(r'"(?:[^"\\]|\\.)*"|\{')
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._opens: list[int] = []
+        self._tokens = self._TOKEN.finditer(text)
+        self.first = 0
+        """How many objects open before the first slot's (the document's own)."""
+
+    def of(self, index: int) -> int:
+        wanted = index + self.first
+        for token in self._tokens:
+            if len(self._opens) > wanted:
+                break
+            if token.group() == "{":
+                self._opens.append(token.start())
+        if wanted >= len(self._opens):
+            return 1
+        return self._text.count("\n", 0, self._opens[wanted]) + 1
+
+
+def _series(
+    rows: list[_Row],
+    source: str,
+    default_slot: timedelta,
+    *,
+    unit: str,
+    line_of: Callable[[int], int] = int,
+) -> SlotSeries:
+    """The series of ``rows``; ``line_of`` turns a row's ``line`` into its line in the text
+    (for JSON, a row's ``line`` is its slot's index)."""
     if not rows:
         raise ConfigError("the file holds no slots", file=source)
     first = rows[0]
@@ -158,7 +232,7 @@ def _series(rows: list[_Row], source: str, default_slot: timedelta, *, unit: str
         steps = [b.start - a.start for a, b in itertools.pairwise(rows)]
         slot = min((s for s in steps if s > timedelta(0)), default=default_slot)
     if slot <= timedelta(0):
-        raise ConfigError("a slot must end after it starts", file=source, line=first.line)
+        raise ConfigError("a slot must end after it starts", file=source, line=line_of(first.line))
     expected = first.start
     for row in rows:
         if row.start > expected:
@@ -166,20 +240,20 @@ def _series(rows: list[_Row], source: str, default_slot: timedelta, *, unit: str
                 f"gap: the previous slot ends at {expected.isoformat()} "
                 f"but this one starts at {row.start.isoformat()}",
                 file=source,
-                line=row.line,
+                line=line_of(row.line),
             )
         if row.start < expected:
             raise ConfigError(
                 f"overlap: this slot starts at {row.start.isoformat()}, before the "
                 f"previous one ends at {expected.isoformat()}",
                 file=source,
-                line=row.line,
+                line=line_of(row.line),
             )
         if row.end is not None and row.end - row.start != slot:
             raise ConfigError(
                 f"every slot must last {slot}, this one lasts {row.end - row.start}",
                 file=source,
-                line=row.line,
+                line=line_of(row.line),
             )
         expected = row.start + slot
     return SlotSeries(first.start, slot, tuple(r.value for r in rows), unit)
@@ -187,13 +261,15 @@ def _series(rows: list[_Row], source: str, default_slot: timedelta, *, unit: str
 
 def _timestamp(raw: object, source: str, line: int) -> datetime:
     if not isinstance(raw, str):
-        raise ConfigError(f"a time must be an ISO 8601 string, got {raw!r}", file=source, line=line)
+        raise ConfigError(f"a time must be an ISO 8601 string, got {_echo(raw)}", file=source, line=line)
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
-        raise ConfigError(f"not an ISO 8601 time: {raw!r}", file=source, line=line) from None
+        raise ConfigError(f"not an ISO 8601 time: {_echo(raw)}", file=source, line=line) from None
     if when.tzinfo is None or when.utcoffset() is None:
-        raise ConfigError(f"the time {raw!r} needs an offset such as +01:00 or Z", file=source, line=line)
+        raise ConfigError(
+            f"the time {_echo(raw)} needs an offset such as +01:00 or Z", file=source, line=line
+        )
     return when
 
 
@@ -201,45 +277,27 @@ def _value(raw: str, source: str, line: int, *, non_negative: bool) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"not a number: {raw!r}", file=source, line=line) from None
+        raise ConfigError(f"not a number: {_echo(raw)}", file=source, line=line) from None
+    return _number(value, source, line, non_negative=non_negative, written=raw)
+
+
+def _number(value: float, source: str, line: int, *, non_negative: bool, written: object = None) -> float:
+    shown = _echo(value if written is None else written)
     if not math.isfinite(value):
-        raise ConfigError(f"not a finite number: {raw!r}", file=source, line=line)
+        raise ConfigError(f"not a finite number: {shown}", file=source, line=line)
     if non_negative and value < 0:
-        raise ConfigError(f"a power cannot be negative: {raw!r}", file=source, line=line)
+        raise ConfigError(f"a power cannot be negative: {shown}", file=source, line=line)
     return value
 
 
-_py_make_scanner: Callable[[Any], Any] = json.scanner.py_make_scanner  # type: ignore[attr-defined]
+def _check_size(text: str, source: str) -> None:
+    if len(text) > MAX_CHARS:
+        raise ConfigError(
+            f"the series is longer than {MAX_CHARS} characters; send fewer slots (a day or a week)",
+            file=source,
+        )
 
 
-def _decode_with_lines(text: str, source: str) -> tuple[Any, Callable[[object], int]]:
-    """Decode JSON and remember the line where each object starts.
-
-    The C scanner keeps no positions, so this uses the standard library's pure-Python
-    scanner with its object parser wrapped to record where each object began.
-    """
-    starts: dict[int, int] = {}
-    keep: list[object] = []
-    decoder: Any = json.JSONDecoder()
-    json_object: Callable[..., tuple[Any, int]] = json.decoder.JSONObject  # type: ignore[attr-defined]
-
-    def parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
-        s, end = s_and_end
-        obj, after = json_object(s_and_end, *args)
-        starts[id(obj)] = s.count("\n", 0, end) + 1
-        keep.append(obj)
-        return obj, after
-
-    decoder.parse_object = parse_object
-    decoder.scan_once = _py_make_scanner(decoder)
-    try:
-        document = decoder.decode(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not valid JSON: {exc.msg}", file=source, line=exc.lineno) from exc
-    except RecursionError as exc:
-        raise ConfigError("the JSON is nested too deeply", file=source) from exc
-
-    def line_of(obj: object) -> int:
-        return starts.get(id(obj), 1)
-
-    return document, line_of
+def _echo(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= _ECHO else shown[: _ECHO - 1] + "…"

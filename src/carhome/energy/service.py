@@ -1,8 +1,9 @@
 """Charging in a running hub: the OCPP central system and one controller per car, from config.
 
-``start_charging_services(stack, hub, config, clock)`` turns the ``ocpp:`` and
+``start_charging_services(stack, hub, config, clock, database=…)`` turns the ``ocpp:`` and
 ``charging:`` sections of a checked ``Config`` into running parts entered on ``stack``
-(so they stop with the hub): an ``OcppServer`` for the configured chargers, and a
+(so they stop with the hub): an ``OcppServer`` for the configured chargers (its
+transactions kept beside the hub's ``database``, so they outlive a restart), and a
 ``ChargingController`` per car. It returns them as ``ChargingServices``, which also makes
 the simulator's OCPP links (``sim_links``) so a simulated wallbox connects to this very
 server. ``demo_charging`` is the demo home's part: its wallbox as an OCPP charger and its
@@ -37,6 +38,7 @@ from carhome.config import (
 )
 from carhome.connectors.ocpp import Charger as OcppCharger
 from carhome.connectors.ocpp import OcppServer
+from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.energy.cars import Departure, OneOffDeparture, WeeklyDeparture
 from carhome.energy.chargers import Charger, Connection
 from carhome.energy.controller import CarSettings, CarSetup, ChargingController
@@ -90,9 +92,10 @@ class ChargingServices:
 
 
 async def start_charging_services(
-    stack: contextlib.AsyncExitStack, hub: Hub, config: Config, clock: Clock
+    stack: contextlib.AsyncExitStack, hub: Hub, config: Config, clock: Clock, *, database: Path | None = None
 ) -> ChargingServices:
-    """Start the OCPP server and the charging controllers ``config`` asks for, on ``stack``."""
+    """Start the OCPP server and the charging controllers ``config`` asks for, on ``stack``
+    (without ``database``, the OCPP transactions are kept in memory only)."""
     services = ChargingServices()
     if config.ocpp is not None:
         chargers: dict[str, OcppCharger] = {}
@@ -100,9 +103,15 @@ async def start_charging_services(
             password = _password(cid, charger)
             chargers[cid] = OcppCharger(home=charger.home, device=charger.device, password=password)
             services.logins[(charger.home, charger.device)] = (cid, password)
+        store = None if database is None else SqliteTransactionStore.beside(database)
         services.ocpp = await stack.enter_async_context(
             OcppServer(
-                hub, config.ocpp.host, config.ocpp.port, chargers=chargers, id_tokens=config.ocpp.id_tokens
+                hub,
+                config.ocpp.host,
+                config.ocpp.port,
+                chargers=chargers,
+                id_tokens=config.ocpp.id_tokens,
+                store=store,
             )
         )
         log.info("OCPP central system listening on %s/{charger id}", services.ocpp_url)

@@ -8,8 +8,11 @@ per batch (``flush`` waits for it). A second task moves the clock on every few s
 parked car's trip ends although the car says nothing more.
 
 Charger and car: a wallbox's readings count for the car named in ``chargers``
-(``{(home, wallbox): car}``), else for the home's only car; a home with several cars and no
-mapping meters nothing from its wallboxes (the cars' own signals still make the sessions).
+(``{(home, wallbox): car}``), else for the home's only car, else — a home with several cars
+and no mapping — for the one car that is plugged in or charging when the wallbox is busy:
+until exactly one is, the wallbox's readings wait (``MAX_WAITING`` of them), and are handed
+to that car's tracker in order once it is known; the wallbox is the car's until its
+connector is free again. A car with several wallboxes follows the busy one (``CarTracker``).
 
 On start the trackers resume the open states the store kept and the last values the hub
 restored; on stop they are saved, never closed — a trip the hub was on when it stopped
@@ -40,16 +43,30 @@ log: Final = logging.getLogger(__name__)
 
 _R = TypeVar("_R", Trip, ChargeSession, Parked)
 _NOTHING: Final[Mapping[str, str]] = {}
+MAX_WAITING: Final = 10_000
+"""Readings of a wallbox kept while it is not known which car it charges."""
+_FREE: Final = frozenset({"available", "unavailable"})  # the wallbox's connector is free
 
 
 class _Route:
-    """Where one device's changes go: a tracker and the signals it reads of that device."""
+    """Where one device's changes go: a tracker and the signals it reads of that device;
+    ``charger`` is the wallbox's id when the device is one, ``shared`` when the car it
+    charges is found out as it goes."""
 
-    __slots__ = ("signals", "tracker")
+    __slots__ = ("charger", "shared", "signals", "tracker")
 
-    def __init__(self, tracker: CarTracker | None, signals: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        tracker: CarTracker | None,
+        signals: Mapping[str, str],
+        *,
+        charger: str | None = None,
+        shared: bool = False,
+    ) -> None:
         self.tracker = tracker
         self.signals = signals
+        self.charger = charger
+        self.shared = shared
 
 
 class History:
@@ -81,6 +98,8 @@ class History:
         self._trackers: dict[tuple[str, str], CarTracker] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         self._resumed: dict[tuple[str, str], OpenState] = {}
+        self._charging: dict[tuple[str, str], str] = {}  # shared wallbox → the car it charges now
+        self._waiting: dict[tuple[str, str], list[Change]] = {}  # shared wallbox → readings for a car
         self._records: list[Record] = []
         self._states: dict[tuple[str, str], OpenState] = {}
         self._wake = asyncio.Event()
@@ -188,11 +207,72 @@ class History:
         if route is None:
             route = self._route(change.home, change.device)
         signal = route.signals.get(change.prop)
-        if signal is None or route.tracker is None:
+        if signal is None:
+            return
+        if route.shared:
+            self._shared(change, signal)
             return
         tracker = route.tracker
-        tracker.feed(signal, change.value, change.ts)
+        if tracker is None:
+            return
+        tracker.feed(signal, change.value, change.ts, charger=route.charger)
         self._collect(tracker)
+        if route.charger is None and signal in ("cable", "charging") and self._waiting:
+            self._hand_over(change.home)
+
+    def _shared(self, change: Change, signal: str) -> None:
+        """A wallbox of a home with several cars: its reading goes to the car it charges."""
+        key = (change.home, change.device)
+        car = self._charging.get(key)
+        if car is None and self._busy(key):
+            car = self._plugged_car(change.home)
+        if car is None:
+            waiting = self._waiting.setdefault(key, [])
+            if signal == "charger_status" and change.value in _FREE:
+                waiting.clear()  # nobody was charging there
+            waiting.append(change)
+            del waiting[:-MAX_WAITING]
+            return
+        tracker = self._tracker(change.home, car)
+        if key not in self._charging:
+            self._charging[key] = car
+            for earlier in self._waiting.pop(key, ()):
+                tracker.feed(CHARGER_SIGNALS[earlier.prop], earlier.value, earlier.ts, charger=change.device)
+        tracker.feed(signal, change.value, change.ts, charger=change.device)
+        if signal == "charger_status" and change.value in _FREE:
+            del self._charging[key]  # the car has left that wallbox
+        self._collect(tracker)
+
+    def _busy(self, wallbox: tuple[str, str]) -> bool:
+        """Whether a car is at the wallbox's connector or it delivers power (the hub's state)."""
+        home, device = wallbox
+        status, power = self.hub.value(home, device, "status"), self.hub.value(home, device, "power")
+        return (status is not None and status not in _FREE) or (power or 0) > 0
+
+    def _plugged_car(self, home: str) -> str | None:
+        """The one car of ``home`` plugged in or charging, and at no other wallbox, if one is."""
+        taken = {car for (h, _), car in self._charging.items() if h == home}
+        found = [
+            car
+            for (h, car), tracker in self._trackers.items()
+            if h == home
+            and car not in taken
+            and (tracker.last.get("cable", (False,))[0] or tracker.last.get("charging", (False,))[0])
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def _hand_over(self, home: str) -> None:
+        """A car of ``home`` was plugged in or started charging: waiting readings may be its."""
+        for key, waiting in list(self._waiting.items()):
+            if key[0] == home and waiting and key not in self._charging and self._busy(key):
+                car = self._plugged_car(home)
+                if car is None:
+                    return
+                self._charging[key] = car
+                tracker = self._tracker(home, car)
+                for earlier in self._waiting.pop(key):
+                    tracker.feed(CHARGER_SIGNALS[earlier.prop], earlier.value, earlier.ts, charger=key[1])
+                self._collect(tracker)
 
     def _collect(self, tracker: CarTracker) -> None:
         closed, state = tracker.take()
@@ -213,11 +293,12 @@ class History:
             route = _Route(self._tracker(home, device), CAR_SIGNALS)
         elif kind == "wallbox":
             car = self._chargers.get((home, device)) or self._only_car(home)
-            tracker = self._tracker(home, car) if car is not None else None
-            if tracker is not None:
-                tracker.charger = device
-                tracker.seed(self.hub.state(home, device), CHARGER_SIGNALS)
-            route = _Route(tracker, CHARGER_SIGNALS)
+            if car is None:
+                route = _Route(None, CHARGER_SIGNALS, charger=device, shared=True)
+            else:
+                tracker = self._tracker(home, car)
+                tracker.seed_charger(device, self.hub.state(home, device))
+                route = _Route(tracker, CHARGER_SIGNALS, charger=device)
         else:
             route = _Route(None, _NOTHING)
         self._routes[(home, device)] = route

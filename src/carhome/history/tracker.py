@@ -19,9 +19,16 @@ The rules, and why:
   flowed, so paused smart charging is one session. A car and charger that never report the
   cable end a session after ``charge_gap_s`` without power.
 - Energy into the battery is the battery's energy at the end minus the start; from the
-  grid, the sum of the charger's meter increments (the meter restarts at each plug-in).
-  Each increment is priced at the tariff of the minutes it flowed in (``costing``): from the
-  grid energy when a charger metered it, else from the battery's.
+  grid, the sum of the charger's meter increments above the highest reading before them.
+  A session meter restarts at zero when the charger opens a new session: a reading of
+  zero, or two readings in a row below the highest, is a restart (counted from zero); a
+  single lower reading followed by one back at or above the highest was a glitch (or a
+  late message) and counts nothing. Each increment is priced at the tariff of the minutes
+  it flowed in (``costing``): from the grid energy when a charger metered it, else from
+  the battery's.
+- A car may be charged at one of several wallboxes: its charger's signals come from the
+  one it is plugged into — the wallbox that is busy (a car at its connector, or power
+  flowing) — and the others' are kept aside, never mixed in; the charge names it.
 - Parked spells run from the end of one trip or charge to the start of the next; what the
   battery lost meanwhile (standby, preconditioning) is their ``lost_kwh``.
 - A report older than the last one of the same signal (a replayed or delayed message) is
@@ -78,6 +85,8 @@ CHARGER_SIGNALS: Final[Mapping[str, str]] = {
     "status": "charger_status",
 }
 _UNPLUGGED_STATUSES: Final = frozenset({"available", "unavailable"})
+_CHARGER_NAMES: Final = frozenset(CHARGER_SIGNALS.values())
+_METER_ZERO: Final = 1e-9  # a session meter at zero has restarted
 _EPSILON_KM: Final = 1e-6
 _MIN_PARKED_S: Final = 60.0
 _CHARGE_SILENCE_S: Final = 3600.0  # a charge this long without a word has gaps
@@ -117,7 +126,8 @@ class CarTracker:
         self.latest = -math.inf  # the newest timestamp seen on any signal
         self._heard_before = -math.inf  # the newest one before that (the previous report)
         self.stale = 0  # reports ignored for being older than what was seen
-        self.charger: str | None = None
+        self.charger: str | None = None  # the wallbox whose signals count now
+        self._wallboxes: dict[str, dict[str, tuple[Any, float]]] = {}  # each one's last signals
         self._closed: list[Record] = []
         self._dirty = False
         self._saved_at = -math.inf
@@ -132,8 +142,22 @@ class CarTracker:
                 self.last[name] = (st.value, st.ts)
                 self.latest = max(self.latest, st.ts)
 
-    def feed(self, signal: str, value: Any, ts: float) -> None:
-        """One signal took a new value at ``ts`` (device time)."""
+    def seed_charger(self, charger: str, states: Mapping[str, State]) -> None:
+        """Take a wallbox's last known values (a hub restored from its store)."""
+        self._wallboxes[charger] = {
+            CHARGER_SIGNALS[prop]: (st.value, st.ts) for prop, st in states.items() if prop in CHARGER_SIGNALS
+        }
+        if self.charger is None or (not self._busy(self.charger) and self._busy(charger)):
+            self._follow(charger)
+        for name, (_, ts) in self._wallboxes[charger].items():
+            if charger == self.charger and name in _CHARGER_NAMES:
+                self.latest = max(self.latest, ts)
+
+    def feed(self, signal: str, value: Any, ts: float, *, charger: str | None = None) -> None:
+        """One signal took a new value at ``ts`` (device time); ``charger`` names the wallbox
+        a charger signal came from."""
+        if charger is not None and not self._from_charger(charger, signal, value, ts):
+            return
         previous = self.last.get(signal)
         if previous is not None and ts < previous[1]:
             self.stale += 1
@@ -159,6 +183,40 @@ class CarTracker:
         if st.trip is None and st.charge is None and st.parked is None:
             st.parked = OpenParked(start=self.snapshot(ts))
             self._dirty = True
+
+    def _from_charger(self, charger: str, signal: str, value: Any, ts: float) -> bool:
+        """Keep a wallbox's signal; whether it counts (it is the wallbox the car is at)."""
+        mine = self._wallboxes.setdefault(charger, {})
+        before = mine.get(signal)
+        if before is not None and ts < before[1]:
+            self.stale += 1
+            return False
+        mine[signal] = (value, ts)
+        if charger == self.charger:
+            return True
+        if (self.charger is not None and self._busy(self.charger)) or not self._busy(charger):
+            return False  # another wallbox is the car's, or this one is idle: kept aside
+        self._follow(charger)
+        if before is None:  # what came before this signal is this wallbox's own
+            self.last.pop(signal, None)
+        else:
+            self.last[signal] = before
+        return True
+
+    def _busy(self, charger: str) -> bool:
+        """Whether a car is at the wallbox or it delivers power."""
+        seen = self._wallboxes.get(charger, {})
+        status, power = seen.get("charger_status"), seen.get("charger_power")
+        return (status is not None and status[0] not in _UNPLUGGED_STATUSES) or (
+            power is not None and power[0] > 0
+        )
+
+    def _follow(self, charger: str) -> None:
+        """From now on the charger signals are this wallbox's."""
+        self.charger = charger
+        for name in _CHARGER_NAMES:
+            self.last.pop(name, None)
+        self.last.update(self._wallboxes.get(charger, {}))
 
     def expire(self, now: float) -> None:
         """Close what ran out of time by ``now``: a rest long enough, a charge long idle."""
@@ -258,8 +316,7 @@ class CarTracker:
         charge = self.state.charge
         if charge is None or previous is None:
             return
-        # the meter counts one session and restarts at zero at the next plug-in
-        added = value - previous[0] if value >= previous[0] else value
+        added = self._metered(charge, float(value), float(previous[0]))
         if added <= 0:
             return
         charge.metered = True
@@ -271,6 +328,23 @@ class CarTracker:
                 charge.uncosted = True
             else:
                 charge.cost_grid += cost
+
+    @staticmethod
+    def _metered(charge: OpenCharge, value: float, previous: float) -> float:
+        """Energy a session-meter reading adds (see the module docstring for restarts and glitches)."""
+        high = charge.meter_high if charge.meter_high is not None else previous
+        low = charge.meter_low
+        added = 0.0
+        if value >= high:
+            added, high, low = value - high, value, None  # on it goes (a lower one was a glitch)
+        elif value <= _METER_ZERO:
+            high, low = value, None  # restarted at zero
+        elif low is not None and value >= low:
+            added, high, low = value, value, None  # restarted: two readings in a row below the top
+        else:
+            low = value  # lower than the top: a restart, or a glitch? The next reading tells.
+        charge.meter_high, charge.meter_low = high, low
+        return added
 
     def _on_charger_power(self, value: Any, previous: Any, ts: float, before: _Before) -> None:
         charge = self.state.charge
@@ -323,6 +397,9 @@ class CarTracker:
                 parked, st.parked = st.parked, None
                 start = before.snapshot()
                 st.charge = OpenCharge(start=start, end=start, parked_before=parked, charger=self.charger)
+                meter = self.last.get("charger_energy")
+                if meter is not None:
+                    st.charge.meter_high = float(meter[0])
             st.charge.flowing = True
             self._dirty = True
         elif not flowing and charge is not None and charge.flowing:

@@ -72,7 +72,7 @@ class Hub:
         self.store = store
         self.specs = specs
         self.bus = EventBus()
-        self.rejections = RejectionLog()
+        self.rejections = RejectionLog(known=lambda home, device: (home, device) in self._entries)
         self._homes: dict[str, Home] = {}
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._by_home: dict[str, dict[str, _Entry]] = {}

@@ -4,12 +4,16 @@
 understands the sentence (``carhome.say.matcher``), answers questions from live state,
 and submits commands as the calling member — so the gatekeeper decides and the audit
 records it exactly as for any other face — then, if asked to, waits for the device's
-acknowledgement and answers with how it ended.
+acknowledgement and answers with how it ended. With ``sees`` it tells only what the
+asker may read: a guest's request is understood against the devices their grants show,
+and an answer never tells a property they may not read — but a command on a device they
+do not see still goes to the gatekeeper, which refuses it and puts it on record.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from carhome.errors import CommandDenied, CommandTimeout, InvalidCommand
 from carhome.hub import Hub
@@ -21,6 +25,9 @@ from carhome.say.vocabulary import Thing, Vocabulary
 
 DEFAULT_TTL = 30.0
 
+Sees = Callable[[str, str | None], bool]
+"""(device, property or None for the device itself) → whether the asker may read it."""
+
 
 class Say:
     """Natural-language requests for the homes of one hub."""
@@ -31,11 +38,18 @@ class Say:
         self.ttl = ttl
 
     def understand(
-        self, text: str, home: str, language: Language | None = None, here: str | None = None
+        self,
+        text: str,
+        home: str,
+        language: Language | None = None,
+        here: str | None = None,
+        sees: Sees | None = None,
     ) -> Understanding:
         """What ``text`` asks of ``home`` now (nothing is executed)."""
         hub = self.hub
-        things = [Thing(d, hub.spec(home, d.id)) for d in hub.devices(home)]
+        things = [
+            Thing(d, hub.spec(home, d.id)) for d in hub.devices(home) if sees is None or sees(d.id, None)
+        ]
         return understand(text, things, language, here)
 
     async def say(
@@ -47,9 +61,15 @@ class Say:
         language: Language | None = None,
         wait: float = 0.0,
         here: str | None = None,
+        sees: Sees | None = None,
     ) -> SayResult:
-        """Understand ``text`` and answer it, acting as ``member`` in ``home``."""
-        u = self.understand(text, home, language, here)
+        """Understand ``text`` and answer it, acting as ``member`` in ``home`` and knowing
+        only what ``sees`` shows (everything without it)."""
+        u = self.understand(text, home, language, here, sees)
+        if sees is not None and u.outcome not in ("command", "question"):
+            every = self.understand(text, home, language, here)
+            if every.outcome == "command":
+                u = every  # the gatekeeper's to refuse, on record, as on any face
         vocab = u.vocabulary
         if vocab is None:  # pragma: no cover - understand() always attaches it
             raise RuntimeError("understanding without a vocabulary")
@@ -74,18 +94,18 @@ class Say:
             result.answer = answers.ambiguous(u, [r.name for r in result.candidates])
         elif u.outcome == "question":
             result.status = "question"
-            result.answer = self._question(u, home, vocab)
+            result.answer = self._question(u, home, vocab, sees)
         elif u.outcome == "command":
             await self._command(u, home=home, member=member, wait=wait, vocab=vocab, result=result)
         else:
             result.answer = answers.not_understood(u, text, vocab)
         return result
 
-    def _question(self, u: Understanding, home: str, vocab: Vocabulary) -> str:
+    def _question(self, u: Understanding, home: str, vocab: Vocabulary, sees: Sees | None) -> str:
         device = u.devices[0]
         name = vocab.display(device)
         spec = self.hub.spec(home, device)
-        state = self.hub.state(home, device)
+        state = {p: v for p, v in self.hub.state(home, device).items() if sees is None or sees(device, p)}
         if u.state is not None:
             props = state_props(spec, u.state)
             values = {p: state[p].value if p in state else None for p in props}

@@ -2,10 +2,11 @@
 
 The hub's store holds its database with an exclusive lock (one hub per file), so a part
 that keeps its own data (the automation timers, the trip history) keeps it in a file
-beside it: ``carhome.db`` → ``carhome.<part>.db``. One connection, used only on one worker
-thread of its own, so the event loop never waits on the disk; WAL with ``synchronous =
-FULL``, so a committed write is on disk when it returns; the schema brought up to date by
-``MIGRATIONS`` and ``PRAGMA user_version`` when the file is opened. sqlite3 errors become
+beside it, readable by its owner only: ``carhome.db`` → ``carhome.<part>.db``. One
+connection, used only on one worker thread of its own, so the event loop never waits on
+the disk; WAL with ``synchronous = FULL``, so a committed write is on disk when it
+returns; the schema brought up to date by ``MIGRATIONS`` and ``PRAGMA user_version`` when
+the file is opened. sqlite3 errors become
 ``StoreError`` here, naming the file and what was being done.
 
 A subclass sets ``PART`` (the file's middle name and the thread's), ``WHAT`` (what it
@@ -15,6 +16,7 @@ holds, for messages) and ``MIGRATIONS``, and runs its work with ``_run``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import ClassVar, Self, TypeVar
 
 from carhome.errors import StoreError
+from carhome.private import private_file
 
 _T = TypeVar("_T")
 
@@ -74,6 +77,9 @@ class SqliteBeside:
             raise
 
     def _connect(self) -> sqlite3.Connection:
+        # home data (trips, timers): its owner's only; a file that cannot be made is sqlite3's to report
+        with contextlib.suppress(OSError):
+            private_file(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode = WAL")

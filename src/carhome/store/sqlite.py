@@ -34,6 +34,7 @@ from carhome.errors import StoreError
 from carhome.hub.commands import Command
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
+from carhome.private import private_file
 from carhome.store import schema
 
 _T = TypeVar("_T")
@@ -164,6 +165,11 @@ class SqliteStore:
             pause = min(pause * 2, 0.1)
 
     def _connect_once(self) -> sqlite3.Connection:
+        if self.path != MEMORY:
+            # the home's state and commands: its owner's only (SQLite's -wal file follows);
+            # a file that cannot be made is sqlite3's to report, below
+            with contextlib.suppress(OSError):
+                private_file(self.path)
         try:
             conn = sqlite3.connect(self.path, timeout=self.lock_timeout, isolation_level=None)
         except sqlite3.Error as exc:

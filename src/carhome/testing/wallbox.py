@@ -9,6 +9,16 @@ By itself it accepts every request (or refuses all, ``accept=False``) and only r
 them; give ``on_request`` to decide each one (the demo's wallbox does what it is asked).
 The limit of the latest accepted charging profile is ``limit_a`` (either version).
 
+Real chargers differ in what they report, and so can this one: ``phases=3`` reports power
+per phase (L1, L2, L3) with no total, ``multiplier`` sends 2.0.1 values scaled by a power of
+ten in ``unitOfMeasure``, ``begin_meter=False`` starts a 2.0.1 transaction without a meter
+value. ``reboot`` is a charger losing power mid-transaction: the connection drops, its
+queue survives, and back up it boots, stops the transaction it lost (``Reboot``) and may
+start another. ``sent`` keeps every transaction message delivered, so a test can replay
+them; ``frames`` is what arrived from the central system, in order (a request's action,
+or ``answer`` for an answer to the charger's own call). ``source`` is the local address
+it connects from (any 127.x.y.z on loopback).
+
 With ``keys`` (a ``carhome.access.keeper.DeviceKeys``) it verifies as the simulated car,
 lock and garage do: it answers carhome's ``DataTransfer`` (vendor ``carhome``) — a
 ``signed-command`` by the keeper's ``check_fields``, ``session`` and ``enroll`` asks by
@@ -83,6 +93,8 @@ def charging_profile(payload: dict[str, Any]) -> ChargingProfile:
 
 
 _REMOTE_START: Final = frozenset({"RemoteStartTransaction", "RequestStartTransaction"})
+_CALL: Final = 2  # OCPP-J message type of a request
+_LINES: Final = ("L1", "L2", "L3")
 
 
 class _Armed(msgspec.Struct, frozen=True):
@@ -93,11 +105,14 @@ class _Armed(msgspec.Struct, frozen=True):
 
 
 class WallboxRefused(ConnectorError):
-    """The central system refused the WebSocket handshake (HTTP ``status``)."""
+    """The central system refused the WebSocket handshake (HTTP ``status``, its ``headers``
+    but ``Date``, and its ``body``)."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
         super().__init__(f"the central system refused the connection: HTTP {status}")
         self.status = status
+        self.headers = headers or {}
+        self.body = body
 
 
 def _iso(ts: float) -> str:
@@ -107,12 +122,19 @@ def _iso(ts: float) -> str:
 class _Peer(ChargePoint):  # type: ignore[misc]
     def __init__(self, box: SimulatedWallbox, connection: ClientConnection) -> None:
         super().__init__(box.id, connection, response_timeout=TIMEOUT)
+        self._box = box
         self._ocpp_version = box.version
         self._call_result = result16 if box.version == "1.6" else result201
         self.route_map = {
             action: {"_on_action": handler, "_skip_schema_validation": False}
             for action, handler in box.routes().items()
         }
+
+    async def route_message(self, raw_msg: Any) -> None:
+        with contextlib.suppress(ValueError, TypeError, IndexError):
+            frame = json.loads(raw_msg)
+            self._box.frames.append(str(frame[2]) if frame[0] == _CALL else "answer")
+        await super().route_message(raw_msg)
 
 
 class SimulatedWallbox:
@@ -129,6 +151,10 @@ class SimulatedWallbox:
         accept: bool = True,
         on_request: RequestHandler | None = None,
         keys: DeviceKeys | None = None,
+        phases: Literal[1, 3] = 1,
+        multiplier: int = 0,
+        begin_meter: bool = True,
+        source: str | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/" + charger_id
         self.id = charger_id
@@ -138,6 +164,10 @@ class SimulatedWallbox:
         self.accept = accept
         self.on_request = on_request
         self.keys = keys
+        self.phases = phases
+        self.multiplier = multiplier
+        self.begin_meter = begin_meter
+        self.source = source
         self.limit_a: float | None = None
         self.register_wh = 0.0
         self.tx_id: str | None = None
@@ -149,6 +179,9 @@ class SimulatedWallbox:
         self._armed: _Armed | None = None
         self.request_seen = asyncio.Event()
         self.queue: list[Any] = []
+        self.sent: list[Any] = []
+        """Transaction messages the central system answered, in order (to replay)."""
+        self.frames: list[str] = []
         self._peer: Any = None
         self._task: asyncio.Task[None] | None = None
         self._seq = itertools.count()
@@ -169,8 +202,8 @@ class SimulatedWallbox:
     ) -> None:
         await self.disconnect()
 
-    async def connect(self) -> None:
-        """Open the WebSocket, then send what was queued while offline."""
+    async def connect(self, *, flush: bool = True) -> None:
+        """Open the WebSocket, then (``flush``) send what was queued while offline."""
         headers = {}
         if self._password is not None:
             token = base64.b64encode(f"{self.id}:{self._password}".encode()).decode()
@@ -181,16 +214,32 @@ class SimulatedWallbox:
                 subprotocols=[Subprotocol("ocpp1.6" if self.version == "1.6" else "ocpp2.0.1")],
                 additional_headers=headers,
                 open_timeout=TIMEOUT,
+                **self._socket_options(),
             )
         except InvalidStatus as exc:
-            raise WallboxRefused(exc.response.status_code) from exc
+            response = exc.response
+            headers = {k.lower(): v for k, v in response.headers.raw_items() if k.lower() != "date"}
+            raise WallboxRefused(response.status_code, headers, response.body or b"") from exc
         except (OSError, TimeoutError) as exc:
             raise ConnectorError(f"wallbox {self.id} cannot reach {self.url}: {exc}") from exc
         self._peer = _Peer(self, connection)
         self._task = asyncio.create_task(self._run(self._peer), name=f"wallbox-{self.id}")
-        queued, self.queue = self.queue, []
-        for payload in queued:
-            await self._call(payload)
+        if flush:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send what was queued while offline, in the queue's order (a test may reorder it)."""
+        while self.queue and self._peer is not None:
+            payload = self.queue.pop(0)
+            try:
+                await self._call(payload)
+            except ConnectionClosed:
+                self.queue.insert(0, payload)
+                return
+            self.sent.append(payload)
+
+    def _socket_options(self) -> dict[str, Any]:
+        return {} if self.source is None else {"local_addr": (self.source, 0)}
 
     async def _run(self, peer: Any) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -227,10 +276,12 @@ class SimulatedWallbox:
             self.queue.append(payload)
             return None
         try:
-            return await self._call(payload)
+            answer = await self._call(payload)
         except ConnectionClosed:
             self.queue.append(payload)
             return None
+        self.sent.append(payload)
+        return answer
 
     async def call_raw(self, frame: str, unique_id: str) -> list[Any]:
         """Send a hand-made frame and return the central system's reply as a list."""
@@ -282,51 +333,61 @@ class SimulatedWallbox:
         r = await self._call(call201.Authorize(id_token={"id_token": tag, "type": "ISO14443"}))
         return str(r.id_token_info["status"])
 
-    def _meter_value(self, power_w: float | None) -> dict[str, Any]:
-        values: list[dict[str, Any]] = []
+    def _value(self, value: float, measurand: str, unit: str, phase: str | None = None) -> dict[str, Any]:
+        """One sampled value as this charger writes it (1.6: text; 2.0.1: a scaled number)."""
         if self.version == "1.6":
-            values.append(
-                {"value": str(self.register_wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
-            )
-            if power_w is not None:
-                values.append({"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"})
+            out: dict[str, Any] = {"value": str(value), "measurand": measurand, "unit": unit}
         else:
-            values.append(
-                {
-                    "value": self.register_wh,
-                    "measurand": "Energy.Active.Import.Register",
-                    "unit_of_measure": {"unit": "Wh"},
-                }
-            )
-            if power_w is not None:
-                values.append(
-                    {"value": power_w, "measurand": "Power.Active.Import", "unit_of_measure": {"unit": "W"}}
-                )
+            scaled = value / 10.0**self.multiplier
+            uom: dict[str, Any] = {"unit": unit}
+            if self.multiplier:
+                uom["multiplier"] = self.multiplier
+            out = {"value": scaled, "measurand": measurand, "unit_of_measure": uom}
+        if phase is not None:
+            out["phase"] = phase
+        return out
+
+    def _meter_value(self, power_w: float | None, context: str | None = None) -> dict[str, Any]:
+        values = [self._value(self.register_wh, "Energy.Active.Import.Register", "Wh")]
+        if context is not None:
+            values[0]["context"] = context
+        if power_w is not None:
+            if self.phases == 1:
+                values.append(self._value(power_w, "Power.Active.Import", "W"))
+            else:
+                values.extend(self._value(power_w / 3, "Power.Active.Import", "W", line) for line in _LINES)
         return {"timestamp": self._now(), "sampled_value": values}
 
     def _event(self, kind: str, trigger: str, power_w: float | None, **extra: Any) -> Any:
+        meter: dict[str, Any] = {}
+        if kind != "Started" or self.begin_meter:
+            context = {"Started": "Transaction.Begin", "Ended": "Transaction.End"}.get(
+                kind, "Sample.Periodic"
+            )
+            meter["meter_value"] = [self._meter_value(power_w, context)]
         return call201.TransactionEvent(
             event_type=kind,
             timestamp=self._now(),
             trigger_reason=trigger,
             seq_no=next(self._seq),
             transaction_info={"transaction_id": self.tx_id, **extra},
-            meter_value=[self._meter_value(power_w)],
             evse={"id": 1, "connector_id": 1},
+            **meter,
             **({"id_token": self._token} if kind == "Started" else {}),
         )
 
-    async def start(self, tag: str) -> str:
-        """Start a transaction; returns its id (given by the central system in 1.6)."""
+    async def start(self, tag: str, *, tx_id: str | None = None) -> str:
+        """Start a transaction; returns its id (given by the central system in 1.6, made by
+        the charger in 2.0.1: ``tx_id``, or a random one)."""
         if self.version == "1.6":
-            r = await self._call(
-                call16.StartTransaction(
-                    connector_id=1, id_tag=tag, meter_start=int(self.register_wh), timestamp=self._now()
-                )
+            payload = call16.StartTransaction(
+                connector_id=1, id_tag=tag, meter_start=int(self.register_wh), timestamp=self._now()
             )
+            r = await self._call(payload)
+            self.sent.append(payload)
             self.tx_id = str(r.transaction_id)
         else:
-            self.tx_id = uuid.uuid4().hex
+            self.tx_id = tx_id or uuid.uuid4().hex
             self._token = {"id_token": tag, "type": "ISO14443"}
             await self._call_or_queue(self._event("Started", "Authorized", None, charging_state="Charging"))
         return self.tx_id
@@ -344,17 +405,44 @@ class SimulatedWallbox:
             payload = self._event("Updated", "MeterValuePeriodic", power_w, charging_state="Charging")
         await self._call_or_queue(payload)
 
-    async def stop(self) -> None:
+    async def replay(self, payload: Any) -> None:
+        """Send again a message that was answered before (its answer got lost on the way)."""
+        await self._call(payload)
+
+    async def idle_meter(self) -> None:
+        """Send the register outside a transaction (a clock-aligned reading)."""
+        reading = self._meter_value(None, "Sample.Clock")
+        if self.version == "1.6":
+            await self._call(call16.MeterValues(connector_id=1, meter_value=[reading]))
+        else:
+            await self._call(call201.MeterValues(evse_id=1, meter_value=[reading]))
+
+    async def stop(self, reason: str = "Local") -> None:
         """End the transaction (queued while offline)."""
         if self.tx_id is None:
             raise ConnectorError(f"wallbox {self.id} has no transaction to stop")
         if self.version == "1.6":
             payload = call16.StopTransaction(
-                meter_stop=int(self.register_wh), timestamp=self._now(), transaction_id=int(self.tx_id)
+                meter_stop=int(self.register_wh),
+                timestamp=self._now(),
+                transaction_id=int(self.tx_id),
+                **({} if reason == "Local" else {"reason": reason}),
             )
         else:
-            payload = self._event("Ended", "StopAuthorized", 0.0, stopped_reason="Local")
+            trigger = "StopAuthorized" if reason == "Local" else "AbnormalCondition"
+            payload = self._event("Ended", trigger, 0.0, stopped_reason=reason)
         await self._call_or_queue(payload)
+        self.tx_id = None
+
+    async def reboot(self, *, end_lost: bool = True) -> None:
+        """Lose power mid-transaction: drop the link, keep the queue, boot again and (with
+        ``end_lost``; not every charger does) end the transaction the reboot lost."""
+        await self.disconnect()
+        await self.connect(flush=False)
+        await self.boot()
+        await self.flush()
+        if self.tx_id is not None and end_lost:
+            await self.stop("Reboot")
         self.tx_id = None
 
     # -- what a charger answers -----------------------------------------------------------

@@ -22,6 +22,7 @@ export const en = {
   "live.live": "live",
   "live.connecting": "connecting…",
   "live.offline": "offline",
+  "health.degraded": "The hub is degraded: {problems}",
 
   "login.title": "Log in to your home",
   "login.member": "Member",
@@ -46,6 +47,7 @@ export const en = {
   "access.write": "write",
   "access.notify": "notify",
   "common.colon": ": ",
+  "common.semicolon": "; ",
 
   "car.title": "Car",
   "car.charge": "Charge",

@@ -22,6 +22,7 @@ export const zh: Messages = {
   "live.live": "实时",
   "live.connecting": "连接中…",
   "live.offline": "离线",
+  "health.degraded": "中枢运行异常：{problems}",
 
   "login.title": "登录你的家",
   "login.member": "成员",
@@ -46,6 +47,7 @@ export const zh: Messages = {
   "access.write": "写",
   "access.notify": "通知",
   "common.colon": "：",
+  "common.semicolon": "；",
 
   "car.title": "汽车",
   "car.charge": "电量",

@@ -206,7 +206,12 @@ export function Members() {
                     </td>
                     <td data-label={t("audit.col.face")}>{word("face", e.face)}</td>
                     <td data-label={t("audit.col.what")}>
-                      {e.device === "-" ? (
+                      {/^trust_unsigned:/.test(e.target) ? (
+                        <>
+                          {e.device === "-" ? "" : `${deviceName(e.device)} · `}
+                          {t("audit.what.trust", { scope: word("scope", e.target.slice("trust_unsigned:".length)) })}
+                        </>
+                      ) : e.device === "-" ? (
                         word("scope", e.target)
                       ) : (
                         <>

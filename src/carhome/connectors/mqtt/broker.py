@@ -1,179 +1,104 @@
-"""The built-in MQTT broker: amqtt inside the hub process, for the embedded deployment.
+"""The built-in MQTT broker: the NATS server, run by the hub as a supervised child process.
 
-amqtt speaks MQTT 3.1.1 only, so whatever connects to it — the hub's connector, devices —
-uses protocol 311. The ``$SYS`` topics and the packet and event loggers are left out.
+``EmbeddedBroker`` is an async context manager. Entering it finds and checks the pinned
+``nats-server`` (``nats.find_server``, ``nats.check_server``), writes its config into the
+hub's data directory (``nats/nats.conf``, mode 0600: it holds the passwords) from the
+MQTT ``Credentials`` — one NATS user per identity, each ACL rule a permission — and
+starts the server with JetStream in the same directory; it returns once the server says
+it is ready. Leaving it stops the server.
 
-Given ``credentials`` (``carhome.connectors.mqtt.credentials``), the broker lets in only
-their identities and enforces their ``AclTable`` through two amqtt plugins: anonymous
-clients and wrong passwords are refused at CONNECT, and so is a will whose topic the
-client may not publish (else a device could announce another one ``offline`` by dropping
-its connection); a publish the client may not make is dropped; a subscription it may not
-make is refused (SUBACK 0x80); and every delivery is checked again against the receiver's
-rules, retained messages included. What was refused is counted in ``stats``. Without
-credentials every client is let in, as tests of other parts and old setups expect.
+While it is open:
 
-amqtt logs every connection at INFO, and the state machine it uses (``transitions``) logs
-every state change at INFO; both are set to WARNING here unless the application has
-already set their levels itself.
+- the server dies with the hub: the child asks the kernel for SIGTERM when its parent
+  goes (``PR_SET_PDEATHSIG``), so not even a kill -9 of the hub leaves it running;
+- if the server dies on its own, it is started again with backoff (``stats.restarts``);
+- every line it logs goes through carhome's logging (logger ``carhome.nats``), at its
+  own level; what it refused — a login, a publish or a subscription outside the ACL — is
+  counted in ``stats``, logged once per cause, and handed to ``on_refusal`` (the hub
+  records it with its rejections);
+- ``reload(credentials)`` writes the new users and permissions and has the server reload
+  them (SIGHUP): a removed identity is disconnected, a new one gets in, without a restart.
+
+The server speaks MQTT 3.1.1 (and NATS on a loopback port it picks, for nobody but the
+same users). A message larger than ``max_payload`` is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
-from dataclasses import dataclass
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Final, Self
 
 import msgspec
-from amqtt.broker import Broker
-from amqtt.contexts import Action
-from amqtt.errors import AMQTTError, BrokerError
-from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
-from carhome.connectors.mqtt.credentials import AclTable, Credentials
+from carhome.connectors.mqtt.credentials import Credentials, write_private
+from carhome.connectors.mqtt.link import Backoff
+from carhome.connectors.mqtt.nats import (
+    MAX_PAYLOAD,
+    LogLine,
+    Refusal,
+    check_server,
+    find_server,
+    server_config,
+)
 from carhome.errors import BrokerUnavailable, ConfigError
+from carhome.private import private_dir
 
 log: Final = logging.getLogger(__name__)
+server_log: Final = logging.getLogger("carhome.nats")
+"""The NATS server's own log lines, at their own levels."""
 
-_CHATTY_LOGGERS: Final = ("amqtt", "transitions")
+DIRECTORY: Final = "nats"
+"""The broker's directory in the hub's data directory: config, pid file, JetStream."""
+
+_READY: Final = "Server is ready"
+_RELOADED: Final = "Reloaded server configuration"
+# NATS warns of plaintext passwords in its config on every start. The file is 0600 like
+# the credentials file it is made from, and the passwords are random 256-bit secrets
+# (bcrypt would only cost CPU on every connect): said once at DEBUG.
+_QUIET: Final = ("Plaintext passwords detected",)
+_TAIL: Final = 5  # warnings and errors kept to explain a failed start
+_PR_SET_PDEATHSIG: Final = 1
 
 
 class BrokerStats(msgspec.Struct):
-    """What the built-in broker refused since it started (all 0 without credentials)."""
+    """What the built-in broker refused since it started, and how often it was restarted."""
 
     refused_connections: int = 0
-    """CONNECTs refused: anonymous, unknown user, wrong password, a will it may not publish."""
+    """CONNECTs refused: anonymous, unknown user, wrong password."""
     denied_publishes: int = 0
     """PUBLISHes dropped because the client may not publish to that topic."""
     denied_subscriptions: int = 0
     """Topic filters refused (SUBACK 0x80)."""
-    withheld_deliveries: int = 0
-    """Messages not delivered to a subscriber whose rules do not let it read them."""
-
-
-class _Guard:
-    """What both plugins share: the credentials, their ACL table and the counters."""
-
-    def __init__(self, credentials: Credentials, stats: BrokerStats) -> None:
-        self.credentials = credentials
-        self.acl: AclTable = credentials.acl()
-        self.stats = stats
-        self.seen: set[str] = set()  # causes already logged at WARNING
-
-
-class _GuardConfig:
-    @dataclass
-    class Config:
-        guard: Any = None
-
-
-class CredentialsAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no types
-    """Lets in a client only with an identity's username and password (and an allowed will)."""
-
-    Config = _GuardConfig.Config
-
-    async def authenticate(self, *, session: Any) -> bool:
-        guard: _Guard = self.config.guard
-        username = session.username
-        if not guard.credentials.check(username, session.password):
-            why = "no username" if username is None else f"wrong password or unknown user {username!r}"
-            return _refuse(guard, why)
-        if session.will_flag and not guard.acl.may_publish(username, session.will_topic or ""):
-            return _refuse(guard, f"{username!r} may not publish its will to {session.will_topic!r}")
-        return True
-
-
-def _refuse(guard: _Guard, why: str) -> bool:
-    guard.stats.refused_connections += 1
-    # Once at WARNING per cause, then DEBUG: a device retrying forever must not flood the log.
-    level = logging.DEBUG if why in guard.seen else logging.WARNING
-    guard.seen.add(why)
-    log.log(level, "MQTT connection refused: %s", why)
-    return False
-
-
-class AclTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]  # amqtt ships no types
-    """Asks the ACL table about every publish, subscription and delivery."""
-
-    Config = _GuardConfig.Config
-
-    async def topic_filtering(
-        self, *, session: Any = None, topic: str | None = None, action: Action | None = None
-    ) -> bool:
-        return _decide(self.config.guard, session, topic, action)
-
-
-def _decide(guard: _Guard, session: Any, topic: str | None, action: Action | None) -> bool:
-    """Whether ``session`` may do ``action`` on ``topic``, by the ACL table (counted)."""
-    username = None if session is None else session.username
-    acl, stats = guard.acl, guard.stats
-    if topic is None:
-        return False
-    if action == Action.PUBLISH:
-        allowed = acl.may_publish(username, topic)
-        stats.denied_publishes += not allowed
-    elif action == Action.SUBSCRIBE:
-        allowed = acl.may_subscribe(username, topic)
-        stats.denied_subscriptions += not allowed
-    elif action == Action.RECEIVE:
-        allowed = acl.may_receive(username, topic)
-        stats.withheld_deliveries += not allowed
-    else:
-        return False
-    if not allowed and action != Action.RECEIVE:
-        log.debug("MQTT %s by %r on %r refused: not in its ACL", action.value, username, topic)
-    return allowed
-
-
-class _Broker(Broker):  # type: ignore[misc]  # amqtt ships no types
-    """amqtt's broker, with retained messages checked like every other delivery.
-
-    amqtt 0.12 sends retained messages on subscribe — and, on connect, those matching any
-    client's subscriptions — without asking the topic plugins; this asks them (RECEIVE)
-    for each one. Without topic plugins every message passes, as before.
-    """
-
-    guard: _Guard | None = None
-
-    async def _topic_filtering(self, session: Any, topic: str, action: Action) -> bool:
-        # Decided here without suspending: amqtt's broadcast loop iterates its subscription
-        # table across this await, and its plugin manager (a task per plugin, gathered)
-        # yields to the loop — a client subscribing meanwhile broke the iteration and lost
-        # that message for everyone after it ("dictionary changed size during iteration").
-        if self.guard is not None:
-            return _decide(self.guard, session, topic, action)
-        return bool(await super()._topic_filtering(session, topic, action))
-
-    async def _publish_retained_messages_for_subscription(
-        self, subscription: tuple[str, int], session: Any
-    ) -> None:
-        topic_filter, qos = subscription
-        handler = self._get_handler(session)
-        if handler is None:
-            return
-        sends = []
-        for topic, retained in list(self._retained_messages.items()):
-            if not self._matches(topic, topic_filter):
-                continue
-            if not await self._topic_filtering(session, topic=topic, action=Action.RECEIVE):
-                continue
-            sends.append(
-                asyncio.ensure_future(
-                    handler.mqtt_publish(
-                        retained.topic, retained.data, min(qos, retained.qos or qos), retain=True
-                    )
-                )
-            )
-        if sends:
-            await asyncio.wait(sends)
+    oversized: int = 0
+    """Messages refused for being larger than ``max_payload`` (the client is disconnected)."""
+    restarts: int = 0
+    """Times the server died on its own and was started again."""
 
 
 class EmbeddedBroker:
-    """An MQTT 3.1.1 broker on ``host:port`` for as long as the context is open."""
+    """The NATS server's MQTT listener on ``host:port`` for as long as the context is open."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 1883, *, credentials: Credentials | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        data_dir: Path,
+        credentials: Credentials | None = None,
+        max_payload: int = MAX_PAYLOAD,
+        on_refusal: Callable[[Refusal], None] | None = None,
+        backoff: Backoff | None = None,
+        start_timeout: float = 30.0,
     ) -> None:
         if not 0 < port < 65536:
             raise ConfigError(f"broker port {port} is out of range; use 1-65535")
@@ -182,55 +107,264 @@ class EmbeddedBroker:
         self.host = host
         self.port = port
         self.credentials = credentials
+        self.max_payload = max_payload
         self.stats = BrokerStats()
-        self._guard: _Guard | None = None
-        self._broker: Broker | None = None
+        self.directory = Path(data_dir) / DIRECTORY
+        self._on_refusal = on_refusal
+        self._backoff = backoff or Backoff(first=0.5, most=30.0)
+        self._start_timeout = start_timeout
+        self._binary: Path | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._tail: deque[str] = deque(maxlen=_TAIL)
+        self._seen: set[tuple[str, str, str]] = set()
+        self._ready = asyncio.Event()
+        self._reloaded = asyncio.Event()
+        self._changed = asyncio.Event()
 
     @property
     def url(self) -> str:
         """The URL clients connect to (``mqtt://host:port``)."""
         return f"mqtt://{self.host}:{self.port}"
 
-    def _plugins(self) -> dict[str, Any]:
-        # Only what is named here is loaded: no $SYS publisher, no packet logger.
-        if self.credentials is None:
-            return {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
-        guard = self._guard = _Guard(self.credentials, self.stats)
-        return {
-            f"{__name__}.CredentialsAuthPlugin": {"guard": guard},
-            f"{__name__}.AclTopicPlugin": {"guard": guard},
-        }
+    @property
+    def config_file(self) -> Path:
+        return self.directory / "nats.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the server writes its process id (read by tests and by people)."""
+        return self.directory / "nats-server.pid"
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
+    @property
+    def up(self) -> bool:
+        """Whether the server runs and has said it is ready."""
+        return self.pid is not None and self._ready.is_set()
+
+    def trouble(self) -> str | None:
+        """Why the broker cannot serve now (for the hub's health), or ``None`` while it runs."""
+        if self.up:
+            return None
+        return f"the built-in MQTT broker (nats-server) on {self.url} is not running; it is being restarted"
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        for name in _CHATTY_LOGGERS:
-            logger = logging.getLogger(name)
-            if logger.level == logging.NOTSET:
-                logger.setLevel(logging.WARNING)
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": self._plugins(),
-        }
-        broker = _Broker(config)
-        broker.guard = self._guard
-        try:
-            await broker.start()
-        except (AMQTTError, BrokerError, OSError) as exc:
-            raise BrokerUnavailable(
-                f"cannot start the built-in MQTT broker on {self.host}:{self.port}:"
-                f" {exc}; is the port taken? choose another one"
-            ) from exc
-        self._broker = broker
-        if self.credentials is None:
-            log.info("built-in MQTT broker listening on %s (no credentials: anyone may connect)", self.url)
-        else:
-            log.info(
-                "built-in MQTT broker listening on %s for %d identities", self.url, len(self.credentials)
-            )
+        self._binary = find_server()
+        version = await check_server(self._binary)
+        await self._start()
+        self._supervisor = asyncio.create_task(self._supervise(), name="nats-server-supervisor")
+        who = "anyone may connect" if self.credentials is None else f"{len(self.credentials)} identities"
+        log.info("built-in MQTT broker (nats-server %s) listening on %s (%s)", version, self.url, who)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        broker, self._broker = self._broker, None
-        if broker is not None:
-            await broker.shutdown()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+        await self._stop()
+
+    async def _start(self) -> None:
+        """Write the config and start the server; ``BrokerUnavailable`` if it does not get ready."""
+        assert self._binary is not None  # set by __aenter__ before any start
+        private_dir(self.directory)
+        self._write_config()
+        self._ready.clear()
+        self._tail.clear()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                str(self._binary),
+                "-c",
+                str(self.config_file),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                # Its own session: a Ctrl-C in the hub's terminal stops the hub, which then
+                # stops the server in order, rather than both at once.
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),  # only a prctl call, set up before the fork
+                umask=0o077,  # its JetStream files hold the home's messages: its owner's alone
+            )
+        except OSError as exc:
+            raise BrokerUnavailable(f"cannot start {self._binary}: {exc}") from exc
+        self._process = process
+        assert process.stderr is not None  # stderr=PIPE
+        self._reader = asyncio.create_task(self._read(process.stderr), name="nats-server-log")
+        ready = asyncio.ensure_future(self._ready.wait())
+        exited = asyncio.ensure_future(process.wait())
+        try:
+            await asyncio.wait(
+                {ready, exited}, timeout=self._start_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            ready.cancel()
+            exited.cancel()
+        if not self._ready.is_set():
+            await self._stop()
+            said = "; ".join(self._tail) or "nothing"
+            raise BrokerUnavailable(
+                f"the built-in MQTT broker (nats-server) did not start on {self.host}:{self.port}:"
+                f" {said}. If the port is taken, choose another one (mqtt.builtin.port)"
+            )
+
+    async def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                log.warning("nats-server (pid %d) did not stop within 10 s; killing it", process.pid)
+                process.kill()
+                await process.wait()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # the server is gone, so its stderr ends: the reader finishes with it
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(reader, 10)
+        self._ready.clear()
+
+    async def _supervise(self) -> None:
+        """Start the server again, with backoff, whenever it dies on its own."""
+        while True:
+            process = self._process
+            if process is not None:
+                code = await process.wait()
+                if self._reader is not None:
+                    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                        await asyncio.wait_for(self._reader, 5)
+                self._ready.clear()
+                said = "; ".join(list(self._tail)[-3:]) or "nothing"
+                log.error(
+                    "the built-in MQTT broker (nats-server) exited with code %s (it said: %s); restarting it",
+                    code,
+                    said,
+                )
+            for attempt, delay in enumerate(self._backoff.delays(), start=1):
+                await asyncio.sleep(delay)
+                try:
+                    await self._start()
+                except BrokerUnavailable as exc:
+                    log.log(logging.ERROR if attempt == 1 else logging.DEBUG, "restart failed: %s", exc)
+                    continue
+                break
+            self.stats.restarts += 1
+            self._changed.set()
+            log.warning("the built-in MQTT broker was restarted (%d so far)", self.stats.restarts)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def _write_config(self) -> None:
+        write_private(
+            self.config_file,
+            server_config(
+                host=self.host,
+                port=self.port,
+                store_dir=self.directory.resolve(),
+                credentials=self.credentials,
+                max_payload=self.max_payload,
+                pid_file=self.pid_file.resolve(),
+            ),
+        )
+
+    async def reload(self, credentials: Credentials, *, timeout: float = 10.0) -> None:
+        """Let in ``credentials``' identities with their rules from now on, without a restart.
+
+        The server drops the connections of identities that are gone and applies changed
+        permissions to live ones. ``BrokerUnavailable`` if it is down or does not confirm.
+        """
+        self.credentials = credentials
+        self._write_config()
+        process = self._process
+        if process is None or process.returncode is not None:
+            raise BrokerUnavailable(
+                "the built-in MQTT broker is not running; it takes the new identities when it restarts"
+            )
+        self._reloaded.clear()
+        process.send_signal(signal.SIGHUP)
+        try:
+            await asyncio.wait_for(self._reloaded.wait(), timeout)
+        except TimeoutError:
+            raise BrokerUnavailable(
+                f"the built-in MQTT broker did not confirm the new identities within {timeout} s; see its log"
+            ) from None
+        log.info("built-in MQTT broker reloaded: %d identities", len(credentials))
+
+    # -- the log ---------------------------------------------------------------------------
+
+    async def _read(self, stderr: asyncio.StreamReader) -> None:
+        while raw := await stderr.readline():
+            self._take(LogLine.parse(raw.decode(errors="replace")))
+
+    def _take(self, line: LogLine) -> None:
+        if line.refusal is not None:
+            self._count(line.refusal)
+            return
+        level = logging.DEBUG if line.text.startswith(_QUIET) else line.level
+        if level >= logging.WARNING:
+            self._tail.append(line.text)
+        server_log.log(level, "%s", line.text)
+        if line.text == _READY:
+            self._ready.set()
+        elif line.text.startswith(_RELOADED):
+            self._reloaded.set()
+
+    def _count(self, refusal: Refusal) -> None:
+        stats = self.stats
+        if refusal.kind == "login":
+            stats.refused_connections += 1
+        elif refusal.kind == "publish":
+            stats.denied_publishes += 1
+        elif refusal.kind == "oversize":
+            stats.oversized += 1
+        else:
+            stats.denied_subscriptions += 1
+        cause = (refusal.kind, refusal.client, refusal.topic)
+        # Once at WARNING per cause, then DEBUG: a device retrying forever must not flood the log.
+        level = logging.DEBUG if cause in self._seen else logging.WARNING
+        if len(self._seen) < 10_000:
+            self._seen.add(cause)
+        log.log(level, "%s", refusal.reason)
+        if self._on_refusal is not None:
+            self._on_refusal(refusal)
+        self._changed.set()
+
+    async def wait_stats(self, done: Callable[[BrokerStats], bool], timeout: float = 10.0) -> BrokerStats:
+        """Wait until ``done(stats)`` holds (the server reports refusals in its log, a moment
+        after the client was told; a restart counts once the server is ready again);
+        ``TimeoutError`` after ``timeout`` seconds."""
+
+        async def until() -> None:
+            while not done(self.stats):
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+        return self.stats
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs between fork and exec: ask the kernel for SIGTERM when the hub
+    dies (Linux's PR_SET_PDEATHSIG), and leave at once if it already has."""
+    if not sys.platform.startswith("linux"):
+        return None
+    # Looked up here, in the parent: the child only makes the call.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the hub died before the call: nobody would stop us
+            os._exit(1)
+
+    return in_child

@@ -7,6 +7,16 @@ checked against the spec and handed to the ``on_event`` listeners. Anything it c
 decode — a bad topic, invalid JSON, a non-object — is rejected with its reason through the
 hub's rejection log and counted; the stream carries on.
 
+What it decodes is bounded: a payload larger than ``max_payload`` bytes is refused
+(``too_large``) before it is decoded, one nested too deep while it is (``too_deep``, see
+``payloads``). A state or event whose ``ts`` is more than ``max_ahead`` seconds ahead of the
+hub's clock (``future_ts``), or more than ``max_behind`` seconds behind it (``stale_ts``), is
+refused whole, as a ``ts`` that is no time at all is (``bad_ts``): its values would be
+placed at a time that did not happen, ahead of everything the hub records after them.
+A state message naming more than ``ONE_BY_ONE`` properties the device does not have is
+applied without them, and they are rejected as one (each counted), not one by one: a
+message of random names costs what its decoding costs.
+
 It is the hub's ``Transport`` for devices whose connector is ``mqtt``: it attaches when
 its link comes up (the router then redelivers what is pending) and detaches when it drops.
 A device that comes back ``online`` gets its pending commands again too, since the broker
@@ -22,26 +32,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import msgspec
 
 from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp, Session
 from carhome.connectors.mqtt.events import DeviceEvent, check_event
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
+    MAX_PAYLOAD,
     decode_ack,
     decode_event,
+    decode_json,
     decode_state,
     decode_status,
     encode_command,
 )
-from carhome.connectors.mqtt.topics import Kind, Topic, hub_status_topic, is_device_topic
+from carhome.connectors.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
 from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Command, Hub
 
@@ -52,12 +65,21 @@ SOURCE: Final = "mqtt"
 _REPLIES: Final = frozenset({Kind.SESSION_REPLY, Kind.ENROLL_REPLY})
 _SUBSCRIBED: Final = frozenset({Kind.STATE, Kind.EVENT, Kind.ACK, Kind.STATUS, *_REPLIES})
 ASK_TIMEOUT: Final = 10.0
+MAX_AHEAD: Final = 60.0
+"""Seconds a device's ``ts`` may run ahead of the hub's clock (clocks drift a little)."""
+MAX_BEHIND: Final = 7 * 24 * 3600.0
+"""Seconds a device's ``ts`` may lag the hub's clock (a device reporting what it kept offline)."""
 SUBSCRIPTIONS: Final = tuple(sorted(k.filter for k in _SUBSCRIBED))
+ONE_BY_ONE: Final = 16
+"""Unknown properties of one state message rejected each with its own error; more are one."""
+_ECHO: Final = 40
 
 # Rejections need a home and a device; a topic that names none gets these.
 _NOBODY: Final = "?"
 
 EventListener = Callable[[DeviceEvent], None]
+
+_reply_decoder: Final = msgspec.json.Decoder(KeyAnswer)
 
 
 class MqttStats(msgspec.Struct):
@@ -89,9 +111,16 @@ class MqttConnector:
         keepalive: int = 30,
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
+        heartbeat: float = 5.0,
+        max_payload: int = MAX_PAYLOAD,
+        max_ahead: float = MAX_AHEAD,
+        max_behind: float = MAX_BEHIND,
     ) -> None:
         self._hub = hub
         self.stats = MqttStats()
+        self.max_payload = max_payload
+        self.max_ahead = max_ahead
+        self.max_behind = max_behind
         self._listeners: list[EventListener] = []
         self._asks: dict[str, tuple[str, str, asyncio.Future[KeyAnswer]]] = {}
         self._link = MqttLink(
@@ -108,11 +137,17 @@ class MqttConnector:
             keepalive=keepalive,
             backoff=backoff,
             connect_timeout=connect_timeout,
+            # its own message through the broker every `heartbeat` s: three missed, it is deaf
+            heartbeat=Heartbeat(hub_heartbeat_topic(hub_id or client_id), heartbeat, 3 * heartbeat),
         )
 
     @property
     def connected(self) -> bool:
         return self._link.connected
+
+    def deafness(self) -> str | None:
+        """Why the hub hears no device now (link down, heartbeat not back), or ``None``."""
+        return self._link.deafness()
 
     @property
     def connects(self) -> int:
@@ -175,10 +210,7 @@ class MqttConnector:
             self._asks.pop(ask.id, None)
 
     def _on_reply(self, topic: Topic, payload: bytes) -> None:
-        try:
-            reply = msgspec.json.decode(payload, type=KeyAnswer)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise MalformedMessage("bad_reply", f"key answer: {str(exc)[:200]}") from None
+        reply = decode_json(_reply_decoder, payload, code="bad_reply", invalid=lambda r: f"key answer: {r}")
         pending = self._asks.get(reply.id)
         # only the device asked may answer: another device cannot answer for it
         if pending is None or pending[:2] != (topic.home, topic.device) or pending[2].done():
@@ -201,14 +233,18 @@ class MqttConnector:
             if is_device_topic(raw_topic, _SUBSCRIBED):
                 self.stats.received += 1
                 self._reject(_NOBODY, _NOBODY, exc.code, exc.reason)
-            # else none of our business: amqtt 0.12 sends a new client the retained
-            # messages matching other clients' subscriptions.
+            # else none of our business
             return
         kind = topic.kind
         if kind not in _SUBSCRIBED:
             return  # a cmd topic reaches us only if a broker misroutes it: not ours to read
         self.stats.received += 1
         try:
+            if len(payload) > self.max_payload:
+                raise MalformedMessage(
+                    "too_large",
+                    f"the payload is {len(payload)} bytes, more than the {self.max_payload} this hub takes",
+                )
             if kind is Kind.STATE:
                 self._on_state(topic, payload)
             elif kind is Kind.ACK:
@@ -224,6 +260,9 @@ class MqttConnector:
 
     def _on_state(self, topic: Topic, payload: bytes) -> None:
         values, ts = decode_state(payload)
+        if ts is not None:
+            self._check_time(ts)
+        values = self._without_many_unknown(topic, values)
         report = self._hub.report(topic.home, topic.device, values, ts=ts, source=SOURCE)
         rejected = report.rejected
         if rejected:
@@ -244,6 +283,8 @@ class MqttConnector:
 
     def _on_event(self, topic: Topic, payload: bytes) -> None:
         message = decode_event(payload)
+        if message.ts is not None:
+            self._check_time(message.ts)
         try:
             spec = self._hub.spec(topic.home, topic.device)
             event = check_event(
@@ -267,6 +308,46 @@ class MqttConnector:
                 log.exception(
                     "event listener %r failed on %s/%s %s", listener, event.home, event.device, event.name
                 )
+
+    def _without_many_unknown(self, topic: Topic, values: dict[str, Any]) -> dict[str, Any]:
+        """``values``, less the properties the device does not have when there are more than
+        ``ONE_BY_ONE`` of them: those are rejected together."""
+        try:
+            spec = self._hub.spec(topic.home, topic.device)
+        except UnknownDevice:
+            return values  # the hub rejects the whole message
+        unknown = values.keys() - spec.properties.keys()
+        if len(unknown) <= ONE_BY_ONE:
+            return values
+        some = ", ".join(repr(name[:_ECHO]) for name in heapq.nsmallest(3, unknown))
+        self.stats.rejected_values += len(unknown)
+        self._hub.rejections.record(
+            InvalidChange(
+                home=topic.home,
+                device=topic.device,
+                prop=None,
+                code="unknown_property",
+                reason=f"{len(unknown)} properties {spec.type} has not, such as {some}",
+                allowed=", ".join(sorted(spec.properties)),
+            ),
+            times=len(unknown),
+        )
+        return {name: value for name, value in values.items() if name in spec.properties}
+
+    def _check_time(self, ts: float) -> None:
+        now = self._hub.clock.time()
+        if ts > now + self.max_ahead:
+            raise MalformedMessage(
+                "future_ts",
+                f"'ts' is {ts - now:.0f} s ahead of the hub's clock (at most {self.max_ahead:g} s);"
+                " set the device's clock (NTP)",
+            )
+        if ts < now - self.max_behind:
+            raise MalformedMessage(
+                "stale_ts",
+                f"'ts' is {now - ts:.0f} s behind the hub's clock (at most {self.max_behind:g} s);"
+                " set the device's clock (NTP), or leave 'ts' out to mean now",
+            )
 
     def _reject(self, home: str, device: str, code: str, reason: str) -> None:
         self.stats.rejected += 1

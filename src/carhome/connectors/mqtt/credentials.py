@@ -14,10 +14,10 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
   commands and status;
 - Home Assistant reads what the bridge writes and writes its commands and status.
 
-``AclTable`` is the one source of truth for both brokers: the built-in one asks it on
-every connect, publish, subscribe and delivery (``broker``); ``write_mosquitto`` turns the
-same table into a ``password_file``, an ``acl_file`` and a ``mosquitto.conf`` for an
-external Mosquitto. The credentials live in one file in the hub's data directory, readable
+``AclTable`` is the one source of truth for both brokers: ``nats`` turns it into the
+built-in NATS server's users and permissions; ``write_mosquitto`` turns the same table
+into a ``password_file``, an ``acl_file`` and a ``mosquitto.conf`` for an external
+Mosquitto. The credentials live in one file in the hub's data directory, readable
 by its owner only (0600). Passwords never appear in a ``repr``, a log line or an error.
 """
 
@@ -38,7 +38,7 @@ from typing import Final, NamedTuple, TypeVar
 import msgspec
 
 from carhome.connectors.homeassistant import topics as ha_topics
-from carhome.connectors.mqtt.topics import HUB_ROOT, ROOT, Kind
+from carhome.connectors.mqtt.topics import ROOT, Kind, hub_heartbeat_topic, hub_status_topic
 from carhome.errors import ConfigError
 from carhome.hub.model import check_name
 
@@ -49,6 +49,11 @@ CREDENTIALS_FILE: Final = "mqtt-credentials.json"
 HUB_ID: Final = "carhome-hub"
 """The hub connector's default id (its username and the middle of its status topic)."""
 HOME_ASSISTANT_USER: Final = "homeassistant"
+
+MAX_MESSAGE: Final = 1024 * 1024
+"""The largest MQTT message a broker carhome sets up takes (bytes); larger ones are refused.
+carhome's biggest messages (Home Assistant discovery of a large device, signed commands)
+are a few kilobytes."""
 
 _PASSWORD_BYTES: Final = 32  # 256 bits: guessing is hopeless, so no stretching is needed
 # Mosquitto's own default (mosquitto_passwd). The passwords are random 256-bit secrets, not
@@ -127,7 +132,10 @@ class HubIdentity(_Identity, frozen=True, tag="hub"):
         return (
             *(Rule(Access.READ, kind.filter) for kind in FROM_DEVICE),
             *(Rule(Access.WRITE, kind.filter) for kind in TO_DEVICE),
-            Rule(Access.WRITE, f"{HUB_ROOT}/{self.hub_id}/status"),
+            Rule(Access.WRITE, hub_status_topic(self.hub_id)),
+            # its heartbeat, sent to itself through the broker (the hub knows it still hears)
+            Rule(Access.WRITE, hub_heartbeat_topic(self.hub_id)),
+            Rule(Access.READ, hub_heartbeat_topic(self.hub_id)),
         )
 
 
@@ -402,7 +410,7 @@ class Credentials:
     def save(self, path: Path) -> None:
         """Write the file readable by its owner only, atomically (a crash leaves the old one)."""
         payload = msgspec.json.format(msgspec.json.encode(_File(_FORMAT, list(self.identities))))
-        _write_private(path, payload + b"\n")
+        write_private(path, payload + b"\n")
 
     # -- asking -------------------------------------------------------------------------------
 
@@ -468,7 +476,7 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte, then rename it in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -533,8 +541,8 @@ def write_mosquitto(
         raise ConfigError(f"listener port {port} is out of range; use 1-65535")
     directory = directory.resolve()
     files = MosquittoFiles(directory / "mosquitto.conf", directory / "password_file", directory / "acl_file")
-    _write_private(files.password_file, mosquitto_password_file(credentials).encode())
-    _write_private(files.acl_file, mosquitto_acl_file(credentials.acl()).encode())
+    write_private(files.password_file, mosquitto_password_file(credentials).encode())
+    write_private(files.acl_file, mosquitto_acl_file(credentials.acl()).encode())
     listener = f"listener {port}" + (f" {host}" if host else "")
     conf = [
         "# carhome: Mosquitto with one identity per device, hub and Home Assistant",
@@ -543,9 +551,11 @@ def write_mosquitto(
         "allow_anonymous false",
         # The client id is the username: no client can take over another's session.
         "use_username_as_clientid true",
+        # No client may flood the broker with one huge message (the built-in broker's limit).
+        f"message_size_limit {MAX_MESSAGE}",
         f"password_file {files.password_file}",
         f"acl_file {files.acl_file}",
         *extra,
     ]
-    _write_private(files.conf, ("\n".join(conf) + "\n").encode())
+    write_private(files.conf, ("\n".join(conf) + "\n").encode())
     return files

@@ -184,8 +184,7 @@ class MqttDeviceClient:
             self._on_ask(topic, payload)
             return
         if topic != self._cmd_topic:
-            # Not ours. amqtt 0.12 sends a new client the retained messages that match
-            # other clients' subscriptions; other brokers may route by wider filters.
+            # Not ours: a broker may route by wider filters than ours.
             return
         try:
             command = decode_command(payload)

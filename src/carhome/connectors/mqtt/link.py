@@ -6,6 +6,18 @@ will says ``offline``), and when the connection drops it reconnects with backoff
 it owns, announcing itself again each time. Closing it says ``offline`` first, because a
 clean DISCONNECT discards the will.
 
+Every link's client id is the given one plus a random part, the same for the link's
+whole life: no other client can guess it, so none can take over the link's session by
+connecting with the same id (brokers must drop the older of two clients with one id, and
+the NATS server does so for a client of another user). A reconnect reuses the id, so it
+replaces a half-open old connection (whose will the broker then discards) instead of
+leaving it to fire ``offline`` after the new one said ``online``.
+
+With a ``Heartbeat`` the link sends itself a message through the broker every
+``interval`` seconds on a topic only it writes and reads. ``deafness()`` says why the link
+does not hear — down, or no heartbeat back within ``bound`` seconds (a broker that takes
+the connection but stops delivering) — or ``None`` while it hears.
+
 gmqtt does the wire protocol. Its own reconnect is switched off: it retries at a fixed
 delay, forever, in tasks nobody owns. Each connection gets a fresh gmqtt client, so no
 half-torn state of the last one leaks into the next; whatever the broker lost meanwhile
@@ -18,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -43,6 +56,7 @@ _GMQTT_VERSION: Final = {311: MQTTv311, 5: MQTTv50}
 _T = TypeVar("_T")
 
 _GRACE: Final = 0.1
+_CLIENT_ID_BYTES: Final = 12  # 96 random bits in every client id
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +116,21 @@ class Backoff:
             delay = min(delay * 2, self.most)
 
 
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A message the link sends itself through the broker, to know the broker still delivers."""
+
+    topic: str
+    interval: float = 5.0
+    """Seconds between heartbeats."""
+    bound: float = 15.0
+    """Seconds without a heartbeat back, while connected, after which the link is deaf."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.interval < self.bound:
+            raise ConfigError(f"heartbeat needs 0 < interval < bound, got {self.interval} and {self.bound}")
+
+
 class _Client(gmqtt.Client):  # type: ignore[misc]  # gmqtt ships no types
     """gmqtt's client with its reconnect handed to the link."""
 
@@ -136,13 +165,17 @@ class MqttLink:
         keepalive: int = 30,
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.url = url if isinstance(url, BrokerUrl) else BrokerUrl.parse(url)
         if version not in _GMQTT_VERSION:
             raise ConfigError(f"MQTT protocol {version!r} is not supported; use 311 or 5")
         if not client_id:
             raise ConfigError("an MQTT client id must not be empty")
-        self.client_id = client_id
+        self.name = client_id
+        """The link's name in logs and errors (its client id without the random part)."""
+        self.client_id = f"{client_id}-{secrets.token_hex(_CLIENT_ID_BYTES)}"
+        """The id on the wire: ``client_id`` and a random part nobody else can guess."""
         self.status_topic = status_topic
         self.version = version
         self.keepalive = keepalive
@@ -150,7 +183,12 @@ class MqttLink:
         self.connect_timeout = connect_timeout
         self._username = username if username is not None else self.url.username
         self._password = password if password is not None else self.url.password
-        self._subscriptions = tuple(subscriptions)
+        self.heartbeat = heartbeat
+        self._subscriptions = tuple(subscriptions) + ((heartbeat.topic,) if heartbeat else ())
+        self._heard = 0.0  # loop time the last heartbeat came back (or the link came up)
+        self._down_since = 0.0
+        self._heartbeat_refused = False
+        self._beats: asyncio.Task[None] | None = None
         self._on_message = on_message
         self._on_up = on_up
         self._on_down = on_down
@@ -174,18 +212,22 @@ class MqttLink:
         gmqtt_log = logging.getLogger("gmqtt")
         if gmqtt_log.level == logging.NOTSET:
             gmqtt_log.setLevel(logging.WARNING)
+        self._down_since = asyncio.get_running_loop().time()
         await self._connect()
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"mqtt-link-{self.client_id}")
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"mqtt-link-{self.name}")
+        if self.heartbeat is not None:
+            self._beats = asyncio.create_task(self._beat(self.heartbeat), name=f"mqtt-heartbeat-{self.name}")
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-            self._supervisor = None
+        for task in (self._beats, self._supervisor):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._beats = self._supervisor = None
         client, self._client = self._client, None
         if client is not None and client.is_connected:
             # A clean DISCONNECT discards the will, so say it ourselves, and wait for the
@@ -202,7 +244,7 @@ class MqttLink:
             await self._lost.wait()
             client, self._client = self._client, None
             self._went_down()
-            log.warning("lost the MQTT broker at %s; reconnecting as %r", self.url, self.client_id)
+            log.warning("lost the MQTT broker at %s; reconnecting as %r", self.url, self.name)
             if client is not None:
                 await self._discard(client)
             for attempt, delay in enumerate(self.backoff.delays(), start=1):
@@ -218,12 +260,13 @@ class MqttLink:
                         exc,
                     )
                     continue
-                log.info("reconnected to the MQTT broker at %s as %r", self.url, self.client_id)
+                log.info("reconnected to the MQTT broker at %s as %r", self.url, self.name)
                 break
 
     def _went_down(self) -> None:
         if self._up:
             self._up = False
+            self._down_since = asyncio.get_running_loop().time()
             if self._on_down is not None:
                 self._on_down()
 
@@ -240,10 +283,14 @@ class MqttLink:
             will_message=gmqtt.Message(self.status_topic, OFFLINE, qos=1, retain=True),
         )
         handler = self._on_message
+        beat = self.heartbeat.topic if self.heartbeat is not None else None
 
         def on_message(
             _: object, topic: str | bytes, payload: bytes, qos: int, properties: dict[str, Any]
         ) -> None:
+            if beat is not None and topic == beat:
+                self._heard = asyncio.get_running_loop().time()
+                return
             try:
                 handler(topic, payload, bool(properties.get("retain")))
             except Exception:
@@ -276,14 +323,7 @@ class MqttLink:
                 future: asyncio.Future[tuple[int, ...]] = asyncio.get_running_loop().create_future()
                 mid = client.subscribe([gmqtt.Subscription(t, qos=1) for t in self._subscriptions])
                 subacks[mid] = future
-                granted = await self._until(future, lost, "to acknowledge the subscriptions")
-                refused = [t for t, q in zip(self._subscriptions, granted, strict=False) if q >= 0x80]
-                if refused:
-                    raise BrokerUnavailable(
-                        f"the broker at {self.url} refused the subscription to"
-                        f" {', '.join(refused)}; check the broker's ACL for"
-                        f" {self.client_id!r}"
-                    )
+                self._granted(await self._until(future, lost, "to acknowledge the subscriptions"))
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         except (OSError, gmqtt.MQTTConnectError) as exc:
             await self._discard(client)
@@ -294,9 +334,32 @@ class MqttLink:
         self._client = client
         self._lost = lost
         self._up = True
+        self._heard = asyncio.get_running_loop().time()
         self.connects += 1
         if self._on_up is not None:
             self._on_up()
+
+    def _granted(self, granted: tuple[int, ...]) -> None:
+        """Check the SUBACK; ``BrokerUnavailable`` if the broker refused a subscription the
+        link needs (its heartbeat's refusal is only noted: the link works without it)."""
+        refused = [t for t, q in zip(self._subscriptions, granted, strict=False) if q >= 0x80]
+        beat = self.heartbeat.topic if self.heartbeat is not None else None
+        self._heartbeat_refused = beat is not None and beat in refused
+        if beat is not None and self._heartbeat_refused:
+            log.warning(
+                "the broker at %s refused %r its heartbeat topic %s: it cannot tell whether it"
+                " still hears; let it read and write that topic (carhome mqtt credentials"
+                " --mosquitto writes such an ACL)",
+                self.url,
+                self.name,
+                beat,
+            )
+            refused.remove(beat)
+        if refused:
+            raise BrokerUnavailable(
+                f"the broker at {self.url} refused the subscription to {', '.join(refused)};"
+                f" check the broker's ACL for {self.name!r}"
+            )
 
     async def _until(self, awaitable: Awaitable[_T], lost: asyncio.Event, what: str) -> _T:
         """Await ``awaitable`` unless the connection ends or the broker takes too long."""
@@ -330,7 +393,7 @@ class MqttLink:
 
     def _cannot(self, exc: BaseException) -> str:
         return (
-            f"cannot connect to the MQTT broker at {self.url} as {self.client_id!r}: {exc};"
+            f"cannot connect to the MQTT broker at {self.url} as {self.name!r}: {exc};"
             " check that it runs and the URL and credentials are right"
         )
 
@@ -340,6 +403,46 @@ class MqttLink:
         with contextlib.suppress(OSError, TimeoutError):
             async with asyncio.timeout(self.connect_timeout):
                 await client.disconnect()
+
+    # -- hearing ------------------------------------------------------------------------------
+
+    async def _beat(self, heartbeat: Heartbeat) -> None:
+        deaf: str | None = None
+        while True:
+            await asyncio.sleep(heartbeat.interval)
+            client = self._client
+            if self._up and client is not None and client.is_connected:
+                with contextlib.suppress(OSError, ValueError):
+                    client.publish(heartbeat.topic, b"", qos=0)
+            # Said once when it starts and once when it ends, not at every beat.
+            was, deaf = deaf, self.deafness()
+            if deaf is not None and was is None:
+                log.warning("%s hears nothing: %s", self.name, deaf)
+            elif deaf is None and was is not None:
+                log.info("%s hears again through the broker at %s", self.name, self.url)
+
+    def deafness(self) -> str | None:
+        """Why the link hears nothing now, or ``None`` while it hears (as far as it knows)."""
+        now = asyncio.get_running_loop().time()
+        if not self.connected:
+            down = now - self._down_since
+            return f"the MQTT link to {self.url} is down (for {down:.0f} s); it reconnects by itself"
+        heartbeat = self.heartbeat
+        if heartbeat is None:
+            return None
+        if self._heartbeat_refused:
+            return (
+                f"the broker at {self.url} refused the heartbeat topic {heartbeat.topic}, so whether"
+                " the hub still hears cannot be told; let the hub read and write it"
+            )
+        silent = now - self._heard
+        if silent > heartbeat.bound:
+            return (
+                f"no heartbeat came back through the broker at {self.url} for {silent:.0f} s: it"
+                f" takes messages but does not deliver them (or its ACL does not let the hub"
+                f" read {heartbeat.topic})"
+            )
+        return None
 
     # -- publishing -----------------------------------------------------------------------
 

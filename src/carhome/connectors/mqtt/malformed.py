@@ -14,8 +14,9 @@ class MalformedMessage(ConnectorError):
     """An MQTT topic or payload that carhome cannot decode.
 
     ``code`` is a short stable reason used for counting (``bad_topic``,
-    ``malformed_payload``, ``bad_ts``, ``bad_command``, ``bad_ack``, ``bad_event``,
-    ``bad_status``); ``reason`` says what was wrong in words.
+    ``malformed_payload``, ``too_large``, ``too_deep``, ``bad_ts``, ``future_ts``,
+    ``stale_ts``, ``bad_command``, ``bad_ack``, ``bad_event``, ``bad_status``,
+    ``bad_reply``); ``reason`` says what was wrong in words.
     """
 
     def __init__(self, code: str, reason: str) -> None:

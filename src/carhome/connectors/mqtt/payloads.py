@@ -10,17 +10,31 @@ hub's job (``Hub.report``), value by value, so one bad value does not sink its n
     cmd     {"id", "kind": "set"|"action", "target", "args", "expires", "signature"?, "member"?}
     ack     {"id", "status": "acked"|"failed"|"expired", "result"?, "error"?}
     status  online | offline
+
+Every JSON payload is decoded by ``decode_json``, the one bounded decoder of this edge: a
+payload nested deeper than ``carhome.nesting.MAX_DEPTH`` is refused (``too_deep``), whether
+msgspec's own recursion guard stops it or the depth check after it. The hub's connector
+refuses a payload larger than its ``max_payload`` (``MAX_PAYLOAD`` unless configured) before
+any of these sees it (``too_large``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Final, Literal
+from collections.abc import Callable
+from typing import Any, Final, Literal, TypeVar
 
 import msgspec
 
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.hub.commands import Ack, Command
+from carhome.nesting import MAX_DEPTH, deeper_than
+
+MAX_PAYLOAD: Final = 64 * 1024
+"""The largest payload, in bytes, the hub decodes unless configured otherwise: a state
+message of every property of the largest device spec is a few kilobytes."""
+
+_T = TypeVar("_T")
 
 ONLINE: Final = b"online"
 OFFLINE: Final = b"offline"
@@ -43,6 +57,29 @@ def _reason(exc: Exception) -> str:
     return str(exc)[:200]
 
 
+def decode_json(
+    decoder: msgspec.json.Decoder[_T], payload: bytes, *, code: str, invalid: Callable[[str], str]
+) -> _T:
+    """``payload`` decoded by ``decoder``, or ``MalformedMessage``: ``code`` with
+    ``invalid(reason)`` when it is JSON of the wrong shape, ``malformed_payload`` when it is
+    not JSON, ``too_deep`` when it nests deeper than ``MAX_DEPTH``."""
+    try:
+        value = decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        raise MalformedMessage(code, invalid(_reason(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedMessage("malformed_payload", f"invalid JSON: {_reason(exc)}") from None
+    except RecursionError:  # deeper than msgspec goes
+        raise _too_deep() from None
+    if deeper_than(payload, value):
+        raise _too_deep()
+    return value
+
+
+def _too_deep() -> MalformedMessage:
+    return MalformedMessage("too_deep", f"the JSON nests deeper than {MAX_DEPTH} levels")
+
+
 # -- state ------------------------------------------------------------------------------
 
 _state_decoder: Final = msgspec.json.Decoder(dict[str, Any])
@@ -50,14 +87,12 @@ _state_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 
 def decode_state(payload: bytes) -> tuple[dict[str, Any], float | None]:
     """The property values of a state message, and its ``ts`` if it had one."""
-    try:
-        values = _state_decoder.decode(payload)
-    except msgspec.ValidationError:
-        raise MalformedMessage(
-            "malformed_payload", "a state payload must be a JSON object of property → value"
-        ) from None
-    except msgspec.DecodeError as exc:
-        raise MalformedMessage("malformed_payload", f"invalid JSON: {_reason(exc)}") from None
+    values = decode_json(
+        _state_decoder,
+        payload,
+        code="malformed_payload",
+        invalid=lambda _: "a state payload must be a JSON object of property → value",
+    )
     ts = values.pop(TS, None)
     return values, None if ts is None else _check_ts(ts)
 
@@ -92,12 +127,7 @@ _event_decoder: Final = msgspec.json.Decoder(EventMessage)
 
 
 def decode_event(payload: bytes) -> EventMessage:
-    try:
-        return _event_decoder.decode(payload)
-    except msgspec.ValidationError as exc:
-        raise MalformedMessage("bad_event", f"event payload: {_reason(exc)}") from None
-    except msgspec.DecodeError as exc:
-        raise MalformedMessage("malformed_payload", f"invalid JSON: {_reason(exc)}") from None
+    return decode_json(_event_decoder, payload, code="bad_event", invalid=lambda r: f"event payload: {r}")
 
 
 def encode_event(name: str, fields: dict[str, Any], ts: float | None = None) -> bytes:
@@ -151,12 +181,9 @@ def encode_command(command: Command) -> bytes:
 
 
 def decode_command(payload: bytes) -> CommandMessage:
-    try:
-        return _command_decoder.decode(payload)
-    except msgspec.ValidationError as exc:
-        raise MalformedMessage("bad_command", f"command payload: {_reason(exc)}") from None
-    except msgspec.DecodeError as exc:
-        raise MalformedMessage("malformed_payload", f"invalid JSON: {_reason(exc)}") from None
+    return decode_json(
+        _command_decoder, payload, code="bad_command", invalid=lambda r: f"command payload: {r}"
+    )
 
 
 # -- ack --------------------------------------------------------------------------------
@@ -165,12 +192,7 @@ _ack_decoder: Final = msgspec.json.Decoder(Ack)
 
 
 def decode_ack(payload: bytes) -> Ack:
-    try:
-        ack = _ack_decoder.decode(payload)
-    except msgspec.ValidationError as exc:
-        raise MalformedMessage("bad_ack", f"ack payload: {_reason(exc)}") from None
-    except msgspec.DecodeError as exc:
-        raise MalformedMessage("malformed_payload", f"invalid JSON: {_reason(exc)}") from None
+    ack = decode_json(_ack_decoder, payload, code="bad_ack", invalid=lambda r: f"ack payload: {r}")
     if not ack.id:
         raise MalformedMessage("bad_ack", "ack payload: 'id' must not be empty")
     return ack

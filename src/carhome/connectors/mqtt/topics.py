@@ -111,3 +111,9 @@ def hub_status_topic(hub_id: str) -> str:
     """Where the hub says it is ``online`` (retained) and its will says ``offline``."""
     check_name("hub", hub_id)
     return f"{HUB_ROOT}/{hub_id}/status"
+
+
+def hub_heartbeat_topic(hub_id: str) -> str:
+    """Where the hub sends itself a heartbeat through the broker, to know it still hears."""
+    check_name("hub", hub_id)
+    return f"{HUB_ROOT}/{hub_id}/heartbeat"

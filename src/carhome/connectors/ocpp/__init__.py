@@ -2,6 +2,19 @@
 
 from carhome.connectors.ocpp.messages import OcppVersion, Sample
 from carhome.connectors.ocpp.server import CONNECTOR, Charger, OcppServer, OcppStats
+from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
+from carhome.connectors.ocpp.store import MemoryTransactionStore, TransactionStore
 from carhome.connectors.ocpp.transactions import Transaction
 
-__all__ = ["CONNECTOR", "Charger", "OcppServer", "OcppStats", "OcppVersion", "Sample", "Transaction"]
+__all__ = [
+    "CONNECTOR",
+    "Charger",
+    "MemoryTransactionStore",
+    "OcppServer",
+    "OcppStats",
+    "OcppVersion",
+    "Sample",
+    "SqliteTransactionStore",
+    "Transaction",
+    "TransactionStore",
+]

@@ -1,11 +1,13 @@
-"""Where carhome meets the ``ocpp`` library (which ships no types): the only module that does.
+"""Where carhome meets the ``ocpp`` library (which ships no types), with ``meter`` for meter values.
 
 ``Central16`` and ``Central201`` are the library's central-system ``ChargePoint`` for one
 WebSocket, with routes set as data (no untyped decorators). Each handler decodes its
-payload into typed values and calls the ``Session``. Incoming calls are checked against
-the version's JSON schema here first, so a bad one gets the right OCPP error code for its
-version (1.6 says ``FormationViolation`` and ``OccurenceConstraintViolation``, 2.0.1
-``FormatViolation`` and ``OccurrenceConstraintViolation``); the connection carries on.
+payload into typed values and calls the ``Session``, and answers once the session has
+kept what it was told (a transaction is saved before the charger hears it is taken).
+Incoming calls are checked against the version's JSON schema here first, so a bad one
+gets the right OCPP error code for its version (1.6 says ``FormationViolation`` and
+``OccurenceConstraintViolation``, 2.0.1 ``FormatViolation`` and
+``OccurrenceConstraintViolation``); the connection carries on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ocpp.v201 import call as call201  # type: ignore[import-untyped]
 from ocpp.v201 import call_result as result201
 
 from carhome.connectors.ocpp.messages import VENDOR_ID, OcppVersion, Outcome, Sample
+from carhome.connectors.ocpp.meter import begin_register, epoch, samples
 from carhome.connectors.ocpp.session import Session
 from carhome.errors import ConnectorError
 from ocpp import exceptions as oe  # type: ignore[import-untyped]
@@ -42,13 +45,6 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def epoch(text: str) -> float:
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError as exc:
-        raise oe.PropertyConstraintViolationError(details={"cause": f"bad timestamp {text!r}"}) from exc
-
-
 def _code(version: OcppVersion, kind: str) -> Any:
     """The version's exception class for a kind of schema violation."""
     table: dict[str, tuple[Any, Any]] = {
@@ -58,30 +54,6 @@ def _code(version: OcppVersion, kind: str) -> Any:
         "property": (oe.PropertyConstraintViolationError, oe.PropertyConstraintViolationError),
     }
     return table[kind][0 if version == "1.6" else 1]
-
-
-def _samples(meter_values: list[dict[str, Any]] | None) -> list[Sample]:
-    """Meter values (snake_case, either version) → samples of energy (Wh) and power (W)."""
-    out: list[Sample] = []
-    for mv in meter_values or ():
-        energy: float | None = None
-        power: float | None = None
-        for sv in mv.get("sampled_value", ()):
-            measurand = sv.get("measurand", "Energy.Active.Import.Register")
-            try:
-                value = float(sv["value"])
-            except (TypeError, ValueError) as exc:
-                raise oe.PropertyConstraintViolationError(
-                    details={"cause": f"meter value {sv.get('value')!r} is not a number"}
-                ) from exc
-            unit = sv.get("unit") or (sv.get("unit_of_measure") or {}).get("unit")
-            scale = 1000.0 if unit in ("kWh", "kW") else 1.0
-            if measurand == "Energy.Active.Import.Register":
-                energy = value * scale
-            elif measurand == "Power.Active.Import":
-                power = value * scale
-        out.append(Sample(epoch(mv["timestamp"]), energy, power))
-    return out
 
 
 def _outcome(status: Any) -> Outcome:
@@ -128,6 +100,7 @@ class _Central(ChargePoint):  # type: ignore[misc]
         try:
             self._check(msg)
             await self._handle_call(msg)
+            self.session.answered()
         except oe.OCPPError as exc:
             log.warning("charger %s: %s %s refused: %s", self.id, msg.action, msg.unique_id, exc)
             await self._send(msg.create_call_error(exc).to_json())
@@ -193,8 +166,8 @@ class Central16(_Central):
     def _tag_info(self, id_tag: str | None) -> dict[str, str]:
         return {"status": "Accepted" if self.session.member_of(id_tag) else "Invalid"}
 
-    def _boot(self, **p: Any) -> Any:
-        self.session.boot(p["charge_point_vendor"], p["charge_point_model"])
+    async def _boot(self, **p: Any) -> Any:
+        await self.session.boot(p["charge_point_vendor"], p["charge_point_model"])
         return result16.BootNotification(
             current_time=iso(self.session.now()), interval=300, status="Accepted"
         )
@@ -202,16 +175,16 @@ class Central16(_Central):
     def _heartbeat(self, **p: Any) -> Any:
         return result16.Heartbeat(current_time=iso(self.session.now()))
 
-    def _status(self, **p: Any) -> Any:
+    async def _status(self, **p: Any) -> Any:
         if p["connector_id"] != 0:
-            self.session.status(p["status"])
+            await self.session.status(p["status"], connector=p["connector_id"])
         return result16.StatusNotification()
 
     def _authorize(self, **p: Any) -> Any:
         return result16.Authorize(id_tag_info=self._tag_info(p["id_tag"]))
 
-    def _start(self, **p: Any) -> Any:
-        tx = self.session.begin(
+    async def _start(self, **p: Any) -> Any:
+        tx = await self.session.begin(
             connector=p["connector_id"],
             id_tag=p["id_tag"],
             started=epoch(p["timestamp"]),
@@ -219,22 +192,31 @@ class Central16(_Central):
         )
         return result16.StartTransaction(transaction_id=int(tx.id), id_tag_info=self._tag_info(p["id_tag"]))
 
-    def _tx(self, tx_id: int | None) -> Any:
-        if tx_id is None:
-            return None
-        tx = self.session.transactions.get(str(tx_id))
-        if tx is None or tx.charger != self.id:
-            raise oe.PropertyConstraintViolationError(details={"cause": f"unknown transaction {tx_id}"})
+    async def _tx(self, tx_id: int, connector: int, readings: list[Sample], at: float) -> Any:
+        """The transaction a message names; one the hub has no record of is adopted."""
+        tx = self.session.find(str(tx_id))
+        if tx is None:
+            first = min((s.ts for s in readings), default=at)
+            tx = await self.session.adopt(str(tx_id), connector=connector, started=min(first, at))
         return tx
 
-    def _meter(self, **p: Any) -> Any:
-        self.session.meter(self._tx(p.get("transaction_id")), _samples(p["meter_value"]))
+    async def _meter(self, **p: Any) -> Any:
+        readings = samples(p["meter_value"])
+        tx_id = p.get("transaction_id")
+        connector = p["connector_id"]
+        if tx_id is None:
+            await self.session.meter(None, readings, connector=connector)
+        else:
+            tx = await self._tx(tx_id, connector, readings, self.session.now())
+            await self.session.meter(tx, readings)
         return result16.MeterValues()
 
-    def _stop(self, **p: Any) -> Any:
-        tx = self._tx(p["transaction_id"])
-        self.session.meter(tx, _samples(p.get("transaction_data")))
-        self.session.end(tx, stopped=epoch(p["timestamp"]), stop_wh=float(p["meter_stop"]))
+    async def _stop(self, **p: Any) -> Any:
+        readings = samples(p.get("transaction_data"))
+        stopped = epoch(p["timestamp"])
+        tx = await self._tx(p["transaction_id"], 1, readings, stopped)
+        await self.session.meter(tx, readings)
+        await self.session.end(tx, stopped=stopped, stop_wh=float(p["meter_stop"]))
         return result16.StopTransaction(id_tag_info=self._tag_info(p.get("id_tag") or tx.id_tag))
 
     async def start_charging(self, id_tag: str, remote_id: int) -> Outcome:
@@ -290,9 +272,9 @@ class Central201(_Central):
         tag = None if token is None else token.get("id_token")
         return {"status": "Accepted" if self.session.member_of(tag) else "Invalid"}
 
-    def _boot(self, **p: Any) -> Any:
+    async def _boot(self, **p: Any) -> Any:
         station = p["charging_station"]
-        self.session.boot(station.get("vendor_name", ""), station.get("model", ""))
+        await self.session.boot(station.get("vendor_name", ""), station.get("model", ""))
         return result201.BootNotification(
             current_time=iso(self.session.now()), interval=300, status="Accepted"
         )
@@ -300,41 +282,58 @@ class Central201(_Central):
     def _heartbeat(self, **p: Any) -> Any:
         return result201.Heartbeat(current_time=iso(self.session.now()))
 
-    def _status(self, **p: Any) -> Any:
-        self.session.status(p["connector_status"])
+    async def _status(self, **p: Any) -> Any:
+        await self.session.status(p["connector_status"], connector=p["evse_id"])
         return result201.StatusNotification()
 
     def _authorize(self, **p: Any) -> Any:
         return result201.Authorize(id_token_info=self._token_info(p["id_token"]))
 
-    def _transaction(self, **p: Any) -> Any:
+    async def _transaction(self, **p: Any) -> Any:
         info = p["transaction_info"]
         ts = epoch(p["timestamp"])
-        samples = _samples(p.get("meter_value"))
+        meter_values = p.get("meter_value")
+        readings = samples(meter_values)
         token = p.get("id_token")
-        tx = self.session.transactions.get(info["transaction_id"])
+        tx = self.session.find(info["transaction_id"])
+        if tx is not None and p["event_type"] == "Started":
+            # the start came after the transaction's other messages: it has the begin
+            await self.session.began(
+                tx,
+                started=ts,
+                start_wh=_begin(meter_values, readings),
+                id_tag=None if token is None else token.get("id_token"),
+            )
         if tx is None:
             # Started, or an Updated/Ended whose Started was lost: open it all the same.
-            first = min((s.energy_wh for s in samples if s.energy_wh is not None), default=0.0)
-            tx = self.session.begin(
+            start_wh = (
+                _begin(meter_values, readings)
+                if p["event_type"] == "Started"
+                else begin_register(meter_values)
+            )
+            tx = await self.session.begin(
                 connector=(p.get("evse") or {}).get("id", 1),
                 id_tag=None if token is None else token.get("id_token"),
-                started=ts,
-                start_wh=first,
+                started=ts if p["event_type"] == "Started" else min([ts, *(s.ts for s in readings)]),
+                start_wh=start_wh,
                 tx_id=info["transaction_id"],
             )
-        self.session.meter(tx, samples)
+        await self.session.meter(tx, readings)
         state = info.get("charging_state")
-        if state is not None and tx.active:
-            self.session.status(state)
+        if state is not None and tx.active and self.session.transactions.current(self.id) is tx:
+            await self.session.status(state)
         if p["event_type"] == "Ended":
-            last = max(samples, key=lambda s: s.ts, default=None)
-            stop_wh = last.energy_wh if last is not None and last.energy_wh is not None else tx.start_wh
-            self.session.end(tx, stopped=ts, stop_wh=stop_wh)
+            stop_wh = max((s.energy_wh for s in readings if s.energy_wh is not None), default=None)
+            await self.session.end(tx, stopped=ts, stop_wh=stop_wh)
         return result201.TransactionEvent(id_token_info=None if token is None else self._token_info(token))
 
-    def _meter(self, **p: Any) -> Any:
-        self.session.meter(self.session.transactions.active(self.id), _samples(p["meter_value"]))
+    async def _meter(self, **p: Any) -> Any:
+        readings = samples(p["meter_value"])
+        evse = p["evse_id"]
+        current = self.session.transactions.current(self.id)
+        if current is not None and current.connector != evse:
+            current = None  # another EVSE's meter, or the station's own (EVSE 0)
+        await self.session.meter(current, readings, connector=evse)
         return result201.MeterValues()
 
     async def start_charging(self, id_tag: str, remote_id: int) -> Outcome:
@@ -376,6 +375,14 @@ class Central201(_Central):
         return _transferred(
             await self._ask(call201.DataTransfer(vendor_id=VENDOR_ID, message_id=message_id, data=data))
         )
+
+
+def _begin(meter_values: list[dict[str, Any]] | None, readings: list[Sample]) -> float | None:
+    """The register a ``Started`` event gives: its begin reading, else its own readings'."""
+    begin = begin_register(meter_values)
+    if begin is None:  # the Started event's readings are taken as it began
+        begin = min((s.energy_wh for s in readings if s.energy_wh is not None), default=None)
+    return begin
 
 
 def central(version: OcppVersion, session: Session, connection: Any) -> Central16 | Central201:

@@ -55,6 +55,8 @@ VENDOR_ID: Final = "carhome"
 SIGNED_COMMAND: Final = "signed-command"
 SESSION_ASK: Final = "session"
 ENROLL_ASK: Final = "enroll"
+NO_SIGNATURES: Final = "no_signatures"
+"""The reason a key ask to a charger that does not speak carhome's DataTransfer is refused."""
 
 
 class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

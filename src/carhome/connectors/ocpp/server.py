@@ -1,15 +1,18 @@
 """carhome as the OCPP central system: a WebSocket server for 1.6J and 2.0.1 chargers.
 
-The handshake decides who may talk: the path names the charger (``/ocpp/{id}`` or
-``/{id}``); an unknown id is refused (404), a missing or wrong HTTP Basic password
-(security profile 1: user = charger id) is refused (401), and a second connection claiming
-a charger that is connected is refused (409) while the first keeps its session. Each
-refusal is logged. The subprotocol the charger offers (``ocpp2.0.1`` or ``ocpp1.6``) picks
-the version.
+The handshake decides who may talk (``guard``): the path names the charger
+(``/ocpp/{id}`` or ``/{id}``); an unknown id and a missing or wrong HTTP Basic password
+(security profile 1: user = charger id) get the same 401, guesses are paced per address
+and per id (429), and a second connection claiming a charger that is connected is refused
+(409) while the first keeps its session. Each refusal is counted. The subprotocol the
+charger offers (``ocpp2.0.1`` or ``ocpp1.6``) picks the version.
 
 The server is the hub's ``Transport`` for devices whose connector is ``ocpp``: commands
 become OCPP requests and the charger's answer acknowledges them. A command for a charger
-that is not connected waits in the hub and is delivered when it connects.
+that is not connected, or has not yet booted on this connection, waits in the hub and is
+delivered when it has. Transactions live in a ``TransactionStore`` (``store``; memory
+without one), so they outlast the connection and the hub process; a command names only a
+transaction the charger has reported on since its last boot.
 
 A signed command (one a member's phone signed, ``command.signature``) goes to the charger
 first as a ``DataTransfer`` (vendor ``carhome``, message ``signed-command``, the fields the
@@ -19,16 +22,15 @@ without a signed command it accepted just before; one that answers the DataTrans
 no call, and the command fails with the charger's reason. So the hub cannot start a
 charging session a member did not sign, any more than it can open the garage. Key
 sessions and enrollment reach the charger the same way (``ask``, messages ``session`` and
-``enroll``), so ``carhome.api.keys`` manages a charger's keys as an MQTT device's.
+``enroll``), so ``carhome.api.keys`` manages a charger's keys as an MQTT device's; a charger
+that does not know carhome's DataTransfer answers every key ask with a refusal (reason
+``no_signatures``) that says how an owner may trust it for charging without signatures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hmac
 import logging
 import secrets
 import uuid
@@ -46,8 +48,10 @@ from websockets.typing import Subprotocol
 from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp
 from carhome.access.relay import Session as KeySession
 from carhome.connectors.ocpp.edge import central
+from carhome.connectors.ocpp.guard import Guard
 from carhome.connectors.ocpp.messages import (
     ENROLL_ASK,
+    NO_SIGNATURES,
     SESSION_ASK,
     SIGNED_COMMAND,
     SUBPROTOCOLS,
@@ -55,6 +59,7 @@ from carhome.connectors.ocpp.messages import (
     SignedCommand,
 )
 from carhome.connectors.ocpp.session import ChargerLink, Session
+from carhome.connectors.ocpp.store import TransactionStore
 from carhome.connectors.ocpp.transactions import Transaction, Transactions
 from carhome.errors import ConnectorError
 from carhome.hub import Ack, Command, Hub
@@ -63,6 +68,8 @@ log: Final = logging.getLogger(__name__)
 
 CONNECTOR: Final = "ocpp"
 ASK_TIMEOUT: Final = 10.0  # seconds, as the MQTT relay: a phone waits on it
+# A charger's answers to carhome's DataTransfer that mean it does not speak it at all.
+_UNVERIFYING: Final = frozenset({"UnknownVendorId", "UnknownMessageId", "NotImplemented", "NotSupported"})
 
 
 class Charger(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -80,6 +87,7 @@ class OcppStats(msgspec.Struct):
     refused_unknown: int = 0
     refused_auth: int = 0
     refused_duplicate: int = 0
+    refused_throttled: int = 0
     sessions: int = 0
 
 
@@ -100,6 +108,7 @@ class OcppServer:
         chargers: Mapping[str, Charger],
         id_tokens: Mapping[str, str] | None = None,
         start_tag: str = "carhome",
+        store: TransactionStore | None = None,
     ) -> None:
         self._hub = hub
         self._host = host
@@ -108,8 +117,9 @@ class OcppServer:
         self._by_device = {(c.home, c.device): cid for cid, c in self._chargers.items()}
         self._id_tokens = dict(id_tokens or {})
         self._start_tag = start_tag
-        self.transactions = Transactions()
+        self.transactions = Transactions(store)
         self.stats = OcppStats()
+        self._guard = Guard({cid: c.password for cid, c in self._chargers.items()}, hub.clock)
         self._links: dict[str, ChargerLink] = {}
         self._inflight: set[str] = set()
         # one signed command at a time per charger, so its DataTransfer and its call stay a pair
@@ -148,6 +158,7 @@ class OcppServer:
         return self.transactions.of(charger)
 
     async def __aenter__(self) -> Self:
+        await self.transactions.open(self._hub.clock.time())
         try:
             self._server = await serve(
                 self._serve,
@@ -157,6 +168,7 @@ class OcppServer:
                 process_request=self._handshake,
             )
         except OSError as exc:
+            await self.transactions.close()
             raise ConnectorError(f"cannot listen for OCPP on {self._host}:{self._port}: {exc}") from exc
         self._hub.commands.attach(CONNECTOR, self)
         return self
@@ -173,20 +185,28 @@ class OcppServer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.transactions.close()
 
     # -- the handshake --------------------------------------------------------------------
 
     def _handshake(self, connection: ServerConnection, request: Request) -> Response | None:
         cid = charger_id(request.path)
         peer = connection.remote_address
-        charger = self._chargers.get(cid)
-        if charger is None:
-            self.stats.refused_unknown += 1
-            log.warning("OCPP: refused unknown charger id %r from %s", cid, peer)
-            return connection.respond(HTTPStatus.NOT_FOUND, "unknown charger\n")
-        if not self._password_ok(cid, charger, request.headers.get("Authorization")):
-            self.stats.refused_auth += 1
-            log.warning("OCPP: refused charger %r from %s: missing or wrong password", cid, peer)
+        address = str(peer[0]) if peer else ""
+        answer = self._guard.check(cid, address, request.headers.get("Authorization"))
+        if answer.verdict == "throttled":
+            self.stats.refused_throttled += 1
+            response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "too many failed logins; wait\n")
+            response.headers["Retry-After"] = str(max(1, round(answer.retry_after)))
+            return response
+        if answer.verdict == "refused":
+            # the same answer whether the id exists or not; only the log tells them apart
+            if cid in self._chargers:
+                self.stats.refused_auth += 1
+                log.warning("OCPP: refused charger %r from %s: missing or wrong password", cid, peer)
+            else:
+                self.stats.refused_unknown += 1
+                log.warning("OCPP: refused unknown charger id %r from %s", cid[:64], peer)
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "authentication required\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="carhome"'
             return response
@@ -197,18 +217,6 @@ class OcppServer:
             )
             return connection.respond(HTTPStatus.CONFLICT, "charger already connected\n")
         return None
-
-    @staticmethod
-    def _password_ok(cid: str, charger: Charger, header: str | None) -> bool:
-        if header is None or not header.startswith("Basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        ok_user = hmac.compare_digest(user.encode(), cid.encode())
-        ok_password = hmac.compare_digest(password.encode(), charger.password.encode())
-        return ok_user and ok_password
 
     async def _serve(self, connection: ServerConnection) -> None:
         cid = charger_id(connection.request.path if connection.request else "")
@@ -229,6 +237,7 @@ class OcppServer:
             device=charger.device,
             id_tokens=self._id_tokens,
             transactions=self.transactions,
+            on_ready=lambda: self._redeliver_to(charger),
         )
         link = central(version, session, connection)
         self._links[cid] = link
@@ -236,7 +245,6 @@ class OcppServer:
         await self._notify()
         self._hub.set_available(charger.home, charger.device, True)
         log.info("OCPP: charger %s connected (OCPP %s)", cid, version)
-        self._redeliver_to(charger)
         try:
             await link.serve()
         except ConnectionClosed:
@@ -256,6 +264,9 @@ class OcppServer:
         link = self._links.get(cid)
         if link is None:
             raise ConnectorError(f"charger {cid} is not connected")
+        if not link.session.ready:
+            # OCPP: nothing goes to a charger before it has booted; it is sent once it has
+            raise ConnectorError(f"charger {cid} has not booted on this connection yet")
         if command.id in self._inflight:
             return  # already on its way; the charger's answer acks it
         self._inflight.add(command.id)
@@ -325,11 +336,14 @@ class OcppServer:
             False,
             answer.status,
             f"charger answered {answer.status} to the signed command: it does not verify"
-            " carhome signatures, so nothing was started",
+            " carhome signatures, so nothing was started; an owner may trust it for charging"
+            " alone, without signatures (access.unsigned_charging)",
         )
 
     async def _call(self, cid: str, link: ChargerLink, command: Command) -> Outcome:
-        active = self.transactions.active(cid)
+        # only a transaction the charger has reported on since it booted: after a reboot the
+        # one before is gone, and a TxProfile or a stop naming it would miss the live one
+        active = self.transactions.current(cid, live=True)
         tx_id = None if active is None else active.id
         if command.kind == "set" and command.target == "current_limit":
             return await link.set_current_limit(int(command.args["value"]), tx_id)
@@ -366,6 +380,10 @@ class OcppServer:
             raise ConnectorError(
                 f"charger {cid} did not answer the {message} ask within {timeout} s"
             ) from None
+        if not answer.accepted and answer.status in _UNVERIFYING:
+            return KeyAnswer(
+                ask.id, False, reason=NO_SIGNATURES, message=_unverifying(home, device, cid, answer)
+            )
         if not answer.detail:
             raise ConnectorError(
                 f"charger {cid} answered {answer.status} to the {message} ask;"
@@ -378,3 +396,14 @@ class OcppServer:
         if reply.id != ask.id:
             raise ConnectorError(f"charger {cid} answered another ask than the one sent")
         return reply
+
+
+def _unverifying(home: str, device: str, cid: str, answer: Outcome) -> str:
+    return (
+        f"charger {cid} ({home}/{device}) cannot verify signatures: it answered {answer.status} to"
+        " carhome's signed-command protocol, so it holds no keys and nothing can be enrolled on it."
+        " An owner may trust it for charging alone, without signatures (doors and locks keep"
+        f" theirs): add `- {{home: {home}, device: {device}, owner: <owner id>}}` under"
+        " `access: unsigned_charging:` in the configuration and restart the hub; every unsigned"
+        " charging command it then takes is in the audit log"
+    )

@@ -2,12 +2,21 @@
 
 The edge (``edge.py``) decodes each OCPP call into a method call here with typed
 arguments; this module reports to the hub and keeps transactions. It never sees a payload.
+
+What the hub shows of a charger (its ``energy`` and ``power``) follows the charger's
+newest open transaction only: a transaction a reboot left behind, or a reading that came
+late, never moves it back. The session's energy starts at 0 and only grows (a register
+reading below an earlier one changes nothing).
+
+A charger is ``ready`` for requests once it has said something on this connection and been
+answered — after its ``BootNotification`` when that comes first, as OCPP requires — so no
+charging profile reaches a charger that has not booted.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Protocol
 
 from carhome.connectors.ocpp.messages import STATUS, OcppVersion, Outcome, Sample
@@ -23,6 +32,7 @@ class ChargerLink(Protocol):
     """Requests carhome sends to one connected charger (implemented by the edge)."""
 
     version: OcppVersion
+    session: Session
 
     async def serve(self) -> None: ...
 
@@ -51,6 +61,7 @@ class Session:
         device: str,
         id_tokens: Mapping[str, str],
         transactions: Transactions,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
         self.hub = hub
         self.charger = charger
@@ -58,10 +69,9 @@ class Session:
         self.device = device
         self._id_tokens = id_tokens
         self.transactions = transactions
+        self._on_ready = on_ready
         self.booted = False
-        # newest meter timestamp reported to the hub, so a late (resent) reading never
-        # overwrites a newer state
-        self._latest: dict[str, float] = {}
+        self.ready = False
 
     def now(self) -> float:
         return self.hub.clock.time()
@@ -71,13 +81,24 @@ class Session:
         for err in report.rejected:
             log.warning("charger %s: %s", self.charger, err)
 
+    def answered(self) -> None:
+        """The charger's call was answered: from now on it may be sent requests."""
+        if not self.ready:
+            self.ready = True
+            if self._on_ready is not None:
+                self._on_ready()
+
     # -- charger → carhome ----------------------------------------------------------------
 
-    def boot(self, vendor: str, model: str) -> None:
+    async def boot(self, vendor: str, model: str) -> None:
         self.booted = True
         log.info("charger %s booted: %s %s", self.charger, vendor, model)
+        await self.transactions.booted(self.charger)
 
-    def status(self, ocpp_status: str) -> None:
+    async def status(self, ocpp_status: str, *, connector: int | None = None) -> None:
+        """A connector's status (``None``: the transaction's charging state)."""
+        if connector is not None and ocpp_status == "Available":
+            await self.transactions.free(self.charger, connector, self.now())
         status = STATUS.get(ocpp_status)
         if status is not None:
             self._report({"status": status})
@@ -86,10 +107,20 @@ class Session:
         """The member an id token belongs to, or ``None`` if carhome does not know it."""
         return None if id_tag is None else self._id_tokens.get(id_tag)
 
-    def begin(
-        self, *, connector: int, id_tag: str | None, started: float, start_wh: float, tx_id: str | None = None
+    def _current(self, tx: Transaction) -> bool:
+        """Whether ``tx`` is what the hub shows of the charger."""
+        return tx.active and self.transactions.current(self.charger) is tx
+
+    async def begin(
+        self,
+        *,
+        connector: int,
+        id_tag: str | None,
+        started: float,
+        start_wh: float | None,
+        tx_id: str | None = None,
     ) -> Transaction:
-        tx = self.transactions.begin(
+        tx, new = await self.transactions.begin(
             charger=self.charger,
             connector=connector,
             id_tag=id_tag,
@@ -98,35 +129,60 @@ class Session:
             start_wh=start_wh,
             tx_id=tx_id,
         )
-        if tx.active and not tx.samples:
+        if new and self._current(tx) and tx.newer(started):
+            tx.reported = started
             self._report({"energy": 0.0}, ts=started)
         return tx
 
-    def meter(self, tx: Transaction | None, samples: list[Sample]) -> int:
+    async def began(
+        self, tx: Transaction, *, started: float, start_wh: float | None, id_tag: str | None
+    ) -> None:
+        """The start of a transaction already known from its later messages."""
+        await self.transactions.began(
+            tx, started=started, start_wh=start_wh, id_tag=id_tag, member=self.member_of(id_tag)
+        )
+
+    def find(self, tx_id: str) -> Transaction | None:
+        return self.transactions.get(self.charger, tx_id)
+
+    async def adopt(self, tx_id: str, *, connector: int, started: float) -> Transaction:
+        """A transaction the hub has no record of (its data was lost): kept from now on."""
+        log.warning("charger %s: transaction %s was unknown; recording it from here", self.charger, tx_id)
+        return await self.begin(connector=connector, id_tag=None, started=started, start_wh=None, tx_id=tx_id)
+
+    async def meter(self, tx: Transaction | None, samples: list[Sample], *, connector: int = 1) -> int:
         """Record readings (idempotent by timestamp); returns how many were new."""
-        new = 0
-        for sample in samples:
-            if tx is not None:
-                if sample.ts in tx.samples:
-                    continue
-                tx.samples[sample.ts] = sample
-            new += 1
-            key = tx.id if tx is not None else ""
-            if sample.ts < self._latest.get(key, float("-inf")):
+        if tx is None:
+            await self.transactions.reading(self.charger, connector, samples)
+            newest = max(samples, key=lambda s: s.ts, default=None)
+            if (
+                newest is not None
+                and newest.power_w is not None
+                and self.transactions.current(self.charger) is None
+            ):
+                self._report({"power": newest.power_w}, ts=newest.ts)
+            return len(samples)
+        new = await self.transactions.record(tx, samples)
+        if not self._current(tx):
+            return len(new)  # an ended transaction's late readings: kept, not shown
+        for sample in new:
+            if not tx.newer(sample.ts):
                 continue  # a resent older reading: kept in the transaction, not the live state
-            self._latest[key] = sample.ts
+            tx.reported = sample.ts
             values: dict[str, object] = {}
             if sample.power_w is not None:
                 values["power"] = sample.power_w
-            if sample.energy_wh is not None and tx is not None:
-                values["energy"] = tx.energy_kwh(sample.energy_wh)
+            energy = tx.energy_kwh()
+            if sample.energy_wh is not None and energy is not None:
+                values["energy"] = energy
             if values:
                 self._report(values, ts=sample.ts)
-        return new
+        return len(new)
 
-    def end(self, tx: Transaction, *, stopped: float, stop_wh: float) -> None:
-        if not tx.active:
+    async def end(self, tx: Transaction, *, stopped: float, stop_wh: float | None) -> None:
+        shown = self._current(tx)
+        if not await self.transactions.end(tx, stopped=stopped, stop_wh=stop_wh):
             return  # a resent stop
-        tx.stopped = stopped
-        tx.stop_wh = stop_wh
-        self._report({"energy": tx.energy_kwh(stop_wh), "power": 0.0}, ts=stopped)
+        if shown and (tx.reported is None or stopped >= tx.reported):
+            tx.reported = stopped
+            self._report({"energy": tx.energy_kwh() or 0.0, "power": 0.0}, ts=stopped)

@@ -1,0 +1,138 @@
+"""Broker throughput: one gmqtt publisher → one gmqtt subscriber, QoS 0 and QoS 1, through
+the built-in broker (the NATS server the hub runs) and Mosquitto, in the same run.
+
+Each broker runs on a free loopback port, letting anyone in. The publisher sends
+``--messages`` messages of 149 bytes (a typical state report) to one topic as fast as it
+can; the clock runs from the first publish until the subscriber has them all (or nothing
+arrived for two seconds: the rest is counted lost). Prints one JSON line.
+
+    .venv/bin/python bench/broker.py --messages 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import platform
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import gmqtt
+from gmqtt.mqtt.constants import MQTTv311
+
+from carhome.connectors.mqtt import EmbeddedBroker
+from carhome.connectors.mqtt.nats import NATS_VERSION
+
+PAYLOAD = (
+    b'{"Vehicle.Speed":42.5,"Vehicle.Powertrain.TractionBattery.StateOfCharge.Current":80.5,' + b"x" * 63
+)
+TOPIC = "carhome/h1/car/state"
+QUIET = 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def mosquitto(directory: Path) -> AsyncIterator[int | None]:
+    binary = shutil.which("mosquitto")
+    if binary is None:
+        yield None
+        return
+    port = free_port()
+    conf = directory / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
+        # as NATS does: no cap on the messages queued for a subscriber (the default 1000 drops)
+        "max_queued_messages 0\n"
+    )
+    process = await asyncio.create_subprocess_exec(binary, "-c", str(conf))
+    try:
+        for _ in range(200):  # until it listens (a bench, not a test: polling is fine here)
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.02)
+        yield port
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def run_one(port: int, qos: int, count: int) -> dict[str, Any]:
+    got = 0
+    done = asyncio.Event()
+    last = time.perf_counter()
+
+    def on_message(*_: Any) -> int:
+        nonlocal got, last
+        got += 1
+        last = time.perf_counter()
+        if got >= count:
+            done.set()
+        return 0
+
+    subscriber = gmqtt.Client(f"bench-sub-{port}-{qos}")
+    subscriber.on_message = on_message
+    subscribed = asyncio.Event()
+    subscriber.on_subscribe = lambda *_: subscribed.set()
+    publisher = gmqtt.Client(f"bench-pub-{port}-{qos}")
+    await subscriber.connect("127.0.0.1", port, version=MQTTv311)
+    await publisher.connect("127.0.0.1", port, version=MQTTv311)
+    subscriber.subscribe(TOPIC, qos=qos)
+    await asyncio.wait_for(subscribed.wait(), 10)
+    start = time.perf_counter()
+    for i in range(count):
+        publisher.publish(TOPIC, PAYLOAD, qos=qos)
+        if i % 1000 == 999:
+            await asyncio.sleep(0)  # let the transports drain
+    while not done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), QUIET)
+        if time.perf_counter() - last > QUIET:
+            break
+    elapsed = last - start
+    await publisher.disconnect()
+    await subscriber.disconnect()
+    return {"msg_per_s": round(got / elapsed) if elapsed > 0 else 0, "received": got, "lost": count - got}
+
+
+async def main(count: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=Path(directory)) as nats:
+            key = f"nats-server {NATS_VERSION}"
+            results[key] = {f"qos{q}": await run_one(nats.port, q, count) for q in (0, 1)}
+        async with mosquitto(Path(directory)) as port:
+            if port is not None:
+                results["mosquitto"] = {f"qos{q}": await run_one(port, q, count) for q in (0, 1)}
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    args = parser.parse_args()
+    found = asyncio.run(main(args.messages))
+    print(
+        json.dumps(
+            {
+                "bench": "broker",
+                "messages": args.messages,
+                "payload_bytes": len(PAYLOAD),
+                "machine": platform.machine(),
+                "results": found,
+            }
+        )
+    )

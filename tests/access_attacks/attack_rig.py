@@ -1,0 +1,130 @@
+"""A hub to attack: real access parts over a temporary directory, the app the hub serves,
+served by uvicorn on a loopback port, and clients that come from chosen loopback addresses.
+
+Home ``h1`` has two cars (``car``, ``van``), a purifier, a light and a front door; its
+members are the owner ``olivia``, family ``fred`` and the guest ``gina`` (no grant until a
+test gives one). Home ``h2`` has its own car and owner ``nora``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from starlette.routing import BaseRoute
+
+from carhome.access.keys import Role
+from carhome.access.members import Member
+from carhome.access.passwords import Passwords
+from carhome.access.service import Access
+from carhome.api import ApiServer, create_app
+from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.store.memory import MemoryStore
+from carhome.testing import FakeClock
+
+PASSWORD = "correct horse battery"
+WAIT = 5.0
+"""Real seconds a test waits for an answer it expects before it fails."""
+
+
+class Acking:
+    """A device transport that acks every command, as a device would."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def deliver(self, command: Command) -> None:
+        ack = Ack(command.id, "acked", result={"ran": command.target})
+        asyncio.get_running_loop().call_soon(self.hub.ack, command.home, command.device, ack)
+
+
+def make_access(directory: Path, clock: FakeClock) -> Access:
+    access = Access.open(directory, clock, passwords=Passwords(time_cost=1, memory_cost=1024))
+    hashed = access.passwords.hash(PASSWORD)
+    for member in (
+        Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
+        Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
+        Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
+        Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
+    ):
+        access.members.add(member)
+    return access
+
+
+@contextlib.asynccontextmanager
+async def attack_hub(clock: FakeClock, access: Access) -> AsyncIterator[Hub]:
+    async with Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub:
+        for home in ("h1", "h2"):
+            await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
+            await hub.add_device(Device(home=home, id="car", type="car", name="Car"))
+        await hub.add_device(Device(home="h1", id="van", type="car", name="Van"))
+        await hub.add_device(
+            Device(home="h1", id="purifier", type="air_purifier", name="Purifier", room="living_room")
+        )
+        await hub.add_device(Device(home="h1", id="light", type="light", name="Hall light", room="hall"))
+        await hub.add_device(Device(home="h1", id="front_door", type="door_lock", name="Front door"))
+        hub.commands.attach("mqtt", Acking(hub))
+        yield hub
+
+
+@dataclass
+class Served:
+    """The hub's app on a real socket."""
+
+    url: str
+    ws_url: str
+
+    def client(self, source: str = "127.0.0.1") -> httpx.AsyncClient:
+        """An HTTP client whose connections come from the loopback address ``source``."""
+        transport = httpx.AsyncHTTPTransport(local_address=source)
+        return httpx.AsyncClient(transport=transport, base_url=self.url, timeout=WAIT)
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    hub: Hub, access: Access, *, routes: Sequence[BaseRoute] = (), **app_options: Any
+) -> AsyncIterator[Served]:
+    """The hub's app (with ``routes`` added, as the hub process adds its parts') on a socket."""
+    app = create_app(hub, access=access, **app_options)
+    app.router.routes.extend(routes)
+    try:
+        async with ApiServer(app, port=0) as server:
+            yield Served(server.url, server.url.replace("http://", "ws://") + "/api/ws")
+    finally:
+        app.state.live.close()
+
+
+async def login(client: httpx.AsyncClient, member: str, password: str = PASSWORD) -> dict[str, Any]:
+    r = await client.post("/api/auth/login", json={"member": member, "password": password})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def frame(ws: Any) -> dict[str, Any]:
+    """The next frame the hub sends (``ConnectionClosed`` once it closed the socket)."""
+    async with asyncio.timeout(WAIT):
+        data: dict[str, Any] = json.loads(await ws.recv())
+        return data
+
+
+async def closed(ws: Any) -> tuple[int, str]:
+    """Read frames until the hub closes the socket; its close code and reason (a socket
+    the hub keeps open fails the test after ``WAIT`` seconds)."""
+    async with asyncio.timeout(WAIT):
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await ws.recv()
+    assert ws.close_code is not None
+    return ws.close_code, ws.close_reason or ""

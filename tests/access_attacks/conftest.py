@@ -1,0 +1,31 @@
+"""Fixtures of the attack tests: a fake clock, the access parts and a hub (``attack_rig``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from attack_rig import attack_hub, make_access
+
+from carhome.access.service import Access
+from carhome.hub import Hub
+from carhome.testing import FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def access(tmp_path: Path, clock: FakeClock) -> Iterator[Access]:
+    made = make_access(tmp_path / "data", clock)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+async def hub(clock: FakeClock, access: Access) -> AsyncIterator[Hub]:
+    async with attack_hub(clock, access) as made:
+        yield made

@@ -1,0 +1,81 @@
+"""Transactions outlive the hub process.
+
+The hub keeps its transactions in SQLite beside its database (``SqliteTransactionStore``):
+a charger that goes on metering while the hub restarts, and sends its readings and its stop
+when the hub is back, is heard as if nothing had happened, and the charge is in the history.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carhome.connectors.ocpp import Charger, OcppServer
+from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
+from carhome.history import History, SqliteHistoryStore
+from carhome.hub import Device, Home, Hub
+from carhome.store.sqlite import SqliteStore
+from carhome.testing import FakeClock
+from carhome.testing.wallbox import SimulatedWallbox, Version
+
+PASSWORD = "s3cret-wallbox-password"
+CHARGERS = {"CP-1": Charger(home="h1", device="wallbox", password=PASSWORD)}
+
+
+def _url(server: OcppServer) -> str:
+    return f"ws://127.0.0.1:{server.port}/ocpp/CP-1"
+
+
+async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Version) -> None:
+    clock = FakeClock()
+    db = tmp_path / "carhome.db"
+    box = SimulatedWallbox("ws://127.0.0.1:1/ocpp", "CP-1", version=version, password=PASSWORD, clock=clock)
+    async with (
+        Hub(store=SqliteStore(db), clock=clock) as hub,
+        History(hub, SqliteHistoryStore.beside(db)) as history,
+        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=SqliteTransactionStore.beside(db)) as server,
+    ):
+        await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
+        await hub.add_devices(
+            [
+                Device(home="h1", id="car", type="car"),
+                Device(home="h1", id="wallbox", type="wallbox", connector="ocpp"),
+            ]
+        )
+        box.url = _url(server)
+        await box.connect()
+        await box.boot()
+        box.register_wh = 52_300.0
+        tx_id = await box.start("RFID-ALICE")
+        await box.status("Charging" if version == "1.6" else "Occupied")
+        await clock.advance(60)
+        await box.meter(900.0, 7_400.0)
+        assert hub.value("h1", "wallbox", "energy") == pytest.approx(0.9)
+    await box.disconnect()
+    # the hub is down; the charger meters on and stops, and keeps it all for later
+    for _ in range(2):
+        await clock.advance(60)
+        await box.meter(550.0, 7_400.0)
+    await clock.advance(60)
+    await box.stop()
+    assert len(box.queue) == 3
+    async with (
+        Hub(store=SqliteStore(db), clock=clock) as hub,
+        History(hub, SqliteHistoryStore.beside(db)) as history,
+        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=SqliteTransactionStore.beside(db)) as server,
+    ):
+        box.url = _url(server)
+        await box.connect()
+        assert box.queue == []  # every queued message taken
+        await box.status("Available")
+        await box.disconnect()
+        [tx] = server.transactions_of("CP-1")
+        shown = hub.value("h1", "wallbox", "energy")
+        [charge] = await history.charges()
+    assert (tx.id, tx.active, tx.energy_wh()) == (tx_id, False, 2_000.0)
+    assert shown == pytest.approx(2.0)
+    assert (charge.charger, charge.grid_kwh) == ("wallbox", 2.0)
+    print(
+        f"OCPP {version} across a hub restart: {shown:.1f} of 2.0 kWh shown, {charge.grid_kwh} kWh recorded"
+    )
