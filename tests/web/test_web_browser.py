@@ -148,7 +148,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def new_page(browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any) -> Page:
     """A fresh context's page; with ``session``, already logged in (tokens in its storage)."""
-    context = await browser.new_context(base_url=hub.url, locale="en-US", **options)
+    context = await browser.new_context(base_url=hub.url, **{"locale": "en-US", **options})
     context.set_default_timeout(15_000)
     if session is not None:
         tokens = json.dumps(json.dumps(session))

@@ -275,7 +275,9 @@ async def test_web_owner_grants_a_guest_edits_and_withdraws_it(browser: Browser,
         editor = page.get_by_test_id("grant-editor")
         await expect(editor.get_by_role("heading")).to_have_text(f"New grant for {guest}")
         await editor.get_by_role("checkbox", name="Living room light").check()
-        await editor.get_by_role("checkbox", name="on", exact=True).check()
+        # the light's settable "on", by its name in the catalog
+        await editor.locator('input[data-target="on"]').check()
+        await expect(editor.get_by_role("checkbox", name="Power", exact=True)).to_be_checked()
         # a window that ends before it starts is refused, and the message sits at "Valid until"
         await editor.get_by_label("Valid from").fill("2030-01-02T10:00")
         await editor.get_by_label("Valid until").fill("2030-01-01T10:00")
@@ -286,7 +288,10 @@ async def test_web_owner_grants_a_guest_edits_and_withdraws_it(browser: Browser,
         await expect(editor).to_have_count(0)
         row = page.locator(f'tr[data-member="{guest}"]')
         await expect(row.locator(".grant")).to_have_count(1)
-        await expect(row.locator(".grant")).to_contain_text("living_room_light: on")
+        what = row.locator(".grant .grant-what")
+        await expect(what).to_have_attribute("data-devices", "living_room_light")
+        await expect(what).to_have_attribute("data-targets", "on")
+        await expect(what).to_have_text("Living room light: Power")
         async with client_of(hub) as client:
             listed = {m["id"]: m for m in (await client.get("/api/members")).json()}
         [grant] = listed[guest]["grants"]

@@ -13,7 +13,8 @@ export type Session = Omit<Schemas["Tokens"], "token_type">;
 /** GET /api/health: "ok", or "degraded" with what is wrong (e.g. the hub hears no device). */
 export type Health = Schemas["Health"];
 export type Place = Schemas["Place"];
-export type HomeOut = Schemas["HomeOut"];
+/** `currency` (ISO 4217): the hub does not say it yet, so costs show as plain amounts until it does. */
+export type HomeOut = Schemas["HomeOut"] & { currency?: string | null };
 export type DeviceOut = Schemas["DeviceOut"];
 export type PropertyOut = Schemas["PropertyOut"];
 export type ActionOut = Schemas["ActionOut"];
@@ -44,6 +45,39 @@ export class ApiError extends Error {
     const reason = this.body["reason"];
     return typeof reason === "string" ? reason : this.detail;
   }
+}
+
+/** The hub could not be reached at all (no answer: the browser's "Failed to fetch"). */
+export class Unreachable extends Error {
+  constructor(readonly cause: unknown) {
+    super("the hub cannot be reached");
+  }
+}
+
+const reachListeners = new Set<(reached: boolean) => void>();
+
+/** Hear whether the hub answered (true) or could not be reached (false), request by request. */
+export function onReach(fn: (reached: boolean) => void): () => void {
+  reachListeners.add(fn);
+  return () => reachListeners.delete(fn);
+}
+
+function reached(yes: boolean): void {
+  for (const fn of reachListeners) fn(yes);
+}
+
+/** `fetch`, with no answer at all turned into `Unreachable` and heard by `onReach`. */
+async function call(path: string, init: RequestInit): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (exc) {
+    reached(false);
+    throw new Unreachable(exc);
+  }
+  // A proxy in front of the hub answers 502-504 when the hub is away.
+  reached(response.status < 502 || response.status > 504);
+  return response;
 }
 
 const SESSION_KEY = "carhome.session";
@@ -82,7 +116,7 @@ async function problem(response: Response): Promise<ApiError> {
 }
 
 export async function login(member: string, password: string): Promise<Session> {
-  const response = await fetch("/api/auth/login", {
+  const response = await call("/api/auth/login", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ member, password }),
@@ -101,7 +135,7 @@ export function refresh(): Promise<boolean> {
   if (current === null) return Promise.resolve(false);
   refreshing ??= (async () => {
     try {
-      const response = await fetch("/api/auth/refresh", {
+      const response = await call("/api/auth/refresh", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ refresh: current.refresh_token }),
@@ -112,6 +146,10 @@ export function refresh(): Promise<boolean> {
       }
       keep((await response.json()) as Session);
       return true;
+    } catch (exc) {
+      // No answer says nothing about the tokens: keep them, and try again when it answers.
+      if (exc instanceof Unreachable) return true;
+      throw exc;
     } finally {
       refreshing = null;
     }
@@ -138,7 +176,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     const headers: Record<string, string> = {};
     if (current !== null) headers["Authorization"] = `Bearer ${current.access_token}`;
     if (init.body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, {
+    const response = await call(path, {
       method: init.method ?? "GET",
       headers,
       body: init.body === undefined ? undefined : JSON.stringify(init.body),

@@ -15,13 +15,27 @@ export const SIG = {
   speed: "Vehicle.Speed",
   lat: "Vehicle.CurrentLocation.Latitude",
   lon: "Vehicle.CurrentLocation.Longitude",
+  trunkOpen: "Vehicle.Body.Trunk.Rear.IsOpen",
+  trunkLocked: "Vehicle.Body.Trunk.Rear.IsLocked",
   place: "place",
   distance: "distance_to_home",
 } as const;
 
-export const DOORS = ["Row1.DriverSide", "Row1.PassengerSide", "Row2.DriverSide", "Row2.PassengerSide"].map(
-  (d) => `Vehicle.Cabin.Door.${d}.IsLocked`,
+const DOOR_PATHS = ["Row1.DriverSide", "Row1.PassengerSide", "Row2.DriverSide", "Row2.PassengerSide"].map(
+  (d) => `Vehicle.Cabin.Door.${d}`,
 );
+export const DOORS = DOOR_PATHS.map((d) => `${d}.IsLocked`);
+export const DOORS_OPEN = DOOR_PATHS.map((d) => `${d}.IsOpen`);
+
+/** The doors and the trunk together: what is unlocked, what is open. */
+export interface Closure {
+  unlockedDoors: number;
+  openDoors: number;
+  trunkOpen: boolean;
+  trunkUnlocked: boolean;
+  /** Everything locked and shut. */
+  secure: boolean;
+}
 
 export interface CarView {
   id: string;
@@ -29,7 +43,7 @@ export interface CarView {
   num(signal: string): number | null;
   bool(signal: string): boolean | null;
   str(signal: string): string | null;
-  unlockedDoors: number;
+  closure: Closure;
   position: [number, number] | null;
   /** Minutes to home at the current speed; null when parked, home or unknown. */
   etaMinutes: number | null;
@@ -61,13 +75,23 @@ export function carView(model: Model): CarView | null {
   const away = str(SIG.place) !== "home";
   const etaMinutes =
     away && distance !== null && speed !== null && speed >= MOVING_KMH ? (distance / speed) * 60 : null;
+  const unlockedDoors = DOORS.filter((d) => state[d]?.value === false).length;
+  const openDoors = DOORS_OPEN.filter((d) => state[d]?.value === true).length;
+  const trunkOpen = bool(SIG.trunkOpen) === true;
+  const trunkUnlocked = bool(SIG.trunkLocked) === false;
   return {
     id: device.id,
     name: device.name,
     num,
     bool,
     str,
-    unlockedDoors: DOORS.filter((d) => state[d]?.value === false).length,
+    closure: {
+      unlockedDoors,
+      openDoors,
+      trunkOpen,
+      trunkUnlocked,
+      secure: unlockedDoors === 0 && openDoors === 0 && !trunkOpen && !trunkUnlocked,
+    },
     position: lat !== null && lon !== null ? [lat, lon] : null,
     etaMinutes,
   };

@@ -3,7 +3,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, type Health, logout, onSession, session } from "./api";
-import { lang, onLang, setLang, t } from "./i18n";
+import { lang, onLang, setLang, t, type MessageKey } from "./i18n";
 import { Automations } from "./pages/Automations";
 import { Cabin } from "./pages/Cabin";
 import { Charging } from "./pages/Charging";
@@ -14,6 +14,7 @@ import { Members } from "./pages/Members";
 import { Overview } from "./pages/Overview";
 import { Trips } from "./pages/Trips";
 import { Link, navigate, usePath } from "./router";
+import { Reconnecting } from "./components/Reconnecting";
 import { start, stop, useModel } from "./store";
 import "./style.css";
 
@@ -31,46 +32,73 @@ function useLoggedIn(): boolean {
 
 function LangSwitch() {
   return (
-    <button type="button" class="lang" onClick={() => setLang(lang() === "en" ? "zh" : "en")}>
+    <button
+      type="button"
+      class="lang"
+      lang={lang() === "en" ? "zh-CN" : "en"}
+      onClick={() => setLang(lang() === "en" ? "zh" : "en")}
+    >
       {t("nav.language")}
     </button>
   );
 }
 
+const NAV: [string, MessageKey][] = [
+  ["/", "nav.overview"],
+  ["/charging", "charts.nav.charging"],
+  ["/trips", "charts.nav.trips"],
+  ["/automations", "nav.automations"],
+  ["/members", "nav.members"],
+  ["/cabin", "nav.cabin"],
+  ["/keys", "sign.nav"],
+];
+
+/** The header: on a wide screen every link in one row; on a narrow one a menu button that
+ * opens them (with the language switch and logout) as a list under the header. */
 function Header({ path }: { path: string }) {
   const model = useModel();
-  const item = (to: string, key: Parameters<typeof t>[0]) => (
-    <Link to={to} class={path === to ? "active" : ""}>
-      {t(key)}
-    </Link>
-  );
+  const [open, setOpen] = useState(false);
+  useEffect(() => setOpen(false), [path]);
   return (
-    <header class="top">
-      <strong class="brand">{t("app.title")}</strong>
-      {model.home !== null && <span class="muted">{model.home.name}</span>}
-      <nav>
-        {item("/", "nav.overview")}
-        {item("/charging", "charts.nav.charging")}
-        {item("/trips", "charts.nav.trips")}
-        {item("/automations", "nav.automations")}
-        {item("/members", "nav.members")}
-        {item("/cabin", "nav.cabin")}
-        {item("/keys", "sign.nav")}
-      </nav>
-      <span class={`live ${model.live}`} data-testid="live" data-live={model.live}>
-        ● {t(`live.${model.live}`)}
-      </span>
-      <LangSwitch />
-      <button
-        type="button"
-        onClick={async () => {
-          stop();
-          await logout();
-          navigate("/login");
-        }}
-      >
-        {t("nav.logout")}
-      </button>
+    <header class={`top${open ? " open" : ""}`}>
+      <div class="top-bar">
+        <strong class="brand">{t("app.title")}</strong>
+        {model.home !== null && <span class="muted home-name">{model.home.name}</span>}
+        <span class={`live ${model.live}`} data-testid="live" data-live={model.live}>
+          ● {t(`live.${model.live}`)}
+        </span>
+        <button
+          type="button"
+          class="menu-button"
+          aria-expanded={open}
+          aria-controls="main-nav"
+          onClick={() => setOpen(!open)}
+        >
+          <span aria-hidden="true">{open ? "✕" : "☰"}</span> {open ? t("nav.close") : t("nav.menu")}
+        </button>
+      </div>
+      <div class="top-menu" id="main-nav">
+        <nav>
+          {NAV.map(([to, key]) => (
+            <Link key={to} to={to} class={path === to ? "active" : ""}>
+              {t(key)}
+            </Link>
+          ))}
+        </nav>
+        <div class="top-tools">
+          <LangSwitch />
+          <button
+            type="button"
+            onClick={async () => {
+              stop();
+              await logout();
+              navigate("/login");
+            }}
+          >
+            {t("nav.logout")}
+          </button>
+        </div>
+      </div>
     </header>
   );
 }
@@ -145,13 +173,30 @@ function App() {
     );
   }
   if (path === "/login") navigate("/", true);
-  if (path === "/cabin") return <Cabin />;
+  // Every control of a page is off while the hub does not answer (a disabled fieldset).
+  if (path === "/cabin") {
+    return (
+      <>
+        <Reconnecting />
+        <fieldset class="controls-gate" disabled={!model.reachable}>
+          <Cabin />
+        </fieldset>
+      </>
+    );
+  }
   return (
     <>
       <Header path={path} />
+      <Reconnecting />
       <HealthBanner />
       {model.error !== null && <p class="error banner">{t("common.error", { reason: model.error })}</p>}
-      {!model.loaded && model.error === null ? <p class="page">{t("common.loading")}</p> : <Page path={path} />}
+      {!model.loaded && model.error === null ? (
+        <p class="page">{t("common.loading")}</p>
+      ) : (
+        <fieldset class="controls-gate" disabled={!model.reachable}>
+          <Page path={path} />
+        </fieldset>
+      )}
     </>
   );
 }

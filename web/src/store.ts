@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import {
   api,
   ApiError,
+  onReach,
   refresh,
   session,
   type Command,
@@ -13,6 +14,8 @@ import {
   type SpecOut,
   type StateEntry,
 } from "./api";
+import { setHomeZone } from "./format";
+import { describe } from "./problems";
 import { KeyNeeded, submitCommand } from "./signing/send";
 
 export type LiveStatus = "connecting" | "live" | "offline";
@@ -36,6 +39,9 @@ export interface Model {
   /** The car's positions seen since the page loaded: [lat, lon]. */
   track: [number, number][];
   live: LiveStatus;
+  /** Whether the hub answers: false from a closed live connection or a request with no
+   * answer until it answers again. Controls are off while it is false. */
+  reachable: boolean;
   loaded: boolean;
   error: string | null;
 }
@@ -48,6 +54,10 @@ export const LON = "Vehicle.CurrentLocation.Longitude";
 let model: Model = empty();
 const listeners = new Set<() => void>();
 
+onReach((reached) => {
+  if (model.reachable !== reached && started) update({ reachable: reached });
+});
+
 function empty(): Model {
   return {
     home: null,
@@ -57,6 +67,7 @@ function empty(): Model {
     tracked: [],
     track: [],
     live: "connecting",
+    reachable: true,
     loaded: false,
     error: null,
   };
@@ -116,7 +127,10 @@ function trackSoon(): void {
 
 let socket: WebSocket | null = null;
 let retry = 0;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
 let started = false;
+// The longest wait between two tries to reach the hub again.
+const RETRY_MAX_MS = 8000;
 
 /** Load the home and its devices, then follow them live. Called once after login. */
 export async function start(): Promise<void> {
@@ -135,12 +149,13 @@ export async function start(): Promise<void> {
       specs[detail.device.id] = detail.spec;
       state[detail.device.id] = detail.state;
     }
+    setHomeZone(home?.timezone);
     update({ home, devices, specs, state, loaded: true, error: null });
     addTrackPoint();
     connect();
   } catch (exc) {
     started = false;
-    update({ error: exc instanceof Error ? exc.message : String(exc) });
+    update({ error: describe(exc) });
   }
 }
 
@@ -166,6 +181,8 @@ async function resync(): Promise<void> {
 /** Forget everything (on logout), closing the live connection. */
 export function stop(): void {
   started = false;
+  if (retryTimer !== null) clearTimeout(retryTimer);
+  retryTimer = null;
   const open = socket;
   socket = null;
   open?.close(1000, "logged out");
@@ -195,11 +212,14 @@ function connect(): void {
     const frame = JSON.parse(String(message.data)) as Frame;
     if (frame.type === "ready") {
       retry = 0;
+      update({ reachable: true });
       ws.send(JSON.stringify({ type: "subscribe" }));
     } else if (frame.type === "subscribed" || frame.type === "dropped") {
       // what changed before the subscription took (or in frames the hub dropped) comes
       // from a fresh read; the page is live once it has it
-      void resync().finally(() => {
+      void resync()
+        .catch(() => undefined) // no answer: the hub is marked unreachable, the socket will close
+        .finally(() => {
         if (socket === ws) update({ live: "live" });
       });
     } else if (frame.type === "state" && frame.device !== undefined && frame.property !== undefined) {
@@ -216,15 +236,28 @@ function connect(): void {
   ws.onclose = (event) => {
     if (socket !== ws) return; // replaced or logged out
     socket = null;
-    update({ live: "offline" });
-    // 4401: the token expired or was revoked; a refresh tells which.
+    // 4401: the token expired or was revoked; a refresh tells which. Anything else: the
+    // hub (or the way to it) went away.
+    update({ live: "offline", reachable: event.code === 4401 ? model.reachable : false });
     const again = event.code === 4401 ? refresh() : Promise.resolve(true);
     void again.then((ok) => {
       if (!ok || !started) return;
       retry = Math.min(retry + 1, 6);
-      setTimeout(connect, 250 * 2 ** retry);
+      retryTimer = setTimeout(reconnect, Math.min(250 * 2 ** retry, RETRY_MAX_MS));
     });
   };
+}
+
+function reconnect(): void {
+  retryTimer = null;
+  if (socket === null) connect();
+}
+
+/** Try to reach the hub now instead of at the next scheduled try. */
+export function retryNow(): void {
+  if (retryTimer !== null) clearTimeout(retryTimer);
+  retry = 0;
+  reconnect();
 }
 
 // -- commands -----------------------------------------------------------------------------
@@ -270,7 +303,7 @@ export async function send(
     noteCommand(command);
     if (!isFinal(command)) void poll(command.id);
   } catch (exc) {
-    const reason = exc instanceof ApiError ? exc.reason : String(exc);
+    const reason = describe(exc);
     const status = exc instanceof ApiError ? exc.status : 0;
     const enroll = exc instanceof KeyNeeded ? exc.enroll : undefined;
     replaceTracked(key, { problem: { status, reason, enroll } });

@@ -1,6 +1,7 @@
 // The car's position and recent track against the home's geofence, drawn in SVG from
 // coordinates alone: no map tiles, so it works with no internet.
 import type { HomeOut } from "../api";
+import { number, placeName } from "../format";
 import { t } from "../i18n";
 
 const SIZE = 320;
@@ -53,7 +54,7 @@ export function CarMap({ home, car, track }: Props) {
           <g key={place.name}>
             <circle cx={sx(x)} cy={sy(y)} r={Math.max(place.radius_m * k, 3)} class="place" />
             <text x={sx(x) + 6} y={sy(y) - 6} class="map-label">
-              {place.name}
+              {placeName(place.name)}
             </text>
           </g>
         );
@@ -75,7 +76,7 @@ export function CarMap({ home, car, track }: Props) {
       <g transform={`translate(12,${SIZE - 14})`}>
         <line x1={0} y1={0} x2={bar * k} y2={0} class="scale" />
         <text x={0} y={-5} class="map-label">
-          {bar >= 1000 ? `${bar / 1000} km` : t("map.scale", { m: bar })}
+          {bar >= 1000 ? `${number(bar / 1000)} km` : t("map.scale", { m: number(bar) })}
         </text>
       </g>
     </svg>

@@ -1,5 +1,6 @@
 // A command's lifecycle as steps: queued → sent → acked, or where it stopped and why.
-import { t } from "../i18n";
+import { t, tx } from "../i18n";
+import { hubReason } from "../problems";
 import { Link } from "../router";
 import { useModel, type Tracked } from "../store";
 
@@ -17,13 +18,14 @@ function EnrollHint({ device }: { device: string }) {
 }
 
 export function CommandStatus({ entry }: { entry: Tracked }) {
+  const model = useModel();
   const { command, problem } = entry;
   if (problem !== null) {
     const word = problem.status === 403 ? t("cmd.denied") : t("cmd.rejected");
     return (
       <span class="cmd" data-status="denied" role="status">
         <span class="step bad">{word}</span>
-        <span class="reason">{t("cmd.reason", { reason: problem.reason })}</span>
+        <span class="reason">{tx("cmd.reason", { reason: hubReason(problem.reason, model.devices) })}</span>
         {problem.enroll !== undefined && <EnrollHint device={problem.enroll} />}
       </span>
     );

@@ -2,9 +2,10 @@
 // a writable `on`, a stepper for its first writable number with bounds, and buttons for
 // actions that take no arguments when it has no switch.
 import type { DeviceOut, PropertyOut, SpecOut } from "../api";
+import { number, unit } from "../format";
 import { t } from "../i18n";
+import { actionLabel, propLabel } from "../i18n/spec";
 import { lastCommand, send, useModel } from "../store";
-import { unit } from "../format";
 import { CommandStatus } from "./CommandStatus";
 
 const NUMERIC = new Set(["int", "float", "uint8", "int32", "uint32", "double"]);
@@ -53,16 +54,17 @@ export function Stepper({ device, prop, big = false }: { device: DeviceOut; prop
   const d = step(prop);
   const clamp = (v: number) => Math.min(prop.maximum ?? v, Math.max(prop.minimum ?? v, v));
   const put = (v: number) => void send(device.id, "set", prop.name, { value: prop.format === "int" ? Math.round(v) : v });
+  const name = propLabel(device.type, prop.name) ?? prop.name;
   return (
     <span class={`stepper ${big ? "big" : ""}`} data-prop={prop.name}>
-      <button type="button" aria-label={`${prop.name} −`} onClick={() => put(clamp(value - d))}>
+      <button type="button" aria-label={`${name} −`} onClick={() => put(clamp(value - d))}>
         −
       </button>
       <span class="stepper-value">
-        {Number.isInteger(value) ? value : value.toFixed(1)}
+        {number(value, Number.isInteger(value) ? 0 : 1, Number.isInteger(value) ? 0 : 1)}
         {unit(prop.unit) === "" ? "" : ` ${unit(prop.unit)}`}
       </span>
-      <button type="button" aria-label={`${prop.name} +`} onClick={() => put(clamp(value + d))}>
+      <button type="button" aria-label={`${name} +`} onClick={() => put(clamp(value + d))}>
         +
       </button>
     </span>
@@ -78,9 +80,10 @@ export function ActionButtons({ device, spec, big = false }: { device: DeviceOut
           type="button"
           key={a.name}
           class={big ? "big" : ""}
+          data-action={a.name}
           onClick={() => void send(device.id, "action", a.name)}
         >
-          {a.name.replace(/_/g, " ")}
+          {actionLabel(device.type, a.name) ?? <code>{a.name}</code>}
         </button>
       ))}
     </span>

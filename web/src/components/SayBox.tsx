@@ -2,8 +2,9 @@
 // SpeechRecognition), sent to POST /api/say as the logged-in driver. The hub answers in the
 // request's language; a command it sent is then followed (long poll) to its ack or failure.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, type Command } from "../api";
+import { api, type Command } from "../api";
 import { lang, t } from "../i18n";
+import { describe } from "../problems";
 import { send, track, useModel } from "../store";
 import { CommandStatus } from "./CommandStatus";
 
@@ -87,7 +88,7 @@ export function SayBox({ here }: { here?: string } = {}) {
         if (asked.current === turn) setFollowed({ key: tracked.key, signed: false });
       }
     } catch (exc) {
-      setError(t("say.failed", { reason: exc instanceof ApiError ? exc.reason : String(exc) }));
+      setError(t("say.failed", { reason: describe(exc) }));
     } finally {
       setBusy(false);
     }
@@ -107,16 +108,15 @@ export function SayBox({ here }: { here?: string } = {}) {
   const entry = followed === null ? undefined : model.tracked.find((e) => e.key === followed.key);
   const signed = followed?.signed === true && entry !== undefined && entry.problem === null;
   return (
-    <section class="tile say" data-testid="cabin-say" style={{ marginBottom: "1.2rem" }}>
+    <section class="tile say" data-testid="cabin-say">
       <h2>{t("say.title")}</h2>
-      <form onSubmit={submit} style={{ display: "flex", gap: "0.6rem", alignItems: "stretch" }}>
+      <form onSubmit={submit} class="say-form">
         <input
           type="text"
           aria-label={t("say.label")}
           placeholder={t("say.placeholder")}
           value={text}
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
-          style={{ flex: 1, minHeight: "64px", fontSize: "1.2rem", borderRadius: "14px", padding: "0 1rem" }}
         />
         {Speech !== null && (
           <button type="button" class="big" onClick={listen} aria-pressed={listening}>
@@ -129,7 +129,7 @@ export function SayBox({ here }: { here?: string } = {}) {
       </form>
       {busy && <p role="status">{t("say.thinking")}</p>}
       {error !== null && (
-        <p role="alert" class="reason" style={{ color: "#ff8a80" }}>
+        <p role="alert" class="reason">
           {error}
         </p>
       )}
@@ -138,9 +138,9 @@ export function SayBox({ here }: { here?: string } = {}) {
           data-testid="say-answer"
           data-status={result.status}
           lang={result.language === "zh" ? "zh-CN" : "en"}
-          style={{ marginTop: "0.8rem", display: "flex", flexDirection: "column", gap: "0.4rem" }}
+          class="say-answer"
         >
-          <div style={{ fontSize: "1.4rem", fontWeight: 600 }}>
+          <div class="say-text">
             {signed ? t("say.signed", { target: entry.target }) : result.answer}
           </div>
           {entry !== undefined && (

@@ -4,12 +4,14 @@ import * as autoedit from "./autoedit";
 import * as charts from "./charts";
 import * as say from "./say";
 import * as sign from "./sign";
+import * as words from "./words";
 
 export const en = {
   ...charts.en,
   ...sign.en,
   ...say.en,
   ...autoedit.en,
+  ...words.en,
   "app.title": "carhome",
   "nav.overview": "Home",
   "nav.automations": "Automations",
@@ -28,6 +30,8 @@ export const en = {
   "login.submit": "Log in",
   "login.busy": "Logging in…",
   "login.failed": "Login refused: {reason}",
+  "login.wrong": "wrong member or password",
+  "login.throttled": "too many attempts; try again in {seconds} s",
 
   "common.loading": "Loading…",
   "common.error": "Error: {reason}",
@@ -38,6 +42,12 @@ export const en = {
   "common.set": "Set",
   "common.unknown": "—",
   "common.back": "Back",
+  "common.comma": ", ",
+  "access.read": "read",
+  "access.write": "write",
+  "access.notify": "notify",
+  "common.colon": ": ",
+  "common.semicolon": "; ",
 
   "car.title": "Car",
   "car.charge": "Charge",
@@ -156,7 +166,6 @@ export const en = {
   "garage.opening": "opening",
   "garage.closing": "closing",
   "garage.stopped": "stopped",
-  ...autoedit.en,
 };
 
 export type Messages = Record<keyof typeof en, string>;

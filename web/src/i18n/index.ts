@@ -1,4 +1,5 @@
 // The language switch: messages from the two catalogs, the choice kept in localStorage.
+import type { ComponentChild } from "preact";
 import { en, type MessageKey } from "./en";
 
 export type { MessageKey };
@@ -39,6 +40,22 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? String(params[name]) : whole,
   );
+}
+
+/** The message `key` with `{name}` filled by elements (an id in a code element …), for
+ * messages whose values are not words of the language. */
+export function tx(key: MessageKey, params: Record<string, ComponentChild>): ComponentChild[] {
+  const text = catalogs[current][key];
+  const out: ComponentChild[] = [];
+  let last = 0;
+  for (const m of text.matchAll(/\{(\w+)\}/g)) {
+    const name = m[1] ?? "";
+    out.push(text.slice(last, m.index));
+    out.push(name in params ? params[name] : m[0]);
+    last = (m.index ?? 0) + m[0].length;
+  }
+  out.push(text.slice(last));
+  return out;
 }
 
 /** A room's name: from the catalog when carhome knows the word, else made readable. */

@@ -4,12 +4,14 @@ import * as charts from "./charts";
 import type { Messages } from "./en";
 import * as say from "./say";
 import * as sign from "./sign";
+import * as words from "./words";
 
 export const zh: Messages = {
   ...charts.zh,
   ...sign.zh,
   ...say.zh,
   ...autoedit.zh,
+  ...words.zh,
   "app.title": "carhome",
   "nav.overview": "家",
   "nav.automations": "自动化",
@@ -28,6 +30,8 @@ export const zh: Messages = {
   "login.submit": "登录",
   "login.busy": "正在登录…",
   "login.failed": "登录被拒绝：{reason}",
+  "login.wrong": "成员或密码错误",
+  "login.throttled": "尝试次数过多；请 {seconds} 秒后再试",
 
   "common.loading": "加载中…",
   "common.error": "出错：{reason}",
@@ -38,6 +42,12 @@ export const zh: Messages = {
   "common.set": "设置",
   "common.unknown": "—",
   "common.back": "返回",
+  "common.comma": "、",
+  "access.read": "读",
+  "access.write": "写",
+  "access.notify": "通知",
+  "common.colon": "：",
+  "common.semicolon": "；",
 
   "car.title": "汽车",
   "car.charge": "电量",
@@ -156,5 +166,4 @@ export const zh: Messages = {
   "garage.opening": "正在打开",
   "garage.closing": "正在关闭",
   "garage.stopped": "已停止",
-  ...autoedit.zh,
 };

@@ -5,8 +5,11 @@
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type AutomationOut, type CheckError } from "../api";
+import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
-import { t } from "../i18n";
+import { t, tx, type MessageKey } from "../i18n";
+import { en } from "../i18n/en";
+import { describe } from "../problems";
 import { useModel } from "../store";
 
 interface StepTrace {
@@ -41,13 +44,20 @@ automations:
 `;
 }
 
+/** A word carhome sends as data (a mode, a run's status, a step's kind) from the catalog,
+ * or the word itself in code when the catalog does not have it. */
+function word(prefix: string, value: string) {
+  const key = `${prefix}.${value}`;
+  return key in en ? t(key as MessageKey) : <code>{value}</code>;
+}
+
 function Traces({ id }: { id: string }) {
   const [traces, setTraces] = useState<Trace[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     api<{ traces: Trace[] }>(`/api/automations/${encodeURIComponent(id)}/traces`)
       .then((r) => setTraces(r.traces))
-      .catch((exc: unknown) => setError(String(exc)));
+      .catch((exc: unknown) => setError(describe(exc)));
   }, [id]);
   if (error !== null) return <p class="error">{t("common.error", { reason: error })}</p>;
   if (traces === null) return <p>{t("common.loading")}</p>;
@@ -56,12 +66,14 @@ function Traces({ id }: { id: string }) {
     <ol class="traces">
       {[...traces].reverse().map((tr) => (
         <li key={tr.run} data-status={tr.status}>
-          <strong>#{tr.run}</strong> {time(tr.started)} · {tr.status}
-          {tr.reason ? ` · ${tr.reason}` : ""}
+          <strong>#{tr.run}</strong> {time(tr.started)} · {word("run", tr.status)}
+          {tr.reason ? <span lang="en"> · {tr.reason}</span> : ""}
           <ul>
             {tr.steps.map((s) => (
               <li key={s.path} class={s.status === "failed" ? "error" : ""}>
-                {t("auto.trace.step", { path: `${s.path} ${s.kind}`, result: s.error ?? s.status })}
+                <code>{s.path}</code> {word("step", s.kind)}
+                {t("common.colon")}
+                {s.error !== null ? <span lang="en">{s.error}</span> : word("run", s.status)}
               </li>
             ))}
           </ul>
@@ -134,7 +146,7 @@ function YamlEditor({
         if (result.errors.length === 0) setRefused(null);
       }
     } catch (exc) {
-      if (mine === asked.current) setFailure(String(exc));
+      if (mine === asked.current) setFailure(describe(exc));
     } finally {
       if (mine === asked.current) setChecking(false);
     }
@@ -158,7 +170,7 @@ function YamlEditor({
     } catch (exc) {
       const found = savingErrors(exc);
       if (found !== null) setRefused(found);
-      else setProblem(exc instanceof ApiError ? exc.detail : String(exc));
+      else setProblem(exc instanceof ApiError ? exc.detail : describe(exc));
     } finally {
       setSaving(false);
     }
@@ -174,7 +186,7 @@ function YamlEditor({
       );
       onDeleted(done.deleted, done.restored);
     } catch (exc) {
-      setProblem(exc instanceof ApiError ? exc.detail : String(exc));
+      setProblem(exc instanceof ApiError ? exc.detail : describe(exc));
     }
   };
 
@@ -187,12 +199,14 @@ function YamlEditor({
     <section class="card" data-testid="automation-editor">
       <h2>{t("auto.editor")}</h2>
       <p class="muted" data-testid="editor-mode">
-        {detail === null ? t("autoedit.creating") : t("autoedit.editing", { id: detail.id, file: detail.file })}
+        {detail === null
+          ? t("autoedit.creating")
+          : tx("autoedit.editing", { id: <code>{detail.id}</code>, file: <code>{detail.file}</code> })}
         {" · "}
         {t("auto.editor.hint")}
       </p>
       {detail !== null && detail.origin !== "saved" && (
-        <p class="muted">{t("autoedit.readonly", { file: detail.file })}</p>
+        <p class="muted">{tx("autoedit.readonly", { file: <code>{detail.file}</code> })}</p>
       )}
       <div class="editor">
         <pre class="gutter" ref={gutter} aria-hidden="true">
@@ -296,8 +310,7 @@ function EnableSwitch({ automation, onSwitched }: { automation: AutomationOut; o
             const id = encodeURIComponent(automation.id);
             onSwitched(await api<AutomationOut>(`/api/automations/${id}/${on ? "disable" : "enable"}`, { method: "POST" }));
           } catch (exc) {
-            const reason = exc instanceof ApiError ? exc.reason : String(exc);
-            setError(t("autoedit.switch.failed", { id: automation.id, reason }));
+            setError(t("autoedit.switch.failed", { id: automation.id, reason: describe(exc) }));
           } finally {
             setBusy(false);
           }
@@ -323,7 +336,7 @@ export function Automations() {
   const reload = () =>
     api<AutomationOut[]>("/api/automations")
       .then(setList)
-      .catch((exc: unknown) => setError(String(exc)));
+      .catch((exc: unknown) => setError(describe(exc)));
   useEffect(() => {
     void reload();
   }, []);
@@ -334,7 +347,7 @@ export function Automations() {
       setNotice(null);
       setVersion((v) => v + 1);
     } catch (exc) {
-      setError(String(exc));
+      setError(describe(exc));
     }
   };
   const switched = (a: AutomationOut) => {
@@ -345,11 +358,12 @@ export function Automations() {
   return (
     <main class="page automations">
       <h1>{t("auto.title")}</h1>
+      <ZoneNote />
       {error !== null && <p class="error">{t("common.error", { reason: error })}</p>}
       {list === null && error === null && <p>{t("common.loading")}</p>}
       {list !== null && (
         <section class="card">
-          <table>
+          <table class="stack">
             <thead>
               <tr>
                 <th>{t("auto.col.id")}</th>
@@ -365,21 +379,23 @@ export function Automations() {
               {list.map((a) => (
                 <Fragment key={a.id}>
                   <tr data-automation={a.id} data-enabled={String(a.enabled)}>
-                    <td>
+                    <td data-label={t("auto.col.id")}>
                       <code>{a.id}</code>
                     </td>
-                    <td>{a.alias}</td>
-                    <td>
-                      {a.mode} · {a.enabled ? t("auto.enabled") : t("auto.disabled")}
+                    <td data-label={t("auto.col.alias")}>{a.alias}</td>
+                    <td data-label={t("auto.col.mode")}>
+                      {word("automode", a.mode)} · {a.enabled ? t("auto.enabled") : t("auto.disabled")}
                     </td>
-                    <td>
+                    <td data-label={t("autoedit.col.enabled")}>
                       <EnableSwitch automation={a} onSwitched={switched} />
                     </td>
-                    <td>{a.firings}</td>
-                    <td class="muted" title={a.file}>
-                      {a.file.split("/").pop()}:{a.line ?? "?"}
+                    <td data-label={t("auto.col.runs")}>{a.firings}</td>
+                    <td class="muted" title={a.file} data-label={t("auto.col.source")}>
+                      <code>
+                        {a.file.split("/").pop()}:{a.line ?? "?"}
+                      </code>
                     </td>
-                    <td class="actions">
+                    <td class="actions row-actions">
                       <button type="button" onClick={() => void edit(a.id)}>
                         {t("autoedit.edit")}
                       </button>
@@ -389,7 +405,7 @@ export function Automations() {
                     </td>
                   </tr>
                   {open === a.id && (
-                    <tr>
+                    <tr class="detail">
                       <td colSpan={7}>
                         <Traces id={a.id} />
                       </td>

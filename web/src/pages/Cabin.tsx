@@ -3,14 +3,16 @@
 // sent as the logged-in driver, so the hub's access decision applies and a refusal shows
 // its reason in large type.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, session, type Command, type DeviceOut } from "../api";
+import { api, session, type Command, type DeviceOut } from "../api";
 import { carView, SIG } from "../car";
 import { CommandStatus } from "../components/CommandStatus";
 import { setPoint, Stepper, Switch, writable } from "../components/Controls";
 import { SayBox } from "../components/SayBox";
-import { km } from "../format";
-import { t, type MessageKey } from "../i18n";
+import { km, number } from "../format";
+import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
+import { describe } from "../problems";
+import { targetLabel } from "../i18n/spec";
 import { Link } from "../router";
 import { lastCommand, send, track, useModel, type Model } from "../store";
 
@@ -31,7 +33,7 @@ function Eta() {
     big = t("cabin.eta.home");
   } else if (car.etaMinutes !== null) {
     big = t("cabin.eta.minutes", { min: Math.max(1, Math.round(car.etaMinutes)) });
-    small = t("cabin.eta.away", { km: km(distance ?? 0), speed: `${Math.round(speed ?? 0)} km/h` });
+    small = t("cabin.eta.away", { km: km(distance ?? 0), speed: `${number(Math.round(speed ?? 0))} km/h` });
   } else {
     big = distance === null ? t("common.unknown") : t("cabin.eta.parked", { km: km(distance) });
   }
@@ -42,7 +44,7 @@ function Eta() {
       <div class="eta-big">{big}</div>
       <div class="eta-small">{small}</div>
       <div class="eta-small">
-        {t("car.charge")}: {soc === null ? t("common.unknown") : `${Math.round(soc)} %`}
+        {t("car.charge")}: {soc === null ? t("common.unknown") : `${number(Math.round(soc))} %`}
       </div>
     </section>
   );
@@ -107,6 +109,8 @@ function sceneName(scene: SceneOut): string {
 
 function SceneTile({ scene }: { scene: SceneOut }) {
   const model = useModel();
+  const name = (id: string) => model.devices.find((d) => d.id === id)?.name ?? id;
+  const type = (id: string) => model.devices.find((d) => d.id === id)?.type ?? "";
   const [busy, setBusy] = useState(false);
   // the scene's commands, followed among the app's tracked commands
   const [keys, setKeys] = useState<number[] | null>(null);
@@ -118,10 +122,10 @@ function SceneTile({ scene }: { scene: SceneOut }) {
     try {
       const applied = await api<SceneApplied>(`/api/scenes/${encodeURIComponent(scene.id)}/apply`, { method: "POST" });
       setKeys(applied.commands.map((c) => track(c).key));
-      setRefusals(applied.refused.map((r) => `${r.device}: ${r.reason}`));
+      setRefusals(applied.refused.map((r) => `${name(r.device)}${t("common.colon")}${r.reason}`));
     } catch (exc) {
       setKeys([]);
-      setRefusals([exc instanceof ApiError ? exc.reason : String(exc)]);
+      setRefusals([describe(exc)]);
     } finally {
       setBusy(false);
     }
@@ -136,7 +140,7 @@ function SceneTile({ scene }: { scene: SceneOut }) {
       class="tile scene big"
       data-scene={scene.id}
       disabled={scene.error !== null}
-      title={scene.error ?? scene.steps.map((s) => `${s.device} ${s.target}`).join(", ")}
+      title={scene.error ?? scene.steps.map((s) => `${name(s.device)} · ${targetLabel(type(s.device), s.target)}`).join(t("common.comma"))}
       onClick={() => void apply()}
     >
       <span class="scene-name">{sceneName(scene)}</span>
@@ -157,7 +161,7 @@ function Scenes() {
   useEffect(() => {
     api<SceneOut[]>("/api/scenes")
       .then(setScenes)
-      .catch((exc: unknown) => setError(exc instanceof ApiError ? exc.reason : String(exc)));
+      .catch((exc: unknown) => setError(describe(exc)));
   }, []);
   if (error !== null) return <p class="error">{t("common.error", { reason: error })}</p>;
   if (scenes === null) return <p>{t("common.loading")}</p>;
@@ -196,7 +200,7 @@ export function Cabin() {
     <main class="cabin">
       <header class="cabin-bar">
         <strong>{t("cabin.title")}</strong>
-        <span>{t("cabin.driver", { member: session()?.member ?? "" })}</span>
+        <span>{tx("cabin.driver", { member: <code>{session()?.member ?? ""}</code> })}</span>
         <Link to="/" class="cabin-exit">
           {t("cabin.exit")}
         </Link>
@@ -225,7 +229,9 @@ export function Cabin() {
       )}
       {latest !== undefined && (
         <footer class="cabin-status" data-testid="cabin-status">
-          {model.devices.find((d) => d.id === latest.device)?.name ?? latest.device} · {latest.target}:{" "}
+          {model.devices.find((d) => d.id === latest.device)?.name ?? latest.device} ·{" "}
+          {targetLabel(model.devices.find((d) => d.id === latest.device)?.type ?? "", latest.target)}
+          {t("common.colon")}
           <CommandStatus entry={latest} />
         </footer>
       )}

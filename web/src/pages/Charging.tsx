@@ -4,8 +4,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { PlanChart, type PlanSlot } from "../components/charts/PlanChart";
-import { dayAndClock } from "../components/charts/Chart";
+import { ZoneNote } from "../components/ZoneNote";
+import { dayAndClock, fixed, kwh, money, number } from "../format";
 import { t, type MessageKey } from "../i18n";
+import { describe } from "../problems";
 import { useModel } from "../store";
 
 export interface CarPlan {
@@ -41,7 +43,7 @@ interface Refusal {
 }
 
 function refusal(exc: unknown): Refusal {
-  if (!(exc instanceof ApiError)) return { field: null, reason: String(exc) };
+  if (!(exc instanceof ApiError)) return { field: null, reason: describe(exc) };
   const field = exc.body["field"];
   return { field: typeof field === "string" ? field.replace(/^\$\./, "") : null, reason: exc.reason };
 }
@@ -177,13 +179,13 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
   }
 
   const status = plan.charging_now
-    ? t("charts.status.charging", { kw: plan.setpoint_kw.toFixed(1) })
+    ? t("charts.status.charging", { kw: fixed(plan.setpoint_kw, 1) })
     : plan.plugged
       ? t("charts.status.plugged")
       : t("charts.status.unplugged");
   return (
     <section class="card" data-car={plan.car} data-testid="car-plan" data-mode={plan.mode}>
-      <h2>{t("charts.plan.title", { car: plan.car })}</h2>
+      <h2>{t("charts.plan.title", { car: model.devices.find((d) => d.id === plan.car)?.name ?? plan.car })}</h2>
       <div class="controls">
         <ModeSwitch plan={plan} busy={busy} onMode={(mode) => void change({ mode })} />
         {problem?.field === "mode" && (
@@ -199,7 +201,7 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
         </div>
         <div>
           <span class="muted">{t("charts.fact.target")}</span>
-          <span data-testid="plan-target">{plan.target} %</span>
+          <span data-testid="plan-target">{number(plan.target)} %</span>
         </div>
         <div>
           <span class="muted">{t("charts.fact.departure")}</span>
@@ -207,16 +209,16 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
         </div>
         <div>
           <span class="muted">{t("charts.fact.energy")}</span>
-          <span data-testid="plan-energy">{plan.energy_kwh.toFixed(1)} kWh</span>
+          <span data-testid="plan-energy">{kwh(plan.energy_kwh)}</span>
         </div>
         <div>
           <span class="muted">{t("charts.fact.cost")}</span>
-          <span data-testid="plan-cost">{plan.cost.toFixed(2)}</span>
+          <span data-testid="plan-cost">{money(plan.cost, model.home?.currency)}</span>
         </div>
         {plan.shortfall_kwh > 0 && (
           <div class="warn">
             <span class="muted">{t("charts.fact.shortfall")}</span>
-            <span>{plan.shortfall_kwh.toFixed(1)} kWh</span>
+            <span>{kwh(plan.shortfall_kwh)}</span>
           </div>
         )}
       </div>
@@ -264,11 +266,12 @@ export function Charging() {
   useEffect(() => {
     api<CarPlan[]>("/api/charging")
       .then(setPlans)
-      .catch((exc: unknown) => setError(exc instanceof ApiError ? exc.reason : String(exc)));
+      .catch((exc: unknown) => setError(describe(exc)));
   }, []);
   return (
     <main class="page charging">
       <h1>{t("charts.charging.title")}</h1>
+      <ZoneNote />
       {error !== null && <p class="error">{t("common.error", { reason: error })}</p>}
       {plans === null && error === null && <p>{t("common.loading")}</p>}
       {plans !== null && plans.length === 0 && <p class="muted">{t("charts.charging.none")}</p>}

@@ -5,8 +5,10 @@ import { useState } from "preact/hooks";
 import type { ActionOut, DeviceOut, PropertyOut } from "../api";
 import { CommandStatus } from "../components/CommandStatus";
 import { writable } from "../components/Controls";
-import { age, label, show, unit } from "../format";
-import { t } from "../i18n";
+import { age, show, unit } from "../format";
+import { t, type MessageKey } from "../i18n";
+import { actionLabel, argLabel, propLabel, targetLabel, typeDescription, typeTitle, valueLabel } from "../i18n/spec";
+import { en } from "../i18n/en";
 import { Link } from "../router";
 import { send, useModel } from "../store";
 
@@ -19,14 +21,31 @@ function parse(prop: PropertyOut, text: string): unknown {
   return text;
 }
 
-function Field({ prop, value, onInput }: { prop: PropertyOut; value: string; onInput: (v: string) => void }) {
+/** The name of a property, action or argument as the tables have it, else its id in code. */
+export function Name({ text, id }: { text: string | null; id: string }) {
+  return text === null ? <code>{id}</code> : <>{text}</>;
+}
+
+function Field({
+  type,
+  prop,
+  value,
+  onInput,
+  label,
+}: {
+  type: string;
+  prop: PropertyOut;
+  value: string;
+  onInput: (v: string) => void;
+  label: string;
+}) {
   const name = `${prop.name}`;
   if (prop.allowed !== null) {
     return (
-      <select name={name} value={value} onChange={(e) => onInput(e.currentTarget.value)}>
+      <select name={name} aria-label={label} value={value} onChange={(e) => onInput(e.currentTarget.value)}>
         {prop.allowed.map((a) => (
           <option key={a} value={a}>
-            {a}
+            {valueLabel(type, prop.name, a) ?? a}
           </option>
         ))}
       </select>
@@ -34,9 +53,9 @@ function Field({ prop, value, onInput }: { prop: PropertyOut; value: string; onI
   }
   if (prop.format === "bool") {
     return (
-      <select name={name} value={value} onChange={(e) => onInput(e.currentTarget.value)}>
-        <option value="true">{t("common.yes")}</option>
-        <option value="false">{t("common.no")}</option>
+      <select name={name} aria-label={label} value={value} onChange={(e) => onInput(e.currentTarget.value)}>
+        <option value="true">{valueLabel(type, prop.name, true) ?? t("common.yes")}</option>
+        <option value="false">{valueLabel(type, prop.name, false) ?? t("common.no")}</option>
       </select>
     );
   }
@@ -44,6 +63,7 @@ function Field({ prop, value, onInput }: { prop: PropertyOut; value: string; onI
   return (
     <input
       name={name}
+      aria-label={label}
       type={numeric ? "number" : "text"}
       step={prop.format === "int" ? 1 : "any"}
       min={prop.minimum ?? undefined}
@@ -66,7 +86,13 @@ function Editor({ device, prop, current }: { device: DeviceOut; prop: PropertyOu
         setText(null);
       }}
     >
-      <Field prop={prop} value={shown} onInput={setText} />
+      <Field
+        type={device.type}
+        prop={prop}
+        value={shown}
+        onInput={setText}
+        label={propLabel(device.type, prop.name) ?? prop.name}
+      />
       <button type="submit">{t("common.set")}</button>
     </form>
   );
@@ -88,23 +114,34 @@ function ActionForm({ device, action }: { device: DeviceOut; action: ActionOut }
         void send(device.id, "action", action.name, values);
       }}
     >
-      <button type="submit" title={action.description} data-action={action.name}>
-        {action.name.replace(/_/g, " ")}
+      <button type="submit" data-action={action.name}>
+        <Name text={actionLabel(device.type, action.name)} id={action.name} />
       </button>
-      {action.args.map((arg) => (
-        <label key={arg.name} class="arg">
-          {arg.name}
-          {arg.unit ? ` (${unit(arg.unit)})` : ""}
-          <Field
-            prop={arg}
-            value={args[arg.name] ?? ""}
-            onInput={(v) => setArgs({ ...args, [arg.name]: v })}
-          />
-        </label>
-      ))}
-      {action.domain !== null && <span class="badge">{action.domain}</span>}
+      {action.args.map((arg) => {
+        const name = argLabel(device.type, arg.name);
+        return (
+          <label key={arg.name} class="arg">
+            <Name text={name} id={arg.name} />
+            {arg.unit ? ` (${unit(arg.unit)})` : ""}
+            <Field
+              type={device.type}
+              prop={arg}
+              value={args[arg.name] ?? ""}
+              onInput={(v) => setArgs({ ...args, [arg.name]: v })}
+              label={name ?? arg.name}
+            />
+          </label>
+        );
+      })}
+      {action.domain !== null && <span class="badge">{scopeName(action.domain)}</span>}
     </form>
   );
+}
+
+/** A safety domain's name (car doors, the garage …), else its id. */
+function scopeName(domain: string): string {
+  const key = `scope.${domain}`;
+  return key in en ? t(key as MessageKey) : domain;
 }
 
 export function DevicePage({ home, id }: { home: string; id: string }) {
@@ -127,9 +164,9 @@ export function DevicePage({ home, id }: { home: string; id: string }) {
         <Link to="/">← {t("common.back")}</Link>
       </p>
       <h1>
-        {device.name} <span class="muted">· {spec.title}</span>
+        {device.name} <span class="muted">· {typeTitle(device.type) ?? spec.title}</span>
       </h1>
-      <p class="muted">{spec.description}</p>
+      {typeDescription(device.type) !== null && <p class="muted">{typeDescription(device.type)}</p>}
       {spec.actions.length > 0 && (
         <section class="card">
           <h2>{t("device.actions")}</h2>
@@ -144,7 +181,7 @@ export function DevicePage({ home, id }: { home: string; id: string }) {
           <ul class="commands">
             {mine.map((e) => (
               <li key={e.key} data-target={e.target}>
-                <code>{label(e.target)}</code> <CommandStatus entry={e} />
+                <span class="command-target">{targetLabel(device.type, e.target)}</span> <CommandStatus entry={e} />
               </li>
             ))}
           </ul>
@@ -152,7 +189,7 @@ export function DevicePage({ home, id }: { home: string; id: string }) {
       )}
       <section class="card">
         <h2>{t("device.properties")}</h2>
-        <table class="props">
+        <table class="props stack">
           <thead>
             <tr>
               <th>{t("device.col.property")}</th>
@@ -166,15 +203,22 @@ export function DevicePage({ home, id }: { home: string; id: string }) {
               const entry = state[p.name];
               return (
                 <tr key={p.name} data-prop={p.name}>
-                  <td title={`${p.name}\n${p.description}`}>
-                    {label(p.name)}
-                    {p.unit ? <span class="muted"> ({unit(p.unit)})</span> : null}
+                  <td class="prop-name" title={p.name} data-label={t("device.col.property")}>
+                    <Name text={propLabel(device.type, p.name)} id={p.name} />
                   </td>
-                  <td class="value" title={entry ? t("device.updated", { age: age(now - entry.ts) }) : ""}>
-                    {show(entry?.value, p.unit)}
+                  <td
+                    class="value"
+                    data-label={t("device.col.value")}
+                    title={entry ? t("device.updated", { age: age(now - entry.ts) }) : ""}
+                  >
+                    {show(entry?.value, p.unit, device.type, p.name)}
                   </td>
-                  <td class="muted">{p.access.join(", ")}</td>
-                  <td>{writable(p) && <Editor device={device} prop={p} current={entry?.value} />}</td>
+                  <td class="muted access" data-label={t("device.col.access")}>
+                    {p.access.map((a) => (a === "read" || a === "write" || a === "notify" ? t(`access.${a}`) : a)).join(t("common.comma"))}
+                  </td>
+                  <td data-label={t("device.col.edit")} class={writable(p) ? "edit" : "edit empty"}>
+                    {writable(p) && <Editor device={device} prop={p} current={entry?.value} />}
+                  </td>
                 </tr>
               );
             })}

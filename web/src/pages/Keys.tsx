@@ -8,7 +8,8 @@
 // another client").
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, session } from "../api";
-import { t } from "../i18n";
+import { t, tx } from "../i18n";
+import { describe } from "../problems";
 import { fromBase64, toHex } from "../signing/bytes";
 import { keyId } from "../signing/crypto";
 import {
@@ -35,9 +36,8 @@ const ROLES: Role[] = ["owner", "family", "guest"];
 const REQUESTS_EVERY_MS = 5000;
 
 function reason(exc: unknown): string {
-  if (exc instanceof ApiError) return exc.reason;
   if (exc instanceof SessionRefused) return `${exc.reason}: ${exc.message}`;
-  return exc instanceof Error ? exc.message : String(exc);
+  return describe(exc);
 }
 
 function initialDevice(): string {
@@ -208,13 +208,17 @@ export function Keys() {
           </p>
           {waiting !== null && (
             <p data-testid="sign-waiting" data-request={waiting.id}>
-              {t("sign.approval.waiting", { id: waiting.id, key: pendingKeyId(waiting).slice(0, 12) })}
+              {tx("sign.approval.waiting", {
+                id: <code>{waiting.id}</code>,
+                key: <code>{pendingKeyId(waiting).slice(0, 12)}</code>,
+              })}{" "}
+              {t("keys.cliHint")} <code>{`carhome keys approve ${chosen.id} ${waiting.id}`}</code>
             </p>
           )}
           {enrolled === true && requests !== null && requests.length > 0 && (
             <div data-testid="sign-requests">
               <h2>{t("sign.approval.requests")}</h2>
-              <table>
+              <table class="stack">
                 <thead>
                   <tr>
                     <th>{t("sign.col.member")}</th>
@@ -227,13 +231,19 @@ export function Keys() {
                 <tbody>
                   {requests.map((r) => (
                     <tr key={r.id} data-request={r.id}>
-                      <td>{r.member}</td>
-                      <td>{ROLES.includes(r.role) ? t(`sign.role.${r.role}`) : r.role}</td>
-                      <td>
+                      <td data-label={t("sign.col.member")}>
+                        <code>{r.member}</code>
+                      </td>
+                      <td data-label={t("sign.col.role")}>
+                        {ROLES.includes(r.role) ? t(`sign.role.${r.role}`) : r.role}
+                      </td>
+                      <td data-label={t("sign.col.id")}>
                         <code>{pendingKeyId(r).slice(0, 16)}</code>
                       </td>
-                      <td>{r.asked_by}</td>
-                      <td>
+                      <td data-label={t("sign.approval.askedBy")}>
+                        <code>{r.asked_by}</code>
+                      </td>
+                      <td class="row-actions">
                         <button
                           type="button"
                           disabled={busy}
@@ -346,7 +356,7 @@ export function Keys() {
           ) : listed.length === 0 ? (
             <p>{t("sign.noKeys")}</p>
           ) : (
-            <table>
+            <table class="stack">
               <thead>
                 <tr>
                   <th>{t("sign.col.id")}</th>
@@ -359,13 +369,17 @@ export function Keys() {
               <tbody>
                 {listed.map((k) => (
                   <tr key={k.id} data-key={k.id} data-mine={k.mine ? "yes" : "no"}>
-                    <td>
+                    <td data-label={t("sign.col.id")}>
                       <code>{k.id.slice(0, 16)}</code> {k.mine && <strong>{t("sign.mine")}</strong>}
                     </td>
-                    <td>{k.member}</td>
-                    <td>{ROLES.includes(k.role) ? t(`sign.role.${k.role}`) : k.role}</td>
-                    <td>{k.enabled ? t("sign.enabled") : t("sign.disabled")}</td>
-                    <td>
+                    <td data-label={t("sign.col.member")}>
+                      <code>{k.member}</code>
+                    </td>
+                    <td data-label={t("sign.col.role")}>
+                      {ROLES.includes(k.role) ? t(`sign.role.${k.role}`) : k.role}
+                    </td>
+                    <td data-label={t("sign.col.state")}>{k.enabled ? t("sign.enabled") : t("sign.disabled")}</td>
+                    <td class={k.mine && k.enabled ? "row-actions" : "row-actions empty"}>
                       {k.mine && k.enabled && (
                         <button
                           type="button"

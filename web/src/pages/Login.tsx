@@ -1,6 +1,17 @@
 import { useState } from "preact/hooks";
 import { ApiError, login } from "../api";
 import { t } from "../i18n";
+import { describe } from "../problems";
+
+/** Why the hub refused the login, in the app's language. */
+function refused(exc: unknown): string {
+  if (exc instanceof ApiError && exc.status === 401) return t("login.wrong");
+  if (exc instanceof ApiError && exc.status === 429) {
+    const after = exc.body["retry_after"];
+    return t("login.throttled", { seconds: typeof after === "number" ? Math.max(1, after) : 60 });
+  }
+  return describe(exc);
+}
 
 export function Login({ onDone }: { onDone: () => void }) {
   const [member, setMember] = useState("");
@@ -15,7 +26,7 @@ export function Login({ onDone }: { onDone: () => void }) {
       await login(member.trim(), password);
       onDone();
     } catch (exc) {
-      setError(exc instanceof ApiError ? exc.detail : String(exc));
+      setError(refused(exc));
     } finally {
       setBusy(false);
     }

@@ -4,8 +4,11 @@
 // is about, and the message is shown under that field.
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../api";
-import { t } from "../i18n";
+import { fromZonedInput, zone, zonedInput, zoneName } from "../format";
+import { t, tx } from "../i18n";
+import { describe } from "../problems";
 import { useModel } from "../store";
+import { targetLabel } from "../i18n/spec";
 
 export interface GrantOut {
   id: string;
@@ -26,17 +29,13 @@ interface Refusal {
 }
 
 function refusal(exc: unknown): Refusal {
-  if (!(exc instanceof ApiError)) return { field: null, reason: String(exc) };
+  if (!(exc instanceof ApiError)) return { field: null, reason: describe(exc) };
   const field = exc.body["field"];
   return { field: typeof field === "string" ? field.replace(/^\$\./, "") : null, reason: exc.reason };
 }
 
-/** `<input type="datetime-local">`'s value for `epoch`, in this browser's timezone. */
-function localInput(epoch: number): string {
-  const d = new Date(epoch * 1000);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
+// The window's times are read and written on the home's wall clock, not this browser's.
+const localInput = (epoch: number) => zonedInput(epoch);
 
 function FieldError({ problem, field }: { problem: Refusal | null; field: string }) {
   if (problem?.field !== field) return null;
@@ -79,10 +78,20 @@ export function GrantEditor({
   const [busy, setBusy] = useState(false);
   // what the chosen devices offer: their actions and the properties that can be set
   const offered = new Set<string>();
+  // a target's words: from the first chosen device whose type knows it
+  const typeOf = new Map<string, string>();
   for (const id of devices) {
     const spec = model.specs[id];
-    for (const a of spec?.actions ?? []) offered.add(a.name);
-    for (const p of spec?.properties ?? []) if (p.access.includes("write")) offered.add(p.name);
+    const type = model.devices.find((d) => d.id === id)?.type ?? "";
+    for (const a of spec?.actions ?? []) {
+      offered.add(a.name);
+      if (!typeOf.has(a.name)) typeOf.set(a.name, type);
+    }
+    for (const p of spec?.properties ?? []) {
+      if (!p.access.includes("write")) continue;
+      offered.add(p.name);
+      if (!typeOf.has(p.name)) typeOf.set(p.name, type);
+    }
   }
   for (const target of targets) offered.add(target);
   const toggle = (list: string[], item: string) =>
@@ -96,8 +105,8 @@ export function GrantEditor({
     const body: Record<string, unknown> = {
       devices,
       targets,
-      starts: new Date(starts).getTime() / 1000,
-      ends: new Date(ends).getTime() / 1000,
+      starts: fromZonedInput(starts),
+      ends: fromZonedInput(ends),
     };
     if (uses.trim() !== "") body["uses"] = Number(uses);
     try {
@@ -115,8 +124,8 @@ export function GrantEditor({
     <section class="card" data-testid="grant-editor">
       <h2>
         {grant === null
-          ? t("charts.grant.new.title", { member })
-          : t("charts.grant.edit.title", { member, grant: grant.id })}
+          ? tx("charts.grant.new.title", { member: <code>{member}</code> })
+          : tx("charts.grant.edit.title", { member: <code>{member}</code>, grant: <code>{grant.id}</code> })}
       </h2>
       <form class="form-grid" onSubmit={(e) => void save(e)}>
         <span>{t("charts.grant.devices")}</span>
@@ -162,10 +171,15 @@ export function GrantEditor({
                     type="checkbox"
                     name="target"
                     value={target}
+                    data-target={target}
                     checked={targets.includes(target)}
                     onChange={() => setTargets((list) => toggle(list, target))}
                   />
-                  <code>{target}</code>
+                  {targetLabel(typeOf.get(target) ?? "", target) === target ? (
+                    <code>{target}</code>
+                  ) : (
+                    <span title={target}>{targetLabel(typeOf.get(target) ?? "", target)}</span>
+                  )}
                 </label>
               ))}
           </div>
@@ -207,7 +221,9 @@ export function GrantEditor({
         </div>
         <span />
         <div>
-          <p class="muted small">{t("charts.grant.localTime")}</p>
+          <p class="muted small">
+            {t("charts.grant.localTime", { zone: zoneName() })} <code>{zone()}</code>
+          </p>
           <FormError problem={problem} fields={["devices", "targets", "starts", "ends", "uses"]} />
           <button type="submit" class="primary" disabled={busy}>
             {t("charts.grant.save")}

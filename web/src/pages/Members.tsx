@@ -4,16 +4,17 @@
 // the field it names.
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, session, type AuditOut, type MemberOut } from "../api";
+import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
 import { t } from "../i18n";
+import { describe, hubReason, word } from "../problems";
+import { targetLabel } from "../i18n/spec";
 import { GrantEditor, MemberEditor, type GrantOut } from "./MemberGrants";
 import { useModel } from "../store";
 
 const AUDIT_LIMIT = 100;
 
-function reason(exc: unknown): string {
-  return exc instanceof ApiError ? exc.reason : String(exc);
-}
+const reason = describe;
 
 type Member = Omit<MemberOut, "grants"> & { grants: GrantOut[] };
 
@@ -23,6 +24,8 @@ type Editing = { member: string; grant: GrantOut | null } | null;
 export function Members() {
   const model = useModel();
   const tz = model.home?.timezone;
+  const deviceName = (id: string) => model.devices.find((d) => d.id === id)?.name ?? id;
+  const typeOf = (id: string) => model.devices.find((d) => d.id === id)?.type ?? "";
   const [members, setMembers] = useState<Member[] | null>(null);
   const [audit, setAudit] = useState<AuditOut | null>(null);
   const [errors, setErrors] = useState<{ members?: string; audit?: string }>({});
@@ -70,11 +73,12 @@ export function Members() {
   return (
     <main class="page members">
       <h1>{t("members.title")}</h1>
+      <ZoneNote />
       <section class="card">
         {errors.members !== undefined && <p class="error">{t("common.error", { reason: errors.members })}</p>}
         {members === null && errors.members === undefined && <p>{t("common.loading")}</p>}
         {members !== null && (
-          <table>
+          <table class="stack">
             <thead>
               <tr>
                 <th>{t("members.col.id")}</th>
@@ -88,15 +92,22 @@ export function Members() {
             <tbody>
               {members.map((m) => (
                 <tr key={m.id} data-member={m.id}>
-                  <td>
+                  <td data-label={t("members.col.id")}>
                     <code>{m.id}</code>
                   </td>
-                  <td>{m.name}</td>
-                  <td>{m.role}</td>
-                  <td>
+                  <td data-label={t("members.col.name")}>{m.name}</td>
+                  <td data-label={t("members.col.role")}>{word("role", m.role)}</td>
+                  <td data-label={t("members.col.grants")} class={m.grants.length === 0 ? "empty" : ""}>
                     {m.grants.map((g, i) => (
                       <div key={g.id ?? i} class="grant" data-grant={g.id}>
-                        {g.devices.join(", ")}: {g.targets.join(", ")} · {time(g.starts, tz)} – {time(g.ends, tz)}
+                        <span class="grant-what" data-devices={g.devices.join(",")} data-targets={g.targets.join(",")}>
+                          {g.devices.map(deviceName).join(t("common.comma"))}
+                          {t("common.colon")}
+                          {g.targets
+                            .map((x) => (x === "*" ? t("charts.grant.any") : targetLabel(typeOf(g.devices[0] ?? ""), x)))
+                            .join(t("common.comma"))}
+                        </span>{" "}
+                        · {t("grant.window", { from: time(g.starts, tz), to: time(g.ends, tz) })}
                         {g.uses !== null && g.uses !== undefined && (
                           <span class="muted"> · {t("charts.grant.usesOf", { used: g.used ?? 0, uses: g.uses })}</span>
                         )}
@@ -114,9 +125,11 @@ export function Members() {
                       </div>
                     ))}
                   </td>
-                  <td>{m.revoked ? t("members.revoked") : t("members.active")}</td>
+                  <td data-label={t("members.col.state")}>
+                    {m.revoked ? t("members.revoked") : t("members.active")}
+                  </td>
                   {owner && (
-                    <td>
+                    <td class="row-actions">
                       {m.role === "guest" && !m.revoked && (
                         <button type="button" onClick={() => setEditing({ member: m.id, grant: null })}>
                           {t("charts.grant.add")}
@@ -171,7 +184,7 @@ export function Members() {
                 ? t("audit.intact", { checked: audit.checked })
                 : t("audit.broken", { problem: audit.problem ?? "?" })}
             </p>
-            <table class="audit">
+            <table class="audit stack">
               <thead>
                 <tr>
                   <th>#</th>
@@ -186,17 +199,32 @@ export function Members() {
               <tbody>
                 {[...audit.entries].reverse().map((e) => (
                   <tr key={e.seq} data-decision={e.decision}>
-                    <td>{e.seq}</td>
-                    <td>{time(e.time, tz)}</td>
-                    <td>{e.member}</td>
-                    <td>{e.face}</td>
-                    <td>
-                      <code>
-                        {e.device === "-" ? e.target : `${e.device} ${e.target}`}
-                      </code>
+                    <td data-label="#">{e.seq}</td>
+                    <td data-label={t("audit.col.time")}>{time(e.time, tz)}</td>
+                    <td data-label={t("audit.col.member")}>
+                      <code>{e.member}</code>
                     </td>
-                    <td class={e.decision === "allowed" ? "ok" : "error"}>{e.decision}</td>
-                    <td class="muted">{e.reason}</td>
+                    <td data-label={t("audit.col.face")}>{word("face", e.face)}</td>
+                    <td data-label={t("audit.col.what")}>
+                      {/^trust_unsigned:/.test(e.target) ? (
+                        <>
+                          {e.device === "-" ? "" : `${deviceName(e.device)} · `}
+                          {t("audit.what.trust", { scope: word("scope", e.target.slice("trust_unsigned:".length)) })}
+                        </>
+                      ) : e.device === "-" ? (
+                        word("scope", e.target)
+                      ) : (
+                        <>
+                          {deviceName(e.device)} · {targetLabel(typeOf(e.device), e.target)}
+                        </>
+                      )}
+                    </td>
+                    <td class={e.decision === "allowed" ? "ok" : "error"} data-label={t("audit.col.decision")}>
+                      {word("decision", e.decision)}
+                    </td>
+                    <td class="muted" data-label={t("audit.col.reason")}>
+                      {hubReason(e.reason, model.devices)}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -1,13 +1,25 @@
-// The home at a glance: the car (charge, range, charging, locks, cabin, where it is) and
-// every device grouped by room with its controls.
+// The home at a glance: the car (charge, range, charging, doors and trunk, cabin, where it
+// is) and every device grouped by room with its controls.
 import type { DeviceOut } from "../api";
-import { carView, SIG } from "../car";
+import { carView, SIG, type Closure } from "../car";
 import { CarMap } from "../components/CarMap";
 import { QuickControls } from "../components/Controls";
-import { km, show } from "../format";
+import { fixed, km, placeName, show } from "../format";
 import { roomName, t } from "../i18n";
+import { propLabel } from "../i18n/spec";
 import { Link } from "../router";
 import { useModel } from "../store";
+
+/** The doors' summary, the trunk in it: "all locked", or what is unlocked and open. */
+function closureText(c: Closure): string {
+  if (c.secure) return t("doors.closedLocked");
+  const parts: string[] = [];
+  parts.push(c.unlockedDoors > 0 ? t("doors.unlocked", { count: c.unlockedDoors }) : t("doors.closedLocked"));
+  if (c.openDoors > 0) parts.push(t("doors.open", { count: c.openDoors }));
+  if (c.trunkOpen) parts.push(t("doors.trunkOpen"));
+  else if (c.trunkUnlocked) parts.push(t("doors.trunkUnlocked"));
+  return parts.join(" · ");
+}
 
 function CarCard() {
   const model = useModel();
@@ -24,10 +36,11 @@ function CarCard() {
   const place = car.str(SIG.place);
   const distance = car.num(SIG.distance);
   const chargingText = charging
-    ? t("car.charging.yes", { power: power === null ? "?" : `${(Math.abs(power) / 1000).toFixed(1)} kW` })
+    ? t("car.charging.yes", { power: power === null ? "?" : `${fixed(Math.abs(power) / 1000, 1)} kW` })
     : car.bool(SIG.cable)
       ? t("car.charging.plugged")
       : t("car.charging.no");
+  const atHome = place === "home";
   return (
     <section class="card car" data-testid="car-card">
       <h2>
@@ -37,7 +50,7 @@ function CarCard() {
         <div class="car-facts">
           <div class="soc">
             <div class="soc-bar" style={{ width: `${soc ?? 0}%` }} />
-            <span data-testid="car-soc">{soc === null ? t("common.unknown") : `${soc.toFixed(1)} %`}</span>
+            <span data-testid="car-soc">{soc === null ? t("common.unknown") : `${fixed(soc, 1)} %`}</span>
           </div>
           <dl>
             <dt>{t("car.range")}</dt>
@@ -47,10 +60,8 @@ function CarCard() {
             <dt>{t("car.limit")}</dt>
             <dd data-testid="car-limit">{show(limit, "percent")}</dd>
             <dt>{t("car.locks")}</dt>
-            <dd data-testid="car-locks" class={car.unlockedDoors > 0 ? "warn" : ""}>
-              {car.unlockedDoors === 0
-                ? t("car.locks.locked")
-                : t("car.locks.unlocked", { count: car.unlockedDoors })}
+            <dd data-testid="car-locks" class={car.closure.secure ? "" : "warn"}>
+              {closureText(car.closure)}
             </dd>
             <dt>{t("car.cabin")}</dt>
             <dd data-testid="car-cabin">
@@ -61,8 +72,8 @@ function CarCard() {
             </dd>
             <dt>{t("car.place")}</dt>
             <dd data-testid="car-place">
-              {place === "home" ? t("car.place.home") : (place ?? t("car.place.away"))}
-              {distance !== null && place !== "home" ? ` · ${t("car.distance", { km: km(distance) })}` : ""}
+              {atHome ? t("car.place.home") : place === null ? t("car.place.away") : placeName(place)}
+              {distance !== null && !atHome ? ` · ${t("car.distance", { km: km(distance) })}` : ""}
             </dd>
           </dl>
         </div>
@@ -86,11 +97,16 @@ function DeviceRow({ device }: { device: DeviceOut }) {
         {device.online === false && <span class="badge warn">{t("devices.offline")}</span>}
       </div>
       <div class="readings">
-        {readings.map((p) => (
-          <span key={p.name} class="reading" data-prop={p.name}>
-            {p.name.replace(/_/g, " ")}: {show(model.state[device.id]?.[p.name]?.value, p.unit)}
-          </span>
-        ))}
+        {readings.map((p) => {
+          const name = propLabel(device.type, p.name);
+          return (
+            <span key={p.name} class="reading" data-prop={p.name}>
+              {name ?? <code>{p.name}</code>}
+              {t("common.colon")}
+              {show(model.state[device.id]?.[p.name]?.value, p.unit, device.type, p.name)}
+            </span>
+          );
+        })}
       </div>
       <QuickControls device={device} />
     </li>

@@ -2,12 +2,14 @@
 // day or month, and the consumption trend. Picking a trip shows where it went on the map
 // (its start and end: the history keeps no track in between).
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api } from "../api";
 import { BarChart } from "../components/charts/BarChart";
-import { dayAndClock } from "../components/charts/Chart";
 import { LineChart } from "../components/charts/LineChart";
 import { CarMap } from "../components/CarMap";
+import { ZoneNote } from "../components/ZoneNote";
+import { dayAndClock, fixed, money, placeName } from "../format";
 import { t } from "../i18n";
+import { describe } from "../problems";
 import { useModel } from "../store";
 
 export interface Trip {
@@ -55,11 +57,9 @@ type Period = "day" | "month";
 const LIMIT = 500;
 
 const num = (v: number | null, digits: number, unit = "") =>
-  v === null ? t("common.unknown") : `${v.toFixed(digits)}${unit === "" ? "" : ` ${unit}`}`;
+  v === null ? t("common.unknown") : `${fixed(v, digits)}${unit === "" ? "" : ` ${unit}`}`;
 
-function reason(exc: unknown): string {
-  return exc instanceof ApiError ? exc.reason : String(exc);
-}
+const reason = describe;
 
 /** The price paid per kWh over `charges` (cost over energy added), when any was costed. */
 function pricePerKwh(charges: ChargeSession[]): number | null {
@@ -124,6 +124,7 @@ export function Trips() {
   return (
     <main class="page trips">
       <h1>{t("charts.trips.title")}</h1>
+      <ZoneNote />
       {error !== null && <p class="error">{t("common.error", { reason: error })}</p>}
       <section class="card">
         <div class="controls">
@@ -172,7 +173,7 @@ export function Trips() {
           {trips === null && error === null && <p>{t("common.loading")}</p>}
           {trips !== null && trips.length === 0 && <p class="muted">{t("charts.trips.none")}</p>}
           {trips !== null && trips.length > 0 && (
-            <table data-testid="trips-table">
+            <table data-testid="trips-table" class="stack">
               <thead>
                 <tr>
                   <th>{t("charts.col.start")}</th>
@@ -196,19 +197,27 @@ export function Trips() {
                       if (e.key === "Enter" || e.key === " ") setPicked(trip.id);
                     }}
                   >
-                    <td>
+                    <td data-label={t("charts.col.start")}>
                       {dayAndClock(trip.start, tz)}
-                      {trip.start_place !== null && <span class="muted"> · {trip.start_place}</span>}
+                      {trip.start_place !== null && <span class="muted"> · {placeName(trip.start_place)}</span>}
                     </td>
-                    <td>
+                    <td data-label={t("charts.col.end")}>
                       {dayAndClock(trip.end, tz)}
-                      {trip.end_place !== null && <span class="muted"> · {trip.end_place}</span>}
+                      {trip.end_place !== null && <span class="muted"> · {placeName(trip.end_place)}</span>}
                     </td>
-                    <td class="value" data-col="distance">{num(trip.distance_km, 1, "km")}</td>
-                    <td class="value" data-col="energy">{num(trip.energy_kwh, 2, "kWh")}</td>
-                    <td class="value" data-col="consumption">{num(trip.wh_per_km, 0, "Wh/km")}</td>
-                    <td class="value" data-col="cost">
-                      {price === null || trip.energy_kwh === null ? t("common.unknown") : `≈ ${(trip.energy_kwh * price).toFixed(2)}`}
+                    <td class="value" data-col="distance" data-label={t("charts.col.distance")}>
+                      {num(trip.distance_km, 1, "km")}
+                    </td>
+                    <td class="value" data-col="energy" data-label={t("charts.col.energy")}>
+                      {num(trip.energy_kwh, 2, "kWh")}
+                    </td>
+                    <td class="value" data-col="consumption" data-label={t("charts.col.consumption")}>
+                      {num(trip.wh_per_km, 0, "Wh/km")}
+                    </td>
+                    <td class="value" data-col="cost" data-label={t("charts.col.cost.estimate")}>
+                      {price === null || trip.energy_kwh === null
+                        ? t("common.unknown")
+                        : `≈ ${money(trip.energy_kwh * price, model.home?.currency)}`}
                     </td>
                   </tr>
                 ))}
@@ -226,7 +235,7 @@ export function Trips() {
         {charges === null && error === null && <p>{t("common.loading")}</p>}
         {charges !== null && charges.length === 0 && <p class="muted">{t("charts.charges.none")}</p>}
         {charges !== null && charges.length > 0 && (
-          <table data-testid="charges-table">
+          <table data-testid="charges-table" class="stack">
             <thead>
               <tr>
                 <th>{t("charts.col.start")}</th>
@@ -240,14 +249,22 @@ export function Trips() {
             <tbody>
               {[...charges].reverse().map((c) => (
                 <tr key={c.id} data-charge={c.id}>
-                  <td>{dayAndClock(c.start, tz)}</td>
-                  <td>{dayAndClock(c.end, tz)}</td>
-                  <td class="value" data-col="added">{num(c.added_kwh, 2, "kWh")}</td>
-                  <td class="value">{num(c.grid_kwh, 2, "kWh")}</td>
-                  <td class="value" data-col="cost">{num(c.cost, 2)}</td>
-                  <td data-col="source">
-                    {c.charger ?? t("charts.charges.nocharger")}
-                    {c.place !== null && <span class="muted"> · {c.place}</span>}
+                  <td data-label={t("charts.col.start")}>{dayAndClock(c.start, tz)}</td>
+                  <td data-label={t("charts.col.end")}>{dayAndClock(c.end, tz)}</td>
+                  <td class="value" data-col="added" data-label={t("charts.col.added")}>
+                    {num(c.added_kwh, 2, "kWh")}
+                  </td>
+                  <td class="value" data-label={t("charts.col.grid")}>
+                    {num(c.grid_kwh, 2, "kWh")}
+                  </td>
+                  <td class="value" data-col="cost" data-label={t("charts.col.cost")}>
+                    {c.cost === null ? t("common.unknown") : money(c.cost, model.home?.currency)}
+                  </td>
+                  <td data-col="source" data-label={t("charts.col.source")}>
+                    {c.charger === null
+                      ? t("charts.charges.nocharger")
+                      : (model.devices.find((d) => d.id === c.charger)?.name ?? c.charger)}
+                    {c.place !== null && <span class="muted"> · {placeName(c.place)}</span>}
                   </td>
                 </tr>
               ))}

@@ -1,6 +1,7 @@
 // Bars per category (a day, a month), one quantity with its unit, a tooltip per bar.
 import { useState } from "preact/hooks";
-import { ChartFrame, Grid, SMALL, YAxis, type Tip } from "./Chart";
+import { fixed, periodLabel } from "../../format";
+import { ChartFrame, Grid, SMALL, YAxis, useWidth, type Tip } from "./Chart";
 import { linear, niceMax, ticks } from "./scale";
 
 export interface Bar {
@@ -19,11 +20,14 @@ interface Props {
   empty: string;
 }
 
-const { W, H, L, R, TOP, BOTTOM } = SMALL;
-const MAX_LABELS = 6;
+const { H, L, RIGHT, TOP, BOTTOM } = SMALL;
+// The room one label of a day or a month takes on the time axis.
+const LABEL_PX = 64;
 
 export function BarChart({ title, desc, unit, axis, bars, testid, empty }: Props) {
   const [hover, setHover] = useState<number | null>(null);
+  const [frame, W] = useWidth(SMALL.W);
+  const R = W - RIGHT;
   if (bars.length === 0) {
     return (
       <p class="muted" data-testid={testid} data-bars={0}>
@@ -34,14 +38,15 @@ export function BarChart({ title, desc, unit, axis, bars, testid, empty }: Props
   const top = niceMax(bars.map((b) => b.value));
   const y = linear(0, top, BOTTOM, TOP);
   const bw = (R - L) / bars.length;
-  const every = Math.ceil(bars.length / MAX_LABELS);
+  const every = Math.ceil(bars.length / Math.max(1, Math.floor((R - L) / LABEL_PX)));
   const hovered = hover === null ? undefined : bars[hover];
   const tip: Tip | null =
     hover === null || hovered === undefined
       ? null
-      : { at: (L + bw * (hover + 0.5)) / W, lines: [hovered.label, `${hovered.value.toFixed(1)} ${unit}`] };
+      : { at: (L + bw * (hover + 0.5)) / W, lines: [periodLabel(hovered.label), `${fixed(hovered.value, 1)} ${unit}`] };
   return (
     <ChartFrame
+      frame={frame}
       title={title}
       desc={desc}
       width={W}
@@ -72,7 +77,7 @@ export function BarChart({ title, desc, unit, axis, bars, testid, empty }: Props
         {bars.map((b, i) =>
           i % every === 0 ? (
             <text key={b.label} x={L + bw * (i + 0.5)} y={BOTTOM + 16} text-anchor="middle">
-              {b.label}
+              {periodLabel(b.label)}
             </text>
           ) : null,
         )}

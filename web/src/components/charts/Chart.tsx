@@ -1,14 +1,36 @@
 // The frame every chart shares: an accessible SVG (title and description read by screen
 // readers), axes with their units, and one tooltip that follows the hovered point.
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { tickLabel } from "./scale";
 import "./charts.css";
 
 let nextId = 1;
 
-/** The frame of the small trend charts (bars, lines): width, height and plot edges. */
-export const SMALL = { W: 420, H: 230, L: 50, R: 420 - 16, TOP: 14, BOTTOM: 200 } as const;
+/** The frame of the small trend charts (bars, lines): height and plot edges; the width is
+ * the chart's own on the page. */
+export const SMALL = { W: 420, H: 230, L: 50, RIGHT: 16, TOP: 14, BOTTOM: 200 } as const;
+
+/** The width the element is laid out at, followed as it changes (a phone turned, a window
+ * resized). The charts draw at that width, one SVG unit per CSS pixel, so their labels
+ * keep their size on a phone instead of shrinking with the whole drawing. */
+export function useWidth(fallback: number): [(element: HTMLElement | null) => void, number] {
+  const [element, setElement] = useState<HTMLElement | null>(null);
+  const [width, setWidth] = useState(fallback);
+  useLayoutEffect(() => {
+    if (element === null) return;
+    const take = () => {
+      const w = Math.round(element.getBoundingClientRect().width);
+      if (w > 0) setWidth(w);
+    };
+    take();
+    if (typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(take);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [element]);
+  return [setElement, width];
+}
 
 export interface Tip {
   /** Where the tooltip points, as a fraction of the chart's width (0 … 1). */
@@ -17,6 +39,8 @@ export interface Tip {
 }
 
 interface FrameProps {
+  /** The measured figure (see `useWidth`). */
+  frame?: (element: HTMLElement | null) => void;
   title: string;
   desc: string;
   width: number;
@@ -29,14 +53,16 @@ interface FrameProps {
 }
 
 /** The SVG with its title and description, and the tooltip box over it when `tip` is set. */
-export function ChartFrame({ title, desc, width, height, tip, onLeave, testid, data, children }: FrameProps) {
+export function ChartFrame({ frame, title, desc, width, height, tip, onLeave, testid, data, children }: FrameProps) {
   const [id] = useState(() => `chart-${nextId++}`);
   const attrs: Record<string, string | number> = {};
   for (const [key, value] of Object.entries(data ?? {})) attrs[`data-${key}`] = value;
   return (
-    <figure class="chart" data-testid={testid} {...attrs}>
+    <figure class="chart" data-testid={testid} ref={frame} {...attrs}>
       <svg
         viewBox={`0 0 ${width} ${height}`}
+        width={width}
+        height={height}
         role="img"
         aria-labelledby={`${id}-title ${id}-desc`}
         onMouseLeave={onLeave}
@@ -110,37 +136,4 @@ export function Grid({ left, right, values, y }: { left: number; right: number; 
       ))}
     </g>
   );
-}
-
-/** Times shown in the home's timezone. */
-export function clock(epoch: number, timeZone?: string): string {
-  return new Date(epoch * 1000).toLocaleTimeString(undefined, {
-    timeZone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-  });
-}
-
-export function dayAndClock(epoch: number, timeZone?: string): string {
-  return new Date(epoch * 1000).toLocaleString(undefined, {
-    timeZone,
-    month: "short",
-    day: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-  });
-}
-
-/** The local hour and minute of `epoch` in `timeZone`. */
-export function localHourMinute(epoch: number, timeZone?: string): [number, number] {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-  }).formatToParts(new Date(epoch * 1000));
-  const num = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return [num("hour") % 24, num("minute")];
 }

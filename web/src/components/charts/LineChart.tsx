@@ -1,6 +1,7 @@
 // A quantity over time as points joined by a line (a trend), with a tooltip per point.
 import { useState } from "preact/hooks";
-import { ChartFrame, Grid, SMALL, YAxis, dayAndClock, type Tip } from "./Chart";
+import { dayAndClock, number } from "../../format";
+import { ChartFrame, Grid, SMALL, YAxis, useWidth, type Tip } from "./Chart";
 import { linear, ticks } from "./scale";
 
 export interface Point {
@@ -20,10 +21,12 @@ interface Props {
   empty: string;
 }
 
-const { W, H, L, R, TOP, BOTTOM } = SMALL;
+const { H, L, RIGHT, TOP, BOTTOM } = SMALL;
 
 export function LineChart({ title, desc, unit, axis, points, timeZone, testid, empty }: Props) {
   const [hover, setHover] = useState<number | null>(null);
+  const [frame, W] = useWidth(SMALL.W);
+  const R = W - RIGHT;
   if (points.length === 0) {
     return (
       <p class="muted" data-testid={testid} data-points={0}>
@@ -44,10 +47,11 @@ export function LineChart({ title, desc, unit, axis, points, timeZone, testid, e
   const tip: Tip | null =
     hover === null || hovered === undefined
       ? null
-      : { at: x(hovered.at) / W, lines: [dayAndClock(hovered.at, timeZone), `${hovered.value.toFixed(0)} ${unit}`] };
+      : { at: x(hovered.at) / W, lines: [dayAndClock(hovered.at, timeZone), `${number(hovered.value)} ${unit}`] };
   const line = points.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
   return (
     <ChartFrame
+      frame={frame}
       title={title}
       desc={desc}
       width={W}

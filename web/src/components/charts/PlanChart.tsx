@@ -2,8 +2,9 @@
 // forecast, the planned charging power (kW, left axis) and the state of charge it leads to
 // (%, right axis), with the target, the departure and "now" marked. One tooltip per slot.
 import { useState } from "preact/hooks";
+import { clock, dayAndClock, fixed, localHourMinute, number, zoneName } from "../../format";
 import { t } from "../../i18n";
-import { ChartFrame, Grid, YAxis, clock, dayAndClock, localHourMinute, type Tip } from "./Chart";
+import { ChartFrame, Grid, YAxis, useWidth, type Tip } from "./Chart";
 import { linear, niceMax, ticks } from "./scale";
 
 export interface PlanSlot {
@@ -26,19 +27,24 @@ export interface PlanChartProps {
   mode: string;
 }
 
-const W = 900;
+const WIDE = 900;
 const H = 400;
-const L = 60;
-const R = W - 60;
 const PRICE = { top: 16, bottom: 106 };
 const POWER = { top: 136, bottom: 350 };
 const LABEL_Y = 372;
 const HOUR_STEPS = [1, 2, 3, 6, 12, 24];
+// The room one clock label takes on the time axis: as many labels as fit, no more.
+const LABEL_PX = 56;
 
 const epoch = (iso: string) => Date.parse(iso) / 1000;
 
 export function PlanChart({ slots, socStart, target, departure, now, timeZone, car, mode }: PlanChartProps) {
   const [hover, setHover] = useState<number | null>(null);
+  const [frame, W] = useWidth(WIDE);
+  // the plot's edges leave the axes' numbers and titles their room, narrower on a phone
+  const edge = W < 600 ? 48 : 60;
+  const L = edge;
+  const R = W - edge;
   const n = slots.length;
   if (n === 0) return <p class="muted" data-testid="plan-empty">{t("charts.plan.empty")}</p>;
   const starts = slots.map((s) => epoch(s.start));
@@ -65,7 +71,8 @@ export function PlanChart({ slots, socStart, target, departure, now, timeZone, c
 
   // time labels on whole hours, as many hours apart as keeps them at most eight
   const hours = (t1 - t0) / 3600;
-  const every = HOUR_STEPS.find((h) => hours / h <= 8) ?? 24;
+  const fit = Math.max(2, Math.min(8, Math.floor((R - L) / LABEL_PX)));
+  const every = HOUR_STEPS.find((h) => hours / h <= fit) ?? 24;
   const labels = starts.filter((s) => {
     const [hour, minute] = localHourMinute(s, timeZone);
     return minute === 0 && hour % every === 0;
@@ -80,22 +87,23 @@ export function PlanChart({ slots, socStart, target, departure, now, timeZone, c
           at: (x(starts[hover]!) + bw / 2) / W,
           lines: [
             `${dayAndClock(starts[hover]!, timeZone)} – ${clock(starts[hover]! + step, timeZone)}`,
-            t("charts.plan.tip.price", { price: slots[hover].price.toFixed(3) }),
-            t("charts.plan.tip.solar", { kw: slots[hover].solar_kw.toFixed(2) }),
-            t("charts.plan.tip.power", { kw: slots[hover].power_kw.toFixed(2) }),
-            t("charts.plan.tip.soc", { soc: slots[hover].soc.toFixed(1) }),
+            t("charts.plan.tip.price", { price: fixed(slots[hover].price, 3) }),
+            t("charts.plan.tip.solar", { kw: fixed(slots[hover].solar_kw, 2) }),
+            t("charts.plan.tip.power", { kw: fixed(slots[hover].power_kw, 2) }),
+            t("charts.plan.tip.soc", { soc: fixed(slots[hover].soc, 1) }),
           ],
         };
   const desc = t("charts.plan.desc", {
     slots: n,
     from: dayAndClock(t0, timeZone),
     to: dayAndClock(t1, timeZone),
-    kwh: energy.toFixed(1),
-    target,
+    kwh: fixed(energy, 1),
+    target: number(target),
     departure: dayAndClock(dep, timeZone),
   });
   return (
     <ChartFrame
+      frame={frame}
       title={t("charts.plan.chart", { car })}
       desc={desc}
       width={W}
@@ -136,7 +144,7 @@ export function PlanChart({ slots, socStart, target, departure, now, timeZone, c
       </g>
       <line class="plan-target" x1={L} x2={R} y1={sy(target)} y2={sy(target)} />
       <text class="marker-label" x={R - 4} y={sy(target) - 5} text-anchor="end">
-        {t("charts.plan.target", { target })}
+        {t("charts.plan.target", { target: number(target) })}
       </text>
       <polyline class="plan-soc" data-testid="plan-soc" data-points={n + 1} points={socPoints.join(" ")} />
       <YAxis x={L} top={POWER.top} bottom={POWER.bottom} values={ticks(0, kwMax, 5)} y={ky} side="left" label={t("charts.plan.axis.power")} />
@@ -152,13 +160,18 @@ export function PlanChart({ slots, socStart, target, departure, now, timeZone, c
           </g>
         ))}
         <text class="axis-label" x={(L + R) / 2} y={LABEL_Y + 12} text-anchor="middle">
-          {t("charts.plan.axis.time", { zone: timeZone ?? "UTC" })}
+          {t("charts.plan.axis.time", { zone: zoneName(timeZone) })}
         </text>
       </g>
       {dep >= t0 && dep <= t1 && (
         <g class="plan-departure" data-testid="plan-departure">
           <line x1={x(dep)} x2={x(dep)} y1={PRICE.top} y2={POWER.bottom} />
-          <text class="marker-label" x={x(dep) - 4} y={POWER.top + 12} text-anchor="end">
+          <text
+            class="marker-label"
+            x={x(dep) - L < 110 ? x(dep) + 4 : x(dep) - 4}
+            y={POWER.top + 12}
+            text-anchor={x(dep) - L < 110 ? "start" : "end"}
+          >
             {t("charts.plan.departure", { time: clock(dep, timeZone) })}
           </text>
         </g>
@@ -166,7 +179,12 @@ export function PlanChart({ slots, socStart, target, departure, now, timeZone, c
       {now >= t0 && now <= t1 && (
         <g class="plan-now" data-testid="plan-now">
           <line x1={x(now)} x2={x(now)} y1={PRICE.top} y2={POWER.bottom} />
-          <text class="marker-label" x={x(now) + 4} y={PRICE.top + 10}>
+          <text
+            class="marker-label"
+            x={R - x(now) < 50 ? x(now) - 4 : x(now) + 4}
+            y={PRICE.top + 10}
+            text-anchor={R - x(now) < 50 ? "end" : "start"}
+          >
             {t("charts.plan.now")}
           </text>
         </g>

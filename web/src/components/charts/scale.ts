@@ -1,5 +1,6 @@
 // Linear scales and "nice" axis ticks for the hand-made SVG charts: no chart library, so
 // the app stays small and draws offline.
+import { fixed, number } from "../../format";
 
 /** A linear map from `[d0, d1]` (data) to `[r0, r1]` (pixels); a flat domain maps to r0. */
 export function linear(d0: number, d1: number, r0: number, r1: number): (v: number) => number {
@@ -31,8 +32,8 @@ export function niceMax(values: number[], fallback = 1): number {
   return top !== undefined && top >= max ? top : max;
 }
 
-/** A tick's label: no needless decimals. */
+/** A tick's label: no needless decimals, in the app's language's number format. */
 export function tickLabel(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) < 1 ? v.toFixed(2) : v.toFixed(1);
+  if (Number.isInteger(v)) return number(v);
+  return fixed(v, Math.abs(v) < 1 ? 2 : 1);
 }
