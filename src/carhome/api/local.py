@@ -47,7 +47,7 @@ from carhome.api.schema import (
     render_home,
     render_spec,
 )
-from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
+from carhome.errors import CarhomeError, CommandTimeout, DuplicateCommand, InvalidCommand
 from carhome.hub import Command, Hub
 
 log: Final = logging.getLogger(__name__)
@@ -245,6 +245,11 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 async def _on_carhome_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, CarhomeError):  # pragma: no cover - registered for CarhomeError only
         raise exc
+    if isinstance(exc, DuplicateCommand):
+        # whichever face brought it (a signed command carries its own id): a conflict
+        return Problem(
+            409, "duplicate-id", "Duplicate command id", str(exc), command=exc.command_id
+        ).response()
     problem = problems.problem_from(exc)
     if problem.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
