@@ -372,12 +372,15 @@ def _screen(sim_homes: dict[str, SimHome], home: str, device: str) -> str | None
 
 
 def _secure(sim: SimHome, directory: Path, clock: Clock) -> None:
-    """Give each simulated device that verifies signatures its key store (kept across runs)."""
+    """Give each simulated device its directory — the commands it executed are kept there, so
+    a restart never runs one twice — and each that verifies signatures its key store there
+    (both kept across runs)."""
     for device_id, device in sim.devices.items():
-        if isinstance(device, SimBase) and device.verifies:
-            device.secure(
-                directory / sim.home.id / device_id, home=sim.home.id, device=device_id, clock=clock
-            )
+        if isinstance(device, SimBase):
+            where = directory / sim.home.id / device_id
+            device.keep_in(where)
+            if device.verifies:
+                device.secure(where, home=sim.home.id, device=device_id, clock=clock)
 
 
 def _sim_homes(config: Config) -> dict[str, SimHome]:
