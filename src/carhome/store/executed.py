@@ -4,7 +4,7 @@ A device acknowledges by command id and must never execute an id twice — also 
 (or the broker, or the device itself) restarts and the hub redelivers what it has not heard
 back about. The memory of executed ids has to survive the device's own restart for that, so
 a device with a data directory keeps it here: one SQLite file (``executed.db``), written on
-a thread of its own, ``synchronous = FULL``.
+a thread of its own, ``synchronous = FULL``, its write-ahead file kept small.
 
 The protocol is write-ahead: ``begin`` records the id before the device runs the command,
 ``finish`` records the ack it answered. A restart between the two finds the id without an
@@ -24,6 +24,8 @@ import msgspec
 from carhome.store.beside import SqliteBeside
 
 FILE: Final = "executed.db"
+_CHECKPOINT_PAGES: Final = 32
+_WAL_LIMIT: Final = 256 * 1024
 INTERRUPTED: Final = (
     "interrupted: the device restarted while running this command, so whether it ran is not"
     " known; it is not run again — check the device's state and send a new command if needed"
@@ -57,7 +59,12 @@ class ExecutedLog(SqliteBeside):
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return super()._connect()
+        conn = super()._connect()
+        # A few rows, two small transactions a command: checkpoint often and keep the
+        # write-ahead file small, not SQLite's 4 MB high-water mark per device.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES:d}")
+        conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT:d}")
+        return conn
 
     async def recall(self, now: float) -> list[Executed]:
         """The ids still worth remembering at ``now``, oldest first (those gone are dropped)."""
