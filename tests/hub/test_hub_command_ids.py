@@ -107,6 +107,9 @@ async def test_an_id_stays_taken_after_restarts_for_every_member_and_home(
             for member, home in (("gus", "h1"), ("nora", "h2"), ("olivia", "h1")):
                 with pytest.raises(DuplicateCommand):
                     await hub.commands.submit(signed(hub, member, home=home, command_id=owners.id))
+            # a caller that says the id is fresh is refused all the same, by the store
+            with pytest.raises(DuplicateCommand):
+                await hub.commands.submit(signed(hub, "gus", command_id=owners.id), made_here=True)
             assert await hub.store.outbox_get(owners.id) == kept, restart
             assert [c.id for c in await hub.store.commands("h2")] == []
 

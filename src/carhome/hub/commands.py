@@ -217,14 +217,16 @@ class CommandRouter:
             signature=signature,
         )
 
-    async def submit(self, command: Command) -> Command:
+    async def submit(self, command: Command, *, made_here: bool = False) -> Command:
         """Ask the gatekeeper, make the command durable, then deliver it.
 
         ``DuplicateCommand`` if its id is taken, by a command of any member or home, pending,
         done or kept from before a restart: the gatekeeper is not asked, nothing changes.
+        ``made_here`` says the id is the random one ``make`` gave it, which no command can
+        have taken: the store is then not asked first (it still refuses a taken id).
         """
         _, spec = self._lookup(command.home, command.device)
-        if await self._taken(command.id):
+        if await self._taken(command.id, ask_store=not made_here):
             raise DuplicateCommand(command.id)
         self._admitting.add(command.id)
         try:
@@ -243,11 +245,11 @@ class CommandRouter:
         await self._deliver(command)
         return command
 
-    async def _taken(self, command_id: str) -> bool:
+    async def _taken(self, command_id: str, *, ask_store: bool) -> bool:
         if command_id in self._admitting or self.get(command_id) is not None:
             return True
         # The store also has ids from before the last restart.
-        return await self._outbox.outbox_get(command_id) is not None
+        return ask_store and await self._outbox.outbox_get(command_id) is not None
 
     async def restore(self, commands: list[Command]) -> None:
         """Take back commands that were pending when the hub stopped; those past their

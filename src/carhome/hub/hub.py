@@ -333,7 +333,7 @@ class Hub:
             ttl=ttl,
             signature=signature,
         )
-        return await self.commands.submit(command)
+        return await self.commands.submit(command, made_here=True)
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
         return self.commands.ack(home, device, ack)
