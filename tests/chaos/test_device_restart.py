@@ -127,6 +127,8 @@ async def test_after_a_crash_of_hub_and_devices_the_redelivered_command_gets_the
         )
         async with again, MqttConnector(hub, broker.url, backoff=FAST):
             done = await hub.commands.wait(sent.id, timeout=BOUND)
+    runs = sum(len(r) for r in executions.runs.values())
+    print(f"\ncrash of hub and device, command redelivered: runs {runs}, hub result {done.status.value}")
     assert (done.status, done.result) == (CommandStatus.ACKED, {"value": 7})
     assert executions.runs == {7: [("c0", clock.time())]}
     assert (again.stats.duplicates, again.stats.executed) == (1, 0)
@@ -154,6 +156,7 @@ async def test_a_command_running_when_the_device_stopped_is_not_run_again(
         async with MqttDeviceClient("h1", "c0", broker.url, Stuck(), clock=clock, backoff=FAST, data=data):
             hub.publish("carhome/h1/c0/cmd", encode_command(set7), qos=1)
             ack = msgspec.json.decode((await hub.next("carhome/h1/c0/ack"))[1], type=Ack)
+    print(f"\ncommand running when the device stopped, redelivered: runs {len(runs)}, answered {ack.status}")
     assert (ack.id, ack.status, ack.error) == (set7.id, "failed", INTERRUPTED)
     assert runs == [{"value": 7}]
 
@@ -202,6 +205,10 @@ async def test_a_signed_command_already_run_is_answered_with_its_ack_after_a_reb
             wire.publish("garage_door", message(body))
             ack = await wire.ack(body["id"], count=2)
             client = rig.clients["garage_door"]
+            print(
+                f"\nsigned garage command redelivered after a reboot: run again {client.stats.executed},"
+                f" answered {ack.status} ({ack.error or 'its stored ack'})"
+            )
             assert (ack.status, ack.error) == ("acked", None)
             assert (client.stats.executed, client.stats.unverified, client.stats.duplicates) == (0, 0, 1)
         finally:
