@@ -14,6 +14,7 @@ as one of these with ``from exc``.
     │   ├── InvalidCommand     the target or arguments break the device's spec
     │   ├── CommandDenied      the gatekeeper refused it (who, why)
     │   ├── CommandTimeout     waited for a result longer than the caller allowed
+    │   ├── DuplicateCommand   the command's id is taken: ids are unique on a hub for good
     │   └── DeviceRefused      a device would not execute a command (reason)
     │       └── SignatureRejected   (carhome.access.verifier) the signature did not verify
     ├── InvalidKey             (carhome.access.keys) not a usable P-256 key
@@ -125,6 +126,18 @@ class CommandDenied(CommandError):
 
 class CommandTimeout(CommandError):
     """A command had no final result within the time the caller waited."""
+
+
+class DuplicateCommand(CommandError):
+    """A command came with an id the hub has used before: ids are unique on a hub for good,
+    so a reused id never rewrites another command's record."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            f"command id {command_id!r} is taken (a command id is used once, for good);"
+            " send the command again under a new id"
+        )
+        self.command_id = command_id
 
 
 class DeviceRefused(CommandError):

@@ -107,15 +107,17 @@ async def run(
     stop: asyncio.Event | None = None,
     automation_files: Sequence[Path] = (),
     owner: Callable[[Access], None] | None = None,
+    clock: Clock | None = None,
 ) -> None:
     """Run a hub as ``config`` describes, until ``stop`` is set, a signal, or ``duration``.
 
     Automations come from ``<data_dir>/automations/`` (a file or directory of YAML, when
     present) and from ``automation_files``; a bad automation is logged with its file and
     line, and the others run. ``owner`` is called with the hub's access parts before the
-    hub starts (the demo makes its owner there).
+    hub starts (the demo makes its owner there). ``clock`` replaces the one the
+    configuration's ``clock_speed`` makes (a soak test paces its load on the hub's time).
     """
-    clock: Clock = SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed)
+    clock = clock or (SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed))
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
     # once, at start, before anything else runs: a blocking call costs nothing here
     private_dir(directory)
@@ -440,12 +442,15 @@ def _screen(sim_homes: dict[str, SimHome], home: str, device: str) -> str | None
 
 
 def _secure(sim: SimHome, directory: Path, clock: Clock) -> None:
-    """Give each simulated device that verifies signatures its key store (kept across runs)."""
+    """Give each simulated device its directory — the commands it executed are kept there, so
+    a restart never runs one twice — and each that verifies signatures its key store there
+    (both kept across runs)."""
     for device_id, device in sim.devices.items():
-        if isinstance(device, SimBase) and device.verifies:
-            device.secure(
-                directory / sim.home.id / device_id, home=sim.home.id, device=device_id, clock=clock
-            )
+        if isinstance(device, SimBase):
+            where = directory / sim.home.id / device_id
+            device.keep_in(where)
+            if device.verifies:
+                device.secure(where, home=sim.home.id, device=device_id, clock=clock)
 
 
 def _sim_homes(config: Config) -> dict[str, SimHome]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from carhome.errors import ConnectorError
+from carhome.errors import ConnectorError, StoreError
 from carhome.hub import Command, Decision, StateRow
 from carhome.spec import DeviceSpec
 from carhome.store import MemoryStore
@@ -73,3 +73,27 @@ class WatchedStore(MemoryStore):
         await super().save_states(rows)
         self.batches.append(len(rows))
         self.saved.set()
+
+
+class HeldStore(MemoryStore):
+    """A memory ``Store`` whose outbox updates wait for the test to let them through, and
+    can fail: a disk that is slow, or full."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.updating = asyncio.Event()
+        self.failures = 0
+        self.updates = 0
+        self.updated = asyncio.Event()
+
+    async def outbox_update(self, command: Command) -> None:  # type: ignore[override]
+        self.updating.set()
+        await self.gate.wait()
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("disk full")
+        await super().outbox_update(command)
+        self.updates += 1
+        self.updated.set()

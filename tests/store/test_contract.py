@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 
+from carhome.errors import DuplicateCommand
 from carhome.hub import Command, CommandStatus, Device, Home, Place, StateRow, Store
 from carhome.testing import FakeClock
 
@@ -193,6 +195,71 @@ async def test_outbox_update_of_an_unknown_id_keeps_the_command(store: Store) ->
     cmd = msgspec.structs.replace(command(7), status=CommandStatus.SENT)
     await store.outbox_update(cmd)
     assert await store.outbox_pending() == [cmd]
+
+
+# -- command ids are unique for good, and final is final --------------------------------------
+
+
+async def test_a_taken_id_is_refused_and_the_kept_record_stays(store: Store) -> None:
+    owners = msgspec.structs.replace(command(1), member="olivia", signature="b3duZXI=")
+    await store.outbox_put(owners)
+    for reuse in (
+        msgspec.structs.replace(command(1), member="gus"),  # another member of the home
+        msgspec.structs.replace(command(2, home="h2"), id=owners.id),  # another home's command
+        msgspec.structs.replace(owners, status=CommandStatus.ACKED),  # the same, claimed done
+    ):
+        with pytest.raises(DuplicateCommand) as refused:
+            await store.outbox_put(reuse)
+        assert refused.value.command_id == owners.id
+        assert "new id" in str(refused.value)
+    assert await store.commands() == [owners]
+    assert await store.outbox_get(owners.id) == owners
+
+
+async def test_a_finished_id_stays_taken(store: Store) -> None:
+    cmd = command(1)
+    await store.outbox_put(cmd)
+    await store.outbox_update(msgspec.structs.replace(cmd, status=CommandStatus.EXPIRED, done_at=T0 + 70))
+    with pytest.raises(DuplicateCommand):
+        await store.outbox_put(command(1, created=T0 + 100))
+    assert [c.status for c in await store.commands()] == [CommandStatus.EXPIRED]
+
+
+async def test_an_update_never_rewrites_another_commands_record(store: Store) -> None:
+    cmd = command(1)
+    await store.outbox_put(cmd)
+    for other in (
+        msgspec.structs.replace(cmd, home="h2", status=CommandStatus.ACKED),
+        msgspec.structs.replace(cmd, device="lock", status=CommandStatus.ACKED),
+        msgspec.structs.replace(cmd, created=T0 + 30, member="gus", status=CommandStatus.FAILED),
+    ):
+        await store.outbox_update(other)
+    assert await store.outbox_get(cmd.id) == cmd
+    assert await store.outbox_pending() == [cmd]
+
+
+async def test_a_final_status_is_never_rewritten(store: Store) -> None:
+    cmd = command(1)
+    await store.outbox_put(cmd)
+    acked = msgspec.structs.replace(cmd, status=CommandStatus.ACKED, done_at=T0 + 2, result={"locked": True})
+    await store.outbox_update(acked)
+    # a late "sent" and a second outcome (a redelivered command refused by a rebooted device)
+    await store.outbox_update(msgspec.structs.replace(cmd, status=CommandStatus.SENT, sent_at=T0 + 1))
+    await store.outbox_update(
+        msgspec.structs.replace(cmd, status=CommandStatus.FAILED, error="foreign_epoch: old epoch")
+    )
+    assert await store.outbox_get(cmd.id) == acked
+    assert await store.outbox_pending() == []
+
+
+async def test_outbox_get_finds_a_command_by_id_whatever_its_status(store: Store) -> None:
+    assert await store.outbox_get("c0001") is None
+    await store.outbox_put(command(1))
+    await store.outbox_put(command(2))
+    done = msgspec.structs.replace(command(2), status=CommandStatus.FAILED, error="x")
+    await store.outbox_update(done)
+    assert await store.outbox_get("c0001") == command(1)
+    assert await store.outbox_get("c0002") == done
 
 
 async def test_commands_are_newest_first_per_home_and_limited(store: Store) -> None:

@@ -6,9 +6,10 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from carhome.errors import StoreError
+from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub import Command, Device, Home, StateRow, Store
 from carhome.store import SqliteStore
 from carhome.store.schema import SCHEMA_VERSION
@@ -189,3 +190,30 @@ async def test_an_open_cancelled_midway_does_not_keep_the_file_locked(tmp_path: 
     # the busy timeout (not a sleep) covers the moment until the abandoned connection closes
     async with SqliteStore(path, lock_timeout=5.0) as store:
         assert await store.homes() == []
+
+
+async def test_a_taken_id_stays_taken_after_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    async with SqliteStore(path) as store:
+        await store.outbox_put(_command(1))
+    async with SqliteStore(path) as store:
+        with pytest.raises(DuplicateCommand):
+            await store.outbox_put(Command(**{**msgspec.structs.asdict(_command(2)), "id": "c1"}))
+        assert await store.outbox_get("c1") == _command(1)
+
+
+async def test_puts_committed_together_refuse_only_the_taken_id(tmp_path: Path) -> None:
+    async with SqliteStore(tmp_path / "hub.db") as store:
+        await store.outbox_put(_command(1))
+        # one group commit: the taken id fails alone, the others are kept
+        results = await asyncio.gather(
+            store.outbox_put(_command(2)),
+            store.outbox_put(_command(1)),
+            store.outbox_put(_command(3)),
+            store.outbox_put(_command(3)),
+            return_exceptions=True,
+        )
+        refused = [isinstance(r, DuplicateCommand) for r in results]
+        assert refused == [False, True, False, True]
+        assert [r for r in results if not isinstance(r, DuplicateCommand)] == [None, None]
+        assert [c.id for c in await store.outbox_pending()] == ["c1", "c2", "c3"]

@@ -19,6 +19,7 @@ from carhome.errors import (
     CarhomeError,
     CommandDenied,
     ConnectorError,
+    DuplicateCommand,
     InvalidCommand,
     StoreError,
     UnknownDevice,
@@ -119,6 +120,9 @@ def problem_from(exc: CarhomeError) -> Problem:
     """Translate one of carhome's errors into the problem a client sees."""
     if isinstance(exc, UnknownDevice):
         return Problem(404, "unknown-device", "Unknown device", str(exc), home=exc.home, device=exc.device)
+    if isinstance(exc, DuplicateCommand):
+        # whichever face brought it (a signed command carries its own id): a conflict
+        return Problem(409, "duplicate-id", "Duplicate command id", str(exc), command=exc.command_id)
     if isinstance(exc, InvalidCommand):
         return Problem(
             422,

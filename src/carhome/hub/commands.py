@@ -7,6 +7,16 @@ is ready the command waits queued and is delivered when one is. Devices acknowle
 command id and ignore an id they already executed, so redelivery after a reconnect or a
 restart is safe. A command still unacknowledged at its expiry ends ``expired``; a device
 never executes one past it (the expiry travels with the command).
+
+Final means durable: when an ack, the expiry or a withdrawal decides a command's outcome,
+the router first writes it to the outbox and only once that returned makes it visible —
+the command's status, ``get``, ``wait``, the result listeners (API answers, WebSocket,
+automations' triggers). Until then the command stays pending, and the first outcome
+decided is the one kept: later acks for it are ignored. A write that fails is tried again.
+
+Command ids are unique on a hub for good: ``submit`` refuses an id that is pending, done or
+only in the store (from before a restart) with ``DuplicateCommand`` before the gatekeeper
+is asked, and the store refuses it too, so no id ever rewrites another command's record.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import enum
 import heapq
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Literal, Protocol
 
 import msgspec
@@ -26,6 +36,7 @@ from carhome.errors import (
     CommandDenied,
     CommandTimeout,
     ConnectorError,
+    DuplicateCommand,
     InvalidCommand,
     UnknownDevice,
 )
@@ -36,6 +47,8 @@ log: Final = logging.getLogger(__name__)
 
 DEFAULT_TTL: Final = 30.0
 MAX_TTL: Final = 24 * 3600.0
+# After a failed write of a result, how long (hub time) before it is tried again.
+RESULT_RETRY: Final = 1.0
 
 
 class CommandStatus(enum.StrEnum):
@@ -112,11 +125,17 @@ class Transport(Protocol):
 
 
 class Outbox(Protocol):
-    """Where commands are kept until final. ``put`` returns only once it is durable."""
+    """Where commands are kept. ``put`` and ``update`` are done once durable; ``put``
+    raises ``DuplicateCommand`` for a taken id."""
 
     async def outbox_put(self, command: Command) -> None: ...
 
-    async def outbox_update(self, command: Command) -> None: ...
+    def outbox_update(self, command: Command) -> Awaitable[None]:
+        """Done once the update is durable. A store that is done at once (the memory store)
+        returns a finished future: the router then makes the result final before it returns."""
+        ...
+
+    async def outbox_get(self, command_id: str) -> Command | None: ...
 
 
 ResultListener = Callable[[Command], None]
@@ -135,6 +154,11 @@ class CommandRouter:
         self._redelivering: set[str] = set()
         self._pending: dict[str, Command] = {}
         self._recent: dict[str, Command] = {}
+        # Outcomes decided but not yet durable (the command is still pending meanwhile),
+        # and those of them whose write is under way.
+        self._outcomes: dict[str, Command] = {}
+        self._settling: set[str] = set()
+        self._admitting: set[str] = set()
         self._waiters: dict[str, list[asyncio.Future[Command]]] = {}
         self._deadlines: list[tuple[float, str]] = []
         self._wake = asyncio.Event()
@@ -193,36 +217,61 @@ class CommandRouter:
             signature=signature,
         )
 
-    async def submit(self, command: Command) -> Command:
-        """Ask the gatekeeper, make the command durable, then deliver it."""
+    async def submit(self, command: Command, *, made_here: bool = False) -> Command:
+        """Ask the gatekeeper, make the command durable, then deliver it.
+
+        ``DuplicateCommand`` if its id is taken, by a command of any member or home, pending,
+        done or kept from before a restart: the gatekeeper is not asked, nothing changes.
+        ``made_here`` says the id is the random one ``make`` gave it, which no command can
+        have taken: the store is then not asked first (it still refuses a taken id).
+        """
         _, spec = self._lookup(command.home, command.device)
-        decision = await self.gatekeeper.decide(command, spec)
-        if not decision.allowed:
-            raise CommandDenied(
-                member=command.member, device=command.device, target=command.target, reason=decision.reason
-            )
-        await self._outbox.outbox_put(command)
+        if await self._taken(command.id, ask_store=not made_here):
+            raise DuplicateCommand(command.id)
+        self._admitting.add(command.id)
+        try:
+            decision = await self.gatekeeper.decide(command, spec)
+            if not decision.allowed:
+                raise CommandDenied(
+                    member=command.member,
+                    device=command.device,
+                    target=command.target,
+                    reason=decision.reason,
+                )
+            await self._outbox.outbox_put(command)  # the store refuses a taken id as well
+        finally:
+            self._admitting.discard(command.id)
         self._track(command)
         await self._deliver(command)
         return command
 
-    def restore(self, commands: list[Command]) -> None:
-        """Take back commands that were pending when the hub stopped."""
+    async def _taken(self, command_id: str, *, ask_store: bool) -> bool:
+        if command_id in self._admitting or self.get(command_id) is not None:
+            return True
+        # The store also has ids from before the last restart.
+        return ask_store and await self._outbox.outbox_get(command_id) is not None
+
+    async def restore(self, commands: list[Command]) -> None:
+        """Take back commands that were pending when the hub stopped; those past their
+        expiry end ``expired``, durably, before this returns."""
         now = self._clock.time()
         for command in commands:
             if command.status.final:
                 continue
+            self._track(command)
             if command.expires <= now:
                 self._finish(command, CommandStatus.EXPIRED, error="expired while the hub was down")
-            else:
-                self._track(command)
+        await self.drain()
 
     def _track(self, command: Command) -> None:
         self._pending[command.id] = command
+        self._push_deadline(command.expires, command.id)
+
+    def _push_deadline(self, at: float, command_id: str) -> None:
         earliest = self._deadlines[0][0] if self._deadlines else None
-        heapq.heappush(self._deadlines, (command.expires, command.id))
+        heapq.heappush(self._deadlines, (at, command_id))
         # Wake the expiry task only when this deadline comes before the one it waits for.
-        if earliest is None or command.expires < earliest:
+        if earliest is None or at < earliest:
             self._wake.set()
 
     # -- delivery -------------------------------------------------------------------------
@@ -258,7 +307,7 @@ class CommandRouter:
             return None
 
     async def _deliver(self, command: Command) -> None:
-        if command.status.final or command.expires <= self._clock.time():
+        if command.status.final or command.id in self._outcomes or command.expires <= self._clock.time():
             return
         transport = self._transports.get(self._connector_of(command) or "")
         if transport is None:
@@ -268,18 +317,23 @@ class CommandRouter:
         except ConnectorError as exc:
             log.warning("command %s to %s/%s not sent yet: %s", command.id, command.home, command.device, exc)
             return
-        if command.status is CommandStatus.QUEUED:
+        if command.status is CommandStatus.QUEUED and command.id not in self._outcomes:
             command.status = CommandStatus.SENT
             command.sent_at = self._clock.time()
-            self._spawn(self._outbox.outbox_update(command), "outbox-update")
+            # A copy: what is written is the command as it is now (the store never lets a
+            # late "sent" overwrite a final status).
+            self._spawn(self._write(msgspec.structs.replace(command)), "outbox-update")
 
     # -- results --------------------------------------------------------------------------
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
-        """Record a device's answer. Acks for unknown, foreign or finished ids are ignored."""
+        """Record a device's answer; the command is final once the answer is durable.
+
+        Returns the command whose outcome this answer decides. Acks for unknown, foreign or
+        finished ids — and for a command whose outcome is already decided — are ignored."""
         command = self._pending.get(ack.id)
-        if command is None or command.home != home or command.device != device:
-            if ack.id in self._recent:
+        if command is None or command.home != home or command.device != device or ack.id in self._outcomes:
+            if ack.id in self._recent or ack.id in self._outcomes:
                 self.late_acks += 1
             log.info("ignored ack %s from %s/%s: no such pending command", ack.id, home, device)
             return None
@@ -289,15 +343,64 @@ class CommandRouter:
     def _finish(
         self, command: Command, status: CommandStatus, *, result: Any = None, error: str | None = None
     ) -> None:
-        command.status = status
-        command.result = result
-        command.error = error
-        command.done_at = self._clock.time()
-        self._pending.pop(command.id, None)
+        """Decide ``command``'s outcome and write it; it shows once it is durable."""
+        if command.id in self._outcomes:
+            return  # the first outcome decided is the one kept
+        self._outcomes[command.id] = msgspec.structs.replace(
+            command, status=status, result=result, error=error, done_at=self._clock.time()
+        )
+        self._settle(command.id)
+
+    def _settle(self, command_id: str) -> None:
+        """Write the decided outcome; make it final once the write is done."""
+        if command_id in self._settling:
+            return
+        self._settling.add(command_id)
+        try:
+            written = self._outbox.outbox_update(self._outcomes[command_id])
+        except Exception as exc:
+            self._not_written(command_id, exc)
+            return
+        if isinstance(written, asyncio.Future) and written.done():
+            # written at once (the memory store): final before ack or withdraw returns
+            failed = written.exception()
+            if failed is None:
+                self._made_final(command_id)
+            elif isinstance(failed, Exception):
+                self._not_written(command_id, failed)
+            else:  # pragma: no cover - a store's write does not end in a BaseException
+                raise failed
+            return
+        self._spawn(self._await_written(command_id, written), "outbox-result")
+
+    async def _await_written(self, command_id: str, written: Awaitable[None]) -> None:
+        try:
+            await written
+        except Exception as exc:
+            self._not_written(command_id, exc)
+            return
+        self._made_final(command_id)
+
+    def _not_written(self, command_id: str, exc: Exception) -> None:
+        # Not durable, so not final: the command stays pending and the write is tried
+        # again after RESULT_RETRY (by the expiry task).
+        self._settling.discard(command_id)
+        log.error("could not record the result of command %s (will retry): %s", command_id, exc)
+        self._push_deadline(self._clock.time() + RESULT_RETRY, command_id)
+
+    def _made_final(self, command_id: str) -> None:
+        self._settling.discard(command_id)
+        outcome = self._outcomes.pop(command_id)
+        command = self._pending.pop(command_id, None)
+        if command is None:  # pragma: no cover - outcomes are decided for pending commands only
+            return
+        command.status = outcome.status
+        command.result = outcome.result
+        command.error = outcome.error
+        command.done_at = outcome.done_at
         self._recent[command.id] = command
         if len(self._recent) > 10_000:
             self._recent.pop(next(iter(self._recent)))
-        self._spawn(self._outbox.outbox_update(command), "outbox-update")
         for future in self._waiters.pop(command.id, ()):
             if not future.done():
                 future.set_result(command)
@@ -309,8 +412,13 @@ class CommandRouter:
 
     def withdraw(self, member: str, reason: str) -> list[Command]:
         """Fail every command of ``member`` not yet sent to its device (the member was
-        revoked: what they queued must not run later). A sent one cannot be called back."""
-        gone = [c for c in self._pending.values() if c.member == member and c.status is CommandStatus.QUEUED]
+        revoked: what they queued must not run later). A sent one cannot be called back.
+        The returned commands are final once their failure is durable."""
+        gone = [
+            c
+            for c in self._pending.values()
+            if c.member == member and c.status is CommandStatus.QUEUED and c.id not in self._outcomes
+        ]
         for command in gone:
             self._finish(command, CommandStatus.FAILED, error=reason)
         return gone
@@ -324,6 +432,7 @@ class CommandRouter:
         return self._pending.get(command_id) or self._recent.get(command_id)
 
     def pending(self) -> list[Command]:
+        """Commands not final yet (those whose outcome is being written included)."""
         return list(self._pending.values())
 
     async def wait(self, command_id: str, timeout: float | None = None) -> Command:
@@ -347,6 +456,9 @@ class CommandRouter:
             heap = self._deadlines
             while heap and heap[0][0] <= now:
                 _, command_id = heapq.heappop(heap)
+                if command_id in self._outcomes:
+                    self._settle(command_id)  # decided, its write failed: try it again
+                    continue
                 command = self._pending.get(command_id)
                 if command is not None:
                     self._finish(command, CommandStatus.EXPIRED, error="no result before expiry")
@@ -361,6 +473,9 @@ class CommandRouter:
                     task.cancel()
 
     # -- housekeeping ---------------------------------------------------------------------
+
+    async def _write(self, command: Command) -> None:
+        await self._outbox.outbox_update(command)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -97,7 +97,7 @@ class Hub:
             entry = self._entries.get((row.home, row.device))
             if entry is not None:
                 entry.states[row.prop] = State(row.value, row.ts, row.source)
-        self.commands.restore(await self.store.outbox_pending())
+        await self.commands.restore(await self.store.outbox_pending())
         if self.writer is not None:
             self.bus.subscribe(self.writer)
             self._tasks.append(asyncio.create_task(self.writer.run(), name="hub-state-writer"))
@@ -333,7 +333,7 @@ class Hub:
             ttl=ttl,
             signature=signature,
         )
-        return await self.commands.submit(command)
+        return await self.commands.submit(command, made_here=True)
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
         return self.commands.ack(home, device, ack)

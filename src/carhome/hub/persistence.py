@@ -4,7 +4,8 @@ The hub knows no SQL: it talks to a ``Store`` (SQLite for the embedded default, 
 for a fleet, memory for tests and benchmarks). Changes reach the store through
 ``StateWriter``, which keeps only the latest state per property and writes them in
 batches; ``flush()`` is the durability point for state. Commands do not go through it: the
-outbox write happens, durably, before a command is reported accepted.
+outbox write happens, durably, before a command is reported accepted, and its final status
+is written, durably, before anyone is told it is final.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Final, Protocol
 
 import msgspec
@@ -61,10 +62,19 @@ class Store(Protocol):
     async def states(self) -> list[StateRow]: ...
 
     async def outbox_put(self, command: Command) -> None:
-        """Keep ``command``; return only when it would survive a crash."""
+        """Keep ``command``; return only when it would survive a crash. A taken id (by any
+        command, ever) raises ``DuplicateCommand`` and leaves the kept record as it is."""
         ...
 
-    async def outbox_update(self, command: Command) -> None: ...
+    def outbox_update(self, command: Command) -> Awaitable[None]:
+        """Record ``command``'s new status; done only when it would survive a crash (a
+        store done at once may return a finished future). A final status is never
+        rewritten, nor a record of another command under that id."""
+        ...
+
+    async def outbox_get(self, command_id: str) -> Command | None:
+        """The command kept under ``command_id``, whatever its status."""
+        ...
 
     async def outbox_pending(self) -> list[Command]:
         """Commands not yet final, oldest first."""

@@ -14,6 +14,11 @@ Devices with safety-critical actions (``verifies``: the car, the door lock, the 
 door) carry a key keeper once ``secure`` gives them one (``carhome.access.keeper``): the
 device-side MQTT client then verifies every signed command before ``execute`` sees it, and
 the enrollment code appears on the device's ``screen``, as a real device would show it.
+
+A device given a ``data`` directory (``keep_in``; ``secure`` gives its key directory) keeps
+there, through its MQTT client, the ids of the commands it executed and the acks it
+answered, so a restart of the simulator never runs a redelivered command twice — a light
+toggled before a crash is not toggled again when the hub sends the command once more.
 """
 
 from __future__ import annotations
@@ -91,14 +96,24 @@ class SimBase(abc.ABC):
         self._reported: dict[str, Any] = {}
         self._events: list[SimEvent] = []
         self.keys: DeviceKeys | None = None
+        self.data: Path | None = None
+        """Where the device keeps what must survive its restart; ``None``: nothing is kept."""
         self.screen = ""
         """What the device's own display shows: an open enrollment's code, else nothing."""
+
+    def keep_in(self, directory: Path) -> None:
+        """Keep what must survive the device's restart in ``directory`` (the command ids
+        it executed, with their acks)."""
+        self.data = directory
 
     def secure(
         self, directory: Path, *, home: str, device: str, clock: Clock, boot: bool = True
     ) -> DeviceKeys:
         """Give the device its key keeper, kept in ``directory`` (keys survive a restart;
-        ``boot`` starts a new epoch, as powering the device up does)."""
+        ``boot`` starts a new epoch, as powering the device up does). The device keeps its
+        executed command ids there too unless ``keep_in`` chose another directory."""
+        if self.data is None:
+            self.data = directory
         self.keys = DeviceKeys(
             directory, home=home, device=device, spec=self.spec, clock=clock, boot=boot, display=self._show
         )

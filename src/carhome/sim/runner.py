@@ -76,6 +76,7 @@ def mqtt_links(url: str, clock: Clock, credentials: Credentials | None = None) -
             username=None if login is None else login.username,
             password=None if login is None else login.password,
             keys=handler.keys if isinstance(handler, _Handler) else None,
+            data=handler.data if isinstance(handler, _Handler) else None,
         )
 
     return make
@@ -87,8 +88,10 @@ class _Handler:
     def __init__(self, device: SimDevice, wake: asyncio.Event) -> None:
         self._device = device
         self._wake = wake
-        # A device that verifies signed commands hands its key store to its MQTT client.
+        # A device that verifies signed commands hands its key store to its MQTT client, and
+        # one with a data directory the place to keep the commands it executed.
         self.keys = device.keys if isinstance(device, SimBase) else None
+        self.data = device.data if isinstance(device, SimBase) else None
 
     async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
         try:

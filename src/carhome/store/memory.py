@@ -1,11 +1,17 @@
-"""A store that keeps everything in memory: for tests, benchmarks and throwaway hubs."""
+"""A store that keeps everything in memory: for tests, benchmarks and throwaway hubs.
+
+It keeps the outbox's rules as the SQLite store does: a taken command id is refused with
+``DuplicateCommand``, and an update never rewrites a final status or another command.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import msgspec
 
+from carhome.errors import DuplicateCommand
 from carhome.hub.commands import Command
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -53,11 +59,24 @@ class MemoryStore:
         return list(self._states.values())
 
     async def outbox_put(self, command: Command) -> None:
+        if command.id in self._commands:
+            raise DuplicateCommand(command.id)
         # A copy, so later in-memory mutation does not masquerade as a durable write.
         self._commands[command.id] = msgspec.structs.replace(command)
 
-    async def outbox_update(self, command: Command) -> None:
-        self._commands[command.id] = msgspec.structs.replace(command)
+    def outbox_update(self, command: Command) -> asyncio.Future[None]:
+        """Done at once (a finished future): the router makes a result final right away."""
+        kept = self._commands.get(command.id)
+        # a final status stays; another command's record is not this one's to change
+        if kept is None or not (kept.status.final or _made(kept) != _made(command)):
+            self._commands[command.id] = msgspec.structs.replace(command)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def outbox_get(self, command_id: str) -> Command | None:
+        kept = self._commands.get(command_id)
+        return None if kept is None else msgspec.structs.replace(kept)
 
     async def outbox_pending(self) -> list[Command]:
         pending = [c for c in self._commands.values() if not c.status.final]
@@ -66,3 +85,8 @@ class MemoryStore:
     async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
         rows = [c for c in self._commands.values() if home is None or c.home == home]
         return sorted(rows, key=lambda c: c.created, reverse=True)[:limit]
+
+
+def _made(command: Command) -> tuple[str, str, float]:
+    """What tells one command from another under the same id (as the SQLite store checks)."""
+    return command.home, command.device, command.created

@@ -68,14 +68,26 @@ SAVE_STATE: Final = (
 )
 STATES: Final = "SELECT home, device, prop, value, ts, source FROM states"
 
-# One statement serves put and update: an update of an unknown id keeps the command rather
-# than losing it, as the memory store does.
-SAVE_COMMAND: Final = (
+# A command id is a key over the id alone (``UNIQUE`` beside ``seq``), for good: a put of a
+# taken id inserts nothing (the store reports it, never replaces the record), whoever made
+# the first command and however long ago.
+PUT_COMMAND: Final = (
     "INSERT INTO commands (id, home, device, status, created, expires, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+# An update changes only the same command (same home, device and creation time) while it is
+# open: a final status is never rewritten, so what the hub reported final stays so. An
+# update of an unknown id keeps the command rather than losing it, as the memory store does.
+UPDATE_COMMAND: Final = (
+    "INSERT INTO commands (id, home, device, status, created, expires, data)"  # noqa: S608 - constants
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET"
     " status = excluded.status, expires = excluded.expires, data = excluded.data"
+    " WHERE commands.home = excluded.home AND commands.device = excluded.device"
+    f" AND commands.created = excluded.created AND commands.status IN ({_OPEN_SQL})"
 )
+COMMAND: Final = "SELECT data FROM commands WHERE id = ?"
 OPEN_COMMANDS: Final = f"SELECT data FROM commands WHERE status IN ({_OPEN_SQL}) ORDER BY created, seq"  # noqa: S608 - constants
 RECENT_COMMANDS: Final = "SELECT data FROM commands ORDER BY created DESC, seq DESC LIMIT ?"
 RECENT_HOME_COMMANDS: Final = (

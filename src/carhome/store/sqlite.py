@@ -5,9 +5,15 @@ waits on the disk and the connection is never shared between threads. Calls run 
 they were made, which keeps a command's ``put`` before its updates.
 
 Durability: WAL journal with ``synchronous=FULL``, so a transaction is on disk when its
-commit returns. Each ``outbox_put`` and ``outbox_update`` is one committed transaction
-(acknowledged means durable); each ``save_states`` batch is one transaction (the
-write-behind's flush is the durability point for state).
+commit returns. Each ``outbox_put`` and ``outbox_update`` returns once the transaction
+holding it is committed (acknowledged means durable, and so does final: the router reports
+a result only after its update returned); outbox writes arriving together share one
+commit. Each ``save_states`` batch is one transaction (the write-behind's flush is the
+durability point for state).
+
+Command ids are unique for good: ``outbox_put`` of a taken id raises ``DuplicateCommand``
+and leaves the kept record alone; ``outbox_update`` never rewrites another command's record
+nor a final status.
 
 One hub per file: the connection holds SQLite's exclusive lock from ``open`` to ``close``,
 so a second hub started on the same file fails at ``open`` with a clear message instead of
@@ -30,7 +36,7 @@ from typing import Final, Self, TypeVar
 
 import msgspec
 
-from carhome.errors import StoreError
+from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub.commands import Command
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -101,7 +107,7 @@ class SqliteStore:
         # Group commit: outbox writes that arrive while a commit is on disk wait together
         # for the next one, so many commands share one fsync. Each caller still returns
         # only after the transaction holding its write has committed.
-        self._outbox_queue: list[tuple[tuple[str, tuple[object, ...]], asyncio.Future[None]]] = []
+        self._outbox_queue: list[tuple[tuple[str, tuple[object, ...]], asyncio.Future[int]]] = []
         self._outbox_writer: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -265,27 +271,41 @@ class SqliteStore:
     # -- the command outbox ---------------------------------------------------------------
 
     async def outbox_put(self, command: Command) -> None:
-        """Keep ``command``; return only once its transaction is committed to disk."""
-        await self._outbox_write(_command_params(command))
+        """Keep ``command``; return only once its transaction is committed to disk.
+
+        ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
+        if not await self._outbox_write(_command_params(schema.PUT_COMMAND, command)):
+            raise DuplicateCommand(command.id)
 
     async def outbox_update(self, command: Command) -> None:
-        await self._outbox_write(_command_params(command))
+        """Record a new status of ``command``; on return it is on disk. An update never
+        touches another command under the same id, nor a command already final."""
+        await self._outbox_write(_command_params(schema.UPDATE_COMMAND, command))
 
-    async def _outbox_write(self, statement: tuple[str, tuple[object, ...]]) -> None:
+    async def outbox_get(self, command_id: str) -> Command | None:
+        """The command kept under ``command_id``, whatever its status."""
+        found = await self._read(
+            "reading a command",
+            lambda conn: [_decode_command(data) for (data,) in conn.execute(schema.COMMAND, (command_id,))],
+        )
+        return found[0] if found else None
+
+    async def _outbox_write(self, statement: tuple[str, tuple[object, ...]]) -> int:
+        """Queue one outbox statement for the next group commit; the rows it changed."""
         if self._conn is None:
             raise StoreError(f"{self.path}: the store is not open; use `async with` or await open() first")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._outbox_queue.append((statement, done))
         if self._outbox_writer is None or self._outbox_writer.done():
             self._outbox_writer = asyncio.create_task(self._write_outbox(), name="sqlite-outbox-writer")
-        await done
+        return await done
 
     async def _write_outbox(self) -> None:
         while self._outbox_queue:
             batch, self._outbox_queue = self._outbox_queue, []
             try:
                 # In arrival order, so a command's put always lands before its updates.
-                await self._write("writing commands to the outbox", [stmt for stmt, _ in batch])
+                counts = await self._write("writing commands to the outbox", [stmt for stmt, _ in batch])
             except BaseException as exc:
                 for _, done in batch:
                     if not done.done():
@@ -293,9 +313,9 @@ class SqliteStore:
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            for _, done in batch:
+            for (_, done), count in zip(batch, counts, strict=True):
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(count)
 
     async def outbox_pending(self) -> list[Command]:
         """Commands not yet final, oldest first."""
@@ -318,13 +338,14 @@ class SqliteStore:
 
     # -- running on the database thread ---------------------------------------------------
 
-    async def _write(self, doing: str, statements: list[tuple[str, tuple[object, ...]]]) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            with _transaction(conn):
-                for sql, params in statements:
-                    conn.execute(sql, params)
+    async def _write(self, doing: str, statements: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        """Run ``statements`` in one transaction; the rows each one changed."""
 
-        await self._run(self._guard, doing, self._on_conn(write))
+        def write(conn: sqlite3.Connection) -> list[int]:
+            with _transaction(conn):
+                return [conn.execute(sql, params).rowcount for sql, params in statements]
+
+        return await self._run(self._guard, doing, self._on_conn(write))
 
     async def _read(self, doing: str, query: Callable[[sqlite3.Connection], _T]) -> _T:
         return await self._run(self._guard, doing, self._on_conn(query))
@@ -388,10 +409,10 @@ def _discard(connecting: Future[sqlite3.Connection]) -> None:
         connecting.result().close()
 
 
-def _command_params(command: Command) -> tuple[str, tuple[object, ...]]:
+def _command_params(sql: str, command: Command) -> tuple[str, tuple[object, ...]]:
     # Encoded on the caller's side: the router mutates the command right after it returns,
     # and what is written must be the command as it was when the call was made.
-    return schema.SAVE_COMMAND, (
+    return sql, (
         command.id,
         command.home,
         command.device,

@@ -12,6 +12,14 @@ logged and counted, never fatal. The memory of executed ids is bounded: an id is
 while its command is unexpired (after that the expiry check stops it anyway), and never
 more than ``remember`` ids.
 
+With ``data`` (a directory of the device's own) that memory survives a restart of the
+device too (``carhome.store.executed``): the id is written to disk before the handler runs
+the command and the ack before it is sent, so a hub that redelivers after a crash of both
+gets the stored ack and nothing runs twice — a signed command already executed is answered
+with its ack, not verified again (a new epoch would refuse it). A command the device was
+running when it stopped is not run again either; it is answered ``failed``
+(``carhome.store.executed.INTERRUPTED``).
+
 With ``keys`` (a ``carhome.access.keeper.DeviceKeys``) the device also verifies: a command
 in a safety-critical domain runs only if its signature verifies for this device, epoch,
 expiry and counter window, else it is acked ``failed`` with the verifier's reason code
@@ -26,6 +34,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Protocol, Self
 
@@ -44,8 +53,9 @@ from carhome.connectors.mqtt.payloads import (
     encode_state,
 )
 from carhome.connectors.mqtt.topics import Kind, Topic
-from carhome.errors import ConnectorError, DeviceRefused
+from carhome.errors import ConnectorError, DeviceRefused, StoreError
 from carhome.hub import Ack, Command
+from carhome.store.executed import INTERRUPTED, ExecutedLog
 
 log: Final = logging.getLogger(__name__)
 
@@ -101,6 +111,7 @@ class MqttDeviceClient:
         connect_timeout: float = 10.0,
         remember: int = 1024,
         keys: DeviceKeys | None = None,
+        data: Path | None = None,
     ) -> None:
         self._cmd = Topic(home, device, Kind.CMD)  # checks both ids
         self.keys = keys
@@ -117,6 +128,7 @@ class MqttDeviceClient:
         self._handler = handler
         self._clock = clock
         self._remember = max(1, remember)
+        self._log = None if data is None else ExecutedLog(data, keep=self._remember)
         self.stats = DeviceStats()
         self._done: OrderedDict[str, _Done] = OrderedDict()
         self._queued: set[str] = set()
@@ -142,6 +154,13 @@ class MqttDeviceClient:
         return self._link.connected
 
     async def __aenter__(self) -> Self:
+        if self._log is not None:
+            await self._log.open()
+            try:
+                await self._recall(self._log)
+            except BaseException:
+                await self._log.close()
+                raise
         self._worker = asyncio.create_task(self._work(), name=f"mqtt-device-{self.home}-{self.device}")
         try:
             await self._link.__aenter__()
@@ -158,12 +177,24 @@ class MqttDeviceClient:
         finally:
             await self._stop_worker()
 
+    async def _recall(self, log: ExecutedLog) -> None:
+        """Remember what this device executed before it (re)started."""
+        now = self._clock.time()
+        for executed in await log.recall(now):
+            ack = executed.ack
+            if ack is None:  # it stopped while running this one: never run it again
+                ack = encode_ack(Ack(executed.id, "failed", error=INTERRUPTED))
+                await log.finish(executed.id, executed.expires, ack, now)
+            self._done[executed.id] = _Done(executed.expires, ack)
+
     async def _stop_worker(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        if self._log is not None:
+            await self._log.close()
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -212,47 +243,27 @@ class MqttDeviceClient:
             command = await self._queue.get()
             try:
                 ack = await self._execute(command)
+                try:
+                    payload = encode_ack(ack)
+                except (TypeError, msgspec.EncodeError) as exc:
+                    payload = encode_ack(
+                        Ack(command.id, "failed", error=f"the device's result is not JSON: {exc}")
+                    )
+                if ack.status != "expired":
+                    # On disk before it is answered; the id stays queued meanwhile, so a
+                    # duplicate arriving now is not run (its ack follows).
+                    await self._record(command, payload)
+                    self._keep(command, payload)
             finally:
                 self._queued.discard(command.id)
-            try:
-                payload = encode_ack(ack)
-            except (TypeError, msgspec.EncodeError) as exc:
-                payload = encode_ack(
-                    Ack(command.id, "failed", error=f"the device's result is not JSON: {exc}")
-                )
-            if ack.status != "expired":
-                self._keep(command, payload)
             self._send_ack(command.id, payload)
 
     async def _execute(self, command: CommandMessage) -> Ack:
-        now = self._clock.time()
-        if command.expires <= now:
-            self.stats.expired += 1
-            return Ack(
-                command.id,
-                "expired",
-                error=f"arrived {now - command.expires:.3f} s after its expiry; not executed",
-            )
-        if self.keys is not None:
-            check = self.keys.check(
-                Command(
-                    id=command.id,
-                    home=self.home,
-                    device=self.device,
-                    kind=command.kind,
-                    target=command.target,
-                    args=command.args,
-                    member=command.member or "",
-                    face="mqtt",
-                    created=0.0,
-                    expires=command.expires,
-                    signature=command.signature,
-                )
-            )
-            if not check.accepted:
-                self.stats.failed += 1
-                self.stats.unverified += 1
-                return Ack(command.id, "failed", error=check.error)
+        refusal = self._refusal(command)
+        if refusal is None:
+            refusal = await self._begin(command)
+        if refusal is not None:
+            return refusal
         try:
             result = await self._handler.execute(command.kind, command.target, dict(command.args))
         except DeviceRefused as exc:
@@ -267,6 +278,54 @@ class MqttDeviceClient:
             return Ack(command.id, "failed", error=f"the device failed: {type(exc).__name__}: {exc}")
         self.stats.executed += 1
         return Ack(command.id, "acked", result=result)
+
+    def _refusal(self, command: CommandMessage) -> Ack | None:
+        """The answer to a command that must not run: expired, or not verified."""
+        now = self._clock.time()
+        if command.expires <= now:
+            self.stats.expired += 1
+            return Ack(
+                command.id,
+                "expired",
+                error=f"arrived {now - command.expires:.3f} s after its expiry; not executed",
+            )
+        if self.keys is None:
+            return None
+        check = self.keys.check(
+            Command(
+                id=command.id,
+                home=self.home,
+                device=self.device,
+                kind=command.kind,
+                target=command.target,
+                args=command.args,
+                member=command.member or "",
+                face="mqtt",
+                created=0.0,
+                expires=command.expires,
+                signature=command.signature,
+            )
+        )
+        if check.accepted:
+            return None
+        self.stats.failed += 1
+        self.stats.unverified += 1
+        return Ack(command.id, "failed", error=check.error)
+
+    async def _begin(self, command: CommandMessage) -> Ack | None:
+        """Put the id on disk before the command runs; an answer if it must not run now."""
+        if self._log is None:
+            return None
+        try:
+            await self._log.begin(command.id, command.expires, self._clock.time())
+        except StoreError as exc:
+            # Unrecorded, it could run twice after a restart: it does not run at all.
+            self.stats.failed += 1
+            return Ack(command.id, "failed", error=f"the device could not record the command: {exc}")
+        if command.expires <= self._clock.time():  # the write took until past its expiry
+            self.stats.expired += 1
+            return Ack(command.id, "expired", error="expired while the device recorded it; not executed")
+        return None
 
     def _on_ask(self, topic: str, payload: bytes) -> None:
         keys = self.keys
@@ -288,6 +347,18 @@ class MqttDeviceClient:
             self._link.publish(self._asks[topic], msgspec.json.encode(reply), qos=1)
         except ConnectorError as exc:
             log.info("%s/%s could not answer ask %s: %s", self.home, self.device, ask.id, exc)
+
+    async def _record(self, command: CommandMessage, ack: bytes) -> None:
+        if self._log is None:
+            return
+        try:
+            await self._log.finish(command.id, command.expires, ack, self._clock.time())
+        except StoreError as exc:
+            # It ran; the ack still goes out. After a restart it would be answered failed
+            # (interrupted) and not run again.
+            log.error(  # noqa: TRY400 - the cause is in the message; no traceback to add
+                "%s/%s could not record the ack of %s: %s", self.home, self.device, command.id, exc
+            )
 
     def _keep(self, command: CommandMessage, ack: bytes) -> None:
         done = self._done
