@@ -182,3 +182,29 @@ async def test_a_guest_reads_no_automation(rig: Rig) -> None:
         "porch",
         "purify",
     }
+
+
+async def test_cross_home_figures(rig: Rig) -> None:
+    """Every attack through every way in (save, check, a file loaded at start), then h2's
+    car comes and goes: what reached or read home h1 is counted."""
+    nora = await rig.login("nora")
+    attempts = 0
+    reads = 0
+    for body, _ in ATTACKS.values():
+        for method, path in (("POST", "/api/automations"), ("POST", "/api/automations/check")):
+            attempts += 1
+            r = await rig.http.request(method, path, json={"text": body}, headers=nora)
+            # a check that binds h1's names for nora would answer without errors
+            reads += r.status_code == 200 and not r.json()["errors"]
+        attempts += 1
+        (rig.data / "automations").mkdir(exist_ok=True)
+        (rig.data / "automations" / "planted.yaml").write_text(body)
+        await restart(rig)
+    for place in ("away", "home", "away", "home"):
+        rig.hub.report("h2", "car", {"place": place}, trusted=True)
+        await rig.engine.idle()
+    h1_ids = {a.id for a in rig.engine.automations() if rig.engine.home_of(a.id) == "h1"}
+    reads += sum(1 for i in h1_ids if any(t.trigger and t.trigger.home == "h2" for t in rig.engine.trace(i)))
+    actions = len(_sent_to_h1(rig.devices.received))
+    print(f"\ncross-home actions: {actions} of {attempts} attempts; cross-home reads: {reads}")
+    assert (actions, reads) == (0, 0)
