@@ -21,10 +21,8 @@ The code shown on the device for an enrollment goes to ``display`` and nowhere e
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +37,7 @@ from carhome.access.signing import Envelope, MalformedSignature, domain_of
 from carhome.access.transcript import Tag, transcript
 from carhome.access.verifier import _HINTS, DeviceVerifier, Reason, Verdict
 from carhome.clock import Clock
+from carhome.files import write_atomically
 from carhome.hub.commands import Command, CommandKind
 from carhome.private import private_dir
 from carhome.spec import DeviceSpec
@@ -107,22 +106,6 @@ class Check(msgspec.Struct, frozen=True):
         return f"{self.reason}: {_HINTS.get(Reason(self.reason), 'refused')}"
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so a crash leaves the old file or the new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 class FileVerifierStore:
     """A ``VerifierStore`` in one file: ``save`` returns once the state is on disk."""
 
@@ -142,7 +125,7 @@ class FileVerifierStore:
             return None
 
     def save(self, state: VerifierState) -> None:
-        _write_atomic(self.path, msgspec.msgpack.encode(state))
+        write_atomically(self.path, msgspec.msgpack.encode(state))
 
 
 class DeviceKeys:
@@ -208,7 +191,7 @@ class DeviceKeys:
         self.verifier.reboot()
 
     def _save_keys(self) -> None:
-        _write_atomic(self.directory / _KEYS, self.keys.snapshot())
+        write_atomically(self.directory / _KEYS, self.keys.snapshot())
 
     # -- sessions and enrollment ------------------------------------------------------------
 

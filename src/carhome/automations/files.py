@@ -18,9 +18,9 @@ The enable switch (``set_enabled``) is kept in ``<data>/automations/enabled.json
 ``{id: bool}``: it wins over an automation's own ``enabled:``, and survives saving a new
 text, until the automation is deleted.
 
-Every write goes to a temporary file beside its target, is fsynced, renamed over the
-target, and the directory is fsynced: after a crash the old file or the new one is there,
-never half of one. The engine is changed only after the file is on disk.
+Every write is ``carhome.files.write_atomically``, on a worker thread: after a crash the
+old file or the new one is there, never half of one. The engine is changed only after the
+file is on disk.
 
 Files are named to people by where they are, never by an absolute path of the machine:
 ``automations/saved/x.yaml`` (under the data directory), ``package:carhome/sim/…`` (shipped
@@ -32,9 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +46,7 @@ from carhome.automations.automation import Automation
 from carhome.automations.engine import Engine
 from carhome.automations.loader import Source, load_text
 from carhome.errors import CarhomeError, ConfigError
+from carhome.files import delete_durably, write_atomically
 
 Origin = Literal["saved", "data", "package", "external"]
 
@@ -277,7 +276,7 @@ class AutomationFiles:
             if replace is None and automation.id in {a.id for a in engine.automations()}:
                 raise AutomationExists(automation.id, engine.source(automation.id).file)
             path = self._saved_path(automation.id)
-            await asyncio.to_thread(_write_durably, path, text.encode())
+            await asyncio.to_thread(write_atomically, path, text.encode())
             [(decoded, source)] = load_text(text, self.display(path)).automations
             entry = Entry(self._switched(decoded), source, text, "saved")
             if old is not None:
@@ -326,7 +325,7 @@ class AutomationFiles:
         async with self._lock:
             entry = self.entry(engine, automation_id)
             switches = {**self._enabled, automation_id: enabled}
-            await asyncio.to_thread(_write_durably, self.directory / ENABLED_FILE, _json(switches))
+            await asyncio.to_thread(write_atomically, self.directory / ENABLED_FILE, _json(switches))
             self._enabled = switches
             if entry.automation.enabled == enabled:
                 return entry
@@ -352,9 +351,9 @@ class AutomationFiles:
             if entry.origin != "saved":
                 raise ReadOnlyAutomation(automation_id, entry.source.file)
             switches = {k: v for k, v in self._enabled.items() if k != automation_id}
-            await asyncio.to_thread(_delete_durably, self._saved_path(automation_id))
+            await asyncio.to_thread(delete_durably, self._saved_path(automation_id))
             if switches != self._enabled:
-                await asyncio.to_thread(_write_durably, self.directory / ENABLED_FILE, _json(switches))
+                await asyncio.to_thread(write_atomically, self.directory / ENABLED_FILE, _json(switches))
                 self._enabled = switches
             engine.remove(automation_id)
             del self._entries[automation_id]
@@ -377,38 +376,6 @@ def _at(text: str, path: tuple[str | int, ...], message: str) -> ConfigError:
     if not loaded.automations:
         return ConfigError(message)
     return ConfigError(message, file="<api>", line=loaded.automations[0][1].line_of(path))
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a crash leaves the old file or the new, never half:
-    a temporary file beside it (not named ``*.yaml``, so no load reads it), fsynced,
-    renamed over it, and the directory fsynced so the rename itself is on disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _delete_durably(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
 
 
 # -- who an automation acts as --------------------------------------------------------------

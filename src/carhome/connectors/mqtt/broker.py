@@ -40,7 +40,7 @@ from typing import Final, Self
 
 import msgspec
 
-from carhome.connectors.mqtt.credentials import Credentials, write_private
+from carhome.connectors.mqtt.credentials import Credentials
 from carhome.connectors.mqtt.link import Backoff
 from carhome.connectors.mqtt.nats import (
     MAX_PAYLOAD,
@@ -51,6 +51,7 @@ from carhome.connectors.mqtt.nats import (
     server_config,
 )
 from carhome.errors import BrokerUnavailable, ConfigError
+from carhome.files import write_atomically
 from carhome.private import private_dir
 
 log: Final = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class EmbeddedBroker:
         """Write the config and start the server; ``BrokerUnavailable`` if it does not get ready."""
         assert self._binary is not None  # set by __aenter__ before any start
         private_dir(self.directory)
-        self._write_config()
+        await asyncio.to_thread(self._write_config)  # fsynced: off the event loop
         self._ready.clear()
         self._tail.clear()
         try:
@@ -265,7 +266,7 @@ class EmbeddedBroker:
     # -- configuration ----------------------------------------------------------------------
 
     def _write_config(self) -> None:
-        write_private(
+        write_atomically(
             self.config_file,
             server_config(
                 host=self.host,
@@ -284,7 +285,7 @@ class EmbeddedBroker:
         permissions to live ones. ``BrokerUnavailable`` if it is down or does not confirm.
         """
         self.credentials = credentials
-        self._write_config()
+        await asyncio.to_thread(self._write_config)
         process = self._process
         if process is None or process.returncode is not None:
             raise BrokerUnavailable(
