@@ -268,7 +268,7 @@ async def test_a_guest_applies_only_what_their_grant_covers(rig: Rig) -> None:
     assert {(x["device"], x["status"]) for x in problem["refused"]} == {("hall", 403), ("purifier", 403)}
     assert rig.devices.received == []
     now = rig.hub.clock.time()
-    rig.access.members.grant("gina", Grant("g-1", ("hall",), ("*",), now - 60, now + 3600))
+    await rig.access.members.grant("gina", Grant("g-1", ("hall",), ("*",), now - 60, now + 3600))
     r = await rig.http.post("/api/scenes/away/apply", headers=guest)
     assert r.status_code == 200
     assert [c["device"] for c in r.json()["commands"]] == ["hall"]

@@ -22,8 +22,8 @@ from hub_fakes import RecordingTransport
 from starlette.requests import Request
 
 from carhome.access.relay import ByConnector
-from carhome.api.keys import key_routes
 from carhome.api import create_app
+from carhome.api.keys import key_routes
 from carhome.errors import DuplicateCommand
 from carhome.hub import Ack, Command, CommandStatus, Decision, Device, Home, Hub
 from carhome.spec import DeviceSpec
