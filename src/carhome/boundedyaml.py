@@ -15,9 +15,10 @@ What passes is parsed with libyaml (PyYAML's C parser) when it is there. A refus
 ``ConfigError`` naming the file and the line of the offending node, and saying what to do.
 ``read_text`` reads a file without reading past the limit.
 
-The limits go with the kind of text: ``AUTOMATIONS`` for automation files (small enough
-that the API can parse one on the event loop in a few milliseconds), ``CONFIG`` for the
-configuration file (read once, before the hub starts).
+The limits go with the kind of text: ``AUTOMATIONS`` for automation files (as large as a
+person's file of a thousand automations; the API parses one on a worker thread, never on
+the event loop), ``CONFIG`` for the configuration file (read once, before the hub starts).
+``carhome.yamlfile`` decodes what passes into typed structs.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ class YamlLimits:
     """Values (scalars, lists, mappings), with aliases expanded."""
 
 
-AUTOMATIONS: Final = YamlLimits(chars=16 * 1024, depth=32, aliases=128, nodes=2_500)
-"""An automation file: some fifty automations written out; split a bigger set into several files."""
+AUTOMATIONS: Final = YamlLimits(chars=256 * 1024, depth=32, aliases=1024, nodes=64_000)
+"""An automation file: a thousand automations written out (``loader.MAX_AUTOMATIONS``), a
+quarter of a second's parse at most; split a bigger set into several files."""
 
 CONFIG: Final = YamlLimits(chars=128 * 1024, depth=32, aliases=1024, nodes=25_000)
 """The configuration file: fifteen times the documented example."""

@@ -154,7 +154,7 @@ async def run(
             Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
         )
         automations = AutomationFiles(directory, base=automation_files)
-        for error in automations.load(engine):
+        for error in await automations.load(engine):
             log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
             MqttConnector(

@@ -110,7 +110,7 @@ async def serve(
     engine = Engine(hub, members=access.members)
     await engine.__aenter__()
     files = AutomationFiles(data, base=[base])
-    errors = files.load(engine)
+    errors = await files.load(engine)
     app = create_app(hub, access=access)
     app.router.routes.extend(automation_routes(hub, engine, files=files, access=access))
     return engine, files, app, errors
