@@ -341,9 +341,10 @@ def _files_beside(config: Config, base: Path) -> Config:
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
     """Parse and check config ``text``; errors name ``file`` and a line."""
-    parsed = yamlfile.parse(text, file=file, limits=boundedyaml.CONFIG)
-    data = parsed.data()
-    config = parsed.convert({} if data is None else data, Config)
+    with yamlfile.decoding():
+        parsed = yamlfile.parse(text, file=file, limits=boundedyaml.CONFIG)
+        data = parsed.data()
+        config = parsed.convert({} if data is None else data, Config)
     try:
         _check(config)
     except _Problem as problem:

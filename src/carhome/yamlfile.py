@@ -15,12 +15,24 @@ fields, and every refusal — an unknown key, a missing one, a wrong type, what 
 own check says — is a ``ConfigError(file, line, path)``: the line of the key (or list item)
 the error is about, its path (``homes[0].devices[1].type``), and what is expected; for an
 unknown key, the keys allowed in its place. ``decode`` does both for a whole text.
+
+A large text makes hundreds of thousands of objects (nodes, their marks, the values). None
+of them is part of a reference cycle, so reference counting frees them all; but Python's
+cyclic collector counts them as they are made and runs full collections over the whole
+process meanwhile, each one stopping every thread — the event loop too — for as long as
+it takes to walk the hub's memory (a second, on a busy machine). So while a text is
+decoded (``decoding``, which ``decode``, the config and the automation loader use), full
+collections wait (the young generations are still collected as usual): one runs after,
+over memory that is back to its size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Final, TypeVar
 
@@ -54,6 +66,43 @@ def render(path: Path) -> str:
     return out
 
 
+_NEVER: Final = 2**31 - 1
+
+
+class _Collector:
+    """Holds Python's automatic full collections off while any text is decoded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decoding = 0
+        self._thresholds = gc.get_threshold()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._decoding == 0:
+                self._thresholds = gc.get_threshold()
+                young, middle, *_ = self._thresholds
+                gc.set_threshold(young, middle, _NEVER)
+            self._decoding += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._decoding -= 1
+                if self._decoding == 0:
+                    gc.set_threshold(*self._thresholds)
+
+
+_collector: Final = _Collector()
+
+
+def decoding() -> contextlib.AbstractContextManager[None]:
+    """A block in which texts are decoded, the cyclic collector waiting until it ends
+    (decodes on several threads at once share one wait)."""
+    return _collector.held()
+
+
 def parse(text: str, *, file: str, limits: YamlLimits) -> YamlFile:
     """``text`` as a ``YamlFile``; ``ConfigError`` if it is not YAML, breaks ``limits`` or
     writes a key twice in one mapping."""
@@ -65,9 +114,10 @@ def parse(text: str, *, file: str, limits: YamlLimits) -> YamlFile:
 
 def decode(text: str, kind: type[_T], *, file: str, limits: YamlLimits) -> _T:
     """The ``kind`` struct ``text`` describes (an empty text: all defaults)."""
-    parsed = parse(text, file=file, limits=limits)
-    data = parsed.data()
-    return parsed.convert({} if data is None else data, kind)
+    with decoding():
+        parsed = parse(text, file=file, limits=limits)
+        data = parsed.data()
+        return parsed.convert({} if data is None else data, kind)
 
 
 class YamlFile:

@@ -206,6 +206,9 @@ async def test_a_persons_largest_automation_file_is_checked_without_freezing_the
                 "/api/automations/check", json={"text": text, "file": "mine.yaml"}, headers=owner
             )
             took = time.perf_counter() - began
+            # and what the hub does next: the memory the check used is collected meanwhile
+            for _ in range(50):
+                (await http.get("/api/automations", headers=owner)).raise_for_status()
             lag = bombed.lag.worst
     report(
         f"{MAX_AUTOMATIONS} automations ({len(text) // 1024} KiB) checked through the API in {took:.2f} s",

@@ -57,6 +57,14 @@ def test_bombs_are_refused_with_their_line(text: str, line: int | None, words: s
     assert (error.file, error.line) == ("f.yaml", line)
 
 
+def test_values_are_counted_as_they_stream_by_and_refused_where_the_limit_is_passed() -> None:
+    # the sequence is value 1, so the item on line 100 is value 101: refused there, with
+    # the 99,900 items after it never made into nodes
+    text = "".join("- a\n" for _ in range(100_000))
+    error = refusal(text, YamlLimits(chars=10**6, depth=32, aliases=10, nodes=100))
+    assert (error.line, error.reason) == (100, "the YAML holds more than 100 values; split it")
+
+
 def naive_values(node: yaml.Node) -> int:
     """Values with aliases expanded, by walking every path (fine for small documents)."""
     if isinstance(node, yaml.SequenceNode):

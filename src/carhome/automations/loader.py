@@ -140,12 +140,18 @@ def _contents(parsed: YamlFile) -> _Contents | None:
 
 def load_text(text: str, file: str = "<text>", *, limits: YamlLimits = boundedyaml.AUTOMATIONS) -> Loaded:
     """Decode every automation in one YAML document."""
+    with yamlfile.decoding():
+        return _load_text(text, file, limits)
+
+
+def _load_text(text: str, file: str, limits: YamlLimits) -> Loaded:
     loaded = Loaded()
     try:
         parsed = yamlfile.parse(text, file=file, limits=limits)
         contents = _contents(parsed)
     except ConfigError as exc:
-        loaded.errors.append(exc)
+        # without its traceback, whose frames hold the refused text's nodes
+        loaded.errors.append(exc.with_traceback(None))
         return loaded
     if contents is None:
         return loaded
