@@ -98,7 +98,7 @@ _collector: Final = _Collector()
 
 
 def decoding() -> contextlib.AbstractContextManager[None]:
-    """A block in which texts are decoded, the cyclic collector waiting until it ends
+    """A block in which texts are decoded, full collections waiting until it ends
     (decodes on several threads at once share one wait)."""
     return _collector.held()
 
@@ -226,15 +226,7 @@ class YamlFile:
         """The line of what ``path`` names under ``node`` (the root by default): a key's own
         line, or a list item's first line; as far down as the document goes."""
         at = self.root if node is None else node
-        if at is None:
-            return None
-        line = _line(at)
-        for part in path:
-            found = _child(at, part)
-            if found is None:
-                break
-            at, line = found
-        return line
+        return None if at is None else line_of(at, path)
 
     def error(self, path: Path, message: str, node: yaml.Node | None = None) -> ConfigError:
         """A ``ConfigError`` about ``path`` under ``node`` (the root by default)."""
@@ -269,6 +261,18 @@ def refusal(exc: msgspec.ValidationError, kind: Any, data: Any) -> tuple[Path, s
     if missing is not None:
         return path, f"missing required key {missing.group(1)!r}"
     return path, message[:1].lower() + message[1:]
+
+
+def line_of(node: yaml.Node, path: Path) -> int:
+    """The line of what ``path`` names under ``node``: a key's own line, or a list item's
+    first line; as far down as the document goes."""
+    line = _line(node)
+    for part in path:
+        found = _child(node, part)
+        if found is None:
+            break
+        node, line = found
+    return line
 
 
 def _path(text: str) -> Path:

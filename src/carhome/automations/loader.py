@@ -49,7 +49,7 @@ class Source:
     def line_of(self, path: Path) -> int | None:
         """The line of what ``path`` names in the automation: a key's own line, or a list
         item's first line; as far down as the text goes."""
-        return None if self.node is None else YamlFile(self.node, self.file).line_of(path)
+        return None if self.node is None else yamlfile.line_of(self.node, path)
 
     def error(self, path: Path, message: str) -> ConfigError:
         return ConfigError(
