@@ -12,6 +12,7 @@ A config file is YAML::
                                                         # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
+    sunspec: {devices: [...]}  shelly: {url, devices: [...]}
 
 ``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
 aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
@@ -37,6 +38,7 @@ import yaml
 from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
+from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -277,6 +279,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     charging: tuple[ChargingConfig, ...] = ()
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
+    sunspec: SunSpecConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -419,10 +422,7 @@ def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
-    if config.miio is not None:
-        hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
-        for path, message in config.miio.problems(hub_devices):
-            raise _Problem(("miio", *path), message)
+    _check_device_sections(config)
     homes: set[str] = set()
     for i, home in enumerate(config.homes):
         _check_id("home", home.id, ("homes", i, "id"))
@@ -467,6 +467,16 @@ def _check(config: Config) -> None:
 _CHARGER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
 _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK: Final = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def _check_device_sections(config: Config) -> None:
+    """The connectors' device lists against the homes' devices (type, connector)."""
+    hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
+    sections = {"miio": config.miio, "sunspec": config.sunspec}
+    for name, section in sections.items():
+        if section is not None:
+            for path, message in section.problems(hub_devices):
+                raise _Problem((name, *path), message)
 
 
 def _check_kuksa(config: Config) -> None:

@@ -165,7 +165,7 @@ async def run(
             )
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
-        await _miio(stack, hub, config, clock)
+        await _lan_devices(stack, hub, config, clock)
         if config.kuksa is not None:
             await _kuksa(stack, hub, config.kuksa, access)
         # Automations sign safety-critical commands only with a delegate key an owner
@@ -333,6 +333,14 @@ def _app(
     return app
 
 
+async def _lan_devices(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """The connectors of devices on the home's network: miIO, SunSpec, Shelly."""
+    await _miio(stack, hub, config, clock)
+    await _sunspec(stack, hub, config, clock)
+
+
 async def _miio(
     stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
 ) -> None:
@@ -348,6 +356,22 @@ async def _miio(
             poll_interval=config.miio.poll_interval,
             timeout=config.miio.timeout,
             clock=clock,
+        )
+    )
+
+
+async def _sunspec(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """Poll the configured SunSpec inverters, meters and batteries."""
+    if config.sunspec is None or not config.sunspec.devices:
+        return
+    from carhome.connectors.sunspec import SunSpecConnector  # noqa: PLC0415 - pymodbus loads only when used
+
+    section = config.sunspec
+    await stack.enter_async_context(
+        SunSpecConnector(
+            hub, section.devices, poll_interval=section.poll_interval, timeout=section.timeout, clock=clock
         )
     )
 

@@ -390,8 +390,10 @@ MAX_GRID_W = 250_000  # a large house's connection: 3 x 250 A at 230 V is 172 kW
 MAX_PHASE_A = 1_000.0
 
 
-def _phases(name: str, fmt: Format, unit: str, lo: float, hi: float, doc: str) -> tuple[PropertySpec, ...]:
-    return tuple(_prop(f"{name}_l{n}", fmt, unit, lo, hi, doc=f"{doc}, phase L{n}.") for n in (1, 2, 3))
+def _phases(name: str, unit: str, lo: float, hi: float, *, doc: str) -> tuple[PropertySpec, ...]:
+    return tuple(
+        _prop(f"{name}_l{n}", Format.FLOAT, unit, lo, hi, doc=f"{doc}, phase L{n}.") for n in (1, 2, 3)
+    )
 
 
 GRID_METER = DeviceSpec(
@@ -411,9 +413,9 @@ GRID_METER = DeviceSpec(
             ),
             _prop("import_energy", Format.FLOAT, "kWh", 0, None, doc="Energy imported from the grid, total."),
             _prop("export_energy", Format.FLOAT, "kWh", 0, None, doc="Energy exported to the grid, total."),
-            *_phases("power", Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W, "Active power (import positive)"),
-            *_phases("current", Format.FLOAT, "A", 0, MAX_PHASE_A, "Current (magnitude)"),
-            *_phases("voltage", Format.FLOAT, "V", 0, 1_000, "Voltage to neutral"),
+            *_phases("power", "W", -MAX_GRID_W, MAX_GRID_W, doc="Active power (import positive)"),
+            *_phases("current", "A", 0, MAX_PHASE_A, doc="Current (magnitude)"),
+            *_phases("voltage", "V", 0, 1_000, doc="Voltage to neutral"),
             _prop("frequency", Format.FLOAT, "Hz", 40, 70, doc="Grid frequency."),
         )
     ),
@@ -445,7 +447,9 @@ SOLAR_INVERTER = DeviceSpec(
                 MAX_GRID_W,
                 doc="AC power produced (a little below zero at night, when it draws).",
             ),
-            _prop("energy_today", Format.FLOAT, "kWh", 0, None, doc="Energy produced today (home's time zone)."),
+            _prop(
+                "energy_today", Format.FLOAT, "kWh", 0, None, doc="Energy produced today (home's time zone)."
+            ),
             _prop("energy_total", Format.FLOAT, "kWh", 0, None, doc="Energy produced in its lifetime."),
             _prop("dc_power", Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W, doc="DC power from the panels."),
             _prop("status", Format.STRING, allowed=INVERTER_STATUS, doc="Operating state."),
