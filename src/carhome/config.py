@@ -38,6 +38,7 @@ import yaml
 from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
+from carhome.connectors.shelly.config import ShellyConfig
 from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
@@ -280,6 +281,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
     sunspec: SunSpecConfig | None = None
+    shelly: ShellyConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -472,7 +474,7 @@ _CLOCK: Final = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 def _check_device_sections(config: Config) -> None:
     """The connectors' device lists against the homes' devices (type, connector)."""
     hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
-    sections = {"miio": config.miio, "sunspec": config.sunspec}
+    sections = {"miio": config.miio, "sunspec": config.sunspec, "shelly": config.shelly}
     for name, section in sections.items():
         if section is not None:
             for path, message in section.problems(hub_devices):

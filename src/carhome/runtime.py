@@ -339,6 +339,22 @@ async def _lan_devices(
     """The connectors of devices on the home's network: miIO, SunSpec, Shelly."""
     await _miio(stack, hub, config, clock)
     await _sunspec(stack, hub, config, clock)
+    if config.shelly is not None and config.shelly.devices:
+        from carhome.connectors.shelly import ShellyConnector  # noqa: PLC0415 - loads only when used
+
+        shelly = config.shelly
+        await stack.enter_async_context(
+            ShellyConnector(
+                hub,
+                shelly.url,
+                shelly.devices,
+                username=shelly.username,
+                password=shelly.password,
+                client_id=shelly.client_id,
+                timeout=shelly.timeout,
+                clock=clock,
+            )
+        )
 
 
 async def _miio(
