@@ -12,7 +12,7 @@ A config file is YAML::
                                                         # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
-    ovms: {url, cars: [...]}                                             # optional, see the example
+    ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
 
 ``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
 aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
@@ -39,6 +39,7 @@ from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
 from carhome.connectors.ovms.config import OvmsConfig
+from carhome.connectors.tesla.config import TeslaConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -280,6 +281,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
     ovms: OvmsConfig | None = None
+    tesla: TeslaConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -426,7 +428,7 @@ def _check(config: Config) -> None:
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
     hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
-    for name, section in (("miio", config.miio), ("ovms", config.ovms)):
+    for name, section in (("miio", config.miio), ("ovms", config.ovms), ("tesla", config.tesla)):
         if section is not None:
             for path, message in section.problems(hub_devices):
                 raise _Problem((name, *path), message)

@@ -58,6 +58,7 @@ from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.connectors.ovms import OvmsConnector
+from carhome.connectors.tesla import TeslaTelemetryConnector
 from carhome.energy.service import demo_charging, start_charging_services, tariff
 from carhome.energy.tariffs import Tariff
 from carhome.errors import ConfigError
@@ -355,11 +356,14 @@ async def _miio(
 async def _cars(
     stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
 ) -> None:
-    """The cars' own links: KUKSA (both ways), and cars through their OVMS modules."""
+    """The cars' own links: KUKSA (both ways), cars through their OVMS modules, and Teslas
+    through fleet-telemetry (read-only)."""
     if config.kuksa is not None:
         await _kuksa(stack, hub, config.kuksa, access)
     if config.ovms is not None:
         await stack.enter_async_context(OvmsConnector(hub, config.ovms))
+    if config.tesla is not None:
+        await stack.enter_async_context(TeslaTelemetryConnector(hub, config.tesla))
 
 
 async def _kuksa(
