@@ -71,3 +71,29 @@ def test_an_owner_may_trust_an_ovms_car_for_charging_but_not_a_car_of_another_co
     assert entry.device == "leaf"
     with pytest.raises(ConfigError, match="is not a wallbox"):
         parse_config(trusted.replace("{device: leaf, owner", "{device: other, owner"))
+
+
+def uncommented(text: str, first: str, last: str | None = None) -> str:
+    """``text`` with its commented lines from the one holding ``first`` through ``last``
+    (or the end of that comment block) taken out of their comments."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if first in line)
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if not line.lstrip().startswith("#"):
+            break
+        lines[i] = line.replace("# ", "", 1) if line.lstrip().startswith("# ") else line.replace("#", "", 1)
+        if last is not None and last in line:
+            break
+    return "\n".join(lines) + "\n"
+
+
+def test_the_examples_ovms_and_tesla_sections_load_when_uncommented() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "carhome.yaml"
+    text = uncommented(example.read_text(), "# - id: leaf", "connector: tesla")
+    text = uncommented(uncommented(text, "# ovms:"), "# tesla:")
+    config = parse_config(text, file=str(example))
+    assert config.ovms is not None
+    assert config.tesla is not None
+    assert [(c.device, c.vehicle) for c in config.ovms.cars] == [("leaf", "LEAF1")]
+    assert [c.device for c in config.tesla.cars] == ["model3"]
