@@ -27,7 +27,6 @@ from starlette.requests import Request
 
 from carhome.access.delegates import AutomationSigner, Delegates
 from carhome.access.members import LOCATION
-from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
 from carhome.api import create_app, problems
@@ -63,6 +62,7 @@ from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
 from carhome.private import private_dir
+from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome

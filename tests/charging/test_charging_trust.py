@@ -18,12 +18,12 @@ from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.delegates import AutomationSigner, Delegates
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.members import Member, Members
-from carhome.access.relay import ByConnector
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy import Mode
 from carhome.energy.controller import ChargingController
 from carhome.errors import CommandDenied
 from carhome.hub import Device, Hub
+from carhome.signing.relay import ByConnector
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
 from carhome.wire.members import Role

@@ -16,8 +16,6 @@ from gmqtt.mqtt.constants import MQTTv311
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.access import Role
-from carhome.access.client import HubKeys, KeyRing, Phone
 from carhome.access.delegates import Delegates
 from carhome.api import problems
 from carhome.api.keys import key_routes
@@ -25,6 +23,8 @@ from carhome.api.problems import Problem
 from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
 from carhome.errors import CarhomeError
 from carhome.hub import Ack, Hub
+from carhome.signing import Role
+from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.sim.device import SimBase
 from carhome.sim.runner import CommandHandler, DeviceLink

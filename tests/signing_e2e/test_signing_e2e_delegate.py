@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from carhome.access import Role
 from carhome.access.delegates import AutomationSigner
 from carhome.errors import CommandDenied
 from carhome.hub import AllowAll, CommandStatus
+from carhome.signing import Role
 
 from .conftest import H, Rig, Wire, enroll_owner, message
 

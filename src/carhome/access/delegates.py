@@ -5,7 +5,7 @@ no member can sign its command. Rather than let the hub forge a member's signatu
 cannot) or let unsigned commands through (the device refuses them), an owner may *delegate*:
 enroll, on one device, a key the hub holds, for the member ``delegate:<domain>[+…]`` with
 the role ``guest``. The owner's approval signs that member string, and the device lets
-the key sign in those domains only (``carhome.access.keeper``). So the owner knowingly lets
+the key sign in those domains only (``carhome.signing.keeper``). So the owner knowingly lets
 the hub act in that domain on that device, and nowhere else.
 
 ``Delegates`` keeps those keys (one PEM and one pin file per device, under a directory of
@@ -26,16 +26,16 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.enrollment import request_enrollment
-from carhome.access.keeper import delegate_member, delegated_domains
-from carhome.access.keys import KeyPair, PublicKey
-from carhome.access.phone import PhoneSession, SessionRefused, session_request
-from carhome.access.relay import KeyRefused, KeyRelay, Session, unwrap
-from carhome.access.signing import DEFAULT_MAX_TTL, CommandFields, domain_of
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, Decision, Gatekeeper
 from carhome.private import private_dir, private_file
+from carhome.signing.enrollment import request_enrollment
+from carhome.signing.envelope import DEFAULT_MAX_TTL, CommandFields, domain_of
+from carhome.signing.keeper import delegate_member, delegated_domains
+from carhome.signing.keys import KeyPair, PublicKey
+from carhome.signing.phone import PhoneSession, SessionRefused, session_request
+from carhome.signing.relay import KeyRefused, KeyRelay, Session, unwrap
 from carhome.spec import DeviceSpec
 from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
 from carhome.wire.members import Role

@@ -150,7 +150,7 @@ class PendingAsk(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 
 class PendingApproval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Body of ``POST …/pending/{id}/approve``: the owner key's id and its signature over
-    the enrollment transcript (``carhome.access.enrollment.approve``)."""
+    the enrollment transcript (``carhome.signing.enrollment.approve``)."""
 
     approver: bytes
     approval: bytes

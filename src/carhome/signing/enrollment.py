@@ -22,12 +22,12 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
-from carhome.access.session import NONCE_SIZE
-from carhome.access.transcript import Tag, transcript
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.model import check_name
+from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
+from carhome.signing.session import NONCE_SIZE
+from carhome.signing.transcript import Tag, transcript
 from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
 from carhome.wire.members import Role
 

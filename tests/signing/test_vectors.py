@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from signing_vectors import VECTORS, build
 
-from carhome.access import (
+from carhome.hub import Command
+from carhome.signing import (
     CommandFields,
     DeviceVerifier,
     EnrolledKey,
@@ -30,10 +31,9 @@ from carhome.access import (
     Role,
     SessionRequest,
 )
-from carhome.access.enrollment import enrollment_transcript, presence_transcript
-from carhome.access.session import session_context
-from carhome.access.signing import command_transcript
-from carhome.hub import Command
+from carhome.signing.enrollment import enrollment_transcript, presence_transcript
+from carhome.signing.envelope import command_transcript
+from carhome.signing.session import session_context
 from carhome.spec.devices import CAR
 from carhome.testing import FakeClock
 from carhome.wire.keys import EnrollmentChallenge

@@ -17,8 +17,8 @@ import msgspec
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from carhome.access.keys import KeyPair, PublicKey
-from carhome.access.transcript import Tag, transcript, u32
+from carhome.signing.keys import KeyPair, PublicKey
+from carhome.signing.transcript import Tag, transcript, u32
 from carhome.wire import keys as wire
 
 SESSION_SCHEME: Final = "carhome-session-v1"

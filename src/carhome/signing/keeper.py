@@ -31,16 +31,16 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.access.counters import VerifierState
-from carhome.access.enrollment import Enroller, EnrollmentRejected
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.signing import Envelope, MalformedSignature, domain_of
-from carhome.access.transcript import Tag, transcript
-from carhome.access.verifier import _HINTS, DeviceVerifier, Reason, Verdict
 from carhome.clock import Clock
 from carhome.hub.commands import Command, CommandKind
 from carhome.private import private_dir
+from carhome.signing.counters import VerifierState
+from carhome.signing.enrollment import Enroller, EnrollmentRejected
+from carhome.signing.envelope import Envelope, MalformedSignature, domain_of
+from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
+from carhome.signing.session import SessionInfo, SessionRequest
+from carhome.signing.transcript import Tag, transcript
+from carhome.signing.verifier import _HINTS, DeviceVerifier, Reason, Verdict
 from carhome.spec import DeviceSpec
 from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
 from carhome.wire.members import Role

@@ -18,10 +18,10 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.access.keys import KEY_ID_SIZE
-from carhome.access.session import EPOCH_SIZE, MAX_U32
-from carhome.access.transcript import Layout, Tag, double, u32
 from carhome.hub.commands import Command, CommandKind
+from carhome.signing.keys import KEY_ID_SIZE
+from carhome.signing.session import EPOCH_SIZE, MAX_U32
+from carhome.signing.transcript import Layout, Tag, double, u32
 from carhome.spec import DeviceSpec
 
 COMMAND_SCHEME: Final = "carhome-cmd-v1"

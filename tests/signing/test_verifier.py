@@ -6,7 +6,8 @@ import msgspec
 import pytest
 from signing_rig import T0, Device, command, fields, open_session, signed
 
-from carhome.access import (
+from carhome.errors import CarhomeError, DeviceRefused
+from carhome.signing import (
     DeviceVerifier,
     KeyPair,
     MemoryVerifierStore,
@@ -16,7 +17,6 @@ from carhome.access import (
     SignatureRejected,
     VerifierState,
 )
-from carhome.errors import CarhomeError, DeviceRefused
 from carhome.spec.devices import CAR, CAR_DOORS, CHARGING
 
 

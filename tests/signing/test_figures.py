@@ -1,6 +1,6 @@
 """The RELIABILITY.md figures of the signing protocol, printed and asserted.
 
-Run with ``pytest -s tests/access/test_figures.py`` to see the figure lines.
+Run with ``pytest -s tests/signing/test_figures.py`` to see the figure lines.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from signing_rig import (
     signed,
 )
 
-from carhome.access import Envelope, KeyPair, PhoneSession, Reason, Role
 from carhome.hub import Command
+from carhome.signing import Envelope, KeyPair, PhoneSession, Reason, Role
 from carhome.spec.devices import CAR, CAR_DOORS, CHARGING, DOOR_LOCK, GARAGE, GARAGE_DOOR, HOME_LOCK, WALLBOX
 
 N = 10_000

@@ -169,7 +169,7 @@ class EnrolledKey(EnrolledKeyFields, frozen=True, forbid_unknown_fields=True):
 class KeyStore:
     """The public keys enrolled on one device, by key id.
 
-    Keys are added only through ``carhome.access.enrollment`` (or ``add`` on a device with
+    Keys are added only through ``carhome.signing.enrollment`` (or ``add`` on a device with
     no key yet, in the factory); they are disabled, never silently dropped, so a log of who
     held which key stays readable.
     """

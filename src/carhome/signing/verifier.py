@@ -23,9 +23,22 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.counters import CounterWindow, Slot, VerifierState, VerifierStore
-from carhome.access.keys import EnrolledKey, KeyPair, KeyStore, PublicKey
-from carhome.access.session import (
+from carhome.clock import Clock
+from carhome.errors import DeviceRefused
+from carhome.hub.commands import Command
+from carhome.hub.model import check_name
+from carhome.signing.counters import CounterWindow, Slot, VerifierState, VerifierStore
+from carhome.signing.envelope import (
+    DEFAULT_MAX_TTL,
+    NO_DOMAIN,
+    CommandFields,
+    Envelope,
+    MalformedSignature,
+    command_transcript,
+    domain_of,
+)
+from carhome.signing.keys import EnrolledKey, KeyPair, KeyStore, PublicKey
+from carhome.signing.session import (
     EPOCH_SIZE,
     MAX_U32,
     SessionInfo,
@@ -35,20 +48,7 @@ from carhome.access.session import (
     mac,
     session_info_transcript,
 )
-from carhome.access.signing import (
-    DEFAULT_MAX_TTL,
-    NO_DOMAIN,
-    CommandFields,
-    Envelope,
-    MalformedSignature,
-    command_transcript,
-    domain_of,
-)
-from carhome.access.transcript import TranscriptTooLong
-from carhome.clock import Clock
-from carhome.errors import DeviceRefused
-from carhome.hub.commands import Command
-from carhome.hub.model import check_name
+from carhome.signing.transcript import TranscriptTooLong
 from carhome.spec import DeviceSpec
 from carhome.spec.devices import HOME_LOCK
 from carhome.wire.members import Role

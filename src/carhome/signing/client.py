@@ -19,15 +19,15 @@ from typing import Any, Final, TypeVar
 import httpx
 import msgspec
 
-from carhome.access.enrollment import approve, request_enrollment
-from carhome.access.keeper import approve_revocation
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey
-from carhome.access.phone import PhoneSession, session_request
-from carhome.access.relay import KeyRefused
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.signing import CommandFields, domain_of
 from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, CommandKind
+from carhome.signing.enrollment import approve, request_enrollment
+from carhome.signing.envelope import CommandFields, domain_of
+from carhome.signing.keeper import approve_revocation
+from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey
+from carhome.signing.phone import PhoneSession, session_request
+from carhome.signing.relay import KeyRefused
+from carhome.signing.session import SessionInfo, SessionRequest
 from carhome.spec import SPECS
 from carhome.wire import keys as wire
 from carhome.wire.client import ApiClient

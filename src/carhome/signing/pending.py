@@ -22,10 +22,10 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.enrollment import CHALLENGE_TTL, presence_transcript
-from carhome.access.keys import EnrolledKey, InvalidKey, PublicKey
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
+from carhome.signing.enrollment import CHALLENGE_TTL, presence_transcript
+from carhome.signing.keys import EnrolledKey, InvalidKey, PublicKey
 from carhome.wire.keys import (
     EnrollmentChallenge,
     EnrollmentRequest,

@@ -9,7 +9,8 @@ from typing import Any
 
 import msgspec
 
-from carhome.access import (
+from carhome.hub import Command
+from carhome.signing import (
     CommandFields,
     DeviceVerifier,
     EnrolledKey,
@@ -21,8 +22,7 @@ from carhome.access import (
     SessionInfo,
     session_request,
 )
-from carhome.access.session import derive_session_keys, mac, session_info_transcript
-from carhome.hub import Command
+from carhome.signing.session import derive_session_keys, mac, session_info_transcript
 from carhome.spec import DeviceSpec
 from carhome.testing import FakeClock
 

@@ -18,12 +18,12 @@ from typing import Final, Protocol
 
 import msgspec
 
-from carhome.access.enrollment import EnrollmentRejected
-from carhome.access.keeper import DeviceKeys
-from carhome.access.keys import EnrolledKey, InvalidKey
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.verifier import SignatureRejected
 from carhome.errors import CarhomeError, ConnectorError
+from carhome.signing.enrollment import EnrollmentRejected
+from carhome.signing.keeper import DeviceKeys
+from carhome.signing.keys import EnrolledKey, InvalidKey
+from carhome.signing.session import SessionInfo, SessionRequest
+from carhome.signing.verifier import SignatureRejected
 from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
 
 MAX_ID: Final = 64

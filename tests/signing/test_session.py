@@ -6,7 +6,7 @@ import msgspec
 import pytest
 from signing_rig import T0, Device, fields, open_session, signed
 
-from carhome.access import (
+from carhome.signing import (
     KeyPair,
     PhoneSession,
     Reason,
