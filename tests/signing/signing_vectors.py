@@ -18,10 +18,9 @@ from carhome.signing import (
     Role,
     SessionInfo,
 )
-from carhome.signing.enrollment import enrollment_transcript, presence_transcript
+from carhome.signing.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
 from carhome.signing.envelope import VERSION, command_transcript
 from carhome.signing.session import derive_session_keys, mac, session_context, session_info_transcript
-from carhome.wire.keys import EnrollmentChallenge
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-vectors.json"
 

@@ -30,20 +30,33 @@ from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, Decision, Gatekeeper
 from carhome.private import private_dir, private_file
-from carhome.signing.enrollment import request_enrollment
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest, request_enrollment
 from carhome.signing.envelope import DEFAULT_MAX_TTL, CommandFields, domain_of
 from carhome.signing.keeper import delegate_member, delegated_domains
 from carhome.signing.keys import KeyPair, PublicKey
 from carhome.signing.phone import PhoneSession, SessionRefused, session_request
 from carhome.signing.relay import KeyRefused, KeyRelay, Session, unwrap
 from carhome.spec import DeviceSpec
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
 from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
 AUTOMATION_FACE: Final = "automation"
 _NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def signed_fields(command: Command) -> CommandFields:
+    """The fields of the hub's ``command`` a signature binds."""
+    return CommandFields(
+        id=command.id,
+        home=command.home,
+        device=command.device,
+        kind=command.kind,
+        target=command.target,
+        args=command.args,
+        member=command.member,
+        expires=command.expires,
+    )
 
 
 class Pin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -137,7 +150,7 @@ class Delegates:
             session = kept
         self._sessions[(command.home, command.device)] = session
         ttl = min(DEFAULT_MAX_TTL, max(1.0, command.expires - self._clock.time()))
-        return session.sign(CommandFields.of(command), domain=domain, now=now, ttl=ttl)
+        return session.sign(signed_fields(command), domain=domain, now=now, ttl=ttl)
 
 
 class AutomationSigner:

@@ -48,26 +48,19 @@ from carhome.api.server import is_loopback
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
 from carhome.hub import Hub
 from carhome.hub.commands import MAX_TTL, Command, Decision
-from carhome.signing.keeper import delegate_member
-from carhome.signing.keys import PublicKey
-from carhome.signing.pending import PendingEnrollments, PendingError
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest
+from carhome.signing.keeper import Revocation, delegate_member
+from carhome.signing.keys import EnrolledKey, PublicKey
+from carhome.signing.pending import Pending, PendingApproval, PendingAsk, PendingEnrollments, PendingError
 from carhome.signing.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
-from carhome.signing.session import SessionRequest as CheckedSessionRequest
+from carhome.signing.session import SessionRequest
 from carhome.wire.keys import (
     Code,
     DelegateKey,
     DelegateKeyRequest,
     DelegateRequest,
-    EnrolledKey,
-    EnrollmentChallenge,
-    EnrollmentRequest,
-    Pending,
-    PendingApproval,
-    PendingAsk,
     PendingWaitQuery,
-    Revocation,
     SessionOpened,
-    SessionRequest,
     SignedCommand,
 )
 
@@ -175,7 +168,7 @@ class KeyRoutes:
     async def session(self, request: Request) -> Response:
         home, device = self.keyed(request)
         member = self.who(request)
-        asked = await decode_body(request, CheckedSessionRequest, limit=MAX_BODY)
+        asked = await decode_body(request, SessionRequest, limit=MAX_BODY)
         reply = await self.relayed(home, device, Session(asked))
         kind = self.hub.device(home, device).type
         return json_response(

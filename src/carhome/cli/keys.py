@@ -38,9 +38,10 @@ from carhome.cli.session import TOKEN_ENV
 from carhome.connectors.ocpp.messages import NO_SIGNATURES
 from carhome.hub import Command
 from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.signing.enrollment import EnrollmentChallenge
 from carhome.signing.keys import EnrolledKey, InvalidKey
+from carhome.signing.pending import Pending
 from carhome.signing.relay import KeyRefused
-from carhome.wire.keys import EnrollmentChallenge, Pending
 from carhome.wire.members import Role
 from carhome.wire.problems import ApiError
 

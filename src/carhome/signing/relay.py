@@ -19,12 +19,11 @@ from typing import Final, Protocol
 import msgspec
 
 from carhome.errors import CarhomeError, ConnectorError
-from carhome.signing.enrollment import EnrollmentRejected
-from carhome.signing.keeper import DeviceKeys
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRejected, EnrollmentRequest
+from carhome.signing.keeper import DeviceKeys, Revocation
 from carhome.signing.keys import EnrolledKey, InvalidKey
 from carhome.signing.session import SessionInfo, SessionRequest
 from carhome.signing.verifier import SignatureRejected
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
 
 MAX_ID: Final = 64
 

@@ -54,6 +54,7 @@ from websockets.typing import Subprotocol
 from carhome.clock import Clock
 from carhome.connectors.ocpp.messages import ENROLL_ASK, SESSION_ASK, SIGNED_COMMAND, VENDOR_ID, SignedCommand
 from carhome.errors import ConnectorError
+from carhome.signing.envelope import CommandFields
 from carhome.signing.keeper import DeviceKeys
 from carhome.signing.relay import KeyAnswer, KeyAsk, answer
 from carhome.signing.relay import Session as KeySession
@@ -492,15 +493,17 @@ class SimulatedWallbox:
             signed = msgspec.json.decode(data, type=SignedCommand)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return "Rejected", f"malformed: {str(exc)[:200]}"
-        check = keys.check_fields(
+        fields = CommandFields(
             id=signed.id,
+            home=keys.home,
+            device=keys.device,
             kind=signed.kind,
             target=signed.target,
             args=signed.args,
             member=signed.member,
             expires=signed.expires,
-            signature=signed.signature,
         )
+        check = keys.check(fields, signed.signature)
         if not check.accepted:
             return "Rejected", check.error
         self.signed.append(signed.id)

@@ -52,7 +52,8 @@ from carhome.connectors.mqtt.payloads import (
 )
 from carhome.connectors.mqtt.topics import Kind, Topic
 from carhome.errors import ConnectorError, DeviceRefused, StoreError
-from carhome.hub import Ack, Command
+from carhome.hub import Ack
+from carhome.signing.envelope import CommandFields
 from carhome.signing.keeper import DeviceKeys
 from carhome.signing.relay import KeyAnswer, KeyAsk, Session, answer
 from carhome.store.executed import INTERRUPTED, ExecutedLog
@@ -291,21 +292,17 @@ class MqttDeviceClient:
             )
         if self.keys is None:
             return None
-        check = self.keys.check(
-            Command(
-                id=command.id,
-                home=self.home,
-                device=self.device,
-                kind=command.kind,
-                target=command.target,
-                args=command.args,
-                member=command.member or "",
-                face="mqtt",
-                created=0.0,
-                expires=command.expires,
-                signature=command.signature,
-            )
+        signed = CommandFields(
+            id=command.id,
+            home=self.home,
+            device=self.device,
+            kind=command.kind,
+            target=command.target,
+            args=command.args,
+            member=command.member or "",
+            expires=command.expires,
         )
+        check = self.keys.check(signed, command.signature)
         if check.accepted:
             return None
         self.stats.failed += 1
