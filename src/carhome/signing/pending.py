@@ -11,6 +11,10 @@ nonce, role), which the device checks, so the hub can neither forge nor redirect
 The list is in memory: a request outlives its challenge by nothing, so a restart loses
 only requests whose code the device would have forgotten too (a reboot) or that the
 requester can simply ask again.
+
+It is part of the relay, not of the hub's policy: it checks a presence proof (the
+protocol's transcript), holds and hands on, and decides nothing a device does not decide
+again. Who may ask, list, approve or decline is the API's question to the gatekeeper.
 """
 
 from __future__ import annotations
