@@ -7,9 +7,9 @@ client of the API, and ``carhome.wire.problems`` the one translation of its prob
 carhome errors.
 
 This package sits below both faces and below the parts: it imports ``carhome.hub``,
-``carhome.spec`` and ``carhome.errors`` only. Where a part keeps a record that crosses the
-wire (a history trip, an automation's trace, an enrolled key), the record's fields are
-declared here and the part re-uses them — as they are, or as a subclass that adds its own
-checks and behaviour — so the dependency points down and the API cannot drift from the
-part.
+``carhome.spec``, ``carhome.errors`` and ``carhome.signing`` (whose protocol messages the
+key routes carry as they are) only. Where a part keeps a record that crosses the wire (a
+history trip, an automation's trace), the record's fields are declared here and the part
+re-uses them — as they are, or as a subclass that adds its own checks and behaviour — so
+the dependency points down and the API cannot drift from the part.
 """
