@@ -21,11 +21,11 @@ it connects from (any 127.x.y.z on loopback).
 
 With ``keys`` (a ``carhome.signing.keeper.DeviceKeys``) it verifies as the simulated car,
 lock and garage do: it answers carhome's ``DataTransfer`` (vendor ``carhome``) — a
-``signed-command`` by the keeper's ``check_fields``, ``session`` and ``enroll`` asks by
-``carhome.signing.relay.answer`` — and accepts a remote start only right after a signed
-``start_charging`` it accepted and before that command expires, once. A remote start with
-no such command (an unsigned one, or a hub calling it directly) is rejected before
-``on_request`` sees it, so nothing starts.
+``signed-command`` by the keeper's ``check`` (of its ``CommandFields``), ``session`` and
+``enroll`` asks by ``carhome.signing.relay.answer`` — and accepts a remote start only
+right after a signed ``start_charging`` it accepted and before that command expires, once.
+A remote start with no such command (an unsigned one, or a hub calling it directly) is
+rejected before ``on_request`` sees it, so nothing starts.
 """
 
 from __future__ import annotations
