@@ -53,10 +53,10 @@ from carhome.spec import DeviceSpec
 log: Final = logging.getLogger(__name__)
 
 AUTOMATION_FACE: Final = "automation"
+_NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
 
 Unsigned = Callable[[str, str, str], bool]
 """(home, device, domain) → whether an owner trusted the device to take that domain unsigned."""
-_NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def signed_fields(command: Command) -> CommandFields:
