@@ -25,9 +25,8 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.members import LOCATION
-from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
 from carhome.api import create_app, problems
@@ -65,6 +64,7 @@ from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
 from carhome.private import private_dir
+from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
@@ -169,13 +169,8 @@ async def run(
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _miio(stack, hub, config, clock)
         await _cars(stack, hub, config, access)
-        # Automations sign safety-critical commands only with a delegate key an owner
-        # enrolled for that domain on that device; everything else goes to the policy.
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
-        delegates = Delegates(directory / "delegates", relay, clock)
-        hub.commands.gatekeeper = AutomationSigner(
-            access.gatekeeper, delegates, unsigned=access.gatekeeper.trusts_unsigned
-        )
+        delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
@@ -248,6 +243,16 @@ async def _guard(access: Access, hub: Hub, config: Config) -> None:
                 f"access.unsigned_charging: {home}/{entry.device} is not trusted: {decision.reason};"
                 " name an owner of that home"
             )
+
+
+def _delegation(hub: Hub, access: Access, delegates: Delegates) -> Delegates:
+    """Automations and the charging controller get a safety-critical command signed, before
+    it is submitted, only with a delegate key an owner enrolled for that domain on that
+    device; the gatekeeper then decides on the signed command like on any other."""
+    trusted = access.gatekeeper.trusts_unsigned
+    hub.commands.signer = DelegateSigner(delegates, unsigned=trusted)
+    hub.commands.gatekeeper = DelegationGate(access.gatekeeper, unsigned=trusted)
+    return delegates
 
 
 def mqtt_credentials(config: Config, directory: Path) -> Credentials:

@@ -15,8 +15,17 @@ import os
 from collections.abc import Callable
 from typing import Final
 
-from carhome.access.keys import KeyPair, PublicKey
-from carhome.access.session import (
+from carhome.errors import CarhomeError
+from carhome.signing.envelope import (
+    DEFAULT_MAX_TTL,
+    NO_DOMAIN,
+    VERSION,
+    CommandFields,
+    Envelope,
+    command_transcript,
+)
+from carhome.signing.keys import KeyPair, PublicKey
+from carhome.signing.session import (
     MAX_U32,
     NONCE_SIZE,
     SessionInfo,
@@ -25,15 +34,6 @@ from carhome.access.session import (
     mac,
     session_info_transcript,
 )
-from carhome.access.signing import (
-    DEFAULT_MAX_TTL,
-    NO_DOMAIN,
-    VERSION,
-    CommandFields,
-    Envelope,
-    command_transcript,
-)
-from carhome.errors import CarhomeError
 
 
 class SessionRefused(CarhomeError):

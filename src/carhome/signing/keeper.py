@@ -27,23 +27,21 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
-from carhome.access.counters import VerifierState
-from carhome.access.enrollment import Enroller, EnrollmentRejected
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.signing import Envelope, MalformedSignature, domain_of
-from carhome.access.transcript import Tag, transcript
-from carhome.access.verifier import _HINTS, DeviceVerifier, Reason, Verdict
 from carhome.clock import Clock
-from carhome.hub.commands import Command, CommandKind
 from carhome.private import private_dir
+from carhome.signing.counters import VerifierState
+from carhome.signing.enrollment import Enroller, EnrollmentChallenge, EnrollmentRejected, EnrollmentRequest
+from carhome.signing.envelope import CommandFields, Envelope, MalformedSignature, domain_of
+from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
+from carhome.signing.roles import Role
+from carhome.signing.session import SessionInfo, SessionRequest
+from carhome.signing.transcript import Tag, transcript
+from carhome.signing.verifier import _HINTS, DeviceVerifier, Reason, Verdict
 from carhome.spec import DeviceSpec
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
-from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
@@ -72,6 +70,14 @@ def delegated_domains(member: str) -> frozenset[str] | None:
     if not member.startswith(DELEGATE_PREFIX):
         return None
     return frozenset(member[len(DELEGATE_PREFIX) :].split("+"))
+
+
+class Revocation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Owner → device: disable ``point`` (``approver`` is the owner's key id)."""
+
+    point: bytes
+    approver: bytes
+    approval: bytes
 
 
 def revoke_transcript(*, home: str, device: str, device_key: PublicKey, revoked: PublicKey) -> bytes:
@@ -270,18 +276,19 @@ class DeviceKeys:
 
     # -- commands -------------------------------------------------------------------------
 
-    def check(self, command: Command) -> Check:
-        """May ``command`` run now? An accepted counter is on disk before this returns."""
-        if command.signature is not None:
-            refusal = self._delegate_refusal(command)
+    def check(self, command: CommandFields, signature: str | None) -> Check:
+        """May ``command``, with ``signature``, run now? An accepted counter is on disk
+        before this returns."""
+        if signature is not None:
+            refusal = self._delegate_refusal(command, signature)
             if refusal is not None:
                 return refusal
-        verdict = self.verifier.verify(command)
+        verdict = self.verifier.verify(command, signature)
         return Check(verdict.accepted, verdict.reason.value, verdict)
 
-    def _delegate_refusal(self, command: Command) -> Check | None:
+    def _delegate_refusal(self, command: CommandFields, signature: str) -> Check | None:
         try:
-            envelope = Envelope.decode(command.signature or "")
+            envelope = Envelope.decode(signature)
         except MalformedSignature:
             return None  # the verifier says malformed
         key = self.keys.get(envelope.key_id)
@@ -292,31 +299,3 @@ class DeviceKeys:
         if wanted is None or wanted not in domains:
             return Check(False, NOT_DELEGATED)
         return None
-
-    def check_fields(
-        self,
-        *,
-        id: str,  # noqa: A002 - the command's field name
-        kind: CommandKind,
-        target: str,
-        args: dict[str, Any],
-        member: str,
-        expires: float,
-        signature: str | None,
-    ) -> Check:
-        """``check`` for a device that gets a command by another protocol (OCPP …)."""
-        return self.check(
-            Command(
-                id=id,
-                home=self.home,
-                device=self.device,
-                kind=kind,
-                target=target,
-                args=args,
-                member=member,
-                face="device",
-                created=0.0,
-                expires=expires,
-                signature=signature,
-            )
-        )

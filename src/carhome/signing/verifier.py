@@ -23,9 +23,22 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.counters import CounterWindow, Slot, VerifierState, VerifierStore
-from carhome.access.keys import EnrolledKey, KeyPair, KeyStore, PublicKey
-from carhome.access.session import (
+from carhome.clock import Clock
+from carhome.errors import DeviceRefused
+from carhome.signing.counters import CounterWindow, Slot, VerifierState, VerifierStore
+from carhome.signing.envelope import (
+    DEFAULT_MAX_TTL,
+    NO_DOMAIN,
+    CommandFields,
+    Envelope,
+    MalformedSignature,
+    command_transcript,
+    domain_of,
+)
+from carhome.signing.keys import EnrolledKey, KeyPair, KeyStore, PublicKey
+from carhome.signing.names import check_name
+from carhome.signing.roles import Role
+from carhome.signing.session import (
     EPOCH_SIZE,
     MAX_U32,
     SessionInfo,
@@ -35,23 +48,9 @@ from carhome.access.session import (
     mac,
     session_info_transcript,
 )
-from carhome.access.signing import (
-    DEFAULT_MAX_TTL,
-    NO_DOMAIN,
-    CommandFields,
-    Envelope,
-    MalformedSignature,
-    command_transcript,
-    domain_of,
-)
-from carhome.access.transcript import TranscriptTooLong
-from carhome.clock import Clock
-from carhome.errors import DeviceRefused
-from carhome.hub.commands import Command
-from carhome.hub.model import check_name
+from carhome.signing.transcript import TranscriptTooLong
 from carhome.spec import DeviceSpec
 from carhome.spec.devices import HOME_LOCK
-from carhome.wire.members import Role
 
 STRICT_DOMAINS: Final = frozenset({HOME_LOCK})
 
@@ -240,22 +239,23 @@ class DeviceVerifier:
 
     # -- commands -------------------------------------------------------------------------
 
-    def check(self, command: Command) -> Verdict:
+    def check(self, command: CommandFields, signature: str | None) -> Verdict:
         """``verify``, raising ``SignatureRejected`` unless the command may run."""
-        verdict = self.verify(command)
+        verdict = self.verify(command, signature)
         if not verdict.accepted:
             raise SignatureRejected(verdict.reason, device=self.device, command=command.id)
         return verdict
 
-    def verify(self, command: Command) -> Verdict:
-        """Decide whether ``command`` may run now. An accepted counter is stored durably
-        before this returns, so the same command is never accepted twice."""
+    def verify(self, command: CommandFields, signature: str | None) -> Verdict:
+        """Decide whether ``command``, with ``signature`` (``None``: unsigned), may run now.
+        An accepted counter is stored durably before this returns, so the same command is
+        never accepted twice."""
         expected = domain_of(self.spec, command.kind, command.target) or NO_DOMAIN
-        if command.signature is None:
+        if signature is None:
             allowed = expected == NO_DOMAIN and not self.require_all
             return Verdict(allowed, Reason.NOT_REQUIRED if allowed else Reason.UNSIGNED)
         try:
-            envelope = Envelope.decode(command.signature)
+            envelope = Envelope.decode(signature)
         except MalformedSignature:
             return Verdict(False, Reason.MALFORMED)
         key_id = envelope.key_id
@@ -274,7 +274,7 @@ class DeviceVerifier:
         return Verdict(True, Reason.ACCEPTED, key_id, key.role, key.member, envelope.counter)
 
     def _authenticate(
-        self, command: Command, envelope: Envelope, key: EnrolledKey, expected: str
+        self, command: CommandFields, envelope: Envelope, key: EnrolledKey, expected: str
     ) -> Reason | None:
         """Is the command bound to this epoch, device and domain, and the tag right?"""
         if command.home != self.home or command.device != self.device:
@@ -285,7 +285,7 @@ class DeviceVerifier:
             return Reason.FOREIGN_EPOCH
         try:
             transcript = command_transcript(
-                CommandFields.of(command),
+                command,
                 domain=envelope.domain,
                 home=self.home,
                 device=self.device,

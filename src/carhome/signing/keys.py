@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from carhome.errors import CarhomeError
-from carhome.wire.keys import EnrolledKey as EnrolledKeyFields
+from carhome.signing.roles import Role
 
 CURVE: Final = ec.SECP256R1()
 POINT_SIZE: Final = 65
@@ -148,9 +148,13 @@ class KeyPair:
         return f"KeyPair(public={self.public!r})"
 
 
-class EnrolledKey(EnrolledKeyFields, frozen=True, forbid_unknown_fields=True):
-    """One public key enrolled on a device: the wire's fields (``carhome.wire.keys``), its
-    point checked to be on the curve."""
+class EnrolledKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One public key enrolled on a device."""
+
+    point: bytes
+    role: Role
+    member: str
+    enabled: bool = True
 
     def __post_init__(self) -> None:
         PublicKey(self.point)  # raises InvalidKey if the point is not on the curve
@@ -169,7 +173,7 @@ class EnrolledKey(EnrolledKeyFields, frozen=True, forbid_unknown_fields=True):
 class KeyStore:
     """The public keys enrolled on one device, by key id.
 
-    Keys are added only through ``carhome.access.enrollment`` (or ``add`` on a device with
+    Keys are added only through ``carhome.signing.enrollment`` (or ``add`` on a device with
     no key yet, in the factory); they are disabled, never silently dropped, so a log of who
     held which key stays readable.
     """

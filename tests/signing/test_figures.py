@@ -1,6 +1,6 @@
 """The RELIABILITY.md figures of the signing protocol, printed and asserted.
 
-Run with ``pytest -s tests/access/test_figures.py`` to see the figure lines.
+Run with ``pytest -s tests/signing/test_figures.py`` to see the figure lines.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from hypothesis import strategies as st
 from signing_rig import (
     T0,
     Device,
+    Received,
     fields,
     forge_session,
     open_session,
     raw_envelope,
     signed,
+    verify,
 )
 
-from carhome.access import Envelope, KeyPair, PhoneSession, Reason, Role
-from carhome.hub import Command
+from carhome.signing import Envelope, KeyPair, PhoneSession, Reason, Role
 from carhome.spec.devices import CAR, CAR_DOORS, CHARGING, DOOR_LOCK, GARAGE, GARAGE_DOOR, HOME_LOCK, WALLBOX
 
 N = 10_000
@@ -80,10 +81,10 @@ COMMAND_FIELDS = ("id", "home", "device", "kind", "target", "args", "member", "e
 ENVELOPE_FIELDS = ("v", "key_id", "epoch", "counter", "expires_at", "domain", "tag")
 
 
-def tampered(good: Command, rng: random.Random) -> list[tuple[str, Command]]:
+def tampered(good: Received, rng: random.Random) -> list[tuple[str, Received]]:
     """``good`` with one bit flipped in each field of the command and of its signature,
     and one bit flipped in the signature string itself."""
-    out: list[tuple[str, Command]] = []
+    out: list[tuple[str, Received]] = []
     for name in COMMAND_FIELDS:
         value = getattr(good, name)
         if name == "args":
@@ -125,12 +126,12 @@ def test_forged_accepted_zero_of_n() -> None:
         f, domain = car_fields(i, rng)
         good = signed(session, f, domain)
         for name, bad in tampered(good, rng):
-            verdict = car.verifier.verify(bad)
+            verdict = verify(car.verifier, bad)
             forged += 1
             fields_flipped[name] += 1
             accepted_forged += verdict.accepted
             reasons[verdict.reason] += 1
-        controls += car.verifier.verify(good).accepted
+        controls += verify(car.verifier, good).accepted
 
     # a key the car never enrolled: a session the attacker derives alone
     eve_session = forge_session(eve, car)
@@ -150,13 +151,13 @@ def test_forged_accepted_zero_of_n() -> None:
         items[1] = ana_id
         claimed = msgspec.structs.replace(eve_cmd, signature=raw_envelope(items))
         for bad in (eve_cmd, claimed, bo_commands[i]):
-            verdict = car.verifier.verify(bad)
+            verdict = verify(car.verifier, bad)
             forged += 1
             accepted_forged += verdict.accepted
             reasons[verdict.reason] += 1
     # control: bo's commands were valid apart from the disabled key
     car.keys.enable(bo.public.key_id)
-    bo_controls = sum(car.verifier.verify(c).accepted for c in bo_commands)
+    bo_controls = sum(verify(car.verifier, c).accepted for c in bo_commands)
 
     print(
         f"\nforged accepted: {accepted_forged} of {forged}"
@@ -188,21 +189,21 @@ def test_replayed_accepted_zero() -> None:
     attempts = replayed = 0
     reasons: Counter[str] = Counter()
 
-    def replay(cmd: Command) -> None:
+    def replay(cmd: Received) -> None:
         nonlocal attempts, replayed
-        verdict = car.verifier.verify(cmd)
+        verdict = verify(car.verifier, cmd)
         attempts += 1
         replayed += verdict.accepted
         reasons[verdict.reason] += 1
 
-    def fresh(i: int) -> Command:
+    def fresh(i: int) -> Received:
         f, domain = car_fields(i, rng)
         return signed(session, f, domain)
 
     # 1. immediately: each command delivered 1-5 times
     batch = [fresh(i) for i in range(1_000)]
     for cmd in batch:
-        assert car.verifier.verify(cmd).accepted
+        assert verify(car.verifier, cmd).accepted
         for _ in range(rng.randrange(1, 5)):
             replay(cmd)
 
@@ -210,19 +211,19 @@ def test_replayed_accepted_zero() -> None:
     #    and 40 commands held back by the relay arrive after those 40 (never executed)
     held = [fresh(1_000 + i) for i in range(40)]
     for cmd in [fresh(1_040 + i) for i in range(40)]:
-        assert car.verifier.verify(cmd).accepted
+        assert verify(car.verifier, cmd).accepted
     for cmd in batch[-40:]:
         replay(cmd)
-    delayed_executed = sum(car.verifier.verify(c).accepted for c in held)
+    delayed_executed = sum(verify(car.verifier, c).accepted for c in held)
 
     # 3. after a restart of the verifier (same epoch; counters from the store)
     before = [fresh(2_000 + i) for i in range(500)]
     for cmd in before:
-        assert car.verifier.verify(cmd).accepted
+        assert verify(car.verifier, cmd).accepted
     car.start(boot=False)
     for cmd in before:
         replay(cmd)
-    assert car.verifier.verify(fresh(2_500)).accepted  # the session still works
+    assert verify(car.verifier, fresh(2_500)).accepted  # the session still works
 
     # 4. after an epoch change (reboot)
     for cmd in before:
@@ -231,7 +232,7 @@ def test_replayed_accepted_zero() -> None:
     for cmd in [*batch[-100:], *before]:
         replay(cmd)
     session = open_session(ana, car)
-    assert car.verifier.verify(fresh(3_000)).accepted  # a new session works
+    assert verify(car.verifier, fresh(3_000)).accepted  # a new session works
 
     print(
         f"\nreplayed accepted: {replayed}  (of {attempts} replays: immediate, beyond the "
@@ -255,13 +256,13 @@ def test_window_accepts_reordering_within_32_and_locks_need_strict_order() -> No
     car_cmds = [signed(car_session, fields("car", "unlock", i), CAR_DOORS) for i in range(33)]
     lock_cmds = [signed(lock_session, fields("front-door", "unlock", i), HOME_LOCK) for i in range(3)]
     # the car takes any order inside the window, once each
-    assert all(car.verifier.verify(c).accepted for c in reversed(car_cmds[1:]))
-    assert car.verifier.verify(car_cmds[0]).reason is Reason.OUT_OF_WINDOW
+    assert all(verify(car.verifier, c).accepted for c in reversed(car_cmds[1:]))
+    assert verify(car.verifier, car_cmds[0]).reason is Reason.OUT_OF_WINDOW
     # the lock takes counters in order only
-    assert lock.verifier.verify(lock_cmds[1]).accepted
-    assert lock.verifier.verify(lock_cmds[0]).reason is Reason.OUT_OF_ORDER
-    assert lock.verifier.verify(lock_cmds[1]).reason is Reason.REPLAYED
-    assert lock.verifier.verify(lock_cmds[2]).accepted
+    assert verify(lock.verifier, lock_cmds[1]).accepted
+    assert verify(lock.verifier, lock_cmds[0]).reason is Reason.OUT_OF_ORDER
+    assert verify(lock.verifier, lock_cmds[1]).reason is Reason.REPLAYED
+    assert verify(lock.verifier, lock_cmds[2]).accepted
 
 
 @settings(max_examples=60, deadline=None)
@@ -282,7 +283,7 @@ def test_any_delivery_order_runs_each_command_at_most_once(
     for step, index in enumerate(order):
         if restart and step == len(order) // 2:
             device.start(boot=False)
-        verdict = device.verifier.verify(cmds[index])
+        verdict = verify(device.verifier, cmds[index])
         if verdict.accepted:
             runs[cmds[index].id] += 1
             assert verdict.counter is not None
@@ -323,7 +324,7 @@ def test_late_executions_zero() -> None:
         car.clock.set(min(arrive, step_at + rng.uniform(0, 1)) + step)  # the first after it
         car.verifier.tick()
         car.clock.set(arrive + step)
-        verdict = car.verifier.verify(cmd)
+        verdict = verify(car.verifier, cmd)
         reasons[verdict.reason] += 1
         executed += verdict.accepted
         late += verdict.accepted and arrive > signed_at + ttl
@@ -353,13 +354,13 @@ def test_clock_steps_one_hour_each_way() -> None:
     pending = [signed(session, fields("car", "unlock", i), CAR_DOORS, ttl=30) for i in range(3)]
     # stepped forward an hour: everything in flight is expired, not stretched
     car.clock.set(T0 + 3_600)
-    assert car.verifier.verify(pending[0]).reason is Reason.EXPIRED
+    assert verify(car.verifier, pending[0]).reason is Reason.EXPIRED
     # stepped back an hour (to 10 s after signing): the verifier notices and starts a new epoch
     car.clock.set(T0 + 10)
-    assert car.verifier.verify(pending[1]).reason is Reason.FOREIGN_EPOCH
+    assert verify(car.verifier, pending[1]).reason is Reason.FOREIGN_EPOCH
     # a new session works at the new time
     session = open_session(ana, car, now=T0 + 10)
-    assert car.verifier.verify(signed(session, fields("car", "unlock", 9), CAR_DOORS, now=T0 + 10)).accepted
+    assert verify(car.verifier, signed(session, fields("car", "unlock", 9), CAR_DOORS, now=T0 + 10)).accepted
 
 
 # -- cross-bound ----------------------------------------------------------------------------
@@ -389,7 +390,7 @@ def test_cross_bound_accepted_zero() -> None:
                 f = fields(src_device.id, target, n, home=src_device.home)
                 good_domain = src_device.spec.actions[target].domain
                 good = signed(sessions[source], f, good_domain)
-                forgeries: list[tuple[Device, Command]] = []
+                forgeries: list[tuple[Device, Received]] = []
                 for dest, (dst_device, _) in devices.items():
                     if dest == source:
                         continue
@@ -406,11 +407,11 @@ def test_cross_bound_accepted_zero() -> None:
                     if other_target != target:
                         forgeries.append((src_device, msgspec.structs.replace(good, target=other_target)))
                 for dst_device, bad in forgeries:
-                    verdict = dst_device.verifier.verify(bad)
+                    verdict = verify(dst_device.verifier, bad)
                     attempts += 1
                     crossed += verdict.accepted
                     reasons[verdict.reason] += 1
-                controls += src_device.verifier.verify(good).accepted
+                controls += verify(src_device.verifier, good).accepted
     print(
         f"\ncross-bound accepted: {crossed} of {attempts}  (commands for two cars, a door lock, "
         "a garage, a wallbox and a car of another home, each sent to every other device, "
@@ -430,10 +431,10 @@ def test_door_lock_command_sent_to_a_car_is_refused() -> None:
     car.enroll(ana)
     lock.enroll(ana)
     unlock_door = signed(open_session(ana, lock), fields("front-door", "unlock", 1), HOME_LOCK)
-    assert car.verifier.verify(unlock_door).reason is Reason.WRONG_DEVICE
+    assert verify(car.verifier, unlock_door).reason is Reason.WRONG_DEVICE
     readdressed = msgspec.structs.replace(unlock_door, device="car")
-    assert car.verifier.verify(readdressed).reason is Reason.WRONG_DOMAIN
+    assert verify(car.verifier, readdressed).reason is Reason.WRONG_DOMAIN
     # signed for the car but under the lock's domain
     confused = signed(open_session(ana, car), fields("car", "unlock", 2), HOME_LOCK)
-    assert car.verifier.verify(confused).reason is Reason.WRONG_DOMAIN
-    assert lock.verifier.verify(unlock_door).accepted
+    assert verify(car.verifier, confused).reason is Reason.WRONG_DOMAIN
+    assert verify(lock.verifier, unlock_door).accepted

@@ -11,6 +11,10 @@ nonce, role), which the device checks, so the hub can neither forge nor redirect
 The list is in memory: a request outlives its challenge by nothing, so a restart loses
 only requests whose code the device would have forgotten too (a reboot) or that the
 requester can simply ask again.
+
+It is part of the relay, not of the hub's policy: it checks a presence proof (the
+protocol's transcript), holds and hands on, and decides nothing a device does not decide
+again. Who may ask, list, approve or decline is the API's question to the gatekeeper.
 """
 
 from __future__ import annotations
@@ -18,22 +22,69 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from typing import Final
+from typing import Final, Literal
 
 import msgspec
 
-from carhome.access.enrollment import CHALLENGE_TTL, presence_transcript
-from carhome.access.keys import EnrolledKey, InvalidKey, PublicKey
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
-from carhome.wire.keys import (
+from carhome.signing.enrollment import (
+    CHALLENGE_TTL,
     EnrollmentChallenge,
     EnrollmentRequest,
-    Pending,
-    PendingApproval,
-    PendingAsk,
-    Status,
+    presence_transcript,
 )
+from carhome.signing.keys import EnrolledKey, InvalidKey, PublicKey
+from carhome.signing.roles import Role
+
+Status = Literal["pending", "enrolled", "declined", "refused", "expired"]
+
+
+class PendingAsk(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``POST /api/keys/{home}/{device}/pending``: an enrollment request with no
+    approval yet, and the device key of the challenge it answers (from ``begin``)."""
+
+    new_key: bytes
+    role: Role
+    member: str
+    nonce: bytes
+    device_key: bytes
+    code: str
+    proof: bytes
+
+
+class PendingApproval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Body of ``POST …/pending/{id}/approve``: the owner key's id and its signature over
+    the enrollment transcript (``carhome.signing.enrollment.approve``)."""
+
+    approver: bytes
+    approval: bytes
+
+
+class Pending(msgspec.Struct, frozen=True, kw_only=True):
+    """A request as owners and its requester see it (never the code or the proof).
+
+    ``challenge`` is what an approving owner signs over, after checking its ``device_key``
+    against the one their client pinned. ``key`` is the enrolled key once ``enrolled``;
+    ``reason`` the device's refusal code once ``refused``.
+    """
+
+    id: str
+    home: str
+    device: str
+    member: str
+    role: Role
+    new_key: bytes
+    key_id: bytes
+    challenge: EnrollmentChallenge
+    asked_by: str
+    asked: float
+    expires: float
+    status: Status = "pending"
+    reason: str = ""
+    decided_by: str = ""
+    key: EnrolledKey | None = None
+
 
 KEPT_AFTER: Final = 300.0
 """How long a settled request stays readable, so its requester can learn the outcome."""

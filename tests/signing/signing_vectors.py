@@ -1,6 +1,6 @@
 """Builds docs/signing-vectors.json from fixed keys and inputs.
 
-``python tests/access/signing_vectors.py`` rewrites the file; ``test_vectors.py`` checks the
+``python tests/signing/signing_vectors.py`` rewrites the file; ``test_vectors.py`` checks the
 implementation against the file as published, recomputing HMACs and ECDH independently.
 """
 
@@ -11,17 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from carhome.access import (
+from carhome.signing import (
     CommandFields,
     Envelope,
     KeyPair,
     Role,
     SessionInfo,
 )
-from carhome.access.enrollment import enrollment_transcript, presence_transcript
-from carhome.access.session import derive_session_keys, mac, session_context, session_info_transcript
-from carhome.access.signing import VERSION, command_transcript
-from carhome.wire.keys import EnrollmentChallenge
+from carhome.signing.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
+from carhome.signing.envelope import VERSION, command_transcript
+from carhome.signing.session import derive_session_keys, mac, session_context, session_info_transcript
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-vectors.json"
 

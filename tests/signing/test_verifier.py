@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from signing_rig import T0, Device, command, fields, open_session, signed
+from signing_rig import T0, Device, check, command, fields, open_session, signed, verify
 
-from carhome.access import (
+from carhome.errors import CarhomeError, DeviceRefused
+from carhome.signing import (
     DeviceVerifier,
     KeyPair,
     MemoryVerifierStore,
@@ -16,7 +17,6 @@ from carhome.access import (
     SignatureRejected,
     VerifierState,
 )
-from carhome.errors import CarhomeError, DeviceRefused
 from carhome.spec.devices import CAR, CAR_DOORS, CHARGING
 
 
@@ -38,7 +38,7 @@ def session(car: Device, ana: KeyPair) -> PhoneSession:
 
 
 def test_accepted_verdict_names_the_key_holder(car: Device, session: PhoneSession, ana: KeyPair) -> None:
-    verdict = car.verifier.check(signed(session, fields("car", "unlock", 1), CAR_DOORS))
+    verdict = check(car.verifier, signed(session, fields("car", "unlock", 1), CAR_DOORS))
     assert verdict.accepted
     assert verdict.reason is Reason.ACCEPTED
     assert (verdict.key_id, verdict.role, verdict.member, verdict.counter) == (
@@ -50,10 +50,10 @@ def test_accepted_verdict_names_the_key_holder(car: Device, session: PhoneSessio
 
 
 def test_unsigned_commands(car: Device) -> None:
-    assert car.verifier.verify(command(fields("car", "unlock", 1), None)).reason is Reason.UNSIGNED
+    assert verify(car.verifier, command(fields("car", "unlock", 1), None)).reason is Reason.UNSIGNED
     ordinary = command(fields("car", "climate_off", 2), None)
-    assert car.verifier.verify(ordinary).reason is Reason.NOT_REQUIRED
-    assert car.verifier.verify(ordinary).accepted
+    assert verify(car.verifier, ordinary).reason is Reason.NOT_REQUIRED
+    assert verify(car.verifier, ordinary).accepted
     strict = DeviceVerifier(
         home="h1",
         device="car",
@@ -64,24 +64,24 @@ def test_unsigned_commands(car: Device) -> None:
         clock=car.clock,
         require_all=True,
     )
-    assert strict.verify(ordinary).reason is Reason.UNSIGNED
+    assert verify(strict, ordinary).reason is Reason.UNSIGNED
 
 
 def test_signed_ordinary_command_is_verified_too(car: Device, session: PhoneSession) -> None:
     f = fields("car", "set_charge_limit", 1, args={"limit": 80})
     good = signed(session, f, None)
-    assert car.verifier.verify(msgspec.structs.replace(good, args={"limit": 100})).reason is Reason.BAD_TAG
-    assert car.verifier.verify(good).accepted
+    assert verify(car.verifier, msgspec.structs.replace(good, args={"limit": 100})).reason is Reason.BAD_TAG
+    assert verify(car.verifier, good).accepted
     # claiming a safety-critical domain for an ordinary action does not pass either
     claimed = signed(session, fields("car", "climate_off", 2), CHARGING)
-    assert car.verifier.verify(claimed).reason is Reason.WRONG_DOMAIN
+    assert verify(car.verifier, claimed).reason is Reason.WRONG_DOMAIN
 
 
 def test_check_raises_a_structured_error(car: Device, session: PhoneSession) -> None:
     cmd = signed(session, fields("car", "unlock", 1), CAR_DOORS)
-    car.verifier.check(cmd)
+    check(car.verifier, cmd)
     with pytest.raises(SignatureRejected) as rejected:
-        car.verifier.check(cmd)
+        check(car.verifier, cmd)
     error = rejected.value
     assert isinstance(error, DeviceRefused)
     assert isinstance(error, CarhomeError)
@@ -94,24 +94,24 @@ def test_check_raises_a_structured_error(car: Device, session: PhoneSession) -> 
 def test_expiry_and_ttl_are_on_the_device_epoch_clock(car: Device, session: PhoneSession) -> None:
     cmd = signed(session, fields("car", "unlock", 1), CAR_DOORS, ttl=30)
     car.clock.set(T0 + 30)
-    assert car.verifier.verify(cmd).reason is Reason.EXPIRED
+    assert verify(car.verifier, cmd).reason is Reason.EXPIRED
     lax = open_session(session.key, car, now=T0 + 30, max_ttl=3_600)
     too_long = signed(lax, fields("car", "unlock", 2), CAR_DOORS, now=T0 + 30, ttl=301)
-    assert car.verifier.verify(too_long).reason is Reason.TTL_TOO_LONG
+    assert verify(car.verifier, too_long).reason is Reason.TTL_TOO_LONG
     ok = signed(lax, fields("car", "unlock", 3), CAR_DOORS, now=T0 + 30, ttl=300)
-    assert car.verifier.verify(ok).accepted
+    assert verify(car.verifier, ok).accepted
 
 
 def test_the_counter_is_durable_before_the_verdict(car: Device, session: PhoneSession) -> None:
     writes = car.store.writes
     cmd = signed(session, fields("car", "unlock", 1), CAR_DOORS)
-    assert car.verifier.verify(cmd).accepted
+    assert verify(car.verifier, cmd).accepted
     assert car.store.writes == writes + 1
     state = car.store.load()
     assert state is not None
     assert state.windows[session.key.public.key_id].highest == 1
     rejected_writes = car.store.writes
-    car.verifier.verify(cmd)
+    verify(car.verifier, cmd)
     assert car.store.writes == rejected_writes  # a refusal writes nothing
 
 
@@ -135,20 +135,20 @@ def test_a_store_that_cannot_write_means_no_acceptance() -> None:
     cmd = signed(session, fields("car", "unlock", 1), CAR_DOORS)
     store.fail = True
     with pytest.raises(OSError, match="flash"):
-        car.verifier.verify(cmd)
+        verify(car.verifier, cmd)
     store.fail = False
     car.start(boot=False)  # the device restarts from what was durable
-    assert car.verifier.verify(cmd).accepted
+    assert verify(car.verifier, cmd).accepted
 
 
 def test_restart_continues_the_epoch_but_boot_does_not(car: Device, session: PhoneSession) -> None:
     epoch = car.verifier.epoch
     car.start(boot=False)
     assert car.verifier.epoch == epoch
-    assert car.verifier.verify(signed(session, fields("car", "unlock", 1), CAR_DOORS)).accepted
+    assert verify(car.verifier, signed(session, fields("car", "unlock", 1), CAR_DOORS)).accepted
     car.start(boot=True)
     assert car.verifier.epoch != epoch
-    assert car.verifier.verify(signed(session, fields("car", "unlock", 2), CAR_DOORS)).reason is (
+    assert verify(car.verifier, signed(session, fields("car", "unlock", 2), CAR_DOORS)).reason is (
         Reason.FOREIGN_EPOCH
     )
 
@@ -198,7 +198,7 @@ def test_bad_configuration_is_refused(car: Device) -> None:
 def test_oversized_or_unencodable_fields_are_malformed(car: Device, session: PhoneSession) -> None:
     good = signed(session, fields("car", "unlock", 1), CAR_DOORS)
     huge = msgspec.structs.replace(good, id="x" * 70_000)
-    assert car.verifier.verify(huge).reason is Reason.MALFORMED
+    assert verify(car.verifier, huge).reason is Reason.MALFORMED
     surrogate = msgspec.structs.replace(good, member="\ud800")
-    assert car.verifier.verify(surrogate).reason is Reason.MALFORMED
-    assert car.verifier.verify(good).accepted
+    assert verify(car.verifier, surrogate).reason is Reason.MALFORMED
+    assert verify(car.verifier, good).accepted

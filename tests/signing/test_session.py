@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from signing_rig import T0, Device, fields, open_session, signed
+from signing_rig import T0, Device, fields, open_session, signed, verify
 
-from carhome.access import (
+from carhome.signing import (
     KeyPair,
     PhoneSession,
     Reason,
@@ -30,10 +30,10 @@ def test_session_info_reports_the_epoch_clock_and_last_counter(car: Device) -> N
     session = open_session(ana, car, now=500.0)
     assert session.epoch == car.verifier.epoch
     for i in range(3):
-        assert car.verifier.verify(signed(session, fields("car", "lock", i), CAR_DOORS, now=500.0)).accepted
+        assert verify(car.verifier, signed(session, fields("car", "lock", i), CAR_DOORS, now=500.0)).accepted
     again = open_session(ana, car)
     assert again.counter == 3  # the new session continues above what the device has seen
-    assert car.verifier.verify(signed(again, fields("car", "lock", 9), CAR_DOORS)).accepted
+    assert verify(car.verifier, signed(again, fields("car", "lock", 9), CAR_DOORS)).accepted
 
 
 def test_phone_refuses_an_answer_from_another_key_or_altered(car: Device) -> None:

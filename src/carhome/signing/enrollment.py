@@ -22,20 +22,42 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
-from carhome.access.session import NONCE_SIZE
-from carhome.access.transcript import Tag, transcript
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
-from carhome.hub.model import check_name
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
-from carhome.wire.members import Role
+from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
+from carhome.signing.names import check_name
+from carhome.signing.roles import Role
+from carhome.signing.session import NONCE_SIZE
+from carhome.signing.transcript import Tag, transcript
 
 ENROLL_SCHEME: Final = "carhome-enroll-v1"
 PRESENCE_SCHEME: Final = "carhome-presence-v1"
 CODE_DIGITS: Final = 6
 CHALLENGE_TTL: Final = 120.0
 ATTEMPTS: Final = 3
+
+
+class EnrollmentChallenge(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the device tells the phones about an open enrollment (never the code)."""
+
+    home: str
+    device: str
+    device_key: bytes
+    nonce: bytes
+
+
+class EnrollmentRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """New phone → device. ``approver`` is the approving owner's key id (none for the first
+    owner of a device with no keys)."""
+
+    new_key: bytes
+    role: Role
+    member: str
+    nonce: bytes
+    code: str
+    proof: bytes
+    approver: bytes | None = None
+    approval: bytes | None = None
 
 
 class EnrollmentRejected(CarhomeError):

@@ -18,13 +18,12 @@ from typing import Final, Protocol
 
 import msgspec
 
-from carhome.access.enrollment import EnrollmentRejected
-from carhome.access.keeper import DeviceKeys
-from carhome.access.keys import EnrolledKey, InvalidKey
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.verifier import SignatureRejected
 from carhome.errors import CarhomeError, ConnectorError
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest, Revocation
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRejected, EnrollmentRequest
+from carhome.signing.keeper import DeviceKeys, Revocation
+from carhome.signing.keys import EnrolledKey, InvalidKey
+from carhome.signing.session import SessionInfo, SessionRequest
+from carhome.signing.verifier import SignatureRejected
 
 MAX_ID: Final = 64
 

@@ -6,7 +6,8 @@ import msgspec
 import pytest
 from signing_rig import T0, entropy
 
-from carhome.access import (
+from carhome.errors import CarhomeError
+from carhome.signing import (
     Enroller,
     EnrollmentRejected,
     KeyPair,
@@ -15,7 +16,6 @@ from carhome.access import (
     approve,
     request_enrollment,
 )
-from carhome.errors import CarhomeError
 from carhome.testing import FakeClock
 
 

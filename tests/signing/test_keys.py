@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from carhome.access import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey, Role
+from carhome.signing import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey, Role
 
 
 def test_pem_file_round_trip_owner_only_and_never_overwritten(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carhome.access import CounterWindow, MemoryVerifierStore, VerifierState
-from carhome.access.counters import WINDOW, Slot
+from carhome.signing import CounterWindow, MemoryVerifierStore, VerifierState
+from carhome.signing.counters import WINDOW, Slot
 
 
 def run(counters: list[int], *, strict: bool) -> list[bool]:

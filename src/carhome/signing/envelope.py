@@ -14,14 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import msgspec
 
-from carhome.access.keys import KEY_ID_SIZE
-from carhome.access.session import EPOCH_SIZE, MAX_U32
-from carhome.access.transcript import Layout, Tag, double, u32
-from carhome.hub.commands import Command, CommandKind
+from carhome.signing.keys import KEY_ID_SIZE
+from carhome.signing.session import EPOCH_SIZE, MAX_U32
+from carhome.signing.transcript import Layout, Tag, double, u32
 from carhome.spec import DeviceSpec
 
 COMMAND_SCHEME: Final = "carhome-cmd-v1"
@@ -32,6 +31,8 @@ DEFAULT_MAX_TTL: Final = 300.0
 MAX_SIGNATURE_CHARS: Final = 512
 NO_DOMAIN: Final = ""
 
+CommandKind = Literal["set", "action"]
+
 _B64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 _ARGS: Final = msgspec.json.Encoder(order="sorted")
 
@@ -41,7 +42,9 @@ class MalformedSignature(ValueError):
 
 
 class CommandFields(msgspec.Struct, frozen=True, kw_only=True):
-    """The fields of a ``Command`` a signature binds (the rest is the hub's bookkeeping)."""
+    """The fields of a command a signature binds, as the phone signs them and the device
+    verifies them; the hub makes them from its ``Command`` record (the rest of which is
+    its own bookkeeping), a device from the command message it received."""
 
     id: str
     home: str
@@ -52,22 +55,9 @@ class CommandFields(msgspec.Struct, frozen=True, kw_only=True):
     member: str
     expires: float
 
-    @classmethod
-    def of(cls, command: Command) -> CommandFields:
-        return cls(
-            id=command.id,
-            home=command.home,
-            device=command.device,
-            kind=command.kind,
-            target=command.target,
-            args=command.args,
-            member=command.member,
-            expires=command.expires,
-        )
-
 
 class Envelope(msgspec.Struct, frozen=True, array_like=True):
-    """What travels in ``Command.signature``; checked when made and when decoded."""
+    """What travels in a command's ``signature``; checked when made and when decoded."""
 
     v: int
     key_id: bytes

@@ -19,20 +19,20 @@ from typing import Any, Final, TypeVar
 import httpx
 import msgspec
 
-from carhome.access.enrollment import approve, request_enrollment
-from carhome.access.keeper import approve_revocation
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey
-from carhome.access.phone import PhoneSession, session_request
-from carhome.access.relay import KeyRefused
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.signing import CommandFields, domain_of
 from carhome.errors import CarhomeError
-from carhome.hub.commands import Command, CommandKind
+from carhome.hub.commands import Command
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest, approve, request_enrollment
+from carhome.signing.envelope import CommandFields, CommandKind, domain_of
+from carhome.signing.keeper import Revocation, approve_revocation
+from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, PublicKey
+from carhome.signing.pending import Pending, PendingApproval, PendingAsk
+from carhome.signing.phone import PhoneSession, session_request
+from carhome.signing.relay import KeyRefused
+from carhome.signing.roles import Role
+from carhome.signing.session import SessionRequest
 from carhome.spec import SPECS
 from carhome.wire import keys as wire
 from carhome.wire.client import ApiClient
-from carhome.wire.keys import EnrollmentChallenge, Pending, Revocation
-from carhome.wire.members import Role
 
 KEY_FILE: Final = "key.pem"
 PINS_FILE: Final = "pins.json"
@@ -86,12 +86,6 @@ class KeyRing:
         (self.directory / PINS_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(pins)))
 
 
-class SessionOpened(wire.SessionOpened, frozen=True):
-    """The hub's answer to a session request, the device's part checked as it is decoded."""
-
-    info: SessionInfo
-
-
 class HubKeys(ApiClient):
     """The hub's key routes over HTTP (``carhome.wire.client``: a refusal is an ``ApiError``
     whose ``reason`` is the device's code, an unreachable hub a ``ConnectorError``)."""
@@ -109,13 +103,15 @@ class HubKeys(ApiClient):
     def _base(self, home: str, device: str) -> str:
         return f"/api/keys/{home}/{device}"
 
-    async def session(self, home: str, device: str, request: SessionRequest) -> SessionOpened:
-        return await self.call("POST", f"{self._base(home, device)}/session", SessionOpened, body=request)
+    async def session(self, home: str, device: str, request: SessionRequest) -> wire.SessionOpened:
+        return await self.call(
+            "POST", f"{self._base(home, device)}/session", wire.SessionOpened, body=request
+        )
 
     async def begin(self, home: str, device: str) -> EnrollmentChallenge:
         return await self.call("POST", f"{self._base(home, device)}/begin", EnrollmentChallenge)
 
-    async def enroll(self, home: str, device: str, request: wire.EnrollmentRequest) -> EnrolledKey:
+    async def enroll(self, home: str, device: str, request: EnrollmentRequest) -> EnrolledKey:
         return await self.call("POST", f"{self._base(home, device)}/enroll", EnrolledKey, body=request)
 
     async def keys(self, home: str, device: str) -> tuple[EnrolledKey, ...]:
@@ -136,7 +132,7 @@ class HubKeys(ApiClient):
     async def delegate(self, home: str, device: str, body: wire.DelegateRequest) -> EnrolledKey:
         return await self.call("POST", f"{self._base(home, device)}/delegate", EnrolledKey, body=body)
 
-    async def ask(self, home: str, device: str, body: wire.PendingAsk) -> Pending:
+    async def ask(self, home: str, device: str, body: PendingAsk) -> Pending:
         return await self.call("POST", f"{self._base(home, device)}/pending", Pending, body=body)
 
     async def pending(self, home: str, device: str) -> list[Pending]:
@@ -147,7 +143,7 @@ class HubKeys(ApiClient):
         return await self.call("GET", path, Pending, params={"wait": f"{wait:g}"}, wait=wait or None)
 
     async def approve_pending(
-        self, home: str, device: str, request_id: str, body: wire.PendingApproval
+        self, home: str, device: str, request_id: str, body: PendingApproval
     ) -> Pending:
         path = f"{self._base(home, device)}/pending/{request_id}/approve"
         return await self.call("POST", path, Pending, body=body)
@@ -218,7 +214,7 @@ class Phone:
         over the code) at the hub for an owner to approve from their own client."""
         key = self.ring.key()
         request = request_enrollment(key, challenge, role=role, member=member, code=code)
-        body = wire.PendingAsk(
+        body = PendingAsk(
             new_key=request.new_key,
             role=role,
             member=member,
@@ -255,7 +251,7 @@ class Phone:
                 f" {asked.home}/{asked.device}; not approving",
             )
         approval = self.approve(asked.challenge, asked.new_key, role=asked.role, member=asked.member)
-        body = wire.PendingApproval(self.ring.key().public.key_id, approval)
+        body = PendingApproval(self.ring.key().public.key_id, approval)
         return await self.hub.approve_pending(asked.home, asked.device, asked.id, body)
 
     async def delegate(

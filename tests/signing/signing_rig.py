@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from carhome.access import (
+from carhome.signing import (
     CommandFields,
     DeviceVerifier,
     EnrolledKey,
@@ -19,10 +19,11 @@ from carhome.access import (
     PhoneSession,
     Role,
     SessionInfo,
+    Verdict,
     session_request,
 )
-from carhome.access.session import derive_session_keys, mac, session_info_transcript
-from carhome.hub import Command
+from carhome.signing.envelope import CommandKind
+from carhome.signing.session import derive_session_keys, mac, session_info_transcript
 from carhome.spec import DeviceSpec
 from carhome.testing import FakeClock
 
@@ -150,8 +151,36 @@ def fields(
     )
 
 
-def command(f: CommandFields, signature: str | None) -> Command:
-    return Command(
+class Received(msgspec.Struct, frozen=True, kw_only=True):
+    """A command as a device receives it: the fields a signature binds, and the signature
+    (one struct, so a test alters any of them with ``msgspec.structs.replace``)."""
+
+    id: str
+    home: str
+    device: str
+    kind: CommandKind
+    target: str
+    args: dict[str, Any]
+    member: str
+    expires: float
+    signature: str | None
+
+    @property
+    def fields(self) -> CommandFields:
+        return CommandFields(
+            id=self.id,
+            home=self.home,
+            device=self.device,
+            kind=self.kind,
+            target=self.target,
+            args=self.args,
+            member=self.member,
+            expires=self.expires,
+        )
+
+
+def command(f: CommandFields, signature: str | None) -> Received:
+    return Received(
         id=f.id,
         home=f.home,
         device=f.device,
@@ -159,16 +188,24 @@ def command(f: CommandFields, signature: str | None) -> Command:
         target=f.target,
         args=dict(f.args),
         member=f.member,
-        face="app",
-        created=f.expires - 30,
         expires=f.expires,
         signature=signature,
     )
 
 
+def verify(verifier: DeviceVerifier, received: Received) -> Verdict:
+    """What ``verifier`` says of ``received``."""
+    return verifier.verify(received.fields, received.signature)
+
+
+def check(verifier: DeviceVerifier, received: Received) -> Verdict:
+    """``verifier.check`` of ``received``: raises ``SignatureRejected`` unless it may run."""
+    return verifier.check(received.fields, received.signature)
+
+
 def signed(
     session: PhoneSession, f: CommandFields, domain: str | None, *, now: float = T0, ttl: float = 30.0
-) -> Command:
+) -> Received:
     return command(f, session.sign(f, domain=domain, now=now, ttl=ttl))
 
 

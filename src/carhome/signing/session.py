@@ -17,9 +17,8 @@ import msgspec
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from carhome.access.keys import KeyPair, PublicKey
-from carhome.access.transcript import Tag, transcript, u32
-from carhome.wire import keys as wire
+from carhome.signing.keys import KeyPair, PublicKey
+from carhome.signing.transcript import Tag, transcript, u32
 
 SESSION_SCHEME: Final = "carhome-session-v1"
 INFO_SCHEME: Final = "carhome-session-info-v1"
@@ -68,9 +67,11 @@ def session_context(
     )
 
 
-class SessionRequest(wire.SessionRequest, frozen=True, forbid_unknown_fields=True):
-    """Phone → device: open a session for this key; ``nonce`` keeps the answer fresh (the
-    wire's fields, checked when decoded)."""
+class SessionRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Phone → device: open a session for this key; ``nonce`` keeps the answer fresh."""
+
+    phone_key: bytes
+    nonce: bytes
 
     def __post_init__(self) -> None:
         PublicKey(self.phone_key)
@@ -78,9 +79,16 @@ class SessionRequest(wire.SessionRequest, frozen=True, forbid_unknown_fields=Tru
             raise ValueError(f"a session nonce is {NONCE_SIZE} bytes")
 
 
-class SessionInfo(wire.SessionInfo, frozen=True, forbid_unknown_fields=True):
-    """Device → phone: the epoch, the device's epoch clock and the last counter, tagged (the
-    wire's fields, checked when decoded)."""
+class SessionInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Device → phone: the epoch, the device's epoch clock and the last counter, tagged."""
+
+    home: str
+    device: str
+    device_key: bytes
+    epoch: bytes
+    clock: int
+    counter: int
+    tag: bytes
 
     def __post_init__(self) -> None:
         PublicKey(self.device_key)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carhome.access import Envelope
-from carhome.access.signing import MalformedSignature
-from carhome.access.transcript import Layout, Tag, TranscriptTooLong, transcript
+from carhome.signing import Envelope
+from carhome.signing.envelope import MalformedSignature
+from carhome.signing.transcript import Layout, Tag, TranscriptTooLong, transcript
 
 GOOD = Envelope(
     v=1, key_id=b"k" * 16, epoch=b"e" * 16, counter=7, expires_at=99, domain="charging", tag=b"t" * 32
