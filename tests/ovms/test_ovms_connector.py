@@ -8,12 +8,15 @@ absent module is never sent past its expiry, and an answer after the expiry chan
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from ovms_rig import FakeModule, leaf_config, online, until
 
 from carhome.connectors.ovms import OvmsConnector
-from carhome.hub import Hub
+from carhome.hub import Device, Home, Hub
 from carhome.spec import vss
+from carhome.store import SqliteStore
 from carhome.testing import FakeClock
 from mqtt.conftest import FAST, Mosquitto, TcpProxy
 
@@ -158,3 +161,30 @@ async def test_a_sent_command_is_not_sent_again_when_the_link_comes_back(
     runs = [cmd for cmd in module.commands if cmd[1] == command.id]
     print(f"duplicates executed: {len(runs) - 1} of 1")
     assert (done.status.value, len(runs)) == ("acked", 1)
+
+
+async def test_after_a_restart_a_sent_command_is_not_sent_again_and_its_answer_still_counts(
+    tmp_path: Path, clock: FakeClock, mosquitto: Mosquitto, module: FakeModule
+) -> None:
+    database = tmp_path / "carhome.db"
+    module.hold = True
+    async with Hub(store=SqliteStore(database), clock=clock) as hub:
+        await hub.add_home(Home(id="h1", name="Home", lat=39.7953, lon=116.506))
+        await hub.add_device(Device(home="h1", id="leaf", type="car", connector="ovms"))
+        async with OvmsConnector(hub, leaf_config(mosquitto.url), backoff=FAST):
+            await online(hub)
+            command = await hub.submit(
+                "h1", "leaf", "action", "start_charging", member="ana", face="cli", ttl=300
+            )
+            await module.until(lambda: len(module.commands) == 1, "the command at the module")
+            await until(lambda: command.status.value == "sent", "the command sent")
+    async with (
+        Hub(store=SqliteStore(database), clock=clock) as hub,
+        OvmsConnector(hub, leaf_config(mosquitto.url), backoff=FAST) as connector,
+    ):
+        await online(hub)  # the router hands the connector what is pending: it was sent once
+        module.answer_held()
+        done = await hub.commands.wait(command.id, timeout=10)
+        assert (done.status.value, done.result) == ("acked", "Charge has been started")
+        assert connector.stats.commands == 0
+    assert [c[1] for c in module.commands] == [command.id]

@@ -312,9 +312,8 @@ class OvmsConnector:
             self._hub.commands.attach(CONNECTOR, self)
 
     def _on_answer(self, car: _Car, command_id: str, payload: bytes) -> None:
-        if command_id not in car.published:
-            self.stats.stray_answers += 1
-            return
+        # The router matches the id to a command of this car still waiting (one sent before
+        # a restart too) and ignores any other: late, already answered, or not this car's.
         answer = payload[: self.config.max_payload].decode(errors="replace")
         decided = self._hub.ack(car.home, car.device, ack_of(command_id, answer))
         if decided is None:
