@@ -56,6 +56,8 @@ from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.connectors.ovms import OvmsConnector
+from carhome.connectors.tesla import TeslaTelemetryConnector
 from carhome.energy.service import demo_charging, start_charging_services, tariff
 from carhome.energy.tariffs import Tariff
 from carhome.errors import ConfigError
@@ -166,8 +168,7 @@ async def run(
         )
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _miio(stack, hub, config, clock)
-        if config.kuksa is not None:
-            await _kuksa(stack, hub, config.kuksa, access)
+        await _cars(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
@@ -355,6 +356,19 @@ async def _miio(
             clock=clock,
         )
     )
+
+
+async def _cars(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
+) -> None:
+    """The cars' own links: KUKSA (both ways), cars through their OVMS modules, and Teslas
+    through fleet-telemetry (read-only)."""
+    if config.kuksa is not None:
+        await _kuksa(stack, hub, config.kuksa, access)
+    if config.ovms is not None:
+        await stack.enter_async_context(OvmsConnector(hub, config.ovms))
+    if config.tesla is not None:
+        await stack.enter_async_context(TeslaTelemetryConnector(hub, config.tesla))
 
 
 async def _kuksa(
