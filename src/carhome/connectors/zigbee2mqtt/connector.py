@@ -301,6 +301,8 @@ class Zigbee2MqttConnector:
             self._reject(None, exc.code, f"{topic[:120]}: {exc.reason}")
 
     def _device_message(self, kind: Kind, name: str, topic: str, payload: bytes) -> None:
+        if not payload.strip():
+            return  # a retained message cleared (a device renamed or removed): nothing to say
         known = self._by_name.get(name)
         if known is None:
             if name in self._not_brought or name in self._groups:
@@ -452,11 +454,9 @@ class Zigbee2MqttConnector:
         except MalformedMessage as exc:
             self._reject(known, exc.code, f"{known.friendly_name[:80]}/availability: {exc.reason}")
             return
-        if online is None:
-            self._online.pop(known.device.id, None)
-        else:
+        if online is not None:
             self._online[known.device.id] = online
-        self._tell_availability(known)
+            self._tell_availability(known)
 
     def _tell_availability(self, known: _Known) -> None:
         """Offline while the bridge is; else what the device said last (online when
