@@ -170,7 +170,7 @@ async def run(
         connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _lan_devices(stack, hub, config, clock)
         await _cars(stack, hub, config, access)
-        await _zigbee2mqtt(stack, hub, config, access, engine)
+        zigbee = await _zigbee2mqtt(stack, hub, config, access, engine)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
@@ -195,7 +195,7 @@ async def run(
             delegates=delegates,
             sim_homes=sim_homes,
             trusted_proxies=config.api.trusted_proxies,
-            health=(connector.deafness, broker.trouble),
+            health=(connector.deafness, broker.trouble, *zigbee),
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock, database=database)
@@ -415,10 +415,11 @@ async def _cars(
 
 async def _zigbee2mqtt(
     stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access, engine: Engine
-) -> None:
-    """The devices of the configured Zigbee2MQTT bridge; their button presses go to automations."""
+) -> tuple[Callable[[], str | None], ...]:
+    """The devices of the configured Zigbee2MQTT bridge; their button presses go to
+    automations. Returns what tells the hub's health whether the bridge's broker is heard."""
     if config.zigbee2mqtt is None:
-        return
+        return ()
     from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector  # noqa: PLC0415 - loads only when used
 
     def owns(home: str, member: str) -> bool:  # a lock's trust holds while its owner is one
@@ -429,6 +430,7 @@ async def _zigbee2mqtt(
         Zigbee2MqttConnector(hub, config.zigbee2mqtt, owners=owns, clock=hub.clock)
     )
     zigbee.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
+    return (zigbee.deafness,)
 
 
 async def _kuksa(

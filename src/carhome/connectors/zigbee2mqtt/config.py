@@ -69,9 +69,10 @@ class Zigbee2MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     device's next state shows the value, and fails when none does within this time."""
     trusted_locks: tuple[TrustedLock, ...] = ()
 
-    def __repr__(self) -> str:  # never print the password
+    def __repr__(self) -> str:  # never print the password (nor one in the URL)
+        url = self.url.rpartition("@")[2]
         return (
-            f"Zigbee2MqttConfig(home={self.home!r}, url={self.url!r}, username={self.username!r},"
+            f"Zigbee2MqttConfig(home={self.home!r}, url={url!r}, username={self.username!r},"
             f" base_topic={self.base_topic!r})"
         )
 
