@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Self
 
 import msgspec
 
@@ -48,15 +46,14 @@ from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.topics import hub_heartbeat_topic, hub_status_topic
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
-from carhome.connectors.zigbee2mqtt.mapping import ActionMap, DeviceMap, map_device
-from carhome.connectors.zigbee2mqtt.names import TYPE_PREFIX, device_id, device_type, name_and_room
+from carhome.connectors.zigbee2mqtt.confirmations import Confirmations, Expectation, Status
+from carhome.connectors.zigbee2mqtt.listing import Known, read_list
+from carhome.connectors.zigbee2mqtt.mapping import DeviceMap
+from carhome.connectors.zigbee2mqtt.names import TYPE_PREFIX
 from carhome.connectors.zigbee2mqtt.payloads import (
     MAX_DEVICES_PAYLOAD,
     MAX_PAYLOAD,
-    DeviceEntry,
     Kind,
-    decode_devices,
-    decode_exposes,
     decode_groups,
     decode_online,
     decode_state,
@@ -64,7 +61,7 @@ from carhome.connectors.zigbee2mqtt.payloads import (
 )
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, CommandStatus, Device, Hub
-from carhome.spec import Access, PropertySpec
+from carhome.spec import Access
 
 log: Final = logging.getLogger(__name__)
 
@@ -79,7 +76,6 @@ MAX_EARLY: Final = 2_000
 REMEMBERED: Final = 1_000
 """Results of finished commands kept to answer a redelivery."""
 
-Status = Literal["acked", "failed", "expired"]
 Owners = Callable[[str, str], bool]
 """``owners(home, member)``: whether ``member`` is an owner of ``home`` now (not revoked)."""
 EventListener = Callable[[DeviceEvent], None]
@@ -102,34 +98,6 @@ class Zigbee2MqttStats(msgspec.Struct):
     acked: int = 0
     failed: int = 0
     expired: int = 0
-
-
-@dataclass(slots=True)
-class _Known:
-    """A device of the bridge brought into the hub."""
-
-    friendly_name: str
-    ieee: str
-    device: Device
-    map: DeviceMap
-
-
-@dataclass(slots=True)
-class _Waiting:
-    """A command sent, waiting for a state that shows it was done."""
-
-    command: Command
-    known: _Known
-    expect: dict[str, Any]
-    """carhome property → value that confirms it."""
-    tolerance: float = 0.0
-    """How far a reported number may be from the one written (a device rounds)."""
-    any_of: frozenset[str] = frozenset()
-    """Properties any report of which confirms it."""
-    progress: tuple[str, int, Any] | None = None
-    """A property, a direction and its value when sent: a report moved that way confirms it."""
-    seen: dict[str, Any] = field(default_factory=dict)
-    timer: asyncio.Task[None] | None = None
 
 
 class Zigbee2MqttConnector:
@@ -155,15 +123,15 @@ class Zigbee2MqttConnector:
         self._trusted = {t.ieee: t.owner for t in config.trusted_locks if t.ieee is not None}
         self._queue: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
-        self._by_name: dict[str, _Known] = {}
-        self._by_id: dict[str, _Known] = {}
+        self._by_name: dict[str, Known] = {}
+        self._by_id: dict[str, Known] = {}
         self._not_brought: set[str] = set()
         self._groups: set[str] = set()
         self._early: OrderedDict[str, bytes] = OrderedDict()
         self._listed = False
         self._bridge_online: bool | None = None
         self._online: dict[str, bool] = {}
-        self._waiting: dict[str, _Waiting] = {}
+        self._confirmations = Confirmations(self._clock, config.confirm_timeout, self._finish)
         self._done: OrderedDict[str, Ack] = OrderedDict()
         self._event_listeners: list[EventListener] = []
         self._devices_listeners: list[DevicesListener] = []
@@ -202,10 +170,10 @@ class Zigbee2MqttConnector:
     ) -> None:
         await self._link.__aexit__(et, e, tb)
         tasks = [t for t in (self._worker, *self._tasks) if t is not None]
-        tasks += [w.timer for w in self._waiting.values() if w.timer is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._confirmations.close()
 
     def _check_trust(self) -> None:
         if not self._trusted:
@@ -327,22 +295,20 @@ class Zigbee2MqttConnector:
         if len(self._early) > MAX_EARLY:
             self._early.popitem(last=False)
 
-    def _reject(self, known: _Known | None, code: str, reason: str, prop: str | None = None) -> None:
+    def _reject(self, device: str | None, code: str, reason: str) -> None:
+        """Refuse a message or entry whole: of ``device``, or of the bridge (``None``)."""
         self.stats.rejected += 1
         self._hub.rejections.record(
-            InvalidChange(
-                home=self._home,
-                device=BRIDGE if known is None else known.device.id,
-                prop=prop,
-                code=code,
-                reason=reason,
-            )
+            InvalidChange(home=self._home, device=device or BRIDGE, prop=None, code=code, reason=reason)
         )
 
     # -- the device list ------------------------------------------------------------------
 
     async def _apply_devices(self, payload: bytes) -> None:
-        listed, not_brought = self._listed_devices(payload)
+        listing = read_list(payload, home=self._home, connector=CONNECTOR)
+        for problem in listing.problems:
+            self._reject(problem.device, problem.code, problem.reason)
+        listed, not_brought = listing.listed, listing.not_brought
         by_id = {k.device.id: k for k in listed.values()}
         for known in listed.values():
             old = self._by_id.get(known.device.id)
@@ -376,66 +342,6 @@ class Zigbee2MqttConnector:
             except Exception:
                 log.exception("a Zigbee2MQTT device list listener failed")
 
-    def _listed_devices(self, payload: bytes) -> tuple[dict[str, _Known], set[str]]:
-        """The devices to bring, by friendly name, and the names of those not to bring."""
-        listed: dict[str, _Known] = {}
-        not_brought: set[str] = set()
-        ids: set[str] = set()
-        for entry in decode_devices(payload):
-            if isinstance(entry, MalformedMessage):
-                self._reject(None, entry.code, entry.reason)
-                continue
-            known = self._known_of(entry)
-            if known is None:
-                not_brought.add(entry.friendly_name)
-            elif known.device.id in ids:
-                self._reject(None, "bad_device", f"{entry.ieee_address} is listed twice")
-            else:
-                ids.add(known.device.id)
-                listed[entry.friendly_name] = known
-        return listed, not_brought
-
-    def _known_of(self, entry: DeviceEntry) -> _Known | None:
-        """The hub device of one list entry, or ``None`` for one not to bring (the
-        coordinator, a disabled device, one still being interviewed or without definition)."""
-        definition = entry.definition
-        if (
-            entry.type == "Coordinator"
-            or entry.disabled
-            or not entry.interview_completed
-            or definition is None
-        ):
-            return None
-        ident = device_id(entry.ieee_address)
-        if ident is None:
-            self._reject(
-                None,
-                "bad_device",
-                f"{entry.friendly_name[:80]!r} has no IEEE address carhome can read:"
-                f" {entry.ieee_address[:40]!r}",
-            )
-            return None
-        exposes, bad = decode_exposes(definition)
-        name, room = name_and_room(entry.friendly_name)
-        device = Device(
-            home=self._home,
-            id=ident,
-            type=device_type(definition.model),
-            name=name,
-            room=room,
-            connector=CONNECTOR,
-        )
-        known = self._by_id.get(ident)
-        for problem in bad:
-            self._reject(known, problem.code, f"{entry.friendly_name[:80]}: {problem.reason}")
-        mapped = map_device(
-            exposes, model=definition.model, vendor=definition.vendor, description=definition.description
-        )
-        if not mapped.spec.properties and not mapped.spec.actions:
-            log.info("Zigbee device %s exposes nothing carhome maps; not brought", entry.friendly_name[:80])
-            return None
-        return _Known(entry.friendly_name, entry.ieee_address.lower(), device, mapped)
-
     # -- availability ---------------------------------------------------------------------
 
     def _apply_bridge_state(self, payload: bytes) -> None:
@@ -448,17 +354,17 @@ class Zigbee2MqttConnector:
         for known in self._by_id.values():
             self._tell_availability(known)
 
-    def _apply_availability(self, known: _Known, payload: bytes) -> None:
+    def _apply_availability(self, known: Known, payload: bytes) -> None:
         try:
             online = decode_online(payload)
         except MalformedMessage as exc:
-            self._reject(known, exc.code, f"{known.friendly_name[:80]}/availability: {exc.reason}")
+            self._reject(known.device.id, exc.code, f"{known.friendly_name[:80]}/availability: {exc.reason}")
             return
         if online is not None:
             self._online[known.device.id] = online
             self._tell_availability(known)
 
-    def _tell_availability(self, known: _Known) -> None:
+    def _tell_availability(self, known: Known) -> None:
         """Offline while the bridge is; else what the device said last (online when
         Zigbee2MQTT's availability feature is off and the bridge is up)."""
         if self._bridge_online is False:
@@ -470,11 +376,11 @@ class Zigbee2MqttConnector:
 
     # -- states ---------------------------------------------------------------------------
 
-    def _apply_state(self, known: _Known, payload: bytes) -> None:
+    def _apply_state(self, known: Known, payload: bytes) -> None:
         try:
             message = decode_state(payload)
         except MalformedMessage as exc:
-            self._reject(known, exc.code, f"{known.friendly_name[:80]}: {exc.reason}")
+            self._reject(known.device.id, exc.code, f"{known.friendly_name[:80]}: {exc.reason}")
             return
         decoded = known.map.decode(message)
         self.stats.ignored_values += decoded.ignored
@@ -503,7 +409,7 @@ class Zigbee2MqttConnector:
                 except Exception:
                     log.exception("a Zigbee2MQTT event listener failed")
         if accepted:
-            self._confirm(known, accepted)
+            self._confirmations.reported(known.device.id, accepted)
 
     # -- commands out ---------------------------------------------------------------------
 
@@ -514,7 +420,7 @@ class Zigbee2MqttConnector:
         if done is not None:  # a redelivery of what finished: answer again, send nothing
             self._hub.ack(command.home, command.device, done)
             return
-        if command.id in self._waiting:
+        if command.id in self._confirmations:
             return  # sent already: never twice
         known = self._by_id.get(command.device) if command.home == self._home else None
         if known is None and not self._listed:
@@ -522,10 +428,9 @@ class Zigbee2MqttConnector:
             # before the bridge's retained list arrived).
             raise ConnectorError(f"waiting for the Zigbee2MQTT bridge's device list to send {command.id}")
         if known is None:
+            where = f"{command.home}/{command.device}"
             self._finish(
-                command,
-                "failed",
-                error=f"{command.home}/{command.device} is not in the Zigbee2MQTT bridge's device list now",
+                command, "failed", error=f"{where} is not in the Zigbee2MQTT bridge's device list now"
             )
             return
         now = self._clock.time()
@@ -533,7 +438,7 @@ class Zigbee2MqttConnector:
             self._finish(command, "expired", error="expired before it could be sent to Zigbee2MQTT")
             return
         try:
-            payload, waiting = self._prepare(known, command)
+            payload, expectation = self._prepare(known, command)
         except _Refused as exc:
             self._finish(command, "failed", error=exc.reason)
             return
@@ -543,16 +448,12 @@ class Zigbee2MqttConnector:
             self.stats.delivered += 1
         else:  # sent before this connector started (the hub restarted): wait, never resend
             log.info("command %s was sent to Zigbee2MQTT before; waiting for its state", command.id)
-        if waiting is None:
-            self._finish(command, "acked", result={"sent": payload, "confirmed": False})
-            return
-        self._waiting[command.id] = waiting
-        deadline = min(now + self._config.confirm_timeout, command.expires)
-        waiting.timer = asyncio.create_task(
-            self._time_out(waiting, deadline), name=f"zigbee2mqtt-{command.id}"
-        )
+        if expectation is None:
+            self._finish(command, "acked", {"sent": payload, "confirmed": False})
+        else:
+            self._confirmations.wait(command, known.device.id, known.friendly_name, expectation)
 
-    def _prepare(self, known: _Known, command: Command) -> tuple[dict[str, Any], _Waiting | None]:
+    def _prepare(self, known: Known, command: Command) -> tuple[dict[str, Any], Expectation | None]:
         """The ``/set`` payload, and what will confirm it (``None``: nothing can)."""
         mapped = known.map
         if command.kind == "set":
@@ -560,10 +461,10 @@ class Zigbee2MqttConnector:
             if leaf is None or not leaf.prop.writable:
                 raise _Refused(f"{command.target!r} is not writable on {known.friendly_name}")
             value = command.args["value"]
-            payload = mapped.encode_set(command.target, value)
-            if not leaf.prop.access & Access.READ:
-                return payload, None
-            return payload, _Waiting(command, known, {command.target: value}, _tolerance(leaf.prop, value))
+            readable = bool(leaf.prop.access & Access.READ)
+            return mapped.encode_set(command.target, value), Expectation.of_set(
+                leaf, value
+            ) if readable else None
         action = mapped.actions.get(command.target)
         if action is None:
             raise _Refused(f"{known.friendly_name} has no action {command.target!r}")
@@ -572,18 +473,11 @@ class Zigbee2MqttConnector:
         payload = mapped.encode_action(command.target)
         if not mapped.leaves[action.leaf].prop.access & Access.READ:
             return payload, None
-        return payload, self._waiting_for(command, known, action)
+        return payload, Expectation.of_action(
+            action, lambda prop: self._hub.value(self._home, known.device.id, prop)
+        )
 
-    def _waiting_for(self, command: Command, known: _Known, action: ActionMap) -> _Waiting:
-        if action.expect is None:
-            return _Waiting(command, known, {}, any_of=frozenset({action.leaf}))
-        progress = None
-        if action.progress is not None:
-            prop, direction = action.progress
-            progress = (prop, direction, self._hub.value(self._home, known.device.id, prop))
-        return _Waiting(command, known, {action.leaf: action.expect}, progress=progress)
-
-    def _check_unlock(self, known: _Known) -> None:
+    def _check_unlock(self, known: Known) -> None:
         owner = self._trusted.get(known.ieee)
         if owner is None:
             raise _Refused(
@@ -598,50 +492,7 @@ class Zigbee2MqttConnector:
             )
         log.info("unlocking Zigbee lock %s unsigned, as %s chose", known.friendly_name, owner)
 
-    def _confirm(self, known: _Known, values: Mapping[str, Any]) -> None:
-        for waiting in [w for w in self._waiting.values() if w.known.device.id == known.device.id]:
-            waiting.seen.update({p: v for p, v in values.items() if p in waiting.expect})
-            done = bool(waiting.any_of & values.keys()) or (
-                bool(waiting.expect)
-                and all(_close(waiting.seen.get(p), v, waiting.tolerance) for p, v in waiting.expect.items())
-            )
-            moving = waiting.progress is not None and _moved(waiting.progress, values)
-            if done or moving:
-                result = {p: values[p] for p in (*waiting.expect, *waiting.any_of) if p in values}
-                if moving and not done:
-                    result["moving"] = True
-                self._settle(waiting, "acked", result=result)
-
-    async def _time_out(self, waiting: _Waiting, deadline: float) -> None:
-        await self._clock.sleep(deadline - self._clock.time())
-        if self._waiting.get(waiting.command.id) is not waiting:
-            return
-        shown = ", ".join(
-            f"{p} = {_shown(v)}" for p, v in waiting.expect.items()
-        ) or "a report of " + ", ".join(sorted(waiting.any_of))
-        last = [f"{p} = {_shown(waiting.seen[p])}" for p in waiting.expect if p in waiting.seen]
-        tail = f"; it last reported {', '.join(last)}" if last else ""
-        self._settle(
-            waiting,
-            "failed",
-            error=(
-                f"no state from {waiting.known.friendly_name} showed {shown} within"
-                f" {self._config.confirm_timeout:g} s (Zigbee2MQTT does not acknowledge commands;"
-                f" the device may be out of reach){tail}"
-            ),
-        )
-
-    def _settle(
-        self, waiting: _Waiting, status: Status, *, result: Any = None, error: str | None = None
-    ) -> None:
-        self._waiting.pop(waiting.command.id, None)
-        if waiting.timer is not None and waiting.timer is not asyncio.current_task():
-            waiting.timer.cancel()
-        self._finish(waiting.command, status, result=result, error=error)
-
-    def _finish(
-        self, command: Command, status: Status, *, result: Any = None, error: str | None = None
-    ) -> None:
+    def _finish(self, command: Command, status: Status, result: Any = None, error: str | None = None) -> None:
         ack = Ack(command.id, status, result=result, error=error)
         self._done[command.id] = ack
         if len(self._done) > REMEMBERED:
@@ -668,40 +519,3 @@ class _Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def _shown(value: Any) -> str:
-    """A value for a message: ``100``, not ``100.0``; strings quoted."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _tolerance(prop: PropertySpec, value: Any) -> float:
-    """Half a percent of the property's range (of the value, without one): a light asked
-    for brightness 200 of 254 may report 199."""
-    if not _number(value):
-        return 0.0
-    if prop.minimum is not None and prop.maximum is not None:
-        return 0.005 * (prop.maximum - prop.minimum)
-    return 0.005 * abs(float(value))
-
-
-def _close(seen: Any, wanted: Any, tolerance: float) -> bool:
-    """Whether a reported value shows the one written."""
-    if _number(seen) and _number(wanted):
-        return bool(abs(seen - wanted) <= tolerance or math.isclose(seen, wanted))
-    return type(seen) is type(wanted) and bool(seen == wanted)
-
-
-def _moved(progress: tuple[str, int, Any], values: Mapping[str, Any]) -> bool:
-    prop, direction, before = progress
-    now = values.get(prop)
-    if not isinstance(now, int | float) or not isinstance(before, int | float):
-        return False
-    return (now - before) * direction > 0

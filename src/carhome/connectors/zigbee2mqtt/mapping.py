@@ -29,10 +29,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from carhome.connectors.zigbee2mqtt.exposes import GENERIC, GET, SET, SPECIFIC, STATE, Expose
 from carhome.connectors.zigbee2mqtt.names import device_type
+from carhome.connectors.zigbee2mqtt.values import (
+    BoolCodec,
+    Codec,
+    ConversionError,
+    EnumCodec,
+    PlainCodec,
+    Skipped,
+    same,
+    show,
+)
 from carhome.spec import Access, ActionSpec, DeviceSpec, EventSpec, Format, PropertySpec
 from carhome.spec.devices import HOME_LOCK
 
@@ -64,86 +74,6 @@ class Note:
     what: str
     coverage: Coverage
     reason: str = ""
-
-
-class ConversionError(Exception):
-    """A value from Zigbee2MQTT that its property's codec cannot turn into carhome's."""
-
-    def __init__(self, code: str, reason: str, allowed: str | None = None) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.allowed = allowed
-
-
-class Skipped(Exception):
-    """A value Zigbee2MQTT sends to clear one (an empty ``action``): nothing to report."""
-
-
-class Codec(Protocol):
-    """How one value goes between Zigbee2MQTT's JSON and carhome's."""
-
-    def from_wire(self, raw: Any) -> Any: ...
-
-    def to_wire(self, value: Any) -> Any: ...
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal and of one JSON type (``True`` is not ``1`` here)."""
-    return type(a) is type(b) and a == b
-
-
-@dataclass(frozen=True, slots=True)
-class BoolCodec:
-    on: Any
-    off: Any
-
-    def from_wire(self, raw: Any) -> bool:
-        if _same(raw, self.on):
-            return True
-        if _same(raw, self.off):
-            return False
-        raise ConversionError("not_allowed", f"{_show(raw)} is neither {self.on!r} nor {self.off!r}")
-
-    def to_wire(self, value: Any) -> Any:
-        return self.on if value else self.off
-
-
-@dataclass(frozen=True, slots=True)
-class EnumCodec:
-    wire: Mapping[str, Any]
-    """carhome's word for each value → the value on the wire."""
-
-    def from_wire(self, raw: Any) -> str:
-        for word, value in self.wire.items():
-            if _same(raw, value):
-                return word
-        if raw == "" and "" not in self.wire:
-            raise Skipped
-        raise ConversionError("not_allowed", f"{_show(raw)} is not one of its values", _listed(self.wire))
-
-    def to_wire(self, value: Any) -> Any:
-        return self.wire[value]
-
-
-@dataclass(frozen=True, slots=True)
-class PlainCodec:
-    """Numbers and text as they are; the hub checks them. ``presets`` are named values the
-    device may report that carhome's property cannot hold."""
-
-    presets: frozenset[str] = frozenset()
-
-    def from_wire(self, raw: Any) -> Any:
-        if isinstance(raw, str) and raw in self.presets:
-            raise ConversionError(
-                "not_mapped", f"{_show(raw)} is a named preset of this value, which carhome does not hold"
-            )
-        return raw
-
-    def to_wire(self, value: Any) -> Any:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # 254, not 254.0: what Zigbee2MQTT's own frontend sends
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +157,7 @@ class DeviceMap:
                 out.problems.append(
                     (
                         ".".join((*at, key)),
-                        ConversionError("wrong_type", f"expected an object, got {_show(raw)}"),
+                        ConversionError("wrong_type", f"expected an object, got {show(raw)}"),
                     )
                 )
         return ignored
@@ -305,16 +235,6 @@ def _suffix(feature: Expose) -> str:
     if name and prop.endswith("_" + name):
         return "_" + prop[: -len(name) - 1]
     return "_" + prop
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _listed(words: Iterable[str], most: int = 12) -> str:
-    listed = [repr(w) for w in words]
-    return ", ".join(listed[:most]) + (f" … ({len(listed)} in all)" if len(listed) > most else "")
 
 
 class _Builder:
@@ -400,7 +320,7 @@ class _Builder:
         kind = expose.type
         if kind == "binary":
             on, off = expose.value_on, expose.value_off
-            if on is None or off is None or _same(on, off):
+            if on is None or off is None or same(on, off):
                 return None
             return PropertySpec(name, Format.BOOL, access=access, description=words), BoolCodec(on, off), ""
         if kind == "numeric":
