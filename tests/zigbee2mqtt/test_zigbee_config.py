@@ -33,7 +33,7 @@ def test_the_examples_commented_section_loads_once_uncommented(tmp_path: Path) -
         "yizhuang",
         "mqtt://127.0.0.1:1883",
         "zigbee2mqtt",
-        30,
+        20,
     )
     assert [(t.ieee_address, t.owner) for t in config.trusted_locks] == [("0x00158d0001a2b3c4", "owner")]
     assert "a-long-broker-password" not in repr(config)

@@ -8,7 +8,7 @@
       username: carhome                # optional: carhome's login on that broker
       password: a-long-secret
       base_topic: zigbee2mqtt          # Zigbee2MQTT's mqtt.base_topic
-      confirm_timeout: 30              # seconds a command waits for the state that confirms it
+      confirm_timeout: 20              # seconds a command waits for the state that confirms it
       trusted_locks:                   # Zigbee locks an owner lets carhome unlock (see below)
         - {ieee_address: "0x00158d0001a2b3c4", owner: alice}
 
@@ -64,9 +64,10 @@ class Zigbee2MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     username: str | None = None
     password: str | None = None
     base_topic: str = "zigbee2mqtt"
-    confirm_timeout: Seconds = 30.0
+    confirm_timeout: Seconds = 20.0
     """Zigbee2MQTT does not acknowledge commands: a command is acknowledged when the
-    device's next state shows the value, and fails when none does within this time."""
+    device's next state shows the value, and fails when none does within this time (or
+    ends at its expiry, when that comes first: keep it below the commands' 30 s)."""
     trusted_locks: tuple[TrustedLock, ...] = ()
 
     def __repr__(self) -> str:  # never print the password (nor one in the URL)
