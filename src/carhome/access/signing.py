@@ -21,6 +21,7 @@ import msgspec
 from carhome.access.keys import KEY_ID_SIZE
 from carhome.access.session import EPOCH_SIZE, MAX_U32
 from carhome.access.transcript import Layout, Tag, double, u32
+from carhome.errors import CarhomeError
 from carhome.hub.commands import Command, CommandKind
 from carhome.spec import DeviceSpec
 
@@ -36,7 +37,7 @@ _B64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 _ARGS: Final = msgspec.json.Encoder(order="sorted")
 
 
-class MalformedSignature(ValueError):
+class MalformedSignature(CarhomeError, ValueError):
     """A signature string that is not one canonical envelope."""
 
 
