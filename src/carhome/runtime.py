@@ -290,6 +290,7 @@ async def _broker(
             data_dir=directory,
             credentials=credentials,
             on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
+            clock=hub.clock,
         )
     )
     login = credentials.hub()

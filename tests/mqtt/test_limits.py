@@ -49,7 +49,7 @@ async def publish_then_wait(
         raw.publish(STATE, b'{"filter_life": 42}', qos=1)
         async with asyncio.timeout(TIMEOUT):
             await landed
-            while connector.stats.received < want:  # the stragglers on other topics
+            while connector.stats.received < want:  # the stragglers on other topics  # noqa: ASYNC110
                 await asyncio.sleep(0.001)
     watch.cancel()
 

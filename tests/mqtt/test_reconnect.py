@@ -8,6 +8,7 @@ import pytest
 
 from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
 from carhome.hub import CommandStatus, Hub
+from carhome.testing import FakeClock
 
 from .conftest import FAST, TIMEOUT, Mosquitto, Recorder
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.mosquitto
 
 
 async def test_pending_command_is_delivered_after_the_broker_restarts(
-    hub: Hub, mosquitto: Mosquitto, recorder: Recorder
+    hub: Hub, clock: FakeClock, mosquitto: Mosquitto, recorder: Recorder
 ) -> None:
     availability: asyncio.Queue[bool] = asyncio.Queue()
     hub.on_availability(lambda home, device, up: availability.put_nowait(up))
@@ -30,7 +31,8 @@ async def test_pending_command_is_delivered_after_the_broker_restarts(
         )
         assert command.status is not CommandStatus.ACKED
         await mosquitto.start()  # same port, no persistence: a broker that forgot everything
-        done = await hub.commands.wait(command.id, timeout=TIMEOUT)
+        # hub and device wait their backoff on the hub's clock, passed as soon as they wait it
+        done = await clock.jump_through(hub.commands.wait(command.id, timeout=TIMEOUT), horizon=1)
         assert done.status is CommandStatus.ACKED
         assert recorder.calls == [("set", "fan_level", {"value": 1})]
         assert connector.connects == 2

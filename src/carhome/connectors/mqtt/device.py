@@ -33,8 +33,9 @@ import msgspec
 
 from carhome.access.keeper import DeviceKeys
 from carhome.access.relay import KeyAnswer, KeyAsk, Session, answer
+from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import BrokerUrl, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
     CommandMessage,
@@ -125,6 +126,7 @@ class MqttDeviceClient:
         self._malformed_seen: set[str] = set()
         self._link = MqttLink(
             BrokerUrl.parse(url),
+            clock=clock,
             client_id=client_id or f"carhome-{home}-{device}",
             status_topic=str(self._cmd.sibling(Kind.STATUS)),
             subscriptions=(self._cmd_topic, *(self._asks if keys is not None else ())),
