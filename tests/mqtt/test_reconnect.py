@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
 from carhome.hub import CommandStatus, Hub
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, settle
 
-from .conftest import FAST, TIMEOUT, Mosquitto, Recorder
+from .conftest import FAST, TIMEOUT, Mosquitto, RawClient, Recorder
 
 pytestmark = pytest.mark.mosquitto
 
@@ -48,3 +48,26 @@ async def test_connector_detaches_while_the_broker_is_down(hub: Hub, mosquitto: 
         # Nothing can carry it: it waits, queued or sent into the void, for redelivery.
         assert command.status in (CommandStatus.QUEUED, CommandStatus.SENT)
         assert hub.commands.pending() == [command]
+
+
+async def test_a_link_waits_its_backoff_on_the_hubs_clock(
+    hub: Hub, clock: FakeClock, mosquitto: Mosquitto, recorder: Recorder
+) -> None:
+    backoff = Backoff(first=30, most=30, jitter=0)
+    status = "carhome/h1/purifier/status"
+    async with MqttDeviceClient(
+        "h1", "purifier", mosquitto.url, recorder, clock=hub.clock, backoff=backoff
+    ) as device:
+        sleeping = len(clock.deadlines)
+        await mosquitto.stop()
+        await asyncio.wait_for(clock.until_sleeping(sleeping + 1), TIMEOUT)
+        assert max(clock.deadlines) == clock.time() + 30  # its backoff, on the hub's clock
+        await mosquitto.start()
+        async with RawClient(mosquitto.url) as watcher:
+            await watcher.subscribe(status)
+            await settle()
+            assert not device.connected  # the broker is back, but 30 s have not passed
+            await clock.advance(30)
+            _, payload, _ = await watcher.next(status)  # it comes back and says so
+            assert payload == b"online"
+            assert device.connected
