@@ -226,6 +226,7 @@ class EmbeddedBroker:
         if process is not None and process.returncode is None:
             process.terminate()
             try:
+                # Real seconds, not the hub's clock: a process takes real time to stop.
                 await asyncio.wait_for(process.wait(), 10)
             except TimeoutError:
                 log.warning("nats-server (pid %d) did not stop within 10 s; killing it", process.pid)
