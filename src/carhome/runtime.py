@@ -453,7 +453,15 @@ def _sim_homes(config: Config) -> dict[str, SimHome]:
     if not config.sim.enabled:
         return {}
     wanted = set(config.sim.homes) or {h.id for h in config.homes}
-    return {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    homes = {
+        h.id: SimHome(h.record(), seed=index, routine=config.sim.routine)
+        for index, h in enumerate(config.homes)
+        if h.id in wanted
+    }
+    if not config.sim.routine:
+        for home in homes.values():
+            home.car.plug_in(home.wallbox)  # as the routine does when the car comes home
+    return homes
 
 
 def _with_places(home: Home, sim: SimHome) -> Home:
