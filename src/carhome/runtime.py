@@ -453,14 +453,11 @@ def _sim_homes(config: Config) -> dict[str, SimHome]:
     if not config.sim.enabled:
         return {}
     wanted = set(config.sim.homes) or {h.id for h in config.homes}
-    homes = {
-        h.id: SimHome(h.record(), seed=index, routine=config.sim.routine)
-        for index, h in enumerate(config.homes)
-        if h.id in wanted
-    }
+    homes = {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
     if not config.sim.routine:
         for home in homes.values():
-            home.car.plug_in(home.wallbox)  # as the routine does when the car comes home
+            if home.scenario is not None:
+                home.scenario.trips = ()  # nobody drives off; the car is still plugged in at home
     return homes
 
 
