@@ -300,6 +300,7 @@ async def _broker(
             data_dir=directory,
             credentials=credentials,
             on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
+            clock=hub.clock,
         )
     )
     login = credentials.hub()
@@ -538,7 +539,12 @@ def _sim_homes(config: Config) -> dict[str, SimHome]:
     if not config.sim.enabled:
         return {}
     wanted = set(config.sim.homes) or {h.id for h in config.homes}
-    return {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    homes = {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    if not config.sim.routine:
+        for home in homes.values():
+            if home.scenario is not None:
+                home.scenario.trips = ()  # nobody drives off; the car is still plugged in at home
+    return homes
 
 
 def _with_places(home: Home, sim: SimHome) -> Home:

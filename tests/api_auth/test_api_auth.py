@@ -25,25 +25,12 @@ from carhome.api.automations import automation_routes
 from carhome.automations import Engine
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
-from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock
 from carhome.wire.members import Role
 
 PASSWORD = "correct horse battery"
-
-
-class Acking:
-    """A device transport that acks every command, as a device would."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.received: list[Command] = []
-
-    async def deliver(self, command: Command) -> None:
-        self.received.append(command)
-        ack = Ack(command.id, "acked", result={"ran": command.target})
-        asyncio.get_running_loop().call_soon(self.hub.ack, command.home, command.device, ack)
 
 
 @pytest.fixture
@@ -73,7 +60,7 @@ async def hub(clock: FakeClock, access: Access) -> AsyncIterator[Hub]:
             await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
             await hub.add_device(Device(home=home, id="purifier", type="air_purifier", room="living_room"))
             await hub.add_device(Device(home=home, id="car", type="car"))
-        hub.commands.attach("mqtt", Acking(hub))
+        hub.commands.attach("mqtt", AckingDevice(hub, result=lambda command: {"ran": command.target}))
         yield hub
 
 
@@ -433,7 +420,7 @@ async def test_a_revoked_members_queued_commands_never_run(
     assert r.status_code == 202
     queued = r.json()["id"]
     assert (await client.post("/api/members/fred/revoke", headers=owner)).status_code == 200
-    device = Acking(hub)
+    device = AckingDevice(hub, result=lambda command: {"ran": command.target})
     hub.commands.attach("mqtt", device)  # the device is back
     await hub.commands.redeliver("mqtt")
     assert device.received == []

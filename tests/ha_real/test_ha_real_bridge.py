@@ -361,6 +361,10 @@ async def test_a_command_the_device_fails_is_reported_in_home_assistant(
     assert (await ha.state(power) or {}).get("state") == "off"
 
 
+def _gps(state: dict[str, Any]) -> tuple[object, object]:
+    return (state["attributes"].get("latitude"), state["attributes"].get("longitude"))
+
+
 async def test_the_car_at_a_named_place_is_there_in_home_assistant_with_its_gps(
     home_assistant: RealHomeAssistant, carhome: Carhome
 ) -> None:
@@ -372,12 +376,18 @@ async def test_the_car_at_a_named_place_is_there_in_home_assistant_with_its_gps(
     try:
         car.lat, car.lon = WORK.lat, WORK.lon  # the car is parked at work …
         await carhome.clock.advance(1.0)  # … and says so on the simulator's next tick
-        at_work = await ha.state_until(tracker, lambda s: s["state"] == "work", "work")
+        # The place (the tracker's state topic) and the GPS (its attributes, from the car's
+        # state topic) are two messages, which Home Assistant applies one at a time.
+        at_work = await ha.state_until(
+            tracker, lambda s: s["state"] == "work" and _gps(s) == (WORK.lat, WORK.lon), "work"
+        )
         assert carhome.hub.value("h1", "car", "place") == "work"
-        assert (at_work["attributes"]["latitude"], at_work["attributes"]["longitude"]) == (WORK.lat, WORK.lon)
+        assert _gps(at_work) == (WORK.lat, WORK.lon)
         car.lat, car.lon = 39.90, 116.40  # … then away from every place
         await carhome.clock.advance(1.0)
-        away = await ha.state_until(tracker, lambda s: s["state"] == "not_home", "not_home")
+        away = await ha.state_until(
+            tracker, lambda s: s["state"] == "not_home" and _gps(s)[0] == 39.90, "not_home"
+        )
         assert away["attributes"]["latitude"] == 39.90
     finally:
         car.lat, car.lon = HOME.lat, HOME.lon

@@ -11,6 +11,7 @@ import pytest
 
 from carhome.hub import Change, EventBus, Hub
 from carhome.spec import vss
+from carhome.testing import settle
 
 
 def change(home: str = "h1", device: str = "car", prop: str = vss.SOC, value: object = 50.0) -> Change:
@@ -138,7 +139,7 @@ async def test_listen_yields_changes_in_order_and_unsubscribes_when_closed() -> 
     bus = EventBus()
     stream = listen(bus, home="h1", device="car")
     first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0)  # let the iterator subscribe
+    await settle()  # the iterator subscribed
     assert bus.watched("h1", "car", vss.SOC)
     bus.publish(change(value=1.0))
     bus.publish(change(home="h2", value=99.0))  # not matching: never yielded
@@ -155,7 +156,7 @@ async def test_listen_drops_the_oldest_beyond_maxlen() -> None:
     bus = EventBus()
     stream = listen(bus, maxlen=3)
     first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0)
+    await settle()
     for i in range(5):
         bus.publish(change(value=float(i)))
     values = [(await asyncio.wait_for(first, 1)).value]
@@ -163,7 +164,7 @@ async def test_listen_drops_the_oldest_beyond_maxlen() -> None:
     assert values == [2.0, 3.0, 4.0]
     # nothing else is waiting: the next read blocks until a new change comes
     pending = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0)
+    await settle()
     assert not pending.done()
     bus.publish(change(value=5.0))
     assert (await asyncio.wait_for(pending, 1)).value == 5.0

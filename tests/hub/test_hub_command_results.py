@@ -13,11 +13,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from hub_fakes import HeldStore, RecordingTransport
 
 from carhome.hub import Ack, Command, CommandStatus, Device, Home, Hub
 from carhome.hub.commands import RESULT_RETRY
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, HeldStore, RecordingTransport
 
 WAIT = 1.0  # bound on every wait for an event, in real seconds; nothing here sleeps
 

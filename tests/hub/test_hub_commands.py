@@ -11,14 +11,13 @@ import logging
 from typing import Any
 
 import pytest
-from hub_fakes import GatedStore, RecordingTransport, Refuse
 
 from carhome.errors import CommandDenied, CommandTimeout, InvalidCommand, UnknownDevice
 from carhome.hub import Ack, Command, CommandStatus, Device, Gatekeeper, Home, Hub, Store
 from carhome.hub.commands import MAX_TTL
 from carhome.spec import vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, GatedStore, RecordingTransport, Refuse, settle
 
 WAIT = 1.0  # bound on every wait for an event, in real seconds; nothing here sleeps
 
@@ -110,7 +109,7 @@ async def test_an_action_with_arguments_is_checked_and_normalised(
 async def test_waiting_for_a_result_sees_it_arrive(wired: Hub) -> None:
     command = await turn_on(wired)
     waiter = asyncio.ensure_future(wired.commands.wait(command.id, timeout=WAIT))
-    await asyncio.sleep(0)
+    await settle()
     assert not waiter.done()
     wired.ack("h1", "purifier", Ack(command.id, "acked"))
     assert await asyncio.wait_for(waiter, WAIT) is command
@@ -237,8 +236,7 @@ async def test_the_outbox_write_completes_before_submit_returns(clock: FakeClock
         store.gate.clear()
         submit = asyncio.ensure_future(turn_on(hub))
         await asyncio.wait_for(store.writing.wait(), WAIT)
-        for _ in range(10):
-            await asyncio.sleep(0)
+        await settle()
         assert not submit.done()
         assert transport.attempts == 0
         assert await store.commands() == []

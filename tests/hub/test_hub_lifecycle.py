@@ -6,14 +6,13 @@ import asyncio
 import logging
 
 import pytest
-from hub_fakes import WatchedStore
 
 from carhome.errors import InvalidName, SpecError, UnknownDevice
 from carhome.hub import Change, Device, Home, Hub, StateRow
 from carhome.hub.persistence import StateWriter
 from carhome.spec import vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, WatchedStore
 
 WAIT = 1.0
 H1 = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060)

@@ -17,8 +17,8 @@ import pytest
 from gmqtt.mqtt.constants import MQTTv311
 
 from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
-from carhome.errors import DeviceRefused
 from carhome.hub import Change, Hub
+from carhome.testing import Recorder
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
@@ -252,25 +252,6 @@ def changes(hub: Hub) -> Iterator[Callable[[str, str, str], asyncio.Future[Chang
     yield next_change
     for sub in subs:
         sub.cancel()
-
-
-class Recorder:
-    """A device's command handler that records what it ran; may refuse or hold a command."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
-        self.refuse: dict[str, str] = {}
-        self.hold: asyncio.Event | None = None
-        self.started = asyncio.Event()
-
-    async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
-        self.calls.append((kind, target, args))
-        self.started.set()
-        if self.hold is not None:
-            await self.hold.wait()
-        if target in self.refuse:
-            raise DeviceRefused(self.refuse[target])
-        return {"ran": target}
 
 
 @pytest.fixture

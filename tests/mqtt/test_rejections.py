@@ -13,10 +13,19 @@ from .conftest import TIMEOUT, RawClient
 STATE = "carhome/h1/purifier/state"
 
 
+async def taken(connector: MqttConnector, want: int) -> None:
+    """Wait until the connector has taken ``want`` messages in all: the NATS server keeps no
+    order across topics, so a message on another topic may land after the sentinel."""
+    async with asyncio.timeout(TIMEOUT):
+        while connector.stats.received < want:  # noqa: ASYNC110 - the connector has no event for it
+            await asyncio.sleep(0.001)
+
+
 async def test_bad_input_is_rejected_and_the_rest_applies(
     hub: Hub, connector: MqttConnector, broker_url: str, changes
 ) -> None:
     sentinel = changes("h1", "purifier", "filter_life")
+    want = connector.stats.received + 12
     async with RawClient(broker_url) as raw:
         for topic, payload in [
             (STATE, b"{not json"),
@@ -34,6 +43,7 @@ async def test_bad_input_is_rejected_and_the_rest_applies(
         ]:
             raw.publish(topic, payload)
         await asyncio.wait_for(sentinel, TIMEOUT)
+        await taken(connector, want)
 
     values = {p: s.value for p, s in hub.state("h1", "purifier").items()}
     assert values == {"on": True, "pm25": 12, "mode": "auto", "filter_life": 42}
@@ -71,6 +81,7 @@ async def test_events_are_checked_and_handed_to_listeners(
     seen: list[DeviceEvent] = []
     stop = connector.on_event(seen.append)
     sentinel = changes("h1", "car", "Vehicle.Speed")
+    want = connector.stats.received + 9
     async with RawClient(broker_url) as raw:
         for payload in [
             b'{"name": "alarm", "fields": {"reason": "glass broken"}, "ts": 1767225000}',
@@ -85,6 +96,7 @@ async def test_events_are_checked_and_handed_to_listeners(
         raw.publish("carhome/h1/ghost/event", b'{"name": "alarm"}', qos=1)
         raw.publish("carhome/h1/car/state", b'{"Vehicle.Speed": 0}', qos=1)
         await asyncio.wait_for(sentinel, TIMEOUT)
+        await taken(connector, want)
     stop()
 
     assert [(e.name, e.fields) for e in seen] == [

@@ -45,7 +45,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from carhome.access.tokens import Revoked, Tokens
 from carhome.api.auth import Authenticator, Bearer, Principal, View
 from carhome.api.problems import Problem
-from carhome.errors import InvalidChange
+from carhome.errors import CarhomeError, InvalidChange
 from carhome.hub import Command, Hub
 from carhome.hub.bus import Subscription
 from carhome.hub.rejections import HUB_WIDE
@@ -101,7 +101,7 @@ class CommandFrame(msgspec.Struct, frozen=True, tag_field="type", tag="command")
     command: Command
 
 
-class BadFrame(Exception):
+class BadFrame(CarhomeError):
     """A client frame carhome cannot take: ``code`` counts it; ``close`` is the code a socket
     not yet authenticated is closed with; ``fatal`` closes an authenticated one too."""
 

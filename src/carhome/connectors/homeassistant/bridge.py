@@ -35,6 +35,7 @@ from typing import Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.discovery import (
     OFFLINE,
@@ -47,7 +48,7 @@ from carhome.connectors.homeassistant.discovery import (
 from carhome.connectors.homeassistant.entities import EntityDescription, Request, describe
 from carhome.connectors.homeassistant.offer import offered
 from carhome.connectors.homeassistant.schema import DiscoveryInvalid, check_config
-from carhome.connectors.mqtt.link import Backoff, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import MqttLink, MqttVersion
 from carhome.errors import CommandDenied, CommandError, ConnectorError, UnknownDevice
 from carhome.hub import Change, Command, CommandStatus, Device, Hub
 from carhome.hub.bus import Subscription
@@ -112,6 +113,7 @@ class HomeAssistantBridge:
         self._config_filter = topics.config_filter(discovery_prefix)
         self._link = MqttLink(
             url,
+            clock=hub.clock,
             client_id=client_id or f"carhome-ha-{bridge_id}",
             status_topic=self.status_topic,
             on_message=self._on_message,

@@ -11,7 +11,8 @@ While it is open:
 
 - the server dies with the hub: the child asks the kernel for SIGTERM when its parent
   goes (``PR_SET_PDEATHSIG``), so not even a kill -9 of the hub leaves it running;
-- if the server dies on its own, it is started again with backoff (``stats.restarts``);
+- if the server dies on its own, it is started again with backoff on ``clock`` (the hub's;
+  the real one if none is given) (``stats.restarts``);
 - every line it logs goes through carhome's logging (logger ``carhome.nats``), at its
   own level; what it refused — a login, a publish or a subscription outside the ACL — is
   counted in ``stats``, logged once per cause, and handed to ``on_refusal`` (the hub
@@ -40,8 +41,9 @@ from typing import Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
+from carhome.clock import Clock, SystemClock
 from carhome.connectors.mqtt.credentials import Credentials, write_private
-from carhome.connectors.mqtt.link import Backoff
 from carhome.connectors.mqtt.nats import (
     MAX_PAYLOAD,
     LogLine,
@@ -98,6 +100,7 @@ class EmbeddedBroker:
         max_payload: int = MAX_PAYLOAD,
         on_refusal: Callable[[Refusal], None] | None = None,
         backoff: Backoff | None = None,
+        clock: Clock | None = None,
         start_timeout: float = 30.0,
     ) -> None:
         if not 0 < port < 65536:
@@ -112,6 +115,7 @@ class EmbeddedBroker:
         self.directory = Path(data_dir) / DIRECTORY
         self._on_refusal = on_refusal
         self._backoff = backoff or Backoff(first=0.5, most=30.0)
+        self._clock: Clock = clock or SystemClock()
         self._start_timeout = start_timeout
         self._binary: Path | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -222,6 +226,7 @@ class EmbeddedBroker:
         if process is not None and process.returncode is None:
             process.terminate()
             try:
+                # Real seconds, not the hub's clock: a process takes real time to stop.
                 await asyncio.wait_for(process.wait(), 10)
             except TimeoutError:
                 log.warning("nats-server (pid %d) did not stop within 10 s; killing it", process.pid)
@@ -251,7 +256,7 @@ class EmbeddedBroker:
                     said,
                 )
             for attempt, delay in enumerate(self._backoff.delays(), start=1):
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 try:
                     await self._start()
                 except BrokerUnavailable as exc:

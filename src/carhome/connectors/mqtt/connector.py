@@ -41,8 +41,9 @@ from typing import Any, Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.connectors.mqtt.events import DeviceEvent, check_event
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import BrokerUrl, Heartbeat, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
     MAX_PAYLOAD,
@@ -125,6 +126,7 @@ class MqttConnector:
         self._asks: dict[str, tuple[str, str, asyncio.Future[KeyAnswer]]] = {}
         self._link = MqttLink(
             BrokerUrl.parse(url),
+            clock=hub.clock,
             client_id=client_id,
             status_topic=hub_status_topic(hub_id or client_id),
             subscriptions=SUBSCRIPTIONS,

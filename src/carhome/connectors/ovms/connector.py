@@ -148,6 +148,7 @@ class OvmsConnector:
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
+            clock=self._hub.clock,
         )
         self._active: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], None] | None = None

@@ -40,9 +40,10 @@ from typing import Any, Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.clock import Clock
 from carhome.connectors.mqtt.events import DeviceEvent
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink
+from carhome.connectors.mqtt.link import BrokerUrl, Heartbeat, MqttLink
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.topics import hub_heartbeat_topic, hub_status_topic
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
@@ -150,6 +151,7 @@ class Zigbee2MqttConnector:
             password=config.password,
             backoff=backoff,
             heartbeat=Heartbeat(hub_heartbeat_topic(link_id), heartbeat, 3 * heartbeat),
+            clock=self._hub.clock,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
