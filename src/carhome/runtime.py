@@ -164,7 +164,6 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
-        connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _miio(stack, hub, config, clock)
         if config.kuksa is not None:
             await _kuksa(stack, hub, config.kuksa, access)

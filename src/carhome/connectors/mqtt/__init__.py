@@ -9,7 +9,6 @@ itself on ``carhome-hub/{hub_id}/status`` the same way.
 from carhome.connectors.mqtt.broker import EmbeddedBroker
 from carhome.connectors.mqtt.connector import MqttConnector, MqttStats
 from carhome.connectors.mqtt.device import CommandHandler, DeviceStats, MqttDeviceClient
-from carhome.connectors.mqtt.events import DeviceEvent
 from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import CommandMessage, EventMessage
@@ -20,7 +19,6 @@ __all__ = [
     "BrokerUrl",
     "CommandHandler",
     "CommandMessage",
-    "DeviceEvent",
     "DeviceStats",
     "EmbeddedBroker",
     "EventMessage",
