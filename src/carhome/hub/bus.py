@@ -170,11 +170,26 @@ class EventBus:
     def publish(self, record: Record) -> None:
         """Hand ``record`` to every subscriber of its kind indexed on it."""
         if isinstance(record, Change):
-            index = self._changes
-            name = record.prop
+            self.publish_change(record)
         else:
-            index = self._indexes[type(record)]
-            name = record.name
+            self._deliver(self._indexes[type(record)], record, record.name)
+
+    def publish_change(self, change: Change) -> None:
+        """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
+        the kind, the loop inline."""
+        index = self._changes
+        home, device, name = change.home, change.device, change.prop
+        for key in ((home, device, name), (home, device, None), (home, None, None), (None, None, None)):
+            callbacks = index.get(key)
+            if callbacks is None:
+                continue
+            for callback in callbacks:
+                try:
+                    callback(change)
+                except Exception:
+                    self._failed(callback, change, name)
+
+    def _deliver(self, index: dict[Key, list[Callback]], record: Record, name: str) -> None:
         home, device = record.home, record.device
         for key in ((home, device, name), (home, device, None), (home, None, None), (None, None, None)):
             callbacks = index.get(key)
@@ -184,16 +199,19 @@ class EventBus:
                 try:
                     callback(record)
                 except Exception:
-                    # One broken subscriber must not stop ingest or the others.
-                    self.errors += 1
-                    log.exception(
-                        "subscriber %r failed on %s/%s %s (%s)",
-                        callback,
-                        home,
-                        device,
-                        name,
-                        type(record).__name__,
-                    )
+                    self._failed(callback, record, name)
+
+    def _failed(self, callback: Callback, record: Record, name: str) -> None:
+        # One broken subscriber must not stop ingest or the others.
+        self.errors += 1
+        log.exception(
+            "subscriber %r failed on %s/%s %s (%s)",
+            callback,
+            record.home,
+            record.device,
+            name,
+            type(record).__name__,
+        )
 
     def watched(self, home: str, device: str, name: str, kind: type[Record] = Change) -> bool:
         """Whether any subscriber would receive a record of ``kind`` with this key."""

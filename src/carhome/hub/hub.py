@@ -279,7 +279,7 @@ class Hub:
             ts = self.clock.time()
         properties = entry.spec.properties
         states = entry.states
-        publish = self.bus.publish
+        publish = self.bus.publish_change
         changed: list[str] = []
         for prop, raw in values.items():
             pspec = properties.get(prop)
