@@ -171,8 +171,10 @@ class EventBus:
         """Hand ``record`` to every subscriber of its kind indexed on it."""
         if isinstance(record, Change):
             self.publish_change(record)
-        else:
-            self._deliver(self._indexes[type(record)], record, record.name)
+            return
+        index = self._indexes[type(record)]
+        if index:  # nobody listens to this kind at all: nothing to look up
+            self._deliver(index, record, record.name)
 
     def publish_change(self, change: Change) -> None:
         """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
