@@ -12,6 +12,7 @@ A config file is YAML::
                                                         # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
+    ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
 
 ``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
 aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
@@ -37,6 +38,8 @@ import yaml
 from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
+from carhome.connectors.ovms.config import OvmsConfig
+from carhome.connectors.tesla.config import TeslaConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -256,9 +259,9 @@ class AccessConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Refuse safety-critical commands (doors, locks, garage, charging start) that do not
     carry the member's end-to-end signature."""
     unsigned_charging: tuple[UnsignedChargingConfig, ...] = ()
-    """Wallboxes that cannot verify signatures, whose charging commands an owner lets pass
-    unsigned (each one on record in the audit log); doors, locks and the garage, and every
-    other charger, keep needing signatures."""
+    """Wallboxes (and cars with an OVMS module) that cannot verify signatures, whose charging
+    commands an owner lets pass unsigned (each one on record in the audit log); doors, locks
+    and the garage, and every other charger, keep needing signatures."""
     access_token_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 5.0
     """How long an access token lives; a refresh token renews it."""
 
@@ -277,6 +280,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     charging: tuple[ChargingConfig, ...] = ()
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
+    ovms: OvmsConfig | None = None
+    tesla: TeslaConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -321,7 +326,7 @@ def load_config(path: str | Path) -> Config:
 
 
 def _files_beside(config: Config, base: Path) -> Config:
-    """Make the ocpp, charging and miio sections' relative file paths relative to the config file."""
+    """Make the ocpp, charging, miio and ovms sections' relative file paths relative to the config file."""
 
     def at(name: str | None) -> str | None:
         return None if name is None else str(base / Path(name).expanduser())
@@ -339,7 +344,10 @@ def _files_beside(config: Config, base: Path) -> Config:
     if miio is not None:
         devices = tuple(replace(d, token_file=at(d.token_file)) for d in miio.devices)
         miio = replace(miio, devices=devices)
-    return replace(config, ocpp=ocpp, charging=charging, miio=miio)
+    ovms = config.ovms
+    if ovms is not None:
+        ovms = replace(ovms, cars=tuple(replace(c, pin_file=at(c.pin_file)) for c in ovms.cars))
+    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms)
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -419,10 +427,11 @@ def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
-    if config.miio is not None:
-        hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
-        for path, message in config.miio.problems(hub_devices):
-            raise _Problem(("miio", *path), message)
+    hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
+    for name, section in (("miio", config.miio), ("ovms", config.ovms), ("tesla", config.tesla)):
+        if section is not None:
+            for path, message in section.problems(hub_devices):
+                raise _Problem((name, *path), message)
     homes: set[str] = set()
     for i, home in enumerate(config.homes):
         _check_id("home", home.id, ("homes", i, "id"))
@@ -555,11 +564,13 @@ def _check_unsigned_charging(config: Config) -> None:
         at: tuple[PathPart, ...] = ("access", "unsigned_charging", i)
         home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else "")
         device = _device_type(config, home, entry.device)
-        if device is None or device.type != "wallbox":
+        # an OVMS module cannot verify signatures either: its car may be trusted for charging
+        ovms_car = device is not None and device.type == "car" and device.connector == "ovms"
+        if device is None or (device.type != "wallbox" and not ovms_car):
             raise _Problem(
                 (*at, "device"),
-                f"{home or '(name the home)'}/{entry.device} is not a wallbox of this configuration;"
-                f" wallboxes: {_known_devices(config, home, 'wallbox')}",
+                f"{home or '(name the home)'}/{entry.device} is not a wallbox (nor a car with connector"
+                f" ovms) of this configuration; wallboxes: {_known_devices(config, home, 'wallbox')}",
             )
 
 

@@ -25,9 +25,8 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.members import LOCATION
-from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
 from carhome.api import create_app, problems
@@ -57,12 +56,15 @@ from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.connectors.ovms import OvmsConnector
+from carhome.connectors.tesla import TeslaTelemetryConnector
 from carhome.energy.service import demo_charging, start_charging_services, tariff
 from carhome.energy.tariffs import Tariff
 from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
 from carhome.private import private_dir
+from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
@@ -165,15 +167,9 @@ async def run(
             )
         )
         await _miio(stack, hub, config, clock)
-        if config.kuksa is not None:
-            await _kuksa(stack, hub, config.kuksa, access)
-        # Automations sign safety-critical commands only with a delegate key an owner
-        # enrolled for that domain on that device; everything else goes to the policy.
+        await _cars(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
-        delegates = Delegates(directory / "delegates", relay, clock)
-        hub.commands.gatekeeper = AutomationSigner(
-            access.gatekeeper, delegates, unsigned=access.gatekeeper.trusts_unsigned
-        )
+        delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
@@ -246,6 +242,16 @@ async def _guard(access: Access, hub: Hub, config: Config) -> None:
                 f"access.unsigned_charging: {home}/{entry.device} is not trusted: {decision.reason};"
                 " name an owner of that home"
             )
+
+
+def _delegation(hub: Hub, access: Access, delegates: Delegates) -> Delegates:
+    """Automations and the charging controller get a safety-critical command signed, before
+    it is submitted, only with a delegate key an owner enrolled for that domain on that
+    device; the gatekeeper then decides on the signed command like on any other."""
+    trusted = access.gatekeeper.trusts_unsigned
+    hub.commands.signer = DelegateSigner(delegates, unsigned=trusted)
+    hub.commands.gatekeeper = DelegationGate(access.gatekeeper, unsigned=trusted)
+    return delegates
 
 
 def mqtt_credentials(config: Config, directory: Path) -> Credentials:
@@ -349,6 +355,19 @@ async def _miio(
             clock=clock,
         )
     )
+
+
+async def _cars(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
+) -> None:
+    """The cars' own links: KUKSA (both ways), cars through their OVMS modules, and Teslas
+    through fleet-telemetry (read-only)."""
+    if config.kuksa is not None:
+        await _kuksa(stack, hub, config.kuksa, access)
+    if config.ovms is not None:
+        await stack.enter_async_context(OvmsConnector(hub, config.ovms))
+    if config.tesla is not None:
+        await stack.enter_async_context(TeslaTelemetryConnector(hub, config.tesla))
 
 
 async def _kuksa(

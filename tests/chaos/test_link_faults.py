@@ -92,8 +92,10 @@ async def test_link_faults_lose_nothing_and_run_nothing_late(
     assert late == 0
     assert delivered == len(in_ttl)
     assert twice == 0
-    # the long faults did make commands expire, and they were never run
+    # the long cuts and stalls did make commands expire, and they were never run (a device
+    # behind a half-open link notices by its keepalive, in real seconds, and may reconnect
+    # and take its commands before the outage's simulated time has passed)
     expired = [c for c in everything if c.status is CommandStatus.EXPIRED]
-    assert len(expired) >= DURING * sum(long for _, long in faults)
+    assert len(expired) >= DURING * sum(long and kind != "half_open" for kind, long in faults)
     assert all(home.executed(c) == 0 for c in expired)
     assert refused_late > 0  # stalled commands did reach the devices after their expiry

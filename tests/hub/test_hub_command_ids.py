@@ -21,11 +21,11 @@ import pytest
 from hub_fakes import RecordingTransport
 from starlette.requests import Request
 
-from carhome.access.relay import ByConnector
-from carhome.api.keys import key_routes
 from carhome.api import create_app
+from carhome.api.keys import key_routes
 from carhome.errors import DuplicateCommand
 from carhome.hub import Ack, Command, CommandStatus, Decision, Device, Home, Hub
+from carhome.signing.relay import ByConnector
 from carhome.spec import DeviceSpec
 from carhome.store import SqliteStore
 from carhome.testing import FakeClock

@@ -19,7 +19,9 @@ whether the plan in force still holds) and carries out the slot at hand:
   the car's charge limit.
 
 Every command goes through ``Hub.submit`` as the configured member with face
-``automation``, so the access gatekeeper decides on it like on any other. A command is
+``automation``, so the access gatekeeper decides on it like on any other; no phone is in
+the loop, so it goes ``delegated`` (the hub's signer signs a charging start where an owner
+delegated charging on that charger, before the gatekeeper decides). A command is
 sent again only when what is wanted changes or the last one failed — and one that failed
 (the charger rejected it, the gatekeeper refused it) is not sent again for ``RETRY_S``:
 each attempt is a command, an audit entry and a message to the charger, so a charger that
@@ -547,6 +549,7 @@ class ChargingController:
                 member=self.setup.member,
                 face=FACE,
                 ttl=COMMAND_TTL,
+                delegated=True,
             )
         except CarhomeError as exc:
             self.status.failed_commands += 1

@@ -130,6 +130,19 @@ class Gatekeeper(Protocol):
     async def decide(self, command: Command, spec: DeviceSpec) -> Decision: ...
 
 
+class CommandSigner(Protocol):
+    """Signs a command a part makes with no phone in the loop (an automation run, the
+    charging controller) before the gatekeeper is asked. Provided by the access layer (the
+    hub's delegate keys); the hub carries the string it returns as it carries a phone's
+    signature, and knows nothing of how it was made."""
+
+    async def sign(self, command: Command, spec: DeviceSpec) -> str | None:
+        """The signature ``command`` is to carry, or ``None`` if it has none to get (then
+        the gatekeeper decides on it unsigned); ``CommandDenied`` if it needs one it cannot
+        get now."""
+        ...
+
+
 class AllowAll:
     """The gatekeeper of a hub with no access control configured: everything goes."""
 
@@ -178,6 +191,9 @@ class CommandRouter:
         self._clock = clock
         self._publish = publish
         self.gatekeeper = gatekeeper
+        # Given by the composition that holds delegate keys; asked by ``Hub.submit`` for a
+        # command a part submits on its own (``delegated``).
+        self.signer: CommandSigner | None = None
         self._outbox = outbox
         self._lookup = lookup
         self._transports: dict[str, Transport] = {}

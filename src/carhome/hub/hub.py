@@ -371,11 +371,16 @@ class Hub:
         face: str,
         ttl: float = 30.0,
         signature: str | None = None,
+        delegated: bool = False,
     ) -> Command:
         """Make, check, store and deliver a command; returns it once it is durable.
 
         ``signature`` is the phone's end-to-end envelope for a safety-critical command; the
-        hub relays it untouched and the device verifies it.
+        hub relays it untouched and the device verifies it. ``delegated`` says a part acts
+        on its own, with no phone to sign (an automation run, the charging controller): the
+        router's ``signer``, where the composition gave one, signs the command before the
+        gatekeeper decides on it. Either way the command is submitted with its signature,
+        and nothing writes one into it afterwards.
         """
         command = self.commands.make(
             home=home,
@@ -388,6 +393,11 @@ class Hub:
             ttl=ttl,
             signature=signature,
         )
+        signer = self.commands.signer
+        if delegated and signature is None and signer is not None:
+            signed = await signer.sign(command, self.spec(home, device))
+            if signed is not None:
+                command = msgspec.structs.replace(command, signature=signed)
         return await self.commands.submit(command, made_here=True)
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:

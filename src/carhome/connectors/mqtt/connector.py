@@ -23,7 +23,7 @@ its link comes up (the router then redelivers what is pending) and detaches when
 A device that comes back ``online`` gets its pending commands again too, since the broker
 may have dropped them while it was away; devices ignore an id they already executed.
 
-It is also the hub's ``carhome.access.relay.KeyRelay``: ``ask`` publishes a session or
+It is also the hub's ``carhome.signing.relay.KeyRelay``: ``ask`` publishes a session or
 enrollment ask on the device's ``session``/``enroll`` topic and waits, up to a timeout,
 for the answer with the same id on ``session_reply``/``enroll_reply``. The hub only passes
 these on; what they carry is signed or tagged for the phone and the device.
@@ -41,7 +41,6 @@ from typing import Any, Final, Self
 
 import msgspec
 
-from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp, Session
 from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
@@ -56,6 +55,7 @@ from carhome.connectors.mqtt.payloads import (
 from carhome.connectors.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
 from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Command, Hub
+from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp, Session
 
 log: Final = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class MqttConnector:
                 with contextlib.suppress(ConnectorError):
                     self._publish_command(command)
 
-    # -- key asks (carhome.access.relay) ----------------------------------------------------
+    # -- key asks (carhome.signing.relay) ----------------------------------------------------
 
     async def ask(self, home: str, device: str, op: KeyOp, *, timeout: float = ASK_TIMEOUT) -> KeyAnswer:
         """Relay ``op`` to the device and return its answer (``ConnectorError`` if none
