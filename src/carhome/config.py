@@ -13,6 +13,7 @@ A config file is YAML::
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
     ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
+    sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
 
 ``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
 aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
@@ -39,6 +40,8 @@ from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
 from carhome.connectors.ovms.config import OvmsConfig
+from carhome.connectors.shelly.config import ShellyConfig
+from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.connectors.tesla.config import TeslaConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
@@ -282,6 +285,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     kuksa: KuksaConfig | None = None
     ovms: OvmsConfig | None = None
     tesla: TeslaConfig | None = None
+    sunspec: SunSpecConfig | None = None
+    shelly: ShellyConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -428,7 +433,14 @@ def _check(config: Config) -> None:
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
     hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
-    for name, section in (("miio", config.miio), ("ovms", config.ovms), ("tesla", config.tesla)):
+    sections = {
+        "miio": config.miio,
+        "ovms": config.ovms,
+        "tesla": config.tesla,
+        "sunspec": config.sunspec,
+        "shelly": config.shelly,
+    }
+    for name, section in sections.items():
         if section is not None:
             for path, message in section.problems(hub_devices):
                 raise _Problem((name, *path), message)

@@ -166,7 +166,7 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
-        await _miio(stack, hub, config, clock)
+        await _lan_devices(stack, hub, config, clock)
         await _cars(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
@@ -338,6 +338,30 @@ def _app(
     return app
 
 
+async def _lan_devices(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """The connectors of devices on the home's network: miIO, SunSpec, Shelly."""
+    await _miio(stack, hub, config, clock)
+    await _sunspec(stack, hub, config, clock)
+    if config.shelly is not None and config.shelly.devices:
+        from carhome.connectors.shelly import ShellyConnector  # noqa: PLC0415 - loads only when used
+
+        shelly = config.shelly
+        await stack.enter_async_context(
+            ShellyConnector(
+                hub,
+                shelly.url,
+                shelly.devices,
+                username=shelly.username,
+                password=shelly.password,
+                client_id=shelly.client_id,
+                timeout=shelly.timeout,
+                clock=clock,
+            )
+        )
+
+
 async def _miio(
     stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
 ) -> None:
@@ -353,6 +377,22 @@ async def _miio(
             poll_interval=config.miio.poll_interval,
             timeout=config.miio.timeout,
             clock=clock,
+        )
+    )
+
+
+async def _sunspec(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """Poll the configured SunSpec inverters, meters and batteries."""
+    if config.sunspec is None or not config.sunspec.devices:
+        return
+    from carhome.connectors.sunspec import SunSpecConnector  # noqa: PLC0415 - pymodbus loads only when used
+
+    section = config.sunspec
+    await stack.enter_async_context(
+        SunSpecConnector(
+            hub, section.devices, poll_interval=section.poll_interval, timeout=section.timeout, clock=clock
         )
     )
 
