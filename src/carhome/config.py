@@ -14,6 +14,7 @@ A config file is YAML::
     ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
     ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
     sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
+    zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
 
 ``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
 aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
@@ -43,6 +44,7 @@ from carhome.connectors.ovms.config import OvmsConfig
 from carhome.connectors.shelly.config import ShellyConfig
 from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.connectors.tesla.config import TeslaConfig
+from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -287,6 +289,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     tesla: TeslaConfig | None = None
     sunspec: SunSpecConfig | None = None
     shelly: ShellyConfig | None = None
+    zigbee2mqtt: Zigbee2MqttConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -477,6 +480,7 @@ def _check(config: Config) -> None:
                 ("sim", "homes", k),
                 f"no home {home_id!r} in homes; known: {', '.join(sorted(homes)) or 'none'}",
             )
+    _check_zigbee2mqtt(config)
     _check_ocpp(config)
     _check_unsigned_charging(config)
     _check_kuksa(config)
@@ -568,6 +572,12 @@ def _check_ocpp(config: Config) -> None:
     for tag, member in config.ocpp.id_tokens.items():
         if not tag or not member:
             raise _Problem(("ocpp", "id_tokens", tag), "an id token and its member must not be empty")
+
+
+def _check_zigbee2mqtt(config: Config) -> None:
+    if config.zigbee2mqtt is not None:
+        for path, message in config.zigbee2mqtt.problems({h.id for h in config.homes}):
+            raise _Problem(("zigbee2mqtt", *path), message)
 
 
 def _check_unsigned_charging(config: Config) -> None:

@@ -71,6 +71,7 @@ from carhome.sim.world import SimHome
 from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
+from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ async def run(
         )
         await _lan_devices(stack, hub, config, clock)
         await _cars(stack, hub, config, access)
+        zigbee = await _zigbee2mqtt(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
@@ -192,7 +194,7 @@ async def run(
             delegates=delegates,
             sim_homes=sim_homes,
             trusted_proxies=config.api.trusted_proxies,
-            health=(connector.deafness, broker.trouble),
+            health=(connector.deafness, broker.trouble, *zigbee),
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock, database=database)
@@ -408,6 +410,25 @@ async def _cars(
         await stack.enter_async_context(OvmsConnector(hub, config.ovms))
     if config.tesla is not None:
         await stack.enter_async_context(TeslaTelemetryConnector(hub, config.tesla))
+
+
+async def _zigbee2mqtt(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
+) -> tuple[Callable[[], str | None], ...]:
+    """The devices of the configured Zigbee2MQTT bridge (their button presses are events on
+    the hub's bus). Returns what tells the hub's health whether the bridge's broker is heard."""
+    if config.zigbee2mqtt is None:
+        return ()
+    from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector  # noqa: PLC0415 - loads only when used
+
+    def owns(home: str, member: str) -> bool:  # a lock's trust holds while its owner is one
+        found = access.members.get(member)
+        return found is not None and found.home == home and found.role is Role.OWNER and not found.revoked
+
+    zigbee = await stack.enter_async_context(
+        Zigbee2MqttConnector(hub, config.zigbee2mqtt, owners=owns, clock=hub.clock)
+    )
+    return (zigbee.deafness,)
 
 
 async def _kuksa(

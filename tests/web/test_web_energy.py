@@ -124,6 +124,8 @@ async def test_web_lists_the_inverter_meter_and_relay_with_their_readings(
                 await expect(solar).to_contain_text("Roof PV")
                 await expect(solar.locator('[data-prop="power"]')).to_have_text("Power: 3.1 kW")
                 await expect(solar.locator('[data-prop="energy_today"]')).to_have_text("Energy today: 0 kWh")
+                # it reports no power limit: no stepper offering one from a made-up 0 %
+                await expect(solar.locator(".stepper")).to_have_count(0)
                 grid = energy.locator('[data-device="grid"]')
                 await expect(grid.locator('[data-prop="power"]')).to_have_text("Grid power: -850 W")
                 await expect(grid.locator('[data-prop="import_energy"]')).to_have_text(

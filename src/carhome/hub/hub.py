@@ -12,6 +12,12 @@ changed, runs derivers (a car's place and distance to home) and publishes each c
 the bus. ``event`` checks a device event against the spec the same way and publishes it;
 ``set_available`` publishes a device going online or offline; the command router publishes
 each command's results. Everything the hub knows is on its one bus (``EventBus``).
+
+A device's spec is the built-in one of its type, or its own: a connector that learns what
+a device offers from the device itself (Zigbee2MQTT's exposes) registers it with
+``add_device(device, spec=…)``, under a type no built-in spec has. Such a device is stored
+like any other; when the hub starts again it waits, with its last states, until its
+connector registers it again with its spec.
 """
 
 from __future__ import annotations
@@ -80,6 +86,9 @@ class Hub:
         self._homes: dict[str, Home] = {}
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._by_home: dict[str, dict[str, _Entry]] = {}
+        # Stored devices of a type without a built-in spec, with their last states: they
+        # wait for their connector to register them again with their own spec.
+        self._held: dict[tuple[str, str], dict[str, State]] = {}
         self._derivers = {"car": PlaceDeriver()}
         self.commands = CommandRouter(
             clock=self.clock,
@@ -100,11 +109,16 @@ class Hub:
         for home in await self.store.homes():
             self._homes[home.id] = home
         for device in await self.store.devices():
-            self._add_entry(device)
+            if device.type in self.specs:
+                self._add_entry(device)
+            else:
+                self._held[(device.home, device.id)] = {}
         for row in await self.store.states():
             entry = self._entries.get((row.home, row.device))
             if entry is not None:
                 entry.states[row.prop] = State(row.value, row.ts, row.source)
+            elif (held := self._held.get((row.home, row.device))) is not None:
+                held[row.prop] = State(row.value, row.ts, row.source)
         await self.commands.restore(await self.store.outbox_pending())
         if self.writer is not None:
             self._writing = self.bus.subscribe(self.writer)
@@ -146,8 +160,10 @@ class Hub:
         """Register a home in memory only (benchmarks, tests of the kernel)."""
         self._homes[home.id] = home
 
-    async def add_device(self, device: Device) -> Device:
-        self._add_entry(device)
+    async def add_device(self, device: Device, *, spec: DeviceSpec | None = None) -> Device:
+        """Register and save ``device``; ``spec`` gives it its own spec (see the module
+        docstring) instead of the built-in one of its type."""
+        self._add_entry(device, spec)
         await self.store.save_device(device)
         return device
 
@@ -157,28 +173,49 @@ class Hub:
             self._add_entry(device)
         await self.store.save_devices(devices)
 
-    def add_device_unsaved(self, device: Device) -> None:
+    def add_device_unsaved(self, device: Device, *, spec: DeviceSpec | None = None) -> None:
         """Register a device in memory only (benchmarks, tests of the kernel)."""
-        self._add_entry(device)
+        self._add_entry(device, spec)
 
-    def _add_entry(self, device: Device) -> None:
+    def _add_entry(self, device: Device, own: DeviceSpec | None = None) -> None:
         home = self._homes.get(device.home)
         if home is None:
             raise UnknownDevice(device.home, device.id)
-        spec = self.specs.get(device.type)
-        if spec is None:
-            raise SpecError(
-                f"device {device.home}/{device.id} has unknown type {device.type!r};"
-                f" known types: {', '.join(sorted(self.specs))}"
-            )
-        old = self._entries.get((device.home, device.id))
+        spec = self._spec_for(device, own)
+        key = (device.home, device.id)
+        old = self._entries.get(key)
         entry = _Entry(home, device, spec)
         if old is not None:
             entry.states = old.states
-        self._entries[(device.home, device.id)] = entry
+        elif (held := self._held.pop(key, None)) is not None:
+            entry.states = _still_valid(held, spec)
+        if own is not None and old is not None:  # its own spec may have changed
+            entry.states = _still_valid(entry.states, spec)
+        self._entries[key] = entry
         self._by_home.setdefault(device.home, {})[device.id] = entry
 
+    def _spec_for(self, device: Device, own: DeviceSpec | None) -> DeviceSpec:
+        where = f"device {device.home}/{device.id}"
+        if own is None:
+            spec = self.specs.get(device.type)
+            if spec is None:
+                raise SpecError(
+                    f"{where} has unknown type {device.type!r}; known types: {', '.join(sorted(self.specs))}"
+                )
+            return spec
+        if own.type != device.type:
+            raise SpecError(
+                f"{where} is of type {device.type!r} but its spec of type {own.type!r}; give both one type"
+            )
+        if device.type in self.specs:
+            raise SpecError(
+                f"{where}: {device.type!r} is a built-in type, whose spec is the built-in one;"
+                " give a device with its own spec a type of its own"
+            )
+        return own
+
     async def remove_device(self, home: str, device: str) -> None:
+        self._held.pop((home, device), None)
         self._entries.pop((home, device), None)
         self._by_home.get(home, {}).pop(device, None)
         await self.store.remove_device(home, device)
@@ -402,6 +439,20 @@ class Hub:
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
         return self.commands.ack(home, device, ack)
+
+
+def _still_valid(states: dict[str, State], spec: DeviceSpec) -> dict[str, State]:
+    """The states that ``spec`` still takes (a device's own spec may change between runs)."""
+    kept: dict[str, State] = {}
+    for prop, state in states.items():
+        pspec = spec.properties.get(prop)
+        if pspec is None:
+            continue
+        try:
+            kept[prop] = State(pspec.check(state.value), state.ts, state.source)
+        except InvalidValue:
+            continue
+    return kept
 
 
 def _names(items: Mapping[str, object], most: int = 12) -> str:
