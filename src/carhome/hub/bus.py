@@ -180,8 +180,13 @@ class EventBus:
         """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
         the kind, the loop inline."""
         index = self._changes
-        home, device, name = change.home, change.device, change.prop
-        for key in ((home, device, name), (home, device, None), (home, None, None), (None, None, None)):
+        home, device = change.home, change.device
+        for key in (
+            (home, device, change.prop),
+            (home, device, None),
+            (home, None, None),
+            (None, None, None),
+        ):
             callbacks = index.get(key)
             if callbacks is None:
                 continue
@@ -189,7 +194,7 @@ class EventBus:
                 try:
                     callback(change)
                 except Exception:
-                    self._failed(callback, change, name)
+                    self._failed(callback, change, change.prop)
 
     def _deliver(self, index: dict[Key, list[Callback]], record: Record, name: str) -> None:
         home, device = record.home, record.device
