@@ -167,10 +167,9 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
-        connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _lan_devices(stack, hub, config, clock)
         await _cars(stack, hub, config, access)
-        zigbee = await _zigbee2mqtt(stack, hub, config, access, engine)
+        zigbee = await _zigbee2mqtt(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
@@ -415,10 +414,10 @@ async def _cars(
 
 
 async def _zigbee2mqtt(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access, engine: Engine
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
 ) -> tuple[Callable[[], str | None], ...]:
-    """The devices of the configured Zigbee2MQTT bridge; their button presses go to
-    automations. Returns what tells the hub's health whether the bridge's broker is heard."""
+    """The devices of the configured Zigbee2MQTT bridge (their button presses are events on
+    the hub's bus). Returns what tells the hub's health whether the bridge's broker is heard."""
     if config.zigbee2mqtt is None:
         return ()
     from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector  # noqa: PLC0415 - loads only when used
@@ -430,7 +429,6 @@ async def _zigbee2mqtt(
     zigbee = await stack.enter_async_context(
         Zigbee2MqttConnector(hub, config.zigbee2mqtt, owners=owns, clock=hub.clock)
     )
-    zigbee.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
     return (zigbee.deafness,)
 
 

@@ -333,7 +333,7 @@ async def test_mqtt_bombs_through_mosquitto(hub: Hub, mosquitto: Mosquitto, tmp_
 
     sentinel: asyncio.Future[Change] = asyncio.get_running_loop().create_future()
     watch = hub.bus.subscribe(
-        lambda c: sentinel.done() or sentinel.set_result(c), home="h1", device="purifier", prop="filter_life"
+        lambda c: sentinel.done() or sentinel.set_result(c), home="h1", device="purifier", name="filter_life"
     )
     lag = LoopLag()
     async with MqttConnector(hub, mosquitto.url, backoff=FAST) as connector:

@@ -30,7 +30,7 @@ from carhome.access.service import Access
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge
 from carhome.connectors.homeassistant.entities import key_of
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
-from carhome.hub import Change, Command, CommandStatus, Home, Hub, Place
+from carhome.hub import Availability, Change, Command, CommandStatus, Home, Hub, Place, Result
 from carhome.sim import Outdoor, SimAirPurifier, SimHome, SimRunner
 from carhome.spec import vss
 from carhome.store import MemoryStore
@@ -89,13 +89,9 @@ async def _until_all_reported(hub: Hub, sim: SimHome) -> None:
         if all(hub.available("h1", d) and hub.state("h1", d) for d in sim.devices):
             ready.set()
 
-    hub.on_availability(check)
-    sub = hub.bus.subscribe(check, home="h1")
-    try:
+    with hub.bus.subscribe(check, kind=Availability, home="h1"), hub.bus.subscribe(check, home="h1"):
         check()
         await asyncio.wait_for(ready.wait(), TIMEOUT)
-    finally:
-        sub.cancel()
 
 
 class CommandSpy:
@@ -153,7 +149,7 @@ async def carhome(
         ):
             await _until_all_reported(hub, sim)
             world = Carhome(hub, sim, clock, bridge, access)
-            hub.commands.on_result(world.finished.append)
+            hub.bus.subscribe(lambda r: r.final and world.finished.append(r.command), kind=Result)
             yield world
     access.close()
 
@@ -407,7 +403,7 @@ async def test_a_number_set_in_home_assistant_is_written_to_the_car(
         lambda c: None if written.done() else written.set_result(c),
         home="h1",
         device="car",
-        prop=vss.CHARGE_LIMIT,
+        name=vss.CHARGE_LIMIT,
     )
     try:
         await ha.call("number", "set_value", entity_id=limit, value=90)

@@ -9,7 +9,7 @@ import msgspec
 from ha_fakes import MEMBER, HomeAssistant, acking
 
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge, check_config
-from carhome.hub import Command, CommandStatus, Device, Hub
+from carhome.hub import Command, CommandStatus, Device, Hub, Result
 from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.testing import AckingDevice, FakeClock, Refuse
@@ -89,11 +89,11 @@ async def test_command_becomes_an_acked_carhome_command(
     switch = (await _config(ha, PURIFIER_CONFIG))["cmps"]["on"]
     results: asyncio.Future[Command] = asyncio.get_running_loop().create_future()
 
-    def finished(command: Command) -> None:
-        if not results.done():
-            results.set_result(command)
+    def finished(result: Result) -> None:
+        if result.final and not results.done():
+            results.set_result(result.command)
 
-    hub.commands.on_result(finished)
+    hub.bus.subscribe(finished, kind=Result, home="h1", device="purifier")
     ha.publish(str(switch["command_topic"]), b"ON", qos=1)
     delivered = await transport.next()
     assert (delivered.kind, delivered.target, delivered.args) == ("set", "on", {"value": True})

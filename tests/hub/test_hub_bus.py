@@ -44,7 +44,7 @@ def test_only_subscribers_indexed_on_the_change_are_called() -> None:
         ]
     }
     for (home, device, prop), seen in (hit | miss).items():
-        bus.subscribe(seen, home=home, device=device, prop=prop)
+        bus.subscribe(seen, home=home, device=device, name=prop)
     c = change()
     bus.publish(c)
     assert {key: s.changes for key, s in hit.items()} == {key: [c] for key in hit}
@@ -58,14 +58,14 @@ def test_a_narrower_level_needs_the_wider_ones(
     home: str | None, device: str | None, prop: str | None
 ) -> None:
     with pytest.raises(ValueError, match="needs its"):
-        EventBus().subscribe(Seen(), home=home, device=device, prop=prop)
+        EventBus().subscribe(Seen(), home=home, device=device, name=prop)
 
 
 def test_watched_follows_every_wildcard_level() -> None:
     bus = EventBus()
     assert not bus.watched("h1", "car", vss.SOC)
     for key in [("h1", "car", vss.SOC), ("h1", "car", None), ("h1", None, None), (None, None, None)]:
-        sub = bus.subscribe(Seen(), home=key[0], device=key[1], prop=key[2])
+        sub = bus.subscribe(Seen(), home=key[0], device=key[1], name=key[2])
         assert bus.watched("h1", "car", vss.SOC), key
         assert not bus.watched("h2", "car", vss.SOC) or key == (None, None, None)
         sub.cancel()
@@ -103,9 +103,9 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCapture
     def broken(_: Change) -> None:
         raise RuntimeError("boom")
 
-    bus.subscribe(before, home="h1", device="car", prop=vss.SOC)
-    bus.subscribe(broken, home="h1", device="car", prop=vss.SOC)
-    bus.subscribe(after, home="h1", device="car", prop=vss.SOC)
+    bus.subscribe(before, home="h1", device="car", name=vss.SOC)
+    bus.subscribe(broken, home="h1", device="car", name=vss.SOC)
+    bus.subscribe(after, home="h1", device="car", name=vss.SOC)
     bus.subscribe(after, home="h1")
     with caplog.at_level(logging.ERROR, logger="carhome.hub.bus"):
         bus.publish(change())
@@ -124,7 +124,7 @@ async def test_a_crossing_that_returns_within_one_burst_is_seen_twice(hub: Hub) 
         if c.value < 20 and (c.old is None or c.old >= 20):
             crossings.append(c.value)
 
-    hub.bus.subscribe(below_20, home="h1", device="car", prop=vss.SOC)
+    hub.bus.subscribe(below_20, home="h1", device="car", name=vss.SOC)
     for soc in (30.0, 15.0, 30.0, 12.0, 40.0):  # one burst: no await in between
         hub.report("h1", "car", {vss.SOC: soc})
     assert crossings == [15.0, 12.0]

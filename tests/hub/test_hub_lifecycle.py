@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from carhome.errors import InvalidName, SpecError, UnknownDevice
-from carhome.hub import Change, Device, Home, Hub, StateRow
+from carhome.hub import Availability, Change, Device, Home, Hub, StateRow
 from carhome.hub.persistence import StateWriter
 from carhome.spec import vss
 from carhome.store import MemoryStore
@@ -86,7 +86,7 @@ def test_iter_states_lists_every_current_value(hub: Hub) -> None:
 
 async def test_availability_is_told_only_when_it_changes(hub: Hub, clock: FakeClock) -> None:
     told: list[tuple[str, str, bool]] = []
-    hub.on_availability(lambda h, d, online: told.append((h, d, online)))
+    hub.bus.subscribe(lambda seen: told.append((seen.home, seen.device, seen.online)), kind=Availability)
     assert hub.available("h1", "car") is None
     hub.set_available("h1", "car", True)
     await clock.advance(1)

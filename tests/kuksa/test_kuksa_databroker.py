@@ -54,7 +54,7 @@ def expect(hub: Hub, prop: str, value: object) -> asyncio.Future[Change]:
             future.set_result(change)
             sub.cancel()
 
-    sub = hub.bus.subscribe(seen, home=HOME, device=CAR, prop=prop)
+    sub = hub.bus.subscribe(seen, home=HOME, device=CAR, name=prop)
     return future
 
 

@@ -26,7 +26,7 @@ from carhome.connectors.mqtt.broker import DIRECTORY
 from carhome.connectors.mqtt.credentials import Credentials
 from carhome.connectors.mqtt.nats import NATS_VERSION, check_server, find_server, server_config
 from carhome.errors import BrokerUnavailable
-from carhome.hub import CommandStatus, Hub
+from carhome.hub import Availability, CommandStatus, Hub
 from carhome.testing import FakeClock
 
 from .conftest import FAST, TIMEOUT, Recorder, free_port
@@ -120,7 +120,9 @@ async def test_a_server_that_dies_is_started_again_and_the_hub_hears_again(
     hub: Hub, clock: FakeClock, tmp_path: Path
 ) -> None:
     online = asyncio.Event()
-    hub.on_availability(lambda home, device, up: up and device == "purifier" and online.set())
+    hub.bus.subscribe(
+        lambda seen: seen.online and online.set(), kind=Availability, home="h1", device="purifier"
+    )
     async with (
         EmbeddedBroker(
             "127.0.0.1", free_port(), data_dir=tmp_path, backoff=Backoff(0.05, 0.5), clock=clock

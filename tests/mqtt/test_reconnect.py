@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
-from carhome.hub import CommandStatus, Hub
+from carhome.hub import Availability, CommandStatus, Hub
 from carhome.testing import FakeClock, settle
 
 from .conftest import FAST, TIMEOUT, Mosquitto, RawClient, Recorder
@@ -19,7 +19,7 @@ async def test_pending_command_is_delivered_after_the_broker_restarts(
     hub: Hub, clock: FakeClock, mosquitto: Mosquitto, recorder: Recorder
 ) -> None:
     availability: asyncio.Queue[bool] = asyncio.Queue()
-    hub.on_availability(lambda home, device, up: availability.put_nowait(up))
+    hub.bus.subscribe(lambda seen: availability.put_nowait(seen.online), kind=Availability)
     async with (
         MqttConnector(hub, mosquitto.url, backoff=FAST) as connector,
         MqttDeviceClient("h1", "purifier", mosquitto.url, recorder, clock=hub.clock, backoff=FAST) as device,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from carhome.connectors.mqtt import DeviceEvent, MqttConnector
-from carhome.hub import Hub
+from carhome.connectors.mqtt import MqttConnector
+from carhome.hub import Event, Hub
 
 from .conftest import TIMEOUT, RawClient
 
@@ -75,11 +75,11 @@ async def test_bad_input_is_rejected_and_the_rest_applies(
     assert connector.stats.rejected_values == 4
 
 
-async def test_events_are_checked_and_handed_to_listeners(
+async def test_events_are_checked_and_published_on_the_hubs_bus(
     hub: Hub, connector: MqttConnector, broker_url: str, changes
 ) -> None:
-    seen: list[DeviceEvent] = []
-    stop = connector.on_event(seen.append)
+    seen: list[Event] = []
+    subscription = hub.bus.subscribe(seen.append, kind=Event, home="h1")
     sentinel = changes("h1", "car", "Vehicle.Speed")
     want = connector.stats.received + 9
     async with RawClient(broker_url) as raw:
@@ -97,11 +97,11 @@ async def test_events_are_checked_and_handed_to_listeners(
         raw.publish("carhome/h1/car/state", b'{"Vehicle.Speed": 0}', qos=1)
         await asyncio.wait_for(sentinel, TIMEOUT)
         await taken(connector, want)
-    stop()
+    subscription.close()
 
-    assert [(e.name, e.fields) for e in seen] == [
-        ("alarm", {"reason": "glass broken"}),
-        ("charging_complete", {}),
+    assert [(e.device, e.name, e.fields, e.source) for e in seen] == [
+        ("car", "alarm", {"reason": "glass broken"}, "mqtt"),
+        ("car", "charging_complete", {}, "mqtt"),
     ]
     assert seen[0].ts == 1767225000
     assert seen[1].ts == hub.clock.time()
@@ -119,13 +119,13 @@ async def test_events_are_checked_and_handed_to_listeners(
 async def test_a_failing_listener_does_not_stop_the_others(
     hub: Hub, connector: MqttConnector, broker_url: str
 ) -> None:
-    got: asyncio.Future[DeviceEvent] = asyncio.get_running_loop().create_future()
+    got: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
 
-    def broken(event: DeviceEvent) -> None:
+    def broken(event: Event) -> None:
         raise RuntimeError("listener bug")
 
-    connector.on_event(broken)
-    connector.on_event(got.set_result)
+    hub.bus.subscribe(broken, kind=Event, home="h1", device="car")
+    hub.bus.subscribe(got.set_result, kind=Event, home="h1", device="car", name="charging_complete")
     async with RawClient(broker_url) as raw:
         raw.publish("carhome/h1/car/event", b'{"name": "charging_complete"}', qos=1)
         assert (await asyncio.wait_for(got, TIMEOUT)).name == "charging_complete"

@@ -10,7 +10,6 @@ from carhome.backoff import Backoff
 from carhome.connectors.mqtt.broker import EmbeddedBroker
 from carhome.connectors.mqtt.connector import MqttConnector, MqttStats
 from carhome.connectors.mqtt.device import CommandHandler, DeviceStats, MqttDeviceClient
-from carhome.connectors.mqtt.events import DeviceEvent
 from carhome.connectors.mqtt.link import BrokerUrl, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import CommandMessage, EventMessage
@@ -21,7 +20,6 @@ __all__ = [
     "BrokerUrl",
     "CommandHandler",
     "CommandMessage",
-    "DeviceEvent",
     "DeviceStats",
     "EmbeddedBroker",
     "EventMessage",

@@ -162,6 +162,7 @@ class EmbeddedBroker:
     async def __aenter__(self) -> Self:
         self._binary = find_server()
         version = await check_server(self._binary)
+        await self._end_left_behind()
         await self._start()
         self._supervisor = asyncio.create_task(self._supervise(), name="nats-server-supervisor")
         who = "anyone may connect" if self.credentials is None else f"{len(self.credentials)} identities"
@@ -189,7 +190,7 @@ class EmbeddedBroker:
             process = await asyncio.create_subprocess_exec(
                 str(self._binary),
                 "-c",
-                str(self.config_file),
+                str(self.config_file.resolve()),  # as _end_left_behind finds it
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -220,6 +221,54 @@ class EmbeddedBroker:
                 f"the built-in MQTT broker (nats-server) did not start on {self.host}:{self.port}:"
                 f" {said}. If the port is taken, choose another one (mqtt.builtin.port)"
             )
+
+    async def _end_left_behind(self) -> None:
+        """End the server a killed hub left behind on this data directory, and wait until it is gone.
+
+        The server dies with the hub, but on a SIGTERM of its own (``_die_with_parent``): it
+        shuts down in order, holding the port and its JetStream store meanwhile. A hub that
+        restarts at once (a supervisor, a test) would find the port taken, or two servers on
+        one store. The pid file names the old server; if that process is a nats-server run
+        with this directory's config, it has ``_LEFT_BEHIND_GRACE`` seconds to finish, then
+        it is killed.
+        """
+        pid = _server_left_behind(self.pid_file, self.config_file.resolve())
+        if pid is None:
+            return
+        try:
+            handle = os.pidfd_open(pid)
+        except OSError:
+            return  # gone meanwhile
+        gone = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+
+        def exited() -> None:  # its pidfd turns readable once it exited
+            if not gone.done():
+                gone.set_result(None)
+
+        loop.add_reader(handle, exited)
+        try:
+            log.warning(
+                "a nats-server (pid %d) left by an earlier hub still runs on %s; waiting for it to end",
+                pid,
+                self.url,
+            )
+            # Real seconds, not the hub's clock: a process takes real time to end.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(gone), _LEFT_BEHIND_GRACE)
+            if not gone.done():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # its state is on disk: a crash is what it recovers from
+                try:
+                    await asyncio.wait_for(gone, 10)
+                except TimeoutError:
+                    raise BrokerUnavailable(
+                        f"the nats-server (pid {pid}) of an earlier hub on {self.directory} did not end"
+                        " within 10 s of SIGKILL; end it, then start the hub again"
+                    ) from None
+        finally:
+            loop.remove_reader(handle)
+            os.close(handle)
 
     async def _stop(self) -> None:
         process, self._process = self._process, None
@@ -356,6 +405,22 @@ class EmbeddedBroker:
 
         await asyncio.wait_for(until(), timeout)
         return self.stats
+
+
+_LEFT_BEHIND_GRACE: Final = 5.0
+"""Real seconds a server left by a killed hub has to finish its shutdown before it is killed."""
+
+
+def _server_left_behind(pid_file: Path, config: Path) -> int | None:
+    """The pid of the nats-server named by ``pid_file`` if it still runs with ``config``, else ``None``."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None  # no pid file, or that server is gone
+    if Path(os.fsdecode(command[0])).name != "nats-server" or os.fsencode(config) not in command:
+        return None  # the pid was reused by another process: not ours to end
+    return pid
 
 
 def _die_with_parent() -> Callable[[], None] | None:
