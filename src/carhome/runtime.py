@@ -168,10 +168,9 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
-        connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
         await _lan_devices(stack, hub, config, clock)
         await _cars(stack, hub, config, access)
-        zigbee = await _zigbee2mqtt(stack, hub, config, access, engine)
+        zigbee = await _zigbee2mqtt(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
@@ -301,6 +300,7 @@ async def _broker(
             data_dir=directory,
             credentials=credentials,
             on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
+            clock=hub.clock,
         )
     )
     login = credentials.hub()
@@ -415,10 +415,10 @@ async def _cars(
 
 
 async def _zigbee2mqtt(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access, engine: Engine
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
 ) -> tuple[Callable[[], str | None], ...]:
-    """The devices of the configured Zigbee2MQTT bridge; their button presses go to
-    automations. Returns what tells the hub's health whether the bridge's broker is heard."""
+    """The devices of the configured Zigbee2MQTT bridge (their button presses are events on
+    the hub's bus). Returns what tells the hub's health whether the bridge's broker is heard."""
     if config.zigbee2mqtt is None:
         return ()
     from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector  # noqa: PLC0415 - loads only when used
@@ -430,7 +430,6 @@ async def _zigbee2mqtt(
     zigbee = await stack.enter_async_context(
         Zigbee2MqttConnector(hub, config.zigbee2mqtt, owners=owns, clock=hub.clock)
     )
-    zigbee.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
     return (zigbee.deafness,)
 
 
@@ -539,7 +538,12 @@ def _sim_homes(config: Config) -> dict[str, SimHome]:
     if not config.sim.enabled:
         return {}
     wanted = set(config.sim.homes) or {h.id for h in config.homes}
-    return {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    homes = {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    if not config.sim.routine:
+        for home in homes.values():
+            if home.scenario is not None:
+                home.scenario.trips = ()  # nobody drives off; the car is still plugged in at home
+    return homes
 
 
 def _with_places(home: Home, sim: SimHome) -> Home:

@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from hub_fakes import RecordingTransport
 from starlette.requests import Request
 
 from carhome.api import create_app
@@ -28,7 +27,7 @@ from carhome.hub import Ack, Command, CommandStatus, Decision, Device, Home, Hub
 from carhome.signing.relay import ByConnector
 from carhome.spec import DeviceSpec
 from carhome.store import SqliteStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, RecordingTransport
 
 HOMES = (
     Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060),

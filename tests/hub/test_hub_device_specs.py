@@ -7,14 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hub_fakes import RecordingTransport, Refuse
 
 from carhome.errors import CommandDenied, InvalidCommand, SpecError
 from carhome.hub import Device, Home, Hub
 from carhome.spec import Access, ActionSpec, DeviceSpec, Format, PropertySpec
 from carhome.store import MemoryStore
 from carhome.store.sqlite import SqliteStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, RecordingTransport, Refuse
 
 H1 = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060)
 TYPE = "zigbee:TEST-1"

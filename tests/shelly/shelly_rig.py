@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from carhome.hub import Hub
+from carhome.hub import Availability, Hub
 from mqtt.conftest import TIMEOUT
 
 HOME = "h1"
@@ -25,7 +25,7 @@ class Watch:
         self.hub = hub
         self._changed = asyncio.Event()
         hub.bus.subscribe(lambda _change: self._changed.set())
-        hub.on_availability(lambda *_: self._changed.set())
+        hub.bus.subscribe(lambda _seen: self._changed.set(), kind=Availability)
 
     async def until(self, done: Callable[[], bool]) -> None:
         async def wait() -> None:

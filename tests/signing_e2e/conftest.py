@@ -22,7 +22,7 @@ from carhome.api.keys import key_routes
 from carhome.api.problems import Problem
 from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
 from carhome.errors import CarhomeError
-from carhome.hub import Ack, Hub
+from carhome.hub import Ack, Availability, Hub
 from carhome.signing import Role
 from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.signing.relay import KeyAnswer, KeyOp, KeyRelay
@@ -149,16 +149,16 @@ class Rig:
         online: set[str] = set()
         all_online = asyncio.Event()
 
-        def seen(home: str, device: str, up: bool) -> None:
-            if up:
-                online.add(device)
+        def seen(change: Availability) -> None:
+            if change.online:
+                online.add(change.device)
             if online >= set(self.sim.devices):
                 all_online.set()
 
-        self.hub.on_availability(seen)
-        self.runner = SimRunner(self.sim, clock=self.clock, links=self.link)
-        await self.runner.__aenter__()
-        await asyncio.wait_for(all_online.wait(), TIMEOUT)
+        with self.hub.bus.subscribe(seen, kind=Availability):
+            self.runner = SimRunner(self.sim, clock=self.clock, links=self.link)
+            await self.runner.__aenter__()
+            await asyncio.wait_for(all_online.wait(), TIMEOUT)
 
     async def stop_devices(self) -> None:
         runner, self.runner = self.runner, None

@@ -13,7 +13,7 @@ import pytest
 from carhome.access.delegates import DelegateSigner, DelegationGate
 from carhome.automations import Engine
 from carhome.errors import CommandDenied
-from carhome.hub import AllowAll, Command, CommandStatus, Decision, Gatekeeper
+from carhome.hub import AllowAll, Command, CommandStatus, Decision, Gatekeeper, Result
 from carhome.signing import KeyPair, Role
 from carhome.spec import DeviceSpec
 
@@ -72,7 +72,7 @@ async def engine(rig: Rig) -> AsyncIterator[Engine]:
 def results(rig: Rig) -> asyncio.Queue[Command]:
     """The hub's commands as each reaches a final status, from now on."""
     done: asyncio.Queue[Command] = asyncio.Queue()
-    rig.hub.commands.on_result(done.put_nowait)
+    rig.hub.bus.subscribe(lambda result: result.final and done.put_nowait(result.command), kind=Result)
     return done
 
 

@@ -14,6 +14,7 @@ import sunspec2.device as sunspec_device
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from carhome.hub import Availability as Seen
 from carhome.hub import Device, Home, Hub
 
 HOME = "h1"
@@ -155,10 +156,10 @@ class Availability:
     def __init__(self, hub: Hub) -> None:
         self.seen: list[tuple[str, bool]] = []
         self._changed = asyncio.Event()
-        hub.on_availability(self._on)
+        hub.bus.subscribe(self._on, kind=Seen)
 
-    def _on(self, home: str, device: str, online: bool) -> None:
-        self.seen.append((device, online))
+    def _on(self, seen: Seen) -> None:
+        self.seen.append((seen.device, seen.online))
         self._changed.set()
 
     def last(self, device: str) -> bool | None:

@@ -21,9 +21,8 @@ from zigbee_rig import (
     settled,
 )
 
-from carhome.connectors.mqtt.events import DeviceEvent
 from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector
-from carhome.hub import Hub
+from carhome.hub import Event, Hub
 from mqtt.conftest import TIMEOUT
 
 
@@ -77,14 +76,16 @@ async def test_messages_before_the_device_list_wait_for_it(
 async def test_a_button_press_is_an_event_each_time(
     hub: Hub, bridge: Bridge, zigbee: Zigbee2MqttConnector
 ) -> None:
-    events: list[DeviceEvent] = []
-    zigbee.on_event(events.append)
+    events: list[Event] = []
+    hub.bus.subscribe(events.append, kind=Event, home="h1", device=BUTTON, name="action")
     await listed(bridge, zigbee)
     bridge.recorded("button_single")
     bridge.publish("button", {"action": ""})  # Zigbee2MQTT clearing it: nothing
     bridge.recorded("button_single")
     await settled(bridge, hub, 20.0)
-    assert [(e.device, e.name, e.fields) for e in events] == [(BUTTON, "action", {"action": "single"})] * 2
+    assert [(e.device, e.name, e.fields, e.source) for e in events] == [
+        (BUTTON, "action", {"action": "single"}, "zigbee2mqtt")
+    ] * 2
     assert hub.value("h1", BUTTON, "action") == "single"
     assert hub.rejections.total == 0
 

@@ -115,7 +115,7 @@ def next_change(
             future.set_result(change)
             sub.cancel()
 
-    sub = hub.bus.subscribe(seen, home="h1", device=device, prop=prop)
+    sub = hub.bus.subscribe(seen, home="h1", device=device, name=prop)
     return future
 
 

@@ -9,7 +9,9 @@ the store sits behind the ``Store`` protocol; access decisions come from an inje
 Ingest: ``report`` checks each value against the device's spec (a bad one is rejected with
 its reason, counted, and logged once per cause; the others still apply), stores what
 changed, runs derivers (a car's place and distance to home) and publishes each change on
-the bus.
+the bus. ``event`` checks a device event against the spec the same way and publishes it;
+``set_available`` publishes a device going online or offline; the command router publishes
+each command's results. Everything the hub knows is on its one bus (``EventBus``).
 
 A device's spec is the built-in one of its type, or its own: a connector that learns what
 a device offers from the device itself (Zigbee2MQTT's exposes) registers it with
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -31,20 +33,22 @@ import msgspec
 
 from carhome.clock import Clock, SystemClock
 from carhome.errors import InvalidChange, SpecError, UnknownDevice
-from carhome.hub.bus import EventBus
+from carhome.hub.bus import EventBus, Subscription
 from carhome.hub.commands import Ack, AllowAll, Command, CommandKind, CommandRouter, Gatekeeper
+from carhome.hub.events import Event, check_event
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow, StateWriter, Store
 from carhome.hub.places import PlaceDeriver
 from carhome.hub.rejections import RejectionLog
-from carhome.hub.states import Change, State
+from carhome.hub.states import Availability, Change, State
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)
 
 
 class Report(msgspec.Struct):
-    """What became of one report: how many values were applied, and what was rejected."""
+    """What became of one report (or event): how many values were applied, and what was
+    rejected."""
 
     applied: int = 0
     rejected: list[InvalidChange] = msgspec.field(default_factory=list)
@@ -87,12 +91,16 @@ class Hub:
         self._held: dict[tuple[str, str], dict[str, State]] = {}
         self._derivers = {"car": PlaceDeriver()}
         self.commands = CommandRouter(
-            clock=self.clock, gatekeeper=gatekeeper or AllowAll(), outbox=store, lookup=self._lookup
+            clock=self.clock,
+            gatekeeper=gatekeeper or AllowAll(),
+            outbox=store,
+            lookup=self._lookup,
+            publish=self.bus.publish,
         )
         self.writer = StateWriter(store) if persist_states else None
+        self._writing: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._online: dict[tuple[str, str], tuple[bool, float]] = {}
-        self._availability_listeners: list[Callable[[str, str, bool], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -113,7 +121,7 @@ class Hub:
                 held[row.prop] = State(row.value, row.ts, row.source)
         await self.commands.restore(await self.store.outbox_pending())
         if self.writer is not None:
-            self.bus.subscribe(self.writer)
+            self._writing = self.bus.subscribe(self.writer)
             self._tasks.append(asyncio.create_task(self.writer.run(), name="hub-state-writer"))
         self._tasks.append(asyncio.create_task(self.commands.run_expiry(), name="hub-expiry"))
         return self
@@ -128,6 +136,9 @@ class Hub:
                 await task
         self._tasks.clear()
         await self.commands.drain()
+        if self._writing is not None:
+            self._writing.close()
+            self._writing = None
         if self.writer is not None:
             await self.writer.flush()
         await self.store.close()
@@ -255,22 +266,20 @@ class Hub:
     # -- availability ---------------------------------------------------------------------
 
     def set_available(self, home: str, device: str, online: bool) -> None:
-        """Record that a device went online or offline (its connector saw it)."""
+        """Record that a device went online or offline (its connector saw it); a change is
+        published on the bus as an ``Availability``."""
         if (home, device) not in self._entries:
             return
         previous = self._online.get((home, device))
-        self._online[(home, device)] = (online, self.clock.time())
+        now = self.clock.time()
+        self._online[(home, device)] = (online, now)
         if previous is None or previous[0] != online:
-            for listener in self._availability_listeners:
-                listener(home, device, online)
+            self.bus.publish(Availability(home, device, online, now))
 
     def available(self, home: str, device: str) -> bool | None:
         """Whether the device is online; ``None`` if no connector has said yet."""
         seen = self._online.get((home, device))
         return None if seen is None else seen[0]
-
-    def on_availability(self, listener: Callable[[str, str, bool], None]) -> None:
-        self._availability_listeners.append(listener)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -307,7 +316,7 @@ class Hub:
             ts = self.clock.time()
         properties = entry.spec.properties
         states = entry.states
-        publish = self.bus.publish
+        publish = self.bus.publish_change
         changed: list[str] = []
         for prop, raw in values.items():
             pspec = properties.get(prop)
@@ -337,6 +346,52 @@ class Hub:
             derived = deriver.derive(entry.home, states)
             if derived:
                 self.report(home, device, derived, ts=ts, source="hub", trusted=True)
+        return report
+
+    def event(
+        self,
+        home: str,
+        device: str,
+        name: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        ts: float | None = None,
+        source: str = "",
+    ) -> Report:
+        """Publish a device's event once it is checked against the device's spec.
+
+        An unknown device, an event the spec does not have or fields that break it are
+        rejected (counted and logged once per cause, like values) and published to nobody.
+        """
+        report = Report()
+        entry = self._entries.get((home, device))
+        try:
+            if entry is None:
+                raise InvalidChange(
+                    home=home,
+                    device=device,
+                    prop=None,
+                    code="unknown_device",
+                    reason="no such device in this home",
+                    allowed=", ".join(sorted(self._by_home.get(home, ()))[:12]) or None,
+                )
+            try:
+                checked = check_event(entry.spec, name, fields or {})
+            except InvalidValue as exc:
+                raise InvalidChange(
+                    home=home,
+                    device=device,
+                    prop=None,
+                    code=exc.code,
+                    reason=f"event {name!r}: {exc.reason}",
+                    allowed=exc.allowed,
+                ) from None
+        except InvalidChange as err:
+            self.rejections.record(err)
+            report.rejected.append(err)
+            return report
+        report.applied = 1
+        self.bus.publish(Event(home, device, name, checked, self.clock.time() if ts is None else ts, source))
         return report
 
     # -- commands -------------------------------------------------------------------------

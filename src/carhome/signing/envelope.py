@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
+from carhome.errors import CarhomeError
 from carhome.signing.keys import KEY_ID_SIZE
 from carhome.signing.session import EPOCH_SIZE, MAX_U32
 from carhome.signing.transcript import Layout, Tag, double, u32
@@ -37,7 +38,7 @@ _B64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 _ARGS: Final = msgspec.json.Encoder(order="sorted")
 
 
-class MalformedSignature(ValueError):
+class MalformedSignature(CarhomeError, ValueError):
     """A signature string that is not one canonical envelope."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from typing import Final
 
+from carhome.errors import CarhomeError
+
 END: Final = b"\xff"
 MAX_VALUE: Final = 0xFFFF
 
@@ -21,7 +23,7 @@ _U32: Final = struct.Struct(">I").pack
 _DOUBLE: Final = struct.Struct(">d").pack
 
 
-class TranscriptTooLong(ValueError):
+class TranscriptTooLong(CarhomeError, ValueError):
     """A field is longer than a transcript can carry (65,535 bytes)."""
 
 

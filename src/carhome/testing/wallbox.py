@@ -262,6 +262,7 @@ class SimulatedWallbox:
         """Whether the central system has closed this connection (after a short wait)."""
         if self._task is None:
             return True
+        # Real seconds: a closing socket is real I/O; a fake clock does not move it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._task), 0.5)
         return self._task.done()

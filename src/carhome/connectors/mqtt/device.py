@@ -40,8 +40,9 @@ from typing import Any, Final, Protocol, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import BrokerUrl, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
     CommandMessage,
@@ -138,6 +139,7 @@ class MqttDeviceClient:
         self._malformed_seen: set[str] = set()
         self._link = MqttLink(
             BrokerUrl.parse(url),
+            clock=clock,
             client_id=client_id or f"carhome-{home}-{device}",
             status_topic=str(self._cmd.sibling(Kind.STATUS)),
             subscriptions=(self._cmd_topic, *(self._asks if keys is not None else ())),

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Self
@@ -47,7 +46,7 @@ from carhome.connectors.ovms.config import CONNECTOR, OvmsCar, OvmsConfig
 from carhome.connectors.ovms.metrics import CONNECTED, CarMetrics, MetricError
 from carhome.connectors.ovms.topics import ModuleTopics, is_command_id
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
-from carhome.hub import Ack, Command, CommandStatus, Hub
+from carhome.hub import Ack, Command, CommandStatus, Hub, Result, Subscription
 
 log: Final = logging.getLogger(__name__)
 
@@ -148,9 +147,10 @@ class OvmsConnector:
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
+            clock=self._hub.clock,
         )
         self._active: asyncio.Task[None] | None = None
-        self._unlisten: Callable[[], None] | None = None
+        self._subscriptions: list[Subscription] = []
 
     @property
     def connected(self) -> bool:
@@ -164,7 +164,11 @@ class OvmsConnector:
     async def __aenter__(self) -> Self:
         for car in self._cars:
             car.pin = car.config.read_pin()  # a PIN file that cannot be read stops the start
-        self._unlisten = self._hub.commands.on_result(self._forget)
+        # the results of its cars' commands only, closed when it stops
+        self._subscriptions = [
+            self._hub.bus.subscribe(self._forget, kind=Result, home=car.home, device=car.device)
+            for car in self._cars
+        ]
         await self._link.__aenter__()
         if self.config.active:
             self._active = asyncio.create_task(self._stay_active(), name="ovms-active")
@@ -179,9 +183,9 @@ class OvmsConnector:
                 await self._active
             self._active = None
             self._tell_active(b"0")
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
+        for subscription in self._subscriptions:
+            subscription.close()
+        self._subscriptions = []
         await self._link.__aexit__(et, e, tb)
 
     def _on_up(self) -> None:
@@ -246,10 +250,12 @@ class OvmsConnector:
         self.stats.refused += 1
         self._hub.ack(command.home, command.device, Ack(command.id, "failed", error=reason))
 
-    def _forget(self, command: Command) -> None:
-        car = self._by_device.get((command.home, command.device))
+    def _forget(self, result: Result) -> None:
+        if not result.final:
+            return
+        car = self._by_device.get((result.home, result.device))
         if car is not None:
-            car.published.discard(command.id)
+            car.published.discard(result.command.id)
 
     # -- messages in ----------------------------------------------------------------------
 

@@ -38,8 +38,9 @@ from typing import Any, Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import Backoff, MqttLink
+from carhome.connectors.mqtt.link import MqttLink
 from carhome.connectors.shelly.config import CONNECTOR, ShellyDeviceConfig
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
@@ -187,6 +188,7 @@ class ShellyConnector:
             username=username,
             password=password,
             backoff=backoff,
+            clock=self._hub.clock,
         )
         self._ids = itertools.count(1)
         self._calls: dict[int, asyncio.Future[_Response]] = {}

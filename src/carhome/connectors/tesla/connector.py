@@ -127,6 +127,7 @@ class TeslaTelemetryConnector:
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
+            clock=self._hub.clock,
         )
 
     @property

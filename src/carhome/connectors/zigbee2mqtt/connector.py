@@ -8,7 +8,8 @@ a time, in a task it owns:
   spec made from its exposes (``mapping``); a device that left the list leaves the hub.
   Until the first list has come, messages of devices not known yet wait for it.
 - ``<friendly_name>``: the state, converted and handed to ``Hub.report`` (which checks each
-  value against the spec); a button's ``action`` also goes to the ``on_event`` listeners.
+  value against the spec); a button's ``action`` is also reported as the device's event
+  (``Hub.event``), which automations and every other subscriber find on the hub's bus.
 - ``<friendly_name>/availability`` and ``bridge/state``: online/offline; while the bridge
   is offline, every one of its devices is.
 
@@ -40,9 +41,9 @@ from typing import Any, Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.events import DeviceEvent
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink
+from carhome.connectors.mqtt.link import BrokerUrl, Heartbeat, MqttLink
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.topics import hub_heartbeat_topic, hub_status_topic
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
@@ -78,7 +79,6 @@ REMEMBERED: Final = 1_000
 
 Owners = Callable[[str, str], bool]
 """``owners(home, member)``: whether ``member`` is an owner of ``home`` now (not revoked)."""
-EventListener = Callable[[DeviceEvent], None]
 DevicesListener = Callable[[list[Device]], None]
 
 
@@ -133,7 +133,6 @@ class Zigbee2MqttConnector:
         self._online: dict[str, bool] = {}
         self._confirmations = Confirmations(self._clock, config.confirm_timeout, self._finish)
         self._done: OrderedDict[str, Ack] = OrderedDict()
-        self._event_listeners: list[EventListener] = []
         self._devices_listeners: list[DevicesListener] = []
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -150,6 +149,7 @@ class Zigbee2MqttConnector:
             password=config.password,
             backoff=backoff,
             heartbeat=Heartbeat(hub_heartbeat_topic(link_id), heartbeat, 3 * heartbeat),
+            clock=self._hub.clock,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -200,10 +200,6 @@ class Zigbee2MqttConnector:
     def deafness(self) -> str | None:
         """Why no message of the bridge can arrive now, or ``None``."""
         return self._link.deafness()
-
-    def on_event(self, listener: EventListener) -> None:
-        """Call ``listener`` with every event a device reports (a button's ``action``)."""
-        self._event_listeners.append(listener)
 
     def on_devices(self, listener: DevicesListener) -> None:
         """Call ``listener`` with the hub devices of the bridge after each device list."""
@@ -402,12 +398,7 @@ class Zigbee2MqttConnector:
         refused = {r.prop for r in report.rejected}
         accepted = {p: v for p, v in decoded.values.items() if p not in refused}
         for name, fields in known.map.events_in(accepted):
-            event = DeviceEvent(self._home, known.device.id, name, fields, now)
-            for listener in self._event_listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("a Zigbee2MQTT event listener failed")
+            self._hub.event(self._home, known.device.id, name, fields, ts=now, source=SOURCE)
         if accepted:
             self._confirmations.reported(known.device.id, accepted)
 

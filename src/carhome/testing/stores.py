@@ -1,52 +1,32 @@
-"""Fakes at the command router's public seams: Transport, Gatekeeper and Store."""
+"""Stores for tests: the memory store with a hand on its writes.
+
+``GatedStore`` holds each outbox write until the test opens ``gate`` (``writing`` says one
+has begun): what a caller sees while the durable write has not yet happened.
+``WatchedStore`` signals each batch of state rows it saved (``saved``, ``batches``) and
+can fail the next ``failures`` ones with ``OSError``, as a full disk would. ``HeldStore``
+holds each outbox *update* (a command's new status) until the test opens ``gate``, and can
+fail the next ``failures`` ones with ``StoreError``: a disk that is slow, or full.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 
-from carhome.errors import ConnectorError, StoreError
-from carhome.hub import Command, Decision, StateRow
-from carhome.spec import DeviceSpec
+from carhome.errors import StoreError
+from carhome.hub import Command, StateRow
 from carhome.store import MemoryStore
 
 
-class RecordingTransport:
-    """A ``Transport`` that records what it delivers, or refuses with ``ConnectorError``."""
-
-    def __init__(self, *, down: bool = False) -> None:
-        self.down = down
-        self.delivered: list[Command] = []
-        self.attempts = 0
-        self.sent = asyncio.Event()
-
-    async def deliver(self, command: Command) -> None:
-        self.attempts += 1
-        if self.down:
-            raise ConnectorError("broker unreachable")
-        self.delivered.append(command)
-        self.sent.set()
-
-
-class Refuse:
-    """A ``Gatekeeper`` that says no, and remembers whom it was asked about."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        self.asked: list[tuple[Command, DeviceSpec]] = []
-
-    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
-        self.asked.append((command, spec))
-        return Decision(False, self.reason)
-
-
 class GatedStore(MemoryStore):
-    """A memory ``Store`` whose outbox write waits until the test opens the gate."""
+    """A ``MemoryStore`` whose outbox write waits until the test opens the gate."""
 
     def __init__(self) -> None:
         super().__init__()
         self.writing = asyncio.Event()
+        """Set once an outbox write has begun."""
         self.gate = asyncio.Event()
+        """Open (set) unless the test clears it; writes wait while it is closed."""
         self.gate.set()
 
     async def outbox_put(self, command: Command) -> None:
@@ -56,14 +36,16 @@ class GatedStore(MemoryStore):
 
 
 class WatchedStore(MemoryStore):
-    """A memory ``Store`` that signals each state write and can fail the next ones."""
+    """A ``MemoryStore`` that signals each state write and can fail the next ones."""
 
     def __init__(self, *, failures: int = 0) -> None:
         super().__init__()
         self.failures = failures
+        """How many of the next state writes fail with ``OSError``."""
         self.saved = asyncio.Event()
         self.failed = asyncio.Event()
         self.batches: list[int] = []
+        """The size of each batch of state rows saved, in order."""
 
     async def save_states(self, rows: Sequence[StateRow]) -> None:
         if self.failures:
@@ -76,15 +58,18 @@ class WatchedStore(MemoryStore):
 
 
 class HeldStore(MemoryStore):
-    """A memory ``Store`` whose outbox updates wait for the test to let them through, and
-    can fail: a disk that is slow, or full."""
+    """A ``MemoryStore`` whose outbox updates wait for the test to let them through, and can
+    fail: a disk that is slow, or full."""
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = asyncio.Event()
+        """Open (set) unless the test clears it; updates wait while it is closed."""
         self.gate.set()
         self.updating = asyncio.Event()
+        """Set once an outbox update has begun."""
         self.failures = 0
+        """How many of the next updates fail with ``StoreError``."""
         self.updates = 0
         self.updated = asyncio.Event()
 
