@@ -17,18 +17,18 @@ as one of these with ``from exc``.
     │   ├── CommandTimeout     waited for a result longer than the caller allowed
     │   ├── DuplicateCommand   the command's id is taken: ids are unique on a hub for good
     │   └── DeviceRefused      a device would not execute a command (reason)
-    │       └── SignatureRejected   (carhome.access.verifier) the signature did not verify
-    ├── InvalidKey             (carhome.access.keys) not a usable P-256 key
-    ├── MalformedSignature     (carhome.access.signing) not one canonical signature envelope
-    ├── TranscriptTooLong      (carhome.access.transcript) a field too long to sign
-    ├── EnrollmentRejected     (carhome.access.enrollment) a key could not be enrolled
-    ├── SessionRefused         (carhome.access.phone) a device's session answer is not genuine
-    ├── KeyRefused             (carhome.access.relay) a device or the relay refused a key operation
+    │       └── SignatureRejected   (carhome.signing.verifier) the signature did not verify
+    ├── InvalidKey             (carhome.signing.keys) not a usable P-256 key
+    ├── MalformedSignature     (carhome.signing.envelope) not one canonical signature envelope
+    ├── TranscriptTooLong      (carhome.signing.transcript) a field too long to sign
+    ├── EnrollmentRejected     (carhome.signing.enrollment) a key could not be enrolled
+    ├── SessionRefused         (carhome.signing.phone) a device's session answer is not genuine
+    ├── KeyRefused             (carhome.signing.relay) a device or the relay refused a key operation
     ├── InvalidToken           (carhome.access.tokens) a token is malformed, forged, expired or revoked
     ├── LoginRefused           (carhome.access.logins) wrong credentials, or too many tries
     ├── WeakPassword           (carhome.access.passwords) a new password is too short
     ├── MemberError            (carhome.access.members) a member or grant operation cannot be done
-    ├── PendingError           (carhome.access.pending) a pending request cannot be made or settled
+    ├── PendingError           (carhome.signing.pending) a pending request cannot be made or settled
     ├── AccessSetupError       (carhome.access.service) the access files cannot be read or made
     ├── AutomationFileError    (carhome.automations.files) saving, enabling or deleting was refused
     │   ├── InvalidAutomation  the text does not make one valid automation (each error)
@@ -40,6 +40,12 @@ as one of these with ``from exc``.
     ├── SceneError             (carhome.automations.scenes) a scene names what the hub lacks
     ├── WaitTimeout            (carhome.automations.actions) a wait ran out and the automation stops
     ├── ConversionError        (carhome.connectors.miio.mapping) a value has no miIO counterpart
+    ├── UnconvertibleValue     (carhome.connectors.zigbee2mqtt.values) a Zigbee2MQTT value no codec takes
+    ├── Skipped                (carhome.connectors.zigbee2mqtt.values) a Zigbee2MQTT value clearing one
+    ├── Unsupported            (carhome.connectors.ovms.commands) a command OVMS cannot be sent
+    ├── MetricError            (carhome.connectors.ovms.metrics) a metric payload OVMS never writes
+    ├── FieldError             (carhome.connectors.tesla.fields) a field payload no car sends
+    ├── NotMapped              (carhome.connectors.sunspec.mapping) a SunSpec value with no carhome word
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
     ├── Problem                (carhome.api.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
@@ -50,6 +56,13 @@ as one of these with ``from exc``.
         ├── MalformedMessage   (carhome.connectors.mqtt.malformed) an MQTT topic or payload not decoded
         ├── DiscoveryInvalid   (carhome.connectors.homeassistant.schema) a discovery payload HA refuses
         ├── SignalError        (carhome.connectors.kuksa.errors) a KUKSA request was refused (status)
+        ├── ShellyError        (carhome.connectors.shelly.connector) a Shelly device failed a request
+        │   ├── ShellyRefused      the device answered with an error (code, message)
+        │   └── ShellyTimeout      the device did not answer in time
+        ├── SunSpecError       (carhome.connectors.sunspec.client) a SunSpec device failed a read
+        │   ├── SunSpecUnreachable no connection, or no answer in time
+        │   ├── SunSpecRefused     the device answered with a Modbus exception
+        │   └── SunSpecNotFound    no SunSpec map starts at any base tried
         ├── MiioError          (carhome.connectors.miio.client) a miIO device failed a request
         │   ├── MiioUnreachable    nothing answered the hello
         │   ├── MiioTokenRejected  the device does not take this token

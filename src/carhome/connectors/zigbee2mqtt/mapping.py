@@ -36,10 +36,10 @@ from carhome.connectors.zigbee2mqtt.names import device_type
 from carhome.connectors.zigbee2mqtt.values import (
     BoolCodec,
     Codec,
-    ConversionError,
     EnumCodec,
     PlainCodec,
     Skipped,
+    UnconvertibleValue,
     same,
     show,
 )
@@ -111,7 +111,7 @@ class Decoded:
     many keys it carried that the device does not expose (``last_seen``, ``color_mode`` …)."""
 
     values: dict[str, Any] = field(default_factory=dict)
-    problems: list[tuple[str, ConversionError]] = field(default_factory=list)
+    problems: list[tuple[str, UnconvertibleValue]] = field(default_factory=list)
     ignored: int = 0
 
 
@@ -149,7 +149,7 @@ class DeviceMap:
                     out.values[target.name] = target.codec.from_wire(raw)
                 except Skipped:
                     continue
-                except ConversionError as exc:
+                except UnconvertibleValue as exc:
                     out.problems.append((target.name, exc))
             elif isinstance(raw, dict):
                 ignored += self._walk(target, raw, (*at, key), out)
@@ -157,7 +157,7 @@ class DeviceMap:
                 out.problems.append(
                     (
                         ".".join((*at, key)),
-                        ConversionError("wrong_type", f"expected an object, got {show(raw)}"),
+                        UnconvertibleValue("wrong_type", f"expected an object, got {show(raw)}"),
                     )
                 )
         return ignored

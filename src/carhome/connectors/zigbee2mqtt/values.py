@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from carhome.errors import CarhomeError
 
-class ConversionError(Exception):
+
+class UnconvertibleValue(CarhomeError):
     """A value from Zigbee2MQTT that its property's codec cannot turn into carhome's."""
 
     def __init__(self, code: str, reason: str, allowed: str | None = None) -> None:
@@ -23,7 +25,7 @@ class ConversionError(Exception):
         self.allowed = allowed
 
 
-class Skipped(Exception):
+class Skipped(CarhomeError):
     """A value Zigbee2MQTT sends to clear one (an empty ``action``): nothing to report."""
 
 
@@ -50,7 +52,7 @@ class BoolCodec:
             return True
         if same(raw, self.off):
             return False
-        raise ConversionError("not_allowed", f"{show(raw)} is neither {self.on!r} nor {self.off!r}")
+        raise UnconvertibleValue("not_allowed", f"{show(raw)} is neither {self.on!r} nor {self.off!r}")
 
     def to_wire(self, value: Any) -> Any:
         return self.on if value else self.off
@@ -67,7 +69,7 @@ class EnumCodec:
                 return word
         if raw == "" and "" not in self.wire:
             raise Skipped
-        raise ConversionError("not_allowed", f"{show(raw)} is not one of its values", listed(self.wire))
+        raise UnconvertibleValue("not_allowed", f"{show(raw)} is not one of its values", listed(self.wire))
 
     def to_wire(self, value: Any) -> Any:
         return self.wire[value]
@@ -82,7 +84,7 @@ class PlainCodec:
 
     def from_wire(self, raw: Any) -> Any:
         if isinstance(raw, str) and raw in self.presets:
-            raise ConversionError(
+            raise UnconvertibleValue(
                 "not_mapped", f"{show(raw)} is a named preset of this value, which carhome does not hold"
             )
         return raw
