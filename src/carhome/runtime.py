@@ -151,7 +151,7 @@ async def run(
             await hub.add_devices(home_config.device_records())
         # One MQTT identity per device, the hub and the bridge: the built-in broker enforces
         # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
-        credentials = mqtt_credentials(config, directory)
+        credentials = await asyncio.to_thread(mqtt_credentials, config, directory)  # fsynced: off the loop
         broker, hub_login, bridge_login = await _broker(stack, config, credentials, directory, hub)
         engine = await stack.enter_async_context(
             Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
@@ -208,7 +208,7 @@ async def run(
             ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
         )
         for sim in sim_homes.values():
-            _secure(sim, directory / "devices", clock)
+            await asyncio.to_thread(_secure, sim, directory / "devices", clock)  # keys fsynced: off the loop
             await stack.enter_async_context(
                 SimRunner(
                     sim,
