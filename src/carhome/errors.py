@@ -40,12 +40,11 @@ as one of these with ``from exc``.
     ├── SceneError             (carhome.automations.scenes) a scene names what the hub lacks
     ├── WaitTimeout            (carhome.automations.actions) a wait ran out and the automation stops
     ├── ConversionError        (carhome.connectors.miio.mapping) a value has no miIO counterpart
-    ├── UnconvertibleValue     (carhome.connectors.zigbee2mqtt.values) a Zigbee2MQTT value no codec takes
-    ├── Skipped                (carhome.connectors.zigbee2mqtt.values) a Zigbee2MQTT value clearing one
-    ├── Unsupported            (carhome.connectors.ovms.commands) a command OVMS cannot be sent
-    ├── MetricError            (carhome.connectors.ovms.metrics) a metric payload OVMS never writes
-    ├── FieldError             (carhome.connectors.tesla.fields) a field payload no car sends
-    ├── NotMapped              (carhome.connectors.sunspec.mapping) a SunSpec value with no carhome word
+    ├── ZigbeeValueError       (carhome.connectors.zigbee2mqtt.values) a value with no carhome counterpart
+    ├── MetricError            (carhome.connectors.ovms.metrics) not a payload OVMS writes
+    ├── Unsupported            (carhome.connectors.ovms.commands) a command OVMS cannot take
+    ├── FieldError             (carhome.connectors.tesla.fields) not a payload a car sends
+    ├── NotMapped              (carhome.connectors.sunspec.mapping) a SunSpec value carhome has no word for
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
     ├── Problem                (carhome.api.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
@@ -56,18 +55,18 @@ as one of these with ``from exc``.
         ├── MalformedMessage   (carhome.connectors.mqtt.malformed) an MQTT topic or payload not decoded
         ├── DiscoveryInvalid   (carhome.connectors.homeassistant.schema) a discovery payload HA refuses
         ├── SignalError        (carhome.connectors.kuksa.errors) a KUKSA request was refused (status)
-        ├── ShellyError        (carhome.connectors.shelly.connector) a Shelly device failed a request
-        │   ├── ShellyRefused      the device answered with an error (code, message)
-        │   └── ShellyTimeout      the device did not answer in time
-        ├── SunSpecError       (carhome.connectors.sunspec.client) a SunSpec device failed a read
-        │   ├── SunSpecUnreachable no connection, or no answer in time
-        │   ├── SunSpecRefused     the device answered with a Modbus exception
-        │   └── SunSpecNotFound    no SunSpec map starts at any base tried
         ├── MiioError          (carhome.connectors.miio.client) a miIO device failed a request
         │   ├── MiioUnreachable    nothing answered the hello
         │   ├── MiioTokenRejected  the device does not take this token
         │   ├── MiioExpired        the deadline passed before the request was sent
         │   └── MiioDeviceError    the device answered with an error (code, message)
+        ├── SunSpecError       (carhome.connectors.sunspec.client) a SunSpec device failed a request
+        │   ├── SunSpecUnreachable  no connection or no answer in time
+        │   ├── SunSpecRefused     the device answered with a Modbus exception
+        │   └── SunSpecNotFound    no SunSpec map at any base tried
+        ├── ShellyError        (carhome.connectors.shelly.connector) a Shelly failed a request
+        │   ├── ShellyRefused      the Shelly answered with an error frame
+        │   └── ShellyTimeout      no answer within the time allowed
         └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
 
 A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);
