@@ -86,16 +86,23 @@ class CarhomeError(Exception):
 
 
 class ConfigError(CarhomeError):
-    """A configuration file or value is wrong."""
+    """A configuration file or value is wrong: ``file:line: path: message``.
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+    ``path`` is where inside the file's document (``homes[0].devices[1].type``); ``reason``
+    is the message with its path, without the file and line."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, path: str | None = None
+    ) -> None:
         where = ""
         if file is not None:
             where = f"{file}:{line}: " if line is not None else f"{file}: "
-        super().__init__(f"{where}{message}")
+        reason = f"{path}: {message}" if path else message
+        super().__init__(f"{where}{reason}")
         self.file = file
         self.line = line
-        self.reason = message
+        self.path = path or None
+        self.reason = reason
 
 
 class InvalidName(CarhomeError, ValueError):
