@@ -119,8 +119,10 @@ def _source_out(status: SourceStatus) -> SourceOut:
 
 
 def _site_out(allowance: Allowance | None) -> SiteOut | None:
-    if allowance is None:
-        return None
+    if allowance is None or (
+        allowance.cap_a is None and allowance.surplus_w is None and not allowance.silent
+    ):
+        return None  # no grid meter: nothing to say
     surplus = None if allowance.surplus_w is None else round(allowance.surplus_w / 1000.0, 3)
     return SiteOut(cap_a=allowance.cap_a, surplus_kw=surplus, meter_silent=allowance.silent)
 
