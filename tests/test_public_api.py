@@ -1,10 +1,10 @@
 """The public surface is pinned: changing it is a decision, not an accident."""
 
 import carhome
-from carhome.access.enrollment import EnrollmentRejected
-from carhome.access.keys import InvalidKey
-from carhome.access.phone import SessionRefused
-from carhome.access.verifier import SignatureRejected
+from carhome.signing.enrollment import EnrollmentRejected
+from carhome.signing.keys import InvalidKey
+from carhome.signing.phone import SessionRefused
+from carhome.signing.verifier import SignatureRejected
 
 
 def test_public_exports_are_pinned() -> None:

@@ -3,7 +3,8 @@
 The public surface is what this module exports; everything else is internal and may
 change. Parts with their own surface: ``carhome.spec`` (device specs), ``carhome.hub``
 (the kernel), ``carhome.store``, ``carhome.connectors.mqtt``, ``carhome.sim``,
-``carhome.automations``, ``carhome.energy``, ``carhome.access`` and ``carhome.testing``.
+``carhome.automations``, ``carhome.energy``, ``carhome.access``, ``carhome.signing`` and
+``carhome.testing``.
 """
 
 from carhome.clock import Clock, ScaledClock, SystemClock

@@ -12,6 +12,9 @@ A config file is YAML::
                                                         # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
     ocpp: {...}  charging: [...]  energy: [...]  miio: {devices: [...]}   # optional, see the example
+    ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
+    sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
+    zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
 
 ``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
 aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
@@ -37,6 +40,11 @@ import yaml
 from carhome import boundedyaml
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
+from carhome.connectors.ovms.config import OvmsConfig
+from carhome.connectors.shelly.config import ShellyConfig
+from carhome.connectors.sunspec.config import SunSpecConfig
+from carhome.connectors.tesla.config import TeslaConfig
+from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
 from carhome.energy.config import EnergyConfig, files_beside
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
@@ -133,6 +141,10 @@ class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     enabled: bool = False
     homes: tuple[str, ...] = ()
     """Ids of the homes whose devices the simulator plays (all homes when empty)."""
+    routine: bool = True
+    """The household's weekly trips drive the car, in the home's local time. Off, nobody
+    drives: the car stays at home (plugged in when it needs a charge, as on coming home),
+    the same scene on every day of the week (for tests)."""
 
 
 class HomeAssistantConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -262,9 +274,9 @@ class AccessConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     """Refuse safety-critical commands (doors, locks, garage, charging start) that do not
     carry the member's end-to-end signature."""
     unsigned_charging: tuple[UnsignedChargingConfig, ...] = ()
-    """Wallboxes that cannot verify signatures, whose charging commands an owner lets pass
-    unsigned (each one on record in the audit log); doors, locks and the garage, and every
-    other charger, keep needing signatures."""
+    """Wallboxes (and cars with an OVMS module) that cannot verify signatures, whose charging
+    commands an owner lets pass unsigned (each one on record in the audit log); doors, locks
+    and the garage, and every other charger, keep needing signatures."""
     access_token_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 5.0
     """How long an access token lives; a refresh token renews it."""
 
@@ -284,6 +296,11 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     energy: tuple[EnergyConfig, ...] = ()
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
+    ovms: OvmsConfig | None = None
+    tesla: TeslaConfig | None = None
+    sunspec: SunSpecConfig | None = None
+    shelly: ShellyConfig | None = None
+    zigbee2mqtt: Zigbee2MqttConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -328,7 +345,7 @@ def load_config(path: str | Path) -> Config:
 
 
 def _files_beside(config: Config, base: Path) -> Config:
-    """Make the ocpp, charging and miio sections' relative file paths relative to the config file."""
+    """Make the ocpp, charging, miio and ovms sections' relative file paths relative to the config file."""
 
     def at(name: str | None) -> str | None:
         return None if name is None else str(base / Path(name).expanduser())
@@ -346,8 +363,11 @@ def _files_beside(config: Config, base: Path) -> Config:
     if miio is not None:
         devices = tuple(replace(d, token_file=at(d.token_file)) for d in miio.devices)
         miio = replace(miio, devices=devices)
+    ovms = config.ovms
+    if ovms is not None:
+        ovms = replace(ovms, cars=tuple(replace(c, pin_file=at(c.pin_file)) for c in ovms.cars))
     energy = tuple(files_beside(e, at) for e in config.energy)
-    return replace(config, ocpp=ocpp, charging=charging, miio=miio, energy=energy)
+    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy)
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -427,10 +447,18 @@ def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
-    if config.miio is not None:
-        hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
-        for path, message in config.miio.problems(hub_devices):
-            raise _Problem(("miio", *path), message)
+    hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
+    sections = {
+        "miio": config.miio,
+        "ovms": config.ovms,
+        "tesla": config.tesla,
+        "sunspec": config.sunspec,
+        "shelly": config.shelly,
+    }
+    for name, section in sections.items():
+        if section is not None:
+            for path, message in section.problems(hub_devices):
+                raise _Problem((name, *path), message)
     homes: set[str] = set()
     for i, home in enumerate(config.homes):
         _check_id("home", home.id, ("homes", i, "id"))
@@ -464,6 +492,7 @@ def _check(config: Config) -> None:
                 ("sim", "homes", k),
                 f"no home {home_id!r} in homes; known: {', '.join(sorted(homes)) or 'none'}",
             )
+    _check_zigbee2mqtt(config)
     _check_ocpp(config)
     _check_unsigned_charging(config)
     _check_kuksa(config)
@@ -558,17 +587,25 @@ def _check_ocpp(config: Config) -> None:
             raise _Problem(("ocpp", "id_tokens", tag), "an id token and its member must not be empty")
 
 
+def _check_zigbee2mqtt(config: Config) -> None:
+    if config.zigbee2mqtt is not None:
+        for path, message in config.zigbee2mqtt.problems({h.id for h in config.homes}):
+            raise _Problem(("zigbee2mqtt", *path), message)
+
+
 def _check_unsigned_charging(config: Config) -> None:
     homes = [h.id for h in config.homes]
     for i, entry in enumerate(config.access.unsigned_charging):
         at: tuple[PathPart, ...] = ("access", "unsigned_charging", i)
         home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else "")
         device = _device_type(config, home, entry.device)
-        if device is None or device.type != "wallbox":
+        # an OVMS module cannot verify signatures either: its car may be trusted for charging
+        ovms_car = device is not None and device.type == "car" and device.connector == "ovms"
+        if device is None or (device.type != "wallbox" and not ovms_car):
             raise _Problem(
                 (*at, "device"),
-                f"{home or '(name the home)'}/{entry.device} is not a wallbox of this configuration;"
-                f" wallboxes: {_known_devices(config, home, 'wallbox')}",
+                f"{home or '(name the home)'}/{entry.device} is not a wallbox (nor a car with connector"
+                f" ovms) of this configuration; wallboxes: {_known_devices(config, home, 'wallbox')}",
             )
 
 

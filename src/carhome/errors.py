@@ -8,6 +8,7 @@ as one of these with ``from exc``.
     ├── ConfigError            a configuration file or value is wrong (file, line, key)
     ├── InvalidName            a home, device or place id is not a valid name
     ├── SpecError              a device spec or the signal catalog is inconsistent
+    ├── InvalidValue           (carhome.spec.properties) a value breaks a property's format or range
     ├── InvalidChange          a reported value breaks its device's spec (device, property, reason)
     ├── UnknownDevice          no such device in this home
     ├── CommandError           a command could not be made or accepted
@@ -18,15 +19,49 @@ as one of these with ``from exc``.
     │   └── DeviceRefused      a device would not execute a command (reason)
     │       └── SignatureRejected   (carhome.access.verifier) the signature did not verify
     ├── InvalidKey             (carhome.access.keys) not a usable P-256 key
+    ├── MalformedSignature     (carhome.access.signing) not one canonical signature envelope
+    ├── TranscriptTooLong      (carhome.access.transcript) a field too long to sign
     ├── EnrollmentRejected     (carhome.access.enrollment) a key could not be enrolled
     ├── SessionRefused         (carhome.access.phone) a device's session answer is not genuine
+    ├── KeyRefused             (carhome.access.relay) a device or the relay refused a key operation
+    ├── InvalidToken           (carhome.access.tokens) a token is malformed, forged, expired or revoked
+    ├── LoginRefused           (carhome.access.logins) wrong credentials, or too many tries
+    ├── WeakPassword           (carhome.access.passwords) a new password is too short
+    ├── MemberError            (carhome.access.members) a member or grant operation cannot be done
+    ├── PendingError           (carhome.access.pending) a pending request cannot be made or settled
+    ├── AccessSetupError       (carhome.access.service) the access files cannot be read or made
+    ├── AutomationFileError    (carhome.automations.files) saving, enabling or deleting was refused
+    │   ├── InvalidAutomation  the text does not make one valid automation (each error)
+    │   ├── AutomationExists   an automation with this id is already loaded
+    │   ├── UnknownAutomation  no automation with this id is loaded
+    │   └── ReadOnlyAutomation it has no saved file (it comes from a base file)
+    ├── BlueprintError         (carhome.automations.blueprints) a blueprint use is wrong (path)
+    ├── BindError              (carhome.automations.binding) a name does not match the hub (path)
+    ├── SceneError             (carhome.automations.scenes) a scene names what the hub lacks
+    ├── WaitTimeout            (carhome.automations.actions) a wait ran out and the automation stops
+    ├── ConversionError        (carhome.connectors.miio.mapping) a value has no miIO counterpart
+    ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
+    ├── Problem                (carhome.api.problems) an HTTP error the API answers (status, type)
+    ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
     ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)
     ├── StoreError             the database refused or failed an operation
     └── ConnectorError         a protocol peer is unreachable or misbehaves
-        └── BrokerUnavailable  the MQTT broker cannot be reached
+        ├── BrokerUnavailable  the MQTT broker cannot be reached
+        ├── MalformedMessage   (carhome.connectors.mqtt.malformed) an MQTT topic or payload not decoded
+        ├── DiscoveryInvalid   (carhome.connectors.homeassistant.schema) a discovery payload HA refuses
+        ├── SignalError        (carhome.connectors.kuksa.errors) a KUKSA request was refused (status)
+        ├── MiioError          (carhome.connectors.miio.client) a miIO device failed a request
+        │   ├── MiioUnreachable    nothing answered the hello
+        │   ├── MiioTokenRejected  the device does not take this token
+        │   ├── MiioExpired        the deadline passed before the request was sent
+        │   └── MiioDeviceError    the device answered with an error (code, message)
+        └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
 
-The access branches live beside the code that raises them, so this module stays free of
-cryptography. Messages say what was wrong and what to do; the structured fields let faces render them.
+A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);
+tests/test_error_tree.py holds this drawing to the code, and every exception class in the
+package to the tree. The branches outside this module live beside the code that raises them,
+so this module stays free of cryptography and of every library. Messages say what was wrong and
+what to do; the structured fields let faces render them.
 """
 
 from __future__ import annotations

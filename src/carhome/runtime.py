@@ -25,9 +25,8 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.members import LOCATION
-from carhome.access.relay import ByConnector, KeyRelay
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
 from carhome.api import create_app, problems
@@ -57,18 +56,22 @@ from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.connectors.ovms import OvmsConnector
+from carhome.connectors.tesla import TeslaTelemetryConnector
 from carhome.energy.service import demo_charging, start_charging_services, tariff
 from carhome.energy.tariffs import Tariff
 from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
 from carhome.private import private_dir
+from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
 from carhome.sim.world import SimHome
 from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
+from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
@@ -164,17 +167,11 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
-        connector.on_event(lambda e: engine.device_event(e.home, e.device, e.name, e.fields, e.ts))
-        await _miio(stack, hub, config, clock)
-        if config.kuksa is not None:
-            await _kuksa(stack, hub, config.kuksa, access)
-        # Automations sign safety-critical commands only with a delegate key an owner
-        # enrolled for that domain on that device; everything else goes to the policy.
+        await _lan_devices(stack, hub, config, clock)
+        await _cars(stack, hub, config, access)
+        zigbee = await _zigbee2mqtt(stack, hub, config, access)
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
-        delegates = Delegates(directory / "delegates", relay, clock)
-        hub.commands.gatekeeper = AutomationSigner(
-            access.gatekeeper, delegates, unsigned=access.gatekeeper.trusts_unsigned
-        )
+        delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
             ha = config.homeassistant
             await stack.enter_async_context(
@@ -197,7 +194,7 @@ async def run(
             delegates=delegates,
             sim_homes=sim_homes,
             trusted_proxies=config.api.trusted_proxies,
-            health=(connector.deafness, broker.trouble),
+            health=(connector.deafness, broker.trouble, *zigbee),
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock, database=database)
@@ -249,6 +246,16 @@ async def _guard(access: Access, hub: Hub, config: Config) -> None:
             )
 
 
+def _delegation(hub: Hub, access: Access, delegates: Delegates) -> Delegates:
+    """Automations and the charging controller get a safety-critical command signed, before
+    it is submitted, only with a delegate key an owner enrolled for that domain on that
+    device; the gatekeeper then decides on the signed command like on any other."""
+    trusted = access.gatekeeper.trusts_unsigned
+    hub.commands.signer = DelegateSigner(delegates, unsigned=trusted)
+    hub.commands.gatekeeper = DelegationGate(access.gatekeeper, unsigned=trusted)
+    return delegates
+
+
 def mqtt_credentials(config: Config, directory: Path) -> Credentials:
     """The MQTT identities of the hub ``config`` describes, made or updated in ``directory``
     (existing passwords are kept; devices that are gone lose theirs)."""
@@ -292,6 +299,7 @@ async def _broker(
             data_dir=directory,
             credentials=credentials,
             on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
+            clock=hub.clock,
         )
     )
     login = credentials.hub()
@@ -333,6 +341,30 @@ def _app(
     return app
 
 
+async def _lan_devices(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """The connectors of devices on the home's network: miIO, SunSpec, Shelly."""
+    await _miio(stack, hub, config, clock)
+    await _sunspec(stack, hub, config, clock)
+    if config.shelly is not None and config.shelly.devices:
+        from carhome.connectors.shelly import ShellyConnector  # noqa: PLC0415 - loads only when used
+
+        shelly = config.shelly
+        await stack.enter_async_context(
+            ShellyConnector(
+                hub,
+                shelly.url,
+                shelly.devices,
+                username=shelly.username,
+                password=shelly.password,
+                client_id=shelly.client_id,
+                timeout=shelly.timeout,
+                clock=clock,
+            )
+        )
+
+
 async def _miio(
     stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
 ) -> None:
@@ -350,6 +382,54 @@ async def _miio(
             clock=clock,
         )
     )
+
+
+async def _sunspec(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
+) -> None:
+    """Poll the configured SunSpec inverters, meters and batteries."""
+    if config.sunspec is None or not config.sunspec.devices:
+        return
+    from carhome.connectors.sunspec import SunSpecConnector  # noqa: PLC0415 - pymodbus loads only when used
+
+    section = config.sunspec
+    await stack.enter_async_context(
+        SunSpecConnector(
+            hub, section.devices, poll_interval=section.poll_interval, timeout=section.timeout, clock=clock
+        )
+    )
+
+
+async def _cars(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
+) -> None:
+    """The cars' own links: KUKSA (both ways), cars through their OVMS modules, and Teslas
+    through fleet-telemetry (read-only)."""
+    if config.kuksa is not None:
+        await _kuksa(stack, hub, config.kuksa, access)
+    if config.ovms is not None:
+        await stack.enter_async_context(OvmsConnector(hub, config.ovms))
+    if config.tesla is not None:
+        await stack.enter_async_context(TeslaTelemetryConnector(hub, config.tesla))
+
+
+async def _zigbee2mqtt(
+    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
+) -> tuple[Callable[[], str | None], ...]:
+    """The devices of the configured Zigbee2MQTT bridge (their button presses are events on
+    the hub's bus). Returns what tells the hub's health whether the bridge's broker is heard."""
+    if config.zigbee2mqtt is None:
+        return ()
+    from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector  # noqa: PLC0415 - loads only when used
+
+    def owns(home: str, member: str) -> bool:  # a lock's trust holds while its owner is one
+        found = access.members.get(member)
+        return found is not None and found.home == home and found.role is Role.OWNER and not found.revoked
+
+    zigbee = await stack.enter_async_context(
+        Zigbee2MqttConnector(hub, config.zigbee2mqtt, owners=owns, clock=hub.clock)
+    )
+    return (zigbee.deafness,)
 
 
 async def _kuksa(
@@ -457,7 +537,12 @@ def _sim_homes(config: Config) -> dict[str, SimHome]:
     if not config.sim.enabled:
         return {}
     wanted = set(config.sim.homes) or {h.id for h in config.homes}
-    return {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    homes = {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
+    if not config.sim.routine:
+        for home in homes.values():
+            if home.scenario is not None:
+                home.scenario.trips = ()  # nobody drives off; the car is still plugged in at home
+    return homes
 
 
 def _with_places(home: Home, sim: SimHome) -> Home:

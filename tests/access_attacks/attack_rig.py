@@ -24,25 +24,14 @@ from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
-from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock
 from carhome.wire.members import Role
 
 PASSWORD = "correct horse battery"
 WAIT = 5.0
 """Real seconds a test waits for an answer it expects before it fails."""
-
-
-class Acking:
-    """A device transport that acks every command, as a device would."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-
-    async def deliver(self, command: Command) -> None:
-        ack = Ack(command.id, "acked", result={"ran": command.target})
-        asyncio.get_running_loop().call_soon(self.hub.ack, command.home, command.device, ack)
 
 
 def make_access(directory: Path, clock: FakeClock) -> Access:
@@ -70,7 +59,7 @@ async def attack_hub(clock: FakeClock, access: Access) -> AsyncIterator[Hub]:
         )
         await hub.add_device(Device(home="h1", id="light", type="light", name="Hall light", room="hall"))
         await hub.add_device(Device(home="h1", id="front_door", type="door_lock", name="Front door"))
-        hub.commands.attach("mqtt", Acking(hub))
+        hub.commands.attach("mqtt", AckingDevice(hub, result=lambda command: {"ran": command.target}))
         yield hub
 
 

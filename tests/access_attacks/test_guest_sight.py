@@ -30,6 +30,7 @@ CAR_SOC, VAN_SOC = 71.0, 38.0
 HIDDEN = ("van", "light", "front_door")
 DERIVED = ("place", "distance_to_home")  # where the hub works out the car is
 GRANT_S = 120.0  # shorter than an access token's life: the grants end first
+FINAL = ("acked", "failed", "expired")  # a command frame with one of these is its last
 
 
 def trip(car: str, start: float) -> Trip:
@@ -281,7 +282,10 @@ async def test_a_guests_live_view_follows_their_grants(served: Served, hub: Hub,
                     json={"kind": "action", "target": "turn_on", "wait": 5},
                     headers=owner,
                 )
-            result = await frame(ws)
+            # her purifier's command, as it is sent and as it ends: nothing of the light's
+            results = [await frame(ws)]
+            while results[-1].get("command", {}).get("status") not in FINAL:
+                results.append(await frame(ws))
             # the car granted without its location: its charge, not its position
             await grants.give(["car"], ["*"])
             report_everything(hub, 1)
@@ -298,7 +302,7 @@ async def test_a_guests_live_view_follows_their_grants(served: Served, hub: Hub,
             (first.get("device"), first.get("property")) != ("purifier", "pm25"),
         ),
         ("nothing else of the home", not is_echo(after)),
-        ("the light's command", result.get("command", {}).get("device") != "purifier"),
+        ("the light's command", any(r.get("command", {}).get("device") != "purifier" for r in results)),
         (
             "the car's position",
             [(f.get("device"), f.get("property")) for f in car_frames]

@@ -7,13 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_device import FakeDevice
 
 from carhome.api import create_app
 from carhome.hub import Ack, Command, CommandStatus, Decision, Device, Home, Hub
 from carhome.spec import DeviceSpec, vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock, settle
 
 PROBLEM = "application/problem+json"
 
@@ -135,7 +134,9 @@ async def test_unknown_device_is_404(client: httpx.AsyncClient) -> None:
 # -- commands --------------------------------------------------------------------------
 
 
-async def test_set_and_wait_returns_the_acked_command(client: httpx.AsyncClient, device: FakeDevice) -> None:
+async def test_set_and_wait_returns_the_acked_command(
+    client: httpx.AsyncClient, device: AckingDevice
+) -> None:
     r = await client.post(
         "/api/devices/h1/purifier/commands",
         json={"kind": "set", "target": "mode", "args": {"value": "sleep"}, "wait": 5},
@@ -185,7 +186,7 @@ async def test_failed_command_carries_the_device_reason(client: httpx.AsyncClien
 
 
 async def test_command_that_gets_no_answer_expires(
-    client: httpx.AsyncClient, clock: FakeClock, device: FakeDevice
+    client: httpx.AsyncClient, clock: FakeClock, device: AckingDevice
 ) -> None:
     request = asyncio.create_task(
         client.post(
@@ -193,7 +194,7 @@ async def test_command_that_gets_no_answer_expires(
             json={"kind": "action", "target": "climate_off", "ttl": 30, "wait": 5},
         )
     )
-    await asyncio.wait_for(device.delivered.wait(), 2)
+    await device.next(wait=2)
     await clock.advance(31)
     r = await asyncio.wait_for(request, 5)
     assert r.status_code == 200
@@ -322,7 +323,7 @@ async def test_get_command_can_wait_for_its_result(client: httpx.AsyncClient, hu
         await client.post("/api/devices/h1/car/commands", json={"kind": "action", "target": "climate_off"})
     ).json()
     request = asyncio.create_task(client.get(f"/api/commands/{made['id']}", params={"wait": "5"}))
-    await asyncio.sleep(0)
+    await settle()  # the request waits for the result
     hub.ack("h1", "car", Ack(made["id"], "acked", result="late but fine"))
     r = await asyncio.wait_for(request, 5)
     assert r.json()["status"] == "acked"

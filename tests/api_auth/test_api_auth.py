@@ -25,25 +25,12 @@ from carhome.api.automations import automation_routes
 from carhome.automations import Engine
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
-from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.hub import Availability, Change, Device, Event, Home, Hub, Result
 from carhome.store.memory import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock
 from carhome.wire.members import Role
 
 PASSWORD = "correct horse battery"
-
-
-class Acking:
-    """A device transport that acks every command, as a device would."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.received: list[Command] = []
-
-    async def deliver(self, command: Command) -> None:
-        self.received.append(command)
-        ack = Ack(command.id, "acked", result={"ran": command.target})
-        asyncio.get_running_loop().call_soon(self.hub.ack, command.home, command.device, ack)
 
 
 @pytest.fixture
@@ -73,7 +60,7 @@ async def hub(clock: FakeClock, access: Access) -> AsyncIterator[Hub]:
             await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
             await hub.add_device(Device(home=home, id="purifier", type="air_purifier", room="living_room"))
             await hub.add_device(Device(home=home, id="car", type="car"))
-        hub.commands.attach("mqtt", Acking(hub))
+        hub.commands.attach("mqtt", AckingDevice(hub, result=lambda command: {"ran": command.target}))
         yield hub
 
 
@@ -374,17 +361,54 @@ async def test_the_websocket_pushes_state_and_command_results(
             ("purifier", "pm25", 35),
             ("purifier", "pm25", 12),
         ]
-        await hub.submit("h1", "purifier", "action", "turn_on", member="fred", face="api")
-        result = await frame(ws)
-        assert (result["type"], result["command"]["status"], result["command"]["target"]) == (
-            "command",
-            "acked",
-            "turn_on",
-        )
+        command = await hub.submit("h1", "purifier", "action", "turn_on", member="fred", face="api")
+        # handed to the device, then its answer (final once it is on record)
+        results = [await frame(ws), await frame(ws)]
+        assert [(r["type"], r["command"]["id"], r["command"]["status"]) for r in results] == [
+            ("command", command.id, "sent"),
+            ("command", command.id, "acked"),
+        ]
+        assert results[1]["command"]["target"] == "turn_on"
         await ws.send("not json")
         assert (await frame(ws))["type"] == "error"
         await ws.send(json.dumps({"type": "subscribe", "device": "toaster"}))
         assert "toaster" in (await frame(ws))["detail"]
+
+
+def bus_counts(hub: Hub) -> dict[str, int]:
+    return {kind.__name__: hub.bus.count(kind) for kind in (Change, Event, Result, Availability)}
+
+
+async def test_a_sockets_subscriptions_are_its_own_and_close_with_it(hub: Hub, access: Access) -> None:
+    app = create_app(hub, access=access)
+    before = bus_counts(hub)
+
+    def opened() -> dict[str, int]:
+        return {k: n - before[k] for k, n in bus_counts(hub).items() if n != before[k]}
+
+    async with ApiServer(app, port=0) as running, httpx.AsyncClient(base_url=running.url) as client:
+        tokens = await login(client, "fred")
+        url = running.url.replace("http://", "ws://") + "/api/ws"
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": tokens["access_token"]}))
+            assert (await frame(ws))["type"] == "ready"
+            # his home's command results, not every home's
+            assert opened() == {"Result": 1}
+            assert hub.bus.watched("h1", "purifier", "turn_on", Result)
+            assert not hub.bus.watched("h2", "purifier", "turn_on", Result)
+            for device in ("purifier", "car"):
+                await ws.send(json.dumps({"type": "subscribe", "device": device}))
+                assert (await frame(ws))["type"] == "subscribed"
+            assert opened() == {"Result": 1, "Change": 2}
+            await ws.send(json.dumps({"type": "unsubscribe", "device": "car"}))
+            assert (await frame(ws))["type"] == "unsubscribed"
+            assert opened() == {"Result": 1, "Change": 1}
+            # the hub stops serving: every socket's subscriptions close at once
+            app.state.live.close()
+            assert opened() == {}
+            with pytest.raises(websockets.ConnectionClosed):
+                await frame(ws)
+    print(f"live socket subscriptions left after the live hub closed: {sum(opened().values())}")
 
 
 async def test_the_websocket_refuses_a_bad_token(server: str) -> None:
@@ -433,7 +457,7 @@ async def test_a_revoked_members_queued_commands_never_run(
     assert r.status_code == 202
     queued = r.json()["id"]
     assert (await client.post("/api/members/fred/revoke", headers=owner)).status_code == 200
-    device = Acking(hub)
+    device = AckingDevice(hub, result=lambda command: {"ran": command.target})
     hub.commands.attach("mqtt", device)  # the device is back
     await hub.commands.redeliver("mqtt")
     assert device.received == []

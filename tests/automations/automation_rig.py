@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,8 +46,7 @@ async def restartable(
 
 
 async def advance(clock: FakeClock, seconds: float) -> None:
-    """Let what is ready run, then move the clock."""
-    await asyncio.sleep(0)
+    """Move the clock (``advance`` first lets what is ready run until every task waits)."""
     await clock.advance(seconds)
 
 

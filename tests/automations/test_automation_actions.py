@@ -9,7 +9,7 @@ from automation_rig import Lights
 from carhome.automations import Engine
 from carhome.hub import Hub
 from carhome.spec import vss
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, settle
 
 ARRIVE = """
 home: h1
@@ -116,7 +116,7 @@ async def test_delay_if_parallel_choose_on_the_fake_clock(hub: Hub, engine: Engi
     assert engine.load_text(FLOW) == []
     hub.report("h1", "car", {"place": "home"}, trusted=True)
     hub.report("h1", "car", {vss.SOC: 15.0})
-    await asyncio.sleep(0)
+    await settle()
     assert engine.busy
     await clock.advance(299)
     assert hub.value("h1", "hall", "on") is None
@@ -133,7 +133,6 @@ async def test_else_branch_and_choice(hub: Hub, engine: Engine, clock: FakeClock
     assert engine.load_text(FLOW) == []
     hub.report("h1", "car", {"place": "away"}, trusted=True)
     hub.report("h1", "car", {vss.SOC: 3.0})
-    await asyncio.sleep(0)
     await clock.advance(300)
     await _settle(engine)
     assert hub.value("h1", "hall", "on") is None

@@ -91,7 +91,6 @@ async def test_precondition_cabin_before_departure(
 ) -> None:
     hub.report("h1", "car", {"place": "home"}, trusted=True)
     assert home.load_text(BLUEPRINTS) == []
-    await asyncio.sleep(0)
     await clock.advance(7 * 3600 + 10 * 60 - 1)  # Thursday 07:09:59
     assert _sent(lights) == []
     await clock.advance(1)
@@ -103,7 +102,6 @@ async def test_plug_in_reminder(hub: Hub, home: Engine, clock: FakeClock) -> Non
     hub.report("h1", "car", {vss.SOC: 25.0, vss.CABLE_CONNECTED: False})
     assert home.load_text(BLUEPRINTS) == []
     hub.report("h1", "car", {"place": "home"}, trusted=True)
-    await asyncio.sleep(0)
     await clock.advance(10 * 60)
     assert [n.message for n in home.notifications.list(member="ana")] == [
         "The car is home at home with low charge: plug it in"
@@ -114,7 +112,6 @@ async def test_unlocked_at_night(hub: Hub, home: Engine, lights: Lights, clock: 
     hub.report("h1", "car", {"place": "home", **dict.fromkeys(vss.DOOR_LOCKED, True)}, trusted=True)
     hub.report("h1", "car", {vss.DOOR_LOCKED[2]: False})
     assert home.load_text(BLUEPRINTS) == []
-    await asyncio.sleep(0)
     await clock.advance(22 * 3600)
     await _settle(home)
     assert [n.message for n in home.notifications.list(member="ana")] == ["The car is unlocked at home"]

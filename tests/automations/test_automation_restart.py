@@ -12,7 +12,7 @@ from carhome.automations import MemoryTimerStore
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.store import SqliteStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, settle
 
 AUTOMATIONS = """
 home: h1
@@ -62,14 +62,14 @@ async def test_a_delay_that_came_due_while_down_runs_once_at_start_marked_late(
     db = tmp_path / "hub.db"
     async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "purifier", {"mode": "sleep"})
-        await asyncio.sleep(0)
+        await settle()
     await clock.advance(3600)
     async with restartable(db, clock, AUTOMATIONS) as engine:
         await asyncio.wait_for(engine.idle(), 1)
         assert messages(engine) == ["later Ana sleep"]
         assert engine.trace("later")[-1].steps[0].late is True
     async with restartable(db, clock, AUTOMATIONS) as engine:
-        await asyncio.sleep(0)
+        await settle()
         assert messages(engine) == []
 
 
@@ -93,7 +93,7 @@ async def test_a_for_timer_due_while_down_fires_once_late(tmp_path: Path, clock:
     async with restartable(db, clock, AUTOMATIONS) as engine:
         engine.hub.report("h1", "car", {vss.SOC: 50.0})
         engine.hub.report("h1", "car", {vss.SOC: 15.0})
-        await asyncio.sleep(0)
+        await settle()
     await clock.advance(3600)
     async with restartable(db, clock, AUTOMATIONS) as engine:
         await advance(clock, 0)
@@ -115,7 +115,7 @@ async def test_a_for_timer_is_dropped_when_the_value_left_while_down(
     async with restartable(db, clock, AUTOMATIONS, store) as engine:
         engine.hub.report("h1", "car", {vss.SOC: 50.0})
         engine.hub.report("h1", "car", {vss.SOC: 15.0})
-        await asyncio.sleep(0)
+        await settle()
     assert [t.kind for t in store.timers.values()] == ["for"]
     async with Hub(store=SqliteStore(db), clock=clock) as hub:
         hub.report("h1", "car", {vss.SOC: 60.0})  # charged while the engine was off

@@ -8,7 +8,7 @@ import pytest
 
 from carhome.automations import Engine
 from carhome.hub import Hub
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, settle
 
 TEXT = """
 - id: slow
@@ -34,7 +34,7 @@ TEXT = """
 async def _fire(hub: Hub, n: int) -> None:
     for speed in range(1, n + 1):
         hub.report("h1", "car", {"Vehicle.Speed": float(speed)})
-        await asyncio.sleep(0)
+        await settle()
 
 
 def _messages(engine: Engine) -> list[str]:

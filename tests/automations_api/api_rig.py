@@ -8,8 +8,7 @@ same data directory. Two homes: ``h1`` (owner olivia, family fred, guest gina) a
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from carhome.api.automations import automation_routes
 from carhome.automations import Engine
 from carhome.automations.files import AutomationFiles
 from carhome.errors import ConfigError
-from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock
 from carhome.wire.members import Role
 
 PASSWORD = "correct horse battery"
@@ -65,34 +64,13 @@ automations:
 """
 
 
-class Acking:
-    """Devices at the hub's public seam: ack each command and report its new state."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.received: list[Command] = []
-        self._arrived = asyncio.Condition()
-
-    async def deliver(self, command: Command) -> None:
-        self.received.append(command)
-        self.hub.ack(command.home, command.device, Ack(command.id, "acked"))
-        async with self._arrived:
-            self._arrived.notify_all()
-
-    async def until(self, done: Callable[[list[Command]], bool]) -> None:
-        """Wait until what the devices received makes ``done`` true (the hub delivers from
-        its own tasks, so a command may arrive after the call that caused it returned)."""
-        async with asyncio.timeout(10), self._arrived:
-            await self._arrived.wait_for(lambda: done(self.received))
-
-
 @dataclass
 class Rig:
     hub: Hub
     access: Access
     data: Path
     base: Path
-    devices: Acking
+    devices: AckingDevice
     engine: Engine
     files: AutomationFiles
     http: httpx.AsyncClient
@@ -137,7 +115,7 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
             await hub.add_device(Device(home=home, id="hall", type="light"))
             await hub.add_device(Device(home=home, id="purifier", type="air_purifier"))
         hub.report("h1", "car", {"place": "away"}, trusted=True)
-        devices = Acking(hub)
+        devices = AckingDevice(hub)
         hub.commands.attach("mqtt", devices)
         engine, files, app, errors = await serve(hub, access, tmp_path / "data", base)
         assert errors == []

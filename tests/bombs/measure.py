@@ -47,7 +47,7 @@ class LoopLag:
         loop = asyncio.get_running_loop()
         while True:
             before = loop.time()
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(TICK)  # real time on purpose: this measures the real loop's stalls
             self.worst = max(self.worst, loop.time() - before - TICK)
 
 

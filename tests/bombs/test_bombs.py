@@ -44,7 +44,9 @@ from mqtt.conftest import FAST, TIMEOUT, Mosquitto
 
 FROZEN: Final = 2.0
 """Seconds the hub's loop may be held by any one bomb: generous (the figure is the point;
-before these limits one YAML bomb held it 47 s)."""
+before these limits one YAML bomb held it 47 s). A bomb parsed outside a loop (a file the
+CLI checks) is held to it in this process's CPU time, which other processes' load on a
+shared machine does not stretch."""
 MEMORY: Final = 200 * MB
 """How far memory may rise while the bombs are handled (one YAML bomb took 4.4 GB)."""
 
@@ -224,9 +226,9 @@ def test_config_files_checked_by_serve(tmp_path: Path) -> None:
         for name, text in files.items():
             path = tmp_path / "carhome.yaml"
             path.write_text(text)
-            began = time.perf_counter()
+            began = time.process_time()
             result = runner.invoke(cli, ["serve", "--config", str(path), "--check"])
-            longest = max(longest, time.perf_counter() - began)
+            longest = max(longest, time.process_time() - began)
             assert result.exit_code == 1, (name, result.output)
             outputs[name] = result.output
     # checked before the hub and its loop start: the figure is the longest check
@@ -263,14 +265,14 @@ async def test_automation_and_price_files_the_hub_reads(hub: Hub, tmp_path: Path
     refused: list[str] = []
     with LogTally().watching() as tally, PeakMemory() as memory:
         async with Engine(hub) as engine:
-            began = time.perf_counter()
+            began = time.process_time()
             errors = engine.load(automations)  # as a hub loads its files when it starts
-            held.append(time.perf_counter() - began)
+            held.append(time.process_time() - began)
         for name in series:
-            began = time.perf_counter()
+            began = time.process_time()
             with pytest.raises(ConfigError) as caught:
                 load_series(tmp_path / name)
-            held.append(time.perf_counter() - began)
+            held.append(time.process_time() - began)
             refused.append(str(caught.value))
     report(
         f"automation and price files, {len(YAML_BOMBS) + 1 + len(series)} bombs read",
@@ -331,7 +333,7 @@ async def test_mqtt_bombs_through_mosquitto(hub: Hub, mosquitto: Mosquitto, tmp_
 
     sentinel: asyncio.Future[Change] = asyncio.get_running_loop().create_future()
     watch = hub.bus.subscribe(
-        lambda c: sentinel.done() or sentinel.set_result(c), home="h1", device="purifier", prop="filter_life"
+        lambda c: sentinel.done() or sentinel.set_result(c), home="h1", device="purifier", name="filter_life"
     )
     lag = LoopLag()
     async with MqttConnector(hub, mosquitto.url, backoff=FAST) as connector:

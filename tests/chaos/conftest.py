@@ -24,7 +24,7 @@ import pytest
 
 from carhome.clock import Clock
 from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
-from carhome.hub import Command, CommandStatus, Device, Home, Hub
+from carhome.hub import Availability, Command, CommandStatus, Device, Home, Hub, Result
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
 from mqtt.conftest import free_port, require_mosquitto
@@ -83,11 +83,12 @@ class Finals:
     def __init__(self, hub: Hub) -> None:
         self.done: dict[str, Command] = {}
         self._changed = asyncio.Event()
-        hub.commands.on_result(self._seen)
+        hub.bus.subscribe(self._seen, kind=Result)
 
-    def _seen(self, command: Command) -> None:
-        self.done[command.id] = command
-        self._changed.set()
+    def _seen(self, result: Result) -> None:
+        if result.final:
+            self.done[result.command.id] = result.command
+            self._changed.set()
 
     async def until(self, condition: Callable[[], bool], what: str) -> None:
         """Wait (bounded) until ``condition()`` holds; it is checked at each result."""
@@ -154,7 +155,7 @@ class Counters:
         if not self.hub.homes():
             await self.hub.add_home(HOME)
             await self.hub.add_devices([Device(home=HOME.id, id=n, type="counter") for n in self.names])
-        self.hub.on_availability(self._seen)
+        self._watching = self.hub.bus.subscribe(self._seen, kind=Availability)
         await self.connector.__aenter__()
         for client in self.devices.values():
             await client.__aenter__()
@@ -167,9 +168,10 @@ class Counters:
         for client in self.devices.values():
             await client.__aexit__(et, e, tb)
         await self.connector.__aexit__(et, e, tb)
+        self._watching.close()
 
-    def _seen(self, home: str, device: str, up: bool) -> None:
-        self.online[device] = up
+    def _seen(self, seen: Availability) -> None:
+        self.online[seen.device] = seen.online
         self._availability.set()
 
     async def until_online(self, names: set[str], *, up: bool = True) -> None:

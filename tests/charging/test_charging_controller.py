@@ -26,9 +26,9 @@ from charging_parts import (
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy import Mode, SlotSeries
 from carhome.energy.controller import ChargingController
-from carhome.hub import Command, Decision, Hub
-from carhome.spec import DeviceSpec, vss
-from carhome.testing import FakeClock
+from carhome.hub import Hub
+from carhome.spec import vss
+from carhome.testing import Allow, FakeClock, Refuse
 from carhome.testing.wallbox import SimulatedWallbox, charging_profile
 
 
@@ -140,32 +140,16 @@ async def test_switching_the_mode_to_off_stops_the_session(
         await wallbox.wait_request(start_action(wallbox))
 
 
-class Recording:
-    """A gatekeeper that allows everything and remembers who asked, from where."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str, str]] = []
-
-    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
-        self.seen.append((command.member, command.face, command.target))
-        return Decision(True, "recorded")
-
-
-class Refusing:
-    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
-        return Decision(False, "policy: guest may not charging from automation")
-
-
 async def test_commands_go_through_the_gatekeeper_as_the_member_from_automation(
     hub: Hub, wallbox: SimulatedWallbox, evening: FakeClock
 ) -> None:
-    gate = Recording()
+    gate = Allow("recorded")
     hub.commands.gatekeeper = gate
     report_soc(hub, 60.0)
     async with ChargingController(hub, setup(), settings(Mode.NOW), TARIFF):
         await plug_in(wallbox)
         await wallbox.wait_request(start_action(wallbox))
-    assert gate.seen == [
+    assert [(c.member, c.face, c.target) for c in gate.commands] == [
         ("owner", "automation", "current_limit"),  # idle: the least current
         ("owner", "automation", "current_limit"),
         ("owner", "automation", "start_charging"),
@@ -175,7 +159,7 @@ async def test_commands_go_through_the_gatekeeper_as_the_member_from_automation(
 async def test_a_refused_command_is_reported_and_never_reaches_the_charger(
     hub: Hub, wallbox: SimulatedWallbox, evening: FakeClock
 ) -> None:
-    hub.commands.gatekeeper = Refusing()
+    hub.commands.gatekeeper = Refuse("policy: guest may not charging from automation")
     report_soc(hub, 60.0)
     async with ChargingController(hub, setup(), settings(Mode.NOW), TARIFF) as controller:
         await plug_in(wallbox)

@@ -14,9 +14,8 @@ from charging_parts import GUARD_S, PASSWORD, TARIFF, report_soc, settings, setu
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy import Mode
 from carhome.energy.controller import RETRY_S, ChargingController
-from carhome.hub import Command, Decision, Hub
-from carhome.spec import DeviceSpec
-from carhome.testing import FakeClock
+from carhome.hub import Hub
+from carhome.testing import Allow, FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
 
 
@@ -27,24 +26,13 @@ async def step(controller: ChargingController) -> None:
     await asyncio.wait_for(controller.stepped.wait(), GUARD_S)
 
 
-class Counting:
-    """A gatekeeper that allows everything and counts its decisions (one audit entry each)."""
-
-    def __init__(self) -> None:
-        self.decisions = 0
-
-    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
-        self.decisions += 1
-        return Decision(True, "counted")
-
-
 async def test_a_rejected_profile_is_asked_again_once_a_minute(
     hub: Hub, server: OcppServer, evening: FakeClock, version: Version
 ) -> None:
     async def no_profiles(action: str, payload: dict[str, Any]) -> bool:
         return action != "SetChargingProfile"
 
-    gate = Counting()
+    gate = Allow("counted")  # one decision, one audit entry
     hub.commands.gatekeeper = gate
     report_soc(hub, 60.0)
     url = f"ws://127.0.0.1:{server.port}/ocpp"
@@ -62,7 +50,7 @@ async def test_a_rejected_profile_is_asked_again_once_a_minute(
             await evening.advance(1)
             await step(controller)
             await until(controller, lambda: not hub.commands.pending())  # its answer is in
-        in_30_s, decisions = profiles(), gate.decisions
+        in_30_s, decisions = profiles(), len(gate.asked)
         await evening.advance(RETRY_S - 30)
         await until(controller, lambda: controller.status.failed_commands == 2)
         after_a_minute = profiles()

@@ -9,6 +9,7 @@ wires the feed to every charged car of the home and plans the line's cars togeth
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,13 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from charging_parts import report_soc, settings, setup, until
+from charging_parts import GUARD_S, report_soc, settings, setup, until
 
 from carhome.api import create_app
 from carhome.api.charging import charging_routes
 from carhome.config import parse_config
 from carhome.energy import FixedTariff
 from carhome.energy.controller import ChargingController
+from carhome.energy.plans import Plan
 from carhome.energy.providers import Feed
 from carhome.energy.providers.awattar import Awattar, AwattarConfig
 from carhome.energy.service import start_charging_services
@@ -74,7 +76,8 @@ async def test_an_outage_is_a_warning_and_the_plan_goes_on(
             [fresh] = await answer(hub, {controller.key: controller})
             plan = controller.plan
             await clock.advance(feed.next_at - clock.time() + 2 * 3600)  # aWATTar fails, more than once
-            await until(controller, lambda: feed.error is not None)
+            # the controller replans on the next quarter hour, on aWATTar's prices in hand
+            await until(controller, lambda: feed.error is not None and replanned(controller, plan))
             [stale] = await answer(hub, {controller.key: controller})
     [source] = fresh["sources"]  # type: ignore[misc]
     assert (source["provider"], source["kind"], source["stale"], source["warning"]) == (
@@ -99,6 +102,10 @@ async def test_an_outage_is_a_warning_and_the_plan_goes_on(
     assert controller.status.problem is None
     assert hub.rejections.total == 0
     print(f"outage: {outage.call_count} asks to aWATTar, plan kept, warning: {late['warning']}")
+
+
+def replanned(controller: ChargingController, before: Plan | None) -> bool:
+    return before is not None and controller.plan is not None and controller.plan.made_at > before.made_at
 
 
 CONFIG = """
@@ -134,6 +141,8 @@ async def test_the_energy_section_feeds_every_car_and_plans_the_line_together(
         [feed] = services.feeds
         await until(first, lambda: first.plan is not None and first.plan.price[0] != 0.5)
         await until(second, lambda: second.plan is first.plan)
+        async with asyncio.timeout(GUARD_S):
+            await feed.refreshed.wait()  # set once the good answer is kept on disk
         [one, two] = await answer(hub, services.controllers)
     assert first.plan is not None
     assert {c.car_id for c in first.plan.cars} == {"car", "car2"}

@@ -15,15 +15,15 @@ import pytest
 from charging_parts import TARIFF, plug_in, report_soc, settings, setup, start_action
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
-from carhome.access.delegates import AutomationSigner, Delegates
+from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.members import Member, Members
-from carhome.access.relay import ByConnector
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy import Mode
 from carhome.energy.controller import ChargingController
 from carhome.errors import CommandDenied
 from carhome.hub import Device, Hub
+from carhome.signing.relay import ByConnector
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
 from carhome.wire.members import Role
@@ -37,7 +37,8 @@ class Access:
         self.audit = AuditLog(MemoryAuditStore(), clock)
         self.gate = PolicyGatekeeper(self.members, self.audit, clock, require_signatures=True)
         delegates = Delegates(tmp / "delegates", ByConnector(hub, {"ocpp": server}), clock)
-        hub.commands.gatekeeper = AutomationSigner(self.gate, delegates, unsigned=self.gate.trusts_unsigned)
+        hub.commands.signer = DelegateSigner(delegates, unsigned=self.gate.trusts_unsigned)
+        hub.commands.gatekeeper = DelegationGate(self.gate, unsigned=self.gate.trusts_unsigned)
 
 
 @pytest.fixture

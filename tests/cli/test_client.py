@@ -10,11 +10,11 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from carhome.access.client import HubKeys
 from carhome.api import create_app
 from carhome.cli import ApiError, HubClient
 from carhome.errors import ConnectorError
 from carhome.hub import Hub
+from carhome.signing.client import HubKeys
 
 
 async def test_problems_become_api_errors_with_their_fields(hub: Hub) -> None:

@@ -98,7 +98,7 @@ def _line(text: str, marker: str) -> int:
         (
             HOME.replace("type: car", "type: toaster"),
             "toaster",
-            "unknown device type 'toaster'; known types: air_conditioner, air_purifier, car",
+            "unknown device type 'toaster'; known types: air_conditioner, air_purifier, battery, car",
         ),
         (HOME.replace("lat: 39.79", "lat: north"), "north", "homes[0].lat: expected `float`"),
         (HOME.replace("lat: 39.79", "lat: 99"), "lat: 99", "homes[0].lat: expected `float` <= 90"),

@@ -23,6 +23,12 @@ def test_now_charges_at_full_power_until_the_target() -> None:
     assert plan.charging_cost == pytest.approx(0.9 + 0.1 + 0.05)
 
 
+def test_now_charges_now_even_when_the_departure_is_past_the_horizon() -> None:
+    # a Friday evening: the next weekday departure is Monday, past the prices' horizon
+    plan = make_plan(request((car(target=0.625, mode=Mode.NOW, hours=72),), [0.9, 0.1, 0.1, 0.1]))
+    assert plan.cars[0].power_kw == pytest.approx([1, 1, 0.5, 0])
+
+
 def test_solar_charges_only_from_surplus_above_the_minimum() -> None:
     ev = car(target=1.0, mode=Mode.SOLAR, wallbox=charger(min_a=6.0))
     plan = make_plan(request((ev,), [0.3] * 4, solar=[0, 0.5, 2, 0.8]))

@@ -239,6 +239,7 @@ class RealHomeAssistant:
         while not await check():
             if time.monotonic() > end:
                 raise HomeAssistantFailed(f"waited {deadline:.0f} s for {what}\n{self.log_tail()}")
+            # Real time: Home Assistant is another process, asked over HTTP; it has no events for us.
             await asyncio.sleep(POLL)
 
     async def state_until(

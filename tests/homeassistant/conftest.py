@@ -6,18 +6,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from ha_fakes import MEMBER, AckingTransport, HomeAssistant
+from ha_fakes import MEMBER, HomeAssistant, acking
 
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.hub import Hub
+from carhome.testing import AckingDevice
 from mqtt.conftest import FAST, broker_url, builtin_broker, mosquitto  # the real brokers
 
 __all__ = ["broker_url", "builtin_broker", "mosquitto"]
 
 
 @pytest.fixture
-def transport(hub: Hub) -> AckingTransport:
-    transport = AckingTransport(hub)
+def transport(hub: Hub) -> AckingDevice:
+    transport = acking(hub)
     hub.commands.attach("mqtt", transport)
     return transport
 

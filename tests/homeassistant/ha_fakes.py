@@ -1,5 +1,5 @@
-"""Fakes for the Home Assistant bridge tests: a transport that acks every command, and a
-raw MQTT client playing Home Assistant."""
+"""Fakes for the Home Assistant bridge tests: a raw MQTT client playing Home Assistant, and
+the device that answers the bridge's commands (``carhome.testing.AckingDevice``)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,16 @@ from collections.abc import Callable
 
 import msgspec
 
-from carhome.hub import Ack, Command, Hub
+from carhome.hub import Hub
+from carhome.testing import AckingDevice
 from mqtt.conftest import TIMEOUT, RawClient
 
 MEMBER = "ha-user"
 
 
-class AckingTransport:
+def acking(hub: Hub) -> AckingDevice:
     """The ``mqtt`` connector's stand-in: records each command and acks it through the hub."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.delivered: asyncio.Queue[Command] = asyncio.Queue()
-
-    async def deliver(self, command: Command) -> None:
-        self.delivered.put_nowait(command)
-        # As a device would: the answer comes after delivery, not inside it.
-        asyncio.get_running_loop().call_soon(
-            self.hub.ack, command.home, command.device, Ack(command.id, "acked", {"ran": command.target})
-        )
-
-    async def next(self) -> Command:
-        return await asyncio.wait_for(self.delivered.get(), TIMEOUT)
+    return AckingDevice(hub, result=lambda command: {"ran": command.target})
 
 
 class HomeAssistant(RawClient):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-from ha_fakes import MEMBER, AckingTransport, HomeAssistant
+from ha_fakes import MEMBER, HomeAssistant, acking
 
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge, check_config
-from carhome.hub import Command, CommandStatus, Decision, Device, Hub
-from carhome.spec import DeviceSpec, vss
+from carhome.hub import Command, CommandStatus, Device, Hub, Result
+from carhome.spec import vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock, Refuse
 from mqtt.conftest import FAST, TIMEOUT
 
 CAR_CONFIG = "homeassistant/device/carhome_h1_car/config"
@@ -83,17 +83,17 @@ async def test_bridge_status_says_offline_when_it_stops(hub: Hub, broker_url: st
 
 
 async def test_command_becomes_an_acked_carhome_command(
-    hub: Hub, bridge: HomeAssistantBridge, ha: HomeAssistant, transport: AckingTransport
+    hub: Hub, bridge: HomeAssistantBridge, ha: HomeAssistant, transport: AckingDevice
 ) -> None:
     await ha.subscribe(PURIFIER_CONFIG)
     switch = (await _config(ha, PURIFIER_CONFIG))["cmps"]["on"]
     results: asyncio.Future[Command] = asyncio.get_running_loop().create_future()
 
-    def finished(command: Command) -> None:
-        if not results.done():
-            results.set_result(command)
+    def finished(result: Result) -> None:
+        if result.final and not results.done():
+            results.set_result(result.command)
 
-    hub.commands.on_result(finished)
+    hub.bus.subscribe(finished, kind=Result, home="h1", device="purifier")
     ha.publish(str(switch["command_topic"]), b"ON", qos=1)
     delivered = await transport.next()
     assert (delivered.kind, delivered.target, delivered.args) == ("set", "on", {"value": True})
@@ -106,7 +106,7 @@ async def test_command_becomes_an_acked_carhome_command(
 
 
 async def test_climate_mode_sends_mode_then_power(
-    hub: Hub, bridge: HomeAssistantBridge, ha: HomeAssistant, transport: AckingTransport
+    hub: Hub, bridge: HomeAssistantBridge, ha: HomeAssistant, transport: AckingDevice
 ) -> None:
     await hub.add_device(Device(home="h1", id="ac", type="air_conditioner", name="Bedroom AC"))
     bridge.sync()
@@ -126,36 +126,25 @@ async def test_climate_mode_sends_mode_then_power(
     assert (bridge.stats.rejected, bridge.stats.commands) == (1, 2)
 
 
-class Deny:
-    """A gatekeeper that refuses everything, and says whom it was asked about."""
-
-    def __init__(self) -> None:
-        self.asked: asyncio.Queue[Command] = asyncio.Queue()
-
-    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
-        self.asked.put_nowait(command)
-        return Decision(False, "guests may not unlock the car")
-
-
 async def test_access_checks_apply(broker_url: str, ha: HomeAssistant) -> None:
-    deny = Deny()
+    deny = Refuse("guests may not unlock the car")
     async with Hub(store=MemoryStore(), clock=FakeClock(), gatekeeper=deny) as hub:
         from carhome.hub import Home  # noqa: PLC0415 - local to this one test
 
         await hub.add_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
         await hub.add_device(Device(home="h1", id="car", type="car"))
-        transport = AckingTransport(hub)
+        transport = acking(hub)
         hub.commands.attach("mqtt", transport)
         async with HomeAssistantBridge(hub, broker_url, member="guest", backoff=FAST) as bridge:
             await ha.subscribe(RESULT)
             # Not offered (doors are read-only in Home Assistant), but whatever arrives on a
             # command topic is the gatekeeper's to refuse, on record, and Home Assistant hears.
             ha.publish("carhome/h1/car/ha/cmd/doors/set", b"UNLOCK", qos=1)
-            asked = await asyncio.wait_for(deny.asked.get(), TIMEOUT)
+            asked = await deny.until_asked(wait=TIMEOUT)
             assert (asked.target, asked.member, asked.face) == ("unlock", "guest", FACE)
             await bridge.drain()
             assert (bridge.stats.denied, bridge.stats.commands) == (1, 0)
-            assert transport.delivered.empty()
+            assert transport.received == []
             event = await ha.json(RESULT, lambda _e: True)
             assert (event["event_type"], event["command"]) == ("refused", "unlock")
             assert "guests may not unlock the car" in str(event["reason"])

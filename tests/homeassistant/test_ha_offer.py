@@ -21,10 +21,10 @@ from carhome.connectors.homeassistant import RESULTS, HomeAssistantBridge, check
 from carhome.connectors.homeassistant.discovery import device_config
 from carhome.connectors.homeassistant.entities import Choices, EntityDescription, Platform
 from carhome.connectors.mqtt.credentials import Credentials, HomeAssistantAccess
-from carhome.hub import Ack, Command, Device, Home, Hub, Place
+from carhome.hub import Device, Home, Hub, Place
 from carhome.spec import SPECS, DeviceSpec, vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import AckingDevice, FakeClock
 from mqtt.conftest import FAST, TIMEOUT
 
 KEY_LIMIT = vss.CHARGE_LIMIT.lower().replace(".", "_")
@@ -169,22 +169,6 @@ async def test_the_tracker_names_the_place_on_its_own_topic(
 # -- what became of Home Assistant's commands ------------------------------------------------
 
 
-class AnsweringTransport:
-    """A device that answers every command with one ack status, or not at all."""
-
-    def __init__(self, hub: Hub, status: str | None, error: str | None = None) -> None:
-        self.hub = hub
-        self.status = status
-        self.error = error
-        self.delivered: asyncio.Queue[Command] = asyncio.Queue()
-
-    async def deliver(self, command: Command) -> None:
-        self.delivered.put_nowait(command)
-        if self.status is not None:
-            ack = Ack(command.id, self.status, error=self.error)  # type: ignore[arg-type]
-            asyncio.get_running_loop().call_soon(self.hub.ack, command.home, command.device, ack)
-
-
 async def _result(ha: HomeAssistant) -> dict[str, object]:
     return await ha.json(RESULT_PURIFIER, lambda _e: True)
 
@@ -192,12 +176,12 @@ async def _result(ha: HomeAssistant) -> dict[str, object]:
 async def test_a_failure_at_the_device_is_reported_to_home_assistant(
     hub: Hub, broker_url: str, ha: HomeAssistant
 ) -> None:
-    device = AnsweringTransport(hub, "failed", "the filter is used up; replace it")
+    device = AckingDevice(hub, status="failed", error="the filter is used up; replace it")
     hub.commands.attach("mqtt", device)
     async with HomeAssistantBridge(hub, broker_url, member=MEMBER, backoff=FAST) as bridge:
         await ha.subscribe(RESULT_PURIFIER)
         ha.publish("carhome/h1/purifier/ha/cmd/on/set", b"ON", qos=1)
-        sent = await asyncio.wait_for(device.delivered.get(), TIMEOUT)
+        sent = await device.next(wait=TIMEOUT)
         event = await asyncio.wait_for(_result(ha), TIMEOUT)
         assert event == {
             "event_type": "failed",
@@ -215,18 +199,15 @@ async def test_a_failure_at_the_device_is_reported_to_home_assistant(
 async def test_a_command_the_device_never_answers_is_reported_expired(
     hub: Hub, clock: FakeClock, broker_url: str, ha: HomeAssistant
 ) -> None:
-    device = AnsweringTransport(hub, None)
+    device = AckingDevice(hub, status=None)
     hub.commands.attach("mqtt", device)
     async with HomeAssistantBridge(hub, broker_url, member=MEMBER, backoff=FAST, command_ttl=30):
         await ha.subscribe(RESULT_PURIFIER)
         ha.publish("carhome/h1/purifier/ha/cmd/mode/set", b"fan", qos=1)
-        sent = await asyncio.wait_for(device.delivered.get(), TIMEOUT)
+        sent = await device.next(wait=TIMEOUT)
         assert sent.args == {"value": "fan"}
-        # a second at a time: the hub's expiry timer is (re)armed by a task of its own
-        for _ in range(60):
-            await clock.advance(1)
-            if sent.status.final:
-                break
+        await clock.advance(31)  # past the command's 30 s
+        assert sent.status.final
         event = await asyncio.wait_for(_result(ha), TIMEOUT)
     assert (event["event_type"], event["command"], event["id"]) == ("expired", "mode", sent.id)
     assert event["reason"] == sent.error == "no result before expiry"

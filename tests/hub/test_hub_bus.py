@@ -11,6 +11,7 @@ import pytest
 
 from carhome.hub import Change, EventBus, Hub
 from carhome.spec import vss
+from carhome.testing import settle
 
 
 def change(home: str = "h1", device: str = "car", prop: str = vss.SOC, value: object = 50.0) -> Change:
@@ -43,7 +44,7 @@ def test_only_subscribers_indexed_on_the_change_are_called() -> None:
         ]
     }
     for (home, device, prop), seen in (hit | miss).items():
-        bus.subscribe(seen, home=home, device=device, prop=prop)
+        bus.subscribe(seen, home=home, device=device, name=prop)
     c = change()
     bus.publish(c)
     assert {key: s.changes for key, s in hit.items()} == {key: [c] for key in hit}
@@ -57,14 +58,14 @@ def test_a_narrower_level_needs_the_wider_ones(
     home: str | None, device: str | None, prop: str | None
 ) -> None:
     with pytest.raises(ValueError, match="needs its"):
-        EventBus().subscribe(Seen(), home=home, device=device, prop=prop)
+        EventBus().subscribe(Seen(), home=home, device=device, name=prop)
 
 
 def test_watched_follows_every_wildcard_level() -> None:
     bus = EventBus()
     assert not bus.watched("h1", "car", vss.SOC)
     for key in [("h1", "car", vss.SOC), ("h1", "car", None), ("h1", None, None), (None, None, None)]:
-        sub = bus.subscribe(Seen(), home=key[0], device=key[1], prop=key[2])
+        sub = bus.subscribe(Seen(), home=key[0], device=key[1], name=key[2])
         assert bus.watched("h1", "car", vss.SOC), key
         assert not bus.watched("h2", "car", vss.SOC) or key == (None, None, None)
         sub.cancel()
@@ -102,9 +103,9 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCapture
     def broken(_: Change) -> None:
         raise RuntimeError("boom")
 
-    bus.subscribe(before, home="h1", device="car", prop=vss.SOC)
-    bus.subscribe(broken, home="h1", device="car", prop=vss.SOC)
-    bus.subscribe(after, home="h1", device="car", prop=vss.SOC)
+    bus.subscribe(before, home="h1", device="car", name=vss.SOC)
+    bus.subscribe(broken, home="h1", device="car", name=vss.SOC)
+    bus.subscribe(after, home="h1", device="car", name=vss.SOC)
     bus.subscribe(after, home="h1")
     with caplog.at_level(logging.ERROR, logger="carhome.hub.bus"):
         bus.publish(change())
@@ -123,7 +124,7 @@ async def test_a_crossing_that_returns_within_one_burst_is_seen_twice(hub: Hub) 
         if c.value < 20 and (c.old is None or c.old >= 20):
             crossings.append(c.value)
 
-    hub.bus.subscribe(below_20, home="h1", device="car", prop=vss.SOC)
+    hub.bus.subscribe(below_20, home="h1", device="car", name=vss.SOC)
     for soc in (30.0, 15.0, 30.0, 12.0, 40.0):  # one burst: no await in between
         hub.report("h1", "car", {vss.SOC: soc})
     assert crossings == [15.0, 12.0]
@@ -138,7 +139,7 @@ async def test_listen_yields_changes_in_order_and_unsubscribes_when_closed() -> 
     bus = EventBus()
     stream = listen(bus, home="h1", device="car")
     first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0)  # let the iterator subscribe
+    await settle()  # the iterator subscribed
     assert bus.watched("h1", "car", vss.SOC)
     bus.publish(change(value=1.0))
     bus.publish(change(home="h2", value=99.0))  # not matching: never yielded
@@ -155,7 +156,7 @@ async def test_listen_drops_the_oldest_beyond_maxlen() -> None:
     bus = EventBus()
     stream = listen(bus, maxlen=3)
     first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0)
+    await settle()
     for i in range(5):
         bus.publish(change(value=float(i)))
     values = [(await asyncio.wait_for(first, 1)).value]
@@ -163,7 +164,7 @@ async def test_listen_drops_the_oldest_beyond_maxlen() -> None:
     assert values == [2.0, 3.0, 4.0]
     # nothing else is waiting: the next read blocks until a new change comes
     pending = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0)
+    await settle()
     assert not pending.done()
     bus.publish(change(value=5.0))
     assert (await asyncio.wait_for(pending, 1)).value == 5.0

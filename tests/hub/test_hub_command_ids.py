@@ -18,17 +18,16 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from hub_fakes import RecordingTransport
 from starlette.requests import Request
 
-from carhome.access.relay import ByConnector
-from carhome.api.keys import key_routes
 from carhome.api import create_app
+from carhome.api.keys import key_routes
 from carhome.errors import DuplicateCommand
 from carhome.hub import Ack, Command, CommandStatus, Decision, Device, Home, Hub
+from carhome.signing.relay import ByConnector
 from carhome.spec import DeviceSpec
 from carhome.store import SqliteStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, RecordingTransport
 
 HOMES = (
     Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060),

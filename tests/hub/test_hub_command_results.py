@@ -13,11 +13,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from hub_fakes import HeldStore, RecordingTransport
 
-from carhome.hub import Ack, Command, CommandStatus, Device, Home, Hub
+from carhome.hub import Ack, Command, CommandStatus, Device, Home, Hub, Result
 from carhome.hub.commands import RESULT_RETRY
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, HeldStore, RecordingTransport
 
 WAIT = 1.0  # bound on every wait for an event, in real seconds; nothing here sleeps
 
@@ -67,7 +66,7 @@ async def test_an_ack_is_told_only_once_it_is_on_disk(held: Hub, store: HeldStor
     command = await turn_on(held)
     await held.commands.drain()  # "sent" is on disk
     told: list[Command] = []
-    held.commands.on_result(told.append)
+    held.bus.subscribe(lambda result: told.append(result.command), kind=Result)
     waiter = asyncio.ensure_future(held.commands.wait(command.id, timeout=WAIT))
     store.gate.clear()
     store.updating.clear()
@@ -112,7 +111,7 @@ async def test_an_expiry_is_told_only_once_it_is_on_disk(
     command = await turn_on(held, ttl=5)
     await held.commands.drain()
     told: list[Command] = []
-    held.commands.on_result(told.append)
+    held.bus.subscribe(lambda result: told.append(result.command), kind=Result)
     await clock.advance(0)  # the expiry task is waiting on the clock
     store.gate.clear()
     await clock.advance(6)
@@ -145,7 +144,7 @@ async def test_a_result_that_cannot_be_written_stays_pending_and_is_written_late
     command = await turn_on(held, ttl=60)
     await held.commands.drain()
     told: list[Command] = []
-    held.commands.on_result(told.append)
+    held.bus.subscribe(lambda result: told.append(result.command), kind=Result)
     store.failures = 1
     held.ack("h1", "purifier", Ack(command.id, "acked"))
     await held.commands.drain()

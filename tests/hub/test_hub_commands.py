@@ -11,14 +11,13 @@ import logging
 from typing import Any
 
 import pytest
-from hub_fakes import GatedStore, RecordingTransport, Refuse
 
 from carhome.errors import CommandDenied, CommandTimeout, InvalidCommand, UnknownDevice
-from carhome.hub import Ack, Command, CommandStatus, Device, Gatekeeper, Home, Hub, Store
+from carhome.hub import Ack, Command, CommandStatus, Device, Gatekeeper, Home, Hub, Result, Store
 from carhome.hub.commands import MAX_TTL
 from carhome.spec import vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, GatedStore, RecordingTransport, Refuse, settle
 
 WAIT = 1.0  # bound on every wait for an event, in real seconds; nothing here sleeps
 
@@ -67,8 +66,8 @@ async def stored(hub: Hub, command: Command) -> Command:
 
 
 async def test_queued_sent_acked(wired: Hub, transport: RecordingTransport, clock: FakeClock) -> None:
-    finals: list[Command] = []
-    wired.commands.on_result(finals.append)
+    results: list[Result] = []
+    wired.bus.subscribe(results.append, kind=Result, home="h1", device="purifier", name="on")
     command = await turn_on(wired)
     assert command.status is CommandStatus.SENT
     assert command.sent_at == clock.time()
@@ -76,13 +75,17 @@ async def test_queued_sent_acked(wired: Hub, transport: RecordingTransport, cloc
     assert command.args == {"value": True}
     assert (command.member, command.face, command.expires) == ("alice", "test", clock.time() + 30)
     assert (await stored(wired, command)).status is CommandStatus.SENT
+    assert [(r.status, r.command) for r in results] == [(CommandStatus.SENT, command)]
     await clock.advance(2)
     done = wired.ack("h1", "purifier", Ack(command.id, "acked", result={"on": True}))
     assert done is command
     assert status(command) is CommandStatus.ACKED
     assert command.result == {"on": True}
     assert command.done_at == clock.time()
-    assert finals == [command]
+    assert [(r.status, r.final, r.command) for r in results] == [
+        (CommandStatus.SENT, False, command),
+        (CommandStatus.ACKED, True, command),
+    ]
     assert wired.commands.pending() == []
     assert wired.commands.get(command.id) is command
     assert await wired.commands.wait(command.id, timeout=WAIT) is command
@@ -110,7 +113,7 @@ async def test_an_action_with_arguments_is_checked_and_normalised(
 async def test_waiting_for_a_result_sees_it_arrive(wired: Hub) -> None:
     command = await turn_on(wired)
     waiter = asyncio.ensure_future(wired.commands.wait(command.id, timeout=WAIT))
-    await asyncio.sleep(0)
+    await settle()
     assert not waiter.done()
     wired.ack("h1", "purifier", Ack(command.id, "acked"))
     assert await asyncio.wait_for(waiter, WAIT) is command
@@ -122,21 +125,21 @@ async def test_waiting_past_the_callers_limit_raises_command_timeout(wired: Hub)
         await wired.commands.wait(command.id, timeout=0)
 
 
-async def test_a_broken_result_listener_does_not_stop_the_others(
+async def test_a_broken_result_subscriber_does_not_stop_the_others(
     wired: Hub, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen: list[Command] = []
 
-    def broken(_: Command) -> None:
+    def broken(_: Result) -> None:
         raise RuntimeError("boom")
 
-    wired.commands.on_result(broken)
-    stop = wired.commands.on_result(seen.append)
+    wired.bus.subscribe(broken, kind=Result)
+    kept = wired.bus.subscribe(lambda r: r.final and seen.append(r.command), kind=Result)
     command = await turn_on(wired)
     wired.ack("h1", "purifier", Ack(command.id, "acked"))
     assert seen == [command]
-    assert "command result listener failed" in caplog.text
-    stop()
+    assert "failed on h1/purifier on (Result)" in caplog.text
+    kept.close()
     wired.ack("h1", "purifier", Ack((await turn_on(wired)).id, "acked"))
     assert seen == [command]
 
@@ -237,8 +240,7 @@ async def test_the_outbox_write_completes_before_submit_returns(clock: FakeClock
         store.gate.clear()
         submit = asyncio.ensure_future(turn_on(hub))
         await asyncio.wait_for(store.writing.wait(), WAIT)
-        for _ in range(10):
-            await asyncio.sleep(0)
+        await settle()
         assert not submit.done()
         assert transport.attempts == 0
         assert await store.commands() == []

@@ -6,14 +6,13 @@ import asyncio
 import logging
 
 import pytest
-from hub_fakes import WatchedStore
 
 from carhome.errors import InvalidName, SpecError, UnknownDevice
-from carhome.hub import Change, Device, Home, Hub, StateRow
+from carhome.hub import Availability, Change, Device, Home, Hub, StateRow
 from carhome.hub.persistence import StateWriter
 from carhome.spec import vss
 from carhome.store import MemoryStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, WatchedStore
 
 WAIT = 1.0
 H1 = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060)
@@ -87,7 +86,7 @@ def test_iter_states_lists_every_current_value(hub: Hub) -> None:
 
 async def test_availability_is_told_only_when_it_changes(hub: Hub, clock: FakeClock) -> None:
     told: list[tuple[str, str, bool]] = []
-    hub.on_availability(lambda h, d, online: told.append((h, d, online)))
+    hub.bus.subscribe(lambda seen: told.append((seen.home, seen.device, seen.online)), kind=Availability)
     assert hub.available("h1", "car") is None
     hub.set_available("h1", "car", True)
     await clock.advance(1)

@@ -104,7 +104,7 @@ def test_bad_places_are_refused(kwargs: dict[str, object], message: str) -> None
 async def test_a_car_driving_home_and_away_derives_place_and_distance(hub: Hub) -> None:
     home = hub.home("h1")
     places: list[Change] = []
-    hub.bus.subscribe(places.append, home="h1", device="car", prop=PLACE)
+    hub.bus.subscribe(places.append, home="h1", device="car", name=PLACE)
 
     def drive(metres_north: float) -> None:
         lat, lon = north_of(home.lat, home.lon, metres_north)

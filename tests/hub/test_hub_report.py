@@ -144,7 +144,7 @@ def test_derived_properties_are_not_reportable_by_devices(hub: Hub) -> None:
 async def test_an_unchanged_value_publishes_nothing_but_refreshes_the_state(
     hub: Hub, clock: FakeClock
 ) -> None:
-    seen = recorder(hub, home="h1", device="car", prop=vss.SOC)
+    seen = recorder(hub, home="h1", device="car", name=vss.SOC)
     hub.report("h1", "car", {vss.SOC: 60.0})
     await clock.advance(5)
     report = hub.report("h1", "car", {vss.SOC: 60.0})
@@ -157,7 +157,7 @@ async def test_the_same_device_id_in_two_homes_stays_apart(hub: Hub) -> None:
     await hub.add_home(Home(id="h2", name="Shunyi", lat=40.13, lon=116.65))
     await hub.add_device(Device(home="h2", id="car", type="car"))
     in_h1 = recorder(hub, home="h1")
-    in_h2 = recorder(hub, home="h2", device="car", prop=vss.SOC)
+    in_h2 = recorder(hub, home="h2", device="car", name=vss.SOC)
     hub.report("h1", "car", {vss.SOC: 42.0})
     assert hub.value("h1", "car", vss.SOC) == 42.0
     assert hub.value("h2", "car", vss.SOC) is None

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 import grpc.aio
 import pytest
 from kuksa_client.grpc.aio import VSSClient
-from kuksa_rig import CAR, HOME, TOKENS, AckingCar
+from kuksa_rig import CAR, HOME, TOKENS
 
 from carhome.connectors.kuksa import KuksaServer
 from carhome.connectors.kuksa.proto import grpc_v2
 from carhome.hub import Hub
+from carhome.testing import AckingDevice
 
 
 @pytest.fixture
@@ -20,14 +21,14 @@ def tokens() -> dict[str, str]:
 
 
 @pytest.fixture
-def car(hub: Hub) -> AckingCar:
-    device = AckingCar(hub)
+def car(hub: Hub) -> AckingDevice:
+    device = AckingDevice(hub)
     hub.commands.attach("mqtt", device)
     return device
 
 
 @pytest.fixture
-async def server(hub: Hub, car: AckingCar, tokens: dict[str, str]) -> AsyncIterator[KuksaServer]:
+async def server(hub: Hub, car: AckingDevice, tokens: dict[str, str]) -> AsyncIterator[KuksaServer]:
     async with KuksaServer(
         hub, home=HOME, device=CAR, port=0, authenticate=tokens.get, providers=["feeder"]
     ) as served:

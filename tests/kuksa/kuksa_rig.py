@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Final
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.members import Grant, Member, Members
-from carhome.hub import Ack, Command, Hub
 from carhome.testing import FakeClock
 from carhome.wire.members import Role
 
@@ -16,19 +14,6 @@ HOME: Final = "h1"
 CAR: Final = "car"
 # token → member; a test may delete a token to revoke it
 TOKENS: Final = {"t-olga": "olga", "t-gina": "gina", "t-feeder": "feeder"}
-
-
-class AckingCar:
-    """A ``Transport`` that acknowledges every command through ``hub.ack``, as the car would."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.received: list[Command] = []
-
-    async def deliver(self, command: Command) -> None:
-        self.received.append(command)
-        ack = Ack(command.id, "acked")
-        asyncio.get_running_loop().call_soon(self.hub.ack, command.home, command.device, ack)
 
 
 def policy(clock: FakeClock) -> PolicyGatekeeper:

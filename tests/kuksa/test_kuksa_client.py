@@ -11,11 +11,12 @@ from kuksa.val.v2 import types_pb2 as types_v2
 from kuksa.val.v2 import val_pb2 as val_v2
 from kuksa_client.grpc import Datapoint, DataType, EntryType, VSSClientError
 from kuksa_client.grpc.aio import VSSClient
-from kuksa_rig import CAR, HOME, AckingCar
+from kuksa_rig import CAR, HOME
 
 from carhome.connectors.kuksa import KuksaServer
 from carhome.hub import Hub
 from carhome.spec import vss
+from carhome.testing import AckingDevice
 
 SPEED = vss.SPEED
 LIMIT = vss.CHARGE_LIMIT
@@ -60,7 +61,9 @@ async def test_branch_get_returns_every_signal_below(hub: Hub, client: VSSClient
     assert values[vss.DOOR_LOCKED[0]].value is True
 
 
-async def test_set_target_value_sends_a_set_command_as_the_member(client: VSSClient, car: AckingCar) -> None:
+async def test_set_target_value_sends_a_set_command_as_the_member(
+    client: VSSClient, car: AckingDevice
+) -> None:
     await client.set_target_values({LIMIT: Datapoint(80)})
     [command] = car.received
     assert (command.kind, command.target, command.args) == ("set", LIMIT, {"value": 80})
@@ -69,12 +72,12 @@ async def test_set_target_value_sends_a_set_command_as_the_member(client: VSSCli
     assert targets[LIMIT].value == 80
 
 
-async def test_float_targets_keep_their_decimal_value(client: VSSClient, car: AckingCar) -> None:
+async def test_float_targets_keep_their_decimal_value(client: VSSClient, car: AckingDevice) -> None:
     await client.set_target_values({vss.HVAC_SET_POINT: Datapoint(21.3)})
     assert car.received[0].args == {"value": 21.3}
 
 
-async def test_door_lock_target_runs_the_lock_action(client: VSSClient, car: AckingCar) -> None:
+async def test_door_lock_target_runs_the_lock_action(client: VSSClient, car: AckingDevice) -> None:
     await client.set_target_values({vss.DOOR_LOCKED[0]: Datapoint(False)})
     [command] = car.received
     assert (command.kind, command.target) == ("action", "unlock")
@@ -120,7 +123,7 @@ async def test_unknown_path_subscription_is_not_found(client: VSSClient) -> None
     assert "Vehicle.Warp.Drive" in caught.value.error["message"]
 
 
-async def test_out_of_range_target_is_refused_and_nothing_sent(client: VSSClient, car: AckingCar) -> None:
+async def test_out_of_range_target_is_refused_and_nothing_sent(client: VSSClient, car: AckingDevice) -> None:
     with pytest.raises(VSSClientError) as caught:
         await client.set_target_values({LIMIT: Datapoint(150)})
     [error] = caught.value.errors
@@ -130,7 +133,7 @@ async def test_out_of_range_target_is_refused_and_nothing_sent(client: VSSClient
     assert car.received == []
 
 
-async def test_a_sensor_cannot_be_actuated(client: VSSClient, car: AckingCar) -> None:
+async def test_a_sensor_cannot_be_actuated(client: VSSClient, car: AckingDevice) -> None:
     with pytest.raises(VSSClientError) as caught:
         await client.set_target_values({SPEED: Datapoint(50.0)})
     assert "not an actuator" in caught.value.errors[0]["error"]["message"]
@@ -162,7 +165,7 @@ async def test_no_token_is_unauthenticated(server: KuksaServer) -> None:
     assert "Bearer" in caught.value.error["message"]
 
 
-async def test_a_wrong_token_is_unauthenticated(server: KuksaServer, car: AckingCar) -> None:
+async def test_a_wrong_token_is_unauthenticated(server: KuksaServer, car: AckingDevice) -> None:
     async with VSSClient("127.0.0.1", server.port, token="t-forged") as forged:
         with pytest.raises(VSSClientError) as caught:
             await forged.set_target_values({LIMIT: Datapoint(60)})
@@ -170,7 +173,7 @@ async def test_a_wrong_token_is_unauthenticated(server: KuksaServer, car: Acking
     assert car.received == []
 
 
-async def test_offline_car_is_unavailable(hub: Hub, client: VSSClient, car: AckingCar) -> None:
+async def test_offline_car_is_unavailable(hub: Hub, client: VSSClient, car: AckingDevice) -> None:
     hub.set_available(HOME, CAR, False)
     with pytest.raises(VSSClientError) as caught:
         await client.set_target_values({LIMIT: Datapoint(70)})
@@ -211,7 +214,7 @@ async def test_the_set_point_metadata_carries_the_specs_range(client: VSSClient)
 
 
 async def test_an_out_of_range_set_point_is_refused_on_every_write_path(
-    hub: Hub, server: KuksaServer, client: VSSClient, car: AckingCar
+    hub: Hub, server: KuksaServer, client: VSSClient, car: AckingDevice
 ) -> None:
     header = client.generate_metadata_header(None)
     refusals: dict[str, tuple[object, str]] = {}

@@ -54,7 +54,7 @@ def expect(hub: Hub, prop: str, value: object) -> asyncio.Future[Change]:
             future.set_result(change)
             sub.cancel()
 
-    sub = hub.bus.subscribe(seen, home=HOME, device=CAR, prop=prop)
+    sub = hub.bus.subscribe(seen, home=HOME, device=CAR, name=prop)
     return future
 
 
@@ -99,8 +99,8 @@ async def test_reconnects_with_backoff_after_the_databroker_restarts(
         attempts = connector.attempts
         async with databroker(broker_side, port):
             broker_side.report("vehicle", "self", {vss.SOC: 42.0})
-            while not connector.connected:
-                await clock.advance(BACKOFF.most)  # retries wait on the hub's clock
+            # retries wait on the hub's clock: each is passed as soon as the connector waits it
+            await clock.jump_through(connector.wait_connected(), horizon=BACKOFF.most)
             assert connector.attempts > attempts
             assert hub.value(HOME, CAR, vss.SOC) == 42.0
             assert hub.available(HOME, CAR) is True
@@ -122,8 +122,7 @@ async def test_signals_the_databroker_lacks_are_skipped(hub: Hub, clock: FakeClo
                 backoff=BACKOFF,
             )
             async with connector:
-                while not connector.connected:
-                    await clock.advance(BACKOFF.most)
+                await clock.jump_through(connector.wait_connected(), horizon=BACKOFF.most)
                 assert connector.missing == {vss.SOC}
                 speed = expect(hub, vss.SPEED, 12.0)
                 small.report("vehicle", "self", {vss.SPEED: 12.0})

@@ -6,12 +6,13 @@ from typing import Any
 
 import grpc
 import pytest
-from kuksa_rig import CAR, HOME, OWNER, AckingCar
+from kuksa_rig import CAR, HOME, OWNER
 
 from carhome.connectors.kuksa import KuksaServer
 from carhome.connectors.kuksa.proto import types_v2, val_v2
 from carhome.hub import Hub
 from carhome.spec import vss
+from carhome.testing import AckingDevice
 
 
 def path(p: str) -> Any:
@@ -59,7 +60,7 @@ async def test_list_metadata_of_everything_has_no_derived_properties(stub: Any) 
     assert (limit.min.uint32, limit.max.uint32) == (0, 100)
 
 
-async def test_actuate_and_batch_actuate(stub: Any, car: AckingCar) -> None:
+async def test_actuate_and_batch_actuate(stub: Any, car: AckingDevice) -> None:
     await stub.Actuate(actuate(vss.WINDOW_POSITION[0], uint32=30), metadata=OWNER)
     batch = val_v2.BatchActuateRequest(
         actuate_requests=[actuate(p, bool=True) for p in vss.DOOR_LOCKED]
@@ -75,7 +76,7 @@ async def test_actuate_and_batch_actuate(stub: Any, car: AckingCar) -> None:
     ]
 
 
-async def test_a_bad_entry_in_a_batch_sends_nothing(stub: Any, car: AckingCar) -> None:
+async def test_a_bad_entry_in_a_batch_sends_nothing(stub: Any, car: AckingDevice) -> None:
     batch = val_v2.BatchActuateRequest(
         actuate_requests=[actuate(vss.AC_ACTIVE, bool=True), actuate(vss.CHARGE_LIMIT, uint32=101)]
     )
@@ -109,7 +110,7 @@ async def test_a_bad_entry_in_a_batch_sends_nothing(stub: Any, car: AckingCar) -
     ],
 )
 async def test_refused_actuations(
-    stub: Any, car: AckingCar, request_: Any, code: grpc.StatusCode, words: str
+    stub: Any, car: AckingDevice, request_: Any, code: grpc.StatusCode, words: str
 ) -> None:
     got, message = await status_of(stub.Actuate(request_, metadata=OWNER))
     assert got is code
@@ -186,7 +187,7 @@ async def test_every_call_needs_a_token(server: KuksaServer, stub: Any) -> None:
     assert code is grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_offline_car_actuation_is_unavailable(hub: Hub, stub: Any, car: AckingCar) -> None:
+async def test_offline_car_actuation_is_unavailable(hub: Hub, stub: Any, car: AckingDevice) -> None:
     hub.set_available(HOME, CAR, False)
     code, message = await status_of(stub.Actuate(actuate(vss.AC_ACTIVE, bool=True), metadata=OWNER))
     assert code is grpc.StatusCode.UNAVAILABLE

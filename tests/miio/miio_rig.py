@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from carhome.hub import Availability as Seen
 from carhome.hub import Device, Home, Hub
 from carhome.testing import FakeClock
 from carhome.testing.miio_device import SimulatedMiioDevice
@@ -32,10 +33,10 @@ class Availability:
     def __init__(self, hub: Hub) -> None:
         self.seen: list[tuple[str, bool]] = []
         self._changed = asyncio.Event()
-        hub.on_availability(self._on)
+        hub.bus.subscribe(self._on, kind=Seen)
 
-    def _on(self, home: str, device: str, online: bool) -> None:
-        self.seen.append((device, online))
+    def _on(self, seen: Seen) -> None:
+        self.seen.append((seen.device, seen.online))
         self._changed.set()
 
     async def wait(self, device: str, online: bool) -> None:

@@ -17,8 +17,8 @@ import pytest
 from gmqtt.mqtt.constants import MQTTv311
 
 from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
-from carhome.errors import DeviceRefused
-from carhome.hub import Change, Hub
+from carhome.hub import Availability, Change, Hub
+from carhome.testing import Recorder
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
@@ -246,31 +246,12 @@ def changes(hub: Hub) -> Iterator[Callable[[str, str, str], asyncio.Future[Chang
             if not future.done():
                 future.set_result(change)
 
-        subs.append(hub.bus.subscribe(seen, home=home, device=device, prop=prop))
+        subs.append(hub.bus.subscribe(seen, home=home, device=device, name=prop))
         return future
 
     yield next_change
     for sub in subs:
         sub.cancel()
-
-
-class Recorder:
-    """A device's command handler that records what it ran; may refuse or hold a command."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
-        self.refuse: dict[str, str] = {}
-        self.hold: asyncio.Event | None = None
-        self.started = asyncio.Event()
-
-    async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
-        self.calls.append((kind, target, args))
-        self.started.set()
-        if self.hold is not None:
-            await self.hold.wait()
-        if target in self.refuse:
-            raise DeviceRefused(self.refuse[target])
-        return {"ran": target}
 
 
 @pytest.fixture
@@ -291,13 +272,13 @@ async def purifier(
     """The air purifier of home h1, connected, its ``online`` already seen by the hub."""
     online: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
-    def seen(home: str, device: str, up: bool) -> None:
-        if up and device == "purifier" and not online.done():
-            online.set_result(device)
+    def seen(change: Availability) -> None:
+        if change.online and not online.done():
+            online.set_result(change.device)
 
-    hub.on_availability(seen)
-    async with MqttDeviceClient(
-        "h1", "purifier", broker_url, recorder, clock=hub.clock, backoff=FAST
-    ) as device:
-        assert await asyncio.wait_for(online, TIMEOUT) == "purifier"
-        yield device
+    with hub.bus.subscribe(seen, kind=Availability, home="h1", device="purifier"):
+        async with MqttDeviceClient(
+            "h1", "purifier", broker_url, recorder, clock=hub.clock, backoff=FAST
+        ) as device:
+            assert await asyncio.wait_for(online, TIMEOUT) == "purifier"
+            yield device

@@ -26,7 +26,7 @@ from carhome.connectors.mqtt.broker import DIRECTORY
 from carhome.connectors.mqtt.credentials import Credentials
 from carhome.connectors.mqtt.nats import NATS_VERSION, check_server, find_server, server_config
 from carhome.errors import BrokerUnavailable
-from carhome.hub import CommandStatus, Hub
+from carhome.hub import Availability, CommandStatus, Hub
 from carhome.testing import FakeClock
 
 from .conftest import FAST, TIMEOUT, Recorder, free_port
@@ -116,11 +116,17 @@ async def test_a_hub_killed_with_sigkill_leaves_no_nats_server(tmp_path: Path) -
     assert gone
 
 
-async def test_a_server_that_dies_is_started_again_and_the_hub_hears_again(hub: Hub, tmp_path: Path) -> None:
+async def test_a_server_that_dies_is_started_again_and_the_hub_hears_again(
+    hub: Hub, clock: FakeClock, tmp_path: Path
+) -> None:
     online = asyncio.Event()
-    hub.on_availability(lambda home, device, up: up and device == "purifier" and online.set())
+    hub.bus.subscribe(
+        lambda seen: seen.online and online.set(), kind=Availability, home="h1", device="purifier"
+    )
     async with (
-        EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path, backoff=Backoff(0.05, 0.5)) as broker,
+        EmbeddedBroker(
+            "127.0.0.1", free_port(), data_dir=tmp_path, backoff=Backoff(0.05, 0.5), clock=clock
+        ) as broker,
         MqttConnector(hub, broker.url, backoff=FAST) as connector,
         MqttDeviceClient("h1", "purifier", broker.url, Recorder(), clock=hub.clock, backoff=FAST),
     ):
@@ -128,12 +134,14 @@ async def test_a_server_that_dies_is_started_again_and_the_hub_hears_again(hub: 
         first = broker.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        await broker.wait_stats(lambda s: s.restarts == 1)
+        # the restart's backoff is on the hub's clock: passed as soon as the broker waits it
+        await clock.jump_through(broker.wait_stats(lambda s: s.restarts == 1), horizon=1)
         assert broker.up
         assert broker.pid not in (None, first)
         # Hub and device reconnect by themselves: a command goes out and its ack comes back.
         command = await hub.submit("h1", "purifier", "action", "turn_on", member="a", face="test")
-        assert (await hub.commands.wait(command.id, TIMEOUT)).status is CommandStatus.ACKED
+        done = await clock.jump_through(hub.commands.wait(command.id, TIMEOUT), horizon=1)
+        assert done.status is CommandStatus.ACKED
         assert connector.connects == 2
         assert broker.trouble() is None
 

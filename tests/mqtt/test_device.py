@@ -7,9 +7,9 @@ from typing import Any
 
 import msgspec
 
-from carhome.connectors.mqtt import DeviceEvent, EmbeddedBroker, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector, MqttDeviceClient
 from carhome.connectors.mqtt.payloads import encode_command
-from carhome.hub import CommandStatus, Hub
+from carhome.hub import Availability, CommandStatus, Event, Hub
 from carhome.testing import FakeClock
 
 from .conftest import TIMEOUT, RawClient, Recorder
@@ -66,19 +66,19 @@ async def test_a_broken_handler_fails_the_command_not_the_device(
     assert device.stats.failed == 1
 
 
-async def test_device_events_reach_the_listeners(
+async def test_device_events_reach_the_hubs_bus(
     hub: Hub, builtin_broker: EmbeddedBroker, recorder: Recorder
 ) -> None:
     url = builtin_broker.url
-    got: asyncio.Future[DeviceEvent] = asyncio.get_running_loop().create_future()
+    got: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
     async with (
-        MqttConnector(hub, url) as connector,
+        MqttConnector(hub, url),
         MqttDeviceClient("h1", "car", url, recorder, clock=hub.clock) as car,
     ):
-        connector.on_event(got.set_result)
-        await car.publish_event("alarm", {"reason": "tilt"}, ts=1767225000)
-        event = await asyncio.wait_for(got, TIMEOUT)
-    assert event == DeviceEvent("h1", "car", "alarm", {"reason": "tilt"}, 1767225000.0)
+        with hub.bus.subscribe(got.set_result, kind=Event, home="h1", device="car", name="alarm"):
+            await car.publish_event("alarm", {"reason": "tilt"}, ts=1767225000)
+            event = await asyncio.wait_for(got, TIMEOUT)
+    assert event == Event("h1", "car", "alarm", {"reason": "tilt"}, 1767225000.0, "mqtt")
 
 
 async def test_executed_ids_are_remembered_only_while_unexpired_and_up_to_the_cap(
@@ -86,7 +86,9 @@ async def test_executed_ids_are_remembered_only_while_unexpired_and_up_to_the_ca
 ) -> None:
     url = builtin_broker.url
     online = asyncio.Event()
-    hub.on_availability(lambda home, device, up: up and device == "purifier" and online.set())
+    hub.bus.subscribe(
+        lambda seen: seen.online and online.set(), kind=Availability, home="h1", device="purifier"
+    )
     async with (
         MqttConnector(hub, url),
         MqttDeviceClient("h1", "purifier", url, recorder, clock=clock, remember=2) as device,

@@ -16,6 +16,7 @@ from carhome.connectors.mqtt import (
 )
 from carhome.errors import BrokerUnavailable, ConfigError, ConnectorError, InvalidName
 from carhome.hub import CommandStatus, Hub
+from carhome.testing import FakeClock
 
 from .conftest import TIMEOUT, Mosquitto, Recorder, free_port
 
@@ -60,22 +61,17 @@ async def test_unreachable_broker_is_broker_unavailable(hub: Hub) -> None:
 
 
 async def test_device_publish_while_down_is_a_connector_error(
-    hub: Hub, mosquitto: Mosquitto, recorder: Recorder
+    hub: Hub, clock: FakeClock, mosquitto: Mosquitto, recorder: Recorder
 ) -> None:
     async with MqttDeviceClient(
         "h1", "purifier", mosquitto.url, recorder, clock=hub.clock, backoff=Backoff(first=5, most=5)
     ) as device:
+        sleeping = len(clock.deadlines)
         await mosquitto.stop()
-        refused = None
-        for _ in range(1000):  # until the link has seen the socket close
-            try:
-                await device.publish_state({"on": True})
-            except ConnectorError as exc:
-                refused = exc
-                break
-            await asyncio.sleep(0)
-        assert refused is not None
-        assert "not connected" in str(refused)
+        # the link has seen the socket close once it sleeps its backoff on the clock
+        await asyncio.wait_for(clock.until_sleeping(sleeping + 1), TIMEOUT)
+        with pytest.raises(ConnectorError, match="not connected"):
+            await device.publish_state({"on": True})
 
 
 def test_device_ids_are_checked(hub: Hub, recorder: Recorder) -> None:

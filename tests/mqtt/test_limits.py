@@ -40,7 +40,7 @@ async def publish_then_wait(
     connector has taken every message (a broker need not keep order across topics)."""
     landed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
     watch = hub.bus.subscribe(
-        lambda c: landed.done() or landed.set_result(c), home="h1", device="purifier", prop="filter_life"
+        lambda c: landed.done() or landed.set_result(c), home="h1", device="purifier", name="filter_life"
     )
     want = connector.stats.received + len(messages) + 1
     async with RawClient(broker_url) as raw:

@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import asyncio
 
-from carhome.connectors.mqtt import DeviceEvent, MqttConnector
-from carhome.hub import Hub
+from carhome.connectors.mqtt import MqttConnector
+from carhome.hub import Event, Hub
 
 from .conftest import TIMEOUT, RawClient
 
 STATE = "carhome/h1/purifier/state"
 
 
+async def taken(connector: MqttConnector, want: int) -> None:
+    """Wait until the connector has taken ``want`` messages in all: the NATS server keeps no
+    order across topics, so a message on another topic may land after the sentinel."""
+    async with asyncio.timeout(TIMEOUT):
+        while connector.stats.received < want:  # noqa: ASYNC110 - the connector has no event for it
+            await asyncio.sleep(0.001)
+
+
 async def test_bad_input_is_rejected_and_the_rest_applies(
     hub: Hub, connector: MqttConnector, broker_url: str, changes
 ) -> None:
     sentinel = changes("h1", "purifier", "filter_life")
+    want = connector.stats.received + 12
     async with RawClient(broker_url) as raw:
         for topic, payload in [
             (STATE, b"{not json"),
@@ -34,6 +43,7 @@ async def test_bad_input_is_rejected_and_the_rest_applies(
         ]:
             raw.publish(topic, payload)
         await asyncio.wait_for(sentinel, TIMEOUT)
+        await taken(connector, want)
 
     values = {p: s.value for p, s in hub.state("h1", "purifier").items()}
     assert values == {"on": True, "pm25": 12, "mode": "auto", "filter_life": 42}
@@ -65,12 +75,13 @@ async def test_bad_input_is_rejected_and_the_rest_applies(
     assert connector.stats.rejected_values == 4
 
 
-async def test_events_are_checked_and_handed_to_listeners(
+async def test_events_are_checked_and_published_on_the_hubs_bus(
     hub: Hub, connector: MqttConnector, broker_url: str, changes
 ) -> None:
-    seen: list[DeviceEvent] = []
-    stop = connector.on_event(seen.append)
+    seen: list[Event] = []
+    subscription = hub.bus.subscribe(seen.append, kind=Event, home="h1")
     sentinel = changes("h1", "car", "Vehicle.Speed")
+    want = connector.stats.received + 9
     async with RawClient(broker_url) as raw:
         for payload in [
             b'{"name": "alarm", "fields": {"reason": "glass broken"}, "ts": 1767225000}',
@@ -85,11 +96,12 @@ async def test_events_are_checked_and_handed_to_listeners(
         raw.publish("carhome/h1/ghost/event", b'{"name": "alarm"}', qos=1)
         raw.publish("carhome/h1/car/state", b'{"Vehicle.Speed": 0}', qos=1)
         await asyncio.wait_for(sentinel, TIMEOUT)
-    stop()
+        await taken(connector, want)
+    subscription.close()
 
-    assert [(e.name, e.fields) for e in seen] == [
-        ("alarm", {"reason": "glass broken"}),
-        ("charging_complete", {}),
+    assert [(e.device, e.name, e.fields, e.source) for e in seen] == [
+        ("car", "alarm", {"reason": "glass broken"}, "mqtt"),
+        ("car", "charging_complete", {}, "mqtt"),
     ]
     assert seen[0].ts == 1767225000
     assert seen[1].ts == hub.clock.time()
@@ -107,13 +119,13 @@ async def test_events_are_checked_and_handed_to_listeners(
 async def test_a_failing_listener_does_not_stop_the_others(
     hub: Hub, connector: MqttConnector, broker_url: str
 ) -> None:
-    got: asyncio.Future[DeviceEvent] = asyncio.get_running_loop().create_future()
+    got: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
 
-    def broken(event: DeviceEvent) -> None:
+    def broken(event: Event) -> None:
         raise RuntimeError("listener bug")
 
-    connector.on_event(broken)
-    connector.on_event(got.set_result)
+    hub.bus.subscribe(broken, kind=Event, home="h1", device="car")
+    hub.bus.subscribe(got.set_result, kind=Event, home="h1", device="car", name="charging_complete")
     async with RawClient(broker_url) as raw:
         raw.publish("carhome/h1/car/event", b'{"name": "charging_complete"}', qos=1)
         assert (await asyncio.wait_for(got, TIMEOUT)).name == "charging_complete"

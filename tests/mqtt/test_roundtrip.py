@@ -8,7 +8,7 @@ import msgspec
 
 from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
 from carhome.connectors.mqtt.payloads import encode_command
-from carhome.hub import CommandStatus, Hub
+from carhome.hub import Availability, CommandStatus, Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock
 
@@ -109,7 +109,7 @@ async def test_last_will_marks_device_offline(
     hub: Hub, connector: MqttConnector, broker_url: str, recorder: Recorder
 ) -> None:
     seen: asyncio.Queue[bool] = asyncio.Queue()
-    hub.on_availability(lambda home, device, up: seen.put_nowait(up))
+    hub.bus.subscribe(lambda change: seen.put_nowait(change.online), kind=Availability)
     port = int(broker_url.rsplit(":", 1)[1])
     async with (
         TcpProxy(port) as proxy,
@@ -126,7 +126,7 @@ async def test_clean_close_says_offline(
     hub: Hub, connector: MqttConnector, broker_url: str, recorder: Recorder
 ) -> None:
     seen: asyncio.Queue[bool] = asyncio.Queue()
-    hub.on_availability(lambda home, device, up: seen.put_nowait(up))
+    hub.bus.subscribe(lambda change: seen.put_nowait(change.online), kind=Availability)
     async with MqttDeviceClient("h1", "purifier", broker_url, recorder, clock=hub.clock):
         assert await asyncio.wait_for(seen.get(), TIMEOUT) is True
     assert await asyncio.wait_for(seen.get(), TIMEOUT) is False

@@ -23,7 +23,7 @@ from carhome.connectors.mqtt.credentials import (
     topic_matches,
 )
 from carhome.errors import BrokerUnavailable
-from carhome.hub import CommandStatus, Hub
+from carhome.hub import Availability, CommandStatus, Hub
 from mqtt.conftest import FAST, TIMEOUT, Recorder, TcpProxy
 
 ATTACKER = ("h1", "car")
@@ -108,8 +108,11 @@ async def test_state_in_command_out_ack_back(
     hub_login, purifier_login = credentials.hub(), credentials.device(*VICTIM)
     recorder = Recorder()
     online = asyncio.get_running_loop().create_future()
-    hub.on_availability(
-        lambda h, d, up: up and d == "purifier" and not online.done() and online.set_result(d)
+    hub.bus.subscribe(
+        lambda seen: seen.online and not online.done() and online.set_result(seen.device),
+        kind=Availability,
+        home="h1",
+        device="purifier",
     )
     async with (
         MqttConnector(
@@ -128,7 +131,7 @@ async def test_state_in_command_out_ack_back(
         await asyncio.wait_for(online, TIMEOUT)
         changed = asyncio.get_running_loop().create_future()
         sub = hub.bus.subscribe(
-            lambda c: changed.done() or changed.set_result(c.value), home="h1", device="purifier", prop="pm25"
+            lambda c: changed.done() or changed.set_result(c.value), home="h1", device="purifier", name="pm25"
         )
         await purifier.publish_state({"pm25": 42})
         assert await asyncio.wait_for(changed, TIMEOUT) == 42

@@ -25,7 +25,7 @@ from acl_rig import AclBroker, Client
 from carhome.api import create_app
 from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
 from carhome.connectors.mqtt.credentials import Credentials
-from carhome.hub import Hub
+from carhome.hub import Availability, Hub
 from mqtt.conftest import FAST, TIMEOUT, Recorder
 
 VICTIM = ("h1", "purifier")
@@ -75,7 +75,9 @@ def _connector(hub: Hub, broker: AclBroker, credentials: Credentials) -> MqttCon
 
 async def _online(hub: Hub) -> asyncio.Event:
     online = asyncio.Event()
-    hub.on_availability(lambda home, device, up: up and device == VICTIM[1] and online.set())
+    hub.bus.subscribe(
+        lambda seen: seen.online and online.set(), kind=Availability, home=VICTIM[0], device=VICTIM[1]
+    )
     return online
 
 
@@ -83,7 +85,7 @@ async def _heard(hub: Hub, value: int) -> None:
     """Wait until the hub has the victim's pm25 at ``value``."""
     arrived = asyncio.Event()
     sub = hub.bus.subscribe(
-        lambda c: c.value == value and arrived.set(), home=VICTIM[0], device=VICTIM[1], prop="pm25"
+        lambda c: c.value == value and arrived.set(), home=VICTIM[0], device=VICTIM[1], name="pm25"
     )
     try:
         await asyncio.wait_for(arrived.wait(), TIMEOUT)

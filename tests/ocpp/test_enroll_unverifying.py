@@ -15,12 +15,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from carhome.access.relay import ByConnector
 from carhome.api import ApiServer, create_app
 from carhome.api.keys import key_routes
 from carhome.cli.keys import keys
 from carhome.connectors.ocpp import Charger, OcppServer
 from carhome.hub import Device, Home, Hub
+from carhome.signing.relay import ByConnector
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.thread import ServingThread

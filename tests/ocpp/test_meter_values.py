@@ -35,7 +35,7 @@ def _energies(hub: Hub) -> list[float]:
     def keep(change: Change) -> None:
         seen.append(change.value)
 
-    hub.bus.subscribe(keep, home="h1", device="wallbox", prop="energy")
+    hub.bus.subscribe(keep, home="h1", device="wallbox", name="energy")
     return seen
 
 

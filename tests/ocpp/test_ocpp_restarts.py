@@ -31,11 +31,8 @@ async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Ver
     clock = FakeClock()
     db = tmp_path / "carhome.db"
     box = SimulatedWallbox("ws://127.0.0.1:1/ocpp", "CP-1", version=version, password=PASSWORD, clock=clock)
-    async with (
-        Hub(store=SqliteStore(db), clock=clock) as hub,
-        History(hub, SqliteHistoryStore.beside(db)) as history,
-        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=SqliteTransactionStore.beside(db)) as server,
-    ):
+    async with Hub(store=SqliteStore(db), clock=clock) as hub:
+        # the home and its devices first, as a running hub has them before its parts start
         await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
         await hub.add_devices(
             [
@@ -43,6 +40,11 @@ async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Ver
                 Device(home="h1", id="wallbox", type="wallbox", connector="ocpp"),
             ]
         )
+    async with (
+        Hub(store=SqliteStore(db), clock=clock) as hub,
+        History(hub, SqliteHistoryStore.beside(db)) as history,
+        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=SqliteTransactionStore.beside(db)) as server,
+    ):
         box.url = _url(server)
         await box.connect()
         await box.boot()

@@ -20,10 +20,6 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.access import Role
-from carhome.access.client import HubKeys, KeyRing, Phone
-from carhome.access.keeper import DeviceKeys
-from carhome.access.relay import ByConnector, ListKeys
 from carhome.api import problems
 from carhome.api.keys import key_routes
 from carhome.api.problems import Problem
@@ -31,6 +27,10 @@ from carhome.connectors.ocpp import OcppServer
 from carhome.connectors.ocpp.messages import SIGNED_COMMAND, SignedCommand
 from carhome.errors import CarhomeError, ConnectorError
 from carhome.hub import Command, CommandStatus, Hub
+from carhome.signing import Role
+from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.signing.keeper import DeviceKeys
+from carhome.signing.relay import ByConnector, ListKeys
 from carhome.spec import SPECS
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox

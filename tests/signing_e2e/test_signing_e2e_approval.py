@@ -9,16 +9,16 @@ import msgspec
 import pytest
 from starlette.applications import Starlette
 
-from carhome.access import Role
 from carhome.access.audit import AuditLog, MemoryAuditStore
-from carhome.access.client import HubKeys, KeyRing, Phone
-from carhome.access.enrollment import CHALLENGE_TTL
-from carhome.access.relay import KeyRefused
 from carhome.api.keys import key_routes
 from carhome.api.problems import Problem
 from carhome.errors import CarhomeError
 from carhome.hub.commands import CommandStatus, Decision
-from carhome.wire.keys import Pending
+from carhome.signing import Role
+from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.signing.enrollment import CHALLENGE_TTL
+from carhome.signing.pending import Pending
+from carhome.signing.relay import KeyRefused
 from carhome.wire.problems import ApiError
 
 from .conftest import H, Rig, _on_error, _on_problem

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from carhome.access import Role
 from carhome.hub import CommandStatus
+from carhome.signing import Role
 from carhome.testing import FakeClock
 from carhome.wire.problems import ApiError
 

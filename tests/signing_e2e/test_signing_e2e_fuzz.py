@@ -10,8 +10,8 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carhome.access.keeper import DeviceKeys
-from carhome.access.relay import KeyAnswer, KeyAsk, answer
+from carhome.signing.keeper import DeviceKeys
+from carhome.signing.relay import KeyAnswer, KeyAsk, answer
 from carhome.spec import SPECS
 from carhome.testing import FakeClock
 

@@ -41,16 +41,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from carhome.access import KeyPair, PhoneSession, Role, approve, request_enrollment, session_request
-from carhome.access.keeper import DeviceKeys, approve_revocation
-from carhome.access.relay import Begin, Enroll, KeyAnswer, Revoke, Session
-from carhome.access.signing import CommandFields, Envelope
 from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
 from carhome.hub import Ack, Device, Home, Hub
+from carhome.signing import KeyPair, PhoneSession, Role, approve, request_enrollment, session_request
+from carhome.signing.envelope import CommandFields, Envelope
+from carhome.signing.keeper import DeviceKeys, Revocation, approve_revocation
+from carhome.signing.relay import Begin, Enroll, KeyAnswer, Revoke, Session
 from carhome.spec import SPECS
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
-from carhome.wire.keys import Revocation
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 from .conftest import TIMEOUT

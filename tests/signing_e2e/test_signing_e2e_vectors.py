@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from carhome.access.keeper import approve_revocation, delegate_member, revoke_transcript
-from carhome.access.keys import KeyPair, PublicKey
+from carhome.signing.keeper import approve_revocation, delegate_member, revoke_transcript
+from carhome.signing.keys import KeyPair, PublicKey
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-revoke-vectors.json"
 OWNER_SCALAR = 0x1F2E3D4C5B6A79881F2E3D4C5B6A79881F2E3D4C5B6A79881F2E3D4C5B6A7988

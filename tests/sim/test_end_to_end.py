@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector
-from carhome.hub import Change, CommandStatus, Hub
+from carhome.hub import Availability, Change, CommandStatus, Hub
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.spec import vss
 from carhome.testing import FakeClock
@@ -35,13 +35,13 @@ async def sim(hub: Hub, broker: EmbeddedBroker, clock: FakeClock) -> AsyncIterat
     online: set[str] = set()
     all_online = asyncio.Event()
 
-    def seen(home_id: str, device: str, up: bool) -> None:
-        if up:
-            online.add(device)
+    def seen(change: Availability) -> None:
+        if change.online:
+            online.add(change.device)
         if online >= set(home.devices):
             all_online.set()
 
-    hub.on_availability(seen)
+    watching = hub.bus.subscribe(seen, kind=Availability, home="h1")
     reported = asyncio.Event()
 
     def arrived(_: Change) -> None:
@@ -56,6 +56,7 @@ async def sim(hub: Hub, broker: EmbeddedBroker, clock: FakeClock) -> AsyncIterat
         await asyncio.wait_for(all_online.wait(), TIMEOUT)
         await asyncio.wait_for(reported.wait(), TIMEOUT)
         sub.cancel()
+        watching.cancel()
         yield home
 
 
@@ -66,7 +67,7 @@ def next_change(hub: Hub, device: str, prop: str) -> asyncio.Future[Change]:
         if not future.done():
             future.set_result(change)
 
-    sub = hub.bus.subscribe(seen, home="h1", device=device, prop=prop)
+    sub = hub.bus.subscribe(seen, home="h1", device=device, name=prop)
     future.add_done_callback(lambda _: sub.cancel())
     return future
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
 from carhome.errors import DeviceRefused
-from carhome.hub import Device, Home, Hub
+from carhome.hub import Availability, Device, Home, Hub, Result
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
 from carhome.store import SqliteStore
@@ -77,16 +77,18 @@ async def main(db: str, data: Path, url: str, run: int, settle: bool) -> None:
         if not hub.homes():
             await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.506))
             await hub.add_devices([Device(home="h1", id=d, type="counter") for d in (*COUNTERS, ABSENT)])
-        hub.commands.on_result(lambda c: say(f"final {c.id} {c.status.value}"))
+        hub.bus.subscribe(
+            lambda r: r.final and say(f"final {r.command.id} {r.status.value}"), kind=Result, home="h1"
+        )
         online: set[str] = set()
         all_online = asyncio.Event()
 
-        def seen(home: str, device: str, up: bool) -> None:
-            (online.add if up else online.discard)(device)
+        def seen(change: Availability) -> None:
+            (online.add if change.online else online.discard)(change.device)
             if online >= set(COUNTERS):
                 all_online.set()
 
-        hub.on_availability(seen)
+        hub.bus.subscribe(seen, kind=Availability, home="h1")
         devices = [
             MqttDeviceClient(
                 "h1", d, url, Journal(journal), clock=clock, backoff=FAST, data=data / "devices" / d
@@ -100,7 +102,7 @@ async def main(db: str, data: Path, url: str, run: int, settle: bool) -> None:
             say("ready")
             if settle:
                 changed = asyncio.Event()
-                hub.commands.on_result(lambda c: changed.set())
+                hub.bus.subscribe(lambda r: r.final and changed.set(), kind=Result)
                 await clock.advance(5)  # past the absent device's commands' expiry
                 while hub.commands.pending():
                     changed.clear()

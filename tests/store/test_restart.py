@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from carhome.hub import Ack, Command, CommandStatus, Device, Home, Hub
+from carhome.hub import Ack, CommandStatus, Device, Home, Hub
 from carhome.spec import vss
 from carhome.store import SqliteStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, RecordingTransport
 
 YIZHUANG = (39.7953, 116.5060)
 HOME = Home(id="h1", name="Yizhuang", lat=YIZHUANG[0], lon=YIZHUANG[1])
@@ -16,25 +16,6 @@ CAR = Device(home="h1", id="car", type="car", name="Car")
 PURIFIER = Device(home="h1", id="purifier", type="air_purifier", room="living_room")
 LAMP = Device(home="h1", id="lamp", type="light", connector="miio")
 TIMEOUT = 5.0
-
-
-class RecordingTransport:
-    """A transport at the hub's public seam that records what it was asked to deliver."""
-
-    def __init__(self) -> None:
-        self.delivered: list[Command] = []
-        self.count = asyncio.Event()
-        self.want = 0
-
-    async def deliver(self, command: Command) -> None:
-        self.delivered.append(command)
-        if len(self.delivered) >= self.want:
-            self.count.set()
-
-    async def wait_for(self, n: int) -> None:
-        self.want = n
-        if len(self.delivered) < n:
-            await asyncio.wait_for(self.count.wait(), TIMEOUT)
 
 
 async def test_a_restarted_hub_has_its_devices_states_and_pending_commands(tmp_path: Path) -> None:
@@ -111,7 +92,7 @@ async def test_restored_commands_are_redelivered_when_a_transport_attaches(tmp_p
     mqtt = RecordingTransport()
     async with Hub(store=SqliteStore(path), clock=clock) as hub:
         hub.commands.attach("mqtt", mqtt)
-        await mqtt.wait_for(2)
+        await mqtt.until(lambda delivered: len(delivered) >= 2, wait=TIMEOUT)
         await asyncio.wait_for(hub.commands.drain(), TIMEOUT)
         # oldest first, only mqtt's, never the expired one
         assert [c.id for c in mqtt.delivered] == [lock.id, fan.id]
@@ -129,7 +110,7 @@ async def test_restored_commands_are_redelivered_when_a_transport_attaches(tmp_p
             lamp.id: CommandStatus.QUEUED,
         }
         hub.commands.attach("mqtt", again)
-        await again.wait_for(1)
+        await again.until(lambda delivered: len(delivered) >= 1, wait=TIMEOUT)
         await asyncio.wait_for(hub.commands.drain(), TIMEOUT)
         assert [c.id for c in again.delivered] == [fan.id]
     async with SqliteStore(path) as store:

@@ -13,6 +13,7 @@ from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub import Command, Device, Home, StateRow, Store
 from carhome.store import SqliteStore
 from carhome.store.schema import SCHEMA_VERSION
+from carhome.testing import settle
 
 T0 = 1_767_225_600.0
 
@@ -183,7 +184,7 @@ async def test_a_failed_write_leaves_the_store_usable(tmp_path: Path) -> None:
 async def test_an_open_cancelled_midway_does_not_keep_the_file_locked(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
     opening = asyncio.create_task(SqliteStore(path).open())
-    await asyncio.sleep(0)  # let it hand the connect to its thread
+    await settle()  # it handed the connect to its thread
     opening.cancel()
     with pytest.raises(asyncio.CancelledError):
         await opening

@@ -26,6 +26,7 @@ from typing import Any
 
 import gmqtt
 import httpx
+import msgspec
 import pytest
 import pytest_asyncio
 from gmqtt.mqtt.constants import MQTTv311
@@ -93,6 +94,9 @@ async def demo_hub(tmp: Path) -> AsyncIterator[Hub]:
     password = demo_owner_password(data)
     broker_port = free_port()
     config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=broker_port, mqtt_url=None)
+    # The demo on the real week, without its household routine: the car stays at home, plugged
+    # in, whatever the day and hour the suite runs at (on a weekday morning it would drive off).
+    config = msgspec.structs.replace(config, sim=msgspec.structs.replace(config.sim, routine=False))
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 

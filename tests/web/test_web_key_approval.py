@@ -13,8 +13,8 @@ from playwright.async_api import Browser, expect
 from test_web_browser import Hub, browser, hub, live, page_of
 from test_web_signing import live_cabin, press_the_garage
 
-from carhome.access import Role
-from carhome.access.client import HubKeys, KeyRing, Phone
+from carhome.signing import Role
+from carhome.signing.client import HubKeys, KeyRing, Phone
 
 __all__ = ["browser", "hub"]  # the fixtures, re-exported for this module
 

@@ -23,7 +23,7 @@ from playwright.async_api import Browser, Page, expect
 from test_web_browser import Hub, browser, hub, live, page_of, shot
 
 import carhome.web
-from carhome.access.keys import PublicKey
+from carhome.signing.keys import PublicKey
 
 __all__ = ["browser", "hub"]  # the fixtures, re-exported for this module
 

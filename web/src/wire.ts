@@ -1516,7 +1516,7 @@ export interface components {
         /**
          * PendingApproval
          * @description Body of ``POST …/pending/{id}/approve``: the owner key's id and its signature over
-         *     the enrollment transcript (``carhome.access.enrollment.approve``).
+         *     the enrollment transcript (``carhome.signing.enrollment.approve``).
          */
         PendingApproval: {
             approver: string;

@@ -1,47 +1,11 @@
-"""Access: who may command what, and the end-to-end signatures safety-critical commands carry.
+"""Access: who may command what, decided from one policy table and kept on record.
 
-The signing protocol (docs/signing.md) has three sides: the phone (``PhoneSession``,
-``KeyPair``), the device (``DeviceVerifier``, ``Enroller``, ``KeyStore``), and the shared
-wire forms (``Envelope``, ``SessionRequest``, ``SessionInfo``, ``EnrollmentRequest``).
+``members`` (members and guest grants), ``passwords``, ``tokens``, ``logins`` and
+``throttle`` say who is asking; ``policy`` is the table; ``gatekeeper`` is the hub's one
+access decision (``carhome.hub.Gatekeeper``), each decision written to ``audit``;
+``delegates`` holds the hub's delegate keys and the signer that uses them before a
+command is submitted; ``service`` builds the lot over a data directory.
+
+The end-to-end signing protocol that phones, the relay and devices share is not here: it
+is ``carhome.signing``, which imports no policy.
 """
-
-from carhome.access.counters import CounterWindow, MemoryVerifierStore, VerifierState, VerifierStore
-from carhome.access.enrollment import Enroller, EnrollmentRejected, approve, request_enrollment
-from carhome.access.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
-from carhome.access.phone import PhoneSession, SessionRefused, session_request
-from carhome.access.session import SessionInfo, SessionRequest
-from carhome.access.signing import CommandFields, Envelope, domain_of
-from carhome.access.verifier import DeviceVerifier, Reason, SignatureRejected, Verdict
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
-from carhome.wire.members import Role
-
-__all__ = [
-    "CommandFields",
-    "CounterWindow",
-    "DeviceVerifier",
-    "EnrolledKey",
-    "Enroller",
-    "EnrollmentChallenge",
-    "EnrollmentRejected",
-    "EnrollmentRequest",
-    "Envelope",
-    "InvalidKey",
-    "KeyPair",
-    "KeyStore",
-    "MemoryVerifierStore",
-    "PhoneSession",
-    "PublicKey",
-    "Reason",
-    "Role",
-    "SessionInfo",
-    "SessionRefused",
-    "SessionRequest",
-    "SignatureRejected",
-    "Verdict",
-    "VerifierState",
-    "VerifierStore",
-    "approve",
-    "domain_of",
-    "request_enrollment",
-    "session_request",
-]

@@ -5,20 +5,31 @@ no member can sign its command. Rather than let the hub forge a member's signatu
 cannot) or let unsigned commands through (the device refuses them), an owner may *delegate*:
 enroll, on one device, a key the hub holds, for the member ``delegate:<domain>[+…]`` with
 the role ``guest``. The owner's approval signs that member string, and the device lets
-the key sign in those domains only (``carhome.access.keeper``). So the owner knowingly lets
+the key sign in those domains only (``carhome.signing.keeper``). So the owner knowingly lets
 the hub act in that domain on that device, and nowhere else.
 
 ``Delegates`` keeps those keys (one PEM and one pin file per device, under a directory of
 the hub's), builds the enrollment request for a delegate, and signs a command with a fresh
-session through the ``KeyRelay``. ``AutomationSigner`` is the gatekeeper in front of the
-hub's own: it signs the automation-face commands a delegate covers and refuses the
-others with a reason that says how to delegate.
+session through the ``KeyRelay``. Signing is done before a command is submitted, never
+inside a decision:
+
+- ``DelegateSigner`` is the hub's ``CommandSigner``: a part that acts with no phone (an
+  automation run, the charging controller) submits ``delegated``, and the signer signs
+  the command where an owner delegated its domain on that device — reading the key, opening
+  a session with the device — before the gatekeeper is asked;
+- ``DelegationGate`` is the gatekeeper in front of the hub's own, and only decides: an
+  automation's command in a safety domain goes on if it carries a signature, or if an owner
+  trusted that device with that domain unsigned; any other is refused with a reason that
+  says how to delegate. It reads no file and talks to no device.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,24 +37,40 @@ from typing import Final
 
 import msgspec
 
-from carhome.access.enrollment import request_enrollment
-from carhome.access.keeper import delegate_member, delegated_domains
-from carhome.access.keys import KeyPair, PublicKey
-from carhome.access.phone import PhoneSession, SessionRefused, session_request
-from carhome.access.relay import KeyRefused, KeyRelay, Session, unwrap
-from carhome.access.signing import DEFAULT_MAX_TTL, CommandFields, domain_of
 from carhome.clock import Clock
-from carhome.errors import CarhomeError
+from carhome.errors import CarhomeError, CommandDenied
 from carhome.hub.commands import Command, Decision, Gatekeeper
-from carhome.private import private_dir, private_file
+from carhome.private import FILE_MODE, private_dir
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest, request_enrollment
+from carhome.signing.envelope import DEFAULT_MAX_TTL, CommandFields, domain_of
+from carhome.signing.keeper import delegate_member, delegated_domains
+from carhome.signing.keys import KeyPair, PublicKey
+from carhome.signing.phone import PhoneSession, session_request
+from carhome.signing.relay import KeyRefused, KeyRelay, Session, unwrap
+from carhome.signing.roles import Role
 from carhome.spec import DeviceSpec
-from carhome.wire.keys import EnrollmentChallenge, EnrollmentRequest
-from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
 AUTOMATION_FACE: Final = "automation"
 _NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
+
+Unsigned = Callable[[str, str, str], bool]
+"""(home, device, domain) → whether an owner trusted the device to take that domain unsigned."""
+
+
+def signed_fields(command: Command) -> CommandFields:
+    """The fields of the hub's ``command`` a signature binds."""
+    return CommandFields(
+        id=command.id,
+        home=command.home,
+        device=command.device,
+        kind=command.kind,
+        target=command.target,
+        args=command.args,
+        member=command.member,
+        expires=command.expires,
+    )
 
 
 class Pin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -102,9 +129,7 @@ class Delegates:
     def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
         """Remember a delegation the device accepted."""
         _, pin = self._paths(home, device)
-        private_file(private_dir(pin.parent) / pin.name).write_bytes(
-            msgspec.json.encode(Pin(device_key, member))
-        )
+        _write_private(pin, msgspec.json.encode(Pin(device_key, member)))
 
     def covers(self, home: str, device: str, domain: str) -> bool:
         pin = self._pin(home, device)
@@ -137,48 +162,90 @@ class Delegates:
             session = kept
         self._sessions[(command.home, command.device)] = session
         ttl = min(DEFAULT_MAX_TTL, max(1.0, command.expires - self._clock.time()))
-        return session.sign(CommandFields.of(command), domain=domain, now=now, ttl=ttl)
+        return session.sign(signed_fields(command), domain=domain, now=now, ttl=ttl)
 
 
-class AutomationSigner:
-    """A ``Gatekeeper`` in front of the hub's own that signs delegated automation commands.
+class DelegateSigner:
+    """The hub's ``CommandSigner``: signs a delegated command with the device's delegate key
+    where an owner delegated the command's domain on that device.
 
-    Any other command goes to ``inner`` untouched. An automation's command in a safety
-    domain is signed by the device's delegate key when an owner delegated that domain there,
-    then decided by ``inner``; one that an owner trusted the device to take unsigned
-    (``unsigned(home, device, domain)``: a charger that cannot verify) goes to ``inner``
-    unsigned; otherwise it is refused with a reason that says so.
+    It gives no signature (``None``) to a command in no safety domain, to one an owner
+    trusted the device to take unsigned (``unsigned(home, device, domain)``: a charger that
+    cannot verify; the gatekeeper decides, and records why) and to one no owner delegated
+    (the gatekeeper refuses it, saying how to delegate). A delegation it cannot use now
+    (the device is offline, its answer does not verify) is ``CommandDenied``.
     """
 
-    def __init__(
-        self,
-        inner: Gatekeeper,
-        delegates: Delegates,
-        *,
-        unsigned: Callable[[str, str, str], bool] | None = None,
-    ) -> None:
-        self._inner = inner
+    def __init__(self, delegates: Delegates, *, unsigned: Unsigned | None = None) -> None:
         self._delegates = delegates
         self._unsigned = unsigned
         self.signed = 0
+
+    async def sign(self, command: Command, spec: DeviceSpec) -> str | None:
+        domain = domain_of(spec, command.kind, command.target)
+        if domain is None:
+            return None
+        home, device = command.home, command.device
+        if self._unsigned is not None and self._unsigned(home, device, domain):
+            return None
+        if not self._delegates.covers(home, device, domain):
+            return None
+        try:
+            signature = await self._delegates.sign(command, domain)
+        except CarhomeError as exc:
+            raise CommandDenied(
+                member=command.member,
+                device=device,
+                target=command.target,
+                reason=f"automation: could not sign with the delegate key of {home}/{device}: {exc}",
+            ) from exc
+        self.signed += 1
+        return signature
+
+
+class DelegationGate:
+    """A ``Gatekeeper`` in front of the hub's own that keeps unsigned automation commands
+    out of the safety domains. It only decides: it holds no key and asks no device.
+
+    Any command but an automation's in a safety domain goes to ``inner`` untouched, and so
+    does an automation's that carries its signature (``DelegateSigner`` signed it before it
+    was submitted) or that an owner trusted the device to take unsigned
+    (``unsigned(home, device, domain)``). Any other is refused with a reason that says how an
+    owner delegates the domain to the hub.
+    """
+
+    def __init__(self, inner: Gatekeeper, *, unsigned: Unsigned | None = None) -> None:
+        self._inner = inner
+        self._unsigned = unsigned
 
     async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
         domain = domain_of(spec, command.kind, command.target)
         if command.face != AUTOMATION_FACE or domain is None or command.signature is not None:
             return await self._inner.decide(command, spec)
-        where = f"{command.home}/{command.device}"
         if self._unsigned is not None and self._unsigned(command.home, command.device, domain):
             return await self._inner.decide(command, spec)  # it decides, and records why
-        if not self._delegates.covers(command.home, command.device, domain):
-            return Decision(
-                False,
-                f"automation: {command.target} is in the {domain} domain, which needs a signature, and no"
-                f" owner delegated {domain} on {where} to the hub (`carhome keys delegate"
-                f" {where} {domain}`)",
-            )
-        try:
-            command.signature = await self._delegates.sign(command, domain)
-        except (CarhomeError, SessionRefused) as exc:
-            return Decision(False, f"automation: could not sign with the delegate key of {where}: {exc}")
-        self.signed += 1
-        return await self._inner.decide(command, spec)
+        where = f"{command.home}/{command.device}"
+        return Decision(
+            False,
+            f"automation: {command.target} is in the {domain} domain, which needs a signature, and no"
+            f" owner delegated {domain} on {where} to the hub (`carhome keys delegate"
+            f" {where} {domain}`)",
+        )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, then
+    ``os.replace``), readable by its owner only, in a directory only its owner may enter."""
+    private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

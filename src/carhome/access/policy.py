@@ -126,3 +126,13 @@ class Policy:
 def scope_of(kind: str, domain: str | None) -> str:
     """The scope of a command: its action's safety domain, else ``ordinary``."""
     return domain if kind == "action" and domain is not None else ORDINARY
+
+
+def scopes_of(face: Face, policy: Policy | None = None) -> frozenset[str]:
+    """The command scopes some role may use from ``face`` (within grants, for a guest)."""
+    table = policy or Policy()
+    return frozenset(
+        scope
+        for scope in COMMAND_SCOPES
+        if any(table.effect(role, scope, face) is not Effect.DENY for role in Role)
+    )

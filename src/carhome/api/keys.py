@@ -20,7 +20,7 @@ device does not check again:
   ``GET …/pending/{id}?wait=s`` long-polls one (its requester or an owner), ``POST
   …/pending/{id}/approve`` (a ``PendingApproval``) relays it with the owner key's signature
   to the device and answers the device's word, ``POST …/pending/{id}/decline`` drops it
-  (``carhome.access.pending``);
+  (``carhome.signing.pending``);
 - ``POST /api/devices/{home}/{device}/signed-commands``: a command the phone signed, with
   the id, expiry and member it signed (the plain command endpoint makes its own id and
   expiry, which a phone cannot know before it signs).
@@ -39,12 +39,7 @@ from starlette.routing import BaseRoute
 
 from carhome.access.audit import AuditLog
 from carhome.access.delegates import Delegates
-from carhome.access.keeper import delegate_member
-from carhome.access.keys import PublicKey
-from carhome.access.pending import PendingEnrollments, PendingError
 from carhome.access.policy import SAFETY_DOMAINS
-from carhome.access.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
-from carhome.access.session import SessionRequest as CheckedSessionRequest
 from carhome.api.auth import client_address
 from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.operations import Operation, routes
@@ -53,21 +48,19 @@ from carhome.api.server import is_loopback
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
 from carhome.hub import Hub
 from carhome.hub.commands import MAX_TTL, Command, Decision
+from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest
+from carhome.signing.keeper import Revocation, delegate_member
+from carhome.signing.keys import EnrolledKey, PublicKey
+from carhome.signing.pending import Pending, PendingApproval, PendingAsk, PendingEnrollments, PendingError
+from carhome.signing.relay import Begin, Enroll, KeyRefused, KeyRelay, ListKeys, Revoke, Session, unwrap
+from carhome.signing.session import SessionRequest
 from carhome.wire.keys import (
     Code,
     DelegateKey,
     DelegateKeyRequest,
     DelegateRequest,
-    EnrolledKey,
-    EnrollmentChallenge,
-    EnrollmentRequest,
-    Pending,
-    PendingApproval,
-    PendingAsk,
     PendingWaitQuery,
-    Revocation,
     SessionOpened,
-    SessionRequest,
     SignedCommand,
 )
 
@@ -175,7 +168,7 @@ class KeyRoutes:
     async def session(self, request: Request) -> Response:
         home, device = self.keyed(request)
         member = self.who(request)
-        asked = await decode_body(request, CheckedSessionRequest, limit=MAX_BODY)
+        asked = await decode_body(request, SessionRequest, limit=MAX_BODY)
         reply = await self.relayed(home, device, Session(asked))
         kind = self.hub.device(home, device).type
         return json_response(

@@ -6,8 +6,11 @@ Authorization header on a WebSocket, so the first frame a client sends is ``{"ty
 frame); the answer is ``{"type": "ready", "member": ..., "home": ..., "expires": ...}``.
 Then ``{"type": "subscribe", "device": "car"}`` (or without ``device``: the whole home)
 starts ``{"type": "state", "home", "device", "property", "value", "ts"}`` frames, and every
-command of the home that ends arrives as ``{"type": "command", "command": {...}}``. A guest
-gets only what their live grants show (``carhome.api.auth.View``), checked at each frame.
+command of the home that is sent to its device or ends arrives as ``{"type": "command",
+"command": {...}}`` (its ``status`` says which; the final one is durable). A guest gets only
+what their live grants show (``carhome.api.auth.View``), checked at each frame. Each socket
+holds its own subscriptions on the hub's bus — the devices it asked for, its home's command
+results — and closes them when it ends.
 
 The access token ends the socket: when it expires (``expires``, the injected clock's
 seconds) the socket is closed with code 4401 and the reason ``access token expired``, unless
@@ -36,6 +39,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 import msgspec
@@ -45,11 +49,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from carhome.access.tokens import Revoked, Tokens
 from carhome.api.auth import Authenticator, Bearer, Principal, View
 from carhome.api.problems import Problem
-from carhome.errors import InvalidChange
-from carhome.hub import Command, Hub
-from carhome.hub.bus import Subscription
+from carhome.errors import CarhomeError, InvalidChange
+from carhome.hub import Change, Command, Hub, Result, Subscription
 from carhome.hub.rejections import HUB_WIDE
-from carhome.hub.states import Change
 
 log: Final = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ class CommandFrame(msgspec.Struct, frozen=True, tag_field="type", tag="command")
     command: Command
 
 
-class BadFrame(Exception):
+class BadFrame(CarhomeError):
     """A client frame carhome cannot take: ``code`` counts it; ``close`` is the code a socket
     not yet authenticated is closed with; ``fatal`` closes an authenticated one too."""
 
@@ -123,6 +125,7 @@ class _Socket:
         self.principal = principal
         self.view = view
         self.subs: dict[str | None, Subscription] = {}
+        self.results: Subscription | None = None
         self.queue: deque[bytes] = deque(maxlen=MAX_QUEUE)
         self.dropped = 0
         self.ready = asyncio.Event()
@@ -139,6 +142,19 @@ class _Socket:
     def change(self, change: Change) -> None:
         if self.view.everything or self.view.sees_property(change.device, change.prop):
             self.push(_state(change))
+
+    def result(self, result: Result) -> None:
+        if self.shows(result.command):
+            self.push(CommandFrame(result.command))
+
+    def unsubscribe(self) -> None:
+        """Close every subscription of the socket on the hub's bus."""
+        for sub in self.subs.values():
+            sub.close()
+        self.subs.clear()
+        if self.results is not None:
+            self.results.close()
+            self.results = None
 
     def shows(self, command: Command) -> bool:
         p = self.principal
@@ -161,7 +177,7 @@ class LiveHub:
         self._hub = hub
         self._auth = auth
         self._sockets: set[_Socket] = set()
-        self._unhook = [hub.commands.on_result(self._on_result)]
+        self._unhook: list[Callable[[], None]] = []
         if tokens is not None:
             self._unhook.append(tokens.on_revoke(self._on_revoke))
 
@@ -172,7 +188,9 @@ class LiveHub:
     def close(self) -> None:
         for unhook in self._unhook:
             unhook()
+        self._unhook.clear()
         for sock in tuple(self._sockets):
+            sock.unsubscribe()
             sock.close(1001, "hub stopping")
 
     def _on_revoke(self, event: Revoked) -> None:
@@ -180,11 +198,6 @@ class LiveHub:
             p = sock.principal
             if p.member == event.member and (event.session is None or event.session == p.session):
                 sock.close(CLOSE_UNAUTHORIZED, f"revoked: {event.reason}")
-
-    def _on_result(self, command: Command) -> None:
-        for sock in self._sockets:
-            if sock.shows(command):
-                sock.push(CommandFrame(command))
 
     def _reject(self, home: str | None, bad: BadFrame) -> None:
         self._hub.rejections.record(
@@ -199,6 +212,8 @@ class LiveHub:
         if principal is None:
             return
         sock = _Socket(ws, principal, self._auth.view(principal))
+        # the member's home's command results (every home's for a member of no one home)
+        sock.results = self._hub.bus.subscribe(sock.result, kind=Result, home=principal.home)
         self._sockets.add(sock)
         homes = [h.id for h in self._hub.homes()]
         home = principal.home or (homes[0] if len(homes) == 1 else None)
@@ -210,8 +225,7 @@ class LiveHub:
             await self._receive(sock, home)
         finally:
             expiry.cancel()
-            for sub in sock.subs.values():
-                sub.cancel()
+            sock.unsubscribe()
             self._sockets.discard(sock)
             sock.close(sock.close_code, sock.close_reason)
             with contextlib.suppress(Exception):
@@ -307,7 +321,7 @@ class LiveHub:
         else:
             sub = sock.subs.pop(frame.device, None)
             if sub is not None:
-                sub.cancel()
+                sub.close()
             sock.push(_ok("unsubscribed", frame.device))
 
     def _renew(self, sock: _Socket, token: str) -> None:

@@ -27,7 +27,7 @@ from carhome.errors import (
 from carhome.wire.problems import MEDIA_TYPE, TYPE_PREFIX
 
 
-class Problem(Exception):
+class Problem(CarhomeError):
     """An HTTP error with a problem-details body; raise it from a route."""
 
     def __init__(self, status: int, slug: str, title: str, detail: str, **fields: Any) -> None:

@@ -20,7 +20,6 @@ from datetime import tzinfo
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from carhome.automations.signals import Signals
 from carhome.automations.timers import Timers
 from carhome.errors import CarhomeError, UnknownDevice
 from carhome.hub import Hub
@@ -55,8 +54,7 @@ class BindError(CarhomeError):
 
 class Binder:
     """Resolves the names one automation uses against one hub, and hands out what the
-    engine shares with its automations: the timers, the device-event and command-result
-    index, and the scenes of the automation's file."""
+    engine shares with its automations: the timers and the scenes of the automation's file."""
 
     def __init__(
         self,
@@ -65,7 +63,6 @@ class Binder:
         *,
         automation: str = "",
         timers: Timers | None = None,
-        signals: Signals | None = None,
         scenes: dict[str, Any] | None = None,
         members: MemberHomes | None = None,
     ) -> None:
@@ -76,7 +73,6 @@ class Binder:
         self.home = home
         self.automation = automation
         self.timers = timers or Timers(hub.clock)
-        self.signals = signals or Signals()
         self.scenes: dict[str, Any] = scenes or {}
         self.members = members
 

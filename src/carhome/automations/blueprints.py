@@ -26,13 +26,14 @@ from typing import Any, Final, Literal
 import msgspec
 import yaml
 
+from carhome.errors import CarhomeError
 from carhome.spec import vss
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _PARAM: Final = re.compile(r"\$\{([a-z_]+)\}")
 
 
-class BlueprintError(ValueError):
+class BlueprintError(CarhomeError, ValueError):
     """A blueprint use is wrong; ``path`` says where inside the entry."""
 
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:

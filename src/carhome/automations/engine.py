@@ -1,18 +1,19 @@
 """The automation engine: binds automations to a hub, fires them, owns their runs.
 
 ``Engine`` is an async context manager around a running ``Hub``. ``add`` binds one
-automation (its triggers subscribe on the hub's bus, its conditions and actions resolve
-their devices and properties) or raises ``ConfigError`` with file and line; ``load`` adds
+automation (its triggers subscribe on the hub's bus for exactly the keys they watch —
+properties, device events, command results —, its conditions and actions resolve their
+devices and properties) or raises ``ConfigError`` with file and line; ``load`` adds
 every automation of a file or directory and returns the errors of those that failed, the
 others loaded. Runs that must wait become named tasks the engine owns; leaving the
-context cancels them.
+context cancels them and closes every subscription of every automation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from types import TracebackType
@@ -25,7 +26,6 @@ from carhome.automations.firing import Armed
 from carhome.automations.loader import Loaded, Source, load_path, load_text
 from carhome.automations.notifications import Notifications
 from carhome.automations.runs import Runner
-from carhome.automations.signals import DeviceSignal, Signals
 from carhome.automations.timers import Timers, TimerStore
 from carhome.automations.traces import Trace, TraceLog
 from carhome.errors import ConfigError, UnknownDevice
@@ -56,8 +56,6 @@ class Engine:
         self.notifications = notifications or Notifications()
         self.traces = TraceLog()
         self.timers = Timers(hub.clock, timer_store)
-        self.signals = Signals()
-        self._unlisten: Callable[[], None] | None = None
         self._bound: dict[str, _Bound] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
@@ -65,7 +63,6 @@ class Engine:
 
     async def __aenter__(self) -> Self:
         await self.timers.open()
-        self._unlisten = self.hub.commands.on_result(self.signals.result)
         return self
 
     async def __aexit__(
@@ -73,9 +70,6 @@ class Engine:
     ) -> None:
         # Stopping is not cancelling: delays, waits and for-timers stay saved to resume.
         self.timers.freeze()
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
         for bound in list(self._bound.values()):
             for sub in bound.subscriptions:
                 sub.cancel()
@@ -103,7 +97,6 @@ class Engine:
             automation.home,
             automation=automation.id,
             timers=self.timers,
-            signals=self.signals,
             scenes=automation.scenes,
             members=self.members,
         )
@@ -224,13 +217,6 @@ class Engine:
     def trigger(self, automation_id: str) -> None:
         """Run an automation now, as if a trigger fired (conditions still apply)."""
         self._bound[automation_id].runner.fire(None)
-
-    def device_event(
-        self, home: str, device: str, name: str, fields: dict[str, Any] | None = None, ts: float | None = None
-    ) -> None:
-        """A device reported an event (a connector's ``on_event`` calls this)."""
-        when = self.hub.clock.time() if ts is None else ts
-        self.signals.event(DeviceSignal(home, device, name, dict(fields or {}), when))
 
     def trace(self, automation_id: str) -> list[Trace]:
         return self.traces.get(automation_id)

@@ -2,7 +2,7 @@
 
 ``TriggerEvent`` is the record of one firing (kept in the run's variables and trace);
 ``Armed`` is anything a trigger leaves behind that must be cancelled when its automation
-goes: a bus subscription, a timer, a registration for device events.
+goes: a bus subscription (property, device event or command result) or a timer.
 """
 
 from __future__ import annotations

@@ -95,7 +95,9 @@ class Run:
         self, home: str, device: str, kind: Literal["set", "action"], target: str, args: dict[str, Any]
     ) -> None:
         """Submit a command of this run, as its member from the automation face; only in the
-        automation's own home (binding refuses other homes' devices; this holds even so)."""
+        automation's own home (binding refuses other homes' devices; this holds even so).
+        No phone is in the loop, so it goes ``delegated``: the hub's signer signs it where an
+        owner delegated its domain on that device, before the gatekeeper decides."""
         if home != self.home:
             raise CommandDenied(
                 member=self.member,
@@ -103,7 +105,9 @@ class Run:
                 target=target,
                 reason=f"automation {self.automation} acts in home {self.home!r} only",
             )
-        await self.hub.submit(home, device, kind, target, args, member=self.member, face="automation")
+        await self.hub.submit(
+            home, device, kind, target, args, member=self.member, face="automation", delegated=True
+        )
 
     def due(self, seconds: float) -> float:
         """When a wait of ``seconds`` starting now ends, or the saved end when resuming."""

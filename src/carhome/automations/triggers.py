@@ -1,12 +1,13 @@
 """Triggers: what starts an automation.
 
 Every trigger kind is a tagged struct (``trigger: threshold``) decoded from the YAML, and
-implements one protocol, ``Trigger``: ``arm`` subscribes for exactly the keys it watches
-(bus keys for properties, the engine's ``Signals`` for device events and command results,
-a timer for times) and returns what it registered. The bus calls the trigger
-synchronously inside ``Hub.report``, so a value that crosses and comes back before the
-event loop turns is still seen; each evaluation is a few comparisons on state the trigger
-keeps itself (O(1), whatever else is configured).
+implements one protocol, ``Trigger``: ``arm`` subscribes on the hub's bus for exactly the
+keys it watches — (home, device, property) for changes, (home, device, event) for device
+events, (home, device, target) for command results — or sets a timer for times, and
+returns what it registered. The bus calls the trigger synchronously inside ``Hub.report``
+(or ``Hub.event``, or as a command's result is published), so a value that crosses and
+comes back before the event loop turns is still seen; each evaluation is a few comparisons
+on state the trigger keeps itself (O(1), whatever else is configured).
 
 Time-based kinds (``time``, ``cron``, ``sun``) live in ``schedules``.
 """
@@ -23,8 +24,7 @@ from carhome.automations.durations import seconds
 from carhome.automations.firing import Armed, Fire
 from carhome.automations.hold import Hold
 from carhome.automations.schedules import Cron, Sun, TimeOfDay
-from carhome.automations.signals import DeviceSignal
-from carhome.hub import Change, Command
+from carhome.hub import Change, Event, Result
 from carhome.spec import Format, vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 from carhome.wire.automations import TriggerEvent
@@ -114,7 +114,7 @@ class Threshold(
             if not armed[0] and (value <= lo_out or value >= hi_out):
                 armed[0] = True
 
-        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, prop=prop)
+        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, name=prop)
         return [sub] if hold is None else [sub, hold]
 
 
@@ -160,7 +160,7 @@ class StateChange(msgspec.Struct, tag_field="trigger", tag="state", forbid_unkno
                 else:
                     hold.start(event)
 
-        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, prop=prop)
+        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, name=prop)
         return [sub] if hold is None else [sub, hold]
 
 
@@ -189,7 +189,7 @@ class PlaceTrigger(
             if inside != was_inside and inside == entering:
                 fire(TriggerEvent(index, kind, home, device, PLACE, change.value, change.old, change.ts))
 
-        return [binder.hub.bus.subscribe(on_change, home=home, device=device, prop=PLACE)]
+        return [binder.hub.bus.subscribe(on_change, home=home, device=device, name=PLACE)]
 
 
 class EventTrigger(
@@ -222,11 +222,11 @@ class EventTrigger(
                 )
         want, name = tuple(self.fields.items()), self.event
 
-        def on_event(signal: DeviceSignal) -> None:
-            if all(signal.fields.get(k) == v for k, v in want):
-                fire(TriggerEvent(index, "event", home, device, name, dict(signal.fields), None, signal.ts))
+        def on_event(event: Event) -> None:
+            if all(event.fields.get(k) == v for k, v in want):
+                fire(TriggerEvent(index, "event", home, device, name, dict(event.fields), None, event.ts))
 
-        return [binder.signals.on_event((home, device, name), on_event)]
+        return [binder.hub.bus.subscribe(on_event, kind=Event, home=home, device=device, name=name)]
 
 
 CommandOutcome = Literal["acked", "failed", "expired"]
@@ -253,13 +253,14 @@ class CommandTrigger(
             target = binder.prop(home, device, target, (*path, "target")).name
         wanted = frozenset([self.status] if isinstance(self.status, str) else self.status)
 
-        def on_result(command: Command) -> None:
-            status = str(command.status)
-            if status in wanted:
+        def on_result(result: Result) -> None:
+            status = str(result.status)
+            if status in wanted:  # final statuses only: a command sent is not an outcome
+                command = result.command
                 ts = command.done_at or binder.hub.clock.time()
                 fire(TriggerEvent(index, "command", home, device, target, status, command.error, ts))
 
-        return [binder.signals.on_result((home, device, target), on_result)]
+        return [binder.hub.bus.subscribe(on_result, kind=Result, home=home, device=device, name=target)]
 
 
 class Presence(msgspec.Struct, tag_field="trigger", tag="presence", forbid_unknown_fields=True, kw_only=True):
@@ -294,7 +295,7 @@ class Presence(msgspec.Struct, tag_field="trigger", tag="presence", forbid_unkno
             home, device = binder.device(ref, where)
             if "present" not in binder.hub.spec(home, device).properties:
                 raise BindError(where, f"{home}/{device} has no 'present': expected a phone")
-            subs.append(binder.hub.bus.subscribe(on_change, home=home, device=device, prop="present"))
+            subs.append(binder.hub.bus.subscribe(on_change, home=home, device=device, name="present"))
         return subs
 
 
@@ -342,8 +343,8 @@ class ExpectedHome(msgspec.Struct, tag_field="trigger", tag="eta", forbid_unknow
 
         bus = binder.hub.bus
         return [
-            bus.subscribe(on_distance, home=home, device=device, prop=DISTANCE_TO_HOME),
-            bus.subscribe(on_place, home=home, device=device, prop=PLACE),
+            bus.subscribe(on_distance, home=home, device=device, name=DISTANCE_TO_HOME),
+            bus.subscribe(on_place, home=home, device=device, name=PLACE),
         ]
 
 

@@ -29,10 +29,7 @@ from typing import Final, TypeVar
 
 import click
 
-from carhome.access.client import HubKeys, KeyRing, Phone
-from carhome.access.keys import EnrolledKey, InvalidKey
 from carhome.access.policy import SAFETY_DOMAINS
-from carhome.access.relay import KeyRefused
 from carhome.cli.client import HubClient
 from carhome.cli.names import resolve_device
 from carhome.cli.options import hub_options, with_hub
@@ -40,7 +37,11 @@ from carhome.cli.output import echo_json, table
 from carhome.cli.session import TOKEN_ENV
 from carhome.connectors.ocpp.messages import NO_SIGNATURES
 from carhome.hub import Command
-from carhome.wire.keys import EnrollmentChallenge, Pending
+from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.signing.enrollment import EnrollmentChallenge
+from carhome.signing.keys import EnrolledKey, InvalidKey
+from carhome.signing.pending import Pending
+from carhome.signing.relay import KeyRefused
 from carhome.wire.members import Role
 from carhome.wire.problems import ApiError
 

@@ -19,12 +19,18 @@ whether the plan in force still holds) and carries out the slot at hand:
   the car's charge limit.
 
 Every command goes through ``Hub.submit`` as the configured member with face
-``automation``, so the access gatekeeper decides on it like on any other. A command is
+``automation``, so the access gatekeeper decides on it like on any other; no phone is in
+the loop, so it goes ``delegated`` (the hub's signer signs a charging start where an owner
+delegated charging on that charger, before the gatekeeper decides). A command is
 sent again only when what is wanted changes or the last one failed — and one that failed
 (the charger rejected it, the gatekeeper refused it) is not sent again for ``RETRY_S``:
 each attempt is a command, an audit entry and a message to the charger, so a charger that
 keeps saying no hears the question once a minute, not as fast as it can answer. A charger
 that comes back online is told again at once. Time comes only from the hub's clock.
+
+It listens on the hub's bus to its own car and charger only — the properties above, their
+availability and the results of commands to them — and closes those subscriptions when it
+exits: a controller that has stopped is called by nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,8 +62,7 @@ from carhome.energy.site import Allowance, Demand, Site
 from carhome.energy.tariffs import DynamicTariff, FixedTariff, Tariff
 from carhome.energy.units import Energy, Soc
 from carhome.errors import CarhomeError, ConfigError
-from carhome.hub import Command, CommandStatus, Hub
-from carhome.hub.states import Change
+from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result, Subscription
 from carhome.spec import vss
 
 log: Final = logging.getLogger(__name__)
@@ -173,7 +177,7 @@ class ChargingController:
         self._wanted_a = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe: list[Callable[[], None]] = []
+        self._subscriptions: list[Subscription] = []
         self._mtimes: dict[Path, float] = {}
         # what was last asked of the device, so a command is sent once per change
         self._sent_amps: int | None = None
@@ -197,11 +201,12 @@ class ChargingController:
         watched = [(car, vss.CABLE_CONNECTED), (car, vss.IS_CHARGING), (car, vss.SOC)]
         if charger is not None:
             watched.append((charger, "status"))
-        for device, prop in watched:
-            sub = self.hub.bus.subscribe(self._changed, home=home, device=device, prop=prop)
-            self._unsubscribe.append(sub.cancel)
-        self._unsubscribe.append(self.hub.commands.on_result(self._result))
-        self.hub.on_availability(self._availability)
+        bus = self.hub.bus
+        subs = [bus.subscribe(self._changed, home=home, device=device, name=prop) for device, prop in watched]
+        for device in (car,) if charger is None else (car, charger):
+            subs.append(bus.subscribe(self._availability, kind=Availability, home=home, device=device))
+            subs.append(bus.subscribe(self._on_result, kind=Result, home=home, device=device))
+        self._subscriptions = subs
         for group in (self.line, self.site):
             if group is not None:
                 group.join(self)
@@ -211,10 +216,9 @@ class ChargingController:
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for undo in self._unsubscribe:
-            with contextlib.suppress(ValueError):
-                undo()
-        self._unsubscribe.clear()
+        for sub in self._subscriptions:
+            sub.close()
+        self._subscriptions = []
         for group in (self.line, self.site):
             if group is not None:
                 group.leave(self)
@@ -256,14 +260,18 @@ class ChargingController:
         if change.prop != vss.SOC or change.old is None:
             self._wake.set()  # the state of charge wakes it only the first time it is known
 
-    def _availability(self, home: str, device: str, online: bool) -> None:
-        if home == self.setup.home and device in (self.setup.car, self.setup.charger_device):
-            # a charger that comes back may have lost what it was told: tell it again, now
-            self._sent_amps = None
-            self._sent_on = None
-            if online:
-                self._held.clear()
-            self._wake.set()
+    def _availability(self, seen: Availability) -> None:
+        # its car or charger (the subscriptions' keys): one that comes back may have lost
+        # what it was told: tell it again, now
+        self._sent_amps = None
+        self._sent_on = None
+        if seen.online:
+            self._held.clear()
+        self._wake.set()
+
+    def _on_result(self, result: Result) -> None:
+        if result.final:
+            self._result(result.command)
 
     def _result(self, command: Command) -> None:
         if command.id not in self._mine:
@@ -646,6 +654,7 @@ class ChargingController:
                 member=self.setup.member,
                 face=FACE,
                 ttl=COMMAND_TTL,
+                delegated=True,
             )
         except CarhomeError as exc:
             self.status.failed_commands += 1

@@ -150,7 +150,8 @@ def _car_problem(  # noqa: PLR0917 - one call site, all named by position there
     start_kwh = car.soc.fraction * cap
     target_kwh = max(start_kwh, car.target.fraction * cap)
     need = target_kwh
-    if departure > end:
+    # Past the horizon only what is still needed counts, except for "now": it charges now.
+    if departure > end and car.mode is not Mode.NOW:
         need = _still_needed(car, target_kwh, departure - end, slot)
     return CarProblem(
         index=index,

@@ -17,9 +17,7 @@ current, and the controllers say so.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Annotated, Final, Protocol, Self
@@ -27,7 +25,7 @@ from typing import Annotated, Final, Protocol, Self
 import msgspec
 
 from carhome.energy.fuse import Draw, share_fuse
-from carhome.hub import Hub
+from carhome.hub import Hub, Subscription
 from carhome.hub.states import Change
 
 log: Final = logging.getLogger(__name__)
@@ -112,7 +110,7 @@ class Site:
         self.grid = grid
         self.members: list[Member] = []
         self._last: dict[tuple[str, str], Allowance] = {}
-        self._unsubscribe: list[Callable[[], None]] = []
+        self._subscriptions: list[Subscription] = []
 
     def join(self, member: Member) -> None:
         self.members.append(member)
@@ -131,17 +129,16 @@ class Site:
                 watched.append((grid.inverter.device, grid.inverter.power))
             for device, prop in watched:
                 if prop is not None:
-                    sub = self.hub.bus.subscribe(self._changed, home=self.home, device=device, prop=prop)
-                    self._unsubscribe.append(sub.cancel)
+                    sub = self.hub.bus.subscribe(self._changed, home=self.home, device=device, name=prop)
+                    self._subscriptions.append(sub)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for undo in self._unsubscribe:
-            with contextlib.suppress(ValueError):
-                undo()
-        self._unsubscribe.clear()
+        for sub in self._subscriptions:
+            sub.close()
+        self._subscriptions = []
 
     # -- reading the meter ---------------------------------------------------------------
 

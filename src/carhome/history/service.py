@@ -1,6 +1,7 @@
 """The ``History`` service: every car on the hub, tracked from its telemetry, kept in a store.
 
-It subscribes to the hub's bus once, for everything, and hands each car's signals (and its
+It subscribes on the hub's bus to the signals it reads of each car and each wallbox the hub
+has when it starts — nothing else reaches it — and hands each car's signals (and its
 wallbox's: power, meter, status) to that car's ``CarTracker``. The bus calls subscribers
 synchronously, so tracking costs no task per change; what a tracker closes, and its open
 state when that is due, is queued and written by one background task in one transaction
@@ -15,8 +16,9 @@ to that car's tracker in order once it is known; the wallbox is the car's until 
 connector is free again. A car with several wallboxes follows the busy one (``CarTracker``).
 
 On start the trackers resume the open states the store kept and the last values the hub
-restored; on stop they are saved, never closed — a trip the hub was on when it stopped
-finishes after the restart.
+restored; on stop the subscriptions are closed and the trackers saved, never closed — a
+trip the hub was on when it stopped finishes after the restart. A car or wallbox added to
+the hub later is tracked from the next start (a hub adds its devices before its parts start).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class History:
         self._states: dict[tuple[str, str], OpenState] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._subscription: Subscription | None = None
+        self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.write_errors = 0
 
@@ -115,12 +117,17 @@ class History:
         await self.store.open()
         try:
             self._resumed = {(s.home, s.car): s for s in await self.store.open_states()}
-            for device in self.hub.devices():
-                self._route(device.home, device.id)
+            routes = [(device, self._route(device.home, device.id)) for device in self.hub.devices()]
         except BaseException:
             await self.store.close()
             raise
-        self._subscription = self.hub.bus.subscribe(self._on_change)
+        for device, route in routes:
+            properties = self.hub.spec(device.home, device.id).properties
+            self._subscriptions += [
+                self.hub.bus.subscribe(self._on_change, home=device.home, device=device.id, name=prop)
+                for prop in route.signals
+                if prop in properties
+            ]
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="history-writer"),
             asyncio.create_task(self._tick_loop(), name="history-clock"),
@@ -130,9 +137,9 @@ class History:
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._subscription is not None:
-            self._subscription.cancel()
-            self._subscription = None
+        for subscription in self._subscriptions:
+            subscription.close()
+        self._subscriptions = []
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -205,10 +212,8 @@ class History:
 
     def _on_change(self, change: Change) -> None:
         route = self._routes.get((change.home, change.device))
-        if route is None:
-            route = self._route(change.home, change.device)
-        signal = route.signals.get(change.prop)
-        if signal is None:
+        signal = None if route is None else route.signals.get(change.prop)
+        if route is None or signal is None:
             return
         if route.shared:
             self._shared(change, signal)
@@ -289,7 +294,7 @@ class History:
         try:
             kind = self.hub.device(home, device).type
         except UnknownDevice:
-            return _Route(None, _NOTHING)  # not cached: it may be added later
+            return _Route(None, _NOTHING)
         if kind == "car":
             route = _Route(self._tracker(home, device), CAR_SIGNALS)
         elif kind == "wallbox":

@@ -1,13 +1,27 @@
-"""The event bus: hands each change to the subscribers indexed on it.
+"""The event bus: everything the hub knows, handed to the subscribers indexed on it.
 
-Subscribers register on a key (home, device, property) where any part may be ``None`` as
-a wildcard for "all". Publishing looks up four keys — exact, device-wide, home-wide and
-global — so the cost of a change does not grow with subscribers that do not watch it.
+Four kinds of record travel on it (``Record``), each with its key (home, device, name):
 
-Callbacks run synchronously inside ``publish``: a value that crosses a threshold and comes
-back before the event loop turns is still seen by every subscriber. A callback that needs
-to await schedules its own task. Live clients use ``listen``, an async iterator with a
-bounded queue that drops the oldest changes (and counts them) rather than stall ingest.
+| record | published by | name |
+|---|---|---|
+| ``Change`` | ``Hub.report``: a property took a new value | the property |
+| ``Event`` | ``Hub.event``: a device event, checked against the spec | the event |
+| ``Result`` | the command router: a command was sent, or is final (once durable) | the command's target |
+| ``Availability`` | ``Hub.set_available``: a device went online or offline | ``AVAILABILITY`` |
+
+There is one way to listen: ``subscribe(callback, kind=…, home=…, device=…, name=…)``, where
+any part of the key may be ``None`` as a wildcard for "all" (``kind`` is ``Change`` unless
+said). Each kind has its own index, and publishing looks up four keys in it — exact,
+device-wide, home-wide and global — so the cost of a record does not grow with subscribers
+that do not watch it, nor with subscribers of other kinds.
+
+Every registration returns a ``Subscription``; ``close()`` (or leaving its ``with`` block)
+removes it, and a closed subscriber is never called again — not even by a publish already
+under way when it closed. Callbacks run synchronously inside ``publish``: a value that
+crosses a threshold and comes back before the event loop turns is still seen by every
+subscriber. A callback that needs to await schedules its own task. ``listen`` is an async
+iterator over a bounded queue that drops the oldest records (and counts them) rather than
+stall ingest.
 """
 
 from __future__ import annotations
@@ -16,72 +30,156 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
-from typing import Final
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar, overload
 
-from carhome.hub.states import Change
+from carhome.hub.commands import Result
+from carhome.hub.events import Event
+from carhome.hub.states import Availability, Change
 
-Callback = Callable[[Change], None]
+Record = Change | Event | Result | Availability
+"""What the bus carries."""
+KINDS: Final[tuple[type[Record], ...]] = (Change, Event, Result, Availability)
+
+R = TypeVar("R", Change, Event, Result, Availability)
+Callback = Callable[[Any], None]
 Key = tuple[str | None, str | None, str | None]
 
 log: Final = logging.getLogger(__name__)
 
 
+def _closed(record: object) -> None:
+    """Stands in for a closed subscriber in a publish under way."""
+
+
 class Subscription:
-    """A registration on the bus; ``cancel()`` removes it."""
+    """A registration on the bus; ``close()`` removes it (``cancel()`` is the same).
 
-    __slots__ = ("_bus", "callback", "key")
+    Also a context manager: the subscription closes when its block ends."""
 
-    def __init__(self, bus: EventBus, key: Key, callback: Callback) -> None:
-        self._bus = bus
+    __slots__ = ("_bus", "callback", "key", "kind")
+
+    def __init__(self, bus: EventBus, kind: type[Record], key: Key, callback: Callback) -> None:
+        self._bus: EventBus | None = bus
+        self.kind = kind
         self.key = key
         self.callback = callback
 
+    @property
+    def closed(self) -> bool:
+        return self._bus is None
+
+    def close(self) -> None:
+        """Stop delivery to this subscriber, at once and for good (closing twice is fine)."""
+        bus, self._bus = self._bus, None
+        if bus is not None:
+            bus._remove(self)
+            self.callback = _closed  # let go of the subscriber
+
     def cancel(self) -> None:
-        self._bus._remove(self)
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 class EventBus:
-    """Index of subscribers keyed by (home, device, property), wildcards as ``None``."""
+    """Subscribers of each kind of record, indexed by (home, device, name), ``None`` as wildcard."""
 
     def __init__(self) -> None:
-        self._index: dict[Key, list[Callback]] = {}
-        self._subs: dict[Key, list[Subscription]] = {}
+        self._indexes: dict[type[Record], dict[Key, list[Callback]]] = {kind: {} for kind in KINDS}
+        # The change index, the hot path of ingest, without a lookup by kind.
+        self._changes = self._indexes[Change]
+        self._subs: dict[tuple[type[Record], Key], list[Subscription]] = {}
         self.errors = 0
         self.dropped = 0
+
+    @overload
+    def subscribe(
+        self,
+        callback: Callable[[Change], None],
+        *,
+        home: str | None = None,
+        device: str | None = None,
+        name: str | None = None,
+    ) -> Subscription: ...
+
+    @overload
+    def subscribe(
+        self,
+        callback: Callable[[R], None],
+        *,
+        kind: type[R],
+        home: str | None = None,
+        device: str | None = None,
+        name: str | None = None,
+    ) -> Subscription: ...
 
     def subscribe(
         self,
         callback: Callback,
         *,
+        kind: type[Any] = Change,
         home: str | None = None,
         device: str | None = None,
-        prop: str | None = None,
+        name: str | None = None,
     ) -> Subscription:
-        """Call ``callback`` for every change matching the key."""
+        """Call ``callback`` with every record of ``kind`` matching the key."""
+        return self._add(callback, kind, (home, device, name))
+
+    def _add(self, callback: Callback, kind: type[Record], key: Key) -> Subscription:
+        home, device, name = key
+        if kind not in self._indexes:
+            raise TypeError(f"the bus carries {', '.join(k.__name__ for k in KINDS)}, not {kind!r}")
         if device is not None and home is None:
             raise ValueError("a device subscription needs its home")
-        if prop is not None and device is None:
-            raise ValueError("a property subscription needs its device")
-        key: Key = (home, device, prop)
-        sub = Subscription(self, key, callback)
-        # Copy on write: publish iterates the lists it found, unaffected by (un)subscribes.
-        self._subs[key] = [*self._subs.get(key, ()), sub]
-        self._index[key] = [s.callback for s in self._subs[key]]
+        if name is not None and device is None:
+            raise ValueError("a name subscription needs its device")
+        sub = Subscription(self, kind, key, callback)
+        # Copy on write: publish iterates the lists it found, unaffected by new subscribes.
+        subs = self._subs[(kind, key)] = [*self._subs.get((kind, key), ()), sub]
+        self._indexes[kind][key] = [s.callback for s in subs]
         return sub
 
     def _remove(self, sub: Subscription) -> None:
-        # By identity of the subscription: the same callback may be registered twice.
-        subs = [s for s in self._subs.get(sub.key, ()) if s is not sub]
-        if subs:
-            self._subs[sub.key] = subs
-            self._index[sub.key] = [s.callback for s in subs]
+        kind, key = sub.kind, sub.key
+        subs = self._subs.get((kind, key), [])
+        index = self._indexes[kind]
+        callbacks = index.get(key)
+        # By identity of the subscription: the same callback may be registered twice. Its
+        # place in the list a publish may be walking now is given to a no-op, so a
+        # subscriber closed by an earlier one of the same record is not called after all.
+        for i, s in enumerate(subs):
+            if s is sub:
+                if callbacks is not None:
+                    callbacks[i] = _closed
+                break
+        rest = [s for s in subs if s is not sub]
+        if rest:
+            self._subs[(kind, key)] = rest
+            index[key] = [s.callback for s in rest]
         else:
-            self._subs.pop(sub.key, None)
-            self._index.pop(sub.key, None)
+            self._subs.pop((kind, key), None)
+            index.pop(key, None)
 
-    def publish(self, change: Change) -> None:
-        """Hand ``change`` to every subscriber indexed on it."""
-        index = self._index
+    def publish(self, record: Record) -> None:
+        """Hand ``record`` to every subscriber of its kind indexed on it."""
+        if isinstance(record, Change):
+            self.publish_change(record)
+            return
+        index = self._indexes[type(record)]
+        if index:  # nobody listens to this kind at all: nothing to look up
+            self._deliver(index, record, record.name)
+
+    def publish_change(self, change: Change) -> None:
+        """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
+        the kind, the loop inline."""
+        index = self._changes
         home, device = change.home, change.device
         for key in (
             (home, device, change.prop),
@@ -96,42 +194,87 @@ class EventBus:
                 try:
                     callback(change)
                 except Exception:
-                    # One broken subscriber must not stop ingest or the others.
-                    self.errors += 1
-                    log.exception("subscriber %r failed on %s/%s %s", callback, home, device, change.prop)
+                    self._failed(callback, change, change.prop)
 
-    def watched(self, home: str, device: str, prop: str) -> bool:
-        """Whether any subscriber would receive a change of this property."""
-        index = self._index
-        return any(
-            k in index
-            for k in ((home, device, prop), (home, device, None), (home, None, None), (None, None, None))
+    def _deliver(self, index: dict[Key, list[Callback]], record: Record, name: str) -> None:
+        home, device = record.home, record.device
+        for key in ((home, device, name), (home, device, None), (home, None, None), (None, None, None)):
+            callbacks = index.get(key)
+            if callbacks is None:
+                continue
+            for callback in callbacks:
+                try:
+                    callback(record)
+                except Exception:
+                    self._failed(callback, record, name)
+
+    def _failed(self, callback: Callback, record: Record, name: str) -> None:
+        # One broken subscriber must not stop ingest or the others.
+        self.errors += 1
+        log.exception(
+            "subscriber %r failed on %s/%s %s (%s)",
+            callback,
+            record.home,
+            record.device,
+            name,
+            type(record).__name__,
         )
 
-    async def listen(
+    def watched(self, home: str, device: str, name: str, kind: type[Record] = Change) -> bool:
+        """Whether any subscriber would receive a record of ``kind`` with this key."""
+        index = self._indexes[kind]
+        return any(
+            k in index
+            for k in ((home, device, name), (home, device, None), (home, None, None), (None, None, None))
+        )
+
+    def count(self, kind: type[Record] | None = None) -> int:
+        """How many subscriptions are open (of ``kind``, or of every kind)."""
+        return sum(len(subs) for (k, _), subs in self._subs.items() if kind is None or k is kind)
+
+    @overload
+    def listen(
         self,
         *,
         home: str | None = None,
         device: str | None = None,
-        prop: str | None = None,
+        name: str | None = None,
         maxlen: int = 10_000,
-    ) -> AsyncGenerator[Change, None]:
-        """Yield matching changes as they come; keeps at most ``maxlen`` unread."""
-        queue: deque[Change] = deque(maxlen=maxlen)
+    ) -> AsyncGenerator[Change, None]: ...
+
+    @overload
+    def listen(
+        self,
+        *,
+        kind: type[R],
+        home: str | None = None,
+        device: str | None = None,
+        name: str | None = None,
+        maxlen: int = 10_000,
+    ) -> AsyncGenerator[R, None]: ...
+
+    async def listen(
+        self,
+        *,
+        kind: type[Any] = Change,
+        home: str | None = None,
+        device: str | None = None,
+        name: str | None = None,
+        maxlen: int = 10_000,
+    ) -> AsyncGenerator[Any, None]:
+        """Yield matching records as they come; keeps at most ``maxlen`` unread."""
+        queue: deque[Record] = deque(maxlen=maxlen)
         ready = asyncio.Event()
 
-        def push(change: Change) -> None:
+        def push(record: Record) -> None:
             if len(queue) == maxlen:
                 self.dropped += 1
-            queue.append(change)
+            queue.append(record)
             ready.set()
 
-        sub = self.subscribe(push, home=home, device=device, prop=prop)
-        try:
+        with self._add(push, kind, (home, device, name)):
             while True:
                 await ready.wait()
                 ready.clear()
                 while queue:
                     yield queue.popleft()
-        finally:
-            sub.cancel()

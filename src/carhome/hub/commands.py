@@ -10,9 +10,11 @@ never executes one past it (the expiry travels with the command).
 
 Final means durable: when an ack, the expiry or a withdrawal decides a command's outcome,
 the router first writes it to the outbox and only once that returned makes it visible —
-the command's status, ``get``, ``wait``, the result listeners (API answers, WebSocket,
-automations' triggers). Until then the command stays pending, and the first outcome
-decided is the one kept: later acks for it are ignored. A write that fails is tried again.
+the command's status, ``get``, ``wait``, and the ``Result`` it publishes on the hub's bus
+(API answers, WebSocket, automations' triggers, the charging controller). Until then the
+command stays pending, and the first outcome decided is the one kept: later acks for it
+are ignored. A write that fails is tried again. A command handed to its device publishes a
+``Result`` too, with status ``sent`` (not final: ``Result.final`` says which).
 
 Command ids are unique on a hub for good: ``submit`` refuses an id that is pending, done or
 only in the store (from before a restart) with ``DuplicateCommand`` before the gatekeeper
@@ -89,6 +91,25 @@ class Command(msgspec.Struct, kw_only=True):
     signature: str | None = None
 
 
+class Result(msgspec.Struct, frozen=True):
+    """A command's status changed: it was sent, or it is final (and durable). Its key on the
+    bus is (home, device, target); ``status`` is the command's status when this was published."""
+
+    home: str
+    device: str
+    name: str
+    status: CommandStatus
+    command: Command
+
+    @classmethod
+    def of(cls, command: Command) -> Result:
+        return cls(command.home, command.device, command.target, command.status, command)
+
+    @property
+    def final(self) -> bool:
+        return self.status.final
+
+
 class Ack(msgspec.Struct, frozen=True):
     """A device's answer to a command, matched by id."""
 
@@ -107,6 +128,19 @@ class Gatekeeper(Protocol):
     """Decides whether a command may go. Provided by the access layer; the hub only asks."""
 
     async def decide(self, command: Command, spec: DeviceSpec) -> Decision: ...
+
+
+class CommandSigner(Protocol):
+    """Signs a command a part makes with no phone in the loop (an automation run, the
+    charging controller) before the gatekeeper is asked. Provided by the access layer (the
+    hub's delegate keys); the hub carries the string it returns as it carries a phone's
+    signature, and knows nothing of how it was made."""
+
+    async def sign(self, command: Command, spec: DeviceSpec) -> str | None:
+        """The signature ``command`` is to carry, or ``None`` if it has none to get (then
+        the gatekeeper decides on it unsigned); ``CommandDenied`` if it needs one it cannot
+        get now."""
+        ...
 
 
 class AllowAll:
@@ -138,16 +172,28 @@ class Outbox(Protocol):
     async def outbox_get(self, command_id: str) -> Command | None: ...
 
 
-ResultListener = Callable[[Command], None]
+Publish = Callable[[Result], None]
 DeviceLookup = Callable[[str, str], tuple[Device, DeviceSpec]]
 
 
 class CommandRouter:
     """Routes commands from any face or automation to the device's connector."""
 
-    def __init__(self, *, clock: Clock, gatekeeper: Gatekeeper, outbox: Outbox, lookup: DeviceLookup) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        gatekeeper: Gatekeeper,
+        outbox: Outbox,
+        lookup: DeviceLookup,
+        publish: Publish = lambda result: None,
+    ) -> None:
         self._clock = clock
+        self._publish = publish
         self.gatekeeper = gatekeeper
+        # Given by the composition that holds delegate keys; asked by ``Hub.submit`` for a
+        # command a part submits on its own (``delegated``).
+        self.signer: CommandSigner | None = None
         self._outbox = outbox
         self._lookup = lookup
         self._transports: dict[str, Transport] = {}
@@ -162,7 +208,6 @@ class CommandRouter:
         self._waiters: dict[str, list[asyncio.Future[Command]]] = {}
         self._deadlines: list[tuple[float, str]] = []
         self._wake = asyncio.Event()
-        self._listeners: list[ResultListener] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.late_acks = 0
 
@@ -323,6 +368,7 @@ class CommandRouter:
             # A copy: what is written is the command as it is now (the store never lets a
             # late "sent" overwrite a final status).
             self._spawn(self._write(msgspec.structs.replace(command)), "outbox-update")
+            self._publish(Result.of(command))
 
     # -- results --------------------------------------------------------------------------
 
@@ -404,11 +450,7 @@ class CommandRouter:
         for future in self._waiters.pop(command.id, ()):
             if not future.done():
                 future.set_result(command)
-        for listener in self._listeners:
-            try:
-                listener(command)
-            except Exception:
-                log.exception("command result listener failed")
+        self._publish(Result.of(command))
 
     def withdraw(self, member: str, reason: str) -> list[Command]:
         """Fail every command of ``member`` not yet sent to its device (the member was
@@ -422,11 +464,6 @@ class CommandRouter:
         for command in gone:
             self._finish(command, CommandStatus.FAILED, error=reason)
         return gone
-
-    def on_result(self, listener: ResultListener) -> Callable[[], None]:
-        """Call ``listener`` with every command that reaches a final status."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
 
     def get(self, command_id: str) -> Command | None:
         return self._pending.get(command_id) or self._recent.get(command_id)

@@ -9,7 +9,15 @@ the store sits behind the ``Store`` protocol; access decisions come from an inje
 Ingest: ``report`` checks each value against the device's spec (a bad one is rejected with
 its reason, counted, and logged once per cause; the others still apply), stores what
 changed, runs derivers (a car's place and distance to home) and publishes each change on
-the bus.
+the bus. ``event`` checks a device event against the spec the same way and publishes it;
+``set_available`` publishes a device going online or offline; the command router publishes
+each command's results. Everything the hub knows is on its one bus (``EventBus``).
+
+A device's spec is the built-in one of its type, or its own: a connector that learns what
+a device offers from the device itself (Zigbee2MQTT's exposes) registers it with
+``add_device(device, spec=…)``, under a type no built-in spec has. Such a device is stored
+like any other; when the hub starts again it waits, with its last states, until its
+connector registers it again with its spec.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -25,20 +33,22 @@ import msgspec
 
 from carhome.clock import Clock, SystemClock
 from carhome.errors import InvalidChange, SpecError, UnknownDevice
-from carhome.hub.bus import EventBus
+from carhome.hub.bus import EventBus, Subscription
 from carhome.hub.commands import Ack, AllowAll, Command, CommandKind, CommandRouter, Gatekeeper
+from carhome.hub.events import Event, check_event
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow, StateWriter, Store
 from carhome.hub.places import PlaceDeriver
 from carhome.hub.rejections import RejectionLog
-from carhome.hub.states import Change, State
+from carhome.hub.states import Availability, Change, State
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)
 
 
 class Report(msgspec.Struct):
-    """What became of one report: how many values were applied, and what was rejected."""
+    """What became of one report (or event): how many values were applied, and what was
+    rejected."""
 
     applied: int = 0
     rejected: list[InvalidChange] = msgspec.field(default_factory=list)
@@ -76,14 +86,21 @@ class Hub:
         self._homes: dict[str, Home] = {}
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._by_home: dict[str, dict[str, _Entry]] = {}
+        # Stored devices of a type without a built-in spec, with their last states: they
+        # wait for their connector to register them again with their own spec.
+        self._held: dict[tuple[str, str], dict[str, State]] = {}
         self._derivers = {"car": PlaceDeriver()}
         self.commands = CommandRouter(
-            clock=self.clock, gatekeeper=gatekeeper or AllowAll(), outbox=store, lookup=self._lookup
+            clock=self.clock,
+            gatekeeper=gatekeeper or AllowAll(),
+            outbox=store,
+            lookup=self._lookup,
+            publish=self.bus.publish,
         )
         self.writer = StateWriter(store) if persist_states else None
+        self._writing: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._online: dict[tuple[str, str], tuple[bool, float]] = {}
-        self._availability_listeners: list[Callable[[str, str, bool], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -92,14 +109,19 @@ class Hub:
         for home in await self.store.homes():
             self._homes[home.id] = home
         for device in await self.store.devices():
-            self._add_entry(device)
+            if device.type in self.specs:
+                self._add_entry(device)
+            else:
+                self._held[(device.home, device.id)] = {}
         for row in await self.store.states():
             entry = self._entries.get((row.home, row.device))
             if entry is not None:
                 entry.states[row.prop] = State(row.value, row.ts, row.source)
+            elif (held := self._held.get((row.home, row.device))) is not None:
+                held[row.prop] = State(row.value, row.ts, row.source)
         await self.commands.restore(await self.store.outbox_pending())
         if self.writer is not None:
-            self.bus.subscribe(self.writer)
+            self._writing = self.bus.subscribe(self.writer)
             self._tasks.append(asyncio.create_task(self.writer.run(), name="hub-state-writer"))
         self._tasks.append(asyncio.create_task(self.commands.run_expiry(), name="hub-expiry"))
         return self
@@ -114,6 +136,9 @@ class Hub:
                 await task
         self._tasks.clear()
         await self.commands.drain()
+        if self._writing is not None:
+            self._writing.close()
+            self._writing = None
         if self.writer is not None:
             await self.writer.flush()
         await self.store.close()
@@ -135,8 +160,10 @@ class Hub:
         """Register a home in memory only (benchmarks, tests of the kernel)."""
         self._homes[home.id] = home
 
-    async def add_device(self, device: Device) -> Device:
-        self._add_entry(device)
+    async def add_device(self, device: Device, *, spec: DeviceSpec | None = None) -> Device:
+        """Register and save ``device``; ``spec`` gives it its own spec (see the module
+        docstring) instead of the built-in one of its type."""
+        self._add_entry(device, spec)
         await self.store.save_device(device)
         return device
 
@@ -146,28 +173,49 @@ class Hub:
             self._add_entry(device)
         await self.store.save_devices(devices)
 
-    def add_device_unsaved(self, device: Device) -> None:
+    def add_device_unsaved(self, device: Device, *, spec: DeviceSpec | None = None) -> None:
         """Register a device in memory only (benchmarks, tests of the kernel)."""
-        self._add_entry(device)
+        self._add_entry(device, spec)
 
-    def _add_entry(self, device: Device) -> None:
+    def _add_entry(self, device: Device, own: DeviceSpec | None = None) -> None:
         home = self._homes.get(device.home)
         if home is None:
             raise UnknownDevice(device.home, device.id)
-        spec = self.specs.get(device.type)
-        if spec is None:
-            raise SpecError(
-                f"device {device.home}/{device.id} has unknown type {device.type!r};"
-                f" known types: {', '.join(sorted(self.specs))}"
-            )
-        old = self._entries.get((device.home, device.id))
+        spec = self._spec_for(device, own)
+        key = (device.home, device.id)
+        old = self._entries.get(key)
         entry = _Entry(home, device, spec)
         if old is not None:
             entry.states = old.states
-        self._entries[(device.home, device.id)] = entry
+        elif (held := self._held.pop(key, None)) is not None:
+            entry.states = _still_valid(held, spec)
+        if own is not None and old is not None:  # its own spec may have changed
+            entry.states = _still_valid(entry.states, spec)
+        self._entries[key] = entry
         self._by_home.setdefault(device.home, {})[device.id] = entry
 
+    def _spec_for(self, device: Device, own: DeviceSpec | None) -> DeviceSpec:
+        where = f"device {device.home}/{device.id}"
+        if own is None:
+            spec = self.specs.get(device.type)
+            if spec is None:
+                raise SpecError(
+                    f"{where} has unknown type {device.type!r}; known types: {', '.join(sorted(self.specs))}"
+                )
+            return spec
+        if own.type != device.type:
+            raise SpecError(
+                f"{where} is of type {device.type!r} but its spec of type {own.type!r}; give both one type"
+            )
+        if device.type in self.specs:
+            raise SpecError(
+                f"{where}: {device.type!r} is a built-in type, whose spec is the built-in one;"
+                " give a device with its own spec a type of its own"
+            )
+        return own
+
     async def remove_device(self, home: str, device: str) -> None:
+        self._held.pop((home, device), None)
         self._entries.pop((home, device), None)
         self._by_home.get(home, {}).pop(device, None)
         await self.store.remove_device(home, device)
@@ -218,22 +266,20 @@ class Hub:
     # -- availability ---------------------------------------------------------------------
 
     def set_available(self, home: str, device: str, online: bool) -> None:
-        """Record that a device went online or offline (its connector saw it)."""
+        """Record that a device went online or offline (its connector saw it); a change is
+        published on the bus as an ``Availability``."""
         if (home, device) not in self._entries:
             return
         previous = self._online.get((home, device))
-        self._online[(home, device)] = (online, self.clock.time())
+        now = self.clock.time()
+        self._online[(home, device)] = (online, now)
         if previous is None or previous[0] != online:
-            for listener in self._availability_listeners:
-                listener(home, device, online)
+            self.bus.publish(Availability(home, device, online, now))
 
     def available(self, home: str, device: str) -> bool | None:
         """Whether the device is online; ``None`` if no connector has said yet."""
         seen = self._online.get((home, device))
         return None if seen is None else seen[0]
-
-    def on_availability(self, listener: Callable[[str, str, bool], None]) -> None:
-        self._availability_listeners.append(listener)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -270,7 +316,7 @@ class Hub:
             ts = self.clock.time()
         properties = entry.spec.properties
         states = entry.states
-        publish = self.bus.publish
+        publish = self.bus.publish_change
         changed: list[str] = []
         for prop, raw in values.items():
             pspec = properties.get(prop)
@@ -302,6 +348,52 @@ class Hub:
                 self.report(home, device, derived, ts=ts, source="hub", trusted=True)
         return report
 
+    def event(
+        self,
+        home: str,
+        device: str,
+        name: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        ts: float | None = None,
+        source: str = "",
+    ) -> Report:
+        """Publish a device's event once it is checked against the device's spec.
+
+        An unknown device, an event the spec does not have or fields that break it are
+        rejected (counted and logged once per cause, like values) and published to nobody.
+        """
+        report = Report()
+        entry = self._entries.get((home, device))
+        try:
+            if entry is None:
+                raise InvalidChange(
+                    home=home,
+                    device=device,
+                    prop=None,
+                    code="unknown_device",
+                    reason="no such device in this home",
+                    allowed=", ".join(sorted(self._by_home.get(home, ()))[:12]) or None,
+                )
+            try:
+                checked = check_event(entry.spec, name, fields or {})
+            except InvalidValue as exc:
+                raise InvalidChange(
+                    home=home,
+                    device=device,
+                    prop=None,
+                    code=exc.code,
+                    reason=f"event {name!r}: {exc.reason}",
+                    allowed=exc.allowed,
+                ) from None
+        except InvalidChange as err:
+            self.rejections.record(err)
+            report.rejected.append(err)
+            return report
+        report.applied = 1
+        self.bus.publish(Event(home, device, name, checked, self.clock.time() if ts is None else ts, source))
+        return report
+
     # -- commands -------------------------------------------------------------------------
 
     async def submit(
@@ -316,11 +408,16 @@ class Hub:
         face: str,
         ttl: float = 30.0,
         signature: str | None = None,
+        delegated: bool = False,
     ) -> Command:
         """Make, check, store and deliver a command; returns it once it is durable.
 
         ``signature`` is the phone's end-to-end envelope for a safety-critical command; the
-        hub relays it untouched and the device verifies it.
+        hub relays it untouched and the device verifies it. ``delegated`` says a part acts
+        on its own, with no phone to sign (an automation run, the charging controller): the
+        router's ``signer``, where the composition gave one, signs the command before the
+        gatekeeper decides on it. Either way the command is submitted with its signature,
+        and nothing writes one into it afterwards.
         """
         command = self.commands.make(
             home=home,
@@ -333,10 +430,29 @@ class Hub:
             ttl=ttl,
             signature=signature,
         )
+        signer = self.commands.signer
+        if delegated and signature is None and signer is not None:
+            signed = await signer.sign(command, self.spec(home, device))
+            if signed is not None:
+                command = msgspec.structs.replace(command, signature=signed)
         return await self.commands.submit(command, made_here=True)
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
         return self.commands.ack(home, device, ack)
+
+
+def _still_valid(states: dict[str, State], spec: DeviceSpec) -> dict[str, State]:
+    """The states that ``spec`` still takes (a device's own spec may change between runs)."""
+    kept: dict[str, State] = {}
+    for prop, state in states.items():
+        pspec = spec.properties.get(prop)
+        if pspec is None:
+            continue
+        try:
+            kept[prop] = State(pspec.check(state.value), state.ts, state.source)
+        except InvalidValue:
+            continue
+    return kept
 
 
 def _names(items: Mapping[str, object], most: int = 12) -> str:

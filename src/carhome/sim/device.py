@@ -11,7 +11,7 @@ spec (a real device checks what it receives, whatever the hub already checked), 
 what it last reported so ``step`` returns only changes, and queueing events.
 
 Devices with safety-critical actions (``verifies``: the car, the door lock, the garage
-door) carry a key keeper once ``secure`` gives them one (``carhome.access.keeper``): the
+door) carry a key keeper once ``secure`` gives them one (``carhome.signing.keeper``): the
 device-side MQTT client then verifies every signed command before ``execute`` sees it, and
 the enrollment code appears on the device's ``screen``, as a real device would show it.
 
@@ -30,9 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Final, NamedTuple, Protocol, runtime_checkable
 
-from carhome.access.keeper import DeviceKeys
 from carhome.clock import Clock
 from carhome.errors import DeviceRefused
+from carhome.signing.keeper import DeviceKeys
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)

@@ -378,6 +378,136 @@ PHONE = DeviceSpec(
     actions=_by_name((ActionSpec("ring", description="Make the phone ring."),)),
 )
 
+# -- energy: the grid connection, solar, a home battery, metered relays --------------------
+#
+# One sign convention for all of them, the house's: power flowing INTO the house is
+# positive. The grid meter's ``power`` is positive while importing and negative while
+# exporting (the surplus is -power); the inverter's is what it produces; the battery's is
+# positive while it discharges into the house and negative while it charges. Per-phase
+# currents are magnitudes (what a fuse sees); their direction is in the phase's power.
+
+MAX_GRID_W = 250_000  # a large house's connection: 3 x 250 A at 230 V is 172 kW
+MAX_PHASE_A = 1_000.0
+
+
+def _phases(name: str, unit: str, lo: float, hi: float, *, doc: str) -> tuple[PropertySpec, ...]:
+    return tuple(
+        _prop(f"{name}_l{n}", Format.FLOAT, unit, lo, hi, doc=f"{doc}, phase L{n}.") for n in (1, 2, 3)
+    )
+
+
+GRID_METER = DeviceSpec(
+    type="grid_meter",
+    title="Grid meter",
+    category="home",
+    description="The meter at the house's grid connection: import positive, export negative.",
+    properties=_by_name(
+        (
+            _prop(
+                "power",
+                Format.FLOAT,
+                "W",
+                -MAX_GRID_W,
+                MAX_GRID_W,
+                doc="Active power at the grid connection: positive importing, negative exporting.",
+            ),
+            _prop("import_energy", Format.FLOAT, "kWh", 0, None, doc="Energy imported from the grid, total."),
+            _prop("export_energy", Format.FLOAT, "kWh", 0, None, doc="Energy exported to the grid, total."),
+            *_phases("power", "W", -MAX_GRID_W, MAX_GRID_W, doc="Active power (import positive)"),
+            *_phases("current", "A", 0, MAX_PHASE_A, doc="Current (magnitude)"),
+            *_phases("voltage", "V", 0, 1_000, doc="Voltage to neutral"),
+            _prop("frequency", Format.FLOAT, "Hz", 40, 70, doc="Grid frequency."),
+        )
+    ),
+)
+
+INVERTER_STATUS = (
+    "off",
+    "sleeping",
+    "starting",
+    "producing",
+    "throttled",
+    "shutting_down",
+    "fault",
+    "standby",
+)
+
+SOLAR_INVERTER = DeviceSpec(
+    type="solar_inverter",
+    title="Solar inverter",
+    category="home",
+    description="A photovoltaic inverter: what it produces now, today and in all.",
+    properties=_by_name(
+        (
+            _prop(
+                "power",
+                Format.FLOAT,
+                "W",
+                -MAX_GRID_W,
+                MAX_GRID_W,
+                doc="AC power produced (a little below zero at night, when it draws).",
+            ),
+            _prop(
+                "energy_today", Format.FLOAT, "kWh", 0, None, doc="Energy produced today (home's time zone)."
+            ),
+            _prop("energy_total", Format.FLOAT, "kWh", 0, None, doc="Energy produced in its lifetime."),
+            _prop("dc_power", Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W, doc="DC power from the panels."),
+            _prop("status", Format.STRING, allowed=INVERTER_STATUS, doc="Operating state."),
+            _prop(
+                "power_limit",
+                Format.FLOAT,
+                "percent",
+                0,
+                100,
+                access=RWN,
+                doc="Output limit as a share of the rated power (100: no limit).",
+            ),
+        )
+    ),
+)
+
+BATTERY_STATUS = ("off", "empty", "discharging", "charging", "full", "holding", "testing")
+
+HOME_BATTERY = DeviceSpec(
+    type="battery",
+    title="Home battery",
+    category="home",
+    description="A stationary battery: positive power while it discharges into the house.",
+    properties=_by_name(
+        (
+            _prop("state_of_charge", Format.FLOAT, "percent", 0, 100, doc="State of charge."),
+            _prop(
+                "power",
+                Format.FLOAT,
+                "W",
+                -MAX_GRID_W,
+                MAX_GRID_W,
+                doc="Power: positive discharging into the house, negative charging.",
+            ),
+            _prop("status", Format.STRING, allowed=BATTERY_STATUS, doc="Charge status."),
+            _prop("capacity", Format.FLOAT, "kWh", 0, None, doc="Rated energy capacity."),
+        )
+    ),
+)
+
+RELAY = DeviceSpec(
+    type="relay",
+    title="Relay",
+    category="home",
+    description="A switched, metered output: a relay behind a socket or an appliance, or a smart plug.",
+    properties=_by_name(
+        (
+            ON,
+            _prop("power", Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W, doc="Active power through it."),
+            _prop("energy", Format.FLOAT, "kWh", 0, None, doc="Energy through it, total."),
+            _prop("current", Format.FLOAT, "A", 0, MAX_PHASE_A, doc="Current."),
+            _prop("voltage", Format.FLOAT, "V", 0, 1_000, doc="Voltage."),
+            _prop("temperature", Format.FLOAT, "celsius", -40, 150, doc="Temperature inside it."),
+        )
+    ),
+    actions=_by_name(_switch_actions("relay")),
+)
+
 SPECS: dict[str, DeviceSpec] = {
     s.type: s
     for s in (
@@ -391,5 +521,9 @@ SPECS: dict[str, DeviceSpec] = {
         ROBOT_VACUUM,
         WALLBOX,
         PHONE,
+        GRID_METER,
+        SOLAR_INVERTER,
+        HOME_BATTERY,
+        RELAY,
     )
 }

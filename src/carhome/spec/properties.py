@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from carhome.errors import CarhomeError
+
 
 class Format(enum.StrEnum):
     """The type of a property or argument value on the wire (JSON)."""
@@ -33,7 +35,7 @@ class Access(enum.IntFlag):
     RWN = READ | WRITE | NOTIFY
 
 
-class InvalidValue(ValueError):
+class InvalidValue(CarhomeError, ValueError):
     """A value breaks a property's format, range or allowed values (no device attached yet)."""
 
     def __init__(self, code: str, reason: str, allowed: str | None = None) -> None:

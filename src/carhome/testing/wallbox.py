@@ -19,13 +19,13 @@ them; ``frames`` is what arrived from the central system, in order (a request's 
 or ``answer`` for an answer to the charger's own call). ``source`` is the local address
 it connects from (any 127.x.y.z on loopback).
 
-With ``keys`` (a ``carhome.access.keeper.DeviceKeys``) it verifies as the simulated car,
+With ``keys`` (a ``carhome.signing.keeper.DeviceKeys``) it verifies as the simulated car,
 lock and garage do: it answers carhome's ``DataTransfer`` (vendor ``carhome``) — a
-``signed-command`` by the keeper's ``check_fields``, ``session`` and ``enroll`` asks by
-``carhome.access.relay.answer`` — and accepts a remote start only right after a signed
-``start_charging`` it accepted and before that command expires, once. A remote start with
-no such command (an unsigned one, or a hub calling it directly) is rejected before
-``on_request`` sees it, so nothing starts.
+``signed-command`` by the keeper's ``check`` (of its ``CommandFields``), ``session`` and
+``enroll`` asks by ``carhome.signing.relay.answer`` — and accepts a remote start only
+right after a signed ``start_charging`` it accepted and before that command expires, once.
+A remote start with no such command (an unsigned one, or a hub calling it directly) is
+rejected before ``on_request`` sees it, so nothing starts.
 """
 
 from __future__ import annotations
@@ -51,12 +51,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from carhome.access.keeper import DeviceKeys
-from carhome.access.relay import KeyAnswer, KeyAsk, answer
-from carhome.access.relay import Session as KeySession
 from carhome.clock import Clock
 from carhome.connectors.ocpp.messages import ENROLL_ASK, SESSION_ASK, SIGNED_COMMAND, VENDOR_ID, SignedCommand
 from carhome.errors import ConnectorError
+from carhome.signing.envelope import CommandFields
+from carhome.signing.keeper import DeviceKeys
+from carhome.signing.relay import KeyAnswer, KeyAsk, answer
+from carhome.signing.relay import Session as KeySession
 
 Version = Literal["1.6", "2.0.1"]
 TIMEOUT: Final = 5.0
@@ -261,6 +262,7 @@ class SimulatedWallbox:
         """Whether the central system has closed this connection (after a short wait)."""
         if self._task is None:
             return True
+        # Real seconds: a closing socket is real I/O; a fake clock does not move it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._task), 0.5)
         return self._task.done()
@@ -492,15 +494,17 @@ class SimulatedWallbox:
             signed = msgspec.json.decode(data, type=SignedCommand)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return "Rejected", f"malformed: {str(exc)[:200]}"
-        check = keys.check_fields(
+        fields = CommandFields(
             id=signed.id,
+            home=keys.home,
+            device=keys.device,
             kind=signed.kind,
             target=signed.target,
             args=signed.args,
             member=signed.member,
             expires=signed.expires,
-            signature=signed.signature,
         )
+        check = keys.check(fields, signed.signature)
         if not check.accepted:
             return "Rejected", check.error
         self.signed.append(signed.id)

@@ -1,27 +1,35 @@
 """Members, guest grants and the audit log on the wire.
 
-``Role`` is what a member (and a key's holder) is to the home. ``Grant`` and ``AuditEntry``
-are the records the access part keeps (``carhome.access.members.Grant`` adds the checks and
-the policy questions to these fields; ``carhome.access.audit`` writes the entries).
+``Role`` is what a member (and a key's holder) is to the home (declared in
+``carhome.signing.roles``: a key's role is signed into its enrollment). ``Grant`` and
+``AuditEntry`` are the records the access part keeps (``carhome.access.members.Grant``
+adds the checks and the policy questions to these fields; ``carhome.access.audit``
+writes the entries).
 A member record crosses the wire without its password hash.
 """
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated, Literal
 
 import msgspec
 
+from carhome.signing.roles import Role
+
+__all__ = [
+    "AuditEntry",
+    "AuditOut",
+    "AuditQuery",
+    "Grant",
+    "Limit",
+    "MemberOut",
+    "NewGrant",
+    "NewMember",
+    "Role",
+    "Verdict",
+]
+
 Limit = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-
-
-class Role(enum.StrEnum):
-    """What a key's holder is to the home; only an owner's key may approve a new key."""
-
-    OWNER = "owner"
-    FAMILY = "family"
-    GUEST = "guest"
 
 
 class Grant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -96,7 +96,10 @@ export function QuickControls({ device }: { device: DeviceOut }) {
   const spec = model.specs[device.id];
   if (spec === undefined) return null;
   const hasSwitch = spec.properties.some((p) => p.name === "on" && writable(p) && p.format === "bool");
-  const point = setPoint(spec);
+  // a set point the device has never reported is not offered here (it would start from a
+  // made-up value; an inverter without a power limit reports none): the detail page sets it
+  const found = setPoint(spec);
+  const point = typeof model.state[device.id]?.[found?.name ?? ""]?.value === "number" ? found : undefined;
   const last = lastCommand(device.id);
   return (
     <div class="controls">

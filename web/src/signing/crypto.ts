@@ -1,5 +1,5 @@
 // The protocol's primitives over WebCrypto: P-256 keys (ECDSA to sign, ECDH for sessions),
-// key ids, HKDF-SHA256 and HMAC-SHA256 — the same as carhome.access.keys and .session.
+// key ids, HKDF-SHA256 and HMAC-SHA256 — the same as carhome.signing.keys and .session.
 import { bytes, concat, equal, toBase64Url, type Bytes } from "./bytes";
 import { derFromRaw, rawFromDer } from "./der";
 

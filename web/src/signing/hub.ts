@@ -1,5 +1,5 @@
 // This browser as a member's phone, through the hub's key routes (carhome.api.keys), as
-// carhome.access.client.Phone does it: the hub only relays; the device checks the owner's
+// carhome.signing.client.Phone does it: the hub only relays; the device checks the owner's
 // approval, the code on its screen and every signed command.
 import { api, type Command } from "../api";
 import { bytes, fromBase64, toBase64, toHex, type Bytes } from "./bytes";
@@ -94,7 +94,7 @@ export async function enroll(
   return enrolled;
 }
 
-/** An enrollment request waiting at the hub for an owner's approval (carhome.access.pending). */
+/** An enrollment request waiting at the hub for an owner's approval (carhome.signing.pending). */
 export interface PendingOut {
   id: string;
   home: string;

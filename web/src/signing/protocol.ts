@@ -1,4 +1,4 @@
-// The phone side of docs/signing.md, as carhome.access.phone/.session/.signing/.enrollment
+// The phone side of docs/signing.md, as carhome.signing.phone/.session/.envelope/.enrollment
 // do it: session keys and the session-info check, command tags and envelopes, the
 // enrollment, presence and revocation transcripts.
 import { float64, u32, utf8, type Bytes } from "./bytes";

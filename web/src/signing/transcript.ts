@@ -1,7 +1,7 @@
 // Transcripts (docs/signing.md, "Transcript encoding"): the one canonical byte form of all
 // that is signed or MACed — tag (1 byte) · length (u16 big-endian) · value, tags strictly
 // ascending after the scheme (tag 1), closed by 0xff. The same bytes as
-// carhome.access.transcript, so the device and the browser agree on what was signed.
+// carhome.signing.transcript, so the device and the browser agree on what was signed.
 import { concat, utf8, type Bytes } from "./bytes";
 
 /** Field tags: part of the wire format. */

@@ -17,6 +17,9 @@ A command from Home Assistant that does not succeed is reported back to it: the 
 ``expired`` (no answer in time), with the command and the reason. Home Assistant answers
 every service call that publishes with success; this is where its user sees otherwise.
 
+It listens on the hub's bus for every device it publishes — property changes, availability,
+and the results of commands — through subscriptions it closes when it stops.
+
 It republishes everything when its link comes up and when Home Assistant says
 ``online`` on ``{prefix}/status``. ``sync()`` publishes devices added since and clears
 (empty retained config) those removed; at start it also clears retained configs of its
@@ -29,12 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.discovery import (
     OFFLINE,
@@ -47,10 +50,9 @@ from carhome.connectors.homeassistant.discovery import (
 from carhome.connectors.homeassistant.entities import EntityDescription, Request, describe
 from carhome.connectors.homeassistant.offer import offered
 from carhome.connectors.homeassistant.schema import DiscoveryInvalid, check_config
-from carhome.connectors.mqtt.link import Backoff, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import MqttLink, MqttVersion
 from carhome.errors import CommandDenied, CommandError, ConnectorError, UnknownDevice
-from carhome.hub import Change, Command, CommandStatus, Device, Hub
-from carhome.hub.bus import Subscription
+from carhome.hub import Availability, Change, CommandStatus, Device, Hub, Result, Subscription
 from carhome.hub.model import check_name
 
 log: Final = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class HomeAssistantBridge:
         self._config_filter = topics.config_filter(discovery_prefix)
         self._link = MqttLink(
             url,
+            clock=hub.clock,
             client_id=client_id or f"carhome-ha-{bridge_id}",
             status_topic=self.status_topic,
             on_message=self._on_message,
@@ -125,13 +128,12 @@ class HomeAssistantBridge:
         )
         self._entities: dict[str, dict[str, EntityDescription]] = {}
         self._described: dict[str, dict[str, EntityDescription]] = {}
-        self._unlisten: Callable[[], None] | None = None
         self._published: set[tuple[str, str]] = set()
         self._own_leaves: dict[tuple[str, str], set[str]] = {}
         self._stale: set[str] = set()
         self._dirty: set[tuple[str, str]] = set()
         self._flush_scheduled = False
-        self._subscription: Subscription | None = None
+        self._subscriptions: list[Subscription] = []
         self._open = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -139,9 +141,13 @@ class HomeAssistantBridge:
 
     async def __aenter__(self) -> Self:
         self._open = True
-        self._subscription = self.hub.bus.subscribe(self._changed)
-        self.hub.on_availability(self._availability)
-        self._unlisten = self.hub.commands.on_result(self._finished)
+        # Every device of every home is published, so every one is listened to.
+        bus = self.hub.bus
+        self._subscriptions = [
+            bus.subscribe(self._changed),
+            bus.subscribe(self._availability, kind=Availability),
+            bus.subscribe(self._finished, kind=Result),
+        ]
         try:
             await self._link.__aenter__()
         except BaseException:
@@ -162,12 +168,9 @@ class HomeAssistantBridge:
 
     def _close_local(self) -> None:
         self._open = False
-        if self._subscription is not None:
-            self._subscription.cancel()
-            self._subscription = None
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
+        for subscription in self._subscriptions:
+            subscription.close()
+        self._subscriptions = []
 
     @property
     def connected(self) -> bool:
@@ -297,9 +300,10 @@ class HomeAssistantBridge:
             return
         self.stats.states += 1
 
-    def _availability(self, home: str, device: str, online: bool) -> None:
+    def _availability(self, seen: Availability) -> None:
+        home, device = seen.home, seen.device
         if self._open and self._link.connected and (home, device) in self._published:
-            self._publish_availability(home, device, online)
+            self._publish_availability(home, device, seen.online)
 
     def _publish_availability(self, home: str, device: str, online: bool | None) -> None:
         # Unknown (no connector has said yet) counts as online: the entities then show
@@ -394,12 +398,18 @@ class HomeAssistantBridge:
 
     # -- what became of them --------------------------------------------------------------
 
-    def _finished(self, command: Command) -> None:
+    def _finished(self, result: Result) -> None:
         """A command reached its end; one of Home Assistant's that did not succeed is reported."""
-        if command.face != FACE or command.member != self.member or command.status is CommandStatus.ACKED:
+        command = result.command
+        if (
+            not result.final
+            or command.face != FACE
+            or command.member != self.member
+            or result.status is CommandStatus.ACKED
+        ):
             return
         self.stats.failed += 1
-        word = "expired" if command.status is CommandStatus.EXPIRED else "failed"
+        word = "expired" if result.status is CommandStatus.EXPIRED else "failed"
         reason = command.error or ("no answer from the device in time" if word == "expired" else "failed")
         self._report(command.home, command.device, word, command.target, reason, command_id=command.id)
 

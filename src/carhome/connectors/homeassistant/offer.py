@@ -4,8 +4,9 @@ Home Assistant does not enforce user privileges, so carhome's access policy
 (``carhome.access.policy``) gives the ``homeassistant`` face no safety-critical command:
 no car doors, home locks, garage or charging start, for any member. Offering Home
 Assistant a lock it can never turn only made refusals it reported as success. So the
-scopes the face may use are read from the policy table (``HA_SCOPES``), and ``offer``
-keeps each entity's commands inside them:
+scopes the face may use are declared here as data (``HA_SCOPES``: the connector imports no
+access part; a test keeps them equal to what the policy table gives the face), and
+``offer`` keeps each entity's commands inside them:
 
 - a choice whose commands the face may not send is dropped (a garage door keeps *stop*);
 - an entity left with no command is shown read-only: a lock becomes a ``lock`` binary
@@ -28,7 +29,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Final
 
-from carhome.access.policy import COMMAND_SCOPES, Effect, Face, Policy, scope_of
 from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.entities import (
     Choices,
@@ -41,21 +41,13 @@ from carhome.connectors.homeassistant.entities import (
     key_of,
 )
 from carhome.spec import DeviceSpec
-from carhome.wire.members import Role
 
+ORDINARY: Final = "ordinary"
+"""The scope of a command in no safety domain (the policy's ``ordinary``)."""
 
-def scopes_of(face: Face, policy: Policy | None = None) -> frozenset[str]:
-    """The command scopes some role may use from ``face`` (within grants, for a guest)."""
-    table = policy or Policy()
-    return frozenset(
-        scope
-        for scope in COMMAND_SCOPES
-        if any(table.effect(role, scope, face) is not Effect.DENY for role in Role)
-    )
-
-
-HA_SCOPES: Final = scopes_of(Face.HOMEASSISTANT)
-"""What the ``homeassistant`` face may command under the policy table."""
+HA_SCOPES: Final = frozenset({ORDINARY})
+"""What the ``homeassistant`` face may command under the policy table: ordinary commands,
+no safety domain (``carhome.access.policy.scopes_of(Face.HOMEASSISTANT)``)."""
 
 RESULTS: Final = ("refused", "rejected", "failed", "expired")
 """The event types of ``command_result``: the gatekeeper said no; the bridge or the hub
@@ -71,7 +63,8 @@ def may(spec: DeviceSpec, scopes: frozenset[str] = HA_SCOPES) -> Allowed:
 
     def allowed(request: Request) -> bool:
         action = spec.actions.get(request.target) if request.kind == "action" else None
-        return scope_of(request.kind, None if action is None else action.domain) in scopes
+        domain = None if action is None else action.domain
+        return (domain or ORDINARY) in scopes
 
     return allowed
 

@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import grpc
 import grpc.aio
 
+from carhome.backoff import Backoff
 from carhome.connectors.kuksa.errors import SignalError
 from carhome.connectors.kuksa.proto import grpc_v2, val_v2
 from carhome.connectors.kuksa.signals import KuksaSignal, SignalTree
-from carhome.connectors.mqtt import Backoff
 from carhome.errors import ConfigError, SpecError
 from carhome.hub import Hub
 

@@ -206,7 +206,7 @@ class ValService(grpc_v2.VALServicer):  # type: ignore[misc]  # generated, untyp
             ready.set()
 
         subscriptions = [
-            car.hub.bus.subscribe(push, home=car.home, device=car.device, prop=path) for path in by_path
+            car.hub.bus.subscribe(push, home=car.home, device=car.device, name=path) for path in by_path
         ]
         try:
             yield [(s, datapoint(s, car.state(s))) for s in by_path.values()]

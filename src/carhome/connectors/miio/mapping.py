@@ -26,10 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from carhome.errors import CarhomeError
 from carhome.spec import SPECS
 
 
-class ConversionError(ValueError):
+class ConversionError(CarhomeError, ValueError):
     """A value has no counterpart on the other side of the mapping (with the reason)."""
 
     def __init__(self, reason: str, allowed: str | None = None) -> None:

@@ -6,11 +6,11 @@ hub, ``cmd`` hub → device at QoS 1, ``ack`` device → hub at QoS 1, ``status`
 itself on ``carhome-hub/{hub_id}/status`` the same way.
 """
 
+from carhome.backoff import Backoff
 from carhome.connectors.mqtt.broker import EmbeddedBroker
 from carhome.connectors.mqtt.connector import MqttConnector, MqttStats
 from carhome.connectors.mqtt.device import CommandHandler, DeviceStats, MqttDeviceClient
-from carhome.connectors.mqtt.events import DeviceEvent
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttVersion
+from carhome.connectors.mqtt.link import BrokerUrl, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import CommandMessage, EventMessage
 from carhome.connectors.mqtt.topics import Kind, Topic, hub_status_topic
@@ -20,7 +20,6 @@ __all__ = [
     "BrokerUrl",
     "CommandHandler",
     "CommandMessage",
-    "DeviceEvent",
     "DeviceStats",
     "EmbeddedBroker",
     "EventMessage",

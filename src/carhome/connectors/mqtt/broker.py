@@ -11,7 +11,8 @@ While it is open:
 
 - the server dies with the hub: the child asks the kernel for SIGTERM when its parent
   goes (``PR_SET_PDEATHSIG``), so not even a kill -9 of the hub leaves it running;
-- if the server dies on its own, it is started again with backoff (``stats.restarts``);
+- if the server dies on its own, it is started again with backoff on ``clock`` (the hub's;
+  the real one if none is given) (``stats.restarts``);
 - every line it logs goes through carhome's logging (logger ``carhome.nats``), at its
   own level; what it refused — a login, a publish or a subscription outside the ACL — is
   counted in ``stats``, logged once per cause, and handed to ``on_refusal`` (the hub
@@ -40,8 +41,9 @@ from typing import Final, Self
 
 import msgspec
 
+from carhome.backoff import Backoff
+from carhome.clock import Clock, SystemClock
 from carhome.connectors.mqtt.credentials import Credentials, write_private
-from carhome.connectors.mqtt.link import Backoff
 from carhome.connectors.mqtt.nats import (
     MAX_PAYLOAD,
     LogLine,
@@ -98,6 +100,7 @@ class EmbeddedBroker:
         max_payload: int = MAX_PAYLOAD,
         on_refusal: Callable[[Refusal], None] | None = None,
         backoff: Backoff | None = None,
+        clock: Clock | None = None,
         start_timeout: float = 30.0,
     ) -> None:
         if not 0 < port < 65536:
@@ -112,6 +115,7 @@ class EmbeddedBroker:
         self.directory = Path(data_dir) / DIRECTORY
         self._on_refusal = on_refusal
         self._backoff = backoff or Backoff(first=0.5, most=30.0)
+        self._clock: Clock = clock or SystemClock()
         self._start_timeout = start_timeout
         self._binary: Path | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -158,6 +162,7 @@ class EmbeddedBroker:
     async def __aenter__(self) -> Self:
         self._binary = find_server()
         version = await check_server(self._binary)
+        await self._end_left_behind()
         await self._start()
         self._supervisor = asyncio.create_task(self._supervise(), name="nats-server-supervisor")
         who = "anyone may connect" if self.credentials is None else f"{len(self.credentials)} identities"
@@ -185,7 +190,7 @@ class EmbeddedBroker:
             process = await asyncio.create_subprocess_exec(
                 str(self._binary),
                 "-c",
-                str(self.config_file),
+                str(self.config_file.resolve()),  # as _end_left_behind finds it
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -217,11 +222,60 @@ class EmbeddedBroker:
                 f" {said}. If the port is taken, choose another one (mqtt.builtin.port)"
             )
 
+    async def _end_left_behind(self) -> None:
+        """End the server a killed hub left behind on this data directory, and wait until it is gone.
+
+        The server dies with the hub, but on a SIGTERM of its own (``_die_with_parent``): it
+        shuts down in order, holding the port and its JetStream store meanwhile. A hub that
+        restarts at once (a supervisor, a test) would find the port taken, or two servers on
+        one store. The pid file names the old server; if that process is a nats-server run
+        with this directory's config, it has ``_LEFT_BEHIND_GRACE`` seconds to finish, then
+        it is killed.
+        """
+        pid = _server_left_behind(self.pid_file, self.config_file.resolve())
+        if pid is None:
+            return
+        try:
+            handle = os.pidfd_open(pid)
+        except OSError:
+            return  # gone meanwhile
+        gone = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+
+        def exited() -> None:  # its pidfd turns readable once it exited
+            if not gone.done():
+                gone.set_result(None)
+
+        loop.add_reader(handle, exited)
+        try:
+            log.warning(
+                "a nats-server (pid %d) left by an earlier hub still runs on %s; waiting for it to end",
+                pid,
+                self.url,
+            )
+            # Real seconds, not the hub's clock: a process takes real time to end.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(gone), _LEFT_BEHIND_GRACE)
+            if not gone.done():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # its state is on disk: a crash is what it recovers from
+                try:
+                    await asyncio.wait_for(gone, 10)
+                except TimeoutError:
+                    raise BrokerUnavailable(
+                        f"the nats-server (pid {pid}) of an earlier hub on {self.directory} did not end"
+                        " within 10 s of SIGKILL; end it, then start the hub again"
+                    ) from None
+        finally:
+            loop.remove_reader(handle)
+            os.close(handle)
+
     async def _stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.returncode is None:
             process.terminate()
             try:
+                # Real seconds, not the hub's clock: a process takes real time to stop.
                 await asyncio.wait_for(process.wait(), 10)
             except TimeoutError:
                 log.warning("nats-server (pid %d) did not stop within 10 s; killing it", process.pid)
@@ -251,7 +305,7 @@ class EmbeddedBroker:
                     said,
                 )
             for attempt, delay in enumerate(self._backoff.delays(), start=1):
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 try:
                     await self._start()
                 except BrokerUnavailable as exc:
@@ -351,6 +405,22 @@ class EmbeddedBroker:
 
         await asyncio.wait_for(until(), timeout)
         return self.stats
+
+
+_LEFT_BEHIND_GRACE: Final = 5.0
+"""Real seconds a server left by a killed hub has to finish its shutdown before it is killed."""
+
+
+def _server_left_behind(pid_file: Path, config: Path) -> int | None:
+    """The pid of the nats-server named by ``pid_file`` if it still runs with ``config``, else ``None``."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None  # no pid file, or that server is gone
+    if Path(os.fsdecode(command[0])).name != "nats-server" or os.fsencode(config) not in command:
+        return None  # the pid was reused by another process: not ours to end
+    return pid
 
 
 def _die_with_parent() -> Callable[[], None] | None:

@@ -3,9 +3,10 @@
 It subscribes ``carhome/+/+/state|event|ack|status`` and translates each message at the
 edge: state → ``Hub.report`` (the hub checks each value against the spec, so one bad value
 never sinks its neighbours), ack → ``Hub.ack``, status → ``Hub.set_available``, event →
-checked against the spec and handed to the ``on_event`` listeners. Anything it cannot
-decode — a bad topic, invalid JSON, a non-object — is rejected with its reason through the
-hub's rejection log and counted; the stream carries on.
+``Hub.event`` (the hub checks it against the spec and publishes it on its bus, where
+automations and every other subscriber find it). Anything it cannot decode — a bad topic,
+invalid JSON, a non-object — is rejected with its reason through the hub's rejection log
+and counted; the stream carries on.
 
 What it decodes is bounded: a payload larger than ``max_payload`` bytes is refused
 (``too_large``) before it is decoded, one nested too deep while it is (``too_deep``, see
@@ -22,7 +23,7 @@ its link comes up (the router then redelivers what is pending) and detaches when
 A device that comes back ``online`` gets its pending commands again too, since the broker
 may have dropped them while it was away; devices ignore an id they already executed.
 
-It is also the hub's ``carhome.access.relay.KeyRelay``: ``ask`` publishes a session or
+It is also the hub's ``carhome.signing.relay.KeyRelay``: ``ask`` publishes a session or
 enrollment ask on the device's ``session``/``enroll`` topic and waits, up to a timeout,
 for the answer with the same id on ``session_reply``/``enroll_reply``. The hub only passes
 these on; what they carry is signed or tagged for the phone and the device.
@@ -35,15 +36,13 @@ import contextlib
 import heapq
 import logging
 import uuid
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final, Self
 
 import msgspec
 
-from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp, Session
-from carhome.connectors.mqtt.events import DeviceEvent, check_event
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, Heartbeat, MqttLink, MqttVersion
+from carhome.backoff import Backoff
+from carhome.connectors.mqtt.link import BrokerUrl, Heartbeat, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
     MAX_PAYLOAD,
@@ -57,6 +56,7 @@ from carhome.connectors.mqtt.payloads import (
 from carhome.connectors.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
 from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Command, Hub
+from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp, Session
 
 log: Final = logging.getLogger(__name__)
 
@@ -76,8 +76,6 @@ _ECHO: Final = 40
 
 # Rejections need a home and a device; a topic that names none gets these.
 _NOBODY: Final = "?"
-
-EventListener = Callable[[DeviceEvent], None]
 
 _reply_decoder: Final = msgspec.json.Decoder(KeyAnswer)
 
@@ -121,10 +119,10 @@ class MqttConnector:
         self.max_payload = max_payload
         self.max_ahead = max_ahead
         self.max_behind = max_behind
-        self._listeners: list[EventListener] = []
         self._asks: dict[str, tuple[str, str, asyncio.Future[KeyAnswer]]] = {}
         self._link = MqttLink(
             BrokerUrl.parse(url),
+            clock=hub.clock,
             client_id=client_id,
             status_topic=hub_status_topic(hub_id or client_id),
             subscriptions=SUBSCRIPTIONS,
@@ -187,7 +185,7 @@ class MqttConnector:
                 with contextlib.suppress(ConnectorError):
                     self._publish_command(command)
 
-    # -- key asks (carhome.access.relay) ----------------------------------------------------
+    # -- key asks (carhome.signing.relay) ----------------------------------------------------
 
     async def ask(self, home: str, device: str, op: KeyOp, *, timeout: float = ASK_TIMEOUT) -> KeyAnswer:
         """Relay ``op`` to the device and return its answer (``ConnectorError`` if none
@@ -216,13 +214,6 @@ class MqttConnector:
         if pending is None or pending[:2] != (topic.home, topic.device) or pending[2].done():
             return
         pending[2].set_result(reply)
-
-    # -- events ---------------------------------------------------------------------------
-
-    def on_event(self, listener: EventListener) -> Callable[[], None]:
-        """Call ``listener`` with every checked device event; returns the unsubscribe."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
 
     # -- messages in ----------------------------------------------------------------------
 
@@ -285,29 +276,11 @@ class MqttConnector:
         message = decode_event(payload)
         if message.ts is not None:
             self._check_time(message.ts)
-        try:
-            spec = self._hub.spec(topic.home, topic.device)
-            event = check_event(
-                topic.home,
-                topic.device,
-                spec,
-                message,
-                self._hub.clock.time() if message.ts is None else message.ts,
-            )
-        except UnknownDevice:
-            self._reject(topic.home, topic.device, "unknown_device", "no such device in this home")
-            return
-        except InvalidChange as err:
+        report = self._hub.event(
+            topic.home, topic.device, message.name, message.fields, ts=message.ts, source=SOURCE
+        )
+        if report.rejected:
             self.stats.rejected += 1
-            self._hub.rejections.record(err)
-            return
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception(
-                    "event listener %r failed on %s/%s %s", listener, event.home, event.device, event.name
-                )
 
     def _without_many_unknown(self, topic: Topic, values: dict[str, Any]) -> dict[str, Any]:
         """``values``, less the properties the device does not have when there are more than

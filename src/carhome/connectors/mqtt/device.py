@@ -20,11 +20,11 @@ with its ack, not verified again (a new epoch would refuse it). A command the de
 running when it stopped is not run again either; it is answered ``failed``
 (``carhome.store.executed.INTERRUPTED``).
 
-With ``keys`` (a ``carhome.access.keeper.DeviceKeys``) the device also verifies: a command
+With ``keys`` (a ``carhome.signing.keeper.DeviceKeys``) the device also verifies: a command
 in a safety-critical domain runs only if its signature verifies for this device, epoch,
 expiry and counter window, else it is acked ``failed`` with the verifier's reason code
 first (``replayed: …``). It then answers session and enrollment asks on its ``session``
-and ``enroll`` topics (``carhome.access.relay``) on ``session_reply`` / ``enroll_reply``.
+and ``enroll`` topics (``carhome.signing.relay``) on ``session_reply`` / ``enroll_reply``.
 """
 
 from __future__ import annotations
@@ -40,10 +40,9 @@ from typing import Any, Final, Protocol, Self
 
 import msgspec
 
-from carhome.access.keeper import DeviceKeys
-from carhome.access.relay import KeyAnswer, KeyAsk, Session, answer
+from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import Backoff, BrokerUrl, MqttLink, MqttVersion
+from carhome.connectors.mqtt.link import BrokerUrl, MqttLink, MqttVersion
 from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.mqtt.payloads import (
     CommandMessage,
@@ -54,7 +53,10 @@ from carhome.connectors.mqtt.payloads import (
 )
 from carhome.connectors.mqtt.topics import Kind, Topic
 from carhome.errors import ConnectorError, DeviceRefused, StoreError
-from carhome.hub import Ack, Command
+from carhome.hub import Ack
+from carhome.signing.envelope import CommandFields
+from carhome.signing.keeper import DeviceKeys
+from carhome.signing.relay import KeyAnswer, KeyAsk, Session, answer
 from carhome.store.executed import INTERRUPTED, ExecutedLog
 
 log: Final = logging.getLogger(__name__)
@@ -137,6 +139,7 @@ class MqttDeviceClient:
         self._malformed_seen: set[str] = set()
         self._link = MqttLink(
             BrokerUrl.parse(url),
+            clock=clock,
             client_id=client_id or f"carhome-{home}-{device}",
             status_topic=str(self._cmd.sibling(Kind.STATUS)),
             subscriptions=(self._cmd_topic, *(self._asks if keys is not None else ())),
@@ -291,21 +294,17 @@ class MqttDeviceClient:
             )
         if self.keys is None:
             return None
-        check = self.keys.check(
-            Command(
-                id=command.id,
-                home=self.home,
-                device=self.device,
-                kind=command.kind,
-                target=command.target,
-                args=command.args,
-                member=command.member or "",
-                face="mqtt",
-                created=0.0,
-                expires=command.expires,
-                signature=command.signature,
-            )
+        signed = CommandFields(
+            id=command.id,
+            home=self.home,
+            device=self.device,
+            kind=command.kind,
+            target=command.target,
+            args=command.args,
+            member=command.member or "",
+            expires=command.expires,
         )
+        check = self.keys.check(signed, command.signature)
         if check.accepted:
             return None
         self.stats.failed += 1

@@ -2,9 +2,9 @@
 
 Both ends of carhome's MQTT use it — the hub's connector and the device library. A link
 connects, subscribes, announces itself ``online`` on its retained status topic (whose last
-will says ``offline``), and when the connection drops it reconnects with backoff in a task
-it owns, announcing itself again each time. Closing it says ``offline`` first, because a
-clean DISCONNECT discards the will.
+will says ``offline``), and when the connection drops it reconnects with backoff, waited on
+the clock it is given (the hub's), in a task it owns, announcing itself again each time.
+Closing it says ``offline`` first, because a clean DISCONNECT discards the will.
 
 Every link's client id is the given one plus a random part, the same for the link's
 whole life: no other client can guess it, so none can take over the link's session by
@@ -29,9 +29,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import secrets
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeVar
@@ -41,6 +40,8 @@ import gmqtt
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 from gmqtt.storage import PersistentStorage
 
+from carhome.backoff import Backoff
+from carhome.clock import Clock
 from carhome.connectors.mqtt.payloads import OFFLINE, ONLINE
 from carhome.errors import BrokerUnavailable, ConfigError, ConnectorError
 
@@ -97,26 +98,6 @@ class BrokerUrl:
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delays between reconnect attempts: doubling from ``first`` up to ``most``, jittered."""
-
-    first: float = 0.5
-    most: float = 30.0
-    jitter: float = 0.2
-
-    def __post_init__(self) -> None:
-        if not 0 < self.first <= self.most:
-            raise ConfigError(f"backoff needs 0 < first <= most, got {self.first} and {self.most}")
-
-    def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            # Jitter, not security: spreads a fleet's reconnects after a broker restart.
-            yield delay * random.uniform(1 - self.jitter, 1 + self.jitter)  # noqa: S311
-            delay = min(delay * 2, self.most)
-
-
-@dataclass(frozen=True, slots=True)
 class Heartbeat:
     """A message the link sends itself through the broker, to know the broker still delivers."""
 
@@ -153,6 +134,7 @@ class MqttLink:
         self,
         url: str | BrokerUrl,
         *,
+        clock: Clock,
         client_id: str,
         status_topic: str,
         on_message: MessageHandler,
@@ -180,6 +162,7 @@ class MqttLink:
         self.version = version
         self.keepalive = keepalive
         self.backoff = backoff or Backoff()
+        self._clock = clock
         self.connect_timeout = connect_timeout
         self._username = username if username is not None else self.url.username
         self._password = password if password is not None else self.url.password
@@ -248,7 +231,7 @@ class MqttLink:
             if client is not None:
                 await self._discard(client)
             for attempt, delay in enumerate(self.backoff.delays(), start=1):
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 try:
                     await self._connect()
                 except BrokerUnavailable as exc:
@@ -409,6 +392,7 @@ class MqttLink:
     async def _beat(self, heartbeat: Heartbeat) -> None:
         deaf: str | None = None
         while True:
+            # Real time, not the hub's clock: a heartbeat measures a real broker's round trip.
             await asyncio.sleep(heartbeat.interval)
             client = self._client
             if self._up and client is not None and client.is_connected:

@@ -31,7 +31,7 @@ class Kind(enum.StrEnum):
     CMD = "cmd"  # hub → device: a command, QoS 1
     ACK = "ack"  # device → hub: the answer to a command, QoS 1
     STATUS = "status"  # device → hub: online/offline, retained, the last will
-    SESSION = "session"  # hub → device: a phone's session request, relayed (carhome.access.relay)
+    SESSION = "session"  # hub → device: a phone's session request, relayed (carhome.signing.relay)
     SESSION_REPLY = "session_reply"  # device → hub: the device's tagged session answer
     ENROLL = "enroll"  # hub → device: begin/enroll/list/revoke keys, relayed
     ENROLL_REPLY = "enroll_reply"  # device → hub: the answer to an enroll ask

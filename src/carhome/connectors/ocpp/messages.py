@@ -61,7 +61,8 @@ NO_SIGNATURES: Final = "no_signatures"
 
 class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The data of a ``signed-command`` DataTransfer: what the charger's keeper checks
-    (``DeviceKeys.check_fields``) before it lets the start call that follows run.
+    (``DeviceKeys.check``, with its ``CommandFields``) before it lets the start call that
+    follows run.
 
     It travels as a JSON string, not an object: the ``ocpp`` library renames the keys of
     nested objects (camelCase ↔ snake_case), which would alter the signed arguments."""

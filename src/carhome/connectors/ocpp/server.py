@@ -45,8 +45,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from carhome.access.relay import KeyAnswer, KeyAsk, KeyOp
-from carhome.access.relay import Session as KeySession
 from carhome.connectors.ocpp.edge import central
 from carhome.connectors.ocpp.guard import Guard
 from carhome.connectors.ocpp.messages import (
@@ -63,6 +61,8 @@ from carhome.connectors.ocpp.store import TransactionStore
 from carhome.connectors.ocpp.transactions import Transaction, Transactions
 from carhome.errors import ConnectorError
 from carhome.hub import Ack, Command, Hub
+from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp
+from carhome.signing.relay import Session as KeySession
 
 log: Final = logging.getLogger(__name__)
 
@@ -358,7 +358,7 @@ class OcppServer:
             return await link.unlock()
         return Outcome(False, "NotSupported")
 
-    # -- key sessions and enrollment (carhome.access.relay.KeyRelay) ----------------------
+    # -- key sessions and enrollment (carhome.signing.relay.KeyRelay) ----------------------
 
     async def ask(self, home: str, device: str, op: KeyOp, *, timeout: float = ASK_TIMEOUT) -> KeyAnswer:
         """Relay ``op`` to the charger as a ``DataTransfer`` and return its answer

@@ -8,6 +8,11 @@ newest open transaction only: a transaction a reboot left behind, or a reading t
 late, never moves it back. The session's energy starts at 0 and only grows (a register
 reading below an earlier one changes nothing).
 
+A connector's status also tells when a cable goes in or out: a connector that was free
+(``Available``) and now has a car (``Preparing``/``Occupied`` and on), or the other way
+round, is reported to the hub as the wallbox's ``plugged`` event. The first status a
+connector reports on a connection is where it stands, not a plug: no event.
+
 A charger is ``ready`` for requests once it has said something on this connection and been
 answered — after its ``BootNotification`` when that comes first, as OCPP requires — so no
 charging profile reaches a charger that has not booted.
@@ -26,6 +31,12 @@ from carhome.hub import Hub
 log: Final = logging.getLogger(__name__)
 
 SOURCE: Final = "ocpp"
+# OCPP connector statuses (1.6 and 2.0.1) with a car at the connector, and without one;
+# the others (reserved, unavailable, faulted) say nothing about a cable.
+_PLUGGED: Final = frozenset(
+    {"Preparing", "Occupied", "EVConnected", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"}
+)
+_UNPLUGGED: Final = frozenset({"Available"})
 
 
 class ChargerLink(Protocol):
@@ -72,6 +83,7 @@ class Session:
         self._on_ready = on_ready
         self.booted = False
         self.ready = False
+        self._plugged: dict[int, bool] = {}  # connector → a car at it, as last reported
 
     def now(self) -> float:
         return self.hub.clock.time()
@@ -102,6 +114,22 @@ class Session:
         status = STATUS.get(ocpp_status)
         if status is not None:
             self._report({"status": status})
+        if connector is not None:
+            self._cable(connector, ocpp_status)
+
+    def _cable(self, connector: int, ocpp_status: str) -> None:
+        """Report ``plugged`` when the connector's status says a cable went in or out."""
+        if ocpp_status in _PLUGGED:
+            plugged = True
+        elif ocpp_status in _UNPLUGGED:
+            plugged = False
+        else:
+            return
+        before = self._plugged.get(connector)
+        self._plugged[connector] = plugged
+        if before is not None and before != plugged:
+            # a device whose spec has no such event is rejected and counted by the hub
+            self.hub.event(self.home, self.device, "plugged", {"plugged": plugged}, source=SOURCE)
 
     def member_of(self, id_tag: str | None) -> str | None:
         """The member an id token belongs to, or ``None`` if carhome does not know it."""

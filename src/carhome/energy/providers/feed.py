@@ -7,11 +7,11 @@ listeners; then a named task asks the provider whenever the provider's schedule 
 
 A failed refresh never takes the series away: the listeners keep the last good one and
 ``status()`` says how old it is and why it is stale — the charging page's warning. An
-outage (no answer, HTTP 5xx, a refused token) is retried with growing pauses (one, two,
-four … minutes, at most the provider's own interval, never sooner than it asked) and
-logged once per reason until it ends. An answer that is not the documented format is bad
-input: counted in the hub's rejections under ``{provider}_{code}`` (``carhome
-rejections``) and logged there once per cause.
+outage (no answer, HTTP 5xx, a refused token) is retried with the hub's one ``Backoff``
+(about one, two, four … minutes, at most an hour, jittered so homes do not ask in step;
+never sooner than the provider asked) and logged once per reason until it ends. An answer
+that is not the documented format is bad input: counted in the hub's rejections under
+``{provider}_{code}`` (``carhome rejections``) and logged there once per cause.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Final, Self
 
 import httpx
 
+from carhome.backoff import Backoff
 from carhome.energy.providers import cache
 from carhome.energy.providers.fetching import new_client
 from carhome.energy.providers.source import BadAnswer, Kind, Provider, ProviderError
@@ -37,8 +38,7 @@ from carhome.hub import Hub
 
 log: Final = logging.getLogger(__name__)
 
-FIRST_RETRY_S: Final = 60.0
-LONGEST_RETRY_S: Final = 3600.0
+RETRY: Final = Backoff(first=60.0, most=3600.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,7 @@ class Feed:
         self.fetched_at: float | None = None
         self.error: str | None = None
         self.failures = 0  # in a row
+        self._retries: Iterator[float] = RETRY.delays()
         self.next_at = 0.0
         self.attempts = 0
         self.refreshed = asyncio.Event()
@@ -186,6 +187,7 @@ class Feed:
             self._take(series, now)
             self.error = None
             self.failures = 0
+            self._retries = RETRY.delays()  # the next outage starts again from a minute
             nxt = self.provider.next_refresh(datetime.fromtimestamp(now, UTC), series)
             self.next_at = max(now + 1.0, nxt.timestamp())
             if self.cache_file is not None:
@@ -204,7 +206,7 @@ class Feed:
     def _failed(self, reason: str, retry_after: float | None) -> None:
         now = self.hub.clock.time()
         self.error = reason
-        pause = min(LONGEST_RETRY_S, FIRST_RETRY_S * 2.0**self.failures)
+        pause = next(self._retries)
         self.failures += 1
         self.next_at = now + max(pause, retry_after or 0.0)
 
