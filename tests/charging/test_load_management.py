@@ -1,8 +1,8 @@
 """Load management and the measured sun through a real hub: a simulated grid meter reports,
 the OCPP wallboxes receive their limits, and the house never goes above its main fuse.
 
-The meter is a device of the hub like any other (here with a test spec: net power and
-three phase currents; the SunSpec and Shelly connectors report the same to real hubs).
+The meter is a device of the hub like any other, of the ``grid_meter`` type the SunSpec and
+Shelly connectors report to real hubs: net power and three phase currents.
 Each reading is what a real meter measures: the house's own load plus what the cars
 draw. Time is the fake clock, and it does not move between a reading and the limit it
 causes: the charger is told within one measurement period.
@@ -39,7 +39,7 @@ from carhome.energy.fuse import Draw, share_fuse
 from carhome.energy.site import GridConfig, Site
 from carhome.energy.units import Energy
 from carhome.hub import Device, Home, Hub
-from carhome.spec import SPECS, DeviceSpec, Format, PropertySpec
+from carhome.spec import SPECS
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
@@ -49,27 +49,13 @@ FUSE = 25.0
 VOLTS = 230.0
 FLAT = TimeOfUseTariff((TouWindow(time(0), time(0), 0.3),), UTC_ZONE)
 
-METER = DeviceSpec(
-    type="grid_meter",
-    title="Grid meter",
-    category="meter",
-    properties={
-        p.name: p
-        for p in (
-            PropertySpec(
-                "power", Format.FLOAT, "W", -100_000, 100_000, description="Net power: + import, − export."
-            ),
-            *(PropertySpec(f"current_l{i}", Format.FLOAT, "A", -200, 200) for i in (1, 2, 3)),
-        )
-    },
-)
 GRID = GridConfig(meter="grid", main_fuse=FUSE)
 
 
 @pytest.fixture
 async def hub(clock: FakeClock) -> AsyncIterator[Hub]:
     clock.set(EVENING)
-    async with Hub(store=MemoryStore(), clock=clock, specs={**SPECS, "grid_meter": METER}) as hub:
+    async with Hub(store=MemoryStore(), clock=clock, specs=SPECS) as hub:
         await hub.add_home(Home(id="h1", name="Home", lat=52.5, lon=13.4))
         for device, kind, connector in (
             ("car", "car", "mqtt"),
