@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import time
-from zoneinfo import ZoneInfo
 
 import pytest
 from charging_parts import (
@@ -30,26 +28,19 @@ from charging_parts import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from load_parts import FLAT, FUSE, GRID, VOLTS, car_setup, limit_reaches, now_mode
 
 from carhome.connectors.ocpp import Charger as OcppCharger
 from carhome.connectors.ocpp import OcppServer
-from carhome.energy import Charger, Mode, Soc, TimeOfUseTariff, TouWindow, WeeklyDeparture
-from carhome.energy.controller import CarSettings, CarSetup, ChargingController
+from carhome.energy import Mode
+from carhome.energy.controller import ChargingController
 from carhome.energy.fuse import Draw, share_fuse
-from carhome.energy.site import GridConfig, Site
-from carhome.energy.units import Energy
+from carhome.energy.site import Site
 from carhome.hub import Device, Home, Hub
 from carhome.spec import SPECS
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
-
-UTC_ZONE = ZoneInfo("UTC")
-FUSE = 25.0
-VOLTS = 230.0
-FLAT = TimeOfUseTariff((TouWindow(time(0), time(0), 0.3),), UTC_ZONE)
-
-GRID = GridConfig(meter="grid", main_fuse=FUSE)
 
 
 @pytest.fixture
@@ -86,23 +77,6 @@ async def boxes(hub: Hub, clock: FakeClock) -> AsyncIterator[tuple[SimulatedWall
             yield one, two
 
 
-def car_setup(car: str, wallbox: str) -> CarSetup:
-    return CarSetup(
-        home="h1",
-        car=car,
-        member="owner",
-        charger_device=wallbox,
-        charger=Charger(wallbox, max_current=16, min_current=6, phases=3, voltage=VOLTS),
-        capacity=Energy(75),
-        zone=UTC_ZONE,
-    )
-
-
-def now_mode(mode: Mode = Mode.NOW) -> CarSettings:
-    weekly = WeeklyDeparture(tuple((d, time(7)) for d in range(7)), UTC_ZONE)
-    return CarSettings(mode=mode, target=Soc.percent(90), departure=weekly)
-
-
 class Meter:
     """The grid meter: reports the house's load plus what the wallboxes really draw."""
 
@@ -135,14 +109,6 @@ class Meter:
         allowed = sum(float(b.limit_a or 0.0) for b in self.boxes if b.tx_id is not None)
         if any(h + allowed > FUSE + 1e-9 for h in self.house if h <= FUSE):
             self.over += 1
-
-
-async def limit_reaches(box: SimulatedWallbox, amps: float) -> None:
-    """Wait (bounded) until the charger has accepted a profile of ``amps``."""
-    async with asyncio.timeout(GUARD_S):
-        while box.limit_a != amps:
-            box.request_seen.clear()
-            await box.request_seen.wait()
 
 
 async def test_the_house_never_goes_over_its_fuse(
