@@ -11,7 +11,7 @@ A config file is YAML::
     homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional (+ username,
                                                         # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
-    ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
+    ocpp: {...}  charging: [...]  energy: [...]  miio: {devices: [...]}   # optional, see the example
     ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
     sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
     zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
@@ -45,6 +45,7 @@ from carhome.connectors.shelly.config import ShellyConfig
 from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.connectors.tesla.config import TeslaConfig
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
+from carhome.energy.config import EnergyConfig, files_beside
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -249,6 +250,11 @@ class ChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """How a slot without power is held when the charger cannot be set to 0 A: ``charger``
     ends the session and starts a new one later (start_charging needs the member's
     signature when signatures are required); ``car`` tells the car to stop and start."""
+    connection: str | None = None
+    """A supply line this car's wallbox shares with others (a name under the home's
+    ``energy.connections``): the cars on it are planned together."""
+    phase: Literal[1, 2, 3] | None = None
+    """The grid phase a one-phase wallbox is wired to (load management; L1 when left out)."""
 
 
 class UnsignedChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -287,6 +293,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     access: AccessConfig = AccessConfig()
     ocpp: OcppConfig | None = None
     charging: tuple[ChargingConfig, ...] = ()
+    energy: tuple[EnergyConfig, ...] = ()
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
     ovms: OvmsConfig | None = None
@@ -356,7 +363,8 @@ def _files_beside(config: Config, base: Path) -> Config:
     ovms = config.ovms
     if ovms is not None:
         ovms = replace(ovms, cars=tuple(replace(c, pin_file=at(c.pin_file)) for c in ovms.cars))
-    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms)
+    energy = tuple(files_beside(e, at) for e in config.energy)
+    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy)
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -426,6 +434,7 @@ def _check(config: Config) -> None:
     _check_unsigned_charging(config)
     _check_kuksa(config)
     _check_charging(config)
+    _check_energy(config)
 
 
 # -- the ocpp and charging sections ------------------------------------------------------
@@ -576,6 +585,35 @@ def _check_charging(config: Config) -> None:
             )
         _check_departure(entry.departure, (*at, "departure"))
         _check_tariff(entry.tariff, (*at, "tariff"), _zone_of(config, home))
+
+
+def _check_energy(config: Config) -> None:
+    """Each energy entry names a home once and devices of it; charging lines exist there."""
+    homes = [h.id for h in config.homes]
+    lines: dict[str, set[str]] = {}
+    for i, entry in enumerate(config.energy):
+        at: tuple[PathPart, ...] = ("energy", i)
+        home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else None)
+        if home is None or home not in homes:
+            raise _Problem((*at, "home"), f"name the home; homes: {', '.join(homes) or 'none'}")
+        if home in lines:
+            raise _Problem((*at, "home"), f"{home} has an energy section already")
+        lines[home] = set(entry.connections)
+        grid = entry.grid
+        devices = [] if grid is None else [("meter", grid.meter)]
+        if grid is not None and grid.inverter is not None:
+            devices.append(("inverter", grid.inverter.device))
+        for key, device in devices:
+            if _device_type(config, home, device) is None:
+                raise _Problem((*at, "grid", key), f"{home}/{device} is not a device of this configuration")
+    for i, charging in enumerate(config.charging):
+        home = charging.home or (homes[0] if len(homes) == 1 else "")
+        if charging.connection is not None and charging.connection not in lines.get(home, set()):
+            known = ", ".join(sorted(lines.get(home, set()))) or "none"
+            raise _Problem(
+                ("charging", i, "connection"),
+                f"no connection {charging.connection!r} in {home}'s energy section; connections: {known}",
+            )
 
 
 def _zone_of(config: Config, home: str) -> str:

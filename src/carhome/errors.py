@@ -67,6 +67,8 @@ as one of these with ``from exc``.
         ├── ShellyError        (carhome.connectors.shelly.connector) a Shelly failed a request
         │   ├── ShellyRefused      the Shelly answered with an error frame
         │   └── ShellyTimeout      no answer within the time allowed
+        ├── ProviderError      (carhome.energy.providers.source) a price or solar provider gave nothing now
+        │   └── BadAnswer          an answer not in the provider's documented format (code)
         └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
 
 A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);
