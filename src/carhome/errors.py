@@ -27,6 +27,7 @@ as one of these with ``from exc``.
     ├── InvalidToken           (carhome.access.tokens) a token is malformed, forged, expired or revoked
     ├── LoginRefused           (carhome.access.logins) wrong credentials, or too many tries
     ├── WeakPassword           (carhome.access.passwords) a new password is too short
+    ├── SetupRefused           (carhome.access.firstrun) no first owner: done already, wrong code, throttled
     ├── MemberError            (carhome.access.members) a member or grant operation cannot be done
     ├── PendingError           (carhome.access.pending) a pending request cannot be made or settled
     ├── AccessSetupError       (carhome.access.service) the access files cannot be read or made
@@ -41,6 +42,7 @@ as one of these with ``from exc``.
     ├── WaitTimeout            (carhome.automations.actions) a wait ran out and the automation stops
     ├── ConversionError        (carhome.connectors.miio.mapping) a value has no miIO counterpart
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
+    ├── HomePricesError        (carhome.energy.homeprices) the prices chosen at setup cannot be kept
     ├── Problem                (carhome.api.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
     ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)
