@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
+from carhome.access.firstrun import FirstRun
 from carhome.access.members import LOCATION
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
@@ -35,6 +36,7 @@ from carhome.api.charging import charging_routes
 from carhome.api.history import history_routes
 from carhome.api.keys import key_routes
 from carhome.api.server import ApiServer
+from carhome.api.setup import SetupFacts, setup_routes
 from carhome.automations import Engine, SqliteTimerStore
 from carhome.automations.files import AutomationFiles
 from carhome.clock import Clock, ScaledClock, SystemClock
@@ -57,8 +59,9 @@ from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
 from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.connectors.ovms import OvmsConnector
 from carhome.connectors.tesla import TeslaTelemetryConnector
+from carhome.energy.homeprices import HomePrices
 from carhome.energy.service import demo_charging, start_charging_services, tariff
-from carhome.energy.tariffs import Tariff
+from carhome.energy.tariffs import FixedTariff, Tariff
 from carhome.errors import ConfigError
 from carhome.files import create_atomically
 from carhome.history import History, SqliteHistoryStore
@@ -72,6 +75,7 @@ from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
 from carhome.wire.members import Role
+from carhome.wire.setup import TariffKind
 
 log: Final = logging.getLogger(__name__)
 
@@ -96,6 +100,8 @@ class Running:
     database: Path
     homes: int
     devices: int
+    setup_url: str | None = None
+    """The one-time link that makes the first owner (a hub without members only)."""
 
 
 Announce = Callable[[Running], None]
@@ -135,8 +141,7 @@ async def run(
                 access_ttl=config.access.access_token_minutes * 60,
             )
         )
-        if owner is not None:
-            await owner(access)
+        first_run = await _first_owner(access, owner)
         hub = await stack.enter_async_context(
             Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
         )
@@ -202,6 +207,8 @@ async def run(
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
+        facts = _setup_facts(config, broker.url, directory, charging.ocpp.port if charging.ocpp else None)
+        app.router.routes.extend(setup_routes(hub, access, first_run, facts))
         await _history(stack, app, hub, config, database)
         app.router.routes.extend(web_routes())  # last: it answers every path the API did not claim
         api = await stack.enter_async_context(
@@ -225,6 +232,7 @@ async def run(
                 database=database.resolve(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
+                setup_url=_setup_link(first_run, api.url),
             )
         )
         await _wait_for_stop(stop, duration)
@@ -488,8 +496,9 @@ async def _history(
         for entry in config.charging
         if entry.charger
     }
+    tariffs = {**_chosen_prices(HomePrices.beside(database.parent)), **_tariffs(config)}
     history = await stack.enter_async_context(
-        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config), chargers=chargers)
+        History(hub, SqliteHistoryStore.beside(database), tariffs=tariffs, chargers=chargers)
     )
     app.router.routes.extend(history_routes(hub, history))
 
@@ -504,6 +513,51 @@ def _tariffs(config: Config) -> dict[str, Tariff]:
         if home is not None and home in zones and home not in found:
             found[home] = tariff(entry.tariff, zones[home])
     return found
+
+
+async def _first_owner(
+    access: Access, owner: Callable[[Access], Awaitable[object]] | None
+) -> FirstRun | None:
+    """Let ``owner`` make the hub's owner; if there is still no member, the first run with
+    its one-time setup code."""
+    if owner is not None:
+        await owner(access)
+    return FirstRun.begin(access.members, access.passwords, access.throttle)
+
+
+def _setup_link(first_run: FirstRun | None, api_url: str) -> str | None:
+    """The link that makes the first owner of a hub without members (logged, and printed by
+    the announcement), or None."""
+    if first_run is None:
+        return None
+    link = f"{api_url}/setup?code={first_run.code}"
+    log.warning("no owner yet: make one at %s (setup code %s)", link, first_run.code)
+    return link
+
+
+def _chosen_prices(prices: HomePrices) -> dict[str, Tariff]:
+    """The fixed prices owners chose in the setup step, for homes the file does not price."""
+    return {home: FixedTariff(price) for home, price in prices.all().items()}
+
+
+def _setup_facts(config: Config, broker_url: str, directory: Path, ocpp_port: int | None) -> SetupFacts:
+    """What the setup step tells of this hub: its configured homes and their tariffs, where
+    MQTT devices and OCPP chargers connect."""
+    kinds: dict[str, TariffKind] = {h.id: "none" for h in config.homes}
+    for entry in config.charging:
+        home = entry.home or config.homes[0].id
+        if kinds.get(home) == "none":
+            t = entry.tariff
+            kinds[home] = "fixed" if t.fixed is not None else "time_of_use" if t.time_of_use else "file"
+    ocpp = config.ocpp
+    return SetupFacts(
+        configured=kinds,
+        prices=HomePrices.beside(directory),
+        mqtt_url=redacted(broker_url),
+        builtin_broker=not config.mqtt.external,
+        ocpp_url=None if ocpp is None else f"ws://{ocpp.host}:{ocpp_port or ocpp.port}/ocpp/{{charger}}",
+        chargers=() if ocpp is None else tuple((cid, c.home, c.device) for cid, c in ocpp.chargers.items()),
+    )
 
 
 def _member_of_home(request: Request) -> str:
@@ -573,6 +627,15 @@ async def _wait_for_stop(stop: asyncio.Event, duration: float | None) -> None:
 def _print_running(
     running: Running, login: str = "  .venv/bin/carhome login MEMBER", member: str = "MEMBER"
 ) -> None:
+    if running.setup_url is not None:
+        code = running.setup_url.rpartition("code=")[2]
+        print(  # noqa: T201 - the one-time setup link, for the person who started the hub
+            f"""This hub has no owner yet. Make yours: open
+  {running.setup_url}
+or run `carhome setup` and give the setup code {code}
+(valid once, until the owner exists).""",
+            flush=True,
+        )
     print(  # noqa: T201 - this is the process's own announcement to the person who started it
         f"""carhome hub running: {running.homes} home(s), {running.devices} devices
   data:        {running.database}

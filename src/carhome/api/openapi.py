@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.api import automations, charging, history, keys, local, members, say
+from carhome.api import automations, charging, history, keys, local, members, say, setup
 from carhome.api.auth import OPERATIONS as AUTH_OPERATIONS
 from carhome.api.live import MAX_FRAME
 from carhome.api.operations import Operation
@@ -55,6 +55,7 @@ OPERATIONS: Final[tuple[Operation[Any], ...]] = (
     *automations.CHANGE_OPERATIONS,
     *automations.SCENE_OPERATIONS,
     *say.OPERATIONS,
+    *setup.OPERATIONS,
 )
 """Every operation of the hub's API: what the description lists."""
 
@@ -64,8 +65,9 @@ keys and automations.
 
 Authenticate with `POST /api/auth/login` (member and password); send the access token it
 returns as `Authorization: Bearer <token>` on every other request, and renew it with
-`POST /api/auth/refresh`. Only `/api/health` and the login and refresh routes answer without
-one. Every error is an RFC 9457 problem (`application/problem+json`) that names the field.
+`POST /api/auth/refresh`. Only `/api/health`, the login and refresh routes and the first
+run's `GET /api/setup` and `POST /api/setup/owner` answer without one. Every error is an
+RFC 9457 problem (`application/problem+json`) that names the field.
 
 Live state changes and command results stream over the WebSocket `/api/ws` (not an HTTP
 operation, so not listed here): the first frame is `{{"type": "auth", "token": ...}}`, then
