@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 from carhome.energy.cars import Car, Departure, OneOffDeparture
@@ -71,6 +71,13 @@ RESEND_S: Final = 120.0
 COMMAND_TTL: Final = 60.0
 
 # Wallbox statuses (the wallbox spec) with a car at the connector, and with a session open.
+ProblemCode = Literal[
+    "no_session", "command_failed", "not_sent", "no_prices", "file_unreadable", "file_invalid", "internal"
+]
+"""The kinds of problem the controller reports; each face has words for each (the web's
+``charts.problem.<code>``), and the English sentence beside it carries the details."""
+PROBLEM_CODES: Final[tuple[str, ...]] = get_args(ProblemCode)
+
 PLUGGED: Final = frozenset({"preparing", "charging", "suspended_ev", "suspended_evse", "finishing"})
 IN_SESSION: Final = frozenset({"charging", "suspended_ev", "suspended_evse"})
 
@@ -123,9 +130,21 @@ class ControllerStatus:
     setpoint: Setpoint | None = None
     reasons: tuple[str, ...] = ()
     problem: str | None = None
+    problem_code: ProblemCode | None = None
+    """What kind of problem (``PROBLEM_CODES``), for the faces to put in their own words;
+    ``problem`` says it in English with the details."""
     plans: int = 0
     commands: int = 0
     failed_commands: int = 0
+
+    def trouble(self, code: ProblemCode, text: str) -> None:
+        """Note a problem: its code for the faces, its sentence for people and logs."""
+        self.problem_code = code
+        self.problem = text
+
+    def clear(self) -> None:
+        self.problem_code = None
+        self.problem = None
 
 
 class ChargingController:
@@ -254,7 +273,9 @@ class ChargingController:
         if command.status is CommandStatus.ACKED:
             return
         self.status.failed_commands += 1
-        self.status.problem = f"{command.target} {command.status}: {command.error or 'no reason given'}"
+        self.status.trouble(
+            "command_failed", f"{command.target} {command.status}: {command.error or 'no reason given'}"
+        )
         log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
         self._forget(command.target)
         self._hold(command.target)
@@ -282,7 +303,7 @@ class ChargingController:
                 raise
             except Exception as exc:  # a bug here must not stop the car being charged later
                 log.exception("charging %s/%s: step failed", self.setup.home, self.setup.car)
-                self.status.problem = f"internal error: {exc}"
+                self.status.trouble("internal", f"internal error: {exc}")
             await self._sleep_until_due()
 
     async def _sleep_until_due(self) -> None:
@@ -393,10 +414,10 @@ class ChargingController:
         self._slot_start = slot_start
         try:
             plan = await asyncio.to_thread(make_plan, request)
-            self.status.problem = None
+            self.status.clear()
         except ConfigError as exc:
             # No prices known ahead: charging to the target beats not charging at all.
-            self.status.problem = f"{exc.reason}; charging now until prices arrive"
+            self.status.trouble("no_prices", f"{exc.reason}; charging now until prices arrive")
             log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
             fallback = replace(
                 request, tariff=FixedTariff(0.0), cars=(self._car(request.cars[0].plugged_in, Mode.NOW),)
@@ -424,14 +445,14 @@ class ChargingController:
             try:
                 mtime = (await asyncio.to_thread(path.stat)).st_mtime
             except OSError as exc:
-                self.status.problem = f"cannot read {path}: {exc.strerror}"
+                self.status.trouble("file_unreadable", f"cannot read {path}: {exc.strerror}")
                 continue
             if self._mtimes.get(path) == mtime:
                 continue
             try:
                 series = await asyncio.to_thread(load_series, path, non_negative=solar)
             except ConfigError as exc:
-                self.status.problem = str(exc)
+                self.status.trouble("file_invalid", str(exc))
                 log.warning("charging %s/%s: %s", setup.home, setup.car, exc)
                 self._mtimes[path] = mtime
                 continue
@@ -490,7 +511,7 @@ class ChargingController:
         await self._limit(device, amps)
         if by_car:
             if not in_session:
-                self.status.problem = "the charger has no session open; start one at the charger"
+                self.status.trouble("no_session", "the charger has no session open; start one at the charger")
             await self._through_car(wanted)
             return
         # start only once the limit is in place, so a session never begins at full power
@@ -553,7 +574,7 @@ class ChargingController:
             )
         except CarhomeError as exc:
             self.status.failed_commands += 1
-            self.status.problem = f"{target}: {exc}"
+            self.status.trouble("not_sent", f"{target}: {exc}")
             log.warning("charging %s/%s: %s not sent: %s", self.setup.home, self.setup.car, target, exc)
             self._hold(target)
             return None
