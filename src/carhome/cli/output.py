@@ -27,7 +27,7 @@ def charts() -> ModuleType:
     return module
 
 
-class ChartFile(click.ParamType):
+class ChartFile(click.ParamType[Path]):
     """Where to write a chart: a ``.svg`` or ``.png`` file in a folder that exists, checked
     before the hub is asked, so a mistake costs nothing."""
 
