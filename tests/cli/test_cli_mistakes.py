@@ -12,6 +12,7 @@ types refuse, so none of them starts a hub here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from hub_thread import OWNER, OWNER_PASSWORD, HubThread
 
 from carhome.cli import cli
 from carhome.cli.exits import DOCUMENTED
+from carhome.wire.client import ApiClient
+from carhome.wire.problems import ApiError
 
 MISSING = "/dev/null/no-such-folder/nope.pdf"  # under a file: no command can make it
 # Commands that start a hub when their arguments are right: only type errors are tried.
@@ -157,3 +160,31 @@ def test_audit_verify_of_a_missing_file_says_what_to_give(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["audit", "verify", "--db", str(tmp_path / "access.db")])
     assert result.exit_code == 1
     assert "leave --db out to ask the running hub" in result.output
+
+
+HTTP_WORDS = ("POST ", "GET ", "Bearer", "/api/", "unknown_key", "http-", "http_")
+
+
+def test_runtime_errors_speak_the_users_words(guarded: HubThread, tmp_path: Path) -> None:
+    """A wrong password and a missing login: said in words, with what to do; the problem's
+    code stays on the error for scripts."""
+    env = {"CARHOME_HUB": guarded.url, "XDG_STATE_HOME": str(tmp_path)}
+    wrong = CliRunner().invoke(cli, ["login", OWNER], env=env, input="not the password\n")
+    anonymous = CliRunner().invoke(cli, ["devices"], env=env)
+    said = [wrong.output.strip().splitlines()[-1], anonymous.output.strip().splitlines()[-1]]
+    spoken = [line for line in said if not any(word in line for word in HTTP_WORDS)]
+    print(f"errors in the user's words: {len(spoken)} of {len(said)}")
+    assert (wrong.exit_code, anonymous.exit_code) == (1, 1)
+    assert spoken == said, said
+    assert "carhome login" in said[0]
+    assert "carhome login MEMBER" in said[1]
+
+    async def refused() -> ApiError:
+        async with ApiClient(guarded.url) as client:
+            with pytest.raises(ApiError) as caught:
+                await client.request("GET", "/api/devices")
+        return caught.value
+
+    error = asyncio.run(refused())
+    assert (error.code, error.status) == ("unauthorized", 401)
+    assert "Bearer" in error.fields["hub_detail"]  # the hub's own sentence, kept for scripts
