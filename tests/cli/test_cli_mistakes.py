@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from click.testing import CliRunner, Result
 from hub_thread import OWNER, OWNER_PASSWORD, HubThread
 
 from carhome.cli import cli
-from carhome.cli.exits import DOCUMENTED
+from carhome.cli.exits import DOCUMENTED, REFUSED
 from carhome.wire.client import ApiClient
 from carhome.wire.problems import ApiError
 
@@ -188,3 +189,33 @@ def test_runtime_errors_speak_the_users_words(guarded: HubThread, tmp_path: Path
     error = asyncio.run(refused())
     assert (error.code, error.status) == ("unauthorized", 401)
     assert "Bearer" in error.fields["hub_detail"]  # the hub's own sentence, kept for scripts
+
+
+def test_a_refused_command_exits_as_documented(guarded: HubThread, tmp_path: Path) -> None:
+    """Access says no (an unsigned unlock of the car, which needs the member's signature):
+    exit 3, as the README's table says, on ``call`` and on ``say`` alike."""
+    owner = httpx.post(f"{guarded.url}/api/auth/login", json={"member": OWNER, "password": OWNER_PASSWORD})
+    env = {
+        "CARHOME_HUB": guarded.url,
+        "XDG_STATE_HOME": str(tmp_path),
+        "CARHOME_TOKEN": owner.json()["access_token"],
+        "CARHOME_KEYS": str(tmp_path / "no-keys"),
+    }
+    refused = CliRunner().invoke(cli, ["call", "h1/car", "unlock"], env=env)
+    said = CliRunner().invoke(cli, ["say", "unlock the car", "--home", "h1"], env=env)
+    print(f"refused: call exits {refused.exit_code}, say exits {said.exit_code}")
+    assert refused.exit_code == REFUSED, refused.output
+    assert said.exit_code == REFUSED, said.output
+
+
+def test_the_readme_states_the_exit_codes_the_cli_uses() -> None:
+    """Every ``N words`` of the README's "Exit codes:" sentence is a code of
+    ``carhome.cli.exits``, and every code of the CLI but 5 (``say``'s own, in its row) is in it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    sentence = re.search(r"Exit codes:(.+?)\.\s", readme.replace("\n", " "))
+    assert sentence is not None, "the README has no 'Exit codes:' sentence"
+    stated = {int(code) for code in re.findall(r"(?:^|,)\s*(\d)\s+[a-z]", sentence.group(1))}
+    print(f"exit codes the README states: {sorted(stated)}; the CLI's: {sorted(DOCUMENTED)}")
+    assert stated <= set(DOCUMENTED)
+    assert set(DOCUMENTED) - stated <= {5}
+    assert "exit 0 done, 3 refused or failed, 4 pending, 5 ambiguous or not understood" in readme

@@ -26,6 +26,7 @@ import click
 from carhome.access.audit import AuditLog, SqliteAuditStore, verify
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords, WeakPassword
+from carhome.cli import exits
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json
 from carhome.clock import SystemClock
@@ -34,7 +35,7 @@ from carhome.hub.commands import Decision
 from carhome.wire import members as wire
 from carhome.wire.members import Role
 
-EXIT_TAMPERED: Final = 3
+EXIT_TAMPERED: Final = exits.REFUSED
 LOCAL_ADMIN: Final = "local-admin"
 
 _audit_db_option = click.option(
