@@ -28,13 +28,6 @@ EXIT_HUB: Final = exits.HUB
 """The hub could not be reached or answered with an error."""
 
 
-class Refused(click.ClickException):
-    """The hub refused the request (access said no): exit ``exits.REFUSED``, as a command
-    the device refused does."""
-
-    exit_code = exits.REFUSED
-
-
 def hub_options(fn: _F) -> _F:
     """Add ``--hub URL`` and ``--json`` to a command (as ``hub`` and ``as_json``)."""
     fn = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")(fn)
@@ -70,8 +63,9 @@ def with_client(given: str | None, kind: type[_C], work: Callable[[_C], Awaitabl
     except click.ClickException:
         raise
     except ApiError as exc:
-        if exc.status == 403:
-            raise Refused(exc.detail) from exc
+        if exc.status == 403:  # access said no: a refusal, exit as a device's refusal does
+            click.echo(f"Error: {exc.detail}", err=True)
+            raise SystemExit(exits.REFUSED) from exc
         raise click.ClickException(exc.detail) from exc
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
