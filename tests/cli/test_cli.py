@@ -108,6 +108,14 @@ def test_call_with_typed_arguments_waits_for_the_ack(carhome: Carhome, hub_threa
     )
 
 
+def test_call_closes_the_trunk(carhome: Carhome, hub_thread: HubThread) -> None:
+    result = carhome("call", "car", "close_trunk")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "acked: close_trunk on h1/car"
+    assert hub_thread.device is not None
+    assert hub_thread.device.received[-1].target == "close_trunk"
+
+
 def test_call_that_the_device_refuses_exits_3(carhome: Carhome) -> None:
     result = carhome("call", "car", "unlock")
     assert result.exit_code == 3
