@@ -23,6 +23,6 @@ export default defineConfig({
   },
   server: {
     // `npm run dev` against a demo hub on the default port.
-    proxy: { "/api": { target: "http://127.0.0.1:8123", ws: true } },
+    proxy: { "/api": { target: "http://127.0.0.1:8780", ws: true } },
   },
 });

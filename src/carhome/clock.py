@@ -2,13 +2,15 @@
 
 Everything that needs the time (state timestamps, command expiry, the simulator) asks a
 ``Clock``. Production uses ``SystemClock``; the demo may run simulated time faster with
-``ScaledClock``; tests use ``carhome.testing.FakeClock`` and advance it by hand.
+``ScaledClock`` (``real_time`` is the real clock under it, for windows people see); tests
+use ``carhome.testing.FakeClock`` and advance it by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -35,17 +37,30 @@ class SystemClock:
 
 
 class ScaledClock:
-    """Real time sped up by ``speed`` from the moment it is made (for the simulator)."""
+    """Real time sped up by ``speed`` from the moment it is made (for the simulator).
 
-    def __init__(self, speed: float = 1.0, *, start: float | None = None) -> None:
+    ``real`` is the clock it speeds up (the system's, by default; a test gives a fake one).
+    Some windows are meant for people and must stay real seconds however fast the simulated
+    world runs (an enrollment code's two minutes): those ask ``real_time(clock)``.
+    """
+
+    def __init__(self, speed: float = 1.0, *, start: float | None = None, real: Clock | None = None) -> None:
         if speed <= 0:
             raise ValueError(f"clock speed must be positive, got {speed}")
         self.speed = speed
-        self._start = time.time() if start is None else start
-        self._mono0 = time.monotonic()
+        self.real: Clock = real if real is not None else SystemClock()
+        # The system's time may be stepped; its elapsed time is measured on the monotonic clock.
+        self._elapsed: Callable[[], float] = time.monotonic if real is None else real.time
+        self._start = self.real.time() if start is None else start
+        self._base = self._elapsed()
 
     def time(self) -> float:
-        return self._start + (time.monotonic() - self._mono0) * self.speed
+        return self._start + (self._elapsed() - self._base) * self.speed
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.speed)
+        await self.real.sleep(max(0.0, seconds) / self.speed)
+
+
+def real_time(clock: Clock) -> Clock:
+    """The real time under ``clock``: a scaled clock's own real clock, else ``clock`` itself."""
+    return clock.real if isinstance(clock, ScaledClock) else clock

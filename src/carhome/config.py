@@ -3,8 +3,8 @@
 A config file is YAML::
 
     hub:   {data_dir: .carhome, clock_speed: 1}
-    api:   {host: 127.0.0.1, port: 8123, trusted_proxies: []}
-    mqtt:  {builtin: {host: 127.0.0.1, port: 1883}}     # or {url: mqtt://host:1883, username, password}
+    api:   {host: 127.0.0.1, port: 8780, trusted_proxies: []}
+    mqtt:  {builtin: {host: 127.0.0.1, port: 18830}}    # or {url: mqtt://host:1883, username, password}
                                                         # (the NATS server the hub runs, or a broker by URL)
     homes: [{id, name, lat, lon, radius_m, timezone, places: [...], devices: [...]}]
     sim:   {enabled: false, homes: [home ids whose devices the simulator plays]}
@@ -56,6 +56,10 @@ Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Radius = Annotated[float, msgspec.Meta(gt=0)]
 
 MQTT_SCHEMES: Final = {"mqtt": 1883, "mqtts": 8883}
+# The hub's own ports stay clear of Home Assistant (8123) and Mosquitto (1883), which
+# often run on the same machine.
+DEFAULT_API_PORT: Final = 8780
+DEFAULT_BROKER_PORT: Final = 18830
 
 
 class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -67,7 +71,7 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 class ApiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
-    port: Port = 8123
+    port: Port = DEFAULT_API_PORT
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``) of reverse proxies whose
     ``X-Forwarded-For`` names the client; from anyone else the header is ignored."""
@@ -75,7 +79,7 @@ class ApiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 class BuiltinBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
-    port: Port = 1883
+    port: Port = DEFAULT_BROKER_PORT
 
 
 class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -136,7 +136,7 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert parse_config("api: {}\n").api.trusted_proxies == ()  # nobody's header is believed
     with pytest.raises(ConfigError) as bad:
         parse_config(
-            "api:\n  port: 8123\n  trusted_proxies:\n    - 127.0.0.1\n    - my-proxy\n", file="c.yaml"
+            "api:\n  port: 8780\n  trusted_proxies:\n    - 127.0.0.1\n    - my-proxy\n", file="c.yaml"
         )
     assert (bad.value.line, "api.trusted_proxies[1]" in str(bad.value)) == (5, True)
     assert "'my-proxy' is not an address or network" in str(bad.value)

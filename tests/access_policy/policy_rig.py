@@ -33,6 +33,7 @@ COMMANDS: Final[tuple[tuple[str, str, str, dict[str, Any]], ...]] = (
     ("car", "action", "lock", {}),
     ("car", "action", "unlock", {}),
     ("car", "action", "open_trunk", {}),
+    ("car", "action", "close_trunk", {}),
     ("car", "action", "start_charging", {}),
     ("car", "action", "stop_charging", {}),
     ("car", "action", "climate_on", {}),

@@ -40,6 +40,7 @@ def critical(device: str, kind: str, target: str) -> bool:
         ("car", "action", "lock"),
         ("car", "action", "unlock"),
         ("car", "action", "open_trunk"),
+        ("car", "action", "close_trunk"),
         ("car", "action", "start_charging"),
         ("lock", "action", "lock"),
         ("lock", "action", "unlock"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import pytest
@@ -43,14 +44,15 @@ def test_state_shows_value_unit_age_and_source_with_short_names(
     carhome: Carhome, hub_thread: HubThread
 ) -> None:
     def report(hub: Hub) -> None:
-        hub.report("h1", "car", {vss.SOC: 80.5, vss.HVAC_SET_POINT: 21.0}, source="mqtt")
+        hub.report("h1", "car", {vss.SOC: 80.5, vss.HVAC_SET_POINT: 21.0, vss.RANGE: 305_000}, source="mqtt")
 
     hub_thread.call(report)
     result = carhome("state", "car")
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line.split() for line in result.output.splitlines()[2:]}
-    assert rows["StateOfCharge.Current"][1:] == ["80.5", "percent", "0s", "mqtt"]
-    assert rows["Driver.Temperature"][1:3] == ["21", "celsius"]
+    assert rows["StateOfCharge.Current"][1:] == ["80.5", "%", "0s", "mqtt"]
+    assert rows["Driver.Temperature"][1:3] == ["21", "°C"]
+    assert rows["Powertrain.Range"][1:3] == ["305", "km"]
     # distinct doors keep enough of their path to tell them apart
     assert "Row1.DriverSide.IsLocked" in rows
     assert rows["Row1.DriverSide.IsLocked"][1:] == ["-", "-", "-"]
@@ -106,6 +108,14 @@ def test_call_with_typed_arguments_waits_for_the_ack(carhome: Carhome, hub_threa
         "cli-test",
         "api",
     )
+
+
+def test_call_closes_the_trunk(carhome: Carhome, hub_thread: HubThread) -> None:
+    result = carhome("call", "car", "close_trunk")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "acked: close_trunk on h1/car"
+    assert hub_thread.device is not None
+    assert hub_thread.device.received[-1].target == "close_trunk"
 
 
 def test_call_that_the_device_refuses_exits_3(carhome: Carhome) -> None:
@@ -213,7 +223,8 @@ def test_rejections_show_counts_and_messages(carhome: Carhome, hub_thread: HubTh
 def test_health_says_ok_or_degraded_and_why(carhome: Carhome, hub_thread: HubThread) -> None:
     result = carhome("health")
     assert result.exit_code == 0
-    assert result.output.startswith("ok: 2 home(s), 3 devices")
+    first = result.output.splitlines()[0]
+    assert re.fullmatch(r"ok: 2 homes, 3 devices, (1 pending command|\d+ pending commands)", first), first
     hub_thread.trouble = "no heartbeat came back through the broker for 20 s"
     try:
         result = carhome("health")

@@ -47,8 +47,8 @@ def test_demo_defaults(runtime: FakeRuntime) -> None:
                 "duration": None,
                 "data_dir": Path(".carhome"),
                 "speed": 1.0,
-                "api_port": 8123,
-                "mqtt_port": 1883,
+                "api_port": 8780,
+                "mqtt_port": 18830,
                 "mqtt_url": None,
             },
         )
@@ -79,7 +79,7 @@ def test_demo_options(runtime: FakeRuntime, tmp_path: Path) -> None:
         "data_dir": tmp_path,
         "speed": 60.0,
         "api_port": 0,
-        "mqtt_port": 1883,
+        "mqtt_port": 18830,
         "mqtt_url": "mqtt://127.0.0.1:1884",
     }
 
@@ -119,13 +119,13 @@ def test_serve_hands_over_the_loaded_config(runtime: FakeRuntime) -> None:
 def test_serve_check_only_checks(runtime: FakeRuntime) -> None:
     result = CliRunner().invoke(cli, ["serve", "--config", str(EXAMPLE), "--check"])
     assert result.exit_code == 0
-    assert "ok — 1 home(s), 5 device(s), API on 127.0.0.1:8123" in result.output
+    assert "ok — 1 home(s), 5 device(s), API on 127.0.0.1:8780" in result.output
     assert runtime.calls == []
 
 
 def test_serve_reports_config_errors_by_file_and_line(runtime: FakeRuntime, tmp_path: Path) -> None:
     path = tmp_path / "carhome.yaml"
-    path.write_text("api:\n  port: 8123\n  prot: 1\n")
+    path.write_text("api:\n  port: 8780\n  prot: 1\n")
     result = CliRunner().invoke(cli, ["serve", "--config", str(path)])
     assert result.exit_code == 1
     assert f"{path}:3: api.prot: unknown key 'prot'" in result.stderr

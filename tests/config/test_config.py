@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from carhome.api import server
+from carhome.cli import client
 from carhome.config import Config, load_config, parse_config
 from carhome.errors import ConfigError
 from carhome.hub import Device, Home, Place
@@ -31,9 +34,9 @@ homes:
 def test_the_example_loads() -> None:
     config = load_config(EXAMPLE)
     assert config.api.host == "127.0.0.1"
-    assert config.api.port == 8123
+    assert config.api.port == 8780
     assert not config.mqtt.external
-    assert config.mqtt.broker.port == 1883
+    assert config.mqtt.broker.port == 18830
     [home] = config.home_records()
     assert home == Home(
         id="yizhuang",
@@ -64,7 +67,7 @@ def test_an_empty_file_is_all_defaults(tmp_path: Path) -> None:
     path.write_text("# nothing yet\n")
     config = load_config(path)
     assert config.homes == ()
-    assert config.api.port == 8123
+    assert config.api.port == 8780
     assert Path(config.hub.data_dir) == tmp_path / ".carhome"
 
 
@@ -116,7 +119,7 @@ def _line(text: str, marker: str) -> int:
             "Work",
             "place id 'Work' is not valid",
         ),
-        ("api:\n  port: '8123'\n", "port", "api.port: expected `int`, got `str`"),
+        ("api:\n  port: '8780'\n", "port", "api.port: expected `int`, got `str`"),
         ("api:\n  port: 99999\n", "port", "api.port: expected `int` <= 65535"),
         (
             "mqtt:\n  builtin: {port: 1884}\n  url: mqtt://b:1883\n",
@@ -241,3 +244,19 @@ def test_errors_point_into_flow_style_too() -> None:
     with pytest.raises(ConfigError, match="kettle") as info:
         parse_config(text, file="c.yaml")
     assert info.value.line == 3
+
+
+def test_default_ports_leave_home_assistant_and_mosquitto_alone(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("# nothing yet\n")
+    config = load_config(path)
+    faces = {
+        "config api.port": config.api.port,
+        "config mqtt.builtin.port": config.mqtt.broker.port,
+        "ApiServer default": server.DEFAULT_PORT,
+        "CLI default URL": urllib.parse.urlsplit(client.DEFAULT_URL).port,
+    }
+    print("default ports:", ", ".join(f"{name} {port}" for name, port in faces.items()))
+    taken = {8123: "Home Assistant", 1883: "Mosquitto"}
+    assert [name for name, port in faces.items() if port in taken] == []
+    assert config.api.port == server.DEFAULT_PORT == faces["CLI default URL"]

@@ -152,6 +152,10 @@ def test_trips_plot_writes_an_svg(server: HistoryServer, tmp_path: Path) -> None
     result = run(server, trips, "plot", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert ET.parse(out).getroot().tag.endswith("svg")
+    assert result.output.strip() == f"{out}: 2 trips"
+    later = run(server, trips, "plot", "--out", str(out), "--from", "2026-01-05T12:00")
+    assert later.exit_code == 0, later.output
+    assert later.output.strip() == f"{out}: 1 trip"
     bad = run(server, trips, "plot", "--out", str(tmp_path / "trips.gif"))
     assert bad.exit_code == 2
     assert ".svg or .png" in bad.output

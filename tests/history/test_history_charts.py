@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -85,7 +86,19 @@ def test_trips_of_a_week_as_png_and_svg(week: Week, tmp_path: Path) -> None:
 
 
 def test_no_trips_is_still_a_chart(tmp_path: Path) -> None:
-    assert "no trips" in svg_texts(trips_chart([], tmp_path / "none.svg"))
+    text = svg_texts(trips_chart([], tmp_path / "none.svg"))
+    assert "no trips" in text
+    # matplotlib writes each tick label as an SVG comment
+    labels = re.findall(r"<!-- (.*?) -->", text)
+    print("empty trips chart ticks:", ", ".join(labels))
+    assert not [label for label in labels if "0.04" in label or label.startswith("\u2212")]
+    assert {"0", "50", "250", "00:00", "12:00"} <= set(labels)
+
+
+def test_one_trip_is_one_trip(tmp_path: Path, week: Week) -> None:
+    text = svg_texts(trips_chart(week.trips[:1], tmp_path / "one.svg"))
+    assert "1 trip," in text
+    assert "1 trips" not in text
 
 
 @pytest.mark.parametrize("name", ["plan.pdf", "plan", "plan.svg.gz"])

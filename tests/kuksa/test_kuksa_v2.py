@@ -76,6 +76,12 @@ async def test_actuate_and_batch_actuate(stub: Any, car: AckingDevice) -> None:
     ]
 
 
+async def test_the_trunk_actuator_opens_and_closes(stub: Any, car: AckingDevice) -> None:
+    await stub.Actuate(actuate(vss.TRUNK_OPEN, bool=True), metadata=OWNER)
+    await stub.Actuate(actuate(vss.TRUNK_OPEN, bool=False), metadata=OWNER)
+    assert [(c.kind, c.target) for c in car.received] == [("action", "open_trunk"), ("action", "close_trunk")]
+
+
 async def test_a_bad_entry_in_a_batch_sends_nothing(stub: Any, car: AckingDevice) -> None:
     batch = val_v2.BatchActuateRequest(
         actuate_requests=[actuate(vss.AC_ACTIVE, bool=True), actuate(vss.CHARGE_LIMIT, uint32=101)]
@@ -98,7 +104,6 @@ async def test_a_bad_entry_in_a_batch_sends_nothing(stub: Any, car: AckingDevice
         (actuate(vss.AC_ACTIVE, uint32=1), grpc.StatusCode.INVALID_ARGUMENT, "is a boolean"),
         (actuate(vss.START_STOP_CHARGING, string="PAUSE"), grpc.StatusCode.INVALID_ARGUMENT, "not allowed"),
         (actuate(vss.SPEED, float=10.0), grpc.StatusCode.INVALID_ARGUMENT, "sensor, not an actuator"),
-        (actuate(vss.TRUNK_OPEN, bool=False), grpc.StatusCode.INVALID_ARGUMENT, "open_trunk"),
         (actuate(vss.DOOR_OPEN[0], bool=True), grpc.StatusCode.FAILED_PRECONDITION, "takes no command"),
         (actuate("Vehicle.Cabin.Sunroof.Position", int32=1), grpc.StatusCode.NOT_FOUND, "no signal"),
         (val_v2.ActuateRequest(signal_id=path(vss.AC_ACTIVE)), grpc.StatusCode.INVALID_ARGUMENT, "no value"),

@@ -61,8 +61,8 @@ async def serving(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Proc
     api, mqtt, ocpp = free_port(), free_port(), free_port()
     text = EXAMPLE.read_text()
     for old, new in (
-        ("port: 8123", f"port: {api}"),
-        ("port: 1883", f"port: {mqtt}"),
+        ("port: 8780", f"port: {api}"),
+        ("port: 18830", f"port: {mqtt}"),
         ("port: 9000", f"port: {ocpp}"),
     ):
         assert old in text

@@ -34,8 +34,8 @@ def example_config(directory: Path) -> Path:
     directory, ``.carhome``, is then beside it)."""
     text = EXAMPLE.read_text()
     for key, port in (
-        ("  port: 8123\n", free_port()),
-        ("  port: 1883\n", free_port()),
+        ("  port: 8780\n", free_port()),
+        ("  port: 18830\n", free_port()),
         ("  port: 9000\n", free_port()),
     ):
         assert text.count(key) == 1, f"the example no longer has {key.strip()!r} once"

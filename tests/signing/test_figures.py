@@ -32,6 +32,7 @@ CAR_CRITICAL = (
     ("lock", CAR_DOORS),
     ("unlock", CAR_DOORS),
     ("open_trunk", CAR_DOORS),
+    ("close_trunk", CAR_DOORS),
     ("start_charging", CHARGING),
 )
 CAR_ORDINARY = (("set_charge_limit", {"limit": 80}), ("climate_on", {"temperature": 21.5}))

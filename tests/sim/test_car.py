@@ -203,6 +203,20 @@ async def test_open_trunk_refused_while_driving() -> None:
         await car.execute("action", "lock", {})
 
 
+async def test_close_trunk_then_lock_and_never_while_driving() -> None:
+    car = make_car()
+    car.drive(BOOK.route("home", "work"))
+    with pytest.raises(DeviceRefused, match="close the trunk while the car is driving"):
+        await car.execute("action", "close_trunk", {})
+    drive_to_end(car)
+    await car.execute("action", "open_trunk", {})
+    assert car.state()[vss.TRUNK_OPEN] is True
+    await car.execute("action", "close_trunk", {})
+    assert car.state()[vss.TRUNK_OPEN] is False
+    await car.execute("action", "lock", {})
+    assert car.state()[vss.TRUNK_LOCKED] is True
+
+
 async def test_lock_refused_with_a_door_open() -> None:
     car = make_car()
     await car.execute("action", "unlock", {})

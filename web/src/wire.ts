@@ -1272,6 +1272,8 @@ export interface components {
             start: string;
             end: string;
             cars: string[];
+            /** @default null */
+            warning: string | null;
         };
         /** SettingsIn */
         SettingsIn: {

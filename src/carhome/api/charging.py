@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from carhome.api.problems import Problem
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
 from carhome.energy.providers import SourceStatus
+from carhome.energy.seriesfile import past_warning
 from carhome.energy.site import Allowance
 from carhome.errors import ConfigError
 from carhome.hub import Hub
@@ -49,6 +51,8 @@ from carhome.wire.charging import (
     SlotOut,
     SourceOut,
 )
+
+log: Final = logging.getLogger(__name__)
 
 _MAX_TEXT: Final = 1024 * 1024
 _STEP_WAIT_S: Final = 10.0  # real seconds to wait for the plan a change asked for
@@ -238,6 +242,10 @@ class ChargingRoutes:
                 line=exc.line,
                 reason=exc.reason,
             ) from None
+        now = datetime.fromtimestamp(self.hub.clock.time(), UTC)
+        warning = past_warning(series, now, source=asked.file)
+        if warning is not None:
+            log.warning("prices for %s: %s", home, warning)
         for controller in mine:
             controller.set_prices(series)
         await asyncio.gather(*(_next_step(c) for c in mine))
@@ -247,6 +255,7 @@ class ChargingRoutes:
             start=series.start,
             end=series.end,
             cars=[c.setup.car for c in mine],
+            warning=warning,
         )
         return json_response(out)
 

@@ -46,6 +46,7 @@ from carhome.api.bodies import decode_body, decode_query, json_response
 from carhome.api.operations import Operation, routes
 from carhome.api.problems import Problem
 from carhome.api.server import is_loopback
+from carhome.clock import real_time
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
 from carhome.hub import Hub
 from carhome.hub.commands import MAX_TTL, Command, Decision
@@ -116,7 +117,7 @@ class KeyRoutes:
         self.authorize = authorize
         self.screen = screen
         self.delegates = delegates
-        self.waiting = pending if pending is not None else PendingEnrollments(hub.clock)
+        self.waiting = pending if pending is not None else PendingEnrollments(real_time(hub.clock))
         self.audit = audit
 
     async def audited(self, view: Pending, member: str, what: str, *, ok: bool, why: str) -> None:

@@ -31,7 +31,7 @@ from carhome.errors import ConfigError
 from carhome.wire.discovery import clear_hub_address, write_hub_address
 
 DEFAULT_HOST: Final = "127.0.0.1"
-DEFAULT_PORT: Final = 8123
+DEFAULT_PORT: Final = 8780  # clear of Home Assistant's 8123
 
 
 def is_loopback(host: str) -> bool:

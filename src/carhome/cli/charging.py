@@ -255,3 +255,5 @@ def load(*, file: Path, home: str | None, hub: str | None, as_json: bool) -> Non
             f"{done.home}: {done.slots} price slots from {done.start:%Y-%m-%d %H:%M} to"
             f" {done.end:%Y-%m-%d %H:%M}; replanned {', '.join(done.cars)}"
         )
+        if done.warning is not None:
+            click.echo(f"warning: {done.warning}", err=True)

@@ -24,7 +24,7 @@ from carhome.wire.problems import ApiError
 from carhome.wire.rejections import Rejections
 from carhome.wire.setup import DeviceHints, FirstOwner, HomeSettings, HomeSetup, SetupStatus
 
-DEFAULT_URL: Final = "http://127.0.0.1:8123"
+DEFAULT_URL: Final = "http://127.0.0.1:8780"  # carhome.config.DEFAULT_API_PORT
 
 __all__ = ["DEFAULT_URL", "ApiError", "HubClient"]
 

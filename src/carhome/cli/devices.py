@@ -7,7 +7,7 @@ import click
 from carhome.cli.client import HubClient
 from carhome.cli.names import resolve_device, short_names
 from carhome.cli.options import hub_options, with_hub
-from carhome.cli.output import age_text, echo_json, online_text, table, value_text
+from carhome.cli.output import age_text, echo_json, online_text, reading, table
 from carhome.wire.devices import DeviceDetail, DeviceOut
 
 
@@ -69,11 +69,12 @@ def state(*, device: str, full: bool, reported: bool, hub: str | None, as_json: 
     rows = []
     for prop in props:
         st = detail.state.get(prop.name)
+        value, unit = reading(None if st is None else st.value, prop.unit)
         rows.append(
             [
                 prop.name if full else names[prop.name],
-                "-" if st is None else value_text(st.value),
-                prop.unit or "",
+                "-" if st is None else value,
+                unit,
                 "-" if st is None else age_text(detail.now - st.ts),
                 "-" if st is None else st.source or "-",
             ]

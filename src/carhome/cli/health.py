@@ -6,7 +6,7 @@ import click
 
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_hub
-from carhome.cli.output import echo_json
+from carhome.cli.output import counted, echo_json
 from carhome.wire.health import Health
 
 
@@ -31,7 +31,8 @@ def health(*, hub: str | None, as_json: bool) -> None:
         echo_json(found)
     elif found.status == "ok":
         click.echo(
-            f"ok: {found.homes} home(s), {found.devices} devices, {found.pending_commands} pending commands"
+            f"ok: {counted(found.homes, 'home')}, {counted(found.devices, 'device')},"
+            f" {counted(found.pending_commands, 'pending command')}"
         )
     else:
         click.echo(f"{found.status}:")

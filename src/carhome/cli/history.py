@@ -20,7 +20,7 @@ import click
 
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import ChartFile, charts, echo_json, table
+from carhome.cli.output import ChartFile, charts, counted, echo_json, table
 from carhome.wire.history import (
     ChargeList,
     ChargeSession,
@@ -196,7 +196,7 @@ def plot(*, out: Path, car: str | None, from_: str | None, to: str | None, hub: 
     zones = set(found.timezones.values())
     zone = ZoneInfo(zones.pop()) if len(zones) == 1 else None
     charts().trips_chart(found.trips, out, zone=zone)
-    click.echo(f"{out}: {len(found.trips)} trips")
+    click.echo(f"{out}: {counted(len(found.trips), 'trip')}")
 
 
 # -- charges --------------------------------------------------------------------------------

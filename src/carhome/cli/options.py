@@ -1,7 +1,7 @@
 """What every hub-facing command shares: ``--hub`` and ``--json``, and running a call.
 
 The hub's address comes from ``--hub``, else ``CARHOME_HUB``, else the file a running hub
-writes (``carhome.wire.discovery``), else ``http://127.0.0.1:8123``. ``with_hub`` opens a
+writes (``carhome.wire.discovery``), else ``http://127.0.0.1:8780``. ``with_hub`` opens a
 ``HubClient``, runs one async function with it, and turns carhome's errors into clean
 CLI errors (no traceback), since this is where the CLI meets the network.
 """

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 import click
 import msgspec
@@ -79,6 +79,27 @@ def value_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return msgspec.json.encode(value).decode()
+
+
+_SYMBOLS: Final = {"percent": "%", "celsius": "°C", "degrees": "°", "ug/m3": "µg/m³", "m2": "m²"}
+"""Spec units (as the API names them) and how people write them."""
+
+
+def reading(value: Any, unit: str | None) -> tuple[str, str]:
+    """A value and its unit as people write them: a range of 305000 m is ``305`` ``km``,
+    ``celsius`` is ``°C``, ``percent`` is ``%``."""
+    if unit == "m":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = round(value / 1000.0, 1)
+        return value_text(value), "km"
+    if unit is None:
+        return value_text(value), ""
+    return value_text(value), _SYMBOLS.get(unit, unit)
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 trip``, ``2 trips``, ``0 trips``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def age_text(seconds: float) -> str:

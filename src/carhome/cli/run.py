@@ -25,7 +25,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from carhome.config import check_broker_url, load_config, redacted
+from carhome.config import DEFAULT_API_PORT, DEFAULT_BROKER_PORT, check_broker_url, load_config, redacted
 from carhome.errors import CarhomeError
 
 
@@ -88,14 +88,14 @@ def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--api-port",
     type=click.IntRange(0, 65535),
-    default=8123,
+    default=DEFAULT_API_PORT,
     show_default=True,
     help="Port of the local API on 127.0.0.1 (0 picks a free one).",
 )
 @click.option(
     "--mqtt-port",
     type=click.IntRange(0, 65535),
-    default=1883,
+    default=DEFAULT_BROKER_PORT,
     show_default=True,
     help="Port of the built-in MQTT broker on 127.0.0.1.",
 )

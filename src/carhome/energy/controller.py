@@ -57,7 +57,7 @@ from carhome.energy.problem import PlanRequest
 from carhome.energy.providers.feed import Feed
 from carhome.energy.replan import replan_reasons
 from carhome.energy.series import QUARTER_HOUR, SlotSeries
-from carhome.energy.seriesfile import load_series
+from carhome.energy.seriesfile import load_series, past_warning
 from carhome.energy.site import Allowance, Demand, Site
 from carhome.energy.tariffs import DynamicTariff, FixedTariff, Tariff
 from carhome.energy.units import Energy, Soc
@@ -501,6 +501,9 @@ class ChargingController:
                 self._mtimes[path] = mtime
                 continue
             self._mtimes[path] = mtime
+            warning = None if solar else past_warning(series, self._now(), source=str(path))
+            if warning is not None:
+                log.warning("charging %s/%s: %s", setup.home, setup.car, warning)
             if solar:
                 self.forecast = replace(self.forecast, solar=series)
             else:

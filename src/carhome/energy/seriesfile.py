@@ -20,7 +20,8 @@ naming the file, the line and the reason.
 
 A series holds at most ``MAX_CHARS`` characters (a year of quarter-hour slots fits) and
 its JSON nests no deeper than a slot's object; anything bigger or deeper is refused before
-it is decoded. JSON is decoded by msgspec; where each object starts (for an error's line) is
+it is decoded. ``past_warning`` says when a file decodes but holds no price from now on.
+JSON is decoded by msgspec; where each object starts (for an error's line) is
 worked out only when there is an error to report.
 """
 
@@ -66,6 +67,19 @@ def load_series(
         raise ConfigError(f"cannot read the series file: {exc}", file=str(file)) from exc
     parse = parse_json if file.suffix.lower() == ".json" else parse_csv
     return parse(text, source=str(file), non_negative=non_negative, slot=slot)
+
+
+def past_warning(series: SlotSeries, now: datetime, *, source: str = "the price file") -> str | None:
+    """A warning when every slot of ``series`` is over by ``now`` (a January file loaded in
+    March): it decodes, but gives the planner no price for the hours ahead."""
+    if series.end > now:
+        return None
+    zone = series.start.tzinfo
+    return (
+        f"every price in {source} is in the past ({series.start:%Y-%m-%d %H:%M} to"
+        f" {series.end.astimezone(zone):%Y-%m-%d %H:%M}, now is {now.astimezone(zone):%Y-%m-%d %H:%M}):"
+        " the plans have no price ahead and charge at once; load the prices of the coming hours"
+    )
 
 
 def parse_csv(

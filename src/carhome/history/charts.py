@@ -21,7 +21,7 @@ from typing import Final
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DateFormatter, HourLocator, date2num
 from matplotlib.figure import Figure
 
 from carhome.energy.plans import Plan
@@ -30,6 +30,9 @@ from carhome.wire.history import Trip
 
 SUFFIXES: Final = (".svg", ".png")
 _DPI: Final = 120
+EMPTY_KM: Final = 50.0
+EMPTY_WH_PER_KM: Final = 250.0
+"""The scales of a chart with no trips (a day's drive, a car's usual efficiency)."""
 
 
 def plan_chart(plan: Plan, path: str | os.PathLike[str], *, zone: tzinfo | None = None) -> Path:
@@ -96,17 +99,34 @@ def trips_chart(trips: Sequence[Trip], path: str | os.PathLike[str], *, zone: tz
     energy = sum(t.energy_kwh or 0.0 for t in trips if t.distance_km)
     counted_km = sum(t.distance_km or 0.0 for t in trips if t.energy_kwh is not None)
     mean = f", {energy * 1000.0 / counted_km:.0f} Wh/km" if counted_km else ""
-    dist_ax.set_title(f"{len(trips)} trips, {total_km:.1f} km, {energy:.1f} kWh{mean}")
+    count = "1 trip" if len(trips) == 1 else f"{len(trips)} trips"
+    dist_ax.set_title(f"{count}, {total_km:.1f} km, {energy:.1f} kWh{mean}")
     rated = [(s, t.wh_per_km) for s, t in zip(starts, trips, strict=True) if t.wh_per_km is not None]
     eff_ax.plot([s for s, _ in rated], [w for _, w in rated], "o", color="tab:green")
     eff_ax.set_ylabel("Wh/km")
     if not trips:
         dist_ax.text(0.5, 0.5, "no trips", transform=dist_ax.transAxes, ha="center", va="center")
+        # Axes of nothing would span matplotlib's -0.04..0.04: show an empty day of zero
+        # kilometres instead, so the chart reads as "none yet" rather than as broken.
+        _empty_axes(dist_ax, eff_ax, zone)
     else:
+        dist_ax.set_ylim(bottom=0)
         _time_axis(eff_ax, zone)
     for ax in (dist_ax, eff_ax):
         ax.grid(True, alpha=0.3)
     return _save(fig, out)
+
+
+def _empty_axes(dist_ax: Axes, eff_ax: Axes, zone: tzinfo) -> None:
+    day = datetime(2000, 1, 1, tzinfo=zone)  # any day: only the hours are shown
+    # matplotlib's stubs leave date2num and these two constructors untyped
+    start, end = date2num([day, day + timedelta(days=1)])  # type: ignore[no-untyped-call]
+    eff_ax.set_xlim(float(start), float(end))
+    dist_ax.set_ylim(0, EMPTY_KM)
+    eff_ax.set_ylim(0, EMPTY_WH_PER_KM)
+    locator = HourLocator(byhour=range(0, 24, 6), tz=zone)  # type: ignore[no-untyped-call]
+    eff_ax.xaxis.set_major_locator(locator)
+    eff_ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
 
 
 def _checked(path: str | os.PathLike[str]) -> Path:

@@ -32,6 +32,7 @@ _ZH_ACTIONS = {
     "climate_off": "关闭空调：",
     "return_home": "让其回充：",
     "open_trunk": "打开后备箱：",
+    "close_trunk": "关闭后备箱：",
     "ring": "响铃：",
 }
 

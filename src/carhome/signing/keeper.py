@@ -29,7 +29,7 @@ from typing import Final
 
 import msgspec
 
-from carhome.clock import Clock
+from carhome.clock import Clock, real_time
 from carhome.files import write_atomically
 from carhome.private import private_dir
 from carhome.signing.counters import VerifierState
@@ -139,7 +139,9 @@ class DeviceKeys:
 
     ``boot=True`` is a power-up (a new epoch); ``boot=False`` a restart of the software
     only (the epoch and counters go on). ``display`` shows an enrollment code on the
-    device's screen (a real device) or wherever the simulator says.
+    device's screen (a real device) or wherever the simulator says. ``window_clock``
+    measures the enrollment code's window, a person's two minutes: real time (by default
+    the real clock under ``clock``, which the demo may run faster).
     """
 
     def __init__(
@@ -152,6 +154,7 @@ class DeviceKeys:
         clock: Clock,
         boot: bool = True,
         display: Display | None = None,
+        window_clock: Clock | None = None,
         max_ttl: float = 300.0,
         entropy: Callable[[int], bytes] = os.urandom,
     ) -> None:
@@ -177,7 +180,12 @@ class DeviceKeys:
             entropy=entropy,
         )
         self.enroller = Enroller(
-            home=home, device=device, key=self.key, keys=self.keys, clock=clock, entropy=entropy
+            home=home,
+            device=device,
+            key=self.key,
+            keys=self.keys,
+            clock=window_clock if window_clock is not None else real_time(clock),
+            entropy=entropy,
         )
 
     @staticmethod

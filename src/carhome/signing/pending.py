@@ -108,7 +108,10 @@ class _Entry:
 
 
 class PendingEnrollments:
-    """The hub's pending requests, per device, in memory."""
+    """The hub's pending requests, per device, in memory.
+
+    ``clock`` is real time (``carhome.clock.real_time``): a request lives as long as the
+    device's code, two real minutes, however fast a demo runs its simulated world."""
 
     def __init__(self, clock: Clock, *, ttl: float = CHALLENGE_TTL) -> None:
         self._clock = clock

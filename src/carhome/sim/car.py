@@ -96,6 +96,7 @@ class SimCar(SimBase):
             "lock": self._lock,
             "unlock": self._unlock,
             "open_trunk": self._open_trunk,
+            "close_trunk": self._close_trunk,
             "start_charging": self._start_charging,
             "stop_charging": self._stop_charging,
             "set_charge_limit": lambda args: self._set_charge_limit(args["limit"]),
@@ -293,6 +294,12 @@ class SimCar(SimBase):
             raise DeviceRefused("cannot open the trunk while the car is driving")
         self.trunk_locked = False
         self.trunk_open = True
+
+    def _close_trunk(self, _: dict[str, Any]) -> None:
+        # A powered trunk moves only while the car stands, whichever way it goes.
+        if self.trip is not None:
+            raise DeviceRefused("cannot close the trunk while the car is driving")
+        self.trunk_open = False
 
     def _start_charging(self, _: dict[str, Any]) -> None:
         if not self.plugged:

@@ -105,6 +105,9 @@ CAR = DeviceSpec(
                 "open_trunk", description="Open the rear trunk.", domain=CAR_DOORS, sets=(vss.TRUNK_OPEN,)
             ),
             ActionSpec(
+                "close_trunk", description="Close the rear trunk.", domain=CAR_DOORS, sets=(vss.TRUNK_OPEN,)
+            ),
+            ActionSpec(
                 "start_charging",
                 description="Start charging if plugged in.",
                 domain=CHARGING,

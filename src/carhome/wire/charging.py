@@ -99,3 +99,5 @@ class PricesOut(msgspec.Struct, kw_only=True):
     start: datetime
     end: datetime
     cars: list[str]
+    warning: str | None = None
+    """Set when the series loaded but says nothing of the future (every slot is over)."""

@@ -7,7 +7,7 @@ A VSS actuator maps to a command in one of two ways, decided from the car's spec
 - an action changes it (its ``ActionSpec.sets`` names the signal): that action, chosen by
   the value asked for. ``ACTIONS`` lists these as data — the door locks (``true`` → ``lock``,
   ``false`` → ``unlock``; the car locks or unlocks all doors at once, as the action says)
-  and the rear trunk (``true`` → ``open_trunk``; carhome has no action to close it).
+  and the rear trunk (``true`` → ``open_trunk``, ``false`` → ``close_trunk``).
 
 Other actuators (an open door, the cable lock) exist in VSS but the car takes no command
 for them; actuating one is refused with ``FAILED_PRECONDITION``. A sensor is refused with
@@ -31,7 +31,7 @@ from carhome.spec.vss import DOOR_LOCKED, TRUNK_OPEN
 
 ACTIONS: Final[Mapping[str, Mapping[Any, str]]] = {
     **{path: {True: "lock", False: "unlock"} for path in DOOR_LOCKED},
-    TRUNK_OPEN: {True: "open_trunk"},
+    TRUNK_OPEN: {True: "open_trunk", False: "close_trunk"},
 }
 """Actuators that only an action can change: signal → {value asked for → action}."""
 

@@ -94,7 +94,7 @@ class EmbeddedBroker:
     def __init__(
         self,
         host: str = "127.0.0.1",
-        port: int = 1883,
+        port: int = 18830,
         *,
         data_dir: Path,
         credentials: Credentials | None = None,
