@@ -47,7 +47,7 @@ as one of these with ``from exc``.
     ├── StoreError             the database refused or failed an operation
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         ├── BrokerUnavailable  the MQTT broker cannot be reached
-        ├── MalformedMessage   (carhome.connectors.mqtt.malformed) an MQTT topic or payload not decoded
+        ├── MalformedMessage   (carhome.mqtt.malformed) an MQTT topic or payload not decoded
         ├── DiscoveryInvalid   (carhome.connectors.homeassistant.schema) a discovery payload HA refuses
         ├── SignalError        (carhome.connectors.kuksa.errors) a KUKSA request was refused (status)
         ├── MiioError          (carhome.connectors.miio.client) a miIO device failed a request

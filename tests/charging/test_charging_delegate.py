@@ -24,11 +24,11 @@ from carhome.energy import Mode
 from carhome.energy.controller import RETRY_S, ChargingController
 from carhome.hub import Hub
 from carhome.signing import DeviceKeys, Role
-from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.signing.relay import ByConnector
 from carhome.spec import SPECS
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 
 
 class Home:

@@ -11,16 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from carhome.cli import cli
-from carhome.config import Config
+from carhome.compose.config import Config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "carhome.yaml"
 
 
 class FakeRuntime(types.ModuleType):
-    """Stands in for ``carhome.runtime`` (the lead's module) at its import seam."""
+    """Stands in for ``carhome.compose.runtime`` (the lead's module) at its import seam."""
 
     def __init__(self) -> None:
-        super().__init__("carhome.runtime")
+        super().__init__("carhome.compose.runtime")
         self.calls: list[tuple[str, Any]] = []
 
     def run_demo(self, **options: Any) -> None:
@@ -33,7 +33,7 @@ class FakeRuntime(types.ModuleType):
 @pytest.fixture
 def runtime(monkeypatch: pytest.MonkeyPatch) -> FakeRuntime:
     fake = FakeRuntime()
-    monkeypatch.setitem(sys.modules, "carhome.runtime", fake)
+    monkeypatch.setitem(sys.modules, "carhome.compose.runtime", fake)
     return fake
 
 
@@ -101,7 +101,7 @@ def test_demo_refuses_bad_options(runtime: FakeRuntime, args: list[str], words: 
 
 
 def test_without_a_runtime_demo_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "carhome.runtime", None)
+    monkeypatch.setitem(sys.modules, "carhome.compose.runtime", None)
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 1
     assert "no runtime" in result.stderr

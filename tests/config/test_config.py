@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carhome.config import Config, load_config, parse_config
+from carhome.compose.config import Config, load_config, parse_config
 from carhome.errors import ConfigError
 from carhome.hub import Device, Home, Place
 

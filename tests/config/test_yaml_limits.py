@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from carhome import boundedyaml
 from carhome.automations import load_text
 from carhome.boundedyaml import YamlLimits
-from carhome.config import load_config, parse_config
+from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
 
 TIGHT = YamlLimits(chars=4096, depth=6, aliases=10, nodes=100)

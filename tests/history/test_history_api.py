@@ -165,7 +165,7 @@ def test_trips_plot_without_matplotlib_says_which_extra_to_install(
 
     for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] or ["matplotlib"]:
         monkeypatch.setitem(sys.modules, name, None)  # what an install without it sees
-    monkeypatch.delitem(sys.modules, "carhome.history.charts", raising=False)
+    monkeypatch.delitem(sys.modules, "carhome.cli.charts", raising=False)
     result = CliRunner().invoke(trips, ["plot", "--out", str(tmp_path / "t.svg"), "--hub", server.url])
     assert result.exit_code == 1, result.output
     assert "install the charts extra (pip install 'carhome[charts]')" in result.output

@@ -21,12 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
-from carhome.connectors.mqtt.broker import DIRECTORY
-from carhome.connectors.mqtt.credentials import Credentials
-from carhome.connectors.mqtt.nats import NATS_VERSION, check_server, find_server, server_config
+from carhome.connectors.mqtt import MqttConnector
 from carhome.errors import BrokerUnavailable
 from carhome.hub import Availability, CommandStatus, Hub
+from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
+from carhome.mqtt.broker import DIRECTORY
+from carhome.mqtt.credentials import Credentials
+from carhome.mqtt.nats import NATS_VERSION, check_server, find_server, server_config
 from carhome.testing import FakeClock
 
 from .conftest import FAST, TIMEOUT, Recorder, free_port
@@ -229,5 +230,5 @@ async def test_the_servers_log_goes_through_carhomes_logging(
     assert ("carhome.nats", logging.INFO, f"Version:  {NATS_VERSION}") in {
         (n, lv, m.strip()) for n, lv, m in said
     }
-    refused = [m for n, lv, m in said if n == "carhome.connectors.mqtt.broker" and lv == logging.WARNING]
+    refused = [m for n, lv, m in said if n == "carhome.mqtt.broker" and lv == logging.WARNING]
     assert refused == ["the broker refused a login as 'h1/car': wrong or no password"]

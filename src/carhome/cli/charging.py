@@ -130,7 +130,7 @@ def show(*, car: str | None, out: Path | None, hub: str | None, as_json: bool) -
 
 
 def draw(chosen: CarPlanOut, out: Path) -> Path:
-    """Draw the plan with ``carhome.history.charts.plan_chart``."""
+    """Draw the plan with ``carhome.cli.charts.plan_chart``."""
     path: Path = charts().plan_chart(as_plan(chosen), out)
     return path
 

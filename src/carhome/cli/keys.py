@@ -35,13 +35,13 @@ from carhome.cli.names import resolve_device
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json, table
 from carhome.cli.session import TOKEN_ENV
-from carhome.connectors.ocpp.messages import NO_SIGNATURES
 from carhome.hub import Command
-from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.ocpp.messages import NO_SIGNATURES
 from carhome.signing.enrollment import EnrollmentChallenge
 from carhome.signing.keys import EnrolledKey, InvalidKey
 from carhome.signing.pending import Pending
 from carhome.signing.relay import KeyRefused
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 from carhome.wire.members import Role
 from carhome.wire.problems import ApiError
 

@@ -2,14 +2,14 @@
 
 These commands only read and check their options (and, for ``serve``, the config file,
 so a mistake is reported by file and line before anything starts) and hand over to
-``carhome.runtime``, which wires the hub, store, broker, connectors and API. The runtime
+``carhome.compose.runtime``, which wires the hub, store, broker, connectors and API. The runtime
 is imported when one of these commands runs, so the client commands stay light.
 
 The runtime's entry points, as called here::
 
     run_demo(*, duration: float | None, data_dir: Path, speed: float, api_port: int,
              mqtt_port: int, mqtt_url: str | None)
-    run_serve(config: carhome.config.Config)
+    run_serve(config: carhome.compose.config.Config)
 
 Either may be a coroutine function; it is then run with ``asyncio.run``.
 """
@@ -25,19 +25,19 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from carhome.config import check_broker_url, load_config, redacted
+from carhome.compose.config import check_broker_url, load_config, redacted
 from carhome.errors import CarhomeError
 
 
 def _runtime() -> Any:
-    """``carhome.runtime``, imported late (it pulls in the broker, the store and uvicorn)."""
+    """``carhome.compose.runtime``, imported late (it pulls in the broker, the store and uvicorn)."""
     try:
-        return importlib.import_module("carhome.runtime")
+        return importlib.import_module("carhome.compose.runtime")
     except ModuleNotFoundError as exc:
-        if exc.name != "carhome.runtime":
+        if exc.name != "carhome.compose.runtime":
             raise
         raise click.ClickException(
-            "this build of carhome has no runtime (carhome.runtime); it cannot start a hub"
+            "this build of carhome has no runtime (carhome.compose.runtime); it cannot start a hub"
         ) from exc
 
 

@@ -47,7 +47,12 @@ from websockets.typing import Subprotocol
 
 from carhome.connectors.ocpp.edge import central
 from carhome.connectors.ocpp.guard import Guard
-from carhome.connectors.ocpp.messages import (
+from carhome.connectors.ocpp.session import ChargerLink, Session
+from carhome.connectors.ocpp.store import TransactionStore
+from carhome.connectors.ocpp.transactions import Transaction, Transactions
+from carhome.errors import ConnectorError
+from carhome.hub import Ack, Command, Hub
+from carhome.ocpp.messages import (
     ENROLL_ASK,
     NO_SIGNATURES,
     SESSION_ASK,
@@ -56,11 +61,6 @@ from carhome.connectors.ocpp.messages import (
     Outcome,
     SignedCommand,
 )
-from carhome.connectors.ocpp.session import ChargerLink, Session
-from carhome.connectors.ocpp.store import TransactionStore
-from carhome.connectors.ocpp.transactions import Transaction, Transactions
-from carhome.errors import ConnectorError
-from carhome.hub import Ack, Command, Hub
 from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp
 from carhome.signing.relay import Session as KeySession
 

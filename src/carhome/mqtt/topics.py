@@ -12,9 +12,9 @@ import functools
 from dataclasses import dataclass
 from typing import Final
 
-from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.errors import InvalidName
 from carhome.hub.model import check_name
+from carhome.mqtt.malformed import MalformedMessage
 
 ROOT: Final = "carhome"
 HUB_ROOT: Final = "carhome-hub"

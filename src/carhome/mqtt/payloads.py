@@ -26,8 +26,8 @@ from typing import Any, Final, Literal, TypeVar
 
 import msgspec
 
-from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.hub.commands import Ack, Command
+from carhome.mqtt.malformed import MalformedMessage
 from carhome.nesting import MAX_DEPTH, deeper_than
 
 MAX_PAYLOAD: Final = 64 * 1024

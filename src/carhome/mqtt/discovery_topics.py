@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from carhome.connectors.mqtt.topics import ROOT
 from carhome.hub.model import check_name
+from carhome.mqtt.topics import ROOT
 
 COMMAND_FILTER: Final = f"{ROOT}/+/+/ha/cmd/+/+"
 

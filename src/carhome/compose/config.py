@@ -692,7 +692,7 @@ def _check_departure(departure: DepartureConfig, at: tuple[PathPart, ...]) -> No
 
 
 def _check_tariff(tariff: TariffConfig, at: tuple[PathPart, ...], zone: str) -> None:
-    from carhome.energy.tariffs import TimeOfUseTariff, TouWindow  # noqa: PLC0415 - config stays light
+    from carhome.prices.tariffs import TimeOfUseTariff, TouWindow  # noqa: PLC0415 - config stays light
 
     given = [k for k in ("fixed", "time_of_use", "file") if getattr(tariff, k) is not None]
     if len(given) != 1:

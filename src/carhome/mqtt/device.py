@@ -13,12 +13,12 @@ while its command is unexpired (after that the expiry check stops it anyway), an
 more than ``remember`` ids.
 
 With ``data`` (a directory of the device's own) that memory survives a restart of the
-device too (``carhome.store.executed``): the id is written to disk before the handler runs
+device too (``carhome.mqtt.executed``): the id is written to disk before the handler runs
 the command and the ack before it is sent, so a hub that redelivers after a crash of both
 gets the stored ack and nothing runs twice — a signed command already executed is answered
 with its ack, not verified again (a new epoch would refuse it). A command the device was
 running when it stopped is not run again either; it is answered ``failed``
-(``carhome.store.executed.INTERRUPTED``).
+(``carhome.mqtt.executed.INTERRUPTED``).
 
 With ``keys`` (a ``carhome.signing.keeper.DeviceKeys``) the device also verifies: a command
 in a safety-critical domain runs only if its signature verifies for this device, epoch,
@@ -42,22 +42,22 @@ import msgspec
 
 from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import BrokerUrl, MqttLink, MqttVersion
-from carhome.connectors.mqtt.malformed import MalformedMessage
-from carhome.connectors.mqtt.payloads import (
+from carhome.errors import ConnectorError, DeviceRefused, StoreError
+from carhome.hub import Ack
+from carhome.mqtt.executed import INTERRUPTED, ExecutedLog
+from carhome.mqtt.link import BrokerUrl, MqttLink, MqttVersion
+from carhome.mqtt.malformed import MalformedMessage
+from carhome.mqtt.payloads import (
     CommandMessage,
     decode_command,
     encode_ack,
     encode_event,
     encode_state,
 )
-from carhome.connectors.mqtt.topics import Kind, Topic
-from carhome.errors import ConnectorError, DeviceRefused, StoreError
-from carhome.hub import Ack
+from carhome.mqtt.topics import Kind, Topic
 from carhome.signing.envelope import CommandFields
 from carhome.signing.keeper import DeviceKeys
 from carhome.signing.relay import KeyAnswer, KeyAsk, Session, answer
-from carhome.store.executed import INTERRUPTED, ExecutedLog
 
 log: Final = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from carhome.clock import Clock
-from carhome.config import (
+from carhome.compose.config import (
     ChargingConfig,
     Config,
     DepartureConfig,
@@ -45,10 +45,10 @@ from carhome.energy.controller import CarSettings, CarSetup, ChargingController
 from carhome.energy.forecasts import SiteForecast
 from carhome.energy.modes import Mode
 from carhome.energy.seriesfile import load_series
-from carhome.energy.tariffs import DynamicTariff, FixedTariff, Tariff, TimeOfUseTariff, TouWindow
 from carhome.energy.units import Energy, Soc
 from carhome.errors import ConfigError
 from carhome.hub import Home, Hub
+from carhome.prices.tariffs import DynamicTariff, FixedTariff, Tariff, TimeOfUseTariff, TouWindow
 
 if TYPE_CHECKING:
     from carhome.sim.runner import LinkFactory

@@ -15,8 +15,8 @@ from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from carhome.energy.series import SlotSeries
 from carhome.errors import ConfigError
+from carhome.prices.series import SlotSeries
 
 
 class Tariff(Protocol):

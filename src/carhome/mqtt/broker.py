@@ -43,8 +43,9 @@ import msgspec
 
 from carhome.backoff import Backoff
 from carhome.clock import Clock, SystemClock
-from carhome.connectors.mqtt.credentials import Credentials, write_private
-from carhome.connectors.mqtt.nats import (
+from carhome.errors import BrokerUnavailable, ConfigError
+from carhome.mqtt.credentials import Credentials, write_private
+from carhome.mqtt.nats import (
     MAX_PAYLOAD,
     LogLine,
     Refusal,
@@ -52,7 +53,6 @@ from carhome.connectors.mqtt.nats import (
     find_server,
     server_config,
 )
-from carhome.errors import BrokerUnavailable, ConfigError
 from carhome.private import private_dir
 
 log: Final = logging.getLogger(__name__)
