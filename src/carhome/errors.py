@@ -41,7 +41,7 @@ as one of these with ``from exc``.
     ├── WaitTimeout            (carhome.automations.actions) a wait ran out and the automation stops
     ├── ConversionError        (carhome.connectors.miio.mapping) a value has no miIO counterpart
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
-    ├── Problem                (carhome.api.problems) an HTTP error the API answers (status, type)
+    ├── Problem                (carhome.http.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
     ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)
     ├── StoreError             the database refused or failed an operation

@@ -33,9 +33,9 @@ from click.testing import CliRunner
 from measure import MB, LogTally, LoopLag, PeakMemory
 
 import bombs
-from carhome.api.openapi import OPERATIONS
 from carhome.automations import Engine
 from carhome.cli.main import cli
+from carhome.compose.operations import OPERATIONS
 from carhome.connectors.mqtt import MqttConnector
 from carhome.energy import load_series
 from carhome.errors import ConfigError

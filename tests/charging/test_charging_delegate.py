@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.gatekeeper import PolicyGatekeeper
+from carhome.access.keyroutes import key_routes
 from carhome.access.members import Member, Members
-from carhome.api.keys import key_routes
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy import Mode
 from carhome.energy.controller import RETRY_S, ChargingController

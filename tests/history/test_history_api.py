@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 from history_server import HOME, START, TARIFF, HistoryServer, fill
 
 from carhome.api import create_app
-from carhome.api.history import history_routes
 from carhome.cli.client import ApiError
 from carhome.cli.history import HistoryClient, charges, trips
 from carhome.history import History
+from carhome.history.routes import history_routes
 from carhome.hub import Device, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock

@@ -20,11 +20,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.api import problems
-from carhome.api.keys import key_routes
-from carhome.api.problems import Problem
+from carhome.access.keyroutes import key_routes
 from carhome.connectors.ocpp import OcppServer
 from carhome.errors import CarhomeError, ConnectorError
+from carhome.http import problems
+from carhome.http.problems import Problem
 from carhome.hub import Command, CommandStatus, Hub
 from carhome.ocpp.messages import SIGNED_COMMAND, SignedCommand
 from carhome.signing import Role

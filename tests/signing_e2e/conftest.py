@@ -17,11 +17,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import Delegates
-from carhome.api import problems
-from carhome.api.keys import key_routes
-from carhome.api.problems import Problem
+from carhome.access.keyroutes import key_routes
 from carhome.connectors.mqtt import MqttConnector
 from carhome.errors import CarhomeError
+from carhome.http import problems
+from carhome.http.problems import Problem
 from carhome.hub import Ack, Availability, Hub
 from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
 from carhome.signing import Role

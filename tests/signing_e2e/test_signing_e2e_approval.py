@@ -10,9 +10,9 @@ import pytest
 from starlette.applications import Starlette
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
-from carhome.api.keys import key_routes
-from carhome.api.problems import Problem
+from carhome.access.keyroutes import key_routes
 from carhome.errors import CarhomeError
+from carhome.http.problems import Problem
 from carhome.hub.commands import CommandStatus, Decision
 from carhome.signing import Role
 from carhome.signing.enrollment import CHALLENGE_TTL

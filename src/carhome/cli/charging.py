@@ -1,6 +1,6 @@
 """``carhome plan`` and ``carhome prices``: each car's charging plan, its settings, prices.
 
-Talks to a running hub's local API (``carhome.api.charging``) through ``HubClient``,
+Talks to a running hub's local API (``carhome.energy.routes``) through ``HubClient``,
 extended here with the charging calls. ``CAR`` is ``home/car``, or just ``car`` when one
 car is charged.
 

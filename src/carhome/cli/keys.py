@@ -2,7 +2,7 @@
 
 The key and the device keys pinned at enrollment live in a key directory (``--keys``,
 ``CARHOME_KEYS``, default ``~/.config/carhome/keys``). Everything reaches the device through
-the hub (``carhome.api.keys``), which only relays: the device checks the owner's
+the hub (``carhome.access.keyroutes``), which only relays: the device checks the owner's
 signature, the code on its screen and, for commands, the signature ``carhome call`` adds
 by itself for actions in a safety-critical domain once this key is enrolled there.
 

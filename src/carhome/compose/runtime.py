@@ -26,18 +26,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
+from carhome.access.keyroutes import key_routes
 from carhome.access.members import LOCATION
 from carhome.access.service import Access
 from carhome.access.tokens import InvalidToken
-from carhome.api import create_app, problems
-from carhome.api.auth import principal_of
-from carhome.api.automations import automation_routes
-from carhome.api.charging import charging_routes
-from carhome.api.history import history_routes
-from carhome.api.keys import key_routes
+from carhome.api import create_app
 from carhome.api.server import ApiServer
 from carhome.automations import Engine, SqliteTimerStore
 from carhome.automations.files import AutomationFiles
+from carhome.automations.routes import automation_routes
 from carhome.clock import Clock, ScaledClock, SystemClock
 from carhome.compose.charging import demo_charging, start_charging_services, tariff
 from carhome.compose.config import (
@@ -52,19 +49,25 @@ from carhome.compose.config import (
     SimConfig,
     redacted,
 )
+from carhome.compose.operations import OPERATIONS
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import MqttConnector
 from carhome.connectors.ovms import OvmsConnector
 from carhome.connectors.tesla import TeslaTelemetryConnector
+from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
+from carhome.history.routes import history_routes
+from carhome.http import problems
+from carhome.http.principals import principal_of
 from carhome.hub import Home, Hub
 from carhome.mqtt import EmbeddedBroker
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.prices.tariffs import Tariff
 from carhome.private import private_dir
+from carhome.say.routes import say_routes
 from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
@@ -77,7 +80,7 @@ from carhome.wire.members import Role
 log: Final = logging.getLogger(__name__)
 
 DATABASE: Final = "carhome.db"
-DEMO_AUTOMATIONS: Final = Path(__file__).parent / "sim" / "demo_automations.yaml"
+DEMO_AUTOMATIONS: Final = Path(__file__).parents[1] / "sim" / "demo_automations.yaml"
 DEMO_OWNER: Final = "owner"
 OWNER_PASSWORD_FILE: Final = "owner-password"  # noqa: S105 - a file name
 
@@ -324,7 +327,8 @@ def _app(
     health: Sequence[Callable[[], str | None]],
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
-    app = create_app(hub, access=access, trusted_proxies=trusted_proxies, health=health)
+    app = create_app(hub, access=access, trusted_proxies=trusted_proxies, health=health, described=OPERATIONS)
+    app.router.routes.extend(say_routes(hub))
     app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(

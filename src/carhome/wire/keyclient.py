@@ -3,7 +3,7 @@
 A phone (or the CLI acting as one) keeps, in one directory, its P-256 key (``key.pem``,
 mode 0600, never overwritten) and the device keys it pinned when it enrolled
 (``pins.json``). ``Phone`` opens a session with a device through the hub's key routes
-(``carhome.api.keys``, reached by ``HubKeys``, an ``carhome.wire.client.ApiClient``),
+(``carhome.access.keyroutes``, reached by ``HubKeys``, an ``carhome.wire.client.ApiClient``),
 checks the answer against the pinned device key, and signs; the hub only relays.
 ``Phone.send`` signs a command with an id and expiry the phone chose and submits it; the
 device runs it only if the signature verifies.

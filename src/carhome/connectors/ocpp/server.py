@@ -22,7 +22,7 @@ without a signed command it accepted just before; one that answers the DataTrans
 no call, and the command fails with the charger's reason. So the hub cannot start a
 charging session a member did not sign, any more than it can open the garage. Key
 sessions and enrollment reach the charger the same way (``ask``, messages ``session`` and
-``enroll``), so ``carhome.api.keys`` manages a charger's keys as an MQTT device's; a charger
+``enroll``), so ``carhome.access.keyroutes`` manages a charger's keys as an MQTT device's; a charger
 that does not know carhome's DataTransfer answers every key ask with a refusal (reason
 ``no_signatures``) that says how an owner may trust it for charging without signatures.
 """

@@ -24,7 +24,7 @@ from carhome.errors import (
     StoreError,
     UnknownDevice,
 )
-from carhome.wire.problems import MEDIA_TYPE, TYPE_PREFIX
+from carhome.http.media import MEDIA_TYPE, TYPE_PREFIX
 
 
 class Problem(CarhomeError):

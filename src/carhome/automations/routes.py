@@ -47,12 +47,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from carhome.access.policy import MANAGE_AUTOMATIONS
-from carhome.access.service import Access
-from carhome.api.auth import Principal, principal_of
-from carhome.api.bodies import decode_body, json_response
-from carhome.api.operations import Operation, routes
-from carhome.api.problems import Problem
 from carhome.automations import Automation, Engine, load_text
 from carhome.automations.files import (
     AutomationExists,
@@ -66,8 +60,13 @@ from carhome.automations.files import (
 )
 from carhome.automations.scenes import Scene, SceneError, loaded_scenes, scene_commands
 from carhome.errors import CommandDenied, InvalidCommand
+from carhome.http.bodies import decode_body, json_response
+from carhome.http.operations import Operation, routes
+from carhome.http.principals import Principal, principal_of
+from carhome.http.problems import Problem
 from carhome.hub import Hub
 from carhome.hub.commands import Command, Decision
+from carhome.parts.access import MANAGE_AUTOMATIONS, AccessControl
 from carhome.wire.automations import (
     AutomationDetail,
     AutomationOut,
@@ -101,7 +100,7 @@ class AutomationRoutes:
     """The handlers, over one engine, its files and the hub's access parts."""
 
     def __init__(
-        self, hub: Hub, engine: Engine, files: AutomationFiles | None, access: Access | None
+        self, hub: Hub, engine: Engine, files: AutomationFiles | None, access: AccessControl | None
     ) -> None:
         self.hub = hub
         self.engine = engine
@@ -171,7 +170,7 @@ class AutomationRoutes:
         principal = principal_of(request)
         if self.access is None:
             return principal
-        decision = await self.access.gatekeeper.authorize(
+        decision = await self.access.authorize(
             member=principal.member, home=principal.home or "-", face="api", operation=MANAGE_AUTOMATIONS
         )
         if not decision.allowed:
@@ -189,7 +188,7 @@ class AutomationRoutes:
         """Put the change itself on record, beside the decision that allowed it."""
         if self.access is None:
             return
-        await self.access.audit.record(
+        await self.access.record(
             home=principal.home or "-",
             member=principal.member,
             face="api",
@@ -218,7 +217,7 @@ class AutomationRoutes:
         text = with_member(text, principal.member)
         homes = self.hub.homes()
         sole = homes[0].id if len(homes) == 1 else None
-        members = self.access.members if self.access is not None else None
+        access = self.access
         errors: list[SavingError] = []
         for automation, source in load_text(text, "<api>").automations:
             home = automation.home or sole
@@ -231,7 +230,7 @@ class AutomationRoutes:
                     )
                 )
             member = automation.member
-            if member is not None and members is not None and members.home_of(member) != principal.home:
+            if member is not None and access is not None and access.home_of(member) != principal.home:
                 errors.append(
                     SavingError(
                         source.line_of(("member",)),
@@ -527,7 +526,7 @@ SCENE_OPERATIONS: Final[tuple[Operation[AutomationRoutes], ...]] = (
 
 
 def automation_routes(
-    hub: Hub, engine: Engine, *, files: AutomationFiles | None = None, access: Access | None = None
+    hub: Hub, engine: Engine, *, files: AutomationFiles | None = None, access: AccessControl | None = None
 ) -> list[BaseRoute]:
     """The routes, over ``engine`` (which runs the automations of ``hub``); the changes
     only with ``files``; without ``access`` every caller may change them (tests, embedding)."""

@@ -3,7 +3,7 @@
 ``decode_body`` reads a body up to a limit (refused with 413 as soon as it grows past it,
 before it is all in memory) and decodes it into a struct; a malformed or invalid body, or
 one nested deeper than ``carhome.nesting.MAX_DEPTH`` levels, is a 422 problem naming the
-field (``carhome.api.problems``); ``decode_query`` does the same for the query string.
+field (``carhome.http.problems``); ``decode_query`` does the same for the query string.
 ``json_response`` renders a value. Every JSON body of the API is decoded here.
 """
 
@@ -16,8 +16,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carhome.api import problems
-from carhome.api.problems import Problem
+from carhome.http import problems
+from carhome.http.problems import Problem
 from carhome.nesting import MAX_DEPTH, deeper_than
 
 MAX_BODY: Final = 64 * 1024

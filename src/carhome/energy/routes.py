@@ -28,13 +28,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from carhome.api.auth import principal_of, view_of
-from carhome.api.bodies import decode_body, json_response
-from carhome.api.operations import Operation, routes
-from carhome.api.problems import Problem
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
 from carhome.errors import ConfigError
+from carhome.http.bodies import decode_body, json_response
+from carhome.http.operations import Operation, routes
+from carhome.http.principals import principal_of, view_of
+from carhome.http.problems import Problem
 from carhome.hub import Hub
 from carhome.wire.charging import CarPlanOut, PricesIn, PricesOut, SettingsIn, SlotOut
 

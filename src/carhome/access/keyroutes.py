@@ -40,12 +40,11 @@ from starlette.routing import BaseRoute
 from carhome.access.audit import AuditLog
 from carhome.access.delegates import Delegates
 from carhome.access.policy import SAFETY_DOMAINS
-from carhome.api.auth import client_address
-from carhome.api.bodies import decode_body, decode_query, json_response
-from carhome.api.operations import Operation, routes
-from carhome.api.problems import Problem
-from carhome.api.server import is_loopback
 from carhome.errors import CarhomeError, CommandTimeout, InvalidCommand
+from carhome.http.bodies import decode_body, decode_query, json_response
+from carhome.http.operations import Operation, routes
+from carhome.http.principals import client_address, is_loopback
+from carhome.http.problems import Problem
 from carhome.hub import Hub
 from carhome.hub.commands import MAX_TTL, Command, Decision
 from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest

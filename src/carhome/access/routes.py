@@ -11,23 +11,26 @@ never leave the hub; a member record comes back without its hash.
 from __future__ import annotations
 
 import secrets
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from carhome.access.bearer import Bearer
 from carhome.access.members import Grant as PolicyGrant
 from carhome.access.members import Member, MemberError
 from carhome.access.passwords import WeakPassword
 from carhome.access.policy import MANAGE_MEMBERS
-from carhome.access.service import Access
-from carhome.api.auth import Bearer, Principal
-from carhome.api.bodies import decode_body, decode_query, json_response
-from carhome.api.operations import Operation, routes
-from carhome.api.problems import Problem
 from carhome.errors import InvalidName
+from carhome.http.bodies import decode_body, decode_query, json_response
+from carhome.http.operations import Operation, routes
+from carhome.http.principals import Principal
+from carhome.http.problems import Problem
 from carhome.wire.members import AuditOut, AuditQuery, Grant, MemberOut, NewGrant, NewMember, Role
+
+if TYPE_CHECKING:
+    from carhome.access.service import Access
 
 MAX_BODY: Final = 16 * 1024
 

@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from carhome.api import problems
-from carhome.api.auth import View, principal_of, view_of
-from carhome.api.bodies import json_response
-from carhome.api.operations import Operation, routes
-from carhome.api.problems import Problem
 from carhome.history import ChargeSession, History, Parked, Query, Trip
+from carhome.http import problems
+from carhome.http.bodies import json_response
+from carhome.http.operations import Operation, routes
+from carhome.http.principals import View, principal_of, view_of
+from carhome.http.problems import Problem
 from carhome.hub import Hub
 from carhome.wire.history import ChargeList, HistoryQuery, ParkedList, SummaryList, TripList
 

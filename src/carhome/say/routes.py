@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from carhome.api import problems
-from carhome.api.auth import Principal, principal_of, view_of
-from carhome.api.bodies import decode_body, json_response
-from carhome.api.operations import Operation, routes
+from carhome.http import problems
+from carhome.http.bodies import decode_body, json_response
+from carhome.http.operations import Operation, routes
+from carhome.http.principals import Principal, principal_of, view_of
 from carhome.hub import Hub
 from carhome.say import Say
 from carhome.wire.say import SayRequest, SayResult
