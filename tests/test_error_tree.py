@@ -24,6 +24,8 @@ CONTROL_FLOW = {
     " explaining; caught in the same module",
     "carhome.connectors.miio.connector._Unmapped": "a target the model's table lacks; caught in the"
     " same module and answered as a failed ack",
+    "carhome.connectors.zigbee2mqtt.connector._Refused": "a command the connector will not send;"
+    " caught in the same module and answered as a failed ack",
     "carhome.testing.miio_device._Refused": "a packet the simulated device drops (a real device"
     " answers nothing); caught in the same module",
 }

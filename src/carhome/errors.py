@@ -17,18 +17,18 @@ as one of these with ``from exc``.
     │   ├── CommandTimeout     waited for a result longer than the caller allowed
     │   ├── DuplicateCommand   the command's id is taken: ids are unique on a hub for good
     │   └── DeviceRefused      a device would not execute a command (reason)
-    │       └── SignatureRejected   (carhome.access.verifier) the signature did not verify
-    ├── InvalidKey             (carhome.access.keys) not a usable P-256 key
-    ├── MalformedSignature     (carhome.access.signing) not one canonical signature envelope
-    ├── TranscriptTooLong      (carhome.access.transcript) a field too long to sign
-    ├── EnrollmentRejected     (carhome.access.enrollment) a key could not be enrolled
-    ├── SessionRefused         (carhome.access.phone) a device's session answer is not genuine
-    ├── KeyRefused             (carhome.access.relay) a device or the relay refused a key operation
+    │       └── SignatureRejected   (carhome.signing.verifier) the signature did not verify
+    ├── InvalidKey             (carhome.signing.keys) not a usable P-256 key
+    ├── MalformedSignature     (carhome.signing.envelope) not one canonical signature envelope
+    ├── TranscriptTooLong      (carhome.signing.transcript) a field too long to sign
+    ├── EnrollmentRejected     (carhome.signing.enrollment) a key could not be enrolled
+    ├── SessionRefused         (carhome.signing.phone) a device's session answer is not genuine
+    ├── KeyRefused             (carhome.signing.relay) a device or the relay refused a key operation
     ├── InvalidToken           (carhome.access.tokens) a token is malformed, forged, expired or revoked
     ├── LoginRefused           (carhome.access.logins) wrong credentials, or too many tries
     ├── WeakPassword           (carhome.access.passwords) a new password is too short
     ├── MemberError            (carhome.access.members) a member or grant operation cannot be done
-    ├── PendingError           (carhome.access.pending) a pending request cannot be made or settled
+    ├── PendingError           (carhome.signing.pending) a pending request cannot be made or settled
     ├── AccessSetupError       (carhome.access.service) the access files cannot be read or made
     ├── AutomationFileError    (carhome.automations.files) saving, enabling or deleting was refused
     │   ├── InvalidAutomation  the text does not make one valid automation (each error)
@@ -40,6 +40,11 @@ as one of these with ``from exc``.
     ├── SceneError             (carhome.automations.scenes) a scene names what the hub lacks
     ├── WaitTimeout            (carhome.automations.actions) a wait ran out and the automation stops
     ├── ConversionError        (carhome.connectors.miio.mapping) a value has no miIO counterpart
+    ├── ZigbeeValueError       (carhome.connectors.zigbee2mqtt.values) a value with no carhome counterpart
+    ├── MetricError            (carhome.connectors.ovms.metrics) not a payload OVMS writes
+    ├── Unsupported            (carhome.connectors.ovms.commands) a command OVMS cannot take
+    ├── FieldError             (carhome.connectors.tesla.fields) not a payload a car sends
+    ├── NotMapped              (carhome.connectors.sunspec.mapping) a SunSpec value carhome has no word for
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
     ├── Problem                (carhome.http.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
@@ -55,6 +60,13 @@ as one of these with ``from exc``.
         │   ├── MiioTokenRejected  the device does not take this token
         │   ├── MiioExpired        the deadline passed before the request was sent
         │   └── MiioDeviceError    the device answered with an error (code, message)
+        ├── SunSpecError       (carhome.connectors.sunspec.client) a SunSpec device failed a request
+        │   ├── SunSpecUnreachable  no connection or no answer in time
+        │   ├── SunSpecRefused     the device answered with a Modbus exception
+        │   └── SunSpecNotFound    no SunSpec map at any base tried
+        ├── ShellyError        (carhome.connectors.shelly.connector) a Shelly failed a request
+        │   ├── ShellyRefused      the Shelly answered with an error frame
+        │   └── ShellyTimeout      no answer within the time allowed
         └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
 
 A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);

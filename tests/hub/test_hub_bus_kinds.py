@@ -10,7 +10,6 @@ import weakref
 from typing import Any
 
 import pytest
-from hub_fakes import RecordingTransport
 
 from carhome.hub import (
     AVAILABILITY,
@@ -24,7 +23,7 @@ from carhome.hub import (
     Result,
 )
 from carhome.spec import vss
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, RecordingTransport
 
 KINDS = (Change, Event, Result, Availability)
 

@@ -140,7 +140,7 @@ async def test_an_answer_after_the_expiry_is_ignored(
 
 
 async def test_a_sent_command_is_not_sent_again_when_the_link_comes_back(
-    hub: Hub, mosquitto: Mosquitto, leaf: str, module: FakeModule
+    hub: Hub, clock: FakeClock, mosquitto: Mosquitto, leaf: str, module: FakeModule
 ) -> None:
     async with (
         TcpProxy(mosquitto.port) as proxy,
@@ -153,7 +153,8 @@ async def test_a_sent_command_is_not_sent_again_when_the_link_comes_back(
         await proxy.cut()
         await online(hub, up=False)  # carhome cannot see the module now
         await proxy.__aenter__()  # listening again on the same port
-        await until(lambda: c.connects == 2, "the link back")
+        # the link waits its backoff on the hub's clock: let short sleeps pass meanwhile
+        await clock.jump_through(until(lambda: c.connects == 2, "the link back"), horizon=1.0)
         await online(hub)  # the module's retained "yes": the router delivers what is pending
         module.hold = False
         module.answer_held()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from zigbee_rig import devices_list
 
 from carhome.connectors.zigbee2mqtt import Coverage, DeviceMap, Expose, map_device
-from carhome.connectors.zigbee2mqtt.mapping import ConversionError
+from carhome.connectors.zigbee2mqtt.mapping import ZigbeeValueError
 from carhome.spec import Access, Format
 
 _expose = msgspec.json.Decoder(Expose)
@@ -182,7 +182,7 @@ def test_lists_and_unknown_kinds_are_noted_and_the_rest_still_maps() -> None:
     # an enum of numbers holds carhome words, and goes back as the numbers
     assert device.decode({"mode": 2}).values == {"mode": "2"}
     assert device.encode_set("mode", "2") == {"mode": 2}
-    with pytest.raises(ConversionError):
+    with pytest.raises(ZigbeeValueError):
         device.leaves["mode"].codec.from_wire("2")  # the device speaks numbers
 
 

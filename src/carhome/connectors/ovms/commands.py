@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from carhome.errors import CarhomeError
 from carhome.hub import Ack, Command
 from carhome.spec import vss
 
@@ -43,7 +44,7 @@ _FAILED: Final = re.compile(r"\s*(error\b|unrecognised command|subcommand requir
 _MAX_ANSWER: Final = 2000
 
 
-class Unsupported(Exception):
+class Unsupported(CarhomeError):
     """A command this module cannot be sent, with the reason."""
 
 

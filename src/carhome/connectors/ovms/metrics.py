@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from carhome.connectors.ovms.units import Distance, Temperature, Unit, converter, in_units
-from carhome.errors import SpecError
+from carhome.errors import CarhomeError, SpecError
 from carhome.spec import vss
 
 
@@ -120,7 +120,7 @@ METRICS: Final[tuple[MetricMap, ...]] = (
 """The metrics carhome maps (names and units from OVMS's ``metrics_standard``)."""
 
 
-class MetricError(ValueError):
+class MetricError(CarhomeError, ValueError):
     """A metric's payload is not a value OVMS writes (``code`` for counting, ``reason``)."""
 
     def __init__(self, code: str, reason: str) -> None:

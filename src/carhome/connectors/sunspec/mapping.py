@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from carhome.errors import CarhomeError
 from carhome.spec import SPECS
 
 Role = Literal["inverter", "meter", "battery"]
@@ -48,7 +49,7 @@ READ_MODELS: Final = frozenset(
 """Every model carhome reads; others in a device's chain are skipped (and named once)."""
 
 
-class NotMapped(ValueError):
+class NotMapped(CarhomeError, ValueError):
     """A value that has no carhome counterpart (an enumeration value carhome has no word for)."""
 
     def __init__(self, reason: str, allowed: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Final
 import msgspec
 
 from carhome.connectors.tesla.units import Unit, converter
-from carhome.errors import SpecError
+from carhome.errors import CarhomeError, SpecError
 from carhome.spec import vss
 
 
@@ -161,7 +161,7 @@ FIELDS: Final[tuple[FieldMap, ...]] = (
 """The fields carhome maps (names from fleet-telemetry's ``vehicle_data.proto``)."""
 
 
-class FieldError(ValueError):
+class FieldError(CarhomeError, ValueError):
     """A field's payload is not a value a car sends (``code`` for counting, ``reason``)."""
 
     def __init__(self, code: str, reason: str) -> None:

@@ -34,12 +34,12 @@ from typing import Any, Final
 from carhome.connectors.zigbee2mqtt.exposes import GENERIC, GET, SET, SPECIFIC, STATE, Expose
 from carhome.connectors.zigbee2mqtt.names import device_type
 from carhome.connectors.zigbee2mqtt.values import (
+    CLEARED,
     BoolCodec,
     Codec,
-    ConversionError,
     EnumCodec,
     PlainCodec,
-    Skipped,
+    ZigbeeValueError,
     same,
     show,
 )
@@ -111,7 +111,7 @@ class Decoded:
     many keys it carried that the device does not expose (``last_seen``, ``color_mode`` …)."""
 
     values: dict[str, Any] = field(default_factory=dict)
-    problems: list[tuple[str, ConversionError]] = field(default_factory=list)
+    problems: list[tuple[str, ZigbeeValueError]] = field(default_factory=list)
     ignored: int = 0
 
 
@@ -146,18 +146,19 @@ class DeviceMap:
                 ignored += 1
             elif isinstance(target, Leaf):
                 try:
-                    out.values[target.name] = target.codec.from_wire(raw)
-                except Skipped:
-                    continue
-                except ConversionError as exc:
+                    value = target.codec.from_wire(raw)
+                except ZigbeeValueError as exc:
                     out.problems.append((target.name, exc))
+                    continue
+                if value is not CLEARED:
+                    out.values[target.name] = value
             elif isinstance(raw, dict):
                 ignored += self._walk(target, raw, (*at, key), out)
             else:
                 out.problems.append(
                     (
                         ".".join((*at, key)),
-                        ConversionError("wrong_type", f"expected an object, got {show(raw)}"),
+                        ZigbeeValueError("wrong_type", f"expected an object, got {show(raw)}"),
                     )
                 )
         return ignored

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
+
+from carhome.errors import CarhomeError
 
 
-class ConversionError(Exception):
+class ZigbeeValueError(CarhomeError):
     """A value from Zigbee2MQTT that its property's codec cannot turn into carhome's."""
 
     def __init__(self, code: str, reason: str, allowed: str | None = None) -> None:
@@ -23,8 +25,9 @@ class ConversionError(Exception):
         self.allowed = allowed
 
 
-class Skipped(Exception):
-    """A value Zigbee2MQTT sends to clear one (an empty ``action``): nothing to report."""
+CLEARED: Final = object()
+"""What a codec answers for a value Zigbee2MQTT sends to clear one (an empty ``action``):
+nothing to report."""
 
 
 class Codec(Protocol):
@@ -50,7 +53,7 @@ class BoolCodec:
             return True
         if same(raw, self.off):
             return False
-        raise ConversionError("not_allowed", f"{show(raw)} is neither {self.on!r} nor {self.off!r}")
+        raise ZigbeeValueError("not_allowed", f"{show(raw)} is neither {self.on!r} nor {self.off!r}")
 
     def to_wire(self, value: Any) -> Any:
         return self.on if value else self.off
@@ -61,13 +64,13 @@ class EnumCodec:
     wire: Mapping[str, Any]
     """carhome's word for each value → the value on the wire."""
 
-    def from_wire(self, raw: Any) -> str:
+    def from_wire(self, raw: Any) -> Any:
         for word, value in self.wire.items():
             if same(raw, value):
                 return word
         if raw == "" and "" not in self.wire:
-            raise Skipped
-        raise ConversionError("not_allowed", f"{show(raw)} is not one of its values", listed(self.wire))
+            return CLEARED
+        raise ZigbeeValueError("not_allowed", f"{show(raw)} is not one of its values", listed(self.wire))
 
     def to_wire(self, value: Any) -> Any:
         return self.wire[value]
@@ -82,7 +85,7 @@ class PlainCodec:
 
     def from_wire(self, raw: Any) -> Any:
         if isinstance(raw, str) and raw in self.presets:
-            raise ConversionError(
+            raise ZigbeeValueError(
                 "not_mapped", f"{show(raw)} is a named preset of this value, which carhome does not hold"
             )
         return raw
