@@ -19,7 +19,8 @@ from kuksa_client.grpc import VSSClientError
 from kuksa_client.grpc.aio import VSSClient
 
 from carhome.access.service import Access
-from carhome.compose.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.connectors.kuksa.config import KuksaConfig, KuksaServe
 from carhome.spec import vss
 from mqtt.conftest import free_port

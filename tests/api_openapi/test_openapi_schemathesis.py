@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from carhome.api.openapi import build
+from carhome.compose.demo import DEMO_OWNER
 from carhome.compose.operations import OPERATIONS
-from carhome.compose.runtime import DEMO_OWNER
 
 # The demo hub serving these requests runs in its own thread, where websockets' pings (the
 # simulated OCPP wallbox) use the global `random` while the strategies draw; Hypothesis would

@@ -19,14 +19,8 @@ from click.testing import CliRunner, Result
 
 from carhome.access.service import Access
 from carhome.cli import cli
-from carhome.compose.runtime import (
-    DEMO_AUTOMATIONS,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
-)
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 NIGHT = """home: yizhuang

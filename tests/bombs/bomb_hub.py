@@ -15,14 +15,8 @@ import httpx
 from measure import LoopLag
 
 from carhome.access.service import Access
-from carhome.compose.runtime import (
-    DEMO_AUTOMATIONS,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
-)
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.testing.thread import ServingThread
 from mqtt.conftest import free_port
 

@@ -25,16 +25,8 @@ import pytest
 
 from carhome.access.service import Access
 from carhome.clock import ScaledClock
-from carhome.compose.runtime import (
-    DATABASE,
-    DEMO_AUTOMATIONS,
-    DEMO_HOME,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
-)
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import DATABASE, Running, run
 from carhome.hub import CommandStatus
 from carhome.mqtt.broker import DIRECTORY as BROKER_STORE
 from carhome.store import SqliteStore

@@ -13,7 +13,8 @@ import pytest_asyncio
 from say_rig import DemoHub
 
 from carhome.access.service import Access
-from carhome.compose.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 

@@ -34,15 +34,8 @@ from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, 
 
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
-from carhome.compose.runtime import (
-    DEMO_AUTOMATIONS,
-    DEMO_HOME,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
-)
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials
 from carhome.web import web_routes
 from mqtt.conftest import free_port

@@ -21,10 +21,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from carhome.compose.runtime import (
-    DATABASE,
-    DEMO_HOME,
-)
+from carhome.compose.demo import DEMO_HOME
+from carhome.compose.runtime import DATABASE
 from carhome.history import ChargeSession, SqliteHistoryStore, Trip
 from web.test_web_browser import Hub, browser, demo_hub, live, page_of, shot
 

@@ -21,7 +21,8 @@ from test_web_browser import browser, live, page_of, screenshots, shot
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
 from carhome.compose.config import DeviceConfig
-from carhome.compose.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.connectors.shelly import ShellyConfig, ShellyDeviceConfig
 from carhome.connectors.sunspec import SunSpecConfig, SunSpecDeviceConfig
 from carhome.web import web_routes

@@ -32,7 +32,8 @@ from test_web_browser import (
 )
 from test_web_charging import local_noon_today, seeded_history
 
-from carhome.compose.runtime import DATABASE, DEMO_HOME
+from carhome.compose.demo import DEMO_HOME
+from carhome.compose.runtime import DATABASE
 from carhome.history import SqliteHistoryStore
 
 __all__ = ["browser"]  # the fixture, used by name

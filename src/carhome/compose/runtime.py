@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -36,18 +34,18 @@ from carhome.automations import Engine, SqliteTimerStore
 from carhome.automations.files import AutomationFiles
 from carhome.automations.routes import automation_routes
 from carhome.clock import Clock, ScaledClock, SystemClock
-from carhome.compose.charging import demo_charging, start_charging_services, tariff
+from carhome.compose.charging import start_charging_services, tariff
 from carhome.compose.config import (
-    ApiConfig,
-    BuiltinBroker,
     Config,
-    DeviceConfig,
-    HomeAssistantConfig,
-    HomeConfig,
-    HubConfig,
-    MqttConfig,
-    SimConfig,
     redacted,
+)
+from carhome.compose.demo import (
+    DEMO_AUTOMATIONS,
+    DEMO_HOME,
+    DEMO_OWNER,
+    OWNER_PASSWORD_FILE,
+    demo_config,
+    demo_owner_password,
 )
 from carhome.compose.operations import OPERATIONS
 from carhome.connectors.homeassistant import HomeAssistantBridge
@@ -80,14 +78,6 @@ from carhome.wire.members import Role
 log: Final = logging.getLogger(__name__)
 
 DATABASE: Final = "carhome.db"
-DEMO_AUTOMATIONS: Final = Path(__file__).parents[1] / "sim" / "demo_automations.yaml"
-DEMO_OWNER: Final = "owner"
-OWNER_PASSWORD_FILE: Final = "owner-password"  # noqa: S105 - a file name
-
-# The demo home: Beijing Economic-Technological Development Area (Yizhuang).
-DEMO_HOME: Final = Home(
-    id="yizhuang", name="Yizhuang home", lat=39.7953, lon=116.5060, radius_m=150.0, timezone="Asia/Shanghai"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,42 +593,6 @@ Stop with Ctrl-C.""",
     )
 
 
-def demo_config(
-    *, speed: float, data_dir: Path, api_port: int, mqtt_port: int, mqtt_url: str | None
-) -> Config:
-    """The demo: one home in Yizhuang whose car and devices the simulator plays."""
-    sim = SimHome(DEMO_HOME)
-    devices = tuple(DeviceConfig(id=d.id, type=d.type, name=d.name, room=d.room) for d in sim.records())
-    # the wallbox is an OCPP charger; the car is charged by a smart plan on Beijing's tariff
-    charging = demo_charging(DEMO_HOME, devices)
-    devices = charging.devices
-    home = HomeConfig(
-        id=DEMO_HOME.id,
-        name=DEMO_HOME.name,
-        lat=DEMO_HOME.lat,
-        lon=DEMO_HOME.lon,
-        radius_m=DEMO_HOME.radius_m,
-        timezone=DEMO_HOME.timezone,
-        devices=devices,
-    )
-    mqtt = (
-        MqttConfig(url=mqtt_url)
-        if mqtt_url is not None
-        else MqttConfig(builtin=BuiltinBroker(port=mqtt_port))
-    )
-    return Config(
-        hub=HubConfig(data_dir=str(data_dir), clock_speed=speed),
-        api=ApiConfig(port=api_port),
-        mqtt=mqtt,
-        homes=(home,),
-        sim=SimConfig(enabled=True),
-        # Point Home Assistant's MQTT integration at the demo's broker to see the home there.
-        homeassistant=HomeAssistantConfig(member="owner"),
-        ocpp=charging.ocpp,
-        charging=charging.charging,
-    )
-
-
 async def run_demo(
     *,
     duration: float | None,
@@ -674,22 +628,6 @@ async def run_demo(
         owner=make_owner,
         announce=announce,
     )
-
-
-def demo_owner_password(data_dir: Path) -> str:
-    """The demo owner's password: made at random on the first run and kept (mode 0600) in
-    the demo's data directory, so a restarted demo takes the same login."""
-    path = data_dir / OWNER_PASSWORD_FILE
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    password = secrets.token_urlsafe(12)
-    private_dir(data_dir)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(password + "\n")
-    return password
 
 
 async def run_serve(config: Config) -> None:
