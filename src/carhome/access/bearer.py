@@ -21,13 +21,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from carhome.access.logins import LoginRefused
-from carhome.access.members import LOCATION, Member, Members
+from carhome.access.members import Member, Members
 from carhome.access.tokens import InvalidToken, TokenPair
 from carhome.clock import Clock
 from carhome.http.bodies import decode_body, json_response
 from carhome.http.operations import Operation, routes
 from carhome.http.principals import EVERYTHING, Principal, View, client_address, unauthorized
 from carhome.http.problems import Problem
+from carhome.parts.access import LOCATION
 from carhome.wire.auth import LoginRequest, RefreshRequest, Tokens
 from carhome.wire.members import Role
 

@@ -36,7 +36,7 @@ from carhome.access.passwords import Passwords
 from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
 from carhome.access.routes import member_routes
 from carhome.access.throttle import LoginThrottle
-from carhome.access.tokens import Tokens
+from carhome.access.tokens import InvalidToken, Tokens
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.http.operations import Operation
@@ -185,6 +185,20 @@ class Access:
 
     def home_of(self, member: str) -> str | None:
         return self.members.home_of(member)
+
+    def reader(self, token: str, home: str, device: str, prop: str) -> str | None:
+        try:
+            claims = self.tokens.check(token)
+        except InvalidToken:
+            return None
+        member = self.members.get(claims.member)
+        if claims.home != home or member is None or not member.sees(device, self.clock.time(), prop):
+            return None
+        return claims.member
+
+    def owns(self, home: str, member: str) -> bool:
+        found = self.members.get(member)
+        return found is not None and found.home == home and found.role is Role.OWNER and not found.revoked
 
     def ensure_owner(self, member_id: str, home: str, name: str, password: str) -> bool:
         """Add ``member_id`` as an owner of ``home`` with ``password`` unless a member of that

@@ -25,9 +25,7 @@ from starlette.requests import Request
 
 from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.keyroutes import key_routes
-from carhome.access.members import LOCATION
 from carhome.access.service import Access
-from carhome.access.tokens import InvalidToken
 from carhome.api import create_app
 from carhome.api.server import ApiServer
 from carhome.automations import Engine, SqliteTimerStore
@@ -48,12 +46,9 @@ from carhome.compose.demo import (
     demo_owner_password,
 )
 from carhome.compose.operations import OPERATIONS
+from carhome.compose.parts import DEVICE_PARTS, compose
 from carhome.connectors.homeassistant import HomeAssistantBridge
-from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
-from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.mqtt import MqttConnector
-from carhome.connectors.ovms import OvmsConnector
-from carhome.connectors.tesla import TeslaTelemetryConnector
 from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
 from carhome.history import History, SqliteHistoryStore
@@ -63,6 +58,7 @@ from carhome.http.principals import principal_of
 from carhome.hub import Home, Hub
 from carhome.mqtt import EmbeddedBroker
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
+from carhome.parts import Context
 from carhome.prices.tariffs import Tariff
 from carhome.private import private_dir
 from carhome.say.routes import say_routes
@@ -73,7 +69,6 @@ from carhome.sim.world import SimHome
 from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
-from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
@@ -161,9 +156,8 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
-        await _lan_devices(stack, hub, config, clock)
-        await _cars(stack, hub, config, access)
-        zigbee = await _zigbee2mqtt(stack, hub, config, access)
+        context = Context(hub=hub, clock=clock, data=directory, access=access)
+        await stack.enter_async_context(compose(DEVICE_PARTS, config, context))
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         if config.homeassistant is not None and bridge_login is not None:
@@ -188,7 +182,7 @@ async def run(
             delegates=delegates,
             sim_homes=sim_homes,
             trusted_proxies=config.api.trusted_proxies,
-            health=(connector.deafness, broker.trouble, *zigbee),
+            health=(connector.deafness, broker.trouble, *context.health),
         )
         stack.callback(app.state.live.close)
         charging = await start_charging_services(stack, hub, config, clock, database=database)
@@ -334,142 +328,6 @@ def _app(
         )
     )
     return app
-
-
-async def _lan_devices(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
-) -> None:
-    """The connectors of devices on the home's network: miIO, SunSpec, Shelly."""
-    await _miio(stack, hub, config, clock)
-    await _sunspec(stack, hub, config, clock)
-    if config.shelly is not None and config.shelly.devices:
-        from carhome.connectors.shelly import ShellyConnector  # noqa: PLC0415 - loads only when used
-
-        shelly = config.shelly
-        await stack.enter_async_context(
-            ShellyConnector(
-                hub,
-                shelly.url,
-                shelly.devices,
-                username=shelly.username,
-                password=shelly.password,
-                client_id=shelly.client_id,
-                timeout=shelly.timeout,
-                clock=clock,
-            )
-        )
-
-
-async def _miio(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
-) -> None:
-    """Poll and command the configured Xiaomi miIO devices."""
-    if config.miio is None or not config.miio.devices:
-        return
-    from carhome.connectors.miio import MiioConnector  # noqa: PLC0415 - python-miio loads only when used
-
-    await stack.enter_async_context(
-        MiioConnector(
-            hub,
-            config.miio.records(),
-            poll_interval=config.miio.poll_interval,
-            timeout=config.miio.timeout,
-            clock=clock,
-        )
-    )
-
-
-async def _sunspec(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, clock: Clock
-) -> None:
-    """Poll the configured SunSpec inverters, meters and batteries."""
-    if config.sunspec is None or not config.sunspec.devices:
-        return
-    from carhome.connectors.sunspec import SunSpecConnector  # noqa: PLC0415 - pymodbus loads only when used
-
-    section = config.sunspec
-    await stack.enter_async_context(
-        SunSpecConnector(
-            hub, section.devices, poll_interval=section.poll_interval, timeout=section.timeout, clock=clock
-        )
-    )
-
-
-async def _cars(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
-) -> None:
-    """The cars' own links: KUKSA (both ways), cars through their OVMS modules, and Teslas
-    through fleet-telemetry (read-only)."""
-    if config.kuksa is not None:
-        await _kuksa(stack, hub, config.kuksa, access)
-    if config.ovms is not None:
-        await stack.enter_async_context(OvmsConnector(hub, config.ovms))
-    if config.tesla is not None:
-        await stack.enter_async_context(TeslaTelemetryConnector(hub, config.tesla))
-
-
-async def _zigbee2mqtt(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, config: Config, access: Access
-) -> tuple[Callable[[], str | None], ...]:
-    """The devices of the configured Zigbee2MQTT bridge (their button presses are events on
-    the hub's bus). Returns what tells the hub's health whether the bridge's broker is heard."""
-    if config.zigbee2mqtt is None:
-        return ()
-    from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector  # noqa: PLC0415 - loads only when used
-
-    def owns(home: str, member: str) -> bool:  # a lock's trust holds while its owner is one
-        found = access.members.get(member)
-        return found is not None and found.home == home and found.role is Role.OWNER and not found.revoked
-
-    zigbee = await stack.enter_async_context(
-        Zigbee2MqttConnector(hub, config.zigbee2mqtt, owners=owns, clock=hub.clock)
-    )
-    return (zigbee.deafness,)
-
-
-async def _kuksa(
-    stack: contextlib.AsyncExitStack[bool | None], hub: Hub, kuksa: KuksaConfig, access: Access
-) -> None:
-    """Serve each configured car over the KUKSA API (bearer tokens of its home's members)
-    and take each configured car's signals from its in-vehicle databroker."""
-    for served in kuksa.serve:
-
-        def authenticate(token: str | None, home: str = served.home, car: str = served.device) -> str | None:
-            if token is None:
-                return None
-            try:
-                claims = access.tokens.check(token)
-            except InvalidToken:
-                return None
-            member = access.members.get(claims.member)
-            # KUKSA serves every signal, the position too: a guest only with a grant showing it
-            if claims.home != home or member is None or not member.sees(car, access.clock.time(), LOCATION):
-                return None
-            return claims.member
-
-        await stack.enter_async_context(
-            KuksaServer(
-                hub,
-                home=served.home,
-                device=served.device,
-                host=served.host,
-                port=served.port,
-                authenticate=authenticate,
-                providers=served.providers,
-                command_ttl=kuksa.command_ttl,
-            )
-        )
-    for broker in kuksa.databrokers:
-        await stack.enter_async_context(
-            KuksaDatabrokerConnector(
-                hub,
-                broker.url,
-                home=broker.home,
-                device=broker.device,
-                paths=broker.paths,
-                token=broker.token,
-            )
-        )
 
 
 async def _history(

@@ -9,7 +9,17 @@ imports another. ``carhome.compose`` is the one place that imports the parts and
 in order.
 """
 
-from carhome.parts.access import MANAGE_AUTOMATIONS, AccessControl, Revocation
-from carhome.parts.part import Context, Key, Part, RouteSink
+from carhome.parts.access import LOCATION, MANAGE_AUTOMATIONS, AccessControl, Revocation
+from carhome.parts.part import Context, Key, Part, RouteSink, SectionPart
 
-__all__ = ["MANAGE_AUTOMATIONS", "AccessControl", "Context", "Key", "Part", "Revocation", "RouteSink"]
+__all__ = [
+    "LOCATION",
+    "MANAGE_AUTOMATIONS",
+    "AccessControl",
+    "Context",
+    "Key",
+    "Part",
+    "Revocation",
+    "RouteSink",
+    "SectionPart",
+]

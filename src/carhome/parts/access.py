@@ -18,6 +18,10 @@ from carhome.http.operations import Operation
 from carhome.http.principals import Authenticator
 from carhome.hub import Decision
 
+LOCATION: Final = "location"
+"""A grant target that shows where its devices are: a car's or a phone's position, and the
+places of a car's trips and charges. ``*`` does not: a guest sees a location only when a
+live grant names it (or names the location property itself)."""
 MANAGE_AUTOMATIONS: Final = "manage_automations"
 """The administrative operation of changing a home's automations (the policy's scope)."""
 
@@ -66,4 +70,13 @@ class AccessControl(Protocol):
 
     def home_of(self, member: str) -> str | None:
         """The home of a member, or None for no such member."""
+        ...
+
+    def reader(self, token: str, home: str, device: str, prop: str) -> str | None:
+        """The member an access ``token`` is of, when they are of ``home`` and may read
+        ``prop`` of ``device`` now (a guest only with a grant naming it); else None."""
+        ...
+
+    def owns(self, home: str, member: str) -> bool:
+        """Whether ``member`` is an owner of ``home`` now (not revoked)."""
         ...

@@ -11,7 +11,8 @@ to the ``RouteSink``, which the API part serves and the OpenAPI description list
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,8 @@ class Context:
     routes: RouteSink = field(default_factory=RouteSink)
     access: AccessControl | None = None
     """The access seam (None: a hub without access control, as in tests)."""
+    health: list[Callable[[], str | None]] = field(default_factory=list)
+    """What a part says is wrong with it now (or None), asked on every ``/api/health``."""
     part: str = ""
     """The part being started, named in the errors of ``need``."""
     _provided: dict[str, tuple[str, object]] = field(default_factory=dict)
@@ -115,3 +118,22 @@ class Part(Protocol[_S]):
     def start(self, context: Context, section: _S | None) -> AbstractAsyncContextManager[object]:
         """Run the part while the block is entered; ``section`` None when it is not configured."""
         ...
+
+
+@dataclass(frozen=True)
+class SectionPart(Generic[_S]):
+    """A part that runs one async context manager made from its section, or nothing when its
+    section is absent (or ``make`` answers None: configured, but nothing to run)."""
+
+    name: str
+    section: type[_S]
+    make: Callable[[Context, _S], AbstractAsyncContextManager[object] | None]
+
+    @contextlib.asynccontextmanager
+    async def start(self, context: Context, section: _S | None) -> AsyncIterator[object]:
+        running = None if section is None else self.make(context, section)
+        if running is None:
+            yield None
+            return
+        async with running as started:
+            yield started

@@ -1,0 +1,60 @@
+"""The parts a hub runs, in order, and the loop that runs them: ``compose``.
+
+``compose(parts, config, context)`` starts each part in turn with its section of the
+configuration (``config.<part name>``, or None when the section is absent) over one
+``Context``, and stops them in the reverse order when its block is left. A part started
+later may need what one started before provided (``Context.need``); the order of ``PARTS``
+is that order. Adding a part is adding it here: no other part changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Final
+
+from carhome.compose.config import Config
+from carhome.connectors.kuksa.part import PART as KUKSA
+from carhome.connectors.miio.part import PART as MIIO
+from carhome.connectors.ovms.part import PART as OVMS
+from carhome.connectors.shelly.part import PART as SHELLY
+from carhome.connectors.sunspec.part import PART as SUNSPEC
+from carhome.connectors.tesla.part import PART as TESLA
+from carhome.connectors.zigbee2mqtt.part import PART as ZIGBEE2MQTT
+from carhome.errors import ConfigError
+from carhome.parts import Context, Part
+
+DEVICE_PARTS: Final[tuple[Part[Any], ...]] = (
+    # the devices on the home's network
+    MIIO,
+    SUNSPEC,
+    SHELLY,
+    # the cars' own links: KUKSA both ways, OVMS modules, Teslas through fleet-telemetry
+    KUKSA,
+    OVMS,
+    TESLA,
+    # a Zigbee bridge's devices (button presses are events on the hub's bus)
+    ZIGBEE2MQTT,
+)
+"""The connectors each started from its own section, in the order a hub starts them."""
+
+
+def section_of(part: Part[Any], config: Config) -> object | None:
+    """``part``'s section of ``config`` (None when absent), checked to be of the part's type."""
+    section = getattr(config, part.name, None)
+    if section is not None and part.section is not None and not isinstance(section, part.section):
+        raise ConfigError(
+            f"the {part.name!r} section is a {type(section).__name__}, not the part's {part.section.__name__}"
+        )
+    return section
+
+
+@contextlib.asynccontextmanager
+async def compose(parts: Sequence[Part[Any]], config: Config, context: Context) -> AsyncIterator[Context]:
+    """Run ``parts`` in order over ``context`` while the block runs; stop them in reverse."""
+    async with contextlib.AsyncExitStack() as stack:
+        for part in parts:
+            context.part = part.name
+            await stack.enter_async_context(part.start(context, section_of(part, config)))
+        context.part = ""
+        yield context
