@@ -49,9 +49,7 @@ def _context(hub: Hub, clock: FakeClock) -> Context:
     return Context(hub=hub, clock=clock, data=None)
 
 
-async def test_parts_start_in_order_with_sections_and_stop_in_reverse(
-    hub: Hub, clock: FakeClock
-) -> None:
+async def test_parts_start_in_order_with_sections_and_stop_in_reverse(hub: Hub, clock: FakeClock) -> None:
     log: list[str] = []
     ovms = OvmsConfig(url="mqtt://127.0.0.1:1883", cars=())
     config = Config(ovms=ovms)
