@@ -13,12 +13,15 @@ compared with
 - the greedy rule: the cheapest slots at full power until the target, solar ignored
   (its bill is still counted with the solar the site really had).
 
-Prints one JSON line per scenario. Run: ``.venv/bin/python bench/w4.py [--days N]``.
+Prints one JSON line per scenario: the cost ratios, and the time to plan (wall and CPU
+milliseconds, garbage collection held off during each plan as timeit does). Run:
+``.venv/bin/python bench/w4.py [--days N]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -230,7 +233,8 @@ def greedy(day: Day, cars: tuple[Car, ...], limit_kw: float | None) -> np.ndarra
 
 def run(count: int, days: int) -> dict[str, object]:
     rng = np.random.default_rng(2025 + count)
-    ratios_opt, ratios_greedy, ms = [], [], []
+    ratios_opt, ratios_greedy, ms, cpu_ms = [], [], [], []
+    solves: list[int] = []
     solar_days = cheaper_on_solar_days = 0
     for d in range(days):
         day = make_day(rng, d)
@@ -245,9 +249,17 @@ def run(count: int, days: int) -> dict[str, object]:
                 SlotSeries.of(day.start, day.solar.tolist()), SlotSeries.of(day.start, day.load.tolist())
             ),
         )
-        t0 = time.perf_counter()
+        # timed like timeit: no garbage collection inside the plan (the reference MILP's
+        # garbage would otherwise be collected there); CPU time beside wall time, since
+        # the machines here are shared and a plan can wait for a core
+        gc.collect()
+        gc.disable()
+        t0, c0 = time.perf_counter(), time.thread_time()
         plan = make_plan(request)
         ms.append((time.perf_counter() - t0) * 1000)
+        cpu_ms.append((time.thread_time() - c0) * 1000)
+        gc.enable()
+        solves.append(getattr(plan, "solves", 0))  # how hard the plan was (0 where not counted)
         if plan.shortfall_kwh > 1e-3:
             raise SystemExit(f"day {d}: the plan falls short by {plan.shortfall_kwh} kWh")
         planned = np.zeros(SLOTS)
@@ -276,6 +288,10 @@ def run(count: int, days: int) -> dict[str, object]:
         "plan_ms_p50": round(statistics.median(ms), 2),
         "plan_ms_p90": round(float(np.percentile(ms, 90)), 2),
         "plan_ms_max": round(max(ms), 2),
+        "plan_cpu_ms_p50": round(statistics.median(cpu_ms), 2),
+        "plan_cpu_ms_p90": round(float(np.percentile(cpu_ms, 90)), 2),
+        "plan_cpu_ms_max": round(max(cpu_ms), 2),
+        "lp_solves_max": max(solves) if solves else None,
     }
 
 

@@ -11,13 +11,19 @@ document afterwards — PyYAML's constructor, a decoder, an encoder — expands 
 - a document that, with its aliases expanded, holds more than ``nodes`` values or nests
   deeper than ``depth`` levels.
 
-What passes is parsed with libyaml (PyYAML's C parser) when it is there. A refusal is a
-``ConfigError`` naming the file and the line of the offending node, and saying what to do.
+The text's parse events are counted first, as they stream by and are dropped: a text whose
+values, aliases or nesting are past a limit before any alias is expanded is refused there,
+after the first ``nodes`` values, without its node graph ever being built (a quarter of a
+mebibyte of one-letter items would take seconds and tens of megabytes to compose). What
+passes is composed, and measured again with its aliases expanded. Both use libyaml
+(PyYAML's C parser) when it is there. A refusal is a ``ConfigError`` naming the file and
+the line of the offending node, and saying what to do.
 ``read_text`` reads a file without reading past the limit.
 
-The limits go with the kind of text: ``AUTOMATIONS`` for automation files (small enough
-that the API can parse one on the event loop in a few milliseconds), ``CONFIG`` for the
-configuration file (read once, before the hub starts).
+The limits go with the kind of text: ``AUTOMATIONS`` for automation files (as large as a
+person's file of a thousand automations; the API parses one on a worker thread, never on
+the event loop), ``CONFIG`` for the configuration file (read once, before the hub starts).
+``carhome.yamlfile`` decodes what passes into typed structs.
 """
 
 from __future__ import annotations
@@ -47,8 +53,9 @@ class YamlLimits:
     """Values (scalars, lists, mappings), with aliases expanded."""
 
 
-AUTOMATIONS: Final = YamlLimits(chars=16 * 1024, depth=32, aliases=128, nodes=2_500)
-"""An automation file: some fifty automations written out; split a bigger set into several files."""
+AUTOMATIONS: Final = YamlLimits(chars=256 * 1024, depth=32, aliases=1024, nodes=64_000)
+"""An automation file: a thousand automations written out (``loader.MAX_AUTOMATIONS``), a
+quarter of a second's parse at most; split a bigger set into several files."""
 
 CONFIG: Final = YamlLimits(chars=128 * 1024, depth=32, aliases=1024, nodes=25_000)
 """The configuration file: fifteen times the documented example."""
@@ -81,6 +88,7 @@ def compose(text: str, *, file: str, limits: YamlLimits) -> YamlDocument:
             " split it into smaller files",
             file=file,
         )
+    _count_events(text, limits, file)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -101,6 +109,54 @@ def compose(text: str, *, file: str, limits: YamlLimits) -> YamlDocument:
         # without an anchor there is no alias: the document is a tree, measured faster
         _measure(root, limits, file, anchors="&" in text)
     return YamlDocument(root)
+
+
+_COLLECTIONS: Final = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_ENDS: Final = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _count_events(text: str, limits: YamlLimits, file: str) -> None:
+    """Refuse a text whose values, aliases or nesting — counted from its parse events, each
+    dropped once counted, aliases not expanded — are past ``limits``; leave a text that is
+    not YAML to ``compose``, which says where."""
+    loader = _Loader(text)
+    values = aliases = depth = 0
+    try:
+        while loader.check_event():
+            event: yaml.Event = loader.get_event()  # type: ignore[no-untyped-call]  # typeshed leaves it bare
+            if isinstance(event, _ENDS):
+                depth -= 1
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > limits.aliases:
+                    raise _refused_at(
+                        event,
+                        file,
+                        f"the YAML uses more than {limits.aliases} aliases (*name); write the values out",
+                    )
+            elif isinstance(event, _COLLECTIONS):
+                depth += 1
+                if depth > limits.depth:
+                    raise _refused_at(
+                        event, file, f"the YAML is nested more than {limits.depth} levels deep; flatten it"
+                    )
+            elif not isinstance(event, yaml.ScalarEvent):
+                continue  # the stream's and documents' own events
+            values += 1
+            if values > limits.nodes:
+                # counted before any alias is expanded: with them, there are more still
+                how = " once its aliases are expanded; use fewer aliases" if "&" in text else "; split it"
+                raise _refused_at(event, file, f"the YAML holds more than {limits.nodes} values{how}")
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+
+
+def _refused_at(event: yaml.Event, file: str, message: str) -> ConfigError:
+    mark = event.start_mark
+    return ConfigError(message, file=file, line=None if mark is None else mark.line + 1)
 
 
 def read_text(path: Path, *, limits: YamlLimits) -> str:

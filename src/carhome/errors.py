@@ -67,6 +67,8 @@ as one of these with ``from exc``.
         ├── ShellyError        (carhome.connectors.shelly.connector) a Shelly failed a request
         │   ├── ShellyRefused      the Shelly answered with an error frame
         │   └── ShellyTimeout      no answer within the time allowed
+        ├── ProviderError      (carhome.energy.providers.source) a price or solar provider gave nothing now
+        │   └── BadAnswer          an answer not in the provider's documented format (code)
         └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
 
 A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);
@@ -86,16 +88,23 @@ class CarhomeError(Exception):
 
 
 class ConfigError(CarhomeError):
-    """A configuration file or value is wrong."""
+    """A configuration file or value is wrong: ``file:line: path: message``.
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+    ``path`` is where inside the file's document (``homes[0].devices[1].type``); ``reason``
+    is the message with its path, without the file and line."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, path: str | None = None
+    ) -> None:
         where = ""
         if file is not None:
             where = f"{file}:{line}: " if line is not None else f"{file}: "
-        super().__init__(f"{where}{message}")
+        reason = f"{path}: {message}" if path else message
+        super().__init__(f"{where}{reason}")
         self.file = file
         self.line = line
-        self.reason = message
+        self.path = path or None
+        self.reason = reason
 
 
 class InvalidName(CarhomeError, ValueError):

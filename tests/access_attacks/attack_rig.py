@@ -35,17 +35,18 @@ WAIT = 5.0
 """Real seconds a test waits for an answer it expects before it fails."""
 
 
-def make_access(directory: Path, clock: FakeClock) -> Access:
-    access = Access.open(directory, clock, passwords=Passwords(time_cost=1, memory_cost=1024))
-    hashed = access.passwords.hash(PASSWORD)
-    for member in (
-        Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-        Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-        Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-        Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-    ):
-        access.members.add(member)
-    return access
+@contextlib.asynccontextmanager
+async def make_access(directory: Path, clock: FakeClock) -> AsyncIterator[Access]:
+    async with Access.open(directory, clock, passwords=Passwords(time_cost=1, memory_cost=1024)) as access:
+        hashed = access.passwords.hash(PASSWORD)
+        for member in (
+            Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
+            Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
+            Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
+            Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
+        ):
+            await access.members.add(member)
+        yield access
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def access(tmp_path: Path, clock: FakeClock) -> Iterator[Access]:
-    made = make_access(tmp_path / "data", clock)
-    yield made
-    made.close()
+async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
+    async with make_access(tmp_path / "data", clock) as made:
+        yield made
 
 
 @pytest.fixture

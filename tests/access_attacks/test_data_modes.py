@@ -58,8 +58,8 @@ async def test_a_demo_hubs_data_directory_is_its_owners_alone(tmp_path: Path) ->
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
 
     task = asyncio.create_task(
         run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)

@@ -56,8 +56,8 @@ async def test_a_guest_reads_the_car_over_kuksa_only_when_granted_its_position(t
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
 
     task = asyncio.create_task(
         run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)

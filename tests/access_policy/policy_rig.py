@@ -117,8 +117,6 @@ def command(
 def gatekeeper(
     clock: FakeClock, store: AuditStore | None = None, **options: Any
 ) -> tuple[PolicyGatekeeper, Members, AuditLog]:
-    members = Members()
-    for member in people():
-        members.add(member)
+    members = Members(members=people())
     audit = AuditLog(store or MemoryAuditStore(), clock)
     return PolicyGatekeeper(members, audit, clock, **options), members, audit

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from carhome.access.audit import SqliteAuditStore
+from carhome.access.database import access_file
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.cli.access import EXIT_TAMPERED, audit, members
 from carhome.errors import StoreError
@@ -18,8 +19,21 @@ from carhome.wire.members import Role
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "carhome.db"
-    SqliteMemberStore(path).close()
+
+    async def make() -> None:
+        async with access_file(path):
+            pass
+
+    asyncio.run(make())
     return path
+
+
+def load(db: Path) -> Members:
+    async def read() -> Members:
+        async with access_file(db) as database:
+            return await Members.load(SqliteMemberStore(database))
+
+    return asyncio.run(read())
 
 
 def test_members_and_audit_verify(db: Path) -> None:
@@ -61,10 +75,7 @@ def test_members_and_audit_verify(db: Path) -> None:
     assert "unlock on lock" in listing
     assert "0/3 uses" in listing
 
-    store = SqliteMemberStore(db)
-    reloaded = Members(store)
-    store.close()
-    olga = reloaded.require("olga")
+    olga = load(db).require("olga")
     assert olga.revoked
     assert olga.password is not None
     assert olga.password.startswith("$argon2id$")
@@ -129,32 +140,32 @@ def test_mistakes_are_reported(db: Path, tmp_path: Path) -> None:
     assert run.invoke(members, ["list", "--db", str(tmp_path / "none.db")]).exit_code == 1
 
 
-def test_registry_rules() -> None:
+async def test_registry_rules() -> None:
     registry = Members()
-    registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
+    await registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
     with pytest.raises(MemberError, match="exists"):
-        registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
+        await registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
     with pytest.raises(MemberError, match="only guests"):
-        registry.grant("fred", Grant("g", ("car",), ("*",), 0, 10))
+        await registry.grant("fred", Grant("g", ("car",), ("*",), 0, 10))
     with pytest.raises(MemberError, match="ends before"):
         Grant("g", ("car",), ("*",), 10, 10)
     with pytest.raises(MemberError, match="no device"):
         Grant("g", (), ("*",), 0, 10)
     with pytest.raises(MemberError, match="uses"):
         Grant("g", ("car",), ("*",), 0, 10, uses=0)
-    registry.add(Member(id="gina", home="h1", name="Gina", role=Role.GUEST))
-    registry.grant("gina", Grant("g", ("car",), ("climate_on",), 0, 10))
+    await registry.add(Member(id="gina", home="h1", name="Gina", role=Role.GUEST))
+    await registry.grant("gina", Grant("g", ("car",), ("climate_on",), 0, 10))
     with pytest.raises(MemberError, match="already"):
-        registry.grant("gina", Grant("g", ("car",), ("*",), 0, 10))
-    registry.withdraw("gina", "g")
+        await registry.grant("gina", Grant("g", ("car",), ("*",), 0, 10))
+    await registry.withdraw("gina", "g")
     assert registry.require("gina").grants == ()
     with pytest.raises(MemberError, match="no grant"):
-        registry.withdraw("gina", "g")
+        await registry.withdraw("gina", "g")
 
 
-def test_failing_listener_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+async def test_failing_listener_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
     registry = Members()
-    registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
+    await registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
     heard: list[str] = []
 
     def broken(member: Member) -> None:
@@ -162,14 +173,14 @@ def test_failing_listener_does_not_stop_the_others(caplog: pytest.LogCaptureFixt
 
     registry.on_revoke(broken)
     unsubscribe = registry.on_revoke(lambda m: heard.append(m.id))
-    registry.revoke("fred")
+    await registry.revoke("fred")
     assert heard == ["fred"]
     assert "listener failed" in caplog.text
     unsubscribe()
 
 
-def test_audit_store_reports_a_foreign_file(tmp_path: Path) -> None:
+async def test_audit_store_reports_a_foreign_file(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(StoreError):
-        SqliteAuditStore(junk)
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        await access_file(junk).open()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from policy_rig import COMMANDS, DEVICES, FACES, command, gatekeeper, people
 
 from carhome.access.audit import GENESIS, AuditLog, MemoryAuditStore, SqliteAuditStore, rehash, verify
+from carhome.access.database import access_file
 from carhome.errors import CommandDenied
 from carhome.hub import Device, Home, Hub
 from carhome.hub.commands import Decision
@@ -23,34 +24,35 @@ from carhome.wire.members import AuditEntry
 async def test_every_decision_is_on_record_and_tamper_is_detected(tmp_path: Path) -> None:
     clock = FakeClock()
     db = tmp_path / "hub.db"
-    store = SqliteAuditStore(db)
-    keeper, _, audit = gatekeeper(clock, store)
-    made: dict[str, str] = {}
-    for i, (device, kind, target, args) in enumerate(COMMANDS * 4):
-        member = people()[i % 6].id
-        face = FACES[i % len(FACES)]
-        cmd = command(member, device, kind, target, args, face, clock.time(), signed=i % 3 > 0)
-        decision = await keeper.decide(cmd, DEVICES[device])
-        made[cmd.id] = "allowed" if decision.allowed else "denied"
-        await clock.advance(1.5)
-    entries = await store.entries()
-    logged = {e.command: e.decision for e in entries}
-    covered = sum(logged.get(cid) == verdict for cid, verdict in made.items())
-    kinds = set(made.values())
-    print(f"\naudit: coverage {100 * covered / len(made):.0f} % of {len(made)} decisions ({sorted(kinds)})")
-    assert covered == len(made) == len(entries)
-    assert kinds == {"allowed", "denied"}
-    assert (await audit.verify()).ok
-    store.close()
+    async with access_file(db) as database:
+        store = SqliteAuditStore(database)
+        keeper, _, audit = gatekeeper(clock, store)
+        made: dict[str, str] = {}
+        for i, (device, kind, target, args) in enumerate(COMMANDS * 4):
+            member = people()[i % 6].id
+            face = FACES[i % len(FACES)]
+            cmd = command(member, device, kind, target, args, face, clock.time(), signed=i % 3 > 0)
+            decision = await keeper.decide(cmd, DEVICES[device])
+            made[cmd.id] = "allowed" if decision.allowed else "denied"
+            await clock.advance(1.5)
+        entries = await store.entries()
+        logged = {e.command: e.decision for e in entries}
+        covered = sum(logged.get(cid) == verdict for cid, verdict in made.items())
+        kinds = set(made.values())
+        print(
+            f"\naudit: coverage {100 * covered / len(made):.0f} % of {len(made)} decisions ({sorted(kinds)})"
+        )
+        assert covered == len(made) == len(entries)
+        assert kinds == {"allowed", "denied"}
+        assert (await audit.verify()).ok
 
     # Someone with the database file turns one refusal into a permission.
     victim = next(e for e in entries if e.decision == "denied" and e.seq > 1)
     with sqlite3.connect(db) as raw:
         raw.execute("UPDATE access_audit SET decision = 'allowed' WHERE seq = ?", (victim.seq,))
     raw.close()
-    reader = SqliteAuditStore(db, readonly=True)
-    result = verify(reader.read_all())
-    reader.close()
+    async with access_file(db, readonly=True) as database:
+        result = verify(await SqliteAuditStore(database).entries())
     print(f"audit: one altered entry: {'tamper detected' if not result.ok else 'NOT detected'} ({result})")
     assert not result.ok
     assert result.first_bad == victim.seq
@@ -116,22 +118,20 @@ def test_truncation_is_caught_against_the_head() -> None:
 async def test_log_continues_the_chain_after_reopening(tmp_path: Path) -> None:
     clock = FakeClock()
     for _ in range(2):
-        store = SqliteAuditStore(tmp_path / "a.db")
-        log = AuditLog(store, clock)
-        for i in range(3):
-            await log.record(
-                home="h1",
-                member="olga",
-                face="cli",
-                command=f"c{i}",
-                device="car",
-                target="lock",
-                decision=Decision(True, "ok"),
-            )
-        store.close()
-    reader = SqliteAuditStore(tmp_path / "a.db", readonly=True)
-    entries = reader.read_all()
-    reader.close()
+        async with access_file(tmp_path / "a.db") as database:
+            log = AuditLog(SqliteAuditStore(database), clock)
+            for i in range(3):
+                await log.record(
+                    home="h1",
+                    member="olga",
+                    face="cli",
+                    command=f"c{i}",
+                    device="car",
+                    target="lock",
+                    decision=Decision(True, "ok"),
+                )
+    async with access_file(tmp_path / "a.db", readonly=True) as database:
+        entries = await SqliteAuditStore(database).entries()
     assert [e.seq for e in entries] == list(range(1, 7))
     assert verify(entries).ok
 

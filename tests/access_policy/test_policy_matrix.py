@@ -127,7 +127,7 @@ async def test_signatures_not_required_when_configured_off() -> None:
 async def test_grant_uses_run_out() -> None:
     clock = FakeClock(GRANT_START)
     keeper, members, _ = gatekeeper(clock)
-    members.grant("gus", window("g-twice", ("garage",), ("open",), uses=2))
+    await members.grant("gus", window("g-twice", ("garage",), ("open",), uses=2))
     results = []
     for _ in range(3):
         cmd = command("gus", "garage", "action", "open", {}, "api", clock.time(), signed=True)

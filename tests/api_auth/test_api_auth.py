@@ -40,17 +40,18 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    made = Access.open(tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024))
-    hashed = made.passwords.hash(PASSWORD)
-    for member in (
-        Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-        Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-        Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-        Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-    ):
-        made.members.add(member)
-    yield made
-    made.close()
+    async with Access.open(
+        tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024)
+    ) as made:
+        hashed = made.passwords.hash(PASSWORD)
+        for member in (
+            Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
+            Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
+            Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
+            Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
+        ):
+            await made.members.add(member)
+        yield made
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ async def test_the_demo_makes_an_owner_who_logs_in_and_commands(
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
 
     task = asyncio.create_task(
         run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
@@ -76,13 +76,10 @@ async def test_the_demo_makes_an_owner_who_logs_in_and_commands(
         stop.set()
         await asyncio.wait_for(task, 30)
     # The owner and the audit chain survive the process.
-    again = Access.open(data, FakeClock())
-    try:
+    async with Access.open(data, FakeClock()) as again:
         assert again.members.require(DEMO_OWNER).role == "owner"
         assert (await again.audit.verify()).ok
         assert len(await again.audit.entries()) >= 2
-    finally:
-        again.close()
     # No secret in the logs or the databases: the password, the tokens, the token key.
     key = (data / "token.key").read_bytes()
     secrets = {

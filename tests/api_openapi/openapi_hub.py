@@ -42,9 +42,9 @@ class DemoHub(ServingThread):
         started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
         stop = asyncio.Event()
 
-        def owner(access: Access) -> None:
+        async def owner(access: Access) -> None:
             self.access = access
-            access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", self.password)
+            await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", self.password)
 
         task = asyncio.create_task(
             run(

@@ -72,7 +72,10 @@ async def test_each_bad_automation_has_file_line_and_expectation(hub: Hub, tmp_p
     assert (42, "triggers[0].trigger") in found
     assert len(errors) == 5
     messages = " | ".join(str(e) for e in errors)
-    assert "unknown field `belwo`" in messages
+    assert (
+        "triggers[0].belwo: unknown key 'belwo'; allowed here: trigger, device, property, above, below,"
+        " hysteresis, for"
+    ) in messages
     assert "no device 'carr'" in messages
     assert "known devices: car, purifier" in messages
 

@@ -88,7 +88,7 @@ async def serve(
     engine = Engine(hub, members=access.members)
     await engine.__aenter__()
     files = AutomationFiles(data, base=[base])
-    errors = files.load(engine)
+    errors = await files.load(engine)
     app = create_app(hub, access=access)
     app.router.routes.extend(automation_routes(hub, engine, files=files, access=access))
     return engine, files, app, errors
@@ -96,19 +96,21 @@ async def serve(
 
 async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     clock = FakeClock()
-    access = Access.open(tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024))
-    hashed = access.passwords.hash(PASSWORD)
-    for member in (
-        Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-        Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-        Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-        Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-    ):
-        access.members.add(member)
     base = tmp_path / "shipped" / "base.yaml"
     base.parent.mkdir()
     base.write_text(BASE)
-    async with Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub:
+    async with (
+        Access.open(tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024)) as access,
+        Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub,
+    ):
+        hashed = access.passwords.hash(PASSWORD)
+        for member in (
+            Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
+            Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
+            Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
+            Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
+        ):
+            await access.members.add(member)
         for home in ("h1", "h2"):
             await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
             await hub.add_device(Device(home=home, id="car", type="car"))
@@ -126,7 +128,6 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
                 yield Rig(hub, access, tmp_path / "data", base, devices, engine, files, http)
         finally:
             await engine.__aexit__(None, None, None)
-            access.close()
 
 
 async def restart(rig: Rig) -> list[ConfigError]:

@@ -41,8 +41,8 @@ async def demo(data: Path) -> AsyncIterator[Running]:
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
 
     task = asyncio.create_task(
         run(

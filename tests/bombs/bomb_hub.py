@@ -41,8 +41,8 @@ class BombHub(ServingThread):
         stop = asyncio.Event()
         password = demo_owner_password(self.data)
 
-        def owner(access: Access) -> None:
-            access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
+        async def owner(access: Access) -> None:
+            await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
 
         task = asyncio.create_task(
             run(

@@ -79,8 +79,8 @@ async def test_a_simulated_week_of_the_demo_stays_bounded(tmp_path: Path) -> Non
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, DEMO_HOME.id, "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, DEMO_HOME.id, "Demo owner", password)
 
     hub = asyncio.create_task(
         run(

@@ -16,6 +16,7 @@ from carhome.connectors.ocpp import OcppServer
 from carhome.hub import Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
+from mqtt.conftest import mosquitto  # noqa: F401 - the real broker a Shelly meter and carhome meet on
 
 
 @pytest.fixture(params=["1.6", "2.0.1"])

@@ -35,8 +35,7 @@ class Home:
     """Access as the runtime composes it, the owner's phone, and the hub's delegate keys."""
 
     def __init__(self, hub: Hub, server: OcppServer, clock: FakeClock, tmp: Path) -> None:
-        members = Members()
-        members.add(Member("owner", "h1", "Ana", Role.OWNER))
+        members = Members(members=[Member("owner", "h1", "Ana", Role.OWNER)])
         self.audit = AuditLog(MemoryAuditStore(), clock)
         gate = PolicyGatekeeper(members, self.audit, clock, require_signatures=True)
         self.delegates = Delegates(tmp / "delegates", ByConnector(hub, {"ocpp": server}), clock)

@@ -58,8 +58,8 @@ async def test_the_demo_wallbox_connects_over_ocpp_and_gets_a_profile(tmp_path: 
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
 
     task = asyncio.create_task(
         run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)

@@ -31,9 +31,9 @@ from carhome.wire.members import Role
 
 class Access:
     def __init__(self, hub: Hub, server: OcppServer, clock: FakeClock, tmp: Path) -> None:
-        self.members = Members()
-        self.members.add(Member("owner", "h1", "Ana", Role.OWNER))
-        self.members.add(Member("kid", "h1", "Kid", Role.FAMILY))
+        self.members = Members(
+            members=[Member("owner", "h1", "Ana", Role.OWNER), Member("kid", "h1", "Kid", Role.FAMILY)]
+        )
         self.audit = AuditLog(MemoryAuditStore(), clock)
         self.gate = PolicyGatekeeper(self.members, self.audit, clock, require_signatures=True)
         delegates = Delegates(tmp / "delegates", ByConnector(hub, {"ocpp": server}), clock)
@@ -107,6 +107,6 @@ async def test_the_controller_starts_a_trusted_charger_and_the_trust_ends_with_t
     )
 
     assert await start(hub, member="kid") == "acked"  # family may charge there too
-    access.members.revoke("owner")  # the owner who chose it is gone, and the trust with them
+    await access.members.revoke("owner")  # the owner who chose it is gone, and the trust with them
     with pytest.raises(CommandDenied, match="needs the member's signature"):
         await start(hub, member="kid")

@@ -144,7 +144,7 @@ def _line(text: str, marker: str) -> int:
             "homes: [h1, h2]",
             "sim.homes[1]: no home 'h2' in homes; known: h1",
         ),
-        ("api:\n  port: 1\n  port: 2\n", "port: 2", "appears twice"),
+        ("api:\n  port: 1\n  port: 2\n", "port: 2", "api.port: this key appears twice"),
         ("api: [\n", "api", "not valid YAML"),
         ("homes: {id: h1}\n", "homes", "homes: expected `array`, got `object`"),
         ("- 1\n", "- 1", "(top level): expected `object`, got `array`"),

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from carhome import boundedyaml
 from carhome.automations import load_text
+from carhome.automations.loader import MAX_AUTOMATIONS
 from carhome.boundedyaml import YamlLimits
 from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
@@ -54,6 +55,14 @@ def test_bombs_are_refused_with_their_line(text: str, line: int | None, words: s
     error = refusal(text)
     assert words in error.reason
     assert (error.file, error.line) == ("f.yaml", line)
+
+
+def test_values_are_counted_as_they_stream_by_and_refused_where_the_limit_is_passed() -> None:
+    # the sequence is value 1, so the item on line 100 is value 101: refused there, with
+    # the 99,900 items after it never made into nodes
+    text = "".join("- a\n" for _ in range(100_000))
+    error = refusal(text, YamlLimits(chars=10**6, depth=32, aliases=10, nodes=100))
+    assert (error.line, error.reason) == (100, "the YAML holds more than 100 values; split it")
 
 
 def naive_values(node: yaml.Node) -> int:
@@ -150,11 +159,12 @@ def test_automation_files_refuse_bombs_as_errors_of_the_file() -> None:
     loaded = load_text(alias_bomb(9, 10), "a.yaml")
     assert loaded.automations == []
     [error] = loaded.errors
-    assert (error.file, error.line) == ("a.yaml", 4)  # l3: the first to hold more than 2,500
-    assert "more than 2500 values once its aliases are expanded" in error.reason
-    too_many = load_text("[" + ",".join(["{id: x}"] * 101) + "]", "b.yaml")
+    assert boundedyaml.AUTOMATIONS.nodes == 64_000
+    assert (error.file, error.line) == ("a.yaml", 5)  # l4: the first to hold more than 64,000
+    assert "more than 64000 values once its aliases are expanded" in error.reason
+    too_many = load_text("[" + ",".join(["{id: x}"] * (MAX_AUTOMATIONS + 1)) + "]", "b.yaml")
     assert [e.reason for e in too_many.errors] == [
-        "101 automations in one file, more than 100; split them into several files"
+        "1001 automations in one file, more than 1000; split them into several files"
     ]
     broken = load_text("[" + ",".join(["1"] * 50) + "]", "c.yaml")
     assert len(broken.errors) == 21  # twenty explained, and one counting the rest

@@ -135,9 +135,11 @@ async def carhome(
     a member who owns the home.
     """
     clock = FakeClock()
-    access = Access.open(tmp_path_factory.mktemp("access"), clock)
-    access.ensure_owner(MEMBER, HOME.id, "Home Assistant", secrets.token_urlsafe(16))
-    async with Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub:
+    async with (
+        Access.open(tmp_path_factory.mktemp("access"), clock) as access,
+        Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub,
+    ):
+        await access.ensure_owner(MEMBER, HOME.id, "Home Assistant", secrets.token_urlsafe(16))
         access.guard(hub.commands)
         await hub.add_home(HOME)
         sim = SimHome(HOME, outdoor=Outdoor(fixed_temperature=5.0), routine=False)
@@ -152,7 +154,6 @@ async def carhome(
             world = Carhome(hub, sim, clock, bridge, access)
             hub.bus.subscribe(lambda r: r.final and world.finished.append(r.command), kind=Result)
             yield world
-    access.close()
 
 
 async def _registered(ha: RealHomeAssistant, carhome: Carhome, device: str) -> dict[str, dict[str, Any]]:

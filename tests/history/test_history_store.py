@@ -117,7 +117,9 @@ async def test_sqlite_history_survives_reopening_and_lives_beside_the_database(t
 
 async def test_sqlite_errors_say_what_to_do(tmp_path: Path) -> None:
     store = SqliteHistoryStore(tmp_path / "missing-dir" / "h.db")
-    with pytest.raises(StoreError, match="check the file, its permissions and the disk"):
+    with pytest.raises(
+        StoreError, match=r"h\.db: opening the database failed .*check that its directory exists"
+    ):
         await store.open()
     closed = SqliteHistoryStore(tmp_path / "h.db")
     with pytest.raises(StoreError, match="not open"):

@@ -18,10 +18,13 @@ TOKENS: Final = {"t-olga": "olga", "t-gina": "gina", "t-feeder": "feeder"}
 
 def policy(clock: FakeClock) -> PolicyGatekeeper:
     """An owner, and a guest whose live grant covers everything on the car."""
-    members = Members()
-    members.add(Member(id="olga", home=HOME, name="Olga", role=Role.OWNER))
     grant = Grant("g-car", (CAR,), ("*",), clock.time() - 60, clock.time() + 3600, None)
-    members.add(Member(id="gina", home=HOME, name="Gina", role=Role.GUEST, grants=(grant,)))
+    members = Members(
+        members=[
+            Member(id="olga", home=HOME, name="Olga", role=Role.OWNER),
+            Member(id="gina", home=HOME, name="Gina", role=Role.GUEST, grants=(grant,)),
+        ]
+    )
     return PolicyGatekeeper(members, AuditLog(MemoryAuditStore(), clock), clock)
 
 

@@ -68,8 +68,8 @@ async def test_a_hub_run_from_its_configuration_serves_both_cars(
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner("ana", "h1", "Ana", PASSWORD)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner("ana", "h1", "Ana", PASSWORD)
 
     hub = asyncio.create_task(
         run(

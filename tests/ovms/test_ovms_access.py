@@ -29,8 +29,7 @@ pytestmark = pytest.mark.mosquitto
 async def test_signatures_keep_the_doors_shut_and_an_owner_may_trust_the_car_for_charging(
     hub: Hub, clock: FakeClock, connector: OvmsConnector, module: FakeModule
 ) -> None:
-    members = Members()
-    members.add(Member("ana", "h1", "Ana", Role.OWNER))
+    members = Members(members=[Member("ana", "h1", "Ana", Role.OWNER)])
     audit = AuditLog(MemoryAuditStore(), clock)
     gate = PolicyGatekeeper(members, audit, clock, require_signatures=True)
     hub.commands.gatekeeper = gate

@@ -1,10 +1,11 @@
 """Signing stands apart from access: the import graph, read from the source, says so.
 
 ``carhome.signing`` is the protocol phones, the relay and devices share: its modules reach
-only the protocol itself, errors, the clock, device specs (for the safety domains) and
-``carhome.private`` (file modes) — no hub, no wire, no policy, no face. The phone's client
-of the hub's key routes (``carhome.wire.keyclient``) stands on the wire, and still reaches no
-access, API or CLI. Devices, connectors, the simulator and the test doubles embed signing without
+only the protocol itself, errors, the clock, device specs (for the safety domains),
+``carhome.private`` (file modes) and ``carhome.files`` (atomic writes) — no hub, no wire,
+no policy, no face. The phone's client of the hub's key routes (``carhome.wire.keyclient``)
+stands on the wire, and still reaches no access, API or CLI. Devices, connectors, the
+simulator and the test doubles embed signing without
 access. Imports are followed transitively through the modules of ``src/carhome``, package
 ``__init__``s included (the root's exports aside: every module sits below it).
 """
@@ -21,7 +22,14 @@ import pytest
 SRC = Path(__file__).parents[2] / "src"
 ROOT = "carhome"
 
-PROTOCOL_MAY_REACH = ("carhome.signing", "carhome.errors", "carhome.clock", "carhome.spec", "carhome.private")
+PROTOCOL_MAY_REACH = (
+    "carhome.signing",
+    "carhome.errors",
+    "carhome.clock",
+    "carhome.spec",
+    "carhome.private",
+    "carhome.files",
+)
 ABOVE_SIGNING = ("carhome.access", "carhome.api", "carhome.cli")
 
 
@@ -127,6 +135,8 @@ def test_the_graph_is_read() -> None:
     assert "carhome.signing.transcript" in reach("carhome.mqtt.device")
     assert "carhome.hub.commands" in reach("carhome.wire.keyclient")
     assert "carhome.signing.session" in reach("carhome.wire.keys")
+    # the file helpers the protocol may use stand on nothing else of carhome
+    assert reach("carhome.files") == {"carhome.private"}
 
 
 @pytest.mark.parametrize("module", PROTOCOL)

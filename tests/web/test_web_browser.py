@@ -93,8 +93,8 @@ async def demo_hub(tmp: Path) -> AsyncIterator[Hub]:
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
 
     shots = screenshots(tmp)
     with pytest.MonkeyPatch.context() as patch:

@@ -80,8 +80,8 @@ async def energy_hub(tmp: Path, sunspec_port: int, broker: Mosquitto) -> AsyncIt
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, home.id, "Demo owner", password)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, home.id, "Demo owner", password)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))

@@ -20,10 +20,7 @@ from mqtt.conftest import FAST, TIMEOUT, Mosquitto
 
 
 def members() -> Members:
-    people = Members()
-    people.add(Member("ana", "h1", "Ana", Role.OWNER))
-    people.add(Member("kid", "h1", "Kid", Role.FAMILY))
-    return people
+    return Members(members=[Member("ana", "h1", "Ana", Role.OWNER), Member("kid", "h1", "Kid", Role.FAMILY)])
 
 
 def owners(people: Members) -> Callable[[str, str], bool]:
@@ -81,7 +78,7 @@ async def test_a_lock_an_owner_trusts_unlocks_while_they_are_an_owner(
         assert await bridge.next_set("front_door/lock") == {"state": "UNLOCK"}
         bridge.recorded("lock_unlocked")
         assert (await hub.commands.wait(unlocking.id, timeout=TIMEOUT)).status is CommandStatus.ACKED
-        people.revoke("ana")
+        await people.revoke("ana")
         refused = await act(hub, "unlock", member="kid")
         assert refused.error is not None
         assert "ana, who is no longer an owner of h1" in refused.error

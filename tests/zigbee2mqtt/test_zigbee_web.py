@@ -51,8 +51,8 @@ async def zigbee_hub(tmp: Path, mosquitto: Mosquitto) -> AsyncIterator[ZigbeeHub
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
 
-    def owner(access: Access) -> None:
-        access.ensure_owner("owner", "h1", "Owner", PASSWORD)
+    async def owner(access: Access) -> None:
+        await access.ensure_owner("owner", "h1", "Owner", PASSWORD)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))

@@ -1140,6 +1140,12 @@ export interface components {
             cost: number;
             shortfall_kwh: number;
             slots: components["schemas"]["SlotOut"][];
+            /** @default [] */
+            sources: components["schemas"]["SourceOut"][];
+            /** @default null */
+            site: components["schemas"]["SiteOut"] | null;
+            /** @default null */
+            shared_line: string | null;
         };
         /** SlotOut */
         SlotOut: {
@@ -1148,6 +1154,31 @@ export interface components {
             solar_kw: number;
             power_kw: number;
             soc: number;
+        };
+        /**
+         * SourceOut
+         * @description Where a plan's prices or solar forecast come from, and how old they are.
+         */
+        SourceOut: {
+            provider: string;
+            title: string;
+            /** @enum {unknown} */
+            kind: "prices" | "solar";
+            fetched_at: string | null;
+            age_s: number | null;
+            known_until: string | null;
+            stale: boolean;
+            error: string | null;
+            warning: string | null;
+        };
+        /**
+         * SiteOut
+         * @description What the home's grid meter and fuse allow this car's wallbox now.
+         */
+        SiteOut: {
+            cap_a: number | null;
+            surplus_kw: number | null;
+            meter_silent: boolean;
         };
         /** PricesIn */
         PricesIn: {

@@ -8,8 +8,9 @@ not match), removed (seq gap), reordered (seq goes back) or relinked (prev does 
 Removing entries from the *end* leaves a valid shorter chain; compare with a head (seq,
 hash) kept elsewhere to catch that (``verify(..., head=...)``).
 
-Stores: ``MemoryAuditStore`` and ``SqliteAuditStore`` (table ``access_audit`` through its
-own ``sqlite3`` connection, ``synchronous=FULL``, writes off the event loop).
+Stores: ``MemoryAuditStore`` and ``SqliteAuditStore`` (table ``access_audit`` of the access
+database, ``carhome.access.database``: each entry on disk when ``append`` returns, written on
+the database's own thread, never on the event loop).
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
-import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Final, Protocol
 
 import msgspec
 
 from carhome.clock import Clock
-from carhome.errors import StoreError
 from carhome.hub.commands import Command, Decision
+from carhome.sqlitefile import SqliteFile
 from carhome.wire.members import AuditEntry, Verdict
 
 SCHEME: Final = "carhome-audit-v1"
@@ -126,66 +125,34 @@ _FIELDS: Final = tuple(AuditEntry.__struct_fields__)
 _COLUMNS: Final = ", ".join(_FIELDS)
 
 
+_INSERT: Final = f"INSERT INTO access_audit ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"  # noqa: S608
+_ALL: Final = f"SELECT {_COLUMNS} FROM access_audit ORDER BY rowid"  # noqa: S608
+_LAST: Final = f"SELECT {_COLUMNS} FROM access_audit ORDER BY rowid DESC LIMIT 1"  # noqa: S608
+
+
 class SqliteAuditStore:
-    """The log in table ``access_audit``; reads are in stored (rowid) order, not seq order,
-    so that ``verify`` sees a reordering."""
+    """The log in table ``access_audit`` of the access database (``carhome.access.database``),
+    which its owner opens and closes; reads are in stored (rowid) order, not seq order, so
+    that ``verify`` sees a reordering."""
 
-    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
-        self._lock = threading.Lock()
-        try:
-            if readonly:
-                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            else:
-                self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-                self._db.execute("PRAGMA synchronous=FULL")
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS access_audit (seq INTEGER NOT NULL, time REAL NOT NULL,"
-                    " home TEXT NOT NULL, member TEXT NOT NULL, face TEXT NOT NULL, command TEXT NOT NULL,"
-                    " device TEXT NOT NULL, target TEXT NOT NULL, decision TEXT NOT NULL,"
-                    " reason TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL)"
-                )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the audit log in {path}: {exc}") from exc
-
-    def _append(self, entry: AuditEntry) -> None:
-        with self._lock:
-            self._db.execute(
-                f"INSERT INTO access_audit ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})",  # noqa: S608
-                msgspec.structs.astuple(entry),
-            )
-
-    def read_all(self) -> list[AuditEntry]:
-        try:
-            with self._lock:
-                rows = self._db.execute(f"SELECT {_COLUMNS} FROM access_audit ORDER BY rowid").fetchall()  # noqa: S608
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the audit log: {exc}") from exc
-        return [AuditEntry(*row) for row in rows]
+    def __init__(self, file: SqliteFile) -> None:
+        self._file = file
 
     async def append(self, entry: AuditEntry) -> None:
-        try:
-            await asyncio.to_thread(self._append, entry)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the audit log: {exc}") from exc
-
-    def _last(self) -> AuditEntry | None:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM access_audit ORDER BY rowid DESC LIMIT 1"  # noqa: S608
-            ).fetchone()
-        return None if row is None else AuditEntry(*row)
+        row = msgspec.structs.astuple(entry)
+        await self._file.write("writing the audit log", lambda conn: conn.execute(_INSERT, row))
 
     async def last(self) -> AuditEntry | None:
-        try:
-            return await asyncio.to_thread(self._last)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the audit log: {exc}") from exc
+        def read(conn: sqlite3.Connection) -> AuditEntry | None:
+            row = conn.execute(_LAST).fetchone()
+            return None if row is None else AuditEntry(*row)
+
+        return await self._file.read("reading the audit log", read)
 
     async def entries(self) -> list[AuditEntry]:
-        return await asyncio.to_thread(self.read_all)
-
-    def close(self) -> None:
-        self._db.close()
+        return await self._file.read(
+            "reading the audit log", lambda conn: [AuditEntry(*row) for row in conn.execute(_ALL)]
+        )
 
 
 class AuditLog:

@@ -25,11 +25,8 @@ inside a decision:
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +36,9 @@ import msgspec
 
 from carhome.clock import Clock
 from carhome.errors import CarhomeError, CommandDenied
+from carhome.files import write_atomically
 from carhome.hub.commands import Command, Decision, Gatekeeper
-from carhome.private import FILE_MODE, private_dir
+from carhome.private import private_dir
 from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest, request_enrollment
 from carhome.signing.envelope import DEFAULT_MAX_TTL, CommandFields, domain_of
 from carhome.signing.keeper import delegate_member, delegated_domains
@@ -129,7 +127,7 @@ class Delegates:
     def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
         """Remember a delegation the device accepted."""
         _, pin = self._paths(home, device)
-        _write_private(pin, msgspec.json.encode(Pin(device_key, member)))
+        write_atomically(pin, msgspec.json.encode(Pin(device_key, member)))
 
     def covers(self, home: str, device: str, domain: str) -> bool:
         pin = self._pin(home, device)
@@ -231,21 +229,3 @@ class DelegationGate:
             f" owner delegated {domain} on {where} to the hub (`carhome keys delegate"
             f" {where} {domain}`)",
         )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, then
-    ``os.replace``), readable by its owner only, in a directory only its owner may enter."""
-    private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -75,7 +75,7 @@ class PolicyGatekeeper:
             signed=command.signature is not None,
         )
         if decision.allowed and grant_id is not None:
-            self._members.use(command.member, grant_id)
+            await self._members.use(command.member, grant_id)
         self.decisions += 1
         await self._audit.record_command(command, decision)
         return decision

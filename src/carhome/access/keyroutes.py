@@ -28,6 +28,7 @@ device does not check again:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -227,7 +228,8 @@ class KeyRoutes:
             member = delegate_member(asked.domains)
         except ValueError as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
-        return json_response(DelegateKey(keys.key(home, device).public.point, member))
+        key = await asyncio.to_thread(keys.key, home, device)  # made on first use: fsynced
+        return json_response(DelegateKey(key.public.point, member))
 
     async def delegate(self, request: Request) -> Response:
         home, device = self.keyed(request)
@@ -235,7 +237,8 @@ class KeyRoutes:
         asked = await decode_body(request, DelegateRequest, limit=MAX_BODY)
         keys = self.need_delegates()
         try:
-            enrollment = keys.request(
+            enrollment = await asyncio.to_thread(  # the key may be made here: fsynced
+                keys.request,
                 home,
                 device,
                 asked.challenge,
@@ -247,7 +250,7 @@ class KeyRoutes:
         except (CarhomeError, ValueError) as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
         enrolled = (await self.relayed(home, device, Enroll(enrollment))).key
-        keys.pin(home, device, asked.challenge.device_key, enrollment.member)
+        await asyncio.to_thread(keys.pin, home, device, asked.challenge.device_key, enrollment.member)
         return json_response(enrolled)
 
     def request_id(self, request: Request) -> str:

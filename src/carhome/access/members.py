@@ -6,27 +6,29 @@ property names), from when until when, and optionally how many uses; a guest *se
 the devices their live grants name, and a location only where a grant names it
 (``Member.sees``). ``Members`` is the registry the gatekeeper, the login path and the
 API's read scoping read; every change is written through a ``MemberStore`` (memory, or
-SQLite in its own table, in a file only its owner may read). Revoking a member is final
-for the member's sessions: listeners hear it at once, so faces can close live connections.
+table ``access_members`` of ``access.db``, ``carhome.access.database``) and awaited: a
+change is on disk when its call returns, and the disk is written on the database's own
+thread, never on the event loop. A change is made in memory at once, before its call first
+waits, so a decision and the grant use it counts are one step; if the write fails, the
+change is undone and the error raised. Revoking a member is final for the member's
+sessions: listeners hear it once it is on disk, so faces can close live connections.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Final, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final, Protocol, Self
 
 import msgspec
 
-from carhome.errors import CarhomeError
+from carhome.errors import CarhomeError, StoreError
 from carhome.hub.model import check_name
 from carhome.parts.access import LOCATION
-from carhome.private import private_file
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
+from carhome.sqlitefile import SqliteFile
 from carhome.wire.members import Grant as GrantFields
 from carhome.wire.members import Role
 
@@ -116,70 +118,73 @@ class Member(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class MemberStore(Protocol):
-    """Where members are kept. ``save`` replaces the member's whole record."""
+    """Where members are kept. ``save`` replaces the member's whole record; on return it is
+    kept (on disk, for a store with a file)."""
 
-    def load(self) -> list[Member]: ...
+    async def load(self) -> list[Member]: ...
 
-    def save(self, member: Member) -> None: ...
+    async def save(self, member: Member) -> None: ...
 
 
 class MemoryMemberStore:
     def __init__(self) -> None:
         self._rows: dict[str, bytes] = {}
 
-    def load(self) -> list[Member]:
+    async def load(self) -> list[Member]:
         return [msgspec.json.decode(row, type=Member) for row in self._rows.values()]
 
-    def save(self, member: Member) -> None:
+    async def save(self, member: Member) -> None:
         self._rows[member.id] = msgspec.json.encode(member)
 
 
+_decode_member: Final = msgspec.json.Decoder(Member).decode
+
+
 class SqliteMemberStore:
-    """Members in table ``access_members`` of a SQLite file, through its own connection."""
+    """Members in table ``access_members`` of the access database (``carhome.access.database``),
+    which its owner opens and closes."""
 
-    def __init__(self, path: Path | str) -> None:
-        self._lock = threading.Lock()
-        try:
-            if str(path) != ":memory:":
-                private_file(path)  # password hashes: the owner's only
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS access_members (id TEXT PRIMARY KEY, home TEXT NOT NULL,"
-                " data BLOB NOT NULL)"
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise MemberError(f"cannot open the member table in {path}: {exc}") from exc
+    def __init__(self, file: SqliteFile) -> None:
+        self._file = file
 
-    def load(self) -> list[Member]:
-        with self._lock:
-            rows = self._db.execute("SELECT data FROM access_members ORDER BY id").fetchall()
+    async def load(self) -> list[Member]:
+        def read(conn: sqlite3.Connection) -> list[bytes]:
+            return [row[0] for row in conn.execute("SELECT data FROM access_members ORDER BY id")]
+
+        rows = await self._file.read("reading the members", read)
         try:
-            return [msgspec.json.decode(row[0], type=Member) for row in rows]
+            return [_decode_member(row) for row in rows]
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise MemberError(f"a stored member record is damaged: {exc}") from exc
+            raise StoreError(
+                f"{self._file.path}: a stored member record is damaged ({exc});"
+                " restore the file from a backup"
+            ) from exc
 
-    def save(self, member: Member) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO access_members (id, home, data) VALUES (?, ?, ?)",
-                (member.id, member.home, msgspec.json.encode(member)),
-            )
-
-    def close(self) -> None:
-        self._db.close()
+    async def save(self, member: Member) -> None:
+        row = (member.id, member.home, msgspec.json.encode(member))
+        await self._file.write(
+            "saving a member",
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO access_members (id, home, data) VALUES (?, ?, ?)", row
+            ),
+        )
 
 
 RevocationListener = Callable[[Member], None]
 
 
 class Members:
-    """The registry of members, written through to its store."""
+    """The registry of members, written through to its store (``Members.load`` reads it)."""
 
-    def __init__(self, store: MemberStore | None = None) -> None:
+    def __init__(self, store: MemberStore | None = None, members: Iterable[Member] = ()) -> None:
         self._store: MemberStore = store or MemoryMemberStore()
-        self._members: dict[str, Member] = {m.id: m for m in self._store.load()}
+        self._members: dict[str, Member] = {m.id: m for m in members}
         self._listeners: list[RevocationListener] = []
+
+    @classmethod
+    async def load(cls, store: MemberStore) -> Self:
+        """The registry of the members ``store`` keeps."""
+        return cls(store, await store.load())
 
     def __iter__(self) -> Iterator[Member]:
         return iter(tuple(self._members.values()))
@@ -198,43 +203,52 @@ class Members:
             raise MemberError(f"no member {member_id!r}; see `carhome members list`", member=member_id)
         return member
 
-    def add(self, member: Member) -> Member:
+    async def add(self, member: Member) -> Member:
         if member.id in self._members:
             raise MemberError(f"member {member.id!r} exists already", member=member.id)
-        self._put(member)
+        await self._put(member)
         return member
 
-    def set_password(self, member_id: str, password_hash: str) -> None:
-        self._put(msgspec.structs.replace(self.require(member_id), password=password_hash))
+    async def set_password(self, member_id: str, password_hash: str) -> None:
+        await self._put(msgspec.structs.replace(self.require(member_id), password=password_hash))
 
-    def grant(self, member_id: str, grant: Grant) -> None:
+    async def grant(self, member_id: str, grant: Grant) -> None:
         member = self.require(member_id)
         if any(g.id == grant.id for g in member.grants):
             raise MemberError(f"{member_id} holds a grant {grant.id!r} already", member=member_id)
-        self._put(msgspec.structs.replace(member, grants=(*member.grants, grant)))
+        await self._put(msgspec.structs.replace(member, grants=(*member.grants, grant)))
 
-    def withdraw(self, member_id: str, grant_id: str) -> None:
+    async def change_grant(self, member_id: str, grant: Grant) -> None:
+        """Put ``grant`` in the place of the member's grant of the same id, in one change."""
+        member = self.require(member_id)
+        if not any(g.id == grant.id for g in member.grants):
+            raise MemberError(f"{member_id} holds no grant {grant.id!r}", member=member_id)
+        grants = tuple(grant if g.id == grant.id else g for g in member.grants)
+        await self._put(msgspec.structs.replace(member, grants=grants))
+
+    async def withdraw(self, member_id: str, grant_id: str) -> None:
         member = self.require(member_id)
         grants = tuple(g for g in member.grants if g.id != grant_id)
         if len(grants) == len(member.grants):
             raise MemberError(f"{member_id} holds no grant {grant_id!r}", member=member_id)
-        self._put(msgspec.structs.replace(member, grants=grants))
+        await self._put(msgspec.structs.replace(member, grants=grants))
 
-    def use(self, member_id: str, grant_id: str) -> None:
-        """Count one use of a grant (the gatekeeper calls it for each command it allows)."""
+    async def use(self, member_id: str, grant_id: str) -> None:
+        """Count one use of a grant (the gatekeeper calls it for each command it allows;
+        counted in memory at once, so the next decision sees it)."""
         member = self.require(member_id)
         grants = tuple(
             msgspec.structs.replace(g, used=g.used + 1) if g.id == grant_id else g for g in member.grants
         )
-        self._put(msgspec.structs.replace(member, grants=grants))
+        await self._put(msgspec.structs.replace(member, grants=grants))
 
-    def revoke(self, member_id: str) -> None:
+    async def revoke(self, member_id: str) -> None:
         """Revoke a member for good and tell every listener (idempotent: told once)."""
         member = self.require(member_id)
         if member.revoked:
             return
         member = msgspec.structs.replace(member, revoked=True)
-        self._put(member)
+        await self._put(member)
         for listener in tuple(self._listeners):
             try:
                 listener(member)
@@ -246,6 +260,16 @@ class Members:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def _put(self, member: Member) -> None:
-        self._store.save(member)
+    async def _put(self, member: Member) -> None:
+        # In memory before the first wait: a check and the change it leads to are one step.
+        previous = self._members.get(member.id)
         self._members[member.id] = member
+        try:
+            await self._store.save(member)
+        except Exception:
+            if self._members.get(member.id) is member:  # not changed again since: undo
+                if previous is None:
+                    del self._members[member.id]
+                else:
+                    self._members[member.id] = previous
+            raise

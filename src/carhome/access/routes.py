@@ -115,7 +115,7 @@ class MemberRoutes:
             raise _member_error(exc, "password") from None
         try:
             member = Member(id=body.id, home=principal.home, name=body.name, role=body.role, password=hashed)
-            self._access.members.add(member)
+            await self._access.members.add(member)
         except (MemberError, InvalidName) as exc:
             raise _member_error(exc, "id") from None
         return json_response(_render(member), 201)
@@ -123,7 +123,7 @@ class MemberRoutes:
     async def revoke(self, request: Request) -> Response:
         principal = await self._admin(request)
         member = self._in_home(principal, request.path_params["member"])
-        self._access.members.revoke(member.id)
+        await self._access.members.revoke(member.id)
         return json_response(_render(self._access.members.require(member.id)))
 
     async def grant(self, request: Request) -> Response:
@@ -134,7 +134,7 @@ class MemberRoutes:
             grant = PolicyGrant(
                 f"g-{secrets.token_hex(4)}", body.devices, body.targets, body.starts, body.ends, body.uses
             )
-            self._access.members.grant(member.id, grant)
+            await self._access.members.grant(member.id, grant)
         except MemberError as exc:
             raise _member_error(exc, _grant_field(body)) from None
         return json_response(grant, 201)
@@ -155,15 +155,14 @@ class MemberRoutes:
             )
         except MemberError as exc:
             raise _member_error(exc, _grant_field(body)) from None
-        self._access.members.withdraw(member.id, grant_id)
-        self._access.members.grant(member.id, grant)
+        await self._access.members.change_grant(member.id, grant)
         return json_response(grant)
 
     async def withdraw(self, request: Request) -> Response:
         principal = await self._admin(request)
         member = self._in_home(principal, request.path_params["member"])
         try:
-            self._access.members.withdraw(member.id, request.path_params["grant"])
+            await self._access.members.withdraw(member.id, request.path_params["grant"])
         except MemberError as exc:
             raise Problem(404, "unknown-grant", "Unknown grant", str(exc)) from None
         return Response(status_code=204)

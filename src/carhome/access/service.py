@@ -3,12 +3,12 @@
 A running hub needs every access piece at once — the member registry, passwords, the
 token issuer, the login throttle, the audit log and the gatekeeper built from them — and
 each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
-``Access.open`` builds them over ``<data_dir>/access.db`` (members and the audit chain; a
-file apart from the hub's own database, which the store holds with an exclusive lock;
-mode 0600 in a directory made 0700) and
-``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on first
-start), so a restart keeps members, the audit chain and the validity of refresh tokens'
-signatures (sessions themselves live in memory: a restart logs everybody out).
+``async with Access.open(directory, clock) as access`` builds them over
+``<data_dir>/access.db`` (members and the audit chain, ``carhome.access.database``; mode
+0600 in a directory made 0700), open until the block ends, and ``<data_dir>/token.key``
+(the token secret, 32 random bytes, mode 0600, made on first start), so a restart keeps
+members, the audit chain and the validity of refresh tokens' signatures (sessions
+themselves live in memory: a restart logs everybody out).
 
 ``ensure_owner`` is how a fresh home gets its first owner: the demo calls it; a user runs
 ``carhome members add`` against the stopped hub's file.
@@ -16,19 +16,20 @@ signatures (sessions themselves live in memory: a restart logs everybody out).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import os
 import secrets
-import stat
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, Final
 
 from starlette.routing import BaseRoute
 
 from carhome.access.audit import AuditLog, SqliteAuditStore
 from carhome.access.bearer import OPERATIONS as AUTH_OPERATIONS
 from carhome.access.bearer import Bearer, auth_routes
+from carhome.access.database import ACCESS_DB, access_file
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.logins import Logins
 from carhome.access.members import Member, Members, SqliteMemberStore
@@ -39,16 +40,16 @@ from carhome.access.throttle import LoginThrottle
 from carhome.access.tokens import InvalidToken, Tokens
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
+from carhome.files import create_atomically
 from carhome.http.operations import Operation
 from carhome.http.principals import Authenticator
 from carhome.hub.commands import CommandRouter, Decision
 from carhome.parts.access import Revocation
-from carhome.private import private_dir, private_file
+from carhome.private import private_dir
 from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
 
-ACCESS_DB: Final = "access.db"
 TOKEN_KEY: Final = "token.key"  # noqa: S105 - a file name, not a secret
 _SECRET_BYTES: Final = 32
 
@@ -57,15 +58,22 @@ class AccessSetupError(CarhomeError):
     """The access files in the data directory cannot be read or made."""
 
 
+def _prepare(directory: Path) -> bytes:
+    """Make ``directory`` (0700) when missing; the token secret kept in it."""
+    try:
+        private_dir(directory)
+    except OSError as exc:
+        raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
+    return _secret(directory / TOKEN_KEY)
+
+
 def _secret(path: Path) -> bytes:
     """The token secret in ``path``, made (mode 0600) the first time."""
     try:
         secret = path.read_bytes()
     except FileNotFoundError:
         secret = secrets.token_bytes(_SECRET_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-        with os.fdopen(fd, "wb") as out:
-            out.write(secret)
+        create_atomically(path, secret)
         return secret
     except OSError as exc:
         raise AccessSetupError(f"cannot read the token secret {path}: {exc.strerror}") from exc
@@ -89,7 +97,6 @@ class Access:
         clock: Clock,
         passwords: Passwords | None = None,
         require_signatures: bool = True,
-        closers: tuple[SqliteMemberStore | SqliteAuditStore, ...] = (),
     ) -> None:
         self.clock = clock
         self.members = members
@@ -99,10 +106,10 @@ class Access:
         self.throttle = LoginThrottle(clock)
         self.logins = Logins(members, self.passwords, tokens, self.throttle)
         self.gatekeeper = PolicyGatekeeper(members, audit, clock, require_signatures=require_signatures)
-        self._closers = closers
 
     @classmethod
-    def open(
+    @contextlib.asynccontextmanager
+    async def open(
         cls,
         directory: Path,
         clock: Clock,
@@ -110,28 +117,22 @@ class Access:
         require_signatures: bool = True,
         access_ttl: float | None = None,
         passwords: Passwords | None = None,
-    ) -> Self:
-        """The access parts over ``directory`` (made when missing)."""
-        try:
-            private_dir(directory)
-            database = private_file(directory / ACCESS_DB)  # password hashes, the audit chain
-        except OSError as exc:
-            raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
-        member_store = SqliteMemberStore(database)
-        audit_store = SqliteAuditStore(database)
-        members = Members(member_store)
-        tokens = Tokens(_secret(directory / TOKEN_KEY), clock, members)
-        if access_ttl is not None:
-            tokens.access_ttl = access_ttl
-        return cls(
-            members=members,
-            audit=AuditLog(audit_store, clock),
-            tokens=tokens,
-            clock=clock,
-            passwords=passwords,
-            require_signatures=require_signatures,
-            closers=(member_store, audit_store),
-        )
+    ) -> AsyncIterator[Access]:
+        """The access parts over ``directory`` (made when missing), open for the block."""
+        secret = await asyncio.to_thread(_prepare, directory)
+        async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
+            members = await Members.load(SqliteMemberStore(database))
+            tokens = Tokens(secret, clock, members)
+            if access_ttl is not None:
+                tokens.access_ttl = access_ttl
+            yield cls(
+                members=members,
+                audit=AuditLog(SqliteAuditStore(database), clock),
+                tokens=tokens,
+                clock=clock,
+                passwords=passwords,
+                require_signatures=require_signatures,
+            )
 
     def guard(self, router: CommandRouter) -> None:
         """Withdraw the queued commands of revoked members: those revoked before this start
@@ -146,10 +147,6 @@ class Access:
         gone = router.withdraw(member.id, f"{member.id} was revoked")
         if gone:
             log.info("withdrew %d queued command(s) of revoked member %s", len(gone), member.id)
-
-    def close(self) -> None:
-        for store in self._closers:
-            store.close()
 
     # the access seam (``carhome.parts.access.AccessControl``): what the other parts need
 
@@ -200,14 +197,11 @@ class Access:
         found = self.members.get(member)
         return found is not None and found.home == home and found.role is Role.OWNER and not found.revoked
 
-    def ensure_owner(self, member_id: str, home: str, name: str, password: str) -> bool:
+    async def ensure_owner(self, member_id: str, home: str, name: str, password: str) -> bool:
         """Add ``member_id`` as an owner of ``home`` with ``password`` unless a member of that
         id exists; True if it was added."""
         if self.members.get(member_id) is not None:
             return False
-        self.members.add(
-            Member(
-                id=member_id, home=home, name=name, role=Role.OWNER, password=self.passwords.hash(password)
-            )
-        )
+        hashed = await asyncio.to_thread(self.passwords.hash, password)  # argon2: off the event loop
+        await self.members.add(Member(id=member_id, home=home, name=name, role=Role.OWNER, password=hashed))
         return True

@@ -103,7 +103,7 @@ class ApiServer:
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api-server")
         if self._announce:
-            write_hub_address(self.url)
+            await asyncio.to_thread(write_hub_address, self.url)  # fsynced: off the event loop
         return self
 
     async def __aexit__(

@@ -17,7 +17,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from carhome.automations.actions import bind_steps
 from carhome.automations.automation import Automation
@@ -30,6 +30,9 @@ from carhome.automations.timers import Timers, TimerStore
 from carhome.automations.traces import Trace, TraceLog
 from carhome.errors import ConfigError, UnknownDevice
 from carhome.hub import Hub
+
+_BIND_AT_ONCE: Final = 50
+"""Automations a check binds before it lets the loop run others (a text may hold 1,000)."""
 
 
 @dataclass(slots=True)
@@ -200,12 +203,26 @@ class Engine:
     async def check_text(self, text: str, file: str = "<text>") -> list[ConfigError]:
         """Every error of the automations in ``text``, decoded and bound against this hub,
         without loading them (a scratch engine binds them and lets go)."""
+        return await self.check_loaded(load_text(text, file), file)
+
+    async def check_loaded(self, loaded: Loaded, file: str = "<text>") -> list[ConfigError]:
+        """``check_text`` of automations already decoded from ``file``; a long text is
+        bound a few dozen automations at a time, the loop free in between."""
         async with Engine(self.hub, members=self.members) as scratch:
-            errors = scratch.load_text(text, file)
+            errors = list(loaded.errors)
+            for n, (automation, source) in enumerate(loaded.automations, 1):
+                try:
+                    scratch.add(automation, source)
+                except ConfigError as exc:
+                    errors.append(exc)
+                if n % _BIND_AT_ONCE == 0:
+                    await asyncio.sleep(0)
             theirs = {a.id for a in scratch.automations()}
             taken = [a.id for a in self.automations() if a.id in theirs]
-        for automation_id in taken:
-            errors.append(ConfigError(f"id: automation {automation_id!r} is already loaded", file=file))
+        errors += [
+            ConfigError(f"id: automation {automation_id!r} is already loaded", file=file)
+            for automation_id in taken
+        ]
         return errors
 
     def source(self, automation_id: str) -> Source:

@@ -18,9 +18,14 @@ The enable switch (``set_enabled``) is kept in ``<data>/automations/enabled.json
 ``{id: bool}``: it wins over an automation's own ``enabled:``, and survives saving a new
 text, until the automation is deleted.
 
-Every write goes to a temporary file beside its target, is fsynced, renamed over the
-target, and the directory is fsynced: after a crash the old file or the new one is there,
-never half of one. The engine is changed only after the file is on disk.
+Every write is ``carhome.files.write_atomically``, on a worker thread: after a crash the
+old file or the new one is there, never half of one. The engine is changed only after the
+file is on disk.
+
+Reading and parsing happen on a worker thread too, never on the event loop: ``load`` reads
+every file on one, and the API hands ``read_text`` a text it received (one parse per
+request, and one more when the member who saves it is written in, ``with_member``); what
+it gives — a ``Text`` — is what ``save`` checks and keeps.
 
 Files are named to people by where they are, never by an absolute path of the machine:
 ``automations/saved/x.yaml`` (under the data directory), ``package:carhome/sim/…`` (shipped
@@ -31,10 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +47,13 @@ from typing import Any, Final, Literal
 import msgspec
 import yaml
 
+from carhome import boundedyaml
 from carhome.automations.actions import SceneAction
 from carhome.automations.automation import Automation
 from carhome.automations.engine import Engine
-from carhome.automations.loader import Source, load_text
+from carhome.automations.loader import Loaded, Source, load_text
 from carhome.errors import CarhomeError, ConfigError
+from carhome.files import delete_durably, write_atomically
 
 Origin = Literal["saved", "data", "package", "external"]
 
@@ -160,12 +166,27 @@ class AutomationFiles:
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, engine: Engine) -> list[ConfigError]:
+    async def load(self, engine: Engine) -> list[ConfigError]:
         """Add every automation to ``engine``: base files, then the saved files winning
-        over them by id, with the enable switches applied. Returns the errors; the
-        automations without one are loaded."""
+        over them by id, with the enable switches applied. The files are read and parsed
+        on a worker thread. Returns the errors; the automations without one are loaded."""
+        self._enabled, errors, base, saved = await asyncio.to_thread(self._read_all)
+        for entry in base:
+            if entry.automation.id in saved:
+                self._overridden.setdefault(entry.automation.id, entry)
+            else:
+                self._add(engine, entry, errors)
+        for automation_id, entry in saved.items():
+            if not self._add(engine, entry, errors) and automation_id in self._overridden:
+                # The override no longer binds (a device is gone): the base still may.
+                self._add(engine, self._overridden.pop(automation_id), errors)
+        return errors
+
+    def _read_all(self) -> tuple[dict[str, bool], list[ConfigError], list[Entry], dict[str, Entry]]:
+        """The enable switches, the errors, the base entries and the saved ones by id, read
+        from the files."""
         errors: list[ConfigError] = []
-        self._enabled = self._read_enabled(errors)
+        enabled = self._read_enabled(errors)
         base: list[Entry] = []
         for path in (*self.base_files, *self._hand_written()):
             base += self._read(path, self._origin(path), errors)
@@ -178,16 +199,7 @@ class AutomationFiles:
                 )
                 continue
             saved[entries[0].automation.id] = entries[0]
-        for entry in base:
-            if entry.automation.id in saved:
-                self._overridden.setdefault(entry.automation.id, entry)
-            else:
-                self._add(engine, entry, errors)
-        for automation_id, entry in saved.items():
-            if not self._add(engine, entry, errors) and automation_id in self._overridden:
-                # The override no longer binds (a device is gone): the base still may.
-                self._add(engine, self._overridden.pop(automation_id), errors)
-        return errors
+        return enabled, errors, base, saved
 
     def _hand_written(self) -> list[Path]:
         if self.directory.is_file():  # one file of automations in the directory's place
@@ -209,9 +221,12 @@ class AutomationFiles:
     def _read(self, path: Path, origin: Origin, errors: list[ConfigError]) -> list[Entry]:
         shown = self.display(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = boundedyaml.read_text(path, limits=boundedyaml.AUTOMATIONS)
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(ConfigError(f"cannot read: {exc}", file=shown))
+            return []
+        except ConfigError as exc:  # longer than a text may be: read no further
+            errors.append(ConfigError(exc.reason, file=shown))
             return []
         loaded = load_text(text, shown)
         errors += loaded.errors
@@ -265,21 +280,22 @@ class AutomationFiles:
 
     # -- changing ------------------------------------------------------------------------
 
-    async def save(self, engine: Engine, text: str, *, replace: str | None = None) -> Entry:
+    async def save(self, engine: Engine, text: Text, *, replace: str | None = None) -> Entry:
         """Create (``replace`` None) or replace the automation ``text`` defines, checked
         against the hub as ``Engine.check_text`` does; written to its saved file, then
         swapped into ``engine``."""
         async with self._lock:
             if replace is not None:
                 self.entry(engine, replace)  # UnknownAutomation before anything else
-            automation = await self._check(engine, text, replace)
+            automation, source = await self._check(engine, text, replace)
             old = self._entries.get(automation.id)
             if replace is None and automation.id in {a.id for a in engine.automations()}:
                 raise AutomationExists(automation.id, engine.source(automation.id).file)
             path = self._saved_path(automation.id)
-            await asyncio.to_thread(_write_durably, path, text.encode())
-            [(decoded, source)] = load_text(text, self.display(path)).automations
-            entry = Entry(self._switched(decoded), source, text, "saved")
+            await asyncio.to_thread(write_atomically, path, text.text.encode())
+            entry = Entry(
+                self._switched(automation), Source(self.display(path), source.node), text.text, "saved"
+            )
             if old is not None:
                 traces = engine.trace(old.automation.id)
                 engine.remove(old.automation.id)
@@ -297,36 +313,37 @@ class AutomationFiles:
             self._entries[entry.automation.id] = entry
             return entry
 
-    async def _check(self, engine: Engine, text: str, replace: str | None) -> Automation:
-        async with Engine(engine.hub, members=engine.members) as scratch:
-            errors = scratch.load_text(text, "<api>")
-            found = scratch.automations()
-        if errors:
-            raise InvalidAutomation(errors)
-        if len(found) != 1:
+    async def _check(self, engine: Engine, text: Text, replace: str | None) -> tuple[Automation, Source]:
+        found = text.loaded.automations
+        if text.loaded.errors:
+            raise InvalidAutomation(text.loaded.errors)
+        if len(found) != 1:  # counted before binding: a save binds one automation, not a thousand
             raise InvalidAutomation(
                 [ConfigError(f"expected exactly one automation in the text; found {len(found)}", line=1)]
             )
-        automation = found[0]
+        async with Engine(engine.hub, members=engine.members) as scratch:
+            errors = scratch.add_loaded(text.loaded)
+        if errors:
+            raise InvalidAutomation(errors)
+        automation, source = found[0]
         if replace is not None and automation.id != replace:
             raise InvalidAutomation(
                 [
-                    _at(
-                        text,
+                    source.error(
                         ("id",),
-                        f"id: this is automation {replace!r}; its id stays (to rename,"
+                        f"this is automation {replace!r}; its id stays (to rename,"
                         f" create {automation.id!r} and delete {replace!r})",
                     )
                 ]
             )
-        return automation
+        return automation, source
 
     async def set_enabled(self, engine: Engine, automation_id: str, enabled: bool) -> Entry:
         """Switch an automation on or off, now and after every restart."""
         async with self._lock:
             entry = self.entry(engine, automation_id)
             switches = {**self._enabled, automation_id: enabled}
-            await asyncio.to_thread(_write_durably, self.directory / ENABLED_FILE, _json(switches))
+            await asyncio.to_thread(write_atomically, self.directory / ENABLED_FILE, _json(switches))
             self._enabled = switches
             if entry.automation.enabled == enabled:
                 return entry
@@ -352,9 +369,9 @@ class AutomationFiles:
             if entry.origin != "saved":
                 raise ReadOnlyAutomation(automation_id, entry.source.file)
             switches = {k: v for k, v in self._enabled.items() if k != automation_id}
-            await asyncio.to_thread(_delete_durably, self._saved_path(automation_id))
+            await asyncio.to_thread(delete_durably, self._saved_path(automation_id))
             if switches != self._enabled:
-                await asyncio.to_thread(_write_durably, self.directory / ENABLED_FILE, _json(switches))
+                await asyncio.to_thread(write_atomically, self.directory / ENABLED_FILE, _json(switches))
                 self._enabled = switches
             engine.remove(automation_id)
             del self._entries[automation_id]
@@ -371,47 +388,34 @@ def _json(value: dict[str, bool]) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
 
 
-def _at(text: str, path: tuple[str | int, ...], message: str) -> ConfigError:
-    """An error at ``path`` of the one automation in ``text``, with its line."""
-    loaded = load_text(text, "<api>")
-    if not loaded.automations:
-        return ConfigError(message)
-    return ConfigError(message, file="<api>", line=loaded.automations[0][1].line_of(path))
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a crash leaves the old file or the new, never half:
-    a temporary file beside it (not named ``*.yaml``, so no load reads it), fsynced,
-    renamed over it, and the directory fsynced so the rename itself is on disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _delete_durably(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-
-
 # -- who an automation acts as --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """An automation text as it is to be kept, and what it holds, parsed once."""
+
+    text: str
+    loaded: Loaded
+
+
+def read_text(text: str, *, file: str = "<api>", member: str | None = None) -> Text:
+    """Parse ``text`` (from ``file``), with ``member`` written in as ``with_member`` does
+    when given (and the text parsed again if that changed it). It costs time in proportion
+    to the text: the API runs it on a worker thread."""
+    loaded = load_text(text, file)
+    if member is not None:
+        written = _with_member(text, loaded, member)
+        if written != text:
+            # what was written in counts against no limit: a text allowed stays allowed
+            limits = boundedyaml.AUTOMATIONS
+            grown = dataclasses.replace(
+                limits,
+                chars=limits.chars + len(written) - len(text),
+                nodes=limits.nodes + 2 * len(loaded.automations),
+            )
+            return Text(written, load_text(written, file, limits=grown))
+    return Text(text, loaded)
 
 
 def with_member(text: str, member: str) -> str:
@@ -419,7 +423,10 @@ def with_member(text: str, member: str) -> str:
     (right after its ``id:``, in the automation's own style), so an automation saved through
     the API acts as the member who saved it unless it says otherwise. ``member`` is a member
     id (``carhome.hub.model.check_name``), which YAML reads as a plain string."""
-    loaded = load_text(text, "<api>")
+    return _with_member(text, load_text(text, "<api>"), member)
+
+
+def _with_member(text: str, loaded: Loaded, member: str) -> str:
     inserts: list[tuple[int, str]] = []
     for automation, source in loaded.automations:
         node = source.node

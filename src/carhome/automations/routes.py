@@ -25,6 +25,10 @@ and, with ``files`` (``carhome.automations.files.AutomationFiles``), the changes
   otherwise); answers ``{"deleted": id, "restored": …}``, ``restored`` being the
   automation an override overrode, back in its place.
 
+A text is parsed once per request, on a worker thread (``carhome.automations.files.
+read_text``), never on the event loop: a text as large as an automation file may be takes
+a moment to parse.
+
 Changing automations is the administrative operation ``manage_automations``: the
 gatekeeper decides it from the policy table (owners may, family and guests may not) and
 audits the decision, and each change is audited too, naming the automation.
@@ -40,6 +44,7 @@ Scenes (``carhome.automations.scenes``):
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import PurePath
 from typing import Final
 
@@ -47,16 +52,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from carhome.automations import Automation, Engine, load_text
+from carhome.automations import Automation, Engine
 from carhome.automations.files import (
     AutomationExists,
     AutomationFiles,
     Entry,
     InvalidAutomation,
     ReadOnlyAutomation,
+    Text,
     UnknownAutomation,
     error_path,
-    with_member,
+    read_text,
 )
 from carhome.automations.scenes import Scene, SceneError, loaded_scenes, scene_commands
 from carhome.errors import CommandDenied, InvalidCommand
@@ -143,8 +149,10 @@ class AutomationRoutes:
             **self.engine.stats(automation.id),
         )
 
-    def detail(self, entry: Entry) -> AutomationDetail:
+    async def detail(self, entry: Entry) -> AutomationDetail:
         automation, source = entry.automation, entry.source
+        # a base file's automation is cut out of its file and parsed to check the cut
+        text = await asyncio.to_thread(entry.text) if entry.origin != "saved" else entry.file_text
         overridden = self.files.overridden(automation.id) if self.files is not None else None
         return AutomationDetail(
             id=automation.id,
@@ -156,7 +164,7 @@ class AutomationRoutes:
             line=source.line,
             origin=entry.origin,
             overrides=None if overridden is None else _shown(overridden),
-            text=entry.text(),
+            text=text,
             **self.engine.stats(automation.id),
         )
 
@@ -208,18 +216,21 @@ class AutomationRoutes:
             )
         return self.files
 
-    def own_home(self, principal: Principal, text: str) -> tuple[str, list[SavingError]]:
-        """The text to save, and why it may not be: an automation acts in its saver's home,
-        as a member of that home (the saver, when it names none). Devices and times of
-        another home are refused when it is bound (``carhome.automations.binding``)."""
+    async def own_home(
+        self, principal: Principal, text: str, file: str = "<api>"
+    ) -> tuple[Text, list[SavingError]]:
+        """The text to save, parsed (on a worker thread, once), and why it may not be: an
+        automation acts in its saver's home, as a member of that home (the saver, when it
+        names none). Devices and times of another home are refused when it is bound
+        (``carhome.automations.binding``)."""
         if principal.home is None:
-            return text, []
-        text = with_member(text, principal.member)
+            return await asyncio.to_thread(read_text, text, file=file), []
+        parsed = await asyncio.to_thread(read_text, text, file=file, member=principal.member)
         homes = self.hub.homes()
         sole = homes[0].id if len(homes) == 1 else None
         access = self.access
         errors: list[SavingError] = []
-        for automation, source in load_text(text, "<api>").automations:
+        for automation, source in parsed.loaded.automations:
             home = automation.home or sole
             if home != principal.home:
                 errors.append(
@@ -239,7 +250,7 @@ class AutomationRoutes:
                         " acts as a member of its own home",
                     )
                 )
-        return text, errors
+        return parsed, errors
 
     async def listing(self, request: Request) -> Response:
         return json_response([self.summary(a) for a in self.visible(principal_of(request))])
@@ -248,12 +259,12 @@ class AutomationRoutes:
         # the same right as saving: checking binds the text against this hub
         principal = await self.manager(request)
         asked = await decode_body(request, CheckRequest, limit=_MAX_TEXT)
-        text, foreign = self.own_home(principal, asked.text)
+        parsed, foreign = await self.own_home(principal, asked.text, asked.file)
         if foreign:  # not bound at all: nothing of another home is looked up for the caller
             return json_response(
                 CheckResult([CheckError(asked.file, e.line, f"{e.path}: {e.message}") for e in foreign])
             )
-        errors = await self.engine.check_text(text, asked.file)
+        errors = await self.engine.check_loaded(parsed.loaded, asked.file)
         if asked.replace is not None:
             taken = f"id: automation {asked.replace!r} is already loaded"
             errors = [e for e in errors if e.reason != taken]
@@ -261,7 +272,7 @@ class AutomationRoutes:
 
     async def one(self, request: Request) -> Response:
         automation = self.find(request)
-        return json_response(self.detail(self.entry_of(automation)))
+        return json_response(await self.detail(self.entry_of(automation)))
 
     async def traces(self, request: Request) -> Response:
         automation = self.find(request)
@@ -271,11 +282,11 @@ class AutomationRoutes:
     async def create(self, request: Request) -> Response:
         principal = await self.manager(request)
         body = await decode_body(request, AutomationText, limit=_MAX_TEXT)
-        text, foreign = self.own_home(principal, body.text)
+        parsed, foreign = await self.own_home(principal, body.text)
         if foreign:
             raise _invalid(foreign)
         try:
-            entry = await self.files_or_refuse().save(self.engine, text)
+            entry = await self.files_or_refuse().save(self.engine, parsed)
         except InvalidAutomation as exc:
             raise _invalid_from(exc) from None
         except AutomationExists as exc:
@@ -289,24 +300,24 @@ class AutomationRoutes:
             ) from None
         await self.audit(principal, entry.automation.id, "created")
         return json_response(
-            self.detail(entry), 201, headers={"Location": f"/api/automations/{entry.automation.id}"}
+            await self.detail(entry), 201, headers={"Location": f"/api/automations/{entry.automation.id}"}
         )
 
     async def replace(self, request: Request) -> Response:
         principal = await self.manager(request)
         automation = self.find(request)
         body = await decode_body(request, AutomationText, limit=_MAX_TEXT)
-        text, foreign = self.own_home(principal, body.text)
+        parsed, foreign = await self.own_home(principal, body.text)
         if foreign:
             raise _invalid(foreign)
         try:
-            entry = await self.files_or_refuse().save(self.engine, text, replace=automation.id)
+            entry = await self.files_or_refuse().save(self.engine, parsed, replace=automation.id)
         except InvalidAutomation as exc:
             raise _invalid_from(exc) from None
         except UnknownAutomation as exc:  # pragma: no cover - deleted between find and save
             raise _unknown(exc) from None
         await self.audit(principal, automation.id, "replaced")
-        return json_response(self.detail(entry))
+        return json_response(await self.detail(entry))
 
     async def switch(self, request: Request, enabled: bool) -> Response:
         principal = await self.manager(request)
@@ -316,7 +327,7 @@ class AutomationRoutes:
         except UnknownAutomation as exc:  # pragma: no cover - deleted between find and switch
             raise _unknown(exc) from None
         await self.audit(principal, automation.id, "enabled" if enabled else "disabled")
-        return json_response(self.detail(entry))
+        return json_response(await self.detail(entry))
 
     async def enable(self, request: Request) -> Response:
         return await self.switch(request, True)
@@ -341,7 +352,9 @@ class AutomationRoutes:
         except InvalidAutomation as exc:  # the base automation it overrode no longer binds
             raise _invalid_from(exc) from None
         await self.audit(principal, automation.id, "deleted")
-        return json_response(Deleted(automation.id, None if restored is None else self.detail(restored)))
+        return json_response(
+            Deleted(automation.id, None if restored is None else await self.detail(restored))
+        )
 
     # -- scenes ---------------------------------------------------------------------------
 

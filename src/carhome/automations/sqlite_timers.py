@@ -1,21 +1,23 @@
 """A ``TimerStore`` in SQLite: one table in a file of its own beside the hub's database.
 
-``SqliteTimerStore.beside(db)``: ``hub.db`` → ``hub.timers.db`` (see ``carhome.store.beside``
+``SqliteTimerStore.beside(db)``: ``hub.db`` → ``hub.timers.db`` (see ``carhome.sqlitefile``
 for why a file of its own, the worker thread and the durability). Every write is a
-committed transaction.
+committed transaction, on disk when it returns.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import os
+import sqlite3
+from typing import Final, Self
 
 import msgspec
 
 from carhome.automations.timers import SavedTimer
-from carhome.store.beside import SqliteBeside
+from carhome.sqlitefile import Migrations, SqliteFile, beside
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+MIGRATIONS: Final[Migrations] = (
     (
         # IF NOT EXISTS: files made before the schema had a version already hold the table.
         "CREATE TABLE IF NOT EXISTS automation_timers ("
@@ -25,21 +27,33 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 
 
-class SqliteTimerStore(SqliteBeside):
+class SqliteTimerStore:
     """Automation timers in a SQLite file."""
 
-    PART = "timers"
-    WHAT = "automation timers"
-    MIGRATIONS = MIGRATIONS
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = SqliteFile(path, what="automation timers", migrations=MIGRATIONS, thread="timers")
+
+    @classmethod
+    def beside(cls, db: str | os.PathLike[str]) -> Self:
+        """The timers beside the hub database ``db``: ``hub.db`` → ``hub.timers.db``."""
+        return cls(beside(db, "timers"))
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    async def open(self) -> None:
+        await self._file.open()
+
+    async def close(self) -> None:
+        await self._file.close()
 
     async def load(self) -> list[SavedTimer]:
-        def read() -> list[tuple[str, str, str, float, bytes]]:
-            rows = self._connection().execute(
-                "SELECT key, automation, kind, due, data FROM automation_timers ORDER BY due"
-            )
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str, str, float, bytes]]:
+            rows = conn.execute("SELECT key, automation, kind, due, data FROM automation_timers ORDER BY due")
             return list(rows)
 
-        rows = await self._run("reading timers", read)
+        rows = await self._file.read("reading timers", read)
         return [
             msgspec.convert(
                 {"key": k, "automation": a, "kind": kind, "due": due, "data": msgspec.json.decode(data)},
@@ -50,16 +64,16 @@ class SqliteTimerStore(SqliteBeside):
 
     async def save(self, timer: SavedTimer) -> None:
         data = msgspec.json.encode(timer.data)
-        await self._run(
+        await self._file.write(
             "saving a timer",
-            lambda: self._connection().execute(
+            lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO automation_timers VALUES (?, ?, ?, ?, ?)",
                 (timer.key, timer.automation, timer.kind, timer.due, data),
             ),
         )
 
     async def delete(self, key: str) -> None:
-        await self._run(
+        await self._file.write(
             "deleting a timer",
-            lambda: self._connection().execute("DELETE FROM automation_timers WHERE key = ?", (key,)),
+            lambda conn: conn.execute("DELETE FROM automation_timers WHERE key = ?", (key,)),
         )

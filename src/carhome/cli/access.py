@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
 import click
 
 from carhome.access.audit import AuditLog, SqliteAuditStore, verify
+from carhome.access.database import access_file
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords, WeakPassword
 from carhome.cli.options import hub_options, with_hub
@@ -32,7 +33,7 @@ from carhome.clock import SystemClock
 from carhome.errors import CarhomeError, InvalidName, StoreError
 from carhome.hub.commands import Decision
 from carhome.wire import members as wire
-from carhome.wire.members import Role
+from carhome.wire.members import AuditEntry, Role
 
 EXIT_TAMPERED: Final = 3
 LOCAL_ADMIN: Final = "local-admin"
@@ -63,48 +64,56 @@ def _when(text: str) -> float:
     return moment.astimezone().timestamp()  # a time without zone is the machine's local time
 
 
-def _open(db: Path) -> tuple[Members, SqliteMemberStore]:
+def _exists(db: Path) -> None:
     if not db.exists():
         raise click.ClickException(f"no database at {db}; start the hub once or pass --db")
-    store = SqliteMemberStore(db)
-    return Members(store), store
 
 
-def _record(db: Path, home: str, change: str) -> None:
-    async def write() -> None:
-        store = SqliteAuditStore(db)
-        try:
-            await AuditLog(store, SystemClock()).record(
-                home=home,
-                member=LOCAL_ADMIN,
-                face="cli",
-                command="-",
-                device="-",
-                target=f"manage_members:{change}",
-                decision=Decision(True, "local database access"),
-            )
-        finally:
-            store.close()
+def _members_of(db: Path) -> list[Member]:
+    """Every member kept in ``db``."""
+    _exists(db)
 
-    asyncio.run(write())
+    async def read() -> list[Member]:
+        async with access_file(db) as database:
+            return await SqliteMemberStore(database).load()
+
+    try:
+        return asyncio.run(read())
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _change(
-    db: Path, home_of: Callable[[Members], str], change: str, work: Callable[[Members], None]
+    db: Path, home_of: Callable[[Members], str], change: str, work: Callable[[Members], Awaitable[object]]
 ) -> None:
     """Apply one change to the member table and put it on record."""
-    members, store = _open(db)
+    _exists(db)
+
+    async def apply() -> None:
+        async with access_file(db) as database:
+            members = await Members.load(SqliteMemberStore(database))
+            try:
+                await work(members)
+                home = home_of(members)
+            except (CarhomeError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from None
+            try:
+                await AuditLog(SqliteAuditStore(database), SystemClock()).record(
+                    home=home,
+                    member=LOCAL_ADMIN,
+                    face="cli",
+                    command="-",
+                    device="-",
+                    target=f"manage_members:{change}",
+                    decision=Decision(True, "local database access"),
+                )
+            except StoreError as exc:
+                raise click.ClickException(f"the change is made but not on record: {exc}") from None
+
     try:
-        work(members)
-        home = home_of(members)
-    except (CarhomeError, ValueError) as exc:
+        asyncio.run(apply())
+    except CarhomeError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
-    try:
-        _record(db, home, change)
-    except StoreError as exc:
-        raise click.ClickException(f"the change is made but not on record: {exc}") from None
 
 
 @click.group()
@@ -136,13 +145,7 @@ def list_members(db: Path | None, hub: str | None, as_json: bool) -> None:
             return
         _print_members([(m.home, m.id, m.role, m.name, m.revoked, m.grants) for m in found])
         return
-    registry, store = _open(db)
-    store.close()
-    _print_members([(m.home, m.id, m.role.value, m.name, m.revoked, m.grants) for m in registry])
-
-
-def _add(registry: Members, member: Member) -> None:
-    registry.add(member)
+    _print_members([(m.home, m.id, m.role.value, m.name, m.revoked, m.grants) for m in _members_of(db)])
 
 
 def _new_password() -> str:
@@ -186,7 +189,7 @@ def add(
         member = Member(id=member_id, home=home, name=name, role=Role(role), password=hashed)
     except (InvalidName, MemberError) as exc:
         raise click.ClickException(str(exc)) from None
-    _change(db, lambda _: home, f"add {member_id} as {role}", lambda reg: _add(reg, member))
+    _change(db, lambda _: home, f"add {member_id} as {role}", lambda reg: reg.add(member))
     click.echo(f"added {home}/{member_id} as {role}")
 
 
@@ -272,12 +275,13 @@ def verify_audit(db: Path) -> None:
     """Recompute the hash chain; exit 3 and name the first bad entry if it was tampered with."""
     if not db.exists():
         raise click.ClickException(f"no database at {db}; pass --db")
+
+    async def read() -> list[AuditEntry]:
+        async with access_file(db, readonly=True) as database:
+            return await SqliteAuditStore(database).entries()
+
     try:
-        store = SqliteAuditStore(db, readonly=True)
-        try:
-            result = verify(store.read_all())
-        finally:
-            store.close()
+        result = verify(asyncio.run(read()))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(result))

@@ -11,11 +11,12 @@ and retries. ``carhome logout`` ends the session at the hub and forgets it here.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Final
 
 import msgspec
+
+from carhome.files import write_atomically
 
 FILE_NAME: Final = "sessions.json"
 TOKEN_ENV: Final = "CARHOME_TOKEN"  # noqa: S105 - the variable's name, not a token
@@ -61,9 +62,4 @@ class Sessions:
         return gone
 
     def _write(self, everything: dict[str, Saved]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
-        with os.fdopen(fd, "wb") as out:
-            out.write(msgspec.json.encode(everything))
-        tmp.replace(self.path)
+        write_atomically(self.path, msgspec.json.encode(everything))

@@ -4,10 +4,13 @@
 ``charging:`` sections of a checked ``Config`` into running parts entered on ``stack``
 (so they stop with the hub): an ``OcppServer`` for the configured chargers (its
 transactions kept beside the hub's ``database``, so they outlive a restart), and a
-``ChargingController`` per car. It returns them as ``ChargingServices``, which also makes
-the simulator's OCPP links (``sim_links``) so a simulated wallbox connects to this very
-server. ``demo_charging`` is the demo home's part: its wallbox as an OCPP charger and its
-car charged by a smart plan on a Beijing time-of-use tariff.
+``ChargingController`` per car — with its home's ``Site`` (grid meter and fuse), its
+``SharedLine`` when its wallbox shares a connection, and a ``Feed`` per price or solar
+provider of the home's ``energy:`` section (cached beside the database). It returns them
+as ``ChargingServices``, which also makes the simulator's OCPP links (``sim_links``) so a
+simulated wallbox connects to this very server. ``demo_charging`` is the demo home's part:
+its wallbox as an OCPP charger and its car charged by a smart plan on a Beijing
+time-of-use tariff.
 
 This module wires; the logic lives in ``carhome.energy.controller`` and the connector.
 """
@@ -17,11 +20,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
+
+import httpx
 
 from carhome.clock import Clock
 from carhome.compose.config import (
@@ -41,13 +47,19 @@ from carhome.connectors.ocpp import OcppServer
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.energy.cars import Departure, OneOffDeparture, WeeklyDeparture
 from carhome.energy.chargers import Charger, Connection
+from carhome.energy.config import EnergyConfig
 from carhome.energy.controller import CarSettings, CarSetup, ChargingController
 from carhome.energy.forecasts import SiteForecast
+from carhome.energy.joint import SharedLine
 from carhome.energy.modes import Mode
+from carhome.energy.providers import Feed, provider_for
+from carhome.energy.providers.fetching import new_client
 from carhome.energy.seriesfile import load_series
+from carhome.energy.site import Site
 from carhome.energy.units import Energy, Soc
 from carhome.errors import ConfigError
 from carhome.hub import Home, Hub
+from carhome.prices.series import SlotSeries
 from carhome.prices.tariffs import DynamicTariff, FixedTariff, Tariff, TimeOfUseTariff, TouWindow
 
 if TYPE_CHECKING:
@@ -65,6 +77,8 @@ class ChargingServices:
 
     ocpp: OcppServer | None = None
     controllers: dict[CarKey, ChargingController] = field(default_factory=dict)
+    feeds: list[Feed] = field(default_factory=list)
+    """The price and solar providers the homes' energy sections name."""
     logins: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     """(home, wallbox device) → (charger id, password), for the simulator's chargers."""
 
@@ -116,20 +130,66 @@ async def start_charging_services(
         )
         log.info("OCPP central system listening on %s/{charger id}", services.ocpp_url)
     zones = {h.id: ZoneInfo(h.timezone) for h in config.homes}
+    energy = {e.home or config.homes[0].id: e for e in config.energy}
+    sites: dict[str, Site] = {}
+    lines: dict[tuple[str, str], SharedLine] = {}
     for entry in config.charging:
         home = entry.home or config.homes[0].id
-        setup, settings, prices = controller_parts(entry, home, zones[home])
-        controller = ChargingController(hub, setup, settings, prices, forecast=site_forecast(entry))
+        setup, settings, prices = controller_parts(entry, home, zones[home], energy.get(home))
+        if home not in sites:
+            site_config = energy.get(home)
+            grid = None if site_config is None else site_config.grid
+            sites[home] = await stack.enter_async_context(Site(hub, home, grid))
+        line = None
+        if entry.connection is not None:
+            line = lines.setdefault((home, entry.connection), SharedLine(entry.connection))
+        controller = ChargingController(
+            hub, setup, settings, prices, forecast=site_forecast(entry), line=line, site=sites[home]
+        )
         services.controllers[(home, entry.car)] = await stack.enter_async_context(controller)
+    await _feeds(stack, hub, energy, services, None if database is None else database.parent / "energy")
     if clock is not hub.clock:
         log.warning("the charging controllers keep the hub's clock, not the one given")
     return services
 
 
+async def _feeds(
+    stack: contextlib.AsyncExitStack,
+    hub: Hub,
+    energy: dict[str, EnergyConfig],
+    services: ChargingServices,
+    cache_dir: Path | None,
+) -> None:
+    """A feed per configured price or solar provider, feeding every charged car of its home."""
+    client: httpx.AsyncClient | None = None
+    for home, entry in energy.items():
+        mine = [c for (h, _), c in services.controllers.items() if h == home]
+        for kind, section in (("prices", entry.prices), ("solar", entry.solar)):
+            if section is None:
+                continue
+            if client is None:
+                client = new_client()
+                stack.push_async_callback(client.aclose)
+            cache_file = None if cache_dir is None else cache_dir / f"{home}-{kind}.json"
+            feed = Feed(provider_for(section), hub=hub, home=home, cache_file=cache_file, client=client)
+            for controller in mine:
+                controller.sources.append(feed)
+                feed.subscribe(controller.set_prices if kind == "prices" else _solar_into(controller))
+            services.feeds.append(await stack.enter_async_context(feed))
+
+
+def _solar_into(controller: ChargingController) -> Callable[[SlotSeries], None]:
+    def take(series: SlotSeries) -> None:
+        controller.set_forecast(replace(controller.forecast, solar=series))
+
+    return take
+
+
 def controller_parts(
-    entry: ChargingConfig, home: str, zone: ZoneInfo
+    entry: ChargingConfig, home: str, zone: ZoneInfo, energy: EnergyConfig | None = None
 ) -> tuple[CarSetup, CarSettings, Tariff]:
     """A checked charging section as what a ``ChargingController`` is made of."""
+    shared = None if energy is None or entry.connection is None else energy.connections[entry.connection]
     connection = (
         None
         if entry.connection_limit is None
@@ -140,11 +200,18 @@ def controller_parts(
             voltage=entry.voltage,
         )
     )
+    if shared is not None:  # a line shared with other cars: one connection, planned together
+        connection = Connection(
+            id=f"{home}-{entry.connection}",
+            max_current=shared.max_current,
+            phases=shared.phases,
+            voltage=shared.voltage,
+        )
     charger = Charger(
         id=entry.charger or entry.car,
         max_current=entry.max_current
         if connection is None
-        else min(entry.max_current, entry.connection_limit or 0),
+        else min(entry.max_current, connection.max_current),
         min_current=entry.min_current,
         phases=entry.phases,
         voltage=entry.voltage,
@@ -166,6 +233,7 @@ def controller_parts(
         tariff_file=tariff_file,
         solar_file=solar_file,
         pause_via_car=entry.pause == "car",
+        grid_phases=None if entry.phase is None or entry.phases != 1 else (entry.phase,),
     )
     settings = CarSettings(
         mode=Mode(entry.mode),

@@ -11,16 +11,17 @@ A config file is YAML::
     homeassistant: {member: owner, discovery_prefix: homeassistant}   # optional (+ username,
                                                         # password: the bridge's login on mqtt.url)
     access: {require_signatures: true, access_token_minutes: 5}
-    ocpp: {...}  charging: [...]  miio: {devices: [...]}                 # optional, see the example
+    ocpp: {...}  charging: [...]  energy: [...]  miio: {devices: [...]}   # optional, see the example
     ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
     sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
     zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
 
-``load_config`` parses the YAML within ``carhome.boundedyaml.CONFIG`` (size, nesting,
-aliases), decodes it with msgspec (unknown keys are errors), then checks what a schema
-cannot say (known device types, unique ids, a real timezone, one broker). Each error is a
-``ConfigError`` naming the file, the line of the offending key (found by walking the YAML
-node tree along the error's path) and what is expected.
+``load_config`` decodes the YAML with ``carhome.yamlfile`` — the decoder automation files
+use too — within ``carhome.boundedyaml.CONFIG`` (size, nesting, aliases): keys as written,
+a key written twice refused, unknown keys refused. Then it checks what a schema cannot say
+(known device types, unique ids, a real timezone, one broker). Each error is a
+``ConfigError`` naming the file, the line of the offending key, its path and what is
+expected.
 ``examples/carhome.yaml`` is a documented example.
 """
 
@@ -30,14 +31,13 @@ import ipaddress
 import re
 import urllib.parse
 import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
-import yaml
 
-from carhome import boundedyaml
+from carhome import boundedyaml, yamlfile
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
 from carhome.connectors.ovms.config import OvmsConfig
@@ -45,6 +45,7 @@ from carhome.connectors.shelly.config import ShellyConfig
 from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.connectors.tesla.config import TeslaConfig
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
+from carhome.energy.config import EnergyConfig, files_beside
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.spec import SPECS
@@ -249,6 +250,11 @@ class ChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """How a slot without power is held when the charger cannot be set to 0 A: ``charger``
     ends the session and starts a new one later (start_charging needs the member's
     signature when signatures are required); ``car`` tells the car to stop and start."""
+    connection: str | None = None
+    """A supply line this car's wallbox shares with others (a name under the home's
+    ``energy.connections``): the cars on it are planned together."""
+    phase: Literal[1, 2, 3] | None = None
+    """The grid phase a one-phase wallbox is wired to (load management; L1 when left out)."""
 
 
 class UnsignedChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -287,6 +293,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     access: AccessConfig = AccessConfig()
     ocpp: OcppConfig | None = None
     charging: tuple[ChargingConfig, ...] = ()
+    energy: tuple[EnergyConfig, ...] = ()
     miio: MiioConfig | None = None
     kuksa: KuksaConfig | None = None
     ovms: OvmsConfig | None = None
@@ -305,18 +312,15 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 # -- loading ---------------------------------------------------------------------------
 
 PathPart = str | int
-_PATH_TOKEN: Final = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_FIELD_IN_MESSAGE: Final = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 class _Problem(Exception):
     """A config mistake at a path, before it has a file and line."""
 
-    def __init__(self, path: Sequence[PathPart], message: str, line: int | None = None) -> None:
+    def __init__(self, path: Sequence[PathPart], message: str) -> None:
         super().__init__(message)
         self.path = tuple(path)
         self.message = message
-        self.line = line
 
 
 def load_config(path: str | Path) -> Config:
@@ -359,80 +363,21 @@ def _files_beside(config: Config, base: Path) -> Config:
     ovms = config.ovms
     if ovms is not None:
         ovms = replace(ovms, cars=tuple(replace(c, pin_file=at(c.pin_file)) for c in ovms.cars))
-    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms)
+    energy = tuple(files_beside(e, at) for e in config.energy)
+    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy)
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
     """Parse and check config ``text``; errors name ``file`` and a line."""
-    document = boundedyaml.compose(text, file=file, limits=boundedyaml.CONFIG)
-    root = document.root
+    with yamlfile.decoding():
+        parsed = yamlfile.parse(text, file=file, limits=boundedyaml.CONFIG)
+        data = parsed.data()
+        config = parsed.convert({} if data is None else data, Config)
     try:
-        # before the values are built: building them rewrites the nodes of merge keys
-        _check_duplicate_keys(root)
-    except _Problem as problem:
-        raise ConfigError(
-            f"{_render(problem.path)}: {problem.message}", file=file, line=problem.line
-        ) from None
-    try:
-        data = document.value()
-    except yaml.MarkedYAMLError as exc:  # a value PyYAML cannot construct (a bad !!timestamp …)
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", file=file) from exc
-    try:
-        if data is None:
-            return Config()
-        try:
-            config = msgspec.convert(data, Config)
-        except msgspec.ValidationError as exc:
-            raise _from_validation(exc) from None
         _check(config)
     except _Problem as problem:
-        line = problem.line or _line_of(root, problem.path)
-        raise ConfigError(f"{_render(problem.path)}: {problem.message}", file=file, line=line) from None
+        raise parsed.error(problem.path, problem.message) from None
     return config
-
-
-def _from_validation(exc: msgspec.ValidationError) -> _Problem:
-    message = str(exc)
-    reason, sep, where = message.rpartition(" - at `")
-    if not sep:
-        reason, where = message, "$"
-    path: list[PathPart] = [int(i) if i else k for k, i in _PATH_TOKEN.findall(where.rstrip("`"))]
-    named = _FIELD_IN_MESSAGE.search(reason)
-    if named is not None and reason.startswith("Object contains unknown"):
-        # Point at the unknown key itself, not at the object holding it.
-        path.append(named.group(1))
-        reason = f"unknown key {named.group(1)!r}; allowed here: {_allowed_keys(path[:-1])}"
-    elif named is not None:
-        reason = f"missing required key {named.group(1)!r}"
-    return _Problem(path, reason[:1].lower() + reason[1:])
-
-
-def _allowed_keys(path: Sequence[PathPart]) -> str:
-    """The keys the struct at ``path`` takes, for an unknown-key message."""
-    kind: Any = Config
-    for part in path:
-        if isinstance(part, int):
-            continue
-        hint = {f.name: f.type for f in msgspec.structs.fields(kind)}.get(part)
-        kind = _struct_in(hint)
-        if kind is None:
-            return "?"
-    return ", ".join(f.name for f in msgspec.structs.fields(kind))
-
-
-def _struct_in(hint: Any) -> Any:
-    """The struct type inside a field's type (``X``, ``X | None``, ``tuple[X, ...]``)."""
-    if isinstance(hint, type) and issubclass(hint, msgspec.Struct):
-        return hint
-    for arg in getattr(hint, "__args__", ()):
-        found = _struct_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _check(config: Config) -> None:
@@ -489,6 +434,7 @@ def _check(config: Config) -> None:
     _check_unsigned_charging(config)
     _check_kuksa(config)
     _check_charging(config)
+    _check_energy(config)
 
 
 # -- the ocpp and charging sections ------------------------------------------------------
@@ -639,6 +585,35 @@ def _check_charging(config: Config) -> None:
             )
         _check_departure(entry.departure, (*at, "departure"))
         _check_tariff(entry.tariff, (*at, "tariff"), _zone_of(config, home))
+
+
+def _check_energy(config: Config) -> None:
+    """Each energy entry names a home once and devices of it; charging lines exist there."""
+    homes = [h.id for h in config.homes]
+    lines: dict[str, set[str]] = {}
+    for i, entry in enumerate(config.energy):
+        at: tuple[PathPart, ...] = ("energy", i)
+        home = entry.home if entry.home is not None else (homes[0] if len(homes) == 1 else None)
+        if home is None or home not in homes:
+            raise _Problem((*at, "home"), f"name the home; homes: {', '.join(homes) or 'none'}")
+        if home in lines:
+            raise _Problem((*at, "home"), f"{home} has an energy section already")
+        lines[home] = set(entry.connections)
+        grid = entry.grid
+        devices = [] if grid is None else [("meter", grid.meter)]
+        if grid is not None and grid.inverter is not None:
+            devices.append(("inverter", grid.inverter.device))
+        for key, device in devices:
+            if _device_type(config, home, device) is None:
+                raise _Problem((*at, "grid", key), f"{home}/{device} is not a device of this configuration")
+    for i, charging in enumerate(config.charging):
+        home = charging.home or (homes[0] if len(homes) == 1 else "")
+        if charging.connection is not None and charging.connection not in lines.get(home, set()):
+            known = ", ".join(sorted(lines.get(home, set()))) or "none"
+            raise _Problem(
+                ("charging", i, "connection"),
+                f"no connection {charging.connection!r} in {home}'s energy section; connections: {known}",
+            )
 
 
 def _zone_of(config: Config, home: str) -> str:
@@ -811,56 +786,3 @@ def redacted(url: str) -> str:
     user, _, host = parts.netloc.rpartition("@")
     name = user.partition(":")[0]
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
-
-
-def _check_duplicate_keys(node: yaml.Node | None) -> None:
-    for mapping in _mappings(node):
-        seen: set[str] = set()
-        for key, _ in mapping.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    raise _Problem(
-                        (key.value,),
-                        "this key appears twice in the same mapping; the second would silently win",
-                        key.start_mark.line + 1,
-                    )
-                seen.add(key.value)
-
-
-def _mappings(node: yaml.Node | None) -> Iterator[yaml.MappingNode]:
-    if isinstance(node, yaml.MappingNode):
-        yield node
-        for key, value in node.value:
-            yield from _mappings(key)
-            yield from _mappings(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _mappings(item)
-
-
-def _line_of(root: yaml.Node | None, path: Sequence[PathPart]) -> int | None:
-    """The 1-based line of the node at ``path``: a key's own line, or an item's first line."""
-    if root is None:
-        return None
-    node, line = root, root.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    node, line = value, key.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _render(path: Sequence[PathPart]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(top level)"

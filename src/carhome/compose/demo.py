@@ -9,7 +9,6 @@ the process that runs it (``carhome.compose.runtime``).
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Final
@@ -26,6 +25,7 @@ from carhome.compose.config import (
     MqttConfig,
     SimConfig,
 )
+from carhome.files import create_atomically
 from carhome.hub import Home
 from carhome.private import private_dir
 from carhome.sim.world import SimHome
@@ -86,7 +86,5 @@ def demo_owner_password(data_dir: Path) -> str:
         pass
     password = secrets.token_urlsafe(12)
     private_dir(data_dir)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(password + "\n")
+    create_atomically(path, (password + "\n").encode())
     return password

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -98,7 +98,7 @@ async def run(
     announce: Announce | None = None,
     stop: asyncio.Event | None = None,
     automation_files: Sequence[Path] = (),
-    owner: Callable[[Access], None] | None = None,
+    owner: Callable[[Access], Awaitable[object]] | None = None,
     clock: Clock | None = None,
 ) -> None:
     """Run a hub as ``config`` describes, until ``stop`` is set, a signal, or ``duration``.
@@ -116,15 +116,16 @@ async def run(
     database = directory / DATABASE
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
-        access = Access.open(
-            directory,
-            clock,
-            require_signatures=config.access.require_signatures,
-            access_ttl=config.access.access_token_minutes * 60,
+        access = await stack.enter_async_context(
+            Access.open(
+                directory,
+                clock,
+                require_signatures=config.access.require_signatures,
+                access_ttl=config.access.access_token_minutes * 60,
+            )
         )
-        stack.callback(access.close)
         if owner is not None:
-            owner(access)
+            await owner(access)
         hub = await stack.enter_async_context(
             Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
         )
@@ -139,13 +140,13 @@ async def run(
             await hub.add_devices(home_config.device_records())
         # One MQTT identity per device, the hub and the bridge: the built-in broker enforces
         # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
-        credentials = mqtt_credentials(config, directory)
+        credentials = await asyncio.to_thread(mqtt_credentials, config, directory)  # fsynced: off the loop
         broker, hub_login, bridge_login = await _broker(stack, config, credentials, directory, hub)
         engine = await stack.enter_async_context(
             Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
         )
         automations = AutomationFiles(directory, base=automation_files)
-        for error in automations.load(engine):
+        for error in await automations.load(engine):
             log.warning("automation not loaded: %s", error)
         connector = await stack.enter_async_context(
             MqttConnector(
@@ -195,7 +196,7 @@ async def run(
             ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
         )
         for sim in sim_homes.values():
-            _secure(sim, directory / "devices", clock)
+            await asyncio.to_thread(_secure, sim, directory / "devices", clock)  # keys fsynced: off the loop
             await stack.enter_async_context(
                 SimRunner(
                     sim,
@@ -467,8 +468,8 @@ async def run_demo(
     )
     password = demo_owner_password(data_dir)
 
-    def make_owner(access: Access) -> None:
-        access.ensure_owner(DEMO_OWNER, DEMO_HOME.id, "Demo owner", password)
+    async def make_owner(access: Access) -> None:
+        await access.ensure_owner(DEMO_OWNER, DEMO_HOME.id, "Demo owner", password)
 
     def announce(running: Running) -> None:
         where = data_dir / OWNER_PASSWORD_FILE

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +63,11 @@ class _Search:
     sw: Switched
     best: float = np.inf
     best_values: FloatArray | None = None
+    lower: FloatArray = field(init=False)  # the switched columns' bounds the program holds now
+    upper: FloatArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lower, self.upper = np.zeros(len(self.sw)), self.sw.most.copy()
 
     def gap(self) -> float:
         return REL_GAP * max(1.0, abs(self.best))
@@ -71,7 +76,10 @@ class _Search:
         """Solve with the masked positions fixed on (at least the minimum) or off."""
         lower = np.where(on, self.sw.least, 0.0)
         upper = np.where(off, 0.0, self.sw.most)
-        self.lp.set_bounds(self.sw.columns, lower, upper)
+        # only what differs from the node before: a node is a few fixings away from its parent
+        changed = np.flatnonzero((lower != self.lower) | (upper != self.upper))
+        self.lp.set_bounds(self.sw.columns[changed], lower[changed], upper[changed])
+        self.lower, self.upper = lower, upper
         return self.lp.solve_if_feasible()
 
     def offer(self, values: FloatArray, objective: float) -> None:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,12 +49,15 @@ from zoneinfo import ZoneInfo
 from carhome.energy.cars import Car, Departure, OneOffDeparture
 from carhome.energy.chargers import Charger
 from carhome.energy.forecasts import SiteForecast
+from carhome.energy.joint import PlanState, SharedLine
 from carhome.energy.modes import Mode
 from carhome.energy.planner import make_plan
 from carhome.energy.plans import Plan
 from carhome.energy.problem import PlanRequest
+from carhome.energy.providers.feed import Feed
 from carhome.energy.replan import replan_reasons
 from carhome.energy.seriesfile import load_series
+from carhome.energy.site import Allowance, Demand, Site
 from carhome.energy.units import Energy, Soc
 from carhome.errors import CarhomeError, ConfigError
 from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result, Subscription
@@ -69,6 +73,7 @@ RETRY_S: Final = 60.0
 RESEND_S: Final = 120.0
 """A start or stop the charger accepted but whose effect is not seen yet is sent again after this."""
 COMMAND_TTL: Final = 60.0
+SILENT_METER: Final = "the grid meter has said nothing for a minute: charging at the least current"
 
 # Wallbox statuses (the wallbox spec) with a car at the connector, and with a session open.
 PLUGGED: Final = frozenset({"preparing", "charging", "suspended_ev", "suspended_evse", "finishing"})
@@ -93,6 +98,15 @@ class CarSetup:
     solar_file: Path | None = None
     pause_via_car: bool = False
     """Hold charging through the car (StartStopCharging) when the charger cannot be held at 0 A."""
+    grid_phases: tuple[int, ...] | None = None
+    """The house's phases the charger is wired to (load management): all three for a
+    three-phase charger, L1 for a one-phase charger unless said otherwise."""
+
+    @property
+    def phases_on_grid(self) -> tuple[int, ...]:
+        if self.grid_phases is not None:
+            return self.grid_phases
+        return tuple(range(1, self.charger.phases + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +154,8 @@ class ChargingController:
         *,
         forecast: SiteForecast | None = None,
         slot: timedelta = QUARTER_HOUR,
+        line: SharedLine | None = None,
+        site: Site | None = None,
     ) -> None:
         self.hub = hub
         self.setup = setup
@@ -150,8 +166,15 @@ class ChargingController:
         self.slot = slot
         self.plan: Plan | None = None
         self.status = ControllerStatus()
-        self._request: PlanRequest | None = None
-        self._slot_start: datetime | None = None
+        self.line = line
+        """The cars sharing this car's connection, planned together (None: planned alone)."""
+        self.site = site
+        """The home's grid meter and fuse (None: no load management, no measured surplus)."""
+        self._state = line.state if line is not None else PlanState()
+        self.sources: list[Feed] = []
+        """Where the prices and forecasts come from, for their age and warnings."""
+        self.allowance: Allowance | None = None
+        self._wanted_a = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._subscriptions: list[Subscription] = []
@@ -184,6 +207,9 @@ class ChargingController:
             subs.append(bus.subscribe(self._availability, kind=Availability, home=home, device=device))
             subs.append(bus.subscribe(self._on_result, kind=Result, home=home, device=device))
         self._subscriptions = subs
+        for group in (self.line, self.site):
+            if group is not None:
+                group.join(self)
         self._task = asyncio.create_task(self._run(), name=f"charging-{home}-{car}")
         return self
 
@@ -193,6 +219,9 @@ class ChargingController:
         for sub in self._subscriptions:
             sub.close()
         self._subscriptions = []
+        for group in (self.line, self.site):
+            if group is not None:
+                group.leave(self)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -376,34 +405,40 @@ class ChargingController:
             forecast = replace(forecast, load=SlotSeries.of(midnight, [kw] * 3 * 96, slot=QUARTER_HOUR))
         return PlanRequest(
             now=now,
-            cars=(self._car(plugged),),
+            cars=self.line.cars() if self.line is not None else (self._car(plugged),),
             tariff=self.tariff,
             feed_in=self.setup.feed_in,
             forecast=forecast,
             slot=self.slot,
         )
 
+    def car_now(self) -> Car:
+        """The car as it is now (a shared line plans every car of it from these)."""
+        return self._car(self._plugged())
+
     async def _replan(self, request: PlanRequest, now: datetime) -> None:
-        reasons = {str(r) for r in replan_reasons(self._request, self.plan, request)}
-        slot_start = self._next_boundary(now.timestamp()) - self.slot
-        if self._slot_start is not None and slot_start != self._slot_start:
-            reasons.add("slot")
-        if not reasons and self.plan is not None:
-            return
-        self._slot_start = slot_start
-        try:
-            plan = await asyncio.to_thread(make_plan, request)
-            self.status.problem = None
-        except ConfigError as exc:
-            # No prices known ahead: charging to the target beats not charging at all.
-            self.status.problem = f"{exc.reason}; charging now until prices arrive"
-            log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
-            fallback = replace(
-                request, tariff=FixedTariff(0.0), cars=(self._car(request.cars[0].plugged_in, Mode.NOW),)
-            )
-            plan = await asyncio.to_thread(make_plan, fallback)
+        state = self._state
+        async with state.lock:
+            reasons = {str(r) for r in replan_reasons(state.request, state.plan, request)}
+            slot_start = self._next_boundary(now.timestamp()) - self.slot
+            if state.slot_start is not None and slot_start != state.slot_start:
+                reasons.add("slot")
+            if not reasons and state.plan is not None:
+                self.plan = state.plan  # a car on the same line may have made it
+                return
+            state.slot_start = slot_start
+            try:
+                plan = await asyncio.to_thread(make_plan, request)
+                self.status.problem = None
+            except ConfigError as exc:
+                # No prices known ahead: charging to the target beats not charging at all.
+                self.status.problem = f"{exc.reason}; charging now until prices arrive"
+                log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
+                now_cars = tuple(replace(c, mode=Mode.NOW) for c in request.cars)
+                fallback = replace(request, tariff=FixedTariff(0.0), cars=now_cars)
+                plan = await asyncio.to_thread(make_plan, fallback)
+            state.plan, state.request = plan, request
         self.plan = plan
-        self._request = request
         self.status.plans += 1
         self.status.reasons = tuple(sorted(reasons))
         log.info(
@@ -414,6 +449,8 @@ class ChargingController:
             plan.car(self.setup.car).energy_kwh,
             plan.charging_cost,
         )
+        if self.line is not None:
+            self.line.replanned(self)
 
     async def _reload_files(self) -> None:
         """Read the price and solar files again when they changed on disk."""
@@ -444,7 +481,13 @@ class ChargingController:
     # -- carrying it out --------------------------------------------------------------------
 
     def setpoint(self, now: datetime) -> Setpoint:
-        """What the plan in force asks for at ``now``."""
+        """What the plan in force asks for at ``now``, within what the home's site allows."""
+        planned = self._planned(now)
+        if self.site is None:
+            return planned
+        return self._allowed(planned)
+
+    def _planned(self, now: datetime) -> Setpoint:
         if self.plan is None:
             return Setpoint(on=False)
         try:
@@ -458,9 +501,71 @@ class ChargingController:
         amps = min(charger.max_current, max(charger.min_current, amps))
         return Setpoint(on=True, amps=round(amps), power_kw=kw)
 
+    # -- the site: the house's fuse and the measured sun ----------------------------------------
+
+    def demand(self) -> Demand | None:
+        """What this car's charger wants and draws now (the site caps chargers only)."""
+        device = self.setup.charger_device
+        if device is None:
+            return None
+        charger = self.setup.charger
+        phases = self.setup.phases_on_grid
+        reported = self.hub.value(self.setup.home, device, "power")
+        allowed = float(self._sent_amps or 0) if self._in_session() else 0.0
+        drawing = 0.0  # unreported: counted as nothing, so the house never looks lighter than it is
+        if isinstance(reported, int | float):
+            drawing = min(allowed, float(reported) / (len(phases) * charger.voltage))
+        return Demand(
+            phases=phases,
+            volts=charger.voltage,
+            wanted_a=self._wanted_a,
+            least_a=charger.min_current,
+            most_a=charger.max_current,
+            drawing_a=max(0.0, drawing),
+            solar=self.settings.mode in (Mode.SOLAR, Mode.SOLAR_MIN),
+        )
+
+    def _allowed(self, planned: Setpoint) -> Setpoint:
+        site = self.site
+        if site is None:
+            return planned
+        charger = self.setup.charger
+        mode = self.settings.mode
+        solar = mode in (Mode.SOLAR, Mode.SOLAR_MIN)
+        floor = charger.min_current if mode is Mode.SOLAR_MIN and planned.on else 0.0
+        self._wanted_a = floor if solar else (planned.amps if planned.on else 0.0)
+        allowance = site.allowance(self.key)
+        self.allowance = allowance
+        watts_per_amp = len(self.setup.phases_on_grid) * charger.voltage
+        wanted = planned
+        if solar and allowance.surplus_w is not None:
+            # the measured surplus, not the forecast: as much of it as the charger takes
+            full = self._soc().fraction >= (self.settings.limit or self.settings.target).fraction
+            amps = 0.0 if full else max(floor, allowance.surplus_w / watts_per_amp)
+            if amps < charger.min_current:
+                wanted = Setpoint(on=False)
+            else:
+                amps = min(charger.max_current, math.floor(amps + 1e-9))
+                wanted = Setpoint(on=True, amps=int(amps), power_kw=amps * watts_per_amp / 1000.0)
+        if allowance.silent:
+            self.status.problem = SILENT_METER
+        elif self.status.problem == SILENT_METER:
+            self.status.problem = None
+        cap = allowance.cap_a
+        if cap is not None and wanted.on and wanted.amps > cap:
+            if cap < charger.min_current:
+                wanted = Setpoint(on=False)
+            else:
+                wanted = Setpoint(on=True, amps=cap, power_kw=cap * watts_per_amp / 1000.0)
+        site.changed(by=self)
+        return wanted
+
     async def _carry_out(self, now: datetime, plugged: bool) -> None:
         wanted = self.setpoint(now) if plugged else Setpoint(on=False)
         self.status.setpoint = wanted
+        if not plugged and self.site is not None and self._wanted_a:
+            self._wanted_a = 0.0  # its share of the fuse goes to the others
+            self.site.changed(by=self)
         if not plugged:
             self._sent_on = None  # start afresh at the next plug-in
             device = self.setup.charger_device

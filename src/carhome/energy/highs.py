@@ -111,6 +111,7 @@ class LinearProgram:
             raise SolverError("model rejected")
         self.num_cols = n
         self.runs = 0
+        self._solution: Any = None  # the last optimum's solution, read once per solve
 
     def solve(self) -> tuple[FloatArray, float]:
         """Solve and return the column values and the objective, or raise ``SolverError``."""
@@ -128,12 +129,13 @@ class LinearProgram:
             return None
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(self._highs.modelStatusToString(status))
-        values = np.asarray(self._highs.getSolution().col_value, dtype=np.float64)
-        return values, float(self._highs.getInfo().objective_function_value)
+        self._solution = self._highs.getSolution()
+        values = np.asarray(self._solution.col_value, dtype=np.float64)
+        return values, float(self._highs.getObjectiveValue())
 
     def reduced_costs(self) -> FloatArray:
         """The reduced cost of every column at the last optimum (≥ 0 at a lower bound)."""
-        return np.asarray(self._highs.getSolution().col_dual, dtype=np.float64)
+        return np.asarray(self._solution.col_dual, dtype=np.float64)
 
     def set_costs(self, cost: FloatArray) -> None:
         """Replace the whole objective."""

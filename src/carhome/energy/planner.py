@@ -66,4 +66,5 @@ def make_plan(request: PlanRequest) -> Plan:
         charging_cost=cost - site_cost(hours, problem.price, problem.feed_in, base),
         energy_from_grid_kwh=float(np.sum(hours * total)) - from_solar,
         energy_from_solar_kwh=from_solar,
+        solves=smart.solves,
     )

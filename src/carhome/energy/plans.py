@@ -59,6 +59,7 @@ class Plan:
     charging_cost: float  # what the charging adds to it
     energy_from_grid_kwh: float  # the cars' energy that came from the grid
     energy_from_solar_kwh: float  # the cars' energy that came from solar surplus
+    solves: int = 0  # linear programs the smart plan took (0 without smart cars)
 
     @property
     def shortfall_kwh(self) -> float:

@@ -5,6 +5,8 @@
 - ``GET /api/charging``: every charged car with its plan in force;
 - ``GET /api/charging/{home}/{car}``: one car's plan — mode, target, departure, what is
   being done now, and the slots (start, price, solar, planned power, SoC at the slot's end);
+  where its prices and forecast come from and how old they are (a warning when the
+  provider's last refresh failed), what the house's fuse leaves its wallbox;
 - ``PUT /api/charging/{home}/{car}``: ``{"mode"?, "target"?, "departure"?}`` — a new mode,
   target (percent) or one-off departure (``HH:MM`` local, the next such time, or ISO 8601
   with an offset); answers with the plan made for it;
@@ -30,13 +32,23 @@ from starlette.routing import BaseRoute
 
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
+from carhome.energy.providers import SourceStatus
+from carhome.energy.site import Allowance
 from carhome.errors import ConfigError
 from carhome.http.bodies import decode_body, json_response
 from carhome.http.operations import Operation, routes
 from carhome.http.principals import principal_of, view_of
 from carhome.http.problems import Problem
 from carhome.hub import Hub
-from carhome.wire.charging import CarPlanOut, PricesIn, PricesOut, SettingsIn, SlotOut
+from carhome.wire.charging import (
+    CarPlanOut,
+    PricesIn,
+    PricesOut,
+    SettingsIn,
+    SiteOut,
+    SlotOut,
+    SourceOut,
+)
 
 _MAX_TEXT: Final = 1024 * 1024
 _STEP_WAIT_S: Final = 10.0  # real seconds to wait for the plan a change asked for
@@ -86,7 +98,33 @@ def plan_out(controller: ChargingController) -> CarPlanOut:
         cost=round(cost, 4),
         shortfall_kwh=round(shortfall, 3),
         slots=slots,
+        sources=[_source_out(feed.status()) for feed in controller.sources],
+        site=_site_out(controller.allowance),
+        shared_line=None if controller.line is None else controller.line.name,
     )
+
+
+def _source_out(status: SourceStatus) -> SourceOut:
+    return SourceOut(
+        provider=status.provider,
+        title=status.title,
+        kind=status.kind,
+        fetched_at=status.fetched_at,
+        age_s=status.age_s,
+        known_until=status.known_until,
+        stale=status.stale,
+        error=status.error,
+        warning=status.warning,
+    )
+
+
+def _site_out(allowance: Allowance | None) -> SiteOut | None:
+    if allowance is None or (
+        allowance.cap_a is None and allowance.surplus_w is None and not allowance.silent
+    ):
+        return None  # no grid meter: nothing to say
+    surplus = None if allowance.surplus_w is None else round(allowance.surplus_w / 1000.0, 3)
+    return SiteOut(cap_a=allowance.cap_a, surplus_kw=surplus, meter_silent=allowance.silent)
 
 
 def departure_at(text: str, now: datetime) -> datetime:

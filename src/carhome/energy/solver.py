@@ -30,6 +30,7 @@ model: least total shortfall first, then least cost with no more shortfall than 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from carhome.energy.branching import Switched, solve_switched
 from carhome.energy.highs import INF, FloatArray, IntArray, LinearProgram, Model
 from carhome.energy.modes import Mode
+from carhome.energy.pairs import pair_cuts
 from carhome.energy.problem import CarProblem, Problem
 from carhome.energy.rules import RuleOutcome
 
@@ -49,6 +51,7 @@ class SmartOutcome:
 
     power: dict[int, FloatArray]
     shortfall: dict[int, float]
+    solves: int = 0  # linear programs solved for it, the measure of how hard it was
 
 
 class _Builder:
@@ -120,6 +123,7 @@ class _CarColumns:
     slots: IntArray  # the slots the car can charge in
     power: IntArray  # its power column in each of them
     upper: FloatArray  # the most it can draw in each
+    least: FloatArray  # the least it can draw in each when it draws at all
     shortfall: int
 
 
@@ -155,7 +159,9 @@ def solve_smart(problem: Problem, rules: RuleOutcome) -> SmartOutcome:
         arr[c.slots] = np.maximum(values[c.power], 0.0)
         power[i] = arr
     return SmartOutcome(
-        power=power, shortfall={i: max(0.0, float(values[c.shortfall])) for i, c in cars.items()}
+        power=power,
+        shortfall={i: max(0.0, float(values[c.shortfall])) for i, c in cars.items()},
+        solves=lp.runs,
     )
 
 
@@ -179,7 +185,7 @@ def _add_car(
         row = b.rows(cp.need_kwh - cp.start_kwh, cp.limit_kwh - cp.start_kwh, 1)
         b.terms(np.repeat(row, n), p, eta * h)
         b.terms(row, shortfall, 1.0)
-        return _CarColumns(slots, p, upper, int(shortfall[0]))
+        return _CarColumns(slots, p, upper, r * cp.min_kw, int(shortfall[0]))
     e = b.cols(0.0, 0.0, cp.limit_kwh, n)
     balance = b.rows(
         np.concatenate(([cp.start_kwh], np.zeros(n - 1))),
@@ -196,7 +202,7 @@ def _add_car(
     need = b.rows(cp.need_kwh, INF, 1)
     b.terms(need, e[-1:], 1.0)
     b.terms(need, shortfall, 1.0)
-    return _CarColumns(slots, p, upper, int(shortfall[0]))
+    return _CarColumns(slots, p, upper, r * cp.min_kw, int(shortfall[0]))
 
 
 def _column_grid(c: _CarColumns, horizon: int) -> IntArray:
@@ -232,6 +238,41 @@ def _add_connections(
             cols = grid[i][slots]
             has = cols >= 0
             b.terms(rows[has], cols[has], 1.0)
+        for x, y in itertools.combinations(mine, 2):
+            _add_pair_cuts(b, cars[x], cars[y], grid[x], grid[y], slots, room)
+
+
+def _add_pair_cuts(  # noqa: PLR0917 - two cars' columns and their grids, in pairs
+    b: _Builder,
+    x: _CarColumns,
+    y: _CarColumns,
+    grid_x: IntArray,
+    grid_y: IntArray,
+    slots: IntArray,
+    room: FloatArray,
+) -> None:
+    """The hull of what two chargers can draw together, in each slot where their line is full."""
+    both = slots[(grid_x[slots] >= 0) & (grid_y[slots] >= 0)]
+    if not len(both):
+        return
+    at_x, at_y = np.searchsorted(x.slots, both), np.searchsorted(y.slots, both)
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    rhs: list[float] = []
+    for t, i, j in zip(both.tolist(), at_x.tolist(), at_y.tolist(), strict=True):
+        cuts = pair_cuts(
+            float(x.least[i]), float(x.upper[i]), float(y.least[j]), float(y.upper[j]), float(room[t])
+        )
+        for wx, wy, bound in cuts:
+            row = len(rhs)
+            rows += [row, row]
+            cols += [int(x.power[i]), int(y.power[j])]
+            values += [wx, wy]
+            rhs.append(bound)
+    if rhs:
+        first = b.rows(-INF, np.array(rhs), len(rhs))
+        b.terms(first[np.array(rows, np.int32)], np.array(cols, np.int32), np.array(values))
 
 
 def _add_solar(

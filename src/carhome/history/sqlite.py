@@ -1,27 +1,28 @@
 """A ``HistoryStore`` in SQLite, in a file of its own beside the hub's database.
 
 ``SqliteHistoryStore.beside(db)``: ``carhome.db`` → ``carhome.history.db``, as the automation
-timers do (``carhome.store.beside``: its own worker thread, WAL with ``synchronous = FULL``
-so a ``commit`` is on disk when it returns, ``MIGRATIONS`` by ``PRAGMA user_version``).
+timers do (a ``carhome.sqlitefile.SqliteFile``: its own worker thread, WAL with
+``synchronous = FULL`` so a ``commit`` is on disk when it returns, ``MIGRATIONS`` by
+``PRAGMA user_version``).
 Records are msgspec JSON beside the columns queries select on.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Sequence
-from typing import Final, TypeVar
+from typing import Final, Self
 
 import msgspec
 
 from carhome.history.records import OpenState, Record
 from carhome.history.store import Query, R
-from carhome.store.beside import SqliteBeside
+from carhome.sqlitefile import Migrations, SqliteFile, beside
 from carhome.wire.history import ChargeSession, Parked, Trip
 
-_T = TypeVar("_T")
-
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+MIGRATIONS: Final[Migrations] = (
     (
         "CREATE TABLE records ("
         " id TEXT PRIMARY KEY, kind TEXT NOT NULL, home TEXT NOT NULL, car TEXT NOT NULL,"
@@ -46,35 +47,42 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
-class SqliteHistoryStore(SqliteBeside):
+class SqliteHistoryStore:
     """The history in a SQLite file."""
 
-    PART = "history"
-    WHAT = "history"
-    MIGRATIONS = MIGRATIONS
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = SqliteFile(path, what="history", migrations=MIGRATIONS, thread="history")
+
+    @classmethod
+    def beside(cls, db: str | os.PathLike[str]) -> Self:
+        """The history beside the hub database ``db``: ``hub.db`` → ``hub.history.db``."""
+        return cls(beside(db, "history"))
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    async def open(self) -> None:
+        await self._file.open()
+
+    async def close(self) -> None:
+        await self._file.close()
 
     async def commit(self, records: Sequence[Record], states: Sequence[OpenState]) -> None:
         rows = [(r.id, _KINDS[type(r)], r.home, r.car, r.start, r.end, _encode(r)) for r in records]
         state_rows = [(s.home, s.car, _encode(s)) for s in states]
 
-        def write() -> None:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(_SAVE_RECORD, rows)
-                conn.executemany(_SAVE_STATE, state_rows)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(_SAVE_RECORD, rows)
+            conn.executemany(_SAVE_STATE, state_rows)
 
-        await self._run("saving the history", write)
+        await self._file.write("saving the history", write)
 
     async def open_states(self) -> list[OpenState]:
-        def read() -> list[bytes]:
-            return [row[0] for row in self._connection().execute("SELECT data FROM open_states")]
+        def read(conn: sqlite3.Connection) -> list[bytes]:
+            return [row[0] for row in conn.execute("SELECT data FROM open_states")]
 
-        return [_decode_state(data) for data in await self._run("reading open trips", read)]
+        return [_decode_state(data) for data in await self._file.read("reading open trips", read)]
 
     async def records(self, kind: type[R], query: Query) -> list[R]:
         where = ["kind = ?"]
@@ -93,9 +101,9 @@ class SqliteHistoryStore(SqliteBeside):
             sql += " LIMIT ?"
             args.append(query.limit)
 
-        def read() -> list[bytes]:
-            return [row[0] for row in self._connection().execute(sql, args)]
+        def read(conn: sqlite3.Connection) -> list[bytes]:
+            return [row[0] for row in conn.execute(sql, args)]
 
         decode = msgspec.json.Decoder(kind).decode
-        rows = await self._run("reading the history", read)
+        rows = await self._file.read("reading the history", read)
         return [decode(data) for data in reversed(rows)]

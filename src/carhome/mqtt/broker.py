@@ -44,7 +44,8 @@ import msgspec
 from carhome.backoff import Backoff
 from carhome.clock import Clock, SystemClock
 from carhome.errors import BrokerUnavailable, ConfigError
-from carhome.mqtt.credentials import Credentials, write_private
+from carhome.files import write_atomically
+from carhome.mqtt.credentials import Credentials
 from carhome.mqtt.nats import (
     MAX_PAYLOAD,
     LogLine,
@@ -183,7 +184,7 @@ class EmbeddedBroker:
         """Write the config and start the server; ``BrokerUnavailable`` if it does not get ready."""
         assert self._binary is not None  # set by __aenter__ before any start
         private_dir(self.directory)
-        self._write_config()
+        await asyncio.to_thread(self._write_config)  # fsynced: off the event loop
         self._ready.clear()
         self._tail.clear()
         try:
@@ -319,7 +320,7 @@ class EmbeddedBroker:
     # -- configuration ----------------------------------------------------------------------
 
     def _write_config(self) -> None:
-        write_private(
+        write_atomically(
             self.config_file,
             server_config(
                 host=self.host,
@@ -338,7 +339,7 @@ class EmbeddedBroker:
         permissions to live ones. ``BrokerUnavailable`` if it is down or does not confirm.
         """
         self.credentials = credentials
-        self._write_config()
+        await asyncio.to_thread(self._write_config)
         process = self._process
         if process is None or process.returncode is not None:
             raise BrokerUnavailable(

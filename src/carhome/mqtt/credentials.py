@@ -28,7 +28,6 @@ import enum
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import stat
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +37,7 @@ from typing import Final, NamedTuple, TypeVar
 import msgspec
 
 from carhome.errors import ConfigError
+from carhome.files import write_atomically
 from carhome.hub.model import check_name
 from carhome.mqtt import discovery_topics as ha_topics
 from carhome.mqtt.topics import ROOT, Kind, hub_heartbeat_topic, hub_status_topic
@@ -410,7 +410,7 @@ class Credentials:
     def save(self, path: Path) -> None:
         """Write the file readable by its owner only, atomically (a crash leaves the old one)."""
         payload = msgspec.json.format(msgspec.json.encode(_File(_FORMAT, list(self.identities))))
-        write_private(path, payload + b"\n")
+        write_atomically(path, payload + b"\n")
 
     # -- asking -------------------------------------------------------------------------------
 
@@ -476,22 +476,6 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the first byte, then rename it in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 # -- Mosquitto ----------------------------------------------------------------------------------
 
 
@@ -541,8 +525,8 @@ def write_mosquitto(
         raise ConfigError(f"listener port {port} is out of range; use 1-65535")
     directory = directory.resolve()
     files = MosquittoFiles(directory / "mosquitto.conf", directory / "password_file", directory / "acl_file")
-    write_private(files.password_file, mosquitto_password_file(credentials).encode())
-    write_private(files.acl_file, mosquitto_acl_file(credentials.acl()).encode())
+    write_atomically(files.password_file, mosquitto_password_file(credentials).encode())
+    write_atomically(files.acl_file, mosquitto_acl_file(credentials.acl()).encode())
     listener = f"listener {port}" + (f" {host}" if host else "")
     conf = [
         "# carhome: Mosquitto with one identity per device, hub and Home Assistant",
@@ -557,5 +541,5 @@ def write_mosquitto(
         f"acl_file {files.acl_file}",
         *extra,
     ]
-    write_private(files.conf, ("\n".join(conf) + "\n").encode())
+    write_atomically(files.conf, ("\n".join(conf) + "\n").encode())
     return files

@@ -3,8 +3,9 @@
 A device acknowledges by command id and must never execute an id twice — also when the hub
 (or the broker, or the device itself) restarts and the hub redelivers what it has not heard
 back about. The memory of executed ids has to survive the device's own restart for that, so
-a device with a data directory keeps it here: one SQLite file (``executed.db``), written on
-a thread of its own, ``synchronous = FULL``, its write-ahead file kept small.
+a device with a data directory keeps it here: one SQLite file (``executed.db``, a
+``carhome.sqlitefile.SqliteFile``: written on a thread of its own, ``synchronous = FULL``),
+its write-ahead file kept small.
 
 The protocol is write-ahead: ``begin`` records the id before the device runs the command,
 ``finish`` records the ack it answered. A restart between the two finds the id without an
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import Final
 
 import msgspec
 
-from carhome.private import private_dir
-from carhome.store.beside import SqliteBeside
+from carhome.sqlitefile import Migrations, SqliteFile
 
 FILE: Final = "executed.db"
 _CHECKPOINT_PAGES: Final = 32
@@ -42,43 +42,52 @@ class Executed(msgspec.Struct, frozen=True):
     ack: bytes | None
 
 
-class ExecutedLog(SqliteBeside):
+# MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
+MIGRATIONS: Final[Migrations] = (
+    (
+        "CREATE TABLE executed (id TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL, ack BLOB)",
+        "CREATE INDEX executed_expires ON executed (expires)",
+    ),
+)
+
+
+class ExecutedLog:
     """The executed command ids of one device, in ``directory/executed.db``."""
 
-    PART: ClassVar[str] = "executed"
-    WHAT: ClassVar[str] = "device's executed commands"
-    MIGRATIONS: ClassVar[tuple[tuple[str, ...], ...]] = (
-        (
-            "CREATE TABLE executed (id TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL, ack BLOB)",
-            "CREATE INDEX executed_expires ON executed (expires)",
-        ),
-    )
-
     def __init__(self, directory: Path, *, keep: int = 1024) -> None:
-        super().__init__(directory / FILE)
+        self._file = SqliteFile(
+            directory / FILE,
+            what="device's executed commands",
+            migrations=MIGRATIONS,
+            thread="executed",
+            # A few rows, two small transactions a command: checkpoint often and keep the
+            # write-ahead file small, not SQLite's 4 MB high-water mark per device.
+            pragmas=(f"wal_autocheckpoint = {_CHECKPOINT_PAGES:d}", f"journal_size_limit = {_WAL_LIMIT:d}"),
+            make_directory=True,  # the device's own: its commands and acks
+        )
         self.keep = max(1, keep)
 
-    def _connect(self) -> sqlite3.Connection:
-        private_dir(Path(self.path).parent)  # the device's own: its commands and acks
-        conn = super()._connect()
-        # A few rows, two small transactions a command: checkpoint often and keep the
-        # write-ahead file small, not SQLite's 4 MB high-water mark per device.
-        conn.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES:d}")
-        conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT:d}")
-        return conn
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    async def open(self) -> None:
+        await self._file.open()
+
+    async def close(self) -> None:
+        await self._file.close()
 
     async def recall(self, now: float) -> list[Executed]:
         """The ids still worth remembering at ``now``, oldest first (those gone are dropped)."""
 
-        def read() -> list[Executed]:
-            conn = self._connection()
+        def read(conn: sqlite3.Connection) -> list[Executed]:
             conn.execute("DELETE FROM executed WHERE expires <= ?", (now,))
             rows = conn.execute(
                 "SELECT id, expires, ack FROM executed ORDER BY rowid DESC LIMIT ?", (self.keep,)
             ).fetchall()
             return [Executed(i, e, None if a is None else bytes(a)) for i, e, a in reversed(rows)]
 
-        return await self._run("reading the executed commands", read)
+        return await self._file.write("reading the executed commands", read)
 
     async def begin(self, command_id: str, expires: float, now: float) -> None:
         """Record that the device is about to run ``command_id``; on return it is on disk."""
@@ -93,24 +102,14 @@ class ExecutedLog(SqliteBeside):
     ) -> None:
         keep = self.keep
 
-        def write() -> None:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "INSERT INTO executed (id, expires, ack) VALUES (?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET ack = excluded.ack",
-                    (command_id, expires, ack),
-                )
-                # bounded: what has expired, and the oldest beyond ``keep``
-                conn.execute("DELETE FROM executed WHERE expires <= ?", (now,))
-                conn.execute(
-                    "DELETE FROM executed WHERE rowid <= (SELECT max(rowid) FROM executed) - ?", (keep,)
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO executed (id, expires, ack) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET ack = excluded.ack",
+                (command_id, expires, ack),
+            )
+            # bounded: what has expired, and the oldest beyond ``keep``
+            conn.execute("DELETE FROM executed WHERE expires <= ?", (now,))
+            conn.execute("DELETE FROM executed WHERE rowid <= (SELECT max(rowid) FROM executed) - ?", (keep,))
 
-        await self._run(doing, write)
+        await self._file.write(doing, write)

@@ -21,10 +21,8 @@ The code shown on the device for an enrollment goes to ``display`` and nowhere e
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -32,6 +30,7 @@ from typing import Final
 import msgspec
 
 from carhome.clock import Clock
+from carhome.files import write_atomically
 from carhome.private import private_dir
 from carhome.signing.counters import VerifierState
 from carhome.signing.enrollment import Enroller, EnrollmentChallenge, EnrollmentRejected, EnrollmentRequest
@@ -113,22 +112,6 @@ class Check(msgspec.Struct, frozen=True):
         return f"{self.reason}: {_HINTS.get(Reason(self.reason), 'refused')}"
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so a crash leaves the old file or the new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 class FileVerifierStore:
     """A ``VerifierStore`` in one file: ``save`` returns once the state is on disk."""
 
@@ -148,7 +131,7 @@ class FileVerifierStore:
             return None
 
     def save(self, state: VerifierState) -> None:
-        _write_atomic(self.path, msgspec.msgpack.encode(state))
+        write_atomically(self.path, msgspec.msgpack.encode(state))
 
 
 class DeviceKeys:
@@ -214,7 +197,7 @@ class DeviceKeys:
         self.verifier.reboot()
 
     def _save_keys(self) -> None:
-        _write_atomic(self.directory / _KEYS, self.keys.snapshot())
+        write_atomically(self.directory / _KEYS, self.keys.snapshot())
 
     # -- sessions and enrollment ------------------------------------------------------------
 

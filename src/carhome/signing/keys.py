@@ -9,7 +9,6 @@ keys enrolled on it, each with a role, the member it belongs to and an enabled f
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from carhome.errors import CarhomeError
+from carhome.files import create_atomically
 from carhome.signing.roles import Role
 
 CURVE: Final = ec.SECP256R1()
@@ -130,11 +130,9 @@ class KeyPair:
     def save(self, path: Path, passphrase: bytes | None = None) -> None:
         """Write the key as PEM, readable by its owner only; never overwrite a key."""
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            create_atomically(path, self.to_pem(passphrase))
         except FileExistsError as exc:
             raise InvalidKey(f"{path} exists; move it away first, a key is never overwritten") from exc
-        with os.fdopen(fd, "wb") as file:
-            file.write(self.to_pem(passphrase))
 
     def sign(self, data: bytes) -> bytes:
         """DER ECDSA signature over ``data`` with SHA-256."""

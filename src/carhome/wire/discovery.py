@@ -16,6 +16,8 @@ from typing import Final
 
 import msgspec
 
+from carhome.files import write_atomically
+
 FILE_NAME: Final = "hub.json"
 
 
@@ -35,12 +37,8 @@ def address_file() -> Path:
 def write_hub_address(url: str, *, path: Path | None = None) -> Path:
     """Announce that this process serves the local API at ``url``; returns the file."""
     path = path or address_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a reader never sees half a file.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(msgspec.json.encode(HubAddress(url=url, pid=os.getpid())))
-    tmp.replace(path)
-    return path
+    # a reader never sees half a file
+    return write_atomically(path, msgspec.json.encode(HubAddress(url=url, pid=os.getpid())))
 
 
 def read_hub_address(*, path: Path | None = None) -> str | None:

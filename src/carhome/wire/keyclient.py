@@ -20,6 +20,7 @@ import httpx
 import msgspec
 
 from carhome.errors import CarhomeError
+from carhome.files import write_atomically
 from carhome.hub.commands import Command
 from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest, approve, request_enrollment
 from carhome.signing.envelope import CommandFields, CommandKind, domain_of
@@ -82,8 +83,7 @@ class KeyRing:
     def pin(self, home: str, device: str, pin: Pin) -> None:
         pins = self.pins()
         pins[f"{home}/{device}"] = pin
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (self.directory / PINS_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(pins)))
+        write_atomically(self.directory / PINS_FILE, msgspec.json.format(msgspec.json.encode(pins)))
 
 
 class HubKeys(ApiClient):

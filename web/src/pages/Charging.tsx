@@ -31,6 +31,81 @@ export interface CarPlan {
   cost: number;
   shortfall_kwh: number;
   slots: PlanSlot[];
+  sources?: PlanSource[];
+  site?: PlanSite | null;
+  shared_line?: string | null;
+}
+
+/** Where the plan's prices or solar forecast come from, and how old they are. */
+export interface PlanSource {
+  provider: string;
+  title: string;
+  kind: "prices" | "solar";
+  fetched_at: string | null;
+  age_s: number | null;
+  known_until: string | null;
+  stale: boolean;
+  error: string | null;
+  warning: string | null;
+}
+
+/** What the house's grid meter and main fuse leave this car's wallbox. */
+export interface PlanSite {
+  cap_a: number | null;
+  surplus_kw: number | null;
+  meter_silent: boolean;
+}
+
+/** "12 min", "3 h": how long ago, in the page's language. */
+function ago(seconds: number): string {
+  if (seconds < 60) return t("charging.age.s", { n: Math.round(seconds) });
+  if (seconds < 2 * 3600) return t("charging.age.min", { n: Math.floor(seconds / 60) });
+  return t("charging.age.h", { n: Math.floor(seconds / 3600) });
+}
+
+/** The plan's data sources: a line each, and a warning when a provider is not answering. */
+function Sources({ plan }: { plan: CarPlan }) {
+  const sources = plan.sources ?? [];
+  const site = plan.site ?? null;
+  if (sources.length === 0 && site === null && !plan.shared_line) return null;
+  return (
+    <ul class="plan-sources" data-testid="plan-sources">
+      {sources.map((s) => {
+        const what = t(s.kind === "prices" ? "charging.source.prices" : "charging.source.solar");
+        const error = s.error ?? "";
+        let text: string;
+        if (s.age_s === null) text = t("charging.source.none", { title: s.title, error });
+        else if (s.stale) text = t("charging.source.stale", { title: s.title, age: ago(s.age_s), error });
+        else text = t("charging.source.fresh", { title: s.title, age: ago(s.age_s) });
+        return (
+          <li key={s.provider} class={s.stale ? "warn" : "muted"} data-testid={`source-${s.kind}`} data-stale={String(s.stale)}>
+            <span class="muted">{what}: </span>
+            <span>{text}</span>
+          </li>
+        );
+      })}
+      {site !== null && site.meter_silent && (
+        <li class="warn" data-testid="site-silent">
+          {t("charging.site.silent")}
+        </li>
+      )}
+      {site !== null && !site.meter_silent && site.cap_a !== null && (
+        <li class="muted" data-testid="site-cap">
+          {t("charging.site.cap", { amps: site.cap_a })}
+        </li>
+      )}
+      {site !== null && site.surplus_kw !== null && (
+        <li class="muted" data-testid="site-surplus">
+          {t("charging.site.surplus", { power: `${fixed(site.surplus_kw, 1)} kW` })}
+        </li>
+      )}
+      {plan.shared_line ? (
+        <li class="muted" data-testid="shared-line">
+          {t("charging.line", { line: plan.shared_line })}
+        </li>
+      ) : null}
+    </ul>
+  );
 }
 
 const MODES = ["off", "now", "solar", "solar_min", "smart"] as const;
@@ -223,6 +298,7 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
         )}
       </div>
       {plan.problem !== null && <p class="error">{plan.problem}</p>}
+      <Sources plan={plan} />
       <PlanChart
         slots={plan.slots}
         socStart={plan.soc_start}

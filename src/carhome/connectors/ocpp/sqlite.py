@@ -1,27 +1,29 @@
 """A ``TransactionStore`` in SQLite, in a file of its own beside the hub's database.
 
 ``SqliteTransactionStore.beside(db)``: ``carhome.db`` → ``carhome.ocpp.db``, as the trip
-history and the automation timers do (``carhome.store.beside``: its own worker thread, WAL
-with ``synchronous = FULL`` so a ``save`` is on disk when it returns, ``MIGRATIONS`` by
-``PRAGMA user_version``). A transaction is msgspec JSON beside the columns ``load``
+history and the automation timers do (a ``carhome.sqlitefile.SqliteFile``: its own worker
+thread, WAL with ``synchronous = FULL`` so a ``save`` is on disk when it returns,
+``MIGRATIONS`` by ``PRAGMA user_version``). A transaction is msgspec JSON beside the columns ``load``
 selects on; its samples are rows of their own, so a meter value adds a row instead of
 rewriting the transaction.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Self
 
 import msgspec
 
 from carhome.connectors.ocpp.store import Saved
 from carhome.connectors.ocpp.transactions import Register, Transaction
 from carhome.ocpp.messages import Sample
-from carhome.store.beside import SqliteBeside
+from carhome.sqlitefile import Migrations, SqliteFile, beside
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+MIGRATIONS: Final[Migrations] = (
     (
         "CREATE TABLE transactions ("
         " charger TEXT NOT NULL, id TEXT NOT NULL, started DOUBLE PRECISION NOT NULL,"
@@ -54,16 +56,29 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode: Final = msgspec.json.Decoder(Transaction).decode
 
 
-class SqliteTransactionStore(SqliteBeside):
+class SqliteTransactionStore:
     """The central system's transactions in a SQLite file."""
 
-    PART = "ocpp"
-    WHAT = "OCPP transactions"
-    MIGRATIONS = MIGRATIONS
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = SqliteFile(path, what="OCPP transactions", migrations=MIGRATIONS, thread="ocpp")
+
+    @classmethod
+    def beside(cls, db: str | os.PathLike[str]) -> Self:
+        """The transactions beside the hub database ``db``: ``hub.db`` → ``hub.ocpp.db``."""
+        return cls(beside(db, "ocpp"))
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    async def open(self) -> None:
+        await self._file.open()
+
+    async def close(self) -> None:
+        await self._file.close()
 
     async def load(self, since: float) -> Saved:
-        def read() -> Saved:
-            conn = self._connection()
+        def read(conn: sqlite3.Connection) -> Saved:
             found: list[Transaction] = []
             rows = conn.execute(
                 "SELECT data FROM transactions WHERE stopped IS NULL OR stopped >= ? ORDER BY started, id",
@@ -85,29 +100,19 @@ class SqliteTransactionStore(SqliteBeside):
             ]
             return Saved(transactions=found, registers=registers)
 
-        return await self._run("reading the OCPP transactions", read)
+        return await self._file.read("reading the OCPP transactions", read)
 
     async def save(self, tx: Transaction, samples: Sequence[Sample] = ()) -> None:
         row = (tx.charger, tx.id, tx.started, tx.stopped, _encode(msgspec.structs.replace(tx, samples={})))
         sample_rows = [(tx.charger, tx.id, s.ts, s.energy_wh, s.power_w) for s in samples]
 
-        def write() -> None:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(_SAVE_TX, row)
-                conn.executemany(_SAVE_SAMPLE, sample_rows)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(_SAVE_TX, row)
+            conn.executemany(_SAVE_SAMPLE, sample_rows)
 
-        await self._run("saving an OCPP transaction", write)
+        await self._file.write("saving an OCPP transaction", write)
 
     async def save_register(self, register: Register) -> None:
         args = (register.charger, register.connector, register.ts, register.energy_wh)
 
-        def write() -> None:
-            self._connection().execute(_SAVE_REGISTER, args)
-
-        await self._run("saving a charger's register", write)
+        await self._file.write("saving a charger's register", lambda conn: conn.execute(_SAVE_REGISTER, args))
