@@ -6,16 +6,20 @@ import contextlib
 import typing
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 import pytest
 
 from carhome.compose.config import Config
-from carhome.compose.parts import DEVICE_PARTS, compose, section_of
+from carhome.compose.parts import DEVICE_PARTS, SERVICE_PARTS, compose, section_of
 from carhome.connectors.ovms.config import OvmsConfig
 from carhome.errors import ConfigError
+from carhome.history import routes as history_routes
 from carhome.hub import Hub
 from carhome.parts import Context, Key, Part
+from carhome.parts.keys import HUB_DATABASE
+from carhome.say import routes as say_routes
 from carhome.testing import FakeClock
 
 GREETING: Key[str] = Key("greeting")
@@ -102,3 +106,19 @@ async def test_an_absent_section_starts_nothing(hub: Hub, clock: FakeClock) -> N
         assert context.health == []
     print(f"device parts started from their sections: {len(DEVICE_PARTS)}")
     assert msgspec.structs.fields(Config)
+
+
+async def test_a_service_part_needs_what_the_process_provides(hub: Hub, clock: FakeClock) -> None:
+    with pytest.raises(ConfigError, match="part history needs 'hub database'"):
+        async with compose(SERVICE_PARTS, Config(), _context(hub, clock)):
+            pass
+
+
+async def test_service_parts_hand_routes_to_the_sink(hub: Hub, clock: FakeClock, tmp_path: Path) -> None:
+    context = _context(hub, clock)
+    context.provide(HUB_DATABASE, tmp_path / "carhome.db")
+    async with compose(SERVICE_PARTS, Config(), context):
+        served = {(op.method, op.path) for op in context.routes.operations}
+        assert served == {(op.method, op.path) for op in (*history_routes.OPERATIONS, *say_routes.OPERATIONS)}
+        assert len(context.routes.routes) == len(context.routes.operations)
+    assert (tmp_path / "carhome.history.db").exists()

@@ -22,7 +22,9 @@ from carhome.connectors.sunspec.part import PART as SUNSPEC
 from carhome.connectors.tesla.part import PART as TESLA
 from carhome.connectors.zigbee2mqtt.part import PART as ZIGBEE2MQTT
 from carhome.errors import ConfigError
+from carhome.history.part import PART as HISTORY
 from carhome.parts import Context, Part
+from carhome.say.part import PART as SAY
 
 DEVICE_PARTS: Final[tuple[Part[Any], ...]] = (
     # the devices on the home's network
@@ -37,6 +39,12 @@ DEVICE_PARTS: Final[tuple[Part[Any], ...]] = (
     ZIGBEE2MQTT,
 )
 """The connectors each started from its own section, in the order a hub starts them."""
+
+SERVICE_PARTS: Final[tuple[Part[Any], ...]] = (
+    HISTORY,  # needs the hub's database; prices charges with the homes' tariffs
+    SAY,
+)
+"""The services started after charging, each serving its routes through the route sink."""
 
 
 def section_of(part: Part[Any], config: Config) -> object | None:

@@ -46,22 +46,20 @@ from carhome.compose.demo import (
     demo_owner_password,
 )
 from carhome.compose.operations import OPERATIONS
-from carhome.compose.parts import DEVICE_PARTS, compose
+from carhome.compose.parts import DEVICE_PARTS, SERVICE_PARTS, compose
 from carhome.connectors.homeassistant import HomeAssistantBridge
 from carhome.connectors.mqtt import MqttConnector
 from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
-from carhome.history import History, SqliteHistoryStore
-from carhome.history.routes import history_routes
 from carhome.http import problems
 from carhome.http.principals import principal_of
 from carhome.hub import Home, Hub
 from carhome.mqtt import EmbeddedBroker
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.parts import Context
+from carhome.parts.keys import CHARGER_CARS, HUB_DATABASE, TARIFFS
 from carhome.prices.tariffs import Tariff
 from carhome.private import private_dir
-from carhome.say.routes import say_routes
 from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
 from carhome.sim.runner import SimRunner
@@ -158,6 +156,10 @@ async def run(
             )
         )
         context = Context(hub=hub, clock=clock, data=directory, access=access)
+        context.provide(HUB_DATABASE, database)
+        context.provide(TARIFFS, _tariffs(config))
+        # each configured charger meters the car the charging section names for it
+        context.provide(CHARGER_CARS, _charger_cars(config))
         await stack.enter_async_context(compose(DEVICE_PARTS, config, context))
         relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
         delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
@@ -190,7 +192,8 @@ async def run(
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
-        await _history(stack, app, hub, config, database)
+        await stack.enter_async_context(compose(SERVICE_PARTS, config, context))
+        app.router.routes.extend(context.routes.routes)
         app.router.routes.extend(web_routes())  # last: it answers every path the API did not claim
         api = await stack.enter_async_context(
             ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
@@ -313,7 +316,6 @@ def _app(
 ) -> Starlette:
     """The hub's API: the core, automations and keys (charging routes are added after)."""
     app = create_app(hub, access=access, trusted_proxies=trusted_proxies, health=health, described=OPERATIONS)
-    app.router.routes.extend(say_routes(hub))
     app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
     app.router.routes.extend(
         key_routes(
@@ -331,20 +333,13 @@ def _app(
     return app
 
 
-async def _history(
-    stack: contextlib.AsyncExitStack[bool | None], app: Starlette, hub: Hub, config: Config, database: Path
-) -> None:
-    """Trips, charges and parked losses, kept beside the hub's database, and their routes."""
-    # each configured charger meters the car the charging section names for it
-    chargers = {
+def _charger_cars(config: Config) -> dict[tuple[str, str], str]:
+    """(home, charger) → the car the charging section names for each configured charger."""
+    return {
         (entry.home or config.homes[0].id, entry.charger): entry.car
         for entry in config.charging
         if entry.charger
     }
-    history = await stack.enter_async_context(
-        History(hub, SqliteHistoryStore.beside(database), tariffs=_tariffs(config), chargers=chargers)
-    )
-    app.router.routes.extend(history_routes(hub, history))
 
 
 def _tariffs(config: Config) -> dict[str, Tariff]:
