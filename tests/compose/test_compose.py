@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from carhome.compose.config import Config
-from carhome.compose.parts import DEVICE_PARTS, SERVICE_PARTS, compose, section_of
+from carhome.compose.parts import CONNECTOR_PARTS, SERVICE_PARTS, compose, section_of
 from carhome.connectors.ovms.config import OvmsConfig
 from carhome.errors import ConfigError
 from carhome.history import routes as history_routes
@@ -91,7 +91,7 @@ def test_a_section_of_another_type_is_refused() -> None:
         section_of(typed, Config(homes=()))
 
 
-@pytest.mark.parametrize("part", DEVICE_PARTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("part", CONNECTOR_PARTS, ids=lambda p: p.name)
 def test_each_part_owns_its_section_of_the_config(part: Part[object]) -> None:
     """The configuration's section of each part is the struct declared beside the part's code."""
     hints = typing.get_type_hints(Config)
@@ -102,9 +102,9 @@ def test_each_part_owns_its_section_of_the_config(part: Part[object]) -> None:
 
 
 async def test_an_absent_section_starts_nothing(hub: Hub, clock: FakeClock) -> None:
-    async with compose(DEVICE_PARTS, Config(), _context(hub, clock)) as context:
+    async with compose(CONNECTOR_PARTS, Config(), _context(hub, clock)) as context:
         assert context.health == []
-    print(f"device parts started from their sections: {len(DEVICE_PARTS)}")
+    print(f"device parts started from their sections: {len(CONNECTOR_PARTS)}")
     assert msgspec.structs.fields(Config)
 
 

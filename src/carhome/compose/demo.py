@@ -19,12 +19,12 @@ from carhome.compose.config import (
     BuiltinBroker,
     Config,
     DeviceConfig,
-    HomeAssistantConfig,
     HomeConfig,
     HubConfig,
     MqttConfig,
     SimConfig,
 )
+from carhome.connectors.homeassistant.config import HomeAssistantConfig
 from carhome.files import create_atomically
 from carhome.hub import Home
 from carhome.private import private_dir

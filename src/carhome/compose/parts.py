@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
 from carhome.compose.config import Config
+from carhome.connectors.homeassistant.part import PART as HOMEASSISTANT
 from carhome.connectors.kuksa.part import PART as KUKSA
 from carhome.connectors.miio.part import PART as MIIO
 from carhome.connectors.ovms.part import PART as OVMS
@@ -26,7 +27,7 @@ from carhome.history.part import PART as HISTORY
 from carhome.parts import Context, Part
 from carhome.say.part import PART as SAY
 
-DEVICE_PARTS: Final[tuple[Part[Any], ...]] = (
+CONNECTOR_PARTS: Final[tuple[Part[Any], ...]] = (
     # the devices on the home's network
     MIIO,
     SUNSPEC,
@@ -37,6 +38,8 @@ DEVICE_PARTS: Final[tuple[Part[Any], ...]] = (
     TESLA,
     # a Zigbee bridge's devices (button presses are events on the hub's bus)
     ZIGBEE2MQTT,
+    # the homes in Home Assistant, over the hub's broker
+    HOMEASSISTANT,
 )
 """The connectors each started from its own section, in the order a hub starts them."""
 

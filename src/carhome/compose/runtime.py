@@ -46,8 +46,7 @@ from carhome.compose.demo import (
     demo_owner_password,
 )
 from carhome.compose.operations import OPERATIONS
-from carhome.compose.parts import DEVICE_PARTS, SERVICE_PARTS, compose
-from carhome.connectors.homeassistant import HomeAssistantBridge
+from carhome.compose.parts import CONNECTOR_PARTS, SERVICE_PARTS, compose
 from carhome.connectors.mqtt import MqttConnector
 from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
@@ -57,7 +56,7 @@ from carhome.hub import Home, Hub
 from carhome.mqtt import EmbeddedBroker
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.parts import Context
-from carhome.parts.keys import CHARGER_CARS, HUB_DATABASE, TARIFFS
+from carhome.parts.keys import BROKER, CHARGER_CARS, HUB_DATABASE, TARIFFS, BrokerLogins
 from carhome.prices.tariffs import Tariff
 from carhome.private import private_dir
 from carhome.signing.relay import ByConnector, KeyRelay
@@ -155,27 +154,15 @@ async def run(
                 max_payload=config.mqtt.max_payload,
             )
         )
+        relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
+        delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
         context = Context(hub=hub, clock=clock, data=directory, access=access)
         context.provide(HUB_DATABASE, database)
+        context.provide(BROKER, BrokerLogins(broker.url, hub_login, bridge_login))
         context.provide(TARIFFS, _tariffs(config))
         # each configured charger meters the car the charging section names for it
         context.provide(CHARGER_CARS, _charger_cars(config))
-        await stack.enter_async_context(compose(DEVICE_PARTS, config, context))
-        relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
-        delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
-        if config.homeassistant is not None and bridge_login is not None:
-            ha = config.homeassistant
-            await stack.enter_async_context(
-                HomeAssistantBridge(
-                    hub,
-                    broker.url,
-                    member=ha.member,
-                    discovery_prefix=ha.discovery_prefix,
-                    bridge_id=ha.bridge_id,
-                    username=bridge_login[0],
-                    password=bridge_login[1],
-                )
-            )
+        await stack.enter_async_context(compose(CONNECTOR_PARTS, config, context))
         app = _app(
             hub=hub,
             access=access,
