@@ -104,7 +104,7 @@ def test_each_part_owns_its_section_of_the_config(part: Part[object]) -> None:
 async def test_an_absent_section_starts_nothing(hub: Hub, clock: FakeClock) -> None:
     async with compose(CONNECTOR_PARTS, Config(), _context(hub, clock)) as context:
         assert context.health == []
-    print(f"device parts started from their sections: {len(CONNECTOR_PARTS)}")
+    print(f"connector parts started from their sections: {len(CONNECTOR_PARTS)}")
     assert msgspec.structs.fields(Config)
 
 
