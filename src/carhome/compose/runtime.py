@@ -1,9 +1,11 @@
-"""A running hub process: wires the hub, store, broker, connector, API and simulator.
+"""A running hub process: access control and the hub over the data directory, and the parts.
 
-This is the one place that knows how the parts fit together for a process; the parts
-know nothing of each other beyond the hub. ``run_serve`` runs what a configuration file
-describes; ``run_demo`` builds the demo's configuration (one home in Beijing Yizhuang with
-a simulated car and home) and runs that.
+The connectors and services run as a loop over parts (``carhome.compose.parts``), given one
+``Context`` and what the process provides them by typed keys (the hub's database, the
+broker's logins, the homes' tariffs); the broker with the MQTT connector, the automation
+engine, charging, the API server and the simulator are still started here one by one.
+``run_serve`` runs what a configuration file describes; ``run_demo`` runs the demo world
+(``carhome.compose.demo``).
 """
 
 from __future__ import annotations
