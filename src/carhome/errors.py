@@ -69,7 +69,7 @@ as one of these with ``from exc``.
         │   └── ShellyTimeout      no answer within the time allowed
         ├── ProviderError      (carhome.energy.providers.source) a price or solar provider gave nothing now
         │   └── BadAnswer          an answer not in the provider's documented format (code)
-        └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
+        └── WallboxRefused     (carhome.sim.chargepoint) the central system refused the simulated charger
 
 A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);
 tests/test_error_tree.py holds this drawing to the code, and every exception class in the
