@@ -27,6 +27,7 @@ as one of these with ``from exc``.
     ├── InvalidToken           (carhome.access.tokens) a token is malformed, forged, expired or revoked
     ├── LoginRefused           (carhome.access.logins) wrong credentials, or too many tries
     ├── WeakPassword           (carhome.access.passwords) a new password is too short
+    ├── SetupRefused           (carhome.access.firstrun) no first owner: done already, wrong code, throttled
     ├── MemberError            (carhome.access.members) a member or grant operation cannot be done
     ├── PendingError           (carhome.signing.pending) a pending request cannot be made or settled
     ├── AccessSetupError       (carhome.access.service) the access files cannot be read or made
@@ -46,6 +47,7 @@ as one of these with ``from exc``.
     ├── FieldError             (carhome.connectors.tesla.fields) not a payload a car sends
     ├── NotMapped              (carhome.connectors.sunspec.mapping) a SunSpec value carhome has no word for
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
+    ├── HomePricesError        (carhome.energy.homeprices) the prices chosen at setup cannot be kept
     ├── Problem                (carhome.http.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
     ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)

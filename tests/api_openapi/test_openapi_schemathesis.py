@@ -32,7 +32,13 @@ from carhome.compose.operations import OPERATIONS
 pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 
 OWNER_EXAMPLES = 12
-OPEN_OPERATIONS = {("GET", "/api/health"), ("POST", "/api/auth/login"), ("POST", "/api/auth/refresh")}
+OPEN_OPERATIONS = {
+    ("GET", "/api/health"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/refresh"),
+    ("GET", "/api/setup"),  # whether the hub waits for its first owner
+    ("POST", "/api/setup/owner"),  # the one-time setup code stands for the token
+}
 # Ends the session of the token it is called with: called with a session of its own.
 ENDS_ITS_SESSION = ("POST", "/api/auth/logout")
 

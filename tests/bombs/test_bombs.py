@@ -39,8 +39,8 @@ from carhome.automations.files import AutomationFiles
 from carhome.automations.loader import MAX_AUTOMATIONS
 from carhome.boundedyaml import AUTOMATIONS
 from carhome.cli.main import cli
+from carhome.compose.demo import DEMO_OWNER
 from carhome.compose.operations import OPERATIONS
-from carhome.compose.runtime import DEMO_OWNER
 from carhome.connectors.mqtt import MqttConnector
 from carhome.energy import load_series
 from carhome.errors import ConfigError

@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from carhome.access.service import Access
-from carhome.compose.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 HOME = "yizhuang"

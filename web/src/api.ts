@@ -29,6 +29,11 @@ export type CheckError = Schemas["CheckError"];
 export type MemberOut = Schemas["MemberOut"];
 export type AuditEntry = Schemas["AuditEntry"];
 export type AuditOut = Schemas["AuditOut"];
+export type SetupStatus = Schemas["SetupStatus"];
+export type FirstOwner = Schemas["FirstOwner"];
+export type HomeSetup = Schemas["HomeSetup"];
+export type HomeSettings = Schemas["HomeSettings"];
+export type DeviceHints = Schemas["DeviceHints"];
 
 /** An RFC 9457 problem the hub answered with; `detail` says what went wrong and why. */
 export class ApiError extends Error {
@@ -120,6 +125,19 @@ export async function login(member: string, password: string): Promise<Session> 
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ member, password }),
+  });
+  if (!response.ok) throw await problem(response);
+  const next = (await response.json()) as Session;
+  keep(next);
+  return next;
+}
+
+/** Make the hub's first owner with the setup code it printed; the app is then logged in as them. */
+export async function firstOwner(owner: FirstOwner): Promise<Session> {
+  const response = await call("/api/setup/owner", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(owner),
   });
   if (!response.ok) throw await problem(response);
   const next = (await response.json()) as Session;

@@ -2,7 +2,7 @@
 // and the client-side routes.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, type Health, logout, onSession, session } from "./api";
+import { api, type Health, logout, onSession, session, type SetupStatus } from "./api";
 import { lang, onLang, setLang, t, type MessageKey } from "./i18n";
 import { Automations } from "./pages/Automations";
 import { Cabin } from "./pages/Cabin";
@@ -12,6 +12,7 @@ import { Keys } from "./pages/Keys";
 import { Login } from "./pages/Login";
 import { Members } from "./pages/Members";
 import { Overview } from "./pages/Overview";
+import { Setup } from "./pages/Setup";
 import { Trips } from "./pages/Trips";
 import { Link, navigate, usePath } from "./router";
 import { Reconnecting } from "./components/Reconnecting";
@@ -153,15 +154,45 @@ function Page({ path }: { path: string }) {
   }
 }
 
+/** Whether the hub waits for its first owner (asked once, while nobody is logged in here):
+ * then the app opens the first-run page instead of the login. */
+function useNeedsOwner(inside: boolean): boolean {
+  const [needs, setNeeds] = useState(false);
+  useEffect(() => {
+    if (inside) return;
+    let live = true;
+    api<SetupStatus>("/api/setup")
+      .then((status) => live && setNeeds(status.needs_owner))
+      .catch(() => undefined); // unreachable: the login page says so when it is used
+    return () => {
+      live = false;
+    };
+  }, [inside]);
+  return needs;
+}
+
 function App() {
   useLang();
   const path = usePath();
   const inside = useLoggedIn();
   const model = useModel();
+  const needsOwner = useNeedsOwner(inside);
+  const setup = path === "/setup";
   useEffect(() => {
-    if (inside) void start();
-    else stop();
-  }, [inside]);
+    if (inside && !setup) void start();
+    else if (!inside) stop();
+  }, [inside, setup]);
+  if (!inside && needsOwner && !setup) navigate("/setup", true);
+  if (setup || (!inside && needsOwner)) {
+    return (
+      <>
+        <div class="corner">
+          <LangSwitch />
+        </div>
+        <Setup />
+      </>
+    );
+  }
   if (!inside) {
     return (
       <>

@@ -799,6 +799,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the hub waits for its first owner */
+        get: operations["get_setup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/setup/owner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the first owner with the setup code the hub printed; answers their tokens
+         * @description The code is printed on the terminal that started the hub (and in its log), as a link to /setup?code=...; it is valid once, and only while the hub has no member.
+         */
+        post: operations["post_setup_owner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/setup/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The owner's home as the setup step shows it */
+        get: operations["get_setup_home"];
+        /** Set the home's name, place, time zone and price (a home not in the configuration file) */
+        put: operations["put_setup_home"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/setup/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How first devices connect to this hub (MQTT topics and logins, the OCPP URL) */
+        get: operations["get_setup_devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1784,6 +1856,90 @@ export interface components {
             kind: "action" | "set";
             target: string;
             args: Record<string, unknown>;
+        };
+        /**
+         * SetupStatus
+         * @description ``GET /api/setup``: whether the hub waits for its first owner (then the setup code
+         *     printed on its terminal makes one).
+         */
+        SetupStatus: {
+            needs_owner: boolean;
+        };
+        /**
+         * FirstOwner
+         * @description ``POST /api/setup/owner``: the setup code, and the first owner's id, name and password;
+         *     ``home`` is the id of the home they own (default: the hub's first home, else ``home``).
+         */
+        FirstOwner: {
+            code: string;
+            member: string;
+            password: string;
+            /** @default  */
+            name: string;
+            /** @default null */
+            home: string | null;
+        };
+        /**
+         * HomeSetup
+         * @description A home's settings as the setup step shows them. ``in_config``: the configuration file
+         *     holds the home, and is where it changes (the step shows it read-only); ``exists``: the hub
+         *     has the home (else the step makes it). ``tariff`` is what prices the home's energy: the
+         *     kind the configuration's charging section gives, or ``fixed`` at ``price`` chosen here.
+         */
+        HomeSetup: {
+            id: string;
+            name: string;
+            lat: number | null;
+            lon: number | null;
+            timezone: string;
+            /** @enum {unknown} */
+            tariff: "file" | "fixed" | "none" | "time_of_use";
+            price: number | null;
+            in_config: boolean;
+            exists: boolean;
+        };
+        /**
+         * HomeSettings
+         * @description ``PUT /api/setup/home``: the home's name, place (WGS 84 degrees), IANA time zone and
+         *     its fixed price per kWh (None: no tariff).
+         */
+        HomeSettings: {
+            name: string;
+            lat: number;
+            lon: number;
+            timezone: string;
+            /** @default null */
+            price: number | null;
+        };
+        /**
+         * DeviceHints
+         * @description ``GET /api/setup/devices``: how first devices reach this hub, from its own settings.
+         *
+         *     MQTT devices publish their state on ``state_topic`` (``{device}`` is the device's id)
+         *     and take commands on ``command_topic``, each with its own login (``credentials``: the
+         *     command that shows one). A wallbox speaks OCPP to ``ocpp_url`` (``{charger}``: its
+         *     charger id), when the hub runs its OCPP central system; ``chargers`` are those the
+         *     configuration names for the home.
+         */
+        DeviceHints: {
+            home: string;
+            mqtt_url: string;
+            builtin_broker: boolean;
+            state_topic: string;
+            command_topic: string;
+            credentials: string;
+            ocpp_url: string | null;
+            chargers: components["schemas"]["ChargerHint"][];
+            devices: number;
+        };
+        /**
+         * ChargerHint
+         * @description An OCPP charger configured for the home: the URL it connects to, the device it is.
+         */
+        ChargerHint: {
+            id: string;
+            device: string;
+            url: string;
         };
     };
     responses: never;
@@ -4983,6 +5139,244 @@ export interface operations {
             };
             /** @description A query parameter or the body is not valid; the problem names the field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    get_setup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+        };
+    };
+    post_setup_owner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirstOwner"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description Not allowed for this member */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Conflicts with what exists already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description A query parameter or the body is not valid; the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many attempts; retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    get_setup_home: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeSetup"];
+                };
+            };
+            /** @description Not logged in: no, a malformed, an expired or a revoked access token */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not allowed for this member */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    put_setup_home: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HomeSettings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeSetup"];
+                };
+            };
+            /** @description Not logged in: no, a malformed, an expired or a revoked access token */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not allowed for this member */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Conflicts with what exists already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description A query parameter or the body is not valid; the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    get_setup_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceHints"];
+                };
+            };
+            /** @description Not logged in: no, a malformed, an expired or a revoked access token */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not allowed for this member */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,8 +10,9 @@ each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same ins
 members, the audit chain and the validity of refresh tokens' signatures (sessions
 themselves live in memory: a restart logs everybody out).
 
-``ensure_owner`` is how a fresh home gets its first owner: the demo calls it; a user runs
-``carhome members add`` against the stopped hub's file.
+``ensure_owner`` is how the demo's home gets its owner. A served hub without members makes
+a one-time setup code instead (``carhome.access.firstrun``): the web app's first-run page or
+``carhome setup`` makes the first owner with it.
 """
 
 from __future__ import annotations

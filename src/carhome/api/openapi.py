@@ -48,8 +48,9 @@ keys and automations.
 
 Authenticate with `POST /api/auth/login` (member and password); send the access token it
 returns as `Authorization: Bearer <token>` on every other request, and renew it with
-`POST /api/auth/refresh`. Only `/api/health` and the login and refresh routes answer without
-one. Every error is an RFC 9457 problem (`application/problem+json`) that names the field.
+`POST /api/auth/refresh`. Only `/api/health`, the login and refresh routes and the first
+run's `GET /api/setup` and `POST /api/setup/owner` answer without one. Every error is an
+RFC 9457 problem (`application/problem+json`) that names the field.
 
 Live state changes and command results stream over the WebSocket `/api/ws` (not an HTTP
 operation, so not listed here): the first frame is `{{"type": "auth", "token": ...}}`, then

@@ -22,6 +22,7 @@ from carhome.wire.health import Health
 from carhome.wire.members import AuditOut, Grant, MemberOut
 from carhome.wire.problems import ApiError
 from carhome.wire.rejections import Rejections
+from carhome.wire.setup import DeviceHints, FirstOwner, HomeSettings, HomeSetup, SetupStatus
 
 DEFAULT_URL: Final = "http://127.0.0.1:8123"
 
@@ -139,3 +140,24 @@ class HubClient(ApiClient):
 
     async def audit(self, limit: int = 100) -> AuditOut:
         return await self.call("GET", "/api/audit", AuditOut, params={"limit": str(limit)})
+
+    # -- the first run ----------------------------------------------------------------------
+
+    async def setup_status(self) -> SetupStatus:
+        return await self.call("GET", "/api/setup", SetupStatus)
+
+    async def first_owner(self, owner: FirstOwner) -> Tokens:
+        """Make the hub's first owner with its setup code; this client keeps their tokens."""
+        tokens = await self.call("POST", "/api/setup/owner", Tokens, body=owner)
+        if self._keeper is not None:
+            self._keeper.keep(tokens)
+        return tokens
+
+    async def setup_home(self) -> HomeSetup:
+        return await self.call("GET", "/api/setup/home", HomeSetup)
+
+    async def set_setup_home(self, settings: HomeSettings) -> HomeSetup:
+        return await self.call("PUT", "/api/setup/home", HomeSetup, body=settings)
+
+    async def device_hints(self) -> DeviceHints:
+        return await self.call("GET", "/api/setup/devices", DeviceHints)

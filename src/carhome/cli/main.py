@@ -22,6 +22,7 @@ from carhome.cli.openapi import openapi
 from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
 from carhome.cli.say import say
+from carhome.cli.setup import setup
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -30,6 +31,7 @@ def cli() -> None:
     """carhome: the electric car as a first-class member of the smart home.
 
     \b
+    A new hub prints a setup link: open it, or run `carhome setup`, to make its owner.
     Start a demo hub, log in as the owner it prints, then look around:
       carhome demo
       carhome login owner
@@ -44,6 +46,7 @@ def cli() -> None:
 
 
 for command in (
+    setup,
     login,
     logout,
     whoami,

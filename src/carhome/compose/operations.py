@@ -13,6 +13,7 @@ from carhome.access import bearer, keyroutes
 from carhome.access import routes as members
 from carhome.api import local, openapi
 from carhome.automations import routes as automations
+from carhome.compose import setup
 from carhome.energy import routes as charging
 from carhome.history import routes as history
 from carhome.http.operations import Operation
@@ -29,6 +30,7 @@ OPERATIONS: Final[tuple[Operation[Any], ...]] = (
     *automations.CHANGE_OPERATIONS,
     *automations.SCENE_OPERATIONS,
     *say.OPERATIONS,
+    *setup.OPERATIONS,
 )
 """Every operation of the hub's API: what the description lists."""
 

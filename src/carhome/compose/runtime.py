@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
+from carhome.access.firstrun import FirstRun
 from carhome.access.keyroutes import key_routes
 from carhome.access.service import Access
 from carhome.api import create_app
@@ -49,7 +50,9 @@ from carhome.compose.demo import (
 )
 from carhome.compose.operations import OPERATIONS
 from carhome.compose.parts import CONNECTOR_PARTS, SERVICE_PARTS, compose
+from carhome.compose.setup import SetupFacts, setup_routes
 from carhome.connectors.mqtt import MqttConnector
+from carhome.energy.homeprices import HomePrices
 from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
 from carhome.http import problems
@@ -59,7 +62,7 @@ from carhome.mqtt import EmbeddedBroker
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.parts import Context
 from carhome.parts.keys import BROKER, CHARGER_CARS, HUB_DATABASE, TARIFFS, BrokerLogins
-from carhome.prices.tariffs import Tariff
+from carhome.prices.tariffs import FixedTariff, Tariff
 from carhome.private import private_dir
 from carhome.signing.relay import ByConnector, KeyRelay
 from carhome.sim.device import SimBase
@@ -68,6 +71,7 @@ from carhome.sim.world import SimHome
 from carhome.spec.devices import CHARGING
 from carhome.store.sqlite import SqliteStore
 from carhome.web import web_routes
+from carhome.wire.setup import TariffKind
 
 log: Final = logging.getLogger(__name__)
 
@@ -84,6 +88,8 @@ class Running:
     database: Path
     homes: int
     devices: int
+    setup_url: str | None = None
+    """The one-time link that makes the first owner (a hub without members only)."""
 
 
 Announce = Callable[[Running], None]
@@ -123,8 +129,7 @@ async def run(
                 access_ttl=config.access.access_token_minutes * 60,
             )
         )
-        if owner is not None:
-            await owner(access)
+        first_run = await _first_owner(access, owner)
         hub = await stack.enter_async_context(
             Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
         )
@@ -161,7 +166,8 @@ async def run(
         context = Context(hub=hub, clock=clock, data=directory, access=access)
         context.provide(HUB_DATABASE, database)
         context.provide(BROKER, BrokerLogins(broker.url, hub_login, bridge_login))
-        context.provide(TARIFFS, _tariffs(config))
+        # each home's tariff: the charging section's, else the fixed price chosen at setup
+        context.provide(TARIFFS, {**_chosen_prices(HomePrices.beside(directory)), **_tariffs(config)})
         # each configured charger meters the car the charging section names for it
         context.provide(CHARGER_CARS, _charger_cars(config))
         await stack.enter_async_context(compose(CONNECTOR_PARTS, config, context))
@@ -181,6 +187,8 @@ async def run(
         if charging.ocpp is not None:
             relay.add("ocpp", charging.ocpp)
         app.router.routes.extend(charging_routes(hub, charging.controllers))
+        facts = _setup_facts(config, broker.url, directory, charging.ocpp.port if charging.ocpp else None)
+        app.router.routes.extend(setup_routes(hub, access, first_run, facts))
         await stack.enter_async_context(compose(SERVICE_PARTS, config, context))
         app.router.routes.extend(context.routes.routes)
         app.router.routes.extend(web_routes())  # last: it answers every path the API did not claim
@@ -205,6 +213,7 @@ async def run(
                 database=database.resolve(),
                 homes=len(hub.homes()),
                 devices=len(hub.devices()),
+                setup_url=_setup_link(first_run, api.url),
             )
         )
         await _wait_for_stop(stop, duration)
@@ -343,6 +352,51 @@ def _tariffs(config: Config) -> dict[str, Tariff]:
     return found
 
 
+async def _first_owner(
+    access: Access, owner: Callable[[Access], Awaitable[object]] | None
+) -> FirstRun | None:
+    """Let ``owner`` make the hub's owner; if there is still no member, the first run with
+    its one-time setup code."""
+    if owner is not None:
+        await owner(access)
+    return FirstRun.begin(access.members, access.passwords, access.throttle)
+
+
+def _setup_link(first_run: FirstRun | None, api_url: str) -> str | None:
+    """The link that makes the first owner of a hub without members (logged, and printed by
+    the announcement), or None."""
+    if first_run is None:
+        return None
+    link = f"{api_url}/setup?code={first_run.code}"
+    log.warning("no owner yet: make one at %s (setup code %s)", link, first_run.code)
+    return link
+
+
+def _chosen_prices(prices: HomePrices) -> dict[str, Tariff]:
+    """The fixed prices owners chose in the setup step, for homes the file does not price."""
+    return {home: FixedTariff(price) for home, price in prices.all().items()}
+
+
+def _setup_facts(config: Config, broker_url: str, directory: Path, ocpp_port: int | None) -> SetupFacts:
+    """What the setup step tells of this hub: its configured homes and their tariffs, where
+    MQTT devices and OCPP chargers connect."""
+    kinds: dict[str, TariffKind] = {h.id: "none" for h in config.homes}
+    for entry in config.charging:
+        home = entry.home or config.homes[0].id
+        if kinds.get(home) == "none":
+            t = entry.tariff
+            kinds[home] = "fixed" if t.fixed is not None else "time_of_use" if t.time_of_use else "file"
+    ocpp = config.ocpp
+    return SetupFacts(
+        configured=kinds,
+        prices=HomePrices.beside(directory),
+        mqtt_url=redacted(broker_url),
+        builtin_broker=not config.mqtt.external,
+        ocpp_url=None if ocpp is None else f"ws://{ocpp.host}:{ocpp_port or ocpp.port}/ocpp/{{charger}}",
+        chargers=() if ocpp is None else tuple((cid, c.home, c.device) for cid, c in ocpp.chargers.items()),
+    )
+
+
 def _member_of_home(request: Request) -> str:
     """The member a key request acts for; a home they are not in is not there for them."""
     principal = principal_of(request)
@@ -410,6 +464,15 @@ async def _wait_for_stop(stop: asyncio.Event, duration: float | None) -> None:
 def _print_running(
     running: Running, login: str = "  .venv/bin/carhome login MEMBER", member: str = "MEMBER"
 ) -> None:
+    if running.setup_url is not None:
+        code = running.setup_url.rpartition("code=")[2]
+        print(  # noqa: T201 - the one-time setup link, for the person who started the hub
+            f"""This hub has no owner yet. Make yours: open
+  {running.setup_url}
+or run `carhome setup` and give the setup code {code}
+(valid once, until the owner exists).""",
+            flush=True,
+        )
     print(  # noqa: T201 - this is the process's own announcement to the person who started it
         f"""carhome hub running: {running.homes} home(s), {running.devices} devices
   data:        {running.database}

@@ -3,6 +3,7 @@
 import * as autoedit from "./autoedit";
 import * as charts from "./charts";
 import * as say from "./say";
+import * as setup from "./setup";
 import * as sign from "./sign";
 import * as words from "./words";
 
@@ -10,6 +11,7 @@ export const en = {
   ...charts.en,
   ...sign.en,
   ...say.en,
+  ...setup.en,
   ...autoedit.en,
   ...words.en,
   "app.title": "carhome",

@@ -3,6 +3,7 @@ import * as autoedit from "./autoedit";
 import * as charts from "./charts";
 import type { Messages } from "./en";
 import * as say from "./say";
+import * as setup from "./setup";
 import * as sign from "./sign";
 import * as words from "./words";
 
@@ -10,6 +11,7 @@ export const zh: Messages = {
   ...charts.zh,
   ...sign.zh,
   ...say.zh,
+  ...setup.zh,
   ...autoedit.zh,
   ...words.zh,
   "app.title": "carhome",

@@ -8,14 +8,13 @@ does not decode is ignored (and the next good answer replaces it).
 
 from __future__ import annotations
 
-import contextlib
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import msgspec
 
 from carhome.errors import CarhomeError
+from carhome.files import write_atomically
 from carhome.prices.series import SlotSeries
 
 
@@ -53,16 +52,4 @@ def write(path: Path, provider: str, fetched_at: float, series: SlotSeries) -> N
             unit=series.unit,
         )
     )
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(body)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    write_atomically(path, body)
