@@ -98,3 +98,16 @@ async def test_pause_via_car_tells_the_car_and_never_ends_the_session(
         32.0,
     ]
     assert set(actions(wallbox)) == {"SetChargingProfile"}  # the session was never stopped or started
+
+
+async def test_pause_via_car_without_a_session_says_so_by_code(hub: Hub, wallbox: SimulatedWallbox) -> None:
+    """Plugged in with no session open: the problem carries its code, which the faces put
+    in their own words (the web in Chinese too), and its English sentence."""
+    report_soc(hub, 60.0)
+    car_setup = dataclasses.replace(setup(), pause_via_car=True)
+    async with ChargingController(hub, car_setup, settings(Mode.NOW), TARIFF) as controller:
+        await plug_in(wallbox)
+        await until(controller, lambda: controller.status.problem_code is not None)
+        assert controller.status.problem_code == "no_session"
+        assert controller.status.problem is not None
+        assert "start one at the charger" in controller.status.problem

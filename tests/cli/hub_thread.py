@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from click.testing import CliRunner, Result
 
+from carhome.access.passwords import Passwords
+from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
 from carhome.cli import cli
 from carhome.hub import Ack, Command, Device, Home, Hub
@@ -24,6 +26,9 @@ from carhome.testing import FakeClock
 from carhome.testing.thread import ServingThread
 
 _T = TypeVar("_T")
+
+OWNER = "olivia"
+OWNER_PASSWORD = "a long owner passphrase"
 
 
 class SleepyDevice:
@@ -63,9 +68,12 @@ class SleepyDevice:
 class HubThread(ServingThread):
     """Start with ``start()``; ``url`` is the API; ``call(fn)`` runs ``fn(hub)`` in its loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, access: Path | None = None) -> None:
+        """``access``: a data folder for the access parts (members, logins, the audit log);
+        without it every request acts for one member and there is no audit log."""
         super().__init__("test-hub")
         self.clock = FakeClock()
+        self.access_dir = access
         self.device: SleepyDevice | None = None
         self.trouble: str | None = None
         """What the hub's health check says is wrong (``None``: nothing)."""
@@ -78,7 +86,18 @@ class HubThread(ServingThread):
         return super().call(lambda: fn(hub))
 
     async def serve(self) -> None:
-        async with Hub(store=MemoryStore(), clock=self.clock) as hub:
+        if self.access_dir is None:
+            await self._serve(None)
+            return
+        async with Access.open(
+            self.access_dir, self.clock, passwords=Passwords(time_cost=1, memory_cost=1024)
+        ) as access:
+            await access.ensure_owner(OWNER, "h1", "Owner", OWNER_PASSWORD)
+            await self._serve(access)
+
+    async def _serve(self, access: Access | None) -> None:
+        gatekeeper = access.gatekeeper if access is not None else None
+        async with Hub(store=MemoryStore(), clock=self.clock, gatekeeper=gatekeeper) as hub:
             await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
             await hub.add_device(Device(home="h1", id="car", type="car", name="Car"))
             await hub.add_device(
@@ -95,7 +114,7 @@ class HubThread(ServingThread):
             self.device = SleepyDevice(hub, self.clock)
             hub.commands.attach("mqtt", self.device)
             self._hub = hub
-            app = create_app(hub, member="cli-test", health=(lambda: self.trouble,))
+            app = create_app(hub, member="cli-test", access=access, health=(lambda: self.trouble,))
             app.router.routes.extend(say_routes(hub))  # the say part's, as a whole hub serves them
             async with ApiServer(app, port=0) as server:
                 await self.serving(server.url)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from carhome.cli import exits
 from setup.served import LINK, carhome, example_config, served
 
 PASSWORD = "a long first password"
@@ -35,7 +36,7 @@ async def test_the_example_config_starts_prints_the_setup_link_and_carhome_setup
             "setup", "--hub", hub.url, "--code", "WRONG-CODE-0000", "--member", "ana", "--name", "Ana",
             "--password-stdin", state=state, given=PASSWORD + "\n",
         )  # fmt: skip
-        assert status == 1
+        assert status == exits.REFUSED  # the exit of every refusal (README: exit codes)
         assert "setup code is wrong" in err
         assert "Traceback" not in err + out
 
@@ -59,7 +60,7 @@ async def test_the_example_config_starts_prints_the_setup_link_and_carhome_setup
             "setup", "--hub", hub.url, "--code", code, "--member", "eve", "--password-stdin",
             state=state, given=PASSWORD + "\n",
         )  # fmt: skip
-        assert status == 1
+        assert status == exits.HUB  # the hub answers that setup is done
         assert "has its owner already" in err
         assert "Traceback" not in err
     assert code in hub.logged  # the link is in the log too

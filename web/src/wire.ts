@@ -1206,6 +1206,8 @@ export interface components {
             setpoint_kw: number;
             reasons: string[];
             problem: string | null;
+            /** @default null */
+            problem_code: string | null;
             made_at: string | null;
             soc_start: number;
             energy_kwh: number;

@@ -27,6 +27,7 @@ from carhome.access.audit import AuditLog, SqliteAuditStore, verify
 from carhome.access.database import access_file
 from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords, WeakPassword
+from carhome.cli import exits
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json
 from carhome.clock import SystemClock
@@ -35,7 +36,7 @@ from carhome.hub.commands import Decision
 from carhome.wire import members as wire
 from carhome.wire.members import AuditEntry, Role
 
-EXIT_TAMPERED: Final = 3
+EXIT_TAMPERED: Final = exits.REFUSED
 LOCAL_ADMIN: Final = "local-admin"
 
 _audit_db_option = click.option(
@@ -43,9 +44,9 @@ _audit_db_option = click.option(
     "db",
     envvar="CARHOME_ACCESS_DB",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".carhome/access.db"),
-    show_default=True,
-    help="The hub's access database [env CARHOME_ACCESS_DB].",
+    default=None,
+    help="Check a hub's access database file (e.g. .carhome/access.db) instead of asking the"
+    " running hub [env CARHOME_ACCESS_DB].",
 )
 _db_option = click.option(
     "--db",
@@ -271,10 +272,31 @@ def audit() -> None:
 
 @audit.command("verify")
 @_audit_db_option
-def verify_audit(db: Path) -> None:
-    """Recompute the hash chain; exit 3 and name the first bad entry if it was tampered with."""
+@hub_options
+def verify_audit(db: Path | None, hub: str | None, as_json: bool) -> None:
+    """Recompute the hash chain; exit 3 and name the first bad entry if it was tampered with.
+
+    \b
+    Examples:
+      carhome audit verify                          # the running hub checks its own log
+      carhome audit verify --db .carhome/access.db  # a stopped hub's database
+    """
+    if db is None:
+        found = with_hub(hub, lambda client: client.audit(limit=1))
+        if as_json:
+            echo_json({"intact": found.intact, "checked": found.checked, "problem": found.problem})
+        elif found.intact:
+            click.echo(f"audit chain intact: {found.checked} entries")
+        else:
+            click.echo(f"tamper detected: {found.problem or 'the hub gave no detail'}")
+        if not found.intact:
+            raise SystemExit(EXIT_TAMPERED)
+        return
     if not db.exists():
-        raise click.ClickException(f"no database at {db}; pass --db")
+        raise click.ClickException(
+            f"no database at {db}: give the access.db in the hub's data folder, or leave --db out"
+            " to ask the running hub"
+        )
 
     async def read() -> list[AuditEntry]:
         async with access_file(db, readonly=True) as database:
@@ -284,6 +306,9 @@ def verify_audit(db: Path) -> None:
         result = verify(asyncio.run(read()))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(str(result))
+    if as_json:
+        echo_json({"intact": result.ok, "checked": result.entries, "problem": result.problem})
+    else:
+        click.echo(str(result))
     if not result.ok:
         raise SystemExit(EXIT_TAMPERED)

@@ -18,7 +18,7 @@ import click
 
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import charts, echo_json, table
+from carhome.cli.output import ChartFile, charts, echo_json, table
 from carhome.wire.charging import CarPlanOut, PricesOut
 
 _T = TypeVar("_T")
@@ -107,7 +107,7 @@ def plan() -> None:
 @click.option("--car", "car", metavar="CAR", help="home/car or car (needed when several are charged).")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=ChartFile(),
     help="Also draw the plan to this file (.svg or .png).",
 )
 @hub_options

@@ -13,6 +13,7 @@ from typing import Final
 
 import click
 
+from carhome.cli import exits
 from carhome.cli.client import HubClient
 from carhome.cli.keys import signed_call
 from carhome.cli.names import resolve_device, resolve_name, short_names
@@ -23,8 +24,8 @@ from carhome.hub import Command, CommandStatus
 from carhome.hub.commands import DEFAULT_TTL
 from carhome.wire.commands import MAX_WAIT, CommandList
 
-EXIT_FAILED: Final = 3
-EXIT_PENDING: Final = 4
+EXIT_FAILED: Final = exits.REFUSED
+EXIT_PENDING: Final = exits.PENDING
 # Real seconds to keep waiting past a command's ttl: the hub expires it on its own clock,
 # which a demo may run slower or faster than real time.
 _GRACE: Final = 30.0

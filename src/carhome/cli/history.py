@@ -20,7 +20,7 @@ import click
 
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import charts, echo_json, table
+from carhome.cli.output import ChartFile, charts, echo_json, table
 from carhome.wire.history import (
     ChargeList,
     ChargeSession,
@@ -173,7 +173,7 @@ def trips(
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=ChartFile(),
     help="The chart to write: FILE.svg or FILE.png.",
 )
 @_range_options
@@ -192,8 +192,6 @@ def plot(*, out: Path, car: str | None, from_: str | None, to: str | None, hub: 
       carhome trips plot --out week.svg --from 2026-01-05 --to 2026-01-12
       carhome trips plot --out trips.png --car car
     """
-    if out.suffix.lower() not in (".svg", ".png"):
-        raise click.BadParameter(f"{out.name!r}: write the chart as .svg or .png", param_hint="--out")
     found = _with_client(hub, lambda client: client.trips(car=car, from_=from_, to=to))
     zones = set(found.timezones.values())
     zone = ZoneInfo(zones.pop()) if len(zones) == 1 else None

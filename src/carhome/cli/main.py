@@ -6,6 +6,9 @@ hub's local API; ``demo`` and ``serve`` start one.
 
 from __future__ import annotations
 
+import errno
+from typing import Any
+
 import click
 
 from carhome.cli.access import audit, members
@@ -23,9 +26,27 @@ from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
 from carhome.cli.say import say
 from carhome.cli.setup import setup
+from carhome.errors import CarhomeError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Carhome(click.Group):
+    """The group that answers every mistake in words: carhome's errors and the system's
+    (a file that cannot be read or written) become a one-line error and exit 1, never a
+    traceback. A broken pipe stays click's to handle."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CarhomeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
+
+
+@click.group(cls=_Carhome, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="carhome")
 def cli() -> None:
     """carhome: the electric car as a first-class member of the smart home.

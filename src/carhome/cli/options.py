@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 
 import click
 
+from carhome.cli import exits
 from carhome.cli.client import DEFAULT_URL, ApiError, HubClient
 from carhome.cli.session import TOKEN_ENV, Sessions
 from carhome.errors import CarhomeError
@@ -23,8 +24,8 @@ from carhome.wire.discovery import read_hub_address
 _F = TypeVar("_F", bound=Callable[..., Any])
 _T = TypeVar("_T")
 
-EXIT_HUB: Final = 1
-"""The hub could not be reached or refused the request."""
+EXIT_HUB: Final = exits.HUB
+"""The hub could not be reached or answered with an error."""
 
 
 def hub_options(fn: _F) -> _F:
@@ -62,6 +63,9 @@ def with_client(given: str | None, kind: type[_C], work: Callable[[_C], Awaitabl
     except click.ClickException:
         raise
     except ApiError as exc:
+        if exc.status == 403:  # access said no: a refusal, exit as a device's refusal does
+            click.echo(f"Error: {exc.detail}", err=True)
+            raise SystemExit(exits.REFUSED) from exc
         raise click.ClickException(exc.detail) from exc
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc

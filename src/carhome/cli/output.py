@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +25,33 @@ def charts() -> ModuleType:
             " charts extra (pip install 'carhome[charts]'), or run scripts/test once, which installs it"
         ) from None
     return module
+
+
+class ChartFile(click.ParamType[Path]):
+    """Where to write a chart: a ``.svg`` or ``.png`` file in a folder that exists, checked
+    before the hub is asked, so a mistake costs nothing."""
+
+    name = "FILE.svg|png"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = value if isinstance(value, Path) else Path(str(value))
+        if path.suffix.lower() not in (".svg", ".png"):
+            self.fail(
+                f"{path.name!r}: write the chart as .svg or .png (e.g. {path.stem or 'chart'}.svg)",
+                param,
+                ctx,
+            )
+        folder = path.parent
+        if not folder.is_dir():
+            self.fail(
+                f"there is no folder {str(folder)!r} to write {path.name!r} in:"
+                " create it first, or choose another",
+                param,
+                ctx,
+            )
+        if path.is_dir():
+            self.fail(f"{str(path)!r} is a folder: give a file name ending in .svg or .png", param, ctx)
+        return path
 
 
 def echo_json(value: Any) -> None:

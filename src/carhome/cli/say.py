@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import click
 
+from carhome.cli import exits
 from carhome.cli.client import HubClient
 from carhome.cli.keys import signed_call
 from carhome.cli.options import hub_options, with_client
@@ -20,9 +21,9 @@ from carhome.cli.output import echo_json
 from carhome.hub.commands import Command
 from carhome.wire.say import MAX_WAIT, SayResult
 
-EXIT_FAILED: Final = 3
-EXIT_PENDING: Final = 4
-EXIT_NOT_UNDERSTOOD: Final = 5
+EXIT_FAILED: Final = exits.REFUSED
+EXIT_PENDING: Final = exits.PENDING
+EXIT_NOT_UNDERSTOOD: Final = exits.NOT_UNDERSTOOD
 
 
 class SayClient(HubClient):

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 from carhome.energy.cars import Car, Departure, OneOffDeparture
@@ -76,6 +76,20 @@ COMMAND_TTL: Final = 60.0
 SILENT_METER: Final = "the grid meter has said nothing for a minute: charging at the least current"
 
 # Wallbox statuses (the wallbox spec) with a car at the connector, and with a session open.
+ProblemCode = Literal[
+    "no_session",
+    "command_failed",
+    "not_sent",
+    "no_prices",
+    "file_unreadable",
+    "file_invalid",
+    "internal",
+    "silent_meter",
+]
+"""The kinds of problem the controller reports; each face has words for each (the web's
+``charts.problem.<code>``), and the English sentence beside it carries the details."""
+PROBLEM_CODES: Final[tuple[str, ...]] = get_args(ProblemCode)
+
 PLUGGED: Final = frozenset({"preparing", "charging", "suspended_ev", "suspended_evse", "finishing"})
 IN_SESSION: Final = frozenset({"charging", "suspended_ev", "suspended_evse"})
 
@@ -137,9 +151,21 @@ class ControllerStatus:
     setpoint: Setpoint | None = None
     reasons: tuple[str, ...] = ()
     problem: str | None = None
+    problem_code: ProblemCode | None = None
+    """What kind of problem (``PROBLEM_CODES``), for the faces to put in their own words;
+    ``problem`` says it in English with the details."""
     plans: int = 0
     commands: int = 0
     failed_commands: int = 0
+
+    def trouble(self, code: ProblemCode, text: str) -> None:
+        """Note a problem: its code for the faces, its sentence for people and logs."""
+        self.problem_code = code
+        self.problem = text
+
+    def clear(self) -> None:
+        self.problem_code = None
+        self.problem = None
 
 
 class ChargingController:
@@ -283,7 +309,9 @@ class ChargingController:
         if command.status is CommandStatus.ACKED:
             return
         self.status.failed_commands += 1
-        self.status.problem = f"{command.target} {command.status}: {command.error or 'no reason given'}"
+        self.status.trouble(
+            "command_failed", f"{command.target} {command.status}: {command.error or 'no reason given'}"
+        )
         log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
         self._forget(command.target)
         self._hold(command.target)
@@ -311,7 +339,7 @@ class ChargingController:
                 raise
             except Exception as exc:  # a bug here must not stop the car being charged later
                 log.exception("charging %s/%s: step failed", self.setup.home, self.setup.car)
-                self.status.problem = f"internal error: {exc}"
+                self.status.trouble("internal", f"internal error: {exc}")
             await self._sleep_until_due()
 
     async def _sleep_until_due(self) -> None:
@@ -429,10 +457,10 @@ class ChargingController:
             state.slot_start = slot_start
             try:
                 plan = await asyncio.to_thread(make_plan, request)
-                self.status.problem = None
+                self.status.clear()
             except ConfigError as exc:
                 # No prices known ahead: charging to the target beats not charging at all.
-                self.status.problem = f"{exc.reason}; charging now until prices arrive"
+                self.status.trouble("no_prices", f"{exc.reason}; charging now until prices arrive")
                 log.warning("charging %s/%s: %s", self.setup.home, self.setup.car, self.status.problem)
                 now_cars = tuple(replace(c, mode=Mode.NOW) for c in request.cars)
                 fallback = replace(request, tariff=FixedTariff(0.0), cars=now_cars)
@@ -461,14 +489,14 @@ class ChargingController:
             try:
                 mtime = (await asyncio.to_thread(path.stat)).st_mtime
             except OSError as exc:
-                self.status.problem = f"cannot read {path}: {exc.strerror}"
+                self.status.trouble("file_unreadable", f"cannot read {path}: {exc.strerror}")
                 continue
             if self._mtimes.get(path) == mtime:
                 continue
             try:
                 series = await asyncio.to_thread(load_series, path, non_negative=solar)
             except ConfigError as exc:
-                self.status.problem = str(exc)
+                self.status.trouble("file_invalid", str(exc))
                 log.warning("charging %s/%s: %s", setup.home, setup.car, exc)
                 self._mtimes[path] = mtime
                 continue
@@ -548,9 +576,9 @@ class ChargingController:
                 amps = min(charger.max_current, math.floor(amps + 1e-9))
                 wanted = Setpoint(on=True, amps=int(amps), power_kw=amps * watts_per_amp / 1000.0)
         if allowance.silent:
-            self.status.problem = SILENT_METER
-        elif self.status.problem == SILENT_METER:
-            self.status.problem = None
+            self.status.trouble("silent_meter", SILENT_METER)
+        elif self.status.problem_code == "silent_meter":
+            self.status.clear()
         cap = allowance.cap_a
         if cap is not None and wanted.on and wanted.amps > cap:
             if cap < charger.min_current:
@@ -595,7 +623,7 @@ class ChargingController:
         await self._limit(device, amps)
         if by_car:
             if not in_session:
-                self.status.problem = "the charger has no session open; start one at the charger"
+                self.status.trouble("no_session", "the charger has no session open; start one at the charger")
             await self._through_car(wanted)
             return
         # start only once the limit is in place, so a session never begins at full power
@@ -658,7 +686,7 @@ class ChargingController:
             )
         except CarhomeError as exc:
             self.status.failed_commands += 1
-            self.status.problem = f"{target}: {exc}"
+            self.status.trouble("not_sent", f"{target}: {exc}")
             log.warning("charging %s/%s: %s not sent: %s", self.setup.home, self.setup.car, target, exc)
             self._hold(target)
             return None

@@ -92,6 +92,7 @@ def plan_out(controller: ChargingController) -> CarPlanOut:
         setpoint_kw=0.0 if setpoint is None else round(setpoint.power_kw, 3),
         reasons=list(status.reasons),
         problem=status.problem,
+        problem_code=status.problem_code,
         made_at=None if plan is None else plan.made_at,
         soc_start=round(soc_start, 2),
         energy_kwh=round(energy, 3),

@@ -64,6 +64,9 @@ class CarPlanOut(msgspec.Struct, kw_only=True):
     setpoint_kw: float
     reasons: list[str]
     problem: str | None
+    problem_code: str | None = None
+    """The problem's kind (``no_session``, ``command_failed``, ``not_sent``, ``no_prices``,
+    ``file_unreadable``, ``file_invalid``, ``internal``), for a face to say it in its own words."""
     made_at: datetime | None
     soc_start: float
     """State of charge the plan starts from, percent."""

@@ -145,8 +145,11 @@ class ApiClient:
         if response.status_code == 401 and not path.startswith(_AUTH) and await self.refresh():
             response = await self._send(method, path, params=params, body=body, wait=wait)
         if response.is_error:
-            raise ApiError.from_answer(
-                response.status_code, response.content, url=self.url, phrase=response.reason_phrase
+            raise plain(
+                ApiError.from_answer(
+                    response.status_code, response.content, url=self.url, phrase=response.reason_phrase
+                ),
+                self.url,
             )
         return response
 
@@ -187,6 +190,31 @@ class ApiClient:
             )
         except httpx.TransportError as exc:
             raise ConnectorError(f"cannot reach the hub at {self.url}: {_reason(exc)}") from exc
+
+
+def plain(error: ApiError, url: str) -> ApiError:
+    """``error`` said in a person's words where the hub's sentence speaks HTTP or names
+    internal codes: what went wrong and what to do. ``code``, ``status`` and the fields stay
+    for scripts, and the hub's own sentence is kept as the field ``hub_detail``."""
+    reason = error.reason
+    said: str | None = None
+    if error.code == "unauthorized":
+        if reason == "wrong member or password":
+            said = "wrong member or password: check both and try again (`carhome login MEMBER`)"
+        else:
+            said = (
+                f"you are not logged in to the hub at {url}"
+                f"{f' ({reason.replace(chr(95), chr(32))})' if reason else ''}:"
+                " log in with `carhome login MEMBER`, or in the web app"
+            )
+    elif error.code == "key-refused":
+        words = (reason or "refused").replace("_", " ")
+        said = f"the device refused this machine's key ({words})"
+        if reason in ("unknown_key", "disabled_key"):
+            said += ": make a key with `carhome keys new` and enroll it with `carhome keys enroll DEVICE`"
+    if said is None:
+        return error
+    return ApiError(error.status, error.code, said, {**error.fields, "hub_detail": error.detail})
 
 
 def _reason(exc: httpx.TransportError) -> str:

@@ -7,6 +7,7 @@ import { PlanChart, type PlanSlot } from "../components/charts/PlanChart";
 import { ZoneNote } from "../components/ZoneNote";
 import { dayAndClock, fixed, kwh, money, number } from "../format";
 import { t, type MessageKey } from "../i18n";
+import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { useModel } from "../store";
 
@@ -25,6 +26,7 @@ export interface CarPlan {
   setpoint_kw: number;
   reasons: string[];
   problem: string | null;
+  problem_code: string | null;
   made_at: string | null;
   soc_start: number;
   energy_kwh: number;
@@ -121,6 +123,13 @@ function refusal(exc: unknown): Refusal {
   if (!(exc instanceof ApiError)) return { field: null, reason: describe(exc) };
   const field = exc.body["field"];
   return { field: typeof field === "string" ? field.replace(/^\$\./, "") : null, reason: exc.reason };
+}
+
+/** The planner's problem in the app's language when its code is known; the hub's English
+ * sentence (with its details) stays in the title. */
+function problemWords(plan: CarPlan): string {
+  const key = `charts.problem.${plan.problem_code ?? ""}`;
+  return key in en ? t(key as MessageKey) : (plan.problem ?? "");
 }
 
 function ModeSwitch({ plan, busy, onMode }: { plan: CarPlan; busy: boolean; onMode: (m: string) => void }) {
@@ -297,7 +306,11 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
           </div>
         )}
       </div>
-      {plan.problem !== null && <p class="error">{plan.problem}</p>}
+      {plan.problem !== null && (
+        <p class="error" data-testid="plan-problem" data-code={plan.problem_code ?? ""} title={plan.problem}>
+          {problemWords(plan)}
+        </p>
+      )}
       <Sources plan={plan} />
       <PlanChart
         slots={plan.slots}
