@@ -27,8 +27,8 @@ from typing import Any
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv311
 
-from carhome.connectors.mqtt import EmbeddedBroker
-from carhome.connectors.mqtt.nats import NATS_VERSION
+from carhome.mqtt import EmbeddedBroker
+from carhome.mqtt.nats import NATS_VERSION
 
 PAYLOAD = (
     b'{"Vehicle.Speed":42.5,"Vehicle.Powertrain.TractionBattery.StateOfCharge.Current":80.5,' + b"x" * 63

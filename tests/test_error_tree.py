@@ -18,7 +18,7 @@ from carhome.errors import CarhomeError
 
 # Private exceptions used for control flow inside one module, never seen outside it.
 CONTROL_FLOW = {
-    "carhome.config._Problem": "raised and caught inside the config loader, which re-raises it as a"
+    "carhome.compose.config._Problem": "raised and caught inside the config loader, which re-raises it as a"
     " ConfigError once it knows the file and line",
     "carhome.automations.loader._Unexplained": "stops the loader's decoding past the errors worth"
     " explaining; caught in the same module",

@@ -48,13 +48,13 @@ as one of these with ``from exc``.
     ├── NotMapped              (carhome.connectors.sunspec.mapping) a SunSpec value carhome has no word for
     ├── SolverError            (carhome.energy.highs) the planner's solver found no optimum
     ├── HomePricesError        (carhome.energy.homeprices) the prices chosen at setup cannot be kept
-    ├── Problem                (carhome.api.problems) an HTTP error the API answers (status, type)
+    ├── Problem                (carhome.http.problems) an HTTP error the API answers (status, type)
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
     ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)
     ├── StoreError             the database refused or failed an operation
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         ├── BrokerUnavailable  the MQTT broker cannot be reached
-        ├── MalformedMessage   (carhome.connectors.mqtt.malformed) an MQTT topic or payload not decoded
+        ├── MalformedMessage   (carhome.mqtt.malformed) an MQTT topic or payload not decoded
         ├── DiscoveryInvalid   (carhome.connectors.homeassistant.schema) a discovery payload HA refuses
         ├── SignalError        (carhome.connectors.kuksa.errors) a KUKSA request was refused (status)
         ├── MiioError          (carhome.connectors.miio.client) a miIO device failed a request
@@ -71,7 +71,7 @@ as one of these with ``from exc``.
         │   └── ShellyTimeout      no answer within the time allowed
         ├── ProviderError      (carhome.energy.providers.source) a price or solar provider gave nothing now
         │   └── BadAnswer          an answer not in the provider's documented format (code)
-        └── WallboxRefused     (carhome.testing.wallbox) the central system refused the simulated charger
+        └── WallboxRefused     (carhome.sim.chargepoint) the central system refused the simulated charger
 
 A class drawn without a module lives in its parent's module (``carhome.errors`` at the top);
 tests/test_error_tree.py holds this drawing to the code, and every exception class in the

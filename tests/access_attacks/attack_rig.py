@@ -25,6 +25,7 @@ from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
 from carhome.hub import Device, Home, Hub
+from carhome.say.routes import say_routes
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
 from carhome.wire.members import Role
@@ -83,6 +84,7 @@ async def serve(
 ) -> AsyncIterator[Served]:
     """The hub's app (with ``routes`` added, as the hub process adds its parts') on a socket."""
     app = create_app(hub, access=access, **app_options)
+    app.router.routes.extend(say_routes(hub))  # the say part's, as every hub serves them
     app.router.routes.extend(routes)
     try:
         async with ApiServer(app, port=0) as server:

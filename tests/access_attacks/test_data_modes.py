@@ -1,6 +1,6 @@
 """What a demo hub leaves on disk is its owner's alone: files 0600, directories 0700.
 
-Runs ``carhome.runtime.run`` over the demo configuration (built-in broker, SQLite, the
+Runs ``carhome.compose.runtime.run`` over the demo configuration (built-in broker, SQLite, the
 simulated home) on free loopback ports, as ``carhome demo`` does; the owner logs in, sends
 a command and has the hub make an automation delegate key, so every kind of file is made.
 The data directory is walked while the hub runs (the databases' ``-wal`` files exist then)
@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from carhome.access.service import Access
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 HOME = "yizhuang"

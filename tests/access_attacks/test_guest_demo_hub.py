@@ -1,7 +1,7 @@
 """A guest reads the car over KUKSA only with a grant that shows it, its position included,
 and its charging plan only with a grant that names the car.
 
-Runs ``carhome.runtime.run`` over the demo configuration with the car served over the KUKSA
+Runs ``carhome.compose.runtime.run`` over the demo configuration with the car served over the KUKSA
 API, as a hub process does; the official kuksa-client reads the car with each member's
 access token. KUKSA serves every signal at once, the car's position too.
 """
@@ -19,8 +19,9 @@ from kuksa_client.grpc import VSSClientError
 from kuksa_client.grpc.aio import VSSClient
 
 from carhome.access.service import Access
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.connectors.kuksa.config import KuksaConfig, KuksaServe
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
 from carhome.spec import vss
 from mqtt.conftest import free_port
 

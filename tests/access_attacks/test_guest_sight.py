@@ -18,9 +18,9 @@ import websockets
 from attack_rig import Served, bearer, frame, login, serve
 
 from carhome.access.service import Access
-from carhome.api.history import history_routes
 from carhome.history import ChargeSession, History, Trip
 from carhome.history.records import record_id
+from carhome.history.routes import history_routes
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carhome.api.auth import TrustedProxies
-from carhome.config import redacted
+from carhome.compose.config import redacted
 
 PROXY = "10.0.0.1"
 TRUSTED = (ipaddress.ip_network(PROXY), ipaddress.ip_network("192.168.0.0/16"))

@@ -15,7 +15,7 @@ import pytest
 from attack_rig import PASSWORD, serve
 
 from carhome.access.service import Access
-from carhome.config import parse_config
+from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 from carhome.hub import Hub
 from carhome.testing import FakeClock

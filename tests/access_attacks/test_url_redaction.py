@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from carhome.cli.main import cli
-from carhome.config import redacted
+from carhome.compose.config import redacted
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 SECRET = "s3cret-Broker-pw"

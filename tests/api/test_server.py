@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from carhome.api import ApiServer, address_file, create_app, read_hub_address
-from carhome.api.server import is_loopback
 from carhome.errors import ConfigError
+from carhome.http.principals import is_loopback
 from carhome.hub import Hub
 
 

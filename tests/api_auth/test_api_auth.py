@@ -21,8 +21,8 @@ from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
-from carhome.api.automations import automation_routes
 from carhome.automations import Engine
+from carhome.automations.routes import automation_routes
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
 from carhome.hub import Availability, Change, Device, Event, Home, Hub, Result

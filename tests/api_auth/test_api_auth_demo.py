@@ -1,6 +1,6 @@
 """The demo hub process with access control on: its owner logs in; commands are decided.
 
-Runs ``carhome.runtime.run`` over the demo configuration (built-in broker, SQLite,
+Runs ``carhome.compose.runtime.run`` over the demo configuration (built-in broker, SQLite,
 simulated home) on free loopback ports, as ``carhome demo`` does.
 """
 
@@ -17,7 +17,8 @@ import pytest
 from carhome.access.service import Access
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.testing import FakeClock
 from carhome.wire.discovery import read_hub_address
 from mqtt.conftest import free_port

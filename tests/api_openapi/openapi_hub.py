@@ -1,6 +1,6 @@
 """A real demo hub in a thread of its own, for the OpenAPI tests.
 
-``carhome.runtime.run`` over the demo configuration (built-in broker, SQLite, the simulated
+``carhome.compose.runtime.run`` over the demo configuration (built-in broker, SQLite, the simulated
 Yizhuang home, the demo automations) on free loopback ports, as ``carhome demo`` runs it.
 Schemathesis calls the API synchronously, so the hub needs its own event loop: it runs in a
 ``ServingThread``. ``app`` is the Starlette app exactly as the runtime built it (charging,
@@ -18,7 +18,8 @@ import pytest
 
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
-from carhome.runtime import DEMO_AUTOMATIONS, DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.testing.thread import ServingThread
 from mqtt.conftest import free_port
 
@@ -92,7 +93,7 @@ def start_demo_hub(tmp: Path) -> DemoHub:
     hub = DemoHub(tmp / "demo")
     _Catching.caught.clear()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("carhome.runtime.ApiServer", _Catching)
+        patch.setattr("carhome.compose.runtime.ApiServer", _Catching)
         hub.start()
     hub.app = _Catching.caught[-1]
     return hub

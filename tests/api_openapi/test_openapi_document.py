@@ -12,9 +12,10 @@ from openapi_hub import DemoHub
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from carhome.api.local import PATH, HubRoutes
-from carhome.api.openapi import OPERATIONS, build, document_bytes
-from carhome.api.operations import Operation, OperationRoute
+from carhome.api.openapi import build
 from carhome.cli.main import cli
+from carhome.compose.operations import OPERATIONS, document_bytes
+from carhome.http.operations import Operation, OperationRoute
 
 DOCS = Path(__file__).parents[2] / "docs" / "openapi.json"
 
@@ -68,7 +69,7 @@ def test_the_committed_description_is_current() -> None:
 
 
 def test_the_description_is_openapi_3_1_with_bearer_security() -> None:
-    doc = build()
+    doc = build(OPERATIONS)
     assert doc["openapi"] == "3.1.0"
     assert doc["security"] == [{"bearer": []}]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
@@ -98,7 +99,7 @@ def test_the_description_is_openapi_3_1_with_bearer_security() -> None:
 
 
 def test_struct_schemas_come_from_msgspec() -> None:
-    doc = build()
+    doc = build(OPERATIONS)
     schemas = doc["components"]["schemas"]
     command = schemas["CommandRequest"]
     assert command["required"] == ["kind", "target"]
@@ -135,7 +136,7 @@ def test_carhome_openapi_prints_or_writes_it(tmp_path: Path, *, to_file: bool) -
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     text = out.read_text() if to_file else result.output
-    assert json.loads(text)["paths"].keys() == build()["paths"].keys()
+    assert json.loads(text)["paths"].keys() == build(OPERATIONS)["paths"].keys()
 
 
 def test_a_wrong_method_on_an_api_path_is_a_405_with_allow(demo_hub: DemoHub) -> None:

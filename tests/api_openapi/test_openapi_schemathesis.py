@@ -23,7 +23,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from carhome.api.openapi import build
-from carhome.runtime import DEMO_OWNER
+from carhome.compose.demo import DEMO_OWNER
+from carhome.compose.operations import OPERATIONS
 
 # The demo hub serving these requests runs in its own thread, where websockets' pings (the
 # simulated OCPP wallbox) use the global `random` while the strategies draw; Hypothesis would
@@ -88,7 +89,7 @@ def _with_demo_ids(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-schema = schemathesis.openapi.from_dict(_with_demo_ids(build()))
+schema = schemathesis.openapi.from_dict(_with_demo_ids(build(OPERATIONS)))
 
 
 @schema.parametrize()

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from carhome.api import create_app
-from carhome.api.automations import automation_routes
 from carhome.automations import Engine
+from carhome.automations.routes import automation_routes
 from carhome.cli.automations import AutomationsClient, _trace_text
 from carhome.cli.client import ApiError
 from carhome.hub import Hub

@@ -19,9 +19,9 @@ from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import create_app
-from carhome.api.automations import automation_routes
 from carhome.automations import Engine
 from carhome.automations.files import AutomationFiles
+from carhome.automations.routes import automation_routes
 from carhome.errors import ConfigError
 from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore

@@ -1,7 +1,7 @@
 """The demo hub process, stopped and started again: what the API and ``carhome automations``
 changed is still there, and the demo's scenes apply on its simulated devices.
 
-Runs ``carhome.runtime.run`` over the demo configuration (built-in broker, SQLite, the
+Runs ``carhome.compose.runtime.run`` over the demo configuration (built-in broker, SQLite, the
 simulated Yizhuang home) on free loopback ports, twice over one data directory. The CLI
 runs in a worker thread (click runs its own event loop) against the hub in this one.
 """
@@ -19,7 +19,8 @@ from click.testing import CliRunner, Result
 
 from carhome.access.service import Access
 from carhome.cli import cli
-from carhome.runtime import DEMO_AUTOMATIONS, DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 NIGHT = """home: yizhuang

@@ -1,4 +1,4 @@
-"""A real hub for the bombs: ``carhome.runtime.run`` over the demo configuration (built-in
+"""A real hub for the bombs: ``carhome.compose.runtime.run`` over the demo configuration (built-in
 broker, SQLite, the simulated Yizhuang home and its charging, the demo automations), in a
 thread of its own, serving its API on a loopback port as ``carhome demo`` does.
 
@@ -15,7 +15,8 @@ import httpx
 from measure import LoopLag
 
 from carhome.access.service import Access
-from carhome.runtime import DEMO_AUTOMATIONS, DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.testing.thread import ServingThread
 from mqtt.conftest import free_port
 

@@ -34,17 +34,17 @@ from click.testing import CliRunner
 from measure import MB, LogTally, LoopLag, PeakMemory
 
 import bombs
-from carhome.api.openapi import OPERATIONS
 from carhome.automations import Engine
 from carhome.automations.files import AutomationFiles
 from carhome.automations.loader import MAX_AUTOMATIONS
 from carhome.boundedyaml import AUTOMATIONS
 from carhome.cli.main import cli
+from carhome.compose.demo import DEMO_OWNER
+from carhome.compose.operations import OPERATIONS
 from carhome.connectors.mqtt import MqttConnector
 from carhome.energy import load_series
 from carhome.errors import ConfigError
 from carhome.hub import Change, Hub
-from carhome.runtime import DEMO_OWNER
 from mqtt.conftest import FAST, TIMEOUT, Mosquitto
 
 FROZEN: Final = 2.0

@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from carhome.connectors.mqtt import EmbeddedBroker
+from carhome.mqtt import EmbeddedBroker
 
 
 async def main(port: int, data: Path) -> None:

@@ -23,8 +23,9 @@ from typing import Any, Self
 import pytest
 
 from carhome.clock import Clock
-from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, Command, CommandStatus, Device, Home, Hub, Result
+from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
 from mqtt.conftest import free_port, require_mosquitto
@@ -65,7 +66,7 @@ class Executions:
 
 
 class Counter:
-    """A counter's command handler (``carhome.connectors.mqtt.device.CommandHandler``)."""
+    """A counter's command handler (``carhome.mqtt.device.CommandHandler``)."""
 
     def __init__(self, device: str, executions: Executions) -> None:
         self.device = device

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from carhome.connectors.mqtt import EmbeddedBroker
-from carhome.connectors.mqtt.broker import DIRECTORY
-from carhome.connectors.mqtt.link import MqttLink
+from carhome.mqtt import EmbeddedBroker
+from carhome.mqtt.broker import DIRECTORY
+from carhome.mqtt.link import MqttLink
 from carhome.testing import FakeClock
 from mqtt.conftest import free_port
 

@@ -20,14 +20,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector, MqttDeviceClient
-from carhome.connectors.mqtt.payloads import encode_command
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Ack, Command, CommandStatus, Device, Hub
+from carhome.mqtt import EmbeddedBroker, MqttDeviceClient
+from carhome.mqtt.executed import INTERRUPTED
+from carhome.mqtt.payloads import encode_command
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.sim.device import SimBase
 from carhome.sim.light import SimLight
 from carhome.store import SqliteStore
-from carhome.store.executed import INTERRUPTED
 from carhome.testing import FakeClock
 from mqtt.conftest import RawClient, free_port
 from signing_e2e.conftest import Rig, Wire, enroll_owner, message

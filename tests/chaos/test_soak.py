@@ -1,6 +1,6 @@
 """Soak: the demo world runs a simulated week at high speed; memory and files stay bounded.
 
-``carhome.runtime.run`` over ``demo_config`` — the built-in broker, the simulated home of
+``carhome.compose.runtime.run`` over ``demo_config`` — the built-in broker, the simulated home of
 Yizhuang (car, wallbox over OCPP, lights, locks, the garage …) with its automations,
 charging plans, history and API — on a clock running ``SPEED`` times real time, so a week
 passes in under two minutes. Every simulated hour the owner sends a command to the living
@@ -25,18 +25,10 @@ import pytest
 
 from carhome.access.service import Access
 from carhome.clock import ScaledClock
-from carhome.connectors.mqtt.broker import DIRECTORY as BROKER_STORE
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import DATABASE, Running, run
 from carhome.hub import CommandStatus
-from carhome.runtime import (
-    DATABASE,
-    DEMO_AUTOMATIONS,
-    DEMO_HOME,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
-)
+from carhome.mqtt.broker import DIRECTORY as BROKER_STORE
 from carhome.store import SqliteStore
 from mqtt.conftest import free_port
 

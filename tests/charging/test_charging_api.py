@@ -13,9 +13,9 @@ import pytest
 from charging_parts import TARIFF, report_soc, settings, setup, until
 
 from carhome.api import create_app
-from carhome.api.charging import charging_routes
 from carhome.cli.charging import draw, pick, plan_text
 from carhome.energy.controller import ChargingController
+from carhome.energy.routes import charging_routes
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock

@@ -17,18 +17,18 @@ from starlette.applications import Starlette
 from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.gatekeeper import PolicyGatekeeper
+from carhome.access.keyroutes import key_routes
 from carhome.access.members import Member, Members
-from carhome.api.keys import key_routes
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy import Mode
 from carhome.energy.controller import RETRY_S, ChargingController
 from carhome.hub import Hub
 from carhome.signing import DeviceKeys, Role
-from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.signing.relay import ByConnector
 from carhome.spec import SPECS
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 
 
 class Home:

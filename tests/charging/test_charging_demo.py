@@ -1,6 +1,6 @@
 """The demo hub process charges its car by a plan over OCPP.
 
-Runs ``carhome.runtime.run`` over the demo configuration on free loopback ports, as
+Runs ``carhome.compose.runtime.run`` over the demo configuration on free loopback ports, as
 ``carhome demo`` does: the simulated wallbox must connect to the hub's OCPP server and
 receive a charging profile, and the car must have a smart plan on the Beijing
 time-of-use tariff, visible through the API.
@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from carhome.access.service import Access
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 GUARD_S = 30.0

@@ -21,14 +21,14 @@ import respx
 from charging_parts import GUARD_S, report_soc, settings, setup, until
 
 from carhome.api import create_app
-from carhome.api.charging import charging_routes
-from carhome.config import parse_config
+from carhome.compose.charging import start_charging_services
+from carhome.compose.config import parse_config
 from carhome.energy import FixedTariff
 from carhome.energy.controller import ChargingController
 from carhome.energy.plans import Plan
 from carhome.energy.providers import Feed
 from carhome.energy.providers.awattar import Awattar, AwattarConfig
-from carhome.energy.service import start_charging_services
+from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
 from carhome.hub import Device, Hub
 from carhome.spec import vss

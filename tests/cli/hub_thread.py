@@ -20,6 +20,7 @@ from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
 from carhome.cli import cli
 from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.say.routes import say_routes
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.thread import ServingThread
@@ -114,6 +115,7 @@ class HubThread(ServingThread):
             hub.commands.attach("mqtt", self.device)
             self._hub = hub
             app = create_app(hub, member="cli-test", access=access, health=(lambda: self.trouble,))
+            app.router.routes.extend(say_routes(hub))  # the say part's, as a whole hub serves them
             async with ApiServer(app, port=0) as server:
                 await self.serving(server.url)
 

@@ -14,7 +14,7 @@ from carhome.api import create_app
 from carhome.cli import ApiError, HubClient
 from carhome.errors import ConnectorError
 from carhome.hub import Hub
-from carhome.signing.client import HubKeys
+from carhome.wire.keyclient import HubKeys
 
 
 async def test_problems_become_api_errors_with_their_fields(hub: Hub) -> None:

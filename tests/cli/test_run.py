@@ -1,4 +1,4 @@
-"""``carhome demo`` and ``carhome serve`` hand their checked options to the runtime."""
+"""``carhome demo`` and ``carhome serve`` hand their checked options to the composition's runtime."""
 
 from __future__ import annotations
 
@@ -10,30 +10,32 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import carhome.compose
 from carhome.cli import cli
-from carhome.config import Config
+from carhome.compose.config import Config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "carhome.yaml"
 
 
 class FakeRuntime(types.ModuleType):
-    """Stands in for ``carhome.runtime`` (the lead's module) at its import seam."""
+    """Stands in for ``carhome.compose.runtime`` (the lead's module) at its import seam."""
 
     def __init__(self) -> None:
-        super().__init__("carhome.runtime")
+        super().__init__("carhome.compose.runtime")
         self.calls: list[tuple[str, Any]] = []
 
-    def run_demo(self, **options: Any) -> None:
+    async def run_demo(self, **options: Any) -> None:
         self.calls.append(("demo", options))
 
-    async def run_serve(self, config: Config) -> None:  # a coroutine, to test that path too
+    async def run_serve(self, config: Config) -> None:
         self.calls.append(("serve", config))
 
 
 @pytest.fixture
 def runtime(monkeypatch: pytest.MonkeyPatch) -> FakeRuntime:
     fake = FakeRuntime()
-    monkeypatch.setitem(sys.modules, "carhome.runtime", fake)
+    monkeypatch.setitem(sys.modules, "carhome.compose.runtime", fake)
+    monkeypatch.setattr(carhome.compose, "runtime", fake, raising=False)
     return fake
 
 
@@ -101,7 +103,8 @@ def test_demo_refuses_bad_options(runtime: FakeRuntime, args: list[str], words: 
 
 
 def test_without_a_runtime_demo_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "carhome.runtime", None)
+    monkeypatch.setitem(sys.modules, "carhome.compose.runtime", None)
+    monkeypatch.delattr(carhome.compose, "runtime", raising=False)
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 1
     assert "no runtime" in result.stderr

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from carhome.api import server
 from carhome.cli import client
-from carhome.config import Config, load_config, parse_config
+from carhome.compose.config import Config, load_config, parse_config
 from carhome.errors import ConfigError
 from carhome.hub import Device, Home, Place
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from carhome.config import load_config, parse_config
+from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
 
 HOMES = """

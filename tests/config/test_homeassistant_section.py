@@ -2,7 +2,7 @@
 
 import pytest
 
-from carhome.config import parse_config
+from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 
 

@@ -17,7 +17,7 @@ from carhome import boundedyaml
 from carhome.automations import load_text
 from carhome.automations.loader import MAX_AUTOMATIONS
 from carhome.boundedyaml import YamlLimits
-from carhome.config import load_config, parse_config
+from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
 
 TIGHT = YamlLimits(chars=4096, depth=6, aliases=10, nodes=100)

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from ha_real_hass import Installed, RealHomeAssistant, install
 
-from carhome.connectors.mqtt import EmbeddedBroker
+from carhome.mqtt import EmbeddedBroker
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 HERE = Path(__file__).resolve().parent

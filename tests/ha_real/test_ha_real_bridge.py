@@ -29,8 +29,9 @@ from ha_real_hass import RealHomeAssistant
 from carhome.access.service import Access
 from carhome.connectors.homeassistant import FACE, HomeAssistantBridge
 from carhome.connectors.homeassistant.entities import key_of
-from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, Change, Command, CommandStatus, Home, Hub, Place, Result
+from carhome.mqtt import EmbeddedBroker
 from carhome.sim import Outdoor, SimAirPurifier, SimHome, SimRunner
 from carhome.spec import vss
 from carhome.store import MemoryStore

@@ -11,9 +11,9 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from carhome.api import ApiServer, create_app
-from carhome.api.history import history_routes
 from carhome.energy import TimeOfUseTariff, TouWindow
 from carhome.history import History
+from carhome.history.routes import history_routes
 from carhome.hub import Device, Home, Hub, Place
 from carhome.spec import vss
 from carhome.store import MemoryStore

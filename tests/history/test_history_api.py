@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 from history_server import HOME, START, TARIFF, HistoryServer, fill
 
 from carhome.api import create_app
-from carhome.api.history import history_routes
 from carhome.cli.client import ApiError
 from carhome.cli.history import HistoryClient, charges, trips
 from carhome.history import History
+from carhome.history.routes import history_routes
 from carhome.hub import Device, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
@@ -169,7 +169,7 @@ def test_trips_plot_without_matplotlib_says_which_extra_to_install(
 
     for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] or ["matplotlib"]:
         monkeypatch.setitem(sys.modules, name, None)  # what an install without it sees
-    monkeypatch.delitem(sys.modules, "carhome.history.charts", raising=False)
+    monkeypatch.delitem(sys.modules, "carhome.cli.charts", raising=False)
     result = CliRunner().invoke(trips, ["plot", "--out", str(tmp_path / "t.svg"), "--hub", server.url])
     assert result.exit_code == 1, result.output
     assert "install the charts extra (pip install 'carhome[charts]')" in result.output

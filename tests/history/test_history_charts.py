@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from history_rig import Week
 
+from carhome.cli.charts import plan_chart, trips_chart
 from carhome.energy import CarPlan, Mode, Plan
 from carhome.errors import ConfigError
-from carhome.history.charts import plan_chart, trips_chart
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # 18:00 in Beijing
 SLOTS = 16

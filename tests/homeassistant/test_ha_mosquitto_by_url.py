@@ -13,7 +13,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from carhome.config import (
+from carhome.compose.config import (
     ApiConfig,
     Config,
     DeviceConfig,
@@ -22,8 +22,8 @@ from carhome.config import (
     HubConfig,
     MqttConfig,
 )
-from carhome.connectors.mqtt.credentials import Credentials
-from carhome.runtime import Running, mqtt_credentials, run
+from carhome.compose.runtime import Running, mqtt_credentials, run
+from carhome.mqtt.credentials import Credentials
 from mqtt.conftest import TIMEOUT, require_mosquitto
 from mqtt_acl.acl_rig import login, run_mosquitto
 

@@ -20,8 +20,8 @@ from carhome.access.policy import COMMAND_SCOPES, POLICY, Face, scope_of
 from carhome.connectors.homeassistant import RESULTS, HomeAssistantBridge, check_config, describe, offered
 from carhome.connectors.homeassistant.discovery import device_config
 from carhome.connectors.homeassistant.entities import Choices, EntityDescription, Platform
-from carhome.connectors.mqtt.credentials import Credentials, HomeAssistantAccess
 from carhome.hub import Device, Home, Hub, Place
+from carhome.mqtt.credentials import Credentials, HomeAssistantAccess
 from carhome.spec import SPECS, DeviceSpec, vss
 from carhome.store import MemoryStore
 from carhome.testing import AckingDevice, FakeClock

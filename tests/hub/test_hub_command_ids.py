@@ -20,8 +20,8 @@ import msgspec
 import pytest
 from starlette.requests import Request
 
+from carhome.access.keyroutes import key_routes
 from carhome.api import create_app
-from carhome.api.keys import key_routes
 from carhome.errors import DuplicateCommand
 from carhome.hub import Ack, Command, CommandStatus, Decision, Device, Home, Hub
 from carhome.signing.relay import ByConnector

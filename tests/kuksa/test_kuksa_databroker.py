@@ -15,9 +15,9 @@ from kuksa_rig import CAR, HOME, TOKENS
 
 from carhome.connectors.kuksa import KuksaDatabrokerConnector, KuksaServer
 from carhome.connectors.kuksa.databroker import parse_target
-from carhome.connectors.mqtt import Backoff
 from carhome.errors import ConfigError, SpecError
 from carhome.hub import Change, Device, Home, Hub
+from carhome.mqtt import Backoff
 from carhome.spec import SPECS, vss
 from carhome.spec.devices import CAR as CAR_SPEC
 from carhome.store import MemoryStore

@@ -16,8 +16,9 @@ import gmqtt
 import pytest
 from gmqtt.mqtt.constants import MQTTv311
 
-from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, Change, Hub
+from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
 from carhome.testing import Recorder
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

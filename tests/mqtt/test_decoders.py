@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carhome.connectors.mqtt import CommandMessage, Kind, MalformedMessage, Topic, hub_status_topic
-from carhome.connectors.mqtt.payloads import (
+from carhome.errors import InvalidName
+from carhome.hub import Command
+from carhome.mqtt import CommandMessage, Kind, MalformedMessage, Topic, hub_status_topic
+from carhome.mqtt.payloads import (
     decode_ack,
     decode_command,
     decode_event,
@@ -19,8 +21,6 @@ from carhome.connectors.mqtt.payloads import (
     decode_status,
     encode_command,
 )
-from carhome.errors import InvalidName
-from carhome.hub import Command
 
 names = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,62}", fullmatch=True)
 json_values = st.recursive(

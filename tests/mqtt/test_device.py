@@ -7,9 +7,10 @@ from typing import Any
 
 import msgspec
 
-from carhome.connectors.mqtt import EmbeddedBroker, MqttConnector, MqttDeviceClient
-from carhome.connectors.mqtt.payloads import encode_command
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, CommandStatus, Event, Hub
+from carhome.mqtt import EmbeddedBroker, MqttDeviceClient
+from carhome.mqtt.payloads import encode_command
 from carhome.testing import FakeClock
 
 from .conftest import TIMEOUT, RawClient, Recorder

@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from carhome.connectors.mqtt import (
-    Backoff,
-    BrokerUrl,
-    EmbeddedBroker,
-    MqttConnector,
-    MqttDeviceClient,
-)
+from carhome.connectors.mqtt import MqttConnector
 from carhome.errors import BrokerUnavailable, ConfigError, ConnectorError, InvalidName
 from carhome.hub import CommandStatus, Hub
+from carhome.mqtt import Backoff, BrokerUrl, EmbeddedBroker, MqttDeviceClient
 from carhome.testing import FakeClock
 
 from .conftest import TIMEOUT, Mosquitto, Recorder, free_port

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 
 from carhome.automations import Engine, Notification
-from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Hub
+from carhome.mqtt import MqttDeviceClient
 
 from .conftest import TIMEOUT, RawClient, Recorder
 

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
-from carhome.connectors.mqtt import MalformedMessage, MqttConnector
+from carhome.connectors.mqtt import MqttConnector
 from carhome.connectors.mqtt.connector import MAX_AHEAD, MAX_BEHIND, ONE_BY_ONE
-from carhome.connectors.mqtt.payloads import decode_ack, decode_event, decode_state
 from carhome.hub import Hub
+from carhome.mqtt import MalformedMessage
+from carhome.mqtt.payloads import decode_ack, decode_event, decode_state
 from carhome.nesting import MAX_DEPTH
 
 from .conftest import FAST, TIMEOUT, RawClient

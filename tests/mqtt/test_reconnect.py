@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, CommandStatus, Hub
+from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.testing import FakeClock, settle
 
 from .conftest import FAST, TIMEOUT, Mosquitto, RawClient, Recorder

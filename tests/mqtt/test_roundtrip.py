@@ -6,9 +6,10 @@ import asyncio
 
 import msgspec
 
-from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
-from carhome.connectors.mqtt.payloads import encode_command
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, CommandStatus, Hub
+from carhome.mqtt import MqttDeviceClient
+from carhome.mqtt.payloads import encode_command
 from carhome.spec import vss
 from carhome.testing import FakeClock
 

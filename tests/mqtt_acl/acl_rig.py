@@ -15,9 +15,9 @@ import gmqtt
 from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.storage import PersistentStorage
 
-from carhome.connectors.mqtt import EmbeddedBroker
-from carhome.connectors.mqtt.credentials import Credentials, write_mosquitto
 from carhome.hub.rejections import RejectionLog
+from carhome.mqtt import EmbeddedBroker
+from carhome.mqtt.credentials import Credentials, write_mosquitto
 from mqtt.conftest import TIMEOUT, Mosquitto, free_port
 
 DEVICES = (("h1", "car"), ("h1", "purifier"))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from acl_rig import DEVICES, AclBroker, run_mosquitto
 
-from carhome.connectors.mqtt import EmbeddedBroker
-from carhome.connectors.mqtt.credentials import Credentials, HomeAssistantAccess
 from carhome.hub.rejections import RejectionLog
+from carhome.mqtt import EmbeddedBroker
+from carhome.mqtt.credentials import Credentials, HomeAssistantAccess
 from mqtt.conftest import free_port, require_mosquitto
 
 

@@ -14,16 +14,17 @@ import pytest
 from acl_rig import AclBroker, Client, login
 
 from carhome.connectors.homeassistant import HomeAssistantBridge
-from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
-from carhome.connectors.mqtt.credentials import (
+from carhome.connectors.mqtt import MqttConnector
+from carhome.errors import BrokerUnavailable
+from carhome.hub import Availability, CommandStatus, Hub
+from carhome.mqtt import MqttDeviceClient
+from carhome.mqtt.credentials import (
     Access,
     AclTable,
     Credentials,
     device_username,
     topic_matches,
 )
-from carhome.errors import BrokerUnavailable
-from carhome.hub import Availability, CommandStatus, Hub
 from mqtt.conftest import FAST, TIMEOUT, Recorder, TcpProxy
 
 ATTACKER = ("h1", "car")

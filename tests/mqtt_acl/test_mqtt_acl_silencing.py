@@ -23,9 +23,10 @@ import pytest
 from acl_rig import AclBroker, Client
 
 from carhome.api import create_app
-from carhome.connectors.mqtt import MqttConnector, MqttDeviceClient
-from carhome.connectors.mqtt.credentials import Credentials
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, Hub
+from carhome.mqtt import MqttDeviceClient
+from carhome.mqtt.credentials import Credentials
 from mqtt.conftest import FAST, TIMEOUT, Recorder
 
 VICTIM = ("h1", "purifier")
@@ -48,7 +49,7 @@ class _Said(logging.Handler):
 @pytest.fixture
 def said() -> Iterator[dict[str, _Said]]:
     """Events for the hub's link saying it hears nothing, and that it hears again."""
-    link_log = logging.getLogger("carhome.connectors.mqtt.link")
+    link_log = logging.getLogger("carhome.mqtt.link")
     handlers = {"deaf": _Said("hears nothing"), "hearing": _Said("hears again")}
     level = link_log.level
     link_log.setLevel(logging.DEBUG)

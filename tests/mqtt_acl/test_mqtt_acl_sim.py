@@ -9,9 +9,9 @@ import pytest
 from acl_rig import AclBroker
 
 from carhome.connectors.mqtt import MqttConnector
-from carhome.connectors.mqtt.credentials import Credentials
 from carhome.errors import BrokerUnavailable
 from carhome.hub import Change, CommandStatus, Hub
+from carhome.mqtt.credentials import Credentials
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.testing import FakeClock
 from mqtt.conftest import FAST, TIMEOUT

@@ -13,7 +13,8 @@ import msgspec
 import pytest
 
 from carhome.cli.mqtt import mqtt
-from carhome.connectors.mqtt.credentials import (
+from carhome.errors import ConfigError
+from carhome.mqtt.credentials import (
     CREDENTIALS_FILE,
     Credentials,
     HomeAssistantAccess,
@@ -23,7 +24,6 @@ from carhome.connectors.mqtt.credentials import (
     topic_matches,
     write_mosquitto,
 )
-from carhome.errors import ConfigError
 
 DEVICES = [("h1", "car"), ("h1", "purifier"), ("h2", "car")]
 

@@ -15,8 +15,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from carhome.access.keyroutes import key_routes
 from carhome.api import ApiServer, create_app
-from carhome.api.keys import key_routes
 from carhome.cli.keys import keys
 from carhome.connectors.ocpp import Charger, OcppServer
 from carhome.hub import Device, Home, Hub

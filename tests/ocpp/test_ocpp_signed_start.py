@@ -20,20 +20,20 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.api import problems
-from carhome.api.keys import key_routes
-from carhome.api.problems import Problem
+from carhome.access.keyroutes import key_routes
 from carhome.connectors.ocpp import OcppServer
-from carhome.connectors.ocpp.messages import SIGNED_COMMAND, SignedCommand
 from carhome.errors import CarhomeError, ConnectorError
+from carhome.http import problems
+from carhome.http.problems import Problem
 from carhome.hub import Command, CommandStatus, Hub
+from carhome.ocpp.messages import SIGNED_COMMAND, SignedCommand
 from carhome.signing import Role
-from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.signing.keeper import DeviceKeys
 from carhome.signing.relay import ByConnector, ListKeys
 from carhome.spec import SPECS
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 
 WallboxFactory = Callable[..., SimulatedWallbox]
 H = "h1"

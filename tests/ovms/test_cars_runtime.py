@@ -12,7 +12,7 @@ import pytest
 from ovms_rig import FakeModule
 
 from carhome.access.service import Access
-from carhome.config import (
+from carhome.compose.config import (
     ApiConfig,
     Config,
     DeviceConfig,
@@ -21,9 +21,9 @@ from carhome.config import (
     MqttConfig,
     parse_config,
 )
+from carhome.compose.runtime import Running, run
 from carhome.connectors.ovms import OvmsCar, OvmsConfig
 from carhome.connectors.tesla import NOT_COMMANDABLE, TeslaCar, TeslaConfig
-from carhome.runtime import Running, run
 from carhome.spec import vss
 from mqtt.conftest import TIMEOUT, Mosquitto
 

@@ -28,8 +28,8 @@ from carhome.energy.providers import (
 )
 from carhome.energy.providers.awattar import Awattar, AwattarConfig
 from carhome.energy.providers.source import day_ahead_refresh
-from carhome.energy.series import SlotSeries
 from carhome.hub import Hub
+from carhome.prices.series import SlotSeries
 from carhome.testing import FakeClock
 
 FIXTURES = Path(__file__).parent / "fixtures"

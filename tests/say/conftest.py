@@ -1,4 +1,4 @@
-"""One demo hub per module for the say tests: ``carhome.runtime.run`` over the demo
+"""One demo hub per module for the say tests: ``carhome.compose.runtime.run`` over the demo
 configuration (built-in broker, SQLite, the simulated Yizhuang home) on loopback ports,
 with access control on and the owner logged in."""
 
@@ -13,7 +13,8 @@ import pytest_asyncio
 from say_rig import DemoHub
 
 from carhome.access.service import Access
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 

@@ -21,7 +21,7 @@ from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import create_app
-from carhome.api.setup import SetupFacts, setup_routes
+from carhome.compose.setup import SetupFacts, setup_routes
 from carhome.energy.homeprices import HomePrices
 from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore

@@ -2,7 +2,7 @@
 and on a desktop (1280×800).
 
 Each test starts a fresh hub as ``carhome serve`` would from ``examples/carhome.yaml`` (free
-loopback ports; ``carhome.runtime.run`` in this process, the web app served by it), opens
+loopback ports; ``carhome.compose.runtime.run`` in this process, the web app served by it), opens
 the setup link the hub made, and goes through the first-run page: the owner (code filled
 in from the link), the home (the example's, from its configuration file: read-only), the
 first devices (the example's wallbox at the hub's OCPP address), to the logged-in home
@@ -23,8 +23,8 @@ from typing import Final
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
-from carhome.config import load_config
-from carhome.runtime import Running, run
+from carhome.compose.config import load_config
+from carhome.compose.runtime import Running, run
 from setup.served import example_config
 
 CHROMIUM: Final = shutil.which("chromium") or "/usr/bin/chromium"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carhome.config import parse_config
+from carhome.compose.config import parse_config
 from carhome.connectors.shelly import KINDS, Component, ShellyConfig
 from carhome.errors import ConfigError
 from carhome.spec import SPECS

@@ -17,19 +17,20 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from carhome.access.delegates import Delegates
-from carhome.api import problems
-from carhome.api.keys import key_routes
-from carhome.api.problems import Problem
-from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector, MqttDeviceClient
+from carhome.access.keyroutes import key_routes
+from carhome.connectors.mqtt import MqttConnector
 from carhome.errors import CarhomeError
+from carhome.http import problems
+from carhome.http.problems import Problem
 from carhome.hub import Ack, Availability, Hub
+from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
 from carhome.signing import Role
-from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.signing.relay import KeyAnswer, KeyOp, KeyRelay
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.sim.device import SimBase
 from carhome.sim.runner import CommandHandler, DeviceLink
 from carhome.testing import FakeClock
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 
 FAST = Backoff(first=0.02, most=0.2)

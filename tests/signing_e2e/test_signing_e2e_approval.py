@@ -10,15 +10,15 @@ import pytest
 from starlette.applications import Starlette
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
-from carhome.api.keys import key_routes
-from carhome.api.problems import Problem
+from carhome.access.keyroutes import key_routes
 from carhome.errors import CarhomeError
+from carhome.http.problems import Problem
 from carhome.hub.commands import CommandStatus, Decision
 from carhome.signing import Role
-from carhome.signing.client import HubKeys, KeyRing, Phone
 from carhome.signing.enrollment import CHALLENGE_TTL
 from carhome.signing.pending import Pending
 from carhome.signing.relay import KeyRefused
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 from carhome.wire.problems import ApiError
 
 from .conftest import H, Rig, _on_error, _on_problem

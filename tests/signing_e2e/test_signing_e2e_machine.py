@@ -41,8 +41,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Ack, Device, Home, Hub
+from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.signing import KeyPair, PhoneSession, Role, approve, request_enrollment, session_request
 from carhome.signing.envelope import CommandFields, Envelope
 from carhome.signing.keeper import DeviceKeys, Revocation, approve_revocation

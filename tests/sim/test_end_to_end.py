@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from carhome.connectors.mqtt import Backoff, EmbeddedBroker, MqttConnector
+from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, Change, CommandStatus, Hub
+from carhome.mqtt import Backoff, EmbeddedBroker
 from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.spec import vss
 from carhome.testing import FakeClock

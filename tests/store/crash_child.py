@@ -29,9 +29,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from carhome.connectors.mqtt import Backoff, MqttConnector, MqttDeviceClient
+from carhome.connectors.mqtt import MqttConnector
 from carhome.errors import DeviceRefused
 from carhome.hub import Availability, Device, Home, Hub, Result
+from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
 from carhome.store import SqliteStore

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from carhome.hub import Command, CommandStatus
+from carhome.mqtt.executed import INTERRUPTED
 from carhome.store import SqliteStore
-from carhome.store.executed import INTERRUPTED
 from chaos.brokers import Builtin, Mosquitto
 from mqtt.conftest import HAVE_MOSQUITTO, free_port
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from carhome.store.executed import FILE, Executed, ExecutedLog
+from carhome.mqtt.executed import FILE, Executed, ExecutedLog
 
 T0 = 1_767_225_600.0
 

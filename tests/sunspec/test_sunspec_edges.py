@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sunspec_rig import HOME, SunSpecServer, add_energy_devices
 
-from carhome.config import parse_config
+from carhome.compose.config import parse_config
 from carhome.connectors.sunspec import SunSpecConnector, SunSpecDeviceConfig, layout
 from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.errors import ConfigError

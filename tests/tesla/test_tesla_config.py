@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from carhome.config import parse_config
+from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 
 GOOD = """\

@@ -27,6 +27,7 @@ USED_BY_SETTING: Final = {
     "pytest-cov": ("scripts/test", "--cov"),
     "ruff": ("scripts/check", ".venv/bin/ruff check"),
     "mypy": ("scripts/check", ".venv/bin/mypy"),
+    "import-linter": ("scripts/check", ".venv/bin/lint-imports"),
 }
 
 

@@ -1,6 +1,6 @@
 """No fsync on the event loop: a demo hub writes every file it keeps from another thread.
 
-Runs ``carhome.runtime.run`` over the demo configuration (built-in broker, SQLite, the
+Runs ``carhome.compose.runtime.run`` over the demo configuration (built-in broker, SQLite, the
 simulated home) as ``carhome demo`` does, with ``os.fsync`` counted by the thread that
 calls it. The owner logs in, sends a command, saves an automation and has the hub make an
 automation delegate key, so the hub writes its databases' neighbours, automation files and
@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from carhome.access.service import Access
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from mqtt.conftest import free_port
 
 HOME = "yizhuang"

@@ -21,9 +21,9 @@ from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.errors import StoreError
 from carhome.history.sqlite import SqliteHistoryStore
 from carhome.hub.commands import Decision
+from carhome.mqtt.executed import ExecutedLog
 from carhome.sqlitefile import Migrations, SqliteFile, beside
 from carhome.store import SqliteStore
-from carhome.store.executed import ExecutedLog
 from carhome.testing import FakeClock
 from carhome.wire.members import Role
 

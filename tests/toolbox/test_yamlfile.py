@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from carhome import boundedyaml, yamlfile
 from carhome.automations import load_text
-from carhome.config import parse_config
+from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 
 AUTOMATION = textwrap.dedent("""\

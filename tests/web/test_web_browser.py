@@ -1,6 +1,6 @@
 """The web app and the cabin view in headless Chromium, against a real demo hub.
 
-One hub (``carhome.runtime.run`` over the demo configuration: built-in broker, SQLite, the
+One hub (``carhome.compose.runtime.run`` over the demo configuration: built-in broker, SQLite, the
 simulated Yizhuang home) and one browser serve the whole module; each test has its own
 browser context (its own storage, so its own login). Playwright drives Debian's Chromium
 by its executable path; every wait is on a condition of the page, never a fixed time.
@@ -34,16 +34,9 @@ from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, 
 
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
-from carhome.connectors.mqtt.credentials import CREDENTIALS_FILE, Credentials
-from carhome.runtime import (
-    DEMO_AUTOMATIONS,
-    DEMO_HOME,
-    DEMO_OWNER,
-    Running,
-    demo_config,
-    demo_owner_password,
-    run,
-)
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
+from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials
 from carhome.web import web_routes
 from mqtt.conftest import free_port
 
@@ -62,7 +55,7 @@ GUEST_PASSWORD = "cabin-guest-Pa55word-long"
 
 class _WithWeb(ApiServer):
     """The hub's API server with the web app after every API route, as the hub will serve it
-    once ``web_routes()`` is wired in ``carhome.runtime`` (then this adds nothing)."""
+    once ``web_routes()`` is wired in ``carhome.compose.runtime`` (then this adds nothing)."""
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         if not any(getattr(r, "name", None) == "web" for r in app.router.routes):
@@ -88,7 +81,7 @@ class Hub:
 
 @contextlib.asynccontextmanager
 async def demo_hub(tmp: Path) -> AsyncIterator[Hub]:
-    """A demo hub (``carhome.runtime.run`` over the demo configuration) with the web app,
+    """A demo hub (``carhome.compose.runtime.run`` over the demo configuration) with the web app,
     its data in ``tmp/demo`` (a test may put files there first), logged into as the owner."""
     data = tmp / "demo"
     password = demo_owner_password(data)
@@ -106,7 +99,7 @@ async def demo_hub(tmp: Path) -> AsyncIterator[Hub]:
     shots = screenshots(tmp)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        patch.setattr("carhome.runtime.ApiServer", _WithWeb)
+        patch.setattr("carhome.compose.runtime.ApiServer", _WithWeb)
         task = asyncio.create_task(
             run(
                 config,

@@ -1,6 +1,6 @@
 """The charging, trips and members pages in headless Chromium, against a real demo hub.
 
-The hub is the demo's (``carhome.runtime.run``: simulated car, wallbox and home, its
+The hub is the demo's (``carhome.compose.runtime.run``: simulated car, wallbox and home, its
 charging planner), started here as in ``test_web_browser`` but with a history seeded
 beforehand: the demo's car stands at home, so it has driven no trips of its own. Every
 check compares the page with what the hub's API answers at the time, not with fixed
@@ -21,11 +21,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
+from carhome.compose.demo import DEMO_HOME
+from carhome.compose.runtime import DATABASE
 from carhome.history import ChargeSession, SqliteHistoryStore, Trip
-from carhome.runtime import (
-    DATABASE,
-    DEMO_HOME,
-)
 from web.test_web_browser import Hub, browser, demo_hub, live, page_of, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -1,5 +1,5 @@
 """The devices the energy connectors bring, on the web app's device list: a hub run as its
-configuration says (``carhome.runtime.run`` over the demo plus a ``sunspec`` and a
+configuration says (``carhome.compose.runtime.run`` over the demo plus a ``sunspec`` and a
 ``shelly`` section) against pymodbus serving a SunSpec map built from pysunspec2's models
 and a fake Shelly speaking recorded payloads through Mosquitto, in headless Chromium."""
 
@@ -20,10 +20,11 @@ from test_web_browser import browser, live, page_of, screenshots, shot
 
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
-from carhome.config import DeviceConfig
+from carhome.compose.config import DeviceConfig
+from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
+from carhome.compose.runtime import Running, run
 from carhome.connectors.shelly import ShellyConfig, ShellyDeviceConfig
 from carhome.connectors.sunspec import SunSpecConfig, SunSpecDeviceConfig
-from carhome.runtime import DEMO_OWNER, Running, demo_config, demo_owner_password, run
 from carhome.web import web_routes
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 from shelly.fake_shelly import FakeShelly, fixture
@@ -84,7 +85,7 @@ async def energy_hub(tmp: Path, sunspec_port: int, broker: Mosquitto) -> AsyncIt
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        patch.setattr("carhome.runtime.ApiServer", _WithWeb)
+        patch.setattr("carhome.compose.runtime.ApiServer", _WithWeb)
         task = asyncio.create_task(
             run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
         )

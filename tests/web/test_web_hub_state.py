@@ -32,8 +32,9 @@ from test_web_browser import (
 )
 from test_web_charging import local_noon_today, seeded_history
 
+from carhome.compose.demo import DEMO_HOME
+from carhome.compose.runtime import DATABASE
 from carhome.history import SqliteHistoryStore
-from carhome.runtime import DATABASE, DEMO_HOME
 
 __all__ = ["browser"]  # the fixture, used by name
 

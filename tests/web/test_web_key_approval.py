@@ -14,7 +14,7 @@ from test_web_browser import Hub, browser, hub, live, page_of
 from test_web_signing import live_cabin, press_the_garage
 
 from carhome.signing import Role
-from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 
 __all__ = ["browser", "hub"]  # the fixtures, re-exported for this module
 

@@ -33,8 +33,8 @@ from playwright.async_api import Browser, Locator, Page, expect
 from test_web_browser import Hub, browser, demo_hub, live, page_of, shot
 from test_web_charging import local_noon_today, seeded_history
 
+from carhome.compose.runtime import DATABASE
 from carhome.history import SqliteHistoryStore
-from carhome.runtime import DATABASE
 from carhome.spec.devices import SPECS
 
 __all__ = ["browser"]  # the fixture, used by name

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from carhome.config import load_config, parse_config
+from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "carhome.yaml"

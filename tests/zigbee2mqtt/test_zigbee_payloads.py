@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from zigbee_rig import devices_list, message
 
-from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.zigbee2mqtt.payloads import (
     Kind,
     Route,
@@ -21,6 +20,7 @@ from carhome.connectors.zigbee2mqtt.payloads import (
     decode_state,
     route,
 )
+from carhome.mqtt.malformed import MalformedMessage
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A whole hub (``carhome.runtime.run``) configured with a Zigbee2MQTT bridge on a real
+"""A whole hub (``carhome.compose.runtime.run``) configured with a Zigbee2MQTT bridge on a real
 Mosquitto: the bridge's devices are in the API with their generated specs, and the web app,
 in headless Chromium, lists them in their rooms and renders them from those specs."""
 
@@ -22,9 +22,9 @@ from playwright.async_api import async_playwright, expect
 from zigbee_rig import BLIND, LOCK, WEATHER, Bridge, devices_list
 
 from carhome.access.service import Access
-from carhome.config import ApiConfig, Config, HomeConfig, HubConfig, MqttConfig
+from carhome.compose.config import ApiConfig, Config, HomeConfig, HubConfig, MqttConfig
+from carhome.compose.runtime import Running, run
 from carhome.connectors.zigbee2mqtt import Expose, Zigbee2MqttConfig, map_device
-from carhome.runtime import Running, run
 from carhome.wire.devices import render_spec
 from mqtt.conftest import TIMEOUT, Mosquitto
 

@@ -1,7 +1,7 @@
 """A hub's first owner: the one-time setup code, and the owner made with it.
 
 A served hub that starts with no member makes a setup code at random and prints it on its
-terminal (``carhome.runtime``): whoever can read that terminal may create the first owner,
+terminal (``carhome.compose.runtime``): whoever can read that terminal may create the first owner,
 nobody else on the network. ``FirstRun`` keeps the code in memory only; it is
 
 - valid once, and only while the hub has no member: the owner made with it spends it, and

@@ -25,6 +25,7 @@ import msgspec
 
 from carhome.errors import CarhomeError, StoreError
 from carhome.hub.model import check_name
+from carhome.parts.access import LOCATION
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 from carhome.sqlitefile import SqliteFile
@@ -36,11 +37,6 @@ log: Final = logging.getLogger(__name__)
 ANY_TARGET: Final = "*"
 """A grant target that covers every ordinary action and property of its devices; it never
 covers a safety-critical action, which a grant must name."""
-
-LOCATION: Final = "location"
-"""A grant target that shows where its devices are: a car's or a phone's position, and the
-places of a car's trips and charges. ``*`` does not: a guest sees a location only when a
-live grant names it (or names the location property itself)."""
 
 _LOCATION_BRANCH: Final = vss.LATITUDE.rpartition(".")[0] + "."
 _LOCATION_PROPERTIES: Final = frozenset({"latitude", "longitude", PLACE, DISTANCE_TO_HOME})

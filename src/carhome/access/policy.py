@@ -24,6 +24,7 @@ from typing import Final
 
 import msgspec
 
+from carhome.parts.access import MANAGE_AUTOMATIONS
 from carhome.spec.devices import CAR_DOORS, CHARGING, GARAGE, HOME_LOCK
 from carhome.wire.members import Role
 
@@ -50,7 +51,6 @@ class Effect(enum.StrEnum):
 ORDINARY: Final = "ordinary"
 MANAGE_MEMBERS: Final = "manage_members"
 ENROLL_KEYS: Final = "enroll_keys"
-MANAGE_AUTOMATIONS: Final = "manage_automations"
 SAFETY_DOMAINS: Final = (CAR_DOORS, HOME_LOCK, GARAGE, CHARGING)
 COMMAND_SCOPES: Final = (ORDINARY, *SAFETY_DOMAINS)
 ADMIN_SCOPES: Final = (MANAGE_MEMBERS, ENROLL_KEYS, MANAGE_AUTOMATIONS)

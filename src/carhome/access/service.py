@@ -21,22 +21,31 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+from starlette.routing import BaseRoute
 
 from carhome.access.audit import AuditLog, SqliteAuditStore
+from carhome.access.bearer import OPERATIONS as AUTH_OPERATIONS
+from carhome.access.bearer import Bearer, auth_routes
 from carhome.access.database import ACCESS_DB, access_file
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.logins import Logins
 from carhome.access.members import Member, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords
+from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
+from carhome.access.routes import member_routes
 from carhome.access.throttle import LoginThrottle
-from carhome.access.tokens import Tokens
+from carhome.access.tokens import InvalidToken, Tokens
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 from carhome.files import create_atomically
-from carhome.hub.commands import CommandRouter
+from carhome.http.operations import Operation
+from carhome.http.principals import Authenticator
+from carhome.hub.commands import CommandRouter, Decision
+from carhome.parts.access import Revocation
 from carhome.private import private_dir
 from carhome.wire.members import Role
 
@@ -139,6 +148,55 @@ class Access:
         gone = router.withdraw(member.id, f"{member.id} was revoked")
         if gone:
             log.info("withdrew %d queued command(s) of revoked member %s", len(gone), member.id)
+
+    # the access seam (``carhome.parts.access.AccessControl``): what the other parts need
+
+    def authenticator(self) -> Authenticator:
+        """Bearer tokens checked against this hub's sessions; a guest's view cut to their grants."""
+        return Bearer(self)
+
+    def http_routes(self) -> list[BaseRoute]:
+        """Logging in, renewing and ending sessions, and managing members."""
+        return [*auth_routes(self), *member_routes(self)]
+
+    def operations(self) -> tuple[Operation[Any], ...]:
+        return (*AUTH_OPERATIONS, *MEMBER_OPERATIONS)
+
+    def on_revoke(self, listener: Callable[[Revocation], None]) -> Callable[[], None]:
+        return self.tokens.on_revoke(listener)
+
+    async def authorize(self, *, member: str, home: str, face: str, operation: str) -> Decision:
+        return await self.gatekeeper.authorize(member=member, home=home, face=face, operation=operation)
+
+    async def record(
+        self, *, home: str, member: str, face: str, command: str, device: str, target: str, decision: Decision
+    ) -> object:
+        return await self.audit.record(
+            home=home,
+            member=member,
+            face=face,
+            command=command,
+            device=device,
+            target=target,
+            decision=decision,
+        )
+
+    def home_of(self, member: str) -> str | None:
+        return self.members.home_of(member)
+
+    def reader(self, token: str, home: str, device: str, prop: str) -> str | None:
+        try:
+            claims = self.tokens.check(token)
+        except InvalidToken:
+            return None
+        member = self.members.get(claims.member)
+        if claims.home != home or member is None or not member.sees(device, self.clock.time(), prop):
+            return None
+        return claims.member
+
+    def owns(self, home: str, member: str) -> bool:
+        found = self.members.get(member)
+        return found is not None and found.home == home and found.role is Role.OWNER and not found.revoked
 
     async def ensure_owner(self, member_id: str, home: str, name: str, password: str) -> bool:
         """Add ``member_id`` as an owner of ``home`` with ``password`` unless a member of that

@@ -5,8 +5,8 @@ loopback; ``write_hub_address``/``read_hub_address`` let the CLI find a running 
 """
 
 from carhome.api.app import create_app
-from carhome.api.problems import Problem
 from carhome.api.server import ApiServer
+from carhome.http.problems import Problem
 from carhome.wire.discovery import (
     address_file,
     clear_hub_address,

@@ -1,8 +1,8 @@
 """The local HTTP API's app: the hub's operations and the parts' over one hub, behind the login check.
 
 ``create_app`` builds the Starlette app; every route under ``/api/`` is an operation's
-(``carhome.api.operations``), and every error becomes a problem-details body
-(``carhome.api.problems``): carhome's errors, Starlette's 404 and 405, and the problems the
+(``carhome.http.operations``), and every error becomes a problem-details body
+(``carhome.http.problems``): carhome's errors, Starlette's 404 and 405, and the problems the
 handlers raise.
 """
 
@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carhome.access.service import Access
-from carhome.api import local, openapi, problems
-from carhome.api.auth import Authenticator, Bearer, Fixed, RequireLogin, TrustedProxies, auth_routes
+from carhome.api import local, openapi
+from carhome.api.auth import RequireLogin, TrustedProxies
 from carhome.api.live import LiveHub, live_routes
 from carhome.api.local import HealthCheck, HubRoutes
-from carhome.api.members import member_routes
-from carhome.api.operations import routes as operation_routes
-from carhome.api.problems import Problem
-from carhome.api.say import say_routes
 from carhome.errors import CarhomeError
+from carhome.http import problems
+from carhome.http.operations import Operation
+from carhome.http.operations import routes as operation_routes
+from carhome.http.principals import Authenticator, Fixed
+from carhome.http.problems import Problem
 from carhome.hub import Hub
+from carhome.parts.access import AccessControl
 
 log: Final = logging.getLogger(__name__)
 
@@ -65,26 +66,31 @@ def create_app(
     hub: Hub,
     *,
     member: str = "local",
-    access: Access | None = None,
+    access: AccessControl | None = None,
     trusted_proxies: Iterable[str] = (),
     health: Sequence[HealthCheck] = (),
+    described: Sequence[Operation[Any]] | None = None,
 ) -> Starlette:
     """The API over ``hub``: with ``access``, for logged-in members (bearer tokens) and
     their homes; without it, every request acts for ``member`` and sees every home.
     ``trusted_proxies`` are the reverse proxies whose ``X-Forwarded-For`` is believed;
-    ``health`` are asked on every ``/api/health``: each says what is wrong, or ``None``.
+    ``health`` are asked on every ``/api/health``: each says what is wrong, or ``None``;
+    ``described`` are the operations ``/api/openapi.json`` lists (the composition passes
+    every part's; by default the API's own).
 
-    The parts that need more than the hub (automations, charging, history, keys) add their
-    routes to ``app.router.routes`` (``automation_routes`` …); every route under ``/api/``
-    is an operation's (``carhome.api.operations``)."""
-    auth: Authenticator = Bearer(access) if access is not None else Fixed(member)
-    routes = operation_routes(local.OPERATIONS, HubRoutes(hub, auth, health, openapi.document_bytes))
-    live = LiveHub(hub, auth, access.tokens if access is not None else None)
-    routes.extend(live_routes(live))
-    routes.extend(say_routes(hub))
+    The parts that need more than the hub (automations, charging, history, keys, say) add
+    their routes to ``app.router.routes`` (``carhome.parts.RouteSink``); every route under
+    ``/api/`` is an operation's (``carhome.http.operations``)."""
+    auth: Authenticator = access.authenticator() if access is not None else Fixed(member)
+    own: list[Operation[Any]] = [*local.OPERATIONS]
     if access is not None:
-        routes.extend(auth_routes(access))
-        routes.extend(member_routes(access))
+        own.extend(access.operations())
+    document = openapi.document(tuple(described) if described is not None else tuple(own))
+    routes = operation_routes(local.OPERATIONS, HubRoutes(hub, auth, health, lambda: document))
+    live = LiveHub(hub, auth, access)
+    routes.extend(live_routes(live))
+    if access is not None:
+        routes.extend(access.http_routes())
     app = Starlette(
         routes=routes,
         exception_handlers={

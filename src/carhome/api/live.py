@@ -46,12 +46,12 @@ import msgspec
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from carhome.access.tokens import Revoked, Tokens
-from carhome.api.auth import Authenticator, Bearer, Principal, View
-from carhome.api.problems import Problem
 from carhome.errors import CarhomeError, InvalidChange
+from carhome.http.principals import Authenticator, Principal, TokenAuthenticator, View
+from carhome.http.problems import Problem
 from carhome.hub import Change, Command, Hub, Result, Subscription
 from carhome.hub.rejections import HUB_WIDE
+from carhome.parts.access import AccessControl, Revocation
 
 log: Final = logging.getLogger(__name__)
 
@@ -173,13 +173,13 @@ class _Socket:
 class LiveHub:
     """The WebSocket endpoint over a hub; knows every open socket to close revoked ones."""
 
-    def __init__(self, hub: Hub, auth: Authenticator, tokens: Tokens | None = None) -> None:
+    def __init__(self, hub: Hub, auth: Authenticator, access: AccessControl | None = None) -> None:
         self._hub = hub
         self._auth = auth
         self._sockets: set[_Socket] = set()
         self._unhook: list[Callable[[], None]] = []
-        if tokens is not None:
-            self._unhook.append(tokens.on_revoke(self._on_revoke))
+        if access is not None:
+            self._unhook.append(access.on_revoke(self._on_revoke))
 
     @property
     def open_sockets(self) -> int:
@@ -193,7 +193,7 @@ class LiveHub:
             sock.unsubscribe()
             sock.close(1001, "hub stopping")
 
-    def _on_revoke(self, event: Revoked) -> None:
+    def _on_revoke(self, event: Revocation) -> None:
         for sock in tuple(self._sockets):
             p = sock.principal
             if p.member == event.member and (event.session is None or event.session == p.session):
@@ -251,7 +251,7 @@ class LiveHub:
             )
             return None
         try:
-            if isinstance(self._auth, Bearer):
+            if isinstance(self._auth, TokenAuthenticator):
                 if not isinstance(first, AuthFrame):
                     raise Problem(
                         401, "unauthorized", "Not logged in", "the first frame must be an auth frame"
@@ -326,7 +326,7 @@ class LiveHub:
 
     def _renew(self, sock: _Socket, token: str) -> None:
         """A fresh access token of the same member moves the socket's end to its expiry."""
-        if not isinstance(self._auth, Bearer):
+        if not isinstance(self._auth, TokenAuthenticator):
             sock.push(_error("this hub has no access control: there is nothing to renew", code="not_needed"))
             return
         try:

@@ -1,10 +1,10 @@
 """The hub's own operations: health, homes, devices, commands, rejections, the description.
 
-``OPERATIONS`` declares them beside their handlers (``carhome.api.operations``); the app
+``OPERATIONS`` declares them beside their handlers (``carhome.http.operations``); the app
 (``carhome.api.app.create_app``) serves them over a running ``Hub``. Handlers decode their
 input into the structs of ``carhome.wire`` (unknown keys rejected), call the hub, and
 render what it returns; they hold no domain logic. Every error is a problem-details body
-(``carhome.api.problems``).
+(``carhome.http.problems``).
 
 Who is asking: every request but ``/api/health`` is made by a member. With ``access``
 (the hub's ``carhome.access.service.Access``) each request needs a bearer token
@@ -23,12 +23,12 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carhome.api import problems
-from carhome.api.auth import Authenticator, Principal, View
-from carhome.api.bodies import decode_body, decode_query, json_response
-from carhome.api.operations import Operation
-from carhome.api.problems import Problem
 from carhome.errors import CommandTimeout, InvalidCommand, UnknownDevice
+from carhome.http import problems
+from carhome.http.bodies import decode_body, decode_query, json_response
+from carhome.http.operations import Operation
+from carhome.http.principals import Authenticator, Principal, View
+from carhome.http.problems import Problem
 from carhome.hub import Command, Hub
 from carhome.hub.rejections import HUB_WIDE
 from carhome.wire.commands import CommandList, CommandRequest, CommandsQuery, WaitQuery
@@ -63,7 +63,7 @@ HealthCheck = Callable[[], str | None]
 
 class HubRoutes:
     """The handlers, bound to one hub and to the way a request's member is found;
-    ``describe`` gives the API's description (``carhome.api.openapi.document_bytes``)."""
+    ``describe`` gives the API's description (``carhome.api.openapi.document``)."""
 
     def __init__(
         self,

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the hub's HTTP API, made from the operations' declarations.
 
-Every HTTP route the hub serves is one ``carhome.api.operations.Operation``, declared beside
-its handler; ``OPERATIONS`` is all of them, in the order the description lists them. The
+Every HTTP route the hub serves is one ``carhome.http.operations.Operation``, declared beside
+its handler in the part that serves it; the composition collects them
+(``carhome.compose.operations.OPERATIONS``) in the order the description lists them. The
 schemas are msgspec's own (``msgspec.json.schema_components``) for the very structs of
 ``carhome.wire`` the routes decode and encode, so the description cannot drift from the
 wire; nothing here writes a JSON schema by hand for what a struct already says.
@@ -12,17 +13,14 @@ written to ``docs/openapi.json`` by ``carhome openapi``.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
 
-from carhome.api import automations, charging, history, keys, local, members, say, setup
-from carhome.api.auth import OPERATIONS as AUTH_OPERATIONS
 from carhome.api.live import MAX_FRAME
-from carhome.api.operations import Operation
+from carhome.http.operations import Operation
 from carhome.wire.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from carhome.wire.problems import ProblemOut
 
@@ -43,21 +41,6 @@ _PROBLEMS: Final = {
     503: "A part of the hub (store, connector, device) is not reachable now; try again",
 }
 
-
-OPERATIONS: Final[tuple[Operation[Any], ...]] = (
-    *local.OPERATIONS,
-    *AUTH_OPERATIONS,
-    *members.OPERATIONS,
-    *charging.OPERATIONS,
-    *history.OPERATIONS,
-    *keys.OPERATIONS,
-    *automations.READ_OPERATIONS,
-    *automations.CHANGE_OPERATIONS,
-    *automations.SCENE_OPERATIONS,
-    *say.OPERATIONS,
-    *setup.OPERATIONS,
-)
-"""Every operation of the hub's API: what the description lists."""
 
 _DESCRIPTION: Final = f"""\
 The HTTP API of a carhome hub: its homes, devices, commands, members, charging, history,
@@ -184,7 +167,7 @@ def _operation_id(op: Operation[Any]) -> str:
     return f"{op.method.lower()}_{words.replace('/', '_')}"
 
 
-def build(ops: tuple[Operation[Any], ...] = OPERATIONS, *, version: str = "") -> dict[str, Any]:
+def build(ops: tuple[Operation[Any], ...], *, version: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document describing ``ops``."""
     schemas, components = _schemas(ops)
     paths: dict[str, dict[str, Any]] = {}
@@ -211,7 +194,6 @@ def build(ops: tuple[Operation[Any], ...] = OPERATIONS, *, version: str = "") ->
     }
 
 
-@functools.cache
-def document_bytes() -> bytes:
-    """The document as served and written (stable key order, one trailing newline)."""
-    return msgspec.json.format(msgspec.json.encode(build()), indent=2) + b"\n"
+def document(ops: tuple[Operation[Any], ...]) -> bytes:
+    """The document describing ``ops`` as served and written (stable key order, one trailing newline)."""
+    return msgspec.json.format(msgspec.json.encode(build(ops)), indent=2) + b"\n"

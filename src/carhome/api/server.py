@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 from types import TracebackType
 from typing import Final, Self
@@ -26,22 +25,14 @@ from typing import Final, Self
 import uvicorn
 from starlette.types import ASGIApp
 
+from carhome import ports
 from carhome.api.live import MAX_FRAME
 from carhome.errors import ConfigError
+from carhome.http.principals import is_loopback
 from carhome.wire.discovery import clear_hub_address, write_hub_address
 
 DEFAULT_HOST: Final = "127.0.0.1"
-DEFAULT_PORT: Final = 8780  # clear of Home Assistant's 8123
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+DEFAULT_PORT: Final = ports.API  # clear of Home Assistant's 8123
 
 
 class ApiServer:

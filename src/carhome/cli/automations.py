@@ -1,7 +1,7 @@
 """``carhome automations``: list, check, apply (create or replace), enable and disable
 automations, and show a run's traces.
 
-Talks to a running hub's local API (``carhome.api.automations``) through ``HubClient``,
+Talks to a running hub's local API (``carhome.automations.routes``) through ``HubClient``,
 extended here with the automation calls.
 """
 

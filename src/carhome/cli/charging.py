@@ -1,6 +1,6 @@
 """``carhome plan`` and ``carhome prices``: each car's charging plan, its settings, prices.
 
-Talks to a running hub's local API (``carhome.api.charging``) through ``HubClient``,
+Talks to a running hub's local API (``carhome.energy.routes``) through ``HubClient``,
 extended here with the charging calls. ``CAR`` is ``home/car``, or just ``car`` when one
 car is charged.
 
@@ -130,7 +130,7 @@ def show(*, car: str | None, out: Path | None, hub: str | None, as_json: bool) -
 
 
 def draw(chosen: CarPlanOut, out: Path) -> Path:
-    """Draw the plan with ``carhome.history.charts.plan_chart``."""
+    """Draw the plan with ``carhome.cli.charts.plan_chart``."""
     path: Path = charts().plan_chart(as_plan(chosen), out)
     return path
 

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import httpx
 
+from carhome import ports
 from carhome.cli.session import Saved, Sessions
 from carhome.hub import Command
 from carhome.wire.auth import Tokens
@@ -24,7 +25,7 @@ from carhome.wire.problems import ApiError
 from carhome.wire.rejections import Rejections
 from carhome.wire.setup import DeviceHints, FirstOwner, HomeSettings, HomeSetup, SetupStatus
 
-DEFAULT_URL: Final = "http://127.0.0.1:8780"  # carhome.config.DEFAULT_API_PORT
+DEFAULT_URL: Final = f"http://127.0.0.1:{ports.API}"
 
 __all__ = ["DEFAULT_URL", "ApiError", "HubClient"]
 

@@ -1,6 +1,6 @@
 """``carhome trips`` and ``carhome charges``: the cars' history as tables, totals and a chart.
 
-Talks to a running hub's local API (``carhome.api.history``) through ``HubClient``,
+Talks to a running hub's local API (``carhome.history.routes``) through ``HubClient``,
 extended here with the history calls. Times are shown in each home's own timezone.
 
     carhome trips [--car CAR] [--from WHEN] [--to WHEN] [--day | --month] [--json]

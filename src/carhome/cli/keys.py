@@ -2,7 +2,7 @@
 
 The key and the device keys pinned at enrollment live in a key directory (``--keys``,
 ``CARHOME_KEYS``, default ``~/.config/carhome/keys``). Everything reaches the device through
-the hub (``carhome.api.keys``), which only relays: the device checks the owner's
+the hub (``carhome.access.keyroutes``), which only relays: the device checks the owner's
 signature, the code on its screen and, for commands, the signature ``carhome call`` adds
 by itself for actions in a safety-critical domain once this key is enrolled there.
 
@@ -35,13 +35,13 @@ from carhome.cli.names import resolve_device
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json, table
 from carhome.cli.session import TOKEN_ENV
-from carhome.connectors.ocpp.messages import NO_SIGNATURES
 from carhome.hub import Command
-from carhome.signing.client import HubKeys, KeyRing, Phone
+from carhome.ocpp.messages import NO_SIGNATURES
 from carhome.signing.enrollment import EnrollmentChallenge
 from carhome.signing.keys import EnrolledKey, InvalidKey
 from carhome.signing.pending import Pending
 from carhome.signing.relay import KeyRefused
+from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 from carhome.wire.members import Role
 from carhome.wire.problems import ApiError
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import click
 
-from carhome.config import Config, load_config
-from carhome.connectors.mqtt.credentials import BridgeIdentity, Credentials, write_mosquitto
+from carhome.compose.config import Config, load_config
 from carhome.errors import CarhomeError
+from carhome.mqtt.credentials import BridgeIdentity, Credentials, write_mosquitto
 
 
 def hub_credentials(config: Config) -> Credentials:
     """The credentials of the hub ``config`` describes, made or updated in its data directory."""
-    from carhome.runtime import mqtt_credentials  # noqa: PLC0415 - the runtime is heavy; load it when used
+    from carhome.compose.runtime import mqtt_credentials  # noqa: PLC0415 - the runtime is heavy; load it when used
 
     return mqtt_credentials(config, Path(config.hub.data_dir))
 

@@ -13,10 +13,10 @@ import msgspec
 
 
 def charts() -> ModuleType:
-    """``carhome.history.charts``, or a clear error when matplotlib (the ``charts`` extra)
+    """``carhome.cli.charts``, or a clear error when matplotlib (the ``charts`` extra)
     is not installed: only the commands that draw need it."""
     try:  # matplotlib loads only to draw
-        module = importlib.import_module("carhome.history.charts")
+        module = importlib.import_module("carhome.cli.charts")
     except ModuleNotFoundError as exc:
         if exc.name is None or not exc.name.startswith("matplotlib"):
             raise

@@ -1,61 +1,45 @@
 """``carhome demo`` and ``carhome serve``: start a hub in this process.
 
 These commands only read and check their options (and, for ``serve``, the config file,
-so a mistake is reported by file and line before anything starts) and hand over to
-``carhome.runtime``, which wires the hub, store, broker, connectors and API. The runtime
-is imported when one of these commands runs, so the client commands stay light.
-
-The runtime's entry points, as called here::
-
-    run_demo(*, duration: float | None, data_dir: Path, speed: float, api_port: int,
-             mqtt_port: int, mqtt_url: str | None)
-    run_serve(config: carhome.config.Config)
-
-Either may be a coroutine function; it is then run with ``asyncio.run``.
+so a mistake is reported by file and line before anything starts) and hand over to the
+composition (``carhome.compose``), which runs the hub, store, broker, connectors and API as
+a loop over the parts. The composition is imported (typed) inside the commands that run a
+hub, so the client commands stay light.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from carhome.config import DEFAULT_API_PORT, DEFAULT_BROKER_PORT, check_broker_url, load_config, redacted
+from carhome import ports
 from carhome.errors import CarhomeError
 
 
-def _runtime() -> Any:
-    """``carhome.runtime``, imported late (it pulls in the broker, the store and uvicorn)."""
-    try:
-        return importlib.import_module("carhome.runtime")
-    except ModuleNotFoundError as exc:
-        if exc.name != "carhome.runtime":
-            raise
-        raise click.ClickException(
-            "this build of carhome has no runtime (carhome.runtime); it cannot start a hub"
-        ) from exc
+def _no_runtime(exc: ModuleNotFoundError) -> click.ClickException:
+    if exc.name != "carhome.compose.runtime":
+        raise exc
+    return click.ClickException(
+        "this build of carhome has no runtime (carhome.compose.runtime); it cannot start a hub"
+    )
 
 
-def _run(result: Any) -> None:
+def _run(hub: Coroutine[object, object, None]) -> None:
     try:
-        if inspect.isawaitable(result):
-            asyncio.run(_await(result))
+        asyncio.run(hub)
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-async def _await(result: Any) -> None:
-    await result
 
 
 def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
+    from carhome.compose.config import check_broker_url  # noqa: PLC0415 - the composition loads only when asked
+
     try:
         return check_broker_url(value)
     except ValueError as exc:
@@ -88,14 +72,14 @@ def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--api-port",
     type=click.IntRange(0, 65535),
-    default=DEFAULT_API_PORT,
+    default=ports.API,
     show_default=True,
     help="Port of the local API on 127.0.0.1 (0 picks a free one).",
 )
 @click.option(
     "--mqtt-port",
     type=click.IntRange(0, 65535),
-    default=DEFAULT_BROKER_PORT,
+    default=ports.BROKER,
     show_default=True,
     help="Port of the built-in MQTT broker on 127.0.0.1.",
 )
@@ -127,7 +111,10 @@ def demo(
     ctx = click.get_current_context()
     if mqtt_url is not None and ctx.get_parameter_source("mqtt_port") is ParameterSource.COMMANDLINE:
         raise click.UsageError("give --mqtt-port (built-in broker) or --mqtt-url (external), not both")
-    runtime = _runtime()
+    try:
+        from carhome.compose import runtime  # noqa: PLC0415 - the composition loads only when a hub runs
+    except ModuleNotFoundError as exc:
+        raise _no_runtime(exc) from exc
     _run(
         runtime.run_demo(
             duration=duration,
@@ -161,6 +148,8 @@ def serve(*, config_file: Path, check: bool) -> None:
       carhome serve --config /etc/carhome/carhome.yaml
       carhome serve --config carhome.yaml --check
     """
+    from carhome.compose.config import load_config, redacted  # noqa: PLC0415 - loads only when asked
+
     try:
         config = load_config(config_file)
     except CarhomeError as exc:
@@ -178,5 +167,8 @@ def serve(*, config_file: Path, check: bool) -> None:
             f" API on {config.api.host}:{config.api.port}, MQTT {broker}"
         )
         return
-    runtime = _runtime()
+    try:
+        from carhome.compose import runtime  # noqa: PLC0415 - the composition loads only when a hub runs
+    except ModuleNotFoundError as exc:
+        raise _no_runtime(exc) from exc
     _run(runtime.run_serve(config))

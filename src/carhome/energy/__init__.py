@@ -14,10 +14,10 @@ from carhome.energy.planner import make_plan
 from carhome.energy.plans import CarPlan, Plan
 from carhome.energy.problem import PlanRequest
 from carhome.energy.replan import Planner, ReplanReason, replan_reasons
-from carhome.energy.series import SlotSeries
 from carhome.energy.seriesfile import load_series, parse_csv, parse_json
-from carhome.energy.tariffs import DynamicTariff, FixedTariff, Tariff, TimeOfUseTariff, TouWindow
 from carhome.energy.units import Energy, Power, Soc
+from carhome.prices.series import SlotSeries
+from carhome.prices.tariffs import DynamicTariff, FixedTariff, Tariff, TimeOfUseTariff, TouWindow
 
 __all__ = [
     "Car",

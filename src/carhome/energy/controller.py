@@ -56,13 +56,13 @@ from carhome.energy.plans import Plan
 from carhome.energy.problem import PlanRequest
 from carhome.energy.providers.feed import Feed
 from carhome.energy.replan import replan_reasons
-from carhome.energy.series import QUARTER_HOUR, SlotSeries
 from carhome.energy.seriesfile import load_series, past_warning
 from carhome.energy.site import Allowance, Demand, Site
-from carhome.energy.tariffs import DynamicTariff, FixedTariff, Tariff
 from carhome.energy.units import Energy, Soc
 from carhome.errors import CarhomeError, ConfigError
 from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result, Subscription
+from carhome.prices.series import QUARTER_HOUR, SlotSeries
+from carhome.prices.tariffs import DynamicTariff, FixedTariff, Tariff
 from carhome.spec import vss
 
 log: Final = logging.getLogger(__name__)

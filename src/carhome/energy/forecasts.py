@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ directory (``home-prices.json``, mode 0600) for homes the configuration file doe
 
 A home in the configuration file takes its tariff from the file's charging section; a
 home made in the setup step has no section, so its price lives here. The runtime reads it
-at start to price that home's charges (``carhome.runtime``): a price chosen while the hub
+at start to price that home's charges (``carhome.compose.runtime``): a price chosen while the hub
 runs takes effect at the next start.
 """
 

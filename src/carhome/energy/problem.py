@@ -20,9 +20,9 @@ from carhome.energy.cars import Car
 from carhome.energy.forecasts import SiteForecast
 from carhome.energy.highs import FloatArray
 from carhome.energy.modes import Mode
-from carhome.energy.series import QUARTER_HOUR
-from carhome.energy.tariffs import FixedTariff, Tariff
 from carhome.errors import ConfigError
+from carhome.prices.series import QUARTER_HOUR
+from carhome.prices.tariffs import FixedTariff, Tariff
 
 HOUR = timedelta(hours=1)
 

@@ -38,8 +38,8 @@ from typing import Final
 
 import msgspec
 
-from carhome.energy.series import QUARTER_HOUR, SlotSeries
 from carhome.errors import ConfigError
+from carhome.prices.series import QUARTER_HOUR, SlotSeries
 
 MAX_CHARS: Final = 4 * 1024 * 1024
 """The longest series text, in characters."""

@@ -13,8 +13,8 @@ import math
 from datetime import UTC, datetime
 from typing import Final
 
-from carhome.energy.tariffs import Tariff
 from carhome.errors import CarhomeError
+from carhome.prices.tariffs import Tariff
 
 _MINUTE: Final = 60.0
 # A gap longer than this between readings is priced in quarter hours, not minutes.

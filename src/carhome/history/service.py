@@ -33,13 +33,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from carhome.energy.tariffs import Tariff
 from carhome.errors import CarhomeError, UnknownDevice
 from carhome.history.records import OpenState, Record
 from carhome.history.store import HistoryStore, MemoryHistoryStore, Query
 from carhome.history.summaries import summarize
 from carhome.history.tracker import CAR_SIGNALS, CHARGER_SIGNALS, CarTracker, Settings
 from carhome.hub import Change, Hub, Subscription
+from carhome.prices.tariffs import Tariff
 from carhome.wire.history import ChargeSession, Parked, Period, Summary, Trip
 
 log: Final = logging.getLogger(__name__)

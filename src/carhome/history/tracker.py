@@ -44,10 +44,10 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.energy.tariffs import Tariff
 from carhome.history.costing import slice_cost
 from carhome.history.records import OpenCharge, OpenParked, OpenState, OpenTrip, Record, Snapshot, record_id
 from carhome.hub.states import State
+from carhome.prices.tariffs import Tariff
 from carhome.spec import vss
 from carhome.spec.devices import PLACE
 from carhome.wire.history import ChargeSession, CostBasis, Parked, Trip

@@ -20,9 +20,10 @@ One module per noun:
 - ``phone``: the phone side that opens sessions and signs (``PhoneSession``);
 - ``relay``: the key asks a hub relays between phones and devices, and the device's answers;
 - ``pending``: enrollment requests the relay holds until an owner approves them;
-- ``names``: the ids a device is known by;
-- ``client``: the phone's key ring and its client of the hub's key routes (over
-  ``carhome.wire.client``; the one module here above the wire).
+- ``names``: the ids a device is known by.
+
+The phone's key ring and its client of the hub's key routes stand on the wire, above this
+package: ``carhome.wire.keyclient``.
 """
 
 from carhome.signing.counters import CounterWindow, MemoryVerifierStore, VerifierState, VerifierStore

@@ -22,9 +22,9 @@ from types import TracebackType
 from typing import Any, Final, Protocol, Self
 
 from carhome.clock import Clock
-from carhome.connectors.mqtt import MqttDeviceClient
-from carhome.connectors.mqtt.credentials import Credentials
 from carhome.errors import ConnectorError
+from carhome.mqtt import MqttDeviceClient
+from carhome.mqtt.credentials import Credentials
 from carhome.sim.device import SimBase, SimDevice, SimEvent
 from carhome.sim.world import SimHome
 

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 
 from carhome.clock import Clock
 from carhome.errors import DeviceRefused
+from carhome.sim.chargepoint import SimulatedWallbox, Version, charging_profile
 from carhome.sim.charging import GRID_VOLTAGE, ChargePoint
 from carhome.sim.device import SimBase
-from carhome.testing.wallbox import SimulatedWallbox, Version, charging_profile
 
 if TYPE_CHECKING:
     from carhome.sim.runner import CommandHandler, LinkFactory

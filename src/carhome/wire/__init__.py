@@ -1,7 +1,7 @@
 """The wire: every request and response struct of the hub's HTTP API, one module per noun.
 
 ``api`` decodes requests into these structs and answers with them; ``cli``, the phone's
-key client (``carhome.signing.client``) and the web app (``web/src/wire.ts``, generated
+key client (``carhome.wire.keyclient``) and the web app (``web/src/wire.ts``, generated
 from ``docs/openapi.json``) read the same shapes; ``carhome.wire.client`` is the one HTTP
 client of the API, and ``carhome.wire.problems`` the one translation of its problems into
 carhome errors.

@@ -10,14 +10,14 @@ an HTTP server says instead — into a carhome error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 
 from carhome.errors import CarhomeError
+from carhome.http.media import MEDIA_TYPE, TYPE_PREFIX
 
-MEDIA_TYPE: Final = "application/problem+json"
-TYPE_PREFIX: Final = "urn:carhome:problem:"
+__all__ = ["MEDIA_TYPE", "TYPE_PREFIX", "ApiError", "ProblemOut"]
 
 
 class ProblemOut(msgspec.Struct, kw_only=True):

@@ -1,4 +1,4 @@
-// This browser as a member's phone, through the hub's key routes (carhome.api.keys), as
+// This browser as a member's phone, through the hub's key routes (carhome.access.keyroutes), as
 // carhome.signing.client.Phone does it: the hub only relays; the device checks the owner's
 // approval, the code on its screen and every signed command.
 import { api, type Command } from "../api";

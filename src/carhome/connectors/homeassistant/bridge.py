@@ -38,7 +38,6 @@ from typing import Final, Self
 import msgspec
 
 from carhome.backoff import Backoff
-from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.discovery import (
     OFFLINE,
     ONLINE,
@@ -50,10 +49,11 @@ from carhome.connectors.homeassistant.discovery import (
 from carhome.connectors.homeassistant.entities import EntityDescription, Request, describe
 from carhome.connectors.homeassistant.offer import offered
 from carhome.connectors.homeassistant.schema import DiscoveryInvalid, check_config
-from carhome.connectors.mqtt.link import MqttLink, MqttVersion
 from carhome.errors import CommandDenied, CommandError, ConnectorError, UnknownDevice
 from carhome.hub import Availability, Change, CommandStatus, Device, Hub, Result, Subscription
 from carhome.hub.model import check_name
+from carhome.mqtt import discovery_topics as topics
+from carhome.mqtt.link import MqttLink, MqttVersion
 
 log: Final = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any, Final
 import msgspec
 
 from carhome import __version__
-from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.entities import EntityDescription
 from carhome.hub import Device, State
+from carhome.mqtt import discovery_topics as topics
 from carhome.spec import DeviceSpec
 
 ORIGIN: Final = {"name": "carhome", "sw": __version__, "url": "https://github.com/carhome/carhome"}

@@ -30,8 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 
-from carhome.connectors.homeassistant import topics
 from carhome.hub.commands import CommandKind
+from carhome.mqtt import discovery_topics as topics
 from carhome.spec import DeviceSpec, Format, PropertySpec, vss
 from carhome.spec import devices as d
 

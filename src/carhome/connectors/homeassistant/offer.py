@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Final
 
-from carhome.connectors.homeassistant import topics
 from carhome.connectors.homeassistant.entities import (
     Choices,
     CommandFn,
@@ -40,6 +39,7 @@ from carhome.connectors.homeassistant.entities import (
     describe,
     key_of,
 )
+from carhome.mqtt import discovery_topics as topics
 from carhome.spec import DeviceSpec
 
 ORDINARY: Final = "ordinary"

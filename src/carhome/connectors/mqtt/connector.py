@@ -42,9 +42,11 @@ from typing import Any, Final, Self
 import msgspec
 
 from carhome.backoff import Backoff
-from carhome.connectors.mqtt.link import BrokerUrl, Heartbeat, MqttLink, MqttVersion
-from carhome.connectors.mqtt.malformed import MalformedMessage
-from carhome.connectors.mqtt.payloads import (
+from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
+from carhome.hub import Command, Hub
+from carhome.mqtt.link import BrokerUrl, Heartbeat, MqttLink, MqttVersion
+from carhome.mqtt.malformed import MalformedMessage
+from carhome.mqtt.payloads import (
     MAX_PAYLOAD,
     decode_ack,
     decode_event,
@@ -53,9 +55,7 @@ from carhome.connectors.mqtt.payloads import (
     decode_status,
     encode_command,
 )
-from carhome.connectors.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
-from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
-from carhome.hub import Command, Hub
+from carhome.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
 from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp, Session
 
 log: Final = logging.getLogger(__name__)

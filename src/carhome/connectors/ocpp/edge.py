@@ -26,10 +26,10 @@ from ocpp.v16 import call_result as result16
 from ocpp.v201 import call as call201  # type: ignore[import-untyped]
 from ocpp.v201 import call_result as result201
 
-from carhome.connectors.ocpp.messages import VENDOR_ID, OcppVersion, Outcome, Sample
 from carhome.connectors.ocpp.meter import begin_register, epoch, samples
 from carhome.connectors.ocpp.session import Session
 from carhome.errors import ConnectorError
+from carhome.ocpp.messages import VENDOR_ID, OcppVersion, Outcome, Sample
 from ocpp import exceptions as oe  # type: ignore[import-untyped]
 
 log: Final = logging.getLogger(__name__)

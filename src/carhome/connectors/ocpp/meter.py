@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable
 from typing import Any, Final
 
-from carhome.connectors.ocpp.messages import Sample
+from carhome.ocpp.messages import Sample
 from ocpp import exceptions as oe  # type: ignore[import-untyped]
 
 ENERGY: Final = "Energy.Active.Import.Register"

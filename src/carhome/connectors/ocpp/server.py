@@ -22,7 +22,7 @@ without a signed command it accepted just before; one that answers the DataTrans
 no call, and the command fails with the charger's reason. So the hub cannot start a
 charging session a member did not sign, any more than it can open the garage. Key
 sessions and enrollment reach the charger the same way (``ask``, messages ``session`` and
-``enroll``), so ``carhome.api.keys`` manages a charger's keys as an MQTT device's; a charger
+``enroll``), so ``carhome.access.keyroutes`` manages a charger's keys as an MQTT device's; a charger
 that does not know carhome's DataTransfer answers every key ask with a refusal (reason
 ``no_signatures``) that says how an owner may trust it for charging without signatures.
 """
@@ -47,7 +47,12 @@ from websockets.typing import Subprotocol
 
 from carhome.connectors.ocpp.edge import central
 from carhome.connectors.ocpp.guard import Guard
-from carhome.connectors.ocpp.messages import (
+from carhome.connectors.ocpp.session import ChargerLink, Session
+from carhome.connectors.ocpp.store import TransactionStore
+from carhome.connectors.ocpp.transactions import Transaction, Transactions
+from carhome.errors import ConnectorError
+from carhome.hub import Ack, Command, Hub
+from carhome.ocpp.messages import (
     ENROLL_ASK,
     NO_SIGNATURES,
     SESSION_ASK,
@@ -56,11 +61,6 @@ from carhome.connectors.ocpp.messages import (
     Outcome,
     SignedCommand,
 )
-from carhome.connectors.ocpp.session import ChargerLink, Session
-from carhome.connectors.ocpp.store import TransactionStore
-from carhome.connectors.ocpp.transactions import Transaction, Transactions
-from carhome.errors import ConnectorError
-from carhome.hub import Ack, Command, Hub
 from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp
 from carhome.signing.relay import Session as KeySession
 

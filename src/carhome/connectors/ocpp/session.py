@@ -24,9 +24,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Final, Protocol
 
-from carhome.connectors.ocpp.messages import STATUS, OcppVersion, Outcome, Sample
 from carhome.connectors.ocpp.transactions import Transaction, Transactions
 from carhome.hub import Hub
+from carhome.ocpp.messages import STATUS, OcppVersion, Outcome, Sample
 
 log: Final = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from typing import Final, Self
 
 import msgspec
 
-from carhome.connectors.ocpp.messages import Sample
 from carhome.connectors.ocpp.store import Saved
 from carhome.connectors.ocpp.transactions import Register, Transaction
+from carhome.ocpp.messages import Sample
 from carhome.sqlitefile import Migrations, SqliteFile, beside
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.

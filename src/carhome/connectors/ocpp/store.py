@@ -20,8 +20,8 @@ from typing import Protocol
 
 import msgspec
 
-from carhome.connectors.ocpp.messages import Sample
 from carhome.connectors.ocpp.transactions import Register, Transaction
+from carhome.ocpp.messages import Sample
 
 
 class Saved(msgspec.Struct, kw_only=True):

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import msgspec
 
-from carhome.connectors.ocpp.messages import Sample
+from carhome.ocpp.messages import Sample
 
 if TYPE_CHECKING:
     from carhome.connectors.ocpp.store import TransactionStore

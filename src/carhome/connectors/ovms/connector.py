@@ -39,14 +39,14 @@ from typing import Final, Self
 
 import msgspec
 
-from carhome.connectors.mqtt import Backoff, MqttVersion
-from carhome.connectors.mqtt.link import MqttLink
 from carhome.connectors.ovms.commands import Unsupported, ack_of, shell_command
 from carhome.connectors.ovms.config import CONNECTOR, OvmsCar, OvmsConfig
 from carhome.connectors.ovms.metrics import CONNECTED, CarMetrics, MetricError
 from carhome.connectors.ovms.topics import ModuleTopics, is_command_id
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, CommandStatus, Hub, Result, Subscription
+from carhome.mqtt import Backoff, MqttVersion
+from carhome.mqtt.link import MqttLink
 
 log: Final = logging.getLogger(__name__)
 

@@ -40,11 +40,11 @@ import msgspec
 
 from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import MqttLink
 from carhome.connectors.shelly.config import CONNECTOR, ShellyDeviceConfig
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.rejections import HUB_WIDE
+from carhome.mqtt.link import MqttLink
 
 log: Final = logging.getLogger(__name__)
 

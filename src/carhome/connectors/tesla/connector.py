@@ -31,12 +31,12 @@ from typing import Final, Literal, Self
 
 import msgspec
 
-from carhome.connectors.mqtt import Backoff, MqttVersion
-from carhome.connectors.mqtt.link import MqttLink
 from carhome.connectors.tesla.config import CONNECTOR, TeslaCar, TeslaConfig
 from carhome.connectors.tesla.fields import FieldError, Fields
 from carhome.errors import ConfigError, InvalidChange
 from carhome.hub import Ack, Command, Hub
+from carhome.mqtt import Backoff, MqttVersion
+from carhome.mqtt.link import MqttLink
 
 log: Final = logging.getLogger(__name__)
 

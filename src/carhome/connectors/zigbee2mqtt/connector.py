@@ -43,9 +43,6 @@ import msgspec
 
 from carhome.backoff import Backoff
 from carhome.clock import Clock
-from carhome.connectors.mqtt.link import BrokerUrl, Heartbeat, MqttLink
-from carhome.connectors.mqtt.malformed import MalformedMessage
-from carhome.connectors.mqtt.topics import hub_heartbeat_topic, hub_status_topic
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
 from carhome.connectors.zigbee2mqtt.confirmations import Confirmations, Expectation, Status
 from carhome.connectors.zigbee2mqtt.listing import Known, read_list
@@ -62,6 +59,9 @@ from carhome.connectors.zigbee2mqtt.payloads import (
 )
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, CommandStatus, Device, Hub
+from carhome.mqtt.link import BrokerUrl, Heartbeat, MqttLink
+from carhome.mqtt.malformed import MalformedMessage
+from carhome.mqtt.topics import hub_heartbeat_topic, hub_status_topic
 from carhome.spec import Access
 
 log: Final = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Final
 
-from carhome.connectors.mqtt.malformed import MalformedMessage
 from carhome.connectors.zigbee2mqtt.mapping import DeviceMap, map_device
 from carhome.connectors.zigbee2mqtt.names import device_id, device_type, name_and_room
 from carhome.connectors.zigbee2mqtt.payloads import DeviceEntry, decode_devices, decode_exposes
 from carhome.hub import Device
+from carhome.mqtt.malformed import MalformedMessage
 
 log: Final = logging.getLogger(__name__)
 

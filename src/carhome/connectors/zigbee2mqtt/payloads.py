@@ -25,9 +25,9 @@ from typing import Any, Final
 
 import msgspec
 
-from carhome.connectors.mqtt.malformed import MalformedMessage
-from carhome.connectors.mqtt.payloads import decode_json
 from carhome.connectors.zigbee2mqtt.exposes import Expose
+from carhome.mqtt.malformed import MalformedMessage
+from carhome.mqtt.payloads import decode_json
 
 MAX_PAYLOAD: Final = 64 * 1024
 """The largest state, availability or group message decoded, in bytes."""

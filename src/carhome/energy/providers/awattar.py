@@ -19,7 +19,7 @@ import msgspec
 from carhome.energy.providers.fetching import get_bytes
 from carhome.energy.providers.slots import Interval, quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, day_ahead_refresh
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 PUBLISHED: Final = (time(14, 0), ZoneInfo("Europe/Vienna"))
 

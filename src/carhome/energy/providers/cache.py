@@ -13,9 +13,9 @@ from pathlib import Path
 
 import msgspec
 
-from carhome.energy.series import SlotSeries
 from carhome.errors import CarhomeError
 from carhome.files import write_atomically
+from carhome.prices.series import SlotSeries
 
 
 class Cached(msgspec.Struct, frozen=True, kw_only=True):

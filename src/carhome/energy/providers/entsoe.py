@@ -28,7 +28,7 @@ from defusedxml.ElementTree import fromstring
 from carhome.energy.providers.fetching import get_bytes
 from carhome.energy.providers.slots import Interval, quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, ProviderError, day_ahead_refresh
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 URL: Final = "https://web-api.tp.entsoe.eu/api"
 PUBLISHED: Final = (time(13, 0), ZoneInfo("Europe/Brussels"))

@@ -32,9 +32,9 @@ from carhome.backoff import Backoff
 from carhome.energy.providers import cache
 from carhome.energy.providers.fetching import new_client
 from carhome.energy.providers.source import BadAnswer, Kind, Provider, ProviderError
-from carhome.energy.series import SlotSeries
 from carhome.errors import InvalidChange
 from carhome.hub import Hub
+from carhome.prices.series import SlotSeries
 
 log: Final = logging.getLogger(__name__)
 

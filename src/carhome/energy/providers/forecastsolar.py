@@ -24,7 +24,7 @@ import msgspec
 from carhome.energy.providers.fetching import get_bytes
 from carhome.energy.providers.slots import energy_to_quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, ProviderError
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 BASE: Final = "https://api.forecast.solar"
 EVERY: Final = timedelta(hours=1)

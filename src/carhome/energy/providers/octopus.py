@@ -20,7 +20,7 @@ import msgspec
 from carhome.energy.providers.fetching import get_bytes
 from carhome.energy.providers.slots import Interval, quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, day_ahead_refresh
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 BASE: Final = "https://api.octopus.energy/v1/products"
 PUBLISHED: Final = (time(16, 0), ZoneInfo("Europe/London"))

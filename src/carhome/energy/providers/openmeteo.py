@@ -23,7 +23,7 @@ import msgspec
 from carhome.energy.providers.fetching import get_bytes
 from carhome.energy.providers.slots import Interval, quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, ProviderError
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 URL: Final = "https://api.open-meteo.com/v1/forecast"
 EVERY: Final = timedelta(hours=1)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from carhome.energy.providers.source import BadAnswer, ProviderError
-from carhome.energy.series import QUARTER_HOUR, SlotSeries
+from carhome.prices.series import QUARTER_HOUR, SlotSeries
 
 Interval = tuple[datetime, datetime, float]
 

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from carhome.energy.series import SlotSeries
 from carhome.errors import ConnectorError
+from carhome.prices.series import SlotSeries
 
 Kind = Literal["prices", "solar"]
 

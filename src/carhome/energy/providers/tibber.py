@@ -24,7 +24,7 @@ import msgspec
 from carhome.energy.providers.fetching import get_bytes
 from carhome.energy.providers.slots import Interval, quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, ProviderError, day_ahead_refresh
-from carhome.energy.series import SlotSeries
+from carhome.prices.series import SlotSeries
 
 URL: Final = "https://api.tibber.com/v1-beta/gql"
 QUERY: Final = (
