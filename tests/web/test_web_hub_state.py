@@ -188,10 +188,14 @@ async def a_traced_run(hub: Hub) -> dict[str, Any]:
                 json={"kind": "set", "target": "on", "args": {"value": value}, "wait": 20},
             )
             assert r.json()["status"] == "acked", r.text
-        # The first change fired the automation (a trace is kept from the moment a run
-        # fires) before the car... the light acknowledged the second command: the light
-        # reports its state before its ack, in order on one connection.
-        traces = (await client.get(f"/api/automations/{TRACED}/traces")).json()["traces"]
+        # A change fired the automation: the light reports its state before its ack, in
+        # order on one connection, and the engine starts the run as a task of its own, so
+        # the trace (kept from the moment a run fires) may come a few loop turns later.
+        traces: list[dict[str, Any]] = []
+        for _ in range(200):  # each request lets the hub's tasks run
+            traces = (await client.get(f"/api/automations/{TRACED}/traces")).json()["traces"]
+            if traces:
+                break
         assert traces, "the automation did not fire on the light's change"
         trace: dict[str, Any] = traces[0]
         return trace
