@@ -16,9 +16,9 @@ from charging_parts import TARIFF, report_soc, settings, setup, until
 from click.testing import CliRunner
 
 from carhome.api import ApiServer, create_app
-from carhome.api.charging import charging_routes
 from carhome.cli.charging import prices
 from carhome.energy.controller import ChargingController
+from carhome.energy.routes import charging_routes
 from carhome.hub import Device, Home, Hub
 from carhome.spec import vss
 from carhome.store import MemoryStore
