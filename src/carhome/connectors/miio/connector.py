@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Self
@@ -38,6 +37,7 @@ from carhome.connectors.miio.mapping import MAPPINGS, ConversionError, ModelMap,
 from carhome.connectors.miio.tokens import PORT, check_token
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
+from carhome.hub.runs import CommandRuns
 
 log: Final = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ class _Entry:
         self.device = device
         self.client = client
         self.lock = asyncio.Lock()
-        self.done: OrderedDict[str, Ack] = OrderedDict()
-        self.running: set[str] = set()
+        self.runs = CommandRuns()
         self.last_error: str | None = None
 
 
@@ -281,34 +280,18 @@ class MiioConnector:
         entry = self._entries.get((command.home, command.device))
         if entry is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a miio device of this connector")
-        done = entry.done.get(command.id)
-        if done is not None:  # a redelivery of what ran already: answer again, run nothing
-            self._hub.ack(command.home, command.device, done)
-            return
-        if command.id in entry.running:
-            return
-        entry.running.add(command.id)
-        self.stats.delivered += 1
-        self._spawn(self._execute(entry, command), f"miio-cmd-{command.id}")
+        if entry.runs.start(command, self.stats, self._hub.ack):  # a redelivery runs nothing
+            self._spawn(self._execute(entry, command), f"miio-cmd-{command.id}")
 
     async def _execute(self, entry: _Entry, command: Command) -> None:
-        try:
-            async with entry.lock:
-                ack, refresh = await self._run(entry, command)
-        except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-            log.exception("miio command %s on %s/%s", command.id, command.home, command.device)
-            ack, refresh = self._failed(command, f"the miio connector failed: {exc!r}"), False
-        finally:
-            entry.running.discard(command.id)
-        entry.done[command.id] = ack
-        if len(entry.done) > 1000:
-            entry.done.popitem(last=False)
-        if ack.status == "acked":
-            self.stats.acked += 1
-        elif ack.status == "expired":
-            self.stats.expired += 1
-        else:
-            self.stats.failed += 1
+        with entry.runs.running(command):
+            try:
+                async with entry.lock:
+                    ack, refresh = await self._run(entry, command)
+            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
+                log.exception("miio command %s on %s/%s", command.id, command.home, command.device)
+                ack, refresh = self._failed(command, f"the miio connector failed: {exc!r}"), False
+        entry.runs.finished(command, ack, self.stats)
         self._hub.ack(command.home, command.device, ack)
         if refresh:
             await self._poll(entry)

@@ -31,7 +31,6 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
@@ -44,6 +43,7 @@ from carhome.connectors.shelly.config import CONNECTOR, ShellyDeviceConfig
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.rejections import HUB_WIDE
+from carhome.hub.runs import CommandRuns
 from carhome.mqtt.link import MqttLink
 
 log: Final = logging.getLogger(__name__)
@@ -128,8 +128,7 @@ class _Target:
         self.device = config.device
         self.prefix = config.prefix
         self.component = config.parsed
-        self.done: OrderedDict[str, Ack] = OrderedDict()
-        self.running: set[str] = set()
+        self.runs = CommandRuns(_REMEMBERED)
 
 
 class ShellyConnector:
@@ -412,33 +411,17 @@ class ShellyConnector:
         target = self._targets.get((command.home, command.device))
         if target is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a Shelly device of this connector")
-        done = target.done.get(command.id)
-        if done is not None:  # a redelivery of what ran already: answer again, send nothing
-            self._hub.ack(command.home, command.device, done)
-            return
-        if command.id in target.running:
-            return
-        target.running.add(command.id)
-        self.stats.delivered += 1
-        self._spawn(self._execute(target, command), f"shelly-cmd-{command.id}")
+        if target.runs.start(command, self.stats, self._hub.ack):  # a redelivery sends nothing
+            self._spawn(self._execute(target, command), f"shelly-cmd-{command.id}")
 
     async def _execute(self, target: _Target, command: Command) -> None:
-        try:
-            ack = await self._run(target, command)
-        except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-            log.exception("Shelly command %s on %s/%s", command.id, command.home, command.device)
-            ack = self._failed(command, f"the Shelly connector failed: {exc!r}")
-        finally:
-            target.running.discard(command.id)
-        target.done[command.id] = ack
-        if len(target.done) > _REMEMBERED:
-            target.done.popitem(last=False)
-        if ack.status == "acked":
-            self.stats.acked += 1
-        elif ack.status == "expired":
-            self.stats.expired += 1
-        else:
-            self.stats.failed += 1
+        with target.runs.running(command):
+            try:
+                ack = await self._run(target, command)
+            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
+                log.exception("Shelly command %s on %s/%s", command.id, command.home, command.device)
+                ack = self._failed(command, f"the Shelly connector failed: {exc!r}")
+        target.runs.finished(command, ack, self.stats)
         self._hub.ack(command.home, command.device, ack)
 
     async def _run(self, target: _Target, command: Command) -> Ack:
@@ -448,10 +431,6 @@ class ShellyConnector:
         if isinstance(request, str):
             return self._failed(command, request)
         method, params, wanted = request
-        if self._hub.available(target.home, target.device) is False:
-            return self._failed(
-                command, f"the Shelly {target.prefix} is offline (its online topic says false)"
-            )
         try:
             result = await self.call(target.prefix, method, params, deadline=command.expires)
         except ConnectorError as exc:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Final, Self
@@ -65,6 +64,7 @@ from carhome.connectors.sunspec.mapping import (
 from carhome.connectors.sunspec.models import BASES, Decoded, layout
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
+from carhome.hub.runs import CommandRuns
 
 log: Final = logging.getLogger(__name__)
 
@@ -97,8 +97,7 @@ class _Endpoint:
         self.lock = asyncio.Lock()
         self.chain: Chain | None = None
         self.identity: dict[str, str] = {}
-        self.done: OrderedDict[str, Ack] = OrderedDict()
-        self.running: set[str] = set()
+        self.runs = CommandRuns(_REMEMBERED)
         self.last_error: str | None = None
         self.failure: type[SunSpecError] | None = None
         self.warned: set[object] = set()
@@ -440,34 +439,18 @@ class SunSpecConnector:
         entry = self._by_device.get((command.home, command.device))
         if entry is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a SunSpec device of this connector")
-        done = entry.done.get(command.id)
-        if done is not None:  # a redelivery of what ran already: answer again, write nothing
-            self._hub.ack(command.home, command.device, done)
-            return
-        if command.id in entry.running:
-            return
-        entry.running.add(command.id)
-        self.stats.delivered += 1
-        self._spawn(self._execute(entry, command), f"sunspec-cmd-{command.id}")
+        if entry.runs.start(command, self.stats, self._hub.ack):  # a redelivery writes nothing
+            self._spawn(self._execute(entry, command), f"sunspec-cmd-{command.id}")
 
     async def _execute(self, entry: _Endpoint, command: Command) -> None:
-        try:
-            async with entry.lock:
-                ack = await self._run(entry, command)
-        except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-            log.exception("SunSpec command %s on %s/%s", command.id, command.home, command.device)
-            ack = self._failed(command, f"the SunSpec connector failed: {exc!r}")
-        finally:
-            entry.running.discard(command.id)
-        entry.done[command.id] = ack
-        if len(entry.done) > _REMEMBERED:
-            entry.done.popitem(last=False)
-        if ack.status == "acked":
-            self.stats.acked += 1
-        elif ack.status == "expired":
-            self.stats.expired += 1
-        else:
-            self.stats.failed += 1
+        with entry.runs.running(command):
+            try:
+                async with entry.lock:
+                    ack = await self._run(entry, command)
+            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
+                log.exception("SunSpec command %s on %s/%s", command.id, command.home, command.device)
+                ack = self._failed(command, f"the SunSpec connector failed: {exc!r}")
+        entry.runs.finished(command, ack, self.stats)
         self._hub.ack(command.home, command.device, ack)
 
     async def _run(self, entry: _Endpoint, command: Command) -> Ack:
