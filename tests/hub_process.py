@@ -33,8 +33,10 @@ async def running_hub(
     data_dir: Path | None = None,
     owner: Callable[[Access], Any] | None = None,
     automation_files: Sequence[Path] = (),
+    start_s: float = GUARD_S,
 ) -> AsyncIterator[Running]:
-    """The hub ``config`` describes, from the moment it announced itself until it stopped."""
+    """The hub ``config`` describes, from the moment it announced itself until it stopped;
+    a hub that failed to start fails the test with its error."""
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
     task = asyncio.create_task(
@@ -48,9 +50,10 @@ async def running_hub(
         )
     )
     try:
-        async with asyncio.timeout(GUARD_S):
-            running = await started
-        yield running
+        await asyncio.wait({task, started}, timeout=start_s, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():
+            raise AssertionError(f"the hub did not start: {task.exception() if task.done() else 'timeout'}")
+        yield started.result()
     finally:
         stop.set()
         await asyncio.wait_for(task, GUARD_S)
