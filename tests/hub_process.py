@@ -20,6 +20,7 @@ from carhome.access.service import Access
 from carhome.compose.config import Config
 from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
 from carhome.compose.runtime import Running, run
+from members_rig import login
 from mqtt.conftest import free_port
 
 HOME = "yizhuang"
@@ -87,22 +88,9 @@ async def demo_hub(
         yield running
 
 
-async def login(client: httpx.AsyncClient, member: str, password: str) -> dict[str, Any]:
-    """``member`` logged in through ``client``: the API's answer, its tokens."""
-    r = await client.post("/api/auth/login", json={"member": member, "password": password})
-    r.raise_for_status()
-    answer: dict[str, Any] = r.json()
-    return answer
-
-
 async def owner_login(client: httpx.AsyncClient, data: Path) -> dict[str, Any]:
     """The demo owner logged in through ``client``, with the password kept in ``data``."""
     return await login(client, DEMO_OWNER, demo_owner_password(data))
-
-
-def bearer(login: dict[str, Any]) -> dict[str, str]:
-    """The header that carries a login's access token."""
-    return {"authorization": f"Bearer {login['access_token']}"}
 
 
 async def owner_writes(

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub_process import HOME, bearer, demo_hub, owner_login, owner_writes
+from hub_process import HOME, demo_hub, owner_login, owner_writes
+from members_rig import bearer
 
 
 def modes(data: Path) -> dict[str, tuple[int, bool]]:

@@ -19,7 +19,8 @@ from kuksa_client.grpc.aio import VSSClient
 
 from carhome.connectors.kuksa.config import KuksaConfig, KuksaServe
 from carhome.spec import vss
-from hub_process import HOME, bearer, demo_hub, demo_settings, login, owner_login
+from hub_process import HOME, demo_hub, demo_settings, owner_login
+from members_rig import bearer, login
 from mqtt.conftest import free_port
 
 GUEST, GUEST_PASSWORD = "gus", "guest-Pa55word-long"

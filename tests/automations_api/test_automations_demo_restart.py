@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 
 from carhome.cli import cli
 from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_owner_password
-from hub_process import bearer, demo_hub, owner_login
+from hub_process import demo_hub, owner_login
+from members_rig import bearer
 
 NIGHT = """home: yizhuang
 automations:

@@ -15,9 +15,9 @@ from measure import LoopLag
 
 from carhome.compose.demo import DEMO_AUTOMATIONS
 from carhome.testing.thread import ServingThread
-from hub_process import HOME, bearer, demo_hub, login, owner_login
+from hub_process import demo_hub, owner_login
+from members_rig import bearer, login
 
-__all__ = ["HOME", "ROLES", "BombHub"]
 PASSWORD = "a long enough password for the bombs"
 ROLES = ("owner", "family", "guest")
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub_process import bearer, demo_hub, demo_settings, owner_login
+from hub_process import demo_hub, demo_settings, owner_login
+from members_rig import bearer
 
 GUARD_S = 30.0
 

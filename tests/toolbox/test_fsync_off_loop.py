@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from carhome.compose.demo import demo_owner_password
-from hub_process import HOME, bearer, demo_hub, owner_login, owner_writes
+from hub_process import HOME, demo_hub, owner_login, owner_writes
+from members_rig import bearer
 
 AUTOMATION = f"""home: {HOME}
 automations:

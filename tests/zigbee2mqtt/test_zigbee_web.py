@@ -25,7 +25,8 @@ from carhome.access.service import Access
 from carhome.compose.config import ApiConfig, Config, HomeConfig, HubConfig, MqttConfig
 from carhome.connectors.zigbee2mqtt import Expose, Zigbee2MqttConfig, map_device
 from carhome.wire.devices import render_spec
-from hub_process import login, running_hub
+from hub_process import running_hub
+from members_rig import login
 from mqtt.conftest import TIMEOUT, Mosquitto
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
