@@ -30,11 +30,6 @@ from members_rig import PASSWORD, add_members, bearer, login, open_access
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
     async with open_access(tmp_path / "data", clock) as made:
         await add_members(made)

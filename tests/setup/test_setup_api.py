@@ -33,11 +33,6 @@ CODE = "ABCD-EFGH-JKMN"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
     async with open_access(tmp_path / "data", clock) as made:
         yield made

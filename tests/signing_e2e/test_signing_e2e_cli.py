@@ -32,13 +32,6 @@ class HubThread(ServingThread):
         self.tmp = tmp
         self.rig: Rig | None = None
 
-    def __enter__(self) -> HubThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     async def serve(self) -> None:
         broker = Mosquitto(free_port(), self.tmp)
         await broker.start()
