@@ -33,26 +33,24 @@ class HubThread(ServingThread):
         self.rig: Rig | None = None
 
     async def serve(self) -> None:
-        broker = Mosquitto(free_port(), self.tmp)
-        await broker.start()
         clock = FakeClock()
-        try:
-            async with Hub(store=MemoryStore(), clock=clock) as hub:
-                await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
-                rig = Rig(hub, clock, self.tmp, broker.url)
-                for record in rig.sim.records():
-                    await hub.add_device(record)
-                rig.secure(boot=True)
-                async with rig.connector:
-                    await rig.start_devices()
-                    app = create_app(hub, member="ana")  # the full local API, then the key routes
-                    app.router.routes.extend(rig.app.router.routes)
-                    async with ApiServer(app, port=0) as api:
-                        self.rig = rig
-                        await self.serving(api.url)
-                    await rig.stop_devices()
-        finally:
-            await broker.stop()
+        async with (
+            Mosquitto(free_port(), self.tmp) as broker,
+            Hub(store=MemoryStore(), clock=clock) as hub,
+        ):
+            await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
+            rig = Rig(hub, clock, self.tmp, broker.url)
+            for record in rig.sim.records():
+                await hub.add_device(record)
+            rig.secure(boot=True)
+            async with rig.connector:
+                await rig.start_devices()
+                app = create_app(hub, member="ana")  # the full local API, then the key routes
+                app.router.routes.extend(rig.app.router.routes)
+                async with ApiServer(app, port=0) as api:
+                    self.rig = rig
+                    await self.serving(api.url)
+                await rig.stop_devices()
 
 
 @pytest.fixture
