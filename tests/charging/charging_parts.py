@@ -113,3 +113,11 @@ async def charging_api(hub: Hub, controller: ChargingController) -> AsyncIterato
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://carhome.test") as client:
         yield client
+
+
+async def start_session(controller: ChargingController, box: SimulatedWallbox) -> None:
+    """Plug the car in at ``box``; wait until the controller started it and it charges."""
+    await plug_in(box)
+    await box.wait_request(start_action(box))
+    await charging(box)
+    await until(controller, lambda: controller.status.in_session)

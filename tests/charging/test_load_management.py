@@ -112,17 +112,27 @@ class Meter:
             self.over += 1
 
 
+@asynccontextmanager
+async def one_car(
+    hub: Hub, box: SimulatedWallbox, house: tuple[float, float, float], mode: Mode = Mode.NOW
+) -> AsyncIterator[tuple[Meter, ChargingController]]:
+    """The meter at ``house`` amperes a phase exporting nothing, the car at 40 %, and its
+    controller in ``mode`` for ``box`` on the site."""
+    meter = Meter(hub, (box,))
+    report_soc(hub, 40.0)
+    meter.report(house)
+    async with (
+        Site(hub, "h1", GRID) as site,
+        ChargingController(hub, car_setup("car", "wallbox"), now_mode(mode), FLAT, site=site) as controller,
+    ):
+        yield meter, controller
+
+
 async def test_the_house_never_goes_over_its_fuse(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, _ = boxes
-    meter = Meter(hub, (one,))
-    report_soc(hub, 40.0)
-    meter.report((10.0, 10.0, 10.0))
-    async with (
-        Site(hub, "h1", GRID) as site,
-        ChargingController(hub, car_setup("car", "wallbox"), now_mode(), FLAT, site=site) as controller,
-    ):
+    async with one_car(hub, one, (10.0, 10.0, 10.0)) as (meter, controller):
         await plug_in(one)
         await limit_reaches(one, 15.0)  # 25 A less the house's 10 A
         await charging(one)
@@ -223,17 +233,9 @@ async def test_a_solar_car_takes_the_measured_surplus(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, _ = boxes
-    meter = Meter(hub, (one,))
-    report_soc(hub, 40.0)
-    meter.report((2.0, 2.0, 2.0), export_w=0.0)
     per_amp = 3 * VOLTS  # watts per ampere on three phases
     followed: list[bool] = []
-    async with (
-        Site(hub, "h1", GRID) as site,
-        ChargingController(
-            hub, car_setup("car", "wallbox"), now_mode(Mode.SOLAR), FLAT, site=site
-        ) as controller,
-    ):
+    async with one_car(hub, one, (2.0, 2.0, 2.0), Mode.SOLAR) as (meter, controller):
         await plug_in(one)
         await until(controller, lambda: controller.status.plugged)
         assert controller.status.setpoint is not None
@@ -261,16 +263,8 @@ async def test_solar_with_a_minimum_keeps_the_least_current_without_sun(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, _ = boxes
-    meter = Meter(hub, (one,))
-    report_soc(hub, 40.0)
-    meter.report((2.0, 2.0, 2.0))
     per_amp = 3 * VOLTS
-    async with (
-        Site(hub, "h1", GRID) as site,
-        ChargingController(
-            hub, car_setup("car", "wallbox"), now_mode(Mode.SOLAR_MIN), FLAT, site=site
-        ) as controller,
-    ):
+    async with one_car(hub, one, (2.0, 2.0, 2.0), Mode.SOLAR_MIN) as (meter, controller):
         await plug_in(one)
         await limit_reaches(one, 6.0)  # no sun: the least current
         await charging(one)
