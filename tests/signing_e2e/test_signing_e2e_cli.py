@@ -53,6 +53,18 @@ class HubThread(ServingThread):
                 await rig.stop_devices()
 
 
+def person(tmp_path: Path, keys: Path) -> CliRunner:
+    """The CLI as a person runs it: keys in ``keys``, configuration and state of their own, no
+    token in the environment."""
+    env = {
+        "CARHOME_KEYS": str(keys),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "CARHOME_TOKEN": "",
+    }
+    return CliRunner(env=env)
+
+
 @pytest.fixture
 def hub_thread(tmp_path: Path) -> HubThread:
     require_mosquitto()
@@ -60,13 +72,7 @@ def hub_thread(tmp_path: Path) -> HubThread:
 
 
 def test_keys_commands_and_a_signed_call(hub_thread: HubThread, tmp_path: Path) -> None:
-    env = {
-        "CARHOME_KEYS": str(tmp_path / "ana-keys"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "CARHOME_TOKEN": "",
-    }
-    runner = CliRunner(env=env)
+    runner = person(tmp_path, tmp_path / "ana-keys")
     with hub_thread as hub:
         assert hub.rig is not None
         garage = hub.rig.device("garage_door")
