@@ -26,6 +26,10 @@ history, the automation timers, the OCPP transactions), the members and the audi
 instead of both writing; the lock dies with the process, even under ``kill -9``.
 ``readonly=True`` opens a file to read without changing it, not even its schema (``carhome
 audit verify`` checks a running hub's log). ``":memory:"`` is a throwaway database.
+
+A store kept in one file derives from ``KeptInFile`` (its ``path``, ``open``, ``close`` and
+``async with``); a part's store in a file beside the hub's derives from ``BesideHub``, which
+names the part, what the file holds and its migrations once.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import ClassVar, Final, Self, TypeVar
 
 import msgspec
 
@@ -294,6 +298,51 @@ class SqliteFile:
                 f" this one knows {len(self.migrations)}); upgrade carhome to open it, or move"
                 " the file away"
             )
+
+
+class KeptInFile:
+    """A store kept in the ``SqliteFile`` ``self._file``: its path, ``open``, ``close``
+    (both idempotent) and ``async with``."""
+
+    _file: SqliteFile
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Open the file and bring its schema up to date."""
+        await self._file.open()
+
+    async def close(self) -> None:
+        """Let the calls already made finish, then close the file."""
+        await self._file.close()
+
+
+class BesideHub(KeptInFile):
+    """A part's store in a file of its own beside the hub's database (see ``beside``):
+    ``PART`` names the file and its thread, ``WHAT`` says what it holds in messages."""
+
+    PART: ClassVar[str]
+    WHAT: ClassVar[str]
+    MIGRATIONS: ClassVar[Migrations]
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = SqliteFile(path, what=self.WHAT, migrations=self.MIGRATIONS, thread=self.PART)
+
+    @classmethod
+    def beside(cls, db: str | os.PathLike[str]) -> Self:
+        """The store beside the hub database ``db``: ``hub.db`` → ``hub.<PART>.db``."""
+        return cls(beside(db, cls.PART))
 
 
 @contextlib.contextmanager
