@@ -89,7 +89,26 @@ def beside(db: str | os.PathLike[str], part: str) -> Path:
     return path.with_name(f"{path.stem}.{part}{path.suffix or '.db'}")
 
 
-class SqliteFile:
+class Opens:
+    """``async with`` for what has ``open`` and ``close``: opened on entry, closed on exit."""
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class SqliteFile(Opens):
     """One SQLite file holding ``what`` (for messages), kept by ``migrations``.
 
     ``async with SqliteFile(...) as file`` (or ``open``/``close``, both idempotent; a
@@ -123,15 +142,6 @@ class SqliteFile:
         self._conn: sqlite3.Connection | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def is_open(self) -> bool:
@@ -300,7 +310,7 @@ class SqliteFile:
             )
 
 
-class KeptInFile:
+class KeptInFile(Opens):
     """A store kept in the ``SqliteFile`` ``self._file``: its path, ``open``, ``close``
     (both idempotent) and ``async with``."""
 
@@ -309,15 +319,6 @@ class KeptInFile:
     @property
     def path(self) -> str:
         return self._file.path
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def open(self) -> None:
         """Open the file and bring its schema up to date."""
@@ -329,12 +330,17 @@ class KeptInFile:
 
 
 class BesideHub(KeptInFile):
-    """A part's store in a file of its own beside the hub's database (see ``beside``):
-    ``PART`` names the file and its thread, ``WHAT`` says what it holds in messages."""
+    """A part's store in a file of its own beside the hub's database (see ``beside``),
+    declared as ``class Store(BesideHub, part=..., what=..., migrations=...)``: ``part``
+    names the file and its thread, ``what`` says what it holds in messages."""
 
     PART: ClassVar[str]
     WHAT: ClassVar[str]
     MIGRATIONS: ClassVar[Migrations]
+
+    def __init_subclass__(cls, *, part: str, what: str, migrations: Migrations) -> None:
+        super().__init_subclass__()
+        cls.PART, cls.WHAT, cls.MIGRATIONS = part, what, migrations
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._file = SqliteFile(path, what=self.WHAT, migrations=self.MIGRATIONS, thread=self.PART)

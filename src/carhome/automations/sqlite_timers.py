@@ -26,12 +26,8 @@ MIGRATIONS: Final[Migrations] = (
 )
 
 
-class SqliteTimerStore(BesideHub):
+class SqliteTimerStore(BesideHub, part="timers", what="automation timers", migrations=MIGRATIONS):
     """Automation timers in a SQLite file."""
-
-    PART = "timers"
-    WHAT = "automation timers"
-    MIGRATIONS = MIGRATIONS
 
     async def load(self) -> list[SavedTimer]:
         def read(conn: sqlite3.Connection) -> list[tuple[str, str, str, float, bytes]]:

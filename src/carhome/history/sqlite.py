@@ -46,12 +46,8 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
-class SqliteHistoryStore(BesideHub):
+class SqliteHistoryStore(BesideHub, part="history", what="history", migrations=MIGRATIONS):
     """The history in a SQLite file."""
-
-    PART = "history"
-    WHAT = "history"
-    MIGRATIONS = MIGRATIONS
 
     async def commit(self, records: Sequence[Record], states: Sequence[OpenState]) -> None:
         rows = [(r.id, _KINDS[type(r)], r.home, r.car, r.start, r.end, _encode(r)) for r in records]

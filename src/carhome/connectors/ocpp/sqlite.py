@@ -55,12 +55,8 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode: Final = msgspec.json.Decoder(Transaction).decode
 
 
-class SqliteTransactionStore(BesideHub):
+class SqliteTransactionStore(BesideHub, part="ocpp", what="OCPP transactions", migrations=MIGRATIONS):
     """The central system's transactions in a SQLite file."""
-
-    PART = "ocpp"
-    WHAT = "OCPP transactions"
-    MIGRATIONS = MIGRATIONS
 
     async def load(self, since: float) -> Saved:
         def read(conn: sqlite3.Connection) -> Saved:
