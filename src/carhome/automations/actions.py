@@ -32,6 +32,10 @@ class Action(Protocol):
     def bind(self, binder: Binder, path: Path) -> BoundStep: ...
 
 
+SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
+"""A command a step makes: (home, device, kind, target, args)."""
+
+
 def _where(path: Path) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
@@ -41,6 +45,18 @@ def _devices(binder: Binder, ref: str | list[str], path: Path) -> list[tuple[str
     if not refs:
         raise BindError(path, "expected at least one device")
     return [binder.device(r, (*path, i) if isinstance(ref, list) else path) for i, r in enumerate(refs)]
+
+
+def _check(binder: Binder, path: Path, command: SceneCommand, prefix: str = "") -> None:
+    """Make ``command`` once to check it against its device's spec: a ``BindError`` at
+    ``path`` (its message after ``prefix``) if it breaks it."""
+    home, device, kind, target, args = command
+    try:
+        binder.hub.commands.make(
+            home=home, device=device, kind=kind, target=target, args=args, member="check", face="automation"
+        )
+    except Exception as exc:
+        raise BindError(path, f"{prefix}{exc}") from None
 
 
 async def _submit_all(
@@ -64,18 +80,7 @@ class Command(msgspec.Struct, tag_field="action", tag="command", forbid_unknown_
         targets = _devices(binder, self.device, (*path, "device"))
         for home, device in targets:
             binder.action(home, device, self.name, (*path, "name"))
-            try:
-                binder.hub.commands.make(
-                    home=home,
-                    device=device,
-                    kind="action",
-                    target=self.name,
-                    args=self.args,
-                    member="check",
-                    face="automation",
-                )
-            except Exception as exc:
-                raise BindError((*path, "args"), str(exc)) from None
+            _check(binder, (*path, "args"), (home, device, "action", self.name, self.args))
         name, args = self.name, self.args
         return BoundStep(_where(path), "command", lambda run: _submit_all(run, targets, "action", name, args))
 
@@ -93,18 +98,7 @@ class SetProperty(msgspec.Struct, tag_field="action", tag="set", forbid_unknown_
         for home, device in targets:
             spec = binder.prop(home, device, self.property, (*path, "property"))
             names.add(spec.name)
-            try:
-                binder.hub.commands.make(
-                    home=home,
-                    device=device,
-                    kind="set",
-                    target=spec.name,
-                    args={"value": self.value},
-                    member="check",
-                    face="automation",
-                )
-            except Exception as exc:
-                raise BindError((*path, "value"), str(exc)) from None
+            _check(binder, (*path, "value"), (home, device, "set", spec.name, {"value": self.value}))
         if len(names) != 1:
             raise BindError((*path, "property"), "the devices name this property differently")
         prop, args = names.pop(), {"value": self.value}
@@ -247,9 +241,6 @@ class SceneAction(msgspec.Struct, tag_field="action", tag="scene", forbid_unknow
         return BoundStep(_where(path), "scene", apply)
 
 
-SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
-
-
 def bind_scene(scene: dict[str, dict[str, Any]], binder: Binder, path: Path) -> list[SceneCommand]:
     """The commands that put each device of ``scene`` in its state: ``action:`` (with
     ``args:``) runs an action, every other key writes that property."""
@@ -267,18 +258,7 @@ def bind_scene(scene: dict[str, dict[str, Any]], binder: Binder, path: Path) -> 
         for name, value in rest.items():
             wanted.append(("set", binder.prop(home, device, name, path).name, {"value": value}))
         for kind, target, cargs in wanted:
-            try:
-                binder.hub.commands.make(
-                    home=home,
-                    device=device,
-                    kind=kind,
-                    target=target,
-                    args=cargs,
-                    member="check",
-                    face="automation",
-                )
-            except Exception as exc:
-                raise BindError(path, f"{ref}: {exc}") from None
+            _check(binder, path, (home, device, kind, target, cargs), f"{ref}: ")
             out.append((home, device, kind, target, cargs))
     return out
 
