@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 import click
@@ -86,6 +86,18 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+class _Options(TypedDict):
+    """What ``carhome trips`` and ``carhome charges`` are asked."""
+
+    car: str | None
+    from_: str | None
+    to: str | None
+    period: Period | None
+    limit: int | None
+    hub: str | None
+    as_json: bool
+
+
 @dataclass(frozen=True)
 class _Listing(Generic[_L, _R]):
     """How ``carhome trips`` or ``carhome charges`` lists its records."""
@@ -96,16 +108,17 @@ class _Listing(Generic[_L, _R]):
     header: list[str]
     row: Callable[[_R, str], list[str]]
 
-    def show(
-        self,
-        hub: str | None,
-        query: dict[str, str | None],
-        period: Period | None,
-        limit: int | None,
-        as_json: bool,
-    ) -> None:
+    def options(self, fn: _F) -> _F:
+        """The options of the command that lists them (see ``_Options``)."""
+        latest = f"Only the latest N {self.what}."
+        fn = click.option("--limit", type=click.IntRange(1, 10_000), help=latest)(hub_options(fn))
+        return _range_options(_period_options(fn))
+
+    def show(self, options: _Options) -> None:
         """The records as JSON or a table in each home's local time (with a CAR column when
-        there are several cars), or their totals per ``period``."""
+        there are several cars), or their totals per ``--day`` or ``--month``."""
+        hub, period, limit, as_json = options["hub"], options["period"], options["limit"], options["as_json"]
+        query = {"car": options["car"], "from_": options["from_"], "to": options["to"]}
         if period is not None:
             _show_summaries(hub, as_json, period, query, self.what)
             return
@@ -167,22 +180,9 @@ _CHARGES: Final = _Listing[ChargeList, ChargeSession](
 
 
 @click.group(invoke_without_command=True)
-@_range_options
-@_period_options
-@click.option("--limit", type=click.IntRange(1, 10_000), help="Only the latest N trips.")
-@hub_options
+@_TRIPS.options
 @click.pass_context
-def trips(
-    ctx: click.Context,
-    *,
-    car: str | None,
-    from_: str | None,
-    to: str | None,
-    period: Period | None,
-    limit: int | None,
-    hub: str | None,
-    as_json: bool,
-) -> None:
+def trips(ctx: click.Context, **options: Unpack[_Options]) -> None:
     """The cars' trips: when, from where to where, distance, energy and efficiency.
 
     \b
@@ -195,7 +195,7 @@ def trips(
     """
     if ctx.invoked_subcommand is not None:
         return
-    _TRIPS.show(hub, {"car": car, "from_": from_, "to": to}, period, limit, as_json)
+    _TRIPS.show(options)
 
 
 @trips.command("plot")
@@ -232,20 +232,8 @@ def plot(*, out: Path, car: str | None, from_: str | None, to: str | None, hub: 
 
 
 @click.command()
-@_range_options
-@_period_options
-@click.option("--limit", type=click.IntRange(1, 10_000), help="Only the latest N charges.")
-@hub_options
-def charges(
-    *,
-    car: str | None,
-    from_: str | None,
-    to: str | None,
-    period: Period | None,
-    limit: int | None,
-    hub: str | None,
-    as_json: bool,
-) -> None:
+@_CHARGES.options
+def charges(**options: Unpack[_Options]) -> None:
     """The cars' charge sessions: when, where, energy into the battery and from the grid,
     losses, peak power, state of charge and cost at the tariff of the time.
 
@@ -255,7 +243,7 @@ def charges(
       carhome charges --month
       carhome charges --car car --from 2026-01-01 --json
     """
-    _CHARGES.show(hub, {"car": car, "from_": from_, "to": to}, period, limit, as_json)
+    _CHARGES.show(options)
 
 
 # -- totals ---------------------------------------------------------------------------------
