@@ -8,7 +8,7 @@ finishes synchronously (returns ``None``) or returns an awaitable for what must 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -57,6 +57,17 @@ def _check(binder: Binder, path: Path, command: SceneCommand, prefix: str = "") 
         )
     except Exception as exc:
         raise BindError(path, f"{prefix}{exc}") from None
+
+
+def _resumed(run: Run, branches: Iterable[tuple[str, list[BoundStep]]]) -> tuple[list[BoundStep], int] | None:
+    """Resuming after a restart: the branch (by its path prefix) that ran, and the step to
+    go on at; None when the run is fresh or none of ``branches`` ran."""
+    if run.resume_at is not None:
+        for prefix, steps in branches:
+            start = run.resume_index(prefix)
+            if start is not None:
+                return steps, start
+    return None
 
 
 async def _submit_all(
@@ -304,11 +315,9 @@ class Choose(msgspec.Struct, tag_field="action", tag="choose", forbid_unknown_fi
         ]
 
         def choose(run: Run) -> Awaitable[None] | None:
-            if run.resume_at is not None:  # resuming after a restart: the branch that ran
-                for prefix, steps in resumable:
-                    start = run.resume_index(prefix)
-                    if start is not None:
-                        return execute(steps, run, start)
+            resumed = _resumed(run, resumable)
+            if resumed is not None:
+                return execute(resumed[0], run, resumed[1])
             for checks, steps in branches:
                 if all(c() for c in checks):
                     return execute(steps, run)
@@ -332,11 +341,9 @@ class IfThen(msgspec.Struct, tag_field="action", tag="if", forbid_unknown_fields
         resumable = ((f"{where}.then", then), (f"{where}.else", other))
 
         def if_then(run: Run) -> Awaitable[None] | None:
-            if run.resume_at is not None:  # resuming after a restart: the branch that ran
-                for prefix, steps in resumable:
-                    start = run.resume_index(prefix)
-                    if start is not None:
-                        return execute(steps, run, start)
+            resumed = _resumed(run, resumable)
+            if resumed is not None:
+                return execute(resumed[0], run, resumed[1])
             return execute(then if all(c() for c in checks) else other, run)
 
         return BoundStep(where, "if", if_then)
