@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -110,17 +111,7 @@ def plan_out(controller: ChargingController) -> CarPlanOut:
 
 
 def _source_out(status: SourceStatus) -> SourceOut:
-    return SourceOut(
-        provider=status.provider,
-        title=status.title,
-        kind=status.kind,
-        fetched_at=status.fetched_at,
-        age_s=status.age_s,
-        known_until=status.known_until,
-        stale=status.stale,
-        error=status.error,
-        warning=status.warning,
-    )
+    return msgspec.convert(status, SourceOut, from_attributes=True)
 
 
 def _site_out(allowance: Allowance | None) -> SiteOut | None:
