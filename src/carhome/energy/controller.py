@@ -46,6 +46,7 @@ from types import TracebackType
 from typing import Any, Final, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
+from carhome.clock import sleep_or_wake
 from carhome.energy.cars import Car, Departure, OneOffDeparture
 from carhome.energy.chargers import Charger
 from carhome.energy.forecasts import SiteForecast
@@ -351,14 +352,7 @@ class ChargingController:
         waiting = [at for at in self._held.values() if at > now]
         if waiting:
             due = min(due, *waiting)
-        sleeper = asyncio.create_task(clock.sleep(max(0.0, due - now)), name="charging-sleep")
-        waker = asyncio.create_task(self._wake.wait(), name="charging-wake")
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-        self._wake.clear()
+        await sleep_or_wake(clock.sleep(max(0.0, due - now)), self._wake, name="charging")
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.hub.clock.time(), self.setup.zone)
