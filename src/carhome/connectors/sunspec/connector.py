@@ -62,6 +62,8 @@ from carhome.connectors.sunspec.mapping import (
     Role,
 )
 from carhome.connectors.sunspec.models import BASES, Decoded, layout
+from carhome.drivers.checks import check_hub_device
+from carhome.drivers.execution import Executor, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.runs import CommandRuns
@@ -141,7 +143,8 @@ class SunSpecConnector:
                 if key in self._by_device:
                     raise ConfigError(f"sunspec: {device.home}/{hub_device} is fed by two SunSpec roles")
                 self._by_device[key] = entry
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
+        self._executor = Executor(hub, self.stats, self._tasks, name="SunSpec", prefix="sunspec", log=log)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -156,7 +159,7 @@ class SunSpecConnector:
         await asyncio.gather(*(self._poll(entry) for entry in self._endpoints))
         for entry in self._endpoints:
             d = entry.device
-            self._spawn(self._poll_forever(entry), f"sunspec-poll-{d.host}-{d.port}-{d.unit}")
+            self._tasks.spawn(self._poll_forever(entry), f"sunspec-poll-{d.host}-{d.port}-{d.unit}")
         self._hub.commands.attach(CONNECTOR, self)
         return self
 
@@ -164,35 +167,20 @@ class SunSpecConnector:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._hub.commands.detach(CONNECTOR)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel()
         for entry in self._endpoints:
             entry.client.close()
 
     def _check_hub_device(self, home: str, device: str, role: Role) -> None:
-        where = f"sunspec {role} {home}/{device}"
-        try:
-            record = self._hub.device(home, device)
-        except UnknownDevice as exc:
-            raise ConfigError(
-                f"{where}: {exc}; add it to the home's devices with connector: sunspec"
-            ) from None
-        wanted = DEVICE_TYPES[role]
-        if record.type != wanted:
-            raise ConfigError(f"{where}: a SunSpec {role} feeds a {wanted}, but the hub has a {record.type}")
-        if record.connector != CONNECTOR:
-            raise ConfigError(
-                f"{where} has connector {record.connector!r};"
-                " give it `connector: sunspec` so its commands come here"
-            )
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        check_hub_device(
+            self._hub,
+            CONNECTOR,
+            home,
+            device,
+            wanted=DEVICE_TYPES[role],
+            where=f"sunspec {role} {home}/{device}",
+            feeds=f"a SunSpec {role} feeds a",
+        )
 
     def _entry(self, home: str, device: str) -> _Endpoint:
         entry = self._by_device.get((home, device))
@@ -439,19 +427,11 @@ class SunSpecConnector:
         entry = self._by_device.get((command.home, command.device))
         if entry is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a SunSpec device of this connector")
-        if entry.runs.start(command, self.stats, self._hub.ack):  # a redelivery writes nothing
-            self._spawn(self._execute(entry, command), f"sunspec-cmd-{command.id}")
+        self._executor.start(entry.runs, command, lambda: self._run_locked(entry, command))
 
-    async def _execute(self, entry: _Endpoint, command: Command) -> None:
-        with entry.runs.running(command):
-            try:
-                async with entry.lock:
-                    ack = await self._run(entry, command)
-            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-                log.exception("SunSpec command %s on %s/%s", command.id, command.home, command.device)
-                ack = self._failed(command, f"the SunSpec connector failed: {exc!r}")
-        entry.runs.finished(command, ack, self.stats)
-        self._hub.ack(command.home, command.device, ack)
+    async def _run_locked(self, entry: _Endpoint, command: Command) -> Ack:
+        async with entry.lock:
+            return await self._run(entry, command)
 
     async def _run(self, entry: _Endpoint, command: Command) -> Ack:
         expired = Ack(command.id, "expired", error="expired before it could be written to the device")
@@ -462,7 +442,7 @@ class SunSpecConnector:
             or command.target != POWER_LIMIT
             or entry.roles.get("inverter") != command.device
         ):
-            return self._failed(
+            return self._executor.failed(
                 command,
                 f"SunSpec devices take one command, setting an inverter's {POWER_LIMIT};"
                 f" {command.kind} {command.target!r} is not supported",
@@ -472,14 +452,14 @@ class SunSpecConnector:
         except SunSpecError as exc:
             entry.chain = None
             entry.last_error = exc.reason
-            return self._failed(command, f"the inverter did not take the limit: {exc.reason}")
+            return self._executor.failed(command, f"the inverter did not take the limit: {exc.reason}")
 
     async def _write_limit(self, entry: _Endpoint, command: Command, percent: float) -> Ack:
         """Write ``percent`` to model 123's WMaxLimPct and enable the throttle."""
         chain = await self._chain(entry)
         controls = chain.first((CONTROLS_MODEL,))
         if controls is None:
-            return self._failed(
+            return self._executor.failed(
                 command,
                 f"the inverter at {entry.device.where} has no SunSpec immediate controls (model"
                 f" {CONTROLS_MODEL}), so its power cannot be limited over SunSpec",
@@ -489,12 +469,14 @@ class SunSpecConnector:
         enable = decoded.layout.points[LIMIT_ENABLE]
         sf = decoded.scale_of(point)
         if sf is None:
-            return self._failed(
+            return self._executor.failed(
                 command, f"the inverter gives no usable scale factor {point.sf} for {LIMIT_POINT}"
             )
         raw = round(percent / 10.0**sf)
         if not 0 <= raw < 0xFFFF:
-            return self._failed(command, f"{percent} % does not fit {LIMIT_POINT} at scale factor {sf}")
+            return self._executor.failed(
+                command, f"{percent} % does not fit {LIMIT_POINT} at scale factor {sf}"
+            )
         if self._clock.time() >= command.expires:
             return Ack(command.id, "expired", error="expired before it could be written to the device")
         await entry.client.write(controls.address + point.offset, [raw])
@@ -503,14 +485,3 @@ class SunSpecConnector:
             entry.device.home, command.device, {POWER_LIMIT: percent}, ts=self._clock.time(), source=SOURCE
         )
         return Ack(command.id, "acked", result={POWER_LIMIT: percent})
-
-    def _failed(self, command: Command, reason: str) -> Ack:
-        log.info(
-            "SunSpec command %s %s on %s/%s failed: %s",
-            command.kind,
-            command.target,
-            command.home,
-            command.device,
-            reason,
-        )
-        return Ack(command.id, "failed", error=reason)
