@@ -1,10 +1,11 @@
 """Running a connector's commands: once per id, always ending in an ack, in owned tasks.
 
 A connector that executes a command by a request of its own keeps a ``CommandRuns`` per
-device (``carhome.hub.runs``); its ``Executor`` starts a run only when the record says so,
-turns a bug in the run into a failed ack instead of a silent expiry, counts and keeps the
-ack, and hands it to the hub. ``Tasks`` are the background tasks a connector owns, named,
-cancelled together when it stops.
+device (``carhome.hub.runs``); its ``Executor`` is attached as the hub's transport for the
+connector, starts a run only when the record says so, turns a bug in the run into a failed
+ack instead of a silent expiry, counts (``RunStats``) and keeps the ack, and hands it to
+the hub. ``Tasks`` are the background tasks a connector owns, named, cancelled together
+when it stops.
 """
 
 from __future__ import annotations
@@ -14,8 +15,19 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from carhome.hub import Ack, Command, Hub
-from carhome.hub.runs import CommandRuns, RunTally
+import msgspec
+
+from carhome.hub import Ack, Command, Hub, Transport
+from carhome.hub.runs import CommandRuns
+
+
+class RunStats(msgspec.Struct):
+    """The commands a connector ran itself: how many came, and how each ended."""
+
+    delivered: int = 0
+    acked: int = 0
+    failed: int = 0
+    expired: int = 0
 
 
 class Tasks:
@@ -40,18 +52,27 @@ class Tasks:
 
 
 class Executor:
-    """How one connector (``name``, as its logs say it; ``prefix`` of its task names) runs
-    the commands it executes itself."""
+    """How one connector (``connector``, as the hub's devices name it; ``name``, as its logs
+    say it) takes the commands it executes itself, and runs them in its ``tasks``."""
 
     def __init__(
-        self, hub: Hub, tally: RunTally, tasks: Tasks, *, name: str, prefix: str, log: logging.Logger
+        self, hub: Hub, stats: RunStats, tasks: Tasks, *, connector: str, name: str, log: logging.Logger
     ) -> None:
         self._hub = hub
-        self._tally = tally
+        self._tally = stats
         self._tasks = tasks
+        self._connector = connector
         self._name = name
-        self._prefix = prefix
         self._log = log
+
+    def attach(self, transport: Transport) -> None:
+        """Have the hub deliver the connector's commands to ``transport`` from now on."""
+        self._hub.commands.attach(self._connector, transport)
+
+    async def stop(self) -> None:
+        """Take no more commands, and end every task of the connector (runs cut short)."""
+        self._hub.commands.detach(self._connector)
+        await self._tasks.cancel()
 
     def start(
         self,
@@ -63,7 +84,7 @@ class Executor:
         """Run ``command`` by ``run`` in a task, unless ``runs`` says it ran or runs already
         (a redelivery runs nothing); ``then`` runs after its ack went to the hub."""
         if runs.start(command, self._tally, self._hub.ack):
-            self._tasks.spawn(self._execute(runs, command, run, then), f"{self._prefix}-cmd-{command.id}")
+            self._tasks.spawn(self._execute(runs, command, run, then), f"{self._connector}-cmd-{command.id}")
 
     async def _execute(
         self,

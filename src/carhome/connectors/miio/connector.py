@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Self
 
-import msgspec
-
 from carhome.clock import Clock
 from carhome.connectors.miio.client import (
     MiioClient,
@@ -36,7 +34,7 @@ from carhome.connectors.miio.client import (
 from carhome.connectors.miio.mapping import MAPPINGS, ConversionError, ModelMap, PropertyMap
 from carhome.connectors.miio.tokens import PORT, check_token
 from carhome.drivers.checks import check_hub_device
-from carhome.drivers.execution import Executor, Tasks
+from carhome.drivers.execution import Executor, RunStats, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.runs import CommandRuns
@@ -91,15 +89,11 @@ class MiioDevice:
         return MAPPINGS[self.model]
 
 
-class MiioStats(msgspec.Struct):
+class MiioStats(RunStats):
     """What the connector has done since it was made."""
 
     polls: int = 0
     poll_failures: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
     rejected_values: int = 0
 
 
@@ -152,7 +146,7 @@ class MiioConnector:
             )
             self._entries[key] = _Entry(device, client)
         self._tasks = Tasks()
-        self._executor = Executor(hub, self.stats, self._tasks, name="miio", prefix="miio", log=log)
+        self._executor = Executor(hub, self.stats, self._tasks, connector=CONNECTOR, name="miio", log=log)
         self._stack = contextlib.AsyncExitStack()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -167,14 +161,13 @@ class MiioConnector:
         for entry in self._entries.values():
             d = entry.device
             self._tasks.spawn(self._poll_forever(entry), f"miio-poll-{d.home}-{d.device}")
-        self._hub.commands.attach(CONNECTOR, self)
+        self._executor.attach(self)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._hub.commands.detach(CONNECTOR)
-        await self._tasks.cancel()
+        await self._executor.stop()
         await self._stack.aclose()
 
     def _check_hub_device(self, device: MiioDevice) -> None:

@@ -41,7 +41,7 @@ from carhome.backoff import Backoff
 from carhome.clock import Clock
 from carhome.connectors.shelly.config import CONNECTOR, ShellyDeviceConfig
 from carhome.drivers.checks import check_hub_device
-from carhome.drivers.execution import Executor, Tasks
+from carhome.drivers.execution import Executor, RunStats, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.rejections import HUB_WIDE
@@ -109,15 +109,11 @@ class _Response(msgspec.Struct):
     error: _RpcError | None = None
 
 
-class ShellyStats(msgspec.Struct):
+class ShellyStats(RunStats):
     """What the connector has done since it was made."""
 
     messages: int = 0
     status_updates: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
     rejected: int = 0
 
 
@@ -194,7 +190,7 @@ class ShellyConnector:
         self._ids = itertools.count(1)
         self._calls: dict[int, asyncio.Future[_Response]] = {}
         self._tasks = Tasks()
-        self._executor = Executor(hub, self.stats, self._tasks, name="Shelly", prefix="shelly", log=log)
+        self._executor = Executor(hub, self.stats, self._tasks, connector=CONNECTOR, name="Shelly", log=log)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -202,14 +198,13 @@ class ShellyConnector:
         for target in self._targets.values():
             self._check_hub_device(target)
         await self._link.__aenter__()
-        self._hub.commands.attach(CONNECTOR, self)
+        self._executor.attach(self)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._hub.commands.detach(CONNECTOR)
-        await self._tasks.cancel()
+        await self._executor.stop()
         await self._link.__aexit__(et, e, tb)
 
     def _check_hub_device(self, target: _Target) -> None:

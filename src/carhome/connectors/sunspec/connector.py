@@ -34,8 +34,6 @@ from types import TracebackType
 from typing import Any, Final, Self
 from zoneinfo import ZoneInfo
 
-import msgspec
-
 from carhome.clock import Clock
 from carhome.connectors.sunspec.client import Chain, ModelAt, SunSpecClient, SunSpecError
 from carhome.connectors.sunspec.config import CONNECTOR, SunSpecDeviceConfig
@@ -63,7 +61,7 @@ from carhome.connectors.sunspec.mapping import (
 )
 from carhome.connectors.sunspec.models import BASES, Decoded, layout
 from carhome.drivers.checks import check_hub_device
-from carhome.drivers.execution import Executor, Tasks
+from carhome.drivers.execution import Executor, RunStats, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.runs import CommandRuns
@@ -76,15 +74,11 @@ ENERGY_TOTAL: Final = "energy_total"
 _REMEMBERED: Final = 1000  # executed command ids kept per endpoint
 
 
-class SunSpecStats(msgspec.Struct):
+class SunSpecStats(RunStats):
     """What the connector has done since it was made."""
 
     polls: int = 0
     poll_failures: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
     rejected_values: int = 0
     skipped_models: int = 0
 
@@ -144,7 +138,7 @@ class SunSpecConnector:
                     raise ConfigError(f"sunspec: {device.home}/{hub_device} is fed by two SunSpec roles")
                 self._by_device[key] = entry
         self._tasks = Tasks()
-        self._executor = Executor(hub, self.stats, self._tasks, name="SunSpec", prefix="sunspec", log=log)
+        self._executor = Executor(hub, self.stats, self._tasks, connector=CONNECTOR, name="SunSpec", log=log)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -160,14 +154,13 @@ class SunSpecConnector:
         for entry in self._endpoints:
             d = entry.device
             self._tasks.spawn(self._poll_forever(entry), f"sunspec-poll-{d.host}-{d.port}-{d.unit}")
-        self._hub.commands.attach(CONNECTOR, self)
+        self._executor.attach(self)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._hub.commands.detach(CONNECTOR)
-        await self._tasks.cancel()
+        await self._executor.stop()
         for entry in self._endpoints:
             entry.client.close()
 
