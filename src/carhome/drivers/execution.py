@@ -43,6 +43,11 @@ class Tasks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self) -> None:
+        """Wait until no task runs, those spawned meanwhile too (however each ends)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def cancel(self) -> None:
         """Cancel every task still running and wait until each has ended."""
         tasks = list(self._tasks)
