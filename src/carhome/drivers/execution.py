@@ -1,8 +1,8 @@
 """Running a connector's commands: once per id, always ending in an ack, in owned tasks.
 
 A connector that executes a command by a request of its own keeps a ``CommandRuns`` per
-device (``carhome.hub.runs``); its ``Executor`` is attached as the hub's transport for the
-connector, starts a run only when the record says so, turns a bug in the run into a failed
+device (``carhome.hub.runs``); its ``Executor`` attaches it as the hub's transport for its
+devices, starts a run only when the record says so, turns a bug in the run into a failed
 ack instead of a silent expiry, counts (``RunStats``) and keeps the ack, and hands it to
 the hub. ``Tasks`` are the background tasks a connector owns, named, cancelled together
 when it stops.
@@ -64,7 +64,7 @@ class Executor:
         self, hub: Hub, stats: RunStats, tasks: Tasks, *, connector: str, name: str, log: logging.Logger
     ) -> None:
         self._hub = hub
-        self._tally = stats
+        self._stats = stats
         self._tasks = tasks
         self._connector = connector
         self._name = name
@@ -88,7 +88,7 @@ class Executor:
     ) -> None:
         """Run ``command`` by ``run`` in a task, unless ``runs`` says it ran or runs already
         (a redelivery runs nothing); ``then`` runs after its ack went to the hub."""
-        if runs.start(command, self._tally, self._hub.ack):
+        if runs.start(command, self._stats, self._hub.ack):
             self._tasks.spawn(self._execute(runs, command, run, then), f"{self._connector}-cmd-{command.id}")
 
     async def _execute(
@@ -106,7 +106,7 @@ class Executor:
                     "%s command %s on %s/%s", self._name, command.id, command.home, command.device
                 )
                 ack = self.failed(command, f"the {self._name} connector failed: {exc!r}")
-        runs.finished(command, ack, self._tally)
+        runs.finished(command, ack, self._stats)
         self._hub.ack(command.home, command.device, ack)
         if then is not None:
             await then()
