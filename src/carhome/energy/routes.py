@@ -27,14 +27,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
-from carhome.energy.providers import SourceStatus
 from carhome.energy.seriesfile import past_warning
 from carhome.energy.site import Allowance
 from carhome.errors import ConfigError
@@ -50,7 +48,6 @@ from carhome.wire.charging import (
     SettingsIn,
     SiteOut,
     SlotOut,
-    SourceOut,
 )
 
 log: Final = logging.getLogger(__name__)
@@ -104,14 +101,10 @@ def plan_out(controller: ChargingController) -> CarPlanOut:
         cost=round(cost, 4),
         shortfall_kwh=round(shortfall, 3),
         slots=slots,
-        sources=[_source_out(feed.status()) for feed in controller.sources],
+        sources=[feed.status() for feed in controller.sources],
         site=_site_out(controller.allowance),
         shared_line=None if controller.line is None else controller.line.name,
     )
-
-
-def _source_out(status: SourceStatus) -> SourceOut:
-    return msgspec.convert(status, SourceOut, from_attributes=True)
 
 
 def _site_out(allowance: Allowance | None) -> SiteOut | None:
