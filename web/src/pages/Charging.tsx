@@ -2,61 +2,14 @@
 // target/departure editor. The plan is fetched again when the car or its charger changes
 // (heard over the WebSocket) and taken from the hub's answer after every change made here.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
-import { PlanChart, type PlanSlot } from "../components/charts/PlanChart";
+import { api, ApiError, type CarPlan } from "../api";
+import { PlanChart } from "../components/charts/PlanChart";
 import { ZoneNote } from "../components/ZoneNote";
 import { dayAndClock, fixed, kwh, money, number } from "../format";
 import { t, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { useModel } from "../store";
-
-export interface CarPlan {
-  home: string;
-  car: string;
-  charger: string | null;
-  mode: string;
-  target: number;
-  limit: number | null;
-  departure: string;
-  plugged: boolean;
-  in_session: boolean;
-  charging_now: boolean;
-  setpoint_a: number;
-  setpoint_kw: number;
-  reasons: string[];
-  problem: string | null;
-  problem_code: string | null;
-  made_at: string | null;
-  soc_start: number;
-  energy_kwh: number;
-  cost: number;
-  shortfall_kwh: number;
-  slots: PlanSlot[];
-  sources?: PlanSource[];
-  site?: PlanSite | null;
-  shared_line?: string | null;
-}
-
-/** Where the plan's prices or solar forecast come from, and how old they are. */
-export interface PlanSource {
-  provider: string;
-  title: string;
-  kind: "prices" | "solar";
-  fetched_at: string | null;
-  age_s: number | null;
-  known_until: string | null;
-  stale: boolean;
-  error: string | null;
-  warning: string | null;
-}
-
-/** What the house's grid meter and main fuse leave this car's wallbox. */
-export interface PlanSite {
-  cap_a: number | null;
-  surplus_kw: number | null;
-  meter_silent: boolean;
-}
 
 /** "12 min", "3 h": how long ago, in the page's language. */
 function ago(seconds: number): string {

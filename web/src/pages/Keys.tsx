@@ -7,7 +7,7 @@
 // requests and approves them with this browser's key (docs/signing.md, "Approval from
 // another client").
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, session } from "../api";
+import { ApiError, session, type PendingOut } from "../api";
 import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { fromBase64, toHex } from "../signing/bytes";
@@ -25,7 +25,6 @@ import {
   pendingKeyId,
   revoke,
   type KeyView,
-  type PendingOut,
 } from "../signing/hub";
 import { SessionRefused, type Challenge, type Role } from "../signing/protocol";
 import { browserKey, createBrowserKey, pinned } from "../signing/ring";

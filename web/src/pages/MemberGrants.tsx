@@ -3,22 +3,12 @@
 // until when, how many times. The hub checks everything; a refusal names the field it
 // is about, and the message is shown under that field.
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, type Grant } from "../api";
 import { fromZonedInput, zone, zonedInput, zoneName } from "../format";
 import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { useModel } from "../store";
 import { targetLabel } from "../i18n/spec";
-
-export interface GrantOut {
-  id: string;
-  devices: string[];
-  targets: string[];
-  starts: number;
-  ends: number;
-  uses?: number | null;
-  used?: number;
-}
 
 const ANY = "*";
 const HOUR = 3600;
@@ -63,7 +53,7 @@ export function GrantEditor({
   onCancel,
 }: {
   member: string;
-  grant: GrantOut | null;
+  grant: Grant | null;
   onDone: () => void;
   onCancel: () => void;
 }) {
@@ -110,8 +100,8 @@ export function GrantEditor({
     };
     if (uses.trim() !== "") body["uses"] = Number(uses);
     try {
-      if (grant === null) await api<GrantOut>(path, { method: "POST", body });
-      else await api<GrantOut>(`${path}/${encodeURIComponent(grant.id)}`, { method: "PUT", body });
+      if (grant === null) await api<Grant>(path, { method: "POST", body });
+      else await api<Grant>(`${path}/${encodeURIComponent(grant.id)}`, { method: "PUT", body });
       onDone();
     } catch (exc) {
       setProblem(refusal(exc));

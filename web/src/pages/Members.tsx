@@ -3,23 +3,23 @@
 // changes and withdraws a guest's grants here; the hub decides, and a refusal is shown at
 // the field it names.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, session, type AuditOut, type MemberOut } from "../api";
+import { api, ApiError, session, type AuditOut, type Grant, type MemberOut } from "../api";
 import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
 import { t } from "../i18n";
 import { describe, hubReason, word } from "../problems";
 import { targetLabel } from "../i18n/spec";
-import { GrantEditor, MemberEditor, type GrantOut } from "./MemberGrants";
+import { GrantEditor, MemberEditor } from "./MemberGrants";
 import { useModel } from "../store";
 
 const AUDIT_LIMIT = 100;
 
 const reason = describe;
 
-type Member = Omit<MemberOut, "grants"> & { grants: GrantOut[] };
+type Member = Omit<MemberOut, "grants"> & { grants: Grant[] };
 
 /** Which grant editor is open: a new grant for a member, or one of theirs to change. */
-type Editing = { member: string; grant: GrantOut | null } | null;
+type Editing = { member: string; grant: Grant | null } | null;
 
 export function Members() {
   const model = useModel();

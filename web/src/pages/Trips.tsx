@@ -2,7 +2,7 @@
 // day or month, and the consumption trend. Picking a trip shows where it went on the map
 // (its start and end: the history keeps no track in between).
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { api, type ChargeSession, type Summary, type Trip } from "../api";
 import { BarChart } from "../components/charts/BarChart";
 import { LineChart } from "../components/charts/LineChart";
 import { CarMap } from "../components/CarMap";
@@ -11,47 +11,6 @@ import { dayAndClock, fixed, money, placeName } from "../format";
 import { t } from "../i18n";
 import { describe } from "../problems";
 import { useModel } from "../store";
-
-export interface Trip {
-  id: string;
-  home: string;
-  car: string;
-  start: number;
-  end: number;
-  start_place: string | null;
-  end_place: string | null;
-  start_lat: number | null;
-  start_lon: number | null;
-  end_lat: number | null;
-  end_lon: number | null;
-  distance_km: number | null;
-  energy_kwh: number | null;
-  wh_per_km: number | null;
-}
-
-export interface ChargeSession {
-  id: string;
-  home: string;
-  car: string;
-  start: number;
-  end: number;
-  place: string | null;
-  charger: string | null;
-  added_kwh: number | null;
-  grid_kwh: number | null;
-  cost: number | null;
-  cost_basis: "grid" | "battery" | null;
-}
-
-export interface Summary {
-  key: string;
-  car: string;
-  trips: number;
-  distance_km: number;
-  driving_kwh: number;
-  added_kwh: number;
-  cost: number;
-}
 
 type Period = "day" | "month";
 const LIMIT = 500;
