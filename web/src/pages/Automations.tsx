@@ -11,6 +11,7 @@ import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { useModel } from "../store";
+import { Head } from "../components/Head";
 
 const CHECK_DELAY_MS = 400;
 const FILE = "editor.yaml";
@@ -341,17 +342,7 @@ export function Automations() {
       {list !== null && (
         <section class="card">
           <table class="stack">
-            <thead>
-              <tr>
-                <th>{t("auto.col.id")}</th>
-                <th>{t("auto.col.alias")}</th>
-                <th>{t("auto.col.mode")}</th>
-                <th>{t("autoedit.col.enabled")}</th>
-                <th>{t("auto.col.runs")}</th>
-                <th>{t("auto.col.source")}</th>
-                <th />
-              </tr>
-            </thead>
+            <Head cols={["auto.col.id", "auto.col.alias", "auto.col.mode", "autoedit.col.enabled", "auto.col.runs", "auto.col.source", null]} />
             <tbody>
               {list.map((a) => (
                 <Fragment key={a.id}>

@@ -11,6 +11,7 @@ import { dayAndClock, fixed, money, placeName } from "../format";
 import { t } from "../i18n";
 import { describe } from "../problems";
 import { useModel } from "../store";
+import { Head } from "../components/Head";
 
 type Period = "day" | "month";
 const LIMIT = 500;
@@ -133,16 +134,7 @@ export function Trips() {
           {trips !== null && trips.length === 0 && <p class="muted">{t("charts.trips.none")}</p>}
           {trips !== null && trips.length > 0 && (
             <table data-testid="trips-table" class="stack">
-              <thead>
-                <tr>
-                  <th>{t("charts.col.start")}</th>
-                  <th>{t("charts.col.end")}</th>
-                  <th>{t("charts.col.distance")}</th>
-                  <th>{t("charts.col.energy")}</th>
-                  <th>{t("charts.col.consumption")}</th>
-                  <th title={t("charts.col.cost.hint")}>{t("charts.col.cost.estimate")}</th>
-                </tr>
-              </thead>
+              <Head cols={["charts.col.start", "charts.col.end", "charts.col.distance", "charts.col.energy", "charts.col.consumption", { label: "charts.col.cost.estimate", hint: "charts.col.cost.hint" }]} />
               <tbody>
                 {tripRows.map((trip) => (
                   <tr
@@ -195,16 +187,7 @@ export function Trips() {
         {charges !== null && charges.length === 0 && <p class="muted">{t("charts.charges.none")}</p>}
         {charges !== null && charges.length > 0 && (
           <table data-testid="charges-table" class="stack">
-            <thead>
-              <tr>
-                <th>{t("charts.col.start")}</th>
-                <th>{t("charts.col.end")}</th>
-                <th>{t("charts.col.added")}</th>
-                <th>{t("charts.col.grid")}</th>
-                <th>{t("charts.col.cost")}</th>
-                <th>{t("charts.col.source")}</th>
-              </tr>
-            </thead>
+            <Head cols={["charts.col.start", "charts.col.end", "charts.col.added", "charts.col.grid", "charts.col.cost", "charts.col.source"]} />
             <tbody>
               {[...charges].reverse().map((c) => (
                 <tr key={c.id} data-charge={c.id}>

@@ -34,8 +34,7 @@ async function needPin(home: string, device: string): Promise<Pin> {
 
 /** Open an enrollment on the device: it shows a code on its screen. */
 export async function begin(home: string, device: string): Promise<Challenge> {
-  const c = await api<EnrollmentChallenge>(`${base(home, device)}/begin`, { method: "POST" });
-  return { home: c.home, device: c.device, deviceKey: fromBase64(c.device_key), nonce: fromBase64(c.nonce) };
+  return challengeOf(await api<EnrollmentChallenge>(`${base(home, device)}/begin`, { method: "POST" }));
 }
 
 /** The code from the hub's own screen (owners, on the hub's machine): `--code-from-hub`. */
@@ -49,22 +48,30 @@ export interface Approval {
   approval: Bytes; // DER ECDSA over the enrollment transcript
 }
 
+/** What asking for a key's enrollment says: this browser's key, who for, and its presence
+ * proof over the code read off the device. */
+async function asking(challenge: Challenge, o: { code: string; role: Role; member: string }): Promise<Record<string, string>> {
+  const key = await needKey();
+  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
+  return {
+    new_key: toBase64(key.point),
+    role: o.role,
+    member: o.member,
+    nonce: toBase64(challenge.nonce),
+    code: o.code,
+    proof: toBase64(proof),
+  };
+}
+
 /** Enroll this browser's key with the code read off the device; pins the device key. */
 export async function enroll(
   challenge: Challenge,
   o: { code: string; role: Role; member: string; approval?: Approval },
 ): Promise<EnrolledKey> {
-  const key = await needKey();
-  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
   const enrolled = await api<EnrolledKey>(`${base(challenge.home, challenge.device)}/enroll`, {
     method: "POST",
     body: {
-      new_key: toBase64(key.point),
-      role: o.role,
-      member: o.member,
-      nonce: toBase64(challenge.nonce),
-      code: o.code,
-      proof: toBase64(proof),
+      ...(await asking(challenge, o)),
       approver: o.approval ? toBase64(o.approval.approver) : null,
       approval: o.approval ? toBase64(o.approval.approval) : null,
     },
@@ -85,19 +92,9 @@ function challengeOf(c: EnrollmentChallenge): Challenge {
 /** On a device with keys: leave this browser's request (with its presence proof over the
  * code) at the hub for an owner to approve from their own client. */
 export async function ask(challenge: Challenge, o: { code: string; role: Role; member: string }): Promise<PendingOut> {
-  const key = await needKey();
-  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
   return api<PendingOut>(`${base(challenge.home, challenge.device)}/pending`, {
     method: "POST",
-    body: {
-      new_key: toBase64(key.point),
-      role: o.role,
-      member: o.member,
-      nonce: toBase64(challenge.nonce),
-      device_key: toBase64(challenge.deviceKey),
-      code: o.code,
-      proof: toBase64(proof),
-    },
+    body: { ...(await asking(challenge, o)), device_key: toBase64(challenge.deviceKey) },
   });
 }
 
