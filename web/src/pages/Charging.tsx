@@ -251,26 +251,12 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
         mode={plan.mode}
       />
       <ul class="legend" aria-hidden="true">
-        <li>
-          <span class="key price" />
-          {t("charts.legend.price")}
-        </li>
-        <li>
-          <span class="key solar" />
-          {t("charts.legend.solar")}
-        </li>
-        <li>
-          <span class="key power" />
-          {t("charts.legend.power")}
-        </li>
-        <li>
-          <span class="key soc" />
-          {t("charts.legend.soc")}
-        </li>
-        <li>
-          <span class="key departure" />
-          {t("charts.legend.departure")}
-        </li>
+        {(["price", "solar", "power", "soc", "departure"] as const).map((key) => (
+          <li key={key}>
+            <span class={`key ${key}`} />
+            {t(`charts.legend.${key}`)}
+          </li>
+        ))}
       </ul>
       <TargetEditor plan={plan} busy={busy} problem={problem} onSave={(body) => void change(body)} />
     </section>

@@ -97,24 +97,23 @@ export function Trips() {
           </div>
         </div>
         <div class="chart-grid">
-          <BarChart
-            title={t("charts.trips.distance.title", { per: periodWord })}
-            desc={t("charts.trips.distance.desc", { count: keys.length, per: periodWord })}
-            unit="km"
-            axis={t("charts.trips.axis.distance")}
-            bars={keys.map((k) => ({ label: k, value: byKey.get(k)?.km ?? 0 }))}
-            testid="distance-chart"
-            empty={t("charts.trips.none")}
-          />
-          <BarChart
-            title={t("charts.trips.energy.title", { per: periodWord })}
-            desc={t("charts.trips.energy.desc", { count: keys.length, per: periodWord })}
-            unit="kWh"
-            axis={t("charts.trips.axis.energy")}
-            bars={keys.map((k) => ({ label: k, value: byKey.get(k)?.kwh ?? 0 }))}
-            testid="energy-chart"
-            empty={t("charts.trips.none")}
-          />
+          {(
+            [
+              ["distance", "km", "km"],
+              ["energy", "kWh", "kwh"],
+            ] as const
+          ).map(([what, unit, field]) => (
+            <BarChart
+              key={what}
+              title={t(`charts.trips.${what}.title`, { per: periodWord })}
+              desc={t(`charts.trips.${what}.desc`, { count: keys.length, per: periodWord })}
+              unit={unit}
+              axis={t(`charts.trips.axis.${what}`)}
+              bars={keys.map((k) => ({ label: k, value: byKey.get(k)?.[field] ?? 0 }))}
+              testid={`${what}-chart`}
+              empty={t("charts.trips.none")}
+            />
+          ))}
           <LineChart
             title={t("charts.trips.consumption.title")}
             desc={t("charts.trips.consumption.desc")}
