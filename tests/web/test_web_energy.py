@@ -85,7 +85,7 @@ async def energy_hub(tmp: Path, sunspec_port: int, broker: Mosquitto) -> AsyncIt
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        patch.setattr("carhome.compose.runtime.ApiServer", _WithWeb)
+        patch.setattr("carhome.api.part.ApiServer", _WithWeb)
         task = asyncio.create_task(
             run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
         )
