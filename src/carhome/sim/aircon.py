@@ -42,11 +42,7 @@ class SimAirConditioner(SimSwitch):
         self.target = 24.0
         self.fan_speed = "auto"
         self.setters.update(
-            {
-                "mode": self._set_mode,
-                "target_temperature": self._set_target,
-                "fan_speed": self._set_fan_speed,
-            }
+            mode=self._set_mode, target_temperature=self._set_target, fan_speed=self._set_fan_speed
         )
 
     def _set_mode(self, value: Any) -> None:

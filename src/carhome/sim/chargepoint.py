@@ -94,6 +94,8 @@ def charging_profile(payload: dict[str, Any]) -> ChargingProfile:
 
 
 _REMOTE_START: Final = frozenset({"RemoteStartTransaction", "RequestStartTransaction"})
+_ANSWERS: Final = {"UnlockConnector": ("Unlocked", "UnlockFailed")}
+"""What a remote action answers, accepted and not, where it is not Accepted and Rejected."""
 _CALL: Final = 2  # OCPP-J message type of a request
 _LINES: Final = ("L1", "L2", "L3")
 
@@ -518,7 +520,9 @@ class SimulatedWallbox:
         return armed is not None and self._clock.time() < armed.expires
 
     def routes(self) -> dict[str, Any]:
-        def handler(action: str, answer: Callable[[bool], Any]) -> Any:
+        def handler(action: str, result: Callable[[str], Any]) -> Any:
+            yes, no = _ANSWERS.get(action, ("Accepted", "Rejected"))
+
             async def handle(**payload: Any) -> Any:
                 if self.keys is not None and action in _REMOTE_START and not self._start_signed():
                     accepted = False  # never reaches on_request: nothing starts
@@ -530,7 +534,7 @@ class SimulatedWallbox:
                     self.limit_a = charging_profile(payload).limit
                 self._seen(action, payload)
                 self.answered.append((action, accepted))
-                return answer(accepted)
+                return result(yes if accepted else no)
 
             return handle
 
@@ -545,40 +549,22 @@ class SimulatedWallbox:
 
             return handle
 
-        extra = {} if self.keys is None else {"DataTransfer": transfer(self.keys)}
-
-        def ok(accepted: bool) -> str:
-            return "Accepted" if accepted else "Rejected"
-
-        def unlocked(accepted: bool) -> str:
-            return "Unlocked" if accepted else "UnlockFailed"
-
+        results: dict[str, Callable[[str], Any]]
         if self.version == "1.6":
-            return {
-                "RemoteStartTransaction": handler(
-                    "RemoteStartTransaction", lambda a: result16.RemoteStartTransaction(ok(a))
-                ),
-                "RemoteStopTransaction": handler(
-                    "RemoteStopTransaction", lambda a: result16.RemoteStopTransaction(ok(a))
-                ),
-                "SetChargingProfile": handler(
-                    "SetChargingProfile", lambda a: result16.SetChargingProfile(ok(a))
-                ),
-                "UnlockConnector": handler(
-                    "UnlockConnector", lambda a: result16.UnlockConnector(unlocked(a))
-                ),
-                **extra,
+            results = {
+                "RemoteStartTransaction": result16.RemoteStartTransaction,
+                "RemoteStopTransaction": result16.RemoteStopTransaction,
+                "SetChargingProfile": result16.SetChargingProfile,
+                "UnlockConnector": result16.UnlockConnector,
             }
-        return {
-            "RequestStartTransaction": handler(
-                "RequestStartTransaction", lambda a: result201.RequestStartTransaction(ok(a))
-            ),
-            "RequestStopTransaction": handler(
-                "RequestStopTransaction", lambda a: result201.RequestStopTransaction(ok(a))
-            ),
-            "SetChargingProfile": handler(
-                "SetChargingProfile", lambda a: result201.SetChargingProfile(ok(a))
-            ),
-            "UnlockConnector": handler("UnlockConnector", lambda a: result201.UnlockConnector(unlocked(a))),
-            **extra,
-        }
+        else:
+            results = {
+                "RequestStartTransaction": result201.RequestStartTransaction,
+                "RequestStopTransaction": result201.RequestStopTransaction,
+                "SetChargingProfile": result201.SetChargingProfile,
+                "UnlockConnector": result201.UnlockConnector,
+            }
+        routes = {action: handler(action, result) for action, result in results.items()}
+        if self.keys is not None:
+            routes["DataTransfer"] = transfer(self.keys)
+        return routes

@@ -14,12 +14,7 @@ class SimLight(SimSwitch):
         super().__init__()
         self.brightness = brightness
         self.color_temperature = color_temperature
-        self.setters.update(
-            {
-                "brightness": self._set_brightness,
-                "color_temperature": self._set_color_temperature,
-            }
-        )
+        self.setters.update(brightness=self._set_brightness, color_temperature=self._set_color_temperature)
 
     def _set_color_temperature(self, value: Any) -> None:
         self.color_temperature = int(value)

@@ -40,12 +40,7 @@ class SimAirPurifier(SimSwitch):
         self.filter_life = filter_life
         self.mode = "auto"
         self.favorite_level = 2
-        self.setters.update(
-            {
-                "mode": self._set_mode,
-                "fan_level": self._set_fan_level,
-            }
-        )
+        self.setters.update(mode=self._set_mode, fan_level=self._set_fan_level)
 
     @property
     def fan_level(self) -> int:

@@ -56,11 +56,37 @@ def _by_name(items: Iterable[_T]) -> dict[str, _T]:
     return {item.name: item for item in items}
 
 
+def _choice(name: str, allowed: tuple[str, ...], doc: str = "", *, access: Access = RN) -> PropertySpec:
+    """A string property that takes one of ``allowed``."""
+    return _prop(name, Format.STRING, allowed=allowed, access=access, doc=doc)
+
+
+def _act(name: str, doc: str, *sets: str, domain: str | None = None) -> ActionSpec:
+    """An action without arguments that is expected to change ``sets``."""
+    return ActionSpec(name, description=doc, domain=domain, sets=sets)
+
+
+def _device(
+    type_: str,
+    title: str,
+    category: str,
+    properties: Iterable[PropertySpec],
+    *,
+    actions: Iterable[ActionSpec] = (),
+    events: Iterable[EventSpec] = (),
+    description: str = "",
+) -> DeviceSpec:
+    """A device type whose properties, actions and events are keyed by their names."""
+    return DeviceSpec(
+        type_, title, category, _by_name(properties), _by_name(actions), _by_name(events), description
+    )
+
+
 def _switch_actions(doc: str) -> tuple[ActionSpec, ...]:
     return (
-        ActionSpec("turn_on", description=f"Turn the {doc} on.", sets=("on",)),
-        ActionSpec("turn_off", description=f"Turn the {doc} off.", sets=("on",)),
-        ActionSpec("toggle", description=f"Toggle the {doc}.", sets=("on",)),
+        _act("turn_on", f"Turn the {doc} on.", "on"),
+        _act("turn_off", f"Turn the {doc} off.", "on"),
+        _act("toggle", f"Toggle the {doc}.", "on"),
     )
 
 
@@ -97,23 +123,12 @@ CAR = DeviceSpec(
     },
     actions=_by_name(
         (
-            ActionSpec(
-                "lock", description="Lock all doors and the trunk.", domain=CAR_DOORS, sets=vss.DOOR_LOCKED
-            ),
-            ActionSpec("unlock", description="Unlock all doors.", domain=CAR_DOORS, sets=vss.DOOR_LOCKED),
-            ActionSpec(
-                "open_trunk", description="Open the rear trunk.", domain=CAR_DOORS, sets=(vss.TRUNK_OPEN,)
-            ),
-            ActionSpec(
-                "close_trunk", description="Close the rear trunk.", domain=CAR_DOORS, sets=(vss.TRUNK_OPEN,)
-            ),
-            ActionSpec(
-                "start_charging",
-                description="Start charging if plugged in.",
-                domain=CHARGING,
-                sets=(vss.IS_CHARGING,),
-            ),
-            ActionSpec("stop_charging", description="Stop charging.", sets=(vss.IS_CHARGING,)),
+            _act("lock", "Lock all doors and the trunk.", *vss.DOOR_LOCKED, domain=CAR_DOORS),
+            _act("unlock", "Unlock all doors.", *vss.DOOR_LOCKED, domain=CAR_DOORS),
+            _act("open_trunk", "Open the rear trunk.", vss.TRUNK_OPEN, domain=CAR_DOORS),
+            _act("close_trunk", "Close the rear trunk.", vss.TRUNK_OPEN, domain=CAR_DOORS),
+            _act("start_charging", "Start charging if plugged in.", vss.IS_CHARGING, domain=CHARGING),
+            _act("stop_charging", "Stop charging.", vss.IS_CHARGING),
             ActionSpec(
                 "set_charge_limit",
                 args=(_prop("limit", Format.INT, "percent", 50, 100),),
@@ -127,7 +142,7 @@ CAR = DeviceSpec(
                 description="Start climate control, optionally at a set point.",
                 sets=(vss.AC_ACTIVE, vss.HVAC_SET_POINT),
             ),
-            ActionSpec("climate_off", description="Stop climate control.", sets=(vss.AC_ACTIVE,)),
+            _act("climate_off", "Stop climate control.", vss.AC_ACTIVE),
         )
     ),
     events=_by_name(
@@ -138,248 +153,177 @@ CAR = DeviceSpec(
     ),
 )
 
-AIR_PURIFIER = DeviceSpec(
-    type="air_purifier",
-    title="Air purifier",
-    category="home",
-    properties=_by_name(
-        (
-            ON,
-            _prop(
-                "mode",
-                Format.STRING,
-                allowed=("auto", "sleep", "favorite", "fan"),
-                access=RWN,
-                doc="Operating mode ('fan': at the fan level set by hand).",
-            ),
-            _prop("fan_level", Format.INT, None, 1, 3, access=RWN, doc="Fan level."),
-            _prop("pm25", Format.INT, "ug/m3", 0, 999, doc="PM2.5 density."),
-            _prop("humidity", Format.INT, "percent", 0, 100, doc="Relative humidity."),
-            _prop("filter_life", Format.INT, "percent", 0, 100, doc="Filter life left."),
-        )
+AIR_PURIFIER = _device(
+    "air_purifier",
+    "Air purifier",
+    "home",
+    (
+        ON,
+        _choice(
+            "mode",
+            ("auto", "sleep", "favorite", "fan"),
+            "Operating mode ('fan': at the fan level set by hand).",
+            access=RWN,
+        ),
+        _prop("fan_level", Format.INT, None, 1, 3, access=RWN, doc="Fan level."),
+        _prop("pm25", Format.INT, "ug/m3", 0, 999, doc="PM2.5 density."),
+        _prop("humidity", Format.INT, "percent", 0, 100, doc="Relative humidity."),
+        _prop("filter_life", Format.INT, "percent", 0, 100, doc="Filter life left."),
     ),
-    actions=_by_name(_switch_actions("air purifier")),
+    actions=_switch_actions("air purifier"),
 )
 
-AIR_CONDITIONER = DeviceSpec(
-    type="air_conditioner",
-    title="Air conditioner",
-    category="home",
-    properties=_by_name(
-        (
-            ON,
-            _prop(
-                "mode",
-                Format.STRING,
-                allowed=("cool", "heat", "dry", "fan", "auto"),
-                access=RWN,
-                doc="Operating mode.",
-            ),
-            _prop("target_temperature", Format.FLOAT, "celsius", 16, 30, access=RWN, doc="Set point."),
-            _prop("temperature", Format.FLOAT, "celsius", -40, 60, doc="Room temperature."),
-            _prop(
-                "fan_speed",
-                Format.STRING,
-                allowed=("auto", "low", "medium", "high"),
-                access=RWN,
-                doc="Fan speed.",
-            ),
-        )
+AIR_CONDITIONER = _device(
+    "air_conditioner",
+    "Air conditioner",
+    "home",
+    (
+        ON,
+        _choice("mode", ("cool", "heat", "dry", "fan", "auto"), "Operating mode.", access=RWN),
+        _prop("target_temperature", Format.FLOAT, "celsius", 16, 30, access=RWN, doc="Set point."),
+        _prop("temperature", Format.FLOAT, "celsius", -40, 60, doc="Room temperature."),
+        _choice("fan_speed", ("auto", "low", "medium", "high"), "Fan speed.", access=RWN),
     ),
-    actions=_by_name(_switch_actions("air conditioner")),
+    actions=_switch_actions("air conditioner"),
 )
 
-LIGHT = DeviceSpec(
-    type="light",
-    title="Light",
-    category="home",
-    properties=_by_name(
-        (
-            ON,
-            _prop("brightness", Format.INT, "percent", 1, 100, access=RWN, doc="Brightness."),
-            _prop("color_temperature", Format.INT, "K", 2700, 6500, access=RWN, doc="Colour temperature."),
-        )
+LIGHT = _device(
+    "light",
+    "Light",
+    "home",
+    (
+        ON,
+        _prop("brightness", Format.INT, "percent", 1, 100, access=RWN, doc="Brightness."),
+        _prop("color_temperature", Format.INT, "K", 2700, 6500, access=RWN, doc="Colour temperature."),
     ),
-    actions=_by_name(_switch_actions("light")),
+    actions=_switch_actions("light"),
 )
 
-DOOR_LOCK = DeviceSpec(
-    type="door_lock",
-    title="Smart door lock",
-    category="home",
-    properties=_by_name(
-        (
-            _prop("locked", Format.BOOL, doc="Bolt thrown."),
-            _prop("door_open", Format.BOOL, doc="Door open."),
-            BATTERY,
-        )
+DOOR_LOCK = _device(
+    "door_lock",
+    "Smart door lock",
+    "home",
+    (
+        _prop("locked", Format.BOOL, doc="Bolt thrown."),
+        _prop("door_open", Format.BOOL, doc="Door open."),
+        BATTERY,
     ),
-    actions=_by_name(
-        (
-            ActionSpec("lock", description="Throw the bolt.", domain=HOME_LOCK, sets=("locked",)),
-            ActionSpec("unlock", description="Draw the bolt.", domain=HOME_LOCK, sets=("locked",)),
-        )
+    actions=(
+        _act("lock", "Throw the bolt.", "locked", domain=HOME_LOCK),
+        _act("unlock", "Draw the bolt.", "locked", domain=HOME_LOCK),
     ),
-    events=_by_name(
-        (
-            EventSpec("jammed", description="The bolt could not move."),
-            EventSpec("doorbell", description="Someone rang."),
-            EventSpec(
-                "unlocked_by",
-                (_prop("method", Format.STRING, allowed=("key", "fingerprint", "code", "remote")),),
-                "The lock was opened, and how.",
-            ),
-        )
+    events=(
+        EventSpec("jammed", description="The bolt could not move."),
+        EventSpec("doorbell", description="Someone rang."),
+        EventSpec(
+            "unlocked_by",
+            (_choice("method", ("key", "fingerprint", "code", "remote")),),
+            "The lock was opened, and how.",
+        ),
     ),
 )
 
-RICE_COOKER = DeviceSpec(
-    type="rice_cooker",
-    title="Rice cooker",
-    category="home",
-    properties=_by_name(
-        (
-            _prop(
-                "status",
-                Format.STRING,
-                allowed=("idle", "cooking", "keeping_warm"),
-                doc="What the cooker is doing.",
-            ),
-            _prop(
-                "program",
-                Format.STRING,
-                allowed=("white_rice", "quick", "porridge", "brown_rice"),
-                doc="The running or last program.",
-            ),
-            _prop("remaining", Format.INT, "min", 0, 600, doc="Minutes until the program ends."),
-            _prop("temperature", Format.FLOAT, "celsius", 0, 150, doc="Pot temperature."),
-        )
+RICE_PROGRAMS = ("white_rice", "quick", "porridge", "brown_rice")
+
+RICE_COOKER = _device(
+    "rice_cooker",
+    "Rice cooker",
+    "home",
+    (
+        _choice("status", ("idle", "cooking", "keeping_warm"), "What the cooker is doing."),
+        _choice("program", RICE_PROGRAMS, "The running or last program."),
+        _prop("remaining", Format.INT, "min", 0, 600, doc="Minutes until the program ends."),
+        _prop("temperature", Format.FLOAT, "celsius", 0, 150, doc="Pot temperature."),
     ),
-    actions=_by_name(
-        (
-            ActionSpec(
-                "start",
-                args=(
-                    _prop(
-                        "program", Format.STRING, allowed=("white_rice", "quick", "porridge", "brown_rice")
-                    ),
-                ),
-                description="Start a cooking program.",
-                sets=("status", "program"),
-            ),
-            ActionSpec("cancel", description="Stop cooking.", sets=("status",)),
-        )
+    actions=(
+        ActionSpec(
+            "start",
+            args=(_choice("program", RICE_PROGRAMS),),
+            description="Start a cooking program.",
+            sets=("status", "program"),
+        ),
+        _act("cancel", "Stop cooking.", "status"),
     ),
-    events=_by_name((EventSpec("finished", description="The program finished."),)),
+    events=(EventSpec("finished", description="The program finished."),),
 )
 
-GARAGE_DOOR = DeviceSpec(
-    type="garage_door",
-    title="Garage door",
-    category="home",
-    properties=_by_name(
-        (
-            _prop(
-                "state",
-                Format.STRING,
-                allowed=("open", "closed", "opening", "closing", "stopped"),
-                doc="Door state.",
-            ),
-            _prop("position", Format.INT, "percent", 0, 100, doc="0 = closed, 100 = open."),
-        )
+GARAGE_DOOR = _device(
+    "garage_door",
+    "Garage door",
+    "home",
+    (
+        _choice("state", ("open", "closed", "opening", "closing", "stopped"), "Door state."),
+        _prop("position", Format.INT, "percent", 0, 100, doc="0 = closed, 100 = open."),
     ),
-    actions=_by_name(
-        (
-            ActionSpec("open", description="Open the door.", domain=GARAGE, sets=("state",)),
-            ActionSpec("close", description="Close the door.", domain=GARAGE, sets=("state",)),
-            ActionSpec("stop", description="Stop the door where it is.", sets=("state",)),
-        )
+    actions=(
+        _act("open", "Open the door.", "state", domain=GARAGE),
+        _act("close", "Close the door.", "state", domain=GARAGE),
+        _act("stop", "Stop the door where it is.", "state"),
     ),
-    events=_by_name((EventSpec("obstructed", description="The door met an obstacle."),)),
+    events=(EventSpec("obstructed", description="The door met an obstacle."),),
 )
 
-ROBOT_VACUUM = DeviceSpec(
-    type="robot_vacuum",
-    title="Robot vacuum",
-    category="home",
-    properties=_by_name(
-        (
-            _prop(
-                "status",
-                Format.STRING,
-                allowed=("docked", "cleaning", "paused", "returning", "error"),
-                doc="Status.",
-            ),
-            BATTERY,
-            _prop("cleaned_area", Format.FLOAT, "m2", 0, 1000, doc="Area cleaned this run."),
-        )
+ROBOT_VACUUM = _device(
+    "robot_vacuum",
+    "Robot vacuum",
+    "home",
+    (
+        _choice("status", ("docked", "cleaning", "paused", "returning", "error"), "Status."),
+        BATTERY,
+        _prop("cleaned_area", Format.FLOAT, "m2", 0, 1000, doc="Area cleaned this run."),
     ),
-    actions=_by_name(
-        (
-            ActionSpec("start", description="Start cleaning.", sets=("status",)),
-            ActionSpec("pause", description="Pause cleaning.", sets=("status",)),
-            ActionSpec("return_home", description="Go back to the dock.", sets=("status",)),
-        )
+    actions=(
+        _act("start", "Start cleaning.", "status"),
+        _act("pause", "Pause cleaning.", "status"),
+        _act("return_home", "Go back to the dock.", "status"),
     ),
-    events=_by_name((EventSpec("finished", description="A cleaning run finished."),)),
+    events=(EventSpec("finished", description="A cleaning run finished."),),
 )
 
-WALLBOX = DeviceSpec(
-    type="wallbox",
-    title="EV wallbox",
-    category="charger",
-    properties=_by_name(
-        (
-            _prop(
-                "status",
-                Format.STRING,
-                allowed=(
-                    "available",
-                    "preparing",
-                    "charging",
-                    "suspended_ev",
-                    "suspended_evse",
-                    "finishing",
-                    "faulted",
-                    "unavailable",
-                ),
-                doc="Connector status.",
-            ),
-            _prop("power", Format.FLOAT, "W", 0, 50_000, doc="Power delivered now."),
-            _prop("energy", Format.FLOAT, "kWh", 0, None, doc="Energy of this session."),
-            _prop("current_limit", Format.INT, "A", 6, 32, access=RWN, doc="Current limit."),
-            _prop("phases", Format.INT, None, 1, 3, doc="Phases in use."),
-        )
-    ),
-    actions=_by_name(
-        (
-            ActionSpec(
-                "start_charging", description="Start a charging session.", domain=CHARGING, sets=("status",)
-            ),
-            ActionSpec("stop_charging", description="End the charging session.", sets=("status",)),
-            ActionSpec("unlock_connector", description="Release the cable."),
-        )
-    ),
-    events=_by_name(
-        (EventSpec("plugged", (_prop("plugged", Format.BOOL),), "A cable was plugged in or out."),)
-    ),
+WALLBOX_STATUS = (
+    "available",
+    "preparing",
+    "charging",
+    "suspended_ev",
+    "suspended_evse",
+    "finishing",
+    "faulted",
+    "unavailable",
 )
 
-PHONE = DeviceSpec(
-    type="phone",
-    title="Phone",
-    category="phone",
+WALLBOX = _device(
+    "wallbox",
+    "EV wallbox",
+    "charger",
+    (
+        _choice("status", WALLBOX_STATUS, "Connector status."),
+        _prop("power", Format.FLOAT, "W", 0, 50_000, doc="Power delivered now."),
+        _prop("energy", Format.FLOAT, "kWh", 0, None, doc="Energy of this session."),
+        _prop("current_limit", Format.INT, "A", 6, 32, access=RWN, doc="Current limit."),
+        _prop("phases", Format.INT, None, 1, 3, doc="Phases in use."),
+    ),
+    actions=(
+        _act("start_charging", "Start a charging session.", "status", domain=CHARGING),
+        _act("stop_charging", "End the charging session.", "status"),
+        _act("unlock_connector", "Release the cable."),
+    ),
+    events=(EventSpec("plugged", (_prop("plugged", Format.BOOL),), "A cable was plugged in or out."),),
+)
+
+PHONE = _device(
+    "phone",
+    "Phone",
+    "phone",
+    (
+        _prop("present", Format.BOOL, doc="At home."),
+        _prop("latitude", Format.FLOAT, "degrees", -90, 90, doc="Latitude (WGS 84)."),
+        _prop("longitude", Format.FLOAT, "degrees", -180, 180, doc="Longitude (WGS 84)."),
+        BATTERY,
+    ),
+    actions=(_act("ring", "Make the phone ring."),),
     description="A member's phone, for presence.",
-    properties=_by_name(
-        (
-            _prop("present", Format.BOOL, doc="At home."),
-            _prop("latitude", Format.FLOAT, "degrees", -90, 90, doc="Latitude (WGS 84)."),
-            _prop("longitude", Format.FLOAT, "degrees", -180, 180, doc="Longitude (WGS 84)."),
-            BATTERY,
-        )
-    ),
-    actions=_by_name((ActionSpec("ring", description="Make the phone ring."),)),
 )
+
 
 # -- energy: the grid connection, solar, a home battery, metered relays --------------------
 #
@@ -399,29 +343,28 @@ def _phases(name: str, unit: str, lo: float, hi: float, *, doc: str) -> tuple[Pr
     )
 
 
-GRID_METER = DeviceSpec(
-    type="grid_meter",
-    title="Grid meter",
-    category="home",
-    description="The meter at the house's grid connection: import positive, export negative.",
-    properties=_by_name(
-        (
-            _prop(
-                "power",
-                Format.FLOAT,
-                "W",
-                -MAX_GRID_W,
-                MAX_GRID_W,
-                doc="Active power at the grid connection: positive importing, negative exporting.",
-            ),
-            _prop("import_energy", Format.FLOAT, "kWh", 0, None, doc="Energy imported from the grid, total."),
-            _prop("export_energy", Format.FLOAT, "kWh", 0, None, doc="Energy exported to the grid, total."),
-            *_phases("power", "W", -MAX_GRID_W, MAX_GRID_W, doc="Active power (import positive)"),
-            *_phases("current", "A", 0, MAX_PHASE_A, doc="Current (magnitude)"),
-            *_phases("voltage", "V", 0, 1_000, doc="Voltage to neutral"),
-            _prop("frequency", Format.FLOAT, "Hz", 40, 70, doc="Grid frequency."),
-        )
+# A power that may run either way through a meter, an inverter or a battery.
+_POWER = (Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W)
+_TOTAL_KWH = (Format.FLOAT, "kWh", 0, None)
+
+GRID_METER = _device(
+    "grid_meter",
+    "Grid meter",
+    "home",
+    (
+        _prop(
+            "power",
+            *_POWER,
+            doc="Active power at the grid connection: positive importing, negative exporting.",
+        ),
+        _prop("import_energy", *_TOTAL_KWH, doc="Energy imported from the grid, total."),
+        _prop("export_energy", *_TOTAL_KWH, doc="Energy exported to the grid, total."),
+        *_phases("power", "W", -MAX_GRID_W, MAX_GRID_W, doc="Active power (import positive)"),
+        *_phases("current", "A", 0, MAX_PHASE_A, doc="Current (magnitude)"),
+        *_phases("voltage", "V", 0, 1_000, doc="Voltage to neutral"),
+        _prop("frequency", Format.FLOAT, "Hz", 40, 70, doc="Grid frequency."),
     ),
+    description="The meter at the house's grid connection: import positive, export negative.",
 )
 
 INVERTER_STATUS = (
@@ -435,81 +378,60 @@ INVERTER_STATUS = (
     "standby",
 )
 
-SOLAR_INVERTER = DeviceSpec(
-    type="solar_inverter",
-    title="Solar inverter",
-    category="home",
-    description="A photovoltaic inverter: what it produces now, today and in all.",
-    properties=_by_name(
-        (
-            _prop(
-                "power",
-                Format.FLOAT,
-                "W",
-                -MAX_GRID_W,
-                MAX_GRID_W,
-                doc="AC power produced (a little below zero at night, when it draws).",
-            ),
-            _prop(
-                "energy_today", Format.FLOAT, "kWh", 0, None, doc="Energy produced today (home's time zone)."
-            ),
-            _prop("energy_total", Format.FLOAT, "kWh", 0, None, doc="Energy produced in its lifetime."),
-            _prop("dc_power", Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W, doc="DC power from the panels."),
-            _prop("status", Format.STRING, allowed=INVERTER_STATUS, doc="Operating state."),
-            _prop(
-                "power_limit",
-                Format.FLOAT,
-                "percent",
-                0,
-                100,
-                access=RWN,
-                doc="Output limit as a share of the rated power (100: no limit).",
-            ),
-        )
+SOLAR_INVERTER = _device(
+    "solar_inverter",
+    "Solar inverter",
+    "home",
+    (
+        _prop("power", *_POWER, doc="AC power produced (a little below zero at night, when it draws)."),
+        _prop("energy_today", *_TOTAL_KWH, doc="Energy produced today (home's time zone)."),
+        _prop("energy_total", *_TOTAL_KWH, doc="Energy produced in its lifetime."),
+        _prop("dc_power", *_POWER, doc="DC power from the panels."),
+        _choice("status", INVERTER_STATUS, "Operating state."),
+        _prop(
+            "power_limit",
+            Format.FLOAT,
+            "percent",
+            0,
+            100,
+            access=RWN,
+            doc="Output limit as a share of the rated power (100: no limit).",
+        ),
     ),
+    description="A photovoltaic inverter: what it produces now, today and in all.",
 )
 
 BATTERY_STATUS = ("off", "empty", "discharging", "charging", "full", "holding", "testing")
 
-HOME_BATTERY = DeviceSpec(
-    type="battery",
-    title="Home battery",
-    category="home",
-    description="A stationary battery: positive power while it discharges into the house.",
-    properties=_by_name(
-        (
-            _prop("state_of_charge", Format.FLOAT, "percent", 0, 100, doc="State of charge."),
-            _prop(
-                "power",
-                Format.FLOAT,
-                "W",
-                -MAX_GRID_W,
-                MAX_GRID_W,
-                doc="Power: positive discharging into the house, negative charging.",
-            ),
-            _prop("status", Format.STRING, allowed=BATTERY_STATUS, doc="Charge status."),
-            _prop("capacity", Format.FLOAT, "kWh", 0, None, doc="Rated energy capacity."),
-        )
+HOME_BATTERY = _device(
+    "battery",
+    "Home battery",
+    "home",
+    (
+        _prop("state_of_charge", Format.FLOAT, "percent", 0, 100, doc="State of charge."),
+        _prop("power", *_POWER, doc="Power: positive discharging into the house, negative charging."),
+        _choice("status", BATTERY_STATUS, "Charge status."),
+        _prop("capacity", *_TOTAL_KWH, doc="Rated energy capacity."),
     ),
+    description="A stationary battery: positive power while it discharges into the house.",
 )
 
-RELAY = DeviceSpec(
-    type="relay",
-    title="Relay",
-    category="home",
-    description="A switched, metered output: a relay behind a socket or an appliance, or a smart plug.",
-    properties=_by_name(
-        (
-            ON,
-            _prop("power", Format.FLOAT, "W", -MAX_GRID_W, MAX_GRID_W, doc="Active power through it."),
-            _prop("energy", Format.FLOAT, "kWh", 0, None, doc="Energy through it, total."),
-            _prop("current", Format.FLOAT, "A", 0, MAX_PHASE_A, doc="Current."),
-            _prop("voltage", Format.FLOAT, "V", 0, 1_000, doc="Voltage."),
-            _prop("temperature", Format.FLOAT, "celsius", -40, 150, doc="Temperature inside it."),
-        )
+RELAY = _device(
+    "relay",
+    "Relay",
+    "home",
+    (
+        ON,
+        _prop("power", *_POWER, doc="Active power through it."),
+        _prop("energy", *_TOTAL_KWH, doc="Energy through it, total."),
+        _prop("current", Format.FLOAT, "A", 0, MAX_PHASE_A, doc="Current."),
+        _prop("voltage", Format.FLOAT, "V", 0, 1_000, doc="Voltage."),
+        _prop("temperature", Format.FLOAT, "celsius", -40, 150, doc="Temperature inside it."),
     ),
-    actions=_by_name(_switch_actions("relay")),
+    actions=_switch_actions("relay"),
+    description="A switched, metered output: a relay behind a socket or an appliance, or a smart plug.",
 )
+
 
 SPECS: dict[str, DeviceSpec] = {
     s.type: s

@@ -49,6 +49,7 @@ from carhome.connectors.homeassistant.discovery import (
 from carhome.connectors.homeassistant.entities import EntityDescription, Request, describe
 from carhome.connectors.homeassistant.offer import offered
 from carhome.connectors.homeassistant.schema import DiscoveryInvalid, check_config
+from carhome.drivers.execution import Tasks
 from carhome.errors import CommandDenied, CommandError, ConnectorError, UnknownDevice
 from carhome.hub import Availability, Change, CommandStatus, Device, Hub, Result, Subscription
 from carhome.hub.model import check_name
@@ -135,7 +136,7 @@ class HomeAssistantBridge:
         self._flush_scheduled = False
         self._subscriptions: list[Subscription] = []
         self._open = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -159,9 +160,7 @@ class HomeAssistantBridge:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._close_local()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         # Configs stay retained: Home Assistant keeps the entities, shown unavailable
         # because the link's will and goodbye say the bridge is offline.
         await self._link.__aexit__(et, e, tb)
@@ -178,8 +177,7 @@ class HomeAssistantBridge:
 
     async def drain(self) -> None:
         """Wait until every command received so far from Home Assistant is submitted or refused."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.settle()
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -364,11 +362,7 @@ class HomeAssistantBridge:
             log.warning("command from Home Assistant for %s/%s rejected: %s", topic.home, topic.device, exc)
             self._report(topic.home, topic.device, "rejected", topic.key, str(exc))
             return
-        task = asyncio.get_running_loop().create_task(
-            self._submit(topic.home, topic.device, requests), name=f"ha-command-{topic.device}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._submit(topic.home, topic.device, requests), f"ha-command-{topic.device}")
 
     async def _submit(self, home: str, device: str, requests: tuple[Request, ...]) -> None:
         # In order, one after another: "heat" is "set mode" then "set on".

@@ -219,33 +219,30 @@ def sensor(
     state_class: str | None = "measurement",
     **more: Any,
 ) -> EntityDescription:
-    return EntityDescription(
-        key=key_of(prop),
-        platform=Platform.SENSOR,
-        name=name,
-        reads=(prop,),
-        covers=(prop,),
-        device_class=device_class,
-        unit=unit,
-        state_class=state_class,
-        templates={"value_template": f"{{{{ {value(prop)} }}}}"},
-        **more,
-    )
+    return _reading(prop, Platform.SENSOR, name, device_class, unit=unit, state_class=state_class, **more)
 
 
 def binary(prop: str, name: str, device_class: str | None, *, on_when: bool = True) -> EntityDescription:
     """A binary sensor; ``on_when=False`` for classes where *on* means the opposite
     (a ``lock`` binary sensor is on when unlocked)."""
     on, off = (TRUE, FALSE) if on_when else (FALSE, TRUE)
+    options = {"payload_on": on, "payload_off": off}
+    return _reading(prop, Platform.BINARY_SENSOR, name, device_class, options=options)
+
+
+def _reading(
+    prop: str, platform: Platform, name: str, device_class: str | None, **more: Any
+) -> EntityDescription:
+    """An entity that shows the value of ``prop`` alone."""
     return EntityDescription(
         key=key_of(prop),
-        platform=Platform.BINARY_SENSOR,
+        platform=platform,
         name=name,
         reads=(prop,),
         covers=(prop,),
         device_class=device_class,
         templates={"value_template": f"{{{{ {value(prop)} }}}}"},
-        options={"payload_on": on, "payload_off": off},
+        **more,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -35,6 +35,7 @@ MAX_BUFFER: Final = 10_000
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 
 
 async def refused(context: Context, call: Callable[[], Awaitable[_T]]) -> _T:
@@ -160,30 +161,31 @@ class ValService(grpc_v2.VALServicer):  # type: ignore[misc]  # generated, untyp
         return await refused(context, call)
 
     async def Subscribe(self, request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: N802
-        await self._car.member(context)
-        try:
-            if not request.signal_paths:
-                raise SignalError(
-                    grpc.StatusCode.INVALID_ARGUMENT, "Subscribe needs at least one signal path"
-                )
-            signals = [self._car.tree.get(path) for path in request.signal_paths]
-        except SignalError as exc:
-            await context.abort(exc.status, exc.message)
+        signals = await self._signals(context, "Subscribe", "path", request.signal_paths, self._car.tree.get)
         async for entries in self._stream(signals, request.buffer_size, context):
             yield val_v2.SubscribeResponse(entries={s.path: p for s, p in entries})
 
     async def SubscribeById(self, request: Any, context: Context) -> AsyncIterator[Any]:  # noqa: N802
-        await self._car.member(context)
-        try:
-            if not request.signal_ids:
-                raise SignalError(
-                    grpc.StatusCode.INVALID_ARGUMENT, "SubscribeById needs at least one signal id"
-                )
-            signals = [self._car.tree.get_id(sid) for sid in request.signal_ids]
-        except SignalError as exc:
-            await context.abort(exc.status, exc.message)
+        signals = await self._signals(
+            context, "SubscribeById", "id", request.signal_ids, self._car.tree.get_id
+        )
         async for entries in self._stream(signals, request.buffer_size, context):
             yield val_v2.SubscribeByIdResponse(entries={s.id: p for s, p in entries})
+
+    async def _signals(
+        self, context: Context, method: str, what: str, keys: Sequence[_K], find: Callable[[_K], KuksaSignal]
+    ) -> list[KuksaSignal]:
+        """The signals a subscription names, for a member; the call aborted if it names none,
+        or one that is not there."""
+        await self._car.member(context)
+        try:
+            if not keys:
+                raise SignalError(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"{method} needs at least one signal {what}"
+                )
+            return [find(key) for key in keys]
+        except SignalError as exc:
+            await context.abort(exc.status, exc.message)
 
     async def _stream(
         self, signals: list[KuksaSignal], buffer_size: int, context: Context

@@ -25,6 +25,7 @@ import msgspec
 
 from carhome.connectors.miio.mapping import MAPPINGS
 from carhome.connectors.miio.tokens import PORT, check_token
+from carhome.drivers.checks import hub_device_problem
 from carhome.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -98,23 +99,18 @@ class MiioConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
                         f"no MIoT mapping for {d.model!r}; mapped: {', '.join(sorted(MAPPINGS))}",
                     )
                 )
-            hub = hub_devices.get(key)
-            if hub is None:
-                out.append(((*at, "device"), f"no device {d.home}/{d.device} in homes[].devices"))
-            elif mapping is not None and hub[0] != mapping.device_type:
-                out.append(
-                    (
-                        (*at, "model"),
-                        f"{d.model} is a {mapping.device_type}, but {d.home}/{d.device} is a {hub[0]}",
-                    )
-                )
-            elif hub[1] != "miio":
-                out.append(
-                    (
-                        (*at, "device"),
-                        f"{d.home}/{d.device} has connector {hub[1]!r}; give it `connector: miio`",
-                    )
-                )
+            wanted = None if mapping is None else mapping.device_type
+            problem = hub_device_problem(
+                hub_devices,
+                d.home,
+                d.device,
+                "miio",
+                wanted=wanted,
+                feeds=f"{d.model} is a",
+                type_field="model",
+            )
+            if problem is not None:
+                out.append(((*at, problem[0]), problem[1]))
             if key in seen:
                 out.append(((*at, "device"), f"{d.home}/{d.device} is configured twice"))
             seen.add(key)

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Self
 
-import msgspec
-
 from carhome.clock import Clock
 from carhome.connectors.miio.client import (
     MiioClient,
@@ -35,6 +33,8 @@ from carhome.connectors.miio.client import (
 )
 from carhome.connectors.miio.mapping import MAPPINGS, ConversionError, ModelMap, PropertyMap
 from carhome.connectors.miio.tokens import PORT, check_token
+from carhome.drivers.checks import check_hub_device
+from carhome.drivers.execution import Executor, RunStats, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.runs import CommandRuns
@@ -89,15 +89,11 @@ class MiioDevice:
         return MAPPINGS[self.model]
 
 
-class MiioStats(msgspec.Struct):
+class MiioStats(RunStats):
     """What the connector has done since it was made."""
 
     polls: int = 0
     poll_failures: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
     rejected_values: int = 0
 
 
@@ -149,7 +145,8 @@ class MiioConnector:
                 attempts=attempts,
             )
             self._entries[key] = _Entry(device, client)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
+        self._executor = Executor(hub, self.stats, self._tasks, connector=CONNECTOR, name="miio", log=log)
         self._stack = contextlib.AsyncExitStack()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -163,40 +160,26 @@ class MiioConnector:
             self._stack = stack.pop_all()
         for entry in self._entries.values():
             d = entry.device
-            self._spawn(self._poll_forever(entry), f"miio-poll-{d.home}-{d.device}")
-        self._hub.commands.attach(CONNECTOR, self)
+            self._tasks.spawn(self._poll_forever(entry), f"miio-poll-{d.home}-{d.device}")
+        self._executor.attach(self)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._hub.commands.detach(CONNECTOR)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._executor.stop()
         await self._stack.aclose()
 
     def _check_hub_device(self, device: MiioDevice) -> None:
-        where = f"miio device {device.home}/{device.device}"
-        try:
-            record = self._hub.device(device.home, device.device)
-        except UnknownDevice as exc:
-            raise ConfigError(f"{where}: {exc}; add it to the home's devices with connector: miio") from None
-        wanted = device.mapping.device_type
-        if record.type != wanted:
-            raise ConfigError(f"{where}: model {device.model} is a {wanted}, but the hub has a {record.type}")
-        if record.connector != CONNECTOR:
-            raise ConfigError(
-                f"{where} has connector {record.connector!r};"
-                " give it `connector: miio` so its commands come here"
-            )
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        check_hub_device(
+            self._hub,
+            CONNECTOR,
+            device.home,
+            device.device,
+            wanted=device.mapping.device_type,
+            where=f"miio device {device.home}/{device.device}",
+            feeds=f"model {device.model} is a",
+        )
 
     def last_error(self, home: str, device: str) -> str | None:
         """Why the device's last poll or command failed (``None`` after a success)."""
@@ -280,21 +263,19 @@ class MiioConnector:
         entry = self._entries.get((command.home, command.device))
         if entry is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a miio device of this connector")
-        if entry.runs.start(command, self.stats, self._hub.ack):  # a redelivery runs nothing
-            self._spawn(self._execute(entry, command), f"miio-cmd-{command.id}")
+        refresh = False  # an action's effects are read back once it is acked
 
-    async def _execute(self, entry: _Entry, command: Command) -> None:
-        with entry.runs.running(command):
-            try:
-                async with entry.lock:
-                    ack, refresh = await self._run(entry, command)
-            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-                log.exception("miio command %s on %s/%s", command.id, command.home, command.device)
-                ack, refresh = self._failed(command, f"the miio connector failed: {exc!r}"), False
-        entry.runs.finished(command, ack, self.stats)
-        self._hub.ack(command.home, command.device, ack)
-        if refresh:
-            await self._poll(entry)
+        async def run() -> Ack:
+            nonlocal refresh
+            async with entry.lock:
+                ack, refresh = await self._run(entry, command)
+            return ack
+
+        async def then() -> None:
+            if refresh:
+                await self._poll(entry)
+
+        self._executor.start(entry.runs, command, run, then)
 
     async def _run(self, entry: _Entry, command: Command) -> tuple[Ack, bool]:
         """Execute under the device's lock; the ack, and whether to read the state again."""
@@ -319,7 +300,7 @@ class MiioConnector:
                 f"model {entry.device.model} has no MIoT mapping for {command.target!r};"
                 f" mapped: {', '.join(known)}"
             )
-        return self._failed(command, reason), False
+        return self._executor.failed(command, reason), False
 
     async def _perform(self, entry: _Entry, command: Command) -> tuple[Ack, bool]:
         mapping = entry.device.mapping
@@ -341,7 +322,9 @@ class MiioConnector:
         result = await entry.client.action(amap.siid, amap.aiid, deadline=command.expires)
         code = result.get("code", 0)
         if code not in (0, 1):
-            return self._failed(command, f"the device refused {command.target}: {describe_code(code)}"), False
+            return self._executor.failed(
+                command, f"the device refused {command.target}: {describe_code(code)}"
+            ), False
         return Ack(command.id, "acked", result={"out": result.get("out", [])}), True
 
     async def _toggle(self, entry: _Entry, command: Command, pmap: PropertyMap) -> Ack:
@@ -349,7 +332,7 @@ class MiioConnector:
         [answer] = await entry.client.get_properties([pmap.key])
         code = answer.get("code", 0)
         if code != 0:
-            return self._failed(command, f"reading {pmap.prop}: {describe_code(code)}")
+            return self._executor.failed(command, f"reading {pmap.prop}: {describe_code(code)}")
         return await self._write(entry, command, ((pmap, not pmap.from_device(answer.get("value"))),))
 
     async def _write(
@@ -365,19 +348,11 @@ class MiioConnector:
         if len(answers) != len(writes):
             refused.append(f"{len(answers)} answers to {len(writes)} writes")
         if refused:
-            return self._failed(command, "the device refused " + "; ".join(refused))
+            return self._executor.failed(command, "the device refused " + "; ".join(refused))
         device = entry.device
         done = {p.prop: v for p, v in writes}
         self._hub.report(device.home, device.device, done, ts=self._clock.time(), source=SOURCE)
         return Ack(command.id, "acked", result=done)
 
     def _failed(self, command: Command, reason: str) -> Ack:
-        log.info(
-            "miio command %s %s on %s/%s failed: %s",
-            command.kind,
-            command.target,
-            command.home,
-            command.device,
-            reason,
-        )
-        return Ack(command.id, "failed", error=reason)
+        return self._executor.failed(command, reason)

@@ -83,6 +83,18 @@ class _Central(ChargePoint):  # type: ignore[misc]
         }
 
     def _routes(self) -> dict[str, Any]:
+        """The actions a charger calls, each with its handler: those of every version, and
+        the version's own (``_own_routes``)."""
+        return {
+            "BootNotification": self._boot,
+            "Heartbeat": self._heartbeat,
+            "StatusNotification": self._status,
+            "Authorize": self._authorize,
+            "MeterValues": self._meter,
+            **self._own_routes(),
+        }
+
+    def _own_routes(self) -> dict[str, Any]:
         raise NotImplementedError
 
     async def serve(self) -> None:
@@ -146,22 +158,19 @@ class _Central(ChargePoint):  # type: ignore[misc]
             raise ConnectorError(f"charger {self.id} did not answer {type(payload).__name__}: {exc}") from exc
         return response
 
+    async def _status_of(self, payload: Any) -> Outcome:
+        """The outcome of a request the charger answers with a status alone."""
+        r = await self._ask(payload)
+        return r if isinstance(r, Outcome) else _outcome(r.status)
+
 
 class Central16(_Central):
     """OCPP 1.6J."""
 
     version: OcppVersion = "1.6"
 
-    def _routes(self) -> dict[str, Any]:
-        return {
-            "BootNotification": self._boot,
-            "Heartbeat": self._heartbeat,
-            "StatusNotification": self._status,
-            "Authorize": self._authorize,
-            "StartTransaction": self._start,
-            "MeterValues": self._meter,
-            "StopTransaction": self._stop,
-        }
+    def _own_routes(self) -> dict[str, Any]:
+        return {"StartTransaction": self._start, "StopTransaction": self._stop}
 
     def _tag_info(self, id_tag: str | None) -> dict[str, str]:
         return {"status": "Accepted" if self.session.member_of(id_tag) else "Invalid"}
@@ -220,12 +229,10 @@ class Central16(_Central):
         return result16.StopTransaction(id_tag_info=self._tag_info(p.get("id_tag") or tx.id_tag))
 
     async def start_charging(self, id_tag: str, remote_id: int) -> Outcome:
-        r = await self._ask(call16.RemoteStartTransaction(id_tag=id_tag, connector_id=1))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call16.RemoteStartTransaction(id_tag=id_tag, connector_id=1))
 
     async def stop_charging(self, tx_id: str) -> Outcome:
-        r = await self._ask(call16.RemoteStopTransaction(transaction_id=int(tx_id)))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call16.RemoteStopTransaction(transaction_id=int(tx_id)))
 
     async def set_current_limit(self, amps: int, tx_id: str | None) -> Outcome:
         profile: dict[str, Any] = {
@@ -240,12 +247,10 @@ class Central16(_Central):
         }
         if tx_id:
             profile["transactionId"] = int(tx_id)
-        r = await self._ask(call16.SetChargingProfile(connector_id=1, cs_charging_profiles=profile))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call16.SetChargingProfile(connector_id=1, cs_charging_profiles=profile))
 
     async def unlock(self) -> Outcome:
-        r = await self._ask(call16.UnlockConnector(connector_id=1))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call16.UnlockConnector(connector_id=1))
 
     async def data_transfer(self, message_id: str, data: str) -> Outcome:
         return _transferred(
@@ -258,15 +263,8 @@ class Central201(_Central):
 
     version: OcppVersion = "2.0.1"
 
-    def _routes(self) -> dict[str, Any]:
-        return {
-            "BootNotification": self._boot,
-            "Heartbeat": self._heartbeat,
-            "StatusNotification": self._status,
-            "Authorize": self._authorize,
-            "TransactionEvent": self._transaction,
-            "MeterValues": self._meter,
-        }
+    def _own_routes(self) -> dict[str, Any]:
+        return {"TransactionEvent": self._transaction}
 
     def _token_info(self, token: dict[str, Any] | None) -> dict[str, str]:
         tag = None if token is None else token.get("id_token")
@@ -337,16 +335,14 @@ class Central201(_Central):
         return result201.MeterValues()
 
     async def start_charging(self, id_tag: str, remote_id: int) -> Outcome:
-        r = await self._ask(
+        return await self._status_of(
             call201.RequestStartTransaction(
                 id_token={"id_token": id_tag, "type": "Central"}, remote_start_id=remote_id, evse_id=1
             )
         )
-        return r if isinstance(r, Outcome) else _outcome(r.status)
 
     async def stop_charging(self, tx_id: str) -> Outcome:
-        r = await self._ask(call201.RequestStopTransaction(transaction_id=tx_id))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call201.RequestStopTransaction(transaction_id=tx_id))
 
     async def set_current_limit(self, amps: int, tx_id: str | None) -> Outcome:
         profile: dict[str, Any] = {
@@ -364,12 +360,10 @@ class Central201(_Central):
         }
         if tx_id:
             profile["transaction_id"] = tx_id
-        r = await self._ask(call201.SetChargingProfile(evse_id=1, charging_profile=profile))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call201.SetChargingProfile(evse_id=1, charging_profile=profile))
 
     async def unlock(self) -> Outcome:
-        r = await self._ask(call201.UnlockConnector(evse_id=1, connector_id=1))
-        return r if isinstance(r, Outcome) else _outcome(r.status)
+        return await self._status_of(call201.UnlockConnector(evse_id=1, connector_id=1))
 
     async def data_transfer(self, message_id: str, data: str) -> Outcome:
         return _transferred(

@@ -30,7 +30,6 @@ that does not know carhome's DataTransfer answers every key ask with a refusal (
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import uuid
@@ -50,6 +49,7 @@ from carhome.connectors.ocpp.guard import Guard
 from carhome.connectors.ocpp.session import ChargerLink, Session
 from carhome.connectors.ocpp.store import TransactionStore
 from carhome.connectors.ocpp.transactions import Transaction, Transactions
+from carhome.drivers.execution import Tasks
 from carhome.errors import ConnectorError
 from carhome.hub import Ack, Command, Hub
 from carhome.ocpp.messages import (
@@ -124,7 +124,7 @@ class OcppServer:
         self._inflight: set[str] = set()
         # one signed command at a time per charger, so its DataTransfer and its call stay a pair
         self._signed: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._server: Server | None = None
         self._changed = asyncio.Condition()
 
@@ -180,11 +180,7 @@ class OcppServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel()
         await self.transactions.close()
 
     # -- the handshake --------------------------------------------------------------------
@@ -270,18 +266,13 @@ class OcppServer:
         if command.id in self._inflight:
             return  # already on its way; the charger's answer acks it
         self._inflight.add(command.id)
-        task = asyncio.create_task(self._execute(cid, link, command), name=f"ocpp-{cid}-{command.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._execute(cid, link, command), f"ocpp-{cid}-{command.id}")
 
     def _redeliver_to(self, charger: Charger) -> None:
         now = self._hub.clock.time()
         for command in self._hub.commands.pending():
             if command.home == charger.home and command.device == charger.device and command.expires > now:
-                with contextlib.suppress(ConnectorError):
-                    task = asyncio.ensure_future(self.deliver(command))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                self._tasks.spawn(self.deliver(command), f"ocpp-redeliver-{command.id}")
 
     async def _execute(self, cid: str, link: ChargerLink, command: Command) -> None:
         try:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from carhome.connectors.ovms.units import Distance, Temperature, Unit, converter, in_units
-from carhome.errors import CarhomeError, SpecError
+from carhome.connectors.ovms.units import CONVERSIONS, Distance, Temperature, Unit, in_units
+from carhome.drivers.signals import SKIP, Adapter, Bound, Target, bind, keep, moving, values
+from carhome.errors import CarhomeError
 from carhome.spec import vss
 
 
@@ -36,34 +36,12 @@ class Kind(enum.StrEnum):
     BOOL = "bool"
 
 
-SKIP: Final = object()
-"""What an adapter returns when a value has nothing to report."""
-
-Adapter = Callable[[Any], Any]
-
-
-def _keep(value: Any) -> Any:
-    return value
-
-
 def _negate(value: float) -> float:
     return -value
 
 
 def _set_limit(value: float) -> Any:
     return SKIP if value == 0 else value
-
-
-def _moving(speed: float) -> bool:
-    return speed > 0
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One VSS signal a metric sets, and how its value (in the signal's unit) is adapted."""
-
-    path: str
-    adapt: Adapter = _keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +59,7 @@ class MetricMap:
         return self.metric.replace(".", "/")
 
 
-def _doors(adapt: Adapter = _keep) -> tuple[Target, ...]:
+def _doors(adapt: Adapter = keep) -> tuple[Target, ...]:
     return tuple(Target(p, adapt) for p in vss.DOOR_LOCKED)
 
 
@@ -114,7 +92,7 @@ METRICS: Final[tuple[MetricMap, ...]] = (
     MetricMap("v.p.latitude", Kind.FLOAT, (Target(vss.LATITUDE),)),
     MetricMap("v.p.longitude", Kind.FLOAT, (Target(vss.LONGITUDE),)),
     MetricMap("v.p.direction", Kind.FLOAT, (Target(vss.HEADING),), Unit.DEGREES),
-    MetricMap("v.p.speed", Kind.FLOAT, (Target(vss.SPEED), Target(vss.IS_MOVING, _moving)), Unit.KPH),
+    MetricMap("v.p.speed", Kind.FLOAT, (Target(vss.SPEED), Target(vss.IS_MOVING, moving)), Unit.KPH),
     MetricMap("v.p.odometer", Kind.FLOAT, (Target(vss.ODOMETER),), Unit.KM),
 )
 """The metrics carhome maps (names and units from OVMS's ``metrics_standard``)."""
@@ -170,14 +148,6 @@ def mirrored(path: str) -> str:
 _SIDED: Final = frozenset((*vss.DOOR_OPEN, *vss.DOOR_LOCKED))
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    path: str
-    convert: Callable[[float], float] | None  # from the metric's unit to the signal's
-    adapt: Adapter
-    integer: bool  # the signal is an integer: the value is rounded
-
-
 class CarMetrics:
     """The table compiled for one car: its units and the side its driver sits on."""
 
@@ -189,29 +159,16 @@ class CarMetrics:
         right_hand_drive: bool = False,
         table: tuple[MetricMap, ...] = METRICS,
     ) -> None:
-        self._rows: dict[str, tuple[MetricMap, tuple[_Target, ...]]] = {}
+        self._rows: dict[str, tuple[MetricMap, tuple[Bound, ...]]] = {}
         for row in table:
             unit = None if row.unit is None else in_units(row.unit, distance, temperature)
             targets = tuple(self._target(row, target, unit, right_hand_drive) for target in row.targets)
             self._rows[row.topic] = (row, targets)
 
     @staticmethod
-    def _target(row: MetricMap, target: Target, unit: Unit | None, right_hand_drive: bool) -> _Target:
+    def _target(row: MetricMap, target: Target, unit: Unit | None, right_hand_drive: bool) -> Bound:
         path = mirrored(target.path) if right_hand_drive and target.path in _SIDED else target.path
-        signal = vss.BY_PATH.get(path)
-        if signal is None:
-            raise SpecError(f"OVMS metric {row.metric} maps to {path}, which carhome's catalog has not")
-        convert = None
-        # a signal without a unit (IsMoving from a speed) takes the value as OVMS wrote it
-        if unit is not None and signal.unit is not None:
-            try:
-                convert = converter(unit, signal.unit)
-            except KeyError:
-                raise SpecError(
-                    f"OVMS metric {row.metric} is in {unit}, and carhome has no conversion"
-                    f" to {signal.unit} for {path}"
-                ) from None
-        return _Target(path, convert, target.adapt, signal.datatype.startswith(("int", "uint")))
+        return bind(f"OVMS metric {row.metric}", path, target.adapt, unit, CONVERSIONS)
 
     def find(self, topic: str) -> MetricMap | None:
         """The mapped metric on ``<prefix>metric/<topic>``, or ``None``."""
@@ -225,12 +182,4 @@ class CarMetrics:
         if found is None:
             return {}
         row, targets = found
-        value = parse(row.kind, text)
-        out: dict[str, Any] = {}
-        for target in targets:
-            converted = value if target.convert is None else target.convert(value)
-            adapted = target.adapt(converted)
-            if adapted is SKIP:
-                continue
-            out[target.path] = round(adapted) if target.integer and isinstance(adapted, float) else adapted
-        return out
+        return values(targets, parse(row.kind, text))

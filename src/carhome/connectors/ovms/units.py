@@ -12,10 +12,10 @@ module publishes distances in miles or temperatures in °F is configured so
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Final, Literal
 
-KM_PER_MILE: Final = 1.609344
+from carhome.drivers.signals import KM_PER_MILE, Conversion, same, scale
 
 
 class Unit(enum.StrEnum):
@@ -35,36 +35,25 @@ class Unit(enum.StrEnum):
     AMPS = "amps"
 
 
-def _same(value: float) -> float:
-    return value
-
-
-def _scale(factor: float) -> Callable[[float], float]:
-    def scaled(value: float) -> float:
-        return value * factor
-
-    return scaled
-
-
 def _fahrenheit_to_celsius(value: float) -> float:
     return (value - 32.0) * 5.0 / 9.0
 
 
-CONVERSIONS: Final[Mapping[tuple[Unit, str], Callable[[float], float]]] = {
-    (Unit.KM, "km"): _same,
-    (Unit.KM, "m"): _scale(1000.0),
-    (Unit.MILES, "km"): _scale(KM_PER_MILE),
-    (Unit.MILES, "m"): _scale(KM_PER_MILE * 1000.0),
-    (Unit.KPH, "km/h"): _same,
-    (Unit.MPH, "km/h"): _scale(KM_PER_MILE),
-    (Unit.CELSIUS, "celsius"): _same,
+CONVERSIONS: Final[Mapping[tuple[Unit, str], Conversion]] = {
+    (Unit.KM, "km"): same,
+    (Unit.KM, "m"): scale(1000.0),
+    (Unit.MILES, "km"): scale(KM_PER_MILE),
+    (Unit.MILES, "m"): scale(KM_PER_MILE * 1000.0),
+    (Unit.KPH, "km/h"): same,
+    (Unit.MPH, "km/h"): scale(KM_PER_MILE),
+    (Unit.CELSIUS, "celsius"): same,
     (Unit.FAHRENHEIT, "celsius"): _fahrenheit_to_celsius,
-    (Unit.KW, "W"): _scale(1000.0),
-    (Unit.KWH, "kWh"): _same,
-    (Unit.PERCENT, "percent"): _same,
-    (Unit.MINUTES, "s"): _scale(60.0),
-    (Unit.DEGREES, "degrees"): _same,
-    (Unit.AMPS, "A"): _same,
+    (Unit.KW, "W"): scale(1000.0),
+    (Unit.KWH, "kWh"): same,
+    (Unit.PERCENT, "percent"): same,
+    (Unit.MINUTES, "s"): scale(60.0),
+    (Unit.DEGREES, "degrees"): same,
+    (Unit.AMPS, "A"): same,
 }
 """(OVMS unit, VSS unit) → the conversion; a pair missing here is a mapping error."""
 
@@ -82,8 +71,3 @@ def in_units(unit: Unit, distance: Distance, temperature: Temperature) -> Unit:
     if temperature == "fahrenheit":
         unit = _FAHRENHEIT.get(unit, unit)
     return unit
-
-
-def converter(source: Unit, target: str | None) -> Callable[[float], float]:
-    """The conversion from ``source`` to the VSS unit ``target``; ``KeyError`` if none."""
-    return CONVERSIONS[(source, target or "")]

@@ -27,6 +27,7 @@ from typing import Annotated
 import msgspec
 
 from carhome.connectors.shelly.mapping import Component
+from carhome.drivers.checks import hub_device_problem
 
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 Problem = tuple[tuple[str | int, ...], str]
@@ -89,24 +90,17 @@ class ShellyConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
                 out.append(((*at, "component"), f"{d.prefix} {component.key} feeds two hub devices"))
             components.add((d.prefix, component.key))
             key = (d.home, d.device)
-            hub = hub_devices.get(key)
-            wanted = component.kind.device_type
-            if hub is None:
-                out.append(((*at, "device"), f"no device {d.home}/{d.device} in homes[].devices"))
-            elif hub[0] != wanted:
-                out.append(
-                    (
-                        (*at, "component"),
-                        f"{component.key} is a {wanted}, but {d.home}/{d.device} is a {hub[0]}",
-                    )
-                )
-            elif hub[1] != CONNECTOR:
-                out.append(
-                    (
-                        (*at, "device"),
-                        f"{d.home}/{d.device} has connector {hub[1]!r}; give it `connector: shelly`",
-                    )
-                )
+            problem = hub_device_problem(
+                hub_devices,
+                d.home,
+                d.device,
+                CONNECTOR,
+                wanted=component.kind.device_type,
+                feeds=f"{component.key} is a",
+                type_field="component",
+            )
+            if problem is not None:
+                out.append(((*at, problem[0]), problem[1]))
             if key in seen:
                 out.append(((*at, "device"), f"{d.home}/{d.device} is configured twice"))
             seen.add(key)

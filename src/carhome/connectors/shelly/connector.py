@@ -40,7 +40,9 @@ import msgspec
 from carhome.backoff import Backoff
 from carhome.clock import Clock
 from carhome.connectors.shelly.config import CONNECTOR, ShellyDeviceConfig
-from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
+from carhome.drivers.checks import check_hub_device
+from carhome.drivers.execution import Executor, RunStats, Tasks
+from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.rejections import HUB_WIDE
 from carhome.hub.runs import CommandRuns
@@ -107,15 +109,11 @@ class _Response(msgspec.Struct):
     error: _RpcError | None = None
 
 
-class ShellyStats(msgspec.Struct):
+class ShellyStats(RunStats):
     """What the connector has done since it was made."""
 
     messages: int = 0
     status_updates: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
     rejected: int = 0
 
 
@@ -191,7 +189,8 @@ class ShellyConnector:
         )
         self._ids = itertools.count(1)
         self._calls: dict[int, asyncio.Future[_Response]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
+        self._executor = Executor(hub, self.stats, self._tasks, connector=CONNECTOR, name="Shelly", log=log)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -199,43 +198,25 @@ class ShellyConnector:
         for target in self._targets.values():
             self._check_hub_device(target)
         await self._link.__aenter__()
-        self._hub.commands.attach(CONNECTOR, self)
+        self._executor.attach(self)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._hub.commands.detach(CONNECTOR)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._executor.stop()
         await self._link.__aexit__(et, e, tb)
 
     def _check_hub_device(self, target: _Target) -> None:
-        where = f"shelly device {target.home}/{target.device}"
-        try:
-            record = self._hub.device(target.home, target.device)
-        except UnknownDevice as exc:
-            raise ConfigError(
-                f"{where}: {exc}; add it to the home's devices with connector: shelly"
-            ) from None
-        wanted = target.component.kind.device_type
-        if record.type != wanted:
-            raise ConfigError(
-                f"{where}: {target.component.key} is a {wanted}, but the hub has a {record.type}"
-            )
-        if record.connector != CONNECTOR:
-            raise ConfigError(
-                f"{where} has connector {record.connector!r};"
-                " give it `connector: shelly` so its commands come here"
-            )
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        check_hub_device(
+            self._hub,
+            CONNECTOR,
+            target.home,
+            target.device,
+            wanted=target.component.kind.device_type,
+            where=f"shelly device {target.home}/{target.device}",
+            feeds=f"{target.component.key} is a",
+        )
 
     def deafness(self) -> str | None:
         """Why the connector hears nothing now (its MQTT link is down), or ``None``."""
@@ -245,7 +226,7 @@ class ShellyConnector:
         # What the broker kept (retained online) comes again with the subscriptions; what it
         # did not, the devices tell when asked.
         for prefix in self._by_prefix:
-            self._spawn(self.refresh(prefix), f"shelly-status-{prefix}")
+            self._tasks.spawn(self.refresh(prefix), f"shelly-status-{prefix}")
 
     def _on_down(self) -> None:
         for target in self._targets.values():
@@ -281,7 +262,7 @@ class ShellyConnector:
         for target in self._by_prefix[prefix]:
             self._hub.set_available(target.home, target.device, online)
         if online:
-            self._spawn(self.refresh(prefix), f"shelly-status-{prefix}")
+            self._tasks.spawn(self.refresh(prefix), f"shelly-status-{prefix}")
 
     def _event(self, prefix: str, topic: str, payload: bytes) -> None:
         try:
@@ -411,34 +392,25 @@ class ShellyConnector:
         target = self._targets.get((command.home, command.device))
         if target is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a Shelly device of this connector")
-        if target.runs.start(command, self.stats, self._hub.ack):  # a redelivery sends nothing
-            self._spawn(self._execute(target, command), f"shelly-cmd-{command.id}")
-
-    async def _execute(self, target: _Target, command: Command) -> None:
-        with target.runs.running(command):
-            try:
-                ack = await self._run(target, command)
-            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-                log.exception("Shelly command %s on %s/%s", command.id, command.home, command.device)
-                ack = self._failed(command, f"the Shelly connector failed: {exc!r}")
-        target.runs.finished(command, ack, self.stats)
-        self._hub.ack(command.home, command.device, ack)
+        self._executor.start(target.runs, command, lambda: self._run(target, command))
 
     async def _run(self, target: _Target, command: Command) -> Ack:
         if self._clock.time() >= command.expires:
             return Ack(command.id, "expired", error="expired before it could be sent to the Shelly")
         request = self._request(target, command)
         if isinstance(request, str):
-            return self._failed(command, request)
+            return self._executor.failed(command, request)
         method, params, wanted = request
         try:
             result = await self.call(target.prefix, method, params, deadline=command.expires)
         except ConnectorError as exc:
-            return self._failed(command, _why(exc))
+            return self._executor.failed(command, _why(exc))
         was_on = result.get("was_on") if isinstance(result, Mapping) else None
         if not isinstance(was_on, bool):
             self._reject_target(target, "bad_payload", f"{method} answered {result!r}, without was_on")
-            return self._failed(command, f"the Shelly's answer to {method} has no was_on: {result!r}")
+            return self._executor.failed(
+                command, f"the Shelly's answer to {method} has no was_on: {result!r}"
+            )
         now_on = (not was_on) if wanted is None else wanted
         self._hub.report(target.home, target.device, {"on": now_on}, ts=self._clock.time(), source=SOURCE)
         return Ack(command.id, "acked", result={"on": now_on, "was_on": was_on})
@@ -459,17 +431,6 @@ class ShellyConnector:
         else:
             return f"a Shelly relay does not take {command.kind} {command.target!r}"
         return "Switch.Set", {"id": switch, "on": wanted}, wanted
-
-    def _failed(self, command: Command, reason: str) -> Ack:
-        log.info(
-            "Shelly command %s %s on %s/%s failed: %s",
-            command.kind,
-            command.target,
-            command.home,
-            command.device,
-            reason,
-        )
-        return Ack(command.id, "failed", error=reason)
 
 
 def _why(exc: ConnectorError) -> str:

@@ -23,6 +23,7 @@ from typing import Annotated
 import msgspec
 
 from carhome.connectors.sunspec.mapping import DEVICE_TYPES, ROLES, Role
+from carhome.drivers.checks import hub_device_problem
 
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 Problem = tuple[tuple[str | int, ...], str]
@@ -80,24 +81,18 @@ class SunSpecConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
             endpoints.add(endpoint)
             for role, device in roles.items():
                 key = (d.home, device)
-                wanted = DEVICE_TYPES[role]
-                hub = hub_devices.get(key)
-                if hub is None:
-                    out.append(((*at, role), f"no device {d.home}/{device} in homes[].devices"))
-                elif hub[0] != wanted:
-                    out.append(
-                        (
-                            (*at, role),
-                            f"a SunSpec {role} feeds a {wanted}, but {d.home}/{device} is a {hub[0]}",
-                        )
-                    )
-                elif hub[1] != CONNECTOR:
-                    out.append(
-                        (
-                            (*at, role),
-                            f"{d.home}/{device} has connector {hub[1]!r}; give it `connector: sunspec`",
-                        )
-                    )
+                problem = hub_device_problem(
+                    hub_devices,
+                    d.home,
+                    device,
+                    CONNECTOR,
+                    wanted=DEVICE_TYPES[role],
+                    feeds=f"a SunSpec {role} feeds a",
+                    field=role,
+                    type_field=role,
+                )
+                if problem is not None:
+                    out.append(((*at, role), problem[1]))
                 if key in fed:
                     out.append(((*at, role), f"{d.home}/{device} is fed by two SunSpec roles"))
                 fed.add(key)

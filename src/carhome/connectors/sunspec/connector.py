@@ -34,8 +34,6 @@ from types import TracebackType
 from typing import Any, Final, Self
 from zoneinfo import ZoneInfo
 
-import msgspec
-
 from carhome.clock import Clock
 from carhome.connectors.sunspec.client import Chain, ModelAt, SunSpecClient, SunSpecError
 from carhome.connectors.sunspec.config import CONNECTOR, SunSpecDeviceConfig
@@ -62,6 +60,8 @@ from carhome.connectors.sunspec.mapping import (
     Role,
 )
 from carhome.connectors.sunspec.models import BASES, Decoded, layout
+from carhome.drivers.checks import check_hub_device
+from carhome.drivers.execution import Executor, RunStats, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Ack, Command, Hub
 from carhome.hub.runs import CommandRuns
@@ -74,15 +74,11 @@ ENERGY_TOTAL: Final = "energy_total"
 _REMEMBERED: Final = 1000  # executed command ids kept per endpoint
 
 
-class SunSpecStats(msgspec.Struct):
+class SunSpecStats(RunStats):
     """What the connector has done since it was made."""
 
     polls: int = 0
     poll_failures: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
     rejected_values: int = 0
     skipped_models: int = 0
 
@@ -141,7 +137,8 @@ class SunSpecConnector:
                 if key in self._by_device:
                     raise ConfigError(f"sunspec: {device.home}/{hub_device} is fed by two SunSpec roles")
                 self._by_device[key] = entry
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
+        self._executor = Executor(hub, self.stats, self._tasks, connector=CONNECTOR, name="SunSpec", log=log)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -156,43 +153,27 @@ class SunSpecConnector:
         await asyncio.gather(*(self._poll(entry) for entry in self._endpoints))
         for entry in self._endpoints:
             d = entry.device
-            self._spawn(self._poll_forever(entry), f"sunspec-poll-{d.host}-{d.port}-{d.unit}")
-        self._hub.commands.attach(CONNECTOR, self)
+            self._tasks.spawn(self._poll_forever(entry), f"sunspec-poll-{d.host}-{d.port}-{d.unit}")
+        self._executor.attach(self)
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._hub.commands.detach(CONNECTOR)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._executor.stop()
         for entry in self._endpoints:
             entry.client.close()
 
     def _check_hub_device(self, home: str, device: str, role: Role) -> None:
-        where = f"sunspec {role} {home}/{device}"
-        try:
-            record = self._hub.device(home, device)
-        except UnknownDevice as exc:
-            raise ConfigError(
-                f"{where}: {exc}; add it to the home's devices with connector: sunspec"
-            ) from None
-        wanted = DEVICE_TYPES[role]
-        if record.type != wanted:
-            raise ConfigError(f"{where}: a SunSpec {role} feeds a {wanted}, but the hub has a {record.type}")
-        if record.connector != CONNECTOR:
-            raise ConfigError(
-                f"{where} has connector {record.connector!r};"
-                " give it `connector: sunspec` so its commands come here"
-            )
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        check_hub_device(
+            self._hub,
+            CONNECTOR,
+            home,
+            device,
+            wanted=DEVICE_TYPES[role],
+            where=f"sunspec {role} {home}/{device}",
+            feeds=f"a SunSpec {role} feeds a",
+        )
 
     def _entry(self, home: str, device: str) -> _Endpoint:
         entry = self._by_device.get((home, device))
@@ -439,19 +420,11 @@ class SunSpecConnector:
         entry = self._by_device.get((command.home, command.device))
         if entry is None:
             raise ConnectorError(f"{command.home}/{command.device} is not a SunSpec device of this connector")
-        if entry.runs.start(command, self.stats, self._hub.ack):  # a redelivery writes nothing
-            self._spawn(self._execute(entry, command), f"sunspec-cmd-{command.id}")
+        self._executor.start(entry.runs, command, lambda: self._run_locked(entry, command))
 
-    async def _execute(self, entry: _Endpoint, command: Command) -> None:
-        with entry.runs.running(command):
-            try:
-                async with entry.lock:
-                    ack = await self._run(entry, command)
-            except Exception as exc:  # a bug must still end in an ack, not a silent expiry
-                log.exception("SunSpec command %s on %s/%s", command.id, command.home, command.device)
-                ack = self._failed(command, f"the SunSpec connector failed: {exc!r}")
-        entry.runs.finished(command, ack, self.stats)
-        self._hub.ack(command.home, command.device, ack)
+    async def _run_locked(self, entry: _Endpoint, command: Command) -> Ack:
+        async with entry.lock:
+            return await self._run(entry, command)
 
     async def _run(self, entry: _Endpoint, command: Command) -> Ack:
         expired = Ack(command.id, "expired", error="expired before it could be written to the device")
@@ -462,7 +435,7 @@ class SunSpecConnector:
             or command.target != POWER_LIMIT
             or entry.roles.get("inverter") != command.device
         ):
-            return self._failed(
+            return self._executor.failed(
                 command,
                 f"SunSpec devices take one command, setting an inverter's {POWER_LIMIT};"
                 f" {command.kind} {command.target!r} is not supported",
@@ -472,14 +445,14 @@ class SunSpecConnector:
         except SunSpecError as exc:
             entry.chain = None
             entry.last_error = exc.reason
-            return self._failed(command, f"the inverter did not take the limit: {exc.reason}")
+            return self._executor.failed(command, f"the inverter did not take the limit: {exc.reason}")
 
     async def _write_limit(self, entry: _Endpoint, command: Command, percent: float) -> Ack:
         """Write ``percent`` to model 123's WMaxLimPct and enable the throttle."""
         chain = await self._chain(entry)
         controls = chain.first((CONTROLS_MODEL,))
         if controls is None:
-            return self._failed(
+            return self._executor.failed(
                 command,
                 f"the inverter at {entry.device.where} has no SunSpec immediate controls (model"
                 f" {CONTROLS_MODEL}), so its power cannot be limited over SunSpec",
@@ -489,12 +462,14 @@ class SunSpecConnector:
         enable = decoded.layout.points[LIMIT_ENABLE]
         sf = decoded.scale_of(point)
         if sf is None:
-            return self._failed(
+            return self._executor.failed(
                 command, f"the inverter gives no usable scale factor {point.sf} for {LIMIT_POINT}"
             )
         raw = round(percent / 10.0**sf)
         if not 0 <= raw < 0xFFFF:
-            return self._failed(command, f"{percent} % does not fit {LIMIT_POINT} at scale factor {sf}")
+            return self._executor.failed(
+                command, f"{percent} % does not fit {LIMIT_POINT} at scale factor {sf}"
+            )
         if self._clock.time() >= command.expires:
             return Ack(command.id, "expired", error="expired before it could be written to the device")
         await entry.client.write(controls.address + point.offset, [raw])
@@ -503,14 +478,3 @@ class SunSpecConnector:
             entry.device.home, command.device, {POWER_LIMIT: percent}, ts=self._clock.time(), source=SOURCE
         )
         return Ack(command.id, "acked", result={POWER_LIMIT: percent})
-
-    def _failed(self, command: Command, reason: str) -> Ack:
-        log.info(
-            "SunSpec command %s %s on %s/%s failed: %s",
-            command.kind,
-            command.target,
-            command.home,
-            command.device,
-            reason,
-        )
-        return Ack(command.id, "failed", error=reason)

@@ -25,7 +25,6 @@ leaving it to wait for its expiry.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Literal, Self
 
@@ -75,20 +74,6 @@ class _Connectivity(msgspec.Struct, frozen=True, rename="pascal"):
 _connectivity: Final = msgspec.json.Decoder(_Connectivity)
 
 
-@dataclass(frozen=True, slots=True)
-class _Car:
-    config: TeslaCar
-    prefix: str
-
-    @property
-    def home(self) -> str:
-        return self.config.home
-
-    @property
-    def device(self) -> str:
-        return self.config.device
-
-
 class TeslaTelemetryConnector:
     """Keeps the configured Teslas current from fleet-telemetry's MQTT output; an async
     context manager, made from the hub and the ``tesla`` section."""
@@ -106,15 +91,13 @@ class TeslaTelemetryConnector:
         self.config = config
         self.stats = TeslaStats()
         self._fields = Fields()
-        self._cars: dict[str, _Car] = {}
+        self._cars: dict[str, TeslaCar] = {}
         for car in config.cars:
             if hub.spec(car.home, car.device).type != "car":  # UnknownDevice if not there
                 raise ConfigError(f"fleet-telemetry streams a car; {car.home}/{car.device} is not one")
-            self._cars[car.vin] = _Car(car, f"{config.topic_base}/{car.vin}/")
-        subscriptions = [
-            t for c in self._cars.values() for t in (f"{c.prefix}v/+", f"{c.prefix}connectivity")
-        ]
+            self._cars[car.vin] = car
         self._base = f"{config.topic_base}/"
+        subscriptions = [f"{self._base}{vin}/{t}" for vin in self._cars for t in ("v/+", "connectivity")]
         self._link = MqttLink(
             config.url,
             client_id=f"carhome-tesla-{config.client_id}",
@@ -182,7 +165,7 @@ class TeslaTelemetryConnector:
         elif rest.startswith("v/"):
             self._on_field(car, rest[2:], payload, retained)
 
-    def _on_field(self, car: _Car, field: str, payload: bytes, retained: bool) -> None:
+    def _on_field(self, car: TeslaCar, field: str, payload: bytes, retained: bool) -> None:
         if self._fields.find(field) is None:
             self.stats.unmapped += 1
             return
@@ -203,7 +186,7 @@ class TeslaTelemetryConnector:
         report = self._hub.report(car.home, car.device, values, source=SOURCE)
         self.stats.rejected_values += len(report.rejected)
 
-    def _on_connectivity(self, car: _Car, payload: bytes) -> None:
+    def _on_connectivity(self, car: TeslaCar, payload: bytes) -> None:
         try:
             record = _connectivity.decode(payload)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -214,7 +197,7 @@ class TeslaTelemetryConnector:
         if record.status != "UNKNOWN":
             self._hub.set_available(car.home, car.device, record.status == "CONNECTED")
 
-    def _reject(self, car: _Car, code: str, reason: str) -> None:
+    def _reject(self, car: TeslaCar, code: str, reason: str) -> None:
         self.stats.rejected += 1
         self._hub.rejections.record(
             InvalidChange(home=car.home, device=car.device, prop=None, code=code, reason=reason)

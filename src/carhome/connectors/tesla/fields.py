@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
 
-from carhome.connectors.tesla.units import Unit, converter
-from carhome.errors import CarhomeError, SpecError
+from carhome.connectors.tesla.units import CONVERSIONS, Unit
+from carhome.drivers.signals import SKIP, Adapter, Bound, Target, bind, moving, values
+from carhome.errors import CarhomeError
 from carhome.spec import vss
 
 
@@ -33,20 +34,6 @@ class Encoding(enum.StrEnum):
     ENUM = "enum"
     LOCATION = "location"
     DOORS = "doors"
-
-
-SKIP: Final = object()
-"""What an adapter returns when a value has nothing to report."""
-
-Adapter = Callable[[Any], Any]
-
-
-def _keep(value: Any) -> Any:
-    return value
-
-
-def _moving(speed: float) -> bool:
-    return speed > 0
 
 
 def _words(meanings: Mapping[str, Any]) -> Adapter:
@@ -63,14 +50,6 @@ def _item(key: str) -> Adapter:
         return value[key]
 
     return item
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One VSS signal a field sets, and how its value (in the signal's unit) is adapted."""
-
-    path: str
-    adapt: Adapter = _keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +82,7 @@ FIELDS: Final[tuple[FieldMap, ...]] = (
     FieldMap("BatteryLevel", Encoding.NUMBER, (Target(vss.SOC_DISPLAYED),), Unit.PERCENT),
     FieldMap("EnergyRemaining", Encoding.NUMBER, (Target(vss.ENERGY),), Unit.KWH),
     FieldMap("EstBatteryRange", Encoding.NUMBER, (Target(vss.RANGE),), Unit.MILES),
-    FieldMap("VehicleSpeed", Encoding.NUMBER, (Target(vss.SPEED), Target(vss.IS_MOVING, _moving)), Unit.MPH),
+    FieldMap("VehicleSpeed", Encoding.NUMBER, (Target(vss.SPEED), Target(vss.IS_MOVING, moving)), Unit.MPH),
     FieldMap("Odometer", Encoding.NUMBER, (Target(vss.ODOMETER),), Unit.MILES),
     FieldMap(
         "Location",
@@ -201,37 +180,17 @@ _EXPECTED: Final = {
 _BOOL_WORDS: Final = {"true": True, "false": False}
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    path: str
-    convert: Callable[[float], float] | None
-    adapt: Adapter
-    integer: bool
-
-
 class Fields:
     """The table compiled: ``decode`` a field's payload into VSS values."""
 
     def __init__(self, table: tuple[FieldMap, ...] = FIELDS) -> None:
-        self._rows: dict[str, tuple[FieldMap, tuple[_Target, ...]]] = {}
+        self._rows: dict[str, tuple[FieldMap, tuple[Bound, ...]]] = {}
         for row in table:
             self._rows[row.field] = (row, tuple(self._target(row, t) for t in row.targets))
 
     @staticmethod
-    def _target(row: FieldMap, target: Target) -> _Target:
-        signal = vss.BY_PATH.get(target.path)
-        if signal is None:
-            raise SpecError(f"Tesla field {row.field} maps to {target.path}, which carhome's catalog has not")
-        convert = None
-        if row.unit is not None and signal.unit is not None:
-            try:
-                convert = converter(row.unit, signal.unit)
-            except KeyError:
-                raise SpecError(
-                    f"Tesla field {row.field} is in {row.unit}, and carhome has no conversion to"
-                    f" {signal.unit} for {target.path}"
-                ) from None
-        return _Target(target.path, convert, target.adapt, signal.datatype.startswith(("int", "uint")))
+    def _target(row: FieldMap, target: Target) -> Bound:
+        return bind(f"Tesla field {row.field}", target.path, target.adapt, row.unit, CONVERSIONS)
 
     def find(self, field: str) -> FieldMap | None:
         found = self._rows.get(field)
@@ -252,15 +211,7 @@ class Fields:
             raise FieldError("bad_json", f"field {field}: the value is not JSON") from None
         if raw is None:
             return None
-        value = _value(row, raw)
-        out: dict[str, Any] = {}
-        for target in targets:
-            converted = value if target.convert is None else target.convert(value)
-            adapted = target.adapt(converted)
-            if adapted is SKIP:
-                continue
-            out[target.path] = round(adapted) if target.integer and isinstance(adapted, float) else adapted
-        return out
+        return values(targets, _value(row, raw))
 
 
 def _value(row: FieldMap, raw: Any) -> Any:

@@ -10,10 +10,10 @@ and ``SettingTemperatureUnit`` fields say what the driver sees, not what is sent
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Final
 
-KM_PER_MILE: Final = 1.609344
+from carhome.drivers.signals import KM_PER_MILE, Conversion, same, scale
 
 
 class Unit(enum.StrEnum):
@@ -29,31 +29,15 @@ class Unit(enum.StrEnum):
     AMPS = "amps"
 
 
-def _same(value: float) -> float:
-    return value
-
-
-def _scale(factor: float) -> Callable[[float], float]:
-    def scaled(value: float) -> float:
-        return value * factor
-
-    return scaled
-
-
-CONVERSIONS: Final[Mapping[tuple[Unit, str], Callable[[float], float]]] = {
-    (Unit.MILES, "km"): _scale(KM_PER_MILE),
-    (Unit.MILES, "m"): _scale(KM_PER_MILE * 1000.0),
-    (Unit.MPH, "km/h"): _scale(KM_PER_MILE),
-    (Unit.CELSIUS, "celsius"): _same,
-    (Unit.PERCENT, "percent"): _same,
-    (Unit.KWH, "kWh"): _same,
-    (Unit.HOURS, "s"): _scale(3600.0),
-    (Unit.DEGREES, "degrees"): _same,
-    (Unit.AMPS, "A"): _same,
+CONVERSIONS: Final[Mapping[tuple[Unit, str], Conversion]] = {
+    (Unit.MILES, "km"): scale(KM_PER_MILE),
+    (Unit.MILES, "m"): scale(KM_PER_MILE * 1000.0),
+    (Unit.MPH, "km/h"): scale(KM_PER_MILE),
+    (Unit.CELSIUS, "celsius"): same,
+    (Unit.PERCENT, "percent"): same,
+    (Unit.KWH, "kWh"): same,
+    (Unit.HOURS, "s"): scale(3600.0),
+    (Unit.DEGREES, "degrees"): same,
+    (Unit.AMPS, "A"): same,
 }
 """(Tesla unit, VSS unit) → the conversion; a pair missing here is a mapping error."""
-
-
-def converter(source: Unit, target: str | None) -> Callable[[float], float]:
-    """The conversion from ``source`` to the VSS unit ``target``; ``KeyError`` if none."""
-    return CONVERSIONS[(source, target or "")]

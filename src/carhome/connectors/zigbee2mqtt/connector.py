@@ -57,6 +57,7 @@ from carhome.connectors.zigbee2mqtt.payloads import (
     decode_state,
     route,
 )
+from carhome.drivers.execution import Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, CommandStatus, Device, Hub
 from carhome.mqtt.link import BrokerUrl, Heartbeat, MqttLink
@@ -134,8 +135,7 @@ class Zigbee2MqttConnector:
         self._confirmations = Confirmations(self._clock, config.confirm_timeout, self._finish)
         self._done: OrderedDict[str, Ack] = OrderedDict()
         self._devices_listeners: list[DevicesListener] = []
-        self._worker: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         link_id = f"carhome-zigbee2mqtt-{config.home}"[:63]
         self._link = MqttLink(
             BrokerUrl.parse(config.url),
@@ -157,11 +157,11 @@ class Zigbee2MqttConnector:
     async def __aenter__(self) -> Self:
         self._check_trust()
         self._hub.home(self._home)  # UnknownDevice if the home is not the hub's
-        self._worker = asyncio.create_task(self._work(), name="zigbee2mqtt-messages")
+        self._tasks.spawn(self._work(), "zigbee2mqtt-messages")
         try:
             await self._link.__aenter__()
         except BaseException:
-            self._worker.cancel()
+            await self._tasks.cancel()
             raise
         return self
 
@@ -169,10 +169,7 @@ class Zigbee2MqttConnector:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._link.__aexit__(et, e, tb)
-        tasks = [t for t in (self._worker, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self._confirmations.close()
 
     def _check_trust(self) -> None:
@@ -208,13 +205,6 @@ class Zigbee2MqttConnector:
     def device_map(self, device: str) -> DeviceMap:
         """How the hub device ``device`` of the bridge is mapped (``KeyError`` if it is none)."""
         return self._by_id[device].map
-
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     # -- messages in ----------------------------------------------------------------------
 
@@ -330,7 +320,7 @@ class Zigbee2MqttConnector:
                 if found is not None:
                     self._device_message(found.kind, found.name, topic, held)
             if self._link.connected:
-                self._spawn(self._hub.commands.redeliver(CONNECTOR), "zigbee2mqtt-redeliver")
+                self._tasks.spawn(self._hub.commands.redeliver(CONNECTOR), "zigbee2mqtt-redeliver")
         devices = [k.device for k in listed.values()]
         for listener in self._devices_listeners:
             try:

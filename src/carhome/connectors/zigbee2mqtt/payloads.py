@@ -19,9 +19,9 @@ bad entry is refused alone, and the rest of the list still counts.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -94,6 +94,8 @@ class DeviceEntry(msgspec.Struct, frozen=True):
     definition: Definition | None = None
 
 
+_T = TypeVar("_T")
+
 _list_decoder: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _entry_decoder: Final = msgspec.json.Decoder(DeviceEntry)
 _expose_decoder: Final = msgspec.json.Decoder(Expose)
@@ -107,39 +109,30 @@ def decode_devices(payload: bytes) -> list[DeviceEntry | MalformedMessage]:
         code="malformed_payload",
         invalid=lambda _: "bridge/devices must be a JSON array of devices",
     )
-    out: list[DeviceEntry | MalformedMessage] = []
-    for index, raw in enumerate(raws):
-        try:
-            out.append(
-                decode_json(
-                    _entry_decoder,
-                    bytes(raw),
-                    code="bad_device",
-                    invalid=_saying(f"device {index} of bridge/devices"),
-                )
-            )
-        except MalformedMessage as exc:
-            out.append(exc)
-    return out
+    return _each(_entry_decoder, raws, code="bad_device", where=lambda i: f"device {i} of bridge/devices")
 
 
 def decode_exposes(definition: Definition) -> tuple[list[Expose], list[MalformedMessage]]:
     """A definition's exposes, and the refusals of those that are malformed."""
-    good: list[Expose] = []
-    bad: list[MalformedMessage] = []
-    for index, raw in enumerate(definition.exposes):
+    model = definition.model[:80]
+    decoded = _each(
+        _expose_decoder, definition.exposes, code="bad_expose", where=lambda i: f"expose {i} of {model}"
+    )
+    good = [e for e in decoded if not isinstance(e, MalformedMessage)]
+    return good, [e for e in decoded if isinstance(e, MalformedMessage)]
+
+
+def _each(
+    decoder: msgspec.json.Decoder[_T], raws: Iterable[msgspec.Raw], *, code: str, where: Callable[[int], str]
+) -> list[_T | MalformedMessage]:
+    """Each of ``raws`` decoded alone, or why it was refused (``where`` names it by its index)."""
+    out: list[_T | MalformedMessage] = []
+    for index, raw in enumerate(raws):
         try:
-            good.append(
-                decode_json(
-                    _expose_decoder,
-                    bytes(raw),
-                    code="bad_expose",
-                    invalid=_saying(f"expose {index} of {definition.model[:80]}"),
-                )
-            )
+            out.append(decode_json(decoder, bytes(raw), code=code, invalid=_saying(where(index))))
         except MalformedMessage as exc:
-            bad.append(exc)
-    return good, bad
+            out.append(exc)
+    return out
 
 
 def _saying(where: str) -> Callable[[str], str]:

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -29,31 +28,22 @@ from typing import Final, Self
 import httpx
 
 from carhome.backoff import Backoff
+from carhome.clock import sleep_or_wake
 from carhome.energy.providers import cache
 from carhome.energy.providers.fetching import new_client
-from carhome.energy.providers.source import BadAnswer, Kind, Provider, ProviderError
+from carhome.energy.providers.source import BadAnswer, Provider, ProviderError
 from carhome.errors import InvalidChange
 from carhome.hub import Hub
 from carhome.prices.series import SlotSeries
+from carhome.wire.charging import SourceOut
 
 log: Final = logging.getLogger(__name__)
 
 RETRY: Final = Backoff(first=60.0, most=3600.0)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    """What a feed's data is and how old, for the API and the charging page."""
-
-    provider: str
-    title: str
-    kind: Kind
-    fetched_at: datetime | None
-    age_s: float | None
-    known_until: datetime | None
-    stale: bool
-    error: str | None
-    warning: str | None
+SourceStatus = SourceOut
+"""What a feed's data is and how old: the API's own struct, for the charging page."""
 
 
 class Feed:
@@ -128,14 +118,7 @@ class Feed:
         clock = self.hub.clock
         while True:
             if self.next_at > clock.time():
-                sleeper = asyncio.create_task(self._sleep_until(self.next_at), name="energy-feed-sleep")
-                waker = asyncio.create_task(self._wake.wait(), name="energy-feed-wake")
-                try:
-                    await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    sleeper.cancel()
-                    waker.cancel()
-                self._wake.clear()
+                await sleep_or_wake(self._sleep_until(self.next_at), self._wake, name="energy-feed")
                 if self.next_at > clock.time():
                     continue
             try:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
-from typing import Annotated, Final
+from typing import Final
 
 import httpx
 import msgspec
 
 from carhome.energy.providers.fetching import get_bytes
+from carhome.energy.providers.plane import Plane
 from carhome.energy.providers.slots import energy_to_quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, ProviderError
 from carhome.prices.series import SlotSeries
@@ -31,21 +32,10 @@ EVERY: Final = timedelta(hours=1)
 
 
 class ForecastSolarConfig(
-    msgspec.Struct,
-    frozen=True,
-    forbid_unknown_fields=True,
-    kw_only=True,
-    tag="forecast_solar",
-    tag_field="provider",
+    Plane, frozen=True, forbid_unknown_fields=True, kw_only=True, tag="forecast_solar", tag_field="provider"
 ):
     """One solar plane: where, how it is tilted and turned, how big."""
 
-    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
-    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
-    declination: Annotated[float, msgspec.Meta(ge=0, le=90)] = 30.0
-    azimuth: Annotated[float, msgspec.Meta(ge=-180, le=180)] = 0.0
-    """0 is south, -90 east, 90 west."""
-    kwp: Annotated[float, msgspec.Meta(gt=0)]
     key: str | None = None
     """An API key of a paid plan (optional)."""
 

@@ -21,6 +21,7 @@ import httpx
 import msgspec
 
 from carhome.energy.providers.fetching import get_bytes
+from carhome.energy.providers.plane import Plane
 from carhome.energy.providers.slots import Interval, quarter_hours
 from carhome.energy.providers.source import BadAnswer, Kind, ProviderError
 from carhome.prices.series import SlotSeries
@@ -31,21 +32,10 @@ VARIABLE: Final = "global_tilted_irradiance"
 
 
 class OpenMeteoConfig(
-    msgspec.Struct,
-    frozen=True,
-    forbid_unknown_fields=True,
-    kw_only=True,
-    tag="open_meteo",
-    tag_field="provider",
+    Plane, frozen=True, forbid_unknown_fields=True, kw_only=True, tag="open_meteo", tag_field="provider"
 ):
     """One solar plane for Open-Meteo's irradiance forecast."""
 
-    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
-    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
-    declination: Annotated[float, msgspec.Meta(ge=0, le=90)] = 30.0
-    azimuth: Annotated[float, msgspec.Meta(ge=-180, le=180)] = 0.0
-    """0 is south, -90 east, 90 west."""
-    kwp: Annotated[float, msgspec.Meta(gt=0)]
     performance: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.85
     """The share of the irradiance's power the plane and inverter deliver."""
 
