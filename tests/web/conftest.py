@@ -191,7 +191,7 @@ async def demo_hub(
     shots = screenshots(tmp)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        patch.setattr("carhome.compose.runtime.ApiServer", _WithWeb)
+        patch.setattr("carhome.api.part.ApiServer", _WithWeb)
         task = asyncio.create_task(
             run(
                 config,
