@@ -208,6 +208,7 @@ class ChargingController:
         self._mtimes: dict[Path, float] = {}
         # what was last asked of the device, so a command is sent once per change
         self._sent_amps: int | None = None
+        self._sent_amps_at: float | None = None  # clock time the current limit was last changed
         self._sent_on: tuple[bool, float] | None = None  # (on, clock time sent)
         self._sent_limit: int | None = None
         self._mine: set[str] = set()
@@ -535,16 +536,18 @@ class ChargingController:
         phases = self.setup.phases_on_grid
         reported = self.hub.value(self.setup.home, device, "power")
         allowed = float(self._sent_amps or 0) if self._in_session() else 0.0
-        drawing = 0.0  # unreported: counted as nothing, so the house never looks lighter than it is
+        metered = 0.0  # unreported: counted as nothing, so the house never looks lighter than it is
         if isinstance(reported, int | float):
-            drawing = min(allowed, float(reported) / (len(phases) * charger.voltage))
+            metered = max(0.0, float(reported) / (len(phases) * charger.voltage))
         return Demand(
             phases=phases,
             volts=charger.voltage,
             wanted_a=self._wanted_a,
             least_a=charger.min_current,
             most_a=charger.max_current,
-            drawing_a=max(0.0, drawing),
+            drawing_a=min(allowed, metered),
+            metered_a=metered,
+            allowed_at=self._sent_amps_at,
             solar=self.settings.mode in (Mode.SOLAR, Mode.SOLAR_MIN),
         )
 
@@ -641,6 +644,7 @@ class ChargingController:
         command = await self._send(device, "set", "current_limit", {"value": amps})
         if command is not None:
             self._sent_amps = amps
+            self._sent_amps_at = self.hub.clock.time()
             if not command.status.final:
                 self._limit_pending = command.id
 

@@ -91,6 +91,17 @@ class Demand:
     most_a: float
     drawing_a: float  # the lesser of what the charger reports and what it was allowed
     solar: bool  # in a solar mode: it takes the measured surplus
+    metered_a: float = 0.0  # what the charger's own meter reports (0: unreported)
+    allowed_at: float | None = None  # clock time its allowance last changed (None: never)
+
+    def drawing_in(self, reading: Reading) -> float:
+        """What it drew in ``reading``: what it meters, and no more than it was allowed
+        unless that allowance changed since the reading (a cut told after the meter read
+        is not in the meter yet; taking it for drawn would make the house look heavier at
+        each cut, and the cars would cut each other within one reading)."""
+        if self.allowed_at is not None and reading.at is not None and self.allowed_at >= reading.at:
+            return self.metered_a
+        return self.drawing_a
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +215,9 @@ class Site:
                 wanted = d.wanted_a
                 if k in surplus:  # a solar car wants what its share of the sun gives, at least its floor
                     wanted = max(wanted, surplus[k] / (len(d.phases) * d.volts))
-                draws.append(Draw(f"{k[0]}/{k[1]}", d.phases, min(wanted, d.most_a), d.least_a, d.drawing_a))
+                draws.append(
+                    Draw(f"{k[0]}/{k[1]}", d.phases, min(wanted, d.most_a), d.least_a, d.drawing_in(reading))
+                )
             shares = share_fuse(grid.main_fuse, reading.currents, draws, reserve=grid.reserve)
             caps = {key: shares[f"{key[0]}/{key[1]}"] for key in demands}
         return {key: Allowance(caps[key], surplus.get(key), silent=False) for key in demands}
@@ -216,7 +229,7 @@ class Site:
         if reading.net_w is None:
             return {}
         # what would be exported if the cars drew nothing
-        left = -reading.net_w + sum(d.drawing_a * len(d.phases) * d.volts for d in demands.values())
+        left = -reading.net_w + sum(d.drawing_in(reading) * len(d.phases) * d.volts for d in demands.values())
         shares: dict[tuple[str, str], float] = {}
         for key, d in demands.items():
             if not d.solar:
