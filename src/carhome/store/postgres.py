@@ -146,7 +146,7 @@ class PostgresStore:
         await self._write("saving a home", [(pgschema.SAVE_HOME, (home.id, _encode(home).decode()))])
 
     async def homes(self) -> list[Home]:
-        return [_decode_home(r[0]) for r in await self._fetch("reading homes", pgschema.HOMES)]
+        return await self._fetch("reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES)
 
     async def save_device(self, device: Device) -> None:
         await self.save_devices([device])
@@ -165,7 +165,7 @@ class PostgresStore:
         )
 
     async def devices(self) -> list[Device]:
-        return [_decode_device(r[0]) for r in await self._fetch("reading devices", pgschema.DEVICES)]
+        return await self._fetch("reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES)
 
     # -- states ---------------------------------------------------------------------------
 
@@ -173,19 +173,20 @@ class PostgresStore:
         """Upsert a batch of states in one transaction; on return it is committed."""
         if not rows:
             return
-        params = [(r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in rows]
 
         async def write(conn: asyncpg.Connection) -> None:
+            params = [(r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in rows]
             async with conn.transaction():
                 await conn.executemany(pgschema.SAVE_STATE, params)
 
         await self._with_connection("saving states", write)
 
     async def states(self) -> list[StateRow]:
-        return [
-            StateRow(home, device, prop, _decode_value(value), ts, source)
-            for home, device, prop, value, ts, source in await self._fetch("reading states", pgschema.STATES)
-        ]
+        return await self._fetch(
+            "reading states",
+            lambda r: StateRow(r[0], r[1], r[2], _decode_value(r[3]), r[4], r[5]),
+            pgschema.STATES,
+        )
 
     # -- the command outbox ---------------------------------------------------------------
 
@@ -203,22 +204,18 @@ class PostgresStore:
 
     async def outbox_get(self, command_id: str) -> Command | None:
         """The command kept under ``command_id``, whatever its status."""
-        found = await self._fetch("reading a command", pgschema.COMMAND, command_id)
-        return _decode_command(found[0][0]) if found else None
+        found = await self._fetch("reading a command", _command, pgschema.COMMAND, command_id)
+        return found[0] if found else None
 
     async def outbox_pending(self) -> list[Command]:
         """Commands not yet final, oldest first."""
-        return [
-            _decode_command(r[0]) for r in await self._fetch("reading the outbox", pgschema.OPEN_COMMANDS)
-        ]
+        return await self._fetch("reading the outbox", _command, pgschema.OPEN_COMMANDS)
 
     async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
         """Recent commands, newest first."""
         if home is None:
-            rows = await self._fetch("reading commands", pgschema.RECENT_COMMANDS, limit)
-        else:
-            rows = await self._fetch("reading commands", pgschema.RECENT_HOME_COMMANDS, home, limit)
-        return [_decode_command(r[0]) for r in rows]
+            return await self._fetch("reading commands", _command, pgschema.RECENT_COMMANDS, limit)
+        return await self._fetch("reading commands", _command, pgschema.RECENT_HOME_COMMANDS, home, limit)
 
     async def _outbox_write(self, statement: Statement) -> int:
         """Queue one outbox statement for the next group commit; the rows it changed."""
@@ -257,9 +254,11 @@ class PostgresStore:
 
         return await self._with_connection(doing, write)
 
-    async def _fetch(self, doing: str, sql: str, *params: object) -> list[Any]:
-        async def fetch(conn: asyncpg.Connection) -> list[Any]:
-            return list(await conn.fetch(sql, *params))
+    async def _fetch(self, doing: str, row: Callable[[Any], _T], sql: str, *params: object) -> list[_T]:
+        """The rows of ``sql``, each made into a record by ``row`` (errors reading it included)."""
+
+        async def fetch(conn: asyncpg.Connection) -> list[_T]:
+            return [row(r) for r in await conn.fetch(sql, *params)]
 
         return await self._with_connection(doing, fetch)
 
@@ -293,6 +292,10 @@ class PostgresStore:
         if self._pool is None:
             raise StoreError(f"{self.url}: the store is not open; use `async with` or await open() first")
         return self._pool
+
+
+def _command(row: Any) -> Command:
+    return _decode_command(row[0])
 
 
 def _rowcount(status: str) -> int:
