@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -64,3 +64,16 @@ class ScaledClock:
 def real_time(clock: Clock) -> Clock:
     """The real time under ``clock``: a scaled clock's own real clock, else ``clock`` itself."""
     return clock.real if isinstance(clock, ScaledClock) else clock
+
+
+async def sleep_or_wake(sleep: Coroutine[Any, Any, None], wake: asyncio.Event, *, name: str) -> None:
+    """Wait until ``sleep`` (a clock's sleep) ends or ``wake`` is set, whichever comes first;
+    then clear ``wake``. Both waits are tasks named after ``name``, cancelled on the way out."""
+    sleeper = asyncio.create_task(sleep, name=f"{name}-sleep")
+    waker = asyncio.create_task(wake.wait(), name=f"{name}-wake")
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        waker.cancel()
+    wake.clear()

@@ -26,6 +26,10 @@ history, the automation timers, the OCPP transactions), the members and the audi
 instead of both writing; the lock dies with the process, even under ``kill -9``.
 ``readonly=True`` opens a file to read without changing it, not even its schema (``carhome
 audit verify`` checks a running hub's log). ``":memory:"`` is a throwaway database.
+
+A store kept in one file derives from ``KeptInFile`` (its ``path``, ``open``, ``close`` and
+``async with``); a part's store in a file beside the hub's derives from ``BesideHub``, which
+names the part, what the file holds and its migrations once.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import ClassVar, Final, Self, TypeVar
 
 import msgspec
 
@@ -85,7 +89,26 @@ def beside(db: str | os.PathLike[str], part: str) -> Path:
     return path.with_name(f"{path.stem}.{part}{path.suffix or '.db'}")
 
 
-class SqliteFile:
+class Opens:
+    """``async with`` for what has ``open`` and ``close``: opened on entry, closed on exit."""
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class SqliteFile(Opens):
     """One SQLite file holding ``what`` (for messages), kept by ``migrations``.
 
     ``async with SqliteFile(...) as file`` (or ``open``/``close``, both idempotent; a
@@ -119,15 +142,6 @@ class SqliteFile:
         self._conn: sqlite3.Connection | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def is_open(self) -> bool:
@@ -294,6 +308,47 @@ class SqliteFile:
                 f" this one knows {len(self.migrations)}); upgrade carhome to open it, or move"
                 " the file away"
             )
+
+
+class KeptInFile(Opens):
+    """A store kept in the ``SqliteFile`` ``self._file``: its path, ``open``, ``close``
+    (both idempotent) and ``async with``."""
+
+    _file: SqliteFile
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    async def open(self) -> None:
+        """Open the file and bring its schema up to date."""
+        await self._file.open()
+
+    async def close(self) -> None:
+        """Let the calls already made finish, then close the file."""
+        await self._file.close()
+
+
+class BesideHub(KeptInFile):
+    """A part's store in a file of its own beside the hub's database (see ``beside``),
+    declared as ``class Store(BesideHub, part=..., what=..., migrations=...)``: ``part``
+    names the file and its thread, ``what`` says what it holds in messages."""
+
+    PART: ClassVar[str]
+    WHAT: ClassVar[str]
+    MIGRATIONS: ClassVar[Migrations]
+
+    def __init_subclass__(cls, *, part: str, what: str, migrations: Migrations) -> None:
+        super().__init_subclass__()
+        cls.PART, cls.WHAT, cls.MIGRATIONS = part, what, migrations
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = SqliteFile(path, what=self.WHAT, migrations=self.MIGRATIONS, thread=self.PART)
+
+    @classmethod
+    def beside(cls, db: str | os.PathLike[str]) -> Self:
+        """The store beside the hub database ``db``: ``hub.db`` → ``hub.<PART>.db``."""
+        return cls(beside(db, cls.PART))
 
 
 @contextlib.contextmanager

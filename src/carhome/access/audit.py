@@ -32,40 +32,10 @@ SCHEME: Final = "carhome-audit-v1"
 GENESIS: Final = "0" * 64
 
 
-def entry_hash(
-    *,
-    seq: int,
-    time: float,
-    home: str,
-    member: str,
-    face: str,
-    command: str,
-    device: str,
-    target: str,
-    decision: str,
-    reason: str,
-    prev: str,
-) -> str:
-    canonical = msgspec.json.encode(
-        [SCHEME, seq, time, home, member, face, command, device, target, decision, reason, prev]
-    )
-    return hashlib.sha256(canonical).hexdigest()
-
-
 def rehash(entry: AuditEntry) -> str:
-    return entry_hash(
-        seq=entry.seq,
-        time=entry.time,
-        home=entry.home,
-        member=entry.member,
-        face=entry.face,
-        command=entry.command,
-        device=entry.device,
-        target=entry.target,
-        decision=entry.decision,
-        reason=entry.reason,
-        prev=entry.prev,
-    )
+    """The hash ``entry`` must carry: of the scheme and its fields in order, all but the hash."""
+    *fields, _ = msgspec.structs.astuple(entry)
+    return hashlib.sha256(msgspec.json.encode([SCHEME, *fields])).hexdigest()
 
 
 class Verification(msgspec.Struct, frozen=True):
@@ -187,22 +157,10 @@ class AuditLog:
             seq, prev = self._head[0] + 1, self._head[1]
             now = self._clock.time()
             verdict: Verdict = "allowed" if decision.allowed else "denied"
-            digest = entry_hash(
-                seq=seq,
-                time=now,
-                home=home,
-                member=member,
-                face=face,
-                command=command,
-                device=device,
-                target=target,
-                decision=verdict,
-                reason=decision.reason,
-                prev=prev,
+            blank = AuditEntry(
+                seq, now, home, member, face, command, device, target, verdict, decision.reason, prev, ""
             )
-            entry = AuditEntry(
-                seq, now, home, member, face, command, device, target, verdict, decision.reason, prev, digest
-            )
+            entry = msgspec.structs.replace(blank, hash=rehash(blank))
             await self._store.append(entry)
             self._head = (seq, entry.hash)
             return entry

@@ -59,16 +59,7 @@ Unsigned = Callable[[str, str, str], bool]
 
 def signed_fields(command: Command) -> CommandFields:
     """The fields of the hub's ``command`` a signature binds."""
-    return CommandFields(
-        id=command.id,
-        home=command.home,
-        device=command.device,
-        kind=command.kind,
-        target=command.target,
-        args=command.args,
-        member=command.member,
-        expires=command.expires,
-    )
+    return msgspec.convert(command, CommandFields, from_attributes=True)
 
 
 class Pin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -85,20 +85,10 @@ class PolicyGatekeeper:
         if operation not in ADMIN_SCOPES:
             decision = Decision(False, f"unknown operation {operation!r}")
         else:
-            decision, _ = self._judge(
-                member_id=member,
-                home=home,
-                face=face,
-                scope=operation,
-                device="-",
-                target=operation,
-                signed=True,
-            )
-        self.decisions += 1
-        await self._audit.record(
-            home=home, member=member, face=face, command="-", device="-", target=operation, decision=decision
+            decision = self._judge_admin(member, home, face, operation, device="-", target=operation)
+        return await self._on_record(
+            decision, home=home, member=member, face=face, device="-", target=operation
         )
-        return decision
 
     async def trust_unsigned(
         self, *, home: str, device: str, domain: str, owner: str, face: str = Face.CLI
@@ -112,15 +102,7 @@ class PolicyGatekeeper:
                 " may be trusted to a device that cannot verify them",
             )
         else:
-            decision, _ = self._judge(
-                member_id=owner,
-                home=home,
-                face=face,
-                scope=ENROLL_KEYS,
-                device=device,
-                target=target,
-                signed=True,
-            )
+            decision = self._judge_admin(owner, home, face, ENROLL_KEYS, device=device, target=target)
             member = self._members.get(owner)
             if decision.allowed and (member is None or member.role is not Role.OWNER):
                 decision = Decision(
@@ -133,11 +115,9 @@ class PolicyGatekeeper:
             decision = Decision(
                 True, f"trust: {home}/{device} takes unsigned {domain} commands, as {owner} chose"
             )
-        self.decisions += 1
-        await self._audit.record(
-            home=home, member=owner, face=face, command="-", device=device, target=target, decision=decision
+        return await self._on_record(
+            decision, home=home, member=owner, face=face, device=device, target=target
         )
-        return decision
 
     def trusts_unsigned(self, home: str, device: str, domain: str) -> bool:
         """Whether an owner (still one) trusted ``device`` with unsigned ``domain`` commands."""
@@ -151,6 +131,25 @@ class PolicyGatekeeper:
         if owner is None or owner.revoked or owner.home != home or owner.role is not Role.OWNER:
             return None  # the owner who chose it is gone: so is the trust
         return trust
+
+    def _judge_admin(
+        self, member: str, home: str, face: str, scope: str, *, device: str, target: str
+    ) -> Decision:
+        """Judge an administrative ``scope``: signed, as an admin request always is."""
+        decision, _ = self._judge(
+            member_id=member, home=home, face=face, scope=scope, device=device, target=target, signed=True
+        )
+        return decision
+
+    async def _on_record(
+        self, decision: Decision, *, home: str, member: str, face: str, device: str, target: str
+    ) -> Decision:
+        """Count an administrative ``decision`` and put it on the audit record; return it."""
+        self.decisions += 1
+        await self._audit.record(
+            home=home, member=member, face=face, command="-", device=device, target=target, decision=decision
+        )
+        return decision
 
     def _judge(
         self,

@@ -8,7 +8,7 @@ finishes synchronously (returns ``None``) or returns an awaitable for what must 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -32,6 +32,10 @@ class Action(Protocol):
     def bind(self, binder: Binder, path: Path) -> BoundStep: ...
 
 
+SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
+"""A command a step makes: (home, device, kind, target, args)."""
+
+
 def _where(path: Path) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
@@ -41,6 +45,29 @@ def _devices(binder: Binder, ref: str | list[str], path: Path) -> list[tuple[str
     if not refs:
         raise BindError(path, "expected at least one device")
     return [binder.device(r, (*path, i) if isinstance(ref, list) else path) for i, r in enumerate(refs)]
+
+
+def _check(binder: Binder, path: Path, command: SceneCommand, prefix: str = "") -> None:
+    """Make ``command`` once to check it against its device's spec: a ``BindError`` at
+    ``path`` (its message after ``prefix``) if it breaks it."""
+    home, device, kind, target, args = command
+    try:
+        binder.hub.commands.make(
+            home=home, device=device, kind=kind, target=target, args=args, member="check", face="automation"
+        )
+    except Exception as exc:
+        raise BindError(path, f"{prefix}{exc}") from None
+
+
+def _resumed(run: Run, branches: Iterable[tuple[str, list[BoundStep]]]) -> tuple[list[BoundStep], int] | None:
+    """Resuming after a restart: the branch (by its path prefix) that ran, and the step to
+    go on at; None when the run is fresh or none of ``branches`` ran."""
+    if run.resume_at is not None:
+        for prefix, steps in branches:
+            start = run.resume_index(prefix)
+            if start is not None:
+                return steps, start
+    return None
 
 
 async def _submit_all(
@@ -64,18 +91,7 @@ class Command(msgspec.Struct, tag_field="action", tag="command", forbid_unknown_
         targets = _devices(binder, self.device, (*path, "device"))
         for home, device in targets:
             binder.action(home, device, self.name, (*path, "name"))
-            try:
-                binder.hub.commands.make(
-                    home=home,
-                    device=device,
-                    kind="action",
-                    target=self.name,
-                    args=self.args,
-                    member="check",
-                    face="automation",
-                )
-            except Exception as exc:
-                raise BindError((*path, "args"), str(exc)) from None
+            _check(binder, (*path, "args"), (home, device, "action", self.name, self.args))
         name, args = self.name, self.args
         return BoundStep(_where(path), "command", lambda run: _submit_all(run, targets, "action", name, args))
 
@@ -93,18 +109,7 @@ class SetProperty(msgspec.Struct, tag_field="action", tag="set", forbid_unknown_
         for home, device in targets:
             spec = binder.prop(home, device, self.property, (*path, "property"))
             names.add(spec.name)
-            try:
-                binder.hub.commands.make(
-                    home=home,
-                    device=device,
-                    kind="set",
-                    target=spec.name,
-                    args={"value": self.value},
-                    member="check",
-                    face="automation",
-                )
-            except Exception as exc:
-                raise BindError((*path, "value"), str(exc)) from None
+            _check(binder, (*path, "value"), (home, device, "set", spec.name, {"value": self.value}))
         if len(names) != 1:
             raise BindError((*path, "property"), "the devices name this property differently")
         prop, args = names.pop(), {"value": self.value}
@@ -247,9 +252,6 @@ class SceneAction(msgspec.Struct, tag_field="action", tag="scene", forbid_unknow
         return BoundStep(_where(path), "scene", apply)
 
 
-SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
-
-
 def bind_scene(scene: dict[str, dict[str, Any]], binder: Binder, path: Path) -> list[SceneCommand]:
     """The commands that put each device of ``scene`` in its state: ``action:`` (with
     ``args:``) runs an action, every other key writes that property."""
@@ -267,18 +269,7 @@ def bind_scene(scene: dict[str, dict[str, Any]], binder: Binder, path: Path) -> 
         for name, value in rest.items():
             wanted.append(("set", binder.prop(home, device, name, path).name, {"value": value}))
         for kind, target, cargs in wanted:
-            try:
-                binder.hub.commands.make(
-                    home=home,
-                    device=device,
-                    kind=kind,
-                    target=target,
-                    args=cargs,
-                    member="check",
-                    face="automation",
-                )
-            except Exception as exc:
-                raise BindError(path, f"{ref}: {exc}") from None
+            _check(binder, path, (home, device, kind, target, cargs), f"{ref}: ")
             out.append((home, device, kind, target, cargs))
     return out
 
@@ -324,11 +315,9 @@ class Choose(msgspec.Struct, tag_field="action", tag="choose", forbid_unknown_fi
         ]
 
         def choose(run: Run) -> Awaitable[None] | None:
-            if run.resume_at is not None:  # resuming after a restart: the branch that ran
-                for prefix, steps in resumable:
-                    start = run.resume_index(prefix)
-                    if start is not None:
-                        return execute(steps, run, start)
+            resumed = _resumed(run, resumable)
+            if resumed is not None:
+                return execute(resumed[0], run, resumed[1])
             for checks, steps in branches:
                 if all(c() for c in checks):
                     return execute(steps, run)
@@ -352,11 +341,9 @@ class IfThen(msgspec.Struct, tag_field="action", tag="if", forbid_unknown_fields
         resumable = ((f"{where}.then", then), (f"{where}.else", other))
 
         def if_then(run: Run) -> Awaitable[None] | None:
-            if run.resume_at is not None:  # resuming after a restart: the branch that ran
-                for prefix, steps in resumable:
-                    start = run.resume_index(prefix)
-                    if start is not None:
-                        return execute(steps, run, start)
+            resumed = _resumed(run, resumable)
+            if resumed is not None:
+                return execute(resumed[0], run, resumed[1])
             return execute(then if all(c() for c in checks) else other, run)
 
         return BoundStep(where, "if", if_then)

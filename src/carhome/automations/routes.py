@@ -48,11 +48,12 @@ import asyncio
 from pathlib import PurePath
 from typing import Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from carhome.automations import Automation, Engine
+from carhome.automations import Automation, Engine, Source
 from carhome.automations.files import (
     AutomationExists,
     AutomationFiles,
@@ -136,8 +137,9 @@ class AutomationRoutes:
                 return automation
         raise _unknown(UnknownAutomation(automation_id, (a.id for a in mine)))
 
-    def summary(self, automation: Automation) -> AutomationOut:
-        source = self.engine.source(automation.id)
+    def summary(self, automation: Automation, source: Source | None = None) -> AutomationOut:
+        """``automation`` as listed, written at ``source`` (by default where the engine loaded it)."""
+        source = self.engine.source(automation.id) if source is None else source
         return AutomationOut(
             id=automation.id,
             alias=automation.alias,
@@ -150,22 +152,15 @@ class AutomationRoutes:
         )
 
     async def detail(self, entry: Entry) -> AutomationDetail:
-        automation, source = entry.automation, entry.source
+        automation = entry.automation
         # a base file's automation is cut out of its file and parsed to check the cut
         text = await asyncio.to_thread(entry.text) if entry.origin != "saved" else entry.file_text
         overridden = self.files.overridden(automation.id) if self.files is not None else None
         return AutomationDetail(
-            id=automation.id,
-            alias=automation.alias,
-            home=automation.home,
-            mode=automation.mode,
-            enabled=automation.enabled,
-            file=_shown(source.file),
-            line=source.line,
+            **msgspec.structs.asdict(self.summary(automation, entry.source)),
             origin=entry.origin,
             overrides=None if overridden is None else _shown(overridden),
             text=text,
-            **self.engine.stats(automation.id),
         )
 
     def entry_of(self, automation: Automation) -> Entry:

@@ -7,14 +7,13 @@ committed transaction, on disk when it returns.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from typing import Final, Self
+from typing import Final
 
 import msgspec
 
 from carhome.automations.timers import SavedTimer
-from carhome.sqlitefile import Migrations, SqliteFile, beside
+from carhome.sqlitefile import BesideHub, Migrations
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
 MIGRATIONS: Final[Migrations] = (
@@ -27,26 +26,8 @@ MIGRATIONS: Final[Migrations] = (
 )
 
 
-class SqliteTimerStore:
+class SqliteTimerStore(BesideHub, part="timers", what="automation timers", migrations=MIGRATIONS):
     """Automation timers in a SQLite file."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file = SqliteFile(path, what="automation timers", migrations=MIGRATIONS, thread="timers")
-
-    @classmethod
-    def beside(cls, db: str | os.PathLike[str]) -> Self:
-        """The timers beside the hub database ``db``: ``hub.db`` → ``hub.timers.db``."""
-        return cls(beside(db, "timers"))
-
-    @property
-    def path(self) -> str:
-        return self._file.path
-
-    async def open(self) -> None:
-        await self._file.open()
-
-    async def close(self) -> None:
-        await self._file.close()
 
     async def load(self) -> list[SavedTimer]:
         def read(conn: sqlite3.Connection) -> list[tuple[str, str, str, float, bytes]]:

@@ -9,7 +9,8 @@ usage mistake. Waiting is a long poll on the hub, so no time is spent sleeping h
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import click
 
@@ -30,7 +31,21 @@ EXIT_PENDING: Final = exits.PENDING
 # which a demo may run slower or faster than real time.
 _GRACE: Final = 30.0
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 _TTL_HELP = "Seconds (of hub time) the command stays valid; it is never executed later."
+
+
+def _command_options(fn: _F) -> _F:
+    """``--ttl``, ``--no-wait`` and the hub options, shared by ``call`` and ``set``."""
+    fn = hub_options(fn)
+    fn = click.option("--no-wait", is_flag=True, help="Return once the hub has accepted the command.")(fn)
+    return click.option(
+        "--ttl",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_TTL,
+        show_default=True,
+        help=_TTL_HELP,
+    )(fn)
 
 
 async def _send(
@@ -89,15 +104,7 @@ def _report(command: Command, label: str, *, as_json: bool, waited: bool) -> Non
 @click.argument("device", metavar="DEVICE")
 @click.argument("action", metavar="ACTION")
 @click.argument("assignments", nargs=-1, metavar="[ARG=VALUE]...")
-@click.option(
-    "--ttl",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_TTL,
-    show_default=True,
-    help=_TTL_HELP,
-)
-@click.option("--no-wait", is_flag=True, help="Return once the hub has accepted the command.")
-@hub_options
+@_command_options
 def call(
     *,
     device: str,
@@ -139,15 +146,7 @@ def call(
 @click.argument("device", metavar="DEVICE")
 @click.argument("prop", metavar="PROPERTY")
 @click.argument("value", metavar="VALUE")
-@click.option(
-    "--ttl",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_TTL,
-    show_default=True,
-    help=_TTL_HELP,
-)
-@click.option("--no-wait", is_flag=True, help="Return once the hub has accepted the command.")
-@hub_options
+@_command_options
 def set_(
     *, device: str, prop: str, value: str, ttl: float, no_wait: bool, hub: str | None, as_json: bool
 ) -> None:

@@ -7,7 +7,6 @@ import click
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import counted, echo_json
-from carhome.wire.health import Health
 
 
 @click.command()
@@ -23,10 +22,7 @@ def health(*, hub: str | None, as_json: bool) -> None:
       carhome health
     """
 
-    async def work(client: HubClient) -> Health:
-        return await client.health()
-
-    found = with_hub(hub, work)
+    found = with_hub(hub, HubClient.health)
     if as_json:
         echo_json(found)
     elif found.status == "ok":

@@ -11,9 +11,10 @@ extended here with the history calls. Times are shown in each home's own timezon
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, Generic, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 import click
@@ -35,6 +36,7 @@ from carhome.wire.history import (
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
 _R = TypeVar("_R", Trip, ChargeSession)
+_L = TypeVar("_L", TripList, ChargeList)
 
 
 class HistoryClient(HubClient):
@@ -84,51 +86,103 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _show_records(
-    found: TripList | ChargeList,
-    records: Sequence[_R],
-    *,
-    as_json: bool,
-    none: str,
-    header: list[str],
-    row: Callable[[_R, str], list[str]],
-) -> None:
-    """Records as JSON or a table in each home's local time (with a CAR column when there
-    are several cars)."""
-    if as_json:
-        echo_json(found)
-        return
-    if not records:
-        click.echo(none)
-        return
-    many = len({(r.home, r.car) for r in records}) > 1
-    rows: list[list[str]] = []
-    for record in records:
-        cells: list[str] = row(record, found.timezones.get(record.home, "UTC"))
-        rows.append([f"{record.home}/{record.car}", *cells] if many else cells)
-    click.echo(table(["CAR", *header] if many else header, rows))
+class _Options(TypedDict):
+    """What ``carhome trips`` and ``carhome charges`` are asked."""
+
+    car: str | None
+    from_: str | None
+    to: str | None
+    period: Period | None
+    limit: int | None
+    hub: str | None
+    as_json: bool
+
+
+@dataclass(frozen=True)
+class _Listing(Generic[_L, _R]):
+    """How ``carhome trips`` or ``carhome charges`` lists its records."""
+
+    what: str
+    fetch: Callable[[HistoryClient, dict[str, str | None]], Awaitable[_L]]
+    records: Callable[[_L], Sequence[_R]]
+    header: list[str]
+    row: Callable[[_R, str], list[str]]
+
+    def options(self, fn: _F) -> _F:
+        """The options of the command that lists them (see ``_Options``)."""
+        latest = f"Only the latest N {self.what}."
+        fn = click.option("--limit", type=click.IntRange(1, 10_000), help=latest)(hub_options(fn))
+        return _range_options(_period_options(fn))
+
+    def show(self, options: _Options) -> None:
+        """The records as JSON or a table in each home's local time (with a CAR column when
+        there are several cars), or their totals per ``--day`` or ``--month``."""
+        hub, period, limit, as_json = options["hub"], options["period"], options["limit"], options["as_json"]
+        query = {"car": options["car"], "from_": options["from_"], "to": options["to"]}
+        if period is not None:
+            _show_summaries(hub, as_json, period, query, self.what)
+            return
+        limited = {**query, "limit": None if limit is None else str(limit)}
+        found = _with_client(hub, lambda client: self.fetch(client, limited))
+        if as_json:
+            echo_json(found)
+            return
+        records = self.records(found)
+        if not records:
+            click.echo(f"no {self.what}")
+            return
+        many = len({(r.home, r.car) for r in records}) > 1
+        rows: list[list[str]] = []
+        for record in records:
+            cells: list[str] = self.row(record, found.timezones.get(record.home, "UTC"))
+            rows.append([f"{record.home}/{record.car}", *cells] if many else cells)
+        click.echo(table(["CAR", *self.header] if many else self.header, rows))
+
+
+_TRIPS: Final = _Listing[TripList, Trip](
+    "trips",
+    lambda client, query: client.trips(**query),
+    lambda found: found.trips,
+    header=["START", "END", "FROM", "TO", "KM", "KWH", "WH/KM", "MAX KM/H", "SOC %", "NOTE"],
+    row=lambda t, zone: [
+        _local(t.start, zone),
+        _local(t.end, zone, "%H:%M"),
+        t.start_place or "-",
+        t.end_place or "-",
+        _num(t.distance_km),
+        _num(t.energy_kwh, 2),
+        _num(t.wh_per_km, 0),
+        _num(t.max_speed_kmh, 0),
+        f"{_num(t.soc_start)}→{_num(t.soc_end)}",
+        "gaps" if t.gaps else "",
+    ],
+)
+_CHARGES: Final = _Listing[ChargeList, ChargeSession](
+    "charges",
+    lambda client, query: client.charges(**query),
+    lambda found: found.charges,
+    header=["START", "END", "PLACE", "ADDED KWH", "GRID KWH", "LOSS KWH", "PEAK KW", "SOC %", "COST"],
+    row=lambda c, zone: [
+        _local(c.start, zone),
+        _local(c.end, zone, "%H:%M"),
+        c.place or "-",
+        _num(c.added_kwh, 2),
+        _num(c.grid_kwh, 2),
+        _num(c.loss_kwh, 2),
+        _num(c.peak_kw, 1),
+        f"{_num(c.soc_start)}→{_num(c.soc_end)}",
+        _num(c.cost, 2),
+    ],
+)
 
 
 # -- trips ----------------------------------------------------------------------------------
 
 
 @click.group(invoke_without_command=True)
-@_range_options
-@_period_options
-@click.option("--limit", type=click.IntRange(1, 10_000), help="Only the latest N trips.")
-@hub_options
+@_TRIPS.options
 @click.pass_context
-def trips(
-    ctx: click.Context,
-    *,
-    car: str | None,
-    from_: str | None,
-    to: str | None,
-    period: Period | None,
-    limit: int | None,
-    hub: str | None,
-    as_json: bool,
-) -> None:
+def trips(ctx: click.Context, **options: Unpack[_Options]) -> None:
     """The cars' trips: when, from where to where, distance, energy and efficiency.
 
     \b
@@ -141,32 +195,7 @@ def trips(
     """
     if ctx.invoked_subcommand is not None:
         return
-    query = {"car": car, "from_": from_, "to": to}
-    if period is not None:
-        _show_summaries(hub, as_json, period, query, "trips")
-        return
-    found = _with_client(
-        hub, lambda client: client.trips(**query, limit=None if limit is None else str(limit))
-    )
-    _show_records(
-        found,
-        found.trips,
-        as_json=as_json,
-        none="no trips",
-        header=["START", "END", "FROM", "TO", "KM", "KWH", "WH/KM", "MAX KM/H", "SOC %", "NOTE"],
-        row=lambda t, zone: [
-            _local(t.start, zone),
-            _local(t.end, zone, "%H:%M"),
-            t.start_place or "-",
-            t.end_place or "-",
-            _num(t.distance_km),
-            _num(t.energy_kwh, 2),
-            _num(t.wh_per_km, 0),
-            _num(t.max_speed_kmh, 0),
-            f"{_num(t.soc_start)}→{_num(t.soc_end)}",
-            "gaps" if t.gaps else "",
-        ],
-    )
+    _TRIPS.show(options)
 
 
 @trips.command("plot")
@@ -203,20 +232,8 @@ def plot(*, out: Path, car: str | None, from_: str | None, to: str | None, hub: 
 
 
 @click.command()
-@_range_options
-@_period_options
-@click.option("--limit", type=click.IntRange(1, 10_000), help="Only the latest N charges.")
-@hub_options
-def charges(
-    *,
-    car: str | None,
-    from_: str | None,
-    to: str | None,
-    period: Period | None,
-    limit: int | None,
-    hub: str | None,
-    as_json: bool,
-) -> None:
+@_CHARGES.options
+def charges(**options: Unpack[_Options]) -> None:
     """The cars' charge sessions: when, where, energy into the battery and from the grid,
     losses, peak power, state of charge and cost at the tariff of the time.
 
@@ -226,31 +243,7 @@ def charges(
       carhome charges --month
       carhome charges --car car --from 2026-01-01 --json
     """
-    query = {"car": car, "from_": from_, "to": to}
-    if period is not None:
-        _show_summaries(hub, as_json, period, query, "charges")
-        return
-    found = _with_client(
-        hub, lambda client: client.charges(**query, limit=None if limit is None else str(limit))
-    )
-    _show_records(
-        found,
-        found.charges,
-        as_json=as_json,
-        none="no charges",
-        header=["START", "END", "PLACE", "ADDED KWH", "GRID KWH", "LOSS KWH", "PEAK KW", "SOC %", "COST"],
-        row=lambda c, zone: [
-            _local(c.start, zone),
-            _local(c.end, zone, "%H:%M"),
-            c.place or "-",
-            _num(c.added_kwh, 2),
-            _num(c.grid_kwh, 2),
-            _num(c.loss_kwh, 2),
-            _num(c.peak_kw, 1),
-            f"{_num(c.soc_start)}→{_num(c.soc_end)}",
-            _num(c.cost, 2),
-        ],
-    )
+    _CHARGES.show(options)
 
 
 # -- totals ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
@@ -48,6 +48,7 @@ from carhome.wire.problems import ApiError
 KEYS_ENV: Final = "CARHOME_KEYS"
 
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def default_key_dir() -> Path:
@@ -79,12 +80,17 @@ def phone_of(client: HubClient, directory: Path) -> Phone:
     return Phone(KeyRing(directory), HubKeys(client.url, headers=headers))
 
 
+def _phone_options(fn: _F) -> _F:
+    """``--keys`` and the hub options of a command this machine runs as a phone."""
+    return _keys_option(hub_options(fn))
+
+
 def _with_phone(
-    hub: str | None, directory: Path, device: str, work: Callable[[Phone, str, str], Awaitable[_T]]
+    hub: str | None, keys_dir: Path | None, device: str, work: Callable[[Phone, str, str], Awaitable[_T]]
 ) -> _T:
     async def run(client: HubClient) -> _T:
         home, dev = resolve_device(device, [] if "/" in device else await client.devices())
-        phone = phone_of(client, directory)
+        phone = phone_of(client, key_dir(keys_dir))
         async with phone.hub:
             return await work(phone, home, dev)
 
@@ -134,8 +140,7 @@ def new(*, keys_dir: Path | None) -> None:
     is_flag=True,
     help="On a device with keys: leave the request for an owner and return (see `keys wait`).",
 )
-@_keys_option
-@hub_options
+@_phone_options
 def enroll(
     *,
     device: str,
@@ -181,7 +186,7 @@ def enroll(
         )
         return _settled(await phone.outcome(asked))
 
-    result = _with_phone(hub, key_dir(keys_dir), device, work)
+    result = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(result)
     elif isinstance(result, Pending):
@@ -222,8 +227,7 @@ def _settled(outcome: Pending) -> EnrolledKey:
 @keys.command("wait")
 @click.argument("device", metavar="DEVICE")
 @click.argument("request_id", metavar="REQUEST_ID")
-@_keys_option
-@hub_options
+@_phone_options
 def wait_(*, device: str, request_id: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
     """Wait for an owner's answer to this machine's REQUEST_ID on DEVICE (after
     `keys enroll --no-wait`); pins the device's key once enrolled."""
@@ -234,7 +238,7 @@ def wait_(*, device: str, request_id: str, keys_dir: Path | None, hub: str | Non
             raise click.ClickException(f"request {request_id} is not for this machine's key")
         return _settled(await phone.outcome(asked))
 
-    enrolled = _with_phone(hub, key_dir(keys_dir), device, work)
+    enrolled = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(enrolled)
     else:
@@ -243,15 +247,14 @@ def wait_(*, device: str, request_id: str, keys_dir: Path | None, hub: str | Non
 
 @keys.command()
 @click.argument("device", metavar="DEVICE")
-@_keys_option
-@hub_options
+@_phone_options
 def pending(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
     """Enrollment requests on DEVICE waiting for an owner's approval."""
 
     async def work(phone: Phone, home: str, dev: str) -> list[Pending]:
         return await phone.hub.pending(home, dev)
 
-    found = _with_phone(hub, key_dir(keys_dir), device, work)
+    found = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(found)
         return
@@ -265,8 +268,7 @@ def pending(*, device: str, keys_dir: Path | None, hub: str | None, as_json: boo
 @click.argument("device", metavar="DEVICE")
 @click.argument("request_id", metavar="REQUEST_ID")
 @click.option("--decline", is_flag=True, help="Decline the request instead.")
-@_keys_option
-@hub_options
+@_phone_options
 def approve(
     *, device: str, request_id: str, decline: bool, keys_dir: Path | None, hub: str | None, as_json: bool
 ) -> None:
@@ -284,7 +286,7 @@ def approve(
         except KeyRefused as exc:  # this machine's own check, before the hub is asked
             raise click.ClickException(exc.detail) from exc
 
-    settled = _with_phone(hub, key_dir(keys_dir), device, work)
+    settled = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(settled)
     elif settled.status == "enrolled":
@@ -297,15 +299,14 @@ def approve(
 
 @keys.command("list")
 @click.argument("device", metavar="DEVICE")
-@_keys_option
-@hub_options
+@_phone_options
 def list_(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
     """The keys enrolled on DEVICE."""
 
     async def work(phone: Phone, home: str, dev: str) -> tuple[EnrolledKey, ...]:
         return await phone.hub.keys(home, dev)
 
-    found = _with_phone(hub, key_dir(keys_dir), device, work)
+    found = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(found)
         return
@@ -316,8 +317,7 @@ def list_(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool)
 @keys.command()
 @click.argument("device", metavar="DEVICE")
 @click.argument("key_id", metavar="KEY_ID")
-@_keys_option
-@hub_options
+@_phone_options
 def remove(*, device: str, key_id: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
     """Revoke KEY_ID (or a unique start of it) on DEVICE; needs an owner's key here."""
 
@@ -329,7 +329,7 @@ def remove(*, device: str, key_id: str, keys_dir: Path | None, hub: str | None, 
             raise click.ClickException(f"{key_id!r} names {len(matches)} keys on {dev}; enrolled: {known}")
         return await phone.revoke(home, dev, matches[0].point)
 
-    revoked = _with_phone(hub, key_dir(keys_dir), device, work)
+    revoked = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(revoked)
     else:
@@ -338,15 +338,14 @@ def remove(*, device: str, key_id: str, keys_dir: Path | None, hub: str | None, 
 
 @keys.command("show-code")
 @click.argument("device", metavar="DEVICE")
-@_keys_option
-@hub_options
+@_phone_options
 def show_code(*, device: str, keys_dir: Path | None, hub: str | None, as_json: bool) -> None:
     """The enrollment code DEVICE shows, from the hub's local screen (on the hub's machine)."""
 
     async def work(phone: Phone, home: str, dev: str) -> str:
         return await phone.hub.code(home, dev)
 
-    code = _with_phone(hub, key_dir(keys_dir), device, work)
+    code = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json({"code": code})
     else:
@@ -357,8 +356,7 @@ def show_code(*, device: str, keys_dir: Path | None, hub: str | None, as_json: b
 @click.argument("device", metavar="DEVICE")
 @click.argument("domains", nargs=-1, required=True, type=click.Choice(SAFETY_DOMAINS))
 @click.option("--code-from-hub", is_flag=True, help="Read the code off the hub's local screen.")
-@_keys_option
-@hub_options
+@_phone_options
 def delegate(
     *,
     device: str,
@@ -379,7 +377,7 @@ def delegate(
         code = await _read_code(phone, challenge, code_from_hub)
         return await phone.delegate(challenge, domains=domains, code=code)
 
-    enrolled = _with_phone(hub, key_dir(keys_dir), device, work)
+    enrolled = _with_phone(hub, keys_dir, device, work)
     if as_json:
         echo_json(enrolled)
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from carhome.cli.options import config_option
 from carhome.compose.config import Config, load_config
 from carhome.errors import CarhomeError
 from carhome.mqtt.credentials import BridgeIdentity, Credentials, write_mosquitto
@@ -34,15 +35,7 @@ def mqtt() -> None:
 
 
 @mqtt.command()
-@click.option(
-    "--config",
-    "config_file",
-    required=True,
-    envvar="CARHOME_CONFIG",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The configuration file (YAML) [env CARHOME_CONFIG].",
-)
+@config_option
 @click.option(
     "--mosquitto",
     "mosquitto_dir",

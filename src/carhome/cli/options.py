@@ -1,4 +1,5 @@
-"""What every hub-facing command shares: ``--hub`` and ``--json``, and running a call.
+"""What every hub-facing command shares: ``--hub`` and ``--json``, and running a call;
+and ``--config`` of the commands that read the hub's configuration file instead.
 
 The hub's address comes from ``--hub``, else ``CARHOME_HUB``, else the file a running hub
 writes (``carhome.wire.discovery``), else ``http://127.0.0.1:8780``. ``with_hub`` opens a
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import click
@@ -39,6 +41,18 @@ def hub_options(fn: _F) -> _F:
         help="The hub's local API [env CARHOME_HUB; default: the address a running hub"
         f" announced, else {DEFAULT_URL}].",
     )(fn)
+
+
+config_option: Final = click.option(
+    "--config",
+    "config_file",
+    required=True,
+    envvar="CARHOME_CONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The configuration file (YAML) [env CARHOME_CONFIG].",
+)
+"""``--config FILE`` (as ``config_file``) of a command that reads the hub's configuration file."""
 
 
 def hub_url(given: str | None) -> str:

@@ -7,7 +7,6 @@ import click
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json, table
-from carhome.wire.rejections import Rejections
 
 
 @click.command()
@@ -20,10 +19,7 @@ def rejections(*, hub: str | None, as_json: bool) -> None:
       carhome rejections
     """
 
-    async def work(client: HubClient) -> Rejections:
-        return await client.rejections()
-
-    found = with_hub(hub, work)
+    found = with_hub(hub, HubClient.rejections)
     if as_json:
         echo_json(found)
         return

@@ -46,6 +46,7 @@ from types import TracebackType
 from typing import Any, Final, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
+from carhome.clock import sleep_or_wake
 from carhome.energy.cars import Car, Departure, OneOffDeparture
 from carhome.energy.chargers import Charger
 from carhome.energy.forecasts import SiteForecast
@@ -60,7 +61,7 @@ from carhome.energy.seriesfile import load_series, past_warning
 from carhome.energy.site import Allowance, Demand, Site
 from carhome.energy.units import Energy, Soc
 from carhome.errors import CarhomeError, ConfigError
-from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result, Subscription
+from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result
 from carhome.prices.series import QUARTER_HOUR, SlotSeries
 from carhome.prices.tariffs import DynamicTariff, FixedTariff, Tariff
 from carhome.spec import vss
@@ -203,7 +204,7 @@ class ChargingController:
         self._wanted_a = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._subscriptions: list[Subscription] = []
+        self._subscriptions = contextlib.ExitStack()
         self._mtimes: dict[Path, float] = {}
         # what was last asked of the device, so a command is sent once per change
         self._sent_amps: int | None = None
@@ -227,12 +228,12 @@ class ChargingController:
         watched = [(car, vss.CABLE_CONNECTED), (car, vss.IS_CHARGING), (car, vss.SOC)]
         if charger is not None:
             watched.append((charger, "status"))
-        bus = self.hub.bus
-        subs = [bus.subscribe(self._changed, home=home, device=device, name=prop) for device, prop in watched]
+        bus, subs = self.hub.bus, self._subscriptions
+        for device, prop in watched:
+            subs.enter_context(bus.subscribe(self._changed, home=home, device=device, name=prop))
         for device in (car,) if charger is None else (car, charger):
-            subs.append(bus.subscribe(self._availability, kind=Availability, home=home, device=device))
-            subs.append(bus.subscribe(self._on_result, kind=Result, home=home, device=device))
-        self._subscriptions = subs
+            subs.enter_context(bus.subscribe(self._availability, kind=Availability, home=home, device=device))
+            subs.enter_context(bus.subscribe(self._on_result, kind=Result, home=home, device=device))
         for group in (self.line, self.site):
             if group is not None:
                 group.join(self)
@@ -242,9 +243,7 @@ class ChargingController:
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for sub in self._subscriptions:
-            sub.close()
-        self._subscriptions = []
+        self._subscriptions.close()
         for group in (self.line, self.site):
             if group is not None:
                 group.leave(self)
@@ -351,14 +350,7 @@ class ChargingController:
         waiting = [at for at in self._held.values() if at > now]
         if waiting:
             due = min(due, *waiting)
-        sleeper = asyncio.create_task(clock.sleep(max(0.0, due - now)), name="charging-sleep")
-        waker = asyncio.create_task(self._wake.wait(), name="charging-wake")
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-        self._wake.clear()
+        await sleep_or_wake(clock.sleep(max(0.0, due - now)), self._wake, name="charging")
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.hub.clock.time(), self.setup.zone)

@@ -33,7 +33,6 @@ from starlette.routing import BaseRoute
 
 from carhome.energy import Mode, OneOffDeparture, Soc, parse_csv, parse_json
 from carhome.energy.controller import ChargingController
-from carhome.energy.providers import SourceStatus
 from carhome.energy.seriesfile import past_warning
 from carhome.energy.site import Allowance
 from carhome.errors import ConfigError
@@ -49,7 +48,6 @@ from carhome.wire.charging import (
     SettingsIn,
     SiteOut,
     SlotOut,
-    SourceOut,
 )
 
 log: Final = logging.getLogger(__name__)
@@ -103,23 +101,9 @@ def plan_out(controller: ChargingController) -> CarPlanOut:
         cost=round(cost, 4),
         shortfall_kwh=round(shortfall, 3),
         slots=slots,
-        sources=[_source_out(feed.status()) for feed in controller.sources],
+        sources=[feed.status() for feed in controller.sources],
         site=_site_out(controller.allowance),
         shared_line=None if controller.line is None else controller.line.name,
-    )
-
-
-def _source_out(status: SourceStatus) -> SourceOut:
-    return SourceOut(
-        provider=status.provider,
-        title=status.title,
-        kind=status.kind,
-        fetched_at=status.fetched_at,
-        age_s=status.age_s,
-        known_until=status.known_until,
-        stale=status.stale,
-        error=status.error,
-        warning=status.warning,
     )
 
 

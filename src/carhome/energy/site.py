@@ -17,6 +17,7 @@ current, and the controllers say so.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,7 +26,7 @@ from typing import Annotated, Final, Protocol, Self
 import msgspec
 
 from carhome.energy.fuse import Draw, share_fuse
-from carhome.hub import Hub, Subscription
+from carhome.hub import Hub
 from carhome.hub.states import Change
 
 log: Final = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Site:
         self.grid = grid
         self.members: list[Member] = []
         self._last: dict[tuple[str, str], Allowance] = {}
-        self._subscriptions: list[Subscription] = []
+        self._subscriptions = contextlib.ExitStack()
 
     def join(self, member: Member) -> None:
         self.members.append(member)
@@ -129,16 +130,15 @@ class Site:
                 watched.append((grid.inverter.device, grid.inverter.power))
             for device, prop in watched:
                 if prop is not None:
-                    sub = self.hub.bus.subscribe(self._changed, home=self.home, device=device, name=prop)
-                    self._subscriptions.append(sub)
+                    self._subscriptions.enter_context(
+                        self.hub.bus.subscribe(self._changed, home=self.home, device=device, name=prop)
+                    )
         return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for sub in self._subscriptions:
-            sub.close()
-        self._subscriptions = []
+        self._subscriptions.close()
 
     # -- reading the meter ---------------------------------------------------------------
 

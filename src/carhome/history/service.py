@@ -38,7 +38,7 @@ from carhome.history.records import OpenState, Record
 from carhome.history.store import HistoryStore, MemoryHistoryStore, Query
 from carhome.history.summaries import summarize
 from carhome.history.tracker import CAR_SIGNALS, CHARGER_SIGNALS, CarTracker, Settings
-from carhome.hub import Change, Hub, Subscription
+from carhome.hub import Change, Hub
 from carhome.prices.tariffs import Tariff
 from carhome.wire.history import ChargeSession, Parked, Period, Summary, Trip
 
@@ -107,7 +107,7 @@ class History:
         self._states: dict[tuple[str, str], OpenState] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._subscriptions: list[Subscription] = []
+        self._subscriptions = contextlib.ExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self.write_errors = 0
 
@@ -123,11 +123,11 @@ class History:
             raise
         for device, route in routes:
             properties = self.hub.spec(device.home, device.id).properties
-            self._subscriptions += [
-                self.hub.bus.subscribe(self._on_change, home=device.home, device=device.id, name=prop)
-                for prop in route.signals
-                if prop in properties
-            ]
+            for prop in route.signals:
+                if prop in properties:
+                    self._subscriptions.enter_context(
+                        self.hub.bus.subscribe(self._on_change, home=device.home, device=device.id, name=prop)
+                    )
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="history-writer"),
             asyncio.create_task(self._tick_loop(), name="history-clock"),
@@ -137,9 +137,7 @@ class History:
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for subscription in self._subscriptions:
-            subscription.close()
-        self._subscriptions = []
+        self._subscriptions.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

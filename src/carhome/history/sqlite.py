@@ -9,16 +9,15 @@ Records are msgspec JSON beside the columns queries select on.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Sequence
-from typing import Final, Self
+from typing import Final
 
 import msgspec
 
 from carhome.history.records import OpenState, Record
 from carhome.history.store import Query, R
-from carhome.sqlitefile import Migrations, SqliteFile, beside
+from carhome.sqlitefile import BesideHub, Migrations
 from carhome.wire.history import ChargeSession, Parked, Trip
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
@@ -47,26 +46,8 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
-class SqliteHistoryStore:
+class SqliteHistoryStore(BesideHub, part="history", what="history", migrations=MIGRATIONS):
     """The history in a SQLite file."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file = SqliteFile(path, what="history", migrations=MIGRATIONS, thread="history")
-
-    @classmethod
-    def beside(cls, db: str | os.PathLike[str]) -> Self:
-        """The history beside the hub database ``db``: ``hub.db`` → ``hub.history.db``."""
-        return cls(beside(db, "history"))
-
-    @property
-    def path(self) -> str:
-        return self._file.path
-
-    async def open(self) -> None:
-        await self._file.open()
-
-    async def close(self) -> None:
-        await self._file.close()
 
     async def commit(self, records: Sequence[Record], states: Sequence[OpenState]) -> None:
         rows = [(r.id, _KINDS[type(r)], r.home, r.car, r.start, r.end, _encode(r)) for r in records]

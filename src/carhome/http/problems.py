@@ -72,30 +72,22 @@ def unknown_home(home: str, known: list[str]) -> Problem:
 
 def invalid_body(reason: str, field: str | None = None, allowed: str | None = None) -> Problem:
     where = f" at {field}" if field else ""
-    tail = f"; allowed: {allowed}" if allowed else ""
-    return Problem(
-        422,
-        "invalid-body",
-        "Invalid request body",
-        f"the request body is not valid{where}: {reason}{tail}",
-        field=field,
-        reason=reason,
-        allowed=allowed,
-    )
+    what = f"the request body is not valid{where}"
+    return _invalid("invalid-body", "Invalid request body", what, reason, field=field, allowed=allowed)
 
 
 def invalid_query(reason: str, field: str | None = None, allowed: str | None = None) -> Problem:
     where = f" {field}" if field else ""
+    what = f"query parameter{where} is not valid"
+    return _invalid("invalid-query", "Invalid query parameter", what, reason, field=field, allowed=allowed)
+
+
+def _invalid(
+    slug: str, title: str, what: str, reason: str, *, field: str | None, allowed: str | None
+) -> Problem:
+    """A 422: ``what`` is wrong for ``reason`` (naming the ``allowed`` values, if known)."""
     tail = f"; allowed: {allowed}" if allowed else ""
-    return Problem(
-        422,
-        "invalid-query",
-        "Invalid query parameter",
-        f"query parameter{where} is not valid: {reason}{tail}",
-        field=field,
-        reason=reason,
-        allowed=allowed,
-    )
+    return Problem(422, slug, title, f"{what}: {reason}{tail}", field=field, reason=reason, allowed=allowed)
 
 
 def from_validation(

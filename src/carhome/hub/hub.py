@@ -254,6 +254,22 @@ class Hub:
             raise UnknownDevice(home, device, list(self._by_home.get(home, ())))
         return entry
 
+    def _unknown_device(self, home: str, device: str) -> InvalidChange:
+        return InvalidChange(
+            home=home,
+            device=device,
+            prop=None,
+            code="unknown_device",
+            reason="no such device in this home",
+            allowed=", ".join(sorted(self._by_home.get(home, ()))[:12]) or None,
+        )
+
+    def _reject(self, report: Report, err: InvalidChange) -> Report:
+        """Count ``err`` (logged once per cause) and add it to ``report``."""
+        self.rejections.record(err)
+        report.rejected.append(err)
+        return report
+
     def _lookup(self, home: str, device: str) -> tuple[Device, DeviceSpec]:
         entry = self._entry(home, device)
         return entry.device, entry.spec
@@ -301,17 +317,7 @@ class Hub:
         report = Report()
         entry = self._entries.get((home, device))
         if entry is None:
-            err = InvalidChange(
-                home=home,
-                device=device,
-                prop=None,
-                code="unknown_device",
-                reason="no such device in this home",
-                allowed=", ".join(sorted(self._by_home.get(home, ()))[:12]) or None,
-            )
-            self.rejections.record(err)
-            report.rejected.append(err)
-            return report
+            return self._reject(report, self._unknown_device(home, device))
         if ts is None:
             ts = self.clock.time()
         properties = entry.spec.properties
@@ -332,8 +338,7 @@ class Hub:
                 err = InvalidChange(
                     home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
                 )
-                self.rejections.record(err)
-                report.rejected.append(err)
+                self._reject(report, err)
                 continue
             report.applied += 1
             old = states.get(prop)
@@ -367,14 +372,7 @@ class Hub:
         entry = self._entries.get((home, device))
         try:
             if entry is None:
-                raise InvalidChange(
-                    home=home,
-                    device=device,
-                    prop=None,
-                    code="unknown_device",
-                    reason="no such device in this home",
-                    allowed=", ".join(sorted(self._by_home.get(home, ()))[:12]) or None,
-                )
+                raise self._unknown_device(home, device)
             try:
                 checked = check_event(entry.spec, name, fields or {})
             except InvalidValue as exc:
@@ -387,9 +385,7 @@ class Hub:
                     allowed=exc.allowed,
                 ) from None
         except InvalidChange as err:
-            self.rejections.record(err)
-            report.rejected.append(err)
-            return report
+            return self._reject(report, err)
         report.applied = 1
         self.bus.publish(Event(home, device, name, checked, self.clock.time() if ts is None else ts, source))
         return report

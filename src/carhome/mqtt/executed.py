@@ -22,7 +22,7 @@ from typing import Final
 
 import msgspec
 
-from carhome.sqlitefile import Migrations, SqliteFile
+from carhome.sqlitefile import KeptInFile, Migrations, SqliteFile
 
 FILE: Final = "executed.db"
 _CHECKPOINT_PAGES: Final = 32
@@ -51,7 +51,7 @@ MIGRATIONS: Final[Migrations] = (
 )
 
 
-class ExecutedLog:
+class ExecutedLog(KeptInFile):
     """The executed command ids of one device, in ``directory/executed.db``."""
 
     def __init__(self, directory: Path, *, keep: int = 1024) -> None:
@@ -66,16 +66,6 @@ class ExecutedLog:
             make_directory=True,  # the device's own: its commands and acks
         )
         self.keep = max(1, keep)
-
-    @property
-    def path(self) -> str:
-        return self._file.path
-
-    async def open(self) -> None:
-        await self._file.open()
-
-    async def close(self) -> None:
-        await self._file.close()
 
     async def recall(self, now: float) -> list[Executed]:
         """The ids still worth remembering at ``now``, oldest first (those gone are dropped)."""

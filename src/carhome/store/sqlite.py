@@ -29,8 +29,7 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -38,7 +37,7 @@ from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub.commands import Command
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
-from carhome.sqlitefile import MEMORY, SqliteFile
+from carhome.sqlitefile import MEMORY, KeptInFile, SqliteFile
 from carhome.store import schema
 
 _T = TypeVar("_T")
@@ -52,7 +51,7 @@ _decode_command: Final = msgspec.json.Decoder(Command).decode
 __all__ = ["MEMORY", "SqliteStore"]
 
 
-class SqliteStore:
+class SqliteStore(KeptInFile):
     """Implements the hub's ``Store`` protocol on a SQLite file (or ``":memory:"``).
 
     Use it as ``async with SqliteStore(path) as store`` or hand it to a ``Hub``, which opens
@@ -75,27 +74,10 @@ class SqliteStore:
         self._outbox_writer: asyncio.Task[None] | None = None
 
     @property
-    def path(self) -> str:
-        return self._file.path
-
-    @property
     def lock_timeout(self) -> float:
         return self._file.lock_timeout
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def open(self) -> None:
-        """Open the file, take the lock, and bring the schema up to date."""
-        await self._file.open()
 
     async def close(self) -> None:
         """Finish queued calls, close the connection (releasing the lock) and the thread."""

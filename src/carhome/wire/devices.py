@@ -94,28 +94,11 @@ _ACCESS_WORDS: Final = ((Access.READ, "read"), (Access.WRITE, "write"), (Access.
 
 
 def render_home(home: Home, devices: int) -> HomeOut:
-    return HomeOut(
-        id=home.id,
-        name=home.name,
-        lat=home.lat,
-        lon=home.lon,
-        radius_m=home.radius_m,
-        timezone=home.timezone,
-        places=home.places,
-        devices=devices,
-    )
+    return HomeOut(**msgspec.structs.asdict(home), devices=devices)
 
 
 def render_device(device: Device, online: bool | None) -> DeviceOut:
-    return DeviceOut(
-        id=device.id,
-        home=device.home,
-        type=device.type,
-        name=device.name,
-        room=device.room,
-        connector=device.connector,
-        online=online,
-    )
+    return DeviceOut(**msgspec.structs.asdict(device), online=online)
 
 
 def render_property(prop: PropertySpec) -> PropertyOut:

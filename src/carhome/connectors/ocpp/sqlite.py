@@ -10,17 +10,16 @@ rewriting the transaction.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Sequence
-from typing import Final, Self
+from typing import Final
 
 import msgspec
 
 from carhome.connectors.ocpp.store import Saved
 from carhome.connectors.ocpp.transactions import Register, Transaction
 from carhome.ocpp.messages import Sample
-from carhome.sqlitefile import Migrations, SqliteFile, beside
+from carhome.sqlitefile import BesideHub, Migrations
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
 MIGRATIONS: Final[Migrations] = (
@@ -56,26 +55,8 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode: Final = msgspec.json.Decoder(Transaction).decode
 
 
-class SqliteTransactionStore:
+class SqliteTransactionStore(BesideHub, part="ocpp", what="OCPP transactions", migrations=MIGRATIONS):
     """The central system's transactions in a SQLite file."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file = SqliteFile(path, what="OCPP transactions", migrations=MIGRATIONS, thread="ocpp")
-
-    @classmethod
-    def beside(cls, db: str | os.PathLike[str]) -> Self:
-        """The transactions beside the hub database ``db``: ``hub.db`` → ``hub.ocpp.db``."""
-        return cls(beside(db, "ocpp"))
-
-    @property
-    def path(self) -> str:
-        return self._file.path
-
-    async def open(self) -> None:
-        await self._file.open()
-
-    async def close(self) -> None:
-        await self._file.close()
 
     async def load(self, since: float) -> Saved:
         def read(conn: sqlite3.Connection) -> Saved:

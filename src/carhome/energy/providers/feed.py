@@ -28,6 +28,7 @@ from typing import Final, Self
 import httpx
 
 from carhome.backoff import Backoff
+from carhome.clock import sleep_or_wake
 from carhome.energy.providers import cache
 from carhome.energy.providers.fetching import new_client
 from carhome.energy.providers.source import BadAnswer, Provider, ProviderError
@@ -117,14 +118,7 @@ class Feed:
         clock = self.hub.clock
         while True:
             if self.next_at > clock.time():
-                sleeper = asyncio.create_task(self._sleep_until(self.next_at), name="energy-feed-sleep")
-                waker = asyncio.create_task(self._wake.wait(), name="energy-feed-wake")
-                try:
-                    await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    sleeper.cancel()
-                    waker.cancel()
-                self._wake.clear()
+                await sleep_or_wake(self._sleep_until(self.next_at), self._wake, name="energy-feed")
                 if self.next_at > clock.time():
                     continue
             try:
