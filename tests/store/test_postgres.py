@@ -7,10 +7,11 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import pytest
 
 from carhome.errors import ConfigError, DuplicateCommand, StoreError
-from carhome.hub import Command, StateRow, Store
+from carhome.hub import Command, CommandStatus, StateRow, Store
 from carhome.store import PostgresStore, SqliteStore, open_store
 from carhome.store.pgschema import SCHEMA_VERSION
 from carhome.testing.postgres import free_port
@@ -104,6 +105,26 @@ async def test_concurrent_puts_share_one_commit_and_only_the_taken_id_is_refused
     commits = await _fetch(postgres_url, "SELECT DISTINCT xmin::text FROM commands WHERE id <> 'c0'")
     print(f"postgres group commit: 50 concurrent puts in {len(commits)} transaction(s)")
     assert len(commits) < 5
+
+
+@pytest.mark.postgres
+async def test_puts_committed_together_refuse_only_the_taken_id(postgres_url: str) -> None:
+    async with PostgresStore(postgres_url) as store:
+        await store.outbox_put(_command(1))
+        results = await asyncio.gather(
+            store.outbox_put(_command(2)),
+            store.outbox_put(_command(1)),
+            store.outbox_put(_command(3)),
+            store.outbox_put(_command(3, home="h2")),
+            store.outbox_update(msgspec.structs.replace(_command(3), status=CommandStatus.SENT)),
+            store.outbox_put(_command(4)),
+            return_exceptions=True,
+        )
+        refused = [isinstance(r, DuplicateCommand) for r in results]
+        assert refused == [False, True, False, True, False, False]
+        assert [c.id for c in await store.outbox_pending()] == ["c1", "c2", "c3", "c4"]
+        # the first put of c3 is the one kept, and the update after it in the same commit applied
+        assert await store.outbox_get("c3") == msgspec.structs.replace(_command(3), status=CommandStatus.SENT)
 
 
 @pytest.mark.postgres

@@ -74,18 +74,26 @@ REMOVE_DEVICE: Final = "DELETE FROM devices WHERE home = $1 AND id = $2"
 REMOVE_DEVICE_STATES: Final = "DELETE FROM states WHERE home = $1 AND device = $2"
 DEVICES: Final = "SELECT data FROM devices ORDER BY home, id"
 
-SAVE_STATE: Final = (
-    "INSERT INTO states (home, device, prop, value, ts, source) VALUES ($1, $2, $3, $4, $5, $6)"
+# A batch of states in one statement, a column per array; each property at most once in it
+# (the store keeps the last of a batch's rows for one property, as upserts one by one would).
+SAVE_STATES: Final = (
+    "INSERT INTO states (home, device, prop, value, ts, source)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[])"
     " ON CONFLICT (home, device, prop) DO UPDATE SET"
     " value = excluded.value, ts = excluded.ts, source = excluded.source"
 )
 STATES: Final = "SELECT home, device, prop, value, ts, source FROM states"
 
-# A put of a taken id inserts nothing: the store reports it and never replaces the record.
-PUT_COMMAND: Final = (
+# Puts committed together go in one statement, a column per array, in arrival order (seq);
+# a put of a taken id inserts nothing (nor does the second put of one id in the arrays): the
+# store reports it and never replaces the record. The ids returned are those kept.
+PUT_COMMANDS: Final = (
     "INSERT INTO commands (id, home, device, status, created, expires, data)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    " ON CONFLICT (id) DO NOTHING"
+    " SELECT id, home, device, status, created, expires, data FROM unnest("
+    "$1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[])"
+    " WITH ORDINALITY AS put (id, home, device, status, created, expires, data, n)"
+    " ORDER BY n"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
 )
 # An update changes only the same command (same home, device and creation time) while it is
 # open: a final status is never rewritten. An update of an unknown id keeps the command.

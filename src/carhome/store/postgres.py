@@ -22,6 +22,8 @@ the password, and saying what to check. Credentials never appear in a message.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -49,6 +51,8 @@ _REACH: Final = (
 )
 
 Statement = tuple[str, tuple[object, ...]]
+Params = tuple[str, str, str, str, float, float, str]
+"""A command's columns: id, home, device, status, created, expires, data."""
 
 
 def redacted(url: str) -> str:
@@ -80,7 +84,7 @@ class PostgresStore:
         # Group commit: outbox writes that arrive while a commit is in flight wait together
         # for the next one; each caller returns only once the transaction holding its
         # write has committed.
-        self._outbox_queue: list[tuple[Statement, asyncio.Future[int]]] = []
+        self._outbox_queue: list[tuple[bool, Params, asyncio.Future[int]]] = []
         self._outbox_writer: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -170,14 +174,18 @@ class PostgresStore:
     # -- states ---------------------------------------------------------------------------
 
     async def save_states(self, rows: Sequence[StateRow]) -> None:
-        """Upsert a batch of states in one transaction; on return it is committed."""
+        """Upsert a batch of states in one statement (one transaction); on return it is committed."""
         if not rows:
             return
 
         async def write(conn: asyncpg.Connection) -> None:
-            params = [(r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in rows]
-            async with conn.transaction():
-                await conn.executemany(pgschema.SAVE_STATE, params)
+            # the last row of a property wins, as it would upserted one by one
+            last = {(r.home, r.device, r.prop): r for r in rows}.values()
+            columns = zip(
+                *((r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in last),
+                strict=True,
+            )
+            await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
 
         await self._with_connection("saving states", write)
 
@@ -194,13 +202,13 @@ class PostgresStore:
         """Keep ``command``; return only once its transaction is committed.
 
         ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
-        if not await self._outbox_write(_command_params(pgschema.PUT_COMMAND, command)):
+        if not await self._outbox_write(True, _command_params(command)):
             raise DuplicateCommand(command.id)
 
     async def outbox_update(self, command: Command) -> None:
         """Record a new status of ``command``; on return it is committed. An update never
         touches another command under the same id, nor a command already final."""
-        await self._outbox_write(_command_params(pgschema.UPDATE_COMMAND, command))
+        await self._outbox_write(False, _command_params(command))
 
     async def outbox_get(self, command_id: str) -> Command | None:
         """The command kept under ``command_id``, whatever its status."""
@@ -217,11 +225,11 @@ class PostgresStore:
             return await self._fetch("reading commands", _command, pgschema.RECENT_COMMANDS, limit)
         return await self._fetch("reading commands", _command, pgschema.RECENT_HOME_COMMANDS, home, limit)
 
-    async def _outbox_write(self, statement: Statement) -> int:
-        """Queue one outbox statement for the next group commit; the rows it changed."""
+    async def _outbox_write(self, put: bool, params: Params) -> int:
+        """Queue a put (or an update) for the next group commit; the rows it changed."""
         self._opened()
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox_queue.append((statement, done))
+        self._outbox_queue.append((put, params, done))
         if self._outbox_writer is None or self._outbox_writer.done():
             self._outbox_writer = asyncio.create_task(self._write_outbox(), name="postgres-outbox-writer")
         return await done
@@ -230,16 +238,17 @@ class PostgresStore:
         while self._outbox_queue:
             batch, self._outbox_queue = self._outbox_queue, []
             try:
-                # In arrival order, so a command's put always lands before its updates.
-                counts = await self._write("writing commands to the outbox", [stmt for stmt, _ in batch])
+                counts = await self._with_connection(
+                    "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
+                )
             except BaseException as exc:
-                for _, done in batch:
+                for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            for (_, done), count in zip(batch, counts, strict=True):
+            for (_, _, done), count in zip(batch, counts, strict=True):
                 if not done.done():
                     done.set_result(count)
 
@@ -309,10 +318,31 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _command_params(sql: str, command: Command) -> Statement:
+async def _write_commands(
+    conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params, object]]
+) -> list[int]:
+    """One transaction, in arrival order (a command's put always lands before its updates):
+    each run of puts in one statement, the updates one by one. The rows each one changed."""
+    counts: list[int] = []
+    async with conn.transaction():
+        for put, run in itertools.groupby(batch, key=lambda item: item[0]):
+            rows = [params for _, params, _ in run]
+            if put:
+                kept = {
+                    r[0] for r in await conn.fetch(pgschema.PUT_COMMANDS, *map(list, zip(*rows, strict=True)))
+                }
+                for params in rows:
+                    counts.append(int(params[0] in kept))
+                    kept.discard(params[0])  # a second put of one id in the run is refused
+            else:
+                counts += [_rowcount(await conn.execute(pgschema.UPDATE_COMMAND, *params)) for params in rows]
+    return counts
+
+
+def _command_params(command: Command) -> Params:
     # Encoded on the caller's side: the router mutates the command right after it returns,
     # and what is written must be the command as it was when the call was made.
-    return sql, (
+    return (
         command.id,
         command.home,
         command.device,
