@@ -92,14 +92,16 @@ async def test_a_database_from_a_newer_carhome_is_refused(postgres_url: str) -> 
 async def test_concurrent_puts_share_one_commit_and_only_the_taken_id_is_refused(postgres_url: str) -> None:
     async with PostgresStore(postgres_url) as store:
         await store.outbox_put(_command(0))
+        # all made in one clock tick: the outbox keeps them in the order they were submitted
         results = await asyncio.gather(
-            *(store.outbox_put(_command(n)) for n in range(1, 51)),
+            *(store.outbox_put(msgspec.structs.replace(_command(n), created=T0)) for n in range(50, 0, -1)),
             store.outbox_put(_command(0, home="h2")),
             return_exceptions=True,
         )
         assert results[:50] == [None] * 50
         assert isinstance(results[50], DuplicateCommand)
-        assert len(await store.outbox_pending()) == 51
+        pending = [c.id for c in await store.outbox_pending()]
+        assert pending == ["c0"] + [f"c{n}" for n in range(50, 0, -1)]
         assert (await store.outbox_get("c0")) == _command(0)
     # rows written by one transaction share its id (xmin)
     commits = await _fetch(postgres_url, "SELECT DISTINCT xmin::text FROM commands WHERE id <> 'c0'")
