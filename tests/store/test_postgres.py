@@ -208,6 +208,9 @@ def test_open_store_takes_sqlite_and_postgresql_urls(tmp_path: Path) -> None:
     store = open_store("postgresql://carhome:pw@db.example:5433/home")
     assert isinstance(store, PostgresStore)
     assert store.url == "postgresql://carhome@db.example:5433/home"  # the password is never shown
+    hidden = open_store("postgresql://db.example/home?user=carhome&password=pw&sslmode=require")
+    assert isinstance(hidden, PostgresStore)
+    assert hidden.url == "postgresql://db.example/home?user=carhome&sslmode=require"
 
 
 @pytest.mark.parametrize(

@@ -56,15 +56,15 @@ Params = tuple[str, str, str, str, float, float, str]
 
 
 def redacted(url: str) -> str:
-    """``url`` without its password, fit for a message or a log."""
+    """``url`` without its password (in the user part or as ``?password=``), fit for a message."""
     parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(key, value) for key, value in query if key != "password"]
+    if parts.password is None and len(kept) == len(query):
         return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    user, at, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}{at}{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(kept)))
 
 
 class PostgresStore:
