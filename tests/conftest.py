@@ -9,6 +9,9 @@ import pytest
 from carhome.hub import Device, Home, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from pgcluster import postgres_cluster, postgres_url
+
+__all__ = ["postgres_cluster", "postgres_url"]  # the PostgreSQL test service, for every test area
 
 # Beijing, Yizhuang (Beijing Economic-Technological Development Area)
 YIZHUANG = (39.7953, 116.5060)

@@ -1,8 +1,9 @@
 """The hub the crash tests kill: a hub and its devices in one process, under load, as the
 embedded hub runs with its simulated home.
 
-Run as ``python crash_child.py DB DATA BROKER_URL RUN [--settle]``. The hub (SQLite outbox
-at DB, the injected clock starting a little later each run) connects to the broker the
+Run as ``python crash_child.py DB DATA BROKER_URL RUN [--settle]``. The hub (its outbox in
+DB: a SQLite file, or a store URL such as ``postgresql://…``; the injected clock starting a
+little later each run) connects to the broker the
 parent runs, and so do its devices: three counters, each the real device library with a
 data directory under DATA, whose handler writes each value it runs to DATA/executed.log
 before it answers (a ``kill -9`` does not lose what a process wrote to a file). A fourth
@@ -35,7 +36,7 @@ from carhome.hub import Availability, Device, Home, Hub, Result
 from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
-from carhome.store import SqliteStore
+from carhome.store import SqliteStore, open_store
 from carhome.testing import FakeClock
 
 T0 = 1_767_225_600.0
@@ -74,7 +75,8 @@ class Journal:
 async def main(db: str, data: Path, url: str, run: int, settle: bool) -> None:
     clock = FakeClock(T0 + 10 * run)
     journal = os.open(data / "executed.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    async with Hub(store=SqliteStore(db), clock=clock, specs={**SPECS, "counter": COUNTER}) as hub:
+    store = open_store(db) if "://" in db else SqliteStore(db)
+    async with Hub(store=store, clock=clock, specs={**SPECS, "counter": COUNTER}) as hub:
         if not hub.homes():
             await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.506))
             await hub.add_devices([Device(home="h1", id=d, type="counter") for d in (*COUNTERS, ABSENT)])

@@ -3,7 +3,8 @@ what it kept.
 
 The parent runs the broker (Mosquitto, or the built-in one where Mosquitto is missing; a
 process of its own either way) and starts ``crash_child.py``
-on one SQLite file and one data directory for every run: each run starts on what the last
+on one store (a SQLite file, or a PostgreSQL database by URL) and one data directory for
+every run: each run starts on what the last
 kill left behind, restores the outbox, redelivers, and its devices restart on their logs of
 what they ran. The parent reads what the child announces (``accepted ID``, ``final ID
 STATUS``), kills it with SIGKILL after a seeded number of lines — wherever it got to — keeps
@@ -12,7 +13,8 @@ every whole line printed before the kill, and then opens the store:
 - every accepted id must be kept (``acked-but-lost``: the outbox promise);
 - every status ever announced final must be the stored status, now and after every later
   restart (``final-but-not-durable``: what the API calls final is durable and stays);
-- ``PRAGMA integrity_check`` must say ok.
+- ``PRAGMA integrity_check`` must say ok (SQLite; PostgreSQL's own crash safety is not
+  what is tested: the hub is killed, not the server).
 
 A last run settles (sends nothing, lets the hub finish) and the devices' journal of what
 they ran is checked against the store: no value ran twice (``executed twice``), no command
@@ -34,7 +36,7 @@ from pathlib import Path
 
 from carhome.hub import Command, CommandStatus
 from carhome.mqtt.executed import INTERRUPTED
-from carhome.store import SqliteStore
+from carhome.store import SqliteStore, open_store
 from chaos.brokers import Builtin, Mosquitto
 from mqtt.conftest import HAVE_MOSQUITTO, free_port
 
@@ -71,7 +73,7 @@ class Figures:
 
 
 async def _run_child(
-    db: Path, data: Path, url: str, run: int, log: Path, *, kill_after: int | None
+    db: Path | str, data: Path, url: str, run: int, log: Path, *, kill_after: int | None
 ) -> list[str]:
     """Run one child; kill it after ``kill_after`` lines, or let it settle (``None``).
     Returns every whole line it printed."""
@@ -111,12 +113,14 @@ async def _run_child(
     return lines
 
 
-async def _stored(db: Path) -> dict[str, Command]:
-    async with SqliteStore(db) as store:
+async def _stored(db: Path | str) -> dict[str, Command]:
+    async with SqliteStore(db) if isinstance(db, Path) else open_store(db) as store:
         return {c.id: c for c in await store.commands(limit=10**9)}
 
 
-def _integrity(db: Path) -> bool:
+def _integrity(db: Path | str) -> bool:
+    if not isinstance(db, Path):
+        return True  # a store URL: the server, not the killed hub, keeps its files whole
     conn = sqlite3.connect(db)
     try:
         return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
@@ -124,9 +128,11 @@ def _integrity(db: Path) -> bool:
         conn.close()
 
 
-async def kill_runs(tmp: Path, runs: int, seed: int) -> Figures:
-    """Kill the child ``runs`` times at seeded points, settle, and count."""
-    db, data, log = tmp / "hub.db", tmp / "data", tmp / "child.log"
+async def kill_runs(tmp: Path, runs: int, seed: int, *, store: str | None = None) -> Figures:
+    """Kill the child ``runs`` times at seeded points, settle, and count. The hub keeps its
+    outbox at the store URL ``store``, else in a SQLite file in ``tmp``."""
+    db: Path | str = tmp / "hub.db" if store is None else store
+    data, log = tmp / "data", tmp / "child.log"
     data.mkdir()
     points = random.Random(seed)
     figures = Figures()

@@ -120,6 +120,21 @@ async def test_save_states_upserts_the_latest_value_per_property(store: Store) -
     }
 
 
+async def test_a_batch_naming_a_property_twice_keeps_its_last_row(store: Store) -> None:
+    await store.save_states(
+        [
+            StateRow("h1", "purifier", "pm25", 10, T0, "a"),
+            StateRow("h1", "purifier", "on", True, T0, "a"),
+            StateRow("h1", "purifier", "pm25", 12, T0 + 1, "b"),
+        ]
+    )
+    got = {r.prop: r for r in await store.states()}
+    assert got == {
+        "pm25": StateRow("h1", "purifier", "pm25", 12, T0 + 1, "b"),
+        "on": StateRow("h1", "purifier", "on", True, T0, "a"),
+    }
+
+
 async def test_a_large_batch_is_kept_whole(store: Store) -> None:
     rows = [StateRow("h1", f"d{i % 50}", f"p{i}", i, T0 + i, "bench") for i in range(5_000)]
     await store.save_states(rows)

@@ -34,3 +34,24 @@ async def test_no_acknowledged_command_is_lost_when_the_hub_is_killed(tmp_path: 
     assert figures.executed_twice == 0
     assert figures.acked_not_run == 0
     assert figures.run_not_acked == figures.interrupted
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(600)
+async def test_no_acknowledged_command_is_lost_when_a_hub_on_postgresql_is_killed(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    figures = await kill_runs(tmp_path, RUNS, seed=20260102, store=postgres_url)
+    print(
+        f"\npostgres crash: acked lost {len(figures.acked_but_lost)} of {len(figures.accepted)}"
+        f" over {figures.kills} kills"
+    )
+    print(figures.line())
+    assert len(figures.accepted) >= RUNS
+    assert figures.told
+    assert figures.acked_but_lost == set()
+    assert figures.final_but_not_durable == set()
+    assert figures.not_final == 0
+    assert figures.executed_twice == 0
+    assert figures.acked_not_run == 0
+    assert figures.run_not_acked == figures.interrupted

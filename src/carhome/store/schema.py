@@ -2,9 +2,8 @@
 
 Records are kept as msgspec JSON in a ``data`` column, beside the few columns the queries
 select or order by, so adding a field to ``Home``, ``Device`` or ``Command`` needs no
-migration. The statements are written so PostgreSQL accepts them too (``ON CONFLICT … DO
-UPDATE``, ``DOUBLE PRECISION``, partial indexes); only the placeholders (``?``) and the
-auto-numbered ``seq`` column need translating for a PostgreSQL store.
+migration. The PostgreSQL store's tables and statements are ``carhome.store.pgschema``'s
+(the same columns, the home id in every primary key, ``$n`` placeholders).
 
 ``MIGRATIONS[n]`` takes a database from schema version ``n`` to ``n + 1``; the SQLite store
 keeps the version in ``PRAGMA user_version``. Append a step to change the schema; never edit

@@ -1,0 +1,353 @@
+"""The hub's ``Store`` protocol on PostgreSQL, with asyncpg and a small connection pool.
+
+What it keeps and the rules it keeps them by are the SQLite store's (``carhome.store.sqlite``;
+the same contract suite runs on both); the tables are ``carhome.store.pgschema``'s, where
+every table carries the home id in its primary key.
+
+Durability: a transaction is durable when its commit returns (the server's ``fsync`` and
+``synchronous_commit`` on, as PostgreSQL ships). Each ``outbox_put`` and ``outbox_update``
+returns once the transaction holding it is committed (acknowledged means durable, and so
+does final); outbox writes arriving together share one transaction, written by one task in
+arrival order (group commit: a command's put always lands before its updates). Each
+``save_states`` batch is one transaction (the write-behind's flush).
+
+Migrations are applied at ``open``, each step in one transaction with its ``schema_version``
+row, under an advisory lock so two processes opening one database migrate it once. A
+database whose schema is newer than this carhome knows is refused (``ConfigError``).
+
+asyncpg and connection errors become ``StoreError`` naming the database by its URL without
+the password, and saying what to check. Credentials never appear in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import asyncpg
+import msgspec
+
+from carhome.errors import ConfigError, DuplicateCommand, StoreError
+from carhome.hub.commands import Command
+from carhome.hub.model import Device, Home
+from carhome.hub.persistence import StateRow
+from carhome.store import pgschema
+
+_T = TypeVar("_T")
+
+_encode: Final = msgspec.json.Encoder().encode
+_decode_value: Final = msgspec.json.Decoder().decode
+_decode_home: Final = msgspec.json.Decoder(Home).decode
+_decode_device: Final = msgspec.json.Decoder(Device).decode
+_decode_command: Final = msgspec.json.Decoder(Command).decode
+
+_REACH: Final = (
+    "check that PostgreSQL runs and listens there, and the URL's host, port, database, user and password"
+)
+
+Statement = tuple[str, tuple[object, ...]]
+Params = tuple[str, str, str, str, float, float, str]
+"""A command's columns: id, home, device, status, created, expires, data."""
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password (in the user part or as ``?password=``), fit for a message."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(key, value) for key, value in query if key != "password"]
+    if parts.password is None and len(kept) == len(query):
+        return url
+    user, at, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}{at}{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(kept)))
+
+
+class PostgresStore:
+    """Implements the hub's ``Store`` protocol on the PostgreSQL database at ``url``.
+
+    Use it as ``async with PostgresStore(url) as store`` or hand it to a ``Hub``, which
+    opens and closes it. ``pool_size`` is the most connections it holds; ``connect_timeout``
+    how long ``open`` waits for the server.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> None:
+        self._url = url
+        self.url = redacted(url)
+        self._pool_size = pool_size
+        self._connect_timeout = connect_timeout
+        self._pool: asyncpg.Pool | None = None
+        # Group commit: outbox writes that arrive while a commit is in flight wait together
+        # for the next one; each caller returns only once the transaction holding its
+        # write has committed.
+        self._outbox_queue: list[tuple[bool, Params, asyncio.Future[int]]] = []
+        self._outbox_writer: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect (a pool of up to ``pool_size``) and bring the schema up to date."""
+        if self._pool is not None:
+            return
+        try:
+            pool = await asyncpg.create_pool(
+                self._url, min_size=1, max_size=self._pool_size, timeout=self._connect_timeout
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"{self.url}: cannot connect ({_reason(exc)}): {_REACH}") from None
+        except ValueError as exc:  # a URL asyncpg cannot read
+            raise ConfigError(f"{self.url}: not a PostgreSQL URL asyncpg can use ({exc})") from None
+        try:
+            await self._guard("bringing the schema up to date", self._migrate(pool))
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        """Finish the outbox writes already made, then close the pool."""
+        writer = self._outbox_writer
+        if writer is not None:
+            await asyncio.gather(writer, return_exceptions=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _migrate(self, pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", pgschema.MIGRATION_LOCK)
+            await conn.execute(pgschema.VERSION_TABLE)
+            version: int = await conn.fetchval(pgschema.VERSION)
+            if version > pgschema.SCHEMA_VERSION:
+                raise ConfigError(
+                    f"{self.url}: the hub's database was written by a newer carhome (schema {version};"
+                    f" this one knows {pgschema.SCHEMA_VERSION}); upgrade carhome to open it, or point"
+                    " it at another database"
+                )
+            for step in range(version, pgschema.SCHEMA_VERSION):
+                # each step with its version row, so a step is applied whole or not at all
+                async with conn.transaction():
+                    for statement in pgschema.MIGRATIONS[step]:
+                        await conn.execute(statement)
+                    await conn.execute(pgschema.RECORD_VERSION, step + 1)
+
+    # -- homes and devices ----------------------------------------------------------------
+
+    async def save_home(self, home: Home) -> None:
+        await self._write("saving a home", [(pgschema.SAVE_HOME, (home.id, _encode(home).decode()))])
+
+    async def homes(self) -> list[Home]:
+        return await self._fetch("reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES)
+
+    async def save_device(self, device: Device) -> None:
+        await self.save_devices([device])
+
+    async def save_devices(self, devices: Sequence[Device]) -> None:
+        """Save many devices in one transaction."""
+        await self._write(
+            "saving devices",
+            [(pgschema.SAVE_DEVICE, (d.home, d.id, _encode(d).decode())) for d in devices],
+        )
+
+    async def remove_device(self, home: str, device: str) -> None:
+        await self._write(
+            "removing a device",
+            [(pgschema.REMOVE_DEVICE, (home, device)), (pgschema.REMOVE_DEVICE_STATES, (home, device))],
+        )
+
+    async def devices(self) -> list[Device]:
+        return await self._fetch("reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES)
+
+    # -- states ---------------------------------------------------------------------------
+
+    async def save_states(self, rows: Sequence[StateRow]) -> None:
+        """Upsert a batch of states in one statement (one transaction); on return it is committed."""
+        if not rows:
+            return
+
+        async def write(conn: asyncpg.Connection) -> None:
+            # the last row of a property wins, as it would upserted one by one
+            last = {(r.home, r.device, r.prop): r for r in rows}.values()
+            columns = zip(
+                *((r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in last),
+                strict=True,
+            )
+            await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
+
+        await self._with_connection("saving states", write)
+
+    async def states(self) -> list[StateRow]:
+        return await self._fetch(
+            "reading states",
+            lambda r: StateRow(r[0], r[1], r[2], _decode_value(r[3]), r[4], r[5]),
+            pgschema.STATES,
+        )
+
+    # -- the command outbox ---------------------------------------------------------------
+
+    async def outbox_put(self, command: Command) -> None:
+        """Keep ``command``; return only once its transaction is committed.
+
+        ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
+        if not await self._outbox_write(True, _command_params(command)):
+            raise DuplicateCommand(command.id)
+
+    async def outbox_update(self, command: Command) -> None:
+        """Record a new status of ``command``; on return it is committed. An update never
+        touches another command under the same id, nor a command already final."""
+        await self._outbox_write(False, _command_params(command))
+
+    async def outbox_get(self, command_id: str) -> Command | None:
+        """The command kept under ``command_id``, whatever its status."""
+        found = await self._fetch("reading a command", _command, pgschema.COMMAND, command_id)
+        return found[0] if found else None
+
+    async def outbox_pending(self) -> list[Command]:
+        """Commands not yet final, oldest first."""
+        return await self._fetch("reading the outbox", _command, pgschema.OPEN_COMMANDS)
+
+    async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
+        """Recent commands, newest first."""
+        if home is None:
+            return await self._fetch("reading commands", _command, pgschema.RECENT_COMMANDS, limit)
+        return await self._fetch("reading commands", _command, pgschema.RECENT_HOME_COMMANDS, home, limit)
+
+    async def _outbox_write(self, put: bool, params: Params) -> int:
+        """Queue a put (or an update) for the next group commit; the rows it changed."""
+        self._opened()
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._outbox_queue.append((put, params, done))
+        if self._outbox_writer is None or self._outbox_writer.done():
+            self._outbox_writer = asyncio.create_task(self._write_outbox(), name="postgres-outbox-writer")
+        return await done
+
+    async def _write_outbox(self) -> None:
+        while self._outbox_queue:
+            batch, self._outbox_queue = self._outbox_queue, []
+            try:
+                counts = await self._with_connection(
+                    "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
+                )
+            except BaseException as exc:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, _, done), count in zip(batch, counts, strict=True):
+                if not done.done():
+                    done.set_result(count)
+
+    # -- talking to the server ------------------------------------------------------------
+
+    async def _write(self, doing: str, statements: Sequence[Statement]) -> list[int]:
+        """Run ``statements`` in one transaction; the rows each one changed."""
+
+        async def write(conn: asyncpg.Connection) -> list[int]:
+            async with conn.transaction():
+                return [_rowcount(await conn.execute(sql, *params)) for sql, params in statements]
+
+        return await self._with_connection(doing, write)
+
+    async def _fetch(self, doing: str, row: Callable[[Any], _T], sql: str, *params: object) -> list[_T]:
+        """The rows of ``sql``, each made into a record by ``row`` (errors reading it included)."""
+
+        async def fetch(conn: asyncpg.Connection) -> list[_T]:
+            return [row(r) for r in await conn.fetch(sql, *params)]
+
+        return await self._with_connection(doing, fetch)
+
+    async def _with_connection(self, doing: str, fn: Callable[[asyncpg.Connection], Awaitable[_T]]) -> _T:
+        pool = self._opened()
+
+        async def run() -> _T:
+            async with pool.acquire() as conn:
+                return await fn(conn)
+
+        return await self._guard(doing, run())
+
+    async def _guard(self, doing: str, work: Awaitable[_T]) -> _T:
+        """Await ``work``; asyncpg, connection and encoding errors become ``StoreError``."""
+        try:
+            return await work
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise StoreError(f"{self.url}: {doing} failed ({_reason(exc)}): {_REACH}") from exc
+        except msgspec.DecodeError as exc:
+            raise StoreError(
+                f"{self.url}: {doing}: a stored record cannot be read ({exc});"
+                " was the database written by a newer carhome?"
+            ) from exc
+        except (msgspec.EncodeError, TypeError) as exc:
+            raise StoreError(
+                f"{self.url}: {doing}: a value cannot be stored as JSON ({exc});"
+                " only spec-checked values belong in the store"
+            ) from exc
+
+    def _opened(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreError(f"{self.url}: the store is not open; use `async with` or await open() first")
+        return self._pool
+
+
+def _command(row: Any) -> Command:
+    return _decode_command(row[0])
+
+
+def _rowcount(status: str) -> int:
+    """The rows a statement changed, from its command tag (``INSERT 0 1``, ``DELETE 3``)."""
+    count = status.rpartition(" ")[2]
+    return int(count) if count.isdigit() else 0
+
+
+def _reason(exc: BaseException) -> str:
+    # asyncpg's messages name the user and database, never the password; the URL is not in them
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def _write_commands(
+    conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params, object]]
+) -> list[int]:
+    """One transaction, in arrival order (a command's put always lands before its updates):
+    each run of puts in one statement, the updates one by one. The rows each one changed."""
+    counts: list[int] = []
+    async with conn.transaction():
+        for put, run in itertools.groupby(batch, key=lambda item: item[0]):
+            rows = [params for _, params, _ in run]
+            if put:
+                kept = {
+                    r[0] for r in await conn.fetch(pgschema.PUT_COMMANDS, *map(list, zip(*rows, strict=True)))
+                }
+                for params in rows:
+                    counts.append(int(params[0] in kept))
+                    kept.discard(params[0])  # a second put of one id in the run is refused
+            else:
+                counts += [_rowcount(await conn.execute(pgschema.UPDATE_COMMAND, *params)) for params in rows]
+    return counts
+
+
+def _command_params(command: Command) -> Params:
+    # Encoded on the caller's side: the router mutates the command right after it returns,
+    # and what is written must be the command as it was when the call was made.
+    return (
+        command.id,
+        command.home,
+        command.device,
+        command.status.value,
+        command.created,
+        command.expires,
+        _encode(command).decode(),
+    )
