@@ -93,8 +93,13 @@ class EventBus:
 
     def __init__(self) -> None:
         self._indexes: dict[type[Record], dict[Key, list[Callback]]] = {kind: {} for kind in KINDS}
-        # The change index, the hot path of ingest, without a lookup by kind.
-        self._changes = self._indexes[Change]
+        # The change index again, shaped for the hot path of ingest (``publish_change``):
+        # home → device → name (``None`` for device-wide) → the same callback lists as in
+        # ``_indexes``, home-wide lists by home, and the global list. Plain string lookups,
+        # no key tuple made per change, and a shape nobody subscribes to costs one test.
+        self._devices: dict[str, dict[str, dict[str | None, list[Callback]]]] = {}
+        self._homes: dict[str, list[Callback]] = {}
+        self._everything: list[Callback] | None = None
         self._subs: dict[tuple[type[Record], Key], list[Subscription]] = {}
         self.errors = 0
         self.dropped = 0
@@ -143,8 +148,31 @@ class EventBus:
         sub = Subscription(self, kind, key, callback)
         # Copy on write: publish iterates the lists it found, unaffected by new subscribes.
         subs = self._subs[(kind, key)] = [*self._subs.get((kind, key), ()), sub]
-        self._indexes[kind][key] = [s.callback for s in subs]
+        callbacks = self._indexes[kind][key] = [s.callback for s in subs]
+        if kind is Change:
+            self._index_change(key, callbacks)
         return sub
+
+    def _index_change(self, key: Key, callbacks: list[Callback] | None) -> None:
+        """Put ``callbacks`` (``None``: none left) under ``key`` in the change index."""
+        home, device, name = key
+        if home is None:
+            self._everything = callbacks
+        elif device is None:
+            if callbacks is None:
+                self._homes.pop(home, None)
+            else:
+                self._homes[home] = callbacks
+        elif callbacks is not None:
+            self._devices.setdefault(home, {}).setdefault(device, {})[name] = callbacks
+        else:
+            devices = self._devices.get(home, {})
+            names = devices.get(device, {})
+            names.pop(name, None)
+            if not names:
+                devices.pop(device, None)
+            if not devices:
+                self._devices.pop(home, None)
 
     def _remove(self, sub: Subscription) -> None:
         kind, key = sub.kind, sub.key
@@ -160,12 +188,15 @@ class EventBus:
                     callbacks[i] = _closed
                 break
         rest = [s for s in subs if s is not sub]
+        left: list[Callback] | None = None
         if rest:
             self._subs[(kind, key)] = rest
-            index[key] = [s.callback for s in rest]
+            left = index[key] = [s.callback for s in rest]
         else:
             self._subs.pop((kind, key), None)
             index.pop(key, None)
+        if kind is Change:
+            self._index_change(key, left)
 
     def publish(self, record: Record) -> None:
         """Hand ``record`` to every subscriber of its kind indexed on it."""
@@ -179,22 +210,34 @@ class EventBus:
     def publish_change(self, change: Change) -> None:
         """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
         the kind, the loop inline."""
-        index = self._changes
-        home, device = change.home, change.device
-        for key in (
-            (home, device, change.prop),
-            (home, device, None),
-            (home, None, None),
-            (None, None, None),
-        ):
-            callbacks = index.get(key)
-            if callbacks is None:
-                continue
-            for callback in callbacks:
-                try:
-                    callback(change)
-                except Exception:
-                    self._failed(callback, change, change.prop)
+        devices = self._devices.get(change.home)
+        if devices is not None:
+            names = devices.get(change.device)
+            if names is not None:
+                callbacks = names.get(change.prop)
+                if callbacks is not None:
+                    for callback in callbacks:
+                        try:
+                            callback(change)
+                        except Exception:
+                            self._failed(callback, change, change.prop)
+                callbacks = names.get(None)
+                if callbacks is not None:
+                    self._call(callbacks, change)
+        if self._homes:
+            callbacks = self._homes.get(change.home)
+            if callbacks is not None:
+                self._call(callbacks, change)
+        callbacks = self._everything
+        if callbacks is not None:
+            self._call(callbacks, change)
+
+    def _call(self, callbacks: list[Callback], change: Change) -> None:
+        for callback in callbacks:
+            try:
+                callback(change)
+            except Exception:
+                self._failed(callback, change, change.prop)
 
     def _deliver(self, index: dict[Key, list[Callback]], record: Record, name: str) -> None:
         home, device = record.home, record.device
