@@ -100,6 +100,9 @@ class EventBus:
         self._devices: dict[str, dict[str, dict[str | None, list[Callback]]]] = {}
         self._homes: dict[str, list[Callback]] = {}
         self._everything: list[Callback] | None = None
+        # The devices with a device-wide change subscription: where there are none, a
+        # change does not look for one.
+        self._device_wide: set[tuple[str, str]] = set()
         self._subs: dict[tuple[type[Record], Key], list[Subscription]] = {}
         self.errors = 0
         self.dropped = 0
@@ -165,7 +168,11 @@ class EventBus:
                 self._homes[home] = callbacks
         elif callbacks is not None:
             self._devices.setdefault(home, {}).setdefault(device, {})[name] = callbacks
+            if name is None:
+                self._device_wide.add((home, device))
         else:
+            if name is None:
+                self._device_wide.discard((home, device))
             devices = self._devices.get(home, {})
             names = devices.get(device, {})
             names.pop(name, None)
@@ -208,29 +215,49 @@ class EventBus:
             self._deliver(index, record, record.name)
 
     def publish_change(self, change: Change) -> None:
-        """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
-        the kind, the loop inline."""
-        devices = self._devices.get(change.home)
+        """``publish`` for a change: no dispatch on the kind."""
+        c = change
+        self.change(c.home, c.device, c.prop, c.value, c.old, c.ts, c.source, made=c)
+
+    def change(  # noqa: PLR0917 - the fields positional: one call per change on ingest
+        self,
+        home: str,
+        device: str,
+        prop: str,
+        value: Any,
+        old: Any,
+        ts: float,
+        source: str,
+        *,
+        made: Change | None = None,
+    ) -> None:
+        """Publish the ``Change`` of these fields, the hot path of ingest (``Hub.report``):
+        the record is made only when somebody watches it, the loop is inline."""
+        exact = wide = None
+        devices = self._devices.get(home)
         if devices is not None:
-            names = devices.get(change.device)
+            names = devices.get(device)
             if names is not None:
-                callbacks = names.get(change.prop)
-                if callbacks is not None:
-                    for callback in callbacks:
-                        try:
-                            callback(change)
-                        except Exception:
-                            self._failed(callback, change, change.prop)
-                callbacks = names.get(None)
-                if callbacks is not None:
-                    self._call(callbacks, change)
-        if self._homes:
-            callbacks = self._homes.get(change.home)
-            if callbacks is not None:
-                self._call(callbacks, change)
-        callbacks = self._everything
-        if callbacks is not None:
-            self._call(callbacks, change)
+                exact = names.get(prop)
+                if self._device_wide:
+                    wide = names.get(None)
+        homewide = self._homes.get(home) if self._homes else None
+        everything = self._everything
+        if exact is None and wide is None and homewide is None and everything is None:
+            return
+        change = Change(home, device, prop, value, old, ts, source) if made is None else made
+        if exact is not None:
+            for callback in exact:
+                try:
+                    callback(change)
+                except Exception:
+                    self._failed(callback, change, prop)
+        if wide is not None:
+            self._call(wide, change)
+        if homewide is not None:
+            self._call(homewide, change)
+        if everything is not None:
+            self._call(everything, change)
 
     def _call(self, callbacks: list[Callback], change: Change) -> None:
         for callback in callbacks:

@@ -40,7 +40,7 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow, StateWriter, Store
 from carhome.hub.places import PlaceDeriver
 from carhome.hub.rejections import RejectionLog
-from carhome.hub.states import Availability, Change, State
+from carhome.hub.states import Availability, State
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)
@@ -316,14 +316,15 @@ class Hub:
         properties; connectors never pass it.
         """
         report = Report()
-        entry = self._entries.get((home, device))
+        devices = self._by_home.get(home)
+        entry = None if devices is None else devices.get(device)  # no key tuple made per report
         if entry is None:
             return self._reject(report, self._unknown_device(home, device))
         if ts is None:
             ts = self.clock.time()
         properties = entry.spec.properties
         states = entry.states
-        publish = self.bus.publish_change
+        publish = self.bus.change
         deriver = entry.deriver
         moved = False  # whether a deriver's input changed
         for prop, raw in values.items():
@@ -346,9 +347,9 @@ class Hub:
             old = states.get(prop)
             states[prop] = State(value, ts, source)
             if old is None:
-                publish(Change(home, device, prop, value, None, ts, source))
+                publish(home, device, prop, value, None, ts, source)
             elif old.value != value:
-                publish(Change(home, device, prop, value, old.value, ts, source))
+                publish(home, device, prop, value, old.value, ts, source)
             else:
                 continue
             if deriver is not None and prop in deriver.inputs:
