@@ -85,3 +85,46 @@ async def test_leaving_the_engine_cancels_runs(hub: Hub) -> None:
         trace = engine.trace("slow")[-1]
     assert trace.status == "cancelled"
     assert not engine.busy
+
+
+COMMAND_THEN_NOTIFY = """
+- id: lights-on
+  home: h1
+  mode: {mode}
+  triggers:
+    - trigger: state
+      device: car
+      property: speed
+  actions:
+    - action: command
+      device: [hall, porch]
+      name: turn_on
+    - action: notify
+      member: owner
+      message: "lit {{trigger.value}}"
+"""
+
+
+async def test_a_run_that_never_waits_ends_inside_report(hub: Hub, engine: Engine) -> None:
+    # The lights execute and ack each command as it is delivered: nothing in the run waits,
+    # so it ends before report returns, with no task and no turn of the event loop.
+    assert engine.load_text(COMMAND_THEN_NOTIFY.format(mode="parallel")) == []
+    hub.report("h1", "car", {"Vehicle.Speed": 5.0})
+    print(f"runs waiting after report: {engine.stats('lights-on')['active']}")
+    assert _messages(engine) == ["lit 5.0"]
+    assert not engine.busy
+    assert [t.status for t in engine.trace("lights-on")] == ["finished"]
+    assert hub.value("h1", "hall", "on") is True
+    assert hub.value("h1", "porch", "on") is True
+
+
+async def test_a_run_cancelled_before_it_resumed_is_traced_cancelled(hub: Hub) -> None:
+    # The delay really waits, so each run becomes a task; a restart in the same turn
+    # cancels the first run's task before it ever ran.
+    async with Engine(hub) as engine:
+        assert engine.load_text(TEXT.format(mode="restart")) == []
+        hub.report("h1", "car", {"Vehicle.Speed": 1.0})
+        hub.report("h1", "car", {"Vehicle.Speed": 2.0})
+        await settle()
+        assert [t.status for t in engine.trace("slow")] == ["cancelled", "running"]
+        assert _messages(engine) == ["start 1.0", "start 2.0"]

@@ -142,7 +142,7 @@ class Engine:
                 sub.cancel()
             raise source.error(exc.path, exc.message) from None
         self.traces.keep(automation.id, automation.traces)
-        self._bound[automation.id] = _Bound(automation, source, runner, subscriptions)
+        self._bound[automation.id] = _Bound(automation, source.without_node(), runner, subscriptions)
         for saved in self.timers.saved(automation.id):
             if saved.kind in ("for", "schedule") or not automation.enabled:
                 self.timers.discard(saved)  # its trigger is gone or no longer holds

@@ -37,19 +37,27 @@ from carhome.yamlfile import YamlFile
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where an automation was written: file, and its YAML node to find lines by path."""
+    """Where an automation was written: file, and its YAML node to find lines by path.
+
+    ``first_line`` is the automation's line once the node is let go (``without_node``)."""
 
     file: str
     node: yaml.Node | None = None
+    first_line: int | None = None
 
     @property
     def line(self) -> int | None:
-        return None if self.node is None else self.node.start_mark.line + 1
+        return self.first_line if self.node is None else self.node.start_mark.line + 1
+
+    def without_node(self) -> Source:
+        """This source with its file and first line only: what a loaded automation keeps
+        (a node with its marks is some 10 KB; errors found once bound need no line)."""
+        return self if self.node is None else Source(self.file, None, self.line)
 
     def line_of(self, path: Path) -> int | None:
         """The line of what ``path`` names in the automation: a key's own line, or a list
         item's first line; as far down as the text goes."""
-        return None if self.node is None else yamlfile.line_of(self.node, path)
+        return self.first_line if self.node is None else yamlfile.line_of(self.node, path)
 
     def error(self, path: Path, message: str) -> ConfigError:
         return ConfigError(

@@ -2,8 +2,11 @@
 
 A run executes its steps synchronously for as long as they are synchronous (notify,
 variables, a choose on current state …) — inside the bus callback that fired it, so such a
-run finishes before ``Hub.report`` returns. At the first step that must wait (a command, a
-delay) the rest of the run becomes a named task owned by the engine.
+run finishes before ``Hub.report`` returns. A step that returns an awaitable (a command, a
+delay) is started eagerly, still inside that callback: a command to an in-process device
+is made, stored, delivered and acknowledged without the event loop turning, and the run
+goes on. Only at the first point that really waits does the rest of the run become a named
+task owned by the engine (no task, no loop turn, for a run that never waits).
 
 Modes, with ``max`` set in the automation:
 
@@ -18,12 +21,13 @@ A dropped run leaves a trace with status ``dropped`` and the reason.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 import time
+import types
 import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -46,6 +50,7 @@ class Run:
     """The state of one run: its trigger, variables and trace, and what it may use."""
 
     __slots__ = (
+        "_uid",
         "automation",
         "fenced",
         "home",
@@ -54,9 +59,9 @@ class Run:
         "notifications",
         "resume_at",
         "resume_due",
+        "task",
         "timers",
         "trace",
-        "uid",
         "variables",
     )
 
@@ -81,7 +86,9 @@ class Run:
         self.trace = trace
         self.variables = variables
         self.timers = timers or Timers(hub.clock)
-        self.uid = uid or uuid.uuid4().hex[:16]
+        self._uid = uid
+        # The task the rest of the run became, once it had to wait.
+        self.task: asyncio.Task[None] | None = None
         # Set when the run resumes after a restart: the path of the step it resumes at (the
         # composite steps on the way follow it into the branch that was running) and that
         # step's due time.
@@ -90,6 +97,13 @@ class Run:
         # Paths of ``parallel`` steps this run entered: a wait inside one is not saved, since
         # one saved step cannot stand for several branches at once.
         self.fenced: set[str] | None = None
+
+    @property
+    def uid(self) -> str:
+        """The run's id in saved timers; made when first asked (most runs never save one)."""
+        if self._uid is None:
+            self._uid = uuid.uuid4().hex[:16]
+        return self._uid
 
     async def submit(
         self, home: str, device: str, kind: Literal["set", "action"], target: str, args: dict[str, Any]
@@ -249,7 +263,9 @@ class Runner:
         self.spawner = spawner
         self.timers = timers or Timers(hub.clock)
         self.active: dict[asyncio.Task[None], Trace] = {}
-        self.queue: deque[Run] = deque()
+        # Runs of a ``queued`` automation waiting their turn (a list: most automations
+        # never queue, and an empty deque is ten times the size).
+        self.queue: list[Run] = []
         self._count = 0
         self.firings = 0
         self.dropped = 0
@@ -329,9 +345,15 @@ class Runner:
         if pending is None:
             run.trace.end("finished", self.hub.clock.time())
             return
-        task = self.spawner.spawn(
-            self._complete(run, pending), f"automation {self.automation} run {run.trace.run}"
-        )
+        # Eagerly: the run goes on here until it really waits (or ends, with no task at all).
+        rest = self._complete(run, pending)
+        try:
+            waiting = rest.send(None)
+        except StopIteration:
+            return
+        task = self.spawner.spawn(_go_on(rest, waiting), f"automation {self.automation} run {run.trace.run}")
+        task.add_done_callback(lambda done: _abandon(done, rest))
+        run.task = task
         self.active[task] = run.trace
 
     async def _complete(self, run: Run, pending: Awaitable[None]) -> None:
@@ -345,12 +367,43 @@ class Runner:
         else:
             run.trace.end("finished", self.hub.clock.time())
         finally:
-            task = asyncio.current_task()
-            if task is not None:
-                self.active.pop(task, None)
+            if run.task is not None:
+                self.active.pop(run.task, None)
             while self.mode == "queued" and self.queue and not self.active:
-                self._start(self.queue.popleft())
+                self._start(self.queue.pop(0))
 
     def _failed(self, trace: Trace, exc: Exception) -> None:
         log.warning("automation %s run %d failed: %s", self.automation, trace.run, exc)
         trace.end("failed", self.hub.clock.time(), f"{type(exc).__name__}: {exc}")
+
+
+async def _go_on(rest: Coroutine[Any, Any, None], waiting: Any) -> None:
+    await _resume(rest, waiting)
+
+
+@types.coroutine
+def _resume(rest: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Any, None]:
+    """Go on with a run started eagerly: ``waiting`` is what it waits on (what its first
+    step yielded); from there on the task drives it as if it had started it."""
+    try:
+        while True:
+            try:
+                answer = yield waiting
+            except BaseException as exc:  # a cancel (or any throw) goes on into the run
+                waiting = rest.throw(exc)
+            else:
+                waiting = rest.send(answer)
+    except StopIteration:
+        return
+
+
+def _abandon(task: asyncio.Task[None], rest: Coroutine[Any, Any, None]) -> None:
+    """A run's task cancelled before its first step never entered ``_resume``: end the run
+    here, as a cancel reaching it would (its trace says so)."""
+    if task.cancelled() and inspect.getcoroutinestate(rest) == inspect.CORO_SUSPENDED:
+        try:
+            rest.throw(asyncio.CancelledError())
+        except (asyncio.CancelledError, StopIteration):
+            pass
+        except Exception:  # pragma: no cover - the run's own handlers record failures
+            log.exception("run ended badly after its cancel")

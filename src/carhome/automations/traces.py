@@ -53,16 +53,26 @@ class TraceLog:
     """The latest traces of every automation, newest last."""
 
     def __init__(self) -> None:
+        self._sizes: dict[str, int] = {}
+        # Made at an automation's first run: thousands of automations that have not run
+        # yet hold no deque each.
         self._by_automation: dict[str, deque[Trace]] = {}
 
     def keep(self, automation: str, size: int) -> None:
-        self._by_automation[automation] = deque(self._by_automation.get(automation, ()), maxlen=max(1, size))
+        self._sizes[automation] = size = max(1, size)
+        kept = self._by_automation.get(automation)
+        if kept is not None:
+            self._by_automation[automation] = deque(kept, maxlen=size)
 
     def add(self, trace: Trace) -> None:
-        self._by_automation[trace.automation].append(trace)
+        kept = self._by_automation.get(trace.automation)
+        if kept is None:
+            kept = self._by_automation[trace.automation] = deque(maxlen=self._sizes[trace.automation])
+        kept.append(trace)
 
     def get(self, automation: str) -> list[Trace]:
         return list(self._by_automation.get(automation, ()))
 
     def forget(self, automation: str) -> None:
+        self._sizes.pop(automation, None)
         self._by_automation.pop(automation, None)

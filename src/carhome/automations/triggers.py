@@ -82,40 +82,60 @@ class Threshold(
         prop = _numeric(binder, home, device, self.property, path)
         lo = -float("inf") if self.above is None else self.above
         hi = float("inf") if self.below is None else self.below
-        hyst = self.hysteresis
-        lo_out, hi_out = lo - hyst, hi + hyst
         current = binder.hub.value(home, device, prop)
         in_range = isinstance(current, int | float) and lo < current < hi
+        crossing = _Crossing(index, home, device, prop, lo, hi, self.hysteresis, fire)
         # Armed unless the value is already in range: a state that is true at start-up has
         # not "become" true.
-        armed = [not in_range]
-
-        def held(event: TriggerEvent) -> None:
-            armed[0] = False
-            fire(event)
-
-        hold = _hold(binder, path, self.for_, held)
+        crossing.armed = not in_range
+        hold = _hold(binder, path, self.for_, crossing.held)
+        crossing.hold = hold
         if hold is not None and hold.resume(in_range):
-            armed[0] = True
-
-        def on_change(change: Change) -> None:
-            value = change.value
-            if lo < value < hi:
-                if armed[0]:
-                    event = TriggerEvent(index, "threshold", home, device, prop, value, change.old, change.ts)
-                    if hold is None:
-                        armed[0] = False
-                        fire(event)
-                    else:
-                        hold.start(event)
-                return
-            if hold is not None and hold.running:
-                hold.stop()  # left the range before the time was up: nothing fired
-            if not armed[0] and (value <= lo_out or value >= hi_out):
-                armed[0] = True
-
-        sub = binder.hub.bus.subscribe(on_change, home=home, device=device, name=prop)
+            crossing.armed = True
+        sub = binder.hub.bus.subscribe(crossing.on_change, home=home, device=device, name=prop)
         return [sub] if hold is None else [sub, hold]
+
+
+class _Crossing:
+    """A threshold trigger's watch on its property: the range, whether it is armed, and
+    what fires. One object with slots, not a closure over a dozen cells: the bus calls it
+    on every change of the property, so what it reads sits together."""
+
+    __slots__ = ("armed", "device", "fire", "hi", "hi_out", "hold", "home", "index", "lo", "lo_out", "prop")
+
+    def __init__(  # noqa: PLR0917 - made in one place, from the trigger's own fields
+        self, index: int, home: str, device: str, prop: str, lo: float, hi: float, hyst: float, fire: Fire
+    ) -> None:
+        self.index, self.home, self.device, self.prop = index, home, device, prop
+        self.lo, self.hi = lo, hi
+        self.lo_out, self.hi_out = lo - hyst, hi + hyst
+        self.fire = fire
+        self.armed = True
+        self.hold: Hold | None = None
+
+    def held(self, event: TriggerEvent) -> None:
+        self.armed = False
+        self.fire(event)
+
+    def on_change(self, change: Change) -> None:
+        value = change.value
+        if self.lo < value < self.hi:
+            if self.armed:
+                event = TriggerEvent(
+                    self.index, "threshold", self.home, self.device, self.prop, value, change.old, change.ts
+                )
+                hold = self.hold
+                if hold is None:
+                    self.armed = False
+                    self.fire(event)
+                else:
+                    hold.start(event)
+            return
+        hold = self.hold
+        if hold is not None and hold.running:
+            hold.stop()  # left the range before the time was up: nothing fired
+        if not self.armed and (value <= self.lo_out or value >= self.hi_out):
+            self.armed = True
 
 
 def _matcher(spec: Scalar | list[Scalar] | None) -> Callable[[Any], bool] | None:

@@ -93,8 +93,16 @@ class EventBus:
 
     def __init__(self) -> None:
         self._indexes: dict[type[Record], dict[Key, list[Callback]]] = {kind: {} for kind in KINDS}
-        # The change index, the hot path of ingest, without a lookup by kind.
-        self._changes = self._indexes[Change]
+        # The change index again, shaped for the hot path of ingest (``publish_change``):
+        # home → device → name (``None`` for device-wide) → the same callback lists as in
+        # ``_indexes``, home-wide lists by home, and the global list. Plain string lookups,
+        # no key tuple made per change, and a shape nobody subscribes to costs one test.
+        self._devices: dict[str, dict[str, dict[str | None, list[Callback]]]] = {}
+        self._homes: dict[str, list[Callback]] = {}
+        self._everything: list[Callback] | None = None
+        # The devices with a device-wide change subscription: where there are none, a
+        # change does not look for one.
+        self._device_wide: set[tuple[str, str]] = set()
         self._subs: dict[tuple[type[Record], Key], list[Subscription]] = {}
         self.errors = 0
         self.dropped = 0
@@ -143,8 +151,35 @@ class EventBus:
         sub = Subscription(self, kind, key, callback)
         # Copy on write: publish iterates the lists it found, unaffected by new subscribes.
         subs = self._subs[(kind, key)] = [*self._subs.get((kind, key), ()), sub]
-        self._indexes[kind][key] = [s.callback for s in subs]
+        callbacks = self._indexes[kind][key] = [s.callback for s in subs]
+        if kind is Change:
+            self._index_change(key, callbacks)
         return sub
+
+    def _index_change(self, key: Key, callbacks: list[Callback] | None) -> None:
+        """Put ``callbacks`` (``None``: none left) under ``key`` in the change index."""
+        home, device, name = key
+        if home is None:
+            self._everything = callbacks
+        elif device is None:
+            if callbacks is None:
+                self._homes.pop(home, None)
+            else:
+                self._homes[home] = callbacks
+        elif callbacks is not None:
+            self._devices.setdefault(home, {}).setdefault(device, {})[name] = callbacks
+            if name is None:
+                self._device_wide.add((home, device))
+        else:
+            if name is None:
+                self._device_wide.discard((home, device))
+            devices = self._devices.get(home, {})
+            names = devices.get(device, {})
+            names.pop(name, None)
+            if not names:
+                devices.pop(device, None)
+            if not devices:
+                self._devices.pop(home, None)
 
     def _remove(self, sub: Subscription) -> None:
         kind, key = sub.kind, sub.key
@@ -160,12 +195,15 @@ class EventBus:
                     callbacks[i] = _closed
                 break
         rest = [s for s in subs if s is not sub]
+        left: list[Callback] | None = None
         if rest:
             self._subs[(kind, key)] = rest
-            index[key] = [s.callback for s in rest]
+            left = index[key] = [s.callback for s in rest]
         else:
             self._subs.pop((kind, key), None)
             index.pop(key, None)
+        if kind is Change:
+            self._index_change(key, left)
 
     def publish(self, record: Record) -> None:
         """Hand ``record`` to every subscriber of its kind indexed on it."""
@@ -177,24 +215,56 @@ class EventBus:
             self._deliver(index, record, record.name)
 
     def publish_change(self, change: Change) -> None:
-        """``publish`` for a change, the hot path of ingest (``Hub.report``): no dispatch on
-        the kind, the loop inline."""
-        index = self._changes
-        home, device = change.home, change.device
-        for key in (
-            (home, device, change.prop),
-            (home, device, None),
-            (home, None, None),
-            (None, None, None),
-        ):
-            callbacks = index.get(key)
-            if callbacks is None:
-                continue
-            for callback in callbacks:
+        """``publish`` for a change: no dispatch on the kind."""
+        c = change
+        self.change(c.home, c.device, c.prop, c.value, c.old, c.ts, c.source, made=c)
+
+    def change(  # noqa: PLR0917 - the fields positional: one call per change on ingest
+        self,
+        home: str,
+        device: str,
+        prop: str,
+        value: Any,
+        old: Any,
+        ts: float,
+        source: str,
+        *,
+        made: Change | None = None,
+    ) -> None:
+        """Publish the ``Change`` of these fields, the hot path of ingest (``Hub.report``):
+        the record is made only when somebody watches it, the loop is inline."""
+        exact = wide = None
+        devices = self._devices.get(home)
+        if devices is not None:
+            names = devices.get(device)
+            if names is not None:
+                exact = names.get(prop)
+                if self._device_wide:
+                    wide = names.get(None)
+        homewide = self._homes.get(home) if self._homes else None
+        everything = self._everything
+        if exact is None and wide is None and homewide is None and everything is None:
+            return
+        change = Change(home, device, prop, value, old, ts, source) if made is None else made
+        if exact is not None:
+            for callback in exact:
                 try:
                     callback(change)
                 except Exception:
-                    self._failed(callback, change, change.prop)
+                    self._failed(callback, change, prop)
+        if wide is not None:
+            self._call(wide, change)
+        if homewide is not None:
+            self._call(homewide, change)
+        if everything is not None:
+            self._call(everything, change)
+
+    def _call(self, callbacks: list[Callback], change: Change) -> None:
+        for callback in callbacks:
+            try:
+                callback(change)
+            except Exception:
+                self._failed(callback, change, change.prop)
 
     def _deliver(self, index: dict[Key, list[Callback]], record: Record, name: str) -> None:
         home, device = record.home, record.device

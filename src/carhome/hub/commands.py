@@ -366,8 +366,11 @@ class CommandRouter:
             command.status = CommandStatus.SENT
             command.sent_at = self._clock.time()
             # A copy: what is written is the command as it is now (the store never lets a
-            # late "sent" overwrite a final status).
-            self._spawn(self._write(msgspec.structs.replace(command)), "outbox-update")
+            # late "sent" overwrite a final status). A store that wrote it at once needs
+            # no task to wait for it.
+            written = self._outbox.outbox_update(msgspec.structs.replace(command))
+            if not (isinstance(written, asyncio.Future) and written.done() and written.exception() is None):
+                self._spawn(self._write(written), "outbox-update")
             self._publish(Result.of(command))
 
     # -- results --------------------------------------------------------------------------
@@ -511,8 +514,8 @@ class CommandRouter:
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    async def _write(self, command: Command) -> None:
-        await self._outbox.outbox_update(command)
+    async def _write(self, written: Awaitable[None]) -> None:
+        await written
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -40,7 +40,7 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow, StateWriter, Store
 from carhome.hub.places import PlaceDeriver
 from carhome.hub.rejections import RejectionLog
-from carhome.hub.states import Availability, Change, State
+from carhome.hub.states import Availability, State
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)
@@ -57,12 +57,13 @@ class Report(msgspec.Struct):
 class _Entry:
     """A device with its spec and its current state (one dict lookup on ingest)."""
 
-    __slots__ = ("device", "home", "spec", "states")
+    __slots__ = ("deriver", "device", "home", "spec", "states")
 
-    def __init__(self, home: Home, device: Device, spec: DeviceSpec) -> None:
+    def __init__(self, home: Home, device: Device, spec: DeviceSpec, deriver: PlaceDeriver | None) -> None:
         self.home = home
         self.device = device
         self.spec = spec
+        self.deriver = deriver
         self.states: dict[str, State] = {}
 
 
@@ -184,7 +185,7 @@ class Hub:
         spec = self._spec_for(device, own)
         key = (device.home, device.id)
         old = self._entries.get(key)
-        entry = _Entry(home, device, spec)
+        entry = _Entry(home, device, spec, self._derivers.get(spec.type))
         if old is not None:
             entry.states = old.states
         elif (held := self._held.pop(key, None)) is not None:
@@ -315,15 +316,17 @@ class Hub:
         properties; connectors never pass it.
         """
         report = Report()
-        entry = self._entries.get((home, device))
+        devices = self._by_home.get(home)
+        entry = None if devices is None else devices.get(device)  # no key tuple made per report
         if entry is None:
             return self._reject(report, self._unknown_device(home, device))
         if ts is None:
             ts = self.clock.time()
         properties = entry.spec.properties
         states = entry.states
-        publish = self.bus.publish_change
-        changed: list[str] = []
+        publish = self.bus.change
+        deriver = entry.deriver
+        moved = False  # whether a deriver's input changed
         for prop, raw in values.items():
             pspec = properties.get(prop)
             try:
@@ -343,11 +346,15 @@ class Hub:
             report.applied += 1
             old = states.get(prop)
             states[prop] = State(value, ts, source)
-            if old is None or old.value != value:
-                changed.append(prop)
-                publish(Change(home, device, prop, value, None if old is None else old.value, ts, source))
-        deriver = self._derivers.get(entry.spec.type)
-        if deriver is not None and changed and not deriver.inputs.isdisjoint(changed):
+            if old is None:
+                publish(home, device, prop, value, None, ts, source)
+            elif old.value != value:
+                publish(home, device, prop, value, old.value, ts, source)
+            else:
+                continue
+            if deriver is not None and prop in deriver.inputs:
+                moved = True
+        if moved and deriver is not None:
             derived = deriver.derive(entry.home, states)
             if derived:
                 self.report(home, device, derived, ts=ts, source="hub", trusted=True)
