@@ -67,6 +67,7 @@ _GMQTT_VERSION: Final = {311: MQTTv311, 5: MQTTv50}
 _T = TypeVar("_T")
 
 _GRACE: Final = 0.1
+_PUBLISH: Final = 3  # the packet type of an MQTT PUBLISH
 _PUBACK: Final = b"\x40\x02"  # fixed header of an MQTT 3.1.1 PUBACK; the packet id follows
 _CLIENT_ID_BYTES: Final = 12  # 96 random bits in every client id
 
@@ -138,6 +139,33 @@ class _Client(gmqtt.Client):  # type: ignore[misc]  # gmqtt ships no types
         self._on_over()
 
 
+class _Corked:
+    """A transport whose writes of one loop turn go out together: one send, one wakeup of
+    the broker, however many commands and acknowledgements the turn produced."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._chunks: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes | bytearray) -> None:
+        if not self._chunks:
+            self._loop.call_soon(self.flush)
+        self._chunks.append(bytes(data))
+
+    def flush(self) -> None:
+        chunks, self._chunks = self._chunks, []
+        if chunks and not self._transport.is_closing():
+            self._transport.write(b"".join(chunks))
+
+    def close(self) -> None:
+        self.flush()  # a DISCONNECT written just before goes out before the close
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _Intake:
     """Gathers the messages of one read and hands them over as one batch (``on_batch``).
 
@@ -161,11 +189,28 @@ class _Intake:
     def install(self, version: MqttVersion) -> None:
         self._client.on_message = self.on_message
         if version == 311:
-            # gmqtt finds its packet handlers by getattr, so an instance attribute takes
-            # PUBLISH over; gmqtt itself then neither parses nor acknowledges one.
+            # An instance attribute takes PUBLISH packets over before gmqtt's dispatch
+            # (which logs and looks up a handler per packet); gmqtt itself then neither
+            # parses nor acknowledges one.
             handler = self._client._package_handler  # gmqtt has no hook for this
             self._gmqtt_publish = handler._handle_publish_packet
-            handler._handle_publish_packet = self.on_publish
+            gmqtt_packet = handler._handle_packet
+            on_publish = self.on_publish
+
+            def on_packet(cmd: int, packet: bytes) -> None:
+                if cmd >> 4 == _PUBLISH:
+                    on_publish(cmd, packet)
+                else:
+                    gmqtt_packet(cmd, packet)
+
+            handler._handle_packet = on_packet
+
+    def cork(self) -> None:
+        """Once connected: the connection's writes of one loop turn go out as one."""
+        connection = self._client._connection  # gmqtt's
+        corked = _Corked(connection._transport)
+        connection._transport = corked
+        connection._protocol._transport = corked
 
     def on_message(
         self, _: object, topic: str | bytes, payload: bytes, qos: int, properties: dict[str, Any]
@@ -361,34 +406,13 @@ class MqttLink:
             clean_session=True,
             will_message=gmqtt.Message(self.status_topic, OFFLINE, qos=1, retain=True),
         )
-        handler = self._on_message
-        beat = self.heartbeat.topic if self.heartbeat is not None else None
-
-        def heard() -> None:
-            self._heard = asyncio.get_running_loop().time()
-
-        def on_message(
-            _: object, topic: str | bytes, payload: bytes, qos: int, properties: dict[str, Any]
-        ) -> None:
-            if beat is not None and topic == beat:
-                heard()
-                return
-            try:
-                if handler is not None:
-                    handler(topic, payload, bool(properties.get("retain")))
-            except Exception:
-                # One message must never stop the stream.
-                log.exception("MQTT message on %r could not be handled", topic)
 
         def on_subscribe(_: object, mid: int, granted: tuple[int, ...], *__: object) -> None:
             future = subacks.pop(mid, None)
             if future is not None and not future.done():
                 future.set_result(tuple(granted))
 
-        if self._on_batch is not None:
-            _Intake(client, self._on_batch, beat, heard).install(self.version)
-        else:
-            client.on_message = on_message
+        intake = self._take_messages(client)
         client.on_subscribe = on_subscribe
         client.on_disconnect = lambda *_: lost.set()
         if self._username is not None:
@@ -410,6 +434,8 @@ class MqttLink:
                 mid = client.subscribe([gmqtt.Subscription(t, qos=1) for t in self._subscriptions])
                 subacks[mid] = future
                 self._granted(await self._until(future, lost, "to acknowledge the subscriptions"))
+            if intake is not None:
+                intake.cork()
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         except (OSError, gmqtt.MQTTConnectError) as exc:
             await self._discard(client)
@@ -424,6 +450,36 @@ class MqttLink:
         self.connects += 1
         if self._on_up is not None:
             self._on_up()
+
+    def _take_messages(self, client: _Client) -> _Intake | None:
+        """Hand ``client``'s messages to the owner: in batches (the ``_Intake``, returned)
+        or one by one; the heartbeat is heard, not handed on."""
+        beat = self.heartbeat.topic if self.heartbeat is not None else None
+
+        def heard() -> None:
+            self._heard = asyncio.get_running_loop().time()
+
+        if self._on_batch is not None:
+            intake = _Intake(client, self._on_batch, beat, heard)
+            intake.install(self.version)
+            return intake
+        handler = self._on_message
+
+        def on_message(
+            _: object, topic: str | bytes, payload: bytes, qos: int, properties: dict[str, Any]
+        ) -> None:
+            if beat is not None and topic == beat:
+                heard()
+                return
+            try:
+                if handler is not None:
+                    handler(topic, payload, bool(properties.get("retain")))
+            except Exception:
+                # One message must never stop the stream.
+                log.exception("MQTT message on %r could not be handled", topic)
+
+        client.on_message = on_message
+        return None
 
     def _granted(self, granted: tuple[int, ...]) -> None:
         """Check the SUBACK; ``BrokerUnavailable`` if the broker refused a subscription the
