@@ -93,7 +93,7 @@ def start_demo_hub(tmp: Path) -> DemoHub:
     hub = DemoHub(tmp / "demo")
     _Catching.caught.clear()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("carhome.compose.runtime.ApiServer", _Catching)
+        patch.setattr("carhome.api.part.ApiServer", _Catching)
         hub.start()
     hub.app = _Catching.caught[-1]
     return hub

@@ -3,14 +3,14 @@
 A controller planned on aWATTar's market prices (its recorded answer at httpx's seam)
 keeps its plan when aWATTar stops answering; the API's charging answer says where the
 prices come from, how old they are, and why they are stale. The same answer through the
-config: ``energy:`` names the provider and a shared line, ``start_charging_services``
-wires the feed to every charged car of the home and plans the line's cars together.
+config: ``energy:`` names the provider and a shared line, the charging parts wire the feed
+to every charged car of the home and plan the line's cars together.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import typing
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,16 +21,17 @@ import respx
 from charging_parts import GUARD_S, report_soc, settings, setup, until
 
 from carhome.api import create_app
-from carhome.compose.charging import start_charging_services
 from carhome.compose.config import parse_config
 from carhome.energy import FixedTariff
 from carhome.energy.controller import ChargingController
+from carhome.energy.part import CHARGING_PART, ENERGY_PART
 from carhome.energy.plans import Plan
 from carhome.energy.providers import Feed
 from carhome.energy.providers.awattar import Awattar, AwattarConfig
 from carhome.energy.routes import charging_routes
 from carhome.errors import ConfigError
 from carhome.hub import Device, Hub
+from carhome.parts import Context
 from carhome.spec import vss
 from carhome.testing import FakeClock
 
@@ -135,15 +136,20 @@ async def test_the_energy_section_feeds_every_car_and_plans_the_line_together(
     await hub.add_device(Device(home="h1", id="car2", type="car"))
     for car, soc in (("car", 30.0), ("car2", 35.0)):
         hub.report("h1", car, {vss.SOC: soc, vss.CABLE_CONNECTED: True}, source="test")
-    async with contextlib.AsyncExitStack() as stack:
-        services = await start_charging_services(stack, hub, config, clock, database=tmp_path / "carhome.db")
-        first, second = services.controllers[("h1", "car")], services.controllers[("h1", "car2")]
-        [feed] = services.feeds
+    context = Context(hub=hub, clock=clock, data=tmp_path)
+    async with (
+        ENERGY_PART.start(context, config.energy),
+        CHARGING_PART.start(context, config.charging) as started,
+    ):
+        controllers = typing.cast(dict[tuple[str, str], ChargingController], started)
+        first, second = controllers[("h1", "car")], controllers[("h1", "car2")]
+        [feed] = first.sources
+        assert second.sources == [feed]
         await until(first, lambda: first.plan is not None and first.plan.price[0] != 0.5)
         await until(second, lambda: second.plan is first.plan)
         async with asyncio.timeout(GUARD_S):
             await feed.refreshed.wait()  # set once the good answer is kept on disk
-        [one, two] = await answer(hub, services.controllers)
+        [one, two] = await answer(hub, controllers)
     assert first.plan is not None
     assert {c.car_id for c in first.plan.cars} == {"car", "car2"}
     assert one["shared_line"] == two["shared_line"] == "garage"

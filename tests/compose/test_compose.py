@@ -12,13 +12,13 @@ import msgspec
 import pytest
 
 from carhome.compose.config import Config
-from carhome.compose.parts import CONNECTOR_PARTS, SERVICE_PARTS, compose, section_of
+from carhome.compose.parts import CONNECTOR_PARTS, SERVICE_PARTS, compose, hub_parts, section_of
 from carhome.connectors.ovms.config import OvmsConfig
 from carhome.errors import ConfigError
 from carhome.history import routes as history_routes
 from carhome.hub import Hub
 from carhome.parts import Context, Key, Part
-from carhome.parts.keys import HUB_DATABASE
+from carhome.parts.keys import HUB_DATABASE, KEY_RELAY
 from carhome.say import routes as say_routes
 from carhome.testing import FakeClock
 
@@ -122,3 +122,50 @@ async def test_service_parts_hand_routes_to_the_sink(hub: Hub, clock: FakeClock,
         assert served == {(op.method, op.path) for op in (*history_routes.OPERATIONS, *say_routes.OPERATIONS)}
         assert len(context.routes.routes) == len(context.routes.operations)
     assert (tmp_path / "carhome.history.db").exists()
+
+
+def test_the_config_is_the_hub_and_homes_and_one_section_per_part() -> None:
+    """Every field of ``Config`` but the hub's and the homes' is the section of one part, named
+    by it, of the type declared beside the part's code; every part with a section has one."""
+    hints = typing.get_type_hints(Config)
+    parts = hub_parts(Config())
+    sectioned = {p.name: p for p in parts if p.section is not None}
+    assert set(hints) - {"hub", "homes"} == set(sectioned)
+    for name, part in sectioned.items():
+        hint = hints[name]
+        if part.section is tuple:  # a list of entries: a tuple of the entry structs beside the part
+            (entry, _) = typing.get_args(hint)
+            assert hint == tuple[entry, ...]
+            assert entry.__module__ == type(part.start).__module__.replace(".part", ".config") or (
+                entry.__module__ == "carhome.energy.config"
+            ), name
+            continue
+        assert hint in (part.section | None, part.section), name
+        assert part.section.__module__.endswith(".config"), name
+        assert part.section.__struct_config__.forbid_unknown_fields  # type: ignore[attr-defined]
+    print(f"config sections, one per part: {len(sectioned)} of {len(parts)} parts")
+
+
+def test_the_parts_of_a_hub_run_in_the_order_of_what_they_need() -> None:
+    """Each key a part of the hub needs is provided by a part before it, or by the process."""
+    names = [p.name for p in hub_parts(Config())]
+    assert names[0] == "access"
+    assert names[-2:] == ["api", "sim"]
+    assert names.index("mqtt") < names.index("homeassistant")
+    assert names.index("ocpp") < names.index("charging") < names.index("history")
+
+
+async def test_access_guards_the_hubs_commands_while_it_runs_and_only_then(
+    hub: Hub, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The access part is the context's access seam and the hub's gatekeeper while it runs;
+    stopped, it gives back the gatekeeper it found (the process's, which refuses)."""
+    found = hub.commands.gatekeeper
+    context = Context(hub=hub, clock=clock, data=tmp_path)
+    [access] = [p for p in hub_parts(Config()) if p.name == "access"]
+    async with compose([access], Config(), context):
+        assert context.access is not None
+        assert hub.commands.gatekeeper is not found
+        assert context.want(KEY_RELAY) is not None
+    assert context.access is None
+    assert hub.commands.gatekeeper is found

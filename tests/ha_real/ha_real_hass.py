@@ -332,13 +332,23 @@ class RealHomeAssistant:
         return []
 
     def problems(self) -> list[str]:
-        """Warnings and errors Home Assistant logged, but for those of every start of this setup."""
-        return [
-            line
-            for line in self.log_lines()
-            if (" WARNING " in line or " ERROR " in line or " CRITICAL " in line)
-            and not any(b in line for b in BENIGN)
-        ]
+        """Warnings and errors Home Assistant logged, but for those of every start of this setup.
+
+        Each with the lines that follow it up to the next entry (its traceback), so a failing
+        assertion says what Home Assistant raised and where.
+        """
+        found: list[str] = []
+        following = False
+        for line in self.log_lines():
+            if line[:2].isdigit():  # an entry starts with its date
+                following = (" WARNING " in line or " ERROR " in line or " CRITICAL " in line) and not any(
+                    b in line for b in BENIGN
+                )
+                if following:
+                    found.append(line)
+            elif following:
+                found[-1] += "\n" + line
+        return found
 
     def log_tail(self, lines: int = 40) -> str:
         return "--- Home Assistant log (tail) ---\n" + "\n".join(self.log_lines()[-lines:])

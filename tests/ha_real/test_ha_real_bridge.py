@@ -245,7 +245,8 @@ async def test_every_device_of_the_home_is_in_home_assistant_without_complaint(
     assert areas["Living room purifier"] == "living_room"  # the device's room, as a suggested area
     assert areas["Car"] is None
     # Home Assistant logs every discovery it cannot use and every class/unit it rejects.
-    assert ha.problems() == []
+    problems = ha.problems()
+    assert problems == [], "\n".join(problems)
 
 
 async def test_a_state_change_in_carhome_is_followed_in_home_assistant(
@@ -391,7 +392,8 @@ async def test_the_car_at_a_named_place_is_there_in_home_assistant_with_its_gps(
         car.lat, car.lon = HOME.lat, HOME.lon
         await carhome.clock.advance(1.0)
     await ha.state_until(tracker, lambda s: s["state"] == "home", "home again")
-    assert ha.problems()[problems_before:] == []  # no InvalidStateError, nothing else
+    later = ha.problems()[problems_before:]
+    assert later == [], "\n".join(later)  # no InvalidStateError, nothing else
 
 
 async def test_a_number_set_in_home_assistant_is_written_to_the_car(

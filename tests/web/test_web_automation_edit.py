@@ -1,18 +1,17 @@
 """The automation editor saving to the hub, and the cabin's scenes from the hub, in
 headless Chromium against a real demo hub.
 
-The demo hub, the browser and the page helpers are those of ``test_web_browser`` (its
-module-scoped fixtures, imported: this module gets a demo hub of its own, so what it saves
-does not reach the other module). Every wait is on a condition of the page.
+The demo hub, the browser and the page helpers are those of conftest.py (module-scoped
+fixtures: this module gets a demo hub of its own, so what it saves does not reach the other
+modules). Every wait is on a condition of the page.
 """
 
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from test_web_browser import Hub, browser, hub, page_of, shot
 
-__all__ = ["browser", "hub"]  # fixtures, used by name
+from web.conftest import Hub, page_of, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -1,212 +1,38 @@
-"""The web app and the cabin view in headless Chromium, against a real demo hub.
-
-One hub (``carhome.compose.runtime.run`` over the demo configuration: built-in broker, SQLite, the
-simulated Yizhuang home) and one browser serve the whole module; each test has its own
-browser context (its own storage, so its own login). Playwright drives Debian's Chromium
-by its executable path; every wait is on a condition of the page, never a fixed time.
-
-Screenshots of the main pages go to ``$CARHOME_SCREENSHOTS`` when it is set (the README's
-come from ``CARHOME_SCREENSHOTS=docs/screenshots``), else to the test's temporary folder.
-"""
+"""The web app and the cabin view in headless Chromium, against a real demo hub (the hub,
+browser and page helpers of conftest.py: one hub and one browser for the module, a browser
+context per test)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import re
-import shutil
 import signal
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import gmqtt
-import httpx
-import msgspec
 import pytest
-import pytest_asyncio
-from gmqtt.mqtt.constants import MQTTv311
-from playwright.async_api import Browser, ConsoleMessage, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Browser, WebSocketRoute, expect
 
-from carhome.access.service import Access
-from carhome.api.server import ApiServer
-from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
-from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials
-from carhome.web import web_routes
-from mqtt.conftest import free_port
+from carhome.compose.demo import DEMO_HOME, DEMO_OWNER
+from web.conftest import (
+    Hub,
+    acked,
+    add_guest,
+    as_the_car,
+    client_of,
+    demo_hub,
+    home_page,
+    live,
+    page_of,
+    report,
+    report_until,
+    shot,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-# A position report the simulator may overwrite is sent again this many times, waiting
-# this long each time for the page to show it.
-REPORTS = 5
-REPORT_WAIT_MS = 3000
 
 GUEST = "driver_guest"
 GUEST_PASSWORD = "cabin-guest-Pa55word-long"
-
-
-class _WithWeb(ApiServer):
-    """The hub's API server with the web app after every API route, as the hub will serve it
-    once ``web_routes()`` is wired in ``carhome.compose.runtime`` (then this adds nothing)."""
-
-    def __init__(self, app: Any, **kwargs: Any) -> None:
-        if not any(getattr(r, "name", None) == "web" for r in app.router.routes):
-            app.router.routes.extend(web_routes())
-        super().__init__(app, **kwargs)
-
-
-def screenshots(tmp: Path) -> Path:
-    shots = Path(os.environ.get("CARHOME_SCREENSHOTS") or tmp / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    return shots
-
-
-@dataclass
-class Hub:
-    url: str
-    password: str
-    session: dict[str, Any]
-    shots: Path
-    broker_port: int
-    data: Path
-
-
-@contextlib.asynccontextmanager
-async def demo_hub(tmp: Path) -> AsyncIterator[Hub]:
-    """A demo hub (``carhome.compose.runtime.run`` over the demo configuration) with the web app,
-    its data in ``tmp/demo`` (a test may put files there first), logged into as the owner."""
-    data = tmp / "demo"
-    password = demo_owner_password(data)
-    broker_port = free_port()
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=broker_port, mqtt_url=None)
-    # The demo on the real week, without its household routine: the car stays at home, plugged
-    # in, whatever the day and hour the suite runs at (on a weekday morning it would drive off).
-    config = msgspec.structs.replace(config, sim=msgspec.structs.replace(config.sim, routine=False))
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
-
-    shots = screenshots(tmp)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        patch.setattr("carhome.compose.runtime.ApiServer", _WithWeb)
-        task = asyncio.create_task(
-            run(
-                config,
-                data_dir=data,
-                stop=stop,
-                owner=owner,
-                announce=started.set_result,
-                automation_files=[DEMO_AUTOMATIONS],
-            )
-        )
-        try:
-            async with asyncio.timeout(30):
-                running = await started
-            async with httpx.AsyncClient(base_url=running.api_url) as client:
-                r = await client.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-                r.raise_for_status()
-                yield Hub(running.api_url, password, r.json(), shots, broker_port, data)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    async with demo_hub(tmp_path_factory.mktemp("web")) as demo:
-        yield demo
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        if os.environ.get("CARHOME_REQUIRE_CHROMIUM"):
-            pytest.fail("chromium is not installed, though scripts/test should have installed it")
-        pytest.skip("chromium is not installed (scripts/test installs Debian's chromium)")
-    async with async_playwright() as p:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-        b = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-async def new_page(browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any) -> Page:
-    """A fresh context's page; with ``session``, already logged in (tokens in its storage)."""
-    context = await browser.new_context(base_url=hub.url, **{"locale": "en-US", **options})
-    context.set_default_timeout(15_000)
-    if session is not None:
-        tokens = json.dumps(json.dumps(session))
-        # Only into a fresh storage: a reload keeps what the app itself stored since.
-        await context.add_init_script(
-            "if (localStorage.getItem('carhome.session') === null)"
-            f" localStorage.setItem('carhome.session', {tokens});"
-        )
-    return await context.new_page()
-
-
-@contextlib.asynccontextmanager
-async def page_of(
-    browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any
-) -> AsyncIterator[Page]:
-    page = await new_page(browser, hub, session, **options)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def console(message: ConsoleMessage) -> None:
-        # A refused request (401 at a wrong password, 403 at a denial) is logged by Chromium
-        # itself and is part of the test; anything else (a CSP violation, a script error) is not.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            errors.append(message.text)
-
-    page.on("console", console)
-    try:
-        yield page
-    finally:
-        await page.context.close()
-    assert errors == [], f"errors in the page: {errors}"
-
-
-async def shot(page: Page, hub: Hub, name: str) -> None:
-    await page.screenshot(path=str(hub.shots / f"{name}.png"), full_page=True)
-
-
-async def live(page: Page) -> None:
-    await expect(page.get_by_test_id("live")).to_have_attribute("data-live", "live")
-
-
-@contextlib.asynccontextmanager
-async def as_the_car(hub: Hub) -> AsyncIterator[gmqtt.Client]:
-    """An MQTT client on the hub's broker speaking for the car (with the car's own login
-    where the broker asks for one), to report positions the simulator would not."""
-    car = gmqtt.Client(f"web-test-car-{free_port()}")
-    credentials = hub.data / CREDENTIALS_FILE
-    if credentials.exists():
-        login = Credentials.load(credentials).device("yizhuang", "car")
-        car.set_auth_credentials(login.username, login.password)
-    await asyncio.wait_for(car.connect("127.0.0.1", hub.broker_port, version=MQTTv311), 10)
-    try:
-        yield car
-    finally:
-        await car.disconnect()
-
-
-def report(car: gmqtt.Client, **signals: float | bool) -> None:
-    """Publish car state; keyword names are VSS paths with ``_`` for ``.``."""
-    state = {name.replace("_", "."): value for name, value in signals.items()}
-    car.publish("carhome/yizhuang/car/state", json.dumps(state), qos=1)
 
 
 # -- the tests -----------------------------------------------------------------------------
@@ -243,27 +69,16 @@ async def test_web_login_then_the_home_overview(browser: Browser, hub: Hub) -> N
 
 
 async def test_web_the_car_changes_live_on_the_page(browser: Browser, hub: Hub) -> None:
-    async with page_of(browser, hub, hub.session) as page:
-        await page.goto("/")
-        await live(page)
+    async with home_page(browser, hub) as page:
         cabin = page.get_by_test_id("car-cabin")
         await expect(cabin).to_contain_text("climate off")
         # Another face (the API, as the CLI would) turns the car's climate on; the page
         # hears it over its WebSocket, without asking.
-        headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
-        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
-            r = await client.post(
-                "/api/devices/yizhuang/car/commands",
-                json={"kind": "action", "target": "climate_on", "args": {"temperature": 26.5}, "wait": 20},
-            )
-            assert r.json()["status"] == "acked", r.text
+        async with client_of(hub) as client:
+            await acked(client, "car", "action", "climate_on", {"temperature": 26.5})
         await expect(cabin).to_contain_text("climate on, set to 26.5 °C")
-        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
-            r = await client.post(
-                "/api/devices/yizhuang/car/commands",
-                json={"kind": "action", "target": "climate_off", "args": {}, "wait": 20},
-            )
-            assert r.json()["status"] == "acked", r.text
+        async with client_of(hub) as client:
+            await acked(client, "car", "action", "climate_off")
         await expect(cabin).to_contain_text("climate off")
 
 
@@ -302,28 +117,17 @@ async def test_web_a_change_before_the_subscription_took_is_not_missed(browser: 
         await expect(page.get_by_test_id("live")).not_to_have_attribute("data-live", "live")
         async with asyncio.timeout(10):
             await asked.wait()
-        headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
-        async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
-            r = await client.post(
-                "/api/devices/yizhuang/car/commands",
-                json={"kind": "action", "target": "climate_on", "args": {"temperature": 25.5}, "wait": 20},
-            )
-            assert r.json()["status"] == "acked", r.text
+        async with client_of(hub) as client:
+            await acked(client, "car", "action", "climate_on", {"temperature": 25.5})
             release.set()
             await live(page)
             await expect(cabin).to_contain_text("climate on, set to 25.5 °C")
-            r = await client.post(
-                "/api/devices/yizhuang/car/commands",
-                json={"kind": "action", "target": "climate_off", "args": {}, "wait": 20},
-            )
-            assert r.json()["status"] == "acked", r.text
+            await acked(client, "car", "action", "climate_off")
         await expect(cabin).to_contain_text("climate off")
 
 
 async def test_web_a_toggled_device_shows_its_command_complete(browser: Browser, hub: Hub) -> None:
-    async with page_of(browser, hub, hub.session) as page:
-        await page.goto("/")
-        await live(page)
+    async with home_page(browser, hub) as page:
         row = page.locator('[data-device="living_room_light"]')
         switch = row.get_by_role("switch", name="Living room light")
         before = await switch.get_attribute("aria-checked")
@@ -393,27 +197,18 @@ async def test_web_members_and_the_audit_log(browser: Browser, hub: Hub) -> None
 async def test_web_the_cabin_view_acts_with_the_drivers_own_rights(browser: Browser, hub: Hub) -> None:
     # The driver is a guest allowed the living room light only; the grants show the guest
     # the car and where it is, the garage and the purifier, none of which she may work.
-    headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
-    async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
-        r = await client.post(
-            "/api/members",
-            json={"id": GUEST, "name": "Guest driver", "role": "guest", "password": GUEST_PASSWORD},
+    async with client_of(hub) as client:
+        guest = await add_guest(
+            client,
+            GUEST,
+            GUEST_PASSWORD,
+            [
+                (["living_room_light"], ["on"]),
+                (["car"], ["location"]),
+                (["garage_door", "living_room_purifier"], ["mode"]),
+            ],
+            hours=1,
         )
-        assert r.status_code == 201, r.text
-        now = time.time()
-        for devices, targets in (
-            (["living_room_light"], ["on"]),
-            (["car"], ["location"]),
-            (["garage_door", "living_room_purifier"], ["mode"]),
-        ):
-            r = await client.post(
-                f"/api/members/{GUEST}/grants",
-                json={"devices": devices, "targets": targets, "starts": now - 60, "ends": now + 3600},
-            )
-            assert r.status_code == 201, r.text
-        r = await client.post("/api/auth/login", json={"member": GUEST, "password": GUEST_PASSWORD})
-        assert r.status_code == 200, r.text
-        guest = r.json()
     async with page_of(browser, hub, guest, viewport={"width": 1280, "height": 720}, has_touch=True) as page:
         await page.goto("/cabin")
         await expect(page.get_by_text("Driver: driver_guest")).to_be_visible()
@@ -450,9 +245,7 @@ async def test_web_cabin_scenes_run_for_the_owner(browser: Browser, hub: Hub) ->
 
 
 async def test_web_speaks_chinese_after_the_switch(browser: Browser, hub: Hub) -> None:
-    async with page_of(browser, hub, hub.session) as page:
-        await page.goto("/")
-        await live(page)
+    async with home_page(browser, hub) as page:
         await page.get_by_role("button", name="中文").click()
         await expect(page.get_by_role("link", name="自动化")).to_be_visible()
         await expect(page.get_by_test_id("car-place")).to_have_text("在家")
@@ -468,9 +261,7 @@ async def test_web_speaks_chinese_after_the_switch(browser: Browser, hub: Hub) -
 # Last in the module: it moves the car (within the geofence, so no automation fires) and
 # brings it back where it was.
 async def test_web_the_cars_track_is_drawn_as_it_moves(browser: Browser, hub: Hub) -> None:
-    async with page_of(browser, hub, hub.session) as page:
-        await page.goto("/")
-        await live(page)
+    async with home_page(browser, hub) as page:
         await expect(page.locator("path.track")).to_have_count(0)
         # The car's GPS, as the car publishes it on the broker: a loop through the
         # neighbourhood, 100 m at most from home.
@@ -512,17 +303,15 @@ async def test_web_the_cabin_shows_the_arrival_time_while_driving_home(browser: 
                 # home) position at any moment, so the test reports again, as a driving car
                 # does every second, until the page shows the arrival time.
                 shown = re.compile(r"3 min\s*2\.00 km to go at 40 km/h")
-                for _ in range(REPORTS):
-                    report(
-                        car,
-                        Vehicle_CurrentLocation_Latitude=lat0,
-                        Vehicle_CurrentLocation_Longitude=lon0 + 0.0234,
-                        Vehicle_Speed=40.0,
-                        Vehicle_IsMoving=True,
-                    )
-                    with contextlib.suppress(AssertionError):
-                        await expect(eta).to_contain_text(shown, timeout=REPORT_WAIT_MS)
-                        break
+                await report_until(
+                    car,
+                    eta,
+                    shown,
+                    Vehicle_CurrentLocation_Latitude=lat0,
+                    Vehicle_CurrentLocation_Longitude=lon0 + 0.0234,
+                    Vehicle_Speed=40.0,
+                    Vehicle_IsMoving=True,
+                )
                 await expect(eta).to_contain_text(shown)
                 await shot(page, hub, "cabin-driving")
             finally:

@@ -1,7 +1,7 @@
 """The charging, trips and members pages in headless Chromium, against a real demo hub.
 
 The hub is the demo's (``carhome.compose.runtime.run``: simulated car, wallbox and home, its
-charging planner), started here as in ``test_web_browser`` but with a history seeded
+charging planner), started by conftest.py's ``demo_hub`` with a history seeded
 beforehand: the demo's car stands at home, so it has driven no trips of its own. Every
 check compares the page with what the hub's API answers at the time, not with fixed
 numbers: the plan's slots depend on the hour the test runs.
@@ -10,115 +10,26 @@ numbers: the plan's slots depend on the hour the test runs.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from carhome.compose.demo import DEMO_HOME
-from carhome.compose.runtime import DATABASE
-from carhome.history import ChargeSession, SqliteHistoryStore, Trip
-from web.test_web_browser import Hub, browser, demo_hub, live, page_of, shot
+from web.conftest import Hub, client_of, demo_hub, live, page_of, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-__all__ = ["browser"]  # the module's browser fixture, shared with test_web_browser
 
-DAY = 86_400.0
 FAMILY = "web_family"
 FAMILY_PASSWORD = "family-member-Pa55word-long"
 
 
-def local_noon_today(now: float) -> float:
-    """Noon of today in the demo home's timezone: the seeded history keeps its shape (which
-    local day each trip and charge falls on) whatever the time of day the suite runs at."""
-    zone = ZoneInfo(DEMO_HOME.timezone)
-    return datetime.fromtimestamp(now, zone).replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
-
-
-def seeded_history(now: float) -> tuple[list[Trip], list[ChargeSession]]:
-    """Three trips over two days (two on the same day) and two charges, all in the past."""
-    lat, lon = DEMO_HOME.lat, DEMO_HOME.lon
-
-    def trip(start: float, km: float, kwh: float, dlat: float, dlon: float) -> Trip:
-        return Trip(
-            id=f"trip-yizhuang-car-{int(start * 1000)}",
-            home="yizhuang",
-            car="car",
-            start=start,
-            end=start + 1800,
-            start_place="home",
-            end_place=None,
-            start_lat=lat,
-            start_lon=lon,
-            end_lat=lat + dlat,
-            end_lon=lon + dlon,
-            odometer_start_km=1000.0,
-            odometer_end_km=1000.0 + km,
-            distance_km=km,
-            energy_kwh=kwh,
-            wh_per_km=round(kwh * 1000 / km, 1),
-            soc_start=80.0,
-            soc_end=70.0,
-            max_speed_kmh=60.0,
-        )
-
-    def charge(start: float, kwh: float, cost: float) -> ChargeSession:
-        return ChargeSession(
-            id=f"charge-yizhuang-car-{int(start * 1000)}",
-            home="yizhuang",
-            car="car",
-            start=start,
-            end=start + 7200,
-            place="home",
-            lat=lat,
-            lon=lon,
-            charger="wallbox",
-            added_kwh=kwh,
-            grid_kwh=round(kwh * 1.08, 3),
-            loss_kwh=round(kwh * 0.08, 3),
-            peak_kw=7.0,
-            soc_start=40.0,
-            soc_end=80.0,
-            cost=cost,
-            cost_basis="grid",
-        )
-
-    day1 = now - 3 * DAY
-    day2 = now - 1 * DAY
-    trips = [
-        trip(day1, 12.5, 2.1, 0.01, 0.02),
-        trip(day1 + 3 * 3600, 8.0, 1.5, -0.02, 0.01),
-        trip(day2, 30.2, 5.0, 0.05, -0.04),
-    ]
-    charges = [charge(day1 - 6 * 3600, 20.0, 6.5), charge(day2 - 6 * 3600, 14.0, 4.2)]
-    return trips, charges
-
-
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = tmp_path_factory.mktemp("web-charging")
-    trips, charges = seeded_history(local_noon_today(time.time()))
-    data = tmp / "demo"  # where demo_hub keeps the hub's data
-    data.mkdir()
-    store = SqliteHistoryStore.beside(data / DATABASE)
-    await store.open()
-    try:
-        await store.commit([*trips, *charges], [])
-    finally:
-        await store.close()
-    async with demo_hub(tmp) as demo:
+    async with demo_hub(tmp_path_factory.mktemp("web-charging"), history=True) as demo:
         yield demo
-
-
-def client_of(hub: Hub, session: dict[str, Any] | None = None) -> httpx.AsyncClient:
-    token = (session or hub.session)["access_token"]
-    return httpx.AsyncClient(base_url=hub.url, headers={"Authorization": f"Bearer {token}"})
 
 
 async def api_plan(hub: Hub) -> dict[str, Any]:

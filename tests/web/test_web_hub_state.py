@@ -1,13 +1,11 @@
 """What the web app says about the hub and the car, in headless Chromium against a real
-demo hub (the helpers of ``test_web_browser``, a history seeded as in
-``test_web_charging``): controls off and a plain "reconnecting" while the hub is out of
-reach, the trunk in the doors' summary, every time in the home's zone whatever the
-browser's, and the car's four windows told apart.
+demo hub (the helpers of conftest.py, its history seeded): controls off and a plain
+"reconnecting" while the hub is out of reach, the trunk in the doors' summary, every time
+in the home's zone whatever the browser's, and the car's four windows told apart.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -15,28 +13,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Route, WebSocketRoute, expect
-from test_web_browser import (
-    REPORT_WAIT_MS,
-    REPORTS,
-    Hub,
-    as_the_car,
-    browser,
-    demo_hub,
-    live,
-    page_of,
-    report,
-)
-from test_web_charging import local_noon_today, seeded_history
 
 from carhome.compose.demo import DEMO_HOME
-from carhome.compose.runtime import DATABASE
-from carhome.history import SqliteHistoryStore
-
-__all__ = ["browser"]  # the fixture, used by name
+from web.conftest import Hub, as_the_car, client_of, demo_hub, home_page, live, page_of, report, report_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -49,23 +31,8 @@ TRACED = "resp_traced"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
-    tmp = tmp_path_factory.mktemp("web-hub-state")
-    trips, charges = seeded_history(local_noon_today(time.time()))
-    data = tmp / "demo"
-    data.mkdir()
-    store = SqliteHistoryStore.beside(data / DATABASE)
-    await store.open()
-    try:
-        await store.commit([*trips, *charges], [])
-    finally:
-        await store.close()
-    async with demo_hub(tmp) as demo:
+    async with demo_hub(tmp_path_factory.mktemp("web-hub-state"), history=True) as demo:
         yield demo
-
-
-def client_of(hub: Hub) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
-    return httpx.AsyncClient(base_url=hub.url, headers=headers, timeout=60)
 
 
 class Outage:
@@ -140,20 +107,14 @@ async def test_web_controls_are_off_while_the_hub_is_out_of_reach(browser: Brows
 
 
 async def test_web_the_doors_summary_names_an_open_trunk(browser: Browser, hub: Hub) -> None:
-    async with page_of(browser, hub, hub.session) as page:
-        await page.goto("/")
-        await live(page)
+    async with home_page(browser, hub) as page:
         doors = page.get_by_test_id("car-locks")
         await expect(doors).to_have_text("all locked")
         async with as_the_car(hub) as car:
             try:
                 # the simulator speaks for the car too and may report its own trunk; the
                 # test reports again until the page shows this one
-                for _ in range(REPORTS):
-                    report(car, Vehicle_Body_Trunk_Rear_IsOpen=True)
-                    with contextlib.suppress(AssertionError):
-                        await expect(doors).to_contain_text("trunk open", timeout=REPORT_WAIT_MS)
-                        break
+                await report_until(car, doors, "trunk open", Vehicle_Body_Trunk_Rear_IsOpen=True)
                 await expect(doors).to_have_text("all locked · trunk open")
                 await expect(doors).to_have_class("warn")
                 await page.get_by_role("button", name="中文").click()

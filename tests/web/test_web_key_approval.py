@@ -1,7 +1,7 @@
 """A browser enrolls on a device that holds a key already, with the approval of an owner
 whose key is in another client: the Python phone (as `carhome keys`) enrolls first on the
 garage, the browser asks, the phone approves from its own key, the browser opens the garage
-signed. Against a real demo hub in headless Chromium (fixtures of test_web_browser.py)."""
+signed. Against a real demo hub in headless Chromium (fixtures of conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
-from test_web_browser import Hub, browser, hub, live, page_of
-from test_web_signing import live_cabin, press_the_garage
 
 from carhome.signing import Role
 from carhome.wire.keyclient import HubKeys, KeyRing, Phone
-
-__all__ = ["browser", "hub"]  # the fixtures, re-exported for this module
+from web.conftest import Hub, live, page_of
+from web.test_web_signing import live_cabin, press_the_garage
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -1,8 +1,7 @@
 """Every main page at phone, tablet, desktop and car-screen sizes, and in one language at a time, in
-headless Chromium against a real demo hub (the hub, browser and page helpers of
-``test_web_browser``; a history seeded as in ``test_web_charging`` so the trips page has
-rows, and a guest with a grant, a refused command and an allowed one so the members page
-has grants and an audit log with both decisions).
+headless Chromium against a real demo hub (the hub, browser and page helpers of conftest.py; a
+seeded history so the trips page has rows, and a guest with a grant, a refused command and an
+allowed one so the members page has grants and an audit log with both decisions).
 
 What is checked at each size: nothing is wider than the screen (the document's
 ``scrollWidth``, and every visible element and text outside a scrollable box), no button's
@@ -13,31 +12,24 @@ element, or one of the units and proper names listed in ``LATIN_ALLOWED``. The s
 in ``web/src/i18n/spec`` are held to every spec the hub serves.
 
 Screenshots of every page at phone size, in English and in Chinese, go where
-``test_web_browser`` puts them (``CARHOME_SCREENSHOTS``).
+conftest.py puts them (``CARHOME_SCREENSHOTS``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Locator, Page, expect
-from test_web_browser import Hub, browser, demo_hub, live, page_of, shot
-from test_web_charging import local_noon_today, seeded_history
 
-from carhome.compose.runtime import DATABASE
-from carhome.history import SqliteHistoryStore
 from carhome.spec.devices import SPECS
-
-__all__ = ["browser"]  # the fixture, used by name
+from web.conftest import Hub, acked, add_guest, client_of, demo_hub, live, page_of, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -78,54 +70,18 @@ LATIN_WORD = re.compile(r"[A-Za-zµ°][A-Za-z0-9µ°²³/.+]*[A-Za-z0-9²³]|[A-
 async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     """A demo hub with trips and charges, a guest with a grant, and audit entries allowed
     and denied."""
-    tmp = tmp_path_factory.mktemp("web-responsive")
-    trips, charges = seeded_history(local_noon_today(time.time()))
-    data = tmp / "demo"
-    data.mkdir()
-    store = SqliteHistoryStore.beside(data / DATABASE)
-    await store.open()
-    try:
-        await store.commit([*trips, *charges], [])
-    finally:
-        await store.close()
-    async with demo_hub(tmp) as demo:
+    async with demo_hub(tmp_path_factory.mktemp("web-responsive"), history=True) as demo:
         async with client_of(demo) as client:
-            r = await client.post(
-                "/api/members",
-                json={"id": GUEST, "name": "Guest driver", "role": "guest", "password": GUEST_PASSWORD},
-            )
-            assert r.status_code == 201, r.text
-            now = time.time()
-            r = await client.post(
-                f"/api/members/{GUEST}/grants",
-                json={
-                    "devices": ["living_room_light"],
-                    "targets": ["on"],
-                    "starts": now - 60,
-                    "ends": now + 7200,
-                },
-            )
-            assert r.status_code == 201, r.text
-            r = await client.post("/api/auth/login", json={"member": GUEST, "password": GUEST_PASSWORD})
-            guest = r.json()
+            guest = await add_guest(client, GUEST, GUEST_PASSWORD, [(["living_room_light"], ["on"])], hours=2)
         async with client_of(demo, guest) as client:
             # within the grant: allowed; the garage: refused (no grant names it)
-            r = await client.post(
-                "/api/devices/yizhuang/living_room_light/commands",
-                json={"kind": "set", "target": "on", "args": {"value": True}, "wait": 20},
-            )
-            assert r.json()["status"] == "acked", r.text
+            await acked(client, "living_room_light", "set", "on", {"value": True})
             r = await client.post(
                 "/api/devices/yizhuang/garage_door/commands",
                 json={"kind": "action", "target": "open", "args": {}},
             )
             assert r.status_code == 403, r.text
         yield demo
-
-
-def client_of(hub: Hub, session: dict[str, Any] | None = None) -> httpx.AsyncClient:
-    token = (session or hub.session)["access_token"]
-    return httpx.AsyncClient(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
 # -- the pages ------------------------------------------------------------------------------

@@ -13,12 +13,21 @@ import pytest
 from carhome.api import create_app
 from carhome.errors import ConfigError
 from carhome.hub import Hub
+from carhome.store import MemoryStore
+from carhome.testing import FakeClock
 from carhome.web import STATIC_DIR, WebApp, web_routes
 
 
 @pytest.fixture
-async def web(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(hub, member="alice")
+async def bare_hub(clock: FakeClock) -> AsyncIterator[Hub]:
+    """A hub with no home (this directory's ``hub`` is a demo hub for the browser tests)."""
+    async with Hub(store=MemoryStore(), clock=clock) as hub:
+        yield hub
+
+
+@pytest.fixture
+async def web(bare_hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(bare_hub, member="alice")
     app.router.routes.extend(web_routes())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
         yield client

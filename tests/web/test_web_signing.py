@@ -6,7 +6,7 @@ screen, and the cabin view's garage button then sends a signed command the simul
 garage verifies and runs; a reload keeps the key; a tampered signature is refused by the
 device. The TypeScript protocol reproduces docs/signing-vectors.json byte for byte.
 
-The hub and browser fixtures and the page helpers are those of test_web_browser.py.
+The hub and browser fixtures and the page helpers are those of conftest.py.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 from playwright.async_api import Browser, Page, expect
-from test_web_browser import Hub, browser, hub, live, page_of, shot
 
 import carhome.web
 from carhome.signing.keys import PublicKey
-
-__all__ = ["browser", "hub"]  # the fixtures, re-exported for this module
+from web.conftest import Hub, client_of, live, page_of, shot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -258,8 +255,7 @@ async def live_cabin(page: Page) -> None:
 
 
 async def owner_api(hub: Hub, method: str, path: str) -> Any:
-    headers = {"Authorization": f"Bearer {hub.session['access_token']}"}
-    async with httpx.AsyncClient(base_url=hub.url, headers=headers) as client:
+    async with client_of(hub) as client:
         response = await client.request(method, path)
         response.raise_for_status()
         return response.json()

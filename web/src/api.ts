@@ -34,6 +34,23 @@ export type FirstOwner = Schemas["FirstOwner"];
 export type HomeSetup = Schemas["HomeSetup"];
 export type HomeSettings = Schemas["HomeSettings"];
 export type DeviceHints = Schemas["DeviceHints"];
+export type Grant = Schemas["Grant"];
+export type Trace = Schemas["Trace"];
+export type AutomationDetail = Schemas["AutomationDetail"];
+export type SceneOut = Schemas["SceneOut"];
+export type SceneApplied = Schemas["SceneApplied"];
+export type SayResult = Schemas["SayResult"];
+export type CarPlan = Schemas["CarPlanOut"];
+export type PlanSlot = Schemas["SlotOut"];
+export type Trip = Schemas["Trip"];
+export type ChargeSession = Schemas["ChargeSession"];
+export type Summary = Schemas["Summary"];
+export type EnrollmentChallenge = Schemas["EnrollmentChallenge"];
+export type SessionOpened = Schemas["SessionOpened"];
+export type EnrolledKey = Schemas["EnrolledKey"];
+export type PendingOut = Schemas["Pending"];
+/** A signed command as the browser sends it (`wait` left to the hub's default). */
+export type SignedBody = Omit<Schemas["SignedCommand"], "wait">;
 
 /** An RFC 9457 problem the hub answered with; `detail` says what went wrong and why. */
 export class ApiError extends Error {

@@ -33,34 +33,43 @@ import urllib.parse
 import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final
 
 import msgspec
 
-from carhome import boundedyaml, ports, yamlfile
+from carhome import boundedyaml, yamlfile
+from carhome.access.config import AccessConfig
+from carhome.api.config import ApiConfig
 from carhome.connectors.homeassistant.config import HomeAssistantConfig
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
+from carhome.connectors.mqtt.config import MqttConfig
+from carhome.connectors.ocpp.config import OcppConfig
 from carhome.connectors.ovms.config import OvmsConfig
 from carhome.connectors.shelly.config import ShellyConfig
 from carhome.connectors.sunspec.config import SunSpecConfig
 from carhome.connectors.tesla.config import TeslaConfig
 from carhome.connectors.zigbee2mqtt.config import Zigbee2MqttConfig
-from carhome.energy.config import EnergyConfig, files_beside
+from carhome.energy.config import (
+    ChargingConfig,
+    DepartureConfig,
+    EnergyConfig,
+    TariffConfig,
+    TouWindowConfig,
+    clock_time,
+    files_beside,
+    weekly_days,
+)
 from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
+from carhome.sim.config import SimConfig
 from carhome.spec import SPECS
 
-Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Radius = Annotated[float, msgspec.Meta(gt=0)]
 
 MQTT_SCHEMES: Final = {"mqtt": 1883, "mqtts": 8883}
-# The hub's own ports stay clear of Home Assistant (8123) and Mosquitto (1883), which
-# often run on the same machine.
-DEFAULT_API_PORT: Final = ports.API
-DEFAULT_BROKER_PORT: Final = ports.BROKER
 
 
 class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -68,40 +77,6 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     """Where the hub keeps its database; relative paths are relative to the config file."""
     clock_speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     """Simulated time runs this many times faster than real time (1 = real time)."""
-
-
-class ApiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    host: str = "127.0.0.1"
-    port: Port = DEFAULT_API_PORT
-    trusted_proxies: tuple[str, ...] = ()
-    """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``) of reverse proxies whose
-    ``X-Forwarded-For`` names the client; from anyone else the header is ignored."""
-
-
-class BuiltinBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    host: str = "127.0.0.1"
-    port: Port = DEFAULT_BROKER_PORT
-
-
-class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Either the broker built into the hub (``builtin``) or an external one (``url``)."""
-
-    builtin: BuiltinBroker | None = None
-    url: str | None = None
-    username: str | None = None
-    password: str | None = None
-    max_payload: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
-    """The largest message payload the hub decodes, in bytes (``carhome.connectors.mqtt.
-    payloads.MAX_PAYLOAD``); a larger one is refused, counted as ``too_large``."""
-
-    @property
-    def broker(self) -> BuiltinBroker:
-        """The built-in broker's address (the default when no ``url`` is given)."""
-        return self.builtin or BuiltinBroker()
-
-    @property
-    def external(self) -> bool:
-        return self.url is not None
 
 
 class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -140,130 +115,6 @@ class HomeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 
     def device_records(self) -> list[Device]:
         return [d.record(self.id) for d in self.devices]
-
-
-class SimConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    enabled: bool = False
-    homes: tuple[str, ...] = ()
-    """Ids of the homes whose devices the simulator plays (all homes when empty)."""
-    routine: bool = True
-    """The household's weekly trips drive the car, in the home's local time. Off, nobody
-    drives: the car stays at home (plugged in when it needs a charge, as on coming home),
-    the same scene on every day of the week (for tests)."""
-
-
-class OcppChargerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """One OCPP charger: the device it is, and its HTTP Basic password (or a file holding it)."""
-
-    home: str
-    device: str
-    password: str | None = None
-    password_file: str | None = None
-    """A file whose first line is the password (relative paths: to the config file)."""
-
-    def __repr__(self) -> str:  # never print the password
-        return f"OcppChargerConfig(home={self.home!r}, device={self.device!r})"
-
-
-class OcppConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """The OCPP 1.6J / 2.0.1 central system chargers connect to (ws://host:port/ocpp/{id})."""
-
-    host: str = "127.0.0.1"
-    port: Port = 9000
-    chargers: dict[str, OcppChargerConfig] = {}
-    """Charger id (the last part of the WebSocket path) → its device and password."""
-    id_tokens: dict[str, str] = {}
-    """RFID tag or other id token → the member it belongs to."""
-
-
-class TouWindowConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    start: str | int
-    end: str | int
-    price: float
-
-
-class TariffConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Exactly one of: ``fixed`` price, ``time_of_use`` windows, or a price ``file``."""
-
-    fixed: float | None = None
-    time_of_use: tuple[TouWindowConfig, ...] | None = None
-    weekend: tuple[TouWindowConfig, ...] | None = None
-    """Time-of-use windows for Saturdays and Sundays (the weekday ones when left out)."""
-    file: str | None = None
-    """A CSV or JSON price series (``carhome.energy.seriesfile``); the hub rereads it when it changes."""
-
-
-class DepartureConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Either ``weekly`` local times by day (mon … sun, or ``weekdays``) or one ``at`` time."""
-
-    weekly: dict[str, str | int] | None = None
-    at: str | None = None
-    """ISO 8601 with an offset, e.g. 2026-05-01T07:30:00+08:00."""
-
-
-class ChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """How one car is charged: by whom, through which charger, in which mode, by when."""
-
-    car: str
-    home: str | None = None
-    """The car's home; may be left out when there is one home."""
-    member: str
-    """Who the planner's commands act as: they pass the same access checks as that member's."""
-    charger: str | None = None
-    """The wallbox device that charges the car; without one the car is told to start and stop."""
-    mode: Literal["off", "now", "solar", "solar_min", "smart"] = "smart"
-    target: Annotated[float, msgspec.Meta(ge=0, le=100)] = 80.0
-    limit: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
-    departure: DepartureConfig = msgspec.field(
-        default_factory=lambda: DepartureConfig(weekly={"weekdays": "08:00"})
-    )
-    tariff: TariffConfig = msgspec.field(default_factory=lambda: TariffConfig(fixed=0.5))
-    feed_in: float = 0.0
-    solar_forecast: str | None = None
-    """A CSV or JSON series of forecast solar production, kW."""
-    house_load: Annotated[float, msgspec.Meta(ge=0)] = 0.0
-    """The house's other load, kW, assumed flat (it eats solar surplus first)."""
-    capacity_kwh: Annotated[float, msgspec.Meta(gt=0)] = 75.0
-    efficiency: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.9
-    min_current: Annotated[float, msgspec.Meta(ge=0)] = 6.0
-    max_current: Annotated[float, msgspec.Meta(gt=0)] = 16.0
-    phases: Literal[1, 2, 3] = 3
-    voltage: Annotated[float, msgspec.Meta(gt=0)] = 230.0
-    connection_limit: Annotated[float, msgspec.Meta(gt=0)] | None = None
-    """The supply line's current per phase, A, when it is lower than the charger's maximum."""
-    pause: Literal["charger", "car"] = "charger"
-    """How a slot without power is held when the charger cannot be set to 0 A: ``charger``
-    ends the session and starts a new one later (start_charging needs the member's
-    signature when signatures are required); ``car`` tells the car to stop and start."""
-    connection: str | None = None
-    """A supply line this car's wallbox shares with others (a name under the home's
-    ``energy.connections``): the cars on it are planned together."""
-    phase: Literal[1, 2, 3] | None = None
-    """The grid phase a one-phase wallbox is wired to (load management; L1 when left out)."""
-
-
-class UnsignedChargingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """A charger that cannot verify signatures, trusted by an owner for charging alone."""
-
-    device: str
-    owner: str
-    """The owner (a member id) who trusts it; the trust ends when they are no longer one."""
-    home: str | None = None
-    """The charger's home; may be left out when there is one home."""
-
-
-class AccessConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Access control: members log in; every command is decided and audited."""
-
-    require_signatures: bool = True
-    """Refuse safety-critical commands (doors, locks, garage, charging start) that do not
-    carry the member's end-to-end signature."""
-    unsigned_charging: tuple[UnsignedChargingConfig, ...] = ()
-    """Wallboxes (and cars with an OVMS module) that cannot verify signatures, whose charging
-    commands an owner lets pass unsigned (each one on record in the audit log); doors, locks
-    and the garage, and every other charger, keep needing signatures."""
-    access_token_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 5.0
-    """How long an access token lives; a refresh token renews it."""
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -425,8 +276,6 @@ def _check(config: Config) -> None:
 # -- the ocpp and charging sections ------------------------------------------------------
 
 _CHARGER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
-_WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK: Final = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
 def _check_kuksa(config: Config) -> None:
@@ -603,32 +452,6 @@ def _check_energy(config: Config) -> None:
 
 def _zone_of(config: Config, home: str) -> str:
     return next(h.timezone for h in config.homes if h.id == home)
-
-
-def clock_time(value: str | int) -> tuple[int, int]:
-    """``'07:30'`` → (7, 30); ``ValueError`` saying what is expected otherwise."""
-    if isinstance(value, int):
-        # YAML 1.1 reads an unquoted 18:00 as the base-60 number 1080
-        raise ValueError(f"write times in quotes, e.g. '{value // 60:02d}:{value % 60:02d}'")  # noqa: TRY004
-    found = _CLOCK.fullmatch(value.strip())
-    if found is None:
-        raise ValueError(f"{value!r} is not a time of day; expected HH:MM, e.g. '07:30'")
-    return int(found.group(1)), int(found.group(2))
-
-
-def weekly_days(weekly: dict[str, str | int]) -> dict[int, tuple[int, int]]:
-    """``{'weekdays': '08:00', 'sat': '10:00'}`` → weekday (Mon=0) → (hour, minute)."""
-    days: dict[int, tuple[int, int]] = {}
-    for key, value in weekly.items():
-        indices = range(5) if key == "weekdays" else range(7) if key == "daily" else None
-        if indices is None:
-            if key not in _WEEKDAYS:
-                raise ValueError(f"unknown day {key!r}; use {', '.join(_WEEKDAYS)}, weekdays or daily")
-            indices = range(_WEEKDAYS.index(key), _WEEKDAYS.index(key) + 1)
-        when = clock_time(value)
-        for day in indices:
-            days[day] = when
-    return days
 
 
 def _check_departure(departure: DepartureConfig, at: tuple[PathPart, ...]) -> None:

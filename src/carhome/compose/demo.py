@@ -13,21 +13,20 @@ import secrets
 from pathlib import Path
 from typing import Final
 
+from carhome.api.config import ApiConfig
 from carhome.compose.charging import demo_charging
 from carhome.compose.config import (
-    ApiConfig,
-    BuiltinBroker,
     Config,
     DeviceConfig,
     HomeConfig,
     HubConfig,
-    MqttConfig,
-    SimConfig,
 )
 from carhome.connectors.homeassistant.config import HomeAssistantConfig
+from carhome.connectors.mqtt.config import BuiltinBroker, MqttConfig
 from carhome.files import create_atomically
 from carhome.hub import Home
 from carhome.private import private_dir
+from carhome.sim.config import SimConfig
 from carhome.sim.world import SimHome
 
 DEMO_AUTOMATIONS: Final = Path(__file__).parents[1] / "sim" / "demo_automations.yaml"

@@ -1,10 +1,13 @@
-"""A running hub process: access control and the hub over the data directory, and the parts.
+"""A running hub process: the hub over the data directory, and one loop over its parts.
 
-The connectors and services run as a loop over parts (``carhome.compose.parts``), given one
-``Context`` and what the process provides them by typed keys (the hub's database, the
-broker's logins, the homes' tariffs); the broker with the MQTT connector, the automation
-engine, charging, the API server and the simulator are still started here one by one.
-``run_serve`` runs what a configuration file describes; ``run_demo`` runs the demo world
+``run`` opens the data directory and the hub with its store, then runs every part of the hub
+(``carhome.compose.parts.hub_parts``: access control, the broker with the MQTT connector,
+the automation engine, the connectors, charging with the OCPP server, the services, the API
+server, the simulator) with one ``compose`` over one ``Context``, giving them by typed keys
+only what the process has (the hub's database, the automation files it was handed, every
+operation for the description, the demo's owner, the Home Assistant bridge's identity);
+what the parts need of each other they provide each other. ``run_serve`` runs what a
+configuration file describes; ``run_demo`` runs the demo world
 (``carhome.compose.demo``).
 """
 
@@ -19,23 +22,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo
 
-import msgspec
-from starlette.applications import Starlette
-from starlette.requests import Request
-
-from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
 from carhome.access.firstrun import FirstRun
-from carhome.access.keyroutes import key_routes
+from carhome.access.part import FIRST_RUN, OWNER
 from carhome.access.service import Access
-from carhome.api import create_app
-from carhome.api.server import ApiServer
-from carhome.automations import Engine, SqliteTimerStore
-from carhome.automations.files import AutomationFiles
-from carhome.automations.routes import automation_routes
 from carhome.clock import Clock, ScaledClock, SystemClock
-from carhome.compose.charging import start_charging_services, tariff
 from carhome.compose.config import (
     Config,
     redacted,
@@ -49,29 +40,22 @@ from carhome.compose.demo import (
     demo_owner_password,
 )
 from carhome.compose.operations import OPERATIONS
-from carhome.compose.parts import CONNECTOR_PARTS, SERVICE_PARTS, compose
-from carhome.compose.setup import SetupFacts, setup_routes
-from carhome.connectors.mqtt import MqttConnector
-from carhome.energy.homeprices import HomePrices
-from carhome.energy.routes import charging_routes
-from carhome.errors import ConfigError
-from carhome.http import problems
-from carhome.http.principals import principal_of
-from carhome.hub import Home, Hub
-from carhome.mqtt import EmbeddedBroker
+from carhome.compose.parts import compose, hub_parts
+from carhome.hub import Command, Decision, Hub
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials, HomeAssistantAccess
 from carhome.parts import Context
-from carhome.parts.keys import BROKER, CHARGER_CARS, HUB_DATABASE, TARIFFS, BrokerLogins
-from carhome.prices.tariffs import FixedTariff, Tariff
+from carhome.parts.keys import (
+    API_URL,
+    AUTOMATION_FILES,
+    BROKER,
+    DESCRIBED,
+    HUB_DATABASE,
+    MQTT_BRIDGE,
+    BridgeLogin,
+)
 from carhome.private import private_dir
-from carhome.signing.relay import ByConnector, KeyRelay
-from carhome.sim.device import SimBase
-from carhome.sim.runner import SimRunner
-from carhome.sim.world import SimHome
-from carhome.spec.devices import CHARGING
+from carhome.spec import DeviceSpec
 from carhome.store.sqlite import SqliteStore
-from carhome.web import web_routes
-from carhome.wire.setup import TariffKind
 
 log: Final = logging.getLogger(__name__)
 
@@ -110,8 +94,8 @@ async def run(
 
     Automations come from ``<data_dir>/automations/`` (a file or directory of YAML, when
     present) and from ``automation_files``; a bad automation is logged with its file and
-    line, and the others run. ``owner`` is called with the hub's access parts before the
-    hub starts (the demo makes its owner there). ``clock`` replaces the one the
+    line, and the others run. ``owner`` is called with access control as it opens, before
+    any other part starts (the demo makes its owner there). ``clock`` replaces the one the
     configuration's ``clock_speed`` makes (a soak test paces its load on the hub's time).
     """
     clock = clock or (SystemClock() if config.hub.clock_speed == 1 else ScaledClock(config.hub.clock_speed))
@@ -120,130 +104,42 @@ async def run(
     private_dir(directory)
     database = directory / DATABASE
     stop = stop or asyncio.Event()
-    async with contextlib.AsyncExitStack() as stack:
-        access = await stack.enter_async_context(
-            Access.open(
-                directory,
-                clock,
-                require_signatures=config.access.require_signatures,
-                access_ttl=config.access.access_token_minutes * 60,
-            )
-        )
-        first_run = await _first_owner(access, owner)
-        hub = await stack.enter_async_context(
-            Hub(store=SqliteStore(database), clock=clock, gatekeeper=access.gatekeeper)
-        )
-        await _guard(access, hub, config)
-        sim_homes = _sim_homes(config)
+    # no command goes before the access part guards the hub, nor after it stopped
+    hub = Hub(store=SqliteStore(database), clock=clock, gatekeeper=_Unguarded())
+    async with hub:
         for home_config in config.homes:
-            home = home_config.record()
-            sim = sim_homes.get(home.id)
-            if sim is not None:
-                home = _with_places(home, sim)
-            await hub.add_home(home)
+            await hub.add_home(home_config.record())
             await hub.add_devices(home_config.device_records())
-        # One MQTT identity per device, the hub and the bridge: the built-in broker enforces
-        # them; an external Mosquitto gets them from `carhome mqtt credentials --mosquitto`.
-        credentials = await asyncio.to_thread(mqtt_credentials, config, directory)  # fsynced: off the loop
-        broker, hub_login, bridge_login = await _broker(stack, config, credentials, directory, hub)
-        engine = await stack.enter_async_context(
-            Engine(hub, timer_store=SqliteTimerStore.beside(database), members=access.members)
-        )
-        automations = AutomationFiles(directory, base=automation_files)
-        for error in await automations.load(engine):
-            log.warning("automation not loaded: %s", error)
-        connector = await stack.enter_async_context(
-            MqttConnector(
-                hub,
-                broker.url,
-                username=hub_login[0],
-                password=hub_login[1],
-                max_payload=config.mqtt.max_payload,
-            )
-        )
-        relay = ByConnector(hub, {"mqtt": connector})  # key sessions reach a device by its connector
-        delegates = _delegation(hub, access, Delegates(directory / "delegates", relay, clock))
-        context = Context(hub=hub, clock=clock, data=directory, access=access)
+        context = Context(hub=hub, clock=clock, data=directory)
         context.provide(HUB_DATABASE, database)
-        context.provide(BROKER, BrokerLogins(broker.url, hub_login, bridge_login))
-        # each home's tariff: the charging section's, else the fixed price chosen at setup
-        context.provide(TARIFFS, {**_chosen_prices(HomePrices.beside(directory)), **_tariffs(config)})
-        # each configured charger meters the car the charging section names for it
-        context.provide(CHARGER_CARS, _charger_cars(config))
-        await stack.enter_async_context(compose(CONNECTOR_PARTS, config, context))
-        app = _app(
-            hub=hub,
-            access=access,
-            engine=engine,
-            automations=automations,
-            relay=relay,
-            delegates=delegates,
-            sim_homes=sim_homes,
-            trusted_proxies=config.api.trusted_proxies,
-            health=(connector.deafness, broker.trouble, *context.health),
-        )
-        stack.callback(app.state.live.close)
-        charging = await start_charging_services(stack, hub, config, clock, database=database)
-        if charging.ocpp is not None:
-            relay.add("ocpp", charging.ocpp)
-        app.router.routes.extend(charging_routes(hub, charging.controllers))
-        facts = _setup_facts(config, broker.url, directory, charging.ocpp.port if charging.ocpp else None)
-        app.router.routes.extend(setup_routes(hub, access, first_run, facts))
-        await stack.enter_async_context(compose(SERVICE_PARTS, config, context))
-        app.router.routes.extend(context.routes.routes)
-        app.router.routes.extend(web_routes())  # last: it answers every path the API did not claim
-        api = await stack.enter_async_context(
-            ApiServer(app, host=config.api.host, port=config.api.port, allow_remote=True, announce=True)
-        )
-        for sim in sim_homes.values():
-            await asyncio.to_thread(_secure, sim, directory / "devices", clock)  # keys fsynced: off the loop
-            await stack.enter_async_context(
-                SimRunner(
-                    sim,
-                    broker.url,
-                    clock=clock,
-                    device_links=charging.sim_links(sim, clock),
-                    credentials=credentials,
+        context.provide(AUTOMATION_FILES, automation_files)
+        context.provide(DESCRIBED, OPERATIONS)
+        if owner is not None:
+            context.provide(OWNER, owner)
+        bridge = _bridge(config)
+        if bridge is not None:
+            context.provide(MQTT_BRIDGE, bridge)
+        async with compose(hub_parts(config), config, context):
+            api_url = context.need(API_URL)
+            (announce or _print_running)(
+                Running(
+                    api_url=api_url,
+                    broker_url=redacted(context.need(BROKER).url),
+                    database=database.resolve(),
+                    homes=len(hub.homes()),
+                    devices=len(hub.devices()),
+                    setup_url=_setup_link(context.want(FIRST_RUN), api_url),
                 )
             )
-        (announce or _print_running)(
-            Running(
-                api_url=api.url,
-                broker_url=redacted(broker.url),
-                database=database.resolve(),
-                homes=len(hub.homes()),
-                devices=len(hub.devices()),
-                setup_url=_setup_link(first_run, api.url),
-            )
-        )
-        await _wait_for_stop(stop, duration)
-        log.info("stopping")
+            await _wait_for_stop(stop, duration)
+            log.info("stopping")
 
 
-async def _guard(access: Access, hub: Hub, config: Config) -> None:
-    """Access over the hub's commands, and the chargers an owner trusts for charging
-    without signatures (each choice on record)."""
-    access.guard(hub.commands)
-    for entry in config.access.unsigned_charging:
-        home = entry.home or config.homes[0].id
-        decision = await access.gatekeeper.trust_unsigned(
-            home=home, device=entry.device, domain=CHARGING, owner=entry.owner
-        )
-        if not decision.allowed:
-            raise ConfigError(
-                f"access.unsigned_charging: {home}/{entry.device} is not trusted: {decision.reason};"
-                " name an owner of that home"
-            )
+class _Unguarded:
+    """The gatekeeper of a hub whose access control is not running: nothing goes."""
 
-
-def _delegation(hub: Hub, access: Access, delegates: Delegates) -> Delegates:
-    """Automations and the charging controller get a safety-critical command signed, before
-    it is submitted, only with a delegate key an owner enrolled for that domain on that
-    device; the gatekeeper then decides on the signed command like on any other."""
-    trusted = access.gatekeeper.trusts_unsigned
-    hub.commands.signer = DelegateSigner(delegates, unsigned=trusted)
-    hub.commands.gatekeeper = DelegationGate(access.gatekeeper, unsigned=trusted)
-    return delegates
+    async def decide(self, command: Command, spec: DeviceSpec) -> Decision:
+        return Decision(False, "access control is not running (the hub is starting or stopping)")
 
 
 def mqtt_credentials(config: Config, directory: Path) -> Credentials:
@@ -255,111 +151,12 @@ def mqtt_credentials(config: Config, directory: Path) -> Credentials:
     return Credentials.ensure(directory / CREDENTIALS_FILE, devices, home_assistant=access)
 
 
-Login = tuple[str | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class _ExternalBroker:
-    url: str
-
-    def trouble(self) -> str | None:
-        return None  # not ours to watch: the hub's link says when it cannot hear
-
-
-async def _broker(
-    stack: contextlib.AsyncExitStack[bool | None],
-    config: Config,
-    credentials: Credentials,
-    directory: Path,
-    hub: Hub,
-) -> tuple[EmbeddedBroker | _ExternalBroker, Login, Login | None]:
-    """The broker and the hub's and the bridge's logins (the bridge's only with Home
-    Assistant configured): the built-in broker started with the credentials' ACLs, whose
-    refusals count as the hub's rejections, or the configured external one with the
-    configured logins."""
+def _bridge(config: Config) -> BridgeLogin | None:
+    """Who the Home Assistant bridge logs in as, when it is configured."""
     ha = config.homeassistant
-    if config.mqtt.url is not None:
-        bridge = None if ha is None else (ha.username, ha.password)
-        return _ExternalBroker(config.mqtt.url), (config.mqtt.username, config.mqtt.password), bridge
-    address = config.mqtt.broker
-    broker = await stack.enter_async_context(
-        EmbeddedBroker(
-            address.host,
-            address.port,
-            data_dir=directory,
-            credentials=credentials,
-            on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
-            clock=hub.clock,
-        )
-    )
-    login = credentials.hub()
-    bridge_login = None
-    if ha is not None:
-        identity = credentials.bridge()
-        bridge_login = (identity.username, identity.password)
-    return broker, (login.username, login.password), bridge_login
-
-
-def _app(
-    *,
-    hub: Hub,
-    access: Access,
-    engine: Engine,
-    automations: AutomationFiles,
-    relay: KeyRelay,
-    delegates: Delegates,
-    sim_homes: dict[str, SimHome],
-    trusted_proxies: tuple[str, ...],
-    health: Sequence[Callable[[], str | None]],
-) -> Starlette:
-    """The hub's API: the core, automations and keys (charging routes are added after)."""
-    app = create_app(hub, access=access, trusted_proxies=trusted_proxies, health=health, described=OPERATIONS)
-    app.router.routes.extend(automation_routes(hub, engine, files=automations, access=access))
-    app.router.routes.extend(
-        key_routes(
-            hub,
-            relay,
-            who=_member_of_home,
-            authorize=lambda m, h: access.gatekeeper.authorize(
-                member=m, home=h, face="api", operation="enroll_keys"
-            ),
-            screen=lambda home, device: _screen(sim_homes, home, device),
-            delegates=delegates,
-            audit=access.audit,
-        )
-    )
-    return app
-
-
-def _charger_cars(config: Config) -> dict[tuple[str, str], str]:
-    """(home, charger) → the car the charging section names for each configured charger."""
-    return {
-        (entry.home or config.homes[0].id, entry.charger): entry.car
-        for entry in config.charging
-        if entry.charger
-    }
-
-
-def _tariffs(config: Config) -> dict[str, Tariff]:
-    """Each home's tariff, from the charging section of its first charged car: what a
-    charge cost is priced with."""
-    zones = {h.id: ZoneInfo(h.timezone) for h in config.homes}
-    found: dict[str, Tariff] = {}
-    for entry in config.charging:
-        home = entry.home or (config.homes[0].id if len(config.homes) == 1 else None)
-        if home is not None and home in zones and home not in found:
-            found[home] = tariff(entry.tariff, zones[home])
-    return found
-
-
-async def _first_owner(
-    access: Access, owner: Callable[[Access], Awaitable[object]] | None
-) -> FirstRun | None:
-    """Let ``owner`` make the hub's owner; if there is still no member, the first run with
-    its one-time setup code."""
-    if owner is not None:
-        await owner(access)
-    return FirstRun.begin(access.members, access.passwords, access.throttle)
+    if ha is None:
+        return None
+    return BridgeLogin(ha.bridge_id, ha.discovery_prefix, (ha.username, ha.password))
 
 
 def _setup_link(first_run: FirstRun | None, api_url: str) -> str | None:
@@ -370,80 +167,6 @@ def _setup_link(first_run: FirstRun | None, api_url: str) -> str | None:
     link = f"{api_url}/setup?code={first_run.code}"
     log.warning("no owner yet: make one at %s (setup code %s)", link, first_run.code)
     return link
-
-
-def _chosen_prices(prices: HomePrices) -> dict[str, Tariff]:
-    """The fixed prices owners chose in the setup step, for homes the file does not price."""
-    return {home: FixedTariff(price) for home, price in prices.all().items()}
-
-
-def _setup_facts(config: Config, broker_url: str, directory: Path, ocpp_port: int | None) -> SetupFacts:
-    """What the setup step tells of this hub: its configured homes and their tariffs, where
-    MQTT devices and OCPP chargers connect."""
-    kinds: dict[str, TariffKind] = {h.id: "none" for h in config.homes}
-    for entry in config.charging:
-        home = entry.home or config.homes[0].id
-        if kinds.get(home) == "none":
-            t = entry.tariff
-            kinds[home] = "fixed" if t.fixed is not None else "time_of_use" if t.time_of_use else "file"
-    ocpp = config.ocpp
-    return SetupFacts(
-        configured=kinds,
-        prices=HomePrices.beside(directory),
-        mqtt_url=redacted(broker_url),
-        builtin_broker=not config.mqtt.external,
-        ocpp_url=None if ocpp is None else f"ws://{ocpp.host}:{ocpp_port or ocpp.port}/ocpp/{{charger}}",
-        chargers=() if ocpp is None else tuple((cid, c.home, c.device) for cid, c in ocpp.chargers.items()),
-    )
-
-
-def _member_of_home(request: Request) -> str:
-    """The member a key request acts for; a home they are not in is not there for them."""
-    principal = principal_of(request)
-    home = request.path_params.get("home")
-    if home is not None and not principal.sees(home):
-        raise problems.unknown_home(home, [principal.home] if principal.home else [])
-    return principal.member
-
-
-def _screen(sim_homes: dict[str, SimHome], home: str, device: str) -> str | None:
-    """What a simulated device's screen shows (its enrollment code), for the hub's local screen."""
-    sim = sim_homes.get(home)
-    found = sim.devices.get(device) if sim is not None else None
-    return found.screen if isinstance(found, SimBase) else None
-
-
-def _secure(sim: SimHome, directory: Path, clock: Clock) -> None:
-    """Give each simulated device its directory — the commands it executed are kept there, so
-    a restart never runs one twice — and each that verifies signatures its key store there
-    (both kept across runs)."""
-    for device_id, device in sim.devices.items():
-        if isinstance(device, SimBase):
-            where = directory / sim.home.id / device_id
-            device.keep_in(where)
-            if device.verifies:
-                device.secure(where, home=sim.home.id, device=device_id, clock=clock)
-
-
-def _sim_homes(config: Config) -> dict[str, SimHome]:
-    if not config.sim.enabled:
-        return {}
-    wanted = set(config.sim.homes) or {h.id for h in config.homes}
-    homes = {h.id: SimHome(h.record(), seed=index) for index, h in enumerate(config.homes) if h.id in wanted}
-    if not config.sim.routine:
-        for home in homes.values():
-            if home.scenario is not None:
-                home.scenario.trips = ()  # nobody drives off; the car is still plugged in at home
-    return homes
-
-
-def _with_places(home: Home, sim: SimHome) -> Home:
-    """Add the simulator's destinations (work, supermarket) to the home's geofences."""
-    known = {p.name for p in home.places}
-    extra = tuple(p for p in sim.places() if p.name not in known)
-    if not extra:
-        return home
-    return msgspec.structs.replace(home, places=(*home.places, *extra))
 
 
 async def _wait_for_stop(stop: asyncio.Event, duration: float | None) -> None:

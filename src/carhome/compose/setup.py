@@ -15,10 +15,12 @@ store (``Hub.add_home``) and its price beside it (``carhome.energy.homeprices``)
 
 from __future__ import annotations
 
+import contextlib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import urlsplit
 
 import msgspec
 from starlette.requests import Request
@@ -27,8 +29,10 @@ from starlette.routing import BaseRoute
 
 from carhome.access.firstrun import FirstRun, SetupRefused
 from carhome.access.members import MemberError
+from carhome.access.part import ACCESS, FIRST_RUN
 from carhome.access.passwords import WeakPassword
 from carhome.access.service import Access
+from carhome.compose.config import Config, redacted
 from carhome.energy.homeprices import HomePrices
 from carhome.errors import InvalidName
 from carhome.http.bodies import decode_body, json_response
@@ -36,6 +40,8 @@ from carhome.http.operations import Operation, routes
 from carhome.http.principals import Principal, client_address, principal_of
 from carhome.http.problems import Problem
 from carhome.hub import Home, Hub
+from carhome.parts import Context, ServicePart
+from carhome.parts.keys import BROKER, OCPP
 from carhome.wire.auth import Tokens
 from carhome.wire.setup import (
     ChargerHint,
@@ -287,3 +293,44 @@ OPERATIONS: Final[tuple[Operation[SetupRoutes], ...]] = (
 
 def setup_routes(hub: Hub, access: Access, first_run: FirstRun | None, facts: SetupFacts) -> list[BaseRoute]:
     return routes(OPERATIONS, SetupRoutes(hub, access, first_run, facts))
+
+
+def setup_part(config: Config) -> ServicePart:
+    """The first run's routes as a part: after access control (the first owner), the broker
+    and the OCPP server (where devices connect) and charging (the homes' prices)."""
+
+    @contextlib.asynccontextmanager
+    async def running(context: Context) -> AsyncIterator[None]:
+        ocpp = context.want(OCPP)
+        facts = setup_facts(
+            config,
+            context.need(BROKER).url,
+            HomePrices.beside(context.data) if context.data is not None else None,
+            None if ocpp is None else urlsplit(ocpp.url).port,
+        )
+        context.routes.extend(setup_routes(context.hub, context.need(ACCESS), context.want(FIRST_RUN), facts))
+        yield None
+
+    return ServicePart("setup", running)
+
+
+def setup_facts(
+    config: Config, broker_url: str, prices: HomePrices | None, ocpp_port: int | None
+) -> SetupFacts:
+    """What the setup step tells of this hub: its configured homes and their tariffs, where
+    MQTT devices and OCPP chargers connect."""
+    kinds: dict[str, TariffKind] = {h.id: "none" for h in config.homes}
+    for entry in config.charging:
+        home = entry.home or config.homes[0].id
+        if kinds.get(home) == "none":
+            t = entry.tariff
+            kinds[home] = "fixed" if t.fixed is not None else "time_of_use" if t.time_of_use else "file"
+    ocpp = config.ocpp
+    return SetupFacts(
+        configured=kinds,
+        prices=prices,
+        mqtt_url=redacted(broker_url),
+        builtin_broker=not config.mqtt.external,
+        ocpp_url=None if ocpp is None else f"ws://{ocpp.host}:{ocpp_port or ocpp.port}/ocpp/{{charger}}",
+        chargers=() if ocpp is None else tuple((cid, c.home, c.device) for cid, c in ocpp.chargers.items()),
+    )

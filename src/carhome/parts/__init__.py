@@ -10,16 +10,18 @@ in order.
 """
 
 from carhome.parts.access import LOCATION, MANAGE_AUTOMATIONS, AccessControl, Revocation
-from carhome.parts.part import Context, Key, Part, RouteSink, SectionPart
+from carhome.parts.part import Context, DefaultedPart, Key, Part, RouteSink, SectionPart, ServicePart
 
 __all__ = [
     "LOCATION",
     "MANAGE_AUTOMATIONS",
     "AccessControl",
     "Context",
+    "DefaultedPart",
     "Key",
     "Part",
     "Revocation",
     "RouteSink",
     "SectionPart",
+    "ServicePart",
 ]

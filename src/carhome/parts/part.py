@@ -137,3 +137,28 @@ class SectionPart(Generic[_S]):
             return
         async with running as started:
             yield started
+
+
+@dataclass(frozen=True)
+class ServicePart:
+    """A part without a config section: one async context manager made from the context."""
+
+    name: str
+    make: Callable[[Context], AbstractAsyncContextManager[object]]
+    section: None = None
+
+    def start(self, context: Context, section: object | None) -> AbstractAsyncContextManager[object]:
+        return self.make(context)
+
+
+@dataclass(frozen=True)
+class DefaultedPart(Generic[_S]):
+    """A part that always runs: with its section, or with the section's defaults when the
+    configuration leaves it out."""
+
+    name: str
+    section: type[_S]
+    make: Callable[[Context, _S], AbstractAsyncContextManager[object]]
+
+    def start(self, context: Context, section: _S | None) -> AbstractAsyncContextManager[object]:
+        return self.make(context, section if section is not None else self.section())

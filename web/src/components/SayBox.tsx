@@ -2,34 +2,11 @@
 // SpeechRecognition), sent to POST /api/say as the logged-in driver. The hub answers in the
 // request's language; a command it sent is then followed (long poll) to its ack or failure.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, type Command } from "../api";
+import { api, type Command, type SayResult } from "../api";
 import { lang, t } from "../i18n";
 import { describe } from "../problems";
 import { send, track, useModel } from "../store";
 import { CommandStatus } from "./CommandStatus";
-
-interface DeviceRef {
-  home: string;
-  id: string;
-  name: string;
-}
-
-export interface SayResult {
-  language: "en" | "zh";
-  text: string;
-  understood: boolean;
-  intent: string | null;
-  status: "done" | "question" | "ambiguous" | "refused" | "not_understood";
-  answer: string;
-  devices: DeviceRef[];
-  candidates: DeviceRef[];
-  commands: string[];
-  command_status: string | null;
-  target: string | null;
-  reason: string | null;
-  /** Refused only for want of the member's signature: the command, for this browser to sign. */
-  sign: { home: string; device: string; kind: "set" | "action"; target: string; args: Record<string, unknown> } | null;
-}
 
 // The Web Speech API is not in TypeScript's DOM types; only what is used here.
 interface Recognition {

@@ -4,29 +4,14 @@
 // a refused save marks the lines the hub named until the text checks clean.
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, type AutomationOut, type CheckError } from "../api";
+import { api, ApiError, type AutomationDetail, type AutomationOut, type CheckError, type Trace } from "../api";
 import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
 import { t, tx, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { useModel } from "../store";
-
-interface StepTrace {
-  path: string;
-  kind: string;
-  status: string;
-  error: string | null;
-}
-
-interface Trace {
-  run: number;
-  started: number;
-  status: string;
-  reason: string | null;
-  trigger: { kind?: string; description?: string } | null;
-  steps: StepTrace[];
-}
+import { Head } from "../components/Head";
 
 const CHECK_DELAY_MS = 400;
 const FILE = "editor.yaml";
@@ -81,13 +66,6 @@ function Traces({ id }: { id: string }) {
       ))}
     </ol>
   );
-}
-
-/** One automation as the hub keeps it: GET /api/automations/{id}. */
-interface AutomationDetail extends AutomationOut {
-  origin: "saved" | "data" | "package" | "external";
-  overrides: string | null;
-  text: string;
 }
 
 /** One reason a save was refused (the 422 problem's `errors`). */
@@ -364,17 +342,7 @@ export function Automations() {
       {list !== null && (
         <section class="card">
           <table class="stack">
-            <thead>
-              <tr>
-                <th>{t("auto.col.id")}</th>
-                <th>{t("auto.col.alias")}</th>
-                <th>{t("auto.col.mode")}</th>
-                <th>{t("autoedit.col.enabled")}</th>
-                <th>{t("auto.col.runs")}</th>
-                <th>{t("auto.col.source")}</th>
-                <th />
-              </tr>
-            </thead>
+            <Head cols={["auto.col.id", "auto.col.alias", "auto.col.mode", "autoedit.col.enabled", "auto.col.runs", "auto.col.source", null]} />
             <tbody>
               {list.map((a) => (
                 <Fragment key={a.id}>

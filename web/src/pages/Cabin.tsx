@@ -3,7 +3,7 @@
 // sent as the logged-in driver, so the hub's access decision applies and a refusal shows
 // its reason in large type.
 import { useEffect, useState } from "preact/hooks";
-import { api, session, type Command, type DeviceOut } from "../api";
+import { api, session, type DeviceOut, type SceneApplied, type SceneOut } from "../api";
 import { carView, SIG } from "../car";
 import { CommandStatus } from "../components/CommandStatus";
 import { setPoint, Stepper, Switch, writable } from "../components/Controls";
@@ -86,20 +86,6 @@ function Door({ device }: { device: DeviceOut }) {
 
 // -- scenes: the ones the home's automation files define (GET /api/scenes), applied by the
 // hub as the driver (POST /api/scenes/{id}/apply); each submitted command followed by id.
-
-interface SceneOut {
-  id: string;
-  name: string;
-  home: string;
-  steps: { device: string; kind: "set" | "action"; target: string; args: Record<string, unknown> }[];
-  error: string | null;
-}
-
-interface SceneApplied {
-  scene: string;
-  commands: Command[];
-  refused: { device: string; target: string; status: number; reason: string }[];
-}
 
 /** The scene's name in the app's language when the app knows it (the demo's), else the hub's. */
 function sceneName(scene: SceneOut): string {

@@ -2,61 +2,16 @@
 // target/departure editor. The plan is fetched again when the car or its charger changes
 // (heard over the WebSocket) and taken from the hub's answer after every change made here.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
-import { PlanChart, type PlanSlot } from "../components/charts/PlanChart";
+import { api, type CarPlan } from "../api";
+import { PlanChart } from "../components/charts/PlanChart";
 import { ZoneNote } from "../components/ZoneNote";
 import { dayAndClock, fixed, kwh, money, number } from "../format";
 import { t, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { describe } from "../problems";
 import { useModel } from "../store";
-
-export interface CarPlan {
-  home: string;
-  car: string;
-  charger: string | null;
-  mode: string;
-  target: number;
-  limit: number | null;
-  departure: string;
-  plugged: boolean;
-  in_session: boolean;
-  charging_now: boolean;
-  setpoint_a: number;
-  setpoint_kw: number;
-  reasons: string[];
-  problem: string | null;
-  problem_code: string | null;
-  made_at: string | null;
-  soc_start: number;
-  energy_kwh: number;
-  cost: number;
-  shortfall_kwh: number;
-  slots: PlanSlot[];
-  sources?: PlanSource[];
-  site?: PlanSite | null;
-  shared_line?: string | null;
-}
-
-/** Where the plan's prices or solar forecast come from, and how old they are. */
-export interface PlanSource {
-  provider: string;
-  title: string;
-  kind: "prices" | "solar";
-  fetched_at: string | null;
-  age_s: number | null;
-  known_until: string | null;
-  stale: boolean;
-  error: string | null;
-  warning: string | null;
-}
-
-/** What the house's grid meter and main fuse leave this car's wallbox. */
-export interface PlanSite {
-  cap_a: number | null;
-  surplus_kw: number | null;
-  meter_silent: boolean;
-}
+import { refusal, useSubmit, type Refusal } from "../submit";
+import { FieldError } from "../components/Field";
 
 /** "12 min", "3 h": how long ago, in the page's language. */
 function ago(seconds: number): string {
@@ -113,18 +68,6 @@ function Sources({ plan }: { plan: CarPlan }) {
 const MODES = ["off", "now", "solar", "solar_min", "smart"] as const;
 const REFETCH_MS = 1000; // a burst of changes (SoC, power, status) makes one fetch
 
-/** A refusal from the hub: the field it names (without msgspec's `$.`), and why. */
-interface Refusal {
-  field: string | null;
-  reason: string;
-}
-
-function refusal(exc: unknown): Refusal {
-  if (!(exc instanceof ApiError)) return { field: null, reason: describe(exc) };
-  const field = exc.body["field"];
-  return { field: typeof field === "string" ? field.replace(/^\$\./, "") : null, reason: exc.reason };
-}
-
 /** The planner's problem in the app's language when its code is known; the hub's English
  * sentence (with its details) stays in the title. */
 function problemWords(plan: CarPlan): string {
@@ -166,12 +109,6 @@ function TargetEditor({
 }) {
   const [target, setTarget] = useState(String(plan.target));
   const [departure, setDeparture] = useState("");
-  const at = (field: string) =>
-    problem !== null && problem.field === field ? (
-      <span class="field-error" role="alert" data-field-error={field}>
-        {problem.reason}
-      </span>
-    ) : null;
   return (
     <form
       class="inline"
@@ -195,7 +132,7 @@ function TargetEditor({
         />{" "}
         %
       </label>
-      {at("target")}
+      <FieldError problem={problem} field="target" />
       <label>
         {t("charts.departure.label")}{" "}
         <input
@@ -206,7 +143,7 @@ function TargetEditor({
           onInput={(e) => setDeparture(e.currentTarget.value)}
         />
       </label>
-      {at("departure")}
+      <FieldError problem={problem} field="departure" />
       <button type="submit" class="primary" disabled={busy}>
         {t("charts.target.save")}
       </button>
@@ -223,8 +160,7 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
   const model = useModel();
   const tz = model.home?.timezone;
   const [plan, setPlan] = useState(initial);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Refusal | null>(null);
+  const { busy, problem, run } = useSubmit(refusal);
   const path = `/api/charging/${encodeURIComponent(plan.home)}/${encodeURIComponent(plan.car)}`;
 
   // Follow the car and its charger live: any change of theirs may have made a new plan.
@@ -251,15 +187,7 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
   const now = Math.max(madeAt, ...reported);
 
   async function change(body: Record<string, unknown>): Promise<void> {
-    setBusy(true);
-    setProblem(null);
-    try {
-      setPlan(await api<CarPlan>(path, { method: "PUT", body }));
-    } catch (exc) {
-      setProblem(refusal(exc));
-    } finally {
-      setBusy(false);
-    }
+    await run(async () => setPlan(await api<CarPlan>(path, { method: "PUT", body })));
   }
 
   const status = plan.charging_now
@@ -323,26 +251,12 @@ function CarPlanCard({ initial }: { initial: CarPlan }) {
         mode={plan.mode}
       />
       <ul class="legend" aria-hidden="true">
-        <li>
-          <span class="key price" />
-          {t("charts.legend.price")}
-        </li>
-        <li>
-          <span class="key solar" />
-          {t("charts.legend.solar")}
-        </li>
-        <li>
-          <span class="key power" />
-          {t("charts.legend.power")}
-        </li>
-        <li>
-          <span class="key soc" />
-          {t("charts.legend.soc")}
-        </li>
-        <li>
-          <span class="key departure" />
-          {t("charts.legend.departure")}
-        </li>
+        {(["price", "solar", "power", "soc", "departure"] as const).map((key) => (
+          <li key={key}>
+            <span class={`key ${key}`} />
+            {t(`charts.legend.${key}`)}
+          </li>
+        ))}
       </ul>
       <TargetEditor plan={plan} busy={busy} problem={problem} onSave={(body) => void change(body)} />
     </section>

@@ -11,6 +11,7 @@ import { actionLabel, argLabel, propLabel, targetLabel, typeDescription, typeTit
 import { en } from "../i18n/en";
 import { Link } from "../router";
 import { send, useModel } from "../store";
+import { Head } from "../components/Head";
 
 const NUMBERS = new Set(["int", "float", "uint8", "int32", "uint32", "double"]);
 
@@ -190,14 +191,7 @@ export function DevicePage({ home, id }: { home: string; id: string }) {
       <section class="card">
         <h2>{t("device.properties")}</h2>
         <table class="props stack">
-          <thead>
-            <tr>
-              <th>{t("device.col.property")}</th>
-              <th>{t("device.col.value")}</th>
-              <th>{t("device.col.access")}</th>
-              <th>{t("device.col.edit")}</th>
-            </tr>
-          </thead>
+          <Head cols={["device.col.property", "device.col.value", "device.col.access", "device.col.edit"]} />
           <tbody>
             {spec.properties.map((p) => {
               const entry = state[p.name];

@@ -7,7 +7,7 @@
 // requests and approves them with this browser's key (docs/signing.md, "Approval from
 // another client").
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, session } from "../api";
+import { ApiError, session, type PendingOut } from "../api";
 import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { fromBase64, toHex } from "../signing/bytes";
@@ -25,11 +25,11 @@ import {
   pendingKeyId,
   revoke,
   type KeyView,
-  type PendingOut,
 } from "../signing/hub";
 import { SessionRefused, type Challenge, type Role } from "../signing/protocol";
 import { browserKey, createBrowserKey, pinned } from "../signing/ring";
 import { useModel } from "../store";
+import { Head } from "../components/Head";
 
 const ROLES: Role[] = ["owner", "family", "guest"];
 /** How often an owner's page looks for new requests waiting for approval. */
@@ -219,15 +219,7 @@ export function Keys() {
             <div data-testid="sign-requests">
               <h2>{t("sign.approval.requests")}</h2>
               <table class="stack">
-                <thead>
-                  <tr>
-                    <th>{t("sign.col.member")}</th>
-                    <th>{t("sign.col.role")}</th>
-                    <th>{t("sign.col.id")}</th>
-                    <th>{t("sign.approval.askedBy")}</th>
-                    <th />
-                  </tr>
-                </thead>
+                <Head cols={["sign.col.member", "sign.col.role", "sign.col.id", "sign.approval.askedBy", null]} />
                 <tbody>
                   {requests.map((r) => (
                     <tr key={r.id} data-request={r.id}>
@@ -357,15 +349,7 @@ export function Keys() {
             <p>{t("sign.noKeys")}</p>
           ) : (
             <table class="stack">
-              <thead>
-                <tr>
-                  <th>{t("sign.col.id")}</th>
-                  <th>{t("sign.col.member")}</th>
-                  <th>{t("sign.col.role")}</th>
-                  <th>{t("sign.col.state")}</th>
-                  <th />
-                </tr>
-              </thead>
+              <Head cols={["sign.col.id", "sign.col.member", "sign.col.role", "sign.col.state", null]} />
               <tbody>
                 {listed.map((k) => (
                   <tr key={k.id} data-key={k.id} data-mine={k.mine ? "yes" : "no"}>

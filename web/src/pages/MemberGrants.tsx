@@ -3,48 +3,19 @@
 // until when, how many times. The hub checks everything; a refusal names the field it
 // is about, and the message is shown under that field.
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, type Grant } from "../api";
 import { fromZonedInput, zone, zonedInput, zoneName } from "../format";
 import { t, tx } from "../i18n";
-import { describe } from "../problems";
 import { useModel } from "../store";
+import { refusal, useSubmit, type Refusal } from "../submit";
+import { FieldError } from "../components/Field";
 import { targetLabel } from "../i18n/spec";
-
-export interface GrantOut {
-  id: string;
-  devices: string[];
-  targets: string[];
-  starts: number;
-  ends: number;
-  uses?: number | null;
-  used?: number;
-}
 
 const ANY = "*";
 const HOUR = 3600;
 
-interface Refusal {
-  field: string | null;
-  reason: string;
-}
-
-function refusal(exc: unknown): Refusal {
-  if (!(exc instanceof ApiError)) return { field: null, reason: describe(exc) };
-  const field = exc.body["field"];
-  return { field: typeof field === "string" ? field.replace(/^\$\./, "") : null, reason: exc.reason };
-}
-
 // The window's times are read and written on the home's wall clock, not this browser's.
 const localInput = (epoch: number) => zonedInput(epoch);
-
-function FieldError({ problem, field }: { problem: Refusal | null; field: string }) {
-  if (problem?.field !== field) return null;
-  return (
-    <span class="field-error" role="alert" data-field-error={field}>
-      {problem.reason}
-    </span>
-  );
-}
 
 /** The form's leftover refusal: one that names no field the form shows. */
 function FormError({ problem, fields }: { problem: Refusal | null; fields: string[] }) {
@@ -63,7 +34,7 @@ export function GrantEditor({
   onCancel,
 }: {
   member: string;
-  grant: GrantOut | null;
+  grant: Grant | null;
   onDone: () => void;
   onCancel: () => void;
 }) {
@@ -74,8 +45,7 @@ export function GrantEditor({
   const [starts, setStarts] = useState(localInput(grant?.starts ?? now));
   const [ends, setEnds] = useState(localInput(grant?.ends ?? now + 24 * HOUR));
   const [uses, setUses] = useState(grant?.uses == null ? "" : String(grant.uses));
-  const [problem, setProblem] = useState<Refusal | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useSubmit(refusal);
   // what the chosen devices offer: their actions and the properties that can be set
   const offered = new Set<string>();
   // a target's words: from the first chosen device whose type knows it
@@ -100,8 +70,6 @@ export function GrantEditor({
 
   async function save(event: Event): Promise<void> {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
     const body: Record<string, unknown> = {
       devices,
       targets,
@@ -109,15 +77,11 @@ export function GrantEditor({
       ends: fromZonedInput(ends),
     };
     if (uses.trim() !== "") body["uses"] = Number(uses);
-    try {
-      if (grant === null) await api<GrantOut>(path, { method: "POST", body });
-      else await api<GrantOut>(`${path}/${encodeURIComponent(grant.id)}`, { method: "PUT", body });
+    await run(async () => {
+      if (grant === null) await api<Grant>(path, { method: "POST", body });
+      else await api<Grant>(`${path}/${encodeURIComponent(grant.id)}`, { method: "PUT", body });
       onDone();
-    } catch (exc) {
-      setProblem(refusal(exc));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -242,26 +206,19 @@ export function MemberEditor({ onAdded }: { onAdded: (id: string) => void }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState("guest");
   const [password, setPassword] = useState("");
-  const [problem, setProblem] = useState<Refusal | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useSubmit(refusal);
 
   async function add(event: Event): Promise<void> {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
     const body: Record<string, unknown> = { id, name, role };
     if (password !== "") body["password"] = password;
-    try {
+    await run(async () => {
       await api<unknown>("/api/members", { method: "POST", body });
       setId("");
       setName("");
       setPassword("");
       onAdded(id);
-    } catch (exc) {
-      setProblem(refusal(exc));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

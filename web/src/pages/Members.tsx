@@ -3,23 +3,24 @@
 // changes and withdraws a guest's grants here; the hub decides, and a refusal is shown at
 // the field it names.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, session, type AuditOut, type MemberOut } from "../api";
+import { api, ApiError, session, type AuditOut, type Grant, type MemberOut } from "../api";
 import { ZoneNote } from "../components/ZoneNote";
 import { time } from "../format";
 import { t } from "../i18n";
 import { describe, hubReason, word } from "../problems";
 import { targetLabel } from "../i18n/spec";
-import { GrantEditor, MemberEditor, type GrantOut } from "./MemberGrants";
+import { GrantEditor, MemberEditor } from "./MemberGrants";
 import { useModel } from "../store";
+import { Head } from "../components/Head";
 
 const AUDIT_LIMIT = 100;
 
 const reason = describe;
 
-type Member = Omit<MemberOut, "grants"> & { grants: GrantOut[] };
+type Member = Omit<MemberOut, "grants"> & { grants: Grant[] };
 
 /** Which grant editor is open: a new grant for a member, or one of theirs to change. */
-type Editing = { member: string; grant: GrantOut | null } | null;
+type Editing = { member: string; grant: Grant | null } | null;
 
 export function Members() {
   const model = useModel();
@@ -79,16 +80,7 @@ export function Members() {
         {members === null && errors.members === undefined && <p>{t("common.loading")}</p>}
         {members !== null && (
           <table class="stack">
-            <thead>
-              <tr>
-                <th>{t("members.col.id")}</th>
-                <th>{t("members.col.name")}</th>
-                <th>{t("members.col.role")}</th>
-                <th>{t("members.col.grants")}</th>
-                <th>{t("members.col.state")}</th>
-                {owner && <th />}
-              </tr>
-            </thead>
+            <Head cols={["members.col.id", "members.col.name", "members.col.role", "members.col.grants", "members.col.state", ...(owner ? [null] : [])]} />
             <tbody>
               {members.map((m) => (
                 <tr key={m.id} data-member={m.id}>
@@ -185,17 +177,7 @@ export function Members() {
                 : t("audit.broken", { problem: audit.problem ?? "?" })}
             </p>
             <table class="audit stack">
-              <thead>
-                <tr>
-                  <th>#</th>
-                  <th>{t("audit.col.time")}</th>
-                  <th>{t("audit.col.member")}</th>
-                  <th>{t("audit.col.face")}</th>
-                  <th>{t("audit.col.what")}</th>
-                  <th>{t("audit.col.decision")}</th>
-                  <th>{t("audit.col.reason")}</th>
-                </tr>
-              </thead>
+              <Head cols={["#", "audit.col.time", "audit.col.member", "audit.col.face", "audit.col.what", "audit.col.decision", "audit.col.reason"]} />
               <tbody>
                 {[...audit.entries].reverse().map((e) => (
                   <tr key={e.seq} data-decision={e.decision}>

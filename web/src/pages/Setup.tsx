@@ -2,7 +2,7 @@
 // hub printed on its terminal (pre-filled from the link), then the home (name, place, time
 // zone, price; read-only when the configuration file holds it), then how first devices
 // connect, from the hub's own settings. Every request goes to the hub's /api/setup routes.
-import { type ComponentChild, Fragment } from "preact";
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import {
   ApiError,
@@ -14,9 +14,11 @@ import {
   session,
   type SetupStatus,
 } from "../api";
-import { t, tx, type MessageKey } from "../i18n";
+import { t, tx } from "../i18n";
 import { describe } from "../problems";
 import { navigate } from "../router";
+import { throttled, useSubmit } from "../submit";
+import { Failure, Field } from "../components/Field";
 
 type Step = "asking" | "owner" | "done" | "home" | "devices";
 
@@ -25,52 +27,11 @@ function refused(exc: unknown): string {
   if (exc instanceof ApiError) {
     if (exc.status === 403 && exc.body["field"] === "code") return t("setup.wrongCode");
     if (exc.status === 409) return t("setup.doneAlready");
-    if (exc.status === 429) {
-      const after = exc.body["retry_after"];
-      return t("login.throttled", { seconds: typeof after === "number" ? Math.max(1, after) : 60 });
-    }
     if (exc.status === 422 && exc.body["field"] === "password") return t("setup.weakPassword");
     if (exc.status === 422 && exc.body["field"] === "member") return t("setup.badMember");
     if (exc.status === 422 && exc.body["field"] === "$.timezone") return t("setup.badZone");
   }
-  return describe(exc);
-}
-
-function Field({
-  label,
-  name,
-  value,
-  onInput,
-  type = "text",
-  hint,
-  ...more
-}: {
-  label: MessageKey;
-  name: string;
-  value: string;
-  onInput: (value: string) => void;
-  type?: string;
-  hint?: ComponentChild;
-  autocomplete?: string;
-  required?: boolean;
-  inputMode?: "decimal" | "text";
-}) {
-  return (
-    <label>
-      {t(label)}
-      <input name={name} type={type} value={value} onInput={(e) => onInput(e.currentTarget.value)} {...more} />
-      {hint !== undefined && <small class="muted">{hint}</small>}
-    </label>
-  );
-}
-
-function Failure({ error }: { error: string | null }) {
-  if (error === null) return null;
-  return (
-    <p class="error" role="alert">
-      {error}
-    </p>
-  );
+  return throttled(exc) ?? describe(exc);
 }
 
 function OwnerStep({ onDone }: { onDone: () => void }) {
@@ -79,25 +40,18 @@ function OwnerStep({ onDone }: { onDone: () => void }) {
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, problem: error, setProblem: setError, run } = useSubmit(refused);
   const submit = async (event: Event) => {
     event.preventDefault();
     if (password !== again) {
       setError(t("setup.mismatch"));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await firstOwner({ code: code.trim(), member: member.trim(), name: name.trim(), password, home: null });
       history.replaceState(null, "", "/setup"); // the code is spent: keep it out of the address bar
       onDone();
-    } catch (exc) {
-      setError(refused(exc));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card login-card setup-card" onSubmit={submit} data-testid="setup-owner">
@@ -136,8 +90,7 @@ function HomeStep({ onDone }: { onDone: () => void }) {
   const [lon, setLon] = useState("");
   const [zone, setZone] = useState(browserZone());
   const [price, setPrice] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, problem: error, setProblem: setError, run } = useSubmit(refused);
   useEffect(() => {
     api<HomeSetup>("/api/setup/home")
       .then((found) => {
@@ -189,16 +142,10 @@ function HomeStep({ onDone }: { onDone: () => void }) {
       setError(t("setup.badNumber"));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       setHome(await api<HomeSetup>("/api/setup/home", { method: "PUT", body: settings }));
       onDone();
-    } catch (exc) {
-      setError(refused(exc));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card login-card setup-card" onSubmit={submit} data-testid="setup-home">

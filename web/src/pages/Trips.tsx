@@ -2,7 +2,7 @@
 // day or month, and the consumption trend. Picking a trip shows where it went on the map
 // (its start and end: the history keeps no track in between).
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api";
+import { api, type ChargeSession, type Summary, type Trip } from "../api";
 import { BarChart } from "../components/charts/BarChart";
 import { LineChart } from "../components/charts/LineChart";
 import { CarMap } from "../components/CarMap";
@@ -11,47 +11,7 @@ import { dayAndClock, fixed, money, placeName } from "../format";
 import { t } from "../i18n";
 import { describe } from "../problems";
 import { useModel } from "../store";
-
-export interface Trip {
-  id: string;
-  home: string;
-  car: string;
-  start: number;
-  end: number;
-  start_place: string | null;
-  end_place: string | null;
-  start_lat: number | null;
-  start_lon: number | null;
-  end_lat: number | null;
-  end_lon: number | null;
-  distance_km: number | null;
-  energy_kwh: number | null;
-  wh_per_km: number | null;
-}
-
-export interface ChargeSession {
-  id: string;
-  home: string;
-  car: string;
-  start: number;
-  end: number;
-  place: string | null;
-  charger: string | null;
-  added_kwh: number | null;
-  grid_kwh: number | null;
-  cost: number | null;
-  cost_basis: "grid" | "battery" | null;
-}
-
-export interface Summary {
-  key: string;
-  car: string;
-  trips: number;
-  distance_km: number;
-  driving_kwh: number;
-  added_kwh: number;
-  cost: number;
-}
+import { Head } from "../components/Head";
 
 type Period = "day" | "month";
 const LIMIT = 500;
@@ -137,24 +97,23 @@ export function Trips() {
           </div>
         </div>
         <div class="chart-grid">
-          <BarChart
-            title={t("charts.trips.distance.title", { per: periodWord })}
-            desc={t("charts.trips.distance.desc", { count: keys.length, per: periodWord })}
-            unit="km"
-            axis={t("charts.trips.axis.distance")}
-            bars={keys.map((k) => ({ label: k, value: byKey.get(k)?.km ?? 0 }))}
-            testid="distance-chart"
-            empty={t("charts.trips.none")}
-          />
-          <BarChart
-            title={t("charts.trips.energy.title", { per: periodWord })}
-            desc={t("charts.trips.energy.desc", { count: keys.length, per: periodWord })}
-            unit="kWh"
-            axis={t("charts.trips.axis.energy")}
-            bars={keys.map((k) => ({ label: k, value: byKey.get(k)?.kwh ?? 0 }))}
-            testid="energy-chart"
-            empty={t("charts.trips.none")}
-          />
+          {(
+            [
+              ["distance", "km", "km"],
+              ["energy", "kWh", "kwh"],
+            ] as const
+          ).map(([what, unit, field]) => (
+            <BarChart
+              key={what}
+              title={t(`charts.trips.${what}.title`, { per: periodWord })}
+              desc={t(`charts.trips.${what}.desc`, { count: keys.length, per: periodWord })}
+              unit={unit}
+              axis={t(`charts.trips.axis.${what}`)}
+              bars={keys.map((k) => ({ label: k, value: byKey.get(k)?.[field] ?? 0 }))}
+              testid={`${what}-chart`}
+              empty={t("charts.trips.none")}
+            />
+          ))}
           <LineChart
             title={t("charts.trips.consumption.title")}
             desc={t("charts.trips.consumption.desc")}
@@ -174,16 +133,7 @@ export function Trips() {
           {trips !== null && trips.length === 0 && <p class="muted">{t("charts.trips.none")}</p>}
           {trips !== null && trips.length > 0 && (
             <table data-testid="trips-table" class="stack">
-              <thead>
-                <tr>
-                  <th>{t("charts.col.start")}</th>
-                  <th>{t("charts.col.end")}</th>
-                  <th>{t("charts.col.distance")}</th>
-                  <th>{t("charts.col.energy")}</th>
-                  <th>{t("charts.col.consumption")}</th>
-                  <th title={t("charts.col.cost.hint")}>{t("charts.col.cost.estimate")}</th>
-                </tr>
-              </thead>
+              <Head cols={["charts.col.start", "charts.col.end", "charts.col.distance", "charts.col.energy", "charts.col.consumption", { label: "charts.col.cost.estimate", hint: "charts.col.cost.hint" }]} />
               <tbody>
                 {tripRows.map((trip) => (
                   <tr
@@ -236,16 +186,7 @@ export function Trips() {
         {charges !== null && charges.length === 0 && <p class="muted">{t("charts.charges.none")}</p>}
         {charges !== null && charges.length > 0 && (
           <table data-testid="charges-table" class="stack">
-            <thead>
-              <tr>
-                <th>{t("charts.col.start")}</th>
-                <th>{t("charts.col.end")}</th>
-                <th>{t("charts.col.added")}</th>
-                <th>{t("charts.col.grid")}</th>
-                <th>{t("charts.col.cost")}</th>
-                <th>{t("charts.col.source")}</th>
-              </tr>
-            </thead>
+            <Head cols={["charts.col.start", "charts.col.end", "charts.col.added", "charts.col.grid", "charts.col.cost", "charts.col.source"]} />
             <tbody>
               {[...charges].reverse().map((c) => (
                 <tr key={c.id} data-charge={c.id}>

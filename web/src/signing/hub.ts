@@ -1,7 +1,7 @@
 // This browser as a member's phone, through the hub's key routes (carhome.access.keyroutes), as
 // carhome.signing.client.Phone does it: the hub only relays; the device checks the owner's
 // approval, the code on its screen and every signed command.
-import { api, type Command } from "../api";
+import { api, type Command, type EnrolledKey, type EnrollmentChallenge, type PendingOut, type SessionOpened, type SignedBody } from "../api";
 import { bytes, fromBase64, toBase64, toHex, type Bytes } from "./bytes";
 import { keyId, type KeyPair } from "./crypto";
 import { approve, approveRevocation, presenceProof, PhoneSession, SessionRefused, type Challenge, type CommandKind, type Role } from "./protocol";
@@ -9,27 +9,6 @@ import { browserKey, pin, pinned, unpin, type Pin } from "./ring";
 
 /** How long a signed command from the browser lives (the device allows at most 300 s). */
 export const COMMAND_TTL = 30;
-
-interface ChallengeOut {
-  home: string;
-  device: string;
-  device_key: string;
-  nonce: string;
-}
-
-interface SessionOpened {
-  info: { home: string; device: string; device_key: string; epoch: string; clock: number; counter: number; tag: string };
-  now: number;
-  member: string;
-  type: string;
-}
-
-export interface EnrolledKey {
-  point: string;
-  role: Role;
-  member: string;
-  enabled: boolean;
-}
 
 /** An enrolled key as the page shows it: its id in hex, and whether it is this browser's. */
 export interface KeyView extends EnrolledKey {
@@ -55,8 +34,7 @@ async function needPin(home: string, device: string): Promise<Pin> {
 
 /** Open an enrollment on the device: it shows a code on its screen. */
 export async function begin(home: string, device: string): Promise<Challenge> {
-  const c = await api<ChallengeOut>(`${base(home, device)}/begin`, { method: "POST" });
-  return { home: c.home, device: c.device, deviceKey: fromBase64(c.device_key), nonce: fromBase64(c.nonce) };
+  return challengeOf(await api<EnrollmentChallenge>(`${base(home, device)}/begin`, { method: "POST" }));
 }
 
 /** The code from the hub's own screen (owners, on the hub's machine): `--code-from-hub`. */
@@ -70,22 +48,30 @@ export interface Approval {
   approval: Bytes; // DER ECDSA over the enrollment transcript
 }
 
+/** What asking for a key's enrollment says: this browser's key, who for, and its presence
+ * proof over the code read off the device. */
+async function asking(challenge: Challenge, o: { code: string; role: Role; member: string }): Promise<Record<string, string>> {
+  const key = await needKey();
+  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
+  return {
+    new_key: toBase64(key.point),
+    role: o.role,
+    member: o.member,
+    nonce: toBase64(challenge.nonce),
+    code: o.code,
+    proof: toBase64(proof),
+  };
+}
+
 /** Enroll this browser's key with the code read off the device; pins the device key. */
 export async function enroll(
   challenge: Challenge,
   o: { code: string; role: Role; member: string; approval?: Approval },
 ): Promise<EnrolledKey> {
-  const key = await needKey();
-  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
   const enrolled = await api<EnrolledKey>(`${base(challenge.home, challenge.device)}/enroll`, {
     method: "POST",
     body: {
-      new_key: toBase64(key.point),
-      role: o.role,
-      member: o.member,
-      nonce: toBase64(challenge.nonce),
-      code: o.code,
-      proof: toBase64(proof),
+      ...(await asking(challenge, o)),
       approver: o.approval ? toBase64(o.approval.approver) : null,
       approval: o.approval ? toBase64(o.approval.approval) : null,
     },
@@ -94,50 +80,21 @@ export async function enroll(
   return enrolled;
 }
 
-/** An enrollment request waiting at the hub for an owner's approval (carhome.signing.pending). */
-export interface PendingOut {
-  id: string;
-  home: string;
-  device: string;
-  member: string;
-  role: Role;
-  new_key: string;
-  key_id: string;
-  challenge: ChallengeOut;
-  asked_by: string;
-  asked: number;
-  expires: number;
-  status: "pending" | "enrolled" | "declined" | "refused" | "expired";
-  reason: string;
-  decided_by: string;
-  key: EnrolledKey | null;
-}
-
 /** `key_id` as hex, for showing. */
 export function pendingKeyId(p: PendingOut): string {
   return toHex(fromBase64(p.key_id));
 }
 
-function challengeOf(c: ChallengeOut): Challenge {
+function challengeOf(c: EnrollmentChallenge): Challenge {
   return { home: c.home, device: c.device, deviceKey: fromBase64(c.device_key), nonce: fromBase64(c.nonce) };
 }
 
 /** On a device with keys: leave this browser's request (with its presence proof over the
  * code) at the hub for an owner to approve from their own client. */
 export async function ask(challenge: Challenge, o: { code: string; role: Role; member: string }): Promise<PendingOut> {
-  const key = await needKey();
-  const proof = await presenceProof(key, challenge, o.role, o.member, o.code);
   return api<PendingOut>(`${base(challenge.home, challenge.device)}/pending`, {
     method: "POST",
-    body: {
-      new_key: toBase64(key.point),
-      role: o.role,
-      member: o.member,
-      nonce: toBase64(challenge.nonce),
-      device_key: toBase64(challenge.deviceKey),
-      code: o.code,
-      proof: toBase64(proof),
-    },
+    body: { ...(await asking(challenge, o)), device_key: toBase64(challenge.deviceKey) },
   });
 }
 
@@ -214,16 +171,6 @@ const sessions = new Map<string, PhoneSession>();
 
 function monotonic(): number {
   return performance.now() / 1000;
-}
-
-export interface SignedBody {
-  id: string;
-  kind: CommandKind;
-  target: string;
-  args: Record<string, unknown>;
-  expires: number;
-  member: string;
-  signature: string;
 }
 
 function commandId(): string {

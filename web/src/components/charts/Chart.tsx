@@ -137,3 +137,84 @@ export function Grid({ left, right, values, y }: { left: number; right: number; 
     </g>
   );
 }
+
+/** What every small trend chart is given: its words, its quantity's unit and axis label,
+ * its test id, and what it says when there is nothing to draw. */
+export interface TrendProps {
+  title: string;
+  desc: string;
+  unit: string;
+  /** The axis label: the quantity and its unit. */
+  axis: string;
+  testid: string;
+  empty: string;
+}
+
+/** What a small trend chart keeps: the hovered mark, and the measured frame and its width. */
+export interface SmallChart {
+  hover: number | null;
+  setHover: (i: number | null) => void;
+  frame: (element: HTMLElement | null) => void;
+  /** The chart's width, and the right edge of its plot. */
+  W: number;
+  R: number;
+}
+
+export function useSmallChart(): SmallChart {
+  const [hover, setHover] = useState<number | null>(null);
+  const [frame, W] = useWidth(SMALL.W);
+  return { hover, setHover, frame, W, R: W - SMALL.RIGHT };
+}
+
+/** What a small chart says where it has nothing to draw; `data-<kind>` is 0. */
+export function NoData({ testid, kind, text }: { testid: string; kind: string; text: string }) {
+  return (
+    <p class="muted" data-testid={testid} {...{ [`data-${kind}`]: 0 }}>
+      {text}
+    </p>
+  );
+}
+
+interface SmallFrameProps {
+  chart: SmallChart;
+  /** The chart's words, axis label and test id. */
+  trend: TrendProps;
+  tip: Tip | null;
+  data: Record<string, number>;
+  /** The value axis: its ticks and its scale. */
+  marks: number[];
+  y: (v: number) => number;
+  /** The labels under the time axis. */
+  xLabels: ComponentChildren;
+  /** The marks (bars, a line and its dots), drawn over the grid. */
+  children: ComponentChildren;
+  /** What is drawn last, over everything (the hover areas). */
+  over?: ComponentChildren;
+}
+
+/** A small trend chart's frame: grid, value axis on the left, time axis under the plot. */
+export function SmallFrame({ chart, trend, tip, data, marks, y, xLabels, children, over }: SmallFrameProps) {
+  const { L, TOP, BOTTOM, H } = SMALL;
+  return (
+    <ChartFrame
+      frame={chart.frame}
+      title={trend.title}
+      desc={trend.desc}
+      width={chart.W}
+      height={H}
+      tip={tip}
+      onLeave={() => chart.setHover(null)}
+      testid={trend.testid}
+      data={data}
+    >
+      <Grid left={L} right={chart.R} values={marks} y={y} />
+      {children}
+      <YAxis x={L} top={TOP} bottom={BOTTOM} values={marks} y={y} side="left" label={trend.axis} />
+      <g class="axis" aria-hidden="true">
+        <line x1={L} x2={chart.R} y1={BOTTOM} y2={BOTTOM} />
+        {xLabels}
+      </g>
+      {over}
+    </ChartFrame>
+  );
+}

@@ -2,18 +2,11 @@
 // forecast, the planned charging power (kW, left axis) and the state of charge it leads to
 // (%, right axis), with the target, the departure and "now" marked. One tooltip per slot.
 import { useState } from "preact/hooks";
+import type { PlanSlot } from "../../api";
 import { clock, dayAndClock, fixed, localHourMinute, number, zoneName } from "../../format";
 import { t } from "../../i18n";
 import { ChartFrame, Grid, YAxis, useWidth, type Tip } from "./Chart";
 import { linear, niceMax, ticks } from "./scale";
-
-export interface PlanSlot {
-  start: string;
-  price: number;
-  solar_kw: number;
-  power_kw: number;
-  soc: number;
-}
 
 export interface PlanChartProps {
   slots: PlanSlot[];

@@ -1,0 +1,39 @@
+"""The automation engine as a part of the hub: the automations of the data directory, run.
+
+Automations come from ``<data>/automations/`` and from the read-only files the process hands
+over (``AUTOMATION_FILES``); a bad one is logged with its file and line, and the others run.
+Timers are kept beside the hub's database (``HUB_DATABASE``); an automation runs as a member
+of its home, checked through the access seam, and its routes are served through the sink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Final
+
+from carhome.automations.engine import Engine
+from carhome.automations.files import AutomationFiles
+from carhome.automations.routes import automation_routes
+from carhome.automations.sqlite_timers import SqliteTimerStore
+from carhome.parts import Context, ServicePart
+from carhome.parts.keys import AUTOMATION_FILES, HUB_DATABASE
+
+log: Final = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def _running(context: Context) -> AsyncIterator[Engine]:
+    timers = SqliteTimerStore.beside(context.need(HUB_DATABASE))
+    async with Engine(context.hub, timer_store=timers, members=context.access) as engine:
+        files = None
+        if context.data is not None:
+            files = AutomationFiles(context.data, base=context.want(AUTOMATION_FILES) or ())
+            for error in await files.load(engine):
+                log.warning("automation not loaded: %s", error)
+        context.routes.extend(automation_routes(context.hub, engine, files=files, access=context.access))
+        yield engine
+
+
+PART: Final = ServicePart("automations", _running)
