@@ -185,6 +185,7 @@ class _Intake:
         self._mids: list[int] = []
         self._scheduled = False
         self._loop = asyncio.get_running_loop()
+        self._uncorked: Any = None  # the connection's own transport, once it is up
 
     def install(self, version: MqttVersion) -> None:
         self._client.on_message = self.on_message
@@ -208,6 +209,7 @@ class _Intake:
     def cork(self) -> None:
         """Once connected: the connection's writes of one loop turn go out as one."""
         connection = self._client._connection  # gmqtt's
+        self._uncorked = connection._transport
         corked = _Corked(connection._transport)
         connection._transport = corked
         connection._protocol._transport = corked
@@ -258,10 +260,12 @@ class _Intake:
                 # One batch must never stop the stream (it is acknowledged all the same:
                 # a message that cannot be handled would come back for ever).
                 log.exception("a batch of %d MQTT messages could not be handled", len(messages))
-        if mids:
-            connection = self._client._connection  # gmqtt's; None once closed
-            if connection is not None and not connection.is_closing():
-                connection.send_package(b"".join(_PUBACK + mid.to_bytes(2) for mid in mids))
+        transport = self._uncorked
+        if mids and transport is not None and not transport.is_closing():
+            # One write each, past the cork: the NATS server (2.15) stalled a QoS 1
+            # subscription for its ack wait (30 s) when PUBACKs came joined in one write.
+            for mid in mids:
+                transport.write(_PUBACK + mid.to_bytes(2))
 
 
 class MqttLink:
