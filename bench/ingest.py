@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import datetime
 import gc
-import importlib.util
 import json
 import platform
 import resource
@@ -29,21 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from carhome.hub import Device, Home, Hub, Store
-from carhome.spec import vss
-from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 from carhome.store import MemoryStore
+from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
 
-STREAM_PY = Path(__file__).resolve().parents[1].parent / "shared" / "workloads" / "w1_stream.py"
-SIGNALS = {
-    "soc": vss.SOC,
-    "speed": vss.SPEED,
-    "odometer": vss.ODOMETER,
-    "inside_temp": vss.CABIN_TEMPERATURE,
-    "place": PLACE,
-    "distance_to_home": DISTANCE_TO_HOME,
-}
-DERIVED = frozenset({PLACE, DISTANCE_TO_HOME})
-LIGHTS = 10
 CAR = "car"
 
 # One decoded change: home id, device id, the values to report, whether the hub owns them.
@@ -67,12 +54,7 @@ def w1_stream(
                 row = json.loads(line)
                 yield row["home"], row["signal"], row["value"]
         return
-    spec = importlib.util.spec_from_file_location("w1_stream", STREAM_PY)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load the W1 generator from {STREAM_PY}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    changes, _ = module.generate(homes, updates, fire_ratio, seed)
+    changes, _ = generator().generate(homes, updates, fire_ratio, seed)
     for h, signal, value, _fires in changes:
         yield h, signal, value
 

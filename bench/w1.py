@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import collections
 import gc
-import importlib.util
 import json
 import platform
 import resource
@@ -31,18 +30,7 @@ from carhome.hub import Ack, Command, Device, Home, Hub
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 from carhome.store import MemoryStore
-
-STREAM_PY = Path(__file__).resolve().parents[2] / "shared" / "workloads" / "w1_stream.py"
-SIGNALS = {
-    "soc": vss.SOC,
-    "speed": vss.SPEED,
-    "odometer": vss.ODOMETER,
-    "inside_temp": vss.CABIN_TEMPERATURE,
-    "place": PLACE,
-    "distance_to_home": DISTANCE_TO_HOME,
-}
-DERIVED = {PLACE, DISTANCE_TO_HOME}
-LIGHTS = 10
+from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
 
 TEMPLATE = """\
 home: {home}
@@ -112,12 +100,7 @@ def _load_stream(args: argparse.Namespace) -> tuple[list[tuple[int, str, Any, st
         changes = [(r["home"], r["signal"], r["value"], r["fires"]) for r in rows]
         args.homes = header["homes"]
         return changes, int(header["expected_firings"])
-    spec = importlib.util.spec_from_file_location("w1_stream", STREAM_PY)
-    if spec is None or spec.loader is None:
-        sys.exit(f"cannot import the W1 generator from {STREAM_PY}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    changes, expected = module.generate(args.homes, args.updates, args.fire_ratio, args.seed)
+    changes, expected = generator().generate(args.homes, args.updates, args.fire_ratio, args.seed)
     return changes, int(expected)
 
 

@@ -20,32 +20,22 @@ import httpx
 import websockets
 from starlette.routing import BaseRoute
 
-from carhome.access.members import Member
-from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
 from carhome.hub import Device, Home, Hub
 from carhome.say.routes import say_routes
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
-from carhome.wire.members import Role
+from members_rig import add_members, open_access
 
-PASSWORD = "correct horse battery"
 WAIT = 5.0
 """Real seconds a test waits for an answer it expects before it fails."""
 
 
 @contextlib.asynccontextmanager
 async def make_access(directory: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with Access.open(directory, clock, passwords=Passwords(time_cost=1, memory_cost=1024)) as access:
-        hashed = access.passwords.hash(PASSWORD)
-        for member in (
-            Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-            Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-            Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-            Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-        ):
-            await access.members.add(member)
+    async with open_access(directory, clock) as access:
+        await add_members(access)
         yield access
 
 
@@ -91,17 +81,6 @@ async def serve(
             yield Served(server.url, server.url.replace("http://", "ws://") + "/api/ws")
     finally:
         app.state.live.close()
-
-
-async def login(client: httpx.AsyncClient, member: str, password: str = PASSWORD) -> dict[str, Any]:
-    r = await client.post("/api/auth/login", json={"member": member, "password": password})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"authorization": f"Bearer {tokens['access_token']}"}
 
 
 async def frame(ws: Any) -> dict[str, Any]:

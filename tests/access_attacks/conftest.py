@@ -1,4 +1,4 @@
-"""Fixtures of the attack tests: a fake clock, the access parts and a hub (``attack_rig``)."""
+"""Fixtures of the attack tests: the access parts and a hub (``attack_rig``), on the shared fake clock."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ from attack_rig import attack_hub, make_access
 from carhome.access.service import Access
 from carhome.hub import Hub
 from carhome.testing import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -9,19 +9,14 @@ and after it stopped.
 
 from __future__ import annotations
 
-import asyncio
 import stat
 from pathlib import Path
 
 import httpx
 import pytest
 
-from carhome.access.service import Access
-from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
-from mqtt.conftest import free_port
-
-HOME = "yizhuang"
+from hub_process import HOME, demo_hub, owner_login, owner_writes
+from members_rig import bearer
 
 
 def modes(data: Path) -> dict[str, tuple[int, bool]]:
@@ -53,38 +48,10 @@ def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_a_demo_hubs_data_directory_is_its_owners_alone(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    password = demo_owner_password(data)
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
-
-    task = asyncio.create_task(
-        run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
-    )
-    try:
-        async with asyncio.timeout(30):
-            running = await started
-        async with httpx.AsyncClient(base_url=running.api_url, timeout=20) as client:
-            r = await client.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-            r.raise_for_status()
-            auth = {"authorization": f"Bearer {r.json()['access_token']}"}
-            r = await client.post(
-                f"/api/devices/{HOME}/living_room_purifier/commands",
-                json={"kind": "action", "target": "turn_on", "wait": 10},
-                headers=auth,
-            )
-            assert r.status_code == 200, r.text
-            r = await client.post(
-                f"/api/keys/{HOME}/garage_door/delegate/key", json={"domains": ["garage"]}, headers=auth
-            )
-            assert r.status_code == 200, r.text
+    async with demo_hub(data) as running, httpx.AsyncClient(base_url=running.api_url, timeout=20) as client:
+        auth = bearer(await owner_login(client, data))
+        await owner_writes(client, auth)
         running_modes = modes(data)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
     stopped_modes = modes(data)
     made = set(running_modes) | set(stopped_modes)
     for expected in (

@@ -8,7 +8,6 @@ access token. KUKSA serves every signal at once, the car's position too.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -18,14 +17,12 @@ import pytest
 from kuksa_client.grpc import VSSClientError
 from kuksa_client.grpc.aio import VSSClient
 
-from carhome.access.service import Access
-from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
 from carhome.connectors.kuksa.config import KuksaConfig, KuksaServe
 from carhome.spec import vss
+from hub_process import HOME, demo_hub, demo_settings, owner_login
+from members_rig import bearer, login
 from mqtt.conftest import free_port
 
-HOME = "yizhuang"
 GUEST, GUEST_PASSWORD = "gus", "guest-Pa55word-long"
 
 
@@ -47,69 +44,51 @@ async def reads(port: int, token: str) -> str:
 
 async def test_a_guest_reads_the_car_over_kuksa_only_when_granted_its_position(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    password = demo_owner_password(data)
     port = free_port()
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
+    config = demo_settings(data)
     config = msgspec.structs.replace(
         config, kuksa=KuksaConfig(serve=(KuksaServe(home=HOME, device="car", port=port),))
     )
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
-
-    task = asyncio.create_task(
-        run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
-    )
     outcomes: dict[str, str] = {}
     plans: dict[str, tuple[list[str], int]] = {}
-    try:
-        async with asyncio.timeout(30):
-            running = await started
-        async with httpx.AsyncClient(base_url=running.api_url, timeout=20) as client:
+    async with (
+        demo_hub(data, config) as running,
+        httpx.AsyncClient(base_url=running.api_url, timeout=20) as client,
+    ):
+        owner = await owner_login(client, data)
+        auth = bearer(owner)
+        r = await client.post(
+            "/api/members",
+            json={"id": GUEST, "name": "Gus", "role": "guest", "password": GUEST_PASSWORD},
+            headers=auth,
+        )
+        assert r.status_code == 201, r.text
+        guest_login = await login(client, GUEST, GUEST_PASSWORD)
+        guest = bearer(guest_login)
 
-            async def login(member: str, secret: str) -> str:
-                r = await client.post("/api/auth/login", json={"member": member, "password": secret})
-                r.raise_for_status()
-                token: str = r.json()["access_token"]
-                return token
+        async def charging(headers: dict[str, str]) -> tuple[list[str], int]:
+            listed = (await client.get("/api/charging", headers=headers)).json()
+            one = await client.get(f"/api/charging/{HOME}/car", headers=headers)
+            return [p["car"] for p in listed], one.status_code
 
-            owner_token = await login(DEMO_OWNER, password)
-            auth = {"authorization": f"Bearer {owner_token}"}
+        plans["owner"] = await charging(auth)
+        outcomes["owner"] = await reads(port, owner["access_token"])
+        for devices, targets in (
+            (["living_room_purifier"], ["*"]),
+            (["car"], ["*"]),
+            (["car"], ["location"]),
+        ):
+            now = time.time()
             r = await client.post(
-                "/api/members",
-                json={"id": GUEST, "name": "Gus", "role": "guest", "password": GUEST_PASSWORD},
+                f"/api/members/{GUEST}/grants",
+                json={"devices": devices, "targets": targets, "starts": now - 60, "ends": now + 3600},
                 headers=auth,
             )
             assert r.status_code == 201, r.text
-            guest_token = await login(GUEST, GUEST_PASSWORD)
-            guest = {"authorization": f"Bearer {guest_token}"}
-
-            async def charging(headers: dict[str, str]) -> tuple[list[str], int]:
-                listed = (await client.get("/api/charging", headers=headers)).json()
-                one = await client.get(f"/api/charging/{HOME}/car", headers=headers)
-                return [p["car"] for p in listed], one.status_code
-
-            plans["owner"] = await charging(auth)
-            outcomes["owner"] = await reads(port, owner_token)
-            for devices, targets in (
-                (["living_room_purifier"], ["*"]),
-                (["car"], ["*"]),
-                (["car"], ["location"]),
-            ):
-                now = time.time()
-                r = await client.post(
-                    f"/api/members/{GUEST}/grants",
-                    json={"devices": devices, "targets": targets, "starts": now - 60, "ends": now + 3600},
-                    headers=auth,
-                )
-                assert r.status_code == 201, r.text
-                outcomes[f"guest granted {devices[0]} {targets[0]}"] = await reads(port, guest_token)
-                plans[f"guest granted {devices[0]} {targets[0]}"] = await charging(guest)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+            outcomes[f"guest granted {devices[0]} {targets[0]}"] = await reads(
+                port, guest_login["access_token"]
+            )
+            plans[f"guest granted {devices[0]} {targets[0]}"] = await charging(guest)
     print(f"\nKUKSA reads of the car: {outcomes}; charging plans seen: {plans}")
     assert outcomes == {
         "owner": "values",

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from attack_rig import Served, bearer, frame, login, serve
+from attack_rig import Served, frame, serve
 
 from carhome.access.service import Access
 from carhome.history import ChargeSession, History, Trip
@@ -24,6 +24,7 @@ from carhome.history.routes import history_routes
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock
+from members_rig import bearer, login
 
 LAT, LON = 39.91, 116.39
 CAR_SOC, VAN_SOC = 71.0, 38.0

@@ -12,13 +12,14 @@ import itertools
 
 import httpx
 import pytest
-from attack_rig import PASSWORD, serve
+from attack_rig import serve
 
 from carhome.access.service import Access
 from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 from carhome.hub import Hub
 from carhome.testing import FakeClock
+from members_rig import PASSWORD
 
 ATTACKER = "127.0.0.1"
 OWNER = "127.0.0.3"

@@ -24,10 +24,8 @@ SECRET = "s3cret-Broker-pw"
 @pytest.mark.mosquitto
 async def test_the_demo_never_prints_the_brokers_password(tmp_path: Path) -> None:
     require_mosquitto()
-    broker = Mosquitto(free_port(), tmp_path)
-    await broker.start()
-    url = f"mqtt://hub:{SECRET}@127.0.0.1:{broker.port}"
-    try:
+    async with Mosquitto(free_port(), tmp_path) as broker:
+        url = f"mqtt://hub:{SECRET}@127.0.0.1:{broker.port}"
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -47,8 +45,6 @@ async def test_the_demo_never_prints_the_brokers_password(tmp_path: Path) -> Non
         )
         async with asyncio.timeout(90):
             out, err = await process.communicate()
-    finally:
-        await broker.stop()
     text = (out + err).decode(errors="replace")
     assert process.returncode == 0, text
     shown = f"mqtt://hub:***@127.0.0.1:{broker.port}"

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 import websockets
-from attack_rig import closed, frame, login, serve
+from attack_rig import closed, frame, serve
 
 from carhome.access.service import Access
 from carhome.api.live import MAX_FRAME
 from carhome.hub import Hub
 from carhome.testing import FakeClock
+from members_rig import login
 
 EXPIRED = 4401
 

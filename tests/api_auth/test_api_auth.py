@@ -17,8 +17,6 @@ import httpx
 import pytest
 import websockets
 
-from carhome.access.members import Member
-from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
 from carhome.automations import Engine
@@ -28,29 +26,13 @@ from carhome.cli.session import Sessions
 from carhome.hub import Availability, Change, Device, Event, Home, Hub, Result
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
-from carhome.wire.members import Role
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+from members_rig import PASSWORD, add_members, bearer, login, open_access
 
 
 @pytest.fixture
 async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with Access.open(
-        tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024)
-    ) as made:
-        hashed = made.passwords.hash(PASSWORD)
-        for member in (
-            Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-            Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-            Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-            Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-        ):
-            await made.members.add(member)
+    async with open_access(tmp_path / "data", clock) as made:
+        await add_members(made)
         yield made
 
 
@@ -71,17 +53,6 @@ async def client(hub: Hub, access: Access) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
         yield c
-
-
-async def login(client: httpx.AsyncClient, member: str, password: str = PASSWORD) -> dict[str, Any]:
-    r = await client.post("/api/auth/login", json={"member": member, "password": password})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"authorization": f"Bearer {tokens['access_token']}"}
 
 
 PURIFIER_ON = {"kind": "action", "target": "turn_on", "wait": 5}

@@ -6,7 +6,6 @@ simulated home) on free loopback ports, as ``carhome demo`` does.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from pathlib import Path
@@ -17,11 +16,10 @@ import pytest
 from carhome.access.service import Access
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.session import Sessions
-from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
+from carhome.compose.demo import DEMO_OWNER, demo_owner_password
 from carhome.testing import FakeClock
 from carhome.wire.discovery import read_hub_address
-from mqtt.conftest import free_port
+from hub_process import demo_hub
 
 
 @pytest.fixture(autouse=True)
@@ -38,19 +36,7 @@ async def test_the_demo_makes_an_owner_who_logs_in_and_commands(
     password = demo_owner_password(data)
     assert demo_owner_password(data) == password  # kept for the next start
     assert ((data / "owner-password").stat().st_mode & 0o777) == 0o600
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
-
-    task = asyncio.create_task(
-        run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
-    )
-    try:
-        async with asyncio.timeout(30):
-            running = await started
+    async with demo_hub(data) as running:
         assert read_hub_address() == running.api_url
         async with HubClient(running.api_url, sessions=Sessions(tmp_path / "s.json")) as client:
             with pytest.raises(ApiError) as refused:
@@ -72,9 +58,6 @@ async def test_the_demo_makes_an_owner_who_logs_in_and_commands(
         async with httpx.AsyncClient(base_url=running.api_url) as raw:
             r = await raw.post("/api/auth/login", json={"member": DEMO_OWNER, "password": "not it at all"})
             assert r.status_code == 401
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
     # The owner and the audit chain survive the process.
     async with Access.open(data, FakeClock()) as again:
         assert again.members.require(DEMO_OWNER).role == "owner"

@@ -9,7 +9,6 @@ history, keys, automations and the web app included), caught on its way to the s
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,12 +17,9 @@ import pytest
 
 from carhome.access.service import Access
 from carhome.api.server import ApiServer
-from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER
 from carhome.testing.thread import ServingThread
-from mqtt.conftest import free_port
-
-HOME = "yizhuang"
+from hub_process import demo_hub, owner_login
 
 
 class DemoHub(ServingThread):
@@ -32,43 +28,18 @@ class DemoHub(ServingThread):
     def __init__(self, data: Path) -> None:
         super().__init__("openapi-demo-hub")
         self.data = data
-        self.password = demo_owner_password(data)
         self.app: Any = None
         self.access: Access | None = None
         self.token = ""
 
     async def serve(self) -> None:
-        config = demo_config(speed=1, data_dir=self.data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
-        started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-
-        async def owner(access: Access) -> None:
+        def keep(access: Access) -> None:
             self.access = access
-            await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", self.password)
 
-        task = asyncio.create_task(
-            run(
-                config,
-                data_dir=self.data,
-                stop=stop,
-                owner=owner,
-                announce=started.set_result,
-                automation_files=[DEMO_AUTOMATIONS],
-            )
-        )
-        try:
-            async with asyncio.timeout(30):
-                running = await started
+        async with demo_hub(self.data, automation_files=[DEMO_AUTOMATIONS], on_access=keep) as running:
             async with httpx.AsyncClient(base_url=running.api_url) as client:
-                r = await client.post(
-                    "/api/auth/login", json={"member": DEMO_OWNER, "password": self.password}
-                )
-                r.raise_for_status()
-                self.token = r.json()["access_token"]
+                self.token = (await owner_login(client, self.data))["access_token"]
             await self.serving(running.api_url)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
 
     def fresh_token(self) -> str:
         """A new session's access token for the owner (for an operation that ends its session)."""

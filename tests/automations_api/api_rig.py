@@ -15,8 +15,6 @@ from typing import Any
 
 import httpx
 
-from carhome.access.members import Member
-from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import create_app
 from carhome.automations import Engine
@@ -26,9 +24,7 @@ from carhome.errors import ConfigError
 from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
-from carhome.wire.members import Role
-
-PASSWORD = "correct horse battery"
+from members_rig import add_members, bearer, login, open_access
 
 # A read-only file given to the hub, as the demo's packaged file is.
 BASE = """home: h1
@@ -76,9 +72,7 @@ class Rig:
     http: httpx.AsyncClient
 
     async def login(self, member: str) -> dict[str, str]:
-        r = await self.http.post("/api/auth/login", json={"member": member, "password": PASSWORD})
-        r.raise_for_status()
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return bearer(await login(self.http, member))
 
 
 async def serve(
@@ -100,17 +94,10 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     base.parent.mkdir()
     base.write_text(BASE)
     async with (
-        Access.open(tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024)) as access,
+        open_access(tmp_path / "data", clock) as access,
         Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub,
     ):
-        hashed = access.passwords.hash(PASSWORD)
-        for member in (
-            Member(id="olivia", home="h1", name="Olivia", role=Role.OWNER, password=hashed),
-            Member(id="fred", home="h1", name="Fred", role=Role.FAMILY, password=hashed),
-            Member(id="gina", home="h1", name="Gina", role=Role.GUEST, password=hashed),
-            Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
-        ):
-            await access.members.add(member)
+        await add_members(access)
         for home in ("h1", "h2"):
             await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
             await hub.add_device(Device(home=home, id="car", type="car"))

@@ -9,19 +9,16 @@ runs in a worker thread (click runs its own event loop) against the hub in this 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from carhome.access.service import Access
 from carhome.cli import cli
-from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
-from mqtt.conftest import free_port
+from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_owner_password
+from hub_process import demo_hub, owner_login
+from members_rig import bearer
 
 NIGHT = """home: yizhuang
 automations:
@@ -32,34 +29,6 @@ automations:
     actions:
       - {action: set, device: living_room_light, property: brightness, value: 10}
 """
-
-
-@contextlib.asynccontextmanager
-async def demo(data: Path) -> AsyncIterator[Running]:
-    password = demo_owner_password(data)
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
-
-    task = asyncio.create_task(
-        run(
-            config,
-            data_dir=data,
-            stop=stop,
-            owner=owner,
-            announce=started.set_result,
-            automation_files=[DEMO_AUTOMATIONS],
-        )
-    )
-    try:
-        async with asyncio.timeout(30):
-            yield await started
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def carhome(state: Path, url: str, *args: str, stdin: str | None = None) -> Result:
@@ -73,7 +42,7 @@ async def test_changes_survive_a_restart_and_demo_scenes_apply(tmp_path: Path) -
     night = tmp_path / "night_light.yaml"
     night.write_text(NIGHT)
     password = demo_owner_password(data)
-    async with demo(data) as running:
+    async with demo_hub(data, automation_files=[DEMO_AUTOMATIONS]) as running:
         url = running.api_url
         logged = await carhome(state, url, "login", DEMO_OWNER, "--password-stdin", stdin=password + "\n")
         assert logged.exit_code == 0, logged.output
@@ -93,8 +62,7 @@ async def test_changes_survive_a_restart_and_demo_scenes_apply(tmp_path: Path) -
         assert "attic_light" in refused.output
 
         async with httpx.AsyncClient(base_url=url) as http:
-            r = await http.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-            owner = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            owner = bearer(await owner_login(http, data))
             scenes = (await http.get("/api/scenes", headers=owner)).json()
             assert {s["id"] for s in scenes} == {"arrive", "leave", "sleep"}
             assert all(s["error"] is None and s["steps"] for s in scenes)
@@ -113,14 +81,14 @@ async def test_changes_survive_a_restart_and_demo_scenes_apply(tmp_path: Path) -
             }
             assert str(tmp_path) not in str(listed)
 
-    async with demo(data) as running:  # on another port: log in there
+    # on another port: log in there
+    async with demo_hub(data, automation_files=[DEMO_AUTOMATIONS]) as running:
         await carhome(state, running.api_url, "login", DEMO_OWNER, "--password-stdin", stdin=password + "\n")
         listing = await carhome(state, running.api_url, "automations", "list")
         assert listing.exit_code == 0, listing.output
         assert "automations/saved/night_light.yaml:3" in listing.output
         async with httpx.AsyncClient(base_url=running.api_url) as http:
-            r = await http.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-            owner = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            owner = bearer(await owner_login(http, data))
             listed = {a["id"]: a for a in (await http.get("/api/automations", headers=owner)).json()}
             assert listed["locked_at_night"]["enabled"] is False
             assert listed["night_light"]["enabled"] is True

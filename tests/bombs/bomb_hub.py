@@ -8,19 +8,16 @@ adds through the API — and a ``LoopLag`` probe running on its event loop from 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 from measure import LoopLag
 
-from carhome.access.service import Access
-from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
+from carhome.compose.demo import DEMO_AUTOMATIONS
 from carhome.testing.thread import ServingThread
-from mqtt.conftest import free_port
+from hub_process import demo_hub, owner_login
+from members_rig import bearer, login
 
-HOME = "yizhuang"
 PASSWORD = "a long enough password for the bombs"
 ROLES = ("owner", "family", "guest")
 
@@ -36,46 +33,19 @@ class BombHub(ServingThread):
 
     async def serve(self) -> None:
         self.lag.start()
-        config = demo_config(speed=1, data_dir=self.data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
-        started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        password = demo_owner_password(self.data)
-
-        async def owner(access: Access) -> None:
-            await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
-
-        task = asyncio.create_task(
-            run(
-                config,
-                data_dir=self.data,
-                stop=stop,
-                owner=owner,
-                announce=started.set_result,
-                automation_files=[DEMO_AUTOMATIONS],
-            )
-        )
-        try:
-            async with asyncio.timeout(30):
-                running = await started
-            async with httpx.AsyncClient(base_url=running.api_url, timeout=30) as client:
-                self.tokens["owner"] = await _login(client, DEMO_OWNER, password)
-                owner_auth = {"Authorization": f"Bearer {self.tokens['owner']}"}
-                for role in ("family", "guest"):
-                    added = await client.post(
-                        "/api/members",
-                        json={"id": f"bomb-{role}", "name": role, "role": role, "password": PASSWORD},
-                        headers=owner_auth,
-                    )
-                    added.raise_for_status()
-                    self.tokens[role] = await _login(client, f"bomb-{role}", PASSWORD)
-            await self.serving(running.api_url)
-        finally:
-            self.lag.stop()
-            stop.set()
-            await asyncio.wait_for(task, 30)
-
-
-async def _login(client: httpx.AsyncClient, member: str, password: str) -> str:
-    r = await client.post("/api/auth/login", json={"member": member, "password": password})
-    r.raise_for_status()
-    return str(r.json()["access_token"])
+        async with demo_hub(self.data, automation_files=[DEMO_AUTOMATIONS]) as running:
+            try:
+                async with httpx.AsyncClient(base_url=running.api_url, timeout=30) as client:
+                    owner = await owner_login(client, self.data)
+                    self.tokens["owner"] = owner["access_token"]
+                    for role in ("family", "guest"):
+                        added = await client.post(
+                            "/api/members",
+                            json={"id": f"bomb-{role}", "name": role, "role": role, "password": PASSWORD},
+                            headers=bearer(owner),
+                        )
+                        added.raise_for_status()
+                        self.tokens[role] = (await login(client, f"bomb-{role}", PASSWORD))["access_token"]
+                await self.serving(running.api_url)
+            finally:  # before the hub stops: its shutdown is not what the bombs measure
+                self.lag.stop()

@@ -29,7 +29,7 @@ from typing import Any, Final
 import httpx
 import msgspec
 import pytest
-from bomb_hub import HOME, ROLES, BombHub
+from bomb_hub import ROLES, BombHub
 from click.testing import CliRunner
 from measure import MB, LogTally, LoopLag, PeakMemory
 
@@ -45,6 +45,7 @@ from carhome.connectors.mqtt import MqttConnector
 from carhome.energy import load_series
 from carhome.errors import ConfigError
 from carhome.hub import Change, Hub
+from hub_process import HOME
 from mqtt.conftest import FAST, TIMEOUT, Mosquitto
 
 FROZEN: Final = 2.0

@@ -29,6 +29,7 @@ from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
 from mqtt.conftest import free_port, require_mosquitto
+from waiting import until_told
 
 from .brokers import BROKERS, BrokerProcess
 
@@ -93,16 +94,7 @@ class Finals:
 
     async def until(self, condition: Callable[[], bool], what: str) -> None:
         """Wait (bounded) until ``condition()`` holds; it is checked at each result."""
-
-        async def wait() -> None:
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-        try:
-            await asyncio.wait_for(wait(), BOUND)
-        except TimeoutError:
-            raise AssertionError(f"not within {BOUND} s: {what}") from None
+        await until_told(self._changed, condition, what, bound=BOUND)
 
     async def all_final(self, commands: list[Command]) -> None:
         ids = {c.id for c in commands}

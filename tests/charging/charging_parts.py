@@ -1,14 +1,20 @@
-"""Builders for the charging tests: a car setup, user settings, a tariff, SoC reports."""
+"""Builders for the charging tests: a car setup, user settings, a tariff, SoC reports, a
+plugged-in car with its controller, and the charging API over it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from carhome.api import create_app
 from carhome.energy import Charger, Mode, Soc, TimeOfUseTariff, TouWindow, WeeklyDeparture
 from carhome.energy.controller import CarSettings, CarSetup, ChargingController
+from carhome.energy.routes import charging_routes
 from carhome.energy.units import Energy
 from carhome.hub import Hub
 from carhome.spec import vss
@@ -86,3 +92,32 @@ async def stopped(box: SimulatedWallbox) -> None:
     """The transaction ends; the car is still plugged in."""
     await box.stop()
     await plug_in(box)
+
+
+@contextlib.asynccontextmanager
+async def plugged_car(hub: Hub) -> AsyncIterator[ChargingController]:
+    """The car at 60 %, its cable in, planned to 75 % on ``TARIFF`` by a controller with no
+    charger device, once it has a plan."""
+    report_soc(hub, 60.0)
+    hub.report("h1", "car", {vss.CABLE_CONNECTED: True}, source="test")
+    async with ChargingController(hub, setup(charger_device=None), settings(target=75), TARIFF) as controller:
+        await until(controller, lambda: controller.plan is not None and controller.status.plugged)
+        yield controller
+
+
+@contextlib.asynccontextmanager
+async def charging_api(hub: Hub, controller: ChargingController) -> AsyncIterator[httpx.AsyncClient]:
+    """The hub's API with the charging routes of ``controller``, over ASGI."""
+    app = create_app(hub)
+    app.router.routes.extend(charging_routes(hub, {controller.key: controller}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://carhome.test") as client:
+        yield client
+
+
+async def start_session(controller: ChargingController, box: SimulatedWallbox) -> None:
+    """Plug the car in at ``box``; wait until the controller started it and it charges."""
+    await plug_in(box)
+    await box.wait_request(start_action(box))
+    await charging(box)
+    await until(controller, lambda: controller.status.in_session)

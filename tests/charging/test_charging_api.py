@@ -10,33 +10,24 @@ import click
 import httpx
 import msgspec
 import pytest
-from charging_parts import TARIFF, report_soc, settings, setup, until
+from charging_parts import charging_api, plugged_car
 
-from carhome.api import create_app
 from carhome.cli.charging import draw, pick, plan_text
 from carhome.energy.controller import ChargingController
-from carhome.energy.routes import charging_routes
 from carhome.hub import Hub
-from carhome.spec import vss
 from carhome.testing import FakeClock
 from carhome.wire.charging import CarPlanOut
 
 
 @pytest.fixture
 async def controller(hub: Hub, evening: FakeClock) -> AsyncIterator[ChargingController]:
-    report_soc(hub, 60.0)
-    hub.report("h1", "car", {vss.CABLE_CONNECTED: True}, source="test")
-    async with ChargingController(hub, setup(charger_device=None), settings(target=75), TARIFF) as controller:
-        await until(controller, lambda: controller.plan is not None and controller.status.plugged)
+    async with plugged_car(hub) as controller:
         yield controller
 
 
 @pytest.fixture
 async def api(hub: Hub, controller: ChargingController) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(hub)
-    app.router.routes.extend(charging_routes(hub, {controller.key: controller}))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://carhome.test") as client:
+    async with charging_api(hub, controller) as client:
         yield client
 
 

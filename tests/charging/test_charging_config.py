@@ -8,6 +8,7 @@ import pytest
 
 from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
+from yaml_mistakes import line_of, mistake
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "carhome.yaml"
 
@@ -73,10 +74,6 @@ def test_the_example_file_has_both_sections_and_loads() -> None:
     assert config.charging
 
 
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
-
-
 @pytest.mark.parametrize(
     ("old", "new", "at", "reason"),
     [
@@ -106,12 +103,9 @@ def line_of(text: str, needle: str) -> int:
     ],
 )
 def test_mistakes_are_reported_with_their_line(old: str, new: str, at: str, reason: str) -> None:
-    assert old in GOOD
-    text = GOOD.replace(old, new, 1)
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, file="carhome.yaml")
-    assert reason in str(caught.value)
-    assert caught.value.line == line_of(text, at), str(caught.value)
+    text, error = mistake(GOOD, old, new)
+    assert reason in str(error)
+    assert error.line == line_of(text, at), str(error)
 
 
 def test_a_tariff_needs_exactly_one_kind() -> None:
@@ -153,8 +147,6 @@ def test_an_owner_may_trust_a_wallbox_for_charging_without_signatures() -> None:
     ],
 )
 def test_only_wallboxes_are_trusted_and_an_owner_names_them(old: str, new: str, reason: str) -> None:
-    text = TRUSTED.replace(old, new)
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, file="carhome.yaml")
-    assert reason in str(caught.value)
-    assert caught.value.line == line_of(text, "unsigned_charging:") + 1, str(caught.value)
+    text, error = mistake(TRUSTED, old, new)
+    assert reason in str(error)
+    assert error.line == line_of(text, "unsigned_charging:") + 1, str(error)

@@ -18,6 +18,7 @@ from charging_parts import (
     settings,
     setup,
     start_action,
+    start_session,
     stop_action,
     stopped,
     until,
@@ -99,10 +100,7 @@ async def test_unplugging_stops_charging_and_a_new_plug_in_starts_afresh(
 ) -> None:
     report_soc(hub, 60.0)
     async with ChargingController(hub, setup(), settings(Mode.NOW), TARIFF) as controller:
-        await plug_in(wallbox)
-        await wallbox.wait_request(start_action(wallbox))
-        await charging(wallbox)
-        await until(controller, lambda: controller.status.in_session)
+        await start_session(controller, wallbox)
         # the car leaves: the charger ends the transaction itself
         wallbox.received.clear()
         await wallbox.stop()
@@ -124,10 +122,7 @@ async def test_switching_the_mode_to_off_stops_the_session(
 ) -> None:
     report_soc(hub, 60.0)
     async with ChargingController(hub, setup(), settings(Mode.NOW), TARIFF) as controller:
-        await plug_in(wallbox)
-        await wallbox.wait_request(start_action(wallbox))
-        await charging(wallbox)
-        await until(controller, lambda: controller.status.in_session)
+        await start_session(controller, wallbox)
         controller.set_mode(Mode.OFF)
         await wallbox.wait_request(stop_action(wallbox))
         await stopped(wallbox)

@@ -15,10 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carhome.access.service import Access
-from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
-from mqtt.conftest import free_port
+from hub_process import demo_hub, demo_settings, owner_login
+from members_rig import bearer
 
 GUARD_S = 30.0
 
@@ -46,8 +44,7 @@ def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 async def test_the_demo_wallbox_connects_over_ocpp_and_gets_a_profile(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    password = demo_owner_password(data)
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
+    config = demo_settings(data)
     assert config.ocpp is not None
     assert config.ocpp.host == "127.0.0.1"
     assert [c.charger for c in config.charging] == ["wallbox"]
@@ -55,28 +52,16 @@ async def test_the_demo_wallbox_connects_over_ocpp_and_gets_a_profile(tmp_path: 
     sim_log = logging.getLogger("carhome.sim.wallbox")
     sim_log.addHandler(watcher)
     sim_log.setLevel(logging.INFO)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
-
-    task = asyncio.create_task(
-        run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
-    )
     try:
-        async with asyncio.timeout(GUARD_S):
-            running = await started
-            await watcher.seen.wait()
-        async with httpx.AsyncClient(base_url=running.api_url) as api:
-            login = await api.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-            headers = {"authorization": f"Bearer {login.json()['access_token']}"}
-            plans = (await api.get("/api/charging", headers=headers)).json()
-            wallbox = (await api.get("/api/devices/yizhuang/wallbox", headers=headers)).json()
+        async with demo_hub(data, config) as running:
+            async with asyncio.timeout(GUARD_S):
+                await watcher.seen.wait()
+            async with httpx.AsyncClient(base_url=running.api_url) as api:
+                headers = bearer(await owner_login(api, data))
+                plans = (await api.get("/api/charging", headers=headers)).json()
+                wallbox = (await api.get("/api/devices/yizhuang/wallbox", headers=headers)).json()
     finally:
-        stop.set()
         sim_log.removeHandler(watcher)
-        await asyncio.wait_for(task, GUARD_S)
     # TxDefaultProfile with no car at the wallbox, TxProfile in a session: the demo runs on
     # real time, so where the simulated car is depends on the hour
     assert watcher.messages[0].startswith(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from charging_parts import TARIFF, report_soc, settings, setup, until
+from charging_parts import TARIFF, charging_api, plugged_car, report_soc, settings, setup, until
 from click.testing import CliRunner
 
 from carhome.api import ApiServer, create_app
@@ -20,7 +20,6 @@ from carhome.cli.charging import prices
 from carhome.energy.controller import ChargingController
 from carhome.energy.routes import charging_routes
 from carhome.hub import Device, Home, Hub
-from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.thread import ServingThread
@@ -37,19 +36,13 @@ def csv_from(start: datetime, slots: int = 96) -> str:
 @pytest.fixture
 async def controller(hub: Hub, clock: FakeClock) -> AsyncIterator[ChargingController]:
     clock.set(NOW.timestamp())
-    report_soc(hub, 60.0)
-    hub.report("h1", "car", {vss.CABLE_CONNECTED: True}, source="test")
-    async with ChargingController(hub, setup(charger_device=None), settings(target=75), TARIFF) as controller:
-        await until(controller, lambda: controller.plan is not None)
+    async with plugged_car(hub) as controller:
         yield controller
 
 
 @pytest.fixture
 async def api(hub: Hub, controller: ChargingController) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(hub)
-    app.router.routes.extend(charging_routes(hub, {controller.key: controller}))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://carhome.test") as client:
+    async with charging_api(hub, controller) as client:
         yield client
 
 

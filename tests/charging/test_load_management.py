@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from charging_parts import (
@@ -111,17 +112,27 @@ class Meter:
             self.over += 1
 
 
+@asynccontextmanager
+async def one_car(
+    hub: Hub, box: SimulatedWallbox, house: tuple[float, float, float], mode: Mode = Mode.NOW
+) -> AsyncIterator[tuple[Meter, ChargingController]]:
+    """The meter at ``house`` amperes a phase exporting nothing, the car at 40 %, and its
+    controller in ``mode`` for ``box`` on the site."""
+    meter = Meter(hub, (box,))
+    report_soc(hub, 40.0)
+    meter.report(house)
+    async with (
+        Site(hub, "h1", GRID) as site,
+        ChargingController(hub, car_setup("car", "wallbox"), now_mode(mode), FLAT, site=site) as controller,
+    ):
+        yield meter, controller
+
+
 async def test_the_house_never_goes_over_its_fuse(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, _ = boxes
-    meter = Meter(hub, (one,))
-    report_soc(hub, 40.0)
-    meter.report((10.0, 10.0, 10.0))
-    async with (
-        Site(hub, "h1", GRID) as site,
-        ChargingController(hub, car_setup("car", "wallbox"), now_mode(), FLAT, site=site) as controller,
-    ):
+    async with one_car(hub, one, (10.0, 10.0, 10.0)) as (meter, controller):
         await plug_in(one)
         await limit_reaches(one, 15.0)  # 25 A less the house's 10 A
         await charging(one)
@@ -176,10 +187,11 @@ def agrees(controller: ChargingController, box: SimulatedWallbox) -> bool:
     return wanted is None or not wanted.on or box.limit_a == wanted.amps
 
 
-async def test_two_wallboxes_share_the_headroom(
-    hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
-) -> None:
-    one, two = boxes
+@asynccontextmanager
+async def two_cars(
+    hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox]
+) -> AsyncIterator[tuple[Meter, list[tuple[ChargingController, SimulatedWallbox]]]]:
+    """The meter at 5 A a phase, cars at 40 % and 30 %, and a controller per wallbox on one site."""
     meter = Meter(hub, boxes)
     report_soc(hub, 40.0)
     hub.report(
@@ -189,22 +201,30 @@ async def test_two_wallboxes_share_the_headroom(
     async with Site(hub, "h1", GRID) as site:
         first = ChargingController(hub, car_setup("car", "wallbox"), now_mode(), FLAT, site=site)
         second = ChargingController(hub, car_setup("car2", "wallbox2"), now_mode(), FLAT, site=site)
-        pairs = [(first, one), (second, two)]
         async with first, second:
-            for box in boxes:
-                await plug_in(box)
-            await limit_reaches(one, 10.0)  # 20 A of headroom, shared fairly
-            await limit_reaches(two, 10.0)
-            for box in boxes:
-                await charging(box)
-            await until(first, lambda: first.status.in_session)
-            await until(second, lambda: second.status.in_session)
-            assert await settle(meter, (9.0, 5.0, 5.0), pairs) == (8.0, 8.0)  # 16 A left: 8 A each
-            meter.report((14.0, 5.0, 5.0))  # 11 A left: not enough for two at 6 A, so the second waits
-            await two.wait_request("RemoteStopTransaction")
-            await stopped(two)
-            meter.check()
-            assert await settle(meter, (14.0, 5.0, 5.0), pairs) == (11.0, None)
+            yield meter, [(first, boxes[0]), (second, boxes[1])]
+
+
+async def test_two_wallboxes_share_the_headroom(
+    hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
+) -> None:
+    one, two = boxes
+    async with two_cars(hub, boxes) as (meter, pairs):
+        (first, _), (second, _) = pairs
+        for box in boxes:
+            await plug_in(box)
+        await limit_reaches(one, 10.0)  # 20 A of headroom, shared fairly
+        await limit_reaches(two, 10.0)
+        for box in boxes:
+            await charging(box)
+        await until(first, lambda: first.status.in_session)
+        await until(second, lambda: second.status.in_session)
+        assert await settle(meter, (9.0, 5.0, 5.0), pairs) == (8.0, 8.0)  # 16 A left: 8 A each
+        meter.report((14.0, 5.0, 5.0))  # 11 A left: not enough for two at 6 A, so the second waits
+        await two.wait_request("RemoteStopTransaction")
+        await stopped(two)
+        meter.check()
+        assert await settle(meter, (14.0, 5.0, 5.0), pairs) == (11.0, None)
     print(f"two wallboxes: fuse exceeded {meter.over} of {meter.readings} meter readings")
     assert meter.over == 0
 
@@ -213,17 +233,9 @@ async def test_a_solar_car_takes_the_measured_surplus(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, _ = boxes
-    meter = Meter(hub, (one,))
-    report_soc(hub, 40.0)
-    meter.report((2.0, 2.0, 2.0), export_w=0.0)
     per_amp = 3 * VOLTS  # watts per ampere on three phases
     followed: list[bool] = []
-    async with (
-        Site(hub, "h1", GRID) as site,
-        ChargingController(
-            hub, car_setup("car", "wallbox"), now_mode(Mode.SOLAR), FLAT, site=site
-        ) as controller,
-    ):
+    async with one_car(hub, one, (2.0, 2.0, 2.0), Mode.SOLAR) as (meter, controller):
         await plug_in(one)
         await until(controller, lambda: controller.status.plugged)
         assert controller.status.setpoint is not None
@@ -251,16 +263,8 @@ async def test_solar_with_a_minimum_keeps_the_least_current_without_sun(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, _ = boxes
-    meter = Meter(hub, (one,))
-    report_soc(hub, 40.0)
-    meter.report((2.0, 2.0, 2.0))
     per_amp = 3 * VOLTS
-    async with (
-        Site(hub, "h1", GRID) as site,
-        ChargingController(
-            hub, car_setup("car", "wallbox"), now_mode(Mode.SOLAR_MIN), FLAT, site=site
-        ) as controller,
-    ):
+    async with one_car(hub, one, (2.0, 2.0, 2.0), Mode.SOLAR_MIN) as (meter, controller):
         await plug_in(one)
         await limit_reaches(one, 6.0)  # no sun: the least current
         await charging(one)
@@ -280,37 +284,28 @@ async def test_a_raise_waits_until_the_meter_shows_the_cut(
     hub: Hub, boxes: tuple[SimulatedWallbox, SimulatedWallbox], clock: FakeClock
 ) -> None:
     one, two = boxes
-    meter = Meter(hub, boxes)
-    report_soc(hub, 40.0)
-    hub.report(
-        "h1", "car2", {"Vehicle.Powertrain.TractionBattery.StateOfCharge.Current": 30.0}, source="test"
-    )
-    meter.report((5.0, 5.0, 5.0))
-    async with Site(hub, "h1", GRID) as site:
-        first = ChargingController(hub, car_setup("car", "wallbox"), now_mode(), FLAT, site=site)
-        second = ChargingController(hub, car_setup("car2", "wallbox2"), now_mode(), FLAT, site=site)
-        pairs = [(first, one), (second, two)]
-        async with first, second:
-            await plug_in(one)
-            await limit_reaches(one, 16.0)  # alone: all it can take of the 20 A left
-            await charging(one)
-            await until(first, lambda: first.status.in_session)
-            meter.report((5.0, 5.0, 5.0))  # the meter sees it draw 16 A
-            seen_one = meter.drawn(one)
-            await plug_in(two)  # the second car: its share is made of the first one's cut
-            await until(second, lambda: second.status.plugged)
-            for controller, box in pairs:
-                await step(controller)
-                await until(controller, lambda c=controller, b=box: agrees(c, b))  # type: ignore[misc]
-            cut = meter.drawn(one)
-            # until the meter shows the cut, the second gets nothing: the first may still draw 16 A
-            early = 0 if two.tx_id is None and start_action(two) not in actions(two) else 1
-            worst = 5.0 + seen_one + (two.limit_a or 0.0) * early
-            meter.report((5.0, 5.0, 5.0))  # the meter shows the cut
-            await two.wait_request(start_action(two))
-            await charging(two)
-            await until(second, lambda: second.status.in_session)
-            held = await settle(meter, (5.0, 5.0, 5.0), pairs)
+    async with two_cars(hub, boxes) as (meter, pairs):
+        (first, _), (second, _) = pairs
+        await plug_in(one)
+        await limit_reaches(one, 16.0)  # alone: all it can take of the 20 A left
+        await charging(one)
+        await until(first, lambda: first.status.in_session)
+        meter.report((5.0, 5.0, 5.0))  # the meter sees it draw 16 A
+        seen_one = meter.drawn(one)
+        await plug_in(two)  # the second car: its share is made of the first one's cut
+        await until(second, lambda: second.status.plugged)
+        for controller, box in pairs:
+            await step(controller)
+            await until(controller, lambda c=controller, b=box: agrees(c, b))  # type: ignore[misc]
+        cut = meter.drawn(one)
+        # until the meter shows the cut, the second gets nothing: the first may still draw 16 A
+        early = 0 if two.tx_id is None and start_action(two) not in actions(two) else 1
+        worst = 5.0 + seen_one + (two.limit_a or 0.0) * early
+        meter.report((5.0, 5.0, 5.0))  # the meter shows the cut
+        await two.wait_request(start_action(two))
+        await charging(two)
+        await until(second, lambda: second.status.in_session)
+        held = await settle(meter, (5.0, 5.0, 5.0), pairs)
     print(
         f"raise before the cut showed: {early}; first cut {seen_one:.0f} -> {cut:.0f} A at once; "
         f"worst phase before the meter showed it {worst:.0f} A of {FUSE:.0f} A; then {held}"

@@ -11,10 +11,8 @@ from hub_thread import Carhome, HubThread
 
 @pytest.fixture(scope="module")
 def hub_thread() -> Iterator[HubThread]:
-    thread = HubThread()
-    thread.start()
-    yield thread
-    thread.stop()
+    with HubThread() as thread:
+        yield thread
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from click.testing import CliRunner, Result
 
-from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import ApiServer, create_app
 from carhome.cli import cli
@@ -24,6 +23,7 @@ from carhome.say.routes import say_routes
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.thread import ServingThread
+from members_rig import open_access
 
 _T = TypeVar("_T")
 
@@ -89,9 +89,7 @@ class HubThread(ServingThread):
         if self.access_dir is None:
             await self._serve(None)
             return
-        async with Access.open(
-            self.access_dir, self.clock, passwords=Passwords(time_cost=1, memory_cost=1024)
-        ) as access:
+        async with open_access(self.access_dir, self.clock) as access:
             await access.ensure_owner(OWNER, "h1", "Owner", OWNER_PASSWORD)
             await self._serve(access)
 

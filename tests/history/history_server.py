@@ -20,7 +20,7 @@ from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.thread import ServingThread
 
-HOME = Home(
+HOME = Home(  # with a place the car drives to
     id="h1",
     name="Yizhuang",
     lat=39.7953,

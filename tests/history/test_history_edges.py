@@ -11,23 +11,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from history_server import HOME  # Yizhuang, with the place ``work``
 
 from carhome.energy import DynamicTariff, FixedTariff, TimeOfUseTariff, TouWindow
 from carhome.history import History, MemoryHistoryStore, Query, SqliteHistoryStore
-from carhome.hub import Device, Home, Hub, Place
+from carhome.hub import Device, Hub
 from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.store.sqlite import SqliteStore
 from carhome.testing import FakeClock
 
-HOME = Home(
-    id="h1",
-    name="Yizhuang",
-    lat=39.7953,
-    lon=116.5060,
-    timezone="Asia/Shanghai",
-    places=(Place("work", 39.7850, 116.5500),),
-)
 AT_HOME = {vss.LATITUDE: HOME.lat, vss.LONGITUDE: HOME.lon}
 AT_WORK = {vss.LATITUDE: 39.7850, vss.LONGITUDE: 116.5500}
 ON_THE_WAY = {vss.LATITUDE: 39.7900, vss.LONGITUDE: 116.5300}

@@ -9,7 +9,6 @@ connect closes the other. The hub and its bridge once shared the hub's login.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -22,9 +21,10 @@ from carhome.compose.config import (
     HubConfig,
     MqttConfig,
 )
-from carhome.compose.runtime import Running, mqtt_credentials, run
+from carhome.compose.runtime import mqtt_credentials
 from carhome.mqtt.credentials import Credentials
-from mqtt.conftest import TIMEOUT, require_mosquitto
+from hub_process import running_hub
+from mqtt.conftest import require_mosquitto
 from mqtt_acl.acl_rig import login, run_mosquitto
 
 DEVICES = (DeviceConfig(id="car", type="car"), DeviceConfig(id="purifier", type="air_purifier"))
@@ -52,22 +52,17 @@ async def test_hub_and_bridge_keep_their_own_sessions_and_discovery_arrives(tmp_
     credentials = mqtt_credentials(_config(data), data)
     async with run_mosquitto(tmp_path / "mosquitto", credentials) as broker:
         config = _config(data, broker.url, credentials)
-        started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        hub = asyncio.create_task(run(config, announce=started.set_result, stop=stop))
-        try:
-            await asyncio.wait_for(asyncio.shield(started), 30)
-            async with login(broker.url, credentials, credentials.home_assistant().username) as ha:
-                await ha.subscribe("homeassistant/device/+/config")
-                await ha.until("homeassistant/device/carhome_h1_car/config")
-                await ha.until("homeassistant/device/carhome_h1_purifier/config")
-                # Home Assistant comes online: the bridge publishes discovery again, a round
-                # trip after which Mosquitto would have told of any dropped session.
-                await ha.publish("homeassistant/status", b"online")
-                await ha.until("homeassistant/device/carhome_h1_car/config", count=2)
-        finally:
-            stop.set()
-            await asyncio.wait_for(hub, TIMEOUT)
+        async with (
+            running_hub(config),
+            login(broker.url, credentials, credentials.home_assistant().username) as ha,
+        ):
+            await ha.subscribe("homeassistant/device/+/config")
+            await ha.until("homeassistant/device/carhome_h1_car/config")
+            await ha.until("homeassistant/device/carhome_h1_purifier/config")
+            # Home Assistant comes online: the bridge publishes discovery again, a round
+            # trip after which Mosquitto would have told of any dropped session.
+            await ha.publish("homeassistant/status", b"online")
+            await ha.until("homeassistant/device/carhome_h1_car/config", count=2)
     said = "".join(broker.log)
     connects = {
         user: len(re.findall(rf"New client connected from \S+ as \S+ \(.*u'{re.escape(user)}'\)", said))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from miio_rig import TOKEN, Availability, add_devices
+from miio_rig import TOKEN, add_devices
 
+from availability_rig import Availability
 from carhome.hub import Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock

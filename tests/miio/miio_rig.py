@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import random
 from collections.abc import Callable
@@ -10,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from carhome.hub import Availability as Seen
 from carhome.hub import Device, Home, Hub
 from carhome.testing import FakeClock
 from carhome.testing.miio_device import SimulatedMiioDevice
@@ -25,29 +23,6 @@ async def add_devices(hub: Hub) -> None:
     for device, kind in (("purifier", "air_purifier"), ("light", "light"), ("vacuum", "robot_vacuum")):
         await hub.add_device(Device(home=HOME, id=device, type=kind, connector="miio"))
     await hub.add_device(Device(home=HOME, id="lamp", type="light"))  # an MQTT device
-
-
-class Availability:
-    """Records the hub's availability changes; tests await the one they expect."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.seen: list[tuple[str, bool]] = []
-        self._changed = asyncio.Event()
-        hub.bus.subscribe(self._on, kind=Seen)
-
-    def _on(self, seen: Seen) -> None:
-        self.seen.append((seen.device, seen.online))
-        self._changed.set()
-
-    async def wait(self, device: str, online: bool) -> None:
-        """Wait (on real events, no clock) until ``device`` was last seen ``online``."""
-        while not self.seen or self.last(device) is not online:
-            self._changed.clear()
-            await self._changed.wait()
-
-    def last(self, device: str) -> bool | None:
-        states = [online for d, online in self.seen if d == device]
-        return states[-1] if states else None
 
 
 async def advance_until(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from miio_rig import HOME, OTHER_TOKEN, TOKEN, Availability, advance_until
+from miio_rig import HOME, OTHER_TOKEN, TOKEN, advance_until
 
+from availability_rig import Availability
 from carhome.connectors.miio import MiioConnector, MiioDevice
 from carhome.errors import ConfigError
 from carhome.hub import Command, CommandStatus, Hub

@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
-from miio_rig import HOME, TOKEN, Availability, on_the_miio_port
+from miio_rig import HOME, TOKEN, on_the_miio_port
 
+from availability_rig import Availability
 from carhome.connectors.miio import MiioConnector, MiioDevice, ModelMap
 from carhome.connectors.miio.mapping import AIR_PURIFIER_3C, AIR_PURIFIER_3H, VACUUM_DREAME_1C
 from carhome.hub import Hub

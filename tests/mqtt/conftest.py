@@ -10,7 +10,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import gmqtt
 import pytest
@@ -87,6 +87,13 @@ class Mosquitto:
 
         self._drain = asyncio.create_task(drain(), name="mosquitto-stderr")
 
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         process, self._process = self._process, None
         if process is None:
@@ -115,12 +122,8 @@ def require_mosquitto() -> None:
 @pytest.fixture
 async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
     require_mosquitto()
-    broker = Mosquitto(free_port(), tmp_path)
-    await broker.start()
-    try:
+    async with Mosquitto(free_port(), tmp_path) as broker:
         yield broker
-    finally:
-        await broker.stop()
 
 
 @pytest.fixture

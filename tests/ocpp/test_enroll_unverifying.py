@@ -37,13 +37,6 @@ class HubThread(ServingThread):
         super().__init__("ocpp-enroll-hub")
         self.version = version
 
-    def __enter__(self) -> HubThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     async def serve(self) -> None:
         clock = FakeClock()
         async with Hub(store=MemoryStore(), clock=clock) as hub:

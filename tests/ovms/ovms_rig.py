@@ -21,22 +21,12 @@ from gmqtt.mqtt.constants import MQTTv311
 
 from carhome.connectors.ovms import OvmsCar, OvmsConfig
 from carhome.hub import Hub
+from waiting import TIMEOUT, until, until_told
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SESSION: dict[str, Any] = json.loads((FIXTURES / "session.json").read_text())
 RESPONSES: dict[str, Any] = json.loads((FIXTURES / "responses.json").read_text())
 PREFIX: str = SESSION["prefix"]
-TIMEOUT = 10.0
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait (bounded) until ``condition()`` holds, looking again at each turn of the loop."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while not condition():  # noqa: ASYNC110 - the connector's counters have no event
-                await asyncio.sleep(0.001)
-    except TimeoutError:
-        raise AssertionError(f"not within {TIMEOUT} s: {what}") from None
 
 
 async def online(hub: Hub, device: str = "leaf", up: bool = True) -> None:
@@ -121,16 +111,7 @@ class FakeModule:
 
     async def until(self, condition: Callable[[], bool], what: str = "the module") -> None:
         """Wait (bounded) until ``condition()`` holds; checked at every message the module gets."""
-
-        async def wait() -> None:
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-        try:
-            await asyncio.wait_for(wait(), TIMEOUT)
-        except TimeoutError:
-            raise AssertionError(f"not within {TIMEOUT} s: {what}") from None
+        await until_told(self._changed, condition, what)
 
     def _on_message(self, _c: object, topic: str, payload: bytes, qos: int, properties: Any) -> None:
         rest = topic[len(self.prefix) :]

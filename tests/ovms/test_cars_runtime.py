@@ -21,10 +21,10 @@ from carhome.compose.config import (
     MqttConfig,
     parse_config,
 )
-from carhome.compose.runtime import Running, run
 from carhome.connectors.ovms import OvmsCar, OvmsConfig
 from carhome.connectors.tesla import NOT_COMMANDABLE, TeslaCar, TeslaConfig
 from carhome.spec import vss
+from hub_process import running_hub
 from mqtt.conftest import TIMEOUT, Mosquitto
 
 pytestmark = pytest.mark.mosquitto
@@ -65,49 +65,38 @@ ovms: {{url: "{url}", cars: [{{home: h1, device: leaf, user: ovms-user, vehicle:
 async def test_a_hub_run_from_its_configuration_serves_both_cars(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
     async def owner(access: Access) -> None:
         await access.ensure_owner("ana", "h1", "Ana", PASSWORD)
 
-    hub = asyncio.create_task(
-        run(
-            cars_config(tmp_path / "data", mosquitto.url), announce=started.set_result, stop=stop, owner=owner
+    async with (
+        running_hub(cars_config(tmp_path / "data", mosquitto.url), owner=owner) as running,
+        FakeModule(mosquitto.port) as module,
+        httpx.AsyncClient(base_url=running.api_url) as api,
+    ):
+        sent = module.play_session()
+        tokens = (await api.post("/api/auth/login", json={"member": "ana", "password": PASSWORD})).json()
+        api.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+
+        async def leaf_soc() -> object:
+            detail = (await api.get("/api/devices/h1/leaf")).json()
+            return detail["state"].get(vss.SOC, {}).get("value")
+
+        async with asyncio.timeout(TIMEOUT):
+            while await leaf_soc() != 85.0:  # noqa: ASYNC110 - the API is asked, it tells no event
+                await asyncio.sleep(0.01)
+        devices = {d["id"]: d for d in (await api.get("/api/devices")).json()}
+        answer = await api.post(
+            "/api/devices/h1/leaf/commands", json={"kind": "action", "target": "climate_on", "args": {}}
         )
-    )
-    try:
-        running = await asyncio.wait_for(asyncio.shield(started), 30)
-        async with FakeModule(mosquitto.port) as module, httpx.AsyncClient(base_url=running.api_url) as api:
-            sent = module.play_session()
-            tokens = (await api.post("/api/auth/login", json={"member": "ana", "password": PASSWORD})).json()
-            api.headers["Authorization"] = f"Bearer {tokens['access_token']}"
-
-            async def leaf_soc() -> object:
-                detail = (await api.get("/api/devices/h1/leaf")).json()
-                return detail["state"].get(vss.SOC, {}).get("value")
-
-            async with asyncio.timeout(TIMEOUT):
-                while await leaf_soc() != 85.0:  # noqa: ASYNC110 - the API is asked, it tells no event
-                    await asyncio.sleep(0.01)
-            devices = {d["id"]: d for d in (await api.get("/api/devices")).json()}
-            answer = await api.post(
-                "/api/devices/h1/leaf/commands", json={"kind": "action", "target": "climate_on", "args": {}}
-            )
-            await module.until(
-                lambda: [c[2] for c in module.commands] == ["climatecontrol on"], "the command"
-            )
-            refused = await api.post(
-                "/api/devices/h1/model3/commands", json={"kind": "action", "target": "climate_on", "args": {}}
-            )
-            command = refused.json()
-            async with asyncio.timeout(TIMEOUT):
-                while command["status"] not in ("failed", "acked", "expired"):
-                    await asyncio.sleep(0.01)
-                    command = (await api.get(f"/api/commands/{command['id']}")).json()
-    finally:
-        stop.set()
-        await asyncio.wait_for(hub, TIMEOUT)
+        await module.until(lambda: [c[2] for c in module.commands] == ["climatecontrol on"], "the command")
+        refused = await api.post(
+            "/api/devices/h1/model3/commands", json={"kind": "action", "target": "climate_on", "args": {}}
+        )
+        command = refused.json()
+        async with asyncio.timeout(TIMEOUT):
+            while command["status"] not in ("failed", "acked", "expired"):
+                await asyncio.sleep(0.01)
+                command = (await api.get(f"/api/commands/{command['id']}")).json()
     assert sent > 0
     assert answer.status_code in (200, 202)
     assert (devices["leaf"]["connector"], devices["leaf"]["online"]) == ("ovms", True)

@@ -9,6 +9,7 @@ import pytest
 
 from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
+from yaml_mistakes import line_of, mistake
 
 GOOD = """\
 homes:
@@ -26,10 +27,6 @@ ovms:
     - {home: h1, device: leaf, user: ovms-user, vehicle: LEAF1, pin_file: leaf.pin,
        units: {distance: miles}, right_hand_drive: true}
 """
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
 
 
 def test_a_good_section_and_its_pin_file_beside_the_configuration(tmp_path: Path) -> None:
@@ -56,13 +53,11 @@ def test_a_good_section_and_its_pin_file_beside_the_configuration(tmp_path: Path
     ],
 )
 def test_each_mistake_is_reported_at_its_line(old: str, new: str, reason: str) -> None:
-    text = GOOD.replace(old, new)
-    assert text != GOOD
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, file="carhome.yaml")
-    assert reason.lower() in str(caught.value).lower()
-    assert caught.value.line is not None
-    assert caught.value.line >= line_of(text, "ovms:")
+    assert old != new
+    text, error = mistake(GOOD, old, new)
+    assert reason.lower() in str(error).lower()
+    assert error.line is not None
+    assert error.line >= line_of(text, "ovms:")
 
 
 def test_an_owner_may_trust_an_ovms_car_for_charging_but_not_a_car_of_another_connector() -> None:

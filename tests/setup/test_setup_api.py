@@ -18,7 +18,6 @@ import pytest
 
 from carhome.access.firstrun import FirstRun
 from carhome.access.members import Member
-from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import create_app
 from carhome.compose.setup import SetupFacts, setup_routes
@@ -27,21 +26,15 @@ from carhome.hub import Device, Home, Hub
 from carhome.store.memory import MemoryStore
 from carhome.testing import FakeClock
 from carhome.wire.members import Role
+from members_rig import open_access
 
 PASSWORD = "a long first password"
 CODE = "ABCD-EFGH-JKMN"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with Access.open(
-        tmp_path / "data", clock, passwords=Passwords(time_cost=1, memory_cost=1024)
-    ) as made:
+    async with open_access(tmp_path / "data", clock) as made:
         yield made
 
 

@@ -11,7 +11,6 @@ page. Every wait is on a condition of the page, never a fixed time.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -24,7 +23,8 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from carhome.compose.config import load_config
-from carhome.compose.runtime import Running, run
+from carhome.compose.runtime import Running
+from hub_process import running_hub
 from setup.served import example_config
 
 CHROMIUM: Final = shutil.which("chromium") or "/usr/bin/chromium"
@@ -54,21 +54,10 @@ TEXTS: Final = """() => {
 async def fresh_hub(tmp: Path) -> AsyncIterator[Running]:
     """A hub from the example configuration with no member yet (so it made a setup code)."""
     config = load_config(example_config(tmp))
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        task = asyncio.create_task(run(config, stop=stop, announce=started.set_result))
-        try:
-            await asyncio.wait({task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
-            if not started.done():
-                raise AssertionError(
-                    f"the hub did not start: {task.exception() if task.done() else 'timeout'}"
-                )
-            yield started.result()
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        async with running_hub(config, start_s=60) as running:
+            yield running
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from carhome.errors import CarhomeError
 from carhome.signing import (
     Enroller,
     EnrollmentRejected,
+    EnrollmentRequest,
     KeyPair,
     KeyStore,
     Role,
@@ -73,18 +74,22 @@ def rejected_reason(enroller: Enroller, request: object) -> str:
 def test_every_missing_or_wrong_part_is_refused(enroller: Enroller, clock: FakeClock) -> None:
     owner = enroll_owner(enroller)
     family = KeyPair.generate()
-    challenge, code = enroller.begin()
-    enroller.enroll(
-        request_enrollment(
+
+    def family_asks() -> EnrollmentRequest:
+        """Bo's key asks to join as family, with the owner's approval, on a new challenge."""
+        challenge, code = enroller.begin()
+        approval = approve(owner, challenge, new_key=family.public, role=Role.FAMILY, member="bo")
+        return request_enrollment(
             family,
             challenge,
             role=Role.FAMILY,
             member="bo",
             code=code,
             approver=owner.public,
-            approval=approve(owner, challenge, new_key=family.public, role=Role.FAMILY, member="bo"),
+            approval=approval,
         )
-    )
+
+    enroller.enroll(family_asks())
     new = KeyPair.generate()
 
     def attempt(**override: object) -> str:
@@ -120,17 +125,7 @@ def test_every_missing_or_wrong_part_is_refused(enroller: Enroller, clock: FakeC
     assert attempt() == "approver_disabled"
     enroller.keys.enable(owner.public.key_id)
     # already enrolled
-    challenge, code = enroller.begin()
-    again = request_enrollment(
-        family,
-        challenge,
-        role=Role.FAMILY,
-        member="bo",
-        code=code,
-        approver=owner.public,
-        approval=approve(owner, challenge, new_key=family.public, role=Role.FAMILY, member="bo"),
-    )
-    assert rejected_reason(enroller, again) == "already_enrolled"
+    assert rejected_reason(enroller, family_asks()) == "already_enrolled"
     assert len(enroller.keys) == 2
 
 

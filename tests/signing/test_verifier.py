@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import pytest
 from signing_rig import T0, Device, check, command, fields, open_session, signed, verify
@@ -160,39 +162,29 @@ def test_restart_after_the_clock_went_back_starts_a_new_epoch(car: Device) -> No
     assert car.verifier.epoch != epoch
 
 
-def test_bad_configuration_is_refused(car: Device) -> None:
-    with pytest.raises(ValueError, match="max_ttl"):
-        DeviceVerifier(
-            home="h1",
-            device="car",
-            spec=CAR,
-            key=car.key,
-            keys=car.keys,
-            store=MemoryVerifierStore(),
-            clock=car.clock,
-            max_ttl=0,
-        )
-    with pytest.raises(CarhomeError):
-        DeviceVerifier(
-            home="H 1",
-            device="car",
-            spec=CAR,
-            key=car.key,
-            keys=car.keys,
-            store=MemoryVerifierStore(),
-            clock=car.clock,
-        )
-    with pytest.raises(ValueError, match="entropy"):
-        DeviceVerifier(
-            home="h1",
-            device="car",
-            spec=CAR,
-            key=car.key,
-            keys=car.keys,
-            store=MemoryVerifierStore(),
-            clock=car.clock,
-            entropy=lambda n: b"x",
-        )
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"max_ttl": 0}, ValueError, "max_ttl"),
+        ({"home": "H 1"}, CarhomeError, None),
+        ({"entropy": lambda n: b"x"}, ValueError, "entropy"),
+    ],
+    ids=["max_ttl", "home", "entropy"],
+)
+def test_bad_configuration_is_refused(
+    car: Device, change: dict[str, Any], error: type[Exception], match: str | None
+) -> None:
+    settings: dict[str, Any] = {
+        "home": "h1",
+        "device": "car",
+        "spec": CAR,
+        "key": car.key,
+        "keys": car.keys,
+        "store": MemoryVerifierStore(),
+        "clock": car.clock,
+    }
+    with pytest.raises(error, match=match):
+        DeviceVerifier(**(settings | change))
 
 
 def test_oversized_or_unencodable_fields_are_malformed(car: Device, session: PhoneSession) -> None:

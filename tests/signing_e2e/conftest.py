@@ -191,12 +191,8 @@ async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             yield nats
         return
     require_mosquitto()
-    broker = Mosquitto(free_port(), tmp_path)
-    await broker.start()
-    try:
+    async with Mosquitto(free_port(), tmp_path) as broker:
         yield broker
-    finally:
-        await broker.stop()
 
 
 @pytest.fixture

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from .test_signing_e2e_cli import HubThread, cli, hub_thread
+from .test_signing_e2e_cli import HubThread, cli, hub_thread, person
 
 __all__ = ["hub_thread"]  # the fixture, shared with the other CLI test
 
 
 def test_a_second_key_directory_asks_and_the_first_approves(hub_thread: HubThread, tmp_path: Path) -> None:
     first, second = tmp_path / "laptop-keys", tmp_path / "desktop-keys"
-    env = {
-        "CARHOME_KEYS": str(first),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "CARHOME_TOKEN": "",
-    }
-    runner = CliRunner(env=env)
+    runner = person(tmp_path, first)
     with hub_thread as hub:
         assert hub.rig is not None
         garage = hub.rig.device("garage_door")

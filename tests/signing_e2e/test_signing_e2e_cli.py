@@ -32,34 +32,37 @@ class HubThread(ServingThread):
         self.tmp = tmp
         self.rig: Rig | None = None
 
-    def __enter__(self) -> HubThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     async def serve(self) -> None:
-        broker = Mosquitto(free_port(), self.tmp)
-        await broker.start()
         clock = FakeClock()
-        try:
-            async with Hub(store=MemoryStore(), clock=clock) as hub:
-                await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
-                rig = Rig(hub, clock, self.tmp, broker.url)
-                for record in rig.sim.records():
-                    await hub.add_device(record)
-                rig.secure(boot=True)
-                async with rig.connector:
-                    await rig.start_devices()
-                    app = create_app(hub, member="ana")  # the full local API, then the key routes
-                    app.router.routes.extend(rig.app.router.routes)
-                    async with ApiServer(app, port=0) as api:
-                        self.rig = rig
-                        await self.serving(api.url)
-                    await rig.stop_devices()
-        finally:
-            await broker.stop()
+        async with (
+            Mosquitto(free_port(), self.tmp) as broker,
+            Hub(store=MemoryStore(), clock=clock) as hub,
+        ):
+            await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
+            rig = Rig(hub, clock, self.tmp, broker.url)
+            for record in rig.sim.records():
+                await hub.add_device(record)
+            rig.secure(boot=True)
+            async with rig.connector:
+                await rig.start_devices()
+                app = create_app(hub, member="ana")  # the full local API, then the key routes
+                app.router.routes.extend(rig.app.router.routes)
+                async with ApiServer(app, port=0) as api:
+                    self.rig = rig
+                    await self.serving(api.url)
+                await rig.stop_devices()
+
+
+def person(tmp_path: Path, keys: Path) -> CliRunner:
+    """The CLI as a person runs it: keys in ``keys``, configuration and state of their own, no
+    token in the environment."""
+    env = {
+        "CARHOME_KEYS": str(keys),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "CARHOME_TOKEN": "",
+    }
+    return CliRunner(env=env)
 
 
 @pytest.fixture
@@ -69,13 +72,7 @@ def hub_thread(tmp_path: Path) -> HubThread:
 
 
 def test_keys_commands_and_a_signed_call(hub_thread: HubThread, tmp_path: Path) -> None:
-    env = {
-        "CARHOME_KEYS": str(tmp_path / "ana-keys"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "CARHOME_TOKEN": "",
-    }
-    runner = CliRunner(env=env)
+    runner = person(tmp_path, tmp_path / "ana-keys")
     with hub_thread as hub:
         assert hub.rig is not None
         garage = hub.rig.device("garage_door")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sunspec_rig import Availability, add_energy_devices
+from sunspec_rig import add_energy_devices
 
+from availability_rig import Availability
 from carhome.hub import Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock

@@ -14,7 +14,6 @@ import sunspec2.device as sunspec_device
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from carhome.hub import Availability as Seen
 from carhome.hub import Device, Home, Hub
 
 HOME = "h1"
@@ -148,20 +147,3 @@ async def add_energy_devices(hub: Hub, timezone: str = "UTC") -> None:
     for device, kind in (("solar", "solar_inverter"), ("grid", "grid_meter"), ("storage", "battery")):
         await hub.add_device(Device(home=HOME, id=device, type=kind, connector="sunspec"))
     await hub.add_device(Device(home=HOME, id="lamp", type="light"))  # an MQTT device
-
-
-class Availability:
-    """Records the hub's availability changes; tests await the one they expect."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.seen: list[tuple[str, bool]] = []
-        self._changed = asyncio.Event()
-        hub.bus.subscribe(self._on, kind=Seen)
-
-    def _on(self, seen: Seen) -> None:
-        self.seen.append((seen.device, seen.online))
-        self._changed.set()
-
-    def last(self, device: str) -> bool | None:
-        states = [online for d, online in self.seen if d == device]
-        return states[-1] if states else None

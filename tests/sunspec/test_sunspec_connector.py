@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sunspec_rig import HOME, Availability, SunSpecServer
+from sunspec_rig import HOME, SunSpecServer
 
+from availability_rig import Availability
 from carhome.connectors.sunspec import SunSpecConnector, SunSpecDeviceConfig
 from carhome.hub import CommandStatus, Hub
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,14 @@ from gmqtt.mqtt.constants import MQTTv311
 
 from carhome.connectors.tesla import TeslaCar, TeslaConfig
 from carhome.hub import Hub
+from waiting import TIMEOUT, until
 
 FIXTURES = Path(__file__).parent / "fixtures"
-TIMEOUT = 10.0
 VIN = "5YJ3E1EA1KF000316"
 
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait (bounded) until ``condition()`` holds, looking again at each turn of the loop."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while not condition():  # noqa: ASYNC110 - the connector's counters have no event
-                await asyncio.sleep(0.001)
-    except TimeoutError:
-        raise AssertionError(f"not within {TIMEOUT} s: {what}") from None
 
 
 def model3_config(url: str, *, topic_base: str = "telemetry", vin: str = VIN) -> TeslaConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from carhome.compose.config import parse_config
-from carhome.errors import ConfigError
+from yaml_mistakes import mistake
 
 GOOD = """\
 homes:
@@ -45,9 +45,7 @@ def test_a_good_section() -> None:
     ],
 )
 def test_each_mistake_is_reported_at_its_line(old: str, new: str, reason: str) -> None:
-    text = GOOD.replace(old, new)
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, file="carhome.yaml")
-    assert reason in str(caught.value)
-    assert caught.value.line is not None
-    assert caught.value.line >= text.splitlines().index("tesla:") + 1
+    text, error = mistake(GOOD, old, new)
+    assert reason in str(error)
+    assert error.line is not None
+    assert error.line >= text.splitlines().index("tesla:") + 1

@@ -10,7 +10,6 @@ key files while it serves. SQLite's own syncs run on each file's thread by const
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import traceback
@@ -19,12 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carhome.access.service import Access
-from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import Running, run
-from mqtt.conftest import free_port
+from carhome.compose.demo import demo_owner_password
+from hub_process import HOME, demo_hub, owner_login, owner_writes
+from members_rig import bearer
 
-HOME = "yizhuang"
 AUTOMATION = f"""home: {HOME}
 automations:
   - id: purifier_at_night
@@ -64,41 +61,12 @@ async def test_a_serving_hub_never_fsyncs_on_its_event_loop(
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     data = tmp_path / "demo"
-    password = demo_owner_password(data)
-    config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
+    demo_owner_password(data)  # made before the hub starts, as ``carhome demo`` makes it
     fsyncs = Fsyncs(threading.get_ident())
     monkeypatch.setattr(os, "fsync", fsyncs)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
-
-    task = asyncio.create_task(
-        run(config, data_dir=data, stop=stop, owner=owner, announce=started.set_result)
-    )
-    try:
-        async with asyncio.timeout(30):
-            running = await started
-        async with httpx.AsyncClient(base_url=running.api_url, timeout=20) as client:
-            r = await client.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-            r.raise_for_status()
-            auth = {"authorization": f"Bearer {r.json()['access_token']}"}
-            r = await client.post(
-                f"/api/devices/{HOME}/living_room_purifier/commands",
-                json={"kind": "action", "target": "turn_on", "wait": 10},
-                headers=auth,
-            )
-            assert r.status_code == 200, r.text
-            r = await client.post("/api/automations", json={"text": AUTOMATION}, headers=auth)
-            assert r.status_code in (200, 201), r.text
-            r = await client.post(
-                f"/api/keys/{HOME}/garage_door/delegate/key", json={"domains": ["garage"]}, headers=auth
-            )
-            assert r.status_code == 200, r.text
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+    async with demo_hub(data) as running, httpx.AsyncClient(base_url=running.api_url, timeout=20) as client:
+        auth = bearer(await owner_login(client, data))
+        await owner_writes(client, auth, AUTOMATION)
     assert (data / "delegates" / HOME / "garage_door.pem").exists()
     print(f"\nfsyncs on the event loop: {len(fsyncs.on_loop)} of {fsyncs.total}")
     assert fsyncs.total > 0  # the count sees the hub's writes

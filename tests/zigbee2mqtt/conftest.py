@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from zigbee_rig import Bridge, config
 
 from carhome.connectors.zigbee2mqtt import Zigbee2MqttConnector
 from carhome.hub import Hub
-from mqtt.conftest import FAST, Mosquitto, free_port, require_mosquitto
+from mqtt.conftest import FAST, Mosquitto, mosquitto  # the real broker
 
-
-@pytest.fixture
-async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
-    require_mosquitto()
-    broker = Mosquitto(free_port(), tmp_path)
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.stop()
+__all__ = ["mosquitto"]  # the fixture, used by name
 
 
 @pytest.fixture

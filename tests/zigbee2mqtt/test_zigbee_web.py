@@ -23,9 +23,10 @@ from zigbee_rig import BLIND, LOCK, WEATHER, Bridge, devices_list
 
 from carhome.access.service import Access
 from carhome.compose.config import ApiConfig, Config, HomeConfig, HubConfig, MqttConfig
-from carhome.compose.runtime import Running, run
 from carhome.connectors.zigbee2mqtt import Expose, Zigbee2MqttConfig, map_device
 from carhome.wire.devices import render_spec
+from hub_process import running_hub
+from members_rig import login
 from mqtt.conftest import TIMEOUT, Mosquitto
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,25 +49,17 @@ async def zigbee_hub(tmp: Path, mosquitto: Mosquitto) -> AsyncIterator[ZigbeeHub
         homes=(HomeConfig(id="h1", name="Flat", lat=39.7953, lon=116.5060, timezone="Asia/Shanghai"),),
         zigbee2mqtt=Zigbee2MqttConfig(home="h1", url=mosquitto.url),
     )
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
 
     async def owner(access: Access) -> None:
         await access.ensure_owner("owner", "h1", "Owner", PASSWORD)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
-        task = asyncio.create_task(run(config, stop=stop, owner=owner, announce=started.set_result))
-        try:
-            async with asyncio.timeout(30):
-                running = await started
-            async with httpx.AsyncClient(base_url=running.api_url) as client:
-                r = await client.post("/api/auth/login", json={"member": "owner", "password": PASSWORD})
-                r.raise_for_status()
-                yield ZigbeeHub(running.api_url, r.json())
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        async with (
+            running_hub(config, owner=owner) as running,
+            httpx.AsyncClient(base_url=running.api_url) as client,
+        ):
+            yield ZigbeeHub(running.api_url, await login(client, "owner", PASSWORD))
 
 
 async def reported(hub: ZigbeeHub, bridge: Bridge, device: str, topic: str, values: dict[str, Any]) -> None:

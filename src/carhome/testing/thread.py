@@ -3,8 +3,8 @@
 A synchronous caller — a CLI test, where click runs ``asyncio.run`` per command — needs the
 hub it talks to on a second thread with its own event loop. A subclass writes ``serve``:
 set things up, then ``await self.serving(url)``, which announces the URL and waits for
-``stop()``. ``start()`` returns once it serves (or raises what went wrong); ``call`` runs a
-function in the thread's loop.
+``stop()``. ``start()`` returns once it serves (or raises what went wrong); ``with`` a
+serving thread starts it and stops it; ``call`` runs a function in the thread's loop.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import abc
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Final, Self, TypeVar
 
 _T = TypeVar("_T")
 BOUND: Final = 10.0
@@ -55,6 +55,13 @@ class ServingThread(abc.ABC):
             raise TimeoutError(f"{self._thread.name} did not stop")
         if self._error is not None:
             raise self._error
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def call(self, fn: Callable[[], _T]) -> _T:
         """Run ``fn()`` in the thread's loop and return what it returns."""
