@@ -397,6 +397,14 @@ class Hub:
         self.bus.publish(Event(home, device, name, checked, self.clock.time() if ts is None else ts, source))
         return report
 
+    def report_many(
+        self, reports: Sequence[tuple[str, str, Mapping[str, Any], float | None]], *, source: str = ""
+    ) -> list[Report]:
+        """``report`` of each (home, device, values, ts) in ``reports``, in order: what a
+        connector took in one read. A ``Report`` for each, in the same order."""
+        report = self.report
+        return [report(home, device, values, ts=ts, source=source) for home, device, values, ts in reports]
+
     # -- commands -------------------------------------------------------------------------
 
     async def submit(

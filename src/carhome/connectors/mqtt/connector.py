@@ -1,12 +1,15 @@
 """The hub's MQTT connector: device topics in, commands out.
 
 It subscribes ``carhome/+/+/state|event|ack|status`` and translates each message at the
-edge: state → ``Hub.report`` (the hub checks each value against the spec, so one bad value
-never sinks its neighbours), ack → ``Hub.ack``, status → ``Hub.set_available``, event →
-``Hub.event`` (the hub checks it against the spec and publishes it on its bus, where
-automations and every other subscriber find it). Anything it cannot decode — a bad topic,
-invalid JSON, a non-object — is rejected with its reason through the hub's rejection log
-and counted; the stream carries on.
+edge: state → ``Hub.report_many`` (the hub checks each value against the spec, so one bad
+value never sinks its neighbours), ack → ``Hub.ack``, status → ``Hub.set_available``, event
+→ ``Hub.event`` (the hub checks it against the spec and publishes it on its bus, where
+automations and every other subscriber find it). It takes what arrived in one read of the
+socket as one batch (``MqttLink``'s ``on_batch``): each payload decoded once with msgspec,
+each run of state messages applied with one ``Hub.report_many``, no task per message; a
+QoS 1 message is acknowledged to the broker only once its batch was applied. Anything it
+cannot decode — a bad topic, invalid JSON, a non-object — is rejected with its reason
+through the hub's rejection log and counted; the stream carries on.
 
 What it decodes is bounded: a payload larger than ``max_payload`` bytes is refused
 (``too_large``) before it is decoded, one nested too deep while it is (``too_deep``, see
@@ -36,6 +39,7 @@ import contextlib
 import heapq
 import logging
 import uuid
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -44,7 +48,7 @@ import msgspec
 from carhome.backoff import Backoff
 from carhome.errors import ConnectorError, InvalidChange, UnknownDevice
 from carhome.hub import Command, Hub
-from carhome.mqtt.link import BrokerUrl, Heartbeat, MqttLink, MqttVersion
+from carhome.mqtt.link import BrokerUrl, Heartbeat, Incoming, MqttLink, MqttVersion
 from carhome.mqtt.malformed import MalformedMessage
 from carhome.mqtt.payloads import (
     MAX_PAYLOAD,
@@ -85,6 +89,8 @@ class MqttStats(msgspec.Struct):
 
     received: int = 0
     """Messages on carhome's device topics."""
+    states: int = 0
+    """Of them, state messages (applied, in part or whole, or rejected)."""
     rejected: int = 0
     """Messages rejected whole: bad topic, undecodable payload, unknown device, bad event."""
     rejected_values: int = 0
@@ -126,7 +132,7 @@ class MqttConnector:
             client_id=client_id,
             status_topic=hub_status_topic(hub_id or client_id),
             subscriptions=SUBSCRIPTIONS,
-            on_message=self._on_message,
+            on_batch=self._on_batch,
             on_up=self._on_up,
             on_down=self._on_down,
             username=username,
@@ -217,50 +223,81 @@ class MqttConnector:
 
     # -- messages in ----------------------------------------------------------------------
 
-    def _on_message(self, raw_topic: str | bytes, payload: bytes, retained: bool) -> None:
-        try:
-            topic = Topic.parse(raw_topic)
-        except MalformedMessage as exc:
-            if is_device_topic(raw_topic, _SUBSCRIBED):
-                self.stats.received += 1
-                self._reject(_NOBODY, _NOBODY, exc.code, exc.reason)
-            # else none of our business
-            return
-        kind = topic.kind
-        if kind not in _SUBSCRIBED:
-            return  # a cmd topic reaches us only if a broker misroutes it: not ours to read
-        self.stats.received += 1
-        try:
-            if len(payload) > self.max_payload:
-                raise MalformedMessage(
-                    "too_large",
-                    f"the payload is {len(payload)} bytes, more than the {self.max_payload} this hub takes",
-                )
+    def _on_batch(self, messages: list[Incoming]) -> None:
+        """What arrived in one read, in order: each run of state messages applied together
+        (``Hub.report_many``), any other message in its turn."""
+        stats = self.stats
+        states: list[tuple[str, str, Mapping[str, Any], float | None]] = []
+        for raw_topic, payload, retained in messages:
+            try:
+                topic = Topic.parse(raw_topic)
+            except MalformedMessage as exc:
+                if is_device_topic(raw_topic, _SUBSCRIBED):
+                    stats.received += 1
+                    self._reject(_NOBODY, _NOBODY, exc.code, exc.reason)
+                # else none of our business
+                continue
+            kind = topic.kind
             if kind is Kind.STATE:
-                self._on_state(topic, payload)
-            elif kind is Kind.ACK:
-                self._hub.ack(topic.home, topic.device, decode_ack(payload))
-            elif kind is Kind.STATUS:
-                self._on_status(topic, payload, retained)
-            elif kind in _REPLIES:
-                self._on_reply(topic, payload)
-            else:
-                self._on_event(topic, payload)
-        except MalformedMessage as exc:
-            self._reject(topic.home, topic.device, exc.code, exc.reason)
+                stats.received += 1
+                stats.states += 1
+                try:
+                    states.append(self._state(topic, payload))
+                except MalformedMessage as exc:
+                    self._reject(topic.home, topic.device, exc.code, exc.reason)
+                continue
+            if kind not in _SUBSCRIBED:
+                continue  # a cmd topic reaches us only if a broker misroutes it: not ours to read
+            stats.received += 1
+            if states:
+                self._apply(states)
+                states = []
+            try:
+                self._on_other(topic, payload, retained)
+            except MalformedMessage as exc:
+                self._reject(topic.home, topic.device, exc.code, exc.reason)
+        if states:
+            self._apply(states)
 
-    def _on_state(self, topic: Topic, payload: bytes) -> None:
+    def _on_other(self, topic: Topic, payload: bytes, retained: bool) -> None:
+        """An ack, status, key answer or event, applied in its turn."""
+        self._check_size(payload)
+        kind = topic.kind
+        if kind is Kind.ACK:
+            self._hub.ack(topic.home, topic.device, decode_ack(payload))
+        elif kind is Kind.STATUS:
+            self._on_status(topic, payload, retained)
+        elif kind in _REPLIES:
+            self._on_reply(topic, payload)
+        else:
+            self._on_event(topic, payload)
+
+    def _check_size(self, payload: bytes) -> None:
+        if len(payload) > self.max_payload:
+            raise MalformedMessage(
+                "too_large",
+                f"the payload is {len(payload)} bytes, more than the {self.max_payload} this hub takes",
+            )
+
+    def _state(self, topic: Topic, payload: bytes) -> tuple[str, str, Mapping[str, Any], float | None]:
+        """A state message decoded and checked at the edge, ready for ``Hub.report_many``."""
+        self._check_size(payload)
         values, ts = decode_state(payload)
         if ts is not None:
             self._check_time(ts)
-        values = self._without_many_unknown(topic, values)
-        report = self._hub.report(topic.home, topic.device, values, ts=ts, source=SOURCE)
-        rejected = report.rejected
-        if rejected:
-            if rejected[0].code == "unknown_device":
-                self.stats.rejected += 1
-            else:
-                self.stats.rejected_values += len(rejected)
+        if len(values) > ONE_BY_ONE:
+            values = self._without_many_unknown(topic, values)
+        return topic.home, topic.device, values, ts
+
+    def _apply(self, states: list[tuple[str, str, Mapping[str, Any], float | None]]) -> None:
+        stats = self.stats
+        for report in self._hub.report_many(states, source=SOURCE):
+            rejected = report.rejected
+            if rejected:
+                if rejected[0].code == "unknown_device":
+                    stats.rejected += 1
+                else:
+                    stats.rejected_values += len(rejected)
 
     def _on_status(self, topic: Topic, payload: bytes, retained: bool) -> None:
         if not payload:

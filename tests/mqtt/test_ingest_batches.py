@@ -1,0 +1,155 @@
+"""The hub's MQTT intake takes what arrived in one read as one batch: a QoS 1 message is
+acknowledged to the broker only after the hub applied it, and a burst lands in the order
+it was sent, with the bad messages in it refused and the good ones beside them applied."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from types import TracebackType
+from typing import Self
+
+import msgspec
+
+from carhome.connectors.mqtt import MqttConnector
+from carhome.hub import Change, Hub
+
+from .conftest import FAST, TIMEOUT, RawClient
+
+STATE = "carhome/h1/purifier/state"
+MID = 7
+PUBACK = b"\x40\x02" + MID.to_bytes(2)
+
+
+def _packet(first: int, body: bytes) -> bytes:
+    assert len(body) < 128  # one byte of remaining length is all these need
+    return bytes((first, len(body))) + body
+
+
+class ScriptedBroker:
+    """Just enough of an MQTT 3.1.1 broker on a real loopback socket to hand the hub one
+    QoS 1 PUBLISH and see, byte for byte, when the hub acknowledges it."""
+
+    def __init__(self) -> None:
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen()
+        self._server.setblocking(False)
+        self.url = f"mqtt://127.0.0.1:{self._server.getsockname()[1]}"
+        self.conn: socket.socket | None = None
+        self.acked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._serve())
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.conn is not None:
+            self.conn.close()
+        self._server.close()
+
+    async def _read(self, n: int) -> bytes:
+        assert self.conn is not None
+        data = b""
+        while len(data) < n:
+            chunk = await asyncio.get_running_loop().sock_recv(self.conn, n - len(data))
+            if not chunk:
+                raise ConnectionResetError
+            data += chunk
+        return data
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.conn, _ = await loop.sock_accept(self._server)
+        self.conn.setblocking(False)
+        with contextlib.suppress(ConnectionError):
+            while True:
+                (first,) = await self._read(1)
+                length, shift = 0, 0
+                while True:
+                    (byte,) = await self._read(1)
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                    if not byte & 0x80:
+                        break
+                body = await self._read(length)
+                kind = first >> 4
+                if kind == 1:  # CONNECT
+                    await loop.sock_sendall(self.conn, b"\x20\x02\x00\x00")
+                elif kind == 8:  # SUBSCRIBE: grant QoS 1 to every filter
+                    filters, at = 0, 2
+                    while at < len(body):
+                        at += 2 + int.from_bytes(body[at : at + 2]) + 1
+                        filters += 1
+                    await loop.sock_sendall(self.conn, _packet(0x90, body[:2] + b"\x01" * filters))
+                elif kind == 3 and (first >> 1) & 3:  # the hub's own QoS 1 PUBLISH (its status)
+                    at = 2 + int.from_bytes(body[:2])
+                    await loop.sock_sendall(self.conn, _packet(0x40, body[at : at + 2]))
+                elif kind == 4 and body == PUBACK[2:]:
+                    self.acked.set()
+                elif kind == 12:  # PINGREQ
+                    await loop.sock_sendall(self.conn, b"\xd0\x00")
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Send the hub a QoS 1 PUBLISH with packet id ``MID``."""
+        assert self.conn is not None
+        name = topic.encode()
+        self.conn.sendall(_packet(0x32, len(name).to_bytes(2) + name + MID.to_bytes(2) + payload))
+
+    def acked_yet(self) -> bool:
+        """Whether the hub's PUBACK for ``MID`` has reached the socket (not read yet)."""
+        assert self.conn is not None
+        try:
+            waiting = self.conn.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        return PUBACK in waiting
+
+
+async def test_a_qos1_state_is_acknowledged_only_after_the_hub_applied_it(hub: Hub) -> None:
+    seen: list[tuple[object, bool]] = []
+    async with ScriptedBroker() as broker, MqttConnector(hub, broker.url, backoff=FAST) as connector:
+        assert connector.connected
+
+        def applied(change: Change) -> None:
+            seen.append((change.value, broker.acked_yet()))
+
+        with hub.bus.subscribe(applied, home="h1", device="purifier", name="pm25"):
+            broker.publish(STATE, b'{"pm25": 12}')
+            async with asyncio.timeout(TIMEOUT):
+                await broker.acked.wait()
+    # applied first, with no PUBACK on the wire yet; acknowledged after
+    assert seen == [(12, False)]
+
+
+async def test_a_burst_lands_in_order_with_the_bad_messages_in_it_refused(
+    hub: Hub, connector: MqttConnector, broker_url: str
+) -> None:
+    values: list[object] = []
+    last: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    count = 300
+
+    def applied(change: Change) -> None:
+        values.append(change.value)
+        if change.value == count and not last.done():
+            last.set_result(None)
+
+    with hub.bus.subscribe(applied, home="h1", device="purifier", name="pm25"):
+        async with RawClient(broker_url) as raw:
+            for n in range(1, count + 1):
+                raw.publish(STATE, msgspec.json.encode({"pm25": n}), qos=1)
+                if n % 100 == 0:
+                    raw.publish(STATE, b"{not json", qos=1)
+            async with asyncio.timeout(TIMEOUT):
+                await last
+    assert values == list(range(1, count + 1))
+    assert dict(hub.rejections.counts) == {"malformed_payload": 3}
+    assert connector.stats.states == count + 3
