@@ -181,6 +181,11 @@ async def demo_hub(
     password = demo_owner_password(data)
     broker_port = free_port()
     config = demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=broker_port, mqtt_url=None)
+    # A module's tests share the owner's one login (``Hub.session``): on a loaded machine a
+    # module takes longer than the demo's 5-minute access token. Pages refresh their own.
+    config = msgspec.structs.replace(
+        config, access=msgspec.structs.replace(config.access, access_token_minutes=120)
+    )
     config = configure(config)
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
