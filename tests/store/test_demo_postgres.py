@@ -1,6 +1,7 @@
 """``carhome demo --store postgresql://…`` as a process of its own: the hub's store is on the
 throwaway PostgreSQL cluster, a command taken through the API keeps its final status across
-a stop and a start, and the data directory holds no SQLite hub store.
+a stop and a start, and the data directory holds no SQLite hub store; and ``carhome serve``
+with a config naming ``store: postgresql://…`` keeps its homes and devices there.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from carhome.cli.main import cli
+from carhome.compose.config import load_config
 from carhome.compose.demo import DEMO_HOME, DEMO_OWNER, demo_owner_password
 from carhome.compose.runtime import DATABASE
+from carhome.store import PostgresStore
+from hub_process import running_hub
 from members_rig import bearer, login
 from mqtt.conftest import free_port
 
@@ -98,3 +104,26 @@ async def test_the_demo_on_postgresql_keeps_a_commands_final_status_across_a_res
         again = r.json()
     print(f"demo on postgresql, stopped and started: command {again['id']} is {again['status']}")
     assert again == sent
+
+
+@pytest.mark.postgres
+async def test_serve_with_a_config_naming_a_postgresql_store_keeps_the_hubs_store_there(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    config = tmp_path / "carhome.yaml"
+    config.write_text(
+        f"hub:\n  data_dir: data\n  store: {postgres_url}\n"
+        f"api:\n  port: 0\nmqtt:\n  builtin: {{port: {free_port()}}}\n"
+        "homes:\n  - {id: h1, name: Home, lat: 39.79, lon: 116.5, devices: [{id: car, type: car}]}\n"
+    )
+    checked = CliRunner().invoke(cli, ["serve", "--config", str(config), "--check"])
+    assert checked.exit_code == 0, checked.output
+    assert f"hub's store {postgres_url}" in checked.output
+    async with running_hub(load_config(config)) as running:
+        assert running.store == postgres_url
+    async with PostgresStore(postgres_url) as store:
+        homes, devices = await store.homes(), await store.devices()
+    print(f"serve on postgresql: {len(homes)} home(s), {len(devices)} device(s) in its store")
+    assert [h.id for h in homes] == ["h1"]
+    assert [(d.home, d.id) for d in devices] == [("h1", "car")]
+    assert not (tmp_path / "data" / DATABASE).exists()

@@ -183,9 +183,12 @@ def serve(*, config_file: Path, check: bool) -> None:
             if external
             else f"built-in on {config.mqtt.broker.host}:{config.mqtt.broker.port}"
         )
+        from carhome.store.postgres import redacted as store_url  # noqa: PLC0415
+
+        store = "" if config.hub.store is None else f", hub's store {store_url(config.hub.store)}"
         click.echo(
             f"{config_file}: ok — {len(config.homes)} home(s), {devices} device(s),"
-            f" API on {config.api.host}:{config.api.port}, MQTT {broker}"
+            f" API on {config.api.host}:{config.api.port}, MQTT {broker}{store}"
         )
         return
     try:
