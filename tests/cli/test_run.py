@@ -52,6 +52,7 @@ def test_demo_defaults(runtime: FakeRuntime) -> None:
                 "api_port": 8780,
                 "mqtt_port": 18830,
                 "mqtt_url": None,
+                "store": None,
             },
         )
     ]
@@ -72,6 +73,8 @@ def test_demo_options(runtime: FakeRuntime, tmp_path: Path) -> None:
             "0",
             "--mqtt-url",
             "mqtt://127.0.0.1:1884",
+            "--store",
+            "postgresql://carhome:pw@127.0.0.1:5432/carhome",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -83,6 +86,7 @@ def test_demo_options(runtime: FakeRuntime, tmp_path: Path) -> None:
         "api_port": 0,
         "mqtt_port": 18830,
         "mqtt_url": "mqtt://127.0.0.1:1884",
+        "store": "postgresql://carhome:pw@127.0.0.1:5432/carhome",
     }
 
 
@@ -93,6 +97,7 @@ def test_demo_options(runtime: FakeRuntime, tmp_path: Path) -> None:
         (["--mqtt-url", "mqtt://x:1", "--mqtt-port", "1884"], "not both"),
         (["--speed", "0"], "--speed"),
         (["--api-port", "70000"], "--api-port"),
+        (["--store", "mysql://carhome:pw@db/carhome"], "not a store URL; use sqlite:///"),
     ],
 )
 def test_demo_refuses_bad_options(runtime: FakeRuntime, args: list[str], words: str) -> None:

@@ -167,6 +167,38 @@ def test_errors_name_the_file_and_line(tmp_path: Path, text: str, marker: str, w
     assert str(err).startswith(f"{path}:{err.line}: ")
 
 
+@pytest.mark.parametrize(
+    ("store", "words"),
+    [
+        ("mysql://hub:s3cret@db/carhome", "hub.store: store 'mysql://hub@db/carhome': not a store URL"),
+        ("sqlite://hub.db", "not a store URL; use sqlite:///path/to/hub.db"),
+        ("'sqlite:///'", "not a store URL"),
+        ("[postgresql://db]", "hub.store: expected `str | null`, got `array`"),
+    ],
+)
+def test_a_bad_store_url_is_a_config_error_with_its_line(tmp_path: Path, store: str, words: str) -> None:
+    path = tmp_path / "carhome.yaml"
+    text = f"hub:\n  data_dir: x\n  store: {store}\n"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert words in str(info.value)
+    assert str(info.value).startswith(f"{path}:{_line(text, 'store')}: ")
+    assert "s3cret" not in str(info.value)
+
+
+def test_the_hubs_store_is_a_url_and_a_sqlite_file_is_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    path = tmp_path / "etc" / "carhome.yaml"
+    path.write_text("hub:\n  store: sqlite:///db/hub.db\n")
+    assert load_config(path).hub.store == f"sqlite:///{tmp_path / 'etc' / 'db' / 'hub.db'}"
+    url = "postgresql://carhome:pw@127.0.0.1:5432/carhome?sslmode=disable"
+    path.write_text(f"hub:\n  store: {url}\n")
+    assert load_config(path).hub.store == url
+    path.write_text("hub:\n  data_dir: x\n")
+    assert load_config(path).hub.store is None  # the SQLite file in the data directory
+
+
 def test_decoded_config_is_immutable() -> None:
     config = parse_config(HOME)
     with pytest.raises(AttributeError):

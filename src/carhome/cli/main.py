@@ -26,6 +26,7 @@ from carhome.cli.rejections import rejections
 from carhome.cli.run import demo, serve
 from carhome.cli.say import say
 from carhome.cli.setup import setup
+from carhome.cli.store import store
 from carhome.errors import CarhomeError
 
 
@@ -91,6 +92,7 @@ for command in (
     openapi,
     demo,
     serve,
+    store,
 ):
     cli.add_command(command)
 

@@ -46,6 +46,17 @@ def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
+def _store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from carhome.store import check_store_url  # noqa: PLC0415 - the stores load only when asked
+
+    try:
+        return check_store_url(value)
+    except CarhomeError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.command()
 @click.option(
     "--for",
@@ -89,6 +100,13 @@ def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     callback=_broker_url,
     help="Use this external broker (mqtt://host:port) instead of the built-in one.",
 )
+@click.option(
+    "--store",
+    metavar="URL",
+    callback=_store_url,
+    help="Keep the hub's store (homes, devices, states, commands) at this URL"
+    " (postgresql://user:password@host/db or sqlite:///file) [default: carhome.db in --data].",
+)
 def demo(
     *,
     duration: float | None,
@@ -97,6 +115,7 @@ def demo(
     api_port: int,
     mqtt_port: int,
     mqtt_url: str | None,
+    store: str | None,
 ) -> None:
     """Run a hub with a simulated home and car, to try carhome without hardware.
 
@@ -107,6 +126,7 @@ def demo(
       carhome demo
       carhome demo --speed 60 --for 600
       carhome demo --mqtt-url mqtt://127.0.0.1:1883
+      carhome demo --store postgresql://carhome:secret@127.0.0.1/carhome
     """
     ctx = click.get_current_context()
     if mqtt_url is not None and ctx.get_parameter_source("mqtt_port") is ParameterSource.COMMANDLINE:
@@ -123,6 +143,7 @@ def demo(
             api_port=api_port,
             mqtt_port=mqtt_port,
             mqtt_url=mqtt_url,
+            store=store,
         )
     )
 
@@ -162,9 +183,12 @@ def serve(*, config_file: Path, check: bool) -> None:
             if external
             else f"built-in on {config.mqtt.broker.host}:{config.mqtt.broker.port}"
         )
+        from carhome.store.postgres import redacted as store_url  # noqa: PLC0415
+
+        store = "" if config.hub.store is None else f", hub's store {store_url(config.hub.store)}"
         click.echo(
             f"{config_file}: ok — {len(config.homes)} home(s), {devices} device(s),"
-            f" API on {config.api.host}:{config.api.port}, MQTT {broker}"
+            f" API on {config.api.host}:{config.api.port}, MQTT {broker}{store}"
         )
         return
     try:

@@ -2,7 +2,7 @@
 
 A config file is YAML::
 
-    hub:   {data_dir: .carhome, clock_speed: 1}
+    hub:   {data_dir: .carhome, clock_speed: 1, store: postgresql://…}   # store: optional URL
     api:   {host: 127.0.0.1, port: 8780, trusted_proxies: []}
     mqtt:  {builtin: {host: 127.0.0.1, port: 18830}}    # or {url: mqtt://host:1883, username, password}
                                                         # (the NATS server the hub runs, or a broker by URL)
@@ -64,6 +64,8 @@ from carhome.errors import ConfigError, InvalidName
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.sim.config import SimConfig
 from carhome.spec import SPECS
+from carhome.sqlitefile import MEMORY
+from carhome.store import check_store_url, sqlite_path
 
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
@@ -77,6 +79,11 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     """Where the hub keeps its database; relative paths are relative to the config file."""
     clock_speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     """Simulated time runs this many times faster than real time (1 = real time)."""
+    store: str | None = None
+    """The URL of the hub's store (homes, devices, states, the command outbox):
+    ``sqlite:///path`` (relative to the config file) or ``postgresql://user:password@host/db``;
+    by default the SQLite file ``carhome.db`` in ``data_dir``. History, automation timers,
+    members, the audit log, saved automations and keys stay in files in ``data_dir``."""
 
 
 class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -174,7 +181,13 @@ def load_config(path: str | Path) -> Config:
         # Relative to the file, not to wherever the hub happens to be started from.
         data_dir = path.resolve().parent / data_dir
     config = _files_beside(config, path.resolve().parent)
-    return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, data_dir=str(data_dir)))
+    store = config.hub.store
+    file = None if store is None else sqlite_path(store)
+    if file is not None and file != MEMORY:
+        # a SQLite file, like data_dir, relative to the config file
+        store = f"sqlite:///{path.resolve().parent / Path(file).expanduser()}"
+    hub = msgspec.structs.replace(config.hub, data_dir=str(data_dir), store=store)
+    return msgspec.structs.replace(config, hub=hub)
 
 
 def _files_beside(config: Config, base: Path) -> Config:
@@ -220,6 +233,7 @@ def _check(config: Config) -> None:
     """What the schema cannot say: ids, device types, timezones, one broker, known miIO models."""
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
+    _check_store(config.hub)
     hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
     sections = {
         "miio": config.miio,
@@ -509,6 +523,14 @@ def _check_id(kind: str, value: str, path: tuple[PathPart, ...]) -> None:
         check_name(kind, value)
     except InvalidName as exc:
         raise _Problem(path, str(exc)) from None
+
+
+def _check_store(hub: HubConfig) -> None:
+    if hub.store is not None:
+        try:
+            check_store_url(hub.store)
+        except ConfigError as exc:
+            raise _Problem(("hub", "store"), str(exc)) from None
 
 
 def _check_proxies(api: ApiConfig) -> None:

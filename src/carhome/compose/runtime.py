@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import msgspec
+
 from carhome.access.firstrun import FirstRun
 from carhome.access.part import FIRST_RUN, OWNER
 from carhome.access.service import Access
@@ -55,6 +57,8 @@ from carhome.parts.keys import (
 )
 from carhome.private import private_dir
 from carhome.spec import DeviceSpec
+from carhome.store import open_store
+from carhome.store.postgres import redacted as store_url
 from carhome.store.sqlite import SqliteStore
 
 log: Final = logging.getLogger(__name__)
@@ -74,6 +78,9 @@ class Running:
     devices: int
     setup_url: str | None = None
     """The one-time link that makes the first owner (a hub without members only)."""
+    store: str | None = None
+    """The URL of the hub's store (its password shown as ``***``) when it is not the SQLite
+    file in the data directory."""
 
 
 Announce = Callable[[Running], None]
@@ -102,10 +109,14 @@ async def run(
     directory = Path(data_dir if data_dir is not None else config.hub.data_dir)
     # once, at start, before anything else runs: a blocking call costs nothing here
     private_dir(directory)
+    # the hub's store: the configured URL, or the SQLite file in the data directory; the
+    # other durable parts keep their SQLite files beside ``database`` in the data directory
     database = directory / DATABASE
+    url = config.hub.store
+    store = SqliteStore(database) if url is None else open_store(url)
     stop = stop or asyncio.Event()
     # no command goes before the access part guards the hub, nor after it stopped
-    hub = Hub(store=SqliteStore(database), clock=clock, gatekeeper=_Unguarded())
+    hub = Hub(store=store, clock=clock, gatekeeper=_Unguarded())
     async with hub:
         for home_config in config.homes:
             await hub.add_home(home_config.record())
@@ -129,6 +140,7 @@ async def run(
                     homes=len(hub.homes()),
                     devices=len(hub.devices()),
                     setup_url=_setup_link(context.want(FIRST_RUN), api_url),
+                    store=None if url is None else store_url(url),
                 )
             )
             await _wait_for_stop(stop, duration)
@@ -187,6 +199,7 @@ async def _wait_for_stop(stop: asyncio.Event, duration: float | None) -> None:
 def _print_running(
     running: Running, login: str = "  .venv/bin/carhome login MEMBER", member: str = "MEMBER"
 ) -> None:
+    store = "" if running.store is None else f"\n  hub's store: {running.store}"
     if running.setup_url is not None:
         code = running.setup_url.rpartition("code=")[2]
         print(  # noqa: T201 - the one-time setup link, for the person who started the hub
@@ -198,7 +211,7 @@ or run `carhome setup` and give the setup code {code}
         )
     print(  # noqa: T201 - this is the process's own announcement to the person who started it
         f"""carhome hub running: {running.homes} home(s), {running.devices} devices
-  data:        {running.database}
+  data:        {running.database}{store}
   local API:   {running.api_url}
   web app:     {running.api_url}/  (and the car's screen at {running.api_url}/cabin)
   MQTT broker: {running.broker_url}  (Home Assistant discovery on prefix homeassistant/)
@@ -230,12 +243,16 @@ async def run_demo(
     api_port: int,
     mqtt_port: int,
     mqtt_url: str | None,
+    store: str | None = None,
 ) -> None:
-    """``carhome demo``: the demo configuration, run until stopped or ``duration``."""
+    """``carhome demo``: the demo configuration, run until stopped or ``duration``; its hub's
+    store at ``store`` (a URL) when given, else in ``data_dir``."""
     _configure_logging()
     config = demo_config(
         speed=speed, data_dir=data_dir, api_port=api_port, mqtt_port=mqtt_port, mqtt_url=mqtt_url
     )
+    if store is not None:
+        config = msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, store=store))
     password = demo_owner_password(data_dir)
 
     async def make_owner(access: Access) -> None:

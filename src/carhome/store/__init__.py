@@ -8,7 +8,7 @@ from carhome.store.memory import MemoryStore
 from carhome.store.postgres import PostgresStore, redacted
 from carhome.store.sqlite import SqliteStore
 
-__all__ = ["MemoryStore", "PostgresStore", "SqliteStore", "open_store"]
+__all__ = ["MemoryStore", "PostgresStore", "SqliteStore", "check_store_url", "open_store", "sqlite_path"]
 
 _SQLITE = "sqlite:///"
 _POSTGRES = ("postgresql://", "postgres://")
@@ -25,10 +25,22 @@ def open_store(url: str) -> SqliteStore | PostgresStore:
 
     Any other URL is a ``ConfigError`` saying which forms are taken.
     """
+    path = sqlite_path(check_store_url(url))
+    return SqliteStore(path) if path is not None else PostgresStore(url)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///`` URL (``:memory:`` for a throwaway one), else None."""
     if url.startswith(_SQLITE) and len(url) > len(_SQLITE):
-        return SqliteStore(url[len(_SQLITE) :])
-    if url.startswith(_POSTGRES):
-        return PostgresStore(url)
+        return url[len(_SQLITE) :]
+    return None
+
+
+def check_store_url(url: str) -> str:
+    """``url`` if it names a store ``open_store`` can open; else a ``ConfigError`` saying
+    which forms are taken (the URL in it without its password)."""
+    if sqlite_path(url) is not None or url.startswith(_POSTGRES):
+        return url
     raise ConfigError(
         f"store {redacted(url)!r}: not a store URL; use sqlite:///path/to/hub.db (four slashes for an"
         " absolute path) or postgresql://user:password@host:port/database"

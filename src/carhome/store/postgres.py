@@ -144,6 +144,15 @@ class PostgresStore:
                         await conn.execute(statement)
                     await conn.execute(pgschema.RECORD_VERSION, step + 1)
 
+    async def schema_version(self) -> int:
+        """The schema version of the open database (``open`` brought it up to this carhome's)."""
+
+        async def version(conn: asyncpg.Connection) -> int:
+            found: int = await conn.fetchval(pgschema.VERSION)
+            return found
+
+        return await self._with_connection("reading the schema version", version)
+
     # -- homes and devices ----------------------------------------------------------------
 
     async def save_home(self, home: Home) -> None:

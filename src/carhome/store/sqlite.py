@@ -86,6 +86,10 @@ class SqliteStore(KeptInFile):
             await asyncio.gather(writer, return_exceptions=True)
         await self._file.close()
 
+    async def schema_version(self) -> int:
+        """The schema version of the open file (``open`` brought it up to this carhome's)."""
+        return await self._read("reading the schema version", _user_version)
+
     # -- homes and devices ----------------------------------------------------------------
 
     async def save_home(self, home: Home) -> None:
@@ -218,6 +222,11 @@ class SqliteStore(KeptInFile):
 
     async def _read(self, doing: str, query: Callable[[sqlite3.Connection], _T]) -> _T:
         return await self._file.read(doing, query)
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
 
 
 def _command_params(sql: str, command: Command) -> tuple[str, tuple[object, ...]]:
