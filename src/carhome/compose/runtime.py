@@ -53,11 +53,12 @@ from carhome.parts.keys import (
     DESCRIBED,
     HUB_DATABASE,
     MQTT_BRIDGE,
+    POSTGRES,
     BridgeLogin,
 )
 from carhome.private import private_dir
 from carhome.spec import DeviceSpec
-from carhome.store import open_store
+from carhome.store import PostgresStore, open_store
 from carhome.store.postgres import redacted as store_url
 from carhome.store.sqlite import SqliteStore
 
@@ -110,10 +111,13 @@ async def run(
     # once, at start, before anything else runs: a blocking call costs nothing here
     private_dir(directory)
     # the hub's store: the configured URL, or the SQLite file in the data directory; the
-    # other durable parts keep their SQLite files beside ``database`` in the data directory
+    # other durable parts keep their SQLite files beside ``database`` in the data directory,
+    # or their tables in the store's PostgreSQL database (``POSTGRES``) when it is one
     database = directory / DATABASE
     url = config.hub.store
     store = SqliteStore(database) if url is None else open_store(url)
+    # on PostgreSQL the parts keep their tables in the store's database, on its pool
+    postgres = store.database if isinstance(store, PostgresStore) else None
     stop = stop or asyncio.Event()
     # no command goes before the access part guards the hub, nor after it stopped
     hub = Hub(store=store, clock=clock, gatekeeper=_Unguarded())
@@ -123,6 +127,8 @@ async def run(
             await hub.add_devices(home_config.device_records())
         context = Context(hub=hub, clock=clock, data=directory)
         context.provide(HUB_DATABASE, database)
+        if postgres is not None:
+            context.provide(POSTGRES, postgres)
         context.provide(AUTOMATION_FILES, automation_files)
         context.provide(DESCRIBED, OPERATIONS)
         if owner is not None:

@@ -13,11 +13,17 @@ from typing import Any, Final
 
 from carhome.http.operations import Operation
 from carhome.parts.part import Key
+from carhome.pgdatabase import PgDatabase
 from carhome.prices.tariffs import Tariff
 from carhome.signing.relay import ByConnector
 
 HUB_DATABASE: Final[Key[Path]] = Key("hub database")
 """The hub's SQLite file; parts keep their own files beside it (provided by the process)."""
+
+POSTGRES: Final[Key[PgDatabase]] = Key("postgres")
+"""The PostgreSQL database of the hub's store, when the store is on PostgreSQL (provided by
+the process): a part that keeps something durable keeps its tables there instead of in a
+file beside ``HUB_DATABASE``."""
 
 TARIFFS: Final[Key[Mapping[str, Tariff]]] = Key("tariffs")
 """Each home's tariff, what a charge is priced with (provided with the charging section)."""

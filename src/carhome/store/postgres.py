@@ -24,10 +24,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
 import asyncpg
 import msgspec
@@ -36,7 +34,11 @@ from carhome.errors import ConfigError, DuplicateCommand, StoreError
 from carhome.hub.commands import Command
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
+from carhome.pgdatabase import PgDatabase, redacted, rowcount
+from carhome.sqlitefile import Opens
 from carhome.store import pgschema
+
+__all__ = ["PostgresStore", "redacted"]
 
 _T = TypeVar("_T")
 
@@ -46,41 +48,29 @@ _decode_home: Final = msgspec.json.Decoder(Home).decode
 _decode_device: Final = msgspec.json.Decoder(Device).decode
 _decode_command: Final = msgspec.json.Decoder(Command).decode
 
-_REACH: Final = (
-    "check that PostgreSQL runs and listens there, and the URL's host, port, database, user and password"
-)
-
 Statement = tuple[str, tuple[object, ...]]
 Params = tuple[str, str, str, str, float, float, str]
 """A command's columns: id, home, device, status, created, expires, data."""
 
 
-def redacted(url: str) -> str:
-    """``url`` without its password (in the user part or as ``?password=``), fit for a message."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(key, value) for key, value in query if key != "password"]
-    if parts.password is None and len(kept) == len(query):
-        return url
-    user, at, host = parts.netloc.rpartition("@")
-    netloc = f"{user.partition(':')[0]}{at}{host}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(kept)))
-
-
-class PostgresStore:
+class PostgresStore(Opens):
     """Implements the hub's ``Store`` protocol on the PostgreSQL database at ``url``.
 
     Use it as ``async with PostgresStore(url) as store`` or hand it to a ``Hub``, which
     opens and closes it. ``pool_size`` is the most connections it holds; ``connect_timeout``
-    how long ``open`` waits for the server.
+    how long ``open`` waits for the server. Given a ``PgDatabase`` instead of a URL, it
+    shares that database's pool with the parts that keep their tables there (it opens and
+    closes it with itself).
     """
 
-    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> None:
-        self._url = url
-        self.url = redacted(url)
-        self._pool_size = pool_size
-        self._connect_timeout = connect_timeout
-        self._pool: asyncpg.Pool | None = None
+    def __init__(self, url: str | PgDatabase, *, pool_size: int = 4, connect_timeout: float = 10.0) -> None:
+        self.database = (
+            url
+            if isinstance(url, PgDatabase)
+            else PgDatabase(url, pool_size=pool_size, connect_timeout=connect_timeout)
+        )
+        self.url = self.database.url
+        self._open = False
         # Group commit: outbox writes that arrive while a commit is in flight wait together
         # for the next one; each caller returns only once the transaction holding its
         # write has committed.
@@ -89,45 +79,28 @@ class PostgresStore:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     async def open(self) -> None:
         """Connect (a pool of up to ``pool_size``) and bring the schema up to date."""
-        if self._pool is not None:
+        if self._open:
             return
+        await self.database.open()
         try:
-            pool = await asyncpg.create_pool(
-                self._url, min_size=1, max_size=self._pool_size, timeout=self._connect_timeout
-            )
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"{self.url}: cannot connect ({_reason(exc)}): {_REACH}") from None
-        except ValueError as exc:  # a URL asyncpg cannot read
-            raise ConfigError(f"{self.url}: not a PostgreSQL URL asyncpg can use ({exc})") from None
-        try:
-            await self._guard("bringing the schema up to date", self._migrate(pool))
+            await self.database.read("bringing the schema up to date", self._migrate)
         except BaseException:
-            await pool.close()
+            await self.database.close()
             raise
-        self._pool = pool
+        self._open = True
 
     async def close(self) -> None:
         """Finish the outbox writes already made, then close the pool."""
         writer = self._outbox_writer
         if writer is not None:
             await asyncio.gather(writer, return_exceptions=True)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        self._open = False
+        await self.database.close()
 
-    async def _migrate(self, pool: asyncpg.Pool) -> None:
-        async with pool.acquire() as conn, conn.transaction():
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", pgschema.MIGRATION_LOCK)
             await conn.execute(pgschema.VERSION_TABLE)
             version: int = await conn.fetchval(pgschema.VERSION)
@@ -265,66 +238,25 @@ class PostgresStore:
 
     async def _write(self, doing: str, statements: Sequence[Statement]) -> list[int]:
         """Run ``statements`` in one transaction; the rows each one changed."""
-
-        async def write(conn: asyncpg.Connection) -> list[int]:
-            async with conn.transaction():
-                return [_rowcount(await conn.execute(sql, *params)) for sql, params in statements]
-
-        return await self._with_connection(doing, write)
+        self._opened()
+        return await self.database.execute(doing, statements)
 
     async def _fetch(self, doing: str, row: Callable[[Any], _T], sql: str, *params: object) -> list[_T]:
         """The rows of ``sql``, each made into a record by ``row`` (errors reading it included)."""
-
-        async def fetch(conn: asyncpg.Connection) -> list[_T]:
-            return [row(r) for r in await conn.fetch(sql, *params)]
-
-        return await self._with_connection(doing, fetch)
+        self._opened()
+        return await self.database.fetch(doing, row, sql, *params)
 
     async def _with_connection(self, doing: str, fn: Callable[[asyncpg.Connection], Awaitable[_T]]) -> _T:
-        pool = self._opened()
+        self._opened()
+        return await self.database.read(doing, fn)
 
-        async def run() -> _T:
-            async with pool.acquire() as conn:
-                return await fn(conn)
-
-        return await self._guard(doing, run())
-
-    async def _guard(self, doing: str, work: Awaitable[_T]) -> _T:
-        """Await ``work``; asyncpg, connection and encoding errors become ``StoreError``."""
-        try:
-            return await work
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise StoreError(f"{self.url}: {doing} failed ({_reason(exc)}): {_REACH}") from exc
-        except msgspec.DecodeError as exc:
-            raise StoreError(
-                f"{self.url}: {doing}: a stored record cannot be read ({exc});"
-                " was the database written by a newer carhome?"
-            ) from exc
-        except (msgspec.EncodeError, TypeError) as exc:
-            raise StoreError(
-                f"{self.url}: {doing}: a value cannot be stored as JSON ({exc});"
-                " only spec-checked values belong in the store"
-            ) from exc
-
-    def _opened(self) -> asyncpg.Pool:
-        if self._pool is None:
+    def _opened(self) -> None:
+        if not self._open:
             raise StoreError(f"{self.url}: the store is not open; use `async with` or await open() first")
-        return self._pool
 
 
 def _command(row: Any) -> Command:
     return _decode_command(row[0])
-
-
-def _rowcount(status: str) -> int:
-    """The rows a statement changed, from its command tag (``INSERT 0 1``, ``DELETE 3``)."""
-    count = status.rpartition(" ")[2]
-    return int(count) if count.isdigit() else 0
-
-
-def _reason(exc: BaseException) -> str:
-    # asyncpg's messages name the user and database, never the password; the URL is not in them
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 async def _write_commands(
@@ -344,7 +276,7 @@ async def _write_commands(
                     counts.append(int(params[0] in kept))
                     kept.discard(params[0])  # a second put of one id in the run is refused
             else:
-                counts += [_rowcount(await conn.execute(pgschema.UPDATE_COMMAND, *params)) for params in rows]
+                counts += [rowcount(await conn.execute(pgschema.UPDATE_COMMAND, *params)) for params in rows]
     return counts
 
 
