@@ -149,28 +149,49 @@ async def test_postgres_transactions_survive_a_restart(postgres_url: str) -> Non
 
 @pytest.mark.postgres
 async def test_postgres_rows_carry_the_chargers_home(postgres_url: str) -> None:
-    """Each row is under its charger's home; a charger moved to another home takes its
-    transaction and samples along instead of keeping two."""
+    """Each row is under its charger's home; a charger moved to another home (or saved
+    without one) takes its transactions, samples and registers along as the store opens,
+    and a later save keeps one transaction, not two."""
+
+    async def homes(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+        rows = await conn.fetch(
+            "SELECT 'tx', charger, home FROM ocpp_transactions"
+            " UNION ALL SELECT 'sample', charger, home FROM ocpp_samples"
+            " UNION ALL SELECT 'register', charger, home FROM ocpp_registers ORDER BY 1, 2"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
     async with PgDatabase(postgres_url) as database:
         async with PostgresTransactionStore(database, HOMES) as store:
             await store.save(tx("CP-1", "7", 100.0), [Sample(160.0, 1_500.0)])
+            await store.save_register(Register(charger="CP-1", connector=1, ts=50.0, energy_wh=900.0))
             await store.save_register(Register(charger="CP-2", connector=1, ts=50.0, energy_wh=900.0))
-        async with PostgresTransactionStore(database, {"CP-1": "h3"}) as moved:
+        async with PostgresTransactionStore(database) as unnamed:
+            await unnamed.save(tx("CP-3", "1", 100.0), [Sample(160.0, 1_500.0)])
+        kept = await database.read("reading the homes", homes)
+        async with PostgresTransactionStore(database, {"CP-1": "h3", "CP-3": "h1"}) as moved:
+            opened = await database.read("reading the homes", homes)
             await moved.save(tx("CP-1", "7", 100.0, stopped=300.0))
-            assert [t.stopped for t in (await moved.load(0.0)).transactions] == [300.0]
-
-        async def homes(conn: asyncpg.Connection) -> list[tuple[str, str]]:
-            rows = await conn.fetch(
-                "SELECT 'tx', home FROM ocpp_transactions UNION ALL SELECT 'sample', home FROM ocpp_samples"
-                " UNION ALL SELECT 'register', home FROM ocpp_registers ORDER BY 1"
-            )
-            return [(r[0], r[1]) for r in rows]
-
-        assert await database.read("reading the homes", homes) == [
-            ("register", "h2"),
-            ("sample", "h3"),
-            ("tx", "h3"),
-        ]
+            assert [(t.charger, t.stopped) for t in (await moved.load(0.0)).transactions] == [
+                ("CP-3", None),  # started at the same time: by id
+                ("CP-1", 300.0),
+            ]
+    assert kept == [
+        ("register", "CP-1", "h1"),
+        ("register", "CP-2", "h2"),
+        ("sample", "CP-1", "h1"),
+        ("sample", "CP-3", ""),
+        ("tx", "CP-1", "h1"),
+        ("tx", "CP-3", ""),
+    ]
+    assert opened == [
+        ("register", "CP-1", "h3"),
+        ("register", "CP-2", "h2"),
+        ("sample", "CP-1", "h3"),
+        ("sample", "CP-3", "h1"),
+        ("tx", "CP-1", "h3"),
+        ("tx", "CP-3", "h1"),
+    ]
 
 
 @pytest.mark.postgres

@@ -7,7 +7,8 @@ chargers' register readings are kept in tables of that database
 (``carhome.connectors.ocpp.sqlite``), with the home of the charger first in every primary
 key (``homes``: charger id → home, from the configuration; a charger it does not name is
 kept under the home ``""``). Charger ids are the hub's, so (charger, …) stays unique on
-its own: a charger moved to another home keeps its transactions, now under that home.
+its own: a charger moved to another home keeps its transactions, moved under that home
+when the store opens.
 
 A transaction is msgspec JSON in a ``TEXT`` ``data`` column beside the columns ``load``
 selects on; its samples are rows of their own. Each ``save`` is one transaction, committed
@@ -70,6 +71,13 @@ _SAVE_REGISTER: Final = (
     " ON CONFLICT (charger, connector) DO UPDATE SET home = excluded.home, ts = excluded.ts,"
     " energy = excluded.energy WHERE excluded.ts >= ocpp_registers.ts"
 )
+# On open, each named charger's rows move to its home (a charger moved in the configuration,
+# or rows copied in without one): one statement per table, a column per array.
+_REHOME: Final = tuple(
+    f"UPDATE {table} AS t SET home = h.home FROM unnest($1::text[], $2::text[]) AS h (charger, home)"  # noqa: S608 - constants
+    " WHERE t.charger = h.charger AND t.home <> h.home"
+    for table in ("ocpp_transactions", "ocpp_samples", "ocpp_registers")
+)
 _TRANSACTIONS: Final = (
     "SELECT data FROM ocpp_transactions WHERE stopped IS NULL OR stopped >= $1 ORDER BY started, id"
 )
@@ -94,8 +102,14 @@ class PostgresTransactionStore(Opens):
         self._homes = dict(homes or {})
 
     async def open(self) -> None:
-        """Bring the central system's tables up to date."""
+        """Bring the central system's tables up to date; each named charger's rows under its home."""
         await self.database.migrate(PART, "OCPP transactions", MIGRATIONS)
+        if self._homes:
+            chargers, homes = list(self._homes), list(self._homes.values())
+            await self.database.execute(
+                "putting the chargers' transactions under their homes",
+                [(sql, (chargers, homes)) for sql in _REHOME],
+            )
 
     async def close(self) -> None:
         return None  # the database is the process's; its writes have all returned
