@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -54,11 +56,11 @@ async def test_login_and_token_lifecycle(clock: FakeClock) -> None:
     await clock.advance(1)
     with pytest.raises(InvalidToken, match="expired"):
         tokens.check(pair.access)
-    fresh = tokens.refresh(pair.refresh)
+    fresh = await tokens.refresh(pair.refresh)
     assert tokens.check(fresh.access).session == pair.session
     # The spent refresh token, used again, means it was copied: the session ends.
     with pytest.raises(InvalidToken, match="already used"):
-        tokens.refresh(pair.refresh)
+        await tokens.refresh(pair.refresh)
     with pytest.raises(InvalidToken, match="revoked"):
         tokens.check(fresh.access)
 
@@ -69,7 +71,7 @@ def test_altered_access_token_is_refused(position: int, flip: int) -> None:
     clock = FakeClock()
     members = Members(members=people()[:1])
     tokens = Tokens(SECRET, clock, members)
-    token = tokens.open_session(members.require("olga")).access
+    token = asyncio.run(tokens.open_session(members.require("olga"))).access
     raw = bytearray(token.encode())
     i = position % len(raw)
     raw[i] ^= flip
@@ -139,7 +141,7 @@ async def test_revocation_reaches_listeners_and_ends_sessions(clock: FakeClock) 
     olga = await logins.login("olga", PASSWORD, "10.0.0.4")
     olga2 = await logins.login("olga", PASSWORD, "10.0.0.5")
 
-    tokens.revoke_session(olga.session)
+    await tokens.revoke_session(olga.session)
     await members.revoke("fred")
     await members.revoke("fred")  # told once
     refused = 0
@@ -148,7 +150,7 @@ async def test_revocation_reaches_listeners_and_ends_sessions(clock: FakeClock) 
             tokens.check(pair.access)
         refused += 1
     with pytest.raises(InvalidToken, match="revoked"):
-        tokens.refresh(fred.refresh)
+        await tokens.refresh(fred.refresh)
     assert tokens.check(olga2.access).member == "olga"
     with pytest.raises(LoginRefused):
         await logins.login("fred", PASSWORD, "10.0.0.9")
