@@ -68,14 +68,14 @@ _decode: Final = msgspec.json.Decoder(Session).decode
 
 class MemorySessionStore:
     def __init__(self) -> None:
-        self._rows: dict[str, bytes] = {}
+        self._rows: dict[tuple[str, str], bytes] = {}  # by home and id, as the tables
 
     async def load(self, now: float) -> list[Session]:
         await self.prune(now)
         return [_decode(row) for row in self._rows.values()]
 
     async def save(self, session: Session) -> None:
-        self._rows[session.id] = msgspec.json.encode(session)
+        self._rows[session.home, session.id] = msgspec.json.encode(session)
 
     async def prune(self, now: float) -> int:
         expired = [key for key, row in self._rows.items() if _decode(row).expires <= now]
