@@ -20,11 +20,14 @@ import pytest
 from carhome.access.passwords import Passwords
 from carhome.access.service import Access
 from carhome.api import create_app
+from carhome.compose.config import load_config
 from carhome.hub import Device, Home, Hub
 from carhome.pgdatabase import PgDatabase
 from carhome.store.memory import MemoryStore
 from carhome.testing import FakeClock
-from members_rig import add_members, bearer, login
+from hub_process import running_hub
+from members_rig import PASSWORD, add_members, bearer, login
+from mqtt.conftest import free_port
 from pgcluster import schema_name
 
 Started = Callable[[Path], AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -135,3 +138,57 @@ async def test_a_second_hub_on_the_same_database_takes_the_same_tokens(
             assert second.tokens.check(olivia["access_token"]).member == "olivia"
     assert not (tmp_path / "one" / "token.key").exists()
     assert not (tmp_path / "two" / "token.key").exists()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A served hub's configuration, its store the SQLite file in its data directory or
+    a schema of the test's own on PostgreSQL."""
+    store = ""
+    if request.param == "postgres":
+        url = await request.getfixturevalue("postgres_cluster").create_schema(schema_name())
+        store = f"  store: {url}\n"
+    config = tmp_path / "carhome.yaml"
+    config.write_text(
+        f"hub:\n  data_dir: data\n{store}"
+        f"api:\n  port: 0\nmqtt:\n  builtin: {{port: {free_port()}}}\n"
+        "homes:\n  - {id: h1, name: Home, lat: 39.79, lon: 116.5, devices: [{id: car, type: car}]}\n"
+    )
+    return config
+
+
+async def test_a_served_hub_restarted_keeps_its_sessions(hub_config: Path) -> None:
+    config = load_config(hub_config)
+
+    async def owner(access: Access) -> None:
+        await access.ensure_owner("olivia", "h1", "Olivia", PASSWORD)
+
+    async with (
+        running_hub(config, owner=owner) as running,
+        httpx.AsyncClient(base_url=running.api_url) as client,
+    ):
+        kept = await login(client, "olivia")
+        ended = await login(client, "olivia")
+        r = await renew(client, kept)
+        assert r.status_code == 200, r.text
+        renewed = r.json()
+        assert (await client.post("/api/auth/logout", headers=bearer(ended))).status_code == 204
+    async with (
+        running_hub(config, owner=owner) as running,
+        httpx.AsyncClient(base_url=running.api_url) as client,
+    ):
+        answers = {
+            "renewed access token": (await client.get("/api/homes", headers=bearer(renewed))).status_code,
+            "logged-out access token": (await client.get("/api/homes", headers=bearer(ended))).status_code,
+            "logged-out refresh token": (await renew(client, ended)).status_code,
+            "renewed refresh token": (await renew(client, renewed)).status_code,
+        }
+    print(f"\na served hub ({running.store or 'sqlite'}) after a restart: {answers}")
+    assert answers == {
+        "renewed access token": 200,
+        "logged-out access token": 401,
+        "logged-out refresh token": 401,
+        "renewed refresh token": 200,
+    }
+    data = hub_config.parent / "data"
+    assert (data / "token.key").exists() == (running.store is None)  # on PostgreSQL: in the database
