@@ -2,7 +2,7 @@
 and PostgreSQL, and ``Tokens`` taking its sessions up again after a restart.
 
 Each backend is opened, closed and opened again on the same place (memory: the same store),
-so what a test reads after ``reopen`` is what a restarted hub reads.
+so what a test reads after opening it again is what a restarted hub reads.
 """
 
 from __future__ import annotations
@@ -10,28 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from carhome.access.database import access_file
 from carhome.access.members import Member, Members
 from carhome.access.sessions import (
     SECRET_BYTES,
-    MemorySessionStore,
     PostgresSessionStore,
     Session,
-    SessionStore,
-    SqliteSessionStore,
 )
 from carhome.access.tokens import InvalidToken, Revoked, Tokens
 from carhome.pgdatabase import PgDatabase
 from carhome.testing import FakeClock
 from carhome.wire.members import Role
-from pgcluster import schema_name
+from sessions_rig import BACKENDS, Opener, open_backend
 
 SECRET = bytes(range(32))
 DAY = 24 * 3600.0
@@ -44,36 +39,9 @@ def people() -> list[Member]:
     ]
 
 
-Opener = Callable[[], AbstractAsyncContextManager[SessionStore]]
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
-    """Opens the store of one backend, each time on the same place (a file, a schema)."""
-    if request.param == "memory":
-        memory = MemorySessionStore()
-
-        @contextlib.asynccontextmanager
-        async def in_memory() -> AsyncIterator[SessionStore]:
-            yield memory
-
-        return in_memory
-    if request.param == "sqlite":
-
-        @contextlib.asynccontextmanager
-        async def in_file() -> AsyncIterator[SessionStore]:
-            async with access_file(tmp_path / "access.db") as file:
-                yield SqliteSessionStore(file)
-
-        return in_file
-    url = await request.getfixturevalue("postgres_cluster").create_schema(schema_name())
-
-    @contextlib.asynccontextmanager
-    async def in_database() -> AsyncIterator[SessionStore]:
-        async with PgDatabase(url) as database:
-            yield await PostgresSessionStore.open(database)
-
-    return in_database
+    return await open_backend(request, tmp_path)
 
 
 def session(name: str, *, expires: float, home: str = "h1", member: str = "fred") -> Session:
