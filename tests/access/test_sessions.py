@@ -17,12 +17,9 @@ import msgspec
 import pytest
 
 from carhome.access.members import Member, Members
-from carhome.access.sessions import (
-    SECRET_BYTES,
-    PostgresSessionStore,
-    Session,
-)
+from carhome.access.sessions import SECRET_BYTES, MemorySessionStore, PostgresSessionStore, Session
 from carhome.access.tokens import InvalidToken, Revoked, Tokens
+from carhome.errors import StoreError
 from carhome.pgdatabase import PgDatabase
 from carhome.testing import FakeClock
 from carhome.wire.members import Role
@@ -213,3 +210,50 @@ async def test_processes_on_one_database_share_one_token_secret(postgres_url: st
     assert len(secrets[0]) == SECRET_BYTES
     assert secrets == [secrets[0]] * 3
     assert later == secrets[0]
+
+
+class Refusing(MemorySessionStore):
+    """A store whose disk is full while ``full`` is set: each save fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full = False
+
+    async def save(self, session: Session) -> None:
+        if self.full:
+            raise StoreError("access.db: saving a login session failed (database or disk is full)")
+        await super().save(session)
+
+
+async def test_a_change_not_kept_is_not_made(clock: FakeClock) -> None:
+    members, store = Members(members=people()), Refusing()
+    tokens = await Tokens.load(SECRET, clock, members, store)
+    pair = await tokens.open_session(members.require("fred"))
+    store.full = True
+    with pytest.raises(StoreError):
+        await tokens.open_session(members.require("olga"))
+    assert len(tokens) == 1  # the session that could not be kept was never handed out
+    with pytest.raises(StoreError):
+        await tokens.refresh(pair.refresh)
+    # the refresh token whose successor was not kept is still the session's: not a reuse
+    store.full = False
+    renewed = await tokens.refresh(pair.refresh)
+    assert tokens.check(renewed.access).member == "fred"
+    store.full = True
+    with pytest.raises(StoreError):
+        await tokens.revoke_session(pair.session)
+    with pytest.raises(InvalidToken, match="revoked"):  # ended in memory all the same
+        tokens.check(renewed.access)
+
+
+async def test_a_revoke_right_after_a_refresh_is_what_is_kept(opener: Opener, clock: FakeClock) -> None:
+    members = Members(members=people())
+    async with started(opener, clock, members) as tokens:
+        pairs = [await tokens.open_session(members.require("fred")) for _ in range(20)]
+        await asyncio.gather(
+            *(step for p in pairs for step in (tokens.refresh(p.refresh), tokens.revoke_session(p.session)))
+        )
+    async with opener() as store:
+        kept = await store.load(clock.time())
+    print(f"\nrevoked right after a refresh, kept revoked: {sum(s.revoked for s in kept)} of {len(pairs)}")
+    assert [s.revoked for s in kept] == [True] * len(pairs)

@@ -16,6 +16,8 @@ revoked. A ``SessionStore`` keeps them:
 
 ``load`` returns the sessions not yet expired and deletes the expired ones; ``save`` replaces
 a session's record and returns once it is committed; ``prune`` deletes the expired ones.
+A process takes up the sessions kept when it starts: a session another process on the same
+database opens later is not known to it until it starts again.
 """
 
 from __future__ import annotations

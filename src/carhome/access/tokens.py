@@ -23,6 +23,7 @@ after a restart too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -112,6 +113,9 @@ class Tokens:
         self._store: SessionStore = store or MemorySessionStore()
         self._sessions: dict[str, Session] = {s.id: s for s in sessions}
         self._next_prune = clock.time() + _PRUNE_EVERY
+        # Records are written in the order they changed in memory, one at a time: a revoke
+        # never lands before the refresh it followed (a pool's connections would race).
+        self._writing = asyncio.Lock()
         self._listeners: list[RevokeListener] = []
         members.on_revoke(self._member_revoked)
 
@@ -150,7 +154,7 @@ class Tokens:
         session = Session(session_id, member.home, member.id, digest, now, now + self.refresh_ttl)
         self._sessions[session_id] = session
         try:
-            await self._store.save(session)
+            await self._save(session)
         except Exception:
             if self._sessions.get(session_id) is session:
                 del self._sessions[session_id]
@@ -185,7 +189,7 @@ class Tokens:
         rotated = msgspec.structs.replace(session, digest=hashlib.sha256(secret).digest(), retired=retired)
         self._sessions[session_id] = rotated  # before the first wait: a second use finds it spent
         try:
-            await self._store.save(rotated)
+            await self._save(rotated)
         except Exception:
             if self._sessions.get(session_id) is rotated:  # not changed since: the old one stays good
                 self._sessions[session_id] = session
@@ -234,7 +238,11 @@ class Tokens:
         revoked = msgspec.structs.replace(session, revoked=True)
         self._sessions[session_id] = revoked
         self._tell(Revoked(session.member, session_id, reason))
-        await self._store.save(revoked)
+        await self._save(revoked)
+
+    async def _save(self, session: Session) -> None:
+        async with self._writing:
+            await self._store.save(session)
 
     def _member_revoked(self, member: Member) -> None:
         # The member's record says it for good (kept before listeners hear it).
@@ -251,7 +259,8 @@ class Tokens:
         for session in tuple(self._sessions.values()):
             if session.expires <= now:
                 del self._sessions[session.id]
-        await self._store.prune(now)
+        async with self._writing:
+            await self._store.prune(now)
 
     def __len__(self) -> int:
         """How many sessions are held (live, revoked or expired but not yet pruned)."""
