@@ -19,9 +19,10 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
 ``AclTable`` is the one source of truth for both brokers: ``nats`` turns it into the
 built-in NATS server's users and permissions; ``write_mosquitto`` turns the same table
 into a ``password_file``, an ``acl_file`` and a ``mosquitto.conf`` for an external
-Mosquitto (without the ``SUBSCRIBE`` rules: Mosquitto's ACL file cannot grant a filter
-without every topic it matches, so there the hub subscribes kind by kind). The credentials live in one file in the hub's data directory, readable
-by its owner only (0600). Passwords never appear in a ``repr``, a log line or an error.
+Mosquitto (without the ``SUBSCRIBE`` rules, which its ACL file cannot say apart from
+``read``: Mosquitto checks every message it delivers against the ``read`` rules, and the
+hub subscribes kind by kind there). The credentials live in one file in the hub's data
+directory, readable by its owner only (0600). Passwords never appear in a ``repr``, a log line or an error.
 """
 
 from __future__ import annotations
@@ -548,7 +549,7 @@ def mosquitto_acl_file(acl: AclTable) -> str:
         lines += [
             f"topic {rule.access.value} {rule.filter}"
             for rule in acl.rules(user)
-            if rule.access is not Access.SUBSCRIBE  # it would grant every topic of the filter
+            if rule.access is not Access.SUBSCRIBE  # `read` would let every topic of it through
         ]
         lines.append("")
     return "\n".join(lines)
