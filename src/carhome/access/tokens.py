@@ -5,7 +5,8 @@ HMAC-SHA256-signed with the hub's secret and lives ``access_ttl`` seconds of the
 clock; it names its session, so revoking the session or the member ends it at once, not at
 its expiry. Its **refresh token** (``<session>.<secret>``) is kept only as a SHA-256 digest,
 is exchanged once (``refresh`` returns a new pair and retires the old secret) and, if a
-retired secret comes back, the session is revoked: someone copied it.
+retired secret comes back (one of the session's last 16), the session is revoked: someone
+copied it.
 
 Revoking a session or a member tells every listener (``on_revoke``) with a ``Revoked``,
 so faces close the live connections of that session or member.
