@@ -185,7 +185,7 @@ class Membership:
         if conn is None:
             return
         try:
-            if not self.stopped.is_set():
+            if not self.stopped.is_set() and not conn.is_closed():
                 for partition in sorted(self._held):
                     await self._release(conn, partition)
         finally:
