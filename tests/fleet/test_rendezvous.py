@@ -35,7 +35,9 @@ def test_every_partition_has_one_live_owner_and_the_shares_are_even() -> None:
             assert set(owner.values()) == set(workers)
             assert max(shares(owner).values()) <= math.ceil(PARTITIONS / members)
             worst = min(worst, balance(owner))
-    print(f"partition balance (smallest share / largest), worst of {RUNS} runs of 2 and 3 workers: {worst:.2f}")
+    print(
+        f"partition_balance (smallest share / largest), worst of {RUNS} runs of 2 and 3 workers: {worst:.2f}"
+    )
     assert worst >= 0.9
 
 

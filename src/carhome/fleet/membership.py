@@ -20,7 +20,15 @@ and keeps its share of the partitions until the block ends:
   assignment (``rendezvous.assign``: ceil(P / members) each, about P / N moved per change).
   It hands back the partitions no longer its own after ``owner.releasing(lease)`` (flush),
   then takes those that are, as their previous holder lets them go or dies:
-  ``owner.acquired(lease)`` with the new epoch and the checkpoint to go on from.
+  ``owner.acquired(lease)`` with the new epoch and the checkpoint to go on from. A takeover
+  waits at most ``heartbeat`` (the session's ``lock_timeout``) for a stale owner's fenced
+  write still in flight, then tries again next turn; the worker's pool ends a transaction
+  left open by a stopped worker (``writer_settings``), so no hung worker blocks a partition
+  for longer than ``idle_timeout``.
+
+Timings by default: a heartbeat a second, ``idle_session_timeout`` 5 s: a killed worker's
+partitions are taken within a turn (PostgreSQL frees its locks when its socket closes), a
+hung worker's within about 5 s.
 """
 
 from __future__ import annotations
