@@ -4,11 +4,14 @@ A running hub needs every access piece at once — the member registry, password
 token issuer, the login throttle, the audit log and the gatekeeper built from them — and
 each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
 ``async with Access.open(directory, clock) as access`` builds them over
-``<data_dir>/access.db`` (members and the audit chain, ``carhome.access.database``; mode
-0600 in a directory made 0700), open until the block ends, and ``<data_dir>/token.key``
-(the token secret, 32 random bytes, mode 0600, made on first start), so a restart keeps
-members, the audit chain and the validity of refresh tokens' signatures (sessions
-themselves live in memory: a restart logs everybody out).
+``<data_dir>/access.db`` (members, the audit chain and the login sessions,
+``carhome.access.database``; mode 0600 in a directory made 0700), open until the block
+ends, and ``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on
+first start), so a restart keeps members, the audit chain and everybody's sessions: an
+access or refresh token issued before it still works, a revoked or spent one stays refused.
+When the hub's store is on PostgreSQL (``postgres``), the sessions and the token secret are
+kept in that database instead (``carhome.access.sessions``), so a restart, or a second
+process on the same database, takes the same tokens.
 
 ``ensure_owner`` is how the demo's home gets its owner. A served hub without members makes
 a one-time setup code instead (``carhome.access.firstrun``): the web app's first-run page or
@@ -37,6 +40,7 @@ from carhome.access.members import Member, Members, SqliteMemberStore
 from carhome.access.passwords import Passwords
 from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
 from carhome.access.routes import member_routes
+from carhome.access.sessions import PostgresSessionStore, SessionStore, SqliteSessionStore
 from carhome.access.throttle import LoginThrottle
 from carhome.access.tokens import InvalidToken, Tokens
 from carhome.clock import Clock
@@ -46,7 +50,9 @@ from carhome.http.operations import Operation
 from carhome.http.principals import Authenticator
 from carhome.hub.commands import CommandRouter, Decision
 from carhome.parts.access import Revocation
+from carhome.pgdatabase import PgDatabase
 from carhome.private import private_dir
+from carhome.sqlitefile import SqliteFile
 from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
@@ -59,13 +65,23 @@ class AccessSetupError(CarhomeError):
     """The access files in the data directory cannot be read or made."""
 
 
-def _prepare(directory: Path) -> bytes:
-    """Make ``directory`` (0700) when missing; the token secret kept in it."""
+def _prepare(directory: Path) -> None:
+    """Make ``directory`` (0700) when missing."""
     try:
         private_dir(directory)
     except OSError as exc:
         raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
-    return _secret(directory / TOKEN_KEY)
+
+
+async def _sessions(
+    directory: Path, database: SqliteFile, postgres: PgDatabase | None
+) -> tuple[SessionStore, bytes]:
+    """Where the login sessions are kept, and the token secret: in ``postgres`` when the
+    hub's store is there, else in ``database`` and the file ``token.key`` of ``directory``."""
+    if postgres is not None:
+        store = await PostgresSessionStore.open(postgres)
+        return store, await store.secret()
+    return SqliteSessionStore(database), await asyncio.to_thread(_secret, directory / TOKEN_KEY)
 
 
 def _secret(path: Path) -> bytes:
@@ -118,12 +134,14 @@ class Access:
         require_signatures: bool = True,
         access_ttl: float | None = None,
         passwords: Passwords | None = None,
+        postgres: PgDatabase | None = None,
     ) -> AsyncIterator[Access]:
         """The access parts over ``directory`` (made when missing), open for the block."""
-        secret = await asyncio.to_thread(_prepare, directory)
+        await asyncio.to_thread(_prepare, directory)
         async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
             members = await Members.load(SqliteMemberStore(database))
-            tokens = Tokens(secret, clock, members)
+            sessions, secret = await _sessions(directory, database, postgres)
+            tokens = await Tokens.load(secret, clock, members, sessions)
             if access_ttl is not None:
                 tokens.access_ttl = access_ttl
             yield cls(
