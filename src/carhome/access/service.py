@@ -5,7 +5,9 @@ token issuer, the login throttle, the audit log and the gatekeeper built from th
 each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
 ``async with Access.open(directory, clock) as access`` builds them over
 ``<data_dir>/access.db`` (members and the audit chain, ``carhome.access.database``; mode
-0600 in a directory made 0700), open until the block ends, and ``<data_dir>/token.key``
+0600 in a directory made 0700) — or, when the hub's store is on PostgreSQL
+(``postgres=``), over tables of that database (``carhome.access.postgres``: one audit
+chain per home there) and no ``access.db`` — open until the block ends, and ``<data_dir>/token.key``
 (the token secret, 32 random bytes, mode 0600, made on first start), so a restart keeps
 members, the audit chain and the validity of refresh tokens' signatures (sessions
 themselves live in memory: a restart logs everybody out).
@@ -27,14 +29,15 @@ from typing import Any, Final
 
 from starlette.routing import BaseRoute
 
-from carhome.access.audit import AuditLog, SqliteAuditStore
+from carhome.access.audit import AuditLog, AuditStore, SqliteAuditStore
 from carhome.access.bearer import OPERATIONS as AUTH_OPERATIONS
 from carhome.access.bearer import Bearer, auth_routes
 from carhome.access.database import ACCESS_DB, access_file
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.logins import Logins
-from carhome.access.members import Member, Members, SqliteMemberStore
+from carhome.access.members import Member, Members, MemberStore, SqliteMemberStore
 from carhome.access.passwords import Passwords
+from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
 from carhome.access.routes import member_routes
 from carhome.access.throttle import LoginThrottle
@@ -46,6 +49,7 @@ from carhome.http.operations import Operation
 from carhome.http.principals import Authenticator
 from carhome.hub.commands import CommandRouter, Decision
 from carhome.parts.access import Revocation
+from carhome.pgdatabase import PgDatabase
 from carhome.private import private_dir
 from carhome.wire.members import Role
 
@@ -86,6 +90,20 @@ def _secret(path: Path) -> bytes:
     return secret
 
 
+@contextlib.asynccontextmanager
+async def _stores(
+    directory: Path, postgres: PgDatabase | None
+) -> AsyncIterator[tuple[MemberStore, AuditStore]]:
+    """Where the members and the audit chain are kept: the tables of ``postgres`` when the
+    hub's store is on PostgreSQL, else ``access.db`` in ``directory``."""
+    if postgres is not None:
+        await open_tables(postgres)  # the process opened it and closes it
+        yield PostgresMemberStore(postgres), PostgresAuditStore(postgres)
+        return
+    async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
+        yield SqliteMemberStore(database), SqliteAuditStore(database)
+
+
 class Access:
     """Members, passwords, tokens, logins, audit and the gatekeeper of one hub."""
 
@@ -118,17 +136,19 @@ class Access:
         require_signatures: bool = True,
         access_ttl: float | None = None,
         passwords: Passwords | None = None,
+        postgres: PgDatabase | None = None,
     ) -> AsyncIterator[Access]:
-        """The access parts over ``directory`` (made when missing), open for the block."""
+        """The access parts over ``directory`` (made when missing), open for the block; the
+        members and audit log in ``postgres`` when given, else in ``access.db``."""
         secret = await asyncio.to_thread(_prepare, directory)
-        async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
-            members = await Members.load(SqliteMemberStore(database))
+        async with _stores(directory, postgres) as (member_store, audit_store):
+            members = await Members.load(member_store)
             tokens = Tokens(secret, clock, members)
             if access_ttl is not None:
                 tokens.access_ttl = access_ttl
             yield cls(
                 members=members,
-                audit=AuditLog(SqliteAuditStore(database), clock),
+                audit=AuditLog(audit_store, clock),
                 tokens=tokens,
                 clock=clock,
                 passwords=passwords,
