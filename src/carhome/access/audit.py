@@ -63,31 +63,50 @@ class Verification(msgspec.Struct, frozen=True):
         return f"tamper detected{where} at seq {self.first_bad}: {self.problem}"
 
 
-def verify(entries: Iterable[AuditEntry], *, head: tuple[int, str] | None = None) -> Verification:
-    """Check the chain; ``entries`` in stored order. ``head`` is a known last (seq, hash)."""
+def verify(
+    entries: Iterable[AuditEntry], *, head: tuple[int, str] | None = None, ends_at_head: bool = True
+) -> Verification:
+    """Check the chain; ``entries`` in stored order. ``head`` is a known (seq, hash) of it:
+    its last (``ends_at_head``) or, where other writers may have appended since, one it
+    must hold."""
     expected_seq, prev, count = 1, GENESIS, 0
     for entry in entries:
         count += 1
-        if entry.seq < expected_seq:
-            return Verification(False, count, entry.seq, "out of order (seq goes back)")
-        if entry.seq > expected_seq:
-            return Verification(False, count, expected_seq, f"missing (next stored is seq {entry.seq})")
-        if entry.prev != prev:
-            return Verification(False, count, entry.seq, "link to the previous entry broken")
-        if rehash(entry) != entry.hash:
-            return Verification(False, count, entry.seq, "contents altered (hash mismatch)")
+        fault = _fault(entry, expected_seq, prev, head)
+        if fault is not None:
+            return Verification(False, count, *fault)
         prev, expected_seq = entry.hash, expected_seq + 1
-    if head is not None and (expected_seq - 1, prev) != head:
+    if head is not None and (
+        (expected_seq - 1, prev) != head if ends_at_head else expected_seq - 1 < head[0]
+    ):
         return Verification(False, count, min(expected_seq, head[0]), "chain ends before the known head")
     return Verification(True, count)
+
+
+def _fault(
+    entry: AuditEntry, expected_seq: int, prev: str, head: tuple[int, str] | None
+) -> tuple[int, str] | None:
+    """The bad seq and what is wrong, if ``entry`` does not continue the chain at ``expected_seq``."""
+    if entry.seq < expected_seq:
+        return entry.seq, "out of order (seq goes back)"
+    if entry.seq > expected_seq:
+        return expected_seq, f"missing (next stored is seq {entry.seq})"
+    if entry.prev != prev:
+        return entry.seq, "link to the previous entry broken"
+    if rehash(entry) != entry.hash:
+        return entry.seq, "contents altered (hash mismatch)"
+    if head is not None and entry.seq == head[0] and entry.hash != head[1]:
+        return entry.seq, "not the entry written there (rewritten chain)"
+    return None
 
 
 def verify_chains(
     entries: Iterable[AuditEntry], *, per_home: bool, heads: Mapping[str, tuple[int, str]] | None = None
 ) -> Verification:
     """Check the chains of a store's ``entries`` (stored order): one for them all, or one per
-    home when ``per_home``. ``heads`` are known last (seq, hash) by chain (by home, or under
-    ``ALL_HOMES``)."""
+    home when ``per_home``. ``heads`` are known (seq, hash) by chain (by home, or under
+    ``ALL_HOMES``): the last of a store's one chain, which one hub writes; an entry each
+    home's chain must hold, as other hubs may have appended to it since."""
     heads = heads or {}
     if not per_home:
         return verify(entries, head=heads.get(ALL_HOMES))
@@ -96,7 +115,7 @@ def verify_chains(
         chains.setdefault(entry.home, []).append(entry)
     total = 0
     for home in sorted(chains.keys() | heads.keys()):
-        result = verify(chains.get(home, ()), head=heads.get(home))
+        result = verify(chains.get(home, ()), head=heads.get(home), ends_at_head=False)
         if not result.ok:
             return msgspec.structs.replace(result, entries=total + result.entries, home=home)
         total += result.entries
