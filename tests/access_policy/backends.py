@@ -21,8 +21,14 @@ from carhome.access.members import MemberStore, MemoryMemberStore, SqliteMemberS
 from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.pgdatabase import PgDatabase
 
-_ALTER_PG = (
-    'UPDATE access_audit SET data = replace(data, \'"decision":"denied"\', \'"decision":"allowed"\')'
+_FLIP_SQLITE = (
+    "UPDATE access_audit SET decision = CASE decision WHEN 'denied' THEN 'allowed' ELSE 'denied' END"
+    " WHERE seq = ?"
+)
+_DENIED, _ALLOWED = '\'"decision":"denied"\'', '\'"decision":"allowed"\''
+_FLIP_PG = (
+    f"UPDATE access_audit SET data = CASE WHEN strpos(data, {_DENIED}) > 0"
+    f" THEN replace(data, {_DENIED}, {_ALLOWED}) ELSE replace(data, {_ALLOWED}, {_DENIED}) END"
     " WHERE home = $1 AND seq = $2"
 )
 
@@ -59,11 +65,12 @@ class Backend:
                 yield PostgresMemberStore(database), PostgresAuditStore(database)
 
     async def alter(self, home: str, seq: int) -> None:
-        """Turn the stored refusal ``seq`` of ``home``'s log into a permission."""
+        """Turn the stored decision ``seq`` of ``home``'s log around (a refusal into a
+        permission, or the other way)."""
         if self.url is None:
-            self._sqlite("UPDATE access_audit SET decision = 'allowed' WHERE seq = ?", seq)
+            self._sqlite(_FLIP_SQLITE, seq)
         else:
-            await self._postgres(_ALTER_PG, home, seq)
+            await self._postgres(_FLIP_PG, home, seq)
 
     async def remove(self, home: str, seq: int) -> None:
         """Delete the stored entry ``seq`` of ``home``'s log."""

@@ -383,7 +383,13 @@ def verify_audit(db: Path | None, store: str | None, hub: str | None, as_json: b
         raise click.ClickException(str(exc)) from None
     if as_json:
         echo_json(
-            {"intact": result.ok, "checked": result.entries, "problem": result.problem, "home": result.home}
+            {
+                "intact": result.ok,
+                "checked": result.entries,
+                "problem": result.problem,
+                "home": result.home,
+                "seq": result.first_bad,
+            }
         )
     else:
         click.echo(str(result))
