@@ -147,8 +147,17 @@ def test_mistakes_are_reported(where: tuple[Backend, list[str]], tmp_path: Path)
     assert (out.exit_code, "not both" in out.output) == (2, True)
 
 
-async def test_registry_rules() -> None:
-    registry = Members()
+async def test_registry_rules(backend: Backend) -> None:
+    async with backend.stores() as (store, _):
+        registry = await Members.load(store)
+        await _rules(registry)
+    async with backend.stores() as (store, _):  # what was kept, as it was left
+        again = await Members.load(store)
+    assert sorted(again, key=lambda m: m.id) == sorted(registry, key=lambda m: m.id)
+    assert [m.id for m in sorted(again, key=lambda m: m.id)] == ["fred", "gina"]
+
+
+async def _rules(registry: Members) -> None:
     await registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
     with pytest.raises(MemberError, match="exists"):
         await registry.add(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
