@@ -79,17 +79,24 @@ class Backend:
         else:
             await self._postgres("DELETE FROM access_audit WHERE home = $1 AND seq = $2", home, seq)
 
-    def _sqlite(self, sql: str, seq: int) -> None:
+    async def damage_member(self, member: str) -> None:
+        """Overwrite the stored record of ``member`` with a broken one."""
+        if self.url is None:
+            self._sqlite("UPDATE access_members SET data = '{' WHERE id = ?", member)
+        else:
+            await self._postgres("UPDATE access_members SET data = '{' WHERE id = $1", member)
+
+    def _sqlite(self, sql: str, *params: object) -> None:
         with sqlite3.connect(self.file) as raw:
-            changed = raw.execute(sql, (seq,)).rowcount
+            changed = raw.execute(sql, params).rowcount
         raw.close()
         if changed != 1:
             raise AssertionError(f"{sql} changed {changed} rows")
 
-    async def _postgres(self, sql: str, home: str, seq: int) -> None:
+    async def _postgres(self, sql: str, *params: object) -> None:
         conn = await asyncpg.connect(self.url)
         try:
-            status = await conn.execute(sql, home, seq)
+            status = await conn.execute(sql, *params)
         finally:
             await conn.close()
         if not status.endswith(" 1"):

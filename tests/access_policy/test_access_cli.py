@@ -200,3 +200,15 @@ async def test_audit_store_reports_a_foreign_file(tmp_path: Path) -> None:
     junk.write_bytes(b"not a database at all" * 100)
     with pytest.raises(StoreError, match="not a SQLite database"):
         await access_file(junk).open()
+
+
+async def test_a_damaged_member_record_is_reported_with_its_database(kept: Backend) -> None:
+    async with kept.stores() as (store, _):
+        await store.save(Member(id="fred", home="h1", name="Fred", role=Role.FAMILY))
+    await kept.damage_member("fred")
+    with pytest.raises(StoreError, match=r"cannot be read|is damaged") as caught:
+        async with kept.stores() as (store, _):
+            await Members.load(store)
+    where = str(kept.file) if kept.url is None else kept.url.partition("?")[0].rpartition("@")[2]
+    print(f"\na damaged member record ({kept.name}): {caught.value}")
+    assert where in str(caught.value)
