@@ -10,11 +10,16 @@ that cannot be reached, a schema newer than this carhome) exit with the hub-erro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from carhome.errors import CarhomeError, StoreError
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -88,13 +93,27 @@ def copy_(*, source: str, target: str, force: bool) -> None:
     if path is not None and path != MEMORY and not Path(path).is_file():
         raise StoreError(f"{redacted(source)}: no such file; give the path of the hub's carhome.db")
 
+    bars = contextlib.ExitStack()
+    shown: dict[str, ProgressBar[int]] = {}
+
     def progress(table: str, done: int, total: int) -> None:
+        # a bar per table on a terminal (its label alone otherwise), then what was copied
+        bar = shown.get(table)
+        if bar is None:
+            bar = shown[table] = bars.enter_context(
+                click.progressbar(length=total, label=f"{table:<9}", show_pos=True, show_eta=False)
+            )
+        bar.update(done - bar.pos)
         if done == total:
+            bars.close()
             click.echo(f"{table}: {done} copied")
 
     async def go() -> None:
         async with open_store(source) as src, open_store(target) as dst:
-            counted = await copy_store(src, dst, merge=force, progress=progress, target_name=redacted(target))
+            with bars:
+                counted = await copy_store(
+                    src, dst, merge=force, progress=progress, target_name=redacted(target)
+                )
         click.echo(f"counted in {redacted(source)} and {redacted(target)}:")
         for c in counted:
             pending = "" if c.open is None else f" ({c.open} in the outbox)"
