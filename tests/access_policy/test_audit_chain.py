@@ -203,8 +203,16 @@ async def test_each_home_has_a_chain_of_its_own_on_postgresql(clock: FakeClock, 
         shorter = await store.entries()
         assert verify_chains(shorter, per_home=store.per_home).ok  # a shorter chain alone looks whole …
         result = await log.verify()  # … the head the log keeps of it shows the cut
+        h1, h2 = await log.verify("h1"), await log.verify("h2")
     print(f"\naudit ({kept.name}): last entry of h2 cut: {result}")
     assert not result.ok
+    assert (h2.ok, h2.first_bad, h2.problem, h2.home) == (
+        False,
+        result.first_bad,
+        result.problem,
+        result.home,
+    )
+    assert h1.ok is kept.per_home  # h1's own chain is whole; an access.db's one chain is not
     assert result.first_bad == last.seq
     assert result.home == ("h2" if kept.per_home else None)
 

@@ -287,10 +287,15 @@ class AuditLog:
             decision=decision,
         )
 
-    async def verify(self) -> Verification:
-        """Check every chain of the store, each against the head this log knows of it."""
+    async def verify(self, home: str | None = None) -> Verification:
+        """Check every chain of the store, each against the head this log knows of it; in a
+        store with one per home, ``home``'s alone when given."""
         entries = await self._store.entries()
-        return verify_chains(entries, per_home=self._store.per_home, heads=self._heads)
+        heads: Mapping[str, tuple[int, str]] = self._heads
+        if home is not None and self._store.per_home:
+            entries = [e for e in entries if e.home == home]
+            heads = {home: heads[home]} if home in heads else {}
+        return verify_chains(entries, per_home=self._store.per_home, heads=heads)
 
     async def entries(self) -> list[AuditEntry]:
         """Every entry, oldest first."""
