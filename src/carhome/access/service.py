@@ -4,13 +4,16 @@ A running hub needs every access piece at once — the member registry, password
 token issuer, the login throttle, the audit log and the gatekeeper built from them — and
 each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
 ``async with Access.open(directory, clock) as access`` builds them over
-``<data_dir>/access.db`` (members and the audit chain, ``carhome.access.database``; mode
-0600 in a directory made 0700) — or, when the hub's store is on PostgreSQL
-(``postgres=``), over tables of that database (``carhome.access.postgres``: one audit
-chain per home there) and no ``access.db`` — open until the block ends, and ``<data_dir>/token.key``
-(the token secret, 32 random bytes, mode 0600, made on first start), so a restart keeps
-members, the audit chain and the validity of refresh tokens' signatures (sessions
-themselves live in memory: a restart logs everybody out).
+``<data_dir>/access.db`` (members, the audit chain and the login sessions,
+``carhome.access.database``; mode 0600 in a directory made 0700), open until the block
+ends, and ``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on
+first start), so a restart keeps members, the audit chain and everybody's sessions: an
+access or refresh token issued before it still works, a revoked or spent one stays refused.
+When the hub's store is on PostgreSQL (``postgres``), all of it is kept in that database
+instead, and no ``access.db`` or ``token.key`` is made: members and one audit chain per home
+in the tables of ``carhome.access.postgres``, the sessions and the token secret in those of
+``carhome.access.sessions``; so a restart, or a second process on the same database, finds
+the same members and chains and takes the same tokens.
 
 ``ensure_owner`` is how the demo's home gets its owner. A served hub without members makes
 a one-time setup code instead (``carhome.access.firstrun``): the web app's first-run page or
@@ -40,6 +43,7 @@ from carhome.access.passwords import Passwords
 from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
 from carhome.access.routes import member_routes
+from carhome.access.sessions import PostgresSessionStore, SessionStore, SqliteSessionStore
 from carhome.access.throttle import LoginThrottle
 from carhome.access.tokens import InvalidToken, Tokens
 from carhome.clock import Clock
@@ -63,13 +67,12 @@ class AccessSetupError(CarhomeError):
     """The access files in the data directory cannot be read or made."""
 
 
-def _prepare(directory: Path) -> bytes:
-    """Make ``directory`` (0700) when missing; the token secret kept in it."""
+def _prepare(directory: Path) -> None:
+    """Make ``directory`` (0700) when missing."""
     try:
         private_dir(directory)
     except OSError as exc:
         raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
-    return _secret(directory / TOKEN_KEY)
 
 
 def _secret(path: Path) -> bytes:
@@ -93,15 +96,18 @@ def _secret(path: Path) -> bytes:
 @contextlib.asynccontextmanager
 async def _stores(
     directory: Path, postgres: PgDatabase | None
-) -> AsyncIterator[tuple[MemberStore, AuditStore]]:
-    """Where the members and the audit chain are kept: the tables of ``postgres`` when the
-    hub's store is on PostgreSQL, else ``access.db`` in ``directory``."""
-    if postgres is not None:
-        await open_tables(postgres)  # the process opened it and closes it
-        yield PostgresMemberStore(postgres), PostgresAuditStore(postgres)
+) -> AsyncIterator[tuple[MemberStore, AuditStore, SessionStore, bytes]]:
+    """Where the members, the audit chain and the login sessions are kept, and the token
+    secret: the tables of ``postgres`` when the hub's store is on PostgreSQL, else
+    ``access.db`` and the file ``token.key`` in ``directory``."""
+    if postgres is not None:  # the process opened it and closes it
+        await open_tables(postgres)
+        sessions = await PostgresSessionStore.open(postgres)
+        yield PostgresMemberStore(postgres), PostgresAuditStore(postgres), sessions, await sessions.secret()
         return
     async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
-        yield SqliteMemberStore(database), SqliteAuditStore(database)
+        secret = await asyncio.to_thread(_secret, directory / TOKEN_KEY)
+        yield SqliteMemberStore(database), SqliteAuditStore(database), SqliteSessionStore(database), secret
 
 
 class Access:
@@ -138,12 +144,12 @@ class Access:
         passwords: Passwords | None = None,
         postgres: PgDatabase | None = None,
     ) -> AsyncIterator[Access]:
-        """The access parts over ``directory`` (made when missing), open for the block; the
-        members and audit log in ``postgres`` when given, else in ``access.db``."""
-        secret = await asyncio.to_thread(_prepare, directory)
-        async with _stores(directory, postgres) as (member_store, audit_store):
+        """The access parts over ``directory`` (made when missing), open for the block; kept
+        in ``postgres`` when given, else in ``access.db`` and ``token.key``."""
+        await asyncio.to_thread(_prepare, directory)
+        async with _stores(directory, postgres) as (member_store, audit_store, sessions, secret):
             members = await Members.load(member_store)
-            tokens = Tokens(secret, clock, members)
+            tokens = await Tokens.load(secret, clock, members, sessions)
             if access_ttl is not None:
                 tokens.access_ttl = access_ttl
             yield cls(
