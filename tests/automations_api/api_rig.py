@@ -105,8 +105,17 @@ class Rig:
             return json.loads(path.read_text()) if path.exists() else {}
         return dict(await self.database.fetch("reading", lambda r: (r[0], r[1]), SWITCHES))
 
+    async def keep(self, automation_id: str, text: str) -> None:
+        """Change what is kept of a saved automation behind the hub's back (a hand edit)."""
+        if self.database is None:
+            (self.data / "automations" / "saved" / f"{automation_id}.yaml").write_text(text)
+            return
+        changed = await self.database.execute("editing", [(EDIT, (automation_id, text))])
+        assert changed == [1]
+
 
 KEPT = "SELECT id, text FROM saved_automations ORDER BY id"
+EDIT = "UPDATE saved_automations SET text = $2 WHERE id = $1"
 SWITCHES = "SELECT id, enabled FROM automation_switches ORDER BY id"
 
 

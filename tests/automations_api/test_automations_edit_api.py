@@ -334,3 +334,13 @@ async def test_saved_files_are_read_only_where_the_hub_keeps_its_saved_automatio
     ]
     assert "carhome automations apply" in errors[0].reason
     assert loaded == {"porch": True, "purify": True}
+
+
+async def test_a_saved_automation_that_no_longer_loads_is_named_where_it_is_kept(rig: Rig) -> None:
+    owner = await rig.login("olivia")
+    assert (await rig.http.post("/api/automations", json={"text": NEW}, headers=owner)).status_code == 201
+    await rig.keep("night_light", NEW.replace("place: home}", "place: home, extra: 1}"))
+    errors = await restart(rig)
+    assert [(e.file, e.line) for e in errors] == [(rig.saved_name("night_light"), 6)]
+    assert "unknown key 'extra'" in str(errors[0])
+    assert "night_light" not in {a.id for a in rig.engine.automations()}

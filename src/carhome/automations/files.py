@@ -199,7 +199,8 @@ class AutomationFiles:
             loaded = load_text(text, name)
             errors += loaded.errors
             if len(loaded.automations) != 1:
-                errors.append(ConfigError("a saved text holds exactly one automation", file=name))
+                if len(loaded.automations) > 1 or not loaded.errors:  # not one more error for a bad one
+                    errors.append(ConfigError("a saved text holds exactly one automation", file=name))
                 continue
             automation, source = loaded.automations[0]
             saved[automation.id] = Entry(automation, source, text, "saved")
