@@ -36,6 +36,7 @@ from carhome.store.memory import MemoryStore
 from carhome.testing import FakeClock
 from carhome.wire.members import AuditEntry, Role
 from members_rig import add_members, bearer
+from pgcluster import schema_name
 
 HOMES = ("h1", "h2", "h3")
 CHEAP = Passwords(time_cost=1, memory_cost=1024)
@@ -163,6 +164,7 @@ async def test_copy_takes_members_sessions_secret_and_audit_to_postgresql_and_ba
     copied = [e for e in back_entries[:-1] if e.face != SEAL_FACE]
     assert sorted(map(_what, copied)) == sorted(map(_what, entries))
     assert [e.seq for e in back_entries] == list(range(1, 35))
+    assert (back_entries[-1].home, back_entries[-1].face) == ("", SEAL_FACE)
     for home in HOMES:
         pg_head = [e for e in pg_entries if e.home == home][-1]
         assert f"home {home}: 11 entries, head seq 11 hash {pg_head.hash}" in back_entries[-1].reason
@@ -190,7 +192,8 @@ async def test_a_source_whose_audit_log_was_tampered_with_is_refused(
     refused = await _carhome(
         "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", f"sqlite:///{target}"
     )
-    print(f"tampered source: exit {refused.exit_code}, {refused.output.strip().splitlines()[-1]}")
+    told = refused.output.partition("does not verify ")[2].strip()
+    print(f"tampered source: exit {refused.exit_code}, {told}")
     assert refused.exit_code == exits.HUB, refused.output
     assert "the audit log does not verify (tamper detected at seq 13: contents altered" in refused.output
     async with SqliteStore(target) as store:
@@ -236,6 +239,32 @@ async def test_a_target_holding_access_data_is_refused_unless_forced(
     h1 = [e for e in entries if e.home == "h1"]
     assert (h1[0].member, h1[1].seq, h1[1].prev) == ("otto", 2, h1[0].hash)  # chained after the target's
     assert secret == (data / TOKEN_KEY).read_bytes()
+
+
+@pytest.mark.postgres
+async def test_a_copy_between_postgresql_databases_seals_each_home_with_its_own_head(
+    tmp_path: Path, postgres_url: str, clock: FakeClock, request: pytest.FixtureRequest
+) -> None:
+    data = tmp_path / "data"
+    await _fill(data, clock)
+    other = await request.getfixturevalue("postgres_cluster").create_schema(schema_name())
+    first = await _carhome(
+        "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", postgres_url
+    )
+    assert first.exit_code == 0, first.output
+    second = await _carhome("store", "copy", "--from", postgres_url, "--to", other)
+    assert second.exit_code == 0, second.output
+    assert "  audit entries: 33 in the source, 36 in the target" in second.output
+    verified = await _carhome("audit", "verify", "--store", other)
+    assert verified.output.strip() == "audit chain intact: 36 entries", verified.output
+    _, _, source_entries, _ = await _held(postgres_url)
+    _, _, entries, _ = await _held(other)
+    for home in HOMES:
+        chain = [e for e in entries if e.home == home]
+        source_head = [e for e in source_entries if e.home == home][-1]
+        seal = chain[-1].reason
+        assert f"home {home}: 11 entries, head seq 11 hash {source_head.hash}" in seal
+        assert [h for h in HOMES if f"home {h}:" in seal] == [home]  # no other home's head
 
 
 @pytest.mark.postgres

@@ -13,20 +13,28 @@ never made a token secret gives none.
 
 The audit log is re-chained, because the two backends keep different chains: ``access.db``
 one chain for every home of the file, PostgreSQL one chain per home (several hub processes
-append to one home's chain). Keeping the original hashes would need the target's
-verification to accept a foreign prefix whose links jump between homes; instead:
+append to one home's chain), so:
 
 - the source's chains are verified first, and a broken one refuses the copy (nothing is
   written), naming the entry;
 - each entry keeps every field it had (time, home, member, face, command, device, target,
   decision, reason) and gets the seq, link and hash of its place in the target's chain: to
   PostgreSQL, each home's entries in their order, continuing that home's chain; to SQLite,
-  all entries in one chain, in the order of their times (then home and seq);
+  all entries in one chain (PostgreSQL's chains merged in the order of their times, then
+  home and seq; another ``access.db``'s in its order), continuing it;
 - each chain that received entries ends with one more entry, the *seal*, at the time of the
-  source's last entry (so times stay in order): face ``store copy``, member ``local-admin``,
-  and as reason the source's chain heads (seq and hash) and entry counts, and how many of
-  its entries precede the seal in this chain. Whoever holds the source can check the head
-  against it and match the entries field by field; the hub appends after the seal.
+  source's latest entry (so times stay in order), of the chain's home (none, ``""``, in
+  ``access.db``'s one chain): face ``store copy``, member ``local-admin``,
+  and as reason the head (seq and hash) and length of the source chain its entries came
+  from (``access.db``'s one chain; or, copied into one chain, every home's chain; a home's
+  chain copied into a home's chain names that one alone, not other homes'), and how many
+  entries precede the seal. Whoever holds the source can check the head against it and
+  match the entries field by field; the hub appends after the seal.
+
+The alternative, keeping the original hashes, would need the target's verification to
+accept a foreign prefix whose links jump between homes (and a way back from several chains
+into one), so every reader of a chain would have to know about copies; re-chaining keeps
+one rule for verifying a chain, wherever it was written.
 
 The target's chains are verified afterwards (``carhome audit verify --store`` passes there).
 As for the other parts, a target that holds any member, session, audit entry or token
@@ -47,7 +55,7 @@ from typing import Final, Protocol
 
 import msgspec
 
-from carhome.access.audit import GENESIS, SqliteAuditStore, Verification, rehash, verify_chains
+from carhome.access.audit import ALL_HOMES, GENESIS, SqliteAuditStore, Verification, rehash, verify_chains
 from carhome.access.database import ACCESS_DB, access_file
 from carhome.access.members import Member, SqliteMemberStore
 from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
@@ -285,20 +293,13 @@ async def _rechained(
     seal_time = max(e.time for e in entries)
     source_chains: dict[str, list[AuditEntry]] = {}
     for entry in entries:
-        source_chains.setdefault(entry.home if per_home else "", []).append(entry)
-    heads = "; ".join(
-        f"{'home ' + home if per_home else 'one chain for every home'}: {len(chain)} entries,"
-        f" head seq {chain[-1].seq} hash {chain[-1].hash}"
-        for home, chain in sorted(source_chains.items())
-    )
-    kind = "one audit chain per home" if per_home else "one audit chain for every home"
+        source_chains.setdefault(entry.home if per_home else ALL_HOMES, []).append(entry)
     if target.per_home:
         chains = {home: list(group) for home, group in itertools.groupby(
             sorted(entries, key=lambda e: e.home), key=lambda e: e.home
         )}  # fmt: skip
-    else:
-        order = entries if not per_home else sorted(entries, key=lambda e: (e.time, e.home, e.seq))
-        chains = {"": order}
+    else:  # one chain: the source's, or its homes' chains merged in the order of their times
+        chains = {ALL_HOMES: sorted(entries, key=lambda e: (e.time, e.home, e.seq)) if per_home else entries}
     out: list[AuditEntry] = []
     for home, chain in chains.items():
         last = await target.last(home)
@@ -309,12 +310,29 @@ async def _rechained(
             moved = msgspec.structs.replace(moved, hash=rehash(moved))
             out.append(moved)
             prev = moved.hash
-        reason = (
-            f"copied from a store with {kind} ({heads}); the {len(chain)} entries before this one"
-            " are the source's, re-chained here in their order"
+        # a home's chain names its own source chain alone: another home's is none of its business
+        named = {home: source_chains[home]} if per_home and target.per_home else source_chains
+        reason = f"copied by carhome store copy from {_heads(named, per_home=per_home)}; the {len(chain)}" + (
+            " entries before this one are its entries, re-chained here in their order"
+            if len(named) == 1
+            else " entries before this one are theirs, re-chained here in the order of their times"
         )
         seal = AuditEntry(
             seq + 1, seal_time, home, SEAL_MEMBER, SEAL_FACE, "", "", "", "allowed", reason, prev, ""
         )
         out.append(msgspec.structs.replace(seal, hash=rehash(seal)))
     return out
+
+
+def _heads(chains: dict[str, list[AuditEntry]], *, per_home: bool) -> str:
+    """The source ``chains`` named by their heads and lengths, for a seal."""
+    if not per_home:
+        (chain,) = chains.values()
+        return (
+            f"a store with one audit chain for every home: {len(chain)} entries,"
+            f" head seq {chain[-1].seq} hash {chain[-1].hash}"
+        )
+    return "the audit chain of " + "; of ".join(
+        f"home {home}: {len(chain)} entries, head seq {chain[-1].seq} hash {chain[-1].hash}"
+        for home, chain in sorted(chains.items())
+    )
