@@ -40,7 +40,9 @@ async def _stored(db: Path) -> list[str]:
         return sorted(f"{c.target}={c.args}" for c in await store.commands("h1"))
 
 
-async def test_a_firing_replayed_after_a_restart_makes_each_command_once(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_firing_replayed_after_a_restart_makes_each_command_once(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     db = tmp_path / "hub.db"
     timers = MemoryTimerStore()
     async with restartable(db, clock, MORNING, timers) as engine:
@@ -70,7 +72,9 @@ async def test_a_firing_replayed_after_a_restart_makes_each_command_once(tmp_pat
     assert notes[1] is not None and notes[1].count("already made: ") == 2
 
 
-async def test_two_firings_at_different_times_make_their_own_commands(tmp_path: Path, clock: FakeClock) -> None:
+async def test_two_firings_at_different_times_make_their_own_commands(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     db = tmp_path / "hub.db"
     async with restartable(db, clock, MORNING, MemoryTimerStore()) as engine:
         await advance(clock, 7 * HOUR)
