@@ -64,12 +64,15 @@ async def test_a_firing_replayed_after_a_restart_makes_each_command_once(
     runs = len(first) + len(second)
     print(f"replayed firings: {len(stored)} commands for {runs} runs ({made_first} per firing)")
     assert [t.status for t in first + second] == ["finished", "finished"]
-    assert second[0].trigger is not None and second[0].trigger.late is True
+    assert second[0].trigger is not None
+    assert second[0].trigger.late is True
     assert made_first == 3
     assert stored == ["fan_level={'value': 1}", "mode={'value': 'sleep'}", "turn_on={}"]
     notes = [s.result for s in second[0].steps]
-    assert notes[0] is not None and notes[0].startswith("already made: ")
-    assert notes[1] is not None and notes[1].count("already made: ") == 2
+    assert notes[0] is not None
+    assert notes[0].startswith("already made: ")
+    assert notes[1] is not None
+    assert notes[1].count("already made: ") == 2
 
 
 async def test_two_firings_at_different_times_make_their_own_commands(
@@ -85,5 +88,6 @@ async def test_two_firings_at_different_times_make_their_own_commands(
         notes = [s.result for t in runs for s in t.steps]
     stored = await _stored(db)
     assert len(runs) == 2
-    assert notes and all(note is None for note in notes)  # nothing was made already
+    assert notes
+    assert all(note is None for note in notes)
     assert len(stored) == 6
