@@ -45,7 +45,7 @@ async def _running(context: Context, section: AccessConfig) -> AsyncIterator[Acc
         raise ConfigError("access control keeps its members in a data directory; give one")
     hub, clock = context.hub, context.clock
     signatures, ttl = section.require_signatures, section.access_token_minutes * 60
-    postgres = context.want(POSTGRES)  # the hub's store on PostgreSQL: sessions kept there
+    postgres = context.want(POSTGRES)  # the hub's store on PostgreSQL: access control keeps all there
     async with Access.open(
         context.data, clock, require_signatures=signatures, access_ttl=ttl, postgres=postgres
     ) as access:

@@ -9,9 +9,11 @@ each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same ins
 ends, and ``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on
 first start), so a restart keeps members, the audit chain and everybody's sessions: an
 access or refresh token issued before it still works, a revoked or spent one stays refused.
-When the hub's store is on PostgreSQL (``postgres``), the sessions and the token secret are
-kept in that database instead (``carhome.access.sessions``), so a restart, or a second
-process on the same database, takes the same tokens.
+When the hub's store is on PostgreSQL (``postgres``), all of it is kept in that database
+instead, and no ``access.db`` or ``token.key`` is made: members and one audit chain per home
+in the tables of ``carhome.access.postgres``, the sessions and the token secret in those of
+``carhome.access.sessions``; so a restart, or a second process on the same database, finds
+the same members and chains and takes the same tokens.
 
 ``ensure_owner`` is how the demo's home gets its owner. A served hub without members makes
 a one-time setup code instead (``carhome.access.firstrun``): the web app's first-run page or
@@ -30,14 +32,15 @@ from typing import Any, Final
 
 from starlette.routing import BaseRoute
 
-from carhome.access.audit import AuditLog, SqliteAuditStore
+from carhome.access.audit import AuditLog, AuditStore, SqliteAuditStore
 from carhome.access.bearer import OPERATIONS as AUTH_OPERATIONS
 from carhome.access.bearer import Bearer, auth_routes
 from carhome.access.database import ACCESS_DB, access_file
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.logins import Logins
-from carhome.access.members import Member, Members, SqliteMemberStore
+from carhome.access.members import Member, Members, MemberStore, SqliteMemberStore
 from carhome.access.passwords import Passwords
+from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
 from carhome.access.routes import member_routes
 from carhome.access.sessions import PostgresSessionStore, SessionStore, SqliteSessionStore
@@ -52,7 +55,6 @@ from carhome.hub.commands import CommandRouter, Decision
 from carhome.parts.access import Revocation
 from carhome.pgdatabase import PgDatabase
 from carhome.private import private_dir
-from carhome.sqlitefile import SqliteFile
 from carhome.wire.members import Role
 
 log: Final = logging.getLogger(__name__)
@@ -73,17 +75,6 @@ def _prepare(directory: Path) -> None:
         raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
 
 
-async def _sessions(
-    directory: Path, database: SqliteFile, postgres: PgDatabase | None
-) -> tuple[SessionStore, bytes]:
-    """Where the login sessions are kept, and the token secret: in ``postgres`` when the
-    hub's store is there, else in ``database`` and the file ``token.key`` of ``directory``."""
-    if postgres is not None:
-        store = await PostgresSessionStore.open(postgres)
-        return store, await store.secret()
-    return SqliteSessionStore(database), await asyncio.to_thread(_secret, directory / TOKEN_KEY)
-
-
 def _secret(path: Path) -> bytes:
     """The token secret in ``path``, made (mode 0600) the first time."""
     try:
@@ -100,6 +91,23 @@ def _secret(path: Path) -> bytes:
             " (delete it to make a new one: everybody logs in again)"
         )
     return secret
+
+
+@contextlib.asynccontextmanager
+async def _stores(
+    directory: Path, postgres: PgDatabase | None
+) -> AsyncIterator[tuple[MemberStore, AuditStore, SessionStore, bytes]]:
+    """Where the members, the audit chain and the login sessions are kept, and the token
+    secret: the tables of ``postgres`` when the hub's store is on PostgreSQL, else
+    ``access.db`` and the file ``token.key`` in ``directory``."""
+    if postgres is not None:  # the process opened it and closes it
+        await open_tables(postgres)
+        sessions = await PostgresSessionStore.open(postgres)
+        yield PostgresMemberStore(postgres), PostgresAuditStore(postgres), sessions, await sessions.secret()
+        return
+    async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
+        secret = await asyncio.to_thread(_secret, directory / TOKEN_KEY)
+        yield SqliteMemberStore(database), SqliteAuditStore(database), SqliteSessionStore(database), secret
 
 
 class Access:
@@ -136,17 +144,17 @@ class Access:
         passwords: Passwords | None = None,
         postgres: PgDatabase | None = None,
     ) -> AsyncIterator[Access]:
-        """The access parts over ``directory`` (made when missing), open for the block."""
+        """The access parts over ``directory`` (made when missing), open for the block; kept
+        in ``postgres`` when given, else in ``access.db`` and ``token.key``."""
         await asyncio.to_thread(_prepare, directory)
-        async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
-            members = await Members.load(SqliteMemberStore(database))
-            sessions, secret = await _sessions(directory, database, postgres)
+        async with _stores(directory, postgres) as (member_store, audit_store, sessions, secret):
+            members = await Members.load(member_store)
             tokens = await Tokens.load(secret, clock, members, sessions)
             if access_ttl is not None:
                 tokens.access_ttl = access_ttl
             yield cls(
                 members=members,
-                audit=AuditLog(SqliteAuditStore(database), clock),
+                audit=AuditLog(audit_store, clock),
                 tokens=tokens,
                 clock=clock,
                 passwords=passwords,

@@ -72,7 +72,9 @@ def migrate(*, url: str) -> None:
     "--force", is_flag=True, help="Copy into a store that is not empty (merge: the source's records win)."
 )
 def copy_(*, source: str, target: str, force: bool) -> None:
-    """Copy the hub's store (homes, devices, states, commands) to another database.
+    """Copy the hub's store (homes, devices, states, commands) to another database, with
+    the history, the automation timers and the OCPP transactions kept beside it (SQLite
+    files beside the hub's, or tables in its PostgreSQL database).
 
     Stop the hub first. The target must be empty unless --force; every table is counted
     on both sides at the end, and a difference is an error.
@@ -82,7 +84,14 @@ def copy_(*, source: str, target: str, force: bool) -> None:
       carhome store copy --from sqlite:///.carhome/carhome.db --to postgresql://carhome:secret@db/carhome
       carhome store copy --from postgresql://carhome:secret@db/carhome --to sqlite:///backup.db
     """
-    from carhome.sqlitefile import MEMORY  # noqa: PLC0415 - the stores load only when asked
+    from carhome.compose.copy_parts import (  # noqa: PLC0415 - the stores load only when asked
+        check_empty,
+        copy_parts,
+        opened,
+        source_parts,
+        target_parts,
+    )
+    from carhome.sqlitefile import MEMORY  # noqa: PLC0415
     from carhome.store import open_store, sqlite_path  # noqa: PLC0415
     from carhome.store.copy import copy_store  # noqa: PLC0415
     from carhome.store.postgres import redacted  # noqa: PLC0415
@@ -109,11 +118,15 @@ def copy_(*, source: str, target: str, force: bool) -> None:
             click.echo(f"{table}: {done} copied")
 
     async def go() -> None:
-        async with open_store(source) as src, open_store(target) as dst:
+        name = redacted(target)
+        async with open_store(source) as src, open_store(target) as dst, contextlib.AsyncExitStack() as parts:
+            src_parts = await opened(parts, source_parts(src))
+            dst_parts = await opened(parts, target_parts(dst, src_parts))
+            if not force:  # before anything is written
+                await check_empty(dst_parts, name)
             with bars:
-                counted = await copy_store(
-                    src, dst, merge=force, progress=progress, target_name=redacted(target)
-                )
+                counted = await copy_store(src, dst, merge=force, progress=progress, target_name=name)
+                counted += await copy_parts(src_parts, dst_parts, progress=progress, target_name=name)
         click.echo(f"counted in {redacted(source)} and {redacted(target)}:")
         for c in counted:
             pending = "" if c.open is None else f" ({c.open} in the outbox)"
