@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from automation_rig import advance, restartable
+from automation_rig import Place, advance, restartable
 
 from carhome.automations import MemoryTimerStore
 from carhome.store import SqliteStore
@@ -44,9 +44,9 @@ async def _stored(db: Path) -> list[str]:
 async def test_a_firing_replayed_after_a_restart_makes_each_command_once(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    db = tmp_path / "hub.db"
+    place = Place(tmp_path / "hub.db")  # the timers below stand for the file's, a step behind
     timers = MemoryTimerStore()
-    async with restartable(db, clock, MORNING, timers) as engine:
+    async with restartable(place, clock, MORNING, timers) as engine:
         await advance(clock, 7 * HOUR - 60)
         await engine.timers.flush()
         behind = dict(timers.timers)  # what a crash a minute before 07:00 would leave
@@ -57,7 +57,7 @@ async def test_a_firing_replayed_after_a_restart_makes_each_command_once(
     # The hub stopped before the schedule's next due time was kept: at start the 07:00
     # firing comes again, late, with the same due time.
     timers.timers = behind
-    async with restartable(db, clock, MORNING, timers) as engine:
+    async with restartable(place, clock, MORNING, timers) as engine:
         await advance(clock, 0)
         await asyncio.wait_for(engine.idle(), 1)
         second = engine.trace("morning")
@@ -66,7 +66,7 @@ async def test_a_firing_replayed_after_a_restart_makes_each_command_once(
         await advance(clock, 24 * HOUR)
         await asyncio.wait_for(engine.idle(), 1)
         next_day = engine.trace("morning")[-1]
-    after_next_day = await _stored(db)
+    after_next_day = await _stored(place.db)
     runs = len(first) + len(second)
     print(f"replayed firings: {len(stored)} commands for {runs} runs ({made_first} per firing)")
     assert [t.status for t in first + second] == ["finished", "finished"]
