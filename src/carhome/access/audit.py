@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
 import msgspec
@@ -195,6 +195,11 @@ class SqliteAuditStore:
     async def append(self, entry: AuditEntry) -> None:
         row = msgspec.structs.astuple(entry)
         await self._file.write("writing the audit log", lambda conn: conn.execute(_INSERT, row))
+
+    async def append_all(self, entries: Sequence[AuditEntry]) -> None:
+        """Keep ``entries`` (a store copy's), which continue the chain in order, in one transaction."""
+        rows = [msgspec.structs.astuple(entry) for entry in entries]
+        await self._file.write("writing the audit log", lambda conn: conn.executemany(_INSERT, rows))
 
     async def last(self, home: str) -> AuditEntry | None:
         def read(conn: sqlite3.Connection) -> AuditEntry | None:

@@ -20,6 +20,7 @@ A write returns when its transaction is committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import asyncpg
@@ -27,6 +28,7 @@ import msgspec
 
 from carhome.access.audit import ChainMoved
 from carhome.access.members import Member
+from carhome.errors import StoreError
 from carhome.pgdatabase import PgDatabase
 from carhome.sqlitefile import Migrations
 from carhome.wire.members import AuditEntry
@@ -59,6 +61,7 @@ _LOCK_CHAIN: Final = "SELECT pg_advisory_xact_lock($1, hashtext($2))"
 _LAST: Final = "SELECT data FROM access_audit WHERE home = $1 ORDER BY seq DESC LIMIT 1"
 _APPEND: Final = "INSERT INTO access_audit (home, seq, hash, data) VALUES ($1, $2, $3, $4)"
 _ENTRIES: Final = "SELECT data FROM access_audit ORDER BY home, seq"
+_LAST_SEQ: Final = "SELECT max(seq) FROM access_audit WHERE home = $1"
 
 _decode_member: Final = msgspec.json.Decoder(Member).decode
 _decode_entry: Final = msgspec.json.Decoder(AuditEntry).decode
@@ -106,6 +109,27 @@ class PostgresAuditStore:
                         last=found,
                     )
             await conn.execute(_APPEND, entry.home, entry.seq, entry.hash, data)
+
+        await self._database.write("writing the audit log", append)
+
+    async def append_all(self, entries: Sequence[AuditEntry]) -> None:
+        """Keep ``entries`` (a store copy's), which continue their homes' chains in order, in
+        one transaction; ``ChainMoved`` (nothing kept) when a chain holds their seqs already."""
+        rows = [(e.home, e.seq, e.hash, msgspec.json.encode(e).decode()) for e in entries]
+        firsts: dict[str, AuditEntry] = {}
+        for entry in entries:
+            firsts.setdefault(entry.home, entry)
+
+        async def append(conn: asyncpg.Connection) -> None:
+            for home, first in sorted(firsts.items()):
+                await conn.execute(_LOCK_CHAIN, CHAIN_LOCK, home)
+                last = await conn.fetchval(_LAST_SEQ, home)
+                if last is not None and last >= first.seq:
+                    raise StoreError(
+                        f"the audit chain of home {home} is at seq {last} already, not before {first.seq}:"
+                        " something appended to it during the copy; stop the hub and copy again"
+                    )
+            await conn.executemany(_APPEND, rows)
 
         await self._database.write("writing the audit log", append)
 

@@ -114,6 +114,10 @@ _PG_MAKE_KEY: Final = (
     "INSERT INTO access_token_secret (name, secret) VALUES ('tokens', $1) ON CONFLICT (name) DO NOTHING"
 )
 _PG_KEY: Final = "SELECT secret FROM access_token_secret WHERE name = 'tokens'"
+_PG_PUT_KEY: Final = (
+    "INSERT INTO access_token_secret (name, secret) VALUES ('tokens', $1)"
+    " ON CONFLICT (name) DO UPDATE SET secret = excluded.secret"
+)
 
 
 def _damaged(where: str, exc: Exception) -> StoreError:
@@ -136,6 +140,18 @@ class SqliteSessionStore:
             return [row[0] for row in conn.execute(_SQLITE_LOAD)]
 
         rows = await self._file.write("reading the login sessions", read)
+        try:
+            return [_decode(row) for row in rows]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise _damaged(self._file.path, exc) from exc
+
+    async def everything(self) -> list[Session]:
+        """Every session kept, the expired ones too, deleting none (a store copy reads them)."""
+
+        def read(conn: sqlite3.Connection) -> list[bytes]:
+            return [row[0] for row in conn.execute(_SQLITE_LOAD)]
+
+        rows = await self._file.read("reading the login sessions", read)
         try:
             return [_decode(row) for row in rows]
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -190,6 +206,23 @@ class PostgresSessionStore:
             return [_decode(row) for row in rows]
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise _damaged(self._database.url, exc) from exc
+
+    async def everything(self) -> list[Session]:
+        """Every session kept, the expired ones too, deleting none (a store copy reads them)."""
+        rows = await self._database.fetch("reading the login sessions", lambda r: str(r[0]), _PG_LOAD)
+        try:
+            return [_decode(row) for row in rows]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise _damaged(self._database.url, exc) from exc
+
+    async def kept_secret(self) -> bytes | None:
+        """The token-signing secret kept in the database, None if none was made yet."""
+        found = await self._database.fetch("reading the token secret", lambda r: bytes(r[0]), _PG_KEY)
+        return found[0] if found else None
+
+    async def keep_secret(self, secret: bytes) -> None:
+        """Keep ``secret`` as the token-signing secret, in the place of any (a store copy's)."""
+        await self._database.execute("writing the token secret", [(_PG_PUT_KEY, (secret,))])
 
     async def save(self, session: Session) -> None:
         data = msgspec.json.encode(session).decode()
