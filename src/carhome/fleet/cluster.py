@@ -30,6 +30,7 @@ import logging
 import signal
 import socket
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +44,7 @@ from carhome.files import write_atomically
 from carhome.fleet.log import PREFIX, REPORTS, mapping, partition_of, stream
 from carhome.mqtt.broker import die_with_parent
 from carhome.mqtt.credentials import TO_DEVICE, AclTable, Credentials, DeviceIdentity, Identity, new_password
-from carhome.mqtt.nats import MAX_PAYLOAD, LogLine, check_server, find_server, permissions, subjects
+from carhome.mqtt.nats import MAX_PAYLOAD, LogLine, Refusal, check_server, find_server, permissions, subjects
 from carhome.private import private_dir
 
 log: Final = logging.getLogger(__name__)
@@ -167,7 +168,14 @@ def server_config(
             "max_memory_store": 64 * 1024 * 1024,
             "max_file_store": 1024 * 1024 * 1024,
         },
-        "mqtt": {"listen": f"127.0.0.1:{own.mqtt}"},
+        # MQTT's own streams (sessions, QoS 1 messages) as replicated as the partitions': left
+        # to itself the server sizes them by the servers it sees when the first device comes
+        # (2 of 3 while a route is still forming), and one server's death then stalls them
+        "mqtt": {
+            "listen": f"127.0.0.1:{own.mqtt}",
+            "stream_replicas": min(3, len(ports)),
+            "consumer_replicas": min(3, len(ports)),
+        },
         "mappings": mapping(partitions),
         "authorization": {"users": users},
     }
@@ -188,8 +196,11 @@ def free_ports(count: int) -> list[int]:
 class _Server:
     """One server process of the cluster and what its log said."""
 
-    def __init__(self, index: int, ports: Ports, directory: Path) -> None:
+    def __init__(
+        self, index: int, ports: Ports, directory: Path, on_refusal: Callable[[Refusal], None]
+    ) -> None:
         self.index = index
+        self._on_refusal = on_refusal
         self.name = server_name(index)
         self.ports = ports
         self.directory = directory
@@ -227,6 +238,9 @@ class _Server:
     async def _read(self, stderr: asyncio.StreamReader) -> None:
         while raw := await stderr.readline():
             line = LogLine.parse(raw.decode(errors="replace"))
+            if line.refusal is not None:
+                self._on_refusal(line.refusal)  # logged there, as the hub's refusals are
+                continue
             level = logging.DEBUG if line.text.startswith(_QUIET) else line.level
             if level >= logging.WARNING:
                 self.tail.append(line.text)
@@ -285,6 +299,10 @@ class NatsCluster:
         self._start_timeout = start_timeout
         self._binary: Path | None = None
         self._servers: list[_Server] = []
+        self.refusals: list[Refusal] = []
+        """What the servers refused (a login, a publish or a subscription outside the ACL), in
+        the order they said it."""
+        self._refused_more = asyncio.Event()
 
     # -- what clients need --------------------------------------------------------------------
 
@@ -310,6 +328,22 @@ class NatsCluster:
         """The index of the server called ``name``."""
         return self.names.index(name)
 
+    def _refused(self, refusal: Refusal) -> None:
+        log.warning("%s", refusal.reason)
+        self.refusals.append(refusal)
+        self._refused_more.set()
+
+    async def until_refused(self, done: Callable[[list[Refusal]], bool], timeout: float = 10.0) -> None:
+        """Wait until ``done(refusals)`` holds (a server logs a refusal a moment after the client
+        was told); ``TimeoutError`` after ``timeout`` seconds."""
+
+        async def until() -> None:
+            while not done(self.refusals):
+                self._refused_more.clear()
+                await self._refused_more.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -318,13 +352,15 @@ class NatsCluster:
         numbers = free_ports(4 * self.size)
         ports = [Ports(*numbers[4 * i : 4 * i + 4]) for i in range(self.size)]
         private_dir(self.directory)
-        self._servers = [_Server(i, p, self.directory / server_name(i)) for i, p in enumerate(ports)]
+        self._servers = [
+            _Server(i, p, self.directory / server_name(i), self._refused) for i, p in enumerate(ports)
+        ]
         for server in self._servers:
             private_dir(server.directory)
             config = server_config(
                 server.index,
                 ports=ports,
-                store_dir=server.directory / "jetstream",
+                store_dir=server.directory,  # the server keeps its streams in jetstream/ there
                 partitions=self.partitions,
                 credentials=self.credentials,
                 worker=self.worker,
