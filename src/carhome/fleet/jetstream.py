@@ -140,6 +140,9 @@ class JetStreamLog:
                 except nats.errors.TimeoutError:
                     # Nothing came: a quiet partition, or a consumer gone with its server.
                     if not await self._alive(pull):
+                        log.info(
+                            "partition %d: its consumer is gone; reading again after %d", partition, last
+                        )
                         await self._drop(pull)
                         pull = None
                     continue
