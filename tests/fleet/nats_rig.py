@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import gmqtt
-from gmqtt.mqtt.constants import MQTTv311
+from gmqtt.mqtt.constants import UNLIMITED_RECONNECTS, MQTTv311
 from gmqtt.storage import PersistentStorage
 from nats.aio.client import Client as Nats
 
@@ -47,7 +47,7 @@ class Device:
         # As a device does, it connects again when its server closes the connection, and sends
         # again what was not PUBACKed (a server closes it when JetStream does not store its
         # QoS 1 messages within 5 s: the leader of MQTT's own stream died)
-        self.client.set_config({"reconnect_retries": 50, "reconnect_delay": 0.1})
+        self.client.set_config({"reconnect_retries": UNLIMITED_RECONNECTS, "reconnect_delay": 0.2})
         self.disconnects = 0
         self.client.on_disconnect = self._disconnected
 
