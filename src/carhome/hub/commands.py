@@ -370,7 +370,7 @@ class CommandRouter:
             # no task to wait for it.
             written = self._outbox.outbox_update(msgspec.structs.replace(command))
             if not (isinstance(written, asyncio.Future) and written.done() and written.exception() is None):
-                self._spawn(self._write(written), "outbox-update")
+                self._spawn(self._write(command.id, written), "outbox-update")
             self._publish(Result.of(command))
 
     # -- results --------------------------------------------------------------------------
@@ -514,8 +514,14 @@ class CommandRouter:
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    async def _write(self, written: Awaitable[None]) -> None:
-        await written
+    async def _write(self, command_id: str, written: Awaitable[None]) -> None:
+        """Wait for a "sent" write. One that fails (the store unreachable) is logged, not
+        tried again: the store keeps the command as queued until its outcome is written,
+        which is retried, and a restarted hub sends a pending command again either way."""
+        try:
+            await written
+        except Exception as exc:
+            log.warning("command %s: could not record that it was sent: %s", command_id, exc)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
