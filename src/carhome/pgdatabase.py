@@ -14,6 +14,14 @@ parts (``carhome.parts.keys.POSTGRES``).
   carhome knows is refused (``ConfigError``) with a message naming it.
 - **Durable.** A ``write`` runs in one transaction; when it returns the transaction is
   committed (the server's ``fsync`` and ``synchronous_commit`` on, as PostgreSQL ships).
+- **The server may go away.** When PostgreSQL stops or restarts while the process runs,
+  each call made meanwhile fails with ``StoreError`` at once, and the next call after it
+  is back connects again. A connection that broke under a call is dropped by the call
+  itself: asyncpg's pool leaves a connection that broke on its way back (or during its
+  reset query) checked out for good, and once every one of its slots is so stranded
+  every call, and ``close``, would wait forever. For the same reason a connection goes
+  back to the pool as it is, without asyncpg's reset query: nothing here leaves session
+  state behind (``write`` closes its transaction, locks are transaction-level).
 - **Errors translated.** asyncpg, connection and encoding errors become ``StoreError``
   naming the database by its URL *without* the password, what was being done and what to
   check. Credentials never appear in a message.
@@ -99,7 +107,11 @@ class PgDatabase(Opens):
             return
         try:
             self._pool = await asyncpg.create_pool(
-                self._url, min_size=1, max_size=self._pool_size, timeout=self._connect_timeout
+                self._url,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=self._connect_timeout,
+                reset=_as_it_is,
             )
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"{self.url}: cannot connect ({reason(exc)}): {REACH}") from None
@@ -142,8 +154,14 @@ class PgDatabase(Opens):
         pool = self._opened()
 
         async def run() -> _T:
-            async with pool.acquire() as conn:
+            conn = await pool.acquire()
+            try:
                 return await fn(conn)
+            finally:
+                if conn.is_closed():  # broken under us: free its slot (see the module's doc)
+                    conn.terminate()
+                else:
+                    await pool.release(conn)
 
         return await self.guard(doing, run())
 
@@ -193,3 +211,7 @@ class PgDatabase(Opens):
         if self._pool is None:
             raise StoreError(f"{self.url}: the database is not open; use `async with` or await open() first")
         return self._pool
+
+
+async def _as_it_is(conn: asyncpg.Connection) -> None:
+    """A connection's reset on its way back to the pool: none (see the module's doc)."""

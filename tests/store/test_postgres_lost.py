@@ -167,7 +167,7 @@ async def test_postgresql_lost_while_running_refuses_commands_loses_nothing_and_
     )
     assert lost == final_lost == 0
     assert acked_outage == []
-    assert len(refused_outage) >= ROUND
+    assert len(refused_outage) >= ROUND - WORKERS  # a worker's last may end after the start
     assert all(cluster.url().partition("?")[0] in str(e) and REACH in str(e) for e in refused_outage)
     assert refused_after == []
     assert load.stale_reads == 0
