@@ -158,10 +158,11 @@ class PgDatabase(Opens):
             try:
                 return await fn(conn)
             finally:
-                if conn.is_closed():  # broken under us: free its slot (see the module's doc)
-                    conn.terminate()
-                else:
-                    await pool.release(conn)
+                try:
+                    if not conn.is_closed():
+                        await pool.release(conn)
+                finally:
+                    _drop_if_broken(conn)
 
         return await self.guard(doing, run())
 
@@ -215,3 +216,14 @@ class PgDatabase(Opens):
 
 async def _as_it_is(conn: asyncpg.Connection) -> None:
     """A connection's reset on its way back to the pool: none (see the module's doc)."""
+
+
+def _drop_if_broken(conn: asyncpg.Connection) -> None:
+    """Free the pool slot of ``conn`` if it broke under a call or on its way back (asyncpg
+    would keep it checked out); a connection back in the pool is left alone."""
+    try:
+        broken = conn.is_closed()
+    except asyncpg.InterfaceError:  # released: the pool has it back
+        return
+    if broken:
+        conn.terminate()
