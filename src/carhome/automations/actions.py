@@ -48,13 +48,11 @@ def _devices(binder: Binder, ref: str | list[str], path: Path) -> list[tuple[str
 
 
 def _check(binder: Binder, path: Path, command: SceneCommand, prefix: str = "") -> None:
-    """Make ``command`` once to check it against its device's spec: a ``BindError`` at
+    """Check ``command`` against its device's spec as making it would: a ``BindError`` at
     ``path`` (its message after ``prefix``) if it breaks it."""
     home, device, kind, target, args = command
     try:
-        binder.hub.commands.make(
-            home=home, device=device, kind=kind, target=target, args=args, member="check", face="automation"
-        )
+        binder.hub.commands.check(home=home, device=device, kind=kind, target=target, args=args)
     except Exception as exc:
         raise BindError(path, f"{prefix}{exc}") from None
 

@@ -176,6 +176,21 @@ Publish = Callable[[Result], None]
 DeviceLookup = Callable[[str, str], tuple[Device, DeviceSpec]]
 
 
+def _checked(
+    dev: Device, spec: DeviceSpec, kind: CommandKind, target: str, args: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A command's arguments checked against its device's spec (``InvalidCommand`` if not)."""
+    args = dict(args or {})
+    try:
+        if kind == "set":
+            if set(args) != {"value"}:
+                raise InvalidValue("bad_arguments", "a set command takes one argument 'value'")
+            return {"value": spec.check_set(target, args["value"])}
+        return spec.action(target).check_args(args)
+    except InvalidValue as exc:
+        raise InvalidCommand(device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed) from None
+
+
 class CommandRouter:
     """Routes commands from any face or automation to the device's connector."""
 
@@ -235,18 +250,7 @@ class CommandRouter:
                 reason=f"ttl {ttl} s is out of range",
                 allowed=f"more than 0 and at most {MAX_TTL:.0f} s",
             )
-        args = dict(args or {})
-        try:
-            if kind == "set":
-                if set(args) != {"value"}:
-                    raise InvalidValue("bad_arguments", "a set command takes one argument 'value'")
-                args = {"value": spec.check_set(target, args["value"])}
-            else:
-                args = spec.action(target).check_args(args)
-        except InvalidValue as exc:
-            raise InvalidCommand(
-                device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed
-            ) from None
+        args = _checked(dev, spec, kind, target, args)
         now = self._clock.time()
         return Command(
             id=uuid.uuid4().hex,
@@ -261,6 +265,14 @@ class CommandRouter:
             expires=now + ttl,
             signature=signature,
         )
+
+    def check(
+        self, *, home: str, device: str, kind: CommandKind, target: str, args: dict[str, Any] | None = None
+    ) -> None:
+        """Whether ``make`` would take these: its ``InvalidCommand`` (or ``UnknownDevice``)
+        if not, and nothing made (an automation checks its commands when it is bound)."""
+        dev, spec = self._lookup(home, device)
+        _checked(dev, spec, kind, target, args)
 
     async def submit(self, command: Command, *, made_here: bool = False) -> Command:
         """Ask the gatekeeper, make the command durable, then deliver it.
