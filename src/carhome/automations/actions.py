@@ -8,6 +8,7 @@ finishes synchronously (returns ``None``) or returns an awaitable for what must 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Iterable
 from typing import Any, Literal, Protocol
 
@@ -36,7 +37,9 @@ SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
 """A command a step makes: (home, device, kind, target, args)."""
 
 
+@functools.lru_cache(maxsize=1024)
 def _where(path: Path) -> str:
+    # The same few paths (``actions[0]`` …) for every automation bound: made once each.
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
