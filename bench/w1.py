@@ -10,6 +10,9 @@ come from one file whose ``homes:`` lists every home (parsed and checked once, b
 home) instead of one text per home.
 
     .venv/bin/python bench/w1.py --homes 1000 --updates 200000
+    .venv/bin/python bench/w1.py --durable                          # a SQLite file
+    .venv/bin/python bench/w1.py --store postgresql://user@db/name  # a fresh schema there
+    .venv/bin/python bench/w1.py --store postgresql                 # a throwaway cluster
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import gc
 import json
 import platform
@@ -24,14 +28,19 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from carhome.automations import Engine, Notification
 from carhome.hub import Ack, Command, Device, Home, Hub
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
-from carhome.store import MemoryStore
+from carhome.store import MemoryStore, PostgresStore, SqliteStore, open_store
+from carhome.testing.postgres import ThrowawayCluster
 from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
 
 TEMPLATE = """\
@@ -121,19 +130,50 @@ def _pct(values: list[float], p: float) -> float | None:
     return values[k]
 
 
-def _store(args: argparse.Namespace) -> Any:
-    if not args.durable:
-        return MemoryStore()
+@contextlib.asynccontextmanager
+async def _store(args: argparse.Namespace) -> AsyncIterator[Any]:
+    """The hub's store (not opened): memory; with ``--durable`` a SQLite file in a temporary
+    directory; with ``--store`` the store at that URL, on PostgreSQL in a fresh schema made
+    for the run and dropped after (``--store postgresql``: a throwaway cluster of its own)."""
+    if args.store is None:
+        if not args.durable:
+            yield MemoryStore()
+            return
+        with tempfile.TemporaryDirectory(prefix="w1_") as tmp:
+            yield SqliteStore(str(Path(tmp) / "carhome.db"))
+        return
+    if args.store == "postgresql":
+        with ThrowawayCluster() as cluster:
+            async with _schema(cluster.url()) as url:
+                yield PostgresStore(url)
+        return
+    if args.store.startswith(("postgresql://", "postgres://")):
+        async with _schema(args.store) as url:
+            yield PostgresStore(url)
+        return
+    yield open_store(args.store)
+
+
+@contextlib.asynccontextmanager
+async def _schema(url: str) -> AsyncIterator[str]:
+    """``url`` with a fresh schema of its own for the run, dropped at the end."""
+    schema = f"w1_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(url)
     try:
-        from carhome.store.sqlite import SqliteStore  # noqa: PLC0415 - optional until it lands
-    except ImportError:
-        print(
-            "w1: --durable needs carhome.store.sqlite.SqliteStore, which is not importable"
-            " yet; skipping the durable variant",
-            file=sys.stderr,
-        )
-        sys.exit(0)
-    return SqliteStore(str(Path(tempfile.mkdtemp(prefix="w1_")) / "carhome.db"))
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+def _where(args: argparse.Namespace) -> str:
+    """Where the durable store was, for the result line (never a password)."""
+    if args.store is None:
+        return "sqlite (temporary file)" if args.durable else "memory"
+    if args.store == "postgresql":
+        return "postgresql (throwaway cluster, loopback, fsync on)"
+    return "postgresql" if args.store.startswith("postgres") else "sqlite"
 
 
 async def _build(hub: Hub, homes: list[str], *, durable: bool) -> None:
@@ -211,43 +251,44 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             latencies.append(now - queue.popleft())
         fired[note.message] += 1
 
-    t0 = time.perf_counter()
-    cpu0 = time.process_time()
-    async with Hub(store=_store(args), persist_states=args.durable) as hub:
-        await _build(hub, homes, durable=args.durable)
-        hub.commands.attach("mqtt", Lights(hub))
-        async with Engine(hub) as engine:
-            if args.shared:
-                errors = engine.load_text(SHARED.format(homes=", ".join(homes)), "<homes.yaml>")
-            else:
-                errors = [
-                    e
-                    for home in homes
-                    for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")
-                ]
-            if errors:
-                sys.exit("\n".join(str(e) for e in errors[:10]))
-            engine.notifications.listen(record)
-            if args.durable:
-                await hub.flush()
-            startup_s = time.perf_counter() - t0
-            startup_cpu_s = time.process_time() - cpu0
-            rss_start = _rss_mb()
-            gc.collect()
-            gc.freeze()
+    async with _store(args) as store:  # a throwaway cluster starts before the clock
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        async with Hub(store=store, persist_states=args.durable) as hub:
+            await _build(hub, homes, durable=args.durable)
+            hub.commands.attach("mqtt", Lights(hub))
+            async with Engine(hub) as engine:
+                if args.shared:
+                    errors = engine.load_text(SHARED.format(homes=", ".join(homes)), "<homes.yaml>")
+                else:
+                    errors = [
+                        e
+                        for home in homes
+                        for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")
+                    ]
+                if errors:
+                    sys.exit("\n".join(str(e) for e in errors[:10]))
+                engine.notifications.listen(record)
+                if args.durable:
+                    await hub.flush()
+                startup_s = time.perf_counter() - t0
+                startup_cpu_s = time.process_time() - cpu0
+                rss_start = _rss_mb()
+                gc.collect()
+                gc.freeze()
 
-            cpu_start = time.process_time()
-            t_start = time.perf_counter()
-            await _pump(hub, engine, updates, pending)
-            t_end = time.perf_counter()
-            cpu_s = time.process_time() - cpu_start
-            drain_s = None
-            if args.durable:
-                await hub.flush()
-                drain_s = time.perf_counter() - t_end
-            devices_on = sum(
-                1 for home in homes for d in range(LIGHTS) if hub.value(home, f"d{d}", "on") is True
-            )
+                cpu_start = time.process_time()
+                t_start = time.perf_counter()
+                await _pump(hub, engine, updates, pending)
+                t_end = time.perf_counter()
+                cpu_s = time.process_time() - cpu_start
+                drain_s = None
+                if args.durable:
+                    await hub.flush()
+                    drain_s = time.perf_counter() - t_end
+                devices_on = sum(
+                    1 for home in homes for d in range(LIGHTS) if hub.value(home, f"d{d}", "on") is True
+                )
     wall = (t_end - t_start) + (drain_s or 0.0)
     lat_ms = sorted(x / 1e6 for x in latencies)
     p50, p99 = _pct(lat_ms, 50), _pct(lat_ms, 99)
@@ -258,6 +299,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "updates": len(updates),
         "automations": len(engine.automations()),
         "durable": bool(args.durable),
+        "store": _where(args),
         "shared": bool(args.shared),
         "updates_per_s": round(len(updates) / wall),
         # CPU time of the timed part, per update: steadier than the rate on a shared machine.
@@ -288,11 +330,20 @@ def main() -> None:
     p.add_argument("--stream", help="a W1 stream file written by shared/workloads/w1_stream.py")
     p.add_argument("--durable", action="store_true", help="persist every change (SQLite store)")
     p.add_argument(
+        "--store",
+        metavar="URL",
+        help="persist every change in this store (implies --durable): postgresql://… (a fresh schema"
+        " is made and dropped), sqlite:///path, or 'postgresql' for a throwaway cluster",
+    )
+    p.add_argument(
         "--shared",
         action="store_true",
         help="load the automations from one file with 'homes:' (parsed once) instead of a text per home",
     )
-    print(json.dumps(asyncio.run(run(p.parse_args()))))
+    args = p.parse_args()
+    if args.store is not None:
+        args.durable = True
+    print(json.dumps(asyncio.run(run(args))))
 
 
 if __name__ == "__main__":

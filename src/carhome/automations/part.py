@@ -2,7 +2,8 @@
 
 Automations come from ``<data>/automations/`` and from the read-only files the process hands
 over (``AUTOMATION_FILES``); a bad one is logged with its file and line, and the others run.
-Timers are kept beside the hub's database (``HUB_DATABASE``); an automation runs as a member
+Timers are kept beside the hub's database (``HUB_DATABASE``), or in its PostgreSQL database
+(``POSTGRES``) when it is one; an automation runs as a member
 of its home, checked through the access seam, and its routes are served through the sink.
 """
 
@@ -15,17 +16,24 @@ from typing import Final
 
 from carhome.automations.engine import Engine
 from carhome.automations.files import AutomationFiles
+from carhome.automations.postgres_timers import PostgresTimerStore
 from carhome.automations.routes import automation_routes
 from carhome.automations.sqlite_timers import SqliteTimerStore
+from carhome.automations.timers import TimerStore
 from carhome.parts import Context, ServicePart
-from carhome.parts.keys import AUTOMATION_FILES, HUB_DATABASE
+from carhome.parts.keys import AUTOMATION_FILES, HUB_DATABASE, POSTGRES
 
 log: Final = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
 async def _running(context: Context) -> AsyncIterator[Engine]:
-    timers = SqliteTimerStore.beside(context.need(HUB_DATABASE))
+    postgres = context.want(POSTGRES)
+    timers: TimerStore = (
+        PostgresTimerStore(postgres)
+        if postgres is not None
+        else SqliteTimerStore.beside(context.need(HUB_DATABASE))
+    )
     async with Engine(context.hub, timer_store=timers, members=context.access) as engine:
         files = None
         if context.data is not None:
