@@ -199,6 +199,13 @@ async def _build(hub: Hub, homes: list[str], *, durable: bool) -> None:
             hub.report(home, f"d{d}", {"on": False})
 
 
+def _load(engine: Engine, homes: list[str], *, shared: bool) -> list[Any]:
+    """The automations of every home: a text per home, or one file with ``homes:``."""
+    if shared:
+        return engine.load_text(SHARED.format(homes=", ".join(homes)), "<homes.yaml>")
+    return [e for home in homes for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")]
+
+
 Update = tuple[str, str, Any, bool, tuple[str, str] | None]
 """One change of the stream: home, property, value, whether the hub owns it, and the
 (home, message) of the firing it must cause."""
@@ -258,14 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await _build(hub, homes, durable=args.durable)
             hub.commands.attach("mqtt", Lights(hub))
             async with Engine(hub) as engine:
-                if args.shared:
-                    errors = engine.load_text(SHARED.format(homes=", ".join(homes)), "<homes.yaml>")
-                else:
-                    errors = [
-                        e
-                        for home in homes
-                        for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")
-                    ]
+                errors = _load(engine, homes, shared=args.shared)
                 if errors:
                     sys.exit("\n".join(str(e) for e in errors[:10]))
                 engine.notifications.listen(record)
