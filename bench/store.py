@@ -12,7 +12,13 @@ and it prints one JSON line per backend (``"bench": "store_sqlite"`` / ``"store_
   caller waits for; concurrent submits share commits);
 - ``outbox_put_per_s``: ``outbox_put`` one after another (one commit each);
 - ``outbox_put_concurrent_per_s``: 50 puts in flight at once (group commit);
-- ``save_states_rows_per_s``: state rows upserted in batches of 5,000 (the write-behind's batch).
+- ``save_states_rows_per_s``: state rows upserted in batches of 5,000 (the write-behind's batch);
+- ``audit_append_per_s``: access decisions recorded in the audit log of one home one after
+  another (``AuditLog.record``: each entry hashed, linked and committed before it returns;
+  SQLite: ``access.db``, one chain for the file; PostgreSQL: table ``access_audit``, the
+  home's chain under its advisory lock);
+- ``audit_append_concurrent_per_s``: 50 decisions of one home recorded at once (what 50
+  requests deciding together wait for; one chain, so they link one after another).
 
 Medians of the repeats. Without ``--url`` the PostgreSQL run starts a throwaway cluster of its
 own (``initdb`` in a temporary directory, ``fsync`` on; ``carhome.testing.postgres``) and
@@ -24,23 +30,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 
+from carhome.access.audit import AuditLog, AuditStore, SqliteAuditStore
+from carhome.access.database import ACCESS_DB, access_file
+from carhome.access.postgres import PostgresAuditStore, open_tables
 from carhome.hub import Command, Device, Home, Hub, StateRow
+from carhome.hub.commands import Decision
 from carhome.store import PostgresStore, SqliteStore
 from carhome.testing import FakeClock
 from carhome.testing.postgres import ThrowawayCluster
 
 T0 = 1_767_225_600.0
 PUTS = 300
+AUDITS = 300
 SUBMITS = 1_000
 CONCURRENT = 50
 BATCH = 5_000
@@ -92,6 +105,42 @@ async def _store_figures(store: Store) -> dict[str, float]:
     }
 
 
+@contextlib.asynccontextmanager
+async def _audit_store(store: Store) -> AsyncIterator[AuditStore]:
+    """The audit log beside ``store``: ``access.db`` beside the SQLite file, else its tables."""
+    if isinstance(store, PostgresStore):
+        await open_tables(store.database)
+        yield PostgresAuditStore(store.database)
+        return
+    async with access_file(Path(store.path).parent / ACCESS_DB) as file:
+        yield SqliteAuditStore(file)
+
+
+async def _audit_figures(store: Store) -> dict[str, float]:
+    async with _audit_store(store) as audit_store:
+        log = AuditLog(audit_store, FakeClock(T0))
+
+        async def record(n: int) -> None:
+            decision = Decision(allowed=n % 5 != 0, reason="bench")
+            await log.record(
+                home="h1", member="alice", face="api", command=f"c{n}", device="purifier",
+                target="fan_level", decision=decision,
+            )  # fmt: skip
+
+        started = time.perf_counter()
+        for n in range(AUDITS):
+            await record(n)
+        sequential = AUDITS / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for i in range(AUDITS, 2 * AUDITS, CONCURRENT):
+            await asyncio.gather(*(record(n) for n in range(i, min(i + CONCURRENT, 2 * AUDITS))))
+        concurrent = AUDITS / (time.perf_counter() - started)
+        verified = await log.verify()
+    if not verified.ok or verified.entries != 2 * AUDITS:
+        raise SystemExit(f"audit log after the bench: {verified}")
+    return {"audit_append_per_s": sequential, "audit_append_concurrent_per_s": concurrent}
+
+
 async def _submits(store: Store) -> float:
     async with Hub(store=store, clock=FakeClock(T0)) as hub:
         await hub.add_home(Home(id="h1", name="Bench", lat=39.7953, lon=116.506))
@@ -119,6 +168,7 @@ async def _once(first: Store, second: Store) -> dict[str, float]:
     """The store's figures on ``first``, the hub's on ``second`` (two fresh databases)."""
     async with first as store:
         figures = await _store_figures(store)
+        figures |= await _audit_figures(store)
     figures["submit_per_s"] = await _submits(second)  # the hub opens and closes it
     return figures
 

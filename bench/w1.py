@@ -5,9 +5,14 @@ public seam acks each command and reports the light on), and three automations w
 carhome's YAML, loaded by carhome's loader. The W1 stream is pumped through ``Hub.report``
 as fast as it is accepted (yielding to the loop whenever a run is waiting); latency is from
 just before the crossing change is reported to the moment the recorded action (a notify)
-runs. Prints one JSON line with the peer's field names.
+runs. Prints one JSON line with the peer's field names. With ``--shared`` the automations
+come from one file whose ``homes:`` lists every home (parsed and checked once, bound per
+home) instead of one text per home.
 
     .venv/bin/python bench/w1.py --homes 1000 --updates 200000
+    .venv/bin/python bench/w1.py --durable                          # a SQLite file
+    .venv/bin/python bench/w1.py --store postgresql://user@db/name  # a fresh schema there
+    .venv/bin/python bench/w1.py --store postgresql                 # a throwaway cluster
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import gc
 import json
 import platform
@@ -22,14 +28,19 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from carhome.automations import Engine, Notification
 from carhome.hub import Ack, Command, Device, Home, Hub
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
-from carhome.store import MemoryStore
+from carhome.store import MemoryStore, PostgresStore, SqliteStore, open_store
+from carhome.testing.postgres import ThrowawayCluster
 from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
 
 TEMPLATE = """\
@@ -80,6 +91,9 @@ automations:
         message: near
 """
 
+SHARED = TEMPLATE.replace("home: {home}\n", "homes: [{homes}]\n").replace("id: {home}.", "id: ")
+"""The same automations given to every home by one file (``--shared``): parsed once."""
+
 
 class Lights:
     """The home devices: execute each command at once, ack it, report the new state."""
@@ -116,19 +130,50 @@ def _pct(values: list[float], p: float) -> float | None:
     return values[k]
 
 
-def _store(args: argparse.Namespace) -> Any:
-    if not args.durable:
-        return MemoryStore()
+@contextlib.asynccontextmanager
+async def _store(args: argparse.Namespace) -> AsyncIterator[Any]:
+    """The hub's store (not opened): memory; with ``--durable`` a SQLite file in a temporary
+    directory; with ``--store`` the store at that URL, on PostgreSQL in a fresh schema made
+    for the run and dropped after (``--store postgresql``: a throwaway cluster of its own)."""
+    if args.store is None:
+        if not args.durable:
+            yield MemoryStore()
+            return
+        with tempfile.TemporaryDirectory(prefix="w1_") as tmp:
+            yield SqliteStore(str(Path(tmp) / "carhome.db"))
+        return
+    if args.store == "postgresql":
+        with ThrowawayCluster() as cluster:
+            async with _schema(cluster.url()) as url:
+                yield PostgresStore(url)
+        return
+    if args.store.startswith(("postgresql://", "postgres://")):
+        async with _schema(args.store) as url:
+            yield PostgresStore(url)
+        return
+    yield open_store(args.store)
+
+
+@contextlib.asynccontextmanager
+async def _schema(url: str) -> AsyncIterator[str]:
+    """``url`` with a fresh schema of its own for the run, dropped at the end."""
+    schema = f"w1_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(url)
     try:
-        from carhome.store.sqlite import SqliteStore  # noqa: PLC0415 - optional until it lands
-    except ImportError:
-        print(
-            "w1: --durable needs carhome.store.sqlite.SqliteStore, which is not importable"
-            " yet; skipping the durable variant",
-            file=sys.stderr,
-        )
-        sys.exit(0)
-    return SqliteStore(str(Path(tempfile.mkdtemp(prefix="w1_")) / "carhome.db"))
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+def _where(args: argparse.Namespace) -> str:
+    """Where the durable store was, for the result line (never a password)."""
+    if args.store is None:
+        return "sqlite (temporary file)" if args.durable else "memory"
+    if args.store == "postgresql":
+        return "postgresql (throwaway cluster, loopback, fsync on)"
+    return "postgresql" if args.store.startswith("postgres") else "sqlite"
 
 
 async def _build(hub: Hub, homes: list[str], *, durable: bool) -> None:
@@ -152,6 +197,13 @@ async def _build(hub: Hub, homes: list[str], *, durable: bool) -> None:
         hub.report(home, "car", {DISTANCE_TO_HOME: 25.0, PLACE: "away"}, trusted=True)
         for d in range(LIGHTS):
             hub.report(home, f"d{d}", {"on": False})
+
+
+def _load(engine: Engine, homes: list[str], *, shared: bool) -> list[Any]:
+    """The automations of every home: a text per home, or one file with ``homes:``."""
+    if shared:
+        return engine.load_text(SHARED.format(homes=", ".join(homes)), "<homes.yaml>")
+    return [e for home in homes for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")]
 
 
 Update = tuple[str, str, Any, bool, tuple[str, str] | None]
@@ -206,36 +258,37 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             latencies.append(now - queue.popleft())
         fired[note.message] += 1
 
-    t0 = time.perf_counter()
-    async with Hub(store=_store(args), persist_states=args.durable) as hub:
-        await _build(hub, homes, durable=args.durable)
-        hub.commands.attach("mqtt", Lights(hub))
-        async with Engine(hub) as engine:
-            errors = [
-                e for home in homes for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")
-            ]
-            if errors:
-                sys.exit("\n".join(str(e) for e in errors[:10]))
-            engine.notifications.listen(record)
-            if args.durable:
-                await hub.flush()
-            startup_s = time.perf_counter() - t0
-            rss_start = _rss_mb()
-            gc.collect()
-            gc.freeze()
+    async with _store(args) as store:  # a throwaway cluster starts before the clock
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        async with Hub(store=store, persist_states=args.durable) as hub:
+            await _build(hub, homes, durable=args.durable)
+            hub.commands.attach("mqtt", Lights(hub))
+            async with Engine(hub) as engine:
+                errors = _load(engine, homes, shared=args.shared)
+                if errors:
+                    sys.exit("\n".join(str(e) for e in errors[:10]))
+                engine.notifications.listen(record)
+                if args.durable:
+                    await hub.flush()
+                startup_s = time.perf_counter() - t0
+                startup_cpu_s = time.process_time() - cpu0
+                rss_start = _rss_mb()
+                gc.collect()
+                gc.freeze()
 
-            cpu_start = time.process_time()
-            t_start = time.perf_counter()
-            await _pump(hub, engine, updates, pending)
-            t_end = time.perf_counter()
-            cpu_s = time.process_time() - cpu_start
-            drain_s = None
-            if args.durable:
-                await hub.flush()
-                drain_s = time.perf_counter() - t_end
-            devices_on = sum(
-                1 for home in homes for d in range(LIGHTS) if hub.value(home, f"d{d}", "on") is True
-            )
+                cpu_start = time.process_time()
+                t_start = time.perf_counter()
+                await _pump(hub, engine, updates, pending)
+                t_end = time.perf_counter()
+                cpu_s = time.process_time() - cpu_start
+                drain_s = None
+                if args.durable:
+                    await hub.flush()
+                    drain_s = time.perf_counter() - t_end
+                devices_on = sum(
+                    1 for home in homes for d in range(LIGHTS) if hub.value(home, f"d{d}", "on") is True
+                )
     wall = (t_end - t_start) + (drain_s or 0.0)
     lat_ms = sorted(x / 1e6 for x in latencies)
     p50, p99 = _pct(lat_ms, 50), _pct(lat_ms, 99)
@@ -246,6 +299,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "updates": len(updates),
         "automations": len(engine.automations()),
         "durable": bool(args.durable),
+        "store": _where(args),
+        "shared": bool(args.shared),
         "updates_per_s": round(len(updates) / wall),
         # CPU time of the timed part, per update: steadier than the rate on a shared machine.
         "cpu_us_per_update": round(cpu_s / len(updates) * 1e6, 3),
@@ -256,6 +311,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "latency_ms_p99": None if p99 is None else round(p99, 4),
         "latency_ms_max": round(lat_ms[-1], 4) if lat_ms else None,
         "startup_s": round(startup_s, 3),
+        # CPU time of the start: steadier than startup_s on a shared machine.
+        "startup_cpu_s": round(startup_cpu_s, 3),
         "rss_after_start_mb": round(rss_start, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -272,7 +329,21 @@ def main() -> None:
     p.add_argument("--fire-ratio", type=float, default=0.05)
     p.add_argument("--stream", help="a W1 stream file written by shared/workloads/w1_stream.py")
     p.add_argument("--durable", action="store_true", help="persist every change (SQLite store)")
-    print(json.dumps(asyncio.run(run(p.parse_args()))))
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="persist every change in this store (implies --durable): postgresql://… (a fresh schema"
+        " is made and dropped), sqlite:///path, or 'postgresql' for a throwaway cluster",
+    )
+    p.add_argument(
+        "--shared",
+        action="store_true",
+        help="load the automations from one file with 'homes:' (parsed once) instead of a text per home",
+    )
+    args = p.parse_args()
+    if args.store is not None:
+        args.durable = True
+    print(json.dumps(asyncio.run(run(args))))
 
 
 if __name__ == "__main__":

@@ -411,7 +411,9 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
     commands = sum(COMMANDS[f] for f in fires if f is not None)
     async with Hub(store=MemoryStore(), persist_states=False) as hub:
         _build(hub, homes)
-        async with Engine(hub) as engine, MqttConnector(hub, f"mqtt://127.0.0.1:{port}") as connector:
+        # subscribed as the mqtt part does: on the built-in broker with one subscription
+        link = MqttConnector(hub, f"mqtt://127.0.0.1:{port}", one_subscription=args.broker == "nats")
+        async with Engine(hub) as engine, link as connector:
             errors = [
                 e for home in homes for e in engine.load_text(TEMPLATE.format(home=home), f"<{home}.yaml>")
             ]

@@ -52,6 +52,8 @@ as one of these with ``from exc``.
     ├── BadFrame               (carhome.api.live) a WebSocket frame the API cannot take (code)
     ├── ApiError               (carhome.wire.problems) the hub's API refused a request (status, code, fields)
     ├── StoreError             the database refused or failed an operation
+    │   ├── ChainMoved         (carhome.access.audit) another writer appended to the audit chain first
+    │   └── Fenced             (carhome.fleet.partitions) a partition's epoch moved on: another worker owns it
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         ├── BrokerUnavailable  the MQTT broker cannot be reached
         ├── MalformedMessage   (carhome.mqtt.malformed) an MQTT topic or payload not decoded

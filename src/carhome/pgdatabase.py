@@ -33,7 +33,7 @@ a home (the home is the fleet's partition key).
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import asyncpg
@@ -86,15 +86,24 @@ def rowcount(status: str) -> int:
 
 
 class PgDatabase(Opens):
-    """The PostgreSQL database at ``url`` with a pool of up to ``pool_size`` connections.
+    """The PostgreSQL database at ``url`` with a pool of up to ``pool_size`` connections
+    (each session with ``settings``, as ``SET`` would give them).
 
     ``async with PgDatabase(url) as database`` (or ``open``/``close``, both idempotent).
     ``read`` and ``write`` run an async function of a connection; ``write`` runs it in one
     transaction, committed when it returns.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self._url = url
+        self._settings = dict(settings or {})  # of each pooled session (a fleet worker's timeouts)
         self.url = redacted(url)
         """The URL without its password: fit for messages and logs."""
         self._pool_size = pool_size
@@ -111,6 +120,7 @@ class PgDatabase(Opens):
                 min_size=1,
                 max_size=self._pool_size,
                 timeout=self._connect_timeout,
+                server_settings=self._settings,
                 reset=_as_it_is,
             )
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -123,6 +133,22 @@ class PgDatabase(Opens):
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+    async def session(self, doing: str, settings: Mapping[str, str] | None = None) -> asyncpg.Connection:
+        """A connection of the caller's own, outside the pool, with ``settings`` for its session.
+
+        For what lives as long as a session (a fleet worker's advisory locks, freed by
+        PostgreSQL when the session ends); the caller closes it. ``doing`` says what it is for.
+        """
+        try:
+            connection: asyncpg.Connection = await asyncpg.connect(
+                self._url, timeout=self._connect_timeout, server_settings=dict(settings or {})
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"{self.url}: cannot connect for {doing} ({reason(exc)}): {REACH}") from None
+        except ValueError as exc:  # a URL asyncpg cannot read
+            raise ConfigError(f"{self.url}: not a PostgreSQL URL asyncpg can use ({exc})") from None
+        return connection
 
     async def migrate(self, part: str, what: str, migrations: Migrations) -> int:
         """Bring ``part``'s tables (holding ``what``, for messages) up to ``migrations``;

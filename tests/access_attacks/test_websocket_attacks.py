@@ -81,7 +81,7 @@ async def test_revocation_still_closes_a_live_websocket(hub: Hub, access: Access
         tokens = await login(http, "fred")
         async with websockets.connect(served.ws_url) as ws:
             await authed(ws, tokens["access_token"])
-            access.tokens.revoke_session(access.tokens.check(tokens["access_token"]).session)
+            await access.tokens.revoke_session(access.tokens.check(tokens["access_token"]).session)
             code, reason = await closed(ws)
     assert (code, reason.startswith("revoked")) == (EXPIRED, True)
 

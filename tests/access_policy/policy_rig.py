@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from carhome.access.audit import AuditLog, AuditStore, MemoryAuditStore
 from carhome.access.gatekeeper import PolicyGatekeeper
-from carhome.access.members import Grant, Member, Members
+from carhome.access.members import Grant, Member, Members, MemberStore
 from carhome.hub import Command
 from carhome.spec import DeviceSpec
 from carhome.spec.devices import CAR, DOOR_LOCK, GARAGE_DOOR, LIGHT, WALLBOX
@@ -116,8 +116,9 @@ def command(
 
 
 def gatekeeper(
-    clock: FakeClock, store: AuditStore | None = None, **options: Any
+    clock: FakeClock, store: AuditStore | None = None, members_in: MemberStore | None = None, **options: Any
 ) -> tuple[PolicyGatekeeper, Members, AuditLog]:
-    members = Members(members=people())
+    """The gatekeeper of ``people()``, its registry (changes kept in ``members_in``) and log."""
+    members = Members(members_in, people())
     audit = AuditLog(store or MemoryAuditStore(), clock)
     return PolicyGatekeeper(members, audit, clock, **options), members, audit

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -11,9 +15,11 @@ from policy_rig import people
 from carhome.access.logins import LoginRefused, Logins
 from carhome.access.members import Members
 from carhome.access.passwords import Passwords, WeakPassword
+from carhome.access.sessions import SessionStore
 from carhome.access.throttle import LoginThrottle
 from carhome.access.tokens import InvalidToken, Revoked, Tokens
 from carhome.testing import FakeClock
+from sessions_rig import BACKENDS, open_backend
 
 SECRET = bytes(range(32))
 PASSWORD = "correct horse battery"
@@ -23,12 +29,19 @@ def cheap() -> Passwords:
     return Passwords(time_cost=1, memory_cost=64)
 
 
-def setup(clock: FakeClock) -> tuple[Members, Tokens, Logins]:
+@pytest.fixture(params=BACKENDS)
+async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
+    """Where the sessions are kept: each backend, open for the test."""
+    async with (await open_backend(request, tmp_path))() as store:
+        yield store
+
+
+def setup(clock: FakeClock, sessions: SessionStore | None = None) -> tuple[Members, Tokens, Logins]:
     passwords = cheap()
     members = Members(
         members=[msgspec.structs.replace(m, password=passwords.hash(PASSWORD)) for m in people()]
     )
-    tokens = Tokens(SECRET, clock, members, access_ttl=300)
+    tokens = Tokens(SECRET, clock, members, access_ttl=300, store=sessions)
     return members, tokens, Logins(members, passwords, tokens, LoginThrottle(clock))
 
 
@@ -45,8 +58,8 @@ def test_password_is_hashed_with_argon2_and_checked() -> None:
         passwords.hash("short")
 
 
-async def test_login_and_token_lifecycle(clock: FakeClock) -> None:
-    _, tokens, logins = setup(clock)
+async def test_login_and_token_lifecycle(clock: FakeClock, sessions: SessionStore) -> None:
+    _, tokens, logins = setup(clock, sessions)
     pair = await logins.login("fred", PASSWORD, "10.0.0.2")
     assert tokens.check(pair.access).member == "fred"
     await clock.advance(299)
@@ -54,11 +67,11 @@ async def test_login_and_token_lifecycle(clock: FakeClock) -> None:
     await clock.advance(1)
     with pytest.raises(InvalidToken, match="expired"):
         tokens.check(pair.access)
-    fresh = tokens.refresh(pair.refresh)
+    fresh = await tokens.refresh(pair.refresh)
     assert tokens.check(fresh.access).session == pair.session
     # The spent refresh token, used again, means it was copied: the session ends.
     with pytest.raises(InvalidToken, match="already used"):
-        tokens.refresh(pair.refresh)
+        await tokens.refresh(pair.refresh)
     with pytest.raises(InvalidToken, match="revoked"):
         tokens.check(fresh.access)
 
@@ -69,7 +82,7 @@ def test_altered_access_token_is_refused(position: int, flip: int) -> None:
     clock = FakeClock()
     members = Members(members=people()[:1])
     tokens = Tokens(SECRET, clock, members)
-    token = tokens.open_session(members.require("olga")).access
+    token = asyncio.run(tokens.open_session(members.require("olga"))).access
     raw = bytearray(token.encode())
     i = position % len(raw)
     raw[i] ^= flip
@@ -130,8 +143,10 @@ async def test_login_limited_per_address_and_account_yet_never_locking_a_member_
     assert await attempt("fred", "10.9.9.9", PASSWORD) == "ok"
 
 
-async def test_revocation_reaches_listeners_and_ends_sessions(clock: FakeClock) -> None:
-    members, tokens, logins = setup(clock)
+async def test_revocation_reaches_listeners_and_ends_sessions(
+    clock: FakeClock, sessions: SessionStore
+) -> None:
+    members, tokens, logins = setup(clock, sessions)
     heard: list[Revoked] = []
     tokens.on_revoke(heard.append)
     fred = await logins.login("fred", PASSWORD, "10.0.0.2")
@@ -139,7 +154,7 @@ async def test_revocation_reaches_listeners_and_ends_sessions(clock: FakeClock) 
     olga = await logins.login("olga", PASSWORD, "10.0.0.4")
     olga2 = await logins.login("olga", PASSWORD, "10.0.0.5")
 
-    tokens.revoke_session(olga.session)
+    await tokens.revoke_session(olga.session)
     await members.revoke("fred")
     await members.revoke("fred")  # told once
     refused = 0
@@ -148,7 +163,7 @@ async def test_revocation_reaches_listeners_and_ends_sessions(clock: FakeClock) 
             tokens.check(pair.access)
         refused += 1
     with pytest.raises(InvalidToken, match="revoked"):
-        tokens.refresh(fred.refresh)
+        await tokens.refresh(fred.refresh)
     assert tokens.check(olga2.access).member == "olga"
     with pytest.raises(LoginRefused):
         await logins.login("fred", PASSWORD, "10.0.0.9")

@@ -6,6 +6,7 @@ Run ``pytest -s tests/access_policy`` to see the figure lines.
 from __future__ import annotations
 
 import pytest
+from backends import Backend
 from policy_rig import (
     COMMANDS,
     DEVICES,
@@ -19,6 +20,9 @@ from policy_rig import (
     window,
 )
 
+from carhome.access.audit import AuditLog
+from carhome.access.gatekeeper import PolicyGatekeeper
+from carhome.access.members import Members
 from carhome.access.policy import POLICY, Effect, Face, Policy, Rule
 from carhome.testing import FakeClock
 from carhome.wire.members import Role
@@ -125,14 +129,22 @@ async def test_signatures_not_required_when_configured_off() -> None:
     assert (await keeper.decide(cmd, DEVICES["lock"])).allowed
 
 
-async def test_grant_uses_run_out() -> None:
+async def test_grant_uses_run_out(backend: Backend) -> None:
     clock = FakeClock(GRANT_START)
-    keeper, members, _ = gatekeeper(clock)
-    await members.grant("gus", window("g-twice", ("garage",), ("open",), uses=2))
-    results = []
-    for _ in range(3):
-        cmd = command("gus", "garage", "action", "open", {}, "api", clock.time(), signed=True)
-        results.append((await keeper.decide(cmd, DEVICES["garage"])).allowed)
+    async with backend.stores() as (member_store, audit_store):
+        keeper, members, _ = gatekeeper(clock, audit_store, member_store)
+        await members.grant("gus", window("g-twice", ("garage",), ("open",), uses=2))
+        results = []
+        for _ in range(3):
+            cmd = command("gus", "garage", "action", "open", {}, "api", clock.time(), signed=True)
+            results.append((await keeper.decide(cmd, DEVICES["garage"])).allowed)
     assert results == [True, True, False]
-    # The refused third command spent nothing.
+    # The refused third command spent nothing; the uses are kept, and count after a restart.
     assert next(g for g in members.require("gus").grants if g.id == "g-twice").used == 2
+    async with backend.stores() as (member_store, audit_store):
+        again = await Members.load(member_store)
+        keeper = PolicyGatekeeper(again, AuditLog(audit_store, clock), clock)
+        cmd = command("gus", "garage", "action", "open", {}, "api", clock.time(), signed=True)
+        refused = await keeper.decide(cmd, DEVICES["garage"])
+    assert next(g for g in again.require("gus").grants if g.id == "g-twice").used == 2
+    assert not refused.allowed

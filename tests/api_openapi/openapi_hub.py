@@ -45,7 +45,7 @@ class DemoHub(ServingThread):
         """A new session's access token for the owner (for an operation that ends its session)."""
         access = self.access
         assert access is not None
-        pair = self.call(lambda: access.tokens.open_session(access.members.require(DEMO_OWNER)))
+        pair = self.call_async(lambda: access.tokens.open_session(access.members.require(DEMO_OWNER)))
         return pair.access
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from carhome.automations import Engine, SqliteTimerStore, TimerStore
+from carhome.automations import Engine, PostgresTimerStore, SqliteTimerStore, TimerStore
 from carhome.hub import Ack, Command, Device, Home, Hub
+from carhome.pgdatabase import PgDatabase
 from carhome.store import SqliteStore
 from carhome.testing import FakeClock
 
@@ -28,18 +30,33 @@ class Lights:
             self.hub.report(command.home, command.device, {command.target: command.args["value"]})
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a restartable hub keeps its things: its SQLite file ``db``, and its timers
+    beside it or, given a ``database``, in PostgreSQL."""
+
+    db: Path
+    database: PgDatabase | None = None
+
+    def timers(self) -> TimerStore:
+        """A new store on the place's timers (each restart opens one)."""
+        return (
+            SqliteTimerStore.beside(self.db) if self.database is None else PostgresTimerStore(self.database)
+        )
+
+
 @asynccontextmanager
 async def restartable(
-    db: Path, clock: FakeClock, text: str, store: TimerStore | None = None
+    place: Place, clock: FakeClock, text: str, store: TimerStore | None = None
 ) -> AsyncIterator[Engine]:
-    """A hub and engine on the SQLite files at ``db``, with home ``h1`` (a car and a purifier)
-    and the automations of ``text``: closed and opened again, it is a real restart."""
-    async with Hub(store=SqliteStore(db), clock=clock) as hub:
+    """A hub and engine at ``place``, with home ``h1`` (a car and a purifier) and the
+    automations of ``text``: closed and opened again, it is a real restart."""
+    async with Hub(store=SqliteStore(place.db), clock=clock) as hub:
         if not hub.homes():
             await hub.add_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
             await hub.add_device(Device(home="h1", id="car", type="car"))
             await hub.add_device(Device(home="h1", id="purifier", type="air_purifier"))
-        async with Engine(hub, timer_store=store or SqliteTimerStore.beside(db)) as engine:
+        async with Engine(hub, timer_store=store or place.timers()) as engine:
             assert engine.load_text(text) == []
             yield engine
             await engine.timers.flush()

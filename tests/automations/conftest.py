@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from automation_rig import Lights
+from automation_rig import Lights, Place
 
 from carhome.automations import Engine
 from carhome.hub import Device, Hub
+from carhome.pgdatabase import PgDatabase
+from pgcluster import schema_name
 
 
 @pytest.fixture
@@ -27,3 +30,15 @@ async def engine(hub: Hub, lights: Lights) -> AsyncIterator[Engine]:
     hub.report("h1", "car", {"place": "away"}, trusted=True)
     async with Engine(hub) as engine:
         yield engine
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def place(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Place]:
+    """A place for a restartable hub, its timers beside its SQLite file or in PostgreSQL
+    (a schema of the test's own); the restart tests run on both."""
+    if request.param == "sqlite":
+        yield Place(tmp_path / "hub.db")
+        return
+    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+        yield Place(tmp_path / "hub.db", database)

@@ -6,9 +6,8 @@ cannot stand for several branches), and says so by not resuming."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-from automation_rig import advance, messages, restartable
+from automation_rig import Place, advance, messages, restartable
 
 from carhome.testing import FakeClock
 
@@ -53,14 +52,13 @@ automations:
 """
 
 
-async def test_a_delay_inside_if_and_sequence_resumes_in_its_branch(tmp_path: Path, clock: FakeClock) -> None:
-    db = tmp_path / "hub.db"
-    async with restartable(db, clock, NESTED) as engine:
+async def test_a_delay_inside_if_and_sequence_resumes_in_its_branch(place: Place, clock: FakeClock) -> None:
+    async with restartable(place, clock, NESTED) as engine:
         engine.hub.report("h1", "purifier", {"mode": "sleep"})
         await advance(clock, 4 * 60)
         assert messages(engine) == ["start", "then"]
     await advance(clock, 60)  # down
-    async with restartable(db, clock, NESTED) as engine:
+    async with restartable(place, clock, NESTED) as engine:
         # The mode changed while the hub was down: the branch is not chosen again.
         engine.hub.report("h1", "purifier", {"mode": "silent"})
         await advance(clock, 5 * 60 - 1)
@@ -79,31 +77,29 @@ async def test_a_delay_inside_if_and_sequence_resumes_in_its_branch(tmp_path: Pa
         ]
 
 
-async def test_a_delay_in_a_choice_due_while_down_runs_once_late(tmp_path: Path, clock: FakeClock) -> None:
-    db = tmp_path / "hub.db"
-    async with restartable(db, clock, NESTED) as engine:
+async def test_a_delay_in_a_choice_due_while_down_runs_once_late(place: Place, clock: FakeClock) -> None:
+    async with restartable(place, clock, NESTED) as engine:
         engine.hub.report("h1", "purifier", {"mode": "favorite"})
         await advance(clock, 60)
     await advance(clock, 3600)  # down past the due time
-    async with restartable(db, clock, NESTED) as engine:
+    async with restartable(place, clock, NESTED) as engine:
         await advance(clock, 0)
         await asyncio.wait_for(engine.idle(), 1)
         assert messages(engine) == ["favorite done", "chose"]
         [trace] = engine.trace("chooser")
         delay = next(s for s in trace.steps if s.path == "actions[0].choices[1].actions[0]")
         assert delay.late is True
-    async with restartable(db, clock, NESTED) as engine:  # done means forgotten
+    async with restartable(place, clock, NESTED) as engine:  # done means forgotten
         await advance(clock, 3600)
         assert messages(engine) == []
 
 
-async def test_a_delay_inside_parallel_is_not_resumed(tmp_path: Path, clock: FakeClock) -> None:
-    db = tmp_path / "hub.db"
-    async with restartable(db, clock, NESTED) as engine:
+async def test_a_delay_inside_parallel_is_not_resumed(place: Place, clock: FakeClock) -> None:
+    async with restartable(place, clock, NESTED) as engine:
         engine.hub.report("h1", "purifier", {"mode": "auto"})
         await advance(clock, 60)
         assert messages(engine) == ["branch"]
-    async with restartable(db, clock, NESTED) as engine:
+    async with restartable(place, clock, NESTED) as engine:
         await advance(clock, 3600)
         assert messages(engine) == []
         assert engine.trace("fanout") == []

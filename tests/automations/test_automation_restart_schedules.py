@@ -4,9 +4,8 @@ late, then go on from the present; one not yet due waits for its time."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-from automation_rig import advance, messages, restartable
+from automation_rig import Place, advance, messages, restartable
 
 from carhome.testing import FakeClock
 
@@ -25,13 +24,12 @@ automations:
 """
 
 
-async def test_a_time_missed_while_down_fires_once_late_then_daily(tmp_path: Path, clock: FakeClock) -> None:
-    db = tmp_path / "hub.db"
-    async with restartable(db, clock, SCHEDULED.split("  - id: hourly", maxsplit=1)[0]) as engine:
+async def test_a_time_missed_while_down_fires_once_late_then_daily(place: Place, clock: FakeClock) -> None:
+    async with restartable(place, clock, SCHEDULED.split("  - id: hourly", maxsplit=1)[0]) as engine:
         await advance(clock, 6 * HOUR)
         assert messages(engine) == []
     await advance(clock, 3 * 24 * HOUR)  # down over three mornings
-    async with restartable(db, clock, SCHEDULED.split("  - id: hourly", maxsplit=1)[0]) as engine:
+    async with restartable(place, clock, SCHEDULED.split("  - id: hourly", maxsplit=1)[0]) as engine:
         await advance(clock, 0)
         await asyncio.wait_for(engine.idle(), 1)
         assert messages(engine) == ["morning 2026-01-01T07:00:00+00:00"]
@@ -45,12 +43,11 @@ async def test_a_time_missed_while_down_fires_once_late_then_daily(tmp_path: Pat
         assert engine.trace("morning")[-1].trigger.late is False  # type: ignore[union-attr]
 
 
-async def test_a_schedule_not_yet_due_waits_for_its_time(tmp_path: Path, clock: FakeClock) -> None:
-    db = tmp_path / "hub.db"
-    async with restartable(db, clock, SCHEDULED) as engine:
+async def test_a_schedule_not_yet_due_waits_for_its_time(place: Place, clock: FakeClock) -> None:
+    async with restartable(place, clock, SCHEDULED) as engine:
         await advance(clock, 10 * 60)
     await advance(clock, 10 * 60)  # down 00:10 to 00:20, before 00:30
-    async with restartable(db, clock, SCHEDULED) as engine:
+    async with restartable(place, clock, SCHEDULED) as engine:
         await advance(clock, 0)
         assert messages(engine) == []
         await advance(clock, 10 * 60)
@@ -60,16 +57,15 @@ async def test_a_schedule_not_yet_due_waits_for_its_time(tmp_path: Path, clock: 
 
 
 async def test_a_schedule_changed_to_another_trigger_is_forgotten_not_run(
-    tmp_path: Path, clock: FakeClock
+    place: Place, clock: FakeClock
 ) -> None:
-    db = tmp_path / "hub.db"
-    async with restartable(db, clock, SCHEDULED):
+    async with restartable(place, clock, SCHEDULED):
         await advance(clock, 60)
     await advance(clock, 2 * HOUR)  # 'hourly' came due while down
     changed = SCHEDULED.replace(
         '[{trigger: cron, cron: "30 * * * *"}]', "[{trigger: state, device: purifier, property: mode}]"
     )
-    async with restartable(db, clock, changed) as engine:
+    async with restartable(place, clock, changed) as engine:
         await advance(clock, 0)
         await asyncio.wait_for(engine.idle(), 1)
         # Its saved due time belonged to a trigger that is gone: dropped, never run.

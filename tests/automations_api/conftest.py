@@ -1,4 +1,6 @@
-"""The ``rig`` fixture of the automation API tests (``api_rig``)."""
+"""The ``rig`` fixture of the automation API tests (``api_rig``): each test runs with what
+the API saves kept as files of the data directory, and in PostgreSQL (a schema of the
+test's own on the session's throwaway cluster)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,17 @@ from pathlib import Path
 import pytest
 from api_rig import Rig, open_rig
 
+from carhome.pgdatabase import PgDatabase
+from pgcluster import schema_name
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async for made in open_rig(tmp_path):
-        yield made
+
+@pytest.fixture(params=["files", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rig]:
+    if request.param == "files":
+        async for made in open_rig(tmp_path):
+            yield made
+        return
+    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+        async for made in open_rig(tmp_path, database):
+            yield made

@@ -56,9 +56,7 @@ async def test_saving_an_automation_that_reaches_another_home_is_refused(rig: Ri
     r = await rig.http.post("/api/automations", json={"text": body}, headers=nora)
     assert r.status_code == 422, r.text
     assert paths <= {e["path"] for e in r.json()["errors"]}, r.json()
-    assert not (rig.data / "automations" / "saved").exists() or not any(
-        (rig.data / "automations" / "saved").iterdir()
-    )
+    assert await rig.kept() == {}
     assert "takeover" not in {a.id for a in rig.engine.automations()}
     # checking the text says the same and binds nothing of h1 for the caller
     r = await rig.http.post("/api/automations/check", json={"text": body}, headers=nora)
@@ -87,7 +85,7 @@ async def test_an_automation_without_a_member_runs_as_the_one_who_saved_it(rig: 
     nora = await rig.login("nora")
     r = await rig.http.post("/api/automations", json={"text": text(member=None)}, headers=nora)
     assert r.status_code == 201, r.text
-    saved = (rig.data / "automations" / "saved" / "takeover.yaml").read_text()
+    saved = (await rig.kept())["takeover"]
     assert "    member: nora\n" in saved
     rig.hub.report("h2", "car", {"place": "away"}, trusted=True)
     rig.hub.report("h2", "car", {"place": "home"}, trusted=True)

@@ -5,6 +5,7 @@ A real hub (memory store, fake clock) with the access parts of a hub process
 (``Access.open`` over a temporary directory), the engine, ``AutomationFiles`` over a
 temporary data directory, and the app the hub serves, called in-process over ASGI. A
 "restart" is a new engine and a new ``AutomationFiles`` over the same data directory.
+Each test runs with the saved automations kept as files, and in PostgreSQL (``rig``).
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ async def test_create_then_read_it_back_and_it_runs(rig: Rig) -> None:
     made = r.json()
     assert (made["id"], made["file"], made["origin"], made["enabled"]) == (
         "night_light",
-        "automations/saved/night_light.yaml",
+        rig.saved_name("night_light"),
         "saved",
         True,
     )
     assert r.headers["location"] == "/api/automations/night_light"
-    assert (rig.data / "automations" / "saved" / "night_light.yaml").read_text() == NEW
+    assert await rig.kept() == {"night_light": NEW}
     got = (await rig.http.get("/api/automations/night_light", headers=owner)).json()
     assert got["text"] == NEW
     assert got["line"] == 3
@@ -75,6 +76,7 @@ async def test_an_invalid_automation_is_refused_with_its_lines_and_nothing_saved
     assert r.status_code == 422
     assert r.json()["errors"][0]["line"] is not None
     assert not (rig.data / "automations" / "saved").exists()
+    assert await rig.kept() == {}
     assert "night_light" not in {a.id for a in rig.engine.automations()}
 
 
@@ -109,7 +111,7 @@ async def test_edit_a_read_only_automation_saves_an_override_that_wins_after_a_r
     await restart(rig)
     got = (await rig.http.get("/api/automations/porch", headers=owner)).json()
     assert got["text"] == edited
-    assert got["file"] == "automations/saved/porch.yaml"
+    assert got["file"] == rig.saved_name("porch")
     # Deleting the override brings back the automation of the read-only file.
     r = await rig.http.delete("/api/automations/porch", headers=owner)
     assert r.status_code == 200
@@ -149,10 +151,12 @@ async def test_delete_an_api_created_automation(rig: Rig) -> None:
     owner = await rig.login("olivia")
     assert (await rig.http.post("/api/automations", json={"text": NEW}, headers=owner)).status_code == 201
     assert (await rig.http.post("/api/automations/night_light/disable", headers=owner)).status_code == 200
+    assert (await rig.kept()).keys() == {"night_light"}
+    assert await rig.switches() == {"night_light": False}
     r = await rig.http.delete("/api/automations/night_light", headers=owner)
     assert (r.status_code, r.json()) == (200, {"deleted": "night_light", "restored": None})
-    assert not (rig.data / "automations" / "saved" / "night_light.yaml").exists()
-    assert "night_light" not in (rig.data / "automations" / "enabled.json").read_text()
+    assert await rig.kept() == {}
+    assert await rig.switches() == {}
     assert (await rig.http.get("/api/automations/night_light", headers=owner)).status_code == 404
     await restart(rig)
     assert "night_light" not in {a.id for a in rig.engine.automations()}
@@ -218,8 +222,8 @@ async def test_no_absolute_path_in_any_answer(rig: Rig) -> None:
     ]
     files = {a["file"] for a in answers[0]}
     assert files == {
-        "automations/saved/night_light.yaml",
-        "automations/saved/porch.yaml",
+        rig.saved_name("night_light"),
+        rig.saved_name("porch"),
         "external:base.yaml",
     }
     for answer in answers:
@@ -284,3 +288,59 @@ async def test_checking_an_edit_does_not_count_its_own_id_as_taken(rig: Rig) -> 
     assert [e["message"] for e in r.json()["errors"]] == ["id: automation 'porch' is already loaded"]
     r = await rig.http.post("/api/automations/check", json={"text": text, "replace": "porch"}, headers=owner)
     assert r.json()["errors"] == []
+
+
+async def test_a_restart_on_an_empty_data_directory_keeps_what_the_database_keeps(
+    rig: Rig, tmp_path: Path
+) -> None:
+    owner = await rig.login("olivia")
+    assert (await rig.http.post("/api/automations", json={"text": NEW}, headers=owner)).status_code == 201
+    assert (await rig.http.post("/api/automations/porch/disable", headers=owner)).status_code == 200
+    before = rig.data
+    assert await restart(rig, tmp_path / "empty") == []
+    loaded = {a.id: a.enabled for a in rig.engine.automations()}
+    if rig.database is None:  # kept as files: they stayed in the old data directory
+        assert loaded == {"porch": True, "purify": True}
+        assert (before / "automations" / "saved" / "night_light.yaml").read_text() == NEW
+        return
+    assert loaded == {"porch": False, "purify": True, "night_light": True}
+    assert (await rig.http.get("/api/automations/night_light", headers=owner)).json()["text"] == NEW
+    assert not before.joinpath("automations").exists()  # nothing of it was ever a file
+
+
+async def test_saved_files_are_read_only_where_the_hub_keeps_its_saved_automations_in_files(
+    rig: Rig,
+) -> None:
+    saved = rig.data / "automations" / "saved"
+    saved.mkdir(parents=True)
+    (saved / "night_light.yaml").write_text(NEW)
+    (rig.data / "automations" / "enabled.json").write_text('{"night_light": false}\n')
+    errors = await restart(rig)
+    loaded = {a.id: a.enabled for a in rig.engine.automations()}
+    if rig.database is None:
+        assert errors == []
+        assert loaded == {"porch": True, "purify": True, "night_light": False}
+        return
+    # In the database's place they would be a second record: reported with what to do.
+    assert [(e.file, e.reason.split(";")[0]) for e in errors] == [
+        (
+            "automations/saved/night_light.yaml",
+            "not read: this hub keeps its saved automations and switches in its database",
+        ),
+        (
+            "automations/enabled.json",
+            "not read: this hub keeps its saved automations and switches in its database",
+        ),
+    ]
+    assert "carhome automations apply" in errors[0].reason
+    assert loaded == {"porch": True, "purify": True}
+
+
+async def test_a_saved_automation_that_no_longer_loads_is_named_where_it_is_kept(rig: Rig) -> None:
+    owner = await rig.login("olivia")
+    assert (await rig.http.post("/api/automations", json={"text": NEW}, headers=owner)).status_code == 201
+    await rig.keep("night_light", NEW.replace("place: home}", "place: home, extra: 1}"))
+    errors = await restart(rig)
+    assert [(e.file, e.line) for e in errors] == [(rig.saved_name("night_light"), 6)]
+    assert "unknown key 'extra'" in str(errors[0])
+    assert "night_light" not in {a.id for a in rig.engine.automations()}

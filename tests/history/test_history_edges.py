@@ -4,7 +4,7 @@ prices nobody published."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,21 @@ import pytest
 from history_server import HOME  # Yizhuang, with the place ``work``
 
 from carhome.energy import DynamicTariff, FixedTariff, TimeOfUseTariff, TouWindow
-from carhome.history import History, MemoryHistoryStore, Query, SqliteHistoryStore
+from carhome.history import (
+    History,
+    HistoryStore,
+    MemoryHistoryStore,
+    PostgresHistoryStore,
+    Query,
+    SqliteHistoryStore,
+)
 from carhome.hub import Device, Hub
+from carhome.pgdatabase import PgDatabase
 from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.store.sqlite import SqliteStore
 from carhome.testing import FakeClock
+from pgcluster import schema_name
 
 AT_HOME = {vss.LATITUDE: HOME.lat, vss.LONGITUDE: HOME.lon}
 AT_WORK = {vss.LATITUDE: 39.7850, vss.LONGITUDE: 116.5500}
@@ -147,19 +156,35 @@ async def test_replayed_and_duplicated_reports_change_nothing(home_hub: Hub, clo
     assert (trip.end, trip.distance_km) == (end, 5.0)
 
 
-async def test_a_restart_mid_trip_finishes_the_trip_it_started(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def history_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[[], HistoryStore]]:
+    """A new store on one place for each start of a hub: beside its SQLite file, or in
+    PostgreSQL (a schema of the test's own)."""
+    if request.param == "sqlite":
+        yield lambda: SqliteHistoryStore.beside(tmp_path / "carhome.db")
+        return
+    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+        yield lambda: PostgresHistoryStore(database)
+
+
+async def test_a_restart_mid_trip_finishes_the_trip_it_started(
+    tmp_path: Path, history_store: Callable[[], HistoryStore]
+) -> None:
     clock = FakeClock()
     db = tmp_path / "carhome.db"
     async with Hub(store=SqliteStore(db), clock=clock) as hub:
         await hub.add_home(HOME)
         await hub.add_device(Device(home="h1", id="car", type="car"))
-        async with History(hub, SqliteHistoryStore.beside(db)) as history:
+        async with History(hub, history_store()) as history:
             report(hub, parked())
             left = clock.time() + 60
             await drive(hub, clock, 2.0, 4)
             report(hub, {vss.SPEED: 50.0})  # still on the way when the hub stops
             assert await history.trips() == []
-    store = SqliteHistoryStore.beside(db)
+    store = history_store()
     await store.open()
     [saved] = await store.open_states()
     await store.close()
@@ -169,7 +194,7 @@ async def test_a_restart_mid_trip_finishes_the_trip_it_started(tmp_path: Path) -
     await clock.advance(300)  # the hub is down for five minutes; the car drives on
     async with (
         Hub(store=SqliteStore(db), clock=clock) as hub,
-        History(hub, SqliteHistoryStore.beside(db)) as history,
+        History(hub, history_store()) as history,
     ):
         await drive(hub, clock, 4.0, 4, from_odometer=104.0)
         report(hub, {vss.ENERGY: 48.8})

@@ -1,4 +1,5 @@
-"""One contract for every history store: SQLite (beside the hub's database) and memory."""
+"""One contract for every history store: SQLite (beside the hub's database), PostgreSQL (in
+the hub's database) and memory."""
 
 from __future__ import annotations
 
@@ -7,19 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from carhome.errors import StoreError
+from carhome.errors import ConfigError, StoreError
 from carhome.history import (
     ChargeSession,
     HistoryStore,
     MemoryHistoryStore,
     OpenState,
     Parked,
+    PostgresHistoryStore,
     Query,
     Snapshot,
     SqliteHistoryStore,
     Trip,
 )
 from carhome.history.records import OpenTrip
+from carhome.pgdatabase import PgDatabase
+from pgcluster import schema_name
 
 
 def trip(home: str, car: str, start: float, end: float, km: float = 5.0) -> Trip:
@@ -52,9 +56,16 @@ def spell(start: float, end: float) -> Parked:
     )
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[HistoryStore]:
-    made: HistoryStore = (
+    """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+        url = await cluster.create_schema(schema_name())
+        async with PgDatabase(url) as database, PostgresHistoryStore(database) as made:
+            yield made
+        return
+    made = (
         SqliteHistoryStore.beside(tmp_path / "carhome.db")
         if request.param == "sqlite"
         else MemoryHistoryStore()
@@ -124,3 +135,58 @@ async def test_sqlite_errors_say_what_to_do(tmp_path: Path) -> None:
     closed = SqliteHistoryStore(tmp_path / "h.db")
     with pytest.raises(StoreError, match="not open"):
         await closed.records(Trip, Query())
+
+
+async def test_a_batch_naming_one_record_or_car_twice_keeps_the_last(store: HistoryStore) -> None:
+    await store.commit(
+        [trip("h1", "car", 100, 200, km=5.0), trip("h1", "car", 100, 200, km=7.0)],
+        [
+            OpenState(home="h1", car="car", trip=OpenTrip(start=Snapshot(ts=5.0))),
+            OpenState(home="h1", car="car"),
+        ],
+    )
+    [kept] = await store.records(Trip, Query())
+    [state] = await store.open_states()
+    assert (kept.distance_km, state.trip) == (7.0, None)
+
+
+async def test_homes_keep_their_own_cars_and_records(store: HistoryStore) -> None:
+    await store.commit(
+        [trip("h1", "car", 100, 200), trip("h2", "car", 150, 250, km=9.0)],
+        [
+            OpenState(home="h1", car="car"),
+            OpenState(home="h2", car="car", trip=OpenTrip(start=Snapshot(ts=1.0))),
+        ],
+    )
+    assert [t.distance_km for t in await store.records(Trip, Query(home="h2", car="car"))] == [9.0]
+    assert [t.home for t in await store.records(Trip, Query(car="car"))] == ["h1", "h2"]
+    states = sorted(await store.open_states(), key=lambda s: s.home)
+    assert [(s.home, s.trip is not None) for s in states] == [("h1", False), ("h2", True)]
+
+
+@pytest.mark.postgres
+async def test_postgres_history_survives_a_restart(postgres_url: str) -> None:
+    """Closed with its pool, and opened again on the same schema: everything still there."""
+    async with PgDatabase(postgres_url) as database, PostgresHistoryStore(database) as store:
+        await store.commit(
+            [trip("h1", "car", 100, 200), spell(200, 300)],
+            [OpenState(home="h1", car="car", trip=OpenTrip(start=Snapshot(ts=300.0, odometer_km=105.0)))],
+        )
+    async with PgDatabase(postgres_url) as database, PostgresHistoryStore(database) as again:
+        assert [t.id for t in await again.records(Trip, Query())] == ["trip-h1-car-100"]
+        assert await again.records(Parked, Query()) == [spell(200, 300)]
+        [state] = await again.open_states()
+        assert state.trip is not None
+        assert state.trip.start.odometer_km == 105.0
+
+
+@pytest.mark.postgres
+async def test_postgres_history_from_a_newer_carhome_is_refused(postgres_url: str) -> None:
+    async with PgDatabase(postgres_url) as database:
+        await PostgresHistoryStore(database).open()
+        await database.execute(
+            "pretending to be newer",
+            [("UPDATE part_versions SET version = 99 WHERE part = $1", ("history",))],
+        )
+        with pytest.raises(ConfigError, match="history was written by a newer carhome"):
+            await PostgresHistoryStore(database).open()

@@ -71,8 +71,13 @@ def test_the_hub_reads_every_report_and_writes_every_command(made: Credentials) 
     hub = made.hub().username
     for topic_filter in ("carhome/+/+/state", "carhome/h1/+/ack", "carhome/h2/car/status"):
         assert acl.may_subscribe(hub, topic_filter)
-    for topic_filter in ("#", "carhome/#", "carhome/+/+/+", "carhome/+/+/cmd"):
+    for topic_filter in ("#", "carhome/#", "carhome/+/+/#", "+/+/+/+", "carhome/+/+/cmd"):
         assert not acl.may_subscribe(hub, topic_filter), topic_filter
+    # every report with one subscription, of which it receives only the reports
+    assert acl.may_subscribe(hub, "carhome/+/+/+")
+    for kind in ("cmd", "session", "enroll", "bogus"):
+        assert not acl.may_receive(hub, f"carhome/h1/car/{kind}"), kind
+    assert acl.may_receive(hub, "carhome/h1/car/state")
     assert acl.may_publish(hub, "carhome/h2/car/cmd")
     assert acl.may_publish(hub, "carhome-hub/carhome-hub/status")
     assert not acl.may_publish(hub, "carhome/h2/car/state")  # the hub cannot fake a report

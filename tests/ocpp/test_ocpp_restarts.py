@@ -1,35 +1,72 @@
 """Transactions outlive the hub process.
 
-The hub keeps its transactions in SQLite beside its database (``SqliteTransactionStore``):
+The hub keeps its transactions in SQLite beside its database (``SqliteTransactionStore``),
+or in its PostgreSQL database (``PostgresTransactionStore``), and its history beside them:
 a charger that goes on metering while the hub restarts, and sends its readings and its stop
 when the hub is back, is heard as if nothing had happened, and the charge is in the history.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from carhome.connectors.ocpp import Charger, OcppServer
+from carhome.connectors.ocpp.postgres import PostgresTransactionStore
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
-from carhome.history import History, SqliteHistoryStore
+from carhome.connectors.ocpp.store import TransactionStore
+from carhome.history import History, HistoryStore, PostgresHistoryStore, SqliteHistoryStore
 from carhome.hub import Device, Home, Hub
+from carhome.pgdatabase import PgDatabase
 from carhome.store.sqlite import SqliteStore
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
+from pgcluster import schema_name
 
 PASSWORD = "s3cret-wallbox-password"
 CHARGERS = {"CP-1": Charger(home="h1", device="wallbox", password=PASSWORD)}
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Where the hub keeps its transactions and history: beside its SQLite file, or in PostgreSQL."""
+
+    db: Path
+    database: PgDatabase | None = None
+
+    def transactions(self) -> TransactionStore:
+        if self.database is None:
+            return SqliteTransactionStore.beside(self.db)
+        return PostgresTransactionStore(self.database, {cid: c.home for cid, c in CHARGERS.items()})
+
+    def history(self) -> HistoryStore:
+        return (
+            SqliteHistoryStore.beside(self.db)
+            if self.database is None
+            else PostgresHistoryStore(self.database)
+        )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def kept(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Kept]:
+    if request.param == "sqlite":
+        yield Kept(tmp_path / "carhome.db")
+        return
+    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+        yield Kept(tmp_path / "carhome.db", database)
 
 
 def _url(server: OcppServer) -> str:
     return f"ws://127.0.0.1:{server.port}/ocpp/CP-1"
 
 
-async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Version) -> None:
+async def test_a_transaction_outlives_a_hub_restart(kept: Kept, version: Version) -> None:
     clock = FakeClock()
-    db = tmp_path / "carhome.db"
+    db = kept.db
     box = SimulatedWallbox("ws://127.0.0.1:1/ocpp", "CP-1", version=version, password=PASSWORD, clock=clock)
     async with Hub(store=SqliteStore(db), clock=clock) as hub:
         # the home and its devices first, as a running hub has them before its parts start
@@ -42,8 +79,8 @@ async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Ver
         )
     async with (
         Hub(store=SqliteStore(db), clock=clock) as hub,
-        History(hub, SqliteHistoryStore.beside(db)) as history,
-        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=SqliteTransactionStore.beside(db)) as server,
+        History(hub, kept.history()) as history,
+        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=kept.transactions()) as server,
     ):
         box.url = _url(server)
         await box.connect()
@@ -64,8 +101,8 @@ async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Ver
     assert len(box.queue) == 3
     async with (
         Hub(store=SqliteStore(db), clock=clock) as hub,
-        History(hub, SqliteHistoryStore.beside(db)) as history,
-        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=SqliteTransactionStore.beside(db)) as server,
+        History(hub, kept.history()) as history,
+        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=kept.transactions()) as server,
     ):
         box.url = _url(server)
         await box.connect()
@@ -79,5 +116,6 @@ async def test_a_transaction_outlives_a_hub_restart(tmp_path: Path, version: Ver
     assert shown == pytest.approx(2.0)
     assert (charge.charger, charge.grid_kwh) == ("wallbox", 2.0)
     print(
-        f"OCPP {version} across a hub restart: {shown:.1f} of 2.0 kWh shown, {charge.grid_kwh} kWh recorded"
+        f"OCPP {version} across a hub restart ({'PostgreSQL' if kept.database else 'SQLite'}):"
+        f" {shown:.1f} of 2.0 kWh shown, {charge.grid_kwh} kWh recorded"
     )

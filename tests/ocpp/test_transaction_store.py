@@ -1,17 +1,22 @@
-"""One contract for every OCPP transaction store: SQLite (beside the hub's database) and memory."""
+"""One contract for every OCPP transaction store: SQLite (beside the hub's database),
+PostgreSQL (in the hub's database) and memory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from carhome.connectors.ocpp import Sample
+from carhome.connectors.ocpp.postgres import PostgresTransactionStore
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.connectors.ocpp.store import MemoryTransactionStore, TransactionStore
 from carhome.connectors.ocpp.transactions import Register, Transaction, Transactions
-from carhome.errors import StoreError
+from carhome.errors import ConfigError, StoreError
+from carhome.pgdatabase import PgDatabase
+from pgcluster import schema_name
 
 DAY = 86_400.0
 
@@ -31,8 +36,18 @@ def tx(charger: str, tx_id: str, started: float, stopped: float | None = None) -
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+HOMES = {"CP-1": "h1", "CP-2": "h2"}
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TransactionStore]:
+    """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+        url = await cluster.create_schema(schema_name())
+        async with PgDatabase(url) as database, PostgresTransactionStore(database, HOMES) as made:
+            yield made
+        return
     made: TransactionStore = (
         MemoryTransactionStore()
         if request.param == "memory"
@@ -106,3 +121,84 @@ async def test_a_sqlite_file_from_a_newer_carhome_is_refused(tmp_path: Path) -> 
     conn.close()
     with pytest.raises(StoreError, match="newer carhome"):
         await SqliteTransactionStore(path).open()
+
+
+async def test_a_sample_saved_twice_in_one_batch_is_kept_once(store: TransactionStore) -> None:
+    await store.save(
+        tx("CP-1", "7", 100.0), [Sample(160.0, 1_500.0), Sample(160.0, 1_500.0), Sample(170.0, 1_600.0)]
+    )
+    [back] = (await store.load(0.0)).transactions
+    assert back.samples == {160.0: Sample(160.0, 1_500.0), 170.0: Sample(170.0, 1_600.0)}
+
+
+@pytest.mark.postgres
+async def test_postgres_transactions_survive_a_restart(postgres_url: str) -> None:
+    """Closed with its pool, and opened again on the same schema: everything still there."""
+    async with PgDatabase(postgres_url) as database, PostgresTransactionStore(database, HOMES) as store:
+        await store.save(tx("CP-1", "7", 100.0), [Sample(160.0, 1_500.0, 7_400.0)])
+        await store.save(tx("CP-2", "7", 200.0, stopped=900.0), [Sample(260.0, 9_000.0)])
+        await store.save_register(Register(charger="CP-1", connector=1, ts=50.0, energy_wh=900.0))
+    async with PgDatabase(postgres_url) as database, PostgresTransactionStore(database, HOMES) as again:
+        loaded = await again.load(0.0)
+    assert [(t.charger, t.id, t.stopped, list(t.samples.values())) for t in loaded.transactions] == [
+        ("CP-1", "7", None, [Sample(160.0, 1_500.0, 7_400.0)]),
+        ("CP-2", "7", 900.0, [Sample(260.0, 9_000.0)]),
+    ]
+    assert loaded.registers == [Register(charger="CP-1", connector=1, ts=50.0, energy_wh=900.0)]
+
+
+@pytest.mark.postgres
+async def test_postgres_rows_carry_the_chargers_home(postgres_url: str) -> None:
+    """Each row is under its charger's home; a charger moved to another home (or saved
+    without one) takes its transactions, samples and registers along as the store opens,
+    and a later save keeps one transaction, not two."""
+
+    async def homes(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+        rows = await conn.fetch(
+            "SELECT 'tx', charger, home FROM ocpp_transactions"
+            " UNION ALL SELECT 'sample', charger, home FROM ocpp_samples"
+            " UNION ALL SELECT 'register', charger, home FROM ocpp_registers ORDER BY 1, 2"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async with PgDatabase(postgres_url) as database:
+        async with PostgresTransactionStore(database, HOMES) as store:
+            await store.save(tx("CP-1", "7", 100.0), [Sample(160.0, 1_500.0)])
+            await store.save_register(Register(charger="CP-1", connector=1, ts=50.0, energy_wh=900.0))
+            await store.save_register(Register(charger="CP-2", connector=1, ts=50.0, energy_wh=900.0))
+        async with PostgresTransactionStore(database) as unnamed:
+            await unnamed.save(tx("CP-3", "1", 100.0), [Sample(160.0, 1_500.0)])
+        kept = await database.read("reading the homes", homes)
+        async with PostgresTransactionStore(database, {"CP-1": "h3", "CP-3": "h1"}) as moved:
+            opened = await database.read("reading the homes", homes)
+            await moved.save(tx("CP-1", "7", 100.0, stopped=300.0))
+            assert [(t.charger, t.stopped) for t in (await moved.load(0.0)).transactions] == [
+                ("CP-3", None),  # started at the same time: by id
+                ("CP-1", 300.0),
+            ]
+    assert kept == [
+        ("register", "CP-1", "h1"),
+        ("register", "CP-2", "h2"),
+        ("sample", "CP-1", "h1"),
+        ("sample", "CP-3", ""),
+        ("tx", "CP-1", "h1"),
+        ("tx", "CP-3", ""),
+    ]
+    assert opened == [
+        ("register", "CP-1", "h3"),
+        ("register", "CP-2", "h2"),
+        ("sample", "CP-1", "h3"),
+        ("sample", "CP-3", "h1"),
+        ("tx", "CP-1", "h3"),
+        ("tx", "CP-3", "h1"),
+    ]
+
+
+@pytest.mark.postgres
+async def test_postgres_tables_from_a_newer_carhome_are_refused(postgres_url: str) -> None:
+    async with PgDatabase(postgres_url) as database:
+        await PostgresTransactionStore(database).open()
+        sql = "UPDATE part_versions SET version = 99 WHERE part = $1"
+        await database.execute("pretending to be newer", [(sql, ("ocpp",))])
+        with pytest.raises(ConfigError, match="OCPP transactions was written by a newer carhome"):
+            await PostgresTransactionStore(database).open()

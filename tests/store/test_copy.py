@@ -9,7 +9,12 @@ PostgreSQL cluster.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -220,3 +225,39 @@ async def test_migrate_on_a_sqlite_file_prints_its_version(tmp_path: Path) -> No
     result = await _carhome("store", "migrate", "--store", f"sqlite:///{tmp_path / 'hub.db'}")
     assert result.exit_code == exits.OK, result.output
     assert result.output == f"sqlite:///{tmp_path / 'hub.db'}: schema version 1\n"
+
+
+def _on_a_terminal(*args: str) -> tuple[int, str]:
+    """``carhome`` run with a pseudo-terminal as its stdin, stdout and stderr; its exit
+    status and everything it wrote there."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from carhome.cli.main import main; main()", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    written = bytearray()
+    with contextlib.suppress(OSError):  # EIO: the terminal's last writer has gone
+        while chunk := os.read(leader, 65536):
+            written += chunk
+    os.close(leader)
+    return process.wait(timeout=60), written.decode(errors="replace")
+
+
+async def test_copy_on_a_terminal_shows_a_progress_bar_per_table(tmp_path: Path) -> None:
+    source, target = tmp_path / "from.db", tmp_path / "to.db"
+    async with SqliteStore(source) as store:
+        await _fill_demo_like(store, commands=1200)
+    status, shown = await asyncio.to_thread(
+        _on_a_terminal, "store", "copy", "--from", f"sqlite:///{source}", "--to", f"sqlite:///{target}"
+    )
+    assert status == exits.OK, shown
+    # a bar drawn and redrawn in place (carriage returns) as the batches of 500 land
+    bar = shown[shown.index("commands") :].split("\n", 1)[0]
+    print(f"the commands' bar, as drawn: {bar!r}")
+    assert "500/1200" in bar
+    assert "1200/1200" in bar
+    assert "#" in bar
+    assert "commands: 1200 copied" in shown

@@ -133,7 +133,7 @@ class AuthRoutes:
     async def refresh(self, request: Request) -> Response:
         body = await decode_body(request, RefreshRequest, limit=MAX_AUTH_BODY)
         try:
-            pair = self._access.tokens.refresh(body.refresh)
+            pair = await self._access.tokens.refresh(body.refresh)
         except InvalidToken as exc:
             raise unauthorized(f"refresh token {exc.reason}") from None
         return self._render(pair)
@@ -141,7 +141,7 @@ class AuthRoutes:
     async def logout(self, request: Request) -> Response:
         principal = self._bearer.principal(request)
         if principal.session is not None:
-            self._access.tokens.revoke_session(principal.session, reason="logged out")
+            await self._access.tokens.revoke_session(principal.session, reason="logged out")
         return Response(status_code=204)
 
 

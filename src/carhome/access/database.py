@@ -1,10 +1,11 @@
-"""``access.db``: the members of a hub's homes and the audit chain, in one SQLite file.
+"""``access.db``: the members of a hub's homes, the audit chain and the login sessions, in one
+SQLite file.
 
 A file apart from the hub's own database, which the store holds with an exclusive lock:
 ``carhome members --db`` edits a stopped hub's members in it, and ``carhome audit verify``
 reads a running hub's log from it. ``access_file`` is its ``carhome.sqlitefile.SqliteFile``
 (one connection on one thread of its own, WAL with ``synchronous = FULL``, mode 0600);
-``SqliteMemberStore`` and ``SqliteAuditStore`` share it, whoever opened it closes it.
+``SqliteMemberStore``, ``SqliteAuditStore`` and ``SqliteSessionStore`` share it, whoever opened it closes it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ MIGRATIONS: Final[Migrations] = (
         " home TEXT NOT NULL, member TEXT NOT NULL, face TEXT NOT NULL, command TEXT NOT NULL,"
         " device TEXT NOT NULL, target TEXT NOT NULL, decision TEXT NOT NULL,"
         " reason TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL)",
+    ),
+    # 1 → 2: the login sessions (``carhome.access.sessions``): digests of refresh secrets,
+    # never a token.
+    (
+        "CREATE TABLE access_sessions (home TEXT NOT NULL, id TEXT NOT NULL, member TEXT NOT NULL,"
+        " expires REAL NOT NULL, data BLOB NOT NULL, PRIMARY KEY (home, id))",
+        "CREATE INDEX access_sessions_expires ON access_sessions (expires)",
     ),
 )
 

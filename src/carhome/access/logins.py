@@ -49,4 +49,4 @@ class Logins:
         if not ok or member is None:
             raise LoginRefused("bad_credentials")
         self._throttle.succeeded(attempt)
-        return self._tokens.open_session(member)
+        return await self._tokens.open_session(member)

@@ -27,7 +27,7 @@ from carhome.http import problems
 from carhome.http.principals import principal_of
 from carhome.hub import Hub
 from carhome.parts import Context, DefaultedPart, Key
-from carhome.parts.keys import KEY_RELAY, SCREENS
+from carhome.parts.keys import KEY_RELAY, POSTGRES, SCREENS
 from carhome.signing.relay import ByConnector
 from carhome.spec.devices import CHARGING
 
@@ -45,7 +45,10 @@ async def _running(context: Context, section: AccessConfig) -> AsyncIterator[Acc
         raise ConfigError("access control keeps its members in a data directory; give one")
     hub, clock = context.hub, context.clock
     signatures, ttl = section.require_signatures, section.access_token_minutes * 60
-    async with Access.open(context.data, clock, require_signatures=signatures, access_ttl=ttl) as access:
+    postgres = context.want(POSTGRES)  # the hub's store on PostgreSQL: access control keeps all there
+    async with Access.open(
+        context.data, clock, require_signatures=signatures, access_ttl=ttl, postgres=postgres
+    ) as access:
         owner = context.want(OWNER)
         if owner is not None:
             await owner(access)

@@ -170,7 +170,7 @@ class MemberRoutes:
     async def audit(self, request: Request) -> Response:
         principal = await self._admin(request)
         query = decode_query(request, AuditQuery)
-        verification = await self._access.audit.verify()
+        verification = await self._access.audit.verify(principal.home)  # its chain, where homes have one
         entries = await self._access.audit.entries()
         mine = [e for e in entries if e.home == principal.home][-query.limit :]
         return json_response(

@@ -4,11 +4,16 @@ A running hub needs every access piece at once — the member registry, password
 token issuer, the login throttle, the audit log and the gatekeeper built from them — and
 each face (HTTP API, WebSocket, KUKSA, Home Assistant bridge) needs the same instances.
 ``async with Access.open(directory, clock) as access`` builds them over
-``<data_dir>/access.db`` (members and the audit chain, ``carhome.access.database``; mode
-0600 in a directory made 0700), open until the block ends, and ``<data_dir>/token.key``
-(the token secret, 32 random bytes, mode 0600, made on first start), so a restart keeps
-members, the audit chain and the validity of refresh tokens' signatures (sessions
-themselves live in memory: a restart logs everybody out).
+``<data_dir>/access.db`` (members, the audit chain and the login sessions,
+``carhome.access.database``; mode 0600 in a directory made 0700), open until the block
+ends, and ``<data_dir>/token.key`` (the token secret, 32 random bytes, mode 0600, made on
+first start), so a restart keeps members, the audit chain and everybody's sessions: an
+access or refresh token issued before it still works, a revoked or spent one stays refused.
+When the hub's store is on PostgreSQL (``postgres``), all of it is kept in that database
+instead, and no ``access.db`` or ``token.key`` is made: members and one audit chain per home
+in the tables of ``carhome.access.postgres``, the sessions and the token secret in those of
+``carhome.access.sessions``; so a restart, or a second process on the same database, finds
+the same members and chains and takes the same tokens.
 
 ``ensure_owner`` is how the demo's home gets its owner. A served hub without members makes
 a one-time setup code instead (``carhome.access.firstrun``): the web app's first-run page or
@@ -27,16 +32,18 @@ from typing import Any, Final
 
 from starlette.routing import BaseRoute
 
-from carhome.access.audit import AuditLog, SqliteAuditStore
+from carhome.access.audit import AuditLog, AuditStore, SqliteAuditStore
 from carhome.access.bearer import OPERATIONS as AUTH_OPERATIONS
 from carhome.access.bearer import Bearer, auth_routes
 from carhome.access.database import ACCESS_DB, access_file
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.logins import Logins
-from carhome.access.members import Member, Members, SqliteMemberStore
+from carhome.access.members import Member, Members, MemberStore, SqliteMemberStore
 from carhome.access.passwords import Passwords
+from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.access.routes import OPERATIONS as MEMBER_OPERATIONS
 from carhome.access.routes import member_routes
+from carhome.access.sessions import PostgresSessionStore, SessionStore, SqliteSessionStore
 from carhome.access.throttle import LoginThrottle
 from carhome.access.tokens import InvalidToken, Tokens
 from carhome.clock import Clock
@@ -46,6 +53,7 @@ from carhome.http.operations import Operation
 from carhome.http.principals import Authenticator
 from carhome.hub.commands import CommandRouter, Decision
 from carhome.parts.access import Revocation
+from carhome.pgdatabase import PgDatabase
 from carhome.private import private_dir
 from carhome.wire.members import Role
 
@@ -59,13 +67,12 @@ class AccessSetupError(CarhomeError):
     """The access files in the data directory cannot be read or made."""
 
 
-def _prepare(directory: Path) -> bytes:
-    """Make ``directory`` (0700) when missing; the token secret kept in it."""
+def _prepare(directory: Path) -> None:
+    """Make ``directory`` (0700) when missing."""
     try:
         private_dir(directory)
     except OSError as exc:
         raise AccessSetupError(f"cannot make the access files in {directory}: {exc.strerror}") from exc
-    return _secret(directory / TOKEN_KEY)
 
 
 def _secret(path: Path) -> bytes:
@@ -84,6 +91,23 @@ def _secret(path: Path) -> bytes:
             " (delete it to make a new one: everybody logs in again)"
         )
     return secret
+
+
+@contextlib.asynccontextmanager
+async def _stores(
+    directory: Path, postgres: PgDatabase | None
+) -> AsyncIterator[tuple[MemberStore, AuditStore, SessionStore, bytes]]:
+    """Where the members, the audit chain and the login sessions are kept, and the token
+    secret: the tables of ``postgres`` when the hub's store is on PostgreSQL, else
+    ``access.db`` and the file ``token.key`` in ``directory``."""
+    if postgres is not None:  # the process opened it and closes it
+        await open_tables(postgres)
+        sessions = await PostgresSessionStore.open(postgres)
+        yield PostgresMemberStore(postgres), PostgresAuditStore(postgres), sessions, await sessions.secret()
+        return
+    async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
+        secret = await asyncio.to_thread(_secret, directory / TOKEN_KEY)
+        yield SqliteMemberStore(database), SqliteAuditStore(database), SqliteSessionStore(database), secret
 
 
 class Access:
@@ -118,17 +142,19 @@ class Access:
         require_signatures: bool = True,
         access_ttl: float | None = None,
         passwords: Passwords | None = None,
+        postgres: PgDatabase | None = None,
     ) -> AsyncIterator[Access]:
-        """The access parts over ``directory`` (made when missing), open for the block."""
-        secret = await asyncio.to_thread(_prepare, directory)
-        async with access_file(directory / ACCESS_DB) as database:  # password hashes, the audit chain
-            members = await Members.load(SqliteMemberStore(database))
-            tokens = Tokens(secret, clock, members)
+        """The access parts over ``directory`` (made when missing), open for the block; kept
+        in ``postgres`` when given, else in ``access.db`` and ``token.key``."""
+        await asyncio.to_thread(_prepare, directory)
+        async with _stores(directory, postgres) as (member_store, audit_store, sessions, secret):
+            members = await Members.load(member_store)
+            tokens = await Tokens.load(secret, clock, members, sessions)
             if access_ttl is not None:
                 tokens.access_ttl = access_ttl
             yield cls(
                 members=members,
-                audit=AuditLog(SqliteAuditStore(database), clock),
+                audit=AuditLog(audit_store, clock),
                 tokens=tokens,
                 clock=clock,
                 passwords=passwords,

@@ -5,25 +5,38 @@ HMAC-SHA256-signed with the hub's secret and lives ``access_ttl`` seconds of the
 clock; it names its session, so revoking the session or the member ends it at once, not at
 its expiry. Its **refresh token** (``<session>.<secret>``) is kept only as a SHA-256 digest,
 is exchanged once (``refresh`` returns a new pair and retires the old secret) and, if a
-retired secret comes back, the session is revoked: someone copied it.
+retired secret comes back (one of the session's last 16), the session is revoked: someone
+copied it.
 
 Revoking a session or a member tells every listener (``on_revoke``) with a ``Revoked``,
 so faces close the live connections of that session or member.
+
+Sessions are written through to a ``SessionStore`` (``carhome.access.sessions``: memory,
+``access.db`` or PostgreSQL) and ``Tokens.load`` takes up the live ones at start, so a
+restart keeps people logged in. Opening, refreshing and revoking change the session in
+memory at once, before the call first waits, and return once the store has it: a revoke
+is effective at once and durable when it returns; a rotated refresh token stays spent
+after a restart. Checking an access token reads memory only. Expired sessions are
+deleted at start and about once an hour of the clock as sessions are opened. A member's
+revocation is kept with the member (``carhome.access.members``), which ends their sessions
+after a restart too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Final, Self
 
 import msgspec
 
 from carhome.access.members import Member, Members
+from carhome.access.sessions import MemorySessionStore, Session, SessionStore
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
 
@@ -32,6 +45,8 @@ log: Final = logging.getLogger(__name__)
 ACCESS_TTL: Final = 300.0
 REFRESH_TTL: Final = 30 * 24 * 3600.0
 _PREFIX: Final = "v1"
+_RETIRED_KEPT: Final = 16  # the spent refresh secrets of a session whose reuse revokes it
+_PRUNE_EVERY: Final = 3600.0
 
 
 class InvalidToken(CarhomeError):
@@ -64,14 +79,6 @@ class Revoked(msgspec.Struct, frozen=True):
     reason: str
 
 
-class _Session(msgspec.Struct):
-    member: str
-    expires: float
-    digest: bytes
-    retired: set[bytes]
-    revoked: bool = False
-
-
 RevokeListener = Callable[[Revoked], None]
 
 
@@ -94,6 +101,8 @@ class Tokens:
         *,
         access_ttl: float = ACCESS_TTL,
         refresh_ttl: float = REFRESH_TTL,
+        store: SessionStore | None = None,
+        sessions: Iterable[Session] = (),
     ) -> None:
         if len(secret) < 32:
             raise ValueError("the token secret needs at least 32 random bytes")
@@ -102,19 +111,56 @@ class Tokens:
         self._members = members
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
-        self._sessions: dict[str, _Session] = {}
+        self._store: SessionStore = store or MemorySessionStore()
+        self._sessions: dict[str, Session] = {s.id: s for s in sessions}
+        self._next_prune = clock.time() + _PRUNE_EVERY
+        # Records are written in the order they changed in memory, one at a time: a revoke
+        # never lands before the refresh it followed (a pool's connections would race).
+        self._writing = asyncio.Lock()
         self._listeners: list[RevokeListener] = []
         members.on_revoke(self._member_revoked)
 
+    @classmethod
+    async def load(
+        cls,
+        secret: bytes,
+        clock: Clock,
+        members: Members,
+        store: SessionStore,
+        *,
+        access_ttl: float = ACCESS_TTL,
+        refresh_ttl: float = REFRESH_TTL,
+    ) -> Self:
+        """The tokens of the live sessions ``store`` keeps (the expired ones deleted)."""
+        sessions = await store.load(clock.time())
+        return cls(
+            secret,
+            clock,
+            members,
+            access_ttl=access_ttl,
+            refresh_ttl=refresh_ttl,
+            store=store,
+            sessions=sessions,
+        )
+
     # -- issuing --------------------------------------------------------------------------
 
-    def open_session(self, member: Member) -> TokenPair:
-        session = secrets.token_hex(16)
+    async def open_session(self, member: Member) -> TokenPair:
+        """A new session of ``member``, kept when this returns."""
+        await self._prune()
+        session_id = secrets.token_hex(16)
         secret = secrets.token_bytes(32)
-        self._sessions[session] = _Session(
-            member.id, self._clock.time() + self.refresh_ttl, hashlib.sha256(secret).digest(), set()
-        )
-        return self._pair(member, session, secret)
+        now = self._clock.time()
+        digest = hashlib.sha256(secret).digest()
+        session = Session(session_id, member.home, member.id, digest, now, now + self.refresh_ttl)
+        self._sessions[session_id] = session
+        try:
+            await self._save(session)
+        except Exception:
+            if self._sessions.get(session_id) is session:
+                del self._sessions[session_id]
+            raise
+        return self._pair(member, session_id, secret)
 
     def _pair(self, member: Member, session: str, secret: bytes) -> TokenPair:
         expires = self._clock.time() + self.access_ttl
@@ -122,8 +168,9 @@ class Tokens:
         tag = _b64(hmac.digest(self._secret, f"{_PREFIX}.{body}".encode(), "sha256"))
         return TokenPair(f"{_PREFIX}.{body}.{tag}", f"{session}.{_b64(secret)}", expires, session)
 
-    def refresh(self, refresh_token: str) -> TokenPair:
-        """Exchange a refresh token for a new pair (the old refresh token is spent)."""
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Exchange a refresh token for a new pair (the old refresh token is spent, for good
+        when this returns)."""
         session_id, _, text = refresh_token.partition(".")
         session = self._sessions.get(session_id)
         try:
@@ -133,14 +180,21 @@ class Tokens:
         if session is None:
             raise InvalidToken("unknown session")
         if digest in session.retired:
-            self.revoke_session(session_id, reason="a spent refresh token was used again")
+            await self.revoke_session(session_id, reason="a spent refresh token was used again")
             raise InvalidToken("refresh token already used; the session is revoked")
         if not hmac.compare_digest(digest, session.digest):
             raise InvalidToken("bad refresh token")
-        member = self._live(session_id, session)
+        member = self._live(session)
         secret = secrets.token_bytes(32)
-        session.retired.add(session.digest)
-        session.digest = hashlib.sha256(secret).digest()
+        retired = (*session.retired, session.digest)[-_RETIRED_KEPT:]
+        rotated = msgspec.structs.replace(session, digest=hashlib.sha256(secret).digest(), retired=retired)
+        self._sessions[session_id] = rotated  # before the first wait: a second use finds it spent
+        try:
+            await self._save(rotated)
+        except Exception:
+            if self._sessions.get(session_id) is rotated:  # not changed since: the old one stays good
+                self._sessions[session_id] = session
+            raise
         return self._pair(member, session_id, secret)
 
     # -- checking -------------------------------------------------------------------------
@@ -164,10 +218,10 @@ class Tokens:
         session = self._sessions.get(claims.session)
         if session is None:
             raise InvalidToken("unknown session")
-        self._live(claims.session, session)
+        self._live(session)
         return claims
 
-    def _live(self, session_id: str, session: _Session) -> Member:
+    def _live(self, session: Session) -> Member:
         member = self._members.get(session.member)
         if session.revoked or member is None or member.revoked:
             raise InvalidToken("revoked")
@@ -177,18 +231,41 @@ class Tokens:
 
     # -- revoking -------------------------------------------------------------------------
 
-    def revoke_session(self, session_id: str, *, reason: str = "revoked") -> None:
+    async def revoke_session(self, session_id: str, *, reason: str = "revoked") -> None:
+        """End a session: at once in memory, kept when this returns."""
         session = self._sessions.get(session_id)
         if session is None or session.revoked:
             return
-        session.revoked = True
+        revoked = msgspec.structs.replace(session, revoked=True)
+        self._sessions[session_id] = revoked
         self._tell(Revoked(session.member, session_id, reason))
+        await self._save(revoked)
+
+    async def _save(self, session: Session) -> None:
+        async with self._writing:
+            await self._store.save(session)
 
     def _member_revoked(self, member: Member) -> None:
-        for session in self._sessions.values():
-            if session.member == member.id:
-                session.revoked = True
+        # The member's record says it for good (kept before listeners hear it).
+        for session in tuple(self._sessions.values()):
+            if session.member == member.id and not session.revoked:
+                self._sessions[session.id] = msgspec.structs.replace(session, revoked=True)
         self._tell(Revoked(member.id, None, "member revoked"))
+
+    async def _prune(self) -> None:
+        now = self._clock.time()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + _PRUNE_EVERY
+        for session in tuple(self._sessions.values()):
+            if session.expires <= now:
+                del self._sessions[session.id]
+        async with self._writing:
+            await self._store.prune(now)
+
+    def __len__(self) -> int:
+        """How many sessions are held (live, revoked or expired but not yet pruned)."""
+        return len(self._sessions)
 
     def on_revoke(self, listener: RevokeListener) -> Callable[[], None]:
         self._listeners.append(listener)

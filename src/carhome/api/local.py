@@ -23,13 +23,13 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carhome.errors import CommandTimeout, InvalidCommand, UnknownDevice
-from carhome.http import problems
+from carhome.errors import CommandTimeout, DuplicateCommand, InvalidCommand, UnknownDevice
+from carhome.http import idempotency, problems
 from carhome.http.bodies import decode_body, decode_query, json_response
 from carhome.http.operations import Operation
 from carhome.http.principals import Authenticator, Principal, View
 from carhome.http.problems import Problem
-from carhome.hub import Command, Hub
+from carhome.hub import Command, Hub, derived_id
 from carhome.hub.rejections import HUB_WIDE
 from carhome.wire.commands import CommandList, CommandRequest, CommandsQuery, WaitQuery
 from carhome.wire.devices import (
@@ -180,7 +180,11 @@ class HubRoutes:
 
     async def submit(self, request: Request) -> Response:
         home, device = self._visible_device(request)  # a 404 whatever the body says
+        key = idempotency.key_of(request)
         req = await decode_body(request, CommandRequest, allowed=_BODY_ALLOWED)
+        member = self.who(request)
+        # With a key, the id is the member's and the key's: a retry finds the first command.
+        command_id = None if key is None else derived_id("api", member, key)
         try:
             command = await self.hub.submit(
                 home,
@@ -188,10 +192,15 @@ class HubRoutes:
                 req.kind,
                 req.target,
                 req.args,
-                member=self.who(request),
+                member=member,
                 face="api",
                 ttl=req.ttl,
+                command_id=command_id,
             )
+        except DuplicateCommand:
+            if key is None or command_id is None:  # pragma: no cover - a random id is never taken
+                raise
+            command = await self._made_before(command_id, key, (home, device), req, member)
         except InvalidCommand as exc:
             problem = problems.problem_from(exc)
             problem.fields["kind"] = req.kind
@@ -205,6 +214,40 @@ class HubRoutes:
         return json_response(
             command, 200 if command.status.final else 202, headers={"Location": f"/api/commands/{command.id}"}
         )
+
+    async def _made_before(
+        self, command_id: str, key: str, where: tuple[str, str], req: CommandRequest, member: str
+    ) -> Command:
+        """The command an earlier request with the same idempotency key made, if it asked
+        for the same thing (a 422 problem if not)."""
+        home, device = where
+        made = self.hub.commands.get(command_id) or await self.hub.store.outbox_get(command_id)
+        if made is None:  # pragma: no cover - a taken id is pending, recent or stored
+            raise problems.problem_from(DuplicateCommand(command_id))
+        asked = self.hub.commands.make(
+            home=home,
+            device=device,
+            kind=req.kind,
+            target=req.target,
+            args=req.args,
+            member=member,
+            face="api",
+        )  # the arguments as the first request's were checked and stored
+        differs = [
+            name
+            for name, first, now in (
+                ("device", (made.home, made.device), (home, device)),
+                ("kind", made.kind, req.kind),
+                ("target", made.target, req.target),
+                ("args", made.args, asked.args),
+                ("ttl", round(made.expires - made.created, 6), round(req.ttl, 6)),
+                ("member", made.member, member),
+            )
+            if first != now
+        ]
+        if differs:
+            raise idempotency.reused(key, f"command {command_id} differs in {', '.join(differs)}")
+        return made
 
     async def _wait(self, command: Command, seconds: float) -> Command:
         try:
@@ -330,8 +373,12 @@ OPERATIONS: Final[tuple[Operation[HubRoutes], ...]] = (
         {200: Command, 202: Command},
         body=CommandRequest,
         problems=_DEVICE_PROBLEMS,
-        description="200 when the command ended within `wait`, else 202 (it is queued or sent).",
+        description=(
+            "200 when the command ended within `wait`, else 202 (it is queued or sent). With an"
+            " `Idempotency-Key`, a retry answers with the command the first request made."
+        ),
         headers={200: _LOCATION, 202: _LOCATION},
+        request_headers={idempotency.HEADER: idempotency.PARAMETER},
     ),
     Operation(
         "GET",

@@ -127,6 +127,9 @@ def _operation(
     ]
     if op.query is not None:
         params.extend(_query_parameters(op, schemas[op.query], components))
+    params.extend(
+        {"name": name, "in": "header", "required": False, **spec} for name, spec in op.request_headers.items()
+    )
     responses: dict[str, Any] = {}
     for status, kind in sorted(op.responses.items()):
         answer: dict[str, Any] = {"description": _status_words(status)}

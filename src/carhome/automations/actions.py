@@ -8,6 +8,7 @@ finishes synchronously (returns ``None``) or returns an awaitable for what must 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Iterable
 from typing import Any, Literal, Protocol
 
@@ -36,7 +37,9 @@ SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
 """A command a step makes: (home, device, kind, target, args)."""
 
 
+@functools.lru_cache(maxsize=1024)
 def _where(path: Path) -> str:
+    # The same few paths (``actions[0]`` …) for every automation bound: made once each.
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
@@ -48,13 +51,11 @@ def _devices(binder: Binder, ref: str | list[str], path: Path) -> list[tuple[str
 
 
 def _check(binder: Binder, path: Path, command: SceneCommand, prefix: str = "") -> None:
-    """Make ``command`` once to check it against its device's spec: a ``BindError`` at
+    """Check ``command`` against its device's spec as making it would: a ``BindError`` at
     ``path`` (its message after ``prefix``) if it breaks it."""
     home, device, kind, target, args = command
     try:
-        binder.hub.commands.make(
-            home=home, device=device, kind=kind, target=target, args=args, member="check", face="automation"
-        )
+        binder.hub.commands.check(home=home, device=device, kind=kind, target=target, args=args)
     except Exception as exc:
         raise BindError(path, f"{prefix}{exc}") from None
 
@@ -71,13 +72,13 @@ def _resumed(run: Run, branches: Iterable[tuple[str, list[BoundStep]]]) -> tuple
 
 
 async def _submit_all(
-    run: Run, targets: list[tuple[str, str]], kind: str, target: str, args: dict[str, Any]
+    run: Run, targets: list[tuple[str, str]], kind: str, target: str, args: dict[str, Any], *, where: str
 ) -> None:
     # One after the other: each submit returns once the command is durable and handed to
     # its transport, so in-process this finishes in one loop turn (gather would add tasks).
     command_kind: Literal["set", "action"] = "set" if kind == "set" else "action"
-    for home, device in targets:
-        await run.submit(home, device, command_kind, target, args)
+    for i, (home, device) in enumerate(targets):
+        await run.submit(home, device, command_kind, target, args, at=(where, i))
 
 
 class Command(msgspec.Struct, tag_field="action", tag="command", forbid_unknown_fields=True, kw_only=True):
@@ -92,8 +93,10 @@ class Command(msgspec.Struct, tag_field="action", tag="command", forbid_unknown_
         for home, device in targets:
             binder.action(home, device, self.name, (*path, "name"))
             _check(binder, (*path, "args"), (home, device, "action", self.name, self.args))
-        name, args = self.name, self.args
-        return BoundStep(_where(path), "command", lambda run: _submit_all(run, targets, "action", name, args))
+        name, args, where = self.name, self.args, _where(path)
+        return BoundStep(
+            where, "command", lambda run: _submit_all(run, targets, "action", name, args, where=where)
+        )
 
 
 class SetProperty(msgspec.Struct, tag_field="action", tag="set", forbid_unknown_fields=True, kw_only=True):
@@ -112,8 +115,8 @@ class SetProperty(msgspec.Struct, tag_field="action", tag="set", forbid_unknown_
             _check(binder, (*path, "value"), (home, device, "set", spec.name, {"value": self.value}))
         if len(names) != 1:
             raise BindError((*path, "property"), "the devices name this property differently")
-        prop, args = names.pop(), {"value": self.value}
-        return BoundStep(_where(path), "set", lambda run: _submit_all(run, targets, "set", prop, args))
+        prop, args, where = names.pop(), {"value": self.value}, _where(path)
+        return BoundStep(where, "set", lambda run: _submit_all(run, targets, "set", prop, args, where=where))
 
 
 class Notify(msgspec.Struct, tag_field="action", tag="notify", forbid_unknown_fields=True, kw_only=True):
@@ -244,12 +247,13 @@ class SceneAction(msgspec.Struct, tag_field="action", tag="scene", forbid_unknow
                 " (define it under 'scenes:' in the file)",
             )
         commands = bind_scene(scene, binder, (*path, "scene"))
+        where = _where(path)
 
         async def apply(run: Run) -> None:
-            for home, device, kind, target, args in commands:
-                await run.submit(home, device, kind, target, args)
+            for i, (home, device, kind, target, args) in enumerate(commands):
+                await run.submit(home, device, kind, target, args, at=(where, i))
 
-        return BoundStep(_where(path), "scene", apply)
+        return BoundStep(where, "scene", apply)
 
 
 def bind_scene(scene: dict[str, dict[str, Any]], binder: Binder, path: Path) -> list[SceneCommand]:

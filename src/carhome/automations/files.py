@@ -5,31 +5,34 @@
 - *base* files: read-only ones handed to the hub (the demo's packaged file, files given
   by the process that starts the hub) and the YAML files people write by hand under
   ``<data>/automations/``;
-- *saved* files: ``<data>/automations/saved/<id>.yaml``, one per automation created or
-  edited through the API (``save``).
+- *saved* texts: one per automation created or edited through the API (``save``), kept
+  by a ``carhome.automations.saved.SavedAutomations``: files
+  ``<data>/automations/saved/<id>.yaml`` (``SavedFiles``, the default, a hub on SQLite), or
+  a table of the hub's PostgreSQL database (``carhome.automations.postgres_saved``), where
+  ``<data>/automations/saved/`` is not read (each file there is reported, with what to do).
 
-A saved file wins over a base file that defines the same id, at this start and at every
+A saved text wins over a base file that defines the same id, at this start and at every
 next one. So editing an automation that came from a read-only file (or from a hand-written
 file holding several) saves an *override* and never touches the file it came from;
 deleting the override (``delete``) brings the base automation back. Only automations with
-a saved file can be deleted; a base one can be disabled or overridden.
+a saved text can be deleted; a base one can be disabled or overridden.
 
-The enable switch (``set_enabled``) is kept in ``<data>/automations/enabled.json`` as
-``{id: bool}``: it wins over an automation's own ``enabled:``, and survives saving a new
-text, until the automation is deleted.
+The enable switch (``set_enabled``) is kept by the same store (``enabled.json`` beside the
+saved files, as ``{id: bool}``, or its table): it wins over an automation's own
+``enabled:``, and survives saving a new text, until the automation is deleted.
 
-Every write is ``carhome.files.write_atomically``, on a worker thread: after a crash the
-old file or the new one is there, never half of one. The engine is changed only after the
-file is on disk.
+Every write is durable when it returns (a file replaced whole on a worker thread, or a
+committed transaction). The engine is changed only after the write.
 
-Reading and parsing happen on a worker thread too, never on the event loop: ``load`` reads
-every file on one, and the API hands ``read_text`` a text it received (one parse per
-request, and one more when the member who saves it is written in, ``with_member``); what
-it gives — a ``Text`` — is what ``save`` checks and keeps.
+Reading and parsing happen on a worker thread, never on the event loop: ``load`` reads
+every file and parses every text on one, and the API hands ``read_text`` a text it received
+(one parse per request, and one more when the member who saves it is written in,
+``with_member``); what it gives — a ``Text`` — is what ``save`` checks and keeps.
 
 Files are named to people by where they are, never by an absolute path of the machine:
 ``automations/saved/x.yaml`` (under the data directory), ``package:carhome/sim/…`` (shipped
-with carhome) or ``external:name.yaml`` (anywhere else).
+with carhome) or ``external:name.yaml`` (anywhere else); a saved text in the database is
+``postgresql:automations/x``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,14 +54,11 @@ from carhome.automations.actions import SceneAction
 from carhome.automations.automation import Automation
 from carhome.automations.engine import Engine
 from carhome.automations.loader import Loaded, Source, load_text
+from carhome.automations.saved import DIRECTORY, ENABLED_FILE, SAVED, Kept, SavedAutomations, SavedFiles
 from carhome.errors import CarhomeError, ConfigError
-from carhome.files import delete_durably, write_atomically
 
 Origin = Literal["saved", "data", "package", "external"]
 
-DIRECTORY: Final = "automations"
-SAVED: Final = "saved"
-ENABLED_FILE: Final = "enabled.json"
 _PACKAGE: Final = Path(__file__).resolve().parent.parent  # the carhome package
 _WHERE: Final = re.compile(r"^([A-Za-z_][\w.\[\]-]*): (.*)$", re.DOTALL)
 
@@ -139,12 +138,17 @@ class Entry:
 
 
 class AutomationFiles:
-    """The automations of ``<data_dir>/automations/`` plus read-only ``base`` files."""
+    """The automations of ``<data_dir>/automations/`` plus read-only ``base`` files, and
+    those saved through the API in ``saved`` (files of ``<data_dir>/automations/saved/``
+    unless given)."""
 
-    def __init__(self, data_dir: Path, *, base: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, *, base: Sequence[Path] = (), saved: SavedAutomations | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.directory = data_dir / DIRECTORY
-        self.saved = self.directory / SAVED
+        self.saved_dir = self.directory / SAVED
+        self.store: SavedAutomations = saved if saved is not None else SavedFiles(data_dir)
         self.base_files = tuple(base)
         self._entries: dict[str, Entry] = {}
         self._overridden: dict[str, Entry] = {}  # base entries a saved file wins over
@@ -161,16 +165,15 @@ class AutomationFiles:
                 return prefix + resolved.relative_to(root).as_posix()
         return f"external:{path.name}"
 
-    def _saved_path(self, automation_id: str) -> Path:
-        return self.saved / f"{automation_id}.yaml"
-
     # -- loading -------------------------------------------------------------------------
 
     async def load(self, engine: Engine) -> list[ConfigError]:
         """Add every automation to ``engine``: base files, then the saved files winning
-        over them by id, with the enable switches applied. The files are read and parsed
-        on a worker thread. Returns the errors; the automations without one are loaded."""
-        self._enabled, errors, base, saved = await asyncio.to_thread(self._read_all)
+        over them by id, with the enable switches applied. The files are read and the texts
+        parsed on a worker thread. Returns the errors; the automations without one are loaded."""
+        kept = await self.store.read()
+        self._enabled = kept.switches
+        errors, base, saved = await asyncio.to_thread(self._read_all, kept)
         for entry in base:
             if entry.automation.id in saved:
                 self._overridden.setdefault(entry.automation.id, entry)
@@ -182,24 +185,40 @@ class AutomationFiles:
                 self._add(engine, self._overridden.pop(automation_id), errors)
         return errors
 
-    def _read_all(self) -> tuple[dict[str, bool], list[ConfigError], list[Entry], dict[str, Entry]]:
-        """The enable switches, the errors, the base entries and the saved ones by id, read
-        from the files."""
-        errors: list[ConfigError] = []
-        enabled = self._read_enabled(errors)
+    def _read_all(self, kept: Kept) -> tuple[list[ConfigError], list[Entry], dict[str, Entry]]:
+        """The errors, the base entries and the saved ones by id: the base files read, the
+        kept texts parsed."""
+        errors: list[ConfigError] = list(kept.errors)
         base: list[Entry] = []
         for path in (*self.base_files, *self._hand_written()):
             base += self._read(path, self._origin(path), errors)
+        if not isinstance(self.store, SavedFiles):
+            errors += self._not_read()
         saved: dict[str, Entry] = {}
-        for path in sorted(self.saved.glob("*.yaml")) if self.saved.is_dir() else ():
-            entries = self._read(path, "saved", errors)
-            if len(entries) != 1:
-                errors.append(
-                    ConfigError("a saved file holds exactly one automation", file=self.display(path))
-                )
+        for name, text in kept.texts:
+            loaded = load_text(text, name)
+            errors += loaded.errors
+            if len(loaded.automations) != 1:
+                if len(loaded.automations) > 1 or not loaded.errors:  # not one more error for a bad one
+                    errors.append(ConfigError("a saved text holds exactly one automation", file=name))
                 continue
-            saved[entries[0].automation.id] = entries[0]
-        return enabled, errors, base, saved
+            automation, source = loaded.automations[0]
+            saved[automation.id] = Entry(automation, source, text, "saved")
+        return errors, base, saved
+
+    def _not_read(self) -> list[ConfigError]:
+        """Saved files left from a hub that kept them as files: this store does not read them."""
+        found = sorted(self.saved_dir.glob("*.yaml")) if self.saved_dir.is_dir() else []
+        if (self.directory / ENABLED_FILE).is_file():
+            found.append(self.directory / ENABLED_FILE)
+        return [
+            ConfigError(
+                "not read: this hub keeps its saved automations and switches in its database;"
+                " apply the file's automation again (`carhome automations apply`) and remove the file",
+                file=self.display(path),
+            )
+            for path in found
+        ]
 
     def _hand_written(self) -> list[Path]:
         if self.directory.is_file():  # one file of automations in the directory's place
@@ -209,7 +228,7 @@ class AutomationFiles:
         return sorted(
             p
             for p in self.directory.rglob("*")
-            if p.suffix in (".yaml", ".yml") and p.is_file() and self.saved not in p.parents
+            if p.suffix in (".yaml", ".yml") and p.is_file() and self.saved_dir not in p.parents
         )
 
     def _origin(self, path: Path) -> Origin:
@@ -248,16 +267,6 @@ class AutomationFiles:
             return automation
         return msgspec.structs.replace(automation, enabled=wanted)
 
-    def _read_enabled(self, errors: list[ConfigError]) -> dict[str, bool]:
-        path = self.directory / ENABLED_FILE
-        try:
-            return msgspec.json.decode(path.read_bytes(), type=dict[str, bool])
-        except FileNotFoundError:
-            return {}
-        except (OSError, msgspec.DecodeError) as exc:
-            errors.append(ConfigError(f"cannot read the enable switches: {exc}", file=self.display(path)))
-            return {}
-
     # -- reading -------------------------------------------------------------------------
 
     def entry(self, engine: Engine, automation_id: str) -> Entry:
@@ -291,10 +300,12 @@ class AutomationFiles:
             old = self._entries.get(automation.id)
             if replace is None and automation.id in {a.id for a in engine.automations()}:
                 raise AutomationExists(automation.id, engine.source(automation.id).file)
-            path = self._saved_path(automation.id)
-            await asyncio.to_thread(write_atomically, path, text.text.encode())
+            await self.store.save(automation.id, automation.home, text.text)
             entry = Entry(
-                self._switched(automation), Source(self.display(path), source.node), text.text, "saved"
+                self._switched(automation),
+                Source(self.store.name(automation.id), source.node),
+                text.text,
+                "saved",
             )
             if old is not None:
                 traces = engine.trace(old.automation.id)
@@ -342,9 +353,8 @@ class AutomationFiles:
         """Switch an automation on or off, now and after every restart."""
         async with self._lock:
             entry = self.entry(engine, automation_id)
-            switches = {**self._enabled, automation_id: enabled}
-            await asyncio.to_thread(write_atomically, self.directory / ENABLED_FILE, _json(switches))
-            self._enabled = switches
+            await self.store.switch(automation_id, entry.automation.home, enabled)
+            self._enabled = {**self._enabled, automation_id: enabled}
             if entry.automation.enabled == enabled:
                 return entry
             changed = Entry(
@@ -362,17 +372,14 @@ class AutomationFiles:
             return changed
 
     async def delete(self, engine: Engine, automation_id: str) -> Entry | None:
-        """Delete an automation's saved file and take it out of ``engine``; the base
+        """Delete an automation's saved text (and its switch) and take it out of ``engine``; the base
         automation it overrode comes back (and is returned), if there was one."""
         async with self._lock:
             entry = self.entry(engine, automation_id)
             if entry.origin != "saved":
                 raise ReadOnlyAutomation(automation_id, entry.source.file)
-            switches = {k: v for k, v in self._enabled.items() if k != automation_id}
-            await asyncio.to_thread(delete_durably, self._saved_path(automation_id))
-            if switches != self._enabled:
-                await asyncio.to_thread(write_atomically, self.directory / ENABLED_FILE, _json(switches))
-                self._enabled = switches
+            await self.store.delete(automation_id)
+            self._enabled = {k: v for k, v in self._enabled.items() if k != automation_id}
             engine.remove(automation_id)
             del self._entries[automation_id]
             base = self._overridden.pop(automation_id, None)
@@ -382,10 +389,6 @@ class AutomationFiles:
             if not self._add(engine, base, errors):
                 raise InvalidAutomation(errors)
             return self._entries[automation_id]
-
-
-def _json(value: dict[str, bool]) -> bytes:
-    return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
 
 
 # -- who an automation acts as --------------------------------------------------------------
@@ -402,8 +405,9 @@ class Text:
 def read_text(text: str, *, file: str = "<api>", member: str | None = None) -> Text:
     """Parse ``text`` (from ``file``), with ``member`` written in as ``with_member`` does
     when given (and the text parsed again if that changed it). It costs time in proportion
-    to the text: the API runs it on a worker thread."""
-    loaded = load_text(text, file)
+    to the text: the API runs it on a worker thread. Such a text acts in one home: a
+    ``homes:`` list is refused (it is for the files the hub loads)."""
+    loaded = load_text(text, file, shared=False)
     if member is not None:
         written = _with_member(text, loaded, member)
         if written != text:
@@ -414,7 +418,7 @@ def read_text(text: str, *, file: str = "<api>", member: str | None = None) -> T
                 chars=limits.chars + len(written) - len(text),
                 nodes=limits.nodes + 2 * len(loaded.automations),
             )
-            return Text(written, load_text(written, file, limits=grown))
+            return Text(written, load_text(written, file, limits=grown, shared=False))
     return Text(text, loaded)
 
 
@@ -423,7 +427,7 @@ def with_member(text: str, member: str) -> str:
     (right after its ``id:``, in the automation's own style), so an automation saved through
     the API acts as the member who saved it unless it says otherwise. ``member`` is a member
     id (``carhome.hub.model.check_name``), which YAML reads as a plain string."""
-    return _with_member(text, load_text(text, "<api>"), member)
+    return _with_member(text, load_text(text, "<api>", shared=False), member)
 
 
 def _with_member(text: str, loaded: Loaded, member: str) -> str:

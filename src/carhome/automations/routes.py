@@ -39,14 +39,16 @@ Scenes (``carhome.automations.scenes``):
   states and the commands that apply it;
 - ``POST /api/scenes/{id}/apply``: submits those commands as the caller, each through the
   hub's gatekeeper; answers with the submitted commands (to follow by id) and the refused
-  ones with their reasons, or a 403 when every one was refused.
+  ones with their reasons, or a 403 when every one was refused. With an ``Idempotency-Key``
+  (``carhome.http.idempotency``) each command's id is derived from the member, the key and
+  its place in the scene, so a retry answers with the commands the first request made.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import PurePath
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 from starlette.requests import Request
@@ -66,13 +68,14 @@ from carhome.automations.files import (
     read_text,
 )
 from carhome.automations.scenes import Scene, SceneError, loaded_scenes, scene_commands
-from carhome.errors import CommandDenied, InvalidCommand
+from carhome.errors import CommandDenied, DuplicateCommand, InvalidCommand
+from carhome.http import idempotency
 from carhome.http.bodies import decode_body, json_response
 from carhome.http.operations import Operation, routes
 from carhome.http.principals import Principal, principal_of
 from carhome.http.problems import Problem
-from carhome.hub import Hub
-from carhome.hub.commands import Command, Decision
+from carhome.hub import Hub, derived_id
+from carhome.hub.commands import Command, CommandKind, Decision
 from carhome.parts.access import MANAGE_AUTOMATIONS, AccessControl
 from carhome.wire.automations import (
     AutomationDetail,
@@ -394,14 +397,29 @@ class AutomationRoutes:
             commands = scene_commands(self.hub, scene)
         except SceneError as exc:
             raise Problem(422, "invalid-scene", "Scene cannot apply", str(exc), scene=scene_id) from None
+        key = idempotency.key_of(request)
         submitted: list[Command] = []
         refused: list[SceneRefusal] = []
-        for home, device, kind, target, args in commands:
+        for i, (home, device, kind, target, args) in enumerate(commands):
+            command_id = None if key is None else derived_id("api", principal.member, key, "scene", i)
             try:
                 submitted.append(
                     await self.hub.submit(
-                        home, device, kind, target, args, member=principal.member, face="api"
+                        home,
+                        device,
+                        kind,
+                        target,
+                        args,
+                        member=principal.member,
+                        face="api",
+                        command_id=command_id,
                     )
+                )
+            except DuplicateCommand:
+                if key is None or command_id is None:  # pragma: no cover - a random id is never taken
+                    raise
+                submitted.append(
+                    await self._made_before(command_id, key, scene_id, (home, device, kind, target, args))
                 )
             except CommandDenied as exc:
                 refused.append(SceneRefusal(device, target, 403, exc.reason))
@@ -418,6 +436,32 @@ class AutomationRoutes:
                 refused=refused,
             )
         return json_response(SceneApplied(scene.id, scene.home, submitted, refused))
+
+    async def _made_before(
+        self,
+        command_id: str,
+        key: str,
+        scene_id: str,
+        wanted: tuple[str, str, CommandKind, str, dict[str, Any]],
+    ) -> Command:
+        """The command an earlier request with the same idempotency key made at this place
+        of the scene, if it is this one (a 422 problem if not)."""
+        made = self.hub.commands.get(command_id) or await self.hub.store.outbox_get(command_id)
+        home, device, kind, target, args = wanted
+        checked = self.hub.commands.make(
+            home=home, device=device, kind=kind, target=target, args=args, member="check", face="api"
+        ).args
+        if made is None or (made.home, made.device, made.kind, made.target, made.args) != (
+            home,
+            device,
+            kind,
+            target,
+            checked,
+        ):
+            raise idempotency.reused(
+                key, f"scene {scene_id!r} asks for other commands than that request made"
+            )
+        return made
 
 
 READ_OPERATIONS: Final[tuple[Operation[AutomationRoutes], ...]] = (
@@ -529,6 +573,7 @@ SCENE_OPERATIONS: Final[tuple[Operation[AutomationRoutes], ...]] = (
         "scenes",
         {200: SceneApplied},
         problems=(403, 404),
+        request_headers={idempotency.HEADER: idempotency.PARAMETER},
     ),
 )
 

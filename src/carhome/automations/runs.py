@@ -16,6 +16,13 @@ Modes, with ``max`` set in the automation:
 - ``parallel``: runs overlap, at most ``max`` at once.
 
 A dropped run leaves a trace with status ``dropped`` and the reason.
+
+Command ids: a run that a trigger fired gives each command an id derived from its cause
+(``carhome.hub.derived_id`` of the home, the automation, the firing — ``cause`` — and the
+step and the command's place in it), so a firing seen again after a restart or a failover
+(the same change, the same timer due time) makes no second command: the hub refuses the id
+as taken, and the run takes that as "already made" (its step's trace says so). A run a
+person started (no trigger) gets random ids.
 """
 
 from __future__ import annotations
@@ -37,8 +44,8 @@ from carhome.automations.conditions import Check
 from carhome.automations.notifications import Notifications
 from carhome.automations.timers import SavedTimer, TimerKind, Timers
 from carhome.automations.traces import StepTrace, Trace, TraceLog
-from carhome.errors import CommandDenied
-from carhome.hub import Hub
+from carhome.errors import CommandDenied, DuplicateCommand
+from carhome.hub import Hub, derived_id
 from carhome.wire.automations import ConditionResult, TriggerEvent
 
 log: Final = logging.getLogger(__name__)
@@ -52,6 +59,7 @@ class Run:
     __slots__ = (
         "_uid",
         "automation",
+        "cause",
         "fenced",
         "home",
         "hub",
@@ -87,6 +95,8 @@ class Run:
         self.variables = variables
         self.timers = timers or Timers(hub.clock)
         self._uid = uid
+        # What fired this run, as the parts of its commands' ids (None: a person started it).
+        self.cause = firing_cause(variables.get("trigger"))
         # The task the rest of the run became, once it had to wait.
         self.task: asyncio.Task[None] | None = None
         # Set when the run resumes after a restart: the path of the step it resumes at (the
@@ -106,12 +116,24 @@ class Run:
         return self._uid
 
     async def submit(
-        self, home: str, device: str, kind: Literal["set", "action"], target: str, args: dict[str, Any]
+        self,
+        home: str,
+        device: str,
+        kind: Literal["set", "action"],
+        target: str,
+        args: dict[str, Any],
+        *,
+        at: tuple[str, int] = ("", 0),
     ) -> None:
         """Submit a command of this run, as its member from the automation face; only in the
         automation's own home (binding refuses other homes' devices; this holds even so).
         No phone is in the loop, so it goes ``delegated``: the hub's signer signs it where an
-        owner delegated its domain on that device, before the gatekeeper decides."""
+        owner delegated its domain on that device, before the gatekeeper decides.
+
+        ``at`` is the step's path and the command's index within the step: with the run's
+        ``cause`` they make the command's id, so the same firing replayed makes the same id;
+        a taken one means this command was made already (logged, noted in the trace, no
+        second command)."""
         if home != self.home:
             raise CommandDenied(
                 member=self.member,
@@ -119,9 +141,38 @@ class Run:
                 target=target,
                 reason=f"automation {self.automation} acts in home {self.home!r} only",
             )
-        await self.hub.submit(
-            home, device, kind, target, args, member=self.member, face="automation", delegated=True
-        )
+        command_id = None
+        if self.cause is not None:
+            command_id = derived_id(
+                "automation", home, self.automation, *self.cause, *at, device, kind, target
+            )
+        try:
+            await self.hub.submit(
+                home,
+                device,
+                kind,
+                target,
+                args,
+                member=self.member,
+                face="automation",
+                delegated=True,
+                command_id=command_id,
+            )
+        except DuplicateCommand:
+            if command_id is None:  # pragma: no cover - a random id is never taken
+                raise
+            log.debug(
+                "automation %s: command %s was made already (replayed firing)", self.automation, command_id
+            )
+            self._already_made(at[0], command_id)
+
+    def _already_made(self, path: str, command_id: str) -> None:
+        """Say in the trace of the step at ``path`` that its command ``command_id`` exists."""
+        for record in reversed(self.trace.steps):
+            if record.path == path:
+                note = f"already made: {command_id}"
+                record.result = note if record.result is None else f"{record.result}; {note}"
+                return
 
     def due(self, seconds: float) -> float:
         """When a wait of ``seconds`` starting now ends, or the saved end when resuming."""
@@ -172,6 +223,16 @@ class Run:
 
 
 _TOP: Final = re.compile(r"actions\[(\d+)\]")
+
+
+def firing_cause(event: TriggerEvent | None) -> tuple[Any, ...] | None:
+    """What makes a firing this one and no other: the trigger (index, kind), where it fired
+    (home, device, property), the value and the change's time — a timer's due time for a
+    schedule. Not ``late`` nor ``old``: a replay after a restart may see those differently.
+    None for a run with no trigger (a person started it)."""
+    if not isinstance(event, TriggerEvent):
+        return None
+    return (event.index, event.kind, event.home, event.device, event.prop, event.value, event.ts)
 
 
 StepFn = Callable[[Run], Awaitable[None] | None]

@@ -2,39 +2,48 @@
 
 - ``members`` talks to the running hub as the logged-in member (``carhome login``): the
   gatekeeper decides, the audit log records, and a revocation closes the member's live
-  sessions at once. With ``--db`` it edits the member table of a *stopped* hub's
-  ``access.db`` directly instead — how the first owner of a home is made; whoever can
-  write that file is the home's administrator already, so no login is asked, and each
-  change is still written to the audit log (member ``local-admin``, face ``cli``).
-- ``audit verify`` must not trust the process whose log it checks: it opens the file
-  (``--db``, default ``.carhome/access.db``) read-only, recomputes every hash itself, and
-  works while the hub runs or is stopped. Exit 0 when the chain is intact, 3 when it was
-  tampered with (the first bad seq is printed).
+  sessions at once. With ``--db`` (or ``--store``) it edits the member table of a *stopped*
+  hub directly instead — how the first owner of a home is made; whoever can write that
+  database is the home's administrator already, so no login is asked, and each change is
+  still written to the audit log (member ``local-admin``, face ``cli``).
+- ``audit verify`` must not trust the process whose log it checks: it reads the database
+  itself (read-only), recomputes every hash, and works while the hub runs or is stopped.
+  Exit 0 when every chain is intact, 3 when one was tampered with (the first bad seq is
+  printed, with its home where each home has a chain of its own).
+
+Where: ``--db`` names an ``access.db`` file; ``--store`` the hub's store by URL, as
+``hub.store:`` does: ``postgresql://…`` the hub's PostgreSQL database (members and one audit
+chain per home in its tables), ``sqlite:///path/carhome.db`` the SQLite hub whose
+``access.db`` sits beside that file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
 import click
 
-from carhome.access.audit import AuditLog, SqliteAuditStore, verify
-from carhome.access.database import access_file
-from carhome.access.members import Grant, Member, MemberError, Members, SqliteMemberStore
+from carhome.access.audit import AuditLog, AuditStore, SqliteAuditStore, Verification, verify_chains
+from carhome.access.database import ACCESS_DB, access_file
+from carhome.access.members import Grant, Member, MemberError, Members, MemberStore, SqliteMemberStore
 from carhome.access.passwords import Passwords, WeakPassword
+from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.cli import exits
 from carhome.cli.options import hub_options, with_hub
 from carhome.cli.output import echo_json
 from carhome.clock import SystemClock
 from carhome.errors import CarhomeError, InvalidName, StoreError
 from carhome.hub.commands import Decision
+from carhome.pgdatabase import PgDatabase
+from carhome.store import check_store_url, sqlite_path
 from carhome.wire import members as wire
-from carhome.wire.members import AuditEntry, Role
+from carhome.wire.members import Role
 
 EXIT_TAMPERED: Final = exits.REFUSED
 LOCAL_ADMIN: Final = "local-admin"
@@ -57,6 +66,65 @@ _db_option = click.option(
 )
 
 
+def _store_url(ctx: click.Context, param: click.Parameter, url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return check_store_url(url)
+    except CarhomeError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_store_option = click.option(
+    "--store",
+    "store",
+    metavar="URL",
+    default=None,
+    callback=_store_url,
+    help="The hub's store instead of the running hub: postgresql://… (its tables) or"
+    " sqlite:///path/carhome.db (the access.db beside it).",
+)
+
+
+class _Where:
+    """The access database a command works on without the running hub: an ``access.db`` file,
+    or the hub's PostgreSQL database."""
+
+    def __init__(self, db: Path | None, store: str | None) -> None:
+        if db is not None and store is not None:
+            raise click.UsageError("give --db or --store, not both")
+        path = None if store is None else sqlite_path(store)
+        self.file = db if path is None else Path(path).parent / ACCESS_DB
+        self.url = store if path is None else None
+        self._flag = "--db" if db is not None else "--store"
+
+    @property
+    def given(self) -> bool:
+        return self.file is not None or self.url is not None
+
+    def check(self) -> None:
+        if self.file is not None and not self.file.exists():
+            raise click.ClickException(
+                f"no database at {self.file}: give the access.db in the hub's data folder (start the"
+                f" hub once to make it), or leave {self._flag} out to ask the running hub"
+            )
+
+    @contextlib.asynccontextmanager
+    async def stores(self, *, readonly: bool = False) -> AsyncIterator[tuple[MemberStore, AuditStore]]:
+        """The member and audit stores there, open for the block (``readonly``: nothing made
+        or changed; on PostgreSQL the tables are made when missing otherwise)."""
+        if self.file is not None:
+            async with access_file(self.file, readonly=readonly) as file:
+                yield SqliteMemberStore(file), SqliteAuditStore(file)
+            return
+        if self.url is None:
+            raise click.UsageError("give --db or --store")
+        async with PgDatabase(self.url, pool_size=1) as database:
+            if not readonly:
+                await open_tables(database)
+            yield PostgresMemberStore(database), PostgresAuditStore(database)
+
+
 def _when(text: str) -> float:
     try:
         moment = dt.datetime.fromisoformat(text)
@@ -65,18 +133,13 @@ def _when(text: str) -> float:
     return moment.astimezone().timestamp()  # a time without zone is the machine's local time
 
 
-def _exists(db: Path) -> None:
-    if not db.exists():
-        raise click.ClickException(f"no database at {db}; start the hub once or pass --db")
-
-
-def _members_of(db: Path) -> list[Member]:
-    """Every member kept in ``db``."""
-    _exists(db)
+def _members_of(where: _Where) -> list[Member]:
+    """Every member kept there."""
+    where.check()
 
     async def read() -> list[Member]:
-        async with access_file(db) as database:
-            return await SqliteMemberStore(database).load()
+        async with where.stores() as (member_store, _):
+            return await member_store.load()
 
     try:
         return asyncio.run(read())
@@ -85,21 +148,24 @@ def _members_of(db: Path) -> list[Member]:
 
 
 def _change(
-    db: Path, home_of: Callable[[Members], str], change: str, work: Callable[[Members], Awaitable[object]]
+    where: _Where,
+    home_of: Callable[[Members], str],
+    change: str,
+    work: Callable[[Members], Awaitable[object]],
 ) -> None:
     """Apply one change to the member table and put it on record."""
-    _exists(db)
+    where.check()
 
     async def apply() -> None:
-        async with access_file(db) as database:
-            members = await Members.load(SqliteMemberStore(database))
+        async with where.stores() as (member_store, audit_store):
+            members = await Members.load(member_store)
             try:
                 await work(members)
                 home = home_of(members)
             except (CarhomeError, ValueError) as exc:
                 raise click.ClickException(str(exc)) from None
             try:
-                await AuditLog(SqliteAuditStore(database), SystemClock()).record(
+                await AuditLog(audit_store, SystemClock()).record(
                     home=home,
                     member=LOCAL_ADMIN,
                     face="cli",
@@ -136,17 +202,19 @@ def _print_members(rows: list[tuple[str, str, str, str, bool, tuple[wire.Grant, 
 
 @members.command("list")
 @_db_option
+@_store_option
 @hub_options
-def list_members(db: Path | None, hub: str | None, as_json: bool) -> None:
+def list_members(db: Path | None, store: str | None, hub: str | None, as_json: bool) -> None:
     """Show every member, role and grant."""
-    if db is None:
+    where = _Where(db, store)
+    if not where.given:
         found = with_hub(hub, lambda client: client.members())
         if as_json:
             echo_json(found)
             return
         _print_members([(m.home, m.id, m.role, m.name, m.revoked, m.grants) for m in found])
         return
-    _print_members([(m.home, m.id, m.role.value, m.name, m.revoked, m.grants) for m in _members_of(db)])
+    _print_members([(m.home, m.id, m.role.value, m.name, m.revoked, m.grants) for m in _members_of(where)])
 
 
 def _new_password() -> str:
@@ -155,11 +223,12 @@ def _new_password() -> str:
 
 @members.command("add")
 @click.argument("member_id")
-@click.option("--home", default=None, help="The home the member belongs to (with --db; else yours).")
+@click.option("--home", default=None, help="The home the member belongs to (with --db/--store; else yours).")
 @click.option("--name", required=True, help="The member's display name.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--password/--no-password", default=True, help="Ask for a login password [default: yes].")
 @_db_option
+@_store_option
 @hub_options
 def add(
     *,
@@ -169,17 +238,19 @@ def add(
     role: str,
     password: bool,
     db: Path | None,
+    store: str | None,
     hub: str | None,
     as_json: bool,
 ) -> None:
     """Add a member (a guest then needs grants: `carhome members grant`)."""
-    if db is None:
+    where = _Where(db, store)
+    if not where.given:
         secret = _new_password() if password else None
         made = with_hub(hub, lambda client: client.add_member(member_id, name, role, secret))
         click.echo(f"added {made.home}/{made.id} as {made.role}")
         return
     if home is None:
-        raise click.UsageError("--home is needed with --db")
+        raise click.UsageError("--home is needed with --db or --store")
     hashed = None
     if password:
         try:
@@ -190,7 +261,7 @@ def add(
         member = Member(id=member_id, home=home, name=name, role=Role(role), password=hashed)
     except (InvalidName, MemberError) as exc:
         raise click.ClickException(str(exc)) from None
-    _change(db, lambda _: home, f"add {member_id} as {role}", lambda reg: reg.add(member))
+    _change(where, lambda _: home, f"add {member_id} as {role}", lambda reg: reg.add(member))
     click.echo(f"added {home}/{member_id} as {role}")
 
 
@@ -208,6 +279,7 @@ def add(
 @click.option("--until", "ends", required=True, help="End (exclusive), ISO 8601.")
 @click.option("--uses", type=click.IntRange(min=1), default=None, help="How many commands at most.")
 @_db_option
+@_store_option
 @hub_options
 def grant(
     *,
@@ -218,11 +290,13 @@ def grant(
     ends: str,
     uses: int | None,
     db: Path | None,
+    store: str | None,
     hub: str | None,
     as_json: bool,
 ) -> None:
     """Give a guest a grant."""
-    if db is None:
+    where = _Where(db, store)
+    if not where.given:
         body = {
             "devices": devices,
             "targets": targets,
@@ -239,7 +313,7 @@ def grant(
     except MemberError as exc:
         raise click.ClickException(str(exc)) from None
     _change(
-        db,
+        where,
         lambda reg: reg.require(member_id).home,
         f"grant {grant_id} to {member_id}",
         lambda reg: reg.grant(member_id, new),
@@ -250,14 +324,16 @@ def grant(
 @members.command("revoke")
 @click.argument("member_id")
 @_db_option
+@_store_option
 @hub_options
-def revoke(member_id: str, db: Path | None, hub: str | None, as_json: bool) -> None:
+def revoke(member_id: str, db: Path | None, store: str | None, hub: str | None, as_json: bool) -> None:
     """Revoke a member for good (their sessions close and their commands are refused)."""
-    if db is None:
+    where = _Where(db, store)
+    if not where.given:
         with_hub(hub, lambda client: client.revoke_member(member_id))
     else:
         _change(
-            db,
+            where,
             lambda reg: reg.require(member_id).home,
             f"revoke {member_id}",
             lambda reg: reg.revoke(member_id),
@@ -272,16 +348,19 @@ def audit() -> None:
 
 @audit.command("verify")
 @_audit_db_option
+@_store_option
 @hub_options
-def verify_audit(db: Path | None, hub: str | None, as_json: bool) -> None:
-    """Recompute the hash chain; exit 3 and name the first bad entry if it was tampered with.
+def verify_audit(db: Path | None, store: str | None, hub: str | None, as_json: bool) -> None:
+    """Recompute the hash chains; exit 3 and name the first bad entry if one was tampered with.
 
     \b
     Examples:
       carhome audit verify                          # the running hub checks its own log
-      carhome audit verify --db .carhome/access.db  # a stopped hub's database
+      carhome audit verify --db .carhome/access.db  # a hub's access database file
+      carhome audit verify --store postgresql://carhome@db/carhome  # a PostgreSQL hub's chains
     """
-    if db is None:
+    where = _Where(db, store)
+    if not where.given:
         found = with_hub(hub, lambda client: client.audit(limit=1))
         if as_json:
             echo_json({"intact": found.intact, "checked": found.checked, "problem": found.problem})
@@ -292,22 +371,26 @@ def verify_audit(db: Path | None, hub: str | None, as_json: bool) -> None:
         if not found.intact:
             raise SystemExit(EXIT_TAMPERED)
         return
-    if not db.exists():
-        raise click.ClickException(
-            f"no database at {db}: give the access.db in the hub's data folder, or leave --db out"
-            " to ask the running hub"
-        )
+    where.check()
 
-    async def read() -> list[AuditEntry]:
-        async with access_file(db, readonly=True) as database:
-            return await SqliteAuditStore(database).entries()
+    async def read() -> Verification:
+        async with where.stores(readonly=True) as (_, audit_store):
+            return verify_chains(await audit_store.entries(), per_home=audit_store.per_home)
 
     try:
-        result = verify(asyncio.run(read()))
-    except StoreError as exc:
+        result = asyncio.run(read())
+    except CarhomeError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        echo_json({"intact": result.ok, "checked": result.entries, "problem": result.problem})
+        echo_json(
+            {
+                "intact": result.ok,
+                "checked": result.entries,
+                "problem": result.problem,
+                "home": result.home,
+                "seq": result.first_bad,
+            }
+        )
     else:
         click.echo(str(result))
     if not result.ok:

@@ -2,19 +2,26 @@
 
 ``migrate`` brings a store's schema up to this carhome's and prints its version; ``copy``
 moves the hub's store (homes, devices, states, commands) from one database to another,
-SQLite to PostgreSQL or back (``carhome.store.copy``). Both take the URLs the hub's
-configuration takes (``store:``); a password in a URL is never printed. Errors (a store
+SQLite to PostgreSQL or back (``carhome.store.copy``), with the parts' data kept beside it
+(``carhome.compose.copy_parts``) and access control (``carhome.compose.copy_access``).
+Both take the URLs the hub's configuration takes (``store:``); a password in a URL is never
+printed. Errors (a store
 that cannot be reached, a schema newer than this carhome) exit with the hub-error code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from carhome.errors import CarhomeError, StoreError
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -67,17 +74,34 @@ def migrate(*, url: str) -> None:
     "--force", is_flag=True, help="Copy into a store that is not empty (merge: the source's records win)."
 )
 def copy_(*, source: str, target: str, force: bool) -> None:
-    """Copy the hub's store (homes, devices, states, commands) to another database.
+    """Copy the hub's store (homes, devices, states, commands) to another database, with
+    the history, the automation timers, the OCPP transactions and access control (members,
+    login sessions, the token secret, the audit log) kept beside it (SQLite files beside
+    the hub's, or tables in its PostgreSQL database).
 
-    Stop the hub first. The target must be empty unless --force; every table is counted
-    on both sides at the end, and a difference is an error.
+    Stop the hub first. The target must be empty unless --force; a source whose audit log
+    does not verify is refused. Every table is counted on both sides at the end, and a
+    difference is an error; the audit entries are chained anew in the target's chains, each
+    ending with an entry naming the source's chain heads, and verified there.
 
     \b
     Examples:
       carhome store copy --from sqlite:///.carhome/carhome.db --to postgresql://carhome:secret@db/carhome
       carhome store copy --from postgresql://carhome:secret@db/carhome --to sqlite:///backup.db
     """
-    from carhome.sqlitefile import MEMORY  # noqa: PLC0415 - the stores load only when asked
+    from carhome.compose.copy_access import (  # noqa: PLC0415 - the stores load only when asked
+        access_stores,
+        check_access,
+        copy_access,
+    )
+    from carhome.compose.copy_parts import (  # noqa: PLC0415
+        check_empty,
+        copy_parts,
+        opened,
+        source_parts,
+        target_parts,
+    )
+    from carhome.sqlitefile import MEMORY  # noqa: PLC0415
     from carhome.store import open_store, sqlite_path  # noqa: PLC0415
     from carhome.store.copy import copy_store  # noqa: PLC0415
     from carhome.store.postgres import redacted  # noqa: PLC0415
@@ -88,16 +112,47 @@ def copy_(*, source: str, target: str, force: bool) -> None:
     if path is not None and path != MEMORY and not Path(path).is_file():
         raise StoreError(f"{redacted(source)}: no such file; give the path of the hub's carhome.db")
 
+    bars = contextlib.ExitStack()
+    shown: dict[str, ProgressBar[int]] = {}
+
     def progress(table: str, done: int, total: int) -> None:
+        # a bar per table on a terminal (its label alone otherwise), then what was copied
+        bar = shown.get(table)
+        if bar is None:
+            bar = shown[table] = bars.enter_context(
+                click.progressbar(length=total, label=f"{table:<9}", show_pos=True, show_eta=False)
+            )
+        bar.update(done - bar.pos)
         if done == total:
+            bars.close()
             click.echo(f"{table}: {done} copied")
 
     async def go() -> None:
-        async with open_store(source) as src, open_store(target) as dst:
-            counted = await copy_store(src, dst, merge=force, progress=progress, target_name=redacted(target))
+        name = redacted(target)
+        async with open_store(source) as src, open_store(target) as dst, contextlib.AsyncExitStack() as parts:
+            src_parts = await opened(parts, source_parts(src))
+            dst_parts = await opened(parts, target_parts(dst, src_parts))
+            src_access = await parts.enter_async_context(access_stores(src, redacted(source), make=False))
+            dst_access = None
+            if src_access is not None:
+                dst_access = await parts.enter_async_context(access_stores(dst, name, make=True))
+            # before anything is written: the source's audit chains verify, the target is empty
+            if src_access is not None and dst_access is not None:
+                await check_access(src_access, dst_access, merge=force)
+            if not force:
+                await check_empty(dst_parts, name)
+            with bars:
+                counted = await copy_store(src, dst, merge=force, progress=progress, target_name=name)
+                counted += await copy_parts(src_parts, dst_parts, progress=progress, target_name=name)
+                verified = None
+                if src_access is not None and dst_access is not None:
+                    more, verified = await copy_access(src_access, dst_access, progress=progress)
+                    counted += more
         click.echo(f"counted in {redacted(source)} and {redacted(target)}:")
         for c in counted:
             pending = "" if c.open is None else f" ({c.open} in the outbox)"
             click.echo(f"  {c.table}: {c.source} in the source, {c.target} in the target{pending}")
+        if verified is not None:
+            click.echo(f"audit chains of the target: {verified}")
 
     asyncio.run(go())

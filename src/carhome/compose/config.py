@@ -82,8 +82,9 @@ class HubConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     store: str | None = None
     """The URL of the hub's store (homes, devices, states, the command outbox):
     ``sqlite:///path`` (relative to the config file) or ``postgresql://user:password@host/db``;
-    by default the SQLite file ``carhome.db`` in ``data_dir``. History, automation timers,
-    members, the audit log, saved automations and keys stay in files in ``data_dir``."""
+    by default the SQLite file ``carhome.db`` in ``data_dir``. On PostgreSQL the history,
+    automation timers and OCPP transactions are kept in its database too; members, the audit
+    log, saved automations and keys stay in files in ``data_dir``."""
 
 
 class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -139,7 +139,7 @@ class SetupRoutes:
         except (InvalidName, MemberError) as exc:
             where = "home" if body.home is not None and "home" in str(exc) else "member"
             raise Problem(422, "invalid-owner", "Invalid owner", str(exc), field=where) from None
-        pair = self._access.tokens.open_session(member)
+        pair = await self._access.tokens.open_session(member)
         claims = self._access.tokens.check(pair.access)
         tokens = Tokens(pair.access, pair.refresh, "Bearer", pair.expires, claims.member, claims.home)
         return json_response(tokens, 201, headers={"Cache-Control": "no-store"})

@@ -28,6 +28,15 @@ each attempt is a command, an audit entry and a message to the charger, so a cha
 keeps saying no hears the question once a minute, not as fast as it can answer. A charger
 that comes back online is told again at once. Time comes only from the hub's clock.
 
+Command ids are derived (``carhome.hub.derived_id``) from the home, the car, the device, the
+slot the decision is for, the command (kind, target, arguments) and how many times this
+controller asked the same of the same device in that slot before. A controller that starts
+again over the same slot — the hub restarted, or another worker took the home over — and
+decides the same thing makes the same id: the hub refuses it as taken and the controller
+follows the command already made (its result counts as this decision's) instead of sending a
+second one. Asking again in the slot (after a failure, or a charger that came back) counts
+up, so it is a new command.
+
 It listens on the hub's bus to its own car and charger only — the properties above, their
 availability and the results of commands to them — and closes those subscriptions when it
 exits: a controller that has stopped is called by nothing.
@@ -60,8 +69,8 @@ from carhome.energy.replan import replan_reasons
 from carhome.energy.seriesfile import load_series, past_warning
 from carhome.energy.site import Allowance, Demand, Site
 from carhome.energy.units import Energy, Soc
-from carhome.errors import CarhomeError, ConfigError
-from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result
+from carhome.errors import CarhomeError, ConfigError, DuplicateCommand
+from carhome.hub import Availability, Change, Command, CommandStatus, Hub, Result, derived_id
 from carhome.prices.series import QUARTER_HOUR, SlotSeries
 from carhome.prices.tariffs import DynamicTariff, FixedTariff, Tariff
 from carhome.spec import vss
@@ -214,6 +223,10 @@ class ChargingController:
         self._mine: set[str] = set()
         self._limit_pending: str | None = None  # a current limit not yet answered
         self._held: dict[str, float] = {}  # target → clock time before which it is not sent again
+        # The slot (its start) the commands' ids count in, and how often each command
+        # (device, kind, target, arguments) was asked in it: the last part of their ids.
+        self._asked_slot = 0.0
+        self._asked: dict[bytes, int] = {}
         self._stepped_at = 0.0
         self.stepped = asyncio.Event()
         """Set after every step (tests and faces wait on it, never on time)."""
@@ -668,9 +681,29 @@ class ChargingController:
         if wanted.on != charging and self._should_send(on=wanted.on):
             await self._send(car, "set", vss.START_STOP_CHARGING, {"value": "START" if wanted.on else "STOP"})
 
+    def _command_id(self, device: str, kind: str, target: str, args: dict[str, Any]) -> str:
+        """The id of this decision's command: see the module's docstring."""
+        slot = (self._next_boundary(self._stepped_at) - self.slot).timestamp()
+        if slot != self._asked_slot:
+            self._asked_slot, self._asked = slot, {}
+        what = derived_id(device, kind, target, args).encode()
+        asked = self._asked.get(what, 0)
+        self._asked[what] = asked + 1
+        return derived_id(
+            "charging", self.setup.home, self.setup.car, slot, device, kind, target, args, asked
+        )
+
+    async def _made_before(self, command_id: str) -> Command | None:
+        """The command a controller before this one made for the same decision (the hub
+        restarted, or the home moved to another worker): it is followed, not sent again."""
+        log.debug("charging %s/%s: command %s made already", self.setup.home, self.setup.car, command_id)
+        made = self.hub.commands.get(command_id)
+        return made if made is not None else await self.hub.store.outbox_get(command_id)
+
     async def _send(self, device: str, kind: Any, target: str, args: dict[str, Any]) -> Command | None:
         if target in self._held:
             return None  # it failed a moment ago: asked again once RETRY_S has passed
+        command_id = self._command_id(device, kind, target, args)
         try:
             command = await self.hub.submit(
                 self.setup.home,
@@ -682,7 +715,13 @@ class ChargingController:
                 face=FACE,
                 ttl=COMMAND_TTL,
                 delegated=True,
+                command_id=command_id,
             )
+        except DuplicateCommand:
+            made = await self._made_before(command_id)
+            if made is None:  # pragma: no cover - a taken id is pending, recent or stored
+                return None
+            command = made
         except CarhomeError as exc:
             self.status.failed_commands += 1
             self.status.trouble("not_sent", f"{target}: {exc}")

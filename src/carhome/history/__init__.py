@@ -1,10 +1,12 @@
 """carhome.history: trips, charge sessions and parked spells derived from the cars' telemetry.
 
 ``History`` listens to every car on the hub and keeps what it derives in a ``HistoryStore``
-(``SqliteHistoryStore.beside(db)`` next to the hub's database, or ``MemoryHistoryStore``);
+(``SqliteHistoryStore.beside(db)`` next to the hub's database, ``PostgresHistoryStore`` in the
+hub's PostgreSQL database, or ``MemoryHistoryStore``);
 ``summarize`` totals it by local day or month; ``charts`` draws plans and trips.
 """
 
+from carhome.history.postgres import PostgresHistoryStore
 from carhome.history.records import OpenState, Record, Snapshot
 from carhome.history.service import History
 from carhome.history.sqlite import SqliteHistoryStore
@@ -22,6 +24,7 @@ __all__ = [
     "OpenState",
     "Parked",
     "Period",
+    "PostgresHistoryStore",
     "Query",
     "Record",
     "Settings",

@@ -58,6 +58,8 @@ class Operation(Generic[_H]):
     open: bool = False
     description: str = ""
     headers: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    request_headers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Optional request headers it reads: name → its OpenAPI parameter (description, schema)."""
 
     @property
     def path_params(self) -> list[str]:

@@ -12,6 +12,7 @@ from carhome.hub.commands import (
     Gatekeeper,
     Result,
     Transport,
+    derived_id,
 )
 from carhome.hub.events import Event
 from carhome.hub.hub import Hub, Report
@@ -45,4 +46,5 @@ __all__ = [
     "Store",
     "Subscription",
     "Transport",
+    "derived_id",
 ]

@@ -19,12 +19,20 @@ are ignored. A write that fails is tried again. A command handed to its device p
 Command ids are unique on a hub for good: ``submit`` refuses an id that is pending, done or
 only in the store (from before a restart) with ``DuplicateCommand`` before the gatekeeper
 is asked, and the store refuses it too, so no id ever rewrites another command's record.
+
+Derived ids: a command the hub makes on its own (an automation run, a scene it applies, the
+charging controller) or one an API client retries under its idempotency key carries an id
+derived from what caused it (``derived_id``), not a random one. Replaying the same cause —
+a trigger seen again after a restart or a failover, a client retrying after a timeout —
+then makes the same id, which ``submit`` refuses with ``DuplicateCommand``: the maker takes
+that as "already made", so a replay never sends a second command.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import heapq
 import logging
 import uuid
@@ -51,6 +59,22 @@ DEFAULT_TTL: Final = 30.0
 MAX_TTL: Final = 24 * 3600.0
 # After a failed write of a result, how long (hub time) before it is tried again.
 RESULT_RETRY: Final = 1.0
+
+
+# Dict keys sorted, so equal parts encode alike; anything JSON cannot say goes as its repr.
+_ID_PARTS: Final = msgspec.json.Encoder(enc_hook=repr, order="sorted")
+
+
+def derived_id(*parts: object) -> str:
+    """A command id made from what caused the command: the blake2b hash (16 bytes, hex) of
+    ``parts``, each as its JSON text (so ``1`` and ``"1"`` differ), separated so that no two
+    different lists of parts run together. Same cause, same id; a random id (``make``'s
+    default) never equals one of these in practice."""
+    digest = hashlib.blake2b(digest_size=16, person=b"carhome-cmd-id")
+    for part in parts:
+        digest.update(_ID_PARTS.encode(part))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
 
 
 class CommandStatus(enum.StrEnum):
@@ -176,6 +200,21 @@ Publish = Callable[[Result], None]
 DeviceLookup = Callable[[str, str], tuple[Device, DeviceSpec]]
 
 
+def _checked(
+    dev: Device, spec: DeviceSpec, kind: CommandKind, target: str, args: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A command's arguments checked against its device's spec (``InvalidCommand`` if not)."""
+    args = dict(args or {})
+    try:
+        if kind == "set":
+            if set(args) != {"value"}:
+                raise InvalidValue("bad_arguments", "a set command takes one argument 'value'")
+            return {"value": spec.check_set(target, args["value"])}
+        return spec.action(target).check_args(args)
+    except InvalidValue as exc:
+        raise InvalidCommand(device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed) from None
+
+
 class CommandRouter:
     """Routes commands from any face or automation to the device's connector."""
 
@@ -225,8 +264,12 @@ class CommandRouter:
         face: str,
         ttl: float = DEFAULT_TTL,
         signature: str | None = None,
+        id: str | None = None,  # noqa: A002 - the command's own field name
     ) -> Command:
-        """Build a command checked against the device's spec (``InvalidCommand`` if not)."""
+        """Build a command checked against the device's spec (``InvalidCommand`` if not).
+
+        ``id`` is one derived from the command's cause (``derived_id``); without it the
+        command gets a random one."""
         dev, spec = self._lookup(home, device)
         if not 0 < ttl <= MAX_TTL:
             raise InvalidCommand(
@@ -235,21 +278,10 @@ class CommandRouter:
                 reason=f"ttl {ttl} s is out of range",
                 allowed=f"more than 0 and at most {MAX_TTL:.0f} s",
             )
-        args = dict(args or {})
-        try:
-            if kind == "set":
-                if set(args) != {"value"}:
-                    raise InvalidValue("bad_arguments", "a set command takes one argument 'value'")
-                args = {"value": spec.check_set(target, args["value"])}
-            else:
-                args = spec.action(target).check_args(args)
-        except InvalidValue as exc:
-            raise InvalidCommand(
-                device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed
-            ) from None
+        args = _checked(dev, spec, kind, target, args)
         now = self._clock.time()
         return Command(
-            id=uuid.uuid4().hex,
+            id=uuid.uuid4().hex if id is None else id,
             home=home,
             device=device,
             kind=kind,
@@ -261,6 +293,14 @@ class CommandRouter:
             expires=now + ttl,
             signature=signature,
         )
+
+    def check(
+        self, *, home: str, device: str, kind: CommandKind, target: str, args: dict[str, Any] | None = None
+    ) -> None:
+        """Whether ``make`` would take these: its ``InvalidCommand`` (or ``UnknownDevice``)
+        if not, and nothing made (an automation checks its commands when it is bound)."""
+        dev, spec = self._lookup(home, device)
+        _checked(dev, spec, kind, target, args)
 
     async def submit(self, command: Command, *, made_here: bool = False) -> Command:
         """Ask the gatekeeper, make the command durable, then deliver it.

@@ -420,6 +420,7 @@ class Hub:
         ttl: float = 30.0,
         signature: str | None = None,
         delegated: bool = False,
+        command_id: str | None = None,
     ) -> Command:
         """Make, check, store and deliver a command; returns it once it is durable.
 
@@ -429,6 +430,9 @@ class Hub:
         router's ``signer``, where the composition gave one, signs the command before the
         gatekeeper decides on it. Either way the command is submitted with its signature,
         and nothing writes one into it afterwards.
+
+        ``command_id`` is an id derived from the command's cause (``derived_id``): a
+        replay of that cause is refused with ``DuplicateCommand`` (the command was made).
         """
         command = self.commands.make(
             home=home,
@@ -440,13 +444,14 @@ class Hub:
             face=face,
             ttl=ttl,
             signature=signature,
+            id=command_id,
         )
         signer = self.commands.signer
         if delegated and signature is None and signer is not None:
             signed = await signer.sign(command, self.spec(home, device))
             if signed is not None:
                 command = msgspec.structs.replace(command, signature=signed)
-        return await self.commands.submit(command, made_here=True)
+        return await self.commands.submit(command, made_here=command_id is None)
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
         return self.commands.ack(home, device, ack)

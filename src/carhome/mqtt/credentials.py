@@ -8,7 +8,9 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
 - a device writes its own ``state``, ``event``, ``ack`` and ``status`` (and the replies to
   key asks) and reads only its own ``cmd`` (and key asks);
 - the hub reads every device's ``state|event|ack|status`` (and replies), writes every
-  ``cmd`` (and key ask) and its own ``carhome-hub/{hub_id}/status``;
+  ``cmd`` (and key ask) and its own ``carhome-hub/{hub_id}/status``; it may subscribe all of
+  those reports with the one filter ``carhome/+/+/+`` (``Access.SUBSCRIBE``), of which it
+  still receives only the kinds it reads;
 - the bridge writes discovery configs and the ``…/ha/state|availability`` topics (and the
   ``…/ha/location|result`` some entities have of their own) and reads Home Assistant's
   commands and status;
@@ -17,8 +19,10 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
 ``AclTable`` is the one source of truth for both brokers: ``nats`` turns it into the
 built-in NATS server's users and permissions; ``write_mosquitto`` turns the same table
 into a ``password_file``, an ``acl_file`` and a ``mosquitto.conf`` for an external
-Mosquitto. The credentials live in one file in the hub's data directory, readable
-by its owner only (0600). Passwords never appear in a ``repr``, a log line or an error.
+Mosquitto (without the ``SUBSCRIBE`` rules, which its ACL file cannot say apart from
+``read``: Mosquitto checks every message it delivers against the ``read`` rules, and the
+hub subscribes kind by kind there). The credentials live in one file in the hub's data
+directory, readable by its owner only (0600). Passwords never appear in a ``repr``, a log line or an error.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from carhome.errors import ConfigError
 from carhome.files import write_atomically
 from carhome.hub.model import check_name
 from carhome.mqtt import discovery_topics as ha_topics
-from carhome.mqtt.topics import ROOT, Kind, hub_heartbeat_topic, hub_status_topic
+from carhome.mqtt.topics import DEVICE_FILTER, ROOT, Kind, hub_heartbeat_topic, hub_status_topic
 
 log: Final = logging.getLogger(__name__)
 
@@ -76,6 +80,11 @@ class Access(enum.StrEnum):
 
     READ = "read"  # subscribe to them and receive them
     WRITE = "write"  # publish to them (will messages included)
+    SUBSCRIBE = "subscribe"
+    """Subscribe with this filter, and receive of it only what a ``READ`` rule allows: one
+    subscription where several would do. The NATS server caps a client's QoS 1 messages in
+    flight per session but lets each QoS 1 subscription have as many out, so several busy
+    ones stall it (see ``carhome.connectors.mqtt.connector``)."""
 
 
 class Rule(NamedTuple):
@@ -132,6 +141,8 @@ class HubIdentity(_Identity, frozen=True, tag="hub"):
         return (
             *(Rule(Access.READ, kind.filter) for kind in FROM_DEVICE),
             *(Rule(Access.WRITE, kind.filter) for kind in TO_DEVICE),
+            # every report with one subscription; the commands it writes do not come back
+            Rule(Access.SUBSCRIBE, DEVICE_FILTER),
             Rule(Access.WRITE, hub_status_topic(self.hub_id)),
             # its heartbeat, sent to itself through the broker (the hub knows it still hears)
             Rule(Access.WRITE, hub_heartbeat_topic(self.hub_id)),
@@ -236,6 +247,18 @@ def filter_covers(rule: str, topic_filter: str) -> bool:
     return len(ours) == len(theirs)
 
 
+def filters_overlap(a: str, b: str) -> bool:
+    """Whether some topic matches both filters ``a`` and ``b``."""
+    ours, theirs = a.split("/"), b.split("/")
+    for x, y in zip(ours, theirs, strict=False):
+        if "#" in (x, y):
+            return True
+        if x != y and "+" not in (x, y):
+            return False
+    rest = ours[len(theirs) :] + theirs[len(ours) :]
+    return not rest or rest[0] == "#"  # `a/#` matches `a` too
+
+
 class AclTable:
     """Each username's rules; asked on every publish, subscribe and delivery.
 
@@ -249,11 +272,14 @@ class AclTable:
         self._exact: dict[str, frozenset[str]] = {}
         self._writes: dict[str, tuple[str, ...]] = {}
         self._reads: dict[str, tuple[str, ...]] = {}
+        self._wide: dict[str, tuple[str, ...]] = {}
         for user, user_rules in self._rules.items():
             writes = [r.filter for r in user_rules if r.access is Access.WRITE]
             self._exact[user] = frozenset(f for f in writes if not _wild(f))
             self._writes[user] = tuple(f for f in writes if _wild(f))
             self._reads[user] = tuple(r.filter for r in user_rules if r.access is Access.READ)
+            self._wide[user] = tuple(r.filter for r in user_rules if r.access is Access.SUBSCRIBE)
+        self._hidden = {user: self._hide(user) for user in self._rules}
 
     def __contains__(self, username: object) -> bool:
         return username in self._rules
@@ -274,7 +300,32 @@ class AclTable:
     def may_subscribe(self, username: str | None, topic_filter: str) -> bool:
         if username is None:
             return False
-        return any(filter_covers(f, topic_filter) for f in self._reads.get(username, ()))
+        if any(filter_covers(f, topic_filter) for f in self._reads.get(username, ())):
+            return True
+        return any(filter_covers(f, topic_filter) for f in self._wide.get(username, ())) and not any(
+            filter_covers(f, topic_filter) for f in self._hidden.get(username, ())
+        )
+
+    def hidden(self, username: str) -> tuple[str, ...]:
+        """What ``username``'s ``SUBSCRIBE`` filters match but it may not receive: the
+        filters others write under them that none of its ``READ`` rules covers. A broker
+        keeps these away from its subscriptions (NATS: a subscribe deny clause)."""
+        return self._hidden.get(username, ())
+
+    def _hide(self, username: str) -> tuple[str, ...]:
+        wide, reads = self._wide[username], self._reads[username]
+        return tuple(
+            sorted(
+                {
+                    rule.filter
+                    for user_rules in self._rules.values()
+                    for rule in user_rules
+                    if rule.access is Access.WRITE
+                    and any(filters_overlap(rule.filter, f) for f in wide)
+                    and not any(filter_covers(f, rule.filter) for f in reads)
+                }
+            )
+        )
 
     def may_receive(self, username: str | None, topic: str) -> bool:
         if username is None:
@@ -495,7 +546,11 @@ def mosquitto_acl_file(acl: AclTable) -> str:
     lines = ["# carhome: generated from the MQTT credentials; regenerate rather than edit", ""]
     for user in acl.users():
         lines.append(f"user {user}")
-        lines += [f"topic {rule.access.value} {rule.filter}" for rule in acl.rules(user)]
+        lines += [
+            f"topic {rule.access.value} {rule.filter}"
+            for rule in acl.rules(user)
+            if rule.access is not Access.SUBSCRIBE  # `read` would let every topic of it through
+        ]
         lines.append("")
     return "\n".join(lines)
 

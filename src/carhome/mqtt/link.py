@@ -28,6 +28,12 @@ gmqtt does the wire protocol. Its own reconnect is switched off: it retries at a
 delay, forever, in tasks nobody owns. Each connection gets a fresh gmqtt client, so no
 half-torn state of the last one leaks into the next; whatever the broker lost meanwhile
 the owner restores in ``on_up`` (the hub redelivers pending commands, for one).
+
+Its subscriptions are QoS 1 (the heartbeat's QoS 0). Through the NATS server a link that
+must take a busy stream at QoS 1 should take it with one subscription: the server lets a
+session have 1,024 QoS 1 messages in flight in all, but each QoS 1 subscription's
+JetStream consumer 1,024 too, and drops what goes past the session's limit until the
+consumer's ack wait (30 s) runs out (server/mqtt.go, ``trackPublish``).
 """
 
 from __future__ import annotations
@@ -262,11 +268,7 @@ class _Intake:
                 log.exception("a batch of %d MQTT messages could not be handled", len(messages))
         transport = self._uncorked
         if mids and transport is not None and not transport.is_closing():
-            # Past the cork, as soon as the batch was handled. With several busy QoS 1
-            # subscriptions the NATS server (2.15) still drops what goes past a session's
-            # 1,024 messages in flight (each subscription's consumer may have 1,024 out too)
-            # and sends it again after its 30 s ack wait: not our acknowledgements
-            # (tests/mqtt/test_qos1_flow.py); Mosquitto shows nothing of it.
+            # Past the cork, as soon as the batch was handled.
             for mid in mids:
                 transport.write(_PUBACK + mid.to_bytes(2))
 
@@ -438,7 +440,12 @@ class MqttLink:
             )
             if self._subscriptions:
                 future: asyncio.Future[tuple[int, ...]] = asyncio.get_running_loop().create_future()
-                mid = client.subscribe([gmqtt.Subscription(t, qos=1) for t in self._subscriptions])
+                # The heartbeat at QoS 0, as it is sent: on the NATS server a QoS 1
+                # subscription is a JetStream consumer of its own, for nothing.
+                beat = self.heartbeat.topic if self.heartbeat is not None else None
+                mid = client.subscribe(
+                    [gmqtt.Subscription(t, qos=0 if t == beat else 1) for t in self._subscriptions]
+                )
                 subacks[mid] = future
                 self._granted(await self._until(future, lost, "to acknowledge the subscriptions"))
             if intake is not None:

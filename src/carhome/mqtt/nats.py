@@ -150,13 +150,22 @@ def subjects(topic_filter: str) -> list[str]:
 
 
 def _permissions(acl: AclTable, user: str) -> dict[str, Any]:
-    writes = [s for r in acl.rules(user) if r.access is Access.WRITE for s in subjects(r.filter)]
-    reads = [s for r in acl.rules(user) if r.access is Access.READ for s in subjects(r.filter)]
+    rules = acl.rules(user)
+    writes = [s for r in rules if r.access is Access.WRITE for s in subjects(r.filter)]
+    reads = [r.filter for r in rules if r.access is Access.READ]
+    wide = [r.filter for r in rules if r.access is Access.SUBSCRIBE]
+    allowed = [s for f in (*reads, *wide) for s in subjects(f)]
+    # A subscription wider than what the user reads (a SUBSCRIBE rule) is allowed; what it
+    # would bring that no READ rule covers is denied. NATS checks a subscribe deny clause
+    # on every message a wildcard subscription gets, QoS 1 (JetStream) deliveries included
+    # (server/mqtt.go, mqttDeliverMsgCbQoS12), so it never reaches the user, and refuses a
+    # subscription the clause covers.
+    denied = [s for f in acl.hidden(user) for s in subjects(f)]
     # An empty allow list would mean "no restriction" to NATS; "deny everything" is said so.
-    return {
-        "publish": {"allow": writes} if writes else {"deny": [">"]},
-        "subscribe": {"allow": reads} if reads else {"deny": [">"]},
-    }
+    subscribe: dict[str, list[str]] = {"allow": allowed} if allowed else {"deny": [">"]}
+    if allowed and denied:
+        subscribe["deny"] = denied
+    return {"publish": {"allow": writes} if writes else {"deny": [">"]}, "subscribe": subscribe}
 
 
 def server_config(

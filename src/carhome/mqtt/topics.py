@@ -18,6 +18,8 @@ from carhome.mqtt.malformed import MalformedMessage
 
 ROOT: Final = "carhome"
 HUB_ROOT: Final = "carhome-hub"
+DEVICE_FILTER: Final = f"{ROOT}/+/+/+"
+"""Every device topic of every kind: one subscription for all of them."""
 
 # Topics are far longer than this only when someone is probing; do not echo them whole.
 _ECHO: Final = 80

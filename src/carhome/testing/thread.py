@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Self, TypeVar
 
 _T = TypeVar("_T")
@@ -69,6 +69,15 @@ class ServingThread(abc.ABC):
 
         async def run() -> _T:
             return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(BOUND)
+
+    def call_async(self, fn: Callable[[], Awaitable[_T]]) -> _T:
+        """Await ``fn()`` in the thread's loop and return what it returns."""
+        assert self._loop is not None
+
+        async def run() -> _T:
+            return await fn()
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(BOUND)
 

@@ -1,6 +1,16 @@
 """The hub's MQTT connector: device topics in, commands out.
 
-It subscribes ``carhome/+/+/state|event|ack|status`` and translates each message at the
+It subscribes ``carhome/+/+/state|event|ack|status`` (and the key replies) at QoS 1 —
+or, on the built-in broker (``one_subscription``), all of them with the one filter
+``carhome/+/+/+``, whose other kinds (the commands it sends itself) the broker's
+permissions keep away (``credentials.Access.SUBSCRIBE``). The NATS server lets one MQTT
+session have 1,024 QoS 1 messages in flight, but each QoS 1 subscription's JetStream
+consumer 1,024 as well: with several busy subscriptions it drops what goes past the
+session's limit and sends it again only after its ack wait (30 s), so ingest stalls. No
+server setting helps: ``max_ack_pending`` sets both limits alike, and a session's
+consumers may not sum past 65,535. One subscription is one consumer, within the session's
+limit. Mosquitto queues per client, not per subscription; there it subscribes kind by
+kind, which its ACL file allows. It translates each message at the
 edge: state → ``Hub.report_many`` (the hub checks each value against the spec, so one bad
 value never sinks its neighbours), ack → ``Hub.ack``, status → ``Hub.set_available``, event
 → ``Hub.event`` (the hub checks it against the spec and publishes it on its bus, where
@@ -59,7 +69,14 @@ from carhome.mqtt.payloads import (
     decode_status,
     encode_command,
 )
-from carhome.mqtt.topics import Kind, Topic, hub_heartbeat_topic, hub_status_topic, is_device_topic
+from carhome.mqtt.topics import (
+    DEVICE_FILTER,
+    Kind,
+    Topic,
+    hub_heartbeat_topic,
+    hub_status_topic,
+    is_device_topic,
+)
 from carhome.signing.relay import KeyAnswer, KeyAsk, KeyOp, Session
 
 log: Final = logging.getLogger(__name__)
@@ -119,6 +136,7 @@ class MqttConnector:
         max_payload: int = MAX_PAYLOAD,
         max_ahead: float = MAX_AHEAD,
         max_behind: float = MAX_BEHIND,
+        one_subscription: bool = False,
     ) -> None:
         self._hub = hub
         self.stats = MqttStats()
@@ -131,7 +149,7 @@ class MqttConnector:
             clock=hub.clock,
             client_id=client_id,
             status_topic=hub_status_topic(hub_id or client_id),
-            subscriptions=SUBSCRIPTIONS,
+            subscriptions=(DEVICE_FILTER,) if one_subscription else SUBSCRIPTIONS,
             on_batch=self._on_batch,
             on_up=self._on_up,
             on_down=self._on_down,

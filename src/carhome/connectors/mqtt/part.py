@@ -37,6 +37,7 @@ async def _running(context: Context, section: MqttConfig) -> AsyncIterator[MqttC
         credentials = await asyncio.to_thread(Credentials.ensure, identities, devices, home_assistant=ha)
     watched: list[Callable[[], str | None]] = []
     async with contextlib.AsyncExitStack() as stack:
+        builtin = section.url is None
         if section.url is not None:
             url = section.url
             hub_login: Login = (section.username, section.password)
@@ -65,7 +66,13 @@ async def _running(context: Context, section: MqttConfig) -> AsyncIterator[MqttC
         context.provide(BROKER, BrokerLogins(url, hub_login, bridge_login, identities=identities))
         connector = await stack.enter_async_context(
             MqttConnector(
-                hub, url, username=hub_login[0], password=hub_login[1], max_payload=section.max_payload
+                hub,
+                url,
+                username=hub_login[0],
+                password=hub_login[1],
+                max_payload=section.max_payload,
+                # the NATS server: every report with one QoS 1 subscription, or ingest stalls
+                one_subscription=builtin,
             )
         )
         context.health.extend((connector.deafness, *watched))

@@ -1,8 +1,9 @@
 """The OCPP central system as a part of the hub: the ``ocpp:`` section's chargers.
 
-Its transactions are kept beside the hub's database (``HUB_DATABASE``), so they outlive a
-restart; it relays key asks to its chargers (``KEY_RELAY``) and offers where it listens and
-each charger's login (``OCPP``) to a simulated wallbox.
+Its transactions are kept beside the hub's database (``HUB_DATABASE``), or in its PostgreSQL
+database (``POSTGRES``) when it is one, so they outlive a restart; it relays key asks to its
+chargers (``KEY_RELAY``) and offers where it listens and each charger's login (``OCPP``) to
+a simulated wallbox.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Final
 
 from carhome.connectors.ocpp.config import OcppChargerConfig, OcppConfig
+from carhome.connectors.ocpp.postgres import PostgresTransactionStore
 from carhome.connectors.ocpp.server import Charger, OcppServer
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
+from carhome.connectors.ocpp.store import TransactionStore
 from carhome.errors import ConfigError
 from carhome.parts import Context, SectionPart
-from carhome.parts.keys import HUB_DATABASE, KEY_RELAY, OCPP, OcppLinks
+from carhome.parts.keys import HUB_DATABASE, KEY_RELAY, OCPP, POSTGRES, OcppLinks
 
 log: Final = logging.getLogger(__name__)
 
@@ -31,8 +34,13 @@ async def _running(context: Context, section: OcppConfig) -> AsyncIterator[OcppS
         password = _password(cid, charger)
         chargers[cid] = Charger(home=charger.home, device=charger.device, password=password)
         logins[(charger.home, charger.device)] = (cid, password)
+    postgres = context.want(POSTGRES)
     database = context.want(HUB_DATABASE)
-    store = None if database is None else SqliteTransactionStore.beside(database)
+    store: TransactionStore | None = None
+    if postgres is not None:
+        store = PostgresTransactionStore(postgres, {cid: c.home for cid, c in chargers.items()})
+    elif database is not None:
+        store = SqliteTransactionStore.beside(database)
     async with OcppServer(
         context.hub, section.host, section.port, chargers=chargers, id_tokens=section.id_tokens, store=store
     ) as server:
