@@ -20,8 +20,9 @@ parts (``carhome.parts.keys.POSTGRES``).
   itself: asyncpg's pool leaves a connection that broke on its way back (or during its
   reset query) checked out for good, and once every one of its slots is so stranded
   every call, and ``close``, would wait forever. For the same reason a connection goes
-  back to the pool as it is, without asyncpg's reset query: nothing here leaves session
-  state behind (``write`` closes its transaction, locks are transaction-level).
+  back to the pool as it is, without asyncpg's reset query: nothing run on a pooled
+  connection leaves session state behind (``write`` closes its transaction; what lives as
+  long as a session, such as a fleet worker's advisory locks, has a ``session()`` of its own).
 - **Errors translated.** asyncpg, connection and encoding errors become ``StoreError``
   naming the database by its URL *without* the password, what was being done and what to
   check. Credentials never appear in a message.
