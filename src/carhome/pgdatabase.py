@@ -16,13 +16,13 @@ parts (``carhome.parts.keys.POSTGRES``).
   committed (the server's ``fsync`` and ``synchronous_commit`` on, as PostgreSQL ships).
 - **The server may go away.** When PostgreSQL stops or restarts while the process runs,
   each call made meanwhile fails with ``StoreError`` at once, and the next call after it
-  is back connects again. A connection that broke under a call is dropped by the call
-  itself: asyncpg's pool leaves a connection that broke on its way back (or during its
-  reset query) checked out for good, and once every one of its slots is so stranded
-  every call, and ``close``, would wait forever. For the same reason a connection goes
-  back to the pool as it is, without asyncpg's reset query: nothing run on a pooled
-  connection leaves session state behind (``write`` closes its transaction; what lives as
-  long as a session, such as a fleet worker's advisory locks, has a ``session()`` of its own).
+  is back connects again. A connection whose call failed is dropped, not reused (it may
+  be left mid-operation), and so is one that broke on its way back: asyncpg's pool keeps
+  such a one checked out for good, and once every slot is so stranded every call, and
+  ``close``, would wait forever. For the same reason a connection goes back to the pool
+  as it is, without asyncpg's reset query: nothing run on a pooled connection leaves
+  session state behind (``write`` closes its transaction; what lives as long as a
+  session, such as a fleet worker's advisory locks, has a ``session()`` of its own).
 - **Errors translated.** asyncpg, connection and encoding errors become ``StoreError``
   naming the database by its URL *without* the password, what was being done and what to
   check. Credentials never appear in a message.
@@ -33,6 +33,7 @@ a home (the home is the fleet's partition key).
 
 from __future__ import annotations
 
+import contextlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -183,13 +184,18 @@ class PgDatabase(Opens):
         async def run() -> _T:
             conn = await pool.acquire()
             try:
-                return await fn(conn)
+                done = await fn(conn)
+            except BaseException:
+                # a call that failed may leave its connection mid-operation: never reuse it
+                with contextlib.suppress(asyncpg.InterfaceError):  # gone with its broken link
+                    conn.terminate()
+                raise
+            try:
+                if not conn.is_closed():
+                    await pool.release(conn)
             finally:
-                try:
-                    if not conn.is_closed():
-                        await pool.release(conn)
-                finally:
-                    _drop_if_broken(conn)
+                _drop_if_broken(conn)
+            return done
 
         return await self.guard(doing, run())
 
@@ -222,7 +228,7 @@ class PgDatabase(Opens):
         """Await ``work``; asyncpg, connection and encoding errors become ``StoreError``."""
         try:
             return await work
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
             raise StoreError(f"{self.url}: {doing} failed ({reason(exc)}): {REACH}") from exc
         except msgspec.DecodeError as exc:
             raise StoreError(
