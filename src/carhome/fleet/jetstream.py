@@ -76,9 +76,12 @@ def stream_config(partition: int, replicas: int) -> api.StreamConfig:
     )
 
 
-async def ensure_streams(js: JetStreamContext, partitions: int, replicas: int) -> list[str]:
-    """Make sure every partition's stream exists with the wanted subjects and replicas;
-    return the names of those made or changed (none when run again).
+async def ensure_streams(
+    js: JetStreamContext, partitions: int, replicas: int, *, timeout: float = 30.0
+) -> list[str]:
+    """Make sure every partition's stream exists with the wanted subjects and replicas, and
+    has a leader (within ``timeout`` seconds); return the names of those made or changed
+    (none when run again).
 
     ``BrokerUnavailable`` if JetStream refuses or does not answer (a cluster still forming,
     fewer servers than ``replicas``)."""
@@ -103,7 +106,30 @@ async def ensure_streams(js: JetStreamContext, partitions: int, replicas: int) -
             ) from exc
     if changed:
         log.info("partition streams made or changed: %s", ", ".join(changed))
+    await _until_led(js, partitions, timeout)
     return changed
+
+
+async def _until_led(js: JetStreamContext, partitions: int, timeout: float) -> None:
+    """Wait until every partition's stream has a leader: until then, what devices report to it
+    is PUBACKed and lost (FLEET.md's first trap)."""
+
+    async def led(p: int) -> None:
+        while True:
+            with contextlib.suppress(*_TROUBLE):
+                info = await js.stream_info(stream(p))
+                if info.cluster is None or info.cluster.leader is not None:
+                    return
+            # Real seconds: an election takes real time.
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(led(p) for p in range(partitions))), timeout)
+    except TimeoutError:
+        raise BrokerUnavailable(
+            f"not every partition stream has a leader after {timeout} s; check that enough"
+            " servers of the cluster are up"
+        ) from None
 
 
 class JetStreamLog:
