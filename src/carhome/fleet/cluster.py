@@ -176,7 +176,6 @@ def server_config(
         "mqtt": {
             "listen": f"127.0.0.1:{own.mqtt}",
             "stream_replicas": min(3, len(ports)),
-            "consumer_replicas": min(3, len(ports)),
         },
         "mappings": mapping(partitions),
         "authorization": {"users": users},
@@ -435,8 +434,8 @@ class NatsCluster:
             return
         await server.start(self._binary)
         try:
-            # every server healthy again, not only this one: while the streams it led elect new
-            # leaders elsewhere, what devices report to them is lost (see FLEET.md's traps)
+            # every server healthy again, not only this one (which does not mean the streams it
+            # led have new leaders yet: carhome.fleet.jetstream.until_led waits for that)
             await self._until_formed([s for s in self._servers if s.process is not None])
         except BaseException:
             await server.stop()

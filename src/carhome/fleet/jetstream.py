@@ -5,6 +5,7 @@
 - ``ensure_streams`` makes (or brings to the wanted config) one stream per partition:
   ``stream(p)`` capturing ``stream_subjects(p)``, file storage, ``replicas`` copies (R3 on a
   3-server cluster). Running it again changes nothing.
+- ``until_led`` waits until every partition's stream has a leader (after a server came back).
 - ``JetStreamLog`` is the JetStream ``PartitionLog``: ``read(p, after)`` yields partition
   ``p``'s entries from stream sequence ``after + 1`` on, in order, in batches. It reads with
   an ephemeral pull consumer (in memory, one replica, no acks: the checkpoint is the stream
@@ -106,13 +107,14 @@ async def ensure_streams(
             ) from exc
     if changed:
         log.info("partition streams made or changed: %s", ", ".join(changed))
-    await _until_led(js, partitions, timeout)
+    await until_led(js, partitions, timeout=timeout)
     return changed
 
 
-async def _until_led(js: JetStreamContext, partitions: int, timeout: float) -> None:
+async def until_led(js: JetStreamContext, partitions: int, *, timeout: float = 30.0) -> None:
     """Wait until every partition's stream has a leader: until then, what devices report to it
-    is PUBACKed and lost (FLEET.md's first trap)."""
+    is PUBACKed and lost (FLEET.md's first trap). A server that comes back says it is healthy
+    before the streams it led have elected new leaders (measured: seconds later)."""
 
     async def led(p: int) -> None:
         while True:
@@ -163,7 +165,7 @@ class JetStreamLog:
                         continue
                 try:
                     messages = await pull.subscription.fetch(self._batch, timeout=self._idle)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's own, or asyncio's for a pull that expired empty
                     # Nothing came: a quiet partition, or a consumer gone with its server.
                     if not await self._alive(pull):
                         log.info(
