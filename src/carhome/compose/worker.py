@@ -241,6 +241,9 @@ class Worker:
                             await self._commit(tenure, batch)
         except Fenced:
             log.warning("partition %d: epoch %d is over; another worker serves it now", p, lease.epoch)
+        except Exception:
+            log.exception("partition %d: serving it failed", p)
+            raise
         finally:
             tenure.hub = None
 
@@ -329,9 +332,11 @@ async def serve(
     *,
     also: Also | None = None,
     joined: Callable[[Worker, Membership], None] | None = None,
+    worker: type[Worker] = Worker,
 ) -> str:
     """Run the worker ``fleet`` configures until SIGTERM (or SIGINT), reading the log that
-    ``log_of(fleet)`` opens; why it ended (a watchdog stop says so)."""
+    ``log_of(fleet)`` opens; why it ended (a watchdog stop says so). ``also`` adds writes to
+    each batch's transaction, ``joined`` is told once the worker is a member."""
     ended = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -343,13 +348,13 @@ async def serve(
         log_of(fleet) as partition_log,
     ):
         partitions = Partitions(database, fleet.partitions)
-        worker = Worker(partitions, store, partition_log, also=also)
+        owner = worker(partitions, store, partition_log, also=also)
         try:
             async with Membership(
-                partitions, fleet.worker, worker, heartbeat=fleet.heartbeat, idle_timeout=fleet.idle_timeout
+                partitions, fleet.worker, owner, heartbeat=fleet.heartbeat, idle_timeout=fleet.idle_timeout
             ) as membership:
                 if joined is not None:
-                    joined(worker, membership)
+                    joined(owner, membership)
                 stopped = asyncio.create_task(membership.stopped.wait())
                 signalled = asyncio.create_task(ended.wait())
                 await asyncio.wait((stopped, signalled), return_when=asyncio.FIRST_COMPLETED)
@@ -357,5 +362,5 @@ async def serve(
                 signalled.cancel()
                 reason = membership.reason or "stopped by a signal"
         finally:
-            await worker.close()
+            await owner.close()
     return reason
