@@ -17,6 +17,7 @@ from typing import Final, Self
 
 import asyncpg
 
+from carhome.fleet.config import FleetConfig
 from carhome.fleet.log import Entry, entry, partition_of
 
 TABLE: Final = (
@@ -78,6 +79,11 @@ class TableLog:
                         await woke.wait()
             finally:
                 self._waiting.discard(woke)
+
+
+def open_log(fleet: FleetConfig) -> TableLog:
+    """The log of ``fleet``'s partitions in its database (``carhome worker --log tablelog:open_log``)."""
+    return TableLog(fleet.database)
 
 
 class Writer:
