@@ -45,6 +45,7 @@ DEVICES = ("purifier_a", "purifier_b")
 CHUNKS = 40
 PER_CHUNK = 75  # 3,000 state messages
 REDELIVERED = 0.05  # the share of messages sent again later with their old ts
+RECENT = 200  # a redelivered message is one of the last this many
 SERVED_AGAIN_BOUND = 5.0  # seconds: the fleet's aim is under 10 s
 T0 = 1_000_000.0
 
@@ -84,13 +85,15 @@ class Stream:
         messages = []
         for _ in range(PER_CHUNK):
             if self.sent and self.random.random() < REDELIVERED:
-                home, device, ts, values = self.random.choice(self.sent)  # again, behind newer ones
+                # again, behind newer ones: a recent message, as a redelivery after a timeout
+                home, device, ts, values = self.random.choice(self.sent[-RECENT:])
             else:
                 self.ts += 0.5
                 home = f"h{self.random.randrange(HOMES):03d}"
                 device = self.random.choice(DEVICES)
                 ts = self.ts
-                values = {"pm25": self.random.randrange(1000), "humidity": self.random.randrange(101)}
+                # few values: a newer message often repeats the value it follows, changing its time only
+                values = {"pm25": self.random.randrange(1000), "humidity": self.random.randrange(3)}
                 self.sent.append((home, device, ts, values))
             for prop, value in values.items():
                 if self.newest.get((home, device, prop), (0.0, 0))[0] < ts:

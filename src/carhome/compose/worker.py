@@ -14,10 +14,11 @@ timers, pending commands and subscriptions included, instead of picked out of a 
   died without publishing its last will. Then the partition's log is read after the lease's
   checkpoint.
 - **Applying** a batch of the log: each payload decoded as the MQTT connector does
-  (``carhome.mqtt.payloads``), states through ``Hub.report_many``, acks, events and
-  online/offline status in their turn. A state value older (by the device's ``ts``) than the
+  (``carhome.mqtt.payloads``), states through ``Hub.report``, acks, events and
+  online/offline status, entry after entry. A state value older (by the device's ``ts``) than the
   one the hub holds is dropped: a redelivered message never overwrites newer state. The
-  state rows the batch changed and the checkpoint covering it commit in **one transaction
+  state rows the batch reported (a value reported again too: its newer time is what the
+  next owner compares with) and the checkpoint covering it commit in **one transaction
   fenced by the lease's epoch** (``Partitions.commit_checkpoint``); a refused one (``Fenced``)
   ends the partition here, a failed one is tried again as it was.
 - **Releasing** (``releasing``): waits for the batch in flight to commit, then closes the
@@ -132,6 +133,8 @@ class _Tenure:
         self.task: asyncio.Task[None] | None = None
         self.applying = asyncio.Lock()  # held from a batch's first change to its commit
         self.changed: dict[tuple[str, str, str], StateRow] = {}
+        self.at = lease.checkpoint
+        """The log position the committed state covers."""
 
     def __call__(self, change: Change) -> None:
         self.changed[(change.home, change.device, change.prop)] = StateRow(
@@ -162,7 +165,7 @@ class Worker:
         self.specs = specs
         self._also = also
         self._tenures: dict[int, _Tenure] = {}
-        self.stopped = False
+        self._stopped = False
         self.serving: dict[int, asyncio.Event] = {}
         """Set per partition once its hub is loaded and its log is being read."""
 
@@ -198,75 +201,112 @@ class Worker:
         self._tenures.pop(lease.partition, None)
         self.serving.pop(lease.partition, None)
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the watchdog stopped this worker (no write starts any more)."""
+        return self._stopped
+
+    def _stopping(self) -> bool:
+        return self._stopped  # a call: read anew after each await, where mypy narrows an attribute
+
     def stop(self, reason: str) -> None:
-        self.stopped = True
+        """No write starts from now on. A partition reading its log is cancelled now; one
+        committing a batch ends when that commit does (the fence refuses it if its epoch
+        is over): cancelling a query in flight can leave its connection unusable, and the
+        pool waiting for it when it closes."""
+        self._stopped = True
         log.error("fleet worker stops writing: %s", reason)
         for tenure in self._tenures.values():
-            if tenure.task is not None:
+            if tenure.task is not None and not tenure.applying.locked():
                 tenure.task.cancel()
-        self._tenures.clear()
 
     async def close(self) -> None:
-        """Cancel every partition's work (after the membership ended)."""
+        """End every partition's work (after the membership ended)."""
         tasks = [t.task for t in self._tenures.values() if t.task is not None]
-        for task in tasks:
-            task.cancel()
+        for tenure in self._tenures.values():
+            if tenure.task is not None and not tenure.applying.locked():
+                tenure.task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tenures.clear()
 
     # -- one partition --------------------------------------------------------------------
 
     async def _serve(self, tenure: _Tenure) -> None:
+        """Serve the partition until it is released, fenced or the worker stops; after any
+        other failure, again from what was committed, with a new hub loaded from the store."""
+        lease = tenure.lease
+        delay = RETRY_FIRST
+        while not self.stopped:
+            try:
+                await self._serve_once(tenure)
+            except Fenced:
+                log.warning(
+                    "partition %d: epoch %d is over; another worker serves it now",
+                    lease.partition,
+                    lease.epoch,
+                )
+                return
+            except Exception:
+                if self._stopping():
+                    return
+                log.exception(
+                    "partition %d: serving it failed; again from %d in %.1f s",
+                    lease.partition,
+                    tenure.at,
+                    delay,
+                )
+            else:
+                return
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, RETRY_MOST)
+
+    async def _serve_once(self, tenure: _Tenure) -> None:
         lease = tenure.lease
         p = lease.partition
+        tenure.changed.clear()
         try:
-            homes = [h for h in await self.store.home_ids() if partition_of(h, self.partitions.count) == p]
-            hub = Hub(
-                store=PartitionStore(self.store, homes),
-                clock=self.clock,
-                specs=self.specs,
-                persist_states=False,
-            )
-            async with hub:
+            async with contextlib.AsyncExitStack() as stack:
+                async with tenure.applying:  # a stop cancels no query in flight
+                    homes = [
+                        h for h in await self.store.home_ids() if partition_of(h, self.partitions.count) == p
+                    ]
+                    hub = Hub(
+                        store=PartitionStore(self.store, homes),
+                        clock=self.clock,
+                        specs=self.specs,
+                        persist_states=False,
+                    )
+                    await stack.enter_async_context(hub)
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
                 self.serving[p].set()
-                log.info(
-                    "partition %d (epoch %d): %d homes, from %d", p, lease.epoch, len(homes), lease.checkpoint
-                )
-                async for batch in self.log.read(p, lease.checkpoint):
+                log.info("partition %d (epoch %d): %d homes, from %d", p, lease.epoch, len(homes), tenure.at)
+                async for batch in self.log.read(p, tenure.at):
+                    if self.stopped:
+                        return
                     if batch:
                         async with tenure.applying:
-                            self._apply(hub, batch)
+                            self._apply(tenure, hub, batch)
                             await self._commit(tenure, batch)
-        except Fenced:
-            log.warning("partition %d: epoch %d is over; another worker serves it now", p, lease.epoch)
-        except Exception:
-            log.exception("partition %d: serving it failed", p)
-            raise
         finally:
             tenure.hub = None
 
-    def _apply(self, hub: Hub, batch: Sequence[Entry]) -> None:
-        """A batch of the log into the hub, in order (runs of states together)."""
-        states: list[StateReport] = []
+    def _apply(self, tenure: _Tenure, hub: Hub, batch: Sequence[Entry]) -> None:
+        """A batch of the log into the hub, entry after entry: each state compared by time
+        with what the entries before it left (a redelivered message may follow, in one
+        batch, the newer one it was overtaken by)."""
         for entry in batch:
             try:
                 if entry.kind == "state":
-                    states.append(_newer(hub, entry))
-                    continue
-                if states:
-                    hub.report_many(states, source=SOURCE)
-                    states = []
-                _other(hub, entry)
+                    _report(tenure, hub, _newer(hub, entry))
+                else:
+                    _other(hub, entry)
             except MalformedMessage as exc:
                 hub.rejections.record(
                     InvalidChange(
                         home=entry.home, device=entry.device, prop=None, code=exc.code, reason=exc.reason
                     )
                 )
-        if states:
-            hub.report_many(states, source=SOURCE)
 
     async def _commit(self, tenure: _Tenure, batch: Sequence[Entry]) -> None:
         """The batch's changed states and its checkpoint, in one fenced transaction; a
@@ -282,13 +322,13 @@ class Worker:
 
         delay = RETRY_FIRST
         while True:
-            if self.stopped:
-                raise asyncio.CancelledError
             try:
                 await self.partitions.commit_checkpoint(lease.partition, lease.epoch, batch[-1].seq, writes)
             except Fenced:
                 raise
             except StoreError as exc:
+                if self.stopped:
+                    raise
                 log.warning(
                     "partition %d: committing failed (%s); trying again in %.1f s",
                     lease.partition,
@@ -299,7 +339,24 @@ class Worker:
                 delay = min(delay * 2, RETRY_MOST)
                 continue
             tenure.changed.clear()
+            tenure.at = batch[-1].seq
             return
+
+
+def _report(tenure: _Tenure, hub: Hub, state: StateReport) -> None:
+    """One state into the hub, and each value it took into the batch's rows, whether it
+    changed or not: a value reported again moves the property's time forward, and the
+    stored time is what the next owner compares a redelivered older message with."""
+    home, device, values, ts = state
+    if not values or not hub.report(home, device, values, ts=ts, source=SOURCE).applied:
+        return
+    held = hub.state(home, device)
+    for prop in values:
+        kept = held.get(prop)
+        if kept is not None:
+            tenure.changed[(home, device, prop)] = StateRow(
+                home, device, prop, kept.value, kept.ts, kept.source
+            )
 
 
 def _newer(hub: Hub, entry: Entry) -> StateReport:
@@ -362,5 +419,7 @@ async def serve(
                 signalled.cancel()
                 reason = membership.reason or "stopped by a signal"
         finally:
+            if owner.stopped:
+                database.terminate()  # calls cut off by the stop may never end cleanly
             await owner.close()
     return reason
