@@ -166,8 +166,12 @@ class Worker:
         self._also = also
         self._tenures: dict[int, _Tenure] = {}
         self._stopped = False
-        self.serving: dict[int, asyncio.Event] = {}
-        """Set per partition once its hub is loaded and its log is being read."""
+        self._serving: dict[int, asyncio.Event] = {}
+
+    def serving(self, partition: int) -> asyncio.Event:
+        """Set once ``partition``'s hub is loaded and its log is being read (before it is
+        held, to wait for that)."""
+        return self._serving.setdefault(partition, asyncio.Event())
 
     def hubs(self) -> dict[int, Hub]:
         """The hub of each partition held and loaded now."""
@@ -185,7 +189,6 @@ class Worker:
             return
         tenure = _Tenure(lease)
         self._tenures[lease.partition] = tenure
-        self.serving[lease.partition] = asyncio.Event()
         tenure.task = asyncio.create_task(self._serve(tenure), name=f"fleet-partition-{lease.partition}")
 
     async def releasing(self, lease: Lease) -> None:
@@ -199,7 +202,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await tenure.task
         self._tenures.pop(lease.partition, None)
-        self.serving.pop(lease.partition, None)
+        self._serving.pop(lease.partition, None)
 
     @property
     def stopped(self) -> bool:
@@ -279,7 +282,7 @@ class Worker:
                     await stack.enter_async_context(hub)
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
-                self.serving[p].set()
+                self.serving(p).set()
                 log.info("partition %d (epoch %d): %d homes, from %d", p, lease.epoch, len(homes), tenure.at)
                 async for batch in self.log.read(p, tenure.at):
                     if self.stopped:
