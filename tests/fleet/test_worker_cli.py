@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from carhome.cli.main import cli
+from carhome.compose.config import parse_config
+from carhome.errors import ConfigError
 from carhome.store import PostgresStore
 
 from .tablelog import Writer
@@ -99,3 +101,18 @@ async def test_the_worker_serves_every_partition_and_hands_them_back_on_sigterm(
     finally:
         await conn.close()
     assert owners == [None] * PARTITIONS  # each handed back, not left to a timeout
+
+
+def test_the_fleet_section_is_read_whole_and_a_database_not_on_postgresql_is_refused_by_line() -> None:
+
+    fleet = parse_config(
+        "fleet:\n  database: postgresql://db/fleet\n  worker: w1\n  partitions: 16\n"
+        "  nats: [nats://n1:4222]\n"
+    ).fleet
+    assert fleet is not None
+    assert (fleet.worker, fleet.partitions, fleet.heartbeat, fleet.idle_timeout) == ("w1", 16, 1.0, 5.0)
+    assert fleet.nats == ("nats://n1:4222",)
+    with pytest.raises(
+        ConfigError, match=r"x\.yaml:2: fleet\.database: a fleet keeps its homes in PostgreSQL"
+    ):
+        parse_config("fleet:\n  database: sqlite:///hub.db\n  worker: w1\n", file="x.yaml")
