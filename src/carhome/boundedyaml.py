@@ -15,7 +15,18 @@ The text's parse events are counted first, as they stream by and are dropped: a 
 values, aliases or nesting are past a limit before any alias is expanded is refused there,
 after the first ``nodes`` values, without its node graph ever being built (a quarter of a
 mebibyte of one-letter items would take seconds and tens of megabytes to compose). What
-passes is composed, and measured again with its aliases expanded. Both use libyaml
+passes is composed, and measured again with its aliases expanded.
+
+That first count is skipped for a short text without aliases (no ``*`` in it, and at most
+``nodes / 3`` characters), which cannot hold too many values: each value is brought in by
+a character of its own — a written scalar by its first character, a collection by its
+``[``, ``{``, first ``-`` or first key, a value left empty by the ``-``, ``:`` or ``?``
+after which it is missing — and no character brings in more than three (a ``?`` that
+opens a block mapping, with an empty key and no value: the mapping, the key and the
+value). Without aliases every node is one value, so such a text composes into at most
+``nodes`` of them, costing no more than its size; its nesting is bounded by libyaml
+(1,000 levels; Python's recursion limit without libyaml) while it is composed, and the
+measure after composing refuses it past ``depth`` as the count would have. Both use libyaml
 (PyYAML's C parser) when it is there. A refusal is a ``ConfigError`` naming the file and
 the line of the offending node, and saying what to do.
 ``read_text`` reads a file without reading past the limit.
@@ -88,15 +99,19 @@ def compose(text: str, *, file: str, limits: YamlLimits) -> YamlDocument:
             " split it into smaller files",
             file=file,
         )
-    _count_events(text, limits, file)
+    if "*" in text or len(text) * _MOST_PER_CHAR > limits.nodes:
+        _count_events(text, limits, file)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"not valid YAML: {exc.problem or exc}", file=file, line=None if mark is None else mark.line + 1
-        ) from None
+        line = None if mark is None else mark.line + 1
+        if exc.problem == _LIBYAML_TOO_DEEP:
+            raise ConfigError(
+                f"the YAML is nested more than {limits.depth} levels deep; flatten it", file=file, line=line
+            ) from None
+        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file) from None
     except RecursionError:  # PyYAML's pure-Python composer, when libyaml is missing
@@ -111,6 +126,10 @@ def compose(text: str, *, file: str, limits: YamlLimits) -> YamlDocument:
     return YamlDocument(root)
 
 
+_MOST_PER_CHAR: Final = 3
+"""Values one character of a text without aliases may bring in (see the module docstring)."""
+_LIBYAML_TOO_DEEP: Final = "exceeded maximum nesting depth"
+"""What libyaml says of a text nested deeper than it reads (1,000 levels)."""
 _COLLECTIONS: Final = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _ENDS: Final = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 

@@ -14,6 +14,15 @@ parts (``carhome.parts.keys.POSTGRES``).
   carhome knows is refused (``ConfigError``) with a message naming it.
 - **Durable.** A ``write`` runs in one transaction; when it returns the transaction is
   committed (the server's ``fsync`` and ``synchronous_commit`` on, as PostgreSQL ships).
+- **The server may go away.** When PostgreSQL stops or restarts while the process runs,
+  each call made meanwhile fails with ``StoreError`` at once, and the next call after it
+  is back connects again. A connection whose call failed is dropped, not reused (it may
+  be left mid-operation), and so is one that broke on its way back: asyncpg's pool keeps
+  such a one checked out for good, and once every slot is so stranded every call, and
+  ``close``, would wait forever. For the same reason a connection goes back to the pool
+  as it is, without asyncpg's reset query: nothing run on a pooled connection leaves
+  session state behind (``write`` closes its transaction; what lives as long as a
+  session, such as a fleet worker's advisory locks, has a ``session()`` of its own).
 - **Errors translated.** asyncpg, connection and encoding errors become ``StoreError``
   naming the database by its URL *without* the password, what was being done and what to
   check. Credentials never appear in a message.
@@ -24,6 +33,7 @@ a home (the home is the fleet's partition key).
 
 from __future__ import annotations
 
+import contextlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -113,6 +123,7 @@ class PgDatabase(Opens):
                 max_size=self._pool_size,
                 timeout=self._connect_timeout,
                 server_settings=self._settings,
+                reset=_as_it_is,
             )
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"{self.url}: cannot connect ({reason(exc)}): {REACH}") from None
@@ -179,8 +190,20 @@ class PgDatabase(Opens):
         pool = self._opened()
 
         async def run() -> _T:
-            async with pool.acquire() as conn:
-                return await fn(conn)
+            conn = await pool.acquire()
+            try:
+                done = await fn(conn)
+            except BaseException:
+                # a call that failed may leave its connection mid-operation: never reuse it
+                with contextlib.suppress(asyncpg.InterfaceError):  # gone with its broken link
+                    conn.terminate()
+                raise
+            try:
+                if not conn.is_closed():
+                    await pool.release(conn)
+            finally:
+                _drop_if_broken(conn)
+            return done
 
         return await self.guard(doing, run())
 
@@ -213,7 +236,7 @@ class PgDatabase(Opens):
         """Await ``work``; asyncpg, connection and encoding errors become ``StoreError``."""
         try:
             return await work
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
             raise StoreError(f"{self.url}: {doing} failed ({reason(exc)}): {REACH}") from exc
         except msgspec.DecodeError as exc:
             raise StoreError(
@@ -230,3 +253,18 @@ class PgDatabase(Opens):
         if self._pool is None:
             raise StoreError(f"{self.url}: the database is not open; use `async with` or await open() first")
         return self._pool
+
+
+async def _as_it_is(conn: asyncpg.Connection) -> None:
+    """A connection's reset on its way back to the pool: none (see the module's doc)."""
+
+
+def _drop_if_broken(conn: asyncpg.Connection) -> None:
+    """Free the pool slot of ``conn`` if it broke under a call or on its way back (asyncpg
+    would keep it checked out); a connection back in the pool is left alone."""
+    try:
+        broken = conn.is_closed()
+    except asyncpg.InterfaceError:  # released: the pool has it back
+        return
+    if broken:
+        conn.terminate()

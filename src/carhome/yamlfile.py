@@ -205,7 +205,10 @@ class YamlFile:
 
     def check_keys(self) -> None:
         """``ConfigError`` at the second of two equal keys in one mapping."""
-        for path, mapping in _mappings(self.root):
+        for mapping in _mappings(self.root):
+            keys = [k.value for k, _ in mapping.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE]
+            if len(keys) == len(set(keys)):
+                continue
             seen: set[str] = set()
             for key, _ in mapping.value:
                 if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE:
@@ -216,7 +219,7 @@ class YamlFile:
                         " win); keep one",
                         file=self.file,
                         line=_line(key),
-                        path=render((*path, key.value)),
+                        path=render((*_path_to(self.root, mapping), key.value)),
                     )
                 seen.add(key.value)
 
@@ -302,26 +305,51 @@ def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node, int] | None:
     return None
 
 
-def _mappings(root: yaml.Node | None) -> Iterator[tuple[Path, yaml.MappingNode]]:
-    """Every mapping of the document once (an alias's target is not walked again), with
-    the path it is first found at."""
-    if root is None:
+def _mappings(root: yaml.Node | None) -> Iterator[yaml.MappingNode]:
+    """Every mapping of the document once (an alias's target is not walked again), in the
+    order they are written. Paths are not made on the way (most documents have no error):
+    ``_path_to`` finds the one an error needs."""
+    if root is None or isinstance(root, yaml.ScalarNode):
         return
     seen: set[int] = set()
-    stack: list[tuple[Path, yaml.Node]] = [((), root)]
+    stack: list[yaml.Node] = [root]
+    scalar = yaml.ScalarNode
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            yield node
+            for key, value in reversed(node.value):
+                if not isinstance(value, scalar):
+                    stack.append(value)
+                if not isinstance(key, scalar):
+                    stack.append(key)
+        else:
+            stack += [item for item in reversed(node.value) if not isinstance(item, scalar)]
+
+
+def _path_to(root: yaml.Node | None, target: yaml.Node) -> Path:
+    """The path at which ``target`` is first found walking the document as ``_mappings``
+    does (``()`` if it is not in it)."""
+    seen: set[int] = set()
+    stack: list[tuple[Path, yaml.Node]] = [] if root is None else [((), root)]
     while stack:
         path, node = stack.pop()
+        if node is target:
+            return path
         if id(node) in seen or isinstance(node, yaml.ScalarNode):
             continue
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            yield path, node
             for key, value in reversed(node.value):
                 step = key.value if isinstance(key, yaml.ScalarNode) else "?"
                 stack.append(((*path, step), value))
                 stack.append((path, key))
         else:
             stack += [((*path, i), item) for i, item in reversed(list(enumerate(node.value)))]
+    return ()
 
 
 # -- the keys a struct takes, for an unknown-key message --------------------------------------

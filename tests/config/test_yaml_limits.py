@@ -176,3 +176,34 @@ def test_the_mqtt_payload_limit_is_configured() -> None:
     assert parse_config("").mqtt.max_payload == 64 * 1024
     with pytest.raises(ConfigError, match="max_payload"):
         parse_config("mqtt: {max_payload: 10}\n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="?-:[]{},\n ab&!|>'\"#", max_size=40))
+def test_a_text_without_aliases_holds_at_most_three_values_per_character(text: str) -> None:
+    # the bound that lets a short text without aliases skip the count before composing
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    if root is not None:
+        assert naive_values(root) <= 3 * len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("[" * 2000 + "]" * 2000, 1),  # past libyaml's own 1,000 levels
+        ("a:\n" + "- " * 3000 + "x\n", 2),
+        ("a:\n  " + "[" * 40 + "]" * 40 + "\n", 2),  # short: composed, then measured
+    ],
+    ids=["flow", "block", "short"],
+)
+def test_a_deep_text_is_refused_for_its_depth_however_deep(text: str, line: int) -> None:
+    error = refusal(text, boundedyaml.AUTOMATIONS)
+    assert (error.line, error.reason) == (line, "the YAML is nested more than 32 levels deep; flatten it")
+
+
+def test_a_short_text_without_aliases_is_still_measured_for_its_depth() -> None:
+    # 15 characters, no alias: not counted before it is composed, refused when measured
+    assert refusal("[[[[[[[1]]]]]]]").reason == "the YAML is nested more than 6 levels deep; flatten it"

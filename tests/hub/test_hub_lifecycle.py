@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from carhome.backoff import Backoff
 from carhome.errors import InvalidName, SpecError, UnknownDevice
 from carhome.hub import Availability, Change, Device, Home, Hub, StateRow
 from carhome.hub.persistence import StateWriter
@@ -15,6 +16,8 @@ from carhome.store import MemoryStore
 from carhome.testing import FakeClock, WatchedStore
 
 WAIT = 1.0
+RETRY = Backoff(0.001, 0.004)
+"""The writer's delays after a failed write: short, for the tests."""
 H1 = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060)
 
 
@@ -183,7 +186,7 @@ async def test_a_failed_write_is_logged_and_the_writer_carries_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = WatchedStore(failures=1)
-    writer = StateWriter(store, interval=3600, batch=1)
+    writer = StateWriter(store, interval=3600, batch=1, retry=RETRY)
     await _fail_once_then_write(store, writer)
     assert "writing states to the store failed; will retry" in caplog.text
     assert {r.prop: r.value for r in await store.states()}[vss.SPEED] == 2.0
@@ -191,9 +194,27 @@ async def test_a_failed_write_is_logged_and_the_writer_carries_on(
 
 async def test_a_failed_write_is_retried_not_lost() -> None:
     store = WatchedStore(failures=1)
-    writer = StateWriter(store, interval=3600, batch=1)
+    writer = StateWriter(store, interval=3600, batch=1, retry=RETRY)
     await _fail_once_then_write(store, writer)
     assert {r.prop: r.value for r in await store.states()} == {vss.SOC: 1.0, vss.SPEED: 2.0}
+
+
+async def test_a_store_failing_for_a_while_is_logged_once_and_retried_with_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = WatchedStore(failures=4)  # a database gone away for four attempts
+    writer = StateWriter(store, interval=3600, batch=1, retry=RETRY)
+    task = asyncio.create_task(writer.run())
+    try:
+        writer(change(1.0))
+        await asyncio.wait_for(store.saved.wait(), WAIT)
+    finally:
+        task.cancel()
+    failed = [r for r in caplog.records if "writing states to the store failed" in r.getMessage()]
+    back = [r for r in caplog.records if "again after 4 failed attempts" in r.getMessage()]
+    print(f"state writes failed 4 times: logged {len(failed)} failure(s), {len(back)} recovery")
+    assert (len(failed), len(back), writer.failures) == (1, 1, 0)
+    assert {r.prop: r.value for r in await store.states()} == {vss.SOC: 1.0}
 
 
 async def test_rejections_log_at_warning(hub: Hub, caplog: pytest.LogCaptureFixture) -> None:

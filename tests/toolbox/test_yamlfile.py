@@ -169,3 +169,17 @@ def test_any_shape_of_automations_is_loaded_or_refused_with_a_line(items: list[d
     for error in loaded.errors:
         assert error.line is None or 1 <= error.line <= lines
     assert len(loaded.automations) + len(loaded.errors) >= min(1, len(items))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path"),
+    [
+        ("a: &x {k: 1, k: 2}\nb: [*x]\n", 1, "a.k"),  # where it is first written, not the alias
+        ("a: [1, {b: [{c: 1, c: 2}]}]\nz: {y: 1, y: 2}\n", 1, "a[1].b[0].c"),  # the first of two
+        ("a: {}\nb:\n  - {}\n  - {c: {d: 1, e: 2, d: 3}}\n", 4, "b[1].c.d"),
+    ],
+)
+def test_a_key_written_twice_is_found_at_its_path(text: str, line: int, path: str) -> None:
+    with pytest.raises(ConfigError, match="appears twice") as refused:
+        yamlfile.parse(text, file="f.yaml", limits=boundedyaml.AUTOMATIONS)
+    assert (refused.value.line, refused.value.path) == (line, path)

@@ -8,6 +8,7 @@ finishes synchronously (returns ``None``) or returns an awaitable for what must 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Iterable
 from typing import Any, Literal, Protocol
 
@@ -36,7 +37,9 @@ SceneCommand = tuple[str, str, Literal["set", "action"], str, dict[str, Any]]
 """A command a step makes: (home, device, kind, target, args)."""
 
 
+@functools.lru_cache(maxsize=1024)
 def _where(path: Path) -> str:
+    # The same few paths (``actions[0]`` …) for every automation bound: made once each.
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
@@ -48,13 +51,11 @@ def _devices(binder: Binder, ref: str | list[str], path: Path) -> list[tuple[str
 
 
 def _check(binder: Binder, path: Path, command: SceneCommand, prefix: str = "") -> None:
-    """Make ``command`` once to check it against its device's spec: a ``BindError`` at
+    """Check ``command`` against its device's spec as making it would: a ``BindError`` at
     ``path`` (its message after ``prefix``) if it breaks it."""
     home, device, kind, target, args = command
     try:
-        binder.hub.commands.make(
-            home=home, device=device, kind=kind, target=target, args=args, member="check", face="automation"
-        )
+        binder.hub.commands.check(home=home, device=device, kind=kind, target=target, args=args)
     except Exception as exc:
         raise BindError(path, f"{prefix}{exc}") from None
 

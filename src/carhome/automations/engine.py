@@ -30,6 +30,7 @@ from carhome.automations.timers import Timers, TimerStore
 from carhome.automations.traces import Trace, TraceLog
 from carhome.errors import ConfigError, UnknownDevice
 from carhome.hub import Hub
+from carhome.yamlfile import decoding
 
 _BIND_AT_ONCE: Final = 50
 """Automations a check binds before it lets the loop run others (a text may hold 1,000)."""
@@ -184,13 +185,19 @@ class Engine:
         self.traces.forget(automation_id)
 
     def add_loaded(self, loaded: Loaded) -> list[ConfigError]:
-        """Add every decoded automation; the errors of the ones that failed, decode or bind."""
+        """Add every decoded automation; the errors of the ones that failed, decode or bind.
+
+        Binding many (a file's ``homes:`` may give 100,000) makes as many long-lived objects
+        as decoding their text: Python's full collections wait meanwhile, as they do while
+        a text is decoded (``carhome.yamlfile.decoding``), rather than walk the growing
+        process again and again."""
         errors = list(loaded.errors)
-        for automation, source in loaded.automations:
-            try:
-                self.add(automation, source)
-            except ConfigError as exc:
-                errors.append(exc)
+        with decoding():
+            for automation, source in loaded.automations:
+                try:
+                    self.add(automation, source)
+                except ConfigError as exc:
+                    errors.append(exc)
         return errors
 
     def load(self, path: str | FsPath) -> list[ConfigError]:

@@ -405,8 +405,9 @@ class Text:
 def read_text(text: str, *, file: str = "<api>", member: str | None = None) -> Text:
     """Parse ``text`` (from ``file``), with ``member`` written in as ``with_member`` does
     when given (and the text parsed again if that changed it). It costs time in proportion
-    to the text: the API runs it on a worker thread."""
-    loaded = load_text(text, file)
+    to the text: the API runs it on a worker thread. Such a text acts in one home: a
+    ``homes:`` list is refused (it is for the files the hub loads)."""
+    loaded = load_text(text, file, shared=False)
     if member is not None:
         written = _with_member(text, loaded, member)
         if written != text:
@@ -417,7 +418,7 @@ def read_text(text: str, *, file: str = "<api>", member: str | None = None) -> T
                 chars=limits.chars + len(written) - len(text),
                 nodes=limits.nodes + 2 * len(loaded.automations),
             )
-            return Text(written, load_text(written, file, limits=grown))
+            return Text(written, load_text(written, file, limits=grown, shared=False))
     return Text(text, loaded)
 
 
@@ -426,7 +427,7 @@ def with_member(text: str, member: str) -> str:
     (right after its ``id:``, in the automation's own style), so an automation saved through
     the API acts as the member who saved it unless it says otherwise. ``member`` is a member
     id (``carhome.hub.model.check_name``), which YAML reads as a plain string."""
-    return _with_member(text, load_text(text, "<api>"), member)
+    return _with_member(text, load_text(text, "<api>", shared=False), member)
 
 
 def _with_member(text: str, loaded: Loaded, member: str) -> str:

@@ -1,7 +1,13 @@
 """Reading automations from YAML files: decode at the edge, report each bad one, load the rest.
 
 A file holds a list of automations (at most ``MAX_AUTOMATIONS``), or a mapping with
-``automations:`` and an optional ``home:`` that the automations default to. The text is
+``automations:`` and an optional ``home:`` that the automations default to — or, for a
+fleet, ``homes:``, a list of homes that each get every automation of the file: the text
+is parsed, checked and decoded once, and each automation is then given per home (id
+``{home}.{id}``, ``home: {home}``, sharing the decoded structs), to be bound per home by
+the engine; an error found when binding names the file, the line and the home
+(``Source.home``). At most ``MAX_SHARED`` automations come out of one text that way. The
+text is
 read by ``carhome.yamlfile`` — the decoder the configuration file uses too — within
 ``carhome.boundedyaml.AUTOMATIONS`` (size, nesting, aliases): keys as written (a light's
 ``on`` stays the key ``on``), a key written twice anywhere refuses the whole text, as a
@@ -19,11 +25,13 @@ one allowed): the API parses a text once per request, on a worker thread
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Final
 
+import msgspec
 import yaml
 
 from carhome import boundedyaml, yamlfile
@@ -39,11 +47,13 @@ from carhome.yamlfile import YamlFile
 class Source:
     """Where an automation was written: file, and its YAML node to find lines by path.
 
-    ``first_line`` is the automation's line once the node is let go (``without_node``)."""
+    ``first_line`` is the automation's line once the node is let go (``without_node``);
+    ``home`` is the home of a file's ``homes:`` it was given for, named in its errors."""
 
     file: str
     node: yaml.Node | None = None
     first_line: int | None = None
+    home: str | None = None
 
     @property
     def line(self) -> int | None:
@@ -52,7 +62,7 @@ class Source:
     def without_node(self) -> Source:
         """This source with its file and first line only: what a loaded automation keeps
         (a node with its marks is some 10 KB; errors found once bound need no line)."""
-        return self if self.node is None else Source(self.file, None, self.line)
+        return self if self.node is None else Source(self.file, None, self.line, self.home)
 
     def line_of(self, path: Path) -> int | None:
         """The line of what ``path`` names in the automation: a key's own line, or a list
@@ -60,6 +70,8 @@ class Source:
         return self.first_line if self.node is None else yamlfile.line_of(self.node, path)
 
     def error(self, path: Path, message: str) -> ConfigError:
+        if self.home is not None:
+            message = f"{message} (for home {self.home!r} of the file's homes)"
         return ConfigError(
             message, file=self.file, line=self.line_of(path), path=yamlfile.render(path) or None
         )
@@ -77,7 +89,10 @@ MAX_AUTOMATIONS: Final = 1000
 """Automations one text may hold."""
 MAX_ERRORS: Final = 20
 """Automations of one text whose errors are each explained; the rest are counted in one more."""
-_TOP: Final = ("home", "scenes", "automations")
+MAX_SHARED: Final = 100_000
+"""Automations one text may give its ``homes:`` in all (homes × automations)."""
+_TOP: Final = ("home", "homes", "scenes", "automations")
+_ID: Final = re.compile(r"[a-z0-9][a-z0-9_.-]{0,127}")  # as ``Automation`` checks it
 
 
 class _Unexplained(Exception):
@@ -113,9 +128,11 @@ class _Contents:
     home: str | None
     scenes: Any
     nodes: yaml.SequenceNode
+    homes: list[str] | None = None
+    """The homes of ``homes:``."""
 
 
-def _contents(parsed: YamlFile) -> _Contents | None:
+def _contents(parsed: YamlFile, *, shared: bool) -> _Contents | None:
     """The automations of a text (``None`` when it is empty), or ``ConfigError`` when it is
     no file of automations."""
     root = parsed.root
@@ -123,6 +140,7 @@ def _contents(parsed: YamlFile) -> _Contents | None:
         return None
     home: Any = None
     scenes: Any = None
+    homes: list[str] | None = None
     nodes = root
     if isinstance(root, yaml.MappingNode):
         parts = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
@@ -132,6 +150,8 @@ def _contents(parsed: YamlFile) -> _Contents | None:
         home = None if "home" not in parts else parsed.data(parts["home"])
         if home is not None and not isinstance(home, str):
             raise parsed.error(("home",), "expected a home id")
+        if "homes" in parts:
+            homes = _homes(parsed, parts, shared=shared)
         scenes = None if "scenes" not in parts else parsed.data(parts["scenes"])
         nodes = parts.get("automations", root)
     if not isinstance(nodes, yaml.SequenceNode):
@@ -143,20 +163,53 @@ def _contents(parsed: YamlFile) -> _Contents | None:
             file=parsed.file,
             line=nodes.start_mark.line + 1,
         )
-    return _Contents(home, scenes, nodes)
+    if homes is not None and len(homes) * len(nodes.value) > MAX_SHARED:
+        raise parsed.error(
+            ("homes",),
+            f"{len(homes)} homes × {len(nodes.value)} automations make more than {MAX_SHARED}"
+            " automations; split the homes into several files",
+        )
+    return _Contents(home, scenes, nodes, homes)
 
 
-def load_text(text: str, file: str = "<text>", *, limits: YamlLimits = boundedyaml.AUTOMATIONS) -> Loaded:
-    """Decode every automation in one YAML document."""
+def _homes(parsed: YamlFile, parts: dict[str, yaml.Node], *, shared: bool) -> list[str]:
+    """The homes of a ``homes:`` list, each once."""
+    if not shared:
+        raise parsed.error(
+            ("homes",), "a text given here acts in one home: write 'home:' (or no home), not 'homes:'"
+        )
+    if "home" in parts:
+        raise parsed.error(("homes",), "write 'home:' or 'homes:', not both")
+    node = parts["homes"]
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise parsed.error(("homes",), "expected a list of home ids, such as [h1, h2]")
+    homes: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(node.value):
+        home = parsed.data(item) if isinstance(item, yaml.ScalarNode) else None
+        if not isinstance(home, str):
+            raise parsed.error(("homes", i), "expected a home id")
+        if home in seen:
+            raise parsed.error(("homes", i), f"home {home!r} is listed twice; keep one")
+        seen.add(home)
+        homes.append(home)
+    return homes
+
+
+def load_text(
+    text: str, file: str = "<text>", *, limits: YamlLimits = boundedyaml.AUTOMATIONS, shared: bool = True
+) -> Loaded:
+    """Decode every automation in one YAML document; ``shared=False`` refuses ``homes:``
+    (a text that must act in one home, such as one saved through the API)."""
     with yamlfile.decoding():
-        return _load_text(text, file, limits)
+        return _load_text(text, file, limits, shared=shared)
 
 
-def _load_text(text: str, file: str, limits: YamlLimits) -> Loaded:
+def _load_text(text: str, file: str, limits: YamlLimits, *, shared: bool) -> Loaded:
     loaded = Loaded()
     try:
         parsed = yamlfile.parse(text, file=file, limits=limits)
-        contents = _contents(parsed)
+        contents = _contents(parsed, shared=shared)
     except ConfigError as exc:
         # without its traceback, whose frames hold the refused text's nodes
         loaded.errors.append(exc.with_traceback(None))
@@ -173,7 +226,13 @@ def _load_text(text: str, file: str, limits: YamlLimits) -> Loaded:
         except _Unexplained:
             unexplained += 1
         else:
-            loaded.automations.append((automation, Source(parsed.file, node)))
+            if contents.homes is None:
+                loaded.automations.append((automation, Source(parsed.file, node)))
+            else:
+                try:
+                    loaded.automations += _per_home(parsed, node, automation, contents.homes)
+                except ConfigError as exc:
+                    loaded.errors.append(exc)
     if unexplained:
         loaded.errors.append(
             ConfigError(
@@ -181,6 +240,30 @@ def _load_text(text: str, file: str, limits: YamlLimits) -> Loaded:
             )
         )
     return loaded
+
+
+def _per_home(
+    parsed: YamlFile, node: yaml.Node, automation: Automation, homes: list[str]
+) -> list[tuple[Automation, Source]]:
+    """One automation of a ``homes:`` file, given to each home: the decoded parts shared
+    (nothing changes them once decoded), its id and home its own."""
+    if automation.home is not None:
+        raise parsed.error(
+            ("home",), "an automation of a file with 'homes:' acts in each of them; remove its 'home:'", node
+        )
+    replace = msgspec.structs.replace
+    out: list[tuple[Automation, Source]] = []
+    for home in homes:
+        automation_id = f"{home}.{automation.id}"
+        if not _ID.fullmatch(automation_id):
+            raise parsed.error(
+                ("id",),
+                f"{automation_id!r}, the id made for home {home!r}, is not a valid id: at most 128"
+                " lower-case letters, digits, '_', '-' or '.'; use a shorter id or home id",
+                node,
+            )
+        out.append((replace(automation, id=automation_id, home=home), Source(parsed.file, node, home=home)))
+    return out
 
 
 def _files(path: FsPath) -> Iterable[FsPath]:

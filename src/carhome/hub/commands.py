@@ -200,6 +200,21 @@ Publish = Callable[[Result], None]
 DeviceLookup = Callable[[str, str], tuple[Device, DeviceSpec]]
 
 
+def _checked(
+    dev: Device, spec: DeviceSpec, kind: CommandKind, target: str, args: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A command's arguments checked against its device's spec (``InvalidCommand`` if not)."""
+    args = dict(args or {})
+    try:
+        if kind == "set":
+            if set(args) != {"value"}:
+                raise InvalidValue("bad_arguments", "a set command takes one argument 'value'")
+            return {"value": spec.check_set(target, args["value"])}
+        return spec.action(target).check_args(args)
+    except InvalidValue as exc:
+        raise InvalidCommand(device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed) from None
+
+
 class CommandRouter:
     """Routes commands from any face or automation to the device's connector."""
 
@@ -263,18 +278,7 @@ class CommandRouter:
                 reason=f"ttl {ttl} s is out of range",
                 allowed=f"more than 0 and at most {MAX_TTL:.0f} s",
             )
-        args = dict(args or {})
-        try:
-            if kind == "set":
-                if set(args) != {"value"}:
-                    raise InvalidValue("bad_arguments", "a set command takes one argument 'value'")
-                args = {"value": spec.check_set(target, args["value"])}
-            else:
-                args = spec.action(target).check_args(args)
-        except InvalidValue as exc:
-            raise InvalidCommand(
-                device=dev.id, target=target, reason=exc.reason, allowed=exc.allowed
-            ) from None
+        args = _checked(dev, spec, kind, target, args)
         now = self._clock.time()
         return Command(
             id=uuid.uuid4().hex if id is None else id,
@@ -289,6 +293,14 @@ class CommandRouter:
             expires=now + ttl,
             signature=signature,
         )
+
+    def check(
+        self, *, home: str, device: str, kind: CommandKind, target: str, args: dict[str, Any] | None = None
+    ) -> None:
+        """Whether ``make`` would take these: its ``InvalidCommand`` (or ``UnknownDevice``)
+        if not, and nothing made (an automation checks its commands when it is bound)."""
+        dev, spec = self._lookup(home, device)
+        _checked(dev, spec, kind, target, args)
 
     async def submit(self, command: Command, *, made_here: bool = False) -> Command:
         """Ask the gatekeeper, make the command durable, then deliver it.
@@ -398,7 +410,7 @@ class CommandRouter:
             # no task to wait for it.
             written = self._outbox.outbox_update(msgspec.structs.replace(command))
             if not (isinstance(written, asyncio.Future) and written.done() and written.exception() is None):
-                self._spawn(self._write(written), "outbox-update")
+                self._spawn(self._write(command.id, written), "outbox-update")
             self._publish(Result.of(command))
 
     # -- results --------------------------------------------------------------------------
@@ -542,8 +554,14 @@ class CommandRouter:
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    async def _write(self, written: Awaitable[None]) -> None:
-        await written
+    async def _write(self, command_id: str, written: Awaitable[None]) -> None:
+        """Wait for a "sent" write. One that fails (the store unreachable) is logged, not
+        tried again: the store keeps the command as queued until its outcome is written,
+        which is retried, and a restarted hub sends a pending command again either way."""
+        try:
+            await written
+        except Exception as exc:
+            log.warning("command %s: could not record that it was sent: %s", command_id, exc)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -3,9 +3,12 @@
 The hub knows no SQL: it talks to a ``Store`` (SQLite for the embedded default, PostgreSQL
 for a fleet, memory for tests and benchmarks). Changes reach the store through
 ``StateWriter``, which keeps only the latest state per property and writes them in
-batches; ``flush()`` is the durability point for state. Commands do not go through it: the
-outbox write happens, durably, before a command is reported accepted, and its final status
-is written, durably, before anyone is told it is final.
+batches; ``flush()`` is the durability point for state. While the store cannot write (a
+database gone away), the latest state of each property waits in memory, bounded by the
+number of properties, and the writer tries again with backoff until the store is back.
+Commands do not go through it: the outbox write happens, durably, before a command is
+reported accepted, and its final status is written, durably, before anyone is told it is
+final.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from typing import Final, Protocol
 
 import msgspec
 
+from carhome.backoff import Backoff
 from carhome.hub.commands import Command
 from carhome.hub.model import Device, Home
 from carhome.hub.states import Change
 
 log: Final = logging.getLogger(__name__)
+
+RETRY: Final = Backoff(0.5, 30.0)
+"""The write-behind's delays between attempts while the store fails (real seconds)."""
 
 
 class StateRow(msgspec.Struct, frozen=True, array_like=True):
@@ -86,17 +93,27 @@ class Store(Protocol):
 
 
 class StateWriter:
-    """Write-behind: collects the latest state per property and writes them in batches."""
+    """Write-behind: collects the latest state per property and writes them in batches.
+
+    A failed write is tried again after ``retry``'s delays (doubling, jittered) until one
+    goes through; the states collected meanwhile wait in memory, the latest per property,
+    and go with it. The first failure of a run of them is logged with its reason, and the
+    write that ends it."""
 
     # The interval is real time on purpose: it paces disk writes, not anything in the domain.
-    def __init__(self, store: Store, *, interval: float = 1.0, batch: int = 5_000) -> None:
+    def __init__(
+        self, store: Store, *, interval: float = 1.0, batch: int = 5_000, retry: Backoff = RETRY
+    ) -> None:
         self._store = store
         self._interval = interval
         self._batch = batch
+        self._retry = retry
         self._dirty: dict[tuple[str, str, str], StateRow] = {}
         self._full = asyncio.Event()
         self._lock = asyncio.Lock()
         self.written = 0
+        self.failures = 0
+        """Writes that failed since the last one that went through."""
 
     def __call__(self, change: Change) -> None:
         self._dirty[(change.home, change.device, change.prop)] = StateRow(
@@ -124,14 +141,30 @@ class StateWriter:
                 self.written += len(batch)
 
     async def run(self) -> None:
-        """Flush every ``interval`` seconds, or sooner when a batch fills up."""
+        """Flush every ``interval`` seconds, or sooner when a batch fills up; after a failed
+        write, again after the next delay of ``retry`` until one goes through."""
+        delays = self._retry.delays()
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
             # that stops this task, and the hub's close would then hang.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
-                    await self._full.wait()
+            if self.failures:
+                await asyncio.sleep(next(delays))
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._interval):
+                        await self._full.wait()
             try:
                 await self.flush()
             except Exception:
-                log.exception("writing states to the store failed; will retry")
+                if not self.failures:
+                    log.exception(
+                        "writing states to the store failed; will retry with backoff, the latest"
+                        " state of each property waiting in memory (%d now)",
+                        self.backlog,
+                    )
+                self.failures += 1
+                continue
+            if self.failures:
+                log.warning("states written to the store again after %d failed attempts", self.failures)
+                self.failures = 0
+                delays = self._retry.delays()

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Literal, Self
 
 import asyncpg
 
@@ -127,6 +127,12 @@ class ThrowawayCluster:
             "--no-sync",
         )
         self.port = free_port()
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start the cluster's server again after ``stop_server`` (the same data, the same
+        port); returns once it accepts connections."""
+        data = self.directory / "data"
         options = " ".join(
             (
                 "-c listen_addresses=127.0.0.1",
@@ -139,6 +145,12 @@ class ThrowawayCluster:
             )
         )
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(data), "-l", str(self.log), "-o", options)
+
+    def stop_server(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
+        """Stop the server and keep the cluster, as a database that goes away: ``fast`` cuts
+        the connections and shuts down cleanly, ``immediate`` quits as a crash would (the
+        server recovers from its log at ``start_server``)."""
+        self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.directory / "data"))
 
     def stop(self) -> None:
         """Stop the server (fast: connections are cut) and remove the cluster's directory."""
