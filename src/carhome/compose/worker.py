@@ -339,6 +339,8 @@ class Worker:
                     delay,
                 )
                 await self.clock.sleep(delay)
+                if self._stopping():  # no write starts after a stop, a retry neither
+                    raise StoreError(f"partition {lease.partition}: the worker stopped; not written") from exc
                 delay = min(delay * 2, RETRY_MOST)
                 continue
             tenure.changed.clear()
