@@ -23,7 +23,14 @@ timers, pending commands and subscriptions included, instead of picked out of a 
   ends the partition here, a failed one is tried again as it was.
 - **Releasing** (``releasing``): waits for the batch in flight to commit, then closes the
   partition's hub. **Stopping** (``stop``, the membership's watchdog): no write starts
-  after it, and every partition's work is cancelled at once.
+  after it; reading is cancelled at once, a commit in flight ends as the fence decides, and
+  ``serve`` cuts the pool off rather than wait for calls the stop broke.
+
+Not fenced yet: the outbox writes a device's ack makes through the hub (``Hub.ack``) go to
+the store directly, not with the batch's checkpoint; a replayed ack finds its command final
+already and changes nothing, but a zombie's could land. Which homes a partition holds is
+found by hashing every home id at each take (a column of the home's partition would spare
+reading them all at a million homes).
 
 ``serve(fleet, log)`` runs a worker until SIGTERM: what ``carhome worker`` runs. The log is
 given (``carhome.fleet.log.PartitionLog``); the JetStream one comes with the NATS cluster.
