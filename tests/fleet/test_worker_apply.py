@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 import pytest
 
-from carhome.compose.worker import Worker
+from carhome.automations import Engine
+from carhome.compose.worker import Also, WithHub, Worker
 from carhome.fleet import Lease, Membership, Partitions, writer_settings
 from carhome.fleet.log import Entry, partition_of
+from carhome.hub import Hub
 from carhome.hub.model import Device, Home
 from carhome.mqtt.payloads import encode_state
 from carhome.pgdatabase import PgDatabase
@@ -50,7 +52,9 @@ class Commits:
 
 
 @contextlib.asynccontextmanager
-async def serving(url: str, worker_id: str, commits: Commits) -> AsyncIterator[Worker]:
+async def serving(
+    url: str, worker_id: str, commits: Also, with_hub: WithHub | None = None
+) -> AsyncIterator[Worker]:
     """A worker serving every partition of the fleet at ``url`` (loaded, reading its log)."""
     async with (
         PgDatabase(url, settings=writer_settings(2.0)) as database,
@@ -58,7 +62,7 @@ async def serving(url: str, worker_id: str, commits: Commits) -> AsyncIterator[W
         TableLog(url) as log,
     ):
         partitions = Partitions(database, PARTITIONS)
-        worker = Worker(partitions, store, log, also=commits)
+        worker = Worker(partitions, store, log, also=commits, with_hub=with_hub)
         async with Membership(partitions, worker_id, worker, heartbeat=0.2, idle_timeout=2.0):
             async with asyncio.timeout(BOUND):
                 for p in range(PARTITIONS):
@@ -125,3 +129,58 @@ async def test_the_next_owner_keeps_a_value_reported_again_against_an_older_rede
         assert hub.value(HOME, DEVICE, "pm25") == 20
         assert hub.available(HOME, DEVICE) is True
     assert await stored(postgres_url) == ("20", 200.0)
+
+
+PURIFY = """
+home: h1
+automations:
+  - id: purify
+    triggers: [{trigger: threshold, device: purifier, property: pm25, above: 500}]
+    actions:
+      - {action: set, device: purifier, property: mode, value: auto}
+"""
+
+
+class CrashOnce(Commits):
+    """The first commit of the automation's partition fails after its run made its command,
+    as a worker dying between a firing and the commit of the batch that fired it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engines: list[Engine] = []
+        self.crashed = False
+
+    @contextlib.asynccontextmanager
+    async def automations(self, hub: Hub, lease: Lease) -> AsyncIterator[None]:
+        async with Engine(hub) as engine:
+            if any(home.id == HOME for home in hub.homes()):
+                assert engine.load_text(PURIFY) == []
+                self.engines.append(engine)
+            yield
+
+    async def __call__(self, conn: asyncpg.Connection, lease: Lease, batch: Sequence[Entry]) -> None:
+        if not self.crashed and lease.partition == partition_of(HOME, PARTITIONS):
+            self.crashed = True
+            await self.engines[-1].idle()  # its command is in the outbox
+            raise RuntimeError("the worker dies before the batch commits")
+        await super().__call__(conn, lease, batch)
+
+
+async def test_an_automation_firing_replayed_after_a_failed_commit_makes_no_second_command(
+    fleet: Writer, postgres_url: str
+) -> None:
+    crash = CrashOnce()
+    p = partition_of(HOME, PARTITIONS)
+    async with serving(postgres_url, "w1", crash, crash.automations):
+        await fleet.append([state(100, 100.0), state(600, 200.0)])
+        await crash.reach(p, 2)
+        await crash.engines[-1].idle()
+    assert crash.crashed
+    assert len(crash.engines) == 2  # the partition was served again, its log replayed
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        commands = await conn.fetchval("SELECT count(*) FROM commands WHERE home = $1", HOME)
+    finally:
+        await conn.close()
+    print(f"commands made by a firing replayed after a failed commit: {commands} (1 firing)")
+    assert commands == 1

@@ -72,6 +72,10 @@ RETRY_MOST: Final = 5.0
 Also = Callable[[asyncpg.Connection, Lease, Sequence[Entry]], Awaitable[object]]
 """Further writes committed with each batch, in its fenced transaction (given the batch's entries)."""
 
+WithHub = Callable[[Hub, Lease], contextlib.AbstractAsyncContextManager[object]]
+"""What runs beside a partition's hub while it is served (its automations, say): entered once
+the hub is loaded, before the log is read; left before the hub closes."""
+
 StateReport = tuple[str, str, Mapping[str, Any], float | None]
 
 
@@ -153,7 +157,8 @@ class Worker:
     """The ``Owner`` of a fleet worker: one hub per held partition, fed by ``log``.
 
     ``store`` is the fleet's hub store (opened by the caller), ``partitions`` its partitions
-    (the fence); ``also`` adds writes to each batch's transaction."""
+    (the fence); ``also`` adds writes to each batch's transaction; ``with_hub`` runs beside
+    each partition's hub."""
 
     def __init__(
         self,
@@ -164,6 +169,7 @@ class Worker:
         clock: Clock | None = None,
         specs: Mapping[str, DeviceSpec] = SPECS,
         also: Also | None = None,
+        with_hub: WithHub | None = None,
     ) -> None:
         self.partitions = partitions
         self.store = store
@@ -171,6 +177,7 @@ class Worker:
         self.clock: Clock = clock or SystemClock()
         self.specs = specs
         self._also = also
+        self._with_hub = with_hub
         self._tenures: dict[int, _Tenure] = {}
         self._stopped = False
         self._serving: dict[int, asyncio.Event] = {}
@@ -287,6 +294,8 @@ class Worker:
                         persist_states=False,
                     )
                     await stack.enter_async_context(hub)
+                    if self._with_hub is not None:
+                        await stack.enter_async_context(self._with_hub(hub, lease))
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
                 self.serving(p).set()
