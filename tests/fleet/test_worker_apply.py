@@ -16,7 +16,7 @@ import pytest
 
 from carhome.automations import Engine
 from carhome.compose.worker import Also, WithHub, Worker
-from carhome.fleet import Lease, Membership, Partitions, writer_settings
+from carhome.fleet import Fenced, Lease, Membership, Partitions, writer_settings
 from carhome.fleet.log import Entry, partition_of
 from carhome.hub import Hub
 from carhome.hub.model import Device, Home
@@ -184,3 +184,22 @@ async def test_an_automation_firing_replayed_after_a_failed_commit_makes_no_seco
         await conn.close()
     print(f"commands made by a firing replayed after a failed commit: {commands} (1 firing)")
     assert commands == 1
+
+
+async def test_a_zombie_s_commands_are_refused_by_the_fence(fleet: Writer, postgres_url: str) -> None:
+    p = partition_of(HOME, PARTITIONS)
+    async with serving(postgres_url, "w1", Commits()) as worker:
+        hub = worker.hub_of(HOME)
+        assert hub is not None
+        made = await hub.submit(HOME, DEVICE, "set", "mode", {"value": "auto"}, member="owner", face="test")
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            # what a takeover does to the partition's row, as the fence sees it
+            await conn.execute("UPDATE fleet_partitions SET epoch = epoch + 1 WHERE partition = $1", p)
+            with pytest.raises(Fenced):
+                await hub.submit(HOME, DEVICE, "set", "mode", {"value": "sleep"}, member="owner", face="test")
+            kept = [row["id"] for row in await conn.fetch("SELECT id FROM commands WHERE home = $1", HOME)]
+        finally:
+            await conn.close()
+    print(f"zombie commands kept: {len(kept) - 1} of 1")
+    assert kept == [made.id]

@@ -26,11 +26,10 @@ timers, pending commands and subscriptions included, instead of picked out of a 
   after it; reading is cancelled at once, a commit in flight ends as the fence decides, and
   ``serve`` cuts the pool off rather than wait for calls the stop broke.
 
-Not fenced yet: the outbox writes a device's ack makes through the hub (``Hub.ack``) go to
-the store directly, not with the batch's checkpoint; a replayed ack finds its command final
-already and changes nothing, but a zombie's could land. Which homes a partition holds is
-found by hashing every home id at each take (a column of the home's partition would spare
-reading them all at a million homes).
+The outbox (commands the partition's hub makes, and their statuses) is written in
+transactions fenced by the epoch too, each write as it comes: a zombie's are refused. Which
+homes a partition holds is found by hashing every home id at each take (a column of the
+home's partition would spare reading them all at a million homes).
 
 ``serve(fleet, log)`` runs a worker until SIGTERM: what ``carhome worker`` runs. The log is
 given (``carhome.fleet.log.PartitionLog``); the JetStream one comes with the NATS cluster.
@@ -48,11 +47,11 @@ from typing import Any, Final
 import asyncpg
 
 from carhome.clock import Clock, SystemClock
-from carhome.errors import InvalidChange, StoreError, UnknownDevice
+from carhome.errors import DuplicateCommand, InvalidChange, StoreError, UnknownDevice
 from carhome.fleet.config import FleetConfig
 from carhome.fleet.log import Entry, PartitionLog, partition_of
 from carhome.fleet.membership import Membership
-from carhome.fleet.partitions import Fenced, Lease, Partitions, writer_settings
+from carhome.fleet.partitions import Fenced, Lease, Partitions, fenced, writer_settings
 from carhome.hub import Command, Hub
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -61,7 +60,7 @@ from carhome.mqtt.malformed import MalformedMessage
 from carhome.mqtt.payloads import decode_ack, decode_event, decode_state, decode_status
 from carhome.pgdatabase import PgDatabase
 from carhome.spec import SPECS, DeviceSpec
-from carhome.store.postgres import PostgresStore, write_states
+from carhome.store.postgres import PostgresStore, command_writer, write_states
 
 log: Final = logging.getLogger(__name__)
 
@@ -83,17 +82,33 @@ class PartitionStore:
     """The hub's ``Store`` for one partition's hub: the fleet's store, read for ``homes`` only.
 
     Opening and closing belong to the worker (one pool for every partition). States are
-    not written through it: the worker commits them with the partition's checkpoint."""
+    not written through it: the worker commits them with the partition's checkpoint. The
+    outbox is written in transactions fenced by the lease's epoch: a zombie's commands and
+    their statuses are refused (``Fenced``), never kept (one transaction per write, not the
+    store's group commit)."""
 
-    def __init__(self, store: PostgresStore, homes: Sequence[str]) -> None:
+    def __init__(
+        self, store: PostgresStore, homes: Sequence[str], partitions: Partitions, lease: Lease
+    ) -> None:
         self._store = store
         self._homes = list(homes)
+        self._partitions = partitions
+        self._lease = lease
 
     async def open(self) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+    async def _fenced(self, doing: str, write: Callable[[asyncpg.Connection], Awaitable[bool]]) -> bool:
+        lease = self._lease
+
+        async def fenced_write(conn: asyncpg.Connection) -> bool:
+            await fenced(conn, lease.partition, lease.epoch)
+            return await write(conn)
+
+        return await self._partitions.database.write(doing, fenced_write)
 
     async def save_home(self, home: Home) -> None:
         await self._store.save_home(home)
@@ -120,10 +135,16 @@ class PartitionStore:
         return await self._store.states_in(self._homes)
 
     async def outbox_put(self, command: Command) -> None:
-        await self._store.outbox_put(command)
+        if not await self._fenced("keeping a command", command_writer(command, put=True)):
+            raise DuplicateCommand(command.id)
 
     def outbox_update(self, command: Command) -> Awaitable[None]:
-        return self._store.outbox_update(command)
+        write = command_writer(command, put=False)  # encoded now, as the call was made
+
+        async def update() -> None:
+            await self._fenced("recording a command's status", write)
+
+        return update()
 
     async def outbox_get(self, command_id: str) -> Command | None:
         return await self._store.outbox_get(command_id)
@@ -288,7 +309,7 @@ class Worker:
                         h for h in await self.store.home_ids() if partition_of(h, self.partitions.count) == p
                     ]
                     hub = Hub(
-                        store=PartitionStore(self.store, homes),
+                        store=PartitionStore(self.store, homes, self.partitions, lease),
                         clock=self.clock,
                         specs=self.specs,
                         persist_states=False,

@@ -38,7 +38,7 @@ from carhome.pgdatabase import PgDatabase, redacted, rowcount
 from carhome.sqlitefile import Opens
 from carhome.store import pgschema
 
-__all__ = ["PostgresStore", "redacted", "write_states"]
+__all__ = ["PostgresStore", "command_writer", "redacted", "write_states"]
 
 _T = TypeVar("_T")
 
@@ -319,3 +319,18 @@ def _command_params(command: Command) -> Params:
         command.expires,
         _encode(command).decode(),
     )
+
+
+def command_writer(command: Command, *, put: bool) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """A write of ``command`` (a put, or an update of its status) to run on a connection in
+    whatever transaction it is in (a fleet worker's is fenced); it says whether a row changed
+    (a put of a taken id changes none). The command is encoded now: the router changes it
+    right after it asks for the write."""
+    params = _command_params(command)
+
+    async def write(conn: asyncpg.Connection) -> bool:
+        if put:
+            return bool(await conn.fetch(pgschema.PUT_COMMANDS, *([value] for value in params)))
+        return rowcount(await conn.execute(pgschema.UPDATE_COMMAND, *params)) > 0
+
+    return write
