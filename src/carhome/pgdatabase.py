@@ -136,6 +136,14 @@ class PgDatabase(Opens):
         if pool is not None:
             await pool.close()
 
+    def terminate(self) -> None:
+        """Close every connection now, without waiting for the calls in flight: for a process
+        that must stop writing at once (a fleet worker its watchdog stopped), whose calls in
+        flight may never end cleanly."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
     async def session(self, doing: str, settings: Mapping[str, str] | None = None) -> asyncpg.Connection:
         """A connection of the caller's own, outside the pool, with ``settings`` for its session.
 

@@ -27,6 +27,7 @@ from carhome.cli.run import demo, serve
 from carhome.cli.say import say
 from carhome.cli.setup import setup
 from carhome.cli.store import store
+from carhome.cli.worker import worker
 from carhome.errors import CarhomeError
 
 
@@ -93,6 +94,7 @@ for command in (
     demo,
     serve,
     store,
+    worker,
 ):
     cli.add_command(command)
 

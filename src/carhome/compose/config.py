@@ -15,6 +15,7 @@ A config file is YAML::
     ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
     sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
     zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
+    fleet: {database, worker, partitions, heartbeat, idle_timeout, nats}  # a fleet worker (fleet.config)
 
 ``load_config`` decodes the YAML with ``carhome.yamlfile`` — the decoder automation files
 use too — within ``carhome.boundedyaml.CONFIG`` (size, nesting, aliases): keys as written,
@@ -61,6 +62,7 @@ from carhome.energy.config import (
     weekly_days,
 )
 from carhome.errors import ConfigError, InvalidName
+from carhome.fleet.config import FleetConfig
 from carhome.hub.model import Device, Home, Place, check_name
 from carhome.sim.config import SimConfig
 from carhome.spec import SPECS
@@ -145,6 +147,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     sunspec: SunSpecConfig | None = None
     shelly: ShellyConfig | None = None
     zigbee2mqtt: Zigbee2MqttConfig | None = None
+    fleet: FleetConfig | None = None
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -235,6 +238,7 @@ def _check(config: Config) -> None:
     _check_mqtt(config.mqtt, config.homeassistant)
     _check_proxies(config.api)
     _check_store(config.hub)
+    _check_fleet(config.fleet)
     hub_devices = {(h.id, d.id): (d.type, d.connector) for h in config.homes for d in h.devices}
     sections = {
         "miio": config.miio,
@@ -532,6 +536,27 @@ def _check_store(hub: HubConfig) -> None:
             check_store_url(hub.store)
         except ConfigError as exc:
             raise _Problem(("hub", "store"), str(exc)) from None
+
+
+def _check_fleet(fleet: FleetConfig | None) -> None:
+    if fleet is None:
+        return
+    if not fleet.database.startswith(("postgresql://", "postgres://")):
+        raise _Problem(
+            ("fleet", "database"),
+            "a fleet keeps its homes in PostgreSQL: give postgresql://user@host:port/database",
+        )
+    if not fleet.worker.isprintable():
+        raise _Problem(("fleet", "worker"), "a worker id is printable characters only")
+    if fleet.heartbeat > fleet.idle_timeout / 2:
+        raise _Problem(
+            ("fleet", "heartbeat"),
+            f"give at most half of idle_timeout ({fleet.idle_timeout} s), so one late heartbeat does not"
+            " end the worker's session",
+        )
+    for i, url in enumerate(fleet.nats):
+        if not url.startswith(("nats://", "tls://")):
+            raise _Problem(("fleet", "nats", i), "give a NATS URL: nats://host:4222 (or tls://)")
 
 
 def _check_proxies(api: ApiConfig) -> None:

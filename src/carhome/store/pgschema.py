@@ -74,6 +74,12 @@ REMOVE_DEVICE: Final = "DELETE FROM devices WHERE home = $1 AND id = $2"
 REMOVE_DEVICE_STATES: Final = "DELETE FROM states WHERE home = $1 AND device = $2"
 DEVICES: Final = "SELECT data FROM devices ORDER BY home, id"
 
+# Some homes only: what a fleet worker loads when it takes a partition.
+HOME_IDS: Final = "SELECT home FROM homes ORDER BY home"
+HOMES_IN: Final = "SELECT data FROM homes WHERE home = ANY($1::text[]) ORDER BY home"
+DEVICES_IN: Final = "SELECT data FROM devices WHERE home = ANY($1::text[]) ORDER BY home, id"
+STATES_IN: Final = "SELECT home, device, prop, value, ts, source FROM states WHERE home = ANY($1::text[])"
+
 # A batch of states in one statement, a column per array; each property at most once in it
 # (the store keeps the last of a batch's rows for one property, as upserts one by one would).
 SAVE_STATES: Final = (
@@ -107,6 +113,10 @@ UPDATE_COMMAND: Final = (
 )
 COMMAND: Final = "SELECT data FROM commands WHERE id = $1"
 OPEN_COMMANDS: Final = f"SELECT data FROM commands WHERE status IN ({_OPEN_SQL}) ORDER BY created, seq"  # noqa: S608 - constants
+OPEN_COMMANDS_IN: Final = (
+    f"SELECT data FROM commands WHERE home = ANY($1::text[]) AND status IN ({_OPEN_SQL})"  # noqa: S608 - constants
+    " ORDER BY created, seq"
+)
 RECENT_COMMANDS: Final = "SELECT data FROM commands ORDER BY created DESC, seq DESC LIMIT $1"
 RECENT_HOME_COMMANDS: Final = (
     "SELECT data FROM commands WHERE home = $1 ORDER BY created DESC, seq DESC LIMIT $2"

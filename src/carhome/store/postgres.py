@@ -38,7 +38,7 @@ from carhome.pgdatabase import PgDatabase, redacted, rowcount
 from carhome.sqlitefile import Opens
 from carhome.store import pgschema
 
-__all__ = ["PostgresStore", "redacted"]
+__all__ = ["PostgresStore", "command_writer", "redacted", "write_states"]
 
 _T = TypeVar("_T")
 
@@ -159,24 +159,33 @@ class PostgresStore(Opens):
         """Upsert a batch of states in one statement (one transaction); on return it is committed."""
         if not rows:
             return
-
-        async def write(conn: asyncpg.Connection) -> None:
-            # the last row of a property wins, as it would upserted one by one
-            last = {(r.home, r.device, r.prop): r for r in rows}.values()
-            columns = zip(
-                *((r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in last),
-                strict=True,
-            )
-            await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
-
-        await self._with_connection("saving states", write)
+        await self._with_connection("saving states", functools.partial(write_states, rows=rows))
 
     async def states(self) -> list[StateRow]:
+        return await self._fetch("reading states", _state, pgschema.STATES)
+
+    # -- some homes only (a fleet worker's partition) --------------------------------------
+
+    async def home_ids(self) -> list[str]:
+        """The id of every home kept."""
+        return await self._fetch("reading home ids", lambda r: str(r[0]), pgschema.HOME_IDS)
+
+    async def homes_in(self, homes: Sequence[str]) -> list[Home]:
         return await self._fetch(
-            "reading states",
-            lambda r: StateRow(r[0], r[1], r[2], _decode_value(r[3]), r[4], r[5]),
-            pgschema.STATES,
+            "reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES_IN, list(homes)
         )
+
+    async def devices_in(self, homes: Sequence[str]) -> list[Device]:
+        return await self._fetch(
+            "reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES_IN, list(homes)
+        )
+
+    async def states_in(self, homes: Sequence[str]) -> list[StateRow]:
+        return await self._fetch("reading states", _state, pgschema.STATES_IN, list(homes))
+
+    async def outbox_pending_in(self, homes: Sequence[str]) -> list[Command]:
+        """The commands of ``homes`` not yet final, oldest first."""
+        return await self._fetch("reading the outbox", _command, pgschema.OPEN_COMMANDS_IN, list(homes))
 
     # -- the command outbox ---------------------------------------------------------------
 
@@ -259,6 +268,24 @@ def _command(row: Any) -> Command:
     return _decode_command(row[0])
 
 
+def _state(row: Any) -> StateRow:
+    return StateRow(row[0], row[1], row[2], _decode_value(row[3]), row[4], row[5])
+
+
+async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> None:
+    """Upsert ``rows`` on ``conn`` in one statement, in whatever transaction it is in (a
+    fleet worker's is fenced, and commits the partition's checkpoint with them)."""
+    if not rows:
+        return
+    # the last row of a property wins, as it would upserted one by one
+    last = {(r.home, r.device, r.prop): r for r in rows}.values()
+    columns = zip(
+        *((r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in last),
+        strict=True,
+    )
+    await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
+
+
 async def _write_commands(
     conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params, object]]
 ) -> list[int]:
@@ -292,3 +319,18 @@ def _command_params(command: Command) -> Params:
         command.expires,
         _encode(command).decode(),
     )
+
+
+def command_writer(command: Command, *, put: bool) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """A write of ``command`` (a put, or an update of its status) to run on a connection in
+    whatever transaction it is in (a fleet worker's is fenced); it says whether a row changed
+    (a put of a taken id changes none). The command is encoded now: the router changes it
+    right after it asks for the write."""
+    params = _command_params(command)
+
+    async def write(conn: asyncpg.Connection) -> bool:
+        if put:
+            return bool(await conn.fetch(pgschema.PUT_COMMANDS, *([value] for value in params)))
+        return rowcount(await conn.execute(pgschema.UPDATE_COMMAND, *params)) > 0
+
+    return write

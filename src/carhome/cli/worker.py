@@ -1,0 +1,99 @@
+"""``carhome worker``: run this process as a fleet worker, as the ``fleet:`` section describes it.
+
+The command reads and checks the config file (a mistake is reported by file and line before
+anything starts), then hands over to the composition (``carhome.compose.worker.serve``): the
+worker joins the fleet, serves its share of the partitions and hands them back on SIGTERM.
+
+The partitions' logs: ``--log MODULE:NAME`` names a factory that, given the ``fleet``
+section, opens a ``carhome.fleet.log.PartitionLog`` (an async context manager). The
+JetStream log of the NATS cluster (``fleet.nats``) becomes the default when it is wired in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import click
+
+from carhome.errors import CarhomeError, ConfigError
+
+if TYPE_CHECKING:
+    from carhome.fleet.config import FleetConfig
+    from carhome.fleet.log import PartitionLog
+
+    LogFactory = Callable[[FleetConfig], AbstractAsyncContextManager[PartitionLog]]
+
+
+def _factory(value: str) -> LogFactory:
+    module, _, name = value.partition(":")
+    if not module or not name:
+        raise ConfigError(f"--log {value!r}: give MODULE:NAME, a factory of a partition log")
+    try:
+        return cast("LogFactory", getattr(importlib.import_module(module), name))
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"--log {value!r}: {exc}; name an importable module and a factory in it") from None
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    envvar="CARHOME_CONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The configuration file (YAML), with a fleet: section [env CARHOME_CONFIG].",
+)
+@click.option(
+    "--log",
+    "log_factory",
+    metavar="MODULE:NAME",
+    help="A factory of the partitions' log (given the fleet section, an async context manager).",
+)
+def worker(*, config_file: Path, log_factory: str | None) -> None:
+    """Run a fleet worker: own partitions of the fleet's homes, keep their state from their logs.
+
+    \b
+    Examples:
+      carhome worker --config worker.yaml --log mylogs:open_log
+    """
+    from carhome.compose.config import load_config  # noqa: PLC0415 - loads only when asked
+
+    try:
+        config = load_config(config_file)
+        fleet = config.fleet
+        if fleet is None:
+            raise ConfigError(
+                "no fleet: section; a worker needs one (database, worker, partitions, heartbeat,"
+                " idle_timeout, nats): see carhome.fleet.config",
+                file=str(config_file),
+            )
+        if log_factory is None:
+            raise ConfigError(
+                "the JetStream partition log is not wired into `carhome worker` yet;"
+                " give --log MODULE:NAME naming a factory of a partition log"
+            )
+        log_of = _factory(log_factory)
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    from carhome.compose.worker import serve  # noqa: PLC0415 - the composition loads only when run
+
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    def joined(*_: object) -> None:
+        click.echo(f"worker {fleet.worker} joined the fleet of {fleet.partitions} partitions")
+
+    try:
+        reason = asyncio.run(serve(fleet, log_of, joined=joined))
+    except CarhomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"worker {fleet.worker} left the fleet: {reason}")

@@ -1,0 +1,118 @@
+"""``carhome worker``: a real process joins the fleet, serves its partitions, hands them back on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from click.testing import CliRunner
+
+from carhome.cli.main import cli
+from carhome.compose.config import parse_config
+from carhome.errors import ConfigError
+from carhome.store import PostgresStore
+
+from .tablelog import Writer
+
+HERE = Path(__file__).parent
+PARTITIONS = 4
+BOUND = 20.0
+
+
+def config(tmp_path: Path, fleet: str) -> Path:
+    path = tmp_path / "worker.yaml"
+    path.write_text(f"hub: {{data_dir: data}}\n{fleet}")
+    return path
+
+
+def test_a_config_without_a_fleet_section_is_refused_in_words(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["worker", "--config", str(config(tmp_path, ""))])
+    assert result.exit_code == 1
+    assert "no fleet: section; a worker needs one" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_fleet_section_with_a_wrong_heartbeat_is_refused_by_line(tmp_path: Path) -> None:
+    fleet = "fleet:\n  database: postgresql://db/fleet\n  worker: w1\n  heartbeat: 3\n  idle_timeout: 5\n"
+    result = CliRunner().invoke(cli, ["worker", "--config", str(config(tmp_path, fleet))])
+    assert result.exit_code == 1
+    assert "worker.yaml:5" in result.output
+    assert "fleet.heartbeat: give at most half of idle_timeout" in result.output
+
+
+def test_without_a_log_the_worker_says_what_to_give(tmp_path: Path) -> None:
+    fleet = "fleet: {database: postgresql://db/fleet, worker: w1}\n"
+    result = CliRunner().invoke(cli, ["worker", "--config", str(config(tmp_path, fleet))])
+    assert result.exit_code == 1
+    assert "give --log MODULE:NAME" in result.output
+
+
+@pytest.mark.postgres
+async def test_the_worker_serves_every_partition_and_hands_them_back_on_sigterm(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with PostgresStore(postgres_url):
+        pass  # the hub's tables
+    await Writer(postgres_url, PARTITIONS).create()
+    fleet = (
+        f"fleet: {{database: '{postgres_url}', worker: w1, partitions: {PARTITIONS},"
+        " heartbeat: 0.2, idle_timeout: 2}\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from carhome.cli.main import main; main()",
+        "worker",
+        "--config",
+        str(config(tmp_path, fleet)),
+        "--log",
+        "tablelog:open_log",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(BOUND):
+            assert b"worker w1 joined the fleet of 4 partitions" in await process.stdout.readline()
+            served: set[bytes] = set()
+            while len(served) < PARTITIONS:
+                line = await process.stderr.readline()
+                assert line, "the worker ended before it served every partition"
+                if b"carhome.compose.worker: partition " in line:
+                    served.add(line.split(b"partition ")[1].split()[0])
+            process.send_signal(signal.SIGTERM)
+            said = (await process.stdout.read()).decode()
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert "worker w1 left the fleet: stopped by a signal" in said
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        owners = [row["owner"] for row in await conn.fetch("SELECT owner FROM fleet_partitions")]
+    finally:
+        await conn.close()
+    assert owners == [None] * PARTITIONS  # each handed back, not left to a timeout
+
+
+def test_the_fleet_section_is_read_whole_and_a_database_not_on_postgresql_is_refused_by_line() -> None:
+
+    fleet = parse_config(
+        "fleet:\n  database: postgresql://db/fleet\n  worker: w1\n  partitions: 16\n"
+        "  nats: [nats://n1:4222]\n"
+    ).fleet
+    assert fleet is not None
+    assert (fleet.worker, fleet.partitions, fleet.heartbeat, fleet.idle_timeout) == ("w1", 16, 1.0, 5.0)
+    assert fleet.nats == ("nats://n1:4222",)
+    with pytest.raises(
+        ConfigError, match=r"x\.yaml:2: fleet\.database: a fleet keeps its homes in PostgreSQL"
+    ):
+        parse_config("fleet:\n  database: sqlite:///hub.db\n  worker: w1\n", file="x.yaml")
