@@ -12,10 +12,10 @@ import nats
 import pytest
 from gmqtt.mqtt.handler import MQTTConnectError
 
-from carhome.fleet.jetstream import ensure_streams, until_led
+from carhome.fleet.jetstream import ensure_streams, open_log, until_led
 from carhome.fleet.log import partition_of, stream
 from carhome.mqtt.credentials import Credentials
-from fleet.nats_rig import BOUND, PARTITIONS, Device, fleet
+from fleet.nats_rig import BOUND, PARTITIONS, Collector, Device, fleet
 
 HOMES = [f"home-{n}" for n in range(200)]
 
@@ -59,9 +59,12 @@ async def test_a_read_from_a_middle_position_yields_exactly_the_rest(tmp_path: P
     home = HOMES[7]
     p = partition_of(home, PARTITIONS)
     async with fleet(tmp_path, [home]) as f:
-        async with Device(f.cluster.mqtt_port(0), f.credentials, home) as device:
+        async with (
+            Device(f.cluster.mqtt_port(0), f.credentials, home) as device,
+            open_log(f.cluster.nats_urls, f.cluster.worker, idle=0.5) as log,
+        ):
             await device.publish([f"{n}".encode() for n in range(1, 301)])
-            collector = f.collector()
+            collector = Collector(log)
             collector.start(p, after=120)
             try:
                 await collector.until(lambda: collector.count() >= 180)

@@ -6,6 +6,7 @@
   ``stream(p)`` capturing ``stream_subjects(p)``, file storage, ``replicas`` copies (R3 on a
   3-server cluster). Running it again changes nothing.
 - ``until_led`` waits until every partition's stream has a leader (after a server came back).
+- ``open_log`` connects and gives a ``JetStreamLog`` for as long as it is open (a worker's log).
 - ``JetStreamLog`` is the JetStream ``PartitionLog``: ``read(p, after)`` yields partition
   ``p``'s entries from stream sequence ``after + 1`` on, in order, in batches. It reads with
   an ephemeral pull consumer (in memory, one replica, no acks: the checkpoint is the stream
@@ -132,6 +133,19 @@ async def until_led(js: JetStreamContext, partitions: int, *, timeout: float = 3
             f"not every partition stream has a leader after {timeout} s; check that enough"
             " servers of the cluster are up"
         ) from None
+
+
+@contextlib.asynccontextmanager
+async def open_log(
+    urls: list[str], login: Login, *, batch: int = 256, idle: float = 1.0, retry: float = 0.25
+) -> AsyncIterator[JetStreamLog]:
+    """The partitions' logs of the cluster at ``urls``, read as ``login`` (``fleet-worker``),
+    for as long as the context is open: what a worker's ``log_of`` opens."""
+    connection = await connect(urls, login, name="carhome-worker")
+    try:
+        yield JetStreamLog(connection.jetstream(), batch=batch, idle=idle, retry=retry)
+    finally:
+        await connection.close()
 
 
 class JetStreamLog:
