@@ -35,7 +35,7 @@ def mqtt() -> None:
 
 
 @mqtt.command()
-@config_option
+@config_option()
 @click.option(
     "--mosquitto",
     "mosquitto_dir",

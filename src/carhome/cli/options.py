@@ -43,16 +43,18 @@ def hub_options(fn: _F) -> _F:
     )(fn)
 
 
-config_option: Final = click.option(
-    "--config",
-    "config_file",
-    required=True,
-    envvar="CARHOME_CONFIG",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The configuration file (YAML) [env CARHOME_CONFIG].",
-)
-"""``--config FILE`` (as ``config_file``) of a command that reads the hub's configuration file."""
+def config_option(what: str = "") -> Callable[[_F], _F]:
+    """``--config FILE`` (as ``config_file``) of a command that reads the hub's configuration file;
+    ``what`` says what the command needs in it (e.g. ``", with a fleet: section"``)."""
+    return click.option(
+        "--config",
+        "config_file",
+        required=True,
+        envvar="CARHOME_CONFIG",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help=f"The configuration file (YAML){what} [env CARHOME_CONFIG].",
+    )
 
 
 def hub_url(given: str | None) -> str:

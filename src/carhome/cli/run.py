@@ -17,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from carhome import ports
+from carhome.cli.options import config_option
 from carhome.errors import CarhomeError
 
 
@@ -149,15 +150,7 @@ def demo(
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_file",
-    required=True,
-    envvar="CARHOME_CONFIG",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The configuration file (YAML) [env CARHOME_CONFIG].",
-)
+@config_option()
 @click.option("--check", is_flag=True, help="Only check the configuration file, then exit.")
 def serve(*, config_file: Path, check: bool) -> None:
     """Run a hub as the configuration file describes it.

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from carhome.cli.options import config_option
 from carhome.errors import CarhomeError, ConfigError
 
 if TYPE_CHECKING:
@@ -42,15 +43,7 @@ def _factory(value: str) -> LogFactory:
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_file",
-    required=True,
-    envvar="CARHOME_CONFIG",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The configuration file (YAML), with a fleet: section [env CARHOME_CONFIG].",
-)
+@config_option(", with a fleet: section")
 @click.option(
     "--log",
     "log_factory",
