@@ -21,10 +21,9 @@ import asyncpg
 import msgspec
 
 from carhome.history.records import OpenState, Record
-from carhome.history.store import Query, R
+from carhome.history.store import KINDS, Query, R, record_row, state_row
 from carhome.pgdatabase import PgDatabase
 from carhome.sqlitefile import Migrations, Opens
-from carhome.wire.history import ChargeSession, Parked, Trip
 
 PART: Final = "history"
 
@@ -42,7 +41,6 @@ MIGRATIONS: Final[Migrations] = (
     ),
 )
 
-_KINDS: Final[dict[type, str]] = {Trip: "trip", ChargeSession: "charge", Parked: "parked"}
 # A batch in one statement, a column per array. A record's id is its own on the whole
 # database: saved again, it replaces the record (its time and data), as on SQLite.
 _SAVE_RECORDS: Final = (
@@ -57,12 +55,9 @@ _SAVE_STATES: Final = (
     " ON CONFLICT (home, car) DO UPDATE SET data = excluded.data"
 )
 _OPEN_STATES: Final = "SELECT data FROM history_open_states ORDER BY home, car"
-# The filters a query may add to the kind, in this order: (column, operator).
-_FILTERS: Final = (("home", "="), ("car", "="), ("finish", ">="), ("start", "<"))
 _RECORDS: Final = "SELECT data FROM history_records WHERE {where} ORDER BY start DESC, id DESC"
 _LIMIT: Final = " LIMIT ${n}"
 
-_encode: Final = msgspec.json.Encoder().encode
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
@@ -83,26 +78,12 @@ class PostgresHistoryStore(Opens):
         # one row per id and per (home, car): the last of the batch, as upserts one by one keep
         kept = {r.id: r for r in records}.values()
         latest = {(s.home, s.car): s for s in states}.values()
-        record_columns = [
-            [r.id for r in kept],
-            [_KINDS[type(r)] for r in kept],
-            [r.home for r in kept],
-            [r.car for r in kept],
-            [r.start for r in kept],
-            [r.end for r in kept],
-            [_encode(r).decode() for r in kept],
-        ]
-        state_columns = [
-            [s.home for s in latest],
-            [s.car for s in latest],
-            [_encode(s).decode() for s in latest],
-        ]
 
         async def write(conn: asyncpg.Connection) -> None:
             if kept:
-                await conn.execute(_SAVE_RECORDS, *record_columns)
+                await conn.execute(_SAVE_RECORDS, *_columns([record_row(r) for r in kept]))
             if latest:
-                await conn.execute(_SAVE_STATES, *state_columns)
+                await conn.execute(_SAVE_STATES, *_columns([state_row(s) for s in latest]))
 
         await self.database.write("saving the history", write)
 
@@ -113,13 +94,10 @@ class PostgresHistoryStore(Opens):
 
     async def records(self, kind: type[R], query: Query) -> list[R]:
         where = ["kind = $1"]
-        args: list[object] = [_KINDS[kind]]
-        for (column, op), value in zip(
-            _FILTERS, (query.home, query.car, query.since, query.until), strict=True
-        ):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} {op} ${len(args)}")
+        args: list[object] = [KINDS[kind]]
+        for column, op, value in query.filters():
+            args.append(value)
+            where.append(f"{column} {op} ${len(args)}")
         sql = _RECORDS.format(where=" AND ".join(where))
         if query.limit is not None:
             args.append(query.limit)
@@ -127,3 +105,8 @@ class PostgresHistoryStore(Opens):
         decode = msgspec.json.Decoder(kind).decode
         found = await self.database.fetch("reading the history", lambda row: decode(row[0]), sql, *args)
         return found[::-1]
+
+
+def _columns(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    """Rows as a list per column (``unnest``'s arrays), the JSON as text."""
+    return [[v.decode() if isinstance(v, bytes) else v for v in column] for column in zip(*rows, strict=True)]

@@ -16,9 +16,8 @@ from typing import Final
 import msgspec
 
 from carhome.history.records import OpenState, Record
-from carhome.history.store import Query, R
+from carhome.history.store import KINDS, Query, R, record_row, state_row
 from carhome.sqlitefile import BesideHub, Migrations
-from carhome.wire.history import ChargeSession, Parked, Trip
 
 # MIGRATIONS[n] takes the file from schema version n to n + 1. Append; never edit a shipped step.
 MIGRATIONS: Final[Migrations] = (
@@ -33,7 +32,6 @@ MIGRATIONS: Final[Migrations] = (
     ),
 )
 
-_KINDS: Final[dict[type, str]] = {Trip: "trip", ChargeSession: "charge", Parked: "parked"}
 _SAVE_RECORD: Final = (
     "INSERT INTO records (id, kind, home, car, start, finish, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET start = excluded.start, finish = excluded.finish, data = excluded.data"
@@ -42,7 +40,6 @@ _SAVE_STATE: Final = (
     "INSERT INTO open_states (home, car, data) VALUES (?, ?, ?)"
     " ON CONFLICT (home, car) DO UPDATE SET data = excluded.data"
 )
-_encode: Final = msgspec.json.Encoder().encode
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
@@ -50,8 +47,8 @@ class SqliteHistoryStore(BesideHub, part="history", what="history", migrations=M
     """The history in a SQLite file."""
 
     async def commit(self, records: Sequence[Record], states: Sequence[OpenState]) -> None:
-        rows = [(r.id, _KINDS[type(r)], r.home, r.car, r.start, r.end, _encode(r)) for r in records]
-        state_rows = [(s.home, s.car, _encode(s)) for s in states]
+        rows = [record_row(r) for r in records]
+        state_rows = [state_row(s) for s in states]
 
         def write(conn: sqlite3.Connection) -> None:
             conn.executemany(_SAVE_RECORD, rows)
@@ -67,16 +64,10 @@ class SqliteHistoryStore(BesideHub, part="history", what="history", migrations=M
 
     async def records(self, kind: type[R], query: Query) -> list[R]:
         where = ["kind = ?"]
-        args: list[object] = [_KINDS[kind]]
-        for column, op, value in (
-            ("home", "=", query.home),
-            ("car", "=", query.car),
-            ("finish", ">=", query.since),
-            ("start", "<", query.until),
-        ):
-            if value is not None:
-                where.append(f"{column} {op} ?")
-                args.append(value)
+        args: list[object] = [KINDS[kind]]
+        for column, op, value in query.filters():
+            where.append(f"{column} {op} ?")
+            args.append(value)
         sql = f"SELECT data FROM records WHERE {' AND '.join(where)} ORDER BY start DESC, id DESC"  # noqa: S608 - fixed columns
         if query.limit is not None:
             sql += " LIMIT ?"

@@ -8,12 +8,16 @@ finishes it twice. Saving a record whose id is already kept replaces it.
 Queries select the records of one kind that overlap ``[since, until)`` — a parked spell
 that began yesterday still counts for today — optionally of one home and car, oldest first;
 with ``limit``, the latest that many.
+
+The SQL stores (``carhome.history.sqlite``, ``carhome.history.postgres``) share their rows
+from here: ``record_row`` and ``state_row`` (the columns and the msgspec JSON beside them) and
+``Query.filters`` (the conditions a query adds to the kind).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import msgspec
 
@@ -21,6 +25,11 @@ from carhome.history.records import OpenState, Record
 from carhome.wire.history import ChargeSession, Parked, Trip
 
 R = TypeVar("R", Trip, ChargeSession, Parked)
+
+KINDS: Final[dict[type, str]] = {Trip: "trip", ChargeSession: "charge", Parked: "parked"}
+"""A record type's ``kind`` column in the SQL stores."""
+
+_encode: Final = msgspec.json.Encoder().encode
 
 
 class Query(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +48,34 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
             and (self.since is None or record.end >= self.since)
             and (self.until is None or record.start < self.until)
         )
+
+    def filters(self) -> list[tuple[str, str, object]]:
+        """The SQL stores' conditions besides the kind: (column, operator, value) of each bound set."""
+        bounds = (
+            ("home", "=", self.home),
+            ("car", "=", self.car),
+            ("finish", ">=", self.since),
+            ("start", "<", self.until),
+        )
+        return [(column, op, value) for column, op, value in bounds if value is not None]
+
+
+def record_row(record: Record) -> tuple[str, str, str, str, float, float, bytes]:
+    """A record as the SQL stores' columns: id, kind, home, car, start, finish, data (JSON)."""
+    return (
+        record.id,
+        KINDS[type(record)],
+        record.home,
+        record.car,
+        record.start,
+        record.end,
+        _encode(record),
+    )
+
+
+def state_row(state: OpenState) -> tuple[str, str, bytes]:
+    """An open state as the SQL stores' columns: home, car, data (JSON)."""
+    return (state.home, state.car, _encode(state))
 
 
 class HistoryStore(Protocol):
