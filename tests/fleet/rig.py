@@ -100,9 +100,9 @@ class Rig:
         finally:
             await conn.close()
 
-    async def start(self, name: str, *extra: str) -> Worker:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
+    def command(self, name: str) -> list[str]:
+        """The child's script and its arguments (the test's extra ones follow)."""
+        return [
             str(CHILD),
             self.url,
             name,
@@ -110,9 +110,20 @@ class Rig:
             str(self.messages),
             str(HEARTBEAT),
             str(IDLE_TIMEOUT),
+        ]
+
+    def env(self) -> dict[str, str] | None:
+        """The child's environment (None: this process's)."""
+        return None
+
+    async def start(self, name: str, *extra: str) -> Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *self.command(name),
             *extra,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            env=self.env(),
         )
         worker = Worker(name, process, self.changed)
         self.workers[name] = worker

@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -53,23 +52,11 @@ T0 = 1_000_000.0
 class RoleRig(Rig):
     """The failover rig, its workers of the worker role."""
 
-    async def start(self, name: str, *extra: str) -> Worker:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(CHILD),
-            self.url,
-            name,
-            str(self.partitions),
-            str(HEARTBEAT),
-            str(IDLE_TIMEOUT),
-            *extra,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(CHILD.parent)},
-        )
-        worker = Worker(name, process, self.changed)
-        self.workers[name] = worker
-        return worker
+    def command(self, name: str) -> list[str]:
+        return [str(CHILD), self.url, name, str(self.partitions), str(HEARTBEAT), str(IDLE_TIMEOUT)]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(CHILD.parent)}
 
 
 class Stream:
@@ -129,6 +116,13 @@ class Sending:
         self.halfway = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
+    @classmethod
+    async def to(cls, url: str, seed: int) -> Sending:
+        """The stream of ``seed``, to the partitions' logs made new in the database at ``url``."""
+        writer = Writer(url, PARTITIONS)
+        await writer.create()
+        return cls(writer, Stream(seed=seed))
+
     def start(self) -> None:
         self.task = asyncio.create_task(self._send(), name="sending")
 
@@ -150,6 +144,15 @@ async def two_workers(rig: Rig, sending: Sending, *a_extra: str) -> tuple[Worker
     await sending.halfway.wait()
     await rig.until("a applies its partitions", lambda: all(a.at.get(p, 0) > 0 for p in a.held))
     return a, b
+
+
+async def fail(rig: Rig, a: Worker, b: Worker, sig: signal.Signals) -> tuple[dict[int, int], float]:
+    """Send ``sig`` to ``a``: the partitions it held, and the seconds until ``b`` holds every one."""
+    held = dict(a.held)
+    failed = time.monotonic()
+    a.signal(sig)
+    await rig.until("b holds every partition", lambda: len(b.held) == PARTITIONS)
+    return held, time.monotonic() - failed
 
 
 async def finish(rig: Rig, sending: Sending, a: Worker, b: Worker, held: dict[int, int]) -> None:
@@ -174,8 +177,9 @@ async def finish(rig: Rig, sending: Sending, a: Worker, b: Worker, held: dict[in
         assert 0 < taken[p] < last[p], f"partition {p} was not taken mid-stream: from {taken[p]} of {last[p]}"
 
 
-async def counted(url: str, writer: Writer, stream: Stream) -> tuple[int, int, int]:
+async def counted(url: str, sending: Sending) -> tuple[int, int, int]:
     """(lost, applied twice, zombie writes accepted), from the database."""
+    writer, stream = sending.writer, sending.stream
     conn = await asyncpg.connect(url)
     try:
         stored = {
@@ -202,19 +206,12 @@ async def counted(url: str, writer: Writer, stream: Stream) -> tuple[int, int, i
 async def test_a_killed_worker_s_homes_are_served_again_with_nothing_lost_or_applied_twice(
     rig: RoleRig, postgres_url: str
 ) -> None:
-    writer = Writer(postgres_url, PARTITIONS)
-    await writer.create()
-    stream = Stream(seed=15)
-    sending = Sending(writer, stream)
+    sending = await Sending.to(postgres_url, seed=15)
     a, b = await two_workers(rig, sending)
-    held = dict(a.held)
-    killed = time.monotonic()
-    a.signal(signal.SIGKILL)
-    await rig.until("b holds every partition", lambda: len(b.held) == PARTITIONS)
-    served_again = time.monotonic() - killed
+    held, served_again = await fail(rig, a, b, signal.SIGKILL)
     await finish(rig, sending, a, b, held)
-    lost, twice, zombies = await counted(postgres_url, writer, stream)
-    messages = sum(writer.last.values())
+    lost, twice, zombies = await counted(postgres_url, sending)
+    messages = sum(sending.writer.last.values())
     print(
         f'{{"messages": {messages}, "homes": {HOMES}, "lost": {lost}, "applied_twice": {twice},'
         f' "served_again_s": {served_again:.2f}, "zombie_writes_accepted": {zombies}}}'
@@ -226,25 +223,18 @@ async def test_a_killed_worker_s_homes_are_served_again_with_nothing_lost_or_app
 async def test_a_stopped_worker_s_homes_move_and_its_resumed_writes_are_refused(
     rig: RoleRig, postgres_url: str
 ) -> None:
-    writer = Writer(postgres_url, PARTITIONS)
-    await writer.create()
-    stream = Stream(seed=16)
-    sending = Sending(writer, stream)
+    sending = await Sending.to(postgres_url, seed=16)
     zombie_writes = 3
     a, b = await two_workers(rig, sending, "--zombie-writes", str(zombie_writes))
-    held = dict(a.held)
-    stopped = time.monotonic()
-    a.signal(signal.SIGSTOP)
-    await rig.until("b holds every partition", lambda: len(b.held) == PARTITIONS)
-    served_again = time.monotonic() - stopped
+    held, served_again = await fail(rig, a, b, signal.SIGSTOP)
     a.signal(signal.SIGCONT)
     await rig.until("a's zombie tried its writes", lambda: a.zombie is not None)
     await finish(rig, sending, a, b, held)
-    lost, twice, zombies = await counted(postgres_url, writer, stream)
+    lost, twice, zombies = await counted(postgres_url, sending)
     assert a.zombie is not None
     accepted, tried = a.zombie
     print(
-        f'{{"messages": {sum(writer.last.values())}, "lost": {lost}, "applied_twice": {twice},'
+        f'{{"messages": {sum(sending.writer.last.values())}, "lost": {lost}, "applied_twice": {twice},'
         f' "served_again_s": {served_again:.2f}, "zombie_writes_accepted": {zombies + accepted},'
         f' "zombie_writes_tried": {tried}}}'
     )
