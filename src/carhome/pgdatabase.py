@@ -27,6 +27,10 @@ parts (``carhome.parts.keys.POSTGRES``).
   naming the database by its URL *without* the password, what was being done and what to
   check. Credentials never appear in a message.
 
+A part's store declares its tables as ``class Store(PartTables, part=..., what=...,
+migrations=...)``: it is given the process's database, ``open`` migrates its tables and
+``close`` has nothing to do (the database is the process's).
+
 Every table a part makes carries the home id in its primary key where the thing belongs to
 a home (the home is the fleet's partition key).
 """
@@ -36,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import asyncpg
 import msgspec
@@ -253,6 +257,30 @@ class PgDatabase(Opens):
         if self._pool is None:
             raise StoreError(f"{self.url}: the database is not open; use `async with` or await open() first")
         return self._pool
+
+
+class PartTables(Opens):
+    """A part's store in tables of ``database`` (opened and closed by its owner: the process),
+    declared as ``class Store(PartTables, part=..., what=..., migrations=...)``: ``part``
+    names its tables' version row, ``what`` says what they hold in messages."""
+
+    PART: ClassVar[str]
+    WHAT: ClassVar[str]
+    MIGRATIONS: ClassVar[Migrations]
+
+    def __init_subclass__(cls, *, part: str, what: str, migrations: Migrations) -> None:
+        super().__init_subclass__()
+        cls.PART, cls.WHAT, cls.MIGRATIONS = part, what, migrations
+
+    def __init__(self, database: PgDatabase) -> None:
+        self.database = database
+
+    async def open(self) -> None:
+        """Bring the part's tables up to date."""
+        await self.database.migrate(self.PART, self.WHAT, self.MIGRATIONS)
+
+    async def close(self) -> None:
+        return None  # the database is the process's; its writes have all returned
 
 
 async def _as_it_is(conn: asyncpg.Connection) -> None:

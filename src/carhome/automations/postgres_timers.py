@@ -17,8 +17,8 @@ from typing import Any, Final
 import msgspec
 
 from carhome.automations.timers import SavedTimer
-from carhome.pgdatabase import PgDatabase
-from carhome.sqlitefile import Migrations, Opens
+from carhome.pgdatabase import PartTables
+from carhome.sqlitefile import Migrations
 
 PART: Final = "timers"
 
@@ -51,18 +51,8 @@ def _timer(row: Any) -> SavedTimer:
     )
 
 
-class PostgresTimerStore(Opens):
+class PostgresTimerStore(PartTables, part=PART, what="automation timers", migrations=MIGRATIONS):
     """Automation timers in the table of ``database`` (opened and closed by its owner)."""
-
-    def __init__(self, database: PgDatabase) -> None:
-        self.database = database
-
-    async def open(self) -> None:
-        """Bring the timers' table up to date."""
-        await self.database.migrate(PART, "automation timers", MIGRATIONS)
-
-    async def close(self) -> None:
-        return None  # the database is the process's; its writes have all returned
 
     async def load(self) -> list[SavedTimer]:
         return await self.database.fetch("reading timers", _timer, _TIMERS)

@@ -22,8 +22,8 @@ import msgspec
 
 from carhome.history.records import OpenState, Record
 from carhome.history.store import KINDS, Query, R, record_row, state_row
-from carhome.pgdatabase import PgDatabase
-from carhome.sqlitefile import Migrations, Opens
+from carhome.pgdatabase import PartTables
+from carhome.sqlitefile import Migrations
 
 PART: Final = "history"
 
@@ -61,18 +61,8 @@ _LIMIT: Final = " LIMIT ${n}"
 _decode_state: Final = msgspec.json.Decoder(OpenState).decode
 
 
-class PostgresHistoryStore(Opens):
+class PostgresHistoryStore(PartTables, part=PART, what="history", migrations=MIGRATIONS):
     """The history in the tables of ``database`` (opened and closed by its owner: the process)."""
-
-    def __init__(self, database: PgDatabase) -> None:
-        self.database = database
-
-    async def open(self) -> None:
-        """Bring the history's tables up to date."""
-        await self.database.migrate(PART, "history", MIGRATIONS)
-
-    async def close(self) -> None:
-        return None  # the database is the process's; its writes have all returned
 
     async def commit(self, records: Sequence[Record], states: Sequence[OpenState]) -> None:
         # one row per id and per (home, car): the last of the batch, as upserts one by one keep

@@ -26,8 +26,8 @@ import msgspec
 from carhome.connectors.ocpp.store import Saved
 from carhome.connectors.ocpp.transactions import Register, Transaction
 from carhome.ocpp.messages import Sample
-from carhome.pgdatabase import PgDatabase
-from carhome.sqlitefile import Migrations, Opens
+from carhome.pgdatabase import PartTables, PgDatabase
+from carhome.sqlitefile import Migrations
 
 PART: Final = "ocpp"
 
@@ -93,26 +93,23 @@ _encode: Final = msgspec.json.Encoder().encode
 _decode: Final = msgspec.json.Decoder(Transaction).decode
 
 
-class PostgresTransactionStore(Opens):
+class PostgresTransactionStore(PartTables, part=PART, what="OCPP transactions", migrations=MIGRATIONS):
     """The central system's transactions in the tables of ``database`` (opened and closed
     by its owner); ``homes`` names each charger's home."""
 
     def __init__(self, database: PgDatabase, homes: Mapping[str, str] | None = None) -> None:
-        self.database = database
+        super().__init__(database)
         self._homes = dict(homes or {})
 
     async def open(self) -> None:
         """Bring the central system's tables up to date; each named charger's rows under its home."""
-        await self.database.migrate(PART, "OCPP transactions", MIGRATIONS)
+        await super().open()
         if self._homes:
             chargers, homes = list(self._homes), list(self._homes.values())
             await self.database.execute(
                 "putting the chargers' transactions under their homes",
                 [(sql, (chargers, homes)) for sql in _REHOME],
             )
-
-    async def close(self) -> None:
-        return None  # the database is the process's; its writes have all returned
 
     async def load(self, since: float) -> Saved:
         async def read(conn: asyncpg.Connection) -> Saved:
