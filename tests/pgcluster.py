@@ -3,19 +3,22 @@
 ``postgres_cluster`` (session scope) makes a cluster with ``initdb`` in a temporary
 directory, starts it on a free loopback port and stops it after the session
 (``carhome.testing.postgres``); ``postgres_url`` is the URL of a fresh, empty schema on it
-for one test (a schema is made in a moment; a database takes a copy of its template). Mark
+for one test (a schema is made in a moment; a database takes a copy of its template), and
+``own_database(request)`` an open ``PgDatabase`` on one, for a fixture's postgres param. Mark
 the tests that use them ``@pytest.mark.postgres``. Without PostgreSQL on the machine they
 fail, saying what to install: they are never skipped, so CI runs them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from carhome.errors import StoreError
+from carhome.pgdatabase import PgDatabase
 from carhome.testing.postgres import ThrowawayCluster
 
 _names = itertools.count(1)
@@ -44,3 +47,12 @@ async def postgres_url(postgres_cluster: ThrowawayCluster) -> str:
 def schema_name() -> str:
     """A schema name not yet used in this session."""
     return f"test_{next(_names)}"
+
+
+@contextlib.asynccontextmanager
+async def own_database(request: pytest.FixtureRequest) -> AsyncIterator[PgDatabase]:
+    """An open ``PgDatabase`` on a schema of this test's own, for a fixture's postgres param
+    (asked for here, so that only the postgres runs start the session's cluster)."""
+    cluster = request.getfixturevalue("postgres_cluster")
+    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+        yield database

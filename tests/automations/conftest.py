@@ -10,8 +10,7 @@ from automation_rig import Lights, Place
 
 from carhome.automations import Engine
 from carhome.hub import Device, Hub
-from carhome.pgdatabase import PgDatabase
-from pgcluster import schema_name
+from pgcluster import own_database
 
 
 @pytest.fixture
@@ -39,6 +38,5 @@ async def place(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "sqlite":
         yield Place(tmp_path / "hub.db")
         return
-    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+    async with own_database(request) as database:
         yield Place(tmp_path / "hub.db", database)

@@ -11,7 +11,7 @@ import pytest
 from carhome.automations import MemoryTimerStore, PostgresTimerStore, SavedTimer, SqliteTimerStore, TimerStore
 from carhome.errors import ConfigError
 from carhome.pgdatabase import PgDatabase
-from pgcluster import schema_name
+from pgcluster import own_database
 
 
 def timer(key: str, due: float, **data: object) -> SavedTimer:
@@ -22,9 +22,7 @@ def timer(key: str, due: float, **data: object) -> SavedTimer:
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimerStore]:
     """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
     if request.param == "postgres":
-        cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-        url = await cluster.create_schema(schema_name())
-        async with PgDatabase(url) as database, PostgresTimerStore(database) as made:
+        async with own_database(request) as database, PostgresTimerStore(database) as made:
             yield made
         return
     made: TimerStore = (

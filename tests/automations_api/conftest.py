@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from api_rig import Rig, open_rig
 
-from carhome.pgdatabase import PgDatabase
-from pgcluster import schema_name
+from pgcluster import own_database
 
 
 @pytest.fixture(params=["files", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -20,7 +19,6 @@ async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[R
         async for made in open_rig(tmp_path):
             yield made
         return
-    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+    async with own_database(request) as database:
         async for made in open_rig(tmp_path, database):
             yield made

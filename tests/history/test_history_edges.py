@@ -23,12 +23,11 @@ from carhome.history import (
     SqliteHistoryStore,
 )
 from carhome.hub import Device, Hub
-from carhome.pgdatabase import PgDatabase
 from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.store.sqlite import SqliteStore
 from carhome.testing import FakeClock
-from pgcluster import schema_name
+from pgcluster import own_database
 
 AT_HOME = {vss.LATITUDE: HOME.lat, vss.LONGITUDE: HOME.lon}
 AT_WORK = {vss.LATITUDE: 39.7850, vss.LONGITUDE: 116.5500}
@@ -165,8 +164,7 @@ async def history_store(
     if request.param == "sqlite":
         yield lambda: SqliteHistoryStore.beside(tmp_path / "carhome.db")
         return
-    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+    async with own_database(request) as database:
         yield lambda: PostgresHistoryStore(database)
 
 

@@ -23,7 +23,7 @@ from carhome.history import (
 )
 from carhome.history.records import OpenTrip
 from carhome.pgdatabase import PgDatabase
-from pgcluster import schema_name
+from pgcluster import own_database
 
 
 def trip(home: str, car: str, start: float, end: float, km: float = 5.0) -> Trip:
@@ -60,9 +60,7 @@ def spell(start: float, end: float) -> Parked:
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[HistoryStore]:
     """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
     if request.param == "postgres":
-        cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-        url = await cluster.create_schema(schema_name())
-        async with PgDatabase(url) as database, PostgresHistoryStore(database) as made:
+        async with own_database(request) as database, PostgresHistoryStore(database) as made:
             yield made
         return
     made = (

@@ -24,7 +24,7 @@ from carhome.pgdatabase import PgDatabase
 from carhome.store.sqlite import SqliteStore
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
-from pgcluster import schema_name
+from pgcluster import own_database
 
 PASSWORD = "s3cret-wallbox-password"
 CHARGERS = {"CP-1": Charger(home="h1", device="wallbox", password=PASSWORD)}
@@ -55,8 +55,7 @@ async def kept(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     if request.param == "sqlite":
         yield Kept(tmp_path / "carhome.db")
         return
-    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-    async with PgDatabase(await cluster.create_schema(schema_name())) as database:
+    async with own_database(request) as database:
         yield Kept(tmp_path / "carhome.db", database)
 
 

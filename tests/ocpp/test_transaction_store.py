@@ -16,7 +16,7 @@ from carhome.connectors.ocpp.store import MemoryTransactionStore, TransactionSto
 from carhome.connectors.ocpp.transactions import Register, Transaction, Transactions
 from carhome.errors import ConfigError, StoreError
 from carhome.pgdatabase import PgDatabase
-from pgcluster import schema_name
+from pgcluster import own_database
 
 DAY = 86_400.0
 
@@ -43,9 +43,7 @@ HOMES = {"CP-1": "h1", "CP-2": "h2"}
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TransactionStore]:
     """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
     if request.param == "postgres":
-        cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
-        url = await cluster.create_schema(schema_name())
-        async with PgDatabase(url) as database, PostgresTransactionStore(database, HOMES) as made:
+        async with own_database(request) as database, PostgresTransactionStore(database, HOMES) as made:
             yield made
         return
     made: TransactionStore = (
