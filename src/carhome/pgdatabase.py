@@ -40,13 +40,13 @@ from __future__ import annotations
 import contextlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import asyncpg
 import msgspec
 
 from carhome.errors import ConfigError, StoreError
-from carhome.sqlitefile import Migrations, Opens
+from carhome.sqlitefile import Migrations, Opens, PartStore
 
 _T = TypeVar("_T")
 
@@ -259,18 +259,10 @@ class PgDatabase(Opens):
         return self._pool
 
 
-class PartTables(Opens):
+class PartTables(PartStore):
     """A part's store in tables of ``database`` (opened and closed by its owner: the process),
     declared as ``class Store(PartTables, part=..., what=..., migrations=...)``: ``part``
     names its tables' version row, ``what`` says what they hold in messages."""
-
-    PART: ClassVar[str]
-    WHAT: ClassVar[str]
-    MIGRATIONS: ClassVar[Migrations]
-
-    def __init_subclass__(cls, *, part: str, what: str, migrations: Migrations) -> None:
-        super().__init_subclass__()
-        cls.PART, cls.WHAT, cls.MIGRATIONS = part, what, migrations
 
     def __init__(self, database: PgDatabase) -> None:
         self.database = database

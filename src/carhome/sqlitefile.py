@@ -310,6 +310,24 @@ class SqliteFile(Opens):
             )
 
 
+class PartStore(Opens):
+    """A part's store, declared as ``class Store(Base, part=..., what=..., migrations=...)``
+    (``BesideHub``, ``carhome.pgdatabase.PartTables``): ``part`` names its tables' version
+    (and in SQLite its file), ``what`` says what they hold in messages. A base that names
+    no part is one to derive from."""
+
+    PART: ClassVar[str]
+    WHAT: ClassVar[str]
+    MIGRATIONS: ClassVar[Migrations]
+
+    def __init_subclass__(
+        cls, *, part: str | None = None, what: str = "", migrations: Migrations = ()
+    ) -> None:
+        super().__init_subclass__()
+        if part is not None:
+            cls.PART, cls.WHAT, cls.MIGRATIONS = part, what, migrations
+
+
 class KeptInFile(Opens):
     """A store kept in the ``SqliteFile`` ``self._file``: its path, ``open``, ``close``
     (both idempotent) and ``async with``."""
@@ -329,18 +347,10 @@ class KeptInFile(Opens):
         await self._file.close()
 
 
-class BesideHub(KeptInFile):
+class BesideHub(KeptInFile, PartStore):
     """A part's store in a file of its own beside the hub's database (see ``beside``),
     declared as ``class Store(BesideHub, part=..., what=..., migrations=...)``: ``part``
     names the file and its thread, ``what`` says what it holds in messages."""
-
-    PART: ClassVar[str]
-    WHAT: ClassVar[str]
-    MIGRATIONS: ClassVar[Migrations]
-
-    def __init_subclass__(cls, *, part: str, what: str, migrations: Migrations) -> None:
-        super().__init_subclass__()
-        cls.PART, cls.WHAT, cls.MIGRATIONS = part, what, migrations
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._file = SqliteFile(path, what=self.WHAT, migrations=self.MIGRATIONS, thread=self.PART)
