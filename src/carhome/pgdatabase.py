@@ -46,7 +46,7 @@ import asyncpg
 import msgspec
 
 from carhome.errors import ConfigError, StoreError
-from carhome.sqlitefile import Migrations, Opens, PartStore
+from carhome.sqlitefile import Migrations, Opens, PartStore, codec_error
 
 _T = TypeVar("_T")
 
@@ -242,16 +242,8 @@ class PgDatabase(Opens):
             return await work
         except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
             raise StoreError(f"{self.url}: {doing} failed ({reason(exc)}): {REACH}") from exc
-        except msgspec.DecodeError as exc:
-            raise StoreError(
-                f"{self.url}: {doing}: a stored record cannot be read ({exc});"
-                " was the database written by a newer carhome?"
-            ) from exc
-        except (msgspec.EncodeError, TypeError) as exc:
-            raise StoreError(
-                f"{self.url}: {doing}: a value cannot be stored as JSON ({exc});"
-                " only spec-checked values belong in the store"
-            ) from exc
+        except (msgspec.DecodeError, msgspec.EncodeError, TypeError) as exc:
+            raise codec_error(self.url, doing, exc, "database") from exc
 
     def _opened(self) -> asyncpg.Pool:
         if self._pool is None:

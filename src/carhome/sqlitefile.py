@@ -89,6 +89,22 @@ def beside(db: str | os.PathLike[str], part: str) -> Path:
     return path.with_name(f"{path.stem}.{part}{path.suffix or '.db'}")
 
 
+def codec_error(
+    where: str, doing: str, exc: msgspec.DecodeError | msgspec.EncodeError | TypeError, kept_in: str
+) -> StoreError:
+    """The ``StoreError`` of a record that cannot be read back, or of a value that cannot be
+    stored as JSON, while ``doing`` something in the ``kept_in`` (file, database) at ``where``."""
+    if isinstance(exc, msgspec.DecodeError):
+        return StoreError(
+            f"{where}: {doing}: a stored record cannot be read ({exc});"
+            f" was the {kept_in} written by a newer carhome?"
+        )
+    return StoreError(
+        f"{where}: {doing}: a value cannot be stored as JSON ({exc});"
+        " only spec-checked values belong in the store"
+    )
+
+
 class Opens:
     """``async with`` for what has ``open`` and ``close``: opened on entry, closed on exit."""
 
@@ -209,16 +225,8 @@ class SqliteFile(Opens):
             return fn(*args)
         except sqlite3.Error as exc:
             raise self._error(doing, exc) from exc
-        except msgspec.DecodeError as exc:
-            raise StoreError(
-                f"{self.path}: {doing}: a stored record cannot be read ({exc});"
-                " was the file written by a newer carhome?"
-            ) from exc
-        except (msgspec.EncodeError, TypeError) as exc:
-            raise StoreError(
-                f"{self.path}: {doing}: a value cannot be stored as JSON ({exc});"
-                " only spec-checked values belong in the store"
-            ) from exc
+        except (msgspec.DecodeError, msgspec.EncodeError, TypeError) as exc:
+            raise codec_error(self.path, doing, exc, "file") from exc
 
     def _error(self, doing: str, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "") or ""
