@@ -11,26 +11,23 @@ import pytest
 from carhome.automations import MemoryTimerStore, PostgresTimerStore, SavedTimer, SqliteTimerStore, TimerStore
 from carhome.errors import ConfigError
 from carhome.pgdatabase import PgDatabase
-from pgcluster import own_database
+from pgcluster import EACH_KIND, each_kind
 
 
 def timer(key: str, due: float, **data: object) -> SavedTimer:
     return SavedTimer(key=key, automation=key.partition("/")[0], kind="delay", due=due, data=dict(data))
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=EACH_KIND)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimerStore]:
     """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
-    if request.param == "postgres":
-        async with own_database(request) as database, PostgresTimerStore(database) as made:
-            yield made
-        return
-    made: TimerStore = (
-        MemoryTimerStore() if request.param == "memory" else SqliteTimerStore.beside(tmp_path / "hub.db")
-    )
-    await made.open()
-    yield made
-    await made.close()
+    async with each_kind(
+        request,
+        memory=MemoryTimerStore,
+        sqlite=lambda: SqliteTimerStore.beside(tmp_path / "hub.db"),
+        postgres=PostgresTimerStore,
+    ) as made:
+        yield made
 
 
 async def test_timers_come_back_soonest_first_with_their_data(store: TimerStore) -> None:

@@ -23,7 +23,7 @@ from carhome.history import (
 )
 from carhome.history.records import OpenTrip
 from carhome.pgdatabase import PgDatabase
-from pgcluster import own_database
+from pgcluster import EACH_KIND, each_kind
 
 
 def trip(home: str, car: str, start: float, end: float, km: float = 5.0) -> Trip:
@@ -56,21 +56,16 @@ def spell(start: float, end: float) -> Parked:
     )
 
 
-@pytest.fixture(params=["sqlite", "memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=EACH_KIND)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[HistoryStore]:
     """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
-    if request.param == "postgres":
-        async with own_database(request) as database, PostgresHistoryStore(database) as made:
-            yield made
-        return
-    made = (
-        SqliteHistoryStore.beside(tmp_path / "carhome.db")
-        if request.param == "sqlite"
-        else MemoryHistoryStore()
-    )
-    await made.open()
-    yield made
-    await made.close()
+    async with each_kind(
+        request,
+        memory=MemoryHistoryStore,
+        sqlite=lambda: SqliteHistoryStore.beside(tmp_path / "carhome.db"),
+        postgres=PostgresHistoryStore,
+    ) as made:
+        yield made
 
 
 async def test_records_by_kind_car_and_overlapping_range(store: HistoryStore) -> None:

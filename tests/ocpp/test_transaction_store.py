@@ -16,7 +16,7 @@ from carhome.connectors.ocpp.store import MemoryTransactionStore, TransactionSto
 from carhome.connectors.ocpp.transactions import Register, Transaction, Transactions
 from carhome.errors import ConfigError, StoreError
 from carhome.pgdatabase import PgDatabase
-from pgcluster import own_database
+from pgcluster import EACH_KIND, each_kind
 
 DAY = 86_400.0
 
@@ -39,21 +39,16 @@ def tx(charger: str, tx_id: str, started: float, stopped: float | None = None) -
 HOMES = {"CP-1": "h1", "CP-2": "h2"}
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=EACH_KIND)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TransactionStore]:
     """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
-    if request.param == "postgres":
-        async with own_database(request) as database, PostgresTransactionStore(database, HOMES) as made:
-            yield made
-        return
-    made: TransactionStore = (
-        MemoryTransactionStore()
-        if request.param == "memory"
-        else SqliteTransactionStore.beside(tmp_path / "carhome.db")
-    )
-    await made.open()
-    yield made
-    await made.close()
+    async with each_kind(
+        request,
+        memory=MemoryTransactionStore,
+        sqlite=lambda: SqliteTransactionStore.beside(tmp_path / "carhome.db"),
+        postgres=lambda database: PostgresTransactionStore(database, HOMES),
+    ) as made:
+        yield made
 
 
 async def test_a_transaction_and_its_samples_come_back(store: TransactionStore) -> None:
