@@ -5,7 +5,7 @@ directory, starts it on a free loopback port and stops it after the session
 (``carhome.testing.postgres``); ``postgres_url`` is the URL of a fresh, empty schema on it
 for one test (a schema is made in a moment; a database takes a copy of its template), and
 ``own_database(request)`` an open ``PgDatabase`` on one, for a fixture's postgres param;
-``each_kind`` opens the store of a fixture param of ``EACH_KIND`` (memory, SQLite, PostgreSQL). Mark
+``store_of_each_kind`` makes a fixture of a store on each (memory, SQLite, PostgreSQL). Mark
 the tests that use them ``@pytest.mark.postgres``. Without PostgreSQL on the machine they
 fail, saying what to install: they are never skipped, so CI runs them.
 """
@@ -15,18 +15,19 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Final, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, Final, Protocol, TypeVar
 
 import pytest
 
-from carhome.errors import StoreError
+from carhome.errors import ConfigError, StoreError
 from carhome.pgdatabase import PgDatabase
 from carhome.testing.postgres import ThrowawayCluster
 
 _names = itertools.count(1)
 
 EACH_KIND: Final = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-"""The params of a fixture that gives a store of each kind (``each_kind``)."""
+_NEWER: Final = "UPDATE part_versions SET version = 99 WHERE part = $1"
 
 
 class _Store(Protocol):
@@ -72,22 +73,38 @@ async def own_database(request: pytest.FixtureRequest) -> AsyncIterator[PgDataba
         yield database
 
 
-@contextlib.asynccontextmanager
-async def each_kind(
-    request: pytest.FixtureRequest,
+def store_of_each_kind(
     memory: Callable[[], _S],
-    sqlite: Callable[[], _S],
+    sqlite: Callable[[Path], _S],
     postgres: Callable[[PgDatabase], _S],
-) -> AsyncIterator[_S]:
-    """The open, empty store of the fixture's param (of ``EACH_KIND``), made by the function
-    of that name; the PostgreSQL one on a schema of the test's own. Closed on the way out."""
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "postgres":
-            made = postgres(await stack.enter_async_context(own_database(request)))
-        else:
-            made = memory() if request.param == "memory" else sqlite()
-        await made.open()
-        try:
-            yield made
-        finally:
-            await made.close()
+) -> Any:
+    """A fixture giving an open, empty store of each kind (memory; SQLite, ``sqlite`` of the
+    test's ``tmp_path``; PostgreSQL on a schema of the test's own), closed on the way out:
+    ``store = store_of_each_kind(memory=…, sqlite=…, postgres=…)`` in a test module."""
+
+    @pytest.fixture(params=EACH_KIND)
+    async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[_S]:
+        async with contextlib.AsyncExitStack() as stack:
+            if request.param == "postgres":
+                made = postgres(await stack.enter_async_context(own_database(request)))
+            else:
+                made = memory() if request.param == "memory" else sqlite(tmp_path)
+            await made.open()
+            try:
+                yield made
+            finally:
+                await made.close()
+
+    return store
+
+
+async def check_newer_tables_refused(
+    url: str, make: Callable[[PgDatabase], _S], part: str, what: str
+) -> None:
+    """Check that the store ``make`` gives refuses to open ``part``'s tables once a newer
+    carhome wrote them (their version past its migrations), naming ``what`` they hold."""
+    async with PgDatabase(url) as database:
+        await make(database).open()
+        await database.execute("pretending to be newer", [(_NEWER, (part,))])
+        with pytest.raises(ConfigError, match=f"{what} was written by a newer carhome"):
+            await make(database).open()

@@ -3,31 +3,22 @@ PostgreSQL (in the hub's database)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from carhome.automations import MemoryTimerStore, PostgresTimerStore, SavedTimer, SqliteTimerStore, TimerStore
-from carhome.errors import ConfigError
 from carhome.pgdatabase import PgDatabase
-from pgcluster import EACH_KIND, each_kind
+from pgcluster import check_newer_tables_refused, store_of_each_kind
 
 
 def timer(key: str, due: float, **data: object) -> SavedTimer:
     return SavedTimer(key=key, automation=key.partition("/")[0], kind="delay", due=due, data=dict(data))
 
 
-@pytest.fixture(params=EACH_KIND)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimerStore]:
-    """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
-    async with each_kind(
-        request,
-        memory=MemoryTimerStore,
-        sqlite=lambda: SqliteTimerStore.beside(tmp_path / "hub.db"),
-        postgres=PostgresTimerStore,
-    ) as made:
-        yield made
+store = store_of_each_kind(
+    memory=MemoryTimerStore,
+    sqlite=lambda tmp_path: SqliteTimerStore.beside(tmp_path / "hub.db"),
+    postgres=PostgresTimerStore,
+)
 
 
 async def test_timers_come_back_soonest_first_with_their_data(store: TimerStore) -> None:
@@ -68,9 +59,4 @@ async def test_postgres_timers_survive_a_restart(postgres_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_postgres_timers_from_a_newer_carhome_are_refused(postgres_url: str) -> None:
-    async with PgDatabase(postgres_url) as database:
-        await PostgresTimerStore(database).open()
-        sql = "UPDATE part_versions SET version = 99 WHERE part = $1"
-        await database.execute("pretending to be newer", [(sql, ("timers",))])
-        with pytest.raises(ConfigError, match="automation timers was written by a newer carhome"):
-            await PostgresTimerStore(database).open()
+    await check_newer_tables_refused(postgres_url, PostgresTimerStore, "timers", "automation timers")

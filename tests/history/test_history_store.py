@@ -3,12 +3,11 @@ the hub's database) and memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from carhome.errors import ConfigError, StoreError
+from carhome.errors import StoreError
 from carhome.history import (
     ChargeSession,
     HistoryStore,
@@ -23,7 +22,7 @@ from carhome.history import (
 )
 from carhome.history.records import OpenTrip
 from carhome.pgdatabase import PgDatabase
-from pgcluster import EACH_KIND, each_kind
+from pgcluster import check_newer_tables_refused, store_of_each_kind
 
 
 def trip(home: str, car: str, start: float, end: float, km: float = 5.0) -> Trip:
@@ -56,16 +55,11 @@ def spell(start: float, end: float) -> Parked:
     )
 
 
-@pytest.fixture(params=EACH_KIND)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[HistoryStore]:
-    """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
-    async with each_kind(
-        request,
-        memory=MemoryHistoryStore,
-        sqlite=lambda: SqliteHistoryStore.beside(tmp_path / "carhome.db"),
-        postgres=PostgresHistoryStore,
-    ) as made:
-        yield made
+store = store_of_each_kind(
+    memory=MemoryHistoryStore,
+    sqlite=lambda tmp_path: SqliteHistoryStore.beside(tmp_path / "carhome.db"),
+    postgres=PostgresHistoryStore,
+)
 
 
 async def test_records_by_kind_car_and_overlapping_range(store: HistoryStore) -> None:
@@ -175,11 +169,4 @@ async def test_postgres_history_survives_a_restart(postgres_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_postgres_history_from_a_newer_carhome_is_refused(postgres_url: str) -> None:
-    async with PgDatabase(postgres_url) as database:
-        await PostgresHistoryStore(database).open()
-        await database.execute(
-            "pretending to be newer",
-            [("UPDATE part_versions SET version = 99 WHERE part = $1", ("history",))],
-        )
-        with pytest.raises(ConfigError, match="history was written by a newer carhome"):
-            await PostgresHistoryStore(database).open()
+    await check_newer_tables_refused(postgres_url, PostgresHistoryStore, "history", "history")

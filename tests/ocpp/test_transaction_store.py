@@ -3,7 +3,6 @@ PostgreSQL (in the hub's database) and memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -14,9 +13,9 @@ from carhome.connectors.ocpp.postgres import PostgresTransactionStore
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.connectors.ocpp.store import MemoryTransactionStore, TransactionStore
 from carhome.connectors.ocpp.transactions import Register, Transaction, Transactions
-from carhome.errors import ConfigError, StoreError
+from carhome.errors import StoreError
 from carhome.pgdatabase import PgDatabase
-from pgcluster import EACH_KIND, each_kind
+from pgcluster import check_newer_tables_refused, store_of_each_kind
 
 DAY = 86_400.0
 
@@ -39,16 +38,11 @@ def tx(charger: str, tx_id: str, started: float, stopped: float | None = None) -
 HOMES = {"CP-1": "h1", "CP-2": "h2"}
 
 
-@pytest.fixture(params=EACH_KIND)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TransactionStore]:
-    """An open, empty store of each kind; the PostgreSQL one on a schema of the test's own."""
-    async with each_kind(
-        request,
-        memory=MemoryTransactionStore,
-        sqlite=lambda: SqliteTransactionStore.beside(tmp_path / "carhome.db"),
-        postgres=lambda database: PostgresTransactionStore(database, HOMES),
-    ) as made:
-        yield made
+store = store_of_each_kind(
+    memory=MemoryTransactionStore,
+    sqlite=lambda tmp_path: SqliteTransactionStore.beside(tmp_path / "carhome.db"),
+    postgres=lambda database: PostgresTransactionStore(database, HOMES),
+)
 
 
 async def test_a_transaction_and_its_samples_come_back(store: TransactionStore) -> None:
@@ -189,9 +183,4 @@ async def test_postgres_rows_carry_the_chargers_home(postgres_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_postgres_tables_from_a_newer_carhome_are_refused(postgres_url: str) -> None:
-    async with PgDatabase(postgres_url) as database:
-        await PostgresTransactionStore(database).open()
-        sql = "UPDATE part_versions SET version = 99 WHERE part = $1"
-        await database.execute("pretending to be newer", [(sql, ("ocpp",))])
-        with pytest.raises(ConfigError, match="OCPP transactions was written by a newer carhome"):
-            await PostgresTransactionStore(database).open()
+    await check_newer_tables_refused(postgres_url, PostgresTransactionStore, "ocpp", "OCPP transactions")
