@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 import asyncpg
@@ -120,11 +121,15 @@ _PG_PUT_KEY: Final = (
 )
 
 
-def _damaged(where: str, exc: Exception) -> StoreError:
-    return StoreError(
-        f"{where}: a stored login session is damaged ({exc}); delete the table's rows"
-        " (everybody logs in again) or restore a backup"
-    )
+def _sessions(where: str, rows: Sequence[bytes | str]) -> list[Session]:
+    """The sessions kept as ``rows`` (JSON) at ``where``; a damaged one is a ``StoreError``."""
+    try:
+        return [_decode(row) for row in rows]
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise StoreError(
+            f"{where}: a stored login session is damaged ({exc}); delete the table's rows"
+            " (everybody logs in again) or restore a backup"
+        ) from exc
 
 
 class SqliteSessionStore:
@@ -140,10 +145,7 @@ class SqliteSessionStore:
             return [row[0] for row in conn.execute(_SQLITE_LOAD)]
 
         rows = await self._file.write("reading the login sessions", read)
-        try:
-            return [_decode(row) for row in rows]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _damaged(self._file.path, exc) from exc
+        return _sessions(self._file.path, rows)
 
     async def everything(self) -> list[Session]:
         """Every session kept, the expired ones too, deleting none (a store copy reads them)."""
@@ -152,10 +154,7 @@ class SqliteSessionStore:
             return [row[0] for row in conn.execute(_SQLITE_LOAD)]
 
         rows = await self._file.read("reading the login sessions", read)
-        try:
-            return [_decode(row) for row in rows]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _damaged(self._file.path, exc) from exc
+        return _sessions(self._file.path, rows)
 
     async def save(self, session: Session) -> None:
         row = (session.home, session.id, session.member, session.expires, msgspec.json.encode(session))
@@ -202,18 +201,12 @@ class PostgresSessionStore:
             return [row[0] for row in await conn.fetch(_PG_LOAD)]
 
         rows = await self._database.write("reading the login sessions", read)
-        try:
-            return [_decode(row) for row in rows]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _damaged(self._database.url, exc) from exc
+        return _sessions(self._database.url, rows)
 
     async def everything(self) -> list[Session]:
         """Every session kept, the expired ones too, deleting none (a store copy reads them)."""
         rows = await self._database.fetch("reading the login sessions", lambda r: str(r[0]), _PG_LOAD)
-        try:
-            return [_decode(row) for row in rows]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise _damaged(self._database.url, exc) from exc
+        return _sessions(self._database.url, rows)
 
     async def kept_secret(self) -> bytes | None:
         """The token-signing secret kept in the database, None if none was made yet."""
