@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
+from .tablelog import connected
 
 CHILD = Path(__file__).with_name("worker_child.py")
 HEARTBEAT = 0.2
@@ -94,11 +94,8 @@ class Rig:
         self.changed = asyncio.Condition()
 
     async def prepare(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connected(self.url) as conn:
             await conn.execute(APPLIED)
-        finally:
-            await conn.close()
 
     def command(self, name: str) -> list[str]:
         """The child's script and its arguments (the test's extra ones follow)."""
@@ -144,24 +141,18 @@ class Rig:
 
     async def applied(self) -> tuple[int, int]:
         """(lost, applied twice): messages of the partitions' logs not applied, and applied more than once."""
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connected(self.url) as conn:
             total, distinct = await conn.fetchrow(
                 "SELECT count(*), count(DISTINCT (partition, seq)) FROM fleet_test_applied"
             )
-        finally:
-            await conn.close()
         return self.partitions * self.messages - distinct, total - distinct
 
     async def terminate(self, worker: str) -> int:
         """End ``worker``'s membership session from the server side (``pg_terminate_backend``)."""
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connected(self.url) as conn:
             # in the select list: evaluated only for the rows the filter keeps
             ended = await conn.fetch(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
                 f"carhome fleet {worker}",
             )
-        finally:
-            await conn.close()
         return sum(1 for row in ended if row[0])

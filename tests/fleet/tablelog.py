@@ -5,6 +5,9 @@ subject, payload)``: a reader fetches a partition's rows after a position, in or
 there are none waits for the writer's ``NOTIFY test_log`` (``append`` sends it in the
 transaction of its rows). Any process with the URL can read it: the workers are other
 processes than the test that writes it.
+
+``connected(url)``: a connection of the caller's own, closed on the way out (the tests' reads
+and changes made directly in the database).
 """
 
 from __future__ import annotations
@@ -32,6 +35,16 @@ CHANNEL: Final = "test_log"
 BATCH: Final = 20
 # A reader looks again this often even without a notification: a safety net, not the pace.
 LOOK_AGAIN: Final = 1.0
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own to ``url``, closed on the way out."""
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 class TableLog:
@@ -95,11 +108,8 @@ class Writer:
         self.last: dict[int, int] = dict.fromkeys(range(partitions), 0)
 
     async def create(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connected(self.url) as conn:
             await conn.execute(TABLE)
-        finally:
-            await conn.close()
 
     async def append(self, messages: Sequence[tuple[str, str, str, bytes]]) -> None:
         """Append each (home, device, kind, payload) to its home's partition, in one transaction."""
@@ -108,10 +118,6 @@ class Writer:
             p = partition_of(home, self.partitions)
             self.last[p] += 1
             rows.append((p, self.last[p], f"fleet.{p}.{home}.{device}.{kind}", payload))
-        conn = await asyncpg.connect(self.url)
-        try:
-            async with conn.transaction():
-                await conn.executemany(_APPEND, rows)
-                await conn.execute(f"NOTIFY {CHANNEL}")
-        finally:
-            await conn.close()
+        async with connected(self.url) as conn, conn.transaction():
+            await conn.executemany(_APPEND, rows)
+            await conn.execute(f"NOTIFY {CHANNEL}")

@@ -24,7 +24,7 @@ from carhome.mqtt.payloads import encode_state
 from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
 
-from .tablelog import TableLog, Writer
+from .tablelog import TableLog, Writer, connected
 
 pytestmark = pytest.mark.postgres
 
@@ -85,11 +85,8 @@ def state(pm25: int, ts: float) -> tuple[str, str, str, bytes]:
 
 
 async def stored(url: str) -> tuple[str, float]:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         row = await conn.fetchrow("SELECT value, ts FROM states WHERE home = $1 AND prop = 'pm25'", HOME)
-    finally:
-        await conn.close()
     return row["value"], row["ts"]
 
 
@@ -177,11 +174,8 @@ async def test_an_automation_firing_replayed_after_a_failed_commit_makes_no_seco
         await crash.engines[-1].idle()
     assert crash.crashed
     assert len(crash.engines) == 2  # the partition was served again, its log replayed
-    conn = await asyncpg.connect(postgres_url)
-    try:
+    async with connected(postgres_url) as conn:
         commands = await conn.fetchval("SELECT count(*) FROM commands WHERE home = $1", HOME)
-    finally:
-        await conn.close()
     print(f"commands made by a firing replayed after a failed commit: {commands} (1 firing)")
     assert commands == 1
 
@@ -192,14 +186,11 @@ async def test_a_zombie_s_commands_are_refused_by_the_fence(fleet: Writer, postg
         hub = worker.hub_of(HOME)
         assert hub is not None
         made = await hub.submit(HOME, DEVICE, "set", "mode", {"value": "auto"}, member="owner", face="test")
-        conn = await asyncpg.connect(postgres_url)
-        try:
+        async with connected(postgres_url) as conn:
             # what a takeover does to the partition's row, as the fence sees it
             await conn.execute("UPDATE fleet_partitions SET epoch = epoch + 1 WHERE partition = $1", p)
             with pytest.raises(Fenced):
                 await hub.submit(HOME, DEVICE, "set", "mode", {"value": "sleep"}, member="owner", face="test")
             kept = [row["id"] for row in await conn.fetch("SELECT id FROM commands WHERE home = $1", HOME)]
-        finally:
-            await conn.close()
     print(f"zombie commands kept: {len(kept) - 1} of 1")
     assert kept == [made.id]

@@ -8,7 +8,6 @@ import signal
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +16,7 @@ from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 from carhome.store import PostgresStore
 
-from .tablelog import Writer
+from .tablelog import Writer, connected
 
 HERE = Path(__file__).parent
 PARTITIONS = 4
@@ -95,11 +94,8 @@ async def test_the_worker_serves_every_partition_and_hands_them_back_on_sigterm(
             process.kill()
             await process.wait()
     assert "worker w1 left the fleet: stopped by a signal" in said
-    conn = await asyncpg.connect(postgres_url)
-    try:
+    async with connected(postgres_url) as conn:
         owners = [row["owner"] for row in await conn.fetch("SELECT owner FROM fleet_partitions")]
-    finally:
-        await conn.close()
     assert owners == [None] * PARTITIONS  # each handed back, not left to a timeout
 
 

@@ -24,7 +24,6 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import msgspec
 import pytest
 
@@ -33,7 +32,7 @@ from carhome.mqtt.payloads import encode_state
 from carhome.store import PostgresStore
 
 from .rig import HEARTBEAT, IDLE_TIMEOUT, Rig, Worker
-from .tablelog import Writer
+from .tablelog import Writer, connected
 
 pytestmark = pytest.mark.postgres
 
@@ -180,8 +179,7 @@ async def finish(rig: Rig, sending: Sending, a: Worker, b: Worker, held: dict[in
 async def counted(url: str, sending: Sending) -> tuple[int, int, int]:
     """(lost, applied twice, zombie writes accepted), from the database."""
     writer, stream = sending.writer, sending.stream
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         stored = {
             (r["home"], r["device"], r["prop"]): (r["ts"], msgspec.json.decode(r["value"]))
             for r in await conn.fetch("SELECT home, device, prop, ts, value FROM states")
@@ -195,8 +193,6 @@ async def counted(url: str, sending: Sending) -> tuple[int, int, int]:
             " FROM fleet_test_applied f WHERE f.partition = old.partition AND f.epoch > old.epoch)"
         )
         zombies += await conn.fetchval("SELECT count(*) FROM states WHERE home = 'zombie'")
-    finally:
-        await conn.close()
     # the value only: a newer message of the same value changes nothing, so writes nothing
     wrong = sum(1 for key, (_, value) in stream.newest.items() if stored.get(key, (0, None))[1] != value)
     entries = sum(writer.last.values())
