@@ -3,7 +3,8 @@ the ``carhome`` command runs it, started and stopped by an ``async with``.
 
 ``demo_hub`` runs the demo configuration (built-in broker, SQLite, the simulated Yizhuang
 home) on free loopback ports, as ``carhome demo`` does, with its owner made from the password
-the demo keeps in its data directory; ``owner_login`` logs that owner in over the API.
+the demo keeps in its data directory; ``owner_login`` logs that owner in over the API, and
+``owner_writes`` has it write each kind of file the hub keeps (``AUTOMATION`` among them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ from mqtt.conftest import free_port
 
 HOME = "yizhuang"
 GUARD_S = 30.0
+AUTOMATION = f"""home: {HOME}
+automations:
+  - id: purifier_at_night
+    triggers: [{{trigger: time, at: "22:00"}}]
+    actions:
+      - {{action: command, device: living_room_purifier, name: turn_on}}
+"""
+"""An automation of the demo home for ``owner_writes``: its time trigger is a timer the hub keeps."""
 
 
 @contextlib.asynccontextmanager

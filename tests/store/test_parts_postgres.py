@@ -18,17 +18,10 @@ import pytest
 from carhome.compose.config import Config
 from carhome.history import PostgresHistoryStore, Query, Trip
 from carhome.pgdatabase import PgDatabase
-from hub_process import HOME, demo_hub, demo_settings, owner_login, owner_writes
+from hub_process import AUTOMATION, HOME, demo_hub, demo_settings, owner_login, owner_writes
 from members_rig import bearer
 
 PART_FILES = ("carhome.history.db", "carhome.timers.db", "carhome.ocpp.db")
-AUTOMATION = f"""home: {HOME}
-automations:
-  - id: purifier_at_night
-    triggers: [{{trigger: time, at: "22:00"}}]
-    actions:
-      - {{action: command, device: living_room_purifier, name: turn_on}}
-"""
 TIMERS = "SELECT key, kind FROM automation_timers ORDER BY key"
 PARTS = "SELECT part FROM part_versions ORDER BY part"
 

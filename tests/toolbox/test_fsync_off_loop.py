@@ -19,16 +19,8 @@ import httpx
 import pytest
 
 from carhome.compose.demo import demo_owner_password
-from hub_process import HOME, demo_hub, owner_login, owner_writes
+from hub_process import AUTOMATION, HOME, demo_hub, owner_login, owner_writes
 from members_rig import bearer
-
-AUTOMATION = f"""home: {HOME}
-automations:
-  - id: purifier_at_night
-    triggers: [{{trigger: time, at: "22:00"}}]
-    actions:
-      - {{action: command, device: living_room_purifier, name: turn_on}}
-"""
 
 
 class Fsyncs:
