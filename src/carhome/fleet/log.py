@@ -16,7 +16,7 @@ any position:
 
 ``PartitionLog`` is what a worker needs of that: read partition ``p`` after a position (the
 stream sequence its checkpoint covers), in order. ``Entry`` is one message as read. The
-JetStream implementation lives beside the NATS cluster (``carhome.fleet.nats``); tests may use
+JetStream implementation lives beside the NATS cluster (``carhome.fleet.jetstream``); tests may use
 any other implementation of the protocol.
 """
 

@@ -199,7 +199,7 @@ class EmbeddedBroker:
                 # Its own session: a Ctrl-C in the hub's terminal stops the hub, which then
                 # stops the server in order, rather than both at once.
                 start_new_session=True,
-                preexec_fn=_die_with_parent(),  # only a prctl call, set up before the fork
+                preexec_fn=die_with_parent(),  # only a prctl call, set up before the fork
                 umask=0o077,  # its JetStream files hold the home's messages: its owner's alone
             )
         except OSError as exc:
@@ -227,7 +227,7 @@ class EmbeddedBroker:
     async def _end_left_behind(self) -> None:
         """End the server a killed hub left behind on this data directory, and wait until it is gone.
 
-        The server dies with the hub, but on a SIGTERM of its own (``_die_with_parent``): it
+        The server dies with the hub, but on a SIGTERM of its own (``die_with_parent``): it
         shuts down in order, holding the port and its JetStream store meanwhile. A hub that
         restarts at once (a supervisor, a test) would find the port taken, or two servers on
         one store. The pid file names the old server; if that process is a nats-server run
@@ -425,7 +425,7 @@ def _server_left_behind(pid_file: Path, config: Path) -> int | None:
     return pid
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """What the child runs between fork and exec: ask the kernel for SIGTERM when the hub
     dies (Linux's PR_SET_PDEATHSIG), and leave at once if it already has."""
     if not sys.platform.startswith("linux"):

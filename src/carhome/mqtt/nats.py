@@ -149,7 +149,8 @@ def subjects(topic_filter: str) -> list[str]:
     return [">"] if not parent else [".".join(parent), ".".join([*parent, ">"])]
 
 
-def _permissions(acl: AclTable, user: str) -> dict[str, Any]:
+def permissions(acl: AclTable, user: str) -> dict[str, Any]:
+    """``user``'s NATS permissions from ``acl`` (here and in the fleet's cluster config)."""
     rules = acl.rules(user)
     writes = [s for r in rules if r.access is Access.WRITE for s in subjects(r.filter)]
     reads = [r.filter for r in rules if r.access is Access.READ]
@@ -201,7 +202,7 @@ def server_config(
         acl = credentials.acl()
         config["authorization"] = {
             "users": [
-                {"user": i.username, "password": i.password, "permissions": _permissions(acl, i.username)}
+                {"user": i.username, "password": i.password, "permissions": permissions(acl, i.username)}
                 for i in credentials.identities
             ]
         }
