@@ -115,20 +115,7 @@ def copy_(*, source: str, target: str, force: bool) -> None:
     if path is not None and path != MEMORY and not Path(path).is_file():
         raise StoreError(f"{redacted(source)}: no such file; give the path of the hub's carhome.db")
 
-    bars = contextlib.ExitStack()
-    shown: dict[str, ProgressBar[int]] = {}
-
-    def progress(table: str, done: int, total: int) -> None:
-        # a bar per table on a terminal (its label alone otherwise), then what was copied
-        bar = shown.get(table)
-        if bar is None:
-            bar = shown[table] = bars.enter_context(
-                click.progressbar(length=total, label=f"{table:<9}", show_pos=True, show_eta=False)
-            )
-        bar.update(done - bar.pos)
-        if done == total:
-            bars.close()
-            click.echo(f"{table}: {done} copied")
+    progress = _Progress()
 
     async def go() -> None:
         name = redacted(target)
@@ -146,7 +133,7 @@ def copy_(*, source: str, target: str, force: bool) -> None:
                 await check_access(src_access, dst_access, merge=force)
             if not force:
                 await check_empty(dst_parts, name)
-            with bars:
+            with progress:
                 counted = await copy_store(src, dst, merge=force, progress=progress, target_name=name)
                 counted += await copy_parts(src_parts, dst_parts, progress=progress, target_name=name) + (
                     await copy_saved(src_saved, dst_saved, progress=progress, target_name=name)
@@ -163,3 +150,25 @@ def copy_(*, source: str, target: str, force: bool) -> None:
             click.echo(f"audit chains of the target: {verified}")
 
     asyncio.run(go())
+
+
+class _Progress(contextlib.ExitStack):
+    """Told ``(table, rows copied, rows to copy)``: a bar per table on a terminal (its label
+    alone otherwise), then one line saying what was copied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: dict[str, ProgressBar[int]] = {}
+        self._finished: set[str] = set()
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        bar = self._shown.get(table)
+        if bar is None:
+            bar = self._shown[table] = self.enter_context(
+                click.progressbar(length=total, label=f"{table:<9}", show_pos=True, show_eta=False)
+            )
+        bar.update(done - bar.pos)
+        if done == total and table not in self._finished:
+            self._finished.add(table)
+            self.close()
+            click.echo(f"{table}: {done} copied")
