@@ -15,7 +15,7 @@ from charging_parts import PASSWORD, TARIFF, plug_in, report_soc, settings, setu
 from starlette.applications import Starlette
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
-from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
+from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate, FileDelegateKeys
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.keyroutes import key_routes
 from carhome.access.members import Member, Members
@@ -38,7 +38,8 @@ class Home:
         members = Members(members=[Member("owner", "h1", "Ana", Role.OWNER)])
         self.audit = AuditLog(MemoryAuditStore(), clock)
         gate = PolicyGatekeeper(members, self.audit, clock, require_signatures=True)
-        self.delegates = Delegates(tmp / "delegates", ByConnector(hub, {"ocpp": server}), clock)
+        keys = FileDelegateKeys(tmp / "delegates")
+        self.delegates = Delegates(keys, ByConnector(hub, {"ocpp": server}), clock)
         self.signer = DelegateSigner(self.delegates, unsigned=gate.trusts_unsigned)
         hub.commands.signer = self.signer
         hub.commands.gatekeeper = DelegationGate(gate, unsigned=gate.trusts_unsigned)

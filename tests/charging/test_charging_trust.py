@@ -15,7 +15,7 @@ import pytest
 from charging_parts import TARIFF, plug_in, report_soc, settings, setup, start_action
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
-from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
+from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate, FileDelegateKeys
 from carhome.access.gatekeeper import PolicyGatekeeper
 from carhome.access.members import Member, Members
 from carhome.connectors.ocpp import OcppServer
@@ -36,7 +36,7 @@ class Access:
         )
         self.audit = AuditLog(MemoryAuditStore(), clock)
         self.gate = PolicyGatekeeper(self.members, self.audit, clock, require_signatures=True)
-        delegates = Delegates(tmp / "delegates", ByConnector(hub, {"ocpp": server}), clock)
+        delegates = Delegates(FileDelegateKeys(tmp / "delegates"), ByConnector(hub, {"ocpp": server}), clock)
         hub.commands.signer = DelegateSigner(delegates, unsigned=self.gate.trusts_unsigned)
         hub.commands.gatekeeper = DelegationGate(self.gate, unsigned=self.gate.trusts_unsigned)
 

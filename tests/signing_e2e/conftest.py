@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,16 @@ from gmqtt.mqtt.constants import MQTTv311
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from carhome.access.delegates import Delegates
+from carhome.access.delegates import DelegateKeys, Delegates, FileDelegateKeys
 from carhome.access.keyroutes import key_routes
+from carhome.access.postgres_delegates import PostgresDelegateKeys
 from carhome.connectors.mqtt import MqttConnector
 from carhome.errors import CarhomeError
 from carhome.http import problems
 from carhome.http.problems import Problem
 from carhome.hub import Ack, Availability, Hub
 from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
+from carhome.pgdatabase import PgDatabase
 from carhome.signing import Role
 from carhome.signing.relay import KeyAnswer, KeyOp, KeyRelay
 from carhome.sim import Outdoor, SimHome, SimRunner
@@ -32,6 +35,7 @@ from carhome.sim.runner import CommandHandler, DeviceLink
 from carhome.testing import FakeClock
 from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
+from pgcluster import schema_name
 
 FAST = Backoff(first=0.02, most=0.2)
 TIMEOUT = 10  # a safety net for a broken build; the tests wait on events, never on time
@@ -104,7 +108,7 @@ class CountingRelay:
 class Rig:
     """Home h1 simulated, its car, front door and garage door verifying, a hub relaying."""
 
-    def __init__(self, hub: Hub, clock: FakeClock, tmp: Path, url: str) -> None:
+    def __init__(self, hub: Hub, clock: FakeClock, tmp: Path, url: str, keys: DelegateKeys) -> None:
         self.hub = hub
         self.clock = clock
         self.tmp = tmp
@@ -113,7 +117,7 @@ class Rig:
         self.clients: dict[str, MqttDeviceClient] = {}
         self.connector = MqttConnector(hub, url, backoff=FAST)
         self.relay = CountingRelay(self.connector)
-        self.delegates = Delegates(tmp / "hub" / "delegates", self.relay, clock)
+        self.delegates = Delegates(keys, self.relay, clock)
         self.runner: SimRunner | None = None
         app = Starlette(
             routes=key_routes(
@@ -195,11 +199,40 @@ async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield broker
 
 
+@asynccontextmanager
+async def kept_keys(kind: str, tmp: Path, request: pytest.FixtureRequest) -> AsyncIterator[DelegateKeys]:
+    """Delegate keys of ``kind``: files under ``tmp``, or a fresh PostgreSQL schema."""
+    if kind == "files":
+        yield FileDelegateKeys(tmp / "hub" / "delegates")
+        return
+    cluster = request.getfixturevalue("postgres_cluster")  # only the postgres runs start one
+    url = await cluster.create_schema(schema_name())
+    database = PgDatabase(url)
+    await database.open()
+    try:
+        keys = PostgresDelegateKeys(database)
+        await keys.open()
+        yield keys
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+async def delegate_keys(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[DelegateKeys]:
+    """The hub's delegate keys in files (the delegate tests run on PostgreSQL too)."""
+    async with kept_keys("files", tmp_path, request) as keys:
+        yield keys
+
+
 @pytest.fixture
 async def rig(
-    hub: Hub, clock: FakeClock, tmp_path: Path, broker: Mosquitto | EmbeddedBroker
+    hub: Hub,
+    clock: FakeClock,
+    tmp_path: Path,
+    broker: Mosquitto | EmbeddedBroker,
+    delegate_keys: DelegateKeys,
 ) -> AsyncIterator[Rig]:
-    rig = Rig(hub, clock, tmp_path, broker.url)
+    rig = Rig(hub, clock, tmp_path, broker.url, delegate_keys)
     for record in rig.sim.records():
         await hub.add_device(record)
     rig.secure(boot=True)

@@ -9,6 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from carhome.access.delegates import FileDelegateKeys
 from carhome.api import ApiServer, create_app
 from carhome.cli.commands import call
 from carhome.cli.keys import keys
@@ -39,7 +40,7 @@ class HubThread(ServingThread):
             Hub(store=MemoryStore(), clock=clock) as hub,
         ):
             await hub.add_home(Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060))
-            rig = Rig(hub, clock, self.tmp, broker.url)
+            rig = Rig(hub, clock, self.tmp, broker.url, FileDelegateKeys(self.tmp / "hub" / "delegates"))
             for record in rig.sim.records():
                 await hub.add_device(record)
             rig.secure(boot=True)

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from carhome.access.delegates import DelegateSigner, DelegationGate
+from carhome.access.delegates import DelegateKeys, DelegateSigner, DelegationGate
 from carhome.automations import Engine
 from carhome.errors import CommandDenied
 from carhome.hub import AllowAll, Command, CommandStatus, Decision, Gatekeeper, Result
 from carhome.signing import KeyPair, Role
 from carhome.spec import DeviceSpec
 
-from .conftest import TIMEOUT, CountingRelay, H, Rig, Wire, enroll_owner, message
+from .conftest import TIMEOUT, CountingRelay, H, Rig, Wire, enroll_owner, kept_keys, message
 
 OPEN_GARAGE = """
 home: h1
@@ -32,6 +33,13 @@ automations:
         device: garage_door
         name: open
 """
+
+
+@pytest.fixture(params=["files", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def delegate_keys(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[DelegateKeys]:
+    """The hub's delegate keys in files, then in PostgreSQL: every test here runs on both."""
+    async with kept_keys(request.param, tmp_path, request) as keys:
+        yield keys
 
 
 class Witness:
@@ -148,7 +156,7 @@ async def test_a_delegation_the_hub_cannot_use_is_refused_with_its_cause(rig: Ri
     challenge = await ana.begin(H, "garage_door")
     await ana.delegate(challenge, domains=("garage",), code=rig.device("garage_door").screen)
     # the hub's pin no longer matches the garage's key: its session answer cannot verify
-    rig.delegates.pin(H, "garage_door", KeyPair.generate().public.point, "delegate:garage")
+    await rig.delegates.pin(H, "garage_door", KeyPair.generate().public.point, "delegate:garage")
 
     with pytest.raises(CommandDenied) as denied:
         await rig.hub.submit(

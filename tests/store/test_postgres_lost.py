@@ -6,6 +6,10 @@ data and port. While it is gone, commands are refused with a reason and none is 
 the hub's state stays current, the write-behind keeps the latest states and nothing of the
 hub's tasks fails unseen; once it is back, commands are accepted again, every acknowledged
 command is in the store with its final status and the stored states catch up.
+With the access control deciding each command on the same database (members and one
+audit chain per home there), every accepted command also has its audit entry, allowed, and
+the home's chain verifies: a decision whose audit entry cannot be written refuses the
+command, and the chain goes on from the store's last entry once the database is back.
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ from typing import Any, Literal
 import pytest
 from click.testing import CliRunner
 
+from carhome.access.audit import verify_chains
+from carhome.access.members import Member
+from carhome.access.service import Access
 from carhome.cli.main import cli
 from carhome.errors import StoreError
 from carhome.hub import Ack, Command, CommandStatus, Device, Home, Hub
 from carhome.hub.commands import RESULT_RETRY
+from carhome.hub.persistence import StateWriter
+from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
 from carhome.testing import FakeClock
 from carhome.testing.postgres import ThrowawayCluster, free_port
+from carhome.wire.members import Role
 from waiting import until
 
 HOME = Home(id="h1", name="Yizhuang", lat=39.7953, lon=116.5060)
@@ -106,6 +116,59 @@ class Load:
         await until(lambda: self.submitted[phase] >= target, f"{ROUND} commands submitted {phase}")
 
 
+async def _lose_postgresql(
+    cluster: ThrowawayCluster,
+    mode: Literal["fast", "immediate"],
+    load: Load,
+    writer: StateWriter,
+    caplog: pytest.LogCaptureFixture,
+) -> list[int]:
+    """Stop and start ``cluster`` ``OUTAGES`` times under ``load``, ``ROUND`` commands
+    submitted before, during and after each outage; the states in memory during each."""
+    backlogs: list[int] = []
+    down = False
+    try:
+        for _ in range(OUTAGES):
+            await load.until_submitted("before")
+            failed = len(caplog.records)
+            load.phase = "stopping"
+            down = True
+            await asyncio.to_thread(cluster.stop_server, mode)
+            await load.until_submitted("stopped")
+            # the write-behind meets the outage (it writes at least once a second)
+            await until(
+                lambda: any("writing states" in r.getMessage() for r in caplog.records[failed:]),  # noqa: B023
+                "a failed state write",
+            )
+            backlogs.append(writer.backlog)
+            load.phase = "starting"
+            await asyncio.to_thread(cluster.start_server)
+            down = False
+            written = writer.written
+            # by itself, after its next delay (the latest state of each property waiting)
+            await until(lambda: writer.written > written, "states written again", bound=45)  # noqa: B023
+            await load.until_submitted("after")
+    finally:
+        if down:  # the hub closes on a running server, so what failed is what is reported
+            await asyncio.to_thread(cluster.start_server)
+    return backlogs
+
+
+async def _settle(hub: Hub, clock: FakeClock) -> None:
+    """Let the outcomes whose write met an outage be written again (``RESULT_RETRY``, on the
+    clock) and the write-behind write the last states."""
+    await hub.commands.drain()
+    for _ in range(60):
+        if not hub.commands.pending():
+            break
+        await clock.advance(RESULT_RETRY)
+        await hub.commands.drain()
+    writer = hub.writer
+    assert writer is not None
+    await until(lambda: writer.backlog == 0, "the last states written", bound=45)
+    await writer.flush()  # waits for a write under way; nothing is left to write
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_postgresql_lost_while_running_refuses_commands_loses_nothing_and_catches_up(
@@ -123,43 +186,11 @@ async def test_postgresql_lost_while_running_refuses_commands_loses_nothing_and_
         load.start()
         writer = hub.writer
         assert writer is not None
-        backlogs: list[int] = []
-        down = False
         try:
-            for _ in range(OUTAGES):
-                await load.until_submitted("before")
-                failed = len(caplog.records)
-                load.phase = "stopping"
-                down = True
-                await asyncio.to_thread(cluster.stop_server, mode)
-                await load.until_submitted("stopped")
-                # the write-behind meets the outage (it writes at least once a second)
-                await until(
-                    lambda: any("writing states" in r.getMessage() for r in caplog.records[failed:]),  # noqa: B023
-                    "a failed state write",
-                )
-                backlogs.append(writer.backlog)
-                load.phase = "starting"
-                await asyncio.to_thread(cluster.start_server)
-                down = False
-                written = writer.written
-                # by itself, after its next delay (the latest state of each property waiting)
-                await until(lambda: writer.written > written, "states written again", bound=45)  # noqa: B023
-                await load.until_submitted("after")
+            backlogs = await _lose_postgresql(cluster, mode, load, writer, caplog)
         finally:
-            if down:  # the hub closes on a running server, so what failed is what is reported
-                await asyncio.to_thread(cluster.start_server)
             await load.stop()
-
-        # outcomes whose write met the outage are written again (RESULT_RETRY, on the clock)
-        await hub.commands.drain()
-        for _ in range(60):
-            if not hub.commands.pending():
-                break
-            await clock.advance(RESULT_RETRY)
-            await hub.commands.drain()
-        await until(lambda: writer.backlog == 0, "the last states written", bound=45)
-        await writer.flush()  # waits for a write under way; nothing is left to write
+        await _settle(hub, clock)
         stored = {(r.device, r.prop): r.value for r in await hub.store.states()}
         current = {(d.id, p): state.value for d in DEVICES for p, state in hub.state("h1", d.id).items()}
         caught_up = sum(stored.get(key) == value for key, value in current.items())
@@ -187,6 +218,76 @@ async def test_postgresql_lost_while_running_refuses_commands_loses_nothing_and_
     assert refused_after == []
     assert load.stale_reads == 0
     assert caught_up == len(current) >= len(DEVICES)
+    assert unhandled == [], [c.get("message") for c in unhandled]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_postgresql_lost_while_running_loses_no_audit_entry_of_an_accepted_command(
+    cluster: ThrowawayCluster,
+    mode: Literal["fast", "immediate"],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """The same outages, each command decided by the access control on the same database:
+    every accepted command has its audit entry, allowed, and the home's chain verifies."""
+    unhandled: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: unhandled.append(context))
+    database = PgDatabase(await cluster.create_schema("lost_audit"))
+    clock = FakeClock()
+    async with (
+        Hub(store=PostgresStore(database), clock=clock) as hub,
+        Access.open(tmp_path / "data", clock, postgres=database) as access,
+    ):
+        await access.members.add(Member(id="alice", home="h1", name="Alice", role=Role.OWNER))
+        hub.commands.gatekeeper = access.gatekeeper
+        await hub.add_home(HOME)
+        await hub.add_devices(DEVICES)
+        hub.commands.attach(DEVICES[0].connector, AckingTransport(hub))
+        load = Load(hub)
+        load.start()
+        writer = hub.writer
+        assert writer is not None
+        try:
+            await _lose_postgresql(cluster, mode, load, writer, caplog)
+        finally:
+            await load.stop()
+        await _settle(hub, clock)
+        decided = access.gatekeeper.decisions
+        lost = [c.id for _, _, c in load.acked if await hub.store.outbox_get(c.id) is None]
+        chain = await access.audit.verify("h1")
+        entries = await access.audit.entries()
+        after = await hub.submit("h1", DEVICES[0].id, "action", "turn_on", member="alice", face="api")
+        appended = await access.audit.verify("h1")
+        last = (await access.audit.entries())[-1]
+    gc.collect()
+
+    allowed = {e.command for e in entries if e.decision == "allowed"}
+    audit_lost = sum(c.id not in allowed for _, _, c in load.acked)
+    acked_outage = [c for began, ended, c in load.acked if began == ended == "stopped"]
+    refused_outage = [e for began, ended, e in load.refused if began == ended == "stopped"]
+    refused_by_audit = [e for e in refused_outage if "writing the audit log" in str(e)]
+    refused_after = [e for began, _, e in load.refused if began == "after"]
+    print(
+        f"postgres lost with audit ({mode}): acked lost {len(lost)} of {len(load.acked)},"
+        f" audit entries lost {audit_lost} of {len(load.acked)}, {chain}"
+        f" ({len(entries)} entries of {decided} decisions),"
+        f" refused during outage {len(refused_outage)} of {load.submitted['stopped']}"
+        f" ({len(refused_by_audit)} as their audit entry failed), accepted during outage {len(acked_outage)}"
+    )
+    assert lost == []
+    assert audit_lost == 0
+    assert chain.ok, chain
+    assert verify_chains(entries, per_home=True).ok
+    assert {e.home for e in entries} == {"h1"}
+    assert acked_outage == []
+    assert len(refused_outage) >= OUTAGES * (ROUND - WORKERS)
+    assert all(cluster.url().partition("?")[0] in str(e) and REACH in str(e) for e in refused_outage)
+    assert len(refused_by_audit) >= OUTAGES  # the decision is on record before the command is kept
+    assert refused_after == []
+    # the chain goes on where the store has it, not where a failed append left it
+    assert appended.ok, appended
+    assert (last.command, last.decision, last.seq) == (after.id, "allowed", entries[-1].seq + 1)
     assert unhandled == [], [c.get("message") for c in unhandled]
 
 

@@ -8,10 +8,11 @@ the role ``guest``. The owner's approval signs that member string, and the devic
 the key sign in those domains only (``carhome.signing.keeper``). So the owner knowingly lets
 the hub act in that domain on that device, and nowhere else.
 
-``Delegates`` keeps those keys (one PEM and one pin file per device, under a directory of
-the hub's), builds the enrollment request for a delegate, and signs a command with a fresh
-session through the ``KeyRelay``. Signing is done before a command is submitted, never
-inside a decision:
+``Delegates`` keeps those keys through a ``DelegateKeys`` (``FileDelegateKeys``: one PEM and
+one pin file per device, under a directory of the hub's; ``PostgresDelegateKeys`` in
+``carhome.access.postgres_delegates`` when the hub's store is on PostgreSQL), builds the
+enrollment request for a delegate, and signs a command with a fresh session through the
+``KeyRelay``. Signing is done before a command is submitted, never inside a decision:
 
 - ``DelegateSigner`` is the hub's ``CommandSigner``: a part that acts with no phone (an
   automation run, the charging controller) submits ``delegated``, and the signer signs
@@ -25,18 +26,19 @@ inside a decision:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 
 from carhome.clock import Clock
 from carhome.errors import CarhomeError, CommandDenied
-from carhome.files import write_atomically
+from carhome.files import create_atomically, write_atomically
 from carhome.hub.commands import Command, Decision, Gatekeeper
 from carhome.private import private_dir
 from carhome.signing.enrollment import EnrollmentChallenge, EnrollmentRequest, request_enrollment
@@ -69,11 +71,132 @@ class Pin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     member: str
 
 
-class Delegates:
-    """The hub's delegate keys, one per device, in ``directory/<home>/<device>.{pem,pin}``."""
+class DelegateKeys(Protocol):
+    """Where the hub keeps its delegate keys and pins, one of each per (home, device).
 
-    def __init__(self, directory: Path, relay: KeyRelay, clock: Clock) -> None:
+    Names are checked by ``Delegates`` before they reach it. Reads and writes are async:
+    the signer reads before every delegated command, on the event loop's thread."""
+
+    async def read_key(self, home: str, device: str) -> bytes | None:
+        """The PEM of the device's delegate key, or None when none was made."""
+        ...
+
+    async def add_key(self, home: str, device: str, pem: bytes) -> bytes:
+        """Keep ``pem`` unless a key is already kept, and return the one kept (never overwritten)."""
+        ...
+
+    async def read_pin(self, home: str, device: str) -> Pin | None: ...
+
+    async def write_pin(self, home: str, device: str, pin: Pin) -> None:
+        """Replace the device's pin whole; returns when it is durable."""
+        ...
+
+    async def entries(self) -> list[Delegation]:
+        """Every device with a key or a pin, ordered by (home, device)."""
+        ...
+
+    async def put(self, delegation: Delegation) -> None:
+        """Keep ``delegation`` as it is (what ``carhome store copy`` writes)."""
+        ...
+
+
+class Delegation(msgspec.Struct, frozen=True):
+    """One device's delegate key and pin, as ``carhome store copy`` moves them."""
+
+    home: str
+    device: str
+    pem: bytes | None
+    pin: Pin | None
+
+
+class FileDelegateKeys:
+    """Delegate keys in ``directory/<home>/<device>.{pem,pin}``, for their owner's eyes only.
+
+    A key is created, never overwritten; a pin is replaced whole. Files are read and
+    written on a worker thread (writes are fsynced)."""
+
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
+
+    def _paths(self, home: str, device: str) -> tuple[Path, Path]:
+        base = self.directory / home
+        return base / f"{device}.pem", base / f"{device}.pin"
+
+    async def read_key(self, home: str, device: str) -> bytes | None:
+        pem, _ = self._paths(home, device)
+        return await asyncio.to_thread(_read, pem)
+
+    async def add_key(self, home: str, device: str, pem: bytes) -> bytes:
+        path, _ = self._paths(home, device)
+        return await asyncio.to_thread(_create, path, pem)
+
+    async def read_pin(self, home: str, device: str) -> Pin | None:
+        _, path = self._paths(home, device)
+        data = await asyncio.to_thread(_read, path)
+        return None if data is None else msgspec.json.decode(data, type=Pin)
+
+    async def write_pin(self, home: str, device: str, pin: Pin) -> None:
+        _, path = self._paths(home, device)
+        await asyncio.to_thread(write_atomically, path, msgspec.json.encode(pin))
+
+    async def entries(self) -> list[Delegation]:
+        return await asyncio.to_thread(self._entries)
+
+    async def put(self, delegation: Delegation) -> None:
+        await asyncio.to_thread(self._put, delegation)
+
+    def _put(self, delegation: Delegation) -> None:
+        pem, pin = self._paths(delegation.home, delegation.device)
+        private_dir(pem.parent)
+        if delegation.pem is not None:
+            write_atomically(pem, delegation.pem)
+        if delegation.pin is not None:
+            write_atomically(pin, msgspec.json.encode(delegation.pin))
+
+    def _entries(self) -> list[Delegation]:
+        found: list[Delegation] = []
+        if not self.directory.is_dir():
+            return found
+        for home in sorted(p for p in self.directory.iterdir() if p.is_dir()):
+            devices = sorted({f.stem for f in home.iterdir() if f.suffix in (".pem", ".pin")})
+            for device in devices:
+                if not (_NAME.fullmatch(home.name) and _NAME.fullmatch(device)):
+                    continue
+                pem, pin = self._paths(home.name, device)
+                data = _read(pin)
+                found.append(
+                    Delegation(
+                        home.name,
+                        device,
+                        _read(pem),
+                        None if data is None else msgspec.json.decode(data, type=Pin),
+                    )
+                )
+        return found
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _create(path: Path, pem: bytes) -> bytes:
+    """Write a new key file, or read the one already there."""
+    private_dir(path.parent)
+    try:
+        create_atomically(path, pem)
+    except FileExistsError:
+        return path.read_bytes()
+    return pem
+
+
+class Delegates:
+    """The hub's delegate keys, one per device, kept in ``keys``."""
+
+    def __init__(self, keys: DelegateKeys, relay: KeyRelay, clock: Clock) -> None:
+        self.keys = keys
         self._relay = relay
         self._clock = clock
         # The last session per device: a fresh ask tells the current epoch; within it the
@@ -81,23 +204,20 @@ class Delegates:
         # together never share a counter.
         self._sessions: dict[tuple[str, str], PhoneSession] = {}
 
-    def _paths(self, home: str, device: str) -> tuple[Path, Path]:
+    @staticmethod
+    def _check(home: str, device: str) -> None:
         if not (_NAME.fullmatch(home) and _NAME.fullmatch(device)):
             raise ValueError(f"not a home/device name: {home!r}/{device!r}")
-        base = self.directory / home
-        return base / f"{device}.pem", base / f"{device}.pin"
 
-    def key(self, home: str, device: str) -> KeyPair:
+    async def key(self, home: str, device: str) -> KeyPair:
         """The delegate key for ``device``, made on first use (enrolled only by an owner)."""
-        pem, _ = self._paths(home, device)
-        if pem.exists():
-            return KeyPair.load(pem)
-        private_dir(pem.parent)
-        key = KeyPair.generate()
-        key.save(pem)
-        return key
+        self._check(home, device)
+        pem = await self.keys.read_key(home, device)
+        if pem is None:
+            pem = await self.keys.add_key(home, device, KeyPair.generate().to_pem())
+        return KeyPair.from_pem(pem)
 
-    def request(
+    async def request(
         self,
         home: str,
         device: str,
@@ -109,35 +229,32 @@ class Delegates:
         approval: bytes,
     ) -> EnrollmentRequest:
         """The enrollment request of the delegate key, with the owner's approval in it."""
-        key = self.key(home, device)
+        key = await self.key(home, device)
         member = delegate_member(domains)
         return request_enrollment(
             key, challenge, role=Role.GUEST, member=member, code=code, approver=approver, approval=approval
         )
 
-    def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
+    async def pin(self, home: str, device: str, device_key: bytes, member: str) -> None:
         """Remember a delegation the device accepted."""
-        _, pin = self._paths(home, device)
-        write_atomically(pin, msgspec.json.encode(Pin(device_key, member)))
+        self._check(home, device)
+        await self.keys.write_pin(home, device, Pin(device_key, member))
 
-    def covers(self, home: str, device: str, domain: str) -> bool:
-        pin = self._pin(home, device)
+    async def covers(self, home: str, device: str, domain: str) -> bool:
+        pin = await self._pin(home, device)
         domains = delegated_domains(pin.member) if pin is not None else None
         return domains is not None and domain in domains
 
-    def _pin(self, home: str, device: str) -> Pin | None:
-        _, path = self._paths(home, device)
-        try:
-            return msgspec.json.decode(path.read_bytes(), type=Pin)
-        except FileNotFoundError:
-            return None
+    async def _pin(self, home: str, device: str) -> Pin | None:
+        self._check(home, device)
+        return await self.keys.read_pin(home, device)
 
     async def sign(self, command: Command, domain: str) -> str:
         """A signature for ``command`` by the device's delegate key, over a fresh session."""
-        pin = self._pin(command.home, command.device)
+        pin = await self._pin(command.home, command.device)
         if pin is None:
             raise KeyRefused("not_delegated", f"no delegate key on {command.home}/{command.device}")
-        key = self.key(command.home, command.device)
+        key = await self.key(command.home, command.device)
         request = session_request(key)
         reply = unwrap(await self._relay.ask(command.home, command.device, Session(request)))
         if reply.info is None:
@@ -177,7 +294,7 @@ class DelegateSigner:
         home, device = command.home, command.device
         if self._unsigned is not None and self._unsigned(home, device, domain):
             return None
-        if not self._delegates.covers(home, device, domain):
+        if not await self._delegates.covers(home, device, domain):
             return None
         try:
             signature = await self._delegates.sign(command, domain)

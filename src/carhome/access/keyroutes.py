@@ -28,7 +28,6 @@ device does not check again:
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -229,7 +228,7 @@ class KeyRoutes:
             member = delegate_member(asked.domains)
         except ValueError as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
-        key = await asyncio.to_thread(keys.key, home, device)  # made on first use: fsynced
+        key = await keys.key(home, device)  # made on first use: durable when it returns
         return json_response(DelegateKey(key.public.point, member))
 
     async def delegate(self, request: Request) -> Response:
@@ -238,8 +237,7 @@ class KeyRoutes:
         asked = await decode_body(request, DelegateRequest, limit=MAX_BODY)
         keys = self.need_delegates()
         try:
-            enrollment = await asyncio.to_thread(  # the key may be made here: fsynced
-                keys.request,
+            enrollment = await keys.request(  # the key may be made here: durable when it returns
                 home,
                 device,
                 asked.challenge,
@@ -251,7 +249,7 @@ class KeyRoutes:
         except (CarhomeError, ValueError) as exc:
             raise Problem(422, "invalid-body", "Invalid body", str(exc)) from None
         enrolled = (await self.relayed(home, device, Enroll(enrollment))).key
-        await asyncio.to_thread(keys.pin, home, device, asked.challenge.device_key, enrollment.member)
+        await keys.pin(home, device, asked.challenge.device_key, enrollment.member)
         return json_response(enrolled)
 
     def request_id(self, request: Request) -> str:

@@ -18,9 +18,16 @@ from typing import Final
 from starlette.requests import Request
 
 from carhome.access.config import AccessConfig
-from carhome.access.delegates import Delegates, DelegateSigner, DelegationGate
+from carhome.access.delegates import (
+    DelegateKeys,
+    Delegates,
+    DelegateSigner,
+    DelegationGate,
+    FileDelegateKeys,
+)
 from carhome.access.firstrun import FirstRun
 from carhome.access.keyroutes import key_routes
+from carhome.access.postgres_delegates import PostgresDelegateKeys
 from carhome.access.service import Access
 from carhome.errors import ConfigError
 from carhome.http import problems
@@ -62,7 +69,7 @@ async def _running(context: Context, section: AccessConfig) -> AsyncIterator[Acc
         # Automations and the charging controller get a safety-critical command signed,
         # before it is submitted, only with a delegate key an owner enrolled for that
         # domain on that device; the gatekeeper then decides on it like on any other.
-        delegates = Delegates(context.data / "delegates", relay, clock)
+        delegates = Delegates(await _delegate_keys(context), relay, clock)
         before = hub.commands.gatekeeper, hub.commands.signer
         hub.commands.signer = DelegateSigner(delegates, unsigned=trusted)
         hub.commands.gatekeeper = DelegationGate(access.gatekeeper, unsigned=trusted)
@@ -111,6 +118,18 @@ async def _guard(access: Access, hub: Hub, section: AccessConfig) -> None:
                 f"access.unsigned_charging: {home}/{entry.device} is not trusted: {decision.reason};"
                 " name an owner of that home"
             )
+
+
+async def _delegate_keys(context: Context) -> DelegateKeys:
+    """The delegate keys in the hub's PostgreSQL database when its store is one, else in
+    ``<data>/delegates``."""
+    postgres = context.want(POSTGRES)
+    if postgres is not None:
+        keys = PostgresDelegateKeys(postgres)
+        await keys.open()
+        return keys
+    assert context.data is not None  # checked when access control opened
+    return FileDelegateKeys(context.data / "delegates")
 
 
 def _member_of_home(request: Request) -> str:

@@ -3,7 +3,8 @@
 ``migrate`` brings a store's schema up to this carhome's and prints its version; ``copy``
 moves the hub's store (homes, devices, states, commands) from one database to another,
 SQLite to PostgreSQL or back (``carhome.store.copy``), with the parts' data kept beside it
-(``carhome.compose.copy_parts``) and access control (``carhome.compose.copy_access``).
+(``carhome.compose.copy_parts``), access control (``carhome.compose.copy_access``) and the
+saved automations and delegate keys (``carhome.compose.copy_saved``).
 Both take the URLs the hub's configuration takes (``store:``); a password in a URL is never
 printed. Errors (a store
 that cannot be reached, a schema newer than this carhome) exit with the hub-error code.
@@ -75,9 +76,10 @@ def migrate(*, url: str) -> None:
 )
 def copy_(*, source: str, target: str, force: bool) -> None:
     """Copy the hub's store (homes, devices, states, commands) to another database, with
-    the history, the automation timers, the OCPP transactions and access control (members,
-    login sessions, the token secret, the audit log) kept beside it (SQLite files beside
-    the hub's, or tables in its PostgreSQL database).
+    the history, the automation timers, the OCPP transactions, access control (members,
+    login sessions, the token secret, the audit log), the automations saved through the API
+    with their switches and the automation delegate keys kept beside it (SQLite files beside
+    the hub's and in its data directory, or tables in its PostgreSQL database).
 
     Stop the hub first. The target must be empty unless --force; a source whose audit log
     does not verify is refused. Every table is counted on both sides at the end, and a
@@ -101,6 +103,7 @@ def copy_(*, source: str, target: str, force: bool) -> None:
         source_parts,
         target_parts,
     )
+    from carhome.compose.copy_saved import copy_saved, saved_sides  # noqa: PLC0415
     from carhome.sqlitefile import MEMORY  # noqa: PLC0415
     from carhome.store import open_store, sqlite_path  # noqa: PLC0415
     from carhome.store.copy import copy_store  # noqa: PLC0415
@@ -112,26 +115,15 @@ def copy_(*, source: str, target: str, force: bool) -> None:
     if path is not None and path != MEMORY and not Path(path).is_file():
         raise StoreError(f"{redacted(source)}: no such file; give the path of the hub's carhome.db")
 
-    bars = contextlib.ExitStack()
-    shown: dict[str, ProgressBar[int]] = {}
-
-    def progress(table: str, done: int, total: int) -> None:
-        # a bar per table on a terminal (its label alone otherwise), then what was copied
-        bar = shown.get(table)
-        if bar is None:
-            bar = shown[table] = bars.enter_context(
-                click.progressbar(length=total, label=f"{table:<9}", show_pos=True, show_eta=False)
-            )
-        bar.update(done - bar.pos)
-        if done == total:
-            bars.close()
-            click.echo(f"{table}: {done} copied")
+    progress = _Progress()
 
     async def go() -> None:
         name = redacted(target)
         async with open_store(source) as src, open_store(target) as dst, contextlib.AsyncExitStack() as parts:
             src_parts = await opened(parts, source_parts(src))
             dst_parts = await opened(parts, target_parts(dst, src_parts))
+            # refused here, before anything is written, if the target holds any and not --force
+            src_saved, dst_saved = await saved_sides(src, dst, merge=force, target_name=name)
             src_access = await parts.enter_async_context(access_stores(src, redacted(source), make=False))
             dst_access = None
             if src_access is not None:
@@ -141,9 +133,11 @@ def copy_(*, source: str, target: str, force: bool) -> None:
                 await check_access(src_access, dst_access, merge=force)
             if not force:
                 await check_empty(dst_parts, name)
-            with bars:
+            with progress:
                 counted = await copy_store(src, dst, merge=force, progress=progress, target_name=name)
-                counted += await copy_parts(src_parts, dst_parts, progress=progress, target_name=name)
+                counted += await copy_parts(src_parts, dst_parts, progress=progress, target_name=name) + (
+                    await copy_saved(src_saved, dst_saved, progress=progress, target_name=name)
+                )
                 verified = None
                 if src_access is not None and dst_access is not None:
                     more, verified = await copy_access(src_access, dst_access, progress=progress)
@@ -156,3 +150,25 @@ def copy_(*, source: str, target: str, force: bool) -> None:
             click.echo(f"audit chains of the target: {verified}")
 
     asyncio.run(go())
+
+
+class _Progress(contextlib.ExitStack):
+    """Told ``(table, rows copied, rows to copy)``: a bar per table on a terminal (its label
+    alone otherwise), then one line saying what was copied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: dict[str, ProgressBar[int]] = {}
+        self._finished: set[str] = set()
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        bar = self._shown.get(table)
+        if bar is None:
+            bar = self._shown[table] = self.enter_context(
+                click.progressbar(length=total, label=f"{table:<9}", show_pos=True, show_eta=False)
+            )
+        bar.update(done - bar.pos)
+        if done == total and table not in self._finished:
+            self._finished.add(table)
+            self.close()
+            click.echo(f"{table}: {done} copied")
