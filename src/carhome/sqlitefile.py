@@ -40,7 +40,7 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +52,7 @@ from carhome.errors import StoreError
 from carhome.private import private_dir, private_file
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 Migrations = tuple[tuple[str, ...], ...]
 """``migrations[n]``: the statements that take a file from schema version ``n`` to ``n + 1``.
@@ -103,6 +104,15 @@ def codec_error(
         f"{where}: {doing}: a value cannot be stored as JSON ({exc});"
         " only spec-checked values belong in the store"
     )
+
+
+def decoded(rows: Iterable[_R], decode: Callable[[_R], _T], where: str, what: str, remedy: str) -> list[_T]:
+    """Each of ``rows`` decoded; one that is not a stored ``what`` is a ``StoreError`` at
+    ``where`` saying the ``remedy``."""
+    try:
+        return [decode(row) for row in rows]
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise StoreError(f"{where}: a stored {what} is damaged ({exc}); {remedy}") from exc
 
 
 class Opens:

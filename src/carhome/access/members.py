@@ -23,12 +23,12 @@ from typing import Final, Protocol, Self
 
 import msgspec
 
-from carhome.errors import CarhomeError, StoreError
+from carhome.errors import CarhomeError
 from carhome.hub.model import check_name
 from carhome.parts.access import LOCATION
 from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
-from carhome.sqlitefile import SqliteFile
+from carhome.sqlitefile import SqliteFile, decoded
 from carhome.wire.members import Grant as GrantFields
 from carhome.wire.members import Role
 
@@ -152,13 +152,9 @@ class SqliteMemberStore:
             return [row[0] for row in conn.execute("SELECT data FROM access_members ORDER BY id")]
 
         rows = await self._file.read("reading the members", read)
-        try:
-            return [_decode_member(row) for row in rows]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise StoreError(
-                f"{self._file.path}: a stored member record is damaged ({exc});"
-                " restore the file from a backup"
-            ) from exc
+        return decoded(
+            rows, _decode_member, self._file.path, "member record", "restore the file from a backup"
+        )
 
     async def save(self, member: Member) -> None:
         row = (member.id, member.home, msgspec.json.encode(member))

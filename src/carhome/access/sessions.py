@@ -32,7 +32,7 @@ import msgspec
 
 from carhome.errors import StoreError
 from carhome.pgdatabase import PgDatabase
-from carhome.sqlitefile import Migrations, SqliteFile
+from carhome.sqlitefile import Migrations, SqliteFile, decoded
 
 SECRET_BYTES: Final = 32
 """The token-signing secret's length."""
@@ -67,6 +67,7 @@ class SessionStore(Protocol):
 
 
 _decode: Final = msgspec.json.Decoder(Session).decode
+_DAMAGED: Final = "delete the table's rows (everybody logs in again) or restore a backup"
 
 
 class MemorySessionStore:
@@ -122,14 +123,8 @@ _PG_PUT_KEY: Final = (
 
 
 def _sessions(where: str, rows: Sequence[bytes | str]) -> list[Session]:
-    """The sessions kept as ``rows`` (JSON) at ``where``; a damaged one is a ``StoreError``."""
-    try:
-        return [_decode(row) for row in rows]
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise StoreError(
-            f"{where}: a stored login session is damaged ({exc}); delete the table's rows"
-            " (everybody logs in again) or restore a backup"
-        ) from exc
+    """The sessions kept as ``rows`` (JSON) at ``where``."""
+    return decoded(rows, _decode, where, "login session", _DAMAGED)
 
 
 class SqliteSessionStore:
