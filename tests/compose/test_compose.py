@@ -125,12 +125,13 @@ async def test_service_parts_hand_routes_to_the_sink(hub: Hub, clock: FakeClock,
 
 
 def test_the_config_is_the_hub_and_homes_and_one_section_per_part() -> None:
-    """Every field of ``Config`` but the hub's and the homes' is the section of one part, named
-    by it, of the type declared beside the part's code; every part with a section has one."""
+    """Every field of ``Config`` but the process's own (the hub's, the homes', and ``fleet``,
+    which makes the process a fleet worker) is the section of one part, named by it, of the
+    type declared beside the part's code; every part with a section has one."""
     hints = typing.get_type_hints(Config)
     parts = hub_parts(Config())
     sectioned = {p.name: p for p in parts if p.section is not None}
-    assert set(hints) - {"hub", "homes"} == set(sectioned)
+    assert set(hints) - {"hub", "homes", "fleet"} == set(sectioned)
     for name, part in sectioned.items():
         hint = hints[name]
         if part.section is tuple:  # a list of entries: a tuple of the entry structs beside the part
