@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from carhome.access.delegates import FileDelegateKeys
 from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Ack, Command, CommandStatus, Device, Hub
 from carhome.mqtt import EmbeddedBroker, MqttDeviceClient
@@ -183,7 +184,7 @@ class DurableRig(Rig):
 async def test_a_signed_command_already_run_is_answered_with_its_ack_after_a_reboot(
     broker: EmbeddedBroker, hub: Hub, clock: FakeClock, tmp_path: Path
 ) -> None:
-    rig = DurableRig(hub, clock, tmp_path, broker.url)
+    rig = DurableRig(hub, clock, tmp_path, broker.url, FileDelegateKeys(tmp_path / "hub" / "delegates"))
     for record in rig.sim.records():
         await hub.add_device(record)
     rig.secure(boot=True)
