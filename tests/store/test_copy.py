@@ -24,8 +24,10 @@ from click.testing import CliRunner, Result
 from carhome.cli import exits
 from carhome.cli.main import cli
 from carhome.compose.demo import DEMO_HOME, demo_config
+from carhome.errors import StoreError
 from carhome.hub import Command, CommandStatus, Hub, StateRow, Store
 from carhome.store import PostgresStore, SqliteStore, open_store
+from carhome.store.copy import counted_keys, held_as_copied
 from carhome.store.pgschema import SCHEMA_VERSION
 from carhome.testing import FakeClock
 
@@ -261,3 +263,17 @@ async def test_copy_on_a_terminal_shows_a_progress_bar_per_table(tmp_path: Path)
     assert "1200/1200" in bar
     assert "#" in bar
     assert "commands: 1200 copied" in shown
+
+
+def test_a_target_missing_a_copied_row_is_an_error_naming_the_table() -> None:
+    copied = {"trips": {"t1", "t2"}, "timers": {"a/1"}}
+    was = {"trips": {"t0"}, "timers": set()}
+    after = {"trips": {"t0", "t1"}, "timers": {"a/1"}}  # t2 did not land
+    counted = counted_keys(["trips", "timers"], copied, was, after)
+    assert [(c.table, c.source, c.expected, c.target) for c in counted] == [
+        ("trips", 2, 3, 2),
+        ("timers", 1, 1, 1),
+    ]
+    with pytest.raises(StoreError, match=r"^db does not hold what was copied: trips: 2 rows, expected 3;"):
+        held_as_copied(counted, "db")
+    assert held_as_copied(counted[1:], "db") == counted[1:]

@@ -38,7 +38,7 @@ from carhome.history.sqlite import SqliteHistoryStore
 from carhome.history.store import HistoryStore, Query
 from carhome.sqlitefile import MEMORY
 from carhome.store import PostgresStore, SqliteStore
-from carhome.store.copy import BATCH, Counted, Progress
+from carhome.store.copy import BATCH, Counted, Progress, counted_keys, held_as_copied
 from carhome.wire.history import ChargeSession, Parked, Trip
 
 # The tables of each part, as counted after a copy.
@@ -194,20 +194,13 @@ async def copy_parts(
     after = (await _held(target)).keys()
     was = before.keys()
     copied = data.keys()
-    counted = [
-        Counted(table, len(copied[table]), len(copied[table] | was[table]), len(after[table]))
+    both = [
+        table
         for part, tables in PART_TABLES.items()
         if getattr(source, part) is not None and getattr(target, part) is not None
         for table in tables
     ]
-    wrong = [c for c in counted if not c.matches]
-    if wrong:
-        raise StoreError(
-            f"{target_name} does not hold what was copied: "
-            + "; ".join(f"{c.table}: {c.target} rows, expected {c.expected}" for c in wrong)
-            + "; the copy is incomplete: run it again into an empty database"
-        )
-    return counted
+    return held_as_copied(counted_keys(both, copied, was, after), target_name)
 
 
 async def _held(parts: Parts) -> _Held:

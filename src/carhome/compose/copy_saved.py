@@ -34,7 +34,7 @@ from carhome.automations.saved import DIRECTORY, ENABLED_FILE, SAVED, SavedAutom
 from carhome.errors import StoreError
 from carhome.sqlitefile import MEMORY
 from carhome.store import PostgresStore, SqliteStore
-from carhome.store.copy import Counted, Progress
+from carhome.store.copy import Counted, Progress, counted_keys, held_as_copied
 
 DELEGATES: Final = "delegates"
 """The directory of the delegate keys under a SQLite hub's data directory."""
@@ -164,20 +164,13 @@ async def copy_saved(
     after = (await _held(target)).keys()
     was = before.keys()
     copied = data.keys()
-    counted = [
-        Counted(table, len(copied[table]), len(copied[table] | was[table]), len(after[table]))
+    both = [
+        table
         for part, tables in TABLES.items()
         if getattr(source, part) is not None and getattr(target, part) is not None
         for table in tables
     ]
-    wrong = [c for c in counted if not c.matches]
-    if wrong:
-        raise StoreError(
-            f"{target_name} does not hold what was copied: "
-            + "; ".join(f"{c.table}: {c.target} rows, expected {c.expected}" for c in wrong)
-            + "; the copy is incomplete: run it again into an empty database"
-        )
-    return counted
+    return held_as_copied(counted_keys(both, copied, was, after), target_name)
 
 
 async def _held(side: Saved) -> _Held:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -50,6 +50,32 @@ class Counted:
     @property
     def matches(self) -> bool:
         return self.expected == self.target
+
+
+def counted_keys(
+    tables: Iterable[str],
+    copied: Mapping[str, set[Hashable]],
+    was: Mapping[str, set[Hashable]],
+    after: Mapping[str, set[Hashable]],
+) -> list[Counted]:
+    """Each of ``tables`` counted by its keys: ``copied`` from the source, what the target held
+    before (``was``) and after; the target must hold the union of the first two."""
+    return [Counted(t, len(copied[t]), len(copied[t] | was[t]), len(after[t])) for t in tables]
+
+
+def held_as_copied(
+    counted: list[Counted], target_name: str, *, wrong: Sequence[Counted] = ()
+) -> list[Counted]:
+    """``counted``, or ``StoreError`` naming each table the target does not hold as it must
+    (and the ``wrong`` ones found otherwise)."""
+    wrong = [*(c for c in counted if not c.matches), *wrong]
+    if wrong:
+        raise StoreError(
+            f"{target_name} does not hold what was copied: "
+            + "; ".join(f"{c.table}: {c.target} rows, expected {c.expected}" for c in wrong)
+            + "; the copy is incomplete: run it again into an empty database"
+        )
+    return counted
 
 
 Progress = Callable[[str, int, int], None]
@@ -126,14 +152,7 @@ async def copy_store(
         )
         for table in TABLES
     ]
-    wrong = [c for c in counted if not c.matches]
-    if wrong:
-        raise StoreError(
-            f"{target_name} does not hold what was copied: "
-            + "; ".join(f"{c.table}: {c.target} rows, expected {c.expected}" for c in wrong)
-            + "; the copy is incomplete: run it again into an empty database"
-        )
-    return counted
+    return held_as_copied(counted, target_name)
 
 
 async def _in_batches(
