@@ -48,7 +48,16 @@ def test_without_a_log_the_worker_says_what_to_give(tmp_path: Path) -> None:
     fleet = "fleet: {database: postgresql://db/fleet, worker: w1}\n"
     result = CliRunner().invoke(cli, ["worker", "--config", str(config(tmp_path, fleet))])
     assert result.exit_code == 1
-    assert "give --log MODULE:NAME" in result.output
+    assert "names no NATS cluster" in result.output
+    assert "--log MODULE:NAME" in result.output
+
+
+def test_a_nats_cluster_without_the_workers_password_is_refused_by_line(tmp_path: Path) -> None:
+    fleet = "fleet:\n  database: postgresql://db/fleet\n  worker: w1\n  nats: [nats://n1:4222]\n"
+    result = CliRunner().invoke(cli, ["worker", "--config", str(config(tmp_path, fleet))])
+    assert result.exit_code == 1
+    assert "worker.yaml:2" in result.output
+    assert "fleet.nats_password: give the password of the NATS user 'fleet-worker'" in result.output
 
 
 @pytest.mark.postgres
@@ -103,7 +112,7 @@ def test_the_fleet_section_is_read_whole_and_a_database_not_on_postgresql_is_ref
 
     fleet = parse_config(
         "fleet:\n  database: postgresql://db/fleet\n  worker: w1\n  partitions: 16\n"
-        "  nats: [nats://n1:4222]\n"
+        "  nats: [nats://n1:4222]\n  nats_password: secret\n"
     ).fleet
     assert fleet is not None
     assert (fleet.worker, fleet.partitions, fleet.heartbeat, fleet.idle_timeout) == ("w1", 16, 1.0, 5.0)

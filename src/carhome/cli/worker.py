@@ -4,9 +4,9 @@ The command reads and checks the config file (a mistake is reported by file and 
 anything starts), then hands over to the composition (``carhome.compose.worker.serve``): the
 worker joins the fleet, serves its share of the partitions and hands them back on SIGTERM.
 
-The partitions' logs: ``--log MODULE:NAME`` names a factory that, given the ``fleet``
-section, opens a ``carhome.fleet.log.PartitionLog`` (an async context manager). The
-JetStream log of the NATS cluster (``fleet.nats``) becomes the default when it is wired in.
+The partitions' logs: the JetStream streams of the NATS cluster ``fleet.nats`` names, read
+as ``fleet.nats_user``. ``--log MODULE:NAME`` names another factory that, given the
+``fleet`` section, opens a ``carhome.fleet.log.PartitionLog`` (an async context manager).
 """
 
 from __future__ import annotations
@@ -42,6 +42,14 @@ def _factory(value: str) -> LogFactory:
         raise ConfigError(f"--log {value!r}: {exc}; name an importable module and a factory in it") from None
 
 
+def _jetstream(fleet: FleetConfig) -> AbstractAsyncContextManager[PartitionLog]:
+    """The partitions' streams of the cluster ``fleet.nats`` names (the default log)."""
+    from carhome.fleet.cluster import Login  # noqa: PLC0415 - NATS loads only for a worker
+    from carhome.fleet.jetstream import open_log  # noqa: PLC0415
+
+    return open_log(list(fleet.nats), Login(fleet.nats_user, fleet.nats_password or ""))
+
+
 @click.command()
 @config_option(", with a fleet: section")
 @click.option(
@@ -55,6 +63,7 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
 
     \b
     Examples:
+      carhome worker --config worker.yaml
       carhome worker --config worker.yaml --log mylogs:open_log
     """
     from carhome.compose.config import load_config  # noqa: PLC0415 - loads only when asked
@@ -68,12 +77,16 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
                 " idle_timeout, nats): see carhome.fleet.config",
                 file=str(config_file),
             )
-        if log_factory is None:
+        if log_factory is not None:
+            log_of = _factory(log_factory)
+        elif fleet.nats:
+            log_of = _jetstream
+        else:
             raise ConfigError(
-                "the JetStream partition log is not wired into `carhome worker` yet;"
-                " give --log MODULE:NAME naming a factory of a partition log"
+                "the fleet: section names no NATS cluster (nats: [nats://host:4222, …]) to read the"
+                " partitions' logs from; give it, or --log MODULE:NAME naming a factory of a partition log",
+                file=str(config_file),
             )
-        log_of = _factory(log_factory)
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
     from carhome.compose.worker import serve  # noqa: PLC0415 - the composition loads only when run

@@ -15,7 +15,7 @@ A config file is YAML::
     ovms: {url, cars: [...]}  tesla: {url, cars: [...]}                 # optional, see the example
     sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
     zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
-    fleet: {database, worker, partitions, heartbeat, idle_timeout, nats}  # a fleet worker (fleet.config)
+    fleet: {database, worker, partitions, heartbeat, idle_timeout, nats, nats_user, nats_password}
 
 ``load_config`` decodes the YAML with ``carhome.yamlfile`` — the decoder automation files
 use too — within ``carhome.boundedyaml.CONFIG`` (size, nesting, aliases): keys as written,
@@ -557,6 +557,11 @@ def _check_fleet(fleet: FleetConfig | None) -> None:
     for i, url in enumerate(fleet.nats):
         if not url.startswith(("nats://", "tls://")):
             raise _Problem(("fleet", "nats", i), "give a NATS URL: nats://host:4222 (or tls://)")
+    if fleet.nats and fleet.nats_password is None:
+        raise _Problem(
+            ("fleet", "nats_password"),
+            f"give the password of the NATS user {fleet.nats_user!r}, which reads the partitions' logs",
+        )
 
 
 def _check_proxies(api: ApiConfig) -> None:

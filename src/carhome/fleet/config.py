@@ -7,6 +7,8 @@
       heartbeat: 1.0       # seconds between heartbeats (at most half of idle_timeout)
       idle_timeout: 5.0    # a worker silent this long loses its session and its partitions
       nats: [nats://n1:4222, nats://n2:4222, nats://n3:4222]   # the cluster (the partitions' logs)
+      nats_user: fleet-worker      # the workers' NATS user (the cluster's configuration makes it)
+      nats_password: "…"           # its password
 
 ``carhome worker --config FILE`` reads it; an embedded hub (``carhome serve``) has none.
 """
@@ -33,3 +35,7 @@ class FleetConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     """A worker silent this many seconds (stopped, wedged) loses its session, so its partitions."""
     nats: tuple[str, ...] = ()
     """The NATS cluster's URLs, where the partitions' logs are read (JetStream)."""
+    nats_user: Annotated[str, msgspec.Meta(min_length=1)] = "fleet-worker"
+    """The NATS user the worker connects as (``carhome.fleet.cluster.WORKER_USER``)."""
+    nats_password: str | None = msgspec.field(default=None)
+    """That user's password; needed when ``nats`` is given."""
