@@ -52,6 +52,7 @@ from carhome.fleet.config import FleetConfig
 from carhome.fleet.log import Entry, PartitionLog, partition_of
 from carhome.fleet.membership import Membership
 from carhome.fleet.partitions import Fenced, Lease, Partitions, fenced, writer_settings
+from carhome.fleet.republish import republishing
 from carhome.hub import Command, Hub
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -445,9 +446,10 @@ async def serve(
         PgDatabase(fleet.database, settings=settings) as database,
         PostgresStore(database) as store,
         log_of(fleet) as partition_log,
+        republishing(fleet) as republisher,
     ):
         partitions = Partitions(database, fleet.partitions)
-        owner = worker(partitions, store, partition_log, also=also)
+        owner = worker(partitions, store, partition_log, also=also, with_hub=republisher.with_hub)
         try:
             async with Membership(
                 partitions, fleet.worker, owner, heartbeat=fleet.heartbeat, idle_timeout=fleet.idle_timeout
