@@ -31,6 +31,8 @@ it was sent with, or the device's clock when none was given). Asked on its ``res
 topic (a fleet worker does after a takeover or a partition stream's new leader:
 ``carhome.fleet.republish``), it publishes its status and every property again, QoS 1, each
 with its own time, so the hub keeps any newer value it holds (it applies by device time).
+It does the same each time its link comes back after a loss: the QoS 1 reports not PUBACKed
+then went with the old session.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ class MqttDeviceClient:
             status_topic=self._status,
             subscriptions=(self._cmd_topic, self._resend, *(self._asks if keys is not None else ())),
             on_message=self._on_message,
+            on_up=self._up,
             username=username,
             password=password,
             version=protocol,
@@ -193,6 +196,15 @@ class MqttDeviceClient:
             await self._link.__aexit__(et, e, tb)
         finally:
             await self._stop_worker()
+
+    def _up(self) -> None:
+        """Back after the link was lost: what was not PUBACKed then is gone with the old
+        session (and an ask to resend may have come meanwhile), so say the state again."""
+        if self._link.connects > 1 and self._held:
+            try:
+                self.resend()
+            except ConnectorError as exc:
+                log.info("%s/%s could not resend its state: %s", self.home, self.device, exc)
 
     async def _recall(self, log: ExecutedLog) -> None:
         """Remember what this device executed before it (re)started."""
