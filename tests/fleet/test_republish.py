@@ -35,15 +35,16 @@ from carhome.compose.worker import Worker
 from carhome.fleet import Membership, Partitions, writer_settings
 from carhome.fleet.cluster import NatsCluster
 from carhome.fleet.config import FleetConfig
-from carhome.fleet.jetstream import open_log
+from carhome.fleet.jetstream import ensure_streams, open_log
 from carhome.fleet.log import Entry, partition_of, stream
 from carhome.fleet.republish import Republisher, republishing
+from carhome.hub import Hub
 from carhome.hub.model import Device, Home
 from carhome.mqtt import MqttDeviceClient
 from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
 from carhome.testing.devices import Recorder
-from fleet.nats_rig import BOUND, PARTITIONS, fleet
+from fleet.nats_rig import BOUND, PARTITIONS, Fleet, fleet
 
 from .tablelog import connected
 
@@ -172,12 +173,75 @@ async def worker(
             yield owner, republisher, commits
 
 
-async def test_a_killed_stream_leader_loses_no_device_state(tmp_path: Path, postgres_url: str) -> None:
-    every = homes()
-    async with PostgresStore(postgres_url) as store:
+async def saved(url: str, every: list[str]) -> None:
+    async with PostgresStore(url) as store:
         for home in every:
             await store.save_home(Home(id=home, name=home, lat=52.0, lon=13.0))
             await store.save_device(Device(home=home, id="car", type="car", name="car"))
+
+
+async def car(stack: contextlib.AsyncExitStack, f: Fleet, home: str, server: int) -> MqttDeviceClient:
+    """A car of ``home`` built on ``carhome.mqtt.device``, connected to ``server``, open in ``stack``."""
+    identity = f.credentials.device(home, "car")
+    return await stack.enter_async_context(
+        MqttDeviceClient(
+            home,
+            "car",
+            f"mqtt://127.0.0.1:{f.cluster.mqtt_port(server)}",
+            Recorder(),
+            clock=SystemClock(),
+            username=identity.username,
+            password=identity.password,
+            backoff=FAST,
+        )
+    )
+
+
+def not_held(hub: Hub, cars: list[MqttDeviceClient], n: int) -> list[str]:
+    """The cars whose change ``n`` is not what ``hub`` holds of them."""
+    wrong = []
+    for c in cars:
+        held = hub.state(c.home, "car").get(PROP)
+        if held is None or held.value != float(n) or held.ts != T0 + n:
+            wrong.append(c.home)
+    return wrong
+
+
+async def test_a_taken_partition_gets_the_state_its_log_missed(tmp_path: Path, postgres_url: str) -> None:
+    """Cars report while their partition's stream is away (PUBACKed, kept nowhere); the worker
+    that takes the partition asks them, and holds their state."""
+    every = homes()
+    await saved(postgres_url, every)
+    async with fleet(tmp_path, every) as f:
+        p = partition_of(every[0], PARTITIONS)
+        mine = [h for h in every if partition_of(h, PARTITIONS) == p]
+        js = f.admin.jetstream()
+        await js.delete_stream(stream(p))
+        async with (
+            Witness(f.cluster.mqtt_port(1), f.cluster, "witness") as witness,
+            contextlib.AsyncExitStack() as stack,
+        ):
+            cars = [await car(stack, f, home, k % 3) for k, home in enumerate(mine)]
+            await asyncio.gather(*(report(c, witness, 1, 5, paced=True) for c in cars))
+            for c in cars:
+                await witness.until(c.home, 5)
+            await ensure_streams(js, PARTITIONS, replicas=3)
+            async with worker(postgres_url, f.cluster, f.cluster.nats_urls) as (owner, asks, commits):
+                hub = owner.hubs()[p]
+                await commits.until(lambda: not not_held(hub, cars, 5))
+                lost = not_held(hub, cars, 5)
+                rounds = [(q, why) for q, why, _ in asks.rounds if q == p]
+    print(
+        f"partition taken: states lost {len(lost)} of {len(cars)} devices"
+        f" (reports PUBACKed while its stream was away: {len(cars) * 5})"
+    )
+    assert lost == []
+    assert rounds == [(p, "takeover")]
+
+
+async def test_a_killed_stream_leader_loses_no_device_state(tmp_path: Path, postgres_url: str) -> None:
+    every = homes()
+    await saved(postgres_url, every)
     async with fleet(tmp_path, every) as f:
         js = f.admin.jetstream()
         async with Witness(f.cluster.mqtt_port(0), f.cluster, "first"):
@@ -203,44 +267,20 @@ async def test_a_killed_stream_leader_loses_no_device_state(tmp_path: Path, post
             ),
             contextlib.AsyncExitStack() as stack,
         ):
-            cars = []
-            for k, home in enumerate(mine):
-                identity = f.credentials.device(home, "car")
-                port = f.cluster.mqtt_port(survivors[k % 2])
-                cars.append(
-                    await stack.enter_async_context(
-                        MqttDeviceClient(
-                            home,
-                            "car",
-                            f"mqtt://127.0.0.1:{port}",
-                            Recorder(),
-                            clock=SystemClock(),
-                            username=identity.username,
-                            password=identity.password,
-                            backoff=FAST,
-                        )
-                    )
-                )
+            cars = [await car(stack, f, home, survivors[k % 2]) for k, home in enumerate(mine)]
             hub = owner.hubs()[p]
 
-            def holds(n: int | None = None) -> list[str]:
-                """The cars whose last change (or change ``n``) the worker does not hold."""
-                wrong = []
-                for car in cars:
-                    want = float(n if n is not None else BEFORE + IN_GAP)
-                    held = hub.state(car.home, "car").get(PROP)
-                    if held is None or held.value != want or held.ts != T0 + want:
-                        wrong.append(car.home)
-                return wrong
+            def holds(n: int = BEFORE + IN_GAP) -> list[str]:
+                return not_held(hub, cars, n)
 
-            await asyncio.gather(*(report(car, witness, 1, BEFORE, paced=True) for car in cars))
+            await asyncio.gather(*(report(c, witness, 1, BEFORE, paced=True) for c in cars))
             assert await commits.until(lambda: not holds(BEFORE)), holds(BEFORE)
             await f.cluster.kill(killed)
             await asyncio.gather(
-                *(report(car, witness, BEFORE + 1, BEFORE + IN_GAP, paced=False) for car in cars)
+                *(report(c, witness, BEFORE + 1, BEFORE + IN_GAP, paced=False) for c in cars)
             )
-            for car in cars:
-                await witness.until(car.home, BEFORE + IN_GAP)  # PUBACKed, every one
+            for c in cars:
+                await witness.until(c.home, BEFORE + IN_GAP)  # PUBACKed, every one
             # the new leader, the asks, the answers applied (or the bound, if nothing asks)
             await commits.until(lambda: not holds())
             lost = holds()
