@@ -8,7 +8,7 @@ from carhome.mqtt import MqttDeviceClient
 from carhome.mqtt.payloads import encode_resend
 from carhome.testing import FakeClock
 
-from .conftest import FAST, RawClient, Recorder
+from .conftest import FAST, RawClient, Recorder, TcpProxy
 
 STATE = "carhome/h1/purifier/state"
 STATUS = "carhome/h1/purifier/status"
@@ -48,3 +48,25 @@ async def test_a_resend_ask_gets_the_status_and_every_property_with_its_own_time
     assert device.stats.malformed == 1
     after = [hub.received.get_nowait() for _ in range(hub.received.qsize())]
     assert after == [(STATUS, b"offline", False)]  # nothing more than the asked, then its goodbye
+
+
+async def test_a_device_back_after_a_lost_link_says_its_state_again(
+    broker_url: str, recorder: Recorder
+) -> None:
+    """A QoS 1 report not PUBACKed when the link broke went with the old session: the device
+    says its state again once it is back."""
+    clock = FakeClock()
+    port = int(broker_url.rsplit(":", 1)[1])
+    async with (
+        RawClient(broker_url) as hub,
+        TcpProxy(port) as proxy,
+        MqttDeviceClient("h1", "purifier", proxy.url, recorder, clock=clock, backoff=FAST) as device,
+    ):
+        await hub.subscribe(STATE)
+        await device.publish_state({"pm25": 10}, ts=100.0, qos=1)
+        assert (await hub.next(STATE))[1] == b'{"pm25":10,"ts":100.0}'
+        await proxy.cut()
+        await proxy.__aenter__()  # listening again: the device comes back after its backoff
+        again = await clock.jump_through(hub.next(STATE), horizon=1)
+    assert again[1] == b'{"pm25":10,"ts":100.0}'
+    assert device.stats.resends == 0  # nobody asked

@@ -44,6 +44,7 @@ import nats
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from carhome.clock import Clock, SystemClock
 from carhome.errors import BrokerUnavailable
@@ -96,7 +97,7 @@ class Republisher:
         self._held: dict[int, Hub] = {}
         self._rounds: dict[int, asyncio.Task[None]] = {}
         self._pace = asyncio.Lock()
-        self._subscriptions: list[object] = []
+        self._subscriptions: list[Subscription] = []
         self.asked = 0
         """Devices asked so far."""
         self.rounds: list[tuple[int, str, int]] = []
@@ -119,7 +120,7 @@ class Republisher:
     ) -> None:
         for subscription in self._subscriptions:
             with contextlib.suppress(nats.errors.Error):
-                await subscription.unsubscribe()  # type: ignore[attr-defined]
+                await subscription.unsubscribe()
         self._subscriptions.clear()
         for p in list(self._rounds):
             await self._cancel(p)

@@ -159,6 +159,9 @@ class MqttDeviceClient:
             client_id=client_id or f"carhome-{home}-{device}",
             status_topic=self._status,
             subscriptions=(self._cmd_topic, self._resend, *(self._asks if keys is not None else ())),
+            # an ask lost now is asked again, and the device says its state again when its link
+            # is back; through the NATS server a QoS 1 subscription costs a JetStream consumer
+            quiet=(self._resend,),
             on_message=self._on_message,
             on_up=self._up,
             username=username,
