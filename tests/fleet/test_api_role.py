@@ -25,12 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
+import nats.errors
 import pytest
 import websockets
+from click.testing import CliRunner
 from websockets.asyncio.client import ClientConnection
 
 from carhome.access.service import Access
 from carhome.api.config import ApiConfig
+from carhome.cli.main import cli
 from carhome.compose.apirole import ApiNode, api_node
 from carhome.compose.config import Config, HubConfig
 from carhome.fleet.cluster import API_USER, NatsCluster
@@ -44,8 +48,6 @@ from carhome.store import PostgresStore
 
 from .nats_rig import Device as MqttDevice
 from .tablelog import connected
-
-pytestmark = pytest.mark.postgres
 
 PARTITIONS = 4
 HOMES = [f"h{i}" for i in range(8)]
@@ -202,6 +204,7 @@ async def owner_of(url: str, partition: int) -> str:
     return owner
 
 
+@pytest.mark.postgres
 async def test_a_member_sees_and_commands_a_home_through_an_api_node_across_its_owners_death(
     tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -294,3 +297,70 @@ async def run(fleet: Fleet, credentials: Credentials, url: str, tmp_path: Path) 
     assert applied_twice == 0
     assert lost == 0
     assert await owner_of(url, partition) == surviving.name
+
+
+async def test_the_api_user_asks_and_hears_but_forges_nothing(tmp_path: Path) -> None:
+    """The API nodes' NATS user: requests on ``fleet.cmd.>`` and the live subjects, nothing
+    a device or a worker says (a forged report, a partition stream, a device's commands)."""
+    credentials = Credentials.make([(HOME, DEVICE)])
+    async with NatsCluster(
+        tmp_path / "nats", partitions=PARTITIONS, size=2, credentials=credentials
+    ) as cluster:
+        refused: list[str] = []
+        said = asyncio.Condition()
+
+        async def error(exc: Exception) -> None:
+            async with said:
+                refused.append(str(exc).lower())
+                said.notify_all()
+
+        nc = await nats.connect(
+            cluster.nats_urls, user=API_USER, password=cluster.api.password, error_cb=error
+        )
+        try:
+            await nc.subscribe("fleet.live.>")  # allowed: no error follows
+            await nc.subscribe(f"carhome.{HOME}.{DEVICE}.>")
+            forged = [
+                f"carhome.{HOME}.{DEVICE}.state",
+                f"fleet.0.{HOME}.{DEVICE}.state",
+                f"carhome.{HOME}.{DEVICE}.cmd",
+            ]
+            for subject in forged:
+                await nc.publish(subject, b"{}")
+            with pytest.raises(nats.errors.NoRespondersError):  # allowed, and nobody answers
+                await nc.request("fleet.cmd.0", b"{}", timeout=BOUND)
+            await nc.flush()
+            async with said:
+                await asyncio.wait_for(said.wait_for(lambda: len(refused) >= len(forged) + 1), BOUND)
+        finally:
+            await nc.close()
+    print(f"\nthe API user's forged publishes and subscription refused: {len(refused)} of {len(forged) + 1}")
+    assert all("permissions violation" in r for r in refused)
+    assert sum("subscription" in r for r in refused) == 1
+    assert sum("publish" in r for r in refused) == len(forged)
+    assert not any("fleet.live" in r or "fleet.cmd" in r for r in refused)
+
+
+def api_config(tmp_path: Path, fleet: str) -> Path:
+    path = tmp_path / "api.yaml"
+    path.write_text(f"hub: {{data_dir: data}}\napi: {{port: 0}}\n{fleet}")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fleet", "said"),
+    [
+        ("", "no fleet: section; an API node needs one"),
+        ("fleet: {database: postgresql://db/fleet, worker: api-1}\n", "names no NATS cluster"),
+        (
+            "fleet: {database: postgresql://db/fleet, worker: api-1, nats: [nats://n1:4222],"
+            " nats_password: x}\n",
+            "an API node connects as the API nodes' user, 'fleet-api'",
+        ),
+    ],
+)
+def test_carhome_api_says_what_its_config_lacks(tmp_path: Path, fleet: str, said: str) -> None:
+    result = CliRunner().invoke(cli, ["api", "--config", str(api_config(tmp_path, fleet))])
+    assert result.exit_code == 1
+    assert said in result.output
+    assert "Traceback" not in result.output
