@@ -46,7 +46,7 @@ from carhome.clock import Clock, SystemClock
 from carhome.compose.config import Config
 from carhome.compose.operations import OPERATIONS
 from carhome.compose.parts import compose
-from carhome.errors import ConfigError, StoreError, UnknownDevice
+from carhome.errors import ConfigError, DuplicateCommand, StoreError, UnknownDevice
 from carhome.fleet.config import FleetConfig
 from carhome.fleet.rpc import Live, LiveAvailability, LiveChange, LiveEvent, LiveResult, Owners, listening
 from carhome.hub import Command, Decision, Hub
@@ -107,7 +107,13 @@ class FleetView:
         return await self.store.states()
 
     async def outbox_put(self, command: Command) -> None:
-        await self.owners.submit(command)
+        try:
+            await self.owners.submit(command)
+        except DuplicateCommand:
+            kept = await self.store.outbox_get(command.id)
+            if kept is None or (kept.created, kept.member) != (command.created, command.member):
+                raise
+            # this node's own ask, kept by the owner before its answer was lost (or came late)
 
     def outbox_update(self, command: Command) -> Awaitable[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
