@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ import nats.errors
 import pytest
 import websockets
 from click.testing import CliRunner
+from playwright.async_api import async_playwright, expect
 from websockets.asyncio.client import ClientConnection
 
 from carhome.access.service import Access
@@ -50,6 +54,8 @@ from .nats_rig import Device as MqttDevice
 from .tablelog import connected
 
 PARTITIONS = 4
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
 HOMES = [f"h{i}" for i in range(8)]
 HOME = "h0"
 DEVICE = "purifier"
@@ -204,12 +210,25 @@ async def owner_of(url: str, partition: int) -> str:
     return owner
 
 
-@pytest.mark.postgres
-async def test_a_member_sees_and_commands_a_home_through_an_api_node_across_its_owners_death(
-    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    async with PostgresStore(postgres_url) as store:
+@dataclass
+class Running:
+    """A fleet of worker processes over the NATS cluster and PostgreSQL, and an API node."""
+
+    fleet: Fleet
+    credentials: Credentials
+    node: ApiNode
+    url: str
+
+    def device(self) -> MqttDevice:
+        return MqttDevice(self.fleet.cluster.mqtt_port(0), self.credentials, HOME, DEVICE)
+
+
+@contextlib.asynccontextmanager
+async def running(tmp_path: Path, url: str, workers: Sequence[str]) -> AsyncIterator[Running]:
+    """The fleet's homes in PostgreSQL, three NATS servers with the partition streams, the
+    ``workers`` started one after the other (each waited for until it serves its share), and
+    an API node whose owner member is ``OWNER`` of ``HOME``."""
+    async with PostgresStore(url) as store:
         for home in HOMES:
             await store.save_home(Home(id=home, name=home, lat=52.0, lon=13.0))
             await store.save_device(Device(home=home, id=DEVICE, type="air_purifier", name="Purifier"))
@@ -220,9 +239,29 @@ async def test_a_member_sees_and_commands_a_home_through_an_api_node_across_its_
             await ensure_streams(admin.jetstream(), PARTITIONS, replicas=3)
         finally:
             await admin.close()
-        fleet = Fleet(tmp_path, postgres_url, cluster)
+        fleet = Fleet(tmp_path, url, cluster)
         try:
-            await run(fleet, credentials, postgres_url, tmp_path)
+            for n, name in enumerate(workers, 1):
+                worker = await fleet.start(name)
+                share = PARTITIONS // n
+                await fleet.until(
+                    f"{name} serves {share} partitions", lambda w=worker, s=share: len(w.served) >= s
+                )
+
+            async def make_owner(access: Access) -> None:
+                await access.ensure_owner(OWNER, HOME, "Olga", PASSWORD)
+
+            config = Config(hub=HubConfig(data_dir=str(tmp_path / "api")), api=ApiConfig(port=0))
+            node_fleet = FleetConfig(
+                database=url,
+                worker="api-1",
+                partitions=PARTITIONS,
+                nats=tuple(cluster.nats_urls),
+                nats_user=API_USER,
+                nats_password=cluster.api.password,
+            )
+            async with api_node(config, node_fleet, owner=make_owner) as node:
+                yield Running(fleet, credentials, node, url)
         finally:
             for worker in fleet.workers.values():
                 tail = await worker.close()
@@ -230,62 +269,53 @@ async def test_a_member_sees_and_commands_a_home_through_an_api_node_across_its_
                     print(f"--- worker {worker.name}:\n{tail[-3000:]}")
 
 
-async def run(fleet: Fleet, credentials: Credentials, url: str, tmp_path: Path) -> None:
-    a = await fleet.start("a")
-    await fleet.until("a serves every partition", lambda: len(a.served) == PARTITIONS)
-    b = await fleet.start("b")
-    await fleet.until("b serves its half", lambda: len(b.served) == PARTITIONS // 2)
-    partition = partition_of(HOME, PARTITIONS)
-    dying = fleet.workers[await owner_of(url, partition)]
-    surviving = b if dying is a else a
+@pytest.mark.postgres
+async def test_a_member_sees_and_commands_a_home_through_an_api_node_across_its_owners_death(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    url = postgres_url
+    async with running(tmp_path, url, ["a", "b"]) as up:
+        fleet, node = up.fleet, up.node
+        a, b = fleet.workers["a"], fleet.workers["b"]
+        partition = partition_of(HOME, PARTITIONS)
+        dying = fleet.workers[await owner_of(url, partition)]
+        surviving = b if dying is a else a
+        async with (
+            httpx.AsyncClient(base_url=node.url, timeout=BOUND) as http,
+            up.device() as device,
+        ):
+            login = await http.post("/api/auth/login", json={"member": OWNER, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+            token = login.json()["access_token"]
+            http.headers["Authorization"] = f"Bearer {token}"
+            async with member_socket(node, token) as live:
+                ts = time.time()
+                await device.publish([encode_state({"pm25": 11}, ts)])
+                await live.until_seen(11)
+                shown = (await http.get(f"/api/devices/{HOME}/{DEVICE}")).json()
+                assert shown["state"]["pm25"]["value"] == 11
+                assert (await http.get("/api/homes")).json()[0]["id"] == HOME
 
-    async def make_owner(access: Access) -> None:
-        await access.ensure_owner(OWNER, HOME, "Olga", PASSWORD)
+                first = await command(http, "k1", 2)
+                assert await kept(url, first["id"]) == 1  # in the owner's outbox
 
-    config = Config(hub=HubConfig(data_dir=str(tmp_path / "api")), api=ApiConfig(port=0))
-    node_fleet = FleetConfig(
-        database=url,
-        worker="api-1",
-        partitions=PARTITIONS,
-        nats=tuple(fleet.cluster.nats_urls),
-        nats_user=API_USER,
-        nats_password=fleet.cluster.api.password,
-    )
-    async with (
-        api_node(config, node_fleet, owner=make_owner) as node,
-        httpx.AsyncClient(base_url=node.url, timeout=BOUND) as http,
-        MqttDevice(fleet.cluster.mqtt_port(0), credentials, HOME, DEVICE) as device,
-    ):
-        login = await http.post("/api/auth/login", json={"member": OWNER, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        token = login.json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
-        async with member_socket(node, token) as live:
-            ts = time.time()
-            await device.publish([encode_state({"pm25": 11}, ts)])
-            await live.until_seen(11)
-            shown = (await http.get(f"/api/devices/{HOME}/{DEVICE}")).json()
-            assert shown["state"]["pm25"]["value"] == 11
-            assert (await http.get("/api/homes")).json()[0]["id"] == HOME
-
-            first = await command(http, "k1", 2)
-            assert await kept(url, first["id"]) == 1  # in the owner's outbox
-
-            killed = time.monotonic()
-            dying.process.send_signal(signal.SIGKILL)
-            during = await command(http, "k2", 3)  # the API node asks until the new owner answers
-            answered_s = time.monotonic() - killed
-            sent = list(range(100, 100 + AFTER_KILL))
-            await device.publish([encode_state({"pm25": v}, ts + 1 + i) for i, v in enumerate(sent)])
-            await fleet.until(
-                "the survivor serves every partition", lambda: len(surviving.served) == PARTITIONS
-            )
-            with contextlib.suppress(TimeoutError):
-                await live.until_seen(sent[-1])
-            # sent again after the takeover, as a client does whose answer was lost
-            again_first = await command(http, "k1", 2)
-            again_during = await command(http, "k2", 3)
-            lost = len(set(sent) - set(live.values))
+                killed = time.monotonic()
+                dying.process.send_signal(signal.SIGKILL)
+                during = await command(http, "k2", 3)  # the API node asks until the new owner answers
+                answered_s = time.monotonic() - killed
+                sent = list(range(100, 100 + AFTER_KILL))
+                await device.publish([encode_state({"pm25": v}, ts + 1 + i) for i, v in enumerate(sent)])
+                await fleet.until(
+                    "the survivor serves every partition", lambda: len(surviving.served) == PARTITIONS
+                )
+                with contextlib.suppress(TimeoutError):
+                    await live.until_seen(sent[-1])
+                # sent again after the takeover, as a client does whose answer was lost
+                again_first = await command(http, "k1", 2)
+                again_during = await command(http, "k2", 3)
+                lost = len(set(sent) - set(live.values))
+        owner_after = await owner_of(url, partition)
     assert again_first["id"] == first["id"]
     assert again_during["id"] == during["id"]
     rows = [await kept(url, first["id"]), await kept(url, during["id"])]
@@ -296,7 +326,7 @@ async def run(fleet: Fleet, credentials: Credentials, url: str, tmp_path: Path) 
     assert rows == [1, 1]
     assert applied_twice == 0
     assert lost == 0
-    assert await owner_of(url, partition) == surviving.name
+    assert owner_after == surviving.name
 
 
 async def test_the_api_user_asks_and_hears_but_forges_nothing(tmp_path: Path) -> None:
@@ -364,3 +394,40 @@ def test_carhome_api_says_what_its_config_lacks(tmp_path: Path, fleet: str, said
     assert result.exit_code == 1
     assert said in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.postgres
+async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not HAVE_CHROMIUM:
+        if os.environ.get("CARHOME_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is not installed, though scripts/test should have installed it")
+        pytest.skip("chromium is not installed (scripts/test installs Debian's chromium)")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    async with (
+        running(tmp_path, postgres_url, ["a"]) as up,
+        up.device() as device,
+        async_playwright() as p,
+    ):
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(base_url=up.node.url, locale="en-US")
+            context.set_default_timeout(BOUND * 1000)
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await device.publish([encode_state({"pm25": 21}, time.time())])
+            await page.goto("/")
+            await page.get_by_label("Member").fill(OWNER)
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Log in").click()
+            await expect(page.get_by_test_id("live")).to_have_attribute("data-live", "live")
+            reading = page.locator(f'[data-device="{DEVICE}"] [data-prop="pm25"]')
+            await expect(reading).to_contain_text("21")
+            await device.publish([encode_state({"pm25": 347}, time.time())])
+            await expect(reading).to_contain_text("347")  # heard live, from the worker through the node
+        finally:
+            await browser.close()
+    print("\nweb app through the API node: logged in, a device's state shown, a change heard live")
+    assert errors == [], errors
