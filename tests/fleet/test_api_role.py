@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import nats
 import nats.errors
 import pytest
@@ -39,13 +40,17 @@ from websockets.asyncio.client import ClientConnection
 from carhome.access.service import Access
 from carhome.api.config import ApiConfig
 from carhome.cli.main import cli
-from carhome.compose.apirole import ApiNode, api_node
+from carhome.compose.apirole import ApiNode, Mirror, api_node
 from carhome.compose.config import Config, HubConfig
 from carhome.fleet.cluster import API_USER, NatsCluster
 from carhome.fleet.config import FleetConfig
 from carhome.fleet.jetstream import connect, ensure_streams
 from carhome.fleet.log import partition_of
+from carhome.fleet.rpc import LiveChange, LiveResult
+from carhome.hub import Change, Hub, Result
+from carhome.hub.commands import CommandStatus
 from carhome.hub.model import Device, Home
+from carhome.hub.persistence import StateRow
 from carhome.mqtt.credentials import Credentials
 from carhome.mqtt.payloads import encode_state
 from carhome.store import PostgresStore
@@ -431,3 +436,52 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
             await browser.close()
     print("\nweb app through the API node: logged in, a device's state shown, a change heard live")
     assert errors == [], errors
+
+
+@pytest.mark.postgres
+async def test_the_node_applies_live_records_newer_than_it_shows_and_settles_its_commands(
+    postgres_url: str,
+) -> None:
+    """The node's mirror of the live subjects, record by record: an older value (a new owner's
+    replay) is dropped, a newer one shown; a device it did not know has its home read again;
+    a command it made is sent, then final, as the owner's results say."""
+    async with PostgresStore(postgres_url) as store:
+        await store.save_home(Home(id=HOME, name=HOME, lat=52.0, lon=13.0))
+        await store.save_device(Device(home=HOME, id=DEVICE, type="air_purifier", name="Purifier"))
+        await store.save_states([StateRow(HOME, DEVICE, "pm25", 5, 100.0, "mqtt")])
+        async with Hub(store=store, persist_states=False) as hub:
+            mirror = Mirror(hub, store)
+            seen: list[Change] = []
+            heard = asyncio.Event()
+
+            def hear(change: Change) -> None:
+                seen.append(change)
+                heard.set()
+
+            with hub.bus.subscribe(hear, home=HOME):
+                mirror(LiveChange(Change(HOME, DEVICE, "pm25", 7, 5, 90.0, "mqtt")))
+                mirror(LiveChange(Change(HOME, DEVICE, "pm25", 9, 5, 110.0, "mqtt")))
+                assert [(c.device, c.value, c.ts) for c in seen] == [(DEVICE, 9, 110.0)]
+
+                await store.save_device(Device(home=HOME, id="added", type="air_purifier", name="Added"))
+                await store.save_states([StateRow(HOME, "added", "pm25", 40, 120.0, "mqtt")])
+                heard.clear()
+                mirror(LiveChange(Change(HOME, "added", "pm25", 41, 40, 130.0, "mqtt")))
+                await asyncio.wait_for(heard.wait(), BOUND)
+                assert (seen[-1].device, seen[-1].value) == ("added", 40)  # its stored state
+
+            command = await hub.submit(
+                HOME, DEVICE, "set", "fan_level", {"value": 2}, member=OWNER, face="api"
+            )
+            sent = msgspec.structs.replace(command, status=CommandStatus.SENT, sent_at=131.0)
+            mirror(LiveResult(Result.of(sent)))
+            assert hub.commands.get(command.id) is not None
+            assert hub.commands.get(command.id).status is CommandStatus.SENT  # type: ignore[union-attr]
+            acked = msgspec.structs.replace(sent, status=CommandStatus.ACKED, done_at=132.0)
+            mirror(LiveResult(Result.of(acked)))
+            final = await hub.commands.wait(command.id, BOUND)
+            await mirror.close()
+    assert final.status is CommandStatus.ACKED
+    print(
+        f"\nlive records taken in by the node: {mirror.records} (an older value dropped, a device read again)"
+    )

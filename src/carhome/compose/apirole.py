@@ -143,7 +143,8 @@ class Mirror:
     def __init__(self, hub: Hub, store: PostgresStore) -> None:
         self.hub = hub
         self.store = store
-        self.applied = 0
+        self.records = 0
+        """Live records of devices this node knows, taken in (an older value dropped counts)."""
         self._reading: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -155,7 +156,7 @@ class Mirror:
         except UnknownDevice:
             self._read_home(record.home)
             return
-        self.applied += 1
+        self.records += 1
         if isinstance(live, LiveChange):
             c = live.record
             held = hub.state(c.home, c.device).get(c.prop)
