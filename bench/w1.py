@@ -41,7 +41,7 @@ from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 from carhome.store import MemoryStore, PostgresStore, SqliteStore, open_store
 from carhome.testing.postgres import ThrowawayCluster
-from measure import percentile, rss_mb
+from readings import percentile, rss_mb
 from w1_signals import DERIVED, LIGHTS, SIGNALS, automations, generator
 
 TEMPLATE = automations(

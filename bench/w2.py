@@ -49,7 +49,7 @@ import msgspec
 from gmqtt.mqtt.constants import MQTTv311
 
 from loopback import free_port, mosquitto
-from measure import percentile, rss_mb
+from readings import percentile, rss_mb
 from w1_signals import LIGHTS, SIGNALS, automations, generator
 
 # which device each automation's command reaches first: the firing is counted there
