@@ -4,15 +4,13 @@ OVMS modules and Tesla's fleet-telemetry each publish the configured cars' data 
 broker carhome subscribes to. ``CarFeed`` is what their connectors share: whether the link to that
 broker is up and how often it came up; the check that each configured device is a car;
 every car unavailable while the link is down; a message rejected whole, with its reason,
-counted and recorded in the hub's rejections; the counts every feed keeps (``FeedStats``).
+counted and recorded in the hub's rejections.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Protocol
-
-import msgspec
 
 from carhome.errors import ConfigError, InvalidChange
 from carhome.hub import Hub
@@ -36,21 +34,9 @@ class FedCar(Protocol):
     def device(self) -> str: ...
 
 
-class FeedStats(msgspec.Struct):
-    """What a car feed's connector has seen since it was made (each feed's counts more)."""
-
-    received: int = 0
-    """Messages on the configured cars' topics."""
-    applied: int = 0
-    """Messages whose VSS values went to the hub."""
-    unmapped: int = 0
-    """Values carhome does not map (left alone)."""
-    rejected: int = 0
-    """Messages rejected whole: a value the feed could not have sent, too large, a bad status."""
-    rejected_values: int = 0
-    """Single values the hub rejected (out of the signal's range …)."""
-    refused: int = 0
-    """Commands failed before anything was sent."""
+class FeedStats(Protocol):
+    rejected: int
+    """Messages rejected whole."""
 
 
 class CarFeed:
