@@ -412,12 +412,13 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     async with (
         running(tmp_path, postgres_url, ["a"]) as up,
+        node_process(tmp_path, up) as url,
         up.device() as device,
         async_playwright() as p,
     ):
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
-            context = await browser.new_context(base_url=up.node.url, locale="en-US")
+            context = await browser.new_context(base_url=url, locale="en-US")
             context.set_default_timeout(BOUND * 1000)
             page = await context.new_page()
             errors: list[str] = []
@@ -434,8 +435,50 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
             await expect(reading).to_contain_text("347")  # heard live, from the worker through the node
         finally:
             await browser.close()
-    print("\nweb app through the API node: logged in, a device's state shown, a change heard live")
+    print("\nweb app through a `carhome api` process: logged in, a device's state shown, a change heard live")
     assert errors == [], errors
+
+
+@contextlib.asynccontextmanager
+async def node_process(tmp_path: Path, up: Running) -> AsyncIterator[str]:
+    """``carhome api`` as a process of its own, over ``up``'s fleet; its URL, once it serves.
+    On leaving, SIGTERM: it stops and says so."""
+    cluster = up.fleet.cluster
+    fleet = {
+        "database": up.url,
+        "worker": "api-2",
+        "partitions": PARTITIONS,
+        "nats": cluster.nats_urls,
+        "nats_user": API_USER,
+        "nats_password": cluster.api.password,
+    }
+    config = tmp_path / "api.yaml"
+    config.write_text(
+        json.dumps({"hub": {"data_dir": str(tmp_path / "api-2")}, "api": {"port": 0}, "fleet": fleet})
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from carhome.cli.main import main; main()",
+        "api",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), BOUND)).decode()
+        assert line.startswith(f"API node api-2 serving {len(HOMES)} homes at http://"), line
+        yield line.rsplit(" ", 1)[1].strip()
+        process.send_signal(signal.SIGTERM)
+        said = (await asyncio.wait_for(process.stdout.read(), BOUND)).decode()
+        assert await asyncio.wait_for(process.wait(), BOUND) == 0
+        assert "API node api-2 stopped" in said
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 @pytest.mark.postgres
