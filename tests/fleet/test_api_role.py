@@ -46,8 +46,9 @@ from carhome.fleet.cluster import API_USER, NatsCluster
 from carhome.fleet.config import FleetConfig
 from carhome.fleet.jetstream import connect, ensure_streams
 from carhome.fleet.log import partition_of
-from carhome.fleet.rpc import LiveChange, LiveResult
-from carhome.hub import Change, Hub, Result
+from carhome.fleet.rpc import LiveChange, LiveResult, Owners, OwnerUnavailable
+from carhome.http.problems import problem_from
+from carhome.hub import Change, Command, Hub, Result
 from carhome.hub.commands import CommandStatus
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -334,9 +335,10 @@ async def test_a_member_sees_and_commands_a_home_through_an_api_node_across_its_
     assert owner_after == surviving.name
 
 
-async def test_the_api_user_asks_and_hears_but_forges_nothing(tmp_path: Path) -> None:
+async def test_the_api_user_forges_nothing_and_a_home_with_no_owner_is_a_503_to_retry(tmp_path: Path) -> None:
     """The API nodes' NATS user: requests on ``fleet.cmd.>`` and the live subjects, nothing
-    a device or a worker says (a forged report, a partition stream, a device's commands)."""
+    a device or a worker says (a forged report, a partition stream, a device's commands). A
+    command no worker takes within the bound ends in a 503 with ``Retry-After``."""
     credentials = Credentials.make([(HOME, DEVICE)])
     async with NatsCluster(
         tmp_path / "nats", partitions=PARTITIONS, size=2, credentials=credentials
@@ -362,14 +364,23 @@ async def test_the_api_user_asks_and_hears_but_forges_nothing(tmp_path: Path) ->
             ]
             for subject in forged:
                 await nc.publish(subject, b"{}")
-            with pytest.raises(nats.errors.NoRespondersError):  # allowed, and nobody answers
-                await nc.request("fleet.cmd.0", b"{}", timeout=BOUND)
+            # allowed, and nobody answers: after the bound, a 503 that says when to try again
+            owners = Owners(nc, PARTITIONS, bound=0.5)
+            made = Command(
+                id="c1", home=HOME, device=DEVICE, kind="action", target="turn_on", args={},
+                member=OWNER, face="api", created=0.0, expires=30.0,
+            )  # fmt: skip
+            with pytest.raises(OwnerUnavailable) as unavailable:
+                await owners.submit(made)
             await nc.flush()
             async with said:
                 await asyncio.wait_for(said.wait_for(lambda: len(refused) >= len(forged) + 1), BOUND)
         finally:
             await nc.close()
     print(f"\nthe API user's forged publishes and subscription refused: {len(refused)} of {len(forged) + 1}")
+    problem = problem_from(unavailable.value)
+    assert (problem.status, problem.headers["Retry-After"]) == (503, "2")
+    assert owners.retries >= 1  # asked again within the bound before giving up
     assert all("permissions violation" in r for r in refused)
     assert sum("subscription" in r for r in refused) == 1
     assert sum("publish" in r for r in refused) == len(forged)
