@@ -36,7 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Final, Self
 
@@ -67,6 +68,9 @@ LED_WITHIN: Final = 30.0
 TAKEOVER: Final = "takeover"
 LEADER: Final = "leader"
 RECONNECT: Final = "reconnect"
+
+WithHub = Callable[[Hub, Lease], AbstractAsyncContextManager[object]]
+"""A worker's hook beside each partition's hub (``carhome.compose.worker.WithHub``)."""
 
 
 def resend_subject(home: str, device: str) -> str:
@@ -140,6 +144,18 @@ class Republisher:
             if self._held.get(p) is hub:
                 del self._held[p]
                 await self._cancel(p)
+
+    def beside(self, other: WithHub | None) -> WithHub:
+        """``with_hub`` entered after ``other`` (another hook beside each partition's hub)."""
+        if other is None:
+            return self.with_hub
+
+        @contextlib.asynccontextmanager
+        async def both(hub: Hub, lease: Lease) -> AsyncIterator[None]:
+            async with other(hub, lease), self.with_hub(hub, lease):
+                yield
+
+        return both
 
     def ask(self, partition: int, reason: str) -> None:
         """Ask the devices of ``partition`` (if held), replacing a round of it still running."""
