@@ -239,7 +239,13 @@ async def test_a_taken_partition_gets_the_state_its_log_missed(tmp_path: Path, p
     assert rounds == [(p, "takeover")]
 
 
-async def test_a_killed_stream_leader_loses_no_device_state(tmp_path: Path, postgres_url: str) -> None:
+@pytest.mark.parametrize("worker_on", ["a survivor", "the killed server"])
+async def test_a_killed_stream_leader_loses_no_device_state(
+    tmp_path: Path, postgres_url: str, worker_on: str
+) -> None:
+    """With the worker's NATS connections on a surviving server it hears the new leader's
+    advisory; on the killed server it may miss it while it reconnects (to a server it learnt
+    from the cluster), and asks again once back."""
     every = homes()
     await saved(postgres_url, every)
     async with fleet(tmp_path, every) as f:
@@ -257,10 +263,11 @@ async def test_a_killed_stream_leader_loses_no_device_state(tmp_path: Path, post
             killed = f.cluster.index(str(leaders[p]))
             survivors = [i for i in range(3) if i != killed]
             mine = [h for h in every if partition_of(h, PARTITIONS) == p]
+        at = survivors if worker_on == "a survivor" else [killed]
         # the witness again, on a server that stays
         async with (
             Witness(f.cluster.mqtt_port(survivors[0]), f.cluster, "witness") as witness,
-            worker(postgres_url, f.cluster, [f.cluster.nats_urls[i] for i in survivors]) as (
+            worker(postgres_url, f.cluster, [f.cluster.nats_urls[i] for i in at]) as (
                 owner,
                 asks,
                 commits,
@@ -310,7 +317,7 @@ async def test_a_killed_stream_leader_loses_no_device_state(tmp_path: Path, post
         events_missing = sum(n for (_, kind, _), n in missing.items() if kind == "event")
         events = sum(n for (home, kind, _), n in witness.got.items() if kind == "event" and home in mine)
     print(
-        f"leader killed: states lost {len(lost)} of {len(cars)} devices"
+        f"leader killed (worker on {worker_on}): states lost {len(lost)} of {len(cars)} devices"
         f" (reports PUBACKed but not in the stream: {states_missing})"
     )
     print(
