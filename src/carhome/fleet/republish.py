@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -65,6 +66,7 @@ devices over 64 partitions are about 470 devices a partition, a quarter of a sec
 BURST: Final = 100
 LED_WITHIN: Final = 30.0
 """Seconds a round waits for its stream to have a leader before it asks anyway."""
+KEPT: Final = 1024
 TAKEOVER: Final = "takeover"
 LEADER: Final = "leader"
 RECONNECT: Final = "reconnect"
@@ -104,8 +106,8 @@ class Republisher:
         self._subscriptions: list[Subscription] = []
         self.asked = 0
         """Devices asked so far."""
-        self.rounds: list[tuple[int, str, int]] = []
-        """Each finished round: the partition, why, how many devices were asked."""
+        self.rounds: deque[tuple[int, str, int]] = deque(maxlen=KEPT)
+        """The last ``KEPT`` finished rounds: the partition, why, how many devices were asked."""
         self.changed = asyncio.Condition()
         """Notified after each finished round."""
 
