@@ -16,6 +16,7 @@ from carhome.cli.automations import automations
 from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
+from carhome.cli.fleet import fleet
 from carhome.cli.health import health
 from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
@@ -95,6 +96,7 @@ for command in (
     serve,
     store,
     worker,
+    fleet,
 ):
     cli.add_command(command)
 
