@@ -45,9 +45,9 @@ def fleet() -> None:
 @click.option("--homes", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--partitions", type=click.IntRange(1, 4096), default=16, show_default=True)
-@click.option("--rounds", type=click.IntRange(0), default=600, show_default=True, help="Changes of each car.")
+@click.option("--rounds", type=click.IntRange(0), default=720, show_default=True, help="Changes of each car.")
 @click.option(
-    "--every", type=click.FloatRange(0.01), default=1.0, show_default=True, help="Seconds per round."
+    "--every", type=click.FloatRange(0.01), default=5.0, show_default=True, help="Seconds per round."
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @_dir_option

@@ -109,6 +109,8 @@ class FleetState(msgspec.Struct, frozen=True, kw_only=True):
     postgres_dir: str = ""
     connect_s: float = 0.0
     started_s: float = 0.0
+    phases: dict[str, float] = msgspec.field(default_factory=dict)
+    """Seconds each part of the start took."""
 
     def __repr__(self) -> str:
         return f"FleetState(pid={self.pid}, homes={self.homes}, workers={len(self.workers)})"
@@ -362,6 +364,15 @@ class FleetUp:
     async def run(self, ended: asyncio.Event) -> None:
         """Start everything, say where it is, run until ``ended``, then stop everything."""
         started = time.monotonic()  # real seconds: the start time people see
+        phases: dict[str, float] = {}
+        mark = started
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            phases[name] = round(now - mark, 2)
+            mark = now
+
         self._forget_old()
         private_dir(self.directory)
         devices = fleet_devices(self.homes)
@@ -372,15 +383,20 @@ class FleetUp:
             )
             admin = await connect(cluster.nats_urls, cluster.admin, name="carhome-fleet-up")
             stack.push_async_callback(admin.close)
+            phase("nats")
             await ensure_streams(admin.jetstream(), self.partitions, replicas=min(3, cluster.size))
+            phase("streams")
             pg = await stack.enter_async_context(PgServer())
+            phase("postgres")
             async with PgDatabase(pg.url) as database, PostgresStore(database) as store:
                 await Partitions(database, self.partitions).create()
                 await write_homes(store, self.homes, devices)
                 password = await write_owner(database, home_id(0))
+            phase("homes")
             stack.push_async_callback(self._stop_workers)
             workers = [await self._start_worker(n, cluster, pg.url) for n in range(1, self.workers + 1)]
             api = await self._start_api()
+            phase("workers")
             mqtt_ports = [cluster.mqtt_port(i) for i in range(cluster.size)]
             identities = {i.username: i for i in credentials.identities if isinstance(i, DeviceIdentity)}
             specs = [
@@ -392,6 +408,7 @@ class FleetUp:
             simulator = await stack.enter_async_context(
                 FleetSimulator(specs, mqtt_ports, seed=self.seed, clock=self.clock)
             )
+            phase("devices")
             children = [pid for i in range(cluster.size) if (pid := cluster.pid(i)) is not None]
             children += [pg.process.pid] if pg.process is not None else []
             children += [w.pid for w in workers]
@@ -412,6 +429,7 @@ class FleetUp:
                 postgres_dir=str(pg.directory),
                 connect_s=round(simulator.connected.seconds if simulator.connected else 0.0, 2),
                 started_s=round(time.monotonic() - started, 2),
+                phases=phases,
             )
             _write_json(self.directory / STATE_FILE, state)
             stack.callback(self._forget)
@@ -521,6 +539,7 @@ class FleetUp:
             f"fleet up: {state.homes} homes ({devices} devices), {len(state.workers)} workers,"
             f" {state.partitions} partitions, started in {state.started_s} s"
         )
+        say(f"  start:      {', '.join(f'{k} {v} s' for k, v in state.phases.items())}")
         say(f"  NATS:       {', '.join(state.nats_urls)}")
         say(f"  MQTT:       {', '.join(state.mqtt_urls)}")
         say(f"  PostgreSQL: {state.database}")
