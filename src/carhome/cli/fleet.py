@@ -66,6 +66,7 @@ def up(
     nats_log = logging.getLogger("carhome.nats")
     nats_log.addHandler(servers)
     nats_log.propagate = False
+    logging.getLogger("gmqtt").setLevel(logging.ERROR)  # a client closing as the fleet stops is no news
     composed = FleetUp(
         directory,
         homes=homes,

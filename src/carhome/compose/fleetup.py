@@ -311,10 +311,14 @@ def fleet_devices(homes: int) -> list[Device]:
 
 
 async def write_homes(store: PostgresStore, homes: int, devices: list[Device]) -> None:
-    for n in range(homes):
-        await store.save_home(
-            Home(id=home_id(n), name=f"Home {n}", lat=52.0, lon=13.0, timezone="Europe/Berlin")
+    await asyncio.gather(  # as many at once as the store's pool holds connections
+        *(
+            store.save_home(
+                Home(id=home_id(n), name=f"Home {n}", lat=52.0, lon=13.0, timezone="Europe/Berlin")
+            )
+            for n in range(homes)
         )
+    )
     await store.save_devices(devices)
 
 
@@ -329,7 +333,32 @@ async def write_owner(database: PgDatabase, home: str) -> str:
     return password
 
 
+def simulated(devices: list[Device], credentials: Credentials) -> list[SimulatedDevice]:
+    """The simulator's devices, each logged in with its own identity."""
+    identities = {i.username: i for i in credentials.identities if isinstance(i, DeviceIdentity)}
+    return [
+        SimulatedDevice(d.home, d.id, d.type, f"{d.home}/{d.id}", identities[f"{d.home}/{d.id}"].password)
+        for d in devices
+    ]
+
+
 # -- the fleet -------------------------------------------------------------------------------
+
+
+class _Phases:
+    """Real seconds each part of the start took (what people wait for)."""
+
+    def __init__(self) -> None:
+        self.started = self.mark = time.monotonic()
+        self.took: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        self.took[name] = round(now - self.mark, 2)
+        self.mark = now
+
+    def total(self) -> float:
+        return round(time.monotonic() - self.started, 2)
 
 
 class FleetUp:
@@ -363,16 +392,7 @@ class FleetUp:
 
     async def run(self, ended: asyncio.Event) -> None:
         """Start everything, say where it is, run until ``ended``, then stop everything."""
-        started = time.monotonic()  # real seconds: the start time people see
-        phases: dict[str, float] = {}
-        mark = started
-
-        def phase(name: str) -> None:
-            nonlocal mark
-            now = time.monotonic()
-            phases[name] = round(now - mark, 2)
-            mark = now
-
+        phase = _Phases()
         self._forget_old()
         private_dir(self.directory)
         devices = fleet_devices(self.homes)
@@ -388,23 +408,14 @@ class FleetUp:
             phase("streams")
             pg = await stack.enter_async_context(PgServer())
             phase("postgres")
-            async with PgDatabase(pg.url) as database, PostgresStore(database) as store:
-                await Partitions(database, self.partitions).create()
-                await write_homes(store, self.homes, devices)
-                password = await write_owner(database, home_id(0))
+            password = await self._fill(pg.url, devices)
             phase("homes")
             stack.push_async_callback(self._stop_workers)
             workers = [await self._start_worker(n, cluster, pg.url) for n in range(1, self.workers + 1)]
             api = await self._start_api()
             phase("workers")
             mqtt_ports = [cluster.mqtt_port(i) for i in range(cluster.size)]
-            identities = {i.username: i for i in credentials.identities if isinstance(i, DeviceIdentity)}
-            specs = [
-                SimulatedDevice(
-                    d.home, d.id, d.type, f"{d.home}/{d.id}", identities[f"{d.home}/{d.id}"].password
-                )
-                for d in devices
-            ]
+            specs = simulated(devices, credentials)
             simulator = await stack.enter_async_context(
                 FleetSimulator(specs, mqtt_ports, seed=self.seed, clock=self.clock)
             )
@@ -428,8 +439,8 @@ class FleetUp:
                 api=api,
                 postgres_dir=str(pg.directory),
                 connect_s=round(simulator.connected.seconds if simulator.connected else 0.0, 2),
-                started_s=round(time.monotonic() - started, 2),
-                phases=phases,
+                started_s=phase.total(),
+                phases=phase.took,
             )
             _write_json(self.directory / STATE_FILE, state)
             stack.callback(self._forget)
@@ -444,6 +455,13 @@ class FleetUp:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
             self._say("fleet up: stopping")
+
+    async def _fill(self, url: str, devices: list[Device]) -> str:
+        """The fleet's partitions, homes, devices and owner in its new database; the owner's password."""
+        async with PgDatabase(url) as database, PostgresStore(database) as store:
+            await Partitions(database, self.partitions).create()
+            await write_homes(store, self.homes, devices)
+            return await write_owner(database, home_id(0))
 
     def _forget_old(self) -> None:
         """A state file left by a ``fleet up`` that was killed: its database directory goes."""
