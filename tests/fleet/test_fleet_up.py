@@ -7,6 +7,9 @@ hold their share, ``fleet kill-worker 1`` kills the first with SIGKILL while the
 report; the second must take every partition, and once the simulator's stream is done
 (every report PUBACKed) the states in the fleet's PostgreSQL must be each device's last
 published state. The waits are bounded polls of PostgreSQL (``fleet status``'s reading).
+
+The simulator alone, on a NATS cluster: its wallbox and light ack commands (or refuse one
+they cannot do), and the partition streams end with each device's last state as it keeps it.
 """
 
 from __future__ import annotations
@@ -29,12 +32,19 @@ from carhome.compose.fleetup import (
     FleetState,
     SimulatorReport,
     Status,
+    fleet_devices,
     read_state,
+    simulated,
     status,
 )
+from carhome.fleet.cluster import NatsCluster
+from carhome.fleet.jetstream import JetStreamLog, connect, ensure_streams
+from carhome.fleet.log import partition_of
+from carhome.mqtt.credentials import Credentials
+from carhome.mqtt.payloads import CommandMessage, decode_state
+from carhome.sim.fleet import SOC, FleetSimulator
 from carhome.store.postgres import PostgresStore
-
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
+from fleet.nats_rig import Collector
 
 HOMES = 200
 WORKERS = 2
@@ -93,6 +103,8 @@ def running_under(directory: Path) -> list[int]:
     return found
 
 
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
 async def test_fleet_up_moves_a_killed_worker_s_partitions_and_loses_no_state(tmp_path: Path) -> None:
     directory = tmp_path / "fleet"
     out = (tmp_path / "fleet-up.out").open("wb")
@@ -192,3 +204,71 @@ async def _fleet(directory: Path, up: subprocess.Popen[bytes]) -> None:
     assert left == [], f"processes left after fleet up stopped: {left}"
     assert not (directory / STATE_FILE).exists()
     assert not os.path.exists(state.postgres_dir)  # noqa: ASYNC240 - once, at the end
+
+
+async def test_the_simulator_s_devices_ack_commands_and_the_stream_holds_their_last_states(
+    tmp_path: Path,
+) -> None:
+    devices = fleet_devices(2)  # home-00000: a car and a wallbox; home-00001: a car and a light
+    credentials = Credentials.make((d.home, d.id) for d in devices)
+    async with NatsCluster(tmp_path, partitions=4, credentials=credentials) as cluster:
+        admin = await connect(cluster.nats_urls, cluster.admin)
+        worker = await connect(cluster.nats_urls, cluster.worker)
+        collector = Collector(JetStreamLog(worker.jetstream(), idle=0.5))
+        try:
+            await ensure_streams(admin.jetstream(), 4, replicas=3)
+            for p in sorted({partition_of(d.home, 4) for d in devices}):
+                collector.start(p)
+            ports = [cluster.mqtt_port(i) for i in range(cluster.size)]
+            async with FleetSimulator(simulated(devices, credentials), ports, seed=3) as simulator:
+                await simulator.run(rounds=5, every=0.05)
+                expires = simulator.clock.time() + 60
+                commands = {
+                    "c-light": (
+                        "home-00001",
+                        "light",
+                        CommandMessage("c-light", "action", "turn_on", {}, expires),
+                    ),
+                    "c-limit": (
+                        "home-00000",
+                        "wallbox",
+                        CommandMessage("c-limit", "set", "current_limit", {"value": 10}, expires),
+                    ),
+                    "c-fly": ("home-00000", "wallbox", CommandMessage("c-fly", "action", "fly", {}, expires)),
+                }
+                for home, device, message in commands.values():
+                    await worker.publish(f"carhome.{home}.{device}.cmd", msgspec.json.encode(message))
+
+                def acks() -> dict[str, str]:
+                    return {
+                        (ack := msgspec.json.decode(e.payload)).get("id"): ack["status"]
+                        for entries in collector.read.values()
+                        for e in entries
+                        if e.kind == "ack"
+                    }
+
+                await collector.until(lambda: len(acks()) == len(commands))
+                await simulator.until_acked()
+                last = simulator.last()
+                await collector.until(lambda: streamed(collector) == last)
+        finally:
+            await collector.stop()
+            await worker.close()
+            await admin.close()
+    print(f"simulator: commands acked {sum(s == 'acked' for s in acks().values())} of {len(commands)}")
+    assert acks() == {"c-light": "acked", "c-limit": "acked", "c-fly": "failed"}
+    assert last["home-00001/light"]["on"] is True
+    assert last["home-00000/wallbox"]["current_limit"] == 10
+    assert set(last) == {f"{d.home}/{d.id}" for d in devices}
+    assert last["home-00000/car"][SOC] != last["home-00001/car"][SOC]  # each car on its own schedule
+
+
+def streamed(collector: Collector) -> dict[str, dict[str, object]]:
+    """Each device's state as the partition streams say it, message after message."""
+    states: dict[str, dict[str, object]] = {}
+    for entries in collector.read.values():
+        for e in entries:
+            if e.kind == "state":
+                values, _ = decode_state(e.payload)
+                states.setdefault(f"{e.home}/{e.device}", {}).update(values)
+    return states

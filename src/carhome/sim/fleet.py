@@ -214,7 +214,10 @@ class FleetSimulator:
             self._cars[spec.home] = CarSchedule(rng, 52.0 + rng.uniform(-1, 1), 13.0 + rng.uniform(-1, 1))
             return
         client.on_message = lambda _c, topic, payload, _qos, _props: self._command(device, topic, payload)
+        subscribed = asyncio.Event()
+        client.on_subscribe = lambda *_: subscribed.set()
         client.subscribe(gmqtt.Subscription(f"{ROOT}/{spec.home}/{spec.device}/cmd", qos=0))
+        await asyncio.wait_for(subscribed.wait(), BOUND)  # takes commands from here on
         first: dict[str, Any] = (
             {"on": False, "brightness": 80}
             if spec.type == "light"
