@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from gmqtt.mqtt.constants import UNLIMITED_RECONNECTS, MQTTv311
 from gmqtt.storage import PersistentStorage
 
 from carhome.clock import Clock, SystemClock
-from carhome.errors import BrokerUnavailable
+from carhome.errors import BrokerUnavailable, ConfigError
 from carhome.hub.commands import Ack
 from carhome.mqtt.malformed import MalformedMessage
 from carhome.mqtt.payloads import decode_command, encode_ack, encode_state
@@ -50,8 +51,25 @@ LON: Final = "Vehicle.CurrentLocation.Longitude"
 
 CONNECT_AT_ONCE: Final = 16
 """Clients connecting at the same time (the NATS server writes each MQTT session to JetStream)."""
+SPARE_FILES: Final = 256
+"""Open files the process needs besides the devices' connections."""
 BOUND: Final = 60.0
 """Seconds a connection, or the PUBACKs of one round, may take."""
+
+
+def open_files(needed: int) -> int:
+    """Let this process open ``needed`` files (one socket per device): the soft limit raised
+    as far as the hard one allows; ``ConfigError`` saying what to do if that is not enough."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise ConfigError(
+            f"the simulator needs {needed} open files (a connection per device) and this process may"
+            f" open {hard}: simulate fewer homes, or raise the hard limit (ulimit -Hn) first"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    return needed
 
 
 class SimulatedDevice(msgspec.Struct, frozen=True):
@@ -180,6 +198,7 @@ class FleetSimulator:
     async def connect(self) -> Connected:
         """Connect every device, ``CONNECT_AT_ONCE`` at a time, round robin over the servers;
         a wallbox or light subscribes its commands and says its first state."""
+        open_files(len(self._specs) + SPARE_FILES)
         started = time.monotonic()  # real seconds: how fast the cluster takes connections
         gate = asyncio.Semaphore(CONNECT_AT_ONCE)
 
