@@ -1,8 +1,9 @@
 """``carhome fleet up`` as a real process: a worker killed mid-stream, its partitions moved, no state
 lost, and nothing of the fleet left running after SIGTERM.
 
-``fleet up`` starts three NATS servers, a PostgreSQL, two workers and 200 simulated homes (a
-car and a wallbox or a light each); the cars change on a seeded schedule. Once both workers
+``fleet up`` starts three NATS servers, a PostgreSQL, two workers, an API node and 200
+simulated homes (a car and a wallbox or a light each); the owner it prints logs in through
+the API node; the cars change on a seeded schedule. Once both workers
 hold their share, ``fleet kill-worker 1`` kills the first with SIGKILL while the cars still
 report; the second must take every partition, and once the simulator's stream is done
 (every report PUBACKed) the states in the fleet's PostgreSQL must be each device's last
@@ -23,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import msgspec
 import pytest
 
@@ -136,6 +138,14 @@ async def _fleet(directory: Path, up: subprocess.Popen[bytes]) -> None:
     state = await until("fleet up writes its state", started, lambda s: s is not None)
     assert state is not None
     assert [w.number for w in state.workers] == [1, 2]
+    async with httpx.AsyncClient(base_url=state.api, timeout=BOUND) as http:
+        login = await http.post(
+            "/api/auth/login", json={"member": state.owner, "password": state.owner_password}
+        )
+        assert login.status_code == 200, login.text
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        car = await http.get(f"/api/devices/{state.owner_home}/car")
+        assert car.status_code == 200, car.text
 
     async def read() -> Status:
         return await status(state)

@@ -13,6 +13,8 @@
 - **K workers**, each ``carhome worker --config DIR/worker-<n>.yaml`` as a child process with
   its ``fleet:`` section (the workers' NATS user and password), logging to
   ``DIR/worker-<n>.log``;
+- an **API node** (``carhome api``, ``DIR/api-1.yaml``): the REST API and the web app for
+  every home, on a free loopback port;
 - the **simulated homes** (``carhome.sim.fleet.FleetSimulator``) in this process.
 
 Every child asks the kernel for SIGTERM when ``fleet up`` dies (``PR_SET_PDEATHSIG``, as the
@@ -20,8 +22,6 @@ embedded broker's server does), so none outlives it, kill -9 included. What was 
 recorded in ``DIR/fleet.json`` (mode 0600: it holds the workers' NATS password) for the other
 two commands; ``DIR/simulator.json`` holds the simulator's last published states once its
 stream is done.
-
-The stateless API role is not started here yet: ``_start_api`` is the one place to add it.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.postgres import PostgresMemberStore, open_tables
 from carhome.clock import Clock, SystemClock
-from carhome.errors import ConfigError, StoreError
+from carhome.errors import BrokerUnavailable, ConfigError, StoreError
 from carhome.files import write_atomically
-from carhome.fleet.cluster import NatsCluster, free_ports
+from carhome.fleet.cluster import Login, NatsCluster, free_ports
 from carhome.fleet.jetstream import connect, ensure_streams
 from carhome.fleet.log import partition_of, stream
 from carhome.fleet.membership import holders, live
@@ -73,6 +73,10 @@ STATE_FILE: Final = "fleet.json"
 SIMULATOR_FILE: Final = "simulator.json"
 OWNER: Final = "owner"
 PG_USER: Final = "carhome"
+API_NODE: Final = "api-1"
+API_START: Final = 60.0
+"""Seconds the API node may take to serve."""
+_SERVING: Final = f"API node {API_NODE} serving"
 STOP_WAIT: Final = 15.0
 """Seconds a worker or the database is given to stop on SIGTERM before it is killed."""
 
@@ -105,7 +109,7 @@ class FleetState(msgspec.Struct, frozen=True, kw_only=True):
     owner: str = OWNER
     owner_home: str = ""
     owner_password: str = ""
-    api: str | None = None
+    api: str = ""
     postgres_dir: str = ""
     connect_s: float = 0.0
     started_s: float = 0.0
@@ -389,6 +393,7 @@ class FleetUp:
         self.clock: Clock = clock or SystemClock()
         self._say = say
         self._processes: dict[int, asyncio.subprocess.Process] = {}
+        self._api: asyncio.subprocess.Process | None = None
 
     async def run(self, ended: asyncio.Event) -> None:
         """Start everything, say where it is, run until ``ended``, then stop everything."""
@@ -410,10 +415,11 @@ class FleetUp:
             phase("postgres")
             password = await self._fill(pg.url, devices)
             phase("homes")
-            stack.push_async_callback(self._stop_workers)
+            stack.push_async_callback(self._stop_children)
             workers = [await self._start_worker(n, cluster, pg.url) for n in range(1, self.workers + 1)]
-            api = await self._start_api()
             phase("workers")
+            api, api_pid = await self._start_api(cluster, pg.url)
+            phase("api")
             mqtt_ports = [cluster.mqtt_port(i) for i in range(cluster.size)]
             specs = simulated(devices, credentials)
             simulator = await stack.enter_async_context(
@@ -422,7 +428,7 @@ class FleetUp:
             phase("devices")
             children = [pid for i in range(cluster.size) if (pid := cluster.pid(i)) is not None]
             children += [pg.process.pid] if pg.process is not None else []
-            children += [w.pid for w in workers]
+            children += [w.pid for w in workers] + [api_pid]
             state = FleetState(
                 pid=os.getpid(),
                 homes=self.homes,
@@ -502,42 +508,67 @@ class FleetUp:
 
     async def _start_worker(self, number: int, cluster: NatsCluster, database: str) -> WorkerRecord:
         worker_id = f"worker-{number}"
-        data = self.directory / worker_id
-        private_dir(data)
-        fleet = {
+        login = cluster.worker
+        process, config, out = await self._child(
+            "worker", worker_id, self._fleet(worker_id, cluster, login, database)
+        )
+        self._processes[number] = process
+        return WorkerRecord(number=number, id=worker_id, pid=process.pid, config=str(config), log=str(out))
+
+    def _fleet(self, name: str, cluster: NatsCluster, login: Login, database: str) -> dict[str, object]:
+        """A child's ``fleet:`` section."""
+        return {
             "database": database,
-            "worker": worker_id,
+            "worker": name,
             "partitions": self.partitions,
             "heartbeat": 1.0,
             "idle_timeout": 5.0,
             "nats": cluster.nats_urls,
-            "nats_user": cluster.worker.user,
-            "nats_password": cluster.worker.password,
+            "nats_user": login.user,
+            "nats_password": login.password,
         }
-        config = self.directory / f"{worker_id}.yaml"
-        _write_json(config, {"hub": {"data_dir": str(data)}, "fleet": fleet})  # JSON is YAML
-        out = self.directory / f"{worker_id}.log"
+
+    async def _child(
+        self, role: str, name: str, fleet: dict[str, object], **sections: object
+    ) -> tuple[asyncio.subprocess.Process, Path, Path]:
+        """``carhome <role> --config DIR/<name>.yaml`` as a child process logging to
+        ``DIR/<name>.log``; the process, its config and its log."""
+        data = self.directory / name
+        private_dir(data)
+        config = self.directory / f"{name}.yaml"
+        _write_json(config, {"hub": {"data_dir": str(data)}, **sections, "fleet": fleet})  # JSON is YAML
+        out = self.directory / f"{name}.log"
         with out.open("ab") as log_file:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-c",
                 "from carhome.cli.main import main; main()",
-                "worker",
+                role,
                 "--config",
                 str(config),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
-                start_new_session=True,  # a Ctrl-C reaches fleet up, which stops the workers in order
+                start_new_session=True,  # a Ctrl-C reaches fleet up, which stops its children in order
                 preexec_fn=die_with_parent(),  # SIGTERM when fleet up dies, kill -9 included
             )
-        self._processes[number] = process
-        return WorkerRecord(number=number, id=worker_id, pid=process.pid, config=str(config), log=str(out))
+        return process, config, out
 
-    async def _start_api(self) -> str | None:
-        """THE PLACE TO START THE API ROLE (``carhome api``) once it exists: start it as a
-        child process as ``_start_worker`` does a worker, and return its address."""
-        return None
+    async def _start_api(self, cluster: NatsCluster, database: str) -> tuple[str, int]:
+        """An API node (``carhome api``) on a free loopback port; its URL and pid once it serves."""
+        (port,) = free_ports(1)
+        fleet = self._fleet(API_NODE, cluster, cluster.api, database)
+        process, _, out = await self._child("api", API_NODE, fleet, api={"host": "127.0.0.1", "port": port})
+        self._api = process
+        started = time.monotonic()  # real seconds: a process takes real time to start
+        while _SERVING not in out.read_text(errors="replace"):
+            if process.returncode is not None or time.monotonic() - started > API_START:
+                tail = out.read_text(errors="replace")[-2000:]
+                raise BrokerUnavailable(
+                    f"the API node did not start within {API_START} s; its log ends: {tail}"
+                )
+            await asyncio.sleep(0.1)
+        return f"http://127.0.0.1:{port}", process.pid
 
     async def _watch_workers(self, workers: list[WorkerRecord]) -> None:
         """Say when a worker ends (``fleet kill-worker``, a crash); it is not restarted."""
@@ -548,8 +579,10 @@ class FleetUp:
 
         await asyncio.gather(*(one(w) for w in workers))
 
-    async def _stop_workers(self) -> None:
-        await asyncio.gather(*(_stop_process(p) for p in self._processes.values()))
+    async def _stop_children(self) -> None:
+        await asyncio.gather(
+            *(_stop_process(p) for p in [*self._processes.values(), *filter(None, [self._api])])
+        )
 
     def _tell(self, state: FleetState, devices: int) -> None:
         say = self._say
@@ -561,7 +594,7 @@ class FleetUp:
         say(f"  NATS:       {', '.join(state.nats_urls)}")
         say(f"  MQTT:       {', '.join(state.mqtt_urls)}")
         say(f"  PostgreSQL: {state.database}")
-        say(f"  API:        {state.api or 'not started (the API role is not part of fleet up yet)'}")
+        say(f"  API:        {state.api} (the web app and the REST API; log in as the owner below)")
         say(f"  owner:      {state.owner} of {state.owner_home}, password {state.owner_password}")
         for w in state.workers:
             say(f"  worker {w.number}:   {w.id}, pid {w.pid}, log {w.log}")
@@ -645,8 +678,6 @@ async def status(state: FleetState, *, nats_timeout: float = 5.0) -> Status:
 
 
 async def _last_seqs(state: FleetState, timeout: float) -> dict[int, int]:
-    from carhome.fleet.cluster import Login  # noqa: PLC0415 - beside its one use
-
     try:
         nc = await asyncio.wait_for(
             connect(
