@@ -17,8 +17,10 @@
   every home, on a free loopback port;
 - the **simulated homes** (``carhome.sim.fleet.FleetSimulator``) in this process.
 
-Every child asks the kernel for SIGTERM when ``fleet up`` dies (``PR_SET_PDEATHSIG``, as the
-embedded broker's server does), so none outlives it, kill -9 included. What was started is
+Every child asks the kernel for a signal when ``fleet up`` dies (``PR_SET_PDEATHSIG``, as the
+embedded broker's server does: SIGTERM for the NATS servers, a fast shutdown for PostgreSQL,
+SIGKILL for the workers and the API node, whose graceful stop waits on the servers that die
+with them), so none outlives it, kill -9 included. What was started is
 recorded in ``DIR/fleet.json`` (mode 0600: it holds the workers' NATS password) for the other
 two commands; ``DIR/simulator.json`` holds the simulator's last published states once its
 stream is done.
@@ -249,7 +251,7 @@ class PgServer:
                 user=user,
                 cwd=self.directory,
                 start_new_session=True,
-                preexec_fn=die_with_parent(),  # SIGTERM (a smart shutdown) when fleet up dies
+                preexec_fn=die_with_parent(signal.SIGINT),  # a fast shutdown when fleet up dies
             )
         await self._until_accepting()
 
@@ -550,7 +552,9 @@ class FleetUp:
                 stdout=log_file,
                 stderr=log_file,
                 start_new_session=True,  # a Ctrl-C reaches fleet up, which stops its children in order
-                preexec_fn=die_with_parent(),  # SIGTERM when fleet up dies, kill -9 included
+                # killed when fleet up dies, kill -9 included: a worker told to stop (SIGTERM)
+                # with its servers gone waits on them for ever
+                preexec_fn=die_with_parent(signal.SIGKILL),
             )
         return process, config, out
 
