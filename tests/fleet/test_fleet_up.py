@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +57,8 @@ EVERY = 0.5  # seconds per round: the cars report for about 20 s, long enough to
 BOUND = 120.0
 """Seconds any wait may take (a fleet starts in seconds; the machine may be shared)."""
 POLL = 0.2
+DIES_WITHIN = 10.0
+"""Seconds within which every child of a killed ``fleet up`` must be gone: they die with it."""
 
 T = TypeVar("T")
 
@@ -64,16 +67,18 @@ def carhome(*args: str) -> list[str]:
     return [sys.executable, "-c", "from carhome.cli.main import main; main()", *args]
 
 
-async def until(what: str, read: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
-    """Read until ``done`` holds of what was read; fails saying what did not happen within ``BOUND``."""
+async def until(
+    what: str, read: Callable[[], Awaitable[T]], done: Callable[[T], bool], bound: float = BOUND
+) -> T:
+    """Read until ``done`` holds of what was read; fails saying what did not happen within ``bound`` s."""
     loop = asyncio.get_running_loop()
-    end = loop.time() + BOUND
+    end = loop.time() + bound
     while True:
         value = await read()
         if done(value):
             return value
         if loop.time() > end:
-            pytest.fail(f"not within {BOUND} s: {what} (last read: {value!r})")
+            pytest.fail(f"not within {bound} s: {what} (last read: {value!r})")
         await asyncio.sleep(POLL)  # a poll of PostgreSQL or a file, bounded above
 
 
@@ -282,3 +287,42 @@ def streamed(collector: Collector) -> dict[str, dict[str, object]]:
                 values, _ = decode_state(e.payload)
                 states.setdefault(f"{e.home}/{e.device}", {}).update(values)
     return states
+
+
+@pytest.mark.postgres
+async def test_nothing_of_the_fleet_outlives_fleet_up_killed_with_sigkill(tmp_path: Path) -> None:
+    directory = tmp_path / "fleet"
+    up = subprocess.Popen(  # noqa: ASYNC220 - a child process that runs for the whole test
+        carhome(
+            "fleet", "up", "--homes", "4", "--workers", "1", "--partitions", "2", "--dir", str(directory)
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    state: FleetState | None = None
+    try:
+
+        async def started() -> FleetState | None:
+            assert up.poll() is None, f"fleet up ended early ({up.returncode})"
+            return read_state(directory) if (directory / STATE_FILE).exists() else None
+
+        state = await until("fleet up writes its state", started, lambda s: s is not None)
+        assert state is not None
+        children = state.children
+        assert len(children) == 3 + 1 + 1 + 1  # servers, database, worker, API node
+        assert all(alive(c) for c in children)
+        up.kill()
+        up.wait()
+        left = await until(
+            "every child of fleet up ends",
+            lambda: asyncio.sleep(0, [c for c in children if alive(c)] + running_under(directory)),
+            lambda found: not found,
+            DIES_WITHIN,
+        )
+        print(f"fleet up killed with SIGKILL: children left {len(left)} of {len(children)}")
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+        if state is not None:  # what fleet up's next start in the directory would remove
+            shutil.rmtree(state.postgres_dir, ignore_errors=True)
