@@ -53,7 +53,7 @@ from carhome.access.members import Member
 from carhome.access.passwords import Passwords
 from carhome.access.postgres import PostgresMemberStore, open_tables
 from carhome.clock import Clock, SystemClock
-from carhome.errors import BrokerUnavailable, ConfigError, StoreError
+from carhome.errors import BrokerUnavailable, CarhomeError, ConfigError, StoreError
 from carhome.files import write_atomically
 from carhome.fleet.cluster import Login, NatsCluster, free_ports
 from carhome.fleet.jetstream import connect, ensure_streams
@@ -494,7 +494,11 @@ class FleetUp:
         (self.directory / STATE_FILE).unlink(missing_ok=True)
 
     async def _play(self, simulator: FleetSimulator) -> None:
-        await simulator.run(self.rounds, self.every)
+        try:
+            await simulator.run(self.rounds, self.every)
+        except (TimeoutError, CarhomeError) as exc:  # said, not hidden until the fleet stops
+            self._say(f"simulator: its stream stopped: {exc!r}; the fleet runs on without it")
+            return
         assert simulator.connected is not None  # connected when entered
         report = SimulatorReport(
             reports=simulator.reports,
