@@ -314,6 +314,8 @@ class AclTable:
 
     def _hide(self, username: str) -> tuple[str, ...]:
         wide, reads = self._wide[username], self._reads[username]
+        if not wide:  # no filter wider than its reads (every device): nothing to hide, no scan of all rules
+            return ()
         return tuple(
             sorted(
                 {
