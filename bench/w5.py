@@ -17,18 +17,23 @@ The parts, each a process of its own on this machine:
 
 Phases, each on fresh streams and fresh state (the homes and devices stay):
 
-1. ``raw``: the messages through the cluster to a bare JetStream reader in this process
-   (``raw_msgs_per_s``, from the first publish until it read the last);
-2. one worker serving every partition, then every message published: ``msgs_per_s_1_worker``
-   from the first publish until every partition's checkpoint is its stream's last sequence,
-   and the worker's CPU seconds (``/proc/<pid>/stat``) over that time per 1,000 messages;
+1. ``raw``: the whole stream published, then read by a bare JetStream reader in this
+   process (``raw_msgs_per_s``, from its start until it read the last);
+2. one worker: first started on empty streams until it serves every partition (its
+   start-up: importing, loading the homes, joining), stopped; then the whole stream is
+   published and the worker started again: ``msgs_per_s_1_worker`` from the moment it began
+   to read a partition until every partition's checkpoint is its stream's last sequence,
+   and its CPU seconds (``/proc/<pid>/stat``) until then, less its start-up's, per 1,000
+   messages (the work per message, each worker reading full batches: on a machine of two
+   cores shared by everything, flat from one worker to two means it scales with cores);
 3. the same with two workers: ``msgs_per_s_2_workers``, ``cpu_s_per_1k_msgs_2_workers`` (both
    workers' CPU), ``partition_balance`` (the smaller worker's partitions ÷ the larger's);
-4. two workers, one killed with SIGKILL once a third of the messages were committed:
-   ``failover_s`` from the kill until the other serves every partition the dead one held
-   (its log line saying it reads the partition, at the partition's new epoch);
+4. two workers serving, the stream published live, one killed with SIGKILL once a third of
+   the messages were committed: ``failover_s`` from the kill until the other serves every
+   partition the dead one held (its log line saying it reads the partition, at the
+   partition's new epoch);
 5. two workers, one stopped with SIGSTOP likewise, resumed once the other serves its
-   partitions: ``zombie_writes_accepted``.
+   partitions: ``zombie_writes_accepted`` (and the fenced writes it had refused).
 
 After phases 2–5 the stream is drained and counted from the database:
 
@@ -212,6 +217,7 @@ class WorkerProcess:
     name: str
     process: asyncio.subprocess.Process
     serving: dict[int, int] = field(default_factory=dict)  # partition → epoch it reads at
+    first_serving: int | None = None  # monotonic ns of the first such line
     refused: int = 0  # "epoch … is over" (a fenced write refused)
     tail: list[str] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -230,6 +236,8 @@ class WorkerProcess:
                 partition = int(rest.split()[0])
                 epoch = int(rest.split("(epoch ", 1)[1].split(")")[0])
                 self.serving[partition] = epoch
+                if self.first_serving is None:
+                    self.first_serving = time.monotonic_ns()
                 self.changed.set()
             elif "is over; another worker serves it now" in line or "Fenced" in line:
                 self.refused += 1
@@ -516,30 +524,30 @@ class Run:
     # -- phases ------------------------------------------------------------------------------
 
     async def raw(self) -> float:
-        """The messages through the cluster to a bare JetStream reader: msg/s."""
+        """The same messages through the cluster to a bare JetStream reader in this process,
+        published before it starts (as for the workers): msg/s from its start to its last."""
         from carhome.fleet.jetstream import open_log  # noqa: PLC0415
 
         await self.fresh()
-        total = len(self.messages.rows)
+        await self.publish()
+        await self.published()
+        total = sum((await self.all_in_streams()).values())
         got = 0
-        t_last = 0
         done = asyncio.Event()
         async with open_log(self.cluster.nats_urls, self.cluster.worker) as partition_log:
 
             async def read(p: int) -> None:
-                nonlocal got, t_last
+                nonlocal got
                 async for batch in partition_log.read(p, 0):
                     got += len(batch)
                     if got >= total:
-                        t_last = time.monotonic_ns()
                         done.set()
 
+            t_first = time.monotonic_ns()
             readers = [asyncio.create_task(read(p)) for p in range(self.partitions)]
-            await asyncio.sleep(0.5)  # the readers' consumers made
-            await self.publish()
-            t_first = await self.published()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), self.args.bound * 4)
+            t_last = time.monotonic_ns()
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
@@ -549,23 +557,36 @@ class Run:
         return total / ((t_last - t_first) / 1e9)
 
     async def steady(self, names: list[str]) -> dict[str, Any]:
-        """``names`` workers serving every partition, then the whole stream: rate, CPU, balance, counts."""
+        """``names`` workers through the whole stream, published before they start: rate, CPU,
+        balance, counts.
+
+        First the workers start on empty streams and settle (each serving its share): the CPU
+        that took (importing, loading the homes, joining) is their start-up, and the shares
+        give the balance. They stop; the whole stream is published; the same workers start
+        again and drain it. ``msgs_per_s`` is from the first partition a worker began to read
+        until every checkpoint is at its stream's end; the CPU per message is the workers'
+        CPU until then less their start-up's."""
         await self.fresh()
         workers = [await self.start_worker(n) for n in names]
         await self.until(f"{len(names)} workers serve the partitions", lambda: self.settled(workers), 120)
+        startup_cpu = sum(w.cpu_s() for w in workers)
         owners = await self.owners()
         shares = [sum(1 for o, _ in owners.values() if o == w.name) for w in workers]
-        cpu0 = sum(w.cpu_s() for w in workers)
+        await self.stop_workers()
         await self.publish()
-        t_first = await self.published()
+        await self.published()
+        await self.all_in_streams()
+        workers = [await self.start_worker(n) for n in names]
         t_done, last = await self.drained()
-        cpu = sum(w.cpu_s() for w in workers) - cpu0
+        cpu = sum(w.cpu_s() for w in workers) - startup_cpu
+        t_first = min(w.first_serving for w in workers if w.first_serving is not None)
         total = sum(last.values())
         counts = await self.count(last)
         await self.stop_workers()
         return {
             "msgs_per_s": round(total / ((t_done - t_first) / 1e9)),
             "cpu_s_per_1k_msgs": round(cpu / total * 1000, 4) if total else None,
+            "startup_cpu_s": round(startup_cpu, 2),
             "balance": round(min(shares) / max(shares), 3),
             "shares": shares,
             "in_streams": total,
