@@ -25,7 +25,7 @@ BOUND = 600.0  # seconds for the whole run: it starts a cluster, a database and 
 
 
 def test_w5_runs_every_phase_with_nothing_lost_twice_or_from_a_zombie() -> None:
-    done = subprocess.run(  # noqa: S603 - this interpreter and the repository's bench
+    done = subprocess.run(
         [
             sys.executable,
             str(BENCH),
