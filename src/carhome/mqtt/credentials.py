@@ -314,6 +314,8 @@ class AclTable:
 
     def _hide(self, username: str) -> tuple[str, ...]:
         wide, reads = self._wide[username], self._reads[username]
+        if not wide:  # a device's: nothing to hide, and no walk over every other user's rules
+            return ()
         return tuple(
             sorted(
                 {
