@@ -26,6 +26,7 @@ from carhome.cli.options import config_option
 from carhome.errors import CarhomeError, ConfigError
 
 if TYPE_CHECKING:
+    from carhome.compose.worker import WithHub
     from carhome.fleet.config import FleetConfig
     from carhome.fleet.log import PartitionLog
 
@@ -48,6 +49,14 @@ def _jetstream(fleet: FleetConfig) -> AbstractAsyncContextManager[PartitionLog]:
     from carhome.fleet.jetstream import open_log  # noqa: PLC0415
 
     return open_log(list(fleet.nats), Login(fleet.nats_user, fleet.nats_password or ""))
+
+
+def _answering(fleet: FleetConfig) -> AbstractAsyncContextManager[WithHub]:
+    """Beside each partition's hub: the API nodes' requests answered, its changes published."""
+    from carhome.fleet.cluster import Login  # noqa: PLC0415 - NATS loads only for a worker
+    from carhome.fleet.rpc import worker_side  # noqa: PLC0415
+
+    return worker_side(fleet.nats, Login(fleet.nats_user, fleet.nats_password or ""), fleet.partitions)
 
 
 @click.command()
@@ -99,7 +108,8 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
         click.echo(f"worker {fleet.worker} joined the fleet of {fleet.partitions} partitions")
 
     try:
-        reason = asyncio.run(serve(fleet, log_of, joined=joined))
+        with_hub_of = _answering if fleet.nats else None
+        reason = asyncio.run(serve(fleet, log_of, joined=joined, with_hub_of=with_hub_of))
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"worker {fleet.worker} left the fleet: {reason}")

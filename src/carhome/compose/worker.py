@@ -52,6 +52,7 @@ from carhome.fleet.config import FleetConfig
 from carhome.fleet.log import Entry, PartitionLog, partition_of
 from carhome.fleet.membership import Membership
 from carhome.fleet.partitions import Fenced, Lease, Partitions, fenced, writer_settings
+from carhome.fleet.republish import republishing
 from carhome.hub import Command, Hub
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -432,10 +433,12 @@ async def serve(
     also: Also | None = None,
     joined: Callable[[Worker, Membership], None] | None = None,
     worker: type[Worker] = Worker,
+    with_hub_of: Callable[[FleetConfig], contextlib.AbstractAsyncContextManager[WithHub]] | None = None,
 ) -> str:
     """Run the worker ``fleet`` configures until SIGTERM (or SIGINT), reading the log that
     ``log_of(fleet)`` opens; why it ended (a watchdog stop says so). ``also`` adds writes to
-    each batch's transaction, ``joined`` is told once the worker is a member."""
+    each batch's transaction, ``joined`` is told once the worker is a member, ``with_hub_of(fleet)``
+    opens what runs beside each partition's hub (the API nodes' requests and live subjects)."""
     ended = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -445,9 +448,11 @@ async def serve(
         PgDatabase(fleet.database, settings=settings) as database,
         PostgresStore(database) as store,
         log_of(fleet) as partition_log,
+        contextlib.nullcontext() if with_hub_of is None else with_hub_of(fleet) as with_hub,
+        republishing(fleet) as republisher,
     ):
         partitions = Partitions(database, fleet.partitions)
-        owner = worker(partitions, store, partition_log, also=also)
+        owner = worker(partitions, store, partition_log, also=also, with_hub=republisher.beside(with_hub))
         try:
             async with Membership(
                 partitions, fleet.worker, owner, heartbeat=fleet.heartbeat, idle_timeout=fleet.idle_timeout
