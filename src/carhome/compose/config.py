@@ -148,6 +148,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     shelly: ShellyConfig | None = None
     zigbee2mqtt: Zigbee2MqttConfig | None = None
     fleet: FleetConfig | None = None
+    automations: tuple[str, ...] = ()
+    """Automation files or directories, loaded beside the data directory's own (relative to
+    the config file); a shared file's ``homes:`` gives each home of a fleet its own."""
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -217,7 +220,10 @@ def _files_beside(config: Config, base: Path) -> Config:
     if ovms is not None:
         ovms = replace(ovms, cars=tuple(replace(c, pin_file=at(c.pin_file)) for c in ovms.cars))
     energy = tuple(files_beside(e, at) for e in config.energy)
-    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy)
+    automations = tuple(str(base / Path(a).expanduser()) for a in config.automations)
+    return replace(
+        config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy, automations=automations
+    )
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -400,6 +406,8 @@ def _check_unsigned_charging(config: Config) -> None:
 
 
 def _check_charging(config: Config) -> None:
+    if config.fleet is not None:
+        return  # a fleet's homes are in its database: each partition binds its cars' entries
     homes = [h.id for h in config.homes]
     seen: set[tuple[str, str]] = set()
     for i, entry in enumerate(config.charging):

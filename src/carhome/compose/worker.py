@@ -33,6 +33,8 @@ home's partition would spare reading them all at a million homes).
 
 ``serve(fleet, log)`` runs a worker until SIGTERM: what ``carhome worker`` runs. The log is
 given (``carhome.fleet.log.PartitionLog``); the JetStream one comes with the NATS cluster.
+Beside each partition's hub ``carhome worker`` runs its commands to the devices over the
+cluster, its automations and its charging (``carhome.compose.partition``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ Also = Callable[[asyncpg.Connection, Lease, Sequence[Entry]], Awaitable[object]]
 WithHub = Callable[[Hub, Lease], contextlib.AbstractAsyncContextManager[object]]
 """What runs beside a partition's hub while it is served (its automations, say): entered once
 the hub is loaded, before the log is read; left before the hub closes."""
+
+Beside = Callable[[PgDatabase], contextlib.AbstractAsyncContextManager[WithHub | None]]
+"""What opens, given the fleet's database, the ``WithHub`` of every partition a worker serves."""
 
 StateReport = tuple[str, str, Mapping[str, Any], float | None]
 
@@ -432,10 +437,13 @@ async def serve(
     also: Also | None = None,
     joined: Callable[[Worker, Membership], None] | None = None,
     worker: type[Worker] = Worker,
+    beside: Beside | None = None,
 ) -> str:
     """Run the worker ``fleet`` configures until SIGTERM (or SIGINT), reading the log that
     ``log_of(fleet)`` opens; why it ended (a watchdog stop says so). ``also`` adds writes to
-    each batch's transaction, ``joined`` is told once the worker is a member."""
+    each batch's transaction, ``joined`` is told once the worker is a member; ``beside``,
+    given the fleet's database, opens what runs beside each partition's hub (its commands,
+    automations and charging: ``carhome.compose.partition``) for as long as the worker runs."""
     ended = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -445,9 +453,10 @@ async def serve(
         PgDatabase(fleet.database, settings=settings) as database,
         PostgresStore(database) as store,
         log_of(fleet) as partition_log,
+        contextlib.nullcontext(None) if beside is None else beside(database) as with_hub,
     ):
         partitions = Partitions(database, fleet.partitions)
-        owner = worker(partitions, store, partition_log, also=also)
+        owner = worker(partitions, store, partition_log, also=also, with_hub=with_hub)
         try:
             async with Membership(
                 partitions, fleet.worker, owner, heartbeat=fleet.heartbeat, idle_timeout=fleet.idle_timeout
