@@ -44,7 +44,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import asyncpg
 
@@ -75,7 +75,18 @@ Also = Callable[[asyncpg.Connection, Lease, Sequence[Entry]], Awaitable[object]]
 
 WithHub = Callable[[Hub, Lease], contextlib.AbstractAsyncContextManager[object]]
 """What runs beside a partition's hub while it is served (its automations, say): entered once
-the hub is loaded, before the log is read; left before the hub closes."""
+the hub is loaded, before the log is read; left before the hub closes. When what it yields
+``Settles``, each batch's checkpoint commits only once it settled."""
+
+
+@runtime_checkable
+class Settles(Protocol):
+    """What runs beside a hub and acts on what a batch applied (an automation run firing on
+    a state): ``settled`` returns once what the batch set off is durable (its commands in the
+    outbox), so the checkpoint never covers a firing whose command a takeover would not make."""
+
+    async def settled(self) -> None: ...
+
 
 Beside = Callable[[PgDatabase], contextlib.AbstractAsyncContextManager[WithHub | None]]
 """What opens, given the fleet's database, the ``WithHub`` of every partition a worker serves."""
@@ -320,8 +331,10 @@ class Worker:
                         persist_states=False,
                     )
                     await stack.enter_async_context(hub)
+                    settles = None
                     if self._with_hub is not None:
-                        await stack.enter_async_context(self._with_hub(hub, lease))
+                        beside = await stack.enter_async_context(self._with_hub(hub, lease))
+                        settles = beside if isinstance(beside, Settles) else None
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
                 self.serving(p).set()
@@ -332,6 +345,8 @@ class Worker:
                     if batch:
                         async with tenure.applying:
                             self._apply(tenure, hub, batch)
+                            if settles is not None:
+                                await settles.settled()
                             await self._commit(tenure, batch)
         finally:
             tenure.hub = None
