@@ -79,8 +79,10 @@ SETTLE: Final = 2.0
 class Served:
     """What runs beside one partition's hub: its automation engine; it ``Settles``."""
 
-    def __init__(self, engine: Engine, partition: int, settle: float = SETTLE) -> None:
+    def __init__(self, engine: Engine, context: Context, partition: int, settle: float = SETTLE) -> None:
         self.engine = engine
+        self.context = context
+        """What the partition's parts provided each other (its homes' tariffs, chargers' cars)."""
         self.partition = partition
         self.settle = settle
 
@@ -119,8 +121,8 @@ class PartitionParts:
         self.automations = automations
         self.resend = resend
         self.settle = settle
-        self.engines: dict[int, Engine] = {}
-        """The automation engine of each partition served now."""
+        self.served: dict[int, Served] = {}
+        """What runs beside each partition served now."""
 
     def _section(self, homes: set[str]) -> Config:
         """The config's charging and energy entries of ``homes`` (each names its home)."""
@@ -147,11 +149,12 @@ class PartitionParts:
             await stack.enter_async_context(charging)
             # last: the pending commands go once the parts that make them are running
             await stack.enter_async_context(NatsCommands(self.nats, hub, resend=self.resend))
-            self.engines[lease.partition] = engine
+            served = self.served[lease.partition] = Served(engine, context, lease.partition, self.settle)
             try:
-                yield Served(engine, lease.partition, self.settle)
+                yield served
             finally:
-                self.engines.pop(lease.partition, None)
+                if self.served.get(lease.partition) is served:
+                    del self.served[lease.partition]
 
 
 def check_fleet_sections(config: Config) -> None:
