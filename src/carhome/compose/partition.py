@@ -85,20 +85,25 @@ class Served:
         """What the partition's parts provided each other (its homes' tariffs, chargers' cars)."""
         self.partition = partition
         self.settle = settle
+        self._waited: frozenset[asyncio.Task[None]] = frozenset()
 
     async def settled(self) -> None:
-        """Once the runs a batch set off made their commands (durable in the outbox before
-        ``submit`` returns). A run still busy after ``settle`` seconds waits on a delay or
-        a wait, kept as a saved timer where it sits at the top of its actions (its run
-        resumes after a takeover); the checkpoint then goes on without it."""
-        try:
-            await asyncio.wait_for(self.engine.idle(), self.settle)
-        except TimeoutError:
-            log.info(
-                "partition %d: automation runs still waiting after %.1f s; committing",
-                self.partition,
-                self.settle,
-            )
+        """Once the runs the batch set off (those started since the last call) made their
+        commands (durable in the outbox before ``submit`` returns). A run still busy after
+        ``settle`` seconds waits on a delay or a wait, kept as a saved timer where it sits
+        at the top of its actions (its run resumes after a takeover); the checkpoint then
+        goes on without it, and later batches do not wait for it again."""
+        started = self.engine.running() - self._waited
+        if started:
+            _, pending = await asyncio.wait(started, timeout=self.settle)
+            if pending:
+                log.info(
+                    "partition %d: %d automation runs still waiting after %.1f s; committing",
+                    self.partition,
+                    len(pending),
+                    self.settle,
+                )
+        self._waited = self.engine.running()
 
 
 class PartitionParts:
