@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from nats.aio.client import Client
 
 from carhome.cli.main import cli
-from carhome.compose.config import parse_config
+from carhome.compose.config import load_config, parse_config
 from carhome.compose.partition import PartitionParts, load_automations
 from carhome.errors import ConfigError
 from carhome.fleet.log import partition_of
@@ -61,11 +61,11 @@ async def test_each_partition_binds_the_automations_and_charging_of_its_own_home
         for i, home in enumerate(homes)
     )
     config = parse_config(
-        f"automations: [{tmp_path / 'low.yaml'}]\ncharging:\n{charging}"
+        f"automations: {{files: [{tmp_path / 'low.yaml'}]}}\ncharging:\n{charging}"
         f"fleet: {{database: '{postgres_url}', worker: w1, partitions: {PARTITIONS}}}\n"
     )
     async with PgDatabase(postgres_url) as database:
-        parts = PartitionParts(config, database, Client(), load_automations(config.automations))
+        parts = PartitionParts(config, database, Client(), load_automations(config.automations.files))
         async with serving(postgres_url, "w1", Commits(), parts):
             bound = {
                 p: (
@@ -96,9 +96,17 @@ def test_an_automation_that_names_no_home_is_refused_for_a_fleet_by_line(tmp_pat
 
 def test_automations_without_a_nats_cluster_are_refused_in_words(tmp_path: Path) -> None:
     path = tmp_path / "worker.yaml"
-    path.write_text("automations: [low.yaml]\nfleet: {database: postgresql://db/fleet, worker: w1}\n")
+    fleet = "fleet: {database: postgresql://db/fleet, worker: w1}\n"
+    path.write_text(f"automations: {{files: [low.yaml]}}\n{fleet}")
     result = CliRunner().invoke(
         cli, ["worker", "--config", str(path), "--log", "carhome.fleet.jetstream:open_log"]
     )
     assert result.exit_code == 1
     assert "automations and charging send commands to devices over the NATS cluster" in result.output
+
+
+def test_the_automation_files_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "worker.yaml"
+    path.write_text("automations: {files: [low.yaml, shared/]}\n")
+    files = load_config(path).automations.files
+    assert files == (str(tmp_path / "low.yaml"), str(tmp_path / "shared"))

@@ -191,7 +191,7 @@ async def test_automations_fire_and_their_commands_reach_the_devices_across_a_wo
         config = tmp_path / "worker.yaml"
         config.write_text(
             "hub: {data_dir: data}\n"
-            "automations: [lights.yaml]\n"
+            "automations: {files: [lights.yaml]}\n"
             "fleet:\n"
             f"  database: '{postgres_url}'\n"
             "  worker: WORKER\n"

@@ -118,9 +118,9 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
             from carhome.compose.partition import check_fleet_sections, load_automations  # noqa: PLC0415
 
             check_fleet_sections(config)
-            automations = load_automations(config.automations)
+            automations = load_automations(config.automations.files)
             beside = _beside(config, fleet, automations)
-        elif config.automations or config.charging:
+        elif config.automations.files or config.charging:
             raise ConfigError(
                 "automations and charging send commands to devices over the NATS cluster: give the"
                 " fleet: section's nats: [nats://host:4222, …] (and nats_password)",

@@ -129,7 +129,7 @@ async def run(
         context.provide(HUB_DATABASE, database)
         if postgres is not None:
             context.provide(POSTGRES, postgres)
-        context.provide(AUTOMATION_FILES, [*automation_files, *map(Path, config.automations)])
+        context.provide(AUTOMATION_FILES, automation_files)
         context.provide(DESCRIBED, OPERATIONS)
         if owner is not None:
             context.provide(OWNER, owner)
