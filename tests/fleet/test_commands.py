@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv311
+from nats.aio.msg import Msg
 
-from carhome.fleet.commands import command_subject
+from carhome.clock import SystemClock
+from carhome.fleet.commands import NatsCommands, command_subject
+from carhome.hub import Hub
+from carhome.hub.model import Device, Home
+from carhome.mqtt.device import MqttDeviceClient
+from carhome.store.memory import MemoryStore
 
 from .nats_rig import BOUND, fleet
 from .nats_rig import _Gmqtt as Gmqtt
@@ -79,3 +86,56 @@ async def test_a_core_nats_publish_reaches_a_qos_1_subscriber_at_qos_0_and_never
             assert device.received.empty()
     print(f"core NATS publish to an MQTT QoS 1 subscriber: QoS {qos}; to an offline session: never")
     assert kept == (b"mqtt", 1)  # the core NATS one, sent before it, never came
+
+
+class Climate:
+    """A car's command handler: what it ran, in order."""
+
+    def __init__(self) -> None:
+        self.ran: asyncio.Queue[str] = asyncio.Queue()
+
+    async def execute(self, kind: str, target: str, args: dict[str, Any]) -> Any:
+        self.ran.put_nowait(target)
+        return None
+
+
+async def test_a_device_offline_when_its_command_went_gets_it_when_it_is_back_online(tmp_path: Path) -> None:
+    """The worker applies a device's ``online`` status from the log (``Hub.set_available``):
+    its pending commands are sent again then, as the MQTT connector does."""
+    async with fleet(tmp_path, ["h1"]) as f:
+        hub = Hub(store=MemoryStore())
+        async with hub:
+            await hub.add_home(Home(id="h1", name="Home", lat=52.0, lon=13.0))
+            await hub.add_devices([Device(home="h1", id="car", type="car", name="Car")])
+            statuses: asyncio.Queue[bytes] = asyncio.Queue()
+
+            # what reaches the partition's log: the device's status, as the worker reads it
+            async def heard(message: Msg) -> None:
+                statuses.put_nowait(message.data)
+
+            watch = await f.admin.subscribe("fleet.*.h1.car.status", cb=heard)
+            async with NatsCommands(f.worker, hub, resend=3600.0) as commands:
+                command = await hub.submit("h1", "car", "action", "climate_on", member="m", face="test")
+                sent_offline = commands.sent  # published while nobody listened: gone
+                identity = f.credentials.device("h1", "car")
+                climate = Climate()
+                async with MqttDeviceClient(
+                    "h1",
+                    "car",
+                    f"mqtt://127.0.0.1:{f.cluster.mqtt_port(2)}",
+                    climate,
+                    clock=SystemClock(),
+                    username=identity.username,
+                    password=identity.password,
+                ) as device:
+                    while await asyncio.wait_for(statuses.get(), BOUND) != b"online":
+                        pass
+                    hub.set_available("h1", "car", True)
+                    ran = await asyncio.wait_for(climate.ran.get(), BOUND)
+                    received = device.stats.commands
+            await watch.unsubscribe()
+    print(f"a command sent while its device was offline: executed once it came online ({received} received)")
+    assert ran == "climate_on"
+    assert received == 1  # only what was sent once it was back
+    assert sent_offline >= 1
+    assert command.status.value in ("sent", "queued")  # its ack goes to the log, read by no worker here
