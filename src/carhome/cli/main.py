@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from carhome.cli.access import audit, members
+from carhome.cli.api import api
 from carhome.cli.automations import automations
 from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
@@ -95,6 +96,7 @@ for command in (
     serve,
     store,
     worker,
+    api,
 ):
     cli.add_command(command)
 

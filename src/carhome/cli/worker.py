@@ -32,7 +32,7 @@ from carhome.errors import CarhomeError, ConfigError
 if TYPE_CHECKING:
     from carhome.automations.loader import Loaded
     from carhome.compose.config import Config
-    from carhome.compose.worker import Beside
+    from carhome.compose.worker import Beside, WithHub
     from carhome.fleet.config import FleetConfig
     from carhome.fleet.log import PartitionLog
     from carhome.pgdatabase import PgDatabase
@@ -75,6 +75,14 @@ def _beside(config: Config, fleet: FleetConfig, automations: Loaded) -> Beside:
             await nats.close()
 
     return beside
+
+
+def _answering(fleet: FleetConfig) -> AbstractAsyncContextManager[WithHub]:
+    """Beside each partition's hub: the API nodes' requests answered, its changes published."""
+    from carhome.fleet.cluster import Login  # noqa: PLC0415 - NATS loads only for a worker
+    from carhome.fleet.rpc import worker_side  # noqa: PLC0415
+
+    return worker_side(fleet.nats, Login(fleet.nats_user, fleet.nats_password or ""), fleet.partitions)
 
 
 @click.command()
@@ -144,7 +152,8 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
         click.echo(f"worker {fleet.worker} joined the fleet of {fleet.partitions} partitions")
 
     try:
-        reason = asyncio.run(serve(fleet, log_of, joined=joined, beside=beside))
+        with_hub_of = _answering if fleet.nats else None
+        reason = asyncio.run(serve(fleet, log_of, joined=joined, with_hub_of=with_hub_of, beside=beside))
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"worker {fleet.worker} left the fleet: {reason}")

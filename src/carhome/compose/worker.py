@@ -43,7 +43,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, runtime_checkable
 
 import asyncpg
@@ -445,6 +445,22 @@ def _other(hub: Hub, entry: Entry) -> None:
         hub.event(entry.home, entry.device, message.name, message.fields, ts=message.ts, source=SOURCE)
 
 
+def together(*hooks: WithHub | None) -> WithHub | None:
+    """One ``WithHub`` running ``hooks`` in order beside a hub (left in reverse); what it
+    yields ``Settles`` when one of theirs does."""
+    present = [hook for hook in hooks if hook is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    @contextlib.asynccontextmanager
+    async def running(hub: Hub, lease: Lease) -> AsyncIterator[object]:
+        async with contextlib.AsyncExitStack() as stack:
+            values = [await stack.enter_async_context(hook(hub, lease)) for hook in present]
+            yield next((v for v in values if isinstance(v, Settles)), None)
+
+    return running
+
+
 async def serve(
     fleet: FleetConfig,
     log_of: Callable[[FleetConfig], contextlib.AbstractAsyncContextManager[PartitionLog]],
@@ -452,13 +468,15 @@ async def serve(
     also: Also | None = None,
     joined: Callable[[Worker, Membership], None] | None = None,
     worker: type[Worker] = Worker,
+    with_hub_of: Callable[[FleetConfig], contextlib.AbstractAsyncContextManager[WithHub]] | None = None,
     beside: Beside | None = None,
 ) -> str:
     """Run the worker ``fleet`` configures until SIGTERM (or SIGINT), reading the log that
     ``log_of(fleet)`` opens; why it ended (a watchdog stop says so). ``also`` adds writes to
-    each batch's transaction, ``joined`` is told once the worker is a member; ``beside``,
-    given the fleet's database, opens what runs beside each partition's hub (its commands,
-    automations and charging: ``carhome.compose.partition``) for as long as the worker runs."""
+    each batch's transaction, ``joined`` is told once the worker is a member, ``with_hub_of(fleet)``
+    opens what runs beside each partition's hub (the API nodes' requests and live subjects);
+    so does ``beside``, given the fleet's database (its commands, automations and charging:
+    ``carhome.compose.partition``), for as long as the worker runs."""
     ended = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -468,9 +486,11 @@ async def serve(
         PgDatabase(fleet.database, settings=settings) as database,
         PostgresStore(database) as store,
         log_of(fleet) as partition_log,
-        contextlib.nullcontext(None) if beside is None else beside(database) as with_hub,
+        contextlib.nullcontext(None) if beside is None else beside(database) as parts,
+        contextlib.nullcontext(None) if with_hub_of is None else with_hub_of(fleet) as answering,
     ):
         partitions = Partitions(database, fleet.partitions)
+        with_hub = together(parts, answering)
         owner = worker(partitions, store, partition_log, also=also, with_hub=with_hub)
         try:
             async with Membership(
