@@ -72,7 +72,7 @@ def load_automations(files: Sequence[str | Path]) -> Loaded:
     return loaded
 
 
-SETTLE: Final = 2.0
+SETTLE: Final = 5.0
 """Seconds a batch's checkpoint waits at most for the automation runs the batch set off."""
 
 
