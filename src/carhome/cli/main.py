@@ -17,6 +17,7 @@ from carhome.cli.automations import automations
 from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
+from carhome.cli.fleet import fleet
 from carhome.cli.health import health
 from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
@@ -97,6 +98,7 @@ for command in (
     store,
     worker,
     api,
+    fleet,
 ):
     cli.add_command(command)
 

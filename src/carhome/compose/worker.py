@@ -54,6 +54,7 @@ from carhome.fleet.config import FleetConfig
 from carhome.fleet.log import Entry, PartitionLog, partition_of
 from carhome.fleet.membership import Membership
 from carhome.fleet.partitions import Fenced, Lease, Partitions, fenced, writer_settings
+from carhome.fleet.republish import republishing
 from carhome.hub import Command, Hub
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -488,9 +489,11 @@ async def serve(
         log_of(fleet) as partition_log,
         contextlib.nullcontext(None) if beside is None else beside(database) as parts,
         contextlib.nullcontext(None) if with_hub_of is None else with_hub_of(fleet) as answering,
+        republishing(fleet) as republisher,
     ):
         partitions = Partitions(database, fleet.partitions)
-        with_hub = together(parts, answering)
+        # the devices are asked to re-publish once the other hooks run (``republisher.beside``)
+        with_hub = together(parts, answering, republisher.with_hub)
         owner = worker(partitions, store, partition_log, also=also, with_hub=with_hub)
         try:
             async with Membership(

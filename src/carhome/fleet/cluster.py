@@ -59,6 +59,8 @@ API_USER: Final = "fleet-api"
 live records (``fleet.live.>``) and its replies."""
 ADMIN_USER: Final = "fleet-admin"
 """The operator's NATS user: creates and changes the partition streams (``ensure_streams``)."""
+LEADER_ELECTED: Final = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED"
+"""JetStream's advisory that a stream has a new leader: ``<this>.<stream>``."""
 _ROUTE_USER: Final = "fleet-route"
 _READY: Final = "Server is ready"
 _RELOADED: Final = "Reloaded server configuration"
@@ -97,7 +99,8 @@ def server_name(index: int) -> str:
 def worker_permissions(partitions: int) -> dict[str, Any]:
     """What a worker may do: read the partition streams (ephemeral pull consumers created,
     asked about, pulled from and deleted, nothing else of JetStream), publish commands (and
-    key asks) to any device, and receive the replies to its own requests."""
+    key asks, and asks to re-send state) to any device, receive the replies to its own
+    requests, and hear each partition stream's leader elections (``carhome.fleet.republish``)."""
     js = ["$JS.API.INFO"]
     for p in range(partitions):
         name = stream(p)
@@ -110,9 +113,10 @@ def worker_permissions(partitions: int) -> dict[str, Any]:
             f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
         ]
     commands = [s for kind in TO_DEVICE for s in subjects(kind.filter)]
+    elected = [f"{LEADER_ELECTED}.{stream(p)}" for p in range(partitions)]
     return {
         "publish": {"allow": [*js, *commands, "fleet.live.>"]},
-        "subscribe": {"allow": ["_INBOX.>", "fleet.cmd.*"]},
+        "subscribe": {"allow": ["_INBOX.>", "fleet.cmd.*", *elected]},
         "allow_responses": True,  # the API nodes' requests (carhome.fleet.rpc)
     }
 
