@@ -72,7 +72,7 @@ async def test_the_schema_is_migrated_once_even_by_stores_opening_together(postg
     async with PostgresStore(postgres_url):
         pass
     versions = await _fetch(postgres_url, "SELECT version FROM schema_version ORDER BY version")
-    assert [r["version"] for r in versions] == list(range(1, SCHEMA_VERSION + 1)) == [1]
+    assert [r["version"] for r in versions] == list(range(1, SCHEMA_VERSION + 1)) == [1, 2]
 
 
 @pytest.mark.postgres
@@ -228,3 +228,34 @@ async def test_open_store_opens_a_postgresql_database(postgres_url: str) -> None
         await store.outbox_put(_command(1))
     async with PostgresStore(postgres_url) as store:
         assert [c.id for c in await store.outbox_pending()] == ["c1"]
+
+
+@pytest.mark.postgres
+async def test_a_partitions_homes_are_those_the_fleet_hash_gives_it_rows_from_before_the_column_too(
+    postgres_url: str,
+) -> None:
+    from carhome.fleet.log import partition_of  # noqa: PLC0415 - the fleet's hash, the reference
+    from carhome.hub.model import Home  # noqa: PLC0415
+    from carhome.store.pgschema import MIGRATIONS, RECORD_VERSION, VERSION_TABLE  # noqa: PLC0415
+
+    before = [f"h{n}" for n in range(40)] + ["Zürich-7", "家", "a.b", "x" * 60]
+    after = [f"new{n}" for n in range(20)]
+    conn = await asyncpg.connect(postgres_url)  # a database of schema 1, holding homes
+    await conn.execute(VERSION_TABLE)
+    for statement in MIGRATIONS[0]:
+        await conn.execute(statement)
+    await conn.execute(RECORD_VERSION, 1)
+    for home in before:
+        await conn.execute("INSERT INTO homes (home, data) VALUES ($1, '{}')", home)
+    await conn.close()
+    async with PostgresStore(postgres_url) as store:  # migrated as it opens
+        for home in after:
+            await store.save_home(Home(id=home, name=home, lat=52.0, lon=13.0))
+        everyone = before + after
+        for partitions in (1, 7, 64):
+            found = {p: await store.home_ids_of_partition(p, partitions) for p in range(partitions)}
+            assert found == {
+                p: sorted(h for h in everyone if partition_of(h, partitions) == p) for p in range(partitions)
+            }
+    placed = sum(map(len, found.values()))
+    print(f"homes in the partition the fleet's hash gives: {placed} of {len(everyone)}")

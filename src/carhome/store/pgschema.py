@@ -56,6 +56,17 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX commands_home ON commands (home, created, seq)",
         "CREATE INDEX commands_created ON commands (created, seq)",
     ),
+    # 1 → 2: each home's FNV-1a 32 hash (the fleet's partition key: the partition is the hash
+    # modulo P), computed by the server as a home is saved (existing rows too), so a worker
+    # taking a partition reads only its homes' ids instead of every home's
+    (
+        "CREATE FUNCTION carhome_fnv1a(home TEXT) RETURNS BIGINT LANGUAGE plpgsql IMMUTABLE STRICT"
+        " PARALLEL SAFE AS $$ DECLARE bytes BYTEA := convert_to(home, 'UTF8'); h BIGINT := 2166136261;"
+        " BEGIN FOR i IN 0 .. length(bytes) - 1 LOOP"
+        " h := ((h # get_byte(bytes, i)) * 16777619) & 4294967295; END LOOP; RETURN h; END $$",
+        "ALTER TABLE homes ADD COLUMN hash BIGINT GENERATED ALWAYS AS (carhome_fnv1a(home)) STORED",
+        "CREATE INDEX homes_hash ON homes (hash, home)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -76,6 +87,9 @@ DEVICES: Final = "SELECT data FROM devices ORDER BY home, id"
 
 # Some homes only: what a fleet worker loads when it takes a partition.
 HOME_IDS: Final = "SELECT home FROM homes ORDER BY home"
+# The homes of partition $1 of $2 (``carhome.fleet.log.partition_of``): the index's entries,
+# scanned without the table's rows (an index-only scan of two narrow columns).
+HOME_IDS_OF_PARTITION: Final = "SELECT home FROM homes WHERE hash % $2 = $1 ORDER BY home"
 HOMES_IN: Final = "SELECT data FROM homes WHERE home = ANY($1::text[]) ORDER BY home"
 DEVICES_IN: Final = "SELECT data FROM devices WHERE home = ANY($1::text[]) ORDER BY home, id"
 STATES_IN: Final = "SELECT home, device, prop, value, ts, source FROM states WHERE home = ANY($1::text[])"

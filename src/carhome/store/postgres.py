@@ -170,6 +170,17 @@ class PostgresStore(Opens):
         """The id of every home kept."""
         return await self._fetch("reading home ids", lambda r: str(r[0]), pgschema.HOME_IDS)
 
+    async def home_ids_of_partition(self, partition: int, partitions: int) -> list[str]:
+        """The ids of the homes in ``partition`` of ``partitions`` (those whose
+        ``carhome.fleet.log.partition_of`` it is), computed by the server from a stored hash."""
+        return await self._fetch(
+            "reading a partition's home ids",
+            lambda r: str(r[0]),
+            pgschema.HOME_IDS_OF_PARTITION,
+            partition,
+            partitions,
+        )
+
     async def homes_in(self, homes: Sequence[str]) -> list[Home]:
         return await self._fetch(
             "reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES_IN, list(homes)
