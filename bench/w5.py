@@ -218,6 +218,7 @@ class WorkerProcess:
     serving: dict[int, int] = field(default_factory=dict)  # partition → epoch it reads at
     first_serving: int | None = None  # monotonic ns of the first such line
     serving_at: dict[int, int] = field(default_factory=dict)  # partition → monotonic ns of its line
+    took: dict[int, dict[str, float]] = field(default_factory=dict)  # partition → its take's steps (s)
     refused: int = 0  # "epoch … is over" (a fenced write refused)
     tail: list[str] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -231,7 +232,12 @@ class WorkerProcess:
         async for raw in self.process.stderr:
             line = raw.decode(errors="replace").rstrip()
             self.tail = [*self.tail[-200:], line]
-            if SERVING in line and "(epoch " in line:
+            if SERVING in line and ") took: " in line:
+                rest = line.split(SERVING, 1)[1]
+                words = rest.split(") took: ", 1)[1].split()
+                steps = zip(words[::2], words[1::2], strict=True)
+                self.took[int(rest.split()[0])] = {k: float(v) for k, v in steps}
+            elif SERVING in line and "(epoch " in line:
                 rest = line.split(SERVING, 1)[1]
                 partition = int(rest.split()[0])
                 epoch = int(rest.split("(epoch ", 1)[1].split(")")[0])
@@ -616,6 +622,8 @@ class Run:
             60 + 4 * self.args.idle_timeout,
         )
         served_again = sorted((a.serving_at[p] - failed) / 1e9 for p in held)
+        # when each lease came, from the kill: served again less the take's steps before serving
+        leased = sorted((a.serving_at[p] - failed) / 1e9 - a.took.get(p, {}).get("parts", 0.0) for p in held)
         resumed_refused = 0
         if sig == signal.SIGSTOP:
             b.signal(signal.SIGCONT)
@@ -626,8 +634,15 @@ class Run:
         _, last = await self.drained()
         counts = await self.count(last)
         await self.stop_workers()
+        steps: dict[str, dict[str, float]] = {}
+        for name in ("homes", "hub", "parts", "batch", "commit"):
+            times = sorted(a.took[p][name] for p in held if name in a.took.get(p, {}))
+            if times:
+                steps[name] = {"median": round(times[len(times) // 2], 3), "max": round(times[-1], 3)}
         return {
             "failover_s": round(served_again[-1], 2),
+            "leases_taken_s": [round(leased[0], 2), round(leased[-1], 2)],
+            "take_steps_s": steps,
             "first_partition_served_again_s": round(served_again[0], 2),
             "median_partition_served_again_s": round(served_again[len(served_again) // 2], 2),
             "partitions_moved": len(held),

@@ -7,9 +7,13 @@ partition's homes is shared with another's (one hub per partition, not one per w
 partition moves between workers as a unit, and a per-partition hub is dropped with it,
 timers, pending commands and subscriptions included, instead of picked out of a shared one).
 
-- **Taking** partition p (``acquired``): its homes are those ``partition_of(home, P) == p``;
+- **Taking** partition p (``acquired``): its homes are those ``partition_of(home, P) == p``,
+  found by the server from each home's stored hash (``PostgresStore.home_ids_of_partition``);
   their homes, devices, last states and pending commands are read from the fleet's
-  PostgreSQL store into the partition's hub. Every device's availability is unknown
+  PostgreSQL store into the partition's hub, one query each, the four at once, on a pool of
+  their own (``LOADING``): never behind the commits of the partitions already served. Each
+  take logs its steps once it first committed (``partition p (epoch e) took: homes … hub …
+  parts … batch … commit …``, seconds since the lease came). Every device's availability is unknown
   (``Hub.available`` is None) until it speaks again: the node it was connected to may have
   died without publishing its last will. Then the partition's log is read after the lease's
   checkpoint.
@@ -27,9 +31,7 @@ timers, pending commands and subscriptions included, instead of picked out of a 
   ``serve`` cuts the pool off rather than wait for calls the stop broke.
 
 The outbox (commands the partition's hub makes, and their statuses) is written in
-transactions fenced by the epoch too, each write as it comes: a zombie's are refused. Which
-homes a partition holds is found by hashing every home id at each take (a column of the
-home's partition would spare reading them all at a million homes).
+transactions fenced by the epoch too, each write as it comes: a zombie's are refused.
 
 ``serve(fleet, log)`` runs a worker until SIGTERM: what ``carhome worker`` runs. The log is
 given (``carhome.fleet.log.PartitionLog``); the JetStream one comes with the NATS cluster.
@@ -43,6 +45,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -68,6 +71,14 @@ from carhome.store.postgres import PostgresStore, command_writer, write_states
 log: Final = logging.getLogger(__name__)
 
 SOURCE: Final = "mqtt"
+COMMITTING: Final = 4
+"""Connections of a worker's pool for its fenced writes: each batch's states and checkpoint,
+the outbox, the takes and hand-backs of its membership."""
+LOADING: Final = 4
+"""Connections of its other pool: what a partition's hub reads as it is taken (and the store
+and the parts beside the hubs write outside the fence). A take's reads never queue behind
+the commits of the partitions the worker already serves: a worker taking over a dead one's
+partitions while its own take the stream at full rate loads them on connections of their own."""
 RETRY_FIRST: Final = 0.2
 RETRY_MOST: Final = 5.0
 
@@ -111,9 +122,16 @@ class PartitionStore:
         self._homes = list(homes)
         self._partitions = partitions
         self._lease = lease
+        self._loaded: _Loaded | None = None
 
     async def open(self) -> None:
-        return None
+        """Read what the hub loads as it opens, the four reads at once (each one query over
+        the partition's homes), instead of one after the other as the hub asks for them."""
+        homes = self._store.homes_in(self._homes)
+        devices = self._store.devices_in(self._homes)
+        states = self._store.states_in(self._homes)
+        pending = self._store.outbox_pending_in(self._homes)
+        self._loaded = _Loaded(*await asyncio.gather(homes, devices, states, pending))
 
     async def close(self) -> None:
         return None
@@ -131,6 +149,10 @@ class PartitionStore:
         await self._store.save_home(home)
 
     async def homes(self) -> list[Home]:
+        loaded = self._loaded
+        if loaded is not None and loaded.homes is not None:
+            found, loaded.homes = loaded.homes, None  # read once, at the hub's opening
+            return found
         return await self._store.homes_in(self._homes)
 
     async def save_device(self, device: Device) -> None:
@@ -143,12 +165,20 @@ class PartitionStore:
         await self._store.remove_device(home, device)
 
     async def devices(self) -> list[Device]:
+        loaded = self._loaded
+        if loaded is not None and loaded.devices is not None:
+            found, loaded.devices = loaded.devices, None  # read once, at the hub's opening
+            return found
         return await self._store.devices_in(self._homes)
 
     async def save_states(self, rows: Sequence[StateRow]) -> None:
         await self._store.save_states(rows)
 
     async def states(self) -> list[StateRow]:
+        loaded = self._loaded
+        if loaded is not None and loaded.states is not None:
+            found, loaded.states = loaded.states, None  # read once, at the hub's opening
+            return found
         return await self._store.states_in(self._homes)
 
     async def outbox_put(self, command: Command) -> None:
@@ -167,10 +197,26 @@ class PartitionStore:
         return await self._store.outbox_get(command_id)
 
     async def outbox_pending(self) -> list[Command]:
+        loaded = self._loaded
+        if loaded is not None and loaded.pending is not None:
+            found, loaded.pending = loaded.pending, None  # read once, at the hub's opening
+            return found
         return await self._store.outbox_pending_in(self._homes)
 
     async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
         return await self._store.commands(home, limit)
+
+
+class _Loaded:
+    """What a partition's hub reads as it opens, read before it asks (each handed out once)."""
+
+    def __init__(
+        self, homes: list[Home], devices: list[Device], states: list[StateRow], pending: list[Command]
+    ) -> None:
+        self.homes: list[Home] | None = homes
+        self.devices: list[Device] | None = devices
+        self.states: list[StateRow] | None = states
+        self.pending: list[Command] | None = pending
 
 
 class _Tenure:
@@ -184,6 +230,8 @@ class _Tenure:
         self.changed: dict[tuple[str, str, str], StateRow] = {}
         self.at = lease.checkpoint
         """The log position the committed state covers."""
+        self.taken = 0.0
+        """When the lease came (``time.perf_counter``): a take's steps are logged from it."""
 
     def __call__(self, change: Change) -> None:
         self.changed[(change.home, change.device, change.prop)] = StateRow(
@@ -240,6 +288,7 @@ class Worker:
         if self.stopped:
             return
         tenure = _Tenure(lease)
+        tenure.taken = time.perf_counter()
         self._tenures[lease.partition] = tenure
         tenure.task = asyncio.create_task(self._serve(tenure), name=f"fleet-partition-{lease.partition}")
 
@@ -322,9 +371,9 @@ class Worker:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 async with tenure.applying:  # a stop cancels no query in flight
-                    homes = [
-                        h for h in await self.store.home_ids() if partition_of(h, self.partitions.count) == p
-                    ]
+                    steps = _Steps(tenure.taken)
+                    homes = await self.store.home_ids_of_partition(p, self.partitions.count)
+                    steps("homes")
                     hub = Hub(
                         store=PartitionStore(self.store, homes, self.partitions, lease),
                         clock=self.clock,
@@ -332,10 +381,12 @@ class Worker:
                         persist_states=False,
                     )
                     await stack.enter_async_context(hub)
+                    steps("hub")
                     settles = None
                     if self._with_hub is not None:
                         beside = await stack.enter_async_context(self._with_hub(hub, lease))
                         settles = beside if isinstance(beside, Settles) else None
+                    steps("parts")
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
                 self.serving(p).set()
@@ -344,11 +395,17 @@ class Worker:
                     if self.stopped:
                         return
                     if batch:
+                        if steps.pending:
+                            steps("batch")
                         async with tenure.applying:
                             self._apply(tenure, hub, batch)
                             if settles is not None:
                                 await settles.settled()
                             await self._commit(tenure, batch)
+                        if steps.pending:
+                            steps("commit")
+                            log.info("partition %d (epoch %d) took: %s", p, lease.epoch, steps)
+                            steps.pending = False
         finally:
             tenure.hub = None
 
@@ -404,6 +461,21 @@ class Worker:
             tenure.changed.clear()
             tenure.at = batch[-1].seq
             return
+
+
+class _Steps:
+    """A take's steps, each the seconds since the lease came (logged once it first committed)."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.at: dict[str, float] = {}
+        self.pending = True
+
+    def __call__(self, step: str) -> None:
+        self.at[step] = time.perf_counter() - self.start
+
+    def __str__(self) -> str:
+        return " ".join(f"{step} {seconds:.3f}" for step, seconds in self.at.items())
 
 
 def _report(tenure: _Tenure, hub: Hub, state: StateReport) -> None:
@@ -484,14 +556,15 @@ async def serve(
         loop.add_signal_handler(number, ended.set)
     settings = writer_settings(fleet.idle_timeout)
     async with (
-        PgDatabase(fleet.database, settings=settings) as database,
+        PgDatabase(fleet.database, settings=settings, pool_size=COMMITTING) as committing,
+        PgDatabase(fleet.database, settings=settings, pool_size=LOADING) as database,
         PostgresStore(database) as store,
         log_of(fleet) as partition_log,
         contextlib.nullcontext(None) if beside is None else beside(database) as parts,
         contextlib.nullcontext(None) if with_hub_of is None else with_hub_of(fleet) as answering,
         republishing(fleet) as republisher,
     ):
-        partitions = Partitions(database, fleet.partitions)
+        partitions = Partitions(committing, fleet.partitions)
         # the devices are asked to re-publish once the other hooks run (``republisher.beside``)
         with_hub = together(parts, answering, republisher.with_hub)
         owner = worker(partitions, store, partition_log, also=also, with_hub=with_hub)
@@ -509,6 +582,7 @@ async def serve(
                 reason = membership.reason or "stopped by a signal"
         finally:
             if owner.stopped:
-                database.terminate()  # calls cut off by the stop may never end cleanly
+                committing.terminate()  # calls cut off by the stop may never end cleanly
+                database.terminate()
             await owner.close()
     return reason
