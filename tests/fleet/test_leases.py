@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from carhome.errors import ConfigError, StoreError
-from carhome.fleet import Fenced, Lease, LockSpace, Membership, Partitions, fenced, holders, take
+from carhome.fleet import Fenced, Lease, LockSpace, Membership, Partitions, fenced, holders, take, take_all
 from carhome.pgdatabase import PgDatabase
 from carhome.testing import FakeClock
 
@@ -101,6 +101,37 @@ async def test_a_takeover_waits_for_the_write_the_old_owner_has_in_flight(
             await conn.close()
     assert new is not None
     assert (new.epoch, new.checkpoint) == (old.epoch + 1, 1)
+
+
+async def test_many_partitions_are_taken_at_once_but_those_held_or_in_a_write_are_left(
+    database: PgDatabase, partitions: Partitions
+) -> None:
+    space = await partitions.create()
+    first = await database.session("the first owner")
+    second = await database.session("the second owner", {"lock_timeout": "100ms"})
+    writer = await database.session("the first owner's writes")
+    try:
+        assert await take_all(first, space, [3, 5], "first") == [Lease(3, 1, 0), Lease(5, 1, 0)]
+        everything = await take_all(second, space, range(PARTITIONS), "second")
+        assert [lease.partition for lease in everything] == [0, 1, 2, 4, 6, 7]  # 3 and 5: the first's
+        transaction = writer.transaction()
+        await transaction.start()
+        await fenced(writer, 5, 1)  # the first owner's write in flight holds 5's row
+        await first.close()
+        rest = await take_all(second, space, [3, 5], "second")
+        await transaction.commit()
+        after = await take_all(second, space, [5], "second")
+    finally:
+        for conn in (first, second, writer):
+            await conn.close()
+    print(f"partitions taken at once: {len(everything)}, then {len(rest)} while a write held one")
+    assert all((lease.epoch, lease.checkpoint) == (1, 0) for lease in everything)
+    assert rest == [Lease(3, 2, 0)]
+    assert after == [Lease(5, 2, 0)]
+    rows = {row.partition: row for row in await partitions.rows()}
+    assert {p: (rows[p].epoch, rows[p].owner) for p in range(PARTITIONS)} == {
+        p: (2 if p in (3, 5) else 1, "second") for p in range(PARTITIONS)
+    }
 
 
 async def test_the_fence_guards_a_transaction_only(database: PgDatabase, partitions: Partitions) -> None:

@@ -267,6 +267,9 @@ class Worker:
         self._tenures: dict[int, _Tenure] = {}
         self._stopped = False
         self._serving: dict[int, asyncio.Event] = {}
+        self._loading = 0
+        self._loaded = asyncio.Event()  # set while no partition is being loaded
+        self._loaded.set()
 
     def serving(self, partition: int) -> asyncio.Event:
         """Set once ``partition``'s hub is loaded and its log is being read (before it is
@@ -368,6 +371,7 @@ class Worker:
         lease = tenure.lease
         p = lease.partition
         tenure.changed.clear()
+        loading = self._loading_begun()
         try:
             async with contextlib.AsyncExitStack() as stack:
                 async with tenure.applying:  # a stop cancels no query in flight
@@ -387,6 +391,7 @@ class Worker:
                         beside = await stack.enter_async_context(self._with_hub(hub, lease))
                         settles = beside if isinstance(beside, Settles) else None
                     steps("parts")
+                loading = self._loading_done(loading)
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
                 self.serving(p).set()
@@ -395,6 +400,8 @@ class Worker:
                     if self.stopped:
                         return
                     if batch:
+                        if not self._loaded.is_set():  # a take loading goes first
+                            await self._loaded.wait()
                         if steps.pending:
                             steps("batch")
                         async with tenure.applying:
@@ -407,7 +414,24 @@ class Worker:
                             log.info("partition %d (epoch %d) took: %s", p, lease.epoch, steps)
                             steps.pending = False
         finally:
+            self._loading_done(loading)
             tenure.hub = None
+
+    def _loading_begun(self) -> bool:
+        """A partition is being loaded: the others' batches wait until no take is (its
+        reads and its hub's building go before the batches of the partitions served already,
+        which the survivor of a failure has as many of as it takes over). True: loading."""
+        self._loading += 1
+        self._loaded.clear()
+        return True
+
+    def _loading_done(self, loading: bool) -> bool:
+        """The load ``_loading_begun`` began ended (if ``loading``): False, not loading now."""
+        if loading:
+            self._loading -= 1
+            if self._loading == 0:
+                self._loaded.set()
+        return False
 
     def _apply(self, tenure: _Tenure, hub: Hub, batch: Sequence[Entry]) -> None:
         """A batch of the log into the hub, entry after entry: each state compared by time

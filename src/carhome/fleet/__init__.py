@@ -17,6 +17,7 @@ from carhome.fleet.partitions import (
     fenced,
     let_go,
     take,
+    take_all,
     writer_settings,
 )
 from carhome.fleet.rendezvous import assign, shares, weight
@@ -36,6 +37,7 @@ __all__ = [
     "live",
     "shares",
     "take",
+    "take_all",
     "weight",
     "writer_settings",
 ]

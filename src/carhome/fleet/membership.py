@@ -44,7 +44,7 @@ import asyncpg
 
 from carhome.clock import Clock, SystemClock, real_time
 from carhome.errors import ConfigError, StoreError
-from carhome.fleet.partitions import Lease, LockSpace, Partitions, let_go, take
+from carhome.fleet.partitions import Lease, LockSpace, Partitions, let_go, take_all
 from carhome.fleet.rendezvous import assign
 from carhome.pgdatabase import reason
 
@@ -257,10 +257,9 @@ class Membership:
             }
             for partition in sorted(self._held.keys() - mine):
                 await self._release(self._session(), partition)
-            for partition in sorted(mine - self._held.keys()):
-                lease = await self._take(partition)
-                if lease is not None:
-                    self._held[partition] = lease
+            if wanted := sorted(mine - self._held.keys()):
+                for lease in await self._take(wanted):  # all in one go: one commit, not one each
+                    self._held[lease.partition] = lease
                     await self._owner.acquired(lease)
             await self._clock.sleep(self._heartbeat)
 
@@ -282,9 +281,9 @@ class Membership:
         if self._conn is not None:
             self._conn.terminate()
 
-    async def _take(self, partition: int) -> Lease | None:
+    async def _take(self, partitions: list[int]) -> list[Lease]:
         async with self._talk:
-            return await take(self._session(), self.space, partition, self.worker)
+            return await take_all(self._session(), self.space, partitions, self.worker)
 
     def _session(self) -> asyncpg.Connection:
         if self._conn is None:

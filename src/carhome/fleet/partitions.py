@@ -29,7 +29,7 @@ never meet.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 import asyncpg
@@ -58,6 +58,12 @@ _TAKE: Final = (
     "UPDATE fleet_partitions SET epoch = epoch + 1, owner = $2"
     " WHERE partition = $1 RETURNING epoch, checkpoint"
 )
+_TRY_LOCKS: Final = "SELECT p FROM unnest($2::int[]) AS p WHERE pg_try_advisory_lock($1, p) ORDER BY p"
+_TAKE_ALL: Final = (
+    "UPDATE fleet_partitions SET epoch = epoch + 1, owner = $2"
+    " WHERE partition = ANY($1::int[]) RETURNING partition, epoch, checkpoint"
+)
+_UNLOCK_ALL: Final = "SELECT pg_advisory_unlock($1, p) FROM unnest($2::int[]) AS p"
 _LET_GO: Final = "UPDATE fleet_partitions SET owner = NULL WHERE partition = $1 AND epoch = $2"
 _FENCE: Final = "SELECT 1 FROM fleet_partitions WHERE partition = $1 AND epoch = $2 FOR SHARE"
 _CHECKPOINT: Final = "UPDATE fleet_partitions SET checkpoint = $3 WHERE partition = $1 AND epoch = $2"
@@ -202,6 +208,32 @@ async def take(conn: asyncpg.Connection, space: LockSpace, partition: int, worke
         await conn.fetchval(_UNLOCK, space.partition_key, partition)
         raise ConfigError(f"the fleet has no partition {partition}: was it made with fewer?")
     return Lease(partition=partition, epoch=row["epoch"], checkpoint=row["checkpoint"])
+
+
+async def take_all(
+    conn: asyncpg.Connection, space: LockSpace, partitions: Sequence[int], worker: str
+) -> list[Lease]:
+    """``take`` of each of ``partitions`` at once (two statements, one commit, whatever
+    their number: a survivor takes over a dead worker's share in one turn, not one round trip
+    and disk flush after another): the leases of those it took, in partition order; those
+    another session holds are left out. When a stale owner's write still holds a row (past
+    the session's ``lock_timeout``), each is taken alone instead (``take``)."""
+    got: list[int] = [row["p"] for row in await conn.fetch(_TRY_LOCKS, space.partition_key, list(partitions))]
+    if not got:
+        return []
+    try:
+        rows = await conn.fetch(_TAKE_ALL, got, worker)
+    except asyncpg.LockNotAvailableError:
+        await conn.fetch(_UNLOCK_ALL, space.partition_key, got)
+        return [lease for p in got if (lease := await take(conn, space, p, worker)) is not None]
+    taken = {
+        r["partition"]: Lease(partition=r["partition"], epoch=r["epoch"], checkpoint=r["checkpoint"])
+        for r in rows
+    }
+    if missing := [p for p in got if p not in taken]:
+        await conn.fetch(_UNLOCK_ALL, space.partition_key, missing)
+        raise ConfigError(f"the fleet has no partition {missing[0]}: was it made with fewer?")
+    return [taken[p] for p in got]
 
 
 async def let_go(conn: asyncpg.Connection, space: LockSpace, lease: Lease) -> None:
