@@ -622,8 +622,6 @@ class Run:
             60 + 4 * self.args.idle_timeout,
         )
         served_again = sorted((a.serving_at[p] - failed) / 1e9 for p in held)
-        # when each lease came, from the kill: served again less the take's steps before serving
-        leased = sorted((a.serving_at[p] - failed) / 1e9 - a.took.get(p, {}).get("parts", 0.0) for p in held)
         resumed_refused = 0
         if sig == signal.SIGSTOP:
             b.signal(signal.SIGCONT)
@@ -634,6 +632,9 @@ class Run:
         _, last = await self.drained()
         counts = await self.count(last)
         await self.stop_workers()
+        # when each lease came, from the kill: served again less the take's steps before serving
+        # (a take logs its steps once it first committed: read once every partition was drained)
+        leased = sorted((a.serving_at[p] - failed) / 1e9 - a.took[p]["parts"] for p in held if p in a.took)
         steps: dict[str, dict[str, float]] = {}
         for name in ("homes", "hub", "parts", "batch", "commit"):
             times = sorted(a.took[p][name] for p in held if name in a.took.get(p, {}))
@@ -641,7 +642,7 @@ class Run:
                 steps[name] = {"median": round(times[len(times) // 2], 3), "max": round(times[-1], 3)}
         return {
             "failover_s": round(served_again[-1], 2),
-            "leases_taken_s": [round(leased[0], 2), round(leased[-1], 2)],
+            "leases_taken_s": [round(leased[0], 2), round(leased[-1], 2)] if leased else None,
             "take_steps_s": steps,
             "first_partition_served_again_s": round(served_again[0], 2),
             "median_partition_served_again_s": round(served_again[len(served_again) // 2], 2),
