@@ -458,6 +458,7 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
                 http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
                 trips = (await http.get("/api/history/trips", params={"home": HOME})).json()
                 plans = await http.get("/api/charging")
+                keys = await http.get(f"/api/keys/{HOME}/{DEVICE}")
             await page.set_viewport_size({"width": 390, "height": 844})  # a phone
             await page.goto("/charging")
             said = page.get_by_text("not available on an API node yet")
@@ -474,6 +475,7 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
     assert [t["id"] for t in trips["trips"]] == [copied.id]
     assert plans.status_code == 501
     assert plans.json()["code"] == "not_on_api_node"
+    assert (keys.status_code, keys.json()["code"]) == (501, "not_on_api_node")  # not a connector's 5xx
     assert overflow <= 0
 
 

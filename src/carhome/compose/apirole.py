@@ -147,8 +147,10 @@ class HistoryReadPart:
 HISTORY: Final = HistoryReadPart()
 ELSEWHERE: Final = ElsewherePart()
 
-PARTS: Final = (ACCESS, HISTORY, ELSEWHERE, API)
-"""What an API node runs, in order: access control guards the hub before the API serves it."""
+PARTS: Final = (ELSEWHERE, ACCESS, HISTORY, API)
+"""What an API node runs, in order: the stand-ins first (the key routes the access part adds
+need the devices' connectors: the stand-ins, matched first, answer for them), access control
+guarding the hub before the API serves it."""
 
 
 class FleetView:

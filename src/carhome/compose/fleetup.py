@@ -70,7 +70,7 @@ from carhome.mqtt.payloads import decode_state
 from carhome.pgdatabase import PgDatabase
 from carhome.private import private_dir
 from carhome.signing.roles import Role
-from carhome.sim.fleet import FleetSimulator, SimulatedDevice, SimulatorReport
+from carhome.sim.fleet import FleetSimulator, SimulatedDevice, SimulatorReport, car_random, home_position
 from carhome.store.postgres import PostgresStore
 
 log: Final = logging.getLogger(__name__)
@@ -311,14 +311,15 @@ def fleet_devices(homes: int) -> list[Device]:
     return devices
 
 
-async def write_homes(store: PostgresStore, homes: int, devices: list[Device]) -> None:
+async def write_homes(store: PostgresStore, homes: int, devices: list[Device], seed: int = 1) -> None:
+    """The homes, each where the simulator's car of ``seed`` comes home to."""
+
+    def home(n: int) -> Home:
+        lat, lon = home_position(car_random(seed, home_id(n)))
+        return Home(id=home_id(n), name=f"Home {n}", lat=lat, lon=lon, timezone="Europe/Berlin")
+
     await asyncio.gather(  # as many at once as the store's pool holds connections
-        *(
-            store.save_home(
-                Home(id=home_id(n), name=f"Home {n}", lat=52.0, lon=13.0, timezone="Europe/Berlin")
-            )
-            for n in range(homes)
-        )
+        *(store.save_home(home(n)) for n in range(homes))
     )
     await store.save_devices(devices)
 
@@ -463,7 +464,7 @@ class FleetUp:
         """The fleet's partitions, homes, devices and owner in its new database; the owner's password."""
         async with PgDatabase(url) as database, PostgresStore(database) as store:
             await Partitions(database, self.partitions).create()
-            await write_homes(store, self.homes, devices)
+            await write_homes(store, self.homes, devices, self.seed)
             return await write_owner(database, home_id(0))
 
     def _forget_old(self) -> None:

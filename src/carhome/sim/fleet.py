@@ -99,6 +99,16 @@ class _Client(gmqtt.Client):  # type: ignore[misc]  # gmqtt is untyped
         super().__init__(client_id, clean_session=True, persistent_storage=self.outbox)
 
 
+def car_random(seed: int, home: str) -> random.Random:
+    """The seeded randomness of ``home``'s car: its home position first, then its day."""
+    return random.Random(f"{seed}:{home}")  # noqa: S311 - a simulation, not a secret
+
+
+def home_position(rng: random.Random) -> tuple[float, float]:
+    """Where a simulated home is (around Berlin): the first draws of its ``car_random``."""
+    return 52.0 + rng.uniform(-1, 1), 13.0 + rng.uniform(-1, 1)
+
+
 @dataclass
 class CarSchedule:
     """A car's seeded day: away (soc falls, location moves) or at home charging (soc rises)."""
@@ -289,8 +299,8 @@ class FleetSimulator:
                 f"simulated device {spec.home}/{spec.device} cannot connect to {self._host}:{port}: {exc!r}"
             ) from exc
         if spec.type == "car":
-            rng = random.Random(f"{self._seed}:{spec.home}")  # noqa: S311 - a simulation, not a secret
-            self._cars[spec.home] = CarSchedule(rng, 52.0 + rng.uniform(-1, 1), 13.0 + rng.uniform(-1, 1))
+            rng = car_random(self._seed, spec.home)
+            self._cars[spec.home] = CarSchedule(rng, *home_position(rng))
             return
         client.on_message = lambda _c, topic, payload, _qos, _props: self._command(device, topic, payload)
         subscribed = asyncio.Event()
