@@ -201,7 +201,9 @@ async def _fleet(directory: Path, up: subprocess.Popen[bytes]) -> None:
     shown = subprocess.run(  # noqa: ASYNC221 - the command a person runs, done in a moment
         carhome("fleet", "status", "--dir", str(directory)), capture_output=True, text=True, check=False
     )
-    assert f"states: {2 * HOMES} devices, lost 0 (held {2 * HOMES}, behind 0" in shown.stdout, shown
+    assert f"states: {2 * HOMES} devices, lost 0 (held {2 * HOMES}, behind 0 not applied" in shown.stdout, (
+        shown
+    )
     missing = found.states.lost_devices
     async with PostgresStore(state.database) as store:  # a car's states gone once applied: lost
         delete = ("DELETE FROM states WHERE home = $1 AND device = $2", ["home-00003", "car"])

@@ -108,12 +108,13 @@ def status(*, directory: Path, as_json: bool) -> None:
         alive = "live" if w.alive else "gone"
         held = " ".join(str(p) for p in w.partitions) or "none"
         click.echo(f"{label} ({w.id}, pid {w.pid}, {alive}): partitions {held}")
-    click.echo("partition  holder     epoch  checkpoint  homes  behind")
+    # backlog: messages in the partition's stream after its checkpoint (not applied yet)
+    click.echo("partition  holder     epoch  checkpoint  homes  backlog")
     for p in found.partitions:
         behind = "?" if p.behind is None else str(p.behind)
         click.echo(
             f"{p.partition:>9}  {p.holder or '-':<9}  {p.epoch:>5}  {p.checkpoint:>10}"
-            f"  {p.homes:>5}  {behind:>6}"
+            f"  {p.homes:>5}  {behind:>7}"
         )
     click.echo(f"held by nobody: {' '.join(str(p) for p in found.unheld) or 'none'}")
     states = found.states
@@ -124,7 +125,7 @@ def status(*, directory: Path, as_json: bool) -> None:
     stream = "stream done" if states.done else "stream running"
     click.echo(
         f"states: {states.devices} devices, lost {lost}"
-        f" (held {states.held}, behind {states.behind}; {stream})"
+        f" (held {states.held}, behind {states.behind} not applied yet; {stream})"
     )
     if states.lost_devices:
         click.echo(f"  lost: {' '.join(states.lost_devices)}")
