@@ -269,6 +269,10 @@ class Engine:
         if not self._tasks:
             self._idle.set()
 
+    def running(self) -> frozenset[asyncio.Task[None]]:
+        """The tasks of the runs active now (a fleet worker waits for those a batch started)."""
+        return frozenset(self._tasks)
+
     @property
     def busy(self) -> bool:
         """Whether any run is waiting on something."""
