@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar, overload
 
@@ -103,6 +103,12 @@ class EventBus:
         # The devices with a device-wide change subscription: where there are none, a
         # change does not look for one.
         self._device_wide: set[tuple[str, str]] = set()
+        # For the publisher (``Hub.report``), read only: home → device → the names a
+        # change subscriber watches, and whether any change subscriber watches more than one
+        # name (device-, home- or hub-wide). Where ``broad`` is false, a change whose name is
+        # not under its device here has no subscriber, and is not published at all.
+        self.routes: Mapping[str, Mapping[str, Mapping[str | None, object]]] = self._devices
+        self.broad = False
         self._subs: dict[tuple[type[Record], Key], list[Subscription]] = {}
         self.errors = 0
         self.dropped = 0
@@ -180,6 +186,7 @@ class EventBus:
                 devices.pop(device, None)
             if not devices:
                 self._devices.pop(home, None)
+        self.broad = bool(self._device_wide or self._homes or self._everything is not None)
 
     def _remove(self, sub: Subscription) -> None:
         kind, key = sub.kind, sub.key

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
@@ -80,6 +81,9 @@ class Hub:
         persist_states: bool = True,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
+        # The time of a report with none of its own: the system clock's without a call
+        # through it.
+        self._now = time.time if type(self.clock) is SystemClock else self.clock.time
         self.store = store
         self.specs = specs
         self.bus = EventBus()
@@ -315,45 +319,54 @@ class Hub:
         ``trusted`` lets an in-process producer (a deriver, a benchmark) set derived
         properties; connectors never pass it.
         """
-        report = Report()
         devices = self._by_home.get(home)
         entry = None if devices is None else devices.get(device)  # no key tuple made per report
         if entry is None:
-            return self._reject(report, self._unknown_device(home, device))
+            return self._reject(Report(), self._unknown_device(home, device))
         if ts is None:
-            ts = self.clock.time()
-        properties = entry.spec.properties
+            ts = self._now()
+        spec = entry.spec
+        # One lookup finds a change's checker; a derived property has none unless trusted.
+        checkers = spec.checkers if trusted else spec.reported
         states = entry.states
-        publish = self.bus.change
+        bus = self.bus
+        routes = bus.routes
+        publish = bus.change
         deriver = entry.deriver
         moved = False  # whether a deriver's input changed
+        applied = 0
+        rejected: list[InvalidChange] | None = None
         for prop, raw in values.items():
-            pspec = properties.get(prop)
+            check = checkers.get(prop)
             try:
-                if pspec is None:
-                    raise InvalidValue(
-                        "unknown_property", f"{entry.spec.type} has no such property", _names(properties)
-                    )
-                if pspec.derived and not trusted:
-                    raise InvalidValue("derived", "this property is derived by the hub, not reported")
-                value = pspec.check(raw)
+                if check is None:
+                    raise _not_reported(spec, prop)
+                value = check(raw)
             except InvalidValue as exc:
                 err = InvalidChange(
                     home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
                 )
-                self._reject(report, err)
+                self.rejections.record(err)
+                if rejected is None:
+                    rejected = []
+                rejected.append(err)
                 continue
-            report.applied += 1
+            applied += 1
             old = states.get(prop)
             states[prop] = State(value, ts, source)
             if old is None:
-                publish(home, device, prop, value, None, ts, source)
+                was = None
             elif old.value != value:
-                publish(home, device, prop, value, old.value, ts, source)
+                was = old.value
             else:
                 continue
+            # Published only where somebody watches: a change of a property no subscriber
+            # names (and no device-, home- or hub-wide subscriber) costs these tests, no call.
+            if bus.broad or prop in routes.get(home, _NONE).get(device, _NONE):
+                publish(home, device, prop, value, was, ts, source)
             if deriver is not None and prop in deriver.inputs:
                 moved = True
+        report = Report(applied) if rejected is None else Report(applied, rejected)
         if moved and deriver is not None:
             derived = deriver.derive(entry.home, states)
             if derived:
@@ -469,6 +482,17 @@ def _still_valid(states: dict[str, State], spec: DeviceSpec) -> dict[str, State]
         except InvalidValue:
             continue
     return kept
+
+
+_NONE: Final[Mapping[str, Any]] = {}
+"""No subscribers (never written to)."""
+
+
+def _not_reported(spec: DeviceSpec, prop: str) -> InvalidValue:
+    """Why ``prop`` has no checker for a report: it is not in ``spec``, or it is derived."""
+    if prop in spec.properties:
+        return InvalidValue("derived", "this property is derived by the hub, not reported")
+    return InvalidValue("unknown_property", f"{spec.type} has no such property", _names(spec.properties))
 
 
 def _names(items: Mapping[str, object], most: int = 12) -> str:

@@ -220,6 +220,17 @@ class DeviceSpec:
     actions: Mapping[str, ActionSpec] = field(default_factory=dict)
     events: Mapping[str, EventSpec] = field(default_factory=dict)
     description: str = ""
+    # The checker of every property a device may report (``reported``: the derived ones
+    # left out) and of every property (``checkers``: what the hub itself may set), built
+    # once per spec so that ingest finds a change's checker with one lookup.
+    reported: Mapping[str, Checker] = field(init=False, repr=False, compare=False)
+    checkers: Mapping[str, Checker] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        checkers = {name: prop.check for name, prop in self.properties.items()}
+        reported = {name: check for name, check in checkers.items() if not self.properties[name].derived}
+        object.__setattr__(self, "checkers", checkers)
+        object.__setattr__(self, "reported", reported)
 
     def property(self, name: str) -> PropertySpec:
         """The property ``name``, or ``InvalidValue('unknown_property')`` listing the known ones."""
