@@ -90,6 +90,8 @@ class CommandStatus(enum.StrEnum):
 
 
 _FINAL: Final = frozenset({CommandStatus.ACKED, CommandStatus.FAILED, CommandStatus.EXPIRED})
+# An ack's status as the enum, by a dict lookup (calling the enum class is slow).
+_STATUS: Final = {status.value: status for status in CommandStatus}
 
 CommandKind = Literal["set", "action"]
 
@@ -426,7 +428,8 @@ class CommandRouter:
                 self.late_acks += 1
             log.info("ignored ack %s from %s/%s: no such pending command", ack.id, home, device)
             return None
-        self._finish(command, CommandStatus(ack.status), result=ack.result, error=ack.error)
+        status = _STATUS.get(ack.status) or CommandStatus(ack.status)  # the enum says why not
+        self._finish(command, status, result=ack.result, error=ack.error)
         return command
 
     def _finish(

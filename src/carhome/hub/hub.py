@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -41,7 +41,7 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow, StateWriter, Store
 from carhome.hub.places import PlaceDeriver
 from carhome.hub.rejections import RejectionLog
-from carhome.hub.states import Availability, State
+from carhome.hub.states import Availability, Change, State
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)
@@ -330,8 +330,6 @@ class Hub:
         checkers = spec.checkers if trusted else spec.reported
         states = entry.states
         bus = self.bus
-        routes = bus.routes
-        publish = bus.change
         deriver = entry.deriver
         moved = False  # whether a deriver's input changed
         applied = 0
@@ -360,10 +358,20 @@ class Hub:
                 was = old.value
             else:
                 continue
-            # Published only where somebody watches: a change of a property no subscriber
-            # names (and no device-, home- or hub-wide subscriber) costs these tests, no call.
-            if bus.broad or prop in routes.get(home, _NONE).get(device, _NONE):
-                publish(home, device, prop, value, was, ts, source)
+            if bus.broad:
+                bus.change(home, device, prop, value, was, ts, source)
+            else:
+                # Only the subscribers of this very property: a change nobody watches
+                # costs these lookups and makes nothing.
+                watched = bus.routes.get(home)
+                callbacks = None if watched is None else watched.get(device, _NONE).get(prop)
+                if callbacks is not None:
+                    change = Change(home, device, prop, value, was, ts, source)
+                    for callback in callbacks:
+                        try:
+                            callback(change)
+                        except Exception:
+                            bus.failed(callback, change, prop)
             if deriver is not None and prop in deriver.inputs:
                 moved = True
         report = Report(applied) if rejected is None else Report(applied, rejected)
@@ -484,7 +492,7 @@ def _still_valid(states: dict[str, State], spec: DeviceSpec) -> dict[str, State]
     return kept
 
 
-_NONE: Final[Mapping[str, Any]] = {}
+_NONE: Final[Mapping[str | None, Sequence[Callable[[Change], None]]]] = {}
 """No subscribers (never written to)."""
 
 
