@@ -304,7 +304,7 @@ class Hub:
 
     # -- ingest ---------------------------------------------------------------------------
 
-    def report(
+    def report(  # noqa: PLR0912 - the ingest hot path, inline on purpose (no call per change)
         self,
         home: str,
         device: str,
@@ -341,13 +341,7 @@ class Hub:
                     raise _not_reported(spec, prop)
                 value = check(raw)
             except InvalidValue as exc:
-                err = InvalidChange(
-                    home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
-                )
-                self.rejections.record(err)
-                if rejected is None:
-                    rejected = []
-                rejected.append(err)
+                rejected = self._refuse(rejected, home, device, prop, exc)
                 continue
             applied += 1
             old = states.get(prop)
@@ -380,6 +374,19 @@ class Hub:
             if derived:
                 self.report(home, device, derived, ts=ts, source="hub", trusted=True)
         return report
+
+    def _refuse(
+        self, rejected: list[InvalidChange] | None, home: str, device: str, prop: str, exc: InvalidValue
+    ) -> list[InvalidChange]:
+        """Count a rejected value (logged once per cause) and add it to ``rejected``."""
+        err = InvalidChange(
+            home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
+        )
+        self.rejections.record(err)
+        if rejected is None:
+            return [err]
+        rejected.append(err)
+        return rejected
 
     def event(
         self,
