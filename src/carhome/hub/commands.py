@@ -70,11 +70,12 @@ def derived_id(*parts: object) -> str:
     ``parts``, each as its JSON text (so ``1`` and ``"1"`` differ), separated so that no two
     different lists of parts run together. Same cause, same id; a random id (``make``'s
     default) never equals one of these in practice."""
-    digest = hashlib.blake2b(digest_size=16, person=b"carhome-cmd-id")
-    for part in parts:
-        digest.update(_ID_PARTS.encode(part))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    # One text hashed at once: the same bytes as each part followed by its separator.
+    encode = _ID_PARTS.encode
+    text = b"\x1f".join([encode(part) for part in parts])
+    if parts:
+        text += b"\x1f"
+    return hashlib.blake2b(text, digest_size=16, person=b"carhome-cmd-id").hexdigest()
 
 
 class CommandStatus(enum.StrEnum):

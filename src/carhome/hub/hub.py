@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
@@ -81,9 +80,7 @@ class Hub:
         persist_states: bool = True,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
-        # The time of a report with none of its own: the system clock's without a call
-        # through it.
-        self._now = time.time if type(self.clock) is SystemClock else self.clock.time
+        self._now = self.clock.time  # the time of a report that brings none
         self.store = store
         self.specs = specs
         self.bus = EventBus()
