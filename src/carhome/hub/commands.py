@@ -314,7 +314,11 @@ class CommandRouter:
         have taken: the store is then not asked first (it still refuses a taken id).
         """
         _, spec = self._lookup(command.home, command.device)
-        if await self._taken(command.id, ask_store=not made_here):
+        # Taken: being admitted, pending or recently done here, or in the store (which also
+        # has the ids from before the last restart).
+        if self._held(command.id) or (
+            not made_here and await self._outbox.outbox_get(command.id) is not None
+        ):
             raise DuplicateCommand(command.id)
         self._admitting.add(command.id)
         try:
@@ -333,11 +337,9 @@ class CommandRouter:
         await self._deliver(command)
         return command
 
-    async def _taken(self, command_id: str, *, ask_store: bool) -> bool:
-        if command_id in self._admitting or self.get(command_id) is not None:
-            return True
-        # The store also has ids from before the last restart.
-        return ask_store and await self._outbox.outbox_get(command_id) is not None
+    def _held(self, command_id: str) -> bool:
+        """Whether a command with this id is being admitted, pending or recently done here."""
+        return command_id in self._admitting or command_id in self._pending or command_id in self._recent
 
     async def restore(self, commands: list[Command]) -> None:
         """Take back commands that were pending when the hub stopped; those past their
