@@ -17,10 +17,8 @@ import contextlib
 import json
 import platform
 import shutil
-import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,45 +27,13 @@ from gmqtt.mqtt.constants import MQTTv311
 
 from carhome.mqtt import EmbeddedBroker
 from carhome.mqtt.nats import NATS_VERSION
+from loopback import free_port, mosquitto
 
 PAYLOAD = (
     b'{"Vehicle.Speed":42.5,"Vehicle.Powertrain.TractionBattery.StateOfCharge.Current":80.5,' + b"x" * 63
 )
 TOPIC = "carhome/h1/car/state"
 QUIET = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def mosquitto(directory: Path) -> AsyncIterator[int | None]:
-    binary = shutil.which("mosquitto")
-    if binary is None:
-        yield None
-        return
-    port = free_port()
-    conf = directory / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
-        # as NATS does: no cap on the messages queued for a subscriber (the default 1000 drops)
-        "max_queued_messages 0\n"
-    )
-    process = await asyncio.create_subprocess_exec(binary, "-c", str(conf))
-    try:
-        for _ in range(200):  # until it listens (a bench, not a test: polling is fine here)
-            with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            await asyncio.sleep(0.02)
-        yield port
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def run_one(port: int, qos: int, count: int) -> dict[str, Any]:
@@ -114,8 +80,9 @@ async def main(count: int) -> dict[str, Any]:
         async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=Path(directory)) as nats:
             key = f"nats-server {NATS_VERSION}"
             results[key] = {f"qos{q}": await run_one(nats.port, q, count) for q in (0, 1)}
-        async with mosquitto(Path(directory)) as port:
-            if port is not None:
+        binary = shutil.which("mosquitto")
+        if binary is not None:
+            async with mosquitto(binary, Path(directory)) as port:
                 results["mosquitto"] = {f"qos{q}": await run_one(port, q, count) for q in (0, 1)}
     return results
 

@@ -41,55 +41,17 @@ from carhome.spec import vss
 from carhome.spec.devices import DISTANCE_TO_HOME, PLACE
 from carhome.store import MemoryStore, PostgresStore, SqliteStore, open_store
 from carhome.testing.postgres import ThrowawayCluster
-from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
+from readings import percentile, rss_mb
+from w1_signals import DERIVED, LIGHTS, SIGNALS, automations, generator
 
-TEMPLATE = """\
-home: {home}
-automations:
-  - id: {home}.soc
-    alias: Low battery
-    mode: parallel
-    max: 100
-    triggers:
-      - trigger: threshold
-        device: car
-        property: Vehicle.Powertrain.TractionBattery.StateOfCharge.Current
-        below: 20
-    actions:
-      - action: notify
-        member: owner
-        message: soc
-  - id: {home}.arrive
-    alias: Arriving home
-    mode: parallel
-    max: 100
-    triggers:
-      - trigger: state
-        device: car
-        property: place
-        from: away
-        to: home
-    actions:
-      - action: command
-        device: [d0, d1]
-        name: turn_on
-      - action: notify
-        member: owner
-        message: arrive
-  - id: {home}.near
-    alias: Nearly home
-    mode: parallel
-    max: 100
-    triggers:
-      - trigger: threshold
-        device: car
-        property: distance_to_home
-        below: 2
-    actions:
-      - action: notify
-        member: owner
-        message: near
-"""
+TEMPLATE = automations(
+    soc=["{action: notify, member: owner, message: soc}"],
+    arrive=[
+        "{action: command, device: [d0, d1], name: turn_on}",
+        "{action: notify, member: owner, message: arrive}",
+    ],
+    near=["{action: notify, member: owner, message: near}"],
+)
 
 SHARED = TEMPLATE.replace("home: {home}\n", "homes: [{homes}]\n").replace("id: {home}.", "id: ")
 """The same automations given to every home by one file (``--shared``): parsed once."""
@@ -116,18 +78,6 @@ def _load_stream(args: argparse.Namespace) -> tuple[list[tuple[int, str, Any, st
         return changes, int(header["expected_firings"])
     changes, expected = generator().generate(args.homes, args.updates, args.fire_ratio, args.seed)
     return changes, int(expected)
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return values[k]
 
 
 @contextlib.asynccontextmanager
@@ -273,7 +223,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await hub.flush()
                 startup_s = time.perf_counter() - t0
                 startup_cpu_s = time.process_time() - cpu0
-                rss_start = _rss_mb()
+                rss_start = rss_mb()
                 gc.collect()
                 gc.freeze()
 
@@ -291,7 +241,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
     wall = (t_end - t_start) + (drain_s or 0.0)
     lat_ms = sorted(x / 1e6 for x in latencies)
-    p50, p99 = _pct(lat_ms, 50), _pct(lat_ms, 99)
+    p50, p99 = percentile(lat_ms, 50), percentile(lat_ms, 99)
     result: dict[str, Any] = {
         "bench": "carhome_w1",
         "python": platform.python_version(),

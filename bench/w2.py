@@ -31,14 +31,11 @@ import asyncio
 import collections
 import contextlib
 import cProfile
-import importlib.util
 import json
 import os
 import platform
 import pstats
-import resource
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -51,93 +48,20 @@ import gmqtt
 import msgspec
 from gmqtt.mqtt.constants import MQTTv311
 
-STREAM_PY = Path(__file__).resolve().parents[2] / "shared" / "workloads" / "w1_stream.py"
-PROPERTIES = {
-    "soc": "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current",
-    "speed": "Vehicle.Speed",
-    "odometer": "Vehicle.TraveledDistance",
-    "inside_temp": "Vehicle.Cabin.HVAC.AmbientAirTemperature",
-    "place": "place",
-    "distance_to_home": "distance_to_home",
-}
-LIGHTS = 10
+from loopback import free_port, mosquitto
+from readings import percentile, rss_mb
+from w1_signals import LIGHTS, SIGNALS, automations, generator
+
 # which device each automation's command reaches first: the firing is counted there
 FIRST_DEVICE = {"soc": "d8", "near": "d9", "arrive": "d0"}
 COMMANDS = {"soc": 1, "near": 1, "arrive": 2}
 CAR_TYPE = "w2car"
 
-TEMPLATE = """\
-home: {home}
-automations:
-  - id: {home}.soc
-    alias: Low battery
-    mode: parallel
-    max: 100
-    triggers:
-      - trigger: threshold
-        device: car
-        property: Vehicle.Powertrain.TractionBattery.StateOfCharge.Current
-        below: 20
-    actions:
-      - action: command
-        device: d8
-        name: turn_on
-  - id: {home}.arrive
-    alias: Arriving home
-    mode: parallel
-    max: 100
-    triggers:
-      - trigger: state
-        device: car
-        property: place
-        from: away
-        to: home
-    actions:
-      - action: command
-        device: [d0, d1]
-        name: turn_on
-  - id: {home}.near
-    alias: Nearly home
-    mode: parallel
-    max: 100
-    triggers:
-      - trigger: threshold
-        device: car
-        property: distance_to_home
-        below: 2
-    actions:
-      - action: command
-        device: d9
-        name: turn_on
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return values[k]
-
-
-async def _until_listening(port: int) -> None:
-    for _ in range(500):  # a bench, not a test: polling for the port is fine here
-        with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        await asyncio.sleep(0.02)
-    sys.exit(f"w2: nothing listens on port {port}")
+TEMPLATE = automations(
+    soc=["{action: command, device: d8, name: turn_on}"],
+    arrive=["{action: command, device: [d0, d1], name: turn_on}"],
+    near=["{action: command, device: d9, name: turn_on}"],
+)
 
 
 @contextlib.asynccontextmanager
@@ -154,33 +78,8 @@ async def mosquitto_broker(directory: Path) -> AsyncIterator[int]:
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
     if binary is None:
         sys.exit("w2: mosquitto is not on PATH; install it (Debian: mosquitto) or use --broker nats")
-    port = free_port()
-    conf = directory / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
-        # as NATS does: no cap on the messages queued for a subscriber (the default 1000 drops)
-        "max_queued_messages 0\nmax_inflight_messages 0\n"
-    )
-    process = await asyncio.create_subprocess_exec(binary, "-c", str(conf))
-    try:
-        await _until_listening(port)
+    async with mosquitto(binary, directory, cap_inflight=False) as port:
         yield port
-    finally:
-        process.terminate()
-        await process.wait()
-
-
-# -- the stream ----------------------------------------------------------------------------
-
-
-def load_stream(homes: int, updates: int, seed: int, fire_ratio: float) -> tuple[list[Any], int]:
-    spec = importlib.util.spec_from_file_location("w1_stream", STREAM_PY)
-    if spec is None or spec.loader is None:
-        sys.exit(f"cannot import the W1 generator from {STREAM_PY}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    changes, expected = module.generate(homes, updates, fire_ratio, seed)
-    return changes, int(expected)
 
 
 # -- the publisher process -------------------------------------------------------------------
@@ -198,7 +97,7 @@ async def publisher(args: argparse.Namespace) -> None:
     rows = _read(args.stream)
     encode = msgspec.json.encode
     messages = [
-        (f"carhome/h{h}/car/state", encode({PROPERTIES[sig]: value}), None if fires is None else (h, fires))
+        (f"carhome/h{h}/car/state", encode({SIGNALS[sig]: value}), None if fires is None else (h, fires))
         for h, sig, value, fires in rows
     ]
     client = gmqtt.Client(f"w2-pub-{os.getpid()}")
@@ -355,10 +254,10 @@ def _build(hub: Any, homes: list[str]) -> None:
 
     own = _car_spec()
     start = {
-        PROPERTIES["soc"]: 80.0,
-        PROPERTIES["speed"]: 0.0,
-        PROPERTIES["odometer"]: 1000.0,
-        PROPERTIES["inside_temp"]: 20.0,
+        SIGNALS["soc"]: 80.0,
+        SIGNALS["speed"]: 0.0,
+        SIGNALS["odometer"]: 1000.0,
+        SIGNALS["inside_temp"]: 20.0,
         "distance_to_home": 25.0,
         "place": "away",
     }
@@ -424,7 +323,7 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
             )
             if not await _line(dev, "ready", 30):
                 sys.exit("w2: the devices process did not subscribe")
-            rss_start = _rss_mb()
+            rss_start = rss_mb()
             profile = cProfile.Profile() if args.profile else None
             cpu0 = time.process_time()
             taking = asyncio.ensure_future(_until_taken(connector.stats, count, args.bound))
@@ -443,11 +342,11 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
                 pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile_top)
             await _stop(pub)
             await _stop(dev)
-            rss_end = _rss_mb()
+            rss_end = rss_mb()
             rejected = connector.stats.rejected + connector.stats.rejected_values
     firings, latencies, received = _latencies(work)
     elapsed = (t_taken - _read(work / "hub.json")["t_first"]) / 1e9
-    p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     return {
         "msgs_per_s": round(taken / elapsed) if elapsed > 0 else 0,
         "taken": taken,
@@ -466,7 +365,8 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
 
 
 async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
-    changes, expected = load_stream(args.homes, args.updates, args.seed, args.fire_ratio)
+    changes, expected = generator().generate(args.homes, args.updates, args.fire_ratio, args.seed)
+    expected = int(expected)
     with tempfile.TemporaryDirectory(prefix="w2_") as directory:
         work = Path(directory)
         _write(work / "stream.json", changes)

@@ -56,6 +56,7 @@ as one of these with ``from exc``.
     │   └── Fenced             (carhome.fleet.partitions) a partition's epoch moved on: another worker owns it
     └── ConnectorError         a protocol peer is unreachable or misbehaves
         ├── BrokerUnavailable  the MQTT broker cannot be reached
+        ├── OwnerUnavailable   (carhome.fleet.rpc) no worker took a home's command in time (a handover)
         ├── MalformedMessage   (carhome.mqtt.malformed) an MQTT topic or payload not decoded
         ├── DiscoveryInvalid   (carhome.connectors.homeassistant.schema) a discovery payload HA refuses
         ├── SignalError        (carhome.connectors.kuksa.errors) a KUKSA request was refused (status)
@@ -214,6 +215,9 @@ class StoreError(CarhomeError):
 
 class ConnectorError(CarhomeError):
     """A protocol peer is unreachable or misbehaves."""
+
+    retry_after: float | None = None
+    """Seconds after which trying again may succeed, when the peer's absence is known to be short."""
 
 
 class BrokerUnavailable(ConnectorError):

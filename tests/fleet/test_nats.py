@@ -192,6 +192,8 @@ async def test_a_device_reads_no_partition_and_writes_only_its_own_reports(tmp_p
                 f"fleet/{pt}/{theirs}/car/state",  # another home, in its partition
                 f"fleet/{pt}/{mine}/car/state",  # its own reports, into another partition
                 f"fleet/{pm}/{theirs}/car/state",  # another home's, into its own partition
+                f"carhome/{theirs}/car/resend",  # an ask to resend: the hub's to make
+                f"carhome/{mine}/car/resend",  # not even to itself
             ]
             for topic in forged:
                 await device.publish([b'{"forged": true}'], topic=topic)
@@ -247,12 +249,17 @@ async def test_a_device_reads_no_partition_and_writes_only_its_own_reports(tmp_p
             error_cb=worker_said,
         )
         try:
+            # it asks devices to resend and hears the partition streams' leader elections
+            await wc.subscribe(f"$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.{stream(pm)}")
+            await wc.publish(f"carhome.{mine}.car.resend", b"{}")
             await wc.publish(f"carhome.{mine}.car.state", b"{}")
             await wc.flush()
             error = await asyncio.wait_for(worker_violations.get(), BOUND)
         finally:
             await wc.close()
         assert "permissions violation" in str(error).lower()
+        assert str(error).endswith(f'.{mine}.car.state"')  # (mapped to its partition first)
+        assert worker_violations.empty()
 
 
 async def test_a_new_device_gets_in_after_a_reload_and_a_killed_server_comes_back(tmp_path: Path) -> None:

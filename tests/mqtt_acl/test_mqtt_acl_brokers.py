@@ -193,11 +193,13 @@ async def test_every_identity_stays_in_its_lane(acl_broker: AclBroker, credentia
                 assert acl_broker.builtin is None or 0x80 not in granted, user
 
         publishes = subscriptions = refused = 0
+        forged_asks = 0  # of them, asks to resend (hub → device) forged by a device
         for user, client in clients.items():
             others = {t for other in users if other != user for t in writes(acl, other)}
             for topic in sorted(t for t in others if not acl.may_publish(user, t)):
                 await client.publish(topic, f"forged {user} {topic}".encode(), retain=True)
                 publishes += 1
+                forged_asks += topic.endswith("/resend") and user.count("/") == 1
         for user, client in clients.items():
             others = {f for other in users if other != user for f in reads(acl, other)}
             for topic_filter in sorted({*others, *GREEDY}):
@@ -246,6 +248,9 @@ async def test_every_identity_stays_in_its_lane(acl_broker: AclBroker, credentia
     assert missing == []
     assert publishes > 50
     assert subscriptions > 50
+    # each device tried to ask another to resend (delivered 0, above); the hub asks legitimately
+    assert forged_asks == sum(u.count("/") == 1 for u in users)
+    assert any(topic.endswith("/resend") for _, topic in legit)
     if acl_broker.builtin is not None:
         # The NATS server reports each refusal in its log, a moment after the client heard.
         stats = await acl_broker.builtin.wait_stats(

@@ -54,6 +54,11 @@ def test_a_device_writes_only_its_own_reports_and_reads_only_its_commands(made: 
         assert not acl.may_publish(car, topic), topic
     assert acl.may_subscribe(car, "carhome/h1/car/cmd")
     assert acl.may_receive(car, "carhome/h1/car/cmd")
+    # asked to resend by the hub only, and only on its own topic
+    assert acl.may_receive(car, "carhome/h1/car/resend")
+    assert not acl.may_receive(car, "carhome/h1/purifier/resend")
+    assert not acl.may_publish(car, "carhome/h1/car/resend")
+    assert not acl.may_publish(car, "carhome/h1/purifier/resend")
     for topic_filter in (
         "#",
         "$SYS/#",
@@ -75,10 +80,11 @@ def test_the_hub_reads_every_report_and_writes_every_command(made: Credentials) 
         assert not acl.may_subscribe(hub, topic_filter), topic_filter
     # every report with one subscription, of which it receives only the reports
     assert acl.may_subscribe(hub, "carhome/+/+/+")
-    for kind in ("cmd", "session", "enroll", "bogus"):
+    for kind in ("cmd", "session", "enroll", "resend", "bogus"):
         assert not acl.may_receive(hub, f"carhome/h1/car/{kind}"), kind
     assert acl.may_receive(hub, "carhome/h1/car/state")
     assert acl.may_publish(hub, "carhome/h2/car/cmd")
+    assert acl.may_publish(hub, "carhome/h2/car/resend")
     assert acl.may_publish(hub, "carhome-hub/carhome-hub/status")
     assert not acl.may_publish(hub, "carhome/h2/car/state")  # the hub cannot fake a report
     assert not acl.may_publish(hub, "carhome-hub/another-hub/status")

@@ -274,6 +274,10 @@ class Engine:
             self.busy = False
             self._idle.set()
 
+    def running(self) -> frozenset[asyncio.Task[None]]:
+        """The tasks of the runs active now (a fleet worker waits for those a batch started)."""
+        return frozenset(self._tasks)
+
     async def idle(self) -> None:
         """Wait until no run is active (bounded by the runs' own waits)."""
         while self._tasks:

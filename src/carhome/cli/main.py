@@ -12,10 +12,12 @@ from typing import Any
 import click
 
 from carhome.cli.access import audit, members
+from carhome.cli.api import api
 from carhome.cli.automations import automations
 from carhome.cli.charging import plan, prices
 from carhome.cli.commands import call, commands, set_
 from carhome.cli.devices import devices, state
+from carhome.cli.fleet import fleet
 from carhome.cli.health import health
 from carhome.cli.history import charges, trips
 from carhome.cli.keys import keys
@@ -95,6 +97,8 @@ for command in (
     serve,
     store,
     worker,
+    api,
+    fleet,
 ):
     cli.add_command(command)
 

@@ -5,17 +5,21 @@ anything starts), then hands over to the composition (``carhome.compose.worker.s
 worker joins the fleet, serves its share of the partitions and hands them back on SIGTERM.
 
 The partitions' logs: the JetStream streams of the NATS cluster ``fleet.nats`` names, read
-as ``fleet.nats_user``. ``--log MODULE:NAME`` names another factory that, given the
-``fleet`` section, opens a ``carhome.fleet.log.PartitionLog`` (an async context manager).
+as ``fleet.nats_user``. Beside each partition's hub run its commands to the devices (over
+that cluster), the automations of the ``automations:`` files and the ``charging:``
+controllers of its homes (``carhome.compose.partition``). ``--log MODULE:NAME`` names
+another factory that, given the ``fleet`` section, opens a ``carhome.fleet.log.PartitionLog``
+(an async context manager).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -26,8 +30,12 @@ from carhome.cli.options import config_option
 from carhome.errors import CarhomeError, ConfigError
 
 if TYPE_CHECKING:
+    from carhome.automations.loader import Loaded
+    from carhome.compose.config import Config
+    from carhome.compose.worker import Beside, WithHub
     from carhome.fleet.config import FleetConfig
     from carhome.fleet.log import PartitionLog
+    from carhome.pgdatabase import PgDatabase
 
     LogFactory = Callable[[FleetConfig], AbstractAsyncContextManager[PartitionLog]]
 
@@ -48,6 +56,33 @@ def _jetstream(fleet: FleetConfig) -> AbstractAsyncContextManager[PartitionLog]:
     from carhome.fleet.jetstream import open_log  # noqa: PLC0415
 
     return open_log(list(fleet.nats), Login(fleet.nats_user, fleet.nats_password or ""))
+
+
+def _beside(config: Config, fleet: FleetConfig, automations: Loaded) -> Beside:
+    """Beside each partition's hub: its commands over the cluster ``fleet.nats`` names (a
+    connection of their own, as ``fleet.nats_user``), its automations and its charging."""
+    from carhome.compose.partition import PartitionParts  # noqa: PLC0415 - loads only when run
+    from carhome.fleet.cluster import Login  # noqa: PLC0415
+    from carhome.fleet.jetstream import connect  # noqa: PLC0415
+
+    @contextlib.asynccontextmanager
+    async def beside(database: PgDatabase) -> AsyncIterator[PartitionParts]:
+        login = Login(fleet.nats_user, fleet.nats_password or "")
+        nats = await connect(list(fleet.nats), login, name=f"carhome-worker-{fleet.worker}-commands")
+        try:
+            yield PartitionParts(config, database, nats, automations)
+        finally:
+            await nats.close()
+
+    return beside
+
+
+def _answering(fleet: FleetConfig) -> AbstractAsyncContextManager[WithHub]:
+    """Beside each partition's hub: the API nodes' requests answered, its changes published."""
+    from carhome.fleet.cluster import Login  # noqa: PLC0415 - NATS loads only for a worker
+    from carhome.fleet.rpc import worker_side  # noqa: PLC0415
+
+    return worker_side(fleet.nats, Login(fleet.nats_user, fleet.nats_password or ""), fleet.partitions)
 
 
 @click.command()
@@ -87,6 +122,20 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
                 " partitions' logs from; give it, or --log MODULE:NAME naming a factory of a partition log",
                 file=str(config_file),
             )
+        if fleet.nats:
+            from carhome.compose.partition import check_fleet_sections, load_automations  # noqa: PLC0415
+
+            check_fleet_sections(config)
+            automations = load_automations(config.automations.files)
+            beside = _beside(config, fleet, automations)
+        elif config.automations.files or config.charging:
+            raise ConfigError(
+                "automations and charging send commands to devices over the NATS cluster: give the"
+                " fleet: section's nats: [nats://host:4222, …] (and nats_password)",
+                file=str(config_file),
+            )
+        else:
+            beside = None
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
     from carhome.compose.worker import serve  # noqa: PLC0415 - the composition loads only when run
@@ -95,11 +144,16 @@ def worker(*, config_file: Path, log_factory: str | None) -> None:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
+    if fleet.nats:
+        for error in automations.errors:
+            logging.getLogger("carhome.worker").warning("automation not loaded: %s", error)
+
     def joined(*_: object) -> None:
         click.echo(f"worker {fleet.worker} joined the fleet of {fleet.partitions} partitions")
 
     try:
-        reason = asyncio.run(serve(fleet, log_of, joined=joined))
+        with_hub_of = _answering if fleet.nats else None
+        reason = asyncio.run(serve(fleet, log_of, joined=joined, with_hub_of=with_hub_of, beside=beside))
     except CarhomeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"worker {fleet.worker} left the fleet: {reason}")

@@ -16,6 +16,7 @@ A config file is YAML::
     sunspec: {devices: [...]}  shelly: {url, devices: [...]}            # optional, see the example
     zigbee2mqtt: {home, url, base_topic, trusted_locks: [...]}          # optional, see the example
     fleet: {database, worker, partitions, heartbeat, idle_timeout, nats, nats_user, nats_password}
+    automations: {files: [automation files or directories, relative to this file]}   # optional
 
 ``load_config`` decodes the YAML with ``carhome.yamlfile`` — the decoder automation files
 use too — within ``carhome.boundedyaml.CONFIG`` (size, nesting, aliases): keys as written,
@@ -41,6 +42,7 @@ import msgspec
 from carhome import boundedyaml, yamlfile
 from carhome.access.config import AccessConfig
 from carhome.api.config import ApiConfig
+from carhome.automations.config import AutomationsConfig
 from carhome.connectors.homeassistant.config import HomeAssistantConfig
 from carhome.connectors.kuksa.config import KuksaConfig
 from carhome.connectors.miio.config import MiioConfig
@@ -148,6 +150,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     shelly: ShellyConfig | None = None
     zigbee2mqtt: Zigbee2MqttConfig | None = None
     fleet: FleetConfig | None = None
+    automations: AutomationsConfig = AutomationsConfig()
 
     def home_records(self) -> list[Home]:
         return [h.record() for h in self.homes]
@@ -217,7 +220,10 @@ def _files_beside(config: Config, base: Path) -> Config:
     if ovms is not None:
         ovms = replace(ovms, cars=tuple(replace(c, pin_file=at(c.pin_file)) for c in ovms.cars))
     energy = tuple(files_beside(e, at) for e in config.energy)
-    return replace(config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy)
+    automations = replace(config.automations, files=tuple(at(f) or f for f in config.automations.files))
+    return replace(
+        config, ocpp=ocpp, charging=charging, miio=miio, ovms=ovms, energy=energy, automations=automations
+    )
 
 
 def parse_config(text: str, *, file: str = "<config>") -> Config:
@@ -400,6 +406,8 @@ def _check_unsigned_charging(config: Config) -> None:
 
 
 def _check_charging(config: Config) -> None:
+    if config.fleet is not None:
+        return  # a fleet's homes are in its database: each partition binds its cars' entries
     homes = [h.id for h in config.homes]
     seen: set[tuple[str, str]] = set()
     for i, entry in enumerate(config.charging):

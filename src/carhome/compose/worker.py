@@ -33,6 +33,8 @@ home's partition would spare reading them all at a million homes).
 
 ``serve(fleet, log)`` runs a worker until SIGTERM: what ``carhome worker`` runs. The log is
 given (``carhome.fleet.log.PartitionLog``); the JetStream one comes with the NATS cluster.
+Beside each partition's hub ``carhome worker`` runs its commands to the devices over the
+cluster, its automations and its charging (``carhome.compose.partition``).
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final, Protocol, runtime_checkable
 
 import asyncpg
 
@@ -52,6 +54,7 @@ from carhome.fleet.config import FleetConfig
 from carhome.fleet.log import Entry, PartitionLog, partition_of
 from carhome.fleet.membership import Membership
 from carhome.fleet.partitions import Fenced, Lease, Partitions, fenced, writer_settings
+from carhome.fleet.republish import republishing
 from carhome.hub import Command, Hub
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
@@ -73,7 +76,21 @@ Also = Callable[[asyncpg.Connection, Lease, Sequence[Entry]], Awaitable[object]]
 
 WithHub = Callable[[Hub, Lease], contextlib.AbstractAsyncContextManager[object]]
 """What runs beside a partition's hub while it is served (its automations, say): entered once
-the hub is loaded, before the log is read; left before the hub closes."""
+the hub is loaded, before the log is read; left before the hub closes. When what it yields
+``Settles``, each batch's checkpoint commits only once it settled."""
+
+
+@runtime_checkable
+class Settles(Protocol):
+    """What runs beside a hub and acts on what a batch applied (an automation run firing on
+    a state): ``settled`` returns once what the batch set off is durable (its commands in the
+    outbox), so the checkpoint never covers a firing whose command a takeover would not make."""
+
+    async def settled(self) -> None: ...
+
+
+Beside = Callable[[PgDatabase], contextlib.AbstractAsyncContextManager[WithHub | None]]
+"""What opens, given the fleet's database, the ``WithHub`` of every partition a worker serves."""
 
 StateReport = tuple[str, str, Mapping[str, Any], float | None]
 
@@ -315,8 +332,10 @@ class Worker:
                         persist_states=False,
                     )
                     await stack.enter_async_context(hub)
+                    settles = None
                     if self._with_hub is not None:
-                        await stack.enter_async_context(self._with_hub(hub, lease))
+                        beside = await stack.enter_async_context(self._with_hub(hub, lease))
+                        settles = beside if isinstance(beside, Settles) else None
                 tenure.hub = hub
                 hub.bus.subscribe(tenure)
                 self.serving(p).set()
@@ -327,6 +346,8 @@ class Worker:
                     if batch:
                         async with tenure.applying:
                             self._apply(tenure, hub, batch)
+                            if settles is not None:
+                                await settles.settled()
                             await self._commit(tenure, batch)
         finally:
             tenure.hub = None
@@ -425,6 +446,22 @@ def _other(hub: Hub, entry: Entry) -> None:
         hub.event(entry.home, entry.device, message.name, message.fields, ts=message.ts, source=SOURCE)
 
 
+def together(*hooks: WithHub | None) -> WithHub | None:
+    """One ``WithHub`` running ``hooks`` in order beside a hub (left in reverse); what it
+    yields ``Settles`` when one of theirs does."""
+    present = [hook for hook in hooks if hook is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    @contextlib.asynccontextmanager
+    async def running(hub: Hub, lease: Lease) -> AsyncIterator[object]:
+        async with contextlib.AsyncExitStack() as stack:
+            values = [await stack.enter_async_context(hook(hub, lease)) for hook in present]
+            yield next((v for v in values if isinstance(v, Settles)), None)
+
+    return running
+
+
 async def serve(
     fleet: FleetConfig,
     log_of: Callable[[FleetConfig], contextlib.AbstractAsyncContextManager[PartitionLog]],
@@ -432,10 +469,15 @@ async def serve(
     also: Also | None = None,
     joined: Callable[[Worker, Membership], None] | None = None,
     worker: type[Worker] = Worker,
+    with_hub_of: Callable[[FleetConfig], contextlib.AbstractAsyncContextManager[WithHub]] | None = None,
+    beside: Beside | None = None,
 ) -> str:
     """Run the worker ``fleet`` configures until SIGTERM (or SIGINT), reading the log that
     ``log_of(fleet)`` opens; why it ended (a watchdog stop says so). ``also`` adds writes to
-    each batch's transaction, ``joined`` is told once the worker is a member."""
+    each batch's transaction, ``joined`` is told once the worker is a member, ``with_hub_of(fleet)``
+    opens what runs beside each partition's hub (the API nodes' requests and live subjects);
+    so does ``beside``, given the fleet's database (its commands, automations and charging:
+    ``carhome.compose.partition``), for as long as the worker runs."""
     ended = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -445,9 +487,14 @@ async def serve(
         PgDatabase(fleet.database, settings=settings) as database,
         PostgresStore(database) as store,
         log_of(fleet) as partition_log,
+        contextlib.nullcontext(None) if beside is None else beside(database) as parts,
+        contextlib.nullcontext(None) if with_hub_of is None else with_hub_of(fleet) as answering,
+        republishing(fleet) as republisher,
     ):
         partitions = Partitions(database, fleet.partitions)
-        owner = worker(partitions, store, partition_log, also=also)
+        # the devices are asked to re-publish once the other hooks run (``republisher.beside``)
+        with_hub = together(parts, answering, republisher.with_hub)
+        owner = worker(partitions, store, partition_log, also=also, with_hub=with_hub)
         try:
             async with Membership(
                 partitions, fleet.worker, owner, heartbeat=fleet.heartbeat, idle_timeout=fleet.idle_timeout

@@ -10,8 +10,9 @@ the embedded hub's server; the cluster maps their reports to their home's partit
   store directory of its own, the MQTT listener, the partition ``mappings``, and the users:
   every MQTT identity of carhome's ``AclTable`` with the permissions the embedded broker
   gives it (``carhome.mqtt.nats.permissions``), plus ``fleet-worker`` (read the partition
-  streams through the JetStream API, publish commands to devices) and ``fleet-admin``
-  (everything: creates the streams);
+  streams through the JetStream API, publish commands to devices, answer the API nodes on
+  ``fleet.cmd.*`` and publish ``fleet.live.>``), ``fleet-api`` (the API nodes: ask on
+  ``fleet.cmd.>``, hear ``fleet.live.>``) and ``fleet-admin`` (everything: creates the streams);
 - ``NatsCluster``: K servers on free loopback ports, each a child process that dies with
   its parent (``PR_SET_PDEATHSIG``) and logs through carhome's logging; entering it returns
   once every server is ready and the cluster is formed with JetStream up (each server's
@@ -53,8 +54,13 @@ log: Final = logging.getLogger(__name__)
 CLUSTER_NAME: Final = "carhome-fleet"
 WORKER_USER: Final = "fleet-worker"
 """The workers' NATS user: reads the partition streams, publishes commands to devices."""
+API_USER: Final = "fleet-api"
+"""The API nodes' NATS user: asks a partition's owner (``fleet.cmd.>``), hears every partition's
+live records (``fleet.live.>``) and its replies."""
 ADMIN_USER: Final = "fleet-admin"
 """The operator's NATS user: creates and changes the partition streams (``ensure_streams``)."""
+LEADER_ELECTED: Final = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED"
+"""JetStream's advisory that a stream has a new leader: ``<this>.<stream>``."""
 _ROUTE_USER: Final = "fleet-route"
 _READY: Final = "Server is ready"
 _RELOADED: Final = "Reloaded server configuration"
@@ -93,7 +99,8 @@ def server_name(index: int) -> str:
 def worker_permissions(partitions: int) -> dict[str, Any]:
     """What a worker may do: read the partition streams (ephemeral pull consumers created,
     asked about, pulled from and deleted, nothing else of JetStream), publish commands (and
-    key asks) to any device, and receive the replies to its own requests."""
+    key asks, and asks to re-send state) to any device, receive the replies to its own
+    requests, and hear each partition stream's leader elections (``carhome.fleet.republish``)."""
     js = ["$JS.API.INFO"]
     for p in range(partitions):
         name = stream(p)
@@ -106,7 +113,17 @@ def worker_permissions(partitions: int) -> dict[str, Any]:
             f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
         ]
     commands = [s for kind in TO_DEVICE for s in subjects(kind.filter)]
-    return {"publish": {"allow": [*js, *commands]}, "subscribe": {"allow": ["_INBOX.>"]}}
+    elected = [f"{LEADER_ELECTED}.{stream(p)}" for p in range(partitions)]
+    return {
+        "publish": {"allow": [*js, *commands, "fleet.live.>"]},
+        "subscribe": {"allow": ["_INBOX.>", "fleet.cmd.*", *elected]},
+        "allow_responses": True,  # the API nodes' requests (carhome.fleet.rpc)
+    }
+
+
+def api_permissions() -> dict[str, Any]:
+    """What an API node may do: ask the partitions' owners, hear their live records."""
+    return {"publish": {"allow": ["fleet.cmd.>"]}, "subscribe": {"allow": ["fleet.live.>", "_INBOX.>"]}}
 
 
 def _user_permissions(acl: AclTable, identity: Identity, partitions: int) -> dict[str, Any]:
@@ -134,6 +151,7 @@ def server_config(
     worker: Login,
     admin: Login,
     route_password: str,
+    api: Login | None = None,
     max_payload: int = MAX_PAYLOAD,
 ) -> bytes:
     """Server ``index``'s config in a cluster of ``len(ports)`` servers on loopback."""
@@ -142,6 +160,8 @@ def server_config(
         {"user": worker.user, "password": worker.password, "permissions": worker_permissions(partitions)},
         {"user": admin.user, "password": admin.password},
     ]
+    if api is not None:
+        users.append({"user": api.user, "password": api.password, "permissions": api_permissions()})
     if credentials is not None:
         acl = credentials.acl()
         users += [
@@ -299,6 +319,7 @@ class NatsCluster:
         self.credentials = credentials
         self.worker = Login(WORKER_USER, new_password())
         self.admin = Login(ADMIN_USER, new_password())
+        self.api = Login(API_USER, new_password())
         self._route_password = new_password()
         self._start_timeout = start_timeout
         self._binary: Path | None = None
@@ -390,6 +411,7 @@ class NatsCluster:
                 worker=self.worker,
                 admin=self.admin,
                 route_password=self._route_password,
+                api=self.api,
             )
             await asyncio.to_thread(write_atomically, server.config_file, config)  # fsynced: off the loop
 

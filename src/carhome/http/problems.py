@@ -138,7 +138,10 @@ def problem_from(exc: CarhomeError) -> Problem:
             reason=exc.reason,
         )
     if isinstance(exc, StoreError | ConnectorError):
-        return Problem(
+        problem = Problem(
             503, "unavailable", "Service unavailable", f"{exc}; try again shortly", reason=str(exc)
         )
+        if isinstance(exc, ConnectorError) and exc.retry_after is not None:
+            problem.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return problem
     return Problem(500, "internal", "Internal error", str(exc))

@@ -425,8 +425,8 @@ def _server_left_behind(pid_file: Path, config: Path) -> int | None:
     return pid
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """What the child runs between fork and exec: ask the kernel for SIGTERM when the hub
+def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None] | None:
+    """What the child runs between fork and exec: ask the kernel for ``sig`` when the hub
     dies (Linux's PR_SET_PDEATHSIG), and leave at once if it already has."""
     if not sys.platform.startswith("linux"):
         return None
@@ -435,7 +435,7 @@ def die_with_parent() -> Callable[[], None] | None:
     parent = os.getpid()
 
     def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl(_PR_SET_PDEATHSIG, sig)
         if os.getppid() != parent:  # the hub died before the call: nobody would stop us
             os._exit(1)
 

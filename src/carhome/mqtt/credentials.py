@@ -6,10 +6,10 @@ Assistant bridge and one for Home Assistant itself. Each identity has a strong r
 password and a set of ``Rule``\\ s derived from the topic convention (``topics``):
 
 - a device writes its own ``state``, ``event``, ``ack`` and ``status`` (and the replies to
-  key asks) and reads only its own ``cmd`` (and key asks);
+  key asks) and reads only its own ``cmd`` (and key asks, and asks to re-send its state);
 - the hub reads every device's ``state|event|ack|status`` (and replies), writes every
-  ``cmd`` (and key ask) and its own ``carhome-hub/{hub_id}/status``; it may subscribe all of
-  those reports with the one filter ``carhome/+/+/+`` (``Access.SUBSCRIBE``), of which it
+  ``cmd`` (and key ask, and ``resend`` ask) and its own ``carhome-hub/{hub_id}/status``; it
+  may subscribe all of those reports with the one filter ``carhome/+/+/+`` (``Access.SUBSCRIBE``), of which it
   still receives only the kinds it reads;
 - the bridge writes discovery configs and the ``…/ha/state|availability`` topics (and the
   ``…/ha/location|result`` some entities have of their own) and reads Home Assistant's
@@ -70,7 +70,7 @@ _FORMAT: Final = 1
 # Which way each kind of device topic flows. Listed by value, so a kind added to ``Kind``
 # gets no rule (nobody may use it) until it is placed here.
 _UP: Final = ("state", "event", "ack", "status", "session_reply", "enroll_reply")  # device → hub
-_DOWN: Final = ("cmd", "session", "enroll")  # hub → device
+_DOWN: Final = ("cmd", "session", "enroll", "resend")  # hub → device
 FROM_DEVICE: Final = tuple(k for k in Kind if k.value in _UP)
 TO_DEVICE: Final = tuple(k for k in Kind if k.value in _DOWN)
 
@@ -314,6 +314,8 @@ class AclTable:
 
     def _hide(self, username: str) -> tuple[str, ...]:
         wide, reads = self._wide[username], self._reads[username]
+        if not wide:  # no filter wider than its reads (every device): nothing to hide, no scan of all rules
+            return ()
         return tuple(
             sorted(
                 {

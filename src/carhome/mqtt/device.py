@@ -25,6 +25,14 @@ in a safety-critical domain runs only if its signature verifies for this device,
 expiry and counter window, else it is acked ``failed`` with the verifier's reason code
 first (``replayed: …``). It then answers session and enrollment asks on its ``session``
 and ``enroll`` topics (``carhome.signing.relay``) on ``session_reply`` / ``enroll_reply``.
+
+The device keeps the last value it published of each property with its time (the ``ts``
+it was sent with, or the device's clock when none was given). Asked on its ``resend``
+topic (a fleet worker does after a takeover or a partition stream's new leader:
+``carhome.fleet.republish``), it publishes its status and every property again, QoS 1, each
+with its own time, so the hub keeps any newer value it holds (it applies by device time).
+It does the same each time its link comes back after a loss: the QoS 1 reports not PUBACKed
+then went with the old session.
 """
 
 from __future__ import annotations
@@ -48,8 +56,10 @@ from carhome.mqtt.executed import INTERRUPTED, ExecutedLog
 from carhome.mqtt.link import BrokerUrl, MqttLink, MqttVersion
 from carhome.mqtt.malformed import MalformedMessage
 from carhome.mqtt.payloads import (
+    ONLINE,
     CommandMessage,
     decode_command,
+    decode_resend,
     encode_ack,
     encode_event,
     encode_state,
@@ -86,6 +96,8 @@ class DeviceStats(msgspec.Struct):
     """Refused because the signature did not let them run (counted in ``failed`` too)."""
     key_asks: int = 0
     """Session and enrollment asks answered."""
+    resends: int = 0
+    """Asks to publish the whole state again, answered."""
 
 
 class _Done(msgspec.Struct, gc=False):
@@ -125,6 +137,10 @@ class MqttDeviceClient:
         self._state = str(self._cmd.sibling(Kind.STATE))
         self._event = str(self._cmd.sibling(Kind.EVENT))
         self._ack = str(self._cmd.sibling(Kind.ACK))
+        self._resend = str(self._cmd.sibling(Kind.RESEND))
+        self._status = str(self._cmd.sibling(Kind.STATUS))
+        self._held: dict[str, tuple[Any, float]] = {}
+        """Each property's last published value and its time: what a resend publishes."""
         self.home = home
         self.device = device
         self._handler = handler
@@ -141,9 +157,13 @@ class MqttDeviceClient:
             BrokerUrl.parse(url),
             clock=clock,
             client_id=client_id or f"carhome-{home}-{device}",
-            status_topic=str(self._cmd.sibling(Kind.STATUS)),
-            subscriptions=(self._cmd_topic, *(self._asks if keys is not None else ())),
+            status_topic=self._status,
+            subscriptions=(self._cmd_topic, self._resend, *(self._asks if keys is not None else ())),
+            # an ask lost now is asked again, and the device says its state again when its link
+            # is back; through the NATS server a QoS 1 subscription costs a JetStream consumer
+            quiet=(self._resend,),
             on_message=self._on_message,
+            on_up=self._up,
             username=username,
             password=password,
             version=protocol,
@@ -180,6 +200,15 @@ class MqttDeviceClient:
         finally:
             await self._stop_worker()
 
+    def _up(self) -> None:
+        """Back after the link was lost: what was not PUBACKed then is gone with the old
+        session (and an ask to resend may have come meanwhile), so say the state again."""
+        if self._link.connects > 1 and self._held:
+            try:
+                self.resend()
+            except ConnectorError as exc:
+                log.info("%s/%s could not resend its state: %s", self.home, self.device, exc)
+
     async def _recall(self, log: ExecutedLog) -> None:
         """Remember what this device executed before it (re)started."""
         now = self._clock.time()
@@ -201,9 +230,31 @@ class MqttDeviceClient:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def publish_state(self, values: Mapping[str, Any], ts: float | None = None) -> None:
-        """Report property values (QoS 0); ``ConnectorError`` while not connected."""
-        self._link.publish(self._state, encode_state(dict(values), ts))
+    async def publish_state(
+        self, values: Mapping[str, Any], ts: float | None = None, *, qos: int = 0
+    ) -> None:
+        """Report property values (QoS 0 unless ``qos``); ``ConnectorError`` while not
+        connected. The values are the device's state from now on either way: a resend
+        publishes them (with ``ts``, or the device's time now)."""
+        at = self._clock.time() if ts is None else ts
+        for prop, value in values.items():
+            self._held[prop] = (value, at)
+        self._link.publish(self._state, encode_state(dict(values), ts), qos=qos)
+
+    def held(self) -> dict[str, tuple[Any, float]]:
+        """Each property's last published value and its time (what a resend sends)."""
+        return dict(self._held)
+
+    def resend(self) -> int:
+        """Publish the status and every held property again (QoS 1), one state message per
+        distinct time; how many state messages. ``ConnectorError`` while not connected."""
+        by_ts: dict[float, dict[str, Any]] = {}
+        for prop, (value, ts) in self._held.items():
+            by_ts.setdefault(ts, {})[prop] = value
+        self._link.publish(self._status, ONLINE, qos=1, retain=True)
+        for ts, values in sorted(by_ts.items()):
+            self._link.publish(self._state, encode_state(values, ts), qos=1)
+        return len(by_ts)
 
     async def publish_event(
         self, name: str, fields: Mapping[str, Any] | None = None, ts: float | None = None
@@ -216,6 +267,9 @@ class MqttDeviceClient:
     def _on_message(self, topic: str | bytes, payload: bytes, retained: bool) -> None:
         if isinstance(topic, str) and topic in self._asks and self.keys is not None:
             self._on_ask(topic, payload)
+            return
+        if topic == self._resend:
+            self._on_resend(payload)
             return
         if topic != self._cmd_topic:
             # Not ours: a broker may route by wider filters than ours.
@@ -325,6 +379,22 @@ class MqttDeviceClient:
             self.stats.expired += 1
             return Ack(command.id, "expired", error="expired while the device recorded it; not executed")
         return None
+
+    def _on_resend(self, payload: bytes) -> None:
+        try:
+            ask = decode_resend(payload)
+        except MalformedMessage as exc:
+            self.stats.malformed += 1
+            log.warning("%s/%s ignored a malformed resend ask: %s", self.home, self.device, exc)
+            return
+        try:
+            messages = self.resend()
+        except ConnectorError as exc:
+            # the link is down; coming back it says online, and the hub asks again
+            log.info("%s/%s could not resend its state: %s", self.home, self.device, exc)
+            return
+        self.stats.resends += 1
+        log.debug("%s/%s resent its state (%s): %d messages", self.home, self.device, ask.reason, messages)
 
     def _on_ask(self, topic: str, payload: bytes) -> None:
         keys = self.keys

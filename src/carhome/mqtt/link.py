@@ -29,8 +29,9 @@ delay, forever, in tasks nobody owns. Each connection gets a fresh gmqtt client,
 half-torn state of the last one leaks into the next; whatever the broker lost meanwhile
 the owner restores in ``on_up`` (the hub redelivers pending commands, for one).
 
-Its subscriptions are QoS 1 (the heartbeat's QoS 0). Through the NATS server a link that
-must take a busy stream at QoS 1 should take it with one subscription: the server lets a
+Its subscriptions are QoS 1 (the heartbeat's and the ``quiet`` ones QoS 0). Through the
+NATS server a link that must take a busy stream at QoS 1 should take it with one
+subscription: the server lets a
 session have 1,024 QoS 1 messages in flight in all, but each QoS 1 subscription's
 JetStream consumer 1,024 too, and drops what goes past the session's limit until the
 consumer's ack wait (30 s) runs out (server/mqtt.go, ``trackPublish``).
@@ -295,6 +296,7 @@ class MqttLink:
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
         heartbeat: Heartbeat | None = None,
+        quiet: Sequence[str] = (),
     ) -> None:
         self.url = url if isinstance(url, BrokerUrl) else BrokerUrl.parse(url)
         if version not in _GMQTT_VERSION:
@@ -317,6 +319,7 @@ class MqttLink:
         self._password = password if password is not None else self.url.password
         self.heartbeat = heartbeat
         self._subscriptions = tuple(subscriptions) + ((heartbeat.topic,) if heartbeat else ())
+        self._quiet = frozenset(quiet)  # of the subscriptions, those taken at QoS 0
         self._heard = 0.0  # loop time the last heartbeat came back (or the link came up)
         self._down_since = 0.0
         self._heartbeat_refused = False
@@ -444,7 +447,10 @@ class MqttLink:
                 # subscription is a JetStream consumer of its own, for nothing.
                 beat = self.heartbeat.topic if self.heartbeat is not None else None
                 mid = client.subscribe(
-                    [gmqtt.Subscription(t, qos=0 if t == beat else 1) for t in self._subscriptions]
+                    [
+                        gmqtt.Subscription(t, qos=0 if t == beat or t in self._quiet else 1)
+                        for t in self._subscriptions
+                    ]
                 )
                 subacks[mid] = future
                 self._granted(await self._until(future, lost, "to acknowledge the subscriptions"))

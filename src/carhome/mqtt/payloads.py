@@ -10,6 +10,7 @@ hub's job (``Hub.report``), value by value, so one bad value does not sink its n
     cmd     {"id", "kind": "set"|"action", "target", "args", "expires", "signature"?, "member"?}
     ack     {"id", "status": "acked"|"failed"|"expired", "result"?, "error"?}
     status  online | offline
+    resend  {"reason"?: "..."}   (hub → device: publish every property again, each with its ts)
 
 Every JSON payload is decoded by ``decode_json``, the one bounded decoder of this edge: a
 payload nested deeper than ``carhome.nesting.MAX_DEPTH`` is refused (``too_deep``), whether
@@ -212,3 +213,25 @@ def decode_status(payload: bytes) -> bool:
     if payload == OFFLINE:
         return False
     raise MalformedMessage("bad_status", f"status must be 'online' or 'offline', got {payload[:_ECHO]!r}")
+
+
+# -- resend -----------------------------------------------------------------------------
+
+
+class ResendMessage(msgspec.Struct, frozen=True):
+    """An ask, hub → device, to publish its whole current state and its status again
+    (``carhome.fleet.republish``). Fields a newer hub adds are ignored."""
+
+    reason: str = ""
+    """Why it is asked (``takeover``, ``leader``): for the device's log only."""
+
+
+_resend_decoder: Final = msgspec.json.Decoder(ResendMessage)
+
+
+def decode_resend(payload: bytes) -> ResendMessage:
+    return decode_json(_resend_decoder, payload, code="bad_resend", invalid=lambda r: f"resend payload: {r}")
+
+
+def encode_resend(reason: str = "") -> bytes:
+    return _encoder.encode(ResendMessage(reason))

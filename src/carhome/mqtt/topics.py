@@ -37,6 +37,7 @@ class Kind(enum.StrEnum):
     SESSION_REPLY = "session_reply"  # device → hub: the device's tagged session answer
     ENROLL = "enroll"  # hub → device: begin/enroll/list/revoke keys, relayed
     ENROLL_REPLY = "enroll_reply"  # device → hub: the answer to an enroll ask
+    RESEND = "resend"  # hub → device: publish your whole state again (carhome.fleet.republish)
 
     @property
     def filter(self) -> str:

@@ -43,7 +43,8 @@ from carhome.connectors.ovms.commands import Unsupported, ack_of, shell_command
 from carhome.connectors.ovms.config import CONNECTOR, OvmsCar, OvmsConfig
 from carhome.connectors.ovms.metrics import CONNECTED, CarMetrics, MetricError
 from carhome.connectors.ovms.topics import ModuleTopics, is_command_id
-from carhome.errors import ConfigError, ConnectorError, InvalidChange
+from carhome.drivers.feeds import CarFeed, check_car
+from carhome.errors import ConnectorError
 from carhome.hub import Ack, Command, CommandStatus, Hub, Result, Subscription
 from carhome.mqtt import Backoff, MqttVersion
 from carhome.mqtt.link import MqttLink
@@ -97,9 +98,12 @@ class _Car:
         return self.config.device
 
 
-class OvmsConnector:
+class OvmsConnector(CarFeed):
     """Keeps the configured cars current from their OVMS modules and sends them commands;
     an async context manager, made from the hub and the ``ovms`` section."""
+
+    stats: OvmsStats
+    _link: MqttLink
 
     def __init__(
         self,
@@ -111,15 +115,14 @@ class OvmsConnector:
         connect_timeout: float = 10.0,
         active_every: float = ACTIVE_EVERY,
     ) -> None:
-        self._hub = hub
+        super().__init__(hub)
         self.config = config
         self.stats = OvmsStats()
         self.active_every = active_every
         self._cars: list[_Car] = []
         self._by_device: dict[tuple[str, str], _Car] = {}
         for car in config.cars:
-            if hub.spec(car.home, car.device).type != "car":  # UnknownDevice if not there
-                raise ConfigError(f"an OVMS module feeds a car; {car.home}/{car.device} is not one")
+            check_car(hub, car.home, car.device, feeds="an OVMS module feeds a car")
             entry = _Car(
                 car,
                 car.topics(config.client_id),
@@ -133,12 +136,11 @@ class OvmsConnector:
             self._by_device[(car.home, car.device)] = entry
         # the longest prefix first: a topic belongs to the car whose prefix says the most
         self._cars.sort(key=lambda c: len(c.topics.prefix), reverse=True)
-        subscriptions = [t for c in self._cars for t in (c.topics.metrics, c.topics.responses)]
         self._link = MqttLink(
             config.url,
             client_id=f"carhome-ovms-{config.client_id}",
             status_topic=f"carhome-ovms/{config.client_id}/status",
-            subscriptions=subscriptions,
+            subscriptions=[t for c in self._cars for t in (c.topics.metrics, c.topics.responses)],
             on_message=self._on_message,
             on_up=self._on_up,
             on_down=self._on_down,
@@ -147,19 +149,10 @@ class OvmsConnector:
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
-            clock=self._hub.clock,
+            clock=hub.clock,
         )
         self._active: asyncio.Task[None] | None = None
         self._subscriptions: list[Subscription] = []
-
-    @property
-    def connected(self) -> bool:
-        return self._link.connected
-
-    @property
-    def connects(self) -> int:
-        """How many times the link came up (1 after opening, +1 per reconnect)."""
-        return self._link.connects
 
     async def __aenter__(self) -> Self:
         for car in self._cars:
@@ -195,8 +188,7 @@ class OvmsConnector:
 
     def _on_down(self) -> None:
         self._hub.commands.detach(CONNECTOR)
-        for car in self._cars:  # carhome cannot see them now
-            self._hub.set_available(car.home, car.device, False)
+        self._unseen(self._cars)
 
     async def _stay_active(self) -> None:
         while True:
@@ -327,9 +319,3 @@ class OvmsConnector:
         else:
             self.stats.answers += 1
         car.published.discard(command_id)
-
-    def _reject(self, car: _Car, code: str, reason: str) -> None:
-        self.stats.rejected += 1
-        self._hub.rejections.record(
-            InvalidChange(home=car.home, device=car.device, prop=None, code=code, reason=reason)
-        )

@@ -32,7 +32,7 @@ import msgspec
 
 from carhome.connectors.tesla.config import CONNECTOR, TeslaCar, TeslaConfig
 from carhome.connectors.tesla.fields import FieldError, Fields
-from carhome.errors import ConfigError, InvalidChange
+from carhome.drivers.feeds import CarFeed, check_car
 from carhome.hub import Ack, Command, Hub
 from carhome.mqtt import Backoff, MqttVersion
 from carhome.mqtt.link import MqttLink
@@ -74,9 +74,12 @@ class _Connectivity(msgspec.Struct, frozen=True, rename="pascal"):
 _connectivity: Final = msgspec.json.Decoder(_Connectivity)
 
 
-class TeslaTelemetryConnector:
+class TeslaTelemetryConnector(CarFeed):
     """Keeps the configured Teslas current from fleet-telemetry's MQTT output; an async
     context manager, made from the hub and the ``tesla`` section."""
+
+    stats: TeslaStats
+    _link: MqttLink
 
     def __init__(
         self,
@@ -87,22 +90,20 @@ class TeslaTelemetryConnector:
         backoff: Backoff | None = None,
         connect_timeout: float = 10.0,
     ) -> None:
-        self._hub = hub
+        super().__init__(hub)
         self.config = config
         self.stats = TeslaStats()
         self._fields = Fields()
         self._cars: dict[str, TeslaCar] = {}
         for car in config.cars:
-            if hub.spec(car.home, car.device).type != "car":  # UnknownDevice if not there
-                raise ConfigError(f"fleet-telemetry streams a car; {car.home}/{car.device} is not one")
+            check_car(hub, car.home, car.device, feeds="fleet-telemetry streams a car")
             self._cars[car.vin] = car
         self._base = f"{config.topic_base}/"
-        subscriptions = [f"{self._base}{vin}/{t}" for vin in self._cars for t in ("v/+", "connectivity")]
         self._link = MqttLink(
             config.url,
             client_id=f"carhome-tesla-{config.client_id}",
             status_topic=f"carhome-tesla/{config.client_id}/status",
-            subscriptions=subscriptions,
+            subscriptions=[f"{self._base}{vin}/{t}" for vin in self._cars for t in ("v/+", "connectivity")],
             on_message=self._on_message,
             on_down=self._on_down,
             username=config.username,
@@ -110,17 +111,8 @@ class TeslaTelemetryConnector:
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
-            clock=self._hub.clock,
+            clock=hub.clock,
         )
-
-    @property
-    def connected(self) -> bool:
-        return self._link.connected
-
-    @property
-    def connects(self) -> int:
-        """How many times the link came up (1 after opening, +1 per reconnect)."""
-        return self._link.connects
 
     async def __aenter__(self) -> Self:
         await self._link.__aenter__()
@@ -139,8 +131,7 @@ class TeslaTelemetryConnector:
         self._hub.ack(command.home, command.device, Ack(command.id, "failed", error=NOT_COMMANDABLE))
 
     def _on_down(self) -> None:
-        for car in self._cars.values():  # carhome cannot see them now
-            self._hub.set_available(car.home, car.device, False)
+        self._unseen(self._cars.values())
 
     # -- messages in ----------------------------------------------------------------------
 
@@ -191,14 +182,10 @@ class TeslaTelemetryConnector:
             record = _connectivity.decode(payload)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             self._reject(
-                car, "bad_connectivity", f"connectivity: {str(exc)[:120]}; expected fleet-telemetry's record"
+                car,
+                "bad_connectivity",
+                f"connectivity: {str(exc)[:120]}; expected fleet-telemetry's record",
             )
             return
         if record.status != "UNKNOWN":
             self._hub.set_available(car.home, car.device, record.status == "CONNECTED")
-
-    def _reject(self, car: TeslaCar, code: str, reason: str) -> None:
-        self.stats.rejected += 1
-        self._hub.rejections.record(
-            InvalidChange(home=car.home, device=car.device, prop=None, code=code, reason=reason)
-        )
