@@ -205,6 +205,42 @@ async def test_members_share_the_partitions_and_hand_them_over_when_one_leaves(
         assert all(rows[p].epoch == 3 and rows[p].owner == "a" for p in moved)  # a, b, a again
 
 
+class SlowToHandBack(Recorder):
+    """An Owner whose first hand-back lasts until the server has ended the member's session
+    (its heartbeat stopped as the membership ended, and a busy machine made it slow)."""
+
+    def __init__(self, database: PgDatabase, space: LockSpace) -> None:
+        super().__init__()
+        self.database = database
+        self.space = space
+        self.waited = False
+
+    async def releasing(self, lease: Lease) -> None:
+        if not self.waited:
+            self.waited = True
+            key = self.space.partition_key
+
+            async def until_let_go(conn: asyncpg.Connection) -> None:
+                # the member still holds this partition's lock: it is ours once its session ended
+                await conn.fetchval("SELECT pg_advisory_lock($1, $2)", key, lease.partition)
+                await conn.fetchval("SELECT pg_advisory_unlock($1, $2)", key, lease.partition)
+
+            async with asyncio.timeout(BOUND):
+                await self.database.read("waiting for the session's end", until_let_go)
+        await super().releasing(lease)
+
+
+async def test_a_hand_back_outlasting_the_session_still_hands_every_partition_back(
+    database: PgDatabase, partitions: Partitions
+) -> None:
+    owner = SlowToHandBack(database, await partitions.create())
+    async with Membership(partitions, "a", owner, heartbeat=0.2, idle_timeout=0.5):
+        await owner.until(lambda: len(owner.held) == PARTITIONS)
+    assert owner.waited
+    assert sorted(owner.released) == list(range(PARTITIONS))
+    print(f"session ended during the hand-back: partitions handed back {len(owner.released)} of {PARTITIONS}")
+
+
 async def test_a_worker_id_is_live_once(partitions: Partitions) -> None:
     async with Membership(partitions, "a", Recorder(), heartbeat=0.1, idle_timeout=2.0):
         with pytest.raises(ConfigError, match="'a' is live already"):

@@ -169,3 +169,41 @@ async def test_the_same_device_id_in_two_homes_stays_apart(hub: Hub) -> None:
     # unknown-device hints list only the asking home's devices
     (err,) = hub.report("h2", "purifier", {"on": True}).rejected
     assert err.allowed == "car"
+
+
+def test_a_failing_subscriber_is_counted_and_the_others_still_get_the_change(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(change: Change) -> None:
+        raise RuntimeError("subscriber bug")
+
+    hub.bus.subscribe(broken, home="h1", device="car", name=vss.SOC)
+    seen = recorder(hub, home="h1", device="car", name=vss.SOC)
+    with caplog.at_level(logging.ERROR, logger="carhome.hub.bus"):
+        report = hub.report("h1", "car", {vss.SOC: 55.0})
+    assert report.applied == 1
+    assert [(c.prop, c.value) for c in seen] == [(vss.SOC, 55.0)]
+    assert hub.bus.errors == 1
+    assert "subscriber bug" in caplog.text
+
+
+def test_a_subscription_made_during_a_report_gets_the_rest_of_that_report(hub: Hub) -> None:
+    later: list[Change] = []
+
+    def on_soc(change: Change) -> None:
+        hub.bus.subscribe(later.append, home="h1", device="car", name=vss.SPEED)
+
+    hub.bus.subscribe(on_soc, home="h1", device="car", name=vss.SOC)
+    hub.report("h1", "car", {vss.SOC: 60.0, vss.SPEED: 30.0})
+    assert [(c.prop, c.value) for c in later] == [(vss.SPEED, 30.0)]
+
+
+def test_exact_subscribers_get_their_changes_beside_wider_ones(hub: Hub) -> None:
+    exact = recorder(hub, home="h1", device="car", name=vss.SOC)
+    hub.report("h1", "car", {vss.SOC: 70.0, vss.SPEED: 10.0})
+    wide = recorder(hub, home="h1")
+    everything = recorder(hub)
+    hub.report("h1", "car", {vss.SOC: 71.0, vss.SPEED: 11.0})
+    assert [c.value for c in exact] == [70.0, 71.0]
+    assert [(c.prop, c.value) for c in wide] == [(vss.SOC, 71.0), (vss.SPEED, 11.0)]
+    assert [(c.prop, c.value) for c in everything] == [(vss.SOC, 71.0), (vss.SPEED, 11.0)]

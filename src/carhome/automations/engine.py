@@ -62,6 +62,9 @@ class Engine:
         self.timers = Timers(hub.clock, timer_store)
         self._bound: dict[str, _Bound] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Whether any run is waiting on something (a task of its own): kept as runs
+        # start and end, read on every change by whoever pumps many of them.
+        self.busy = False
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -260,6 +263,7 @@ class Engine:
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._tasks.add(task)
+        self.busy = True
         self._idle.clear()
         task.add_done_callback(self._done)
         return task
@@ -267,16 +271,12 @@ class Engine:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not self._tasks:
+            self.busy = False
             self._idle.set()
 
     def running(self) -> frozenset[asyncio.Task[None]]:
         """The tasks of the runs active now (a fleet worker waits for those a batch started)."""
         return frozenset(self._tasks)
-
-    @property
-    def busy(self) -> bool:
-        """Whether any run is waiting on something."""
-        return bool(self._tasks)
 
     async def idle(self) -> None:
         """Wait until no run is active (bounded by the runs' own waits)."""

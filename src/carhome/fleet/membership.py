@@ -41,6 +41,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, Protocol, Self, TypeVar
 
 import asyncpg
+from asyncpg.exceptions._base import InternalClientError
 
 from carhome.clock import Clock, SystemClock, real_time
 from carhome.errors import ConfigError, StoreError
@@ -193,9 +194,9 @@ class Membership:
         if conn is None:
             return
         try:
-            if not self.stopped.is_set() and not conn.is_closed():
+            if not self.stopped.is_set():
                 for partition in sorted(self._held):
-                    await self._release(conn, partition)
+                    await self._hand_back(conn, self._held[partition])
         finally:
             self._held.clear()
             await self._close(conn)
@@ -262,6 +263,24 @@ class Membership:
                     self._held[lease.partition] = lease
                     await self._owner.acquired(lease)
             await self._clock.sleep(self._heartbeat)
+
+    async def _hand_back(self, conn: asyncpg.Connection, lease: Lease) -> None:
+        """One partition handed back as the membership ends. The heartbeat has stopped, so
+        a hand-back slower than ``idle_timeout`` (a busy machine) ends the session, and the
+        server lets go of every lock with it: the owner still hands each partition back, and
+        the session is closed after (``_close``), which lets go of any lock left."""
+        await self._owner.releasing(lease)
+        if conn.is_closed():
+            return
+        try:
+            async with self._talk:
+                await let_go(conn, self.space, lease)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError) as exc:
+            log.warning(
+                "partition %d: handing it back failed (%s); its lock ends with the session",
+                lease.partition,
+                exc,
+            )
 
     async def _release(self, conn: asyncpg.Connection, partition: int) -> None:
         lease = self._held[partition]

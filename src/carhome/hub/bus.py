@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar, overload
 
@@ -103,6 +103,15 @@ class EventBus:
         # The devices with a device-wide change subscription: where there are none, a
         # change does not look for one.
         self._device_wide: set[tuple[str, str]] = set()
+        # For the publisher of changes (``Hub.report``), read only. ``routes``: home →
+        # device → name → the callbacks of that name's change subscribers (the lists above;
+        # copied on write, a closed one replaced by a no-op). ``broad``: whether any change
+        # subscriber watches more than one name (device-, home- or hub-wide). While it is
+        # false, the callbacks under a change's (home, device, name) are all its subscribers
+        # and the publisher may call them itself, each in its own ``try`` (a failure goes to
+        # ``failed``), instead of calling ``change``.
+        self.routes: Mapping[str, Mapping[str, Mapping[str | None, Sequence[Callback]]]] = self._devices
+        self.broad = False
         self._subs: dict[tuple[type[Record], Key], list[Subscription]] = {}
         self.errors = 0
         self.dropped = 0
@@ -180,6 +189,7 @@ class EventBus:
                 devices.pop(device, None)
             if not devices:
                 self._devices.pop(home, None)
+        self.broad = bool(self._device_wide or self._homes or self._everything is not None)
 
     def _remove(self, sub: Subscription) -> None:
         kind, key = sub.kind, sub.key
@@ -251,7 +261,7 @@ class EventBus:
                 try:
                     callback(change)
                 except Exception:
-                    self._failed(callback, change, prop)
+                    self.failed(callback, change, prop)
         if wide is not None:
             self._call(wide, change)
         if homewide is not None:
@@ -264,7 +274,7 @@ class EventBus:
             try:
                 callback(change)
             except Exception:
-                self._failed(callback, change, change.prop)
+                self.failed(callback, change, change.prop)
 
     def _deliver(self, index: dict[Key, list[Callback]], record: Record, name: str) -> None:
         home, device = record.home, record.device
@@ -276,10 +286,11 @@ class EventBus:
                 try:
                     callback(record)
                 except Exception:
-                    self._failed(callback, record, name)
+                    self.failed(callback, record, name)
 
-    def _failed(self, callback: Callback, record: Record, name: str) -> None:
-        # One broken subscriber must not stop ingest or the others.
+    def failed(self, callback: Callback, record: Record, name: str) -> None:
+        """Count and log a subscriber that raised on ``record`` (one broken subscriber must
+        not stop ingest or the others)."""
         self.errors += 1
         log.exception(
             "subscriber %r failed on %s/%s %s (%s)",

@@ -70,11 +70,12 @@ def derived_id(*parts: object) -> str:
     ``parts``, each as its JSON text (so ``1`` and ``"1"`` differ), separated so that no two
     different lists of parts run together. Same cause, same id; a random id (``make``'s
     default) never equals one of these in practice."""
-    digest = hashlib.blake2b(digest_size=16, person=b"carhome-cmd-id")
-    for part in parts:
-        digest.update(_ID_PARTS.encode(part))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    # One text hashed at once: the same bytes as each part followed by its separator.
+    encode = _ID_PARTS.encode
+    text = b"\x1f".join([encode(part) for part in parts])
+    if parts:
+        text += b"\x1f"
+    return hashlib.blake2b(text, digest_size=16, person=b"carhome-cmd-id").hexdigest()
 
 
 class CommandStatus(enum.StrEnum):
@@ -90,6 +91,8 @@ class CommandStatus(enum.StrEnum):
 
 
 _FINAL: Final = frozenset({CommandStatus.ACKED, CommandStatus.FAILED, CommandStatus.EXPIRED})
+# An ack's status as the enum, by a dict lookup (calling the enum class is slow).
+_STATUS: Final = {status.value: status for status in CommandStatus}
 
 CommandKind = Literal["set", "action"]
 
@@ -311,7 +314,11 @@ class CommandRouter:
         have taken: the store is then not asked first (it still refuses a taken id).
         """
         _, spec = self._lookup(command.home, command.device)
-        if await self._taken(command.id, ask_store=not made_here):
+        # Taken: being admitted, pending or recently done here, or in the store (which also
+        # has the ids from before the last restart).
+        if self._held(command.id) or (
+            not made_here and await self._outbox.outbox_get(command.id) is not None
+        ):
             raise DuplicateCommand(command.id)
         self._admitting.add(command.id)
         try:
@@ -330,11 +337,9 @@ class CommandRouter:
         await self._deliver(command)
         return command
 
-    async def _taken(self, command_id: str, *, ask_store: bool) -> bool:
-        if command_id in self._admitting or self.get(command_id) is not None:
-            return True
-        # The store also has ids from before the last restart.
-        return ask_store and await self._outbox.outbox_get(command_id) is not None
+    def _held(self, command_id: str) -> bool:
+        """Whether a command with this id is being admitted, pending or recently done here."""
+        return command_id in self._admitting or command_id in self._pending or command_id in self._recent
 
     async def restore(self, commands: list[Command]) -> None:
         """Take back commands that were pending when the hub stopped; those past their
@@ -426,7 +431,8 @@ class CommandRouter:
                 self.late_acks += 1
             log.info("ignored ack %s from %s/%s: no such pending command", ack.id, home, device)
             return None
-        self._finish(command, CommandStatus(ack.status), result=ack.result, error=ack.error)
+        status = _STATUS.get(ack.status) or CommandStatus(ack.status)  # the enum says why not
+        self._finish(command, status, result=ack.result, error=ack.error)
         return command
 
     def _finish(

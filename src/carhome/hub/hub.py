@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -40,7 +40,7 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow, StateWriter, Store
 from carhome.hub.places import PlaceDeriver
 from carhome.hub.rejections import RejectionLog
-from carhome.hub.states import Availability, State
+from carhome.hub.states import Availability, Change, State
 from carhome.spec import SPECS, DeviceSpec, InvalidValue
 
 log: Final = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class Hub:
         persist_states: bool = True,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
+        self._now = self.clock.time  # the time of a report that brings none
         self.store = store
         self.specs = specs
         self.bus = EventBus()
@@ -300,7 +301,7 @@ class Hub:
 
     # -- ingest ---------------------------------------------------------------------------
 
-    def report(
+    def report(  # noqa: PLR0912 - the ingest hot path, inline on purpose (no call per change)
         self,
         home: str,
         device: str,
@@ -315,50 +316,74 @@ class Hub:
         ``trusted`` lets an in-process producer (a deriver, a benchmark) set derived
         properties; connectors never pass it.
         """
-        report = Report()
         devices = self._by_home.get(home)
         entry = None if devices is None else devices.get(device)  # no key tuple made per report
         if entry is None:
-            return self._reject(report, self._unknown_device(home, device))
+            return self._reject(Report(), self._unknown_device(home, device))
         if ts is None:
-            ts = self.clock.time()
-        properties = entry.spec.properties
+            ts = self._now()
+        spec = entry.spec
+        # One lookup finds a change's checker; a derived property has none unless trusted.
+        checkers = spec.checkers if trusted else spec.reported
         states = entry.states
-        publish = self.bus.change
+        bus = self.bus
         deriver = entry.deriver
         moved = False  # whether a deriver's input changed
+        applied = 0
+        rejected: list[InvalidChange] | None = None
         for prop, raw in values.items():
-            pspec = properties.get(prop)
+            check = checkers.get(prop)
             try:
-                if pspec is None:
-                    raise InvalidValue(
-                        "unknown_property", f"{entry.spec.type} has no such property", _names(properties)
-                    )
-                if pspec.derived and not trusted:
-                    raise InvalidValue("derived", "this property is derived by the hub, not reported")
-                value = pspec.check(raw)
+                if check is None:
+                    raise _not_reported(spec, prop)
+                value = check(raw)
             except InvalidValue as exc:
-                err = InvalidChange(
-                    home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
-                )
-                self._reject(report, err)
+                rejected = self._refuse(rejected, home, device, prop, exc)
                 continue
-            report.applied += 1
+            applied += 1
             old = states.get(prop)
             states[prop] = State(value, ts, source)
             if old is None:
-                publish(home, device, prop, value, None, ts, source)
+                was = None
             elif old.value != value:
-                publish(home, device, prop, value, old.value, ts, source)
+                was = old.value
             else:
                 continue
+            if bus.broad:
+                bus.change(home, device, prop, value, was, ts, source)
+            else:
+                # Only the subscribers of this very property: a change nobody watches
+                # costs these lookups and makes nothing.
+                watched = bus.routes.get(home)
+                callbacks = None if watched is None else watched.get(device, _NONE).get(prop)
+                if callbacks is not None:
+                    change = Change(home, device, prop, value, was, ts, source)
+                    for callback in callbacks:
+                        try:
+                            callback(change)
+                        except Exception:
+                            bus.failed(callback, change, prop)
             if deriver is not None and prop in deriver.inputs:
                 moved = True
+        report = Report(applied) if rejected is None else Report(applied, rejected)
         if moved and deriver is not None:
             derived = deriver.derive(entry.home, states)
             if derived:
                 self.report(home, device, derived, ts=ts, source="hub", trusted=True)
         return report
+
+    def _refuse(
+        self, rejected: list[InvalidChange] | None, home: str, device: str, prop: str, exc: InvalidValue
+    ) -> list[InvalidChange]:
+        """Count a rejected value (logged once per cause) and add it to ``rejected``."""
+        err = InvalidChange(
+            home=home, device=device, prop=prop, code=exc.code, reason=exc.reason, allowed=exc.allowed
+        )
+        self.rejections.record(err)
+        if rejected is None:
+            return [err]
+        rejected.append(err)
+        return rejected
 
     def event(
         self,
@@ -469,6 +494,17 @@ def _still_valid(states: dict[str, State], spec: DeviceSpec) -> dict[str, State]
         except InvalidValue:
             continue
     return kept
+
+
+_NONE: Final[Mapping[str | None, Sequence[Callable[[Change], None]]]] = {}
+"""No subscribers (never written to)."""
+
+
+def _not_reported(spec: DeviceSpec, prop: str) -> InvalidValue:
+    """Why ``prop`` has no checker for a report: it is not in ``spec``, or it is derived."""
+    if prop in spec.properties:
+        return InvalidValue("derived", "this property is derived by the hub, not reported")
+    return InvalidValue("unknown_property", f"{spec.type} has no such property", _names(spec.properties))
 
 
 def _names(items: Mapping[str, object], most: int = 12) -> str:

@@ -144,7 +144,24 @@ def _compile(spec: PropertySpec) -> Checker:
 
         return check_int
 
+    # The common case first: a float already, finite and in range, is returned as it came
+    # (a NaN fails every comparison, an infinity the bounds or the finiteness test, and
+    # both fall to the full check below, which says why).
+    low = -math.inf if lo is None else lo
+    high = math.inf if hi is None else hi
+    isfinite = math.isfinite
+
     def check_float(value: Any) -> float:
+        if type(value) is float and low <= value <= high and isfinite(value):
+            return value
+        return check_any_float(value)
+
+    def check_bounded_float(value: Any) -> float:  # finite bounds: in them is finite
+        if type(value) is float and low <= value <= high:
+            return value
+        return check_any_float(value)
+
+    def check_any_float(value: Any) -> float:
         kind = type(value)
         if kind is int:
             try:
@@ -159,6 +176,8 @@ def _compile(spec: PropertySpec) -> Checker:
             raise out_of_range(value)
         return float(value)
 
+    if lo is not None and hi is not None and isfinite(lo) and isfinite(hi):
+        return check_bounded_float
     return check_float
 
 
@@ -180,6 +199,8 @@ class ActionSpec:
 
     def check_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """Return the arguments normalised, or raise ``InvalidValue`` naming the culprit."""
+        if not args and not self.args:  # most actions (turn_on, lock …): nothing to check
+            return {}
         known = {a.name: a for a in self.args}
         unknown = sorted(set(args) - set(known))
         if unknown:
@@ -220,6 +241,17 @@ class DeviceSpec:
     actions: Mapping[str, ActionSpec] = field(default_factory=dict)
     events: Mapping[str, EventSpec] = field(default_factory=dict)
     description: str = ""
+    # The checker of every property a device may report (``reported``: the derived ones
+    # left out) and of every property (``checkers``: what the hub itself may set), built
+    # once per spec so that ingest finds a change's checker with one lookup.
+    reported: Mapping[str, Checker] = field(init=False, repr=False, compare=False)
+    checkers: Mapping[str, Checker] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        checkers = {name: prop.check for name, prop in self.properties.items()}
+        reported = {name: check for name, check in checkers.items() if not self.properties[name].derived}
+        object.__setattr__(self, "checkers", checkers)
+        object.__setattr__(self, "reported", reported)
 
     def property(self, name: str) -> PropertySpec:
         """The property ``name``, or ``InvalidValue('unknown_property')`` listing the known ones."""

@@ -25,6 +25,7 @@ class MemoryStore:
         self._devices: dict[tuple[str, str], Device] = {}
         self._states: dict[tuple[str, str, str], StateRow] = {}
         self._commands: dict[str, Command] = {}
+        self._finished: asyncio.Future[None] | None = None
 
     async def open(self) -> None:
         return None
@@ -70,8 +71,16 @@ class MemoryStore:
         # a final status stays; another command's record is not this one's to change
         if kept is None or not (kept.status.final or _made(kept) != _made(command)):
             self._commands[command.id] = msgspec.structs.replace(command)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
+        return self._done()
+
+    def _done(self) -> asyncio.Future[None]:
+        """A finished future of the running loop: one per loop, handed out again (a
+        finished future never changes, and awaiting it does not wait)."""
+        loop = asyncio.get_running_loop()
+        done = self._finished
+        if done is None or done.get_loop() is not loop:
+            done = self._finished = loop.create_future()
+            done.set_result(None)
         return done
 
     async def outbox_get(self, command_id: str) -> Command | None:
