@@ -31,9 +31,13 @@ Phases, each on fresh streams and fresh state (the homes and devices stay):
 4. two workers serving, the stream published live, one killed with SIGKILL once a third of
    the messages were committed: ``failover_s`` from the kill until the other serves every
    partition the dead one held (its log line saying it reads the partition, at the
-   partition's new epoch);
+   partition's new epoch); ``leases_taken_s`` (the first and last lease, from the kill) and
+   ``take_steps_s``, the median and slowest of each step of the takes, in seconds since the
+   lease came, as the worker logs them: its homes' ids read, its hub loaded, the parts
+   beside it started, its first batch read, its first commit;
 5. two workers, one stopped with SIGSTOP likewise, resumed once the other serves its
-   partitions: ``zombie_writes_accepted`` (and the fenced writes it had refused).
+   partitions: ``zombie_writes_accepted`` (and the fenced writes it had refused);
+   ``sigstop_failover_s`` as ``failover_s`` (after the stopped one's idle_session_timeout).
 
 After phases 2–5 the stream is drained and counted from the database:
 
@@ -721,6 +725,7 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_s_per_1k_msgs_2_workers": two.get("cpu_s_per_1k_msgs"),
         "partition_balance": two.get("balance"),
         "failover_s": killed.get("failover_s"),
+        "sigstop_failover_s": stopped.get("failover_s"),
         "lost": sum(p.get("lost", 0) for p in phases),
         "applied_twice": sum(p.get("applied_twice", 0) for p in phases),
         "zombie_writes_accepted": sum(p.get("zombie_writes_accepted", 0) for p in phases),
