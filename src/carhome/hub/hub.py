@@ -388,20 +388,24 @@ class Hub:
         ``Report``: ``None`` when the value was applied, else its rejection — the very one
         ``report`` would list, counted and logged the same way.
         """
-        devices = self._by_home.get(home)
-        entry = None if devices is None else devices.get(device)
-        if entry is None:
+        try:  # subscripts, not calls: the device and its property are known nearly always
+            entry = self._by_home[home][device]
+        except KeyError:
             err = self._unknown_device(home, device)
             self.rejections.record(err)
             return err
         spec = entry.spec
-        check = (spec.checkers if trusted else spec.reported).get(prop)
         try:
-            if check is None:
-                raise _not_reported(spec, prop)
-            value = check(value)
-        except InvalidValue as exc:
-            return self._refuse(None, home, device, prop, exc)[0]
+            low, high, check = (spec.intake if trusted else spec.intake_reported)[prop]
+        except KeyError:
+            return self._refuse(None, home, device, prop, _not_reported(spec, prop))[0]
+        # A float in range and finite (x - x is 0.0 for those only) is taken as it came, as
+        # its checker would; anything else is checked.
+        if not (type(value) is float and low <= value <= high and value - value == 0.0):
+            try:
+                value = check(value)
+            except InvalidValue as exc:
+                return self._refuse(None, home, device, prop, exc)[0]
         if ts is None:
             ts = self._now()
         states = entry.states
