@@ -47,6 +47,7 @@ from carhome.fleet.config import FleetConfig
 from carhome.fleet.jetstream import connect, ensure_streams
 from carhome.fleet.log import partition_of
 from carhome.fleet.rpc import LiveChange, LiveResult, Owners, OwnerUnavailable
+from carhome.history import PostgresHistoryStore, Trip
 from carhome.http.problems import problem_from
 from carhome.hub import Change, Command, Hub, Result
 from carhome.hub.commands import CommandStatus
@@ -54,6 +55,7 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
 from carhome.mqtt.credentials import Credentials
 from carhome.mqtt.payloads import encode_state
+from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
 
 from .nats_rig import Device as MqttDevice
@@ -421,6 +423,12 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
             pytest.fail("chromium is not installed, though scripts/test should have installed it")
         pytest.skip("chromium is not installed (scripts/test installs Debian's chromium)")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    copied = trip_copied(time.time() - 7200)
+    async with PgDatabase(postgres_url) as database:  # a trip `carhome store copy` brought along
+        history = PostgresHistoryStore(database)
+        await history.open()
+        await history.commit([copied], [])
+        await history.close()
     async with (
         running(tmp_path, postgres_url, ["a"]) as up,
         node_process(tmp_path, up) as url,
@@ -444,10 +452,55 @@ async def test_the_web_app_logs_in_through_an_api_node_and_shows_a_home_live(
             await expect(reading).to_contain_text("21")
             await device.publish([encode_state({"pm25": 347}, time.time())])
             await expect(reading).to_contain_text("347")  # heard live, from the worker through the node
+            async with httpx.AsyncClient(base_url=url, timeout=BOUND) as http:
+                assert (await http.get("/api/charging")).status_code == 401  # guarded as the real route
+                login = await http.post("/api/auth/login", json={"member": OWNER, "password": PASSWORD})
+                http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+                trips = (await http.get("/api/history/trips", params={"home": HOME})).json()
+                plans = await http.get("/api/charging")
+                keys = await http.get(f"/api/keys/{HOME}/{DEVICE}")
+            await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            await page.goto("/charging")
+            said = page.get_by_text("not available on an API node yet")
+            await expect(said).to_be_visible()
+            await page.screenshot(path=tmp_path / "charging-on-api-node.png")
+            overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         finally:
             await browser.close()
-    print("\nweb app through a `carhome api` process: logged in, a device's state shown, a change heard live")
+    print(
+        "\nweb app through a `carhome api` process: logged in, a device's state shown, a change heard"
+        f" live; history trips served {len(trips['trips'])} of 1; the charging page says why it is empty"
+    )
     assert errors == [], errors
+    assert [t["id"] for t in trips["trips"]] == [copied.id]
+    assert plans.status_code == 501
+    assert plans.json()["code"] == "not_on_api_node"
+    assert (keys.status_code, keys.json()["code"]) == (501, "not_on_api_node")  # not a connector's 5xx
+    assert overflow <= 0
+
+
+def trip_copied(start: float) -> Trip:
+    return Trip(
+        id=f"trip-{HOME}-car-{int(start)}",
+        home=HOME,
+        car="car",
+        start=start,
+        end=start + 1800,
+        start_place="home",
+        end_place="work",
+        start_lat=None,
+        start_lon=None,
+        end_lat=None,
+        end_lon=None,
+        odometer_start_km=100.0,
+        odometer_end_km=112.0,
+        distance_km=12.0,
+        energy_kwh=1.9,
+        wh_per_km=158.0,
+        soc_start=60.0,
+        soc_end=57.0,
+        max_speed_kmh=None,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -30,12 +30,11 @@ import msgspec
 import pytest
 
 from carhome.compose.fleetup import (
-    SIMULATOR_FILE,
     STATE_FILE,
     FleetState,
-    SimulatorReport,
     Status,
     fleet_devices,
+    read_simulator,
     read_state,
     simulated,
     status,
@@ -161,7 +160,8 @@ async def _fleet(directory: Path, up: subprocess.Popen[bytes]) -> None:
         lambda f: not f.unheld and all(held_by(f, w.id) for w in state.workers),
     )
     first = held_by(found, "worker-1")
-    assert not (directory / SIMULATOR_FILE).exists(), "the stream is meant to go on after the kill"
+    running = read_simulator(directory)
+    assert running is None or not running.done, "the stream is meant to go on after the kill"
 
     killed = subprocess.run(  # noqa: ASYNC221 - the command a person runs, done in a moment
         carhome("fleet", "kill-worker", "1", "--dir", str(directory)),
@@ -182,29 +182,48 @@ async def _fleet(directory: Path, up: subprocess.Popen[bytes]) -> None:
     assert not alive(state.workers[0].pid)
     moved = len(set(first) & set(held_by(found, "worker-2")))
 
-    async def simulated() -> SimulatorReport | None:
-        path = directory / SIMULATOR_FILE
-        return msgspec.json.decode(path.read_bytes(), type=SimulatorReport) if path.exists() else None
+    during = await status(state, read_simulator(directory))  # the stream runs: some are behind
+    assert during.states is not None
+    assert during.states.lost == 0, during.states
 
-    report = await until("the simulator's stream is done", simulated, lambda r: r is not None)
+    async def compared() -> Status:
+        return await status(state, read_simulator(directory))
+
+    found = await until(
+        "the simulator's stream is done and the fleet holds every device's last state",
+        compared,
+        lambda f: f.states is not None and f.states.done and f.states.held == f.states.devices,
+    )
+    report = read_simulator(directory)
     assert report is not None
+    assert found.states is not None
     assert report.reports > HOMES * ROUNDS
-
-    async def lost() -> list[str]:
-        async with PostgresStore(state.database) as store:
-            rows = await store.states_in([f"home-{n:05d}" for n in range(HOMES)])
-        stored = {(r.home, r.device, r.prop): r.value for r in rows}
-        return [
-            device
-            for device, values in report.last.items()
-            if any(stored.get((*device.split("/"), prop)) != value for prop, value in values.items())
-        ]
-
-    missing = await until("the fleet holds every device's last state", lost, lambda m: not m)
+    shown = subprocess.run(  # noqa: ASYNC221 - the command a person runs, done in a moment
+        carhome("fleet", "status", "--dir", str(directory)), capture_output=True, text=True, check=False
+    )
+    assert f"states: {2 * HOMES} devices, lost 0 (held {2 * HOMES}, behind 0 not applied" in shown.stdout, (
+        shown
+    )
+    missing = found.states.lost_devices
+    async with PostgresStore(state.database) as store:  # a car's states gone once applied: lost
+        delete = ("DELETE FROM states WHERE home = $1 AND device = $2", ["home-00003", "car"])
+        await store.database.execute("removing a car's states", [delete])
+        gone = await status(state, report)
+        assert gone.states is not None
+        assert (gone.states.lost, gone.states.lost_devices) == (1, ["home-00003/car"])
+        rewind = (  # ... and behind, not lost, while its partition's checkpoint is before its report
+            "UPDATE fleet_partitions SET checkpoint = 0 WHERE partition = $1",
+            [partition_of("home-00003", PARTITIONS)],
+        )
+        await store.database.execute("moving a checkpoint back", [rewind])
+        back = await status(state, report)
+    assert back.states is not None
+    assert (back.states.lost, back.states.behind) == (0, 1)
     print(
         f"fleet up: {HOMES} homes, {WORKERS} workers, kill-worker 1: partitions moved {moved} of {len(first)}"
         f" → worker 2 ({len(held_by(found, 'worker-2'))} of {PARTITIONS} held),"
         f" states lost {len(missing)} of {len(report.last)} devices ({report.reports} reports,"
+        f" behind {during.states.behind} while running,"
         f" devices connected in {report.connect_s} s, fleet started in {state.started_s} s)"
     )
     assert moved == len(first) > 0

@@ -93,11 +93,13 @@ def up(
 @_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(*, directory: Path, as_json: bool) -> None:
-    """Show the live workers, the partitions each holds, and those held by nobody."""
+    """Show the live workers, the partitions each holds, those held by nobody, and whether the
+    fleet holds every simulated device's last published state (lost: the partition's
+    checkpoint passed it and the fleet has it not; behind: in the stream, not applied yet)."""
     from carhome.compose import fleetup  # noqa: PLC0415
 
     state = fleetup.read_state(directory)
-    found = asyncio.run(fleetup.status(state))
+    found = asyncio.run(fleetup.status(state, fleetup.read_simulator(directory)))
     if as_json:
         click.echo(msgspec.json.encode(found).decode())
         return
@@ -106,14 +108,27 @@ def status(*, directory: Path, as_json: bool) -> None:
         alive = "live" if w.alive else "gone"
         held = " ".join(str(p) for p in w.partitions) or "none"
         click.echo(f"{label} ({w.id}, pid {w.pid}, {alive}): partitions {held}")
-    click.echo("partition  holder     epoch  checkpoint  homes  behind")
+    # backlog: messages in the partition's stream after its checkpoint (not applied yet)
+    click.echo("partition  holder     epoch  checkpoint  homes  backlog")
     for p in found.partitions:
         behind = "?" if p.behind is None else str(p.behind)
         click.echo(
             f"{p.partition:>9}  {p.holder or '-':<9}  {p.epoch:>5}  {p.checkpoint:>10}"
-            f"  {p.homes:>5}  {behind:>6}"
+            f"  {p.homes:>5}  {behind:>7}"
         )
     click.echo(f"held by nobody: {' '.join(str(p) for p in found.unheld) or 'none'}")
+    states = found.states
+    if states is None:
+        click.echo("states: the simulator has written no state file yet")
+        return
+    lost = "? (the streams did not answer)" if states.lost is None else str(states.lost)
+    stream = "stream done" if states.done else "stream running"
+    click.echo(
+        f"states: {states.devices} devices, lost {lost}"
+        f" (held {states.held}, behind {states.behind} not applied yet; {stream})"
+    )
+    if states.lost_devices:
+        click.echo(f"  lost: {' '.join(states.lost_devices)}")
 
 
 @fleet.command("kill-worker")

@@ -23,20 +23,31 @@ web app) over a hub of its own, ``FleetView``'s:
 The WebSocket stays connected to its API node through a handover: the live subjects do
 not move with the owner, so a client sees a pause, not a reconnect.
 
-Not on an API node yet: history, saved automations, charging and the keys' routes (they
-need a part that reads them from PostgreSQL without a hub of the homes' own).
+- **the history** (trips, charges, parked spells, their totals): the history routes over
+  the fleet's ``history_records`` table, read only (``HISTORY``). The workers do not run the
+  history part yet, so that table holds what ``carhome store copy`` moved from an embedded
+  home and nothing the fleet's cars did since.
+
+Not on an API node yet: charging plans, saved automations and scenes, the keys and spoken
+commands (they need the home's parts, which only its worker could run). Their routes answer
+a problem (501, ``not_on_api_node``) saying so in words, instead of a bare 404
+(``ELSEWHERE``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 from carhome.access.part import OWNER
 from carhome.access.part import PART as ACCESS
@@ -49,6 +60,12 @@ from carhome.compose.parts import compose
 from carhome.errors import ConfigError, DuplicateCommand, StoreError, UnknownDevice
 from carhome.fleet.config import FleetConfig
 from carhome.fleet.rpc import Live, LiveAvailability, LiveChange, LiveEvent, LiveResult, Owners, listening
+from carhome.history.postgres import PostgresHistoryStore
+from carhome.history.routes import OPERATIONS as HISTORY_OPERATIONS
+from carhome.history.routes import HistoryRoutes
+from carhome.history.service import History
+from carhome.http.operations import Operation
+from carhome.http.problems import Problem
 from carhome.hub import Command, Decision, Hub
 from carhome.hub.commands import Ack, CommandStatus
 from carhome.hub.model import Device, Home
@@ -61,8 +78,79 @@ from carhome.store.postgres import PostgresStore
 
 log: Final = logging.getLogger(__name__)
 
-PARTS: Final = (ACCESS, API)
-"""What an API node runs, in order: access control guards the hub before the API serves it."""
+NOT_HERE: Final = "Served by the home's worker in a fleet: not available on an API node yet."
+"""What a route of a part an API node does not run answers (the problem's ``detail``)."""
+
+
+def _elsewhere_operations() -> tuple[Operation[Any], ...]:
+    from carhome.access import keyroutes  # noqa: PLC0415 - the routes' declarations only
+    from carhome.automations import routes as automations  # noqa: PLC0415
+    from carhome.energy import routes as charging  # noqa: PLC0415
+    from carhome.say import routes as say  # noqa: PLC0415
+
+    return (
+        *charging.OPERATIONS,
+        *keyroutes.OPERATIONS,
+        *automations.READ_OPERATIONS,
+        *automations.CHANGE_OPERATIONS,
+        *automations.SCENE_OPERATIONS,
+        *say.OPERATIONS,
+    )
+
+
+async def _not_here(_handlers: object, request: Request) -> Response:
+    raise Problem(
+        501,
+        "not-on-api-node",
+        "Not served by an API node",
+        NOT_HERE,
+        code="not_on_api_node",
+        path=request.url.path,
+    )
+
+
+@dataclass(frozen=True)
+class ElsewherePart:
+    """The routes of the parts an API node does not run: each a problem saying so (after
+    access control, as the real route would be: a caller not logged in gets its 401)."""
+
+    name: str = "elsewhere"
+    section: None = None
+
+    @contextlib.asynccontextmanager
+    async def start(self, context: Context, section: object | None) -> AsyncIterator[None]:
+        stand_ins = [dataclasses.replace(op, handler=_not_here) for op in _elsewhere_operations()]
+        context.routes.add(stand_ins, None)
+        yield
+
+
+@dataclass(frozen=True)
+class HistoryReadPart:
+    """The history routes over the fleet's PostgreSQL tables, read only: this node tracks no
+    car (the history service is never entered, so it hears nothing and writes nothing)."""
+
+    name: str = "history"
+    section: None = None
+
+    @contextlib.asynccontextmanager
+    async def start(self, context: Context, section: object | None) -> AsyncIterator[History]:
+        store = PostgresHistoryStore(context.need(POSTGRES))
+        await store.open()
+        try:
+            history = History(context.hub, store)
+            context.routes.add(HISTORY_OPERATIONS, HistoryRoutes(context.hub, history))
+            yield history
+        finally:
+            await store.close()
+
+
+HISTORY: Final = HistoryReadPart()
+ELSEWHERE: Final = ElsewherePart()
+
+PARTS: Final = (ELSEWHERE, ACCESS, HISTORY, API)
+"""What an API node runs, in order: the stand-ins first (the key routes the access part adds
+need the devices' connectors: the stand-ins, matched first, answer for them), access control
+guarding the hub before the API serves it."""
 
 
 class FleetView:

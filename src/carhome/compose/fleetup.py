@@ -22,8 +22,9 @@ embedded broker's server does: SIGTERM for the NATS servers, a fast shutdown for
 SIGKILL for the workers and the API node, whose graceful stop waits on the servers that die
 with them), so none outlives it, kill -9 included. What was started is
 recorded in ``DIR/fleet.json`` (mode 0600: it holds the workers' NATS password) for the other
-two commands; ``DIR/simulator.json`` holds the simulator's last published states once its
-stream is done.
+two commands; ``DIR/simulator.json`` holds the simulator's last published states
+(``SimulatorReport``), rewritten every few seconds and once more when its stream is done
+(``done``), for ``fleet status`` to compare with what the fleet holds.
 """
 
 from __future__ import annotations
@@ -56,17 +57,20 @@ from carhome.clock import Clock, SystemClock
 from carhome.errors import BrokerUnavailable, CarhomeError, ConfigError, StoreError
 from carhome.files import write_atomically
 from carhome.fleet.cluster import Login, NatsCluster, free_ports
-from carhome.fleet.jetstream import connect, ensure_streams
+from carhome.fleet.jetstream import JetStreamLog, connect, ensure_streams
 from carhome.fleet.log import partition_of, stream
 from carhome.fleet.membership import holders, live
 from carhome.fleet.partitions import Partitions
 from carhome.hub.model import Device, Home
+from carhome.hub.persistence import StateRow
 from carhome.mqtt.broker import die_with_parent
 from carhome.mqtt.credentials import Credentials, DeviceIdentity
+from carhome.mqtt.malformed import MalformedMessage
+from carhome.mqtt.payloads import decode_state
 from carhome.pgdatabase import PgDatabase
 from carhome.private import private_dir
 from carhome.signing.roles import Role
-from carhome.sim.fleet import FleetSimulator, SimulatedDevice
+from carhome.sim.fleet import FleetSimulator, SimulatedDevice, SimulatorReport, car_random, home_position
 from carhome.store.postgres import PostgresStore
 
 log: Final = logging.getLogger(__name__)
@@ -120,15 +124,6 @@ class FleetState(msgspec.Struct, frozen=True, kw_only=True):
 
     def __repr__(self) -> str:
         return f"FleetState(pid={self.pid}, homes={self.homes}, workers={len(self.workers)})"
-
-
-class SimulatorReport(msgspec.Struct, frozen=True, kw_only=True):
-    """The simulator's stream, once done: each device's last published state."""
-
-    reports: int
-    devices: int
-    connect_s: float
-    last: dict[str, dict[str, object]]
 
 
 def read_state(directory: Path) -> FleetState:
@@ -316,14 +311,15 @@ def fleet_devices(homes: int) -> list[Device]:
     return devices
 
 
-async def write_homes(store: PostgresStore, homes: int, devices: list[Device]) -> None:
+async def write_homes(store: PostgresStore, homes: int, devices: list[Device], seed: int = 1) -> None:
+    """The homes, each where the simulator's car of ``seed`` comes home to."""
+
+    def home(n: int) -> Home:
+        lat, lon = home_position(car_random(seed, home_id(n)))
+        return Home(id=home_id(n), name=f"Home {n}", lat=lat, lon=lon, timezone="Europe/Berlin")
+
     await asyncio.gather(  # as many at once as the store's pool holds connections
-        *(
-            store.save_home(
-                Home(id=home_id(n), name=f"Home {n}", lat=52.0, lon=13.0, timezone="Europe/Berlin")
-            )
-            for n in range(homes)
-        )
+        *(store.save_home(home(n)) for n in range(homes))
     )
     await store.save_devices(devices)
 
@@ -468,7 +464,7 @@ class FleetUp:
         """The fleet's partitions, homes, devices and owner in its new database; the owner's password."""
         async with PgDatabase(url) as database, PostgresStore(database) as store:
             await Partitions(database, self.partitions).create()
-            await write_homes(store, self.homes, devices)
+            await write_homes(store, self.homes, devices, self.seed)
             return await write_owner(database, home_id(0))
 
     def _forget_old(self) -> None:
@@ -494,23 +490,19 @@ class FleetUp:
         (self.directory / STATE_FILE).unlink(missing_ok=True)
 
     async def _play(self, simulator: FleetSimulator) -> None:
+        path = self.directory / SIMULATOR_FILE
+        saving = asyncio.create_task(simulator.saving(path))
         try:
             await simulator.run(self.rounds, self.every)
         except (TimeoutError, CarhomeError) as exc:  # said, not hidden until the fleet stops
             self._say(f"simulator: its stream stopped: {exc!r}; the fleet runs on without it")
             return
-        assert simulator.connected is not None  # connected when entered
-        report = SimulatorReport(
-            reports=simulator.reports,
-            devices=simulator.connected.devices,
-            connect_s=round(simulator.connected.seconds, 2),
-            last=simulator.last(),
-        )
-        _write_json(self.directory / SIMULATOR_FILE, report)
-        self._say(
-            f"simulator: {simulator.reports} reports PUBACKed;"
-            f" last states in {self.directory / SIMULATOR_FILE}"
-        )
+        finally:
+            saving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saving
+        simulator.save(path, done=True)
+        self._say(f"simulator: {simulator.reports} reports PUBACKed; last states in {path}")
 
     async def _start_worker(self, number: int, cluster: NatsCluster, database: str) -> WorkerRecord:
         worker_id = f"worker-{number}"
@@ -633,15 +625,46 @@ class WorkerStatus(msgspec.Struct, frozen=True):
     partitions: list[int]
 
 
+class StatesStatus(msgspec.Struct, frozen=True):
+    """What the fleet holds of each device's last published state (the simulator's file)."""
+
+    devices: int
+    held: int
+    """Devices whose last published values the fleet's states table holds (or newer ones)."""
+    behind: int
+    """Devices whose last values are in their partition's stream after its checkpoint: not applied yet."""
+    lost: int | None
+    """Devices whose last values the fleet does not hold although their partition's checkpoint
+    passed them (None: the streams could not be read to tell them from those behind)."""
+    lost_devices: list[str] = msgspec.field(default_factory=list)
+    """The first few of them, ``home/device``."""
+    done: bool = False
+    """Whether the simulator's stream is over."""
+
+
 class Status(msgspec.Struct, frozen=True):
     workers: list[WorkerStatus]
     partitions: list[PartitionStatus]
     unheld: list[int]
+    states: StatesStatus | None = None
 
 
-async def status(state: FleetState, *, nats_timeout: float = 5.0) -> Status:
+SAME_TS: Final = 1e-3
+"""Seconds within which two ``ts`` of one value are the same report."""
+LOST_SHOWN: Final = 10
+
+
+async def status(
+    state: FleetState, simulator: SimulatorReport | None = None, *, nats_timeout: float = 5.0
+) -> Status:
     """The fleet's live workers and who holds which partition, read from PostgreSQL, and per
-    partition how far its checkpoint is behind its stream (when the cluster answers)."""
+    partition how far its checkpoint is behind its stream (when the cluster answers).
+
+    Given the simulator's last published states, it also says how many devices' last values
+    the fleet holds, how many are still behind (in the stream after the partition's
+    checkpoint) and how many are lost (the checkpoint passed them, and the states table has
+    them not). The checkpoints are read before the states, and the streams after both, so a
+    batch committed meanwhile makes nothing look lost."""
     async with PgDatabase(state.database, pool_size=1) as database, PostgresStore(database) as store:
         partitions = Partitions(database, state.partitions)
         space = await partitions.create()
@@ -652,6 +675,7 @@ async def status(state: FleetState, *, nats_timeout: float = 5.0) -> Status:
             return await live(conn, space), await holders(conn, space)
 
         members, held = await database.write("reading the fleet's leases", leases)
+        stored = await store.states_in(home_ids) if simulator is not None else []
     homes = [0] * state.partitions
     for home in home_ids:
         homes[partition_of(home, state.partitions)] += 1
@@ -682,7 +706,112 @@ async def status(state: FleetState, *, nats_timeout: float = 5.0) -> Status:
         )
         for i in ids
     ]
-    return Status(workers=workers, partitions=table, unheld=[r.partition for r in table if r.holder is None])
+    states = None
+    if simulator is not None:
+        states = await _states(state, simulator, stored, table, nats_timeout)
+    return Status(
+        workers=workers,
+        partitions=table,
+        unheld=[r.partition for r in table if r.holder is None],
+        states=states,
+    )
+
+
+async def _states(
+    state: FleetState,
+    simulator: SimulatorReport,
+    stored: list[StateRow],
+    table: list[PartitionStatus],
+    timeout: float,
+) -> StatesStatus:
+    """The simulator's last published values compared with the fleet's states table; those
+    it lacks looked for in their partition's stream after its checkpoint."""
+    rows = {(r.home, r.device, r.prop): r for r in stored}
+    missing: dict[str, dict[str, float]] = {}  # home/device → prop → the ts the fleet lacks
+    for name, values in simulator.last.items():
+        home, device = name.split("/", 1)
+        stamps = simulator.stamps.get(name, {})
+        for prop, value in values.items():
+            ts = stamps.get(prop, 0.0)
+            row = rows.get((home, device, prop))
+            if row is None or (row.value != value and row.ts < ts - SAME_TS):
+                missing.setdefault(name, {})[prop] = ts
+    by_partition: dict[int, set[str]] = {}
+    for name in missing:
+        by_partition.setdefault(partition_of(name.split("/", 1)[0], state.partitions), set()).add(name)
+    pending = await _pending(state, {p: table[p] for p in by_partition}, missing, timeout)
+    behind = [n for n in missing if pending is not None and n in pending]
+    lost = sorted(n for n in missing if pending is not None and n not in pending)
+    return StatesStatus(
+        devices=len(simulator.last),
+        held=len(simulator.last) - len(missing),
+        behind=len(behind) if pending is not None else len(missing),
+        lost=len(lost) if pending is not None else None,
+        lost_devices=lost[:LOST_SHOWN],
+        done=simulator.done,
+    )
+
+
+async def _pending(
+    state: FleetState,
+    partitions: dict[int, PartitionStatus],
+    missing: dict[str, dict[str, float]],
+    timeout: float,
+) -> set[str] | None:
+    """Of the ``missing`` devices' values, the devices all of whose values are in their
+    partition's stream after its checkpoint (reports not applied yet); None if a stream
+    could not be read."""
+    if not partitions:
+        return set()
+    try:
+        nc = await asyncio.wait_for(
+            connect(
+                state.nats_urls, Login(state.nats_user, state.nats_password), name="carhome-fleet-status"
+            ),
+            timeout,
+        )
+    except Exception:
+        return None
+    found: dict[str, set[str]] = {}
+    try:
+        reader = JetStreamLog(nc.jetstream(), batch=1024, idle=0.5)
+        for p, row in partitions.items():
+            if row.last_seq is None:
+                return None
+            if row.last_seq <= row.checkpoint:
+                continue
+            try:
+                await asyncio.wait_for(_scan(reader, p, row, missing, found), timeout * 4)
+            except TimeoutError:
+                return None
+    finally:
+        await nc.close()
+    return {n for n, props in found.items() if props >= set(missing[n])}
+
+
+async def _scan(
+    reader: JetStreamLog,
+    partition: int,
+    row: PartitionStatus,
+    missing: dict[str, dict[str, float]],
+    found: dict[str, set[str]],
+) -> None:
+    assert row.last_seq is not None
+    batches = reader.read(partition, row.checkpoint)
+    try:
+        async for batch in batches:
+            for e in batch:
+                wanted = missing.get(f"{e.home}/{e.device}") if e.kind == "state" else None
+                if wanted is not None:
+                    with contextlib.suppress(MalformedMessage):
+                        values, ts = decode_state(e.payload)
+                        found.setdefault(f"{e.home}/{e.device}", set()).update(
+                            p for p in values if p in wanted and (ts or 0.0) >= wanted[p] - SAME_TS
+                        )
+            if batch[-1].seq >= row.last_seq:
+                return
+    finally:
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 async def _last_seqs(state: FleetState, timeout: float) -> dict[int, int]:
@@ -719,3 +848,14 @@ def kill_worker(state: FleetState, number: int) -> WorkerRecord:
     raise ConfigError(
         f"no worker {number}: this fleet has workers {', '.join(str(w.number) for w in state.workers)}"
     )
+
+
+def read_simulator(directory: Path) -> SimulatorReport | None:
+    """The simulator's state file of the fleet in ``directory``, if it wrote one yet."""
+    path = Path(directory) / SIMULATOR_FILE
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=SimulatorReport)
+    except FileNotFoundError:
+        return None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{path}: {exc}; stop the fleet and start it again") from None

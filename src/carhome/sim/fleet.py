@@ -13,8 +13,10 @@ servers and connected a few at a time (``FleetSimulator.connect``).
   QoS 0: a QoS 1 subscription costs the NATS server a durable JetStream consumer per device),
   answer each with an ack (QoS 1) and publish the state it changed.
 
-Per device the simulator keeps the last state it published (``last``) and how many reports
-were PUBACKed, so a test compares the fleet's stored state with it after a failure.
+Per device the simulator keeps the last state it published (``last``), and the last one the
+server PUBACKed with each value's ``ts`` (``settle``); ``report`` is that, for a state file
+(``saving`` rewrites one every few seconds while the stream runs), so ``fleet status`` and
+the tests compare the fleet's stored state with it, after a failure too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -37,6 +40,7 @@ from gmqtt.storage import PersistentStorage
 
 from carhome.clock import Clock, SystemClock
 from carhome.errors import BrokerUnavailable, ConfigError
+from carhome.files import write_atomically
 from carhome.hub.commands import Ack
 from carhome.mqtt.malformed import MalformedMessage
 from carhome.mqtt.payloads import decode_command, encode_ack, encode_state
@@ -55,6 +59,8 @@ SPARE_FILES: Final = 256
 """Open files the process needs besides the devices' connections."""
 BOUND: Final = 60.0
 """Seconds a connection, or the PUBACKs of one round, may take."""
+SAVE_EVERY: Final = 2.0
+"""Seconds between two writes of the state file while the stream runs."""
 
 
 def open_files(needed: int) -> int:
@@ -93,6 +99,16 @@ class _Client(gmqtt.Client):  # type: ignore[misc]  # gmqtt is untyped
         super().__init__(client_id, clean_session=True, persistent_storage=self.outbox)
 
 
+def car_random(seed: int, home: str) -> random.Random:
+    """The seeded randomness of ``home``'s car: its home position first, then its day."""
+    return random.Random(f"{seed}:{home}")  # noqa: S311 - a simulation, not a secret
+
+
+def home_position(rng: random.Random) -> tuple[float, float]:
+    """Where a simulated home is (around Berlin): the first draws of its ``car_random``."""
+    return 52.0 + rng.uniform(-1, 1), 13.0 + rng.uniform(-1, 1)
+
+
 @dataclass
 class CarSchedule:
     """A car's seeded day: away (soc falls, location moves) or at home charging (soc rises)."""
@@ -125,12 +141,32 @@ class CarSchedule:
         return {SOC: self.soc, CHARGING: self.charging, LAT: self.lat, LON: self.lon}
 
 
+class SimulatorReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The simulator's state file: each device's last PUBACKed state and each value's ``ts``."""
+
+    reports: int
+    """Reports published so far."""
+    devices: int
+    connect_s: float
+    last: dict[str, dict[str, Any]]
+    """By ``home/device``: the values of its last reports the server PUBACKed."""
+    stamps: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
+    """By ``home/device``: each value's ``ts`` in ``last``."""
+    written: float = 0.0
+    """When the file was written (the simulator's clock)."""
+    done: bool = False
+    """Whether the stream is over (every report PUBACKed): ``last`` is each device's last state."""
+
+
 @dataclass
 class _Device:
     spec: SimulatedDevice
     client: _Client
     last: dict[str, Any] = field(default_factory=dict)
-    acked: int = 0
+    stamps: dict[str, float] = field(default_factory=dict)
+    settled: dict[str, Any] = field(default_factory=dict)
+    """``last`` when nothing of it waited for a PUBACK (``FleetSimulator.settle``)."""
+    settled_stamps: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +215,40 @@ class FleetSimulator:
     def last(self) -> dict[str, dict[str, Any]]:
         """Each device's last published state, by ``home/device``."""
         return {f"{d.spec.home}/{d.spec.device}": dict(d.last) for d in self._devices.values()}
+
+    def settle(self) -> None:
+        """Take as settled the last state of every device none of whose reports waits for its
+        PUBACK (the others keep the one settled before: at most a round old)."""
+        for device in self._devices.values():
+            if device.client.outbox.is_empty:
+                device.settled = dict(device.last)
+                device.settled_stamps = dict(device.stamps)
+
+    def report(self, *, done: bool = False) -> SimulatorReport:
+        """What the state file says now (``settle`` first)."""
+        self.settle()
+        devices = self._devices.values()
+        return SimulatorReport(
+            reports=self.reports,
+            devices=len(self._devices),
+            connect_s=round(self.connected.seconds, 2) if self.connected is not None else 0.0,
+            last={f"{d.spec.home}/{d.spec.device}": dict(d.settled) for d in devices},
+            stamps={f"{d.spec.home}/{d.spec.device}": dict(d.settled_stamps) for d in devices},
+            written=self.clock.time(),
+            done=done,
+        )
+
+    def save(self, path: Path, *, done: bool = False) -> SimulatorReport:
+        """Write ``report`` to ``path`` at once (a reader sees the old file or the new one)."""
+        report = self.report(done=done)
+        write_atomically(path, msgspec.json.encode(report) + b"\n")
+        return report
+
+    async def saving(self, path: Path, every: float = SAVE_EVERY) -> None:
+        """Rewrite the state file at ``path`` every ``every`` seconds until cancelled."""
+        while True:
+            self.save(path)
+            await self.clock.sleep(every)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -229,8 +299,8 @@ class FleetSimulator:
                 f"simulated device {spec.home}/{spec.device} cannot connect to {self._host}:{port}: {exc!r}"
             ) from exc
         if spec.type == "car":
-            rng = random.Random(f"{self._seed}:{spec.home}")  # noqa: S311 - a simulation, not a secret
-            self._cars[spec.home] = CarSchedule(rng, 52.0 + rng.uniform(-1, 1), 13.0 + rng.uniform(-1, 1))
+            rng = car_random(self._seed, spec.home)
+            self._cars[spec.home] = CarSchedule(rng, *home_position(rng))
             return
         client.on_message = lambda _c, topic, payload, _qos, _props: self._command(device, topic, payload)
         subscribed = asyncio.Event()
@@ -261,6 +331,7 @@ class FleetSimulator:
         spec = device.spec
         device.client.publish(f"{ROOT}/{spec.home}/{spec.device}/state", encode_state(values, ts), qos=1)
         device.last.update(values)
+        device.stamps.update(dict.fromkeys(values, ts))
         self.reports += 1
 
     async def run(self, rounds: int, every: float) -> None:
