@@ -372,6 +372,71 @@ class Hub:
                 self.report(home, device, derived, ts=ts, source="hub", trusted=True)
         return report
 
+    def report_one(  # noqa: PLR0912 - the one-value ingest hot path, inline on purpose
+        self,
+        home: str,
+        device: str,
+        prop: str,
+        value: Any,
+        *,
+        ts: float | None = None,
+        source: str = "",
+        trusted: bool = False,
+    ) -> InvalidChange | None:
+        """``report(home, device, {prop: value})`` for a producer with one value per message
+        (a connector reading one topic per property, a benchmark), without the mapping or the
+        ``Report``: ``None`` when the value was applied, else its rejection — the very one
+        ``report`` would list, counted and logged the same way.
+        """
+        try:  # subscripts, not calls: the device and its property are known nearly always
+            entry = self._by_home[home][device]
+        except KeyError:
+            err = self._unknown_device(home, device)
+            self.rejections.record(err)
+            return err
+        spec = entry.spec
+        try:
+            low, high, check = (spec.intake if trusted else spec.intake_reported)[prop]
+        except KeyError:
+            return self._refuse(None, home, device, prop, _not_reported(spec, prop))[0]
+        # A float in range and finite (x - x is 0.0 for those only) is taken as it came, as
+        # its checker would; anything else is checked.
+        if not (type(value) is float and low <= value <= high and value - value == 0.0):
+            try:
+                value = check(value)
+            except InvalidValue as exc:
+                return self._refuse(None, home, device, prop, exc)[0]
+        if ts is None:
+            ts = self._now()
+        states = entry.states
+        old = states.get(prop)
+        states[prop] = State(value, ts, source)
+        if old is None:
+            was = None
+        elif old.value != value:
+            was = old.value
+        else:
+            return None
+        bus = self.bus
+        if bus.broad:
+            bus.change(home, device, prop, value, was, ts, source)
+        else:
+            watched = bus.routes.get(home)
+            callbacks = None if watched is None else watched.get(device, _NONE).get(prop)
+            if callbacks is not None:
+                change = Change(home, device, prop, value, was, ts, source)
+                for callback in callbacks:
+                    try:
+                        callback(change)
+                    except Exception:
+                        bus.failed(callback, change, prop)
+        deriver = entry.deriver
+        if deriver is not None and prop in deriver.inputs:
+            derived = deriver.derive(entry.home, states)
+            if derived:
+                self.report(home, device, derived, ts=ts, source="hub", trusted=True)
+        return None
+
     def _refuse(
         self, rejected: list[InvalidChange] | None, home: str, device: str, prop: str, exc: InvalidValue
     ) -> list[InvalidChange]:

@@ -47,6 +47,13 @@ class InvalidValue(CarhomeError, ValueError):
 
 Checker = Callable[[Any], Any]
 
+Intake = tuple[float, float, Checker]
+"""How ingest takes one property's value with no call in the common case: a float in
+[low, high] that is finite is taken as it came (what the checker would return); anything
+else goes to the checker. A property that is not a float has bounds no float is in."""
+
+_NO_FLOAT = (math.inf, -math.inf)  # low > high: every float goes to the checker
+
 
 @dataclass(frozen=True, slots=True)
 class PropertySpec:
@@ -95,6 +102,16 @@ def _show(value: object) -> str:
     except ValueError:  # an int with more digits than sys.get_int_max_str_digits()
         return f"<{type(value).__name__} too large to show>"
     return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _float_bounds(spec: PropertySpec) -> tuple[float, float]:
+    """The range in which a float of ``spec`` passes its checker unchanged (if finite)."""
+    if spec.format is not Format.FLOAT:
+        return _NO_FLOAT
+    return (
+        -math.inf if spec.minimum is None else spec.minimum,
+        math.inf if spec.maximum is None else spec.maximum,
+    )
 
 
 def _compile(spec: PropertySpec) -> Checker:
@@ -246,12 +263,18 @@ class DeviceSpec:
     # once per spec so that ingest finds a change's checker with one lookup.
     reported: Mapping[str, Checker] = field(init=False, repr=False, compare=False)
     checkers: Mapping[str, Checker] = field(init=False, repr=False, compare=False)
+    # The same two, as ``Intake`` rows for the one-value ingest (``Hub.report_one``).
+    intake_reported: Mapping[str, Intake] = field(init=False, repr=False, compare=False)
+    intake: Mapping[str, Intake] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         checkers = {name: prop.check for name, prop in self.properties.items()}
         reported = {name: check for name, check in checkers.items() if not self.properties[name].derived}
         object.__setattr__(self, "checkers", checkers)
         object.__setattr__(self, "reported", reported)
+        intake = {name: (*_float_bounds(prop), prop.check) for name, prop in self.properties.items()}
+        object.__setattr__(self, "intake", intake)
+        object.__setattr__(self, "intake_reported", {name: intake[name] for name in reported})
 
     def property(self, name: str) -> PropertySpec:
         """The property ``name``, or ``InvalidValue('unknown_property')`` listing the known ones."""
