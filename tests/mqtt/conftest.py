@@ -220,6 +220,12 @@ class RawClient:
     def publish(self, topic: str, payload: bytes, qos: int = 0) -> None:
         self.client.publish(topic, payload, qos=qos)
 
+    def rest(self) -> list[tuple[str, bytes, bool]]:
+        """Every message received and not asked for yet, in order (emptied)."""
+        rest = [*self._held, *(self.received.get_nowait() for _ in range(self.received.qsize()))]
+        self._held.clear()
+        return rest
+
     async def next(self, topic: str) -> tuple[str, bytes, bool]:
         """The next message on ``topic``. Messages on other topics are kept, in order, for
         the calls that ask for them (a broker sends retained messages in any order)."""
