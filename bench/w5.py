@@ -13,7 +13,13 @@ The parts, each a process of its own on this machine:
   (its location, ``distance_to_home`` km north of the home, at the home for ``place: home``)
   and the worker derives them, as a fleet's hub does;
 - **workers**: ``carhome worker --config FILE`` (the real CLI, reading the partition streams
-  from JetStream), one or two.
+  from JetStream), one or two, each running W1's three automations in every home of the
+  partitions it holds (W2's: low battery turns d8 on, nearly home d9, arriving home d0 and
+  d1), from one shared automation file (``homes:`` all of them) the config names; the
+  commands go to the lights over NATS;
+- the **devices** (``--role devices``): every light, one MQTT client on ``carhome/+/+/cmd``
+  logged in as the cluster's operator; it executes a command id once and acks it (QoS 1),
+  answering an id received again with the same ack.
 
 Phases, each on fresh streams and fresh state (the homes and devices stay):
 
@@ -51,8 +57,24 @@ After phases 2–5 the stream is drained and counted from the database:
 - ``zombie_writes_accepted``: checkpoint commits of an epoch older than one that had already
   taken the partition, plus state writes committed outside a checkpoint's transaction.
 
-Automations and commands: this run measures state ingest (the worker composes no
-automations yet). One JSON line.
+Each phase starts every car where the stream starts it (W2's start: 25 km away, 80 %) and
+ends once every command is acked (none new or open for the bound) and the acks committed;
+then from what the devices received:
+
+- ``firings``: command ids at the device each automation reaches first (d8, d9, d0, as W2
+  counts them), against ``expected_firings``, the firings the stream makes once the worker
+  derives ``place`` and ``distance_to_home`` from the location the cars report (by the
+  automations' rules, ``firings_of``; the generator's own count, which tracks place and
+  distance apart, is ``generator_firings_per_phase``); ``every_firing`` per phase when each
+  home's every automation fired exactly as often as expected;
+- ``commands`` (ids received), ``commands_received_twice`` (ids received more than once: a
+  command sent again on a take or after ``resend`` seconds unacked, executed once) and
+  ``executed_twice`` (firings executed again under another id).
+
+The acks go through the partition streams too: ``in_streams`` is the state messages plus one
+entry per command received. ``msgs_per_s`` is the state messages' (their automations' runs
+included: a batch's checkpoint waits for the commands it made to be in the outbox). One
+JSON line.
 
     .venv/bin/python bench/w5.py --homes 10000
 """
@@ -86,9 +108,13 @@ from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
 
 LAT, LON = 52.0, 13.0
 KM_PER_DEGREE = 111.195
+START_KM, START_SOC = 25.0, 80.0
+AWAY_KM = 0.3  # nearest a car reports itself while away: the home's circle is 200 m
+SOC_BELOW, NEAR_BELOW = 20.0, 2.0  # W1's thresholds (bench/w1_signals.py)
 CAR = "car"
 WORKER = [sys.executable, "-c", "from carhome.cli.main import main; main()", "worker", "--config"]
 SERVING = "carhome.compose.worker: partition "
+NAMES = ("1_worker", "2_workers", "kill_9", "sigstop")
 TICK = os.sysconf("SC_CLK_TCK")
 
 CHECKPOINT_LOG = """
@@ -111,9 +137,13 @@ CREATE TRIGGER w5_state_again AFTER UPDATE ON states FOR EACH ROW
     WHEN (NEW.ts <= OLD.ts) EXECUTE FUNCTION w5_state_again();
 """
 RESET = (
-    "TRUNCATE states, w5_checkpoints, w5_state_tx, w5_state_again",
+    "TRUNCATE states, commands, w5_checkpoints, w5_state_tx, w5_state_again",
     "UPDATE fleet_partitions SET checkpoint = 0, owner = NULL",
     "TRUNCATE w5_checkpoints",
+)
+RESET_TIMERS = "TRUNCATE automation_timers"  # once a worker made the table
+COMMANDS_MADE = (
+    "SELECT count(*) AS made, count(*) FILTER (WHERE status IN ('queued', 'sent')) AS open FROM commands"
 )
 
 
@@ -130,11 +160,65 @@ def _write(path: Path, value: object) -> None:
 
 @dataclass
 class Messages:
-    """The W1 stream as the cars' state messages: (home index, payload) in order, and what
-    each car property's stored state must be at the end (its last valid value)."""
+    """The W1 stream as the cars' state messages: (home index, payload) in order, what each
+    car property's stored state must be at the end (its last valid value), and the firings
+    the stream must make: per (home, the device its automation's command reaches first)."""
 
     rows: list[tuple[int, str]]
     last: dict[tuple[str, str], Any]
+    firings: dict[tuple[str, str], int]
+    generator_firings: int
+    t0: float
+    """The stream's first time (``ts``)."""
+
+    @property
+    def commands(self) -> int:
+        """The commands the firings make: one for ``soc`` and ``near``, two for ``arrive``."""
+        arrive = w2.FIRST_DEVICE["arrive"]
+        return sum(n * (2 if device == arrive else 1) for (_, device), n in self.firings.items())
+
+
+def car_location(h: int, sig: str, value: Any, distance: dict[int, float]) -> float:
+    """How far north of its home (km) the car of home ``h`` reports itself for one change of
+    the stream: at the home for ``place: home``; ``distance_to_home`` km out for a distance
+    (at least ``AWAY_KM``: within the home's 200 m circle the car would be home); where its
+    last distance put it (25 km at first) for ``place: away``."""
+    if sig == "distance_to_home":
+        distance[h] = max(AWAY_KM, float(value))
+    return 0.0 if sig == "place" and value == "home" else distance.get(h, START_KM)
+
+
+def firings_of(changes: list[tuple[int, str, Any, str | None]], homes: int) -> dict[tuple[str, str], int]:
+    """The firings the stream makes once the worker derives ``place`` and ``distance_to_home``
+    from the location each car reports, per (home, first device), by the automations' own
+    rules: a threshold fires on entering its range and re-arms on leaving it, ``arrive`` on
+    ``place`` going from ``away`` to ``home``.
+
+    Not always the generator's own count: it tracks place and distance apart, while a car
+    at its home is 0 km from it (arriving from 2 km or more is also "nearly home", and a
+    distance under 2 km after it no longer enters the range)."""
+    soc = dict.fromkeys(range(homes), START_SOC)
+    km = dict.fromkeys(range(homes), START_KM)
+    distance: dict[int, float] = {}
+    fired: dict[tuple[str, str], int] = {}
+
+    def fire(h: int, automation: str) -> None:
+        key = (f"h{h}", w2.FIRST_DEVICE[automation])
+        fired[key] = fired.get(key, 0) + 1
+
+    for h, sig, value, _ in changes:
+        if sig == "soc":
+            if soc[h] >= SOC_BELOW > float(value):
+                fire(h, "soc")
+            soc[h] = float(value)
+        elif sig in ("place", "distance_to_home"):
+            new = car_location(h, sig, value, distance)
+            if km[h] >= NEAR_BELOW > new:
+                fire(h, "near")
+            if km[h] > 0 and new == 0:
+                fire(h, "arrive")
+            km[h] = new
+    return fired
 
 
 def make_messages(homes: int, updates: int, seed: int, fire_ratio: float) -> Messages:
@@ -143,7 +227,7 @@ def make_messages(homes: int, updates: int, seed: int, fire_ratio: float) -> Mes
     from carhome.spec.properties import InvalidValue  # noqa: PLC0415
     from carhome.spec.vss import LATITUDE, LONGITUDE  # noqa: PLC0415
 
-    changes, _ = generator().generate(homes, updates, fire_ratio, seed)
+    changes, generator_firings = generator().generate(homes, updates, fire_ratio, seed)
     t0 = float(int(time.time()))
     distance: dict[int, float] = {}
     rows: list[tuple[int, str]] = []
@@ -151,9 +235,7 @@ def make_messages(homes: int, updates: int, seed: int, fire_ratio: float) -> Mes
     for i, (h, sig, value, _fires) in enumerate(changes):
         prop = SIGNALS[sig]
         if prop in DERIVED:  # where the car is, which the worker's hub turns into these
-            if sig == "distance_to_home":
-                distance[h] = float(value)
-            km = 0.0 if sig == "place" and value == "home" else distance.get(h, 25.0)
+            km = car_location(h, sig, value, distance)
             values: dict[str, Any] = {LATITUDE: LAT + km / KM_PER_DEGREE, LONGITUDE: LON}
         else:
             values = {prop: value}
@@ -161,7 +243,36 @@ def make_messages(homes: int, updates: int, seed: int, fire_ratio: float) -> Mes
             with contextlib.suppress(InvalidValue):
                 last[(f"h{h}", name)] = CAR_SPEC.properties[name].check(raw)
         rows.append((h, encode_state(values, t0 + i * 1e-4).decode()))
-    return Messages(rows, last)
+    return Messages(rows, last, firings_of(changes, homes), int(generator_firings), t0)
+
+
+def shared_automations(homes: int) -> str:
+    """W1's three automations (W2's, each firing turning lights on) in one file for every
+    home (``homes:``), as a fleet gives them."""
+    text = w2.TEMPLATE.format(home="HOME")
+    text = text.replace("home: HOME\n", f"homes: [{', '.join(f'h{h}' for h in range(homes))}]\n", 1)
+    return text.replace("id: HOME.", "id: ")
+
+
+def start_states(homes: int, ts: float) -> list[Any]:
+    """Each car where the W1 stream starts it (W2's start): 25 km away, 80 %, standing."""
+    from carhome.hub.persistence import StateRow  # noqa: PLC0415
+    from carhome.spec.devices import DISTANCE_TO_HOME, PLACE  # noqa: PLC0415
+    from carhome.spec.vss import LATITUDE, LONGITUDE  # noqa: PLC0415
+
+    start = {
+        LATITUDE: LAT + START_KM / KM_PER_DEGREE,
+        LONGITUDE: LON,
+        PLACE: "away",
+        DISTANCE_TO_HOME: START_KM,
+        SIGNALS["soc"]: START_SOC,
+        SIGNALS["speed"]: 0.0,
+        SIGNALS["odometer"]: 1000.0,
+        SIGNALS["inside_temp"]: 20.0,
+    }
+    return [
+        StateRow(f"h{h}", CAR, prop, value, ts, "w5") for h in range(homes) for prop, value in start.items()
+    ]
 
 
 # -- the publisher process ---------------------------------------------------------------------
@@ -208,6 +319,49 @@ async def publisher(args: argparse.Namespace) -> None:
     if line != "stop":
         print(f"w5 publisher: unknown order {line!r}", file=sys.stderr)
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+
+
+# -- the devices process -----------------------------------------------------------------------
+
+
+async def devices(args: argparse.Namespace) -> None:
+    """Every light of every home: one gmqtt client on ``carhome/+/+/cmd``, logged in as the
+    cluster's operator (a device's own login answers for itself only; 40,000 lights' own
+    connections would be this bench's load, not the fleet's). A command id is executed once
+    and acknowledged (QoS 1); one received again is answered with the same ack, not executed.
+    On each ``dump`` line it writes what it received since the last (``{id: [home, device,
+    times received]}``) to ``--out`` and forgets it, then says ``dumped``; ``stop`` ends it."""
+    user, password = _read(Path(args.logins))
+    received: dict[str, list[Any]] = {}
+    decode = msgspec.json.Decoder(dict[str, Any]).decode
+    encode = msgspec.json.encode
+    client = gmqtt.Client(f"w5-devices-{os.getpid()}", clean_session=True)
+    client.set_auth_credentials(user, password)
+
+    def on_message(_: Any, topic: str, payload: bytes, qos: int, properties: Any) -> int:
+        _, home, device, _ = topic.split("/")
+        command_id = str(decode(payload)["id"])
+        seen = received.get(command_id)
+        if seen is None:
+            received[command_id] = [home, device, 1]  # executed: the light goes on
+        else:
+            seen[2] += 1  # a repeat: the stored ack again, nothing executed
+        client.publish(f"carhome/{home}/{device}/ack", encode({"id": command_id, "status": "acked"}), qos=1)
+        return 0
+
+    subscribed = asyncio.Event()
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
+    await client.connect("127.0.0.1", int(args.ports), version=MQTTv311, keepalive=600)
+    client.subscribe("carhome/+/+/cmd", qos=1)
+    await asyncio.wait_for(subscribed.wait(), 30)
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "dump":
+        _write(Path(args.out), received)
+        received = {}
+        print("dumped", flush=True)
+    await client.disconnect()
 
 
 # -- workers -----------------------------------------------------------------------------------
@@ -290,6 +444,7 @@ class Run:
     pg_url: str
     messages: Messages
     publisher: asyncio.subprocess.Process | None = None
+    devices: asyncio.subprocess.Process | None = None
     db: Any = None  # asyncpg.Connection
     admin: Any = None  # nats Client
     workers: list[WorkerProcess] = field(default_factory=list)
@@ -355,6 +510,34 @@ class Run:
         if not await w2._line(self.publisher, "connected", 60 + self.args.homes / 50):
             sys.exit("w5: the publisher's cars did not all connect")
 
+    async def start_devices(self) -> None:
+        self.devices = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--role",
+            "devices",
+            "--ports",
+            str(self.cluster.mqtt_port(0)),
+            "--logins",
+            str(self.work / "operator.json"),
+            "--out",
+            str(self.work / "received.json"),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        if not await w2._line(self.devices, "ready", 60):
+            sys.exit("w5: the devices did not subscribe")
+
+    async def received(self) -> dict[str, list[Any]]:
+        """What the devices received since the last call: ``{id: [home, device, times]}``."""
+        assert self.devices is not None
+        assert self.devices.stdin is not None
+        self.devices.stdin.write(b"dump\n")
+        await self.devices.stdin.drain()
+        if not await w2._line(self.devices, "dumped", 60):
+            sys.exit("w5: the devices did not say what they received")
+        return dict(_read(self.work / "received.json"))
+
     async def publish(self) -> None:
         """Send the whole stream once more (returns at once)."""
         assert self.publisher is not None
@@ -370,9 +553,13 @@ class Run:
         return int(_read(self.work / "published.json")["t_first"])
 
     async def fresh(self) -> None:
-        """New, empty partition streams and no state; the partitions free at checkpoint 0."""
+        """New, empty partition streams, no commands, and each car's state where the stream
+        starts it; the partitions free at checkpoint 0, the devices' counts at 0."""
+        import asyncpg  # noqa: PLC0415 - the coordinator's only
+
         from carhome.fleet.jetstream import ensure_streams  # noqa: PLC0415
         from carhome.fleet.log import stream  # noqa: PLC0415
+        from carhome.store.postgres import write_states  # noqa: PLC0415
 
         js = self.admin.jetstream()
         for p in range(self.partitions):
@@ -381,6 +568,12 @@ class Run:
         await ensure_streams(js, self.partitions, replicas=min(3, self.cluster.size), timeout=60)
         for statement in RESET:
             await self.db.execute(statement)
+        with contextlib.suppress(asyncpg.UndefinedTableError):
+            await self.db.execute(RESET_TIMERS)
+        # each car where the stream starts it, written before any checkpoint (not a zombie's)
+        await write_states(self.db, start_states(self.args.homes, self.messages.t0 - 1))
+        await self.db.execute("TRUNCATE w5_state_tx")
+        await self.received()  # the devices forget the phase before
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -397,7 +590,8 @@ class Run:
             "nats_password": self.cluster.worker.password,
         }
         (self.work / name).mkdir(exist_ok=True)
-        config.write_text(json.dumps({"hub": {"data_dir": name}, "fleet": fleet}))
+        automations = {"files": [str(self.work / "automations.yaml")]}
+        config.write_text(json.dumps({"hub": {"data_dir": name}, "fleet": fleet, "automations": automations}))
         config.chmod(0o600)
         process = await asyncio.create_subprocess_exec(
             *WORKER, str(config), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
@@ -469,16 +663,66 @@ class Run:
     async def committed(self) -> int:
         return int(await self.db.fetchval("SELECT coalesce(sum(checkpoint), 0) FROM fleet_partitions"))
 
-    async def drained(self) -> tuple[int, dict[int, int]]:
-        """Wait until every partition's checkpoint is its stream's last sequence: the monotonic ns then."""
-        last = await self.all_in_streams()
-        want = sum(last.values())
+    async def drained(self, last: dict[int, int] | None = None) -> tuple[int, dict[int, int]]:
+        """Wait until every partition's checkpoint is at least ``last`` (by default its stream's
+        last sequence once the streams hold every state message): the monotonic ns then."""
+        if last is None:
+            last = await self.all_in_streams()
+        want = last
 
         async def done() -> bool:
-            return await self.committed() >= want
+            rows = await self.db.fetch("SELECT partition, checkpoint FROM fleet_partitions")
+            return all(r["checkpoint"] >= want.get(r["partition"], 0) for r in rows)
 
         await self.until("every partition's checkpoint at its stream's end", done, self.args.bound * 10)
         return time.monotonic_ns(), last
+
+    async def streams_still(self) -> dict[int, int]:
+        """Each stream's last sequence once none moved for a second (or the bound passed)."""
+        deadline = time.monotonic() + self.args.bound
+        last = await self.in_streams()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            now = await self.in_streams()
+            if now == last:
+                break
+            last = now
+        return last
+
+    async def fired(self) -> dict[str, Any]:
+        """Once every command the automations made is acknowledged (none new or open for the
+        bound) and the acks are committed: the firings and commands the devices saw."""
+        quiet_since, seen, made = time.monotonic(), None, None
+        want = self.messages.commands
+        while time.monotonic() - quiet_since < self.args.bound:
+            made = await self.db.fetchrow(COMMANDS_MADE)
+            if made["made"] >= want and made["open"] == 0:
+                break
+            if tuple(made) != seen:
+                seen, quiet_since = tuple(made), time.monotonic()
+            await asyncio.sleep(0.05)
+        await self.drained(await self.streams_still())  # the acks' entries committed too
+        received = await self.received()
+        got: dict[tuple[str, str], int] = {}
+        for home, device, _ in received.values():
+            if device in w2.FIRST_DEVICE.values():  # one command per firing: counted there
+                got[(home, device)] = got.get((home, device), 0) + 1
+        expected = self.messages.firings
+        missing = sum(max(0, n - got.get(key, 0)) for key, n in expected.items())
+        return {
+            "firings": sum(got.values()),
+            "expected_firings": sum(expected.values()),
+            "every_firing": got == expected,
+            "firings_missing": missing,
+            # a firing executed again under another id (devices execute an id once)
+            "executed_twice": sum(max(0, n - expected.get(key, 0)) for key, n in got.items()),
+            "commands": len(received),
+            "expected_commands": want,
+            "commands_received_twice": sum(1 for *_, times in received.values() if times > 1),
+            "command_receipts": sum(times for *_, times in received.values()),
+            "commands_made": made["made"] if made else 0,
+            "commands_open": made["open"] if made else 0,
+        }
 
     async def count(self, last: dict[int, int]) -> dict[str, int]:
         """lost, applied twice and zombie writes accepted, from the database."""
@@ -586,12 +830,14 @@ class Run:
         await self.stop_workers()
         await self.publish()
         await self.published()
-        await self.all_in_streams()
+        states = await self.all_in_streams()  # the state messages only: no worker yet, no ack
         workers = [await self.start_worker(n) for n in names]
-        t_done, last = await self.drained()
+        t_done, _ = await self.drained(states)
         cpu = sum(w.cpu_s() for w in workers) - startup_cpu
         t_first = min(w.first_serving for w in workers if w.first_serving is not None)
-        total = sum(last.values())
+        total = sum(states.values())
+        fired = await self.fired()
+        last = await self.in_streams()
         counts = await self.count(last)
         await self.stop_workers()
         return {
@@ -600,7 +846,9 @@ class Run:
             "startup_cpu_s": round(startup_cpu, 2),
             "balance": round(min(shares) / max(shares), 3),
             "shares": shares,
-            "in_streams": total,
+            "state_messages": total,
+            "in_streams": sum(last.values()),
+            **fired,
             **counts,
         }
 
@@ -633,7 +881,9 @@ class Run:
                 await asyncio.wait_for(b.process.wait(), 4 * self.args.idle_timeout + 10)
             resumed_refused = b.refused
         await self.published()
-        _, last = await self.drained()
+        await self.drained()
+        fired = await self.fired()
+        last = await self.in_streams()
         counts = await self.count(last)
         await self.stop_workers()
         # when each lease came, from the kill: served again less the take's steps before serving
@@ -653,6 +903,7 @@ class Run:
             "partitions_moved": len(held),
             "in_streams": sum(last.values()),
             "zombie_writes_refused": resumed_refused,
+            **fired,
             **counts,
         }
 
@@ -673,6 +924,7 @@ async def fleet(args: argparse.Namespace, work: Path, messages: Messages) -> Asy
     )
     (work / "logins.json").chmod(0o600)
     _write(work / "stream.json", messages.rows)
+    (work / "automations.yaml").write_text(shared_automations(args.homes))
     with ThrowawayCluster() as pg:
         async with NatsCluster(work / "nats", partitions=args.partitions, credentials=credentials) as cluster:
             run = Run(args, work, cluster, pg.url(), messages)
@@ -684,11 +936,16 @@ async def fleet(args: argparse.Namespace, work: Path, messages: Messages) -> Asy
                 await run.db.execute(CHECKPOINT_LOG)
                 run.say("homes loaded; the cars connect")
                 await run.start_publisher()
+                _write(work / "operator.json", (cluster.admin.user, cluster.admin.password))
+                (work / "operator.json").chmod(0o600)
+                await run.start_devices()
                 yield run
             finally:
                 await run.stop_workers()
                 if run.publisher is not None:
                     await w2._stop(run.publisher)
+                if run.devices is not None:
+                    await w2._stop(run.devices)
                 await run.admin.close()
                 await run.db.close()
 
@@ -713,6 +970,7 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
             stopped = await run.failure(signal.SIGSTOP) if "stop" in want else skip
             run.say(f"stopped: {stopped}")
     phases = (one, two, killed, stopped)
+    ran = [p for p in phases if p]
     return {
         "bench": "carhome_w5",
         "homes": args.homes,
@@ -729,10 +987,20 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
         "lost": sum(p.get("lost", 0) for p in phases),
         "applied_twice": sum(p.get("applied_twice", 0) for p in phases),
         "zombie_writes_accepted": sum(p.get("zombie_writes_accepted", 0) for p in phases),
+        "firings": sum(p["firings"] for p in ran),
+        "expected_firings": sum(p["expected_firings"] for p in ran),
+        "every_firing": all(p["every_firing"] for p in ran),
+        "every_firing_by_phase": {
+            name: p["every_firing"] for name, p in zip(NAMES, phases, strict=True) if p
+        },
+        "commands": sum(p["commands"] for p in ran),
+        "commands_received_twice": sum(p["commands_received_twice"] for p in ran),
+        "executed_twice": sum(p["executed_twice"] for p in ran),
+        "generator_firings_per_phase": messages.generator_firings,
         "raw_msgs_per_s": round(raw),
         "ratio_to_raw": round(two["msgs_per_s"] / raw, 3) if raw and two else None,
-        "measures": "state ingest (no automations in the worker yet)",
-        "phases": {"1_worker": one, "2_workers": two, "kill_9": killed, "sigstop": stopped},
+        "measures": "state ingest with W1's automations; commands to the devices over NATS, acked",
+        "phases": dict(zip(NAMES, phases, strict=True)),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d"),
@@ -753,7 +1021,10 @@ def main() -> None:
     p.add_argument("--phases", default="raw,1,2,kill,stop", help="which to run (all by default)")
     p.add_argument("--quiet", action="store_true", help="say nothing but the JSON line")
     p.add_argument(
-        "--role", choices=("coordinator", "publisher"), default="coordinator", help=argparse.SUPPRESS
+        "--role",
+        choices=("coordinator", "publisher", "devices"),
+        default="coordinator",
+        help=argparse.SUPPRESS,
     )
     p.add_argument("--ports", help=argparse.SUPPRESS)
     p.add_argument("--logins", help=argparse.SUPPRESS)
@@ -762,6 +1033,8 @@ def main() -> None:
     args = p.parse_args()
     if args.role == "publisher":
         asyncio.run(publisher(args))
+    elif args.role == "devices":
+        asyncio.run(devices(args))
     else:
         print(json.dumps(asyncio.run(coordinate(args))))
 
