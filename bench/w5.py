@@ -378,6 +378,7 @@ class WorkerProcess:
     serving_at: dict[int, int] = field(default_factory=dict)  # partition → monotonic ns of its line
     took: dict[int, dict[str, float]] = field(default_factory=dict)  # partition → its take's steps (s)
     refused: int = 0  # "epoch … is over" (a fenced write refused)
+    unsettled: int = 0  # checkpoints that went on with automation runs still running
     tail: list[str] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     reader: asyncio.Task[None] | None = None
@@ -404,6 +405,8 @@ class WorkerProcess:
                 if self.first_serving is None:
                     self.first_serving = time.monotonic_ns()
                 self.changed.set()
+            elif "automation runs still waiting after" in line:
+                self.unsettled += 1
             elif "is over; another worker serves it now" in line or "Fenced" in line:
                 self.refused += 1
 
@@ -702,6 +705,7 @@ class Run:
                 seen, quiet_since = tuple(made), time.monotonic()
             await asyncio.sleep(0.05)
         await self.drained(await self.streams_still())  # the acks' entries committed too
+        unsettled = sum(w.unsettled for w in self.workers)
         received = await self.received()
         got: dict[tuple[str, str], int] = {}
         for home, device, _ in received.values():
@@ -709,6 +713,15 @@ class Run:
                 got[(home, device)] = got.get((home, device), 0) + 1
         expected = self.messages.firings
         missing = sum(max(0, n - got.get(key, 0)) for key, n in expected.items())
+        by_device: dict[str, int] = {}
+        for _, device, _ in received.values():
+            by_device[device] = by_device.get(device, 0) + 1
+        # where the firings differ: home, first device, executed, expected
+        differ = sorted(
+            (home, device, got.get((home, device), 0), expected.get((home, device), 0))
+            for home, device in {*got, *expected}
+            if got.get((home, device), 0) != expected.get((home, device), 0)
+        )
         return {
             "firings": sum(got.values()),
             "expected_firings": sum(expected.values()),
@@ -716,12 +729,16 @@ class Run:
             "firings_missing": missing,
             # a firing executed again under another id (devices execute an id once)
             "executed_twice": sum(max(0, n - expected.get(key, 0)) for key, n in got.items()),
+            "firings_differ_at": [f"{h}/{d}: {n} of {e}" for h, d, n, e in differ[:10]],
             "commands": len(received),
+            "commands_by_device": dict(sorted(by_device.items())),
             "expected_commands": want,
             "commands_received_twice": sum(1 for *_, times in received.values() if times > 1),
             "command_receipts": sum(times for *_, times in received.values()),
             "commands_made": made["made"] if made else 0,
             "commands_open": made["open"] if made else 0,
+            # a batch's checkpoint committed while runs it set off still ran (``SETTLE``)
+            "checkpoints_past_running_runs": unsettled,
         }
 
     async def count(self, last: dict[int, int]) -> dict[str, int]:
