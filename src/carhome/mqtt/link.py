@@ -240,10 +240,17 @@ class _Intake:
             topic = name.decode()
         except UnicodeDecodeError:
             topic = name  # the handler says what is wrong with it
+        # _take, inlined: this runs once per message
         if qos:
-            self._take(topic, raw[end + 2 :], bool(cmd & 1), int.from_bytes(raw[end : end + 2]))
+            self._mids.append(int.from_bytes(raw[end : end + 2]))
+            end += 2
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
+        if topic == self._beat:
+            self._heard()
         else:
-            self._take(topic, raw[end:], bool(cmd & 1), None)
+            self._messages.append((topic, raw[end:], bool(cmd & 1)))
 
     def _take(self, topic: str | bytes, payload: bytes, retained: bool, mid: int | None) -> None:
         if not self._scheduled:
