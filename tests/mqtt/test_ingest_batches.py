@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from types import TracebackType
 from typing import Self
 
@@ -39,6 +40,10 @@ class ScriptedBroker:
         self.url = f"mqtt://127.0.0.1:{self._server.getsockname()[1]}"
         self.conn: socket.socket | None = None
         self.acked = asyncio.Event()
+        self.acks: list[int] = []
+        """Packet ids of every PUBACK the hub sent, in order."""
+        self.all_acked = asyncio.Event()
+        self.expected_acks = 0
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
@@ -93,8 +98,12 @@ class ScriptedBroker:
                 elif kind == 3 and (first >> 1) & 3:  # the hub's own QoS 1 PUBLISH (its status)
                     at = 2 + int.from_bytes(body[:2])
                     await loop.sock_sendall(self.conn, _packet(0x40, body[at : at + 2]))
-                elif kind == 4 and body == PUBACK[2:]:
-                    self.acked.set()
+                elif kind == 4:
+                    self.acks.append(int.from_bytes(body))
+                    if body == PUBACK[2:]:
+                        self.acked.set()
+                    if len(self.acks) >= self.expected_acks > 0:
+                        self.all_acked.set()
                 elif kind == 12:  # PINGREQ
                     await loop.sock_sendall(self.conn, b"\xd0\x00")
 
@@ -103,6 +112,18 @@ class ScriptedBroker:
         assert self.conn is not None
         name = topic.encode()
         self.conn.sendall(_packet(0x32, len(name).to_bytes(2) + name + MID.to_bytes(2) + payload))
+
+    def publish_burst(self, topic: str, payloads: list[bytes], first_mid: int) -> None:
+        """Send the hub QoS 1 PUBLISHes with packet ids from ``first_mid`` on, in one write."""
+        assert self.conn is not None
+        name = topic.encode()
+        self.expected_acks = len(self.acks) + len(payloads)
+        self.conn.sendall(
+            b"".join(
+                _packet(0x32, len(name).to_bytes(2) + name + (first_mid + n).to_bytes(2) + payload)
+                for n, payload in enumerate(payloads)
+            )
+        )
 
     def acked_yet(self) -> bool:
         """Whether the hub's PUBACK for ``MID`` has reached the socket (not read yet)."""
@@ -128,6 +149,32 @@ async def test_a_qos1_state_is_acknowledged_only_after_the_hub_applied_it(hub: H
                 await broker.acked.wait()
     # applied first, with no PUBACK on the wire yet; acknowledged after
     assert seen == [(12, False)]
+
+
+async def test_the_pubacks_of_one_read_go_out_in_one_send(hub: Hub) -> None:
+    count, first_mid = 20, 100
+    sends: list[object] = []
+    async with ScriptedBroker() as broker, MqttConnector(hub, broker.url, backoff=FAST):
+        ours = broker.conn
+
+        def count_sends(frame: object, event: str, arg: object) -> None:
+            # every send(2) of this thread but the scripted broker's own
+            if event == "c_call" and getattr(arg, "__name__", "") == "send":
+                owner = getattr(arg, "__self__", None)
+                if isinstance(owner, socket.socket) and owner is not ours:
+                    sends.append(owner)
+
+        sys.setprofile(count_sends)
+        try:
+            broker.publish_burst(STATE, [msgspec.json.encode({"pm25": n}) for n in range(count)], first_mid)
+            async with asyncio.timeout(TIMEOUT):
+                await broker.all_acked.wait()
+        finally:
+            sys.setprofile(None)
+    print(f"hub sends for the PUBACKs of {count} messages in one read: {len(sends)}")
+    assert broker.acks[-count:] == list(range(first_mid, first_mid + count))
+    assert hub.state("h1", "purifier")["pm25"].value == count - 1
+    assert 1 <= len(sends) <= 2  # one read, one write (two if the read came split)
 
 
 async def test_a_burst_lands_in_order_with_the_bad_messages_in_it_refused(

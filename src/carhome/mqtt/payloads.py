@@ -72,7 +72,9 @@ def decode_json(
         raise MalformedMessage("malformed_payload", f"invalid JSON: {_reason(exc)}") from None
     except RecursionError:  # deeper than msgspec goes
         raise _too_deep() from None
-    if deeper_than(payload, value):
+    # A payload of no more bytes than MAX_DEPTH cannot open more containers than that:
+    # most messages (a state of a value or two) never pay for the count.
+    if len(payload) > MAX_DEPTH and deeper_than(payload, value):
         raise _too_deep()
     return value
 
@@ -86,14 +88,13 @@ def _too_deep() -> MalformedMessage:
 _state_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 
 
+def _not_a_state(_: str) -> str:
+    return "a state payload must be a JSON object of property → value"
+
+
 def decode_state(payload: bytes) -> tuple[dict[str, Any], float | None]:
     """The property values of a state message, and its ``ts`` if it had one."""
-    values = decode_json(
-        _state_decoder,
-        payload,
-        code="malformed_payload",
-        invalid=lambda _: "a state payload must be a JSON object of property → value",
-    )
+    values = decode_json(_state_decoder, payload, code="malformed_payload", invalid=_not_a_state)
     ts = values.pop(TS, None)
     return values, None if ts is None else _check_ts(ts)
 

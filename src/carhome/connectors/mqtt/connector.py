@@ -299,7 +299,8 @@ class MqttConnector:
 
     def _state(self, topic: Topic, payload: bytes) -> tuple[str, str, Mapping[str, Any], float | None]:
         """A state message decoded and checked at the edge, ready for ``Hub.report_many``."""
-        self._check_size(payload)
+        if len(payload) > self.max_payload:
+            self._check_size(payload)  # says what is wrong
         values, ts = decode_state(payload)
         if ts is not None:
             self._check_time(ts)
