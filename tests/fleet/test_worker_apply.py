@@ -180,6 +180,50 @@ async def test_an_automation_firing_replayed_after_a_failed_commit_makes_no_seco
     assert commands == 1
 
 
+class SlowSigner:
+    """A signer as slow as a busy database: the run's command is durable a while after the
+    firing (latency injected at the router's signing seam; the test waits on commits)."""
+
+    async def sign(self, command: object, spec: object) -> None:
+        await asyncio.sleep(0.3)
+
+
+class SeenAtCommit(Commits):
+    """Notes, inside each commit of the automation's partition, how many commands its home
+    has in the outbox: a checkpoint must not pass a firing whose command is not durable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outbox_at: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def automations(self, hub: Hub, lease: Lease) -> AsyncIterator[None]:
+        hub.commands.signer = SlowSigner()
+        async with Engine(hub) as engine:
+            if any(home.id == HOME for home in hub.homes()):
+                assert engine.load_text(PURIFY) == []
+            yield
+
+    async def __call__(self, conn: asyncpg.Connection, lease: Lease, batch: Sequence[Entry]) -> None:
+        if lease.partition == partition_of(HOME, PARTITIONS):
+            self.outbox_at[batch[-1].seq] = await conn.fetchval(
+                "SELECT count(*) FROM commands WHERE home = $1", HOME
+            )
+        await super().__call__(conn, lease, batch)
+
+
+async def test_a_checkpoint_waits_for_the_command_its_batch_fired_to_be_durable(
+    fleet: Writer, postgres_url: str
+) -> None:
+    seen = SeenAtCommit()
+    p = partition_of(HOME, PARTITIONS)
+    async with serving(postgres_url, "w1", seen, seen.automations):
+        await fleet.append([state(100, 100.0), state(600, 200.0)])
+        await seen.reach(p, 2)
+    print(f"commands in the outbox when the firing's batch committed: {seen.outbox_at[2]} of 1")
+    assert seen.outbox_at[2] == 1
+
+
 async def test_a_zombie_s_commands_are_refused_by_the_fence(fleet: Writer, postgres_url: str) -> None:
     p = partition_of(HOME, PARTITIONS)
     async with serving(postgres_url, "w1", Commits()) as worker:

@@ -408,6 +408,8 @@ class Worker:
                             self._apply(tenure, hub, batch)
                             if settles is not None:
                                 await settles.settled()
+                            # the commands the batch caused are durable (or refused) first
+                            await hub.submits_done()
                             await self._commit(tenure, batch)
                         if steps.pending:
                             steps("commit")

@@ -92,6 +92,9 @@ class Hub:
         # wait for their connector to register them again with their own spec.
         self._held: dict[tuple[str, str], dict[str, State]] = {}
         self._derivers = {"car": PlaceDeriver()}
+        self._submitting = 0
+        self._none_submitting = asyncio.Event()
+        self._none_submitting.set()
         self.commands = CommandRouter(
             clock=self.clock,
             gatekeeper=gatekeeper or AllowAll(),
@@ -536,12 +539,26 @@ class Hub:
             signature=signature,
             id=command_id,
         )
-        signer = self.commands.signer
-        if delegated and signature is None and signer is not None:
-            signed = await signer.sign(command, self.spec(home, device))
-            if signed is not None:
-                command = msgspec.structs.replace(command, signature=signed)
-        return await self.commands.submit(command, made_here=command_id is None)
+        self._submitting += 1
+        self._none_submitting.clear()
+        try:
+            signer = self.commands.signer
+            if delegated and signature is None and signer is not None:
+                signed = await signer.sign(command, self.spec(home, device))
+                if signed is not None:
+                    command = msgspec.structs.replace(command, signature=signed)
+            return await self.commands.submit(command, made_here=command_id is None)
+        finally:
+            self._submitting -= 1
+            if not self._submitting:
+                self._none_submitting.set()
+
+    async def submits_done(self) -> None:
+        """Once no ``submit`` is under way: every command submitted before is durable in the
+        outbox, or was refused. A fleet worker commits a batch's checkpoint only after this,
+        so a command the batch caused is never passed by the checkpoint while its write is
+        still waiting (a busy database)."""
+        await self._none_submitting.wait()
 
     def ack(self, home: str, device: str, ack: Ack) -> Command | None:
         return self.commands.ack(home, device, ack)
