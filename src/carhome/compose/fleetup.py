@@ -42,13 +42,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
 import asyncpg
 import msgspec
+from nats.aio.client import Client
 
 from carhome.access.members import Member
 from carhome.access.passwords import Passwords
@@ -60,7 +61,7 @@ from carhome.fleet.cluster import Login, NatsCluster, free_ports
 from carhome.fleet.jetstream import JetStreamLog, connect, ensure_streams
 from carhome.fleet.log import partition_of, stream
 from carhome.fleet.membership import holders, live
-from carhome.fleet.partitions import Partitions
+from carhome.fleet.partitions import Partition, Partitions
 from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
 from carhome.mqtt.broker import die_with_parent
@@ -679,7 +680,35 @@ async def status(
     homes = [0] * state.partitions
     for home in home_ids:
         homes[partition_of(home, state.partitions)] += 1
-    last = await _last_seqs(state, nats_timeout)
+    async with _status_nats(state, nats_timeout) as nc:
+        last = await _last_seqs(nc, state.partitions, nats_timeout)
+        table = _partition_rows(rows, held, homes, last)
+        states = None
+        if simulator is not None:
+            states = await _states(state, simulator, stored, table, nc=nc, timeout=nats_timeout)
+    known = {w.id: w for w in state.workers}
+    ids = sorted(set(members) | set(known))
+    workers = [
+        WorkerStatus(
+            number=known[i].number if i in known else None,
+            id=i,
+            pid=known[i].pid if i in known else None,
+            alive=i in members,
+            partitions=sorted(p for p, h in held.items() if h == i),
+        )
+        for i in ids
+    ]
+    return Status(
+        workers=workers,
+        partitions=table,
+        unheld=[r.partition for r in table if r.holder is None],
+        states=states,
+    )
+
+
+def _partition_rows(
+    rows: list[Partition], held: dict[int, str], homes: list[int], last: dict[int, int]
+) -> list[PartitionStatus]:
     table = []
     for row in rows:
         seq = last.get(row.partition)
@@ -694,27 +723,7 @@ async def status(
                 behind=None if seq is None else max(0, seq - row.checkpoint),
             )
         )
-    known = {w.id: w for w in state.workers}
-    ids = sorted(set(members) | set(known))
-    workers = [
-        WorkerStatus(
-            number=known[i].number if i in known else None,
-            id=i,
-            pid=known[i].pid if i in known else None,
-            alive=i in members,
-            partitions=sorted(p for p, h in held.items() if h == i),
-        )
-        for i in ids
-    ]
-    states = None
-    if simulator is not None:
-        states = await _states(state, simulator, stored, table, nats_timeout)
-    return Status(
-        workers=workers,
-        partitions=table,
-        unheld=[r.partition for r in table if r.holder is None],
-        states=states,
-    )
+    return table
 
 
 async def _states(
@@ -722,6 +731,8 @@ async def _states(
     simulator: SimulatorReport,
     stored: list[StateRow],
     table: list[PartitionStatus],
+    *,
+    nc: Client | None,
     timeout: float,
 ) -> StatesStatus:
     """The simulator's last published values compared with the fleet's states table; those
@@ -739,7 +750,7 @@ async def _states(
     by_partition: dict[int, set[str]] = {}
     for name in missing:
         by_partition.setdefault(partition_of(name.split("/", 1)[0], state.partitions), set()).add(name)
-    pending = await _pending(state, {p: table[p] for p in by_partition}, missing, timeout)
+    pending = await _pending(nc, {p: table[p] for p in by_partition}, missing, timeout)
     behind = [n for n in missing if pending is not None and n in pending]
     lost = sorted(n for n in missing if pending is not None and n not in pending)
     return StatesStatus(
@@ -753,7 +764,7 @@ async def _states(
 
 
 async def _pending(
-    state: FleetState,
+    nc: Client | None,
     partitions: dict[int, PartitionStatus],
     missing: dict[str, dict[str, float]],
     timeout: float,
@@ -763,29 +774,19 @@ async def _pending(
     could not be read."""
     if not partitions:
         return set()
-    try:
-        nc = await asyncio.wait_for(
-            connect(
-                state.nats_urls, Login(state.nats_user, state.nats_password), name="carhome-fleet-status"
-            ),
-            timeout,
-        )
-    except Exception:
+    if nc is None:
         return None
     found: dict[str, set[str]] = {}
-    try:
-        reader = JetStreamLog(nc.jetstream(), batch=1024, idle=0.5)
-        for p, row in partitions.items():
-            if row.last_seq is None:
-                return None
-            if row.last_seq <= row.checkpoint:
-                continue
-            try:
-                await asyncio.wait_for(_scan(reader, p, row, missing, found), timeout * 4)
-            except TimeoutError:
-                return None
-    finally:
-        await nc.close()
+    reader = JetStreamLog(nc.jetstream(), batch=1024, idle=0.5)
+    for p, row in partitions.items():
+        if row.last_seq is None:
+            return None
+        if row.last_seq <= row.checkpoint:
+            continue
+        try:
+            await asyncio.wait_for(_scan(reader, p, row, missing, found), timeout * 4)
+        except TimeoutError:
+            return None
     return {n for n, props in found.items() if props >= set(missing[n])}
 
 
@@ -814,7 +815,10 @@ async def _scan(
         await batches.aclose()  # type: ignore[attr-defined]
 
 
-async def _last_seqs(state: FleetState, timeout: float) -> dict[int, int]:
+@contextlib.asynccontextmanager
+async def _status_nats(state: FleetState, timeout: float) -> AsyncIterator[Client | None]:
+    """One connection to the fleet's cluster for a status, or None if it does not answer
+    in ``timeout`` (the status then says what it could not read)."""
     try:
         nc = await asyncio.wait_for(
             connect(
@@ -823,17 +827,24 @@ async def _last_seqs(state: FleetState, timeout: float) -> dict[int, int]:
             timeout,
         )
     except Exception:
-        return {}
+        yield None
+        return
     try:
-        js = nc.jetstream()
-        found = {}
-        for p in range(state.partitions):
-            with contextlib.suppress(Exception):
-                info = await asyncio.wait_for(js.stream_info(stream(p)), timeout)
-                found[p] = info.state.last_seq
-        return found
+        yield nc
     finally:
         await nc.close()
+
+
+async def _last_seqs(nc: Client | None, partitions: int, timeout: float) -> dict[int, int]:
+    if nc is None:
+        return {}
+    js = nc.jetstream()
+    found = {}
+    for p in range(partitions):
+        with contextlib.suppress(Exception):
+            info = await asyncio.wait_for(js.stream_info(stream(p)), timeout)
+            found[p] = info.state.last_seq
+    return found
 
 
 def kill_worker(state: FleetState, number: int) -> WorkerRecord:
