@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
 
 from .nats_rig import Device as MqttDevice
+from .rig import carhome
 from .tablelog import connected
 
 PARTITIONS = 4
@@ -128,12 +128,7 @@ class Fleet:
         }
         config.write_text(json.dumps({"hub": {"data_dir": str(self.tmp / name)}, "fleet": fleet}))
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "from carhome.cli.main import main; main()",
-            "worker",
-            "--config",
-            str(config),
+            *carhome("worker", "--config", str(config)),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -521,12 +516,7 @@ async def node_process(tmp_path: Path, up: Running) -> AsyncIterator[str]:
         json.dumps({"hub": {"data_dir": str(tmp_path / "api-2")}, "api": {"port": 0}, "fleet": fleet})
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from carhome.cli.main import main; main()",
-        "api",
-        "--config",
-        str(config),
+        *carhome("api", "--config", str(config)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -47,6 +46,7 @@ from carhome.mqtt.payloads import CommandMessage, decode_state
 from carhome.sim.fleet import SOC, FleetSimulator
 from carhome.store.postgres import PostgresStore
 from fleet.nats_rig import Collector
+from fleet.rig import carhome
 
 HOMES = 200
 WORKERS = 2
@@ -60,10 +60,6 @@ DIES_WITHIN = 10.0
 """Seconds within which every child of a killed ``fleet up`` must be gone: they die with it."""
 
 T = TypeVar("T")
-
-
-def carhome(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from carhome.cli.main import main; main()", *args]
 
 
 async def until(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 from carhome.store import PostgresStore
 
+from .rig import carhome
 from .tablelog import Writer, connected
 
 HERE = Path(__file__).parent
@@ -72,14 +72,7 @@ async def test_the_worker_serves_every_partition_and_hands_them_back_on_sigterm(
         " heartbeat: 0.2, idle_timeout: 2}\n"
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from carhome.cli.main import main; main()",
-        "worker",
-        "--config",
-        str(config(tmp_path, fleet)),
-        "--log",
-        "tablelog:open_log",
+        *carhome("worker", "--config", str(config(tmp_path, fleet)), "--log", "tablelog:open_log"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(HERE)},

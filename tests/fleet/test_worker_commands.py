@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -43,6 +42,7 @@ from carhome.spec.vss import SOC
 from carhome.store import PostgresStore
 
 from .nats_rig import Device as Car
+from .rig import carhome
 
 pytestmark = pytest.mark.postgres
 
@@ -140,12 +140,7 @@ async def workers(
             own = config.with_name(f"{name}.yaml")
             own.write_text(config.read_text().replace("worker: WORKER", f"worker: {name}"))  # noqa: ASYNC240
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                "from carhome.cli.main import main; main()",
-                "worker",
-                "--config",
-                str(own),
+                *carhome("worker", "--config", str(own)),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
