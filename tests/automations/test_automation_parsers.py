@@ -69,6 +69,15 @@ def test_next_time_of_day_is_the_first_after(zone: str, at: time, after: float) 
     )
 
 
+def test_a_skipped_time_of_day_fires_after_the_gap_whatever_its_fold() -> None:
+    # Lord Howe's clock goes 02:00 -> 02:30 on 2026-10-04; found by Hypothesis with fold=1.
+    tz = ZoneInfo("Australia/Lord_Howe")
+    after = datetime(2026, 10, 3, 12, 0, tzinfo=tz).timestamp()
+    for fold in (0, 1):
+        due = next_time_of_day(time(2, 0, fold=fold), tz, after)
+        assert datetime.fromtimestamp(due, tz).replace(tzinfo=None) == datetime(2026, 10, 4, 2, 30)
+
+
 def test_the_cli_says_how_to_reach_a_hub(tmp_path: Path) -> None:
     file = tmp_path / "a.yaml"
     file.write_text("[]")

@@ -45,7 +45,14 @@ def clock_time(text: str, path: Path) -> time:
 
 
 def next_time_of_day(at: time, tz: tzinfo, after: float) -> float:
-    """The first moment strictly after ``after`` when the home's clock shows ``at``."""
+    """The first moment strictly after ``after`` when the home's clock shows ``at``.
+
+    A time of day names the first of two repeated clock readings (the clock going back) and,
+    on the day a clock skips it, the moment the skip ends — whatever ``fold`` ``at``
+    carries: with ``fold=1`` Python reads a skipped time with the later offset, which shows
+    a moment *before* the skipped one.
+    """
+    at = at.replace(fold=0)
     day = datetime.fromtimestamp(after, tz).date()
     for offset in range(3):
         candidate = datetime.combine(day + timedelta(days=offset), at, tz).timestamp()
