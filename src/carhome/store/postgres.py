@@ -21,7 +21,6 @@ the password, and saying what to check. Credentials never appear in a message.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,6 +36,7 @@ from carhome.hub.persistence import StateRow
 from carhome.pgdatabase import PgDatabase, redacted, rowcount
 from carhome.sqlitefile import Opens
 from carhome.store import pgschema
+from carhome.store.groupcommit import GroupCommit
 
 __all__ = ["PostgresStore", "command_writer", "redacted", "write_states"]
 
@@ -71,11 +71,8 @@ class PostgresStore(Opens):
         )
         self.url = self.database.url
         self._open = False
-        # Group commit: outbox writes that arrive while a commit is in flight wait together
-        # for the next one; each caller returns only once the transaction holding its
-        # write has committed.
-        self._outbox_queue: list[tuple[bool, Params, asyncio.Future[int]]] = []
-        self._outbox_writer: asyncio.Task[None] | None = None
+        # Puts (True) and updates (False) of the outbox, committed in groups.
+        self._outbox = GroupCommit(self._write_commands, name="postgres-outbox-writer")
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -93,9 +90,7 @@ class PostgresStore(Opens):
 
     async def close(self) -> None:
         """Finish the outbox writes already made, then close the pool."""
-        writer = self._outbox_writer
-        if writer is not None:
-            await asyncio.gather(writer, return_exceptions=True)
+        await self._outbox.finish()
         self._open = False
         await self.database.close()
 
@@ -228,31 +223,14 @@ class PostgresStore(Opens):
         return await self._fetch("reading commands", _command, pgschema.RECENT_HOME_COMMANDS, home, limit)
 
     async def _outbox_write(self, put: bool, params: Params) -> int:
-        """Queue a put (or an update) for the next group commit; the rows it changed."""
+        """A put (or an update) in the next group commit; the rows it changed."""
         self._opened()
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox_queue.append((put, params, done))
-        if self._outbox_writer is None or self._outbox_writer.done():
-            self._outbox_writer = asyncio.create_task(self._write_outbox(), name="postgres-outbox-writer")
-        return await done
+        return await self._outbox.write((put, params))
 
-    async def _write_outbox(self) -> None:
-        while self._outbox_queue:
-            batch, self._outbox_queue = self._outbox_queue, []
-            try:
-                counts = await self._with_connection(
-                    "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
-                )
-            except BaseException as exc:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, _, done), count in zip(batch, counts, strict=True):
-                if not done.done():
-                    done.set_result(count)
+    async def _write_commands(self, batch: list[tuple[bool, Params]]) -> list[int]:
+        return await self._with_connection(
+            "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
+        )
 
     # -- talking to the server ------------------------------------------------------------
 
@@ -297,15 +275,13 @@ async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> No
     await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
 
 
-async def _write_commands(
-    conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params, object]]
-) -> list[int]:
+async def _write_commands(conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params]]) -> list[int]:
     """One transaction, in arrival order (a command's put always lands before its updates):
     each run of puts in one statement, the updates one by one. The rows each one changed."""
     counts: list[int] = []
     async with conn.transaction():
         for put, run in itertools.groupby(batch, key=lambda item: item[0]):
-            rows = [params for _, params, _ in run]
+            rows = [params for _, params in run]
             if put:
                 kept = {
                     r[0] for r in await conn.fetch(pgschema.PUT_COMMANDS, *map(list, zip(*rows, strict=True)))

@@ -25,7 +25,6 @@ sqlite3 errors become ``StoreError`` (``SqliteFile``), with a message that says 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
 from carhome.sqlitefile import MEMORY, KeptInFile, SqliteFile
 from carhome.store import schema
+from carhome.store.groupcommit import GroupCommit
 
 _T = TypeVar("_T")
 
@@ -67,11 +67,8 @@ class SqliteStore(KeptInFile):
             exclusive=True,
             lock_timeout=lock_timeout,
         )
-        # Group commit: outbox writes that arrive while a commit is on disk wait together
-        # for the next one, so many commands share one fsync. Each caller still returns
-        # only after the transaction holding its write has committed.
-        self._outbox_queue: list[tuple[tuple[str, tuple[object, ...]], asyncio.Future[int]]] = []
-        self._outbox_writer: asyncio.Task[None] | None = None
+        # The outbox's statements, committed in groups (many commands share one fsync).
+        self._outbox = GroupCommit(self._write_commands, name="sqlite-outbox-writer")
 
     @property
     def lock_timeout(self) -> float:
@@ -81,9 +78,7 @@ class SqliteStore(KeptInFile):
 
     async def close(self) -> None:
         """Finish queued calls, close the connection (releasing the lock) and the thread."""
-        writer = self._outbox_writer
-        if writer is not None:
-            await asyncio.gather(writer, return_exceptions=True)
+        await self._outbox.finish()
         await self._file.close()
 
     async def schema_version(self) -> int:
@@ -167,31 +162,14 @@ class SqliteStore(KeptInFile):
         return found[0] if found else None
 
     async def _outbox_write(self, statement: tuple[str, tuple[object, ...]]) -> int:
-        """Queue one outbox statement for the next group commit; the rows it changed."""
+        """One outbox statement in the next group commit; the rows it changed."""
         if not self._file.is_open:
             raise StoreError(f"{self.path}: the store is not open; use `async with` or await open() first")
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox_queue.append((statement, done))
-        if self._outbox_writer is None or self._outbox_writer.done():
-            self._outbox_writer = asyncio.create_task(self._write_outbox(), name="sqlite-outbox-writer")
-        return await done
+        return await self._outbox.write(statement)
 
-    async def _write_outbox(self) -> None:
-        while self._outbox_queue:
-            batch, self._outbox_queue = self._outbox_queue, []
-            try:
-                # In arrival order, so a command's put always lands before its updates.
-                counts = await self._write("writing commands to the outbox", [stmt for stmt, _ in batch])
-            except BaseException as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, done), count in zip(batch, counts, strict=True):
-                if not done.done():
-                    done.set_result(count)
+    async def _write_commands(self, batch: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        # In arrival order, so a command's put always lands before its updates.
+        return await self._write("writing commands to the outbox", batch)
 
     async def outbox_pending(self) -> list[Command]:
         """Commands not yet final, oldest first."""
