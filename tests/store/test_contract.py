@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from carhome.errors import DuplicateCommand
+from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub import Command, CommandStatus, Device, Home, Place, StateRow, Store
 from carhome.testing import FakeClock
 
@@ -297,3 +297,23 @@ async def test_save_devices_saves_many_and_replaces(store: Store) -> None:
     saved = {d.id: d for d in await store.devices()}
     assert set(saved) == {f"light{i}" for i in range(50)}
     assert saved["light0"].name == "Hall"
+
+
+async def test_a_failed_write_leaves_the_store_usable(database_store: Store) -> None:
+    store = database_store
+    with pytest.raises(StoreError, match="cannot be stored as JSON"):
+        await store.save_states(
+            [StateRow("h1", "car", "a", 1, T0, ""), StateRow("h1", "car", "b", object(), T0, "")]
+        )
+    with pytest.raises(StoreError, match="saving states failed"):
+        # the third row breaks a NOT NULL constraint inside the batch's transaction
+        await store.save_states(
+            [
+                StateRow("h1", "car", "a", 1, T0, ""),
+                StateRow("h1", "car", "b", 2, T0, ""),
+                StateRow("h1", "car", "c", 3, None, ""),  # type: ignore[arg-type]
+            ]
+        )
+    assert await store.states() == []  # the whole batch or nothing
+    await store.outbox_put(command(1))
+    assert len(await store.outbox_pending()) == 1

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from carhome.errors import ConfigError, DuplicateCommand, StoreError
-from carhome.hub import Command, CommandStatus, StateRow, Store
+from carhome.hub import Command, CommandStatus, Store
 from carhome.store import PostgresStore, SqliteStore, open_store
 from carhome.store.pgschema import SCHEMA_VERSION
 from carhome.testing.postgres import free_port
@@ -127,27 +127,6 @@ async def test_puts_committed_together_refuse_only_the_taken_id(postgres_url: st
         assert [c.id for c in await store.outbox_pending()] == ["c1", "c2", "c3", "c4"]
         # the first put of c3 is the one kept, and the update after it in the same commit applied
         assert await store.outbox_get("c3") == msgspec.structs.replace(_command(3), status=CommandStatus.SENT)
-
-
-@pytest.mark.postgres
-async def test_a_failed_write_leaves_the_store_usable(postgres_url: str) -> None:
-    async with PostgresStore(postgres_url) as store:
-        with pytest.raises(StoreError, match="cannot be stored as JSON"):
-            await store.save_states(
-                [StateRow("h1", "car", "a", 1, T0, ""), StateRow("h1", "car", "b", object(), T0, "")]
-            )
-        with pytest.raises(StoreError, match="saving states failed"):
-            # the third row breaks a NOT NULL constraint inside the batch's transaction
-            await store.save_states(
-                [
-                    StateRow("h1", "car", "a", 1, T0, ""),
-                    StateRow("h1", "car", "b", 2, T0, ""),
-                    StateRow("h1", "car", "c", 3, None, ""),  # type: ignore[arg-type]
-                ]
-            )
-        assert await store.states() == []  # the whole batch or nothing
-        await store.outbox_put(_command(1))
-        assert len(await store.outbox_pending()) == 1
 
 
 @pytest.mark.postgres

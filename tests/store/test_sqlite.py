@@ -161,26 +161,6 @@ async def test_an_unreadable_record_is_a_store_error(tmp_path: Path) -> None:
             await store.homes()
 
 
-async def test_a_failed_write_leaves_the_store_usable(tmp_path: Path) -> None:
-    async with SqliteStore(tmp_path / "hub.db") as store:
-        with pytest.raises(StoreError, match="cannot be stored as JSON"):
-            await store.save_states(
-                [StateRow("h1", "car", "a", 1, T0, ""), StateRow("h1", "car", "b", object(), T0, "")]
-            )
-        with pytest.raises(StoreError, match="saving states failed"):
-            # the third row breaks a NOT NULL constraint inside the batch's transaction
-            await store.save_states(
-                [
-                    StateRow("h1", "car", "a", 1, T0, ""),
-                    StateRow("h1", "car", "b", 2, T0, ""),
-                    StateRow("h1", "car", "c", 3, None, ""),
-                ]
-            )  # type: ignore[arg-type]
-        assert await store.states() == []  # the whole batch or nothing
-        await store.outbox_put(_command(1))
-        assert len(await store.outbox_pending()) == 1
-
-
 async def test_an_open_cancelled_midway_does_not_keep_the_file_locked(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
     opening = asyncio.create_task(SqliteStore(path).open())
