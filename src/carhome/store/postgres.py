@@ -24,10 +24,9 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
-import msgspec
 
 from carhome.errors import ConfigError, DuplicateCommand, StoreError
 from carhome.hub.commands import Command
@@ -37,16 +36,11 @@ from carhome.pgdatabase import PgDatabase, redacted, rowcount
 from carhome.sqlitefile import Opens
 from carhome.store import pgschema
 from carhome.store.groupcommit import GroupCommit
+from carhome.store.rows import decode_command, decode_device, decode_home, decode_value, encode
 
 __all__ = ["PostgresStore", "command_writer", "redacted", "write_states"]
 
 _T = TypeVar("_T")
-
-_encode: Final = msgspec.json.Encoder().encode
-_decode_value: Final = msgspec.json.Decoder().decode
-_decode_home: Final = msgspec.json.Decoder(Home).decode
-_decode_device: Final = msgspec.json.Decoder(Device).decode
-_decode_command: Final = msgspec.json.Decoder(Command).decode
 
 Statement = tuple[str, tuple[object, ...]]
 Params = tuple[str, str, str, str, float, float, str]
@@ -124,10 +118,10 @@ class PostgresStore(Opens):
     # -- homes and devices ----------------------------------------------------------------
 
     async def save_home(self, home: Home) -> None:
-        await self._write("saving a home", [(pgschema.SAVE_HOME, (home.id, _encode(home).decode()))])
+        await self._write("saving a home", [(pgschema.SAVE_HOME, (home.id, encode(home).decode()))])
 
     async def homes(self) -> list[Home]:
-        return await self._fetch("reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES)
+        return await self._fetch("reading homes", lambda r: decode_home(r[0]), pgschema.HOMES)
 
     async def save_device(self, device: Device) -> None:
         await self.save_devices([device])
@@ -136,7 +130,7 @@ class PostgresStore(Opens):
         """Save many devices in one transaction."""
         await self._write(
             "saving devices",
-            [(pgschema.SAVE_DEVICE, (d.home, d.id, _encode(d).decode())) for d in devices],
+            [(pgschema.SAVE_DEVICE, (d.home, d.id, encode(d).decode())) for d in devices],
         )
 
     async def remove_device(self, home: str, device: str) -> None:
@@ -146,7 +140,7 @@ class PostgresStore(Opens):
         )
 
     async def devices(self) -> list[Device]:
-        return await self._fetch("reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES)
+        return await self._fetch("reading devices", lambda r: decode_device(r[0]), pgschema.DEVICES)
 
     # -- states ---------------------------------------------------------------------------
 
@@ -177,13 +171,11 @@ class PostgresStore(Opens):
         )
 
     async def homes_in(self, homes: Sequence[str]) -> list[Home]:
-        return await self._fetch(
-            "reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES_IN, list(homes)
-        )
+        return await self._fetch("reading homes", lambda r: decode_home(r[0]), pgschema.HOMES_IN, list(homes))
 
     async def devices_in(self, homes: Sequence[str]) -> list[Device]:
         return await self._fetch(
-            "reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES_IN, list(homes)
+            "reading devices", lambda r: decode_device(r[0]), pgschema.DEVICES_IN, list(homes)
         )
 
     async def states_in(self, homes: Sequence[str]) -> list[StateRow]:
@@ -254,11 +246,11 @@ class PostgresStore(Opens):
 
 
 def _command(row: Any) -> Command:
-    return _decode_command(row[0])
+    return decode_command(row[0])
 
 
 def _state(row: Any) -> StateRow:
-    return StateRow(row[0], row[1], row[2], _decode_value(row[3]), row[4], row[5])
+    return StateRow(row[0], row[1], row[2], decode_value(row[3]), row[4], row[5])
 
 
 async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> None:
@@ -269,7 +261,7 @@ async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> No
     # the last row of a property wins, as it would upserted one by one
     last = {(r.home, r.device, r.prop): r for r in rows}.values()
     columns = zip(
-        *((r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in last),
+        *((r.home, r.device, r.prop, encode(r.value).decode(), r.ts, r.source) for r in last),
         strict=True,
     )
     await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
@@ -304,7 +296,7 @@ def _command_params(command: Command) -> Params:
         command.status.value,
         command.created,
         command.expires,
-        _encode(command).decode(),
+        encode(command).decode(),
     )
 
 

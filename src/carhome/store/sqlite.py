@@ -28,9 +28,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar
-
-import msgspec
+from typing import TypeVar
 
 from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub.commands import Command
@@ -39,14 +37,9 @@ from carhome.hub.persistence import StateRow
 from carhome.sqlitefile import MEMORY, KeptInFile, SqliteFile
 from carhome.store import schema
 from carhome.store.groupcommit import GroupCommit
+from carhome.store.rows import decode_command, decode_device, decode_home, decode_value, encode
 
 _T = TypeVar("_T")
-
-_encode: Final = msgspec.json.Encoder().encode
-_decode_value: Final = msgspec.json.Decoder().decode
-_decode_home: Final = msgspec.json.Decoder(Home).decode
-_decode_device: Final = msgspec.json.Decoder(Device).decode
-_decode_command: Final = msgspec.json.Decoder(Command).decode
 
 __all__ = ["MEMORY", "SqliteStore"]
 
@@ -88,21 +81,21 @@ class SqliteStore(KeptInFile):
     # -- homes and devices ----------------------------------------------------------------
 
     async def save_home(self, home: Home) -> None:
-        data = _encode(home).decode()
+        data = encode(home).decode()
         await self._write("saving a home", [(schema.SAVE_HOME, (home.id, data))])
 
     async def homes(self) -> list[Home]:
         return await self._read(
-            "reading homes", lambda conn: [_decode_home(data) for (data,) in conn.execute(schema.HOMES)]
+            "reading homes", lambda conn: [decode_home(data) for (data,) in conn.execute(schema.HOMES)]
         )
 
     async def save_device(self, device: Device) -> None:
-        data = _encode(device).decode()
+        data = encode(device).decode()
         await self._write("saving a device", [(schema.SAVE_DEVICE, (device.home, device.id, data))])
 
     async def save_devices(self, devices: Sequence[Device]) -> None:
         statements: list[tuple[str, tuple[object, ...]]] = [
-            (schema.SAVE_DEVICE, (d.home, d.id, _encode(d).decode())) for d in devices
+            (schema.SAVE_DEVICE, (d.home, d.id, encode(d).decode())) for d in devices
         ]
         await self._write("saving devices", statements)
 
@@ -114,7 +107,7 @@ class SqliteStore(KeptInFile):
 
     async def devices(self) -> list[Device]:
         return await self._read(
-            "reading devices", lambda conn: [_decode_device(data) for (data,) in conn.execute(schema.DEVICES)]
+            "reading devices", lambda conn: [decode_device(data) for (data,) in conn.execute(schema.DEVICES)]
         )
 
     # -- states ---------------------------------------------------------------------------
@@ -125,7 +118,7 @@ class SqliteStore(KeptInFile):
             return
 
         def write(conn: sqlite3.Connection) -> None:
-            params = [(r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in rows]
+            params = [(r.home, r.device, r.prop, encode(r.value).decode(), r.ts, r.source) for r in rows]
             conn.executemany(schema.SAVE_STATE, params)
 
         await self._file.write("saving states", write)
@@ -134,7 +127,7 @@ class SqliteStore(KeptInFile):
         return await self._read(
             "reading states",
             lambda conn: [
-                StateRow(home, device, prop, _decode_value(value), ts, source)
+                StateRow(home, device, prop, decode_value(value), ts, source)
                 for home, device, prop, value, ts, source in conn.execute(schema.STATES)
             ],
         )
@@ -157,7 +150,7 @@ class SqliteStore(KeptInFile):
         """The command kept under ``command_id``, whatever its status."""
         found = await self._read(
             "reading a command",
-            lambda conn: [_decode_command(data) for (data,) in conn.execute(schema.COMMAND, (command_id,))],
+            lambda conn: [decode_command(data) for (data,) in conn.execute(schema.COMMAND, (command_id,))],
         )
         return found[0] if found else None
 
@@ -175,7 +168,7 @@ class SqliteStore(KeptInFile):
         """Commands not yet final, oldest first."""
         return await self._read(
             "reading the outbox",
-            lambda conn: [_decode_command(data) for (data,) in conn.execute(schema.OPEN_COMMANDS)],
+            lambda conn: [decode_command(data) for (data,) in conn.execute(schema.OPEN_COMMANDS)],
         )
 
     async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
@@ -187,7 +180,7 @@ class SqliteStore(KeptInFile):
             query, params = schema.RECENT_HOME_COMMANDS, (home, limit)
         return await self._read(
             "reading commands",
-            lambda conn: [_decode_command(data) for (data,) in conn.execute(query, params)],
+            lambda conn: [decode_command(data) for (data,) in conn.execute(query, params)],
         )
 
     # -- running on the database thread ---------------------------------------------------
@@ -217,5 +210,5 @@ def _command_params(sql: str, command: Command) -> tuple[str, tuple[object, ...]
         command.status.value,
         command.created,
         command.expires,
-        _encode(command).decode(),
+        encode(command).decode(),
     )
