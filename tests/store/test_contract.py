@@ -317,3 +317,13 @@ async def test_a_failed_write_leaves_the_store_usable(database_store: Store) -> 
     assert await store.states() == []  # the whole batch or nothing
     await store.outbox_put(command(1))
     assert len(await store.outbox_pending()) == 1
+
+
+async def test_open_and_close_are_idempotent_and_the_store_reopens(database_store: Store) -> None:
+    store = database_store
+    await store.open()  # opened already
+    await store.outbox_put(command(1))
+    await store.close()
+    await store.close()
+    await store.open()
+    assert [c.id for c in await store.outbox_pending()] == [command(1).id]

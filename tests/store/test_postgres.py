@@ -125,19 +125,6 @@ async def test_an_unreadable_record_is_a_store_error(postgres_url: str) -> None:
             await store.outbox_pending()
 
 
-@pytest.mark.postgres
-async def test_open_and_close_are_idempotent_and_the_store_reopens(postgres_url: str) -> None:
-    store = PostgresStore(postgres_url)
-    await store.open()
-    await store.open()
-    await store.outbox_put(command(1))
-    await store.close()
-    await store.close()
-    await store.open()
-    assert [c.id for c in await store.outbox_pending()] == ["c1"]
-    await store.close()
-
-
 async def test_a_store_that_is_not_open_says_so() -> None:
     store = PostgresStore("postgresql://carhome@127.0.0.1/carhome")
     with pytest.raises(StoreError, match="not open"):

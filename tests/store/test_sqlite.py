@@ -77,18 +77,6 @@ async def test_a_memory_database_works_for_throwaway_hubs() -> None:
         assert [c.id for c in await store.outbox_pending()] == ["c1"]
 
 
-async def test_open_and_close_are_idempotent_and_the_store_reopens(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "hub.db")
-    await store.open()
-    await store.open()
-    await store.outbox_put(command(1))
-    await store.close()
-    await store.close()
-    await store.open()
-    assert len(await store.outbox_pending()) == 1
-    await store.close()
-
-
 # -- errors that say what to do --------------------------------------------------------------
 
 
