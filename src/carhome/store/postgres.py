@@ -36,14 +36,21 @@ from carhome.pgdatabase import PgDatabase, redacted, rowcount
 from carhome.sqlitefile import Opens
 from carhome.store import pgschema
 from carhome.store.groupcommit import GroupCommit
-from carhome.store.rows import decode_command, decode_device, decode_home, decode_value, encode
+from carhome.store.rows import (
+    CommandRow,
+    command_row,
+    decode_command,
+    decode_device,
+    decode_home,
+    decode_value,
+    encode,
+)
 
 __all__ = ["PostgresStore", "command_writer", "redacted", "write_states"]
 
 _T = TypeVar("_T")
 
 Statement = tuple[str, tuple[object, ...]]
-Params = tuple[str, str, str, str, float, float, str]
 """A command's columns: id, home, device, status, created, expires, data."""
 
 
@@ -191,13 +198,13 @@ class PostgresStore(Opens):
         """Keep ``command``; return only once its transaction is committed.
 
         ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
-        if not await self._outbox_write(True, _command_params(command)):
+        if not await self._outbox_write(True, command_row(command)):
             raise DuplicateCommand(command.id)
 
     async def outbox_update(self, command: Command) -> None:
         """Record a new status of ``command``; on return it is committed. An update never
         touches another command under the same id, nor a command already final."""
-        await self._outbox_write(False, _command_params(command))
+        await self._outbox_write(False, command_row(command))
 
     async def outbox_get(self, command_id: str) -> Command | None:
         """The command kept under ``command_id``, whatever its status."""
@@ -214,12 +221,12 @@ class PostgresStore(Opens):
             return await self._fetch("reading commands", _command, pgschema.RECENT_COMMANDS, limit)
         return await self._fetch("reading commands", _command, pgschema.RECENT_HOME_COMMANDS, home, limit)
 
-    async def _outbox_write(self, put: bool, params: Params) -> int:
+    async def _outbox_write(self, put: bool, params: CommandRow) -> int:
         """A put (or an update) in the next group commit; the rows it changed."""
         self._opened()
         return await self._outbox.write((put, params))
 
-    async def _write_commands(self, batch: list[tuple[bool, Params]]) -> list[int]:
+    async def _write_commands(self, batch: list[tuple[bool, CommandRow]]) -> list[int]:
         return await self._with_connection(
             "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
         )
@@ -267,7 +274,7 @@ async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> No
     await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
 
 
-async def _write_commands(conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params]]) -> list[int]:
+async def _write_commands(conn: asyncpg.Connection, batch: Sequence[tuple[bool, CommandRow]]) -> list[int]:
     """One transaction, in arrival order (a command's put always lands before its updates):
     each run of puts in one statement, the updates one by one. The rows each one changed."""
     counts: list[int] = []
@@ -286,26 +293,12 @@ async def _write_commands(conn: asyncpg.Connection, batch: Sequence[tuple[bool, 
     return counts
 
 
-def _command_params(command: Command) -> Params:
-    # Encoded on the caller's side: the router mutates the command right after it returns,
-    # and what is written must be the command as it was when the call was made.
-    return (
-        command.id,
-        command.home,
-        command.device,
-        command.status.value,
-        command.created,
-        command.expires,
-        encode(command).decode(),
-    )
-
-
 def command_writer(command: Command, *, put: bool) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
     """A write of ``command`` (a put, or an update of its status) to run on a connection in
     whatever transaction it is in (a fleet worker's is fenced); it says whether a row changed
     (a put of a taken id changes none). The command is encoded now: the router changes it
     right after it asks for the write."""
-    params = _command_params(command)
+    params = command_row(command)
 
     async def write(conn: asyncpg.Connection) -> bool:
         if put:

@@ -37,7 +37,7 @@ from carhome.hub.persistence import StateRow
 from carhome.sqlitefile import MEMORY, KeptInFile, SqliteFile
 from carhome.store import schema
 from carhome.store.groupcommit import GroupCommit
-from carhome.store.rows import decode_command, decode_device, decode_home, decode_value, encode
+from carhome.store.rows import command_row, decode_command, decode_device, decode_home, decode_value, encode
 
 _T = TypeVar("_T")
 
@@ -138,13 +138,13 @@ class SqliteStore(KeptInFile):
         """Keep ``command``; return only once its transaction is committed to disk.
 
         ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
-        if not await self._outbox_write(_command_params(schema.PUT_COMMAND, command)):
+        if not await self._outbox_write((schema.PUT_COMMAND, command_row(command))):
             raise DuplicateCommand(command.id)
 
     async def outbox_update(self, command: Command) -> None:
         """Record a new status of ``command``; on return it is on disk. An update never
         touches another command under the same id, nor a command already final."""
-        await self._outbox_write(_command_params(schema.UPDATE_COMMAND, command))
+        await self._outbox_write((schema.UPDATE_COMMAND, command_row(command)))
 
     async def outbox_get(self, command_id: str) -> Command | None:
         """The command kept under ``command_id``, whatever its status."""
@@ -198,17 +198,3 @@ class SqliteStore(KeptInFile):
 def _user_version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     return version
-
-
-def _command_params(sql: str, command: Command) -> tuple[str, tuple[object, ...]]:
-    # Encoded on the caller's side: the router mutates the command right after it returns,
-    # and what is written must be the command as it was when the call was made.
-    return sql, (
-        command.id,
-        command.home,
-        command.device,
-        command.status.value,
-        command.created,
-        command.expires,
-        encode(command).decode(),
-    )
