@@ -4,13 +4,17 @@ OVMS modules and Tesla's fleet-telemetry each publish the configured cars' data 
 broker carhome subscribes to. ``CarFeed`` is what their connectors share: whether the link to that
 broker is up and how often it came up; the check that each configured device is a car;
 every car unavailable while the link is down; a message rejected whole, with its reason,
-counted and recorded in the hub's rejections.
+counted and recorded in the hub's rejections. ``FeedBroker`` is what their sections share:
+the broker, carhome's login there, the largest value carhome reads; carhome connects as
+``carhome-<feed>-<client_id>`` with its status on ``carhome-<feed>/<client_id>/status``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Annotated, Protocol, TypedDict
+
+import msgspec
 
 from carhome.errors import ConfigError, InvalidChange
 from carhome.hub import Hub
@@ -73,3 +77,33 @@ def check_car(hub: Hub, home: str, device: str, *, feeds: str) -> None:
     ``feeds`` says what feeds it ("an OVMS module feeds a car")."""
     if hub.spec(home, device).type != "car":
         raise ConfigError(f"{feeds}; {home}/{device} is not one")
+
+
+class FeedLogin(TypedDict):
+    """Who carhome is on the feed's broker: ``MqttLink``'s arguments of that name."""
+
+    client_id: str
+    status_topic: str
+    username: str | None
+    password: str | None
+
+
+class FeedBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The broker a feed publishes the cars' data to, and carhome's login there."""
+
+    url: str
+    """``mqtt://host:port`` (``mqtts://`` for TLS) of the broker the feed publishes to."""
+    username: str | None = None
+    password: str | None = None
+    client_id: str = "carhome"
+    max_payload: Annotated[int, msgspec.Meta(ge=64, le=1 << 20)] = 4096
+    """The largest value carhome reads, in bytes; a larger one is refused and counted."""
+
+    def login(self, feed: str) -> FeedLogin:
+        """Who carhome is on the broker, for the ``feed`` (``ovms``, ``tesla``)."""
+        return FeedLogin(
+            client_id=f"carhome-{feed}-{self.client_id}",
+            status_topic=f"carhome-{feed}/{self.client_id}/status",
+            username=self.username,
+            password=self.password,
+        )

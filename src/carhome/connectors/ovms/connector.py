@@ -138,14 +138,11 @@ class OvmsConnector(CarFeed):
         self._cars.sort(key=lambda c: len(c.topics.prefix), reverse=True)
         self._link = MqttLink(
             config.url,
-            client_id=f"carhome-ovms-{config.client_id}",
-            status_topic=f"carhome-ovms/{config.client_id}/status",
+            **config.login("ovms"),
             subscriptions=[t for c in self._cars for t in (c.topics.metrics, c.topics.responses)],
             on_message=self._on_message,
             on_up=self._on_up,
             on_down=self._on_down,
-            username=config.username,
-            password=config.password,
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,

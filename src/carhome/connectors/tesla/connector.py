@@ -101,13 +101,10 @@ class TeslaTelemetryConnector(CarFeed):
         self._base = f"{config.topic_base}/"
         self._link = MqttLink(
             config.url,
-            client_id=f"carhome-tesla-{config.client_id}",
-            status_topic=f"carhome-tesla/{config.client_id}/status",
+            **config.login("tesla"),
             subscriptions=[f"{self._base}{vin}/{t}" for vin in self._cars for t in ("v/+", "connectivity")],
             on_message=self._on_message,
             on_down=self._on_down,
-            username=config.username,
-            password=config.password,
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
