@@ -38,9 +38,19 @@ class FedCar(Protocol):
     def device(self) -> str: ...
 
 
-class FeedStats(Protocol):
-    rejected: int
-    """Messages rejected whole."""
+class FeedStats(msgspec.Struct):
+    """What a car feed's connector has seen since it was made (each feed counts more)."""
+
+    received: int = 0
+    """Messages on the configured cars' topics."""
+    applied: int = 0
+    """Messages whose VSS values went to the hub."""
+    unmapped: int = 0
+    """Messages of what carhome does not map (an OVMS metric, a Tesla field: left alone)."""
+    rejected: int = 0
+    """Messages rejected whole: a value the car could not have sent, too large, a bad status."""
+    rejected_values: int = 0
+    """Single values the hub rejected (out of the signal's range …)."""
 
 
 class CarFeed:

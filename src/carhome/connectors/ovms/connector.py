@@ -37,13 +37,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Self
 
-import msgspec
-
 from carhome.connectors.ovms.commands import Unsupported, ack_of, shell_command
 from carhome.connectors.ovms.config import CONNECTOR, OvmsCar, OvmsConfig
 from carhome.connectors.ovms.metrics import CONNECTED, CarMetrics, MetricError
 from carhome.connectors.ovms.topics import ModuleTopics, is_command_id
-from carhome.drivers.feeds import CarFeed, check_car
+from carhome.drivers.feeds import CarFeed, FeedStats, check_car
 from carhome.errors import ConnectorError
 from carhome.hub import Ack, Command, CommandStatus, Hub, Result, Subscription
 from carhome.mqtt import Backoff, MqttVersion
@@ -58,19 +56,10 @@ _CONNECTED_TOPIC: Final = CONNECTED.replace(".", "/")
 _STATUS: Final = {b"yes": True, b"no": False}
 
 
-class OvmsStats(msgspec.Struct):
-    """What the connector has seen and done since it was made."""
+class OvmsStats(FeedStats):
+    """What the connector has seen (messages on the modules' metric and response topics) and
+    done since it was made."""
 
-    received: int = 0
-    """Messages on the modules' metric and response topics."""
-    applied: int = 0
-    """Metric messages whose VSS values went to the hub."""
-    unmapped: int = 0
-    """Metrics carhome does not map (left alone)."""
-    rejected: int = 0
-    """Messages rejected whole: a value OVMS could not have written, too large, a bad status."""
-    rejected_values: int = 0
-    """Single values the hub rejected (out of the signal's range …)."""
     commands: int = 0
     """Commands published to a module."""
     refused: int = 0
