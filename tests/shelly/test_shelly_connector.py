@@ -221,44 +221,59 @@ async def test_bad_payloads_are_rejected_counted_logged_once_and_the_stream_goes
     print(f"bad Shelly payloads: {total} rejected, {len(logged)} logged, the good one applied")
 
 
-async def test_a_pro_em_channel_is_a_single_phase_grid_meter_exporting(
-    shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
+@pytest.mark.parametrize(
+    ("name", "prefix", "status", "component", "expected"),
+    [
+        pytest.param(
+            "grid1",
+            "shellyproem50-08f9e0e8af2c",
+            "pro_em_status.json",
+            "em1:0",
+            {
+                "power": -332.2,  # exporting
+                "power_l1": -332.2,
+                "current_l1": 1.473,
+                "voltage_l1": 226.9,
+                "frequency": 50.0,
+                "import_energy": pytest.approx(1.26415),
+                "export_energy": pytest.approx(144.79228),
+            },
+            id="pro-em-channel-exporting",
+        ),
+        pytest.param(
+            "pm",
+            "shellypmminig3-84fce638d818",
+            "pm_mini_gen3_status.json",
+            "pm1:0",
+            {
+                "power": 1780.1,
+                "power_l1": 1780.1,
+                "current_l1": 7.434,
+                "voltage_l1": 239.9,
+                "frequency": 50.1,
+                "import_energy": pytest.approx(3.551682),
+                "export_energy": 0.0,
+            },
+            id="pm-mini",
+        ),
+    ],
+)
+async def test_a_single_phase_meter_is_a_grid_meter_from_its_recorded_status(
+    shelly_hub: Hub,
+    mosquitto: Mosquitto,
+    watch: Watch,
+    name: str,
+    prefix: str,
+    status: str,
+    component: str,
+    expected: dict[str, Any],
 ) -> None:
-    prefix = "shellyproem50-08f9e0e8af2c"
     async with (
-        FakeShelly(mosquitto.url, prefix, fixture("pro_em_status.json")),
-        connected(shelly_hub, mosquitto, device("grid1", prefix, "em1:0")),
+        FakeShelly(mosquitto.url, prefix, fixture(status)),
+        connected(shelly_hub, mosquitto, device(name, prefix, component)),
     ):
-        await watch.until(lambda: shelly_hub.value(HOME, "grid1", "export_energy") is not None)
-    assert values(shelly_hub, "grid1") == {
-        "power": -332.2,  # exporting
-        "power_l1": -332.2,
-        "current_l1": 1.473,
-        "voltage_l1": 226.9,
-        "frequency": 50.0,
-        "import_energy": pytest.approx(1.26415),
-        "export_energy": pytest.approx(144.79228),
-    }
-
-
-async def test_a_pm_mini_is_a_single_phase_grid_meter(
-    shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
-) -> None:
-    prefix = "shellypmminig3-84fce638d818"
-    async with (
-        FakeShelly(mosquitto.url, prefix, fixture("pm_mini_gen3_status.json")),
-        connected(shelly_hub, mosquitto, device("pm", prefix, "pm1:0")),
-    ):
-        await watch.until(lambda: shelly_hub.value(HOME, "pm", "import_energy") is not None)
-    assert values(shelly_hub, "pm") == {
-        "power": 1780.1,
-        "power_l1": 1780.1,
-        "current_l1": 7.434,
-        "voltage_l1": 239.9,
-        "frequency": 50.1,
-        "import_energy": pytest.approx(3.551682),
-        "export_energy": 0.0,
-    }
+        await watch.until(lambda: values(shelly_hub, name).keys() == expected.keys())
+    assert values(shelly_hub, name) == expected
 
 
 async def test_generic_status_updates_on_status_topics_are_read_too(
