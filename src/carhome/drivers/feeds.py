@@ -109,6 +109,10 @@ class FeedBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     max_payload: Annotated[int, msgspec.Meta(ge=64, le=1 << 20)] = 4096
     """The largest value carhome reads, in bytes; a larger one is refused and counted."""
 
+    def __repr__(self) -> str:  # never print the password
+        shown = (f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name != "password")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     def login(self, feed: str) -> FeedLogin:
         """Who carhome is on the broker, for the ``feed`` (``ovms``, ``tesla``)."""
         return FeedLogin(

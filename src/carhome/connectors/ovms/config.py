@@ -108,9 +108,6 @@ class OvmsConfig(FeedBroker, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     rate (``server.v3 updatetime.connected``) instead of its idle one; more mobile data."""
     cars: tuple[OvmsCar, ...] = ()
 
-    def __repr__(self) -> str:  # never print the password
-        return f"OvmsConfig(url={self.url!r}, client_id={self.client_id!r}, cars={self.cars!r})"
-
     def problems(self, hub_devices: Mapping[tuple[str, str], tuple[str, str]]) -> list[Problem]:
         """What is wrong, checked against the configured hub devices ((home, device) →
         (type, connector)); each problem is a path inside this section and what is expected."""

@@ -50,9 +50,6 @@ class TeslaConfig(FeedBroker, frozen=True, forbid_unknown_fields=True, kw_only=T
     """fleet-telemetry's ``mqtt.topic_base``."""
     cars: tuple[TeslaCar, ...] = ()
 
-    def __repr__(self) -> str:  # never print the password
-        return f"TeslaConfig(url={self.url!r}, topic_base={self.topic_base!r}, cars={self.cars!r})"
-
     def problems(self, hub_devices: Mapping[tuple[str, str], tuple[str, str]]) -> list[Problem]:
         """What is wrong, checked against the configured hub devices ((home, device) →
         (type, connector)); each problem is a path inside this section and what is expected."""
