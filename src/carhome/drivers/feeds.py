@@ -3,16 +3,17 @@
 OVMS modules and Tesla's fleet-telemetry each publish the configured cars' data to a
 broker carhome subscribes to. ``CarFeed`` is what their connectors share: whether the link to that
 broker is up and how often it came up; the check that each configured device is a car;
-every car unavailable while the link is down; a message rejected whole, with its reason,
-counted and recorded in the hub's rejections. ``FeedBroker`` is what their sections share:
+every car unavailable while the link is down; a message's values handed to the hub and
+counted (``FeedStats``); a message rejected whole, with its reason, counted and recorded in
+the hub's rejections. ``FeedBroker`` is what their sections share:
 the broker, carhome's login there, the largest value carhome reads; carhome connects as
 ``carhome-<feed>-<client_id>`` with its status on ``carhome-<feed>/<client_id>/status``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Protocol, TypedDict
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Protocol, TypedDict
 
 import msgspec
 
@@ -74,6 +75,14 @@ class CarFeed:
     def _unseen(self, cars: Iterable[FedCar]) -> None:
         for car in cars:  # carhome cannot see them now
             self._hub.set_available(car.home, car.device, False)
+
+    def _report(self, car: FedCar, values: Mapping[str, Any], source: str) -> None:
+        """Hand the values of one message to the hub, counted (a message of none is not)."""
+        if not values:
+            return
+        self.stats.applied += 1
+        report = self._hub.report(car.home, car.device, values, source=source)
+        self.stats.rejected_values += len(report.rejected)
 
     def _reject(self, car: FedCar, code: str, reason: str) -> None:
         self.stats.rejected += 1

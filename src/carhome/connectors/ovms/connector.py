@@ -277,11 +277,7 @@ class OvmsConnector(CarFeed):
         except MetricError as exc:
             self._reject(car, exc.code, f"metric {metric.metric}: {exc.reason}")
             return
-        if not values:
-            return
-        self.stats.applied += 1
-        report = self._hub.report(car.home, car.device, values, source=SOURCE)
-        self.stats.rejected_values += len(report.rejected)
+        self._report(car, values, SOURCE)
 
     def _on_connected(self, car: _Car, payload: bytes) -> None:
         if not payload:

@@ -159,11 +159,7 @@ class TeslaTelemetryConnector(CarFeed):
         if values is None:
             self.stats.invalid += 1
             return
-        if not values:
-            return
-        self.stats.applied += 1
-        report = self._hub.report(car.home, car.device, values, source=SOURCE)
-        self.stats.rejected_values += len(report.rejected)
+        self._report(car, values, SOURCE)
 
     def _on_connectivity(self, car: TeslaCar, payload: bytes) -> None:
         try:
