@@ -10,7 +10,7 @@ hub, so the client commands stay light.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 import click
@@ -36,26 +36,26 @@ def _run(hub: Coroutine[object, object, None]) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def _checked(check: Callable[[str], str], value: str | None) -> str | None:
+    """``value`` as ``check`` answers it (None stays None); what ``check`` refuses is a usage error."""
     if value is None:
         return None
+    try:
+        return check(value)
+    except (ValueError, CarhomeError) as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from carhome.compose.config import check_broker_url  # noqa: PLC0415 - the composition loads only when asked
 
-    try:
-        return check_broker_url(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return _checked(check_broker_url, value)
 
 
 def _store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
     from carhome.store import check_store_url  # noqa: PLC0415 - the stores load only when asked
 
-    try:
-        return check_store_url(value)
-    except CarhomeError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return _checked(check_store_url, value)
 
 
 @click.command()
