@@ -31,7 +31,7 @@ class Span(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
         return self.end - self.start
 
 
-class Trip(Span, kw_only=True, tag="trip"):
+class Trip(Span, frozen=True, kw_only=True, tag="trip"):
     """A drive from one standstill to the next."""
 
     start_place: str | None
@@ -54,7 +54,7 @@ class Trip(Span, kw_only=True, tag="trip"):
 CostBasis = Literal["grid", "battery"]
 
 
-class ChargeSession(Span, kw_only=True, tag="charge"):
+class ChargeSession(Span, frozen=True, kw_only=True, tag="charge"):
     """Energy put into the battery, from the first to the last moment power flowed."""
 
     place: str | None
@@ -72,7 +72,7 @@ class ChargeSession(Span, kw_only=True, tag="charge"):
     gaps: bool = False
 
 
-class Parked(Span, kw_only=True, tag="parked"):
+class Parked(Span, frozen=True, kw_only=True, tag="parked"):
     """A spell standing still between trips and charges, and the energy it cost."""
 
     place: str | None
