@@ -10,14 +10,14 @@ hub, so the client commands stay light.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
 from carhome import ports
-from carhome.cli.options import config_option
+from carhome.cli.options import checked_value, config_option, store_option
 from carhome.errors import CarhomeError
 
 
@@ -36,26 +36,10 @@ def _run(hub: Coroutine[object, object, None]) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _checked(check: Callable[[str], str], value: str | None) -> str | None:
-    """``value`` as ``check`` answers it (None stays None); what ``check`` refuses is a usage error."""
-    if value is None:
-        return None
-    try:
-        return check(value)
-    except (ValueError, CarhomeError) as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from carhome.compose.config import check_broker_url  # noqa: PLC0415 - the composition loads only when asked
 
-    return _checked(check_broker_url, value)
-
-
-def _store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from carhome.store import check_store_url  # noqa: PLC0415 - the stores load only when asked
-
-    return _checked(check_store_url, value)
+    return checked_value(check_broker_url, value)
 
 
 @click.command()
@@ -101,12 +85,9 @@ def _store_url(ctx: click.Context, param: click.Parameter, value: str | None) ->
     callback=_broker_url,
     help="Use this external broker (mqtt://host:port) instead of the built-in one.",
 )
-@click.option(
-    "--store",
-    metavar="URL",
-    callback=_store_url,
-    help="Keep the hub's store (homes, devices, states, commands) at this URL"
-    " (postgresql://user:password@host/db or sqlite:///file) [default: carhome.db in --data].",
+@store_option(
+    "Keep the hub's store (homes, devices, states, commands) at this URL"
+    " (postgresql://user:password@host/db or sqlite:///file) [default: carhome.db in --data]."
 )
 def demo(
     *,
