@@ -1,23 +1,28 @@
-"""The commands the SQLite and PostgreSQL store tests keep."""
+"""The commands the store tests keep."""
 
 from __future__ import annotations
 
 from carhome.hub import Command
+from carhome.testing import FakeClock
 
-T0 = 1_767_225_600.0
+T0 = FakeClock().time()
 
 
-def command(n: int, *, home: str = "h1") -> Command:
-    """Command ``c<n>`` of ``home``, made ``n`` s after ``T0``, for a minute."""
+def command(
+    n: int, *, home: str = "h1", device: str = "car", created: float | None = None, ttl: float = 60.0
+) -> Command:
+    """Command ``c<n>`` to lock ``device`` of ``home``, made ``n`` s after ``T0`` (or at
+    ``created``), for ``ttl`` s."""
+    at = T0 + n if created is None else created
     return Command(
         id=f"c{n}",
         home=home,
-        device="car",
+        device=device,
         kind="action",
         target="lock",
         args={},
         member="alice",
         face="api",
-        created=T0 + n,
-        expires=T0 + n + 60,
+        created=at,
+        expires=at + ttl,
     )
