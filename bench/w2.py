@@ -69,16 +69,16 @@ TEMPLATE = automations(
 
 
 @contextlib.asynccontextmanager
-async def nats_broker(directory: Path) -> AsyncIterator[tuple[int, int]]:
+async def nats_broker(directory: Path, threads: int) -> AsyncIterator[tuple[int, int]]:
     from carhome.mqtt import EmbeddedBroker  # noqa: PLC0415 - only the hub process needs it
 
-    async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=directory) as broker:
+    async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=directory, threads=threads) as broker:
         assert broker.pid is not None
         yield broker.port, broker.pid
 
 
 @contextlib.asynccontextmanager
-async def mosquitto_broker(directory: Path) -> AsyncIterator[tuple[int, int]]:
+async def mosquitto_broker(directory: Path, _: int) -> AsyncIterator[tuple[int, int]]:
     # Debian puts it in /usr/sbin, which is not on every user's PATH
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
     if binary is None:
@@ -400,7 +400,7 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
         _write(work / "fires.json", [fires for *_, fires in changes])
         broker = nats_broker if args.broker == "nats" else mosquitto_broker
         (work / "broker").mkdir()
-        async with broker(work / "broker") as listening:
+        async with broker(work / "broker", args.broker_threads) as listening:
             runs = []
             for _ in range(args.runs):  # interleaved: a load that comes and goes hits both
                 raw, raw_cpu_s = await raw_run(args, listening, work, len(changes))
@@ -431,6 +431,7 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "bench": "carhome_w2",
         "broker": args.broker,
+        "broker_threads": args.broker_threads if args.broker == "nats" else None,
         "qos": args.qos,
         "homes": args.homes,
         "updates": len(changes),
@@ -452,6 +453,9 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--broker", choices=("nats", "mosquitto"), default="nats")
+    p.add_argument(
+        "--broker-threads", type=int, default=1, help="the NATS server's threads (mqtt.builtin.threads)"
+    )
     p.add_argument("--homes", type=int, default=100)
     p.add_argument("--updates", type=int, default=20_000)
     p.add_argument("--qos", type=int, choices=(0, 1), default=0)

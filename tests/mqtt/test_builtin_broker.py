@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from carhome.connectors.mqtt import MqttConnector
-from carhome.errors import BrokerUnavailable
+from carhome.errors import BrokerUnavailable, ConfigError
 from carhome.hub import Availability, CommandStatus, Hub
 from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
 from carhome.mqtt.broker import DIRECTORY
@@ -112,9 +112,27 @@ async def test_serve_with_the_example_config_starts_and_stops_with_the_builtin_b
         assert health["devices"] == 5
         # JetStream (which MQTT needs) keeps its state in the hub's data directory
         assert (tmp_path / "data" / DIRECTORY / "jetstream").is_dir()
+        assert _go_threads(nats) == "1"  # mqtt.builtin.threads' default
         hub.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(hub.wait(), TIMEOUT) == 0
         assert await _exited(nats)
+
+
+def _go_threads(pid: int) -> str | None:
+    """The GOMAXPROCS process ``pid`` was started with, if any."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        if name == b"GOMAXPROCS":
+            return value.decode()
+    return None
+
+
+async def test_the_server_runs_on_the_threads_it_is_given(tmp_path: Path) -> None:
+    async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path, threads=2) as broker:
+        assert broker.pid is not None
+        assert _go_threads(broker.pid) == "2"
+    with pytest.raises(ConfigError, match="broker threads 0 is out of range; use 1 or more"):
+        EmbeddedBroker("127.0.0.1", free_port(), data_dir=tmp_path, threads=0)
 
 
 async def test_a_hub_killed_with_sigkill_leaves_no_nats_server(tmp_path: Path) -> None:

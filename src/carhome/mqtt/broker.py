@@ -22,6 +22,14 @@ While it is open:
 
 The server speaks MQTT 3.1.1 (and NATS on a loopback port it picks, for nobody but the
 same users). A message larger than ``max_payload`` is refused.
+
+It runs Go code on ``threads`` OS threads (``GOMAXPROCS``; one by default). The hub's event
+loop needs a core of its own, and one home's traffic needs far less than a core; with more
+threads each QoS 1 message is handed between threads as it goes from the publisher's
+connection to JetStream to the consumer, and that costs more CPU than it saves. Measured
+with W2 (``bench/w2.py --broker nats --qos 1``, 2 cores): the server's CPU per message
+33–36 µs with the Go default (one thread a core), 19–22 µs with one thread, once the hub
+is behind the stream.
 """
 
 from __future__ import annotations
@@ -104,12 +112,16 @@ class EmbeddedBroker:
         backoff: Backoff | None = None,
         clock: Clock | None = None,
         start_timeout: float = 30.0,
+        threads: int = 1,
     ) -> None:
         if not 0 < port < 65536:
             raise ConfigError(f"broker port {port} is out of range; use 1-65535")
         if not host or ":" in host:
             raise ConfigError(f"broker host {host!r} is not valid; use an IPv4 address or a name")
+        if threads < 1:
+            raise ConfigError(f"broker threads {threads} is out of range; use 1 or more")
         self.host = host
+        self.threads = threads
         self.port = port
         self.credentials = credentials
         self.max_payload = max_payload
@@ -196,6 +208,7 @@ class EmbeddedBroker:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                env={**os.environ, "GOMAXPROCS": str(self.threads)},
                 # Its own session: a Ctrl-C in the hub's terminal stops the hub, which then
                 # stops the server in order, rather than both at once.
                 start_new_session=True,

@@ -17,6 +17,9 @@ DEFAULT_BROKER_PORT: Final = ports.BROKER
 class BuiltinBroker(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Port = DEFAULT_BROKER_PORT
+    threads: Annotated[int, msgspec.Meta(ge=1)] = 1
+    """The OS threads the NATS server runs on (``GOMAXPROCS``): one leaves the other cores
+    to the hub (``carhome.mqtt.broker``); more only for a broker that has many busy homes."""
 
 
 class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

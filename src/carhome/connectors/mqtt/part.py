@@ -54,6 +54,7 @@ async def _running(context: Context, section: MqttConfig) -> AsyncIterator[MqttC
                     credentials=credentials,
                     on_refusal=lambda refusal: hub.rejections.record(refusal.rejection()),
                     clock=hub.clock,
+                    threads=address.threads,
                 )
             )
             watched.append(broker.trouble)
