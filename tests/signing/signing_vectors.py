@@ -17,10 +17,11 @@ from carhome.signing import (
     KeyPair,
     Role,
     SessionInfo,
+    SessionRequest,
 )
 from carhome.signing.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
 from carhome.signing.envelope import VERSION, command_transcript
-from carhome.signing.session import derive_session_keys, mac, session_context, session_info_transcript
+from carhome.signing.session import derive_session_keys, mac, session_context
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-vectors.json"
 
@@ -92,16 +93,7 @@ def build() -> dict[str, Any]:
         device=DEVICE,
         epoch=EPOCH,
     )
-    info_transcript = session_info_transcript(
-        home=HOME,
-        device=DEVICE,
-        epoch=EPOCH,
-        counter=0,
-        phone=phone.public,
-        device_key=device.public,
-        nonce=NONCE,
-        clock=CLOCK,
-    )
+    request = SessionRequest(phone_key=phone.public.point, nonce=NONCE)
     info = SessionInfo(
         home=HOME,
         device=DEVICE,
@@ -109,8 +101,8 @@ def build() -> dict[str, Any]:
         epoch=EPOCH,
         clock=CLOCK,
         counter=0,
-        tag=mac(keys.info, info_transcript),
-    )
+        tag=b"",
+    ).tagged(keys, request)
     commands = []
     for case in COMMANDS:
         fields = CommandFields(**case["fields"])
@@ -163,7 +155,7 @@ def build() -> dict[str, Any]:
             "request": {"phone_key": phone.public.point.hex(), "nonce": NONCE.hex()},
             "clock": CLOCK,
             "counter": 0,
-            "transcript": info_transcript.hex(),
+            "transcript": info.transcript(request).hex(),
             "tag": info.tag.hex(),
         },
         "commands": commands,

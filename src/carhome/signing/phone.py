@@ -32,7 +32,6 @@ from carhome.signing.session import (
     SessionRequest,
     derive_session_keys,
     mac,
-    session_info_transcript,
 )
 
 
@@ -85,19 +84,7 @@ class PhoneSession:
             device=info.device,
             epoch=info.epoch,
         )
-        expected = mac(
-            keys.info,
-            session_info_transcript(
-                home=info.home,
-                device=info.device,
-                epoch=info.epoch,
-                counter=info.counter,
-                phone=key.public,
-                device_key=device_key,
-                nonce=request.nonce,
-                clock=info.clock,
-            ),
-        )
+        expected = info.tagged(keys, request).tag
         if not hmac.compare_digest(expected, info.tag):
             raise SessionRefused(
                 "bad_session_tag", "the session answer is not from the pinned device or was altered"

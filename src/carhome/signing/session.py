@@ -97,6 +97,24 @@ class SessionInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         if not (0 <= self.clock <= MAX_U32 and 0 <= self.counter <= MAX_U32):
             raise ValueError("clock and counter are unsigned 32-bit integers")
 
+    def transcript(self, request: SessionRequest) -> bytes:
+        """The bytes ``tag`` covers: these fields and the request they answer."""
+        return session_info_transcript(
+            home=self.home,
+            device=self.device,
+            epoch=self.epoch,
+            counter=self.counter,
+            phone=PublicKey(request.phone_key),
+            device_key=PublicKey(self.device_key),
+            nonce=request.nonce,
+            clock=self.clock,
+        )
+
+    def tagged(self, keys: SessionKeys, request: SessionRequest) -> SessionInfo:
+        """This answer to ``request`` with the tag the session's info key gives it: what
+        the device sends, and what the phone expects of the pinned device."""
+        return msgspec.structs.replace(self, tag=mac(keys.info, self.transcript(request)))
+
 
 def session_info_transcript(
     *,

@@ -46,7 +46,6 @@ from carhome.signing.session import (
     SessionRequest,
     derive_session_keys,
     mac,
-    session_info_transcript,
 )
 from carhome.signing.transcript import TranscriptTooLong
 from carhome.spec import DeviceSpec
@@ -216,26 +215,17 @@ class DeviceVerifier:
         clock = int(self.epoch_time())
         session = self._session(key, phone.key_id)
         counter = self._state.windows.get(phone.key_id, CounterWindow()).highest
-        transcript = session_info_transcript(
-            home=self.home,
-            device=self.device,
-            epoch=self.epoch,
-            counter=counter,
-            phone=phone,
-            device_key=self.key.public,
-            nonce=request.nonce,
-            clock=clock,
-        )
-        self._store.save(self._state)
-        return SessionInfo(
+        info = SessionInfo(
             home=self.home,
             device=self.device,
             device_key=self.key.public.point,
             epoch=self.epoch,
             clock=clock,
             counter=counter,
-            tag=mac(session.info, transcript),
+            tag=b"",  # tagged below, over these fields and the request
         )
+        self._store.save(self._state)
+        return info.tagged(session, request)
 
     # -- commands -------------------------------------------------------------------------
 
