@@ -52,6 +52,11 @@ class PendingAsk(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     code: str
     proof: bytes
 
+    def request(self) -> EnrollmentRequest:
+        """The enrollment request this ask makes of the device: its fields but the device
+        key, and no approval yet."""
+        return msgspec.convert(self, EnrollmentRequest, from_attributes=True)
+
 
 class PendingApproval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Body of ``POST …/pending/{id}/approve``: the owner key's id and its signature over
@@ -160,15 +165,7 @@ class PendingEnrollments:
             asked=now,
             expires=now + self._ttl,
         )
-        request = EnrollmentRequest(
-            new_key=ask.new_key,
-            role=ask.role,
-            member=ask.member,
-            nonce=ask.nonce,
-            code=ask.code,
-            proof=ask.proof,
-        )
-        self._entries[view.id] = _Entry(view, request)
+        self._entries[view.id] = _Entry(view, ask.request())
         return view
 
     def get(self, home: str, device: str, request_id: str) -> Pending | None:
