@@ -17,7 +17,9 @@ import os
 import shutil
 import signal
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar
+
+from carhome.testing import Restartable
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
@@ -25,7 +27,7 @@ BOUND = 20.0  # seconds a broker may take to start or stop: a safety net, not a 
 GRACE = 2.0  # seconds a stopped broker has to exit before it is killed, as a supervisor does
 
 
-class BrokerProcess(abc.ABC):
+class BrokerProcess(Restartable):
     """A broker in its own process on ``port``, which a test may stop, kill and start."""
 
     name: ClassVar[str]
@@ -51,13 +53,6 @@ class BrokerProcess(abc.ABC):
     def pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         process = await asyncio.create_subprocess_exec(
