@@ -52,6 +52,13 @@ class PendingAsk(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     code: str
     proof: bytes
 
+    @classmethod
+    def of(cls, request: EnrollmentRequest, *, device_key: bytes) -> PendingAsk:
+        """The ask that leaves ``request`` (made for the challenge naming ``device_key``)
+        at the hub; an approval in ``request`` is not carried: an owner adds their own."""
+        carried = {name: getattr(request, name) for name in cls.__struct_fields__ if name != "device_key"}
+        return cls(**carried, device_key=device_key)
+
     def request(self) -> EnrollmentRequest:
         """The enrollment request this ask makes of the device: its fields but the device
         key, and no approval yet."""
