@@ -22,7 +22,7 @@ from carhome.signing import (
     Verdict,
     session_request,
 )
-from carhome.signing.session import derive_session_keys
+from carhome.signing.session import phone_session_keys
 from carhome.spec import DeviceSpec
 from carhome.testing import FakeClock
 
@@ -93,15 +93,7 @@ def forge_session(key: KeyPair, device: Device, *, now: float = T0) -> PhoneSess
     derives alone, against the device's public key and current epoch."""
     request = session_request(key)
     epoch, clock = device.verifier.epoch, int(device.verifier.epoch_time())
-    keys = derive_session_keys(
-        key,
-        device.key.public,
-        phone=key.public,
-        device_key=device.key.public,
-        home=device.home,
-        device=device.id,
-        epoch=epoch,
-    )
+    keys = phone_session_keys(key, device.key.public, home=device.home, device=device.id, epoch=epoch)
     info = SessionInfo(
         home=device.home,
         device=device.id,

@@ -21,7 +21,7 @@ from carhome.signing import (
 )
 from carhome.signing.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
 from carhome.signing.envelope import VERSION, command_transcript
-from carhome.signing.session import derive_session_keys, mac, session_context
+from carhome.signing.session import mac, phone_session_keys, session_context
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-vectors.json"
 
@@ -84,15 +84,7 @@ COMMANDS: list[dict[str, Any]] = [
 
 def build() -> dict[str, Any]:
     phone, device = KeyPair.from_scalar(PHONE_SCALAR), KeyPair.from_scalar(DEVICE_SCALAR)
-    keys = derive_session_keys(
-        phone,
-        device.public,
-        phone=phone.public,
-        device_key=device.public,
-        home=HOME,
-        device=DEVICE,
-        epoch=EPOCH,
-    )
+    keys = phone_session_keys(phone, device.public, home=HOME, device=DEVICE, epoch=EPOCH)
     request = SessionRequest(phone_key=phone.public.point, nonce=NONCE)
     info = SessionInfo(
         home=HOME,

@@ -30,8 +30,8 @@ from carhome.signing.session import (
     NONCE_SIZE,
     SessionInfo,
     SessionRequest,
-    derive_session_keys,
     mac,
+    phone_session_keys,
 )
 
 
@@ -75,15 +75,7 @@ class PhoneSession:
                 f"{info.device} answered with a key other than the one pinned "
                 "at enrollment; do not use this device until an owner checks it",
             )
-        keys = derive_session_keys(
-            key,
-            device_key,
-            phone=key.public,
-            device_key=device_key,
-            home=info.home,
-            device=info.device,
-            epoch=info.epoch,
-        )
+        keys = phone_session_keys(key, device_key, home=info.home, device=info.device, epoch=info.epoch)
         expected = info.tagged(keys, request).tag
         if not hmac.compare_digest(expected, info.tag):
             raise SessionRefused(

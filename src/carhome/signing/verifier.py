@@ -44,7 +44,7 @@ from carhome.signing.session import (
     SessionInfo,
     SessionKeys,
     SessionRequest,
-    derive_session_keys,
+    device_session_keys,
     mac,
 )
 from carhome.signing.transcript import TranscriptTooLong
@@ -190,15 +190,8 @@ class DeviceVerifier:
     def _session(self, key: EnrolledKey, key_id: bytes) -> SessionKeys:
         keys = self._sessions.get(key_id)
         if keys is None:
-            phone = key.public
-            keys = derive_session_keys(
-                self.key,
-                phone,
-                phone=phone,
-                device_key=self.key.public,
-                home=self.home,
-                device=self.device,
-                epoch=self.epoch,
+            keys = device_session_keys(
+                self.key, key.public, home=self.home, device=self.device, epoch=self.epoch
             )
             self._sessions[key_id] = keys
         return keys
