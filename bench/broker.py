@@ -82,7 +82,7 @@ async def main(count: int) -> dict[str, Any]:
             results[key] = {f"qos{q}": await run_one(nats.port, q, count) for q in (0, 1)}
         binary = shutil.which("mosquitto")
         if binary is not None:
-            async with mosquitto(binary, Path(directory)) as port:
+            async with mosquitto(binary, Path(directory)) as (port, _):
                 results["mosquitto"] = {f"qos{q}": await run_one(port, q, count) for q in (0, 1)}
     return results
 

@@ -27,9 +27,12 @@ async def until_listening(port: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def mosquitto(binary: str, directory: Path, *, cap_inflight: bool = True) -> AsyncIterator[int]:
+async def mosquitto(
+    binary: str, directory: Path, *, cap_inflight: bool = True
+) -> AsyncIterator[tuple[int, int]]:
     """``binary`` listening on a free loopback port, letting anyone in, its configuration in
-    ``directory``; with ``cap_inflight=False`` no cap on the QoS 1 messages in flight either."""
+    ``directory``; with ``cap_inflight=False`` no cap on the QoS 1 messages in flight either.
+    Yields the port and the broker's process id."""
     port = free_port()
     conf = directory / "mosquitto.conf"
     conf.write_text(
@@ -40,7 +43,7 @@ async def mosquitto(binary: str, directory: Path, *, cap_inflight: bool = True) 
     process = await asyncio.create_subprocess_exec(binary, "-c", str(conf))
     try:
         await until_listening(port)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         await process.wait()

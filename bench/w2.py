@@ -21,6 +21,10 @@ of the firing change to the device receiving the command (both processes read th
 monotonic clock). The run ends when every expected firing arrived or ``--bound`` seconds
 passed after the last message; what arrived is reported either way. One JSON line.
 
+Each run also says where the CPU went, in µs per message: ``cpu_us_per_msg`` (hub, broker,
+publisher, devices) and ``raw_cpu_us_per_msg`` (broker, publisher, subscriber). On a machine
+whose cores all these processes share, the ratio follows the two sums.
+
     .venv/bin/python bench/w2.py --broker nats --homes 100 --updates 20000 --qos 1
 """
 
@@ -49,7 +53,7 @@ import msgspec
 from gmqtt.mqtt.constants import MQTTv311
 
 from loopback import free_port, mosquitto
-from readings import percentile, rss_mb
+from readings import cpu_seconds, percentile, rss_mb
 from w1_signals import LIGHTS, SIGNALS, automations, generator
 
 # which device each automation's command reaches first: the firing is counted there
@@ -65,21 +69,22 @@ TEMPLATE = automations(
 
 
 @contextlib.asynccontextmanager
-async def nats_broker(directory: Path) -> AsyncIterator[int]:
+async def nats_broker(directory: Path) -> AsyncIterator[tuple[int, int]]:
     from carhome.mqtt import EmbeddedBroker  # noqa: PLC0415 - only the hub process needs it
 
     async with EmbeddedBroker("127.0.0.1", free_port(), data_dir=directory) as broker:
-        yield broker.port
+        assert broker.pid is not None
+        yield broker.port, broker.pid
 
 
 @contextlib.asynccontextmanager
-async def mosquitto_broker(directory: Path) -> AsyncIterator[int]:
+async def mosquitto_broker(directory: Path) -> AsyncIterator[tuple[int, int]]:
     # Debian puts it in /usr/sbin, which is not on every user's PATH
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
     if binary is None:
         sys.exit("w2: mosquitto is not on PATH; install it (Debian: mosquitto) or use --broker nats")
-    async with mosquitto(binary, directory, cap_inflight=False) as port:
-        yield port
+    async with mosquitto(binary, directory, cap_inflight=False) as listening:
+        yield listening
 
 
 # -- the publisher process -------------------------------------------------------------------
@@ -106,6 +111,7 @@ async def publisher(args: argparse.Namespace) -> None:
     now = time.monotonic_ns
     publish = client.publish
     qos = args.qos
+    cpu_first = time.process_time()
     t_first = now()
     for i, (topic, payload, firing) in enumerate(messages):
         if firing is not None:
@@ -114,7 +120,7 @@ async def publisher(args: argparse.Namespace) -> None:
         if i % 500 == 499:
             await asyncio.sleep(0)  # let the transport drain
     t_last = now()
-    _write(args.out, {"t_first": t_first, "t_last": t_last, "fired": fired})
+    _write(args.out, {"t_first": t_first, "t_last": t_last, "fired": fired, "cpu_first": cpu_first})
     print("published", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until told to stop
     await client.disconnect()
@@ -198,8 +204,12 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def raw_run(args: argparse.Namespace, port: int, work: Path, count: int) -> float:
-    """The same messages through the same broker to a bare gmqtt subscriber: msg/s."""
+async def raw_run(
+    args: argparse.Namespace, broker: tuple[int, int], work: Path, count: int
+) -> tuple[float, dict[str, float]]:
+    """The same messages through the same broker to a bare gmqtt subscriber: msg/s, and the
+    CPU seconds of the broker, the publisher and the subscriber meanwhile."""
+    port, broker_pid = broker
     got = 0
     last = 0
     done = asyncio.Event()
@@ -220,17 +230,23 @@ async def raw_run(args: argparse.Namespace, port: int, work: Path, count: int) -
     subscriber.subscribe("carhome/+/+/state", qos=args.qos)
     await asyncio.wait_for(subscribed.wait(), 10)
     out = work / "raw.json"
+    cpu0, broker_cpu0 = time.process_time(), cpu_seconds(broker_pid)
     pub = await _publisher(args, port, work, out)
     await _line(pub, "published", args.bound + 600)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), args.bound)
+    cpu_s = {
+        "broker": cpu_seconds(broker_pid) - broker_cpu0,
+        "publisher": cpu_seconds(pub.pid) - _read(out)["cpu_first"],
+        "subscriber": time.process_time() - cpu0,
+    }
     await _stop(pub)
     await subscriber.disconnect()
     if got < count:
         print(f"w2: the bare subscriber got {got} of {count} messages", file=sys.stderr)
-        return 0.0
+        return 0.0, cpu_s
     t_first = _read(out)["t_first"]
-    return count / ((last - t_first) / 1e9)
+    return count / ((last - t_first) / 1e9), cpu_s
 
 
 def _car_spec() -> Any:
@@ -299,12 +315,15 @@ async def _until_taken(stats: Any, count: int, bound: float) -> int:
     return int(stats.states - first)
 
 
-async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -> dict[str, Any]:
+async def hub_run(
+    args: argparse.Namespace, broker: tuple[int, int], work: Path, count: int
+) -> dict[str, Any]:
     from carhome.automations import Engine  # noqa: PLC0415 - only the hub process needs them
     from carhome.connectors.mqtt import MqttConnector  # noqa: PLC0415
     from carhome.hub import Hub  # noqa: PLC0415
     from carhome.store import MemoryStore  # noqa: PLC0415
 
+    port, broker_pid = broker
     homes = [f"h{h}" for h in range(args.homes)]
     fires = _read(work / "fires.json")
     commands = sum(COMMANDS[f] for f in fires if f is not None)
@@ -325,7 +344,7 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
                 sys.exit("w2: the devices process did not subscribe")
             rss_start = rss_mb()
             profile = cProfile.Profile() if args.profile else None
-            cpu0 = time.process_time()
+            cpu0, broker_cpu0, dev_cpu0 = time.process_time(), cpu_seconds(broker_pid), cpu_seconds(dev.pid)
             taking = asyncio.ensure_future(_until_taken(connector.stats, count, args.bound))
             pub = await _publisher(args, port, work, work / "hub.json")
             if profile is not None:
@@ -333,13 +352,17 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
             await _line(pub, "published", args.bound + 600)
             taken = await taking
             t_taken = time.monotonic_ns()
-            cpu_s = time.process_time() - cpu0
+            cpu_s, broker_cpu_s = time.process_time() - cpu0, cpu_seconds(broker_pid) - broker_cpu0
             all_arrived = await _line(dev, "all", args.bound)
             await engine.idle()
             if profile is not None:
                 profile.disable()
                 profile.dump_stats(args.profile)
                 pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile_top)
+            others_cpu_s = {
+                "publisher": cpu_seconds(pub.pid) - _read(work / "hub.json")["cpu_first"],
+                "devices": cpu_seconds(dev.pid) - dev_cpu0,
+            }
             await _stop(pub)
             await _stop(dev)
             rss_end = rss_mb()
@@ -351,6 +374,10 @@ async def hub_run(args: argparse.Namespace, port: int, work: Path, count: int) -
         "msgs_per_s": round(taken / elapsed) if elapsed > 0 else 0,
         "taken": taken,
         "hub_cpu_us_per_msg": round(cpu_s / taken * 1e6, 1) if taken else None,
+        "cpu_us_per_msg": {
+            name: round(seconds / count * 1e6, 1)
+            for name, seconds in {"hub": cpu_s, "broker": broker_cpu_s, **others_cpu_s}.items()
+        },
         "rejected": rejected,
         "firings": firings,
         "all_arrived": all_arrived,
@@ -373,18 +400,32 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
         _write(work / "fires.json", [fires for *_, fires in changes])
         broker = nats_broker if args.broker == "nats" else mosquitto_broker
         (work / "broker").mkdir()
-        async with broker(work / "broker") as port:
+        async with broker(work / "broker") as listening:
             runs = []
             for _ in range(args.runs):  # interleaved: a load that comes and goes hits both
-                raw = await raw_run(args, port, work, len(changes))
-                result = await hub_run(args, port, work, len(changes))
+                raw, raw_cpu_s = await raw_run(args, listening, work, len(changes))
+                result = await hub_run(args, listening, work, len(changes))
                 result["raw_msgs_per_s"] = round(raw)
+                result["raw_cpu_us_per_msg"] = {
+                    name: round(seconds / len(changes) * 1e6, 1) for name, seconds in raw_cpu_s.items()
+                }
                 result["ratio_to_raw"] = round(result["msgs_per_s"] / raw, 3) if raw else 0.0
                 runs.append(result)
     # the run of the median ratio is reported; every run's rates are listed beside it
     median = sorted(runs, key=lambda r: r["ratio_to_raw"])[len(runs) // 2]
     summary = [
-        {k: r[k] for k in ("msgs_per_s", "raw_msgs_per_s", "ratio_to_raw", "firings", "hub_cpu_us_per_msg")}
+        {
+            k: r[k]
+            for k in (
+                "msgs_per_s",
+                "raw_msgs_per_s",
+                "ratio_to_raw",
+                "firings",
+                "hub_cpu_us_per_msg",
+                "cpu_us_per_msg",
+                "raw_cpu_us_per_msg",
+            )
+        }
         for r in runs
     ]
     return {

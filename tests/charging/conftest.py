@@ -1,18 +1,22 @@
 """A hub with a car and an OCPP wallbox, its central system on loopback, and a charger.
 
 The clock starts on Thursday 2026-01-01 at 18:00 UTC; the tariff is cheapest from midnight
-to 01:00, cheap to 02:00 and dear otherwise, so a smart plan charges from midnight.
+to 01:00, cheap to 02:00 and dear otherwise, so a smart plan charges from midnight. The
+API tests' ``controller`` plans a plugged-in car with no charger device (a module may plug
+it in at another time), and ``api`` serves the charging routes over it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
-from charging_parts import EVENING, PASSWORD
+from charging_parts import EVENING, PASSWORD, charging_api, plugged_car
 
 from carhome.connectors.ocpp import Charger as OcppCharger
 from carhome.connectors.ocpp import OcppServer
+from carhome.energy.controller import ChargingController
 from carhome.hub import Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
@@ -48,3 +52,15 @@ async def wallbox(server: OcppServer, clock: FakeClock, version: Version) -> Asy
         await box.boot()
         await server.wait_connected("CP-1")
         yield box
+
+
+@pytest.fixture
+async def controller(hub: Hub, evening: FakeClock) -> AsyncIterator[ChargingController]:
+    async with plugged_car(hub) as controller:
+        yield controller
+
+
+@pytest.fixture
+async def api(hub: Hub, controller: ChargingController) -> AsyncIterator[httpx.AsyncClient]:
+    async with charging_api(hub, controller) as client:
+        yield client

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,25 +9,11 @@ import click
 import httpx
 import msgspec
 import pytest
-from charging_parts import charging_api, plugged_car
 
 from carhome.cli.charging import draw, pick, plan_text
 from carhome.energy.controller import ChargingController
-from carhome.hub import Hub
 from carhome.testing import FakeClock
 from carhome.wire.charging import CarPlanOut
-
-
-@pytest.fixture
-async def controller(hub: Hub, evening: FakeClock) -> AsyncIterator[ChargingController]:
-    async with plugged_car(hub) as controller:
-        yield controller
-
-
-@pytest.fixture
-async def api(hub: Hub, controller: ChargingController) -> AsyncIterator[httpx.AsyncClient]:
-    async with charging_api(hub, controller) as client:
-        yield client
 
 
 async def test_the_plan_lists_its_slots(api: httpx.AsyncClient) -> None:

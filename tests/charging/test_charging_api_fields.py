@@ -5,11 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from charging import test_charging_api as charging
-
-# the same controller and API client as the other charging API tests
-controller, api = charging.controller, charging.api
-
 
 @pytest.mark.parametrize(
     ("body", "field"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from charging_parts import TARIFF, charging_api, plugged_car, report_soc, settings, setup, until
+from charging_parts import TARIFF, plugged_car, report_soc, settings, setup, until
 from click.testing import CliRunner
 
 from carhome.api import ApiServer, create_app
@@ -38,12 +38,6 @@ async def controller(hub: Hub, clock: FakeClock) -> AsyncIterator[ChargingContro
     clock.set(NOW.timestamp())
     async with plugged_car(hub) as controller:
         yield controller
-
-
-@pytest.fixture
-async def api(hub: Hub, controller: ChargingController) -> AsyncIterator[httpx.AsyncClient]:
-    async with charging_api(hub, controller) as client:
-        yield client
 
 
 async def test_the_api_loads_past_prices_and_warns(

@@ -3,16 +3,19 @@ and a runner of the ``carhome`` command pointed at it.
 
 The CLI is synchronous at its edge (click runs ``asyncio.run`` per command), so the hub
 lives in a second thread with its own event loop. Tests reach into that loop only through
-``call``, which runs a function there and waits (bounded) for its result.
+``call``, which runs a function there and waits (bounded) for its result. The fixtures
+``hub_thread`` (one hub per module) and ``carhome`` are imported by the conftest of each
+test directory that uses them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from click.testing import CliRunner, Result
 
 from carhome.access.service import Access
@@ -132,3 +135,14 @@ class Carhome:
         environment: dict[str, str | None] = {"CARHOME_HUB": None, "XDG_STATE_HOME": str(self.state_home)}
         environment.update(env or {})
         return self.runner.invoke(cli, argv, env=environment, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def hub_thread() -> Iterator[HubThread]:
+    with HubThread() as thread:
+        yield thread
+
+
+@pytest.fixture
+def carhome(hub_thread: HubThread, tmp_path: Path) -> Carhome:
+    return Carhome(hub_thread.url, tmp_path)

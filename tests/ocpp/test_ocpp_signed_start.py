@@ -205,15 +205,7 @@ async def test_a_replayed_start_is_refused_by_the_charger(rig: Rig) -> None:
     # a compromised hub sends the very same signed command to the charger again
     link = rig.server.link("CP-1")
     assert link is not None
-    replay = SignedCommand(
-        id=first.id,
-        kind=first.kind,
-        target=first.target,
-        args=first.args,
-        member=first.member,
-        expires=first.expires,
-        signature=first.signature,
-    )
+    replay = SignedCommand.of(first, first.signature)
     answer = await link.data_transfer(SIGNED_COMMAND, msgspec.json.encode(replay).decode())
     assert (answer.accepted, answer.status) == (False, "Rejected")
     assert answer.detail.startswith("replayed:"), answer.detail

@@ -1,6 +1,7 @@
 """One demo hub per module for the say tests: ``carhome.compose.runtime.run`` over the demo
 configuration (built-in broker, SQLite, the simulated Yizhuang home) on loopback ports,
-with access control on and the owner logged in."""
+with access control on and the owner logged in; and, for ``carhome say``, the CLI tests'
+hub in a thread."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 import pytest_asyncio
 from say_rig import DemoHub
 
+from cli.hub_thread import carhome, hub_thread  # noqa: F401 - the CLI's hub in a thread, for the say command
 from hub_process import demo_hub, owner_login
 
 

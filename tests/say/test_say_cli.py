@@ -4,23 +4,8 @@ printed, the exit status, and a hub with two homes asking which."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from cli.hub_thread import Carhome, HubThread
-
-
-@pytest.fixture(scope="module")
-def hub_thread() -> Iterator[HubThread]:
-    with HubThread() as thread:
-        yield thread
-
-
-@pytest.fixture
-def carhome(hub_thread: HubThread, tmp_path: Path) -> Carhome:
-    return Carhome(hub_thread.url, tmp_path)
 
 
 def test_say_cli_runs_a_command_and_prints_the_answer(carhome: Carhome, hub_thread: HubThread) -> None:

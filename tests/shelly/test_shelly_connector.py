@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -22,16 +23,30 @@ PRO3EM = "shellypro3em-aabbccddeeff"
 PLUS1PM = "shellyplus1pm-aabbccddeeff"
 
 
-def device(name: str, prefix: str, component: str) -> ShellyDeviceConfig:
-    return ShellyDeviceConfig(home=HOME, device=name, prefix=prefix, component=component)
+@dataclass(frozen=True)
+class Fed:
+    """A hub device fed by a component of a Shelly at ``prefix`` whose status is the one
+    recorded in the file ``status``."""
+
+    name: str
+    prefix: str
+    component: str
+    status: str
+
+
+BOILER = Fed("boiler", PLUS1PM, "switch:0", "plus1pm_status.json")
+GRID = Fed("grid", PRO3EM, "em:0", "pro3em_triphase_status.json")
 
 
 @asynccontextmanager
-async def connected(
-    hub: Hub, broker: Mosquitto, *devices: ShellyDeviceConfig
-) -> AsyncIterator[ShellyConnector]:
-    async with ShellyConnector(hub, broker.url, devices, backoff=FAST) as connector:
-        yield connector
+async def feeding(hub: Hub, broker: Mosquitto, fed: Fed) -> AsyncIterator[tuple[FakeShelly, ShellyConnector]]:
+    """The fake Shelly, and the connector taking ``fed`` from it."""
+    config = ShellyDeviceConfig(home=HOME, device=fed.name, prefix=fed.prefix, component=fed.component)
+    async with (
+        FakeShelly(broker.url, fed.prefix, fixture(fed.status)) as shelly,
+        ShellyConnector(hub, broker.url, [config], backoff=FAST) as connector,
+    ):
+        yield shelly, connector
 
 
 def values(hub: Hub, name: str) -> dict[str, Any]:
@@ -41,10 +56,7 @@ def values(hub: Hub, name: str) -> dict[str, Any]:
 async def test_a_pro_3em_is_a_three_phase_grid_meter_from_its_recorded_status(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PRO3EM, fixture("pro3em_triphase_status.json")),
-        connected(shelly_hub, mosquitto, device("grid", PRO3EM, "em:0")),
-    ):
+    async with feeding(shelly_hub, mosquitto, GRID):
         await watch.until(lambda: shelly_hub.value(HOME, "grid", "export_energy") is not None)
         assert shelly_hub.available(HOME, "grid") is True
     assert shelly_hub.available(HOME, "grid") is False  # carhome no longer hears it
@@ -70,10 +82,7 @@ async def test_a_pro_3em_is_a_three_phase_grid_meter_from_its_recorded_status(
 async def test_notify_status_updates_what_changed_and_keeps_the_rest(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PRO3EM, fixture("pro3em_triphase_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("grid", PRO3EM, "em:0")),
-    ):
+    async with feeding(shelly_hub, mosquitto, GRID) as (shelly, _):
         await watch.until(lambda: shelly_hub.value(HOME, "grid", "power") == 558.965)
         # the sun came out: the house exports on phase A (a partial NotifyStatus)
         shelly.notify(
@@ -88,10 +97,7 @@ async def test_notify_status_updates_what_changed_and_keeps_the_rest(
 async def test_a_plus_1pm_is_a_metered_relay_that_switches_by_rpc(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PLUS1PM, fixture("plus1pm_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("boiler", PLUS1PM, "switch:0")) as connector,
-    ):
+    async with feeding(shelly_hub, mosquitto, BOILER) as (shelly, connector):
         await watch.until(lambda: shelly_hub.value(HOME, "boiler", "temperature") is not None)
         assert values(shelly_hub, "boiler") == {
             "on": False,
@@ -128,10 +134,7 @@ async def test_the_documented_notify_status_frame_switches_the_relay(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
     prefix = "shellypro4pm-f008d1d8b8b8"  # the device of the documentation's example
-    async with (
-        FakeShelly(mosquitto.url, prefix, fixture("plus1pm_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("boiler", prefix, "switch:0")),
-    ):
+    async with feeding(shelly_hub, mosquitto, replace(BOILER, prefix=prefix)) as (shelly, _):
         await watch.until(lambda: shelly_hub.value(HOME, "boiler", "on") is False)
         shelly.publish("events/rpc", (FIXTURES / "notify_status_switch.json").read_bytes())
         await watch.until(lambda: shelly_hub.value(HOME, "boiler", "on") is True)
@@ -141,10 +144,8 @@ async def test_the_documented_notify_status_frame_switches_the_relay(
 async def test_an_error_frame_fails_the_command_with_the_shellys_code_and_message(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PLUS1PM, fixture("plus1pm_status.json")),
-        connected(shelly_hub, mosquitto, device("heater", PLUS1PM, "switch:3")) as connector,
-    ):
+    heater = replace(BOILER, name="heater", component="switch:3")  # a switch the Plus 1PM has not
+    async with feeding(shelly_hub, mosquitto, heater) as (_, connector):
         await watch.until(lambda: shelly_hub.available(HOME, "heater") is True)
         command = await shelly_hub.submit(HOME, "heater", "action", "turn_on", member="owner", face="test")
         done = await shelly_hub.commands.wait(command.id)
@@ -156,10 +157,7 @@ async def test_an_error_frame_fails_the_command_with_the_shellys_code_and_messag
 async def test_no_answer_fails_the_command_when_the_timeout_passes(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch, clock: FakeClock
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PLUS1PM, fixture("plus1pm_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("boiler", PLUS1PM, "switch:0")),
-    ):
+    async with feeding(shelly_hub, mosquitto, BOILER) as (shelly, _):
         await watch.until(lambda: shelly_hub.value(HOME, "boiler", "on") is False)
         shelly.answer = False
         shelly.request_seen.clear()
@@ -176,10 +174,7 @@ async def test_no_answer_fails_the_command_when_the_timeout_passes(
 async def test_online_false_marks_it_offline_and_its_commands_fail_at_once(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PLUS1PM, fixture("plus1pm_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("boiler", PLUS1PM, "switch:0")),
-    ):
+    async with feeding(shelly_hub, mosquitto, BOILER) as (shelly, _):
         await watch.until(lambda: shelly_hub.available(HOME, "boiler") is True)
         shelly.publish("online", b"false", retain=True)  # what its will says when it drops
         await watch.until(lambda: shelly_hub.available(HOME, "boiler") is False)
@@ -196,10 +191,7 @@ async def test_online_false_marks_it_offline_and_its_commands_fail_at_once(
 async def test_bad_payloads_are_rejected_counted_logged_once_and_the_stream_goes_on(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PRO3EM, fixture("pro3em_triphase_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("grid", PRO3EM, "em:0")) as connector,
-    ):
+    async with feeding(shelly_hub, mosquitto, GRID) as (shelly, connector):
         await watch.until(lambda: shelly_hub.value(HOME, "grid", "power") == 558.965)
         with caplog.at_level(logging.WARNING, logger="carhome.rejected"):
             shelly.publish("events/rpc", b"{not json")
@@ -221,54 +213,50 @@ async def test_bad_payloads_are_rejected_counted_logged_once_and_the_stream_goes
     print(f"bad Shelly payloads: {total} rejected, {len(logged)} logged, the good one applied")
 
 
-async def test_a_pro_em_channel_is_a_single_phase_grid_meter_exporting(
-    shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
+@pytest.mark.parametrize(
+    ("fed", "expected"),
+    [
+        pytest.param(
+            Fed("grid1", "shellyproem50-08f9e0e8af2c", "em1:0", "pro_em_status.json"),
+            {
+                "power": -332.2,  # exporting
+                "power_l1": -332.2,
+                "current_l1": 1.473,
+                "voltage_l1": 226.9,
+                "frequency": 50.0,
+                "import_energy": pytest.approx(1.26415),
+                "export_energy": pytest.approx(144.79228),
+            },
+            id="pro-em-channel-exporting",
+        ),
+        pytest.param(
+            Fed("pm", "shellypmminig3-84fce638d818", "pm1:0", "pm_mini_gen3_status.json"),
+            {
+                "power": 1780.1,
+                "power_l1": 1780.1,
+                "current_l1": 7.434,
+                "voltage_l1": 239.9,
+                "frequency": 50.1,
+                "import_energy": pytest.approx(3.551682),
+                "export_energy": 0.0,
+            },
+            id="pm-mini",
+        ),
+    ],
+)
+async def test_a_single_phase_meter_is_a_grid_meter_from_its_recorded_status(
+    shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch, fed: Fed, expected: dict[str, Any]
 ) -> None:
-    prefix = "shellyproem50-08f9e0e8af2c"
-    async with (
-        FakeShelly(mosquitto.url, prefix, fixture("pro_em_status.json")),
-        connected(shelly_hub, mosquitto, device("grid1", prefix, "em1:0")),
-    ):
-        await watch.until(lambda: shelly_hub.value(HOME, "grid1", "export_energy") is not None)
-    assert values(shelly_hub, "grid1") == {
-        "power": -332.2,  # exporting
-        "power_l1": -332.2,
-        "current_l1": 1.473,
-        "voltage_l1": 226.9,
-        "frequency": 50.0,
-        "import_energy": pytest.approx(1.26415),
-        "export_energy": pytest.approx(144.79228),
-    }
-
-
-async def test_a_pm_mini_is_a_single_phase_grid_meter(
-    shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
-) -> None:
-    prefix = "shellypmminig3-84fce638d818"
-    async with (
-        FakeShelly(mosquitto.url, prefix, fixture("pm_mini_gen3_status.json")),
-        connected(shelly_hub, mosquitto, device("pm", prefix, "pm1:0")),
-    ):
-        await watch.until(lambda: shelly_hub.value(HOME, "pm", "import_energy") is not None)
-    assert values(shelly_hub, "pm") == {
-        "power": 1780.1,
-        "power_l1": 1780.1,
-        "current_l1": 7.434,
-        "voltage_l1": 239.9,
-        "frequency": 50.1,
-        "import_energy": pytest.approx(3.551682),
-        "export_energy": 0.0,
-    }
+    async with feeding(shelly_hub, mosquitto, fed):
+        await watch.until(lambda: values(shelly_hub, fed.name).keys() == expected.keys())
+    assert values(shelly_hub, fed.name) == expected
 
 
 async def test_generic_status_updates_on_status_topics_are_read_too(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
     status = fixture("plus1pm_status.json")
-    async with (
-        FakeShelly(mosquitto.url, PLUS1PM, status) as shelly,
-        connected(shelly_hub, mosquitto, device("boiler", PLUS1PM, "switch:0")),
-    ):
+    async with feeding(shelly_hub, mosquitto, BOILER) as (shelly, _):
         await watch.until(lambda: shelly_hub.value(HOME, "boiler", "on") is False)
         switch = {**status["switch:0"], "output": True, "apower": 1995.3}
         shelly.publish("status/switch:0", switch)  # status_ntf: the whole component
@@ -279,10 +267,7 @@ async def test_generic_status_updates_on_status_topics_are_read_too(
 async def test_a_redelivered_command_is_answered_from_memory_not_sent_twice(
     shelly_hub: Hub, mosquitto: Mosquitto, watch: Watch
 ) -> None:
-    async with (
-        FakeShelly(mosquitto.url, PLUS1PM, fixture("plus1pm_status.json")) as shelly,
-        connected(shelly_hub, mosquitto, device("boiler", PLUS1PM, "switch:0")) as connector,
-    ):
+    async with feeding(shelly_hub, mosquitto, BOILER) as (shelly, connector):
         await watch.until(lambda: shelly_hub.available(HOME, "boiler") is True)
         command = await shelly_hub.submit(HOME, "boiler", "action", "toggle", member="owner", face="test")
         await shelly_hub.commands.wait(command.id)

@@ -35,13 +35,13 @@ from carhome.access.members import Grant, Member, MemberError, Members, MemberSt
 from carhome.access.passwords import Passwords, WeakPassword
 from carhome.access.postgres import PostgresAuditStore, PostgresMemberStore, open_tables
 from carhome.cli import exits
-from carhome.cli.options import hub_options, with_hub
+from carhome.cli.options import hub_options, store_option, with_hub
 from carhome.cli.output import echo_json
 from carhome.clock import SystemClock
 from carhome.errors import CarhomeError, InvalidName, StoreError
 from carhome.hub.commands import Decision
 from carhome.pgdatabase import PgDatabase
-from carhome.store import check_store_url, sqlite_path
+from carhome.store import sqlite_path
 from carhome.wire import members as wire
 from carhome.wire.members import Role
 
@@ -66,23 +66,9 @@ _db_option = click.option(
 )
 
 
-def _store_url(ctx: click.Context, param: click.Parameter, url: str | None) -> str | None:
-    if url is None:
-        return None
-    try:
-        return check_store_url(url)
-    except CarhomeError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-_store_option = click.option(
-    "--store",
-    "store",
-    metavar="URL",
-    default=None,
-    callback=_store_url,
-    help="The hub's store instead of the running hub: postgresql://… (its tables) or"
-    " sqlite:///path/carhome.db (the access.db beside it).",
+_store_option = store_option(
+    "The hub's store instead of the running hub: postgresql://… (its tables) or"
+    " sqlite:///path/carhome.db (the access.db beside it)."
 )
 
 

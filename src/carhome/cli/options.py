@@ -1,5 +1,6 @@
 """What every hub-facing command shares: ``--hub`` and ``--json``, and running a call;
-and ``--config`` of the commands that read the hub's configuration file instead.
+``--config`` of the commands that read the hub's configuration file instead; and
+``--store`` of the commands that open a hub's store themselves.
 
 The hub's address comes from ``--hub``, else ``CARHOME_HUB``, else the file a running hub
 writes (``carhome.wire.discovery``), else ``http://127.0.0.1:8780``. ``with_hub`` opens a
@@ -55,6 +56,29 @@ def config_option(what: str = "") -> Callable[[_F], _F]:
         metavar="FILE",
         help=f"The configuration file (YAML){what} [env CARHOME_CONFIG].",
     )
+
+
+def checked_value(check: Callable[[str], str], value: str | None) -> str | None:
+    """An option's ``value`` as ``check`` answers it (None stays None); what ``check``
+    refuses (a ``ValueError`` or one of carhome's errors) is a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return check(value)
+    except (ValueError, CarhomeError) as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The click callback of an option naming a hub's store."""
+    from carhome.store import check_store_url  # noqa: PLC0415 - the stores load only when asked
+
+    return checked_value(check_store_url, value)
+
+
+def store_option(help: str) -> Callable[[_F], _F]:  # noqa: A002 - click's own word for it
+    """``--store URL`` (as ``store``): a hub's store, checked as a store URL when given."""
+    return click.option("--store", "store", metavar="URL", default=None, callback=store_url, help=help)
 
 
 def hub_url(given: str | None) -> str:

@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from carhome import ports
-from carhome.cli.options import config_option
+from carhome.cli.options import checked_value, config_option, store_option
 from carhome.errors import CarhomeError
 
 
@@ -37,25 +37,9 @@ def _run(hub: Coroutine[object, object, None]) -> None:
 
 
 def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
     from carhome.compose.config import check_broker_url  # noqa: PLC0415 - the composition loads only when asked
 
-    try:
-        return check_broker_url(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from carhome.store import check_store_url  # noqa: PLC0415 - the stores load only when asked
-
-    try:
-        return check_store_url(value)
-    except CarhomeError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return checked_value(check_broker_url, value)
 
 
 @click.command()
@@ -101,12 +85,9 @@ def _store_url(ctx: click.Context, param: click.Parameter, value: str | None) ->
     callback=_broker_url,
     help="Use this external broker (mqtt://host:port) instead of the built-in one.",
 )
-@click.option(
-    "--store",
-    metavar="URL",
-    callback=_store_url,
-    help="Keep the hub's store (homes, devices, states, commands) at this URL"
-    " (postgresql://user:password@host/db or sqlite:///file) [default: carhome.db in --data].",
+@store_option(
+    "Keep the hub's store (homes, devices, states, commands) at this URL"
+    " (postgresql://user:password@host/db or sqlite:///file) [default: carhome.db in --data]."
 )
 def demo(
     *,

@@ -19,19 +19,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from carhome.errors import CarhomeError, StoreError
+from carhome.cli.options import store_url
+from carhome.errors import StoreError
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
-
-
-def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from carhome.store import check_store_url  # noqa: PLC0415 - the stores load only when asked
-
-    try:
-        return check_store_url(value)
-    except CarhomeError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.group()
@@ -46,7 +38,7 @@ def store() -> None:
 
 
 @store.command()
-@click.option("--store", "url", required=True, metavar="URL", callback=_url, help="The store's URL.")
+@click.option("--store", "url", required=True, metavar="URL", callback=store_url, help="The store's URL.")
 def migrate(*, url: str) -> None:
     """Apply the store's schema migrations, then print its schema version.
 
@@ -69,8 +61,8 @@ def migrate(*, url: str) -> None:
 
 
 @store.command("copy")
-@click.option("--from", "source", required=True, metavar="URL", callback=_url, help="The store to copy.")
-@click.option("--to", "target", required=True, metavar="URL", callback=_url, help="The store to fill.")
+@click.option("--from", "source", required=True, metavar="URL", callback=store_url, help="The store to copy.")
+@click.option("--to", "target", required=True, metavar="URL", callback=store_url, help="The store to fill.")
 @click.option(
     "--force", is_flag=True, help="Copy into a store that is not empty (merge: the source's records win)."
 )

@@ -20,6 +20,14 @@ def _finite(value: float, what: str) -> float:
     return number
 
 
+def _amount(value: float, what: str, unit: str) -> float:
+    """``value`` as a finite, non-negative float (an error naming ``what`` in ``unit`` if not)."""
+    number = _finite(value, what)
+    if number < 0:
+        raise ConfigError(f"{what} cannot be negative, got {number} {unit}")
+    return number
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Power:
     """A non-negative power in kilowatts."""
@@ -27,10 +35,7 @@ class Power:
     kw: float
 
     def __post_init__(self) -> None:
-        kw = _finite(self.kw, "a power")
-        if kw < 0:
-            raise ConfigError(f"a power cannot be negative, got {kw} kW")
-        object.__setattr__(self, "kw", kw)
+        object.__setattr__(self, "kw", _amount(self.kw, "a power", "kW"))
 
     @classmethod
     def of_current(cls, amps: float, *, phases: int, volts: float) -> Power:
@@ -50,10 +55,7 @@ class Energy:
     kwh: float
 
     def __post_init__(self) -> None:
-        kwh = _finite(self.kwh, "an energy")
-        if kwh < 0:
-            raise ConfigError(f"an energy cannot be negative, got {kwh} kWh")
-        object.__setattr__(self, "kwh", kwh)
+        object.__setattr__(self, "kwh", _amount(self.kwh, "an energy", "kWh"))
 
     def __str__(self) -> str:
         return f"{self.kwh:g} kWh"

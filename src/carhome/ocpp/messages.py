@@ -9,7 +9,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from carhome.hub.commands import CommandKind
+from carhome.hub.commands import Command, CommandKind
 
 OcppVersion = Literal["1.6", "2.0.1"]
 SUBPROTOCOLS: dict[str, OcppVersion] = {"ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
@@ -74,3 +74,16 @@ class SignedCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     member: str
     expires: float
     signature: str
+
+    @classmethod
+    def of(cls, command: Command, signature: str) -> SignedCommand:
+        """The signed fields of ``command``, with the ``signature`` that binds them."""
+        return cls(
+            id=command.id,
+            kind=command.kind,
+            target=command.target,
+            args=command.args,
+            member=command.member,
+            expires=command.expires,
+            signature=signature,
+        )

@@ -79,26 +79,15 @@ class AutomationOut(msgspec.Struct, kw_only=True):
     queued: int
 
 
-class AutomationDetail(msgspec.Struct, kw_only=True):
+class AutomationDetail(AutomationOut, kw_only=True):
     """One automation with its text. ``origin`` says what kind of file it is in: ``saved``
     (written by the API; deletable), ``data`` (hand-written under the data directory),
     ``package`` (shipped with carhome) or ``external``; ``overrides`` names the file whose
     automation of the same id this one wins over, if any."""
 
-    id: str
-    alias: str
-    home: str | None
-    mode: str
-    enabled: bool
-    file: str
-    line: int | None
     origin: str
     overrides: str | None
     text: str
-    firings: int
-    dropped: int
-    active: int
-    queued: int
 
 
 class CheckRequest(msgspec.Struct, forbid_unknown_fields=True):

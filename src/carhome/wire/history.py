@@ -16,14 +16,24 @@ MAX_RECORDS: Final = 10_000
 Period = Literal["day", "month"]
 
 
-class Trip(msgspec.Struct, frozen=True, kw_only=True, tag="trip", tag_field="kind"):
-    """A drive from one standstill to the next."""
+class Span(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    """What every history record has: its id, the car's home and id, and when it began
+    and ended."""
 
     id: str
     home: str
     car: str
     start: float
     end: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end - self.start
+
+
+class Trip(Span, frozen=True, kw_only=True, tag="trip"):
+    """A drive from one standstill to the next."""
+
     start_place: str | None
     end_place: str | None
     start_lat: float | None
@@ -40,22 +50,13 @@ class Trip(msgspec.Struct, frozen=True, kw_only=True, tag="trip", tag_field="kin
     max_speed_kmh: float | None
     gaps: bool = False  # samples were missing (the hub was down, the car went quiet)
 
-    @property
-    def duration_s(self) -> float:
-        return self.end - self.start
-
 
 CostBasis = Literal["grid", "battery"]
 
 
-class ChargeSession(msgspec.Struct, frozen=True, kw_only=True, tag="charge", tag_field="kind"):
+class ChargeSession(Span, frozen=True, kw_only=True, tag="charge"):
     """Energy put into the battery, from the first to the last moment power flowed."""
 
-    id: str
-    home: str
-    car: str
-    start: float
-    end: float
     place: str | None
     lat: float | None
     lon: float | None
@@ -70,25 +71,12 @@ class ChargeSession(msgspec.Struct, frozen=True, kw_only=True, tag="charge", tag
     cost_basis: CostBasis | None  # which energy the cost counts
     gaps: bool = False
 
-    @property
-    def duration_s(self) -> float:
-        return self.end - self.start
 
-
-class Parked(msgspec.Struct, frozen=True, kw_only=True, tag="parked", tag_field="kind"):
+class Parked(Span, frozen=True, kw_only=True, tag="parked"):
     """A spell standing still between trips and charges, and the energy it cost."""
 
-    id: str
-    home: str
-    car: str
-    start: float
-    end: float
     place: str | None
     lost_kwh: float | None  # battery energy gone while parked (standby, preconditioning)
-
-    @property
-    def duration_s(self) -> float:
-        return self.end - self.start
 
 
 class Summary(msgspec.Struct, kw_only=True):

@@ -309,16 +309,8 @@ class OcppServer:
     @staticmethod
     async def _vouch(link: ChargerLink, command: Command, signature: str) -> Outcome:
         """Hand the charger the signed command; only if it accepts does the call follow."""
-        signed = SignedCommand(
-            id=command.id,
-            kind=command.kind,
-            target=command.target,
-            args=command.args,
-            member=command.member,
-            expires=command.expires,
-            signature=signature,
-        )
-        answer = await link.data_transfer(SIGNED_COMMAND, msgspec.json.encode(signed).decode())
+        signed = msgspec.json.encode(SignedCommand.of(command, signature)).decode()
+        answer = await link.data_transfer(SIGNED_COMMAND, signed)
         if answer.accepted:
             return answer
         if answer.status == "Rejected" and answer.detail:

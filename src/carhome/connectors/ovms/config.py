@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Final
 
 import msgspec
 
 from carhome.connectors.ovms.topics import ModuleTopics
 from carhome.connectors.ovms.units import Distance, Temperature
+from carhome.drivers.feeds import FeedBroker
 from carhome.errors import ConfigError
 
 CONNECTOR: Final = "ovms"
@@ -97,24 +98,15 @@ class OvmsCar(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
         return pin
 
 
-class OvmsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Cars whose OVMS module publishes to an MQTT broker (OVMS server v3)."""
+class OvmsConfig(FeedBroker, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Cars whose OVMS module publishes to an MQTT broker (OVMS server v3); ``client_id`` is
+    also carhome's id in the modules' ``client/<id>/…`` topics, ``max_payload`` bounds a
+    metric's value."""
 
-    url: str
-    """``mqtt://host:port`` (``mqtts://`` for TLS) of the broker the modules publish to."""
-    username: str | None = None
-    password: str | None = None
-    client_id: str = "carhome"
-    """carhome's client id in the modules' ``client/<id>/…`` topics."""
     active: bool = True
     """Tell each module carhome is an active client, so it reports at its "client connected"
     rate (``server.v3 updatetime.connected``) instead of its idle one; more mobile data."""
-    max_payload: Annotated[int, msgspec.Meta(ge=64, le=1 << 20)] = 4096
-    """The largest metric value carhome reads, in bytes; a larger one is refused and counted."""
     cars: tuple[OvmsCar, ...] = ()
-
-    def __repr__(self) -> str:  # never print the password
-        return f"OvmsConfig(url={self.url!r}, client_id={self.client_id!r}, cars={self.cars!r})"
 
     def problems(self, hub_devices: Mapping[tuple[str, str], tuple[str, str]]) -> list[Problem]:
         """What is wrong, checked against the configured hub devices ((home, device) →

@@ -37,13 +37,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Self
 
-import msgspec
-
 from carhome.connectors.ovms.commands import Unsupported, ack_of, shell_command
 from carhome.connectors.ovms.config import CONNECTOR, OvmsCar, OvmsConfig
 from carhome.connectors.ovms.metrics import CONNECTED, CarMetrics, MetricError
 from carhome.connectors.ovms.topics import ModuleTopics, is_command_id
-from carhome.drivers.feeds import CarFeed, check_car
+from carhome.drivers.feeds import CarFeed, FeedStats, check_car
 from carhome.errors import ConnectorError
 from carhome.hub import Ack, Command, CommandStatus, Hub, Result, Subscription
 from carhome.mqtt import Backoff, MqttVersion
@@ -58,19 +56,10 @@ _CONNECTED_TOPIC: Final = CONNECTED.replace(".", "/")
 _STATUS: Final = {b"yes": True, b"no": False}
 
 
-class OvmsStats(msgspec.Struct):
-    """What the connector has seen and done since it was made."""
+class OvmsStats(FeedStats):
+    """What the connector has seen (messages on the modules' metric and response topics) and
+    done since it was made."""
 
-    received: int = 0
-    """Messages on the modules' metric and response topics."""
-    applied: int = 0
-    """Metric messages whose VSS values went to the hub."""
-    unmapped: int = 0
-    """Metrics carhome does not map (left alone)."""
-    rejected: int = 0
-    """Messages rejected whole: a value OVMS could not have written, too large, a bad status."""
-    rejected_values: int = 0
-    """Single values the hub rejected (out of the signal's range …)."""
     commands: int = 0
     """Commands published to a module."""
     refused: int = 0
@@ -138,14 +127,11 @@ class OvmsConnector(CarFeed):
         self._cars.sort(key=lambda c: len(c.topics.prefix), reverse=True)
         self._link = MqttLink(
             config.url,
-            client_id=f"carhome-ovms-{config.client_id}",
-            status_topic=f"carhome-ovms/{config.client_id}/status",
+            **config.login("ovms"),
             subscriptions=[t for c in self._cars for t in (c.topics.metrics, c.topics.responses)],
             on_message=self._on_message,
             on_up=self._on_up,
             on_down=self._on_down,
-            username=config.username,
-            password=config.password,
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
@@ -291,11 +277,7 @@ class OvmsConnector(CarFeed):
         except MetricError as exc:
             self._reject(car, exc.code, f"metric {metric.metric}: {exc.reason}")
             return
-        if not values:
-            return
-        self.stats.applied += 1
-        report = self._hub.report(car.home, car.device, values, source=SOURCE)
-        self.stats.rejected_values += len(report.rejected)
+        self._report(car, values, SOURCE)
 
     def _on_connected(self, car: _Car, payload: bytes) -> None:
         if not payload:

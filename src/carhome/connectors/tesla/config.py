@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Final
+from typing import Final
 
 import msgspec
+
+from carhome.drivers.feeds import FeedBroker
 
 CONNECTOR: Final = "tesla"
 """The ``connector`` of the hub devices fleet-telemetry feeds."""
@@ -40,22 +42,13 @@ class TeslaCar(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     vin: str
 
 
-class TeslaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Teslas whose fleet-telemetry server publishes to an MQTT broker (its MQTT datastore)."""
+class TeslaConfig(FeedBroker, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Teslas whose fleet-telemetry server publishes to an MQTT broker (its MQTT datastore);
+    ``max_payload`` bounds a field's value."""
 
-    url: str
-    """``mqtt://host:port`` (``mqtts://`` for TLS) of the broker fleet-telemetry publishes to."""
-    username: str | None = None
-    password: str | None = None
-    client_id: str = "carhome"
     topic_base: str = "telemetry"
     """fleet-telemetry's ``mqtt.topic_base``."""
-    max_payload: Annotated[int, msgspec.Meta(ge=64, le=1 << 20)] = 4096
-    """The largest field value carhome reads, in bytes; a larger one is refused and counted."""
     cars: tuple[TeslaCar, ...] = ()
-
-    def __repr__(self) -> str:  # never print the password
-        return f"TeslaConfig(url={self.url!r}, topic_base={self.topic_base!r}, cars={self.cars!r})"
 
     def problems(self, hub_devices: Mapping[tuple[str, str], tuple[str, str]]) -> list[Problem]:
         """What is wrong, checked against the configured hub devices ((home, device) →

@@ -32,7 +32,7 @@ import msgspec
 
 from carhome.connectors.tesla.config import CONNECTOR, TeslaCar, TeslaConfig
 from carhome.connectors.tesla.fields import FieldError, Fields
-from carhome.drivers.feeds import CarFeed, check_car
+from carhome.drivers.feeds import CarFeed, FeedStats, check_car
 from carhome.hub import Ack, Command, Hub
 from carhome.mqtt import Backoff, MqttVersion
 from carhome.mqtt.link import MqttLink
@@ -46,21 +46,12 @@ NOT_COMMANDABLE: Final = (
 )
 
 
-class TeslaStats(msgspec.Struct):
-    """What the connector has seen since it was made."""
+class TeslaStats(FeedStats):
+    """What the connector has seen (messages on the configured cars' field and connectivity
+    topics) since it was made."""
 
-    received: int = 0
-    """Messages on the configured cars' field and connectivity topics."""
-    applied: int = 0
-    """Field messages whose VSS values went to the hub."""
     invalid: int = 0
     """Fields the car said were invalid (``null``): nothing set."""
-    unmapped: int = 0
-    """Fields carhome does not map (left alone)."""
-    rejected: int = 0
-    """Messages rejected whole: a value no car sends, too large, a bad connectivity record."""
-    rejected_values: int = 0
-    """Single values the hub rejected (out of the signal's range …)."""
     refused: int = 0
     """Commands failed: carhome cannot command a Tesla this way."""
 
@@ -101,13 +92,10 @@ class TeslaTelemetryConnector(CarFeed):
         self._base = f"{config.topic_base}/"
         self._link = MqttLink(
             config.url,
-            client_id=f"carhome-tesla-{config.client_id}",
-            status_topic=f"carhome-tesla/{config.client_id}/status",
+            **config.login("tesla"),
             subscriptions=[f"{self._base}{vin}/{t}" for vin in self._cars for t in ("v/+", "connectivity")],
             on_message=self._on_message,
             on_down=self._on_down,
-            username=config.username,
-            password=config.password,
             version=protocol,
             backoff=backoff,
             connect_timeout=connect_timeout,
@@ -171,11 +159,7 @@ class TeslaTelemetryConnector(CarFeed):
         if values is None:
             self.stats.invalid += 1
             return
-        if not values:
-            return
-        self.stats.applied += 1
-        report = self._hub.report(car.home, car.device, values, source=SOURCE)
-        self.stats.rejected_values += len(report.rejected)
+        self._report(car, values, SOURCE)
 
     def _on_connectivity(self, car: TeslaCar, payload: bytes) -> None:
         try:

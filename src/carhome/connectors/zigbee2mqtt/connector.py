@@ -57,7 +57,7 @@ from carhome.connectors.zigbee2mqtt.payloads import (
     decode_state,
     route,
 )
-from carhome.drivers.execution import Tasks
+from carhome.drivers.execution import RunStats, Tasks
 from carhome.errors import ConfigError, ConnectorError, InvalidChange
 from carhome.hub import Ack, Command, CommandStatus, Device, Hub
 from carhome.mqtt.link import BrokerUrl, Heartbeat, MqttLink
@@ -83,7 +83,7 @@ Owners = Callable[[str, str], bool]
 DevicesListener = Callable[[list[Device]], None]
 
 
-class Zigbee2MqttStats(msgspec.Struct):
+class Zigbee2MqttStats(RunStats):
     """What the connector has seen and done since it was made."""
 
     received: int = 0
@@ -95,10 +95,6 @@ class Zigbee2MqttStats(msgspec.Struct):
     ignored_values: int = 0
     """Keys of state messages that the device does not expose."""
     device_lists: int = 0
-    delivered: int = 0
-    acked: int = 0
-    failed: int = 0
-    expired: int = 0
 
 
 class Zigbee2MqttConnector:
