@@ -492,44 +492,50 @@ class Run:
 
     async def start_publisher(self) -> None:
         ports = ",".join(str(self.cluster.mqtt_port(i)) for i in range(self.cluster.size))
-        self.publisher = await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--role",
+        self.publisher = await self._start_role(
             "publisher",
-            "--ports",
-            ports,
-            "--qos",
-            str(self.args.qos),
-            "--logins",
-            str(self.work / "logins.json"),
-            "--stream",
-            str(self.work / "stream.json"),
-            "--out",
-            str(self.work / "published.json"),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
+            {
+                "--ports": ports,
+                "--qos": str(self.args.qos),
+                "--logins": str(self.work / "logins.json"),
+                "--stream": str(self.work / "stream.json"),
+                "--out": str(self.work / "published.json"),
+            },
+            ready="connected",
+            bound=60 + self.args.homes / 50,
+            or_else="the publisher's cars did not all connect",
         )
-        if not await w2._line(self.publisher, "connected", 60 + self.args.homes / 50):
-            sys.exit("w5: the publisher's cars did not all connect")
 
     async def start_devices(self) -> None:
-        self.devices = await asyncio.create_subprocess_exec(
+        self.devices = await self._start_role(
+            "devices",
+            {
+                "--ports": str(self.cluster.mqtt_port(0)),
+                "--logins": str(self.work / "operator.json"),
+                "--out": str(self.work / "received.json"),
+            },
+            ready="ready",
+            bound=60,
+            or_else="the devices did not subscribe",
+        )
+
+    async def _start_role(
+        self, role: str, options: dict[str, str], *, ready: str, bound: float, or_else: str
+    ) -> asyncio.subprocess.Process:
+        """This script started again as ``role`` with ``options``, once it says ``ready``
+        (within ``bound`` s; otherwise exit saying ``or_else``)."""
+        process = await asyncio.create_subprocess_exec(
             sys.executable,
             __file__,
             "--role",
-            "devices",
-            "--ports",
-            str(self.cluster.mqtt_port(0)),
-            "--logins",
-            str(self.work / "operator.json"),
-            "--out",
-            str(self.work / "received.json"),
+            role,
+            *(word for option, value in options.items() for word in (option, value)),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        if not await w2._line(self.devices, "ready", 60):
-            sys.exit("w5: the devices did not subscribe")
+        if not await w2._line(process, ready, bound):
+            sys.exit(f"w5: {or_else}")
+        return process
 
     async def received(self) -> dict[str, list[Any]]:
         """What the devices received since the last call: ``{id: [home, device, times]}``."""

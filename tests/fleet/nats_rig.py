@@ -127,6 +127,15 @@ class Fleet:
         return Collector(JetStreamLog(self.worker.jetstream(), idle=0.5))
 
 
+async def make_streams(cluster: NatsCluster, partitions: int) -> None:
+    """The partition streams at R3 on ``cluster``, made as the fleet's admin."""
+    admin = await connect(cluster.nats_urls, cluster.admin)
+    try:
+        await ensure_streams(admin.jetstream(), partitions, replicas=3)
+    finally:
+        await admin.close()
+
+
 @contextlib.asynccontextmanager
 async def fleet(directory: Path, homes: list[str], partitions: int = PARTITIONS) -> AsyncIterator[Fleet]:
     """Three servers, a device identity per home (device ``car``), the partition streams at R3,

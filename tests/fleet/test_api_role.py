@@ -43,7 +43,6 @@ from carhome.compose.apirole import ApiNode, Mirror, api_node
 from carhome.compose.config import Config, HubConfig
 from carhome.fleet.cluster import API_USER, NatsCluster
 from carhome.fleet.config import FleetConfig
-from carhome.fleet.jetstream import connect, ensure_streams
 from carhome.fleet.log import partition_of
 from carhome.fleet.rpc import LiveChange, LiveResult, Owners, OwnerUnavailable
 from carhome.history import PostgresHistoryStore, Trip
@@ -58,6 +57,7 @@ from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
 
 from .nats_rig import Device as MqttDevice
+from .nats_rig import make_streams
 from .rig import carhome
 from .tablelog import connected
 
@@ -237,11 +237,7 @@ async def running(tmp_path: Path, url: str, workers: Sequence[str]) -> AsyncIter
             await store.save_device(Device(home=home, id=DEVICE, type="air_purifier", name="Purifier"))
     credentials = Credentials.make((home, DEVICE) for home in HOMES)
     async with NatsCluster(tmp_path / "nats", partitions=PARTITIONS, credentials=credentials) as cluster:
-        admin = await connect(cluster.nats_urls, cluster.admin)
-        try:
-            await ensure_streams(admin.jetstream(), PARTITIONS, replicas=3)
-        finally:
-            await admin.close()
+        await make_streams(cluster, PARTITIONS)
         fleet = Fleet(tmp_path, url, cluster)
         try:
             for n, name in enumerate(workers, 1):

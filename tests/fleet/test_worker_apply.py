@@ -138,22 +138,42 @@ automations:
 """
 
 
-class CrashOnce(Commits):
-    """The first commit of the automation's partition fails after its run made its command,
-    as a worker dying between a firing and the commit of the batch that fired it."""
+class Purifying(Commits):
+    """The commits of a worker whose hubs run automations, ``PURIFY`` in the hub of ``HOME``
+    (its engines kept, newest last); each hub signs with ``signer`` when one is given."""
+
+    signer: object | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self.engines: list[Engine] = []
-        self.crashed = False
 
     @contextlib.asynccontextmanager
     async def automations(self, hub: Hub, lease: Lease) -> AsyncIterator[None]:
+        if self.signer is not None:
+            hub.commands.signer = self.signer
         async with Engine(hub) as engine:
             if any(home.id == HOME for home in hub.homes()):
                 assert engine.load_text(PURIFY) == []
                 self.engines.append(engine)
             yield
+
+    async def fire(self, fleet: Writer, url: str) -> None:
+        """Serve every partition as ``w1`` while ``PURIFY`` fires (pm25 rising past 500),
+        until the automation's partition has committed both states and its run is done."""
+        async with serving(url, "w1", self, self.automations):
+            await fleet.append([state(100, 100.0), state(600, 200.0)])
+            await self.reach(partition_of(HOME, PARTITIONS), 2)
+            await self.engines[-1].idle()
+
+
+class CrashOnce(Purifying):
+    """The first commit of the automation's partition fails after its run made its command,
+    as a worker dying between a firing and the commit of the batch that fired it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crashed = False
 
     async def __call__(self, conn: asyncpg.Connection, lease: Lease, batch: Sequence[Entry]) -> None:
         if not self.crashed and lease.partition == partition_of(HOME, PARTITIONS):
@@ -167,11 +187,7 @@ async def test_an_automation_firing_replayed_after_a_failed_commit_makes_no_seco
     fleet: Writer, postgres_url: str
 ) -> None:
     crash = CrashOnce()
-    p = partition_of(HOME, PARTITIONS)
-    async with serving(postgres_url, "w1", crash, crash.automations):
-        await fleet.append([state(100, 100.0), state(600, 200.0)])
-        await crash.reach(p, 2)
-        await crash.engines[-1].idle()
+    await crash.fire(fleet, postgres_url)
     assert crash.crashed
     assert len(crash.engines) == 2  # the partition was served again, its log replayed
     async with connected(postgres_url) as conn:
@@ -188,21 +204,15 @@ class SlowSigner:
         await asyncio.sleep(0.3)
 
 
-class SeenAtCommit(Commits):
+class SeenAtCommit(Purifying):
     """Notes, inside each commit of the automation's partition, how many commands its home
     has in the outbox: a checkpoint must not pass a firing whose command is not durable."""
+
+    signer = SlowSigner()
 
     def __init__(self) -> None:
         super().__init__()
         self.outbox_at: dict[int, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def automations(self, hub: Hub, lease: Lease) -> AsyncIterator[None]:
-        hub.commands.signer = SlowSigner()
-        async with Engine(hub) as engine:
-            if any(home.id == HOME for home in hub.homes()):
-                assert engine.load_text(PURIFY) == []
-            yield
 
     async def __call__(self, conn: asyncpg.Connection, lease: Lease, batch: Sequence[Entry]) -> None:
         if lease.partition == partition_of(HOME, PARTITIONS):
@@ -216,10 +226,7 @@ async def test_a_checkpoint_waits_for_the_command_its_batch_fired_to_be_durable(
     fleet: Writer, postgres_url: str
 ) -> None:
     seen = SeenAtCommit()
-    p = partition_of(HOME, PARTITIONS)
-    async with serving(postgres_url, "w1", seen, seen.automations):
-        await fleet.append([state(100, 100.0), state(600, 200.0)])
-        await seen.reach(p, 2)
+    await seen.fire(fleet, postgres_url)
     print(f"commands in the outbox when the firing's batch committed: {seen.outbox_at[2]} of 1")
     assert seen.outbox_at[2] == 1
 

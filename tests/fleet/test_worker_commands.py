@@ -32,7 +32,6 @@ import pytest
 
 from carhome.clock import SystemClock
 from carhome.fleet.cluster import NatsCluster
-from carhome.fleet.jetstream import connect, ensure_streams
 from carhome.hub import CommandStatus
 from carhome.hub.model import Device, Home
 from carhome.mqtt.credentials import Credentials
@@ -42,6 +41,7 @@ from carhome.spec.vss import SOC
 from carhome.store import PostgresStore
 
 from .nats_rig import Device as Car
+from .nats_rig import make_streams
 from .rig import carhome
 
 pytestmark = pytest.mark.postgres
@@ -177,11 +177,7 @@ async def test_automations_fire_and_their_commands_reach_the_devices_across_a_wo
                 ]
             )
     async with NatsCluster(tmp_path / "nats", partitions=PARTITIONS, credentials=credentials) as cluster:
-        admin = await connect(cluster.nats_urls, cluster.admin)
-        try:
-            await ensure_streams(admin.jetstream(), PARTITIONS, replicas=3)
-        finally:
-            await admin.close()
+        await make_streams(cluster, PARTITIONS)
         (tmp_path / "lights.yaml").write_text(AUTOMATIONS.format(homes=", ".join(homes)))
         config = tmp_path / "worker.yaml"
         config.write_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,19 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     """An open, empty store of each implementation; the contract suite runs on all of them.
 
     The PostgreSQL one is a schema of the test's own on the session's throwaway cluster."""
+    async with _opened(request, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An open, empty store of each implementation that writes to a database."""
+    async with _opened(request, tmp_path) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def _opened(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     made: Store
     if request.param == "memory":
         made = MemoryStore()

@@ -61,6 +61,19 @@ class Figures:
     interrupted: int = 0
     run_not_acked: int = 0
 
+    def broken(self) -> dict[str, object]:
+        """Each promise of the outbox the kills broke, with what broke it (empty: none)."""
+        found: dict[str, object] = {
+            "acknowledged but lost": self.acked_but_lost,
+            "final but not durable": self.final_but_not_durable,
+            "corrupt databases": self.corrupt,
+            "never final": self.not_final,
+            "executed twice": self.executed_twice,
+            "acknowledged but not run": self.acked_not_run,
+            "run but not acknowledged, not interrupted": self.run_not_acked - self.interrupted,
+        }
+        return {promise: what for promise, what in found.items() if what}
+
     def line(self) -> str:
         return (
             f"kills: {self.kills}, accepted: {len(self.accepted)}, finals told: {len(self.told)},"

@@ -5,30 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from carhome.errors import DuplicateCommand
+from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub import Command, CommandStatus, Device, Home, Place, StateRow, Store
-from carhome.testing import FakeClock
 
-T0 = FakeClock().time()
-
-
-def command(
-    n: int, *, home: str = "h1", device: str = "car", created: float | None = None, ttl: float = 60.0
-) -> Command:
-    at = T0 + n if created is None else created
-    return Command(
-        id=f"c{n:04d}",
-        home=home,
-        device=device,
-        kind="action",
-        target="lock",
-        args={},
-        member="alice",
-        face="api",
-        created=at,
-        expires=at + ttl,
-    )
-
+from .command_rig import T0, command
 
 # -- homes -----------------------------------------------------------------------------------
 
@@ -185,14 +165,14 @@ async def test_outbox_pending_is_oldest_first_and_only_open(store: Store) -> Non
             msgspec.structs.replace(command(n), status=status, done_at=T0 + 9, error="x")
         )
     pending = await store.outbox_pending()
-    assert [c.id for c in pending] == ["c0003", "c0004"]
+    assert [c.id for c in pending] == ["c3", "c4"]
     assert pending[1] == sent
 
 
 async def test_outbox_pending_keeps_submission_order_within_one_clock_tick(store: Store) -> None:
     for n in range(20):
         await store.outbox_put(command(n, created=T0))
-    assert [c.id for c in await store.outbox_pending()] == [f"c{n:04d}" for n in range(20)]
+    assert [c.id for c in await store.outbox_pending()] == [f"c{n}" for n in range(20)]
 
 
 async def test_outbox_update_records_the_result(store: Store) -> None:
@@ -268,23 +248,23 @@ async def test_a_final_status_is_never_rewritten(store: Store) -> None:
 
 
 async def test_outbox_get_finds_a_command_by_id_whatever_its_status(store: Store) -> None:
-    assert await store.outbox_get("c0001") is None
+    assert await store.outbox_get("c1") is None
     await store.outbox_put(command(1))
     await store.outbox_put(command(2))
     done = msgspec.structs.replace(command(2), status=CommandStatus.FAILED, error="x")
     await store.outbox_update(done)
-    assert await store.outbox_get("c0001") == command(1)
-    assert await store.outbox_get("c0002") == done
+    assert await store.outbox_get("c1") == command(1)
+    assert await store.outbox_get("c2") == done
 
 
 async def test_commands_are_newest_first_per_home_and_limited(store: Store) -> None:
     for n in range(10):
         await store.outbox_put(command(n, home="h1" if n % 2 else "h2"))
     await store.outbox_update(msgspec.structs.replace(command(9), status=CommandStatus.ACKED))
-    assert [c.id for c in await store.commands()] == [f"c{n:04d}" for n in range(9, -1, -1)]
-    assert [c.id for c in await store.commands(limit=3)] == ["c0009", "c0008", "c0007"]
-    assert [c.id for c in await store.commands("h1")] == ["c0009", "c0007", "c0005", "c0003", "c0001"]
-    assert [c.id for c in await store.commands("h2", limit=2)] == ["c0008", "c0006"]
+    assert [c.id for c in await store.commands()] == [f"c{n}" for n in range(9, -1, -1)]
+    assert [c.id for c in await store.commands(limit=3)] == ["c9", "c8", "c7"]
+    assert [c.id for c in await store.commands("h1")] == ["c9", "c7", "c5", "c3", "c1"]
+    assert [c.id for c in await store.commands("h2", limit=2)] == ["c8", "c6"]
     assert await store.commands("nowhere") == []
     assert (await store.commands(limit=1))[0].status is CommandStatus.ACKED
 
@@ -297,3 +277,33 @@ async def test_save_devices_saves_many_and_replaces(store: Store) -> None:
     saved = {d.id: d for d in await store.devices()}
     assert set(saved) == {f"light{i}" for i in range(50)}
     assert saved["light0"].name == "Hall"
+
+
+async def test_a_failed_write_leaves_the_store_usable(database_store: Store) -> None:
+    store = database_store
+    with pytest.raises(StoreError, match="cannot be stored as JSON"):
+        await store.save_states(
+            [StateRow("h1", "car", "a", 1, T0, ""), StateRow("h1", "car", "b", object(), T0, "")]
+        )
+    with pytest.raises(StoreError, match="saving states failed"):
+        # the third row breaks a NOT NULL constraint inside the batch's transaction
+        await store.save_states(
+            [
+                StateRow("h1", "car", "a", 1, T0, ""),
+                StateRow("h1", "car", "b", 2, T0, ""),
+                StateRow("h1", "car", "c", 3, None, ""),  # type: ignore[arg-type]
+            ]
+        )
+    assert await store.states() == []  # the whole batch or nothing
+    await store.outbox_put(command(1))
+    assert len(await store.outbox_pending()) == 1
+
+
+async def test_open_and_close_are_idempotent_and_the_store_reopens(database_store: Store) -> None:
+    store = database_store
+    await store.open()  # opened already
+    await store.outbox_put(command(1))
+    await store.close()
+    await store.close()
+    await store.open()
+    assert [c.id for c in await store.outbox_pending()] == [command(1).id]

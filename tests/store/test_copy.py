@@ -19,10 +19,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from click.testing import CliRunner, Result
 
 from carhome.cli import exits
-from carhome.cli.main import cli
 from carhome.compose.demo import DEMO_HOME, demo_config
 from carhome.errors import StoreError
 from carhome.hub import Command, CommandStatus, Hub, StateRow, Store
@@ -31,12 +29,10 @@ from carhome.store.copy import counted_keys, held_as_copied
 from carhome.store.pgschema import SCHEMA_VERSION
 from carhome.testing import FakeClock
 
+from .copy_rig import carhome
+
 T0 = 1_767_225_600.0
 STATUSES = list(CommandStatus)
-
-
-async def _carhome(*args: str) -> Result:
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
 
 
 def _states(devices: list[tuple[str, str]]) -> list[StateRow]:
@@ -111,10 +107,10 @@ async def test_copy_from_sqlite_to_postgresql_and_back_keeps_every_row(
     source = f"sqlite:///{tmp_path / 'carhome.db'}"
     async with SqliteStore(tmp_path / "carhome.db") as store:
         await _fill_demo_like(store)
-    there = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
+    there = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert there.exit_code == 0, there.output
     back_url = f"sqlite:///{tmp_path / 'back.db'}"
-    back = await _carhome("store", "copy", "--from", postgres_url, "--to", back_url)
+    back = await carhome("store", "copy", "--from", postgres_url, "--to", back_url)
     assert back.exit_code == 0, back.output
 
     original, on_postgres, returned = await _rows(source), await _rows(postgres_url), await _rows(back_url)
@@ -145,7 +141,7 @@ async def test_a_hub_on_the_copied_postgresql_store_sees_the_same_states_and_pen
     async with SqliteStore(tmp_path / "carhome.db") as store:
         await _fill_demo_like(store, commands=50)
     source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    done = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
+    done = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert done.exit_code == 0, done.output
 
     seen = {}
@@ -173,12 +169,12 @@ async def test_copy_refuses_a_target_that_is_not_empty_unless_forced(
     async with PostgresStore(postgres_url) as target:
         await target.outbox_put(_commands([("elsewhere", "car")], 11)[10])  # an id the source lacks
 
-    refused = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
+    refused = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert refused.exit_code == exits.HUB, refused.output
     assert "is not empty (1 commands); copy into an empty database, or give --force" in refused.output
     assert len((await _rows(postgres_url))["commands"]) == 1  # nothing written
 
-    forced = await _carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
+    forced = await carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
     assert forced.exit_code == 0, forced.output
     assert "  commands: 10 in the source, 11 in the target" in forced.output
     assert (await _rows(postgres_url))["homes"] == (await _rows(source))["homes"]
@@ -186,7 +182,7 @@ async def test_copy_refuses_a_target_that_is_not_empty_unless_forced(
 
 async def test_copy_from_a_sqlite_file_that_is_not_there_says_so(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'nope.db'}"
-    result = await _carhome("store", "copy", "--from", missing, "--to", f"sqlite:///{tmp_path / 'to.db'}")
+    result = await carhome("store", "copy", "--from", missing, "--to", f"sqlite:///{tmp_path / 'to.db'}")
     assert result.exit_code == exits.HUB
     assert "nope.db: no such file" in result.output
     assert not (tmp_path / "nope.db").exists()
@@ -194,7 +190,7 @@ async def test_copy_from_a_sqlite_file_that_is_not_there_says_so(tmp_path: Path)
 
 @pytest.mark.postgres
 async def test_migrate_on_an_empty_database_prints_the_schema_version(postgres_url: str) -> None:
-    result = await _carhome("store", "migrate", "--store", postgres_url)
+    result = await carhome("store", "migrate", "--store", postgres_url)
     assert result.exit_code == exits.OK, result.output
     print(f"carhome store migrate: {result.output.strip()}")
     assert result.output.strip().endswith(f": schema version {SCHEMA_VERSION}")
@@ -214,7 +210,7 @@ async def test_migrate_refuses_a_database_of_a_newer_carhome(postgres_url: str) 
         await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", SCHEMA_VERSION + 1)
     finally:
         await conn.close()
-    result = await _carhome("store", "migrate", "--store", postgres_url)
+    result = await carhome("store", "migrate", "--store", postgres_url)
     print(f"migrate on a newer schema: exit {result.exit_code}")
     assert result.exit_code == exits.HUB
     assert (
@@ -224,7 +220,7 @@ async def test_migrate_refuses_a_database_of_a_newer_carhome(postgres_url: str) 
 
 
 async def test_migrate_on_a_sqlite_file_prints_its_version(tmp_path: Path) -> None:
-    result = await _carhome("store", "migrate", "--store", f"sqlite:///{tmp_path / 'hub.db'}")
+    result = await carhome("store", "migrate", "--store", f"sqlite:///{tmp_path / 'hub.db'}")
     assert result.exit_code == exits.OK, result.output
     assert result.output == f"sqlite:///{tmp_path / 'hub.db'}: schema version 1\n"
 

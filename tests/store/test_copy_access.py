@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
 
 from carhome.access.database import ACCESS_DB
 from carhome.access.members import Grant, Member
@@ -26,7 +25,6 @@ from carhome.access.sessions import Session
 from carhome.access.tokens import TokenPair
 from carhome.api import create_app
 from carhome.cli import exits
-from carhome.cli.main import cli
 from carhome.compose.copy_access import SEAL_FACE, access_stores
 from carhome.hub import Device, Home, Hub
 from carhome.hub.commands import Decision
@@ -38,12 +36,10 @@ from carhome.wire.members import AuditEntry, Role
 from members_rig import add_members, bearer
 from pgcluster import schema_name
 
+from .copy_rig import assert_told, carhome, there_and_back
+
 HOMES = ("h1", "h2", "h3")
 CHEAP = Passwords(time_cost=1, memory_cost=1024)
-
-
-async def _carhome(*args: str) -> Result:
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
 
 
 @contextlib.asynccontextmanager
@@ -116,18 +112,13 @@ async def test_copy_takes_members_sessions_secret_and_audit_to_postgresql_and_ba
     data = tmp_path / "data"
     await _fill(data, clock)
     source = f"sqlite:///{data / 'carhome.db'}"
-    there = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
-    assert there.exit_code == 0, there.output
-    (tmp_path / "back").mkdir()
-    back_url = f"sqlite:///{tmp_path / 'back' / 'carhome.db'}"
-    back = await _carhome("store", "copy", "--from", postgres_url, "--to", back_url)
-    assert back.exit_code == 0, back.output
+    there, back, back_url = await there_and_back(source, postgres_url, tmp_path / "back")
 
     members, sessions, entries, secret = await _held(source)
     pg_members, pg_sessions, pg_entries, pg_secret = await _held(postgres_url)
     back_members, back_sessions, back_entries, back_secret = await _held(back_url)
     verified = {
-        where: await _carhome("audit", "verify", "--store", url)
+        where: await carhome("audit", "verify", "--store", url)
         for where, url in (("postgresql", postgres_url), ("sqlite", back_url))
     }
     print(
@@ -168,14 +159,16 @@ async def test_copy_takes_members_sessions_secret_and_audit_to_postgresql_and_ba
     for home in HOMES:
         pg_head = [e for e in pg_entries if e.home == home][-1]
         assert f"home {home}: 11 entries, head seq 11 hash {pg_head.hash}" in back_entries[-1].reason
-    for line in (
-        "  members: 5 in the source, 5 in the target",
-        "  login sessions: 4 in the source, 4 in the target",
-        "  token secret: 1 in the source, 1 in the target",
-        "audit chains of the target: audit chain intact: ",
-    ):
-        assert line in there.output
-        assert line in back.output
+    assert_told(
+        (
+            "  members: 5 in the source, 5 in the target",
+            "  login sessions: 4 in the source, 4 in the target",
+            "  token secret: 1 in the source, 1 in the target",
+            "audit chains of the target: audit chain intact: ",
+        ),
+        there,
+        back,
+    )
     assert "  audit entries: 30 in the source, 33 in the target" in there.output
     assert "  audit entries: 33 in the source, 34 in the target" in back.output
 
@@ -189,7 +182,7 @@ async def test_a_source_whose_audit_log_was_tampered_with_is_refused(
         conn.execute("UPDATE access_audit SET decision = 'allowed' WHERE seq = 13")
     (tmp_path / "copy").mkdir()
     target = tmp_path / "copy" / "carhome.db"
-    refused = await _carhome(
+    refused = await carhome(
         "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", f"sqlite:///{target}"
     )
     told = refused.output.partition("does not verify ")[2].strip()
@@ -219,7 +212,7 @@ async def test_a_target_holding_access_data_is_refused_unless_forced(
             decision=Decision(allowed=False, reason="not a member of h1"),
         )  # fmt: skip
 
-    refused = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
+    refused = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert refused.exit_code == exits.HUB, refused.output
     assert (
         "is not empty (1 members, 1 audit entries, 1 token secret); copy into an empty database"
@@ -228,11 +221,11 @@ async def test_a_target_holding_access_data_is_refused_unless_forced(
     async with open_store(postgres_url) as store:
         assert await store.homes() == []
 
-    forced = await _carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
+    forced = await carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
     assert forced.exit_code == 0, forced.output
     assert "  members: 5 in the source, 6 in the target" in forced.output
     assert "  audit entries: 30 in the source, 34 in the target" in forced.output
-    verified = await _carhome("audit", "verify", "--store", postgres_url)
+    verified = await carhome("audit", "verify", "--store", postgres_url)
     assert verified.exit_code == 0, verified.output
     assert verified.output.strip() == "audit chain intact: 34 entries"
     _, _, entries, secret = await _held(postgres_url)
@@ -248,14 +241,12 @@ async def test_a_copy_between_postgresql_databases_seals_each_home_with_its_own_
     data = tmp_path / "data"
     await _fill(data, clock)
     other = await request.getfixturevalue("postgres_cluster").create_schema(schema_name())
-    first = await _carhome(
-        "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", postgres_url
-    )
+    first = await carhome("store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", postgres_url)
     assert first.exit_code == 0, first.output
-    second = await _carhome("store", "copy", "--from", postgres_url, "--to", other)
+    second = await carhome("store", "copy", "--from", postgres_url, "--to", other)
     assert second.exit_code == 0, second.output
     assert "  audit entries: 33 in the source, 36 in the target" in second.output
-    verified = await _carhome("audit", "verify", "--store", other)
+    verified = await carhome("audit", "verify", "--store", other)
     assert verified.output.strip() == "audit chain intact: 36 entries", verified.output
     _, _, source_entries, _ = await _held(postgres_url)
     _, _, entries, _ = await _held(other)
@@ -273,7 +264,7 @@ async def test_a_hub_on_the_copy_takes_the_tokens_issued_before_it(
 ) -> None:
     data = tmp_path / "data"
     tokens = await _fill(data, clock)
-    copied = await _carhome(
+    copied = await carhome(
         "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", postgres_url
     )
     assert copied.exit_code == 0, copied.output
@@ -301,7 +292,7 @@ async def test_a_hub_on_the_copy_takes_the_tokens_issued_before_it(
         assert (await client.get("/api/homes", headers=bearer(olivia))).status_code == 200
     assert not (tmp_path / "elsewhere" / TOKEN_KEY).exists()
 
-    back = await _carhome("store", "copy", "--from", postgres_url, "--to", back_url)
+    back = await carhome("store", "copy", "--from", postgres_url, "--to", back_url)
     assert back.exit_code == 0, back.output
     async with (
         Access.open(tmp_path / "back", clock, passwords=CHEAP) as access,

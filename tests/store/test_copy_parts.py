@@ -6,17 +6,14 @@ anything is refused unless forced; a source without a part's file makes none at 
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from carhome.automations import SavedTimer, SqliteTimerStore
 from carhome.cli import exits
-from carhome.cli.main import cli
 from carhome.compose.copy_parts import Parts, source_parts
 from carhome.connectors.ocpp import Sample
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
@@ -27,12 +24,10 @@ from carhome.history.records import Snapshot as At
 from carhome.hub import Home
 from carhome.store import SqliteStore, open_store
 
+from .copy_rig import assert_told, carhome, there_and_back
+
 T0 = 1_767_225_600.0
 PART_FILES = ("carhome.history.db", "carhome.timers.db", "carhome.ocpp.db")
-
-
-async def _carhome(*args: str) -> Result:
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
 
 
 def _trip(i: int) -> Trip:
@@ -137,12 +132,7 @@ async def test_copy_takes_the_history_timers_and_transactions_to_postgresql_and_
 ) -> None:
     source = f"sqlite:///{tmp_path / 'carhome.db'}"
     await _fill(tmp_path / "carhome.db")
-    there = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
-    assert there.exit_code == 0, there.output
-    (tmp_path / "back").mkdir()
-    back_url = f"sqlite:///{tmp_path / 'back' / 'carhome.db'}"
-    back = await _carhome("store", "copy", "--from", postgres_url, "--to", back_url)
-    assert back.exit_code == 0, back.output
+    there, back, back_url = await there_and_back(source, postgres_url, tmp_path / "back")
 
     original, on_postgres, returned = await _held(source), await _held(postgres_url), await _held(back_url)
     counts = {name: len(rows) for name, rows in vars(original).items()}
@@ -157,18 +147,20 @@ async def test_copy_takes_the_history_timers_and_transactions_to_postgresql_and_
     assert samples == 45
     assert on_postgres == original
     assert returned == original
-    for line in (
-        "  trips: 40 in the source, 40 in the target",
-        "  charge sessions: 15 in the source, 15 in the target",
-        "  parked spells: 25 in the source, 25 in the target",
-        "  open states: 2 in the source, 2 in the target",
-        "  automation timers: 12 in the source, 12 in the target",
-        "  OCPP transactions: 9 in the source, 9 in the target",
-        "  OCPP samples: 45 in the source, 45 in the target",
-        "  OCPP registers: 3 in the source, 3 in the target",
-    ):
-        assert line in there.output
-        assert line in back.output
+    assert_told(
+        (
+            "  trips: 40 in the source, 40 in the target",
+            "  charge sessions: 15 in the source, 15 in the target",
+            "  parked spells: 25 in the source, 25 in the target",
+            "  open states: 2 in the source, 2 in the target",
+            "  automation timers: 12 in the source, 12 in the target",
+            "  OCPP transactions: 9 in the source, 9 in the target",
+            "  OCPP samples: 45 in the source, 45 in the target",
+            "  OCPP registers: 3 in the source, 3 in the target",
+        ),
+        there,
+        back,
+    )
     assert "automation timers: 12 copied" in there.output
 
 
@@ -184,12 +176,12 @@ async def test_copy_refuses_a_target_whose_parts_hold_anything_unless_forced(
         pass
     async with SqliteTimerStore.beside(elsewhere / "carhome.db") as timers:
         await timers.save(SavedTimer(key="other/run/1", automation="other", kind="wait", due=T0))
-    first = await _carhome(
+    first = await carhome(
         "store", "copy", "--from", f"sqlite:///{elsewhere / 'carhome.db'}", "--to", postgres_url
     )
     assert first.exit_code == 0, first.output
 
-    refused = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
+    refused = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert refused.exit_code == exits.HUB, refused.output
     assert (
         "is not empty (1 automation timers); copy into an empty database, or give --force" in refused.output
@@ -198,7 +190,7 @@ async def test_copy_refuses_a_target_whose_parts_hold_anything_unless_forced(
     async with open_store(postgres_url) as store:
         assert await store.homes() == []
 
-    forced = await _carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
+    forced = await carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
     assert forced.exit_code == 0, forced.output
     assert "  automation timers: 12 in the source, 13 in the target" in forced.output
     assert len((await _held(postgres_url)).trips) == 40
@@ -208,7 +200,7 @@ async def test_a_source_without_part_files_makes_none_at_the_target(tmp_path: Pa
     async with SqliteStore(tmp_path / "carhome.db") as store:
         await store.save_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
     (tmp_path / "copy").mkdir()
-    done = await _carhome(
+    done = await carhome(
         "store",
         "copy",
         "--from",

@@ -7,20 +7,19 @@ equal, each counted on both sides; a target that holds any is refused unless for
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from carhome.access.delegates import Delegation, FileDelegateKeys, Pin
 from carhome.automations.saved import SavedFiles
 from carhome.cli import exits
-from carhome.cli.main import cli
 from carhome.compose.copy_saved import source_saved
 from carhome.hub import Home
 from carhome.signing import KeyPair
 from carhome.store import SqliteStore, open_store
+
+from .copy_rig import assert_told, carhome, there_and_back
 
 
 def _text(automation_id: str, home: str | None, value: int) -> str:
@@ -40,10 +39,6 @@ TEXTS = {
     "anywhere": _text("anywhere", None, 3),
 }
 SWITCHES = {"morning_h1": True, "morning_h2": False, "from_a_file": False}
-
-
-async def _carhome(*args: str) -> Result:
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
 
 
 async def _fill(data: Path) -> list[Delegation]:
@@ -89,12 +84,7 @@ async def test_copy_takes_saved_automations_switches_and_delegate_keys_to_postgr
 ) -> None:
     made = await _fill(tmp_path)
     source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    there = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
-    assert there.exit_code == 0, there.output
-    (tmp_path / "back").mkdir()
-    back_url = f"sqlite:///{tmp_path / 'back' / 'carhome.db'}"
-    back = await _carhome("store", "copy", "--from", postgres_url, "--to", back_url)
-    assert back.exit_code == 0, back.output
+    there, back, back_url = await there_and_back(source, postgres_url, tmp_path / "back")
 
     on_postgres, returned = await _kept(postgres_url), await _kept(back_url)
     files = {i: (tmp_path / "back" / "automations" / "saved" / f"{i}.yaml").read_bytes() for i in TEXTS}
@@ -109,13 +99,15 @@ async def test_copy_takes_saved_automations_switches_and_delegate_keys_to_postgr
     assert same_bytes == len(TEXTS)
     pems = {(d.home, d.device): (tmp_path / "back" / "delegates" / d.home / f"{d.device}.pem") for d in made}
     assert all(path.read_bytes() == d.pem for d, path in zip(made, pems.values(), strict=True))
-    for line in (
-        "  saved automations: 3 in the source, 3 in the target",
-        "  automation switches: 3 in the source, 3 in the target",
-        "  delegate keys: 3 in the source, 3 in the target",
-    ):
-        assert line in there.output
-        assert line in back.output
+    assert_told(
+        (
+            "  saved automations: 3 in the source, 3 in the target",
+            "  automation switches: 3 in the source, 3 in the target",
+            "  delegate keys: 3 in the source, 3 in the target",
+        ),
+        there,
+        back,
+    )
 
 
 @pytest.mark.postgres
@@ -130,20 +122,20 @@ async def test_copy_refuses_a_target_holding_saved_automations_or_keys_unless_fo
     await FileDelegateKeys(elsewhere / "delegates").put(
         Delegation("h9", "gate", KeyPair.generate().to_pem(), None)
     )
-    first = await _carhome(
+    first = await carhome(
         "store", "copy", "--from", f"sqlite:///{elsewhere / 'carhome.db'}", "--to", postgres_url
     )
     assert first.exit_code == 0, first.output
 
     source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    refused = await _carhome("store", "copy", "--from", source, "--to", postgres_url)
+    refused = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert refused.exit_code == exits.HUB, refused.output
     assert "is not empty (1 delegate keys); copy into an empty database, or give --force" in refused.output
     async with open_store(postgres_url) as store:
         assert await store.homes() == []  # nothing written
     assert (await _kept(postgres_url))[0] == {}
 
-    forced = await _carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
+    forced = await carhome("store", "copy", "--from", source, "--to", postgres_url, "--force")
     assert forced.exit_code == 0, forced.output
     assert "  delegate keys: 3 in the source, 4 in the target" in forced.output
     assert (await _kept(postgres_url))[0] == TEXTS
@@ -153,7 +145,7 @@ async def test_a_source_without_saved_automations_or_keys_makes_none_at_the_targ
     async with SqliteStore(tmp_path / "carhome.db") as store:
         await store.save_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
     (tmp_path / "copy").mkdir()
-    done = await _carhome(
+    done = await carhome(
         "store", "copy", "--from", f"sqlite:///{tmp_path / 'carhome.db'}",
         "--to", f"sqlite:///{tmp_path / 'copy' / 'carhome.db'}",
     )  # fmt: skip

@@ -11,27 +11,12 @@ import msgspec
 import pytest
 
 from carhome.errors import ConfigError, DuplicateCommand, StoreError
-from carhome.hub import Command, CommandStatus, StateRow, Store
+from carhome.hub import CommandStatus, Store
 from carhome.store import PostgresStore, SqliteStore, open_store
 from carhome.store.pgschema import SCHEMA_VERSION
 from carhome.testing.postgres import free_port
 
-T0 = 1_767_225_600.0
-
-
-def _command(n: int, *, home: str = "h1") -> Command:
-    return Command(
-        id=f"c{n}",
-        home=home,
-        device="car",
-        kind="action",
-        target="lock",
-        args={},
-        member="alice",
-        face="api",
-        created=T0 + n,
-        expires=T0 + n + 60,
-    )
+from .command_rig import T0, command
 
 
 async def _fetch(url: str, sql: str) -> list[asyncpg.Record]:
@@ -78,7 +63,7 @@ async def test_the_schema_is_migrated_once_even_by_stores_opening_together(postg
 @pytest.mark.postgres
 async def test_a_database_from_a_newer_carhome_is_refused(postgres_url: str) -> None:
     async with PostgresStore(postgres_url) as store:
-        await store.outbox_put(_command(1))
+        await store.outbox_put(command(1))
     conn = await asyncpg.connect(postgres_url)
     await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", SCHEMA_VERSION + 1)
     await conn.close()
@@ -91,18 +76,18 @@ async def test_a_database_from_a_newer_carhome_is_refused(postgres_url: str) -> 
 @pytest.mark.postgres
 async def test_concurrent_puts_share_one_commit_and_only_the_taken_id_is_refused(postgres_url: str) -> None:
     async with PostgresStore(postgres_url) as store:
-        await store.outbox_put(_command(0))
+        await store.outbox_put(command(0))
         # all made in one clock tick: the outbox keeps them in the order they were submitted
         results = await asyncio.gather(
-            *(store.outbox_put(msgspec.structs.replace(_command(n), created=T0)) for n in range(50, 0, -1)),
-            store.outbox_put(_command(0, home="h2")),
+            *(store.outbox_put(msgspec.structs.replace(command(n), created=T0)) for n in range(50, 0, -1)),
+            store.outbox_put(command(0, home="h2")),
             return_exceptions=True,
         )
         assert results[:50] == [None] * 50
         assert isinstance(results[50], DuplicateCommand)
         pending = [c.id for c in await store.outbox_pending()]
         assert pending == ["c0"] + [f"c{n}" for n in range(50, 0, -1)]
-        assert (await store.outbox_get("c0")) == _command(0)
+        assert (await store.outbox_get("c0")) == command(0)
     # rows written by one transaction share its id (xmin)
     commits = await _fetch(postgres_url, "SELECT DISTINCT xmin::text FROM commands WHERE id <> 'c0'")
     print(f"postgres group commit: 50 concurrent puts in {len(commits)} transaction(s)")
@@ -112,48 +97,27 @@ async def test_concurrent_puts_share_one_commit_and_only_the_taken_id_is_refused
 @pytest.mark.postgres
 async def test_puts_committed_together_refuse_only_the_taken_id(postgres_url: str) -> None:
     async with PostgresStore(postgres_url) as store:
-        await store.outbox_put(_command(1))
+        await store.outbox_put(command(1))
         results = await asyncio.gather(
-            store.outbox_put(_command(2)),
-            store.outbox_put(_command(1)),
-            store.outbox_put(_command(3)),
-            store.outbox_put(_command(3, home="h2")),
-            store.outbox_update(msgspec.structs.replace(_command(3), status=CommandStatus.SENT)),
-            store.outbox_put(_command(4)),
+            store.outbox_put(command(2)),
+            store.outbox_put(command(1)),
+            store.outbox_put(command(3)),
+            store.outbox_put(command(3, home="h2")),
+            store.outbox_update(msgspec.structs.replace(command(3), status=CommandStatus.SENT)),
+            store.outbox_put(command(4)),
             return_exceptions=True,
         )
         refused = [isinstance(r, DuplicateCommand) for r in results]
         assert refused == [False, True, False, True, False, False]
         assert [c.id for c in await store.outbox_pending()] == ["c1", "c2", "c3", "c4"]
         # the first put of c3 is the one kept, and the update after it in the same commit applied
-        assert await store.outbox_get("c3") == msgspec.structs.replace(_command(3), status=CommandStatus.SENT)
-
-
-@pytest.mark.postgres
-async def test_a_failed_write_leaves_the_store_usable(postgres_url: str) -> None:
-    async with PostgresStore(postgres_url) as store:
-        with pytest.raises(StoreError, match="cannot be stored as JSON"):
-            await store.save_states(
-                [StateRow("h1", "car", "a", 1, T0, ""), StateRow("h1", "car", "b", object(), T0, "")]
-            )
-        with pytest.raises(StoreError, match="saving states failed"):
-            # the third row breaks a NOT NULL constraint inside the batch's transaction
-            await store.save_states(
-                [
-                    StateRow("h1", "car", "a", 1, T0, ""),
-                    StateRow("h1", "car", "b", 2, T0, ""),
-                    StateRow("h1", "car", "c", 3, None, ""),  # type: ignore[arg-type]
-                ]
-            )
-        assert await store.states() == []  # the whole batch or nothing
-        await store.outbox_put(_command(1))
-        assert len(await store.outbox_pending()) == 1
+        assert await store.outbox_get("c3") == msgspec.structs.replace(command(3), status=CommandStatus.SENT)
 
 
 @pytest.mark.postgres
 async def test_an_unreadable_record_is_a_store_error(postgres_url: str) -> None:
     async with PostgresStore(postgres_url) as store:
-        await store.outbox_put(_command(1))
+        await store.outbox_put(command(1))
         conn = await asyncpg.connect(postgres_url)
         await conn.execute("""UPDATE commands SET data = '{"id": 1}'""")
         await conn.close()
@@ -161,23 +125,10 @@ async def test_an_unreadable_record_is_a_store_error(postgres_url: str) -> None:
             await store.outbox_pending()
 
 
-@pytest.mark.postgres
-async def test_open_and_close_are_idempotent_and_the_store_reopens(postgres_url: str) -> None:
-    store = PostgresStore(postgres_url)
-    await store.open()
-    await store.open()
-    await store.outbox_put(_command(1))
-    await store.close()
-    await store.close()
-    await store.open()
-    assert [c.id for c in await store.outbox_pending()] == ["c1"]
-    await store.close()
-
-
 async def test_a_store_that_is_not_open_says_so() -> None:
     store = PostgresStore("postgresql://carhome@127.0.0.1/carhome")
     with pytest.raises(StoreError, match="not open"):
-        await store.outbox_put(_command(1))
+        await store.outbox_put(command(1))
     with pytest.raises(StoreError, match="not open"):
         await store.homes()
 
@@ -225,7 +176,7 @@ def test_open_store_refuses_any_other_url_saying_what_it_takes(url: str) -> None
 @pytest.mark.postgres
 async def test_open_store_opens_a_postgresql_database(postgres_url: str) -> None:
     async with open_store(postgres_url) as store:
-        await store.outbox_put(_command(1))
+        await store.outbox_put(command(1))
     async with PostgresStore(postgres_url) as store:
         assert [c.id for c in await store.outbox_pending()] == ["c1"]
 

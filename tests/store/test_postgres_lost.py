@@ -116,6 +116,25 @@ class Load:
         await until(lambda: self.submitted[phase] >= target, f"{ROUND} commands submitted {phase}")
 
 
+async def _lose_postgresql_under_load(
+    hub: Hub, cluster: ThrowawayCluster, mode: Literal["fast", "immediate"], caplog: pytest.LogCaptureFixture
+) -> tuple[Load, list[int]]:
+    """``HOME`` and ``DEVICES`` added to ``hub`` (their commands acked), then ``cluster``
+    stopped and started under a ``Load`` of commands; the load, and the states in memory
+    during each outage."""
+    await hub.add_home(HOME)
+    await hub.add_devices(DEVICES)
+    hub.commands.attach(DEVICES[0].connector, AckingTransport(hub))
+    load = Load(hub)
+    load.start()
+    writer = hub.writer
+    assert writer is not None
+    try:
+        return load, await _lose_postgresql(cluster, mode, load, writer, caplog)
+    finally:
+        await load.stop()
+
+
 async def _lose_postgresql(
     cluster: ThrowawayCluster,
     mode: Literal["fast", "immediate"],
@@ -179,17 +198,7 @@ async def test_postgresql_lost_while_running_refuses_commands_loses_nothing_and_
     url = await cluster.create_schema("lost")
     clock = FakeClock()
     async with Hub(store=PostgresStore(url), clock=clock) as hub:
-        await hub.add_home(HOME)
-        await hub.add_devices(DEVICES)
-        hub.commands.attach(DEVICES[0].connector, AckingTransport(hub))
-        load = Load(hub)
-        load.start()
-        writer = hub.writer
-        assert writer is not None
-        try:
-            backlogs = await _lose_postgresql(cluster, mode, load, writer, caplog)
-        finally:
-            await load.stop()
+        load, backlogs = await _lose_postgresql_under_load(hub, cluster, mode, caplog)
         await _settle(hub, clock)
         stored = {(r.device, r.prop): r.value for r in await hub.store.states()}
         current = {(d.id, p): state.value for d in DEVICES for p, state in hub.state("h1", d.id).items()}
@@ -241,17 +250,7 @@ async def test_postgresql_lost_while_running_loses_no_audit_entry_of_an_accepted
     ):
         await access.members.add(Member(id="alice", home="h1", name="Alice", role=Role.OWNER))
         hub.commands.gatekeeper = access.gatekeeper
-        await hub.add_home(HOME)
-        await hub.add_devices(DEVICES)
-        hub.commands.attach(DEVICES[0].connector, AckingTransport(hub))
-        load = Load(hub)
-        load.start()
-        writer = hub.writer
-        assert writer is not None
-        try:
-            await _lose_postgresql(cluster, mode, load, writer, caplog)
-        finally:
-            await load.stop()
+        load, _ = await _lose_postgresql_under_load(hub, cluster, mode, caplog)
         await _settle(hub, clock)
         decided = access.gatekeeper.decisions
         lost = [c.id for _, _, c in load.acked if await hub.store.outbox_get(c.id) is None]

@@ -74,26 +74,17 @@ class Run:
     )
 
     def __init__(
-        self,
-        *,
-        automation: str,
-        home: str | None,
-        member: str,
-        hub: Hub,
-        notifications: Notifications,
-        trace: Trace,
-        variables: dict[str, Any],
-        timers: Timers | None = None,
-        uid: str | None = None,
+        self, runner: Runner, trace: Trace, variables: dict[str, Any], uid: str | None = None
     ) -> None:
-        self.automation = automation
-        self.home = home
-        self.member = member
-        self.hub = hub
-        self.notifications = notifications
+        """A run of ``runner``'s automation, fresh (``uid`` None) or resumed after a restart."""
+        self.automation = runner.automation
+        self.home = runner.home
+        self.member = runner.member
+        self.hub = runner.hub
+        self.notifications = runner.notifications
+        self.timers = runner.timers
         self.trace = trace
         self.variables = variables
-        self.timers = timers or Timers(hub.clock)
         self._uid = uid
         # What fired this run, as the parts of its commands' ids (None: a person started it).
         self.cause = firing_cause(variables.get("trigger"))
@@ -346,7 +337,7 @@ class Runner:
         self.firings += 1
         variables = dict(self.variables)
         variables["trigger"] = event
-        run = self._new_run(trace, variables)
+        run = Run(self, trace, variables)
         busy = len(self.active) + len(self.queue)
         if busy:
             if self.mode == "single":
@@ -362,20 +353,6 @@ class Runner:
         self._start(run)
         return None
 
-    def _new_run(self, trace: Trace, variables: dict[str, Any], uid: str | None = None) -> Run:
-        """A run of this automation, fresh (``uid`` None) or resumed after a restart."""
-        return Run(
-            automation=self.automation,
-            home=self.home,
-            member=self.member,
-            hub=self.hub,
-            notifications=self.notifications,
-            trace=trace,
-            variables=variables,
-            timers=self.timers,
-            uid=uid,
-        )
-
     def _drop(self, trace: Trace, now: float, reason: str) -> None:
         self.dropped += 1
         trace.end("dropped", now, reason)
@@ -390,7 +367,7 @@ class Runner:
         trace.resumed = saved.data.get("step")
         self.traces.add(trace)
         variables = {**self.variables, **saved.data.get("variables", {}), "trigger": event}
-        run = self._new_run(trace, variables, uid=saved.key.rsplit("/", 1)[-1])
+        run = Run(self, trace, variables, uid=saved.key.rsplit("/", 1)[-1])
         run.resume_due = saved.due
         step = int(saved.data.get("step", 0))
         run.resume_at = str(saved.data.get("at") or f"actions[{step}]")

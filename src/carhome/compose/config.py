@@ -114,16 +114,14 @@ class HomeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     places: tuple[Place, ...] = ()
     devices: tuple[DeviceConfig, ...] = ()
 
+    @classmethod
+    def of(cls, home: Home, devices: tuple[DeviceConfig, ...] = ()) -> HomeConfig:
+        """The config of the hub's record ``home``, with ``devices``."""
+        return cls(**msgspec.structs.asdict(home), devices=devices)
+
     def record(self) -> Home:
-        return Home(
-            id=self.id,
-            name=self.name,
-            lat=self.lat,
-            lon=self.lon,
-            radius_m=self.radius_m,
-            timezone=self.timezone,
-            places=self.places,
-        )
+        """The hub's record of this home: every field but the devices."""
+        return msgspec.convert(self, Home, from_attributes=True)
 
     def device_records(self) -> list[Device]:
         return [d.record(self.id) for d in self.devices]

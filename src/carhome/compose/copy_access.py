@@ -65,7 +65,7 @@ from carhome.errors import StoreError
 from carhome.files import write_atomically
 from carhome.sqlitefile import MEMORY
 from carhome.store import PostgresStore, SqliteStore
-from carhome.store.copy import BATCH, Counted, Progress, held_as_copied
+from carhome.store.copy import BATCH, Counted, Progress, held_as_copied, refuse_held
 from carhome.wire.members import AuditEntry
 
 TABLES: Final = ("members", "login sessions", "audit entries", "token secret")
@@ -196,14 +196,12 @@ async def check_access(source: AccessStores, target: AccessStores, *, merge: boo
             " restore the access data from a backup, or find out who changed the log first"
         )
     if not merge:
-        held = {table: n for table, n in (await _Held.of(target)).counts().items() if n}
-        if held:
-            counts = ", ".join(f"{n} {table}" for table, n in held.items())
-            raise StoreError(
-                f"{target.name} is not empty ({counts}); copy into an empty database, or give"
-                " --force to merge into it (the source's members, sessions and token secret replace"
-                " the target's, its audit entries are chained after the target's)"
-            )
+        refuse_held(
+            (await _Held.of(target)).counts(),
+            target.name,
+            merged="the source's members, sessions and token secret replace the target's, its"
+            " audit entries are chained after the target's",
+        )
     return verified
 
 

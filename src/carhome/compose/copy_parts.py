@@ -31,14 +31,13 @@ from carhome.automations.timers import SavedTimer, TimerStore
 from carhome.connectors.ocpp.postgres import PostgresTransactionStore
 from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.connectors.ocpp.store import Saved, TransactionStore
-from carhome.errors import StoreError
 from carhome.history.postgres import PostgresHistoryStore
 from carhome.history.records import OpenState
 from carhome.history.sqlite import SqliteHistoryStore
 from carhome.history.store import HistoryStore, Query
 from carhome.sqlitefile import MEMORY
 from carhome.store import PostgresStore, SqliteStore
-from carhome.store.copy import BATCH, Counted, Progress, counted_keys, held_as_copied
+from carhome.store.copy import BATCH, Counted, Progress, copied_parts, refuse_held
 from carhome.wire.history import ChargeSession, Parked, Trip
 
 # The tables of each part, as counted after a copy.
@@ -137,14 +136,11 @@ async def opened(stack: AsyncExitStack, parts: Parts) -> Parts:
 
 async def check_empty(target: Parts, target_name: str) -> None:
     """``StoreError`` if the target's parts hold anything (checked before any copy)."""
-    held = {table: keys for table, keys in (await _held(target)).keys().items() if keys}
-    if held:
-        counts = ", ".join(f"{len(keys)} {table}" for table, keys in held.items())
-        raise StoreError(
-            f"{target_name} is not empty ({counts}); copy into an empty database, or give --force"
-            " to merge into it (the source's records, timers and transactions replace those with"
-            " the same keys)"
-        )
+    refuse_held(
+        {table: len(keys) for table, keys in (await _held(target)).keys().items()},
+        target_name,
+        merged="the source's records, timers and transactions replace those with the same keys",
+    )
 
 
 async def copy_parts(
@@ -192,15 +188,10 @@ async def copy_parts(
         told("OCPP registers", len(data.ocpp.registers), len(data.ocpp.registers))
 
     after = (await _held(target)).keys()
-    was = before.keys()
-    copied = data.keys()
-    both = [
-        table
-        for part, tables in PART_TABLES.items()
-        if getattr(source, part) is not None and getattr(target, part) is not None
-        for table in tables
-    ]
-    return held_as_copied(counted_keys(both, copied, was, after), target_name)
+    copied, was = data.keys(), before.keys()
+    return copied_parts(
+        PART_TABLES, source, target, copied=copied, was=was, after=after, target_name=target_name
+    )
 
 
 async def _held(parts: Parts) -> _Held:

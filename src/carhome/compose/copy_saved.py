@@ -34,7 +34,7 @@ from carhome.automations.saved import DIRECTORY, ENABLED_FILE, SAVED, SavedAutom
 from carhome.errors import StoreError
 from carhome.sqlitefile import MEMORY
 from carhome.store import PostgresStore, SqliteStore
-from carhome.store.copy import Counted, Progress, counted_keys, held_as_copied
+from carhome.store.copy import Counted, Progress, copied_parts, refuse_held
 
 DELEGATES: Final = "delegates"
 """The directory of the delegate keys under a SQLite hub's data directory."""
@@ -124,14 +124,11 @@ async def _on_postgres(store: PostgresStore) -> Saved:
 async def check_saved_empty(target: Saved, target_name: str) -> None:
     """``StoreError`` if the target holds any saved automation, switch or delegate key
     (checked before any copy)."""
-    held = {table: keys for table, keys in (await _held(target)).keys().items() if keys}
-    if held:
-        counts = ", ".join(f"{len(keys)} {table}" for table, keys in held.items())
-        raise StoreError(
-            f"{target_name} is not empty ({counts}); copy into an empty database, or give --force"
-            " to merge into it (the source's saved automations, switches and delegate keys replace"
-            " those with the same ids)"
-        )
+    refuse_held(
+        {table: len(keys) for table, keys in (await _held(target)).keys().items()},
+        target_name,
+        merged="the source's saved automations, switches and delegate keys replace those with the same ids",
+    )
 
 
 async def copy_saved(
@@ -162,15 +159,8 @@ async def copy_saved(
             told("delegate keys", done, len(data.delegations))
 
     after = (await _held(target)).keys()
-    was = before.keys()
-    copied = data.keys()
-    both = [
-        table
-        for part, tables in TABLES.items()
-        if getattr(source, part) is not None and getattr(target, part) is not None
-        for table in tables
-    ]
-    return held_as_copied(counted_keys(both, copied, was, after), target_name)
+    copied, was = data.keys(), before.keys()
+    return copied_parts(TABLES, source, target, copied=copied, was=was, after=after, target_name=target_name)
 
 
 async def _held(side: Saved) -> _Held:

@@ -48,15 +48,7 @@ def demo_config(
     # the wallbox is an OCPP charger; the car is charged by a smart plan on Beijing's tariff
     charging = demo_charging(DEMO_HOME, devices)
     devices = charging.devices
-    home = HomeConfig(
-        id=DEMO_HOME.id,
-        name=DEMO_HOME.name,
-        lat=DEMO_HOME.lat,
-        lon=DEMO_HOME.lon,
-        radius_m=DEMO_HOME.radius_m,
-        timezone=DEMO_HOME.timezone,
-        devices=devices,
-    )
+    home = HomeConfig.of(DEMO_HOME, devices)
     mqtt = (
         MqttConfig(url=mqtt_url)
         if mqtt_url is not None

@@ -47,7 +47,7 @@ import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import asyncpg
 
@@ -67,6 +67,8 @@ from carhome.mqtt.payloads import decode_ack, decode_event, decode_state, decode
 from carhome.pgdatabase import PgDatabase
 from carhome.spec import SPECS, DeviceSpec
 from carhome.store.postgres import PostgresStore, command_writer, write_states
+
+_T = TypeVar("_T")
 
 log: Final = logging.getLogger(__name__)
 
@@ -122,16 +124,20 @@ class PartitionStore:
         self._homes = list(homes)
         self._partitions = partitions
         self._lease = lease
-        self._loaded: _Loaded | None = None
+        self._read_homes = _ReadAhead(lambda: store.homes_in(self._homes))
+        self._read_devices = _ReadAhead(lambda: store.devices_in(self._homes))
+        self._read_states = _ReadAhead(lambda: store.states_in(self._homes))
+        self._read_pending = _ReadAhead(lambda: store.outbox_pending_in(self._homes))
 
     async def open(self) -> None:
         """Read what the hub loads as it opens, the four reads at once (each one query over
         the partition's homes), instead of one after the other as the hub asks for them."""
-        homes = self._store.homes_in(self._homes)
-        devices = self._store.devices_in(self._homes)
-        states = self._store.states_in(self._homes)
-        pending = self._store.outbox_pending_in(self._homes)
-        self._loaded = _Loaded(*await asyncio.gather(homes, devices, states, pending))
+        await asyncio.gather(
+            self._read_homes.ahead(),
+            self._read_devices.ahead(),
+            self._read_states.ahead(),
+            self._read_pending.ahead(),
+        )
 
     async def close(self) -> None:
         return None
@@ -149,11 +155,7 @@ class PartitionStore:
         await self._store.save_home(home)
 
     async def homes(self) -> list[Home]:
-        loaded = self._loaded
-        if loaded is not None and loaded.homes is not None:
-            found, loaded.homes = loaded.homes, None  # read once, at the hub's opening
-            return found
-        return await self._store.homes_in(self._homes)
+        return await self._read_homes()
 
     async def save_device(self, device: Device) -> None:
         await self._store.save_device(device)
@@ -165,21 +167,13 @@ class PartitionStore:
         await self._store.remove_device(home, device)
 
     async def devices(self) -> list[Device]:
-        loaded = self._loaded
-        if loaded is not None and loaded.devices is not None:
-            found, loaded.devices = loaded.devices, None  # read once, at the hub's opening
-            return found
-        return await self._store.devices_in(self._homes)
+        return await self._read_devices()
 
     async def save_states(self, rows: Sequence[StateRow]) -> None:
         await self._store.save_states(rows)
 
     async def states(self) -> list[StateRow]:
-        loaded = self._loaded
-        if loaded is not None and loaded.states is not None:
-            found, loaded.states = loaded.states, None  # read once, at the hub's opening
-            return found
-        return await self._store.states_in(self._homes)
+        return await self._read_states()
 
     async def outbox_put(self, command: Command) -> None:
         if not await self._fenced("keeping a command", command_writer(command, put=True)):
@@ -197,26 +191,26 @@ class PartitionStore:
         return await self._store.outbox_get(command_id)
 
     async def outbox_pending(self) -> list[Command]:
-        loaded = self._loaded
-        if loaded is not None and loaded.pending is not None:
-            found, loaded.pending = loaded.pending, None  # read once, at the hub's opening
-            return found
-        return await self._store.outbox_pending_in(self._homes)
+        return await self._read_pending()
 
     async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
         return await self._store.commands(home, limit)
 
 
-class _Loaded:
-    """What a partition's hub reads as it opens, read before it asks (each handed out once)."""
+class _ReadAhead(Generic[_T]):
+    """One of the reads a partition's hub makes as it opens: made ``ahead`` of its asking,
+    handed out once, then made anew at each call."""
 
-    def __init__(
-        self, homes: list[Home], devices: list[Device], states: list[StateRow], pending: list[Command]
-    ) -> None:
-        self.homes: list[Home] | None = homes
-        self.devices: list[Device] | None = devices
-        self.states: list[StateRow] | None = states
-        self.pending: list[Command] | None = pending
+    def __init__(self, read: Callable[[], Awaitable[_T]]) -> None:
+        self._read = read
+        self._ahead: _T | None = None
+
+    async def ahead(self) -> None:
+        self._ahead = await self._read()
+
+    async def __call__(self) -> _T:
+        found, self._ahead = self._ahead, None
+        return found if found is not None else await self._read()
 
 
 class _Tenure:

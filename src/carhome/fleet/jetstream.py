@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,8 +43,15 @@ _TROUBLE: Final = (nats.errors.Error, TimeoutError)
 no responders, 503s, a connection failing over (all ``nats.errors.Error`` or a timeout)."""
 
 
-async def connect(urls: list[str], login: Login, *, name: str = "carhome-fleet") -> Client:
-    """A NATS connection to the cluster at ``urls`` as ``login``, reconnecting for ever.
+async def connect(
+    urls: list[str],
+    login: Login,
+    *,
+    name: str = "carhome-fleet",
+    reconnected: Callable[[], Awaitable[None]] | None = None,
+) -> Client:
+    """A NATS connection to the cluster at ``urls`` as ``login``, reconnecting for ever
+    (``reconnected`` awaited after each reconnection).
 
     ``BrokerUnavailable`` if no server answers at first."""
     try:
@@ -57,11 +64,12 @@ async def connect(urls: list[str], login: Login, *, name: str = "carhome-fleet")
             reconnect_time_wait=0.2,
             connect_timeout=5,
             allow_reconnect=True,
+            reconnected_cb=reconnected,
         )
     except (TimeoutError, nats.errors.Error, OSError) as exc:
         raise BrokerUnavailable(
             f"cannot reach the fleet's NATS cluster at {', '.join(urls)} as {login.user}: {exc!r};"
-            " check fleet.nats_urls and the user's password"
+            " check fleet.nats (the cluster's URLs) and the user's password"
         ) from exc
 
 

@@ -49,9 +49,9 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from carhome.clock import Clock, SystemClock
-from carhome.errors import BrokerUnavailable
 from carhome.fleet.cluster import LEADER_ELECTED, Login
 from carhome.fleet.config import FleetConfig
+from carhome.fleet.jetstream import connect
 from carhome.fleet.log import stream
 from carhome.fleet.partitions import Lease
 from carhome.hub import Hub
@@ -251,22 +251,7 @@ async def republishing(fleet: FleetConfig, *, clock: Clock | None = None) -> Asy
         if republisher is not None:
             await republisher.reconnected()
 
-    try:
-        nc = await nats.connect(
-            servers=list(fleet.nats),
-            user=login.user,
-            password=login.password,
-            name="carhome-worker-resend",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.2,
-            connect_timeout=5,
-            reconnected_cb=reconnected,
-        )
-    except (TimeoutError, nats.errors.Error, OSError) as exc:
-        raise BrokerUnavailable(
-            f"cannot reach the fleet's NATS cluster at {', '.join(fleet.nats)} as {login.user}: {exc!r};"
-            " check fleet.nats and fleet.nats_password"
-        ) from exc
+    nc = await connect(list(fleet.nats), login, name="carhome-worker-resend", reconnected=reconnected)
     try:
         async with Republisher(nc, fleet.partitions, clock=clock) as republisher:
             yield republisher

@@ -63,6 +63,39 @@ def counted_keys(
     return [Counted(t, len(copied[t]), len(copied[t] | was[t]), len(after[t])) for t in tables]
 
 
+def copied_parts(
+    parts: Mapping[str, Sequence[str]],
+    source: object,
+    target: object,
+    *,
+    copied: Mapping[str, set[Hashable]],
+    was: Mapping[str, set[Hashable]],
+    after: Mapping[str, set[Hashable]],
+    target_name: str,
+) -> list[Counted]:
+    """The tables of each part that both ``source`` and ``target`` have (``parts`` maps the
+    sides' attribute of a part, None where a side lacks it, to its tables), counted by
+    ``counted_keys`` and checked by ``held_as_copied``."""
+    both = [
+        table
+        for part, tables in parts.items()
+        if getattr(source, part) is not None and getattr(target, part) is not None
+        for table in tables
+    ]
+    return held_as_copied(counted_keys(both, copied, was, after), target_name)
+
+
+def refuse_held(held: Mapping[str, int], target_name: str, *, merged: str) -> None:
+    """``StoreError`` if the target holds rows of any table (``held``: its rows by table),
+    checked before anything is written; ``merged`` says what ``--force`` would do."""
+    counts = ", ".join(f"{rows} {table}" for table, rows in held.items() if rows)
+    if counts:
+        raise StoreError(
+            f"{target_name} is not empty ({counts}); copy into an empty database, or give --force"
+            f" to merge into it ({merged})"
+        )
+
+
 def held_as_copied(
     counted: list[Counted], target_name: str, *, wrong: Sequence[Counted] = ()
 ) -> list[Counted]:
@@ -124,12 +157,12 @@ async def copy_store(
     ``StoreError`` if the target holds anything and ``merge`` is false (nothing is written
     then), or if the counts after the copy differ from what the target must hold."""
     before = await snapshot(target)
-    if before.rows and not merge:
-        held = ", ".join(f"{len(v)} {table}" for table, v in before.keys().items() if v)
-        raise StoreError(
-            f"{target_name} is not empty ({held}); copy into an empty database, or give --force"
-            " to merge into it (the source's homes, devices and states replace those with the"
-            " same ids; commands it already holds stay as they are)"
+    if not merge:
+        refuse_held(
+            {table: len(keys) for table, keys in before.keys().items()},
+            target_name,
+            merged="the source's homes, devices and states replace those with the same ids;"
+            " commands it already holds stay as they are",
         )
     data = await snapshot(source)
     told = progress or (lambda table, done, total: None)

@@ -21,14 +21,12 @@ the password, and saying what to check. Credentials never appear in a message.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
-import msgspec
 
 from carhome.errors import ConfigError, DuplicateCommand, StoreError
 from carhome.hub.commands import Command
@@ -37,19 +35,22 @@ from carhome.hub.persistence import StateRow
 from carhome.pgdatabase import PgDatabase, redacted, rowcount
 from carhome.sqlitefile import Opens
 from carhome.store import pgschema
+from carhome.store.groupcommit import GroupCommit
+from carhome.store.rows import (
+    CommandRow,
+    command_row,
+    decode_command,
+    decode_device,
+    decode_home,
+    decode_value,
+    encode,
+)
 
 __all__ = ["PostgresStore", "command_writer", "redacted", "write_states"]
 
 _T = TypeVar("_T")
 
-_encode: Final = msgspec.json.Encoder().encode
-_decode_value: Final = msgspec.json.Decoder().decode
-_decode_home: Final = msgspec.json.Decoder(Home).decode
-_decode_device: Final = msgspec.json.Decoder(Device).decode
-_decode_command: Final = msgspec.json.Decoder(Command).decode
-
 Statement = tuple[str, tuple[object, ...]]
-Params = tuple[str, str, str, str, float, float, str]
 """A command's columns: id, home, device, status, created, expires, data."""
 
 
@@ -71,11 +72,8 @@ class PostgresStore(Opens):
         )
         self.url = self.database.url
         self._open = False
-        # Group commit: outbox writes that arrive while a commit is in flight wait together
-        # for the next one; each caller returns only once the transaction holding its
-        # write has committed.
-        self._outbox_queue: list[tuple[bool, Params, asyncio.Future[int]]] = []
-        self._outbox_writer: asyncio.Task[None] | None = None
+        # Puts (True) and updates (False) of the outbox, committed in groups.
+        self._outbox = GroupCommit(self._write_commands, name="postgres-outbox-writer")
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -93,9 +91,7 @@ class PostgresStore(Opens):
 
     async def close(self) -> None:
         """Finish the outbox writes already made, then close the pool."""
-        writer = self._outbox_writer
-        if writer is not None:
-            await asyncio.gather(writer, return_exceptions=True)
+        await self._outbox.finish()
         self._open = False
         await self.database.close()
 
@@ -129,10 +125,10 @@ class PostgresStore(Opens):
     # -- homes and devices ----------------------------------------------------------------
 
     async def save_home(self, home: Home) -> None:
-        await self._write("saving a home", [(pgschema.SAVE_HOME, (home.id, _encode(home).decode()))])
+        await self._write("saving a home", [(pgschema.SAVE_HOME, (home.id, encode(home).decode()))])
 
     async def homes(self) -> list[Home]:
-        return await self._fetch("reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES)
+        return await self._fetch("reading homes", lambda r: decode_home(r[0]), pgschema.HOMES)
 
     async def save_device(self, device: Device) -> None:
         await self.save_devices([device])
@@ -141,7 +137,7 @@ class PostgresStore(Opens):
         """Save many devices in one transaction."""
         await self._write(
             "saving devices",
-            [(pgschema.SAVE_DEVICE, (d.home, d.id, _encode(d).decode())) for d in devices],
+            [(pgschema.SAVE_DEVICE, (d.home, d.id, encode(d).decode())) for d in devices],
         )
 
     async def remove_device(self, home: str, device: str) -> None:
@@ -151,7 +147,7 @@ class PostgresStore(Opens):
         )
 
     async def devices(self) -> list[Device]:
-        return await self._fetch("reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES)
+        return await self._fetch("reading devices", lambda r: decode_device(r[0]), pgschema.DEVICES)
 
     # -- states ---------------------------------------------------------------------------
 
@@ -182,13 +178,11 @@ class PostgresStore(Opens):
         )
 
     async def homes_in(self, homes: Sequence[str]) -> list[Home]:
-        return await self._fetch(
-            "reading homes", lambda r: _decode_home(r[0]), pgschema.HOMES_IN, list(homes)
-        )
+        return await self._fetch("reading homes", lambda r: decode_home(r[0]), pgschema.HOMES_IN, list(homes))
 
     async def devices_in(self, homes: Sequence[str]) -> list[Device]:
         return await self._fetch(
-            "reading devices", lambda r: _decode_device(r[0]), pgschema.DEVICES_IN, list(homes)
+            "reading devices", lambda r: decode_device(r[0]), pgschema.DEVICES_IN, list(homes)
         )
 
     async def states_in(self, homes: Sequence[str]) -> list[StateRow]:
@@ -204,13 +198,13 @@ class PostgresStore(Opens):
         """Keep ``command``; return only once its transaction is committed.
 
         ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
-        if not await self._outbox_write(True, _command_params(command)):
+        if not await self._outbox_write(True, command_row(command)):
             raise DuplicateCommand(command.id)
 
     async def outbox_update(self, command: Command) -> None:
         """Record a new status of ``command``; on return it is committed. An update never
         touches another command under the same id, nor a command already final."""
-        await self._outbox_write(False, _command_params(command))
+        await self._outbox_write(False, command_row(command))
 
     async def outbox_get(self, command_id: str) -> Command | None:
         """The command kept under ``command_id``, whatever its status."""
@@ -227,32 +221,15 @@ class PostgresStore(Opens):
             return await self._fetch("reading commands", _command, pgschema.RECENT_COMMANDS, limit)
         return await self._fetch("reading commands", _command, pgschema.RECENT_HOME_COMMANDS, home, limit)
 
-    async def _outbox_write(self, put: bool, params: Params) -> int:
-        """Queue a put (or an update) for the next group commit; the rows it changed."""
+    async def _outbox_write(self, put: bool, params: CommandRow) -> int:
+        """A put (or an update) in the next group commit; the rows it changed."""
         self._opened()
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox_queue.append((put, params, done))
-        if self._outbox_writer is None or self._outbox_writer.done():
-            self._outbox_writer = asyncio.create_task(self._write_outbox(), name="postgres-outbox-writer")
-        return await done
+        return await self._outbox.write((put, params))
 
-    async def _write_outbox(self) -> None:
-        while self._outbox_queue:
-            batch, self._outbox_queue = self._outbox_queue, []
-            try:
-                counts = await self._with_connection(
-                    "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
-                )
-            except BaseException as exc:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, _, done), count in zip(batch, counts, strict=True):
-                if not done.done():
-                    done.set_result(count)
+    async def _write_commands(self, batch: list[tuple[bool, CommandRow]]) -> list[int]:
+        return await self._with_connection(
+            "writing commands to the outbox", functools.partial(_write_commands, batch=batch)
+        )
 
     # -- talking to the server ------------------------------------------------------------
 
@@ -276,11 +253,11 @@ class PostgresStore(Opens):
 
 
 def _command(row: Any) -> Command:
-    return _decode_command(row[0])
+    return decode_command(row[0])
 
 
 def _state(row: Any) -> StateRow:
-    return StateRow(row[0], row[1], row[2], _decode_value(row[3]), row[4], row[5])
+    return StateRow(row[0], row[1], row[2], decode_value(row[3]), row[4], row[5])
 
 
 async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> None:
@@ -291,21 +268,19 @@ async def write_states(conn: asyncpg.Connection, rows: Sequence[StateRow]) -> No
     # the last row of a property wins, as it would upserted one by one
     last = {(r.home, r.device, r.prop): r for r in rows}.values()
     columns = zip(
-        *((r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in last),
+        *((r.home, r.device, r.prop, encode(r.value).decode(), r.ts, r.source) for r in last),
         strict=True,
     )
     await conn.execute(pgschema.SAVE_STATES, *map(list, columns))
 
 
-async def _write_commands(
-    conn: asyncpg.Connection, batch: Sequence[tuple[bool, Params, object]]
-) -> list[int]:
+async def _write_commands(conn: asyncpg.Connection, batch: Sequence[tuple[bool, CommandRow]]) -> list[int]:
     """One transaction, in arrival order (a command's put always lands before its updates):
     each run of puts in one statement, the updates one by one. The rows each one changed."""
     counts: list[int] = []
     async with conn.transaction():
         for put, run in itertools.groupby(batch, key=lambda item: item[0]):
-            rows = [params for _, params, _ in run]
+            rows = [params for _, params in run]
             if put:
                 kept = {
                     r[0] for r in await conn.fetch(pgschema.PUT_COMMANDS, *map(list, zip(*rows, strict=True)))
@@ -318,26 +293,12 @@ async def _write_commands(
     return counts
 
 
-def _command_params(command: Command) -> Params:
-    # Encoded on the caller's side: the router mutates the command right after it returns,
-    # and what is written must be the command as it was when the call was made.
-    return (
-        command.id,
-        command.home,
-        command.device,
-        command.status.value,
-        command.created,
-        command.expires,
-        _encode(command).decode(),
-    )
-
-
 def command_writer(command: Command, *, put: bool) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
     """A write of ``command`` (a put, or an update of its status) to run on a connection in
     whatever transaction it is in (a fleet worker's is fenced); it says whether a row changed
     (a put of a taken id changes none). The command is encoded now: the router changes it
     right after it asks for the write."""
-    params = _command_params(command)
+    params = command_row(command)
 
     async def write(conn: asyncpg.Connection) -> bool:
         if put:

@@ -25,13 +25,10 @@ sqlite3 errors become ``StoreError`` (``SqliteFile``), with a message that says 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar
-
-import msgspec
+from typing import TypeVar
 
 from carhome.errors import DuplicateCommand, StoreError
 from carhome.hub.commands import Command
@@ -39,14 +36,10 @@ from carhome.hub.model import Device, Home
 from carhome.hub.persistence import StateRow
 from carhome.sqlitefile import MEMORY, KeptInFile, SqliteFile
 from carhome.store import schema
+from carhome.store.groupcommit import GroupCommit
+from carhome.store.rows import command_row, decode_command, decode_device, decode_home, decode_value, encode
 
 _T = TypeVar("_T")
-
-_encode: Final = msgspec.json.Encoder().encode
-_decode_value: Final = msgspec.json.Decoder().decode
-_decode_home: Final = msgspec.json.Decoder(Home).decode
-_decode_device: Final = msgspec.json.Decoder(Device).decode
-_decode_command: Final = msgspec.json.Decoder(Command).decode
 
 __all__ = ["MEMORY", "SqliteStore"]
 
@@ -67,11 +60,8 @@ class SqliteStore(KeptInFile):
             exclusive=True,
             lock_timeout=lock_timeout,
         )
-        # Group commit: outbox writes that arrive while a commit is on disk wait together
-        # for the next one, so many commands share one fsync. Each caller still returns
-        # only after the transaction holding its write has committed.
-        self._outbox_queue: list[tuple[tuple[str, tuple[object, ...]], asyncio.Future[int]]] = []
-        self._outbox_writer: asyncio.Task[None] | None = None
+        # The outbox's statements, committed in groups (many commands share one fsync).
+        self._outbox = GroupCommit(self._write_commands, name="sqlite-outbox-writer")
 
     @property
     def lock_timeout(self) -> float:
@@ -81,9 +71,7 @@ class SqliteStore(KeptInFile):
 
     async def close(self) -> None:
         """Finish queued calls, close the connection (releasing the lock) and the thread."""
-        writer = self._outbox_writer
-        if writer is not None:
-            await asyncio.gather(writer, return_exceptions=True)
+        await self._outbox.finish()
         await self._file.close()
 
     async def schema_version(self) -> int:
@@ -93,21 +81,21 @@ class SqliteStore(KeptInFile):
     # -- homes and devices ----------------------------------------------------------------
 
     async def save_home(self, home: Home) -> None:
-        data = _encode(home).decode()
+        data = encode(home).decode()
         await self._write("saving a home", [(schema.SAVE_HOME, (home.id, data))])
 
     async def homes(self) -> list[Home]:
         return await self._read(
-            "reading homes", lambda conn: [_decode_home(data) for (data,) in conn.execute(schema.HOMES)]
+            "reading homes", lambda conn: [decode_home(data) for (data,) in conn.execute(schema.HOMES)]
         )
 
     async def save_device(self, device: Device) -> None:
-        data = _encode(device).decode()
+        data = encode(device).decode()
         await self._write("saving a device", [(schema.SAVE_DEVICE, (device.home, device.id, data))])
 
     async def save_devices(self, devices: Sequence[Device]) -> None:
         statements: list[tuple[str, tuple[object, ...]]] = [
-            (schema.SAVE_DEVICE, (d.home, d.id, _encode(d).decode())) for d in devices
+            (schema.SAVE_DEVICE, (d.home, d.id, encode(d).decode())) for d in devices
         ]
         await self._write("saving devices", statements)
 
@@ -119,7 +107,7 @@ class SqliteStore(KeptInFile):
 
     async def devices(self) -> list[Device]:
         return await self._read(
-            "reading devices", lambda conn: [_decode_device(data) for (data,) in conn.execute(schema.DEVICES)]
+            "reading devices", lambda conn: [decode_device(data) for (data,) in conn.execute(schema.DEVICES)]
         )
 
     # -- states ---------------------------------------------------------------------------
@@ -130,7 +118,7 @@ class SqliteStore(KeptInFile):
             return
 
         def write(conn: sqlite3.Connection) -> None:
-            params = [(r.home, r.device, r.prop, _encode(r.value).decode(), r.ts, r.source) for r in rows]
+            params = [(r.home, r.device, r.prop, encode(r.value).decode(), r.ts, r.source) for r in rows]
             conn.executemany(schema.SAVE_STATE, params)
 
         await self._file.write("saving states", write)
@@ -139,7 +127,7 @@ class SqliteStore(KeptInFile):
         return await self._read(
             "reading states",
             lambda conn: [
-                StateRow(home, device, prop, _decode_value(value), ts, source)
+                StateRow(home, device, prop, decode_value(value), ts, source)
                 for home, device, prop, value, ts, source in conn.execute(schema.STATES)
             ],
         )
@@ -150,54 +138,37 @@ class SqliteStore(KeptInFile):
         """Keep ``command``; return only once its transaction is committed to disk.
 
         ``DuplicateCommand`` if its id is taken: the record already kept stays as it is."""
-        if not await self._outbox_write(_command_params(schema.PUT_COMMAND, command)):
+        if not await self._outbox_write((schema.PUT_COMMAND, command_row(command))):
             raise DuplicateCommand(command.id)
 
     async def outbox_update(self, command: Command) -> None:
         """Record a new status of ``command``; on return it is on disk. An update never
         touches another command under the same id, nor a command already final."""
-        await self._outbox_write(_command_params(schema.UPDATE_COMMAND, command))
+        await self._outbox_write((schema.UPDATE_COMMAND, command_row(command)))
 
     async def outbox_get(self, command_id: str) -> Command | None:
         """The command kept under ``command_id``, whatever its status."""
         found = await self._read(
             "reading a command",
-            lambda conn: [_decode_command(data) for (data,) in conn.execute(schema.COMMAND, (command_id,))],
+            lambda conn: [decode_command(data) for (data,) in conn.execute(schema.COMMAND, (command_id,))],
         )
         return found[0] if found else None
 
     async def _outbox_write(self, statement: tuple[str, tuple[object, ...]]) -> int:
-        """Queue one outbox statement for the next group commit; the rows it changed."""
+        """One outbox statement in the next group commit; the rows it changed."""
         if not self._file.is_open:
             raise StoreError(f"{self.path}: the store is not open; use `async with` or await open() first")
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox_queue.append((statement, done))
-        if self._outbox_writer is None or self._outbox_writer.done():
-            self._outbox_writer = asyncio.create_task(self._write_outbox(), name="sqlite-outbox-writer")
-        return await done
+        return await self._outbox.write(statement)
 
-    async def _write_outbox(self) -> None:
-        while self._outbox_queue:
-            batch, self._outbox_queue = self._outbox_queue, []
-            try:
-                # In arrival order, so a command's put always lands before its updates.
-                counts = await self._write("writing commands to the outbox", [stmt for stmt, _ in batch])
-            except BaseException as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, done), count in zip(batch, counts, strict=True):
-                if not done.done():
-                    done.set_result(count)
+    async def _write_commands(self, batch: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        # In arrival order, so a command's put always lands before its updates.
+        return await self._write("writing commands to the outbox", batch)
 
     async def outbox_pending(self) -> list[Command]:
         """Commands not yet final, oldest first."""
         return await self._read(
             "reading the outbox",
-            lambda conn: [_decode_command(data) for (data,) in conn.execute(schema.OPEN_COMMANDS)],
+            lambda conn: [decode_command(data) for (data,) in conn.execute(schema.OPEN_COMMANDS)],
         )
 
     async def commands(self, home: str | None = None, limit: int = 100) -> list[Command]:
@@ -209,7 +180,7 @@ class SqliteStore(KeptInFile):
             query, params = schema.RECENT_HOME_COMMANDS, (home, limit)
         return await self._read(
             "reading commands",
-            lambda conn: [_decode_command(data) for (data,) in conn.execute(query, params)],
+            lambda conn: [decode_command(data) for (data,) in conn.execute(query, params)],
         )
 
     # -- running on the database thread ---------------------------------------------------
@@ -227,17 +198,3 @@ class SqliteStore(KeptInFile):
 def _user_version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     return version
-
-
-def _command_params(sql: str, command: Command) -> tuple[str, tuple[object, ...]]:
-    # Encoded on the caller's side: the router mutates the command right after it returns,
-    # and what is written must be the command as it was when the call was made.
-    return sql, (
-        command.id,
-        command.home,
-        command.device,
-        command.status.value,
-        command.created,
-        command.expires,
-        _encode(command).decode(),
-    )
