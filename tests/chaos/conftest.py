@@ -28,10 +28,11 @@ from carhome.hub import Availability, Command, CommandStatus, Device, Home, Hub,
 from carhome.mqtt import Backoff, MqttDeviceClient
 from carhome.spec import SPECS, DeviceSpec
 from carhome.spec.properties import Access, Format, PropertySpec
+from mqtt.brokers import BrokerProcess
 from mqtt.conftest import free_port, require_mosquitto
 from waiting import until_told
 
-from .brokers import BROKERS, BrokerProcess
+from .brokers import BROKERS
 
 BOUND = 60.0  # seconds any one wait may take; the tests wait on conditions, never on time
 FAST = Backoff(first=0.02, most=0.2)

@@ -22,8 +22,8 @@ import pytest
 from carhome.clock import SystemClock
 from carhome.hub import Command, CommandStatus, Hub
 from carhome.store import SqliteStore
+from mqtt.brokers import GRACE, BrokerProcess
 
-from .brokers import GRACE, BrokerProcess
 from .conftest import CHAOS_SPECS, Counters, lost
 
 RESTARTS = 20

@@ -24,8 +24,8 @@ import pytest
 from carhome.hub import Command, CommandStatus, Hub
 from carhome.store import SqliteStore
 from carhome.testing import FakeClock, FaultProxy
+from mqtt.brokers import BrokerProcess
 
-from .brokers import BrokerProcess
 from .conftest import BOUND, CHAOS_SPECS, Counters, lost
 
 TTL = 60.0

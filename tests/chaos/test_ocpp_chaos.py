@@ -25,8 +25,6 @@ import contextlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from websockets.exceptions import ConnectionClosed
 
@@ -35,7 +33,7 @@ from carhome.connectors.ocpp.sqlite import SqliteTransactionStore
 from carhome.errors import ConnectorError
 from carhome.hub import Device, Home, Hub
 from carhome.store.sqlite import SqliteStore
-from carhome.testing import FakeClock
+from carhome.testing import FakeClock, Restartable
 from carhome.testing.wallbox import SimulatedWallbox, Version
 
 SEEDS = (11, 23, 47)
@@ -74,7 +72,7 @@ class Faults:
     truths: list[Truth] = field(default_factory=list)
 
 
-class HubRun:
+class HubRun(Restartable):
     """The hub and its OCPP server over one data directory; ``restart`` is a process restart."""
 
     def __init__(self, data: Path, clock: FakeClock) -> None:
@@ -83,15 +81,6 @@ class HubRun:
         self.server: OcppServer | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._first = True
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         stack = contextlib.AsyncExitStack()
@@ -125,10 +114,6 @@ class HubRun:
         if self._stack is not None:
             await self._stack.aclose()
         self._stack, self.server = None, None
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
 
     def url(self, cid: str) -> str:
         assert self.server is not None

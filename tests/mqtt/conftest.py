@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import gmqtt
 import pytest
@@ -20,9 +19,8 @@ from carhome.connectors.mqtt import MqttConnector
 from carhome.hub import Availability, Change, Hub
 from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
 from carhome.testing import Recorder
+from mqtt.brokers import HAVE_MOSQUITTO, Mosquitto
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-HAVE_MOSQUITTO = Path(MOSQUITTO).exists()
 FAST = Backoff(first=0.02, most=0.2)
 TIMEOUT = 10
 
@@ -31,83 +29,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class Mosquitto:
-    """A real Mosquitto on a loopback port, which a test may stop and start again."""
-
-    def __init__(self, port: int, workdir: Path, conf: Path | None = None) -> None:
-        """Anonymous on ``port``, or as ``conf`` says (which must log to stderr)."""
-        self.port = port
-        self.url = f"mqtt://127.0.0.1:{port}"
-        if conf is None:
-            conf = workdir / "mosquitto.conf"
-            conf.write_text(
-                f"listener {port} 127.0.0.1\n"
-                "allow_anonymous true\n"
-                "persistence false\n"
-                "log_dest stderr\n"
-                "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-            )
-        self._conf = conf
-        self._process: asyncio.subprocess.Process | None = None
-        self._drain: asyncio.Task[None] | None = None
-        self.log: list[str] = []
-
-    @property
-    def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.returncode is None else None
-
-    async def start(self) -> None:
-        process = await asyncio.create_subprocess_exec(
-            MOSQUITTO,
-            "-c",
-            str(self._conf),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        self._process = process
-        assert process.stderr is not None
-        stderr = process.stderr
-
-        async def until_running() -> None:
-            while line := (await stderr.readline()).decode(errors="replace"):
-                self.log.append(line)
-                if " running" in line:
-                    return
-            raise RuntimeError("mosquitto exited:\n" + "".join(self.log))
-
-        await asyncio.wait_for(until_running(), TIMEOUT)
-
-        async def drain() -> None:
-            while line := await stderr.readline():
-                self.log.append(line.decode(errors="replace"))
-
-        self._drain = asyncio.create_task(drain(), name="mosquitto-stderr")
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), TIMEOUT)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        if self._drain is not None:
-            await asyncio.wait_for(self._drain, TIMEOUT)
-            self._drain = None
 
 
 def require_mosquitto() -> None:

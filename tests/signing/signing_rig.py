@@ -22,8 +22,7 @@ from carhome.signing import (
     Verdict,
     session_request,
 )
-from carhome.signing.envelope import CommandKind
-from carhome.signing.session import derive_session_keys, mac, session_info_transcript
+from carhome.signing.session import phone_session_keys
 from carhome.spec import DeviceSpec
 from carhome.testing import FakeClock
 
@@ -94,28 +93,7 @@ def forge_session(key: KeyPair, device: Device, *, now: float = T0) -> PhoneSess
     derives alone, against the device's public key and current epoch."""
     request = session_request(key)
     epoch, clock = device.verifier.epoch, int(device.verifier.epoch_time())
-    keys = derive_session_keys(
-        key,
-        device.key.public,
-        phone=key.public,
-        device_key=device.key.public,
-        home=device.home,
-        device=device.id,
-        epoch=epoch,
-    )
-    tag = mac(
-        keys.info,
-        session_info_transcript(
-            home=device.home,
-            device=device.id,
-            epoch=epoch,
-            counter=0,
-            phone=key.public,
-            device_key=device.key.public,
-            nonce=request.nonce,
-            clock=clock,
-        ),
-    )
+    keys = phone_session_keys(key, device.key.public, home=device.home, device=device.id, epoch=epoch)
     info = SessionInfo(
         home=device.home,
         device=device.id,
@@ -123,8 +101,8 @@ def forge_session(key: KeyPair, device: Device, *, now: float = T0) -> PhoneSess
         epoch=epoch,
         clock=clock,
         counter=0,
-        tag=tag,
-    )
+        tag=b"",
+    ).tagged(keys, request)
     return PhoneSession(key=key, device_key=device.key.public, request=request, info=info, now=now)
 
 
@@ -151,56 +129,25 @@ def fields(
     )
 
 
-class Received(msgspec.Struct, frozen=True, kw_only=True):
+class Received(CommandFields, frozen=True, kw_only=True):
     """A command as a device receives it: the fields a signature binds, and the signature
     (one struct, so a test alters any of them with ``msgspec.structs.replace``)."""
 
-    id: str
-    home: str
-    device: str
-    kind: CommandKind
-    target: str
-    args: dict[str, Any]
-    member: str
-    expires: float
     signature: str | None
-
-    @property
-    def fields(self) -> CommandFields:
-        return CommandFields(
-            id=self.id,
-            home=self.home,
-            device=self.device,
-            kind=self.kind,
-            target=self.target,
-            args=self.args,
-            member=self.member,
-            expires=self.expires,
-        )
 
 
 def command(f: CommandFields, signature: str | None) -> Received:
-    return Received(
-        id=f.id,
-        home=f.home,
-        device=f.device,
-        kind=f.kind,
-        target=f.target,
-        args=dict(f.args),
-        member=f.member,
-        expires=f.expires,
-        signature=signature,
-    )
+    return Received(**msgspec.structs.asdict(f) | {"args": dict(f.args)}, signature=signature)
 
 
 def verify(verifier: DeviceVerifier, received: Received) -> Verdict:
     """What ``verifier`` says of ``received``."""
-    return verifier.verify(received.fields, received.signature)
+    return verifier.verify(received, received.signature)
 
 
 def check(verifier: DeviceVerifier, received: Received) -> Verdict:
     """``verifier.check`` of ``received``: raises ``SignatureRejected`` unless it may run."""
-    return verifier.check(received.fields, received.signature)
+    return verifier.check(received, received.signature)
 
 
 def signed(

@@ -17,10 +17,11 @@ from carhome.signing import (
     KeyPair,
     Role,
     SessionInfo,
+    SessionRequest,
 )
 from carhome.signing.enrollment import EnrollmentChallenge, enrollment_transcript, presence_transcript
 from carhome.signing.envelope import VERSION, command_transcript
-from carhome.signing.session import derive_session_keys, mac, session_context, session_info_transcript
+from carhome.signing.session import mac, phone_session_keys, session_context
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "signing-vectors.json"
 
@@ -83,25 +84,8 @@ COMMANDS: list[dict[str, Any]] = [
 
 def build() -> dict[str, Any]:
     phone, device = KeyPair.from_scalar(PHONE_SCALAR), KeyPair.from_scalar(DEVICE_SCALAR)
-    keys = derive_session_keys(
-        phone,
-        device.public,
-        phone=phone.public,
-        device_key=device.public,
-        home=HOME,
-        device=DEVICE,
-        epoch=EPOCH,
-    )
-    info_transcript = session_info_transcript(
-        home=HOME,
-        device=DEVICE,
-        epoch=EPOCH,
-        counter=0,
-        phone=phone.public,
-        device_key=device.public,
-        nonce=NONCE,
-        clock=CLOCK,
-    )
+    keys = phone_session_keys(phone, device.public, home=HOME, device=DEVICE, epoch=EPOCH)
+    request = SessionRequest(phone_key=phone.public.point, nonce=NONCE)
     info = SessionInfo(
         home=HOME,
         device=DEVICE,
@@ -109,8 +93,8 @@ def build() -> dict[str, Any]:
         epoch=EPOCH,
         clock=CLOCK,
         counter=0,
-        tag=mac(keys.info, info_transcript),
-    )
+        tag=b"",
+    ).tagged(keys, request)
     commands = []
     for case in COMMANDS:
         fields = CommandFields(**case["fields"])
@@ -163,7 +147,7 @@ def build() -> dict[str, Any]:
             "request": {"phone_key": phone.public.point.hex(), "nonce": NONCE.hex()},
             "clock": CLOCK,
             "counter": 0,
-            "transcript": info_transcript.hex(),
+            "transcript": info.transcript(request).hex(),
             "tag": info.tag.hex(),
         },
         "commands": commands,

@@ -17,6 +17,7 @@ from carhome.signing import (
     approve,
     request_enrollment,
 )
+from carhome.signing.pending import PendingAsk
 from carhome.testing import FakeClock
 
 
@@ -162,3 +163,16 @@ def test_challenge_lifetime_attempts_and_single_use(enroller: Enroller, clock: F
     good = request(challenge, code)
     enroller.enroll(good)  # type: ignore[arg-type]
     assert rejected_reason(enroller, good) == "no_challenge"
+
+
+def test_an_ask_left_at_the_hub_reaches_the_device_as_the_phone_made_it(enroller: Enroller) -> None:
+    enroll_owner(enroller)
+    challenge, code = enroller.begin()
+    bo = KeyPair.generate()
+    made = request_enrollment(bo, challenge, role=Role.FAMILY, member="bo", code=code)
+    ask = PendingAsk.of(made, device_key=challenge.device_key)
+    assert ask.device_key == challenge.device_key
+    assert ask.request() == made
+    # what an owner approves later is the owner's to add: an approval in the request is not carried
+    approved = msgspec.structs.replace(made, approver=b"k" * 8, approval=b"a" * 64)
+    assert PendingAsk.of(approved, device_key=challenge.device_key).request() == made

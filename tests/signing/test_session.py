@@ -15,12 +15,7 @@ from carhome.signing import (
     SignatureRejected,
     session_request,
 )
-from carhome.spec.devices import CAR, CAR_DOORS
-
-
-@pytest.fixture
-def car() -> Device:
-    return Device("car", CAR)
+from carhome.spec.devices import CAR_DOORS
 
 
 def test_session_info_reports_the_epoch_clock_and_last_counter(car: Device) -> None:

@@ -23,11 +23,6 @@ from carhome.spec.devices import CAR, CAR_DOORS, CHARGING
 
 
 @pytest.fixture
-def car() -> Device:
-    return Device("car", CAR)
-
-
-@pytest.fixture
 def ana(car: Device) -> KeyPair:
     key = KeyPair.generate()
     car.enroll(key, Role.FAMILY, "ana")

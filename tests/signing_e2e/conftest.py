@@ -91,6 +91,14 @@ class Wire:
 
         return await asyncio.wait_for(arrived(), TIMEOUT)
 
+    async def refusal(self, command_id: str, count: int = 1) -> str:
+        """The error of the ``count``-th ack for ``command_id``, which must say the device
+        refused it (``failed``): its reason code first, then what to do."""
+        ack = await self.ack(command_id, count)
+        assert ack.status == "failed", ack
+        assert ack.error is not None
+        return ack.error
+
 
 class CountingRelay:
     """The hub's relay for its own key asks (its delegate keys'), counting those that reach

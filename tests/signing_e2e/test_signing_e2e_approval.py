@@ -14,9 +14,9 @@ from carhome.access.keyroutes import key_routes
 from carhome.errors import CarhomeError
 from carhome.http.problems import Problem
 from carhome.hub.commands import CommandStatus, Decision
-from carhome.signing import Role
-from carhome.signing.enrollment import CHALLENGE_TTL
-from carhome.signing.pending import Pending
+from carhome.signing import KeyPair, Role
+from carhome.signing.enrollment import CHALLENGE_TTL, EnrollmentChallenge
+from carhome.signing.pending import Pending, PendingAsk
 from carhome.signing.relay import KeyRefused
 from carhome.wire.keyclient import HubKeys, KeyRing, Phone
 from carhome.wire.problems import ApiError
@@ -72,6 +72,20 @@ class Approvals:
     async def ask(self, phone: Phone, owner: Phone, *, member: str, role: Role = Role.FAMILY) -> Pending:
         challenge = await owner.begin(H, GARAGE)
         return await phone.ask(challenge, code=self.rig.device(GARAGE).screen, role=role, member=member)
+
+
+def ask_body(key: KeyPair, challenge: EnrollmentChallenge, *, member: str, code: str, proof: bytes) -> bytes:
+    """The body a client posts to leave a request for ``key`` (role family) at the hub."""
+    ask = PendingAsk(
+        new_key=key.public.point,
+        role=Role.FAMILY,
+        member=member,
+        nonce=challenge.nonce,
+        device_key=challenge.device_key,
+        code=code,
+        proof=proof,
+    )
+    return msgspec.json.encode(ask)
 
 
 @pytest.fixture
@@ -174,17 +188,8 @@ async def test_a_member_may_ask_only_for_themselves(approvals: Approvals) -> Non
     assert wrong.value.status == 403
     async with approvals.http("bob") as http:
         challenge = await ana.begin(H, GARAGE)
-        key = bob.ring.key()
-        body = {
-            "new_key": key.public.point,
-            "role": "family",
-            "member": "carol",
-            "nonce": challenge.nonce,
-            "device_key": challenge.device_key,
-            "code": "000000",
-            "proof": b"p",
-        }
-        answer = await http.post(f"/api/keys/{H}/{GARAGE}/pending", content=msgspec.json.encode(body))
+        body = ask_body(bob.ring.key(), challenge, member="carol", code="000000", proof=b"p")
+        answer = await http.post(f"/api/keys/{H}/{GARAGE}/pending", content=body)
     assert answer.status_code == 403
     assert answer.json()["field"] == "$.member"
     # an owner may ask for anyone (a family member's phone held by the owner)
@@ -199,17 +204,9 @@ async def test_a_request_whose_proof_does_not_verify_is_refused_naming_the_field
     bob = approvals.phone("bob-phone", "bob")
     challenge = await ana.begin(H, GARAGE)
     key = bob.ring.key()
-    body = {
-        "new_key": key.public.point,
-        "role": "family",
-        "member": "bob",
-        "nonce": challenge.nonce,
-        "device_key": challenge.device_key,
-        "code": "123456",
-        "proof": key.sign(b"something else"),
-    }
+    body = ask_body(key, challenge, member="bob", code="123456", proof=key.sign(b"something else"))
     async with approvals.http("bob") as http:
-        bad_proof = await http.post(f"/api/keys/{H}/{GARAGE}/pending", content=msgspec.json.encode(body))
+        bad_proof = await http.post(f"/api/keys/{H}/{GARAGE}/pending", content=body)
         missing = {"new_key": key.public.point, "role": "family", "member": "bob"}
         incomplete = await http.post(f"/api/keys/{H}/{GARAGE}/pending", content=msgspec.json.encode(missing))
     assert (bad_proof.status_code, bad_proof.json()["field"]) == (422, "$.proof")

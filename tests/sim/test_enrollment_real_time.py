@@ -50,20 +50,7 @@ def test_a_pending_request_waits_two_real_minutes() -> None:
     new = KeyPair.generate()
     challenge = EnrollmentChallenge(home="h1", device="car", device_key=car.public.point, nonce=bytes(16))
     ask = request_enrollment(new, challenge, role=Role.FAMILY, member="bo", code="123456")
-    view = pending.add(
-        "h1",
-        "car",
-        PendingAsk(
-            new_key=ask.new_key,
-            role=ask.role,
-            member=ask.member,
-            nonce=ask.nonce,
-            code=ask.code,
-            proof=ask.proof,
-            device_key=car.public.point,
-        ),
-        asked_by="bo",
-    )
+    view = pending.add("h1", "car", PendingAsk.of(ask, device_key=car.public.point), asked_by="bo")
     real.set(real.time() + CHALLENGE_TTL - 1)
     still = pending.get("h1", "car", view.id)
     assert still is not None

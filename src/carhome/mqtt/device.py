@@ -348,16 +348,7 @@ class MqttDeviceClient:
             )
         if self.keys is None:
             return None
-        signed = CommandFields(
-            id=command.id,
-            home=self.home,
-            device=self.device,
-            kind=command.kind,
-            target=command.target,
-            args=command.args,
-            member=command.member or "",
-            expires=command.expires,
-        )
+        signed = CommandFields.received(command, home=self.home, device=self.device)
         check = self.keys.check(signed, command.signature)
         if check.accepted:
             return None

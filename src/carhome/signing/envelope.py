@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 import msgspec
 
@@ -55,6 +55,40 @@ class CommandFields(msgspec.Struct, frozen=True, kw_only=True):
     args: dict[str, Any]
     member: str
     expires: float
+
+    @classmethod
+    def received(cls, message: CommandMessage, *, home: str, device: str) -> CommandFields:
+        """The fields a device checks a received command's signature against: the
+        message's own, addressed to the device's own ``home`` and ``device`` (so a command
+        signed for another device fails), and no member read as ``""``."""
+        return cls(
+            id=message.id,
+            home=home,
+            device=device,
+            kind=message.kind,
+            target=message.target,
+            args=message.args,
+            member=message.member or "",
+            expires=message.expires,
+        )
+
+
+class CommandMessage(Protocol):
+    """What a device reads of a command message it received (an MQTT command, an OCPP
+    signed-command data transfer): all the signed fields but the addressee."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> CommandKind: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
+    @property
+    def member(self) -> str | None: ...
+    @property
+    def expires(self) -> float: ...
 
 
 class Envelope(msgspec.Struct, frozen=True, array_like=True):

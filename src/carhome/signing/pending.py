@@ -52,6 +52,18 @@ class PendingAsk(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     code: str
     proof: bytes
 
+    @classmethod
+    def of(cls, request: EnrollmentRequest, *, device_key: bytes) -> PendingAsk:
+        """The ask that leaves ``request`` (made for the challenge naming ``device_key``)
+        at the hub; an approval in ``request`` is not carried: an owner adds their own."""
+        carried = {name: getattr(request, name) for name in cls.__struct_fields__ if name != "device_key"}
+        return cls(**carried, device_key=device_key)
+
+    def request(self) -> EnrollmentRequest:
+        """The enrollment request this ask makes of the device: its fields but the device
+        key, and no approval yet."""
+        return msgspec.convert(self, EnrollmentRequest, from_attributes=True)
+
 
 class PendingApproval(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Body of ``POST …/pending/{id}/approve``: the owner key's id and its signature over
@@ -160,15 +172,7 @@ class PendingEnrollments:
             asked=now,
             expires=now + self._ttl,
         )
-        request = EnrollmentRequest(
-            new_key=ask.new_key,
-            role=ask.role,
-            member=ask.member,
-            nonce=ask.nonce,
-            code=ask.code,
-            proof=ask.proof,
-        )
-        self._entries[view.id] = _Entry(view, request)
+        self._entries[view.id] = _Entry(view, ask.request())
         return view
 
     def get(self, home: str, device: str, request_id: str) -> Pending | None:

@@ -30,9 +30,8 @@ from carhome.signing.session import (
     NONCE_SIZE,
     SessionInfo,
     SessionRequest,
-    derive_session_keys,
     mac,
-    session_info_transcript,
+    phone_session_keys,
 )
 
 
@@ -76,28 +75,8 @@ class PhoneSession:
                 f"{info.device} answered with a key other than the one pinned "
                 "at enrollment; do not use this device until an owner checks it",
             )
-        keys = derive_session_keys(
-            key,
-            device_key,
-            phone=key.public,
-            device_key=device_key,
-            home=info.home,
-            device=info.device,
-            epoch=info.epoch,
-        )
-        expected = mac(
-            keys.info,
-            session_info_transcript(
-                home=info.home,
-                device=info.device,
-                epoch=info.epoch,
-                counter=info.counter,
-                phone=key.public,
-                device_key=device_key,
-                nonce=request.nonce,
-                clock=info.clock,
-            ),
-        )
+        keys = phone_session_keys(key, device_key, home=info.home, device=info.device, epoch=info.epoch)
+        expected = info.tagged(keys, request).tag
         if not hmac.compare_digest(expected, info.tag):
             raise SessionRefused(
                 "bad_session_tag", "the session answer is not from the pinned device or was altered"

@@ -35,19 +35,33 @@ class SessionKeys(msgspec.Struct, frozen=True):
     info: bytes
 
 
-def derive_session_keys(
-    own: KeyPair,
-    peer: PublicKey,
-    *,
-    phone: PublicKey,
-    device_key: PublicKey,
-    home: str,
-    device: str,
-    epoch: bytes,
+def phone_session_keys(
+    key: KeyPair, device_key: PublicKey, *, home: str, device: str, epoch: bytes
 ) -> SessionKeys:
-    """HKDF-SHA256 over the ECDH secret; the phone calls it with the device's key as
-    ``peer``, the device with the phone's. Both get the same keys."""
-    secret = own.exchange(peer)
+    """The phone's side: its ``key`` with the device's pinned ``device_key``."""
+    return _derive(
+        key.exchange(device_key),
+        phone=key.public,
+        device_key=device_key,
+        home=home,
+        device=device,
+        epoch=epoch,
+    )
+
+
+def device_session_keys(
+    key: KeyPair, phone: PublicKey, *, home: str, device: str, epoch: bytes
+) -> SessionKeys:
+    """The device's side: its own ``key`` with the ``phone``'s key. Both sides get the same keys."""
+    return _derive(
+        key.exchange(phone), phone=phone, device_key=key.public, home=home, device=device, epoch=epoch
+    )
+
+
+def _derive(
+    secret: bytes, *, phone: PublicKey, device_key: PublicKey, home: str, device: str, epoch: bytes
+) -> SessionKeys:
+    """HKDF-SHA256 over the ECDH ``secret``, bound to the home, device, epoch and both keys."""
     context = session_context(home=home, device=device, epoch=epoch, phone=phone, device_key=device_key)
     okm = HKDF(algorithm=hashes.SHA256(), length=2 * KEY_SIZE, salt=None, info=context).derive(secret)
     return SessionKeys(command=okm[:KEY_SIZE], info=okm[KEY_SIZE:])
@@ -96,6 +110,24 @@ class SessionInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError(f"an epoch is {EPOCH_SIZE} bytes")
         if not (0 <= self.clock <= MAX_U32 and 0 <= self.counter <= MAX_U32):
             raise ValueError("clock and counter are unsigned 32-bit integers")
+
+    def transcript(self, request: SessionRequest) -> bytes:
+        """The bytes ``tag`` covers: these fields and the request they answer."""
+        return session_info_transcript(
+            home=self.home,
+            device=self.device,
+            epoch=self.epoch,
+            counter=self.counter,
+            phone=PublicKey(request.phone_key),
+            device_key=PublicKey(self.device_key),
+            nonce=request.nonce,
+            clock=self.clock,
+        )
+
+    def tagged(self, keys: SessionKeys, request: SessionRequest) -> SessionInfo:
+        """This answer to ``request`` with the tag the session's info key gives it: what
+        the device sends, and what the phone expects of the pinned device."""
+        return msgspec.structs.replace(self, tag=mac(keys.info, self.transcript(request)))
 
 
 def session_info_transcript(

@@ -44,9 +44,8 @@ from carhome.signing.session import (
     SessionInfo,
     SessionKeys,
     SessionRequest,
-    derive_session_keys,
+    device_session_keys,
     mac,
-    session_info_transcript,
 )
 from carhome.signing.transcript import TranscriptTooLong
 from carhome.spec import DeviceSpec
@@ -191,15 +190,8 @@ class DeviceVerifier:
     def _session(self, key: EnrolledKey, key_id: bytes) -> SessionKeys:
         keys = self._sessions.get(key_id)
         if keys is None:
-            phone = key.public
-            keys = derive_session_keys(
-                self.key,
-                phone,
-                phone=phone,
-                device_key=self.key.public,
-                home=self.home,
-                device=self.device,
-                epoch=self.epoch,
+            keys = device_session_keys(
+                self.key, key.public, home=self.home, device=self.device, epoch=self.epoch
             )
             self._sessions[key_id] = keys
         return keys
@@ -216,26 +208,17 @@ class DeviceVerifier:
         clock = int(self.epoch_time())
         session = self._session(key, phone.key_id)
         counter = self._state.windows.get(phone.key_id, CounterWindow()).highest
-        transcript = session_info_transcript(
-            home=self.home,
-            device=self.device,
-            epoch=self.epoch,
-            counter=counter,
-            phone=phone,
-            device_key=self.key.public,
-            nonce=request.nonce,
-            clock=clock,
-        )
-        self._store.save(self._state)
-        return SessionInfo(
+        info = SessionInfo(
             home=self.home,
             device=self.device,
             device_key=self.key.public.point,
             epoch=self.epoch,
             clock=clock,
             counter=counter,
-            tag=mac(session.info, transcript),
+            tag=b"",  # tagged below, over these fields and the request
         )
+        self._store.save(self._state)
+        return info.tagged(session, request)
 
     # -- commands -------------------------------------------------------------------------
 

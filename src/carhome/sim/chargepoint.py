@@ -496,16 +496,7 @@ class SimulatedWallbox:
             signed = msgspec.json.decode(data, type=SignedCommand)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return "Rejected", f"malformed: {str(exc)[:200]}"
-        fields = CommandFields(
-            id=signed.id,
-            home=keys.home,
-            device=keys.device,
-            kind=signed.kind,
-            target=signed.target,
-            args=signed.args,
-            member=signed.member,
-            expires=signed.expires,
-        )
+        fields = CommandFields.received(signed, home=keys.home, device=keys.device)
         check = keys.check(fields, signed.signature)
         if not check.accepted:
             return "Rejected", check.error

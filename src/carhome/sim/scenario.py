@@ -21,6 +21,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from carhome.errors import DeviceRefused
+from carhome.hub.model import Home
 from carhome.hub.places import distance_m
 from carhome.sim.car import SimCar
 from carhome.sim.charging import ChargePoint
@@ -67,9 +68,7 @@ class CarScenario:
         car: SimCar,
         routes: RouteBook,
         *,
-        timezone: str,
-        home_lat: float,
-        home_lon: float,
+        home: Home,
         trips: tuple[Trip, ...] = ROUTINE,
         charger: ChargePoint | None = None,
         phone: SimPhone | None = None,
@@ -79,8 +78,8 @@ class CarScenario:
     ) -> None:
         self.car = car
         self.routes = routes
-        self.tz = ZoneInfo(timezone)
-        self.home = (home_lat, home_lon)
+        self.tz = ZoneInfo(home.timezone)
+        self.home = (home.lat, home.lon)
         self.trips = trips
         self.charger = charger
         self.phone = phone

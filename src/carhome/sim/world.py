@@ -92,9 +92,7 @@ class SimHome:
             self.scenario = CarScenario(
                 self.car,
                 self.routes,
-                timezone=home.timezone,
-                home_lat=home.lat,
-                home_lon=home.lon,
+                home=home,
                 charger=self.wallbox,
                 phone=self.phone,
                 garage=self.garage,

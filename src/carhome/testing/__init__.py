@@ -10,6 +10,8 @@
   (``carhome.testing.stores``).
 - ``FaultProxy``: a TCP proxy that cuts, stalls and half-opens connections
   (``carhome.testing.proxy``).
+- ``Restartable``: the one shape of a fake a test stops and starts again
+  (``carhome.testing.restartable``).
 - ``SimulatedWallbox`` (``carhome.testing.wallbox``) and the simulated miIO device
   (``carhome.testing.miio_device``) speak the real protocols to the hub's servers.
 """
@@ -18,6 +20,7 @@ from carhome.testing.clock import FakeClock, settle
 from carhome.testing.devices import AckingDevice, Recorder, RecordingTransport
 from carhome.testing.gatekeepers import Allow, Refuse
 from carhome.testing.proxy import FaultProxy
+from carhome.testing.restartable import Restartable
 from carhome.testing.stores import GatedStore, HeldStore, WatchedStore
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "Recorder",
     "RecordingTransport",
     "Refuse",
+    "Restartable",
     "WatchedStore",
     "settle",
 ]

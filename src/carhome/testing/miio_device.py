@@ -32,13 +32,13 @@ import struct
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from carhome.clock import Clock
+from carhome.testing.restartable import Restartable
 
 MAGIC: Final = 0x2131
 _HEADER: Final = struct.Struct(">HHI4sI16s")
@@ -104,7 +104,7 @@ class _Socket(asyncio.DatagramProtocol):
             self.transport.sendto(reply, addr)
 
 
-class SimulatedMiioDevice:
+class SimulatedMiioDevice(Restartable):
     """A miIO device on ``host:port`` (loopback); an async context manager that binds it."""
 
     def __init__(
@@ -148,15 +148,6 @@ class SimulatedMiioDevice:
         self._socket: _Socket | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Bind the UDP socket (again after ``stop``, on the same port)."""
