@@ -22,8 +22,9 @@ With ``on_batch`` instead of ``on_message`` the link hands over what arrived in 
 of the socket as one list, once the read is parsed (one loop callback per read, never a
 task per message). Over MQTT 3.1.1 it cuts the reads into packets and parses PUBLISH
 packets itself (there is little to parse: topic, packet id, payload; gmqtt gets the other
-packets) and acknowledges a QoS 1 message only after the batch holding it was handled, so
-a hub that dies mid-batch gets it again from the broker.
+packets) and acknowledges a QoS 1 message only after the batch holding it was handled.
+(Its sessions are clean, so what a hub that dies mid-batch had not acknowledged goes with
+its session: the devices say their state again when asked, ``carhome.fleet.republish``.)
 
 gmqtt does the wire protocol. Its own reconnect is switched off: it retries at a fixed
 delay, forever, in tasks nobody owns. Each connection gets a fresh gmqtt client, so no
