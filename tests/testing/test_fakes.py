@@ -18,6 +18,7 @@ def test_the_exports_are_pinned() -> None:
         "carhome.testing.devices": {"AckingDevice", "Recorder", "RecordingTransport"},
         "carhome.testing.gatekeepers": {"Allow", "Refuse"},
         "carhome.testing.proxy": {"FaultProxy"},
+        "carhome.testing.restartable": {"Restartable"},
         "carhome.testing.stores": {"GatedStore", "HeldStore", "WatchedStore"},
     }  # each by the module that owns it: moving one is a decision too
     assert sorted(carhome.testing.__all__) == sorted(name for names in surface.values() for name in names)
