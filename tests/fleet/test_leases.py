@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import pytest
 
 from carhome.errors import ConfigError, StoreError
-from carhome.fleet import Fenced, Lease, LockSpace, Membership, Partitions, fenced, holders, take, take_all
+from carhome.fleet import (
+    Fenced,
+    Lease,
+    LockSpace,
+    Membership,
+    Partitions,
+    fenced,
+    holders,
+    take,
+    take_all,
+    writer_settings,
+)
 from carhome.pgdatabase import PgDatabase
 from carhome.testing import FakeClock
 
@@ -239,6 +251,36 @@ async def test_a_hand_back_outlasting_the_session_still_hands_every_partition_ba
     assert owner.waited
     assert sorted(owner.released) == list(range(PARTITIONS))
     print(f"session ended during the hand-back: partitions handed back {len(owner.released)} of {PARTITIONS}")
+
+
+async def test_a_partition_held_by_a_statement_of_a_worker_no_longer_in_the_fleet_is_taken(
+    postgres_url: str, partitions: Partitions
+) -> None:
+    # Worker b stopped in the middle of a statement of a fenced transaction on one of its
+    # pooled sessions: the session is "active" (the server waiting for the rest of the
+    # statement, or here running it), which idle_in_transaction_session_timeout never ends,
+    # and it holds the partition's row after b's membership is over.
+    a, b = Recorder(), Recorder()
+    taken = 0
+    async with Membership(partitions, "a", a, heartbeat=0.1, idle_timeout=1.0):
+        await a.until(lambda: len(a.held) == PARTITIONS)
+        ghost = await asyncpg.connect(postgres_url, server_settings=writer_settings(1.0, "b"))
+        try:
+            async with Membership(partitions, "b", b, heartbeat=0.1, idle_timeout=1.0):
+                await b.until(lambda: len(b.held) == PARTITIONS // 2)
+                held = min(b.held)
+                await ghost.execute("BEGIN")
+                await ghost.execute("SELECT 1 FROM fleet_partitions WHERE partition = $1 FOR SHARE", held)
+                stuck = asyncio.ensure_future(ghost.execute("SELECT pg_sleep(3600)"))
+            with contextlib.suppress(TimeoutError):
+                await a.until(lambda: len(a.held) == PARTITIONS)
+            taken = len(a.held)
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                await asyncio.wait_for(stuck, BOUND)  # its session was ended under it
+        finally:
+            ghost.terminate()
+    print(f"partitions a holds after b left, one held by b's stopped statement: {taken} of {PARTITIONS}")
+    assert taken == PARTITIONS
 
 
 async def test_a_worker_id_is_live_once(partitions: Partitions) -> None:

@@ -111,7 +111,7 @@ class Applier:
 async def main(argv: list[str]) -> None:
     url, worker, count, messages, heartbeat, idle = argv[:6]
     zombie_writes = int(argv[7]) if argv[6:7] == ["--zombie-writes"] else 0
-    settings = writer_settings(float(idle))
+    settings = writer_settings(float(idle), worker)
     async with PgDatabase(url, pool_size=2, settings=settings) as database:
         partitions = Partitions(database, int(count))
         applier = Applier(partitions, worker, int(messages))

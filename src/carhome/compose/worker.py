@@ -574,7 +574,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, ended.set)
-    settings = writer_settings(fleet.idle_timeout)
+    settings = writer_settings(fleet.idle_timeout, fleet.worker)
     async with (
         PgDatabase(fleet.database, settings=settings, pool_size=COMMITTING) as committing,
         PgDatabase(fleet.database, settings=settings, pool_size=LOADING) as database,

@@ -23,8 +23,11 @@ and keeps its share of the partitions until the block ends:
   ``owner.acquired(lease)`` with the new epoch and the checkpoint to go on from. A takeover
   waits at most ``heartbeat`` (the session's ``lock_timeout``) for a stale owner's fenced
   write still in flight, then tries again next turn; the worker's pool ends a transaction
-  left open by a stopped worker (``writer_settings``), so no hung worker blocks a partition
-  for longer than ``idle_timeout``.
+  left open by a stopped worker (``writer_settings``), and a turn that could not take all
+  it should ends the pooled sessions of workers no longer in the fleet that are still in
+  a statement of a transaction older than ``idle_timeout`` (a worker stopped in the middle
+  of a statement: the server waits for the rest, and no timeout of its own ends that), so
+  no hung worker blocks a partition for much longer than ``idle_timeout``.
 
 Timings by default: a heartbeat a second, ``idle_session_timeout`` 5 s: a killed worker's
 partitions are taken within a turn (PostgreSQL frees its locks when its socket closes), a
@@ -45,7 +48,7 @@ from asyncpg.exceptions._base import InternalClientError
 
 from carhome.clock import Clock, SystemClock, real_time
 from carhome.errors import ConfigError, StoreError
-from carhome.fleet.partitions import Lease, LockSpace, Partitions, let_go, take_all
+from carhome.fleet.partitions import POOL_NAME, Lease, LockSpace, Partitions, let_go, take_all
 from carhome.fleet.rendezvous import assign
 from carhome.pgdatabase import reason
 
@@ -77,6 +80,15 @@ _HOLDERS: Final = (
     " WHERE p.locktype = 'advisory' AND p.granted AND p.objsubid = 2 AND p.classid = $1::bigint::oid"
     " AND p.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     " ORDER BY 1"
+)
+# The pooled sessions of workers that are members no more, in the middle of a statement of a
+# transaction older than the idle timeout: a worker stopped there keeps its partition's row,
+# and no timeout of the server ends it (idle_in_transaction_session_timeout counts idle time).
+_END_STALE_POOLS: Final = (
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND starts_with(application_name, $1)"
+    " AND substr(application_name, length($1) + 1) <> ALL($2::text[])"
+    " AND state = 'active' AND xact_start < now() - make_interval(secs => $3)"
 )
 _WORKER_ID_MOST: Final = 48  # it is part of the session's application_name (63 bytes at most)
 
@@ -262,7 +274,26 @@ class Membership:
                 for lease in await self._take(wanted):  # all in one go: one commit, not one each
                     self._held[lease.partition] = lease
                     await self._owner.acquired(lease)
+                if left := sorted(mine - self._held.keys()):
+                    await self._end_stale_pools(workers, left)
             await self._clock.sleep(self._heartbeat)
+
+    async def _end_stale_pools(self, workers: list[str], left: list[int]) -> None:
+        """End the pooled sessions of workers no longer in ``workers``: one stopped in the
+        middle of a statement holds a partition's row in a transaction no timeout ends."""
+
+        async def end(conn: asyncpg.Connection) -> int:
+            ended: int = await conn.fetchval(_END_STALE_POOLS, POOL_NAME, workers, self._idle_timeout)
+            return ended
+
+        if ended := await self._talking(end):
+            log.warning(
+                "worker %s: ended %d database sessions of workers no longer in the fleet"
+                " (partitions %s were held by their transactions)",
+                self.worker,
+                ended,
+                ", ".join(map(str, left)),
+            )
 
     async def _hand_back(self, conn: asyncpg.Connection, lease: Lease) -> None:
         """One partition handed back as the membership ends. The heartbeat has stopped, so

@@ -98,14 +98,24 @@ class Lease(msgspec.Struct, frozen=True):
     checkpoint: int
 
 
-def writer_settings(idle_timeout: float) -> dict[str, str]:
+POOL_NAME: Final = "carhome pool "
+"""The start of the ``application_name`` of a worker's pooled sessions; its id follows."""
+
+
+def writer_settings(idle_timeout: float, worker: str | None = None) -> dict[str, str]:
     """The session settings of a worker's pool (``PgDatabase(url, settings=…)``).
 
     A worker stopped in the middle of a fenced transaction holds its partition's row, and
     the worker taking the partition over waits for it: the server ends such a transaction
     when it has been left open ``idle_timeout`` seconds (the membership's), so a hung worker
-    blocks nobody for longer than it keeps its session."""
-    return {"idle_in_transaction_session_timeout": f"{round(idle_timeout * 1000)}ms"}
+    blocks nobody for longer than it keeps its session. A worker stopped in the middle of a
+    statement (the server waiting for the rest of it: ``active``, not idle) is not ended so:
+    its sessions are named after it (``POOL_NAME`` + ``worker``), and the worker taking its
+    partitions ends them once it is no longer a member (``Membership``)."""
+    settings = {"idle_in_transaction_session_timeout": f"{round(idle_timeout * 1000)}ms"}
+    if worker is not None:
+        settings["application_name"] = POOL_NAME + worker
+    return settings
 
 
 def _int4(oid: int) -> int:
