@@ -104,6 +104,7 @@ from gmqtt.mqtt.constants import MQTTv311
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import w2  # the W2 publisher's pieces, beside this file
+from readings import cpu_seconds
 from w1_signals import DERIVED, LIGHTS, SIGNALS, generator
 
 LAT, LON = 52.0, 13.0
@@ -115,7 +116,6 @@ CAR = "car"
 WORKER = [sys.executable, "-c", "from carhome.cli.main import main; main()", "worker", "--config"]
 SERVING = "carhome.compose.worker: partition "
 NAMES = ("1_worker", "2_workers", "kill_9", "sigstop")
-TICK = os.sysconf("SC_CLK_TCK")
 
 CHECKPOINT_LOG = """
 CREATE TABLE w5_checkpoints (
@@ -412,9 +412,7 @@ class WorkerProcess:
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the process so far."""
-        with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return cpu_seconds(self.process.pid)
 
     def signal(self, number: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
