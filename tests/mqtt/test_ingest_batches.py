@@ -33,7 +33,10 @@ class ScriptedBroker:
     QoS 1 PUBLISH and see, byte for byte, when the hub acknowledges it (and to route the
     hub's heartbeat back to it, so the link does not count itself deaf)."""
 
-    def __init__(self) -> None:
+    def __init__(self, retained: bytes = b"") -> None:
+        self.retained = retained
+        """Packets sent in the same write as the SUBACK, as a broker sends its retained
+        messages right after it granted a subscription."""
         self._server = socket.socket()
         self._server.bind(("127.0.0.1", 0))
         self._server.listen()
@@ -102,7 +105,7 @@ class ScriptedBroker:
                     while at < len(body):
                         at += 2 + int.from_bytes(body[at : at + 2]) + 1
                         filters += 1
-                    await self._send(_packet(0x90, body[:2] + b"\x01" * filters))
+                    await self._send(_packet(0x90, body[:2] + b"\x01" * filters) + self.retained)
                 elif kind == 3 and (first >> 1) & 3:  # the hub's own QoS 1 PUBLISH (its status)
                     at = 2 + int.from_bytes(body[:2])
                     await self._send(_packet(0x40, body[at : at + 2]))
@@ -187,7 +190,7 @@ async def test_the_pubacks_of_one_read_go_out_in_one_send(hub: Hub) -> None:
     assert 1 <= len(sends) <= 2  # one read, one write (two if the read came split)
 
 
-def _publish(topic: str, mid: int, payload: bytes) -> bytes:
+def _publish(topic: str, mid: int, payload: bytes, *, retain: bool = False) -> bytes:
     """A QoS 1 PUBLISH of any size (its remaining length in as many bytes as it needs)."""
     name = topic.encode()
     body = len(name).to_bytes(2) + name + mid.to_bytes(2) + payload
@@ -196,7 +199,21 @@ def _publish(topic: str, mid: int, payload: bytes) -> bytes:
         size, byte = divmod(size, 128)
         length += bytes((byte | (0x80 if size else 0),))
         if not size:
-            return b"\x32" + length + body
+            return (b"\x33" if retain else b"\x32") + length + body
+
+
+async def test_a_retained_message_that_comes_with_the_suback_is_acknowledged(hub: Hub) -> None:
+    # A broker sends the retained messages a subscription matches right after its SUBACK,
+    # often in the same read, while the link is still finishing its connect. Unacknowledged,
+    # each would hold one of the session's QoS 1 slots until the broker's ack wait ran out.
+    retained = _publish("carhome/h1/purifier/status", 9, b"online", retain=True)
+    async with ScriptedBroker(retained) as broker:
+        broker.expected_acks = 1
+        async with MqttConnector(hub, broker.url, backoff=FAST) as connector:
+            async with asyncio.timeout(TIMEOUT):
+                await broker.all_acked.wait()
+    assert broker.acks == [9]
+    assert connector.stats.received == 1
 
 
 async def test_packets_cut_anywhere_by_the_reads_arrive_whole_and_in_order(hub: Hub) -> None:

@@ -134,6 +134,10 @@ def _user_permissions(acl: AclTable, identity: Identity, partitions: int) -> dic
     allowed ``fleet.<p>.<home>.<device>.<kind>``; only with its own home's partition ``p``, so
     writing that subject directly puts nothing anywhere the mapping would not."""
     allowed = permissions(acl, identity.username)
+    subscribe = allowed["subscribe"]
+    if ">" in subscribe.get("allow", ()):
+        # every MQTT topic (the hub's one subscription), not the fleet's own subjects
+        subscribe["deny"] = [*subscribe.get("deny", ()), f"{PREFIX}.>", "_INBOX.>", "$JS.>"]
     if isinstance(identity, DeviceIdentity):
         p = partition_of(identity.home, partitions)
         mapped = [f"{PREFIX}.{p}.{identity.home}.{identity.device}.{kind}" for kind in REPORTS]

@@ -9,8 +9,9 @@ password and a set of ``Rule``\\ s derived from the topic convention (``topics``
   key asks) and reads only its own ``cmd`` (and key asks, and asks to re-send its state);
 - the hub reads every device's ``state|event|ack|status`` (and replies), writes every
   ``cmd`` (and key ask, and ``resend`` ask) and its own ``carhome-hub/{hub_id}/status``; it
-  may subscribe all of those reports with the one filter ``carhome/+/+/+`` (``Access.SUBSCRIBE``), of which it
-  still receives only the kinds it reads;
+  may subscribe all of those reports with the one filter ``#`` (``Access.SUBSCRIBE``), of
+  which it still receives only what it reads (``AclTable.hidden``: every other identity's
+  writes that none of its reads covers);
 - the bridge writes discovery configs and the ``…/ha/state|availability`` topics (and the
   ``…/ha/location|result`` some entities have of their own) and reads Home Assistant's
   commands and status;
@@ -44,7 +45,7 @@ from carhome.errors import ConfigError
 from carhome.files import write_atomically
 from carhome.hub.model import check_name
 from carhome.mqtt import discovery_topics as ha_topics
-from carhome.mqtt.topics import DEVICE_FILTER, ROOT, Kind, hub_heartbeat_topic, hub_status_topic
+from carhome.mqtt.topics import EVERY_TOPIC, ROOT, Kind, hub_heartbeat_topic, hub_status_topic
 
 log: Final = logging.getLogger(__name__)
 
@@ -141,8 +142,9 @@ class HubIdentity(_Identity, frozen=True, tag="hub"):
         return (
             *(Rule(Access.READ, kind.filter) for kind in FROM_DEVICE),
             *(Rule(Access.WRITE, kind.filter) for kind in TO_DEVICE),
-            # every report with one subscription; the commands it writes do not come back
-            Rule(Access.SUBSCRIBE, DEVICE_FILTER),
+            # every report with one subscription; what it does not read (the commands it
+            # writes, Home Assistant's topics) is kept away from it
+            Rule(Access.SUBSCRIBE, EVERY_TOPIC),
             Rule(Access.WRITE, hub_status_topic(self.hub_id)),
             # its heartbeat, sent to itself through the broker (the hub knows it still hears)
             Rule(Access.WRITE, hub_heartbeat_topic(self.hub_id)),

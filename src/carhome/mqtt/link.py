@@ -328,7 +328,9 @@ class _Intake:
                 # One batch must never stop the stream (it is acknowledged all the same:
                 # a message that cannot be handled would come back for ever).
                 log.exception("a batch of %d MQTT messages could not be handled", len(messages))
-        transport = self._uncorked
+        # Before the cork (the retained messages a broker sends with its SUBACK can be
+        # handled while the connect still waits its turn), the connection's own transport.
+        transport = self._uncorked or self._client._connection._transport
         if mids and transport is not None and not transport.is_closing():
             # Past the cork, as soon as the batch was handled: the batch's PUBACKs in one
             # write (one send, not one per message).

@@ -162,6 +162,9 @@ def permissions(acl: AclTable, user: str) -> dict[str, Any]:
     # (server/mqtt.go, mqttDeliverMsgCbQoS12), so it never reaches the user, and refuses a
     # subscription the clause covers.
     denied = [s for f in acl.hidden(user) for s in subjects(f)]
+    if ">" in allowed:
+        # MQTT's `#` matches no topic that begins with `$`; NATS's `>` would take `$SYS/#` in
+        denied.append("$SYS.>")
     # An empty allow list would mean "no restriction" to NATS; "deny everything" is said so.
     subscribe: dict[str, list[str]] = {"allow": allowed} if allowed else {"deny": [">"]}
     if allowed and denied:

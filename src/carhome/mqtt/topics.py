@@ -18,8 +18,8 @@ from carhome.mqtt.malformed import MalformedMessage
 
 ROOT: Final = "carhome"
 HUB_ROOT: Final = "carhome-hub"
-DEVICE_FILTER: Final = f"{ROOT}/+/+/+"
-"""Every device topic of every kind: one subscription for all of them."""
+EVERY_TOPIC: Final = "#"
+"""Every topic: the hub's one subscription on the NATS server (see ``connectors.mqtt``)."""
 
 # Topics are far longer than this only when someone is probing; do not echo them whole.
 _ECHO: Final = 80

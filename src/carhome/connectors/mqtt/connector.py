@@ -1,16 +1,22 @@
 """The hub's MQTT connector: device topics in, commands out.
 
 It subscribes ``carhome/+/+/state|event|ack|status`` (and the key replies) at QoS 1 —
-or, on the built-in broker (``one_subscription``), all of them with the one filter
-``carhome/+/+/+``, whose other kinds (the commands it sends itself) the broker's
-permissions keep away (``credentials.Access.SUBSCRIBE``). The NATS server lets one MQTT
-session have 1,024 QoS 1 messages in flight, but each QoS 1 subscription's JetStream
-consumer 1,024 as well: with several busy subscriptions it drops what goes past the
-session's limit and sends it again only after its ack wait (30 s), so ingest stalls. No
-server setting helps: ``max_ack_pending`` sets both limits alike, and a session's
-consumers may not sum past 65,535. One subscription is one consumer, within the session's
-limit. Mosquitto queues per client, not per subscription; there it subscribes kind by
-kind, which its ACL file allows. It translates each message at the
+or, on the built-in broker (``one_subscription``), all of them with the one filter ``#``,
+of which the broker's permissions keep away what the hub does not read (the commands it
+sends itself, Home Assistant's topics: ``credentials.Access.SUBSCRIBE``); without
+permissions (a broker anyone may use) what is not a device's report is ignored here.
+The NATS server lets one MQTT session have 1,024 QoS 1 messages in flight, but each QoS 1
+subscription's JetStream consumer 1,024 as well: with several busy subscriptions it drops
+what goes past the session's limit and sends it again only after its ack wait (30 s), so
+ingest stalls. No server setting helps: ``max_ack_pending`` sets both limits alike, and a
+session's consumers may not sum past 65,535. One subscription is one consumer, within the
+session's limit. And ``#`` is the one filter whose consumer reads the stream in order:
+for any narrower one (``carhome/+/+/+`` included) the server looks up, for each message
+it delivers while the consumer is behind, the first match among every subject the stream
+holds (``msgBlock.firstMatching``; each device's ``cmd`` and ``ack`` is a subject), which
+took half the server's CPU and held W2 at NATS QoS 1 to 0.47 of the bare rate
+(``#``: 0.70). Mosquitto queues per client, not per subscription; there it subscribes
+kind by kind, which its ACL file allows. It translates each message at the
 edge: state → ``Hub.report_many`` (the hub checks each value against the spec, so one bad
 value never sinks its neighbours), ack → ``Hub.ack``, status → ``Hub.set_available``, event
 → ``Hub.event`` (the hub checks it against the spec and publishes it on its bus, where
@@ -70,7 +76,7 @@ from carhome.mqtt.payloads import (
     encode_command,
 )
 from carhome.mqtt.topics import (
-    DEVICE_FILTER,
+    EVERY_TOPIC,
     Kind,
     Topic,
     hub_heartbeat_topic,
@@ -149,7 +155,7 @@ class MqttConnector:
             clock=hub.clock,
             client_id=client_id,
             status_topic=hub_status_topic(hub_id or client_id),
-            subscriptions=(DEVICE_FILTER,) if one_subscription else SUBSCRIPTIONS,
+            subscriptions=(EVERY_TOPIC,) if one_subscription else SUBSCRIPTIONS,
             on_batch=self._on_batch,
             on_up=self._on_up,
             on_down=self._on_down,
