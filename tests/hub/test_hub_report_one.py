@@ -150,3 +150,35 @@ def test_a_failing_subscriber_does_not_stop_report_one(hub: Hub, caplog: pytest.
     assert [c.value for c in seen] == [55.0]
     assert hub.bus.errors == 1
     assert hub.value("h1", "car", vss.SOC) == 55.0
+
+
+async def test_report_many_applies_and_rejects_a_batch_as_report_does_message_by_message(
+    clock: FakeClock,
+) -> None:
+    # the reported (untrusted) cases as messages of one value, and a few of several values
+    # (one bad among good ones, an unknown device), all in one batch
+    many: list[tuple[str, str, dict[str, Any], float | None]] = [
+        (home, device, {prop: value}, None) for home, device, prop, value, trusted in CASES if not trusted
+    ]
+    many[5:5] = [
+        ("h1", "car", {vss.SOC: 42.0, vss.SPEED: "fast", vss.RANGE: 120.0}, None),
+        ("nowhere", "car", {vss.SOC: 1.0, vss.SPEED: 2.0}, None),
+        ("h1", "purifier", {"fan_level": 1.0, "mode": "auto"}, 1_000.0),
+    ]
+    async with a_hub(clock) as by_map, a_hub(clock) as by_many:
+        seen: dict[str, list[Change]] = {"map": [], "many": []}
+        by_map.bus.subscribe(seen["map"].append, home="h1")
+        by_many.bus.subscribe(seen["many"].append, home="h1")
+        expected = [
+            err
+            for home, device, values, ts in many
+            for err in by_map.report(home, device, values, ts=ts, source="mqtt").rejected
+        ]
+        refused = by_many.report_many(many, source="mqtt")
+        assert [shown(e) for e in refused] == [shown(e) for e in expected]
+        assert [e.code for e in refused].count("unknown_device") == 3  # toaster, nowhere twice
+        assert looked(by_many) == looked(by_map)
+        assert [(c.device, c.prop, c.value, c.old, c.ts) for c in seen["many"]] == [
+            (c.device, c.prop, c.value, c.old, c.ts) for c in seen["map"]
+        ]
+        assert by_many.rejections.counts == by_map.rejections.counts

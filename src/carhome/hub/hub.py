@@ -492,11 +492,26 @@ class Hub:
 
     def report_many(
         self, reports: Sequence[tuple[str, str, Mapping[str, Any], float | None]], *, source: str = ""
-    ) -> list[Report]:
+    ) -> list[InvalidChange]:
         """``report`` of each (home, device, values, ts) in ``reports``, in order: what a
-        connector took in one read. A ``Report`` for each, in the same order."""
-        report = self.report
-        return [report(home, device, values, ts=ts, source=source) for home, device, values, ts in reports]
+        connector took in one read. Every rejection, in order (none: all were applied); a
+        message from an unknown device is one ``unknown_device`` rejection.
+
+        A message of one value (most are) takes ``report_one``'s way: no ``Report`` made.
+        """
+        one, report = self.report_one, self.report
+        refused: list[InvalidChange] = []
+        for home, device, values, ts in reports:
+            if len(values) == 1:
+                for prop, value in values.items():
+                    err = one(home, device, prop, value, ts=ts, source=source)
+                    if err is not None:
+                        refused.append(err)
+            else:
+                rejected = report(home, device, values, ts=ts, source=source).rejected
+                if rejected:
+                    refused += rejected
+        return refused
 
     # -- commands -------------------------------------------------------------------------
 

@@ -316,13 +316,11 @@ class MqttConnector:
 
     def _apply(self, states: list[tuple[str, str, Mapping[str, Any], float | None]]) -> None:
         stats = self.stats
-        for report in self._hub.report_many(states, source=SOURCE):
-            rejected = report.rejected
-            if rejected:
-                if rejected[0].code == "unknown_device":
-                    stats.rejected += 1
-                else:
-                    stats.rejected_values += len(rejected)
+        for refused in self._hub.report_many(states, source=SOURCE):
+            if refused.code == "unknown_device":
+                stats.rejected += 1
+            else:
+                stats.rejected_values += 1
 
     def _on_status(self, topic: Topic, payload: bytes, retained: bool) -> None:
         if not payload:
