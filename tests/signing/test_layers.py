@@ -1,12 +1,12 @@
 """Signing stands apart from access: the import graph, read from the source, says so.
 
 ``carhome.signing`` is the protocol phones, the relay and devices share: its modules reach
-only the protocol itself, errors, the clock, device specs (for the safety domains),
-``carhome.private`` (file modes) and ``carhome.files`` (atomic writes) — no hub, no wire,
-no policy, no face. The phone's client of the hub's key routes (``carhome.wire.keyclient``)
-stands on the wire, and still reaches no access, API or CLI. Devices, connectors, the
-simulator and the test doubles embed signing without
-access. Imports are followed transitively through the modules of ``src/carhome``, package
+only the protocol itself, errors, the clock, device specs (for the safety domains), the id
+rule (``carhome.names``, the hub's own), ``carhome.private`` (file modes) and
+``carhome.files`` (atomic writes) — no hub, no wire, no policy, no face. The phone's client
+of the hub's key routes (``carhome.wire.keyclient``) stands on the wire, and still reaches no
+access, API or CLI. Devices, connectors, the simulator and the test doubles embed signing
+without access. Imports are followed transitively through the modules of ``src/carhome``, package
 ``__init__``s included (the root's exports aside: every module sits below it).
 """
 
@@ -27,6 +27,7 @@ PROTOCOL_MAY_REACH = (
     "carhome.errors",
     "carhome.clock",
     "carhome.spec",
+    "carhome.names",
     "carhome.private",
     "carhome.files",
 )
@@ -137,6 +138,8 @@ def test_the_graph_is_read() -> None:
     assert "carhome.signing.session" in reach("carhome.wire.keys")
     # the file helpers the protocol may use stand on nothing else of carhome
     assert reach("carhome.files") == {"carhome.private"}
+    # and so does the id rule the hub and the protocol share
+    assert reach("carhome.names") == {"carhome.errors"}
 
 
 @pytest.mark.parametrize("module", PROTOCOL)

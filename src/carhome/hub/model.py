@@ -1,28 +1,18 @@
 """The records of a home: the home itself, its places and its devices.
 
-Every record carries its home id. Ids are checked when made: lower-case letters, digits,
-``-`` and ``_``, so they are safe in MQTT topics, URLs and file names.
+Every record carries its home id. Ids are checked when made, by ``carhome.names``: lower-case
+letters, digits, ``-`` and ``_``, so they are safe in MQTT topics, URLs and file names.
 """
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
 from carhome.errors import InvalidName
+from carhome.names import check_name
 
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-
-
-def check_name(kind: str, value: str) -> str:
-    """Return ``value`` if it is a valid id for a ``kind`` (home, device, place)."""
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise InvalidName(
-            f"{kind} id {value!r} is not valid: use 1-63 lower-case letters, digits, '-' or '_',"
-            " starting with a letter or digit"
-        )
-    return value
+# The parts check their own ids (topics, credentials, members) by the records' rule.
+__all__ = ["Device", "Home", "Place", "check_name"]
 
 
 class Place(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

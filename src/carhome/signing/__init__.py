@@ -19,8 +19,10 @@ One module per noun:
   directory (``DeviceKeys``);
 - ``phone``: the phone side that opens sessions and signs (``PhoneSession``);
 - ``relay``: the key asks a hub relays between phones and devices, and the device's answers;
-- ``pending``: enrollment requests the relay holds until an owner approves them;
-- ``names``: the ids a device is known by.
+- ``pending``: enrollment requests the relay holds until an owner approves them.
+
+A device checks the ids it is known by with the hub's rule, ``carhome.names``, which sits
+below both.
 
 The phone's key ring and its client of the hub's key routes stand on the wire, above this
 package: ``carhome.wire.keyclient``.

@@ -24,8 +24,8 @@ import msgspec
 
 from carhome.clock import Clock
 from carhome.errors import CarhomeError
+from carhome.names import check_name
 from carhome.signing.keys import EnrolledKey, InvalidKey, KeyPair, KeyStore, PublicKey
-from carhome.signing.names import check_name
 from carhome.signing.roles import Role
 from carhome.signing.session import NONCE_SIZE
 from carhome.signing.transcript import Tag, transcript

@@ -25,6 +25,7 @@ import msgspec
 
 from carhome.clock import Clock
 from carhome.errors import DeviceRefused
+from carhome.names import check_name
 from carhome.signing.counters import CounterWindow, Slot, VerifierState, VerifierStore
 from carhome.signing.envelope import (
     DEFAULT_MAX_TTL,
@@ -36,7 +37,6 @@ from carhome.signing.envelope import (
     domain_of,
 )
 from carhome.signing.keys import EnrolledKey, KeyPair, KeyStore, PublicKey
-from carhome.signing.names import check_name
 from carhome.signing.roles import Role
 from carhome.signing.session import (
     EPOCH_SIZE,
