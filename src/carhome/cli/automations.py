@@ -15,7 +15,7 @@ import click
 
 from carhome.cli.client import ApiError, HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import echo_json, table, value_text
+from carhome.cli.output import echo_json, echo_result, table, value_text
 from carhome.wire.automations import AutomationDetail, AutomationOut, CheckResult, Trace, TraceList
 
 _T = TypeVar("_T")
@@ -165,10 +165,11 @@ def apply(*, file: Path, hub: str | None, as_json: bool) -> None:
 
 def _switch(name: str, hub: str | None, as_json: bool, enabled: bool) -> None:
     found = with_client(hub, AutomationsClient, lambda client: client.switch(name, enabled))
-    if as_json:
-        echo_json(found)
-    else:
-        click.echo(f"{found.id}: {'enabled' if found.enabled else 'disabled'} (kept across restarts)")
+    echo_result(
+        found,
+        f"{found.id}: {'enabled' if found.enabled else 'disabled'} (kept across restarts)",
+        as_json=as_json,
+    )
 
 
 @automations.command()

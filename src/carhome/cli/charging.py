@@ -18,7 +18,7 @@ import click
 
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_client
-from carhome.cli.output import ChartFile, charts, echo_json, table
+from carhome.cli.output import ChartFile, charts, echo_json, echo_result, table
 from carhome.wire.charging import CarPlanOut, PricesOut
 
 _T = TypeVar("_T")
@@ -120,10 +120,7 @@ def show(*, car: str | None, out: Path | None, hub: str | None, as_json: bool) -
       carhome plan show --car yizhuang/car --out plan.svg
     """
     chosen = pick(_with_client(hub, lambda client: client.plans()), car)
-    if as_json:
-        echo_json(chosen)
-    else:
-        click.echo(plan_text(chosen))
+    echo_result(chosen, plan_text(chosen), as_json=as_json)
     if out is not None:
         path = draw(chosen, out)
         click.echo(f"chart: {path}", err=as_json)

@@ -33,7 +33,7 @@ from carhome.access.policy import SAFETY_DOMAINS
 from carhome.cli.client import HubClient
 from carhome.cli.names import resolve_device
 from carhome.cli.options import hub_options, with_hub
-from carhome.cli.output import echo_json, table
+from carhome.cli.output import echo_json, echo_result, table
 from carhome.cli.session import TOKEN_ENV
 from carhome.hub import Command
 from carhome.ocpp.messages import NO_SIGNATURES
@@ -239,10 +239,11 @@ def wait_(*, device: str, request_id: str, keys_dir: Path | None, hub: str | Non
         return _settled(await phone.outcome(asked))
 
     enrolled = _with_phone(hub, keys_dir, device, work)
-    if as_json:
-        echo_json(enrolled)
-    else:
-        click.echo(f"enrolled {enrolled.key_id.hex()} for {enrolled.member} ({enrolled.role}) on {device}")
+    echo_result(
+        enrolled,
+        f"enrolled {enrolled.key_id.hex()} for {enrolled.member} ({enrolled.role}) on {device}",
+        as_json=as_json,
+    )
 
 
 @keys.command()
@@ -330,10 +331,7 @@ def remove(*, device: str, key_id: str, keys_dir: Path | None, hub: str | None, 
         return await phone.revoke(home, dev, matches[0].point)
 
     revoked = _with_phone(hub, keys_dir, device, work)
-    if as_json:
-        echo_json(revoked)
-    else:
-        click.echo(f"revoked {revoked.key_id.hex()} ({revoked.member}) on {device}")
+    echo_result(revoked, f"revoked {revoked.key_id.hex()} ({revoked.member}) on {device}", as_json=as_json)
 
 
 @keys.command("show-code")
@@ -346,10 +344,7 @@ def show_code(*, device: str, keys_dir: Path | None, hub: str | None, as_json: b
         return await phone.hub.code(home, dev)
 
     code = _with_phone(hub, keys_dir, device, work)
-    if as_json:
-        echo_json({"code": code})
-    else:
-        click.echo(code)
+    echo_result({"code": code}, code, as_json=as_json)
 
 
 @keys.command()
@@ -378,10 +373,11 @@ def delegate(
         return await phone.delegate(challenge, domains=domains, code=code)
 
     enrolled = _with_phone(hub, keys_dir, device, work)
-    if as_json:
-        echo_json(enrolled)
-    else:
-        click.echo(f"delegated {', '.join(domains)} on {device} to the hub's automations ({enrolled.member})")
+    echo_result(
+        enrolled,
+        f"delegated {', '.join(domains)} on {device} to the hub's automations ({enrolled.member})",
+        as_json=as_json,
+    )
 
 
 async def signed_call(

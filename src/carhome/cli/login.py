@@ -13,7 +13,7 @@ import click
 
 from carhome.cli.client import HubClient
 from carhome.cli.options import hub_options, with_hub
-from carhome.cli.output import echo_json
+from carhome.cli.output import echo_result
 
 
 @click.command()
@@ -29,10 +29,11 @@ def login(member: str, password_stdin: bool, hub: str | None, as_json: bool) -> 
 
     async def work(client: HubClient) -> None:
         tokens = await client.login(member, password)
-        if as_json:
-            echo_json({"member": tokens.member, "home": tokens.home, "hub": client.url})
-        else:
-            click.echo(f"logged in to {client.url} as {tokens.member} (home {tokens.home})")
+        echo_result(
+            {"member": tokens.member, "home": tokens.home, "hub": client.url},
+            f"logged in to {client.url} as {tokens.member} (home {tokens.home})",
+            as_json=as_json,
+        )
 
     with_hub(hub, work)
 
@@ -46,10 +47,11 @@ def logout(hub: str | None, as_json: bool) -> None:
         saved = client.saved()
         if saved is not None:
             await client.logout()
-        if as_json:
-            echo_json({"logged_out": saved.member if saved else None})
-        else:
-            click.echo(f"logged out {saved.member}" if saved else f"not logged in to {client.url}")
+        echo_result(
+            {"logged_out": saved.member if saved else None},
+            f"logged out {saved.member}" if saved else f"not logged in to {client.url}",
+            as_json=as_json,
+        )
 
     with_hub(hub, work)
 
@@ -64,9 +66,10 @@ def whoami(hub: str | None, as_json: bool) -> None:
         me = members[0] if len(members) == 1 else None
         saved = client.saved()
         name = saved.member if saved else (me.id if me else "?")
-        if as_json:
-            echo_json({"member": name, "home": saved.home if saved else None})
-        else:
-            click.echo(f"{name} at {client.url}" + (f" (home {saved.home})" if saved else ""))
+        echo_result(
+            {"member": name, "home": saved.home if saved else None},
+            f"{name} at {client.url}" + (f" (home {saved.home})" if saved else ""),
+            as_json=as_json,
+        )
 
     with_hub(hub, work)

@@ -59,6 +59,14 @@ def echo_json(value: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
 
+def echo_result(value: Any, text: str, *, as_json: bool) -> None:
+    """Print a command's result: ``value`` as JSON for a script (``--json``), else ``text``."""
+    if as_json:
+        echo_json(value)
+    else:
+        click.echo(text)
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Rows under a header, columns padded to their widest cell."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
