@@ -81,6 +81,11 @@ def store_option(help: str) -> Callable[[_F], _F]:  # noqa: A002 - click's own w
     return click.option("--store", "store", metavar="URL", default=None, callback=store_url, help=help)
 
 
+def port_option(flag: str, default: int, help: str) -> Callable[[_F], _F]:  # noqa: A002 - click's own word for it
+    """An option giving a TCP port (0 to 65535), its default shown in ``--help``."""
+    return click.option(flag, type=click.IntRange(0, 65535), default=default, show_default=True, help=help)
+
+
 def hub_url(given: str | None) -> str:
     """Where to find the hub (see the module docstring)."""
     return given or read_hub_address() or DEFAULT_URL

@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from carhome import ports
-from carhome.cli.options import checked_value, config_option, store_option
+from carhome.cli.options import checked_value, config_option, port_option, store_option
 from carhome.errors import CarhomeError
 
 
@@ -65,20 +65,8 @@ def _broker_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Simulated time runs this many times faster than real time.",
 )
-@click.option(
-    "--api-port",
-    type=click.IntRange(0, 65535),
-    default=ports.API,
-    show_default=True,
-    help="Port of the local API on 127.0.0.1 (0 picks a free one).",
-)
-@click.option(
-    "--mqtt-port",
-    type=click.IntRange(0, 65535),
-    default=ports.BROKER,
-    show_default=True,
-    help="Port of the built-in MQTT broker on 127.0.0.1.",
-)
+@port_option("--api-port", ports.API, "Port of the local API on 127.0.0.1 (0 picks a free one).")
+@port_option("--mqtt-port", ports.BROKER, "Port of the built-in MQTT broker on 127.0.0.1.")
 @click.option(
     "--mqtt-url",
     metavar="URL",
