@@ -23,7 +23,7 @@ import pytest
 from carhome.cli import exits
 from carhome.compose.demo import DEMO_HOME, demo_config
 from carhome.errors import StoreError
-from carhome.hub import Command, CommandStatus, Hub, StateRow, Store
+from carhome.hub import Command, CommandStatus, Hub, StateRow
 from carhome.store import PostgresStore, SqliteStore, open_store
 from carhome.store.copy import counted_keys, held_as_copied
 from carhome.store.pgschema import SCHEMA_VERSION
@@ -75,17 +75,20 @@ def _commands(devices: list[tuple[str, str]], n: int) -> list[Command]:
     return made
 
 
-async def _fill_demo_like(store: Store, commands: int = 1200) -> None:
-    """What a demo hub's store holds after a while: its home, devices, states and commands."""
+async def _fill_demo_like(db: Path, commands: int = 1200) -> str:
+    """A SQLite store at ``db`` holding what a demo hub's store holds after a while: its
+    home, devices, states and commands. Returns the store's URL."""
     config = demo_config(speed=1, data_dir=Path("unused"), api_port=0, mqtt_port=1, mqtt_url=None)
-    for home in config.home_records():
-        await store.save_home(home)
-    devices = config.device_records()
-    await store.save_devices(devices)
-    keys = [(d.home, d.id) for d in devices]
-    await store.save_states(_states(keys))
-    for command in _commands(keys, commands):
-        await store.outbox_put(command)
+    async with SqliteStore(db) as store:
+        for home in config.home_records():
+            await store.save_home(home)
+        devices = config.device_records()
+        await store.save_devices(devices)
+        keys = [(d.home, d.id) for d in devices]
+        await store.save_states(_states(keys))
+        for command in _commands(keys, commands):
+            await store.outbox_put(command)
+    return f"sqlite:///{db}"
 
 
 async def _rows(url: str) -> dict[str, list[object]]:
@@ -104,9 +107,7 @@ async def _rows(url: str) -> dict[str, list[object]]:
 async def test_copy_from_sqlite_to_postgresql_and_back_keeps_every_row(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    async with SqliteStore(tmp_path / "carhome.db") as store:
-        await _fill_demo_like(store)
+    source = await _fill_demo_like(tmp_path / "carhome.db")
     there = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert there.exit_code == 0, there.output
     back_url = f"sqlite:///{tmp_path / 'back.db'}"
@@ -138,9 +139,7 @@ async def test_copy_from_sqlite_to_postgresql_and_back_keeps_every_row(
 async def test_a_hub_on_the_copied_postgresql_store_sees_the_same_states_and_pending_commands(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    async with SqliteStore(tmp_path / "carhome.db") as store:
-        await _fill_demo_like(store, commands=50)
-    source = f"sqlite:///{tmp_path / 'carhome.db'}"
+    source = await _fill_demo_like(tmp_path / "carhome.db", commands=50)
     done = await carhome("store", "copy", "--from", source, "--to", postgres_url)
     assert done.exit_code == 0, done.output
 
@@ -163,9 +162,7 @@ async def test_a_hub_on_the_copied_postgresql_store_sees_the_same_states_and_pen
 async def test_copy_refuses_a_target_that_is_not_empty_unless_forced(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    async with SqliteStore(tmp_path / "carhome.db") as store:
-        await _fill_demo_like(store, commands=10)
+    source = await _fill_demo_like(tmp_path / "carhome.db", commands=10)
     async with PostgresStore(postgres_url) as target:
         await target.outbox_put(_commands([("elsewhere", "car")], 11)[10])  # an id the source lacks
 
@@ -245,11 +242,9 @@ def _on_a_terminal(*args: str) -> tuple[int, str]:
 
 
 async def test_copy_on_a_terminal_shows_a_progress_bar_per_table(tmp_path: Path) -> None:
-    source, target = tmp_path / "from.db", tmp_path / "to.db"
-    async with SqliteStore(source) as store:
-        await _fill_demo_like(store, commands=1200)
+    source, target = await _fill_demo_like(tmp_path / "from.db", commands=1200), tmp_path / "to.db"
     status, shown = await asyncio.to_thread(
-        _on_a_terminal, "store", "copy", "--from", f"sqlite:///{source}", "--to", f"sqlite:///{target}"
+        _on_a_terminal, "store", "copy", "--from", source, "--to", f"sqlite:///{target}"
     )
     assert status == exits.OK, shown
     # a bar drawn and redrawn in place (carriage returns) as the batches of 500 land

@@ -77,8 +77,9 @@ class Held:
     registers: list[Register]
 
 
-async def _fill(db: Path) -> None:
-    """A hub's store with one home, and its history, timers and transactions beside it."""
+async def _fill(db: Path) -> str:
+    """A hub's store with one home, and its history, timers and transactions beside it;
+    returns the store's URL."""
     async with SqliteStore(db) as store:
         await store.save_home(Home(id="h1", name="Home", lat=39.8, lon=116.5))
     async with SqliteHistoryStore.beside(db) as history:
@@ -104,6 +105,7 @@ async def _fill(db: Path) -> None:
             await ocpp.save(_transaction(i), samples)
         for charger in range(3):
             await ocpp.save_register(Register(charger=f"CP-{charger}", connector=1, ts=T0, energy_wh=42.0))
+    return f"sqlite:///{db}"
 
 
 async def _held(url: str) -> Held:
@@ -130,8 +132,7 @@ async def _held(url: str) -> Held:
 async def test_copy_takes_the_history_timers_and_transactions_to_postgresql_and_back(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    await _fill(tmp_path / "carhome.db")
+    source = await _fill(tmp_path / "carhome.db")
     there, back, back_url = await there_and_back(source, postgres_url, tmp_path / "back")
 
     original, on_postgres, returned = await _held(source), await _held(postgres_url), await _held(back_url)
@@ -168,8 +169,7 @@ async def test_copy_takes_the_history_timers_and_transactions_to_postgresql_and_
 async def test_copy_refuses_a_target_whose_parts_hold_anything_unless_forced(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    source = f"sqlite:///{tmp_path / 'carhome.db'}"
-    await _fill(tmp_path / "carhome.db")
+    source = await _fill(tmp_path / "carhome.db")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     async with SqliteStore(elsewhere / "carhome.db"):

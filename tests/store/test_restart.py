@@ -97,8 +97,7 @@ async def test_restored_commands_are_redelivered_when_a_transport_attaches(reope
     clock = FakeClock()
     async with Hub(store=reopen(), clock=clock) as hub:
         await hub.add_home(HOME)
-        for device in (CAR, PURIFIER, LAMP):
-            await hub.add_device(device)
+        await hub.add_devices([CAR, PURIFIER, LAMP])
         lock = await hub.submit("h1", "car", "action", "lock", member="alice", face="api", ttl=3600)
         fan = await hub.submit(
             "h1", "purifier", "set", "fan_level", {"value": 2}, member="alice", face="api", ttl=3600
