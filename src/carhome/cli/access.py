@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import click
 
@@ -44,6 +45,8 @@ from carhome.pgdatabase import PgDatabase
 from carhome.store import sqlite_path
 from carhome.wire import members as wire
 from carhome.wire.members import Role
+
+_Command = Callable[..., None]
 
 EXIT_TAMPERED: Final = exits.REFUSED
 LOCAL_ADMIN: Final = "local-admin"
@@ -109,6 +112,20 @@ class _Where:
             if not readonly:
                 await open_tables(database)
             yield PostgresMemberStore(database), PostgresAuditStore(database)
+
+
+def _where_options(db_option: Callable[[_Command], _Command]) -> Callable[[_Command], _Command]:
+    """``db_option`` and ``--store`` on a command, handed to it as one ``where``: the
+    database it works on without the running hub, if either was given."""
+
+    def decorate(command: _Command) -> _Command:
+        @functools.wraps(command)
+        def with_where(*, db: Path | None, store: str | None, **rest: Any) -> None:
+            command(where=_Where(db, store), **rest)
+
+        return db_option(_store_option(with_where))
+
+    return decorate
 
 
 def _when(text: str) -> float:
@@ -187,12 +204,10 @@ def _print_members(rows: list[tuple[str, str, str, str, bool, tuple[wire.Grant, 
 
 
 @members.command("list")
-@_db_option
-@_store_option
+@_where_options(_db_option)
 @hub_options
-def list_members(db: Path | None, store: str | None, hub: str | None, as_json: bool) -> None:
+def list_members(where: _Where, hub: str | None, as_json: bool) -> None:
     """Show every member, role and grant."""
-    where = _Where(db, store)
     if not where.given:
         found = with_hub(hub, lambda client: client.members())
         if as_json:
@@ -213,8 +228,7 @@ def _new_password() -> str:
 @click.option("--name", required=True, help="The member's display name.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--password/--no-password", default=True, help="Ask for a login password [default: yes].")
-@_db_option
-@_store_option
+@_where_options(_db_option)
 @hub_options
 def add(
     *,
@@ -223,13 +237,11 @@ def add(
     name: str,
     role: str,
     password: bool,
-    db: Path | None,
-    store: str | None,
+    where: _Where,
     hub: str | None,
     as_json: bool,
 ) -> None:
     """Add a member (a guest then needs grants: `carhome members grant`)."""
-    where = _Where(db, store)
     if not where.given:
         secret = _new_password() if password else None
         made = with_hub(hub, lambda client: client.add_member(member_id, name, role, secret))
@@ -264,8 +276,7 @@ def add(
 @click.option("--from", "starts", required=True, help="Start, ISO 8601 (e.g. 2026-07-01T18:00).")
 @click.option("--until", "ends", required=True, help="End (exclusive), ISO 8601.")
 @click.option("--uses", type=click.IntRange(min=1), default=None, help="How many commands at most.")
-@_db_option
-@_store_option
+@_where_options(_db_option)
 @hub_options
 def grant(
     *,
@@ -275,13 +286,11 @@ def grant(
     starts: str,
     ends: str,
     uses: int | None,
-    db: Path | None,
-    store: str | None,
+    where: _Where,
     hub: str | None,
     as_json: bool,
 ) -> None:
     """Give a guest a grant."""
-    where = _Where(db, store)
     if not where.given:
         body = {
             "devices": devices,
@@ -309,12 +318,10 @@ def grant(
 
 @members.command("revoke")
 @click.argument("member_id")
-@_db_option
-@_store_option
+@_where_options(_db_option)
 @hub_options
-def revoke(member_id: str, db: Path | None, store: str | None, hub: str | None, as_json: bool) -> None:
+def revoke(member_id: str, where: _Where, hub: str | None, as_json: bool) -> None:
     """Revoke a member for good (their sessions close and their commands are refused)."""
-    where = _Where(db, store)
     if not where.given:
         with_hub(hub, lambda client: client.revoke_member(member_id))
     else:
@@ -333,10 +340,9 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@_audit_db_option
-@_store_option
+@_where_options(_audit_db_option)
 @hub_options
-def verify_audit(db: Path | None, store: str | None, hub: str | None, as_json: bool) -> None:
+def verify_audit(where: _Where, hub: str | None, as_json: bool) -> None:
     """Recompute the hash chains; exit 3 and name the first bad entry if one was tampered with.
 
     \b
@@ -345,7 +351,6 @@ def verify_audit(db: Path | None, store: str | None, hub: str | None, as_json: b
       carhome audit verify --db .carhome/access.db  # a hub's access database file
       carhome audit verify --store postgresql://carhome@db/carhome  # a PostgreSQL hub's chains
     """
-    where = _Where(db, store)
     if not where.given:
         found = with_hub(hub, lambda client: client.audit(limit=1))
         if as_json:
