@@ -99,9 +99,8 @@ class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     connector: str = "mqtt"
 
     def record(self, home: str) -> Device:
-        return Device(
-            home=home, id=self.id, type=self.type, name=self.name, room=self.room, connector=self.connector
-        )
+        """The hub's record of this device in ``home``: every field of it."""
+        return Device(home=home, **msgspec.structs.asdict(self))
 
 
 class HomeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
