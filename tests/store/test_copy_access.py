@@ -13,6 +13,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -91,6 +92,21 @@ async def _fill(data: Path, clock: FakeClock) -> dict[str, TokenPair]:
     return tokens
 
 
+class Stopped(NamedTuple):
+    """A stopped SQLite hub ``_fill`` made: its data folder, its store's URL, the tokens issued."""
+
+    data: Path
+    source: str
+    tokens: dict[str, TokenPair]
+
+
+@pytest.fixture
+async def stopped(tmp_path: Path, clock: FakeClock) -> Stopped:
+    data = tmp_path / "data"
+    tokens = await _fill(data, clock)
+    return Stopped(data, f"sqlite:///{data / 'carhome.db'}", tokens)
+
+
 async def _held(url: str) -> tuple[list[Member], list[Session], list[AuditEntry], bytes | None]:
     async with open_store(url) as store, access_stores(store, url, make=False) as side:
         assert side is not None
@@ -107,11 +123,9 @@ def _what(entry: AuditEntry) -> tuple[object, ...]:
 
 @pytest.mark.postgres
 async def test_copy_takes_members_sessions_secret_and_audit_to_postgresql_and_back(
-    tmp_path: Path, postgres_url: str, clock: FakeClock
+    tmp_path: Path, postgres_url: str, stopped: Stopped
 ) -> None:
-    data = tmp_path / "data"
-    await _fill(data, clock)
-    source = f"sqlite:///{data / 'carhome.db'}"
+    source, data = stopped.source, stopped.data
     there, back, back_url = await there_and_back(source, postgres_url, tmp_path / "back")
 
     members, sessions, entries, secret = await _held(source)
@@ -174,17 +188,13 @@ async def test_copy_takes_members_sessions_secret_and_audit_to_postgresql_and_ba
 
 
 async def test_a_source_whose_audit_log_was_tampered_with_is_refused(
-    tmp_path: Path, clock: FakeClock
+    tmp_path: Path, stopped: Stopped
 ) -> None:
-    data = tmp_path / "data"
-    await _fill(data, clock)
-    with contextlib.closing(sqlite3.connect(data / ACCESS_DB)) as conn, conn:
+    with contextlib.closing(sqlite3.connect(stopped.data / ACCESS_DB)) as conn, conn:
         conn.execute("UPDATE access_audit SET decision = 'allowed' WHERE seq = 13")
     (tmp_path / "copy").mkdir()
     target = tmp_path / "copy" / "carhome.db"
-    refused = await carhome(
-        "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", f"sqlite:///{target}"
-    )
+    refused = await carhome("store", "copy", "--from", stopped.source, "--to", f"sqlite:///{target}")
     told = refused.output.partition("does not verify ")[2].strip()
     print(f"tampered source: exit {refused.exit_code}, {told}")
     assert refused.exit_code == exits.HUB, refused.output
@@ -197,11 +207,9 @@ async def test_a_source_whose_audit_log_was_tampered_with_is_refused(
 
 @pytest.mark.postgres
 async def test_a_target_holding_access_data_is_refused_unless_forced(
-    tmp_path: Path, postgres_url: str, clock: FakeClock
+    tmp_path: Path, postgres_url: str, clock: FakeClock, stopped: Stopped
 ) -> None:
-    data = tmp_path / "data"
-    await _fill(data, clock)
-    source = f"sqlite:///{data / 'carhome.db'}"
+    source = stopped.source
     async with (
         PgDatabase(postgres_url) as database,
         Access.open(tmp_path / "other", clock, postgres=database) as access,
@@ -231,17 +239,15 @@ async def test_a_target_holding_access_data_is_refused_unless_forced(
     _, _, entries, secret = await _held(postgres_url)
     h1 = [e for e in entries if e.home == "h1"]
     assert (h1[0].member, h1[1].seq, h1[1].prev) == ("otto", 2, h1[0].hash)  # chained after the target's
-    assert secret == (data / TOKEN_KEY).read_bytes()
+    assert secret == (stopped.data / TOKEN_KEY).read_bytes()
 
 
 @pytest.mark.postgres
 async def test_a_copy_between_postgresql_databases_seals_each_home_with_its_own_head(
-    tmp_path: Path, postgres_url: str, clock: FakeClock, request: pytest.FixtureRequest
+    postgres_url: str, stopped: Stopped, request: pytest.FixtureRequest
 ) -> None:
-    data = tmp_path / "data"
-    await _fill(data, clock)
     other = await request.getfixturevalue("postgres_cluster").create_schema(schema_name())
-    first = await carhome("store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", postgres_url)
+    first = await carhome("store", "copy", "--from", stopped.source, "--to", postgres_url)
     assert first.exit_code == 0, first.output
     second = await carhome("store", "copy", "--from", postgres_url, "--to", other)
     assert second.exit_code == 0, second.output
@@ -260,13 +266,10 @@ async def test_a_copy_between_postgresql_databases_seals_each_home_with_its_own_
 
 @pytest.mark.postgres
 async def test_a_hub_on_the_copy_takes_the_tokens_issued_before_it(
-    tmp_path: Path, postgres_url: str, clock: FakeClock
+    tmp_path: Path, postgres_url: str, clock: FakeClock, stopped: Stopped
 ) -> None:
-    data = tmp_path / "data"
-    tokens = await _fill(data, clock)
-    copied = await carhome(
-        "store", "copy", "--from", f"sqlite:///{data / 'carhome.db'}", "--to", postgres_url
-    )
+    tokens = stopped.tokens
+    copied = await carhome("store", "copy", "--from", stopped.source, "--to", postgres_url)
     assert copied.exit_code == 0, copied.output
     (tmp_path / "back").mkdir()
     back_url = f"sqlite:///{tmp_path / 'back' / 'carhome.db'}"
