@@ -29,3 +29,13 @@ def mistake(good: str, old: str, new: str) -> tuple[str, ConfigError]:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, file="carhome.yaml")
     return text, caught.value
+
+
+def refused_in(section: str, good: str, old: str, new: str, reason: str) -> ConfigError:
+    """The error ``mistake`` gives: it says ``reason`` and points into ``section``, at its
+    heading's line or below."""
+    text, error = mistake(good, old, new)
+    assert reason in str(error)
+    assert error.line is not None
+    assert error.line >= line_of(text, f"{section}:")
+    return error
