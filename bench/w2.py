@@ -43,7 +43,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -472,7 +472,17 @@ def main() -> None:
     p.add_argument("--stream", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     p.add_argument("--expected", type=int, help=argparse.SUPPRESS)
-    args = p.parse_args()
+    run_role(p.parse_args(), publisher, devices, coordinate)
+
+
+def run_role(
+    args: argparse.Namespace,
+    publisher: Callable[[argparse.Namespace], Coroutine[Any, Any, None]],
+    devices: Callable[[argparse.Namespace], Coroutine[Any, Any, None]],
+    coordinate: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]],
+) -> None:
+    """Run the process as ``args.role`` says: the publisher or the devices the coordinator
+    spawned, or else the coordinator, which prints what it measured as one JSON line."""
     if args.role == "publisher":
         asyncio.run(publisher(args))
     elif args.role == "devices":

@@ -1051,13 +1051,7 @@ def main() -> None:
     p.add_argument("--logins", help=argparse.SUPPRESS)
     p.add_argument("--stream", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.role == "publisher":
-        asyncio.run(publisher(args))
-    elif args.role == "devices":
-        asyncio.run(devices(args))
-    else:
-        print(json.dumps(asyncio.run(coordinate(args))))
+    w2.run_role(p.parse_args(), publisher, devices, coordinate)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from carhome.access.service import Access
+from carhome.clock import Clock
 from carhome.compose.config import Config
 from carhome.compose.demo import DEMO_OWNER, demo_config, demo_owner_password
 from carhome.compose.runtime import Running, run
@@ -43,10 +44,12 @@ async def running_hub(
     data_dir: Path | None = None,
     owner: Callable[[Access], Any] | None = None,
     automation_files: Sequence[Path] = (),
+    clock: Clock | None = None,
     start_s: float = GUARD_S,
+    stop_s: float = GUARD_S,
 ) -> AsyncIterator[Running]:
-    """The hub ``config`` describes, from the moment it announced itself until it stopped;
-    a hub that failed to start fails the test with its error."""
+    """The hub ``config`` describes (on ``clock``, if given), from the moment it announced
+    itself until it stopped; a hub that failed to start fails the test with its error."""
     started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
     task = asyncio.create_task(
@@ -57,6 +60,7 @@ async def running_hub(
             owner=owner,
             announce=started.set_result,
             automation_files=automation_files,
+            clock=clock,
         )
     )
     try:
@@ -66,7 +70,7 @@ async def running_hub(
         yield started.result()
     finally:
         stop.set()
-        await asyncio.wait_for(task, GUARD_S)
+        await asyncio.wait_for(task, stop_s)
 
 
 def demo_settings(data: Path) -> Config:
@@ -81,9 +85,12 @@ async def demo_hub(
     *,
     automation_files: Sequence[Path] = (),
     on_access: Callable[[Access], None] | None = None,
+    clock: Clock | None = None,
+    bound_s: float = GUARD_S,
 ) -> AsyncIterator[Running]:
-    """The demo hub over ``data`` (``config`` in place of the demo's own, if given);
-    ``on_access`` is handed the hub's access parts as it starts."""
+    """The demo hub over ``data`` (``config`` in place of the demo's own, if given), on
+    ``clock`` if given, given ``bound_s`` to start and to stop; ``on_access`` is handed
+    the hub's access parts as it starts."""
     password = demo_owner_password(data)
 
     async def owner(access: Access) -> None:
@@ -92,7 +99,13 @@ async def demo_hub(
         await access.ensure_owner(DEMO_OWNER, HOME, "Demo owner", password)
 
     async with running_hub(
-        config or demo_settings(data), data_dir=data, owner=owner, automation_files=automation_files
+        config or demo_settings(data),
+        data_dir=data,
+        owner=owner,
+        automation_files=automation_files,
+        clock=clock,
+        start_s=bound_s,
+        stop_s=bound_s,
     ) as running:
         yield running
 

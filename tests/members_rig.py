@@ -4,10 +4,13 @@
 with password hashing cheap enough for tests; ``add_members`` gives it the members most
 access tests act as: in home ``h1`` the owner ``olivia``, family ``fred`` and the guest
 ``gina`` (no grant); in home ``h2`` the owner ``nora``; each with ``PASSWORD``.
+``members_access`` is the two together.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,14 @@ async def add_members(access: Access) -> None:
         Member(id="nora", home="h2", name="Nora", role=Role.OWNER, password=hashed),
     ):
         await access.members.add(member)
+
+
+@contextlib.asynccontextmanager
+async def members_access(directory: Path, clock: FakeClock) -> AsyncIterator[Access]:
+    """The access parts kept in ``directory`` with the members ``add_members`` gives."""
+    async with open_access(directory, clock) as access:
+        await add_members(access)
+        yield access
 
 
 async def login(client: httpx.AsyncClient, member: str, password: str = PASSWORD) -> dict[str, Any]:

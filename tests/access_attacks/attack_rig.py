@@ -13,7 +13,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,17 +25,9 @@ from carhome.hub import Device, Home, Hub
 from carhome.say.routes import say_routes
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
-from members_rig import add_members, open_access
 
 WAIT = 5.0
 """Real seconds a test waits for an answer it expects before it fails."""
-
-
-@contextlib.asynccontextmanager
-async def make_access(directory: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with open_access(directory, clock) as access:
-        await add_members(access)
-        yield access
 
 
 @contextlib.asynccontextmanager

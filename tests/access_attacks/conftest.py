@@ -1,4 +1,5 @@
-"""Fixtures of the attack tests: the access parts and a hub (``attack_rig``), on the shared fake clock."""
+"""Fixtures of the attack tests: the access parts with their members (``members_rig``) and a hub
+(``attack_rig``), on the shared fake clock."""
 
 from __future__ import annotations
 
@@ -6,16 +7,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from attack_rig import attack_hub, make_access
+from attack_rig import attack_hub
 
 from carhome.access.service import Access
 from carhome.hub import Hub
 from carhome.testing import FakeClock
+from members_rig import members_access
 
 
 @pytest.fixture
 async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with make_access(tmp_path / "data", clock) as made:
+    async with members_access(tmp_path / "data", clock) as made:
         yield made
 
 

@@ -16,15 +16,16 @@ import httpx
 import pytest
 import websockets
 from attack_rig import Served, frame, serve
+from msgspec.structs import replace
 
 from carhome.access.service import Access
 from carhome.history import ChargeSession, History, Trip
-from carhome.history.records import record_id
 from carhome.history.routes import history_routes
 from carhome.hub import Hub
 from carhome.spec import vss
 from carhome.testing import FakeClock
 from members_rig import bearer, login
+from records_rig import a_charge, a_trip
 
 LAT, LON = 39.91, 116.39
 CAR_SOC, VAN_SOC = 71.0, 38.0
@@ -35,49 +36,13 @@ FINAL = ("acked", "failed", "expired")  # a command frame with one of these is i
 
 
 def trip(car: str, start: float) -> Trip:
-    return Trip(
-        id=record_id("trip", "h1", car, start),
-        home="h1",
-        car=car,
-        start=start,
-        end=start + 1200,
-        start_place="home",
-        end_place="work",
-        start_lat=39.79,
-        start_lon=116.50,
-        end_lat=LAT,
-        end_lon=LON,
-        odometer_start_km=1000.0,
-        odometer_end_km=1018.0,
-        distance_km=18.0,
-        energy_kwh=3.1,
-        wh_per_km=172.0,
-        soc_start=75.0,
-        soc_end=71.0,
-        max_speed_kmh=80.0,
-    )
+    """A trip of twenty minutes in ``h1`` that ended where the cars are now (``LAT``, ``LON``)."""
+    return replace(a_trip("h1", car, start, start + 1200), end_lat=LAT, end_lon=LON)
 
 
 def charge(car: str, start: float) -> ChargeSession:
-    return ChargeSession(
-        id=record_id("charge", "h1", car, start),
-        home="h1",
-        car=car,
-        start=start,
-        end=start + 3600,
-        place="work",
-        lat=LAT,
-        lon=LON,
-        charger=None,
-        added_kwh=7.0,
-        grid_kwh=None,
-        loss_kwh=None,
-        peak_kw=7.2,
-        soc_start=60.0,
-        soc_end=71.0,
-        cost=None,
-        cost_basis=None,
-    )
+    """An hour's charge in ``h1`` where the cars are now."""
+    return replace(a_charge("h1", car, start, start + 3600), lat=LAT, lon=LON)
 
 
 @pytest.fixture

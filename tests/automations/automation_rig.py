@@ -13,6 +13,22 @@ from carhome.pgdatabase import PgDatabase
 from carhome.store import SqliteStore
 from carhome.testing import FakeClock
 
+LOW_BATTERY = """\
+home: h1
+automations:
+  - id: low
+    triggers:
+      - trigger: threshold
+        device: car
+        property: soc
+        below: 20
+    actions:
+      - action: notify
+        member: owner
+        message: low
+"""
+"""The automation file tests start from and add to: the owner told when the car's charge falls below 20 %."""
+
 
 class Lights:
     """Devices at the public seam: execute every command at once, ack it, report the state."""

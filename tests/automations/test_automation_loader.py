@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from automation_rig import LOW_BATTERY
+
 from carhome.automations import Engine, load_path, load_text
 from carhome.hub import Device, Hub
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "automations"
 
-MIXED = """\
-home: h1
-automations:
-  - id: good
-    triggers:
-      - trigger: threshold
-        device: car
-        property: soc
-        below: 20
-    actions:
-      - action: notify
-        member: owner
-        message: low
+MIXED = (
+    LOW_BATTERY
+    + """\
   - id: typo
     triggers:
       - trigger: threshold
@@ -55,6 +47,7 @@ automations:
         device: car
     actions: []
 """
+)
 
 
 async def test_each_bad_automation_has_file_line_and_expectation(hub: Hub, tmp_path: Path) -> None:
@@ -62,7 +55,7 @@ async def test_each_bad_automation_has_file_line_and_expectation(hub: Hub, tmp_p
     file.write_text(MIXED)
     async with Engine(hub) as engine:
         errors = engine.load(file)
-        assert [a.id for a in engine.automations()] == ["good"]
+        assert [a.id for a in engine.automations()] == ["low"]
     found = {(e.line, e.reason.split(":")[0]) for e in errors}
     assert all(e.file == str(file) for e in errors)
     assert (18, "triggers[0].belwo") in found

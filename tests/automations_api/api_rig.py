@@ -32,7 +32,7 @@ from carhome.hub import Device, Home, Hub
 from carhome.pgdatabase import PgDatabase
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
-from members_rig import add_members, bearer, login, open_access
+from members_rig import bearer, login, members_access
 
 # A read-only file given to the hub, as the demo's packaged file is.
 BASE = """home: h1
@@ -142,10 +142,9 @@ async def open_rig(tmp_path: Path, database: PgDatabase | None = None) -> AsyncI
     base.parent.mkdir()
     base.write_text(BASE)
     async with (
-        open_access(tmp_path / "data", clock) as access,
+        members_access(tmp_path / "data", clock) as access,
         Hub(store=MemoryStore(), clock=clock, gatekeeper=access.gatekeeper) as hub,
     ):
-        await add_members(access)
         for home in ("h1", "h2"):
             await hub.add_home(Home(id=home, name=home, lat=39.79, lon=116.50))
             await hub.add_device(Device(home=home, id="car", type="car"))

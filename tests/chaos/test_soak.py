@@ -17,20 +17,19 @@ second of slack for a busy loop).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
 
-from carhome.access.service import Access
 from carhome.clock import ScaledClock
 from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import DATABASE, Running, run
+from carhome.compose.runtime import DATABASE
 from carhome.hub import CommandStatus
 from carhome.mqtt.broker import DIRECTORY as BROKER_STORE
 from carhome.store import SqliteStore
+from hub_process import demo_hub
 from mqtt.conftest import free_port
 
 from .conftest import BOUND
@@ -77,26 +76,9 @@ async def test_a_simulated_week_of_the_demo_stays_bounded(tmp_path: Path) -> Non
         config, access=msgspec.structs.replace(config.access, access_token_minutes=24 * 60)
     )
     clock = ScaledClock(SPEED)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, DEMO_HOME.id, "Demo owner", password)
-
-    hub = asyncio.create_task(
-        run(
-            config,
-            data_dir=data,
-            stop=stop,
-            owner=owner,
-            announce=started.set_result,
-            automation_files=[DEMO_AUTOMATIONS],
-            clock=clock,
-        )
-    )
     sent: list[str] = []
-    try:
-        running = await asyncio.wait_for(started, BOUND)
+    demo = demo_hub(data, config, automation_files=[DEMO_AUTOMATIONS], clock=clock, bound_s=BOUND)
+    async with demo as running:
         begun = clock.time()
         async with httpx.AsyncClient(base_url=running.api_url, timeout=BOUND) as api:
             headers: dict[str, str] = {}
@@ -124,10 +106,7 @@ async def test_a_simulated_week_of_the_demo_stays_bounded(tmp_path: Path) -> Non
                     r = await api.get(f"/api/commands/{i}", params={"wait": 5}, headers=headers)
                 results.append(r.json()["status"])
             simulated_days = (clock.time() - begun) / (24 * HOUR)
-    finally:
         stopping = clock.time()
-        stop.set()
-        await asyncio.wait_for(hub, BOUND)
     # stopped: every write-ahead file checkpointed into its database
     at_rest, broker_at_rest = size_mb(data, without=BROKER_STORE), size_mb(data / BROKER_STORE)
     async with SqliteStore(data / DATABASE) as store:

@@ -9,22 +9,15 @@ import pytest
 
 from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
+from yaml_mistakes import one_home
 
-HOMES = """
-homes:
-  - id: h1
-    name: Home
-    lat: 39.79
-    lon: 116.5
-    devices:
-      - {id: car, type: car}
-      - {id: car2, type: car}
-      - {id: purifier, type: air_purifier, connector: miio}
-"""
+HOMES = one_home(
+    "{id: car, type: car}", "{id: car2, type: car}", "{id: purifier, type: air_purifier, connector: miio}"
+)
 
 
 def _config(extra: str) -> str:
-    return textwrap.dedent(HOMES) + textwrap.dedent(extra)
+    return HOMES + textwrap.dedent(extra)
 
 
 def test_access_defaults_to_signatures_required() -> None:

@@ -19,6 +19,7 @@ from carhome.automations.loader import MAX_AUTOMATIONS
 from carhome.boundedyaml import YamlLimits
 from carhome.compose.config import load_config, parse_config
 from carhome.errors import ConfigError
+from yaml_mistakes import one_home
 
 TIGHT = YamlLimits(chars=4096, depth=6, aliases=10, nodes=100)
 
@@ -101,16 +102,7 @@ def test_any_text_composes_or_is_a_config_error(text: str) -> None:
 
 def test_anchors_and_merge_keys_inside_the_limits_load() -> None:
     config = parse_config(
-        """\
-homes:
-  - id: h1
-    name: Home
-    lat: 39.79
-    lon: 116.50
-    devices:
-      - &purifier {id: p1, type: air_purifier, room: hall}
-      - {<<: *purifier, id: p2}
-"""
+        one_home("&purifier {id: p1, type: air_purifier, room: hall}", "{<<: *purifier, id: p2}")
     )
     assert [(d.id, d.type, d.room) for d in config.homes[0].devices] == [
         ("p1", "air_purifier", "hall"),

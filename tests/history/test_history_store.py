@@ -20,33 +20,10 @@ from carhome.history import (
     SqliteHistoryStore,
     Trip,
 )
-from carhome.history.records import OpenTrip
+from carhome.history.records import OpenTrip, record_id
 from carhome.pgdatabase import PgDatabase
 from pgcluster import check_newer_tables_refused, store_of_each_kind
-
-
-def trip(home: str, car: str, start: float, end: float, km: float = 5.0) -> Trip:
-    return Trip(
-        id=f"trip-{home}-{car}-{int(start)}",
-        home=home,
-        car=car,
-        start=start,
-        end=end,
-        start_place="home",
-        end_place="work",
-        start_lat=39.8,
-        start_lon=116.5,
-        end_lat=39.78,
-        end_lon=116.55,
-        odometer_start_km=100.0,
-        odometer_end_km=100.0 + km,
-        distance_km=km,
-        energy_kwh=0.8,
-        wh_per_km=160.0,
-        soc_start=60.0,
-        soc_end=59.0,
-        max_speed_kmh=60.0,
-    )
+from records_rig import a_trip
 
 
 def spell(start: float, end: float) -> Parked:
@@ -65,9 +42,9 @@ store = store_of_each_kind(
 async def test_records_by_kind_car_and_overlapping_range(store: HistoryStore) -> None:
     await store.commit(
         [
-            trip("h1", "car", 100, 200),
-            trip("h1", "car", 300, 400),
-            trip("h1", "van", 150, 250),
+            a_trip("h1", "car", 100, 200),
+            a_trip("h1", "car", 300, 400),
+            a_trip("h1", "van", 150, 250),
             spell(200, 300),
         ],
         [],
@@ -82,8 +59,8 @@ async def test_records_by_kind_car_and_overlapping_range(store: HistoryStore) ->
 
 
 async def test_saving_the_same_record_again_replaces_it(store: HistoryStore) -> None:
-    await store.commit([trip("h1", "car", 100, 200, km=5.0)], [])
-    await store.commit([trip("h1", "car", 100, 200, km=6.0)], [])
+    await store.commit([a_trip("h1", "car", 100, 200, km=5.0)], [])
+    await store.commit([a_trip("h1", "car", 100, 200, km=6.0)], [])
     [kept] = await store.records(Trip, Query())
     assert kept.distance_km == 6.0
 
@@ -104,7 +81,7 @@ async def test_sqlite_history_survives_reopening_and_lives_beside_the_database(t
     store = SqliteHistoryStore.beside(tmp_path / "hub.db")
     assert Path(store.path) == tmp_path / "hub.history.db"
     await store.open()
-    await store.commit([trip("h1", "car", 100, 200)], [OpenState(home="h1", car="car")])
+    await store.commit([a_trip("h1", "car", 100, 200)], [OpenState(home="h1", car="car")])
     await store.close()
     again = SqliteHistoryStore(tmp_path / "hub.history.db")
     await again.open()
@@ -126,7 +103,7 @@ async def test_sqlite_errors_say_what_to_do(tmp_path: Path) -> None:
 
 async def test_a_batch_naming_one_record_or_car_twice_keeps_the_last(store: HistoryStore) -> None:
     await store.commit(
-        [trip("h1", "car", 100, 200, km=5.0), trip("h1", "car", 100, 200, km=7.0)],
+        [a_trip("h1", "car", 100, 200, km=5.0), a_trip("h1", "car", 100, 200, km=7.0)],
         [
             OpenState(home="h1", car="car", trip=OpenTrip(start=Snapshot(ts=5.0))),
             OpenState(home="h1", car="car"),
@@ -139,7 +116,7 @@ async def test_a_batch_naming_one_record_or_car_twice_keeps_the_last(store: Hist
 
 async def test_homes_keep_their_own_cars_and_records(store: HistoryStore) -> None:
     await store.commit(
-        [trip("h1", "car", 100, 200), trip("h2", "car", 150, 250, km=9.0)],
+        [a_trip("h1", "car", 100, 200), a_trip("h2", "car", 150, 250, km=9.0)],
         [
             OpenState(home="h1", car="car"),
             OpenState(home="h2", car="car", trip=OpenTrip(start=Snapshot(ts=1.0))),
@@ -156,11 +133,11 @@ async def test_postgres_history_survives_a_restart(postgres_url: str) -> None:
     """Closed with its pool, and opened again on the same schema: everything still there."""
     async with PgDatabase(postgres_url) as database, PostgresHistoryStore(database) as store:
         await store.commit(
-            [trip("h1", "car", 100, 200), spell(200, 300)],
+            [a_trip("h1", "car", 100, 200), spell(200, 300)],
             [OpenState(home="h1", car="car", trip=OpenTrip(start=Snapshot(ts=300.0, odometer_km=105.0)))],
         )
     async with PgDatabase(postgres_url) as database, PostgresHistoryStore(database) as again:
-        assert [t.id for t in await again.records(Trip, Query())] == ["trip-h1-car-100"]
+        assert [t.id for t in await again.records(Trip, Query())] == [record_id("trip", "h1", "car", 100)]
         assert await again.records(Parked, Query()) == [spell(200, 300)]
         [state] = await again.open_states()
         assert state.trip is not None

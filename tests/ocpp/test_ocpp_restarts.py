@@ -9,6 +9,7 @@ when the hub is back, is heard as if nothing had happened, and the charge is in 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,16 @@ class Kept:
             else PostgresHistoryStore(self.database)
         )
 
+    @asynccontextmanager
+    async def running(self, clock: FakeClock) -> AsyncIterator[tuple[Hub, History, OcppServer]]:
+        """The hub process over what is kept: its store, its history and its OCPP server."""
+        async with (
+            Hub(store=SqliteStore(self.db), clock=clock) as hub,
+            History(hub, self.history()) as history,
+            OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=self.transactions()) as server,
+        ):
+            yield hub, history, server
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def kept(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Kept]:
@@ -76,11 +87,7 @@ async def test_a_transaction_outlives_a_hub_restart(kept: Kept, version: Version
                 Device(home="h1", id="wallbox", type="wallbox", connector="ocpp"),
             ]
         )
-    async with (
-        Hub(store=SqliteStore(db), clock=clock) as hub,
-        History(hub, kept.history()) as history,
-        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=kept.transactions()) as server,
-    ):
+    async with kept.running(clock) as (hub, history, server):
         box.url = _url(server)
         await box.connect()
         await box.boot()
@@ -98,11 +105,7 @@ async def test_a_transaction_outlives_a_hub_restart(kept: Kept, version: Version
     await clock.advance(60)
     await box.stop()
     assert len(box.queue) == 3
-    async with (
-        Hub(store=SqliteStore(db), clock=clock) as hub,
-        History(hub, kept.history()) as history,
-        OcppServer(hub, "127.0.0.1", 0, chargers=CHARGERS, store=kept.transactions()) as server,
-    ):
+    async with kept.running(clock) as (hub, history, server):
         box.url = _url(server)
         await box.connect()
         assert box.queue == []  # every queued message taken

@@ -17,14 +17,10 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
 
 from carhome.access.keyroutes import key_routes
 from carhome.connectors.ocpp import OcppServer
-from carhome.errors import CarhomeError, ConnectorError
-from carhome.http import problems
-from carhome.http.problems import Problem
+from carhome.errors import ConnectorError
 from carhome.hub import Command, CommandStatus, Hub
 from carhome.ocpp.messages import SIGNED_COMMAND, SignedCommand
 from carhome.signing import Role
@@ -33,7 +29,9 @@ from carhome.signing.relay import ByConnector, ListKeys
 from carhome.spec import SPECS
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox
-from carhome.wire.keyclient import HubKeys, KeyRing, Phone
+from carhome.wire.keyclient import Phone
+from key_app import key_app
+from key_app import phone as key_phone
 
 WallboxFactory = Callable[..., SimulatedWallbox]
 H = "h1"
@@ -82,23 +80,6 @@ class Rig:
         return msgspec.structs.replace(made, **fields)
 
 
-def _phone(tmp: Path, app: Starlette, member: str) -> Phone:
-    ring = KeyRing(tmp / "phones" / member)
-    ring.create()
-    transport = httpx.ASGITransport(app=app)
-    return Phone(ring, HubKeys("http://hub", transport=transport, headers={"x-member": member}))
-
-
-async def _on_problem(request: Request, exc: Exception) -> Any:
-    assert isinstance(exc, Problem)
-    return exc.response()
-
-
-async def _on_error(request: Request, exc: Exception) -> Any:
-    assert isinstance(exc, CarhomeError)
-    return problems.problem_from(exc).response()
-
-
 def _keys(tmp: Path, clock: FakeClock, screen: list[str]) -> DeviceKeys:
     return DeviceKeys(
         tmp / "wallbox",
@@ -116,10 +97,7 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     screen: list[str] = []
     relay = ByConnector(hub, {"ocpp": server})
-    app = Starlette(
-        routes=key_routes(hub, relay, who=lambda request: request.headers.get("x-member", "alice")),
-        exception_handlers={Problem: _on_problem, CarhomeError: _on_error},
-    )
+    app = key_app(key_routes(hub, relay, who=lambda request: request.headers.get("x-member", "alice")))
     started: list[str] = []
 
     async def charger(action: str, payload: dict[str, Any]) -> bool:
@@ -128,7 +106,7 @@ async def rig(
 
     async with make_wallbox(keys=_keys(tmp_path, clock, screen), on_request=charger) as box:
         await box.boot()
-        phone = _phone(tmp_path, app, "alice")
+        phone = key_phone(tmp_path / "phones" / "alice", httpx.ASGITransport(app=app), "alice")
         challenge = await phone.begin(H, "wallbox")
         await phone.enroll(challenge, code=screen[-1], role=Role.OWNER, member="alice")
         box.answered.clear()  # the begin and enroll asks: the tests look at what follows

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from carhome.compose.config import load_config
 from carhome.compose.runtime import Running
 from hub_process import running_hub
 from setup.served import example_config
+from web.conftest import page_errors
 
 CHROMIUM: Final = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM: Final = Path(CHROMIUM).exists()
@@ -77,14 +78,7 @@ async def browser_page(lang: str, size: str) -> AsyncIterator[Page]:
             context.set_default_timeout(15_000)
             await context.add_init_script(f"localStorage.setItem('carhome.lang', '{lang}')")
             page = await context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-            def console(message: ConsoleMessage) -> None:
-                if message.type == "error" and not message.text.startswith("Failed to load resource"):
-                    errors.append(message.text)
-
-            page.on("console", console)
+            errors = page_errors(page)
             yield page
             assert errors == [], f"errors in the page: {errors}"
         finally:

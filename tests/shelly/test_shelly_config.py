@@ -13,6 +13,7 @@ from carhome.compose.config import parse_config
 from carhome.connectors.shelly import KINDS, Component, ShellyConfig
 from carhome.errors import ConfigError
 from carhome.spec import SPECS
+from yaml_mistakes import line_of, one_home
 
 HUB_DEVICES = {
     ("h1", "grid"): ("grid_meter", "shelly"),
@@ -56,21 +57,18 @@ def test_the_broker_url_is_checked() -> None:
 
 
 def test_a_config_file_with_a_shelly_section_loads_and_a_mistake_names_its_line() -> None:
-    text = """
-homes:
-  - id: h1
-    name: Home
-    lat: 39.79
-    lon: 116.5
-    devices:
-      - {id: grid, type: grid_meter, connector: shelly}
-      - {id: boiler, type: relay, connector: shelly}
+    text = (
+        one_home(
+            "{id: grid, type: grid_meter, connector: shelly}", "{id: boiler, type: relay, connector: shelly}"
+        )
+        + """\
 shelly:
   url: mqtt://192.168.1.5:1883
   devices:
     - {home: h1, device: grid, prefix: shellypro3em-c8f09e8ad3d4, component: "em:0"}
     - {home: h1, device: boiler, prefix: shellyplus1pm-a8032ab12345, component: "switch:0"}
 """
+    )
     config = parse_config(text)
     assert config.shelly is not None
     assert [d.parsed.key for d in config.shelly.devices] == ["em:0", "switch:0"]
@@ -82,9 +80,10 @@ shelly:
             )
         ).shelly
     )
+    wrong = text.replace('component: "switch:0"', 'component: "em:1"')
     with pytest.raises(ConfigError) as caught:
-        parse_config(text.replace('component: "switch:0"', 'component: "em:1"'))
-    assert ":14:" in str(caught.value)
+        parse_config(wrong)
+    assert f":{line_of(wrong, 'em:1')}:" in str(caught.value)
     assert "em:1 is a grid_meter, but h1/boiler is a relay" in str(caught.value)
 
 

@@ -14,16 +14,11 @@ import httpx
 import msgspec
 import pytest
 from gmqtt.mqtt.constants import MQTTv311
-from starlette.applications import Starlette
-from starlette.requests import Request
 
 from carhome.access.delegates import DelegateKeys, Delegates, FileDelegateKeys
 from carhome.access.keyroutes import key_routes
 from carhome.access.postgres_delegates import PostgresDelegateKeys
 from carhome.connectors.mqtt import MqttConnector
-from carhome.errors import CarhomeError
-from carhome.http import problems
-from carhome.http.problems import Problem
 from carhome.hub import Ack, Availability, Hub
 from carhome.mqtt import Backoff, EmbeddedBroker, MqttDeviceClient
 from carhome.pgdatabase import PgDatabase
@@ -33,7 +28,9 @@ from carhome.sim import Outdoor, SimHome, SimRunner
 from carhome.sim.device import SimBase
 from carhome.sim.runner import CommandHandler, DeviceLink
 from carhome.testing import FakeClock
-from carhome.wire.keyclient import HubKeys, KeyRing, Phone
+from carhome.wire.keyclient import Phone
+from key_app import key_app
+from key_app import phone as key_phone
 from mqtt.conftest import Mosquitto, free_port, require_mosquitto
 from pgcluster import schema_name
 
@@ -127,18 +124,16 @@ class Rig:
         self.relay = CountingRelay(self.connector)
         self.delegates = Delegates(keys, self.relay, clock)
         self.runner: SimRunner | None = None
-        app = Starlette(
-            routes=key_routes(
+        self.app = key_app(
+            key_routes(
                 hub,
                 self.connector,
                 who=lambda request: request.headers.get("x-member", "ana"),
                 screen=lambda home, device: self.device(device).screen,
                 delegates=self.delegates,
-            ),
-            exception_handlers={Problem: _on_problem, CarhomeError: _on_error},
+            )
         )
-        self.app = app
-        self.transport = httpx.ASGITransport(app=app)
+        self.transport = httpx.ASGITransport(app=self.app)
 
     def device(self, name: str) -> SimBase:
         device = self.sim.devices[name]
@@ -179,20 +174,7 @@ class Rig:
             await runner.__aexit__(None, None, None)
 
     def phone(self, member: str) -> Phone:
-        ring = KeyRing(self.tmp / "phones" / member)
-        if not ring.key_path.exists():
-            ring.create()
-        return Phone(ring, HubKeys("http://hub", transport=self.transport, headers={"x-member": member}))
-
-
-async def _on_problem(request: Request, exc: Exception) -> Any:
-    assert isinstance(exc, Problem)
-    return exc.response()
-
-
-async def _on_error(request: Request, exc: Exception) -> Any:
-    assert isinstance(exc, CarhomeError)
-    return problems.problem_from(exc).response()
+        return key_phone(self.tmp / "phones" / member, self.transport, member)
 
 
 @pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mosquitto), "nats"])

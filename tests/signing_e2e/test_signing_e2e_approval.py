@@ -7,21 +7,20 @@ from __future__ import annotations
 import httpx
 import msgspec
 import pytest
-from starlette.applications import Starlette
 
 from carhome.access.audit import AuditLog, MemoryAuditStore
 from carhome.access.keyroutes import key_routes
-from carhome.errors import CarhomeError
-from carhome.http.problems import Problem
 from carhome.hub.commands import CommandStatus, Decision
 from carhome.signing import KeyPair, Role
 from carhome.signing.enrollment import CHALLENGE_TTL, EnrollmentChallenge
 from carhome.signing.pending import Pending, PendingAsk
 from carhome.signing.relay import KeyRefused
-from carhome.wire.keyclient import HubKeys, KeyRing, Phone
+from carhome.wire.keyclient import Phone
 from carhome.wire.problems import ApiError
+from key_app import key_app
+from key_app import phone as key_phone
 
-from .conftest import H, Rig, _on_error, _on_problem
+from .conftest import H, Rig
 
 OWNERS = {"ana"}
 GARAGE = "garage_door"
@@ -39,24 +38,20 @@ class Approvals:
                 return Decision(True, "owner")
             return Decision(False, f"{member} is not an owner of {home}")
 
-        app = Starlette(
-            routes=key_routes(
+        app = key_app(
+            key_routes(
                 rig.hub,
                 rig.connector,
                 who=lambda request: request.headers.get("x-member", "ana"),
                 authorize=authorize,
                 audit=self.audit,
-            ),
-            exception_handlers={Problem: _on_problem, CarhomeError: _on_error},
+            )
         )
         self.transport = httpx.ASGITransport(app=app)
 
     def phone(self, name: str, member: str) -> Phone:
         """A client (key directory ``name``) logged in as ``member``."""
-        ring = KeyRing(self.rig.tmp / "clients" / name)
-        if not ring.key_path.exists():
-            ring.create()
-        return Phone(ring, HubKeys("http://hub", transport=self.transport, headers={"x-member": member}))
+        return key_phone(self.rig.tmp / "clients" / name, self.transport, member)
 
     def http(self, member: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(

@@ -19,6 +19,7 @@ from carhome.errors import ConfigError
 from carhome.hub import Command, CommandStatus, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
+from yaml_mistakes import line_of, one_home
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -120,27 +121,26 @@ def test_the_section_says_what_is_wrong_where(
 
 
 def test_a_config_file_with_a_sunspec_section_loads_and_names_the_line_of_a_mistake() -> None:
-    text = """
-homes:
-  - id: h1
-    name: Home
-    lat: 39.79
-    lon: 116.5
-    devices:
-      - {id: solar, type: solar_inverter, connector: sunspec}
-      - {id: grid, type: grid_meter, connector: sunspec}
+    text = (
+        one_home(
+            "{id: solar, type: solar_inverter, connector: sunspec}",
+            "{id: grid, type: grid_meter, connector: sunspec}",
+        )
+        + """\
 sunspec:
   poll_interval: 5
   devices:
     - {home: h1, host: 192.168.1.40, unit: 1, inverter: solar, meter: grid}
 """
+    )
     config = parse_config(text)
     assert config.sunspec is not None
     [device] = config.sunspec.devices
     assert (device.port, device.roles()) == (502, {"inverter": "solar", "meter": "grid"})
+    wrong = text.replace("meter: grid}", "meter: grid, battery: solar}")
     with pytest.raises(ConfigError) as caught:
-        parse_config(text.replace("meter: grid}", "meter: grid, battery: solar}"))
-    assert "13" in str(caught.value).split(":")[1]  # the line of the entry
+        parse_config(wrong)
+    assert str(line_of(wrong, "battery: solar")) in str(caught.value).split(":")[1]  # the line of the entry
     assert "feeds a battery, but h1/solar is a solar_inverter" in str(caught.value)
 
 

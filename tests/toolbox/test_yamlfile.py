@@ -11,28 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from automations.automation_rig import LOW_BATTERY
 from carhome import boundedyaml, yamlfile
 from carhome.automations import load_text
 from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 
-AUTOMATION = textwrap.dedent("""\
-    home: h1
-    automations:
-      - id: low
-        triggers:
-          - trigger: threshold
-            device: car
-            property: soc
-            below: 20
-        actions:
-          - action: notify
-            member: owner
-            message: low
-      - id: late
-        triggers: [{trigger: time, at: "22:00"}]
-        actions: [{action: notify, member: owner, message: late}]
-    """)
+AUTOMATION = (
+    LOW_BATTERY
+    + """\
+  - id: late
+    triggers: [{trigger: time, at: "22:00"}]
+    actions: [{action: notify, member: owner, message: late}]
+"""
+)
 
 
 def _line(text: str, marker: str, nth: int = 1) -> int:

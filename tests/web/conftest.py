@@ -35,14 +35,15 @@ import pytest_asyncio
 from gmqtt.mqtt.constants import MQTTv311
 from playwright.async_api import Browser, ConsoleMessage, Locator, Page, async_playwright, expect
 
-from carhome.access.service import Access
 from carhome.api.server import ApiServer
 from carhome.compose.config import Config
 from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_HOME, DEMO_OWNER, demo_config, demo_owner_password
-from carhome.compose.runtime import DATABASE, Running, run
+from carhome.compose.runtime import DATABASE
 from carhome.history import ChargeSession, SqliteHistoryStore, Trip
 from carhome.mqtt.credentials import CREDENTIALS_FILE, Credentials
 from carhome.web import web_routes
+from hub_process import demo_hub as running_demo
+from members_rig import login
 from mqtt.conftest import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -187,36 +188,16 @@ async def demo_hub(
         config, access=msgspec.structs.replace(config.access, access_token_minutes=120)
     )
     config = configure(config)
-    started: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
-    stop = asyncio.Event()
-
-    async def owner(access: Access) -> None:
-        await access.ensure_owner(DEMO_OWNER, "yizhuang", "Demo owner", password)
-
     shots = screenshots(tmp)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp / "state"))
         patch.setattr("carhome.api.part.ApiServer", _WithWeb)
-        task = asyncio.create_task(
-            run(
-                config,
-                data_dir=data,
-                stop=stop,
-                owner=owner,
-                announce=started.set_result,
-                automation_files=list(automation_files),
-            )
-        )
-        try:
-            async with asyncio.timeout(30):
-                running = await started
-            async with httpx.AsyncClient(base_url=running.api_url) as client:
-                r = await client.post("/api/auth/login", json={"member": DEMO_OWNER, "password": password})
-                r.raise_for_status()
-                yield Hub(running.api_url, password, r.json(), shots, broker_port, data)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        async with (
+            running_demo(data, config, automation_files=automation_files) as running,
+            httpx.AsyncClient(base_url=running.api_url) as client,
+        ):
+            session = await login(client, DEMO_OWNER, password)
+            yield Hub(running.api_url, password, session, shots, broker_port, data)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -298,11 +279,8 @@ async def new_page(browser: Browser, hub: Hub, session: dict[str, Any] | None = 
     return await context.new_page()
 
 
-@contextlib.asynccontextmanager
-async def page_of(
-    browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any
-) -> AsyncIterator[Page]:
-    page = await new_page(browser, hub, session, **options)
+def page_errors(page: Page) -> list[str]:
+    """The errors ``page`` shows from now on: its script errors and its console's."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
@@ -313,6 +291,15 @@ async def page_of(
             errors.append(message.text)
 
     page.on("console", console)
+    return errors
+
+
+@contextlib.asynccontextmanager
+async def page_of(
+    browser: Browser, hub: Hub, session: dict[str, Any] | None = None, **options: Any
+) -> AsyncIterator[Page]:
+    page = await new_page(browser, hub, session, **options)
+    errors = page_errors(page)
     try:
         yield page
     finally:

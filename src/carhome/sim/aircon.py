@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carhome.sim.device import SimSwitch, approach
+from carhome.sim.device import SimSwitch, approach, substeps
 from carhome.sim.weather import Outdoor
 
 _CAPACITY_W = {"low": 1_500.0, "medium": 2_500.0, "high": 3_500.0, "auto": 3_500.0}
@@ -77,10 +77,7 @@ class SimAirConditioner(SimSwitch):
         return max(low, min(high, want))
 
     def advance(self, dt: float) -> None:
-        left = dt
-        while left > 0:
-            h = min(left, _SUBSTEP)
-            left -= h
+        for h in substeps(dt, _SUBSTEP):
             heat = self.heat_w()
             self.temperature = approach(
                 self.temperature, self.outdoor.temperature + heat / self.ua, self.ua / self.capacity, h

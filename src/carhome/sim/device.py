@@ -26,7 +26,7 @@ from __future__ import annotations
 import abc
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Final, NamedTuple, Protocol, runtime_checkable
 
@@ -207,3 +207,13 @@ def approach(value: float, target: float, rate: float, dt: float) -> float:
     overshoot.
     """
     return target + (value - target) * math.exp(-rate * dt)
+
+
+def substeps(dt: float, longest: float) -> Iterator[float]:
+    """``dt`` seconds cut into steps of ``longest`` and a shorter last one, for physics that
+    must react within a tick (a thermostat, a fan level following the air)."""
+    left = dt
+    while left > 0:
+        step = min(left, longest)
+        left -= step
+        yield step

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from carhome.errors import DeviceRefused
-from carhome.sim.device import SimSwitch, approach
+from carhome.sim.device import SimSwitch, approach, substeps
 from carhome.sim.weather import Outdoor
 
 _CADR_M3H = {1: 150.0, 2: 300.0, 3: 450.0}
@@ -67,10 +67,7 @@ class SimAirPurifier(SimSwitch):
 
     def advance(self, dt: float) -> None:
         # sub-steps of a minute: auto mode changes its fan level as the air clears
-        left = dt
-        while left > 0:
-            h = min(left, 60.0)
-            left -= h
+        for h in substeps(dt, 60.0):
             leak = _LEAK_PER_H / 3600.0
             clean = self.cadr_m3h() / self.room_m3 / 3600.0
             # dC/dt = leak·(C_out − C) − clean·C, solved exactly over the sub-step
