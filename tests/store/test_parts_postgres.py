@@ -20,6 +20,7 @@ from carhome.history import PostgresHistoryStore, Query, Trip
 from carhome.pgdatabase import PgDatabase
 from hub_process import AUTOMATION, HOME, demo_hub, demo_settings, owner_login, owner_writes
 from members_rig import bearer
+from records_rig import a_trip
 
 PART_FILES = ("carhome.history.db", "carhome.timers.db", "carhome.ocpp.db")
 TIMERS = "SELECT key, kind FROM automation_timers ORDER BY key"
@@ -29,31 +30,6 @@ PARTS = "SELECT part FROM part_versions ORDER BY part"
 def on_postgres(data: Path, url: str) -> Config:
     config = demo_settings(data)
     return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, store=url))
-
-
-def a_trip(now: float) -> Trip:
-    """A trip of the demo car that ended an hour ago."""
-    return Trip(
-        id="trip-seeded",
-        home=HOME,
-        car="car",
-        start=now - 5400,
-        end=now - 3600,
-        start_place="home",
-        end_place="away",
-        start_lat=39.7953,
-        start_lon=116.5060,
-        end_lat=39.78,
-        end_lon=116.55,
-        odometer_start_km=100.0,
-        odometer_end_km=112.5,
-        distance_km=12.5,
-        energy_kwh=2.0,
-        wh_per_km=160.0,
-        soc_start=60.0,
-        soc_end=57.0,
-        max_speed_kmh=70.0,
-    )
 
 
 async def trips_served(client: httpx.AsyncClient, data: Path) -> list[str]:
@@ -74,9 +50,12 @@ async def test_a_hub_on_postgresql_keeps_history_timers_and_transactions_there_a
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     data = tmp_path / "demo"
-    # history recorded before this start, in the database the hub will find it in
+    # history recorded before this start, in the database the hub will find it in: a trip
+    # of the demo car that ended an hour ago
+    now = time.time()
+    seeded = a_trip(HOME, "car", now - 5400, now - 3600, km=12.5)
     async with PgDatabase(postgres_url) as database, PostgresHistoryStore(database) as history:
-        await history.commit([a_trip(time.time())], [])
+        await history.commit([seeded], [])
 
     async with (
         demo_hub(data, on_postgres(data, postgres_url)) as running,
@@ -102,8 +81,8 @@ async def test_a_hub_on_postgresql_keeps_history_timers_and_transactions_there_a
         f"hub on postgresql, stopped and started: {len(again)} trip(s) served, {len(resumed)} timer(s) kept,"
         f" {len(left)} part file(s) in its data directory"
     )
-    assert first == again == ["trip-seeded"]
+    assert first == again == [seeded.id]
     assert saved == resumed == [("purifier_at_night/triggers[0]/at", "schedule")]
-    assert "trip-seeded" in [t.id for t in recorded]
+    assert seeded.id in [t.id for t in recorded]
     assert left == []
     assert {"history", "ocpp", "timers"} <= set(parts)  # each part made its tables there
