@@ -12,7 +12,8 @@ import nats
 import pytest
 from gmqtt.mqtt.handler import MQTTConnectError
 
-from carhome.fleet.jetstream import ensure_streams, open_log, until_led
+from carhome.fleet.cluster import NatsCluster
+from carhome.fleet.jetstream import connect, ensure_streams, open_log, until_led
 from carhome.fleet.log import partition_of, stream
 from carhome.mqtt.credentials import Credentials
 from fleet.nats_rig import BOUND, PARTITIONS, Collector, Device, fleet
@@ -296,3 +297,24 @@ async def test_a_new_device_gets_in_after_a_reload_and_a_killed_server_comes_bac
             (old, b'{"old": true}'),
             (new, b'{"new": true}'),
         ]
+
+
+async def test_the_streams_are_made_once_a_cluster_that_lost_its_quorum_has_it_again(
+    tmp_path: Path,
+) -> None:
+    # Asked while JetStream has no meta leader (a cluster forming, or two of three servers
+    # down), ensure_streams waits for one within its timeout instead of failing at once.
+    async with NatsCluster(tmp_path, partitions=2, credentials=Credentials.make([])) as cluster:
+        admin = await connect(cluster.nats_urls, cluster.admin)
+        try:
+            await cluster.kill(1)
+            await cluster.kill(2)
+            making = asyncio.ensure_future(ensure_streams(admin.jetstream(), 2, replicas=3, timeout=BOUND))
+            await cluster.start(1)
+            await cluster.start(2)
+            await making
+            replicas = [(await admin.jetstream().stream_info(stream(p))).config.num_replicas for p in (0, 1)]
+        finally:
+            await admin.close()
+    print(f"streams made after the quorum came back: {len(replicas)} of 2, replicas {replicas}")
+    assert replicas == [3, 3]

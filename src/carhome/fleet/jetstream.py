@@ -38,6 +38,9 @@ from carhome.fleet.log import Entry, entry, stream, stream_subjects
 
 log: Final = logging.getLogger(__name__)
 
+_AGAIN: Final = 0.25
+"""Seconds between two tries to set up a stream while the cluster cannot."""
+
 _TROUBLE: Final = (nats.errors.Error, TimeoutError)
 """What a JetStream call raises while a server is gone or a stream has no leader: timeouts,
 no responders, 503s, a connection failing over (all ``nats.errors.Error`` or a timeout)."""
@@ -93,31 +96,47 @@ async def ensure_streams(
     has a leader (within ``timeout`` seconds); return the names of those made or changed
     (none when run again).
 
-    ``BrokerUnavailable`` if JetStream refuses or does not answer (a cluster still forming,
-    fewer servers than ``replicas``)."""
+    While JetStream refuses or does not answer (a cluster still forming, without a meta
+    leader, or fewer servers up than ``replicas``), it asks again until ``timeout``; then
+    ``BrokerUnavailable``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     changed = []
     for p in range(partitions):
         wanted = stream_config(p, replicas)
-        try:
+        while True:
             try:
-                info = await js.stream_info(wanted.name or "")
-            except nats.js.errors.NotFoundError:
-                await js.add_stream(wanted)
-                changed.append(stream(p))
-                continue
-            have = info.config
-            if have.subjects != wanted.subjects or have.num_replicas != wanted.num_replicas:
-                await js.update_stream(wanted)
-                changed.append(stream(p))
-        except _TROUBLE as exc:
-            raise BrokerUnavailable(
-                f"JetStream did not set up the stream of partition {p} ({replicas} replicas): {exc!r};"
-                f" the cluster needs at least {replicas} servers up"
-            ) from exc
+                if await _ensure_stream(js, wanted):
+                    changed.append(stream(p))
+                break
+            except _TROUBLE as exc:
+                if loop.time() >= deadline:
+                    raise BrokerUnavailable(
+                        f"JetStream did not set up the stream of partition {p} ({replicas} replicas)"
+                        f" within {timeout} s: {exc!r} {exc}; the cluster needs at least {replicas}"
+                        " servers up"
+                    ) from exc
+                log.info("JetStream cannot set up the stream of partition %d yet (%s); asking again", p, exc)
+                # Real seconds: a cluster elects its meta leader in real time.
+                await asyncio.sleep(_AGAIN)
     if changed:
         log.info("partition streams made or changed: %s", ", ".join(changed))
     await until_led(js, partitions, timeout=timeout)
     return changed
+
+
+async def _ensure_stream(js: JetStreamContext, wanted: api.StreamConfig) -> bool:
+    """Make or change one stream to ``wanted``; whether it was made or changed."""
+    try:
+        info = await js.stream_info(wanted.name or "")
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(wanted)
+        return True
+    have = info.config
+    if have.subjects != wanted.subjects or have.num_replicas != wanted.num_replicas:
+        await js.update_stream(wanted)
+        return True
+    return False
 
 
 async def until_led(js: JetStreamContext, partitions: int, *, timeout: float = 30.0) -> None:
