@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
 from carhome.access.service import Access
 from carhome.clock import Clock
@@ -76,6 +77,12 @@ async def running_hub(
 def demo_settings(data: Path) -> Config:
     """The demo configuration on free loopback ports, its data in ``data``."""
     return demo_config(speed=1, data_dir=data, api_port=0, mqtt_port=free_port(), mqtt_url=None)
+
+
+def on_postgres(data: Path, url: str) -> Config:
+    """``demo_settings`` with the hub's store in the PostgreSQL database at ``url``."""
+    config = demo_settings(data)
+    return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, store=url))
 
 
 @contextlib.asynccontextmanager

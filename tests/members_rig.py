@@ -4,7 +4,8 @@
 with password hashing cheap enough for tests; ``add_members`` gives it the members most
 access tests act as: in home ``h1`` the owner ``olivia``, family ``fred`` and the guest
 ``gina`` (no grant); in home ``h2`` the owner ``nora``; each with ``PASSWORD``.
-``members_access`` is the two together.
+``members_access`` is the two together, and the fixture ``access`` opens it for a test
+(import it into the test module or conftest that uses it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from carhome.access.members import Member
 from carhome.access.passwords import Passwords
@@ -49,6 +51,13 @@ async def members_access(directory: Path, clock: FakeClock) -> AsyncIterator[Acc
     async with open_access(directory, clock) as access:
         await add_members(access)
         yield access
+
+
+@pytest.fixture
+async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
+    """The members' access parts, kept in the test's ``data`` directory."""
+    async with members_access(tmp_path / "data", clock) as made:
+        yield made
 
 
 async def login(client: httpx.AsyncClient, member: str, password: str = PASSWORD) -> dict[str, Any]:

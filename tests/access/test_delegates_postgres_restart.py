@@ -12,19 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import msgspec
 import pytest
 
-from carhome.compose.config import Config
-from hub_process import HOME, demo_hub, demo_settings, owner_login
+from hub_process import HOME, demo_hub, on_postgres, owner_login
 from members_rig import bearer
 
 BOUND_S = 20.0
-
-
-def on_postgres(data: Path, url: str) -> Config:
-    config = demo_settings(data)
-    return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, store=url))
 
 
 async def delegate_key(http: httpx.AsyncClient, auth: dict[str, str], device: str) -> str:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from attack_rig import attack_hub
@@ -12,13 +11,9 @@ from attack_rig import attack_hub
 from carhome.access.service import Access
 from carhome.hub import Hub
 from carhome.testing import FakeClock
-from members_rig import members_access
+from members_rig import access
 
-
-@pytest.fixture
-async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with members_access(tmp_path / "data", clock) as made:
-        yield made
+__all__ = ["access"]  # the fixture, used by name
 
 
 @pytest.fixture

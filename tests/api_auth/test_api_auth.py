@@ -26,13 +26,9 @@ from carhome.cli.session import Sessions
 from carhome.hub import Availability, Change, Device, Event, Home, Hub, Result
 from carhome.store.memory import MemoryStore
 from carhome.testing import AckingDevice, FakeClock
-from members_rig import PASSWORD, bearer, login, members_access
+from members_rig import PASSWORD, access, bearer, login
 
-
-@pytest.fixture
-async def access(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Access]:
-    async with members_access(tmp_path / "data", clock) as made:
-        yield made
+__all__ = ["access"]  # the fixture, used by name
 
 
 @pytest.fixture

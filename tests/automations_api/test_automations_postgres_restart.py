@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 import websockets
 
-from carhome.compose.config import Config
 from carhome.compose.demo import DEMO_AUTOMATIONS, DEMO_OWNER
-from hub_process import HOME, demo_hub, demo_settings, owner_login
+from hub_process import HOME, demo_hub, on_postgres, owner_login
 from members_rig import bearer
 
 # The light follows the purifier; the comment and the layout are part of what is kept.
@@ -38,11 +36,6 @@ automations:
 """
 SPARE = FOLLOW.replace("follow_purifier", "spare_light").replace("value: 7", "value: 3")
 BOUND_S = 20.0
-
-
-def on_postgres(data: Path, url: str) -> Config:
-    config = demo_settings(data)
-    return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, store=url))
 
 
 async def command(http: httpx.AsyncClient, auth: dict[str, str], device: str, target: str) -> None:

@@ -12,24 +12,17 @@ import time
 from pathlib import Path
 
 import httpx
-import msgspec
 import pytest
 
-from carhome.compose.config import Config
 from carhome.history import PostgresHistoryStore, Query, Trip
 from carhome.pgdatabase import PgDatabase
-from hub_process import AUTOMATION, HOME, demo_hub, demo_settings, owner_login, owner_writes
+from hub_process import AUTOMATION, HOME, demo_hub, on_postgres, owner_login, owner_writes
 from members_rig import bearer
 from records_rig import a_trip
 
 PART_FILES = ("carhome.history.db", "carhome.timers.db", "carhome.ocpp.db")
 TIMERS = "SELECT key, kind FROM automation_timers ORDER BY key"
 PARTS = "SELECT part FROM part_versions ORDER BY part"
-
-
-def on_postgres(data: Path, url: str) -> Config:
-    config = demo_settings(data)
-    return msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, store=url))
 
 
 async def trips_served(client: httpx.AsyncClient, data: Path) -> list[str]:
