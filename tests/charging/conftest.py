@@ -23,12 +23,6 @@ from carhome.testing.wallbox import SimulatedWallbox, Version
 from mqtt.conftest import mosquitto  # noqa: F401 - the real broker a Shelly meter and carhome meet on
 
 
-@pytest.fixture(params=["1.6", "2.0.1"])
-def version(request: pytest.FixtureRequest) -> Version:
-    v: Version = request.param
-    return v
-
-
 @pytest.fixture
 def evening(clock: FakeClock) -> FakeClock:
     clock.set(EVENING)

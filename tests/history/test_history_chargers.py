@@ -25,12 +25,6 @@ GARAGE, CARPORT = "garage-password-0001", "carport-password-0001"
 TOKENS = {"RFID-ALICE": "alice"}
 
 
-@pytest.fixture(params=["1.6", "2.0.1"])
-def version(request: pytest.FixtureRequest) -> Version:
-    v: Version = request.param
-    return v
-
-
 @pytest.fixture
 async def hub(clock: FakeClock) -> AsyncIterator[Hub]:
     """A home with two wallboxes (OCPP) and a car; tests add a second car."""

@@ -15,12 +15,6 @@ PASSWORD = "s3cret-wallbox-password"
 TOKENS = {"RFID-ALICE": "alice", "RFID-BOB": "bob"}
 
 
-@pytest.fixture(params=["1.6", "2.0.1"])
-def version(request: pytest.FixtureRequest) -> Version:
-    v: Version = request.param
-    return v
-
-
 @pytest.fixture
 async def server(hub: Hub) -> AsyncIterator[OcppServer]:
     await hub.add_device(Device(home="h1", id="wallbox", type="wallbox", connector="ocpp"))
