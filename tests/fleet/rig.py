@@ -83,11 +83,6 @@ class Worker:
         return (await self.process.stderr.read()).decode()
 
 
-def carhome(*args: str) -> list[str]:
-    """The command line of ``carhome ARGS`` run by this interpreter (a child of the test)."""
-    return [sys.executable, "-c", "from carhome.cli.main import main; main()", *args]
-
-
 class Rig:
     """Workers of one fleet in the database at ``url``."""
 

@@ -55,10 +55,10 @@ from carhome.mqtt.credentials import Credentials
 from carhome.mqtt.payloads import encode_state
 from carhome.pgdatabase import PgDatabase
 from carhome.store import PostgresStore
+from carhome_child import carhome, carhome_process
 
 from .nats_rig import Device as MqttDevice
 from .nats_rig import make_streams
-from .rig import carhome
 from .tablelog import connected
 
 PARTITIONS = 4
@@ -511,13 +511,10 @@ async def node_process(tmp_path: Path, up: Running) -> AsyncIterator[str]:
     config.write_text(
         json.dumps({"hub": {"data_dir": str(tmp_path / "api-2")}, "api": {"port": 0}, "fleet": fleet})
     )
-    process = await asyncio.create_subprocess_exec(
-        *carhome("api", "--config", str(config)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    try:
+    async with carhome_process(
+        "api", "--config", str(config), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    ) as process:
+        assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), BOUND)).decode()
         assert line.startswith(f"API node api-2 serving {len(HOMES)} homes at http://"), line
         yield line.rsplit(" ", 1)[1].strip()
@@ -525,10 +522,6 @@ async def node_process(tmp_path: Path, up: Running) -> AsyncIterator[str]:
         said = (await asyncio.wait_for(process.stdout.read(), BOUND)).decode()
         assert await asyncio.wait_for(process.wait(), BOUND) == 0
         assert "API node api-2 stopped" in said
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 @pytest.mark.postgres

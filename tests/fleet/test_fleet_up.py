@@ -45,8 +45,8 @@ from carhome.mqtt.credentials import Credentials
 from carhome.mqtt.payloads import CommandMessage, decode_state
 from carhome.sim.fleet import SOC, FleetSimulator
 from carhome.store.postgres import PostgresStore
+from carhome_child import carhome
 from fleet.nats_rig import Collector
-from fleet.rig import carhome
 
 HOMES = 200
 WORKERS = 2

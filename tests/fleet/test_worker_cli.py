@@ -14,8 +14,8 @@ from carhome.cli.main import cli
 from carhome.compose.config import parse_config
 from carhome.errors import ConfigError
 from carhome.store import PostgresStore
+from carhome_child import carhome_process
 
-from .rig import carhome
 from .tablelog import Writer, connected
 
 HERE = Path(__file__).parent
@@ -71,15 +71,18 @@ async def test_the_worker_serves_every_partition_and_hands_them_back_on_sigterm(
         f"fleet: {{database: '{postgres_url}', worker: w1, partitions: {PARTITIONS},"
         " heartbeat: 0.2, idle_timeout: 2}\n"
     )
-    process = await asyncio.create_subprocess_exec(
-        *carhome("worker", "--config", str(config(tmp_path, fleet)), "--log", "tablelog:open_log"),
+    async with carhome_process(
+        "worker",
+        "--config",
+        str(config(tmp_path, fleet)),
+        "--log",
+        "tablelog:open_log",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(HERE)},
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    try:
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
         async with asyncio.timeout(BOUND):
             assert b"worker w1 joined the fleet of 4 partitions" in await process.stdout.readline()
             served: set[bytes] = set()
@@ -91,10 +94,6 @@ async def test_the_worker_serves_every_partition_and_hands_them_back_on_sigterm(
             process.send_signal(signal.SIGTERM)
             said = (await process.stdout.read()).decode()
             assert await process.wait() == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert "worker w1 left the fleet: stopped by a signal" in said
     async with connected(postgres_url) as conn:
         owners = [row["owner"] for row in await conn.fetch("SELECT owner FROM fleet_partitions")]

@@ -39,10 +39,10 @@ from carhome.mqtt.device import MqttDeviceClient
 from carhome.mqtt.payloads import encode_state
 from carhome.spec.vss import SOC
 from carhome.store import PostgresStore
+from carhome_child import carhome
 
 from .nats_rig import Device as Car
 from .nats_rig import make_streams
-from .rig import carhome
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from carhome.compose.config import load_config
 from carhome.compose.demo import DEMO_HOME, DEMO_OWNER, demo_owner_password
 from carhome.compose.runtime import DATABASE
 from carhome.store import PostgresStore
+from carhome_child import carhome_process
 from hub_process import running_hub
 from members_rig import bearer, login
 from mqtt.conftest import free_port
@@ -36,10 +36,7 @@ async def _demo(data: Path, store: str, env: dict[str, str]) -> AsyncIterator[st
     """``carhome demo --store store`` running, from its announcement until it exited on
     SIGTERM with status 0; its API's URL."""
     api = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from carhome.cli.main import main; main()",
+    async with carhome_process(
         "demo",
         "--data",
         str(data),
@@ -53,10 +50,9 @@ async def _demo(data: Path, store: str, env: dict[str, str]) -> AsyncIterator[st
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         env=env,
-    )
-    assert process.stdout is not None
-    said = b""
-    try:
+    ) as process:
+        assert process.stdout is not None
+        said = b""
         async with asyncio.timeout(START_S):
             while b"MQTT broker:" not in said:
                 line = await process.stdout.readline()
@@ -68,10 +64,6 @@ async def _demo(data: Path, store: str, env: dict[str, str]) -> AsyncIterator[st
         async with asyncio.timeout(START_S):
             await process.communicate()
         assert process.returncode == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 @pytest.mark.postgres
