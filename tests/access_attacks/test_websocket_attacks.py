@@ -6,10 +6,14 @@ A real hub app on a uvicorn socket and the ``websockets`` client; time is the fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from attack_rig import closed, frame, serve
@@ -30,59 +34,72 @@ async def authed(ws: Any, token: str) -> dict[str, Any]:
     return ready
 
 
-async def test_a_websocket_ends_when_its_access_token_expires(
-    hub: Hub, access: Access, clock: FakeClock
-) -> None:
+@dataclass
+class Live:
+    """Fred's authenticated WebSocket: his HTTP client, his tokens, the socket and its ``ready``."""
+
+    http: httpx.AsyncClient
+    tokens: dict[str, Any]
+    ws: Any
+    ready: dict[str, Any]
+
+
+@contextlib.asynccontextmanager
+async def fred_live(hub: Hub, access: Access) -> AsyncIterator[Live]:
+    """The hub served, Fred logged in, and his WebSocket authenticated with his access token."""
     async with serve(hub, access) as served, served.client() as http:
         tokens = await login(http, "fred")
         async with websockets.connect(served.ws_url) as ws:
-            ready = await authed(ws, tokens["access_token"])
-            await ws.send(json.dumps({"type": "subscribe", "device": "purifier"}))
-            assert (await frame(ws))["type"] == "subscribed"
-            await clock.advance(299)
-            hub.report("h1", "purifier", {"pm25": 35}, source="test")
-            assert (await frame(ws))["value"] == 35  # still live a second before the end
-            await clock.advance(1)
-            code, reason = await closed(ws)
-            hub.report("h1", "purifier", {"pm25": 36}, source="test")
+            yield Live(http, tokens, ws, await authed(ws, tokens["access_token"]))
+
+
+async def test_a_websocket_ends_when_its_access_token_expires(
+    hub: Hub, access: Access, clock: FakeClock
+) -> None:
+    async with fred_live(hub, access) as live:
+        ws = live.ws
+        await ws.send(json.dumps({"type": "subscribe", "device": "purifier"}))
+        assert (await frame(ws))["type"] == "subscribed"
+        await clock.advance(299)
+        hub.report("h1", "purifier", {"pm25": 35}, source="test")
+        assert (await frame(ws))["value"] == 35  # still live a second before the end
+        await clock.advance(1)
+        code, reason = await closed(ws)
+        hub.report("h1", "purifier", {"pm25": 36}, source="test")
     print(f"\nWebSocket at its token's expiry: closed with {code} ({reason})")
     assert code == EXPIRED
     assert "expired" in reason
-    assert ready.get("expires") == tokens["expires_at"]  # the client knows when to renew
+    assert live.ready.get("expires") == live.tokens["expires_at"]  # the client knows when to renew
 
 
 async def test_a_websocket_renewed_on_the_socket_lives_on_to_the_new_expiry(
     hub: Hub, access: Access, clock: FakeClock
 ) -> None:
-    async with serve(hub, access) as served, served.client() as http:
-        tokens = await login(http, "fred")
-        async with websockets.connect(served.ws_url) as ws:
-            await authed(ws, tokens["access_token"])
-            await clock.advance(200)
-            renewed = (await http.post("/api/auth/refresh", json={"refresh": tokens["refresh_token"]})).json()
-            await ws.send(json.dumps({"type": "auth", "token": renewed["access_token"]}))
-            assert await frame(ws) == {"type": "renewed", "expires": renewed["expires_at"]}
-            # another member's token renews nothing
-            nora = await login(http, "nora")
-            await ws.send(json.dumps({"type": "auth", "token": nora["access_token"]}))
-            assert (await frame(ws))["code"] == "invalid_token"
-            await clock.advance(150)  # past the first token's expiry
-            await ws.send(json.dumps({"type": "subscribe", "device": "purifier"}))
-            assert (await frame(ws))["type"] == "subscribed"
-            hub.report("h1", "purifier", {"pm25": 20}, source="test")
-            assert (await frame(ws))["value"] == 20
-            await clock.advance(renewed["expires_at"] - clock.time())
-            code, reason = await closed(ws)
+    async with fred_live(hub, access) as live:
+        ws = live.ws
+        await clock.advance(200)
+        refresh = {"refresh": live.tokens["refresh_token"]}
+        renewed = (await live.http.post("/api/auth/refresh", json=refresh)).json()
+        await ws.send(json.dumps({"type": "auth", "token": renewed["access_token"]}))
+        assert await frame(ws) == {"type": "renewed", "expires": renewed["expires_at"]}
+        # another member's token renews nothing
+        nora = await login(live.http, "nora")
+        await ws.send(json.dumps({"type": "auth", "token": nora["access_token"]}))
+        assert (await frame(ws))["code"] == "invalid_token"
+        await clock.advance(150)  # past the first token's expiry
+        await ws.send(json.dumps({"type": "subscribe", "device": "purifier"}))
+        assert (await frame(ws))["type"] == "subscribed"
+        hub.report("h1", "purifier", {"pm25": 20}, source="test")
+        assert (await frame(ws))["value"] == 20
+        await clock.advance(renewed["expires_at"] - clock.time())
+        code, reason = await closed(ws)
     assert (code, "expired" in reason) == (EXPIRED, True)
 
 
 async def test_revocation_still_closes_a_live_websocket(hub: Hub, access: Access, clock: FakeClock) -> None:
-    async with serve(hub, access) as served, served.client() as http:
-        tokens = await login(http, "fred")
-        async with websockets.connect(served.ws_url) as ws:
-            await authed(ws, tokens["access_token"])
-            await access.tokens.revoke_session(access.tokens.check(tokens["access_token"]).session)
-            code, reason = await closed(ws)
+    async with fred_live(hub, access) as live:
+        await access.tokens.revoke_session(access.tokens.check(live.tokens["access_token"]).session)
+        code, reason = await closed(live.ws)
     assert (code, reason.startswith("revoked")) == (EXPIRED, True)
 
 
