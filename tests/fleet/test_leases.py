@@ -166,6 +166,26 @@ async def test_the_partition_count_is_fixed_when_the_fleet_is_made(database: PgD
         Partitions(database, 0)
 
 
+async def test_a_worker_starts_while_another_holds_a_partition_s_row(
+    postgres_url: str, database: PgDatabase
+) -> None:
+    # Two workers making the fleet at once make it once; and a worker starting while a
+    # transaction of another (a stopped one's, say) holds a partition's row does not wait for it.
+    made = await asyncio.gather(*(Partitions(database, PARTITIONS).create() for _ in range(2)))
+    assert made[0] == made[1]
+    assert len(await Partitions(database, PARTITIONS).rows()) == PARTITIONS
+    ghost = await asyncpg.connect(postgres_url)
+    try:
+        await ghost.execute("BEGIN")
+        await ghost.execute("UPDATE fleet_partitions SET owner = 'ghost' WHERE partition = 0")
+        async with asyncio.timeout(BOUND):
+            again = await Partitions(database, PARTITIONS).create()
+    finally:
+        ghost.terminate()
+    print("a worker made its partitions while another held a row: yes")
+    assert again == made[0]
+
+
 class Recorder:
     """An Owner that notes what happens to it and wakes waiters."""
 

@@ -47,7 +47,9 @@ MIGRATIONS: Final = (
     ),
 )
 
-_LOCK_TABLE: Final = "LOCK TABLE fleet_partitions IN EXCLUSIVE MODE"
+# One maker at a time (the mode conflicts with itself), but no wait for the transactions
+# that hold partition rows (ROW EXCLUSIVE): a stopped worker's may hold one for a while.
+_LOCK_TABLE: Final = "LOCK TABLE fleet_partitions IN SHARE UPDATE EXCLUSIVE MODE"
 _COUNT: Final = "SELECT count(*) FROM fleet_partitions"
 _FILL: Final = "INSERT INTO fleet_partitions (partition) SELECT generate_series(0, $1 - 1)"
 _SPACE: Final = "SELECT 'fleet_members'::regclass::oid::bigint, 'fleet_partitions'::regclass::oid::bigint"
