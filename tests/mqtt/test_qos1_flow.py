@@ -7,9 +7,10 @@ broker-side redelivery timer (the NATS server's ack wait, 30 s) ran out. The NAT
 flight, but each QoS 1 subscription's JetStream consumer that many as well; with two busy
 subscriptions it drops what goes past the session's limit and sends it again only after
 the ack wait. Subscribed kind by kind (``carhome/+/+/state``, ``…/event``, …), the hub got
-2,885 of 3,000 within 15 s; with its one subscription ``carhome/+/+/+`` on the built-in
-broker (one consumer), all of them at once. The broker's permissions keep the kinds the
-hub does not read (its own commands) away from that subscription: the ACL tests show it.
+2,885 of 3,000 within 15 s; with one subscription on the built-in broker (one consumer;
+``carhome/+/+/+`` then, ``#`` now), all of them at once. The broker's permissions keep
+what the hub does not read (its own commands) away from that subscription: the ACL tests
+show it.
 """
 
 from __future__ import annotations
