@@ -9,20 +9,12 @@ import pytest
 from carhome.hub import Device, Home, Hub
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
-from carhome.testing.wallbox import Version
 from pgcluster import postgres_cluster, postgres_url
 
 __all__ = ["postgres_cluster", "postgres_url"]  # the PostgreSQL test service, for every test area
 
 # Beijing, Yizhuang (Beijing Economic-Technological Development Area)
 YIZHUANG = (39.7953, 116.5060)
-
-
-@pytest.fixture(params=["1.6", "2.0.1"])
-def version(request: pytest.FixtureRequest) -> Version:
-    """Each OCPP version a simulated wallbox speaks: a test asking for it runs once for each."""
-    v: Version = request.param
-    return v
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from charging_parts import EVENING, PASSWORD, charging_api, plugged_car
 
+import ocpp_versions
 from carhome.connectors.ocpp import Charger as OcppCharger
 from carhome.connectors.ocpp import OcppServer
 from carhome.energy.controller import ChargingController
@@ -21,6 +22,8 @@ from carhome.hub import Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
 from mqtt.conftest import mosquitto  # noqa: F401 - the real broker a Shelly meter and carhome meet on
+
+version = ocpp_versions.version  # the fixture (each OCPP version), used by name
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+import ocpp_versions
 from carhome.connectors.ocpp import Charger, OcppServer
 from carhome.history import History
 from carhome.hub import Device, Home, Hub
@@ -20,6 +21,8 @@ from carhome.spec import vss
 from carhome.store import MemoryStore
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
+
+version = ocpp_versions.version  # the fixture (each OCPP version), used by name
 
 GARAGE, CARPORT = "garage-password-0001", "carport-password-0001"
 TOKENS = {"RFID-ALICE": "alice"}

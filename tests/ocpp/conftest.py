@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+import ocpp_versions
 from carhome.connectors.ocpp import Charger, OcppServer
 from carhome.hub import Device, Hub
 from carhome.testing import FakeClock
 from carhome.testing.wallbox import SimulatedWallbox, Version
+
+version = ocpp_versions.version  # the fixture (each OCPP version), used by name
 
 PASSWORD = "s3cret-wallbox-password"
 TOKENS = {"RFID-ALICE": "alice", "RFID-BOB": "bob"}
