@@ -113,7 +113,7 @@ async def ensure_streams(
                 if loop.time() >= deadline:
                     raise BrokerUnavailable(
                         f"JetStream did not set up the stream of partition {p} ({replicas} replicas)"
-                        f" within {timeout} s: {exc!r} {exc}; the cluster needs at least {replicas}"
+                        f" within {timeout} s: {str(exc) or repr(exc)}; the cluster needs at least {replicas}"
                         " servers up"
                     ) from exc
                 log.info("JetStream cannot set up the stream of partition %d yet (%s); asking again", p, exc)
