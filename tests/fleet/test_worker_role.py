@@ -193,10 +193,22 @@ async def counted(url: str, sending: Sending) -> tuple[int, int, int]:
             " FROM fleet_test_applied f WHERE f.partition = old.partition AND f.epoch > old.epoch)"
         )
         zombies += await conn.fetchval("SELECT count(*) FROM states WHERE home = 'zombie'")
+        missing = await conn.fetch(
+            "SELECT p, s FROM unnest($1::int[], $2::int[]) AS ends(p, upto), generate_series(1, upto) AS s"
+            " WHERE NOT EXISTS (SELECT 1 FROM fleet_test_applied a WHERE a.partition = p AND a.seq = s)",
+            list(writer.last),
+            list(writer.last.values()),
+        )
     # the value only: a newer message of the same value changes nothing, so writes nothing
-    wrong = sum(1 for key, (_, value) in stream.newest.items() if stored.get(key, (0, None))[1] != value)
+    wrong = [
+        (key, stored.get(key), value)
+        for key, (_, value) in stream.newest.items()
+        if stored.get(key, (0, None))[1] != value
+    ]
+    if wrong or missing:  # named, so a failure says where to look
+        print(f"states not as the stream last said: {wrong[:10]}; entries never applied: {missing[:10]}")
     entries = sum(writer.last.values())
-    return wrong + entries - distinct, total - distinct, zombies
+    return len(wrong) + entries - distinct, total - distinct, zombies
 
 
 async def test_a_killed_worker_s_homes_are_served_again_with_nothing_lost_or_applied_twice(
